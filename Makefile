@@ -1,0 +1,94 @@
+# simlearn build: library (static + shared), the CLI, tests, sanitizers, benchmarks.
+# `make`, `make test` and `make demo` first run scripts/deps.sh, which installs
+# missing Debian packages and returns at once when everything is present.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+ARCH    ?= -march=native
+OPT     ?= -O3
+WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ifdef CI
+WARN    += -Werror
+endif
+CPPFLAGS := -Iinclude -Isrc -D_GNU_SOURCE
+CFLAGS  ?=
+CFLAGS  += -std=c11 $(OPT) $(ARCH) -g -fPIC -fopenmp -pthread $(WARN)
+LDLIBS  := -lopenblas -lpng -ljpeg -lz -lm -fopenmp -pthread
+
+BUILD   ?= build
+SRC     := $(sort $(wildcard src/*/*.c))
+CLISRC  := $(sort $(wildcard cli/*.c))
+TESTSRC := $(sort $(wildcard tests/test_*.c))
+OBJ     := $(SRC:%.c=$(BUILD)/obj/%.o)
+CLIOBJ  := $(CLISRC:%.c=$(BUILD)/obj/%.o)
+TESTBIN := $(TESTSRC:tests/%.c=$(BUILD)/tests/%)
+VERSION := $(shell sed -n 's/^#define SL_VERSION_STRING "\(.*\)"/\1/p' include/simlearn.h)
+
+.PHONY: all deps test asan demo bench install clean tests-build tests-build-asan
+.SECONDARY:
+all: deps $(BUILD)/libsimlearn.a $(BUILD)/libsimlearn.so simlearn
+
+deps:
+	@scripts/deps.sh core
+
+$(BUILD)/obj/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The command table is generated from the cli/cmd_*.c files present, so adding
+# a command is adding a file.
+$(BUILD)/gen/commands.inc: $(wildcard cli/cmd_*.c) Makefile
+	@mkdir -p $(dir $@)
+	@for f in $(sort $(wildcard cli/cmd_*.c)); do n=$${f#cli/cmd_}; echo "X($${n%.c})"; done > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/cli/main.o: $(BUILD)/gen/commands.inc
+$(BUILD)/obj/cli/%.o: CPPFLAGS += -I$(BUILD)/gen -Icli
+
+$(BUILD)/libsimlearn.a: $(OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(BUILD)/libsimlearn.so: $(OBJ)
+	$(CC) -shared -o $@ $^ $(LDLIBS)
+
+simlearn: $(CLIOBJ) $(BUILD)/libsimlearn.a
+	$(CC) $(CFLAGS) -o $@ $(CLIOBJ) $(BUILD)/libsimlearn.a $(LDLIBS)
+
+$(BUILD)/obj/tests/%.o: CPPFLAGS += -Itests
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/test_main.o $(BUILD)/libsimlearn.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/obj/tests/test_main.o $(BUILD)/libsimlearn.a $(LDLIBS)
+
+# tests/test_main.c is the shared main(), not a test file of its own.
+TESTBIN := $(filter-out $(BUILD)/tests/test_main,$(TESTBIN))
+tests-build: deps $(TESTBIN) simlearn
+test: tests-build
+	@SIMLEARN=$(CURDIR)/simlearn tests/run.sh $(TESTBIN)
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	  CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  LDLIBS="$(LDLIBS) -fsanitize=address,undefined" tests-build-asan
+tests-build-asan: deps $(TESTBIN)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  SIMLEARN_SANITIZED=1 tests/run.sh $(TESTBIN)
+
+demo: all
+	./simlearn demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include/simlearn $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 include/simlearn.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/simlearn/*.h $(DESTDIR)$(PREFIX)/include/simlearn/
+	install -m 644 $(BUILD)/libsimlearn.a $(BUILD)/libsimlearn.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 simlearn $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' scripts/simlearn.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/simlearn.pc
+
+clean:
+	rm -rf build build-asan simlearn
+
+# Benchmarks live in bench/*.mk, one file per benchmark, each adding a
+# bench-<name> target and appending it to BENCHES.
+BENCHES :=
+-include $(sort $(wildcard bench/*.mk))
+bench: $(BENCHES)
+
+-include $(OBJ:.o=.d) $(CLIOBJ:.o=.d) $(TESTSRC:%.c=$(BUILD)/obj/%.d)

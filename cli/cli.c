@@ -1,0 +1,207 @@
+/* Option parsing, validation and help text generated from a command's option
+ * table; error printing shared by all commands. */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_usage_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "simlearn: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    return 2;
+}
+
+int cli_fail(sl_status s) {
+    const char *d = sl_last_error();
+    fprintf(stderr, "simlearn: error: %s\n", d && *d ? d : sl_status_str(s));
+    return 1;
+}
+
+sl_progress_mode cli_progress_mode(const cli_args *a) {
+    return cli_flag(a, "quiet") ? SL_PROGRESS_QUIET : SL_PROGRESS_AUTO;
+}
+
+static int find_opt(const cli_spec *s, const char *name, size_t len) {
+    for (int i = 0; s->opts && s->opts[i].name; i++)
+        if (strlen(s->opts[i].name) == len && strncmp(s->opts[i].name, name, len) == 0) return i;
+    return -1;
+}
+
+static int find_short(const cli_spec *s, char c) {
+    for (int i = 0; s->opts && s->opts[i].name; i++)
+        if (s->opts[i].short_name == c) return i;
+    return -1;
+}
+
+static bool choice_ok(const char *choices, const char *v) {
+    size_t n = strlen(v);
+    const char *p = choices;
+    while (p && *p) {
+        const char *e = strchr(p, '|');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == n && strncmp(p, v, n) == 0) return true;
+        p = e ? e + 1 : NULL;
+    }
+    return false;
+}
+
+/* Validate and convert one value; prints the error itself. */
+static int set_value(const cli_opt *o, int i, const char *v, cli_args *a) {
+    a->val[i] = v;
+    char *end;
+    switch (o->kind) {
+    case CLI_FLAG:
+        return 0;
+    case CLI_INT: {
+        errno = 0;
+        long long x = strtoll(v, &end, 10);
+        if (errno || end == v || *end)
+            return cli_usage_error("option --%s: '%s' is not an integer", o->name, v);
+        if (o->min < o->max && ((double)x < o->min || (double)x > o->max))
+            return cli_usage_error("option --%s: %lld is out of range [%g, %g]", o->name, x, o->min, o->max);
+        a->ival[i] = x;
+        a->fval[i] = (double)x;
+        return 0;
+    }
+    case CLI_FLOAT: {
+        errno = 0;
+        double x = strtod(v, &end);
+        if (errno || end == v || *end || !isfinite(x))
+            return cli_usage_error("option --%s: '%s' is not a finite number", o->name, v);
+        if (o->min < o->max && (x < o->min || x > o->max))
+            return cli_usage_error("option --%s: %g is out of range [%g, %g]", o->name, x, o->min, o->max);
+        a->fval[i] = x;
+        return 0;
+    }
+    case CLI_STR:
+        return 0;
+    case CLI_CHOICE:
+        if (!choice_ok(o->choices, v))
+            return cli_usage_error("option --%s: '%s' is not one of %s", o->name, v, o->choices);
+        return 0;
+    }
+    return 0;
+}
+
+void cli_print_help(const cli_spec *s, FILE *out) {
+    fprintf(out, "usage: %s\n\n%s\n", s->usage, s->summary);
+    if (s->opts && s->opts[0].name) {
+        fprintf(out, "\noptions:\n");
+        for (int i = 0; s->opts[i].name; i++) {
+            const cli_opt *o = &s->opts[i];
+            char left[96];
+            const char *meta = o->kind == CLI_FLAG ? "" : o->kind == CLI_INT ? " N" : o->kind == CLI_FLOAT ? " X" : " S";
+            if (o->short_name)
+                snprintf(left, sizeof left, "  -%c, --%s%s", o->short_name, o->name, meta);
+            else
+                snprintf(left, sizeof left, "      --%s%s", o->name, meta);
+            fprintf(out, "%-28s %s", left, o->help ? o->help : "");
+            if (o->kind == CLI_CHOICE && o->choices) fprintf(out, " {%s}", o->choices);
+            if (o->required)
+                fprintf(out, " (required)");
+            else if (o->def)
+                fprintf(out, " [default: %s]", o->def);
+            fputc('\n', out);
+        }
+    }
+    fprintf(out, "  -h, --help                 show this help\n");
+    if (s->epilog) fprintf(out, "\n%s\n", s->epilog);
+}
+
+int cli_parse(const cli_spec *s, int argc, char **argv, cli_args *a) {
+    memset(a, 0, sizeof *a);
+    a->spec = s;
+    a->pos = calloc((size_t)argc + 1, sizeof *a->pos);
+    if (!a->pos) return cli_usage_error("out of memory");
+    for (int i = 0; s->opts && s->opts[i].name; i++) {
+        if (i >= CLI_MAX_OPTS) return cli_usage_error("internal: too many options");
+        if (s->opts[i].def && s->opts[i].kind != CLI_FLAG && set_value(&s->opts[i], i, s->opts[i].def, a))
+            return 2;
+    }
+    bool only_pos = false;
+    for (int k = 1; k < argc; k++) {
+        char *arg = argv[k];
+        if (only_pos || arg[0] != '-' || arg[1] == '\0') {
+            a->pos[a->npos++] = arg;
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            only_pos = true;
+            continue;
+        }
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            cli_print_help(s, stdout);
+            return -1;
+        }
+        int i;
+        const char *inline_val = NULL;
+        if (arg[1] == '-') {
+            const char *name = arg + 2, *eq = strchr(name, '=');
+            i = find_opt(s, name, eq ? (size_t)(eq - name) : strlen(name));
+            if (eq) inline_val = eq + 1;
+        } else {
+            i = arg[2] == '\0' ? find_short(s, arg[1]) : -1;
+        }
+        if (i < 0) return cli_usage_error("%s: unknown option '%s' (see 'simlearn %s --help')", argv[0], arg, argv[0]);
+        const cli_opt *o = &s->opts[i];
+        a->given[i] = true;
+        if (o->kind == CLI_FLAG) {
+            if (inline_val) return cli_usage_error("option --%s takes no value", o->name);
+            a->val[i] = "1";
+            continue;
+        }
+        const char *v = inline_val;
+        if (!v) {
+            if (k + 1 >= argc) return cli_usage_error("option --%s needs a value", o->name);
+            v = argv[++k];
+        }
+        if (set_value(o, i, v, a)) return 2;
+    }
+    for (int i = 0; s->opts && s->opts[i].name; i++)
+        if (s->opts[i].required && !a->given[i])
+            return cli_usage_error("%s: option --%s is required (see 'simlearn %s --help')", argv[0], s->opts[i].name,
+                                   argv[0]);
+    if (a->npos < s->min_pos)
+        return cli_usage_error("%s: expected %s%d argument%s, got %d\nusage: %s", argv[0],
+                               s->max_pos == s->min_pos ? "" : "at least ", s->min_pos, s->min_pos == 1 ? "" : "s",
+                               a->npos, s->usage);
+    if (s->max_pos >= 0 && a->npos > s->max_pos)
+        return cli_usage_error("%s: expected at most %d argument%s, got %d ('%s' is extra)\nusage: %s", argv[0],
+                               s->max_pos, s->max_pos == 1 ? "" : "s", a->npos, a->pos[s->max_pos], s->usage);
+    return 0;
+}
+
+static int must_find(const cli_args *a, const char *name) {
+    int i = find_opt(a->spec, name, strlen(name));
+    if (i < 0) {
+        fprintf(stderr, "internal error: option --%s is not in the table of '%s'\n", name, a->spec->usage);
+        abort();
+    }
+    return i;
+}
+
+bool cli_flag(const cli_args *a, const char *name) { return a->given[must_find(a, name)]; }
+bool cli_given(const cli_args *a, const char *name) { return a->given[must_find(a, name)]; }
+long long cli_int(const cli_args *a, const char *name) { return a->ival[must_find(a, name)]; }
+double cli_float(const cli_args *a, const char *name) { return a->fval[must_find(a, name)]; }
+const char *cli_str(const cli_args *a, const char *name) { return a->val[must_find(a, name)]; }
+
+int cli_dispatch(const char *prog, const cli_sub *subs, int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        FILE *out = argc < 2 ? stderr : stdout;
+        fprintf(out, "usage: simlearn %s <subcommand> [options]\n\nsubcommands:\n", prog);
+        for (int i = 0; subs[i].name; i++) fprintf(out, "  %-12s %s\n", subs[i].name, subs[i].summary);
+        fprintf(out, "\n'simlearn %s <subcommand> --help' shows its options.\n", prog);
+        return argc < 2 ? 2 : 0;
+    }
+    for (int i = 0; subs[i].name; i++)
+        if (strcmp(argv[1], subs[i].name) == 0) return subs[i].run(argc - 1, argv + 1);
+    return cli_usage_error("%s: unknown subcommand '%s' (see 'simlearn %s --help')", prog, argv[1], prog);
+}

@@ -1,0 +1,88 @@
+/* The CLI frame: each command has one option table that drives parsing,
+ * validation and --help (with defaults). Commands only call the library. */
+#ifndef SIMLEARN_CLI_H
+#define SIMLEARN_CLI_H
+
+#include "simlearn.h"
+
+#include <stdbool.h>
+
+typedef enum {
+    CLI_FLAG,   /* --name, no value */
+    CLI_INT,    /* integer, checked against [min, max] when min < max */
+    CLI_FLOAT,  /* finite number, checked against [min, max] when min < max */
+    CLI_STR,    /* any text */
+    CLI_CHOICE  /* one of the '|'-separated names in `choices` */
+} cli_kind;
+
+typedef struct cli_opt {
+    const char *name; /* long name without dashes, e.g. "lr" */
+    char short_name;  /* e.g. 'o', or 0 */
+    cli_kind kind;
+    const char *def;  /* default as text (shown in --help), or NULL */
+    const char *help;
+    const char *choices; /* CLI_CHOICE: "cosine|dot|l2" */
+    double min, max;     /* numeric range, used when min < max */
+    bool required;
+} cli_opt;
+
+typedef struct cli_spec {
+    const char *usage;   /* "simlearn info FILE..." */
+    const char *summary; /* one or more sentences shown under the usage */
+    const cli_opt *opts; /* terminated by an entry with name NULL */
+    int min_pos, max_pos; /* positional argument counts; max_pos < 0: no limit */
+    const char *epilog;   /* examples, shown after the options (may be NULL) */
+} cli_spec;
+
+#define CLI_MAX_OPTS 64
+typedef struct cli_args {
+    const cli_spec *spec;
+    const char *val[CLI_MAX_OPTS]; /* value text (given or default), NULL if none */
+    bool given[CLI_MAX_OPTS];
+    long long ival[CLI_MAX_OPTS];
+    double fval[CLI_MAX_OPTS];
+    int npos;
+    char **pos;
+} cli_args;
+
+/* Parse argv (argv[0] is the command's name). Returns 0 on success, 2 after
+ * printing a usage error, and -1 after printing --help (the caller then exits 0). */
+int cli_parse(const cli_spec *spec, int argc, char **argv, cli_args *out);
+void cli_print_help(const cli_spec *spec, FILE *out);
+
+/* Accessors by long name; asking for a name the table lacks is a bug and aborts. */
+bool cli_flag(const cli_args *a, const char *name);
+bool cli_given(const cli_args *a, const char *name);
+long long cli_int(const cli_args *a, const char *name);
+double cli_float(const cli_args *a, const char *name);
+const char *cli_str(const cli_args *a, const char *name); /* NULL if unset */
+
+/* Common options, shared so every command spells them the same way. */
+#define CLI_OPT_THREADS {"threads", 0, CLI_INT, "0", "worker threads (0 = all cores)", NULL, 0, 4096, false}
+#define CLI_OPT_SEED {"seed", 0, CLI_INT, "1", "random seed", NULL, 0, 9.2e18, false}
+#define CLI_OPT_QUIET {"quiet", 'q', CLI_FLAG, NULL, "no progress output", NULL, 0, 0, false}
+#define CLI_OPT_END {NULL, 0, CLI_FLAG, NULL, NULL, NULL, 0, 0, false}
+
+/* Print "simlearn: error: <detail>" for a failed library call; returns 1. */
+int cli_fail(sl_status s);
+/* Print "simlearn: <fmt>" as a usage error; returns 2. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Progress mode from --quiet. */
+sl_progress_mode cli_progress_mode(const cli_args *a);
+
+/* A command: run() gets argv with argv[0] = the command's name. */
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} cli_command;
+
+/* Sub-commands ("simlearn index build ..."): dispatch on argv[1]. */
+typedef struct cli_sub {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} cli_sub;
+int cli_dispatch(const char *prog, const cli_sub *subs, int argc, char **argv);
+
+#endif

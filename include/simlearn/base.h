@@ -1,0 +1,139 @@
+/* simlearn base: status codes and error messages, the allocator, random numbers,
+ * threads, progress reporting, timers and atomic file writes. Every other module
+ * builds on these. */
+#ifndef SIMLEARN_BASE_H
+#define SIMLEARN_BASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- status codes -------------------------------------------------------
+ * One list drives the enum and the message table. 0 is success; errors are
+ * negative. A failing function also sets a detailed, thread-local message that
+ * sl_last_error() returns (file, position, what was expected). */
+#define SL_STATUS_LIST(X)                                           \
+    X(SL_OK, 0, "ok")                                               \
+    X(SL_ERR_NOMEM, -1, "out of memory")                            \
+    X(SL_ERR_IO, -2, "input/output error")                          \
+    X(SL_ERR_FORMAT, -3, "malformed input")                         \
+    X(SL_ERR_ARG, -4, "invalid argument")                           \
+    X(SL_ERR_RANGE, -5, "value out of range")                       \
+    X(SL_ERR_UNSUPPORTED, -6, "unsupported")                        \
+    X(SL_ERR_NUMERIC, -7, "non-finite value")                       \
+    X(SL_ERR_NOTFOUND, -8, "not found")                             \
+    X(SL_ERR_INTERRUPTED, -9, "interrupted")                        \
+    X(SL_ERR_STATE, -10, "invalid state")
+
+typedef enum {
+#define SL__STATUS_ENUM(name, value, msg) name = value,
+    SL_STATUS_LIST(SL__STATUS_ENUM)
+#undef SL__STATUS_ENUM
+} sl_status;
+
+/* Short fixed description of a status code ("out of memory"). Never NULL. */
+const char *sl_status_str(sl_status s);
+/* The detailed message of the last failure on this thread, or "" if none. The
+ * pointer stays valid until the next failing call on the same thread. */
+const char *sl_last_error(void);
+/* Forget the last error message on this thread. */
+void sl_clear_error(void);
+
+/* ---- allocator ----------------------------------------------------------
+ * All library allocations go through these hooks. The default is the C
+ * library's malloc/realloc/free. Replacing it is process-wide and must happen
+ * before any other simlearn call (it is how the out-of-memory tests work). */
+typedef struct sl_allocator {
+    void *(*malloc_fn)(size_t size, void *ctx);
+    void *(*realloc_fn)(void *ptr, size_t size, void *ctx);
+    void (*free_fn)(void *ptr, void *ctx);
+    void *ctx;
+} sl_allocator;
+/* NULL restores the default allocator. */
+void sl_set_allocator(const sl_allocator *a);
+
+/* ---- random numbers -----------------------------------------------------
+ * xoshiro256** seeded through splitmix64. (seed, stream) pairs give
+ * statistically independent sequences, so each thread or each data item gets
+ * its own stream. Not thread-safe: one sl_rng per thread. */
+typedef struct sl_rng {
+    uint64_t s[4];
+} sl_rng;
+
+void sl_rng_seed(sl_rng *r, uint64_t seed, uint64_t stream);
+uint64_t sl_rng_u64(sl_rng *r);
+uint32_t sl_rng_u32(sl_rng *r);
+/* Uniform in [0, 1). */
+float sl_rng_uniform(sl_rng *r);
+double sl_rng_uniform_d(sl_rng *r);
+/* Uniform in [lo, hi). */
+float sl_rng_range(sl_rng *r, float lo, float hi);
+/* Standard normal (Box-Muller, no cached spare, so the stream position depends
+ * only on the number of calls). */
+double sl_rng_normal(sl_rng *r);
+/* Unbiased integer in [0, n); n must be > 0. */
+uint64_t sl_rng_below(sl_rng *r, uint64_t n);
+/* Fisher-Yates shuffle of n elements of elem_size bytes (elem_size <= 64). */
+void sl_rng_shuffle(sl_rng *r, void *base, size_t n, size_t elem_size);
+/* Bernoulli trial with probability p. */
+bool sl_rng_bernoulli(sl_rng *r, double p);
+
+/* Sampling from a discrete distribution in O(1) per draw (Walker's alias
+ * method). Weights must be finite and >= 0 with a positive sum. */
+typedef struct sl_alias sl_alias;
+sl_status sl_alias_create(const double *weights, size_t n, sl_alias **out);
+size_t sl_alias_sample(const sl_alias *a, sl_rng *r);
+void sl_alias_destroy(sl_alias *a);
+
+/* ---- threads ------------------------------------------------------------
+ * The library uses OpenMP for its own loops and OpenBLAS for matrix products.
+ * sl_set_threads sets both (n <= 0 means all cores). */
+void sl_set_threads(int n);
+int sl_get_threads(void);
+
+/* ---- timer --------------------------------------------------------------*/
+/* Monotonic wall-clock seconds. */
+double sl_time_now(void);
+
+/* ---- progress -----------------------------------------------------------
+ * A progress bar on a terminal (done/total, rate, ETA and caller fields such
+ * as the loss), redrawn at most 10 times a second; plain lines every few
+ * seconds when the stream is not a terminal; nothing in quiet mode. */
+typedef enum { SL_PROGRESS_AUTO, SL_PROGRESS_BAR, SL_PROGRESS_LINES, SL_PROGRESS_QUIET } sl_progress_mode;
+typedef struct sl_progress sl_progress;
+/* stream: where to write (usually stderr); label: a short word shown first;
+ * total: number of units (0 if unknown); unit: "img", "words", ... */
+sl_status sl_progress_create(FILE *stream, sl_progress_mode mode, const char *label, uint64_t total,
+                             const char *unit, sl_progress **out);
+/* Report that `done` units are finished; fields (may be NULL) is a short
+ * caller string such as "loss 4.21 lr 1e-3". Cheap when nothing is drawn. */
+void sl_progress_update(sl_progress *p, uint64_t done, const char *fields);
+/* Final line with the total time and mean rate. NULL-safe. */
+void sl_progress_finish(sl_progress *p, const char *fields);
+void sl_progress_destroy(sl_progress *p);
+
+/* ---- atomic file writes -------------------------------------------------
+ * Write to a temporary file in the destination's directory, then fsync and
+ * rename over the destination, so readers see either the old or the new file,
+ * never half of one. */
+typedef struct sl_afile sl_afile;
+sl_status sl_afile_open(const char *path, sl_afile **out);
+FILE *sl_afile_stream(sl_afile *f);
+/* Flush, fsync, close and rename into place; frees f whatever the result. */
+sl_status sl_afile_commit(sl_afile *f);
+/* Close and delete the temporary file; frees f. NULL-safe. */
+void sl_afile_abort(sl_afile *f);
+
+/* ---- small helpers ------------------------------------------------------*/
+/* Overflow-checked a*b; returns false on overflow. */
+bool sl_mul_size(size_t a, size_t b, size_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,16 @@
+/* simlearn eval module (see DESIGN.md §2). */
+#ifndef SIMLEARN_EVAL_H
+#define SIMLEARN_EVAL_H
+
+#include "simlearn/base.h"
+#include "simlearn/io.h"
+#include "simlearn/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,109 @@
+/* simlearn io: the file formats simlearn reads and writes — .npy arrays,
+ * safetensors checkpoints, word2vec/fastText vectors and PNG images. Every
+ * writer is atomic (see sl_afile); every reader validates sizes against the
+ * file before allocating and reports the file and position of a problem. */
+#ifndef SIMLEARN_IO_H
+#define SIMLEARN_IO_H
+
+#include "simlearn/base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { SL_F32, SL_F64, SL_I32, SL_I64, SL_U8 } sl_dtype;
+#define SL_MAX_DIMS 8
+
+/* Size of one element in bytes, and the name used in messages ("float32"). */
+size_t sl_dtype_size(sl_dtype t);
+const char *sl_dtype_name(sl_dtype t);
+
+/* An owned n-dimensional array in C order. */
+typedef struct sl_array {
+    sl_dtype dtype;
+    int ndim;
+    size_t shape[SL_MAX_DIMS];
+    void *data;
+} sl_array;
+
+/* Allocate an array of the given dtype and shape, zero-filled. */
+sl_status sl_array_alloc(sl_array *a, sl_dtype dtype, int ndim, const size_t *shape);
+/* Number of elements (product of the shape; 1 for ndim 0). */
+size_t sl_array_count(const sl_array *a);
+/* Free the data and reset a to empty. NULL-safe. */
+void sl_array_free(sl_array *a);
+
+/* ---- .npy ---------------------------------------------------------------
+ * Format versions 1.0, 2.0 and 3.0 are read; 1.0 is written (2.0 when the
+ * header needs it). dtypes: <f4 <f8 <i4 <i8 |u1 (and |i1/<u4 ... are rejected
+ * with a message naming the dtype). Fortran order is rejected clearly.
+ * Floating-point data is not checked for NaN here; see sl_npy_read_matrix. */
+sl_status sl_npy_read(const char *path, sl_array *out);
+sl_status sl_npy_write(const char *path, const sl_array *a);
+/* Read a 1-D or 2-D numeric array and convert it to a float32 row-major
+ * matrix (a 1-D array of n becomes n x 1). Rejects NaN/Inf, naming the row
+ * and column. *data is owned by the caller (free with sl_free). */
+sl_status sl_npy_read_matrix(const char *path, float **data, size_t *rows, size_t *cols);
+sl_status sl_npy_write_matrix(const char *path, const float *data, size_t rows, size_t cols);
+/* Read a 1-D integer (or integral float) array as int64 labels. */
+sl_status sl_npy_read_labels(const char *path, int64_t **labels, size_t *n);
+sl_status sl_npy_write_labels(const char *path, const int64_t *labels, size_t n);
+
+/* Free memory returned by simlearn (through the current allocator). */
+void sl_free(void *p);
+
+/* ---- safetensors --------------------------------------------------------
+ * A collection of named tensors plus string metadata, read and written in the
+ * safetensors layout (8-byte little-endian header length, JSON header, raw
+ * little-endian data) so PyTorch's safetensors loader reads what we write.
+ * Tensor names keep insertion order. */
+typedef struct sl_tensors sl_tensors;
+sl_status sl_tensors_create(sl_tensors **out);
+void sl_tensors_destroy(sl_tensors *t);
+/* Copy a tensor in under `name` (replacing one of the same name). */
+sl_status sl_tensors_add(sl_tensors *t, const char *name, sl_dtype dtype, int ndim, const size_t *shape,
+                         const void *data);
+/* NULL if absent. The array stays owned by t. */
+const sl_array *sl_tensors_get(const sl_tensors *t, const char *name);
+size_t sl_tensors_count(const sl_tensors *t);
+const char *sl_tensors_name(const sl_tensors *t, size_t i);
+/* String metadata ("__metadata__" in the file). */
+sl_status sl_tensors_set_meta(sl_tensors *t, const char *key, const char *value);
+const char *sl_tensors_get_meta(const sl_tensors *t, const char *key); /* NULL if absent */
+size_t sl_tensors_meta_count(const sl_tensors *t);
+const char *sl_tensors_meta_key(const sl_tensors *t, size_t i);
+sl_status sl_safetensors_write(const char *path, const sl_tensors *t);
+sl_status sl_safetensors_read(const char *path, sl_tensors **out);
+
+/* ---- word vectors -------------------------------------------------------
+ * word2vec text ("N D" header, then "word v1 ... vD" lines; fastText .vec is
+ * the same) and word2vec binary ("N D\n", then "word " + D little-endian
+ * float32 + optional '\n'). Readers tolerate trailing spaces, CRLF and UTF-8
+ * words and are strict on counts and dims. */
+typedef enum { SL_W2V_AUTO, SL_W2V_TEXT, SL_W2V_BINARY } sl_w2v_format;
+typedef struct sl_wordvecs {
+    size_t n, dim;
+    char **words;  /* n NUL-terminated UTF-8 strings */
+    float *vecs;   /* n x dim, row-major */
+} sl_wordvecs;
+sl_status sl_wordvecs_alloc(size_t n, size_t dim, sl_wordvecs **out); /* words NULL, vecs zeroed */
+void sl_wordvecs_destroy(sl_wordvecs *w);
+/* AUTO looks at the bytes after the header to tell text from binary. */
+sl_status sl_w2v_read(const char *path, sl_w2v_format fmt, sl_wordvecs **out);
+sl_status sl_w2v_write(const char *path, const sl_wordvecs *w, sl_w2v_format fmt);
+/* Which format a file is, without reading it all. */
+sl_status sl_w2v_detect(const char *path, sl_w2v_format *out);
+
+/* ---- PNG ---------------------------------------------------------------
+ * 8-bit gray (channels 1), RGB (3) or RGBA (4), row-major interleaved. */
+sl_status sl_png_write(const char *path, const uint8_t *pixels, int width, int height, int channels);
+/* Encode to memory (for inlining in HTML); *out freed with sl_free. */
+sl_status sl_png_encode(const uint8_t *pixels, int width, int height, int channels, uint8_t **out,
+                        size_t *out_len);
+/* Decode PNG or JPEG (by magic) to 8-bit RGB or gray; *pixels freed with sl_free. */
+sl_status sl_image_read(const char *path, uint8_t **pixels, int *width, int *height, int *channels);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

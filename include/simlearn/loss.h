@@ -1,0 +1,16 @@
+/* simlearn loss module (see DESIGN.md §2). */
+#ifndef SIMLEARN_LOSS_H
+#define SIMLEARN_LOSS_H
+
+#include "simlearn/base.h"
+#include "simlearn/io.h"
+#include "simlearn/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,16 @@
+/* simlearn nn module (see DESIGN.md §2). */
+#ifndef SIMLEARN_NN_H
+#define SIMLEARN_NN_H
+
+#include "simlearn/base.h"
+#include "simlearn/io.h"
+#include "simlearn/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,16 @@
+/* simlearn viz module (see DESIGN.md §2). */
+#ifndef SIMLEARN_VIZ_H
+#define SIMLEARN_VIZ_H
+
+#include "simlearn/base.h"
+#include "simlearn/io.h"
+#include "simlearn/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,349 @@
+/* NumPy .npy files: versions 1.0-3.0 read, 1.0/2.0 written; little-endian
+ * C-order arrays of float32/float64/int32/int64/uint8. The header dictionary
+ * is parsed strictly: exactly the keys descr, fortran_order and shape. */
+#include "internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+
+static bool dtype_from_descr(const char *d, sl_dtype *t) {
+    static const struct {
+        const char *descr;
+        sl_dtype t;
+    } map[] = {{"<f4", SL_F32}, {"<f8", SL_F64}, {"<i4", SL_I32}, {"<i8", SL_I64}, {"|u1", SL_U8}, {"<u1", SL_U8}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(d, map[i].descr) == 0) {
+            *t = map[i].t;
+            return true;
+        }
+    return false;
+}
+
+static const char *descr_of(sl_dtype t) {
+    switch (t) {
+    case SL_F32: return "<f4";
+    case SL_F64: return "<f8";
+    case SL_I32: return "<i4";
+    case SL_I64: return "<i8";
+    case SL_U8: return "|u1";
+    }
+    return "?";
+}
+
+/* A tiny cursor over the header text, for error positions. */
+typedef struct {
+    const char *s, *p, *path;
+    size_t base; /* file offset of s[0] */
+} cur;
+
+static void skip_ws(cur *c) {
+    while (*c->p == ' ' || *c->p == '\t') c->p++;
+}
+static sl_status expect(cur *c, char ch) {
+    skip_ws(c);
+    if (*c->p != ch)
+        return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: expected '%c' in the .npy header, found '%c'", c->path,
+                        c->base + (size_t)(c->p - c->s), ch, *c->p ? *c->p : '?');
+    c->p++;
+    return SL_OK;
+}
+static sl_status parse_str(cur *c, char *buf, size_t n) {
+    skip_ws(c);
+    char q = *c->p;
+    if (q != '\'' && q != '"')
+        return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: expected a quoted string in the .npy header", c->path,
+                        c->base + (size_t)(c->p - c->s));
+    c->p++;
+    size_t i = 0;
+    while (*c->p && *c->p != q) {
+        if (i + 1 >= n)
+            return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: string too long in the .npy header", c->path,
+                            c->base + (size_t)(c->p - c->s));
+        buf[i++] = *c->p++;
+    }
+    if (*c->p != q)
+        return sl__fail(SL_ERR_FORMAT, "%s: unterminated string in the .npy header", c->path);
+    c->p++;
+    buf[i] = '\0';
+    return SL_OK;
+}
+
+static sl_status parse_header(const char *path, const char *h, size_t base, sl_dtype *dtype, int *ndim,
+                              size_t *shape) {
+    cur c = {h, h, path, base};
+    bool have_descr = false, have_fo = false, have_shape = false;
+    SL__TRY(expect(&c, '{'));
+    for (;;) {
+        skip_ws(&c);
+        if (*c.p == '}') {
+            c.p++;
+            break;
+        }
+        char key[32], val[32];
+        SL__TRY(parse_str(&c, key, sizeof key));
+        SL__TRY(expect(&c, ':'));
+        if (strcmp(key, "descr") == 0) {
+            size_t at = base + (size_t)(c.p - c.s);
+            if (parse_str(&c, val, sizeof val) != SL_OK)
+                return sl__fail(SL_ERR_UNSUPPORTED, "%s: byte %zu: structured dtypes are not supported", path, at);
+            if (!dtype_from_descr(val, dtype))
+                return sl__fail(SL_ERR_UNSUPPORTED,
+                                "%s: dtype '%s' is not supported (expected <f4, <f8, <i4, <i8 or |u1, little-endian)",
+                                path, val);
+            have_descr = true;
+        } else if (strcmp(key, "fortran_order") == 0) {
+            skip_ws(&c);
+            if (strncmp(c.p, "False", 5) == 0)
+                c.p += 5;
+            else if (strncmp(c.p, "True", 4) == 0)
+                return sl__fail(SL_ERR_UNSUPPORTED,
+                                "%s: Fortran-order arrays are not supported; save with np.ascontiguousarray", path);
+            else
+                return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: expected True or False for fortran_order", path,
+                                base + (size_t)(c.p - c.s));
+            have_fo = true;
+        } else if (strcmp(key, "shape") == 0) {
+            SL__TRY(expect(&c, '('));
+            *ndim = 0;
+            for (;;) {
+                skip_ws(&c);
+                if (*c.p == ')') {
+                    c.p++;
+                    break;
+                }
+                if (!isdigit((unsigned char)*c.p))
+                    return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: expected a dimension in the shape", path,
+                                    base + (size_t)(c.p - c.s));
+                errno = 0;
+                char *end;
+                unsigned long long v = strtoull(c.p, &end, 10);
+                if (errno || v > (unsigned long long)SIZE_MAX)
+                    return sl__fail(SL_ERR_RANGE, "%s: byte %zu: dimension too large", path,
+                                    base + (size_t)(c.p - c.s));
+                if (*ndim >= SL_MAX_DIMS)
+                    return sl__fail(SL_ERR_UNSUPPORTED, "%s: more than %d dimensions", path, SL_MAX_DIMS);
+                shape[(*ndim)++] = (size_t)v;
+                c.p = end;
+                skip_ws(&c);
+                if (*c.p == ',') c.p++;
+            }
+            have_shape = true;
+        } else {
+            return sl__fail(SL_ERR_FORMAT, "%s: unexpected key '%s' in the .npy header", path, key);
+        }
+        skip_ws(&c);
+        if (*c.p == ',') c.p++;
+    }
+    if (!have_descr || !have_fo || !have_shape)
+        return sl__fail(SL_ERR_FORMAT, "%s: .npy header lacks %s", path,
+                        !have_descr ? "'descr'" : !have_fo ? "'fortran_order'" : "'shape'");
+    return SL_OK;
+}
+
+sl_status sl_npy_read(const char *path, sl_array *out) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return sl__fail(SL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    sl_status st = SL_OK;
+    char *hdr = NULL;
+    sl_array a = {0};
+    unsigned char pre[10];
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0) {
+        st = sl__fail(SL_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+        goto done;
+    }
+    if (fread(pre, 1, 8, f) != 8 || memcmp(pre, npy_magic, 6) != 0) {
+        st = sl__fail(SL_ERR_FORMAT, "%s: byte 0: not a .npy file (expected the magic \\x93NUMPY)", path);
+        goto done;
+    }
+    int major = pre[6];
+    size_t hlen, pos;
+    if (major == 1) {
+        if (fread(pre + 8, 1, 2, f) != 2) goto trunc;
+        hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
+        pos = 10;
+    } else if (major == 2 || major == 3) {
+        unsigned char l[4];
+        if (fread(l, 1, 4, f) != 4) goto trunc;
+        hlen = (size_t)l[0] | (size_t)l[1] << 8 | (size_t)l[2] << 16 | (size_t)l[3] << 24;
+        pos = 12;
+    } else {
+        st = sl__fail(SL_ERR_UNSUPPORTED, "%s: byte 6: .npy format version %d.%d not supported (expected 1, 2 or 3)",
+                      path, major, pre[7]);
+        goto done;
+    }
+    if (hlen > (size_t)sb.st_size || hlen > (1u << 20)) {
+        st = sl__fail(SL_ERR_FORMAT, "%s: byte 8: header length %zu exceeds the file (%lld bytes)", path, hlen,
+                      (long long)sb.st_size);
+        goto done;
+    }
+    hdr = sl__malloc(hlen + 1);
+    if (!hdr) {
+        st = sl__fail(SL_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    if (fread(hdr, 1, hlen, f) != hlen) goto trunc;
+    hdr[hlen] = '\0';
+    if (strlen(hdr) != hlen) {
+        /* Only trailing padding may follow; an embedded NUL is malformed. */
+        st = sl__fail(SL_ERR_FORMAT, "%s: NUL byte inside the .npy header", path);
+        goto done;
+    }
+    sl_dtype dt = SL_F32;
+    int ndim = 0;
+    size_t shape[SL_MAX_DIMS];
+    st = parse_header(path, hdr, pos, &dt, &ndim, shape);
+    if (st) goto done;
+    size_t count = 1, bytes;
+    for (int i = 0; i < ndim; i++)
+        if (!sl_mul_size(count, shape[i], &count)) {
+            st = sl__fail(SL_ERR_RANGE, "%s: shape overflows", path);
+            goto done;
+        }
+    if (!sl_mul_size(count, sl_dtype_size(dt), &bytes) || bytes != (size_t)sb.st_size - pos - hlen) {
+        size_t have = (size_t)sb.st_size - pos - hlen;
+        st = sl__fail(SL_ERR_FORMAT, "%s: header says %zu elements of %s (%zu bytes) but the file has %zu data bytes",
+                      path, count, sl_dtype_name(dt), count * sl_dtype_size(dt), have);
+        goto done;
+    }
+    st = sl_array_alloc(&a, dt, ndim, shape);
+    if (st) goto done;
+    if (bytes && fread(a.data, 1, bytes, f) != bytes) goto trunc;
+    *out = a;
+    a.data = NULL;
+    goto done;
+trunc:
+    st = sl__fail(SL_ERR_FORMAT, "%s: file is truncated", path);
+done:
+    sl_array_free(&a);
+    sl__free(hdr);
+    fclose(f);
+    return st;
+}
+
+sl_status sl_npy_write(const char *path, const sl_array *a) {
+    char dict[256 + 24 * SL_MAX_DIMS];
+    int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr_of(a->dtype));
+    for (int i = 0; i < a->ndim; i++)
+        n += snprintf(dict + n, sizeof dict - (size_t)n, "%zu%s", a->shape[i], (a->ndim == 1 || i + 1 < a->ndim) ? ", " : "");
+    if (a->ndim == 1) n -= 1; /* "(5,)" not "(5, )" */
+    n += snprintf(dict + n, sizeof dict - (size_t)n, "), }");
+    /* Header (magic + version + length + dict + padding + '\n') is a multiple of 64. */
+    size_t pre = 10, dl = (size_t)n;
+    size_t total = (pre + dl + 1 + 63) / 64 * 64;
+    int major = 1;
+    if (total - pre > 65535) {
+        pre = 12;
+        total = (pre + dl + 1 + 63) / 64 * 64;
+        major = 2;
+    }
+    size_t hlen = total - pre;
+    sl_afile *af;
+    SL__TRY(sl_afile_open(path, &af));
+    FILE *f = sl_afile_stream(af);
+    fwrite(npy_magic, 1, 6, f);
+    fputc(major, f);
+    fputc(0, f);
+    if (major == 1) {
+        fputc((int)(hlen & 0xff), f);
+        fputc((int)(hlen >> 8), f);
+    } else {
+        for (int i = 0; i < 4; i++) fputc((int)((hlen >> (8 * i)) & 0xff), f);
+    }
+    fwrite(dict, 1, dl, f);
+    for (size_t i = dl; i + 1 < hlen; i++) fputc(' ', f);
+    fputc('\n', f);
+    size_t bytes = sl_array_count(a) * sl_dtype_size(a->dtype);
+    if (bytes) fwrite(a->data, 1, bytes, f);
+    return sl_afile_commit(af);
+}
+
+sl_status sl_npy_read_matrix(const char *path, float **data, size_t *rows, size_t *cols) {
+    sl_array a;
+    SL__TRY(sl_npy_read(path, &a));
+    if (a.ndim != 1 && a.ndim != 2) {
+        sl_status s = sl__fail(SL_ERR_FORMAT, "%s: expected a 1-D or 2-D array, found %d dimensions", path, a.ndim);
+        sl_array_free(&a);
+        return s;
+    }
+    size_t r = a.shape[0], c = a.ndim == 2 ? a.shape[1] : 1, n = r * c;
+    float *m = sl__malloc_array(n, sizeof *m, path);
+    if (!m) {
+        sl_array_free(&a);
+        return SL_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double v;
+        switch (a.dtype) {
+        case SL_F32: v = ((float *)a.data)[i]; break;
+        case SL_F64: v = ((double *)a.data)[i]; break;
+        case SL_I32: v = ((int32_t *)a.data)[i]; break;
+        case SL_I64: v = (double)((int64_t *)a.data)[i]; break;
+        default: v = ((uint8_t *)a.data)[i]; break;
+        }
+        if (!isfinite(v) || !isfinite((float)v)) {
+            sl__free(m);
+            sl_array_free(&a);
+            return sl__fail(SL_ERR_NUMERIC, "%s: row %zu, column %zu: value is %g, expected a finite number", path,
+                            i / c, i % c, v);
+        }
+        m[i] = (float)v;
+    }
+    sl_array_free(&a);
+    *data = m;
+    *rows = r;
+    *cols = c;
+    return SL_OK;
+}
+
+sl_status sl_npy_write_matrix(const char *path, const float *data, size_t rows, size_t cols) {
+    sl_array a = {.dtype = SL_F32, .ndim = 2, .shape = {rows, cols}, .data = (void *)data};
+    return sl_npy_write(path, &a);
+}
+
+sl_status sl_npy_read_labels(const char *path, int64_t **labels, size_t *n) {
+    sl_array a;
+    SL__TRY(sl_npy_read(path, &a));
+    if (a.ndim != 1 && !(a.ndim == 2 && a.shape[1] == 1)) {
+        sl_status s = sl__fail(SL_ERR_FORMAT, "%s: expected a 1-D array of labels, found %d dimensions", path, a.ndim);
+        sl_array_free(&a);
+        return s;
+    }
+    size_t cnt = a.shape[0];
+    int64_t *l = sl__malloc_array(cnt, sizeof *l, path);
+    if (!l) {
+        sl_array_free(&a);
+        return SL_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        double v;
+        switch (a.dtype) {
+        case SL_I32: l[i] = ((int32_t *)a.data)[i]; continue;
+        case SL_I64: l[i] = ((int64_t *)a.data)[i]; continue;
+        case SL_U8: l[i] = ((uint8_t *)a.data)[i]; continue;
+        case SL_F32: v = ((float *)a.data)[i]; break;
+        default: v = ((double *)a.data)[i]; break;
+        }
+        if (!isfinite(v) || v != floor(v) || fabs(v) > 9e15) {
+            sl__free(l);
+            sl_array_free(&a);
+            return sl__fail(SL_ERR_FORMAT, "%s: element %zu is %g, expected an integer label", path, i, v);
+        }
+        l[i] = (int64_t)v;
+    }
+    sl_array_free(&a);
+    *labels = l;
+    *n = cnt;
+    return SL_OK;
+}
+
+sl_status sl_npy_write_labels(const char *path, const int64_t *labels, size_t n) {
+    sl_array a = {.dtype = SL_I64, .ndim = 1, .shape = {n}, .data = (void *)labels};
+    return sl_npy_write(path, &a);
+}

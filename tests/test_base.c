@@ -1,0 +1,184 @@
+/* Tests of the base module: status strings, error messages, RNG streams and
+ * distributions, alias sampling, atomic files and progress output. */
+#include "test.h"
+
+#include <unistd.h>
+
+TEST(status_strings_cover_every_code) {
+    ASSERT_STREQ(sl_status_str(SL_OK), "ok");
+    ASSERT_STREQ(sl_status_str(SL_ERR_NOMEM), "out of memory");
+    ASSERT_STREQ(sl_status_str((sl_status)-999), "unknown status");
+}
+
+TEST(rng_is_deterministic_and_streams_differ) {
+    sl_rng a, b, c;
+    sl_rng_seed(&a, 42, 0);
+    sl_rng_seed(&b, 42, 0);
+    sl_rng_seed(&c, 42, 1);
+    int same_c = 0;
+    for (int i = 0; i < 1000; i++) {
+        uint64_t x = sl_rng_u64(&a), y = sl_rng_u64(&b), z = sl_rng_u64(&c);
+        ASSERT_TRUE(x == y);
+        same_c += x == z;
+    }
+    ASSERT_EQ_INT(same_c, 0);
+}
+
+TEST(rng_uniform_and_normal_moments) {
+    sl_rng r;
+    sl_rng_seed(&r, 7, 3);
+    double s = 0, s2 = 0, ns = 0, ns2 = 0;
+    int n = 200000;
+    for (int i = 0; i < n; i++) {
+        float u = sl_rng_uniform(&r);
+        ASSERT_TRUE(u >= 0.0f && u < 1.0f);
+        s += u;
+        s2 += (double)u * u;
+        double g = sl_rng_normal(&r);
+        ns += g;
+        ns2 += g * g;
+    }
+    ASSERT_NEAR(s / n, 0.5, 0.005);
+    ASSERT_NEAR(s2 / n - (s / n) * (s / n), 1.0 / 12, 0.002);
+    ASSERT_NEAR(ns / n, 0.0, 0.01);
+    ASSERT_NEAR(ns2 / n, 1.0, 0.02);
+}
+
+TEST(rng_below_is_unbiased_and_in_range) {
+    sl_rng r;
+    sl_rng_seed(&r, 1, 0);
+    int counts[7] = {0};
+    for (int i = 0; i < 70000; i++) {
+        uint64_t k = sl_rng_below(&r, 7);
+        ASSERT_TRUE(k < 7);
+        counts[k]++;
+    }
+    for (int i = 0; i < 7; i++) ASSERT_NEAR(counts[i], 10000, 400);
+}
+
+TEST(rng_shuffle_is_a_permutation) {
+    sl_rng r;
+    sl_rng_seed(&r, 5, 0);
+    int v[100], seen[100] = {0}, moved = 0;
+    for (int i = 0; i < 100; i++) v[i] = i;
+    sl_rng_shuffle(&r, v, 100, sizeof v[0]);
+    for (int i = 0; i < 100; i++) {
+        ASSERT_TRUE(v[i] >= 0 && v[i] < 100);
+        seen[v[i]]++;
+        moved += v[i] != i;
+    }
+    for (int i = 0; i < 100; i++) ASSERT_EQ_INT(seen[i], 1);
+    ASSERT_TRUE(moved > 80);
+}
+
+TEST(alias_sampling_matches_weights) {
+    double w[5] = {1, 0, 3, 6, 0.5};
+    sl_alias *a;
+    ASSERT_OK(sl_alias_create(w, 5, &a));
+    sl_rng r;
+    sl_rng_seed(&r, 9, 0);
+    int cnt[5] = {0}, n = 210000;
+    for (int i = 0; i < n; i++) cnt[sl_alias_sample(a, &r)]++;
+    ASSERT_EQ_INT(cnt[1], 0);
+    for (int i = 0; i < 5; i++) ASSERT_NEAR((double)cnt[i] / n, w[i] / 10.5, 0.005);
+    sl_alias_destroy(a);
+}
+
+TEST(alias_rejects_bad_weights) {
+    sl_alias *a;
+    double neg[2] = {1, -1}, zero[2] = {0, 0}, nan[2] = {NAN, 1};
+    ASSERT_FAILS(sl_alias_create(neg, 2, &a), SL_ERR_ARG, "weight 1");
+    ASSERT_FAILS(sl_alias_create(zero, 2, &a), SL_ERR_ARG, "sum to 0");
+    ASSERT_FAILS(sl_alias_create(nan, 2, &a), SL_ERR_ARG, "weight 0");
+    ASSERT_FAILS(sl_alias_create(neg, 0, &a), SL_ERR_ARG, "no weights");
+}
+
+TEST(atomic_file_commit_and_abort) {
+    const char *p = t_path("a.txt");
+    sl_afile *f;
+    ASSERT_OK(sl_afile_open(p, &f));
+    fputs("first", sl_afile_stream(f));
+    ASSERT_OK(sl_afile_commit(f));
+    ASSERT_OK(sl_afile_open(p, &f));
+    fputs("second", sl_afile_stream(f));
+    /* Until commit, readers still see the old content. */
+    char buf[16] = {0};
+    FILE *r = fopen(p, "r");
+    ASSERT_TRUE(r != NULL);
+    ASSERT_TRUE(fgets(buf, sizeof buf, r) != NULL);
+    fclose(r);
+    ASSERT_STREQ(buf, "first");
+    sl_afile_abort(f);
+    r = fopen(p, "r");
+    ASSERT_TRUE(fgets(buf, sizeof buf, r) != NULL);
+    fclose(r);
+    ASSERT_STREQ(buf, "first");
+    /* No temporary files are left behind. */
+    char *out;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls %s | wc -l", t_tmpdir());
+    ASSERT_EQ_INT(t_run(cmd, &out), 0);
+    ASSERT_EQ_INT(atoi(out), 1);
+    free(out);
+}
+
+TEST(atomic_file_into_missing_directory_fails_clearly) {
+    sl_afile *f;
+    ASSERT_FAILS(sl_afile_open("/nonexistent-dir/x.npy", &f), SL_ERR_IO, "/nonexistent-dir/x.npy");
+}
+
+TEST(progress_lines_mode_prints_rate_and_final_line) {
+    const char *p = t_path("prog.txt");
+    FILE *f = fopen(p, "w+");
+    sl_progress *pr;
+    ASSERT_OK(sl_progress_create(f, SL_PROGRESS_LINES, "train", 100, "img", &pr));
+    sl_progress_update(pr, 50, "loss 1.0");
+    sl_progress_finish(pr, "loss 0.5");
+    sl_progress_destroy(pr);
+    fflush(f);
+    rewind(f);
+    char buf[512] = {0};
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    ASSERT_CONTAINS(buf, "train 100/100 (100.0%)");
+    ASSERT_CONTAINS(buf, "img/s");
+    ASSERT_CONTAINS(buf, "loss 0.5");
+}
+
+TEST(progress_quiet_prints_nothing) {
+    const char *p = t_path("q.txt");
+    FILE *f = fopen(p, "w+");
+    sl_progress *pr;
+    ASSERT_OK(sl_progress_create(f, SL_PROGRESS_QUIET, "x", 10, "it", &pr));
+    sl_progress_update(pr, 5, NULL);
+    sl_progress_finish(pr, NULL);
+    sl_progress_destroy(pr);
+    ASSERT_EQ_INT(ftell(f), 0);
+    fclose(f);
+}
+
+TEST(mul_size_detects_overflow) {
+    size_t r;
+    ASSERT_TRUE(sl_mul_size(1000, 1000, &r) && r == 1000000);
+    ASSERT_TRUE(!sl_mul_size(SIZE_MAX / 2, 3, &r));
+    ASSERT_TRUE(sl_mul_size(0, SIZE_MAX, &r) && r == 0);
+}
+
+TEST(gemm_matches_reference_on_random_shapes) {
+    sl_rng r;
+    sl_rng_seed(&r, 11, 0);
+    for (int t = 0; t < 20; t++) {
+        size_t M = 1 + sl_rng_below(&r, 40), N = 1 + sl_rng_below(&r, 40), K = 1 + sl_rng_below(&r, 70);
+        bool ta = sl_rng_below(&r, 2), tb = sl_rng_below(&r, 2);
+        float *A = malloc(M * K * 4), *B = malloc(K * N * 4), *C1 = malloc(M * N * 4), *C2 = malloc(M * N * 4);
+        for (size_t i = 0; i < M * K; i++) A[i] = sl_rng_range(&r, -1, 1);
+        for (size_t i = 0; i < K * N; i++) B[i] = sl_rng_range(&r, -1, 1);
+        for (size_t i = 0; i < M * N; i++) C1[i] = C2[i] = sl_rng_range(&r, -1, 1);
+        size_t lda = ta ? M : K, ldb = tb ? K : N;
+        sl_gemm(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.3f, C1, N);
+        sl_gemm_ref(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.3f, C2, N);
+        for (size_t i = 0; i < M * N; i++) ASSERT_NEAR(C1[i], C2[i], 1e-4);
+        free(A), free(B), free(C1), free(C2);
+    }
+}
