@@ -1,0 +1,158 @@
+/* The loss module's front: objective and similarity names, default
+ * configurations, the temperature clamp, input checks, the one dispatching
+ * entry point, and the autoencoder's reconstruction error. */
+#include "loss_impl.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const obj_names[SL_OBJ_COUNT] = {
+    "infonce", "supcon", "triplet", "triplet-hard", "triplet-smooth", "clip", "autoencoder", "softmax",
+};
+static const char *const sim_names[SL_SIM_COUNT] = {"dot", "cosine", "l2"};
+
+const char *sl_loss_objective_name(sl_objective obj) {
+    return (unsigned)obj < SL_OBJ_COUNT ? obj_names[obj] : "?";
+}
+
+const char *sl_loss_sim_name(sl_similarity sim) { return (unsigned)sim < SL_SIM_COUNT ? sim_names[sim] : "?"; }
+
+sl_status sl_loss_objective_parse(const char *name, sl_objective *out) {
+    for (int i = 0; i < SL_OBJ_COUNT; i++)
+        if (name && strcmp(name, obj_names[i]) == 0) {
+            *out = (sl_objective)i;
+            return SL_OK;
+        }
+    return sl__fail(SL_ERR_ARG,
+                    "unknown objective '%s' (expected infonce, supcon, triplet, triplet-hard, triplet-smooth, "
+                    "clip, autoencoder or softmax)",
+                    name ? name : "(null)");
+}
+
+sl_status sl_loss_sim_parse(const char *name, sl_similarity *out) {
+    for (int i = 0; i < SL_SIM_COUNT; i++)
+        if (name && strcmp(name, sim_names[i]) == 0) {
+            *out = (sl_similarity)i;
+            return SL_OK;
+        }
+    return sl__fail(SL_ERR_ARG, "unknown similarity '%s' (expected dot, cosine or l2)", name ? name : "(null)");
+}
+
+sl_loss_config sl_loss_config_default(sl_objective obj) {
+    sl_loss_config c;
+    memset(&c, 0, sizeof c);
+    c.objective = obj;
+    c.sim = SL_SIM_COSINE;
+    c.tau = 1.0;
+    c.log_scale_min = 0.0;
+    c.log_scale_max = log(100.0);
+    c.eps = 1e-8;
+    switch (obj) {
+    case SL_OBJ_INFONCE: c.tau = 0.5; break;
+    case SL_OBJ_SUPCON: c.tau = 0.1; break;
+    case SL_OBJ_TRIPLET:
+    case SL_OBJ_TRIPLET_HARD: c.margin = 0.2; break;
+    case SL_OBJ_TRIPLET_SMOOTH: c.tau = 0.1; break;
+    case SL_OBJ_CLIP:
+        c.tau = 0.07;
+        c.learnable_tau = true;
+        break;
+    case SL_OBJ_SOFTMAX: c.sim = SL_SIM_DOT; break;
+    default: break;
+    }
+    c.log_scale = -log(c.tau);
+    return c;
+}
+
+double sl_loss_clamp_log_scale(const sl_loss_config *cfg, double log_scale) {
+    if (log_scale < cfg->log_scale_min) return cfg->log_scale_min;
+    if (log_scale > cfg->log_scale_max) return cfg->log_scale_max;
+    return log_scale;
+}
+
+double sl_loss_scale(const sl_loss_config *cfg) {
+    if (cfg->learnable_tau) return exp(sl_loss_clamp_log_scale(cfg, cfg->log_scale));
+    return 1.0 / cfg->tau;
+}
+
+bool sl__scale_clamped(const sl_loss_config *cfg) {
+    return cfg->learnable_tau && (cfg->log_scale < cfg->log_scale_min || cfg->log_scale > cfg->log_scale_max);
+}
+
+sl_status sl__check_config(const sl_loss_config *cfg, const char *fn, bool uses_tau) {
+    if (!cfg) return sl__fail(SL_ERR_ARG, "%s: no configuration given", fn);
+    if ((unsigned)cfg->sim >= SL_SIM_COUNT)
+        return sl__fail(SL_ERR_ARG, "%s: similarity %d is not dot, cosine or l2", fn, (int)cfg->sim);
+    if (cfg->sim == SL_SIM_COSINE && !(cfg->eps > 0 && isfinite(cfg->eps)))
+        return sl__fail(SL_ERR_ARG, "%s: eps %g must be finite and > 0", fn, cfg->eps);
+    if (!isfinite(cfg->margin)) return sl__fail(SL_ERR_ARG, "%s: margin %g is not finite", fn, cfg->margin);
+    if (!uses_tau) return SL_OK;
+    if (cfg->learnable_tau) {
+        if (!isfinite(cfg->log_scale))
+            return sl__fail(SL_ERR_ARG, "%s: log_scale %g is not finite", fn, cfg->log_scale);
+        if (!(isfinite(cfg->log_scale_min) && isfinite(cfg->log_scale_max) &&
+              cfg->log_scale_min <= cfg->log_scale_max))
+            return sl__fail(SL_ERR_ARG, "%s: log-scale clamp [%g, %g] must be finite with min <= max", fn,
+                            cfg->log_scale_min, cfg->log_scale_max);
+    } else if (!(cfg->tau > 0 && isfinite(cfg->tau) && isfinite(1.0 / cfg->tau))) {
+        return sl__fail(SL_ERR_ARG, "%s: tau %g must be finite and > 0", fn, cfg->tau);
+    }
+    return SL_OK;
+}
+
+sl_status sl_loss_autoencoder(const float *recon, const float *target, size_t n, size_t d, float *drecon,
+                              sl_loss_result *out) {
+    size_t nd;
+    if (!recon || !target || !out) return sl__fail(SL_ERR_ARG, "autoencoder loss: NULL reconstruction or target");
+    if (n == 0 || d == 0) return sl__fail(SL_ERR_ARG, "autoencoder loss: empty batch (%zu x %zu)", n, d);
+    if (!sl_mul_size(n, d, &nd)) return sl__fail(SL_ERR_ARG, "autoencoder loss: %zu x %zu overflows", n, d);
+    SL__TRY(sl__check_finite(recon, n, d, "autoencoder loss: reconstruction"));
+    SL__TRY(sl__check_finite(target, n, d, "autoencoder loss: target"));
+    double s = 0, c = 2.0 / (double)nd;
+    for (size_t k = 0; k < nd; k++) {
+        double e = (double)recon[k] - target[k];
+        s += e * e;
+    }
+    if (drecon)
+        for (size_t k = 0; k < nd; k++) drecon[k] = (float)(drecon[k] + c * ((double)recon[k] - target[k]));
+    sl_loss_result r;
+    memset(&r, 0, sizeof r);
+    r.loss = s / (double)nd;
+    r.scale = 1;
+    r.n_terms = nd;
+    *out = r;
+    return SL_OK;
+}
+
+sl_status sl_loss_compute(const sl_loss_config *cfg, const sl_loss_batch *b, sl_loss_result *out) {
+    if (!cfg || !b || !out) return sl__fail(SL_ERR_ARG, "loss: NULL configuration, batch or result");
+    const char *name = sl_loss_objective_name(cfg->objective);
+    bool need_labels = cfg->objective == SL_OBJ_SUPCON || cfg->objective == SL_OBJ_TRIPLET ||
+                       cfg->objective == SL_OBJ_TRIPLET_HARD || cfg->objective == SL_OBJ_TRIPLET_SMOOTH ||
+                       cfg->objective == SL_OBJ_SOFTMAX;
+    bool need_b = cfg->objective == SL_OBJ_CLIP || cfg->objective == SL_OBJ_AUTOENCODER ||
+                  cfg->objective == SL_OBJ_SOFTMAX;
+    if ((unsigned)cfg->objective >= SL_OBJ_COUNT)
+        return sl__fail(SL_ERR_ARG, "loss: objective %d is not one of infonce, supcon, triplet, triplet-hard, "
+                                    "triplet-smooth, clip, autoencoder, softmax", (int)cfg->objective);
+    if (!b->a) return sl__fail(SL_ERR_ARG, "%s loss: the batch has no embeddings (a is NULL)", name);
+    if (need_labels && !b->labels) return sl__fail(SL_ERR_ARG, "%s loss: the batch has no labels", name);
+    if (need_b && !b->b)
+        return sl__fail(SL_ERR_ARG, "%s loss: the batch lacks its second matrix b (%s)", name,
+                        cfg->objective == SL_OBJ_CLIP ? "text embeddings"
+                        : cfg->objective == SL_OBJ_SOFTMAX ? "class embeddings"
+                                                           : "reconstruction target");
+    switch (cfg->objective) {
+    case SL_OBJ_INFONCE: return sl_loss_infonce(cfg, b->a, b->n, b->d, b->grad_a, out);
+    case SL_OBJ_SUPCON: return sl_loss_supcon(cfg, b->a, b->labels, b->n, b->d, b->grad_a, out);
+    case SL_OBJ_TRIPLET: return sl_loss_triplet(cfg, b->a, b->labels, b->n, b->d, b->grad_a, out);
+    case SL_OBJ_TRIPLET_HARD: return sl_loss_triplet_hard(cfg, b->a, b->labels, b->n, b->d, b->grad_a, out);
+    case SL_OBJ_TRIPLET_SMOOTH: return sl_loss_triplet_smooth(cfg, b->a, b->labels, b->n, b->d, b->grad_a, out);
+    case SL_OBJ_CLIP: return sl_loss_clip(cfg, b->a, b->b, b->n, b->d, b->grad_a, b->grad_b, out);
+    case SL_OBJ_AUTOENCODER: return sl_loss_autoencoder(b->a, b->b, b->n, b->d, b->grad_a, out);
+    case SL_OBJ_SOFTMAX:
+        return sl_loss_softmax(cfg, b->a, b->b, b->labels, b->n, b->nb, b->d, b->grad_a, b->grad_b, out);
+    default: break;
+    }
+    return sl__fail(SL_ERR_ARG, "loss: unknown objective");
+}
