@@ -97,9 +97,7 @@ sl_status sl_loss_infonce(const sl_loss_config *cfg, const float *z, size_t n, s
         pos += si[t];
         correct += si[t] > best_neg;
         double *gi = w.G + i * n;
-        double lse = sl__softmax_row(w.row, n, i, 1.0 / (double)n, gi);
-        gi[t] -= 1.0 / (double)n;
-        loss += lse - w.row[t];
+        loss += sl__ce_row(w.row, n, i, t, 1.0 / (double)n, gi);
     }
     sl_loss_result r;
     memset(&r, 0, sizeof r);
@@ -210,8 +208,7 @@ sl_status sl_loss_clip(const sl_loss_config *cfg, const float *img, const float 
         pos += si[i];
         correct += si[i] > best;
         double *gi = w.G + i * n;
-        loss += sl__softmax_row(w.row, n, SIZE_MAX, wgt, gi) - w.row[i];
-        gi[i] -= wgt;
+        loss += sl__ce_row(w.row, n, SIZE_MAX, i, wgt, gi);
     }
     /* Text -> image: columns of the logits. */
     for (size_t j = 0; j < n; j++) {
@@ -221,8 +218,7 @@ sl_status sl_loss_clip(const sl_loss_config *cfg, const float *img, const float 
             if (i != j && w.S[i * n + j] > best) best = w.S[i * n + j];
         }
         correct += w.S[j * n + j] > best;
-        loss += sl__softmax_row(w.row, n, SIZE_MAX, wgt, w.grow) - w.row[j];
-        w.grow[j] -= wgt;
+        loss += sl__ce_row(w.row, n, SIZE_MAX, j, wgt, w.grow);
         for (size_t i = 0; i < n; i++) w.G[i * n + j] += w.grow[i];
     }
     sl_loss_result r;
@@ -272,8 +268,7 @@ sl_status sl_loss_softmax(const sl_loss_config *cfg, const float *z, const float
         pos += si[y];
         correct += si[y] > best;
         double *gi = w.G + i * C;
-        loss += sl__softmax_row(w.row, C, SIZE_MAX, wgt, gi) - w.row[y];
-        gi[y] -= wgt;
+        loss += sl__ce_row(w.row, C, SIZE_MAX, y, wgt, gi);
     }
     sl_loss_result r;
     memset(&r, 0, sizeof r);

@@ -45,6 +45,10 @@ bool sl__scale_clamped(const sl_loss_config *cfg);
  * entries must remain. */
 double sl__softmax_row(const double *l, size_t m, size_t skip, double w, double *g);
 
+/* Cross-entropy of one row: returns -log softmax(l)[t] over j != skip (t must
+ * not be skip) and writes g = w * (softmax - onehot(t)), g[skip] = 0. */
+double sl__ce_row(const double *l, size_t m, size_t skip, size_t t, double w, double *g);
+
 static inline double sl__softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
 static inline double sl__sigmoid(double x) {
     if (x >= 0) return 1.0 / (1.0 + exp(-x));

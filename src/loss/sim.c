@@ -215,3 +215,26 @@ double sl__softmax_row(const double *l, size_t m, size_t skip, double w, double 
     for (size_t j = 0; j < m; j++) g[j] *= inv;
     return mx + log(s);
 }
+
+double sl__ce_row(const double *l, size_t m, size_t skip, size_t t, double w, double *g) {
+    double mx = -INFINITY;
+    for (size_t j = 0; j < m; j++)
+        if (j != skip && l[j] > mx) mx = l[j];
+    double others = 0, et = exp(l[t] - mx);
+    for (size_t j = 0; j < m; j++) {
+        if (j == skip) {
+            g[j] = 0;
+            continue;
+        }
+        g[j] = j == t ? et : exp(l[j] - mx);
+        if (j != t) others += g[j];
+    }
+    double s = et + others, inv = w / s;
+    for (size_t j = 0; j < m; j++) g[j] *= inv;
+    g[t] -= w;
+    /* -log(et / s) = log1p(others / et) keeps a loss of 1e-30 from rounding
+     * to 0 when the target dominates; when it is far below the maximum the
+     * plain form is exact enough and avoids overflowing others / et. */
+    if (l[t] - mx > -600) return log1p(others / et);
+    return (mx - l[t]) + log(s);
+}
