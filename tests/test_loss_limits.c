@@ -434,3 +434,42 @@ TEST(bad_inputs_fail_clearly) {
     ASSERT_TRUE(memcmp(&r, &before, sizeof r) == 0);
     for (int k = 0; k < 24; k++) ASSERT_TRUE(g[k] == 0.0f);
 }
+
+TEST(workspace_reuse_is_bit_identical_and_stops_growing) {
+    int32_t lab2[64];
+    float a[64 * 16], b[64 * 16];
+    sl_rng rng;
+    sl_rng_seed(&rng, 4, 0);
+    for (int k = 0; k < 64 * 16; k++) {
+        a[k] = (float)sl_rng_normal(&rng);
+        b[k] = (float)sl_rng_normal(&rng);
+    }
+    for (int i = 0; i < 64; i++) lab2[i] = i % 7;
+    sl_loss_workspace *ws;
+    ASSERT_OK(sl_loss_workspace_create(&ws));
+    ASSERT_EQ_SIZE(sl_loss_workspace_bytes(ws), 0);
+    for (int obj = 0; obj < SL_OBJ_COUNT; obj++) {
+        sl_loss_config c = sl_loss_config_default((sl_objective)obj);
+        size_t nb = obj == SL_OBJ_SOFTMAX ? 7 : 64;
+        float g1[1024] = {0}, g2[1024] = {0}, h1[1024] = {0}, h2[1024] = {0};
+        sl_loss_batch bt = {.n = 64, .d = 16, .a = a, .b = b, .nb = nb, .labels = lab2, .grad_a = g1, .grad_b = h1};
+        sl_loss_result r1, r2;
+        ASSERT_OK(sl_loss_compute(&c, &bt, &r1));
+        bt.ws = ws;
+        bt.grad_a = g2;
+        bt.grad_b = h2;
+        for (int rep = 0; rep < 3; rep++) {
+            memset(g2, 0, sizeof g2);
+            memset(h2, 0, sizeof h2);
+            size_t before = sl_loss_workspace_bytes(ws);
+            ASSERT_OK(sl_loss_compute(&c, &bt, &r2));
+            /* After the first call of a shape the workspace holds enough. */
+            if (rep == 2) ASSERT_EQ_SIZE(sl_loss_workspace_bytes(ws), before);
+            ASSERT_TRUE(memcmp(&r1, &r2, sizeof r1) == 0);
+            ASSERT_TRUE(memcmp(g1, g2, sizeof g1) == 0 && memcmp(h1, h2, sizeof h1) == 0);
+        }
+    }
+    ASSERT_TRUE(sl_loss_workspace_bytes(ws) > 0);
+    sl_loss_workspace_destroy(ws);
+    sl_loss_workspace_destroy(NULL);
+}

@@ -104,7 +104,8 @@ typedef struct sl_loss_result {
  *   so the caller zeroes them; a NULL gradient pointer skips that gradient
  *   (with all of them NULL only the value and diagnostics are computed).
  * - Sums run in double; softmaxes use log-sum-exp, so tiny tau stays finite.
- * - Scratch memory (a few n x n doubles) is allocated per call: SL_ERR_NOMEM.
+ * - Scratch (a few n x n doubles) comes from a workspace (see below); SL_ERR_NOMEM
+ *   when it cannot be allocated.
  * - Deterministic: the same inputs and thread count give the same bits.
  * - Calls share no state: concurrent calls are safe when their gradient
  *   buffers are distinct.
@@ -152,6 +153,16 @@ sl_status sl_loss_autoencoder(const float *recon, const float *target, size_t n,
 sl_status sl_loss_softmax(const sl_loss_config *cfg, const float *z, const float *w, const int32_t *labels,
                           size_t n, size_t n_classes, size_t d, float *dz, float *dw, sl_loss_result *out);
 
+/* ---- workspace -----------------------------------------------------------
+ * Scratch memory a caller keeps across steps (one per thread): with it,
+ * sl_loss_compute allocates nothing once the batch shape has been seen. The
+ * individual functions above use a temporary one per call. */
+typedef struct sl_loss_workspace sl_loss_workspace;
+sl_status sl_loss_workspace_create(sl_loss_workspace **out);
+void sl_loss_workspace_destroy(sl_loss_workspace *ws); /* NULL-safe */
+/* Bytes the workspace currently holds. */
+size_t sl_loss_workspace_bytes(const sl_loss_workspace *ws);
+
 /* ---- one entry point -----------------------------------------------------
  * What each objective reads from the batch:
  *   infonce:                       a (n x d, n = 2N), grad_a
@@ -168,6 +179,7 @@ typedef struct sl_loss_batch {
     const int32_t *labels;  /* n, or NULL when the objective has none */
     float *grad_a;          /* accumulated; may be NULL */
     float *grad_b;          /* accumulated; may be NULL */
+    sl_loss_workspace *ws;  /* reused scratch, or NULL for a temporary one */
 } sl_loss_batch;
 
 /* Run cfg->objective on the batch. SL_ERR_ARG names a missing input. */

@@ -14,38 +14,23 @@ typedef struct {
     double *S, *G, *row, *grow;
 } work;
 
-static void work_free(work *w) {
-    sl__emb_free(&w->ea);
-    sl__emb_free(&w->eb);
-    sl__free(w->S);
-    sl__free(w->G);
-    sl__free(w->row);
-    sl__free(w->grow);
-}
-
 /* Prepare a (n x d) and, unless b is NULL, b (m x d); allocate S and G as
  * n x m and two row buffers of max(n, m). */
 static sl_status work_init(work *w, const sl_loss_config *cfg, const char *fn, const float *a, size_t n,
-                           const float *b, size_t m, size_t d) {
+                           const float *b, size_t m, size_t d, sl_loss_workspace *ws) {
     memset(w, 0, sizeof *w);
     size_t nm;
     if (!sl_mul_size(n, m, &nm) || !sl_mul_size(nm, sizeof(double), &nm))
         return sl__fail(SL_ERR_ARG, "%s: a %zu x %zu similarity matrix is too large", fn, n, m);
-    sl_status st = sl__emb_init(&w->ea, a, n, d, cfg);
-    if (st == SL_OK && b) st = sl__emb_init(&w->eb, b, m, d, cfg);
-    if (st != SL_OK) {
-        work_free(w);
-        return st;
-    }
+    sl__ws_begin(ws);
+    SL__TRY(sl__emb_init(&w->ea, a, n, d, cfg, ws));
+    if (b) SL__TRY(sl__emb_init(&w->eb, b, m, d, cfg, ws));
     size_t r = SL__MAX(n, m);
-    w->S = sl__malloc_array(n * m, sizeof(double), "loss: similarity matrix");
-    w->G = sl__calloc(n * m, sizeof(double));
-    w->row = sl__malloc_array(r, sizeof(double), "loss: logits row");
-    w->grow = sl__malloc_array(r, sizeof(double), "loss: gradient row");
-    if (!w->S || !w->G || !w->row || !w->grow) {
-        work_free(w);
-        return sl__fail(SL_ERR_NOMEM, "%s: cannot allocate the %zu x %zu similarity scratch", fn, n, m);
-    }
+    w->S = sl__ws_alloc(ws, n * m, sizeof(double), "loss: similarity matrix");
+    w->G = sl__ws_calloc(ws, n * m, sizeof(double), "loss: gradient matrix");
+    w->row = sl__ws_alloc(ws, r, sizeof(double), "loss: logits row");
+    w->grow = sl__ws_alloc(ws, r, sizeof(double), "loss: gradient row");
+    if (!w->S || !w->G || !w->row || !w->grow) return sl__fail_prefix(SL_ERR_NOMEM, "%s", fn);
     return SL_OK;
 }
 
@@ -69,8 +54,8 @@ static double to_sim_grad(const sl_loss_config *cfg, double scale, const double 
     return cfg->learnable_tau && !sl__scale_clamped(cfg) ? dlog : 0.0;
 }
 
-sl_status sl_loss_infonce(const sl_loss_config *cfg, const float *z, size_t n, size_t d, float *dz,
-                          sl_loss_result *out) {
+sl_status sl__infonce(const sl_loss_config *cfg, const float *z, size_t n, size_t d, float *dz, sl_loss_result *out,
+                      sl_loss_workspace *ws) {
     const char *fn = "infonce loss";
     SL__TRY(sl__check_config(cfg, fn, true));
     if (!out) return sl__fail(SL_ERR_ARG, "%s: no result pointer", fn);
@@ -78,7 +63,7 @@ sl_status sl_loss_infonce(const sl_loss_config *cfg, const float *z, size_t n, s
     if (n < 2 || n % 2)
         return sl__fail(SL_ERR_ARG, "%s: %zu rows; expected an even number >= 2 (two views of each item)", fn, n);
     work w;
-    SL__TRY(work_init(&w, cfg, fn, z, n, NULL, n, d));
+    SL__TRY(work_init(&w, cfg, fn, z, n, NULL, n, d, ws));
     sl_status st = sl__sim_forward(&w.ea, &w.ea, w.S);
     if (st != SL_OK) goto done;
     double scale = sl_loss_scale(cfg), loss = 0, pos = 0, neg = 0;
@@ -111,18 +96,17 @@ sl_status sl_loss_infonce(const sl_loss_config *cfg, const float *z, size_t n, s
     if (dz) st = sl__sim_backward(&w.ea, &w.ea, w.G, dz, NULL);
     if (st == SL_OK) *out = r;
 done:
-    work_free(&w);
     return st;
 }
 
-sl_status sl_loss_supcon(const sl_loss_config *cfg, const float *z, const int32_t *labels, size_t n, size_t d,
-                         float *dz, sl_loss_result *out) {
+sl_status sl__supcon(const sl_loss_config *cfg, const float *z, const int32_t *labels, size_t n, size_t d, float *dz,
+                     sl_loss_result *out, sl_loss_workspace *ws) {
     const char *fn = "supcon loss";
     SL__TRY(sl__check_config(cfg, fn, true));
     if (!out || !labels) return sl__fail(SL_ERR_ARG, "%s: no result pointer or no labels", fn);
     SL__TRY(check_emb(z, n, d, "supcon loss: embeddings"));
     work w;
-    SL__TRY(work_init(&w, cfg, fn, z, n, NULL, n, d));
+    SL__TRY(work_init(&w, cfg, fn, z, n, NULL, n, d, ws));
     sl_status st = sl__sim_forward(&w.ea, &w.ea, w.S);
     if (st != SL_OK) goto done;
     /* Anchors without a positive have no term; the mean runs over the rest. */
@@ -177,19 +161,18 @@ sl_status sl_loss_supcon(const sl_loss_config *cfg, const float *z, const int32_
     if (dz && anchors) st = sl__sim_backward(&w.ea, &w.ea, w.G, dz, NULL);
     if (st == SL_OK) *out = r;
 done:
-    work_free(&w);
     return st;
 }
 
-sl_status sl_loss_clip(const sl_loss_config *cfg, const float *img, const float *txt, size_t n, size_t d,
-                       float *dimg, float *dtxt, sl_loss_result *out) {
+sl_status sl__clip(const sl_loss_config *cfg, const float *img, const float *txt, size_t n, size_t d, float *dimg,
+                   float *dtxt, sl_loss_result *out, sl_loss_workspace *ws) {
     const char *fn = "clip loss";
     SL__TRY(sl__check_config(cfg, fn, true));
     if (!out) return sl__fail(SL_ERR_ARG, "%s: no result pointer", fn);
     SL__TRY(check_emb(img, n, d, "clip loss: image embeddings"));
     SL__TRY(check_emb(txt, n, d, "clip loss: text embeddings"));
     work w;
-    SL__TRY(work_init(&w, cfg, fn, img, n, txt, n, d));
+    SL__TRY(work_init(&w, cfg, fn, img, n, txt, n, d, ws));
     sl_status st = sl__sim_forward(&w.ea, &w.eb, w.S);
     if (st != SL_OK) goto done;
     double scale = sl_loss_scale(cfg), loss = 0, pos = 0, neg = 0, wgt = 1.0 / (2.0 * (double)n);
@@ -210,17 +193,25 @@ sl_status sl_loss_clip(const sl_loss_config *cfg, const float *img, const float 
         double *gi = w.G + i * n;
         loss += sl__ce_row(w.row, n, SIZE_MAX, i, wgt, gi);
     }
-    /* Text -> image: columns of the logits. */
+    /* Text -> image: columns of the logits, read from a transposed copy so
+     * the inner loops run along memory. */
+    double *St = sl__ws_alloc(ws, n * n, sizeof(double), "loss: transposed similarities");
+    double *Gt = sl__ws_alloc(ws, n * n, sizeof(double), "loss: transposed gradient");
+    if (!St || !Gt) return sl__fail_prefix(SL_ERR_NOMEM, "%s", fn);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) St[j * n + i] = w.S[i * n + j];
     for (size_t j = 0; j < n; j++) {
+        const double *sj = St + j * n;
         double best = -INFINITY;
         for (size_t i = 0; i < n; i++) {
-            w.row[i] = scale * w.S[i * n + j];
-            if (i != j && w.S[i * n + j] > best) best = w.S[i * n + j];
+            w.row[i] = scale * sj[i];
+            if (i != j && sj[i] > best) best = sj[i];
         }
-        correct += w.S[j * n + j] > best;
-        loss += sl__ce_row(w.row, n, SIZE_MAX, j, wgt, w.grow);
-        for (size_t i = 0; i < n; i++) w.G[i * n + j] += w.grow[i];
+        correct += sj[j] > best;
+        loss += sl__ce_row(w.row, n, SIZE_MAX, j, wgt, Gt + j * n);
     }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) w.G[i * n + j] += Gt[j * n + i];
     sl_loss_result r;
     memset(&r, 0, sizeof r);
     r.loss = loss * wgt;
@@ -233,12 +224,11 @@ sl_status sl_loss_clip(const sl_loss_config *cfg, const float *img, const float 
     if (dimg || dtxt) st = sl__sim_backward(&w.ea, &w.eb, w.G, dimg, dtxt);
     if (st == SL_OK) *out = r;
 done:
-    work_free(&w);
     return st;
 }
 
-sl_status sl_loss_softmax(const sl_loss_config *cfg, const float *z, const float *wc, const int32_t *labels,
-                          size_t n, size_t n_classes, size_t d, float *dz, float *dw, sl_loss_result *out) {
+sl_status sl__softmax(const sl_loss_config *cfg, const float *z, const float *wc, const int32_t *labels, size_t n,
+                      size_t n_classes, size_t d, float *dz, float *dw, sl_loss_result *out, sl_loss_workspace *ws) {
     const char *fn = "softmax loss";
     SL__TRY(sl__check_config(cfg, fn, true));
     if (!out || !labels) return sl__fail(SL_ERR_ARG, "%s: no result pointer or no labels", fn);
@@ -249,7 +239,7 @@ sl_status sl_loss_softmax(const sl_loss_config *cfg, const float *z, const float
             return sl__fail(SL_ERR_RANGE, "%s: label %d of row %zu is outside [0, %zu)", fn, (int)labels[i], i,
                             n_classes);
     work w;
-    SL__TRY(work_init(&w, cfg, fn, z, n, wc, n_classes, d));
+    SL__TRY(work_init(&w, cfg, fn, z, n, wc, n_classes, d, ws));
     sl_status st = sl__sim_forward(&w.ea, &w.eb, w.S);
     if (st != SL_OK) goto done;
     size_t C = n_classes, correct = 0;
@@ -282,6 +272,5 @@ sl_status sl_loss_softmax(const sl_loss_config *cfg, const float *z, const float
     if (dz || dw) st = sl__sim_backward(&w.ea, &w.eb, w.G, dz, dw);
     if (st == SL_OK) *out = r;
 done:
-    work_free(&w);
     return st;
 }

@@ -124,6 +124,80 @@ sl_status sl_loss_autoencoder(const float *recon, const float *target, size_t n,
     return SL_OK;
 }
 
+/* The public objectives: each runs on a temporary workspace. */
+sl_status sl_loss_infonce(const sl_loss_config *cfg, const float *z, size_t n, size_t d, float *dz,
+                          sl_loss_result *out) {
+    sl_loss_workspace ws = {0};
+    sl_status st = sl__infonce(cfg, z, n, d, dz, out, &ws);
+    sl__ws_release(&ws);
+    return st;
+}
+
+sl_status sl_loss_supcon(const sl_loss_config *cfg, const float *z, const int32_t *labels, size_t n, size_t d,
+                         float *dz, sl_loss_result *out) {
+    sl_loss_workspace ws = {0};
+    sl_status st = sl__supcon(cfg, z, labels, n, d, dz, out, &ws);
+    sl__ws_release(&ws);
+    return st;
+}
+
+static sl_status triplet_tmp(sl_objective v, const sl_loss_config *cfg, const float *z, const int32_t *labels,
+                             size_t n, size_t d, float *dz, sl_loss_result *out) {
+    sl_loss_workspace ws = {0};
+    sl_status st = sl__triplet(cfg, v, z, labels, n, d, dz, out, &ws);
+    sl__ws_release(&ws);
+    return st;
+}
+
+sl_status sl_loss_triplet(const sl_loss_config *cfg, const float *z, const int32_t *labels, size_t n, size_t d,
+                          float *dz, sl_loss_result *out) {
+    return triplet_tmp(SL_OBJ_TRIPLET, cfg, z, labels, n, d, dz, out);
+}
+
+sl_status sl_loss_triplet_hard(const sl_loss_config *cfg, const float *z, const int32_t *labels, size_t n,
+                               size_t d, float *dz, sl_loss_result *out) {
+    return triplet_tmp(SL_OBJ_TRIPLET_HARD, cfg, z, labels, n, d, dz, out);
+}
+
+sl_status sl_loss_triplet_smooth(const sl_loss_config *cfg, const float *z, const int32_t *labels, size_t n,
+                                 size_t d, float *dz, sl_loss_result *out) {
+    return triplet_tmp(SL_OBJ_TRIPLET_SMOOTH, cfg, z, labels, n, d, dz, out);
+}
+
+sl_status sl_loss_clip(const sl_loss_config *cfg, const float *img, const float *txt, size_t n, size_t d,
+                       float *dimg, float *dtxt, sl_loss_result *out) {
+    sl_loss_workspace ws = {0};
+    sl_status st = sl__clip(cfg, img, txt, n, d, dimg, dtxt, out, &ws);
+    sl__ws_release(&ws);
+    return st;
+}
+
+sl_status sl_loss_softmax(const sl_loss_config *cfg, const float *z, const float *w, const int32_t *labels,
+                          size_t n, size_t n_classes, size_t d, float *dz, float *dw, sl_loss_result *out) {
+    sl_loss_workspace ws = {0};
+    sl_status st = sl__softmax(cfg, z, w, labels, n, n_classes, d, dz, dw, out, &ws);
+    sl__ws_release(&ws);
+    return st;
+}
+
+static sl_status dispatch(const sl_loss_config *cfg, const sl_loss_batch *b, sl_loss_result *out,
+                          sl_loss_workspace *ws) {
+    switch (cfg->objective) {
+    case SL_OBJ_INFONCE: return sl__infonce(cfg, b->a, b->n, b->d, b->grad_a, out, ws);
+    case SL_OBJ_SUPCON: return sl__supcon(cfg, b->a, b->labels, b->n, b->d, b->grad_a, out, ws);
+    case SL_OBJ_TRIPLET:
+    case SL_OBJ_TRIPLET_HARD:
+    case SL_OBJ_TRIPLET_SMOOTH:
+        return sl__triplet(cfg, cfg->objective, b->a, b->labels, b->n, b->d, b->grad_a, out, ws);
+    case SL_OBJ_CLIP: return sl__clip(cfg, b->a, b->b, b->n, b->d, b->grad_a, b->grad_b, out, ws);
+    case SL_OBJ_AUTOENCODER: return sl_loss_autoencoder(b->a, b->b, b->n, b->d, b->grad_a, out);
+    case SL_OBJ_SOFTMAX:
+        return sl__softmax(cfg, b->a, b->b, b->labels, b->n, b->nb, b->d, b->grad_a, b->grad_b, out, ws);
+    default: break;
+    }
+    return sl__fail(SL_ERR_ARG, "loss: unknown objective");
+}
+
 sl_status sl_loss_compute(const sl_loss_config *cfg, const sl_loss_batch *b, sl_loss_result *out) {
     if (!cfg || !b || !out) return sl__fail(SL_ERR_ARG, "loss: NULL configuration, batch or result");
     const char *name = sl_loss_objective_name(cfg->objective);
@@ -142,17 +216,9 @@ sl_status sl_loss_compute(const sl_loss_config *cfg, const sl_loss_batch *b, sl_
                         cfg->objective == SL_OBJ_CLIP ? "text embeddings"
                         : cfg->objective == SL_OBJ_SOFTMAX ? "class embeddings"
                                                            : "reconstruction target");
-    switch (cfg->objective) {
-    case SL_OBJ_INFONCE: return sl_loss_infonce(cfg, b->a, b->n, b->d, b->grad_a, out);
-    case SL_OBJ_SUPCON: return sl_loss_supcon(cfg, b->a, b->labels, b->n, b->d, b->grad_a, out);
-    case SL_OBJ_TRIPLET: return sl_loss_triplet(cfg, b->a, b->labels, b->n, b->d, b->grad_a, out);
-    case SL_OBJ_TRIPLET_HARD: return sl_loss_triplet_hard(cfg, b->a, b->labels, b->n, b->d, b->grad_a, out);
-    case SL_OBJ_TRIPLET_SMOOTH: return sl_loss_triplet_smooth(cfg, b->a, b->labels, b->n, b->d, b->grad_a, out);
-    case SL_OBJ_CLIP: return sl_loss_clip(cfg, b->a, b->b, b->n, b->d, b->grad_a, b->grad_b, out);
-    case SL_OBJ_AUTOENCODER: return sl_loss_autoencoder(b->a, b->b, b->n, b->d, b->grad_a, out);
-    case SL_OBJ_SOFTMAX:
-        return sl_loss_softmax(cfg, b->a, b->b, b->labels, b->n, b->nb, b->d, b->grad_a, b->grad_b, out);
-    default: break;
-    }
-    return sl__fail(SL_ERR_ARG, "loss: unknown objective");
+    if (b->ws) return dispatch(cfg, b, out, b->ws);
+    sl_loss_workspace tmp = {0};
+    sl_status st = dispatch(cfg, b, out, &tmp);
+    sl__ws_release(&tmp);
+    return st;
 }

@@ -15,20 +15,23 @@ sl_status sl__check_finite(const float *x, size_t n, size_t d, const char *what)
     return SL_OK;
 }
 
-sl_status sl__emb_init(sl__emb *e, const float *x, size_t n, size_t d, const sl_loss_config *cfg) {
+sl_status sl__emb_init(sl__emb *e, const float *x, size_t n, size_t d, const sl_loss_config *cfg,
+                       sl_loss_workspace *ws) {
     memset(e, 0, sizeof *e);
     e->n = n;
     e->d = d;
     e->sim = cfg->sim;
     e->exact = cfg->exact;
     e->x = x;
+    e->ws = ws;
     size_t nd;
-    if (!sl_mul_size(n, d, &nd)) return sl__fail(SL_ERR_NOMEM, "loss: %zu x %zu embeddings overflow", n, d);
-    e->u = sl__malloc_array(nd, sizeof(double), "loss: embeddings");
+    if (!sl_mul_size(n, d, &nd)) return sl__fail(SL_ERR_ARG, "loss: %zu x %zu embeddings overflow", n, d);
+    e->u = sl__ws_alloc(ws, n * d, sizeof(double), "loss: embeddings");
     if (!e->u) return SL_ERR_NOMEM;
     if (cfg->sim != SL_SIM_DOT) {
-        e->nrm = sl__malloc_array(n, sizeof(double), "loss: norms");
-        if (!e->nrm) goto nomem;
+        e->nrm = sl__ws_alloc(ws, n, sizeof(double), "loss: norms");
+        e->tiny = sl__ws_calloc(ws, n, sizeof(bool), "loss: norms");
+        if (!e->nrm || !e->tiny) return SL_ERR_NOMEM;
     }
     for (size_t i = 0; i < n; i++) {
         const float *xi = x + i * d;
@@ -38,7 +41,10 @@ sl_status sl__emb_init(sl__emb *e, const float *x, size_t n, size_t d, const sl_
             /* Clamping the norm from below keeps zero vectors finite: they map
              * to the zero vector, whose similarity to everything is 0. */
             double r = sqrt(s);
-            if (r < cfg->eps) r = cfg->eps;
+            if (r < cfg->eps) {
+                r = cfg->eps;
+                e->tiny[i] = true;
+            }
             e->nrm[i] = r;
             for (size_t k = 0; k < d; k++) ui[k] = xi[k] / r;
         } else {
@@ -48,25 +54,15 @@ sl_status sl__emb_init(sl__emb *e, const float *x, size_t n, size_t d, const sl_
     }
     if (!cfg->exact) {
         if (cfg->sim == SL_SIM_COSINE) {
-            e->uf_own = sl__malloc_array(nd, sizeof(float), "loss: normalised embeddings");
-            if (!e->uf_own) goto nomem;
-            for (size_t k = 0; k < nd; k++) e->uf_own[k] = (float)e->u[k];
-            e->uf = e->uf_own;
+            float *uf = sl__ws_alloc(ws, n * d, sizeof(float), "loss: normalised embeddings");
+            if (!uf) return SL_ERR_NOMEM;
+            for (size_t k = 0; k < n * d; k++) uf[k] = (float)e->u[k];
+            e->uf = uf;
         } else {
             e->uf = x;
         }
     }
     return SL_OK;
-nomem:
-    sl__emb_free(e);
-    return SL_ERR_NOMEM;
-}
-
-void sl__emb_free(sl__emb *e) {
-    sl__free(e->u);
-    sl__free(e->nrm);
-    sl__free(e->uf_own);
-    memset(e, 0, sizeof *e);
 }
 
 /* P (rows x d) = op(G) * U, op(G) = G (rows x cols, stride ldg) or its
@@ -89,18 +85,14 @@ static sl_status product(const double *G, size_t ldg, bool trans, size_t rows, s
         return SL_OK;
     }
     size_t gsz = trans ? cols * ldg : rows * ldg;
-    float *Gf = sl__malloc_array(gsz, sizeof(float), "loss: gradient matrix");
-    float *Pf = sl__malloc_array(rows * d, sizeof(float), "loss: gradient product");
-    if (!Gf || !Pf) {
-        sl__free(Gf);
-        sl__free(Pf);
-        return SL_ERR_NOMEM;
-    }
+    sl__ws_mark mk = sl__ws_get_mark(o->ws);
+    float *Gf = sl__ws_alloc(o->ws, gsz, sizeof(float), "loss: gradient matrix");
+    float *Pf = sl__ws_alloc(o->ws, rows * d, sizeof(float), "loss: gradient product");
+    if (!Gf || !Pf) return SL_ERR_NOMEM;
     for (size_t k = 0; k < gsz; k++) Gf[k] = (float)G[k];
     sl_gemm(trans, false, rows, d, cols, 1.0f, Gf, ldg, o->uf, d, 0.0f, Pf, d);
     for (size_t k = 0; k < rows * d; k++) P[k] = Pf[k];
-    sl__free(Gf);
-    sl__free(Pf);
+    sl__ws_pop(o->ws, mk);
     return SL_OK;
 }
 
@@ -115,11 +107,12 @@ sl_status sl__sim_forward(const sl__emb *a, const sl__emb *b, double *S) {
                 S[i * m + j] = s;
             }
     } else {
-        float *Sf = sl__malloc_array(n * m, sizeof(float), "loss: similarity matrix");
+        sl__ws_mark mk = sl__ws_get_mark(a->ws);
+        float *Sf = sl__ws_alloc(a->ws, n * m, sizeof(float), "loss: similarity matrix");
         if (!Sf) return SL_ERR_NOMEM;
         sl_gemm(false, true, n, m, d, 1.0f, a->uf, d, b->uf, d, 0.0f, Sf, m);
         for (size_t k = 0; k < n * m; k++) S[k] = Sf[k];
-        sl__free(Sf);
+        sl__ws_pop(a->ws, mk);
     }
     if (a->sim == SL_SIM_L2) {
         /* -|a-b|^2 = 2 a.b - |a|^2 - |b|^2; the norms are exact doubles. */
@@ -146,11 +139,7 @@ static void side_finish(const sl__emb *e, const double *P, const double *rowsum,
             /* u = x / r: du/dx = (I - u u^T) / r while |x| >= eps; below eps
              * r is the constant eps and du/dx = I / eps. */
             double r = e->nrm[i], proj = 0;
-            double xr = 0;
-            const float *xi = e->x + i * d;
-            for (size_t k = 0; k < d; k++) xr += (double)xi[k] * xi[k];
-            bool clamped = sqrt(xr) < r;
-            if (!clamped)
+            if (!e->tiny[i])
                 for (size_t k = 0; k < d; k++) proj += ui[k] * pi[k];
             for (size_t k = 0; k < d; k++) gi[k] = (float)(gi[k] + (pi[k] - proj * ui[k]) / r);
         }
@@ -160,13 +149,10 @@ static void side_finish(const sl__emb *e, const double *P, const double *rowsum,
 static sl_status side_backward(const sl__emb *e, const sl__emb *o, const double *G, size_t ldg, bool trans,
                                float *dx) {
     size_t rows = e->n, cols = o->n;
-    double *P = sl__malloc_array(rows * e->d, sizeof(double), "loss: gradient");
-    double *rs = sl__calloc(rows, sizeof(double));
-    if (!P || !rs) {
-        sl__free(P);
-        sl__free(rs);
-        return sl__fail(SL_ERR_NOMEM, "loss: cannot allocate the gradient scratch");
-    }
+    sl__ws_mark mk = sl__ws_get_mark(e->ws);
+    double *P = sl__ws_alloc(e->ws, rows * e->d, sizeof(double), "loss: gradient");
+    double *rs = sl__ws_calloc(e->ws, rows, sizeof(double), "loss: gradient");
+    if (!P || !rs) return SL_ERR_NOMEM;
     sl_status st = product(G, ldg, trans, rows, cols, o, P);
     if (st == SL_OK) {
         if (e->sim == SL_SIM_L2)
@@ -174,24 +160,21 @@ static sl_status side_backward(const sl__emb *e, const sl__emb *o, const double 
                 for (size_t j = 0; j < cols; j++) rs[i] += trans ? G[j * ldg + i] : G[i * ldg + j];
         side_finish(e, P, rs, dx);
     }
-    sl__free(P);
-    sl__free(rs);
+    sl__ws_pop(e->ws, mk);
     return st;
 }
 
-sl_status sl__sim_backward(const sl__emb *a, const sl__emb *b, const double *G, float *da, float *db) {
+sl_status sl__sim_backward(const sl__emb *a, const sl__emb *b, double *G, float *da, float *db) {
     size_t n = a->n, m = b->n;
     if (a == b) {
         if (!da) return SL_OK;
         /* S is a function of the rows twice over (as left and right factor),
-         * so d loss / d u = (G + G^T) U. */
-        double *Gs = sl__malloc_array(n * n, sizeof(double), "loss: symmetrised gradient");
-        if (!Gs) return SL_ERR_NOMEM;
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < n; j++) Gs[i * n + j] = G[i * n + j] + G[j * n + i];
-        sl_status st = side_backward(a, a, Gs, n, false, da);
-        sl__free(Gs);
-        return st;
+         * so d loss / d u = (G + G^T) U; G is symmetrised in place. */
+        for (size_t i = 0; i < n; i++) {
+            G[i * n + i] *= 2;
+            for (size_t j = i + 1; j < n; j++) G[i * n + j] = G[j * n + i] = G[i * n + j] + G[j * n + i];
+        }
+        return side_backward(a, a, G, n, false, da);
     }
     if (da) SL__TRY(side_backward(a, b, G, m, false, da));
     if (db) SL__TRY(side_backward(b, a, G, m, true, db));

@@ -4,7 +4,6 @@
 #include "loss_impl.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Distance from similarity: dot -> -s, cosine -> 1 - s, l2 -> -s (the squared
@@ -18,15 +17,9 @@ typedef struct {
     double *GD; /* n x n: d loss / d D, turned into d loss / d S at the end */
 } tri_work;
 
-static void tri_free(tri_work *w) {
-    sl__emb_free(&w->e);
-    sl__free(w->S);
-    sl__free(w->D);
-    sl__free(w->GD);
-}
-
 static sl_status tri_init(tri_work *w, const sl_loss_config *cfg, const char *fn, const float *z,
-                          const int32_t *labels, size_t n, size_t d, sl_loss_result *out, bool uses_tau) {
+                          const int32_t *labels, size_t n, size_t d, sl_loss_result *out, bool uses_tau,
+                          sl_loss_workspace *ws) {
     memset(w, 0, sizeof *w);
     SL__TRY(sl__check_config(cfg, fn, uses_tau));
     if (!out || !labels || !z) return sl__fail(SL_ERR_ARG, "%s: NULL embeddings, labels or result", fn);
@@ -35,19 +28,13 @@ static sl_status tri_init(tri_work *w, const sl_loss_config *cfg, const char *fn
     if (!sl_mul_size(n, n, &nn) || !sl_mul_size(nn, sizeof(double), &nd) || !sl_mul_size(n, d, &nd))
         return sl__fail(SL_ERR_ARG, "%s: a batch of %zu rows is too large", fn, n);
     SL__TRY(sl__check_finite(z, n, d, fn));
-    SL__TRY(sl__emb_init(&w->e, z, n, d, cfg));
-    w->S = sl__malloc_array(nn, sizeof(double), "loss: similarity matrix");
-    w->D = sl__malloc_array(nn, sizeof(double), "loss: distance matrix");
-    w->GD = sl__calloc(nn, sizeof(double));
-    if (!w->S || !w->D || !w->GD) {
-        tri_free(w);
-        return sl__fail(SL_ERR_NOMEM, "%s: cannot allocate the %zu x %zu distance scratch", fn, n, n);
-    }
-    sl_status st = sl__sim_forward(&w->e, &w->e, w->S);
-    if (st != SL_OK) {
-        tri_free(w);
-        return st;
-    }
+    sl__ws_begin(ws);
+    SL__TRY(sl__emb_init(&w->e, z, n, d, cfg, ws));
+    w->S = sl__ws_alloc(ws, nn, sizeof(double), "loss: similarity matrix");
+    w->D = sl__ws_alloc(ws, nn, sizeof(double), "loss: distance matrix");
+    w->GD = sl__ws_calloc(ws, nn, sizeof(double), "loss: distance gradient");
+    if (!w->S || !w->D || !w->GD) return sl__fail_prefix(SL_ERR_NOMEM, "%s", fn);
+    SL__TRY(sl__sim_forward(&w->e, &w->e, w->S));
     for (size_t k = 0; k < nn; k++) w->D[k] = dist_of(cfg->sim, w->S[k]);
     return SL_OK;
 }
@@ -92,16 +79,46 @@ static sl_status tri_backward(tri_work *w, size_t n, float *dz) {
     return sl__sim_backward(&w->e, &w->e, w->GD, dz, NULL);
 }
 
-typedef struct {
-    double v;
-    size_t i;
-} vi;
-
-static int vi_cmp(const void *pa, const void *pb) {
-    const vi *a = pa, *b = pb;
-    if (a->v < b->v) return -1;
-    if (a->v > b->v) return 1;
-    return a->i < b->i ? -1 : a->i > b->i;
+/* Ascending sort of doubles (finite values): quicksort with a median-of-three
+ * pivot, insertion sort below 16 elements, recursion on the smaller side.
+ * Only values are sorted, so ties cannot make the result depend on the
+ * algorithm. */
+static void sort_doubles(double *v, size_t n) {
+    while (n > 16) {
+        size_t mid = n / 2;
+        double a = v[0], b = v[mid], c = v[n - 1];
+        double piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (v[i] < piv) i++;
+            while (v[j] > piv) j--;
+            if (i >= j) break;
+            double tmp = v[i];
+            v[i] = v[j];
+            v[j] = tmp;
+            i++;
+            j--;
+        }
+        /* v[0..j] <= piv <= v[j+1..n) */
+        size_t left = j + 1;
+        if (left < n - left) {
+            sort_doubles(v, left);
+            v += left;
+            n -= left;
+        } else {
+            sort_doubles(v + left, n - left);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        double x = v[i];
+        size_t j = i;
+        while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
 }
 
 /* First index in sorted v[0..m) whose value is >= x (strict: > x). */
@@ -117,11 +134,11 @@ static size_t lower(const double *v, size_t m, double x, bool strict) {
     return lo;
 }
 
-sl_status sl_loss_triplet(const sl_loss_config *cfg, const float *z, const int32_t *labels, size_t n, size_t d,
-                          float *dz, sl_loss_result *out) {
+static sl_status triplet_all(const sl_loss_config *cfg, const float *z, const int32_t *labels, size_t n, size_t d,
+                             float *dz, sl_loss_result *out, sl_loss_workspace *ws) {
     const char *fn = "triplet loss";
     tri_work w;
-    SL__TRY(tri_init(&w, cfg, fn, z, labels, n, d, out, false));
+    SL__TRY(tri_init(&w, cfg, fn, z, labels, n, d, out, false, ws));
     sl_status st = SL_OK;
     /* The sum over negatives is done in O(n log n) per anchor: with the
      * negative distances sorted, the active negatives of a positive p are a
@@ -129,21 +146,21 @@ sl_status sl_loss_triplet(const sl_loss_config *cfg, const float *z, const int32
      * the positives that activate a negative are a suffix of the sorted
      * thresholds t_p = D_ap + m. Both use the same comparison Q < t, so value
      * and gradient agree exactly on which terms are active. */
-    vi *P = sl__malloc_array(n, sizeof(vi), "loss: positives");
-    vi *Q = sl__malloc_array(n, sizeof(vi), "loss: negatives");
-    double *t = sl__malloc_array(n, sizeof(double), "loss: thresholds");
-    double *q = sl__malloc_array(n, sizeof(double), "loss: negative distances");
-    double *pre = sl__malloc_array(n + 1, sizeof(double), "loss: prefix sums");
-    if (!P || !Q || !t || !q || !pre) {
-        st = sl__fail(SL_ERR_NOMEM, "%s: cannot allocate the sort scratch", fn);
-        goto done;
-    }
+    size_t *pidx = sl__ws_alloc(ws, n, sizeof(size_t), "loss: positives");
+    size_t *nidx = sl__ws_alloc(ws, n, sizeof(size_t), "loss: negatives");
+    double *t = sl__ws_alloc(ws, n, sizeof(double), "loss: thresholds");
+    double *ts = sl__ws_alloc(ws, n, sizeof(double), "loss: sorted thresholds");
+    double *qv = sl__ws_alloc(ws, n, sizeof(double), "loss: negative distances");
+    double *qs = sl__ws_alloc(ws, n, sizeof(double), "loss: sorted negative distances");
+    double *pre = sl__ws_alloc(ws, n + 1, sizeof(double), "loss: prefix sums");
+    if (!pidx || !nidx || !t || !ts || !qv || !qs || !pre) return sl__fail_prefix(SL_ERR_NOMEM, "%s", fn);
     double total = 0; /* number of valid triplets */
     for (size_t a = 0; a < n; a++) {
-        size_t np = 0;
-        for (size_t j = 0; j < n; j++) np += j != a && labels[j] == labels[a];
-        size_t nq = 0;
-        for (size_t j = 0; j < n; j++) nq += labels[j] != labels[a];
+        size_t np = 0, nq = 0;
+        for (size_t j = 0; j < n; j++) {
+            np += j != a && labels[j] == labels[a];
+            nq += labels[j] != labels[a];
+        }
         total += (double)np * (double)nq;
     }
     double loss = 0;
@@ -153,30 +170,31 @@ sl_status sl_loss_triplet(const sl_loss_config *cfg, const float *z, const int32
         const double *Da = w.D + a * n;
         for (size_t j = 0; j < n; j++) {
             if (j == a) continue;
-            if (labels[j] == labels[a])
-                P[np++] = (vi){Da[j], j};
-            else
-                Q[nq++] = (vi){Da[j], j};
+            if (labels[j] == labels[a]) {
+                pidx[np] = j;
+                t[np] = ts[np] = Da[j] + cfg->margin;
+                np++;
+            } else {
+                nidx[nq] = j;
+                qv[nq] = qs[nq] = Da[j];
+                nq++;
+            }
         }
         if (np == 0 || nq == 0) continue;
-        qsort(P, np, sizeof *P, vi_cmp);
-        qsort(Q, nq, sizeof *Q, vi_cmp);
+        sort_doubles(ts, np);
+        sort_doubles(qs, nq);
         pre[0] = 0;
-        for (size_t k = 0; k < nq; k++) {
-            q[k] = Q[k].v;
-            pre[k + 1] = pre[k] + q[k];
-        }
-        for (size_t k = 0; k < np; k++) t[k] = P[k].v + cfg->margin;
+        for (size_t k = 0; k < nq; k++) pre[k + 1] = pre[k] + qs[k];
         double *Ga = w.GD + a * n;
         for (size_t k = 0; k < np; k++) {
-            size_t c = lower(q, nq, t[k], false); /* negatives with q < t */
+            size_t c = lower(qs, nq, t[k], false); /* negatives with q < t */
             loss += (double)c * t[k] - pre[c];
             active += c;
-            Ga[P[k].i] += (double)c / total;
+            Ga[pidx[k]] += (double)c / total;
         }
         for (size_t k = 0; k < nq; k++) {
-            size_t c = np - lower(t, np, q[k], true); /* thresholds t > q */
-            Ga[Q[k].i] -= (double)c / total;
+            size_t c = np - lower(ts, np, qv[k], true); /* thresholds t > q */
+            Ga[nidx[k]] -= (double)c / total;
         }
     }
     sl_loss_result r;
@@ -188,21 +206,14 @@ sl_status sl_loss_triplet(const sl_loss_config *cfg, const float *z, const int32
     tri_diag(&w, labels, n, &r);
     if (dz && active) st = tri_backward(&w, n, dz);
     if (st == SL_OK) *out = r;
-done:
-    sl__free(P);
-    sl__free(Q);
-    sl__free(t);
-    sl__free(q);
-    sl__free(pre);
-    tri_free(&w);
     return st;
 }
 
-sl_status sl_loss_triplet_hard(const sl_loss_config *cfg, const float *z, const int32_t *labels, size_t n,
-                               size_t d, float *dz, sl_loss_result *out) {
+static sl_status triplet_hard(const sl_loss_config *cfg, const float *z, const int32_t *labels, size_t n, size_t d,
+                              float *dz, sl_loss_result *out, sl_loss_workspace *ws) {
     const char *fn = "triplet-hard loss";
     tri_work w;
-    SL__TRY(tri_init(&w, cfg, fn, z, labels, n, d, out, false));
+    SL__TRY(tri_init(&w, cfg, fn, z, labels, n, d, out, false, ws));
     sl_status st = SL_OK;
     size_t anchors = 0, active = 0;
     for (size_t a = 0; a < n; a++) {
@@ -244,24 +255,20 @@ sl_status sl_loss_triplet_hard(const sl_loss_config *cfg, const float *z, const 
     tri_diag(&w, labels, n, &r);
     if (dz && active) st = tri_backward(&w, n, dz);
     if (st == SL_OK) *out = r;
-    tri_free(&w);
     return st;
 }
 
-sl_status sl_loss_triplet_smooth(const sl_loss_config *cfg, const float *z, const int32_t *labels, size_t n,
-                                 size_t d, float *dz, sl_loss_result *out) {
+static sl_status triplet_smooth(const sl_loss_config *cfg, const float *z, const int32_t *labels, size_t n, size_t d,
+                                float *dz, sl_loss_result *out, sl_loss_workspace *ws) {
     const char *fn = "triplet-smooth loss";
     tri_work w;
-    SL__TRY(tri_init(&w, cfg, fn, z, labels, n, d, out, true));
+    SL__TRY(tri_init(&w, cfg, fn, z, labels, n, d, out, true, ws));
     sl_status st = SL_OK;
     double scale = sl_loss_scale(cfg);
-    double *x = sl__malloc_array(n, sizeof(double), "loss: margins");
-    double *g = sl__malloc_array(n, sizeof(double), "loss: softmax");
-    size_t *neg = sl__malloc_array(n, sizeof(size_t), "loss: negatives");
-    if (!x || !g || !neg) {
-        st = sl__fail(SL_ERR_NOMEM, "%s: cannot allocate scratch", fn);
-        goto done;
-    }
+    double *x = sl__ws_alloc(ws, n, sizeof(double), "loss: negative logits");
+    double *g = sl__ws_alloc(ws, n, sizeof(double), "loss: softmax");
+    size_t *neg = sl__ws_alloc(ws, n, sizeof(size_t), "loss: negatives");
+    if (!x || !g || !neg) return sl__fail_prefix(SL_ERR_NOMEM, "%s", fn);
     size_t pairs = 0;
     for (size_t a = 0; a < n; a++) {
         size_t np = 0, nq = 0;
@@ -271,30 +278,35 @@ sl_status sl_loss_triplet_smooth(const sl_loss_config *cfg, const float *z, cons
         }
         if (nq) pairs += np;
     }
-    /* f = softplus(L) / scale with L = logsumexp_n(scale * x_n) and
-     * x_n = D_ap - D_an + m; df/dx_n = sigmoid(L) softmax_n, and
-     * d f / d log_scale = sigmoid(L) sum_n softmax_n x_n - f. */
+    /* Per (a, p): f = softplus(L) / scale, L = logsumexp_n(scale * x_n),
+     * x_n = D_ap - D_an + m. Since x_n splits into a part of p and a part of
+     * n, L = scale (D_ap + m) + C_a with C_a = logsumexp_n(-scale D_an), and
+     * the softmax over negatives is the same for every p: the anchor costs
+     * O(n), not O(n^2). Derivatives: df/dD_ap = sigmoid(L), df/dD_an =
+     * -sigmoid(L) softmax_n, and d f / d log_scale = sigmoid(L) (D_ap + m -
+     * E_softmax[D_an]) - f. */
     double loss = 0, dlog = 0;
     for (size_t a = 0; a < n && pairs; a++) {
         const double *Da = w.D + a * n;
         size_t nq = 0;
         for (size_t j = 0; j < n; j++)
-            if (labels[j] != labels[a]) neg[nq++] = j;
+            if (labels[j] != labels[a]) {
+                x[nq] = -scale * Da[j];
+                neg[nq++] = j;
+            }
         if (nq == 0) continue;
+        double C = sl__softmax_row(x, nq, SIZE_MAX, 1.0, g), mean_neg = 0, sig_sum = 0;
+        for (size_t k = 0; k < nq; k++) mean_neg += g[k] * Da[neg[k]];
         for (size_t p = 0; p < n; p++) {
             if (p == a || labels[p] != labels[a]) continue;
-            for (size_t k = 0; k < nq; k++) x[k] = scale * (Da[p] - Da[neg[k]] + cfg->margin);
-            double L = sl__softmax_row(x, nq, SIZE_MAX, 1.0, g);
-            double f = sl__softplus(L) / scale, sg = sl__sigmoid(L), ex = 0;
+            double L = scale * (Da[p] + cfg->margin) + C;
+            double f = sl__softplus(L) / scale, sg = sl__sigmoid(L);
             loss += f;
-            double c = sg / (double)pairs;
-            for (size_t k = 0; k < nq; k++) {
-                ex += g[k] * x[k] / scale;
-                w.GD[a * n + neg[k]] -= c * g[k];
-            }
-            w.GD[a * n + p] += c;
-            dlog += sg * ex - f;
+            sig_sum += sg;
+            w.GD[a * n + p] += sg / (double)pairs;
+            dlog += sg * (Da[p] + cfg->margin - mean_neg) - f;
         }
+        for (size_t k = 0; k < nq; k++) w.GD[a * n + neg[k]] -= sig_sum * g[k] / (double)pairs;
     }
     sl_loss_result r;
     memset(&r, 0, sizeof r);
@@ -305,10 +317,12 @@ sl_status sl_loss_triplet_smooth(const sl_loss_config *cfg, const float *z, cons
     tri_diag(&w, labels, n, &r);
     if (dz && pairs) st = tri_backward(&w, n, dz);
     if (st == SL_OK) *out = r;
-done:
-    sl__free(x);
-    sl__free(g);
-    sl__free(neg);
-    tri_free(&w);
     return st;
+}
+
+sl_status sl__triplet(const sl_loss_config *cfg, sl_objective variant, const float *z, const int32_t *labels,
+                      size_t n, size_t d, float *dz, sl_loss_result *out, sl_loss_workspace *ws) {
+    if (variant == SL_OBJ_TRIPLET_HARD) return triplet_hard(cfg, z, labels, n, d, dz, out, ws);
+    if (variant == SL_OBJ_TRIPLET_SMOOTH) return triplet_smooth(cfg, z, labels, n, d, dz, out, ws);
+    return triplet_all(cfg, z, labels, n, d, dz, out, ws);
 }
