@@ -473,3 +473,27 @@ TEST(workspace_reuse_is_bit_identical_and_stops_growing) {
     sl_loss_workspace_destroy(ws);
     sl_loss_workspace_destroy(NULL);
 }
+
+TEST(supcon_with_item_labels_equals_infonce) {
+    /* Two views per item, the item as label: each anchor's only positive is
+     * its twin, so the two objectives are the same function. */
+    float z[12 * 5];
+    int32_t lab[12];
+    sl_rng rng;
+    sl_rng_seed(&rng, 6, 0);
+    for (int k = 0; k < 60; k++) z[k] = (float)sl_rng_normal(&rng);
+    for (int i = 0; i < 12; i++) lab[i] = i % 6;
+    for (int sim = 0; sim < SL_SIM_COUNT; sim++) {
+        sl_loss_config c = sl_loss_config_default(SL_OBJ_INFONCE);
+        c.sim = (sl_similarity)sim;
+        c.tau = 0.7;
+        c.exact = true;
+        float g1[60] = {0}, g2[60] = {0};
+        sl_loss_result r1, r2;
+        ASSERT_OK(sl_loss_infonce(&c, z, 12, 5, g1, &r1));
+        ASSERT_OK(sl_loss_supcon(&c, z, lab, 12, 5, g2, &r2));
+        ASSERT_CLOSE(r1.loss, r2.loss, 1e-12, 0);
+        ASSERT_NEAR(r1.accuracy, r2.accuracy, 0);
+        for (int k = 0; k < 60; k++) ASSERT_NEAR(g1[k], g2[k], 1e-6 * fabs(g1[k]) + 1e-12);
+    }
+}

@@ -109,7 +109,8 @@ typedef struct sl_loss_result {
  * - Deterministic: the same inputs and thread count give the same bits.
  * - Calls share no state: concurrent calls are safe when their gradient
  *   buffers are distinct.
- * - On failure *out and the gradients are left unchanged. */
+ * - On failure *out is left unchanged, and so are the gradients unless the
+ *   failure is running out of memory in the middle of the backward pass. */
 
 /* InfoNCE / NT-Xent. z: n x d with n = 2N rows laid out [view 1 of items
  * 0..N-1; view 2 of items 0..N-1], so row i's positive is row (i + N) mod n;

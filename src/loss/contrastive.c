@@ -11,11 +11,11 @@
  * gradient G = d loss / d S, and a row of logits. */
 typedef struct {
     sl__emb ea, eb;
-    double *S, *G, *row, *grow;
+    double *S, *G, *row;
 } work;
 
 /* Prepare a (n x d) and, unless b is NULL, b (m x d); allocate S and G as
- * n x m and two row buffers of max(n, m). */
+ * n x m and a row buffer of max(n, m). */
 static sl_status work_init(work *w, const sl_loss_config *cfg, const char *fn, const float *a, size_t n,
                            const float *b, size_t m, size_t d, sl_loss_workspace *ws) {
     memset(w, 0, sizeof *w);
@@ -29,8 +29,7 @@ static sl_status work_init(work *w, const sl_loss_config *cfg, const char *fn, c
     w->S = sl__ws_alloc(ws, n * m, sizeof(double), "loss: similarity matrix");
     w->G = sl__ws_calloc(ws, n * m, sizeof(double), "loss: gradient matrix");
     w->row = sl__ws_alloc(ws, r, sizeof(double), "loss: logits row");
-    w->grow = sl__ws_alloc(ws, r, sizeof(double), "loss: gradient row");
-    if (!w->S || !w->G || !w->row || !w->grow) return sl__fail_prefix(SL_ERR_NOMEM, "%s", fn);
+    if (!w->S || !w->G || !w->row) return sl__fail_prefix(SL_ERR_NOMEM, "%s", fn);
     return SL_OK;
 }
 
