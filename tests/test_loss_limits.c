@@ -497,3 +497,66 @@ TEST(supcon_with_item_labels_equals_infonce) {
         for (int k = 0; k < 60; k++) ASSERT_NEAR(g1[k], g2[k], 1e-6 * fabs(g1[k]) + 1e-12);
     }
 }
+
+/* An allocator that fails from the k-th allocation on. */
+typedef struct {
+    long left;
+} t_budget;
+static void *t_malloc(size_t n, void *ctx) {
+    t_budget *b = ctx;
+    if (b->left-- <= 0) return NULL;
+    return malloc(n);
+}
+static void *t_realloc(void *p, size_t n, void *ctx) {
+    t_budget *b = ctx;
+    if (b->left-- <= 0) return NULL;
+    return realloc(p, n);
+}
+static void t_free(void *p, void *ctx) {
+    (void)ctx;
+    free(p);
+}
+
+TEST(out_of_memory_fails_cleanly_everywhere) {
+    static t_budget budget;
+    sl_allocator al = {t_malloc, t_realloc, t_free, &budget};
+    sl_set_allocator(&al);
+    int32_t lab[40];
+    float a[40 * 8], b[40 * 8];
+    sl_rng rng;
+    sl_rng_seed(&rng, 12, 0);
+    for (int k = 0; k < 320; k++) {
+        a[k] = (float)sl_rng_normal(&rng);
+        b[k] = (float)sl_rng_normal(&rng);
+    }
+    for (int i = 0; i < 40; i++) lab[i] = i % 5;
+    for (int obj = 0; obj < SL_OBJ_COUNT; obj++)
+        for (int use_ws = 0; use_ws < 2; use_ws++) {
+            sl_loss_config c = sl_loss_config_default((sl_objective)obj);
+            int ok = 0;
+            for (long limit = 0; limit < 64 && !ok; limit++) {
+                budget.left = 1 << 30;
+                sl_loss_workspace *ws = NULL;
+                if (use_ws) ASSERT_OK(sl_loss_workspace_create(&ws));
+                budget.left = limit;
+                float ga[320] = {0}, gb[320] = {0};
+                sl_loss_batch bt = {.n = 40, .d = 8, .a = a, .b = b, .nb = obj == SL_OBJ_SOFTMAX ? 5 : 40,
+                                    .labels = lab, .grad_a = ga, .grad_b = gb, .ws = ws};
+                sl_loss_result r;
+                memset(&r, 0x11, sizeof r);
+                sl_loss_result before = r;
+                sl_status st = sl_loss_compute(&c, &bt, &r);
+                if (st == SL_OK) {
+                    ok = 1;
+                    ASSERT_TRUE(isfinite(r.loss));
+                } else {
+                    ASSERT_EQ_INT(st, SL_ERR_NOMEM);
+                    ASSERT_TRUE(strlen(sl_last_error()) > 0);
+                    ASSERT_TRUE(memcmp(&r, &before, sizeof r) == 0);
+                }
+                sl_loss_workspace_destroy(ws);
+            }
+            if (!ok) T_FAIL("%s never succeeded within 64 allocations", sl_loss_objective_name(c.objective));
+        }
+    sl_set_allocator(NULL);
+}
