@@ -79,10 +79,12 @@ sl_status sl__idx_read(const char *path, uint8_t **data, int *ndim, size_t dims[
         if (r <= 0) {
             int zerr;
             const char *m = gzerror(g, &zerr);
+            /* The message belongs to g: format it before closing. */
+            sl_status st = sl__fail(SL_ERR_FORMAT, "%s: truncated IDX data: header promises %zu bytes, got %zu%s%s%s",
+                                    path, total, have, zerr ? " (" : "", zerr ? m : "", zerr ? ")" : "");
             sl__free(buf);
             gzclose(g);
-            return sl__fail(SL_ERR_FORMAT, "%s: truncated IDX data: header promises %zu bytes, got %zu%s%s", path,
-                            total, have, zerr ? " (" : "", zerr ? m : "");
+            return st;
         }
         have += (size_t)r;
     }
