@@ -21,7 +21,8 @@
         {"test-fraction", 0, CLI_FLOAT, "-1", "test fraction (-1 = default 0.1)", NULL, -1, 0.99, false},      \
         {"count", 0, CLI_INT, "0", "shapes: items in the split (0 = 50000/5000/10000)", NULL, 0, 1e12, false},   \
         {"rotate", 0, CLI_FLAG, NULL, "shapes: rotate each shape", NULL, 0, 0, false},                         \
-        {"noise", 0, CLI_FLOAT, "0", "shapes: background noise std", NULL, 0, 1, false}, CLI_OPT_SEED
+        {"noise", 0, CLI_FLOAT, "0", "shapes: background noise std", NULL, 0, 1, false},                    \
+        {"data-seed", 0, CLI_INT, "0", "seed of the shapes world and of the splits of other sources", NULL, 0, 9.2e18, false}
 
 static int open_data(const cli_args *a, const char *source, sl_dataset **out) {
     sl_data_config c;
@@ -29,7 +30,7 @@ static int open_data(const cli_args *a, const char *source, sl_dataset **out) {
     c.source = source;
     sl_status s = sl_split_parse(cli_str(a, "split"), &c.split);
     if (s) return cli_fail(s);
-    c.seed = (uint64_t)cli_int(a, "seed");
+    c.seed = (uint64_t)cli_int(a, "data-seed");
     c.size = (int)cli_int(a, "size");
     c.channels = (int)cli_int(a, "channels");
     if (c.channels == 2) return cli_usage_error("option --channels: 2 is not 1 or 3");
@@ -134,6 +135,7 @@ static const cli_opt show_opts[] = {
     {"scale", 0, CLI_INT, "0", "pixels per image pixel (0 = about 64-pixel tiles)", NULL, 0, 16, false},
     {"first", 0, CLI_INT, "0", "index of the first item shown", NULL, 0, 1e12, false},
     DATA_OPTS,
+    CLI_OPT_SEED,
     CLI_OPT_END};
 static const cli_spec show_spec = {
     "simlearn data show DATASET -o grid.png [--aug SPEC] [--n 64]",
@@ -214,7 +216,7 @@ static int cmd_show(int argc, char **argv) {
         int ox = gap + (int)(k % (size_t)cols) * (cellw + gap), oy = gap + (int)(k / (size_t)cols) * (cellh + gap);
         blit(img, W, x, c, h, w, ox, oy, scale);
         for (int v = 0; v < views; v++) {
-            /* The same stream layout as the batch producer's epoch 0. */
+            /* One RNG stream per (item, view), so a grid is reproducible. */
             sl_rng rng;
             sl_rng_seed(&rng, seed, ((uint64_t)item << 2) | (uint64_t)v);
             s = sl_augment_item(aug, d, item, &rng, x, scr);
