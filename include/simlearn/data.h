@@ -114,6 +114,11 @@ const char *sl_data_skipped_reason(const sl_dataset *d, size_t k);
  * may be NULL. Errors: SL_ERR_RANGE when i >= count. */
 sl_status sl_data_get(const sl_dataset *d, size_t i, float *x, int32_t *labels, char *caption);
 
+/* Per-channel pixel mean and standard deviation over the first `limit`
+ * items (0: all), accumulated in double; for C > 3 only the first three
+ * channels are reported. Useful for the normalization of sl_batch_config. */
+sl_status sl_data_pixel_stats(const sl_dataset *d, size_t limit, double mean[3], double std[3]);
+
 /* ---- the shapes world ---------------------------------------------------
  * One anti-aliased shape on a dark background. An item is a pure function of
  * (seed, split, i): its parameters are drawn from an RNG stream keyed by all
@@ -217,6 +222,10 @@ typedef struct sl_batch_config {
     int threads;              /* worker threads, default 1 */
     int prefetch;             /* batches prepared ahead, default 2 */
     size_t epochs;            /* 0: unlimited */
+    /* When normalize is set, every view becomes (x - mean[c]) / std[c] after
+     * augmentation (channel c; gray images use index 0). */
+    bool normalize;
+    float mean[3], std[3];
 } sl_batch_config;
 
 void sl_batch_config_default(sl_batch_config *c);

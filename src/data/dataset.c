@@ -774,3 +774,37 @@ sl_status sl_data_get(const sl_dataset *d, size_t i, float *x, int32_t *labels, 
     }
     return SL_OK;
 }
+
+sl_status sl_data_pixel_stats(const sl_dataset *d, size_t limit, double mean[3], double std[3]) {
+    size_t n = limit && limit < d->n ? limit : d->n, plane = (size_t)d->h * d->w;
+    int c = d->c < 3 ? d->c : 3;
+    float *x = sl__malloc_array(sl_data_item_size(d), sizeof *x, "pixel statistics");
+    if (!x) return SL_ERR_NOMEM;
+    double s1[3] = {0, 0, 0}, s2[3] = {0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        sl_status st = sl_data_get(d, i, x, NULL, NULL);
+        if (st) {
+            sl__free(x);
+            return st;
+        }
+        for (int k = 0; k < c; k++) {
+            const float *p = x + (size_t)k * plane;
+            double a = 0, b = 0;
+            for (size_t q = 0; q < plane; q++) a += p[q], b += (double)p[q] * p[q];
+            s1[k] += a;
+            s2[k] += b;
+        }
+    }
+    sl__free(x);
+    double cnt = (double)n * (double)plane;
+    for (int k = 0; k < 3; k++) {
+        if (k >= c || cnt == 0) {
+            mean[k] = std[k] = 0;
+            continue;
+        }
+        double m = s1[k] / cnt, v = s2[k] / cnt - m * m;
+        mean[k] = m;
+        std[k] = sqrt(v > 0 ? v : 0);
+    }
+    return SL_OK;
+}
