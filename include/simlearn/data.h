@@ -151,7 +151,9 @@ void sl_shapes_caption(const sl_shapes_item *it, char *buf);
  * SL_ERR_RANGE if i is out of range). */
 sl_status sl_shapes_item_of(const sl_dataset *d, size_t i, sl_shapes_item *out);
 /* Redraw every attribute not in keep (a mask of SL_KEEP_*) from r; the
- * rotation and the background noise are always redrawn. */
+ * rotation and the background noise are always redrawn. A kept location
+ * keeps its grid cell, and its exact centre unless a redrawn size no longer
+ * fits there. */
 void sl_shapes_resample(const sl_dataset *d, sl_shapes_item *it, unsigned keep, sl_rng *r);
 /* Render an item as 3 x size x size floats in [0, 1]. */
 void sl_shapes_render(const sl_dataset *d, const sl_shapes_item *it, float *x);
