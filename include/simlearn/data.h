@@ -24,8 +24,9 @@ extern "C" {
  *   "fashion-mnist"     IDX files in /usr/share/datasets/fashion-mnist/
  *   "mnist"             IDX files in /usr/share/datasets/mnist/ when present
  *   DIR with IDX files  train-images-idx3-ubyte[.gz] / t10k-images-idx3-ubyte[.gz]
- *   FILE-idx3-ubyte[.gz] one IDX images file (labels from the matching
- *                       *-labels-idx1-ubyte[.gz] beside it, when present)
+ *   FILE-idx3-ubyte[.gz] one IDX images file, all of it whatever the split
+ *                       (labels from the matching *-labels-idx1-ubyte[.gz]
+ *                       beside it, when present)
  *   DIR                 an image folder DIR/<class>/<image>.png|jpg
  *   FILE.tsv            image path<TAB>caption lines (paths relative to FILE)
  *   FILE.txt / .token   Flickr8k captions "name.jpg#k<TAB>caption"; images are
