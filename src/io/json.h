@@ -51,7 +51,4 @@ void sl__sbuf_printf(sl_sbuf *b, const char *fmt, ...) SL__PRINTF(2, 3);
 void sl__sbuf_json_str(sl_sbuf *b, const char *s);
 void sl__sbuf_free(sl_sbuf *b);
 
-/* True if s[0..n) is well-formed UTF-8 (no overlongs, no surrogates). */
-bool sl__utf8_valid(const char *s, size_t n);
-
 #endif
