@@ -27,6 +27,9 @@ char *sl__strdup(const char *s);
 /* Overflow-checked n*size allocation; sets an SL_ERR_NOMEM message naming what. */
 void *sl__malloc_array(size_t n, size_t size, const char *what);
 
+/* sl_array_alloc without the zero fill, for readers that overwrite it all. */
+sl_status sl__array_alloc_raw(sl_array *a, sl_dtype dtype, int ndim, const size_t *shape);
+
 /* True if s[0..n) is well-formed UTF-8 (no overlongs, no surrogates). */
 bool sl__utf8_valid(const char *s, size_t n);
 

@@ -98,7 +98,7 @@ sl_status sl_tensors_add(sl_tensors *t, const char *name, sl_dtype dtype, int nd
         return sl__fail(SL_ERR_ARG, "tensors: the name \"__metadata__\" is reserved for the metadata");
     if ((unsigned)dtype > SL_U8) return sl__fail(SL_ERR_ARG, "tensors: %s: unknown dtype %d", name, (int)dtype);
     sl_array a;
-    SL__TRY(sl_array_alloc(&a, dtype, ndim, shape));
+    SL__TRY(sl__array_alloc_raw(&a, dtype, ndim, shape));
     size_t bytes = sl_array_count(&a) * sl_dtype_size(dtype);
     if (bytes) {
         if (!data) {
@@ -448,7 +448,7 @@ sl_status sl_safetensors_read(const char *path, sl_tensors **out) {
     for (size_t k = 0; k < ne; k++) {
         st_entry *e = &ents[k];
         sl_array a;
-        s = sl_array_alloc(&a, e->dtype, e->ndim, e->shape);
+        s = sl__array_alloc_raw(&a, e->dtype, e->ndim, e->shape);
         if (s) {
             sl__fail_prefix(s, "%s: tensor \"%s\"", path, e->name);
             goto done;
