@@ -193,7 +193,7 @@ static void expect_bad(const char *path, sl_status st, const char *frag) {
 
 TEST(rejects_bad_magic_and_versions) {
     const char *p = t_path("bad.npy");
-    t_write_file(p, "PK\x03\x04 this is a zip", 20);
+    t_write_file(p, "PK\x03\x04 this is a zip", 19);
     expect_bad(p, SL_ERR_FORMAT, "byte 0: not a .npy file");
     t_write_file(p, "\x93NUM", 4);
     expect_bad(p, SL_ERR_FORMAT, "not a .npy file");
