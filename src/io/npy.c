@@ -68,7 +68,8 @@ static sl_status parse_str(cur *c, char *buf, size_t n) {
         buf[i++] = *c->p++;
     }
     if (*c->p != q)
-        return sl__fail(SL_ERR_FORMAT, "%s: unterminated string in the .npy header", c->path);
+        return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: unterminated string in the .npy header", c->path,
+                        c->base + (size_t)(c->p - c->s));
     c->p++;
     buf[i] = '\0';
     return SL_OK;
@@ -98,8 +99,9 @@ static sl_status parse_header(const char *path, const char *h, size_t base, sl_d
                 return sl__fail(SL_ERR_UNSUPPORTED, "%s: byte %zu: structured dtypes are not supported", path, at);
             if (!dtype_from_descr(val, dtype))
                 return sl__fail(SL_ERR_UNSUPPORTED,
-                                "%s: dtype '%s' is not supported (expected <f4, <f8, <i4, <i8 or |u1, little-endian)",
-                                path, val);
+                                "%s: byte %zu: dtype '%s' is not supported (expected <f4, <f8, <i4, <i8 or |u1, "
+                                "little-endian)",
+                                path, at, val);
             have_descr = true;
         } else if (strcmp(key, "fortran_order") == 0) {
             skip_ws(&c);
@@ -107,7 +109,8 @@ static sl_status parse_header(const char *path, const char *h, size_t base, sl_d
                 c.p += 5;
             else if (strncmp(c.p, "True", 4) == 0 && !isalnum((unsigned char)c.p[4]))
                 return sl__fail(SL_ERR_UNSUPPORTED,
-                                "%s: Fortran-order arrays are not supported; save with np.ascontiguousarray", path);
+                                "%s: byte %zu: Fortran-order arrays are not supported; save with np.ascontiguousarray",
+                                path, base + (size_t)(c.p - c.s));
             else
                 return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: expected True or False for fortran_order", path,
                                 base + (size_t)(c.p - c.s));
@@ -131,7 +134,8 @@ static sl_status parse_header(const char *path, const char *h, size_t base, sl_d
                     return sl__fail(SL_ERR_RANGE, "%s: byte %zu: dimension too large", path,
                                     base + (size_t)(c.p - c.s));
                 if (*ndim >= SL_MAX_DIMS)
-                    return sl__fail(SL_ERR_UNSUPPORTED, "%s: more than %d dimensions", path, SL_MAX_DIMS);
+                    return sl__fail(SL_ERR_UNSUPPORTED, "%s: byte %zu: more than %d dimensions", path,
+                                    base + (size_t)(c.p - c.s), SL_MAX_DIMS);
                 shape[(*ndim)++] = (size_t)v;
                 c.p = end;
                 skip_ws(&c);
@@ -143,7 +147,8 @@ static sl_status parse_header(const char *path, const char *h, size_t base, sl_d
             }
             have_shape = true;
         } else {
-            return sl__fail(SL_ERR_FORMAT, "%s: unexpected key '%s' in the .npy header", path, key);
+            return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: unexpected key '%s' in the .npy header", path,
+                            base + (size_t)(c.p - c.s), key);
         }
         skip_ws(&c);
         if (*c.p == ',')
@@ -158,7 +163,7 @@ static sl_status parse_header(const char *path, const char *h, size_t base, sl_d
         return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: unexpected '%c' after the .npy header dictionary", path,
                         base + (size_t)(c.p - c.s), *c.p);
     if (!have_descr || !have_fo || !have_shape)
-        return sl__fail(SL_ERR_FORMAT, "%s: .npy header lacks %s", path,
+        return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: .npy header lacks %s", path, base,
                         !have_descr ? "'descr'" : !have_fo ? "'fortran_order'" : "'shape'");
     return SL_OK;
 }
@@ -213,7 +218,7 @@ sl_status sl_npy_read(const char *path, sl_array *out) {
     hdr[hlen] = '\0';
     if (strlen(hdr) != hlen) {
         /* Only trailing padding may follow; an embedded NUL is malformed. */
-        st = sl__fail(SL_ERR_FORMAT, "%s: NUL byte inside the .npy header", path);
+        st = sl__fail(SL_ERR_FORMAT, "%s: byte %zu: NUL byte inside the .npy header", path, pos + strlen(hdr));
         goto done;
     }
     sl_dtype dt = SL_F32;
