@@ -63,9 +63,11 @@ static void summarize(const sl_array *a, const char *indent) {
         sum += v;
     }
     size_t fin = n - nonfinite;
-    if (fin) printf("%svalues: min %.6g, max %.6g, mean %.6g\n", indent, mn, mx, sum / (double)fin);
-    if (nonfinite) printf("%snon-finite values: %zu of %zu\n", indent, nonfinite, n);
     bool fp = a->dtype == SL_F32 || a->dtype == SL_F64;
+    /* Integers are shown exactly (int64 beyond 2^53 to the nearest double). */
+    if (fin && fp) printf("%svalues: min %.6g, max %.6g, mean %.6g\n", indent, mn, mx, sum / (double)fin);
+    if (fin && !fp) printf("%svalues: min %.0f, max %.0f, mean %.6g\n", indent, mn, mx, sum / (double)fin);
+    if (nonfinite) printf("%snon-finite values: %zu of %zu\n", indent, nonfinite, n);
     if (!fp || a->ndim == 0) return;
     size_t cols = a->shape[a->ndim - 1], rows = cols ? n / cols : 0;
     double nmin = INFINITY, nmax = 0, nsum = 0;
