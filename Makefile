@@ -11,11 +11,14 @@ ifdef CI
 WARN    += -Werror
 endif
 CPPFLAGS := -Iinclude -Isrc -D_GNU_SOURCE
+# `override` so that CFLAGS given on the command line (as `make asan` does)
+# add to these flags instead of replacing them.
 CFLAGS  ?=
-CFLAGS  += -std=c11 $(OPT) $(ARCH) -g -fPIC -fopenmp -pthread $(WARN)
+override CFLAGS += -std=c11 $(OPT) $(ARCH) -g -fPIC -fopenmp -pthread $(WARN)
 LDLIBS  := -lopenblas -lpng -ljpeg -lz -lm -fopenmp -pthread
 
 BUILD   ?= build
+BIN     ?= simlearn
 SRC     := $(sort $(wildcard src/*/*.c))
 CLISRC  := $(sort $(wildcard cli/*.c))
 TESTSRC := $(sort $(wildcard tests/test_*.c))
@@ -26,7 +29,7 @@ VERSION := $(shell sed -n 's/^#define SL_VERSION_STRING "\(.*\)"/\1/p' include/s
 
 .PHONY: all deps test asan demo bench install clean tests-build tests-build-asan
 .SECONDARY:
-all: deps $(BUILD)/libsimlearn.a $(BUILD)/libsimlearn.so simlearn
+all: deps $(BUILD)/libsimlearn.a $(BUILD)/libsimlearn.so $(BIN)
 
 deps:
 	@scripts/deps.sh core
@@ -49,7 +52,8 @@ $(BUILD)/libsimlearn.a: $(OBJ)
 $(BUILD)/libsimlearn.so: $(OBJ)
 	$(CC) -shared -o $@ $^ $(LDLIBS)
 
-simlearn: $(CLIOBJ) $(BUILD)/libsimlearn.a
+$(BIN): $(CLIOBJ) $(BUILD)/libsimlearn.a
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(CLIOBJ) $(BUILD)/libsimlearn.a $(LDLIBS)
 
 $(BUILD)/obj/tests/%.o: CPPFLAGS += -Itests
@@ -59,27 +63,30 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/test_main.o $(BUILD)
 
 # tests/test_main.c is the shared main(), not a test file of its own.
 TESTBIN := $(filter-out $(BUILD)/tests/test_main,$(TESTBIN))
-tests-build: deps $(TESTBIN) simlearn
+tests-build: deps $(TESTBIN) $(BIN)
 test: tests-build
-	@SIMLEARN=$(CURDIR)/simlearn tests/run.sh $(TESTBIN)
+	@SIMLEARN=$(CURDIR)/$(BIN) tests/run.sh $(TESTBIN)
 
+# The sanitized build lives in build-asan/, its CLI in build-asan/simlearn,
+# so the CLI tests also run under the sanitizers.
 asan:
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	@$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/simlearn OPT=-O1 \
 	  CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDLIBS="$(LDLIBS) -fsanitize=address,undefined" tests-build-asan
-tests-build-asan: deps $(TESTBIN)
+tests-build-asan: deps $(TESTBIN) $(BIN)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  SIMLEARN_SANITIZED=1 tests/run.sh $(TESTBIN)
+	  SIMLEARN_SANITIZED=1 SIMLEARN=$(CURDIR)/$(BIN) tests/run.sh $(TESTBIN)
 
 demo: all
-	./simlearn demo
+	./$(BIN) demo
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include/simlearn $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/simlearn.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 include/simlearn/*.h $(DESTDIR)$(PREFIX)/include/simlearn/
-	install -m 644 $(BUILD)/libsimlearn.a $(BUILD)/libsimlearn.so $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 simlearn $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(BUILD)/libsimlearn.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libsimlearn.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/simlearn
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' scripts/simlearn.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/simlearn.pc
 
 clean:

@@ -33,7 +33,7 @@ run_one() {
   cat "$res/$id.status"
 }
 export -f run_one
-xargs -P "$jobs" -L 1 bash -c 'run_one "$0" "$1" "'"$res"'" "'"$limit"'"' < "$list"
+xargs -r -P "$jobs" -L 1 bash -c 'run_one "$0" "$1" "'"$res"'" "'"$limit"'"' < "$list"
 
 passed=$(cat "$res"/*.status 2>/dev/null | grep -c '^pass')
 failed=$(cat "$res"/*.status 2>/dev/null | grep -c '^FAIL')

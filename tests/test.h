@@ -16,9 +16,12 @@
 typedef void (*t_fn)(void);
 void t_register(const char *name, t_fn fn);
 /* A fresh temporary directory for this test process, removed at exit unless
- * the test failed. Paths are built with t_path("name"). */
+ * the test failed. Paths are built with t_path("name"), which returns one of
+ * 8 rotating buffers: copy a path that must outlive 8 more calls. */
 const char *t_tmpdir(void);
 const char *t_path(const char *name);
+/* Exit with the "skipped" status (77), removing the temporary directory. */
+_Noreturn void t_skip_exit(void);
 /* Write bytes to a file (for bad-input fixtures). */
 void t_write_file(const char *path, const void *data, size_t n);
 /* Run a shell command, capturing stdout+stderr into *out (malloc'd, NUL-terminated);
@@ -45,7 +48,7 @@ const char *t_simlearn(void);
         fprintf(stderr, "skipped: ");                                          \
         fprintf(stderr, __VA_ARGS__);                                          \
         fputc('\n', stderr);                                                   \
-        exit(77);                                                              \
+        t_skip_exit();                                                         \
     } while (0)
 
 #define ASSERT_TRUE(c)                                                         \

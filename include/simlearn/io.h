@@ -60,7 +60,8 @@ void sl_free(void *p);
 typedef struct sl_tensors sl_tensors;
 sl_status sl_tensors_create(sl_tensors **out);
 void sl_tensors_destroy(sl_tensors *t);
-/* Copy a tensor in under `name` (replacing one of the same name). */
+/* Copy a tensor in under `name` (replacing one of the same name). Names and
+ * metadata are non-empty UTF-8; "__metadata__" is reserved (SL_ERR_ARG). */
 sl_status sl_tensors_add(sl_tensors *t, const char *name, sl_dtype dtype, int ndim, const size_t *shape,
                          const void *data);
 /* NULL if absent. The array stays owned by t. */
@@ -72,6 +73,11 @@ sl_status sl_tensors_set_meta(sl_tensors *t, const char *key, const char *value)
 const char *sl_tensors_get_meta(const sl_tensors *t, const char *key); /* NULL if absent */
 size_t sl_tensors_meta_count(const sl_tensors *t);
 const char *sl_tensors_meta_key(const sl_tensors *t, size_t i);
+/* Writes metadata first, then the tensors in insertion order, back to back.
+ * Reading checks the header strictly (JSON syntax, duplicate keys, dtypes
+ * F32/F64/I32/I64/U8, offsets matching dtype x shape and covering the data
+ * exactly). Errors: SL_ERR_IO, SL_ERR_FORMAT, SL_ERR_UNSUPPORTED (other
+ * dtypes, more than 8 dims), SL_ERR_RANGE, SL_ERR_NOMEM. */
 sl_status sl_safetensors_write(const char *path, const sl_tensors *t);
 sl_status sl_safetensors_read(const char *path, sl_tensors **out);
 
@@ -86,10 +92,20 @@ typedef struct sl_wordvecs {
     char **words;  /* n NUL-terminated UTF-8 strings */
     float *vecs;   /* n x dim, row-major */
 } sl_wordvecs;
-sl_status sl_wordvecs_alloc(size_t n, size_t dim, sl_wordvecs **out); /* words NULL, vecs zeroed */
+/* words is an array of n NULL pointers for the caller to fill, vecs is zeroed.
+ * sl_wordvecs_destroy frees each non-NULL word, the arrays and w through the
+ * library's allocator (the C library's malloc/free unless sl_set_allocator
+ * replaced it), so words must come from that allocator. NULL-safe. */
+sl_status sl_wordvecs_alloc(size_t n, size_t dim, sl_wordvecs **out);
 void sl_wordvecs_destroy(sl_wordvecs *w);
-/* AUTO looks at the bytes after the header to tell text from binary. */
+/* AUTO looks at the first row after the header to tell text from binary.
+ * Errors: SL_ERR_IO (cannot open/read), SL_ERR_FORMAT (layout, counts, dims,
+ * truncation; the message names the line or byte and the word),
+ * SL_ERR_NUMERIC (NaN/Inf or beyond float32), SL_ERR_RANGE, SL_ERR_NOMEM. */
 sl_status sl_w2v_read(const char *path, sl_w2v_format fmt, sl_wordvecs **out);
+/* Text (AUTO means text) writes each value as the shortest decimal that reads
+ * back as the same float32. Refuses empty words, words with whitespace and
+ * non-finite values (SL_ERR_ARG / SL_ERR_NUMERIC) before creating the file. */
 sl_status sl_w2v_write(const char *path, const sl_wordvecs *w, sl_w2v_format fmt);
 /* Which format a file is, without reading it all. */
 sl_status sl_w2v_detect(const char *path, sl_w2v_format *out);

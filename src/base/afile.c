@@ -76,7 +76,11 @@ static void fsync_dir(const char *path) {
 
 sl_status sl_afile_commit(sl_afile *a) {
     sl_status s = SL_OK;
-    if (ferror(a->f) || fflush(a->f) != 0 || fsync(fileno(a->f)) != 0)
+    /* errno is only meaningful for the call that just failed, so an error
+     * recorded earlier on the stream gets its own message. */
+    if (ferror(a->f))
+        s = sl__fail(SL_ERR_IO, "%s: write failed (disk full or I/O error)", a->path);
+    else if (fflush(a->f) != 0 || fsync(fileno(a->f)) != 0)
         s = sl__fail(SL_ERR_IO, "%s: write failed: %s", a->path, strerror(errno));
     if (fclose(a->f) != 0 && s == SL_OK) s = sl__fail(SL_ERR_IO, "%s: close failed: %s", a->path, strerror(errno));
     if (s == SL_OK && rename(a->tmp, a->path) != 0)

@@ -23,10 +23,14 @@ const char *sl_last_error(void) { return sl__errbuf; }
 void sl_clear_error(void) { sl__errbuf[0] = '\0'; }
 
 sl_status sl__fail(sl_status s, const char *fmt, ...) {
+    /* Format into a local buffer first: an argument may be sl_last_error()
+     * itself, and vsnprintf must not write over its own input. */
+    char buf[SL__ERRBUF];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(sl__errbuf, sizeof sl__errbuf, fmt, ap);
+    vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    memcpy(sl__errbuf, buf, sizeof buf);
     return s;
 }
 

@@ -31,21 +31,29 @@ size_t sl_array_count(const sl_array *a) {
     return n;
 }
 
-sl_status sl_array_alloc(sl_array *a, sl_dtype dtype, int ndim, const size_t *shape) {
+sl_status sl__array_alloc_raw(sl_array *a, sl_dtype dtype, int ndim, const size_t *shape) {
     if (ndim < 0 || ndim > SL_MAX_DIMS)
         return sl__fail(SL_ERR_ARG, "array: %d dimensions, at most %d supported", ndim, SL_MAX_DIMS);
+    if ((unsigned)dtype > SL_U8) return sl__fail(SL_ERR_ARG, "array: unknown dtype %d", (int)dtype);
     size_t n = 1;
     for (int i = 0; i < ndim; i++)
         if (!sl_mul_size(n, shape[i], &n)) return sl__fail(SL_ERR_RANGE, "array: shape overflows size_t");
     size_t bytes;
     if (!sl_mul_size(n, sl_dtype_size(dtype), &bytes)) return sl__fail(SL_ERR_RANGE, "array: size overflows size_t");
-    void *d = sl__calloc(1, bytes);
+    void *d = sl__malloc(bytes);
     if (!d) return sl__fail(SL_ERR_NOMEM, "array: cannot allocate %zu bytes", bytes);
     memset(a, 0, sizeof *a);
     a->dtype = dtype;
     a->ndim = ndim;
     for (int i = 0; i < ndim; i++) a->shape[i] = shape[i];
     a->data = d;
+    return SL_OK;
+}
+
+sl_status sl_array_alloc(sl_array *a, sl_dtype dtype, int ndim, const size_t *shape) {
+    SL__TRY(sl__array_alloc_raw(a, dtype, ndim, shape));
+    size_t bytes = sl_array_count(a) * sl_dtype_size(dtype);
+    if (bytes) memset(a->data, 0, bytes);
     return SL_OK;
 }
 

@@ -68,7 +68,8 @@ static sl_status parse_str(cur *c, char *buf, size_t n) {
         buf[i++] = *c->p++;
     }
     if (*c->p != q)
-        return sl__fail(SL_ERR_FORMAT, "%s: unterminated string in the .npy header", c->path);
+        return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: unterminated string in the .npy header", c->path,
+                        c->base + (size_t)(c->p - c->s));
     c->p++;
     buf[i] = '\0';
     return SL_OK;
@@ -88,22 +89,28 @@ static sl_status parse_header(const char *path, const char *h, size_t base, sl_d
         char key[32], val[32];
         SL__TRY(parse_str(&c, key, sizeof key));
         SL__TRY(expect(&c, ':'));
+        if ((strcmp(key, "descr") == 0 && have_descr) || (strcmp(key, "fortran_order") == 0 && have_fo) ||
+            (strcmp(key, "shape") == 0 && have_shape))
+            return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: key '%s' appears twice in the .npy header", path,
+                            base + (size_t)(c.p - c.s), key);
         if (strcmp(key, "descr") == 0) {
             size_t at = base + (size_t)(c.p - c.s);
             if (parse_str(&c, val, sizeof val) != SL_OK)
                 return sl__fail(SL_ERR_UNSUPPORTED, "%s: byte %zu: structured dtypes are not supported", path, at);
             if (!dtype_from_descr(val, dtype))
                 return sl__fail(SL_ERR_UNSUPPORTED,
-                                "%s: dtype '%s' is not supported (expected <f4, <f8, <i4, <i8 or |u1, little-endian)",
-                                path, val);
+                                "%s: byte %zu: dtype '%s' is not supported (expected <f4, <f8, <i4, <i8 or |u1, "
+                                "little-endian)",
+                                path, at, val);
             have_descr = true;
         } else if (strcmp(key, "fortran_order") == 0) {
             skip_ws(&c);
-            if (strncmp(c.p, "False", 5) == 0)
+            if (strncmp(c.p, "False", 5) == 0 && !isalnum((unsigned char)c.p[5]))
                 c.p += 5;
-            else if (strncmp(c.p, "True", 4) == 0)
+            else if (strncmp(c.p, "True", 4) == 0 && !isalnum((unsigned char)c.p[4]))
                 return sl__fail(SL_ERR_UNSUPPORTED,
-                                "%s: Fortran-order arrays are not supported; save with np.ascontiguousarray", path);
+                                "%s: byte %zu: Fortran-order arrays are not supported; save with np.ascontiguousarray",
+                                path, base + (size_t)(c.p - c.s));
             else
                 return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: expected True or False for fortran_order", path,
                                 base + (size_t)(c.p - c.s));
@@ -118,8 +125,8 @@ static sl_status parse_header(const char *path, const char *h, size_t base, sl_d
                     break;
                 }
                 if (!isdigit((unsigned char)*c.p))
-                    return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: expected a dimension in the shape", path,
-                                    base + (size_t)(c.p - c.s));
+                    return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: expected a non-negative dimension in the shape",
+                                    path, base + (size_t)(c.p - c.s));
                 errno = 0;
                 char *end;
                 unsigned long long v = strtoull(c.p, &end, 10);
@@ -127,21 +134,36 @@ static sl_status parse_header(const char *path, const char *h, size_t base, sl_d
                     return sl__fail(SL_ERR_RANGE, "%s: byte %zu: dimension too large", path,
                                     base + (size_t)(c.p - c.s));
                 if (*ndim >= SL_MAX_DIMS)
-                    return sl__fail(SL_ERR_UNSUPPORTED, "%s: more than %d dimensions", path, SL_MAX_DIMS);
+                    return sl__fail(SL_ERR_UNSUPPORTED, "%s: byte %zu: more than %d dimensions", path,
+                                    base + (size_t)(c.p - c.s), SL_MAX_DIMS);
                 shape[(*ndim)++] = (size_t)v;
                 c.p = end;
                 skip_ws(&c);
-                if (*c.p == ',') c.p++;
+                if (*c.p == ',')
+                    c.p++;
+                else if (*c.p != ')')
+                    return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: expected ',' or ')' in the shape", path,
+                                    base + (size_t)(c.p - c.s));
             }
             have_shape = true;
         } else {
-            return sl__fail(SL_ERR_FORMAT, "%s: unexpected key '%s' in the .npy header", path, key);
+            return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: unexpected key '%s' in the .npy header", path,
+                            base + (size_t)(c.p - c.s), key);
         }
         skip_ws(&c);
-        if (*c.p == ',') c.p++;
+        if (*c.p == ',')
+            c.p++;
+        else if (*c.p != '}')
+            return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: expected ',' or '}' in the .npy header", path,
+                            base + (size_t)(c.p - c.s));
     }
+    /* Only padding may follow the dictionary. */
+    while (*c.p == ' ' || *c.p == '\t' || *c.p == '\n' || *c.p == '\r') c.p++;
+    if (*c.p)
+        return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: unexpected '%c' after the .npy header dictionary", path,
+                        base + (size_t)(c.p - c.s), *c.p);
     if (!have_descr || !have_fo || !have_shape)
-        return sl__fail(SL_ERR_FORMAT, "%s: .npy header lacks %s", path,
+        return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: .npy header lacks %s", path, base,
                         !have_descr ? "'descr'" : !have_fo ? "'fortran_order'" : "'shape'");
     return SL_OK;
 }
@@ -178,9 +200,13 @@ sl_status sl_npy_read(const char *path, sl_array *out) {
                       path, major, pre[7]);
         goto done;
     }
-    if (hlen > (size_t)sb.st_size || hlen > (1u << 20)) {
-        st = sl__fail(SL_ERR_FORMAT, "%s: byte 8: header length %zu exceeds the file (%lld bytes)", path, hlen,
-                      (long long)sb.st_size);
+    if (hlen > (1u << 20)) {
+        st = sl__fail(SL_ERR_FORMAT, "%s: byte 8: header length %zu is absurd (at most 1 MiB expected)", path, hlen);
+        goto done;
+    }
+    if (pos + hlen > (size_t)sb.st_size) {
+        st = sl__fail(SL_ERR_FORMAT, "%s: byte 8: header length %zu exceeds the %lld bytes after it (truncated?)",
+                      path, hlen, (long long)sb.st_size - (long long)pos);
         goto done;
     }
     hdr = sl__malloc(hlen + 1);
@@ -192,7 +218,7 @@ sl_status sl_npy_read(const char *path, sl_array *out) {
     hdr[hlen] = '\0';
     if (strlen(hdr) != hlen) {
         /* Only trailing padding may follow; an embedded NUL is malformed. */
-        st = sl__fail(SL_ERR_FORMAT, "%s: NUL byte inside the .npy header", path);
+        st = sl__fail(SL_ERR_FORMAT, "%s: byte %zu: NUL byte inside the .npy header", path, pos + strlen(hdr));
         goto done;
     }
     sl_dtype dt = SL_F32;
@@ -200,26 +226,33 @@ sl_status sl_npy_read(const char *path, sl_array *out) {
     size_t shape[SL_MAX_DIMS];
     st = parse_header(path, hdr, pos, &dt, &ndim, shape);
     if (st) goto done;
-    size_t count = 1, bytes;
+    size_t count = 1, bytes, have = (size_t)sb.st_size - pos - hlen;
     for (int i = 0; i < ndim; i++)
         if (!sl_mul_size(count, shape[i], &count)) {
-            st = sl__fail(SL_ERR_RANGE, "%s: shape overflows", path);
+            st = sl__fail(SL_ERR_RANGE, "%s: byte %zu: shape overflows (absurd dimensions)", path, pos);
             goto done;
         }
-    if (!sl_mul_size(count, sl_dtype_size(dt), &bytes) || bytes != (size_t)sb.st_size - pos - hlen) {
-        size_t have = (size_t)sb.st_size - pos - hlen;
-        st = sl__fail(SL_ERR_FORMAT, "%s: header says %zu elements of %s (%zu bytes) but the file has %zu data bytes",
-                      path, count, sl_dtype_name(dt), count * sl_dtype_size(dt), have);
+    if (!sl_mul_size(count, sl_dtype_size(dt), &bytes)) {
+        st = sl__fail(SL_ERR_RANGE, "%s: byte %zu: %zu elements of %s overflow (absurd dimensions)", path, pos, count,
+                      sl_dtype_name(dt));
         goto done;
     }
-    st = sl_array_alloc(&a, dt, ndim, shape);
+    if (bytes != have) {
+        st = sl__fail(SL_ERR_FORMAT,
+                      "%s: byte %zu: header says %zu elements of %s (%zu bytes), but the file has %zu data bytes%s",
+                      path, pos + hlen, count, sl_dtype_name(dt), bytes, have,
+                      bytes > have ? " (truncated?)" : "");
+        goto done;
+    }
+    st = sl__array_alloc_raw(&a, dt, ndim, shape);
     if (st) goto done;
     if (bytes && fread(a.data, 1, bytes, f) != bytes) goto trunc;
     *out = a;
     a.data = NULL;
     goto done;
 trunc:
-    st = sl__fail(SL_ERR_FORMAT, "%s: file is truncated", path);
+    st = ferror(f) ? sl__fail(SL_ERR_IO, "%s: read error: %s", path, strerror(errno))
+                   : sl__fail(SL_ERR_FORMAT, "%s: byte %ld: file ends early (truncated)", path, ftell(f));
 done:
     sl_array_free(&a);
     sl__free(hdr);
@@ -228,6 +261,14 @@ done:
 }
 
 sl_status sl_npy_write(const char *path, const sl_array *a) {
+    if (a->ndim < 0 || a->ndim > SL_MAX_DIMS)
+        return sl__fail(SL_ERR_ARG, "%s: %d dimensions, expected 0 to %d", path, a->ndim, SL_MAX_DIMS);
+    if ((unsigned)a->dtype > SL_U8) return sl__fail(SL_ERR_ARG, "%s: unknown dtype %d", path, (int)a->dtype);
+    size_t count = 1, bytes;
+    for (int i = 0; i < a->ndim; i++)
+        if (!sl_mul_size(count, a->shape[i], &count)) return sl__fail(SL_ERR_RANGE, "%s: shape overflows", path);
+    if (!sl_mul_size(count, sl_dtype_size(a->dtype), &bytes)) return sl__fail(SL_ERR_RANGE, "%s: size overflows", path);
+    if (bytes && !a->data) return sl__fail(SL_ERR_ARG, "%s: array data is NULL", path);
     char dict[256 + 24 * SL_MAX_DIMS];
     int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr_of(a->dtype));
     for (int i = 0; i < a->ndim; i++)
@@ -259,7 +300,6 @@ sl_status sl_npy_write(const char *path, const sl_array *a) {
     fwrite(dict, 1, dl, f);
     for (size_t i = dl; i + 1 < hlen; i++) fputc(' ', f);
     fputc('\n', f);
-    size_t bytes = sl_array_count(a) * sl_dtype_size(a->dtype);
     if (bytes) fwrite(a->data, 1, bytes, f);
     return sl_afile_commit(af);
 }

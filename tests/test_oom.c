@@ -1,0 +1,275 @@
+/* Out-of-memory tests: a counting allocator fails the k-th allocation, for
+ * k = 1, 2, ... until the operation succeeds. Every failure must come back as
+ * SL_ERR_NOMEM with a message, leave no allocation behind and leave no
+ * temporary file behind. */
+#include "test.h"
+
+#include "internal.h"
+#include "io/json.h"
+
+#include <dirent.h>
+
+typedef struct {
+    long count;   /* allocations attempted so far */
+    long fail_at; /* fail the allocation with this number; 0 = never */
+    long live;    /* allocations not yet freed */
+} counter;
+
+static counter C;
+
+static void *c_malloc(size_t n, void *ctx) {
+    counter *c = ctx;
+    if (++c->count == c->fail_at) return NULL;
+    void *p = malloc(n);
+    if (p) c->live++;
+    return p;
+}
+static void *c_realloc(void *p, size_t n, void *ctx) {
+    counter *c = ctx;
+    if (++c->count == c->fail_at) return NULL;
+    void *q = realloc(p, n);
+    if (q && !p) c->live++;
+    return q;
+}
+static void c_free(void *p, void *ctx) {
+    counter *c = ctx;
+    if (p) c->live--;
+    free(p);
+}
+
+static void install(void) {
+    sl_allocator a = {c_malloc, c_realloc, c_free, &C};
+    sl_set_allocator(&a);
+}
+
+static int count_tmp_files(void) {
+    DIR *d = opendir(t_tmpdir());
+    ASSERT_TRUE(d != NULL);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, ".tmp.")) n++;
+    closedir(d);
+    return n;
+}
+
+/* Run op with the k-th allocation failing, k = 1, 2, ...; op returns its
+ * status and releases whatever it produced on success. Returns the number
+ * of allocations the operation needs. */
+typedef sl_status (*op_fn)(void *arg);
+static long fail_each(const char *what, op_fn op, void *arg) {
+    for (long k = 1; k < 100000; k++) {
+        long live0 = C.live;
+        C.fail_at = C.count + k;
+        sl_clear_error();
+        sl_status s = op(arg);
+        C.fail_at = 0;
+        if (C.live != live0) T_FAIL("%s: failing allocation %ld: %ld allocations leaked", what, k, C.live - live0);
+        if (count_tmp_files()) T_FAIL("%s: failing allocation %ld left a temporary file", what, k);
+        if (s == SL_OK) {
+            if (k == 1) T_FAIL("%s: succeeded without allocating", what);
+            if (getenv("OOM_VERBOSE")) fprintf(stderr, "%s: %ld allocations\n", what, k - 1);
+            return k - 1;
+        }
+        if (s != SL_ERR_NOMEM)
+            T_FAIL("%s: failing allocation %ld gave %s (%s), expected out of memory", what, k, sl_status_str(s),
+                   sl_last_error());
+        if (!sl_last_error()[0]) T_FAIL("%s: failing allocation %ld: no error message", what, k);
+    }
+    T_FAIL("%s: never succeeded", what);
+}
+
+/* ---- the operations ---- */
+
+static sl_status op_npy_write(void *arg) { return sl_npy_write(t_path("a.npy"), arg); }
+static sl_status op_npy_read(void *arg) {
+    sl_array a;
+    (void)arg;
+    sl_status s = sl_npy_read(t_path("a.npy"), &a);
+    if (!s) sl_array_free(&a);
+    return s;
+}
+static sl_status op_npy_matrix(void *arg) {
+    float *d;
+    size_t r, c;
+    (void)arg;
+    sl_status s = sl_npy_read_matrix(t_path("a.npy"), &d, &r, &c);
+    if (!s) sl_free(d);
+    return s;
+}
+static sl_status op_npy_labels(void *arg) {
+    int64_t *l;
+    size_t n;
+    (void)arg;
+    sl_status s = sl_npy_read_labels(t_path("l.npy"), &l, &n);
+    if (!s) sl_free(l);
+    return s;
+}
+
+TEST(npy_read_and_write_survive_every_failed_allocation) {
+    install();
+    sl_array a;
+    size_t sh[2] = {20, 7};
+    ASSERT_OK(sl_array_alloc(&a, SL_F32, 2, sh));
+    for (int i = 0; i < 140; i++) ((float *)a.data)[i] = (float)i;
+    ASSERT_TRUE(fail_each("npy write", op_npy_write, &a) >= 1);
+    ASSERT_TRUE(fail_each("npy read", op_npy_read, NULL) >= 1);
+    ASSERT_TRUE(fail_each("npy read matrix", op_npy_matrix, NULL) >= 2);
+    int64_t l[5] = {1, 2, 3, 4, 5};
+    ASSERT_OK(sl_npy_write_labels(t_path("l.npy"), l, 5));
+    ASSERT_TRUE(fail_each("npy read labels", op_npy_labels, NULL) >= 2);
+    sl_array_free(&a);
+    ASSERT_EQ_INT(C.live, 0);
+}
+
+static sl_status op_build_tensors(void *arg) {
+    sl_tensors *t;
+    (void)arg;
+    SL__TRY(sl_tensors_create(&t));
+    float w[12] = {0};
+    size_t s34[2] = {3, 4};
+    char name[32];
+    sl_status s = SL_OK;
+    /* Enough names and keys to make the arrays grow. */
+    for (int i = 0; i < 12 && !s; i++) {
+        snprintf(name, sizeof name, "layer.%d.weight", i);
+        s = sl_tensors_add(t, name, SL_F32, 2, s34, w);
+        if (!s) {
+            snprintf(name, sizeof name, "key%d", i);
+            s = sl_tensors_set_meta(t, name, "value");
+        }
+    }
+    if (!s) s = sl_tensors_add(t, "layer.0.weight", SL_F32, 1, s34, w); /* replace */
+    if (!s) s = sl_tensors_set_meta(t, "key0", "other");
+    sl_tensors_destroy(t);
+    return s;
+}
+static sl_status op_st_write(void *arg) { return sl_safetensors_write(t_path("m.safetensors"), arg); }
+static sl_status op_st_read(void *arg) {
+    sl_tensors *t;
+    (void)arg;
+    sl_status s = sl_safetensors_read(t_path("m.safetensors"), &t);
+    if (!s) sl_tensors_destroy(t);
+    return s;
+}
+
+TEST(safetensors_survive_every_failed_allocation) {
+    install();
+    ASSERT_TRUE(fail_each("tensors build", op_build_tensors, NULL) > 20);
+    sl_tensors *t;
+    ASSERT_OK(sl_tensors_create(&t));
+    float w[6] = {1, 2, 3, 4, 5, 6};
+    size_t s23[2] = {2, 3};
+    char name[32];
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof name, "t%d", i);
+        ASSERT_OK(sl_tensors_add(t, name, i % 2 ? SL_F32 : SL_I32, 2, s23, w));
+        snprintf(name, sizeof name, "meta \"%d\"", i);
+        ASSERT_OK(sl_tensors_set_meta(t, name, "v\nw"));
+    }
+    ASSERT_TRUE(fail_each("safetensors write", op_st_write, t) >= 2);
+    ASSERT_TRUE(fail_each("safetensors read", op_st_read, NULL) > 10);
+    sl_tensors_destroy(t);
+    ASSERT_EQ_INT(C.live, 0);
+}
+
+static sl_status op_json(void *arg) {
+    const char *txt = arg;
+    sl_json *j;
+    sl_status s = sl__json_parse(txt, strlen(txt), "mem", 0, &j);
+    if (!s) sl__json_free(j);
+    return s;
+}
+
+TEST(json_parser_survives_every_failed_allocation) {
+    install();
+    const char *txt = "{\"a\": [1, 2, 3, 4, 5, 6, [7, {\"x\": \"y\"}]], \"b\": {\"c\": \"d\", \"e\": [], \"f\": {}},"
+                      " \"g\": \"\\u00e9\", \"h\": true, \"i\": null, \"j\": 1, \"k\": 2, \"l\": 3, \"m\": 4}";
+    ASSERT_TRUE(fail_each("json parse", op_json, (void *)txt) > 10);
+    ASSERT_EQ_INT(C.live, 0);
+}
+
+typedef struct {
+    const char *path;
+    sl_w2v_format fmt;
+    const sl_wordvecs *w;
+} w2v_arg;
+
+static sl_status op_w2v_write(void *arg) {
+    w2v_arg *a = arg;
+    return sl_w2v_write(t_path(a->path), a->w, a->fmt);
+}
+static sl_status op_w2v_read(void *arg) {
+    w2v_arg *a = arg;
+    sl_wordvecs *w;
+    sl_status s = sl_w2v_read(t_path(a->path), a->fmt, &w);
+    if (!s) sl_wordvecs_destroy(w);
+    return s;
+}
+static sl_status op_w2v_detect(void *arg) {
+    w2v_arg *a = arg;
+    sl_w2v_format f;
+    return sl_w2v_detect(t_path(a->path), &f);
+}
+
+TEST(word_vectors_survive_every_failed_allocation) {
+    install();
+    sl_wordvecs *w;
+    ASSERT_OK(sl_wordvecs_alloc(6, 4, &w));
+    for (int i = 0; i < 6; i++) {
+        char b[16];
+        snprintf(b, sizeof b, "w%d\xc3\xa9", i);
+        w->words[i] = sl__strdup(b);
+        ASSERT_TRUE(w->words[i] != NULL);
+        for (int k = 0; k < 4; k++) w->vecs[i * 4 + k] = (float)(i - k) / 3;
+    }
+    w2v_arg t = {"v.txt", SL_W2V_TEXT, w}, b = {"v.bin", SL_W2V_BINARY, w};
+    ASSERT_TRUE(fail_each("w2v write text", op_w2v_write, &t) >= 2);
+    ASSERT_TRUE(fail_each("w2v write binary", op_w2v_write, &b) >= 2);
+    ASSERT_TRUE(fail_each("w2v read text", op_w2v_read, &t) >= 9);
+    ASSERT_TRUE(fail_each("w2v read binary", op_w2v_read, &b) >= 9);
+    w2v_arg a = {"v.bin", SL_W2V_AUTO, w};
+    ASSERT_TRUE(fail_each("w2v read auto", op_w2v_read, &a) >= 10);
+    ASSERT_TRUE(fail_each("w2v detect", op_w2v_detect, &a) >= 1);
+    sl_wordvecs_destroy(w);
+    ASSERT_EQ_INT(C.live, 0);
+}
+
+static sl_status op_alias(void *arg) {
+    sl_alias *a;
+    sl_status s = sl_alias_create(arg, 50, &a);
+    if (!s) sl_alias_destroy(a);
+    return s;
+}
+static sl_status op_progress(void *arg) {
+    sl_progress *p;
+    sl_status s = sl_progress_create(arg, SL_PROGRESS_QUIET, "x", 10, "it", &p);
+    if (!s) sl_progress_destroy(p);
+    return s;
+}
+static sl_status op_afile(void *arg) {
+    sl_afile *f;
+    (void)arg;
+    sl_status s = sl_afile_open(t_path("af.txt"), &f);
+    if (!s) s = sl_afile_commit(f);
+    return s;
+}
+static sl_status op_array(void *arg) {
+    sl_array a;
+    size_t sh[3] = {2, 3, 4};
+    (void)arg;
+    sl_status s = sl_array_alloc(&a, SL_F64, 3, sh);
+    if (!s) sl_array_free(&a);
+    return s;
+}
+
+TEST(base_objects_survive_every_failed_allocation) {
+    install();
+    double wts[50];
+    for (int i = 0; i < 50; i++) wts[i] = i % 7;
+    ASSERT_TRUE(fail_each("alias table", op_alias, wts) >= 3);
+    ASSERT_TRUE(fail_each("progress", op_progress, stderr) >= 1);
+    ASSERT_TRUE(fail_each("atomic file", op_afile, NULL) >= 3);
+    ASSERT_TRUE(fail_each("array", op_array, NULL) >= 1);
+    ASSERT_EQ_INT(C.live, 0);
+}
