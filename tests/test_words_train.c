@@ -182,6 +182,7 @@ TEST(kernels_match_naive_twins) {
     for (size_t i = 0; i < 40 * d; i++) pool[i] = sl_rng_range(&r, -1, 1);
     for (size_t m = 1; m <= 11; m += 5)
         for (size_t n = 1; n <= 13; n += 3) {
+            for (size_t i = 0; i < 40 * d; i++) pool[i] = sl_rng_range(&r, -1, 1);
             const float *a[16], *b[16];
             float *bw[16], *bw2[16];
             for (size_t j = 0; j < m; j++) a[j] = pool + (size_t)sl_rng_below(&r, 20) * d;
