@@ -27,6 +27,19 @@ char *sl__strdup(const char *s);
 /* Overflow-checked n*size allocation; sets an SL_ERR_NOMEM message naming what. */
 void *sl__malloc_array(size_t n, size_t size, const char *what);
 
+/* True if s[0..n) is well-formed UTF-8 (no overlongs, no surrogates). */
+bool sl__utf8_valid(const char *s, size_t n);
+
+/* The word-vector text reader's float parser and its strtof-only twin: parse
+ * one float32 token of a NUL-terminated line that ends at a space, a tab or
+ * the end. Return 0 ok, 1 not a number, 2 NaN/Inf, 3 beyond float32 range;
+ * *stop is where the token ended (valid when 0 is returned). */
+int sl__w2v_parse_float(const char *p, float *out, const char **stop);
+int sl__w2v_parse_float_ref(const char *p, float *out, const char **stop);
+/* The shortest decimal (6 to 9 significant digits, %g style) that reads back
+ * as exactly f; out holds >= 32 bytes; returns the length. */
+int sl__w2v_format_float(float f, char *out);
+
 #define SL__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SL__MAX(a, b) ((a) > (b) ? (a) : (b))
 
