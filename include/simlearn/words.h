@@ -107,8 +107,9 @@ typedef struct sl_words_model sl_words_model;
 sl_status sl_words_train(const char *corpus, const sl_words_config *cfg, sl_words_model **out,
                          sl_words_stats *stats);
 /* Continue from a checkpoint written by sl_words_train with the same corpus.
- * The checkpoint's settings are used; cfg supplies only threads, progress,
- * checkpoint path/interval, stop_after_rounds and interrupt. */
+ * The checkpoint's settings (and thread count, which fixes how the corpus is
+ * split) are used; cfg supplies only progress, checkpoint path/interval,
+ * stop_after_rounds and interrupt. */
 sl_status sl_words_resume(const char *corpus, const char *checkpoint, const sl_words_config *cfg,
                           sl_words_model **out, sl_words_stats *stats);
 void sl_words_model_destroy(sl_words_model *m);
@@ -133,6 +134,15 @@ sl_status sl_words_model_export(const sl_words_model *m, sl_wordvecs **out);
  * a word with K > 1 senses has K rows named "WORD#z|P" (z = 1..K, P = the
  * prior p(z|WORD) printed with %.6g). */
 sl_status sl_words_save(const sl_words_model *m, const char *path, sl_w2v_format fmt);
+
+/* Plain vectors as NAME.npy (float32, vocabulary x dim) plus NAME.vocab
+ * ("word count" per line, in row order); path is NAME.npy. */
+sl_status sl_words_save_npy(const sl_words_model *m, const char *path);
+/* Load word vectors: a path ending in ".npy" reads NAME.npy + NAME.vocab
+ * (one word per line; anything after the word is ignored); anything else is
+ * word2vec text/binary or fastText .vec, told apart by content. Errors: those
+ * of the readers, SL_ERR_FORMAT when the vocabulary and matrix disagree. */
+sl_status sl_words_load(const char *path, sl_wordvecs **out);
 
 typedef struct sl_senses {
     sl_wordvecs *vecs;  /* rows as stored; words[] keeps the full row names */

@@ -21,7 +21,7 @@ sl_status sl_words_model_export(const sl_words_model *m, sl_wordvecs **out) {
     size_t V = sl_vocab_size(v), d = (size_t)sl_words_model_dim(m);
     sl_wordvecs *w;
     SL__TRY(sl_wordvecs_alloc(V, d, &w));
-    w->words = sl__calloc(V, sizeof *w->words);
+    if (!w->words) w->words = sl__calloc(V ? V : 1, sizeof *w->words);
     if (!w->words) {
         sl_wordvecs_destroy(w);
         return sl__fail(SL_ERR_NOMEM, "word vectors: out of memory");
@@ -58,7 +58,7 @@ sl_status sl_words_save(const sl_words_model *m, const char *path, sl_w2v_format
     }
     sl_wordvecs *w;
     SL__TRY(sl_wordvecs_alloc(rows, d, &w));
-    w->words = sl__calloc(rows, sizeof *w->words);
+    if (!w->words) w->words = sl__calloc(rows ? rows : 1, sizeof *w->words);
     if (!w->words) {
         sl_wordvecs_destroy(w);
         return sl__fail(SL_ERR_NOMEM, "word vectors: out of memory");
@@ -214,4 +214,85 @@ long sl_senses_find(const sl_senses *s, const char *word) {
     for (size_t i = 0; i < s->nwords; i++)
         if (strcmp(s->word[i], word) == 0) return (long)i;
     return -1;
+}
+
+/* ---- .npy + vocabulary ------------------------------------------------------------*/
+static char *vocab_path(const char *npy) {
+    size_t n = strlen(npy);
+    size_t base = n >= 4 && strcmp(npy + n - 4, ".npy") == 0 ? n - 4 : n;
+    char *p = sl__malloc(base + 7);
+    if (!p) return NULL;
+    memcpy(p, npy, base);
+    memcpy(p + base, ".vocab", 7);
+    return p;
+}
+
+sl_status sl_words_save_npy(const sl_words_model *m, const char *path) {
+    sl_wordvecs *w;
+    SL__TRY(sl_words_model_export(m, &w));
+    sl_status s = sl_npy_write_matrix(path, w->vecs, w->n, w->dim);
+    char *vp = s == SL_OK ? vocab_path(path) : NULL;
+    if (s == SL_OK && !vp) s = sl__fail(SL_ERR_NOMEM, "out of memory");
+    sl_afile *af = NULL;
+    if (s == SL_OK) s = sl_afile_open(vp, &af);
+    if (s == SL_OK) {
+        FILE *f = sl_afile_stream(af);
+        const sl_vocab *v = sl_words_model_vocab(m);
+        for (size_t i = 0; i < w->n; i++)
+            fprintf(f, "%s %llu\n", w->words[i], (unsigned long long)sl_vocab_count(v, i));
+        s = sl_afile_commit(af);
+    }
+    sl__free(vp);
+    sl_wordvecs_destroy(w);
+    return s;
+}
+
+sl_status sl_words_load(const char *path, sl_wordvecs **out) {
+    size_t n = strlen(path);
+    if (!(n >= 4 && strcmp(path + n - 4, ".npy") == 0)) return sl_w2v_read(path, SL_W2V_AUTO, out);
+    float *data;
+    size_t rows, cols;
+    SL__TRY(sl_npy_read_matrix(path, &data, &rows, &cols));
+    char *vp = vocab_path(path);
+    FILE *f = vp ? fopen(vp, "rb") : NULL;
+    sl_status s = SL_OK;
+    sl_wordvecs *w = NULL;
+    if (!vp)
+        s = sl__fail(SL_ERR_NOMEM, "out of memory");
+    else if (!f)
+        s = sl__fail(SL_ERR_IO, "%s: cannot open the vocabulary of %s", vp, path);
+    if (s == SL_OK) s = sl_wordvecs_alloc(rows, cols, &w);
+    if (s == SL_OK) {
+        if (!w->words) w->words = sl__calloc(rows ? rows : 1, sizeof *w->words);
+        if (!w->words) s = sl__fail(SL_ERR_NOMEM, "out of memory");
+    }
+    char line[4096];
+    size_t got = 0;
+    while (s == SL_OK && fgets(line, sizeof line, f)) {
+        size_t len = strcspn(line, " \t\r\n");
+        if (len == 0) {
+            s = sl__fail(SL_ERR_FORMAT, "%s: line %zu: expected a word", vp, got + 1);
+            break;
+        }
+        if (got == rows) {
+            s = sl__fail(SL_ERR_FORMAT, "%s: more words than the %zu rows of %s", vp, rows, path);
+            break;
+        }
+        line[len] = '\0';
+        w->words[got] = sl__strdup(line);
+        if (!w->words[got]) s = sl__fail(SL_ERR_NOMEM, "out of memory");
+        got++;
+    }
+    if (s == SL_OK && got != rows)
+        s = sl__fail(SL_ERR_FORMAT, "%s: %zu words for the %zu rows of %s", vp, got, rows, path);
+    if (s == SL_OK) memcpy(w->vecs, data, rows * cols * sizeof(float));
+    if (f) fclose(f);
+    sl__free(vp);
+    sl_free(data);
+    if (s != SL_OK) {
+        sl_wordvecs_destroy(w);
+        return s;
+    }
+    *out = w;
+    return SL_OK;
 }
