@@ -78,6 +78,9 @@ typedef struct sl_words_config {
      * stops when *interrupt becomes non-zero (a signal handler's flag). */
     uint64_t stop_after_rounds;
     const volatile int *interrupt;
+    /* Memory for keeping the corpus as word ids after the first pass, so
+     * later epochs need not re-read it (MiB; 0 = always stream the file). */
+    size_t cache_mb;
     /* Progress (words/s, ETA, loss, lr) goes to this stream; NULL = none. */
     FILE *progress;
     sl_progress_mode progress_mode;

@@ -145,6 +145,7 @@ void sl_words_config_default(sl_words_config *c) {
     c->senses = 1;
     c->sense_min_count = 100;
     c->progress_mode = SL_PROGRESS_AUTO;
+    c->cache_mb = 2048;
 }
 
 static sl_status check_config(const sl_words_config *c) {
@@ -172,6 +173,11 @@ static sl_status check_config(const sl_words_config *c) {
 }
 
 /* ---- training context -------------------------------------------------------*/
+typedef struct slice_cache {
+    uint32_t *ids;
+    size_t n, cap;
+    bool ok, off; /* complete / given up (over the memory budget) */
+} slice_cache;
 typedef struct {
     /* written only by the owning thread; read by thread 0 after a barrier */
     double loss, npred;
@@ -192,6 +198,9 @@ typedef struct {
     _Atomic uint64_t words_done;
     uint64_t total_words; /* epochs x in-vocabulary words */
     const float **outp;   /* V output-row pointers (full softmax) */
+    slice_cache *cache;   /* threads x ROUNDS */
+    _Atomic uint64_t cache_bytes;
+    uint64_t cache_budget;
     thread_state *ts;
     int T;
 } trainer;
@@ -293,6 +302,9 @@ static void free_tables(trainer *t) {
     sl__free(t->outp);
     if (t->ts)
         for (int i = 0; i < t->T; i++) sl__free(t->ts[i].sense_delta);
+    if (t->cache)
+        for (size_t i = 0; i < (size_t)t->T * ROUNDS; i++) sl__free(t->cache[i].ids);
+    sl__free(t->cache);
     sl__free(t->ts);
 }
 
@@ -313,6 +325,7 @@ typedef struct {
     float *D;         /* left rows x stride */
     float *h;         /* stride (CBOW mean) */
     uint32_t *neg;
+    uint32_t *sent;   /* MAX_SENT: the sentence being built */
     double *lq;       /* senses */
     size_t max_left, max_right;
     void *D_raw, *h_raw;
@@ -325,6 +338,7 @@ static void scratch_free(scratch *s) {
     sl__free(s->D_raw);
     sl__free(s->h_raw);
     sl__free(s->neg);
+    sl__free(s->sent);
     sl__free(s->lq);
 }
 
@@ -341,7 +355,8 @@ static bool scratch_alloc(scratch *s, const sl_words_model *m) {
     s->h = aligned_floats(m->stride, &s->h_raw);
     s->neg = sl__calloc(K + 1, sizeof *s->neg);
     s->lq = sl__calloc(MAX_SENSES, sizeof *s->lq);
-    if (!s->a || !s->b || !s->S || !s->D || !s->h || !s->neg || !s->lq) {
+    s->sent = sl__calloc(MAX_SENT, sizeof *s->sent);
+    if (!s->sent || !s->b || !s->S || !s->D || !s->h || !s->neg || !s->lq) {
         scratch_free(s);
         return false;
     }
@@ -544,51 +559,98 @@ static float lr_at(const trainer *t, uint64_t done) {
     return (float)(c->lr * frac);
 }
 
-/* One thread's share of one round: words whose first byte lies in its slice. */
-static sl_status train_slice(trainer *t, scratch *s, int tid, uint64_t start, uint64_t end, sl_progress *prog,
-                             const char *fields) {
-    sl_words_model *M = t->m;
+/* The words of one (thread, round) slice as vocabulary ids, with BREAK for
+ * line ends, kept from the first pass so later epochs skip reading and
+ * hashing. Slices that would pass the memory budget are streamed instead. */
+#define BREAK UINT32_MAX
+
+static bool cache_push(trainer *t, slice_cache *c, uint32_t id) {
+    if (c->n == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 4096;
+        uint64_t add = (uint64_t)(nc - c->cap) * sizeof *c->ids;
+        uint64_t used = atomic_fetch_add_explicit(&t->cache_bytes, add, memory_order_relaxed) + add;
+        uint32_t *ni = used <= t->cache_budget ? sl__realloc(c->ids, nc * sizeof *ni) : NULL;
+        if (!ni) {
+            sl__free(c->ids);
+            c->ids = NULL;
+            c->n = c->cap = 0;
+            c->off = true;
+            return false;
+        }
+        c->ids = ni;
+        c->cap = nc;
+    }
+    c->ids[c->n++] = id;
+    return true;
+}
+
+typedef struct {
+    uint32_t *sent;
+    size_t len;
+    uint64_t pending;
+    float lr;
+} slice_state;
+
+/* Feed one token (an id or BREAK) to the sentence being built. */
+static inline void feed(trainer *t, scratch *s, int tid, slice_state *st, uint32_t id, sl_progress *prog,
+                        const char *fields) {
     thread_state *ts = &t->ts[tid];
-    sl_rng *rng = &M->rng[tid];
+    sl_rng *rng = &t->m->rng[tid];
+    if (id == BREAK || st->len == MAX_SENT) {
+        if (st->len) ts->loss += train_sentence(t, s, ts, rng, st->sent, st->len, st->lr);
+        st->len = 0;
+        if (id == BREAK) return;
+    }
+    ts->raw++;
+    if (++st->pending == LR_CHUNK) {
+        /* The shared counter is only touched every LR_CHUNK words. */
+        uint64_t done = atomic_fetch_add_explicit(&t->words_done, st->pending, memory_order_relaxed) + st->pending;
+        st->pending = 0;
+        st->lr = lr_at(t, done);
+        if (tid == 0 && prog) sl_progress_update(prog, done, fields);
+    }
+    float k = t->keep[id];
+    if (k < 1.0f && rnd_unit(rng) >= k) return;
+    ts->kept++;
+    st->sent[st->len++] = id;
+}
+
+/* One thread's share of one round: words whose first byte lies in its slice. */
+static sl_status train_slice(trainer *t, scratch *s, int tid, uint32_t round, uint64_t start, uint64_t end,
+                             sl_progress *prog, const char *fields) {
+    sl_words_model *M = t->m;
+    slice_cache *c = &t->cache[(size_t)tid * ROUNDS + round];
+    slice_state st = {s->sent, 0, 0, lr_at(t, atomic_load_explicit(&t->words_done, memory_order_relaxed))};
+    if (c->ok) {
+        for (size_t i = 0; i < c->n; i++) feed(t, s, tid, &st, c->ids[i], prog, fields);
+        feed(t, s, tid, &st, BREAK, prog, fields);
+        atomic_fetch_add_explicit(&t->words_done, st.pending, memory_order_relaxed);
+        return SL_OK;
+    }
+    bool record = !c->off && t->cache_budget > 0;
     sl__corpus rd;
     SL__TRY(sl__corpus_open(&rd, t->corpus, start, end, M->cfg.vocab.lowercase));
-    uint32_t *sent = sl__malloc_array(MAX_SENT, sizeof *sent, "sentence buffer");
-    if (!sent) {
-        sl__corpus_close(&rd);
-        return SL_ERR_NOMEM;
-    }
     char w[SL_WORDS_MAX_WORD + 1];
     bool nl;
     int n;
-    size_t len = 0;
-    uint64_t pending = 0;
-    float lr = lr_at(t, atomic_load_explicit(&t->words_done, memory_order_relaxed));
     for (;;) {
         n = sl__corpus_next(&rd, w, &nl);
-        if (n <= 0 || nl || len == MAX_SENT) {
-            if (len) ts->loss += train_sentence(t, s, ts, rng, sent, len, lr);
-            len = 0;
-            if (n <= 0) break;
+        if (n <= 0) break;
+        if (nl) {
+            feed(t, s, tid, &st, BREAK, prog, fields);
+            if (record) record = cache_push(t, c, BREAK);
         }
         long id = sl__vocab_find_n(M->vocab, w, (size_t)n);
         if (id < 0) continue;
-        ts->raw++;
-        if (++pending == LR_CHUNK) {
-            /* The shared counter is only touched every LR_CHUNK words. */
-            uint64_t done = atomic_fetch_add_explicit(&t->words_done, pending, memory_order_relaxed) + pending;
-            pending = 0;
-            lr = lr_at(t, done);
-            if (tid == 0 && prog) sl_progress_update(prog, done, fields);
-        }
-        float k = t->keep[id];
-        if (k < 1.0f && rnd_unit(rng) >= k) continue;
-        ts->kept++;
-        sent[len++] = (uint32_t)id;
+        feed(t, s, tid, &st, (uint32_t)id, prog, fields);
+        if (record) record = cache_push(t, c, (uint32_t)id);
     }
-    atomic_fetch_add_explicit(&t->words_done, pending, memory_order_relaxed);
-    sl__free(sent);
+    feed(t, s, tid, &st, BREAK, prog, fields);
+    atomic_fetch_add_explicit(&t->words_done, st.pending, memory_order_relaxed);
     sl__corpus_close(&rd);
-    return n < 0 ? SL_ERR_IO : SL_OK;
+    if (n < 0) return SL_ERR_IO;
+    if (record) c->ok = true;
+    return SL_OK;
 }
 
 /* ---- checkpoints -----------------------------------------------------------------*/
@@ -822,7 +884,13 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
     t.T = m->threads;
     t.total_words = (uint64_t)m->cfg.epochs * m->vocab->total;
     atomic_init(&t.words_done, m->words_done);
+    atomic_init(&t.cache_bytes, 0);
+    t.cache_budget = (uint64_t)user->cache_mb << 20;
     sl_status s = build_tables(&t);
+    if (s == SL_OK) {
+        t.cache = sl__calloc((size_t)t.T * ROUNDS, sizeof *t.cache);
+        if (!t.cache) s = SL_ERR_NOMEM;
+    }
     t.ts = s == SL_OK ? sl__calloc((size_t)t.T, sizeof *t.ts) : NULL;
     if (s == SL_OK && !t.ts) s = SL_ERR_NOMEM;
     for (int i = 0; s == SL_OK && i < t.T; i++) {
@@ -864,7 +932,7 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
             if (stop) break;
             if (ok && t.ts[tid].status == SL_OK) {
                 uint64_t a = lo + (hi - lo) * m->round / R, b = lo + (hi - lo) * (m->round + 1) / R;
-                sl_status st = train_slice(&t, &sc, tid, a, b, tid == 0 ? prog : NULL, fields);
+                sl_status st = train_slice(&t, &sc, tid, m->round, a, b, tid == 0 ? prog : NULL, fields);
                 if (st != SL_OK) {
                     t.ts[tid].status = st;
                     snprintf(t.ts[tid].msg, sizeof t.ts[tid].msg, "%s", sl_last_error());
