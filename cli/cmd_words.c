@@ -51,6 +51,7 @@ static const cli_opt train_opts[] = {
     {"checkpoint", 0, CLI_STR, NULL, "write the training state here at every epoch end (and on Ctrl-C)", NULL, 0, 0, false},
     {"checkpoint-every", 0, CLI_FLOAT, "0", "also checkpoint every this many seconds (0 = epoch ends only)", NULL, 0, 1e9, false},
     {"resume", 0, CLI_STR, NULL, "continue from this checkpoint (its settings are used)", NULL, 0, 0, false},
+    {"cache-mb", 0, CLI_INT, "2048", "memory (MiB) for keeping the corpus as word ids between epochs (0 = re-read the file)", NULL, 0, 1e7, false},
     CLI_OPT_THREADS,
     CLI_OPT_SEED,
     CLI_OPT_QUIET,
@@ -91,6 +92,7 @@ static int cmd_train(int argc, char **argv) {
     c.seed = (uint64_t)cli_int(&a, "seed");
     c.checkpoint = cli_str(&a, "checkpoint");
     c.checkpoint_every = cli_float(&a, "checkpoint-every");
+    c.cache_mb = (size_t)cli_int(&a, "cache-mb");
     c.interrupt = &g_interrupted;
     c.progress = stderr;
     c.progress_mode = cli_progress_mode(&a);
