@@ -16,6 +16,7 @@
 #define MAX_SENT 10000   /* longer lines are cut into pieces of this many words */
 #define LR_CHUNK 10000   /* raw words between updates of the shared counter */
 #define ROUNDS 8         /* synchronisation points (checkpoint chances) per epoch */
+#define CHUNKS_PER_THREAD 16 /* pieces of a round that threads take in turn */
 #define MAX_SENSES 64
 
 struct sl_words_model {
@@ -134,7 +135,7 @@ void sl_words_config_default(sl_words_config *c) {
     c->window = 5;
     c->negative = 5;
     c->sample = 1e-4;
-    c->lr = 0.05;
+    c->lr = 0.06;
     c->min_lr_frac = 1e-4;
     c->epochs = 5;
     c->threads = 0;
@@ -198,7 +199,9 @@ typedef struct {
     _Atomic uint64_t words_done;
     uint64_t total_words; /* epochs x in-vocabulary words */
     const float **outp;   /* V output-row pointers (full softmax) */
-    slice_cache *cache;   /* threads x ROUNDS */
+    slice_cache *cache;   /* ROUNDS x chunks */
+    _Atomic uint32_t next_chunk;
+    uint32_t chunks;      /* per round */
     _Atomic uint64_t cache_bytes;
     uint64_t cache_budget;
     thread_state *ts;
@@ -303,7 +306,7 @@ static void free_tables(trainer *t) {
     if (t->ts)
         for (int i = 0; i < t->T; i++) sl__free(t->ts[i].sense_delta);
     if (t->cache)
-        for (size_t i = 0; i < (size_t)t->T * ROUNDS; i++) sl__free(t->cache[i].ids);
+        for (size_t i = 0; i < (size_t)t->chunks * ROUNDS; i++) sl__free(t->cache[i].ids);
     sl__free(t->cache);
     sl__free(t->ts);
 }
@@ -615,11 +618,11 @@ static inline void feed(trainer *t, scratch *s, int tid, slice_state *st, uint32
     st->sent[st->len++] = id;
 }
 
-/* One thread's share of one round: words whose first byte lies in its slice. */
-static sl_status train_slice(trainer *t, scratch *s, int tid, uint32_t round, uint64_t start, uint64_t end,
+/* One chunk of the corpus: the words whose first byte lies in [start, end). */
+static sl_status train_slice(trainer *t, scratch *s, int tid, size_t slot, uint64_t start, uint64_t end,
                              sl_progress *prog, const char *fields) {
     sl_words_model *M = t->m;
-    slice_cache *c = &t->cache[(size_t)tid * ROUNDS + round];
+    slice_cache *c = &t->cache[slot];
     slice_state st = {s->sent, 0, 0, lr_at(t, atomic_load_explicit(&t->words_done, memory_order_relaxed))};
     if (c->ok) {
         for (size_t i = 0; i < c->n; i++) feed(t, s, tid, &st, c->ids[i], prog, fields);
@@ -888,7 +891,9 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
     t.cache_budget = (uint64_t)user->cache_mb << 20;
     sl_status s = build_tables(&t);
     if (s == SL_OK) {
-        t.cache = sl__calloc((size_t)t.T * ROUNDS, sizeof *t.cache);
+        t.chunks = (uint32_t)t.T * CHUNKS_PER_THREAD;
+        atomic_init(&t.next_chunk, 0);
+        t.cache = sl__calloc((size_t)t.chunks * ROUNDS, sizeof *t.cache);
         if (!t.cache) s = SL_ERR_NOMEM;
     }
     t.ts = s == SL_OK ? sl__calloc((size_t)t.T, sizeof *t.ts) : NULL;
@@ -924,15 +929,22 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
             t.ts[tid].status = SL_ERR_NOMEM;
             snprintf(t.ts[tid].msg, sizeof t.ts[tid].msg, "word vectors: out of memory for thread scratch");
         }
-        uint64_t F = m->corpus_size;
-        uint64_t lo = F * (uint64_t)tid / (uint64_t)t.T, hi = F * (uint64_t)(tid + 1) / (uint64_t)t.T;
-        /* threads 0 reads fields only between barriers, while it alone writes them */
+        uint64_t F = m->corpus_size, pieces = (uint64_t)R * t.chunks;
+        /* Thread 0 alone writes the shared round state (round, stop, fields,
+         * next_chunk), and only between the two barriers. */
         for (;;) {
 #pragma omp barrier
             if (stop) break;
-            if (ok && t.ts[tid].status == SL_OK) {
-                uint64_t a = lo + (hi - lo) * m->round / R, b = lo + (hi - lo) * (m->round + 1) / R;
-                sl_status st = train_slice(&t, &sc, tid, m->round, a, b, tid == 0 ? prog : NULL, fields);
+            /* Threads take the round's chunks in turn, so a thread slowed
+             * down by other work on the machine does not hold the others
+             * up at the barrier. */
+            while (ok && t.ts[tid].status == SL_OK) {
+                uint32_t c = atomic_fetch_add_explicit(&t.next_chunk, 1, memory_order_relaxed);
+                if (c >= t.chunks) break;
+                uint64_t piece = (uint64_t)m->round * t.chunks + c;
+                uint64_t a = (uint64_t)((__uint128_t)F * piece / pieces);
+                uint64_t b = (uint64_t)((__uint128_t)F * (piece + 1) / pieces);
+                sl_status st = train_slice(&t, &sc, tid, (size_t)piece, a, b, tid == 0 ? prog : NULL, fields);
                 if (st != SL_OK) {
                     t.ts[tid].status = st;
                     snprintf(t.ts[tid].msg, sizeof t.ts[tid].msg, "%s", sl_last_error());
@@ -940,6 +952,7 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
             }
 #pragma omp barrier
             if (tid == 0) {
+                atomic_store_explicit(&t.next_chunk, 0, memory_order_relaxed);
                 /* Merge what the threads learnt about sense frequencies. */
                 for (int i = 0; i < t.T; i++) {
                     if (t.ts[i].status != SL_OK && fail == SL_OK) {
