@@ -93,7 +93,10 @@ static sl_status model_alloc(sl_vocab *v, const sl_words_config *cfg, int thread
         m->nsense[i] = (uint8_t)k;
         rows += (size_t)k;
     }
-    if (rows > UINT32_MAX) return sl__fail(SL_ERR_RANGE, "word vectors: %zu sense rows is too many", rows);
+    if (rows > UINT32_MAX) {
+        sl_words_model_destroy(m);
+        return sl__fail(SL_ERR_RANGE, "word vectors: %zu sense rows is too many", rows);
+    }
     m->rows = rows;
     size_t nin, nout;
     if (!sl_mul_size(rows, m->stride, &nin) || !sl_mul_size(m->V, m->stride, &nout)) goto nomem;
@@ -1059,9 +1062,10 @@ sl_status sl_words_resume(const char *corpus, const char *checkpoint, const sl_w
     sl_words_model *m;
     SL__TRY(ckpt_read(checkpoint, &m));
     if (m->corpus_size != fsize) {
+        unsigned long long was = (unsigned long long)m->corpus_size;
         sl_words_model_destroy(m);
         return sl__fail(SL_ERR_STATE, "%s: the checkpoint was made on a corpus of %llu bytes, %s has %llu",
-                        checkpoint, (unsigned long long)m->corpus_size, corpus, (unsigned long long)fsize);
+                        checkpoint, was, corpus, (unsigned long long)fsize);
     }
     sl_status s = SL_OK;
     if (m->epoch < (uint32_t)m->cfg.epochs) s = run(corpus, m, cfg, stats);
