@@ -138,7 +138,7 @@ void sl_words_config_default(sl_words_config *c) {
     c->window = 5;
     c->negative = 5;
     c->sample = 1e-4;
-    c->lr = 0.06;
+    c->lr = 0.05;
     c->min_lr_frac = 1e-4;
     c->epochs = 5;
     c->threads = 0;
@@ -932,7 +932,7 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
             t.ts[tid].status = SL_ERR_NOMEM;
             snprintf(t.ts[tid].msg, sizeof t.ts[tid].msg, "word vectors: out of memory for thread scratch");
         }
-        uint64_t F = m->corpus_size, pieces = (uint64_t)R * t.chunks;
+        uint64_t F = m->corpus_size;
         /* Thread 0 alone writes the shared round state (round, stop, fields,
          * next_chunk), and only between the two barriers. */
         for (;;) {
@@ -944,10 +944,18 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
             while (ok && t.ts[tid].status == SL_OK) {
                 uint32_t c = atomic_fetch_add_explicit(&t.next_chunk, 1, memory_order_relaxed);
                 if (c >= t.chunks) break;
-                uint64_t piece = (uint64_t)m->round * t.chunks + c;
-                uint64_t a = (uint64_t)((__uint128_t)F * piece / pieces);
-                uint64_t b = (uint64_t)((__uint128_t)F * (piece + 1) / pieces);
-                sl_status st = train_slice(&t, &sc, tid, (size_t)piece, a, b, tid == 0 ? prog : NULL, fields);
+                /* The file is cut into T lanes, as if each thread had its
+                 * own part; chunk c of a round is piece c / T of lane c % T,
+                 * so threads taking chunks in turn read T distant places at
+                 * once, as word2vec's and fastText's threads do. */
+                uint64_t lane = c % (uint64_t)t.T, per_lane = (uint64_t)R * CHUNKS_PER_THREAD;
+                uint64_t k = (uint64_t)m->round * CHUNKS_PER_THREAD + c / (uint64_t)t.T;
+                uint64_t l0 = (uint64_t)((__uint128_t)F * lane / (uint64_t)t.T);
+                uint64_t l1 = (uint64_t)((__uint128_t)F * (lane + 1) / (uint64_t)t.T);
+                uint64_t a = l0 + (uint64_t)((__uint128_t)(l1 - l0) * k / per_lane);
+                uint64_t b = l0 + (uint64_t)((__uint128_t)(l1 - l0) * (k + 1) / per_lane);
+                size_t slot = (size_t)m->round * t.chunks + c;
+                sl_status st = train_slice(&t, &sc, tid, slot, a, b, tid == 0 ? prog : NULL, fields);
                 if (st != SL_OK) {
                     t.ts[tid].status = st;
                     snprintf(t.ts[tid].msg, sizeof t.ts[tid].msg, "%s", sl_last_error());
