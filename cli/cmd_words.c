@@ -40,7 +40,7 @@ static const cli_opt train_opts[] = {
     {"window", 0, CLI_INT, "5", "maximum window (each word draws 1..window)", NULL, 1, 1000, false},
     {"negative", 0, CLI_INT, "5", "negatives per window (shared by its words)", NULL, 1, 1000, false},
     {"sample", 0, CLI_FLOAT, "1e-4", "subsampling threshold (0 = off)", NULL, 0, 0.999, false},
-    {"lr", 0, CLI_FLOAT, "0.05", "start learning rate, decayed linearly towards 0", NULL, 1e-9, 10, false},
+    {"lr", 0, CLI_FLOAT, "0.055", "start learning rate, decayed linearly towards 0", NULL, 1e-9, 10, false},
     {"epochs", 0, CLI_INT, "5", "passes over the corpus", NULL, 1, 100000, false},
     {"min-count", 0, CLI_INT, "5", "drop words seen fewer times", NULL, 1, 1e15, false},
     {"max-vocab", 0, CLI_INT, "0", "keep at most this many words (0 = all)", NULL, 0, 4e9, false},

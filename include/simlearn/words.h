@@ -87,7 +87,7 @@ typedef struct sl_words_config {
 } sl_words_config;
 
 /* The defaults above (R2-quality: skip-gram, dim 100, window 5, negative 5,
- * sample 1e-4, min-count 5, 5 epochs, lr 0.05 as fastText; see docs/words.md
+ * sample 1e-4, min-count 5, 5 epochs, lr 0.055; see docs/words.md
  * for how it was chosen). */
 void sl_words_config_default(sl_words_config *c);
 

@@ -138,7 +138,7 @@ void sl_words_config_default(sl_words_config *c) {
     c->window = 5;
     c->negative = 5;
     c->sample = 1e-4;
-    c->lr = 0.05;
+    c->lr = 0.055;
     c->min_lr_frac = 1e-4;
     c->epochs = 5;
     c->threads = 0;
