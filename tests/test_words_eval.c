@@ -293,10 +293,8 @@ TEST(cli_resume_after_a_stop_matches_an_uninterrupted_run) {
              t_simlearn(), corpus, t_path("full.vec"));
     ASSERT_EQ_INT(t_run(cmd, &out), 0);
     free(out);
-    /* Train 1 epoch with a checkpoint; the checkpoint of a finished run is
-     * not written, so stop it by asking for 3 epochs and resuming from a
-     * checkpoint made with --epochs 3 after Ctrl-C is simulated through the
-     * library in test_words_train; here check the --resume path end to end. */
+    /* Stop a run mid-way through the library (as Ctrl-C would), then let
+     * the command line finish it with --resume. */
     sl_words_config c;
     sl_words_config_default(&c);
     c.dim = 8;
