@@ -1,4 +1,8 @@
-/* simlearn words module (see DESIGN.md §2). */
+/* simlearn words: word vectors learned by predicting neighbours, p(y|x) ∝
+ * exp(u(y)·v(x)). A streaming corpus reader and vocabulary, skip-gram and
+ * CBOW trained with negative sampling or the full softmax, multi-sense
+ * vectors with latent senses, and the standard evaluations (analogies, word
+ * similarity, nearest words). */
 #ifndef SIMLEARN_WORDS_H
 #define SIMLEARN_WORDS_H
 
@@ -9,6 +13,205 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- vocabulary -----------------------------------------------------------
+ * Words are byte strings split on ASCII whitespace (space, tab, CR, LF, VT,
+ * FF) and capped at SL_WORDS_MAX_WORD bytes (cut at a UTF-8 character
+ * boundary). Entries are sorted by decreasing count, ties by byte order, so
+ * index 0 is the most frequent word. Immutable once built: safe to share
+ * between threads. */
+#define SL_WORDS_MAX_WORD 100
+
+typedef struct sl_vocab_config {
+    uint64_t min_count; /* words seen fewer times are dropped (default 5) */
+    size_t max_size;    /* keep at most this many words, 0 = no limit */
+    bool lowercase;     /* ASCII-lowercase every word while reading */
+} sl_vocab_config;
+
+typedef struct sl_vocab sl_vocab;
+/* Scan a corpus file once. Errors: SL_ERR_IO (cannot open/read),
+ * SL_ERR_FORMAT (no word reaches min_count, naming the corpus), SL_ERR_NOMEM. */
+sl_status sl_vocab_build(const char *corpus, const sl_vocab_config *cfg, sl_vocab **out);
+/* Build from words and counts given directly (any order; they are sorted). */
+sl_status sl_vocab_from_counts(const char *const *words, const uint64_t *counts, size_t n, sl_vocab **out);
+void sl_vocab_destroy(sl_vocab *v);
+size_t sl_vocab_size(const sl_vocab *v);
+const char *sl_vocab_word(const sl_vocab *v, size_t i);
+uint64_t sl_vocab_count(const sl_vocab *v, size_t i);
+/* Sum of the counts of the kept words (the in-vocabulary tokens of one pass). */
+uint64_t sl_vocab_total(const sl_vocab *v);
+/* Index of a word, or -1. */
+long sl_vocab_find(const sl_vocab *v, const char *word);
+/* word2vec's subsampling: the probability of keeping an occurrence of word
+ * i, min(1, (sqrt(f/(s·T)) + 1)·s·T/f) with f its count and T the total;
+ * 1 when sample <= 0. */
+double sl_vocab_keep_prob(const sl_vocab *v, size_t i, double sample);
+
+/* ---- training -------------------------------------------------------------*/
+typedef enum { SL_WORDS_SKIPGRAM, SL_WORDS_CBOW } sl_words_arch;
+typedef enum { SL_WORDS_NEG, SL_WORDS_SOFTMAX } sl_words_loss;
+
+typedef struct sl_words_config {
+    sl_words_arch arch;      /* default skip-gram */
+    sl_words_loss loss;      /* default negative sampling */
+    int dim;                 /* default 100 */
+    int window;              /* maximum window; each centre draws 1..window */
+    int negative;            /* negatives shared by the words of one window */
+    double sample;           /* subsampling threshold (1e-4); 0 = off */
+    double lr;               /* start learning rate, decayed linearly */
+    double min_lr_frac;      /* lr never falls below lr·min_lr_frac (1e-4) */
+    int epochs;
+    int threads;             /* <= 0: all cores */
+    uint64_t seed;
+    sl_vocab_config vocab;
+    /* Multi-sense: words seen at least sense_min_count times get `senses`
+     * latent senses (1 = ordinary vectors). Skip-gram with negatives only. */
+    int senses;
+    uint64_t sense_min_count;
+    bool hard_senses;        /* hard (argmax) instead of soft EM assignment */
+    /* Checkpoints: written to `checkpoint` (if not NULL) at the end of every
+     * epoch and every checkpoint_every seconds (0 = epoch ends only). */
+    const char *checkpoint;
+    double checkpoint_every;
+    /* Stop cleanly (after writing the checkpoint) once this many of the
+     * epoch's work rounds are done in total; 0 = run to the end. Also
+     * stops when *interrupt becomes non-zero (a signal handler's flag). */
+    uint64_t stop_after_rounds;
+    const volatile int *interrupt;
+    /* Memory for keeping the corpus as word ids after the first pass, so
+     * later epochs need not re-read it (MiB; 0 = always stream the file). */
+    size_t cache_mb;
+    /* Progress (words/s, ETA, loss, lr) goes to this stream; NULL = none. */
+    FILE *progress;
+    sl_progress_mode progress_mode;
+} sl_words_config;
+
+/* The defaults above (R2-quality: skip-gram, dim 100, window 5, negative 5,
+ * sample 1e-4, min-count 5, 5 epochs, lr 0.055; see docs/words.md
+ * for how it was chosen). */
+void sl_words_config_default(sl_words_config *c);
+
+typedef struct sl_words_stats {
+    uint64_t raw_words;   /* in-vocabulary words read over all epochs */
+    uint64_t trained;     /* words kept after subsampling */
+    double seconds;       /* training time (excluding the vocabulary scan) */
+    double words_per_sec; /* raw_words / seconds */
+    double loss;          /* mean loss over the last epoch (per prediction) */
+    bool interrupted;     /* stopped early; a checkpoint holds the state */
+} sl_words_stats;
+
+/* A trained model: vocabulary, input vectors (one row per sense), output
+ * vectors and, for multi-sense models, the sense priors. */
+typedef struct sl_words_model sl_words_model;
+
+/* Train on a corpus file. Errors: everything sl_vocab_build returns,
+ * SL_ERR_ARG for bad settings (naming the field), SL_ERR_IO/FORMAT from
+ * checkpoints. When stopped early (stop_after_rounds, interrupt) it returns
+ * SL_OK with stats->interrupted set. stats may be NULL. */
+sl_status sl_words_train(const char *corpus, const sl_words_config *cfg, sl_words_model **out,
+                         sl_words_stats *stats);
+/* Continue from a checkpoint written by sl_words_train with the same corpus.
+ * The checkpoint's settings (and thread count, which fixes how the corpus is
+ * split) are used; cfg supplies only progress, checkpoint path/interval,
+ * stop_after_rounds and interrupt. */
+sl_status sl_words_resume(const char *corpus, const char *checkpoint, const sl_words_config *cfg,
+                          sl_words_model **out, sl_words_stats *stats);
+void sl_words_model_destroy(sl_words_model *m);
+const sl_vocab *sl_words_model_vocab(const sl_words_model *m);
+int sl_words_model_dim(const sl_words_model *m);
+/* Input vectors: sl_words_model_rows(m) rows of dim floats; for ordinary
+ * models row i is vocabulary word i. Output vectors: one per vocabulary word. */
+size_t sl_words_model_rows(const sl_words_model *m);
+const float *sl_words_model_row(const sl_words_model *m, size_t row);
+const float *sl_words_model_output_row(const sl_words_model *m, size_t word);
+/* Senses of word i: *first is its first row, *k the number of rows, and
+ * prior (may be NULL) receives p(z|x) for its k senses (k <= 64). */
+void sl_words_model_senses(const sl_words_model *m, size_t word, size_t *first, int *k, float *prior);
+
+/* Copy the vectors out as word vectors (one row per vocabulary word; a
+ * multi-sense word gets the prior-weighted mean of its senses). */
+sl_status sl_words_model_export(const sl_words_model *m, sl_wordvecs **out);
+
+/* ---- multi-sense vector files ---------------------------------------------
+ * A multi-sense model is stored as an ordinary word2vec text or binary file,
+ * so every tool can load it: a word with one sense is a row named by the word;
+ * a word with K > 1 senses has K rows named "WORD#z|P" (z = 1..K, P = the
+ * prior p(z|WORD) printed with %.6g). */
+sl_status sl_words_save(const sl_words_model *m, const char *path, sl_w2v_format fmt);
+
+/* Plain vectors as NAME.npy (float32, vocabulary x dim) plus NAME.vocab
+ * ("word count" per line, in row order); path is NAME.npy. */
+sl_status sl_words_save_npy(const sl_words_model *m, const char *path);
+/* Load word vectors: a path ending in ".npy" reads NAME.npy + NAME.vocab
+ * (one word per line; anything after the word is ignored); anything else is
+ * word2vec text/binary or fastText .vec, told apart by content. Errors: those
+ * of the readers, SL_ERR_FORMAT when the vocabulary and matrix disagree. */
+sl_status sl_words_load(const char *path, sl_wordvecs **out);
+
+typedef struct sl_senses {
+    sl_wordvecs *vecs;  /* rows as stored; words[] keeps the full row names */
+    size_t nwords;      /* distinct words */
+    char **word;        /* nwords base words */
+    size_t *first;      /* nwords: first row of each word's senses */
+    int *k;             /* nwords: number of senses */
+    float *prior;       /* rows: p(z|word) of each row (1 for single-sense) */
+} sl_senses;
+/* Read any word2vec file as senses (a plain file gives one sense per word).
+ * Errors: those of sl_w2v_read, and SL_ERR_FORMAT for a bad sense suffix or
+ * senses of one word that are not consecutive and numbered 1..K. */
+sl_status sl_senses_read(const char *path, sl_senses **out);
+void sl_senses_destroy(sl_senses *s);
+/* Index of a base word in s->word, or -1. */
+long sl_senses_find(const sl_senses *s, const char *word);
+
+/* ---- evaluation -----------------------------------------------------------
+ * Vectors are taken in file order, which for word2vec/fastText/gensim output
+ * (and ours) is decreasing frequency, so "top N" means the first N rows. */
+typedef enum { SL_ANALOGY_ADD, SL_ANALOGY_MUL } sl_analogy_method;
+
+#define SL_ANALOGY_MAX_SECTIONS 64
+typedef struct sl_analogy_result {
+    size_t nsections;
+    struct {
+        char name[64];
+        size_t correct, seen, total;
+    } section[SL_ANALOGY_MAX_SECTIONS];
+    size_t correct, seen, total;           /* all sections */
+    size_t sem_correct, sem_seen;          /* sections not starting "gram" */
+    size_t syn_correct, syn_seen;          /* sections starting "gram" */
+} sl_analogy_result;
+
+/* Analogy questions "a b c d" (a:b :: c:d) in sections ": name". A question
+ * counts when all four words are among the first `restrict_n` rows (0 = all);
+ * the prediction is the best row among those, excluding a, b and c, by
+ * 3CosAdd (cos(x, b−a+c) on unit vectors) or 3CosMul (Levy & Goldberg 2014,
+ * cosines shifted to [0,1], epsilon 1e-3). Lookup ignores ASCII case (the
+ * first, most frequent, row of a case-folded word wins). Uses sl_gemm, so do
+ * not call it inside an OpenMP parallel region. Errors: SL_ERR_IO,
+ * SL_ERR_FORMAT (line and expectation), SL_ERR_NOMEM. */
+sl_status sl_words_analogy(const sl_wordvecs *w, const char *questions, size_t restrict_n,
+                           sl_analogy_method method, sl_analogy_result *out);
+
+typedef struct sl_similarity_result {
+    double spearman, pearson;
+    size_t pairs, used; /* pairs in the file, pairs with both words known */
+} sl_similarity_result;
+/* Word-pair similarity file: "w1 w2 score" per line (tab or space separated,
+ * '#' comments). Spearman (ties get mean ranks) and Pearson between the
+ * scores and the cosines, over pairs with both words known (case-insensitive).
+ * Errors: SL_ERR_IO, SL_ERR_FORMAT, SL_ERR_NOTFOUND (no pair is usable). */
+sl_status sl_words_similarity(const sl_wordvecs *w, const char *pairs, sl_similarity_result *out);
+
+/* The k rows most cosine-similar to a query vector (dim floats), best first,
+ * skipping rows listed in exclude (may be NULL). Writes up to k results and
+ * returns their number in *found. Works on unit-normalised copies made by
+ * sl_words_unit (pass those rows as `unit`). */
+sl_status sl_words_nearest(const float *unit, size_t n, size_t dim, const float *query, size_t k,
+                           const size_t *exclude, size_t nexclude, size_t *idx, float *sim, size_t *found);
+/* A unit-normalised copy of w's vectors (n x dim); free with sl_free. */
+sl_status sl_words_unit(const sl_wordvecs *w, float **out);
+/* Row of a word, exact match first, then ASCII case-insensitive; -1 if absent. */
+long sl_words_lookup(const sl_wordvecs *w, const char *word);
 
 #ifdef __cplusplus
 }

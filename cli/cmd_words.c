@@ -1,0 +1,410 @@
+/* simlearn words train|analogy|similarity|nearest|senses: word vectors from a
+ * corpus, their standard evaluations and queries. */
+#include "cli.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- shared helpers ---------------------------------------------------------*/
+static int load_vectors(const char *path, long long abtt, sl_wordvecs **out) {
+    sl_status s = sl_words_load(path, out);
+    if (s) return cli_fail(s);
+    if (abtt > 0) {
+        s = sl_geom_abtt((*out)->vecs, (*out)->n, (*out)->dim, (size_t)abtt);
+        if (s) {
+            sl_wordvecs_destroy(*out);
+            return cli_fail(s);
+        }
+    }
+    return 0;
+}
+
+#define OPT_ABTT \
+    {"abtt", 0, CLI_INT, "0", "all-but-the-top: remove the mean and this many top principal directions first (0 = off)", NULL, 0, 1000, false}
+
+/* ---- train ------------------------------------------------------------------*/
+static volatile int g_interrupted; /* set by SIGINT; the trainer checkpoints and stops */
+static void on_sigint(int sig) {
+    (void)sig;
+    g_interrupted = 1;
+}
+
+static const cli_opt train_opts[] = {
+    {"output", 'o', CLI_STR, NULL, "output vectors file", NULL, 0, 0, true},
+    {"format", 0, CLI_CHOICE, "bin", "output format: word2vec binary, text (.vec), or .npy + .vocab", "bin|text|npy", 0, 0, false},
+    {"model", 0, CLI_CHOICE, "skipgram", "architecture", "skipgram|cbow", 0, 0, false},
+    {"loss", 0, CLI_CHOICE, "ns", "negative sampling, or the exact full softmax (small vocabularies)", "ns|softmax", 0, 0, false},
+    {"dim", 0, CLI_INT, "100", "vector dimension", NULL, 1, 10000, false},
+    {"window", 0, CLI_INT, "5", "maximum window (each word draws 1..window)", NULL, 1, 1000, false},
+    {"negative", 0, CLI_INT, "5", "negatives per window (shared by its words)", NULL, 1, 1000, false},
+    {"sample", 0, CLI_FLOAT, "1e-4", "subsampling threshold (0 = off)", NULL, 0, 0.999, false},
+    {"lr", 0, CLI_FLOAT, "0.055", "start learning rate, decayed linearly towards 0", NULL, 1e-9, 10, false},
+    {"epochs", 0, CLI_INT, "5", "passes over the corpus", NULL, 1, 100000, false},
+    {"min-count", 0, CLI_INT, "5", "drop words seen fewer times", NULL, 1, 1e15, false},
+    {"max-vocab", 0, CLI_INT, "0", "keep at most this many words (0 = all)", NULL, 0, 4e9, false},
+    {"lowercase", 0, CLI_FLAG, NULL, "lowercase ASCII letters while reading", NULL, 0, 0, false},
+    {"senses", 0, CLI_INT, "1", "latent senses per frequent word (multi-sense vectors)", NULL, 1, 64, false},
+    {"sense-min-count", 0, CLI_INT, "100", "a word needs this many occurrences to get several senses", NULL, 1, 1e15, false},
+    {"hard-senses", 0, CLI_FLAG, NULL, "hard (most likely sense) instead of soft EM assignment", NULL, 0, 0, false},
+    {"checkpoint", 0, CLI_STR, NULL, "write the training state here at every epoch end (and on Ctrl-C)", NULL, 0, 0, false},
+    {"checkpoint-every", 0, CLI_FLOAT, "0", "also checkpoint every this many seconds (0 = epoch ends only)", NULL, 0, 1e9, false},
+    {"resume", 0, CLI_STR, NULL, "continue from this checkpoint (its settings are used)", NULL, 0, 0, false},
+    {"cache-mb", 0, CLI_INT, "2048", "memory (MiB) for keeping the corpus as word ids between epochs (0 = re-read the file)", NULL, 0, 1e7, false},
+    CLI_OPT_THREADS,
+    CLI_OPT_SEED,
+    CLI_OPT_QUIET,
+    CLI_OPT_END};
+static const cli_spec train_spec = {
+    "simlearn words train CORPUS -o VECTORS [options]",
+    "Learn word vectors from a text corpus (UTF-8 words separated by whitespace; lines are sentences)\n"
+    "by skip-gram or CBOW, p(y|x) ∝ exp(u(y)·v(x)), with negative sampling or the full softmax.\n"
+    "Speed is counted in raw words/s: every in-vocabulary word read, before subsampling.",
+    train_opts, 1, 1,
+    "examples:\n"
+    "  simlearn words train corpus.txt -o vectors.bin --threads 2\n"
+    "  simlearn words train corpus.txt -o senses.vec --format text --senses 3\n"
+    "  simlearn words train corpus.txt -o v.bin --checkpoint v.ckpt   # then after Ctrl-C:\n"
+    "  simlearn words train corpus.txt -o v.bin --checkpoint v.ckpt --resume v.ckpt"};
+
+static int cmd_train(int argc, char **argv) {
+    cli_args a;
+    int r = cli_parse(&train_spec, argc, argv, &a);
+    if (r) return r < 0 ? 0 : r;
+    sl_words_config c;
+    sl_words_config_default(&c);
+    c.arch = strcmp(cli_str(&a, "model"), "cbow") == 0 ? SL_WORDS_CBOW : SL_WORDS_SKIPGRAM;
+    c.loss = strcmp(cli_str(&a, "loss"), "softmax") == 0 ? SL_WORDS_SOFTMAX : SL_WORDS_NEG;
+    c.dim = (int)cli_int(&a, "dim");
+    c.window = (int)cli_int(&a, "window");
+    c.negative = (int)cli_int(&a, "negative");
+    c.sample = cli_float(&a, "sample");
+    c.lr = cli_float(&a, "lr");
+    c.epochs = (int)cli_int(&a, "epochs");
+    c.vocab.min_count = (uint64_t)cli_int(&a, "min-count");
+    c.vocab.max_size = (size_t)cli_int(&a, "max-vocab");
+    c.vocab.lowercase = cli_flag(&a, "lowercase");
+    c.senses = (int)cli_int(&a, "senses");
+    c.sense_min_count = (uint64_t)cli_int(&a, "sense-min-count");
+    c.hard_senses = cli_flag(&a, "hard-senses");
+    c.threads = (int)cli_int(&a, "threads");
+    c.seed = (uint64_t)cli_int(&a, "seed");
+    c.checkpoint = cli_str(&a, "checkpoint");
+    c.checkpoint_every = cli_float(&a, "checkpoint-every");
+    c.cache_mb = (size_t)cli_int(&a, "cache-mb");
+    c.interrupt = &g_interrupted;
+    c.progress = stderr;
+    c.progress_mode = cli_progress_mode(&a);
+    const char *fmt = cli_str(&a, "format"), *out = cli_str(&a, "output"), *corpus = a.pos[0];
+    signal(SIGINT, on_sigint);
+    sl_words_model *m = NULL;
+    sl_words_stats st;
+    sl_status s = cli_str(&a, "resume") ? sl_words_resume(corpus, cli_str(&a, "resume"), &c, &m, &st)
+                                        : sl_words_train(corpus, &c, &m, &st);
+    signal(SIGINT, SIG_DFL);
+    free(a.pos);
+    if (s) return cli_fail(s);
+    if (st.interrupted) {
+        fprintf(stderr, "simlearn: stopped; the state is in %s (continue with --resume %s)\n",
+                c.checkpoint ? c.checkpoint : "(no checkpoint)", c.checkpoint ? c.checkpoint : "CHECKPOINT");
+        sl_words_model_destroy(m);
+        return 1;
+    }
+    if (strcmp(fmt, "npy") == 0)
+        s = sl_words_save_npy(m, out);
+    else
+        s = sl_words_save(m, out, strcmp(fmt, "text") == 0 ? SL_W2V_TEXT : SL_W2V_BINARY);
+    if (s) {
+        sl_words_model_destroy(m);
+        return cli_fail(s);
+    }
+    const sl_vocab *v = sl_words_model_vocab(m);
+    printf("vocabulary %zu words (%llu tokens per pass), %zu vector rows x %d\n", sl_vocab_size(v),
+           (unsigned long long)sl_vocab_total(v), sl_words_model_rows(m), sl_words_model_dim(m));
+    printf("trained %llu raw words (%llu after subsampling) in %.2f s: %.0f words/s, final loss %.4f\n",
+           (unsigned long long)st.raw_words, (unsigned long long)st.trained, st.seconds, st.words_per_sec, st.loss);
+    printf("wrote %s\n", out);
+    sl_words_model_destroy(m);
+    return 0;
+}
+
+/* ---- analogy ---------------------------------------------------------------*/
+static const cli_opt analogy_opts[] = {
+    {"questions", 0, CLI_STR, "../shared/data/questions-words.txt", "analogy questions (\": section\" and \"a b c d\" lines)", NULL, 0, 0, false},
+    {"restrict", 0, CLI_INT, "30000", "use only the first (most frequent) N words (0 = all)", NULL, 0, 1e12, false},
+    {"method", 0, CLI_CHOICE, "add", "3CosAdd, 3CosMul or both", "add|mul|both", 0, 0, false},
+    {"sections", 0, CLI_FLAG, NULL, "print every section's accuracy", NULL, 0, 0, false},
+    OPT_ABTT,
+    CLI_OPT_THREADS,
+    CLI_OPT_END};
+static const cli_spec analogy_spec = {
+    "simlearn words analogy VECTORS [options]",
+    "Accuracy on word analogies a:b :: c:d, answered by the best word (not a, b or c) among the top N:\n"
+    "3CosAdd = argmax cos(x, b-a+c), 3CosMul = argmax cos'(x,b)cos'(x,c)/(cos'(x,a)+0.001), cos' = (cos+1)/2.\n"
+    "A question counts when its four words are in the top N (case-insensitive).",
+    analogy_opts, 1, 1, "example:\n  simlearn words analogy vectors.bin --restrict 30000 --method both"};
+
+static void print_analogy(const char *label, const sl_analogy_result *r, bool sections) {
+    printf("%s: %.2f%% (%zu/%zu)  semantic %.2f%% (%zu/%zu)  syntactic %.2f%% (%zu/%zu)  questions seen %zu of %zu\n",
+           label, r->seen ? 100.0 * (double)r->correct / (double)r->seen : 0.0, r->correct, r->seen,
+           r->sem_seen ? 100.0 * (double)r->sem_correct / (double)r->sem_seen : 0.0, r->sem_correct, r->sem_seen,
+           r->syn_seen ? 100.0 * (double)r->syn_correct / (double)r->syn_seen : 0.0, r->syn_correct, r->syn_seen,
+           r->seen, r->total);
+    if (sections)
+        for (size_t i = 0; i < r->nsections; i++)
+            printf("  %-30s %5zu/%5zu = %6.2f%%  (%zu questions)\n", r->section[i].name, r->section[i].correct,
+                   r->section[i].seen,
+                   r->section[i].seen ? 100.0 * (double)r->section[i].correct / (double)r->section[i].seen : 0.0,
+                   r->section[i].total);
+}
+
+static int cmd_analogy(int argc, char **argv) {
+    cli_args a;
+    int r = cli_parse(&analogy_spec, argc, argv, &a);
+    if (r) return r < 0 ? 0 : r;
+    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_wordvecs *w;
+    int rc = load_vectors(a.pos[0], cli_int(&a, "abtt"), &w);
+    if (rc) {
+        free(a.pos);
+        return rc;
+    }
+    const char *method = cli_str(&a, "method");
+    bool sections = cli_flag(&a, "sections");
+    for (int k = 0; k < 2 && rc == 0; k++) {
+        sl_analogy_method mm = k == 0 ? SL_ANALOGY_ADD : SL_ANALOGY_MUL;
+        if ((k == 0 && strcmp(method, "mul") == 0) || (k == 1 && strcmp(method, "add") == 0)) continue;
+        sl_analogy_result res;
+        sl_status s = sl_words_analogy(w, cli_str(&a, "questions"), (size_t)cli_int(&a, "restrict"), mm, &res);
+        if (s) {
+            rc = cli_fail(s);
+            break;
+        }
+        print_analogy(k == 0 ? "3CosAdd" : "3CosMul", &res, sections);
+    }
+    sl_wordvecs_destroy(w);
+    free(a.pos);
+    return rc;
+}
+
+/* ---- similarity ---------------------------------------------------------------*/
+static const cli_opt sim_opts[] = {
+    {"pairs", 0, CLI_STR, "../shared/data/wordsim353.tsv,../shared/data/simlex999.txt",
+     "comma-separated word-pair files (\"w1 w2 score\" lines)", NULL, 0, 0, false},
+    OPT_ABTT,
+    CLI_OPT_END};
+static const cli_spec sim_spec = {
+    "simlearn words similarity VECTORS [options]",
+    "Spearman (and Pearson) correlation between human similarity scores and cosine similarity,\n"
+    "over the pairs whose two words are known (case-insensitive).",
+    sim_opts, 1, 1, "example:\n  simlearn words similarity vectors.bin --abtt 2"};
+
+static int cmd_similarity(int argc, char **argv) {
+    cli_args a;
+    int r = cli_parse(&sim_spec, argc, argv, &a);
+    if (r) return r < 0 ? 0 : r;
+    sl_wordvecs *w;
+    int rc = load_vectors(a.pos[0], cli_int(&a, "abtt"), &w);
+    if (rc) {
+        free(a.pos);
+        return rc;
+    }
+    char *list = strdup(cli_str(&a, "pairs")), *save = NULL;
+    for (char *p = strtok_r(list, ",", &save); p && rc == 0; p = strtok_r(NULL, ",", &save)) {
+        sl_similarity_result res;
+        sl_status s = sl_words_similarity(w, p, &res);
+        if (s) {
+            rc = cli_fail(s);
+            break;
+        }
+        const char *base = strrchr(p, '/');
+        printf("%-20s Spearman %.4f  Pearson %.4f  pairs %zu/%zu (%.1f%% unknown)\n", base ? base + 1 : p, res.spearman,
+               res.pearson, res.used, res.pairs, 100.0 * (double)(res.pairs - res.used) / (double)res.pairs);
+    }
+    free(list);
+    sl_wordvecs_destroy(w);
+    free(a.pos);
+    return rc;
+}
+
+/* ---- nearest ---------------------------------------------------------------------*/
+static const cli_opt near_opts[] = {
+    {"k", 'k', CLI_INT, "10", "how many neighbours", NULL, 1, 100000, false},
+    OPT_ABTT,
+    CLI_OPT_END};
+static const cli_spec near_spec = {
+    "simlearn words nearest VECTORS [QUERY...]",
+    "The words most cosine-similar to a query. A query is a word or a sum such as \"king - man + woman\"\n"
+    "(the query's own words are left out). Without queries, read them from standard input, one per line.",
+    near_opts, 1, -1, "examples:\n  simlearn words nearest vectors.bin horse\n  echo 'paris - france + italy' | simlearn words nearest vectors.bin"};
+
+/* Answer one query; returns 0, or 1 for an unknown word (already reported). */
+static int answer(const sl_wordvecs *w, const float *unit, const char *query, size_t k) {
+    size_t d = w->dim;
+    float *q = calloc(d, sizeof *q);
+    size_t excl[64], nex = 0;
+    char *copy = strdup(query), *save = NULL;
+    float sign = 1.0f;
+    int rc = 0, terms = 0;
+    for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+        if (strcmp(t, "+") == 0 || strcmp(t, "-") == 0) {
+            sign = t[0] == '-' ? -1.0f : 1.0f;
+            continue;
+        }
+        long id = sl_words_lookup(w, t);
+        if (id < 0) {
+            printf("'%s' is not in the vocabulary\n", t);
+            rc = 1;
+            break;
+        }
+        for (size_t c = 0; c < d; c++) q[c] += sign * unit[(size_t)id * d + c];
+        if (nex < 64) excl[nex++] = (size_t)id;
+        sign = 1.0f;
+        terms++;
+    }
+    if (rc == 0 && terms > 0) {
+        size_t *idx = malloc(k * sizeof *idx), found = 0;
+        float *sim = malloc(k * sizeof *sim);
+        sl_status s = sl_words_nearest(unit, w->n, d, q, k, excl, nex, idx, sim, &found);
+        if (s)
+            rc = cli_fail(s);
+        else
+            for (size_t i = 0; i < found; i++) printf("%3zu  %-24s %.4f\n", i + 1, w->words[idx[i]], (double)sim[i]);
+        free(idx);
+        free(sim);
+    }
+    free(copy);
+    free(q);
+    return rc;
+}
+
+static int cmd_nearest(int argc, char **argv) {
+    cli_args a;
+    int r = cli_parse(&near_spec, argc, argv, &a);
+    if (r) return r < 0 ? 0 : r;
+    sl_wordvecs *w;
+    int rc = load_vectors(a.pos[0], cli_int(&a, "abtt"), &w);
+    if (rc) {
+        free(a.pos);
+        return rc;
+    }
+    float *unit;
+    sl_status s = sl_words_unit(w, &unit);
+    if (s) {
+        sl_wordvecs_destroy(w);
+        free(a.pos);
+        return cli_fail(s);
+    }
+    size_t k = (size_t)cli_int(&a, "k");
+    if (a.npos > 1) {
+        for (int i = 1; i < a.npos; i++) {
+            if (a.npos > 2) printf("%s:\n", a.pos[i]);
+            if (answer(w, unit, a.pos[i], k)) rc = 1;
+        }
+    } else {
+        char line[4096];
+        for (;;) {
+            fprintf(stderr, "query> ");
+            fflush(stderr);
+            if (!fgets(line, sizeof line, stdin)) break;
+            line[strcspn(line, "\r\n")] = '\0';
+            if (!line[strspn(line, " \t")]) continue;
+            answer(w, unit, line, k);
+            fflush(stdout);
+        }
+        fputc('\n', stderr);
+    }
+    sl_free(unit);
+    sl_wordvecs_destroy(w);
+    free(a.pos);
+    return rc;
+}
+
+/* ---- senses -------------------------------------------------------------------------*/
+static const cli_opt senses_opts[] = {
+    {"k", 'k', CLI_INT, "10", "neighbours shown per sense", NULL, 1, 100000, false},
+    CLI_OPT_END};
+static const cli_spec senses_spec = {
+    "simlearn words senses VECTORS WORD...",
+    "For a multi-sense vector file (from 'words train --senses K'), print each sense of WORD with its\n"
+    "prior p(z|word) and its nearest words (other words' senses shown as word#z).",
+    senses_opts, 2, -1, "example:\n  simlearn words senses senses.vec bank"};
+
+static int cmd_senses(int argc, char **argv) {
+    cli_args a;
+    int r = cli_parse(&senses_spec, argc, argv, &a);
+    if (r) return r < 0 ? 0 : r;
+    sl_senses *se;
+    sl_status s = sl_senses_read(a.pos[0], &se);
+    if (s) {
+        free(a.pos);
+        return cli_fail(s);
+    }
+    float *unit;
+    s = sl_words_unit(se->vecs, &unit);
+    if (s) {
+        sl_senses_destroy(se);
+        free(a.pos);
+        return cli_fail(s);
+    }
+    /* Display names: "word" or "word#z" (the prior suffix dropped). */
+    size_t rows = se->vecs->n, d = se->vecs->dim, k = (size_t)cli_int(&a, "k");
+    char **label = calloc(rows, sizeof *label);
+    for (size_t i = 0; i < se->nwords; i++)
+        for (int z = 0; z < se->k[i]; z++) {
+            char buf[256];
+            if (se->k[i] == 1)
+                snprintf(buf, sizeof buf, "%s", se->word[i]);
+            else
+                snprintf(buf, sizeof buf, "%s#%d", se->word[i], z + 1);
+            label[se->first[i] + (size_t)z] = strdup(buf);
+        }
+    int rc = 0;
+    size_t *idx = malloc(k * sizeof *idx);
+    float *sim = malloc(k * sizeof *sim);
+    for (int q = 1; q < a.npos; q++) {
+        long wi = sl_senses_find(se, a.pos[q]);
+        if (wi < 0) {
+            printf("'%s' is not in the vocabulary\n", a.pos[q]);
+            rc = 1;
+            continue;
+        }
+        int ks = se->k[wi];
+        size_t f0 = se->first[wi];
+        printf("%s: %d sense%s\n", a.pos[q], ks, ks == 1 ? "" : "s");
+        size_t excl[64];
+        for (int z = 0; z < ks; z++) excl[z] = f0 + (size_t)z;
+        for (int z = 0; z < ks; z++) {
+            size_t found = 0;
+            s = sl_words_nearest(unit, rows, d, unit + (f0 + (size_t)z) * d, k, excl, (size_t)ks, idx, sim, &found);
+            if (s) {
+                rc = cli_fail(s);
+                break;
+            }
+            printf("  sense %d  prior %.3f:", z + 1, (double)se->prior[f0 + (size_t)z]);
+            for (size_t i = 0; i < found; i++) printf(" %s(%.2f)", label[idx[i]], (double)sim[i]);
+            printf("\n");
+        }
+    }
+    for (size_t i = 0; i < rows; i++) free(label[i]);
+    free(label);
+    free(idx);
+    free(sim);
+    sl_free(unit);
+    sl_senses_destroy(se);
+    free(a.pos);
+    return rc;
+}
+
+static const cli_sub subs[] = {
+    {"train", "learn word vectors from a corpus (skip-gram/CBOW, multi-sense)", cmd_train},
+    {"analogy", "analogy accuracy (3CosAdd, 3CosMul) over the top-N words", cmd_analogy},
+    {"similarity", "Spearman correlation with human word-similarity scores", cmd_similarity},
+    {"nearest", "nearest words to a word or a sum of words (or an interactive prompt)", cmd_nearest},
+    {"senses", "the senses of a word in a multi-sense file, with priors and neighbours", cmd_senses},
+    {NULL, NULL, NULL}};
+
+static int run(int argc, char **argv) { return cli_dispatch("words", subs, argc, argv); }
+
+const cli_command cli_cmd_words = {"words", "word vectors: train, analogy, similarity, nearest, senses", run};

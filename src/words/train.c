@@ -1,0 +1,1088 @@
+/* Skip-gram and CBOW training with negative sampling or the full softmax, and
+ * multi-sense skip-gram, Hogwild-style over OpenMP threads. Each centre word's
+ * updates are batched into small matrix products: the window's rows times the
+ * output rows of (positive + negatives shared by the whole window), as in Ji
+ * et al. 2016. Checkpoints capture the whole state at round boundaries, so a
+ * resumed run continues exactly where it stopped. */
+#include "words/words_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SENT 10000   /* longer lines are cut into pieces of this many words */
+#define LR_CHUNK 10000   /* raw words between updates of the shared counter */
+#define ROUNDS 8         /* synchronisation points (checkpoint chances) per epoch */
+#define CHUNKS_PER_THREAD 16 /* pieces of a round that threads take in turn */
+#define MAX_SENSES 64
+
+struct sl_words_model {
+    sl_words_config cfg; /* settings used (pointer fields cleared) */
+    int threads;         /* thread count the run is partitioned for */
+    sl_vocab *vocab;
+    size_t V, rows, dim, stride;
+    float *in, *out;     /* rows x stride and V x stride, 64-byte aligned */
+    void *in_raw, *out_raw;
+    uint32_t *first;     /* V: first row of each word */
+    uint8_t *nsense;     /* V: number of senses */
+    double *sense_cnt;   /* rows: soft occurrence counts per sense */
+    /* training state */
+    uint64_t words_done; /* raw words counted towards the lr schedule */
+    uint32_t epoch, round;
+    sl_rng *rng;         /* threads */
+    uint64_t corpus_size;
+};
+
+/* ---- model layout -----------------------------------------------------------*/
+static float *aligned_floats(size_t n, void **raw) {
+    size_t bytes;
+    if (!sl_mul_size(n, sizeof(float), &bytes) || bytes > SIZE_MAX - 64) return NULL;
+    unsigned char *p = sl__malloc(bytes + 64);
+    if (!p) return NULL;
+    *raw = p;
+    uintptr_t a = ((uintptr_t)p + 63) & ~(uintptr_t)63;
+    memset((void *)a, 0, bytes);
+    return (float *)a;
+}
+
+void sl_words_model_destroy(sl_words_model *m) {
+    if (!m) return;
+    sl_vocab_destroy(m->vocab);
+    sl__free(m->in_raw);
+    sl__free(m->out_raw);
+    sl__free(m->first);
+    sl__free(m->nsense);
+    sl__free(m->sense_cnt);
+    sl__free(m->rng);
+    sl__free(m);
+}
+
+/* Allocate tables for a vocabulary; nsense_in (V, may be NULL) gives each
+ * word's number of senses, otherwise they follow cfg. Takes the vocabulary. */
+static sl_status model_alloc(sl_vocab *v, const sl_words_config *cfg, int threads, const uint8_t *nsense_in,
+                             sl_words_model **out) {
+    sl_words_model *m = sl__calloc(1, sizeof *m);
+    if (!m) {
+        sl_vocab_destroy(v);
+        return sl__fail(SL_ERR_NOMEM, "word vectors: out of memory");
+    }
+    m->cfg = *cfg;
+    m->cfg.checkpoint = NULL;
+    m->cfg.interrupt = NULL;
+    m->cfg.progress = NULL;
+    m->threads = threads;
+    m->vocab = v;
+    m->V = v->n;
+    m->dim = (size_t)cfg->dim;
+    m->stride = (m->dim + SL__WALIGN - 1) / SL__WALIGN * SL__WALIGN;
+    m->first = sl__malloc_array(m->V, sizeof *m->first, "word vectors");
+    m->nsense = sl__malloc_array(m->V, sizeof *m->nsense, "word vectors");
+    m->rng = sl__calloc((size_t)threads, sizeof *m->rng);
+    if (!m->first || !m->nsense || !m->rng) goto nomem;
+    size_t rows = 0;
+    for (size_t i = 0; i < m->V; i++) {
+        int k = 1;
+        if (nsense_in)
+            k = nsense_in[i];
+        else if (cfg->senses > 1 && v->count[i] >= cfg->sense_min_count)
+            k = cfg->senses;
+        m->first[i] = (uint32_t)rows;
+        m->nsense[i] = (uint8_t)k;
+        rows += (size_t)k;
+    }
+    if (rows > UINT32_MAX) {
+        sl_words_model_destroy(m);
+        return sl__fail(SL_ERR_RANGE, "word vectors: %zu sense rows is too many", rows);
+    }
+    m->rows = rows;
+    size_t nin, nout;
+    if (!sl_mul_size(rows, m->stride, &nin) || !sl_mul_size(m->V, m->stride, &nout)) goto nomem;
+    m->in = aligned_floats(nin, &m->in_raw);
+    m->out = aligned_floats(nout, &m->out_raw);
+    m->sense_cnt = sl__calloc(rows, sizeof *m->sense_cnt);
+    if (!m->in || !m->out || !m->sense_cnt) goto nomem;
+    *out = m;
+    return SL_OK;
+nomem:
+    sl_words_model_destroy(m);
+    return sl__fail(SL_ERR_NOMEM, "word vectors: out of memory for %zu words x %d dims", v->n, cfg->dim);
+}
+
+const sl_vocab *sl_words_model_vocab(const sl_words_model *m) { return m->vocab; }
+int sl_words_model_dim(const sl_words_model *m) { return (int)m->dim; }
+size_t sl_words_model_rows(const sl_words_model *m) { return m->rows; }
+const float *sl_words_model_row(const sl_words_model *m, size_t row) {
+    return row < m->rows ? m->in + row * m->stride : NULL;
+}
+const float *sl_words_model_output_row(const sl_words_model *m, size_t word) {
+    return word < m->V ? m->out + word * m->stride : NULL;
+}
+
+void sl_words_model_senses(const sl_words_model *m, size_t word, size_t *first, int *k, float *prior) {
+    *first = m->first[word];
+    *k = m->nsense[word];
+    if (!prior) return;
+    double sum = 0;
+    for (int z = 0; z < *k; z++) sum += m->sense_cnt[*first + (size_t)z] + 1.0;
+    for (int z = 0; z < *k; z++) prior[z] = (float)((m->sense_cnt[*first + (size_t)z] + 1.0) / sum);
+}
+
+void sl_words_config_default(sl_words_config *c) {
+    memset(c, 0, sizeof *c);
+    c->arch = SL_WORDS_SKIPGRAM;
+    c->loss = SL_WORDS_NEG;
+    c->dim = 100;
+    c->window = 5;
+    c->negative = 5;
+    c->sample = 1e-4;
+    c->lr = 0.055;
+    c->min_lr_frac = 1e-4;
+    c->epochs = 5;
+    c->threads = 0;
+    c->seed = 1;
+    c->vocab.min_count = 5;
+    c->vocab.max_size = 0;
+    c->vocab.lowercase = false;
+    c->senses = 1;
+    c->sense_min_count = 100;
+    c->progress_mode = SL_PROGRESS_AUTO;
+    c->cache_mb = 2048;
+}
+
+static sl_status check_config(const sl_words_config *c) {
+    if (c->dim < 1 || c->dim > 10000) return sl__fail(SL_ERR_ARG, "word vectors: dim %d, expected 1..10000", c->dim);
+    if (c->window < 1 || c->window > 1000)
+        return sl__fail(SL_ERR_ARG, "word vectors: window %d, expected 1..1000", c->window);
+    if (c->loss == SL_WORDS_NEG && (c->negative < 1 || c->negative > 1000))
+        return sl__fail(SL_ERR_ARG, "word vectors: negative %d, expected 1..1000", c->negative);
+    if (!(c->sample >= 0 && c->sample < 1))
+        return sl__fail(SL_ERR_ARG, "word vectors: sample %g, expected 0 <= sample < 1", c->sample);
+    if (!(c->lr > 0 && c->lr <= 10)) return sl__fail(SL_ERR_ARG, "word vectors: lr %g, expected 0 < lr <= 10", c->lr);
+    if (!(c->min_lr_frac >= 0 && c->min_lr_frac <= 1))
+        return sl__fail(SL_ERR_ARG, "word vectors: min_lr_frac %g, expected 0..1", c->min_lr_frac);
+    if (c->epochs < 1 || c->epochs > 100000)
+        return sl__fail(SL_ERR_ARG, "word vectors: epochs %d, expected >= 1", c->epochs);
+    if (c->senses < 1 || c->senses > MAX_SENSES)
+        return sl__fail(SL_ERR_ARG, "word vectors: senses %d, expected 1..%d", c->senses, MAX_SENSES);
+    if (c->senses > 1 && (c->arch != SL_WORDS_SKIPGRAM || c->loss != SL_WORDS_NEG))
+        return sl__fail(SL_ERR_ARG, "word vectors: multi-sense vectors need skip-gram with negative sampling");
+    if (c->arch != SL_WORDS_SKIPGRAM && c->arch != SL_WORDS_CBOW)
+        return sl__fail(SL_ERR_ARG, "word vectors: unknown architecture %d", (int)c->arch);
+    if (c->loss != SL_WORDS_NEG && c->loss != SL_WORDS_SOFTMAX)
+        return sl__fail(SL_ERR_ARG, "word vectors: unknown loss %d", (int)c->loss);
+    return SL_OK;
+}
+
+/* ---- training context -------------------------------------------------------*/
+typedef struct slice_cache {
+    uint32_t *ids;
+    size_t n, cap;
+    bool ok, off; /* complete / given up (over the memory budget) */
+} slice_cache;
+typedef struct {
+    /* written only by the owning thread; read by thread 0 after a barrier */
+    double loss, npred;
+    uint64_t raw, kept;
+    sl_status status;
+    char msg[256];
+    double *sense_delta; /* rows: this thread's sense counts not yet merged */
+    char pad[64];
+} thread_state;
+
+typedef struct {
+    sl_words_model *m;
+    const char *corpus;
+    float *keep;         /* V: subsampling keep probability */
+    float *aprob;        /* V: alias table for unigram^0.75 negatives */
+    uint32_t *alias;
+    sl__wtab tab;
+    _Atomic uint64_t words_done;
+    uint64_t total_words; /* epochs x in-vocabulary words */
+    const float **outp;   /* V output-row pointers (full softmax) */
+    slice_cache *cache;   /* ROUNDS x chunks */
+    _Atomic uint32_t next_chunk;
+    uint32_t chunks;      /* per round */
+    _Atomic uint64_t cache_bytes;
+    uint64_t cache_budget;
+    thread_state *ts;
+    int T;
+} trainer;
+
+/* Inline copies of the base generator's steps, so the hot loop has no calls;
+ * they advance the same sl_rng state, which checkpoints store. */
+static inline uint64_t rnd(sl_rng *r) {
+    uint64_t *s = r->s;
+    uint64_t x = s[1] * 5;
+    uint64_t result = ((x << 7) | (x >> 57)) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return result;
+}
+static inline float rnd_unit(sl_rng *r) { return (float)(rnd(r) >> 40) * 0x1.0p-24f; }
+static inline uint32_t rnd_below(sl_rng *r, uint32_t n) { return (uint32_t)(((rnd(r) >> 32) * n) >> 32); }
+
+static inline uint32_t sample_neg(const trainer *t, sl_rng *r) {
+    uint64_t x = rnd(r);
+    uint32_t i = (uint32_t)(((x >> 32) * (uint64_t)t->m->V) >> 32);
+    float u = (float)(x & 0xffffff) * 0x1.0p-24f;
+    return u < t->aprob[i] ? i : t->alias[i];
+}
+
+static inline float sigm(const trainer *t, float x) { return tab_sig(&t->tab, x); }
+static inline float logsigm(const trainer *t, float x) { return tab_logsig(&t->tab, x); }
+
+static sl_status build_tables(trainer *t) {
+    sl_words_model *m = t->m;
+    size_t V = m->V;
+    sl__wtab_init(&t->tab);
+    t->keep = sl__malloc_array(V, sizeof *t->keep, "subsampling table");
+    t->aprob = sl__malloc_array(V, sizeof *t->aprob, "negative sampling table");
+    t->alias = sl__malloc_array(V, sizeof *t->alias, "negative sampling table");
+    double *w = sl__malloc_array(V, sizeof *w, "negative sampling table");
+    uint32_t *small = sl__malloc_array(V, sizeof *small, "negative sampling table");
+    uint32_t *large = sl__malloc_array(V, sizeof *large, "negative sampling table");
+    if (!t->keep || !t->aprob || !t->alias || !w || !small || !large) {
+        sl__free(w);
+        sl__free(small);
+        sl__free(large);
+        return SL_ERR_NOMEM;
+    }
+    double sum = 0;
+    for (size_t i = 0; i < V; i++) {
+        t->keep[i] = (float)sl_vocab_keep_prob(m->vocab, i, m->cfg.sample);
+        w[i] = pow((double)m->vocab->count[i], 0.75);
+        sum += w[i];
+    }
+    /* Vose's alias method: an outcome is one uniform column plus one coin. */
+    size_t ns = 0, nl = 0;
+    for (size_t i = 0; i < V; i++) {
+        w[i] = w[i] * (double)V / sum;
+        if (w[i] < 1.0)
+            small[ns++] = (uint32_t)i;
+        else
+            large[nl++] = (uint32_t)i;
+    }
+    while (ns && nl) {
+        uint32_t s = small[--ns], l = large[nl - 1];
+        t->aprob[s] = (float)w[s];
+        t->alias[s] = l;
+        w[l] -= 1.0 - w[s];
+        if (w[l] < 1.0) {
+            nl--;
+            small[ns++] = l;
+        }
+    }
+    while (nl) {
+        uint32_t l = large[--nl];
+        t->aprob[l] = 1.0f;
+        t->alias[l] = l;
+    }
+    while (ns) {
+        uint32_t s = small[--ns];
+        t->aprob[s] = 1.0f;
+        t->alias[s] = s;
+    }
+    sl__free(w);
+    sl__free(small);
+    sl__free(large);
+    if (m->cfg.loss == SL_WORDS_SOFTMAX) {
+        t->outp = sl__malloc_array(V, sizeof *t->outp, "softmax rows");
+        if (!t->outp) return SL_ERR_NOMEM;
+        for (size_t i = 0; i < V; i++) t->outp[i] = m->out + i * m->stride;
+    }
+    return SL_OK;
+}
+
+static void free_tables(trainer *t) {
+    sl__free(t->keep);
+    sl__free(t->aprob);
+    sl__free(t->alias);
+    sl__free(t->outp);
+    if (t->ts)
+        for (int i = 0; i < t->T; i++) sl__free(t->ts[i].sense_delta);
+    if (t->cache)
+        for (size_t i = 0; i < (size_t)t->chunks * ROUNDS; i++) sl__free(t->cache[i].ids);
+    sl__free(t->cache);
+    sl__free(t->ts);
+}
+
+void sl__wtab_init(sl__wtab *t) {
+    for (int i = 0; i <= SL__SIG_N; i++) {
+        /* Entry i stands for the middle of its bin. */
+        double x = ((double)i + 0.5) / SL__SIG_N * 2 * SL__SIG_MAX - SL__SIG_MAX;
+        t->sig[i] = (float)(1.0 / (1.0 + exp(-x)));
+        t->logsig[i] = (float)-log1p(exp(-x));
+    }
+}
+
+/* ---- per-thread scratch -----------------------------------------------------*/
+typedef struct {
+    const float **a;  /* rows of the batch's left matrix */
+    const float **b;  /* rows of the right matrix */
+    float *S;         /* logits / gradients, left rows x right rows */
+    float *D;         /* left rows x stride */
+    float *h;         /* stride (CBOW mean) */
+    uint32_t *neg;
+    uint32_t *sent;   /* MAX_SENT: the sentence being built */
+    double *lq;       /* senses */
+    size_t max_left, max_right;
+    void *D_raw, *h_raw;
+} scratch;
+
+static void scratch_free(scratch *s) {
+    sl__free(s->a);
+    sl__free(s->b);
+    sl__free(s->S);
+    sl__free(s->D_raw);
+    sl__free(s->h_raw);
+    sl__free(s->neg);
+    sl__free(s->sent);
+    sl__free(s->lq);
+}
+
+static bool scratch_alloc(scratch *s, const sl_words_model *m) {
+    memset(s, 0, sizeof *s);
+    size_t W = 2 * (size_t)m->cfg.window;
+    size_t K = (size_t)m->cfg.negative;
+    s->max_left = SL__MAX(W, (size_t)m->cfg.senses);
+    s->max_right = m->cfg.loss == SL_WORDS_SOFTMAX ? m->V : W + K + 1;
+    s->a = sl__calloc(s->max_left + 1, sizeof *s->a);
+    s->b = sl__calloc(SL__MAX(s->max_right, W) + 1, sizeof *s->b);
+    s->S = sl__calloc((s->max_left + 1) * (s->max_right + 1), sizeof *s->S);
+    s->D = aligned_floats((s->max_left + 1) * m->stride, &s->D_raw);
+    s->h = aligned_floats(m->stride, &s->h_raw);
+    s->neg = sl__calloc(K + 1, sizeof *s->neg);
+    s->lq = sl__calloc(MAX_SENSES, sizeof *s->lq);
+    s->sent = sl__calloc(MAX_SENT, sizeof *s->sent);
+    if (!s->sent || !s->b || !s->S || !s->D || !s->h || !s->neg || !s->lq) {
+        scratch_free(s);
+        return false;
+    }
+    return true;
+}
+
+/* ---- one centre word ----------------------------------------------------------*/
+/* Negative sampling with shared negatives: rows a[0..m) (input vectors)
+ * against b = [positive, negatives] (output rows). The output rows move at
+ * once; D receives the input rows' steps for the caller to add. With exact
+ * set, σ and log σ are computed, not looked up (gradient checks). */
+static inline double ns_core(const sl__wtab *tab, bool exact, const float *const *a, size_t m,
+                             const float *const *b, size_t n, size_t d, float lr, float *S, float *D) {
+    sl__w_dots(S, a, m, b, n, d);
+    double loss = 0;
+    for (size_t j = 0; j < m; j++) {
+        float *g = S + j * n;
+        for (size_t k = 0; k < n; k++) {
+            float x = g[k], y = k == 0 ? 1.0f : 0.0f, sx;
+            if (exact) {
+                sx = (float)(1.0 / (1.0 + exp(-(double)x)));
+                loss += y > 0 ? log1p(exp(-(double)x)) : log1p(exp((double)x));
+            } else {
+                sx = tab_sig(tab, x);
+                loss -= tab_logsig(tab, y > 0 ? x : -x);
+            }
+            g[k] = (y - sx) * lr;
+        }
+    }
+    /* D = G·B uses the old output rows; B += Gᵀ·A uses the old input rows;
+     * only then do the input rows move (done by the caller). */
+    sl__w_gb(D, S, m, b, n, d);
+    sl__w_gta_add((float *const *)b, S, m, a, n, d);
+    return loss;
+}
+
+double sl__words_ns_step(const sl__wtab *tab, const float *const *a, size_t m, const float *const *b, size_t n,
+                         size_t d, float lr, float *S, float *D) {
+    return tab ? ns_core(tab, false, a, m, b, n, d, lr, S, D) : ns_core(NULL, true, a, m, b, n, d, lr, S, D);
+}
+
+/* Full softmax over all V output rows for rows a[0..m), target y. */
+double sl__words_softmax_step(const float *const *a, size_t m, const float *const *b, size_t V, uint32_t y,
+                              size_t d, float lr, float *S, float *D) {
+    sl__w_dots(S, a, m, b, V, d);
+    double loss = 0;
+    for (size_t j = 0; j < m; j++) {
+        float *g = S + j * V;
+        float mx = g[0];
+        for (size_t k = 1; k < V; k++) mx = g[k] > mx ? g[k] : mx;
+        double z = 0;
+        for (size_t k = 0; k < V; k++) z += exp((double)g[k] - mx);
+        double lz = log(z) + mx;
+        loss += lz - g[y];
+        for (size_t k = 0; k < V; k++) g[k] = (float)(-exp((double)g[k] - lz)) * lr;
+        g[y] += lr;
+    }
+    sl__w_gb(D, S, m, b, V, d);
+    sl__w_gta_add((float *const *)b, S, m, a, V, d);
+    return loss;
+}
+
+static inline double ns_batch(const trainer *t, scratch *s, size_t m, size_t n, float lr) {
+    return ns_core(&t->tab, false, s->a, m, s->b, n, t->m->stride, lr, s->S, s->D);
+}
+static double softmax_batch(const trainer *t, scratch *s, size_t m, uint32_t y, float lr) {
+    return sl__words_softmax_step(s->a, m, t->outp, t->m->V, y, t->m->stride, lr, s->S, s->D);
+}
+
+static inline void prefetch_row(const float *p, size_t d) {
+    for (size_t c = 0; c < d; c += 16) __builtin_prefetch(p + c, 1, 3);
+}
+
+/* Draw the negatives of the next centre word now and prefetch the rows it
+ * will touch, so their cache misses overlap with this word's arithmetic. */
+static inline void prefetch_next(const trainer *t, sl_rng *rng, scratch *s, const uint32_t *sent, size_t len,
+                                 size_t i) {
+    const sl_words_model *M = t->m;
+    size_t d = M->stride, K = (size_t)M->cfg.negative, W = (size_t)M->cfg.window;
+    for (size_t k = 0; k < K; k++) {
+        s->neg[k] = sample_neg(t, rng);
+        prefetch_row(M->out + (size_t)s->neg[k] * d, d);
+    }
+    if (i + 1 < len) prefetch_row(M->out + (size_t)sent[i + 1] * d, d);
+    if (i + 1 + W < len) prefetch_row(M->in + (size_t)M->first[sent[i + 1 + W]] * d, d);
+}
+
+/* Process one sentence of (subsampled) word ids. Returns the loss and adds
+ * the number of predictions to *npred. */
+static double train_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng *rng, const uint32_t *sent,
+                             size_t len, float lr) {
+    sl_words_model *M = t->m;
+    const sl_words_config *c = &M->cfg;
+    size_t d = M->stride, K = (size_t)c->negative;
+    double loss = 0;
+    if (c->loss == SL_WORDS_NEG)
+        for (size_t k = 0; k < K; k++) s->neg[k] = sample_neg(t, rng);
+    for (size_t i = 0; i < len; i++) {
+        uint32_t w = sent[i];
+        size_t b = 1 + rnd_below(rng, (uint32_t)c->window);
+        size_t lo = i >= b ? i - b : 0, hi = SL__MIN(len, i + b + 1);
+        size_t m = 0;
+        if (c->senses > 1) {
+            /* Multi-sense skip-gram: the centre's senses predict the context
+             * words; the sense of this occurrence is latent. Left rows are
+             * the senses, right rows the contexts then the shared negatives. */
+            size_t ks = M->nsense[w], f0 = M->first[w];
+            for (size_t j = lo; j < hi; j++)
+                if (j != i) s->b[m++] = M->out + (size_t)sent[j] * d;
+            if (m == 0) continue;
+            size_t n = m;
+            for (size_t k = 0; k < K; k++) s->b[n++] = M->out + (size_t)s->neg[k] * d;
+            prefetch_next(t, rng, s, sent, len, i);
+            for (size_t z = 0; z < ks; z++) s->a[z] = M->in + (f0 + z) * d;
+            sl__w_dots(s->S, s->a, ks, s->b, n, d);
+            /* E-step: posterior of each sense given this context,
+             * q(z) ∝ p(z|x) Π_y p(y|x,z), with the NS score as log p. */
+            double best = -INFINITY, psum = 0;
+            size_t arg = 0;
+            for (size_t z = 0; z < ks; z++) psum += M->sense_cnt[f0 + z] + ts->sense_delta[f0 + z] + 1.0;
+            for (size_t z = 0; z < ks; z++) {
+                const float *g = s->S + z * n;
+                double sc = 0;
+                for (size_t k = 0; k < m; k++) sc += logsigm(t, g[k]);
+                for (size_t k = m; k < n; k++) sc += logsigm(t, -g[k]);
+                double prior = (M->sense_cnt[f0 + z] + ts->sense_delta[f0 + z] + 1.0) / psum;
+                s->lq[z] = log(prior) + sc;
+                if (s->lq[z] > best) {
+                    best = s->lq[z];
+                    arg = z;
+                }
+            }
+            double zs = 0;
+            for (size_t z = 0; z < ks; z++) zs += exp(s->lq[z] - best);
+            loss -= best + log(zs); /* marginal: -log Σ_z p(z|x) Π_y p(y|x,z) */
+            for (size_t z = 0; z < ks; z++) {
+                double q = c->hard_senses ? (z == arg) : exp(s->lq[z] - best) / zs;
+                ts->sense_delta[f0 + z] += q;
+                float qlr = (float)q * lr;
+                float *g = s->S + z * n;
+                for (size_t k = 0; k < m; k++) g[k] = (1.0f - sigm(t, g[k])) * qlr;
+                for (size_t k = m; k < n; k++) g[k] = -sigm(t, g[k]) * qlr;
+            }
+            sl__w_gb(s->D, s->S, ks, s->b, n, d);
+            sl__w_gta_add((float *const *)s->b, s->S, ks, s->a, n, d);
+            for (size_t z = 0; z < ks; z++) sl__w_add((float *)s->a[z], s->D + z * d, d);
+            ts->npred += (double)m;
+            continue;
+        }
+        for (size_t j = lo; j < hi; j++)
+            if (j != i) s->a[m++] = M->in + (size_t)sent[j] * d;
+        if (m == 0) continue;
+        if (c->arch == SL_WORDS_CBOW) {
+            /* CBOW: the mean of the context rows predicts the centre; its
+             * gradient goes to every context row, as in word2vec. */
+            float inv = 1.0f / (float)m;
+            for (size_t k = 0; k < d; k++) {
+                float acc = 0;
+                for (size_t j = 0; j < m; j++) acc += s->a[j][k];
+                s->h[k] = acc * inv;
+            }
+            const float *ctx[2 * 1000];
+            memcpy(ctx, s->a, m * sizeof *ctx);
+            s->a[0] = s->h;
+            if (c->loss == SL_WORDS_SOFTMAX) {
+                loss += softmax_batch(t, s, 1, w, lr);
+            } else {
+                size_t n = 0;
+                s->b[n++] = M->out + (size_t)w * d;
+                for (size_t k = 0; k < K; k++)
+                    if (s->neg[k] != w) s->b[n++] = M->out + (size_t)s->neg[k] * d;
+                prefetch_next(t, rng, s, sent, len, i);
+                loss += ns_batch(t, s, 1, n, lr);
+            }
+            for (size_t j = 0; j < m; j++) sl__w_add((float *)ctx[j], s->D, d);
+            ts->npred += 1;
+            continue;
+        }
+        /* Skip-gram: every context row predicts the centre word. */
+        if (c->loss == SL_WORDS_SOFTMAX) {
+            loss += softmax_batch(t, s, m, w, lr);
+        } else {
+            size_t n = 0;
+            s->b[n++] = M->out + (size_t)w * d;
+            for (size_t k = 0; k < K; k++)
+                if (s->neg[k] != w) s->b[n++] = M->out + (size_t)s->neg[k] * d;
+            prefetch_next(t, rng, s, sent, len, i);
+            loss += ns_batch(t, s, m, n, lr);
+        }
+        for (size_t j = 0; j < m; j++) sl__w_add((float *)s->a[j], s->D + j * d, d);
+        ts->npred += (double)m;
+    }
+    return loss;
+}
+
+static float lr_at(const trainer *t, uint64_t done) {
+    const sl_words_config *c = &t->m->cfg;
+    double frac = 1.0 - (double)done / ((double)t->total_words + 1.0);
+    if (frac < c->min_lr_frac) frac = c->min_lr_frac;
+    return (float)(c->lr * frac);
+}
+
+/* The words of one (thread, round) slice as vocabulary ids, with BREAK for
+ * line ends, kept from the first pass so later epochs skip reading and
+ * hashing. Slices that would pass the memory budget are streamed instead. */
+#define BREAK UINT32_MAX
+
+static bool cache_push(trainer *t, slice_cache *c, uint32_t id) {
+    if (c->n == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 4096;
+        uint64_t add = (uint64_t)(nc - c->cap) * sizeof *c->ids;
+        uint64_t used = atomic_fetch_add_explicit(&t->cache_bytes, add, memory_order_relaxed) + add;
+        uint32_t *ni = used <= t->cache_budget ? sl__realloc(c->ids, nc * sizeof *ni) : NULL;
+        if (!ni) {
+            sl__free(c->ids);
+            c->ids = NULL;
+            c->n = c->cap = 0;
+            c->off = true;
+            return false;
+        }
+        c->ids = ni;
+        c->cap = nc;
+    }
+    c->ids[c->n++] = id;
+    return true;
+}
+
+typedef struct {
+    uint32_t *sent;
+    size_t len;
+    uint64_t pending;
+    float lr;
+} slice_state;
+
+/* Feed one token (an id or BREAK) to the sentence being built. */
+static inline void feed(trainer *t, scratch *s, int tid, slice_state *st, uint32_t id, sl_progress *prog,
+                        const char *fields) {
+    thread_state *ts = &t->ts[tid];
+    sl_rng *rng = &t->m->rng[tid];
+    if (id == BREAK || st->len == MAX_SENT) {
+        if (st->len) ts->loss += train_sentence(t, s, ts, rng, st->sent, st->len, st->lr);
+        st->len = 0;
+        if (id == BREAK) return;
+    }
+    ts->raw++;
+    if (++st->pending == LR_CHUNK) {
+        /* The shared counter is only touched every LR_CHUNK words. */
+        uint64_t done = atomic_fetch_add_explicit(&t->words_done, st->pending, memory_order_relaxed) + st->pending;
+        st->pending = 0;
+        st->lr = lr_at(t, done);
+        if (tid == 0 && prog) sl_progress_update(prog, done, fields);
+    }
+    float k = t->keep[id];
+    if (k < 1.0f && rnd_unit(rng) >= k) return;
+    ts->kept++;
+    st->sent[st->len++] = id;
+}
+
+/* One chunk of the corpus: the words whose first byte lies in [start, end). */
+static sl_status train_slice(trainer *t, scratch *s, int tid, size_t slot, uint64_t start, uint64_t end,
+                             sl_progress *prog, const char *fields) {
+    sl_words_model *M = t->m;
+    slice_cache *c = &t->cache[slot];
+    slice_state st = {s->sent, 0, 0, lr_at(t, atomic_load_explicit(&t->words_done, memory_order_relaxed))};
+    if (c->ok) {
+        for (size_t i = 0; i < c->n; i++) feed(t, s, tid, &st, c->ids[i], prog, fields);
+        feed(t, s, tid, &st, BREAK, prog, fields);
+        atomic_fetch_add_explicit(&t->words_done, st.pending, memory_order_relaxed);
+        return SL_OK;
+    }
+    bool record = !c->off && t->cache_budget > 0;
+    sl__corpus rd;
+    SL__TRY(sl__corpus_open(&rd, t->corpus, start, end, M->cfg.vocab.lowercase));
+    char w[SL_WORDS_MAX_WORD + 1];
+    bool nl;
+    int n;
+    for (;;) {
+        n = sl__corpus_next(&rd, w, &nl);
+        if (n <= 0) break;
+        if (nl) {
+            feed(t, s, tid, &st, BREAK, prog, fields);
+            if (record) record = cache_push(t, c, BREAK);
+        }
+        long id = sl__vocab_find_n(M->vocab, w, (size_t)n);
+        if (id < 0) continue;
+        feed(t, s, tid, &st, (uint32_t)id, prog, fields);
+        if (record) record = cache_push(t, c, (uint32_t)id);
+    }
+    feed(t, s, tid, &st, BREAK, prog, fields);
+    atomic_fetch_add_explicit(&t->words_done, st.pending, memory_order_relaxed);
+    sl__corpus_close(&rd);
+    if (n < 0) return SL_ERR_IO;
+    if (record) c->ok = true;
+    return SL_OK;
+}
+
+/* ---- checkpoints -----------------------------------------------------------------*/
+static const char CKPT_MAGIC[8] = {'S', 'L', 'W', 'C', 'K', 'P', 'T', '1'};
+#define CKPT_VERSION 1u
+
+static bool w_all(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n; }
+#define WV(f, x) w_all(f, &(x), sizeof(x))
+
+static sl_status ckpt_write(const sl_words_model *m, const char *path) {
+    sl_afile *af;
+    SL__TRY(sl_afile_open(path, &af));
+    FILE *f = sl_afile_stream(af);
+    const sl_words_config *c = &m->cfg;
+    bool ok = w_all(f, CKPT_MAGIC, 8);
+    uint32_t ver = CKPT_VERSION;
+    int32_t ints[10] = {(int32_t)c->arch, (int32_t)c->loss, c->dim,        c->window,
+                        c->negative,      c->epochs,        c->senses,     c->hard_senses,
+                        c->vocab.lowercase, m->threads};
+    double dbl[3] = {c->sample, c->lr, c->min_lr_frac};
+    uint64_t u64s[5] = {c->seed, c->sense_min_count, c->vocab.min_count, (uint64_t)c->vocab.max_size,
+                        m->corpus_size};
+    uint64_t V = m->V, rows = m->rows;
+    ok = ok && WV(f, ver) && w_all(f, ints, sizeof ints) && w_all(f, dbl, sizeof dbl) && w_all(f, u64s, sizeof u64s);
+    ok = ok && WV(f, m->words_done) && WV(f, m->epoch) && WV(f, m->round) && WV(f, V) && WV(f, rows);
+    for (size_t i = 0; ok && i < m->V; i++) {
+        uint32_t len = m->vocab->len[i];
+        ok = WV(f, len) && w_all(f, m->vocab->word[i], len) && WV(f, m->vocab->count[i]);
+    }
+    ok = ok && w_all(f, m->nsense, m->V) && w_all(f, m->sense_cnt, m->rows * sizeof *m->sense_cnt);
+    ok = ok && w_all(f, m->rng, (size_t)m->threads * sizeof *m->rng);
+    for (size_t r = 0; ok && r < m->rows; r++) ok = w_all(f, m->in + r * m->stride, m->dim * sizeof(float));
+    for (size_t r = 0; ok && r < m->V; r++) ok = w_all(f, m->out + r * m->stride, m->dim * sizeof(float));
+    ok = ok && w_all(f, "SLWEND\0\0", 8);
+    if (!ok) {
+        sl_afile_abort(af);
+        return sl__fail(SL_ERR_IO, "%s: writing the checkpoint failed: %s", path, strerror(errno));
+    }
+    return sl_afile_commit(af);
+}
+
+typedef struct {
+    FILE *f;
+    const char *path;
+    uint64_t left;
+} reader;
+
+static sl_status r_bytes(reader *r, void *p, uint64_t n, const char *what) {
+    if (n > r->left || fread(p, 1, (size_t)n, r->f) != n)
+        return sl__fail(SL_ERR_FORMAT, "%s: checkpoint truncated while reading %s", r->path, what);
+    r->left -= n;
+    return SL_OK;
+}
+
+static sl_status ckpt_read(const char *path, sl_words_model **out) {
+    uint64_t size;
+    SL__TRY(sl__file_size(path, &size));
+    reader r = {fopen(path, "rb"), path, size};
+    if (!r.f) return sl__fail(SL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    sl_status s;
+    char magic[8];
+    uint32_t ver;
+    int32_t ints[10];
+    double dbl[3];
+    uint64_t u64s[5], words_done, V, rows;
+    uint32_t epoch, round;
+    sl_words_model *m = NULL;
+    sl_vocab *v = NULL;
+    char **words = NULL;
+    uint64_t *counts = NULL;
+    uint8_t *nsense = NULL;
+    if ((s = r_bytes(&r, magic, 8, "the magic")) != SL_OK) goto done;
+    if (memcmp(magic, CKPT_MAGIC, 8) != 0) {
+        s = sl__fail(SL_ERR_FORMAT, "%s: not a simlearn word-vector checkpoint (bad magic)", path);
+        goto done;
+    }
+    if ((s = r_bytes(&r, &ver, 4, "the version")) != SL_OK) goto done;
+    if (ver != CKPT_VERSION) {
+        s = sl__fail(SL_ERR_UNSUPPORTED, "%s: checkpoint version %u, expected %u", path, ver, CKPT_VERSION);
+        goto done;
+    }
+    if ((s = r_bytes(&r, ints, sizeof ints, "the settings")) != SL_OK ||
+        (s = r_bytes(&r, dbl, sizeof dbl, "the settings")) != SL_OK ||
+        (s = r_bytes(&r, u64s, sizeof u64s, "the settings")) != SL_OK ||
+        (s = r_bytes(&r, &words_done, 8, "the position")) != SL_OK ||
+        (s = r_bytes(&r, &epoch, 4, "the position")) != SL_OK ||
+        (s = r_bytes(&r, &round, 4, "the position")) != SL_OK || (s = r_bytes(&r, &V, 8, "the sizes")) != SL_OK ||
+        (s = r_bytes(&r, &rows, 8, "the sizes")) != SL_OK)
+        goto done;
+    sl_words_config c;
+    sl_words_config_default(&c);
+    c.arch = (sl_words_arch)ints[0];
+    c.loss = (sl_words_loss)ints[1];
+    c.dim = ints[2];
+    c.window = ints[3];
+    c.negative = ints[4];
+    c.epochs = ints[5];
+    c.senses = ints[6];
+    c.hard_senses = ints[7] != 0;
+    c.vocab.lowercase = ints[8] != 0;
+    int threads = ints[9];
+    c.sample = dbl[0];
+    c.lr = dbl[1];
+    c.min_lr_frac = dbl[2];
+    c.seed = u64s[0];
+    c.sense_min_count = u64s[1];
+    c.vocab.min_count = u64s[2];
+    c.vocab.max_size = (size_t)u64s[3];
+    if ((s = check_config(&c)) != SL_OK) {
+        s = sl__fail_prefix(s, "%s: checkpoint settings: ", path);
+        goto done;
+    }
+    /* Every word takes at least 13 bytes and every row dim floats, so sizes
+     * beyond what the file can hold are rejected before allocating. */
+    if (threads < 1 || threads > 4096 || V == 0 || V > r.left / 13 || rows < V || rows > V * MAX_SENSES ||
+        epoch > (uint32_t)c.epochs || round >= ROUNDS) {
+        s = sl__fail(SL_ERR_FORMAT, "%s: checkpoint header has impossible values (%llu words, %llu rows, %d threads)",
+                     path, (unsigned long long)V, (unsigned long long)rows, threads);
+        goto done;
+    }
+    words = sl__calloc(V, sizeof *words);
+    counts = sl__calloc(V, sizeof *counts);
+    nsense = sl__calloc(V, 1);
+    if (!words || !counts || !nsense) {
+        s = sl__fail(SL_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    for (uint64_t i = 0; i < V; i++) {
+        uint32_t len;
+        if ((s = r_bytes(&r, &len, 4, "the vocabulary")) != SL_OK) goto done;
+        if (len == 0 || len > SL_WORDS_MAX_WORD) {
+            s = sl__fail(SL_ERR_FORMAT, "%s: vocabulary word %llu has length %u, expected 1..%d", path,
+                         (unsigned long long)i, len, SL_WORDS_MAX_WORD);
+            goto done;
+        }
+        words[i] = sl__malloc(len + 1);
+        if (!words[i]) {
+            s = sl__fail(SL_ERR_NOMEM, "%s: out of memory", path);
+            goto done;
+        }
+        if ((s = r_bytes(&r, words[i], len, "the vocabulary")) != SL_OK ||
+            (s = r_bytes(&r, &counts[i], 8, "the vocabulary")) != SL_OK)
+            goto done;
+        words[i][len] = '\0';
+        if (i > 0 && counts[i] > counts[i - 1]) {
+            s = sl__fail(SL_ERR_FORMAT, "%s: vocabulary counts are not in decreasing order at word %llu", path,
+                         (unsigned long long)i);
+            goto done;
+        }
+    }
+    if ((s = sl_vocab_from_counts((const char *const *)words, counts, V, &v)) != SL_OK) goto done;
+    if ((s = r_bytes(&r, nsense, V, "the sense counts")) != SL_OK) goto done;
+    uint64_t total_rows = 0;
+    for (uint64_t i = 0; i < V; i++) {
+        if (nsense[i] < 1 || nsense[i] > MAX_SENSES) {
+            s = sl__fail(SL_ERR_FORMAT, "%s: word %llu has %u senses, expected 1..%d", path, (unsigned long long)i,
+                         nsense[i], MAX_SENSES);
+            goto done;
+        }
+        total_rows += nsense[i];
+    }
+    if (total_rows != rows) {
+        s = sl__fail(SL_ERR_FORMAT, "%s: senses add up to %llu rows, header says %llu", path,
+                     (unsigned long long)total_rows, (unsigned long long)rows);
+        goto done;
+    }
+    uint64_t need = rows * 8 + (uint64_t)threads * sizeof(sl_rng) + (rows + V) * (uint64_t)c.dim * 4 + 8;
+    if (need != r.left) {
+        s = sl__fail(SL_ERR_FORMAT, "%s: checkpoint %s: %llu bytes after the vocabulary, expected %llu", path,
+                     r.left < need ? "truncated" : "has trailing bytes", (unsigned long long)r.left,
+                     (unsigned long long)need);
+        goto done;
+    }
+    s = model_alloc(v, &c, threads, nsense, &m);
+    v = NULL;
+    if (s != SL_OK) goto done;
+    if ((s = r_bytes(&r, m->sense_cnt, rows * 8, "the sense counts")) != SL_OK ||
+        (s = r_bytes(&r, m->rng, (uint64_t)threads * sizeof(sl_rng), "the random state")) != SL_OK)
+        goto done;
+    for (size_t i = 0; i < m->rows; i++)
+        if ((s = r_bytes(&r, m->in + i * m->stride, m->dim * 4, "the input vectors")) != SL_OK) goto done;
+    for (size_t i = 0; i < m->V; i++)
+        if ((s = r_bytes(&r, m->out + i * m->stride, m->dim * 4, "the output vectors")) != SL_OK) goto done;
+    for (size_t i = 0; i < m->rows * m->stride; i++)
+        if (!isfinite(m->in[i])) {
+            s = sl__fail(SL_ERR_NUMERIC, "%s: input vector row %zu holds a non-finite value", path, i / m->stride);
+            goto done;
+        }
+    char end[8];
+    if ((s = r_bytes(&r, end, 8, "the end marker")) != SL_OK) goto done;
+    if (memcmp(end, "SLWEND\0\0", 8) != 0) {
+        s = sl__fail(SL_ERR_FORMAT, "%s: checkpoint end marker missing", path);
+        goto done;
+    }
+    m->words_done = words_done;
+    m->epoch = epoch;
+    m->round = round;
+    m->corpus_size = u64s[4];
+done:
+    if (words)
+        for (uint64_t i = 0; i < V; i++) sl__free(words[i]);
+    sl__free(words);
+    sl__free(counts);
+    sl__free(nsense);
+    sl_vocab_destroy(v);
+    fclose(r.f);
+    if (s != SL_OK) {
+        sl_words_model_destroy(m);
+        return s;
+    }
+    *out = m;
+    return SL_OK;
+}
+
+/* ---- the driver ----------------------------------------------------------------*/
+static void init_vectors(sl_words_model *m) {
+    /* word2vec's start: input rows uniform in ±0.5/dim, output rows zero. A
+     * single stream keeps this independent of the thread count. */
+    sl_rng r;
+    sl_rng_seed(&r, m->cfg.seed, 0xffffffffULL);
+    for (size_t i = 0; i < m->rows; i++)
+        for (size_t k = 0; k < m->dim; k++) m->in[i * m->stride + k] = (sl_rng_uniform(&r) - 0.5f) / (float)m->dim;
+    for (int t = 0; t < m->threads; t++) sl_rng_seed(&m->rng[t], m->cfg.seed, (uint64_t)t);
+}
+
+static sl_status run(const char *corpus, sl_words_model *m, const sl_words_config *user, sl_words_stats *stats) {
+    trainer t;
+    memset(&t, 0, sizeof t);
+    t.m = m;
+    t.corpus = corpus;
+    t.T = m->threads;
+    t.total_words = (uint64_t)m->cfg.epochs * m->vocab->total;
+    atomic_init(&t.words_done, m->words_done);
+    atomic_init(&t.cache_bytes, 0);
+    t.cache_budget = (uint64_t)user->cache_mb << 20;
+    sl_status s = build_tables(&t);
+    if (s == SL_OK) {
+        t.chunks = (uint32_t)t.T * CHUNKS_PER_THREAD;
+        atomic_init(&t.next_chunk, 0);
+        t.cache = sl__calloc((size_t)t.chunks * ROUNDS, sizeof *t.cache);
+        if (!t.cache) s = SL_ERR_NOMEM;
+    }
+    t.ts = s == SL_OK ? sl__calloc((size_t)t.T, sizeof *t.ts) : NULL;
+    if (s == SL_OK && !t.ts) s = SL_ERR_NOMEM;
+    for (int i = 0; s == SL_OK && i < t.T; i++) {
+        t.ts[i].sense_delta = sl__calloc(m->rows, sizeof(double));
+        if (!t.ts[i].sense_delta) s = SL_ERR_NOMEM;
+    }
+    if (s != SL_OK) {
+        free_tables(&t);
+        return s == SL_ERR_NOMEM ? sl__fail(s, "word vectors: out of memory for the training tables") : s;
+    }
+    sl_progress *prog = NULL;
+    if (user->progress &&
+        sl_progress_create(user->progress, user->progress_mode, "words", t.total_words, "words", &prog) != SL_OK)
+        prog = NULL;
+    if (prog) sl_progress_update(prog, m->words_done, NULL);
+    double t0 = sl_time_now(), last_ckpt = t0;
+    uint64_t rounds_done = 0;
+    bool stop = false, interrupted = false;
+    sl_status fail = SL_OK;
+    char fail_msg[256] = "";
+    double epoch_loss = 0, epoch_pred = 0, last_loss = NAN;
+    char fields[96] = "";
+    const int R = ROUNDS;
+
+#pragma omp parallel num_threads(t.T)
+    {
+        int tid = omp_get_thread_num();
+        scratch sc;
+        bool ok = scratch_alloc(&sc, m);
+        if (!ok) {
+            t.ts[tid].status = SL_ERR_NOMEM;
+            snprintf(t.ts[tid].msg, sizeof t.ts[tid].msg, "word vectors: out of memory for thread scratch");
+        }
+        uint64_t F = m->corpus_size;
+        /* Thread 0 alone writes the shared round state (round, stop, fields,
+         * next_chunk), and only between the two barriers. */
+        for (;;) {
+#pragma omp barrier
+            if (stop) break;
+            /* Threads take the round's chunks in turn, so a thread slowed
+             * down by other work on the machine does not hold the others
+             * up at the barrier. */
+            while (ok && t.ts[tid].status == SL_OK) {
+                uint32_t c = atomic_fetch_add_explicit(&t.next_chunk, 1, memory_order_relaxed);
+                if (c >= t.chunks) break;
+                /* The file is cut into T lanes, as if each thread had its
+                 * own part; chunk c of a round is piece c / T of lane c % T,
+                 * so threads taking chunks in turn read T distant places at
+                 * once, as word2vec's and fastText's threads do. */
+                uint64_t lane = c % (uint64_t)t.T, per_lane = (uint64_t)R * CHUNKS_PER_THREAD;
+                uint64_t k = (uint64_t)m->round * CHUNKS_PER_THREAD + c / (uint64_t)t.T;
+                uint64_t l0 = (uint64_t)((__uint128_t)F * lane / (uint64_t)t.T);
+                uint64_t l1 = (uint64_t)((__uint128_t)F * (lane + 1) / (uint64_t)t.T);
+                uint64_t a = l0 + (uint64_t)((__uint128_t)(l1 - l0) * k / per_lane);
+                uint64_t b = l0 + (uint64_t)((__uint128_t)(l1 - l0) * (k + 1) / per_lane);
+                size_t slot = (size_t)m->round * t.chunks + c;
+                sl_status st = train_slice(&t, &sc, tid, slot, a, b, tid == 0 ? prog : NULL, fields);
+                if (st != SL_OK) {
+                    t.ts[tid].status = st;
+                    snprintf(t.ts[tid].msg, sizeof t.ts[tid].msg, "%s", sl_last_error());
+                }
+            }
+#pragma omp barrier
+            if (tid == 0) {
+                atomic_store_explicit(&t.next_chunk, 0, memory_order_relaxed);
+                /* Merge what the threads learnt about sense frequencies. */
+                for (int i = 0; i < t.T; i++) {
+                    if (t.ts[i].status != SL_OK && fail == SL_OK) {
+                        fail = t.ts[i].status;
+                        snprintf(fail_msg, sizeof fail_msg, "%s", t.ts[i].msg);
+                    }
+                    if (m->cfg.senses > 1)
+                        for (size_t r = 0; r < m->rows; r++) {
+                            m->sense_cnt[r] += t.ts[i].sense_delta[r];
+                            t.ts[i].sense_delta[r] = 0;
+                        }
+                    epoch_loss += t.ts[i].loss;
+                    epoch_pred += t.ts[i].npred;
+                    t.ts[i].loss = t.ts[i].npred = 0;
+                }
+                m->words_done = atomic_load(&t.words_done);
+                rounds_done++;
+                snprintf(fields, sizeof fields, "loss %.4f lr %.5f", epoch_pred > 0 ? epoch_loss / epoch_pred : 0.0,
+                         (double)lr_at(&t, m->words_done));
+                if (++m->round == (uint32_t)R) {
+                    m->round = 0;
+                    m->epoch++;
+                    last_loss = epoch_pred > 0 ? epoch_loss / epoch_pred : NAN;
+                    epoch_loss = epoch_pred = 0;
+                }
+                bool done = m->epoch >= (uint32_t)m->cfg.epochs;
+                if (fail != SL_OK) stop = true;
+                if (!done && fail == SL_OK &&
+                    ((user->stop_after_rounds && rounds_done >= user->stop_after_rounds) ||
+                     (user->interrupt && *user->interrupt))) {
+                    stop = interrupted = true;
+                }
+                double now = sl_time_now();
+                bool due = user->checkpoint && fail == SL_OK &&
+                           (m->round == 0 || interrupted ||
+                            (user->checkpoint_every > 0 && now - last_ckpt >= user->checkpoint_every));
+                if (due && !done) {
+                    sl_status cs = ckpt_write(m, user->checkpoint);
+                    if (cs != SL_OK) {
+                        fail = cs;
+                        snprintf(fail_msg, sizeof fail_msg, "%s", sl_last_error());
+                        stop = true;
+                    }
+                    last_ckpt = now;
+                }
+                if (done) stop = true;
+                if (prog) sl_progress_update(prog, m->words_done, fields);
+            }
+        }
+        scratch_free(&sc);
+    }
+    double secs = sl_time_now() - t0;
+    uint64_t raw = 0, kept = 0;
+    for (int i = 0; i < t.T; i++) {
+        raw += t.ts[i].raw;
+        kept += t.ts[i].kept;
+    }
+    if (prog) {
+        sl_progress_finish(prog, fields);
+        sl_progress_destroy(prog);
+    }
+    free_tables(&t);
+    if (fail != SL_OK) return sl__fail(fail, "%s", fail_msg);
+    if (stats) {
+        stats->raw_words = raw;
+        stats->trained = kept;
+        stats->seconds = secs;
+        stats->words_per_sec = secs > 0 ? (double)raw / secs : 0;
+        stats->loss = last_loss;
+        stats->interrupted = interrupted;
+    }
+    return SL_OK;
+}
+
+static int pick_threads(int n) {
+    if (n <= 0) n = omp_get_num_procs();
+    return n < 1 ? 1 : n > 4096 ? 4096 : n;
+}
+
+sl_status sl_words_train(const char *corpus, const sl_words_config *cfg, sl_words_model **out,
+                         sl_words_stats *stats) {
+    SL__TRY(check_config(cfg));
+    uint64_t fsize;
+    SL__TRY(sl__file_size(corpus, &fsize));
+    sl_vocab *v;
+    SL__TRY(sl_vocab_build(corpus, &cfg->vocab, &v));
+    sl_words_model *m;
+    SL__TRY(model_alloc(v, cfg, pick_threads(cfg->threads), NULL, &m));
+    m->corpus_size = fsize;
+    init_vectors(m);
+    sl_status s = run(corpus, m, cfg, stats);
+    if (s != SL_OK) {
+        sl_words_model_destroy(m);
+        return s;
+    }
+    *out = m;
+    return SL_OK;
+}
+
+sl_status sl_words_resume(const char *corpus, const char *checkpoint, const sl_words_config *cfg,
+                          sl_words_model **out, sl_words_stats *stats) {
+    uint64_t fsize;
+    SL__TRY(sl__file_size(corpus, &fsize));
+    sl_words_model *m;
+    SL__TRY(ckpt_read(checkpoint, &m));
+    if (m->corpus_size != fsize) {
+        unsigned long long was = (unsigned long long)m->corpus_size;
+        sl_words_model_destroy(m);
+        return sl__fail(SL_ERR_STATE, "%s: the checkpoint was made on a corpus of %llu bytes, %s has %llu",
+                        checkpoint, was, corpus, (unsigned long long)fsize);
+    }
+    sl_status s = SL_OK;
+    if (m->epoch < (uint32_t)m->cfg.epochs) s = run(corpus, m, cfg, stats);
+    else if (stats)
+        memset(stats, 0, sizeof *stats);
+    if (s != SL_OK) {
+        sl_words_model_destroy(m);
+        return s;
+    }
+    *out = m;
+    return SL_OK;
+}

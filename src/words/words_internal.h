@@ -1,0 +1,92 @@
+/* Private pieces of the words module shared by its files: the streaming
+ * corpus reader, the vocabulary layout and the small dense kernels that the
+ * trainer batches its updates into. */
+#ifndef SIMLEARN_WORDS_INTERNAL_H
+#define SIMLEARN_WORDS_INTERNAL_H
+
+#include "internal.h"
+
+/* ---- streaming corpus reader ----------------------------------------------
+ * Reads the words whose first byte lies in [start, end) of a file through a
+ * fixed buffer, so files of any size and lines of any length are fine. */
+typedef struct sl__corpus {
+    FILE *f;
+    const char *path;
+    unsigned char *buf;
+    size_t cap, len, pos;  /* buffer capacity, bytes held, read position */
+    uint64_t buf_off;      /* file offset of buf[0] */
+    uint64_t end;          /* stop before a word starting at or after this */
+    bool lowercase, eof;
+} sl__corpus;
+
+/* Open a reader over [start, end) (end = UINT64_MAX: to the end of file). */
+sl_status sl__corpus_open(sl__corpus *c, const char *path, uint64_t start, uint64_t end, bool lowercase);
+void sl__corpus_close(sl__corpus *c);
+/* Next word into w (SL_WORDS_MAX_WORD+1 bytes): returns its length, 0 at the
+ * end of the range, or -1 on a read error (message set). *newline tells
+ * whether a line break came before the word (since the previous one). */
+int sl__corpus_next(sl__corpus *c, char *w, bool *newline);
+/* Size of a file in bytes. */
+sl_status sl__file_size(const char *path, uint64_t *out);
+
+/* ---- vocabulary -------------------------------------------------------------*/
+struct sl_vocab {
+    size_t n;
+    char **word;      /* n, each in its own allocation */
+    uint32_t *len;    /* n byte lengths */
+    uint64_t *count;  /* n, decreasing */
+    uint64_t total;
+    uint32_t *table;  /* open addressing: index+1, 0 = empty */
+    size_t mask;
+};
+uint64_t sl__hash_bytes(const char *s, size_t n);
+long sl__vocab_find_n(const sl_vocab *v, const char *w, size_t n);
+
+/* ---- dense kernels ------------------------------------------------------------
+ * Rows are given as pointer arrays (the rows of a window are scattered through
+ * the embedding tables); every row has `d` floats, d a multiple of
+ * SL__WALIGN, rows 32-byte aligned. */
+#define SL__WALIGN 16
+
+/* S (m x n, row stride n) = A·Bᵀ where A has rows a[0..m) and B rows b[0..n). */
+void sl__w_dots(float *S, const float *const *a, size_t m, const float *const *b, size_t n, size_t d);
+void sl__w_dots_ref(float *S, const float *const *a, size_t m, const float *const *b, size_t n, size_t d);
+/* D (m x d, contiguous) = G·B: D[j] = Σ_k G[j][k]·b[k]. */
+void sl__w_gb(float *D, const float *G, size_t m, const float *const *b, size_t n, size_t d);
+void sl__w_gb_ref(float *D, const float *G, size_t m, const float *const *b, size_t n, size_t d);
+/* b[k] += Σ_j G[j][k]·a[j] for every k (Gᵀ·A added into B's rows). */
+void sl__w_gta_add(float *const *b, const float *G, size_t m, const float *const *a, size_t n, size_t d);
+void sl__w_gta_add_ref(float *const *b, const float *G, size_t m, const float *const *a, size_t n, size_t d);
+/* y += x over d floats. */
+void sl__w_add(float *y, const float *x, size_t d);
+
+/* ---- training steps (exposed for the gradient checks) ----------------------
+ * Tables of σ and log σ over [-SL__SIG_MAX, SL__SIG_MAX]. */
+#define SL__SIG_MAX 8.0f
+#define SL__SIG_N 2048
+typedef struct sl__wtab {
+    float sig[SL__SIG_N + 1], logsig[SL__SIG_N + 1];
+} sl__wtab;
+void sl__wtab_init(sl__wtab *t);
+static inline float tab_sig(const sl__wtab *t, float x) {
+    if (x >= SL__SIG_MAX) return t->sig[SL__SIG_N];
+    if (x <= -SL__SIG_MAX) return t->sig[0];
+    return t->sig[(int)((x + SL__SIG_MAX) * (SL__SIG_N / (2 * SL__SIG_MAX)))];
+}
+/* log σ(x); outside the table log σ(x) ≈ min(x, 0) within 3.4e-4. */
+static inline float tab_logsig(const sl__wtab *t, float x) {
+    if (x >= SL__SIG_MAX) return 0.0f;
+    if (x <= -SL__SIG_MAX) return x;
+    return t->logsig[(int)((x + SL__SIG_MAX) * (SL__SIG_N / (2 * SL__SIG_MAX)))];
+}
+/* One batched step: input rows a[0..m) against output rows b[0..n) where
+ * b[0] is the positive and the rest are negatives (tab NULL: exact σ), or
+ * against all V rows with target y (full softmax). Output rows are updated
+ * by -lr·∂L/∂b; D (m x d) receives -lr·∂L/∂a. Returns L (summed over rows);
+ * S is scratch of m x n (m x V) floats. lr = 0 just evaluates L. */
+double sl__words_ns_step(const sl__wtab *tab, const float *const *a, size_t m, const float *const *b, size_t n,
+                         size_t d, float lr, float *S, float *D);
+double sl__words_softmax_step(const float *const *a, size_t m, const float *const *b, size_t V, uint32_t y,
+                              size_t d, float lr, float *S, float *D);
+
+#endif

@@ -1,0 +1,458 @@
+/* Tests of word-vector training: the corpus reader and vocabulary, the small
+ * kernels against their naive twins, gradient checks of both objectives,
+ * reproducibility, checkpoint/resume, multi-sense recovery of a planted
+ * two-sense word, and bad inputs. Corpora are generated here and tiny. */
+#include "test.h"
+#include "words/words_internal.h"
+
+#include <stdlib.h>
+
+static void write_text(const char *path, const char *text) { t_write_file(path, text, strlen(text)); }
+
+static sl_words_config small_config(void) {
+    sl_words_config c;
+    sl_words_config_default(&c);
+    c.dim = 16;
+    c.window = 3;
+    c.negative = 4;
+    c.sample = 0;
+    c.lr = 0.05;
+    c.epochs = 10;
+    c.threads = 1;
+    c.seed = 7;
+    c.vocab.min_count = 1;
+    return c;
+}
+
+/* Two topics: animals and vehicles, each sentence drawn from one of them. */
+static void topic_corpus(const char *path, int lines, uint64_t seed) {
+    static const char *animals[] = {"cat", "dog", "mouse", "horse", "cow", "sheep"};
+    static const char *vehicles[] = {"car", "bus", "train", "truck", "bike", "boat"};
+    FILE *f = fopen(path, "w");
+    ASSERT_TRUE(f != NULL);
+    sl_rng r;
+    sl_rng_seed(&r, seed, 0);
+    for (int i = 0; i < lines; i++) {
+        const char **set = (i & 1) ? vehicles : animals;
+        for (int k = 0; k < 8; k++) fprintf(f, "%s%s", k ? " " : "", set[sl_rng_below(&r, 6)]);
+        fputc('\n', f);
+    }
+    fclose(f);
+}
+
+static double row_cos(const sl_words_model *m, const char *a, const char *b) {
+    const sl_vocab *v = sl_words_model_vocab(m);
+    long ia = sl_vocab_find(v, a), ib = sl_vocab_find(v, b);
+    ASSERT_TRUE(ia >= 0 && ib >= 0);
+    const float *x = sl_words_model_row(m, (size_t)ia), *y = sl_words_model_row(m, (size_t)ib);
+    double xy = 0, xx = 0, yy = 0;
+    for (int k = 0; k < sl_words_model_dim(m); k++) {
+        xy += (double)x[k] * y[k];
+        xx += (double)x[k] * x[k];
+        yy += (double)y[k] * y[k];
+    }
+    return xy / sqrt(xx * yy);
+}
+
+/* ---- corpus reader and vocabulary ------------------------------------------------*/
+TEST(vocab_counts_order_min_count_and_max_size) {
+    const char *p = t_path("c.txt");
+    write_text(p, "b a c a b a\n\n  d\te a a\r\nB b\n");
+    sl_vocab_config vc = {1, 0, false};
+    sl_vocab *v;
+    ASSERT_OK(sl_vocab_build(p, &vc, &v));
+    ASSERT_EQ_SIZE(sl_vocab_size(v), 6);
+    ASSERT_STREQ(sl_vocab_word(v, 0), "a");
+    ASSERT_EQ_INT(sl_vocab_count(v, 0), 5);
+    ASSERT_STREQ(sl_vocab_word(v, 1), "b");
+    ASSERT_EQ_INT(sl_vocab_count(v, 1), 3);
+    ASSERT_EQ_INT(sl_vocab_total(v), 12);
+    ASSERT_EQ_INT(sl_vocab_find(v, "zzz"), -1);
+    ASSERT_EQ_INT(sl_vocab_find(v, "B"), sl_vocab_find(v, "B"));
+    sl_vocab_destroy(v);
+    vc = (sl_vocab_config){2, 0, true};
+    ASSERT_OK(sl_vocab_build(p, &vc, &v));
+    ASSERT_EQ_SIZE(sl_vocab_size(v), 2); /* a:5, b:4 after lowercasing */
+    ASSERT_EQ_INT(sl_vocab_count(v, 1), 4);
+    ASSERT_EQ_INT(sl_vocab_total(v), 9);
+    sl_vocab_destroy(v);
+    vc = (sl_vocab_config){1, 1, false};
+    ASSERT_OK(sl_vocab_build(p, &vc, &v));
+    ASSERT_EQ_SIZE(sl_vocab_size(v), 1);
+    sl_vocab_destroy(v);
+}
+
+TEST(subsampling_follows_word2vec_formula) {
+    const char *w[] = {"the", "of", "rare"};
+    uint64_t c[] = {100000, 1000, 5};
+    sl_vocab *v;
+    ASSERT_OK(sl_vocab_from_counts(w, c, 3, &v));
+    double T = 101005, s = 1e-3;
+    double f = 100000, want = (sqrt(f / (s * T)) + 1) * s * T / f;
+    ASSERT_NEAR(sl_vocab_keep_prob(v, 0, s), want, 1e-12);
+    ASSERT_TRUE(sl_vocab_keep_prob(v, 0, s) < 0.2);
+    ASSERT_NEAR(sl_vocab_keep_prob(v, 2, s), 1.0, 0);   /* rare words are always kept */
+    ASSERT_NEAR(sl_vocab_keep_prob(v, 0, 0), 1.0, 0);   /* sample 0 = off */
+    sl_vocab_destroy(v);
+}
+
+TEST(empty_corpus_and_missing_file_fail_clearly) {
+    const char *p = t_path("empty.txt");
+    write_text(p, "  \n\n\t ");
+    sl_vocab_config vc = {1, 0, false};
+    sl_vocab *v;
+    ASSERT_FAILS(sl_vocab_build(p, &vc, &v), SL_ERR_FORMAT, "holds no words");
+    write_text(p, "a b c");
+    vc.min_count = 5;
+    ASSERT_FAILS(sl_vocab_build(p, &vc, &v), SL_ERR_FORMAT, "no word occurs at least 5 times");
+    sl_words_config c = small_config();
+    sl_words_model *m;
+    write_text(p, "");
+    ASSERT_FAILS(sl_words_train(p, &c, &m, NULL), SL_ERR_FORMAT, "holds no words");
+    ASSERT_FAILS(sl_words_train(t_path("nope.txt"), &c, &m, NULL), SL_ERR_IO, "nope.txt");
+    c.window = 0;
+    ASSERT_FAILS(sl_words_train(p, &c, &m, NULL), SL_ERR_ARG, "window");
+}
+
+TEST(byte_ranges_partition_the_words) {
+    const char *p = t_path("r.txt");
+    topic_corpus(p, 50, 3);
+    uint64_t size;
+    ASSERT_OK(sl__file_size(p, &size));
+    char w[SL_WORDS_MAX_WORD + 1];
+    bool nl;
+    size_t all = 0;
+    sl__corpus c;
+    ASSERT_OK(sl__corpus_open(&c, p, 0, UINT64_MAX, false));
+    while (sl__corpus_next(&c, w, &nl) > 0) all++;
+    sl__corpus_close(&c);
+    ASSERT_EQ_SIZE(all, 400);
+    for (uint64_t parts = 2; parts <= 7; parts++) {
+        size_t sum = 0;
+        for (uint64_t i = 0; i < parts; i++) {
+            ASSERT_OK(sl__corpus_open(&c, p, size * i / parts, size * (i + 1) / parts, false));
+            while (sl__corpus_next(&c, w, &nl) > 0) sum++;
+            sl__corpus_close(&c);
+        }
+        ASSERT_EQ_SIZE(sum, all);
+    }
+}
+
+TEST(one_huge_line_and_long_words) {
+    /* 3 MB on one line (longer than the reader's buffer), plus a 300-byte
+     * word cut to SL_WORDS_MAX_WORD at a UTF-8 boundary. */
+    const char *p = t_path("huge.txt");
+    FILE *f = fopen(p, "w");
+    sl_rng r;
+    sl_rng_seed(&r, 1, 0);
+    size_t words = 0;
+    while (ftell(f) < 1300000) {
+        fprintf(f, "w%u ", (unsigned)sl_rng_below(&r, 50));
+        words++;
+    }
+    for (int i = 0; i < 150; i++) fputs("\xc3\xa9", f); /* é x 150 */
+    fclose(f);
+    sl_vocab_config vc = {1, 0, false};
+    sl_vocab *v;
+    ASSERT_OK(sl_vocab_build(p, &vc, &v));
+    ASSERT_EQ_INT(sl_vocab_total(v), words + 1);
+    ASSERT_EQ_SIZE(sl_vocab_size(v), 51);
+    bool found = false;
+    for (size_t i = 0; i < sl_vocab_size(v); i++)
+        if (strlen(sl_vocab_word(v, i)) == SL_WORDS_MAX_WORD) found = true;
+    ASSERT_TRUE(found); /* 100 bytes = 50 whole é */
+    sl_vocab_destroy(v);
+    sl_words_config c = small_config();
+    c.epochs = 1;
+    c.threads = 2;
+    sl_words_model *m;
+    sl_words_stats st;
+    ASSERT_OK(sl_words_train(p, &c, &m, &st));
+    ASSERT_EQ_INT(st.raw_words, words + 1);
+    ASSERT_TRUE(isfinite(st.loss));
+    sl_words_model_destroy(m);
+}
+
+/* ---- kernels ---------------------------------------------------------------------*/
+TEST(kernels_match_naive_twins) {
+    sl_rng r;
+    sl_rng_seed(&r, 11, 0);
+    size_t d = 48;
+    float *pool = malloc(40 * d * sizeof *pool), *pool2 = malloc(40 * d * sizeof *pool2);
+    for (size_t i = 0; i < 40 * d; i++) pool[i] = sl_rng_range(&r, -1, 1);
+    for (size_t m = 1; m <= 11; m += 5)
+        for (size_t n = 1; n <= 13; n += 3) {
+            for (size_t i = 0; i < 40 * d; i++) pool[i] = sl_rng_range(&r, -1, 1);
+            const float *a[16], *b[16];
+            float *bw[16], *bw2[16];
+            for (size_t j = 0; j < m; j++) a[j] = pool + (size_t)sl_rng_below(&r, 20) * d;
+            for (size_t k = 0; k < n; k++) {
+                b[k] = pool + (20 + k) * d; /* distinct rows: each gets its own update */
+                bw[k] = (float *)b[k];
+                bw2[k] = pool2 + (20 + k) * d;
+            }
+            float S[256], S2[256], D[16 * 48], D2[16 * 48];
+            sl__w_dots(S, a, m, b, n, d);
+            sl__w_dots_ref(S2, a, m, b, n, d);
+            for (size_t i = 0; i < m * n; i++) ASSERT_CLOSE(S[i], S2[i], 1e-5, 1e-5);
+            sl__w_gb(D, S, m, b, n, d);
+            sl__w_gb_ref(D2, S, m, b, n, d);
+            for (size_t i = 0; i < m * d; i++) ASSERT_CLOSE(D[i], D2[i], 1e-5, 1e-4);
+            memcpy(pool2, pool, 40 * d * sizeof *pool);
+            sl__w_gta_add(bw, S, m, a, n, d);
+            const float *a2[16];
+            for (size_t j = 0; j < m; j++) a2[j] = pool2 + (size_t)(a[j] - pool);
+            sl__w_gta_add_ref(bw2, S, m, a2, n, d);
+            for (size_t k = 0; k < n; k++)
+                for (size_t c = 0; c < d; c++) ASSERT_CLOSE(bw[k][c], bw2[k][c], 1e-5, 1e-4);
+        }
+    free(pool);
+    free(pool2);
+}
+
+/* ---- gradient checks ---------------------------------------------------------------*/
+typedef double (*step_fn)(const float *const *a, size_t m, const float *const *b, size_t n, size_t d, float lr,
+                          float *S, float *D, uint32_t y);
+static double ns_exact(const float *const *a, size_t m, const float *const *b, size_t n, size_t d, float lr,
+                       float *S, float *D, uint32_t y) {
+    (void)y;
+    return sl__words_ns_step(NULL, a, m, b, n, d, lr, S, D);
+}
+static double softmax(const float *const *a, size_t m, const float *const *b, size_t n, size_t d, float lr,
+                      float *S, float *D, uint32_t y) {
+    return sl__words_softmax_step(a, m, b, n, y, d, lr, S, D);
+}
+
+/* The step moves output rows by -lr·∂L/∂b and reports -lr·∂L/∂a in D;
+ * compare both with central differences of L. */
+static void grad_check(step_fn f) {
+    enum { M = 3, N = 5, Dm = 16 };
+    sl_rng r;
+    sl_rng_seed(&r, 5, 0);
+    static float A[M][Dm], B[N][Dm], B0[N][Dm];
+    const float *a[M], *b[N];
+    for (int j = 0; j < M; j++) {
+        a[j] = A[j];
+        for (int c = 0; c < Dm; c++) A[j][c] = sl_rng_range(&r, -1, 1);
+    }
+    for (int k = 0; k < N; k++) {
+        b[k] = B[k];
+        for (int c = 0; c < Dm; c++) B[k][c] = sl_rng_range(&r, -1, 1);
+    }
+    memcpy(B0, B, sizeof B);
+    float S[M * N], Dg[M * Dm];
+    const float lr = 0.5f;
+    f(a, M, b, N, Dm, lr, S, Dg, 2);
+    float dB[N][Dm];
+    for (int k = 0; k < N; k++)
+        for (int c = 0; c < Dm; c++) dB[k][c] = (B[k][c] - B0[k][c]) / -lr;
+    memcpy(B, B0, sizeof B);
+    const float h = 1e-2f;
+    float Dx[M * Dm];
+    for (int j = 0; j < M; j++)
+        for (int c = 0; c < Dm; c++) {
+            float keep = A[j][c];
+            A[j][c] = keep + h;
+            double lp = f(a, M, b, N, Dm, 0, S, Dx, 2);
+            A[j][c] = keep - h;
+            double lm = f(a, M, b, N, Dm, 0, S, Dx, 2);
+            A[j][c] = keep;
+            ASSERT_CLOSE(Dg[j * Dm + c] / -lr, (lp - lm) / (2 * h), 2e-2, 2e-3);
+        }
+    for (int k = 0; k < N; k++)
+        for (int c = 0; c < Dm; c++) {
+            float keep = B[k][c];
+            B[k][c] = keep + h;
+            double lp = f(a, M, b, N, Dm, 0, S, Dx, 2);
+            B[k][c] = keep - h;
+            double lm = f(a, M, b, N, Dm, 0, S, Dx, 2);
+            B[k][c] = keep;
+            ASSERT_CLOSE(dB[k][c], (lp - lm) / (2 * h), 2e-2, 2e-3);
+        }
+}
+
+TEST(negative_sampling_gradient_check) { grad_check(ns_exact); }
+TEST(full_softmax_gradient_check) { grad_check(softmax); }
+
+TEST(table_loss_matches_exact_loss) {
+    sl__wtab tab;
+    sl__wtab_init(&tab);
+    for (float x = -12; x <= 12; x += 0.37f) {
+        ASSERT_NEAR(tab_sig(&tab, x), 1 / (1 + exp(-x)), 2.5e-3);
+        ASSERT_NEAR(tab_logsig(&tab, x), -log1p(exp(-x)), 5e-3);
+    }
+}
+
+/* ---- training ------------------------------------------------------------------------*/
+TEST(tiny_corpus_neighbours_are_the_right_topic) {
+    const char *p = t_path("topics.txt");
+    topic_corpus(p, 600, 1);
+    sl_words_config c = small_config();
+    sl_words_model *m;
+    sl_words_stats st;
+    ASSERT_OK(sl_words_train(p, &c, &m, &st));
+    ASSERT_EQ_INT(st.raw_words, 600 * 8 * 10);
+    ASSERT_TRUE(st.loss > 0 && st.loss < 5);
+    ASSERT_TRUE(row_cos(m, "cat", "dog") > row_cos(m, "cat", "car") + 0.3);
+    ASSERT_TRUE(row_cos(m, "bus", "train") > row_cos(m, "bus", "cow") + 0.3);
+    sl_words_model_destroy(m);
+}
+
+TEST(cbow_and_full_softmax_learn_the_topics) {
+    const char *p = t_path("topics.txt");
+    topic_corpus(p, 400, 2);
+    for (int variant = 0; variant < 3; variant++) {
+        sl_words_config c = small_config();
+        c.arch = variant == 1 ? SL_WORDS_SKIPGRAM : SL_WORDS_CBOW;
+        c.loss = variant >= 1 ? SL_WORDS_SOFTMAX : SL_WORDS_NEG;
+        c.lr = 0.05;
+        sl_words_model *m;
+        sl_words_stats st;
+        ASSERT_OK(sl_words_train(p, &c, &m, &st));
+        ASSERT_TRUE(isfinite(st.loss));
+        if (c.loss == SL_WORDS_SOFTMAX) ASSERT_TRUE(st.loss < log(12.0)); /* better than uniform */
+        ASSERT_TRUE(row_cos(m, "cow", "sheep") > row_cos(m, "cow", "truck") + 0.2);
+        sl_words_model_destroy(m);
+    }
+}
+
+static bool same_vectors(const sl_words_model *a, const sl_words_model *b) {
+    if (sl_words_model_rows(a) != sl_words_model_rows(b)) return false;
+    size_t d = (size_t)sl_words_model_dim(a);
+    for (size_t r = 0; r < sl_words_model_rows(a); r++)
+        if (memcmp(sl_words_model_row(a, r), sl_words_model_row(b, r), d * sizeof(float)) != 0) return false;
+    for (size_t r = 0; r < sl_vocab_size(sl_words_model_vocab(a)); r++)
+        if (memcmp(sl_words_model_output_row(a, r), sl_words_model_output_row(b, r), d * sizeof(float)) != 0)
+            return false;
+    return true;
+}
+
+TEST(one_thread_is_bit_reproducible_and_seed_matters) {
+    const char *p = t_path("topics.txt");
+    topic_corpus(p, 200, 4);
+    sl_words_config c = small_config();
+    c.epochs = 3;
+    c.sample = 1e-2;
+    sl_words_model *m1, *m2, *m3;
+    ASSERT_OK(sl_words_train(p, &c, &m1, NULL));
+    ASSERT_OK(sl_words_train(p, &c, &m2, NULL));
+    c.seed = 8;
+    ASSERT_OK(sl_words_train(p, &c, &m3, NULL));
+    ASSERT_TRUE(same_vectors(m1, m2));
+    ASSERT_TRUE(!same_vectors(m1, m3));
+    sl_words_model_destroy(m1);
+    sl_words_model_destroy(m2);
+    sl_words_model_destroy(m3);
+}
+
+TEST(resume_continues_exactly) {
+    const char *p = t_path("topics.txt"), *ck = t_path("run.ckpt");
+    topic_corpus(p, 200, 6);
+    sl_words_config c = small_config();
+    c.epochs = 3;
+    c.sample = 1e-2;
+    sl_words_model *full, *part, *rest;
+    sl_words_stats st;
+    ASSERT_OK(sl_words_train(p, &c, &full, &st));
+    c.checkpoint = ck;
+    c.stop_after_rounds = 11; /* mid-way through the second epoch */
+    ASSERT_OK(sl_words_train(p, &c, &part, &st));
+    ASSERT_TRUE(st.interrupted);
+    ASSERT_TRUE(!same_vectors(full, part));
+    sl_words_config r = small_config();
+    r.checkpoint = ck;
+    ASSERT_OK(sl_words_resume(p, ck, &r, &rest, &st));
+    ASSERT_TRUE(!st.interrupted);
+    ASSERT_TRUE(same_vectors(full, rest));
+    sl_words_model_destroy(full);
+    sl_words_model_destroy(part);
+    sl_words_model_destroy(rest);
+}
+
+TEST(bad_checkpoints_fail_clearly) {
+    const char *p = t_path("topics.txt"), *ck = t_path("run.ckpt");
+    topic_corpus(p, 50, 6);
+    sl_words_config c = small_config();
+    c.epochs = 2;
+    c.checkpoint = ck;
+    c.stop_after_rounds = 3;
+    sl_words_model *m;
+    ASSERT_OK(sl_words_train(p, &c, &m, NULL));
+    sl_words_model_destroy(m);
+    FILE *f = fopen(ck, "rb");
+    unsigned char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    ASSERT_TRUE(n > 200 && n < sizeof buf);
+    const char *bad = t_path("bad.ckpt");
+    t_write_file(bad, buf, n - 10);
+    ASSERT_FAILS(sl_words_resume(p, bad, &c, &m, NULL), SL_ERR_FORMAT, "truncated");
+    t_write_file(bad, buf, 40);
+    ASSERT_FAILS(sl_words_resume(p, bad, &c, &m, NULL), SL_ERR_FORMAT, "bad.ckpt");
+    buf[0] = 'X';
+    t_write_file(bad, buf, n);
+    ASSERT_FAILS(sl_words_resume(p, bad, &c, &m, NULL), SL_ERR_FORMAT, "bad magic");
+    buf[0] = 'S';
+    /* An absurd vocabulary size in the header. */
+    uint64_t huge = (uint64_t)1 << 60;
+    memcpy(buf + 8 + 4 + 40 + 24 + 40 + 8 + 4 + 4, &huge, 8);
+    t_write_file(bad, buf, n);
+    ASSERT_FAILS(sl_words_resume(p, bad, &c, &m, NULL), SL_ERR_FORMAT, "impossible");
+    ASSERT_FAILS(sl_words_resume(p, t_path("none.ckpt"), &c, &m, NULL), SL_ERR_IO, "none.ckpt");
+    /* A different corpus. */
+    write_text(t_path("other.txt"), "a b c\n");
+    ASSERT_FAILS(sl_words_resume(t_path("other.txt"), ck, &c, &m, NULL), SL_ERR_STATE, "corpus");
+}
+
+TEST(multi_sense_recovers_a_planted_two_sense_word) {
+    /* "bank" occurs with river words in half its lines and with money words
+     * in the other half; the other words have one meaning. */
+    static const char *river[] = {"river", "water", "fish", "shore", "boat", "stream"};
+    static const char *money[] = {"money", "loan", "cash", "credit", "account", "deposit"};
+    const char *p = t_path("bank.txt");
+    FILE *f = fopen(p, "w");
+    sl_rng r;
+    sl_rng_seed(&r, 3, 0);
+    for (int i = 0; i < 1500; i++) {
+        const char **set = (i & 1) ? money : river;
+        for (int k = 0; k < 7; k++) {
+            if (k == 3) fputs(" bank", f);
+            fprintf(f, "%s%s", k ? " " : "", set[sl_rng_below(&r, 6)]);
+        }
+        fputc('\n', f);
+    }
+    fclose(f);
+    sl_words_config c = small_config();
+    c.senses = 2;
+    c.sense_min_count = 1000; /* only "bank" (1500) gets two senses */
+    c.epochs = 5;
+    sl_words_model *m;
+    ASSERT_OK(sl_words_train(p, &c, &m, NULL));
+    const sl_vocab *v = sl_words_model_vocab(m);
+    long bank = sl_vocab_find(v, "bank"), fish = sl_vocab_find(v, "fish"), cash = sl_vocab_find(v, "cash");
+    size_t first;
+    int k;
+    float prior[64];
+    sl_words_model_senses(m, (size_t)fish, &first, &k, prior);
+    ASSERT_EQ_INT(k, 1);
+    sl_words_model_senses(m, (size_t)bank, &first, &k, prior);
+    ASSERT_EQ_INT(k, 2);
+    ASSERT_NEAR(prior[0] + prior[1], 1.0, 1e-5);
+    ASSERT_TRUE(prior[0] > 0.3 && prior[1] > 0.3);
+    /* Each sense vector predicts one topic: its score u(y)·v(bank,z) is
+     * higher for that topic's words. */
+    size_t d = (size_t)sl_words_model_dim(m);
+    double s[2][2];
+    for (int z = 0; z < 2; z++) {
+        const float *x = sl_words_model_row(m, first + (size_t)z);
+        const float *u[2] = {sl_words_model_output_row(m, (size_t)fish), sl_words_model_output_row(m, (size_t)cash)};
+        for (int t = 0; t < 2; t++) {
+            s[z][t] = 0;
+            for (size_t q = 0; q < d; q++) s[z][t] += (double)x[q] * u[t][q];
+        }
+    }
+    bool z0_river = s[0][0] > s[0][1];
+    bool z1_river = s[1][0] > s[1][1];
+    if (z0_river == z1_river) T_FAIL("both senses prefer the same topic: %g %g / %g %g", s[0][0], s[0][1], s[1][0], s[1][1]);
+    sl_words_model_destroy(m);
+}
