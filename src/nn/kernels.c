@@ -14,15 +14,17 @@
  * wide enough for an efficient sgemm; the product writes straight into the
  * CNHW output through the row stride. */
 
-/* Target size of one chunk's column matrix, in floats (4 MiB). */
-#define SL__COL_TARGET ((size_t)1 << 20)
+/* Target size of one chunk's column matrix, in floats (2 MiB): small enough
+ * to stay in cache between im2col and the product that reads it. */
+#define SL__COL_TARGET ((size_t)1 << 19)
 
 static bool conv_is_pointwise(const sl__conv_dims *d) { return d->k == 1 && d->stride == 1 && d->pad == 0; }
 
 static size_t conv_chunk(const sl__conv_dims *d) {
     if (d->chunk) return SL__MIN(d->chunk, d->n);
+    const size_t target = SL__COL_TARGET;
     size_t per = d->ci * d->k * d->k * d->ho * d->wo;
-    size_t nb = per ? SL__COL_TARGET / per : d->n;
+    size_t nb = per ? target / per : d->n;
     if (nb < 1) nb = 1;
     if (nb > d->n) nb = d->n;
     return nb;
@@ -343,10 +345,10 @@ void sl__bn_forward(float *out, float *cache, float *run_mean, float *run_var, c
             if (!d->flat) {
                 const float *x = in + c * m;
                 mean = sum_f(x, m) / (double)m;
-                ss = sumsq_f(x, m, (float)mean);
-                /* Correct for mean having been rounded to float. */
-                double r = sum_f(x, m) / (double)m - (double)(float)mean;
-                ss -= (double)m * r * r;
+                /* Sum of squares about the float-rounded mean, corrected to
+                 * the exact mean: sum (x-mu)^2 = sum (x-f)^2 - m (mu-f)^2. */
+                double r = mean - (double)(float)mean;
+                ss = sumsq_f(x, m, (float)mean) - (double)m * r * r;
                 if (ss < 0) ss = 0;
             } else {
                 for (size_t j = 0; j < m; j++) s += in[bn_at(d, c, j)];
