@@ -49,8 +49,10 @@ static void im2col(float *col, const float *in, const sl__conv_dims *d, size_t s
             for (size_t oh = 0; oh < d->ho; oh++) {
                 long ih = (long)oh * st - pad + (long)kh;
                 float *drow = dst + oh * d->wo;
+                /* Rows are short (a few dozen floats), so plain loops beat
+                 * memset/memcpy calls here. */
                 if (ih < 0 || ih >= H) {
-                    memset(drow, 0, d->wo * sizeof(float));
+                    for (size_t ow = 0; ow < d->wo; ow++) drow[ow] = 0.0f;
                     continue;
                 }
                 const float *srow = plane + ih * W;
@@ -60,8 +62,9 @@ static void im2col(float *col, const float *in, const sl__conv_dims *d, size_t s
                     if (lo < 0) lo = 0;
                     if (hi > (long)d->wo) hi = (long)d->wo;
                     if (hi < lo) hi = lo;
+                    const float *src = srow - pad + (long)kw;
                     for (long ow = 0; ow < lo; ow++) drow[ow] = 0.0f;
-                    if (hi > lo) memcpy(drow + lo, srow + lo - pad + (long)kw, (size_t)(hi - lo) * sizeof(float));
+                    for (long ow = lo; ow < hi; ow++) drow[ow] = src[ow];
                     for (long ow = hi; ow < (long)d->wo; ow++) drow[ow] = 0.0f;
                 } else {
                     for (size_t ow = 0; ow < d->wo; ow++) {
@@ -83,7 +86,7 @@ static void col2im(float *din, const float *col, const sl__conv_dims *d, size_t 
     for (size_t ci = 0; ci < d->ci; ci++)
         for (size_t s = 0; s < nb; s++) {
             float *plane = din + (ci * d->n + s0 + s) * hw;
-            memset(plane, 0, hw * sizeof(float));
+            for (size_t j = 0; j < hw; j++) plane[j] = 0.0f;
             for (size_t kh = 0; kh < K; kh++)
                 for (size_t kw = 0; kw < K; kw++) {
                     const float *src = col + ((ci * K + kh) * K + kw) * cols + s * howo;
