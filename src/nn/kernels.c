@@ -16,7 +16,9 @@
 
 /* Target size of one chunk's column matrix, in floats (2 MiB): small enough
  * to stay in cache between im2col and the product that reads it. */
+#ifndef SL__COL_TARGET
 #define SL__COL_TARGET ((size_t)1 << 19)
+#endif
 
 static bool conv_is_pointwise(const sl__conv_dims *d) { return d->k == 1 && d->stride == 1 && d->pad == 0; }
 
