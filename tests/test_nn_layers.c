@@ -244,7 +244,7 @@ TEST(bn_fast_matches_ref) {
         size_t n = d.c * d.m;
         float *x = malloc(n * 4), *y1 = malloc(n * 4), *y2 = malloc(n * 4), *g = malloc(n * 4),
               *dx1 = malloc(n * 4), *dx2 = malloc(n * 4), *gm = malloc(d.c * 4), *bt = malloc(d.c * 4),
-              *c1 = malloc(2 * d.c * 4), *c2 = malloc(2 * d.c * 4), *rm1 = malloc(d.c * 4), *rv1 = malloc(d.c * 4),
+              *c1 = malloc(4 * d.c * 4), *c2 = malloc(4 * d.c * 4), *rm1 = malloc(d.c * 4), *rv1 = malloc(d.c * 4),
               *rm2 = malloc(d.c * 4), *rv2 = malloc(d.c * 4), *dg1 = calloc(d.c, 4), *dg2 = calloc(d.c, 4),
               *db1 = calloc(d.c, 4), *db2 = calloc(d.c, 4);
         fill_normal(x, n, &r, 2), fill_normal(g, n, &r, 1), fill_normal(gm, d.c, &r, 1), fill_normal(bt, d.c, &r, 1);

@@ -371,8 +371,8 @@ static double sumsq_f(const float *x, size_t n, float c) {
 
 /* For BN backward: sum of g and of g*(x - c), where g = dout masked by y > 0
  * when relu is set. */
-static void sums_gx(const float *g, const float *x, const float *y, bool relu, float c, size_t n, double *sg,
-                    double *sgx) {
+static void sums_gx(const float *g, const float *x, bool relu, float scale, float shift, float c, size_t n,
+                    double *sg, double *sgx) {
     double t1 = 0, t2 = 0;
     for (size_t b0 = 0; b0 < n; b0 += SL__BLOCK) {
         size_t e = SL__MIN(n, b0 + SL__BLOCK);
@@ -380,7 +380,7 @@ static void sums_gx(const float *g, const float *x, const float *y, bool relu, f
         if (relu) {
 #pragma omp simd reduction(+ : a1, a2)
             for (size_t j = b0; j < e; j++) {
-                float gg = y[j] > 0.0f ? g[j] : 0.0f;
+                float gg = x[j] * scale + shift > 0.0f ? g[j] : 0.0f;
                 a1 += gg;
                 a2 += gg * (x[j] - c);
             }
@@ -435,6 +435,10 @@ void sl__bn_forward(float *out, float *cache, float *run_mean, float *run_var, c
             invstd = 1.0 / sqrt((double)run_var[c] + d->eps);
         }
         const float scale = (float)(gamma[c] * invstd), shift = (float)(beta[c] - mean * gamma[c] * invstd);
+        /* Backward recomputes the ReLU mask from the input with these exact
+         * values, so it need not read the output. */
+        cache[2 * d->c + c] = scale;
+        cache[3 * d->c + c] = shift;
         if (!d->flat) {
             const float *x = in + c * m;
             float *y = out + c * m;
@@ -463,7 +467,7 @@ void sl__bn_backward(float *din, float *dgamma, float *dbeta, const float *dout,
         const float mean = cache[c], invstd = cache[d->c + c];
         double sg = 0, sgx = 0;
         if (!d->flat) {
-            sums_gx(dout + c * m, in + c * m, out + c * m, d->relu, mean, m, &sg, &sgx);
+            sums_gx(dout + c * m, in + c * m, d->relu, cache[2 * d->c + c], cache[3 * d->c + c], mean, m, &sg, &sgx);
             sgx *= invstd;
         } else {
             for (size_t j = 0; j < m; j++) {
@@ -479,12 +483,14 @@ void sl__bn_backward(float *din, float *dgamma, float *dbeta, const float *dout,
         const float k = gamma[c] * invstd;
         const float a1 = (float)(sg / (double)m), a2 = (float)(sgx / (double)m);
         if (!d->flat) {
-            const float *g = dout + c * m, *x = in + c * m, *y = out + c * m;
+            const float *g = dout + c * m, *x = in + c * m;
+            const float scale = cache[2 * d->c + c], shift = cache[3 * d->c + c];
             float *dx = din + c * m;
             const float ka2 = k * a2 * invstd, k0 = k * a1 - ka2 * mean;
             /* din = k*(g - a1 - (x-mean)*invstd*a2) = k*g - ka2*x - k0 */
             if (d->relu)
-                for (size_t j = 0; j < m; j++) dx[j] = (y[j] > 0.0f ? k * g[j] : 0.0f) - ka2 * x[j] - k0;
+                for (size_t j = 0; j < m; j++)
+                    dx[j] = (x[j] * scale + shift > 0.0f ? k * g[j] : 0.0f) - ka2 * x[j] - k0;
             else
                 for (size_t j = 0; j < m; j++) dx[j] = k * g[j] - ka2 * x[j] - k0;
         } else {
@@ -513,6 +519,8 @@ void sl__bn_forward_ref(float *out, float *cache, float *run_mean, float *run_va
             run_var[c] = (float)((1.0 - d->momentum) * run_var[c] + d->momentum * unb);
             cache[c] = (float)mean;
             cache[d->c + c] = (float)(1.0 / sqrt(var + d->eps));
+            cache[2 * d->c + c] = (float)(gamma[c] / sqrt(var + d->eps));
+            cache[3 * d->c + c] = (float)(beta[c] - mean * gamma[c] / sqrt(var + d->eps));
         } else {
             mean = run_mean[c];
             var = run_var[c];

@@ -511,7 +511,7 @@ sl_status sl_model_create(const char *spec, const sl_shape *input, uint64_t seed
             if (L->kind == SL__L_BN) {
                 add_tensor(m, L, "running_mean", SL_TENSOR_BUFFER, L->buf_off, false, L->w_count);
                 add_tensor(m, L, "running_var", SL_TENSOR_BUFFER, L->buf_off + L->w_count, false, L->w_count);
-                m->layers[i].cache = sl__malloc_array(2 * L->w_count, sizeof(float), "bn cache");
+                m->layers[i].cache = sl__malloc_array(4 * L->w_count, sizeof(float), "bn cache");
                 if (!m->layers[i].cache) st = SL_ERR_NOMEM;
             }
         }

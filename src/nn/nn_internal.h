@@ -59,8 +59,10 @@ void sl__linear_backward_ref(float *din, float *dwt, float *dbias, const float *
 
 /* ---- batch normalisation over channels. Element j (0..m-1) of channel c is
  * at c*cs + j0(j) where the batch is either CNHW (cs = m, contiguous) or flat
- * n x C (cs = 1, step C): `flat` selects. cache: 2*C floats (mean, invstd) of
- * the last train forward. relu: ReLU fused after the affine map. */
+ * n x C (cs = 1, step C): `flat` selects. cache: 4*C floats (mean, invstd,
+ * scale, shift) of the last train forward. relu: ReLU fused after the affine
+ * map; backward takes its mask from the output (flat, _ref) or recomputes it
+ * from the input with the cached scale and shift (CNHW). */
 typedef struct sl__bn_dims {
     size_t c, m;  /* channels, elements per channel (n*h*w or n) */
     bool flat;
