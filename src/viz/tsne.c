@@ -148,12 +148,26 @@ typedef struct {
     int32_t point;      /* a leaf's (first) point, or -1 when empty */
 } qnode;
 
+/* What the force loop reads, packed into 32 bytes per node. */
+typedef struct {
+    double mx, my, w4; /* centre of mass, squared full cell width */
+    float count;
+    int32_t child;
+} qsum;
+
 typedef struct {
     qnode *nodes;
     size_t len, cap;
+    qsum *sum;
+    uint32_t *next;  /* n: the other points of a shared leaf, a chain ending in UINT32_MAX */
+    uint32_t *order; /* n: points in depth-first leaf order, so neighbours in the loop are neighbours in space */
 } qtree;
 
 #define QT_MAX_DEPTH 48
+
+static void qt_free(qtree *t) {
+    sl__free(t->nodes), sl__free(t->sum), sl__free(t->next), sl__free(t->order);
+}
 
 static sl_status qt_push(qtree *t, double cx, double cy, double hw) {
     if (t->len == t->cap) {
@@ -170,10 +184,14 @@ static int quadrant(const qnode *q, double x, double y) { return (x >= q->cx) | 
 
 static sl_status qt_build(qtree *t, const double *y, size_t n) {
     t->len = 0;
+    t->next = sl__malloc_array(n, sizeof *t->next, "t-SNE quadtree");
+    t->order = sl__malloc_array(n, sizeof *t->order, "t-SNE quadtree");
+    if (!t->next || !t->order) return SL_ERR_NOMEM;
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
     for (size_t i = 0; i < n; i++) {
-        x0 = fmin(x0, y[2 * i]), x1 = fmax(x1, y[2 * i]);
-        y0 = fmin(y0, y[2 * i + 1]), y1 = fmax(y1, y[2 * i + 1]);
+        x0 = SL__MIN(x0, y[2 * i]), x1 = SL__MAX(x1, y[2 * i]);
+        y0 = SL__MIN(y0, y[2 * i + 1]), y1 = SL__MAX(y1, y[2 * i + 1]);
+        t->next[i] = UINT32_MAX;
     }
     double hw = 0.5 * fmax(x1 - x0, y1 - y0);
     hw = hw * (1 + 1e-6) + 1e-12;
@@ -193,6 +211,8 @@ static sl_status qt_build(qtree *t, const double *y, size_t n) {
                     /* Duplicates (or points closer than the depth limit can
                      * separate) share one leaf. */
                     q->count++, q->mx += px, q->my += py;
+                    t->next[i] = t->next[q->point];
+                    t->next[q->point] = (uint32_t)i;
                     break;
                 }
                 /* Split: the old content moves to its quadrant's child. */
@@ -209,55 +229,164 @@ static sl_status qt_build(qtree *t, const double *y, size_t n) {
             at = (size_t)(q->child + quadrant(q, px, py));
         }
     }
-    for (size_t a = 0; a < t->len; a++)
-        if (t->nodes[a].count) t->nodes[a].mx /= t->nodes[a].count, t->nodes[a].my /= t->nodes[a].count;
-    return SL_OK;
-}
-
-/* Repulsion on point i: returns sum of w = 1/(1+d^2) over the other points and
- * adds sum of w^2 (y_i - y_j) to f, with far cells summarised by their mean. */
-static double qt_repulse(const qtree *t, double px, double py, double theta2, double f[2]) {
+    t->sum = sl__malloc_array(t->len, sizeof *t->sum, "t-SNE quadtree");
+    if (!t->sum) return SL_ERR_NOMEM;
+    for (size_t a = 0; a < t->len; a++) {
+        qnode *q = &t->nodes[a];
+        if (q->count) q->mx /= q->count, q->my /= q->count;
+        t->sum[a] = (qsum){q->mx, q->my, 4 * q->hw * q->hw, (float)q->count, q->child};
+    }
+    /* Depth-first leaf order of the points. */
     int32_t stack[4 * QT_MAX_DEPTH + 8];
     int sp = 0;
+    size_t k = 0;
     stack[sp++] = 0;
-    double z = 0, fx = 0, fy = 0;
     while (sp > 0) {
         const qnode *q = &t->nodes[stack[--sp]];
         if (q->count == 0) continue;
-        double dx = px - q->mx, dy = py - q->my, d2 = dx * dx + dy * dy;
-        double w4 = 4 * q->hw * q->hw;
-        if (q->child < 0 || w4 < theta2 * d2) {
-            if (d2 == 0) {
-                /* The point's own leaf: its duplicates each add w = 1 and no force. */
-                z += (double)q->count - 1;
-                continue;
-            }
-            double w = 1.0 / (1.0 + d2), cw = q->count * w;
-            z += cw;
-            fx += cw * w * dx, fy += cw * w * dy;
+        if (q->child < 0) {
+            for (uint32_t p = (uint32_t)q->point; p != UINT32_MAX; p = t->next[p]) t->order[k++] = p;
         } else {
             for (int c = 3; c >= 0; c--) stack[sp++] = q->child + c;
         }
     }
-    f[0] += fx, f[1] += fy;
-    return z;
+    return SL_OK;
+}
+
+/* Repulsion by groups: the points of a small subtree (contiguous in the
+ * depth-first order) share one walk of the tree, which collects the cells far
+ * enough from the group's bounding box to be summarised (or the leaves, when
+ * none is). Every point of the group then interacts with every collected
+ * cell in a plain loop. The opening test against the box is stricter than
+ * against each point, so the approximation is at least as good as per-point
+ * Barnes-Hut with the same theta, and theta = 0 gives the exact sum. */
+#define QT_GROUP 128
+
+typedef struct {
+    double *mx, *my, *cnt;
+    size_t len, cap;
+} ilist;
+
+static bool il_push(ilist *l, const qsum *q) {
+    if (l->len == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 1024;
+        double *a = sl__realloc(l->mx, cap * sizeof *a);
+        if (a) l->mx = a;
+        double *b = sl__realloc(l->my, cap * sizeof *b);
+        if (b) l->my = b;
+        double *c = sl__realloc(l->cnt, cap * sizeof *c);
+        if (c) l->cnt = c;
+        if (!a || !b || !c) return false;
+        l->cap = cap;
+    }
+    l->mx[l->len] = q->mx, l->my[l->len] = q->my, l->cnt[l->len] = q->count;
+    l->len++;
+    return true;
+}
+
+/* Collect the interaction list of the box [bx0, bx1] x [by0, by1]. */
+static bool collect(const qsum *nodes, double bx0, double bx1, double by0, double by1, double theta2, ilist *l) {
+    int32_t stack[4 * QT_MAX_DEPTH + 8];
+    int sp = 0;
+    stack[sp++] = 0;
+    l->len = 0;
+    while (sp > 0) {
+        const qsum *q = &nodes[stack[--sp]];
+        /* Distance from the centre of mass to the box (0 inside). */
+        double dx = bx0 - q->mx > 0 ? bx0 - q->mx : q->mx - bx1 > 0 ? q->mx - bx1 : 0;
+        double dy = by0 - q->my > 0 ? by0 - q->my : q->my - by1 > 0 ? q->my - by1 : 0;
+        if (q->child < 0 || q->w4 < theta2 * (dx * dx + dy * dy)) {
+            if (!il_push(l, q)) return false;
+        } else {
+            for (int c = 3; c >= 0; c--)
+                if (nodes[q->child + c].count > 0) stack[sp++] = q->child + c;
+        }
+    }
+    return true;
+}
+
+/* Groups: maximal subtrees of at most QT_GROUP points, as ranges of the order. */
+static size_t qt_groups(const qtree *t, uint32_t *gstart) {
+    int32_t stack[4 * QT_MAX_DEPTH + 8];
+    int sp = 0;
+    size_t ng = 0, at = 0;
+    stack[sp++] = 0;
+    while (sp > 0) {
+        const qnode *q = &t->nodes[stack[--sp]];
+        if (q->count == 0) continue;
+        if (q->count <= QT_GROUP || q->child < 0) {
+            gstart[ng++] = (uint32_t)at;
+            at += q->count;
+        } else {
+            for (int c = 3; c >= 0; c--) stack[sp++] = q->child + c;
+        }
+    }
+    gstart[ng] = (uint32_t)at;
+    return ng;
 }
 
 sl_status sl__tsne_grad_bh(const double *y, size_t n, const sl__csr *P, double exag, double theta, double *grad) {
     qtree t = {0};
     double *zs = sl__malloc_array(n, sizeof *zs, "t-SNE repulsion");
-    sl_status st = zs ? qt_build(&t, y, n) : SL_ERR_NOMEM;
+    uint32_t *gstart = sl__malloc_array(n + 1, sizeof *gstart, "t-SNE groups");
+    sl_status st = zs && gstart ? qt_build(&t, y, n) : SL_ERR_NOMEM;
     if (st) {
-        sl__free(zs), sl__free(t.nodes);
+        sl__free(zs), sl__free(gstart), qt_free(&t);
         return st;
     }
     double theta2 = theta * theta;
-#pragma omp parallel for schedule(dynamic, 64) if (n >= 2048)
-    for (size_t i = 0; i < n; i++) {
-        double f[2] = {0, 0};
-        zs[i] = qt_repulse(&t, y[2 * i], y[2 * i + 1], theta2, f);
-        /* grad temporarily holds the repulsion numerator. */
-        grad[2 * i] = f[0], grad[2 * i + 1] = f[1];
+    const qsum *nodes = t.sum;
+    const uint32_t *ord = t.order;
+    size_t ng = qt_groups(&t, gstart);
+    int failed = 0;
+#pragma omp parallel if (n >= 2048)
+    {
+        ilist l = {0};
+#pragma omp for schedule(dynamic, 4)
+        for (size_t g = 0; g < ng; g++) {
+            size_t a = gstart[g], b = gstart[g + 1], m = b - a;
+            double gx[QT_GROUP], gy[QT_GROUP], z[QT_GROUP], fx[QT_GROUP], fy[QT_GROUP];
+            if (m > QT_GROUP) m = QT_GROUP; /* a leaf of duplicates: handled below, one by one */
+            double bx0 = INFINITY, bx1 = -INFINITY, by0 = INFINITY, by1 = -INFINITY;
+            for (size_t p = 0; p < m; p++) {
+                size_t i = ord[a + p];
+                gx[p] = y[2 * i], gy[p] = y[2 * i + 1];
+                bx0 = SL__MIN(bx0, gx[p]), bx1 = SL__MAX(bx1, gx[p]);
+                by0 = SL__MIN(by0, gy[p]), by1 = SL__MAX(by1, gy[p]);
+                z[p] = fx[p] = fy[p] = 0;
+            }
+            if (!collect(nodes, bx0, bx1, by0, by1, theta2, &l)) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            for (size_t e = 0; e < l.len; e++) {
+                double mx = l.mx[e], my = l.my[e], c = l.cnt[e];
+                for (size_t p = 0; p < m; p++) {
+                    double dx = gx[p] - mx, dy = gy[p] - my, d2 = dx * dx + dy * dy;
+                    double w = 1.0 / (1.0 + d2), cw = c * w;
+                    /* A cell at distance 0 is the point's own leaf: it and its
+                     * duplicates add w = 1 each except itself, and no force. */
+                    z[p] += cw - (d2 == 0 ? 1.0 : 0.0);
+                    fx[p] += cw * w * dx, fy[p] += cw * w * dy;
+                }
+            }
+            for (size_t p = 0; p < m; p++) {
+                size_t i = ord[a + p];
+                zs[i] = z[p], grad[2 * i] = fx[p], grad[2 * i + 1] = fy[p];
+            }
+            /* More duplicates than a group holds (rare): all share the position
+             * of the first, hence its sums. */
+            for (size_t p = a + m; p < b; p++) {
+                size_t i = ord[p], i0 = ord[a];
+                zs[i] = zs[i0], grad[2 * i] = grad[2 * i0], grad[2 * i + 1] = grad[2 * i0 + 1];
+            }
+        }
+        sl__free(l.mx), sl__free(l.my), sl__free(l.cnt);
+    }
+    if (failed) {
+        sl__free(zs), sl__free(gstart), qt_free(&t);
+        return sl__fail(SL_ERR_NOMEM, "t-SNE: cannot allocate an interaction list");
     }
     double Z = 0;
     for (size_t i = 0; i < n; i++) Z += zs[i];
@@ -274,7 +403,8 @@ sl_status sl__tsne_grad_bh(const double *y, size_t n, const sl__csr *P, double e
         grad[2 * i] = 4 * (exag * ax - grad[2 * i] * invZ);
         grad[2 * i + 1] = 4 * (exag * ay - grad[2 * i + 1] * invZ);
     }
-    sl__free(zs), sl__free(t.nodes);
+    sl__free(zs), sl__free(gstart);
+    qt_free(&t);
     return SL_OK;
 }
 
