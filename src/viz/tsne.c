@@ -159,6 +159,7 @@ typedef struct {
     qnode *nodes;
     size_t len, cap;
     qsum *sum;
+    size_t sum_cap;
     uint32_t *next;  /* n: the other points of a shared leaf, a chain ending in UINT32_MAX */
     uint32_t *order; /* n: points in depth-first leaf order, so neighbours in the loop are neighbours in space */
 } qtree;
@@ -182,10 +183,13 @@ static sl_status qt_push(qtree *t, double cx, double cy, double hw) {
 
 static int quadrant(const qnode *q, double x, double y) { return (x >= q->cx) | ((y >= q->cy) << 1); }
 
-static sl_status qt_build(qtree *t, const double *y, size_t n) {
+/* Build the tree of the n points y. `ins` (may be NULL) is the order of
+ * insertion: the previous iteration's leaf order makes consecutive insertions
+ * walk the same, cached, path. The buffers of t are reused between calls. */
+static sl_status qt_build(qtree *t, const double *y, size_t n, const uint32_t *ins) {
     t->len = 0;
-    t->next = sl__malloc_array(n, sizeof *t->next, "t-SNE quadtree");
-    t->order = sl__malloc_array(n, sizeof *t->order, "t-SNE quadtree");
+    if (!t->next) t->next = sl__malloc_array(n, sizeof *t->next, "t-SNE quadtree");
+    if (!t->order) t->order = sl__malloc_array(n, sizeof *t->order, "t-SNE quadtree");
     if (!t->next || !t->order) return SL_ERR_NOMEM;
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
     for (size_t i = 0; i < n; i++) {
@@ -196,7 +200,8 @@ static sl_status qt_build(qtree *t, const double *y, size_t n) {
     double hw = 0.5 * fmax(x1 - x0, y1 - y0);
     hw = hw * (1 + 1e-6) + 1e-12;
     SL__TRY(qt_push(t, 0.5 * (x0 + x1), 0.5 * (y0 + y1), hw));
-    for (size_t i = 0; i < n; i++) {
+    for (size_t k = 0; k < n; k++) {
+        size_t i = ins ? ins[k] : k;
         double px = y[2 * i], py = y[2 * i + 1];
         size_t at = 0;
         for (int depth = 0;; depth++) {
@@ -229,8 +234,12 @@ static sl_status qt_build(qtree *t, const double *y, size_t n) {
             at = (size_t)(q->child + quadrant(q, px, py));
         }
     }
-    t->sum = sl__malloc_array(t->len, sizeof *t->sum, "t-SNE quadtree");
-    if (!t->sum) return SL_ERR_NOMEM;
+    if (t->sum_cap < t->len) {
+        sl__free(t->sum);
+        t->sum = sl__malloc_array(t->len, sizeof *t->sum, "t-SNE quadtree");
+        if (!t->sum) return SL_ERR_NOMEM;
+        t->sum_cap = t->len;
+    }
     for (size_t a = 0; a < t->len; a++) {
         qnode *q = &t->nodes[a];
         if (q->count) q->mx /= q->count, q->my /= q->count;
@@ -325,15 +334,34 @@ static size_t qt_groups(const qtree *t, uint32_t *gstart) {
     return ng;
 }
 
-sl_status sl__tsne_grad_bh(const double *y, size_t n, const sl__csr *P, double exag, double theta, double *grad) {
-    qtree t = {0};
-    double *zs = sl__malloc_array(n, sizeof *zs, "t-SNE repulsion");
-    uint32_t *gstart = sl__malloc_array(n + 1, sizeof *gstart, "t-SNE groups");
-    sl_status st = zs && gstart ? qt_build(&t, y, n) : SL_ERR_NOMEM;
-    if (st) {
-        sl__free(zs), sl__free(gstart), qt_free(&t);
-        return st;
-    }
+/* State kept across iterations: the tree's buffers, and its last leaf order
+ * as the next insertion order. */
+typedef struct {
+    qtree t;
+    bool have_order;
+    uint32_t *ins;
+    double *zs;
+    uint32_t *gstart;
+} bh_work;
+
+static void bh_work_free(bh_work *w) {
+    qt_free(&w->t);
+    sl__free(w->ins), sl__free(w->zs), sl__free(w->gstart);
+    memset(w, 0, sizeof *w);
+}
+
+static sl_status grad_bh(bh_work *bw, const double *y, size_t n, const sl__csr *P, double exag, double theta,
+                         double *grad) {
+    if (!bw->zs) bw->zs = sl__malloc_array(n, sizeof *bw->zs, "t-SNE repulsion");
+    if (!bw->gstart) bw->gstart = sl__malloc_array(n + 1, sizeof *bw->gstart, "t-SNE groups");
+    if (!bw->ins) bw->ins = sl__malloc_array(n, sizeof *bw->ins, "t-SNE quadtree");
+    if (!bw->zs || !bw->gstart || !bw->ins) return SL_ERR_NOMEM;
+    SL__TRY(qt_build(&bw->t, y, n, bw->have_order ? bw->ins : NULL));
+    memcpy(bw->ins, bw->t.order, n * sizeof *bw->ins);
+    bw->have_order = true;
+    double *zs = bw->zs;
+    uint32_t *gstart = bw->gstart;
+    qtree t = bw->t;
     double theta2 = theta * theta;
     const qsum *nodes = t.sum;
     const uint32_t *ord = t.order;
@@ -384,10 +412,7 @@ sl_status sl__tsne_grad_bh(const double *y, size_t n, const sl__csr *P, double e
         }
         sl__free(l.mx), sl__free(l.my), sl__free(l.cnt);
     }
-    if (failed) {
-        sl__free(zs), sl__free(gstart), qt_free(&t);
-        return sl__fail(SL_ERR_NOMEM, "t-SNE: cannot allocate an interaction list");
-    }
+    if (failed) return sl__fail(SL_ERR_NOMEM, "t-SNE: cannot allocate an interaction list");
     double Z = 0;
     for (size_t i = 0; i < n; i++) Z += zs[i];
     double invZ = Z > 0 ? 1.0 / Z : 0;
@@ -403,9 +428,14 @@ sl_status sl__tsne_grad_bh(const double *y, size_t n, const sl__csr *P, double e
         grad[2 * i] = 4 * (exag * ax - grad[2 * i] * invZ);
         grad[2 * i + 1] = 4 * (exag * ay - grad[2 * i + 1] * invZ);
     }
-    sl__free(zs), sl__free(gstart);
-    qt_free(&t);
     return SL_OK;
+}
+
+sl_status sl__tsne_grad_bh(const double *y, size_t n, const sl__csr *P, double exag, double theta, double *grad) {
+    bh_work w = {0};
+    sl_status st = grad_bh(&w, y, n, P, exag, theta, grad);
+    bh_work_free(&w);
+    return st;
 }
 
 void sl__tsne_grad_exact(const double *y, size_t n, const double *P, double exag, double *grad) {
@@ -432,6 +462,7 @@ void sl__tsne_grad_exact(const double *y, size_t n, const double *P, double exag
 /* ---- optimisation ------------------------------------------------------- */
 
 typedef struct {
+    bh_work *work;         /* Barnes-Hut state */
     const sl__csr *sparse; /* Barnes-Hut */
     const double *dense;   /* exact */
     size_t n;
@@ -439,7 +470,7 @@ typedef struct {
 } objective;
 
 static sl_status gradient(const objective *o, const double *y, double exag, double *g) {
-    if (o->sparse) return sl__tsne_grad_bh(y, o->n, o->sparse, exag, o->theta, g);
+    if (o->sparse) return grad_bh(o->work, y, o->n, o->sparse, exag, o->theta, g);
     sl__tsne_grad_exact(y, o->n, o->dense, exag, g);
     return SL_OK;
 }
@@ -563,8 +594,11 @@ sl_status sl_tsne_run(const sl_tsne_config *c, const float *x, size_t n, size_t 
     sl__free(cond), sl__free(dist);
     cond = NULL, dist = NULL;
     if ((st = init_map(c, x, n, d, yd))) goto done;
-    objective o = {&P, NULL, n, c->theta};
-    if ((st = optimise(c, &o, yd))) goto done;
+    bh_work work = {0};
+    objective o = {&work, &P, NULL, n, c->theta};
+    st = optimise(c, &o, yd);
+    bh_work_free(&work);
+    if (st) goto done;
     st = finish(yd, n, y);
 done:
     sl__free(idx), sl__free(dist), sl__free(cond), sl__free(yd);
@@ -623,7 +657,7 @@ sl_status sl_tsne_run_ref(const sl_tsne_config *c, const float *x, size_t n, siz
     double *yd = sl__malloc_array(2 * n, sizeof *yd, "t-SNE map");
     sl_status st = SL_ERR_NOMEM;
     if (P && yd && !(st = dense_p(c, x, n, d, P)) && !(st = init_map(c, x, n, d, yd))) {
-        objective o = {NULL, P, n, 0};
+        objective o = {NULL, NULL, P, n, 0};
         st = optimise(c, &o, yd);
         if (!st) st = finish(yd, n, y);
     }
