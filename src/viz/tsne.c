@@ -367,6 +367,7 @@ static sl_status grad_bh(bh_work *bw, const double *y, size_t n, const sl__csr *
     const uint32_t *ord = t.order;
     size_t ng = qt_groups(&t, gstart);
     int failed = 0;
+    double invZ = 0;
 #pragma omp parallel if (n >= 2048)
     {
         ilist l = {0};
@@ -411,23 +412,31 @@ static sl_status grad_bh(bh_work *bw, const double *y, size_t n, const sl__csr *
             }
         }
         sl__free(l.mx), sl__free(l.my), sl__free(l.cnt);
+        /* One thread sums the normaliser in a fixed order (the barriers of
+         * the loop above and of `single` make zs and invZ visible to all). */
+#pragma omp single
+        {
+            double Z = 0;
+            for (size_t i = 0; i < n; i++) Z += zs[i];
+            invZ = Z > 0 ? 1.0 / Z : 0;
+        }
+        /* Attraction, in the same parallel region to save a fork and join per iteration. */
+        if (!failed) {
+#pragma omp for schedule(dynamic, 64)
+            for (size_t i = 0; i < n; i++) {
+                double ax = 0, ay = 0, yx = y[2 * i], yy = y[2 * i + 1];
+                for (size_t e = P->row[i]; e < P->row[i + 1]; e++) {
+                    size_t j = P->col[e];
+                    double dx = yx - y[2 * j], dy = yy - y[2 * j + 1];
+                    double pw = P->val[e] / (1.0 + dx * dx + dy * dy);
+                    ax += pw * dx, ay += pw * dy;
+                }
+                grad[2 * i] = 4 * (exag * ax - grad[2 * i] * invZ);
+                grad[2 * i + 1] = 4 * (exag * ay - grad[2 * i + 1] * invZ);
+            }
+        }
     }
     if (failed) return sl__fail(SL_ERR_NOMEM, "t-SNE: cannot allocate an interaction list");
-    double Z = 0;
-    for (size_t i = 0; i < n; i++) Z += zs[i];
-    double invZ = Z > 0 ? 1.0 / Z : 0;
-#pragma omp parallel for schedule(dynamic, 64) if (n >= 2048)
-    for (size_t i = 0; i < n; i++) {
-        double ax = 0, ay = 0, yx = y[2 * i], yy = y[2 * i + 1];
-        for (size_t e = P->row[i]; e < P->row[i + 1]; e++) {
-            size_t j = P->col[e];
-            double dx = yx - y[2 * j], dy = yy - y[2 * j + 1];
-            double pw = P->val[e] / (1.0 + dx * dx + dy * dy);
-            ax += pw * dx, ay += pw * dy;
-        }
-        grad[2 * i] = 4 * (exag * ax - grad[2 * i] * invZ);
-        grad[2 * i + 1] = 4 * (exag * ay - grad[2 * i + 1] * invZ);
-    }
     return SL_OK;
 }
 
@@ -494,30 +503,103 @@ static sl_status check_config(const sl_tsne_config *c, size_t n, size_t d, const
     return SL_OK;
 }
 
+/* The top two principal axes of x by subspace iteration in double with plain
+ * loops. This is the one place the module avoids sl_gemm on purpose: a
+ * threaded BLAS may sum in a different order for another thread count, and
+ * t-SNE amplifies such last-bit differences into a different map, while
+ * these loops give the same start whatever the thread count. */
+/* Gram-Schmidt on two d-vectors stored one after the other. */
+static void orthonormalise2(double *v, size_t d) {
+    for (int c = 0; c < 2; c++) {
+        double *vc = v + (size_t)c * d;
+        if (c == 1) {
+            double dot = 0;
+            for (size_t j = 0; j < d; j++) dot += v[j] * vc[j];
+            for (size_t j = 0; j < d; j++) vc[j] -= dot * v[j];
+        }
+        double nn = 0;
+        for (size_t j = 0; j < d; j++) nn += vc[j] * vc[j];
+        nn = sqrt(nn);
+        for (size_t j = 0; j < d; j++) vc[j] = nn > 0 ? vc[j] / nn : (double)(j == (size_t)c);
+    }
+}
+
+static sl_status pca2_init(const float *x, size_t n, size_t d, uint64_t seed, double *y) {
+    double *mean = sl__calloc(d, sizeof *mean), *v = sl__malloc_array(2 * d, sizeof *v, "t-SNE init");
+    double *w = sl__malloc_array(2 * d, sizeof *w, "t-SNE init");
+    if (!mean || !v || !w) {
+        sl__free(mean), sl__free(v), sl__free(w);
+        return SL_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) mean[j] += x[i * d + j];
+    for (size_t j = 0; j < d; j++) mean[j] /= (double)n;
+    sl_rng r;
+    sl_rng_seed(&r, seed, 0x9ca);
+    for (size_t j = 0; j < 2 * d; j++) v[j] = sl_rng_normal(&r);
+    /* An initial map needs the axes only roughly: stop at a change of 1e-7. */
+    for (int it = 0; it < 100; it++) {
+        orthonormalise2(v, d);
+        if (it > 0) {
+            double change = 0;
+            for (size_t j = 0; j < 2 * d; j++) change = fmax(change, fabs(w[j] - v[j]));
+            if (change < 1e-7) break;
+        }
+        /* w = X_c^T (X_c v): one pass over the rows. */
+        memset(w, 0, 2 * d * sizeof *w);
+        for (size_t i = 0; i < n; i++) {
+            const float *row = x + i * d;
+            double t0 = 0, t1 = 0;
+            for (size_t j = 0; j < d; j++) {
+                double c = row[j] - mean[j];
+                t0 += c * v[j], t1 += c * v[d + j];
+            }
+            for (size_t j = 0; j < d; j++) {
+                double c = row[j] - mean[j];
+                w[j] += c * t0, w[d + j] += c * t1;
+            }
+        }
+        /* Keep the previous v in w for the convergence test after the swap. */
+        double *t = v;
+        v = w, w = t;
+    }
+    orthonormalise2(v, d);
+    /* Project; each axis's largest-magnitude coordinate positive. */
+    for (int c = 0; c < 2; c++) {
+        double *vc = v + (size_t)c * d, big = 0;
+        size_t at = 0;
+        for (size_t j = 0; j < d; j++)
+            if (fabs(vc[j]) > big) big = fabs(vc[j]), at = j;
+        if (vc[at] < 0)
+            for (size_t j = 0; j < d; j++) vc[j] = -vc[j];
+    }
+    for (size_t i = 0; i < n; i++) {
+        double t0 = 0, t1 = 0;
+        for (size_t j = 0; j < d; j++) {
+            double c = x[i * d + j] - mean[j];
+            t0 += c * v[j], t1 += c * v[d + j];
+        }
+        y[2 * i] = t0, y[2 * i + 1] = t1;
+    }
+    sl__free(mean), sl__free(v), sl__free(w);
+    return SL_OK;
+}
+
 /* The starting map: PCA to 2-D scaled to a standard deviation of 1e-4 on the
  * first axis (tiny, so the first iterations are driven by P alone), or
  * Gaussian noise of that size. */
 static sl_status init_map(const sl_tsne_config *c, const float *x, size_t n, size_t d, double *y) {
     if (c->init == SL_TSNE_INIT_PCA && d >= 2) {
-        sl_pca *p;
-        float *tmp = sl__malloc_array(n * 2, sizeof *tmp, "t-SNE init");
-        if (!tmp) return SL_ERR_NOMEM;
-        sl_status st = sl_pca_fit(x, n, d, 2, &p);
-        if (st) {
-            sl__free(tmp);
-            return st;
-        }
-        sl_pca_transform(p, x, n, tmp);
-        sl_pca_destroy(p);
+        SL__TRY(pca2_init(x, n, d, c->seed, y));
         double m = 0, s = 0;
-        for (size_t i = 0; i < n; i++) m += tmp[2 * i];
+        for (size_t i = 0; i < n; i++) m += y[2 * i];
         m /= (double)n;
-        for (size_t i = 0; i < n; i++) s += (tmp[2 * i] - m) * (tmp[2 * i] - m);
+        for (size_t i = 0; i < n; i++) s += (y[2 * i] - m) * (y[2 * i] - m);
         s = sqrt(s / (double)n);
-        double f = s > 0 ? 1e-4 / s : 1.0;
-        for (size_t i = 0; i < 2 * n; i++) y[i] = tmp[i] * f;
-        sl__free(tmp);
-        if (s > 0) return SL_OK;
+        if (s > 0) {
+            for (size_t i = 0; i < 2 * n; i++) y[i] *= 1e-4 / s;
+            return SL_OK;
+        }
     }
     sl_rng r;
     sl_rng_seed(&r, c->seed, 0x75e);
