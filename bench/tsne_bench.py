@@ -54,7 +54,8 @@ def main():
                    stdout=subprocess.DEVNULL)
     x = np.load(out("pca50.npy"))
     print(f"input: {x.shape[0]} Fashion-MNIST test images, PCA to {x.shape[1]} dims; perplexity "
-          f"{args.perplexity:g}, {args.iters} iterations, {args.threads} threads", flush=True)
+          f"{args.perplexity:g}, {args.iters} iterations, {args.threads} threads, OMP_WAIT_POLICY="
+          f"{os.environ.get('OMP_WAIT_POLICY', '(unset)')}", flush=True)
 
     # simlearn, timed from outside: the whole command (load, t-SNE, write).
     cmd = [args.simlearn, "map", out("pca50.npy"), "--method", "tsne", "--perplexity", str(args.perplexity),
