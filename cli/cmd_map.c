@@ -20,6 +20,8 @@ static const cli_opt opts[] = {
     {"max-points", 0, CLI_INT, "20000", "map a random sample of at most this many rows (0 = all)", NULL, 0, 1e9, false},
     {"trust", 0, CLI_INT, "1000", "report trustworthiness@10 on a sample of this many points (0 = skip)", NULL, 0, 1e7, false},
     {"title", 0, CLI_STR, NULL, "picture title (default: the method and file name)", NULL, 0, 0, false},
+    {"images", 0, CLI_STR, NULL, "images of the rows (.npy uint8 or float in [0,1], n x h x w [x 3]) for thumbnails", NULL, 0, 0, false},
+    {"thumbs", 0, CLI_INT, "40", "with --images: how many points get a thumbnail", NULL, 0, 100000, false},
     CLI_OPT_SEED,
     CLI_OPT_THREADS,
     CLI_OPT_QUIET,
@@ -32,7 +34,34 @@ static const cli_spec spec = {
     opts, 1, 1,
     "examples:\n"
     "  simlearn map emb.npy --labels labels.npy --label-names cat,dog,bird -o map.svg\n"
-    "  simlearn map emb.npy --method pca --dims 50 --coords emb50.npy"};
+    "  simlearn map emb.npy --method pca --dims 50 --coords emb50.npy\n"
+    "  simlearn map emb.npy --labels labels.npy --images images.npy --thumbs 60 -o map.svg"};
+
+/* Images for thumbnails as 8-bit pixels, one per row of the embeddings. */
+static int load_images(const char *path, size_t n, uint8_t **pix, int *h, int *w, int *c) {
+    sl_array a;
+    sl_status st = sl_npy_read(path, &a);
+    if (st) return cli_fail(st);
+    int rc = 1;
+    if (a.ndim < 3 || a.ndim > 4 || a.shape[0] != n || (a.ndim == 4 && a.shape[3] != 1 && a.shape[3] != 3) ||
+        a.shape[1] > 4096 || a.shape[2] > 4096 || (a.dtype != SL_U8 && a.dtype != SL_F32)) {
+        fprintf(stderr, "simlearn: error: %s: expected %zu images as uint8 or float32, shape (n, h, w) or (n, h, w, 1|3)\n",
+                path, n);
+        goto done;
+    }
+    size_t cnt = sl_array_count(&a);
+    *pix = malloc(cnt ? cnt : 1);
+    if (!*pix) goto done;
+    for (size_t i = 0; i < cnt; i++) {
+        double v = a.dtype == SL_U8 ? ((const uint8_t *)a.data)[i] : 255.0 * ((const float *)a.data)[i];
+        (*pix)[i] = (uint8_t)(v < 0 || v != v ? 0 : v > 255 ? 255 : v + 0.5);
+    }
+    *h = (int)a.shape[1], *w = (int)a.shape[2], *c = a.ndim == 4 ? (int)a.shape[3] : 1;
+    rc = 0;
+done:
+    sl_array_free(&a);
+    return rc;
+}
 
 /* Split "a,b,c" into names (pointers into a copy owned by *buf). */
 static int split_names(const char *s, char **buf, char ***names, size_t *n) {
@@ -71,6 +100,8 @@ static int run(int argc, char **argv) {
     float *x = NULL, *sx = NULL, *y = NULL; /* x from the library (sl_free), sx the sample (free) */
     int64_t *lab = NULL;
     size_t *pick = NULL;
+    uint8_t *imgs = NULL;
+    int ih = 0, iw = 0, ic = 0;
     char *names_buf = NULL, **names = NULL, *svg = NULL;
     size_t n_names = 0;
     sl_progress *prog = NULL;
@@ -104,6 +135,7 @@ static int run(int argc, char **argv) {
             goto done;
         }
     }
+    if (cli_str(&a, "images") && load_images(cli_str(&a, "images"), n, &imgs, &ih, &iw, &ic)) goto done;
     if (cli_str(&a, "label-names") && split_names(cli_str(&a, "label-names"), &names_buf, &names, &n_names)) {
         fprintf(stderr, "simlearn: error: out of memory\n");
         goto done;
@@ -132,6 +164,10 @@ static int run(int argc, char **argv) {
         for (size_t i = 0; i < m; i++) {
             memcpy(sx + i * d, x + pick[i] * d, d * sizeof *sx);
             if (lab) lab[i] = lab[pick[i]];
+            if (imgs) {
+                size_t per = (size_t)ih * (size_t)iw * (size_t)ic;
+                memmove(imgs + i * per, imgs + pick[i] * per, per);
+            }
         }
         sl_free(x);
         x = NULL;
@@ -228,6 +264,8 @@ static int run(int argc, char **argv) {
         sc.n_names = n_names;
         sc.legend_title = lab ? "label" : NULL;
         sc.text.title = cli_str(&a, "title") ? cli_str(&a, "title") : title;
+        sl_scatter_thumbs th = {imgs, iw, ih, ic, (size_t)cli_int(&a, "thumbs"), 0, seed};
+        if (imgs) sc.thumbs = &th;
         sc.text.x_label = tsne ? "t-SNE 1" : "PC 1";
         sc.text.y_label = tsne ? "t-SNE 2" : "PC 2";
         size_t len;
@@ -244,7 +282,7 @@ static int run(int argc, char **argv) {
 done:
     sl_progress_destroy(prog);
     sl_free(x);
-    free(sx), free(y), free(pick), free(names_buf), free(names);
+    free(sx), free(y), free(pick), free(imgs), free(names_buf), free(names);
     sl_free(lab);
     sl_free(svg);
     free(a.pos);

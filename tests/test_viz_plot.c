@@ -233,6 +233,22 @@ TEST(map_command_writes_svg_and_coords) {
     ASSERT_EQ_INT(t_run(cmd, &out), 0);
     ASSERT_CONTAINS(out, "150\n1\n");
     free(out);
+    /* Thumbnails from an image array (n x 4 x 4 uint8). */
+    sl_array im;
+    size_t shape[3] = {150, 4, 4};
+    ASSERT_OK(sl_array_alloc(&im, SL_U8, 3, shape));
+    for (size_t i = 0; i < 150 * 16; i++) ((uint8_t *)im.data)[i] = (uint8_t)(i * 7);
+    ASSERT_OK(sl_npy_write(t_path("img.npy"), &im));
+    sl_array_free(&im);
+    snprintf(cmd, sizeof cmd, "%s map %s --method pca --images %s --thumbs 7 -o %s && grep -c 'data:image/png;base64' %s",
+             t_simlearn(), t_path("emb.npy"), t_path("img.npy"), t_path("t.svg"), t_path("t.svg"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 0);
+    ASSERT_CONTAINS(out, "\n7\n");
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s map %s --method pca --images %s -o %s", t_simlearn(), t_path("emb.npy"), t_path("lab.npy"), t_path("t.svg"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 1);
+    ASSERT_CONTAINS(out, "expected 150 images as uint8 or float32");
+    free(out);
     /* PCA to 3 dims, coordinates only. */
     snprintf(cmd, sizeof cmd, "%s map %s --method pca --dims 3 --coords %s", t_simlearn(), t_path("emb.npy"), t_path("p.npy"));
     ASSERT_EQ_INT(t_run(cmd, &out), 0);
