@@ -282,3 +282,19 @@ TEST(map_command_reports_bad_usage) {
     ASSERT_CONTAINS(out, "has 3 labels for 10 rows");
     free(out);
 }
+
+TEST(scatter_legend_is_cut_when_labels_are_many) {
+    size_t n = 200;
+    float xy[400];
+    int64_t lab[200];
+    for (size_t i = 0; i < n; i++) xy[2 * i] = (float)i, xy[2 * i + 1] = (float)(i % 7), lab[i] = (int64_t)(i % 50);
+    sl_scatter s = {0};
+    s.xy = xy, s.n = n, s.labels = lab;
+    char *svg;
+    size_t len;
+    ASSERT_OK(sl_plot_scatter(&s, &svg, &len));
+    check_svg(svg);
+    ASSERT_CONTAINS(svg, "more</text>");
+    ASSERT_CONTAINS(svg, ".c49{fill:#");
+    sl_free(svg);
+}

@@ -258,3 +258,21 @@ TEST(trustworthiness_matches_naive_twin) {
     ASSERT_FAILS(sl_trustworthiness(x, n, d, y, 2, 60, &t), SL_ERR_ARG, "k = 60");
     free(x);
 }
+
+TEST(tsne_survives_duplicate_and_identical_points) {
+    size_t n = 300, d = 4;
+    float *x = clusters(3, 100, d, 5, 1, 6, NULL);
+    for (size_t i = 0; i < 40; i++) memcpy(x + (100 + i) * d, x, d * sizeof *x); /* 40 copies of row 0 */
+    float *y = malloc(2 * n * sizeof *y);
+    sl_tsne_config cfg;
+    sl_tsne_config_default(&cfg);
+    cfg.perplexity = 10;
+    cfg.max_iter = 200;
+    ASSERT_OK(sl_tsne_run(&cfg, x, n, d, y));
+    for (size_t i = 0; i < 2 * n; i++) ASSERT_TRUE(isfinite(y[i]));
+    /* All rows equal: no direction to spread along, but a finite answer. */
+    for (size_t i = 0; i < n * d; i++) x[i] = 1.5f;
+    ASSERT_OK(sl_tsne_run(&cfg, x, n, d, y));
+    for (size_t i = 0; i < 2 * n; i++) ASSERT_TRUE(isfinite(y[i]));
+    free(x), free(y);
+}
