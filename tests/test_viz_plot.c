@@ -226,7 +226,7 @@ TEST(map_command_writes_svg_and_coords) {
     ASSERT_EQ_SIZE(rows, 150);
     ASSERT_EQ_SIZE(cols, 2);
     double pur;
-    ASSERT_OK(sl_knn_purity(y, n, 2, lab, 5, &pur));
+    ASSERT_OK(sl_map_purity(y, n, 2, lab, 5, &pur));
     ASSERT_TRUE(pur > 0.95);
     sl_free(y);
     snprintf(cmd, sizeof cmd, "grep -c '<circle class=' %s; grep -c 'b&amp;c' %s", t_path("map.svg"), t_path("map.svg"));

@@ -150,13 +150,13 @@ TEST(separated_clusters_stay_separated) {
     cfg.max_iter = 500;
     ASSERT_OK(sl_tsne_run(&cfg, x, n, d, y));
     double pur, tr;
-    ASSERT_OK(sl_knn_purity(y, n, 2, lab, 10, &pur));
+    ASSERT_OK(sl_map_purity(y, n, 2, lab, 10, &pur));
     ASSERT_TRUE(pur > 0.99);
     ASSERT_OK(sl_trustworthiness(x, n, d, y, 2, 10, &tr));
     ASSERT_TRUE(tr > 0.9);
     /* The exact method agrees on the picture. */
     ASSERT_OK(sl_tsne_run_ref(&cfg, x, n, d, y));
-    ASSERT_OK(sl_knn_purity(y, n, 2, lab, 10, &pur));
+    ASSERT_OK(sl_map_purity(y, n, 2, lab, 10, &pur));
     ASSERT_TRUE(pur > 0.99);
     free(x), free(y);
 }

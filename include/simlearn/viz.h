@@ -89,7 +89,7 @@ sl_status sl_tsne_kl_ref(const sl_tsne_config *c, const float *x, size_t n, size
 sl_status sl_trustworthiness(const float *x, size_t n, size_t dx, const float *y, size_t dy, int k, double *out);
 /* Fraction of each point's k nearest neighbours in y (n x dy) that share its
  * label (leave-one-out kNN purity). Errors: SL_ERR_ARG, SL_ERR_NOMEM. */
-sl_status sl_knn_purity(const float *y, size_t n, size_t dy, const int64_t *labels, int k, double *out);
+sl_status sl_map_purity(const float *y, size_t n, size_t dy, const int64_t *labels, int k, double *out);
 
 /* ---- SVG pictures --------------------------------------------------------
  * Every plot is rendered into a self-contained SVG document in memory (*svg,

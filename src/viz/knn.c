@@ -155,7 +155,7 @@ done:
     return st;
 }
 
-sl_status sl_knn_purity(const float *y, size_t n, size_t dy, const int64_t *labels, int k, double *out) {
+sl_status sl_map_purity(const float *y, size_t n, size_t dy, const int64_t *labels, int k, double *out) {
     if (k <= 0 || (size_t)k >= n) return sl__fail(SL_ERR_ARG, "knn purity: k = %d needs 1 <= k < n = %zu", k, n);
     size_t nk = n * (size_t)k;
     uint32_t *idx = sl__malloc_array(nk, sizeof *idx, "purity neighbours");
