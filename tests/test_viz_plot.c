@@ -298,3 +298,29 @@ TEST(scatter_legend_is_cut_when_labels_are_many) {
     ASSERT_CONTAINS(svg, ".c49{fill:#");
     sl_free(svg);
 }
+
+TEST(line_chart_reduces_long_series_to_pixel_columns) {
+    size_t n = 100000;
+    double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    for (size_t i = 0; i < n; i++) x[i] = (double)i, y[i] = sin((double)i * 0.01) + (i == 50000 ? 5 : 0);
+    sl_series s = {"spiky", x, y, n};
+    sl_lines l = {&s, 1, false, {"long", "step", "y", 0, 0}};
+    char *svg;
+    size_t len;
+    ASSERT_OK(sl_plot_lines(&l, &svg, &len));
+    check_svg(svg);
+    size_t cmds = count(svg, " L") + count(svg, "\"M");
+    ASSERT_TRUE(cmds < 4 * 760);
+    ASSERT_TRUE(cmds > 600);
+    /* The single spike (5 + sin 500 = 4.53) survives the reduction: the y axis reaches 4. */
+    ASSERT_CONTAINS(svg, ">4</text>");
+    double top = 1e9;
+    for (const char *p = strstr(svg, "<path"); p && (p = strchr(p + 1, 'L'));) {
+        double X, Y;
+        if (sscanf(p + 1, "%lf %lf", &X, &Y) == 2 && Y < top) top = Y;
+    }
+    ASSERT_TRUE(top < 70); /* the drawn line reaches the spike near the top of the plot */
+    ASSERT_TRUE(len < 200000);
+    sl_free(svg);
+    free(x), free(y);
+}

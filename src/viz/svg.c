@@ -465,15 +465,45 @@ sl_status sl_plot_lines(const sl_lines *l, char **svg, size_t *len) {
         const sl_series *s = &l->series[k];
         sl_palette_color(k, col);
         sb_printf(&b, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\" stroke-linejoin=\"round\" d=\"", col);
-        bool pen = false;
-        for (size_t i = 0; i < s->n; i++) {
-            double X = s->x[i], Y = s->y[i];
-            if (!isfinite(X) || !isfinite(Y) || (l->log_y && !(Y > 0))) {
+        /* Points falling into one pixel column are reduced to the first,
+         * the lowest, the highest and the last, so a log of 100k steps gives
+         * a path of a few thousand points that looks the same. */
+        bool pen = false, open_bin = false;
+        long bcol = 0;
+        double bin[4][2]; /* first, min, max, last */
+        size_t imin = 0, imax = 0, ifirst = 0;
+        for (size_t i = 0; i <= s->n; i++) {
+            bool fin = false;
+            double X = 0, Y = 0;
+            if (i < s->n) {
+                fin = isfinite(s->x[i]) && isfinite(s->y[i]) && !(l->log_y && !(s->y[i] > 0));
+                if (fin) X = px(&f, s->x[i]), Y = py(&f, s->y[i]);
+            }
+            if (open_bin && fin && (long)floor(X) == bcol) {
+                if (Y < bin[1][1]) bin[1][0] = X, bin[1][1] = Y, imin = i;
+                if (Y > bin[2][1]) bin[2][0] = X, bin[2][1] = Y, imax = i;
+                bin[3][0] = X, bin[3][1] = Y;
+                continue;
+            }
+            if (open_bin) {
+                /* Emit first, then min and max in the order they occurred, then last. */
+                int ord[4] = {0, imin <= imax ? 1 : 2, imin <= imax ? 2 : 1, 3};
+                double lx = NAN, ly = NAN;
+                for (int t = 0; t < 4; t++) {
+                    const double *q = bin[ord[t]];
+                    if (t > 0 && q[0] == lx && q[1] == ly) continue;
+                    if (t > 0 && t < 3 && (ord[t] == 1 ? imin : imax) == ifirst) continue;
+                    sb_printf(&b, "%c%.1f %.1f ", pen ? 'L' : 'M', q[0], q[1]);
+                    pen = true, lx = q[0], ly = q[1];
+                }
+                open_bin = false;
+            }
+            if (!fin) {
                 pen = false; /* a gap: the line breaks here */
                 continue;
             }
-            sb_printf(&b, "%c%.1f %.1f ", pen ? 'L' : 'M', px(&f, X), py(&f, Y));
-            pen = true;
+            open_bin = true, bcol = (long)floor(X), ifirst = imin = imax = i;
+            for (int t = 0; t < 4; t++) bin[t][0] = X, bin[t][1] = Y;
         }
         sb_printf(&b, "\"/>\n");
     }
