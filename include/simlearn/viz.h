@@ -1,4 +1,7 @@
-/* simlearn viz module (see DESIGN.md §2). */
+/* simlearn viz: what a person looks at instead of reading — PCA and t-SNE maps
+ * of embeddings, their trustworthiness, SVG scatter plots, line charts and
+ * histograms, a reader for JSONL training logs, and image grids with a small
+ * built-in bitmap font. */
 #ifndef SIMLEARN_VIZ_H
 #define SIMLEARN_VIZ_H
 
@@ -9,6 +12,203 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- symmetric eigen-decomposition --------------------------------------
+ * a: n x n symmetric, row-major, double; only read. On success w (n) holds the
+ * eigenvalues in descending order and v (n x n, row-major) the matching unit
+ * eigenvectors as ROWS (v[i*n + j] is coordinate j of vector i). Each vector's
+ * largest-magnitude coordinate is made positive (the first one on ties), so the
+ * result does not depend on the solver's arbitrary signs.
+ * sl_eigh uses Householder tridiagonalisation and the implicit QL method;
+ * sl_eigh_ref is the cyclic Jacobi twin the tests compare it with.
+ * Errors: SL_ERR_NOMEM, SL_ERR_NUMERIC (non-finite input or no convergence). */
+sl_status sl_eigh(const double *a, size_t n, double *w, double *v);
+sl_status sl_eigh_ref(const double *a, size_t n, double *w, double *v);
+
+/* ---- PCA -----------------------------------------------------------------
+ * Principal components of n points of dimension d (float32, row-major). The
+ * covariance (d x d) is formed with sl_gemm in blocks and decomposed with
+ * sl_eigh, so the cost is O(n d^2 + d^3). Components follow sl_eigh's sign
+ * convention. Thread-compatible (one object per caller). */
+typedef struct sl_pca {
+    size_t d, k;
+    float *mean;           /* d */
+    float *components;     /* k x d, unit rows, descending variance */
+    double *variance;      /* k: variance along each component (divided by n - 1) */
+    double total_variance; /* sum of the variances of all d coordinates */
+} sl_pca;
+/* k must be in [1, d]; n >= 2. Errors: SL_ERR_ARG, SL_ERR_NOMEM, SL_ERR_NUMERIC. */
+sl_status sl_pca_fit(const float *x, size_t n, size_t d, size_t k, sl_pca **out);
+/* out (n x p->k) = (x - mean) * components^T. x is n x p->d. */
+void sl_pca_transform(const sl_pca *p, const float *x, size_t n, float *out);
+void sl_pca_destroy(sl_pca *p);
+
+/* ---- t-SNE ---------------------------------------------------------------
+ * t-SNE to 2 dimensions. sl_tsne_run is Barnes-Hut t-SNE: exact nearest
+ * neighbours (3*perplexity of them, blocked sl_gemm), a per-point binary search
+ * of the Gaussian width to match the perplexity, the symmetrised sparse P, and
+ * a quadtree for the repulsive forces. The schedule follows common practice
+ * (and scikit-learn >= 1.2): early exaggeration 12 for 250 iterations with
+ * momentum 0.5, then momentum 0.8; per-coordinate gains (+0.2 / *0.8, floor
+ * 0.01); learning rate max(n / exaggeration / 4, 50) unless given; started from
+ * the PCA projection scaled so the first coordinate has standard deviation 1e-4.
+ * The result depends only on the input and the seed, not on the thread count:
+ * every sum is taken in a fixed order, and the PCA start is computed without
+ * the (threaded) BLAS.
+ * sl_tsne_run_ref is the exact O(n^2) method (dense P over all points, exact
+ * gradient) with the same schedule, for small n and for tests. */
+typedef enum { SL_TSNE_INIT_PCA, SL_TSNE_INIT_RANDOM } sl_tsne_init;
+typedef struct sl_tsne_config {
+    double perplexity;    /* 30 */
+    double theta;         /* Barnes-Hut opening angle, 0.5; 0 is exact (slow) */
+    int max_iter;         /* 1000, including the exaggeration phase */
+    int exaggeration_iter;/* 250 */
+    double exaggeration;  /* 12 */
+    double learning_rate; /* <= 0: max(n / exaggeration / 4, 50) */
+    sl_tsne_init init;    /* PCA */
+    uint64_t seed;        /* for the random init (and PCA ties): 1 */
+    sl_progress *progress;/* optional; updated with the iteration count */
+} sl_tsne_config;
+void sl_tsne_config_default(sl_tsne_config *c);
+/* x: n x d input; y: n x 2 output, written only on success. Needs n > 3 *
+ * perplexity + 1 (fewer points: lower the perplexity).
+ * Errors: SL_ERR_ARG, SL_ERR_NOMEM, SL_ERR_NUMERIC. */
+sl_status sl_tsne_run(const sl_tsne_config *c, const float *x, size_t n, size_t d, float *y);
+sl_status sl_tsne_run_ref(const sl_tsne_config *c, const float *x, size_t n, size_t d, float *y);
+/* KL(P || Q) of a finished map y (n x 2) for input x, exactly (O(n^2));
+ * useful to compare maps of small data sets. */
+sl_status sl_tsne_kl_ref(const sl_tsne_config *c, const float *x, size_t n, size_t d, const float *y,
+                         double *kl);
+
+/* ---- map quality ---------------------------------------------------------
+ * Trustworthiness (Venna & Kaski 2001) of an embedding y (n x dy) of x (n x dx)
+ * with k neighbours: 1 - 2/(n k (2n - 3k - 1)) * sum over points i of
+ * sum over j in the k nearest of i in y but not in x of (rank of j from i in x - k).
+ * 1 is perfect. Needs k < n / 2. Exact, O(n^2 (dx + k)); use a sample for big n.
+ * Errors: SL_ERR_ARG, SL_ERR_NOMEM. */
+sl_status sl_trustworthiness(const float *x, size_t n, size_t dx, const float *y, size_t dy, int k, double *out);
+/* Fraction of each point's k nearest neighbours in y (n x dy) that share its
+ * label (leave-one-out kNN purity). Errors: SL_ERR_ARG, SL_ERR_NOMEM. */
+sl_status sl_map_purity(const float *y, size_t n, size_t dy, const int64_t *labels, int k, double *out);
+
+/* ---- SVG pictures --------------------------------------------------------
+ * Every plot is rendered into a self-contained SVG document in memory (*svg,
+ * NUL-terminated, freed with sl_free), which sl_svg_write saves atomically or a
+ * report can inline. Text is XML-escaped. Plots have axes with "nice" ticks, a
+ * title and axis labels. Colours come from sl_palette_color. */
+
+/* The categorical palette: 20 distinguishable colours, then generated hues.
+ * Writes "#rrggbb" into buf (8 bytes). */
+void sl_palette_color(size_t i, char buf[8]);
+
+typedef struct sl_plot_text {
+    const char *title;   /* may be NULL */
+    const char *x_label; /* may be NULL */
+    const char *y_label; /* may be NULL */
+    int width, height;   /* pixels; 0 = defaults (scatter 900 x 700, others 760 x 440) */
+} sl_plot_text;
+
+/* Optional thumbnails for a scatter plot: images[i] (h x w x channels, 1 or 3
+ * channels) is point i's picture; `count` points are chosen evenly over a
+ * deterministic shuffle and drawn as small inlined PNGs (data: URIs). */
+typedef struct sl_scatter_thumbs {
+    const uint8_t *images; /* n x h x w x channels */
+    int width, height, channels;
+    size_t count;      /* how many points get a thumbnail */
+    int size;          /* drawn side in pixels; 0 = 28 */
+    uint64_t seed;
+} sl_scatter_thumbs;
+
+typedef struct sl_scatter {
+    const float *xy;     /* n x 2 */
+    size_t n;
+    const int64_t *labels;    /* n, or NULL for one colour */
+    const char *const *names; /* names[label] for labels in [0, n_names); others show the number */
+    size_t n_names;
+    const char *legend_title; /* e.g. "class"; may be NULL */
+    float point_radius;       /* 0 = automatic from n */
+    const sl_scatter_thumbs *thumbs; /* may be NULL */
+    sl_plot_text text;
+} sl_scatter;
+/* Errors: SL_ERR_ARG (n = 0, non-finite coordinates), SL_ERR_NOMEM. */
+sl_status sl_plot_scatter(const sl_scatter *s, char **svg, size_t *len);
+
+typedef struct sl_series {
+    const char *name;
+    const double *x, *y; /* n each; non-finite points are skipped (the line breaks) */
+    size_t n;
+} sl_series;
+typedef struct sl_lines {
+    const sl_series *series;
+    size_t n_series;
+    bool log_y; /* logarithmic y axis (non-positive values are skipped) */
+    sl_plot_text text;
+} sl_lines;
+/* Errors: SL_ERR_ARG (no finite point at all), SL_ERR_NOMEM. */
+sl_status sl_plot_lines(const sl_lines *l, char **svg, size_t *len);
+
+typedef struct sl_histogram {
+    const double *values; /* non-finite values are ignored */
+    size_t n;
+    int bins;            /* 0 = 50 */
+    double lo, hi;       /* range; lo >= hi means the data's range */
+    const double *marks; /* vertical marker lines (e.g. the mean), may be NULL */
+    const char *const *mark_names;
+    size_t n_marks;
+    sl_plot_text text;
+} sl_histogram;
+/* Errors: SL_ERR_ARG (no finite value), SL_ERR_NOMEM. */
+sl_status sl_plot_histogram(const sl_histogram *h, char **svg, size_t *len);
+
+/* Save an SVG document atomically. Errors: SL_ERR_IO. */
+sl_status sl_svg_write(const char *path, const char *svg, size_t len);
+
+/* ---- JSONL logs ----------------------------------------------------------
+ * Reads a file of flat JSON objects, one per line ({"step": 10, "loss": 2.3}),
+ * as a table: one column per key in order of first appearance, NaN where a
+ * row lacks a key. Values may be numbers, true/false (1/0), null, or strings
+ * (kept as NaN: a column of text is not plotted); Python's NaN/Infinity
+ * tokens are accepted. Nested objects and arrays are rejected. Blank lines are
+ * skipped. Errors name the line and column: SL_ERR_IO, SL_ERR_FORMAT,
+ * SL_ERR_RANGE, SL_ERR_NOMEM. */
+typedef struct sl_jsonl {
+    size_t n_rows, n_keys;
+    char **keys;    /* n_keys */
+    double *values; /* n_rows x n_keys */
+} sl_jsonl;
+sl_status sl_jsonl_read(const char *path, sl_jsonl **out);
+/* Same from memory; `name` is used in messages. */
+sl_status sl_jsonl_parse(const char *text, size_t len, const char *name, sl_jsonl **out);
+/* Column of `key`, or -1 when absent. */
+long sl_jsonl_column(const sl_jsonl *t, const char *key);
+void sl_jsonl_destroy(sl_jsonl *t);
+
+/* ---- image grids ---------------------------------------------------------
+ * Rows of tiles (a query, then its neighbours), each tile an 8-bit gray or RGB
+ * image scaled up by an integer factor with a text label under it, drawn with
+ * a built-in 5x7 bitmap font. The first column is set apart by a gap. The
+ * result is an RGB buffer (width x height x 3). */
+typedef struct sl_grid_tile {
+    const uint8_t *pixels; /* height x width x channels; NULL leaves the cell empty */
+    int width, height, channels; /* channels 1 or 3 */
+    const char *label;     /* printable ASCII; may be NULL; cut to the tile width */
+    bool highlight;        /* draw a coloured frame (e.g. a matching label) */
+} sl_grid_tile;
+typedef struct sl_grid_config {
+    int scale;      /* integer upscaling of every tile, 0 = 2 */
+    int font_scale; /* 0 = 1 */
+    const char *title; /* drawn above the grid; may be NULL */
+} sl_grid_config;
+/* tiles: rows x cols, row-major; all non-NULL tiles must have the same size.
+ * Errors: SL_ERR_ARG, SL_ERR_NOMEM. */
+sl_status sl_grid_render(const sl_grid_tile *tiles, size_t rows, size_t cols, const sl_grid_config *cfg,
+                         uint8_t **rgb, int *width, int *height);
+/* Draw ASCII text with the built-in font into an RGB buffer (clipped). Returns
+ * the width in pixels the text took. */
+int sl_draw_text(uint8_t *rgb, int width, int height, int x, int y, const char *text, int scale,
+                 const uint8_t color[3]);
+/* Width in pixels of text drawn at `scale`. */
+int sl_text_width(const char *text, int scale);
 
 #ifdef __cplusplus
 }

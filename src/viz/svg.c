@@ -1,0 +1,605 @@
+/* SVG pictures: scatter plots coloured by label (with optional inlined PNG
+ * thumbnails), line charts and histograms, with "nice" axis ticks, escaped
+ * text and a categorical palette. Rendered into memory; saved atomically. */
+#include "viz/viz_internal.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a growable text buffer -------------------------------------------- */
+
+typedef struct {
+    char *s;
+    size_t len, cap;
+    bool failed;
+} sbuf;
+
+static void sb_grow(sbuf *b, size_t more) {
+    if (b->failed) return;
+    if (b->len + more + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more + 1) cap *= 2;
+    char *ns = sl__realloc(b->s, cap);
+    if (!ns) {
+        b->failed = true;
+        return;
+    }
+    b->s = ns, b->cap = cap;
+}
+
+static void sb_printf(sbuf *b, const char *fmt, ...) SL__PRINTF(2, 3);
+static void sb_printf(sbuf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[512];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    sb_grow(b, (size_t)n);
+    if (b->failed) return;
+    if ((size_t)n < sizeof tmp) {
+        memcpy(b->s + b->len, tmp, (size_t)n + 1);
+    } else {
+        va_start(ap, fmt);
+        vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    b->len += (size_t)n;
+}
+
+static void sb_put(sbuf *b, const char *s, size_t n) {
+    sb_grow(b, n);
+    if (b->failed) return;
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+/* XML-escaped text; control characters (invalid in XML 1.0) become '?'. */
+static void sb_text(sbuf *b, const char *s) {
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
+        case '&': sb_put(b, "&amp;", 5); break;
+        case '<': sb_put(b, "&lt;", 4); break;
+        case '>': sb_put(b, "&gt;", 4); break;
+        case '"': sb_put(b, "&quot;", 6); break;
+        case '\'': sb_put(b, "&#39;", 5); break;
+        default:
+            if (c < 0x20 && c != '\t' && c != '\n')
+                sb_put(b, "?", 1);
+            else
+                sb_put(b, (const char *)&c, 1);
+        }
+    }
+}
+
+static sl_status sb_finish(sbuf *b, const char *what, char **svg, size_t *len) {
+    if (b->failed || !b->s) {
+        sl__free(b->s);
+        return sl__fail(SL_ERR_NOMEM, "%s: out of memory while drawing", what);
+    }
+    *svg = b->s;
+    *len = b->len;
+    return SL_OK;
+}
+
+/* ---- palette ------------------------------------------------------------ */
+
+static const char *const palette[20] = {
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#393b79", "#e7ba52", "#637939", "#ad494a", "#6b6ecf", "#8c6d31", "#ce6dbd", "#3d9f8f", "#843c39", "#a0a0ff"};
+
+void sl_palette_color(size_t i, char buf[8]) {
+    if (i < 20) {
+        memcpy(buf, palette[i], 8);
+        return;
+    }
+    /* Beyond the table: hues spread by the golden angle at fixed lightness. */
+    double h = fmod((double)(i - 20) * 137.508 + 15.0, 360.0) / 60.0, s = 0.65, l = 0.45;
+    double c = (1 - fabs(2 * l - 1)) * s, x = c * (1 - fabs(fmod(h, 2.0) - 1)), m = l - c / 2, r = 0, g = 0, bl = 0;
+    int sector = (int)h;
+    switch (sector) {
+    case 0: r = c, g = x; break;
+    case 1: r = x, g = c; break;
+    case 2: g = c, bl = x; break;
+    case 3: g = x, bl = c; break;
+    case 4: r = x, bl = c; break;
+    default: r = c, bl = x; break;
+    }
+    snprintf(buf, 8, "#%02x%02x%02x", (int)lround((r + m) * 255), (int)lround((g + m) * 255),
+             (int)lround((bl + m) * 255));
+}
+
+/* ---- axes --------------------------------------------------------------- */
+
+/* A 1-2-5 step giving about `target` ticks over [lo, hi]. */
+static double nice_step(double lo, double hi, int target) {
+    double span = hi - lo;
+    if (!(span > 0)) span = fabs(lo) > 0 ? fabs(lo) : 1;
+    double raw = span / target, p = pow(10, floor(log10(raw))), f = raw / p;
+    double nf = f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10;
+    return nf * p;
+}
+
+/* Format a tick value with as many decimals as the step needs. */
+static void fmt_tick(char *buf, size_t n, double v, double step) {
+    if (fabs(v) < step * 1e-9) v = 0;
+    double a = fabs(v);
+    if (v != 0 && (a >= 1e6 || a < 1e-4)) {
+        snprintf(buf, n, "%.3g", v);
+        return;
+    }
+    int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+    if (dec > 8) dec = 8;
+    snprintf(buf, n, "%.*f", dec, v);
+}
+
+typedef struct {
+    double x0, x1, y0, y1;   /* data range */
+    double left, top, w, h;  /* plot area in pixels */
+    bool log_y;
+} frame;
+
+static double px(const frame *f, double x) { return f->left + (x - f->x0) / (f->x1 - f->x0) * f->w; }
+static double py(const frame *f, double y) {
+    if (f->log_y) y = log10(y);
+    return f->top + f->h - (y - f->y0) / (f->y1 - f->y0) * f->h;
+}
+
+static void begin_svg(sbuf *b, int W, int H) {
+    sb_printf(b,
+              "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+              "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
+              "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Helvetica, Arial, "
+              "sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+              W, H, W, H);
+}
+
+static void draw_titles(sbuf *b, const sl_plot_text *t, const frame *f, int W) {
+    if (t->title) {
+        sb_printf(b, "<text x=\"%.1f\" y=\"28\" font-size=\"18\" font-weight=\"bold\" text-anchor=\"middle\">",
+                  (double)W / 2);
+        sb_text(b, t->title);
+        sb_printf(b, "</text>\n");
+    }
+    if (t->x_label) {
+        sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" text-anchor=\"middle\">", f->left + f->w / 2,
+                  f->top + f->h + 46);
+        sb_text(b, t->x_label);
+        sb_printf(b, "</text>\n");
+    }
+    if (t->y_label) {
+        double cx = 18, cy = f->top + f->h / 2;
+        sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" text-anchor=\"middle\" "
+                     "transform=\"rotate(-90 %.1f %.1f)\">", cx, cy, cx, cy);
+        sb_text(b, t->y_label);
+        sb_printf(b, "</text>\n");
+    }
+}
+
+/* Frame, grid lines, ticks and tick labels. */
+static void draw_axes(sbuf *b, const frame *f) {
+    char lab[64];
+    sb_printf(b, "<g font-size=\"12\" fill=\"#333\">\n");
+    double sx = nice_step(f->x0, f->x1, 7);
+    for (double v = ceil(f->x0 / sx - 1e-9) * sx; v <= f->x1 + sx * 1e-9; v += sx) {
+        double X = px(f, v);
+        sb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>", X, f->top, X,
+                  f->top + f->h);
+        sb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>", X, f->top + f->h, X,
+                  f->top + f->h + 5);
+        fmt_tick(lab, sizeof lab, v, sx);
+        sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", X, f->top + f->h + 19, lab);
+    }
+    if (f->log_y) {
+        for (double e = ceil(f->y0 - 1e-9); e <= f->y1 + 1e-9; e += 1) {
+            double Y = py(f, pow(10, e));
+            sb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>", f->left, Y,
+                      f->left + f->w, Y);
+            sb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>", f->left - 5, Y,
+                      f->left, Y);
+            snprintf(lab, sizeof lab, "%g", pow(10, e));
+            sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", f->left - 8, Y + 4, lab);
+        }
+    } else {
+        double sy = nice_step(f->y0, f->y1, 6);
+        for (double v = ceil(f->y0 / sy - 1e-9) * sy; v <= f->y1 + sy * 1e-9; v += sy) {
+            double Y = py(f, v);
+            sb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>", f->left, Y,
+                      f->left + f->w, Y);
+            sb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>", f->left - 5, Y,
+                      f->left, Y);
+            fmt_tick(lab, sizeof lab, v, sy);
+            sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", f->left - 8, Y + 4, lab);
+        }
+    }
+    sb_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#333\"/>\n</g>\n",
+              f->left, f->top, f->w, f->h);
+}
+
+/* Pad a range by a fraction on both sides (and widen an empty one). */
+static void pad_range(double *lo, double *hi, double frac) {
+    if (!(*hi > *lo)) {
+        double c = *lo, h = fabs(c) > 0 ? fabs(c) * 0.1 : 1;
+        *lo = c - h, *hi = c + h;
+        return;
+    }
+    double p = (*hi - *lo) * frac;
+    *lo -= p, *hi += p;
+}
+
+sl_status sl_svg_write(const char *path, const char *svg, size_t len) {
+    sl_afile *f;
+    SL__TRY(sl_afile_open(path, &f));
+    if (fwrite(svg, 1, len, sl_afile_stream(f)) != len) {
+        sl_afile_abort(f);
+        return sl__fail(SL_ERR_IO, "%s: write failed", path);
+    }
+    return sl_afile_commit(f);
+}
+
+/* ---- scatter ------------------------------------------------------------ */
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Base64 of a byte string, appended to b. */
+static void sb_base64(sbuf *b, const uint8_t *p, size_t n) {
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    sb_grow(b, (n + 2) / 3 * 4);
+    if (b->failed) return;
+    char *o = b->s + b->len;
+    size_t i = 0;
+    for (; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        *o++ = tab[v >> 18], *o++ = tab[(v >> 12) & 63], *o++ = tab[(v >> 6) & 63], *o++ = tab[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+        *o++ = tab[v >> 18], *o++ = tab[(v >> 12) & 63];
+        *o++ = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    b->len = (size_t)(o - b->s);
+    b->s[b->len] = '\0';
+}
+
+static sl_status svg_thumbnails(sbuf *b, const sl_scatter *s, const frame *f);
+
+sl_status sl_plot_scatter(const sl_scatter *s, char **svg, size_t *len) {
+    if (!s || !s->xy || s->n == 0) return sl__fail(SL_ERR_ARG, "scatter: no points");
+    size_t n = s->n;
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        double X = s->xy[2 * i], Y = s->xy[2 * i + 1];
+        if (!isfinite(X) || !isfinite(Y)) return sl__fail(SL_ERR_ARG, "scatter: point %zu is not finite", i);
+        x0 = fmin(x0, X), x1 = fmax(x1, X), y0 = fmin(y0, Y), y1 = fmax(y1, Y);
+    }
+    /* Distinct labels, sorted: each gets a palette slot in that order. */
+    int64_t *cls = NULL;
+    size_t ncls = 1;
+    if (s->labels) {
+        cls = sl__malloc_array(n, sizeof *cls, "scatter labels");
+        if (!cls) return SL_ERR_NOMEM;
+        memcpy(cls, s->labels, n * sizeof *cls);
+        qsort(cls, n, sizeof *cls, cmp_i64);
+        ncls = 0;
+        for (size_t i = 0; i < n; i++)
+            if (i == 0 || cls[i] != cls[i - 1]) cls[ncls++] = cls[i];
+    }
+    size_t *slot = sl__malloc_array(n, sizeof *slot, "scatter"), *count = sl__calloc(ncls, sizeof *count);
+    uint32_t *order = sl__malloc_array(n, sizeof *order, "scatter");
+    if (!slot || !count || !order) {
+        sl__free(cls), sl__free(slot), sl__free(count), sl__free(order);
+        return SL_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t c = 0;
+        if (cls) {
+            size_t lo = 0, hi = ncls;
+            while (hi - lo > 1) {
+                size_t mid = (lo + hi) / 2;
+                if (cls[mid] <= s->labels[i]) lo = mid; else hi = mid;
+            }
+            c = lo;
+        }
+        slot[i] = c;
+        count[c]++;
+        order[i] = (uint32_t)i;
+    }
+    /* Draw in a fixed random order so no class is painted over all the others. */
+    sl_rng r;
+    sl_rng_seed(&r, 12345, 0);
+    sl_rng_shuffle(&r, order, n, sizeof *order);
+
+    bool legend = s->labels != NULL;
+    int W = s->text.width > 0 ? s->text.width : 900, H = s->text.height > 0 ? s->text.height : 700;
+    double legend_w = legend ? 190 : 0;
+    frame f = {0};
+    f.left = 70, f.top = 50, f.w = W - 70 - 25 - legend_w, f.h = H - 50 - 65;
+    if (f.w < 50) f.w = 50;
+    if (f.h < 50) f.h = 50;
+    pad_range(&x0, &x1, 0.04);
+    pad_range(&y0, &y1, 0.04);
+    /* Equal scales on both axes: a map's distances mean the same in x and y. */
+    double ux = (x1 - x0) / f.w, uy = (y1 - y0) / f.h, u = fmax(ux, uy);
+    double cx = 0.5 * (x0 + x1), cy = 0.5 * (y0 + y1);
+    f.x0 = cx - u * f.w / 2, f.x1 = cx + u * f.w / 2, f.y0 = cy - u * f.h / 2, f.y1 = cy + u * f.h / 2;
+
+    sbuf b = {0};
+    begin_svg(&b, W, H);
+    draw_titles(&b, &s->text, &f, W);
+    draw_axes(&b, &f);
+    char col[8];
+    sb_printf(&b, "<style>");
+    for (size_t c = 0; c < ncls && c < 4096; c++) {
+        sl_palette_color(c, col);
+        sb_printf(&b, ".c%zu{fill:%s}", c, col);
+    }
+    sb_printf(&b, "</style>\n");
+    double rad = s->point_radius > 0 ? s->point_radius : n > 20000 ? 1.4 : n > 5000 ? 1.9 : n > 1000 ? 2.6 : 3.5;
+    sb_printf(&b, "<g fill-opacity=\"0.8\">\n");
+    for (size_t t = 0; t < n; t++) {
+        size_t i = order[t];
+        sb_printf(&b, "<circle class=\"c%zu\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"/>\n", slot[i] < 4096 ? slot[i] : 0,
+                  px(&f, s->xy[2 * i]), py(&f, s->xy[2 * i + 1]), rad);
+    }
+    sb_printf(&b, "</g>\n");
+    sl_status st = SL_OK;
+    if (s->thumbs && s->thumbs->images && s->thumbs->count > 0) st = svg_thumbnails(&b, s, &f);
+    if (legend && !st) {
+        double lx = f.left + f.w + 20, ly = f.top + 8;
+        sb_printf(&b, "<g font-size=\"13\">\n");
+        if (s->legend_title) {
+            sb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" font-weight=\"bold\">", lx, ly + 4);
+            sb_text(&b, s->legend_title);
+            sb_printf(&b, "</text>\n");
+            ly += 22;
+        }
+        size_t maxrows = (size_t)fmax(1, (f.h - 30) / 20);
+        for (size_t c = 0; c < ncls; c++) {
+            if (c + 1 == maxrows && ncls > maxrows) {
+                sb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#555\">... %zu more</text>\n", lx, ly + 4,
+                          ncls - c);
+                break;
+            }
+            sl_palette_color(c, col);
+            sb_printf(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"6\" fill=\"%s\"/>", lx + 6, ly, col);
+            sb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">", lx + 18, ly + 4.5);
+            int64_t v = cls[c];
+            if (s->names && v >= 0 && (uint64_t)v < s->n_names && s->names[v])
+                sb_text(&b, s->names[v]);
+            else
+                sb_printf(&b, "%lld", (long long)v);
+            sb_printf(&b, " <tspan fill=\"#777\">(%zu)</tspan></text>\n", count[c]);
+            ly += 20;
+        }
+        sb_printf(&b, "</g>\n");
+    }
+    sb_printf(&b, "</svg>\n");
+    sl__free(cls), sl__free(slot), sl__free(count), sl__free(order);
+    if (st) {
+        sl__free(b.s);
+        return st;
+    }
+    return sb_finish(&b, "scatter", svg, len);
+}
+
+/* Thumbnails: PNG-encoded pictures of a deterministic sample of points,
+ * drawn centred on their points with a thin frame. */
+static sl_status svg_thumbnails(sbuf *b, const sl_scatter *s, const frame *f) {
+    const sl_scatter_thumbs *t = s->thumbs;
+    if (t->width <= 0 || t->height <= 0 || (t->channels != 1 && t->channels != 3))
+        return sl__fail(SL_ERR_ARG, "scatter thumbnails: %d x %d x %d images (expected 1 or 3 channels)", t->width,
+                        t->height, t->channels);
+    size_t per = (size_t)t->width * (size_t)t->height * (size_t)t->channels;
+    size_t cnt = SL__MIN(t->count, s->n);
+    uint32_t *pick = sl__malloc_array(s->n, sizeof *pick, "thumbnails");
+    if (!pick) return SL_ERR_NOMEM;
+    for (size_t i = 0; i < s->n; i++) pick[i] = (uint32_t)i;
+    sl_rng r;
+    sl_rng_seed(&r, t->seed, 0x7b);
+    sl_rng_shuffle(&r, pick, s->n, sizeof *pick);
+    double side = t->size > 0 ? t->size : 28;
+    sb_printf(b, "<g>\n");
+    sl_status st = SL_OK;
+    for (size_t k = 0; k < cnt && !st; k++) {
+        size_t i = pick[k];
+        uint8_t *png;
+        size_t plen;
+        st = sl_png_encode(t->images + i * per, t->width, t->height, t->channels, &png, &plen);
+        if (st) break;
+        double X = px(f, s->xy[2 * i]) - side / 2, Y = py(f, s->xy[2 * i + 1]) - side / 2;
+        sb_printf(b, "<image x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                     "style=\"image-rendering:pixelated\" href=\"data:image/png;base64,", X, Y, side, side);
+        sb_base64(b, png, plen);
+        sb_printf(b, "\"/><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+                     "stroke=\"#444\" stroke-width=\"0.6\"/>\n", X, Y, side, side);
+        sl_free(png);
+    }
+    sb_printf(b, "</g>\n");
+    sl__free(pick);
+    return st;
+}
+
+/* ---- lines -------------------------------------------------------------- */
+
+sl_status sl_plot_lines(const sl_lines *l, char **svg, size_t *len) {
+    if (!l || (!l->series && l->n_series)) return sl__fail(SL_ERR_ARG, "line chart: no series");
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    size_t pts = 0;
+    for (size_t k = 0; k < l->n_series; k++) {
+        const sl_series *s = &l->series[k];
+        for (size_t i = 0; i < s->n; i++) {
+            double X = s->x[i], Y = s->y[i];
+            if (!isfinite(X) || !isfinite(Y) || (l->log_y && !(Y > 0))) continue;
+            if (l->log_y) Y = log10(Y);
+            x0 = fmin(x0, X), x1 = fmax(x1, X), y0 = fmin(y0, Y), y1 = fmax(y1, Y);
+            pts++;
+        }
+    }
+    if (pts == 0) return sl__fail(SL_ERR_ARG, "line chart: no finite point to draw");
+    int W = l->text.width > 0 ? l->text.width : 760, H = l->text.height > 0 ? l->text.height : 440;
+    frame f = {0};
+    f.log_y = l->log_y;
+    f.left = 78, f.top = 50, f.w = W - 78 - 25, f.h = H - 50 - 65;
+    if (!(x1 > x0)) pad_range(&x0, &x1, 0);
+    if (l->log_y) {
+        y0 = floor(y0), y1 = ceil(y1);
+        if (y1 <= y0) y1 = y0 + 1;
+    } else {
+        pad_range(&y0, &y1, 0.05);
+    }
+    f.x0 = x0, f.x1 = x1, f.y0 = y0, f.y1 = y1;
+    sbuf b = {0};
+    begin_svg(&b, W, H);
+    draw_titles(&b, &l->text, &f, W);
+    draw_axes(&b, &f);
+    char col[8];
+    for (size_t k = 0; k < l->n_series; k++) {
+        const sl_series *s = &l->series[k];
+        sl_palette_color(k, col);
+        sb_printf(&b, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\" stroke-linejoin=\"round\" d=\"", col);
+        /* Points falling into one pixel column are reduced to the first,
+         * the lowest, the highest and the last, so a log of 100k steps gives
+         * a path of a few thousand points that looks the same. */
+        bool pen = false, open_bin = false;
+        long bcol = 0;
+        double bin[4][2]; /* first, min, max, last */
+        size_t imin = 0, imax = 0, ifirst = 0;
+        for (size_t i = 0; i <= s->n; i++) {
+            bool fin = false;
+            double X = 0, Y = 0;
+            if (i < s->n) {
+                fin = isfinite(s->x[i]) && isfinite(s->y[i]) && !(l->log_y && !(s->y[i] > 0));
+                if (fin) X = px(&f, s->x[i]), Y = py(&f, s->y[i]);
+            }
+            if (open_bin && fin && (long)floor(X) == bcol) {
+                if (Y < bin[1][1]) bin[1][0] = X, bin[1][1] = Y, imin = i;
+                if (Y > bin[2][1]) bin[2][0] = X, bin[2][1] = Y, imax = i;
+                bin[3][0] = X, bin[3][1] = Y;
+                continue;
+            }
+            if (open_bin) {
+                /* Emit first, then min and max in the order they occurred, then last. */
+                int ord[4] = {0, imin <= imax ? 1 : 2, imin <= imax ? 2 : 1, 3};
+                double lx = NAN, ly = NAN;
+                for (int t = 0; t < 4; t++) {
+                    const double *q = bin[ord[t]];
+                    if (t > 0 && q[0] == lx && q[1] == ly) continue;
+                    if (t > 0 && t < 3 && (ord[t] == 1 ? imin : imax) == ifirst) continue;
+                    sb_printf(&b, "%c%.1f %.1f ", pen ? 'L' : 'M', q[0], q[1]);
+                    pen = true, lx = q[0], ly = q[1];
+                }
+                open_bin = false;
+            }
+            if (!fin) {
+                pen = false; /* a gap: the line breaks here */
+                continue;
+            }
+            open_bin = true, bcol = (long)floor(X), ifirst = imin = imax = i;
+            for (int t = 0; t < 4; t++) bin[t][0] = X, bin[t][1] = Y;
+        }
+        sb_printf(&b, "\"/>\n");
+    }
+    /* Legend in the top-right corner of the plot, on a white box. */
+    if (l->n_series > 1 || (l->n_series == 1 && l->series[0].name)) {
+        size_t longest = 0;
+        for (size_t k = 0; k < l->n_series; k++)
+            longest = SL__MAX(longest, l->series[k].name ? strlen(l->series[k].name) : 1);
+        double bw = 36 + 7.5 * (double)SL__MIN(longest, (size_t)40), bh = 8 + 18 * (double)l->n_series;
+        double bx = f.left + f.w - bw - 8, by = f.top + 8;
+        sb_printf(&b, "<g font-size=\"12\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" "
+                      "fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n", bx, by, bw, bh);
+        for (size_t k = 0; k < l->n_series; k++) {
+            sl_palette_color(k, col);
+            double yy = by + 14 + 18 * (double)k;
+            sb_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>",
+                      bx + 6, yy - 4, bx + 26, yy - 4, col);
+            sb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">", bx + 31, yy);
+            if (l->series[k].name)
+                sb_text(&b, l->series[k].name);
+            else
+                sb_printf(&b, "%zu", k);
+            sb_printf(&b, "</text>\n");
+        }
+        sb_printf(&b, "</g>\n");
+    }
+    sb_printf(&b, "</svg>\n");
+    return sb_finish(&b, "line chart", svg, len);
+}
+
+/* ---- histogram ---------------------------------------------------------- */
+
+sl_status sl_plot_histogram(const sl_histogram *h, char **svg, size_t *len) {
+    if (!h || (!h->values && h->n)) return sl__fail(SL_ERR_ARG, "histogram: no values");
+    int bins = h->bins > 0 ? h->bins : 50;
+    if (bins > 100000) return sl__fail(SL_ERR_ARG, "histogram: %d bins is too many", bins);
+    double lo = h->lo, hi = h->hi;
+    size_t fin = 0;
+    double mn = INFINITY, mx = -INFINITY;
+    for (size_t i = 0; i < h->n; i++)
+        if (isfinite(h->values[i])) fin++, mn = fmin(mn, h->values[i]), mx = fmax(mx, h->values[i]);
+    if (fin == 0) return sl__fail(SL_ERR_ARG, "histogram: no finite value among %zu", h->n);
+    if (!(lo < hi)) {
+        lo = mn, hi = mx;
+        if (!(hi > lo)) pad_range(&lo, &hi, 0);
+    }
+    size_t *cnt = sl__calloc((size_t)bins, sizeof *cnt);
+    if (!cnt) return SL_ERR_NOMEM;
+    size_t maxc = 0, outside = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        double v = h->values[i];
+        if (!isfinite(v)) continue;
+        if (v < lo || v > hi) {
+            outside++;
+            continue;
+        }
+        long k = (long)((v - lo) / (hi - lo) * bins);
+        if (k >= bins) k = bins - 1;
+        if (k < 0) k = 0;
+        cnt[k]++;
+        maxc = SL__MAX(maxc, cnt[k]);
+    }
+    int W = h->text.width > 0 ? h->text.width : 760, H = h->text.height > 0 ? h->text.height : 440;
+    frame f = {0};
+    f.left = 78, f.top = 50, f.w = W - 78 - 25, f.h = H - 50 - 65;
+    f.x0 = lo, f.x1 = hi, f.y0 = 0, f.y1 = maxc > 0 ? (double)maxc * 1.08 : 1;
+    sbuf b = {0};
+    begin_svg(&b, W, H);
+    draw_titles(&b, &h->text, &f, W);
+    draw_axes(&b, &f);
+    sb_printf(&b, "<g fill=\"#4c78a8\" stroke=\"white\" stroke-width=\"0.5\">\n");
+    for (int k = 0; k < bins; k++) {
+        if (!cnt[k]) continue;
+        double a = px(&f, lo + (hi - lo) * k / bins), c = px(&f, lo + (hi - lo) * (k + 1) / bins);
+        double top = py(&f, (double)cnt[k]);
+        sb_printf(&b, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>\n", a, top, c - a,
+                  f.top + f.h - top);
+    }
+    sb_printf(&b, "</g>\n");
+    char col[8];
+    for (size_t m = 0; m < h->n_marks; m++) {
+        double v = h->marks[m];
+        if (!isfinite(v) || v < lo || v > hi) continue;
+        sl_palette_color(m + 1, col);
+        double X = px(&f, v);
+        sb_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\" "
+                      "stroke-dasharray=\"6 4\"/>", X, f.top, X, f.top + f.h, col);
+        sb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" fill=\"%s\" text-anchor=\"%s\">", X + (X > f.left + f.w * 0.8 ? -4 : 4),
+                  f.top + 16 + 15 * (double)m, col, X > f.left + f.w * 0.8 ? "end" : "start");
+        if (h->mark_names && h->mark_names[m]) sb_text(&b, h->mark_names[m]);
+        sb_printf(&b, " %.4g</text>\n", v);
+    }
+    if (outside)
+        sb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#777\" text-anchor=\"end\">%zu values "
+                      "outside the range</text>\n", f.left + f.w, (double)H - 8, outside);
+    sb_printf(&b, "</svg>\n");
+    sl__free(cnt);
+    return sb_finish(&b, "histogram", svg, len);
+}
