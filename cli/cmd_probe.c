@@ -17,7 +17,7 @@ static const cli_opt opts[] = {
      false},
     {"val-fraction", 0, CLI_FLOAT, "0.1", "share of each training class held out to choose lambda", NULL, 0.001, 0.9,
      false},
-    {"max-iter", 0, CLI_INT, "300", "L-BFGS iteration limit per fit", NULL, 1, 1e7, false},
+    {"max-iter", 0, CLI_INT, "100", "L-BFGS iteration limit per fit", NULL, 1, 1e7, false},
     {"tol", 0, CLI_FLOAT, "1e-4", "stop when the largest gradient entry is below this", NULL, 0, 1, false},
     {"no-standardize", 0, CLI_FLAG, NULL, "use the features as they are (default: z-score with train statistics)",
      NULL, 0, 0, false},

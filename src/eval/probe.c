@@ -314,9 +314,9 @@ void sl_probe_default_config(sl_probe_config *c) {
     c->standardize = true;
     c->seed = 1;
     sl_lbfgs_default_options(&c->lbfgs);
-    c->lbfgs.max_iter = 300;
+    c->lbfgs.max_iter = 100;
     c->lbfgs.gtol = 1e-4;
-    c->lbfgs.ftol = 1e-9;
+    c->lbfgs.ftol = 1e-7;
     c->progress_mode = SL_PROGRESS_AUTO;
     c->precond_rows = 8192;
 }
