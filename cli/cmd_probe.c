@@ -12,7 +12,7 @@ static const cli_opt opts[] = {
     {"train-labels", 0, CLI_STR, NULL, "training labels (.npy, n integers)", NULL, 0, 0, true},
     {"test", 0, CLI_STR, NULL, "test features (.npy, m x d)", NULL, 0, 0, false},
     {"test-labels", 0, CLI_STR, NULL, "test labels (.npy, m integers)", NULL, 0, 0, false},
-    {"lambda", 0, CLI_STR, "1e-2,1e-3,1e-4,1e-5,1e-6",
+    {"lambda", 0, CLI_STR, "1e-1,1e-2,1e-3,1e-4,1e-5",
      "L2 strength(s), comma-separated; one value fits on all training rows without a validation split", NULL, 0, 0,
      false},
     {"val-fraction", 0, CLI_FLOAT, "0.1", "share of each training class held out to choose lambda", NULL, 0.001, 0.9,

@@ -103,8 +103,8 @@ typedef struct sl_probe_config {
     sl_progress_mode progress_mode;
 } sl_probe_config;
 
-/* The default grid: 1e-2, 1e-3, 1e-4, 1e-5, 1e-6 (times the mean loss scale). */
-#define SL_PROBE_DEFAULT_LAMBDAS {1e-2, 1e-3, 1e-4, 1e-5, 1e-6}
+/* The default grid: 1e-1 down to 1e-5 (the loss is a mean over rows). */
+#define SL_PROBE_DEFAULT_LAMBDAS {1e-1, 1e-2, 1e-3, 1e-4, 1e-5}
 void sl_probe_default_config(sl_probe_config *c);
 
 typedef struct sl_probe_result {
