@@ -345,4 +345,19 @@ TEST(cli_probe_bad_inputs_give_clear_errors) {
     ASSERT_EQ_INT(t_run(cmd, &out), 2);
     ASSERT_CONTAINS(out, "--lambda");
     free(out);
+    /* A NaN feature and a single class. */
+    float bad[10] = {1, 2, 3, 4, 5, 6, 7, NAN, 9, 10};
+    int64_t one[2] = {4, 4};
+    ASSERT_OK(sl_npy_write_matrix(t_path("nan.npy"), bad, 2, 5));
+    ASSERT_OK(sl_npy_write_labels(t_path("one.npy"), one, 2));
+    snprintf(cmd, sizeof cmd, "%s probe --train %s --train-labels %s -q", s, t_path("nan.npy"), t_path("one.npy"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 1);
+    ASSERT_CONTAINS(out, "row 1, column 2");
+    free(out);
+    bad[7] = 8;
+    ASSERT_OK(sl_npy_write_matrix(t_path("ok.npy"), bad, 2, 5));
+    snprintf(cmd, sizeof cmd, "%s probe --train %s --train-labels %s -q", s, t_path("ok.npy"), t_path("one.npy"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 1);
+    ASSERT_CONTAINS(out, "only one class (4)");
+    free(out);
 }

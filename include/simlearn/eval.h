@@ -15,7 +15,9 @@ extern "C" {
  * solved with L-BFGS; the standard frozen-feature evaluation of an embedding.
  * Features are standardised with the training mean and standard deviation,
  * the regularisation strength is chosen on a validation split carved from the
- * training set, and the model is then refitted on the whole training set. */
+ * training set, and the model is then refitted on the whole training set.
+ * Nothing here keeps global state; the functions call sl_gemm, so they must
+ * not be called from inside an OpenMP parallel region. */
 
 /* ---- L-BFGS (used by the probe, usable for any smooth objective) ---- */
 

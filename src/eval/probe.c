@@ -173,7 +173,9 @@ sl_status sl_logreg_loss_ref(const sl_logreg_problem *p, const double *theta, do
 
 static double lr_fn(const double *theta, double *grad, void *ctx) { return lr_eval(ctx, theta, grad); }
 
-/* ---- preconditioner ----------------------------------------------------- */
+/* ---- preconditioner -----------------------------------------------------
+ * The covariance and its eigen-decomposition come from the geometry module's
+ * dense linear algebra (sl_geom_covariance, sl_geom_sym_eig). */
 
 struct sl_logreg_precond {
     size_t d;
