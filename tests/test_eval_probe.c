@@ -48,6 +48,28 @@ TEST(lbfgs_minimises_an_ill_conditioned_quadratic) {
     for (int i = 0; i < N; i++) ASSERT_NEAR(y[i], b[i] / a[i], 1e-9);
 }
 
+TEST(lbfgs_stops_on_a_plateau) {
+    enum { N = 60 };
+    double a[N], b[N], x[N] = {0};
+    for (int i = 0; i < N; i++) a[i] = pow(10.0, 3.0 * i / (N - 1)), b[i] = sin(i + 1.0);
+    quad q = {N, a, b};
+    sl_lbfgs_options o;
+    sl_lbfgs_default_options(&o);
+    o.gtol = 1e-12;
+    o.ftol = 0;
+    o.past = 5;
+    o.delta = 1e-3;
+    sl_lbfgs_report r;
+    ASSERT_OK(sl_lbfgs_minimize(quad_fn, &q, x, N, &o, &r));
+    ASSERT_EQ_INT(r.stop, SL_LBFGS_PAST);
+    ASSERT_TRUE(r.iterations >= 5 && r.iterations < 200);
+    /* Close to the optimum in value: f* = -sum b^2 / (2a). */
+    double fs = 0;
+    for (int i = 0; i < N; i++) fs -= b[i] * b[i] / (2 * a[i]);
+    ASSERT_CLOSE(r.f, fs, 5e-3, 0);
+    ASSERT_STREQ(sl_lbfgs_stop_str(r.stop), "loss plateau: small decrease over the last iterations");
+}
+
 static double rosenbrock(const double *x, double *g, void *ctx) {
     size_t n = *(const size_t *)ctx;
     double f = 0;
