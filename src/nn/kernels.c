@@ -1,0 +1,609 @@
+/* The heavy layer kernels: convolution (batched im2col + one sgemm per chunk
+ * of examples), linear, batch normalisation with fused ReLU, and pooling, each
+ * with a naive `_ref` twin that the tests compare against. Layouts are the
+ * internal ones of nn_internal.h (images CNHW, flat n x D). */
+#include "nn/nn_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---- convolution ---------------------------------------------------------
+ * The whole batch's output co x (n*ho*wo) is the product W (co x ci*k*k) times
+ * the column matrix (ci*k*k x n*ho*wo). The column matrix is built for a chunk
+ * of examples at a time, small enough to stay in the last-level cache but
+ * wide enough for an efficient sgemm; the product writes straight into the
+ * CNHW output through the row stride. */
+
+/* Target size of one chunk's column matrix, in floats (4 MiB). */
+#define SL__COL_TARGET ((size_t)1 << 20)
+
+static bool conv_is_pointwise(const sl__conv_dims *d) { return d->k == 1 && d->stride == 1 && d->pad == 0; }
+
+static size_t conv_chunk(const sl__conv_dims *d) {
+    if (d->chunk) return SL__MIN(d->chunk, d->n);
+    size_t per = d->ci * d->k * d->k * d->ho * d->wo;
+    size_t nb = per ? SL__COL_TARGET / per : d->n;
+    if (nb < 1) nb = 1;
+    if (nb > d->n) nb = d->n;
+    return nb;
+}
+
+size_t sl__conv_scratch_floats(const sl__conv_dims *d) {
+    if (conv_is_pointwise(d)) return 0;
+    return conv_chunk(d) * d->ci * d->k * d->k * d->ho * d->wo;
+}
+
+/* Columns for examples [s0, s0+nb): row r = (ci*k+kh)*k+kw, column
+ * s*ho*wo + oh*wo + ow. Every entry is written, so no memset is needed. */
+static void im2col(float *col, const float *in, const sl__conv_dims *d, size_t s0, size_t nb) {
+    const size_t K = d->k, rows = d->ci * K * K, howo = d->ho * d->wo, cols = nb * howo, hw = d->h * d->w;
+    const long H = (long)d->h, W = (long)d->w, st = (long)d->stride, pad = (long)d->pad;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (size_t r = 0; r < rows; r++)
+        for (size_t s = 0; s < nb; s++) {
+            const size_t ci = r / (K * K), kh = (r / K) % K, kw = r % K;
+            const float *plane = in + (ci * d->n + s0 + s) * hw;
+            float *dst = col + r * cols + s * howo;
+            for (size_t oh = 0; oh < d->ho; oh++) {
+                long ih = (long)oh * st - pad + (long)kh;
+                float *drow = dst + oh * d->wo;
+                if (ih < 0 || ih >= H) {
+                    memset(drow, 0, d->wo * sizeof(float));
+                    continue;
+                }
+                const float *srow = plane + ih * W;
+                if (st == 1) {
+                    /* iw = ow - pad + kw must lie in [0, W). */
+                    long lo = pad - (long)kw, hi = W + pad - (long)kw;
+                    if (lo < 0) lo = 0;
+                    if (hi > (long)d->wo) hi = (long)d->wo;
+                    if (hi < lo) hi = lo;
+                    for (long ow = 0; ow < lo; ow++) drow[ow] = 0.0f;
+                    if (hi > lo) memcpy(drow + lo, srow + lo - pad + (long)kw, (size_t)(hi - lo) * sizeof(float));
+                    for (long ow = hi; ow < (long)d->wo; ow++) drow[ow] = 0.0f;
+                } else {
+                    for (size_t ow = 0; ow < d->wo; ow++) {
+                        long iw = (long)ow * st - pad + (long)kw;
+                        drow[ow] = (iw >= 0 && iw < W) ? srow[iw] : 0.0f;
+                    }
+                }
+            }
+        }
+}
+
+/* The adjoint of im2col for examples [s0, s0+nb): each din plane is written
+ * whole (zeroed, then accumulated), one plane per iteration, so there are no
+ * races and no separate memset of din. */
+static void col2im(float *din, const float *col, const sl__conv_dims *d, size_t s0, size_t nb) {
+    const size_t K = d->k, howo = d->ho * d->wo, cols = nb * howo, hw = d->h * d->w;
+    const long H = (long)d->h, W = (long)d->w, st = (long)d->stride, pad = (long)d->pad;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (size_t ci = 0; ci < d->ci; ci++)
+        for (size_t s = 0; s < nb; s++) {
+            float *plane = din + (ci * d->n + s0 + s) * hw;
+            memset(plane, 0, hw * sizeof(float));
+            for (size_t kh = 0; kh < K; kh++)
+                for (size_t kw = 0; kw < K; kw++) {
+                    const float *src = col + ((ci * K + kh) * K + kw) * cols + s * howo;
+                    for (size_t oh = 0; oh < d->ho; oh++) {
+                        long ih = (long)oh * st - pad + (long)kh;
+                        if (ih < 0 || ih >= H) continue;
+                        float *prow = plane + ih * W;
+                        const float *srow = src + oh * d->wo;
+                        if (st == 1) {
+                            long lo = pad - (long)kw, hi = W + pad - (long)kw;
+                            if (lo < 0) lo = 0;
+                            if (hi > (long)d->wo) hi = (long)d->wo;
+                            float *p = prow - pad + (long)kw;
+                            for (long ow = lo; ow < hi; ow++) p[ow] += srow[ow];
+                        } else {
+                            for (size_t ow = 0; ow < d->wo; ow++) {
+                                long iw = (long)ow * st - pad + (long)kw;
+                                if (iw >= 0 && iw < W) prow[iw] += srow[ow];
+                            }
+                        }
+                    }
+                }
+        }
+}
+
+void sl__conv_forward(float *out, const float *in, const float *wt, const float *bias, const sl__conv_dims *d,
+                      float *scratch) {
+    const size_t ckk = d->ci * d->k * d->k, howo = d->ho * d->wo, ncols = d->n * howo;
+    const size_t nb = conv_chunk(d);
+    for (size_t s0 = 0; s0 < d->n; s0 += nb) {
+        size_t b = SL__MIN(nb, d->n - s0);
+        if (conv_is_pointwise(d)) {
+            sl_gemm(false, false, d->co, b * howo, ckk, 1.0f, wt, ckk, in + s0 * howo, d->n * howo, 0.0f,
+                    out + s0 * howo, ncols);
+        } else {
+            im2col(scratch, in, d, s0, b);
+            sl_gemm(false, false, d->co, b * howo, ckk, 1.0f, wt, ckk, scratch, b * howo, 0.0f, out + s0 * howo,
+                    ncols);
+        }
+    }
+    if (bias) {
+#pragma omp parallel for schedule(static)
+        for (size_t c = 0; c < d->co; c++) {
+            float *row = out + c * ncols, b = bias[c];
+            for (size_t j = 0; j < ncols; j++) row[j] += b;
+        }
+    }
+}
+
+void sl__conv_backward(float *din, float *dwt, float *dbias, const float *dout, const float *in, const float *wt,
+                       const sl__conv_dims *d, float *scratch) {
+    const size_t ckk = d->ci * d->k * d->k, howo = d->ho * d->wo, ncols = d->n * howo, hw = d->h * d->w;
+    const size_t nb = conv_chunk(d);
+    if (dbias) {
+#pragma omp parallel for schedule(static)
+        for (size_t c = 0; c < d->co; c++) {
+            const float *row = dout + c * ncols;
+            double acc = 0;
+            for (size_t j = 0; j < ncols; j++) acc += row[j];
+            dbias[c] += (float)acc;
+        }
+    }
+    for (size_t s0 = 0; s0 < d->n; s0 += nb) {
+        size_t b = SL__MIN(nb, d->n - s0), cols = b * howo;
+        const float *g = dout + s0 * howo;
+        if (conv_is_pointwise(d)) {
+            sl_gemm(false, true, d->co, ckk, cols, 1.0f, g, ncols, in + s0 * hw, d->n * hw, 1.0f, dwt, ckk);
+            if (din)
+                sl_gemm(true, false, ckk, cols, d->co, 1.0f, wt, ckk, g, ncols, 0.0f, din + s0 * hw, d->n * hw);
+            continue;
+        }
+        im2col(scratch, in, d, s0, b);
+        sl_gemm(false, true, d->co, ckk, cols, 1.0f, g, ncols, scratch, cols, 1.0f, dwt, ckk);
+        if (din) {
+            /* The column buffer is free again: reuse it for d(columns). */
+            sl_gemm(true, false, ckk, cols, d->co, 1.0f, wt, ckk, g, ncols, 0.0f, scratch, cols);
+            col2im(din, scratch, d, s0, b);
+        }
+    }
+}
+
+/* Index of element (c, s, y, x) of a CNHW batch with n examples. */
+#define CNHW(c, s, y, x, n, h, w) ((((c) * (n) + (s)) * (h) + (y)) * (w) + (x))
+
+void sl__conv_forward_ref(float *out, const float *in, const float *wt, const float *bias, const sl__conv_dims *d) {
+    const size_t K = d->k;
+    for (size_t co = 0; co < d->co; co++)
+        for (size_t s = 0; s < d->n; s++)
+            for (size_t oh = 0; oh < d->ho; oh++)
+                for (size_t ow = 0; ow < d->wo; ow++) {
+                    double acc = bias ? bias[co] : 0.0;
+                    for (size_t ci = 0; ci < d->ci; ci++)
+                        for (size_t kh = 0; kh < K; kh++)
+                            for (size_t kw = 0; kw < K; kw++) {
+                                long ih = (long)(oh * d->stride + kh) - (long)d->pad;
+                                long iw = (long)(ow * d->stride + kw) - (long)d->pad;
+                                if (ih < 0 || iw < 0 || ih >= (long)d->h || iw >= (long)d->w) continue;
+                                acc += (double)in[CNHW(ci, s, (size_t)ih, (size_t)iw, d->n, d->h, d->w)] *
+                                       wt[((co * d->ci + ci) * K + kh) * K + kw];
+                            }
+                    out[CNHW(co, s, oh, ow, d->n, d->ho, d->wo)] = (float)acc;
+                }
+}
+
+void sl__conv_backward_ref(float *din, float *dwt, float *dbias, const float *dout, const float *in,
+                           const float *wt, const sl__conv_dims *d) {
+    const size_t K = d->k;
+    if (din) memset(din, 0, d->ci * d->n * d->h * d->w * sizeof(float));
+    for (size_t co = 0; co < d->co; co++) {
+        double db = 0;
+        for (size_t s = 0; s < d->n; s++)
+            for (size_t oh = 0; oh < d->ho; oh++)
+                for (size_t ow = 0; ow < d->wo; ow++) {
+                    float g = dout[CNHW(co, s, oh, ow, d->n, d->ho, d->wo)];
+                    db += g;
+                    for (size_t ci = 0; ci < d->ci; ci++)
+                        for (size_t kh = 0; kh < K; kh++)
+                            for (size_t kw = 0; kw < K; kw++) {
+                                long ih = (long)(oh * d->stride + kh) - (long)d->pad;
+                                long iw = (long)(ow * d->stride + kw) - (long)d->pad;
+                                if (ih < 0 || iw < 0 || ih >= (long)d->h || iw >= (long)d->w) continue;
+                                size_t ii = CNHW(ci, s, (size_t)ih, (size_t)iw, d->n, d->h, d->w);
+                                size_t wi = ((co * d->ci + ci) * K + kh) * K + kw;
+                                dwt[wi] += g * in[ii];
+                                if (din) din[ii] += g * wt[wi];
+                            }
+                }
+        if (dbias) dbias[co] += (float)db;
+    }
+}
+
+/* ---- linear -------------------------------------------------------------*/
+void sl__linear_forward(float *out, const float *in, const float *wt, const float *bias, size_t n, size_t di,
+                        size_t no) {
+    sl_gemm(false, true, n, no, di, 1.0f, in, di, wt, di, 0.0f, out, no);
+    if (bias)
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < no; j++) out[i * no + j] += bias[j];
+}
+
+void sl__linear_backward(float *din, float *dwt, float *dbias, const float *dout, const float *in,
+                         const float *wt, size_t n, size_t di, size_t no) {
+    sl_gemm(true, false, no, di, n, 1.0f, dout, no, in, di, 1.0f, dwt, di);
+    if (dbias)
+        for (size_t j = 0; j < no; j++) {
+            double acc = 0;
+            for (size_t i = 0; i < n; i++) acc += dout[i * no + j];
+            dbias[j] += (float)acc;
+        }
+    if (din) sl_gemm(false, false, n, di, no, 1.0f, dout, no, wt, di, 0.0f, din, di);
+}
+
+void sl__linear_forward_ref(float *out, const float *in, const float *wt, const float *bias, size_t n, size_t di,
+                            size_t no) {
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < no; j++) {
+            double acc = bias ? bias[j] : 0.0;
+            for (size_t k = 0; k < di; k++) acc += (double)in[i * di + k] * wt[j * di + k];
+            out[i * no + j] = (float)acc;
+        }
+}
+
+void sl__linear_backward_ref(float *din, float *dwt, float *dbias, const float *dout, const float *in,
+                             const float *wt, size_t n, size_t di, size_t no) {
+    for (size_t j = 0; j < no; j++)
+        for (size_t k = 0; k < di; k++) {
+            double acc = 0;
+            for (size_t i = 0; i < n; i++) acc += (double)dout[i * no + j] * in[i * di + k];
+            dwt[j * di + k] += (float)acc;
+        }
+    if (dbias)
+        for (size_t j = 0; j < no; j++) {
+            double acc = 0;
+            for (size_t i = 0; i < n; i++) acc += dout[i * no + j];
+            dbias[j] += (float)acc;
+        }
+    if (din)
+        for (size_t i = 0; i < n; i++)
+            for (size_t k = 0; k < di; k++) {
+                double acc = 0;
+                for (size_t j = 0; j < no; j++) acc += (double)dout[i * no + j] * wt[j * di + k];
+                din[i * di + k] = (float)acc;
+            }
+}
+
+/* ---- batch normalisation ------------------------------------------------
+ * Channel c's elements: CNHW keeps them contiguous (c*m + j); a flat n x C
+ * batch strides them (j*C + c). */
+static inline size_t bn_at(const sl__bn_dims *d, size_t c, size_t j) { return d->flat ? j * d->c + c : c * d->m + j; }
+
+/* Vectorised reductions: float partial sums over blocks of at most 4096
+ * elements (`omp simd` permits the reassociation that SIMD needs, without
+ * -ffast-math), each block's sum added into a double, so the rounding error
+ * stays small while the loops run at vector speed. */
+#define SL__BLOCK 4096
+
+static double sum_f(const float *x, size_t n) {
+    double total = 0;
+    for (size_t b0 = 0; b0 < n; b0 += SL__BLOCK) {
+        size_t e = SL__MIN(n, b0 + SL__BLOCK);
+        float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+        for (size_t j = b0; j < e; j++) acc += x[j];
+        total += acc;
+    }
+    return total;
+}
+
+/* Sum of (x - c)^2. */
+static double sumsq_f(const float *x, size_t n, float c) {
+    double total = 0;
+    for (size_t b0 = 0; b0 < n; b0 += SL__BLOCK) {
+        size_t e = SL__MIN(n, b0 + SL__BLOCK);
+        float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+        for (size_t j = b0; j < e; j++) acc += (x[j] - c) * (x[j] - c);
+        total += acc;
+    }
+    return total;
+}
+
+/* For BN backward: sum of g and of g*(x - c), where g = dout masked by y > 0
+ * when relu is set. */
+static void sums_gx(const float *g, const float *x, const float *y, bool relu, float c, size_t n, double *sg,
+                    double *sgx) {
+    double t1 = 0, t2 = 0;
+    for (size_t b0 = 0; b0 < n; b0 += SL__BLOCK) {
+        size_t e = SL__MIN(n, b0 + SL__BLOCK);
+        float a1 = 0.0f, a2 = 0.0f;
+        if (relu) {
+#pragma omp simd reduction(+ : a1, a2)
+            for (size_t j = b0; j < e; j++) {
+                float gg = y[j] > 0.0f ? g[j] : 0.0f;
+                a1 += gg;
+                a2 += gg * (x[j] - c);
+            }
+        } else {
+#pragma omp simd reduction(+ : a1, a2)
+            for (size_t j = b0; j < e; j++) {
+                a1 += g[j];
+                a2 += g[j] * (x[j] - c);
+            }
+        }
+        t1 += a1;
+        t2 += a2;
+    }
+    *sg = t1;
+    *sgx = t2;
+}
+
+void sl__bn_forward(float *out, float *cache, float *run_mean, float *run_var, const float *in, const float *gamma,
+                    const float *beta, const sl__bn_dims *d, bool train) {
+    const size_t m = d->m;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t c = 0; c < d->c; c++) {
+        double mean, invstd;
+        if (train) {
+            double s = 0, ss = 0;
+            if (!d->flat) {
+                const float *x = in + c * m;
+                mean = sum_f(x, m) / (double)m;
+                ss = sumsq_f(x, m, (float)mean);
+                /* Correct for mean having been rounded to float. */
+                double r = sum_f(x, m) / (double)m - (double)(float)mean;
+                ss -= (double)m * r * r;
+                if (ss < 0) ss = 0;
+            } else {
+                for (size_t j = 0; j < m; j++) s += in[bn_at(d, c, j)];
+                mean = s / (double)m;
+                for (size_t j = 0; j < m; j++) {
+                    double t = in[bn_at(d, c, j)] - mean;
+                    ss += t * t;
+                }
+            }
+            double var = ss / (double)m;
+            invstd = 1.0 / sqrt(var + d->eps);
+            /* Running variance uses the unbiased estimate, as PyTorch does. */
+            double unb = m > 1 ? ss / (double)(m - 1) : var;
+            run_mean[c] = (float)((1.0 - d->momentum) * run_mean[c] + d->momentum * mean);
+            run_var[c] = (float)((1.0 - d->momentum) * run_var[c] + d->momentum * unb);
+            cache[c] = (float)mean;
+            cache[d->c + c] = (float)invstd;
+        } else {
+            mean = run_mean[c];
+            invstd = 1.0 / sqrt((double)run_var[c] + d->eps);
+        }
+        const float scale = (float)(gamma[c] * invstd), shift = (float)(beta[c] - mean * gamma[c] * invstd);
+        if (!d->flat) {
+            const float *x = in + c * m;
+            float *y = out + c * m;
+            if (d->relu)
+                for (size_t j = 0; j < m; j++) {
+                    float v = x[j] * scale + shift;
+                    y[j] = v > 0.0f ? v : 0.0f;
+                }
+            else
+                for (size_t j = 0; j < m; j++) y[j] = x[j] * scale + shift;
+        } else {
+            for (size_t j = 0; j < m; j++) {
+                size_t a = bn_at(d, c, j);
+                float v = in[a] * scale + shift;
+                out[a] = (d->relu && !(v > 0.0f)) ? 0.0f : v;
+            }
+        }
+    }
+}
+
+void sl__bn_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *out, const float *in,
+                     const float *cache, const float *gamma, const sl__bn_dims *d) {
+    const size_t m = d->m;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t c = 0; c < d->c; c++) {
+        const float mean = cache[c], invstd = cache[d->c + c];
+        double sg = 0, sgx = 0;
+        if (!d->flat) {
+            sums_gx(dout + c * m, in + c * m, out + c * m, d->relu, mean, m, &sg, &sgx);
+            sgx *= invstd;
+        } else {
+            for (size_t j = 0; j < m; j++) {
+                size_t a = bn_at(d, c, j);
+                float g = (d->relu && !(out[a] > 0.0f)) ? 0.0f : dout[a];
+                sg += g;
+                sgx += (double)g * ((in[a] - mean) * invstd);
+            }
+        }
+        dgamma[c] += (float)sgx;
+        dbeta[c] += (float)sg;
+        if (!din) continue;
+        const float k = gamma[c] * invstd;
+        const float a1 = (float)(sg / (double)m), a2 = (float)(sgx / (double)m);
+        if (!d->flat) {
+            const float *g = dout + c * m, *x = in + c * m, *y = out + c * m;
+            float *dx = din + c * m;
+            const float ka2 = k * a2 * invstd, k0 = k * a1 - ka2 * mean;
+            /* din = k*(g - a1 - (x-mean)*invstd*a2) = k*g - ka2*x - k0 */
+            if (d->relu)
+                for (size_t j = 0; j < m; j++) dx[j] = (y[j] > 0.0f ? k * g[j] : 0.0f) - ka2 * x[j] - k0;
+            else
+                for (size_t j = 0; j < m; j++) dx[j] = k * g[j] - ka2 * x[j] - k0;
+        } else {
+            for (size_t j = 0; j < m; j++) {
+                size_t a = bn_at(d, c, j);
+                float g = (d->relu && !(out[a] > 0.0f)) ? 0.0f : dout[a];
+                float xh = (in[a] - mean) * invstd;
+                din[a] = k * (g - a1 - xh * a2);
+            }
+        }
+    }
+}
+
+void sl__bn_forward_ref(float *out, float *cache, float *run_mean, float *run_var, const float *in,
+                        const float *gamma, const float *beta, const sl__bn_dims *d, bool train) {
+    for (size_t c = 0; c < d->c; c++) {
+        double mean, var;
+        if (train) {
+            double s = 0, ss = 0;
+            for (size_t j = 0; j < d->m; j++) s += in[bn_at(d, c, j)];
+            mean = s / (double)d->m;
+            for (size_t j = 0; j < d->m; j++) ss += (in[bn_at(d, c, j)] - mean) * (in[bn_at(d, c, j)] - mean);
+            var = ss / (double)d->m;
+            double unb = d->m > 1 ? ss / (double)(d->m - 1) : var;
+            run_mean[c] = (float)((1.0 - d->momentum) * run_mean[c] + d->momentum * mean);
+            run_var[c] = (float)((1.0 - d->momentum) * run_var[c] + d->momentum * unb);
+            cache[c] = (float)mean;
+            cache[d->c + c] = (float)(1.0 / sqrt(var + d->eps));
+        } else {
+            mean = run_mean[c];
+            var = run_var[c];
+        }
+        for (size_t j = 0; j < d->m; j++) {
+            size_t a = bn_at(d, c, j);
+            double y = (in[a] - mean) / sqrt(var + d->eps) * gamma[c] + beta[c];
+            if (d->relu && y < 0) y = 0;
+            out[a] = (float)y;
+        }
+    }
+}
+
+void sl__bn_backward_ref(float *din, float *dgamma, float *dbeta, const float *dout, const float *out,
+                         const float *in, const float *cache, const float *gamma, const sl__bn_dims *d) {
+    for (size_t c = 0; c < d->c; c++) {
+        double mean = cache[c], invstd = cache[d->c + c], sg = 0, sgx = 0;
+        for (size_t j = 0; j < d->m; j++) {
+            size_t a = bn_at(d, c, j);
+            double g = (d->relu && out[a] <= 0) ? 0 : dout[a];
+            sg += g;
+            sgx += g * (in[a] - mean) * invstd;
+        }
+        dgamma[c] += (float)sgx;
+        dbeta[c] += (float)sg;
+        if (!din) continue;
+        for (size_t j = 0; j < d->m; j++) {
+            size_t a = bn_at(d, c, j);
+            double g = (d->relu && out[a] <= 0) ? 0 : dout[a];
+            double xh = (in[a] - mean) * invstd;
+            din[a] = (float)(gamma[c] * invstd * (g - sg / (double)d->m - xh * sgx / (double)d->m));
+        }
+    }
+}
+
+/* ---- pooling ------------------------------------------------------------
+ * Planes are (channel, example) pairs; CNHW keeps each plane contiguous. The
+ * dims' ci is the number of channels (co == ci). Padding never wins a max
+ * (PyTorch pads with -inf) and counts as zeros in an average
+ * (count_include_pad=True). */
+void sl__maxpool_forward(float *out, int32_t *idx, const float *in, const sl__conv_dims *d) {
+    const size_t planes = d->ci * d->n, hw = d->h * d->w, howo = d->ho * d->wo;
+    const bool simple2 = d->k == 2 && d->stride == 2 && d->pad == 0;
+#pragma omp parallel for schedule(static)
+    for (size_t p = 0; p < planes; p++) {
+        const float *x = in + p * hw;
+        float *y = out + p * howo;
+        int32_t *ix = idx + p * howo;
+        for (size_t oh = 0; oh < d->ho; oh++)
+            for (size_t ow = 0; ow < d->wo; ow++) {
+                if (simple2) {
+                    size_t a = 2 * oh * d->w + 2 * ow, b = a + 1, c = a + d->w, e = c + 1;
+                    size_t m1 = x[b] > x[a] ? b : a, m2 = x[e] > x[c] ? e : c;
+                    size_t mm = x[m2] > x[m1] ? m2 : m1;
+                    y[oh * d->wo + ow] = x[mm];
+                    ix[oh * d->wo + ow] = (int32_t)mm;
+                    continue;
+                }
+                float best = -INFINITY;
+                long bi = -1;
+                for (size_t kh = 0; kh < d->k; kh++) {
+                    long ih = (long)(oh * d->stride + kh) - (long)d->pad;
+                    if (ih < 0 || ih >= (long)d->h) continue;
+                    for (size_t kw = 0; kw < d->k; kw++) {
+                        long iw = (long)(ow * d->stride + kw) - (long)d->pad;
+                        if (iw < 0 || iw >= (long)d->w) continue;
+                        float v = x[ih * (long)d->w + iw];
+                        if (bi < 0 || v > best || isnan(v)) {
+                            best = v;
+                            bi = ih * (long)d->w + iw;
+                        }
+                    }
+                }
+                y[oh * d->wo + ow] = best;
+                ix[oh * d->wo + ow] = (int32_t)(bi < 0 ? 0 : bi);
+            }
+    }
+}
+
+void sl__maxpool_forward_ref(float *out, int32_t *idx, const float *in, const sl__conv_dims *d) {
+    for (size_t c = 0; c < d->ci; c++)
+        for (size_t s = 0; s < d->n; s++)
+            for (size_t oh = 0; oh < d->ho; oh++)
+                for (size_t ow = 0; ow < d->wo; ow++) {
+                    float best = -INFINITY;
+                    long bi = 0;
+                    bool any = false;
+                    for (size_t kh = 0; kh < d->k; kh++)
+                        for (size_t kw = 0; kw < d->k; kw++) {
+                            long ih = (long)(oh * d->stride + kh) - (long)d->pad;
+                            long iw = (long)(ow * d->stride + kw) - (long)d->pad;
+                            if (ih < 0 || iw < 0 || ih >= (long)d->h || iw >= (long)d->w) continue;
+                            float v = in[CNHW(c, s, (size_t)ih, (size_t)iw, d->n, d->h, d->w)];
+                            if (!any || v > best) {
+                                best = v;
+                                bi = ih * (long)d->w + iw;
+                                any = true;
+                            }
+                        }
+                    size_t o = CNHW(c, s, oh, ow, d->n, d->ho, d->wo);
+                    out[o] = best;
+                    idx[o] = (int32_t)bi;
+                }
+}
+
+void sl__maxpool_backward(float *din, const float *dout, const int32_t *idx, const sl__conv_dims *d) {
+    const size_t planes = d->ci * d->n, hw = d->h * d->w, howo = d->ho * d->wo;
+#pragma omp parallel for schedule(static)
+    for (size_t p = 0; p < planes; p++) {
+        float *g = din + p * hw;
+        memset(g, 0, hw * sizeof(float));
+        const float *go = dout + p * howo;
+        const int32_t *ix = idx + p * howo;
+        for (size_t o = 0; o < howo; o++) g[ix[o]] += go[o];
+    }
+}
+
+void sl__avgpool_forward(float *out, const float *in, const sl__conv_dims *d) {
+    const size_t planes = d->ci * d->n, hw = d->h * d->w, howo = d->ho * d->wo;
+    const float inv = 1.0f / (float)(d->k * d->k);
+#pragma omp parallel for schedule(static)
+    for (size_t p = 0; p < planes; p++) {
+        const float *x = in + p * hw;
+        for (size_t oh = 0; oh < d->ho; oh++)
+            for (size_t ow = 0; ow < d->wo; ow++) {
+                float acc = 0.0f;
+                for (size_t kh = 0; kh < d->k; kh++) {
+                    long ih = (long)(oh * d->stride + kh) - (long)d->pad;
+                    if (ih < 0 || ih >= (long)d->h) continue;
+                    for (size_t kw = 0; kw < d->k; kw++) {
+                        long iw = (long)(ow * d->stride + kw) - (long)d->pad;
+                        if (iw >= 0 && iw < (long)d->w) acc += x[ih * (long)d->w + iw];
+                    }
+                }
+                out[p * howo + oh * d->wo + ow] = acc * inv;
+            }
+    }
+}
+
+void sl__avgpool_backward(float *din, const float *dout, const sl__conv_dims *d) {
+    const size_t planes = d->ci * d->n, hw = d->h * d->w, howo = d->ho * d->wo;
+    const float inv = 1.0f / (float)(d->k * d->k);
+#pragma omp parallel for schedule(static)
+    for (size_t p = 0; p < planes; p++) {
+        float *g = din + p * hw;
+        memset(g, 0, hw * sizeof(float));
+        for (size_t oh = 0; oh < d->ho; oh++)
+            for (size_t ow = 0; ow < d->wo; ow++) {
+                float v = dout[p * howo + oh * d->wo + ow] * inv;
+                for (size_t kh = 0; kh < d->k; kh++) {
+                    long ih = (long)(oh * d->stride + kh) - (long)d->pad;
+                    if (ih < 0 || ih >= (long)d->h) continue;
+                    for (size_t kw = 0; kw < d->k; kw++) {
+                        long iw = (long)(ow * d->stride + kw) - (long)d->pad;
+                        if (iw >= 0 && iw < (long)d->w) g[ih * (long)d->w + iw] += v;
+                    }
+                }
+            }
+    }
+}

@@ -1,0 +1,41 @@
+/* Private to the nn module: the model record shared by model.c (spec,
+ * forward, backward), optim.c (updates over the shared state block) and
+ * ckpt.c (checkpoints). */
+#ifndef SIMLEARN_NN_MODEL_INTERNAL_H
+#define SIMLEARN_NN_MODEL_INTERNAL_H
+
+#include "nn/nn_internal.h"
+
+/* One named tensor of a model: a parameter (with a gradient) or a buffer. */
+typedef struct sl__tensor {
+    char name[32];
+    sl_param_info info;
+    size_t offset; /* floats into the parameter region or the buffer region */
+    bool is_param;
+} sl__tensor;
+
+struct sl_model {
+    char *spec;
+    sl_shape input, output;
+    size_t nl;
+    sl__layer *layers;
+    /* The single allocation: params | grads | state1 | state2 (P floats each)
+     * | buffers (running statistics). */
+    size_t nparams, nbufs;
+    float *block, *params, *grads, *state1, *state2, *bufs;
+    size_t ntensors;
+    sl__tensor *tensors;
+    /* Per-batch memory, sized for `cap` examples. */
+    size_t cap, n;
+    float *actmem, *gmem, *scratch, *yout, *g0, *g1;
+    float **acts; /* nl + 1 pointers; acts[0] is the input in internal layout */
+    bool can_backward;
+    sl_rng rng; /* dropout */
+};
+
+/* Optimizer internals that checkpoints need (optim.c). */
+const sl_optim_config *sl__optim_config(const sl_optim *o);
+sl_model *sl__optim_model(sl_optim *o);
+void sl__optim_set_steps(sl_optim *o, uint64_t t);
+
+#endif

@@ -1,0 +1,205 @@
+/* Tests of the batch producer (same batches whatever the thread count, every
+ * item once per epoch, views, captions, the end of the last epoch) and of the
+ * `simlearn data` commands. */
+#include "test.h"
+
+static sl_dataset *shapes(size_t n) {
+    sl_data_config c;
+    sl_data_config_default(&c);
+    c.shapes_count = n;
+    c.size = 16;
+    sl_dataset *d;
+    ASSERT_OK(sl_data_open(&c, &d));
+    return d;
+}
+
+/* Hash of everything in the first `steps` batches. */
+static uint64_t run_batches(const sl_dataset *d, const sl_augment *aug, int threads, size_t steps, sl_batch_mode mode) {
+    sl_batch_config c;
+    sl_batch_config_default(&c);
+    c.data = d;
+    c.aug = aug;
+    c.batch_size = 10;
+    c.seed = 11;
+    c.threads = threads;
+    c.mode = mode;
+    sl_batcher *b;
+    ASSERT_OK(sl_batcher_create(&c, &b));
+    uint64_t h = 1469598103934665603ull;
+    for (size_t s = 0; s < steps; s++) {
+        const sl_batch *bt;
+        ASSERT_OK(sl_batcher_next(b, &bt));
+        ASSERT_EQ_SIZE(bt->n, 10);
+        ASSERT_EQ_SIZE(bt->step, s % sl_batcher_steps_per_epoch(b));
+        size_t bytes = bt->n * sl_data_item_size(d) * sizeof(float);
+        const unsigned char *p = (const unsigned char *)bt->x;
+        for (size_t i = 0; i < bytes; i++) h = (h ^ p[i]) * 1099511628211ull;
+        if (bt->x2) {
+            p = (const unsigned char *)bt->x2;
+            for (size_t i = 0; i < bytes; i++) h = (h ^ p[i]) * 1099511628211ull;
+        }
+        for (size_t i = 0; i < bt->n; i++) h = (h ^ bt->items[i]) * 1099511628211ull;
+    }
+    sl_batcher_destroy(b);
+    return h;
+}
+
+TEST(batches_do_not_depend_on_thread_count) {
+    sl_dataset *d = shapes(95);
+    sl_augment *a;
+    ASSERT_OK(sl_augment_create("crop(0.5,1.0),flip,jitter(0.4,0.4,0.4,0.1),noise(0.05)", &a));
+    uint64_t h1 = run_batches(d, a, 1, 25, SL_BATCH_TWO_VIEWS);
+    uint64_t h3 = run_batches(d, a, 3, 25, SL_BATCH_TWO_VIEWS);
+    uint64_t h1b = run_batches(d, a, 1, 25, SL_BATCH_TWO_VIEWS);
+    ASSERT_TRUE(h1 == h3);
+    ASSERT_TRUE(h1 == h1b);
+    sl_augment_destroy(a);
+    ASSERT_OK(sl_augment_create("color", &a));
+    ASSERT_TRUE(run_batches(d, a, 1, 12, SL_BATCH_TWO_VIEWS) == run_batches(d, a, 2, 12, SL_BATCH_TWO_VIEWS));
+    sl_augment_destroy(a);
+    sl_data_close(d);
+}
+
+TEST(every_item_once_per_epoch_and_views_differ) {
+    sl_dataset *d = shapes(100);
+    sl_augment *a;
+    ASSERT_OK(sl_augment_create("simclr", &a));
+    sl_batch_config c;
+    sl_batch_config_default(&c);
+    c.data = d;
+    c.aug = a;
+    c.batch_size = 20;
+    c.epochs = 2;
+    c.threads = 2;
+    sl_batcher *b;
+    ASSERT_OK(sl_batcher_create(&c, &b));
+    ASSERT_EQ_SIZE(sl_batcher_steps_per_epoch(b), 5);
+    int seen[2][100] = {{0}};
+    size_t first_order[5], second_order[5];
+    for (int s = 0; s < 10; s++) {
+        const sl_batch *bt;
+        ASSERT_OK(sl_batcher_next(b, &bt));
+        ASSERT_EQ_SIZE(bt->epoch, (size_t)(s / 5));
+        ASSERT_TRUE(bt->x2 != NULL);
+        ASSERT_TRUE(memcmp(bt->x, bt->x2, sl_data_item_size(d) * sizeof(float)) != 0);
+        for (size_t i = 0; i < bt->n; i++) {
+            seen[bt->epoch][bt->items[i]]++;
+            /* Labels travel with the item. */
+            int32_t lab[4];
+            ASSERT_OK(sl_data_get(d, bt->items[i], NULL, lab, NULL));
+            for (int k = 0; k < 4; k++) ASSERT_EQ_INT(bt->labels[i * 4 + k], lab[k]);
+        }
+        if (s < 5) first_order[s] = bt->items[0];
+        else second_order[s - 5] = bt->items[0];
+    }
+    for (int e = 0; e < 2; e++)
+        for (int i = 0; i < 100; i++) ASSERT_EQ_INT(seen[e][i], 1);
+    ASSERT_TRUE(memcmp(first_order, second_order, sizeof first_order) != 0);
+    const sl_batch *bt;
+    ASSERT_FAILS(sl_batcher_next(b, &bt), SL_ERR_NOTFOUND, "epochs are done");
+    sl_batcher_destroy(b);
+    sl_augment_destroy(a);
+    sl_data_close(d);
+}
+
+TEST(one_view_caption_and_partial_batches) {
+    sl_dataset *d = shapes(25);
+    sl_batch_config c;
+    sl_batch_config_default(&c);
+    c.data = d;
+    c.mode = SL_BATCH_CAPTION;
+    c.batch_size = 10;
+    c.drop_last = false;
+    c.shuffle = false;
+    sl_batcher *b;
+    ASSERT_OK(sl_batcher_create(&c, &b));
+    ASSERT_EQ_SIZE(sl_batcher_steps_per_epoch(b), 3);
+    const sl_batch *bt;
+    float x[3 * 16 * 16];
+    char cap[SL_CAPTION_MAX];
+    for (int s = 0; s < 3; s++) {
+        ASSERT_OK(sl_batcher_next(b, &bt));
+        ASSERT_EQ_SIZE(bt->n, s < 2 ? 10 : 5);
+        ASSERT_TRUE(bt->x2 == NULL);
+        ASSERT_EQ_SIZE(bt->items[0], (size_t)s * 10);
+        ASSERT_OK(sl_data_get(d, bt->items[1], x, NULL, cap));
+        ASSERT_STREQ(bt->captions[1], cap);
+        /* Without augmentation the view is the item itself. */
+        ASSERT_TRUE(memcmp(bt->x + sl_data_item_size(d), x, sizeof x) == 0);
+    }
+    sl_batcher_destroy(b);
+    sl_data_close(d);
+}
+
+TEST(batcher_bad_configs) {
+    sl_dataset *d = shapes(5);
+    sl_batch_config c;
+    sl_batch_config_default(&c);
+    sl_batcher *b;
+    ASSERT_FAILS(sl_batcher_create(&c, &b), SL_ERR_ARG, "no dataset");
+    c.data = d;
+    ASSERT_FAILS(sl_batcher_create(&c, &b), SL_ERR_ARG, "fewer than one batch");
+    c.batch_size = 2;
+    c.threads = 0;
+    ASSERT_FAILS(sl_batcher_create(&c, &b), SL_ERR_ARG, "threads");
+    sl_data_close(d);
+    float m[4] = {0, 1, 2, 3};
+    ASSERT_OK(sl_npy_write_matrix(t_path("x.npy"), m, 2, 2));
+    sl_data_config dc;
+    sl_data_config_default(&dc);
+    dc.source = t_path("x.npy");
+    dc.split = SL_SPLIT_ALL;
+    ASSERT_OK(sl_data_open(&dc, &d));
+    sl_batch_config_default(&c);
+    c.data = d;
+    c.batch_size = 1;
+    c.mode = SL_BATCH_CAPTION;
+    ASSERT_FAILS(sl_batcher_create(&c, &b), SL_ERR_ARG, "no captions");
+    sl_augment *a;
+    ASSERT_OK(sl_augment_create("keep=shape", &a));
+    c.mode = SL_BATCH_ONE_VIEW;
+    c.aug = a;
+    ASSERT_FAILS(sl_batcher_create(&c, &b), SL_ERR_ARG, "shapes dataset only");
+    sl_augment_destroy(a);
+    /* Vector data goes through a batcher unchanged. */
+    c.aug = NULL;
+    ASSERT_OK(sl_batcher_create(&c, &b));
+    const sl_batch *bt;
+    ASSERT_OK(sl_batcher_next(b, &bt));
+    ASSERT_EQ_SIZE(bt->n, 1);
+    sl_batcher_destroy(b);
+    sl_data_close(d);
+}
+
+TEST(cli_data_show_and_stats) {
+    char cmd[1024], *out;
+    snprintf(cmd, sizeof cmd, "%s data show shapes --aug color --n 8 -o %s", t_simlearn(), t_path("g.png"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 0);
+    ASSERT_CONTAINS(out, "8 items of shapes");
+    free(out);
+    uint8_t *px;
+    int w, h, c;
+    ASSERT_OK(sl_image_read(t_path("g.png"), &px, &w, &h, &c));
+    ASSERT_EQ_INT(c, 3);
+    ASSERT_TRUE(w > 3 * 64 && h > 64);
+    sl_free(px);
+    snprintf(cmd, sizeof cmd, "%s data stats shapes --split val --count 900", t_simlearn());
+    ASSERT_EQ_INT(t_run(cmd, &out), 0);
+    ASSERT_CONTAINS(out, "shapes (shapes world, val split): 900 items, 3x32x32");
+    ASSERT_CONTAINS(out, "color (8 classes)");
+    ASSERT_CONTAINS(out, "location (9 classes)");
+    ASSERT_CONTAINS(out, "pixels: R mean");
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s data show shapes --aug 'flop' -o %s", t_simlearn(), t_path("h.png"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 2);
+    ASSERT_CONTAINS(out, "unknown op 'flop'");
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s data stats /nonexistent/data", t_simlearn());
+    ASSERT_EQ_INT(t_run(cmd, &out), 1);
+    ASSERT_CONTAINS(out, "no such built-in name");
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s data show shapes", t_simlearn());
+    ASSERT_EQ_INT(t_run(cmd, &out), 2);
+    ASSERT_CONTAINS(out, "--output is required");
+    free(out);
+}
