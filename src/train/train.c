@@ -655,7 +655,7 @@ static sl_status nonfinite(const sl_trainer *t, const char *what, double v) {
     else
         snprintf(where, sizeof where, "no checkpoint had been written yet");
     return sl__fail(SL_ERR_NUMERIC,
-                    "step %" PRIu64 ": the %s is %s; training stopped (%s). Try a lower --lr or --clip-grad", t->step + 1,
+                    "step %" PRIu64 ": the %s is not finite (%s); training stopped (%s). Try a lower --lr or --clip-grad", t->step + 1,
                     what, isnan(v) ? "nan" : "infinite", where);
 }
 
@@ -713,7 +713,7 @@ static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, ste
     memset(dzbuf, 0, rows * lb.d * sizeof(float));
     if (t->lc.learnable_tau) t->lc.log_scale = sl_loss_clamp_log_scale(&t->lc, t->lc.log_scale);
     sl_status s = sl_loss_compute(&t->lc, &lb, &r);
-    if (s == SL_ERR_NUMERIC) return nonfinite(t, "loss input (an embedding)", NAN);
+    if (s == SL_ERR_NUMERIC) return nonfinite(t, "model output", NAN);
     if (s) return s;
     st->loss = r.loss;
     st->acc = r.accuracy;
