@@ -15,6 +15,7 @@ static const cli_opt opts[] = {
     {"count", 0, CLI_INT, "0", "shapes: items in the split (0 = the default)", NULL, 0, 1e12, false},
     {"data-seed", 0, CLI_INT, "0", "seed of the shapes world (0 = the model's)", NULL, 0, 9.2e18, false},
     {"text", 0, CLI_STR, NULL, "CLIP models: embed the lines of this file with the text tower", NULL, 0, 0, false},
+    {"captions", 0, CLI_FLAG, NULL, "CLIP models: embed the dataset's captions with the text tower", NULL, 0, 0, false},
     {"projector", 0, CLI_FLAG, NULL, "the projector's output instead of the encoder's", NULL, 0, 0, false},
     {"normalize", 0, CLI_FLAG, NULL, "L2-normalise every embedding", NULL, 0, 0, false},
     {"batch", 0, CLI_INT, "256", "items per forward pass", NULL, 1, 1 << 24, false},
@@ -64,6 +65,7 @@ static int run(int argc, char **argv) {
     c.data_count = (size_t)cli_int(&a, "count");
     c.data_seed = (uint64_t)cli_int(&a, "data-seed");
     c.text_file = cli_str(&a, "text");
+    c.captions = cli_flag(&a, "captions");
     c.projector = cli_flag(&a, "projector");
     c.normalize = cli_flag(&a, "normalize");
     c.batch = (size_t)cli_int(&a, "batch");

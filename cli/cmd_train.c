@@ -55,6 +55,7 @@ static const cli_opt opts[] = {
     {"log-every", 0, CLI_INT, "10", "steps between log lines", NULL, 1, 1e12, false},
     {"checkpoint-every", 0, CLI_INT, "0", "steps between checkpoints (0 = only at the end)", NULL, 0, 1e12, false},
     {"stop-at", 0, CLI_INT, "0", "write a checkpoint and stop after this step (0 = run to the end)", NULL, 0, 1e15, false},
+    {"time-limit", 0, CLI_FLOAT, "0", "end the run with a checkpoint after this many seconds (0 = no limit)", NULL, 0, 1e12, false},
     {"max-memory", 0, CLI_STR, NULL, "refuse to train above this many bytes (K/M/G suffixes; default: MemAvailable)", NULL, 0, 0, false},
     CLI_OPT_QUIET,
     CLI_OPT_END,
@@ -131,6 +132,7 @@ static int run(int argc, char **argv) {
     c.log_every = (size_t)cli_int(&a, "log-every");
     c.checkpoint_every = (size_t)cli_int(&a, "checkpoint-every");
     c.stop_at = (size_t)cli_int(&a, "stop-at");
+    c.time_limit = cli_float(&a, "time-limit");
     c.progress_stream = stderr;
     c.progress_mode = cli_progress_mode(&a);
     c.stop = &g_stop;

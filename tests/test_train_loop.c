@@ -200,10 +200,27 @@ TEST(embed_encoder_projector_and_text) {
     ASSERT_EQ_SIZE(em->n, 2);
     ASSERT_EQ_SIZE(em->d, 8);
     sl_embedding_destroy(em);
-    /* A model for other images is refused clearly. */
     e.text_file = NULL;
+    e.captions = true;
+    ASSERT_OK(sl_embed(&e, &em));
+    ASSERT_EQ_SIZE(em->n, 40);
+    ASSERT_EQ_SIZE(em->d, 8);
+    sl_embedding_destroy(em);
+    e.captions = false;
+    /* A model for other images is refused clearly. */
     e.image_size = 20;
     ASSERT_FAILS(sl_embed(&e, &em), SL_ERR_ARG, "takes 768 values per item");
+}
+
+TEST(time_limit_ends_the_run_with_a_checkpoint) {
+    sl_train_config c;
+    sl_train_result r;
+    tiny(&c, t_path("t.safetensors"));
+    c.steps = 1000000;
+    c.time_limit = 0.3;
+    ASSERT_OK(train(&c, &r));
+    ASSERT_TRUE(r.step >= 1 && r.step < 1000000);
+    ASSERT_EQ_INT((int)r.last_checkpoint, (int)r.step);
 }
 
 TEST(raw_pixel_embedding_and_knn) {

@@ -60,6 +60,7 @@ typedef struct sl_train_config {
     size_t log_every;       /* steps between log lines (0: 10) */
     size_t checkpoint_every; /* steps between checkpoints (0: only at the end) */
     size_t stop_at;         /* > 0: write a checkpoint and stop after this step (to split a run) */
+    double time_limit;      /* > 0: end the run (with a checkpoint) after this many seconds */
     const char *resume;     /* checkpoint to continue from (see sl_trainer_create) */
     /* progress */
     FILE *progress_stream;  /* NULL: no progress */
@@ -123,6 +124,7 @@ typedef struct sl_embed_config {
     size_t data_count;      /* shapes: items (0: the model's training setting or the default) */
     int image_size;         /* 0: the model's */
     const char *text_file;  /* CLIP models: embed these lines with the text tower instead */
+    bool captions;          /* CLIP models: embed the dataset's captions with the text tower */
     bool projector;         /* the projector's output instead of the encoder's */
     bool normalize;         /* L2-normalise every row */
     size_t batch;           /* 0: 256 */
@@ -147,8 +149,8 @@ sl_status sl_embed(const sl_embed_config *c, sl_embedding **out);
 void sl_embedding_destroy(sl_embedding *e); /* NULL-safe */
 
 /* Leave-one-out kNN accuracy of labels (n, -1 = skip) with k neighbours by
- * cosine similarity and majority vote (ties: the most similar neighbour's
- * label wins). */
+ * cosine similarity and majority vote (a tie goes to the label that reached
+ * the count first, walking from the most similar neighbour). */
 sl_status sl_train_knn_accuracy(const float *x, size_t n, size_t d, const int32_t *labels, int n_classes, size_t k,
                                 double *acc);
 

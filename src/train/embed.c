@@ -111,7 +111,14 @@ static sl_status embed_data(const sl_embed_config *c, const sl_tensors *ck, sl_e
     sl_batcher *bt = NULL;
     float *xin = NULL;
     sl_status s = sl_data_open(&dc, &d);
-    if (!s && ck) {
+    sl__vocab *voc = NULL;
+    if (!s && c->captions) {
+        const char *vj = sl_tensors_get_meta(ck, "text.vocab"), *mt = sl_tensors_get_meta(ck, "text.max_tokens");
+        if (!vj || !mt) s = sl__fail(SL_ERR_ARG, "%s: --captions needs a CLIP model (no text tower)", c->model);
+        if (!s) s = sl__vocab_parse(vj, (size_t)strtoull(mt, NULL, 10), &voc);
+        if (!s) s = sl_model_import(ck, "text.", 0, &m[0]);
+        if (!s && !sl_data_has_captions(d)) s = sl__fail(SL_ERR_ARG, "%s has no captions", sl_data_name(d));
+    } else if (!s && ck) {
         if ((v = sl_tensors_get_meta(ck, "train.input_mean"))) mean = strtod(v, NULL);
         if ((v = sl_tensors_get_meta(ck, "train.input_std"))) std = strtod(v, NULL);
         if (!(std > 0)) s = sl__fail(SL_ERR_FORMAT, "%s: train.input_std must be > 0", c->model);
@@ -131,11 +138,12 @@ static sl_status embed_data(const sl_embed_config *c, const sl_tensors *ck, sl_e
         }
     }
     size_t B = c->batch ? c->batch : 256, item = d ? sl_data_item_size(d) : 0;
+    if (voc) item = voc->max_tokens;
     if (!s) {
         sl_batch_config bc;
         sl_batch_config_default(&bc);
         bc.data = d;
-        bc.mode = SL_BATCH_ONE_VIEW;
+        bc.mode = voc ? SL_BATCH_CAPTION : SL_BATCH_ONE_VIEW;
         bc.batch_size = B < sl_data_count(d) ? B : sl_data_count(d);
         bc.shuffle = false;
         bc.drop_last = false;
@@ -170,7 +178,11 @@ static sl_status embed_data(const sl_embed_config *c, const sl_tensors *ck, sl_e
         s = sl_batcher_next(bt, &b);
         if (s) break;
         const float *y = b->x;
-        if (m[0]) {
+        if (voc) {
+            for (size_t i = 0; i < b->n; i++) sl__vocab_encode(voc, b->captions[i], xin + i * item);
+            s = sl_model_forward(m[0], xin, b->n, false, &y);
+            if (s) break;
+        } else if (m[0]) {
             float sc = (float)(1 / std), sh = (float)mean;
             for (size_t i = 0; i < b->n * item; i++) xin[i] = (b->x[i] - sh) * sc;
             s = sl_model_forward(m[0], xin, b->n, false, &y);
@@ -183,6 +195,7 @@ static sl_status embed_data(const sl_embed_config *c, const sl_tensors *ck, sl_e
         if (c->progress) sl_progress_update(c->progress, done, NULL);
     }
     sl__free(xin);
+    sl__vocab_destroy(voc);
     sl_batcher_destroy(bt);
     sl_model_destroy(m[0]);
     sl_model_destroy(m[1]);
@@ -193,7 +206,7 @@ static sl_status embed_data(const sl_embed_config *c, const sl_tensors *ck, sl_e
 
 sl_status sl_embed(const sl_embed_config *c, sl_embedding **out) {
     if (!c || !out) return sl__fail(SL_ERR_ARG, "embed: no configuration");
-    if (c->text_file && !c->model) return sl__fail(SL_ERR_ARG, "embed: --text needs --model");
+    if ((c->text_file || c->captions) && !c->model) return sl__fail(SL_ERR_ARG, "embed: --text and --captions need --model");
     sl_set_threads(c->threads);
     sl_tensors *ck = NULL;
     sl_clear_error();

@@ -844,6 +844,10 @@ sl_status sl_trainer_run(sl_trainer *t, sl_train_result *res) {
             break;
         }
         if (at_stop) break;
+        if (t->c.time_limit > 0 && sl_time_now() - t0 >= t->c.time_limit) {
+            if (t->last_ckpt != t->step) s = checkpoint(t);
+            break;
+        }
     }
     bool finished = !s && t->step >= t->total;
     if (finished && t->last_ckpt != t->step) s = checkpoint(t);
