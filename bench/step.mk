@@ -9,4 +9,4 @@ $(BUILD)/bench/step_bench: bench/step_bench.c $(BUILD)/libsimlearn.a
 
 bench-step: all $(BUILD)/bench/step_bench
 	@scripts/deps.sh bench
-	@bench/step_run.sh $(BUILD)/bench/step_bench $(STEPS)
+	@bench/step_run.sh $(BUILD)/bench/step_bench $(or $(STEPS),20) $(or $(ROUNDS),3)

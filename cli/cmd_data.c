@@ -276,25 +276,20 @@ static int cmd_stats(int argc, char **argv) {
         rc = cli_fail(SL_ERR_NOMEM);
         goto done;
     }
-    double sum[3] = {0, 0, 0}, sum2[3] = {0, 0, 0};
-    size_t nocap = 0, plane = (size_t)h * w;
+    double mean[3], sd[3];
+    sl_status st = sl_data_pixel_stats(d, n, mean, sd);
+    if (st) {
+        rc = cli_fail(st);
+        goto done;
+    }
+    size_t nocap = 0;
     int32_t lab[8];
     char caption[SL_CAPTION_MAX];
     for (size_t i = 0; i < n; i++) {
-        sl_status s = sl_data_get(d, i, x, lab, caption);
+        sl_status s = sl_data_get(d, i, NULL, lab, caption);
         if (s) {
             rc = cli_fail(s);
             goto done;
-        }
-        for (int k = 0; k < c && k < 3; k++) {
-            double s1 = 0, s2 = 0;
-            for (size_t p = 0; p < plane; p++) {
-                double v = x[(size_t)k * plane + p];
-                s1 += v;
-                s2 += v * v;
-            }
-            sum[k] += s1;
-            sum2[k] += s2;
         }
         size_t off = 0;
         for (int k = 0; k < na; k++) {
@@ -312,13 +307,10 @@ static int cmd_stats(int argc, char **argv) {
            kinds[sl_data_kind_of(d)], sl_split_name(sl_data_split(d)), sl_data_count(d),
            n < sl_data_count(d) ? " (statistics over the first ones)" : "", c, h, w);
     if (sl_data_skipped(d)) printf("skipped: %zu undecodable images\n", sl_data_skipped(d));
-    double cnt = (double)n * (double)plane;
     printf("pixels:");
-    for (int k = 0; k < c && k < 3; k++) {
-        double m = sum[k] / cnt, var = sum2[k] / cnt - m * m;
-        printf("%s %s mean %.4f std %.4f", k ? "," : "", c == 3 ? (const char *[]){"R", "G", "B"}[k] : "gray", m,
-               sqrt(var > 0 ? var : 0));
-    }
+    for (int k = 0; k < c && k < 3; k++)
+        printf("%s %s mean %.4f std %.4f", k ? "," : "", c == 3 ? (const char *[]){"R", "G", "B"}[k] : "gray", mean[k],
+               sd[k]);
     printf("\n");
     if (sl_data_has_captions(d)) printf("captions: %zu of %zu items\n", n - nocap, n);
     size_t off = 0;

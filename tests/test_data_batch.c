@@ -3,6 +3,8 @@
  * `simlearn data` commands. */
 #include "test.h"
 
+#include <sys/stat.h>
+
 static sl_dataset *shapes(size_t n) {
     sl_data_config c;
     sl_data_config_default(&c);
@@ -202,4 +204,105 @@ TEST(cli_data_show_and_stats) {
     ASSERT_EQ_INT(t_run(cmd, &out), 2);
     ASSERT_CONTAINS(out, "--output is required");
     free(out);
+}
+
+TEST(normalized_batches_and_pixel_stats) {
+    sl_dataset *d = shapes(40);
+    double mean[3], sd[3];
+    ASSERT_OK(sl_data_pixel_stats(d, 0, mean, sd));
+    for (int k = 0; k < 3; k++) ASSERT_TRUE(mean[k] > 0.05 && mean[k] < 0.5 && sd[k] > 0.01);
+    sl_batch_config c;
+    sl_batch_config_default(&c);
+    c.data = d;
+    c.batch_size = 8;
+    c.mode = SL_BATCH_ONE_VIEW;
+    c.shuffle = false;
+    c.normalize = true;
+    for (int k = 0; k < 3; k++) c.mean[k] = (float)mean[k], c.std[k] = (float)sd[k];
+    sl_batcher *b;
+    ASSERT_OK(sl_batcher_create(&c, &b));
+    const sl_batch *bt;
+    ASSERT_OK(sl_batcher_next(b, &bt));
+    float x[3 * 16 * 16];
+    ASSERT_OK(sl_data_get(d, 0, x, NULL, NULL));
+    for (int k = 0; k < 3; k++)
+        for (int p = 0; p < 256; p++)
+            ASSERT_NEAR(bt->x[k * 256 + p], (x[k * 256 + p] - c.mean[k]) / c.std[k], 1e-5);
+    sl_batcher_destroy(b);
+    c.std[1] = 0;
+    ASSERT_FAILS(sl_batcher_create(&c, &b), SL_ERR_ARG, "std must be > 0");
+    sl_data_close(d);
+}
+
+/* An allocator that fails after a given number of allocations, to walk every
+ * out-of-memory path of opening datasets and starting a batcher. */
+static long oom_left;
+static void *oom_malloc(size_t n, void *ctx) {
+    (void)ctx;
+    if (__atomic_sub_fetch(&oom_left, 1, __ATOMIC_SEQ_CST) < 0) return NULL;
+    return malloc(n);
+}
+static void *oom_realloc(void *p, size_t n, void *ctx) {
+    (void)ctx;
+    if (__atomic_sub_fetch(&oom_left, 1, __ATOMIC_SEQ_CST) < 0) return NULL;
+    return realloc(p, n);
+}
+static void oom_free(void *p, void *ctx) {
+    (void)ctx;
+    free(p);
+}
+
+TEST(out_of_memory_is_reported_not_crashed) {
+    /* Fixtures first, with the normal allocator. */
+    mkdir(t_path("f"), 0777);
+    mkdir(t_path("f/a"), 0777);
+    mkdir(t_path("f/b"), 0777);
+    uint8_t px[64];
+    memset(px, 90, sizeof px);
+    char p[512];
+    for (int i = 0; i < 6; i++) {
+        snprintf(p, sizeof p, "%s/%s/%d.png", t_path("f"), i % 2 ? "a" : "b", i);
+        ASSERT_OK(sl_png_write(p, px, 8, 8, 1));
+    }
+    const char *list = "a/1.png\tone\nb/0.png\tzero\na/1.png\tagain\n";
+    t_write_file(t_path("f/list.tsv"), list, strlen(list));
+    sl_set_threads(1);
+    const char *sources[3] = {t_path("f"), t_path("f/list.tsv"), "shapes"};
+    sl_allocator a = {oom_malloc, oom_realloc, oom_free, NULL};
+    for (int s = 0; s < 3; s++) {
+        bool succeeded = false;
+        for (long budget = 0; budget < 400 && !succeeded; budget++) {
+            oom_left = budget;
+            sl_set_allocator(&a);
+            sl_data_config c;
+            sl_data_config_default(&c);
+            c.source = sources[s];
+            c.split = s == 2 ? SL_SPLIT_TRAIN : SL_SPLIT_ALL;
+            c.size = 8;
+            c.shapes_count = 20;
+            sl_dataset *d = NULL;
+            sl_augment *aug = NULL;
+            sl_batcher *b = NULL;
+            sl_status st = sl_data_open(&c, &d);
+            if (!st) st = sl_augment_create("crop(0.5,1),flip", &aug);
+            if (!st) {
+                sl_batch_config bc;
+                sl_batch_config_default(&bc);
+                bc.data = d;
+                bc.aug = aug;
+                bc.batch_size = 2;
+                st = sl_batcher_create(&bc, &b);
+            }
+            const sl_batch *bt;
+            if (!st) st = sl_batcher_next(b, &bt);
+            if (st != SL_OK && st != SL_ERR_NOMEM)
+                T_FAIL("source %s, budget %ld: %s: %s", sources[s], budget, sl_status_str(st), sl_last_error());
+            succeeded = st == SL_OK;
+            sl_batcher_destroy(b);
+            sl_augment_destroy(aug);
+            sl_data_close(d);
+            sl_set_allocator(NULL);
+        }
+        if (!succeeded) T_FAIL("source %s never opened within the allocation budget", sources[s]);
+    }
 }

@@ -419,3 +419,36 @@ TEST(bad_configs_are_rejected) {
     if (stat("/usr/share/datasets/mnist", &(struct stat){0}) != 0)
         ASSERT_FAILS(sl_data_open(&c, &d), SL_ERR_NOTFOUND, "mnist not found");
 }
+
+TEST(caption_list_with_many_images_out_of_order) {
+    mkdir(t_path("many"), 0777);
+    char p[512];
+    FILE *f = fopen(t_path("many/list.tsv"), "w");
+    ASSERT_TRUE(f != NULL);
+    for (int i = 0; i < 600; i++) {
+        snprintf(p, sizeof p, "%s/%03d.png", t_path("many"), i);
+        write_png_gray(p, (uint8_t)(i % 256), 4, 4);
+        fprintf(f, "%03d.png\tcaption %d\n", i, i);
+    }
+    /* Second captions, listed out of order, must join their images. */
+    for (int i = 599; i >= 0; i -= 7) fprintf(f, "%03d.png#1\tagain %d\n", i, i);
+    fclose(f);
+    sl_data_config c;
+    sl_data_config_default(&c);
+    c.source = t_path("many/list.tsv");
+    c.split = SL_SPLIT_ALL;
+    c.size = 4;
+    c.channels = 1;
+    sl_dataset *d;
+    ASSERT_OK(sl_data_open(&c, &d));
+    ASSERT_EQ_SIZE(sl_data_count(d), 600 + 86);
+    char cap[SL_CAPTION_MAX];
+    float x[16];
+    for (size_t k = 600; k < sl_data_count(d); k++) {
+        ASSERT_OK(sl_data_get(d, k, x, NULL, cap));
+        int i;
+        ASSERT_EQ_INT(sscanf(cap, "again %d", &i), 1);
+        ASSERT_NEAR(x[0], (i % 256) / 255.0, 1e-6);
+    }
+    sl_data_close(d);
+}

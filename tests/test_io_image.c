@@ -119,3 +119,25 @@ TEST(undecodable_images_fail_clearly) {
     t_write_file(t_path("bad.jpg"), bad, sizeof bad);
     ASSERT_FAILS(sl_image_read(t_path("bad.jpg"), &px, &w, &h, &c), SL_ERR_FORMAT, "bad.jpg: cannot decode JPEG");
 }
+
+/* The data module's reduced-scale JPEG decoding (src/io/image.c). */
+sl_status sl__image_read_scaled(const char *path, int min_side, uint8_t **pixels, int *width, int *height,
+                                int *channels);
+
+TEST(jpeg_reduced_scale_keeps_min_side) {
+    uint8_t *rgb = malloc(64 * 48 * 3);
+    for (int i = 0; i < 64 * 48 * 3; i++) rgb[i] = (uint8_t)(i % 3 == 0 ? 200 : 40);
+    write_jpeg(t_path("big.jpg"), rgb, 64, 48);
+    free(rgb);
+    uint8_t *px;
+    int w, h, c;
+    ASSERT_OK(sl__image_read_scaled(t_path("big.jpg"), 10, &px, &w, &h, &c));
+    ASSERT_EQ_INT(w, 16);
+    ASSERT_EQ_INT(h, 12);
+    ASSERT_NEAR(px[0], 200, 12);
+    ASSERT_NEAR(px[1], 40, 12);
+    sl_free(px);
+    ASSERT_OK(sl__image_read_scaled(t_path("big.jpg"), 0, &px, &w, &h, &c));
+    ASSERT_EQ_INT(w, 64);
+    sl_free(px);
+}

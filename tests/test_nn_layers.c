@@ -187,6 +187,33 @@ TEST(conv_fast_matches_ref_random_shapes) {
     }
 }
 
+/* Stride-1 "same" convolutions take a separate im2col path (whole shifted
+ * planes); cover it with kernels larger than the image too. */
+TEST(conv_same_padding_matches_ref) {
+    sl_rng r;
+    sl_rng_seed(&r, 5, 2);
+    const size_t cases[][4] = {{3, 1, 5, 6}, {5, 2, 2, 3}, {5, 2, 1, 1}, {7, 3, 4, 2}, {3, 1, 1, 9}, {1, 0, 3, 3}};
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        sl__conv_dims d = {3, 2, cases[t][2], cases[t][3], 3, cases[t][2], cases[t][3], cases[t][0], 1, cases[t][1], 0};
+        d.k = cases[t][0];
+        d.chunk = t % 2 ? 1 : 0;
+        /* k=1 pad=0 is the pointwise path; give it stride-1 same dims anyway. */
+        size_t ni = d.ci * d.n * d.h * d.w, no = d.co * d.n * d.ho * d.wo, nw = d.co * d.ci * d.k * d.k;
+        float *x = malloc(ni * 4), *wt = malloc(nw * 4), *y1 = malloc(no * 4), *y2 = malloc(no * 4),
+              *dx1 = malloc(ni * 4), *dx2 = malloc(ni * 4), *dw1 = calloc(nw, 4), *dw2 = calloc(nw, 4);
+        float *scratch = malloc((sl__conv_scratch_floats(&d) + 1) * 4);
+        fill_normal(x, ni, &r, 1), fill_normal(wt, nw, &r, 1);
+        sl__conv_forward(y1, x, wt, NULL, &d, scratch);
+        sl__conv_forward_ref(y2, x, wt, NULL, &d);
+        assert_close_arr(y1, y2, no, 1e-5, 1e-5, "same conv forward");
+        sl__conv_backward(dx1, dw1, NULL, y1, x, wt, &d, scratch);
+        sl__conv_backward_ref(dx2, dw2, NULL, y1, x, wt, &d);
+        assert_close_arr(dx1, dx2, ni, 1e-5, 1e-4, "same conv d(input)");
+        assert_close_arr(dw1, dw2, nw, 1e-5, 1e-4, "same conv d(weight)");
+        free(x), free(wt), free(y1), free(y2), free(dx1), free(dx2), free(dw1), free(dw2), free(scratch);
+    }
+}
+
 TEST(linear_fast_matches_ref) {
     sl_rng r;
     sl_rng_seed(&r, 6, 1);

@@ -405,8 +405,53 @@ TEST(bad_checkpoints_are_refused_clearly) {
     sl_model_destroy(m);
 }
 
+/* An allocator that fails past a byte limit or after a number of calls. */
+static size_t oom_limit = (size_t)1 << 30;
+static long oom_calls_left = -1;
+static void *oom_malloc(size_t n, void *ctx) {
+    (void)ctx;
+    if (n > oom_limit || oom_calls_left == 0) return NULL;
+    if (oom_calls_left > 0) oom_calls_left--;
+    return malloc(n);
+}
+static void *oom_realloc(void *p, size_t n, void *ctx) {
+    (void)ctx;
+    if (n > oom_limit || oom_calls_left == 0) return NULL;
+    if (oom_calls_left > 0) oom_calls_left--;
+    return realloc(p, n);
+}
+static void oom_free(void *p, void *ctx) {
+    (void)ctx;
+    free(p);
+}
+
 TEST(out_of_memory_is_reported) {
-    sl_shape in = shp("4");
+    sl_allocator a = {oom_malloc, oom_realloc, oom_free, NULL};
+    sl_set_allocator(&a);
+    sl_shape in = shp("4"), img = shp("1x8x8");
     sl_model *m;
     ASSERT_FAILS(sl_model_create("linear(16777216),linear(16777216)", &in, 1, &m), SL_ERR_NOMEM, "");
+    /* Fail the k-th allocation of create + forward + backward, for every k:
+     * each failure is reported, nothing crashes or leaks. */
+    float x[4 * 64], dy[4 * 3];
+    for (int i = 0; i < 4 * 64; i++) x[i] = (float)i / 64.0f;
+    for (int i = 0; i < 12; i++) dy[i] = 1.0f;
+    int failures = 0;
+    for (long k = 0; k < 60; k++) {
+        oom_calls_left = k;
+        sl_status st = sl_model_create("conv(3,3,pad=1),bn,relu,maxpool(2),dropout(0.1),gap,linear(3)", &img, 1, &m);
+        if (st == SL_OK) {
+            const float *y;
+            st = sl_model_forward(m, x, 4, true, &y);
+            if (st == SL_OK) st = sl_model_backward(m, dy, NULL);
+            sl_model_destroy(m);
+        }
+        if (st != SL_OK) {
+            ASSERT_EQ_INT(st, SL_ERR_NOMEM);
+            failures++;
+        }
+    }
+    oom_calls_left = -1;
+    ASSERT_TRUE(failures > 3);
+    sl_set_allocator(NULL);
 }

@@ -24,8 +24,9 @@ extern "C" {
  *   "fashion-mnist"     IDX files in /usr/share/datasets/fashion-mnist/
  *   "mnist"             IDX files in /usr/share/datasets/mnist/ when present
  *   DIR with IDX files  train-images-idx3-ubyte[.gz] / t10k-images-idx3-ubyte[.gz]
- *   FILE-idx3-ubyte[.gz] one IDX images file (labels from the matching
- *                       *-labels-idx1-ubyte[.gz] beside it, when present)
+ *   FILE-idx3-ubyte[.gz] one IDX images file, all of it whatever the split
+ *                       (labels from the matching *-labels-idx1-ubyte[.gz]
+ *                       beside it, when present)
  *   DIR                 an image folder DIR/<class>/<image>.png|jpg
  *   FILE.tsv            image path<TAB>caption lines (paths relative to FILE)
  *   FILE.txt / .token   Flickr8k captions "name.jpg#k<TAB>caption"; images are
@@ -114,6 +115,11 @@ const char *sl_data_skipped_reason(const sl_dataset *d, size_t k);
  * may be NULL. Errors: SL_ERR_RANGE when i >= count. */
 sl_status sl_data_get(const sl_dataset *d, size_t i, float *x, int32_t *labels, char *caption);
 
+/* Per-channel pixel mean and standard deviation over the first `limit`
+ * items (0: all), accumulated in double; for C > 3 only the first three
+ * channels are reported. Useful for the normalization of sl_batch_config. */
+sl_status sl_data_pixel_stats(const sl_dataset *d, size_t limit, double mean[3], double std[3]);
+
 /* ---- the shapes world ---------------------------------------------------
  * One anti-aliased shape on a dark background. An item is a pure function of
  * (seed, split, i): its parameters are drawn from an RNG stream keyed by all
@@ -146,7 +152,9 @@ void sl_shapes_caption(const sl_shapes_item *it, char *buf);
  * SL_ERR_RANGE if i is out of range). */
 sl_status sl_shapes_item_of(const sl_dataset *d, size_t i, sl_shapes_item *out);
 /* Redraw every attribute not in keep (a mask of SL_KEEP_*) from r; the
- * rotation and the background noise are always redrawn. */
+ * rotation and the background noise are always redrawn. A kept location
+ * keeps its grid cell, and its exact centre unless a redrawn size no longer
+ * fits there. */
 void sl_shapes_resample(const sl_dataset *d, sl_shapes_item *it, unsigned keep, sl_rng *r);
 /* Render an item as 3 x size x size floats in [0, 1]. */
 void sl_shapes_render(const sl_dataset *d, const sl_shapes_item *it, float *x);
@@ -217,6 +225,10 @@ typedef struct sl_batch_config {
     int threads;              /* worker threads, default 1 */
     int prefetch;             /* batches prepared ahead, default 2 */
     size_t epochs;            /* 0: unlimited */
+    /* When normalize is set, every view becomes (x - mean[c]) / std[c] after
+     * augmentation (channel c; gray images use index 0). */
+    bool normalize;
+    float mean[3], std[3];
 } sl_batch_config;
 
 void sl_batch_config_default(sl_batch_config *c);

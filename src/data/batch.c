@@ -3,6 +3,7 @@
  * (seed, epoch, position), never on which thread made it or when. */
 #include "data_internal.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,15 @@ static void epoch_order(const sl_batcher *b, size_t epoch, size_t *perm) {
     sl_rng_shuffle(&r, perm, b->n, sizeof *perm);
 }
 
+static void normalize_view(const sl_batch_config *c, float *x, int ch, size_t plane) {
+    for (int k = 0; k < ch; k++) {
+        int q = k < 3 ? k : 2;
+        float m = c->mean[q], inv = 1.0f / c->std[q];
+        float *p = x + (size_t)k * plane;
+        for (size_t i = 0; i < plane; i++) p[i] = (p[i] - m) * inv;
+    }
+}
+
 static sl_status fill(sl_batcher *b, worker *wk, size_t seq, sl_batch *out) {
     const sl_dataset *d = b->cfg.data;
     size_t epoch = seq / b->steps, step = seq % b->steps, B = b->cfg.batch_size;
@@ -85,9 +95,12 @@ static sl_status fill(sl_batcher *b, worker *wk, size_t seq, sl_batch *out) {
         SL__TRY(sl_data_get(d, item, NULL, na ? out->labels + j * (size_t)na : NULL,
                             out->captions ? out->captions[j] : NULL));
         SL__TRY(sl_augment_item(a1, d, item, &r, out->x + j * row, wk->scratch));
+        size_t plane = (size_t)out->h * out->w;
+        if (b->cfg.normalize) normalize_view(&b->cfg, out->x + j * row, out->c, plane);
         if (out->x2) {
             sl_rng_seed(&r, b->cfg.seed, base | 1);
             SL__TRY(sl_augment_item(a2, d, item, &r, out->x2 + j * row, wk->scratch));
+            if (b->cfg.normalize) normalize_view(&b->cfg, out->x2 + j * row, out->c, plane);
         }
     }
     return SL_OK;
@@ -125,6 +138,11 @@ sl_status sl_batcher_create(const sl_batch_config *c, sl_batcher **out) {
     if (c->prefetch < 1 || c->prefetch > 64) return sl__fail(SL_ERR_ARG, "batcher: prefetch %d (expected 1..64)", c->prefetch);
     if (c->mode < SL_BATCH_TWO_VIEWS || c->mode > SL_BATCH_CAPTION) return sl__fail(SL_ERR_ARG, "batcher: bad mode");
     const sl_dataset *d = c->data;
+    if (c->normalize)
+        for (int k = 0; k < 3 && k < sl_data_channels(d); k++)
+            if (!isfinite(c->mean[k]) || !(c->std[k] > 0) || !isfinite(c->std[k]))
+                return sl__fail(SL_ERR_ARG, "batcher: normalization of channel %d has mean %g and std %g; the std must be > 0",
+                                k, (double)c->mean[k], (double)c->std[k]);
     if (c->mode == SL_BATCH_CAPTION && !sl_data_has_captions(d))
         return sl__fail(SL_ERR_ARG, "batcher: %s has no captions", sl_data_name(d));
     const sl_augment *augs[2] = {c->aug, c->aug2};

@@ -51,6 +51,10 @@ sl_split sl__split_of_key(uint64_t seed, const char *key, double val_fraction, d
 /* Centre-crop to a square and area-resize an 8-bit image to out (c_out x
  * size x size, CHW, bytes), converting gray/RGB as needed. */
 void sl__resize_square(const uint8_t *in, int w, int h, int c_in, uint8_t *out, int size, int c_out);
+/* sl_image_read that may decode a JPEG at 1/2, 1/4 or 1/8 scale while its
+ * shorter side stays >= min_side (defined in src/io/image.c). */
+sl_status sl__image_read_scaled(const char *path, int min_side, uint8_t **pixels, int *width, int *height,
+                                int *channels);
 /* Record a skipped image. */
 sl_status sl__data_skip(sl_dataset *d, const char *path, const char *reason);
 /* Render item i of a shapes dataset. */

@@ -201,37 +201,56 @@ static void free_names(char **v, size_t n) {
     sl__free(v);
 }
 
-/* Decode one image and append it to d->pix as a c x size x size row.
- * Returns SL_OK with *ok false when the image could not be decoded (it is
- * recorded as skipped). */
-static sl_status add_image(sl_dataset *d, const char *path, size_t *cap, bool *ok) {
-    uint8_t *px;
-    int w, h, ch;
-    *ok = false;
-    sl_status s = sl_image_read(path, &px, &w, &h, &ch);
-    if (s == SL_ERR_NOMEM) return s;
-    if (s) return sl__data_skip(d, path, sl_last_error());
+/* Decode and resize n images into rows 0..n-1 of d->pix, in parallel (each
+ * image is independent, so the result does not depend on the thread count).
+ * ok[k] says whether image k decoded; failures are recorded as skipped, in
+ * path order. */
+static sl_status decode_all(sl_dataset *d, char *const *paths, size_t n, bool *ok) {
     size_t row = (size_t)d->c * d->h * d->w;
-    if (d->nimg == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 256;
-        size_t bytes;
-        if (!sl_mul_size(ncap, row, &bytes)) {
-            sl__free(px);
-            return sl__fail(SL_ERR_NOMEM, "%s: too many images", path);
-        }
-        uint8_t *np = sl__realloc(d->pix, bytes);
-        if (!np) {
-            sl__free(px);
-            return sl__fail(SL_ERR_NOMEM, "out of memory for %zu images", ncap);
-        }
-        d->pix = np;
-        *cap = ncap;
+    d->pix = sl__malloc_array(n ? n : 1, row, "decoded images");
+    char **why = sl__calloc(n ? n : 1, sizeof *why);
+    if (!d->pix || !why) {
+        sl__free(why);
+        return sl__fail(SL_ERR_NOMEM, "out of memory for %zu images of %zu bytes", n, row);
     }
-    sl__resize_square(px, w, h, ch, d->pix + d->nimg * row, d->h, d->c);
-    sl__free(px);
-    d->nimg++;
-    *ok = true;
-    return SL_OK;
+    int nomem = 0;
+#pragma omp parallel for schedule(dynamic, 4)
+    for (long k = 0; k < (long)n; k++) {
+        uint8_t *px;
+        int w, h, ch;
+        sl_status s = sl__image_read_scaled(paths[k], d->h, &px, &w, &h, &ch);
+        ok[k] = s == SL_OK;
+        if (s == SL_OK) {
+            sl__resize_square(px, w, h, ch, d->pix + (size_t)k * row, d->h, d->c);
+            sl__free(px);
+        } else if (s == SL_ERR_NOMEM) {
+#pragma omp atomic write
+            nomem = 1;
+        } else {
+            why[k] = sl__strdup(sl_last_error());
+        }
+    }
+    sl_status st = nomem ? sl__fail(SL_ERR_NOMEM, "out of memory decoding images") : SL_OK;
+    for (size_t k = 0; k < n; k++) {
+        if (!st && !ok[k]) st = sl__data_skip(d, paths[k], why[k] ? why[k] : "cannot decode");
+        sl__free(why[k]);
+    }
+    sl__free(why);
+    d->nimg = n;
+    return st;
+}
+
+/* Move the rows of images that decoded to the front; returns how many. */
+static size_t compact_rows(sl_dataset *d, const bool *ok, size_t n, size_t *new_row) {
+    size_t row = (size_t)d->c * d->h * d->w, m = 0;
+    for (size_t k = 0; k < n; k++) {
+        new_row[k] = SIZE_MAX;
+        if (!ok[k]) continue;
+        if (m != k) memmove(d->pix + m * row, d->pix + k * row, row);
+        new_row[k] = m++;
+    }
+    d->nimg = m;
+    return m;
 }
 
 sl_status sl__folder_open(sl_dataset *d, const sl_data_config *c) {
@@ -254,45 +273,61 @@ sl_status sl__folder_open(sl_dataset *d, const sl_data_config *c) {
     d->attrs[0].n_classes = (int)ncls;
     d->attrs[0].class_names = (const char *const *)classes;
     double vf = c->val_fraction < 0 ? 0.1 : c->val_fraction, tf = c->test_fraction < 0 ? 0.1 : c->test_fraction;
-    size_t cap = 0, lcap = 0;
-    for (size_t k = 0; k < ncls; k++) {
+    /* First the list of files in the split, then one parallel decode. */
+    char **paths = NULL;
+    int32_t *labs = NULL;
+    size_t np = 0, cap = 0;
+    sl_status s = SL_OK;
+    for (size_t k = 0; k < ncls && !s; k++) {
         char *cdir = join(root, classes[k]);
-        if (!cdir) return sl__fail(SL_ERR_NOMEM, "out of memory");
         char **files = NULL;
         size_t nf = 0;
-        sl_status s = list_dir(cdir, false, &files, &nf);
-        if (s) {
-            sl__free(cdir);
-            return s;
-        }
+        s = cdir ? list_dir(cdir, false, &files, &nf) : sl__fail(SL_ERR_NOMEM, "out of memory");
         for (size_t f = 0; f < nf && !s; f++) {
             char *key = join(classes[k], files[f]);
-            char *path = join(cdir, files[f]);
-            if (!key || !path) {
+            if (!key) {
                 s = sl__fail(SL_ERR_NOMEM, "out of memory");
-            } else if (in_split(d->split, sl__split_of_key(c->seed, key, vf, tf))) {
-                bool ok;
-                s = add_image(d, path, &cap, &ok);
-                if (!s && ok) {
-                    if (d->nimg > lcap) {
-                        lcap = cap;
-                        int32_t *nl = sl__realloc(d->labels, lcap * sizeof *nl);
-                        if (!nl)
-                            s = sl__fail(SL_ERR_NOMEM, "out of memory");
-                        else
-                            d->labels = nl;
-                    }
-                    if (!s) d->labels[d->nimg - 1] = (int32_t)k;
+                break;
+            }
+            bool want = in_split(d->split, sl__split_of_key(c->seed, key, vf, tf));
+            sl__free(key);
+            if (!want) continue;
+            if (np == cap) {
+                cap = cap ? cap * 2 : 256;
+                char **npth = sl__realloc(paths, cap * sizeof *npth);
+                int32_t *nl = npth ? sl__realloc(labs, cap * sizeof *nl) : NULL;
+                if (npth) paths = npth;
+                if (nl) labs = nl;
+                if (!npth || !nl) {
+                    s = sl__fail(SL_ERR_NOMEM, "out of memory");
+                    break;
                 }
             }
-            sl__free(key);
-            sl__free(path);
+            if (!(paths[np] = join(cdir, files[f]))) {
+                s = sl__fail(SL_ERR_NOMEM, "out of memory");
+                break;
+            }
+            labs[np++] = (int32_t)k;
         }
         free_names(files, nf);
         sl__free(cdir);
-        if (s) return s;
     }
-    d->n = d->nimg;
+    bool *ok = s ? NULL : sl__calloc(np ? np : 1, sizeof *ok);
+    size_t *rows = s ? NULL : sl__calloc(np ? np : 1, sizeof *rows);
+    if (!s && (!ok || !rows)) s = sl__fail(SL_ERR_NOMEM, "out of memory");
+    if (!s) s = decode_all(d, paths, np, ok);
+    if (!s) {
+        d->n = compact_rows(d, ok, np, rows);
+        for (size_t k = 0; k < np; k++)
+            if (rows[k] != SIZE_MAX) labs[rows[k]] = labs[k];
+        d->labels = labs;
+        labs = NULL;
+    }
+    free_names(paths, np);
+    sl__free(labs);
+    sl__free(ok);
+    sl__free(rows);
+    if (s) return s;
     if (d->n == 0)
         return sl__fail(SL_ERR_FORMAT, "%s: no decodable images in split '%s' (%zu skipped)", root,
                         sl_split_name(d->split), d->nskipped);
@@ -304,7 +339,7 @@ sl_status sl__folder_open(sl_dataset *d, const sl_data_config *c) {
 typedef struct {
     char *key;  /* image name as written in the list */
     char *path; /* resolved path */
-    size_t img; /* row in d->pix, or SIZE_MAX if skipped / not in split */
+    bool in_split;
 } cap_image;
 
 static char *dirname_of(const char *p) {
@@ -322,18 +357,51 @@ static char *dirname_of(const char *p) {
     return s;
 }
 
+static uint64_t hash_str(const char *s) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) h = (h ^ *p) * 0x100000001b3ull;
+    return mix64(h);
+}
+
+/* An open-addressing table from image name to its index in the list of
+ * images, so lists with many images load in linear time. */
+typedef struct {
+    size_t *slot; /* index + 1, 0 for empty */
+    size_t cap;   /* a power of two */
+} name_table;
+
+static size_t *table_find(name_table *t, const cap_image *imgs, const char *key) {
+    size_t m = t->cap - 1, i = (size_t)hash_str(key) & m;
+    while (t->slot[i] && strcmp(imgs[t->slot[i] - 1].key, key) != 0) i = (i + 1) & m;
+    return &t->slot[i];
+}
+
+static sl_status table_grow(name_table *t, const cap_image *imgs, size_t n) {
+    name_table nt = {sl__calloc(t->cap * 2, sizeof(size_t)), t->cap * 2};
+    if (!nt.slot) return sl__fail(SL_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; j < n; j++) *table_find(&nt, imgs, imgs[j].key) = j + 1;
+    sl__free(t->slot);
+    *t = nt;
+    return SL_OK;
+}
+
 sl_status sl__captions_open(sl_dataset *d, const sl_data_config *c) {
     const char *list = c->source;
     FILE *f = fopen(list, "r");
     if (!f) return sl__fail(SL_ERR_NOTFOUND, "%s: cannot open caption list: %s", list, strerror(errno));
     char *base = c->image_dir ? sl__strdup(c->image_dir) : dirname_of(list);
-    if (!base) {
+    name_table tab = {sl__calloc(1024, sizeof(size_t)), 1024};
+    if (!base || !tab.slot) {
         fclose(f);
+        sl__free(base);
+        sl__free(tab.slot);
         return sl__fail(SL_ERR_NOMEM, "out of memory");
     }
     double vf = c->val_fraction < 0 ? 0.1 : c->val_fraction, tf = c->test_fraction < 0 ? 0.1 : c->test_fraction;
     cap_image *imgs = NULL;
-    size_t nimgs = 0, icap = 0, ncap_items = 0, itcap = 0, pixcap = 0;
+    size_t nimgs = 0, icap = 0, nitems = 0, itcap = 0;
+    char **caps = NULL; /* every caption of the list, and its image */
+    size_t *cap_img = NULL;
     char *line = NULL;
     size_t lcap = 0, lineno = 0;
     ssize_t len;
@@ -342,13 +410,13 @@ sl_status sl__captions_open(sl_dataset *d, const sl_data_config *c) {
         lineno++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
         if (len == 0) continue;
-        char *tab = strchr(line, '\t');
-        if (!tab) {
+        char *tab_ch = strchr(line, '\t');
+        if (!tab_ch) {
             s = sl__fail(SL_ERR_FORMAT, "%s: line %zu: expected 'image<TAB>caption'", list, lineno);
             break;
         }
-        *tab = 0;
-        char *name = line, *caption = tab + 1;
+        *tab_ch = 0;
+        char *name = line, *caption = tab_ch + 1;
         /* Flickr8k writes "name.jpg#k": the image name without the caption number. */
         char *hash = strrchr(name, '#');
         if (hash && hash[1]) {
@@ -360,17 +428,11 @@ sl_status sl__captions_open(sl_dataset *d, const sl_data_config *c) {
             s = sl__fail(SL_ERR_FORMAT, "%s: line %zu: empty image name or caption", list, lineno);
             break;
         }
-        /* Images are usually listed consecutively, so look at the last one first. */
-        size_t k = nimgs;
-        if (nimgs && strcmp(imgs[nimgs - 1].key, name) == 0)
-            k = nimgs - 1;
-        else
-            for (size_t j = 0; j < nimgs; j++)
-                if (strcmp(imgs[j].key, name) == 0) {
-                    k = j;
-                    break;
-                }
-        if (k == nimgs) {
+        size_t *slot = table_find(&tab, imgs, name);
+        size_t k;
+        if (*slot) {
+            k = *slot - 1;
+        } else {
             char *path = name[0] == '/' ? sl__strdup(name) : join(base, name);
             if (!path) {
                 s = sl__fail(SL_ERR_NOMEM, "out of memory");
@@ -392,53 +454,92 @@ sl_status sl__captions_open(sl_dataset *d, const sl_data_config *c) {
                 }
                 imgs = ni;
             }
-            imgs[nimgs].key = sl__strdup(name);
-            imgs[nimgs].path = path;
-            imgs[nimgs].img = SIZE_MAX;
+            k = nimgs;
+            imgs[k].key = sl__strdup(name);
+            imgs[k].path = path;
+            imgs[k].in_split = in_split(d->split, sl__split_of_key(c->seed, name, vf, tf));
             nimgs++;
             if (!imgs[k].key) {
                 s = sl__fail(SL_ERR_NOMEM, "out of memory");
                 break;
             }
-            if (in_split(d->split, sl__split_of_key(c->seed, name, vf, tf))) {
-                bool ok;
-                s = add_image(d, path, &pixcap, &ok);
-                if (s) break;
-                if (ok) imgs[k].img = d->nimg - 1;
-            }
+            *slot = k + 1;
+            if (nimgs * 2 > tab.cap && (s = table_grow(&tab, imgs, nimgs))) break;
         }
-        if (imgs[k].img == SIZE_MAX) continue;
-        if (ncap_items == itcap) {
+        if (!imgs[k].in_split) continue;
+        if (nitems == itcap) {
             itcap = itcap ? itcap * 2 : 256;
-            char **nc = sl__realloc(d->captions, itcap * sizeof *nc);
-            size_t *no = nc ? sl__realloc(d->img_of, itcap * sizeof *no) : NULL;
-            if (nc) d->captions = nc;
-            if (no) d->img_of = no;
+            char **nc = sl__realloc(caps, itcap * sizeof *nc);
+            size_t *no = nc ? sl__realloc(cap_img, itcap * sizeof *no) : NULL;
+            if (nc) caps = nc;
+            if (no) cap_img = no;
             if (!nc || !no) {
                 s = sl__fail(SL_ERR_NOMEM, "out of memory");
                 break;
             }
         }
-        d->captions[ncap_items] = sl__strdup(caption);
-        if (!d->captions[ncap_items]) {
+        if (!(caps[nitems] = sl__strdup(caption))) {
             s = sl__fail(SL_ERR_NOMEM, "out of memory");
             break;
         }
-        d->img_of[ncap_items] = imgs[k].img;
-        ncap_items++;
+        cap_img[nitems++] = k;
     }
     if (!s && ferror(f)) s = sl__fail(SL_ERR_IO, "%s: read error", list);
     fclose(f);
     free(line);
-    for (size_t j = 0; j < nimgs; j++) {
-        sl__free(imgs[j].key);
-        sl__free(imgs[j].path);
+    if (!s && lineno == 0) s = sl__fail(SL_ERR_FORMAT, "%s: empty caption list", list);
+    /* Decode the images of the split, then keep the captions of those that decoded. */
+    char **paths = NULL;
+    size_t *sel_of = NULL, *rows = NULL, nsel = 0;
+    bool *ok = NULL;
+    if (!s) {
+        paths = sl__calloc(nimgs ? nimgs : 1, sizeof *paths);
+        sel_of = sl__calloc(nimgs ? nimgs : 1, sizeof *sel_of);
+        rows = sl__calloc(nimgs ? nimgs : 1, sizeof *rows);
+        ok = sl__calloc(nimgs ? nimgs : 1, sizeof *ok);
+        if (!paths || !sel_of || !rows || !ok) s = sl__fail(SL_ERR_NOMEM, "out of memory");
+    }
+    if (!s) {
+        for (size_t k = 0; k < nimgs; k++) {
+            sel_of[k] = SIZE_MAX;
+            if (imgs[k].in_split) {
+                sel_of[k] = nsel;
+                paths[nsel++] = imgs[k].path;
+            }
+        }
+        s = decode_all(d, paths, nsel, ok);
+    }
+    if (!s) {
+        compact_rows(d, ok, nsel, rows);
+        d->captions = sl__malloc_array(nitems ? nitems : 1, sizeof *d->captions, "captions");
+        d->img_of = sl__malloc_array(nitems ? nitems : 1, sizeof *d->img_of, "captions");
+        if (!d->captions || !d->img_of) s = SL_ERR_NOMEM;
+    }
+    size_t n = 0;
+    for (size_t j = 0; j < nitems; j++) {
+        size_t r = s ? SIZE_MAX : rows[sel_of[cap_img[j]]];
+        if (r == SIZE_MAX) {
+            sl__free(caps[j]);
+            continue;
+        }
+        d->captions[n] = caps[j];
+        d->img_of[n++] = r;
+    }
+    d->n = n;
+    for (size_t k = 0; k < nimgs; k++) {
+        sl__free(imgs[k].key);
+        sl__free(imgs[k].path);
     }
     sl__free(imgs);
+    sl__free(caps);
+    sl__free(cap_img);
+    sl__free(paths);
+    sl__free(sel_of);
+    sl__free(rows);
+    sl__free(ok);
+    sl__free(tab.slot);
     sl__free(base);
-    d->n = ncap_items;
     if (s) return s;
-    if (lineno == 0) return sl__fail(SL_ERR_FORMAT, "%s: empty caption list", list);
     if (d->n == 0)
         return sl__fail(SL_ERR_FORMAT, "%s: no captioned images in split '%s' (%zu skipped)", list,
                         sl_split_name(d->split), d->nskipped);
@@ -670,6 +771,40 @@ sl_status sl_data_get(const sl_dataset *d, size_t i, float *x, int32_t *labels, 
             memcpy(caption, d->captions[i], n);
             caption[n] = 0;
         }
+    }
+    return SL_OK;
+}
+
+sl_status sl_data_pixel_stats(const sl_dataset *d, size_t limit, double mean[3], double std[3]) {
+    size_t n = limit && limit < d->n ? limit : d->n, plane = (size_t)d->h * d->w;
+    int c = d->c < 3 ? d->c : 3;
+    float *x = sl__malloc_array(sl_data_item_size(d), sizeof *x, "pixel statistics");
+    if (!x) return SL_ERR_NOMEM;
+    double s1[3] = {0, 0, 0}, s2[3] = {0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        sl_status st = sl_data_get(d, i, x, NULL, NULL);
+        if (st) {
+            sl__free(x);
+            return st;
+        }
+        for (int k = 0; k < c; k++) {
+            const float *p = x + (size_t)k * plane;
+            double a = 0, b = 0;
+            for (size_t q = 0; q < plane; q++) a += p[q], b += (double)p[q] * p[q];
+            s1[k] += a;
+            s2[k] += b;
+        }
+    }
+    sl__free(x);
+    double cnt = (double)n * (double)plane;
+    for (int k = 0; k < 3; k++) {
+        if (k >= c || cnt == 0) {
+            mean[k] = std[k] = 0;
+            continue;
+        }
+        double m = s1[k] / cnt, v = s2[k] / cnt - m * m;
+        mean[k] = m;
+        std[k] = sqrt(v > 0 ? v : 0);
     }
     return SL_OK;
 }

@@ -161,8 +161,8 @@ static void jpeg_quiet(j_common_ptr cinfo, int level) {
     (void)level;
 }
 
-static sl_status decode_jpeg(const char *path, const uint8_t *data, size_t n, uint8_t **pixels, int *w, int *h,
-                             int *c) {
+static sl_status decode_jpeg(const char *path, const uint8_t *data, size_t n, int min_side, uint8_t **pixels, int *w,
+                             int *h, int *c) {
     struct jpeg_decompress_struct cinfo;
     jpeg_err err;
     /* Volatile so its value survives the longjmp. */
@@ -181,6 +181,16 @@ static sl_status decode_jpeg(const char *path, const uint8_t *data, size_t n, ui
     jpeg_mem_src(&cinfo, data, (unsigned long)n);
     jpeg_read_header(&cinfo, TRUE);
     cinfo.out_color_space = cinfo.jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
+    /* libjpeg decodes at 1/2, 1/4 or 1/8 size almost for free; a caller that
+     * will shrink the image anyway asks for the smallest scale that keeps the
+     * shorter side at least min_side. */
+    if (min_side > 0) {
+        unsigned side = cinfo.image_width < cinfo.image_height ? cinfo.image_width : cinfo.image_height;
+        unsigned denom = 1;
+        while (denom < 8 && side / (denom * 2) >= (unsigned)min_side) denom *= 2;
+        cinfo.scale_num = 1;
+        cinfo.scale_denom = denom;
+    }
     jpeg_start_decompress(&cinfo);
     int ch = cinfo.output_components;
     if (cinfo.output_width == 0 || cinfo.output_height == 0 || cinfo.output_width > SL__IMAGE_MAX_SIDE ||
@@ -209,7 +219,13 @@ static sl_status decode_jpeg(const char *path, const uint8_t *data, size_t n, ui
     return SL_OK;
 }
 
-sl_status sl_image_read(const char *path, uint8_t **pixels, int *width, int *height, int *channels) {
+/* sl_image_read, but a JPEG may be decoded at a reduced scale as long as
+ * its shorter side stays >= min_side (0: full size). Used by the data module
+ * when it resizes images on loading. */
+sl_status sl__image_read_scaled(const char *path, int min_side, uint8_t **pixels, int *width, int *height,
+                                int *channels);
+sl_status sl__image_read_scaled(const char *path, int min_side, uint8_t **pixels, int *width, int *height,
+                                int *channels) {
     if (!path || !pixels || !width || !height || !channels) return sl__fail(SL_ERR_ARG, "image read: NULL argument");
     uint8_t *data = NULL;
     size_t n = 0;
@@ -221,7 +237,7 @@ sl_status sl_image_read(const char *path, uint8_t **pixels, int *width, int *hei
     if (n >= 8 && memcmp(data, png_sig, 8) == 0)
         s = decode_png(path, data, n, &px, &w, &h, &c);
     else if (n >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff)
-        s = decode_jpeg(path, data, n, &px, &w, &h, &c);
+        s = decode_jpeg(path, data, n, min_side, &px, &w, &h, &c);
     else
         s = sl__fail(SL_ERR_FORMAT, "%s: not a PNG or JPEG file (%zu bytes, unknown magic)", path, n);
     sl__free(data);
@@ -231,4 +247,8 @@ sl_status sl_image_read(const char *path, uint8_t **pixels, int *width, int *hei
     *height = h;
     *channels = c;
     return SL_OK;
+}
+
+sl_status sl_image_read(const char *path, uint8_t **pixels, int *width, int *height, int *channels) {
+    return sl__image_read_scaled(path, 0, pixels, width, height, channels);
 }

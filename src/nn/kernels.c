@@ -14,23 +14,44 @@
  * wide enough for an efficient sgemm; the product writes straight into the
  * CNHW output through the row stride. */
 
-/* Target size of one chunk's column matrix, in floats (4 MiB). */
-#define SL__COL_TARGET ((size_t)1 << 20)
+/* Target size of one chunk's column matrix, in floats (2 MiB): small enough
+ * to stay in cache between im2col and the product that reads it. */
+#ifndef SL__COL_TARGET
+#define SL__COL_TARGET ((size_t)1 << 19)
+#endif
 
 static bool conv_is_pointwise(const sl__conv_dims *d) { return d->k == 1 && d->stride == 1 && d->pad == 0; }
 
 static size_t conv_chunk(const sl__conv_dims *d) {
     if (d->chunk) return SL__MIN(d->chunk, d->n);
+    const size_t target = SL__COL_TARGET;
     size_t per = d->ci * d->k * d->k * d->ho * d->wo;
-    size_t nb = per ? SL__COL_TARGET / per : d->n;
+    size_t nb = per ? target / per : d->n;
     if (nb < 1) nb = 1;
     if (nb > d->n) nb = d->n;
     return nb;
 }
 
+static bool conv_is_same(const sl__conv_dims *d) { return d->stride == 1 && d->ho == d->h && d->wo == d->w; }
+
+/* The column chunk, plus (for stride-1 "same" convolutions) k column masks
+ * of one plane each for col2im. */
 size_t sl__conv_scratch_floats(const sl__conv_dims *d) {
     if (conv_is_pointwise(d)) return 0;
-    return conv_chunk(d) * d->ci * d->k * d->k * d->ho * d->wo;
+    return conv_chunk(d) * d->ci * d->k * d->k * d->ho * d->wo + (conv_is_same(d) ? d->k * d->h * d->w : 0);
+}
+
+/* One row segment of im2col or col2im: short (a few dozen floats), so a
+ * loop the compiler vectorises beats a library call; restrict tells it the
+ * buffers do not overlap. */
+static inline void copy_seg(float *restrict dst, const float *restrict src, long n) {
+    for (long i = 0; i < n; i++) dst[i] = src[i];
+}
+static inline void zero_seg(float *restrict dst, long n) {
+    for (long i = 0; i < n; i++) dst[i] = 0.0f;
+}
+static inline void add_seg(float *restrict dst, const float *restrict src, long n) {
+    for (long i = 0; i < n; i++) dst[i] += src[i];
 }
 
 /* Columns for examples [s0, s0+nb): row r = (ci*k+kh)*k+kw, column
@@ -38,17 +59,42 @@ size_t sl__conv_scratch_floats(const sl__conv_dims *d) {
 static void im2col(float *col, const float *in, const sl__conv_dims *d, size_t s0, size_t nb) {
     const size_t K = d->k, rows = d->ci * K * K, howo = d->ho * d->wo, cols = nb * howo, hw = d->h * d->w;
     const long H = (long)d->h, W = (long)d->w, st = (long)d->stride, pad = (long)d->pad;
+    /* A stride-1 "same" convolution: each column row is the input plane
+     * shifted by (kh-pad, kw-pad), one contiguous copy plus zeroed edges. */
+    const bool same = conv_is_same(d);
 #pragma omp parallel for collapse(2) schedule(static)
     for (size_t r = 0; r < rows; r++)
         for (size_t s = 0; s < nb; s++) {
             const size_t ci = r / (K * K), kh = (r / K) % K, kw = r % K;
             const float *plane = in + (ci * d->n + s0 + s) * hw;
             float *dst = col + r * cols + s * howo;
+            if (same) {
+                const long dh = (long)kh - pad, dw = (long)kw - pad, off = dh * W + dw, n = H * W;
+                long r0 = dh < 0 ? -dh : 0, r1 = dh > 0 ? H - dh : H; /* valid output rows */
+                if (r1 < r0) r1 = r0;
+                long i0 = r0 * W, i1 = r1 * W;
+                if (i0 + off < 0) i0 = -off;
+                if (i1 + off > n) i1 = n - off;
+                zero_seg(dst, i0);
+                if (i1 > i0) copy_seg(dst + i0, plane + i0 + off, i1 - i0);
+                zero_seg(dst + (i1 > i0 ? i1 : i0), n - (i1 > i0 ? i1 : i0));
+                /* Columns whose source fell off the left or right edge read
+                 * the neighbouring row: zero them. */
+                if (dw != 0)
+                    for (long oh = r0; oh < r1; oh++) {
+                        float *row = dst + oh * W;
+                        if (dw < 0)
+                            for (long ow = 0; ow < -dw && ow < W; ow++) row[ow] = 0.0f;
+                        else
+                            for (long ow = W - dw < 0 ? 0 : W - dw; ow < W; ow++) row[ow] = 0.0f;
+                    }
+                continue;
+            }
             for (size_t oh = 0; oh < d->ho; oh++) {
                 long ih = (long)oh * st - pad + (long)kh;
                 float *drow = dst + oh * d->wo;
                 if (ih < 0 || ih >= H) {
-                    memset(drow, 0, d->wo * sizeof(float));
+                    zero_seg(drow, (long)d->wo);
                     continue;
                 }
                 const float *srow = plane + ih * W;
@@ -58,9 +104,9 @@ static void im2col(float *col, const float *in, const sl__conv_dims *d, size_t s
                     if (lo < 0) lo = 0;
                     if (hi > (long)d->wo) hi = (long)d->wo;
                     if (hi < lo) hi = lo;
-                    for (long ow = 0; ow < lo; ow++) drow[ow] = 0.0f;
-                    if (hi > lo) memcpy(drow + lo, srow + lo - pad + (long)kw, (size_t)(hi - lo) * sizeof(float));
-                    for (long ow = hi; ow < (long)d->wo; ow++) drow[ow] = 0.0f;
+                    zero_seg(drow, lo);
+                    copy_seg(drow + lo, srow + lo - pad + (long)kw, hi - lo);
+                    zero_seg(drow + hi, (long)d->wo - hi);
                 } else {
                     for (size_t ow = 0; ow < d->wo; ow++) {
                         long iw = (long)ow * st - pad + (long)kw;
@@ -73,18 +119,39 @@ static void im2col(float *col, const float *in, const sl__conv_dims *d, size_t s
 
 /* The adjoint of im2col for examples [s0, s0+nb): each din plane is written
  * whole (zeroed, then accumulated), one plane per iteration, so there are no
- * races and no separate memset of din. */
-static void col2im(float *din, const float *col, const sl__conv_dims *d, size_t s0, size_t nb) {
+ * races and no separate memset of din. For a stride-1 "same" convolution each
+ * (kh, kw) adds a whole shifted plane, with mask[kw] (1 where the column
+ * stays inside the row, else 0) cancelling the entries that wrap around. */
+static void col2im(float *din, const float *col, const sl__conv_dims *d, size_t s0, size_t nb, float *masks) {
     const size_t K = d->k, howo = d->ho * d->wo, cols = nb * howo, hw = d->h * d->w;
     const long H = (long)d->h, W = (long)d->w, st = (long)d->stride, pad = (long)d->pad;
+    const bool same = conv_is_same(d);
+    if (same)
+        for (size_t kw = 0; kw < K; kw++)
+            for (long i = 0; i < H * W; i++) {
+                long iw = i % W + (long)kw - pad;
+                masks[kw * hw + (size_t)i] = (iw >= 0 && iw < W) ? 1.0f : 0.0f;
+            }
 #pragma omp parallel for collapse(2) schedule(static)
     for (size_t ci = 0; ci < d->ci; ci++)
         for (size_t s = 0; s < nb; s++) {
             float *plane = din + (ci * d->n + s0 + s) * hw;
-            memset(plane, 0, hw * sizeof(float));
+            zero_seg(plane, (long)hw);
             for (size_t kh = 0; kh < K; kh++)
                 for (size_t kw = 0; kw < K; kw++) {
                     const float *src = col + ((ci * K + kh) * K + kw) * cols + s * howo;
+                    if (same) {
+                        const long dh = (long)kh - pad, dw = (long)kw - pad, off = dh * W + dw, n = H * W;
+                        long r0 = dh < 0 ? -dh : 0, r1 = dh > 0 ? H - dh : H;
+                        if (r1 < r0) r1 = r0;
+                        long i0 = r0 * W, i1 = r1 * W;
+                        if (i0 + off < 0) i0 = -off;
+                        if (i1 + off > n) i1 = n - off;
+                        float *restrict dst = plane + off;
+                        const float *restrict mk = masks + kw * hw;
+                        for (long i = i0; i < i1; i++) dst[i] += src[i] * mk[i];
+                        continue;
+                    }
                     for (size_t oh = 0; oh < d->ho; oh++) {
                         long ih = (long)oh * st - pad + (long)kh;
                         if (ih < 0 || ih >= H) continue;
@@ -94,8 +161,7 @@ static void col2im(float *din, const float *col, const sl__conv_dims *d, size_t 
                             long lo = pad - (long)kw, hi = W + pad - (long)kw;
                             if (lo < 0) lo = 0;
                             if (hi > (long)d->wo) hi = (long)d->wo;
-                            float *p = prow - pad + (long)kw;
-                            for (long ow = lo; ow < hi; ow++) p[ow] += srow[ow];
+                            if (hi > lo) add_seg(prow - pad + (long)kw + lo, srow + lo, hi - lo);
                         } else {
                             for (size_t ow = 0; ow < d->wo; ow++) {
                                 long iw = (long)ow * st - pad + (long)kw;
@@ -158,7 +224,7 @@ void sl__conv_backward(float *din, float *dwt, float *dbias, const float *dout, 
         if (din) {
             /* The column buffer is free again: reuse it for d(columns). */
             sl_gemm(true, false, ckk, cols, d->co, 1.0f, wt, ckk, g, ncols, 0.0f, scratch, cols);
-            col2im(din, scratch, d, s0, b);
+            col2im(din, scratch, d, s0, b, scratch + nb * ckk * howo);
         }
     }
 }
@@ -343,10 +409,10 @@ void sl__bn_forward(float *out, float *cache, float *run_mean, float *run_var, c
             if (!d->flat) {
                 const float *x = in + c * m;
                 mean = sum_f(x, m) / (double)m;
-                ss = sumsq_f(x, m, (float)mean);
-                /* Correct for mean having been rounded to float. */
-                double r = sum_f(x, m) / (double)m - (double)(float)mean;
-                ss -= (double)m * r * r;
+                /* Sum of squares about the float-rounded mean, corrected to
+                 * the exact mean: sum (x-mu)^2 = sum (x-f)^2 - m (mu-f)^2. */
+                double r = mean - (double)(float)mean;
+                ss = sumsq_f(x, m, (float)mean) - (double)m * r * r;
                 if (ss < 0) ss = 0;
             } else {
                 for (size_t j = 0; j < m; j++) s += in[bn_at(d, c, j)];
