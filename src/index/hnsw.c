@@ -794,7 +794,9 @@ sl_status sl_hnsw_search(const sl_hnsw *h, const float *queries, size_t nq, size
                 atomic_store(&failed, 1);
             else
                 n = drain_sorted(s, found);
-            /* Exact scores from the stored vectors, best first, ties by id. */
+            /* Exact scores of the k best from the stored vectors, best
+             * first, ties by id. */
+            if (n > k) n = k;
             for (size_t j = 0; j < n; j++) {
                 uint32_t v = found[j].id;
                 out[j].id = v;
