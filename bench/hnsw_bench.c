@@ -1,6 +1,7 @@
 /* Benchmark driver for HNSW (R4): build time with M and ef_construction,
  * then recall@10 against exact search and batch queries/second for each ef.
- * usage: hnsw_bench BASE.npy QUERIES.npy THREADS [REPEATS]
+ * usage: hnsw_bench BASE.npy QUERIES.npy THREADS REPEATS [GT_OUT.npy]
+ * (GT_OUT receives the exact top-10 ids, the ground truth for the reference.)
  * Prints "SIMLEARN_BUILD <s>" and "SIMLEARN_EF <ef> <recall> <q/s>" lines. */
 #include "simlearn.h"
 
@@ -24,6 +25,10 @@ int main(int argc, char **argv) {
     float *sc = malloc(nq * k * sizeof *sc);
     sl_flat_config fc = {.metric = SL_METRIC_L2, .k = k};
     if (sl_flat_search(b, n, d, q, nq, dq, &fc, gt, sc)) {
+        fprintf(stderr, "hnsw_bench: %s\n", sl_last_error());
+        return 1;
+    }
+    if (argc > 5 && sl_npy_write_labels(argv[5], gt, nq * k)) {
         fprintf(stderr, "hnsw_bench: %s\n", sl_last_error());
         return 1;
     }

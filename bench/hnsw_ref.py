@@ -43,5 +43,5 @@ def at95(rows):
     return max(ok, key=lambda r: r[2]) if ok else (None, 0.0, 0.0)
 _, sr, sq = at95(sl)
 _, hr, hq = at95(ref)
-print(f'build: simlearn {sl_build:.2f} s, hnswlib {build:.2f} s, ratio {sl_build / build:.2f}')
+print(f'hnsw build time: simlearn {sl_build:.2f} s, hnswlib {build:.2f} s, ratio {sl_build / build:.2f}')
 print(f'hnsw: simlearn {sq:.0f} q/s at recall {sr:.4f}, hnswlib {hq:.0f} q/s at recall {hr:.4f}, ratio {sq / hq if hq else 0:.2f}')
