@@ -183,6 +183,11 @@ static int cmd_search(int argc, char **argv) {
     }
     if (cli_str(&a, "allow-labels") && (rc = parse_list("allow-labels", cli_str(&a, "allow-labels"), &labs, &nl)))
         goto out;
+    if (k > info.live) {
+        fprintf(stderr, "simlearn: error: k = %zu but the index holds %zu vectors\n", k, info.live);
+        rc = 1;
+        goto out;
+    }
     ids = malloc(nq * k * sizeof *ids);
     sc = malloc(nq * k * sizeof *sc);
     if (!ids || !sc) {

@@ -193,6 +193,13 @@ static int run(int argc, char **argv) {
         goto out;
     }
 
+    size_t avail = self ? n - 1 : n;
+    if (k > avail) {
+        fprintf(stderr, "simlearn: error: k = %zu but only %zu base vectors can be returned%s\n", k, avail,
+                self ? " (self excluded)" : "");
+        rc = 1;
+        goto out;
+    }
     ids = malloc(nq * k * sizeof *ids);
     sc = malloc(nq * k * sizeof *sc);
     if (!ids || !sc) {

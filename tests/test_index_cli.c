@@ -86,6 +86,9 @@ TEST(index_cli_bad_inputs) {
     ASSERT_EQ_INT(t_run(cmd("%s index search %s %s%s", t_path("x.npy"), t_path("q.npy"), ""), &out), 1);
     ASSERT_CONTAINS(out, "wrong magic");
     free(out);
+    ASSERT_EQ_INT(t_run(cmd("%s index search %s %s -k 401%s", t_path("i.hnsw"), t_path("q.npy"), ""), &out), 1);
+    ASSERT_CONTAINS(out, "k = 401 but the index holds 400 vectors");
+    free(out);
     ASSERT_EQ_INT(t_run(cmd("%s index delete %s --ids 9999%s%s", t_path("i.hnsw"), "", ""), &out), 1);
     ASSERT_CONTAINS(out, "id 9999 is not in the index");
     free(out);

@@ -93,8 +93,11 @@ void sl_hnsw_destroy(sl_hnsw *h); /* NULL-safe */
  * where first_id is the previous sl_hnsw_size (written to *first_id when not
  * NULL). progress may be NULL. With one thread the graph is deterministic;
  * with more, insertion order between threads varies and so do the links.
- * Errors: SL_ERR_ARG (n = 0), SL_ERR_NUMERIC (NaN/Inf, naming the row),
- * SL_ERR_NOMEM (the index is unchanged then). */
+ * After inserting, live nodes that the link pruning left unreachable from
+ * the entry point are linked from a near reachable node.
+ * Errors: SL_ERR_ARG (n = 0), SL_ERR_NUMERIC (NaN/Inf, naming the row; the
+ * index is unchanged), SL_ERR_NOMEM (unchanged when growing the arrays fails;
+ * a failure during insertion leaves the rows inserted so far). */
 sl_status sl_hnsw_add(sl_hnsw *h, const float *x, size_t n, const int64_t *labels, sl_progress *progress,
                       int64_t *first_id);
 
