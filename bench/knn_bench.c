@@ -46,6 +46,9 @@ int main(int argc, char **argv) {
     int64_t *ids = malloc(nq * k * sizeof *ids);
     float *sc = malloc(nq * k * sizeof *sc);
     sl_flat_config cfg = {.metric = SL_METRIC_L2, .k = k};
+    /* The peak is measured before and after the searches and the better
+     * figure kept, so a disturbance during one measurement matters less. */
+    double peak = sgemm_peak();
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
         double t = sl_time_now();
@@ -59,8 +62,9 @@ int main(int argc, char **argv) {
         if (t < best) best = t;
     }
     double gflop = 2.0 * (double)nq * (double)n * (double)d / 1e9;
-    double peak = sgemm_peak();
-    printf("simlearn best %.3f s = %.0f q/s, %.1f GFLOP/s; sgemm peak %.1f GFLOP/s (256x784 * 784x60000); fraction of peak %.2f\n",
+    double peak2 = sgemm_peak();
+    if (peak2 > peak) peak = peak2;
+    printf("simlearn best %.3f s = %.0f q/s, %.1f GFLOP/s; sgemm peak %.1f GFLOP/s (256x784 * 784x60000, best of before and after); fraction of peak %.2f\n",
            best, (double)nq / best, gflop / best, peak, gflop / best / peak);
     printf("SIMLEARN_TIME %.4f\n", best);
     int64_t *ids64 = ids;

@@ -40,7 +40,8 @@ bool sl_metric_is_similarity(sl_metric m);
 typedef struct sl_flat_config {
     sl_metric metric;
     size_t k;              /* neighbours per query, >= 1 */
-    bool exclude_self;     /* the queries are the base rows (nq == n): query i never returns id i */
+    bool exclude_self;     /* the queries are base rows: query i is row query_offset + i and never returns itself */
+    size_t query_offset;   /* with exclude_self: base row of the first query (lets callers work in chunks) */
     size_t max_block_bytes; /* bound for the score block; 0 = 128 MiB */
     sl_progress *progress; /* queries done, may be NULL (borrowed) */
 } sl_flat_config;
@@ -52,6 +53,8 @@ typedef struct sl_flat_config {
  * SL_ERR_NOMEM. Thread-safe for distinct outputs. */
 sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *queries, size_t nq, size_t dq,
                          const sl_flat_config *cfg, int64_t *ids, float *scores);
+/* With exclude_self the queries pointer should be base + query_offset * d; only
+ * the ids are excluded, the query values are taken from `queries`. */
 
 /* The naive twin the tests compare against: every distance in double, a full
  * sort per query. Same arguments and results (single-threaded, slow). */
@@ -90,8 +93,11 @@ void sl_hnsw_destroy(sl_hnsw *h); /* NULL-safe */
  * where first_id is the previous sl_hnsw_size (written to *first_id when not
  * NULL). progress may be NULL. With one thread the graph is deterministic;
  * with more, insertion order between threads varies and so do the links.
- * Errors: SL_ERR_ARG (n = 0), SL_ERR_NUMERIC (NaN/Inf, naming the row),
- * SL_ERR_NOMEM (the index is unchanged then). */
+ * After inserting, live nodes that the link pruning left unreachable from
+ * the entry point are linked from a near reachable node.
+ * Errors: SL_ERR_ARG (n = 0), SL_ERR_NUMERIC (NaN/Inf, naming the row; the
+ * index is unchanged), SL_ERR_NOMEM (unchanged when growing the arrays fails;
+ * a failure during insertion leaves the rows inserted so far). */
 sl_status sl_hnsw_add(sl_hnsw *h, const float *x, size_t n, const int64_t *labels, sl_progress *progress,
                       int64_t *first_id);
 

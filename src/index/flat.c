@@ -106,9 +106,10 @@ static sl_status check_args(size_t n, size_t d, size_t nq, size_t dq, const sl_f
     if (dq != d)
         return sl__fail(SL_ERR_ARG, "exact search: the queries have %zu dimensions but the base has %zu", dq, d);
     if (cfg->k == 0) return sl__fail(SL_ERR_ARG, "exact search: k must be at least 1");
-    if (cfg->exclude_self && nq != n)
-        return sl__fail(SL_ERR_ARG, "exact search: self-search needs the queries to be the base (%zu queries, %zu base)",
-                        nq, n);
+    if (cfg->exclude_self && (cfg->query_offset > n || nq > n - cfg->query_offset))
+        return sl__fail(SL_ERR_ARG,
+                        "exact search: self-search needs the queries to be base rows (%zu queries from row %zu, %zu base)",
+                        nq, cfg->query_offset, n);
     size_t avail = cfg->exclude_self ? n - 1 : n;
     if (cfg->k > avail)
         return sl__fail(SL_ERR_RANGE, "exact search: k = %zu but only %zu base vectors can be returned%s", cfg->k,
@@ -180,7 +181,7 @@ sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *que
 #pragma omp parallel for schedule(static)
             for (size_t i = 0; i < qn; i++) {
                 float *row = C + i * bn;
-                size_t self = q0 + i;
+                size_t self = cfg->query_offset + q0 + i;
                 /* -inf turns into a key of +inf (or NaN for a zero cosine
                  * norm), which never passes the threshold test. */
                 if (cfg->exclude_self && self >= b0 && self < b0 + bn) row[self - b0] = -INFINITY;
@@ -231,7 +232,7 @@ sl_status sl_flat_search_ref(const float *base, size_t n, size_t d, const float 
         const float *q = queries + i * d;
         size_t cnt = 0;
         for (size_t j = 0; j < n; j++) {
-            if (cfg->exclude_self && j == i) continue;
+            if (cfg->exclude_self && j == cfg->query_offset + i) continue;
             double s = sl__exact_score(cfg->metric, q, base + j * d, d);
             c[cnt].key = cfg->metric == SL_METRIC_L2 ? s : -s;
             c[cnt].id = (int64_t)j;

@@ -33,6 +33,7 @@ struct sl_hnsw {
     size_t cap, count, live;
     size_t links_bytes; /* (1 + M0) uint32 rounded up to 64 bytes */
     size_t stride;      /* bytes per node on level 0: links then the vector */
+    size_t pf_lines;    /* cache lines of a vector prefetched ahead of scoring it */
     char *l0_raw, *l0;  /* l0 is l0_raw aligned to 64 bytes */
     uint32_t **up;      /* per node: level * (1 + M) uint32 for levels 1..level */
     int *level;         /* -1 once deleted */
@@ -84,7 +85,7 @@ typedef struct {
     pheap cand, res;
     pair *sel, *tmp;
     size_t sel_cap;
-    uint32_t *nb;
+    uint32_t *nb, *todo;
     float *qbuf;
 } scratch;
 
@@ -137,14 +138,15 @@ static sl_status scratch_init(scratch *s, const sl_hnsw *h, size_t cap) {
     s->sel = sl__malloc_array(s->sel_cap, sizeof *s->sel, "hnsw: scratch");
     s->tmp = sl__malloc_array(s->sel_cap, sizeof *s->tmp, "hnsw: scratch");
     s->nb = sl__malloc_array(h->M0 + 1, sizeof *s->nb, "hnsw: scratch");
+    s->todo = sl__malloc_array(h->M0 + 1, sizeof *s->todo, "hnsw: scratch");
     s->qbuf = sl__calloc(h->dpad, sizeof(float));
-    if (!s->mark || !s->sel || !s->tmp || !s->nb || !s->qbuf || !pheap_reserve(&s->cand, 256) ||
+    if (!s->mark || !s->sel || !s->tmp || !s->nb || !s->todo || !s->qbuf || !pheap_reserve(&s->cand, 256) ||
         !pheap_reserve(&s->res, 256))
         return sl__fail(SL_ERR_NOMEM, "hnsw: out of memory for search scratch");
     return SL_OK;
 }
 static void scratch_free(scratch *s) {
-    sl__free(s->mark), sl__free(s->sel), sl__free(s->tmp), sl__free(s->nb), sl__free(s->qbuf);
+    sl__free(s->mark), sl__free(s->sel), sl__free(s->tmp), sl__free(s->nb), sl__free(s->todo), sl__free(s->qbuf);
     sl__free(s->cand.a), sl__free(s->res.a);
     memset(s, 0, sizeof *s);
 }
@@ -188,24 +190,28 @@ static bool search_level(const sl_hnsw *h, scratch *s, const float *q, uint32_t 
             cnt = lk[0];
             nb = lk + 1;
         }
-        if (cnt) {
-            __builtin_prefetch(&s->mark[nb[0]]);
-            __builtin_prefetch(vec_of(h, nb[0]));
-        }
-        if (!pheap_reserve(&s->cand, s->cand.n + cnt)) return false;
+        /* First collect the unvisited neighbours (their marks load in
+         * parallel), then score them while the next one's vector is being
+         * fetched. */
+        uint32_t *todo = s->todo, nt = 0;
+        for (uint32_t j = 0; j < cnt; j++) __builtin_prefetch(&s->mark[nb[j]]);
         for (uint32_t j = 0; j < cnt; j++) {
             uint32_t v = nb[j];
-            if (j + 1 < cnt) {
-                /* Fetch the next neighbour's mark and vector while this one is scored. */
-                __builtin_prefetch(&s->mark[nb[j + 1]]);
-                const char *pv = (const char *)vec_of(h, nb[j + 1]);
-                __builtin_prefetch(pv);
-                __builtin_prefetch(pv + 64);
-                __builtin_prefetch(pv + 128);
-                __builtin_prefetch(pv + 192);
-            }
             if (s->mark[v] == s->epoch) continue;
             s->mark[v] = s->epoch;
+            todo[nt++] = v;
+        }
+        if (nt) {
+            const char *pv = (const char *)vec_of(h, todo[0]);
+            for (size_t line = 0; line < h->pf_lines; line++) __builtin_prefetch(pv + 64 * line);
+        }
+        if (!pheap_reserve(&s->cand, s->cand.n + nt)) return false;
+        for (uint32_t j = 0; j < nt; j++) {
+            uint32_t v = todo[j];
+            if (j + 1 < nt) {
+                const char *pv = (const char *)vec_of(h, todo[j + 1]);
+                for (size_t line = 0; line < h->pf_lines; line++) __builtin_prefetch(pv + 64 * line);
+            }
             float dv = dist(h, q, v);
             if (s->res.n < ef || dv < bound) {
                 pheap_push(&s->cand, (pair){dv, v}, false);
@@ -462,6 +468,7 @@ sl_status sl_hnsw_create(const sl_hnsw_config *cfg, sl_hnsw **out) {
     h->mult = 1.0 / log((double)M);
     h->links_bytes = ((1 + h->M0) * sizeof(uint32_t) + 63) / 64 * 64;
     h->stride = h->links_bytes + h->dpad * sizeof(float);
+    h->pf_lines = SL__MIN((size_t)8, h->dpad * sizeof(float) / 64);
     h->ep = -1;
     h->max_level = -1;
     pthread_mutex_init(&h->ep_lock, NULL);
@@ -794,7 +801,9 @@ sl_status sl_hnsw_search(const sl_hnsw *h, const float *queries, size_t nq, size
                 atomic_store(&failed, 1);
             else
                 n = drain_sorted(s, found);
-            /* Exact scores from the stored vectors, best first, ties by id. */
+            /* Exact scores of the k best from the stored vectors, best
+             * first, ties by id. */
+            if (n > k) n = k;
             for (size_t j = 0; j < n; j++) {
                 uint32_t v = found[j].id;
                 out[j].id = v;
