@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Leave-one-out kNN accuracy (k=10, cosine, majority vote) of every shapes attribute for
+"""Leave-one-out kNN accuracy (k=10, cosine, majority vote, ties to the smallest label) of every shapes attribute for
 an embedding written by `simlearn embed` (EMB.npy + EMB.{shape,color,size,location}.npy).
 usage: shapes_knn.py NAME EMB.npy   -> one line: NAME shape color size location (percent)"""
 import sys
@@ -15,15 +15,10 @@ stem = path[:-4]
 out = []
 for a in ('shape', 'color', 'size', 'location'):
     y = np.load(f"{stem}.{a}.npy")
-    right = 0
-    for i in range(len(y)):
-        votes = {}
-        best = None
-        for j in idx[i]:
-            l = y[j]
-            votes[l] = votes.get(l, 0) + 1
-            if best is None or votes[l] > votes[best]:
-                best = l
-        right += best == y[i]
+    # Majority vote; ties go to the smallest label, as in simlearn's kNN classifier.
+    nc = int(y.max()) + 1
+    votes = np.zeros((len(y), nc), dtype=np.int64)
+    np.add.at(votes, (np.repeat(np.arange(len(y)), k), y[idx].ravel()), 1)
+    right = int((votes.argmax(1) == y).sum())
     out.append(100.0 * right / len(y))
 print(name.ljust(28) + ''.join(f"{v:9.1f}" for v in out), flush=True)

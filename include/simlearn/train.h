@@ -148,9 +148,9 @@ typedef struct sl_embedding {
 sl_status sl_embed(const sl_embed_config *c, sl_embedding **out);
 void sl_embedding_destroy(sl_embedding *e); /* NULL-safe */
 
-/* Leave-one-out kNN accuracy of labels (n, -1 = skip) with k neighbours by
- * cosine similarity and majority vote (a tie goes to the label that reached
- * the count first, walking from the most similar neighbour). */
+/* Leave-one-out kNN accuracy of labels (n; rows labelled -1 are neither
+ * scored nor counted as votes) with k neighbours by cosine similarity and
+ * majority vote (sl_knn_classify: ties go to the smallest label). */
 sl_status sl_train_knn_accuracy(const float *x, size_t n, size_t d, const int32_t *labels, int n_classes, size_t k,
                                 double *acc);
 

@@ -4,6 +4,7 @@
  * checks of what an embedding keeps. */
 #include "train/train_internal.h"
 
+#include "simlearn/eval.h"
 #include "simlearn/index.h"
 
 #include <stdlib.h>
@@ -236,29 +237,32 @@ sl_status sl_train_knn_accuracy(const float *x, size_t n, size_t d, const int32_
     if (k > n - 1) k = n - 1;
     int64_t *ids = sl__malloc_array(n, k * sizeof(int64_t), "knn ids");
     float *sc = sl__malloc_array(n, k * sizeof(float), "knn scores");
-    double *votes = sl__malloc_array((size_t)n_classes, sizeof(double), "knn votes");
-    sl_status s = (ids && sc && votes) ? SL_OK : sl__fail(SL_ERR_NOMEM, "knn: out of memory");
-    sl_flat_config fc = {SL_METRIC_COSINE, k, true, 0, NULL};
+    int64_t *lab = sl__malloc_array(n, 2 * sizeof(int64_t), "knn labels");
+    sl_status s = (ids && sc && lab) ? SL_OK : sl__fail(SL_ERR_NOMEM, "knn: out of memory");
+    sl_flat_config fc;
+    memset(&fc, 0, sizeof fc);
+    fc.metric = SL_METRIC_COSINE;
+    fc.k = k;
+    fc.exclude_self = true;
     if (!s) s = sl_flat_search(x, n, d, x, n, d, &fc, ids, sc);
-    size_t right = 0, counted = 0;
-    for (size_t i = 0; !s && i < n; i++) {
-        if (labels[i] < 0) continue;
-        memset(votes, 0, sizeof(double) * (size_t)n_classes);
-        int best = -1;
-        for (size_t j = 0; j < k; j++) {
-            int32_t l = labels[ids[i * k + j]];
-            if (l < 0 || l >= n_classes) continue;
-            votes[l] += 1;
-            /* Neighbours come best first, so a later label needs strictly
-             * more votes to win a tie. */
-            if (best < 0 || votes[l] > votes[best]) best = l;
-        }
-        counted++;
-        right += best == labels[i];
+    sl_knn_config kc;
+    memset(&kc, 0, sizeof kc);
+    kc.k = k;
+    kc.vote = SL_VOTE_MAJORITY;
+    kc.metric = SL_METRIC_COSINE;
+    int64_t *pred = lab ? lab + n : NULL;
+    if (!s) {
+        for (size_t i = 0; i < n; i++) lab[i] = labels[i];
+        s = sl_knn_classify(ids, sc, n, k, lab, n, &kc, pred);
     }
-    if (!s) *acc = counted ? (double)right / (double)counted : 0;
+    if (!s) {
+        size_t right = 0, counted = 0;
+        for (size_t i = 0; i < n; i++)
+            if (labels[i] >= 0) counted++, right += pred[i] == labels[i];
+        *acc = counted ? (double)right / (double)counted : 0;
+    }
     sl__free(ids);
     sl__free(sc);
-    sl__free(votes);
+    sl__free(lab);
     return s;
 }

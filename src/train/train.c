@@ -5,6 +5,8 @@
  * interruption or on a non-finite loss or gradient. */
 #include "train/train_internal.h"
 
+#include "simlearn/geom.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -599,53 +601,19 @@ typedef struct {
     bool has_align;
 } step_stats;
 
-/* Alignment (mean squared distance of normalised positive pairs) and
- * uniformity (log mean exp(-2 |u - v|^2) over distinct pairs of normalised
- * rows of a), in double (Wang & Isola 2020). b: the positives of a's rows, or NULL. */
+/* Alignment and uniformity of the batch (Wang & Isola 2020) for the log.
+ * b: the positives of a's rows, or NULL (uniformity only). */
 static void align_uniform(const float *a, const float *b, size_t n, size_t d, step_stats *st) {
-    double *na = malloc(sizeof(double) * n), *nb = malloc(sizeof(double) * n);
-    if (!na || !nb) {
-        free(na);
-        free(nb);
+    double al = 0, un = 0;
+    if (n < 2 || sl_geom_align_uniform(a, b ? b : a, n, d, 2.0, &al, &un) != SL_OK) {
+        sl_clear_error();
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        double s = 0, u = 0;
-        for (size_t j = 0; j < d; j++) {
-            s += (double)a[i * d + j] * a[i * d + j];
-            if (b) u += (double)b[i * d + j] * b[i * d + j];
-        }
-        na[i] = s > 0 ? 1 / sqrt(s) : 0;
-        nb[i] = u > 0 ? 1 / sqrt(u) : 0;
-    }
-    double al = 0, un = 0;
+    st->uniform = un;
     if (b) {
-        for (size_t i = 0; i < n; i++) {
-            double s = 0;
-            for (size_t j = 0; j < d; j++) {
-                double x = a[i * d + j] * na[i] - b[i * d + j] * nb[i];
-                s += x * x;
-            }
-            al += s;
-        }
-        st->align = al / (double)n;
+        st->align = al;
         st->has_align = true;
     }
-    /* Log-sum-exp over pairs; the largest term is at most exp(0). */
-    size_t pairs = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = i + 1; k < n; k++) {
-            double s = 0;
-            for (size_t j = 0; j < d; j++) {
-                double x = a[i * d + j] * na[i] - a[k * d + j] * na[k];
-                s += x * x;
-            }
-            un += exp(-2 * s);
-            pairs++;
-        }
-    st->uniform = pairs ? log(un / (double)pairs) : 0;
-    free(na);
-    free(nb);
 }
 
 static sl_status nonfinite(const sl_trainer *t, const char *what, double v) {
