@@ -13,7 +13,7 @@ static void on_sigint(int sig) {
 
 static const cli_opt opts[] = {
     {"output", 'o', CLI_STR, "demo-out", "folder for the models and embeddings", NULL, 0, 0, false},
-    {"steps", 0, CLI_INT, "300", "training steps of each model", NULL, 1, 1e9, false},
+    {"steps", 0, CLI_INT, "200", "training steps of each model", NULL, 1, 1e9, false},
     CLI_OPT_SEED,
     CLI_OPT_THREADS,
     CLI_OPT_QUIET,

@@ -81,7 +81,7 @@ sl_status sl_demo_run(const sl_demo_config *c, sl_demo_result *r) {
     double t0 = sl_time_now();
     const char *dir = c->out_dir ? c->out_dir : "demo-out";
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) return sl__fail(SL_ERR_IO, "%s: cannot create the folder", dir);
-    size_t steps = c->steps ? c->steps : 300;
+    size_t steps = c->steps ? c->steps : 200;
     char p1[4096], p2[4096], e0[4096], e1[4096], e2[4096];
     snprintf(p1, sizeof p1, "%s/contrastive-color.safetensors", dir);
     snprintf(p2, sizeof p2, "%s/autoencoder.safetensors", dir);
