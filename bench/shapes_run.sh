@@ -8,7 +8,7 @@ S=${SHAPES_STEPS:-600}; T=${SHAPES_THREADS:-2}; V=${SHAPES_VAL:-2000}
 out=build/bench/shapes; mkdir -p "$out"
 sl=./simlearn
 export OMP_PROC_BIND=false
-echo "InfoNCE, $S steps of 128 items (256 views), default shapes encoder, cosine schedule; kNN k=10 leave-one-out on $V validation items"
+echo "InfoNCE tau 0.1, $S steps of 128 items (256 views), default shapes encoder, cosine schedule; kNN k=10 leave-one-out on $V validation items"
 $sl embed --raw --data shapes --split val --count "$V" -q -o "$out/pixels.npy"
 printf '%-28s%9s%9s%9s%9s\n' representation shape color size location
 /usr/bin/python3 - "$out/pixels" <<'PY'
@@ -20,7 +20,7 @@ print(line)
 PY
 /usr/bin/python3 bench/shapes_knn.py "raw pixels" "$out/pixels.npy" | tee "$out/pixels.txt"
 for p in color location shape+location simclr; do
-  $sl train --data shapes --aug "$p" --steps "$S" --batch 128 --lr 2e-3 --schedule cosine --warmup 30 \
+  $sl train --data shapes --aug "$p" --steps "$S" --batch 128 --lr 2e-3 --tau 0.1 --schedule cosine --warmup 30 \
     --threads "$T" -q -o "$out/$p.safetensors" --log "$out/$p.jsonl"
   $sl embed --model "$out/$p.safetensors" --split val --count "$V" -q -o "$out/$p.npy"
   /usr/bin/python3 bench/shapes_knn.py "preset $p" "$out/$p.npy" | tee "$out/$p.txt"

@@ -25,6 +25,9 @@ static sl_status train_one(const sl_demo_config *c, const char *path, sl_objecti
     t.aug = aug;
     t.encoder = DEMO_ENCODER;
     t.projector = obj == SL_OBJ_INFONCE ? "linear(64),relu,linear(32)" : NULL;
+    /* A low temperature weighs the hardest negatives most; on shapes it makes
+     * the encoder tell shapes apart (0.5 leaves shape near the pixels' level). */
+    t.tau = obj == SL_OBJ_INFONCE ? 0.1 : 0;
     t.steps = steps;
     t.batch = 128;
     t.lr = 2e-3;
