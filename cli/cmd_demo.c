@@ -66,14 +66,12 @@ static int run(int argc, char **argv) {
         printf("\n");
     }
     /* Say what the table shows, from the numbers rather than from hope. */
-    int col = 1;
-    double drop = r.acc[0][col] - r.acc[2][col];
-    printf("\nThe contrastive encoder saw two views of each shape that differ only in colour. Its colour accuracy is\n"
-           "%.1f%% against %.1f%% for raw pixels (chance %.1f%%)%s; location: %.1f%% (pixels %.1f%%), shape: %.1f%%\n"
-           "(pixels %.1f%%).\n",
-           100 * r.acc[2][col], 100 * r.acc[0][col], 100 * r.chance[col],
-           drop > 0.2 ? ": it learned to ignore colour" : ": train longer (--steps) to see the effect",
-           100 * r.acc[2][3], 100 * r.acc[0][3], 100 * r.acc[2][0], 100 * r.acc[0][0]);
+    printf("\nThe contrastive encoder saw two views of each shape that differ only in colour:\n");
+    printf("  color     %5.1f%%  (raw pixels %5.1f%%, chance %4.1f%%)  %s\n", 100 * r.acc[2][1], 100 * r.acc[0][1],
+           100 * r.chance[1],
+           r.acc[0][1] - r.acc[2][1] > 0.2 ? "it learned to ignore colour" : "not yet invariant: train longer (--steps)");
+    printf("  shape     %5.1f%%  (raw pixels %5.1f%%)\n", 100 * r.acc[2][0], 100 * r.acc[0][0]);
+    printf("  location  %5.1f%%  (raw pixels %5.1f%%)\n", 100 * r.acc[2][3], 100 * r.acc[0][3]);
     printf("Models and embeddings are in %s/ (%.0f s).\n", c.out_dir, r.seconds);
     return 0;
 }
