@@ -764,7 +764,8 @@ sl_status sl_trainer_run(sl_trainer *t, sl_train_result *res) {
     memset(&rr, 0, sizeof rr);
     sl_progress *pg = NULL;
     if (t->c.progress_stream)
-        SL__TRY(sl_progress_create(t->c.progress_stream, t->c.progress_mode, "train", t->total * t->B, "img", &pg));
+        SL__TRY(sl_progress_create(t->c.progress_stream, t->c.progress_mode, "train",
+                                   (t->total > t->step ? t->total - t->step : 0) * t->B, "img", &pg));
     size_t log_every = t->c.log_every ? t->c.log_every : 10;
     double t0 = sl_time_now(), tl = t0, loss_sum = 0;
     uint64_t start = t->step, last_log = t->step, in_epoch = 0;
@@ -797,7 +798,8 @@ sl_status sl_trainer_run(sl_trainer *t, sl_train_result *res) {
                 snprintf(f, sizeof f, "loss %.4f lr %.2e", st.loss, st.lr);
             else
                 snprintf(f, sizeof f, "loss %.4f lr %.2e tau %.3g", st.loss, st.lr, st.tau);
-            sl_progress_update(pg, t->step * t->B, f);
+            /* Counts this run's images only, so the rate and ETA stay right after a resume. */
+            sl_progress_update(pg, (t->step - start) * t->B, f);
         }
         bool stop_now = t->c.stop && *t->c.stop;
         bool at_stop = t->c.stop_at && t->step >= t->c.stop_at;
