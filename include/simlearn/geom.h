@@ -54,6 +54,78 @@ void sl_geom_abtt_destroy(sl_geom_abtt_model *m); /* NULL-safe */
 /* Fit and apply in place in one call (D == 0: the default). */
 sl_status sl_geom_abtt(float *x, size_t n, size_t d, size_t D);
 
+/* ---- spectrum and effective rank ----------------------------------------- */
+
+/* Effective rank (Roy & Vetterli, 2007) of a spectrum: exp of the Shannon
+ * entropy of p_i = max(eig_i, 0) / sum. 0 when the spectrum is all zero. */
+double sl_geom_effective_rank(const double *eig, size_t d);
+/* Eigenvalues of the covariance of x's rows (eig: d values, descending) and
+ * the effective rank. Errors: as sl_geom_covariance and sl_geom_sym_eig. */
+sl_status sl_geom_spectrum(const float *x, size_t n, size_t d, double *eig, double *erank);
+
+/* ---- norms --------------------------------------------------------------- */
+
+typedef struct sl_geom_norms {
+    double mean, std, min, median, max; /* of the rows' L2 norms */
+    size_t zero;                        /* rows of norm 0 */
+} sl_geom_norms;
+sl_status sl_geom_norm_stats(const float *x, size_t n, size_t d, sl_geom_norms *out);
+
+/* ---- anisotropy ---------------------------------------------------------- */
+
+typedef struct sl_geom_anisotropy {
+    double mean_cos, std_cos; /* cosine over random pairs of distinct rows */
+    size_t pairs;             /* pairs used */
+    double mean_cos_to_mean;  /* mean cosine between a row and the mean vector */
+} sl_geom_aniso;
+/* npairs random pairs (i != j) drawn with the seed; rows of norm 0 are
+ * skipped. Errors: SL_ERR_ARG (fewer than 2 rows of nonzero norm). */
+sl_status sl_geom_anisotropy(const float *x, size_t n, size_t d, size_t npairs, uint64_t seed,
+                             sl_geom_aniso *out);
+
+/* ---- alignment and uniformity (Wang & Isola, 2020) -------------------------
+ * Both are computed on L2-normalised rows: alignment = E ||f(x) - f(y)||^2
+ * over positive pairs (lower is better), uniformity = log E exp(-t ||f(x) -
+ * f(y)||^2) over all pairs (lower is more uniform; t = 2 in the paper). */
+
+/* A batch of two views: row i of a and row i of b are a positive pair.
+ * Uniformity is the mean of the two views' uniformities over all pairs
+ * i < j in the view (exact, O(n^2 d) through sl_gemm). For the training log.
+ * Errors: SL_ERR_ARG (n < 2), SL_ERR_NOMEM. */
+sl_status sl_geom_align_uniform(const float *a, const float *b, size_t n, size_t d, double t, double *align,
+                                double *uniform);
+/* Alignment over explicit pairs of row indices (pairs: npairs x 2).
+ * Errors: SL_ERR_ARG (no pairs), SL_ERR_RANGE (an index >= n). */
+sl_status sl_geom_alignment_pairs(const float *x, size_t n, size_t d, const int64_t *pairs, size_t npairs,
+                                  double *align);
+/* Alignment over pairs of distinct rows with the same label: all of them
+ * when there are at most max_pairs, else max_pairs drawn at random.
+ * Errors: SL_ERR_ARG (no label occurs twice). */
+sl_status sl_geom_alignment_labels(const float *x, size_t n, size_t d, const int64_t *labels, size_t max_pairs,
+                                   uint64_t seed, double *align, size_t *pairs_used);
+/* Uniformity of one set: exact over all pairs when n(n-1)/2 <= max_pairs,
+ * else over max_pairs random pairs. Errors: SL_ERR_ARG (n < 2). */
+sl_status sl_geom_uniformity(const float *x, size_t n, size_t d, double t, size_t max_pairs, uint64_t seed,
+                             double *uniform, size_t *pairs_used);
+
+/* ---- class diameter and margin -------------------------------------------- */
+
+typedef struct sl_geom_class {
+    int64_t label;
+    size_t count;
+    double diameter;       /* largest distance between two members (0 for one member) */
+    double margin;         /* smallest distance from a member to a non-member */
+    int64_t nearest_label; /* the label of that closest non-member */
+    bool separated;        /* margin > diameter: a ball of radius diameter around any
+                              member holds exactly the class */
+} sl_geom_class;
+/* Exact Euclidean diameters and margins over all pairs (blocked sl_gemm,
+ * the extreme pairs recomputed in double). *classes (k entries, ascending
+ * labels) is freed with sl_free. Errors: SL_ERR_ARG (fewer than 2 classes),
+ * SL_ERR_NOMEM. */
+sl_status sl_geom_class_geometry(const float *x, size_t n, size_t d, const int64_t *labels, sl_geom_class **classes,
+                                 size_t *k);
+
 #ifdef __cplusplus
 }
 #endif
