@@ -396,17 +396,28 @@ static sl_status compute_rep(const sl_report_config *c, const sl_report_rep *rp,
             o->knn[k] = cnt ? (double)hit / (double)cnt : NAN;
         }
         if (c->probe && n >= 8) {
-            /* Even rows train the probe, odd rows test it. */
+            /* A seeded half of the labelled rows trains the probe, the rest
+             * tests it (a split by position could follow a pattern in the
+             * labels). */
             size_t ntr = (n + 1) / 2, nte = n / 2;
             float *xtr = sl__malloc_array(ntr * d, sizeof(float), "probe"),
                   *xte = sl__malloc_array(nte * d, sizeof(float), "probe");
             int64_t *ytr = sl__malloc_array(ntr, sizeof(int64_t), "probe"),
                     *yte = sl__malloc_array(nte, sizeof(int64_t), "probe");
-            if (xtr && xte && ytr && yte) {
+            size_t *perm = sl__malloc_array(n, sizeof(size_t), "probe");
+            if (xtr && xte && ytr && yte && perm) {
+                sl_rng prng;
+                sl_rng_seed(&prng, c->seed, 0x960be);
+                for (size_t i = 0; i < n; i++) perm[i] = i;
+                for (size_t i = n - 1; i > 0; i--) {
+                    size_t j = (size_t)sl_rng_below(&prng, i + 1), t = perm[i];
+                    perm[i] = perm[j], perm[j] = t;
+                }
                 size_t a = 0, b = 0;
-                for (size_t i = 0; i < n; i++) {
+                for (size_t t = 0; t < n; t++) {
+                    size_t i = perm[t];
                     if (lab[i] < 0) continue;
-                    if (i % 2 == 0)
+                    if (t < ntr)
                         memcpy(xtr + a * d, rp->x + i * d, d * sizeof(float)), ytr[a++] = lab[i];
                     else
                         memcpy(xte + b * d, rp->x + i * d, d * sizeof(float)), yte[b++] = lab[i];
@@ -422,7 +433,7 @@ static sl_status compute_rep(const sl_report_config *c, const sl_report_rep *rp,
                 if (sl_probe_run(&pc, xtr, ytr, a, xte, yte, b, d, &pr) == SL_OK) o->probe[k] = pr->test_acc;
                 sl_probe_result_destroy(pr);
             }
-            sl__free(xtr), sl__free(xte), sl__free(ytr), sl__free(yte);
+            sl__free(xtr), sl__free(xte), sl__free(ytr), sl__free(yte), sl__free(perm);
         }
     }
     sl__free(pred);
@@ -795,8 +806,8 @@ static sl_status section_eval(rbuf *b, const sl_report_config *c, rep_out *outs)
               c->knn_k);
     eval_table(b, c, outs, 0, chance);
     if (c->probe) {
-        rb_str(b, "<h3>Linear probe accuracy</h3><p>Logistic regression on the frozen features, trained on the "
-                  "even rows and tested on the odd ones.</p>\n");
+        rb_str(b, "<h3>Linear probe accuracy</h3><p>Logistic regression on the frozen features, trained on a "
+                  "random half of the items and tested on the other half.</p>\n");
         eval_table(b, c, outs, 1, chance);
     }
     rb_str(b, "<h3>Retrieval</h3><p>Every item queries all the others by cosine similarity; an item is relevant "
