@@ -245,3 +245,40 @@ TEST(cli_report_on_a_folder_of_embeddings) {
     free(out);
     sl_jsonl_destroy(w.log);
 }
+
+TEST(cli_report_on_a_run_folder_with_a_model_and_its_log) {
+    char dir[512], cmd[2048], *out = NULL;
+    snprintf(dir, sizeof dir, "%s", t_path("run"));
+    snprintf(cmd, sizeof cmd,
+             "%s train --count 256 --size 16 --encoder 'flatten,linear(16)' --projector 'linear(8)' --steps 4 "
+             "--batch 32 --log-every 1 -o %s/tiny.safetensors -q --threads 1",
+             t_simlearn(), dir);
+    ASSERT_TRUE(mkdir(dir, 0777) == 0);
+    int rc = t_run(cmd, &out);
+    if (rc) printf("%s\n", out);
+    ASSERT_EQ_INT(rc, 0);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s report %s --count 100 --tsne-iters 100 -q --threads 1", t_simlearn(), dir);
+    rc = t_run(cmd, &out);
+    if (rc) printf("%s\n", out);
+    ASSERT_EQ_INT(rc, 0);
+    ASSERT_CONTAINS(out, "report: 2 representations of 100 items, 1 logs");
+    free(out);
+    char p[600];
+    snprintf(p, sizeof p, "%s/report.html", dir);
+    FILE *f = fopen(p, "rb");
+    ASSERT_TRUE(f != NULL);
+    static char html[8 << 20];
+    size_t n = fread(html, 1, sizeof html - 1, f);
+    fclose(f);
+    html[n] = 0;
+    /* Grids for raw pixels and the model, maps for the four shapes attributes,
+     * the log's four charts. */
+    ASSERT_EQ_SIZE(count(html, "<img "), 2);
+    ASSERT_CONTAINS(html, "Data: shapes, val split, 100 items.");
+    ASSERT_CONTAINS(html, "<h3>tiny</h3>");
+    ASSERT_CONTAINS(html, "<th>location</th>");
+    ASSERT_CONTAINS(html, "alignment and uniformity");
+    ASSERT_CONTAINS(html, "temperature (tau)");
+    ASSERT_EQ_SIZE(count(html, "<svg"), 2 * 4 * 2 + 4 + 2);
+}
