@@ -1,9 +1,13 @@
 /* simlearn demo: two encoders trained on the shapes world in a couple of
- * minutes, and a table of what each representation keeps. */
+ * minutes, a table of what each representation keeps, and an HTML report
+ * (simlearn report) of the run. */
 #include "cli.h"
 
 #include <signal.h>
 #include <string.h>
+
+/* The report of the run is written by the report command itself. */
+extern const cli_command cli_cmd_report;
 
 static volatile sig_atomic_t g_stop;
 static void on_sigint(int sig) {
@@ -25,7 +29,7 @@ static const cli_spec spec = {
     "On the shapes world: train a contrastive encoder whose two views differ only in colour, and an "
     "autoencoder; embed the validation split and print the kNN accuracy of every attribute for raw pixels, "
     "the autoencoder and the contrastive encoder. A representation that keeps an attribute classifies it well; "
-    "one that is invariant to it falls toward chance.",
+    "one that is invariant to it falls toward chance. Ends by writing DIR/report.html (see simlearn report).",
     opts, 0, 0, NULL};
 
 static int run(int argc, char **argv) {
@@ -72,7 +76,18 @@ static int run(int argc, char **argv) {
            r.acc[0][1] - r.acc[2][1] > 0.2 ? "it learned to ignore colour" : "not yet invariant: train longer (--steps)");
     printf("  shape     %5.1f%%  (raw pixels %5.1f%%)\n", 100 * r.acc[2][0], 100 * r.acc[0][0]);
     printf("  location  %5.1f%%  (raw pixels %5.1f%%)\n", 100 * r.acc[2][3], 100 * r.acc[0][3]);
-    printf("Models and embeddings are in %s/ (%.0f s).\n", c.out_dir, r.seconds);
+    printf("Models and embeddings are in %s/ (%.0f s).\n\n", c.out_dir, r.seconds);
+    fflush(stdout);
+    /* The report: neighbour grids, maps and tables of the three representations. */
+    char threads[32], seed[32], out[4096];
+    snprintf(threads, sizeof threads, "%lld", cli_int(&a, "threads"));
+    snprintf(seed, sizeof seed, "%lld", cli_int(&a, "seed"));
+    snprintf(out, sizeof out, "%s/report.html", c.out_dir);
+    char *rargv[] = {"report", (char *)c.out_dir, "-o", out, "--threads", threads, "--seed", seed, "-q", NULL};
+    int rargc = cli_flag(&a, "quiet") ? 9 : 8;
+    rc = cli_cmd_report.run(rargc, rargv);
+    if (rc) return rc;
+    printf("Open the report: %s\n", out);
     return 0;
 }
 
