@@ -353,8 +353,10 @@ static int run(int argc, char **argv) {
     int rc = cli_parse(&spec, argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
     const char *dir = a.npos ? a.pos[0] : NULL;
-    if (!dir && !cli_given(&a, "model") && !cli_given(&a, "emb"))
+    if (!dir && !cli_given(&a, "model") && !cli_given(&a, "emb")) {
+        free(a.pos);
         return cli_usage_error("give a run folder, or --model / --emb files");
+    }
     sl_set_threads((int)cli_int(&a, "threads"));
     strlist models = {0}, logs = {0}, embs = {0}, labels = {0};
     if (dir) rc = scan_dir(dir, &models, &logs, &embs, &labels);
@@ -431,6 +433,7 @@ static int run(int argc, char **argv) {
     }
     gathered_free(&g);
     list_free(&models), list_free(&logs), list_free(&embs), list_free(&labels);
+    free(a.pos);
     return rc;
 }
 
