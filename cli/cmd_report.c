@@ -29,6 +29,7 @@ static const cli_opt opts[] = {
     {"label", 0, CLI_STR, NULL, "attribute shown under the grid tiles (default: the first)", NULL, 0, 0, false},
     {"no-tsne", 0, CLI_FLAG, NULL, "PCA maps only (faster)", NULL, 0, 0, false},
     {"tsne-iters", 0, CLI_INT, "1000", "t-SNE iterations", NULL, 50, 100000, false},
+    {"thumbs", 0, CLI_INT, "20", "images drawn over each t-SNE map (0 = none)", NULL, 0, 1000, false},
     {"no-probe", 0, CLI_FLAG, NULL, "skip the linear probe", NULL, 0, 0, false},
     CLI_OPT_SEED,
     CLI_OPT_THREADS,
@@ -417,6 +418,7 @@ static int run(int argc, char **argv) {
         c.tsne = !cli_flag(&a, "no-tsne");
         c.tsne_iters = (int)cli_int(&a, "tsne-iters");
         c.probe = !cli_flag(&a, "no-probe");
+        c.thumbs = (size_t)cli_int(&a, "thumbs");
         c.seed = (uint64_t)cli_int(&a, "seed");
         c.progress_stream = stderr;
         c.progress_mode = cli_progress_mode(&a);

@@ -252,6 +252,7 @@ typedef struct sl_report_config {
     double perplexity;       /* 30 (lowered for small n) */
     int tsne_iters;          /* 1000 */
     bool probe;              /* linear probe: true */
+    size_t thumbs;           /* images drawn over the t-SNE maps (with images): 20 */
     uint64_t seed;           /* queries, pair samples, maps: 1 */
     FILE *progress_stream;   /* NULL: no progress */
     sl_progress_mode progress_mode;

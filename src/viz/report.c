@@ -163,6 +163,7 @@ void sl_report_config_default(sl_report_config *c) {
     c->perplexity = 30;
     c->tsne_iters = 1000;
     c->probe = true;
+    c->thumbs = 20;
     c->seed = 1;
 }
 
@@ -576,9 +577,12 @@ static sl_status section_neighbours(rbuf *b, const sl_report_config *c, rep_out 
     return s;
 }
 
-static sl_status map_svg(rbuf *b, const sl_report_config *c, const float *xy, size_t k, const char *title) {
+static sl_status map_svg(rbuf *b, const sl_report_config *c, const float *xy, size_t k, const char *title,
+                         bool thumbs) {
     sl_scatter sc;
     memset(&sc, 0, sizeof sc);
+    sl_scatter_thumbs th = {c->images, c->img_w, c->img_h, c->img_c, c->thumbs, 0, c->seed};
+    if (thumbs && c->images && c->thumbs) sc.thumbs = &th;
     sc.xy = xy, sc.n = c->n;
     if (c->n_attrs) {
         sc.labels = c->attrs[k].labels;
@@ -598,7 +602,7 @@ static sl_status map_svg(rbuf *b, const sl_report_config *c, const float *xy, si
 static sl_status section_maps(rbuf *b, const sl_report_config *c, rep_out *outs) {
     rb_str(b, "<section id=\"maps\"><h2>Embedding maps</h2>\n<p>PCA (linear: distances between groups mean "
               "something) and t-SNE (neighbourhoods only) of every representation; choose the attribute that "
-              "colours the points.</p>\n");
+              "colours the points. The t-SNE maps show the images of a sample of points.</p>\n");
     size_t na = c->n_attrs ? c->n_attrs : 1;
     for (size_t r = 0; r < c->n_reps; r++) {
         rb_str(b, "<div class=\"rep\"><h3>");
@@ -617,8 +621,8 @@ static sl_status section_maps(rbuf *b, const sl_report_config *c, rep_out *outs)
             char title[160];
             snprintf(title, sizeof title, "PCA (%.1f%% + %.1f%% of the variance)", 100 * outs[r].pca_var[0],
                      100 * outs[r].pca_var[1]);
-            SL__TRY(map_svg(b, c, outs[r].pca, k, title));
-            if (outs[r].tsne) SL__TRY(map_svg(b, c, outs[r].tsne, k, "t-SNE"));
+            SL__TRY(map_svg(b, c, outs[r].pca, k, title, false));
+            if (outs[r].tsne) SL__TRY(map_svg(b, c, outs[r].tsne, k, "t-SNE", true));
             rb_str(b, "</div>\n");
         }
         rb_str(b, "</div></div>\n");
