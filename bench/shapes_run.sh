@@ -25,6 +25,6 @@ for p in color location shape+location simclr; do
   $sl embed --model "$out/$p.safetensors" --split val --count "$V" -q -o "$out/$p.npy"
   /usr/bin/python3 bench/shapes_knn.py "preset $p" "$out/$p.npy" | tee "$out/$p.txt"
 done
-echo "(color keeps shape+size+location; location keeps shape+color+size; shape+location redraws color and size)"
+echo "(each preset names what its two views differ in: color keeps shape+size+location, location keeps shape+color+size, shape+location keeps color+size; simclr is crop/flip/jitter/gray)"
 c=$(awk '{print $(NF-2)}' "$out/color.txt"); r=$(awk '{print $(NF-2)}' "$out/pixels.txt")
 awk -v c="$c" -v r="$r" 'BEGIN { printf "shapes: simlearn color-acc %.1f%%, raw-pixels color-acc %.1f%%, ratio %.2f\n", c, r, c / r }'
