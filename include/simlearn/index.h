@@ -1,4 +1,6 @@
-/* simlearn index module (see DESIGN.md §2). */
+/* simlearn index: nearest-neighbour search over embedding matrices — exact
+ * top-k by blocked matrix products (flat) and the HNSW graph index (build,
+ * search with ef, add, delete, filters, save/load). */
 #ifndef SIMLEARN_INDEX_H
 #define SIMLEARN_INDEX_H
 
@@ -9,6 +11,151 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- metrics -------------------------------------------------------------
+ * Scores returned by every search:
+ *   SL_METRIC_L2      squared Euclidean distance ||q - x||^2, smaller is better;
+ *   SL_METRIC_IP      inner product <q, x>, larger is better (MIPS);
+ *   SL_METRIC_COSINE  cosine similarity, larger is better (a zero vector has
+ *                     cosine 0 with everything).
+ * Results are sorted best first; equal scores are ordered by increasing id, so
+ * results do not depend on the thread count. */
+typedef enum { SL_METRIC_L2 = 0, SL_METRIC_IP = 1, SL_METRIC_COSINE = 2 } sl_metric;
+
+/* "l2", "ip", "cosine". */
+const char *sl_metric_name(sl_metric m);
+/* Parse "l2", "ip" (also "dot") or "cosine" (also "cos"). SL_ERR_ARG otherwise. */
+sl_status sl_metric_parse(const char *name, sl_metric *out);
+/* True for IP and cosine, whose scores are similarities. */
+bool sl_metric_is_similarity(sl_metric m);
+
+/* ---- exact search ---------------------------------------------------------
+ * Top-k of every query against every base row, computed in blocks: a block of
+ * queries times a block of base rows goes through one sl_gemm, and the scores
+ * are folded into per-query top-k lists while the block is hot in cache; the
+ * survivors are re-scored exactly (double accumulation) so the returned scores
+ * and the order do not depend on BLAS rounding. Memory beyond the inputs and
+ * outputs is bounded by max_block_bytes plus O(queries in a block * k).
+ * Uses the thread count set by sl_set_threads (BLAS and OpenMP). */
+typedef struct sl_flat_config {
+    sl_metric metric;
+    size_t k;              /* neighbours per query, >= 1 */
+    bool exclude_self;     /* the queries are base rows: query i is row query_offset + i and never returns itself */
+    size_t query_offset;   /* with exclude_self: base row of the first query (lets callers work in chunks) */
+    size_t max_block_bytes; /* bound for the score block; 0 = 128 MiB */
+    sl_progress *progress; /* queries done, may be NULL (borrowed) */
+} sl_flat_config;
+
+/* base: n x d, queries: nq x dq (dq must equal d). ids (nq x k) and scores
+ * (nq x k) are caller-allocated. Errors: SL_ERR_ARG (dims differ, empty base or
+ * queries, k = 0), SL_ERR_RANGE (k larger than the base, minus one for
+ * exclude_self), SL_ERR_NUMERIC (a NaN/Inf value, naming its row),
+ * SL_ERR_NOMEM. Thread-safe for distinct outputs. */
+sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *queries, size_t nq, size_t dq,
+                         const sl_flat_config *cfg, int64_t *ids, float *scores);
+/* With exclude_self the queries pointer should be base + query_offset * d; only
+ * the ids are excluded, the query values are taken from `queries`. */
+
+/* The naive twin the tests compare against: every distance in double, a full
+ * sort per query. Same arguments and results (single-threaded, slow). */
+sl_status sl_flat_search_ref(const float *base, size_t n, size_t d, const float *queries, size_t nq, size_t dq,
+                             const sl_flat_config *cfg, int64_t *ids, float *scores);
+
+/* ---- HNSW -----------------------------------------------------------------
+ * Hierarchical navigable small-world graph (Malkov & Yashunin 2018).
+ * Ids are assigned by the index in insertion order (0, 1, 2, ...) and never
+ * reused. L2 and cosine run on the stored (for cosine: unit-normalised)
+ * vectors. Inner product runs as MIPS reduced to L2: every stored vector x is
+ * extended by one coordinate sqrt(R^2 - |x|^2), where R is the largest norm in
+ * the index, and a query by 0, so |q' - x'|^2 = |q|^2 + R^2 - 2<q, x> and the
+ * nearest extended vector is the one with the largest inner product. When an
+ * added vector is longer than R, R grows and the extra coordinates are
+ * recomputed. Final scores are recomputed exactly from the original vectors.
+ *
+ * Thread safety: sl_hnsw_search may run concurrently with other searches;
+ * add and delete need exclusive access (they parallelise internally). */
+typedef struct sl_hnsw_config {
+    size_t dim;             /* vector dimension, >= 1 */
+    sl_metric metric;
+    size_t M;               /* links per node on upper levels (2M on level 0); 0 = 16 */
+    size_t ef_construction; /* candidate list size while inserting; 0 = 200 */
+    uint64_t seed;          /* level draws: node i's level depends only on (seed, i) */
+} sl_hnsw_config;
+
+typedef struct sl_hnsw sl_hnsw;
+
+/* Errors: SL_ERR_ARG (dim 0, M < 2 or > 1024, ef_construction < 1), SL_ERR_NOMEM. */
+sl_status sl_hnsw_create(const sl_hnsw_config *cfg, sl_hnsw **out);
+void sl_hnsw_destroy(sl_hnsw *h); /* NULL-safe */
+
+/* Insert n vectors (n x dim) with optional labels (n, or NULL: label -1),
+ * using the sl_set_threads thread count. The new ids are first_id .. first_id+n-1
+ * where first_id is the previous sl_hnsw_size (written to *first_id when not
+ * NULL). progress may be NULL. With one thread the graph is deterministic;
+ * with more, insertion order between threads varies and so do the links.
+ * After inserting, live nodes that the link pruning left unreachable from
+ * the entry point are linked from a near reachable node.
+ * Errors: SL_ERR_ARG (n = 0), SL_ERR_NUMERIC (NaN/Inf, naming the row; the
+ * index is unchanged), SL_ERR_NOMEM (unchanged when growing the arrays fails;
+ * a failure during insertion leaves the rows inserted so far). */
+sl_status sl_hnsw_add(sl_hnsw *h, const float *x, size_t n, const int64_t *labels, sl_progress *progress,
+                      int64_t *first_id);
+
+/* Delete ids: the nodes are unlinked from the graph and their neighbours'
+ * links are repaired (each former neighbour picks new links among the deleted
+ * node's neighbours and its own, with the selection heuristic), so search
+ * never visits them again. Errors: SL_ERR_RANGE (unknown id), SL_ERR_STATE
+ * (already deleted). On error nothing is deleted. */
+sl_status sl_hnsw_delete(sl_hnsw *h, const int64_t *ids, size_t n);
+
+/* Filter applied inside the search: nodes failing it are still walked
+ * through (so the graph stays connected) but never returned. */
+typedef struct sl_hnsw_filter {
+    const int64_t *allow_ids; /* sorted or not; NULL = no id filter */
+    size_t n_allow_ids;
+    const int64_t *allow_labels; /* NULL = no label filter */
+    size_t n_allow_labels;
+} sl_hnsw_filter;
+
+/* Search nq queries (nq x dim) with candidate list ef (raised to k when
+ * smaller), in parallel over queries. Rows with fewer than k results (tiny or
+ * heavily filtered indexes) are padded with id -1 and score NaN.
+ * Errors: SL_ERR_ARG (k = 0, ef = 0), SL_ERR_STATE (empty index),
+ * SL_ERR_NUMERIC (NaN query), SL_ERR_NOMEM. */
+sl_status sl_hnsw_search(const sl_hnsw *h, const float *queries, size_t nq, size_t k, size_t ef,
+                         const sl_hnsw_filter *filter, int64_t *ids, float *scores);
+
+/* Facts about an index. */
+typedef struct sl_hnsw_info {
+    size_t dim, M, ef_construction;
+    sl_metric metric;
+    size_t size;       /* ids handed out so far (including deleted) */
+    size_t live;       /* not deleted */
+    int max_level;
+    int64_t entry_point;
+    size_t links_level0; /* total level-0 links */
+    size_t bytes;        /* memory held */
+} sl_hnsw_info;
+void sl_hnsw_get_info(const sl_hnsw *h, sl_hnsw_info *out);
+size_t sl_hnsw_size(const sl_hnsw *h);
+/* Whether id is live (inserted and not deleted). */
+bool sl_hnsw_contains(const sl_hnsw *h, int64_t id);
+/* Copy the original (for cosine: normalised) vector of a live id into out (dim). */
+sl_status sl_hnsw_get_vector(const sl_hnsw *h, int64_t id, float *out);
+
+/* Structural check: link counts within bounds, no self-links, no duplicate
+ * links, no links to deleted or out-of-range nodes, every node present on the
+ * levels its level says, every live node reachable from the entry point on
+ * level 0. SL_ERR_STATE with the first problem found. */
+sl_status sl_hnsw_check(const sl_hnsw *h);
+
+/* Save to a file (written atomically): magic "SLHNSW\r\n", format version,
+ * dim, metric, M, ef_construction, seed, counts, then the nodes, and a
+ * trailing FNV-1a 64-bit checksum of everything before it. Load validates
+ * every field against the file size before allocating, so a truncated or
+ * corrupt file gives SL_ERR_FORMAT naming the problem, never a crash. */
+sl_status sl_hnsw_save(const sl_hnsw *h, const char *path);
+sl_status sl_hnsw_load(const char *path, sl_hnsw **out);
 
 #ifdef __cplusplus
 }

@@ -1,14 +1,182 @@
-/* simlearn train module (see DESIGN.md §2). */
+/* simlearn train: the training loop (data -> augment -> encoder -> projector ->
+ * objective -> backward -> optimizer step, with the next batch prepared by the
+ * batch producer meanwhile), checkpoints with exact resume, embedding of a
+ * dataset with a trained model, and the shapes demo. */
 #ifndef SIMLEARN_TRAIN_H
 #define SIMLEARN_TRAIN_H
 
+#include <signal.h>
+
 #include "simlearn/base.h"
+#include "simlearn/data.h"
 #include "simlearn/io.h"
+#include "simlearn/loss.h"
+#include "simlearn/nn.h"
 #include "simlearn/tensor.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- configuration -------------------------------------------------------
+ * Every string is borrowed for the duration of sl_trainer_create (the trainer
+ * keeps copies). NULL or 0 fields mean "the default for this objective and
+ * dataset"; docs/training.md lists the defaults. */
+typedef struct sl_train_config {
+    /* data */
+    const char *data;       /* dataset source (see sl_data_config.source); default "shapes" */
+    sl_split split;         /* default SL_SPLIT_TRAIN */
+    uint64_t data_seed;     /* shapes world seed and deterministic splits */
+    size_t data_count;      /* shapes: items in the split (0: the world's default) */
+    int image_size;         /* shapes / image folders: image side (0: the source's default) */
+    const char *aug;        /* augmentation spec or preset; "none" for no augmentation */
+    const char *keep;       /* shapes: attributes kept by attribute-resampling views, "shape+location" */
+    const char *label;      /* attribute the supervised objectives use (default: the first one) */
+    /* models: specs as in sl_model_create; projector "none" to train the encoder alone */
+    const char *encoder, *projector, *decoder, *text_encoder;
+    /* objective */
+    sl_objective objective;
+    const char *sim;        /* "dot", "cosine", "l2"; NULL: the objective's default */
+    double tau;             /* 0: the objective's default */
+    int learn_tau;          /* -1: the objective's default, 0 fixed, 1 learnable (log-parametrised) */
+    double margin;          /* triplets; < 0: the default */
+    /* optimisation */
+    const char *optim;      /* "sgd", "adam", "adamw", "lars"; NULL: adam */
+    double lr;              /* 0: the objective's default */
+    const char *schedule;   /* "constant", "cosine", "step:SIZE:GAMMA"; NULL: constant */
+    double wd;              /* < 0: the optimizer's default */
+    uint64_t warmup;        /* linear warm-up steps */
+    double min_lr;          /* cosine floor */
+    double clip_grad;       /* > 0: clip the global gradient norm */
+    size_t epochs;          /* used when steps is 0; 0 and 0: 5 epochs */
+    size_t steps;           /* total optimizer steps (overrides epochs) */
+    size_t batch;           /* items per batch (0: 256; two-view objectives see 2x views) */
+    uint64_t seed;          /* model initialisation, batch order and views */
+    int threads;            /* compute threads (0: all cores) */
+    int data_threads;       /* batch producer threads (0: 1) */
+    /* output */
+    const char *out;        /* checkpoint path (required) */
+    const char *log;        /* JSONL log path; NULL: none */
+    size_t log_every;       /* steps between log lines (0: 10) */
+    size_t checkpoint_every; /* steps between checkpoints (0: only at the end) */
+    size_t stop_at;         /* > 0: write a checkpoint and stop after this step (to split a run) */
+    double time_limit;      /* > 0: end the run (with a checkpoint) after this many seconds */
+    const char *resume;     /* checkpoint to continue from (see sl_trainer_create) */
+    /* progress */
+    FILE *progress_stream;  /* NULL: no progress */
+    sl_progress_mode progress_mode;
+    /* Polled after every step; when it becomes non-zero the trainer writes a
+     * checkpoint and returns SL_ERR_INTERRUPTED (a SIGINT handler sets it). */
+    const volatile sig_atomic_t *stop;
+} sl_train_config;
+
+void sl_train_config_default(sl_train_config *c);
+
+/* What a run did. */
+typedef struct sl_train_result {
+    uint64_t step;          /* optimizer steps done in total (including resumed ones) */
+    double loss;            /* loss of the last step */
+    double mean_loss;       /* mean loss over the last epoch's steps (or the run's, if shorter) */
+    double seconds;         /* wall time of this run */
+    double images_per_s;    /* items per second in this run */
+    uint64_t last_checkpoint; /* step of the last checkpoint written (0: none) */
+} sl_train_result;
+
+typedef struct sl_trainer sl_trainer;
+
+/* Open the data, build (or, with c->resume, load) the models and the
+ * optimizers. With resume the whole training setup comes from the
+ * checkpoint; only steps/epochs (the new end), out, log, log_every,
+ * checkpoint_every, stop_at, threads, data_threads, progress and stop are
+ * taken from c. Errors: SL_ERR_ARG (bad option, with its name),
+ * SL_ERR_FORMAT (bad spec or checkpoint), SL_ERR_NOTFOUND, SL_ERR_NOMEM. */
+sl_status sl_trainer_create(const sl_train_config *c, sl_trainer **out);
+void sl_trainer_destroy(sl_trainer *t); /* NULL-safe */
+
+/* Bytes training will need (models, optimizer state, activations, batches,
+ * loss scratch, the loaded dataset). */
+size_t sl_trainer_memory(const sl_trainer *t);
+/* A few lines describing the run: data, models and parameter counts,
+ * objective, optimizer, steps. Valid for the trainer's life. */
+const char *sl_trainer_describe(const sl_trainer *t);
+uint64_t sl_trainer_step(const sl_trainer *t);
+uint64_t sl_trainer_total_steps(const sl_trainer *t);
+
+/* Train until the last step (or stop_at, or *stop). Checkpoints go to
+ * c->out every checkpoint_every steps and at the end, atomically.
+ * Errors: SL_ERR_INTERRUPTED (stopped by *stop; a checkpoint was written),
+ * SL_ERR_NUMERIC (the loss or a gradient is not finite: the message names
+ * the step; the parameters of that step are not saved), SL_ERR_IO. res may
+ * be NULL; it is filled also on SL_ERR_INTERRUPTED and SL_ERR_NUMERIC. */
+sl_status sl_trainer_run(sl_trainer *t, sl_train_result *res);
+/* Write a checkpoint of the current state to path. */
+sl_status sl_trainer_save(const sl_trainer *t, const char *path);
+
+/* MemAvailable from /proc/meminfo in bytes; 0 when unknown. */
+size_t sl_train_mem_available(void);
+
+/* ---- embedding -----------------------------------------------------------*/
+typedef struct sl_embed_config {
+    const char *model;      /* checkpoint from simlearn train; NULL: raw pixels */
+    const char *data;       /* dataset source; NULL: the one the model was trained on */
+    sl_split split;
+    uint64_t data_seed;     /* default: the model's */
+    size_t data_count;      /* shapes: items (0: the model's training setting or the default) */
+    int image_size;         /* 0: the model's */
+    const char *text_file;  /* CLIP models: embed these lines with the text tower instead */
+    bool captions;          /* CLIP models: embed the dataset's captions with the text tower */
+    bool projector;         /* the projector's output instead of the encoder's */
+    bool normalize;         /* L2-normalise every row */
+    size_t batch;           /* 0: 256 */
+    int threads;            /* 0: all cores */
+    sl_progress *progress;  /* borrowed, may be NULL; counts items */
+} sl_embed_config;
+
+void sl_embed_config_default(sl_embed_config *c);
+
+typedef struct sl_embedding {
+    size_t n, d;
+    float *x;               /* n x d */
+    int n_attrs;
+    char **attr_names;      /* n_attrs names */
+    int *attr_classes;      /* n_attrs class counts */
+    int32_t *labels;        /* n x n_attrs, -1 where unknown */
+} sl_embedding;
+
+/* Errors: those of sl_data_open and sl_model_import; SL_ERR_ARG when the
+ * dataset's image shape does not match the model's input. */
+sl_status sl_embed(const sl_embed_config *c, sl_embedding **out);
+void sl_embedding_destroy(sl_embedding *e); /* NULL-safe */
+
+/* Leave-one-out kNN accuracy of labels (n; rows labelled -1 are neither
+ * scored nor counted as votes) with k neighbours by cosine similarity and
+ * majority vote (sl_knn_classify: ties go to the smallest label). */
+sl_status sl_train_knn_accuracy(const float *x, size_t n, size_t d, const int32_t *labels, int n_classes, size_t k,
+                                double *acc);
+
+/* ---- the demo ------------------------------------------------------------*/
+typedef struct sl_demo_config {
+    const char *out_dir;    /* default "demo-out" */
+    size_t steps;           /* contrastive steps (0: default); the autoencoder gets the same */
+    int threads;            /* 0: all cores */
+    uint64_t seed;
+    FILE *progress_stream;
+    sl_progress_mode progress_mode;
+    const volatile sig_atomic_t *stop;
+} sl_demo_config;
+
+#define SL_DEMO_REPS 3
+typedef struct sl_demo_result {
+    const char *rep_names[SL_DEMO_REPS];   /* "raw pixels", "autoencoder", "contrastive (color)" */
+    int n_attrs;
+    const char *attr_names[4];
+    double chance[4];                      /* share of the most common class */
+    double acc[SL_DEMO_REPS][4];
+    size_t n_val;
+    double seconds;
+} sl_demo_result;
+
+sl_status sl_demo_run(const sl_demo_config *c, sl_demo_result *r);
 
 #ifdef __cplusplus
 }

@@ -210,6 +210,65 @@ int sl_draw_text(uint8_t *rgb, int width, int height, int x, int y, const char *
 /* Width in pixels of text drawn at `scale`. */
 int sl_text_width(const char *text, int scale);
 
+/* ---- report (begin) ------------------------------------------------------
+ * One self-contained HTML page about representations of the same n labelled
+ * items: nearest-neighbour grids (PNG, inlined as data: URIs), PCA and t-SNE
+ * maps coloured by each attribute (inline SVG), training curves from JSONL
+ * logs, a geometry panel with cosine-similarity histograms, and kNN, linear
+ * probe and retrieval tables. Everything is computed here from the inputs,
+ * which are only borrowed. */
+typedef struct sl_report_rep {
+    const char *name; /* "raw pixels", a model's name, ... */
+    const float *x;   /* n x d, row i describes item i */
+    size_t d;
+} sl_report_rep;
+typedef struct sl_report_attr {
+    const char *name;             /* "shape" */
+    const int64_t *labels;        /* n labels, -1 where unknown */
+    const char *const *class_names; /* names of labels 0..n_classes-1, may be NULL */
+    size_t n_classes;
+} sl_report_attr;
+typedef struct sl_report_log {
+    const char *name;
+    const sl_jsonl *log; /* columns step, loss, lr, tau, alignment, uniformity (any present) */
+} sl_report_log;
+typedef struct sl_report_config {
+    const char *title;       /* "simlearn report" */
+    const char *description; /* a line under the title, may be NULL */
+    size_t n;                /* items */
+    const sl_report_rep *reps;
+    size_t n_reps;
+    const sl_report_attr *attrs;
+    size_t n_attrs;
+    const uint8_t *images;   /* n x img_h x img_w x img_c (1 or 3), or NULL: no grids */
+    int img_w, img_h, img_c;
+    const sl_report_log *logs;
+    size_t n_logs;
+    size_t queries;          /* grid rows: 8 */
+    size_t neighbours;       /* grid columns after the query: 8 */
+    size_t knn_k;            /* kNN classifier: 10 */
+    int grid_attr;           /* attribute shown under the grid tiles and used for alignment: 0 */
+    bool tsne;               /* draw t-SNE maps: true */
+    double perplexity;       /* 30 (lowered for small n) */
+    int tsne_iters;          /* 1000 */
+    bool probe;              /* linear probe: true */
+    size_t thumbs;           /* images drawn over the t-SNE maps (with images): 20 */
+    uint64_t seed;           /* queries, pair samples, maps: 1 */
+    FILE *progress_stream;   /* NULL: no progress */
+    sl_progress_mode progress_mode;
+} sl_report_config;
+void sl_report_config_default(sl_report_config *c);
+/* Render the page into *html (NUL-terminated, freed with sl_free).
+ * Errors: SL_ERR_ARG (no representation, n < 2, bad images or attribute),
+ * SL_ERR_NUMERIC (a non-finite value, naming the row), SL_ERR_NOMEM. */
+sl_status sl_report_html(const sl_report_config *c, char **html, size_t *len);
+/* Save a page atomically. Errors: SL_ERR_IO. */
+sl_status sl_report_write(const char *path, const char *html, size_t len);
+/* Base64 (RFC 4648, padded) and HTML escaping of text, freed with sl_free. */
+sl_status sl_report_base64(const uint8_t *data, size_t n, char **out, size_t *len);
+sl_status sl_report_escape(const char *text, char **out);
+/* ---- report (end) ---- */
+
 #ifdef __cplusplus
 }
 #endif

@@ -38,7 +38,7 @@ static sl_status check_emb(const float *x, size_t n, size_t d, const char *what)
     if (n == 0 || d == 0) return sl__fail(SL_ERR_ARG, "%s: empty (%zu x %zu)", what, n, d);
     size_t nd;
     if (!sl_mul_size(n, d, &nd)) return sl__fail(SL_ERR_ARG, "%s: %zu x %zu overflows", what, n, d);
-    return sl__check_finite(x, n, d, what);
+    return sl__loss_check_finite(x, n, d, what);
 }
 
 /* Turn G from d loss / d logits into d loss / d S (logits = scale * S) and

@@ -56,7 +56,7 @@ sl_status sl__sim_forward(const sl__emb *a, const sl__emb *b, double *S);
 sl_status sl__sim_backward(const sl__emb *a, const sl__emb *b, double *G, float *da, float *db);
 
 /* Check that every value is finite; names `what`, row and column otherwise. */
-sl_status sl__check_finite(const float *x, size_t n, size_t d, const char *what);
+sl_status sl__loss_check_finite(const float *x, size_t n, size_t d, const char *what);
 /* Validate the parts of the configuration every similarity-based loss uses. */
 sl_status sl__check_config(const sl_loss_config *cfg, const char *fn, bool uses_tau);
 /* True when the learnable log-scale is strictly outside its clamp, so the

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-sl_status sl__check_finite(const float *x, size_t n, size_t d, const char *what) {
+sl_status sl__loss_check_finite(const float *x, size_t n, size_t d, const char *what) {
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < d; j++)
             if (!isfinite(x[i * d + j]))

@@ -27,7 +27,7 @@ static sl_status tri_init(tri_work *w, const sl_loss_config *cfg, const char *fn
     size_t nn, nd;
     if (!sl_mul_size(n, n, &nn) || !sl_mul_size(nn, sizeof(double), &nd) || !sl_mul_size(n, d, &nd))
         return sl__fail(SL_ERR_ARG, "%s: a batch of %zu rows is too large", fn, n);
-    SL__TRY(sl__check_finite(z, n, d, fn));
+    SL__TRY(sl__loss_check_finite(z, n, d, fn));
     sl__ws_begin(ws);
     SL__TRY(sl__emb_init(&w->e, z, n, d, cfg, ws));
     w->S = sl__ws_alloc(ws, nn, sizeof(double), "loss: similarity matrix");

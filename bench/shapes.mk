@@ -1,0 +1,12 @@
+# bench-shapes: the invariance table — kNN accuracy of every shapes attribute for an
+# encoder trained with each attribute preset, against raw pixels. Shorter: SHAPES_STEPS=100
+SHAPES_STEPS ?= 600
+SHAPES_THREADS ?= 2
+SHAPES_VAL ?= 2000
+BENCHES += bench-shapes
+
+.PHONY: bench-shapes
+bench-shapes: all
+	@scripts/deps.sh bench
+	@echo "CPU: $$(lscpu | sed -n 's/^Model name: *//p')"
+	@SHAPES_STEPS=$(SHAPES_STEPS) SHAPES_THREADS=$(SHAPES_THREADS) SHAPES_VAL=$(SHAPES_VAL) bench/shapes_run.sh

@@ -1,0 +1,191 @@
+/* simlearn train: learn an encoder with one of the objectives (contrastive,
+ * supervised contrastive, triplets, CLIP, autoencoder, softmax), with
+ * progress, a JSONL log, checkpoints, exact resume and Ctrl-C handling. */
+#include "cli.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile sig_atomic_t g_stop;
+static void on_sigint(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+static const cli_opt opts[] = {
+    {"data", 0, CLI_STR, "shapes", "dataset: shapes, fashion-mnist, mnist, a folder, .tsv/.txt captions, .npy", NULL, 0, 0, false},
+    {"split", 0, CLI_CHOICE, "train", "which split to train on", "train|val|test|all", 0, 0, false},
+    {"size", 0, CLI_INT, "0", "image side for shapes / image folders (0 = the source's default)", NULL, 0, 4096, false},
+    {"count", 0, CLI_INT, "0", "shapes: items in the split (0 = 50000)", NULL, 0, 1e12, false},
+    {"data-seed", 0, CLI_INT, "0", "seed of the shapes world and of the splits", NULL, 0, 9.2e18, false},
+    {"aug", 0, CLI_STR, NULL, "augmentation spec or preset (color, location, shape+location, simclr) or none; "
+                              "default: crop(0.6,1.0),flip on IDX, simclr otherwise, none for one-view objectives", NULL, 0, 0, false},
+    {"keep", 0, CLI_STR, NULL, "shapes: attribute-resampling views keeping these attributes, e.g. shape+location", NULL, 0, 0, false},
+    {"label", 0, CLI_STR, NULL, "attribute used by supervised objectives (default: the first, e.g. shape)", NULL, 0, 0, false},
+    {"encoder", 0, CLI_STR, NULL, "encoder spec (default: chosen for the dataset, see docs/training.md)", NULL, 0, 0, false},
+    {"projector", 0, CLI_STR, NULL, "projector spec or none (default: linear(128),relu,linear(64) for contrastive "
+                                    "objectives, linear(64) for clip, none otherwise)", NULL, 0, 0, false},
+    {"decoder", 0, CLI_STR, NULL, "autoencoder decoder spec (default: linear(512),relu,linear(C*H*W))", NULL, 0, 0, false},
+    {"text-encoder", 0, CLI_STR, NULL, "CLIP text tower; embbag(DIM) gets the vocabulary size, linear(D) the image "
+                                       "embedding width", "embbag(128),linear(128),relu,linear(D)", 0, 0, false},
+    {"objective", 0, CLI_CHOICE, "infonce", "training objective",
+     "infonce|supcon|triplet|triplet-hard|triplet-smooth|clip|autoencoder|softmax", 0, 0, false},
+    {"sim", 0, CLI_CHOICE, NULL, "similarity (default: cosine; dot for softmax)", "dot|cosine|l2", 0, 0, false},
+    {"tau", 0, CLI_FLOAT, "0", "temperature (0 = the objective's default: infonce 0.5, supcon 0.1, clip 0.07)", NULL, 0, 1e6, false},
+    {"learn-tau", 0, CLI_FLAG, NULL, "learn the temperature (log-parametrised, clamped to [0.01, 1]; on for clip)", NULL, 0, 0, false},
+    {"fixed-tau", 0, CLI_FLAG, NULL, "keep the temperature fixed (also for clip)", NULL, 0, 0, false},
+    {"margin", 0, CLI_FLOAT, "-1", "triplet margin (-1 = default 0.2)", NULL, -1, 1e6, false},
+    {"optim", 0, CLI_CHOICE, "adam", "optimizer", "sgd|adam|adamw|lars", 0, 0, false},
+    {"lr", 0, CLI_FLOAT, "0", "learning rate (0 = 1e-3 for adam/adamw, 0.05 sgd, 0.3 lars)", NULL, 0, 1e30, false},
+    {"schedule", 0, CLI_STR, "constant", "learning-rate schedule: constant, cosine, step:SIZE:GAMMA", NULL, 0, 0, false},
+    {"warmup", 0, CLI_INT, "0", "linear warm-up steps", NULL, 0, 1e12, false},
+    {"min-lr", 0, CLI_FLOAT, "0", "cosine schedule floor", NULL, 0, 1e30, false},
+    {"wd", 0, CLI_FLOAT, "-1", "weight decay (-1 = the optimizer's default: 0.01 adamw, 0 otherwise)", NULL, -1, 1e6, false},
+    {"clip-grad", 0, CLI_FLOAT, "0", "clip the global gradient norm (0 = off)", NULL, 0, 1e30, false},
+    {"epochs", 0, CLI_INT, "0", "epochs (0 = 5 unless --steps is given)", NULL, 0, 1e9, false},
+    {"steps", 0, CLI_INT, "0", "optimizer steps in total (overrides --epochs)", NULL, 0, 1e15, false},
+    {"batch", 0, CLI_INT, "256", "items per batch (two-view objectives see twice as many views)", NULL, 1, 1 << 24, false},
+    CLI_OPT_SEED,
+    CLI_OPT_THREADS,
+    {"data-threads", 0, CLI_INT, "1", "batch producer threads", NULL, 1, 256, false},
+    {"output", 'o', CLI_STR, NULL, "checkpoint to write (safetensors)", NULL, 0, 0, true},
+    {"resume", 0, CLI_STR, NULL, "continue from this checkpoint (its settings are used; --steps/--epochs set the new end)", NULL, 0, 0, false},
+    {"log", 0, CLI_STR, NULL, "JSONL log of every logged step (default: OUTPUT with .jsonl)", NULL, 0, 0, false},
+    {"log-every", 0, CLI_INT, "10", "steps between log lines", NULL, 1, 1e12, false},
+    {"checkpoint-every", 0, CLI_INT, "0", "steps between checkpoints (0 = only at the end)", NULL, 0, 1e12, false},
+    {"stop-at", 0, CLI_INT, "0", "write a checkpoint and stop after this step (0 = run to the end)", NULL, 0, 1e15, false},
+    {"time-limit", 0, CLI_FLOAT, "0", "end the run with a checkpoint after this many seconds (0 = no limit)", NULL, 0, 1e12, false},
+    {"max-memory", 0, CLI_STR, NULL, "refuse to train above this many bytes (K/M/G suffixes; default: MemAvailable)", NULL, 0, 0, false},
+    CLI_OPT_QUIET,
+    CLI_OPT_END,
+};
+
+static const cli_spec spec = {
+    "simlearn train [options] -o MODEL.safetensors",
+    "Train an encoder whose embedding space puts similar things together. Ctrl-C writes a checkpoint and "
+    "exits with status 130; --resume continues it exactly.",
+    opts, 0, 0,
+    "examples:\n"
+    "  simlearn train --data shapes --objective infonce -o m.safetensors\n"
+    "  simlearn train --data shapes --aug color --steps 300 -o color.safetensors\n"
+    "  simlearn train --data shapes --objective clip --steps 500 -o clip.safetensors\n"
+    "  simlearn train --data fashion-mnist --epochs 8 -o r1.safetensors\n"
+    "  simlearn train --resume m.safetensors --steps 2000 -o m.safetensors\n"};
+
+static bool parse_bytes(const char *s, size_t *out) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || !(v >= 0)) return false;
+    double mul = 1;
+    if (*end == 'K' || *end == 'k') mul = 1024, end++;
+    else if (*end == 'M' || *end == 'm') mul = 1024.0 * 1024, end++;
+    else if (*end == 'G' || *end == 'g') mul = 1024.0 * 1024 * 1024, end++;
+    if (*end == 'B' || *end == 'b') end++;
+    if (*end || v * mul > 1.8e19) return false;
+    *out = (size_t)(v * mul);
+    return true;
+}
+
+static int run(int argc, char **argv) {
+    cli_args a;
+    int rc = cli_parse(&spec, argc, argv, &a);
+    if (rc) return rc < 0 ? 0 : rc;
+    sl_train_config c;
+    sl_train_config_default(&c);
+    c.data = cli_str(&a, "data");
+    sl_status s = sl_split_parse(cli_str(&a, "split"), &c.split);
+    if (s) return cli_fail(s);
+    c.image_size = (int)cli_int(&a, "size");
+    c.data_count = (size_t)cli_int(&a, "count");
+    c.data_seed = (uint64_t)cli_int(&a, "data-seed");
+    c.aug = cli_str(&a, "aug");
+    c.keep = cli_str(&a, "keep");
+    c.label = cli_str(&a, "label");
+    c.encoder = cli_str(&a, "encoder");
+    c.projector = cli_str(&a, "projector");
+    c.decoder = cli_str(&a, "decoder");
+    if (cli_given(&a, "text-encoder")) c.text_encoder = cli_str(&a, "text-encoder");
+    s = sl_loss_objective_parse(cli_str(&a, "objective"), &c.objective);
+    if (s) return cli_fail(s);
+    c.sim = cli_str(&a, "sim");
+    c.tau = cli_float(&a, "tau");
+    if (cli_flag(&a, "learn-tau") && cli_flag(&a, "fixed-tau"))
+        return cli_usage_error("--learn-tau and --fixed-tau contradict each other");
+    c.learn_tau = cli_flag(&a, "learn-tau") ? 1 : cli_flag(&a, "fixed-tau") ? 0 : -1;
+    c.margin = cli_float(&a, "margin");
+    c.optim = cli_str(&a, "optim");
+    c.lr = cli_float(&a, "lr");
+    c.schedule = cli_str(&a, "schedule");
+    c.warmup = (uint64_t)cli_int(&a, "warmup");
+    c.min_lr = cli_float(&a, "min-lr");
+    c.wd = cli_float(&a, "wd");
+    c.clip_grad = cli_float(&a, "clip-grad");
+    c.epochs = (size_t)cli_int(&a, "epochs");
+    c.steps = (size_t)cli_int(&a, "steps");
+    c.batch = (size_t)cli_int(&a, "batch");
+    c.seed = (uint64_t)cli_int(&a, "seed");
+    c.threads = (int)cli_int(&a, "threads");
+    c.data_threads = (int)cli_int(&a, "data-threads");
+    c.out = cli_str(&a, "output");
+    c.resume = cli_str(&a, "resume");
+    c.log_every = (size_t)cli_int(&a, "log-every");
+    c.checkpoint_every = (size_t)cli_int(&a, "checkpoint-every");
+    c.stop_at = (size_t)cli_int(&a, "stop-at");
+    c.time_limit = cli_float(&a, "time-limit");
+    c.progress_stream = stderr;
+    c.progress_mode = cli_progress_mode(&a);
+    c.stop = &g_stop;
+    char logpath[4096];
+    if (cli_given(&a, "log")) {
+        c.log = cli_str(&a, "log");
+    } else {
+        const char *dot = strrchr(c.out, '.'), *slash = strrchr(c.out, '/');
+        int stem = dot && (!slash || dot > slash) ? (int)(dot - c.out) : (int)strlen(c.out);
+        snprintf(logpath, sizeof logpath, "%.*s.jsonl", stem, c.out);
+        c.log = logpath;
+    }
+    size_t limit = sl_train_mem_available();
+    if (cli_given(&a, "max-memory") && !parse_bytes(cli_str(&a, "max-memory"), &limit))
+        return cli_usage_error("option --max-memory: '%s' is not a size like 512M or 2G", cli_str(&a, "max-memory"));
+
+    sl_trainer *t;
+    s = sl_trainer_create(&c, &t);
+    if (s) return cli_fail(s);
+    bool quiet = cli_flag(&a, "quiet");
+    size_t need = sl_trainer_memory(t);
+    if (!quiet) {
+        fputs(sl_trainer_describe(t), stderr);
+        fprintf(stderr, "memory     about %.1f MiB", (double)need / (1024.0 * 1024));
+        if (limit) fprintf(stderr, " (%.1f MiB available)", (double)limit / (1024.0 * 1024));
+        fputc('\n', stderr);
+    }
+    if (limit && need > limit) {
+        fprintf(stderr,
+                "simlearn: error: training needs about %.1f MiB but only %.1f MiB are available; use a smaller "
+                "--batch or model\n",
+                (double)need / (1024.0 * 1024), (double)limit / (1024.0 * 1024));
+        sl_trainer_destroy(t);
+        return 1;
+    }
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+    sl_train_result r;
+    s = sl_trainer_run(t, &r);
+    sigaction(SIGINT, &old, NULL);
+    sl_trainer_destroy(t);
+    if (s == SL_ERR_INTERRUPTED) {
+        fprintf(stderr, "simlearn: %s\n", sl_last_error());
+        return 130;
+    }
+    if (s) return cli_fail(s);
+    if (!quiet)
+        fprintf(stderr, "trained %llu steps (%.1f s, %.0f images/s), last loss %.4f; wrote %s and %s\n",
+                (unsigned long long)r.step, r.seconds, r.images_per_s, r.loss, c.out, c.log);
+    return 0;
+}
+
+const cli_command cli_cmd_train = {"train", "train an encoder (contrastive, triplet, CLIP, autoencoder, softmax)", run};

@@ -1,0 +1,837 @@
+/* The training loop: batches from the producer thread, the encoder (and
+ * projector, text tower, decoder or class matrix as the objective needs), the
+ * objective's gradient back through the models, an optimizer step; JSONL
+ * logging, checkpoints that resume bit-identically, and stopping on
+ * interruption or on a non-finite loss or gradient. */
+#include "train/train_internal.h"
+
+#include "simlearn/geom.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { T_ENC, T_PROJ, T_DEC, T_TEXT, T_CLASSES, T_N };
+static const char *const tower_prefix[T_N] = {"encoder.", "projector.", "decoder.", "text.", "classes."};
+static const char *const tower_name[T_N] = {"encoder", "projector", "decoder", "text encoder", "class matrix"};
+
+#define NSTR 16
+struct sl_trainer {
+    sl_train_config c;     /* resolved; strings point into own[] */
+    char *own[NSTR];
+    int nown;
+    sl_objective obj;
+    sl_loss_config lc;
+    sl_optim_kind okind;
+    sl_optim_config oc;
+    sl_schedule sched;
+    int label_attr;
+    double in_mean, in_std;
+    sl_dataset *data;
+    sl_augment *aug;
+    sl_batcher *batcher;
+    sl_batch_mode mode;
+    sl_model *m[T_N];
+    sl_optim *o[T_N];
+    sl__vocab *vocab;
+    double ls_m, ls_v; /* Adam moments of the learnable log-scale */
+    uint64_t step, total, steps_per_epoch;
+    size_t B, item, rows_max;
+    float *xin, *dz, *dh, *dzt, *tok;
+    int32_t *lab;
+    sl_loss_workspace *ws;
+    FILE *log;
+    char desc[4096];
+    uint64_t last_ckpt;
+};
+
+void sl_train_config_default(sl_train_config *c) {
+    memset(c, 0, sizeof *c);
+    c->data = "shapes";
+    c->split = SL_SPLIT_TRAIN;
+    c->objective = SL_OBJ_INFONCE;
+    c->learn_tau = -1;
+    c->margin = -1;
+    c->wd = -1;
+    c->seed = 1;
+    c->progress_mode = SL_PROGRESS_AUTO;
+}
+
+static const char *keep_str(sl_trainer *t, const char *s) {
+    if (!s || t->nown >= NSTR) return s;
+    char *d = sl__strdup(s);
+    if (!d) return NULL;
+    t->own[t->nown++] = d;
+    return d;
+}
+
+static bool two_views(sl_objective o) { return o == SL_OBJ_INFONCE || o == SL_OBJ_SUPCON; }
+static bool needs_labels(sl_objective o) {
+    return o == SL_OBJ_SUPCON || o == SL_OBJ_TRIPLET || o == SL_OBJ_TRIPLET_HARD || o == SL_OBJ_TRIPLET_SMOOTH ||
+           o == SL_OBJ_SOFTMAX;
+}
+
+void sl__train_input_norm(const sl_dataset *d, double *mean, double *std) {
+    const char *n = sl_data_name(d);
+    *mean = 0.0;
+    *std = 1.0;
+    /* The statistics PyTorch recipes use, so an encoder sees the same input
+     * as the reference implementation. */
+    if (strcmp(n, "fashion-mnist") == 0) {
+        *mean = 0.2860;
+        *std = 0.3530;
+    } else if (strcmp(n, "mnist") == 0) {
+        *mean = 0.1307;
+        *std = 0.3081;
+    }
+}
+
+/* The default encoder for a dataset: the R1 network on 28x28 IDX images; on
+ * other images a strided CNN ending in flatten + linear, which keeps where
+ * things are (global average pooling would throw location away); an MLP on
+ * vectors. */
+static const char *default_encoder(const sl_dataset *d, char *buf, size_t cap) {
+    int c = sl_data_channels(d), h = sl_data_height(d), w = sl_data_width(d);
+    (void)c;
+    if (sl_data_kind_of(d) == SL_DATA_IDX)
+        return "conv(32,3,pad=1,bias=0),bn,relu,maxpool(2),conv(64,3,pad=1,bias=0),bn,relu,maxpool(2),"
+               "conv(128,3,pad=1,bias=0),bn,relu,gap";
+    if (h >= 8 && w >= 8)
+        return "conv(32,3,stride=2,pad=1,bias=0),bn,relu,conv(64,3,stride=2,pad=1,bias=0),bn,relu,"
+               "conv(64,3,stride=2,pad=1,bias=0),bn,relu,flatten,linear(128)";
+    snprintf(buf, cap, "flatten,linear(256),relu,linear(128)");
+    return buf;
+}
+
+static sl_status fail_opt(const char *name, const char *fmt, ...) SL__PRINTF(2, 3);
+static sl_status fail_opt(const char *name, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return sl__fail(SL_ERR_ARG, "train: --%s: %s", name, msg);
+}
+
+/* ---- setup -----------------------------------------------------------------*/
+
+static sl_status build_model(sl_trainer *t, int k, const char *spec, const sl_shape *in, uint64_t seed) {
+    sl_status s = sl_model_create(spec, in, seed, &t->m[k]);
+    if (s) return sl__fail_prefix(s, "%s: ", tower_name[k]);
+    s = sl_optim_create(t->m[k], &t->oc, &t->o[k]);
+    return s;
+}
+
+static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
+    sl_train_config *c = &t->c;
+    t->obj = c->objective;
+    /* data */
+    sl_data_config dc;
+    sl_data_config_default(&dc);
+    dc.source = c->data ? c->data : "shapes";
+    dc.split = c->split;
+    dc.seed = c->data_seed;
+    dc.shapes_count = c->data_count;
+    if (c->image_size) dc.size = c->image_size;
+    SL__TRY(sl_data_open(&dc, &t->data));
+    c->image_size = sl_data_height(t->data);
+    t->item = sl_data_item_size(t->data);
+    if (ckpt) {
+        const char *m = sl_tensors_get_meta(ckpt, "train.input_mean"), *sd = sl_tensors_get_meta(ckpt, "train.input_std");
+        t->in_mean = m ? atof(m) : 0;
+        t->in_std = sd ? atof(sd) : 1;
+    } else {
+        sl__train_input_norm(t->data, &t->in_mean, &t->in_std);
+    }
+    if (!(t->in_std > 0)) return sl__fail(SL_ERR_FORMAT, "checkpoint: train.input_std must be > 0");
+    /* labels */
+    t->label_attr = -1;
+    if (needs_labels(t->obj)) {
+        if (sl_data_num_attrs(t->data) == 0)
+            return fail_opt("objective", "%s needs labels and %s has none", sl_loss_objective_name(t->obj),
+                            sl_data_name(t->data));
+        t->label_attr = c->label ? sl_data_find_attr(t->data, c->label) : 0;
+        if (t->label_attr < 0) return fail_opt("label", "%s has no attribute '%s'", sl_data_name(t->data), c->label);
+        c->label = sl_data_attr(t->data, t->label_attr)->name;
+    }
+    if (t->obj == SL_OBJ_CLIP && !sl_data_has_captions(t->data))
+        return fail_opt("objective", "clip needs captions and %s has none", sl_data_name(t->data));
+    /* augmentation */
+    char augbuf[1024];
+    const char *aug = c->aug;
+    if (!aug) {
+        if (two_views(t->obj))
+            aug = sl_data_kind_of(t->data) == SL_DATA_IDX ? "crop(0.6,1.0),flip" : "simclr";
+        else
+            aug = "none";
+    }
+    if (c->keep && *c->keep) {
+        if (strcmp(aug, "none") == 0 || (!c->aug && two_views(t->obj)))
+            snprintf(augbuf, sizeof augbuf, "keep=%s", c->keep);
+        else
+            snprintf(augbuf, sizeof augbuf, "keep=%s,%s", c->keep, sl_augment_preset(aug) ? sl_augment_preset(aug) : aug);
+        aug = augbuf;
+    }
+    c->aug = keep_str(t, aug);
+    c->keep = NULL;
+    if (strcmp(aug, "none") != 0) {
+        sl_status s = sl_augment_create(aug, &t->aug);
+        if (s) return sl__fail_prefix(s, "train: --aug: ");
+    }
+    /* objective */
+    t->lc = sl_loss_config_default(t->obj);
+    if (c->sim) SL__TRY(sl_loss_sim_parse(c->sim, &t->lc.sim));
+    c->sim = sl_loss_sim_name(t->lc.sim);
+    if (c->tau > 0) t->lc.tau = c->tau;
+    if (!(t->lc.tau > 0 && isfinite(t->lc.tau))) return fail_opt("tau", "must be > 0");
+    c->tau = t->lc.tau;
+    if (c->learn_tau >= 0) t->lc.learnable_tau = c->learn_tau;
+    c->learn_tau = t->lc.learnable_tau;
+    t->lc.log_scale = sl_loss_clamp_log_scale(&t->lc, -log(t->lc.tau));
+    if (c->margin >= 0) t->lc.margin = c->margin;
+    c->margin = t->lc.margin;
+    /* optimizer and schedule */
+    SL__TRY(sl_optim_kind_parse(c->optim ? c->optim : "adam", &t->okind));
+    t->oc = sl_optim_defaults(t->okind);
+    c->optim = t->okind == SL_OPT_SGD ? "sgd" : t->okind == SL_OPT_ADAM ? "adam" : t->okind == SL_OPT_ADAMW ? "adamw" : "lars";
+    if (t->okind == SL_OPT_SGD) t->oc.momentum = 0.9f;
+    if (c->wd >= 0) t->oc.weight_decay = (float)c->wd;
+    c->wd = t->oc.weight_decay;
+    if (!(c->lr > 0)) c->lr = t->okind == SL_OPT_SGD ? 0.05 : t->okind == SL_OPT_LARS ? 0.3 : 1e-3;
+    if (!isfinite(c->lr)) return fail_opt("lr", "must be finite");
+    if (!c->schedule) c->schedule = "constant";
+    sl_status s = sl_schedule_parse(c->schedule, &t->sched);
+    if (s) return sl__fail_prefix(s, "train: --schedule: ");
+    /* batches */
+    if (!c->batch) c->batch = 256;
+    t->B = c->batch;
+    t->mode = t->obj == SL_OBJ_CLIP ? SL_BATCH_CAPTION : two_views(t->obj) ? SL_BATCH_TWO_VIEWS : SL_BATCH_ONE_VIEW;
+    sl_batch_config bc;
+    sl_batch_config_default(&bc);
+    bc.data = t->data;
+    bc.aug = t->aug;
+    bc.mode = t->mode;
+    bc.batch_size = t->B;
+    bc.seed = c->seed;
+    bc.threads = c->data_threads > 0 ? c->data_threads : 1;
+    s = sl_batcher_create(&bc, &t->batcher);
+    if (s) return sl__fail_prefix(s, "train: ");
+    t->steps_per_epoch = sl_batcher_steps_per_epoch(t->batcher);
+    /* models */
+    char specbuf[256];
+    sl_shape in = {3, {(size_t)sl_data_channels(t->data), (size_t)sl_data_height(t->data), (size_t)sl_data_width(t->data)}};
+    if (!c->encoder) c->encoder = default_encoder(t->data, specbuf, sizeof specbuf);
+    c->encoder = keep_str(t, c->encoder);
+    SL__TRY(build_model(t, T_ENC, c->encoder, &in, c->seed));
+    sl_shape hs = sl_model_output_shape(t->m[T_ENC]);
+    if (hs.ndim != 1) return fail_opt("encoder", "must end in a flat vector (add gap or flatten), got %d dims", hs.ndim);
+    if (!c->projector) {
+        if (t->obj == SL_OBJ_CLIP)
+            c->projector = "linear(64)";
+        else if (t->obj == SL_OBJ_AUTOENCODER || t->obj == SL_OBJ_SOFTMAX)
+            c->projector = "none";
+        else
+            c->projector = "linear(128),relu,linear(64)";
+    }
+    c->projector = keep_str(t, c->projector);
+    if (strcmp(c->projector, "none") != 0) {
+        if (t->obj == SL_OBJ_AUTOENCODER) return fail_opt("projector", "the autoencoder has a decoder instead; use none");
+        SL__TRY(build_model(t, T_PROJ, c->projector, &hs, c->seed + 1));
+    }
+    sl_shape zs = t->m[T_PROJ] ? sl_model_output_shape(t->m[T_PROJ]) : hs;
+    if (zs.ndim != 1) return fail_opt("projector", "must end in a flat vector");
+    size_t dz = zs.dims[0];
+    if (t->obj == SL_OBJ_AUTOENCODER) {
+        if (!c->decoder) {
+            snprintf(specbuf, sizeof specbuf, "linear(512),relu,linear(%zu)", t->item);
+            c->decoder = specbuf;
+        }
+        c->decoder = keep_str(t, c->decoder);
+        SL__TRY(build_model(t, T_DEC, c->decoder, &hs, c->seed + 2));
+        sl_shape ds = sl_model_output_shape(t->m[T_DEC]);
+        if (sl_shape_count(&ds) != t->item)
+            return fail_opt("decoder", "must output %zu values (one per input value)", t->item);
+    } else {
+        c->decoder = NULL;
+    }
+    if (t->obj == SL_OBJ_CLIP) {
+        if (ckpt) {
+            const char *voc = sl_tensors_get_meta(ckpt, "text.vocab"), *mt = sl_tensors_get_meta(ckpt, "text.max_tokens");
+            if (!voc || !mt) return sl__fail(SL_ERR_NOTFOUND, "checkpoint: no text vocabulary (text.vocab)");
+            SL__TRY(sl__vocab_parse(voc, (size_t)strtoull(mt, NULL, 10), &t->vocab));
+        } else {
+            SL__TRY(sl__vocab_build(t->data, 0, &t->vocab));
+        }
+        const char *ts = c->text_encoder ? c->text_encoder : "embbag(128),linear(128),relu,linear(D)";
+        /* "embbag(DIM)" gets the vocabulary size filled in, and "linear(D)"
+         * the width of the image embedding, so the defaults fit any data. */
+        char tb[512], *o = tb;
+        size_t left = sizeof tb;
+        for (const char *p = ts; *p && left > 32;) {
+            unsigned dim;
+            int used = 0;
+            if (strncmp(p, "embbag(", 7) == 0 && sscanf(p, "embbag(%u)%n", &dim, &used) == 1 && used > 0) {
+                int k = snprintf(o, left, "embbag(%zu,%u)", t->vocab->n, dim);
+                o += k, left -= (size_t)k, p += used;
+            } else if (strncmp(p, "linear(D)", 9) == 0) {
+                int k = snprintf(o, left, "linear(%zu)", dz);
+                o += k, left -= (size_t)k, p += 9;
+            } else {
+                *o++ = *p++, left--;
+            }
+        }
+        *o = 0;
+        c->text_encoder = keep_str(t, tb);
+        sl_shape ts_in = {1, {t->vocab->max_tokens, 0, 0}};
+        SL__TRY(build_model(t, T_TEXT, c->text_encoder, &ts_in, c->seed + 3));
+        sl_shape tz = sl_model_output_shape(t->m[T_TEXT]);
+        if (tz.ndim != 1 || tz.dims[0] != dz)
+            return fail_opt("text-encoder", "must output %zu values like the image tower", dz);
+    } else {
+        c->text_encoder = NULL;
+    }
+    if (t->obj == SL_OBJ_SOFTMAX) {
+        const sl_attr *a = sl_data_attr(t->data, t->label_attr);
+        snprintf(specbuf, sizeof specbuf, "linear(%d,bias=0)", a->n_classes);
+        sl_shape cs = {1, {dz, 0, 0}};
+        SL__TRY(build_model(t, T_CLASSES, specbuf, &cs, c->seed + 4));
+    }
+    /* steps */
+    if (!c->steps) {
+        if (!c->epochs) c->epochs = 5;
+        if (c->epochs > UINT64_MAX / t->steps_per_epoch) return fail_opt("epochs", "too many");
+        c->steps = c->epochs * t->steps_per_epoch;
+    }
+    t->total = c->steps;
+    t->sched.lr = c->lr;
+    t->sched.warmup = c->warmup;
+    t->sched.total = t->total;
+    t->sched.min_lr = c->min_lr;
+    /* buffers */
+    t->rows_max = two_views(t->obj) ? 2 * t->B : t->B;
+    size_t dh = hs.dims[0], wmax = SL__MAX(dh, dz);
+    t->xin = sl__malloc_array(t->rows_max, t->item * sizeof(float), "input batch");
+    t->dz = sl__malloc_array(t->rows_max, SL__MAX(wmax, t->item) * sizeof(float), "embedding gradient");
+    t->dh = sl__malloc_array(t->rows_max, dh * sizeof(float), "encoder gradient");
+    t->lab = sl__malloc_array(t->rows_max, sizeof(int32_t), "labels");
+    if (!t->xin || !t->dz || !t->dh || !t->lab) return SL_ERR_NOMEM;
+    if (t->obj == SL_OBJ_CLIP) {
+        t->dzt = sl__malloc_array(t->B, dz * sizeof(float), "text gradient");
+        t->tok = sl__malloc_array(t->B, t->vocab->max_tokens * sizeof(float), "token ids");
+        if (!t->dzt || !t->tok) return SL_ERR_NOMEM;
+    }
+    SL__TRY(sl_loss_workspace_create(&t->ws));
+    return SL_OK;
+}
+
+static void describe(sl_trainer *t) {
+    char *p = t->desc;
+    size_t left = sizeof t->desc;
+#define ADD(...)                                              \
+    do {                                                      \
+        int k_ = snprintf(p, left, __VA_ARGS__);              \
+        if (k_ > 0 && (size_t)k_ < left) p += k_, left -= (size_t)k_; \
+    } while (0)
+    ADD("data       %s (%s, %zu items, %dx%dx%d), augmentation %s\n", sl_data_name(t->data), sl_split_name(t->c.split),
+        sl_data_count(t->data), sl_data_channels(t->data), sl_data_height(t->data), sl_data_width(t->data), t->c.aug);
+    for (int k = 0; k < T_N; k++)
+        if (t->m[k])
+            ADD("%-10s %s  (%zu parameters)\n", k == T_TEXT ? "text" : k == T_CLASSES ? "classes" : tower_name[k],
+                sl_model_spec(t->m[k]), sl_model_param_count(t->m[k]));
+    ADD("objective  %s, similarity %s", sl_loss_objective_name(t->obj), t->c.sim);
+    if (t->obj != SL_OBJ_AUTOENCODER) ADD(", tau %g%s", t->c.tau, t->lc.learnable_tau ? " (learnable)" : "");
+    if (t->obj == SL_OBJ_TRIPLET || t->obj == SL_OBJ_TRIPLET_HARD || t->obj == SL_OBJ_TRIPLET_SMOOTH)
+        ADD(", margin %g", t->c.margin);
+    if (t->label_attr >= 0) ADD(", labels '%s'", t->c.label);
+    ADD("\noptimizer  %s lr %g, schedule %s, warm-up %" PRIu64 ", weight decay %g\n", t->c.optim, t->c.lr,
+        t->c.schedule, t->c.warmup, t->c.wd);
+    ADD("steps      %" PRIu64 " of %" PRIu64 " done, %" PRIu64 " per epoch, batch %zu%s\n", t->step, t->total,
+        t->steps_per_epoch, t->B, two_views(t->obj) ? " (two views each)" : "");
+#undef ADD
+}
+
+/* ---- checkpoints -------------------------------------------------------------*/
+
+static sl_status meta(sl_tensors *x, const char *key, const char *fmt, ...) SL__PRINTF(3, 4);
+static sl_status meta(sl_tensors *x, const char *key, const char *fmt, ...) {
+    char v[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v, sizeof v, fmt, ap);
+    va_end(ap);
+    return sl_tensors_set_meta(x, key, v);
+}
+
+static sl_status save_to(const sl_trainer *t, sl_tensors *x) {
+    const sl_train_config *c = &t->c;
+    SL__TRY(meta(x, "simlearn", "train-checkpoint 1"));
+    SL__TRY(meta(x, "train.data", "%s", c->data ? c->data : "shapes"));
+    SL__TRY(meta(x, "train.split", "%s", sl_split_name(c->split)));
+    SL__TRY(meta(x, "train.data_seed", "%" PRIu64, c->data_seed));
+    SL__TRY(meta(x, "train.data_count", "%zu", c->data_count));
+    SL__TRY(meta(x, "train.image_size", "%d", c->image_size));
+    SL__TRY(meta(x, "train.aug", "%s", c->aug));
+    if (c->label) SL__TRY(meta(x, "train.label", "%s", c->label));
+    SL__TRY(meta(x, "train.encoder", "%s", c->encoder));
+    SL__TRY(meta(x, "train.projector", "%s", c->projector));
+    if (c->decoder) SL__TRY(meta(x, "train.decoder", "%s", c->decoder));
+    if (c->text_encoder) SL__TRY(meta(x, "train.text_encoder", "%s", c->text_encoder));
+    SL__TRY(meta(x, "train.objective", "%s", sl_loss_objective_name(t->obj)));
+    SL__TRY(meta(x, "train.sim", "%s", c->sim));
+    SL__TRY(meta(x, "train.tau", "%.17g", c->tau));
+    SL__TRY(meta(x, "train.learn_tau", "%d", c->learn_tau));
+    SL__TRY(meta(x, "train.margin", "%.17g", c->margin));
+    SL__TRY(meta(x, "train.optim", "%s", c->optim));
+    SL__TRY(meta(x, "train.lr", "%.17g", c->lr));
+    SL__TRY(meta(x, "train.schedule", "%s", c->schedule));
+    SL__TRY(meta(x, "train.wd", "%.17g", c->wd));
+    SL__TRY(meta(x, "train.warmup", "%" PRIu64, c->warmup));
+    SL__TRY(meta(x, "train.min_lr", "%.17g", c->min_lr));
+    SL__TRY(meta(x, "train.clip_grad", "%.17g", c->clip_grad));
+    SL__TRY(meta(x, "train.batch", "%zu", c->batch));
+    SL__TRY(meta(x, "train.seed", "%" PRIu64, c->seed));
+    SL__TRY(meta(x, "train.steps", "%" PRIu64, t->total));
+    SL__TRY(meta(x, "train.step", "%" PRIu64, t->step));
+    SL__TRY(meta(x, "train.input_mean", "%.17g", t->in_mean));
+    SL__TRY(meta(x, "train.input_std", "%.17g", t->in_std));
+    double ls[3] = {t->lc.log_scale, t->ls_m, t->ls_v};
+    size_t three = 3;
+    SL__TRY(sl_tensors_add(x, "train.log_scale", SL_F64, 1, &three, ls));
+    for (int k = 0; k < T_N; k++)
+        if (t->m[k]) SL__TRY(sl_model_export(t->m[k], t->o[k], tower_prefix[k], x));
+    if (t->vocab) {
+        char *j = sl__vocab_join(t->vocab);
+        if (!j) return sl__fail(SL_ERR_NOMEM, "checkpoint: out of memory");
+        sl_status s = sl_tensors_set_meta(x, "text.vocab", j);
+        sl__free(j);
+        SL__TRY(s);
+        SL__TRY(meta(x, "text.max_tokens", "%zu", t->vocab->max_tokens));
+    }
+    return SL_OK;
+}
+
+sl_status sl_trainer_save(const sl_trainer *t, const char *path) {
+    sl_tensors *x;
+    SL__TRY(sl_tensors_create(&x));
+    sl_status s = save_to(t, x);
+    if (!s) s = sl_safetensors_write(path, x);
+    sl_tensors_destroy(x);
+    return s;
+}
+
+/* Fill a config from a checkpoint's metadata; strings point into x. */
+static sl_status config_from(const sl_tensors *x, sl_train_config *c) {
+    const char *v = sl_tensors_get_meta(x, "simlearn");
+    if (!v || strncmp(v, "train-checkpoint", 16) != 0)
+        return sl__fail(SL_ERR_FORMAT, "checkpoint: not a simlearn training checkpoint (metadata 'simlearn' is %s)",
+                        v ? v : "missing");
+    static const char *const need[] = {"train.data", "train.split", "train.encoder", "train.projector",
+                                       "train.objective", "train.optim", "train.lr", "train.schedule",
+                                       "train.batch", "train.seed", "train.step", "train.aug"};
+    for (size_t i = 0; i < sizeof need / sizeof *need; i++)
+        if (!sl_tensors_get_meta(x, need[i]))
+            return sl__fail(SL_ERR_NOTFOUND, "checkpoint: metadata '%s' is missing", need[i]);
+#define M(k) sl_tensors_get_meta(x, "train." k)
+#define U(k) (M(k) ? strtoull(M(k), NULL, 10) : 0)
+#define D(k, def) (M(k) ? strtod(M(k), NULL) : (def))
+    c->data = M("data");
+    SL__TRY(sl_split_parse(M("split"), &c->split));
+    c->data_seed = U("data_seed");
+    c->data_count = U("data_count");
+    c->image_size = (int)U("image_size");
+    c->aug = M("aug");
+    c->keep = NULL;
+    c->label = M("label");
+    c->encoder = M("encoder");
+    c->projector = M("projector");
+    c->decoder = M("decoder");
+    c->text_encoder = M("text_encoder");
+    SL__TRY(sl_loss_objective_parse(M("objective"), &c->objective));
+    c->sim = M("sim");
+    c->tau = D("tau", 0);
+    c->learn_tau = (int)D("learn_tau", -1);
+    c->margin = D("margin", -1);
+    c->optim = M("optim");
+    c->lr = D("lr", 0);
+    c->schedule = M("schedule");
+    c->wd = D("wd", -1);
+    c->warmup = U("warmup");
+    c->min_lr = D("min_lr", 0);
+    c->clip_grad = D("clip_grad", 0);
+    c->batch = U("batch");
+    c->seed = U("seed");
+#undef M
+#undef U
+#undef D
+    return SL_OK;
+}
+
+static sl_status load_state(sl_trainer *t, const sl_tensors *x) {
+    for (int k = 0; k < T_N; k++) {
+        if (!t->m[k]) continue;
+        SL__TRY(sl_model_load_tensors(t->m[k], x, tower_prefix[k]));
+        SL__TRY(sl_optim_import(t->o[k], x, tower_prefix[k]));
+    }
+    const sl_array *ls = sl_tensors_get(x, "train.log_scale");
+    if (!ls || ls->dtype != SL_F64 || sl_array_count(ls) != 3)
+        return sl__fail(SL_ERR_FORMAT, "checkpoint: train.log_scale must be 3 float64 values");
+    const double *v = ls->data;
+    t->lc.log_scale = v[0];
+    t->ls_m = v[1];
+    t->ls_v = v[2];
+    t->step = strtoull(sl_tensors_get_meta(x, "train.step"), NULL, 10);
+    /* The producer makes batch b of epoch e from (seed, e, b) alone, so
+     * continuing means drawing (and dropping) the batches already used. */
+    for (uint64_t i = 0; i < t->step; i++) {
+        const sl_batch *b;
+        SL__TRY(sl_batcher_next(t->batcher, &b));
+    }
+    return SL_OK;
+}
+
+void sl_trainer_destroy(sl_trainer *t) {
+    if (!t) return;
+    sl_batcher_destroy(t->batcher);
+    for (int k = 0; k < T_N; k++) {
+        sl_optim_destroy(t->o[k]);
+        sl_model_destroy(t->m[k]);
+    }
+    sl_augment_destroy(t->aug);
+    sl_data_close(t->data);
+    sl__vocab_destroy(t->vocab);
+    sl_loss_workspace_destroy(t->ws);
+    sl__free(t->xin);
+    sl__free(t->dz);
+    sl__free(t->dh);
+    sl__free(t->dzt);
+    sl__free(t->tok);
+    sl__free(t->lab);
+    if (t->log) fclose(t->log);
+    for (int i = 0; i < t->nown; i++) sl__free(t->own[i]);
+    sl__free(t);
+}
+
+sl_status sl_trainer_create(const sl_train_config *c, sl_trainer **out) {
+    if (!c || !out) return sl__fail(SL_ERR_ARG, "train: no configuration");
+    if (!c->out || !*c->out) return sl__fail(SL_ERR_ARG, "train: no output path (-o)");
+    sl_trainer *t = sl__calloc(1, sizeof *t);
+    if (!t) return sl__fail(SL_ERR_NOMEM, "train: out of memory");
+    sl_tensors *ck = NULL;
+    sl_status s = SL_OK;
+    t->c = *c;
+    if (c->resume) {
+        s = sl_safetensors_read(c->resume, &ck);
+        if (!s) s = config_from(ck, &t->c);
+        if (s) s = sl__fail_prefix(s, "%s: ", c->resume);
+        if (!s) {
+            /* The new end of the run and where to write come from the caller. */
+            t->c.steps = c->steps;
+            t->c.epochs = c->epochs;
+            if (!c->steps && !c->epochs) t->c.steps = strtoull(sl_tensors_get_meta(ck, "train.steps") ? sl_tensors_get_meta(ck, "train.steps") : "0", NULL, 10);
+        }
+    }
+    sl_set_threads(t->c.threads);
+    if (!s) s = resolve_and_build(t, ck);
+    if (!s && ck) {
+        s = load_state(t, ck);
+        if (s) s = sl__fail_prefix(s, "%s: ", c->resume);
+    }
+    /* Copy the strings the config still borrows (from the caller or the
+     * checkpoint just freed). */
+    const char **strs[] = {&t->c.data, &t->c.label, &t->c.sim, &t->c.optim, &t->c.schedule, &t->c.out, &t->c.log};
+    for (size_t i = 0; !s && i < sizeof strs / sizeof *strs; i++) {
+        bool owned = false;
+        for (int j = 0; j < t->nown; j++) owned |= *strs[i] == t->own[j];
+        if (*strs[i] && !owned && !(*strs[i] = keep_str(t, *strs[i]))) s = sl__fail(SL_ERR_NOMEM, "train: out of memory");
+    }
+    sl_tensors_destroy(ck);
+    if (!s && t->c.log) {
+        t->log = fopen(t->c.log, c->resume ? "a" : "w");
+        if (!t->log) s = sl__fail(SL_ERR_IO, "%s: cannot open the log for writing", t->c.log);
+    }
+    if (s) {
+        if (s == SL_ERR_NOMEM && !*sl_last_error()) sl__fail(s, "train: out of memory");
+        sl_trainer_destroy(t);
+        return s;
+    }
+    describe(t);
+    *out = t;
+    return SL_OK;
+}
+
+size_t sl_trainer_memory(const sl_trainer *t) {
+    size_t total = 0, rows = t->rows_max;
+    for (int k = 0; k < T_N; k++)
+        if (t->m[k]) {
+            size_t r = k == T_TEXT || k == T_CLASSES ? t->B : rows;
+            total += sl_model_memory(t->m[k], r);
+        }
+    /* Batches in flight: the producer's ring of prefetch + 1 slots. */
+    size_t views = t->mode == SL_BATCH_TWO_VIEWS ? 2 : 1;
+    total += 3 * views * t->B * t->item * sizeof(float);
+    /* Our input, gradient and label buffers, and a few n x n doubles of loss scratch. */
+    total += rows * t->item * sizeof(float) * 2 + rows * 1024;
+    total += 6 * rows * rows * sizeof(double);
+    /* Decoded datasets live in memory; the shapes world is rendered on demand. */
+    if (sl_data_kind_of(t->data) != SL_DATA_SHAPES) total += sl_data_count(t->data) * t->item * sizeof(float);
+    return total;
+}
+
+const char *sl_trainer_describe(const sl_trainer *t) { return t->desc; }
+uint64_t sl_trainer_step(const sl_trainer *t) { return t->step; }
+uint64_t sl_trainer_total_steps(const sl_trainer *t) { return t->total; }
+
+size_t sl_train_mem_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    size_t kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %zu kB", &kb) == 1) break;
+    fclose(f);
+    return kb * 1024;
+}
+
+/* ---- one step ------------------------------------------------------------------*/
+
+typedef struct {
+    double loss, acc, lr, tau, grad_norm, align, uniform;
+    bool has_align;
+} step_stats;
+
+/* Alignment and uniformity of the batch (Wang & Isola 2020) for the log.
+ * b: the positives of a's rows, or NULL (uniformity only). */
+static void align_uniform(const float *a, const float *b, size_t n, size_t d, step_stats *st) {
+    double al = 0, un = 0;
+    if (n < 2 || sl_geom_align_uniform(a, b ? b : a, n, d, 2.0, &al, &un) != SL_OK) {
+        sl_clear_error();
+        return;
+    }
+    st->uniform = un;
+    if (b) {
+        st->align = al;
+        st->has_align = true;
+    }
+}
+
+static sl_status nonfinite(const sl_trainer *t, const char *what, double v) {
+    char where[1024];
+    if (t->last_ckpt)
+        snprintf(where, sizeof where, "the last good checkpoint (step %" PRIu64 ") is kept in %s", t->last_ckpt, t->c.out);
+    else
+        snprintf(where, sizeof where, "no checkpoint had been written yet");
+    return sl__fail(SL_ERR_NUMERIC,
+                    "step %" PRIu64 ": the %s is not finite (%s); training stopped (%s). Try a lower --lr or --clip-grad", t->step + 1,
+                    what, isnan(v) ? "nan" : "infinite", where);
+}
+
+static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, step_stats *st) {
+    size_t n = b->n, item = t->item;
+    size_t rows = two_views(t->obj) ? 2 * n : n;
+    float sc = (float)(1.0 / t->in_std), sh = (float)t->in_mean;
+    for (size_t i = 0; i < n * item; i++) t->xin[i] = (b->x[i] - sh) * sc;
+    if (two_views(t->obj))
+        for (size_t i = 0; i < n * item; i++) t->xin[n * item + i] = (b->x2[i] - sh) * sc;
+    int na = sl_data_num_attrs(t->data);
+    if (t->label_attr >= 0)
+        for (size_t i = 0; i < rows; i++) t->lab[i] = b->labels[(i % n) * (size_t)na + (size_t)t->label_attr];
+    for (int k = 0; k < T_N; k++)
+        if (t->m[k]) {
+            sl_model_zero_grad(t->m[k]);
+            /* Dropout draws from a stream keyed by the step, so a resumed run
+             * draws the same masks. */
+            sl_model_set_rng(t->m[k], t->c.seed ^ (0x9e3779b97f4a7c15ull * (t->step + 1)) ^ (uint64_t)k);
+        }
+    const float *h, *z, *zt = NULL, *rec;
+    SL__TRY(sl_model_forward(t->m[T_ENC], t->xin, rows, true, &h));
+    sl_shape hs = sl_model_output_shape(t->m[T_ENC]);
+    size_t dh = hs.dims[0], dz = dh;
+    z = h;
+    if (t->m[T_PROJ]) {
+        SL__TRY(sl_model_forward(t->m[T_PROJ], h, rows, true, &z));
+        dz = sl_model_output_shape(t->m[T_PROJ]).dims[0];
+    }
+    sl_loss_result r;
+    sl_loss_batch lb = {0};
+    lb.n = rows;
+    lb.d = dz;
+    lb.a = z;
+    lb.labels = t->label_attr >= 0 ? t->lab : NULL;
+    lb.grad_a = t->dz;
+    lb.ws = t->ws;
+    float *dzbuf = t->dz;
+    if (t->obj == SL_OBJ_AUTOENCODER) {
+        SL__TRY(sl_model_forward(t->m[T_DEC], h, rows, true, &rec));
+        lb.a = rec;
+        lb.b = t->xin;
+        lb.d = item;
+    } else if (t->obj == SL_OBJ_CLIP) {
+        for (size_t i = 0; i < n; i++) sl__vocab_encode(t->vocab, b->captions[i], t->tok + i * t->vocab->max_tokens);
+        SL__TRY(sl_model_forward(t->m[T_TEXT], t->tok, n, true, &zt));
+        lb.b = zt;
+        lb.grad_b = t->dzt;
+        memset(t->dzt, 0, n * dz * sizeof(float));
+    } else if (t->obj == SL_OBJ_SOFTMAX) {
+        lb.b = sl_model_params(t->m[T_CLASSES]);
+        lb.nb = (size_t)sl_data_attr(t->data, t->label_attr)->n_classes;
+        lb.grad_b = sl_model_grads(t->m[T_CLASSES]);
+    }
+    memset(dzbuf, 0, rows * lb.d * sizeof(float));
+    if (t->lc.learnable_tau) t->lc.log_scale = sl_loss_clamp_log_scale(&t->lc, t->lc.log_scale);
+    sl_status s = sl_loss_compute(&t->lc, &lb, &r);
+    if (s == SL_ERR_NUMERIC) return nonfinite(t, "model output", NAN);
+    if (s) return s;
+    st->loss = r.loss;
+    st->acc = r.accuracy;
+    st->tau = t->obj == SL_OBJ_AUTOENCODER ? 0 : 1.0 / r.scale;
+    if (!isfinite(r.loss)) return nonfinite(t, "loss", r.loss);
+    if (want_geom && t->obj != SL_OBJ_AUTOENCODER) {
+        if (two_views(t->obj))
+            align_uniform(z, z + n * dz, n, dz, st);
+        else
+            align_uniform(z, zt, n, dz, st);
+    }
+    /* backward */
+    if (t->obj == SL_OBJ_AUTOENCODER) {
+        SL__TRY(sl_model_backward(t->m[T_DEC], dzbuf, t->dh));
+    } else {
+        if (t->obj == SL_OBJ_CLIP) SL__TRY(sl_model_backward(t->m[T_TEXT], t->dzt, NULL));
+        if (t->m[T_PROJ])
+            SL__TRY(sl_model_backward(t->m[T_PROJ], dzbuf, t->dh));
+        else
+            memcpy(t->dh, dzbuf, rows * dh * sizeof(float));
+    }
+    SL__TRY(sl_model_backward(t->m[T_ENC], t->dh, NULL));
+    double g2 = 0;
+    sl_model *list[T_N];
+    size_t nm = 0;
+    for (int k = 0; k < T_N; k++)
+        if (t->m[k]) {
+            g2 += sl_model_grad_sqnorm(t->m[k]);
+            list[nm++] = t->m[k];
+        }
+    if (t->lc.learnable_tau) g2 += r.dlog_scale * r.dlog_scale;
+    st->grad_norm = sqrt(g2);
+    if (!isfinite(st->grad_norm)) return nonfinite(t, "gradient norm", st->grad_norm);
+    if (t->c.clip_grad > 0) sl_clip_grad_norm(list, nm, t->c.clip_grad, NULL);
+    double lr = sl_schedule_lr(&t->sched, t->step);
+    st->lr = lr;
+    for (int k = 0; k < T_N; k++)
+        if (t->m[k]) SL__TRY(sl_optim_step(t->o[k], (float)lr));
+    if (t->lc.learnable_tau) {
+        /* Adam on the log-scale, then CLIP's clamp. */
+        double g = r.dlog_scale, b1 = 0.9, b2 = 0.999;
+        double k1 = (double)(t->step + 1);
+        t->ls_m = b1 * t->ls_m + (1 - b1) * g;
+        t->ls_v = b2 * t->ls_v + (1 - b2) * g * g;
+        double mh = t->ls_m / (1 - pow(b1, k1)), vh = t->ls_v / (1 - pow(b2, k1));
+        t->lc.log_scale = sl_loss_clamp_log_scale(&t->lc, t->lc.log_scale - lr * mh / (sqrt(vh) + 1e-8));
+    }
+    t->step++;
+    return SL_OK;
+}
+
+static void log_line(sl_trainer *t, const step_stats *st, size_t epoch, double img_s) {
+    if (!t->log) return;
+    fprintf(t->log, "{\"step\":%" PRIu64 ",\"epoch\":%zu,\"loss\":%.9g,\"lr\":%.9g,", t->step, epoch, st->loss, st->lr);
+    if (t->obj == SL_OBJ_AUTOENCODER)
+        fprintf(t->log, "\"tau\":null,");
+    else
+        fprintf(t->log, "\"tau\":%.9g,", st->tau);
+    fprintf(t->log, "\"grad_norm\":%.9g,\"accuracy\":%.6g,", st->grad_norm, st->acc);
+    if (st->has_align)
+        fprintf(t->log, "\"alignment\":%.9g,", st->align);
+    else
+        fprintf(t->log, "\"alignment\":null,");
+    if (t->obj != SL_OBJ_AUTOENCODER)
+        fprintf(t->log, "\"uniformity\":%.9g,", st->uniform);
+    else
+        fprintf(t->log, "\"uniformity\":null,");
+    fprintf(t->log, "\"images_per_s\":%.1f}\n", img_s);
+    fflush(t->log);
+}
+
+static sl_status checkpoint(sl_trainer *t) {
+    SL__TRY(sl_trainer_save(t, t->c.out));
+    t->last_ckpt = t->step;
+    return SL_OK;
+}
+
+sl_status sl_trainer_run(sl_trainer *t, sl_train_result *res) {
+    sl_train_result rr;
+    memset(&rr, 0, sizeof rr);
+    sl_progress *pg = NULL;
+    if (t->c.progress_stream)
+        SL__TRY(sl_progress_create(t->c.progress_stream, t->c.progress_mode, "train",
+                                   (t->total > t->step ? t->total - t->step : 0) * t->B, "img", &pg));
+    size_t log_every = t->c.log_every ? t->c.log_every : 10;
+    double t0 = sl_time_now(), tl = t0, loss_sum = 0;
+    uint64_t start = t->step, last_log = t->step, in_epoch = 0;
+    sl_status s = SL_OK;
+    step_stats st;
+    memset(&st, 0, sizeof st);
+    while (t->step < t->total) {
+        const sl_batch *b;
+        s = sl_batcher_next(t->batcher, &b);
+        if (s) break;
+        size_t epoch = (size_t)(t->step / t->steps_per_epoch);
+        bool logit = (t->step + 1) % log_every == 0 || t->step + 1 == t->total || t->step == start;
+        memset(&st, 0, sizeof st);
+        s = step_once(t, b, logit && t->log, &st);
+        if (s) break;
+        if (t->step % t->steps_per_epoch == 1 || t->steps_per_epoch == 1) loss_sum = 0, in_epoch = 0;
+        loss_sum += st.loss;
+        in_epoch++;
+        rr.loss = st.loss;
+        if (logit) {
+            double now = sl_time_now();
+            double img_s = now > tl ? (double)(t->step - last_log) * (double)t->B / (now - tl) : 0;
+            log_line(t, &st, epoch, img_s);
+            tl = now;
+            last_log = t->step;
+        }
+        if (pg) {
+            char f[160];
+            if (t->obj == SL_OBJ_AUTOENCODER)
+                snprintf(f, sizeof f, "loss %.4f lr %.2e", st.loss, st.lr);
+            else
+                snprintf(f, sizeof f, "loss %.4f lr %.2e tau %.3g", st.loss, st.lr, st.tau);
+            /* Counts this run's images only, so the rate and ETA stay right after a resume. */
+            sl_progress_update(pg, (t->step - start) * t->B, f);
+        }
+        bool stop_now = t->c.stop && *t->c.stop;
+        bool at_stop = t->c.stop_at && t->step >= t->c.stop_at;
+        if ((t->c.checkpoint_every && t->step % t->c.checkpoint_every == 0 && t->step < t->total) || stop_now ||
+            at_stop) {
+            s = checkpoint(t);
+            if (s) break;
+        }
+        if (stop_now) {
+            s = sl__fail(SL_ERR_INTERRUPTED, "interrupted at step %" PRIu64 "; checkpoint written to %s", t->step,
+                         t->c.out);
+            break;
+        }
+        if (at_stop) break;
+        if (t->c.time_limit > 0 && sl_time_now() - t0 >= t->c.time_limit) {
+            if (t->last_ckpt != t->step) s = checkpoint(t);
+            break;
+        }
+    }
+    bool finished = !s && t->step >= t->total;
+    if (finished && t->last_ckpt != t->step) s = checkpoint(t);
+    rr.step = t->step;
+    rr.mean_loss = in_epoch ? loss_sum / (double)in_epoch : 0;
+    rr.seconds = sl_time_now() - t0;
+    rr.images_per_s = rr.seconds > 0 ? (double)(t->step - start) * (double)t->B / rr.seconds : 0;
+    rr.last_checkpoint = t->last_ckpt;
+    if (pg) {
+        char f[160];
+        snprintf(f, sizeof f, "loss %.4f", rr.loss);
+        sl_progress_finish(pg, f);
+        sl_progress_destroy(pg);
+    }
+    if (res) *res = rr;
+    return s;
+}

@@ -1,0 +1,940 @@
+/* The report: one self-contained HTML page (pictures inlined as data: URIs and
+ * inline SVG) with nearest-neighbour grids, embedding maps, training curves, a
+ * geometry panel and evaluation tables for a set of representations of the
+ * same labelled items. */
+#include "viz/viz_internal.h"
+
+#include "simlearn/eval.h"
+#include "simlearn/geom.h"
+#include "simlearn/index.h"
+#include "simlearn/viz.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a growable text buffer -------------------------------------------- */
+
+typedef struct {
+    char *s;
+    size_t len, cap;
+    bool failed;
+} rbuf;
+
+static void rb_grow(rbuf *b, size_t more) {
+    if (b->failed) return;
+    if (b->len + more + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 65536;
+    while (cap < b->len + more + 1) cap *= 2;
+    char *ns = sl__realloc(b->s, cap);
+    if (!ns) {
+        b->failed = true;
+        return;
+    }
+    b->s = ns, b->cap = cap;
+}
+
+static void rb_put(rbuf *b, const char *s, size_t n) {
+    rb_grow(b, n);
+    if (b->failed) return;
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void rb_str(rbuf *b, const char *s) { rb_put(b, s, strlen(s)); }
+
+static void rb_printf(rbuf *b, const char *fmt, ...) SL__PRINTF(2, 3);
+static void rb_printf(rbuf *b, const char *fmt, ...) {
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof tmp) {
+        rb_put(b, tmp, (size_t)n);
+        return;
+    }
+    rb_grow(b, (size_t)n);
+    if (b->failed) return;
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+/* HTML-escaped text; control characters other than tab and newline become '?'. */
+static void rb_text(rbuf *b, const char *s) {
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
+        case '&': rb_put(b, "&amp;", 5); break;
+        case '<': rb_put(b, "&lt;", 4); break;
+        case '>': rb_put(b, "&gt;", 4); break;
+        case '"': rb_put(b, "&quot;", 6); break;
+        case '\'': rb_put(b, "&#39;", 5); break;
+        default:
+            if (c < 0x20 && c != '\t' && c != '\n')
+                rb_put(b, "?", 1);
+            else
+                rb_put(b, (const char *)&c, 1);
+        }
+    }
+}
+
+static void rb_base64(rbuf *b, const uint8_t *p, size_t n) {
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    rb_grow(b, (n + 2) / 3 * 4);
+    if (b->failed) return;
+    char *o = b->s + b->len;
+    size_t i = 0;
+    for (; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        *o++ = tab[v >> 18], *o++ = tab[(v >> 12) & 63], *o++ = tab[(v >> 6) & 63], *o++ = tab[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+        *o++ = tab[v >> 18], *o++ = tab[(v >> 12) & 63];
+        *o++ = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    b->len = (size_t)(o - b->s);
+    b->s[b->len] = '\0';
+}
+
+static sl_status rb_finish(rbuf *b, char **out, size_t *len) {
+    if (b->failed || !b->s) {
+        sl__free(b->s);
+        return sl__fail(SL_ERR_NOMEM, "report: out of memory while writing the page");
+    }
+    *out = b->s;
+    if (len) *len = b->len;
+    return SL_OK;
+}
+
+sl_status sl_report_base64(const uint8_t *data, size_t n, char **out, size_t *len) {
+    rbuf b = {0};
+    rb_put(&b, "", 0);
+    rb_base64(&b, data, n);
+    return rb_finish(&b, out, len);
+}
+
+sl_status sl_report_escape(const char *text, char **out) {
+    rbuf b = {0};
+    rb_put(&b, "", 0);
+    rb_text(&b, text);
+    return rb_finish(&b, out, NULL);
+}
+
+/* An SVG document inlined into the page: from its <svg element on (an XML
+ * declaration has no place inside HTML). */
+static void rb_svg(rbuf *b, const char *svg, size_t len) {
+    const char *at = strstr(svg, "<svg");
+    if (!at) return;
+    rb_put(b, at, len - (size_t)(at - svg));
+}
+
+static void rb_png(rbuf *b, const uint8_t *rgb, int w, int h, const char *alt) {
+    uint8_t *png = NULL;
+    size_t plen = 0;
+    if (sl_png_encode(rgb, w, h, 3, &png, &plen) != SL_OK) {
+        b->failed = true;
+        return;
+    }
+    rb_printf(b, "<img width=\"%d\" height=\"%d\" alt=\"", w, h);
+    rb_text(b, alt);
+    rb_str(b, "\" src=\"data:image/png;base64,");
+    rb_base64(b, png, plen);
+    rb_str(b, "\">");
+    sl__free(png);
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+void sl_report_config_default(sl_report_config *c) {
+    memset(c, 0, sizeof *c);
+    c->title = "simlearn report";
+    c->queries = 8;
+    c->neighbours = 8;
+    c->knn_k = 10;
+    c->tsne = true;
+    c->perplexity = 30;
+    c->tsne_iters = 1000;
+    c->probe = true;
+    c->thumbs = 20;
+    c->seed = 1;
+}
+
+static const char *class_name(const sl_report_attr *a, int64_t v, char buf[24]) {
+    if (v >= 0 && a->class_names && (size_t)v < a->n_classes && a->class_names[v]) return a->class_names[v];
+    snprintf(buf, 24, "%lld", (long long)v);
+    return buf;
+}
+
+static sl_status check_config(const sl_report_config *c) {
+    if (!c) return sl__fail(SL_ERR_ARG, "report: no configuration");
+    if (c->n < 2) return sl__fail(SL_ERR_ARG, "report: %zu items; need at least 2", c->n);
+    if (c->n_reps == 0 || !c->reps) return sl__fail(SL_ERR_ARG, "report: no representation to report on");
+    for (size_t r = 0; r < c->n_reps; r++) {
+        if (!c->reps[r].x || c->reps[r].d == 0)
+            return sl__fail(SL_ERR_ARG, "report: representation %zu (%s) has no data", r,
+                            c->reps[r].name ? c->reps[r].name : "?");
+        size_t nd;
+        if (!sl_mul_size(c->n, c->reps[r].d, &nd)) return sl__fail(SL_ERR_ARG, "report: absurd size");
+        for (size_t i = 0; i < nd; i++)
+            if (!isfinite(c->reps[r].x[i]))
+                return sl__fail(SL_ERR_NUMERIC, "report: %s: row %zu, column %zu is not finite",
+                                c->reps[r].name ? c->reps[r].name : "?", i / c->reps[r].d, i % c->reps[r].d);
+    }
+    for (size_t k = 0; k < c->n_attrs; k++)
+        if (!c->attrs[k].labels || !c->attrs[k].name)
+            return sl__fail(SL_ERR_ARG, "report: attribute %zu has no name or no labels", k);
+    if (c->images && (c->img_w <= 0 || c->img_h <= 0 || (c->img_c != 1 && c->img_c != 3)))
+        return sl__fail(SL_ERR_ARG, "report: images of %d x %d x %d; expected channels 1 or 3", c->img_h, c->img_w,
+                        c->img_c);
+    if (c->grid_attr < 0 || (c->n_attrs && (size_t)c->grid_attr >= c->n_attrs))
+        return sl__fail(SL_ERR_ARG, "report: label attribute %d out of range (%zu attributes)", c->grid_attr,
+                        c->n_attrs);
+    return SL_OK;
+}
+
+/* ---- per-representation results ---------------------------------------- */
+
+typedef struct {
+    int64_t *ids;   /* n x K neighbours by cosine, nearest first, self excluded */
+    float *scores;
+    size_t K;
+    double *knn;    /* n_attrs accuracies (NaN: not computed) */
+    double *probe;  /* n_attrs test accuracies */
+    double *rec1, *rec10, *map; /* n_attrs retrieval figures */
+    float *pca, *tsne; /* n x 2 each (tsne may be NULL) */
+    double pca_var[2];
+    /* geometry */
+    double erank, mean_norm, mean_cos, uniform, align;
+    double *cos;    /* sampled pair cosines */
+    size_t n_cos;
+} rep_out;
+
+static void rep_free(rep_out *o) {
+    sl__free(o->ids), sl__free(o->scores), sl__free(o->knn), sl__free(o->probe);
+    sl__free(o->rec1), sl__free(o->rec10), sl__free(o->map);
+    sl__free(o->pca), sl__free(o->tsne), sl__free(o->cos);
+}
+
+/* Top-2 principal axes by power iteration (the picture needs only two, and
+ * this avoids a d x d eigen-decomposition for pixel-sized inputs). */
+static sl_status pca2(const float *x, size_t n, size_t d, uint64_t seed, float *y, double var[2]) {
+    double *mean = sl__calloc(d, sizeof *mean), *v = sl__calloc(2 * d, sizeof *v), *w = sl__calloc(2 * d, sizeof *w);
+    if (!mean || !v || !w) {
+        sl__free(mean), sl__free(v), sl__free(w);
+        return sl__fail(SL_ERR_NOMEM, "report: out of memory (PCA)");
+    }
+    double total = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) mean[j] += x[i * d + j];
+    for (size_t j = 0; j < d; j++) mean[j] /= (double)n;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) total += (x[i * d + j] - mean[j]) * (x[i * d + j] - mean[j]);
+    sl_rng r;
+    sl_rng_seed(&r, seed, 0x7e9);
+    for (size_t j = 0; j < 2 * d; j++) v[j] = sl_rng_normal(&r);
+    double lam[2] = {0, 0};
+    for (int it = 0; it < 60; it++) {
+        /* Gram-Schmidt on the two vectors. */
+        for (int c = 0; c < 2; c++) {
+            double *vc = v + (size_t)c * d;
+            if (c == 1) {
+                double dot = 0;
+                for (size_t j = 0; j < d; j++) dot += vc[j] * v[j];
+                for (size_t j = 0; j < d; j++) vc[j] -= dot * v[j];
+            }
+            double nn = 0;
+            for (size_t j = 0; j < d; j++) nn += vc[j] * vc[j];
+            nn = sqrt(nn);
+            for (size_t j = 0; j < d; j++) vc[j] = nn > 0 ? vc[j] / nn : (double)(j == (size_t)c);
+        }
+        memset(w, 0, 2 * d * sizeof *w);
+        lam[0] = lam[1] = 0;
+        for (size_t i = 0; i < n; i++) {
+            const float *row = x + i * d;
+            double t0 = 0, t1 = 0;
+            for (size_t j = 0; j < d; j++) {
+                double cj = row[j] - mean[j];
+                t0 += cj * v[j], t1 += cj * v[d + j];
+            }
+            lam[0] += t0 * t0, lam[1] += t1 * t1;
+            for (size_t j = 0; j < d; j++) {
+                double cj = row[j] - mean[j];
+                w[j] += cj * t0, w[d + j] += cj * t1;
+            }
+        }
+        double *t = v;
+        v = w, w = t;
+    }
+    for (int c = 0; c < 2; c++) {
+        double *vc = v + (size_t)c * d;
+        if (c == 1) {
+            double dot = 0;
+            for (size_t j = 0; j < d; j++) dot += vc[j] * v[j];
+            for (size_t j = 0; j < d; j++) vc[j] -= dot * v[j];
+        }
+        double nn = 0;
+        for (size_t j = 0; j < d; j++) nn += vc[j] * vc[j];
+        nn = sqrt(nn);
+        for (size_t j = 0; j < d; j++) vc[j] = nn > 0 ? vc[j] / nn : 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double t0 = 0, t1 = 0;
+        for (size_t j = 0; j < d; j++) {
+            double cj = x[i * d + j] - mean[j];
+            t0 += cj * v[j], t1 += cj * v[d + j];
+        }
+        y[2 * i] = (float)t0, y[2 * i + 1] = (float)t1;
+    }
+    var[0] = total > 0 ? lam[0] / total : 0;
+    var[1] = total > 0 ? lam[1] / total : 0;
+    sl__free(mean), sl__free(v), sl__free(w);
+    return SL_OK;
+}
+
+static double *nan_array(size_t n) {
+    double *a = sl__malloc_array(n ? n : 1, sizeof(double), "report");
+    if (a)
+        for (size_t i = 0; i < n; i++) a[i] = NAN;
+    return a;
+}
+
+/* An item ranked by similarity: best first, ties by index. */
+typedef struct {
+    float s;
+    uint32_t i;
+} ranked;
+static int cmp_ranked(const void *a, const void *b) {
+    const ranked *x = a, *y = b;
+    if (x->s != y->s) return x->s < y->s ? 1 : -1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Labelled retrieval for every attribute at once: each item queries all the
+ * others by cosine similarity (one sl_gemm block of similarities and one sort
+ * per query serve every attribute). Relevant: the same label. R@K counts the
+ * queries with a relevant item in the top K; AP@R as in Musgrave et al. 2020.
+ * Queries with an unknown label or no relevant item are left out. */
+static sl_status retrieval(const sl_report_config *c, const float *xn, size_t d, rep_out *o) {
+    size_t n = c->n, na = c->n_attrs, B = 64;
+    float *S = sl__malloc_array(B * n, sizeof(float), "report retrieval");
+    ranked *rk = sl__malloc_array(n, sizeof *rk, "report retrieval");
+    double *sum = sl__calloc(3 * (na ? na : 1), sizeof(double));
+    size_t *used = sl__calloc(na ? na : 1, sizeof(size_t));
+    if (!S || !rk || !sum || !used) {
+        sl__free(S), sl__free(rk), sl__free(sum), sl__free(used);
+        return sl__fail(SL_ERR_NOMEM, "report: out of memory (retrieval)");
+    }
+    size_t K10 = 10 < n - 1 ? 10 : n - 1;
+    for (size_t q0 = 0; q0 < n; q0 += B) {
+        size_t nb = n - q0 < B ? n - q0 : B;
+        sl_gemm(false, true, nb, n, d, 1.0f, xn + q0 * d, d, xn, d, 0.0f, S, n);
+        for (size_t b = 0; b < nb; b++) {
+            size_t q = q0 + b, m = 0;
+            for (size_t j = 0; j < n; j++)
+                if (j != q) rk[m++] = (ranked){S[b * n + j], (uint32_t)j};
+            qsort(rk, m, sizeof *rk, cmp_ranked);
+            for (size_t k = 0; k < na; k++) {
+                const int64_t *lab = c->attrs[k].labels;
+                if (lab[q] < 0) continue;
+                size_t R = 0;
+                for (size_t j = 0; j < n; j++) R += j != q && lab[j] == lab[q];
+                if (!R) continue;
+                used[k]++;
+                size_t hits = 0, first = m;
+                double ap = 0;
+                for (size_t t = 0; t < m && (t < R || first == m); t++) {
+                    bool r = lab[rk[t].i] == lab[q];
+                    if (r && first == m) first = t;
+                    if (t < R && r) hits++, ap += (double)hits / (double)(t + 1);
+                }
+                sum[3 * k] += first < 1;
+                sum[3 * k + 1] += first < K10;
+                sum[3 * k + 2] += ap / (double)R;
+            }
+        }
+    }
+    for (size_t k = 0; k < na; k++)
+        if (used[k])
+            o->rec1[k] = sum[3 * k] / (double)used[k], o->rec10[k] = sum[3 * k + 1] / (double)used[k],
+            o->map[k] = sum[3 * k + 2] / (double)used[k];
+    sl__free(S), sl__free(rk), sl__free(sum), sl__free(used);
+    return SL_OK;
+}
+
+static sl_status compute_rep(const sl_report_config *c, const sl_report_rep *rp, rep_out *o) {
+    size_t n = c->n, d = rp->d, na = c->n_attrs;
+    o->K = c->neighbours > c->knn_k ? c->neighbours : c->knn_k;
+    if (o->K > n - 1) o->K = n - 1;
+    if (o->K == 0) o->K = 1;
+    o->ids = sl__malloc_array(n * o->K, sizeof *o->ids, "report neighbours");
+    o->scores = sl__malloc_array(n * o->K, sizeof *o->scores, "report neighbours");
+    o->knn = nan_array(na), o->probe = nan_array(na);
+    o->rec1 = nan_array(na), o->rec10 = nan_array(na), o->map = nan_array(na);
+    o->pca = sl__malloc_array(n, 2 * sizeof(float), "report map");
+    if (!o->ids || !o->scores || !o->knn || !o->probe || !o->rec1 || !o->rec10 || !o->map || !o->pca)
+        return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+    sl_flat_config fc = {SL_METRIC_COSINE, o->K, true, 0, 0, NULL};
+    SL__TRY(sl_flat_search(rp->x, n, d, rp->x, n, d, &fc, o->ids, o->scores));
+    /* Evaluation per attribute. A figure that cannot be computed (one class
+     * only, say) stays NaN and shows as a dash. */
+    int64_t *pred = sl__malloc_array(n, sizeof *pred, "report");
+    if (!pred) return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+    for (size_t k = 0; k < na; k++) {
+        const int64_t *lab = c->attrs[k].labels;
+        sl_knn_config kc = {c->knn_k < o->K ? c->knn_k : o->K, SL_VOTE_MAJORITY, 0, SL_METRIC_COSINE};
+        if (sl_knn_classify(o->ids, o->scores, n, o->K, lab, n, &kc, pred) == SL_OK) {
+            size_t hit = 0, cnt = 0;
+            for (size_t i = 0; i < n; i++)
+                if (lab[i] >= 0) cnt++, hit += pred[i] == lab[i];
+            o->knn[k] = cnt ? (double)hit / (double)cnt : NAN;
+        }
+        if (c->probe && n >= 8) {
+            /* A seeded half of the labelled rows trains the probe, the rest
+             * tests it (a split by position could follow a pattern in the
+             * labels). */
+            size_t ntr = (n + 1) / 2, nte = n / 2;
+            float *xtr = sl__malloc_array(ntr * d, sizeof(float), "probe"),
+                  *xte = sl__malloc_array(nte * d, sizeof(float), "probe");
+            int64_t *ytr = sl__malloc_array(ntr, sizeof(int64_t), "probe"),
+                    *yte = sl__malloc_array(nte, sizeof(int64_t), "probe");
+            size_t *perm = sl__malloc_array(n, sizeof(size_t), "probe");
+            if (xtr && xte && ytr && yte && perm) {
+                sl_rng prng;
+                sl_rng_seed(&prng, c->seed, 0x960be);
+                for (size_t i = 0; i < n; i++) perm[i] = i;
+                for (size_t i = n - 1; i > 0; i--) {
+                    size_t j = (size_t)sl_rng_below(&prng, i + 1), t = perm[i];
+                    perm[i] = perm[j], perm[j] = t;
+                }
+                size_t a = 0, b = 0;
+                for (size_t t = 0; t < n; t++) {
+                    size_t i = perm[t];
+                    if (lab[i] < 0) continue;
+                    if (t < ntr)
+                        memcpy(xtr + a * d, rp->x + i * d, d * sizeof(float)), ytr[a++] = lab[i];
+                    else
+                        memcpy(xte + b * d, rp->x + i * d, d * sizeof(float)), yte[b++] = lab[i];
+                }
+                sl_probe_config pc;
+                sl_probe_default_config(&pc);
+                static const double lambdas[3] = {1e-2, 1e-3, 1e-4};
+                pc.lambdas = lambdas, pc.n_lambdas = 3;
+                pc.precond_rows = 0;
+                pc.lbfgs.max_iter = 150;
+                pc.seed = c->seed;
+                sl_probe_result *pr = NULL;
+                if (sl_probe_run(&pc, xtr, ytr, a, xte, yte, b, d, &pr) == SL_OK) o->probe[k] = pr->test_acc;
+                sl_probe_result_destroy(pr);
+            }
+            sl__free(xtr), sl__free(xte), sl__free(ytr), sl__free(yte), sl__free(perm);
+        }
+    }
+    sl__free(pred);
+    /* Geometry. */
+    o->erank = NAN;
+    if (d <= 512) {
+        double *eig = sl__malloc_array(d, sizeof *eig, "report");
+        if (eig && sl_geom_spectrum(rp->x, n, d, eig, &o->erank) != SL_OK) o->erank = NAN;
+        sl__free(eig);
+    }
+    sl_geom_norms nm;
+    o->mean_norm = sl_geom_norm_stats(rp->x, n, d, &nm) == SL_OK ? nm.mean : NAN;
+    sl_geom_aniso an;
+    o->mean_cos = sl_geom_anisotropy(rp->x, n, d, 20000, c->seed, &an) == SL_OK ? an.mean_cos : NAN;
+    o->uniform = o->align = NAN;
+    float *xn = sl__malloc_array(n * d, sizeof(float), "report");
+    if (!xn) return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        double s = 0;
+        for (size_t j = 0; j < d; j++) s += (double)rp->x[i * d + j] * rp->x[i * d + j];
+        double inv = s > 0 ? 1 / sqrt(s) : 0;
+        for (size_t j = 0; j < d; j++) xn[i * d + j] = (float)(rp->x[i * d + j] * inv);
+    }
+    sl_status rs = retrieval(c, xn, d, o);
+    if (rs) {
+        sl__free(xn);
+        return rs;
+    }
+    size_t used;
+    if (sl_geom_uniformity(xn, n, d, 2, 50000, c->seed, &o->uniform, &used) != SL_OK) o->uniform = NAN;
+    if (na && sl_geom_alignment_labels(xn, n, d, c->attrs[c->grid_attr].labels, 50000, c->seed, &o->align,
+                                       &used) != SL_OK)
+        o->align = NAN;
+    /* Cosine similarities of random pairs of distinct items, for the histogram. */
+    o->n_cos = 20000;
+    o->cos = sl__malloc_array(o->n_cos, sizeof *o->cos, "report");
+    if (!o->cos) {
+        sl__free(xn);
+        return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+    }
+    sl_rng r;
+    sl_rng_seed(&r, c->seed, 0xc05);
+    for (size_t p = 0; p < o->n_cos; p++) {
+        size_t i = (size_t)sl_rng_below(&r, n), j = (size_t)sl_rng_below(&r, n - 1);
+        if (j >= i) j++;
+        double s = 0;
+        for (size_t t = 0; t < d; t++) s += (double)xn[i * d + t] * xn[j * d + t];
+        o->cos[p] = s;
+    }
+    sl__free(xn);
+    /* Maps. */
+    SL__TRY(pca2(rp->x, n, d, c->seed, o->pca, o->pca_var));
+    if (c->tsne) {
+        sl_tsne_config tc;
+        sl_tsne_config_default(&tc);
+        tc.perplexity = c->perplexity;
+        if (3 * tc.perplexity + 1 >= (double)n) tc.perplexity = ((double)n - 2) / 3;
+        if (tc.perplexity < 1) return SL_OK; /* too few points for a map */
+        tc.max_iter = c->tsne_iters;
+        if (tc.exaggeration_iter > tc.max_iter / 2) tc.exaggeration_iter = tc.max_iter / 2;
+        tc.seed = c->seed;
+        o->tsne = sl__malloc_array(n, 2 * sizeof(float), "report map");
+        if (!o->tsne) return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+        SL__TRY(sl_tsne_run(&tc, rp->x, n, d, o->tsne));
+    }
+    return SL_OK;
+}
+
+/* ---- sections ------------------------------------------------------------ */
+
+static const char *rep_name(const sl_report_config *c, size_t r) {
+    return c->reps[r].name ? c->reps[r].name : "representation";
+}
+
+/* A query row's image as 8-bit tile pixels. */
+static sl_grid_tile tile_of(const sl_report_config *c, size_t i) {
+    sl_grid_tile t;
+    memset(&t, 0, sizeof t);
+    t.pixels = c->images + i * (size_t)c->img_w * (size_t)c->img_h * (size_t)c->img_c;
+    t.width = c->img_w, t.height = c->img_h, t.channels = c->img_c;
+    return t;
+}
+
+static sl_status section_neighbours(rbuf *b, const sl_report_config *c, rep_out *outs, const size_t *queries,
+                                    size_t nq) {
+    rb_str(b, "<section id=\"neighbours\"><h2>Nearest neighbours</h2>\n");
+    if (!c->images) {
+        rb_str(b, "<p class=\"missing\">No images were given (pass the dataset), so there are no neighbour "
+                  "grids.</p></section>\n");
+        return SL_OK;
+    }
+    size_t kk = c->neighbours < outs[0].K ? c->neighbours : outs[0].K;
+    rb_printf(b,
+              "<p>Each row is a query from the data, then its %zu nearest neighbours by cosine similarity, near to "
+              "far. A green frame marks a neighbour with the query's <b>",
+              kk);
+    rb_text(b, c->n_attrs ? c->attrs[c->grid_attr].name : "label");
+    rb_str(b, "</b>. What an encoder keeps shows in what the neighbours share; what it ignores varies along "
+              "the row.</p>\n<div class=\"grids\">\n");
+    size_t cols = 1 + kk;
+    sl_grid_tile *tiles = sl__calloc(nq * cols, sizeof *tiles);
+    char(*labels)[32] = sl__calloc(nq * cols, 32);
+    if (!tiles || !labels) {
+        sl__free(tiles), sl__free(labels);
+        return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+    }
+    sl_status s = SL_OK;
+    for (size_t r = 0; r < c->n_reps && !s; r++) {
+        for (size_t q = 0; q < nq; q++) {
+            size_t qi = queries[q];
+            for (size_t j = 0; j < cols; j++) {
+                int64_t id = j == 0 ? (int64_t)qi : outs[r].ids[qi * outs[r].K + j - 1];
+                sl_grid_tile *t = &tiles[q * cols + j];
+                if (id < 0) {
+                    memset(t, 0, sizeof *t);
+                    continue;
+                }
+                *t = tile_of(c, (size_t)id);
+                if (c->n_attrs) {
+                    const sl_report_attr *a = &c->attrs[c->grid_attr];
+                    char nb[24];
+                    snprintf(labels[q * cols + j], 32, "%s", class_name(a, a->labels[id], nb));
+                    t->label = labels[q * cols + j];
+                    t->highlight = j > 0 && a->labels[id] == a->labels[qi] && a->labels[qi] >= 0;
+                }
+            }
+        }
+        sl_grid_config gc = {2, 1, rep_name(c, r)};
+        uint8_t *rgb = NULL;
+        int w, h;
+        s = sl_grid_render(tiles, nq, cols, &gc, &rgb, &w, &h);
+        if (s) break;
+        rb_str(b, "<figure>");
+        rb_png(b, rgb, w, h, rep_name(c, r));
+        rb_str(b, "</figure>\n");
+        sl__free(rgb);
+    }
+    sl__free(tiles), sl__free(labels);
+    rb_str(b, "</div></section>\n");
+    return s;
+}
+
+static sl_status map_svg(rbuf *b, const sl_report_config *c, const float *xy, size_t k, const char *title,
+                         bool thumbs) {
+    sl_scatter sc;
+    memset(&sc, 0, sizeof sc);
+    sl_scatter_thumbs th = {c->images, c->img_w, c->img_h, c->img_c, c->thumbs, 0, c->seed};
+    if (thumbs && c->images && c->thumbs) sc.thumbs = &th;
+    sc.xy = xy, sc.n = c->n;
+    if (c->n_attrs) {
+        sc.labels = c->attrs[k].labels;
+        sc.names = c->attrs[k].class_names, sc.n_names = c->attrs[k].class_names ? c->attrs[k].n_classes : 0;
+        sc.legend_title = c->attrs[k].name;
+    }
+    sc.text.title = title;
+    sc.text.width = 560, sc.text.height = 440;
+    char *svg = NULL;
+    size_t len;
+    SL__TRY(sl_plot_scatter(&sc, &svg, &len));
+    rb_svg(b, svg, len);
+    sl__free(svg);
+    return SL_OK;
+}
+
+static sl_status section_maps(rbuf *b, const sl_report_config *c, rep_out *outs) {
+    rb_str(b, "<section id=\"maps\"><h2>Embedding maps</h2>\n<p>PCA (linear: distances between groups mean "
+              "something) and t-SNE (neighbourhoods only) of every representation; choose the attribute that "
+              "colours the points. The t-SNE maps show the images of a sample of points.</p>\n");
+    size_t na = c->n_attrs ? c->n_attrs : 1;
+    for (size_t r = 0; r < c->n_reps; r++) {
+        rb_str(b, "<div class=\"rep\"><h3>");
+        rb_text(b, rep_name(c, r));
+        rb_str(b, "</h3>\n");
+        for (size_t k = 0; k < na; k++) {
+            rb_printf(b, "<input type=\"radio\" class=\"a%zu\" name=\"m%zu\" id=\"m%zu-%zu\"%s>", k, r, r, k,
+                      k == 0 ? " checked" : "");
+            rb_printf(b, "<label for=\"m%zu-%zu\">", r, k);
+            rb_text(b, c->n_attrs ? c->attrs[k].name : "all");
+            rb_str(b, "</label>");
+        }
+        rb_str(b, "\n<div class=\"maps\">\n");
+        for (size_t k = 0; k < na; k++) {
+            rb_printf(b, "<div class=\"m a%zu\">", k);
+            char title[160];
+            snprintf(title, sizeof title, "PCA (%.1f%% + %.1f%% of the variance)", 100 * outs[r].pca_var[0],
+                     100 * outs[r].pca_var[1]);
+            SL__TRY(map_svg(b, c, outs[r].pca, k, title, false));
+            if (outs[r].tsne) SL__TRY(map_svg(b, c, outs[r].tsne, k, "t-SNE", true));
+            rb_str(b, "</div>\n");
+        }
+        rb_str(b, "</div></div>\n");
+    }
+    rb_str(b, "</section>\n");
+    return SL_OK;
+}
+
+/* One chart of the given log columns against step; absent columns are left
+ * out, and nothing is drawn when none is present. */
+static sl_status curve(rbuf *b, const sl_jsonl *t, const char *title, const char *const *keys, size_t nk, bool log_y,
+                       int *drawn) {
+    long xs = sl_jsonl_column(t, "step");
+    sl_series ser[4];
+    double *buf[5] = {0};
+    size_t ns = 0;
+    sl_status s = SL_OK;
+    buf[4] = sl__malloc_array(t->n_rows ? t->n_rows : 1, sizeof(double), "report");
+    if (!buf[4]) return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+    for (size_t i = 0; i < t->n_rows; i++) buf[4][i] = xs >= 0 ? t->values[i * t->n_keys + (size_t)xs] : (double)i;
+    for (size_t k = 0; k < nk && k < 4; k++) {
+        long col = sl_jsonl_column(t, keys[k]);
+        if (col < 0) continue;
+        bool any = false;
+        for (size_t i = 0; i < t->n_rows; i++) any |= isfinite(t->values[i * t->n_keys + (size_t)col]) != 0;
+        if (!any) continue;
+        buf[ns] = sl__malloc_array(t->n_rows, sizeof(double), "report");
+        if (!buf[ns]) {
+            s = sl__fail(SL_ERR_NOMEM, "report: out of memory");
+            break;
+        }
+        for (size_t i = 0; i < t->n_rows; i++) buf[ns][i] = t->values[i * t->n_keys + (size_t)col];
+        ser[ns] = (sl_series){keys[k], buf[4], buf[ns], t->n_rows};
+        ns++;
+    }
+    if (!s && ns) {
+        sl_lines l = {ser, ns, log_y, {title, "step", NULL, 440, 300}};
+        char *svg = NULL;
+        size_t len;
+        s = sl_plot_lines(&l, &svg, &len);
+        if (s == SL_ERR_ARG) {
+            s = SL_OK; /* e.g. a log-scale chart of values that are all zero: leave it out */
+        } else if (!s) {
+            rb_svg(b, svg, len);
+            ++*drawn;
+        }
+        sl__free(svg);
+    }
+    for (size_t k = 0; k < 5; k++) sl__free(buf[k]);
+    return s;
+}
+
+static sl_status section_curves(rbuf *b, const sl_report_config *c) {
+    rb_str(b, "<section id=\"curves\"><h2>Training curves</h2>\n");
+    if (!c->n_logs) {
+        rb_str(b, "<p class=\"missing\">No training log was given (a JSONL file written by <code>simlearn train "
+                  "--log</code>).</p></section>\n");
+        return SL_OK;
+    }
+    static const char *const loss[] = {"loss"}, *const lr[] = {"lr"}, *const tau[] = {"tau"},
+                             *const au[] = {"alignment", "uniformity", "align", "uniform"};
+    for (size_t g = 0; g < c->n_logs; g++) {
+        rb_str(b, "<div class=\"rep\"><h3>");
+        rb_text(b, c->logs[g].name ? c->logs[g].name : "log");
+        rb_str(b, "</h3><div class=\"row\">\n");
+        int drawn = 0;
+        const sl_jsonl *t = c->logs[g].log;
+        SL__TRY(curve(b, t, "loss", loss, 1, false, &drawn));
+        SL__TRY(curve(b, t, "learning rate", lr, 1, true, &drawn));
+        SL__TRY(curve(b, t, "temperature (tau)", tau, 1, false, &drawn));
+        SL__TRY(curve(b, t, "alignment and uniformity", au, 4, false, &drawn));
+        if (!drawn) rb_str(b, "<p class=\"missing\">This log has no loss, lr, tau, alignment or uniformity column.</p>");
+        rb_str(b, "</div></div>\n");
+    }
+    rb_str(b, "</section>\n");
+    return SL_OK;
+}
+
+static void cell(rbuf *b, double v, const char *fmt) {
+    if (isfinite(v))
+        rb_printf(b, fmt, v);
+    else
+        rb_str(b, "<td>&ndash;</td>");
+}
+
+static sl_status section_geometry(rbuf *b, const sl_report_config *c, rep_out *outs) {
+    rb_str(b, "<section id=\"geometry\"><h2>Geometry</h2>\n<table><tr><th>representation</th><th>dim</th>"
+              "<th>effective rank</th><th>mean norm</th><th>mean cosine (random pairs)</th>"
+              "<th>uniformity (t=2)</th><th>alignment (same ");
+    rb_text(b, c->n_attrs ? c->attrs[c->grid_attr].name : "label");
+    rb_str(b, ")</th></tr>\n");
+    for (size_t r = 0; r < c->n_reps; r++) {
+        rb_str(b, "<tr><td>");
+        rb_text(b, rep_name(c, r));
+        rb_printf(b, "</td><td>%zu</td>", c->reps[r].d);
+        cell(b, outs[r].erank, "<td>%.1f</td>");
+        cell(b, outs[r].mean_norm, "<td>%.3g</td>");
+        cell(b, outs[r].mean_cos, "<td>%.3f</td>");
+        cell(b, outs[r].uniform, "<td>%.3f</td>");
+        cell(b, outs[r].align, "<td>%.3f</td>");
+        rb_str(b, "</tr>\n");
+    }
+    rb_str(b, "</table>\n<p>Effective rank: exp of the entropy of the covariance spectrum (shown up to 512 "
+              "dimensions). Uniformity and alignment (Wang &amp; Isola) are on unit-length rows; lower is more "
+              "uniform, and lower alignment means items of one class sit closer.</p>\n<div class=\"row\">\n");
+    for (size_t r = 0; r < c->n_reps; r++) {
+        double mean = 0;
+        for (size_t i = 0; i < outs[r].n_cos; i++) mean += outs[r].cos[i];
+        mean /= (double)outs[r].n_cos;
+        const char *mn[1] = {"mean"};
+        char title[200];
+        snprintf(title, sizeof title, "cosine similarity: %s", rep_name(c, r));
+        sl_histogram h = {outs[r].cos, outs[r].n_cos, 50, -1, 1, &mean, mn, 1, {title, "cosine", "pairs", 440, 280}};
+        char *svg = NULL;
+        size_t len;
+        SL__TRY(sl_plot_histogram(&h, &svg, &len));
+        rb_svg(b, svg, len);
+        sl__free(svg);
+    }
+    rb_str(b, "</div></section>\n");
+    return SL_OK;
+}
+
+static void eval_table(rbuf *b, const sl_report_config *c, rep_out *outs, size_t which, const double *chance) {
+    rb_str(b, "<table><tr><th>representation</th>");
+    for (size_t k = 0; k < c->n_attrs; k++) {
+        rb_str(b, "<th>");
+        rb_text(b, c->attrs[k].name);
+        rb_str(b, "</th>");
+    }
+    rb_str(b, "</tr>\n");
+    if (chance) {
+        rb_str(b, "<tr class=\"chance\"><td>chance (most common class)</td>");
+        for (size_t k = 0; k < c->n_attrs; k++) cell(b, 100 * chance[k], "<td>%.1f%%</td>");
+        rb_str(b, "</tr>\n");
+    }
+    for (size_t r = 0; r < c->n_reps; r++) {
+        rb_str(b, "<tr><td>");
+        rb_text(b, rep_name(c, r));
+        rb_str(b, "</td>");
+        const double *v = which == 0 ? outs[r].knn : outs[r].probe;
+        for (size_t k = 0; k < c->n_attrs; k++) cell(b, 100 * v[k], "<td>%.1f%%</td>");
+        rb_str(b, "</tr>\n");
+    }
+    rb_str(b, "</table>\n");
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static sl_status section_eval(rbuf *b, const sl_report_config *c, rep_out *outs) {
+    rb_str(b, "<section id=\"evaluation\"><h2>Evaluation</h2>\n");
+    if (!c->n_attrs) {
+        rb_str(b, "<p class=\"missing\">No labels were given, so there is nothing to evaluate.</p></section>\n");
+        return SL_OK;
+    }
+    double *chance = nan_array(c->n_attrs);
+    if (!chance) return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+    for (size_t k = 0; k < c->n_attrs; k++) {
+        /* The share of the most common label: sort a copy. */
+        int64_t *l = sl__malloc_array(c->n, sizeof *l, "report");
+        if (!l) {
+            sl__free(chance);
+            return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+        }
+        size_t m = 0, best = 0;
+        for (size_t i = 0; i < c->n; i++)
+            if (c->attrs[k].labels[i] >= 0) l[m++] = c->attrs[k].labels[i];
+        qsort(l, m, sizeof *l, cmp_i64);
+        for (size_t i = 0; i < m;) {
+            size_t j = i;
+            while (j < m && l[j] == l[i]) j++;
+            if (j - i > best) best = j - i;
+            i = j;
+        }
+        size_t top = best;
+        chance[k] = m ? (double)top / (double)m : NAN;
+        sl__free(l);
+    }
+    rb_printf(b, "<h3>kNN accuracy</h3><p>Leave-one-out, %zu nearest neighbours by cosine similarity, majority "
+                 "vote. A representation that keeps an attribute classifies it well; one invariant to it falls "
+                 "toward chance.</p>\n",
+              c->knn_k);
+    eval_table(b, c, outs, 0, chance);
+    if (c->probe) {
+        rb_str(b, "<h3>Linear probe accuracy</h3><p>Logistic regression on the frozen features, trained on a "
+                  "random half of the items and tested on the other half.</p>\n");
+        eval_table(b, c, outs, 1, chance);
+    }
+    rb_str(b, "<h3>Retrieval</h3><p>Every item queries all the others by cosine similarity; an item is relevant "
+              "when it shares the query's class. Recall@K: queries with a relevant item in the top K; "
+              "mAP@R as in Musgrave et al. (2020).</p>\n<table><tr><th>representation</th>");
+    for (size_t k = 0; k < c->n_attrs; k++) {
+        rb_str(b, "<th colspan=\"3\">");
+        rb_text(b, c->attrs[k].name);
+        rb_str(b, "</th>");
+    }
+    rb_str(b, "</tr>\n<tr><th></th>");
+    for (size_t k = 0; k < c->n_attrs; k++) rb_str(b, "<th>R@1</th><th>R@10</th><th>mAP@R</th>");
+    rb_str(b, "</tr>\n");
+    for (size_t r = 0; r < c->n_reps; r++) {
+        rb_str(b, "<tr><td>");
+        rb_text(b, rep_name(c, r));
+        rb_str(b, "</td>");
+        for (size_t k = 0; k < c->n_attrs; k++) {
+            cell(b, outs[r].rec1[k], "<td>%.3f</td>");
+            cell(b, outs[r].rec10[k], "<td>%.3f</td>");
+            cell(b, outs[r].map[k], "<td>%.3f</td>");
+        }
+        rb_str(b, "</tr>\n");
+    }
+    rb_str(b, "</table></section>\n");
+    sl__free(chance);
+    return SL_OK;
+}
+
+static const char *const css =
+    "body{font-family:sans-serif;margin:24px;color:#222;max-width:1500px}"
+    "h1{font-size:26px}h2{border-bottom:2px solid #ccc;padding-bottom:4px;margin-top:36px}"
+    "h3{font-size:17px;margin:18px 0 6px}.meta{color:#555}"
+    "nav a{margin-right:14px}"
+    "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 9px;text-align:right}"
+    "td:first-child,th:first-child{text-align:left}tr.chance{color:#777}"
+    ".grids,.row{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}"
+    "figure{margin:0}figcaption{font-weight:bold;margin-top:4px}"
+    ".grids figure{flex:0 1 auto;max-width:calc(50% - 8px)}.grids img{max-width:100%;height:auto}"
+    "img{image-rendering:pixelated}"
+    ".missing{color:#a33}"
+    ".maps .m{display:none;gap:12px;flex-wrap:wrap}"
+    "input[type=radio]{margin-left:12px}";
+
+sl_status sl_report_html(const sl_report_config *c, char **html, size_t *len) {
+    SL__TRY(check_config(c));
+    for (size_t k = 0; k < c->n_attrs; k++)
+        for (size_t i = 0; i < c->n; i++)
+            if (c->attrs[k].labels[i] < -1)
+                return sl__fail(SL_ERR_ARG, "report: attribute %s: row %zu has label %lld; expected >= -1",
+                                c->attrs[k].name, i, (long long)c->attrs[k].labels[i]);
+    rep_out *outs = sl__calloc(c->n_reps, sizeof *outs);
+    if (!outs) return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+    sl_progress *pg = NULL;
+    if (c->progress_stream)
+        (void)sl_progress_create(c->progress_stream, c->progress_mode, "report", c->n_reps, "representations", &pg);
+    sl_status s = SL_OK;
+    for (size_t r = 0; r < c->n_reps && !s; r++) {
+        sl_progress_update(pg, r, rep_name(c, r));
+        s = compute_rep(c, &c->reps[r], &outs[r]);
+        if (s) s = sl__fail_prefix(s, "%s: ", rep_name(c, r));
+    }
+    sl_progress_finish(pg, NULL);
+    sl_progress_destroy(pg);
+    /* The queries: evenly spread over a seeded shuffle of the rows. */
+    size_t nq = c->queries < c->n ? c->queries : c->n;
+    size_t *queries = sl__malloc_array(c->n, sizeof *queries, "report");
+    if (!s && !queries) s = sl__fail(SL_ERR_NOMEM, "report: out of memory");
+    if (!s) {
+        for (size_t i = 0; i < c->n; i++) queries[i] = i;
+        sl_rng r;
+        sl_rng_seed(&r, c->seed, 0x9e7);
+        for (size_t i = c->n - 1; i > 0; i--) {
+            size_t j = (size_t)sl_rng_below(&r, i + 1), t = queries[i];
+            queries[i] = queries[j], queries[j] = t;
+        }
+    }
+    rbuf b = {0};
+    if (!s) {
+        rb_str(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
+        rb_text(&b, c->title);
+        rb_printf(&b, "</title>\n<style>%s", css);
+        size_t na = c->n_attrs ? c->n_attrs : 1;
+        for (size_t k = 0; k < na; k++) rb_printf(&b, "input.a%zu:checked~.maps .m.a%zu{display:flex}", k, k);
+        rb_str(&b, "</style></head>\n<body>\n<h1>");
+        rb_text(&b, c->title);
+        rb_str(&b, "</h1>\n<p class=\"meta\">");
+        if (c->description) {
+            rb_text(&b, c->description);
+            rb_str(&b, "<br>");
+        }
+        rb_printf(&b, "%zu items; representations: ", c->n);
+        for (size_t r = 0; r < c->n_reps; r++) {
+            rb_text(&b, rep_name(c, r));
+            rb_printf(&b, " (%zu dims)%s", c->reps[r].d, r + 1 < c->n_reps ? ", " : ".");
+        }
+        rb_str(&b, "</p>\n<nav><a href=\"#neighbours\">Nearest neighbours</a><a href=\"#maps\">Embedding maps</a>"
+                   "<a href=\"#curves\">Training curves</a><a href=\"#geometry\">Geometry</a>"
+                   "<a href=\"#evaluation\">Evaluation</a></nav>\n");
+        s = section_neighbours(&b, c, outs, queries, nq);
+    }
+    if (!s) s = section_maps(&b, c, outs);
+    if (!s) s = section_curves(&b, c);
+    if (!s) s = section_geometry(&b, c, outs);
+    if (!s) s = section_eval(&b, c, outs);
+    if (!s) {
+        rb_str(&b, "</body></html>\n");
+        s = rb_finish(&b, html, len);
+    } else {
+        sl__free(b.s);
+    }
+    sl__free(queries);
+    for (size_t r = 0; r < c->n_reps; r++) rep_free(&outs[r]);
+    sl__free(outs);
+    return s;
+}
+
+sl_status sl_report_write(const char *path, const char *html, size_t len) {
+    sl_afile *f;
+    SL__TRY(sl_afile_open(path, &f));
+    if (fwrite(html, 1, len, sl_afile_stream(f)) != len) {
+        sl_afile_abort(f);
+        return sl__fail(SL_ERR_IO, "%s: cannot write", path);
+    }
+    return sl_afile_commit(f);
+}

@@ -1,0 +1,124 @@
+/* Tests of exact search: agreement with the naive twin for every metric,
+ * self-search, ties ordered by id, small memory budgets, bad inputs. */
+#include "test.h"
+
+#include "index/index_internal.h"
+
+static float *randmat(size_t n, size_t d, uint64_t seed) {
+    sl_rng r;
+    sl_rng_seed(&r, seed, 0);
+    float *x = malloc(n * d * sizeof *x);
+    for (size_t i = 0; i < n * d; i++) x[i] = (float)sl_rng_normal(&r);
+    return x;
+}
+
+static void compare_with_ref(sl_metric m, bool self, size_t budget) {
+    size_t n = 700, nq = self ? 700 : 130, d = 37, k = 10;
+    float *b = randmat(n, d, 1), *q = self ? b : randmat(nq, d, 2);
+    sl_flat_config cfg = {.metric = m, .k = k, .exclude_self = self, .max_block_bytes = budget};
+    int64_t *ia = malloc(nq * k * sizeof *ia), *ib = malloc(nq * k * sizeof *ib);
+    float *sa = malloc(nq * k * sizeof *sa), *sb = malloc(nq * k * sizeof *sb);
+    ASSERT_OK(sl_flat_search(b, n, d, q, nq, d, &cfg, ia, sa));
+    ASSERT_OK(sl_flat_search_ref(b, n, d, q, nq, d, &cfg, ib, sb));
+    for (size_t i = 0; i < nq * k; i++) {
+        ASSERT_EQ_INT(ia[i], ib[i]);
+        ASSERT_CLOSE(sa[i], sb[i], 1e-5, 1e-5);
+        if (self) ASSERT_NE_INT(ia[i], (int64_t)(i / k));
+    }
+    free(ia), free(ib), free(sa), free(sb), free(b);
+    if (!self) free(q);
+}
+
+TEST(flat_l2_matches_ref) { compare_with_ref(SL_METRIC_L2, false, 0); }
+TEST(flat_ip_matches_ref) { compare_with_ref(SL_METRIC_IP, false, 0); }
+TEST(flat_cosine_matches_ref) { compare_with_ref(SL_METRIC_COSINE, false, 0); }
+TEST(flat_self_search_excludes_query) { compare_with_ref(SL_METRIC_L2, true, 0); }
+/* A budget far below one block forces many query and base blocks. */
+TEST(flat_small_blocks_match_ref) { compare_with_ref(SL_METRIC_L2, false, 1); }
+TEST(flat_cosine_self_small_blocks) { compare_with_ref(SL_METRIC_COSINE, true, 1); }
+
+TEST(flat_results_do_not_depend_on_threads) {
+    size_t n = 3000, nq = 200, d = 24, k = 7;
+    float *b = randmat(n, d, 3), *q = randmat(nq, d, 4);
+    sl_flat_config cfg = {.metric = SL_METRIC_L2, .k = k};
+    int64_t ia[200 * 7], ib[200 * 7];
+    float sa[200 * 7], sb[200 * 7];
+    sl_set_threads(1);
+    ASSERT_OK(sl_flat_search(b, n, d, q, nq, d, &cfg, ia, sa));
+    sl_set_threads(2);
+    ASSERT_OK(sl_flat_search(b, n, d, q, nq, d, &cfg, ib, sb));
+    ASSERT_TRUE(memcmp(ia, ib, sizeof ia) == 0);
+    ASSERT_TRUE(memcmp(sa, sb, sizeof sa) == 0);
+    free(b), free(q);
+}
+
+TEST(flat_ties_are_ordered_by_id) {
+    /* Every base row is the same vector: all distances tie. */
+    size_t n = 50, d = 16, k = 5;
+    float *b = malloc(n * d * sizeof *b), q[16];
+    for (size_t i = 0; i < n * d; i++) b[i] = (float)(i % d) * 0.25f;
+    for (size_t j = 0; j < d; j++) q[j] = 1.0f;
+    for (int m = 0; m < 3; m++) {
+        sl_flat_config cfg = {.metric = (sl_metric)m, .k = k};
+        int64_t ids[5];
+        float sc[5];
+        ASSERT_OK(sl_flat_search(b, n, d, q, 1, d, &cfg, ids, sc));
+        for (size_t t = 0; t < k; t++) ASSERT_EQ_INT(ids[t], (int64_t)t);
+    }
+    free(b);
+}
+
+TEST(flat_k_equal_to_n_returns_everything_sorted) {
+    size_t n = 20, d = 5;
+    float *b = randmat(n, d, 9);
+    sl_flat_config cfg = {.metric = SL_METRIC_L2, .k = n};
+    int64_t ids[20];
+    float sc[20];
+    ASSERT_OK(sl_flat_search(b, n, d, b, 1, d, &cfg, ids, sc));
+    ASSERT_EQ_INT(ids[0], 0);
+    ASSERT_NEAR(sc[0], 0.0, 1e-6);
+    for (size_t t = 1; t < n; t++) ASSERT_TRUE(sc[t] >= sc[t - 1]);
+    free(b);
+}
+
+TEST(flat_bad_inputs_fail_clearly) {
+    float b[4 * 3] = {0}, q[2 * 3] = {0};
+    int64_t ids[8];
+    float sc[8];
+    sl_flat_config cfg = {.metric = SL_METRIC_L2, .k = 2};
+    ASSERT_FAILS(sl_flat_search(b, 4, 3, q, 2, 2, &cfg, ids, sc), SL_ERR_ARG, "queries have 2 dimensions but the base has 3");
+    ASSERT_FAILS(sl_flat_search(b, 0, 3, q, 2, 3, &cfg, ids, sc), SL_ERR_ARG, "base is empty");
+    ASSERT_FAILS(sl_flat_search(b, 4, 3, q, 0, 3, &cfg, ids, sc), SL_ERR_ARG, "no queries");
+    cfg.k = 5;
+    ASSERT_FAILS(sl_flat_search(b, 4, 3, q, 2, 3, &cfg, ids, sc), SL_ERR_RANGE, "k = 5 but only 4");
+    cfg.k = 4;
+    cfg.exclude_self = true;
+    ASSERT_FAILS(sl_flat_search(b, 4, 3, b, 4, 3, &cfg, ids, sc), SL_ERR_RANGE, "self excluded");
+    cfg.exclude_self = false;
+    cfg.k = 0;
+    ASSERT_FAILS(sl_flat_search(b, 4, 3, q, 2, 3, &cfg, ids, sc), SL_ERR_ARG, "k must be at least 1");
+    cfg.k = 1;
+    b[7] = NAN;
+    ASSERT_FAILS(sl_flat_search(b, 4, 3, q, 2, 3, &cfg, ids, sc), SL_ERR_NUMERIC, "row 2, column 1");
+    b[7] = 0;
+    q[5] = INFINITY;
+    ASSERT_FAILS(sl_flat_search(b, 4, 3, q, 2, 3, &cfg, ids, sc), SL_ERR_NUMERIC, "queries: row 1");
+}
+
+TEST(l2_kernel_matches_ref) {
+    sl_rng r;
+    sl_rng_seed(&r, 5, 0);
+    float a[200], b[200];
+    for (int i = 0; i < 200; i++) a[i] = sl_rng_range(&r, -2, 2), b[i] = sl_rng_range(&r, -2, 2);
+    for (size_t n = 0; n <= 200; n += 1) ASSERT_CLOSE(sl__l2sq(a, b, n), sl__l2sq_ref(a, b, n), 1e-5, 1e-6);
+}
+
+TEST(metric_names_round_trip) {
+    for (int m = 0; m < 3; m++) {
+        sl_metric x;
+        ASSERT_OK(sl_metric_parse(sl_metric_name((sl_metric)m), &x));
+        ASSERT_EQ_INT(x, m);
+    }
+    sl_metric x;
+    ASSERT_FAILS(sl_metric_parse("manhattan", &x), SL_ERR_ARG, "expected l2, ip or cosine");
+}

@@ -1,0 +1,113 @@
+/* Tests of simlearn train / embed / demo as commands: Ctrl-C writes a
+ * checkpoint and exits 130, a diverging run exits 1 naming the step, the
+ * memory check refuses with the estimate, embed writes its .npy files. */
+#include "test.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define TINY "--count 96 --size 16 --batch 16 --threads 1 --encoder 'conv(4,3,stride=2,pad=1),bn,relu,flatten,linear(16)' --projector 'linear(8)'"
+
+static long file_size(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
+
+TEST(sigint_writes_a_checkpoint_and_exits_130) {
+    const char *out = t_path("m.safetensors"), *log = t_path("m.jsonl");
+    pid_t pid = fork();
+    ASSERT_TRUE(pid >= 0);
+    if (pid == 0) {
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "exec %s train " TINY " --steps 100000000 --log-every 1 -q -o %s --log %s", t_simlearn(),
+                 out, log);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    /* Wait until training is under way (the log has a line), then interrupt. */
+    for (int i = 0; i < 600 && file_size(log) <= 0; i++) usleep(50000);
+    ASSERT_TRUE(file_size(log) > 0);
+    ASSERT_EQ_INT(kill(pid, SIGINT), 0);
+    int st = 0;
+    ASSERT_EQ_INT((int)waitpid(pid, &st, 0), (int)pid);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ_INT(WEXITSTATUS(st), 130);
+    sl_tensors *x;
+    ASSERT_OK(sl_safetensors_read(out, &x));
+    ASSERT_TRUE(strtoull(sl_tensors_get_meta(x, "train.step"), NULL, 10) >= 1);
+    sl_tensors_destroy(x);
+    /* And it resumes. */
+    char cmd[2048], *o = NULL;
+    uint64_t done;
+    ASSERT_OK(sl_safetensors_read(out, &x));
+    done = strtoull(sl_tensors_get_meta(x, "train.step"), NULL, 10);
+    sl_tensors_destroy(x);
+    snprintf(cmd, sizeof cmd, "%s train --resume %s --steps %llu -q -o %s", t_simlearn(), out,
+             (unsigned long long)done + 2, out);
+    ASSERT_EQ_INT(t_run(cmd, &o), 0);
+    free(o);
+}
+
+TEST(diverging_run_exits_1_naming_the_step) {
+    char cmd[2048], *o = NULL;
+    snprintf(cmd, sizeof cmd,
+             "%s train " TINY " --objective autoencoder --projector none --optim sgd --lr 1e30 --steps 40 -q -o %s",
+             t_simlearn(), t_path("d.safetensors"));
+    ASSERT_EQ_INT(t_run(cmd, &o), 1);
+    ASSERT_CONTAINS(o, "step ");
+    ASSERT_CONTAINS(o, "not finite");
+    free(o);
+}
+
+TEST(memory_check_refuses_with_the_estimate) {
+    char cmd[2048], *o = NULL;
+    snprintf(cmd, sizeof cmd, "%s train " TINY " --steps 2 --max-memory 1K -o %s", t_simlearn(), t_path("m.safetensors"));
+    ASSERT_EQ_INT(t_run(cmd, &o), 1);
+    ASSERT_CONTAINS(o, "memory     about");
+    ASSERT_CONTAINS(o, "training needs about");
+    free(o);
+    ASSERT_EQ_INT((int)file_size(t_path("m.safetensors")), -1);
+}
+
+TEST(usage_errors_exit_2) {
+    char cmd[2048], *o = NULL;
+    snprintf(cmd, sizeof cmd, "%s train --objective nonsense -o x.safetensors", t_simlearn());
+    ASSERT_EQ_INT(t_run(cmd, &o), 2);
+    free(o);
+    snprintf(cmd, sizeof cmd, "%s train --steps 2", t_simlearn());
+    ASSERT_EQ_INT(t_run(cmd, &o), 2);
+    free(o);
+    snprintf(cmd, sizeof cmd, "%s embed -o x.npy", t_simlearn());
+    ASSERT_EQ_INT(t_run(cmd, &o), 2);
+    ASSERT_CONTAINS(o, "--raw");
+    free(o);
+}
+
+TEST(train_then_embed_writes_npy_and_labels) {
+    char cmd[4096], *o = NULL;
+    const char *m = t_path("m.safetensors");
+    snprintf(cmd, sizeof cmd, "%s train " TINY " --objective supcon --steps 3 -q -o %s", t_simlearn(), m);
+    ASSERT_EQ_INT(t_run(cmd, &o), 0);
+    free(o);
+    snprintf(cmd, sizeof cmd, "%s embed --model %s --split val --count 50 --normalize -q -o %s", t_simlearn(), m,
+             t_path("e.npy"));
+    int rc = t_run(cmd, &o);
+    if (rc) T_FAIL("embed failed: %s", o);
+    free(o);
+    float *x;
+    size_t r, c;
+    ASSERT_OK(sl_npy_read_matrix(t_path("e.npy"), &x, &r, &c));
+    ASSERT_EQ_SIZE(r, 50);
+    ASSERT_EQ_SIZE(c, 16);
+    sl_free(x);
+    static const char *const names[] = {"e.shape.npy", "e.color.npy", "e.size.npy", "e.location.npy", "e.labels.npy"};
+    for (int k = 0; k < 5; k++) {
+        int64_t *l;
+        size_t n;
+        ASSERT_OK(sl_npy_read_labels(t_path(names[k]), &l, &n));
+        ASSERT_EQ_SIZE(n, 50);
+        sl_free(l);
+    }
+}

@@ -1,0 +1,309 @@
+/* Tests of the training loop: every objective trains a few steps, resume is
+ * bit-identical to a straight run, a non-finite loss stops the run naming the
+ * step and keeps the last good checkpoint, the stop flag writes a checkpoint,
+ * embeddings and the tokenizer. Tiny models and datasets throughout. */
+#include "test.h"
+
+#include "train/train_internal.h"
+
+static void tiny(sl_train_config *c, const char *out) {
+    sl_train_config_default(c);
+    c->data = "shapes";
+    c->data_count = 96;
+    c->image_size = 16;
+    c->encoder = "conv(4,3,stride=2,pad=1),bn,relu,flatten,linear(16)";
+    c->projector = "linear(8)";
+    c->batch = 16;
+    c->threads = 1;
+    c->seed = 7;
+    c->out = out;
+}
+
+static sl_tensors *load(const char *path) {
+    sl_tensors *t;
+    ASSERT_OK(sl_safetensors_read(path, &t));
+    return t;
+}
+
+/* All model tensors and optimizer moments of a and b are equal bit for bit. */
+static void assert_same_tensors(const char *pa, const char *pb) {
+    sl_tensors *a = load(pa), *b = load(pb);
+    ASSERT_EQ_SIZE(sl_tensors_count(a), sl_tensors_count(b));
+    size_t checked = 0;
+    for (size_t i = 0; i < sl_tensors_count(a); i++) {
+        const char *n = sl_tensors_name(a, i);
+        const sl_array *x = sl_tensors_get(a, n), *y = sl_tensors_get(b, n);
+        ASSERT_TRUE(y != NULL);
+        ASSERT_EQ_SIZE(sl_array_count(x), sl_array_count(y));
+        if (memcmp(x->data, y->data, sl_array_count(x) * sl_dtype_size(x->dtype)) != 0)
+            T_FAIL("tensor %s differs between %s and %s", n, pa, pb);
+        checked++;
+    }
+    ASSERT_TRUE(checked > 4);
+    ASSERT_STREQ(sl_tensors_get_meta(a, "train.step"), sl_tensors_get_meta(b, "train.step"));
+    sl_tensors_destroy(a);
+    sl_tensors_destroy(b);
+}
+
+static sl_status train(const sl_train_config *c, sl_train_result *r) {
+    sl_trainer *t;
+    sl_status s = sl_trainer_create(c, &t);
+    if (s) return s;
+    s = sl_trainer_run(t, r);
+    sl_trainer_destroy(t);
+    return s;
+}
+
+static void resume_case(sl_objective obj, const char *aug, const char *schedule) {
+    sl_train_config c;
+    sl_train_result r;
+    tiny(&c, t_path("straight.safetensors"));
+    c.objective = obj;
+    c.aug = aug;
+    c.schedule = schedule;
+    c.warmup = 2;
+    c.steps = 10; /* 6 steps per epoch: the split crosses an epoch boundary */
+    ASSERT_OK(train(&c, &r));
+    ASSERT_EQ_INT((int)r.step, 10);
+    c.out = t_path("split.safetensors");
+    c.stop_at = 4;
+    ASSERT_OK(train(&c, &r));
+    ASSERT_EQ_INT((int)r.step, 4);
+    sl_train_config rc;
+    sl_train_config_default(&rc);
+    rc.resume = t_path("split.safetensors");
+    rc.out = t_path("split.safetensors");
+    rc.steps = 10;
+    rc.threads = 1;
+    ASSERT_OK(train(&rc, &r));
+    ASSERT_EQ_INT((int)r.step, 10);
+    assert_same_tensors(t_path("straight.safetensors"), t_path("split.safetensors"));
+}
+
+TEST(resume_infonce_is_bit_identical) { resume_case(SL_OBJ_INFONCE, "simclr", "cosine"); }
+TEST(resume_clip_with_learnable_tau_is_bit_identical) { resume_case(SL_OBJ_CLIP, NULL, "constant"); }
+TEST(resume_color_views_is_bit_identical) { resume_case(SL_OBJ_INFONCE, "color", "constant"); }
+
+TEST(every_objective_trains) {
+    static const sl_objective objs[] = {SL_OBJ_INFONCE, SL_OBJ_SUPCON,  SL_OBJ_TRIPLET,     SL_OBJ_TRIPLET_HARD,
+                                        SL_OBJ_TRIPLET_SMOOTH, SL_OBJ_CLIP, SL_OBJ_AUTOENCODER, SL_OBJ_SOFTMAX};
+    for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) {
+        sl_train_config c;
+        sl_train_result r;
+        tiny(&c, t_path("m.safetensors"));
+        c.objective = objs[i];
+        if (objs[i] == SL_OBJ_AUTOENCODER || objs[i] == SL_OBJ_SOFTMAX) c.projector = NULL;
+        c.steps = 3;
+        c.log = t_path("m.jsonl");
+        c.log_every = 1;
+        sl_status s = train(&c, &r);
+        if (s) T_FAIL("%s: %s", sl_loss_objective_name(objs[i]), sl_last_error());
+        ASSERT_TRUE(isfinite(r.loss));
+        sl_tensors *t = load(c.out);
+        ASSERT_TRUE(sl_tensors_get(t, "encoder.0.weight") != NULL);
+        ASSERT_STREQ(sl_tensors_get_meta(t, "train.objective"), sl_loss_objective_name(objs[i]));
+        if (objs[i] == SL_OBJ_CLIP) ASSERT_TRUE(sl_tensors_get_meta(t, "text.vocab") != NULL);
+        if (objs[i] == SL_OBJ_AUTOENCODER) ASSERT_TRUE(sl_tensors_get_meta(t, "decoder.spec") != NULL);
+        if (objs[i] == SL_OBJ_SOFTMAX) ASSERT_TRUE(sl_tensors_get(t, "classes.0.weight") != NULL);
+        sl_tensors_destroy(t);
+        FILE *f = fopen(c.log, "r");
+        ASSERT_TRUE(f != NULL);
+        char line[1024];
+        int lines = 0;
+        while (fgets(line, sizeof line, f)) {
+            lines++;
+            ASSERT_CONTAINS(line, "\"grad_norm\":");
+            ASSERT_CONTAINS(line, "\"uniformity\":");
+        }
+        fclose(f);
+        ASSERT_EQ_INT(lines, 3);
+    }
+}
+
+TEST(nonfinite_loss_stops_and_keeps_the_last_checkpoint) {
+    sl_train_config c;
+    sl_train_result r;
+    tiny(&c, t_path("nan.safetensors"));
+    c.optim = "sgd";
+    c.lr = 1e30;
+    c.objective = SL_OBJ_AUTOENCODER;
+    c.projector = "none";
+    c.encoder = "flatten,linear(8)";
+    c.steps = 50;
+    c.checkpoint_every = 1;
+    sl_trainer *t;
+    ASSERT_OK(sl_trainer_create(&c, &t));
+    sl_status s = sl_trainer_run(t, &r);
+    sl_trainer_destroy(t);
+    ASSERT_EQ_INT(s, SL_ERR_NUMERIC);
+    ASSERT_CONTAINS(sl_last_error(), "step ");
+    ASSERT_CONTAINS(sl_last_error(), "last good checkpoint");
+    ASSERT_TRUE(r.step < 50);
+    /* The checkpoint on disk is the last finite state and loads. */
+    sl_tensors *x = load(c.out);
+    uint64_t st = strtoull(sl_tensors_get_meta(x, "train.step"), NULL, 10);
+    ASSERT_EQ_INT((int)st, (int)r.last_checkpoint);
+    const sl_array *w = sl_tensors_get(x, "encoder.1.weight");
+    ASSERT_TRUE(w != NULL);
+    for (size_t i = 0; i < sl_array_count(w); i++) ASSERT_TRUE(isfinite(((float *)w->data)[i]));
+    sl_tensors_destroy(x);
+}
+
+TEST(stop_flag_writes_a_checkpoint) {
+    sl_train_config c;
+    sl_train_result r;
+    tiny(&c, t_path("stop.safetensors"));
+    static volatile sig_atomic_t flag = 1;
+    c.stop = &flag;
+    c.steps = 20;
+    ASSERT_FAILS(train(&c, &r), SL_ERR_INTERRUPTED, "checkpoint written");
+    ASSERT_EQ_INT((int)r.step, 1);
+    sl_tensors *x = load(c.out);
+    ASSERT_STREQ(sl_tensors_get_meta(x, "train.step"), "1");
+    sl_tensors_destroy(x);
+}
+
+TEST(embed_encoder_projector_and_text) {
+    sl_train_config c;
+    sl_train_result r;
+    tiny(&c, t_path("clip.safetensors"));
+    c.objective = SL_OBJ_CLIP;
+    c.steps = 2;
+    ASSERT_OK(train(&c, &r));
+    sl_embed_config e;
+    sl_embed_config_default(&e);
+    e.model = c.out;
+    e.split = SL_SPLIT_VAL;
+    e.data_count = 40;
+    e.batch = 16;
+    e.threads = 1;
+    sl_embedding *em;
+    ASSERT_OK(sl_embed(&e, &em));
+    ASSERT_EQ_SIZE(em->n, 40);
+    ASSERT_EQ_SIZE(em->d, 16);
+    ASSERT_EQ_INT(em->n_attrs, 4);
+    ASSERT_STREQ(em->attr_names[1], "color");
+    for (size_t i = 0; i < 40 * 4; i++) ASSERT_TRUE(em->labels[i] >= 0);
+    sl_embedding_destroy(em);
+    e.projector = true;
+    e.normalize = true;
+    ASSERT_OK(sl_embed(&e, &em));
+    ASSERT_EQ_SIZE(em->d, 8);
+    double n2 = 0;
+    for (size_t j = 0; j < 8; j++) n2 += (double)em->x[j] * em->x[j];
+    ASSERT_NEAR(n2, 1.0, 1e-5);
+    sl_embedding_destroy(em);
+    const char *txt = "a photo of a circle\na photo of a star\n\n";
+    t_write_file(t_path("p.txt"), txt, strlen(txt));
+    e.text_file = t_path("p.txt");
+    ASSERT_OK(sl_embed(&e, &em));
+    ASSERT_EQ_SIZE(em->n, 2);
+    ASSERT_EQ_SIZE(em->d, 8);
+    sl_embedding_destroy(em);
+    e.text_file = NULL;
+    e.captions = true;
+    ASSERT_OK(sl_embed(&e, &em));
+    ASSERT_EQ_SIZE(em->n, 40);
+    ASSERT_EQ_SIZE(em->d, 8);
+    sl_embedding_destroy(em);
+    e.captions = false;
+    /* A model for other images is refused clearly. */
+    e.image_size = 20;
+    ASSERT_FAILS(sl_embed(&e, &em), SL_ERR_ARG, "takes 768 values per item");
+}
+
+TEST(time_limit_ends_the_run_with_a_checkpoint) {
+    sl_train_config c;
+    sl_train_result r;
+    tiny(&c, t_path("t.safetensors"));
+    c.steps = 1000000;
+    c.time_limit = 0.3;
+    ASSERT_OK(train(&c, &r));
+    ASSERT_TRUE(r.step >= 1 && r.step < 1000000);
+    ASSERT_EQ_INT((int)r.last_checkpoint, (int)r.step);
+}
+
+TEST(raw_pixel_embedding_and_knn) {
+    sl_embed_config e;
+    sl_embed_config_default(&e);
+    e.data = "shapes";
+    e.split = SL_SPLIT_VAL;
+    e.data_count = 300;
+    e.image_size = 16;
+    e.threads = 1;
+    sl_embedding *em;
+    ASSERT_OK(sl_embed(&e, &em));
+    ASSERT_EQ_SIZE(em->d, 3 * 16 * 16);
+    int32_t lab[300];
+    for (size_t i = 0; i < 300; i++) lab[i] = em->labels[i * 4 + 3];
+    double acc;
+    ASSERT_OK(sl_train_knn_accuracy(em->x, em->n, em->d, lab, 9, 5, &acc));
+    /* Location is plain in the pixels. */
+    ASSERT_TRUE(acc > 0.6);
+    sl_embedding_destroy(em);
+    float x[8] = {1, 0, 0.9f, 0.1f, 0, 1, 0.1f, 0.9f};
+    int32_t l[4] = {0, 0, 1, 1};
+    ASSERT_OK(sl_train_knn_accuracy(x, 4, 2, l, 2, 1, &acc));
+    ASSERT_NEAR(acc, 1.0, 0);
+    ASSERT_FAILS(sl_train_knn_accuracy(x, 1, 2, l, 2, 1, &acc), SL_ERR_ARG, "n >= 2");
+}
+
+TEST(tokenizer_from_shapes_captions) {
+    sl_data_config dc;
+    sl_data_config_default(&dc);
+    dc.shapes_count = 200;
+    sl_dataset *d;
+    ASSERT_OK(sl_data_open(&dc, &d));
+    sl__vocab *v, *w;
+    ASSERT_OK(sl__vocab_build(d, 0, &v));
+    ASSERT_STREQ(v->words[0], "<unk>");
+    ASSERT_TRUE(v->n > 20);
+    float ids[64];
+    sl__vocab_encode(v, "A RED Circle, zebra!", ids);
+    ASSERT_TRUE(ids[0] > 0 && ids[1] > 0 && ids[2] > 0);
+    ASSERT_NEAR(ids[3], 0, 0); /* unknown word */
+    for (size_t k = 4; k < v->max_tokens; k++) ASSERT_NEAR(ids[k], -1, 0);
+    char *j = sl__vocab_join(v);
+    ASSERT_OK(sl__vocab_parse(j, v->max_tokens, &w));
+    ASSERT_EQ_SIZE(w->n, v->n);
+    float ids2[64];
+    sl__vocab_encode(w, "A RED Circle, zebra!", ids2);
+    ASSERT_TRUE(memcmp(ids, ids2, sizeof(float) * v->max_tokens) == 0);
+    ASSERT_FAILS(sl__vocab_parse("", 4, &w), SL_ERR_FORMAT, "empty");
+    sl__free(j);
+    sl__vocab_destroy(v);
+    sl__vocab_destroy(w);
+    sl_data_close(d);
+}
+
+TEST(bad_settings_are_named) {
+    sl_train_config c;
+    sl_trainer *t;
+    tiny(&c, t_path("x.safetensors"));
+    c.encoder = "conv(4,3),bogus";
+    ASSERT_FAILS(sl_trainer_create(&c, &t), SL_ERR_FORMAT, "encoder");
+    tiny(&c, t_path("x.safetensors"));
+    c.objective = SL_OBJ_SUPCON;
+    c.label = "weight";
+    ASSERT_FAILS(sl_trainer_create(&c, &t), SL_ERR_ARG, "no attribute 'weight'");
+    tiny(&c, t_path("x.safetensors"));
+    c.out = NULL;
+    ASSERT_FAILS(sl_trainer_create(&c, &t), SL_ERR_ARG, "output");
+    tiny(&c, t_path("x.safetensors"));
+    c.aug = "crop(2";
+    ASSERT_FAILS(sl_trainer_create(&c, &t), SL_ERR_ARG, "--aug");
+    /* A safetensors file that is not a training checkpoint. */
+    sl_tensors *x;
+    ASSERT_OK(sl_tensors_create(&x));
+    float v = 1;
+    size_t one = 1;
+    ASSERT_OK(sl_tensors_add(x, "w", SL_F32, 1, &one, &v));
+    ASSERT_OK(sl_safetensors_write(t_path("other.safetensors"), x));
+    sl_tensors_destroy(x);
+    tiny(&c, t_path("x.safetensors"));
+    c.resume = t_path("other.safetensors");
+    ASSERT_FAILS(sl_trainer_create(&c, &t), SL_ERR_FORMAT, "not a simlearn training checkpoint");
+    c.resume = t_path("missing.safetensors");
+    ASSERT_TRUE(sl_trainer_create(&c, &t) != SL_OK);
+    ASSERT_CONTAINS(sl_last_error(), "missing.safetensors");
+}

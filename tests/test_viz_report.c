@@ -1,0 +1,286 @@
+/* Tests of the HTML report: base64 and escaping, the sections and pictures of
+ * a small report, missing or bad inputs, and `simlearn report` on a folder of
+ * hand-written embeddings, labels and a log. */
+#include "test.h"
+
+#include <sys/stat.h>
+
+/* A small world: 60 items in 3 clusters, two representations, two attributes
+ * and 8 x 8 RGB images; shared by several tests. */
+#define N 60
+typedef struct {
+    float x1[N * 8], x2[N * 4];
+    int64_t shape[N], color[N];
+    uint8_t img[N * 8 * 8 * 3];
+    sl_report_rep reps[2];
+    sl_report_attr attrs[2];
+    sl_jsonl *log;
+    sl_report_log logs[1];
+    sl_report_config c;
+} world;
+
+static const char *const shape_names[3] = {"circle", "square", "star"};
+
+static void world_make(world *w, const char *rep_name) {
+    memset(w, 0, sizeof *w);
+    sl_rng r;
+    sl_rng_seed(&r, 7, 0);
+    for (size_t i = 0; i < N; i++) {
+        w->shape[i] = (int64_t)(i % 3);
+        w->color[i] = (int64_t)(i % 2);
+        for (size_t j = 0; j < 8; j++) w->x1[i * 8 + j] = (float)(j == (size_t)w->shape[i] ? 3 : 0) + (float)sl_rng_normal(&r) * 0.3f;
+        for (size_t j = 0; j < 4; j++) w->x2[i * 4 + j] = (float)sl_rng_normal(&r);
+        for (size_t p = 0; p < 64; p++) {
+            uint8_t *px = w->img + (i * 64 + p) * 3;
+            px[0] = (uint8_t)(w->color[i] ? 220 : 20), px[1] = (uint8_t)(40 * w->shape[i]), px[2] = (uint8_t)(p * 3);
+        }
+    }
+    w->reps[0] = (sl_report_rep){rep_name, w->x1, 8};
+    w->reps[1] = (sl_report_rep){"noise", w->x2, 4};
+    w->attrs[0] = (sl_report_attr){"shape", w->shape, shape_names, 3};
+    w->attrs[1] = (sl_report_attr){"color", w->color, NULL, 0};
+    static const char log[] = "{\"step\": 0, \"loss\": 4.1, \"lr\": 0.001, \"tau\": 0.5, \"alignment\": 1.2, \"uniformity\": -1.0}\n"
+                              "{\"step\": 10, \"loss\": 3.2, \"lr\": 0.002, \"tau\": 0.4, \"alignment\": 0.9, \"uniformity\": -2.0}\n"
+                              "{\"step\": 20, \"loss\": 2.5, \"lr\": 0.001, \"tau\": 0.3, \"alignment\": 0.7, \"uniformity\": -2.5}\n";
+    if (sl_jsonl_parse(log, sizeof log - 1, "log", &w->log) != SL_OK) abort();
+    w->logs[0] = (sl_report_log){"run <1>", w->log};
+    sl_report_config_default(&w->c);
+    w->c.title = "test & report";
+    w->c.n = N;
+    w->c.reps = w->reps, w->c.n_reps = 2;
+    w->c.attrs = w->attrs, w->c.n_attrs = 2;
+    w->c.images = w->img, w->c.img_w = 8, w->c.img_h = 8, w->c.img_c = 3;
+    w->c.logs = w->logs, w->c.n_logs = 1;
+    w->c.queries = 4, w->c.neighbours = 5;
+    w->c.tsne_iters = 100;
+}
+
+static size_t count(const char *hay, const char *needle) {
+    size_t n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
+TEST(base64_known_vectors) {
+    static const struct {
+        const char *in, *out;
+    } v[] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"foobar", "Zm9vYmFy"}};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        char *o = NULL;
+        size_t len = 99;
+        ASSERT_OK(sl_report_base64((const uint8_t *)v[i].in, strlen(v[i].in), &o, &len));
+        ASSERT_STREQ(o, v[i].out);
+        ASSERT_EQ_SIZE(len, strlen(v[i].out));
+        sl_free(o);
+    }
+    const uint8_t bin[3] = {0xff, 0xfe, 0x00};
+    char *o = NULL;
+    ASSERT_OK(sl_report_base64(bin, 3, &o, NULL));
+    ASSERT_STREQ(o, "//4A");
+    sl_free(o);
+}
+
+TEST(escape_html_special_characters) {
+    char *o = NULL;
+    ASSERT_OK(sl_report_escape("<a href=\"x\">&'\x01 ok", &o));
+    ASSERT_STREQ(o, "&lt;a href=&quot;x&quot;&gt;&amp;&#39;? ok");
+    sl_free(o);
+    ASSERT_OK(sl_report_escape("", &o));
+    ASSERT_STREQ(o, "");
+    sl_free(o);
+}
+
+TEST(report_has_every_section_and_picture) {
+    world w;
+    world_make(&w, "enc <b>&");
+    char *html = NULL;
+    size_t len = 0;
+    ASSERT_OK(sl_report_html(&w.c, &html, &len));
+    ASSERT_EQ_SIZE(strlen(html), len);
+    ASSERT_TRUE(strncmp(html, "<!DOCTYPE html>", 15) == 0);
+    ASSERT_CONTAINS(html, "</html>");
+    static const char *const ids[] = {"neighbours", "maps", "curves", "geometry", "evaluation"};
+    for (size_t i = 0; i < 5; i++) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "<section id=\"%s\"><h2>", ids[i]);
+        ASSERT_CONTAINS(html, buf);
+    }
+    /* One grid per representation, inlined as PNG. */
+    ASSERT_EQ_SIZE(count(html, "<img "), 2);
+    ASSERT_EQ_SIZE(count(html, "src=\"data:image/png;base64,iVBORw0KGgo"), 2);
+    /* Maps: 2 representations x 2 attributes x (PCA, t-SNE); curves: loss, lr,
+     * tau, alignment+uniformity; one histogram per representation. */
+    ASSERT_EQ_SIZE(count(html, "<svg"), 8 + 4 + 2);
+    ASSERT_TRUE(strstr(html, "<?xml") == NULL);
+    /* Text from the inputs is escaped everywhere. */
+    ASSERT_CONTAINS(html, "enc &lt;b&gt;&amp;");
+    ASSERT_TRUE(strstr(html, "enc <b>") == NULL);
+    ASSERT_CONTAINS(html, "<title>test &amp; report</title>");
+    ASSERT_CONTAINS(html, "run &lt;1&gt;");
+    /* Tables: kNN, probe, retrieval, with the class names in the legend. */
+    ASSERT_CONTAINS(html, "<h3>kNN accuracy</h3>");
+    ASSERT_CONTAINS(html, "<h3>Linear probe accuracy</h3>");
+    ASSERT_CONTAINS(html, "mAP@R");
+    ASSERT_CONTAINS(html, "square");
+    /* The clustered representation classifies its shapes perfectly. */
+    ASSERT_CONTAINS(html, "<tr><td>enc &lt;b&gt;&amp;</td><td>100.0%</td>");
+    sl_free(html);
+    sl_jsonl_destroy(w.log);
+}
+
+TEST(report_without_images_logs_or_labels_says_so) {
+    world w;
+    world_make(&w, "enc");
+    w.c.images = NULL;
+    w.c.n_logs = 0;
+    w.c.n_attrs = 0;
+    w.c.tsne = false;
+    w.c.probe = false;
+    char *html = NULL;
+    size_t len;
+    ASSERT_OK(sl_report_html(&w.c, &html, &len));
+    ASSERT_CONTAINS(html, "No images were given");
+    ASSERT_CONTAINS(html, "No training log was given");
+    ASSERT_CONTAINS(html, "No labels were given");
+    ASSERT_EQ_SIZE(count(html, "<img "), 0);
+    ASSERT_EQ_SIZE(count(html, "<svg"), 2 + 2); /* PCA maps and histograms */
+    sl_free(html);
+    sl_jsonl_destroy(w.log);
+}
+
+TEST(bad_inputs_give_clear_errors) {
+    world w;
+    world_make(&w, "enc");
+    char *html = NULL;
+    size_t len;
+    sl_report_config c = w.c;
+    c.n_reps = 0;
+    ASSERT_FAILS(sl_report_html(&c, &html, &len), SL_ERR_ARG, "no representation");
+    c = w.c;
+    c.n = 1;
+    ASSERT_FAILS(sl_report_html(&c, &html, &len), SL_ERR_ARG, "need at least 2");
+    c = w.c;
+    c.img_c = 2;
+    ASSERT_FAILS(sl_report_html(&c, &html, &len), SL_ERR_ARG, "channels 1 or 3");
+    c = w.c;
+    c.grid_attr = 5;
+    ASSERT_FAILS(sl_report_html(&c, &html, &len), SL_ERR_ARG, "out of range");
+    c = w.c;
+    w.x2[13 * 4 + 2] = NAN;
+    ASSERT_FAILS(sl_report_html(&c, &html, &len), SL_ERR_NUMERIC, "noise: row 13, column 2");
+    w.x2[13 * 4 + 2] = 0;
+    w.shape[3] = -7;
+    ASSERT_FAILS(sl_report_html(&c, &html, &len), SL_ERR_ARG, "row 3 has label -7");
+    ASSERT_FAILS(sl_report_html(NULL, &html, &len), SL_ERR_ARG, "no configuration");
+    sl_jsonl_destroy(w.log);
+}
+
+TEST(report_write_is_atomic_and_complete) {
+    const char *p = t_path("r.html");
+    ASSERT_OK(sl_report_write(p, "<p>x</p>", 8));
+    FILE *f = fopen(p, "rb");
+    ASSERT_TRUE(f != NULL);
+    char buf[16] = {0};
+    ASSERT_EQ_SIZE(fread(buf, 1, sizeof buf, f), 8);
+    fclose(f);
+    ASSERT_STREQ(buf, "<p>x</p>");
+    ASSERT_FAILS(sl_report_write("/nonexistent-dir/r.html", "x", 1), SL_ERR_IO, "nonexistent-dir");
+}
+
+TEST(cli_report_on_a_folder_of_embeddings) {
+    world w;
+    world_make(&w, "enc");
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", t_path("run"));
+    ASSERT_TRUE(mkdir(dir, 0777) == 0);
+    char p[600];
+    snprintf(p, sizeof p, "%s/val.npy", dir);
+    ASSERT_OK(sl_npy_write_matrix(p, w.x1, N, 8));
+    snprintf(p, sizeof p, "%s/val.shape.npy", dir);
+    ASSERT_OK(sl_npy_write_labels(p, w.shape, N));
+    snprintf(p, sizeof p, "%s/val.color.npy", dir);
+    ASSERT_OK(sl_npy_write_labels(p, w.color, N));
+    snprintf(p, sizeof p, "%s/train.jsonl", dir);
+    static const char log[] = "{\"step\": 1, \"loss\": 2.0, \"lr\": 0.1}\n{\"step\": 2, \"loss\": 1.5, \"lr\": 0.1}\n";
+    t_write_file(p, log, sizeof log - 1);
+    char cmd[2048], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s report %s --tsne-iters 100 -q --threads 1", t_simlearn(), dir);
+    int rc = t_run(cmd, &out);
+    if (rc != 0) printf("%s\n", out);
+    ASSERT_EQ_INT(rc, 0);
+    ASSERT_CONTAINS(out, "report: 1 representations of 60 items, 1 logs");
+    free(out);
+    snprintf(p, sizeof p, "%s/report.html", dir);
+    FILE *f = fopen(p, "rb");
+    ASSERT_TRUE(f != NULL);
+    static char html[4 << 20];
+    size_t n = fread(html, 1, sizeof html - 1, f);
+    fclose(f);
+    html[n] = 0;
+    ASSERT_CONTAINS(html, "<h3>val</h3>");
+    ASSERT_CONTAINS(html, "<th>shape</th>");
+    ASSERT_CONTAINS(html, "<th>color</th>");
+    ASSERT_CONTAINS(html, "<h3>train</h3>");
+    ASSERT_CONTAINS(html, "No images were given");
+    /* Explicit files and errors. */
+    snprintf(cmd, sizeof cmd, "%s report --emb %s/val.npy --labels %s/val.shape.npy --no-tsne --no-probe -q -o %s",
+             t_simlearn(), dir, dir, t_path("x.html"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 0);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s report %s", t_simlearn(), t_path("missing"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 1);
+    ASSERT_CONTAINS(out, "cannot open the folder");
+    free(out);
+    snprintf(cmd, sizeof cmd, "mkdir %s && %s report %s", t_path("empty"), t_simlearn(), t_path("empty"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 1);
+    ASSERT_CONTAINS(out, "no models (*.safetensors) or embeddings (*.npy)");
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s report", t_simlearn());
+    ASSERT_EQ_INT(t_run(cmd, &out), 2);
+    ASSERT_CONTAINS(out, "give a run folder");
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s report --emb %s/val.npy --labels %s -q", t_simlearn(), dir, t_path("nope.npy"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 1);
+    ASSERT_CONTAINS(out, "nope.npy");
+    free(out);
+    sl_jsonl_destroy(w.log);
+}
+
+TEST(cli_report_on_a_run_folder_with_a_model_and_its_log) {
+    char dir[512], cmd[2048], *out = NULL;
+    snprintf(dir, sizeof dir, "%s", t_path("run"));
+    /* Only the report is under test here: leaks of the train command (in
+     * sanitized builds) are that command's tests' business. */
+    snprintf(cmd, sizeof cmd,
+             "ASAN_OPTIONS=detect_leaks=0 %s train --count 256 --size 16 --encoder 'flatten,linear(16)' --projector 'linear(8)' --steps 4 "
+             "--batch 32 --log-every 1 -o %s/tiny.safetensors -q --threads 1",
+             t_simlearn(), dir);
+    ASSERT_TRUE(mkdir(dir, 0777) == 0);
+    int rc = t_run(cmd, &out);
+    if (rc) printf("%s\n", out);
+    ASSERT_EQ_INT(rc, 0);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s report %s --count 100 --tsne-iters 100 -q --threads 1", t_simlearn(), dir);
+    rc = t_run(cmd, &out);
+    if (rc) printf("%s\n", out);
+    ASSERT_EQ_INT(rc, 0);
+    ASSERT_CONTAINS(out, "report: 2 representations of 100 items, 1 logs");
+    free(out);
+    char p[600];
+    snprintf(p, sizeof p, "%s/report.html", dir);
+    FILE *f = fopen(p, "rb");
+    ASSERT_TRUE(f != NULL);
+    static char html[8 << 20];
+    size_t n = fread(html, 1, sizeof html - 1, f);
+    fclose(f);
+    html[n] = 0;
+    /* Grids for raw pixels and the model, maps for the four shapes attributes,
+     * the log's four charts. */
+    ASSERT_EQ_SIZE(count(html, "<img "), 2);
+    ASSERT_CONTAINS(html, "Data: shapes, val split, 100 items.");
+    ASSERT_CONTAINS(html, "<h3>tiny</h3>");
+    ASSERT_CONTAINS(html, "<th>location</th>");
+    ASSERT_CONTAINS(html, "alignment and uniformity");
+    ASSERT_CONTAINS(html, "temperature (tau)");
+    ASSERT_EQ_SIZE(count(html, "<svg"), 2 * 4 * 2 + 4 + 2);
+}
