@@ -118,8 +118,11 @@ void cli_print_help(const cli_spec *s, FILE *out) {
 int cli_parse(const cli_spec *s, int argc, char **argv, cli_args *a) {
     memset(a, 0, sizeof *a);
     a->spec = s;
-    a->pos = calloc((size_t)argc + 1, sizeof *a->pos);
-    if (!a->pos) return cli_usage_error("out of memory");
+    /* Positional arguments are gathered in place at the front of argv (after
+     * argv[0]); slots are only rewritten after they have been read, and option
+     * values point at the strings, not at the slots. Nothing is allocated, so
+     * no command has anything to free on any path. */
+    a->pos = argv + 1;
     for (int i = 0; s->opts && s->opts[i].name; i++) {
         if (i >= CLI_MAX_OPTS) return cli_usage_error("internal: too many options");
         if (s->opts[i].def && s->opts[i].kind != CLI_FLAG && set_value(&s->opts[i], i, s->opts[i].def, a))
@@ -129,7 +132,7 @@ int cli_parse(const cli_spec *s, int argc, char **argv, cli_args *a) {
     for (int k = 1; k < argc; k++) {
         char *arg = argv[k];
         if (only_pos || arg[0] != '-' || arg[1] == '\0') {
-            a->pos[a->npos++] = arg;
+            argv[1 + a->npos++] = arg;
             continue;
         }
         if (strcmp(arg, "--") == 0) {

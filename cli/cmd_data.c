@@ -244,7 +244,6 @@ done:
     free(scr);
     sl_augment_destroy(aug);
     sl_data_close(d);
-    free(a.pos);
     return rc;
 }
 
@@ -327,7 +326,6 @@ done:
     free(x);
     free(counts);
     sl_data_close(d);
-    free(a.pos);
     return rc;
 }
 

@@ -128,7 +128,6 @@ static int run(int argc, char **argv) {
     int rc = cli_parse(&spec, argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
     const char *path = a.pos[0];
-    free(a.pos);
     sl_set_threads((int)cli_int(&a, "threads"));
     uint64_t seed = (uint64_t)cli_int(&a, "seed");
     size_t npairs = (size_t)cli_int(&a, "sample-pairs");

@@ -127,7 +127,6 @@ out:
     sl_progress_destroy(p);
     sl_hnsw_destroy(h);
     sl_free(x), sl_free(labels);
-    free(a.pos);
     return rc;
 }
 
@@ -204,7 +203,7 @@ static int cmd_search(int argc, char **argv) {
 out:
     sl_hnsw_destroy(h);
     sl_free(q), sl_free(allow);
-    free(labs), free(ids), free(sc), free(a.pos);
+    free(labs), free(ids), free(sc);
     return rc;
 }
 
@@ -261,7 +260,6 @@ out:
     sl_progress_destroy(p);
     sl_hnsw_destroy(h);
     sl_free(x), sl_free(labels);
-    free(a.pos);
     return rc;
 }
 
@@ -284,7 +282,6 @@ static int cmd_delete(int argc, char **argv) {
     int r = cli_parse(&del_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
     if (!cli_str(&a, "ids") == !cli_str(&a, "ids-file")) {
-        free(a.pos);
         return cli_usage_error("index delete: give exactly one of --ids and --ids-file");
     }
     sl_set_threads((int)cli_int(&a, "threads"));
@@ -311,7 +308,6 @@ out:
     sl_hnsw_destroy(h);
     free(ids);
     sl_free(fids);
-    free(a.pos);
     return rc;
 }
 
@@ -331,7 +327,6 @@ static int cmd_info(int argc, char **argv) {
     sl_hnsw *h;
     sl_status s = sl_hnsw_load(a.pos[0], &h);
     if (s) {
-        free(a.pos);
         return cli_fail(s);
     }
     sl_hnsw_info i;
@@ -351,7 +346,6 @@ static int cmd_info(int argc, char **argv) {
             printf("  check: ok\n");
     }
     sl_hnsw_destroy(h);
-    free(a.pos);
     return rc;
 }
 

@@ -219,7 +219,6 @@ static int run(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&spec, argc, argv, &a);
     if (r) {
-        free(a.pos);
         return r < 0 ? 0 : r;
     }
     int rc = 0;
@@ -230,7 +229,6 @@ static int run(int argc, char **argv) {
         int one = info_one(a.pos[i], format, show);
         if (one) rc = one;
     }
-    free(a.pos);
     return rc;
 }
 

@@ -274,7 +274,7 @@ out:
     sl_free(b);
     if (ql != bl) sl_free(ql);
     sl_free(bl);
-    free(ids), free(sc), free(pred), free(Ks), free(a.pos);
+    free(ids), free(sc), free(pred), free(Ks);
     return rc;
 }
 

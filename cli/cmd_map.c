@@ -285,7 +285,6 @@ done:
     free(sx), free(y), free(pick), free(imgs), free(names_buf), free(names);
     sl_free(lab);
     sl_free(svg);
-    free(a.pos);
     return rc;
 }
 

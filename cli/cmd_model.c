@@ -52,7 +52,6 @@ static int run_summary(int argc, char **argv) {
         }
     }
     sl_model_destroy(m);
-    free(a.pos);
     return rc;
 }
 
@@ -79,7 +78,6 @@ static int run_init(int argc, char **argv) {
         else printf("wrote %s: %zu parameters\n", cli_str(&a, "output"), sl_model_param_count(m));
     }
     sl_model_destroy(m);
-    free(a.pos);
     return rc;
 }
 

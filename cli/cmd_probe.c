@@ -122,7 +122,6 @@ static int run(int argc, char **argv) {
     cli_args a;
     int rc = cli_parse(&spec, argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
-    free(a.pos);
     if (cli_given(&a, "test") != cli_given(&a, "test-labels"))
         return cli_usage_error("--test and --test-labels go together");
     double *grid = NULL;

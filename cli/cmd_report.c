@@ -355,7 +355,6 @@ static int run(int argc, char **argv) {
     if (rc) return rc < 0 ? 0 : rc;
     const char *dir = a.npos ? a.pos[0] : NULL;
     if (!dir && !cli_given(&a, "model") && !cli_given(&a, "emb")) {
-        free(a.pos);
         return cli_usage_error("give a run folder, or --model / --emb files");
     }
     sl_set_threads((int)cli_int(&a, "threads"));
@@ -435,7 +434,6 @@ static int run(int argc, char **argv) {
     }
     gathered_free(&g);
     list_free(&models), list_free(&logs), list_free(&embs), list_free(&labels);
-    free(a.pos);
     return rc;
 }
 

@@ -25,7 +25,6 @@ static int run_abtt(int argc, char **argv) {
     int rc = cli_parse(&abtt_spec, argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
     const char *in = a.pos[0], *out = cli_str(&a, "output");
-    free(a.pos);
     sl_set_threads((int)cli_int(&a, "threads"));
     float *x;
     size_t n, d;

@@ -103,7 +103,6 @@ static int cmd_train(int argc, char **argv) {
     sl_status s = cli_str(&a, "resume") ? sl_words_resume(corpus, cli_str(&a, "resume"), &c, &m, &st)
                                         : sl_words_train(corpus, &c, &m, &st);
     signal(SIGINT, SIG_DFL);
-    free(a.pos);
     if (s) return cli_fail(s);
     if (st.interrupted) {
         fprintf(stderr, "simlearn: stopped; the state is in %s (continue with --resume %s)\n",
@@ -167,7 +166,6 @@ static int cmd_analogy(int argc, char **argv) {
     sl_wordvecs *w;
     int rc = load_vectors(a.pos[0], cli_int(&a, "abtt"), &w);
     if (rc) {
-        free(a.pos);
         return rc;
     }
     const char *method = cli_str(&a, "method");
@@ -184,7 +182,6 @@ static int cmd_analogy(int argc, char **argv) {
         print_analogy(k == 0 ? "3CosAdd" : "3CosMul", &res, sections);
     }
     sl_wordvecs_destroy(w);
-    free(a.pos);
     return rc;
 }
 
@@ -207,7 +204,6 @@ static int cmd_similarity(int argc, char **argv) {
     sl_wordvecs *w;
     int rc = load_vectors(a.pos[0], cli_int(&a, "abtt"), &w);
     if (rc) {
-        free(a.pos);
         return rc;
     }
     char *list = strdup(cli_str(&a, "pairs")), *save = NULL;
@@ -224,7 +220,6 @@ static int cmd_similarity(int argc, char **argv) {
     }
     free(list);
     sl_wordvecs_destroy(w);
-    free(a.pos);
     return rc;
 }
 
@@ -286,14 +281,12 @@ static int cmd_nearest(int argc, char **argv) {
     sl_wordvecs *w;
     int rc = load_vectors(a.pos[0], cli_int(&a, "abtt"), &w);
     if (rc) {
-        free(a.pos);
         return rc;
     }
     float *unit;
     sl_status s = sl_words_unit(w, &unit);
     if (s) {
         sl_wordvecs_destroy(w);
-        free(a.pos);
         return cli_fail(s);
     }
     size_t k = (size_t)cli_int(&a, "k");
@@ -317,7 +310,6 @@ static int cmd_nearest(int argc, char **argv) {
     }
     sl_free(unit);
     sl_wordvecs_destroy(w);
-    free(a.pos);
     return rc;
 }
 
@@ -338,14 +330,12 @@ static int cmd_senses(int argc, char **argv) {
     sl_senses *se;
     sl_status s = sl_senses_read(a.pos[0], &se);
     if (s) {
-        free(a.pos);
         return cli_fail(s);
     }
     float *unit;
     s = sl_words_unit(se->vecs, &unit);
     if (s) {
         sl_senses_destroy(se);
-        free(a.pos);
         return cli_fail(s);
     }
     /* Display names: "word" or "word#z" (the prior suffix dropped). */
@@ -393,7 +383,6 @@ static int cmd_senses(int argc, char **argv) {
     free(sim);
     sl_free(unit);
     sl_senses_destroy(se);
-    free(a.pos);
     return rc;
 }
 
