@@ -168,6 +168,7 @@ TEST(conv_fast_matches_ref_random_shapes) {
         d.ho = (d.h + 2 * d.pad - d.k) / d.stride + 1;
         d.wo = (d.w + 2 * d.pad - d.k) / d.stride + 1;
         d.chunk = sl_rng_below(&r, 3); /* 0 = automatic, else forced small chunks */
+        d.threads = sl_rng_below(&r, 4); /* workers the scratch allows (0 = 1) */
         size_t ni = d.ci * d.n * d.h * d.w, no = d.co * d.n * d.ho * d.wo, nw = d.co * d.ci * d.k * d.k;
         float *x = malloc(ni * 4), *wt = malloc(nw * 4), *b = malloc(d.co * 4), *y1 = malloc(no * 4),
               *y2 = malloc(no * 4), *g = malloc(no * 4), *dx1 = malloc(ni * 4), *dx2 = malloc(ni * 4),
@@ -194,7 +195,7 @@ TEST(conv_same_padding_matches_ref) {
     sl_rng_seed(&r, 5, 2);
     const size_t cases[][4] = {{3, 1, 5, 6}, {5, 2, 2, 3}, {5, 2, 1, 1}, {7, 3, 4, 2}, {3, 1, 1, 9}, {1, 0, 3, 3}};
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
-        sl__conv_dims d = {3, 2, cases[t][2], cases[t][3], 3, cases[t][2], cases[t][3], cases[t][0], 1, cases[t][1], 0};
+        sl__conv_dims d = {3, 2, cases[t][2], cases[t][3], 3, cases[t][2], cases[t][3], cases[t][0], 1, cases[t][1], 0, 2};
         d.k = cases[t][0];
         d.chunk = t % 2 ? 1 : 0;
         /* k=1 pad=0 is the pointwise path; give it stride-1 same dims anyway. */

@@ -4,7 +4,9 @@
  * internal ones of nn_internal.h (images CNHW, flat n x D). */
 #include "nn/nn_internal.h"
 
+#include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 /* ---- convolution ---------------------------------------------------------
@@ -34,12 +36,55 @@ static size_t conv_chunk(const sl__conv_dims *d) {
 
 static bool conv_is_same(const sl__conv_dims *d) { return d->stride == 1 && d->ho == d->h && d->wo == d->w; }
 
-/* The column chunk, plus (for stride-1 "same" convolutions) k column masks
- * of one plane each for col2im. */
-size_t sl__conv_scratch_floats(const sl__conv_dims *d) {
-    if (conv_is_pointwise(d)) return 0;
+/* The batch is cut into SL__CONV_SLICES fixed slices of examples, whatever
+ * the thread count: each slice's d(weight) is summed separately and the
+ * partial sums are added in slice order, so results do not depend on how
+ * many threads ran the slices. Up to that many workers each take whole
+ * slices and run single-threaded products on them (see blas_serial_begin). */
+#ifndef SL__CONV_SLICES
+#define SL__CONV_SLICES 8
+#endif
+
+static size_t conv_slices(const sl__conv_dims *d) { return SL__MIN((size_t)SL__CONV_SLICES, SL__MAX(d->n, (size_t)1)); }
+
+static size_t slice_begin(const sl__conv_dims *d, size_t s) { return s * d->n / conv_slices(d); }
+
+/* Workers the scratch is sized for, and workers that run now. */
+static size_t conv_max_workers(const sl__conv_dims *d) {
+    return SL__MIN(d->threads ? d->threads : (size_t)1, conv_slices(d));
+}
+static size_t conv_workers(const sl__conv_dims *d) {
+    int t = omp_in_parallel() ? 1 : omp_get_max_threads();
+    return SL__MIN(conv_max_workers(d), (size_t)(t > 0 ? t : 1));
+}
+
+/* Per worker: the column chunk, plus (for stride-1 "same" convolutions) k
+ * column masks of one plane each for col2im. */
+static size_t conv_worker_floats(const sl__conv_dims *d) {
     return conv_chunk(d) * d->ci * d->k * d->k * d->ho * d->wo + (conv_is_same(d) ? d->k * d->h * d->w : 0);
 }
+
+/* Worker areas, then one d(weight) partial sum per slice after the first. */
+size_t sl__conv_scratch_floats(const sl__conv_dims *d) {
+    size_t part = (conv_slices(d) - 1) * d->co * d->ci * d->k * d->k;
+    if (conv_is_pointwise(d)) return part;
+    return conv_max_workers(d) * conv_worker_floats(d) + part;
+}
+
+/* Workers call BLAS from inside an OpenMP region, one product each, so
+ * OpenBLAS must run them single-threaded: otherwise each call would start
+ * its own pool threads and the 2 x T threads would fight over T cores. The
+ * OpenBLAS thread count is process-wide; it is lowered only here, around a
+ * region in which this kernel's own workers are the only BLAS callers (a
+ * model is used by one thread at a time), and restored after it. OpenBLAS
+ * keeps per-call buffers under a lock, so concurrent single-threaded calls
+ * are safe. This is the only place the nn module calls BLAS in parallel. */
+static int blas_serial_begin(void) {
+    int saved = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    return saved;
+}
+static void blas_serial_end(int saved) { openblas_set_num_threads(saved); }
 
 /* One row segment of im2col or col2im: short (a few dozen floats), so a
  * loop the compiler vectorises beats a library call; restrict tells it the
@@ -62,7 +107,7 @@ static void im2col(float *col, const float *in, const sl__conv_dims *d, size_t s
     /* A stride-1 "same" convolution: each column row is the input plane
      * shifted by (kh-pad, kw-pad), one contiguous copy plus zeroed edges. */
     const bool same = conv_is_same(d);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (!omp_in_parallel())
     for (size_t r = 0; r < rows; r++)
         for (size_t s = 0; s < nb; s++) {
             const size_t ci = r / (K * K), kh = (r / K) % K, kw = r % K;
@@ -132,7 +177,7 @@ static void col2im(float *din, const float *col, const sl__conv_dims *d, size_t 
                 long iw = i % W + (long)kw - pad;
                 masks[kw * hw + (size_t)i] = (iw >= 0 && iw < W) ? 1.0f : 0.0f;
             }
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (!omp_in_parallel())
     for (size_t ci = 0; ci < d->ci; ci++)
         for (size_t s = 0; s < nb; s++) {
             float *plane = din + (ci * d->n + s0 + s) * hw;
@@ -173,21 +218,35 @@ static void col2im(float *din, const float *col, const sl__conv_dims *d, size_t 
         }
 }
 
-void sl__conv_forward(float *out, const float *in, const float *wt, const float *bias, const sl__conv_dims *d,
-                      float *scratch) {
+/* Forward product for examples [s0, s1), in chunks. */
+static void conv_forward_range(float *out, const float *in, const float *wt, const sl__conv_dims *d, float *col,
+                               size_t s0, size_t s1) {
     const size_t ckk = d->ci * d->k * d->k, howo = d->ho * d->wo, ncols = d->n * howo;
     const size_t nb = conv_chunk(d);
-    for (size_t s0 = 0; s0 < d->n; s0 += nb) {
-        size_t b = SL__MIN(nb, d->n - s0);
+    for (; s0 < s1; s0 += nb) {
+        size_t b = SL__MIN(nb, s1 - s0);
         if (conv_is_pointwise(d)) {
             sl_gemm(false, false, d->co, b * howo, ckk, 1.0f, wt, ckk, in + s0 * howo, d->n * howo, 0.0f,
                     out + s0 * howo, ncols);
         } else {
-            im2col(scratch, in, d, s0, b);
-            sl_gemm(false, false, d->co, b * howo, ckk, 1.0f, wt, ckk, scratch, b * howo, 0.0f, out + s0 * howo,
-                    ncols);
+            im2col(col, in, d, s0, b);
+            sl_gemm(false, false, d->co, b * howo, ckk, 1.0f, wt, ckk, col, b * howo, 0.0f, out + s0 * howo, ncols);
         }
     }
+}
+
+void sl__conv_forward(float *out, const float *in, const float *wt, const float *bias, const sl__conv_dims *d,
+                      float *scratch) {
+    const size_t howo = d->ho * d->wo, ncols = d->n * howo, S = conv_slices(d), W = conv_workers(d);
+    const size_t area = conv_is_pointwise(d) ? 0 : conv_worker_floats(d);
+    int saved = W > 1 ? blas_serial_begin() : 0;
+#pragma omp parallel num_threads((int)W) if (W > 1)
+    {
+        size_t t = (size_t)omp_get_thread_num();
+        for (size_t s = t; s < S; s += W)
+            conv_forward_range(out, in, wt, d, scratch + t * area, slice_begin(d, s), slice_begin(d, s + 1));
+    }
+    if (W > 1) blas_serial_end(saved);
     if (bias) {
 #pragma omp parallel for schedule(static)
         for (size_t c = 0; c < d->co; c++) {
@@ -197,10 +256,36 @@ void sl__conv_forward(float *out, const float *in, const float *wt, const float 
     }
 }
 
-void sl__conv_backward(float *din, float *dwt, float *dbias, const float *dout, const float *in, const float *wt,
-                       const sl__conv_dims *d, float *scratch) {
+/* d(weight) (accumulated into dw) and d(input) for examples [s0, s1). */
+static void conv_backward_range(float *din, float *dw, const float *dout, const float *in, const float *wt,
+                                const sl__conv_dims *d, float *col, size_t s0, size_t s1) {
     const size_t ckk = d->ci * d->k * d->k, howo = d->ho * d->wo, ncols = d->n * howo, hw = d->h * d->w;
     const size_t nb = conv_chunk(d);
+    for (; s0 < s1; s0 += nb) {
+        size_t b = SL__MIN(nb, s1 - s0), cols = b * howo;
+        const float *g = dout + s0 * howo;
+        if (conv_is_pointwise(d)) {
+            sl_gemm(false, true, d->co, ckk, cols, 1.0f, g, ncols, in + s0 * hw, d->n * hw, 1.0f, dw, ckk);
+            if (din)
+                sl_gemm(true, false, ckk, cols, d->co, 1.0f, wt, ckk, g, ncols, 0.0f, din + s0 * hw, d->n * hw);
+            continue;
+        }
+        im2col(col, in, d, s0, b);
+        sl_gemm(false, true, d->co, ckk, cols, 1.0f, g, ncols, col, cols, 1.0f, dw, ckk);
+        if (din) {
+            /* The column buffer is free again: reuse it for d(columns). */
+            sl_gemm(true, false, ckk, cols, d->co, 1.0f, wt, ckk, g, ncols, 0.0f, col, cols);
+            col2im(din, col, d, s0, b, col + nb * ckk * howo);
+        }
+    }
+}
+
+void sl__conv_backward(float *din, float *dwt, float *dbias, const float *dout, const float *in, const float *wt,
+                       const sl__conv_dims *d, float *scratch) {
+    const size_t nw = d->co * d->ci * d->k * d->k, ncols = d->n * d->ho * d->wo;
+    const size_t S = conv_slices(d), W = conv_workers(d);
+    const size_t area = conv_is_pointwise(d) ? 0 : conv_worker_floats(d);
+    float *parts = scratch + conv_max_workers(d) * area; /* slice s >= 1 sums into parts + (s-1)*nw */
     if (dbias) {
 #pragma omp parallel for schedule(static)
         for (size_t c = 0; c < d->co; c++) {
@@ -210,21 +295,23 @@ void sl__conv_backward(float *din, float *dwt, float *dbias, const float *dout, 
             dbias[c] += (float)acc;
         }
     }
-    for (size_t s0 = 0; s0 < d->n; s0 += nb) {
-        size_t b = SL__MIN(nb, d->n - s0), cols = b * howo;
-        const float *g = dout + s0 * howo;
-        if (conv_is_pointwise(d)) {
-            sl_gemm(false, true, d->co, ckk, cols, 1.0f, g, ncols, in + s0 * hw, d->n * hw, 1.0f, dwt, ckk);
-            if (din)
-                sl_gemm(true, false, ckk, cols, d->co, 1.0f, wt, ckk, g, ncols, 0.0f, din + s0 * hw, d->n * hw);
-            continue;
-        }
-        im2col(scratch, in, d, s0, b);
-        sl_gemm(false, true, d->co, ckk, cols, 1.0f, g, ncols, scratch, cols, 1.0f, dwt, ckk);
-        if (din) {
-            /* The column buffer is free again: reuse it for d(columns). */
-            sl_gemm(true, false, ckk, cols, d->co, 1.0f, wt, ckk, g, ncols, 0.0f, scratch, cols);
-            col2im(din, scratch, d, s0, b, scratch + nb * ckk * howo);
+    if (S > 1) memset(parts, 0, (S - 1) * nw * sizeof(float));
+    int saved = W > 1 ? blas_serial_begin() : 0;
+#pragma omp parallel num_threads((int)W) if (W > 1)
+    {
+        size_t t = (size_t)omp_get_thread_num();
+        for (size_t s = t; s < S; s += W)
+            conv_backward_range(din, s ? parts + (s - 1) * nw : dwt, dout, in, wt, d, scratch + t * area,
+                                slice_begin(d, s), slice_begin(d, s + 1));
+    }
+    if (W > 1) blas_serial_end(saved);
+    /* Slice order, whatever the thread count. */
+    if (S > 1) {
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < nw; i++) {
+            float acc = dwt[i];
+            for (size_t s = 1; s < S; s++) acc += parts[(s - 1) * nw + i];
+            dwt[i] = acc;
         }
     }
 }

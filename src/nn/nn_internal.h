@@ -33,6 +33,7 @@ typedef struct sl__conv_dims {
     size_t co, ho, wo;      /* output: co x n x ho x wo */
     size_t k, stride, pad;  /* square kernel */
     size_t chunk;           /* examples per im2col chunk; 0 = automatic (tests force small chunks) */
+    size_t threads;         /* convolution: workers the scratch is sized for (0 = 1) */
 } sl__conv_dims;
 
 /* ---- convolution (CNHW). wt: co x ci x k x k; bias: co or NULL.
