@@ -761,6 +761,77 @@ void sl__bn_maxpool_forward_ref(float *out, int32_t *idx, const float *in, const
     sl__free(t);
 }
 
+/* Backward of sl__bn_maxpool_forward: the gradient of the pooled output
+ * reaches only the window maxima, so the batch-norm sums run over the pooled
+ * elements, and d(input) is written window by window with the same formula as
+ * sl__bn_backward, never storing the unpooled gradient. */
+void sl__bn_maxpool_backward(float *din, float *dgamma, float *dbeta, const float *dpool, const int32_t *idx,
+                             const float *in, const float *cache, const float *gamma, bool relu,
+                             const sl__conv_dims *d) {
+    const size_t C = d->ci, n = d->n, hw = d->h * d->w, howo = d->ho * d->wo, m = n * hw;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t c = 0; c < C; c++) {
+        const float mean = cache[c], invstd = cache[C + c], scale = cache[2 * C + c], shift = cache[3 * C + c];
+        double sg = 0, sgx = 0;
+        for (size_t s = 0; s < n; s++) {
+            const float *x = in + c * m + s * hw, *gp = dpool + (c * n + s) * howo;
+            const int32_t *ix = idx + (c * n + s) * howo;
+            float a1 = 0.0f, a2 = 0.0f;
+            for (size_t o = 0; o < howo; o++) {
+                float xv = x[ix[o]], g = relu && !(xv * scale + shift > 0.0f) ? 0.0f : gp[o];
+                a1 += g;
+                a2 += g * (xv - mean);
+            }
+            sg += a1;
+            sgx += a2;
+        }
+        sgx *= invstd;
+        dgamma[c] += (float)sgx;
+        dbeta[c] += (float)sg;
+        if (!din) continue;
+        const float k = gamma[c] * invstd;
+        const float a2 = (float)(sgx / (double)m), a1 = (float)(sg / (double)m);
+        const float ka2 = k * a2 * invstd, k0 = k * a1 - ka2 * mean;
+        for (size_t s = 0; s < n; s++) {
+            const float *x = in + c * m + s * hw, *gp = dpool + (c * n + s) * howo;
+            const int32_t *ix = idx + (c * n + s) * howo;
+            float *dx = din + c * m + s * hw;
+            for (size_t oh = 0; oh < d->ho; oh++)
+                for (size_t ow = 0; ow < d->wo; ow++) {
+                    const size_t o = oh * d->wo + ow, a = 2 * oh * d->w + 2 * ow;
+                    const size_t pos[4] = {a, a + 1, a + d->w, a + d->w + 1};
+                    for (int q = 0; q < 4; q++) {
+                        const size_t j = pos[q];
+                        float g = (int32_t)j == ix[o] ? gp[o] : 0.0f;
+                        dx[j] = (relu && !(x[j] * scale + shift > 0.0f) ? 0.0f : k * g) - ka2 * x[j] - k0;
+                    }
+                }
+        }
+    }
+}
+
+void sl__bn_maxpool_backward_ref(float *din, float *dgamma, float *dbeta, const float *dpool, const int32_t *idx,
+                                 const float *in, const float *cache, const float *gamma, bool relu,
+                                 const sl__conv_dims *d) {
+    const size_t total = d->ci * d->n * d->h * d->w;
+    const size_t per = d->n * d->h * d->w;
+    float *g = sl__malloc_array(total, sizeof(float), "bn-maxpool reference");
+    float *y = sl__malloc_array(total, sizeof(float), "bn-maxpool reference");
+    if (g && y) {
+        /* The batch-norm output, whose sign the reference takes its ReLU mask from. */
+        for (size_t c = 0; c < d->ci; c++)
+            for (size_t j = 0; j < per; j++) {
+                float v = in[c * per + j] * cache[2 * d->ci + c] + cache[3 * d->ci + c];
+                y[c * per + j] = relu && !(v > 0.0f) ? 0.0f : v;
+            }
+        sl__maxpool_backward(g, dpool, idx, d);
+        sl__bn_dims bd = {d->ci, per, false, relu, 0, 0, false};
+        sl__bn_backward_ref(din, dgamma, dbeta, g, y, in, cache, gamma, &bd);
+    }
+    sl__free(g);
+    sl__free(y);
+}
+
 void sl__maxpool_backward(float *din, const float *dout, const int32_t *idx, const sl__conv_dims *d) {
     const size_t planes = d->ci * d->n, hw = d->h * d->w, howo = d->ho * d->wo;
 #pragma omp parallel for schedule(static)
