@@ -242,8 +242,9 @@ void sl__conv_forward(float *out, const float *in, const float *wt, const float 
     int saved = W > 1 ? blas_serial_begin() : 0;
 #pragma omp parallel num_threads((int)W) if (W > 1)
     {
-        size_t t = (size_t)omp_get_thread_num();
-        for (size_t s = t; s < S; s += W)
+        /* The team may be smaller than asked for (or absent without OpenMP). */
+        size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
+        for (size_t s = t; s < S; s += nt)
             conv_forward_range(out, in, wt, d, scratch + t * area, slice_begin(d, s), slice_begin(d, s + 1));
     }
     if (W > 1) blas_serial_end(saved);
@@ -299,8 +300,8 @@ void sl__conv_backward(float *din, float *dwt, float *dbias, const float *dout, 
     int saved = W > 1 ? blas_serial_begin() : 0;
 #pragma omp parallel num_threads((int)W) if (W > 1)
     {
-        size_t t = (size_t)omp_get_thread_num();
-        for (size_t s = t; s < S; s += W)
+        size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
+        for (size_t s = t; s < S; s += nt)
             conv_backward_range(din, s ? parts + (s - 1) * nw : dwt, dout, in, wt, d, scratch + t * area,
                                 slice_begin(d, s), slice_begin(d, s + 1));
     }
