@@ -1,47 +1,80 @@
 #!/usr/bin/python3
-"""R4 reference: hnswlib with M=16, ef_construction=200, batch queries on
-THREADS threads; recall@10 against exact ground truth (the simlearn exact
-search ids, GT.npy), best of REPEATS passes per ef. Then the summary line
-comparing with the simlearn figures in SIMLEARN_LOG.
-usage: hnsw_ref.py BASE.npy QUERIES.npy GT.npy THREADS REPEATS SIMLEARN_LOG"""
-import sys, time
+"""R4: HNSW on Fashion-MNIST, M=16, ef_construction=200, 2 threads. simlearn's
+index (built and saved by hnsw_bench, which printed its build time) is loaded
+through ctypes from libsimlearn.so; hnswlib is built here. For each ef the two
+are timed alternately on the same batch of queries (best of REPEATS), so both
+see the same machine load. Recall@10 is against exact search (GT.npy).
+usage: hnsw_ref.py LIBSIMLEARN.so INDEX BASE.npy QUERIES.npy GT.npy SIMLEARN_LOG [REPEATS]"""
+import ctypes, sys, time
 import numpy as np
 import hnswlib
-base, queries, gt_path, threads, reps, log = sys.argv[1:7]
-threads, reps = int(threads), int(reps)
-xb, xq = np.load(base), np.load(queries)
-k = 10
-gt = np.load(gt_path).reshape(xq.shape[0], k)
+
+lib_path, index_path, base, queries, gt_path, log = sys.argv[1:7]
+reps = int(sys.argv[7]) if len(sys.argv) > 7 else 3
+threads, k = 2, 10
+lib = ctypes.CDLL(lib_path)
+c_f = ctypes.POINTER(ctypes.c_float)
+c_i64 = ctypes.POINTER(ctypes.c_int64)
+lib.sl_hnsw_load.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
+lib.sl_hnsw_search.argtypes = [ctypes.c_void_p, c_f, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
+                               ctypes.c_void_p, c_i64, c_f]
+lib.sl_hnsw_destroy.argtypes = [ctypes.c_void_p]
+lib.sl_last_error.restype = ctypes.c_char_p
+lib.sl_set_threads(threads)
+
+xb, xq = np.load(base), np.ascontiguousarray(np.load(queries), dtype=np.float32)
+nq = xq.shape[0]
+gt = np.load(gt_path).reshape(nq, k)
+h = ctypes.c_void_p()
+if lib.sl_hnsw_load(index_path.encode(), ctypes.byref(h)) != 0:
+    sys.exit('simlearn: ' + lib.sl_last_error().decode())
+S = np.zeros((nq, k), dtype=np.int64)
+SD = np.zeros((nq, k), dtype=np.float32)
+
 p = hnswlib.Index(space='l2', dim=xb.shape[1])
 p.init_index(max_elements=xb.shape[0], M=16, ef_construction=200, random_seed=100)
 p.set_num_threads(threads)
 t = time.time()
 p.add_items(xb, np.arange(xb.shape[0]), num_threads=threads)
 build = time.time() - t
-print(f'hnswlib build M=16 efC=200 threads={threads}: {build:.2f} s', flush=True)
-ref = []
+print(f'hnswlib {getattr(hnswlib, "__version__", "")} build M=16 efC=200 threads={threads}: {build:.2f} s', flush=True)
+
+recall = lambda L: np.mean([len(set(a) & set(b)) for a, b in zip(L, gt)]) / k
+sl, ref = [], []
 for ef in (10, 20, 40, 80, 160):
     p.set_ef(ef)
-    best = 1e30
+    bs = bh = 1e30
     for r in range(reps):
         t = time.time()
+        if lib.sl_hnsw_search(h, xq.ctypes.data_as(c_f), nq, k, ef, None, S.ctypes.data_as(c_i64),
+                              SD.ctypes.data_as(c_f)) != 0:
+            sys.exit('simlearn: ' + lib.sl_last_error().decode())
+        bs = min(bs, time.time() - t)
+        t = time.time()
         L, _ = p.knn_query(xq, k=k, num_threads=threads)
-        best = min(best, time.time() - t)
-    rec = np.mean([len(set(a) & set(b)) for a, b in zip(L, gt)]) / k
-    ref.append((ef, rec, xq.shape[0] / best))
-    print(f'hnswlib  ef={ef:4d} recall@10={rec:.4f}  batch-{threads}thr {xq.shape[0] / best:8.0f} q/s (best of {reps})', flush=True)
-sl, sl_build = [], None
+        bh = min(bh, time.time() - t)
+    sl.append((ef, recall(S), nq / bs))
+    ref.append((ef, recall(L), nq / bh))
+    print(f'ef={ef:4d}  simlearn recall@10={sl[-1][1]:.4f} {sl[-1][2]:8.0f} q/s   '
+          f'hnswlib recall@10={ref[-1][1]:.4f} {ref[-1][2]:8.0f} q/s   (batch, {threads} threads, best of {reps})',
+          flush=True)
+lib.sl_hnsw_destroy(h)
+sl_build = None
 for line in open(log):
     w = line.split()
-    if w and w[0] == 'SIMLEARN_EF':
-        sl.append((int(w[1]), float(w[2]), float(w[3])))
-    elif w and w[0] == 'SIMLEARN_BUILD':
+    if w and w[0] == 'SIMLEARN_BUILD':
         sl_build = float(w[1])
+
+
 def at95(rows):
-    """q/s and recall of the fastest setting with recall >= 0.95."""
+    """The fastest setting with recall >= 0.95: (ef, recall, q/s)."""
     ok = [r for r in rows if r[1] >= 0.95]
     return max(ok, key=lambda r: r[2]) if ok else (None, 0.0, 0.0)
-_, sr, sq = at95(sl)
-_, hr, hq = at95(ref)
+
+
+es, sr, sq = at95(sl)
+eh, hr, hq = at95(ref)
 print(f'hnsw build time: simlearn {sl_build:.2f} s, hnswlib {build:.2f} s, ratio {sl_build / build:.2f}')
-print(f'hnsw: simlearn {sq:.0f} q/s at recall {sr:.4f}, hnswlib {hq:.0f} q/s at recall {hr:.4f}, ratio {sq / hq if hq else 0:.2f}')
+print(f'(fastest setting with recall >= 0.95: simlearn ef={es}, hnswlib ef={eh})')
+print(f'hnsw: simlearn {sq:.0f} q/s at recall {sr:.4f}, hnswlib {hq:.0f} q/s at recall {hr:.4f}, '
+      f'ratio {sq / hq if hq else 0:.2f}')

@@ -21,7 +21,8 @@ def probe(extra):
     sel = re.search(r'selection: ([\d.]+) s', out)
     lam = re.search(r'refit on \d+ rows with lambda (\S+):', out).group(1)
     acc = float(re.search(r'test ([\d.]+)%', out).group(1))
-    return dict(fit=fit, select=float(sel.group(1)) if sel else 0.0, lam=lam, acc=acc, wall=wall)
+    cpu = float(re.search(r'processor ([\d.]+) s', out).group(1))
+    return dict(fit=fit, select=float(sel.group(1)) if sel else 0.0, lam=lam, acc=acc, wall=wall, cpu=cpu)
 
 
 grid = probe(['--no-confusion'])
@@ -40,6 +41,8 @@ print(f'simlearn fixed lambda {fixed["lam"]}: fit {fixed["fit"]:.2f} s '
       f'(command wall time {fixed["wall"]:.2f} s), test {fixed["acc"]:.2f}%', flush=True)
 
 skfit = float(sk['fit'])
+print(f'processor time (all threads): simlearn whole fixed-lambda probe {fixed["cpu"]:.2f} s, '
+      f'sklearn fit {float(sk["cpu"]):.2f} s, ratio {float(sk["cpu"]) / fixed["cpu"]:.2f}')
 print(f'with validation-grid selection: simlearn {grid["select"] + grid["fit"]:.2f} s ({grid["acc"]:.2f}%), '
       f'sklearn {skfit:.2f} s ({float(sk["test"]):.2f}%), ratio {skfit / (grid["select"] + grid["fit"]):.2f}')
 print(f'probe: simlearn {fixed["fit"]:.2f} s ({fixed["acc"]:.2f}%), sklearn {skfit:.2f} s '

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const cli_opt opts[] = {
     {"train", 0, CLI_STR, NULL, "training features (.npy, n x d)", NULL, 0, 0, true},
@@ -19,6 +20,8 @@ static const cli_opt opts[] = {
      false},
     {"max-iter", 0, CLI_INT, "100", "L-BFGS iteration limit per fit", NULL, 1, 1e7, false},
     {"tol", 0, CLI_FLOAT, "1e-4", "stop when the largest gradient entry is below this", NULL, 0, 1, false},
+    {"plateau", 0, CLI_FLOAT, "1e-3", "stop when the loss falls by less than this fraction over 10 iterations (0: off)",
+     NULL, 0, 1, false},
     {"no-standardize", 0, CLI_FLAG, NULL, "use the features as they are (default: z-score with train statistics)",
      NULL, 0, 0, false},
     {"no-confusion", 0, CLI_FLAG, NULL, "do not print the confusion matrix", NULL, 0, 0, false},
@@ -149,17 +152,25 @@ static int run(int argc, char **argv) {
     cfg.seed = (uint64_t)cli_int(&a, "seed");
     cfg.lbfgs.max_iter = (size_t)cli_int(&a, "max-iter");
     cfg.lbfgs.gtol = cli_float(&a, "tol");
+    cfg.lbfgs.delta = cli_float(&a, "plateau");
+    if (cfg.lbfgs.delta == 0) cfg.lbfgs.past = 0;
     cfg.progress_stream = stderr;
     cfg.progress_mode = cli_progress_mode(&a);
     printf("probe: %zu training rows, %zu test rows, %zu features\n", ntr, nte, d);
     sl_probe_result *r;
+    /* Processor time of all threads next to the wall time: on a busy machine
+     * it says how much work the run took. */
+    clock_t c0 = clock();
+    double w0 = sl_time_now();
     sl_status s = sl_probe_run(&cfg, xtr, ytr, ntr, xte, yte, nte, d, &r);
+    double wall = sl_time_now() - w0, cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
     if (s) {
         rc = cli_fail(s);
         goto out;
     }
     printf("classes: %zu; validation: %zu rows held out of %zu\n", r->k, r->n_val, r->n_train);
     print_result(r, !cli_flag(&a, "no-confusion"));
+    printf("whole probe (standardise, fit, predict): wall %.2f s, processor %.2f s\n", wall, cpu);
     sl_probe_result_destroy(r);
 out:
     free(grid);

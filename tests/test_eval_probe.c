@@ -48,6 +48,28 @@ TEST(lbfgs_minimises_an_ill_conditioned_quadratic) {
     for (int i = 0; i < N; i++) ASSERT_NEAR(y[i], b[i] / a[i], 1e-9);
 }
 
+TEST(lbfgs_stops_on_a_plateau) {
+    enum { N = 60 };
+    double a[N], b[N], x[N] = {0};
+    for (int i = 0; i < N; i++) a[i] = pow(10.0, 3.0 * i / (N - 1)), b[i] = sin(i + 1.0);
+    quad q = {N, a, b};
+    sl_lbfgs_options o;
+    sl_lbfgs_default_options(&o);
+    o.gtol = 1e-12;
+    o.ftol = 0;
+    o.past = 5;
+    o.delta = 1e-3;
+    sl_lbfgs_report r;
+    ASSERT_OK(sl_lbfgs_minimize(quad_fn, &q, x, N, &o, &r));
+    ASSERT_EQ_INT(r.stop, SL_LBFGS_PAST);
+    ASSERT_TRUE(r.iterations >= 5 && r.iterations < 200);
+    /* Close to the optimum in value: f* = -sum b^2 / (2a). */
+    double fs = 0;
+    for (int i = 0; i < N; i++) fs -= b[i] * b[i] / (2 * a[i]);
+    ASSERT_CLOSE(r.f, fs, 5e-3, 0);
+    ASSERT_STREQ(sl_lbfgs_stop_str(r.stop), "loss plateau: small decrease over the last iterations");
+}
+
 static double rosenbrock(const double *x, double *g, void *ctx) {
     size_t n = *(const size_t *)ctx;
     double f = 0;
@@ -344,5 +366,20 @@ TEST(cli_probe_bad_inputs_give_clear_errors) {
              t_path("y.npy"));
     ASSERT_EQ_INT(t_run(cmd, &out), 2);
     ASSERT_CONTAINS(out, "--lambda");
+    free(out);
+    /* A NaN feature and a single class. */
+    float bad[10] = {1, 2, 3, 4, 5, 6, 7, NAN, 9, 10};
+    int64_t one[2] = {4, 4};
+    ASSERT_OK(sl_npy_write_matrix(t_path("nan.npy"), bad, 2, 5));
+    ASSERT_OK(sl_npy_write_labels(t_path("one.npy"), one, 2));
+    snprintf(cmd, sizeof cmd, "%s probe --train %s --train-labels %s -q", s, t_path("nan.npy"), t_path("one.npy"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 1);
+    ASSERT_CONTAINS(out, "row 1, column 2");
+    free(out);
+    bad[7] = 8;
+    ASSERT_OK(sl_npy_write_matrix(t_path("ok.npy"), bad, 2, 5));
+    snprintf(cmd, sizeof cmd, "%s probe --train %s --train-labels %s -q", s, t_path("ok.npy"), t_path("one.npy"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 1);
+    ASSERT_CONTAINS(out, "only one class (4)");
     free(out);
 }

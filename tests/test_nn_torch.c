@@ -40,7 +40,7 @@ static void run_fixture(const char *file) {
     bool ids = strncmp(sl_model_spec(m), "embbag", 6) == 0;
     sl_model_zero_grad(m);
     ASSERT_OK(sl_model_backward(m, need(t, "dout")->data, dx));
-    if (!ids) compare(dx, need(t, "dx"), nin, 1e-4, 1e-5, "d(input)");
+    if (!ids) compare(dx, need(t, "dx"), nin, 1e-5, 1e-5, "d(input)");
     for (size_t i = 0; i < sl_model_tensor_count(m); i++) {
         sl_param_info p;
         ASSERT_TRUE(sl_model_tensor(m, i, &p));
@@ -48,7 +48,7 @@ static void run_fixture(const char *file) {
         snprintf(key, sizeof key, "%s.%s", p.grad ? "grad" : "after", p.name);
         /* A bias feeding a batch norm has a true gradient of 0; float sums leave
          * about 1e-5 there, hence the absolute floor. */
-        compare(p.grad ? p.grad : p.data, need(t, key), p.count, 1e-4, 5e-5, key);
+        compare(p.grad ? p.grad : p.data, need(t, key), p.count, 1e-5, 5e-5, key);
     }
     ASSERT_OK(sl_model_forward(m, need(t, "x")->data, n, false, &y));
     compare(y, need(t, "y_eval"), nout, 1e-5, 1e-6, "eval output");

@@ -17,7 +17,9 @@ extern "C" {
  * solved with L-BFGS; the standard frozen-feature evaluation of an embedding.
  * Features are standardised with the training mean and standard deviation,
  * the regularisation strength is chosen on a validation split carved from the
- * training set, and the model is then refitted on the whole training set. */
+ * training set, and the model is then refitted on the whole training set.
+ * Nothing here keeps global state; the functions call sl_gemm, so they must
+ * not be called from inside an OpenMP parallel region. */
 
 /* ---- L-BFGS (used by the probe, usable for any smooth objective) ---- */
 
@@ -30,6 +32,8 @@ typedef struct sl_lbfgs_options {
     size_t max_iter;       /* iteration limit; default 500 */
     double gtol;           /* stop when max |grad| <= gtol; default 1e-5 */
     double ftol;           /* stop when (f_old - f_new) <= ftol * max(|f_old|, |f_new|, 1); default 1e-10 */
+    size_t past;           /* with delta: stop when (f_{k-past} - f_k) <= delta * |f_k|; 0 = off (default) */
+    double delta;
     double c1, c2;         /* strong Wolfe constants; default 1e-4 and 0.9 */
     size_t max_linesearch; /* evaluations per line-search phase; default 25 */
     /* Optional preconditioner: v <- M^{-1} v for a fixed symmetric positive
@@ -41,7 +45,7 @@ typedef struct sl_lbfgs_options {
     void *callback_ctx;
 } sl_lbfgs_options;
 
-typedef enum { SL_LBFGS_GTOL, SL_LBFGS_FTOL, SL_LBFGS_MAXITER, SL_LBFGS_LINESEARCH } sl_lbfgs_stop;
+typedef enum { SL_LBFGS_GTOL, SL_LBFGS_FTOL, SL_LBFGS_MAXITER, SL_LBFGS_LINESEARCH, SL_LBFGS_PAST } sl_lbfgs_stop;
 
 typedef struct sl_lbfgs_report {
     size_t iterations, evaluations;

@@ -123,8 +123,9 @@ void sl_model_scale_grads(sl_model *m, float s);
 size_t sl_model_memory(const sl_model *m, size_t n);
 
 /* A human-readable table: index, torch index, layer, output shape, parameter
- * count, and totals; into buf (truncated to cap, always NUL-terminated).
- * Returns the length the full table needs (like snprintf). */
+ * count, and totals; into buf (truncated to cap, always NUL-terminated; buf
+ * may be NULL when cap is 0). Returns the length the full table needs, without
+ * the terminating NUL (like snprintf). */
 size_t sl_model_summary(const sl_model *m, char *buf, size_t cap);
 
 /* ---- optimizers ---------------------------------------------------------

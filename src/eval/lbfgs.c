@@ -23,6 +23,7 @@ const char *sl_lbfgs_stop_str(sl_lbfgs_stop s) {
     case SL_LBFGS_FTOL: return "relative decrease below tolerance";
     case SL_LBFGS_MAXITER: return "iteration limit reached";
     case SL_LBFGS_LINESEARCH: return "line search made no progress (at the limit of precision)";
+    case SL_LBFGS_PAST: return "loss plateau: small decrease over the last iterations";
     }
     return "unknown";
 }
@@ -165,10 +166,12 @@ sl_status sl_lbfgs_minimize(sl_lbfgs_fn fn, void *ctx, double *x, size_t n, cons
         return sl__fail(SL_ERR_ARG, "L-BFGS: need history >= 1, line-search budget >= 1 and 0 < c1 < c2 < 1");
     size_t m = opt->history, mn;
     if (!sl_mul_size(m, n, &mn) || mn > SIZE_MAX / 2) return sl__fail(SL_ERR_RANGE, "L-BFGS: history too large");
-    double *buf = sl__malloc_array(2 * mn + 6 * n + 3 * m, sizeof *buf, "L-BFGS state");
+    size_t past = opt->past;
+    double *buf = sl__malloc_array(2 * mn + 6 * n + 3 * m + past + 1, sizeof *buf, "L-BFGS state");
     if (!buf) return SL_ERR_NOMEM;
     double *S = buf, *Y = S + mn, *g = Y + mn, *p = g + n, *xt = p + n, *gt = xt + n, *x0 = gt + n;
     double *tmp = x0 + n, *rho = tmp + n, *alpha = rho + m, *gam = alpha + m;
+    double *hist = gam + m; /* the last past + 1 values of f, a ring */
     sl_lbfgs_report r = {0};
     sl_status st = SL_OK;
 
@@ -179,6 +182,7 @@ sl_status sl_lbfgs_minimize(sl_lbfgs_fn fn, void *ctx, double *x, size_t n, cons
         goto done;
     }
     size_t stored = 0, head = 0; /* ring buffer of (s, y) pairs */
+    if (past) hist[0] = f;
     r.stop = SL_LBFGS_MAXITER;
     for (;;) {
         r.gnorm = inf_norm(g, n);
@@ -265,6 +269,20 @@ sl_status sl_lbfgs_minimize(sl_lbfgs_fn fn, void *ctx, double *x, size_t n, cons
             r.f = f;
             r.stop = SL_LBFGS_FTOL;
             break;
+        }
+        /* Delta test over a window (as in liblbfgs): progress has slowed to
+         * a crawl although each step still decreases f. */
+        if (past) {
+            hist[r.iterations % (past + 1)] = f;
+            if (r.iterations >= past) {
+                double fp = hist[(r.iterations - past) % (past + 1)];
+                if (fp - f <= opt->delta * fmax(fabs(f), 1e-300)) {
+                    r.gnorm = inf_norm(g, n);
+                    r.f = f;
+                    r.stop = SL_LBFGS_PAST;
+                    break;
+                }
+            }
         }
     }
 done:

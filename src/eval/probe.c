@@ -173,7 +173,9 @@ sl_status sl_logreg_loss_ref(const sl_logreg_problem *p, const double *theta, do
 
 static double lr_fn(const double *theta, double *grad, void *ctx) { return lr_eval(ctx, theta, grad); }
 
-/* ---- preconditioner ----------------------------------------------------- */
+/* ---- preconditioner -----------------------------------------------------
+ * The covariance and its eigen-decomposition come from the geometry module's
+ * dense linear algebra (sl_geom_covariance, sl_geom_sym_eig). */
 
 struct sl_logreg_precond {
     size_t d;
@@ -317,6 +319,11 @@ void sl_probe_default_config(sl_probe_config *c) {
     c->lbfgs.max_iter = 100;
     c->lbfgs.gtol = 1e-4;
     c->lbfgs.ftol = 1e-7;
+    /* A probe needs the accuracy of the optimum, not its last digits: stop
+     * once the loss falls by less than 0.1% over 10 iterations. */
+    c->lbfgs.past = 10;
+    c->lbfgs.delta = 1e-3;
+    c->lbfgs.history = 20;
     c->progress_mode = SL_PROGRESS_AUTO;
     c->precond_rows = 8192;
 }
