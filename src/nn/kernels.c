@@ -4,7 +4,9 @@
  * internal ones of nn_internal.h (images CNHW, flat n x D). */
 #include "nn/nn_internal.h"
 
+#include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 /* ---- convolution ---------------------------------------------------------
@@ -34,12 +36,55 @@ static size_t conv_chunk(const sl__conv_dims *d) {
 
 static bool conv_is_same(const sl__conv_dims *d) { return d->stride == 1 && d->ho == d->h && d->wo == d->w; }
 
-/* The column chunk, plus (for stride-1 "same" convolutions) k column masks
- * of one plane each for col2im. */
-size_t sl__conv_scratch_floats(const sl__conv_dims *d) {
-    if (conv_is_pointwise(d)) return 0;
+/* The batch is cut into SL__CONV_SLICES fixed slices of examples, whatever
+ * the thread count: each slice's d(weight) is summed separately and the
+ * partial sums are added in slice order, so results do not depend on how
+ * many threads ran the slices. Up to that many workers each take whole
+ * slices and run single-threaded products on them (see blas_serial_begin). */
+#ifndef SL__CONV_SLICES
+#define SL__CONV_SLICES 8
+#endif
+
+static size_t conv_slices(const sl__conv_dims *d) { return SL__MIN((size_t)SL__CONV_SLICES, SL__MAX(d->n, (size_t)1)); }
+
+static size_t slice_begin(const sl__conv_dims *d, size_t s) { return s * d->n / conv_slices(d); }
+
+/* Workers the scratch is sized for, and workers that run now. */
+static size_t conv_max_workers(const sl__conv_dims *d) {
+    return SL__MIN(d->threads ? d->threads : (size_t)1, conv_slices(d));
+}
+static size_t conv_workers(const sl__conv_dims *d) {
+    int t = omp_in_parallel() ? 1 : omp_get_max_threads();
+    return SL__MIN(conv_max_workers(d), (size_t)(t > 0 ? t : 1));
+}
+
+/* Per worker: the column chunk, plus (for stride-1 "same" convolutions) k
+ * column masks of one plane each for col2im. */
+static size_t conv_worker_floats(const sl__conv_dims *d) {
     return conv_chunk(d) * d->ci * d->k * d->k * d->ho * d->wo + (conv_is_same(d) ? d->k * d->h * d->w : 0);
 }
+
+/* Worker areas, then one d(weight) partial sum per slice after the first. */
+size_t sl__conv_scratch_floats(const sl__conv_dims *d) {
+    size_t part = (conv_slices(d) - 1) * d->co * d->ci * d->k * d->k;
+    if (conv_is_pointwise(d)) return part;
+    return conv_max_workers(d) * conv_worker_floats(d) + part;
+}
+
+/* Workers call BLAS from inside an OpenMP region, one product each, so
+ * OpenBLAS must run them single-threaded: otherwise each call would start
+ * its own pool threads and the 2 x T threads would fight over T cores. The
+ * OpenBLAS thread count is process-wide; it is lowered only here, around a
+ * region in which this kernel's own workers are the only BLAS callers (a
+ * model is used by one thread at a time), and restored after it. OpenBLAS
+ * keeps per-call buffers under a lock, so concurrent single-threaded calls
+ * are safe. This is the only place the nn module calls BLAS in parallel. */
+static int blas_serial_begin(void) {
+    int saved = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    return saved;
+}
+static void blas_serial_end(int saved) { openblas_set_num_threads(saved); }
 
 /* One row segment of im2col or col2im: short (a few dozen floats), so a
  * loop the compiler vectorises beats a library call; restrict tells it the
@@ -62,7 +107,7 @@ static void im2col(float *col, const float *in, const sl__conv_dims *d, size_t s
     /* A stride-1 "same" convolution: each column row is the input plane
      * shifted by (kh-pad, kw-pad), one contiguous copy plus zeroed edges. */
     const bool same = conv_is_same(d);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (!omp_in_parallel())
     for (size_t r = 0; r < rows; r++)
         for (size_t s = 0; s < nb; s++) {
             const size_t ci = r / (K * K), kh = (r / K) % K, kw = r % K;
@@ -132,7 +177,7 @@ static void col2im(float *din, const float *col, const sl__conv_dims *d, size_t 
                 long iw = i % W + (long)kw - pad;
                 masks[kw * hw + (size_t)i] = (iw >= 0 && iw < W) ? 1.0f : 0.0f;
             }
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (!omp_in_parallel())
     for (size_t ci = 0; ci < d->ci; ci++)
         for (size_t s = 0; s < nb; s++) {
             float *plane = din + (ci * d->n + s0 + s) * hw;
@@ -173,21 +218,36 @@ static void col2im(float *din, const float *col, const sl__conv_dims *d, size_t 
         }
 }
 
-void sl__conv_forward(float *out, const float *in, const float *wt, const float *bias, const sl__conv_dims *d,
-                      float *scratch) {
+/* Forward product for examples [s0, s1), in chunks. */
+static void conv_forward_range(float *out, const float *in, const float *wt, const sl__conv_dims *d, float *col,
+                               size_t s0, size_t s1) {
     const size_t ckk = d->ci * d->k * d->k, howo = d->ho * d->wo, ncols = d->n * howo;
     const size_t nb = conv_chunk(d);
-    for (size_t s0 = 0; s0 < d->n; s0 += nb) {
-        size_t b = SL__MIN(nb, d->n - s0);
+    for (; s0 < s1; s0 += nb) {
+        size_t b = SL__MIN(nb, s1 - s0);
         if (conv_is_pointwise(d)) {
             sl_gemm(false, false, d->co, b * howo, ckk, 1.0f, wt, ckk, in + s0 * howo, d->n * howo, 0.0f,
                     out + s0 * howo, ncols);
         } else {
-            im2col(scratch, in, d, s0, b);
-            sl_gemm(false, false, d->co, b * howo, ckk, 1.0f, wt, ckk, scratch, b * howo, 0.0f, out + s0 * howo,
-                    ncols);
+            im2col(col, in, d, s0, b);
+            sl_gemm(false, false, d->co, b * howo, ckk, 1.0f, wt, ckk, col, b * howo, 0.0f, out + s0 * howo, ncols);
         }
     }
+}
+
+void sl__conv_forward(float *out, const float *in, const float *wt, const float *bias, const sl__conv_dims *d,
+                      float *scratch) {
+    const size_t howo = d->ho * d->wo, ncols = d->n * howo, S = conv_slices(d), W = conv_workers(d);
+    const size_t area = conv_is_pointwise(d) ? 0 : conv_worker_floats(d);
+    int saved = W > 1 ? blas_serial_begin() : 0;
+#pragma omp parallel num_threads((int)W) if (W > 1)
+    {
+        /* The team may be smaller than asked for (or absent without OpenMP). */
+        size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
+        for (size_t s = t; s < S; s += nt)
+            conv_forward_range(out, in, wt, d, scratch + t * area, slice_begin(d, s), slice_begin(d, s + 1));
+    }
+    if (W > 1) blas_serial_end(saved);
     if (bias) {
 #pragma omp parallel for schedule(static)
         for (size_t c = 0; c < d->co; c++) {
@@ -197,10 +257,36 @@ void sl__conv_forward(float *out, const float *in, const float *wt, const float 
     }
 }
 
-void sl__conv_backward(float *din, float *dwt, float *dbias, const float *dout, const float *in, const float *wt,
-                       const sl__conv_dims *d, float *scratch) {
+/* d(weight) (accumulated into dw) and d(input) for examples [s0, s1). */
+static void conv_backward_range(float *din, float *dw, const float *dout, const float *in, const float *wt,
+                                const sl__conv_dims *d, float *col, size_t s0, size_t s1) {
     const size_t ckk = d->ci * d->k * d->k, howo = d->ho * d->wo, ncols = d->n * howo, hw = d->h * d->w;
     const size_t nb = conv_chunk(d);
+    for (; s0 < s1; s0 += nb) {
+        size_t b = SL__MIN(nb, s1 - s0), cols = b * howo;
+        const float *g = dout + s0 * howo;
+        if (conv_is_pointwise(d)) {
+            sl_gemm(false, true, d->co, ckk, cols, 1.0f, g, ncols, in + s0 * hw, d->n * hw, 1.0f, dw, ckk);
+            if (din)
+                sl_gemm(true, false, ckk, cols, d->co, 1.0f, wt, ckk, g, ncols, 0.0f, din + s0 * hw, d->n * hw);
+            continue;
+        }
+        im2col(col, in, d, s0, b);
+        sl_gemm(false, true, d->co, ckk, cols, 1.0f, g, ncols, col, cols, 1.0f, dw, ckk);
+        if (din) {
+            /* The column buffer is free again: reuse it for d(columns). */
+            sl_gemm(true, false, ckk, cols, d->co, 1.0f, wt, ckk, g, ncols, 0.0f, col, cols);
+            col2im(din, col, d, s0, b, col + nb * ckk * howo);
+        }
+    }
+}
+
+void sl__conv_backward(float *din, float *dwt, float *dbias, const float *dout, const float *in, const float *wt,
+                       const sl__conv_dims *d, float *scratch) {
+    const size_t nw = d->co * d->ci * d->k * d->k, ncols = d->n * d->ho * d->wo;
+    const size_t S = conv_slices(d), W = conv_workers(d);
+    const size_t area = conv_is_pointwise(d) ? 0 : conv_worker_floats(d);
+    float *parts = scratch + conv_max_workers(d) * area; /* slice s >= 1 sums into parts + (s-1)*nw */
     if (dbias) {
 #pragma omp parallel for schedule(static)
         for (size_t c = 0; c < d->co; c++) {
@@ -210,21 +296,23 @@ void sl__conv_backward(float *din, float *dwt, float *dbias, const float *dout, 
             dbias[c] += (float)acc;
         }
     }
-    for (size_t s0 = 0; s0 < d->n; s0 += nb) {
-        size_t b = SL__MIN(nb, d->n - s0), cols = b * howo;
-        const float *g = dout + s0 * howo;
-        if (conv_is_pointwise(d)) {
-            sl_gemm(false, true, d->co, ckk, cols, 1.0f, g, ncols, in + s0 * hw, d->n * hw, 1.0f, dwt, ckk);
-            if (din)
-                sl_gemm(true, false, ckk, cols, d->co, 1.0f, wt, ckk, g, ncols, 0.0f, din + s0 * hw, d->n * hw);
-            continue;
-        }
-        im2col(scratch, in, d, s0, b);
-        sl_gemm(false, true, d->co, ckk, cols, 1.0f, g, ncols, scratch, cols, 1.0f, dwt, ckk);
-        if (din) {
-            /* The column buffer is free again: reuse it for d(columns). */
-            sl_gemm(true, false, ckk, cols, d->co, 1.0f, wt, ckk, g, ncols, 0.0f, scratch, cols);
-            col2im(din, scratch, d, s0, b, scratch + nb * ckk * howo);
+    if (S > 1) memset(parts, 0, (S - 1) * nw * sizeof(float));
+    int saved = W > 1 ? blas_serial_begin() : 0;
+#pragma omp parallel num_threads((int)W) if (W > 1)
+    {
+        size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
+        for (size_t s = t; s < S; s += nt)
+            conv_backward_range(din, s ? parts + (s - 1) * nw : dwt, dout, in, wt, d, scratch + t * area,
+                                slice_begin(d, s), slice_begin(d, s + 1));
+    }
+    if (W > 1) blas_serial_end(saved);
+    /* Slice order, whatever the thread count. */
+    if (S > 1) {
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < nw; i++) {
+            float acc = dwt[i];
+            for (size_t s = 1; s < S; s++) acc += parts[(s - 1) * nw + i];
+            dwt[i] = acc;
         }
     }
 }
@@ -439,7 +527,9 @@ void sl__bn_forward(float *out, float *cache, float *run_mean, float *run_var, c
          * values, so it need not read the output. */
         cache[2 * d->c + c] = scale;
         cache[3 * d->c + c] = shift;
-        if (!d->flat) {
+        if (d->no_out && !d->flat) {
+            /* A fused pooling reads the input instead. */
+        } else if (!d->flat) {
             const float *x = in + c * m;
             float *y = out + c * m;
             if (d->relu)
@@ -624,6 +714,123 @@ void sl__maxpool_forward_ref(float *out, int32_t *idx, const float *in, const sl
                     out[o] = best;
                     idx[o] = (int32_t)bi;
                 }
+}
+
+/* Batch norm's affine map (and ReLU), then 2x2 stride-2 max pooling, without
+ * storing the normalised batch: the pooling reads the BN input and applies
+ * scale and shift (cache[2c..], cache[3c..] of sl__bn_forward) on the fly.
+ * Each value is computed exactly as sl__bn_forward computes it, so outputs and
+ * indices equal those of the two kernels run in turn. */
+void sl__bn_maxpool_forward(float *out, int32_t *idx, const float *in, const float *cache, bool relu,
+                            const sl__conv_dims *d) {
+    const size_t planes = d->ci * d->n, hw = d->h * d->w, howo = d->ho * d->wo;
+#pragma omp parallel for schedule(static)
+    for (size_t p = 0; p < planes; p++) {
+        const size_t c = p / d->n;
+        const float scale = cache[2 * d->ci + c], shift = cache[3 * d->ci + c];
+        const float *x = in + p * hw;
+        float *y = out + p * howo;
+        int32_t *ix = idx + p * howo;
+        for (size_t oh = 0; oh < d->ho; oh++)
+            for (size_t ow = 0; ow < d->wo; ow++) {
+                size_t a = 2 * oh * d->w + 2 * ow, b = a + 1, e = a + d->w, f = e + 1;
+                float va = x[a] * scale + shift, vb = x[b] * scale + shift, ve = x[e] * scale + shift,
+                      vf = x[f] * scale + shift;
+                if (relu) {
+                    va = va > 0.0f ? va : 0.0f, vb = vb > 0.0f ? vb : 0.0f;
+                    ve = ve > 0.0f ? ve : 0.0f, vf = vf > 0.0f ? vf : 0.0f;
+                }
+                size_t m1 = vb > va ? b : a, m2 = vf > ve ? f : e;
+                float v1 = vb > va ? vb : va, v2 = vf > ve ? vf : ve;
+                y[oh * d->wo + ow] = v2 > v1 ? v2 : v1;
+                ix[oh * d->wo + ow] = (int32_t)(v2 > v1 ? m2 : m1);
+            }
+    }
+}
+
+void sl__bn_maxpool_forward_ref(float *out, int32_t *idx, const float *in, const float *cache, bool relu,
+                                const sl__conv_dims *d) {
+    const size_t per = d->n * d->h * d->w;
+    float *t = sl__malloc_array(d->ci * per, sizeof(float), "bn-maxpool reference");
+    if (!t) return;
+    for (size_t c = 0; c < d->ci; c++)
+        for (size_t j = 0; j < per; j++) {
+            float v = in[c * per + j] * cache[2 * d->ci + c] + cache[3 * d->ci + c];
+            t[c * per + j] = relu && !(v > 0.0f) ? 0.0f : v;
+        }
+    sl__maxpool_forward_ref(out, idx, t, d);
+    sl__free(t);
+}
+
+/* Backward of sl__bn_maxpool_forward: the gradient of the pooled output
+ * reaches only the window maxima, so the batch-norm sums run over the pooled
+ * elements, and d(input) is written window by window with the same formula as
+ * sl__bn_backward, never storing the unpooled gradient. */
+void sl__bn_maxpool_backward(float *din, float *dgamma, float *dbeta, const float *dpool, const int32_t *idx,
+                             const float *in, const float *cache, const float *gamma, bool relu,
+                             const sl__conv_dims *d) {
+    const size_t C = d->ci, n = d->n, hw = d->h * d->w, howo = d->ho * d->wo, m = n * hw;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t c = 0; c < C; c++) {
+        const float mean = cache[c], invstd = cache[C + c], scale = cache[2 * C + c], shift = cache[3 * C + c];
+        double sg = 0, sgx = 0;
+        for (size_t s = 0; s < n; s++) {
+            const float *x = in + c * m + s * hw, *gp = dpool + (c * n + s) * howo;
+            const int32_t *ix = idx + (c * n + s) * howo;
+            float a1 = 0.0f, a2 = 0.0f;
+            for (size_t o = 0; o < howo; o++) {
+                float xv = x[ix[o]], g = relu && !(xv * scale + shift > 0.0f) ? 0.0f : gp[o];
+                a1 += g;
+                a2 += g * (xv - mean);
+            }
+            sg += a1;
+            sgx += a2;
+        }
+        sgx *= invstd;
+        dgamma[c] += (float)sgx;
+        dbeta[c] += (float)sg;
+        if (!din) continue;
+        const float k = gamma[c] * invstd;
+        const float a2 = (float)(sgx / (double)m), a1 = (float)(sg / (double)m);
+        const float ka2 = k * a2 * invstd, k0 = k * a1 - ka2 * mean;
+        for (size_t s = 0; s < n; s++) {
+            const float *x = in + c * m + s * hw, *gp = dpool + (c * n + s) * howo;
+            const int32_t *ix = idx + (c * n + s) * howo;
+            float *dx = din + c * m + s * hw;
+            for (size_t oh = 0; oh < d->ho; oh++)
+                for (size_t ow = 0; ow < d->wo; ow++) {
+                    const size_t o = oh * d->wo + ow, a = 2 * oh * d->w + 2 * ow;
+                    const size_t pos[4] = {a, a + 1, a + d->w, a + d->w + 1};
+                    for (int q = 0; q < 4; q++) {
+                        const size_t j = pos[q];
+                        float g = (int32_t)j == ix[o] ? gp[o] : 0.0f;
+                        dx[j] = (relu && !(x[j] * scale + shift > 0.0f) ? 0.0f : k * g) - ka2 * x[j] - k0;
+                    }
+                }
+        }
+    }
+}
+
+void sl__bn_maxpool_backward_ref(float *din, float *dgamma, float *dbeta, const float *dpool, const int32_t *idx,
+                                 const float *in, const float *cache, const float *gamma, bool relu,
+                                 const sl__conv_dims *d) {
+    const size_t total = d->ci * d->n * d->h * d->w;
+    const size_t per = d->n * d->h * d->w;
+    float *g = sl__malloc_array(total, sizeof(float), "bn-maxpool reference");
+    float *y = sl__malloc_array(total, sizeof(float), "bn-maxpool reference");
+    if (g && y) {
+        /* The batch-norm output, whose sign the reference takes its ReLU mask from. */
+        for (size_t c = 0; c < d->ci; c++)
+            for (size_t j = 0; j < per; j++) {
+                float v = in[c * per + j] * cache[2 * d->ci + c] + cache[3 * d->ci + c];
+                y[c * per + j] = relu && !(v > 0.0f) ? 0.0f : v;
+            }
+        sl__maxpool_backward(g, dpool, idx, d);
+        sl__bn_dims bd = {d->ci, per, false, relu, 0, 0, false};
+        sl__bn_backward_ref(din, dgamma, dbeta, g, y, in, cache, gamma, &bd);
+    }
+    sl__free(g);
+    sl__free(y);
 }
 
 void sl__maxpool_backward(float *din, const float *dout, const int32_t *idx, const sl__conv_dims *d) {

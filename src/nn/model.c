@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -478,6 +479,19 @@ sl_status sl_model_create(const char *spec, const sl_shape *input, uint64_t seed
             m->layers[i - 1].fused_relu = true;
             L->passthrough = true;
         }
+        /* A 2x2 max pooling after a batch norm (and its fused ReLU) over
+         * even-sized images normalises its inputs itself, so the batch norm's
+         * output is never stored. */
+        if (L->kind == SL__L_MAXPOOL && L->k == 2 && L->stride == 2 && L->pad == 0 && L->in.ndim == 3 &&
+            L->in.dims[1] % 2 == 0 && L->in.dims[2] % 2 == 0) {
+            size_t b = i;
+            if (b > 0 && m->layers[b - 1].passthrough) b--;
+            if (b > 0 && m->layers[b - 1].kind == SL__L_BN && m->layers[b - 1].in.ndim == 3) {
+                m->layers[b - 1].pooled = true;
+                m->layers[b - 1].pool_layer = i;
+                L->pool_bn = b;
+            }
+        }
     }
     if (st == SL_OK) {
         m->output = cur;
@@ -566,13 +580,15 @@ typedef struct plan {
     size_t act, grad, scratch, cache, idx, mask; /* floats, floats, floats, floats, int32s, bytes */
 } plan;
 
-static sl__conv_dims conv_dims(const sl__layer *L, size_t n) {
+/* The convolution scratch is sized for the OpenMP thread count at
+ * allocation; a later, larger count uses only that many workers. */
+static sl__conv_dims conv_dims(const sl__layer *L, size_t n, size_t threads) {
     sl__conv_dims d = {n, L->in.dims[0], L->in.dims[1], L->in.dims[2], L->out.dims[0], L->out.dims[1],
-                       L->out.dims[2], L->k, L->stride, L->pad, 0};
+                       L->out.dims[2], L->k, L->stride, L->pad, 0, threads};
     return d;
 }
 
-static bool make_plan(const sl_model *m, size_t n, plan *pl) {
+static bool make_plan(const sl_model *m, size_t n, size_t threads, plan *pl) {
     memset(pl, 0, sizeof *pl);
     size_t in0 = sl_shape_count(&m->input), mx = in0, t;
     pl->act = in0 * n;
@@ -582,7 +598,7 @@ static bool make_plan(const sl_model *m, size_t n, plan *pl) {
         if (!L->passthrough) pl->act += t;
         mx = SL__MAX(mx, L->out_count);
         if (L->kind == SL__L_CONV) {
-            sl__conv_dims d = conv_dims(L, n);
+            sl__conv_dims d = conv_dims(L, n, threads);
             pl->scratch = SL__MAX(pl->scratch, sl__conv_scratch_floats(&d));
         }
         if (L->kind == SL__L_MAXPOOL) pl->idx += t;
@@ -596,7 +612,7 @@ static bool make_plan(const sl_model *m, size_t n, plan *pl) {
 
 size_t sl_model_memory(const sl_model *m, size_t n) {
     plan pl;
-    if (!make_plan(m, n, &pl)) return SIZE_MAX;
+    if (!make_plan(m, n, (size_t)omp_get_max_threads(), &pl)) return SIZE_MAX;
     size_t fixed = (4 * m->nparams + m->nbufs) * sizeof(float);
     return fixed + (pl.act + pl.grad + pl.scratch + pl.cache) * sizeof(float) + pl.idx * sizeof(int32_t) + pl.mask;
 }
@@ -605,7 +621,9 @@ static sl_status ensure_capacity(sl_model *m, size_t n) {
     if (n <= m->cap) return SL_OK;
     free_batch(m);
     plan pl;
-    if (!make_plan(m, n, &pl)) return sl__fail(SL_ERR_NOMEM, "model: batch of %zu is too large", n);
+    size_t threads = (size_t)omp_get_max_threads();
+    if (!make_plan(m, n, threads, &pl)) return sl__fail(SL_ERR_NOMEM, "model: batch of %zu is too large", n);
+    m->team = threads;
     m->actmem = sl__malloc_array(pl.act, sizeof(float), "activations");
     m->gmem = sl__malloc_array(pl.grad, sizeof(float), "activation gradients");
     m->scratch = pl.scratch ? sl__malloc_array(pl.scratch, sizeof(float), "convolution scratch") : NULL;
@@ -675,13 +693,13 @@ static sl_status layer_forward(sl_model *m, sl__layer *L, const float *in, float
     switch (L->kind) {
     case SL__L_LINEAR: sl__linear_forward(out, in, w, b, n, L->in.dims[0], L->nout); break;
     case SL__L_CONV: {
-        sl__conv_dims d = conv_dims(L, n);
+        sl__conv_dims d = conv_dims(L, n, m->team);
         sl__conv_forward(out, in, w, b, &d, m->scratch);
         break;
     }
     case SL__L_BN: {
         size_t hw = L->in.ndim == 3 ? L->in.dims[1] * L->in.dims[2] : 1;
-        sl__bn_dims d = {L->in.dims[0], n * hw, L->in.ndim == 1, L->fused_relu, L->eps, L->momentum};
+        sl__bn_dims d = {L->in.dims[0], n * hw, L->in.ndim == 1, L->fused_relu, L->eps, L->momentum, L->pooled};
         if (train && d.m < 2)
             return sl__fail(SL_ERR_ARG, "layer '%s': train mode needs more than one value per channel (batch %zu)",
                             L->token, n);
@@ -720,12 +738,17 @@ static sl_status layer_forward(sl_model *m, sl__layer *L, const float *in, float
         for (size_t j = 0; j < ti; j++) out[j] = tanhf(in[j]);
         break;
     case SL__L_MAXPOOL: {
-        sl__conv_dims d = conv_dims(L, n);
-        sl__maxpool_forward(out, L->idx, in, &d);
+        sl__conv_dims d = conv_dims(L, n, 0);
+        if (L->pool_bn) {
+            const sl__layer *B = &m->layers[L->pool_bn - 1];
+            sl__bn_maxpool_forward(out, L->idx, m->acts[L->pool_bn - 1], B->cache, B->fused_relu, &d);
+        } else {
+            sl__maxpool_forward(out, L->idx, in, &d);
+        }
         break;
     }
     case SL__L_AVGPOOL: {
-        sl__conv_dims d = conv_dims(L, n);
+        sl__conv_dims d = conv_dims(L, n, 0);
         sl__avgpool_forward(out, in, &d);
         break;
     }
@@ -835,13 +858,20 @@ static void layer_backward(sl_model *m, sl__layer *L, const float *dout, float *
     switch (L->kind) {
     case SL__L_LINEAR: sl__linear_backward(din, gw, gb, dout, in, w, n, L->in.dims[0], L->nout); break;
     case SL__L_CONV: {
-        sl__conv_dims d = conv_dims(L, n);
+        sl__conv_dims d = conv_dims(L, n, m->team);
         sl__conv_backward(din, gw, gb, dout, in, w, &d, m->scratch);
         break;
     }
     case SL__L_BN: {
         size_t hw = L->in.ndim == 3 ? L->in.dims[1] * L->in.dims[2] : 1;
-        sl__bn_dims d = {L->in.dims[0], n * hw, L->in.ndim == 1, L->fused_relu, L->eps, L->momentum};
+        if (L->pooled) {
+            /* dout is the gradient of the fused pooling's output. */
+            const sl__layer *P = &m->layers[L->pool_layer];
+            sl__conv_dims d = conv_dims(P, n, 0);
+            sl__bn_maxpool_backward(din, gw, gb, dout, P->idx, in, L->cache, w, L->fused_relu, &d);
+            break;
+        }
+        sl__bn_dims d = {L->in.dims[0], n * hw, L->in.ndim == 1, L->fused_relu, L->eps, L->momentum, false};
         sl__bn_backward(din, gw, gb, dout, out, in, L->cache, w, &d);
         break;
     }
@@ -884,13 +914,13 @@ static void layer_backward(sl_model *m, sl__layer *L, const float *dout, float *
         break;
     case SL__L_MAXPOOL: {
         if (!din) break;
-        sl__conv_dims d = conv_dims(L, n);
+        sl__conv_dims d = conv_dims(L, n, 0);
         sl__maxpool_backward(din, dout, L->idx, &d);
         break;
     }
     case SL__L_AVGPOOL: {
         if (!din) break;
-        sl__conv_dims d = conv_dims(L, n);
+        sl__conv_dims d = conv_dims(L, n, 0);
         sl__avgpool_backward(din, dout, &d);
         break;
     }
@@ -976,7 +1006,9 @@ sl_status sl_model_backward(sl_model *m, const float *dy, float *din) {
         memcpy(cur, dy, n * m->output.dims[0] * sizeof(float));
     for (size_t i = m->nl; i-- > 0;) {
         sl__layer *L = &m->layers[i];
-        if (L->passthrough) continue;
+        /* A pooling fused with its batch norm is differentiated inside the
+         * batch norm's backward, which takes the pooled gradient as it is. */
+        if (L->passthrough || L->pool_bn) continue;
         bool need = i > 0 || din != NULL;
         if (L->kind == SL__L_EMBBAG) need = false;
         float *next = cur == m->g0 ? m->g1 : m->g0;

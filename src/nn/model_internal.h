@@ -27,6 +27,7 @@ struct sl_model {
     sl__tensor *tensors;
     /* Per-batch memory, sized for `cap` examples. */
     size_t cap, n;
+    size_t team; /* threads the convolution scratch is sized for */
     float *actmem, *gmem, *scratch, *yout, *g0, *g1;
     float **acts; /* nl + 1 pointers; acts[0] is the input in internal layout */
     bool can_backward;
