@@ -36,6 +36,15 @@ static sl_status train_one(const sl_demo_config *c, const char *path, sl_objecti
     t.seed = c->seed;
     t.threads = c->threads;
     t.out = path;
+    /* The JSONL log sits beside the model (name.jsonl) so the report can draw
+     * the training curves. */
+    char log[4200];
+    size_t n = strlen(path);
+    const char *ext = ".safetensors";
+    size_t el = strlen(ext);
+    if (n > el && strcmp(path + n - el, ext) == 0) n -= el;
+    snprintf(log, sizeof log, "%.*s.jsonl", (int)n, path);
+    t.log = log;
     t.progress_stream = c->progress_stream;
     t.progress_mode = c->progress_mode;
     t.stop = c->stop;
