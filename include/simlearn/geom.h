@@ -13,22 +13,6 @@
 extern "C" {
 #endif
 
-/* ---- covariance and eigen-decomposition --------------------------------- */
-
-/* Mean (d, may be NULL) and covariance (d x d, row-major, divided by n) of the
- * n rows of x, accumulated in double. Errors: SL_ERR_ARG (n or d is 0),
- * SL_ERR_NOMEM. Uses sl_gemm on blocks of rows; not for use inside a parallel
- * region. */
-sl_status sl_geom_covariance(const float *x, size_t n, size_t d, double *mean, double *cov);
-
-/* Eigen-decomposition of the symmetric n x n matrix a (row-major; only its
- * values are read, both triangles must agree). On success w holds the
- * eigenvalues in descending order and, when vectors is true, row i of a is the
- * unit eigenvector of w[i]; otherwise a is clobbered. Householder
- * tridiagonalisation followed by implicit-shift QL iterations, in double.
- * Errors: SL_ERR_NOMEM, SL_ERR_NUMERIC (non-finite input or no convergence). */
-sl_status sl_geom_sym_eig(double *a, size_t n, double *w, bool vectors);
-
 /* ---- all-but-the-top (Mu & Viswanath, 2018) ------------------------------
  * Subtract the mean and remove the projections on the top D principal
  * directions. A fitted model can be applied to other matrices of the same
@@ -60,7 +44,7 @@ sl_status sl_geom_abtt(float *x, size_t n, size_t d, size_t D);
  * entropy of p_i = max(eig_i, 0) / sum. 0 when the spectrum is all zero. */
 double sl_geom_effective_rank(const double *eig, size_t d);
 /* Eigenvalues of the covariance of x's rows (eig: d values, descending) and
- * the effective rank. Errors: as sl_geom_covariance and sl_geom_sym_eig. */
+ * the effective rank. Errors: as sl_covariance and sl_eigh (simlearn/tensor.h). */
 sl_status sl_geom_spectrum(const float *x, size_t n, size_t d, double *eig, double *erank);
 
 /* ---- norms --------------------------------------------------------------- */

@@ -1,5 +1,6 @@
-/* simlearn tensor: the one matrix-product entry point (OpenBLAS sgemm) and a
- * few dense float kernels used across modules. */
+/* simlearn tensor: the one matrix-product entry point (OpenBLAS sgemm), a
+ * few dense float kernels used across modules, and the dense symmetric linear
+ * algebra (covariance, eigen-decomposition) they share. */
 #ifndef SIMLEARN_TENSOR_H
 #define SIMLEARN_TENSOR_H
 
@@ -22,6 +23,30 @@ void sl_gemm_ref(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float
 void sl_row_sqnorms(const float *a, size_t n, size_t d, float *out);
 /* Scale each row to unit L2 norm (rows of norm 0 are left as they are). */
 void sl_rows_normalize(float *a, size_t n, size_t d);
+
+/* ---- covariance and symmetric eigen-decomposition ------------------------ */
+
+/* Mean (d, may be NULL) and covariance (d x d, row-major, divided by n - ddof:
+ * 0 for the maximum-likelihood estimate, 1 for the unbiased one) of the n rows
+ * of x, accumulated in double over float sl_gemm products of centred row
+ * blocks, and symmetrised exactly. Not for use inside a parallel region.
+ * Errors: SL_ERR_ARG (n or d is 0, n <= ddof), SL_ERR_RANGE, SL_ERR_NOMEM,
+ * SL_ERR_NUMERIC (a non-finite entry, named by row and column). */
+sl_status sl_covariance(const float *x, size_t n, size_t d, size_t ddof, double *mean, double *cov);
+
+/* a: n x n symmetric, row-major, double; only read. On success w (n) holds the
+ * eigenvalues in descending order and v (n x n, row-major) the matching unit
+ * eigenvectors as ROWS (v[i*n + j] is coordinate j of vector i). Each vector's
+ * largest-magnitude coordinate is made positive (the first one on ties), so the
+ * result does not depend on the solver's arbitrary signs.
+ * sl_eigh uses Householder tridiagonalisation and the implicit QL method; v may
+ * be NULL when only the eigenvalues are wanted (the vectors are then not
+ * accumulated). sl_eigh_ref is the cyclic Jacobi twin the tests compare it
+ * with (v required).
+ * Errors: SL_ERR_ARG (n is 0), SL_ERR_RANGE, SL_ERR_NOMEM, SL_ERR_NUMERIC
+ * (non-finite input or no convergence). */
+sl_status sl_eigh(const double *a, size_t n, double *w, double *v);
+sl_status sl_eigh_ref(const double *a, size_t n, double *w, double *v);
 
 #ifdef __cplusplus
 }

@@ -13,23 +13,11 @@
 extern "C" {
 #endif
 
-/* ---- symmetric eigen-decomposition --------------------------------------
- * a: n x n symmetric, row-major, double; only read. On success w (n) holds the
- * eigenvalues in descending order and v (n x n, row-major) the matching unit
- * eigenvectors as ROWS (v[i*n + j] is coordinate j of vector i). Each vector's
- * largest-magnitude coordinate is made positive (the first one on ties), so the
- * result does not depend on the solver's arbitrary signs.
- * sl_eigh uses Householder tridiagonalisation and the implicit QL method;
- * sl_eigh_ref is the cyclic Jacobi twin the tests compare it with.
- * Errors: SL_ERR_NOMEM, SL_ERR_NUMERIC (non-finite input or no convergence). */
-sl_status sl_eigh(const double *a, size_t n, double *w, double *v);
-sl_status sl_eigh_ref(const double *a, size_t n, double *w, double *v);
-
 /* ---- PCA -----------------------------------------------------------------
  * Principal components of n points of dimension d (float32, row-major). The
  * covariance (d x d) is formed with sl_gemm in blocks and decomposed with
  * sl_eigh, so the cost is O(n d^2 + d^3). Components follow sl_eigh's sign
- * convention. Thread-compatible (one object per caller). */
+ * convention (both in simlearn/tensor.h). Thread-compatible (one object per caller). */
 typedef struct sl_pca {
     size_t d, k;
     float *mean;           /* d */

@@ -174,8 +174,8 @@ sl_status sl_logreg_loss_ref(const sl_logreg_problem *p, const double *theta, do
 static double lr_fn(const double *theta, double *grad, void *ctx) { return lr_eval(ctx, theta, grad); }
 
 /* ---- preconditioner -----------------------------------------------------
- * The covariance and its eigen-decomposition come from the geometry module's
- * dense linear algebra (sl_geom_covariance, sl_geom_sym_eig). */
+ * The covariance and its eigen-decomposition come from the tensor module's
+ * dense linear algebra (sl_covariance, sl_eigh). */
 
 struct sl_logreg_precond {
     size_t d;
@@ -196,8 +196,9 @@ sl_status sl_logreg_precond_create(const float *x, size_t n, size_t d, size_t ma
     sl_logreg_precond *pc = sl__calloc(1, sizeof *pc);
     float *sub = m < n ? sl__malloc_array(md, sizeof *sub, "preconditioner rows") : NULL;
     double *cov = sl__malloc_array(dd, sizeof *cov, "covariance");
+    double *vec = sl__malloc_array(dd, sizeof *vec, "eigenvectors");
     sl_status s = SL_ERR_NOMEM;
-    if (!pc || (m < n && !sub) || !cov) goto fail;
+    if (!pc || (m < n && !sub) || !cov || !vec) goto fail;
     pc->d = d;
     pc->u = sl__malloc_array(dd, sizeof *pc->u, "eigenvectors");
     pc->mu = sl__malloc_array(d, sizeof *pc->mu, "eigenvalues");
@@ -205,15 +206,15 @@ sl_status sl_logreg_precond_create(const float *x, size_t n, size_t d, size_t ma
     /* Evenly spaced rows: a deterministic sample that covers the whole set. */
     if (sub)
         for (size_t i = 0; i < m; i++) memcpy(sub + i * d, x + (i * n / m) * d, d * sizeof *x);
-    if ((s = sl_geom_covariance(sub ? sub : x, m, d, NULL, cov)) != SL_OK) goto fail;
-    if ((s = sl_geom_sym_eig(cov, d, pc->mu, true)) != SL_OK) goto fail;
-    for (size_t i = 0; i < dd; i++) pc->u[i] = (float)cov[i];
+    if ((s = sl_covariance(sub ? sub : x, m, d, 0, NULL, cov)) != SL_OK) goto fail;
+    if ((s = sl_eigh(cov, d, pc->mu, vec)) != SL_OK) goto fail;
+    for (size_t i = 0; i < dd; i++) pc->u[i] = (float)vec[i];
     for (size_t i = 0; i < d; i++) pc->mu[i] = fmax(pc->mu[i], 0.0);
-    sl__free(sub), sl__free(cov);
+    sl__free(sub), sl__free(cov), sl__free(vec);
     *out = pc;
     return SL_OK;
 fail:
-    sl__free(sub), sl__free(cov);
+    sl__free(sub), sl__free(cov), sl__free(vec);
     sl_logreg_precond_destroy(pc);
     return s;
 }

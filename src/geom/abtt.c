@@ -30,17 +30,18 @@ sl_status sl_geom_abtt_fit(const float *x, size_t n, size_t d, size_t D, sl_geom
     double *mean = sl__malloc_array(d, sizeof *mean, "mean");
     double *cov = sl__malloc_array(dd, sizeof *cov, "covariance");
     double *w = sl__malloc_array(d, sizeof *w, "eigenvalues");
+    double *vec = sl__malloc_array(dd, sizeof *vec, "eigenvectors");
     sl_geom_abtt_model *m = sl__calloc(1, sizeof *m);
     sl_status s = SL_ERR_NOMEM;
-    if (!mean || !cov || !w || !m) goto fail;
+    if (!mean || !cov || !w || !vec || !m) goto fail;
     m->d = d;
     m->D = D;
     m->mean = sl__malloc_array(d, sizeof *m->mean, "mean");
     m->dirs = sl__malloc_array(D * d, sizeof *m->dirs, "directions");
     m->var = sl__malloc_array(D, sizeof *m->var, "variances");
     if (!m->mean || !m->dirs || !m->var) goto fail;
-    if ((s = sl_geom_covariance(x, n, d, mean, cov)) != SL_OK) goto fail;
-    if ((s = sl_geom_sym_eig(cov, d, w, true)) != SL_OK) goto fail;
+    if ((s = sl_covariance(x, n, d, 0, mean, cov)) != SL_OK) goto fail;
+    if ((s = sl_eigh(cov, d, w, vec)) != SL_OK) goto fail;
     m->total_var = 0;
     for (size_t j = 0; j < d; j++) {
         m->mean[j] = (float)mean[j];
@@ -48,13 +49,13 @@ sl_status sl_geom_abtt_fit(const float *x, size_t n, size_t d, size_t D, sl_geom
     }
     for (size_t i = 0; i < D; i++) {
         m->var[i] = w[i];
-        for (size_t j = 0; j < d; j++) m->dirs[i * d + j] = (float)cov[i * d + j];
+        for (size_t j = 0; j < d; j++) m->dirs[i * d + j] = (float)vec[i * d + j];
     }
-    sl__free(mean), sl__free(cov), sl__free(w);
+    sl__free(mean), sl__free(cov), sl__free(w), sl__free(vec);
     *out = m;
     return SL_OK;
 fail:
-    sl__free(mean), sl__free(cov), sl__free(w);
+    sl__free(mean), sl__free(cov), sl__free(w), sl__free(vec);
     sl_geom_abtt_destroy(m);
     if (s == SL_ERR_NOMEM) return sl__fail(SL_ERR_NOMEM, "all-but-the-top: out of memory (width %zu)", d);
     return s;

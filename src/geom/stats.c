@@ -27,8 +27,8 @@ sl_status sl_geom_spectrum(const float *x, size_t n, size_t d, double *eig, doub
     if (!sl_mul_size(d, d, &dd)) return sl__fail(SL_ERR_RANGE, "spectrum: width %zu is too large", d);
     double *cov = sl__malloc_array(dd, sizeof *cov, "covariance");
     if (!cov) return SL_ERR_NOMEM;
-    sl_status s = sl_geom_covariance(x, n, d, NULL, cov);
-    if (s == SL_OK) s = sl_geom_sym_eig(cov, d, eig, false);
+    sl_status s = sl_covariance(x, n, d, 0, NULL, cov);
+    if (s == SL_OK) s = sl_eigh(cov, d, eig, NULL);
     sl__free(cov);
     if (s == SL_OK && erank) *erank = sl_geom_effective_rank(eig, d);
     return s;

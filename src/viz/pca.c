@@ -1,5 +1,5 @@
-/* Principal component analysis: the covariance is accumulated in double from
- * float sl_gemm products of row blocks, then decomposed with sl_eigh. */
+/* Principal component analysis: the covariance (sl_covariance, accumulated in
+ * double from float sl_gemm products of row blocks) decomposed with sl_eigh. */
 #include "internal.h"
 
 #include <math.h>
@@ -20,13 +20,9 @@ sl_status sl_pca_fit(const float *x, size_t n, size_t d, size_t k, sl_pca **out)
     size_t nd, dd;
     if (!sl_mul_size(n, d, &nd) || !sl_mul_size(d, d, &dd))
         return sl__fail(SL_ERR_RANGE, "pca: %zu x %zu overflows", n, d);
-    const size_t B = 1024;
-    size_t bd = SL__MIN(n, B) * d;
     sl_pca *p = sl__calloc(1, sizeof *p);
-    double *mean = sl__calloc(d, sizeof *mean);
-    double *cov = sl__calloc(dd, sizeof *cov);
-    float *blk = sl__malloc_array(bd, sizeof *blk, "pca block");
-    float *cb = sl__malloc_array(dd, sizeof *cb, "pca block covariance");
+    double *mean = sl__malloc_array(d, sizeof *mean, "pca mean");
+    double *cov = sl__malloc_array(dd, sizeof *cov, "pca covariance");
     double *w = sl__malloc_array(d, sizeof *w, "pca eigenvalues");
     double *v = sl__malloc_array(dd, sizeof *v, "pca eigenvectors");
     sl_status st = SL_OK;
@@ -35,42 +31,19 @@ sl_status sl_pca_fit(const float *x, size_t n, size_t d, size_t k, sl_pca **out)
         p->components = sl__malloc_array(k * d, sizeof *p->components, "pca components");
         p->variance = sl__malloc_array(k, sizeof *p->variance, "pca variances");
     }
-    if (!p || !mean || !cov || !blk || !cb || !w || !v || !p->mean || !p->components || !p->variance) {
+    if (!p || !mean || !cov || !w || !v || !p->mean || !p->components || !p->variance) {
         st = sl__fail(SL_ERR_NOMEM, "pca: cannot allocate work space for %zu x %zu data", n, d);
         goto fail;
     }
-    for (size_t i = 0; i < n; i++) {
-        const float *r = x + i * d;
-        for (size_t j = 0; j < d; j++) {
-            if (!isfinite(r[j])) {
-                st = sl__fail(SL_ERR_NUMERIC, "pca: row %zu, column %zu is %g", i, j, (double)r[j]);
-                goto fail;
-            }
-            mean[j] += r[j];
-        }
-    }
-    for (size_t j = 0; j < d; j++) mean[j] /= (double)n, p->mean[j] = (float)mean[j];
-    /* Centre each block before the product so the covariance does not suffer
-     * the cancellation of E[xx^T] - mean mean^T in float. */
-    for (size_t i0 = 0; i0 < n; i0 += B) {
-        size_t m = SL__MIN(B, n - i0);
-        for (size_t i = 0; i < m; i++)
-            for (size_t j = 0; j < d; j++) blk[i * d + j] = (float)(x[(i0 + i) * d + j] - mean[j]);
-        sl_gemm(true, false, d, d, m, 1.0f, blk, d, blk, d, 0.0f, cb, d);
-        for (size_t t = 0; t < dd; t++) cov[t] += cb[t];
-    }
-    double total = 0;
-    for (size_t t = 0; t < dd; t++) cov[t] /= (double)(n - 1);
-    /* Symmetrise exactly; the blocked float products can differ in the last bit. */
-    for (size_t i = 0; i < d; i++) {
-        total += cov[i * d + i];
-        for (size_t j = i + 1; j < d; j++) cov[i * d + j] = cov[j * d + i] = 0.5 * (cov[i * d + j] + cov[j * d + i]);
-    }
-    st = sl_eigh(cov, d, w, v);
+    /* The unbiased covariance (divided by n - 1), then its eigenvectors. */
+    st = sl_covariance(x, n, d, 1, mean, cov);
+    if (!st) st = sl_eigh(cov, d, w, v);
     if (st) {
         sl__fail_prefix(st, "pca");
         goto fail;
     }
+    double total = 0;
+    for (size_t j = 0; j < d; j++) total += cov[j * d + j], p->mean[j] = (float)mean[j];
     p->d = d;
     p->k = k;
     p->total_variance = total;
@@ -82,7 +55,7 @@ sl_status sl_pca_fit(const float *x, size_t n, size_t d, size_t k, sl_pca **out)
     p = NULL;
 fail:
     sl_pca_destroy(p);
-    sl__free(mean), sl__free(cov), sl__free(blk), sl__free(cb), sl__free(w), sl__free(v);
+    sl__free(mean), sl__free(cov), sl__free(w), sl__free(v);
     return st;
 }
 

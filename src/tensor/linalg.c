@@ -1,15 +1,68 @@
-/* Symmetric eigen-decomposition for PCA: Householder reduction to a
- * tridiagonal matrix followed by the implicit QL method with Wilkinson-style
- * shifts, and a cyclic Jacobi twin that the tests compare it with. */
+/* Dense symmetric linear algebra shared by PCA, the geometry statistics and
+ * the probe's preconditioner: the covariance of a set of rows (float products
+ * through sl_gemm, accumulated in double) and a symmetric eigen-solver
+ * (Householder tridiagonalisation + implicit QL) with a cyclic Jacobi twin. */
 #include "internal.h"
 
 #include <math.h>
 #include <string.h>
 
+/* Rows per covariance block: large enough for an efficient sgemm, small enough
+ * that the block stays in the last-level cache. */
+#define COV_BLOCK 1024
+
+sl_status sl_covariance(const float *x, size_t n, size_t d, size_t ddof, double *mean, double *cov) {
+    if (n == 0 || d == 0) return sl__fail(SL_ERR_ARG, "covariance: empty matrix (%zu x %zu)", n, d);
+    if (n <= ddof) return sl__fail(SL_ERR_ARG, "covariance: %zu rows, need more than %zu", n, ddof);
+    size_t dd, bd;
+    if (!sl_mul_size(d, d, &dd) || !sl_mul_size(COV_BLOCK, d, &bd))
+        return sl__fail(SL_ERR_RANGE, "covariance: width %zu is too large", d);
+    double *mu = sl__calloc(d, sizeof *mu);
+    float *blk = sl__malloc_array(SL__MIN(n, (size_t)COV_BLOCK) * d, sizeof *blk, "covariance block");
+    float *gram = sl__malloc_array(dd, sizeof *gram, "covariance block product");
+    if (!mu || !blk || !gram) {
+        sl__free(mu), sl__free(blk), sl__free(gram);
+        return sl__fail(SL_ERR_NOMEM, "covariance: out of memory for a %zu x %zu matrix", d, d);
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) {
+            float v = x[i * d + j];
+            if (!isfinite(v)) {
+                sl__free(mu), sl__free(blk), sl__free(gram);
+                return sl__fail(SL_ERR_NUMERIC, "covariance: row %zu, column %zu is %g", i, j, (double)v);
+            }
+            mu[j] += v;
+        }
+    for (size_t j = 0; j < d; j++) mu[j] /= (double)n;
+    memset(cov, 0, dd * sizeof *cov);
+    /* Centring before the product avoids the cancellation of E[xx^T] - mm^T;
+     * each block's float product is small enough to be accurate, and the sum
+     * over blocks is kept in double. */
+    for (size_t r0 = 0; r0 < n; r0 += COV_BLOCK) {
+        size_t nb = SL__MIN((size_t)COV_BLOCK, n - r0);
+        for (size_t i = 0; i < nb; i++)
+            for (size_t j = 0; j < d; j++) blk[i * d + j] = (float)((double)x[(r0 + i) * d + j] - mu[j]);
+        sl_gemm(true, false, d, d, nb, 1.0f, blk, d, blk, d, 0.0f, gram, d);
+        for (size_t k = 0; k < dd; k++) cov[k] += gram[k];
+    }
+    /* Symmetrise exactly (the blocked float products can differ in the last
+     * bit) and normalise. */
+    double div = (double)(n - ddof);
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j <= i; j++) {
+            double v = 0.5 * (cov[i * d + j] + cov[j * d + i]) / div;
+            cov[i * d + j] = cov[j * d + i] = v;
+        }
+    if (mean) memcpy(mean, mu, d * sizeof *mu);
+    sl__free(mu), sl__free(blk), sl__free(gram);
+    return SL_OK;
+}
+
 /* Sort eigenpairs by descending eigenvalue (rows of v move with them) and make
  * each vector's largest-magnitude coordinate positive. Selection sort: n is at
  * most a few thousand and this is O(n^2) row swaps at worst, dwarfed by O(n^3). */
 static void sort_and_sign(double *w, double *v, size_t n) {
+    /* v may be NULL (eigenvalues only). */
     for (size_t i = 0; i < n; i++) {
         size_t best = i;
         for (size_t j = i + 1; j < n; j++)
@@ -18,14 +71,14 @@ static void sort_and_sign(double *w, double *v, size_t n) {
             double t = w[i];
             w[i] = w[best];
             w[best] = t;
-            for (size_t c = 0; c < n; c++) {
+            for (size_t c = 0; v && c < n; c++) {
                 t = v[i * n + c];
                 v[i * n + c] = v[best * n + c];
                 v[best * n + c] = t;
             }
         }
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; v && i < n; i++) {
         double *r = v + i * n, big = 0;
         size_t at = 0;
         for (size_t c = 0; c < n; c++)
@@ -47,21 +100,25 @@ static sl_status check_input(const double *a, size_t n, const char *who) {
 sl_status sl_eigh(const double *a_in, size_t n, double *w, double *v_out) {
     SL__TRY(check_input(a_in, n, "eigh"));
     double *a = sl__malloc_array(n * n, sizeof *a, "eigh matrix");
-    double *z = sl__malloc_array(n * n, sizeof *z, "eigh vectors");
+    /* Without v_out only the eigenvalues are wanted: the orthogonal factor,
+     * a third of the work, is not accumulated. */
+    double *z = v_out ? sl__malloc_array(n * n, sizeof *z, "eigh vectors") : NULL;
     double *hv = sl__malloc_array(n, sizeof *hv, "eigh work");
     double *u = sl__malloc_array(n, sizeof *u, "eigh work");
     double *d = sl__malloc_array(n, sizeof *d, "eigh work");
     double *e = sl__malloc_array(n, sizeof *e, "eigh work");
     sl_status st = SL_OK;
-    if (!a || !z || !hv || !u || !d || !e) {
+    if (!a || (v_out && !z) || !hv || !u || !d || !e) {
         st = SL_ERR_NOMEM;
         goto done;
     }
     memcpy(a, a_in, n * n * sizeof *a);
     /* z holds Q^T: row j is column j of the accumulated orthogonal matrix, so
      * that both the reflections and the later QL rotations touch contiguous rows. */
-    memset(z, 0, n * n * sizeof *z);
-    for (size_t i = 0; i < n; i++) z[i * n + i] = 1;
+    if (z) {
+        memset(z, 0, n * n * sizeof *z);
+        for (size_t i = 0; i < n; i++) z[i * n + i] = 1;
+    }
 
     /* Householder: for column k, reflect rows/cols k+1.. so that column k has
      * zeros below the sub-diagonal. A' = A - v w^T - w v^T with w = 2p - 2(v.p)v,
@@ -98,6 +155,7 @@ sl_status sl_eigh(const double *a_in, size_t n, double *w, double *v_out) {
         a[(k + 1) * n + k] = a[k * n + k + 1] = alpha;
         for (size_t i = 1; i < m; i++) a[(k + 1 + i) * n + k] = a[k * n + k + 1 + i] = 0;
         /* Q^T <- H Q^T: rows k+1.. of z change by -2 v (v^T z). */
+        if (!z) continue;
         for (size_t c = 0; c < n; c++) u[c] = 0;
         for (size_t i = 0; i < m; i++) {
             const double *row = z + (k + 1 + i) * n;
@@ -150,6 +208,7 @@ sl_status sl_eigh(const double *a_in, size_t n, double *w, double *v_out) {
                     p = s * r;
                     d[ii + 1] = g + p;
                     g = c * r - b;
+                    if (!z) continue;
                     double *z0 = z + ii * n, *z1 = z + (ii + 1) * n;
                     for (size_t k = 0; k < n; k++) {
                         double t = z1[k];
@@ -171,7 +230,7 @@ sl_status sl_eigh(const double *a_in, size_t n, double *w, double *v_out) {
         }
     sort_and_sign(d, z, n);
     memcpy(w, d, n * sizeof *w);
-    memcpy(v_out, z, n * n * sizeof *v_out);
+    if (v_out) memcpy(v_out, z, n * n * sizeof *v_out);
 done:
     if (st == SL_ERR_NOMEM) sl__fail(SL_ERR_NOMEM, "eigh: cannot allocate work space for a %zu x %zu matrix", n, n);
     sl__free(a), sl__free(z), sl__free(hv), sl__free(u), sl__free(d), sl__free(e);
