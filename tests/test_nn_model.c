@@ -205,7 +205,7 @@ TEST(optimizers_match_pytorch) {
         sl_optim *o;
         ASSERT_OK(sl_optim_create(m, &cfg, &o));
         for (int k = 0; k < 3; k++) {
-            char a[8], b[8];
+            char a[16], b[16];
             snprintf(a, sizeof a, "gw%d", k), snprintf(b, sizeof b, "gb%d", k);
             memcpy(g, sl_tensors_get(t, a)->data, 12 * 4);
             memcpy(g + 12, sl_tensors_get(t, b)->data, 3 * 4);
