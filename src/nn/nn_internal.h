@@ -91,14 +91,6 @@ void sl__bn_maxpool_forward(float *out, int32_t *idx, const float *in, const flo
                             const sl__conv_dims *d);
 void sl__bn_maxpool_forward_ref(float *out, int32_t *idx, const float *in, const float *cache, bool relu,
                                 const sl__conv_dims *d);
-/* Its backward: dpool is the gradient of the pooled output, idx the pooling's
- * indices; dgamma and dbeta accumulate; din may be NULL. */
-void sl__bn_maxpool_backward(float *din, float *dgamma, float *dbeta, const float *dpool, const int32_t *idx,
-                             const float *in, const float *cache, const float *gamma, bool relu,
-                             const sl__conv_dims *d);
-void sl__bn_maxpool_backward_ref(float *din, float *dgamma, float *dbeta, const float *dpool, const int32_t *idx,
-                                 const float *in, const float *cache, const float *gamma, bool relu,
-                                 const sl__conv_dims *d);
 void sl__avgpool_forward(float *out, const float *in, const sl__conv_dims *d);
 void sl__avgpool_backward(float *din, const float *dout, const sl__conv_dims *d);
 
@@ -122,7 +114,6 @@ typedef struct sl__layer {
     bool passthrough;  /* relu fused into the preceding bn: output aliases input */
     bool pooled;       /* bn whose output only a fused 2x2 max pooling reads: not stored */
     size_t pool_bn;    /* maxpool fused with batch norm: 1 + that layer's index, else 0 */
-    size_t pool_layer; /* pooled bn: index of its max pooling layer */
     /* per-batch caches, sized for the model's batch capacity */
     float *cache;
     int32_t *idx;
