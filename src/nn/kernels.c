@@ -527,9 +527,7 @@ void sl__bn_forward(float *out, float *cache, float *run_mean, float *run_var, c
          * values, so it need not read the output. */
         cache[2 * d->c + c] = scale;
         cache[3 * d->c + c] = shift;
-        if (d->no_out && !d->flat) {
-            /* A fused pooling reads the input instead. */
-        } else if (!d->flat) {
+        if (!d->flat) {
             const float *x = in + c * m;
             float *y = out + c * m;
             if (d->relu)
@@ -714,123 +712,6 @@ void sl__maxpool_forward_ref(float *out, int32_t *idx, const float *in, const sl
                     out[o] = best;
                     idx[o] = (int32_t)bi;
                 }
-}
-
-/* Batch norm's affine map (and ReLU), then 2x2 stride-2 max pooling, without
- * storing the normalised batch: the pooling reads the BN input and applies
- * scale and shift (cache[2c..], cache[3c..] of sl__bn_forward) on the fly.
- * Each value is computed exactly as sl__bn_forward computes it, so outputs and
- * indices equal those of the two kernels run in turn. */
-void sl__bn_maxpool_forward(float *out, int32_t *idx, const float *in, const float *cache, bool relu,
-                            const sl__conv_dims *d) {
-    const size_t planes = d->ci * d->n, hw = d->h * d->w, howo = d->ho * d->wo;
-#pragma omp parallel for schedule(static)
-    for (size_t p = 0; p < planes; p++) {
-        const size_t c = p / d->n;
-        const float scale = cache[2 * d->ci + c], shift = cache[3 * d->ci + c];
-        const float *x = in + p * hw;
-        float *y = out + p * howo;
-        int32_t *ix = idx + p * howo;
-        for (size_t oh = 0; oh < d->ho; oh++)
-            for (size_t ow = 0; ow < d->wo; ow++) {
-                size_t a = 2 * oh * d->w + 2 * ow, b = a + 1, e = a + d->w, f = e + 1;
-                float va = x[a] * scale + shift, vb = x[b] * scale + shift, ve = x[e] * scale + shift,
-                      vf = x[f] * scale + shift;
-                if (relu) {
-                    va = va > 0.0f ? va : 0.0f, vb = vb > 0.0f ? vb : 0.0f;
-                    ve = ve > 0.0f ? ve : 0.0f, vf = vf > 0.0f ? vf : 0.0f;
-                }
-                size_t m1 = vb > va ? b : a, m2 = vf > ve ? f : e;
-                float v1 = vb > va ? vb : va, v2 = vf > ve ? vf : ve;
-                y[oh * d->wo + ow] = v2 > v1 ? v2 : v1;
-                ix[oh * d->wo + ow] = (int32_t)(v2 > v1 ? m2 : m1);
-            }
-    }
-}
-
-void sl__bn_maxpool_forward_ref(float *out, int32_t *idx, const float *in, const float *cache, bool relu,
-                                const sl__conv_dims *d) {
-    const size_t per = d->n * d->h * d->w;
-    float *t = sl__malloc_array(d->ci * per, sizeof(float), "bn-maxpool reference");
-    if (!t) return;
-    for (size_t c = 0; c < d->ci; c++)
-        for (size_t j = 0; j < per; j++) {
-            float v = in[c * per + j] * cache[2 * d->ci + c] + cache[3 * d->ci + c];
-            t[c * per + j] = relu && !(v > 0.0f) ? 0.0f : v;
-        }
-    sl__maxpool_forward_ref(out, idx, t, d);
-    sl__free(t);
-}
-
-/* Backward of sl__bn_maxpool_forward: the gradient of the pooled output
- * reaches only the window maxima, so the batch-norm sums run over the pooled
- * elements, and d(input) is written window by window with the same formula as
- * sl__bn_backward, never storing the unpooled gradient. */
-void sl__bn_maxpool_backward(float *din, float *dgamma, float *dbeta, const float *dpool, const int32_t *idx,
-                             const float *in, const float *cache, const float *gamma, bool relu,
-                             const sl__conv_dims *d) {
-    const size_t C = d->ci, n = d->n, hw = d->h * d->w, howo = d->ho * d->wo, m = n * hw;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (size_t c = 0; c < C; c++) {
-        const float mean = cache[c], invstd = cache[C + c], scale = cache[2 * C + c], shift = cache[3 * C + c];
-        double sg = 0, sgx = 0;
-        for (size_t s = 0; s < n; s++) {
-            const float *x = in + c * m + s * hw, *gp = dpool + (c * n + s) * howo;
-            const int32_t *ix = idx + (c * n + s) * howo;
-            float a1 = 0.0f, a2 = 0.0f;
-            for (size_t o = 0; o < howo; o++) {
-                float xv = x[ix[o]], g = relu && !(xv * scale + shift > 0.0f) ? 0.0f : gp[o];
-                a1 += g;
-                a2 += g * (xv - mean);
-            }
-            sg += a1;
-            sgx += a2;
-        }
-        sgx *= invstd;
-        dgamma[c] += (float)sgx;
-        dbeta[c] += (float)sg;
-        if (!din) continue;
-        const float k = gamma[c] * invstd;
-        const float a2 = (float)(sgx / (double)m), a1 = (float)(sg / (double)m);
-        const float ka2 = k * a2 * invstd, k0 = k * a1 - ka2 * mean;
-        for (size_t s = 0; s < n; s++) {
-            const float *x = in + c * m + s * hw, *gp = dpool + (c * n + s) * howo;
-            const int32_t *ix = idx + (c * n + s) * howo;
-            float *dx = din + c * m + s * hw;
-            for (size_t oh = 0; oh < d->ho; oh++)
-                for (size_t ow = 0; ow < d->wo; ow++) {
-                    const size_t o = oh * d->wo + ow, a = 2 * oh * d->w + 2 * ow;
-                    const size_t pos[4] = {a, a + 1, a + d->w, a + d->w + 1};
-                    for (int q = 0; q < 4; q++) {
-                        const size_t j = pos[q];
-                        float g = (int32_t)j == ix[o] ? gp[o] : 0.0f;
-                        dx[j] = (relu && !(x[j] * scale + shift > 0.0f) ? 0.0f : k * g) - ka2 * x[j] - k0;
-                    }
-                }
-        }
-    }
-}
-
-void sl__bn_maxpool_backward_ref(float *din, float *dgamma, float *dbeta, const float *dpool, const int32_t *idx,
-                                 const float *in, const float *cache, const float *gamma, bool relu,
-                                 const sl__conv_dims *d) {
-    const size_t total = d->ci * d->n * d->h * d->w;
-    const size_t per = d->n * d->h * d->w;
-    float *g = sl__malloc_array(total, sizeof(float), "bn-maxpool reference");
-    float *y = sl__malloc_array(total, sizeof(float), "bn-maxpool reference");
-    if (g && y) {
-        /* The batch-norm output, whose sign the reference takes its ReLU mask from. */
-        for (size_t c = 0; c < d->ci; c++)
-            for (size_t j = 0; j < per; j++) {
-                float v = in[c * per + j] * cache[2 * d->ci + c] + cache[3 * d->ci + c];
-                y[c * per + j] = relu && !(v > 0.0f) ? 0.0f : v;
-            }
-        sl__maxpool_backward(g, dpool, idx, d);
-        sl__bn_dims bd = {d->ci, per, false, relu, 0, 0, false};
-        sl__bn_backward_ref(din, dgamma, dbeta, g, y, in, cache, gamma, &bd);
-    }
-    sl__free(g);
-    sl__free(y);
 }
 
 void sl__maxpool_backward(float *din, const float *dout, const int32_t *idx, const sl__conv_dims *d) {

@@ -479,19 +479,6 @@ sl_status sl_model_create(const char *spec, const sl_shape *input, uint64_t seed
             m->layers[i - 1].fused_relu = true;
             L->passthrough = true;
         }
-        /* A 2x2 max pooling after a batch norm (and its fused ReLU) over
-         * even-sized images normalises its inputs itself, so the batch norm's
-         * output is never stored. */
-        if (L->kind == SL__L_MAXPOOL && L->k == 2 && L->stride == 2 && L->pad == 0 && L->in.ndim == 3 &&
-            L->in.dims[1] % 2 == 0 && L->in.dims[2] % 2 == 0) {
-            size_t b = i;
-            if (b > 0 && m->layers[b - 1].passthrough) b--;
-            if (b > 0 && m->layers[b - 1].kind == SL__L_BN && m->layers[b - 1].in.ndim == 3) {
-                m->layers[b - 1].pooled = true;
-                m->layers[b - 1].pool_layer = i;
-                L->pool_bn = b;
-            }
-        }
     }
     if (st == SL_OK) {
         m->output = cur;
@@ -699,7 +686,7 @@ static sl_status layer_forward(sl_model *m, sl__layer *L, const float *in, float
     }
     case SL__L_BN: {
         size_t hw = L->in.ndim == 3 ? L->in.dims[1] * L->in.dims[2] : 1;
-        sl__bn_dims d = {L->in.dims[0], n * hw, L->in.ndim == 1, L->fused_relu, L->eps, L->momentum, L->pooled};
+        sl__bn_dims d = {L->in.dims[0], n * hw, L->in.ndim == 1, L->fused_relu, L->eps, L->momentum};
         if (train && d.m < 2)
             return sl__fail(SL_ERR_ARG, "layer '%s': train mode needs more than one value per channel (batch %zu)",
                             L->token, n);
@@ -739,12 +726,7 @@ static sl_status layer_forward(sl_model *m, sl__layer *L, const float *in, float
         break;
     case SL__L_MAXPOOL: {
         sl__conv_dims d = conv_dims(L, n, 0);
-        if (L->pool_bn) {
-            const sl__layer *B = &m->layers[L->pool_bn - 1];
-            sl__bn_maxpool_forward(out, L->idx, m->acts[L->pool_bn - 1], B->cache, B->fused_relu, &d);
-        } else {
-            sl__maxpool_forward(out, L->idx, in, &d);
-        }
+        sl__maxpool_forward(out, L->idx, in, &d);
         break;
     }
     case SL__L_AVGPOOL: {
@@ -864,14 +846,7 @@ static void layer_backward(sl_model *m, sl__layer *L, const float *dout, float *
     }
     case SL__L_BN: {
         size_t hw = L->in.ndim == 3 ? L->in.dims[1] * L->in.dims[2] : 1;
-        if (L->pooled) {
-            /* dout is the gradient of the fused pooling's output. */
-            const sl__layer *P = &m->layers[L->pool_layer];
-            sl__conv_dims d = conv_dims(P, n, 0);
-            sl__bn_maxpool_backward(din, gw, gb, dout, P->idx, in, L->cache, w, L->fused_relu, &d);
-            break;
-        }
-        sl__bn_dims d = {L->in.dims[0], n * hw, L->in.ndim == 1, L->fused_relu, L->eps, L->momentum, false};
+        sl__bn_dims d = {L->in.dims[0], n * hw, L->in.ndim == 1, L->fused_relu, L->eps, L->momentum};
         sl__bn_backward(din, gw, gb, dout, out, in, L->cache, w, &d);
         break;
     }
@@ -1006,9 +981,7 @@ sl_status sl_model_backward(sl_model *m, const float *dy, float *din) {
         memcpy(cur, dy, n * m->output.dims[0] * sizeof(float));
     for (size_t i = m->nl; i-- > 0;) {
         sl__layer *L = &m->layers[i];
-        /* A pooling fused with its batch norm is differentiated inside the
-         * batch norm's backward, which takes the pooled gradient as it is. */
-        if (L->passthrough || L->pool_bn) continue;
+        if (L->passthrough) continue;
         bool need = i > 0 || din != NULL;
         if (L->kind == SL__L_EMBBAG) need = false;
         float *next = cur == m->g0 ? m->g1 : m->g0;

@@ -69,7 +69,6 @@ typedef struct sl__bn_dims {
     bool flat;
     bool relu;
     double eps, momentum;
-    bool no_out; /* CNHW only: compute statistics and cache, write no output (a fused pooling reads the input) */
 } sl__bn_dims;
 void sl__bn_forward(float *out, float *cache, float *run_mean, float *run_var, const float *in, const float *gamma,
                     const float *beta, const sl__bn_dims *d, bool train);
@@ -85,20 +84,6 @@ void sl__bn_backward_ref(float *din, float *dgamma, float *dbeta, const float *d
 void sl__maxpool_forward(float *out, int32_t *idx, const float *in, const sl__conv_dims *d);
 void sl__maxpool_backward(float *din, const float *dout, const int32_t *idx, const sl__conv_dims *d);
 void sl__maxpool_forward_ref(float *out, int32_t *idx, const float *in, const sl__conv_dims *d);
-/* Fused batch norm (+ ReLU) and 2x2 stride-2 max pooling over CNHW planes of
- * even size: in is the BN input, cache its 4*ci floats from sl__bn_forward. */
-void sl__bn_maxpool_forward(float *out, int32_t *idx, const float *in, const float *cache, bool relu,
-                            const sl__conv_dims *d);
-void sl__bn_maxpool_forward_ref(float *out, int32_t *idx, const float *in, const float *cache, bool relu,
-                                const sl__conv_dims *d);
-/* Its backward: dpool is the gradient of the pooled output, idx the pooling's
- * indices; dgamma and dbeta accumulate; din may be NULL. */
-void sl__bn_maxpool_backward(float *din, float *dgamma, float *dbeta, const float *dpool, const int32_t *idx,
-                             const float *in, const float *cache, const float *gamma, bool relu,
-                             const sl__conv_dims *d);
-void sl__bn_maxpool_backward_ref(float *din, float *dgamma, float *dbeta, const float *dpool, const int32_t *idx,
-                                 const float *in, const float *cache, const float *gamma, bool relu,
-                                 const sl__conv_dims *d);
 void sl__avgpool_forward(float *out, const float *in, const sl__conv_dims *d);
 void sl__avgpool_backward(float *din, const float *dout, const sl__conv_dims *d);
 
@@ -120,9 +105,6 @@ typedef struct sl__layer {
     uint64_t batches_tracked;
     bool fused_relu;   /* bn whose following relu is applied in its kernel */
     bool passthrough;  /* relu fused into the preceding bn: output aliases input */
-    bool pooled;       /* bn whose output only a fused 2x2 max pooling reads: not stored */
-    size_t pool_bn;    /* maxpool fused with batch norm: 1 + that layer's index, else 0 */
-    size_t pool_layer; /* pooled bn: index of its max pooling layer */
     /* per-batch caches, sized for the model's batch capacity */
     float *cache;
     int32_t *idx;
