@@ -85,22 +85,9 @@ static void rb_text(rbuf *b, const char *s) {
 }
 
 static void rb_base64(rbuf *b, const uint8_t *p, size_t n) {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     rb_grow(b, (n + 2) / 3 * 4);
     if (b->failed) return;
-    char *o = b->s + b->len;
-    size_t i = 0;
-    for (; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        *o++ = tab[v >> 18], *o++ = tab[(v >> 12) & 63], *o++ = tab[(v >> 6) & 63], *o++ = tab[v & 63];
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-        *o++ = tab[v >> 18], *o++ = tab[(v >> 12) & 63];
-        *o++ = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-        *o++ = '=';
-    }
-    b->len = (size_t)(o - b->s);
+    b->len += sl__base64_encode(p, n, b->s + b->len);
     b->s[b->len] = '\0';
 }
 

@@ -250,10 +250,15 @@ static int cmp_i64(const void *a, const void *b) {
 
 /* Base64 of a byte string, appended to b. */
 static void sb_base64(sbuf *b, const uint8_t *p, size_t n) {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     sb_grow(b, (n + 2) / 3 * 4);
     if (b->failed) return;
-    char *o = b->s + b->len;
+    b->len += sl__base64_encode(p, n, b->s + b->len);
+    b->s[b->len] = '\0';
+}
+
+size_t sl__base64_encode(const uint8_t *p, size_t n, char *out) {
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *o = out;
     size_t i = 0;
     for (; i + 2 < n; i += 3) {
         uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
@@ -265,8 +270,7 @@ static void sb_base64(sbuf *b, const uint8_t *p, size_t n) {
         *o++ = i + 1 < n ? tab[(v >> 6) & 63] : '=';
         *o++ = '=';
     }
-    b->len = (size_t)(o - b->s);
-    b->s[b->len] = '\0';
+    return (size_t)(o - out);
 }
 
 static sl_status svg_thumbnails(sbuf *b, const sl_scatter *s, const frame *f);

@@ -35,4 +35,8 @@ void sl__csr_free(sl__csr *m);
 sl_status sl__tsne_grad_bh(const double *y, size_t n, const sl__csr *P, double exag, double theta, double *grad);
 void sl__tsne_grad_exact(const double *y, size_t n, const double *P, double exag, double *grad);
 
+/* Base64 (RFC 4648, with padding) of n bytes into out, which must hold
+ * 4 * ceil(n / 3) characters; returns the number written (no NUL). */
+size_t sl__base64_encode(const uint8_t *p, size_t n, char *out);
+
 #endif
