@@ -14,84 +14,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- a growable text buffer -------------------------------------------- */
-
-typedef struct {
-    char *s;
-    size_t len, cap;
-    bool failed;
-} rbuf;
-
-static void rb_grow(rbuf *b, size_t more) {
-    if (b->failed) return;
-    if (b->len + more + 1 <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 65536;
-    while (cap < b->len + more + 1) cap *= 2;
-    char *ns = sl__realloc(b->s, cap);
-    if (!ns) {
-        b->failed = true;
-        return;
-    }
-    b->s = ns, b->cap = cap;
-}
-
-static void rb_put(rbuf *b, const char *s, size_t n) {
-    rb_grow(b, n);
-    if (b->failed) return;
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void rb_str(rbuf *b, const char *s) { rb_put(b, s, strlen(s)); }
-
-static void rb_printf(rbuf *b, const char *fmt, ...) SL__PRINTF(2, 3);
-static void rb_printf(rbuf *b, const char *fmt, ...) {
-    char tmp[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n < sizeof tmp) {
-        rb_put(b, tmp, (size_t)n);
-        return;
-    }
-    rb_grow(b, (size_t)n);
-    if (b->failed) return;
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
 /* HTML-escaped text; control characters other than tab and newline become '?'. */
-static void rb_text(rbuf *b, const char *s) {
+static void rb_text(sl__tbuf *b, const char *s) {
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
         switch (c) {
-        case '&': rb_put(b, "&amp;", 5); break;
-        case '<': rb_put(b, "&lt;", 4); break;
-        case '>': rb_put(b, "&gt;", 4); break;
-        case '"': rb_put(b, "&quot;", 6); break;
-        case '\'': rb_put(b, "&#39;", 5); break;
+        case '&': sl__tb_put(b, "&amp;", 5); break;
+        case '<': sl__tb_put(b, "&lt;", 4); break;
+        case '>': sl__tb_put(b, "&gt;", 4); break;
+        case '"': sl__tb_put(b, "&quot;", 6); break;
+        case '\'': sl__tb_put(b, "&#39;", 5); break;
         default:
             if (c < 0x20 && c != '\t' && c != '\n')
-                rb_put(b, "?", 1);
+                sl__tb_put(b, "?", 1);
             else
-                rb_put(b, (const char *)&c, 1);
+                sl__tb_put(b, (const char *)&c, 1);
         }
     }
 }
 
-static void rb_base64(rbuf *b, const uint8_t *p, size_t n) {
-    rb_grow(b, (n + 2) / 3 * 4);
-    if (b->failed) return;
-    b->len += sl__base64_encode(p, n, b->s + b->len);
-    b->s[b->len] = '\0';
-}
-
-static sl_status rb_finish(rbuf *b, char **out, size_t *len) {
+static sl_status rb_finish(sl__tbuf *b, char **out, size_t *len) {
     if (b->failed || !b->s) {
         sl__free(b->s);
         return sl__fail(SL_ERR_NOMEM, "report: out of memory while writing the page");
@@ -102,39 +44,39 @@ static sl_status rb_finish(rbuf *b, char **out, size_t *len) {
 }
 
 sl_status sl_report_base64(const uint8_t *data, size_t n, char **out, size_t *len) {
-    rbuf b = {0};
-    rb_put(&b, "", 0);
-    rb_base64(&b, data, n);
+    sl__tbuf b = {0};
+    sl__tb_put(&b, "", 0);
+    sl__tb_base64(&b, data, n);
     return rb_finish(&b, out, len);
 }
 
 sl_status sl_report_escape(const char *text, char **out) {
-    rbuf b = {0};
-    rb_put(&b, "", 0);
+    sl__tbuf b = {0};
+    sl__tb_put(&b, "", 0);
     rb_text(&b, text);
     return rb_finish(&b, out, NULL);
 }
 
 /* An SVG document inlined into the page: from its <svg element on (an XML
  * declaration has no place inside HTML). */
-static void rb_svg(rbuf *b, const char *svg, size_t len) {
+static void rb_svg(sl__tbuf *b, const char *svg, size_t len) {
     const char *at = strstr(svg, "<svg");
     if (!at) return;
-    rb_put(b, at, len - (size_t)(at - svg));
+    sl__tb_put(b, at, len - (size_t)(at - svg));
 }
 
-static void rb_png(rbuf *b, const uint8_t *rgb, int w, int h, const char *alt) {
+static void rb_png(sl__tbuf *b, const uint8_t *rgb, int w, int h, const char *alt) {
     uint8_t *png = NULL;
     size_t plen = 0;
     if (sl_png_encode(rgb, w, h, 3, &png, &plen) != SL_OK) {
         b->failed = true;
         return;
     }
-    rb_printf(b, "<img width=\"%d\" height=\"%d\" alt=\"", w, h);
+    sl__tb_printf(b, "<img width=\"%d\" height=\"%d\" alt=\"", w, h);
     rb_text(b, alt);
-    rb_str(b, "\" src=\"data:image/png;base64,");
-    rb_base64(b, png, plen);
-    rb_str(b, "\">");
+    sl__tb_str(b, "\" src=\"data:image/png;base64,");
+    sl__tb_base64(b, png, plen);
+    sl__tb_str(b, "\">");
     sl__free(png);
 }
 
@@ -505,21 +447,21 @@ static sl_grid_tile tile_of(const sl_report_config *c, size_t i) {
     return t;
 }
 
-static sl_status section_neighbours(rbuf *b, const sl_report_config *c, rep_out *outs, const size_t *queries,
+static sl_status section_neighbours(sl__tbuf *b, const sl_report_config *c, rep_out *outs, const size_t *queries,
                                     size_t nq) {
-    rb_str(b, "<section id=\"neighbours\"><h2>Nearest neighbours</h2>\n");
+    sl__tb_str(b, "<section id=\"neighbours\"><h2>Nearest neighbours</h2>\n");
     if (!c->images) {
-        rb_str(b, "<p class=\"missing\">No images were given (pass the dataset), so there are no neighbour "
+        sl__tb_str(b, "<p class=\"missing\">No images were given (pass the dataset), so there are no neighbour "
                   "grids.</p></section>\n");
         return SL_OK;
     }
     size_t kk = c->neighbours < outs[0].K ? c->neighbours : outs[0].K;
-    rb_printf(b,
+    sl__tb_printf(b,
               "<p>Each row is a query from the data, then its %zu nearest neighbours by cosine similarity, near to "
               "far. A green frame marks a neighbour with the query's <b>",
               kk);
     rb_text(b, c->n_attrs ? c->attrs[c->grid_attr].name : "label");
-    rb_str(b, "</b>. What an encoder keeps shows in what the neighbours share; what it ignores varies along "
+    sl__tb_str(b, "</b>. What an encoder keeps shows in what the neighbours share; what it ignores varies along "
               "the row.</p>\n<div class=\"grids\">\n");
     size_t cols = 1 + kk;
     sl_grid_tile *tiles = sl__calloc(nq * cols, sizeof *tiles);
@@ -554,17 +496,17 @@ static sl_status section_neighbours(rbuf *b, const sl_report_config *c, rep_out 
         int w, h;
         s = sl_grid_render(tiles, nq, cols, &gc, &rgb, &w, &h);
         if (s) break;
-        rb_str(b, "<figure>");
+        sl__tb_str(b, "<figure>");
         rb_png(b, rgb, w, h, rep_name(c, r));
-        rb_str(b, "</figure>\n");
+        sl__tb_str(b, "</figure>\n");
         sl__free(rgb);
     }
     sl__free(tiles), sl__free(labels);
-    rb_str(b, "</div></section>\n");
+    sl__tb_str(b, "</div></section>\n");
     return s;
 }
 
-static sl_status map_svg(rbuf *b, const sl_report_config *c, const float *xy, size_t k, const char *title,
+static sl_status map_svg(sl__tbuf *b, const sl_report_config *c, const float *xy, size_t k, const char *title,
                          bool thumbs) {
     sl_scatter sc;
     memset(&sc, 0, sizeof sc);
@@ -586,41 +528,41 @@ static sl_status map_svg(rbuf *b, const sl_report_config *c, const float *xy, si
     return SL_OK;
 }
 
-static sl_status section_maps(rbuf *b, const sl_report_config *c, rep_out *outs) {
-    rb_str(b, "<section id=\"maps\"><h2>Embedding maps</h2>\n<p>PCA (linear: distances between groups mean "
+static sl_status section_maps(sl__tbuf *b, const sl_report_config *c, rep_out *outs) {
+    sl__tb_str(b, "<section id=\"maps\"><h2>Embedding maps</h2>\n<p>PCA (linear: distances between groups mean "
               "something) and t-SNE (neighbourhoods only) of every representation; choose the attribute that "
               "colours the points. The t-SNE maps show the images of a sample of points.</p>\n");
     size_t na = c->n_attrs ? c->n_attrs : 1;
     for (size_t r = 0; r < c->n_reps; r++) {
-        rb_str(b, "<div class=\"rep\"><h3>");
+        sl__tb_str(b, "<div class=\"rep\"><h3>");
         rb_text(b, rep_name(c, r));
-        rb_str(b, "</h3>\n");
+        sl__tb_str(b, "</h3>\n");
         for (size_t k = 0; k < na; k++) {
-            rb_printf(b, "<input type=\"radio\" class=\"a%zu\" name=\"m%zu\" id=\"m%zu-%zu\"%s>", k, r, r, k,
+            sl__tb_printf(b, "<input type=\"radio\" class=\"a%zu\" name=\"m%zu\" id=\"m%zu-%zu\"%s>", k, r, r, k,
                       k == 0 ? " checked" : "");
-            rb_printf(b, "<label for=\"m%zu-%zu\">", r, k);
+            sl__tb_printf(b, "<label for=\"m%zu-%zu\">", r, k);
             rb_text(b, c->n_attrs ? c->attrs[k].name : "all");
-            rb_str(b, "</label>");
+            sl__tb_str(b, "</label>");
         }
-        rb_str(b, "\n<div class=\"maps\">\n");
+        sl__tb_str(b, "\n<div class=\"maps\">\n");
         for (size_t k = 0; k < na; k++) {
-            rb_printf(b, "<div class=\"m a%zu\">", k);
+            sl__tb_printf(b, "<div class=\"m a%zu\">", k);
             char title[160];
             snprintf(title, sizeof title, "PCA (%.1f%% + %.1f%% of the variance)", 100 * outs[r].pca_var[0],
                      100 * outs[r].pca_var[1]);
             SL__TRY(map_svg(b, c, outs[r].pca, k, title, false));
             if (outs[r].tsne) SL__TRY(map_svg(b, c, outs[r].tsne, k, "t-SNE", true));
-            rb_str(b, "</div>\n");
+            sl__tb_str(b, "</div>\n");
         }
-        rb_str(b, "</div></div>\n");
+        sl__tb_str(b, "</div></div>\n");
     }
-    rb_str(b, "</section>\n");
+    sl__tb_str(b, "</section>\n");
     return SL_OK;
 }
 
 /* One chart of the given log columns against step; absent columns are left
  * out, and nothing is drawn when none is present. */
-static sl_status curve(rbuf *b, const sl_jsonl *t, const char *title, const char *const *keys, size_t nk, bool log_y,
+static sl_status curve(sl__tbuf *b, const sl_jsonl *t, const char *title, const char *const *keys, size_t nk, bool log_y,
                        int *drawn) {
     long xs = sl_jsonl_column(t, "step");
     sl_series ser[4];
@@ -662,57 +604,57 @@ static sl_status curve(rbuf *b, const sl_jsonl *t, const char *title, const char
     return s;
 }
 
-static sl_status section_curves(rbuf *b, const sl_report_config *c) {
-    rb_str(b, "<section id=\"curves\"><h2>Training curves</h2>\n");
+static sl_status section_curves(sl__tbuf *b, const sl_report_config *c) {
+    sl__tb_str(b, "<section id=\"curves\"><h2>Training curves</h2>\n");
     if (!c->n_logs) {
-        rb_str(b, "<p class=\"missing\">No training log was given (a JSONL file written by <code>simlearn train "
+        sl__tb_str(b, "<p class=\"missing\">No training log was given (a JSONL file written by <code>simlearn train "
                   "--log</code>).</p></section>\n");
         return SL_OK;
     }
     static const char *const loss[] = {"loss"}, *const lr[] = {"lr"}, *const tau[] = {"tau"},
                              *const au[] = {"alignment", "uniformity", "align", "uniform"};
     for (size_t g = 0; g < c->n_logs; g++) {
-        rb_str(b, "<div class=\"rep\"><h3>");
+        sl__tb_str(b, "<div class=\"rep\"><h3>");
         rb_text(b, c->logs[g].name ? c->logs[g].name : "log");
-        rb_str(b, "</h3><div class=\"row\">\n");
+        sl__tb_str(b, "</h3><div class=\"row\">\n");
         int drawn = 0;
         const sl_jsonl *t = c->logs[g].log;
         SL__TRY(curve(b, t, "loss", loss, 1, false, &drawn));
         SL__TRY(curve(b, t, "learning rate", lr, 1, true, &drawn));
         SL__TRY(curve(b, t, "temperature (tau)", tau, 1, false, &drawn));
         SL__TRY(curve(b, t, "alignment and uniformity", au, 4, false, &drawn));
-        if (!drawn) rb_str(b, "<p class=\"missing\">This log has no loss, lr, tau, alignment or uniformity column.</p>");
-        rb_str(b, "</div></div>\n");
+        if (!drawn) sl__tb_str(b, "<p class=\"missing\">This log has no loss, lr, tau, alignment or uniformity column.</p>");
+        sl__tb_str(b, "</div></div>\n");
     }
-    rb_str(b, "</section>\n");
+    sl__tb_str(b, "</section>\n");
     return SL_OK;
 }
 
-static void cell(rbuf *b, double v, const char *fmt) {
+static void cell(sl__tbuf *b, double v, const char *fmt) {
     if (isfinite(v))
-        rb_printf(b, fmt, v);
+        sl__tb_printf(b, fmt, v);
     else
-        rb_str(b, "<td>&ndash;</td>");
+        sl__tb_str(b, "<td>&ndash;</td>");
 }
 
-static sl_status section_geometry(rbuf *b, const sl_report_config *c, rep_out *outs) {
-    rb_str(b, "<section id=\"geometry\"><h2>Geometry</h2>\n<table><tr><th>representation</th><th>dim</th>"
+static sl_status section_geometry(sl__tbuf *b, const sl_report_config *c, rep_out *outs) {
+    sl__tb_str(b, "<section id=\"geometry\"><h2>Geometry</h2>\n<table><tr><th>representation</th><th>dim</th>"
               "<th>effective rank</th><th>mean norm</th><th>mean cosine (random pairs)</th>"
               "<th>uniformity (t=2)</th><th>alignment (same ");
     rb_text(b, c->n_attrs ? c->attrs[c->grid_attr].name : "label");
-    rb_str(b, ")</th></tr>\n");
+    sl__tb_str(b, ")</th></tr>\n");
     for (size_t r = 0; r < c->n_reps; r++) {
-        rb_str(b, "<tr><td>");
+        sl__tb_str(b, "<tr><td>");
         rb_text(b, rep_name(c, r));
-        rb_printf(b, "</td><td>%zu</td>", c->reps[r].d);
+        sl__tb_printf(b, "</td><td>%zu</td>", c->reps[r].d);
         cell(b, outs[r].erank, "<td>%.1f</td>");
         cell(b, outs[r].mean_norm, "<td>%.3g</td>");
         cell(b, outs[r].mean_cos, "<td>%.3f</td>");
         cell(b, outs[r].uniform, "<td>%.3f</td>");
         cell(b, outs[r].align, "<td>%.3f</td>");
-        rb_str(b, "</tr>\n");
+        sl__tb_str(b, "</tr>\n");
     }
-    rb_str(b, "</table>\n<p>Effective rank: exp of the entropy of the covariance spectrum (shown up to 512 "
+    sl__tb_str(b, "</table>\n<p>Effective rank: exp of the entropy of the covariance spectrum (shown up to 512 "
               "dimensions). Uniformity and alignment (Wang &amp; Isola) are on unit-length rows; lower is more "
               "uniform, and lower alignment means items of one class sit closer.</p>\n<div class=\"row\">\n");
     for (size_t r = 0; r < c->n_reps; r++) {
@@ -729,32 +671,32 @@ static sl_status section_geometry(rbuf *b, const sl_report_config *c, rep_out *o
         rb_svg(b, svg, len);
         sl__free(svg);
     }
-    rb_str(b, "</div></section>\n");
+    sl__tb_str(b, "</div></section>\n");
     return SL_OK;
 }
 
-static void eval_table(rbuf *b, const sl_report_config *c, rep_out *outs, size_t which, const double *chance) {
-    rb_str(b, "<table><tr><th>representation</th>");
+static void eval_table(sl__tbuf *b, const sl_report_config *c, rep_out *outs, size_t which, const double *chance) {
+    sl__tb_str(b, "<table><tr><th>representation</th>");
     for (size_t k = 0; k < c->n_attrs; k++) {
-        rb_str(b, "<th>");
+        sl__tb_str(b, "<th>");
         rb_text(b, c->attrs[k].name);
-        rb_str(b, "</th>");
+        sl__tb_str(b, "</th>");
     }
-    rb_str(b, "</tr>\n");
+    sl__tb_str(b, "</tr>\n");
     if (chance) {
-        rb_str(b, "<tr class=\"chance\"><td>chance (most common class)</td>");
+        sl__tb_str(b, "<tr class=\"chance\"><td>chance (most common class)</td>");
         for (size_t k = 0; k < c->n_attrs; k++) cell(b, 100 * chance[k], "<td>%.1f%%</td>");
-        rb_str(b, "</tr>\n");
+        sl__tb_str(b, "</tr>\n");
     }
     for (size_t r = 0; r < c->n_reps; r++) {
-        rb_str(b, "<tr><td>");
+        sl__tb_str(b, "<tr><td>");
         rb_text(b, rep_name(c, r));
-        rb_str(b, "</td>");
+        sl__tb_str(b, "</td>");
         const double *v = which == 0 ? outs[r].knn : outs[r].probe;
         for (size_t k = 0; k < c->n_attrs; k++) cell(b, 100 * v[k], "<td>%.1f%%</td>");
-        rb_str(b, "</tr>\n");
+        sl__tb_str(b, "</tr>\n");
     }
-    rb_str(b, "</table>\n");
+    sl__tb_str(b, "</table>\n");
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -762,10 +704,10 @@ static int cmp_i64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static sl_status section_eval(rbuf *b, const sl_report_config *c, rep_out *outs) {
-    rb_str(b, "<section id=\"evaluation\"><h2>Evaluation</h2>\n");
+static sl_status section_eval(sl__tbuf *b, const sl_report_config *c, rep_out *outs) {
+    sl__tb_str(b, "<section id=\"evaluation\"><h2>Evaluation</h2>\n");
     if (!c->n_attrs) {
-        rb_str(b, "<p class=\"missing\">No labels were given, so there is nothing to evaluate.</p></section>\n");
+        sl__tb_str(b, "<p class=\"missing\">No labels were given, so there is nothing to evaluate.</p></section>\n");
         return SL_OK;
     }
     double *chance = nan_array(c->n_attrs);
@@ -791,39 +733,39 @@ static sl_status section_eval(rbuf *b, const sl_report_config *c, rep_out *outs)
         chance[k] = m ? (double)top / (double)m : NAN;
         sl__free(l);
     }
-    rb_printf(b, "<h3>kNN accuracy</h3><p>Leave-one-out, %zu nearest neighbours by cosine similarity, majority "
+    sl__tb_printf(b, "<h3>kNN accuracy</h3><p>Leave-one-out, %zu nearest neighbours by cosine similarity, majority "
                  "vote. A representation that keeps an attribute classifies it well; one invariant to it falls "
                  "toward chance.</p>\n",
               c->knn_k);
     eval_table(b, c, outs, 0, chance);
     if (c->probe) {
-        rb_str(b, "<h3>Linear probe accuracy</h3><p>Logistic regression on the frozen features, trained on a "
+        sl__tb_str(b, "<h3>Linear probe accuracy</h3><p>Logistic regression on the frozen features, trained on a "
                   "random half of the items and tested on the other half.</p>\n");
         eval_table(b, c, outs, 1, chance);
     }
-    rb_str(b, "<h3>Retrieval</h3><p>Every item queries all the others by cosine similarity; an item is relevant "
+    sl__tb_str(b, "<h3>Retrieval</h3><p>Every item queries all the others by cosine similarity; an item is relevant "
               "when it shares the query's class. Recall@K: queries with a relevant item in the top K; "
               "mAP@R as in Musgrave et al. (2020).</p>\n<table><tr><th>representation</th>");
     for (size_t k = 0; k < c->n_attrs; k++) {
-        rb_str(b, "<th colspan=\"3\">");
+        sl__tb_str(b, "<th colspan=\"3\">");
         rb_text(b, c->attrs[k].name);
-        rb_str(b, "</th>");
+        sl__tb_str(b, "</th>");
     }
-    rb_str(b, "</tr>\n<tr><th></th>");
-    for (size_t k = 0; k < c->n_attrs; k++) rb_str(b, "<th>R@1</th><th>R@10</th><th>mAP@R</th>");
-    rb_str(b, "</tr>\n");
+    sl__tb_str(b, "</tr>\n<tr><th></th>");
+    for (size_t k = 0; k < c->n_attrs; k++) sl__tb_str(b, "<th>R@1</th><th>R@10</th><th>mAP@R</th>");
+    sl__tb_str(b, "</tr>\n");
     for (size_t r = 0; r < c->n_reps; r++) {
-        rb_str(b, "<tr><td>");
+        sl__tb_str(b, "<tr><td>");
         rb_text(b, rep_name(c, r));
-        rb_str(b, "</td>");
+        sl__tb_str(b, "</td>");
         for (size_t k = 0; k < c->n_attrs; k++) {
             cell(b, outs[r].rec1[k], "<td>%.3f</td>");
             cell(b, outs[r].rec10[k], "<td>%.3f</td>");
             cell(b, outs[r].map[k], "<td>%.3f</td>");
         }
-        rb_str(b, "</tr>\n");
+        sl__tb_str(b, "</tr>\n");
     }
-    rb_str(b, "</table></section>\n");
+    sl__tb_str(b, "</table></section>\n");
     sl__free(chance);
     return SL_OK;
 }
@@ -876,26 +818,26 @@ sl_status sl_report_html(const sl_report_config *c, char **html, size_t *len) {
             queries[i] = queries[j], queries[j] = t;
         }
     }
-    rbuf b = {0};
+    sl__tbuf b = {0};
     if (!s) {
-        rb_str(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
+        sl__tb_str(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
         rb_text(&b, c->title);
-        rb_printf(&b, "</title>\n<style>%s", css);
+        sl__tb_printf(&b, "</title>\n<style>%s", css);
         size_t na = c->n_attrs ? c->n_attrs : 1;
-        for (size_t k = 0; k < na; k++) rb_printf(&b, "input.a%zu:checked~.maps .m.a%zu{display:flex}", k, k);
-        rb_str(&b, "</style></head>\n<body>\n<h1>");
+        for (size_t k = 0; k < na; k++) sl__tb_printf(&b, "input.a%zu:checked~.maps .m.a%zu{display:flex}", k, k);
+        sl__tb_str(&b, "</style></head>\n<body>\n<h1>");
         rb_text(&b, c->title);
-        rb_str(&b, "</h1>\n<p class=\"meta\">");
+        sl__tb_str(&b, "</h1>\n<p class=\"meta\">");
         if (c->description) {
             rb_text(&b, c->description);
-            rb_str(&b, "<br>");
+            sl__tb_str(&b, "<br>");
         }
-        rb_printf(&b, "%zu items; representations: ", c->n);
+        sl__tb_printf(&b, "%zu items; representations: ", c->n);
         for (size_t r = 0; r < c->n_reps; r++) {
             rb_text(&b, rep_name(c, r));
-            rb_printf(&b, " (%zu dims)%s", c->reps[r].d, r + 1 < c->n_reps ? ", " : ".");
+            sl__tb_printf(&b, " (%zu dims)%s", c->reps[r].d, r + 1 < c->n_reps ? ", " : ".");
         }
-        rb_str(&b, "</p>\n<nav><a href=\"#neighbours\">Nearest neighbours</a><a href=\"#maps\">Embedding maps</a>"
+        sl__tb_str(&b, "</p>\n<nav><a href=\"#neighbours\">Nearest neighbours</a><a href=\"#maps\">Embedding maps</a>"
                    "<a href=\"#curves\">Training curves</a><a href=\"#geometry\">Geometry</a>"
                    "<a href=\"#evaluation\">Evaluation</a></nav>\n");
         s = section_neighbours(&b, c, outs, queries, nq);
@@ -905,7 +847,7 @@ sl_status sl_report_html(const sl_report_config *c, char **html, size_t *len) {
     if (!s) s = section_geometry(&b, c, outs);
     if (!s) s = section_eval(&b, c, outs);
     if (!s) {
-        rb_str(&b, "</body></html>\n");
+        sl__tb_str(&b, "</body></html>\n");
         s = rb_finish(&b, html, len);
     } else {
         sl__free(b.s);

@@ -8,75 +8,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- a growable text buffer -------------------------------------------- */
-
-typedef struct {
-    char *s;
-    size_t len, cap;
-    bool failed;
-} sbuf;
-
-static void sb_grow(sbuf *b, size_t more) {
-    if (b->failed) return;
-    if (b->len + more + 1 <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more + 1) cap *= 2;
-    char *ns = sl__realloc(b->s, cap);
-    if (!ns) {
-        b->failed = true;
-        return;
-    }
-    b->s = ns, b->cap = cap;
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) SL__PRINTF(2, 3);
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    char tmp[512];
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    sb_grow(b, (size_t)n);
-    if (b->failed) return;
-    if ((size_t)n < sizeof tmp) {
-        memcpy(b->s + b->len, tmp, (size_t)n + 1);
-    } else {
-        va_start(ap, fmt);
-        vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-    }
-    b->len += (size_t)n;
-}
-
-static void sb_put(sbuf *b, const char *s, size_t n) {
-    sb_grow(b, n);
-    if (b->failed) return;
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
 /* XML-escaped text; control characters (invalid in XML 1.0) become '?'. */
-static void sb_text(sbuf *b, const char *s) {
+static void sb_text(sl__tbuf *b, const char *s) {
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
         switch (c) {
-        case '&': sb_put(b, "&amp;", 5); break;
-        case '<': sb_put(b, "&lt;", 4); break;
-        case '>': sb_put(b, "&gt;", 4); break;
-        case '"': sb_put(b, "&quot;", 6); break;
-        case '\'': sb_put(b, "&#39;", 5); break;
+        case '&': sl__tb_put(b, "&amp;", 5); break;
+        case '<': sl__tb_put(b, "&lt;", 4); break;
+        case '>': sl__tb_put(b, "&gt;", 4); break;
+        case '"': sl__tb_put(b, "&quot;", 6); break;
+        case '\'': sl__tb_put(b, "&#39;", 5); break;
         default:
             if (c < 0x20 && c != '\t' && c != '\n')
-                sb_put(b, "?", 1);
+                sl__tb_put(b, "?", 1);
             else
-                sb_put(b, (const char *)&c, 1);
+                sl__tb_put(b, (const char *)&c, 1);
         }
     }
 }
 
-static sl_status sb_finish(sbuf *b, const char *what, char **svg, size_t *len) {
+static sl_status sb_finish(sl__tbuf *b, const char *what, char **svg, size_t *len) {
     if (b->failed || !b->s) {
         sl__free(b->s);
         return sl__fail(SL_ERR_NOMEM, "%s: out of memory while drawing", what);
@@ -149,8 +100,8 @@ static double py(const frame *f, double y) {
     return f->top + f->h - (y - f->y0) / (f->y1 - f->y0) * f->h;
 }
 
-static void begin_svg(sbuf *b, int W, int H) {
-    sb_printf(b,
+static void begin_svg(sl__tbuf *b, int W, int H) {
+    sl__tb_printf(b,
               "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
               "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
               "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Helvetica, Arial, "
@@ -158,65 +109,65 @@ static void begin_svg(sbuf *b, int W, int H) {
               W, H, W, H);
 }
 
-static void draw_titles(sbuf *b, const sl_plot_text *t, const frame *f, int W) {
+static void draw_titles(sl__tbuf *b, const sl_plot_text *t, const frame *f, int W) {
     if (t->title) {
-        sb_printf(b, "<text x=\"%.1f\" y=\"28\" font-size=\"18\" font-weight=\"bold\" text-anchor=\"middle\">",
+        sl__tb_printf(b, "<text x=\"%.1f\" y=\"28\" font-size=\"18\" font-weight=\"bold\" text-anchor=\"middle\">",
                   (double)W / 2);
         sb_text(b, t->title);
-        sb_printf(b, "</text>\n");
+        sl__tb_printf(b, "</text>\n");
     }
     if (t->x_label) {
-        sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" text-anchor=\"middle\">", f->left + f->w / 2,
+        sl__tb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" text-anchor=\"middle\">", f->left + f->w / 2,
                   f->top + f->h + 46);
         sb_text(b, t->x_label);
-        sb_printf(b, "</text>\n");
+        sl__tb_printf(b, "</text>\n");
     }
     if (t->y_label) {
         double cx = 18, cy = f->top + f->h / 2;
-        sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" text-anchor=\"middle\" "
+        sl__tb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" text-anchor=\"middle\" "
                      "transform=\"rotate(-90 %.1f %.1f)\">", cx, cy, cx, cy);
         sb_text(b, t->y_label);
-        sb_printf(b, "</text>\n");
+        sl__tb_printf(b, "</text>\n");
     }
 }
 
 /* Frame, grid lines, ticks and tick labels. */
-static void draw_axes(sbuf *b, const frame *f) {
+static void draw_axes(sl__tbuf *b, const frame *f) {
     char lab[64];
-    sb_printf(b, "<g font-size=\"12\" fill=\"#333\">\n");
+    sl__tb_printf(b, "<g font-size=\"12\" fill=\"#333\">\n");
     double sx = nice_step(f->x0, f->x1, 7);
     for (double v = ceil(f->x0 / sx - 1e-9) * sx; v <= f->x1 + sx * 1e-9; v += sx) {
         double X = px(f, v);
-        sb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>", X, f->top, X,
+        sl__tb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>", X, f->top, X,
                   f->top + f->h);
-        sb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>", X, f->top + f->h, X,
+        sl__tb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>", X, f->top + f->h, X,
                   f->top + f->h + 5);
         fmt_tick(lab, sizeof lab, v, sx);
-        sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", X, f->top + f->h + 19, lab);
+        sl__tb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", X, f->top + f->h + 19, lab);
     }
     if (f->log_y) {
         for (double e = ceil(f->y0 - 1e-9); e <= f->y1 + 1e-9; e += 1) {
             double Y = py(f, pow(10, e));
-            sb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>", f->left, Y,
+            sl__tb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>", f->left, Y,
                       f->left + f->w, Y);
-            sb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>", f->left - 5, Y,
+            sl__tb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>", f->left - 5, Y,
                       f->left, Y);
             snprintf(lab, sizeof lab, "%g", pow(10, e));
-            sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", f->left - 8, Y + 4, lab);
+            sl__tb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", f->left - 8, Y + 4, lab);
         }
     } else {
         double sy = nice_step(f->y0, f->y1, 6);
         for (double v = ceil(f->y0 / sy - 1e-9) * sy; v <= f->y1 + sy * 1e-9; v += sy) {
             double Y = py(f, v);
-            sb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>", f->left, Y,
+            sl__tb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>", f->left, Y,
                       f->left + f->w, Y);
-            sb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>", f->left - 5, Y,
+            sl__tb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>", f->left - 5, Y,
                       f->left, Y);
             fmt_tick(lab, sizeof lab, v, sy);
-            sb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", f->left - 8, Y + 4, lab);
+            sl__tb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", f->left - 8, Y + 4, lab);
         }
     }
-    sb_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#333\"/>\n</g>\n",
+    sl__tb_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#333\"/>\n</g>\n",
               f->left, f->top, f->w, f->h);
 }
 
@@ -248,32 +199,7 @@ static int cmp_i64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Base64 of a byte string, appended to b. */
-static void sb_base64(sbuf *b, const uint8_t *p, size_t n) {
-    sb_grow(b, (n + 2) / 3 * 4);
-    if (b->failed) return;
-    b->len += sl__base64_encode(p, n, b->s + b->len);
-    b->s[b->len] = '\0';
-}
-
-size_t sl__base64_encode(const uint8_t *p, size_t n, char *out) {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *o = out;
-    size_t i = 0;
-    for (; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        *o++ = tab[v >> 18], *o++ = tab[(v >> 12) & 63], *o++ = tab[(v >> 6) & 63], *o++ = tab[v & 63];
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-        *o++ = tab[v >> 18], *o++ = tab[(v >> 12) & 63];
-        *o++ = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-        *o++ = '=';
-    }
-    return (size_t)(o - out);
-}
-
-static sl_status svg_thumbnails(sbuf *b, const sl_scatter *s, const frame *f);
+static sl_status svg_thumbnails(sl__tbuf *b, const sl_scatter *s, const frame *f);
 
 sl_status sl_plot_scatter(const sl_scatter *s, char **svg, size_t *len) {
     if (!s || !s->xy || s->n == 0) return sl__fail(SL_ERR_ARG, "scatter: no points");
@@ -335,57 +261,57 @@ sl_status sl_plot_scatter(const sl_scatter *s, char **svg, size_t *len) {
     double cx = 0.5 * (x0 + x1), cy = 0.5 * (y0 + y1);
     f.x0 = cx - u * f.w / 2, f.x1 = cx + u * f.w / 2, f.y0 = cy - u * f.h / 2, f.y1 = cy + u * f.h / 2;
 
-    sbuf b = {0};
+    sl__tbuf b = {0};
     begin_svg(&b, W, H);
     draw_titles(&b, &s->text, &f, W);
     draw_axes(&b, &f);
     char col[8];
-    sb_printf(&b, "<style>");
+    sl__tb_printf(&b, "<style>");
     for (size_t c = 0; c < ncls && c < 4096; c++) {
         sl_palette_color(c, col);
-        sb_printf(&b, ".c%zu{fill:%s}", c, col);
+        sl__tb_printf(&b, ".c%zu{fill:%s}", c, col);
     }
-    sb_printf(&b, "</style>\n");
+    sl__tb_printf(&b, "</style>\n");
     double rad = s->point_radius > 0 ? s->point_radius : n > 20000 ? 1.4 : n > 5000 ? 1.9 : n > 1000 ? 2.6 : 3.5;
-    sb_printf(&b, "<g fill-opacity=\"0.8\">\n");
+    sl__tb_printf(&b, "<g fill-opacity=\"0.8\">\n");
     for (size_t t = 0; t < n; t++) {
         size_t i = order[t];
-        sb_printf(&b, "<circle class=\"c%zu\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"/>\n", slot[i] < 4096 ? slot[i] : 0,
+        sl__tb_printf(&b, "<circle class=\"c%zu\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"/>\n", slot[i] < 4096 ? slot[i] : 0,
                   px(&f, s->xy[2 * i]), py(&f, s->xy[2 * i + 1]), rad);
     }
-    sb_printf(&b, "</g>\n");
+    sl__tb_printf(&b, "</g>\n");
     sl_status st = SL_OK;
     if (s->thumbs && s->thumbs->images && s->thumbs->count > 0) st = svg_thumbnails(&b, s, &f);
     if (legend && !st) {
         double lx = f.left + f.w + 20, ly = f.top + 8;
-        sb_printf(&b, "<g font-size=\"13\">\n");
+        sl__tb_printf(&b, "<g font-size=\"13\">\n");
         if (s->legend_title) {
-            sb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" font-weight=\"bold\">", lx, ly + 4);
+            sl__tb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" font-weight=\"bold\">", lx, ly + 4);
             sb_text(&b, s->legend_title);
-            sb_printf(&b, "</text>\n");
+            sl__tb_printf(&b, "</text>\n");
             ly += 22;
         }
         size_t maxrows = (size_t)fmax(1, (f.h - 30) / 20);
         for (size_t c = 0; c < ncls; c++) {
             if (c + 1 == maxrows && ncls > maxrows) {
-                sb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#555\">... %zu more</text>\n", lx, ly + 4,
+                sl__tb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#555\">... %zu more</text>\n", lx, ly + 4,
                           ncls - c);
                 break;
             }
             sl_palette_color(c, col);
-            sb_printf(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"6\" fill=\"%s\"/>", lx + 6, ly, col);
-            sb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">", lx + 18, ly + 4.5);
+            sl__tb_printf(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"6\" fill=\"%s\"/>", lx + 6, ly, col);
+            sl__tb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">", lx + 18, ly + 4.5);
             int64_t v = cls[c];
             if (s->names && v >= 0 && (uint64_t)v < s->n_names && s->names[v])
                 sb_text(&b, s->names[v]);
             else
-                sb_printf(&b, "%lld", (long long)v);
-            sb_printf(&b, " <tspan fill=\"#777\">(%zu)</tspan></text>\n", count[c]);
+                sl__tb_printf(&b, "%lld", (long long)v);
+            sl__tb_printf(&b, " <tspan fill=\"#777\">(%zu)</tspan></text>\n", count[c]);
             ly += 20;
         }
-        sb_printf(&b, "</g>\n");
+        sl__tb_printf(&b, "</g>\n");
     }
-    sb_printf(&b, "</svg>\n");
+    sl__tb_printf(&b, "</svg>\n");
     sl__free(cls), sl__free(slot), sl__free(count), sl__free(order);
     if (st) {
         sl__free(b.s);
@@ -396,7 +322,7 @@ sl_status sl_plot_scatter(const sl_scatter *s, char **svg, size_t *len) {
 
 /* Thumbnails: PNG-encoded pictures of a deterministic sample of points,
  * drawn centred on their points with a thin frame. */
-static sl_status svg_thumbnails(sbuf *b, const sl_scatter *s, const frame *f) {
+static sl_status svg_thumbnails(sl__tbuf *b, const sl_scatter *s, const frame *f) {
     const sl_scatter_thumbs *t = s->thumbs;
     if (t->width <= 0 || t->height <= 0 || (t->channels != 1 && t->channels != 3))
         return sl__fail(SL_ERR_ARG, "scatter thumbnails: %d x %d x %d images (expected 1 or 3 channels)", t->width,
@@ -410,7 +336,7 @@ static sl_status svg_thumbnails(sbuf *b, const sl_scatter *s, const frame *f) {
     sl_rng_seed(&r, t->seed, 0x7b);
     sl_rng_shuffle(&r, pick, s->n, sizeof *pick);
     double side = t->size > 0 ? t->size : 28;
-    sb_printf(b, "<g>\n");
+    sl__tb_printf(b, "<g>\n");
     sl_status st = SL_OK;
     for (size_t k = 0; k < cnt && !st; k++) {
         size_t i = pick[k];
@@ -419,14 +345,14 @@ static sl_status svg_thumbnails(sbuf *b, const sl_scatter *s, const frame *f) {
         st = sl_png_encode(t->images + i * per, t->width, t->height, t->channels, &png, &plen);
         if (st) break;
         double X = px(f, s->xy[2 * i]) - side / 2, Y = py(f, s->xy[2 * i + 1]) - side / 2;
-        sb_printf(b, "<image x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+        sl__tb_printf(b, "<image x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
                      "style=\"image-rendering:pixelated\" href=\"data:image/png;base64,", X, Y, side, side);
-        sb_base64(b, png, plen);
-        sb_printf(b, "\"/><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+        sl__tb_base64(b, png, plen);
+        sl__tb_printf(b, "\"/><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
                      "stroke=\"#444\" stroke-width=\"0.6\"/>\n", X, Y, side, side);
         sl_free(png);
     }
-    sb_printf(b, "</g>\n");
+    sl__tb_printf(b, "</g>\n");
     sl__free(pick);
     return st;
 }
@@ -460,7 +386,7 @@ sl_status sl_plot_lines(const sl_lines *l, char **svg, size_t *len) {
         pad_range(&y0, &y1, 0.05);
     }
     f.x0 = x0, f.x1 = x1, f.y0 = y0, f.y1 = y1;
-    sbuf b = {0};
+    sl__tbuf b = {0};
     begin_svg(&b, W, H);
     draw_titles(&b, &l->text, &f, W);
     draw_axes(&b, &f);
@@ -468,7 +394,7 @@ sl_status sl_plot_lines(const sl_lines *l, char **svg, size_t *len) {
     for (size_t k = 0; k < l->n_series; k++) {
         const sl_series *s = &l->series[k];
         sl_palette_color(k, col);
-        sb_printf(&b, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\" stroke-linejoin=\"round\" d=\"", col);
+        sl__tb_printf(&b, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\" stroke-linejoin=\"round\" d=\"", col);
         /* Points falling into one pixel column are reduced to the first,
          * the lowest, the highest and the last, so a log of 100k steps gives
          * a path of a few thousand points that looks the same. */
@@ -497,7 +423,7 @@ sl_status sl_plot_lines(const sl_lines *l, char **svg, size_t *len) {
                     const double *q = bin[ord[t]];
                     if (t > 0 && q[0] == lx && q[1] == ly) continue;
                     if (t > 0 && t < 3 && (ord[t] == 1 ? imin : imax) == ifirst) continue;
-                    sb_printf(&b, "%c%.1f %.1f ", pen ? 'L' : 'M', q[0], q[1]);
+                    sl__tb_printf(&b, "%c%.1f %.1f ", pen ? 'L' : 'M', q[0], q[1]);
                     pen = true, lx = q[0], ly = q[1];
                 }
                 open_bin = false;
@@ -509,7 +435,7 @@ sl_status sl_plot_lines(const sl_lines *l, char **svg, size_t *len) {
             open_bin = true, bcol = (long)floor(X), ifirst = imin = imax = i;
             for (int t = 0; t < 4; t++) bin[t][0] = X, bin[t][1] = Y;
         }
-        sb_printf(&b, "\"/>\n");
+        sl__tb_printf(&b, "\"/>\n");
     }
     /* Legend in the top-right corner of the plot, on a white box. */
     if (l->n_series > 1 || (l->n_series == 1 && l->series[0].name)) {
@@ -518,23 +444,23 @@ sl_status sl_plot_lines(const sl_lines *l, char **svg, size_t *len) {
             longest = SL__MAX(longest, l->series[k].name ? strlen(l->series[k].name) : 1);
         double bw = 36 + 7.5 * (double)SL__MIN(longest, (size_t)40), bh = 8 + 18 * (double)l->n_series;
         double bx = f.left + f.w - bw - 8, by = f.top + 8;
-        sb_printf(&b, "<g font-size=\"12\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" "
+        sl__tb_printf(&b, "<g font-size=\"12\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" "
                       "fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n", bx, by, bw, bh);
         for (size_t k = 0; k < l->n_series; k++) {
             sl_palette_color(k, col);
             double yy = by + 14 + 18 * (double)k;
-            sb_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>",
+            sl__tb_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>",
                       bx + 6, yy - 4, bx + 26, yy - 4, col);
-            sb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">", bx + 31, yy);
+            sl__tb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">", bx + 31, yy);
             if (l->series[k].name)
                 sb_text(&b, l->series[k].name);
             else
-                sb_printf(&b, "%zu", k);
-            sb_printf(&b, "</text>\n");
+                sl__tb_printf(&b, "%zu", k);
+            sl__tb_printf(&b, "</text>\n");
         }
-        sb_printf(&b, "</g>\n");
+        sl__tb_printf(&b, "</g>\n");
     }
-    sb_printf(&b, "</svg>\n");
+    sl__tb_printf(&b, "</svg>\n");
     return sb_finish(&b, "line chart", svg, len);
 }
 
@@ -574,36 +500,36 @@ sl_status sl_plot_histogram(const sl_histogram *h, char **svg, size_t *len) {
     frame f = {0};
     f.left = 78, f.top = 50, f.w = W - 78 - 25, f.h = H - 50 - 65;
     f.x0 = lo, f.x1 = hi, f.y0 = 0, f.y1 = maxc > 0 ? (double)maxc * 1.08 : 1;
-    sbuf b = {0};
+    sl__tbuf b = {0};
     begin_svg(&b, W, H);
     draw_titles(&b, &h->text, &f, W);
     draw_axes(&b, &f);
-    sb_printf(&b, "<g fill=\"#4c78a8\" stroke=\"white\" stroke-width=\"0.5\">\n");
+    sl__tb_printf(&b, "<g fill=\"#4c78a8\" stroke=\"white\" stroke-width=\"0.5\">\n");
     for (int k = 0; k < bins; k++) {
         if (!cnt[k]) continue;
         double a = px(&f, lo + (hi - lo) * k / bins), c = px(&f, lo + (hi - lo) * (k + 1) / bins);
         double top = py(&f, (double)cnt[k]);
-        sb_printf(&b, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>\n", a, top, c - a,
+        sl__tb_printf(&b, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>\n", a, top, c - a,
                   f.top + f.h - top);
     }
-    sb_printf(&b, "</g>\n");
+    sl__tb_printf(&b, "</g>\n");
     char col[8];
     for (size_t m = 0; m < h->n_marks; m++) {
         double v = h->marks[m];
         if (!isfinite(v) || v < lo || v > hi) continue;
         sl_palette_color(m + 1, col);
         double X = px(&f, v);
-        sb_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\" "
+        sl__tb_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\" "
                       "stroke-dasharray=\"6 4\"/>", X, f.top, X, f.top + f.h, col);
-        sb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" fill=\"%s\" text-anchor=\"%s\">", X + (X > f.left + f.w * 0.8 ? -4 : 4),
+        sl__tb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" fill=\"%s\" text-anchor=\"%s\">", X + (X > f.left + f.w * 0.8 ? -4 : 4),
                   f.top + 16 + 15 * (double)m, col, X > f.left + f.w * 0.8 ? "end" : "start");
         if (h->mark_names && h->mark_names[m]) sb_text(&b, h->mark_names[m]);
-        sb_printf(&b, " %.4g</text>\n", v);
+        sl__tb_printf(&b, " %.4g</text>\n", v);
     }
     if (outside)
-        sb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#777\" text-anchor=\"end\">%zu values "
+        sl__tb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#777\" text-anchor=\"end\">%zu values "
                       "outside the range</text>\n", f.left + f.w, (double)H - 8, outside);
-    sb_printf(&b, "</svg>\n");
+    sl__tb_printf(&b, "</svg>\n");
     sl__free(cnt);
     return sb_finish(&b, "histogram", svg, len);
 }

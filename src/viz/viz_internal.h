@@ -35,6 +35,19 @@ void sl__csr_free(sl__csr *m);
 sl_status sl__tsne_grad_bh(const double *y, size_t n, const sl__csr *P, double exag, double theta, double *grad);
 void sl__tsne_grad_exact(const double *y, size_t n, const double *P, double exag, double *grad);
 
+/* A growable text buffer (src/viz/textbuf.c). Zero-initialise; appends set
+ * `failed` on the first allocation failure and do nothing after it. */
+typedef struct sl__tbuf {
+    char *s;
+    size_t len, cap;
+    bool failed;
+} sl__tbuf;
+void sl__tb_grow(sl__tbuf *b, size_t more);
+void sl__tb_put(sl__tbuf *b, const char *s, size_t n);
+void sl__tb_str(sl__tbuf *b, const char *s);
+void sl__tb_printf(sl__tbuf *b, const char *fmt, ...) SL__PRINTF(2, 3);
+void sl__tb_base64(sl__tbuf *b, const uint8_t *p, size_t n);
+
 /* Base64 (RFC 4648, with padding) of n bytes into out, which must hold
  * 4 * ceil(n / 3) characters; returns the number written (no NUL). */
 size_t sl__base64_encode(const uint8_t *p, size_t n, char *out);
