@@ -14,25 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* HTML-escaped text; control characters other than tab and newline become '?'. */
-static void rb_text(sl__tbuf *b, const char *s) {
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
-        case '&': sl__tb_put(b, "&amp;", 5); break;
-        case '<': sl__tb_put(b, "&lt;", 4); break;
-        case '>': sl__tb_put(b, "&gt;", 4); break;
-        case '"': sl__tb_put(b, "&quot;", 6); break;
-        case '\'': sl__tb_put(b, "&#39;", 5); break;
-        default:
-            if (c < 0x20 && c != '\t' && c != '\n')
-                sl__tb_put(b, "?", 1);
-            else
-                sl__tb_put(b, (const char *)&c, 1);
-        }
-    }
-}
-
 static sl_status rb_finish(sl__tbuf *b, char **out, size_t *len) {
     if (b->failed || !b->s) {
         sl__free(b->s);
@@ -53,7 +34,7 @@ sl_status sl_report_base64(const uint8_t *data, size_t n, char **out, size_t *le
 sl_status sl_report_escape(const char *text, char **out) {
     sl__tbuf b = {0};
     sl__tb_put(&b, "", 0);
-    rb_text(&b, text);
+    sl__tb_text(&b, text);
     return rb_finish(&b, out, NULL);
 }
 
@@ -73,7 +54,7 @@ static void rb_png(sl__tbuf *b, const uint8_t *rgb, int w, int h, const char *al
         return;
     }
     sl__tb_printf(b, "<img width=\"%d\" height=\"%d\" alt=\"", w, h);
-    rb_text(b, alt);
+    sl__tb_text(b, alt);
     sl__tb_str(b, "\" src=\"data:image/png;base64,");
     sl__tb_base64(b, png, plen);
     sl__tb_str(b, "\">");
@@ -460,7 +441,7 @@ static sl_status section_neighbours(sl__tbuf *b, const sl_report_config *c, rep_
               "<p>Each row is a query from the data, then its %zu nearest neighbours by cosine similarity, near to "
               "far. A green frame marks a neighbour with the query's <b>",
               kk);
-    rb_text(b, c->n_attrs ? c->attrs[c->grid_attr].name : "label");
+    sl__tb_text(b, c->n_attrs ? c->attrs[c->grid_attr].name : "label");
     sl__tb_str(b, "</b>. What an encoder keeps shows in what the neighbours share; what it ignores varies along "
               "the row.</p>\n<div class=\"grids\">\n");
     size_t cols = 1 + kk;
@@ -535,13 +516,13 @@ static sl_status section_maps(sl__tbuf *b, const sl_report_config *c, rep_out *o
     size_t na = c->n_attrs ? c->n_attrs : 1;
     for (size_t r = 0; r < c->n_reps; r++) {
         sl__tb_str(b, "<div class=\"rep\"><h3>");
-        rb_text(b, rep_name(c, r));
+        sl__tb_text(b, rep_name(c, r));
         sl__tb_str(b, "</h3>\n");
         for (size_t k = 0; k < na; k++) {
             sl__tb_printf(b, "<input type=\"radio\" class=\"a%zu\" name=\"m%zu\" id=\"m%zu-%zu\"%s>", k, r, r, k,
                       k == 0 ? " checked" : "");
             sl__tb_printf(b, "<label for=\"m%zu-%zu\">", r, k);
-            rb_text(b, c->n_attrs ? c->attrs[k].name : "all");
+            sl__tb_text(b, c->n_attrs ? c->attrs[k].name : "all");
             sl__tb_str(b, "</label>");
         }
         sl__tb_str(b, "\n<div class=\"maps\">\n");
@@ -615,7 +596,7 @@ static sl_status section_curves(sl__tbuf *b, const sl_report_config *c) {
                              *const au[] = {"alignment", "uniformity", "align", "uniform"};
     for (size_t g = 0; g < c->n_logs; g++) {
         sl__tb_str(b, "<div class=\"rep\"><h3>");
-        rb_text(b, c->logs[g].name ? c->logs[g].name : "log");
+        sl__tb_text(b, c->logs[g].name ? c->logs[g].name : "log");
         sl__tb_str(b, "</h3><div class=\"row\">\n");
         int drawn = 0;
         const sl_jsonl *t = c->logs[g].log;
@@ -641,11 +622,11 @@ static sl_status section_geometry(sl__tbuf *b, const sl_report_config *c, rep_ou
     sl__tb_str(b, "<section id=\"geometry\"><h2>Geometry</h2>\n<table><tr><th>representation</th><th>dim</th>"
               "<th>effective rank</th><th>mean norm</th><th>mean cosine (random pairs)</th>"
               "<th>uniformity (t=2)</th><th>alignment (same ");
-    rb_text(b, c->n_attrs ? c->attrs[c->grid_attr].name : "label");
+    sl__tb_text(b, c->n_attrs ? c->attrs[c->grid_attr].name : "label");
     sl__tb_str(b, ")</th></tr>\n");
     for (size_t r = 0; r < c->n_reps; r++) {
         sl__tb_str(b, "<tr><td>");
-        rb_text(b, rep_name(c, r));
+        sl__tb_text(b, rep_name(c, r));
         sl__tb_printf(b, "</td><td>%zu</td>", c->reps[r].d);
         cell(b, outs[r].erank, "<td>%.1f</td>");
         cell(b, outs[r].mean_norm, "<td>%.3g</td>");
@@ -679,7 +660,7 @@ static void eval_table(sl__tbuf *b, const sl_report_config *c, rep_out *outs, si
     sl__tb_str(b, "<table><tr><th>representation</th>");
     for (size_t k = 0; k < c->n_attrs; k++) {
         sl__tb_str(b, "<th>");
-        rb_text(b, c->attrs[k].name);
+        sl__tb_text(b, c->attrs[k].name);
         sl__tb_str(b, "</th>");
     }
     sl__tb_str(b, "</tr>\n");
@@ -690,7 +671,7 @@ static void eval_table(sl__tbuf *b, const sl_report_config *c, rep_out *outs, si
     }
     for (size_t r = 0; r < c->n_reps; r++) {
         sl__tb_str(b, "<tr><td>");
-        rb_text(b, rep_name(c, r));
+        sl__tb_text(b, rep_name(c, r));
         sl__tb_str(b, "</td>");
         const double *v = which == 0 ? outs[r].knn : outs[r].probe;
         for (size_t k = 0; k < c->n_attrs; k++) cell(b, 100 * v[k], "<td>%.1f%%</td>");
@@ -748,7 +729,7 @@ static sl_status section_eval(sl__tbuf *b, const sl_report_config *c, rep_out *o
               "mAP@R as in Musgrave et al. (2020).</p>\n<table><tr><th>representation</th>");
     for (size_t k = 0; k < c->n_attrs; k++) {
         sl__tb_str(b, "<th colspan=\"3\">");
-        rb_text(b, c->attrs[k].name);
+        sl__tb_text(b, c->attrs[k].name);
         sl__tb_str(b, "</th>");
     }
     sl__tb_str(b, "</tr>\n<tr><th></th>");
@@ -756,7 +737,7 @@ static sl_status section_eval(sl__tbuf *b, const sl_report_config *c, rep_out *o
     sl__tb_str(b, "</tr>\n");
     for (size_t r = 0; r < c->n_reps; r++) {
         sl__tb_str(b, "<tr><td>");
-        rb_text(b, rep_name(c, r));
+        sl__tb_text(b, rep_name(c, r));
         sl__tb_str(b, "</td>");
         for (size_t k = 0; k < c->n_attrs; k++) {
             cell(b, outs[r].rec1[k], "<td>%.3f</td>");
@@ -821,20 +802,20 @@ sl_status sl_report_html(const sl_report_config *c, char **html, size_t *len) {
     sl__tbuf b = {0};
     if (!s) {
         sl__tb_str(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
-        rb_text(&b, c->title);
+        sl__tb_text(&b, c->title);
         sl__tb_printf(&b, "</title>\n<style>%s", css);
         size_t na = c->n_attrs ? c->n_attrs : 1;
         for (size_t k = 0; k < na; k++) sl__tb_printf(&b, "input.a%zu:checked~.maps .m.a%zu{display:flex}", k, k);
         sl__tb_str(&b, "</style></head>\n<body>\n<h1>");
-        rb_text(&b, c->title);
+        sl__tb_text(&b, c->title);
         sl__tb_str(&b, "</h1>\n<p class=\"meta\">");
         if (c->description) {
-            rb_text(&b, c->description);
+            sl__tb_text(&b, c->description);
             sl__tb_str(&b, "<br>");
         }
         sl__tb_printf(&b, "%zu items; representations: ", c->n);
         for (size_t r = 0; r < c->n_reps; r++) {
-            rb_text(&b, rep_name(c, r));
+            sl__tb_text(&b, rep_name(c, r));
             sl__tb_printf(&b, " (%zu dims)%s", c->reps[r].d, r + 1 < c->n_reps ? ", " : ".");
         }
         sl__tb_str(&b, "</p>\n<nav><a href=\"#neighbours\">Nearest neighbours</a><a href=\"#maps\">Embedding maps</a>"

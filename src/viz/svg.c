@@ -8,25 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* XML-escaped text; control characters (invalid in XML 1.0) become '?'. */
-static void sb_text(sl__tbuf *b, const char *s) {
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
-        case '&': sl__tb_put(b, "&amp;", 5); break;
-        case '<': sl__tb_put(b, "&lt;", 4); break;
-        case '>': sl__tb_put(b, "&gt;", 4); break;
-        case '"': sl__tb_put(b, "&quot;", 6); break;
-        case '\'': sl__tb_put(b, "&#39;", 5); break;
-        default:
-            if (c < 0x20 && c != '\t' && c != '\n')
-                sl__tb_put(b, "?", 1);
-            else
-                sl__tb_put(b, (const char *)&c, 1);
-        }
-    }
-}
-
 static sl_status sb_finish(sl__tbuf *b, const char *what, char **svg, size_t *len) {
     if (b->failed || !b->s) {
         sl__free(b->s);
@@ -113,20 +94,20 @@ static void draw_titles(sl__tbuf *b, const sl_plot_text *t, const frame *f, int 
     if (t->title) {
         sl__tb_printf(b, "<text x=\"%.1f\" y=\"28\" font-size=\"18\" font-weight=\"bold\" text-anchor=\"middle\">",
                   (double)W / 2);
-        sb_text(b, t->title);
+        sl__tb_text(b, t->title);
         sl__tb_printf(b, "</text>\n");
     }
     if (t->x_label) {
         sl__tb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" text-anchor=\"middle\">", f->left + f->w / 2,
                   f->top + f->h + 46);
-        sb_text(b, t->x_label);
+        sl__tb_text(b, t->x_label);
         sl__tb_printf(b, "</text>\n");
     }
     if (t->y_label) {
         double cx = 18, cy = f->top + f->h / 2;
         sl__tb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" text-anchor=\"middle\" "
                      "transform=\"rotate(-90 %.1f %.1f)\">", cx, cy, cx, cy);
-        sb_text(b, t->y_label);
+        sl__tb_text(b, t->y_label);
         sl__tb_printf(b, "</text>\n");
     }
 }
@@ -287,7 +268,7 @@ sl_status sl_plot_scatter(const sl_scatter *s, char **svg, size_t *len) {
         sl__tb_printf(&b, "<g font-size=\"13\">\n");
         if (s->legend_title) {
             sl__tb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" font-weight=\"bold\">", lx, ly + 4);
-            sb_text(&b, s->legend_title);
+            sl__tb_text(&b, s->legend_title);
             sl__tb_printf(&b, "</text>\n");
             ly += 22;
         }
@@ -303,7 +284,7 @@ sl_status sl_plot_scatter(const sl_scatter *s, char **svg, size_t *len) {
             sl__tb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">", lx + 18, ly + 4.5);
             int64_t v = cls[c];
             if (s->names && v >= 0 && (uint64_t)v < s->n_names && s->names[v])
-                sb_text(&b, s->names[v]);
+                sl__tb_text(&b, s->names[v]);
             else
                 sl__tb_printf(&b, "%lld", (long long)v);
             sl__tb_printf(&b, " <tspan fill=\"#777\">(%zu)</tspan></text>\n", count[c]);
@@ -453,7 +434,7 @@ sl_status sl_plot_lines(const sl_lines *l, char **svg, size_t *len) {
                       bx + 6, yy - 4, bx + 26, yy - 4, col);
             sl__tb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">", bx + 31, yy);
             if (l->series[k].name)
-                sb_text(&b, l->series[k].name);
+                sl__tb_text(&b, l->series[k].name);
             else
                 sl__tb_printf(&b, "%zu", k);
             sl__tb_printf(&b, "</text>\n");
@@ -523,7 +504,7 @@ sl_status sl_plot_histogram(const sl_histogram *h, char **svg, size_t *len) {
                       "stroke-dasharray=\"6 4\"/>", X, f.top, X, f.top + f.h, col);
         sl__tb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" fill=\"%s\" text-anchor=\"%s\">", X + (X > f.left + f.w * 0.8 ? -4 : 4),
                   f.top + 16 + 15 * (double)m, col, X > f.left + f.w * 0.8 ? "end" : "start");
-        if (h->mark_names && h->mark_names[m]) sb_text(&b, h->mark_names[m]);
+        if (h->mark_names && h->mark_names[m]) sl__tb_text(&b, h->mark_names[m]);
         sl__tb_printf(&b, " %.4g</text>\n", v);
     }
     if (outside)

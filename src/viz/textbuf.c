@@ -48,6 +48,26 @@ void sl__tb_printf(sl__tbuf *b, const char *fmt, ...) {
     b->len += (size_t)n;
 }
 
+/* Text escaped for XML and HTML alike; control characters other than tab and
+ * newline (invalid in XML 1.0) become '?'. */
+void sl__tb_text(sl__tbuf *b, const char *s) {
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
+        case '&': sl__tb_put(b, "&amp;", 5); break;
+        case '<': sl__tb_put(b, "&lt;", 4); break;
+        case '>': sl__tb_put(b, "&gt;", 4); break;
+        case '"': sl__tb_put(b, "&quot;", 6); break;
+        case '\'': sl__tb_put(b, "&#39;", 5); break;
+        default:
+            if (c < 0x20 && c != '\t' && c != '\n')
+                sl__tb_put(b, "?", 1);
+            else
+                sl__tb_put(b, (const char *)&c, 1);
+        }
+    }
+}
+
 void sl__tb_base64(sl__tbuf *b, const uint8_t *p, size_t n) {
     sl__tb_grow(b, (n + 2) / 3 * 4);
     if (b->failed) return;

@@ -46,6 +46,7 @@ void sl__tb_grow(sl__tbuf *b, size_t more);
 void sl__tb_put(sl__tbuf *b, const char *s, size_t n);
 void sl__tb_str(sl__tbuf *b, const char *s);
 void sl__tb_printf(sl__tbuf *b, const char *fmt, ...) SL__PRINTF(2, 3);
+void sl__tb_text(sl__tbuf *b, const char *s); /* XML/HTML-escaped */
 void sl__tb_base64(sl__tbuf *b, const uint8_t *p, size_t n);
 
 /* Base64 (RFC 4648, with padding) of n bytes into out, which must hold
