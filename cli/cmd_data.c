@@ -129,7 +129,7 @@ static void item_label(const sl_dataset *d, const int32_t *lab, const char *capt
 
 static const cli_opt show_opts[] = {
     {"output", 'o', CLI_STR, NULL, "PNG file to write", NULL, 0, 0, true},
-    {"aug", 0, CLI_STR, NULL, "augmentation spec or preset (color, location, shape+location, simclr)", NULL, 0, 0, false},
+    {"aug", 0, CLI_STR, NULL, "augmentation spec or preset (color, location, shape+location, simclr, mono)", NULL, 0, 0, false},
     {"n", 'n', CLI_INT, "64", "items to show", NULL, 1, 4096, false},
     {"views", 0, CLI_INT, "2", "augmented views per item (with --aug)", NULL, 1, 8, false},
     {"scale", 0, CLI_INT, "0", "pixels per image pixel (0 = about 64-pixel tiles)", NULL, 0, 16, false},

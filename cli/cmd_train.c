@@ -19,27 +19,28 @@ static const cli_opt opts[] = {
     {"size", 0, CLI_INT, "0", "image side for shapes / image folders (0 = the source's default)", NULL, 0, 4096, false},
     {"count", 0, CLI_INT, "0", "shapes: items in the split (0 = 50000)", NULL, 0, 1e12, false},
     {"data-seed", 0, CLI_INT, "0", "seed of the shapes world and of the splits", NULL, 0, 9.2e18, false},
-    {"aug", 0, CLI_STR, NULL, "augmentation spec or preset (color, location, shape+location, simclr) or none; "
-                              "default: crop(0.6,1.0),flip on IDX, simclr otherwise, none for one-view objectives", NULL, 0, 0, false},
+    {"aug", 0, CLI_STR, NULL, "augmentation spec or preset (color, location, shape+location, simclr, mono) or none; "
+                              "default: mono on IDX, simclr otherwise, none for one-view objectives", NULL, 0, 0, false},
     {"keep", 0, CLI_STR, NULL, "shapes: attribute-resampling views keeping these attributes, e.g. shape+location", NULL, 0, 0, false},
     {"label", 0, CLI_STR, NULL, "attribute used by supervised objectives (default: the first, e.g. shape)", NULL, 0, 0, false},
     {"encoder", 0, CLI_STR, NULL, "encoder spec (default: chosen for the dataset, see docs/training.md)", NULL, 0, 0, false},
-    {"projector", 0, CLI_STR, NULL, "projector spec or none (default: linear(128),relu,linear(64) for contrastive "
-                                    "objectives, linear(64) for clip, none otherwise)", NULL, 0, 0, false},
+    {"projector", 0, CLI_STR, NULL, "projector spec or none (default for contrastive objectives: "
+                                    "linear(512),bn,relu,linear(128) on IDX, linear(128),relu,linear(64) otherwise; "
+                                    "linear(64) for clip, none otherwise)", NULL, 0, 0, false},
     {"decoder", 0, CLI_STR, NULL, "autoencoder decoder spec (default: linear(512),relu,linear(C*H*W))", NULL, 0, 0, false},
     {"text-encoder", 0, CLI_STR, NULL, "CLIP text tower; embbag(DIM) gets the vocabulary size, linear(D) the image "
                                        "embedding width", "embbag(128),linear(128),relu,linear(D)", 0, 0, false},
     {"objective", 0, CLI_CHOICE, "infonce", "training objective",
      "infonce|supcon|triplet|triplet-hard|triplet-smooth|clip|autoencoder|softmax", 0, 0, false},
     {"sim", 0, CLI_CHOICE, NULL, "similarity (default: cosine; dot for softmax)", "dot|cosine|l2", 0, 0, false},
-    {"tau", 0, CLI_FLOAT, "0", "temperature (0 = the objective's default: infonce 0.5, supcon 0.1, clip 0.07)", NULL, 0, 1e6, false},
+    {"tau", 0, CLI_FLOAT, "0", "temperature (0 = the objective's default: infonce 0.1, supcon 0.1, clip 0.07)", NULL, 0, 1e6, false},
     {"learn-tau", 0, CLI_FLAG, NULL, "learn the temperature (log-parametrised, clamped to [0.01, 1]; on for clip)", NULL, 0, 0, false},
     {"fixed-tau", 0, CLI_FLAG, NULL, "keep the temperature fixed (also for clip)", NULL, 0, 0, false},
     {"margin", 0, CLI_FLOAT, "-1", "triplet margin (-1 = default 0.2)", NULL, -1, 1e6, false},
     {"optim", 0, CLI_CHOICE, "adam", "optimizer", "sgd|adam|adamw|lars", 0, 0, false},
-    {"lr", 0, CLI_FLOAT, "0", "learning rate (0 = 1e-3 for adam/adamw, 0.05 sgd, 0.3 lars)", NULL, 0, 1e30, false},
-    {"schedule", 0, CLI_STR, "constant", "learning-rate schedule: constant, cosine, step:SIZE:GAMMA", NULL, 0, 0, false},
-    {"warmup", 0, CLI_INT, "0", "linear warm-up steps", NULL, 0, 1e12, false},
+    {"lr", 0, CLI_FLOAT, "0", "learning rate (0 = 2e-3 for adam/adamw, 0.05 sgd, 0.3 lars)", NULL, 0, 1e30, false},
+    {"schedule", 0, CLI_STR, "cosine", "learning-rate schedule: constant, cosine, step:SIZE:GAMMA", NULL, 0, 0, false},
+    {"warmup", 0, CLI_INT, "-1", "linear warm-up steps (-1 = 5% of the steps)", NULL, -1, 1e12, false},
     {"min-lr", 0, CLI_FLOAT, "0", "cosine schedule floor", NULL, 0, 1e30, false},
     {"wd", 0, CLI_FLOAT, "-1", "weight decay (-1 = the optimizer's default: 0.01 adamw, 0 otherwise)", NULL, -1, 1e6, false},
     {"clip-grad", 0, CLI_FLOAT, "0", "clip the global gradient norm (0 = off)", NULL, 0, 1e30, false},
@@ -117,7 +118,7 @@ static int run(int argc, char **argv) {
     c.optim = cli_str(&a, "optim");
     c.lr = cli_float(&a, "lr");
     c.schedule = cli_str(&a, "schedule");
-    c.warmup = (uint64_t)cli_int(&a, "warmup");
+    c.warmup = (int64_t)cli_int(&a, "warmup");
     c.min_lr = cli_float(&a, "min-lr");
     c.wd = cli_float(&a, "wd");
     c.clip_grad = cli_float(&a, "clip-grad");

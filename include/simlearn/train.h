@@ -42,10 +42,10 @@ typedef struct sl_train_config {
     double margin;          /* triplets; < 0: the default */
     /* optimisation */
     const char *optim;      /* "sgd", "adam", "adamw", "lars"; NULL: adam */
-    double lr;              /* 0: the objective's default */
-    const char *schedule;   /* "constant", "cosine", "step:SIZE:GAMMA"; NULL: constant */
+    double lr;              /* 0: the optimizer's default (2e-3 Adam/AdamW, 0.05 SGD, 0.3 LARS) */
+    const char *schedule;   /* "constant", "cosine", "step:SIZE:GAMMA"; NULL: cosine */
     double wd;              /* < 0: the optimizer's default */
-    uint64_t warmup;        /* linear warm-up steps */
+    int64_t warmup;         /* linear warm-up steps; < 0: 5% of the steps (sl_train_config_default) */
     double min_lr;          /* cosine floor */
     double clip_grad;       /* > 0: clip the global gradient norm */
     size_t epochs;          /* used when steps is 0; 0 and 0: 5 epochs */

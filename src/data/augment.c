@@ -56,6 +56,7 @@ static const struct {
     {"location", "keep=shape+color+size"},
     {"shape+location", "keep=color+size"},
     {"simclr", "crop(0.6,1.0),flip,jitter(0.4,0.4,0.4,0.1)@0.8,gray(0.2)"},
+    {"mono", "crop(0.3,1.0),flip,jitter(0.4,0.4)@0.8"},
     {"none", ""},
 };
 
@@ -137,7 +138,7 @@ sl_status sl_augment_create(const char *spec_in, sl_augment **out) {
                 s = sl__fail(SL_ERR_ARG,
                              "augment spec '%s': position %zu: unknown op '%.*s' (expected crop, flip, jitter, gray, "
                              "blur, noise, rotate, translate, cutout, permute-channels, keep=..., or a preset: color, "
-                             "location, shape+location, simclr)",
+                             "location, shape+location, simclr, mono)",
                              spec, (size_t)(p - spec), (int)(len ? len : 1), p);
                 break;
             }

@@ -48,7 +48,7 @@ sl_loss_config sl_loss_config_default(sl_objective obj) {
     c.log_scale_max = log(100.0);
     c.eps = 1e-8;
     switch (obj) {
-    case SL_OBJ_INFONCE: c.tau = 0.5; break;
+    case SL_OBJ_INFONCE: c.tau = 0.1; break;
     case SL_OBJ_SUPCON: c.tau = 0.1; break;
     case SL_OBJ_TRIPLET:
     case SL_OBJ_TRIPLET_HARD: c.margin = 0.2; break;

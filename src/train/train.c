@@ -55,6 +55,7 @@ void sl_train_config_default(sl_train_config *c) {
     c->learn_tau = -1;
     c->margin = -1;
     c->wd = -1;
+    c->warmup = -1;
     c->seed = 1;
     c->progress_mode = SL_PROGRESS_AUTO;
 }
@@ -163,7 +164,7 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
     const char *aug = c->aug;
     if (!aug) {
         if (two_views(t->obj))
-            aug = sl_data_kind_of(t->data) == SL_DATA_IDX ? "crop(0.6,1.0),flip" : "simclr";
+            aug = sl_data_kind_of(t->data) == SL_DATA_IDX ? "mono" : "simclr";
         else
             aug = "none";
     }
@@ -199,9 +200,9 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
     if (t->okind == SL_OPT_SGD) t->oc.momentum = 0.9f;
     if (c->wd >= 0) t->oc.weight_decay = (float)c->wd;
     c->wd = t->oc.weight_decay;
-    if (!(c->lr > 0)) c->lr = t->okind == SL_OPT_SGD ? 0.05 : t->okind == SL_OPT_LARS ? 0.3 : 1e-3;
+    if (!(c->lr > 0)) c->lr = t->okind == SL_OPT_SGD ? 0.05 : t->okind == SL_OPT_LARS ? 0.3 : 2e-3;
     if (!isfinite(c->lr)) return fail_opt("lr", "must be finite");
-    if (!c->schedule) c->schedule = "constant";
+    if (!c->schedule) c->schedule = "cosine";
     sl_status s = sl_schedule_parse(c->schedule, &t->sched);
     if (s) return sl__fail_prefix(s, "train: --schedule: ");
     /* batches */
@@ -232,6 +233,8 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
             c->projector = "linear(64)";
         else if (t->obj == SL_OBJ_AUTOENCODER || t->obj == SL_OBJ_SOFTMAX)
             c->projector = "none";
+        else if (sl_data_kind_of(t->data) == SL_DATA_IDX)
+            c->projector = "linear(512),bn,relu,linear(128)";
         else
             c->projector = "linear(128),relu,linear(64)";
     }
@@ -306,7 +309,8 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
     }
     t->total = c->steps;
     t->sched.lr = c->lr;
-    t->sched.warmup = c->warmup;
+    if (c->warmup < 0) c->warmup = (int64_t)(c->steps / 20);
+    t->sched.warmup = (uint64_t)c->warmup;
     t->sched.total = t->total;
     t->sched.min_lr = c->min_lr;
     /* buffers */
@@ -346,7 +350,7 @@ static void describe(sl_trainer *t) {
         ADD(", margin %g", t->c.margin);
     if (t->label_attr >= 0) ADD(", labels '%s'", t->c.label);
     ADD("\noptimizer  %s lr %g, schedule %s, warm-up %" PRIu64 ", weight decay %g\n", t->c.optim, t->c.lr,
-        t->c.schedule, t->c.warmup, t->c.wd);
+        t->c.schedule, (uint64_t)t->c.warmup, t->c.wd);
     ADD("steps      %" PRIu64 " of %" PRIu64 " done, %" PRIu64 " per epoch, batch %zu%s\n", t->step, t->total,
         t->steps_per_epoch, t->B, two_views(t->obj) ? " (two views each)" : "");
 #undef ADD
@@ -387,7 +391,7 @@ static sl_status save_to(const sl_trainer *t, sl_tensors *x) {
     SL__TRY(meta(x, "train.lr", "%.17g", c->lr));
     SL__TRY(meta(x, "train.schedule", "%s", c->schedule));
     SL__TRY(meta(x, "train.wd", "%.17g", c->wd));
-    SL__TRY(meta(x, "train.warmup", "%" PRIu64, c->warmup));
+    SL__TRY(meta(x, "train.warmup", "%" PRId64, c->warmup));
     SL__TRY(meta(x, "train.min_lr", "%.17g", c->min_lr));
     SL__TRY(meta(x, "train.clip_grad", "%.17g", c->clip_grad));
     SL__TRY(meta(x, "train.batch", "%zu", c->batch));
@@ -457,7 +461,7 @@ static sl_status config_from(const sl_tensors *x, sl_train_config *c) {
     c->lr = D("lr", 0);
     c->schedule = M("schedule");
     c->wd = D("wd", -1);
-    c->warmup = U("warmup");
+    c->warmup = (int64_t)U("warmup");
     c->min_lr = D("min_lr", 0);
     c->clip_grad = D("clip_grad", 0);
     c->batch = U("batch");
