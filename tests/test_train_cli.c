@@ -111,3 +111,46 @@ TEST(train_then_embed_writes_npy_and_labels) {
         sl_free(l);
     }
 }
+
+static void expect_meta(const sl_tensors *x, const char *key, const char *want) {
+    const char *v = sl_tensors_get_meta(x, key);
+    if (!v || strcmp(v, want) != 0) T_FAIL("%s is '%s', expected '%s'", key, v ? v : "(absent)", want);
+}
+
+/* The recommended recipe is what a run without options gets: tau 0.1, Adam
+ * 2e-3, cosine with 5% warm-up everywhere; on IDX images the mono preset and
+ * the 512-wide projector with batch normalisation. */
+TEST(defaults_are_the_recommended_recipe) {
+    char cmd[4096], *o = NULL;
+    sl_tensors *x;
+    const char *m = t_path("d.safetensors");
+    snprintf(cmd, sizeof cmd, "%s train " TINY " --steps 40 -q -o %s", t_simlearn(), m);
+    ASSERT_EQ_INT(t_run(cmd, &o), 0);
+    free(o);
+    ASSERT_OK(sl_safetensors_read(m, &x));
+    expect_meta(x, "train.tau", "0.10000000000000001");
+    expect_meta(x, "train.lr", "0.002");
+    expect_meta(x, "train.schedule", "cosine");
+    expect_meta(x, "train.warmup", "2");
+    expect_meta(x, "train.aug", "simclr");
+    sl_tensors_destroy(x);
+    /* 32 images of 8x8 in one IDX file. */
+    static uint8_t buf[16 + 32 * 64];
+    const uint8_t head[16] = {0, 0, 8, 3, 0, 0, 0, 32, 0, 0, 0, 8, 0, 0, 0, 8};
+    memcpy(buf, head, 16);
+    for (size_t i = 0; i < 32 * 64; i++) buf[16 + i] = (uint8_t)(i * 37 % 251);
+    const char *idx = t_path("tiny-images-idx3-ubyte");
+    t_write_file(idx, buf, sizeof buf);
+    m = t_path("i.safetensors");
+    snprintf(cmd, sizeof cmd,
+             "%s train --data %s --batch 8 --threads 1 --encoder 'conv(4,3,pad=1),bn,relu,gap' --steps 2 -q -o %s",
+             t_simlearn(), idx, m);
+    int rc = t_run(cmd, &o);
+    if (rc) T_FAIL("train on IDX failed: %s", o);
+    free(o);
+    ASSERT_OK(sl_safetensors_read(m, &x));
+    expect_meta(x, "train.aug", "mono");
+    expect_meta(x, "train.projector", "linear(512),bn,relu,linear(128)");
+    expect_meta(x, "train.warmup", "0");
+    sl_tensors_destroy(x);
+}
