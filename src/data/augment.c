@@ -60,6 +60,15 @@ static const struct {
     {"none", ""},
 };
 
+/* "color, location, ..." for error messages: every preset but none. */
+static void preset_names(char *buf, size_t cap) {
+    size_t at = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
+        if (strcmp(presets[i].name, "none") != 0 && at < cap)
+            at += (size_t)snprintf(buf + at, cap - at, "%s%s", at ? ", " : "", presets[i].name);
+}
+
 const char *sl_augment_preset(const char *name) {
     for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
         if (strcmp(name, presets[i].name) == 0) return presets[i].spec;
@@ -135,11 +144,12 @@ sl_status sl_augment_create(const char *spec_in, sl_augment **out) {
             for (size_t k = 0; k < N_OPS; k++)
                 if (strlen(op_table[k].name) == len && strncmp(p, op_table[k].name, len) == 0) info = &op_table[k];
             if (!info) {
+                char names[128];
+                preset_names(names, sizeof names);
                 s = sl__fail(SL_ERR_ARG,
                              "augment spec '%s': position %zu: unknown op '%.*s' (expected crop, flip, jitter, gray, "
-                             "blur, noise, rotate, translate, cutout, permute-channels, keep=..., or a preset: color, "
-                             "location, shape+location, simclr, mono)",
-                             spec, (size_t)(p - spec), (int)(len ? len : 1), p);
+                             "blur, noise, rotate, translate, cutout, permute-channels, keep=..., or a preset: %s)",
+                             spec, (size_t)(p - spec), (int)(len ? len : 1), p, names);
                 break;
             }
             if (a->n == MAX_PIPE) {

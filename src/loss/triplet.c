@@ -79,6 +79,16 @@ static sl_status tri_backward(tri_work *w, size_t n, float *dz) {
     return sl__sim_backward(&w->e, &w->e, w->GD, dz, NULL);
 }
 
+/* The common end of the three variants: diagnostics, then d(embeddings) when
+ * asked for and any term is active; the result is published only on success. */
+static sl_status tri_finish(tri_work *w, const int32_t *labels, size_t n, sl_loss_result *r, bool any, float *dz,
+                            sl_loss_result *out) {
+    tri_diag(w, labels, n, r);
+    sl_status st = dz && any ? tri_backward(w, n, dz) : SL_OK;
+    if (st == SL_OK) *out = *r;
+    return st;
+}
+
 /* Ascending sort of doubles (finite values): quicksort with a median-of-three
  * pivot, insertion sort below 16 elements, recursion on the smaller side.
  * Only values are sorted, so ties cannot make the result depend on the
@@ -139,7 +149,6 @@ static sl_status triplet_all(const sl_loss_config *cfg, const float *z, const in
     const char *fn = "triplet loss";
     tri_work w;
     SL__TRY(tri_init(&w, cfg, fn, z, labels, n, d, out, false, ws));
-    sl_status st = SL_OK;
     /* The sum over negatives is done in O(n log n) per anchor: with the
      * negative distances sorted, the active negatives of a positive p are a
      * prefix (D_an < D_ap + m) whose size and sum come from prefix sums, and
@@ -203,10 +212,7 @@ static sl_status triplet_all(const sl_loss_config *cfg, const float *z, const in
     r.loss = total > 0 ? loss / total : 0.0;
     r.n_terms = (size_t)total;
     r.n_active = active;
-    tri_diag(&w, labels, n, &r);
-    if (dz && active) st = tri_backward(&w, n, dz);
-    if (st == SL_OK) *out = r;
-    return st;
+    return tri_finish(&w, labels, n, &r, active > 0, dz, out);
 }
 
 static sl_status triplet_hard(const sl_loss_config *cfg, const float *z, const int32_t *labels, size_t n, size_t d,
@@ -214,7 +220,6 @@ static sl_status triplet_hard(const sl_loss_config *cfg, const float *z, const i
     const char *fn = "triplet-hard loss";
     tri_work w;
     SL__TRY(tri_init(&w, cfg, fn, z, labels, n, d, out, false, ws));
-    sl_status st = SL_OK;
     size_t anchors = 0, active = 0;
     for (size_t a = 0; a < n; a++) {
         bool hp = false, hn = false;
@@ -252,10 +257,7 @@ static sl_status triplet_hard(const sl_loss_config *cfg, const float *z, const i
     r.loss = anchors ? loss / (double)anchors : 0.0;
     r.n_terms = anchors;
     r.n_active = active;
-    tri_diag(&w, labels, n, &r);
-    if (dz && active) st = tri_backward(&w, n, dz);
-    if (st == SL_OK) *out = r;
-    return st;
+    return tri_finish(&w, labels, n, &r, active > 0, dz, out);
 }
 
 static sl_status triplet_smooth(const sl_loss_config *cfg, const float *z, const int32_t *labels, size_t n, size_t d,
@@ -263,7 +265,6 @@ static sl_status triplet_smooth(const sl_loss_config *cfg, const float *z, const
     const char *fn = "triplet-smooth loss";
     tri_work w;
     SL__TRY(tri_init(&w, cfg, fn, z, labels, n, d, out, true, ws));
-    sl_status st = SL_OK;
     double scale = sl_loss_scale(cfg);
     double *x = sl__ws_alloc(ws, n, sizeof(double), "loss: negative logits");
     double *g = sl__ws_alloc(ws, n, sizeof(double), "loss: softmax");
@@ -314,10 +315,7 @@ static sl_status triplet_smooth(const sl_loss_config *cfg, const float *z, const
     r.loss = pairs ? loss / (double)pairs : 0.0;
     r.n_terms = pairs;
     if (pairs && cfg->learnable_tau && !sl__scale_clamped(cfg)) r.dlog_scale = dlog / (double)pairs;
-    tri_diag(&w, labels, n, &r);
-    if (dz && pairs) st = tri_backward(&w, n, dz);
-    if (st == SL_OK) *out = r;
-    return st;
+    return tri_finish(&w, labels, n, &r, pairs > 0, dz, out);
 }
 
 sl_status sl__triplet(const sl_loss_config *cfg, sl_objective variant, const float *z, const int32_t *labels,

@@ -349,8 +349,8 @@ static void describe(sl_trainer *t) {
     if (t->obj == SL_OBJ_TRIPLET || t->obj == SL_OBJ_TRIPLET_HARD || t->obj == SL_OBJ_TRIPLET_SMOOTH)
         ADD(", margin %g", t->c.margin);
     if (t->label_attr >= 0) ADD(", labels '%s'", t->c.label);
-    ADD("\noptimizer  %s lr %g, schedule %s, warm-up %" PRIu64 ", weight decay %g\n", t->c.optim, t->c.lr,
-        t->c.schedule, (uint64_t)t->c.warmup, t->c.wd);
+    ADD("\noptimizer  %s lr %g, schedule %s, warm-up %" PRId64 ", weight decay %g\n", t->c.optim, t->c.lr,
+        t->c.schedule, t->c.warmup, t->c.wd);
     ADD("steps      %" PRIu64 " of %" PRIu64 " done, %" PRIu64 " per epoch, batch %zu%s\n", t->step, t->total,
         t->steps_per_epoch, t->B, two_views(t->obj) ? " (two views each)" : "");
 #undef ADD

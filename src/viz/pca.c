@@ -1,6 +1,6 @@
 /* Principal component analysis: the covariance (sl_covariance, accumulated in
  * double from float sl_gemm products of row blocks) decomposed with sl_eigh. */
-#include "internal.h"
+#include "viz/viz_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -80,4 +80,69 @@ void sl_pca_transform(const sl_pca *p, const float *x, size_t n, float *out) {
         }
     }
     sl__free(blk);
+}
+
+/* Gram-Schmidt on two d-vectors stored one after the other; a vector that
+ * vanishes becomes the unit vector of its index. */
+static void orthonormalise2(double *v, size_t d) {
+    for (int c = 0; c < 2; c++) {
+        double *vc = v + (size_t)c * d;
+        if (c == 1) {
+            double dot = 0;
+            for (size_t j = 0; j < d; j++) dot += v[j] * vc[j];
+            for (size_t j = 0; j < d; j++) vc[j] -= dot * v[j];
+        }
+        double nn = 0;
+        for (size_t j = 0; j < d; j++) nn += vc[j] * vc[j];
+        nn = sqrt(nn);
+        for (size_t j = 0; j < d; j++) vc[j] = nn > 0 ? vc[j] / nn : (double)(j == (size_t)c);
+    }
+}
+
+sl_status sl__pca2_axes(const float *x, size_t n, size_t d, uint64_t seed, uint64_t stream, int max_it, double tol,
+                        double *mean, double *axes, double lam[2]) {
+    double *v = sl__malloc_array(2 * d, sizeof *v, "PCA axes"), *w = sl__malloc_array(2 * d, sizeof *w, "PCA axes");
+    if (!v || !w) {
+        sl__free(v), sl__free(w);
+        return SL_ERR_NOMEM;
+    }
+    memset(mean, 0, d * sizeof *mean);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) mean[j] += x[i * d + j];
+    for (size_t j = 0; j < d; j++) mean[j] /= (double)n;
+    sl_rng r;
+    sl_rng_seed(&r, seed, stream);
+    for (size_t j = 0; j < 2 * d; j++) v[j] = sl_rng_normal(&r);
+    lam[0] = lam[1] = 0;
+    for (int it = 0; it < max_it; it++) {
+        orthonormalise2(v, d);
+        if (it > 0 && tol > 0) {
+            double change = 0;
+            for (size_t j = 0; j < 2 * d; j++) change = fmax(change, fabs(w[j] - v[j]));
+            if (change < tol) break;
+        }
+        /* w = X_c^T (X_c v): one pass over the rows. */
+        memset(w, 0, 2 * d * sizeof *w);
+        lam[0] = lam[1] = 0;
+        for (size_t i = 0; i < n; i++) {
+            const float *row = x + i * d;
+            double t0 = 0, t1 = 0;
+            for (size_t j = 0; j < d; j++) {
+                double c = row[j] - mean[j];
+                t0 += c * v[j], t1 += c * v[d + j];
+            }
+            lam[0] += t0 * t0, lam[1] += t1 * t1;
+            for (size_t j = 0; j < d; j++) {
+                double c = row[j] - mean[j];
+                w[j] += c * t0, w[d + j] += c * t1;
+            }
+        }
+        /* Keep the previous v in w for the convergence test after the swap. */
+        double *t = v;
+        v = w, w = t;
+    }
+    orthonormalise2(v, d);
+    memcpy(axes, v, 2 * d * sizeof *axes);
+    sl__free(v), sl__free(w);
+    return SL_OK;
 }

@@ -133,68 +133,20 @@ static void rep_free(rep_out *o) {
     sl__free(o->pca), sl__free(o->tsne), sl__free(o->cos);
 }
 
-/* Top-2 principal axes by power iteration (the picture needs only two, and
- * this avoids a d x d eigen-decomposition for pixel-sized inputs). */
+/* Top-2 principal axes by subspace iteration (sl__pca2_axes, 60 iterations:
+ * the picture needs only two, and this avoids a d x d eigen-decomposition for
+ * pixel-sized inputs), the projections on them and their shares of the total
+ * variance. */
 static sl_status pca2(const float *x, size_t n, size_t d, uint64_t seed, float *y, double var[2]) {
-    double *mean = sl__calloc(d, sizeof *mean), *v = sl__calloc(2 * d, sizeof *v), *w = sl__calloc(2 * d, sizeof *w);
-    if (!mean || !v || !w) {
-        sl__free(mean), sl__free(v), sl__free(w);
+    double *mean = sl__malloc_array(d, sizeof *mean, "report PCA"), *v = sl__malloc_array(2 * d, sizeof *v, "report PCA");
+    double lam[2];
+    if (!mean || !v || sl__pca2_axes(x, n, d, seed, 0x7e9, 60, 0, mean, v, lam)) {
+        sl__free(mean), sl__free(v);
         return sl__fail(SL_ERR_NOMEM, "report: out of memory (PCA)");
     }
     double total = 0;
     for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++) mean[j] += x[i * d + j];
-    for (size_t j = 0; j < d; j++) mean[j] /= (double)n;
-    for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < d; j++) total += (x[i * d + j] - mean[j]) * (x[i * d + j] - mean[j]);
-    sl_rng r;
-    sl_rng_seed(&r, seed, 0x7e9);
-    for (size_t j = 0; j < 2 * d; j++) v[j] = sl_rng_normal(&r);
-    double lam[2] = {0, 0};
-    for (int it = 0; it < 60; it++) {
-        /* Gram-Schmidt on the two vectors. */
-        for (int c = 0; c < 2; c++) {
-            double *vc = v + (size_t)c * d;
-            if (c == 1) {
-                double dot = 0;
-                for (size_t j = 0; j < d; j++) dot += vc[j] * v[j];
-                for (size_t j = 0; j < d; j++) vc[j] -= dot * v[j];
-            }
-            double nn = 0;
-            for (size_t j = 0; j < d; j++) nn += vc[j] * vc[j];
-            nn = sqrt(nn);
-            for (size_t j = 0; j < d; j++) vc[j] = nn > 0 ? vc[j] / nn : (double)(j == (size_t)c);
-        }
-        memset(w, 0, 2 * d * sizeof *w);
-        lam[0] = lam[1] = 0;
-        for (size_t i = 0; i < n; i++) {
-            const float *row = x + i * d;
-            double t0 = 0, t1 = 0;
-            for (size_t j = 0; j < d; j++) {
-                double cj = row[j] - mean[j];
-                t0 += cj * v[j], t1 += cj * v[d + j];
-            }
-            lam[0] += t0 * t0, lam[1] += t1 * t1;
-            for (size_t j = 0; j < d; j++) {
-                double cj = row[j] - mean[j];
-                w[j] += cj * t0, w[d + j] += cj * t1;
-            }
-        }
-        double *t = v;
-        v = w, w = t;
-    }
-    for (int c = 0; c < 2; c++) {
-        double *vc = v + (size_t)c * d;
-        if (c == 1) {
-            double dot = 0;
-            for (size_t j = 0; j < d; j++) dot += vc[j] * v[j];
-            for (size_t j = 0; j < d; j++) vc[j] -= dot * v[j];
-        }
-        double nn = 0;
-        for (size_t j = 0; j < d; j++) nn += vc[j] * vc[j];
-        nn = sqrt(nn);
-        for (size_t j = 0; j < d; j++) vc[j] = nn > 0 ? vc[j] / nn : 0;
-    }
     for (size_t i = 0; i < n; i++) {
         double t0 = 0, t1 = 0;
         for (size_t j = 0; j < d; j++) {
@@ -205,7 +157,7 @@ static sl_status pca2(const float *x, size_t n, size_t d, uint64_t seed, float *
     }
     var[0] = total > 0 ? lam[0] / total : 0;
     var[1] = total > 0 ? lam[1] / total : 0;
-    sl__free(mean), sl__free(v), sl__free(w);
+    sl__free(mean), sl__free(v);
     return SL_OK;
 }
 

@@ -503,67 +503,17 @@ static sl_status check_config(const sl_tsne_config *c, size_t n, size_t d, const
     return SL_OK;
 }
 
-/* The top two principal axes of x by subspace iteration in double with plain
- * loops. This is the one place the module avoids sl_gemm on purpose: a
- * threaded BLAS may sum in a different order for another thread count, and
- * t-SNE amplifies such last-bit differences into a different map, while
- * these loops give the same start whatever the thread count. */
-/* Gram-Schmidt on two d-vectors stored one after the other. */
-static void orthonormalise2(double *v, size_t d) {
-    for (int c = 0; c < 2; c++) {
-        double *vc = v + (size_t)c * d;
-        if (c == 1) {
-            double dot = 0;
-            for (size_t j = 0; j < d; j++) dot += v[j] * vc[j];
-            for (size_t j = 0; j < d; j++) vc[j] -= dot * v[j];
-        }
-        double nn = 0;
-        for (size_t j = 0; j < d; j++) nn += vc[j] * vc[j];
-        nn = sqrt(nn);
-        for (size_t j = 0; j < d; j++) vc[j] = nn > 0 ? vc[j] / nn : (double)(j == (size_t)c);
-    }
-}
-
+/* The PCA start of the map: the top two axes (sl__pca2_axes; an initial map
+ * needs them only roughly, so iteration stops at a change of 1e-7), each with
+ * its largest-magnitude coordinate positive, and the projections on them. */
 static sl_status pca2_init(const float *x, size_t n, size_t d, uint64_t seed, double *y) {
-    double *mean = sl__calloc(d, sizeof *mean), *v = sl__malloc_array(2 * d, sizeof *v, "t-SNE init");
-    double *w = sl__malloc_array(2 * d, sizeof *w, "t-SNE init");
-    if (!mean || !v || !w) {
-        sl__free(mean), sl__free(v), sl__free(w);
-        return SL_ERR_NOMEM;
+    double *mean = sl__malloc_array(d, sizeof *mean, "t-SNE init"), *v = sl__malloc_array(2 * d, sizeof *v, "t-SNE init");
+    double lam[2];
+    sl_status st = mean && v ? sl__pca2_axes(x, n, d, seed, 0x9ca, 100, 1e-7, mean, v, lam) : SL_ERR_NOMEM;
+    if (st) {
+        sl__free(mean), sl__free(v);
+        return st;
     }
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++) mean[j] += x[i * d + j];
-    for (size_t j = 0; j < d; j++) mean[j] /= (double)n;
-    sl_rng r;
-    sl_rng_seed(&r, seed, 0x9ca);
-    for (size_t j = 0; j < 2 * d; j++) v[j] = sl_rng_normal(&r);
-    /* An initial map needs the axes only roughly: stop at a change of 1e-7. */
-    for (int it = 0; it < 100; it++) {
-        orthonormalise2(v, d);
-        if (it > 0) {
-            double change = 0;
-            for (size_t j = 0; j < 2 * d; j++) change = fmax(change, fabs(w[j] - v[j]));
-            if (change < 1e-7) break;
-        }
-        /* w = X_c^T (X_c v): one pass over the rows. */
-        memset(w, 0, 2 * d * sizeof *w);
-        for (size_t i = 0; i < n; i++) {
-            const float *row = x + i * d;
-            double t0 = 0, t1 = 0;
-            for (size_t j = 0; j < d; j++) {
-                double c = row[j] - mean[j];
-                t0 += c * v[j], t1 += c * v[d + j];
-            }
-            for (size_t j = 0; j < d; j++) {
-                double c = row[j] - mean[j];
-                w[j] += c * t0, w[d + j] += c * t1;
-            }
-        }
-        /* Keep the previous v in w for the convergence test after the swap. */
-        double *t = v;
-        v = w, w = t;
-    }
-    orthonormalise2(v, d);
     /* Project; each axis's largest-magnitude coordinate positive. */
     for (int c = 0; c < 2; c++) {
         double *vc = v + (size_t)c * d, big = 0;
@@ -581,7 +531,7 @@ static sl_status pca2_init(const float *x, size_t n, size_t d, uint64_t seed, do
         }
         y[2 * i] = t0, y[2 * i + 1] = t1;
     }
-    sl__free(mean), sl__free(v), sl__free(w);
+    sl__free(mean), sl__free(v);
     return SL_OK;
 }
 

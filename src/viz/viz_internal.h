@@ -12,6 +12,16 @@
  * clamped at 0). Needs k < n. */
 sl_status sl__knn_exact(const float *x, size_t n, size_t d, int k, uint32_t *idx, float *dist2);
 
+/* The top two principal axes of x (n x d) by subspace iteration in double
+ * with plain loops, from a random start drawn from (seed, stream): at most
+ * max_it iterations, fewer when no coordinate of the axes moves by tol or
+ * more (tol 0: all of them). Writes the column means (d), the two orthonormal
+ * axes (2 x d) and lam, the squared norms of the centred data's projections
+ * on the axes of the last iteration. The same start whatever the thread
+ * count, which t-SNE needs (a threaded BLAS may sum in another order). */
+sl_status sl__pca2_axes(const float *x, size_t n, size_t d, uint64_t seed, uint64_t stream, int max_it, double tol,
+                        double *mean, double *axes, double lam[2]);
+
 /* For each of n rows of k squared distances (nearest first), find the
  * Gaussian precision beta so that the entropy of p_j ~ exp(-beta d_j) is
  * log(perplexity); write the row-normalised p (n x k) and, if entropy is not
