@@ -87,6 +87,8 @@ install: all
 	install -m 644 $(BUILD)/libsimlearn.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libsimlearn.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/simlearn
+	install -d $(DESTDIR)$(PREFIX)/share/simlearn
+	install -m 644 data/questions-words.txt data/wordsim353.tsv data/simlex999.txt data/README.md $(DESTDIR)$(PREFIX)/share/simlearn/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' scripts/simlearn.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/simlearn.pc
 
 clean:

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cli_usage_error(const char *fmt, ...) {
     va_list ap;
@@ -22,6 +23,50 @@ int cli_fail(sl_status s) {
     const char *d = sl_last_error();
     fprintf(stderr, "simlearn: error: %s\n", d && *d ? d : sl_status_str(s));
     return 1;
+}
+
+/* The directory of the running binary, from /proc/self/exe; "" if unknown. */
+static void exe_dir(char *dir, size_t cap) {
+    ssize_t n = readlink("/proc/self/exe", dir, cap - 1);
+    if (n <= 0) n = 0;
+    dir[n] = 0;
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    else dir[0] = 0;
+}
+
+char *cli_data_path(const char *name) {
+    char dir[4096], cand[3][4200];
+    int nc = 0;
+    const char *env = getenv("SIMLEARN_DATA");
+    if (env && *env) snprintf(cand[nc++], sizeof cand[0], "%s/%s", env, name);
+    exe_dir(dir, sizeof dir);
+    if (dir[0]) {
+        snprintf(cand[nc++], sizeof cand[0], "%s/data/%s", dir, name);
+        snprintf(cand[nc++], sizeof cand[0], "%s/../share/simlearn/%s", dir, name);
+    }
+    for (int i = 0; i < nc; i++)
+        if (access(cand[i], R_OK) == 0) return strdup(cand[i]);
+    return strdup(nc ? cand[0] : name);
+}
+
+char *cli_data_opt(const cli_args *a, const char *name) {
+    const char *v = cli_str(a, name);
+    if (!v || cli_given(a, name)) return strdup(v ? v : "");
+    size_t cap = 1;
+    char *list = strdup(v), *save = NULL, *out = calloc(1, 1);
+    for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        char *path = cli_data_path(p);
+        cap += strlen(path) + 1;
+        char *grown = realloc(out, cap);
+        if (!grown) break;
+        out = grown;
+        if (*out) strcat(out, ",");
+        strcat(out, path);
+        free(path);
+    }
+    free(list);
+    return out;
 }
 
 sl_progress_mode cli_progress_mode(const cli_args *a) {

@@ -67,6 +67,16 @@ const char *cli_str(const cli_args *a, const char *name); /* NULL if unset */
 int cli_fail(sl_status s);
 /* Print "simlearn: <fmt>" as a usage error; returns 2. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The path of a data file shipped with simlearn (data/README.md): the first
+ * readable one of $SIMLEARN_DATA/NAME, <binary's dir>/data/NAME and
+ * <binary's dir>/../share/simlearn/NAME; if none is readable, NAME under the
+ * first candidate, so that the error names a place to look. Returns a
+ * malloc'ed string. */
+char *cli_data_path(const char *name);
+/* The value of a file option whose default names shipped data files (a
+ * comma-separated list of bare names): the given value as it is, or else
+ * each default name resolved by cli_data_path. Returns a malloc'ed string. */
+char *cli_data_opt(const cli_args *a, const char *name);
 /* Progress mode from --quiet. */
 sl_progress_mode cli_progress_mode(const cli_args *a);
 

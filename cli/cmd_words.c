@@ -130,7 +130,7 @@ static int cmd_train(int argc, char **argv) {
 
 /* ---- analogy ---------------------------------------------------------------*/
 static const cli_opt analogy_opts[] = {
-    {"questions", 0, CLI_STR, "../shared/data/questions-words.txt", "analogy questions (\": section\" and \"a b c d\" lines)", NULL, 0, 0, false},
+    {"questions", 0, CLI_STR, "questions-words.txt", "analogy questions (\": section\" and \"a b c d\" lines); the default is shipped in data/", NULL, 0, 0, false},
     {"restrict", 0, CLI_INT, "30000", "use only the first (most frequent) N words (0 = all)", NULL, 0, 1e12, false},
     {"method", 0, CLI_CHOICE, "add", "3CosAdd, 3CosMul or both", "add|mul|both", 0, 0, false},
     {"sections", 0, CLI_FLAG, NULL, "print every section's accuracy", NULL, 0, 0, false},
@@ -168,27 +168,29 @@ static int cmd_analogy(int argc, char **argv) {
     if (rc) {
         return rc;
     }
+    char *questions = cli_data_opt(&a, "questions");
     const char *method = cli_str(&a, "method");
     bool sections = cli_flag(&a, "sections");
     for (int k = 0; k < 2 && rc == 0; k++) {
         sl_analogy_method mm = k == 0 ? SL_ANALOGY_ADD : SL_ANALOGY_MUL;
         if ((k == 0 && strcmp(method, "mul") == 0) || (k == 1 && strcmp(method, "add") == 0)) continue;
         sl_analogy_result res;
-        sl_status s = sl_words_analogy(w, cli_str(&a, "questions"), (size_t)cli_int(&a, "restrict"), mm, &res);
+        sl_status s = sl_words_analogy(w, questions, (size_t)cli_int(&a, "restrict"), mm, &res);
         if (s) {
             rc = cli_fail(s);
             break;
         }
         print_analogy(k == 0 ? "3CosAdd" : "3CosMul", &res, sections);
     }
+    free(questions);
     sl_wordvecs_destroy(w);
     return rc;
 }
 
 /* ---- similarity ---------------------------------------------------------------*/
 static const cli_opt sim_opts[] = {
-    {"pairs", 0, CLI_STR, "../shared/data/wordsim353.tsv,../shared/data/simlex999.txt",
-     "comma-separated word-pair files (\"w1 w2 score\" lines)", NULL, 0, 0, false},
+    {"pairs", 0, CLI_STR, "wordsim353.tsv,simlex999.txt",
+     "comma-separated word-pair files (\"w1 w2 score\" lines); the defaults are shipped in data/", NULL, 0, 0, false},
     OPT_ABTT,
     CLI_OPT_END};
 static const cli_spec sim_spec = {
@@ -206,7 +208,7 @@ static int cmd_similarity(int argc, char **argv) {
     if (rc) {
         return rc;
     }
-    char *list = strdup(cli_str(&a, "pairs")), *save = NULL;
+    char *list = cli_data_opt(&a, "pairs"), *save = NULL;
     for (char *p = strtok_r(list, ",", &save); p && rc == 0; p = strtok_r(NULL, ",", &save)) {
         sl_similarity_result res;
         sl_status s = sl_words_similarity(w, p, &res);

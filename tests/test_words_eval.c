@@ -263,6 +263,34 @@ TEST(cli_train_nearest_analogy_similarity_senses) {
     free(out);
 }
 
+/* The evaluation sets shipped in data/ are the defaults, found from any
+ * working directory; $SIMLEARN_DATA comes first; a given path is used as is. */
+TEST(cli_evaluation_defaults_are_the_shipped_data) {
+    const char *v = t_path("v.vec");
+    write_text(v, "10 2\nathens 1 0\ngreece 0 1\nlove 1 1\nsex 1 0.5\nold 0 1\nnew 1 0.2\ntiger 0.3 1\ncat 1 0.9\nsmart 0.5 0.5\nintelligent 0.6 0.4\n");
+    char cmd[2048], *out = NULL;
+    snprintf(cmd, sizeof cmd, "cd / && %s words analogy %s", t_simlearn(), v);
+    ASSERT_EQ_INT(t_run(cmd, &out), 0);
+    ASSERT_CONTAINS(out, "questions seen 0 of 19544");
+    free(out);
+    snprintf(cmd, sizeof cmd, "cd / && %s words similarity %s", t_simlearn(), v);
+    ASSERT_EQ_INT(t_run(cmd, &out), 0);
+    ASSERT_CONTAINS(out, "wordsim353.tsv");
+    ASSERT_CONTAINS(out, "/353");
+    ASSERT_CONTAINS(out, "simlex999.txt");
+    ASSERT_CONTAINS(out, "/999");
+    free(out);
+    write_text(t_path("questions-words.txt"), ": capitals\nathens greece athens greece\n");
+    snprintf(cmd, sizeof cmd, "cd / && SIMLEARN_DATA=%s %s words analogy %s", t_tmpdir(), t_simlearn(), v);
+    ASSERT_EQ_INT(t_run(cmd, &out), 0);
+    ASSERT_CONTAINS(out, "of 1");
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s words similarity %s --pairs %s", t_simlearn(), v, t_path("nowhere.tsv"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 1);
+    ASSERT_CONTAINS(out, "nowhere.tsv");
+    free(out);
+}
+
 TEST(cli_errors_have_the_right_exit_codes) {
     char cmd[1024], *out = NULL;
     snprintf(cmd, sizeof cmd, "%s words train %s -o %s -q", t_simlearn(), t_path("missing.txt"), t_path("o.bin"));
