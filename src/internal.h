@@ -43,6 +43,28 @@ int sl__w2v_parse_float_ref(const char *p, float *out, const char **stop);
  * as exactly f; out holds >= 32 bytes; returns the length. */
 int sl__w2v_format_float(float f, char *out);
 
+/* Strict readers of a safetensors collection's string metadata (defined in
+ * src/io/safetensors.c), for checkpoint settings. A value must be exactly
+ * what simlearn writes: an integer is decimal digits only (no sign, no
+ * spaces), a number is finite decimal notation, a name one of a list. Every
+ * failure is SL_ERR_FORMAT with a message naming the file (the path it was
+ * read from, or "checkpoint"), the key, the value found and what was
+ * expected. A missing key fails only with SL__META_REQUIRED; otherwise *out
+ * keeps its value. */
+#define SL__META_REQUIRED 1u
+#define SL__META_ABOVE_LO 2u /* sl__meta_double: lo itself is out of range */
+const char *sl__tensors_where(const sl_tensors *t);
+sl_status sl__meta_uint(const sl_tensors *t, const char *key, uint64_t lo, uint64_t hi, unsigned flags,
+                        uint64_t *out);
+sl_status sl__meta_double(const sl_tensors *t, const char *key, double lo, double hi, unsigned flags, double *out);
+/* *out is the index of the value in names[0..n). */
+sl_status sl__meta_name(const sl_tensors *t, const char *key, const char *const *names, size_t n, unsigned flags,
+                        size_t *out);
+/* A non-empty string; what describes it in the message ("a model spec"). */
+sl_status sl__meta_str(const sl_tensors *t, const char *key, const char *what, unsigned flags, const char **out);
+/* Fail on key's current value (or its absence): "expected <expected>". */
+sl_status sl__meta_fail(const sl_tensors *t, const char *key, const char *expected, ...) SL__PRINTF(3, 4);
+
 #define SL__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SL__MAX(a, b) ((a) > (b) ? (a) : (b))
 

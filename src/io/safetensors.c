@@ -4,6 +4,8 @@
 #include "io/json.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,6 +24,7 @@ struct sl_tensors {
     sl_array *arrays;
     size_t nmeta, capmeta;
     char **mkeys, **mvals;
+    char *path; /* the file it was read from, for messages; NULL if built in memory */
 };
 
 sl_status sl_tensors_create(sl_tensors **out) {
@@ -45,6 +48,7 @@ void sl_tensors_destroy(sl_tensors *t) {
     sl__free(t->arrays);
     sl__free(t->mkeys);
     sl__free(t->mvals);
+    sl__free(t->path);
     sl__free(t);
 }
 
@@ -163,6 +167,96 @@ const char *sl_tensors_get_meta(const sl_tensors *t, const char *key) {
 size_t sl_tensors_meta_count(const sl_tensors *t) { return t->nmeta; }
 
 const char *sl_tensors_meta_key(const sl_tensors *t, size_t i) { return i < t->nmeta ? t->mkeys[i] : NULL; }
+
+/* ---- strict metadata readers ------------------------------------------------
+ * Checkpoint settings are input like any other: each value must be exactly
+ * what the writer produces, within the range the reader accepts. */
+
+const char *sl__tensors_where(const sl_tensors *t) { return t->path ? t->path : "checkpoint"; }
+
+/* The value as shown in messages: at most 64 bytes, control characters as '?'. */
+static void show_value(const char *v, char *buf, size_t cap) {
+    size_t n = 0, len = strlen(v);
+    for (; n < len && n < 64 && n + 4 < cap; n++) buf[n] = (unsigned char)v[n] < 0x20 ? '?' : v[n];
+    if (n < len && n + 4 <= cap) memcpy(buf + n, "...", 3), n += 3;
+    buf[n] = '\0';
+}
+
+sl_status sl__meta_fail(const sl_tensors *t, const char *key, const char *expected, ...) {
+    char exp[512], shown[80];
+    va_list ap;
+    va_start(ap, expected);
+    vsnprintf(exp, sizeof exp, expected, ap);
+    va_end(ap);
+    const char *v = sl_tensors_get_meta(t, key);
+    if (!v) return sl__fail(SL_ERR_FORMAT, "%s: metadata '%s' is missing (expected %s)", sl__tensors_where(t), key, exp);
+    show_value(v, shown, sizeof shown);
+    return sl__fail(SL_ERR_FORMAT, "%s: metadata '%s' is '%s', expected %s", sl__tensors_where(t), key, shown, exp);
+}
+
+sl_status sl__meta_str(const sl_tensors *t, const char *key, const char *what, unsigned flags, const char **out) {
+    const char *v = sl_tensors_get_meta(t, key);
+    if (!v) return (flags & SL__META_REQUIRED) ? sl__meta_fail(t, key, "%s", what) : SL_OK;
+    if (!*v) return sl__meta_fail(t, key, "%s", what);
+    *out = v;
+    return SL_OK;
+}
+
+sl_status sl__meta_uint(const sl_tensors *t, const char *key, uint64_t lo, uint64_t hi, unsigned flags,
+                        uint64_t *out) {
+    const char *v = sl_tensors_get_meta(t, key);
+    if (!v && !(flags & SL__META_REQUIRED)) return SL_OK;
+    uint64_t x = 0;
+    bool ok = v && *v;
+    for (const char *p = v; ok && *p; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (*p < '0' || *p > '9' || x > (UINT64_MAX - d) / 10) ok = false;
+        else x = x * 10 + d;
+    }
+    if (!ok || x < lo || x > hi)
+        return sl__meta_fail(t, key, "an integer from %llu to %llu", (unsigned long long)lo, (unsigned long long)hi);
+    *out = x;
+    return SL_OK;
+}
+
+sl_status sl__meta_double(const sl_tensors *t, const char *key, double lo, double hi, unsigned flags, double *out) {
+    const char *v = sl_tensors_get_meta(t, key);
+    if (!v && !(flags & SL__META_REQUIRED)) return SL_OK;
+    bool ok = v && *v;
+    /* Decimal notation only: no spaces, hexadecimal, "inf" or "nan". */
+    for (const char *p = v; ok && *p; p++) ok = strchr("0123456789+-.eE", *p) != NULL;
+    char *end = NULL;
+    double x = ok ? strtod(v, &end) : 0;
+    ok = ok && end && *end == '\0' && isfinite(x);
+    bool open = (flags & SL__META_ABOVE_LO) != 0;
+    if (!ok || (open ? !(x > lo) : !(x >= lo)) || !(x <= hi)) {
+        char range[128];
+        int k = snprintf(range, sizeof range, "a finite number %s %.17g", open ? ">" : ">=", lo);
+        if (isfinite(hi) && k > 0 && (size_t)k < sizeof range) snprintf(range + k, sizeof range - (size_t)k, " and <= %.17g", hi);
+        return sl__meta_fail(t, key, "%s", range);
+    }
+    *out = x;
+    return SL_OK;
+}
+
+sl_status sl__meta_name(const sl_tensors *t, const char *key, const char *const *names, size_t n, unsigned flags,
+                        size_t *out) {
+    const char *v = sl_tensors_get_meta(t, key);
+    if (!v && !(flags & SL__META_REQUIRED)) return SL_OK;
+    for (size_t i = 0; v && i < n; i++)
+        if (strcmp(v, names[i]) == 0) {
+            *out = i;
+            return SL_OK;
+        }
+    char list[512] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < n && len < sizeof list; i++) {
+        int k = snprintf(list + len, sizeof list - len, "%s%s", i ? (i + 1 == n ? " or " : ", ") : "", names[i]);
+        if (k < 0) break;
+        len += (size_t)k;
+    }
+    return sl__meta_fail(t, key, "%s", list);
+}
 
 /* The dtype names of the safetensors format. */
 static const char *st_dtype_name(sl_dtype d) {
@@ -464,6 +558,7 @@ sl_status sl_safetensors_read(const char *path, sl_tensors **out) {
         s = tensors_put(t, e->name, a);
         if (s) goto done;
     }
+    if (!(t->path = sl__strdup(path))) s = sl__fail(SL_ERR_NOMEM, "%s: out of memory", path);
 done:
     sl__json_free(root);
     sl__free(hdr);
