@@ -1,7 +1,10 @@
 /* Tests of the batch producer (same batches whatever the thread count, every
- * item once per epoch, views, captions, the end of the last epoch) and of the
- * `simlearn data` commands. */
+ * item once per epoch, views, captions, the end of the last epoch, starting
+ * at any batch without making the ones before it) and of the `simlearn data`
+ * commands. */
 #include "test.h"
+
+#include "data/data_internal.h"
 
 #include <sys/stat.h>
 
@@ -101,6 +104,109 @@ TEST(every_item_once_per_epoch_and_views_differ) {
     ASSERT_FAILS(sl_batcher_next(b, &bt), SL_ERR_NOTFOUND, "epochs are done");
     sl_batcher_destroy(b);
     sl_augment_destroy(a);
+    sl_data_close(d);
+}
+
+/* Hash of one batch: its items and both views. */
+static uint64_t batch_hash(const sl_dataset *d, const sl_batch *bt) {
+    uint64_t h = 1469598103934665603ull;
+    size_t bytes = bt->n * sl_data_item_size(d) * sizeof(float);
+    const float *v[2] = {bt->x, bt->x2};
+    for (int k = 0; k < 2 && v[k]; k++)
+        for (size_t i = 0; i < bytes; i++) h = (h ^ ((const unsigned char *)v[k])[i]) * 1099511628211ull;
+    for (size_t i = 0; i < bt->n; i++) h = (h ^ bt->items[i]) * 1099511628211ull;
+    return h;
+}
+
+static sl_batcher *batcher_at(const sl_dataset *d, const sl_augment *a, int threads, size_t start) {
+    sl_batch_config c;
+    sl_batch_config_default(&c);
+    c.data = d;
+    c.aug = a;
+    c.batch_size = 10;
+    c.seed = 11;
+    c.threads = threads;
+    c.start = start;
+    sl_batcher *b;
+    ASSERT_OK(sl_batcher_create(&c, &b));
+    return b;
+}
+
+/* A producer started at batch k gives what a producer started at 0 gives
+ * from its k-th batch on: in the first epoch, in a later one, mid-epoch,
+ * whatever the thread count. */
+TEST(a_producer_started_anywhere_matches_one_started_at_zero) {
+    sl_dataset *d = shapes(95); /* 9 batches of 10 per epoch */
+    sl_augment *a;
+    ASSERT_OK(sl_augment_create("crop(0.5,1.0),flip,noise(0.05)", &a));
+    enum { N = 40 };
+    uint64_t ref[N];
+    sl_batcher *b = batcher_at(d, a, 1, 0);
+    for (size_t s = 0; s < N; s++) {
+        const sl_batch *bt;
+        ASSERT_OK(sl_batcher_next(b, &bt));
+        ref[s] = batch_hash(d, bt);
+    }
+    sl_batcher_destroy(b);
+    static const size_t starts[] = {1, 9, 13, 22, 31};
+    for (size_t i = 0; i < sizeof starts / sizeof *starts; i++)
+        for (int threads = 1; threads <= 3; threads += 2) {
+            b = batcher_at(d, a, threads, starts[i]);
+            for (size_t s = starts[i]; s < starts[i] + 5; s++) {
+                const sl_batch *bt;
+                ASSERT_OK(sl_batcher_next(b, &bt));
+                ASSERT_EQ_SIZE(bt->epoch, s / 9);
+                ASSERT_EQ_SIZE(bt->step, s % 9);
+                if (batch_hash(d, bt) != ref[s]) T_FAIL("batch %zu differs when starting at %zu (%d threads)", s, starts[i], threads);
+            }
+            sl_batcher_destroy(b);
+        }
+    sl_augment_destroy(a);
+    sl_data_close(d);
+}
+
+/* Starting far away makes no batch before the start: the ring holds
+ * prefetch + 1 = 3 slots, so at most 3 batches exist after the first is
+ * taken, however far the start. */
+TEST(a_far_start_makes_no_batches_before_it) {
+    sl_dataset *d = shapes(95);
+    sl_augment *a;
+    ASSERT_OK(sl_augment_create("simclr", &a));
+    const size_t epoch = 111111, at = 7;
+    sl_batcher *b = batcher_at(d, a, 2, epoch * 9 + at);
+    const sl_batch *bt;
+    ASSERT_OK(sl_batcher_next(b, &bt));
+    ASSERT_EQ_SIZE(bt->epoch, epoch);
+    ASSERT_EQ_SIZE(bt->step, at);
+    uint64_t h = batch_hash(d, bt);
+    ASSERT_TRUE(sl__batcher_made(b) >= 1 && sl__batcher_made(b) <= 3);
+    sl_batcher_destroy(b);
+    /* The same batch reached from the start of its epoch. */
+    b = batcher_at(d, a, 1, epoch * 9);
+    for (size_t s = 0; s <= at; s++) ASSERT_OK(sl_batcher_next(b, &bt));
+    ASSERT_TRUE(batch_hash(d, bt) == h);
+    ASSERT_TRUE(sl__batcher_made(b) <= at + 3);
+    sl_batcher_destroy(b);
+    sl_augment_destroy(a);
+    sl_data_close(d);
+}
+
+TEST(a_start_past_the_last_epoch_is_refused) {
+    sl_dataset *d = shapes(20);
+    sl_batch_config c;
+    sl_batch_config_default(&c);
+    c.data = d;
+    c.batch_size = 10;
+    c.epochs = 2;
+    c.start = 5;
+    sl_batcher *b;
+    ASSERT_FAILS(sl_batcher_create(&c, &b), SL_ERR_ARG, "start at batch 5, but 2 epochs of 2 batches end at 4");
+    c.start = 4; /* the end itself: nothing is left */
+    ASSERT_OK(sl_batcher_create(&c, &b));
+    const sl_batch *bt;
+    ASSERT_FAILS(sl_batcher_next(b, &bt), SL_ERR_NOTFOUND, "epochs are done");
+    ASSERT_EQ_SIZE(sl__batcher_made(b), 0);
+    sl_batcher_destroy(b);
     sl_data_close(d);
 }
 

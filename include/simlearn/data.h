@@ -206,12 +206,18 @@ sl_status sl_augment_item(const sl_augment *a, const sl_dataset *d, size_t i, sl
  * one. Batch b of epoch e always holds the same items and the same views for
  * a given seed, whatever the thread count or timing: the order of epoch e is
  * a shuffle seeded by (seed, e) and every view draws from an RNG stream keyed
- * by (seed, e, position in the epoch, view). */
+ * by (seed, e, position in the epoch, view). Nothing carries over from one
+ * batch to the next, so a producer can start at any batch (config.start):
+ * the first batch costs one epoch's shuffle (O(items)) more than any other,
+ * whatever the number of batches before it. */
 typedef enum {
     SL_BATCH_TWO_VIEWS, /* x and x2: two augmented views of each item */
     SL_BATCH_ONE_VIEW,  /* x: one view (augmented when aug is given) */
     SL_BATCH_CAPTION    /* x: one view, plus captions */
 } sl_batch_mode;
+
+/* The largest batch. */
+#define SL_BATCH_MAX ((size_t)1 << 24)
 
 typedef struct sl_batch_config {
     const sl_dataset *data;   /* borrowed; must outlive the batcher */
@@ -225,6 +231,10 @@ typedef struct sl_batch_config {
     int threads;              /* worker threads, default 1 */
     int prefetch;             /* batches prepared ahead, default 2 */
     size_t epochs;            /* 0: unlimited */
+    /* The first batch to produce, counted over the epochs: batch start %
+     * steps-per-epoch of epoch start / steps-per-epoch (0: the first).
+     * It may equal the end of the last epoch (nothing is left). */
+    size_t start;
     /* When normalize is set, every view becomes (x - mean[c]) / std[c] after
      * augmentation (channel c; gray images use index 0). */
     bool normalize;

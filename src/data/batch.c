@@ -1,6 +1,8 @@
 /* The batch producer: worker threads fill a ring of batch slots ahead of the
  * consumer. Which items and which random views a batch holds depends only on
- * (seed, epoch, position), never on which thread made it or when. */
+ * (seed, epoch, position), never on which thread made it or when, so the
+ * producer can start at any batch: it builds that epoch's order and goes on
+ * from there, without making the batches before it. */
 #include "data_internal.h"
 
 #include <math.h>
@@ -38,6 +40,7 @@ struct sl_batcher {
     pthread_cond_t cv_ready, cv_free;
     bool sync_ok;
     size_t next_fill, next_take;
+    size_t made; /* batches the workers have filled */
     bool holding; /* the consumer holds slot (next_take-1) */
     bool stop;
 };
@@ -124,6 +127,7 @@ static void *worker_main(void *arg) {
         s->err = st;
         if (st) snprintf(s->msg, sizeof s->msg, "%s", sl_last_error());
         s->state = SLOT_READY;
+        b->made++;
         pthread_cond_broadcast(&b->cv_ready);
     }
     pthread_mutex_unlock(&b->mu);
@@ -132,8 +136,8 @@ static void *worker_main(void *arg) {
 
 sl_status sl_batcher_create(const sl_batch_config *c, sl_batcher **out) {
     if (!c || !c->data || !out) return sl__fail(SL_ERR_ARG, "batcher: no dataset");
-    if (c->batch_size == 0 || c->batch_size > ((size_t)1 << 24))
-        return sl__fail(SL_ERR_ARG, "batcher: batch size %zu is out of range (1..16777216)", c->batch_size);
+    if (c->batch_size == 0 || c->batch_size > SL_BATCH_MAX)
+        return sl__fail(SL_ERR_ARG, "batcher: batch size %zu is out of range (1..%zu)", c->batch_size, SL_BATCH_MAX);
     if (c->threads < 1 || c->threads > 256) return sl__fail(SL_ERR_ARG, "batcher: %d threads (expected 1..256)", c->threads);
     if (c->prefetch < 1 || c->prefetch > 64) return sl__fail(SL_ERR_ARG, "batcher: prefetch %d (expected 1..64)", c->prefetch);
     if (c->mode < SL_BATCH_TWO_VIEWS || c->mode > SL_BATCH_CAPTION) return sl__fail(SL_ERR_ARG, "batcher: bad mode");
@@ -153,12 +157,17 @@ sl_status sl_batcher_create(const sl_batch_config *c, sl_batcher **out) {
     size_t steps = c->drop_last ? n / B : (n + B - 1) / B;
     if (steps == 0)
         return sl__fail(SL_ERR_ARG, "batcher: %s has %zu items, fewer than one batch of %zu", sl_data_name(d), n, B);
+    size_t total = c->epochs ? (steps > SIZE_MAX / c->epochs ? SIZE_MAX : steps * c->epochs) : SIZE_MAX;
+    if (c->start > total)
+        return sl__fail(SL_ERR_ARG, "batcher: start at batch %zu, but %zu epochs of %zu batches end at %zu", c->start,
+                        c->epochs, steps, total);
     sl_batcher *b = sl__calloc(1, sizeof *b);
     if (!b) return sl__fail(SL_ERR_NOMEM, "out of memory");
     b->cfg = *c;
     b->n = n;
     b->steps = steps;
-    b->total = c->epochs ? (steps > SIZE_MAX / c->epochs ? SIZE_MAX : steps * c->epochs) : SIZE_MAX;
+    b->total = total;
+    b->next_fill = b->next_take = c->start;
     b->nslots = c->prefetch + 1;
     b->nworkers = c->threads;
     size_t row = sl_data_item_size(d), na = (size_t)sl_data_num_attrs(d);
@@ -240,6 +249,13 @@ sl_status sl_batcher_next(sl_batcher *b, const sl_batch **out) {
     if (st) return sl__fail(st, "%s", msg);
     *out = &s->b;
     return SL_OK;
+}
+
+size_t sl__batcher_made(sl_batcher *b) {
+    pthread_mutex_lock(&b->mu);
+    size_t n = b->made;
+    pthread_mutex_unlock(&b->mu);
+    return n;
 }
 
 void sl_batcher_destroy(sl_batcher *b) {

@@ -59,5 +59,8 @@ sl_status sl__image_read_scaled(const char *path, int min_side, uint8_t **pixels
 sl_status sl__data_skip(sl_dataset *d, const char *path, const char *reason);
 /* Render item i of a shapes dataset. */
 void sl__shapes_get(const sl_dataset *d, size_t i, float *x, int32_t *labels, char *caption);
+/* Batches the producer's workers have made since sl_batcher_create (a
+ * statistic for tests: a producer started at batch k makes none before k). */
+size_t sl__batcher_made(sl_batcher *b);
 
 #endif
