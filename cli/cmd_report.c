@@ -143,18 +143,12 @@ static int add_rep(gathered *g, char *name, float *x, size_t d) {
 static int open_data(gathered *g, const cli_args *a, const char *model, sl_data_config *dc, char *source,
                      size_t source_len, char *desc, size_t desc_len) {
     sl_data_config_default(dc);
-    sl_tensors *ck = NULL;
     sl_status s;
-    if (model && (s = sl_safetensors_read(model, &ck))) return cli_fail(s);
-    const char *v;
-    snprintf(source, source_len, "%s",
-             cli_str(a, "data") ? cli_str(a, "data")
-                                : ck && (v = sl_tensors_get_meta(ck, "train.data")) ? v : "shapes");
+    if (model && (s = sl_train_checkpoint_data(model, dc, source, source_len))) return cli_fail(s);
+    if (cli_str(a, "data")) snprintf(source, source_len, "%s", cli_str(a, "data"));
+    else if (dc->source != source) snprintf(source, source_len, "%s", dc->source);
     dc->source = source;
-    if (ck && (v = sl_tensors_get_meta(ck, "train.data_seed"))) dc->seed = strtoull(v, NULL, 10);
     if (cli_int(a, "data-seed")) dc->seed = (uint64_t)cli_int(a, "data-seed");
-    if (ck && (v = sl_tensors_get_meta(ck, "train.image_size"))) dc->size = atoi(v);
-    sl_tensors_destroy(ck);
     if ((s = sl_split_parse(cli_str(a, "split"), &dc->split))) return cli_fail(s);
     size_t want = (size_t)cli_int(a, "count");
     if (strcmp(dc->source, "shapes") == 0) dc->shapes_count = want;
@@ -219,6 +213,7 @@ static int add_model(gathered *g, const cli_args *a, const char *path, const sl_
     e.threads = (int)cli_int(a, "threads");
     sl_embedding *em;
     sl_status s = sl_embed(&e, &em);
+    if (s && strstr(sl_last_error(), path)) return cli_fail(s); /* the message names the file already */
     if (s) {
         fprintf(stderr, "simlearn: error: %s: %s\n", path, sl_last_error());
         return 1;

@@ -1,6 +1,8 @@
 /* Tests of simlearn train / embed / demo as commands: Ctrl-C writes a
  * checkpoint and exits 130, a diverging run exits 1 naming the step, the
- * memory check refuses with the estimate, embed writes its .npy files. */
+ * memory check refuses with the estimate, embed writes its .npy files, a
+ * corrupt checkpoint makes train --resume, embed and report exit 1 naming
+ * the setting. */
 #include "test.h"
 
 #include <signal.h>
@@ -153,4 +155,101 @@ TEST(defaults_are_the_recommended_recipe) {
     expect_meta(x, "train.projector", "linear(512),bn,relu,linear(128)");
     expect_meta(x, "train.warmup", "0");
     sl_tensors_destroy(x);
+}
+
+/* Copy the checkpoint src to dst with metadata key set to value (NULL:
+ * removed), through the library's safetensors writer. */
+static void rewrite_meta(const char *src, const char *dst, const char *key, const char *value) {
+    sl_tensors *a, *b;
+    ASSERT_OK(sl_safetensors_read(src, &a));
+    ASSERT_OK(sl_tensors_create(&b));
+    for (size_t i = 0; i < sl_tensors_meta_count(a); i++) {
+        const char *k = sl_tensors_meta_key(a, i);
+        if (strcmp(k, key) != 0) ASSERT_OK(sl_tensors_set_meta(b, k, sl_tensors_get_meta(a, k)));
+    }
+    if (value) ASSERT_OK(sl_tensors_set_meta(b, key, value));
+    for (size_t i = 0; i < sl_tensors_count(a); i++) {
+        const char *n = sl_tensors_name(a, i);
+        const sl_array *x = sl_tensors_get(a, n);
+        ASSERT_OK(sl_tensors_add(b, n, x->dtype, x->ndim, x->shape, x->data));
+    }
+    ASSERT_OK(sl_safetensors_write(dst, b));
+    sl_tensors_destroy(a);
+    sl_tensors_destroy(b);
+}
+
+/* Runs cmd (with %s for the checkpoint) and expects exit status 1 with
+ * "simlearn: error: CKPT: metadata 'KEY' is 'VALUE', expected EXPECTED". */
+static void expect_exit_1(const char *what, const char *cmd_fmt, const char *ckpt, const char *key, const char *value,
+                          const char *expected) {
+    char cmd[8192], want[8400], *o = NULL;
+    snprintf(cmd, sizeof cmd, cmd_fmt, t_simlearn(), ckpt);
+    int rc = t_run(cmd, &o);
+    if (value)
+        snprintf(want, sizeof want, "simlearn: error: %s: metadata '%s' is '%s', expected %s", ckpt, key, value, expected);
+    else
+        snprintf(want, sizeof want, "simlearn: error: %s: metadata '%s' is missing (expected %s", ckpt, key, expected);
+    if (rc != 1 || !strstr(o, want))
+        T_FAIL("%s with %s = '%s': exit %d, output \"%s\"; expected exit 1 and \"%s\"", what, key, value ? value : "(removed)",
+               rc, o, want);
+    free(o);
+}
+
+/* A real checkpoint with one setting corrupted at a time: train --resume,
+ * embed and report exit 1 naming the file, the key, the value and what was
+ * expected. embed and report read the data, normalisation and encoder
+ * settings; train --resume reads them all. */
+TEST(corrupt_checkpoints_exit_1_naming_the_setting) {
+    static const char *const both[][3] = {
+        {"train.data_seed", "-1", "an integer from 0 to 18446744073709551615"},
+        {"train.image_size", "5000", "an integer from 0 to 4096"},
+        {"train.input_std", "0", "a finite number > 0"},
+        {"train.input_mean", "inf", "a finite number >= -inf"},
+        {"train.data", "", "a dataset source"},
+        {"encoder.rng", "12ab", "64 hexadecimal digits"},
+    };
+    static const char *const train_only[][3] = {
+        {"train.step", "-1", "an integer from 0 to 18446744073709551615"},
+        {"train.step", "2x", "an integer from 0 to 18446744073709551615"},
+        {"train.step", "9", "at most train.steps (8)"},
+        {"train.epoch", "3", "0: step 2 at 6 batches per epoch"},
+        {"train.seed", "99999999999999999999", "an integer from 0 to 18446744073709551615"},
+        {"train.batch", NULL, "an integer from 1 to 16777216"},
+        {"train.lr", "nan", "a finite number > 0"},
+        {"train.objective", "simclr", "infonce, supcon,"},
+        {"optim.encoder.step", "1", "2, the step of train.step"},
+    };
+    const char *train_cmd = "%s train --resume %s -q -o out.safetensors";
+    const char *embed_cmd = "%s embed --model %s --split val --count 20 -q -o e.npy";
+    const char *report_cmd = "%s report --model %s --count 20 --no-tsne --no-probe -q -o r.html";
+    char good[4096], bad[4096], cmd[8192], *o = NULL;
+    snprintf(good, sizeof good, "%s", t_path("good.safetensors"));
+    snprintf(bad, sizeof bad, "%s", t_path("bad.safetensors"));
+    snprintf(cmd, sizeof cmd, "cd %s && %s train " TINY " --steps 8 --stop-at 2 -q -o %s", t_tmpdir(), t_simlearn(), good);
+    ASSERT_EQ_INT(t_run(cmd, &o), 0);
+    free(o);
+    /* The untouched checkpoint works with all three. */
+    const char *cmds[] = {train_cmd, embed_cmd, report_cmd};
+    for (int k = 0; k < 3; k++) {
+        char full[8192];
+        snprintf(full, sizeof full, "cd %s && ", t_tmpdir());
+        snprintf(full + strlen(full), sizeof full - strlen(full), cmds[k], t_simlearn(), good);
+        int rc = t_run(full, &o);
+        if (rc) T_FAIL("%s: exit %d: %s", full, rc, o);
+        free(o);
+    }
+    char tc[1024], ec[1024], rcmd[1024];
+    snprintf(tc, sizeof tc, "cd %s && %s", t_tmpdir(), train_cmd);
+    snprintf(ec, sizeof ec, "cd %s && %s", t_tmpdir(), embed_cmd);
+    snprintf(rcmd, sizeof rcmd, "cd %s && %s", t_tmpdir(), report_cmd);
+    for (size_t i = 0; i < sizeof both / sizeof *both; i++) {
+        rewrite_meta(good, bad, both[i][0], both[i][1]);
+        expect_exit_1("train --resume", tc, bad, both[i][0], both[i][1], both[i][2]);
+        expect_exit_1("embed", ec, bad, both[i][0], both[i][1], both[i][2]);
+        expect_exit_1("report", rcmd, bad, both[i][0], both[i][1], both[i][2]);
+    }
+    for (size_t i = 0; i < sizeof train_only / sizeof *train_only; i++) {
+        rewrite_meta(good, bad, train_only[i][0], train_only[i][1]);
+        expect_exit_1("train --resume", tc, bad, train_only[i][0], train_only[i][1], train_only[i][2]);
+    }
 }

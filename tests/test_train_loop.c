@@ -1,9 +1,12 @@
 /* Tests of the training loop: every objective trains a few steps, resume is
- * bit-identical to a straight run, a non-finite loss stops the run naming the
- * step and keeps the last good checkpoint, the stop flag writes a checkpoint,
- * embeddings and the tokenizer. Tiny models and datasets throughout. */
+ * bit-identical to a straight run and starts at its own batch (at step 10,000
+ * too), corrupt checkpoint settings are refused by name, a non-finite loss
+ * stops the run naming the step and keeps the last good checkpoint, the stop
+ * flag writes a checkpoint, embeddings and the tokenizer. Tiny models and
+ * datasets throughout. */
 #include "test.h"
 
+#include "data/data_internal.h"
 #include "train/train_internal.h"
 
 static void tiny(sl_train_config *c, const char *out) {
@@ -54,6 +57,24 @@ static sl_status train(const sl_train_config *c, sl_train_result *r) {
     return s;
 }
 
+/* Go on from `from` to `steps` (stopping after stop_at if > 0), writing `from`. */
+static void resume_from(const char *from, size_t steps, size_t stop_at, int data_threads) {
+    sl_train_config rc;
+    sl_train_result r;
+    sl_train_config_default(&rc);
+    rc.resume = from;
+    rc.out = from;
+    rc.steps = steps;
+    rc.stop_at = stop_at;
+    rc.threads = 1;
+    rc.data_threads = data_threads;
+    ASSERT_OK(train(&rc, &r));
+    ASSERT_EQ_INT((int)r.step, (int)(stop_at ? stop_at : steps));
+}
+
+/* A run of 20 steps (6 per epoch) split three ways: at step 4 (epoch 0), then
+ * at step 14 (epoch 2, third batch), then to the end; the second part makes
+ * its batches on three producer threads. */
 static void resume_case(sl_objective obj, const char *aug, const char *schedule) {
     sl_train_config c;
     sl_train_result r;
@@ -62,27 +83,70 @@ static void resume_case(sl_objective obj, const char *aug, const char *schedule)
     c.aug = aug;
     c.schedule = schedule;
     c.warmup = 2;
-    c.steps = 10; /* 6 steps per epoch: the split crosses an epoch boundary */
+    c.steps = 20;
     ASSERT_OK(train(&c, &r));
-    ASSERT_EQ_INT((int)r.step, 10);
-    c.out = t_path("split.safetensors");
+    ASSERT_EQ_INT((int)r.step, 20);
+    char split[4096];
+    snprintf(split, sizeof split, "%s", t_path("split.safetensors"));
+    c.out = split;
     c.stop_at = 4;
     ASSERT_OK(train(&c, &r));
     ASSERT_EQ_INT((int)r.step, 4);
-    sl_train_config rc;
-    sl_train_config_default(&rc);
-    rc.resume = t_path("split.safetensors");
-    rc.out = t_path("split.safetensors");
-    rc.steps = 10;
-    rc.threads = 1;
-    ASSERT_OK(train(&rc, &r));
-    ASSERT_EQ_INT((int)r.step, 10);
-    assert_same_tensors(t_path("straight.safetensors"), t_path("split.safetensors"));
+    resume_from(split, 20, 14, 3);
+    sl_tensors *x = load(split);
+    ASSERT_STREQ(sl_tensors_get_meta(x, "train.epoch"), "2");
+    ASSERT_STREQ(sl_tensors_get_meta(x, "train.epoch_step"), "2");
+    sl_tensors_destroy(x);
+    resume_from(split, 20, 0, 1);
+    assert_same_tensors(t_path("straight.safetensors"), split);
 }
 
 TEST(resume_infonce_is_bit_identical) { resume_case(SL_OBJ_INFONCE, "simclr", "cosine"); }
 TEST(resume_clip_with_learnable_tau_is_bit_identical) { resume_case(SL_OBJ_CLIP, NULL, "constant"); }
 TEST(resume_color_views_is_bit_identical) { resume_case(SL_OBJ_INFONCE, "color", "constant"); }
+
+/* Resuming at step 10,000 makes the batches from step 10,000 on and no
+ * others: the producer starts at the step's batch instead of drawing the
+ * ones before it again. The run it finishes is the uninterrupted one. */
+TEST(resume_at_step_10000_makes_no_earlier_batches) {
+    sl_train_config c;
+    sl_train_result r;
+    tiny(&c, t_path("straight.safetensors"));
+    c.image_size = 8;
+    c.encoder = "flatten,linear(8)";
+    c.projector = "linear(4)";
+    c.steps = 10001;
+    ASSERT_OK(train(&c, &r));
+    char split[4096], log[4096];
+    snprintf(split, sizeof split, "%s", t_path("split.safetensors"));
+    snprintf(log, sizeof log, "%s", t_path("resumed.jsonl"));
+    c.out = split;
+    c.stop_at = 10000;
+    ASSERT_OK(train(&c, &r));
+    sl_train_config rc;
+    sl_train_config_default(&rc);
+    rc.resume = split;
+    rc.out = split;
+    rc.log = log;
+    rc.threads = 1;
+    sl_trainer *t;
+    ASSERT_OK(sl_trainer_create(&rc, &t));
+    ASSERT_EQ_INT((int)sl_trainer_step(t), 10000);
+    ASSERT_EQ_INT((int)sl_trainer_total_steps(t), 10001); /* the checkpoint's planned end */
+    ASSERT_TRUE(sl__batcher_made(sl__trainer_batcher(t)) <= 3); /* the ring's slots, at most */
+    ASSERT_OK(sl_trainer_run(t, &r));
+    ASSERT_EQ_INT((int)r.step, 10001);
+    size_t made = sl__batcher_made(sl__trainer_batcher(t));
+    if (made < 1 || made > 4) T_FAIL("the producer made %zu batches for one step", made);
+    sl_trainer_destroy(t);
+    assert_same_tensors(t_path("straight.safetensors"), split);
+    FILE *f = fopen(log, "r");
+    ASSERT_TRUE(f != NULL);
+    char line[1024];
+    ASSERT_TRUE(fgets(line, sizeof line, f) != NULL);
+    fclose(f);
+    ASSERT_CONTAINS(line, "{\"step\":10001,\"epoch\":1666,"); /* 6 batches per epoch */
+}
 
 TEST(every_objective_trains) {
     static const sl_objective objs[] = {SL_OBJ_INFONCE, SL_OBJ_SUPCON,  SL_OBJ_TRIPLET,     SL_OBJ_TRIPLET_HARD,
@@ -306,4 +370,172 @@ TEST(bad_settings_are_named) {
     c.resume = t_path("missing.safetensors");
     ASSERT_TRUE(sl_trainer_create(&c, &t) != SL_OK);
     ASSERT_CONTAINS(sl_last_error(), "missing.safetensors");
+}
+
+/* Copy the checkpoint src to dst with metadata key set to value (NULL:
+ * removed), through the library's safetensors writer. */
+static void rewrite_meta(const char *src, const char *dst, const char *key, const char *value) {
+    sl_tensors *a = load(src), *b;
+    ASSERT_OK(sl_tensors_create(&b));
+    for (size_t i = 0; i < sl_tensors_meta_count(a); i++) {
+        const char *k = sl_tensors_meta_key(a, i);
+        if (strcmp(k, key) != 0) ASSERT_OK(sl_tensors_set_meta(b, k, sl_tensors_get_meta(a, k)));
+    }
+    if (value) ASSERT_OK(sl_tensors_set_meta(b, key, value));
+    for (size_t i = 0; i < sl_tensors_count(a); i++) {
+        const char *n = sl_tensors_name(a, i);
+        const sl_array *x = sl_tensors_get(a, n);
+        ASSERT_OK(sl_tensors_add(b, n, x->dtype, x->ndim, x->shape, x->data));
+    }
+    ASSERT_OK(sl_safetensors_write(dst, b));
+    sl_tensors_destroy(a);
+    sl_tensors_destroy(b);
+}
+
+typedef struct {
+    const char *key, *value, *expected;
+} bad_meta;
+
+/* Resuming from src with `key` corrupted fails with SL_ERR_FORMAT and a
+ * message naming the file, the key, the value and what was expected (named
+ * and found: the key and value the message names, when not these). */
+static void expect_refused_as(const char *src, const bad_meta *b, const char *named, const char *found) {
+    char bad[4096], want[8400];
+    snprintf(bad, sizeof bad, "%s", t_path("bad.safetensors"));
+    rewrite_meta(src, bad, b->key, b->value);
+    sl_train_config c;
+    sl_train_config_default(&c);
+    c.resume = bad;
+    c.out = t_path("out.safetensors");
+    c.threads = 1;
+    sl_trainer *t = NULL;
+    sl_clear_error();
+    sl_status s = sl_trainer_create(&c, &t);
+    if (s != SL_ERR_FORMAT)
+        T_FAIL("%s = '%s': got %s \"%s\", expected a format error", b->key, b->value ? b->value : "(removed)",
+               sl_status_str(s), sl_last_error());
+    if (found)
+        snprintf(want, sizeof want, "%s: metadata '%s' is '%s', expected ", bad, named, found);
+    else
+        snprintf(want, sizeof want, "%s: metadata '%s' is missing (expected ", bad, named);
+    ASSERT_CONTAINS(sl_last_error(), want);
+    ASSERT_CONTAINS(sl_last_error(), b->expected);
+}
+
+static void expect_refused(const char *src, const bad_meta *b) { expect_refused_as(src, b, b->key, b->value); }
+
+/* Every kind of setting, corrupted in a real checkpoint (step 3 of 5, six
+ * batches per epoch). */
+TEST(corrupt_checkpoint_settings_are_refused_by_name) {
+    static const bad_meta cases[] = {
+        {"simlearn", "train-checkpoint 2", "this is not a simlearn training checkpoint"},
+        {"train.step", "-3", "an integer from 0 to 18446744073709551615"},
+        {"train.step", "3x", "an integer from 0 to"},
+        {"train.step", " 3", "an integer from 0 to"},
+        {"train.step", "18446744073709551616", "an integer from 0 to 18446744073709551615"},
+        {"train.step", "6", "at most train.steps (5)"},
+        {"train.step", NULL, "an integer"},
+        {"train.epoch", "1", "0: step 3 at 6 batches per epoch"},
+        {"train.epoch_step", "9", "3: step 3 at 6 batches per epoch"},
+        {"train.steps", "0", "an integer from 1 to"},
+        {"train.seed", "18446744073709551616", "an integer from 0 to 18446744073709551615"},
+        {"train.seed", "-1", "an integer from 0 to"},
+        {"train.seed", NULL, "an integer from 0 to"},
+        {"train.data_seed", "1e3", "an integer from 0 to"},
+        {"train.data_count", "99999999999999999999", "an integer from 0 to"},
+        {"train.image_size", "5000", "an integer from 0 to 4096"},
+        {"train.batch", "0", "an integer from 1 to 16777216"},
+        {"train.batch", "16777217", "an integer from 1 to 16777216"},
+        {"train.warmup", "-1", "an integer from 0 to 9223372036854775807"},
+        {"train.learn_tau", "2", "an integer from 0 to 1"},
+        {"train.lr", "nan", "a finite number > 0"},
+        {"train.lr", "inf", "a finite number > 0"},
+        {"train.lr", "0", "a finite number > 0"},
+        {"train.lr", "0x1p-9", "a finite number > 0"},
+        {"train.lr", "0.002 ", "a finite number > 0"},
+        {"train.lr", "1e999", "a finite number > 0"},
+        {"train.tau", "-0.1", "a finite number > 0"},
+        {"train.margin", "-1", "a finite number >= 0"},
+        {"train.wd", "", "a finite number >= 0"},
+        {"train.min_lr", "-0.5", "a finite number >= 0"},
+        {"train.clip_grad", "x", "a finite number >= 0"},
+        {"train.input_std", "0", "a finite number > 0"},
+        {"train.input_mean", "nan", "a finite number >= -inf"},
+        {"train.objective", "infonce2", "infonce, supcon, triplet, triplet-hard, triplet-smooth, clip, autoencoder or softmax"},
+        {"train.split", "validation", "train, val, test or all"},
+        {"train.sim", "COSINE", "dot, cosine or l2"},
+        {"train.optim", "sgdx", "sgd, adam, adamw or lars"},
+        {"train.schedule", "step:0:0.5", "constant, cosine or step:SIZE:GAMMA"},
+        {"train.aug", "crop(2", "an augmentation spec or none (augment"},
+        {"train.encoder", NULL, "a model spec"},
+        {"train.data", "", "a dataset source"},
+        {"optim.encoder.step", "2", "3, the step of train.step"},
+        {"optim.projector.step", "three", "an integer from 0 to"},
+        {"optim.encoder.kind", "adamx", "sgd, adam, adamw or lars"},
+        {"encoder.rng", "zz", "64 hexadecimal digits"},
+        {"projector.rng", "0000000000000000000000000000000000000000000000000000000000000000", "not all zero"},
+    };
+    sl_train_config c;
+    sl_train_result r;
+    char good[4096];
+    snprintf(good, sizeof good, "%s", t_path("good.safetensors"));
+    tiny(&c, good);
+    c.steps = 5;
+    c.stop_at = 3;
+    ASSERT_OK(train(&c, &r));
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) expect_refused(good, &cases[i]);
+    /* A step that does not fall where the file says. */
+    static const bad_meta moved = {"train.step", "4", "4: step 4 at 6 batches per epoch"};
+    expect_refused_as(good, &moved, "train.epoch_step", "3");
+    /* The untouched file resumes; a new end before its step is refused. */
+    sl_train_config rc;
+    sl_train_config_default(&rc);
+    rc.resume = good;
+    rc.out = t_path("out.safetensors");
+    rc.threads = 1;
+    rc.steps = 2;
+    sl_trainer *t;
+    ASSERT_FAILS(sl_trainer_create(&rc, &t), SL_ERR_ARG, "the run would end at step 2, but");
+    rc.steps = 0;
+    ASSERT_OK(sl_trainer_create(&rc, &t));
+    ASSERT_EQ_INT((int)sl_trainer_step(t), 3);
+    sl_trainer_destroy(t);
+}
+
+/* The vocabulary of a CLIP checkpoint is checked like the other settings. */
+TEST(corrupt_clip_vocabulary_is_refused_by_name) {
+    static const bad_meta cases[] = {
+        {"text.max_tokens", "0", "an integer from 1 to 4096"},
+        {"text.max_tokens", "4097", "an integer from 1 to 4096"},
+        {"text.vocab", NULL, "the caption vocabulary"},
+        {"train.text_encoder", NULL, "a model spec"},
+    };
+    sl_train_config c;
+    sl_train_result r;
+    char good[4096];
+    snprintf(good, sizeof good, "%s", t_path("clip.safetensors"));
+    tiny(&c, good);
+    c.objective = SL_OBJ_CLIP;
+    c.steps = 2;
+    ASSERT_OK(train(&c, &r));
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) expect_refused(good, &cases[i]);
+    /* Word lists that the tokenizer cannot have made. */
+    static const char *const lists[][2] = {
+        {"red\nblue", "the first word is not <unk>"},
+        {"<unk>\nred\nblue\nred", "word 3 'red' appears twice"},
+        {"<unk>\nRed", "word 1 is not a lower-case word"},
+        {"<unk>\n\nred", "word 1 is not a lower-case word"},
+    };
+    char bad[4096];
+    snprintf(bad, sizeof bad, "%s", t_path("bad.safetensors"));
+    for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
+        rewrite_meta(good, bad, "text.vocab", lists[i][0]);
+        sl_train_config rc;
+        sl_train_config_default(&rc);
+        rc.resume = bad;
+        rc.out = t_path("out.safetensors");
+        sl_trainer *t;
+        ASSERT_FAILS(sl_trainer_create(&rc, &t), SL_ERR_FORMAT, lists[i][1]);
+        ASSERT_CONTAINS(sl_last_error(), "bad.safetensors: metadata 'text.vocab'");
+    }
 }

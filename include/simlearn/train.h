@@ -88,8 +88,14 @@ typedef struct sl_trainer sl_trainer;
  * optimizers. With resume the whole training setup comes from the
  * checkpoint; only steps/epochs (the new end), out, log, log_every,
  * checkpoint_every, stop_at, threads, data_threads, progress and stop are
- * taken from c. Errors: SL_ERR_ARG (bad option, with its name),
- * SL_ERR_FORMAT (bad spec or checkpoint), SL_ERR_NOTFOUND, SL_ERR_NOMEM. */
+ * taken from c. Every setting of the checkpoint is checked as strictly as
+ * an option (range, syntax, consistency of the step with the planned end,
+ * the epoch and the optimizer's step counts); resuming costs the same
+ * whatever the step (the batch producer starts at the step's batch).
+ * Errors: SL_ERR_ARG (bad option, with its name; a new end before the
+ * checkpoint's step), SL_ERR_FORMAT (bad spec or checkpoint: the message
+ * names the file, the key, the value and what was expected),
+ * SL_ERR_NOTFOUND, SL_ERR_NOMEM. */
 sl_status sl_trainer_create(const sl_train_config *c, sl_trainer **out);
 void sl_trainer_destroy(sl_trainer *t); /* NULL-safe */
 
@@ -111,6 +117,15 @@ uint64_t sl_trainer_total_steps(const sl_trainer *t);
 sl_status sl_trainer_run(sl_trainer *t, sl_train_result *res);
 /* Write a checkpoint of the current state to path. */
 sl_status sl_trainer_save(const sl_trainer *t, const char *path);
+
+/* The data a training checkpoint was made from: train.data (copied into
+ * source, cap bytes, and pointed to by dc->source), train.data_seed
+ * (dc->seed) and train.image_size (dc->size). Keys that are absent leave
+ * their field as it is. Errors: those of sl_safetensors_read; SL_ERR_FORMAT
+ * for a value that is not what simlearn writes (the message names the file,
+ * the key, the value and what was expected); SL_ERR_RANGE when the source
+ * does not fit in cap bytes. */
+sl_status sl_train_checkpoint_data(const char *path, sl_data_config *dc, char *source, size_t cap);
 
 /* MemAvailable from /proc/meminfo in bytes; 0 when unknown. */
 size_t sl_train_mem_available(void);

@@ -7,6 +7,7 @@
 #include "simlearn/eval.h"
 #include "simlearn/index.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,15 +61,55 @@ static sl_status read_lines(const char *path, char ***lines, size_t *n) {
     return SL_OK;
 }
 
+sl_status sl__train_ckpt_data(const sl_tensors *ck, sl_data_config *dc) {
+    uint64_t u = (uint64_t)dc->size;
+    SL__TRY(sl__meta_str(ck, "train.data", "a dataset source", 0, &dc->source));
+    SL__TRY(sl__meta_uint(ck, "train.data_seed", 0, UINT64_MAX, 0, &dc->seed));
+    SL__TRY(sl__meta_uint(ck, "train.image_size", 0, 4096, 0, &u));
+    dc->size = (int)u;
+    return SL_OK;
+}
+
+sl_status sl__train_ckpt_norm(const sl_tensors *ck, bool required, double *mean, double *std) {
+    unsigned f = required ? SL__META_REQUIRED : 0;
+    SL__TRY(sl__meta_double(ck, "train.input_mean", -INFINITY, INFINITY, f, mean));
+    return sl__meta_double(ck, "train.input_std", 0, INFINITY, f | SL__META_ABOVE_LO, std);
+}
+
+sl_status sl_train_checkpoint_data(const char *path, sl_data_config *dc, char *source, size_t cap) {
+    sl_tensors *ck;
+    SL__TRY(sl_safetensors_read(path, &ck));
+    sl_data_config d = *dc;
+    d.source = NULL;
+    sl_status s = sl__train_ckpt_data(ck, &d);
+    if (!s && d.source) {
+        if (strlen(d.source) >= cap)
+            s = sl__fail(SL_ERR_RANGE, "%s: metadata 'train.data' is longer than %zu bytes", path, cap ? cap - 1 : 0);
+        else
+            memcpy(source, d.source, strlen(d.source) + 1), d.source = source;
+    }
+    if (!s) {
+        if (!d.source) d.source = dc->source;
+        *dc = d;
+    }
+    sl_tensors_destroy(ck);
+    return s;
+}
+
+/* A CLIP checkpoint's vocabulary; what names the option that needs it. */
+static sl_status text_vocab(const sl_embed_config *c, const sl_tensors *ck, const char *what, sl__vocab **v) {
+    if (!sl_tensors_get_meta(ck, "text.vocab"))
+        return sl__fail(SL_ERR_ARG, "%s: %s needs a CLIP model (no text tower)", c->model, what);
+    return sl__vocab_from(ck, v);
+}
+
 static sl_status embed_text(const sl_embed_config *c, const sl_tensors *ck, sl_embedding *e) {
-    const char *voc = sl_tensors_get_meta(ck, "text.vocab"), *mt = sl_tensors_get_meta(ck, "text.max_tokens");
-    if (!voc || !mt) return sl__fail(SL_ERR_ARG, "%s: --text needs a CLIP model (no text tower)", c->model);
     sl__vocab *v = NULL;
     sl_model *m = NULL;
     char **lines = NULL;
     size_t n = 0;
     float *ids = NULL;
-    sl_status s = sl__vocab_parse(voc, (size_t)strtoull(mt, NULL, 10), &v);
+    sl_status s = text_vocab(c, ck, "--text", &v);
     if (!s) s = sl_model_import(ck, "text.", 0, &m);
     if (!s) s = read_lines(c->text_file, &lines, &n);
     if (!s && !(ids = sl__malloc_array(n, v->max_tokens * sizeof(float), "token ids"))) s = SL_ERR_NOMEM;
@@ -95,18 +136,21 @@ static sl_status embed_text(const sl_embed_config *c, const sl_tensors *ck, sl_e
 }
 
 static sl_status embed_data(const sl_embed_config *c, const sl_tensors *ck, sl_embedding *e) {
-    sl_data_config dc;
+    /* The model's data settings fill what the caller left at 0. */
+    sl_data_config dc, md;
     sl_data_config_default(&dc);
-    const char *meta_data = ck ? sl_tensors_get_meta(ck, "train.data") : NULL;
-    dc.source = c->data ? c->data : meta_data ? meta_data : "shapes";
-    dc.split = c->split;
-    const char *v;
-    dc.seed = c->data_seed;
-    if (!c->data_seed && ck && (v = sl_tensors_get_meta(ck, "train.data_seed"))) dc.seed = strtoull(v, NULL, 10);
-    dc.shapes_count = c->data_count;
-    dc.size = c->image_size;
-    if (!dc.size && ck && (v = sl_tensors_get_meta(ck, "train.image_size"))) dc.size = atoi(v);
+    md = dc;
+    md.source = "shapes";
     double mean = 0, std = 1;
+    if (ck) {
+        SL__TRY(sl__train_ckpt_data(ck, &md));
+        if (!c->captions) SL__TRY(sl__train_ckpt_norm(ck, false, &mean, &std));
+    }
+    dc.source = c->data ? c->data : md.source;
+    dc.split = c->split;
+    dc.seed = c->data_seed ? c->data_seed : md.seed;
+    dc.shapes_count = c->data_count;
+    dc.size = c->image_size ? c->image_size : md.size;
     sl_model *m[2] = {NULL, NULL};
     sl_dataset *d = NULL;
     sl_batcher *bt = NULL;
@@ -114,16 +158,11 @@ static sl_status embed_data(const sl_embed_config *c, const sl_tensors *ck, sl_e
     sl_status s = sl_data_open(&dc, &d);
     sl__vocab *voc = NULL;
     if (!s && c->captions) {
-        const char *vj = sl_tensors_get_meta(ck, "text.vocab"), *mt = sl_tensors_get_meta(ck, "text.max_tokens");
-        if (!vj || !mt) s = sl__fail(SL_ERR_ARG, "%s: --captions needs a CLIP model (no text tower)", c->model);
-        if (!s) s = sl__vocab_parse(vj, (size_t)strtoull(mt, NULL, 10), &voc);
+        s = text_vocab(c, ck, "--captions", &voc);
         if (!s) s = sl_model_import(ck, "text.", 0, &m[0]);
         if (!s && !sl_data_has_captions(d)) s = sl__fail(SL_ERR_ARG, "%s has no captions", sl_data_name(d));
     } else if (!s && ck) {
-        if ((v = sl_tensors_get_meta(ck, "train.input_mean"))) mean = strtod(v, NULL);
-        if ((v = sl_tensors_get_meta(ck, "train.input_std"))) std = strtod(v, NULL);
-        if (!(std > 0)) s = sl__fail(SL_ERR_FORMAT, "%s: train.input_std must be > 0", c->model);
-        if (!s) s = sl_model_import(ck, "encoder.", 0, &m[0]);
+        s = sl_model_import(ck, "encoder.", 0, &m[0]);
         if (!s && c->projector) {
             if (!sl_tensors_get_meta(ck, "projector.spec"))
                 s = sl__fail(SL_ERR_ARG, "%s: --projector: the model has no projector", c->model);

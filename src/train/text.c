@@ -138,7 +138,7 @@ sl_status sl__vocab_build(const sl_dataset *d, size_t max_tokens, sl__vocab **ou
             for (size_t i = 0; i < t.n; i++) sl__free(list[i].word);
         }
         sl__free(list);
-        v->max_tokens = max_tokens ? max_tokens : SL__MIN(longest, (size_t)32);
+        v->max_tokens = max_tokens ? max_tokens : SL__MAX(SL__MIN(longest, (size_t)32), (size_t)1);
         if (!s) s = finish(v);
     }
     for (size_t i = 0; i < t.cap; i++) sl__free(t.e[i].word);
@@ -151,10 +151,20 @@ sl_status sl__vocab_build(const sl_dataset *d, size_t max_tokens, sl__vocab **ou
     return SL_OK;
 }
 
+/* Word i of a parsed list is what the tokenizer makes: "<unk>" first, then
+ * non-empty lower-case words of word bytes, shorter than WORD_MAX. */
+static sl_status check_word(const char *w, size_t i) {
+    if (i == 0) return strcmp(w, "<unk>") == 0 ? SL_OK : sl__fail(SL_ERR_FORMAT, "the first word is not <unk>");
+    size_t len = strlen(w);
+    bool ok = len > 0 && len < WORD_MAX;
+    for (const unsigned char *p = (const unsigned char *)w; ok && *p; p++) ok = word_byte(*p) && !isupper(*p);
+    return ok ? SL_OK : sl__fail(SL_ERR_FORMAT, "word %zu is not a lower-case word of at most %d bytes", i, WORD_MAX - 1);
+}
+
 sl_status sl__vocab_parse(const char *joined, size_t max_tokens, sl__vocab **out) {
-    if (!joined || !*joined) return sl__fail(SL_ERR_FORMAT, "checkpoint: empty text vocabulary");
-    if (max_tokens == 0 || max_tokens > 4096)
-        return sl__fail(SL_ERR_FORMAT, "checkpoint: text.max_tokens %zu is out of range (1..4096)", max_tokens);
+    if (!joined || !*joined) return sl__fail(SL_ERR_FORMAT, "empty text vocabulary");
+    if (max_tokens == 0 || max_tokens > SL__MAX_TOKENS)
+        return sl__fail(SL_ERR_FORMAT, "%zu tokens per caption is out of range (1..%d)", max_tokens, SL__MAX_TOKENS);
     size_t n = 1;
     for (const char *p = joined; *p; p++) n += *p == '\n';
     sl__vocab *v = sl__calloc(1, sizeof *v);
@@ -176,13 +186,36 @@ sl_status sl__vocab_parse(const char *joined, size_t max_tokens, sl__vocab **out
         memcpy(v->words[i], p, len);
         v->words[i][len] = 0;
         p = e ? e + 1 : p + len;
+        sl_status s = check_word(v->words[i], i);
+        if (s) {
+            v->n = i + 1;
+            sl__vocab_destroy(v);
+            return s;
+        }
     }
     v->n = n;
     if (finish(v)) {
         sl__vocab_destroy(v);
         return sl__fail(SL_ERR_NOMEM, "tokenizer: out of memory");
     }
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(v->words[v->sorted[i - 1]], v->words[v->sorted[i]]) == 0) {
+            sl_status s = sl__fail(SL_ERR_FORMAT, "word %zu '%s' appears twice", SL__MAX(v->sorted[i - 1], v->sorted[i]),
+                                   v->words[v->sorted[i]]);
+            sl__vocab_destroy(v);
+            return s;
+        }
     *out = v;
+    return SL_OK;
+}
+
+sl_status sl__vocab_from(const sl_tensors *ck, sl__vocab **out) {
+    const char *joined = NULL;
+    uint64_t mt = 0;
+    SL__TRY(sl__meta_str(ck, "text.vocab", "the caption vocabulary, one word a line", SL__META_REQUIRED, &joined));
+    SL__TRY(sl__meta_uint(ck, "text.max_tokens", 1, SL__MAX_TOKENS, SL__META_REQUIRED, &mt));
+    sl_status s = sl__vocab_parse(joined, (size_t)mt, out);
+    if (s) return sl__fail_prefix(s, "%s: metadata 'text.vocab'", sl__tensors_where(ck));
     return SL_OK;
 }
 

@@ -118,9 +118,14 @@ static sl_status fail_opt(const char *name, const char *fmt, ...) {
 
 /* ---- setup -----------------------------------------------------------------*/
 
+static const char *const tower_key[T_N] = {"train.encoder", "train.projector", "train.decoder", "train.text_encoder",
+                                          NULL};
+
 static sl_status build_model(sl_trainer *t, int k, const char *spec, const sl_shape *in, uint64_t seed) {
     sl_status s = sl_model_create(spec, in, seed, &t->m[k]);
-    if (s) return sl__fail_prefix(s, "%s: ", tower_name[k]);
+    /* A resumed run's specs come from the checkpoint: name the key. */
+    if (s && t->c.resume && tower_key[k]) return sl__fail_prefix(s, "metadata '%s'", tower_key[k]);
+    if (s) return sl__fail_prefix(s, "%s", tower_name[k]);
     s = sl_optim_create(t->m[k], &t->oc, &t->o[k]);
     return s;
 }
@@ -139,14 +144,8 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
     SL__TRY(sl_data_open(&dc, &t->data));
     c->image_size = sl_data_height(t->data);
     t->item = sl_data_item_size(t->data);
-    if (ckpt) {
-        const char *m = sl_tensors_get_meta(ckpt, "train.input_mean"), *sd = sl_tensors_get_meta(ckpt, "train.input_std");
-        t->in_mean = m ? atof(m) : 0;
-        t->in_std = sd ? atof(sd) : 1;
-    } else {
-        sl__train_input_norm(t->data, &t->in_mean, &t->in_std);
-    }
-    if (!(t->in_std > 0)) return sl__fail(SL_ERR_FORMAT, "checkpoint: train.input_std must be > 0");
+    /* A resumed run keeps the normalisation it was trained with (read by config_from). */
+    if (!ckpt) sl__train_input_norm(t->data, &t->in_mean, &t->in_std);
     /* labels */
     t->label_attr = -1;
     if (needs_labels(t->obj)) {
@@ -193,6 +192,7 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
     t->lc.log_scale = sl_loss_clamp_log_scale(&t->lc, -log(t->lc.tau));
     if (c->margin >= 0) t->lc.margin = c->margin;
     c->margin = t->lc.margin;
+    if (!(c->margin >= 0 && isfinite(c->margin))) return fail_opt("margin", "must be finite");
     /* optimizer and schedule */
     SL__TRY(sl_optim_kind_parse(c->optim ? c->optim : "adam", &t->okind));
     t->oc = sl_optim_defaults(t->okind);
@@ -200,6 +200,9 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
     if (t->okind == SL_OPT_SGD) t->oc.momentum = 0.9f;
     if (c->wd >= 0) t->oc.weight_decay = (float)c->wd;
     c->wd = t->oc.weight_decay;
+    if (!(c->wd >= 0 && isfinite(c->wd))) return fail_opt("wd", "must be finite");
+    if (!(c->min_lr >= 0 && isfinite(c->min_lr))) return fail_opt("min-lr", "must be >= 0 and finite");
+    if (!(c->clip_grad >= 0 && isfinite(c->clip_grad))) return fail_opt("clip-grad", "must be >= 0 (0: off) and finite");
     if (!(c->lr > 0)) c->lr = t->okind == SL_OPT_SGD ? 0.05 : t->okind == SL_OPT_LARS ? 0.3 : 2e-3;
     if (!isfinite(c->lr)) return fail_opt("lr", "must be finite");
     if (!c->schedule) c->schedule = "cosine";
@@ -216,6 +219,7 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
     bc.mode = t->mode;
     bc.batch_size = t->B;
     bc.seed = c->seed;
+    bc.start = (size_t)t->step; /* a resumed run goes on from its next batch */
     bc.threads = c->data_threads > 0 ? c->data_threads : 1;
     s = sl_batcher_create(&bc, &t->batcher);
     if (s) return sl__fail_prefix(s, "train: ");
@@ -260,13 +264,7 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
         c->decoder = NULL;
     }
     if (t->obj == SL_OBJ_CLIP) {
-        if (ckpt) {
-            const char *voc = sl_tensors_get_meta(ckpt, "text.vocab"), *mt = sl_tensors_get_meta(ckpt, "text.max_tokens");
-            if (!voc || !mt) return sl__fail(SL_ERR_NOTFOUND, "checkpoint: no text vocabulary (text.vocab)");
-            SL__TRY(sl__vocab_parse(voc, (size_t)strtoull(mt, NULL, 10), &t->vocab));
-        } else {
-            SL__TRY(sl__vocab_build(t->data, 0, &t->vocab));
-        }
+        if (!t->vocab) SL__TRY(sl__vocab_build(t->data, 0, &t->vocab)); /* a resumed run has the checkpoint's */
         const char *ts = c->text_encoder ? c->text_encoder : "embbag(128),linear(128),relu,linear(D)";
         /* "embbag(DIM)" gets the vocabulary size filled in, and "linear(D)"
          * the width of the image embedding, so the defaults fit any data. */
@@ -398,6 +396,8 @@ static sl_status save_to(const sl_trainer *t, sl_tensors *x) {
     SL__TRY(meta(x, "train.seed", "%" PRIu64, c->seed));
     SL__TRY(meta(x, "train.steps", "%" PRIu64, t->total));
     SL__TRY(meta(x, "train.step", "%" PRIu64, t->step));
+    SL__TRY(meta(x, "train.epoch", "%" PRIu64, t->step / t->steps_per_epoch));
+    SL__TRY(meta(x, "train.epoch_step", "%" PRIu64, t->step % t->steps_per_epoch));
     SL__TRY(meta(x, "train.input_mean", "%.17g", t->in_mean));
     SL__TRY(meta(x, "train.input_std", "%.17g", t->in_std));
     double ls[3] = {t->lc.log_scale, t->ls_m, t->ls_v};
@@ -425,73 +425,126 @@ sl_status sl_trainer_save(const sl_trainer *t, const char *path) {
     return s;
 }
 
-/* Fill a config from a checkpoint's metadata; strings point into x. */
-static sl_status config_from(const sl_tensors *x, sl_train_config *c) {
+/* Names of the enums stored in a checkpoint, in enum order. */
+static const char *const split_names[] = {"train", "val", "test", "all"};
+static const char *const optim_names[] = {"sgd", "adam", "adamw", "lars"};
+
+/* The training settings of a checkpoint, each checked (strings point into x):
+ * t->c, the step done (t->step), the planned end (*ends), the input
+ * normalisation and, for CLIP, the vocabulary. */
+static sl_status config_from(sl_trainer *t, const sl_tensors *x, uint64_t *ends) {
+    sl_train_config *c = &t->c;
+    const unsigned R = SL__META_REQUIRED, POS = SL__META_REQUIRED | SL__META_ABOVE_LO;
     const char *v = sl_tensors_get_meta(x, "simlearn");
-    if (!v || strncmp(v, "train-checkpoint", 16) != 0)
-        return sl__fail(SL_ERR_FORMAT, "checkpoint: not a simlearn training checkpoint (metadata 'simlearn' is %s)",
-                        v ? v : "missing");
-    static const char *const need[] = {"train.data", "train.split", "train.encoder", "train.projector",
-                                       "train.objective", "train.optim", "train.lr", "train.schedule",
-                                       "train.batch", "train.seed", "train.step", "train.aug"};
-    for (size_t i = 0; i < sizeof need / sizeof *need; i++)
-        if (!sl_tensors_get_meta(x, need[i]))
-            return sl__fail(SL_ERR_NOTFOUND, "checkpoint: metadata '%s' is missing", need[i]);
-#define M(k) sl_tensors_get_meta(x, "train." k)
-#define U(k) (M(k) ? strtoull(M(k), NULL, 10) : 0)
-#define D(k, def) (M(k) ? strtod(M(k), NULL) : (def))
-    c->data = M("data");
-    SL__TRY(sl_split_parse(M("split"), &c->split));
-    c->data_seed = U("data_seed");
-    c->data_count = U("data_count");
-    c->image_size = (int)U("image_size");
-    c->aug = M("aug");
+    if (!v || strcmp(v, "train-checkpoint 1") != 0)
+        return sl__meta_fail(x, "simlearn", "'train-checkpoint 1'; this is not a simlearn training checkpoint");
+    const char *objs[SL_OBJ_COUNT], *sims[SL_SIM_COUNT];
+    for (int k = 0; k < SL_OBJ_COUNT; k++) objs[k] = sl_loss_objective_name((sl_objective)k);
+    for (int k = 0; k < SL_SIM_COUNT; k++) sims[k] = sl_loss_sim_name((sl_similarity)k);
+    size_t k = 0;
+    uint64_t u = 0;
+    SL__TRY(sl__meta_name(x, "train.objective", objs, SL_OBJ_COUNT, R, &k));
+    c->objective = (sl_objective)k;
+    SL__TRY(sl__meta_str(x, "train.data", "a dataset source", R, &c->data));
+    SL__TRY(sl__meta_name(x, "train.split", split_names, 4, R, &k));
+    c->split = (sl_split)k;
+    SL__TRY(sl__meta_uint(x, "train.data_seed", 0, UINT64_MAX, R, &c->data_seed));
+    SL__TRY(sl__meta_uint(x, "train.data_count", 0, SIZE_MAX, R, &u));
+    c->data_count = (size_t)u;
+    SL__TRY(sl__meta_uint(x, "train.image_size", 0, 4096, R, &u));
+    c->image_size = (int)u;
+    SL__TRY(sl__meta_str(x, "train.aug", "an augmentation spec or none", R, &c->aug));
     c->keep = NULL;
-    c->label = M("label");
-    c->encoder = M("encoder");
-    c->projector = M("projector");
-    c->decoder = M("decoder");
-    c->text_encoder = M("text_encoder");
-    SL__TRY(sl_loss_objective_parse(M("objective"), &c->objective));
-    c->sim = M("sim");
-    c->tau = D("tau", 0);
-    c->learn_tau = (int)D("learn_tau", -1);
-    c->margin = D("margin", -1);
-    c->optim = M("optim");
-    c->lr = D("lr", 0);
-    c->schedule = M("schedule");
-    c->wd = D("wd", -1);
-    c->warmup = (int64_t)U("warmup");
-    c->min_lr = D("min_lr", 0);
-    c->clip_grad = D("clip_grad", 0);
-    c->batch = U("batch");
-    c->seed = U("seed");
-#undef M
-#undef U
-#undef D
+    if (strcmp(c->aug, "none") != 0) {
+        sl_augment *a = NULL;
+        if (sl_augment_create(c->aug, &a)) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", sl_last_error());
+            return sl__meta_fail(x, "train.aug", "an augmentation spec or none (%s)", why);
+        }
+        sl_augment_destroy(a);
+    }
+    c->label = c->decoder = c->text_encoder = NULL;
+    SL__TRY(sl__meta_str(x, "train.label", "an attribute name", needs_labels(c->objective) ? R : 0, &c->label));
+    SL__TRY(sl__meta_str(x, "train.encoder", "a model spec", R, &c->encoder));
+    SL__TRY(sl__meta_str(x, "train.projector", "a model spec or none", R, &c->projector));
+    if (c->objective == SL_OBJ_AUTOENCODER) SL__TRY(sl__meta_str(x, "train.decoder", "a model spec", R, &c->decoder));
+    if (c->objective == SL_OBJ_CLIP) {
+        SL__TRY(sl__meta_str(x, "train.text_encoder", "a model spec", R, &c->text_encoder));
+        SL__TRY(sl__vocab_from(x, &t->vocab));
+    }
+    SL__TRY(sl__meta_name(x, "train.sim", sims, SL_SIM_COUNT, R, &k));
+    c->sim = sims[k];
+    SL__TRY(sl__meta_double(x, "train.tau", 0, INFINITY, POS, &c->tau));
+    SL__TRY(sl__meta_uint(x, "train.learn_tau", 0, 1, R, &u));
+    c->learn_tau = (int)u;
+    SL__TRY(sl__meta_double(x, "train.margin", 0, INFINITY, R, &c->margin));
+    SL__TRY(sl__meta_name(x, "train.optim", optim_names, 4, R, &k));
+    c->optim = optim_names[k];
+    SL__TRY(sl__meta_double(x, "train.lr", 0, INFINITY, POS, &c->lr));
+    SL__TRY(sl__meta_str(x, "train.schedule", "a schedule", R, &c->schedule));
+    if (sl_schedule_parse(c->schedule, &t->sched))
+        return sl__meta_fail(x, "train.schedule", "constant, cosine or step:SIZE:GAMMA (SIZE > 0, GAMMA in (0, 1])");
+    SL__TRY(sl__meta_double(x, "train.wd", 0, INFINITY, R, &c->wd));
+    SL__TRY(sl__meta_uint(x, "train.warmup", 0, INT64_MAX, R, &u));
+    c->warmup = (int64_t)u;
+    SL__TRY(sl__meta_double(x, "train.min_lr", 0, INFINITY, R, &c->min_lr));
+    SL__TRY(sl__meta_double(x, "train.clip_grad", 0, INFINITY, R, &c->clip_grad));
+    SL__TRY(sl__meta_uint(x, "train.batch", 1, SL_BATCH_MAX, R, &u));
+    c->batch = (size_t)u;
+    SL__TRY(sl__meta_uint(x, "train.seed", 0, UINT64_MAX, R, &c->seed));
+    SL__TRY(sl__meta_uint(x, "train.steps", 1, UINT64_MAX, R, ends));
+    SL__TRY(sl__meta_uint(x, "train.step", 0, UINT64_MAX, R, &t->step));
+    if (t->step > *ends)
+        return sl__meta_fail(x, "train.step", "at most train.steps (%" PRIu64 ")", *ends);
+    return sl__train_ckpt_norm(x, true, &t->in_mean, &t->in_std);
+}
+
+/* Where a checkpoint's step falls, when the file says (train.epoch and
+ * train.epoch_step): it must agree with the step and the batches per epoch. */
+static sl_status check_position(const sl_trainer *t, const sl_tensors *x) {
+    uint64_t e = t->step / t->steps_per_epoch, p = t->step % t->steps_per_epoch, v = e;
+    SL__TRY(sl__meta_uint(x, "train.epoch", 0, UINT64_MAX, 0, &v));
+    if (v != e)
+        return sl__meta_fail(x, "train.epoch", "%" PRIu64 ": step %" PRIu64 " at %" PRIu64 " batches per epoch", e,
+                             t->step, t->steps_per_epoch);
+    v = p;
+    SL__TRY(sl__meta_uint(x, "train.epoch_step", 0, UINT64_MAX, 0, &v));
+    if (v != p)
+        return sl__meta_fail(x, "train.epoch_step", "%" PRIu64 ": step %" PRIu64 " at %" PRIu64 " batches per epoch", p,
+                             t->step, t->steps_per_epoch);
     return SL_OK;
 }
 
-static sl_status load_state(sl_trainer *t, const sl_tensors *x) {
+/* The state of the run: models, optimizer moments (their step counts must be
+ * the run's), the temperature and its moments. Everything else a step needs
+ * (the learning rate, the dropout stream, the batch) is a function of the
+ * step, and the producer already starts at the step's batch. */
+static sl_status load_state(sl_trainer *t, const sl_tensors *x, const char *path) {
+    if (t->total < t->step)
+        return sl__fail(SL_ERR_ARG, "train: --steps/--epochs: the run would end at step %" PRIu64 ", but %s is at step %" PRIu64,
+                        t->total, path, t->step);
+    SL__TRY(check_position(t, x));
+    char key[64];
     for (int k = 0; k < T_N; k++) {
         if (!t->m[k]) continue;
         SL__TRY(sl_model_load_tensors(t->m[k], x, tower_prefix[k]));
         SL__TRY(sl_optim_import(t->o[k], x, tower_prefix[k]));
+        snprintf(key, sizeof key, "optim.%sstep", tower_prefix[k]);
+        if (sl_optim_steps(t->o[k]) != t->step)
+            return sl__meta_fail(x, key, "%" PRIu64 ", the step of train.step", t->step);
     }
     const sl_array *ls = sl_tensors_get(x, "train.log_scale");
-    if (!ls || ls->dtype != SL_F64 || sl_array_count(ls) != 3)
-        return sl__fail(SL_ERR_FORMAT, "checkpoint: train.log_scale must be 3 float64 values");
-    const double *v = ls->data;
+    const double *v = ls ? ls->data : NULL;
+    if (!ls || ls->dtype != SL_F64 || ls->ndim != 1 || ls->shape[0] != 3 || !isfinite(v[0]) || !isfinite(v[1]) ||
+        !(v[2] >= 0 && isfinite(v[2])))
+        return sl__fail(SL_ERR_FORMAT,
+                        "%s: tensor 'train.log_scale' must be 3 finite float64 values (log-scale, its Adam moments; "
+                        "the second moment >= 0)",
+                        path);
     t->lc.log_scale = v[0];
     t->ls_m = v[1];
     t->ls_v = v[2];
-    t->step = strtoull(sl_tensors_get_meta(x, "train.step"), NULL, 10);
-    /* The producer makes batch b of epoch e from (seed, e, b) alone, so
-     * continuing means drawing (and dropping) the batches already used. */
-    for (uint64_t i = 0; i < t->step; i++) {
-        const sl_batch *b;
-        SL__TRY(sl_batcher_next(t->batcher, &b));
-    }
     return SL_OK;
 }
 
@@ -526,22 +579,23 @@ sl_status sl_trainer_create(const sl_train_config *c, sl_trainer **out) {
     sl_status s = SL_OK;
     t->c = *c;
     if (c->resume) {
+        /* Messages about the file's contents name the file themselves. */
+        uint64_t ends = 0;
         s = sl_safetensors_read(c->resume, &ck);
-        if (!s) s = config_from(ck, &t->c);
-        if (s) s = sl__fail_prefix(s, "%s: ", c->resume);
+        if (!s) s = config_from(t, ck, &ends);
         if (!s) {
             /* The new end of the run and where to write come from the caller. */
             t->c.steps = c->steps;
             t->c.epochs = c->epochs;
-            if (!c->steps && !c->epochs) t->c.steps = strtoull(sl_tensors_get_meta(ck, "train.steps") ? sl_tensors_get_meta(ck, "train.steps") : "0", NULL, 10);
+            if (!c->steps && !c->epochs) t->c.steps = ends;
         }
     }
     sl_set_threads(t->c.threads);
-    if (!s) s = resolve_and_build(t, ck);
-    if (!s && ck) {
-        s = load_state(t, ck);
-        if (s) s = sl__fail_prefix(s, "%s: ", c->resume);
+    if (!s) {
+        s = resolve_and_build(t, ck);
+        if (s && ck) s = sl__fail_prefix(s, "%s: resuming", c->resume);
     }
+    if (!s && ck) s = load_state(t, ck, c->resume);
     /* Copy the strings the config still borrows (from the caller or the
      * checkpoint just freed). */
     const char **strs[] = {&t->c.data, &t->c.label, &t->c.sim, &t->c.optim, &t->c.schedule, &t->c.out, &t->c.log};
@@ -584,6 +638,7 @@ size_t sl_trainer_memory(const sl_trainer *t) {
 }
 
 const char *sl_trainer_describe(const sl_trainer *t) { return t->desc; }
+sl_batcher *sl__trainer_batcher(sl_trainer *t) { return t->batcher; }
 uint64_t sl_trainer_step(const sl_trainer *t) { return t->step; }
 uint64_t sl_trainer_total_steps(const sl_trainer *t) { return t->total; }
 
