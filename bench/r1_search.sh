@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The recipe search behind simlearn's defaults on IDX images (docs/BENCHMARKS.md#bench-r1):
-# nine bench/r1_proxy.sh runs of STEPS steps (1,000 by default, about 4 minutes each on
-# 2 cores), scored on the validation split carved from the training images. Prints one
+# nine bench/r1_proxy.sh runs of STEPS steps (1,000 by default; about 4 minutes of training
+# each on 2 cores, then the scoring), scored on the validation split carved from the training images. Prints one
 # line per run, then the run with the best validation kNN and the one with the best probe.
 #   bench/r1_search.sh [STEPS]
 set -euo pipefail
