@@ -1,7 +1,12 @@
-# bench-augment: augmented 28x28 Fashion-MNIST views per second on one thread,
-# simlearn's `simclr` preset against the R1 PyTorch anchor's augmentation
-# (affine_grid + grid_sample crop + flip, 2 views x 256 per step), same run.
-SHARED ?= ../shared
+# bench-augment: augmented 28x28 Fashion-MNIST views per second on one thread, simlearn's
+# batch producer against the same pipelines written as batched PyTorch tensor ops, in the
+# same run: batches of 256 training images, two views of each, from the stored bytes to
+# float views. Pipelines: R1's crop(0.6,1.0),flip (the summary line) and the `mono` preset
+# that simlearn trains with on IDX images. Ends with "augment: simlearn <views/s>,
+# pytorch <views/s>, ratio <simlearn / pytorch>". Quick run: make bench-augment AUGMENT_STEPS=20
+AUGMENT_STEPS ?= 200
+AUGMENT_WARMUP ?= 5
+AUGMENT_SPECS ?= 'crop(0.6,1.0),flip' 'crop(0.3,1.0),flip,jitter(0.4,0.4)@0.8'
 BENCHES += bench-augment
 
 $(BUILD)/bench/augment_bench: bench/augment_bench.c $(BUILD)/libsimlearn.a
@@ -12,9 +17,7 @@ $(BUILD)/bench/augment_bench: bench/augment_bench.c $(BUILD)/libsimlearn.a
 bench-augment: all $(BUILD)/bench/augment_bench
 	@scripts/deps.sh bench
 	@echo "CPU: $$(lscpu | sed -n 's/^Model name: *//p')"
-	@$(BUILD)/bench/augment_bench > $(BUILD)/bench/augment_simlearn.txt && cat $(BUILD)/bench/augment_simlearn.txt
-	@/usr/bin/python3 bench/augment_torch.py $(SHARED)/anchors > $(BUILD)/bench/augment_torch.txt && cat $(BUILD)/bench/augment_torch.txt
-	@echo "R1 training step consumes 512 views per step (PyTorch anchor: ~1,117 views/s on 2 threads)"
-	@s=$$(awk '/^simlearn simclr/{print $$NF}' $(BUILD)/bench/augment_simlearn.txt); \
-	 p=$$(awk '/^pytorch crop\+flip/{print $$NF}' $(BUILD)/bench/augment_torch.txt); \
-	 awk -v s=$$s -v p=$$p 'BEGIN{printf "augment: simlearn %d views/s, pytorch %d views/s, ratio %.2f\n", s, p, s/p}'
+	@$(BUILD)/bench/augment_bench $(AUGMENT_STEPS) $(AUGMENT_WARMUP) $(AUGMENT_SPECS) > $(BUILD)/bench/augment_simlearn.txt
+	@/usr/bin/python3 bench/augment_torch.py $(AUGMENT_STEPS) $(AUGMENT_WARMUP) $(AUGMENT_SPECS) \
+	  > $(BUILD)/bench/augment_torch.txt
+	@bench/augment_report.sh $(BUILD)/bench/augment_simlearn.txt $(BUILD)/bench/augment_torch.txt

@@ -1,79 +1,89 @@
-/* Augmentation throughput on one thread: 28x28 Fashion-MNIST views per
- * second through a pipeline, and through the batch producer with one worker
- * (two views per item, 256 items per batch, as the R1 training step uses). */
+/* simlearn's side of `make bench-augment`: augmented Fashion-MNIST views per
+ * second made by the batch producer with one worker thread, the way training
+ * gets them: batches of 256 training images, two augmented 28x28 views of
+ * each (512 views per batch), from the stored bytes to float views in [0, 1].
+ * For each augmentation spec, WARMUP batches are made first (thread start-up,
+ * caches), then STEPS batches are timed (the producer works at most two
+ * batches ahead, so the count is exact to 2 / STEPS).
+ *   usage: augment_bench STEPS WARMUP SPEC...
+ * Prints one line per spec: "SIMLEARN views_per_s=<rate> batches=<n> spec=<spec>". */
 #include "simlearn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-static double pipeline_rate(const sl_dataset *d, const char *spec, size_t views) {
-    sl_augment *a;
-    if (sl_augment_create(spec, &a)) {
-        fprintf(stderr, "augment_bench: %s\n", sl_last_error());
-        exit(1);
-    }
-    size_t isz = sl_data_item_size(d), n = sl_data_count(d);
-    float *x = malloc(isz * sizeof *x), *scr = malloc(sl_augment_scratch_size(a, 1, 28, 28) * sizeof *scr);
-    double sink = 0, t0 = sl_time_now();
-    for (size_t v = 0; v < views; v++) {
-        sl_rng r;
-        sl_rng_seed(&r, 1, v);
-        sl_augment_item(a, d, v % n, &r, x, scr);
-        sink += x[isz / 2];
-    }
-    double dt = sl_time_now() - t0;
-    if (sink < 0) printf("?");
-    free(x);
-    free(scr);
-    sl_augment_destroy(a);
-    return (double)views / dt;
+#define BATCH 256
+
+static int fail(const char *what) {
+    fprintf(stderr, "augment_bench: %s: %s\n", what, sl_last_error());
+    return 1;
 }
 
-static double producer_rate(const sl_dataset *d, const char *spec, size_t steps) {
+/* Views per second of the producer for one spec, or a negative value on error. */
+static double producer_rate(const sl_dataset *d, const char *spec, size_t steps, size_t warmup) {
     sl_augment *a;
-    sl_augment_create(spec, &a);
+    if (sl_augment_create(spec, &a)) {
+        fail(spec);
+        return -1;
+    }
     sl_batch_config c;
     sl_batch_config_default(&c);
     c.data = d;
     c.aug = a;
-    c.batch_size = 256;
+    c.mode = SL_BATCH_TWO_VIEWS;
+    c.batch_size = BATCH;
     c.threads = 1;
     c.seed = 1;
     sl_batcher *b;
     if (sl_batcher_create(&c, &b)) {
-        fprintf(stderr, "augment_bench: %s\n", sl_last_error());
-        exit(1);
+        fail("batcher");
+        sl_augment_destroy(a);
+        return -1;
     }
     const sl_batch *bt;
-    sl_batcher_next(b, &bt); /* the first batch includes thread start-up */
-    double t0 = sl_time_now();
-    for (size_t s = 0; s < steps; s++) sl_batcher_next(b, &bt);
-    double dt = sl_time_now() - t0;
+    double rate = -1, t0 = 0;
+    for (size_t s = 0; s < warmup + steps; s++) {
+        if (s == warmup) t0 = sl_time_now();
+        if (sl_batcher_next(b, &bt)) {
+            fail("next batch");
+            goto done;
+        }
+        if (bt->n != BATCH || !bt->x2) {
+            fprintf(stderr, "augment_bench: batch of %zu items%s\n", bt->n, bt->x2 ? "" : " without second views");
+            goto done;
+        }
+    }
+    rate = (double)(steps * 2 * BATCH) / (sl_time_now() - t0);
+done:
     sl_batcher_destroy(b);
     sl_augment_destroy(a);
-    return (double)(steps * 512) / dt;
+    return rate;
 }
 
 int main(int argc, char **argv) {
-    size_t views = argc > 1 ? (size_t)atol(argv[1]) : 200000;
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s STEPS WARMUP SPEC...\n", argv[0]);
+        return 2;
+    }
+    size_t steps = strtoull(argv[1], NULL, 10), warmup = strtoull(argv[2], NULL, 10);
+    if (steps == 0) {
+        fprintf(stderr, "augment_bench: STEPS must be >= 1\n");
+        return 2;
+    }
     sl_set_threads(1);
     sl_data_config c;
     sl_data_config_default(&c);
     c.source = "fashion-mnist";
     sl_dataset *d;
-    if (sl_data_open(&c, &d)) {
-        fprintf(stderr, "augment_bench: %s\n", sl_last_error());
-        return 1;
+    if (sl_data_open(&c, &d)) return fail("fashion-mnist");
+    int rc = 0;
+    for (int i = 3; i < argc && !rc; i++) {
+        double r = producer_rate(d, argv[i], steps, warmup);
+        if (r < 0)
+            rc = 1;
+        else
+            printf("SIMLEARN views_per_s=%.0f batches=%zu spec=%s\n", r, steps, argv[i]);
     }
-    /* Warm up caches and page in the dataset. */
-    pipeline_rate(d, "simclr", views / 10);
-    double simclr = pipeline_rate(d, "simclr", views);
-    double cropflip = pipeline_rate(d, "crop(0.6,1.0),flip", views);
-    double prod = producer_rate(d, "simclr", views / 512);
-    printf("simlearn simclr views/s %.0f\n", simclr);
-    printf("simlearn crop+flip views/s %.0f\n", cropflip);
-    printf("simlearn producer(1 thread, simclr, 2x256) views/s %.0f\n", prod);
     sl_data_close(d);
-    return 0;
+    return rc;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench-clip: CLIP (image encoder + word-level embedding-bag text tower) on the shapes
 # captions; zero-shot shape and colour classification from prompts ("a photo of a {shape}",
-# "a photo of a {color} shape") and image->text recall@1/5 on the validation split.
+# "a photo of a {color} shape") and image->text recall@1/5 on the validation split. The
+# summary ratio is zero-shot shape accuracy / chance (the only reference here).
 #   bench/clip_run.sh     (env: CLIP_STEPS=1000 CLIP_THREADS=2 CLIP_VAL=2000)
 set -euo pipefail
 S=${CLIP_STEPS:-1000}; T=${CLIP_THREADS:-2}; V=${CLIP_VAL:-2000}
@@ -14,10 +15,10 @@ echo "CLIP, $S steps of 256 pairs, learnable temperature, cosine schedule, $T th
 $sl train --data shapes --objective clip --steps "$S" --batch 256 --lr 2e-3 --schedule cosine --warmup 50 \
   --threads "$T" -o "$out/clip.safetensors" --log "$out/clip.jsonl" 2> "$out/train.err" || { cat "$out/train.err"; exit 1; }
 grep -v '^train ' "$out/train.err" | tail -n 1
-$sl embed --model "$out/clip.safetensors" --split val --count "$V" --projector -q -o "$out/img.npy"
-$sl embed --model "$out/clip.safetensors" --split val --count "$V" --captions -q -o "$out/cap.npy"
-$sl embed --model "$out/clip.safetensors" --text "$out/shape_prompts.txt" -q -o "$out/shape_prompts.npy"
-$sl embed --model "$out/clip.safetensors" --text "$out/color_prompts.txt" -q -o "$out/color_prompts.npy"
+$sl embed --model "$out/clip.safetensors" --split val --count "$V" --projector --threads "$T" -q -o "$out/img.npy"
+$sl embed --model "$out/clip.safetensors" --split val --count "$V" --captions --threads "$T" -q -o "$out/cap.npy"
+$sl embed --model "$out/clip.safetensors" --text "$out/shape_prompts.txt" --threads "$T" -q -o "$out/shape_prompts.npy"
+$sl embed --model "$out/clip.safetensors" --text "$out/color_prompts.txt" --threads "$T" -q -o "$out/color_prompts.npy"
 ev=$(/usr/bin/python3 bench/clip_eval.py "$out/img.npy" "$out/shape_prompts.npy" "$out/color_prompts.npy" "$out/cap.npy")
 echo "$ev"
 zs=$(echo "$ev" | sed -n 's/^ZEROSHOT shape \([0-9.]*\) .*/\1/p')

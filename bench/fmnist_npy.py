@@ -1,19 +1,23 @@
 #!/usr/bin/python3
-"""Convert the Debian Fashion-MNIST IDX files to float32 .npy (pixels/255) and
-int64 labels, for the search benchmarks. usage: fmnist_npy.py OUTDIR"""
-import gzip, os, sys
+"""Fashion-MNIST as .npy for the search and probe benchmarks: OUTDIR/{train,test}_x.npy
+(float32 pixels / 255, one 784-wide row per image) and OUTDIR/{train,test}_y.npy (int64
+labels). usage: fmnist_npy.py OUTDIR"""
+import os
+import sys
+
 import numpy as np
-D = '/usr/share/datasets/fashion-mnist/'
-def idx(name):
-    with gzip.open(D + name, 'rb') as f:
-        b = f.read()
-    nd = b[3]
-    dims = [int.from_bytes(b[4 + 4 * i:8 + 4 * i], 'big') for i in range(nd)]
-    return np.frombuffer(b, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
+
+import fmnist_idx
+
+if len(sys.argv) != 2:
+    sys.exit('usage: fmnist_npy.py OUTDIR')
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
-for split, pre in (('train', 'train'), ('test', 't10k')):
-    x = idx(pre + '-images-idx3-ubyte.gz')
-    x = np.ascontiguousarray(x.reshape(x.shape[0], -1).astype(np.float32) / 255.0)
-    np.save(os.path.join(out, split + '_x.npy'), x)
-    np.save(os.path.join(out, split + '_y.npy'), idx(pre + '-labels-idx1-ubyte.gz').astype(np.int64))
+for part in ('train', 'test'):
+    x = fmnist_idx.images(part)
+    x = np.ascontiguousarray(x.reshape(len(x), -1).astype(np.float32) / np.float32(255))
+    for name, a in ((part + '_x.npy', x), (part + '_y.npy', fmnist_idx.labels(part))):
+        tmp = os.path.join(out, name + '.tmp.npy')
+        np.save(tmp, a)
+        os.replace(tmp, os.path.join(out, name))
+print('fashion-mnist written to', out)

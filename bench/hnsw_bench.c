@@ -1,8 +1,9 @@
 /* Benchmark driver for HNSW (R4): builds the index over BASE.npy with M=16,
  * ef_construction=200 on THREADS threads, prints the build time, saves the
  * index for the query comparison (bench/hnsw_ref.py), and writes the exact
- * top-10 ids of the queries as ground truth.
- * usage: hnsw_bench BASE.npy QUERIES.npy THREADS INDEX_OUT GT_OUT.npy */
+ * top-10 ids of the queries as ground truth. N and Q (optional, 0 = all)
+ * keep the first rows of the base and of the queries.
+ * usage: hnsw_bench BASE.npy QUERIES.npy THREADS INDEX_OUT GT_OUT.npy [N [Q]] */
 #include "simlearn.h"
 
 #include <stdio.h>
@@ -14,8 +15,8 @@ static int fail(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s BASE.npy QUERIES.npy THREADS INDEX_OUT GT_OUT.npy\n", argv[0]);
+    if (argc < 6 || argc > 8) {
+        fprintf(stderr, "usage: %s BASE.npy QUERIES.npy THREADS INDEX_OUT GT_OUT.npy [N [Q]]\n", argv[0]);
         return 2;
     }
     int threads = atoi(argv[3]);
@@ -23,8 +24,15 @@ int main(int argc, char **argv) {
     float *b, *q;
     size_t n, d, nq, dq, k = 10;
     if (sl_npy_read_matrix(argv[1], &b, &n, &d) || sl_npy_read_matrix(argv[2], &q, &nq, &dq)) return fail();
+    size_t nwant = argc > 6 ? strtoull(argv[6], NULL, 10) : 0, qwant = argc > 7 ? strtoull(argv[7], NULL, 10) : 0;
+    if (nwant && nwant < n) n = nwant;
+    if (qwant && qwant < nq) nq = qwant;
     int64_t *gt = malloc(nq * k * sizeof *gt);
     float *sc = malloc(nq * k * sizeof *sc);
+    if (!gt || !sc) {
+        fprintf(stderr, "hnsw_bench: out of memory\n");
+        return 1;
+    }
     sl_flat_config fc = {.metric = SL_METRIC_L2, .k = k};
     if (sl_flat_search(b, n, d, q, nq, dq, &fc, gt, sc) || sl_npy_write_labels(argv[5], gt, nq * k)) return fail();
     sl_hnsw_config cfg = {.dim = d, .metric = SL_METRIC_L2, .M = 16, .ef_construction = 200, .seed = 100};
@@ -32,7 +40,7 @@ int main(int argc, char **argv) {
     double t = sl_time_now();
     if (sl_hnsw_create(&cfg, &h) || sl_hnsw_add(h, b, n, NULL, NULL, NULL)) return fail();
     t = sl_time_now() - t;
-    printf("simlearn hnsw build M=16 efC=200 threads=%d: %.2f s\n", threads, t);
+    printf("simlearn hnsw build of %zu vectors, M=16 efC=200 threads=%d: %.2f s\n", n, threads, t);
     printf("SIMLEARN_BUILD %.3f\n", t);
     if (sl_hnsw_save(h, argv[4])) return fail();
     sl_hnsw_destroy(h);

@@ -1,17 +1,24 @@
 #!/usr/bin/python3
-"""R4: HNSW on Fashion-MNIST, M=16, ef_construction=200, 2 threads. simlearn's
-index (built and saved by hnsw_bench, which printed its build time) is loaded
-through ctypes from libsimlearn.so; hnswlib is built here. For each ef the two
-are timed alternately on the same batch of queries (best of REPEATS), so both
-see the same machine load. Recall@10 is against exact search (GT.npy).
-usage: hnsw_ref.py LIBSIMLEARN.so INDEX BASE.npy QUERIES.npy GT.npy SIMLEARN_LOG [REPEATS]"""
-import ctypes, sys, time
+"""R4: HNSW on Fashion-MNIST, M=16, ef_construction=200, THREADS threads on both
+sides. simlearn's index (built and saved by hnsw_bench, which printed its build
+time) is loaded through ctypes from libsimlearn.so; hnswlib is built here from
+the same rows. For each ef the two are timed alternately on the same batch of
+queries (best of REPEATS), so both see the same machine load. Recall@10 is
+against exact search (GT.npy). Ratios are simlearn's speed over hnswlib's:
+queries per second simlearn / hnswlib, build time hnswlib / simlearn (> 1:
+simlearn faster). N and Q keep the first rows of the base and queries (0: all).
+usage: hnsw_ref.py LIBSIMLEARN.so INDEX BASE.npy QUERIES.npy GT.npy SIMLEARN_LOG [REPEATS [N [Q [THREADS]]]]"""
+import ctypes, os, sys, time
 import numpy as np
 import hnswlib
+from threadpoolctl import threadpool_info, threadpool_limits
 
 lib_path, index_path, base, queries, gt_path, log = sys.argv[1:7]
 reps = int(sys.argv[7]) if len(sys.argv) > 7 else 3
-threads, k = 2, 10
+nbase = int(sys.argv[8]) if len(sys.argv) > 8 else 0
+nquery = int(sys.argv[9]) if len(sys.argv) > 9 else 0
+threads = int(sys.argv[10]) if len(sys.argv) > 10 else 2
+k = 10
 lib = ctypes.CDLL(lib_path)
 c_f = ctypes.POINTER(ctypes.c_float)
 c_i64 = ctypes.POINTER(ctypes.c_int64)
@@ -21,8 +28,13 @@ lib.sl_hnsw_search.argtypes = [ctypes.c_void_p, c_f, ctypes.c_size_t, ctypes.c_s
 lib.sl_hnsw_destroy.argtypes = [ctypes.c_void_p]
 lib.sl_last_error.restype = ctypes.c_char_p
 lib.sl_set_threads(threads)
+threadpool_limits(limits=threads)
+print('thread pools: ' + ', '.join(f"{p['internal_api']} {os.path.basename(p['filepath'])} {p['num_threads']}"
+                                   for p in threadpool_info()), flush=True)
 
-xb, xq = np.load(base), np.ascontiguousarray(np.load(queries), dtype=np.float32)
+xb, xq = np.load(base), np.load(queries)
+xb = np.ascontiguousarray(xb[:nbase] if nbase > 0 else xb, dtype=np.float32)
+xq = np.ascontiguousarray(xq[:nquery] if nquery > 0 else xq, dtype=np.float32)
 nq = xq.shape[0]
 gt = np.load(gt_path).reshape(nq, k)
 h = ctypes.c_void_p()
@@ -37,7 +49,8 @@ p.set_num_threads(threads)
 t = time.time()
 p.add_items(xb, np.arange(xb.shape[0]), num_threads=threads)
 build = time.time() - t
-print(f'hnswlib {getattr(hnswlib, "__version__", "")} build M=16 efC=200 threads={threads}: {build:.2f} s', flush=True)
+print(f'hnswlib {getattr(hnswlib, "__version__", "")} build of {xb.shape[0]} vectors, M=16 efC=200 '
+      f'threads={threads}: {build:.2f} s', flush=True)
 
 recall = lambda L: np.mean([len(set(a) & set(b)) for a, b in zip(L, gt)]) / k
 sl, ref = [], []
@@ -64,6 +77,8 @@ for line in open(log):
     w = line.split()
     if w and w[0] == 'SIMLEARN_BUILD':
         sl_build = float(w[1])
+if sl_build is None:
+    sys.exit(f'hnsw_ref.py: no SIMLEARN_BUILD line in {log}')
 
 
 def at95(rows):
@@ -74,7 +89,10 @@ def at95(rows):
 
 es, sr, sq = at95(sl)
 eh, hr, hq = at95(ref)
-print(f'hnsw build time: simlearn {sl_build:.2f} s, hnswlib {build:.2f} s, ratio {sl_build / build:.2f}')
+print(f'hnsw build time: simlearn {sl_build:.2f} s, hnswlib {build:.2f} s, ratio {build / sl_build:.2f}')
+if es is None or eh is None:
+    sys.exit('hnsw_ref.py: no ef reached recall 0.95 for ' + ' and '.join(
+        name for name, e in (('simlearn', es), ('hnswlib', eh)) if e is None))
 print(f'(fastest setting with recall >= 0.95: simlearn ef={es}, hnswlib ef={eh})')
 print(f'hnsw: simlearn {sq:.0f} q/s at recall {sr:.4f}, hnswlib {hq:.0f} q/s at recall {hr:.4f}, '
-      f'ratio {sq / hq if hq else 0:.2f}')
+      f'ratio {sq / hq:.2f}')

@@ -1,16 +1,22 @@
 #!/usr/bin/python3
 """R3: exact k=10 search of the Fashion-MNIST test images against the train
-images, 2 threads: simlearn's sl_flat_search (through ctypes, from
-libsimlearn.so) and faiss IndexFlatL2 timed alternately in one process, so
-both see the same machine load; then the agreement of the neighbour ids, the
-sgemm peak (sl_gemm, 256x784 * 784x60000) and the summary line.
-usage: knn_faiss.py LIBSIMLEARN.so DATADIR [REPEATS]"""
-import ctypes, sys, time
+images: simlearn's sl_flat_search (through ctypes, from libsimlearn.so) and
+faiss IndexFlatL2 on the same number of threads, timed alternately in one
+process, so both see the same machine load; then the agreement of the
+neighbour ids, the sgemm peak (sl_gemm, 256 x d * d x N) and the summary line,
+whose ratio is faiss's best time / simlearn's best time (> 1: simlearn faster).
+N and Q take the first rows of the base and the queries (0: all).
+usage: knn_faiss.py LIBSIMLEARN.so DATADIR [REPEATS [N [Q [THREADS]]]]"""
+import ctypes, os, sys, time
 import numpy as np
 import faiss
+from threadpoolctl import threadpool_info, threadpool_limits
 
 lib_path, data = sys.argv[1], sys.argv[2]
 reps = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+nbase = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+nquery = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+threads = int(sys.argv[6]) if len(sys.argv) > 6 else 2
 lib = ctypes.CDLL(lib_path)
 c_f = ctypes.POINTER(ctypes.c_float)
 c_i64 = ctypes.POINTER(ctypes.c_int64)
@@ -28,11 +34,17 @@ lib.sl_last_error.restype = ctypes.c_char_p
 lib.sl_gemm.argtypes = [ctypes.c_bool, ctypes.c_bool, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
                         ctypes.c_float, c_f, ctypes.c_size_t, c_f, ctypes.c_size_t, ctypes.c_float, c_f,
                         ctypes.c_size_t]
-lib.sl_set_threads(2)
-faiss.omp_set_num_threads(2)
+lib.sl_set_threads(threads)
+faiss.omp_set_num_threads(threads)
+# Every BLAS and OpenMP pool in the process (simlearn's and faiss's) held to the same count.
+threadpool_limits(limits=threads)
+print('thread pools: ' + ', '.join(f"{p['internal_api']} {os.path.basename(p['filepath'])} {p['num_threads']}"
+                                   for p in threadpool_info()), flush=True)
 
-xb = np.ascontiguousarray(np.load(data + '/train_x.npy'), dtype=np.float32)
-xq = np.ascontiguousarray(np.load(data + '/test_x.npy'), dtype=np.float32)
+xb = np.load(data + '/train_x.npy')
+xq = np.load(data + '/test_x.npy')
+xb = np.ascontiguousarray(xb[:nbase] if nbase > 0 else xb, dtype=np.float32)
+xq = np.ascontiguousarray(xq[:nquery] if nquery > 0 else xq, dtype=np.float32)
 n, d = xb.shape
 nq, k = xq.shape[0], 10
 S = np.zeros((nq, k), dtype=np.int64)
@@ -47,7 +59,7 @@ def simlearn_search():
 
 
 def sgemm_peak():
-    M, K, N = 256, 784, 60000
+    M, K, N = 256, d, n
     rng = np.random.default_rng(1)
     A = rng.random((M, K), dtype=np.float32) - 0.5
     B = rng.random((K, N), dtype=np.float32) - 0.5
@@ -69,12 +81,12 @@ ts, tf = [], []
 for r in range(reps):
     t = time.time(); simlearn_search(); ts.append(time.time() - t)
     t = time.time(); D, I = index.search(xq, k); tf.append(time.time() - t)
-    print(f'run {r + 1}: simlearn {ts[-1]:.3f} s, faiss {tf[-1]:.3f} s (search {nq}x{n}, d={d}, k={k}, 2 threads)',
+    print(f'run {r + 1}: simlearn {ts[-1]:.3f} s, faiss {tf[-1]:.3f} s (search {nq}x{n}, d={d}, k={k}, {threads} threads)',
           flush=True)
 peak = max(peak, sgemm_peak())
 gflop = 2.0 * nq * n * d / 1e9
 print(f'faiss {faiss.__version__}; best: simlearn {min(ts):.3f} s = {nq / min(ts):.0f} q/s, faiss {min(tf):.3f} s')
-print(f'simlearn {gflop / min(ts):.1f} GFLOP/s; sgemm peak {peak:.1f} GFLOP/s (sl_gemm 256x784 * 784x60000, '
+print(f'simlearn {gflop / min(ts):.1f} GFLOP/s; sgemm peak {peak:.1f} GFLOP/s (sl_gemm 256x{d} * {d}x{n}, '
       f'best of before and after); fraction of peak {gflop / min(ts) / peak:.2f}')
 same_list = np.mean(np.all(S == I, axis=1))
 same_set = np.mean([set(a) == set(b) for a, b in zip(S, I)])
@@ -94,4 +106,4 @@ for i in bad:
         print(f'  query {i}: simlearn {S[i].tolist()} d={np.round(ds, 6).tolist()}')
         print(f'  query {i}: faiss    {I[i].tolist()} d={np.round(df, 6).tolist()}')
 print(f'differing queries: {len(bad)}, of which exact-distance ties (same distances, order differs): {ties}')
-print(f'knn: simlearn {min(ts):.2f} s, faiss {min(tf):.2f} s, ratio {min(ts) / min(tf):.2f}')
+print(f'knn: simlearn {min(ts):.2f} s, faiss {min(tf):.2f} s, ratio {min(tf) / min(ts):.2f}')

@@ -1,49 +1,114 @@
 #!/usr/bin/python3
-"""R5 linear-probe benchmark driver: runs `simlearn probe` (validation-grid
-selection, then a fit with the selected strength alone) and the scikit-learn
-reference in the same run, on 2 threads, and prints the summary line."""
-import os, re, subprocess, sys, time
+"""Driver of `make bench-probe` (R5): one multinomial logistic-regression fit on
+standardised Fashion-MNIST pixels, simlearn (bench/probe_bench.c) against
+scikit-learn (bench/probe_sklearn.py), with the same L2 strength, the same
+standardisation, the same gradient tolerance and the same thread count, in the
+same run.
 
-simlearn, data = sys.argv[1], sys.argv[2]
+Both solutions are then put in the same coordinates (scikit-learn's standardised
+features) and scored by one float64 function here: the objective
+mean_i CE_i + (lambda / 2) ||W||^2 and the largest entry of its gradient. The run
+fails (exit status 1, no summary line) unless both solvers report convergence by the gradient test
+and both solutions meet the tolerance in this independent check.
+Ends with   probe: simlearn <s> s (<acc>%), sklearn <s> s (<acc>%), ratio <sklearn s / simlearn s>
+usage: probe_bench.py PROBE_BENCH_BINARY DATADIR N LAMBDA TOL MAX_ITER THREADS OUTDIR"""
+import os
+import subprocess
+import sys
+
+if len(sys.argv) != 9:
+    sys.exit(__doc__.rsplit('usage: ', 1)[1])
+binary, data, nwant, lam, tol, max_iter, threads, out = sys.argv[1:]
+os.environ.setdefault('OPENBLAS_NUM_THREADS', threads)
+import numpy as np  # noqa: E402
+
 here = os.path.dirname(os.path.abspath(__file__))
-files = ['--train', f'{data}/x_train.npy', '--train-labels', f'{data}/y_train.npy',
-         '--test', f'{data}/x_test.npy', '--test-labels', f'{data}/y_test.npy']
+os.makedirs(out, exist_ok=True)
+# The independent check recomputes the gradient in float64; simlearn's own
+# test uses float32 products, so a solution may sit this little above TOL here.
+SLACK = 1.05
 
 
-def probe(extra):
-    cmd = [simlearn, 'probe'] + files + ['--threads', '2', '-q'] + extra
+def run(cmd, tag):
     print('$', ' '.join(cmd), flush=True)
-    t = time.time()
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    wall = time.time() - t
-    print(out, end='', flush=True)
-    fit = float(re.search(r'refit on \d+ rows with lambda \S+: \d+ iterations, \d+ evaluations, ([\d.]+) s', out).group(1))
-    sel = re.search(r'selection: ([\d.]+) s', out)
-    lam = re.search(r'refit on \d+ rows with lambda (\S+):', out).group(1)
-    acc = float(re.search(r'test ([\d.]+)%', out).group(1))
-    cpu = float(re.search(r'processor ([\d.]+) s', out).group(1))
-    return dict(fit=fit, select=float(sel.group(1)) if sel else 0.0, lam=lam, acc=acc, wall=wall, cpu=cpu)
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    sys.stderr.write(res.stderr)
+    if res.returncode != 0:
+        sys.exit(f'probe_bench.py: {cmd[0]} exited with status {res.returncode}')
+    line = [ln for ln in res.stdout.splitlines() if ln.startswith(tag + ' ')]
+    if len(line) != 1:
+        sys.exit(f'probe_bench.py: no "{tag}" line in the output of {cmd[0]}:\n{res.stdout}')
+    return dict(kv.split('=', 1) for kv in line[0].split()[1:])
 
 
-grid = probe(['--no-confusion'])
-print(f'simlearn with selection: {grid["select"]:.2f} s selection + {grid["fit"]:.2f} s refit '
-      f'= {grid["select"] + grid["fit"]:.2f} s (command wall time {grid["wall"]:.2f} s), '
-      f'lambda {grid["lam"]}, test {grid["acc"]:.2f}%', flush=True)
+def objective(W, b, xs, y, lam):
+    """Mean cross-entropy + lambda/2 ||W||^2 and the largest |gradient| entry (W and b)."""
+    z = xs @ W.T + b
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    s = p.sum(axis=1, keepdims=True)
+    n = len(y)
+    ce = np.log(s[:, 0]) - z[np.arange(n), y]
+    p /= s
+    p[np.arange(n), y] -= 1.0
+    gW = p.T @ xs / n + lam * W
+    gb = p.mean(axis=0)
+    f = ce.mean() + 0.5 * lam * np.sum(W * W)
+    return f, max(np.abs(gW).max(), np.abs(gb).max())
 
-cmd = ['/usr/bin/python3', os.path.join(here, 'probe_sklearn.py'), data]
-print('$', ' '.join(cmd), flush=True)
-sk_out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()
-print('sklearn:', sk_out, flush=True)
-sk = dict(kv.split('=') for kv in sk_out.split())
 
-fixed = probe(['--lambda', grid['lam']])
-print(f'simlearn fixed lambda {fixed["lam"]}: fit {fixed["fit"]:.2f} s '
-      f'(command wall time {fixed["wall"]:.2f} s), test {fixed["acc"]:.2f}%', flush=True)
+sl = run([binary, f'{data}/train_x.npy', f'{data}/train_y.npy', f'{data}/test_x.npy', f'{data}/test_y.npy',
+          nwant, lam, tol, max_iter, threads, f'{out}/simlearn'], 'SIMLEARN')
+sk = run(['/usr/bin/python3', os.path.join(here, 'probe_sklearn.py'), data, nwant, lam, tol, max_iter, threads,
+          f'{out}/sklearn'], 'SKLEARN')
+lam_f, tol_f = float(lam), float(tol)
 
-skfit = float(sk['fit'])
-print(f'processor time (all threads): simlearn whole fixed-lambda probe {fixed["cpu"]:.2f} s, '
-      f'sklearn fit {float(sk["cpu"]):.2f} s, ratio {float(sk["cpu"]) / fixed["cpu"]:.2f}')
-print(f'with validation-grid selection: simlearn {grid["select"] + grid["fit"]:.2f} s ({grid["acc"]:.2f}%), '
-      f'sklearn {skfit:.2f} s ({float(sk["test"]):.2f}%), ratio {skfit / (grid["select"] + grid["fit"]):.2f}')
-print(f'probe: simlearn {fixed["fit"]:.2f} s ({fixed["acc"]:.2f}%), sklearn {skfit:.2f} s '
-      f'({float(sk["test"]):.2f}%), ratio {skfit / fixed["fit"]:.2f}')
+xtr = np.load(f'{data}/train_x.npy')
+ytr = np.load(f'{data}/train_y.npy')
+n = int(nwant) if 0 < int(nwant) < len(xtr) else len(xtr)
+xtr, ytr = xtr[:n].astype(np.float64), ytr[:n]
+classes = np.unique(ytr)
+y = np.searchsorted(classes, ytr)
+
+
+def load(side, name):
+    a = np.load(f'{out}/{side}.{name}.npy').astype(np.float64)
+    return a if name == 'W' else a.reshape(-1)
+
+
+m_sk, s_sk = load('sklearn', 'mean'), load('sklearn', 'scale')
+xs = (xtr - m_sk) / s_sk
+# simlearn's solution, moved from its own standardisation to scikit-learn's.
+m_sl, s_sl = load('simlearn', 'mean'), load('simlearn', 'scale')
+W_sl = load('simlearn', 'W')
+b_sl = load('simlearn', 'b') + (W_sl / s_sl) @ (m_sk - m_sl)
+W_sl = W_sl * (s_sk / s_sl)
+f_sl, g_sl = objective(W_sl, b_sl, xs, y, lam_f)
+f_sk, g_sk = objective(load('sklearn', 'W'), load('sklearn', 'b'), xs, y, lam_f)
+
+print(f'problem: {n} training rows x {xtr.shape[1]} standardised pixels, {len(classes)} classes, '
+      f'lambda {lam_f:g} (scikit-learn C = 1/(lambda n) = {float(sk["C"]):.6g}), gradient tolerance {tol_f:g} '
+      f'on the mean loss (scikit-learn tol = {float(sk["tol"]):.6g} on its summed loss), '
+      f'at most {max_iter} iterations, {threads} threads')
+print(f'simlearn: fit {float(sl["fit_s"]):.2f} s ({sl["iterations"]} iterations, {sl["evaluations"]} evaluations, '
+      f'stop: {sl["stop"]}; own report: loss {float(sl["objective"]):.8f}, max |grad| {float(sl["max_grad"]):.2e}), '
+      f'whole run {float(sl["whole_s"]):.2f} s, processor {float(sl["cpu_s"]):.2f} s, '
+      f'train {float(sl["train_acc"]):.2f}%, test {float(sl["test_acc"]):.2f}%')
+print(f'sklearn {sk["version"]}: fit {float(sk["fit_s"]):.2f} s ({sk["iterations"]} iterations, '
+      f'converged: {"yes" if sk["converged"] == "1" else "no"}), whole run {float(sk["whole_s"]):.2f} s, '
+      f'processor {float(sk["cpu_s"]):.2f} s, train {float(sk["train_acc"]):.2f}%, test {float(sk["test_acc"]):.2f}%')
+print(f'check (float64, same coordinates): simlearn loss {f_sl:.8f} max |grad| {g_sl:.2e}; '
+      f'sklearn loss {f_sk:.8f} max |grad| {g_sk:.2e}; loss difference {f_sl - f_sk:+.2e}')
+bad = []
+if sl['stop'] != 'gradient':
+    bad.append(f'simlearn stopped by "{sl["stop"]}", not by the gradient test')
+if sk['converged'] != '1':
+    bad.append('scikit-learn did not converge (ConvergenceWarning or iteration limit)')
+if g_sl > SLACK * tol_f:
+    bad.append(f'simlearn solution: max |grad| {g_sl:.2e} > tolerance {tol_f:g}')
+if g_sk > SLACK * tol_f:
+    bad.append(f'scikit-learn solution: max |grad| {g_sk:.2e} > tolerance {tol_f:g}')
+if bad:
+    sys.exit('\n'.join('FAIL: ' + b for b in bad))
+print(f'probe: simlearn {float(sl["fit_s"]):.2f} s ({float(sl["test_acc"]):.2f}%), sklearn {float(sk["fit_s"]):.2f} s '
+      f'({float(sk["test_acc"]):.2f}%), ratio {float(sk["fit_s"]) / float(sl["fit_s"]):.2f}')

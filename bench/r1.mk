@@ -1,7 +1,9 @@
-# bench-r1: R1 contrastive training on Fashion-MNIST, simlearn against the PyTorch anchor
-# (../shared/anchors/simclr_torch.py) in the same run: parity after R1_EPOCHS epochs and the
-# R1_MINUTES quality budget. Smoke run: make bench-r1 R1_EPOCHS=0 R1_STEPS=5 R1_MINUTES=1
-SHARED ?= ../shared
+# bench-r1: the R1 workload on Fashion-MNIST, simlearn against PyTorch
+# (bench/simclr_torch.py) in the same run: the same recipe on both sides for R1_EPOCHS
+# epochs (or R1_STEPS steps when > 0), then simlearn's recommended recipe in an
+# R1_MINUTES budget (R1_QUALITY=1). Ends with "r1: simlearn probe .. kNN .. <img/s> (..),
+# pytorch probe .. kNN .. <img/s>, ratio <simlearn img/s / pytorch img/s>".
+# Quick run: make bench-r1 R1_STEPS=20 R1_QUALITY=0
 R1_EPOCHS ?= 8
 R1_MINUTES ?= 15
 R1_THREADS ?= 2
@@ -14,4 +16,4 @@ bench-r1: all
 	@scripts/deps.sh bench
 	@echo "CPU: $$(lscpu | sed -n 's/^Model name: *//p')"
 	@R1_EPOCHS=$(R1_EPOCHS) R1_MINUTES=$(R1_MINUTES) R1_THREADS=$(R1_THREADS) R1_STEPS=$(R1_STEPS) \
-	  R1_QUALITY=$(R1_QUALITY) bench/r1_run.sh $(SHARED)
+	  R1_QUALITY=$(R1_QUALITY) bench/r1_run.sh

@@ -1,5 +1,7 @@
 # bench-shapes: the invariance table — kNN accuracy of every shapes attribute for an
-# encoder trained with each attribute preset, against raw pixels. Shorter: SHAPES_STEPS=100
+# encoder trained with each attribute preset, against raw pixels. Ends with "shapes:
+# simlearn color-acc <a>, raw-pixels color-acc <b>, ratio <b / a>" (the `color` preset
+# should remove colour: lower is better). Quick run: make bench-shapes SHAPES_STEPS=30 SHAPES_VAL=500
 SHAPES_STEPS ?= 600
 SHAPES_THREADS ?= 2
 SHAPES_VAL ?= 2000

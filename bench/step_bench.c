@@ -1,5 +1,5 @@
 /* Times one full training step (forward + backward + Adam) of the R1 model
- * (DESIGN.md §6: conv encoder + MLP projector, 512 views of 1x28x28) and the
+ * (the R1 conv encoder + MLP projector, 512 views of 1x28x28) and the
  * sgemm peak of this machine in the same run. The loss is a stand-in: d(output)
  * is a fixed random tensor, exactly as bench/step_torch.py does.
  *   usage: step_bench [steps] [threads] */
@@ -13,6 +13,11 @@
             "conv(128,3,pad=1,bias=0),bn,relu,gap"
 #define PROJ "linear(128),relu,linear(64)"
 
+static int fail(const char *what) {
+    fprintf(stderr, "step_bench: %s: %s\n", what, sl_last_error());
+    return 1;
+}
+
 static int cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -21,6 +26,10 @@ static int cmp(const void *a, const void *b) {
 static double sgemm_peak(void) {
     const size_t n = 1536;
     float *a = malloc(n * n * 4), *b = malloc(n * n * 4), *c = malloc(n * n * 4);
+    if (!a || !b || !c) {
+        fprintf(stderr, "step_bench: out of memory\n");
+        exit(1);
+    }
     for (size_t i = 0; i < n * n; i++) a[i] = (float)(i % 7) * 0.1f, b[i] = (float)(i % 5) * 0.1f;
     double best = 1e30;
     for (int r = 0; r < 8; r++) {
@@ -52,31 +61,36 @@ int main(int argc, char **argv) {
     sl_set_threads(threads);
     sl_shape in = {3, {1, 28, 28}}, mid = {1, {128}};
     sl_model *enc, *proj;
-    if (sl_model_create(ENC, &in, 1, &enc) || sl_model_create(PROJ, &mid, 2, &proj)) {
-        fprintf(stderr, "step_bench: %s\n", sl_last_error());
-        return 1;
+    if (steps < 1 || threads < 1) {
+        fprintf(stderr, "step_bench: steps and threads must be >= 1\n");
+        return 2;
     }
+    if (sl_model_create(ENC, &in, 1, &enc) || sl_model_create(PROJ, &mid, 2, &proj)) return fail("model");
     sl_optim_config c = sl_optim_defaults(SL_OPT_ADAM);
     sl_optim *oe, *op;
-    if (sl_optim_create(enc, &c, &oe) || sl_optim_create(proj, &c, &op)) return 1;
+    if (sl_optim_create(enc, &c, &oe) || sl_optim_create(proj, &c, &op)) return fail("optimizer");
     float *x = malloc(n * 784 * 4), *dy = malloc(n * 64 * 4), *dmid = malloc(n * 128 * 4);
+    double *t = malloc(sizeof(double) * (size_t)steps);
+    if (!x || !dy || !dmid || !t) {
+        fprintf(stderr, "step_bench: out of memory\n");
+        return 1;
+    }
     sl_rng r;
     sl_rng_seed(&r, 5, 0);
     for (size_t i = 0; i < n * 784; i++) x[i] = (float)sl_rng_normal(&r);
     for (size_t i = 0; i < n * 64; i++) dy[i] = (float)(1e-3 * sl_rng_normal(&r));
     double peak = sgemm_peak();
-    double *t = malloc(sizeof(double) * (size_t)steps);
     double phase[4] = {0, 0, 0, 0};
     for (int s = -3; s < steps; s++) {
         double t0 = sl_time_now();
         const float *h, *z;
-        if (sl_model_forward(enc, x, n, true, &h) || sl_model_forward(proj, h, n, true, &z)) return 1;
+        if (sl_model_forward(enc, x, n, true, &h) || sl_model_forward(proj, h, n, true, &z)) return fail("forward");
         double t1 = sl_time_now();
         sl_model_zero_grad(enc);
         sl_model_zero_grad(proj);
-        if (sl_model_backward(proj, dy, dmid) || sl_model_backward(enc, dmid, NULL)) return 1;
+        if (sl_model_backward(proj, dy, dmid) || sl_model_backward(enc, dmid, NULL)) return fail("backward");
         double t2 = sl_time_now();
-        if (sl_optim_step(oe, 1e-3f) || sl_optim_step(op, 1e-3f)) return 1;
+        if (sl_optim_step(oe, 1e-3f) || sl_optim_step(op, 1e-3f)) return fail("adam");
         double t3 = sl_time_now();
         if (s >= 0) {
             t[s] = t3 - t0;

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """PyTorch side of `make bench-step`: one training step (forward + backward +
-Adam) of the R1 model (DESIGN.md §6) on 512 views of 1x28x28, with the same
-stand-in loss as bench/step_bench.c: d(output) is a fixed random tensor.
+Adam) of the R1 model (docs/BENCHMARKS.md, "Reference workloads") on 512 views
+of 1x28x28, with the same stand-in loss as bench/step_bench.c: d(output) is a
+fixed random tensor.
 usage: step_torch.py [steps] [threads]"""
 import sys, time
 import torch, torch.nn as nn

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Times reading a word2vec text file with simlearn (`simlearn info`, which
-reads every vector and summarises them) and with gensim's
-KeyedVectors.load_word2vec_format, in the same run, best of a few repeats.
-Usage: w2v_io.py SIMLEARN FILE [REPEATS]"""
+reads and checks every value, then summarises the vectors: a little more work
+than loading) and with gensim's KeyedVectors.load_word2vec_format, in the same
+run, one thread each, best of REPEATS (simlearn) and REPEATS - 1 (gensim, at
+least 1) runs. The summary ratio is gensim's time / simlearn's (> 1: simlearn
+faster). Usage: w2v_io.py SIMLEARN FILE [REPEATS]"""
 import subprocess
 import sys
 import time
@@ -33,7 +35,7 @@ def main():
                    lambda: KeyedVectors.load_word2vec_format(path, binary=False))
     print(f"simlearn read: {t_sl:.2f} s (best of {repeats})")
     print(f"gensim read:   {t_gs:.2f} s (best of {max(1, repeats - 1)})")
-    print(f"w2v-io: simlearn {t_sl:.2f} s, gensim {t_gs:.2f} s, ratio {t_gs / t_sl:.1f}")
+    print(f"w2v-io: simlearn {t_sl:.2f} s, gensim {t_gs:.2f} s, ratio {t_gs / t_sl:.2f}")
 
 
 if __name__ == "__main__":
