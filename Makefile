@@ -1,6 +1,8 @@
 # simlearn build: library (static + shared), the CLI, tests, sanitizers, benchmarks.
 # `make`, `make test` and `make demo` first run scripts/deps.sh, which installs
-# missing Debian packages and returns at once when everything is present.
+# missing Debian packages and returns at once when everything is present:
+# `make` and `make demo` the `core` group, `make test` and `make asan` also the
+# `test` group (what the interoperability tests check against).
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -27,12 +29,14 @@ CLIOBJ  := $(CLISRC:%.c=$(BUILD)/obj/%.o)
 TESTBIN := $(TESTSRC:tests/%.c=$(BUILD)/tests/%)
 VERSION := $(shell sed -n 's/^#define SL_VERSION_STRING "\(.*\)"/\1/p' include/simlearn.h)
 
-.PHONY: all deps test asan demo bench install clean tests-build tests-build-asan
+.PHONY: all deps deps-test test test-run asan demo bench install clean tests-build tests-build-asan
 .SECONDARY:
 all: deps $(BUILD)/libsimlearn.a $(BUILD)/libsimlearn.so $(BIN)
 
 deps:
 	@scripts/deps.sh core
+deps-test: deps
+	@scripts/deps.sh test
 
 $(BUILD)/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
@@ -64,18 +68,26 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/test_main.o $(BUILD)
 # tests/test_main.c is the shared main(), not a test file of its own.
 TESTBIN := $(filter-out $(BUILD)/tests/test_main,$(TESTBIN))
 tests-build: deps $(TESTBIN) $(BIN)
-test: tests-build
-	@SIMLEARN=$(CURDIR)/$(BIN) tests/run.sh $(TESTBIN)
+# How the tests are run, in one place. `make test` first installs the test
+# packages; `make test-run` skips that and reruns the suite, rebuilding only
+# what is out of date (for passes under other settings, as .ci/run does).
+RUN_TESTS = SIMLEARN=$(CURDIR)/$(BIN) tests/run.sh $(TESTBIN)
+test: deps-test tests-build
+	@$(RUN_TESTS)
+test-run: tests-build
+	@$(RUN_TESTS)
 
 # The sanitized build lives in build-asan/, its CLI in build-asan/simlearn,
-# so the CLI tests also run under the sanitizers.
+# so the CLI tests also run under the sanitizers. A link to data/ beside that
+# CLI lets it find the shipped evaluation sets as ./simlearn does.
 asan:
+	@mkdir -p build-asan && ln -sfn ../data build-asan/data
 	@$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/simlearn OPT=-O1 \
 	  CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDLIBS="$(LDLIBS) -fsanitize=address,undefined" tests-build-asan
-tests-build-asan: deps $(TESTBIN) $(BIN)
+tests-build-asan: deps-test $(TESTBIN) $(BIN)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  SIMLEARN_SANITIZED=1 SIMLEARN=$(CURDIR)/$(BIN) tests/run.sh $(TESTBIN)
+	  SIMLEARN_SANITIZED=1 $(RUN_TESTS)
 
 demo: all
 	./$(BIN) demo

@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
 # Installs the Debian packages simlearn needs, idempotently: packages already
-# present are not touched, and when nothing is missing this returns at once.
-#   scripts/deps.sh [GROUP...]   groups: core (default), data, bench, browser, all
+# present are not touched, and when nothing is missing this returns at once
+# (no `apt-get update`, no network).
+#   scripts/deps.sh [GROUP...]   groups: core (default), test, data, bench, browser, all
+#     core     build the library and the CLI (`make`, `make demo`)
+#     test     what the test suite checks against (`make test`): numpy reads our
+#              .npy and safetensors, gensim our vectors, PyTorch our checkpoints,
+#              headless Chromium renders the report, Fashion-MNIST loads,
+#              pkg-config finds the installed library, and both OpenBLAS builds
+#              (OpenMP and pthreads) for the kernel and threading checks
+#     data     the data sets the examples and benchmarks read
+#     bench    the reference systems the benchmarks compare against
 set -euo pipefail
 
 core=(build-essential pkg-config libopenblas-dev zlib1g-dev libpng-dev libjpeg-dev)
+test=(python3-numpy python3-gensim python3-torch chromium dataset-fashion-mnist pkg-config
+      libopenblas0-openmp libopenblas0-pthread)
 data=(dataset-fashion-mnist dict-gcide)
 bench=(python3-numpy python3-torch python3-gensim python3-faiss python3-hnswlib
        python3-sklearn python3-scipy fasttext dataset-fashion-mnist dict-gcide)
@@ -16,28 +27,29 @@ want=()
 for g in "${groups[@]}"; do
   case "$g" in
     core) want+=("${core[@]}") ;;
+    test) want+=("${test[@]}") ;;
     data) want+=("${data[@]}") ;;
     bench) want+=("${bench[@]}") ;;
     browser) want+=("${browser[@]}") ;;
-    all) want+=("${core[@]}" "${data[@]}" "${bench[@]}" "${browser[@]}") ;;
-    *) echo "deps.sh: unknown group '$g' (expected core, data, bench, browser or all)" >&2; exit 2 ;;
+    all) want+=("${core[@]}" "${test[@]}" "${data[@]}" "${bench[@]}" "${browser[@]}") ;;
+    *) echo "deps.sh: unknown group '$g' (expected core, test, data, bench, browser or all)" >&2; exit 2 ;;
   esac
 done
 
+# One dpkg-query for all: it prints a line for every package it knows of, so a
+# package that was never installed simply has no "installed" line.
+installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${want[@]}" 2>/dev/null | awk '$2 == "installed" {print $1}' || true)
+declare -A have=() seen=()
+for p in $installed; do have[$p]=1; done
 missing=()
 for p in "${want[@]}"; do
-  st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  case "$st" in *"install ok installed"*) ;; *) missing+=("$p") ;; esac
+  [ -n "${have[$p]:-}" ] || [ -n "${seen[$p]:-}" ] || { seen[$p]=1; missing+=("$p"); }
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-# De-duplicate while keeping order.
-declare -A seen=(); uniq=()
-for p in "${missing[@]}"; do [ -n "${seen[$p]:-}" ] || { seen[$p]=1; uniq+=("$p"); }; done
-
-echo "deps.sh: installing ${uniq[*]}" >&2
+echo "deps.sh: installing ${missing[*]}" >&2
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get -o DPkg::Lock::Timeout=900 update -qq
-$SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${uniq[@]}"
+$SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}"

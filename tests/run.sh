@@ -2,7 +2,8 @@
 # Runs every case of every test binary given, each case in its own process,
 # two at a time (TEST_JOBS), with a time limit per case (TEST_TIMEOUT seconds).
 # Prints failures with their output and ends with "N passed, N failed, N skipped";
-# exits 1 if anything failed.
+# exits 1 if anything failed. A case that skips exits 77, except under CI=true,
+# where it exits 1 with its reason (tests/test_main.c) and counts as failed.
 set -u
 jobs=${TEST_JOBS:-2}
 limit=${TEST_TIMEOUT:-600}

@@ -1,7 +1,11 @@
 /* The test framework: TEST() registers a case; each case runs in its own
  * process (tests/run.sh starts `binary CASE`). ASSERT macros print both
  * operands and the location, then exit non-zero. They are not affected by
- * NDEBUG. SKIP() exits with 77, which the runner counts as skipped. */
+ * NDEBUG. SKIP() prints its reason and exits with 77, which the runner counts
+ * as skipped; when the environment has CI=true it exits with 1 instead, a
+ * failure. TEST_HIDDEN() registers a case that `--list` leaves out, so the
+ * runner never starts it; it runs only when named (`binary CASE`), for tests
+ * that check the framework itself. */
 #ifndef SIMLEARN_TEST_H
 #define SIMLEARN_TEST_H
 
@@ -9,18 +13,20 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef void (*t_fn)(void);
-void t_register(const char *name, t_fn fn);
+void t_register(const char *name, t_fn fn, bool hidden);
 /* A fresh temporary directory for this test process, removed at exit unless
  * the test failed. Paths are built with t_path("name"), which returns one of
  * 8 rotating buffers: copy a path that must outlive 8 more calls. */
 const char *t_tmpdir(void);
 const char *t_path(const char *name);
-/* Exit with the "skipped" status (77), removing the temporary directory. */
+/* Exit with the "skipped" status (77), or with 1 when $CI is "true", removing
+ * the temporary directory. */
 _Noreturn void t_skip_exit(void);
 /* Write bytes to a file (for bad-input fixtures). */
 void t_write_file(const char *path, const void *data, size_t n);
@@ -30,10 +36,12 @@ int t_run(const char *cmd, char **out);
 /* Path of the simlearn binary under test ($SIMLEARN, default ./simlearn). */
 const char *t_simlearn(void);
 
-#define TEST(name)                                                             \
+#define T_DEFINE(name, hidden)                                                 \
     static void name(void);                                                    \
-    __attribute__((constructor)) static void t_reg_##name(void) { t_register(#name, name); } \
+    __attribute__((constructor)) static void t_reg_##name(void) { t_register(#name, name, hidden); } \
     static void name(void)
+#define TEST(name) T_DEFINE(name, false)
+#define TEST_HIDDEN(name) T_DEFINE(name, true)
 
 #define T_FAIL(...)                                                            \
     do {                                                                       \

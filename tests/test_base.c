@@ -1,7 +1,9 @@
 /* Tests of the base module: status strings, error messages, RNG streams and
- * distributions, alias sampling, atomic files and progress output. */
+ * distributions, alias sampling, atomic files and progress output; and of the
+ * test framework's own rule that a skip is a failure under CI=true. */
 #include "test.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 TEST(status_strings_cover_every_code) {
@@ -181,4 +183,54 @@ TEST(gemm_matches_reference_on_random_shapes) {
         for (size_t i = 0; i < M * N; i++) ASSERT_NEAR(C1[i], C2[i], 1e-4);
         free(A), free(B), free(C1), free(C2);
     }
+}
+
+/* Never listed, so never run by tests/run.sh on its own: the case below
+ * starts it by name to see what a skip does. */
+TEST_HIDDEN(hidden_case_that_skips) { SKIP("this case exists only to be skipped"); }
+
+TEST(a_skip_is_a_failure_when_ci_is_true) {
+    if (access("tests/run.sh", X_OK) != 0) SKIP("not run from the source tree");
+    char self[512], wrap[600], cmd[2400], *out;
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    ASSERT_TRUE(n > 0 && (size_t)n < sizeof self - 1);
+    self[n] = 0;
+    snprintf(cmd, sizeof cmd, "%s --list", self);
+    ASSERT_EQ_INT(t_run(cmd, &out), 0);
+    ASSERT_CONTAINS(out, "a_skip_is_a_failure_when_ci_is_true\n");
+    ASSERT_TRUE(strstr(out, "hidden_case_that_skips") == NULL);
+    free(out);
+    /* The case itself: 77 without CI (or with CI set to anything but true),
+     * 1 with CI=true, the reason printed either way. */
+    snprintf(cmd, sizeof cmd, "env -u CI %s hidden_case_that_skips", self);
+    ASSERT_EQ_INT(t_run(cmd, &out), 77);
+    ASSERT_CONTAINS(out, "skipped: this case exists only to be skipped");
+    free(out);
+    snprintf(cmd, sizeof cmd, "CI=1 %s hidden_case_that_skips", self);
+    ASSERT_EQ_INT(t_run(cmd, &out), 77);
+    free(out);
+    snprintf(cmd, sizeof cmd, "CI=true %s hidden_case_that_skips", self);
+    ASSERT_EQ_INT(t_run(cmd, &out), 1);
+    ASSERT_CONTAINS(out, "skipped: this case exists only to be skipped");
+    ASSERT_CONTAINS(out, "counts as failed when CI=true");
+    free(out);
+    /* The runner, given a binary whose list holds that case: skipped and a
+     * zero exit without CI, failed with the reason shown under CI=true. */
+    snprintf(wrap, sizeof wrap, "%s", t_path("skipper"));
+    char script[1200];
+    snprintf(script, sizeof script,
+             "#!/bin/sh\nif [ \"$1\" = --list ]; then echo hidden_case_that_skips; else exec '%s' \"$@\"; fi\n", self);
+    t_write_file(wrap, script, strlen(script));
+    ASSERT_EQ_INT(chmod(wrap, 0755), 0);
+    snprintf(cmd, sizeof cmd, "env -u CI -u TEST_FILTER tests/run.sh %s", wrap);
+    ASSERT_EQ_INT(t_run(cmd, &out), 0);
+    ASSERT_CONTAINS(out, "skip skipper.hidden_case_that_skips: skipped: this case exists only to be skipped");
+    ASSERT_CONTAINS(out, "0 passed, 0 failed, 1 skipped");
+    free(out);
+    snprintf(cmd, sizeof cmd, "env -u TEST_FILTER CI=true tests/run.sh %s", wrap);
+    ASSERT_EQ_INT(t_run(cmd, &out), 1);
+    ASSERT_CONTAINS(out, "FAIL skipper.hidden_case_that_skips (exit 1)");
+    ASSERT_CONTAINS(out, "skipped: this case exists only to be skipped");
+    ASSERT_CONTAINS(out, "0 passed, 1 failed, 0 skipped");
+    free(out);
 }

@@ -193,7 +193,7 @@ TEST(info_on_the_python_written_safetensors_fixture) {
 
 TEST(info_on_npy_from_numpy) {
     if (t_run("/usr/bin/python3 -c 'import numpy' 2>/dev/null", NULL) != 0)
-        SKIP("/usr/bin/python3 with numpy is not available");
+        SKIP("/usr/bin/python3 with numpy is not available (scripts/deps.sh test installs python3-numpy)");
     char cmd[1000], *out;
     snprintf(cmd, sizeof cmd,
              "cd %s && /usr/bin/python3 -c \"import numpy as np; "
@@ -213,29 +213,74 @@ TEST(info_on_npy_from_numpy) {
     free(out);
 }
 
-/* `make install` into a temporary prefix, then a small program built with
- * the installed pkg-config file, linked statically (the archive named
- * explicitly, since -lsimlearn picks the shared library when both exist)
- * and dynamically. */
+/* `make install` from a build of its own (a build directory and binary under
+ * this test's temporary directory, so the tree the other tests use is never
+ * rebuilt under them) into a temporary prefix. Checks every installed file,
+ * that the installed binary finds its evaluation data in share/simlearn from
+ * any working directory, and a small program built with the installed
+ * pkg-config file, linked statically (the archive named explicitly, since
+ * -lsimlearn picks the shared library when both exist) and dynamically. */
+static void make_install(const char *build, const char *prefix) {
+    char cmd[2400], *out;
+    /* A clean environment: the make running the tests must not pass its
+     * variables (the sanitizer build's, for one) to this one. */
+    snprintf(cmd, sizeof cmd,
+             "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CFLAGS -u LDLIBS -u BUILD -u BIN -u OPT -u PREFIX -u DESTDIR "
+             "make -s install BUILD=%s BIN=%s/simlearn PREFIX=%s",
+             build, build, prefix);
+    int rc = t_run(cmd, &out);
+    if (rc) T_FAIL("make install failed (%d): %s", rc, out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s/libsimlearn.a", build);
+    ASSERT_TRUE(access(cmd, R_OK) == 0);
+    static const char *const files[] = {
+        "include/simlearn.h", "include/simlearn/io.h", "include/simlearn/words.h", "lib/libsimlearn.a",
+        "lib/libsimlearn.so", "lib/pkgconfig/simlearn.pc", "bin/simlearn", "share/simlearn/README.md",
+    };
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(cmd, sizeof cmd, "%s/%s", prefix, files[i]);
+        if (access(cmd, R_OK) != 0) T_FAIL("make install did not write %s", cmd);
+    }
+    /* The evaluation sets are installed as they are in data/. */
+    static const char *const data[] = {"questions-words.txt", "wordsim353.tsv", "simlex999.txt", "README.md"};
+    for (size_t i = 0; i < sizeof data / sizeof *data; i++) {
+        snprintf(cmd, sizeof cmd, "cmp data/%s %s/share/simlearn/%s", data[i], prefix, data[i]);
+        rc = t_run(cmd, &out);
+        if (rc) T_FAIL("installed %s differs from data/%s (%d): %s", data[i], data[i], rc, out);
+        free(out);
+    }
+}
+
 TEST(install_and_pkg_config) {
     if (access("Makefile", R_OK) != 0 || access("scripts/simlearn.pc.in", R_OK) != 0)
         SKIP("not run from the source tree");
-    if (t_run("command -v pkg-config >/dev/null", NULL) != 0) SKIP("pkg-config is not installed");
+    if (t_run("command -v pkg-config >/dev/null", NULL) != 0) SKIP("pkg-config is not installed (scripts/deps.sh core)");
     /* t_path() rotates through a few buffers, so keep copies. */
-    char prefix[600], src[600], pst[600], psh[600], an[600], bn[600];
+    char prefix[600], build[600], src[600], pst[600], psh[600], an[600], bn[600], vec[600];
     snprintf(prefix, sizeof prefix, "%s", t_path("inst"));
+    snprintf(build, sizeof build, "%s", t_path("build"));
     snprintf(src, sizeof src, "%s", t_path("prog.c"));
     snprintf(pst, sizeof pst, "%s", t_path("prog_static"));
     snprintf(psh, sizeof psh, "%s", t_path("prog_shared"));
     snprintf(an, sizeof an, "%s", t_path("a.npy"));
     snprintf(bn, sizeof bn, "%s", t_path("b.npy"));
+    snprintf(vec, sizeof vec, "%s", t_path("v.vec"));
+    make_install(build, prefix);
     char cmd[8000], *out;
-    /* A clean environment: the make running the tests must not pass its
-     * variables (the sanitizer build's, for one) to this one. */
-    snprintf(cmd, sizeof cmd, "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CFLAGS -u LDLIBS -u BUILD -u BIN -u OPT "
-             "make -s install PREFIX=%s", prefix);
+    /* The installed binary, started from elsewhere with no $SIMLEARN_DATA,
+     * takes its default question and pair files from share/simlearn. */
+    static const char vecs[] = "10 2\nathens 1 0\ngreece 0 1\nlove 1 1\nsex 1 0.5\nold 0 1\nnew 1 0.2\n"
+                               "tiger 0.3 1\ncat 1 0.9\nsmart 0.5 0.5\nintelligent 0.6 0.4\n";
+    t_write_file(vec, vecs, sizeof vecs - 1);
+    snprintf(cmd, sizeof cmd, "cd / && env -u SIMLEARN_DATA %s/bin/simlearn words analogy %s && "
+             "env -u SIMLEARN_DATA %s/bin/simlearn words similarity %s", prefix, vec, prefix, vec);
     int rc = t_run(cmd, &out);
-    if (rc) T_FAIL("make install failed (%d): %s", rc, out);
+    if (rc) T_FAIL("the installed simlearn failed (%d): %s", rc, out);
+    ASSERT_CONTAINS(out, "questions seen 0 of 19544");
+    ASSERT_CONTAINS(out, "wordsim353.tsv");
+    ASSERT_CONTAINS(out, "/353");
+    ASSERT_CONTAINS(out, "simlex999.txt");
+    ASSERT_CONTAINS(out, "/999");
     free(out);
     const char *prog = "#include <simlearn.h>\n#include <stdio.h>\n"
                        "int main(int argc, char **argv) {\n"
@@ -260,6 +305,4 @@ TEST(install_and_pkg_config) {
     ASSERT_CONTAINS(out, SL_VERSION_STRING "\nversion " SL_VERSION_STRING " rows 2 cols 2 last 4\n");
     ASSERT_CONTAINS(out, "version " SL_VERSION_STRING " rows 2 cols 2 last 4\n1\nsimlearn " SL_VERSION_STRING);
     free(out);
-    ASSERT_TRUE(access(t_path("inst/include/simlearn/io.h"), R_OK) == 0);
-    ASSERT_TRUE(access(t_path("inst/lib/libsimlearn.a"), R_OK) == 0);
 }

@@ -182,7 +182,7 @@ TEST(idx_bad_inputs_fail_clearly) {
 TEST(fashion_mnist_when_installed) {
     struct stat st;
     if (stat("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz", &st) != 0)
-        SKIP("fashion-mnist is not installed (scripts/deps.sh data)");
+        SKIP("fashion-mnist is not installed (scripts/deps.sh test installs dataset-fashion-mnist)");
     sl_dataset *d;
     ASSERT_OK(open_src("fashion-mnist", SL_SPLIT_TEST, &d));
     ASSERT_EQ_SIZE(sl_data_count(d), 10000);

@@ -278,7 +278,7 @@ TEST(write_rejects_bad_arrays) {
 static int have_numpy(void) { return t_run("/usr/bin/python3 -c 'import numpy' 2>/dev/null", NULL) == 0; }
 
 TEST(numpy_reads_what_we_write) {
-    if (!have_numpy()) SKIP("/usr/bin/python3 with numpy is not available");
+    if (!have_numpy()) SKIP("/usr/bin/python3 with numpy is not available (scripts/deps.sh test installs python3-numpy)");
     const sl_dtype types[] = {SL_F32, SL_F64, SL_I32, SL_I64, SL_U8};
     const char *names[] = {"float32", "float64", "int32", "int64", "uint8"};
     char script[4096];
@@ -323,7 +323,7 @@ TEST(numpy_reads_what_we_write) {
 }
 
 TEST(we_read_what_numpy_writes) {
-    if (!have_numpy()) SKIP("/usr/bin/python3 with numpy is not available");
+    if (!have_numpy()) SKIP("/usr/bin/python3 with numpy is not available (scripts/deps.sh test installs python3-numpy)");
     char cmd[1500], *out;
     snprintf(cmd, sizeof cmd,
              "cd %s && /usr/bin/python3 -c \"\n"

@@ -247,7 +247,7 @@ static const char *PY_READER =
     "print('meta',sorted(meta.items()))\n";
 
 TEST(numpy_reads_what_we_write) {
-    if (!have_numpy()) SKIP("/usr/bin/python3 with numpy is not available");
+    if (!have_numpy()) SKIP("/usr/bin/python3 with numpy is not available (scripts/deps.sh test installs python3-numpy)");
     sl_tensors *t = sample();
     const char *p = t_path("m.safetensors");
     ASSERT_OK(sl_safetensors_write(p, t));

@@ -373,7 +373,7 @@ TEST(larger_file_round_trip) {
 
 TEST(gensim_reads_ours_and_we_read_gensims) {
     if (t_run("/usr/bin/python3 -c 'import gensim' 2>/dev/null", NULL) != 0)
-        SKIP("/usr/bin/python3 with gensim is not available");
+        SKIP("/usr/bin/python3 with gensim is not available (scripts/deps.sh test installs python3-gensim)");
     sl_wordvecs *w = sample(20, 8, 9);
     ASSERT_OK(sl_w2v_write(t_path("s.txt"), w, SL_W2V_TEXT));
     ASSERT_OK(sl_w2v_write(t_path("s.bin"), w, SL_W2V_BINARY));

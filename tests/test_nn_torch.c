@@ -63,11 +63,11 @@ TEST(torch_fixture_unflatten_mlp) { run_fixture("nn_mlp.safetensors"); }
 TEST(torch_fixture_embbag) { run_fixture("nn_embbag.safetensors"); }
 
 TEST(checkpoint_loads_into_torch) {
-    if (access("/usr/bin/python3", X_OK) != 0) SKIP("/usr/bin/python3 is not installed");
+    if (access("/usr/bin/python3", X_OK) != 0) SKIP("/usr/bin/python3 is not installed (scripts/deps.sh test installs python3-torch)");
     char *out = NULL;
     if (t_run("/usr/bin/python3 -c 'import torch, numpy' 2>&1", &out) != 0) {
         free(out);
-        SKIP("python3-torch is not installed");
+        SKIP("python3-torch is not installed (scripts/deps.sh test installs it)");
     }
     free(out);
     const char *spec = "conv(4,3,pad=1),bn,relu,maxpool(2),conv(5,3,stride=2),bn,relu,gap,linear(6),gelu,ln,linear(3)";

@@ -16,7 +16,7 @@ TEST(report_renders_in_headless_chromium) {
     char *out = NULL;
     if (t_run("command -v chromium", &out) != 0) {
         free(out);
-        SKIP("chromium is not installed (scripts/deps.sh browser installs it)");
+        SKIP("chromium is not installed (scripts/deps.sh test installs it)");
     }
     free(out);
     /* Three clusters of coloured squares; two representations. */

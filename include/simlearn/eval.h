@@ -1,4 +1,6 @@
-/* simlearn eval module (see DESIGN.md §2). */
+/* simlearn eval: how well embeddings serve a task — the linear probe
+ * (multinomial logistic regression fitted with L-BFGS), the kNN classifier and
+ * retrieval metrics. Module order: docs/design.md. */
 #ifndef SIMLEARN_EVAL_H
 #define SIMLEARN_EVAL_H
 
