@@ -3,13 +3,7 @@
 Debian's dataset-fashion-mnist package (FMNIST_DIR overrides the folder).
 
 As a module: images(part) -> (n, 28, 28) uint8, labels(part) -> (n,) int64,
-with part 'train' (60,000) or 'test' (10,000).
-
-As a program, writes an IDX folder that simlearn opens as a dataset, holding a
-validation split carved from the training file:
-    fmnist_idx.py valsplit OUTDIR NTRAIN
-OUTDIR/train-*-ubyte.gz get the first NTRAIN training images and labels,
-OUTDIR/t10k-*-ubyte.gz the remaining 60,000 - NTRAIN; the test file is not read."""
+with part 'train' (60,000) or 'test' (10,000)."""
 import gzip
 import os
 import sys
@@ -34,38 +28,9 @@ def read_idx(path):
     return np.frombuffer(raw, dtype=np.uint8, offset=start).reshape(shape)
 
 
-def write_idx(path, a):
-    """Write a uint8 array as a gzip-compressed IDX file, atomically."""
-    a = np.ascontiguousarray(a, dtype=np.uint8)
-    head = bytes([0, 0, 8, a.ndim]) + b''.join(int(s).to_bytes(4, 'big') for s in a.shape)
-    tmp = path + '.tmp'
-    with gzip.open(tmp, 'wb') as f:
-        f.write(head)
-        f.write(a.tobytes())
-    os.replace(tmp, path)
-
-
 def images(part):
     return read_idx(os.path.join(FOLDER, STEM[part] + '-images-idx3-ubyte.gz'))
 
 
 def labels(part):
     return read_idx(os.path.join(FOLDER, STEM[part] + '-labels-idx1-ubyte.gz')).astype(np.int64)
-
-
-def valsplit(out, ntrain):
-    x, y = images('train'), labels('train')
-    if not 0 < ntrain < len(x):
-        sys.exit(f'fmnist_idx.py: NTRAIN must be in [1, {len(x) - 1}], got {ntrain}')
-    os.makedirs(out, exist_ok=True)
-    write_idx(os.path.join(out, 'train-images-idx3-ubyte.gz'), x[:ntrain])
-    write_idx(os.path.join(out, 'train-labels-idx1-ubyte.gz'), y[:ntrain])
-    write_idx(os.path.join(out, 't10k-images-idx3-ubyte.gz'), x[ntrain:])
-    write_idx(os.path.join(out, 't10k-labels-idx1-ubyte.gz'), y[ntrain:])
-    print(f'{out}: training images 0..{ntrain - 1} as train, {ntrain}..{len(x) - 1} as validation (t10k files)')
-
-
-if __name__ == '__main__':
-    if len(sys.argv) != 4 or sys.argv[1] != 'valsplit':
-        sys.exit('usage: fmnist_idx.py valsplit OUTDIR NTRAIN')
-    valsplit(sys.argv[2], int(sys.argv[3]))

@@ -6,11 +6,9 @@
 # 0.07) and linear-probe validation accuracies from simlearn's own knn and probe commands.
 # The test split is left for the final, once-only report of bench-r1.
 #
-# The split is an IDX folder (bench/fmnist_idx.py valsplit): its train files hold training
-# images 0..49,999, its t10k files images 50,000..59,999, so `--split test` on it is the
-# validation split. simlearn opens it as a generic IDX folder, which differs from the
-# built-in fashion-mnist source in one respect: the encoder's input is not standardised
-# with the Fashion-MNIST mean and deviation (0.2860, 0.3530) but used as it is, in [0, 1].
+# The split: `--val-fraction 0.16666667` holds out the last 10,000 of the 60,000
+# training images as the validation split (the checkpoint remembers it, so embed finds
+# the same rows); the input is standardised as in every fashion-mnist run.
 #   bench/r1_proxy.sh NAME STEPS [train options...]
 # e.g.
 #   bench/r1_proxy.sh a7 1000 --tau 0.1 --aug 'crop(0.3,1.0),flip,jitter(0.4,0.4)@0.8' \
@@ -19,15 +17,13 @@ set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: bench/r1_proxy.sh NAME STEPS [train options...]" >&2; exit 2; }
 name=$1; steps=$2; shift 2
 sl=./simlearn; o=build/bench/r1proxy/$name; mkdir -p "$o"
-val=build/bench/r1proxy/fashion-mnist-val
-[ -f "$val/t10k-labels-idx1-ubyte.gz" ] || /usr/bin/python3 bench/fmnist_idx.py valsplit "$val" 50000
 export OMP_PROC_BIND=false OMP_WAIT_POLICY=passive
 t0=$(date +%s)
-$sl train --data "$val" --split train --steps "$steps" --batch 256 --threads 2 --seed 0 -q -o "$o/m.safetensors" \
+$sl train --data fashion-mnist --val-fraction 0.16666667 --split train --steps "$steps" --batch 256 --threads 2 --seed 0 -q -o "$o/m.safetensors" \
   --log "$o/log.jsonl" "$@"
 t1=$(date +%s)
-$sl embed --model "$o/m.safetensors" --data "$val" --split train --threads 2 -q -o "$o/train.npy"
-$sl embed --model "$o/m.safetensors" --data "$val" --split test --threads 2 -q -o "$o/val.npy"
+$sl embed --model "$o/m.safetensors" --split train --threads 2 -q -o "$o/train.npy"
+$sl embed --model "$o/m.safetensors" --split val --threads 2 -q -o "$o/val.npy"
 ntr=$(/usr/bin/python3 -c "import numpy as np; print(len(np.load('$o/train.npy')))")
 nval=$(/usr/bin/python3 -c "import numpy as np; print(len(np.load('$o/val.npy')))")
 [ "$ntr" = 50000 ] && [ "$nval" = 10000 ] || { echo "r1_proxy.sh: $ntr training and $nval validation rows" >&2; exit 1; }

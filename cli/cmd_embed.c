@@ -14,6 +14,7 @@ static const cli_opt opts[] = {
     {"size", 0, CLI_INT, "0", "image side (0 = the model's)", NULL, 0, 4096, false},
     {"count", 0, CLI_INT, "0", "shapes: items in the split (0 = the default)", NULL, 0, 1e12, false},
     {"data-seed", 0, CLI_INT, "0", "seed of the shapes world (0 = the model's)", NULL, 0, 9.2e18, false},
+    {"val-fraction", 0, CLI_FLOAT, "-1", "share held out as the validation split (-1 = the model's setting, else the source's default)", NULL, -1, 0.99, false},
     {"text", 0, CLI_STR, NULL, "CLIP models: embed the lines of this file with the text tower", NULL, 0, 0, false},
     {"captions", 0, CLI_FLAG, NULL, "CLIP models: embed the dataset's captions with the text tower", NULL, 0, 0, false},
     {"projector", 0, CLI_FLAG, NULL, "the projector's output instead of the encoder's", NULL, 0, 0, false},
@@ -64,6 +65,7 @@ static int run(int argc, char **argv) {
     c.image_size = (int)cli_int(&a, "size");
     c.data_count = (size_t)cli_int(&a, "count");
     c.data_seed = (uint64_t)cli_int(&a, "data-seed");
+    c.val_fraction = cli_float(&a, "val-fraction");
     c.text_file = cli_str(&a, "text");
     c.captions = cli_flag(&a, "captions");
     c.projector = cli_flag(&a, "projector");

@@ -19,6 +19,7 @@ static const cli_opt opts[] = {
     {"size", 0, CLI_INT, "0", "image side for shapes / image folders (0 = the source's default)", NULL, 0, 4096, false},
     {"count", 0, CLI_INT, "0", "shapes: items in the split (0 = 50000)", NULL, 0, 1e12, false},
     {"data-seed", 0, CLI_INT, "0", "seed of the shapes world and of the splits", NULL, 0, 9.2e18, false},
+    {"val-fraction", 0, CLI_FLOAT, "-1", "share of the data held out as the validation split (-1 = the source's default: none for IDX, 0.1 otherwise)", NULL, -1, 0.99, false},
     {"aug", 0, CLI_STR, NULL, "augmentation spec or preset (color, location, shape+location, simclr, mono) or none; "
                               "default: mono on IDX, simclr otherwise, none for one-view objectives", NULL, 0, 0, false},
     {"keep", 0, CLI_STR, NULL, "shapes: attribute-resampling views keeping these attributes, e.g. shape+location", NULL, 0, 0, false},
@@ -100,6 +101,7 @@ static int run(int argc, char **argv) {
     c.image_size = (int)cli_int(&a, "size");
     c.data_count = (size_t)cli_int(&a, "count");
     c.data_seed = (uint64_t)cli_int(&a, "data-seed");
+    c.val_fraction = cli_float(&a, "val-fraction");
     c.aug = cli_str(&a, "aug");
     c.keep = cli_str(&a, "keep");
     c.label = cli_str(&a, "label");

@@ -157,6 +157,53 @@ TEST(defaults_are_the_recommended_recipe) {
     sl_tensors_destroy(x);
 }
 
+/* --val-fraction holds out the end of an IDX train file as the validation
+ * split; the checkpoint remembers it, so embed finds the same split. */
+TEST(val_fraction_carves_validation_from_train_and_embed_follows_it) {
+    static uint8_t buf[16 + 40 * 64];
+    const uint8_t head[16] = {0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 8, 0, 0, 0, 8};
+    memcpy(buf, head, 16);
+    for (size_t i = 0; i < 40 * 64; i++) buf[16 + i] = (uint8_t)(i * 31 % 253);
+    /* A folder with a train file of 40 images and a test file. */
+    char idx[1024];
+    snprintf(idx, sizeof idx, "%s", t_path("vdir"));
+    ASSERT_EQ_INT(mkdir(idx, 0755), 0);
+    t_write_file(t_path("vdir/train-images-idx3-ubyte"), buf, sizeof buf);
+    t_write_file(t_path("vdir/t10k-images-idx3-ubyte"), buf, sizeof buf);
+    char m[1024], cmd[4096], *o = NULL;
+    snprintf(m, sizeof m, "%s", t_path("v.safetensors"));
+    snprintf(cmd, sizeof cmd,
+             "%s train --data %s --val-fraction 0.25 --batch 8 --threads 1 --encoder 'conv(4,3,pad=1),bn,relu,gap' "
+             "--steps 2 -q -o %s",
+             t_simlearn(), idx, m);
+    int rc = t_run(cmd, &o);
+    if (rc) T_FAIL("train failed: %s", o);
+    free(o);
+    sl_tensors *x;
+    ASSERT_OK(sl_safetensors_read(m, &x));
+    expect_meta(x, "train.val_fraction", "0.25");
+    sl_tensors_destroy(x);
+    static const char *const split[] = {"train", "val"};
+    static const size_t rows[] = {30, 10};
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd, "%s embed --model %s --split %s -q -o %s", t_simlearn(), m, split[k], t_path("e.npy"));
+        rc = t_run(cmd, &o);
+        if (rc) T_FAIL("embed --split %s failed: %s", split[k], o);
+        free(o);
+        float *e;
+        size_t r, c;
+        ASSERT_OK(sl_npy_read_matrix(t_path("e.npy"), &e, &r, &c));
+        ASSERT_EQ_SIZE(r, rows[k]);
+        sl_free(e);
+    }
+    /* Asking embed for no validation split overrides the model's setting. */
+    snprintf(cmd, sizeof cmd, "%s embed --model %s --split val --val-fraction 0 -q -o %s", t_simlearn(), m,
+             t_path("e.npy"));
+    ASSERT_EQ_INT(t_run(cmd, &o), 1);
+    ASSERT_CONTAINS(o, "no validation split");
+    free(o);
+}
+
 /* Copy the checkpoint src to dst with metadata key set to value (NULL:
  * removed), through the library's safetensors writer. */
 static void rewrite_meta(const char *src, const char *dst, const char *key, const char *value) {
@@ -206,6 +253,7 @@ TEST(corrupt_checkpoints_exit_1_naming_the_setting) {
         {"train.input_std", "0", "a finite number > 0"},
         {"train.input_mean", "inf", "a finite number >= -inf"},
         {"train.data", "", "a dataset source"},
+        {"train.val_fraction", "1.5", "a finite number >= -1 and <= 0.99"},
         {"encoder.rng", "12ab", "64 hexadecimal digits"},
     };
     static const char *const train_only[][3] = {

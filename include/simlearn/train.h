@@ -28,6 +28,8 @@ typedef struct sl_train_config {
     sl_split split;         /* default SL_SPLIT_TRAIN */
     uint64_t data_seed;     /* shapes world seed and deterministic splits */
     size_t data_count;      /* shapes: items in the split (0: the world's default) */
+    double val_fraction;    /* share held out as the validation split (< 0: the source's default;
+                             * sl_data_config.val_fraction) */
     int image_size;         /* shapes / image folders: image side (0: the source's default) */
     const char *aug;        /* augmentation spec or preset; "none" for no augmentation */
     const char *keep;       /* shapes: attributes kept by attribute-resampling views, "shape+location" */
@@ -137,6 +139,7 @@ typedef struct sl_embed_config {
     sl_split split;
     uint64_t data_seed;     /* default: the model's */
     size_t data_count;      /* shapes: items (0: the model's training setting or the default) */
+    double val_fraction;    /* < 0: the model's training setting (sl_embed_config_default sets -1) */
     int image_size;         /* 0: the model's */
     const char *text_file;  /* CLIP models: embed these lines with the text tower instead */
     bool captions;          /* CLIP models: embed the dataset's captions with the text tower */

@@ -231,8 +231,8 @@ sl_status sl__meta_double(const sl_tensors *t, const char *key, double lo, doubl
     bool open = (flags & SL__META_ABOVE_LO) != 0;
     if (!ok || (open ? !(x > lo) : !(x >= lo)) || !(x <= hi)) {
         char range[128];
-        int k = snprintf(range, sizeof range, "a finite number %s %.17g", open ? ">" : ">=", lo);
-        if (isfinite(hi) && k > 0 && (size_t)k < sizeof range) snprintf(range + k, sizeof range - (size_t)k, " and <= %.17g", hi);
+        int k = snprintf(range, sizeof range, "a finite number %s %.15g", open ? ">" : ">=", lo);
+        if (isfinite(hi) && k > 0 && (size_t)k < sizeof range) snprintf(range + k, sizeof range - (size_t)k, " and <= %.15g", hi);
         return sl__meta_fail(t, key, "%s", range);
     }
     *out = x;

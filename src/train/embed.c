@@ -14,6 +14,7 @@
 void sl_embed_config_default(sl_embed_config *c) {
     memset(c, 0, sizeof *c);
     c->split = SL_SPLIT_TRAIN;
+    c->val_fraction = -1;
 }
 
 void sl_embedding_destroy(sl_embedding *e) {
@@ -65,6 +66,7 @@ sl_status sl__train_ckpt_data(const sl_tensors *ck, sl_data_config *dc) {
     uint64_t u = (uint64_t)dc->size;
     SL__TRY(sl__meta_str(ck, "train.data", "a dataset source", 0, &dc->source));
     SL__TRY(sl__meta_uint(ck, "train.data_seed", 0, UINT64_MAX, 0, &dc->seed));
+    SL__TRY(sl__meta_double(ck, "train.val_fraction", -1, 0.99, 0, &dc->val_fraction));
     SL__TRY(sl__meta_uint(ck, "train.image_size", 0, 4096, 0, &u));
     dc->size = (int)u;
     return SL_OK;
@@ -150,6 +152,7 @@ static sl_status embed_data(const sl_embed_config *c, const sl_tensors *ck, sl_e
     dc.split = c->split;
     dc.seed = c->data_seed ? c->data_seed : md.seed;
     dc.shapes_count = c->data_count;
+    dc.val_fraction = c->val_fraction >= 0 ? c->val_fraction : md.val_fraction;
     dc.size = c->image_size ? c->image_size : md.size;
     sl_model *m[2] = {NULL, NULL};
     sl_dataset *d = NULL;

@@ -56,6 +56,7 @@ void sl_train_config_default(sl_train_config *c) {
     c->margin = -1;
     c->wd = -1;
     c->warmup = -1;
+    c->val_fraction = -1;
     c->seed = 1;
     c->progress_mode = SL_PROGRESS_AUTO;
 }
@@ -140,6 +141,7 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
     dc.split = c->split;
     dc.seed = c->data_seed;
     dc.shapes_count = c->data_count;
+    dc.val_fraction = c->val_fraction;
     if (c->image_size) dc.size = c->image_size;
     SL__TRY(sl_data_open(&dc, &t->data));
     c->image_size = sl_data_height(t->data);
@@ -373,6 +375,7 @@ static sl_status save_to(const sl_trainer *t, sl_tensors *x) {
     SL__TRY(meta(x, "train.split", "%s", sl_split_name(c->split)));
     SL__TRY(meta(x, "train.data_seed", "%" PRIu64, c->data_seed));
     SL__TRY(meta(x, "train.data_count", "%zu", c->data_count));
+    SL__TRY(meta(x, "train.val_fraction", "%.17g", c->val_fraction < 0 ? -1.0 : c->val_fraction));
     SL__TRY(meta(x, "train.image_size", "%d", c->image_size));
     SL__TRY(meta(x, "train.aug", "%s", c->aug));
     if (c->label) SL__TRY(meta(x, "train.label", "%s", c->label));
@@ -451,6 +454,9 @@ static sl_status config_from(sl_trainer *t, const sl_tensors *x, uint64_t *ends)
     SL__TRY(sl__meta_uint(x, "train.data_seed", 0, UINT64_MAX, R, &c->data_seed));
     SL__TRY(sl__meta_uint(x, "train.data_count", 0, SIZE_MAX, R, &u));
     c->data_count = (size_t)u;
+    /* Absent in checkpoints written before the option existed: the source's default. */
+    c->val_fraction = -1;
+    SL__TRY(sl__meta_double(x, "train.val_fraction", -1, 0.99, 0, &c->val_fraction));
     SL__TRY(sl__meta_uint(x, "train.image_size", 0, 4096, R, &u));
     c->image_size = (int)u;
     SL__TRY(sl__meta_str(x, "train.aug", "an augmentation spec or none", R, &c->aug));
