@@ -4,6 +4,8 @@
  * these sizes, and their naive `_ref` twins that the tests compare against. */
 #include "words/words_internal.h"
 
+#include <math.h>
+
 /* An 8-float vector that may sit at any float-aligned address and may alias
  * plain float arrays. GCC and Clang map it onto AVX (or two SSE registers). */
 typedef float v8 __attribute__((vector_size(32), aligned(4), may_alias));
@@ -99,6 +101,32 @@ void sl__w_add(float *y, const float *x, size_t d) {
     for (size_t c = 0; c < d; c += 8) st(y + c, ld(y + c) + ld(x + c));
 }
 
+/* word2vec's update of one prediction, in its order: for each target k the
+ * dot with the input row, then the input row's step (e, from the old output
+ * row) and the output row's step, fused into one pass over the row. */
+double sl__w_pair(const sl__wtab *tab, const float *a, float *const *b, size_t n, size_t d, float lr, float *e) {
+    double loss = 0;
+    for (size_t c = 0; c < d; c += 8) st(e + c, splat(0));
+    for (size_t k = 0; k < n; k++) {
+        float *bk = b[k];
+        float x = dot1(a, bk, d), sx;
+        if (tab) {
+            sx = tab_sig(tab, x);
+            loss -= tab_logsig(tab, k == 0 ? x : -x);
+        } else {
+            sx = (float)(1.0 / (1.0 + exp(-(double)x)));
+            loss += k == 0 ? log1p(exp(-(double)x)) : log1p(exp((double)x));
+        }
+        v8 g = splat(((k == 0 ? 1.0f : 0.0f) - sx) * lr);
+        for (size_t c = 0; c < d; c += 8) {
+            v8 bb = ld(bk + c);
+            st(e + c, ld(e + c) + g * bb);
+            st(bk + c, bb + g * ld(a + c));
+        }
+    }
+    return loss;
+}
+
 /* ---- naive twins (double accumulation) ------------------------------------*/
 void sl__w_dots_ref(float *S, const float *const *a, size_t m, const float *const *b, size_t n, size_t d) {
     for (size_t j = 0; j < m; j++)
@@ -125,4 +153,27 @@ void sl__w_gta_add_ref(float *const *b, const float *G, size_t m, const float *c
             for (size_t j = 0; j < m; j++) s += (double)G[j * n + k] * a[j][c];
             b[k][c] = (float)(b[k][c] + s);
         }
+}
+
+double sl__w_pair_ref(const sl__wtab *tab, const float *a, float *const *b, size_t n, size_t d, float lr, float *e) {
+    double loss = 0;
+    for (size_t c = 0; c < d; c++) e[c] = 0;
+    for (size_t k = 0; k < n; k++) {
+        double s = 0;
+        for (size_t c = 0; c < d; c++) s += (double)a[c] * b[k][c];
+        double y = k == 0 ? 1.0 : 0.0, sx;
+        if (tab) {
+            sx = tab_sig(tab, (float)s);
+            loss -= tab_logsig(tab, (float)(k == 0 ? s : -s));
+        } else {
+            sx = 1.0 / (1.0 + exp(-s));
+            loss += k == 0 ? log1p(exp(-s)) : log1p(exp(s));
+        }
+        double g = (y - sx) * lr;
+        for (size_t c = 0; c < d; c++) {
+            e[c] = (float)(e[c] + g * b[k][c]);
+            b[k][c] = (float)(b[k][c] + g * a[c]);
+        }
+    }
+    return loss;
 }
