@@ -47,7 +47,7 @@ static const cli_opt train_opts[] = {
     {"negative", 0, CLI_INT, "5", "negatives per prediction (per window with --negatives shared)", NULL, 1, 1000, false},
     {"negatives", 0, CLI_CHOICE, "shared",
      "per-pair: each prediction draws its own negatives (word2vec, gensim, fastText); shared: one draw per centre "
-     "word serves its whole window, batched (several times faster, a different algorithm)", "per-pair|shared", 0, 0, false},
+     "word serves its whole window, batched (faster, a different algorithm)", "per-pair|shared", 0, 0, false},
     {"sample", 0, CLI_FLOAT, "1e-4", "subsampling threshold (0 = off)", NULL, 0, 0.999, false},
     {"lr", 0, CLI_FLOAT, "0.055", "start learning rate", NULL, 1e-9, 10, false},
     {"min-lr", 0, CLI_FLOAT, "0", "end learning rate: the rate falls linearly from --lr to this over all epochs "

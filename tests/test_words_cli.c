@@ -106,8 +106,8 @@ TEST(sigint_checkpoints_promptly_exits_130_and_resumes) {
  * one is only acted on at a sentence end, and here every sentence takes far
  * longer than the test waits: one thread cuts the corpus (one line) into 128
  * chunks, each of them a sentence of 400 words, and a word takes tens of
- * milliseconds (2,000 dimensions, a window of up to 200, 500 negatives per
- * prediction), so a sentence takes many seconds. */
+ * milliseconds (per-pair negatives, 2,000 dimensions, a window of up to 200,
+ * 500 negatives per prediction), so a sentence takes many seconds. */
 TEST(second_sigint_exits_at_once) {
     const char *corpus = t_path("line.txt");
     FILE *f = fopen(corpus, "w");
@@ -120,7 +120,8 @@ TEST(second_sigint_exits_at_once) {
     char ck[1024], cmd[4096];
     snprintf(ck, sizeof ck, "%s", t_path("slow.ckpt"));
     snprintf(cmd, sizeof cmd,
-             "exec %s words train %s -o %s --dim 2000 --window 200 --negative 500 --sample 0 --min-count 1 "
+             "exec %s words train %s -o %s --negatives per-pair --dim 2000 --window 200 --negative 500 --sample 0 "
+             "--min-count 1 "
              "--epochs 1 --threads 1 --checkpoint %s -q 2>/dev/null",
              t_simlearn(), corpus, t_path("slow.bin"), ck);
     pid_t pid = start(cmd);

@@ -60,15 +60,16 @@ typedef enum { SL_WORDS_NEG, SL_WORDS_SOFTMAX } sl_words_loss;
  * SHARED: one draw of `negative` words per centre word serves all the pairs of
  *   its window, and the window's updates are batched into small matrix
  *   products (Ji et al. 2016): far fewer random rows are touched, so it runs
- *   several times faster, but it is a different algorithm. For CBOW the two
- *   differ only in the order of the updates. Multi-sense training always uses
- *   SHARED (the posterior over senses scores the whole window at once). */
+ *   faster (1.5-1.8x skip-gram's words/s on GCIDE), but it is a different
+ *   algorithm. For CBOW the two differ only in the order of the updates.
+ *   Multi-sense training always uses SHARED (the posterior over senses scores
+ *   the whole window at once). */
 typedef enum { SL_WORDS_PER_PAIR, SL_WORDS_SHARED } sl_words_negatives;
 
 typedef struct sl_words_config {
     sl_words_arch arch;      /* default skip-gram */
     sl_words_loss loss;      /* default negative sampling */
-    sl_words_negatives negatives; /* default shared */
+    sl_words_negatives negatives; /* default shared (docs/words.md: chosen on validation data) */
     int dim;                 /* default 100 */
     int window;              /* maximum window; each centre draws 1..window */
     int negative;            /* negatives per prediction (per pair or per window) */
@@ -112,9 +113,9 @@ typedef struct sl_words_config {
     sl_progress_mode progress_mode;
 } sl_words_config;
 
-/* The defaults above (R2-quality: skip-gram, dim 100, window 5, negative 5,
- * sample 1e-4, min-count 5, 5 epochs, lr 0.055; see docs/words.md
- * for how it was chosen). */
+/* The defaults above (R2-quality: skip-gram, shared negatives, dim 100,
+ * window 5, negative 5, sample 1e-4, min-count 5, 5 epochs, lr 0.055 falling
+ * linearly to lr·1e-4; docs/words.md tells how they were chosen). */
 void sl_words_config_default(sl_words_config *c);
 
 typedef struct sl_words_stats {
@@ -132,14 +133,16 @@ typedef struct sl_words_model sl_words_model;
 
 /* Train on a corpus file. Errors: everything sl_vocab_build returns,
  * SL_ERR_ARG for bad settings (naming the field), SL_ERR_IO/FORMAT from
- * checkpoints. When stopped early (stop_after_rounds, interrupt) it returns
+ * checkpoints, SL_ERR_INTERRUPTED when *interrupt is set while the
+ * vocabulary is being counted (nothing to save yet). When stopped early
+ * during training (stop_after_rounds, stop_at_words, interrupt) it returns
  * SL_OK with stats->interrupted set. stats may be NULL. */
 sl_status sl_words_train(const char *corpus, const sl_words_config *cfg, sl_words_model **out,
                          sl_words_stats *stats);
 /* Continue from a checkpoint written by sl_words_train with the same corpus.
  * The checkpoint's settings (and thread count, which fixes how the corpus is
  * split) are used; cfg supplies only progress, checkpoint path/interval,
- * stop_after_rounds and interrupt. */
+ * stop_after_rounds, stop_at_words and interrupt. */
 sl_status sl_words_resume(const char *corpus, const char *checkpoint, const sl_words_config *cfg,
                           sl_words_model **out, sl_words_stats *stats);
 void sl_words_model_destroy(sl_words_model *m);

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_SENT 10000   /* longer lines are cut into pieces of this many words */
 #define LR_CHUNK 10000   /* raw words between updates of the shared counter */
@@ -215,6 +216,7 @@ typedef struct {
     sl__wtab tab;
     _Atomic uint64_t words_done;
     uint64_t total_words; /* epochs x in-vocabulary words */
+    uint64_t start_words; /* words_done when this run started (progress counts from here) */
     const float **outp;   /* V output-row pointers (full softmax) */
     slice_cache *cache;   /* ROUNDS x chunks */
     _Atomic uint32_t next_chunk;
@@ -735,7 +737,7 @@ static inline bool feed(trainer *t, scratch *s, int tid, slice_state *st, uint32
         uint64_t done = atomic_fetch_add_explicit(&t->words_done, st->pending, memory_order_relaxed) + st->pending;
         st->pending = 0;
         st->lr = lr_at(t, done);
-        if (tid == 0 && prog) sl_progress_update(prog, done, fields);
+        if (tid == 0 && prog) sl_progress_update(prog, done - t->start_words, fields);
     }
     float k = t->keep[id];
     if (k < 1.0f && rnd_unit(rng) >= k) return true;
@@ -1071,6 +1073,7 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
     t.T = m->threads;
     t.total_words = (uint64_t)m->cfg.epochs * m->vocab->total;
     atomic_init(&t.words_done, m->words_done);
+    t.start_words = m->words_done;
     atomic_init(&t.cache_bytes, 0);
     t.cache_budget = (uint64_t)user->cache_mb << 20;
     atomic_init(&t.halt, false);
@@ -1095,9 +1098,9 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
     }
     sl_progress *prog = NULL;
     if (user->progress &&
-        sl_progress_create(user->progress, user->progress_mode, "words", t.total_words, "words", &prog) != SL_OK)
+        sl_progress_create(user->progress, user->progress_mode, "words", t.total_words - m->words_done, "words",
+                           &prog) != SL_OK)
         prog = NULL;
-    if (prog) sl_progress_update(prog, m->words_done, NULL);
     double t0 = sl_time_now(), last_ckpt = t0;
     uint64_t rounds_done = 0;
     bool stop = false, interrupted = false;
@@ -1202,7 +1205,7 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
                     last_ckpt = now;
                 }
                 if (done) stop = true;
-                if (prog) sl_progress_update(prog, m->words_done, fields);
+                if (prog) sl_progress_update(prog, m->words_done - t.start_words, fields);
             }
         }
         scratch_free(&sc);
@@ -1214,7 +1217,13 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
         kept += t.ts[i].kept;
     }
     if (prog) {
-        sl_progress_finish(prog, fields);
+        /* The final line reports the whole run as done; a stopped run keeps
+         * its last report instead (a bar only needs its line ended). */
+        if (!interrupted)
+            sl_progress_finish(prog, fields);
+        else if (user->progress_mode == SL_PROGRESS_BAR ||
+                 (user->progress_mode == SL_PROGRESS_AUTO && isatty(fileno(user->progress))))
+            fputc('\n', user->progress);
         sl_progress_destroy(prog);
     }
     free_tables(&t);
