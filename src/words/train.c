@@ -1065,51 +1065,146 @@ static void init_vectors(sl_words_model *m) {
     for (int t = 0; t < m->threads; t++) sl_rng_seed(&m->rng[t], m->cfg.seed, (uint64_t)t);
 }
 
-static sl_status run(const char *corpus, sl_words_model *m, const sl_words_config *user, sl_words_stats *stats) {
-    trainer t;
-    memset(&t, 0, sizeof t);
-    t.m = m;
-    t.corpus = corpus;
-    t.T = m->threads;
-    t.total_words = (uint64_t)m->cfg.epochs * m->vocab->total;
-    atomic_init(&t.words_done, m->words_done);
-    t.start_words = m->words_done;
-    atomic_init(&t.cache_bytes, 0);
-    t.cache_budget = (uint64_t)user->cache_mb << 20;
-    atomic_init(&t.halt, false);
-    t.intr = user->interrupt;
-    t.stop_words = user->stop_at_words;
-    sl_status s = build_tables(&t);
+/* State of a run shared by the threads; thread 0 alone writes it, and only
+ * between the two barriers that end a round. */
+typedef struct {
+    sl_progress *prog;
+    double last_ckpt;
+    uint64_t rounds_done;
+    bool stop, interrupted;
+    sl_status fail;
+    char fail_msg[256];
+    double epoch_loss, epoch_pred, last_loss;
+    char fields[96];
+} run_state;
+
+static sl_status trainer_init(trainer *t, sl_words_model *m, const char *corpus, const sl_words_config *user) {
+    memset(t, 0, sizeof *t);
+    t->m = m;
+    t->corpus = corpus;
+    t->T = m->threads;
+    t->total_words = (uint64_t)m->cfg.epochs * m->vocab->total;
+    atomic_init(&t->words_done, m->words_done);
+    t->start_words = m->words_done;
+    atomic_init(&t->cache_bytes, 0);
+    t->cache_budget = (uint64_t)user->cache_mb << 20;
+    atomic_init(&t->halt, false);
+    t->intr = user->interrupt;
+    t->stop_words = user->stop_at_words;
+    t->chunks = (uint32_t)t->T * CHUNKS_PER_THREAD;
+    atomic_init(&t->next_chunk, 0);
+    sl_status s = build_tables(t);
     if (s == SL_OK) {
-        t.chunks = (uint32_t)t.T * CHUNKS_PER_THREAD;
-        atomic_init(&t.next_chunk, 0);
-        t.cache = sl__calloc((size_t)t.chunks * ROUNDS, sizeof *t.cache);
-        if (!t.cache) s = SL_ERR_NOMEM;
+        t->cache = sl__calloc((size_t)t->chunks * ROUNDS, sizeof *t->cache);
+        t->ts = sl__calloc((size_t)t->T, sizeof *t->ts);
+        if (!t->cache || !t->ts) s = SL_ERR_NOMEM;
     }
-    t.ts = s == SL_OK ? sl__calloc((size_t)t.T, sizeof *t.ts) : NULL;
-    if (s == SL_OK && !t.ts) s = SL_ERR_NOMEM;
-    for (int i = 0; s == SL_OK && i < t.T; i++) {
-        t.ts[i].sense_delta = sl__calloc(m->rows, sizeof(double));
-        if (!t.ts[i].sense_delta) s = SL_ERR_NOMEM;
+    for (int i = 0; s == SL_OK && i < t->T; i++) {
+        t->ts[i].sense_delta = sl__calloc(m->rows, sizeof(double));
+        if (!t->ts[i].sense_delta) s = SL_ERR_NOMEM;
     }
     if (s != SL_OK) {
-        free_tables(&t);
+        free_tables(t);
         return s == SL_ERR_NOMEM ? sl__fail(s, "word vectors: out of memory for the training tables") : s;
     }
-    sl_progress *prog = NULL;
-    if (user->progress &&
-        sl_progress_create(user->progress, user->progress_mode, "words", t.total_words - m->words_done, "words",
-                           &prog) != SL_OK)
-        prog = NULL;
-    double t0 = sl_time_now(), last_ckpt = t0;
-    uint64_t rounds_done = 0;
-    bool stop = false, interrupted = false;
-    sl_status fail = SL_OK;
-    char fail_msg[256] = "";
-    double epoch_loss = 0, epoch_pred = 0, last_loss = NAN;
-    char fields[96] = "";
-    const int R = ROUNDS;
+    return SL_OK;
+}
 
+/* One thread's share of a round: it takes the round's chunks in turn, so a
+ * thread slowed down by other work on the machine does not hold the others
+ * up at the barrier, until they are all taken or a stop is asked for. */
+static void work_round(trainer *t, scratch *sc, int tid, bool ok, run_state *rs) {
+    sl_words_model *m = t->m;
+    uint64_t F = m->corpus_size, T = (uint64_t)t->T, per_lane = (uint64_t)ROUNDS * CHUNKS_PER_THREAD;
+    while (ok && t->ts[tid].status == SL_OK && !stop_requested(t, 0)) {
+        uint32_t c = atomic_fetch_add_explicit(&t->next_chunk, 1, memory_order_relaxed);
+        if (c >= t->chunks) break;
+        if (m->pos[c] == CHUNK_DONE) continue; /* trained before a resume */
+        /* The file is cut into T lanes, as if each thread had its own part;
+         * chunk c of a round is piece c / T of lane c % T, so threads taking
+         * chunks in turn read T distant places at once, as word2vec's and
+         * fastText's threads do. */
+        uint64_t lane = c % T, k = (uint64_t)m->round * CHUNKS_PER_THREAD + c / T;
+        uint64_t l0 = (uint64_t)((__uint128_t)F * lane / T);
+        uint64_t l1 = (uint64_t)((__uint128_t)F * (lane + 1) / T);
+        uint64_t a = l0 + (uint64_t)((__uint128_t)(l1 - l0) * k / per_lane);
+        uint64_t b = l0 + (uint64_t)((__uint128_t)(l1 - l0) * (k + 1) / per_lane);
+        size_t slot = (size_t)m->round * t->chunks + c;
+        sl_status st = train_slice(t, sc, tid, slot, a, b, &m->pos[c], tid == 0 ? rs->prog : NULL, rs->fields);
+        if (st != SL_OK) {
+            t->ts[tid].status = st;
+            snprintf(t->ts[tid].msg, sizeof t->ts[tid].msg, "%s", sl_last_error());
+        }
+    }
+}
+
+/* Thread 0 after a round: merge the threads' counts, move the position on
+ * (unless a stop left chunks unfinished: the round then stays open and the
+ * checkpoint records their positions), decide whether to stop, checkpoint. */
+static void end_round(trainer *t, const sl_words_config *user, run_state *rs) {
+    sl_words_model *m = t->m;
+    atomic_store_explicit(&t->next_chunk, 0, memory_order_relaxed);
+    for (int i = 0; i < t->T; i++) {
+        if (t->ts[i].status != SL_OK && rs->fail == SL_OK) {
+            rs->fail = t->ts[i].status;
+            snprintf(rs->fail_msg, sizeof rs->fail_msg, "%s", t->ts[i].msg);
+        }
+        if (m->cfg.senses > 1) /* what the threads learnt about sense frequencies */
+            for (size_t r = 0; r < m->rows; r++) {
+                m->sense_cnt[r] += t->ts[i].sense_delta[r];
+                t->ts[i].sense_delta[r] = 0;
+            }
+        rs->epoch_loss += t->ts[i].loss;
+        rs->epoch_pred += t->ts[i].npred;
+        t->ts[i].loss = t->ts[i].npred = 0;
+    }
+    m->words_done = atomic_load(&t->words_done);
+    snprintf(rs->fields, sizeof rs->fields, "loss %.4f lr %.5f",
+             rs->epoch_pred > 0 ? rs->epoch_loss / rs->epoch_pred : 0.0, (double)lr_at(t, m->words_done));
+    bool complete = true;
+    for (uint32_t c = 0; c < t->chunks; c++) complete = complete && m->pos[c] == CHUNK_DONE;
+    if (complete) {
+        memset(m->pos, 0, t->chunks * sizeof *m->pos);
+        rs->rounds_done++;
+        if (++m->round == (uint32_t)ROUNDS) {
+            m->round = 0;
+            m->epoch++;
+            rs->last_loss = rs->epoch_pred > 0 ? rs->epoch_loss / rs->epoch_pred : NAN;
+            rs->epoch_loss = rs->epoch_pred = 0;
+        }
+    }
+    bool done = m->epoch >= (uint32_t)m->cfg.epochs;
+    if (rs->fail != SL_OK) rs->stop = true;
+    if (!done && rs->fail == SL_OK &&
+        (!complete || (user->stop_after_rounds && rs->rounds_done >= user->stop_after_rounds) ||
+         stop_requested(t, 0)))
+        rs->stop = rs->interrupted = true;
+    double now = sl_time_now();
+    bool due = user->checkpoint && rs->fail == SL_OK &&
+               (m->round == 0 || rs->interrupted ||
+                (user->checkpoint_every > 0 && now - rs->last_ckpt >= user->checkpoint_every));
+    if (due && !done) {
+        sl_status cs = ckpt_write(m, user->checkpoint);
+        if (cs != SL_OK) {
+            rs->fail = cs;
+            snprintf(rs->fail_msg, sizeof rs->fail_msg, "%s", sl_last_error());
+            rs->stop = true;
+        }
+        rs->last_ckpt = now;
+    }
+    if (done) rs->stop = true;
+    if (rs->prog) sl_progress_update(rs->prog, m->words_done - t->start_words, rs->fields);
+}
+
+static sl_status run(const char *corpus, sl_words_model *m, const sl_words_config *user, sl_words_stats *stats) {
+    trainer t;
+    SL__TRY(trainer_init(&t, m, corpus, user));
+    run_state rs = {.fail = SL_OK, .last_loss = NAN};
+    if (user->progress && sl_progress_create(user->progress, user->progress_mode, "words",
+                                             t.total_words - m->words_done, "words", &rs.prog) != SL_OK)
+        rs.prog = NULL;
+    double t0 = sl_time_now();
+    rs.last_ckpt = t0;
 #pragma omp parallel num_threads(t.T)
     {
         int tid = omp_get_thread_num();
@@ -1119,94 +1214,12 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
             t.ts[tid].status = SL_ERR_NOMEM;
             snprintf(t.ts[tid].msg, sizeof t.ts[tid].msg, "word vectors: out of memory for thread scratch");
         }
-        uint64_t F = m->corpus_size;
-        /* Thread 0 alone writes the shared round state (round, stop, fields,
-         * next_chunk), and only between the two barriers. */
         for (;;) {
 #pragma omp barrier
-            if (stop) break;
-            /* Threads take the round's chunks in turn, so a thread slowed
-             * down by other work on the machine does not hold the others
-             * up at the barrier. */
-            while (ok && t.ts[tid].status == SL_OK && !stop_requested(&t, 0)) {
-                uint32_t c = atomic_fetch_add_explicit(&t.next_chunk, 1, memory_order_relaxed);
-                if (c >= t.chunks) break;
-                if (m->pos[c] == CHUNK_DONE) continue; /* trained before a resume */
-                /* The file is cut into T lanes, as if each thread had its
-                 * own part; chunk c of a round is piece c / T of lane c % T,
-                 * so threads taking chunks in turn read T distant places at
-                 * once, as word2vec's and fastText's threads do. */
-                uint64_t lane = c % (uint64_t)t.T, per_lane = (uint64_t)R * CHUNKS_PER_THREAD;
-                uint64_t k = (uint64_t)m->round * CHUNKS_PER_THREAD + c / (uint64_t)t.T;
-                uint64_t l0 = (uint64_t)((__uint128_t)F * lane / (uint64_t)t.T);
-                uint64_t l1 = (uint64_t)((__uint128_t)F * (lane + 1) / (uint64_t)t.T);
-                uint64_t a = l0 + (uint64_t)((__uint128_t)(l1 - l0) * k / per_lane);
-                uint64_t b = l0 + (uint64_t)((__uint128_t)(l1 - l0) * (k + 1) / per_lane);
-                size_t slot = (size_t)m->round * t.chunks + c;
-                sl_status st = train_slice(&t, &sc, tid, slot, a, b, &m->pos[c], tid == 0 ? prog : NULL, fields);
-                if (st != SL_OK) {
-                    t.ts[tid].status = st;
-                    snprintf(t.ts[tid].msg, sizeof t.ts[tid].msg, "%s", sl_last_error());
-                }
-            }
+            if (rs.stop) break;
+            work_round(&t, &sc, tid, ok, &rs);
 #pragma omp barrier
-            if (tid == 0) {
-                atomic_store_explicit(&t.next_chunk, 0, memory_order_relaxed);
-                /* Merge what the threads learnt about sense frequencies. */
-                for (int i = 0; i < t.T; i++) {
-                    if (t.ts[i].status != SL_OK && fail == SL_OK) {
-                        fail = t.ts[i].status;
-                        snprintf(fail_msg, sizeof fail_msg, "%s", t.ts[i].msg);
-                    }
-                    if (m->cfg.senses > 1)
-                        for (size_t r = 0; r < m->rows; r++) {
-                            m->sense_cnt[r] += t.ts[i].sense_delta[r];
-                            t.ts[i].sense_delta[r] = 0;
-                        }
-                    epoch_loss += t.ts[i].loss;
-                    epoch_pred += t.ts[i].npred;
-                    t.ts[i].loss = t.ts[i].npred = 0;
-                }
-                m->words_done = atomic_load(&t.words_done);
-                snprintf(fields, sizeof fields, "loss %.4f lr %.5f", epoch_pred > 0 ? epoch_loss / epoch_pred : 0.0,
-                         (double)lr_at(&t, m->words_done));
-                /* A stop request can leave chunks unfinished; the round then
-                 * stays open and the checkpoint records their positions. */
-                bool complete = true;
-                for (uint32_t c = 0; c < t.chunks; c++) complete = complete && m->pos[c] == CHUNK_DONE;
-                if (complete) {
-                    memset(m->pos, 0, t.chunks * sizeof *m->pos);
-                    rounds_done++;
-                    if (++m->round == (uint32_t)R) {
-                        m->round = 0;
-                        m->epoch++;
-                        last_loss = epoch_pred > 0 ? epoch_loss / epoch_pred : NAN;
-                        epoch_loss = epoch_pred = 0;
-                    }
-                }
-                bool done = m->epoch >= (uint32_t)m->cfg.epochs;
-                if (fail != SL_OK) stop = true;
-                if (!done && fail == SL_OK &&
-                    (!complete || (user->stop_after_rounds && rounds_done >= user->stop_after_rounds) ||
-                     stop_requested(&t, 0))) {
-                    stop = interrupted = true;
-                }
-                double now = sl_time_now();
-                bool due = user->checkpoint && fail == SL_OK &&
-                           (m->round == 0 || interrupted ||
-                            (user->checkpoint_every > 0 && now - last_ckpt >= user->checkpoint_every));
-                if (due && !done) {
-                    sl_status cs = ckpt_write(m, user->checkpoint);
-                    if (cs != SL_OK) {
-                        fail = cs;
-                        snprintf(fail_msg, sizeof fail_msg, "%s", sl_last_error());
-                        stop = true;
-                    }
-                    last_ckpt = now;
-                }
-                if (done) stop = true;
-                if (prog) sl_progress_update(prog, m->words_done - t.start_words, fields);
-            }
+            if (tid == 0) end_round(&t, user, &rs);
         }
         scratch_free(&sc);
     }
@@ -1216,25 +1229,25 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
         raw += t.ts[i].raw;
         kept += t.ts[i].kept;
     }
-    if (prog) {
+    if (rs.prog) {
         /* The final line reports the whole run as done; a stopped run keeps
          * its last report instead (a bar only needs its line ended). */
-        if (!interrupted)
-            sl_progress_finish(prog, fields);
+        if (!rs.interrupted)
+            sl_progress_finish(rs.prog, rs.fields);
         else if (user->progress_mode == SL_PROGRESS_BAR ||
                  (user->progress_mode == SL_PROGRESS_AUTO && isatty(fileno(user->progress))))
             fputc('\n', user->progress);
-        sl_progress_destroy(prog);
+        sl_progress_destroy(rs.prog);
     }
     free_tables(&t);
-    if (fail != SL_OK) return sl__fail(fail, "%s", fail_msg);
+    if (rs.fail != SL_OK) return sl__fail(rs.fail, "%s", rs.fail_msg);
     if (stats) {
         stats->raw_words = raw;
         stats->trained = kept;
         stats->seconds = secs;
         stats->words_per_sec = secs > 0 ? (double)raw / secs : 0;
-        stats->loss = last_loss;
-        stats->interrupted = interrupted;
+        stats->loss = rs.last_loss;
+        stats->interrupted = rs.interrupted;
     }
     return SL_OK;
 }
