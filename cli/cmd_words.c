@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- shared helpers ---------------------------------------------------------*/
 static int load_vectors(const char *path, long long abtt, sl_wordvecs **out) {
@@ -25,9 +26,14 @@ static int load_vectors(const char *path, long long abtt, sl_wordvecs **out) {
     {"abtt", 0, CLI_INT, "0", "all-but-the-top: remove the mean and this many top principal directions first (0 = off)", NULL, 0, 1000, false}
 
 /* ---- train ------------------------------------------------------------------*/
-static volatile int g_interrupted; /* set by SIGINT; the trainer checkpoints and stops */
+/* The first Ctrl-C sets the flag the trainer polls (every thread, at every
+ * sentence end): it writes its checkpoint and stops. A second one ends the
+ * process at once (the last complete checkpoint stays as it was: they are
+ * written to a temporary file and renamed). */
+static volatile sig_atomic_t g_interrupted;
 static void on_sigint(int sig) {
     (void)sig;
+    if (g_interrupted) _exit(130);
     g_interrupted = 1;
 }
 
@@ -38,9 +44,14 @@ static const cli_opt train_opts[] = {
     {"loss", 0, CLI_CHOICE, "ns", "negative sampling, or the exact full softmax (small vocabularies)", "ns|softmax", 0, 0, false},
     {"dim", 0, CLI_INT, "100", "vector dimension", NULL, 1, 10000, false},
     {"window", 0, CLI_INT, "5", "maximum window (each word draws 1..window)", NULL, 1, 1000, false},
-    {"negative", 0, CLI_INT, "5", "negatives per window (shared by its words)", NULL, 1, 1000, false},
+    {"negative", 0, CLI_INT, "5", "negatives per prediction (per window with --negatives shared)", NULL, 1, 1000, false},
+    {"negatives", 0, CLI_CHOICE, "shared",
+     "per-pair: each prediction draws its own negatives (word2vec, gensim, fastText); shared: one draw per centre "
+     "word serves its whole window, batched (faster, a different algorithm)", "per-pair|shared", 0, 0, false},
     {"sample", 0, CLI_FLOAT, "1e-4", "subsampling threshold (0 = off)", NULL, 0, 0.999, false},
-    {"lr", 0, CLI_FLOAT, "0.055", "start learning rate, decayed linearly towards 0", NULL, 1e-9, 10, false},
+    {"lr", 0, CLI_FLOAT, "0.055", "start learning rate", NULL, 1e-9, 10, false},
+    {"min-lr", 0, CLI_FLOAT, "0", "end learning rate: the rate falls linearly from --lr to this over all epochs "
+     "(0: to lr x 1e-4, as word2vec; gensim: --lr 0.025 --min-lr 0.0001)", NULL, 0, 10, false},
     {"epochs", 0, CLI_INT, "5", "passes over the corpus", NULL, 1, 100000, false},
     {"min-count", 0, CLI_INT, "5", "drop words seen fewer times", NULL, 1, 1e15, false},
     {"max-vocab", 0, CLI_INT, "0", "keep at most this many words (0 = all)", NULL, 0, 4e9, false},
@@ -48,7 +59,8 @@ static const cli_opt train_opts[] = {
     {"senses", 0, CLI_INT, "1", "latent senses per frequent word (multi-sense vectors)", NULL, 1, 64, false},
     {"sense-min-count", 0, CLI_INT, "100", "a word needs this many occurrences to get several senses", NULL, 1, 1e15, false},
     {"hard-senses", 0, CLI_FLAG, NULL, "hard (most likely sense) instead of soft EM assignment", NULL, 0, 0, false},
-    {"checkpoint", 0, CLI_STR, NULL, "write the training state here at every epoch end (and on Ctrl-C)", NULL, 0, 0, false},
+    {"checkpoint", 0, CLI_STR, NULL, "write the training state here at every epoch end, and on Ctrl-C (then exit 130; "
+     "a second Ctrl-C exits at once)", NULL, 0, 0, false},
     {"checkpoint-every", 0, CLI_FLOAT, "0", "also checkpoint every this many seconds (0 = epoch ends only)", NULL, 0, 1e9, false},
     {"resume", 0, CLI_STR, NULL, "continue from this checkpoint (its settings are used)", NULL, 0, 0, false},
     {"cache-mb", 0, CLI_INT, "2048", "memory (MiB) for keeping the corpus as word ids between epochs (0 = re-read the file)", NULL, 0, 1e7, false},
@@ -79,8 +91,10 @@ static int cmd_train(int argc, char **argv) {
     c.dim = (int)cli_int(&a, "dim");
     c.window = (int)cli_int(&a, "window");
     c.negative = (int)cli_int(&a, "negative");
+    c.negatives = strcmp(cli_str(&a, "negatives"), "shared") == 0 ? SL_WORDS_SHARED : SL_WORDS_PER_PAIR;
     c.sample = cli_float(&a, "sample");
     c.lr = cli_float(&a, "lr");
+    c.min_lr = cli_float(&a, "min-lr");
     c.epochs = (int)cli_int(&a, "epochs");
     c.vocab.min_count = (uint64_t)cli_int(&a, "min-count");
     c.vocab.max_size = (size_t)cli_int(&a, "max-vocab");
@@ -97,18 +111,29 @@ static int cmd_train(int argc, char **argv) {
     c.progress = stderr;
     c.progress_mode = cli_progress_mode(&a);
     const char *fmt = cli_str(&a, "format"), *out = cli_str(&a, "output"), *corpus = a.pos[0];
-    signal(SIGINT, on_sigint);
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
     sl_words_model *m = NULL;
     sl_words_stats st;
     sl_status s = cli_str(&a, "resume") ? sl_words_resume(corpus, cli_str(&a, "resume"), &c, &m, &st)
                                         : sl_words_train(corpus, &c, &m, &st);
-    signal(SIGINT, SIG_DFL);
+    sigaction(SIGINT, &old, NULL);
+    if (s == SL_ERR_INTERRUPTED) {
+        fprintf(stderr, "simlearn: %s; nothing to save yet\n", sl_last_error());
+        return 130;
+    }
     if (s) return cli_fail(s);
     if (st.interrupted) {
-        fprintf(stderr, "simlearn: stopped; the state is in %s (continue with --resume %s)\n",
-                c.checkpoint ? c.checkpoint : "(no checkpoint)", c.checkpoint ? c.checkpoint : "CHECKPOINT");
+        if (c.checkpoint)
+            fprintf(stderr, "simlearn: interrupted; the state is in %s (continue with --resume %s)\n", c.checkpoint,
+                    c.checkpoint);
+        else
+            fprintf(stderr, "simlearn: interrupted; nothing saved (--checkpoint FILE keeps the state)\n");
         sl_words_model_destroy(m);
-        return 1;
+        return 130;
     }
     if (strcmp(fmt, "npy") == 0)
         s = sl_words_save_npy(m, out);

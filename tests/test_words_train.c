@@ -1,6 +1,7 @@
 /* Tests of word-vector training: the corpus reader and vocabulary, the small
- * kernels against their naive twins, gradient checks of both objectives,
- * reproducibility, checkpoint/resume, multi-sense recovery of a planted
+ * kernels against their naive twins, gradient checks of the objectives,
+ * both negatives modes, reproducibility, checkpoint/resume (also from inside
+ * a round, after a stop request), multi-sense recovery of a planted
  * two-sense word, and bad inputs. Corpora are generated here and tiny. */
 #include "test.h"
 #include "words/words_internal.h"
@@ -210,6 +211,41 @@ TEST(kernels_match_naive_twins) {
     free(pool2);
 }
 
+/* The per-prediction update against its naive twin, with exact σ and with
+ * the tables, including a row listed twice (it must see its first step). */
+TEST(pair_kernel_matches_naive_twin) {
+    sl_rng r;
+    sl_rng_seed(&r, 12, 0);
+    sl__wtab tab;
+    sl__wtab_init(&tab);
+    enum { D = 48, R = 12 };
+    static float pool[R][D], pool2[R][D], a[D];
+    float e[D], e2[D];
+    for (int variant = 0; variant < 4; variant++) {
+        const sl__wtab *tb = variant & 1 ? &tab : NULL;
+        for (size_t n = 1; n <= 8; n += variant < 2 ? 1 : 7) {
+            for (int c = 0; c < D; c++) a[c] = sl_rng_range(&r, -1, 1);
+            for (int i = 0; i < R; i++)
+                for (int c = 0; c < D; c++) pool[i][c] = sl_rng_range(&r, -1, 1);
+            memcpy(pool2, pool, sizeof pool);
+            float *b[8], *b2[8];
+            for (size_t k = 0; k < n; k++) {
+                size_t row = variant >= 2 && k == n - 1 ? 1 : k; /* variants 2, 3: the last row repeats row 1 */
+                b[k] = pool[row];
+                b2[k] = pool2[row];
+            }
+            double l = sl__w_pair(tb, a, b, n, D, 0.3f, e);
+            double l2 = sl__w_pair_ref(tb, a, b2, n, D, 0.3f, e2);
+            /* With the tables a logit on a bin edge may fall either side. */
+            double atol = tb ? 2e-3 : 1e-5;
+            ASSERT_CLOSE(l, l2, 1e-4, tb ? 2e-2 : 1e-5);
+            for (int c = 0; c < D; c++) ASSERT_CLOSE(e[c], e2[c], 1e-4, atol);
+            for (int i = 0; i < R; i++)
+                for (int c = 0; c < D; c++) ASSERT_CLOSE(pool[i][c], pool2[i][c], 1e-4, atol);
+        }
+    }
+}
+
 /* ---- gradient checks ---------------------------------------------------------------*/
 typedef double (*step_fn)(const float *const *a, size_t m, const float *const *b, size_t n, size_t d, float lr,
                           float *S, float *D, uint32_t y);
@@ -222,15 +258,24 @@ static double softmax(const float *const *a, size_t m, const float *const *b, si
                       float *S, float *D, uint32_t y) {
     return sl__words_softmax_step(a, m, b, n, y, d, lr, S, D);
 }
+/* One input row: with distinct output rows the sequential update is a
+ * gradient step of L(a, b). */
+static double pair_exact(const float *const *a, size_t m, const float *const *b, size_t n, size_t d, float lr,
+                         float *S, float *D, uint32_t y) {
+    (void)S;
+    (void)y;
+    ASSERT_EQ_SIZE(m, 1);
+    return sl__w_pair(NULL, a[0], (float *const *)b, n, d, lr, D);
+}
 
 /* The step moves output rows by -lr·∂L/∂b and reports -lr·∂L/∂a in D;
  * compare both with central differences of L. */
-static void grad_check(step_fn f) {
-    enum { M = 3, N = 5, Dm = 16 };
+static void grad_check(step_fn f, int M) {
+    enum { N = 5, Dm = 16, MAXM = 3 };
     sl_rng r;
     sl_rng_seed(&r, 5, 0);
-    static float A[M][Dm], B[N][Dm], B0[N][Dm];
-    const float *a[M], *b[N];
+    static float A[MAXM][Dm], B[N][Dm], B0[N][Dm];
+    const float *a[MAXM], *b[N];
     for (int j = 0; j < M; j++) {
         a[j] = A[j];
         for (int c = 0; c < Dm; c++) A[j][c] = sl_rng_range(&r, -1, 1);
@@ -240,7 +285,7 @@ static void grad_check(step_fn f) {
         for (int c = 0; c < Dm; c++) B[k][c] = sl_rng_range(&r, -1, 1);
     }
     memcpy(B0, B, sizeof B);
-    float S[M * N], Dg[M * Dm];
+    float S[MAXM * N], Dg[MAXM * Dm];
     const float lr = 0.5f;
     f(a, M, b, N, Dm, lr, S, Dg, 2);
     float dB[N][Dm];
@@ -248,7 +293,7 @@ static void grad_check(step_fn f) {
         for (int c = 0; c < Dm; c++) dB[k][c] = (B[k][c] - B0[k][c]) / -lr;
     memcpy(B, B0, sizeof B);
     const float h = 1e-2f;
-    float Dx[M * Dm];
+    float Dx[MAXM * Dm];
     for (int j = 0; j < M; j++)
         for (int c = 0; c < Dm; c++) {
             float keep = A[j][c];
@@ -271,8 +316,9 @@ static void grad_check(step_fn f) {
         }
 }
 
-TEST(negative_sampling_gradient_check) { grad_check(ns_exact); }
-TEST(full_softmax_gradient_check) { grad_check(softmax); }
+TEST(negative_sampling_gradient_check) { grad_check(ns_exact, 3); }
+TEST(full_softmax_gradient_check) { grad_check(softmax, 3); }
+TEST(per_pair_negative_sampling_gradient_check) { grad_check(pair_exact, 1); }
 
 TEST(table_loss_matches_exact_loss) {
     sl__wtab tab;
@@ -287,24 +333,56 @@ TEST(table_loss_matches_exact_loss) {
 TEST(tiny_corpus_neighbours_are_the_right_topic) {
     const char *p = t_path("topics.txt");
     topic_corpus(p, 600, 1);
+    for (int mode = 0; mode < 2; mode++) {
+        sl_words_config c = small_config();
+        c.negatives = mode ? SL_WORDS_SHARED : SL_WORDS_PER_PAIR;
+        sl_words_model *m;
+        sl_words_stats st;
+        ASSERT_OK(sl_words_train(p, &c, &m, &st));
+        ASSERT_EQ_INT(st.raw_words, 600 * 8 * 10);
+        ASSERT_TRUE(st.loss > 0 && st.loss < 5);
+        ASSERT_TRUE(row_cos(m, "cat", "dog") > row_cos(m, "cat", "car") + 0.3);
+        ASSERT_TRUE(row_cos(m, "bus", "train") > row_cos(m, "bus", "cow") + 0.3);
+        sl_words_model_destroy(m);
+    }
+}
+
+/* The per-pair mode learns the topics with gensim's schedule too (start
+ * 0.025, falling linearly to 0.0001), in skip-gram and CBOW. */
+TEST(per_pair_negatives_learn_the_topics_with_gensims_schedule) {
+    const char *p = t_path("topics.txt");
+    topic_corpus(p, 600, 9);
+    for (int arch = 0; arch < 2; arch++) {
+        sl_words_config c = small_config();
+        c.negatives = SL_WORDS_PER_PAIR;
+        c.arch = arch ? SL_WORDS_CBOW : SL_WORDS_SKIPGRAM;
+        c.lr = 0.025;
+        c.min_lr = 0.0001;
+        sl_words_model *m;
+        sl_words_stats st;
+        ASSERT_OK(sl_words_train(p, &c, &m, &st));
+        ASSERT_TRUE(st.loss > 0 && st.loss < 5);
+        ASSERT_TRUE(row_cos(m, "cat", "horse") > row_cos(m, "cat", "bike") + 0.3);
+        ASSERT_TRUE(row_cos(m, "boat", "car") > row_cos(m, "boat", "sheep") + 0.3);
+        sl_words_model_destroy(m);
+    }
     sl_words_config c = small_config();
+    c.min_lr = 0.1; /* above lr */
     sl_words_model *m;
-    sl_words_stats st;
-    ASSERT_OK(sl_words_train(p, &c, &m, &st));
-    ASSERT_EQ_INT(st.raw_words, 600 * 8 * 10);
-    ASSERT_TRUE(st.loss > 0 && st.loss < 5);
-    ASSERT_TRUE(row_cos(m, "cat", "dog") > row_cos(m, "cat", "car") + 0.3);
-    ASSERT_TRUE(row_cos(m, "bus", "train") > row_cos(m, "bus", "cow") + 0.3);
-    sl_words_model_destroy(m);
+    ASSERT_FAILS(sl_words_train(p, &c, &m, NULL), SL_ERR_ARG, "min_lr");
+    c = small_config();
+    c.negatives = (sl_words_negatives)7;
+    ASSERT_FAILS(sl_words_train(p, &c, &m, NULL), SL_ERR_ARG, "negatives");
 }
 
 TEST(cbow_and_full_softmax_learn_the_topics) {
     const char *p = t_path("topics.txt");
     topic_corpus(p, 400, 2);
-    for (int variant = 0; variant < 3; variant++) {
+    for (int variant = 0; variant < 4; variant++) {
         sl_words_config c = small_config();
         c.arch = variant == 1 ? SL_WORDS_SKIPGRAM : SL_WORDS_CBOW;
-        c.loss = variant >= 1 ? SL_WORDS_SOFTMAX : SL_WORDS_NEG;
+        c.loss = variant == 1 || variant == 2 ? SL_WORDS_SOFTMAX : SL_WORDS_NEG;
+        c.negatives = variant == 3 ? SL_WORDS_SHARED : SL_WORDS_PER_PAIR;
         c.lr = 0.05;
         sl_words_model *m;
         sl_words_stats st;
@@ -330,19 +408,23 @@ static bool same_vectors(const sl_words_model *a, const sl_words_model *b) {
 TEST(one_thread_is_bit_reproducible_and_seed_matters) {
     const char *p = t_path("topics.txt");
     topic_corpus(p, 200, 4);
-    sl_words_config c = small_config();
-    c.epochs = 3;
-    c.sample = 1e-2;
-    sl_words_model *m1, *m2, *m3;
-    ASSERT_OK(sl_words_train(p, &c, &m1, NULL));
-    ASSERT_OK(sl_words_train(p, &c, &m2, NULL));
-    c.seed = 8;
-    ASSERT_OK(sl_words_train(p, &c, &m3, NULL));
-    ASSERT_TRUE(same_vectors(m1, m2));
-    ASSERT_TRUE(!same_vectors(m1, m3));
-    sl_words_model_destroy(m1);
-    sl_words_model_destroy(m2);
-    sl_words_model_destroy(m3);
+    for (int variant = 0; variant < 3; variant++) {
+        sl_words_config c = small_config();
+        c.epochs = 3;
+        c.sample = 1e-2;
+        c.negatives = variant == 1 ? SL_WORDS_SHARED : SL_WORDS_PER_PAIR;
+        c.arch = variant == 2 ? SL_WORDS_CBOW : SL_WORDS_SKIPGRAM;
+        sl_words_model *m1, *m2, *m3;
+        ASSERT_OK(sl_words_train(p, &c, &m1, NULL));
+        ASSERT_OK(sl_words_train(p, &c, &m2, NULL));
+        c.seed = 8;
+        ASSERT_OK(sl_words_train(p, &c, &m3, NULL));
+        ASSERT_TRUE(same_vectors(m1, m2));
+        ASSERT_TRUE(!same_vectors(m1, m3));
+        sl_words_model_destroy(m1);
+        sl_words_model_destroy(m2);
+        sl_words_model_destroy(m3);
+    }
 }
 
 TEST(resume_continues_exactly) {
@@ -367,6 +449,180 @@ TEST(resume_continues_exactly) {
     sl_words_model_destroy(full);
     sl_words_model_destroy(part);
     sl_words_model_destroy(rest);
+}
+
+/* Offset of the per-chunk positions in a checkpoint: magic, version, 11
+ * ints, 4 doubles, 5 u64, words_done, epoch, round, V, rows. */
+#define CKPT_POS_AT (8 + 4 + 44 + 32 + 40 + 8 + 4 + 4 + 8 + 8)
+
+static unsigned char *read_all(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    ASSERT_TRUE(f != NULL);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc(*n);
+    ASSERT_EQ_SIZE(fread(buf, 1, *n, f), *n);
+    fclose(f);
+    return buf;
+}
+
+/* How many chunks of the current round a checkpoint (1 thread) records as
+ * stopped part-way. */
+static int chunks_part_way(const char *ck) {
+    size_t n;
+    unsigned char *buf = read_all(ck, &n);
+    int part = 0;
+    for (int c = 0; c < 16; c++) {
+        uint64_t v;
+        memcpy(&v, buf + CKPT_POS_AT + 8 * c, 8);
+        if (v != 0 && v != UINT64_MAX) part++;
+    }
+    free(buf);
+    return part;
+}
+
+/* A stop request inside a round (here the word counter; Ctrl-C takes the
+ * same path) leaves a checkpoint that records how far each chunk got; the
+ * resumed run gives exactly the vectors of an uninterrupted one, in both
+ * modes, with the corpus kept in memory between epochs or re-read. */
+TEST(stop_inside_a_round_resumes_exactly) {
+    const char *p = t_path("topics.txt"), *ck = t_path("run.ckpt");
+    topic_corpus(p, 2000, 6); /* 16,000 words an epoch, about 125 per chunk */
+    for (int variant = 0; variant < 4; variant++) {
+        sl_words_config c = small_config();
+        c.epochs = 3;
+        c.sample = 1e-2;
+        c.negatives = variant & 1 ? SL_WORDS_SHARED : SL_WORDS_PER_PAIR;
+        c.cache_mb = variant & 2 ? 0 : 64;
+        sl_words_model *full, *part, *rest;
+        sl_words_stats st, st2;
+        ASSERT_OK(sl_words_train(p, &c, &full, &st));
+        ASSERT_EQ_INT(st.raw_words, 3 * 16000);
+        c.checkpoint = ck;
+        c.stop_at_words = 16000 + 5003; /* inside the second epoch's third round */
+        ASSERT_OK(sl_words_train(p, &c, &part, &st));
+        ASSERT_TRUE(st.interrupted);
+        if (!(st.raw_words >= 16000 + 5003 && st.raw_words < 16000 + 5003 + 100)) T_FAIL("stopped after %llu words", (unsigned long long)st.raw_words);
+        ASSERT_EQ_INT(chunks_part_way(ck), 1);
+        ASSERT_TRUE(!same_vectors(full, part));
+        sl_words_config r = small_config();
+        r.checkpoint = ck;
+        ASSERT_OK(sl_words_resume(p, ck, &r, &rest, &st2));
+        ASSERT_TRUE(!st2.interrupted);
+        ASSERT_EQ_INT(st.raw_words + st2.raw_words, 3 * 16000); /* every word trained once */
+        ASSERT_TRUE(same_vectors(full, rest));
+        sl_words_model_destroy(full);
+        sl_words_model_destroy(part);
+        sl_words_model_destroy(rest);
+    }
+}
+
+/* With two threads both stop inside their chunks; the resumed run trains
+ * exactly the words the stopped one had not (the order of updates varies
+ * with more than one thread, so the vectors are not compared; and on a
+ * vocabulary of 12 words two threads updating the same rows at once make
+ * the topics an unreliable check). */
+TEST(two_threads_stop_inside_a_round_and_finish_on_resume) {
+    const char *p = t_path("topics.txt"), *ck = t_path("run.ckpt");
+    topic_corpus(p, 4000, 8);
+    sl_words_config c = small_config();
+    c.epochs = 2;
+    c.threads = 2;
+    c.checkpoint = ck;
+    c.stop_at_words = 20011;
+    sl_words_model *m;
+    sl_words_stats st, st2;
+    ASSERT_OK(sl_words_train(p, &c, &m, &st));
+    ASSERT_TRUE(st.interrupted);
+    sl_words_model_destroy(m);
+    sl_words_config r = small_config();
+    ASSERT_OK(sl_words_resume(p, ck, &r, &m, &st2));
+    ASSERT_TRUE(!st2.interrupted);
+    ASSERT_EQ_INT(st.raw_words + st2.raw_words, 2 * 32000);
+    for (size_t i = 0; i < sl_words_model_rows(m); i++)
+        for (int k = 0; k < sl_words_model_dim(m); k++) ASSERT_TRUE(isfinite(sl_words_model_row(m, i)[k]));
+    sl_words_model_destroy(m);
+}
+
+/* The interrupt flag is polled at every sentence end, so a flag that is
+ * already set stops training before its first sentence (the old behaviour,
+ * polling between rounds, trained an eighth of an epoch first); the
+ * checkpoint then resumes to the uninterrupted result. While the
+ * vocabulary is being counted the flag ends the call with
+ * SL_ERR_INTERRUPTED. */
+TEST(interrupt_flag_stops_within_a_sentence) {
+    const char *p = t_path("topics.txt"), *ck = t_path("run.ckpt");
+    topic_corpus(p, 400, 5);
+    volatile sig_atomic_t flag = 1;
+    sl_words_config c = small_config();
+    c.epochs = 2;
+    sl_words_model *full, *part, *rest;
+    sl_words_stats st;
+    ASSERT_OK(sl_words_train(p, &c, &full, &st));
+    c.checkpoint = ck;
+    c.interrupt = &flag;
+    ASSERT_OK(sl_words_train(p, &c, &part, &st));
+    ASSERT_TRUE(st.interrupted);
+    ASSERT_EQ_INT(st.raw_words, 0);
+    sl_words_model_destroy(part);
+    /* A resume with the flag still set stops at once as well. */
+    ASSERT_OK(sl_words_resume(p, ck, &c, &part, &st));
+    ASSERT_TRUE(st.interrupted);
+    ASSERT_EQ_INT(st.raw_words, 0);
+    sl_words_model_destroy(part);
+    flag = 0;
+    ASSERT_OK(sl_words_resume(p, ck, &c, &rest, &st));
+    ASSERT_TRUE(!st.interrupted);
+    ASSERT_TRUE(same_vectors(full, rest));
+    sl_words_model_destroy(full);
+    sl_words_model_destroy(rest);
+    /* 70,000 words: the vocabulary scan looks at the flag every 65,536. */
+    topic_corpus(p, 70000 / 8 + 1, 5);
+    flag = 1;
+    c.checkpoint = t_path("never.ckpt");
+    ASSERT_FAILS(sl_words_train(p, &c, &part, &st), SL_ERR_INTERRUPTED, "counting the vocabulary");
+    FILE *f = fopen(c.checkpoint, "rb");
+    ASSERT_TRUE(f == NULL);
+}
+
+/* Checkpoints of the first format (shared negatives, stopped between rounds)
+ * still resume. */
+TEST(version_1_checkpoints_still_resume) {
+    const char *p = t_path("topics.txt"), *ck = t_path("run.ckpt"), *ck1 = t_path("v1.ckpt");
+    topic_corpus(p, 200, 6);
+    sl_words_config c = small_config();
+    c.epochs = 3;
+    c.negatives = SL_WORDS_SHARED;
+    sl_words_model *full, *part, *a, *b;
+    ASSERT_OK(sl_words_train(p, &c, &full, NULL));
+    c.checkpoint = ck;
+    c.stop_after_rounds = 11;
+    ASSERT_OK(sl_words_train(p, &c, &part, NULL));
+    sl_words_model_destroy(part);
+    size_t n;
+    unsigned char *buf = read_all(ck, &n), *old = malloc(n);
+    /* Version 1: 10 ints, 3 doubles, no chunk positions (16 with 1 thread). */
+    size_t o = 0, i = 0;
+    uint32_t one = 1;
+    memcpy(old + o, buf, 8), o += 8, i += 8;
+    memcpy(old + o, &one, 4), o += 4, i += 4;
+    memcpy(old + o, buf + i, 40), o += 40, i += 44;
+    memcpy(old + o, buf + i, 24), o += 24, i += 32;
+    memcpy(old + o, buf + i, 40 + 8 + 4 + 4 + 8 + 8), o += 72, i += 72;
+    i += 16 * 8;
+    memcpy(old + o, buf + i, n - i), o += n - i;
+    t_write_file(ck1, old, o);
+    sl_words_config r = small_config();
+    ASSERT_OK(sl_words_resume(p, ck, &r, &a, NULL));
+    ASSERT_OK(sl_words_resume(p, ck1, &r, &b, NULL));
+    ASSERT_TRUE(same_vectors(a, b));
+    ASSERT_TRUE(same_vectors(a, full));
+    sl_words_model_destroy(a);
+    sl_words_model_destroy(b);
+    sl_words_model_destroy(full);
+    free(buf);
+    free(old);
 }
 
 TEST(bad_checkpoints_fail_clearly) {
@@ -395,7 +651,7 @@ TEST(bad_checkpoints_fail_clearly) {
     buf[0] = 'S';
     /* An absurd vocabulary size in the header. */
     uint64_t huge = (uint64_t)1 << 60;
-    memcpy(buf + 8 + 4 + 40 + 24 + 40 + 8 + 4 + 4, &huge, 8);
+    memcpy(buf + 8 + 4 + 44 + 32 + 40 + 8 + 4 + 4, &huge, 8); /* V */
     t_write_file(bad, buf, n);
     ASSERT_FAILS(sl_words_resume(p, bad, &c, &m, NULL), SL_ERR_FORMAT, "impossible");
     ASSERT_FAILS(sl_words_resume(p, t_path("none.ckpt"), &c, &m, NULL), SL_ERR_IO, "none.ckpt");

@@ -1,9 +1,11 @@
 /* Skip-gram and CBOW training with negative sampling or the full softmax, and
- * multi-sense skip-gram, Hogwild-style over OpenMP threads. Each centre word's
- * updates are batched into small matrix products: the window's rows times the
- * output rows of (positive + negatives shared by the whole window), as in Ji
- * et al. 2016. Checkpoints capture the whole state at round boundaries, so a
- * resumed run continues exactly where it stopped. */
+ * multi-sense skip-gram, Hogwild-style over OpenMP threads. Negatives are
+ * drawn per prediction with word2vec's sequential update, or shared by a
+ * centre word's window with its updates batched into small matrix products
+ * (the window's rows times the output rows of the positive and the shared
+ * negatives, as in Ji et al. 2016). Checkpoints capture the whole state, down
+ * to how far each piece of the current round got, so a resumed run continues
+ * exactly where it stopped. */
 #include "words/words_internal.h"
 
 #include <errno.h>
@@ -12,12 +14,14 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_SENT 10000   /* longer lines are cut into pieces of this many words */
 #define LR_CHUNK 10000   /* raw words between updates of the shared counter */
 #define ROUNDS 8         /* synchronisation points (checkpoint chances) per epoch */
 #define CHUNKS_PER_THREAD 16 /* pieces of a round that threads take in turn */
 #define MAX_SENSES 64
+#define CHUNK_DONE UINT64_MAX
 
 struct sl_words_model {
     sl_words_config cfg; /* settings used (pointer fields cleared) */
@@ -32,6 +36,9 @@ struct sl_words_model {
     /* training state */
     uint64_t words_done; /* raw words counted towards the lr schedule */
     uint32_t epoch, round;
+    uint64_t *pos;       /* threads x CHUNKS_PER_THREAD: tokens of each chunk of
+                            the current round already trained, CHUNK_DONE when
+                            finished (all 0 at a round boundary) */
     sl_rng *rng;         /* threads */
     uint64_t corpus_size;
 };
@@ -57,6 +64,7 @@ void sl_words_model_destroy(sl_words_model *m) {
     sl__free(m->nsense);
     sl__free(m->sense_cnt);
     sl__free(m->rng);
+    sl__free(m->pos);
     sl__free(m);
 }
 
@@ -81,7 +89,8 @@ static sl_status model_alloc(sl_vocab *v, const sl_words_config *cfg, int thread
     m->first = sl__malloc_array(m->V, sizeof *m->first, "word vectors");
     m->nsense = sl__malloc_array(m->V, sizeof *m->nsense, "word vectors");
     m->rng = sl__calloc((size_t)threads, sizeof *m->rng);
-    if (!m->first || !m->nsense || !m->rng) goto nomem;
+    m->pos = sl__calloc((size_t)threads * CHUNKS_PER_THREAD, sizeof *m->pos);
+    if (!m->first || !m->nsense || !m->rng || !m->pos) goto nomem;
     size_t rows = 0;
     for (size_t i = 0; i < m->V; i++) {
         int k = 1;
@@ -134,11 +143,13 @@ void sl_words_config_default(sl_words_config *c) {
     memset(c, 0, sizeof *c);
     c->arch = SL_WORDS_SKIPGRAM;
     c->loss = SL_WORDS_NEG;
+    c->negatives = SL_WORDS_SHARED;
     c->dim = 100;
     c->window = 5;
     c->negative = 5;
     c->sample = 1e-4;
     c->lr = 0.055;
+    c->min_lr = 0;
     c->min_lr_frac = 1e-4;
     c->epochs = 5;
     c->threads = 0;
@@ -161,6 +172,8 @@ static sl_status check_config(const sl_words_config *c) {
     if (!(c->sample >= 0 && c->sample < 1))
         return sl__fail(SL_ERR_ARG, "word vectors: sample %g, expected 0 <= sample < 1", c->sample);
     if (!(c->lr > 0 && c->lr <= 10)) return sl__fail(SL_ERR_ARG, "word vectors: lr %g, expected 0 < lr <= 10", c->lr);
+    if (!(c->min_lr >= 0 && c->min_lr <= c->lr))
+        return sl__fail(SL_ERR_ARG, "word vectors: min_lr %g, expected 0 <= min_lr <= lr (%g)", c->min_lr, c->lr);
     if (!(c->min_lr_frac >= 0 && c->min_lr_frac <= 1))
         return sl__fail(SL_ERR_ARG, "word vectors: min_lr_frac %g, expected 0..1", c->min_lr_frac);
     if (c->epochs < 1 || c->epochs > 100000)
@@ -173,6 +186,8 @@ static sl_status check_config(const sl_words_config *c) {
         return sl__fail(SL_ERR_ARG, "word vectors: unknown architecture %d", (int)c->arch);
     if (c->loss != SL_WORDS_NEG && c->loss != SL_WORDS_SOFTMAX)
         return sl__fail(SL_ERR_ARG, "word vectors: unknown loss %d", (int)c->loss);
+    if (c->negatives != SL_WORDS_PER_PAIR && c->negatives != SL_WORDS_SHARED)
+        return sl__fail(SL_ERR_ARG, "word vectors: unknown negatives mode %d", (int)c->negatives);
     return SL_OK;
 }
 
@@ -201,6 +216,7 @@ typedef struct {
     sl__wtab tab;
     _Atomic uint64_t words_done;
     uint64_t total_words; /* epochs x in-vocabulary words */
+    uint64_t start_words; /* words_done when this run started (progress counts from here) */
     const float **outp;   /* V output-row pointers (full softmax) */
     slice_cache *cache;   /* ROUNDS x chunks */
     _Atomic uint32_t next_chunk;
@@ -209,6 +225,10 @@ typedef struct {
     uint64_t cache_budget;
     thread_state *ts;
     int T;
+    /* stop requests, polled by every thread at sentence ends */
+    const volatile sig_atomic_t *intr;
+    uint64_t stop_words;
+    _Atomic bool halt;
 } trainer;
 
 /* Inline copies of the base generator's steps, so the hot loop has no calls;
@@ -330,7 +350,7 @@ typedef struct {
     float *S;         /* logits / gradients, left rows x right rows */
     float *D;         /* left rows x stride */
     float *h;         /* stride (CBOW mean) */
-    uint32_t *neg;
+    uint32_t *neg;    /* 2 x negative: this prediction's and the next one's */
     uint32_t *sent;   /* MAX_SENT: the sentence being built */
     double *lq;       /* senses */
     size_t max_left, max_right;
@@ -359,7 +379,7 @@ static bool scratch_alloc(scratch *s, const sl_words_model *m) {
     s->S = sl__calloc((s->max_left + 1) * (s->max_right + 1), sizeof *s->S);
     s->D = aligned_floats((s->max_left + 1) * m->stride, &s->D_raw);
     s->h = aligned_floats(m->stride, &s->h_raw);
-    s->neg = sl__calloc(K + 1, sizeof *s->neg);
+    s->neg = sl__calloc(2 * K + 1, sizeof *s->neg);
     s->lq = sl__calloc(MAX_SENSES, sizeof *s->lq);
     s->sent = sl__calloc(MAX_SENT, sizeof *s->sent);
     if (!s->sent || !s->b || !s->S || !s->D || !s->h || !s->neg || !s->lq) {
@@ -450,6 +470,89 @@ static inline void prefetch_next(const trainer *t, sl_rng *rng, scratch *s, cons
     if (i + 1 + W < len) prefetch_row(M->in + (size_t)M->first[sent[i + 1 + W]] * d, d);
 }
 
+static void mean_rows(float *h, const float *const *a, size_t m, size_t d) {
+    float inv = 1.0f / (float)m;
+    for (size_t k = 0; k < d; k++) {
+        float acc = 0;
+        for (size_t j = 0; j < m; j++) acc += a[j][k];
+        h[k] = acc * inv;
+    }
+}
+
+/* ---- per-pair negatives ---------------------------------------------------------*/
+/* Draw the negatives of the next prediction and prefetch their output rows,
+ * so their cache misses overlap with this prediction's arithmetic. */
+static inline void draw_negatives(const trainer *t, sl_rng *rng, uint32_t *neg) {
+    const sl_words_model *M = t->m;
+    size_t d = M->stride, K = (size_t)M->cfg.negative;
+    for (size_t k = 0; k < K; k++) {
+        neg[k] = sample_neg(t, rng);
+        prefetch_row(M->out + (size_t)neg[k] * d, d);
+    }
+}
+
+static inline void swap_ptr(uint32_t **a, uint32_t **b) {
+    uint32_t *x = *a;
+    *a = *b;
+    *b = x;
+}
+
+/* Output rows of one prediction: the target, then the negatives that are not
+ * the target (word2vec and gensim skip those). Returns their number. */
+static inline size_t pair_targets(const sl_words_model *M, const float **b, uint32_t w, const uint32_t *neg) {
+    size_t d = M->stride, K = (size_t)M->cfg.negative, n = 0;
+    b[n++] = M->out + (size_t)w * d;
+    for (size_t k = 0; k < K; k++)
+        if (neg[k] != w) b[n++] = M->out + (size_t)neg[k] * d;
+    return n;
+}
+
+/* word2vec's training of one sentence: in skip-gram each context word's input
+ * row predicts the centre word against its own negatives; in CBOW the mean of
+ * the context rows does, and its step is added to every context row. The
+ * negatives of the next prediction are drawn one prediction ahead. */
+static double pair_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng *rng, const uint32_t *sent,
+                            size_t len, float lr) {
+    sl_words_model *M = t->m;
+    const sl_words_config *c = &M->cfg;
+    size_t d = M->stride, K = (size_t)c->negative;
+    uint32_t *cur = s->neg, *next = s->neg + K;
+    float *const *b = (float *const *)s->b;
+    double loss = 0;
+    draw_negatives(t, rng, next);
+    for (size_t i = 0; i < len; i++) {
+        uint32_t w = sent[i];
+        size_t win = 1 + rnd_below(rng, (uint32_t)c->window);
+        size_t lo = i >= win ? i - win : 0, hi = SL__MIN(len, i + win + 1);
+        if (i + 1 < len) prefetch_row(M->out + (size_t)sent[i + 1] * d, d);
+        if (c->arch == SL_WORDS_CBOW) {
+            size_t m = 0;
+            for (size_t j = lo; j < hi; j++)
+                if (j != i) s->a[m++] = M->in + (size_t)sent[j] * d;
+            if (m == 0) continue;
+            mean_rows(s->h, s->a, m, d);
+            swap_ptr(&cur, &next);
+            draw_negatives(t, rng, next);
+            size_t n = pair_targets(M, s->b, w, cur);
+            loss += sl__w_pair(&t->tab, s->h, b, n, d, lr, s->D);
+            for (size_t j = 0; j < m; j++) sl__w_add((float *)s->a[j], s->D, d);
+            ts->npred += 1;
+            continue;
+        }
+        for (size_t j = lo; j < hi; j++) {
+            if (j == i) continue;
+            swap_ptr(&cur, &next);
+            draw_negatives(t, rng, next);
+            size_t n = pair_targets(M, s->b, w, cur);
+            float *in = M->in + (size_t)sent[j] * d;
+            loss += sl__w_pair(&t->tab, in, b, n, d, lr, s->D);
+            sl__w_add(in, s->D, d);
+            ts->npred += 1;
+        }
+    }
+    return loss;
+}
+
 /* Process one sentence of (subsampled) word ids. Returns the loss and adds
  * the number of predictions to *npred. */
 static double train_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng *rng, const uint32_t *sent,
@@ -457,6 +560,8 @@ static double train_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng *r
     sl_words_model *M = t->m;
     const sl_words_config *c = &M->cfg;
     size_t d = M->stride, K = (size_t)c->negative;
+    if (c->loss == SL_WORDS_NEG && c->negatives == SL_WORDS_PER_PAIR && c->senses == 1)
+        return pair_sentence(t, s, ts, rng, sent, len, lr);
     double loss = 0;
     if (c->loss == SL_WORDS_NEG)
         for (size_t k = 0; k < K; k++) s->neg[k] = sample_neg(t, rng);
@@ -518,12 +623,7 @@ static double train_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng *r
         if (c->arch == SL_WORDS_CBOW) {
             /* CBOW: the mean of the context rows predicts the centre; its
              * gradient goes to every context row, as in word2vec. */
-            float inv = 1.0f / (float)m;
-            for (size_t k = 0; k < d; k++) {
-                float acc = 0;
-                for (size_t j = 0; j < m; j++) acc += s->a[j][k];
-                s->h[k] = acc * inv;
-            }
+            mean_rows(s->h, s->a, m, d);
             const float *ctx[2 * 1000];
             memcpy(ctx, s->a, m * sizeof *ctx);
             s->a[0] = s->h;
@@ -560,9 +660,23 @@ static double train_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng *r
 
 static float lr_at(const trainer *t, uint64_t done) {
     const sl_words_config *c = &t->m->cfg;
-    double frac = 1.0 - (double)done / ((double)t->total_words + 1.0);
-    if (frac < c->min_lr_frac) frac = c->min_lr_frac;
-    return (float)(c->lr * frac);
+    double p = (double)done / ((double)t->total_words + 1.0);
+    if (p > 1) p = 1;
+    double lr = c->lr * (1.0 - p) + c->min_lr * p, floor = c->lr * c->min_lr_frac;
+    return (float)(lr > floor ? lr : floor);
+}
+
+/* A stop was asked for: by the caller's flag, or by the word counter (the
+ * shared one plus this thread's words not yet added to it, so that with one
+ * thread the stop falls on the same word every time). Once one thread has
+ * stopped, the others follow at their next sentence end. */
+static inline bool stop_requested(trainer *t, uint64_t pending) {
+    if (atomic_load_explicit(&t->halt, memory_order_relaxed) || (t->intr && *t->intr) ||
+        (t->stop_words && atomic_load_explicit(&t->words_done, memory_order_relaxed) + pending >= t->stop_words)) {
+        atomic_store_explicit(&t->halt, true, memory_order_relaxed);
+        return true;
+    }
+    return false;
 }
 
 /* The words of one (thread, round) slice as vocabulary ids, with BREAK for
@@ -595,73 +709,118 @@ typedef struct {
     size_t len;
     uint64_t pending;
     float lr;
+    uint64_t tokens; /* tokens (word ids and line breaks) of the slice consumed */
 } slice_state;
 
-/* Feed one token (an id or BREAK) to the sentence being built. */
-static inline void feed(trainer *t, scratch *s, int tid, slice_state *st, uint32_t id, sl_progress *prog,
+static inline void flush(trainer *t, scratch *s, int tid, slice_state *st) {
+    if (st->len) t->ts[tid].loss += train_sentence(t, s, &t->ts[tid], &t->m->rng[tid], st->sent, st->len, st->lr);
+    st->len = 0;
+}
+
+/* Feed one token (an id or BREAK) to the sentence being built. Between
+ * sentences it first looks for a stop request, and then returns false
+ * without consuming the token: everything before it is trained, nothing
+ * after it, so a resumed run starts from this token with the same state. */
+static inline bool feed(trainer *t, scratch *s, int tid, slice_state *st, uint32_t id, sl_progress *prog,
                         const char *fields) {
+    if (st->len == 0 && stop_requested(t, st->pending)) return false;
+    st->tokens++;
+    if (id == BREAK) {
+        flush(t, s, tid, st);
+        return true;
+    }
     thread_state *ts = &t->ts[tid];
     sl_rng *rng = &t->m->rng[tid];
-    if (id == BREAK || st->len == MAX_SENT) {
-        if (st->len) ts->loss += train_sentence(t, s, ts, rng, st->sent, st->len, st->lr);
-        st->len = 0;
-        if (id == BREAK) return;
-    }
     ts->raw++;
     if (++st->pending == LR_CHUNK) {
         /* The shared counter is only touched every LR_CHUNK words. */
         uint64_t done = atomic_fetch_add_explicit(&t->words_done, st->pending, memory_order_relaxed) + st->pending;
         st->pending = 0;
         st->lr = lr_at(t, done);
-        if (tid == 0 && prog) sl_progress_update(prog, done, fields);
+        if (tid == 0 && prog) sl_progress_update(prog, done - t->start_words, fields);
     }
     float k = t->keep[id];
-    if (k < 1.0f && rnd_unit(rng) >= k) return;
+    if (k < 1.0f && rnd_unit(rng) >= k) return true;
     ts->kept++;
     st->sent[st->len++] = id;
+    if (st->len == MAX_SENT) flush(t, s, tid, st); /* long lines are cut into pieces */
+    return true;
 }
 
-/* One chunk of the corpus: the words whose first byte lies in [start, end). */
+/* Pass over the first `skip` tokens of a slice that an earlier, stopped run
+ * has trained: only the count of words since the last update of the shared
+ * counter is rebuilt (the counter itself holds the rest). */
+static inline void skip_token(slice_state *st, uint32_t id) {
+    st->tokens++;
+    if (id != BREAK && ++st->pending == LR_CHUNK) st->pending = 0;
+}
+
+/* The end of a slice: train what is left and hand in the word count. */
+static void slice_end(trainer *t, scratch *s, int tid, slice_state *st) {
+    flush(t, s, tid, st);
+    atomic_fetch_add_explicit(&t->words_done, st->pending, memory_order_relaxed);
+}
+
+/* One chunk of the corpus: the words whose first byte lies in [start, end).
+ * *pos holds how many of its tokens are already trained; on return it is
+ * CHUNK_DONE, or, when a stop request came first, the tokens trained by then
+ * (the words of the unfinished count are not handed in: a resumed run counts
+ * them again while skipping). */
 static sl_status train_slice(trainer *t, scratch *s, int tid, size_t slot, uint64_t start, uint64_t end,
-                             sl_progress *prog, const char *fields) {
+                             uint64_t *pos, sl_progress *prog, const char *fields) {
     sl_words_model *M = t->m;
     slice_cache *c = &t->cache[slot];
-    slice_state st = {s->sent, 0, 0, lr_at(t, atomic_load_explicit(&t->words_done, memory_order_relaxed))};
+    uint64_t skip = *pos;
+    slice_state st = {s->sent, 0, 0, lr_at(t, atomic_load_explicit(&t->words_done, memory_order_relaxed)), 0};
     if (c->ok) {
-        for (size_t i = 0; i < c->n; i++) feed(t, s, tid, &st, c->ids[i], prog, fields);
-        feed(t, s, tid, &st, BREAK, prog, fields);
-        atomic_fetch_add_explicit(&t->words_done, st.pending, memory_order_relaxed);
+        for (size_t i = 0; i < c->n; i++) {
+            if (st.tokens < skip) {
+                skip_token(&st, c->ids[i]);
+            } else if (!feed(t, s, tid, &st, c->ids[i], prog, fields)) {
+                *pos = st.tokens;
+                return SL_OK;
+            }
+        }
+        slice_end(t, s, tid, &st);
+        *pos = CHUNK_DONE;
         return SL_OK;
     }
-    bool record = !c->off && t->cache_budget > 0;
+    bool record = !c->off && t->cache_budget > 0, stopped = false;
     sl__corpus rd;
     SL__TRY(sl__corpus_open(&rd, t->corpus, start, end, M->cfg.vocab.lowercase));
     char w[SL_WORDS_MAX_WORD + 1];
     bool nl;
     int n;
-    for (;;) {
-        n = sl__corpus_next(&rd, w, &nl);
-        if (n <= 0) break;
-        if (nl) {
-            feed(t, s, tid, &st, BREAK, prog, fields);
-            if (record) record = cache_push(t, c, BREAK);
-        }
+    while (!stopped && (n = sl__corpus_next(&rd, w, &nl)) > 0) {
         long id = sl__vocab_find_n(M->vocab, w, (size_t)n);
-        if (id < 0) continue;
-        feed(t, s, tid, &st, (uint32_t)id, prog, fields);
-        if (record) record = cache_push(t, c, (uint32_t)id);
+        for (int k = nl ? 0 : 1; k < 2 && !stopped; k++) {
+            uint32_t tok = k == 0 ? BREAK : (uint32_t)id;
+            if (k == 1 && id < 0) break;
+            if (st.tokens < skip)
+                skip_token(&st, tok);
+            else
+                stopped = !feed(t, s, tid, &st, tok, prog, fields);
+            if (!stopped && record) record = cache_push(t, c, tok);
+        }
     }
-    feed(t, s, tid, &st, BREAK, prog, fields);
-    atomic_fetch_add_explicit(&t->words_done, st.pending, memory_order_relaxed);
     sl__corpus_close(&rd);
-    if (n < 0) return SL_ERR_IO;
+    if (!stopped && n < 0) return SL_ERR_IO;
+    if (stopped) {
+        *pos = st.tokens;
+        return SL_OK;
+    }
+    slice_end(t, s, tid, &st);
     if (record) c->ok = true;
+    *pos = CHUNK_DONE;
     return SL_OK;
 }
 
 /* ---- checkpoints -----------------------------------------------------------------*/
+/* Version 2 added the negatives mode, min_lr and the positions inside the
+ * current round; version 1 files (shared negatives, min_lr 0, stopped at a
+ * round boundary) are still read. */
 static const char CKPT_MAGIC[8] = {'S', 'L', 'W', 'C', 'K', 'P', 'T', '1'};
-#define CKPT_VERSION 1u
+#define CKPT_VERSION 2u
 
 static bool w_all(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n; }
 #define WV(f, x) w_all(f, &(x), sizeof(x))
@@ -673,15 +832,16 @@ static sl_status ckpt_write(const sl_words_model *m, const char *path) {
     const sl_words_config *c = &m->cfg;
     bool ok = w_all(f, CKPT_MAGIC, 8);
     uint32_t ver = CKPT_VERSION;
-    int32_t ints[10] = {(int32_t)c->arch, (int32_t)c->loss, c->dim,        c->window,
-                        c->negative,      c->epochs,        c->senses,     c->hard_senses,
-                        c->vocab.lowercase, m->threads};
-    double dbl[3] = {c->sample, c->lr, c->min_lr_frac};
+    int32_t ints[11] = {(int32_t)c->arch, (int32_t)c->loss, c->dim,           c->window,
+                        c->negative,      c->epochs,        c->senses,        c->hard_senses,
+                        c->vocab.lowercase, m->threads,     (int32_t)c->negatives};
+    double dbl[4] = {c->sample, c->lr, c->min_lr_frac, c->min_lr};
     uint64_t u64s[5] = {c->seed, c->sense_min_count, c->vocab.min_count, (uint64_t)c->vocab.max_size,
                         m->corpus_size};
     uint64_t V = m->V, rows = m->rows;
     ok = ok && WV(f, ver) && w_all(f, ints, sizeof ints) && w_all(f, dbl, sizeof dbl) && w_all(f, u64s, sizeof u64s);
     ok = ok && WV(f, m->words_done) && WV(f, m->epoch) && WV(f, m->round) && WV(f, V) && WV(f, rows);
+    ok = ok && w_all(f, m->pos, (size_t)m->threads * CHUNKS_PER_THREAD * sizeof *m->pos);
     for (size_t i = 0; ok && i < m->V; i++) {
         uint32_t len = m->vocab->len[i];
         ok = WV(f, len) && w_all(f, m->vocab->word[i], len) && WV(f, m->vocab->count[i]);
@@ -711,72 +871,93 @@ static sl_status r_bytes(reader *r, void *p, uint64_t n, const char *what) {
     return SL_OK;
 }
 
+typedef struct {
+    sl_words_config c;
+    int threads;
+    uint64_t words_done, V, rows, corpus_size;
+    uint32_t epoch, round;
+    uint64_t *pos; /* threads x CHUNKS_PER_THREAD; all 0 in version 1 */
+} ckpt_header;
+
+/* Magic, version, settings, position and sizes, checked. */
+static sl_status ckpt_read_header(reader *r, ckpt_header *h) {
+    const char *path = r->path;
+    char magic[8];
+    uint32_t ver;
+    int32_t ints[11];
+    double dbl[4];
+    uint64_t u64s[5];
+    sl_status s;
+    SL__TRY(r_bytes(r, magic, 8, "the magic"));
+    if (memcmp(magic, CKPT_MAGIC, 8) != 0)
+        return sl__fail(SL_ERR_FORMAT, "%s: not a simlearn word-vector checkpoint (bad magic)", path);
+    SL__TRY(r_bytes(r, &ver, 4, "the version"));
+    if (ver != 1 && ver != CKPT_VERSION)
+        return sl__fail(SL_ERR_UNSUPPORTED, "%s: checkpoint version %u, expected 1 or %u", path, ver, CKPT_VERSION);
+    size_t nints = ver == 1 ? 10 : 11, ndbl = ver == 1 ? 3 : 4;
+    if ((s = r_bytes(r, ints, nints * 4, "the settings")) != SL_OK ||
+        (s = r_bytes(r, dbl, ndbl * 8, "the settings")) != SL_OK ||
+        (s = r_bytes(r, u64s, sizeof u64s, "the settings")) != SL_OK ||
+        (s = r_bytes(r, &h->words_done, 8, "the position")) != SL_OK ||
+        (s = r_bytes(r, &h->epoch, 4, "the position")) != SL_OK ||
+        (s = r_bytes(r, &h->round, 4, "the position")) != SL_OK || (s = r_bytes(r, &h->V, 8, "the sizes")) != SL_OK ||
+        (s = r_bytes(r, &h->rows, 8, "the sizes")) != SL_OK)
+        return s;
+    sl_words_config *c = &h->c;
+    sl_words_config_default(c);
+    c->arch = (sl_words_arch)ints[0];
+    c->loss = (sl_words_loss)ints[1];
+    c->dim = ints[2];
+    c->window = ints[3];
+    c->negative = ints[4];
+    c->epochs = ints[5];
+    c->senses = ints[6];
+    c->hard_senses = ints[7] != 0;
+    c->vocab.lowercase = ints[8] != 0;
+    h->threads = ints[9];
+    c->negatives = ver == 1 ? SL_WORDS_SHARED : (sl_words_negatives)ints[10];
+    c->sample = dbl[0];
+    c->lr = dbl[1];
+    c->min_lr_frac = dbl[2];
+    c->min_lr = ver == 1 ? 0 : dbl[3];
+    c->seed = u64s[0];
+    c->sense_min_count = u64s[1];
+    c->vocab.min_count = u64s[2];
+    c->vocab.max_size = (size_t)u64s[3];
+    h->corpus_size = u64s[4];
+    if ((s = check_config(c)) != SL_OK) return sl__fail_prefix(s, "%s: checkpoint settings: ", path);
+    /* Every word takes at least 13 bytes and every row dim floats, so sizes
+     * beyond what the file can hold are rejected before allocating. */
+    uint64_t V = h->V, rows = h->rows;
+    if (h->threads < 1 || h->threads > 4096 || V == 0 || V > r->left / 13 || rows < V || rows > V * MAX_SENSES ||
+        h->epoch > (uint32_t)c->epochs || h->round >= ROUNDS)
+        return sl__fail(SL_ERR_FORMAT, "%s: checkpoint header has impossible values (%llu words, %llu rows, %d threads)",
+                        path, (unsigned long long)V, (unsigned long long)rows, h->threads);
+    size_t npos = (size_t)h->threads * CHUNKS_PER_THREAD;
+    h->pos = sl__calloc(npos, sizeof *h->pos);
+    if (!h->pos) return sl__fail(SL_ERR_NOMEM, "%s: out of memory", path);
+    if (ver != 1) SL__TRY(r_bytes(r, h->pos, npos * sizeof *h->pos, "the round position"));
+    return SL_OK;
+}
+
 static sl_status ckpt_read(const char *path, sl_words_model **out) {
     uint64_t size;
     SL__TRY(sl__file_size(path, &size));
     reader r = {fopen(path, "rb"), path, size};
     if (!r.f) return sl__fail(SL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    sl_status s;
-    char magic[8];
-    uint32_t ver;
-    int32_t ints[10];
-    double dbl[3];
-    uint64_t u64s[5], words_done, V, rows;
-    uint32_t epoch, round;
+    ckpt_header h = {0};
     sl_words_model *m = NULL;
     sl_vocab *v = NULL;
     char **words = NULL;
     uint64_t *counts = NULL;
     uint8_t *nsense = NULL;
-    if ((s = r_bytes(&r, magic, 8, "the magic")) != SL_OK) goto done;
-    if (memcmp(magic, CKPT_MAGIC, 8) != 0) {
-        s = sl__fail(SL_ERR_FORMAT, "%s: not a simlearn word-vector checkpoint (bad magic)", path);
-        goto done;
-    }
-    if ((s = r_bytes(&r, &ver, 4, "the version")) != SL_OK) goto done;
-    if (ver != CKPT_VERSION) {
-        s = sl__fail(SL_ERR_UNSUPPORTED, "%s: checkpoint version %u, expected %u", path, ver, CKPT_VERSION);
-        goto done;
-    }
-    if ((s = r_bytes(&r, ints, sizeof ints, "the settings")) != SL_OK ||
-        (s = r_bytes(&r, dbl, sizeof dbl, "the settings")) != SL_OK ||
-        (s = r_bytes(&r, u64s, sizeof u64s, "the settings")) != SL_OK ||
-        (s = r_bytes(&r, &words_done, 8, "the position")) != SL_OK ||
-        (s = r_bytes(&r, &epoch, 4, "the position")) != SL_OK ||
-        (s = r_bytes(&r, &round, 4, "the position")) != SL_OK || (s = r_bytes(&r, &V, 8, "the sizes")) != SL_OK ||
-        (s = r_bytes(&r, &rows, 8, "the sizes")) != SL_OK)
-        goto done;
-    sl_words_config c;
-    sl_words_config_default(&c);
-    c.arch = (sl_words_arch)ints[0];
-    c.loss = (sl_words_loss)ints[1];
-    c.dim = ints[2];
-    c.window = ints[3];
-    c.negative = ints[4];
-    c.epochs = ints[5];
-    c.senses = ints[6];
-    c.hard_senses = ints[7] != 0;
-    c.vocab.lowercase = ints[8] != 0;
-    int threads = ints[9];
-    c.sample = dbl[0];
-    c.lr = dbl[1];
-    c.min_lr_frac = dbl[2];
-    c.seed = u64s[0];
-    c.sense_min_count = u64s[1];
-    c.vocab.min_count = u64s[2];
-    c.vocab.max_size = (size_t)u64s[3];
-    if ((s = check_config(&c)) != SL_OK) {
-        s = sl__fail_prefix(s, "%s: checkpoint settings: ", path);
-        goto done;
-    }
-    /* Every word takes at least 13 bytes and every row dim floats, so sizes
-     * beyond what the file can hold are rejected before allocating. */
-    if (threads < 1 || threads > 4096 || V == 0 || V > r.left / 13 || rows < V || rows > V * MAX_SENSES ||
-        epoch > (uint32_t)c.epochs || round >= ROUNDS) {
-        s = sl__fail(SL_ERR_FORMAT, "%s: checkpoint header has impossible values (%llu words, %llu rows, %d threads)",
-                     path, (unsigned long long)V, (unsigned long long)rows, threads);
-        goto done;
-    }
+    uint64_t V = 0, rows = 0;
+    sl_status s = ckpt_read_header(&r, &h);
+    if (s != SL_OK) goto done;
+    V = h.V;
+    rows = h.rows;
+    int threads = h.threads;
+    sl_words_config c = h.c;
     words = sl__calloc(V, sizeof *words);
     counts = sl__calloc(V, sizeof *counts);
     nsense = sl__calloc(V, 1);
@@ -851,11 +1032,13 @@ static sl_status ckpt_read(const char *path, sl_words_model **out) {
         s = sl__fail(SL_ERR_FORMAT, "%s: checkpoint end marker missing", path);
         goto done;
     }
-    m->words_done = words_done;
-    m->epoch = epoch;
-    m->round = round;
-    m->corpus_size = u64s[4];
+    m->words_done = h.words_done;
+    m->epoch = h.epoch;
+    m->round = h.round;
+    memcpy(m->pos, h.pos, (size_t)threads * CHUNKS_PER_THREAD * sizeof *m->pos);
+    m->corpus_size = h.corpus_size;
 done:
+    sl__free(h.pos);
     if (words)
         for (uint64_t i = 0; i < V; i++) sl__free(words[i]);
     sl__free(words);
@@ -882,47 +1065,146 @@ static void init_vectors(sl_words_model *m) {
     for (int t = 0; t < m->threads; t++) sl_rng_seed(&m->rng[t], m->cfg.seed, (uint64_t)t);
 }
 
-static sl_status run(const char *corpus, sl_words_model *m, const sl_words_config *user, sl_words_stats *stats) {
-    trainer t;
-    memset(&t, 0, sizeof t);
-    t.m = m;
-    t.corpus = corpus;
-    t.T = m->threads;
-    t.total_words = (uint64_t)m->cfg.epochs * m->vocab->total;
-    atomic_init(&t.words_done, m->words_done);
-    atomic_init(&t.cache_bytes, 0);
-    t.cache_budget = (uint64_t)user->cache_mb << 20;
-    sl_status s = build_tables(&t);
+/* State of a run shared by the threads; thread 0 alone writes it, and only
+ * between the two barriers that end a round. */
+typedef struct {
+    sl_progress *prog;
+    double last_ckpt;
+    uint64_t rounds_done;
+    bool stop, interrupted;
+    sl_status fail;
+    char fail_msg[256];
+    double epoch_loss, epoch_pred, last_loss;
+    char fields[96];
+} run_state;
+
+static sl_status trainer_init(trainer *t, sl_words_model *m, const char *corpus, const sl_words_config *user) {
+    memset(t, 0, sizeof *t);
+    t->m = m;
+    t->corpus = corpus;
+    t->T = m->threads;
+    t->total_words = (uint64_t)m->cfg.epochs * m->vocab->total;
+    atomic_init(&t->words_done, m->words_done);
+    t->start_words = m->words_done;
+    atomic_init(&t->cache_bytes, 0);
+    t->cache_budget = (uint64_t)user->cache_mb << 20;
+    atomic_init(&t->halt, false);
+    t->intr = user->interrupt;
+    t->stop_words = user->stop_at_words;
+    t->chunks = (uint32_t)t->T * CHUNKS_PER_THREAD;
+    atomic_init(&t->next_chunk, 0);
+    sl_status s = build_tables(t);
     if (s == SL_OK) {
-        t.chunks = (uint32_t)t.T * CHUNKS_PER_THREAD;
-        atomic_init(&t.next_chunk, 0);
-        t.cache = sl__calloc((size_t)t.chunks * ROUNDS, sizeof *t.cache);
-        if (!t.cache) s = SL_ERR_NOMEM;
+        t->cache = sl__calloc((size_t)t->chunks * ROUNDS, sizeof *t->cache);
+        t->ts = sl__calloc((size_t)t->T, sizeof *t->ts);
+        if (!t->cache || !t->ts) s = SL_ERR_NOMEM;
     }
-    t.ts = s == SL_OK ? sl__calloc((size_t)t.T, sizeof *t.ts) : NULL;
-    if (s == SL_OK && !t.ts) s = SL_ERR_NOMEM;
-    for (int i = 0; s == SL_OK && i < t.T; i++) {
-        t.ts[i].sense_delta = sl__calloc(m->rows, sizeof(double));
-        if (!t.ts[i].sense_delta) s = SL_ERR_NOMEM;
+    for (int i = 0; s == SL_OK && i < t->T; i++) {
+        t->ts[i].sense_delta = sl__calloc(m->rows, sizeof(double));
+        if (!t->ts[i].sense_delta) s = SL_ERR_NOMEM;
     }
     if (s != SL_OK) {
-        free_tables(&t);
+        free_tables(t);
         return s == SL_ERR_NOMEM ? sl__fail(s, "word vectors: out of memory for the training tables") : s;
     }
-    sl_progress *prog = NULL;
-    if (user->progress &&
-        sl_progress_create(user->progress, user->progress_mode, "words", t.total_words, "words", &prog) != SL_OK)
-        prog = NULL;
-    if (prog) sl_progress_update(prog, m->words_done, NULL);
-    double t0 = sl_time_now(), last_ckpt = t0;
-    uint64_t rounds_done = 0;
-    bool stop = false, interrupted = false;
-    sl_status fail = SL_OK;
-    char fail_msg[256] = "";
-    double epoch_loss = 0, epoch_pred = 0, last_loss = NAN;
-    char fields[96] = "";
-    const int R = ROUNDS;
+    return SL_OK;
+}
 
+/* One thread's share of a round: it takes the round's chunks in turn, so a
+ * thread slowed down by other work on the machine does not hold the others
+ * up at the barrier, until they are all taken or a stop is asked for. */
+static void work_round(trainer *t, scratch *sc, int tid, bool ok, run_state *rs) {
+    sl_words_model *m = t->m;
+    uint64_t F = m->corpus_size, T = (uint64_t)t->T, per_lane = (uint64_t)ROUNDS * CHUNKS_PER_THREAD;
+    while (ok && t->ts[tid].status == SL_OK && !stop_requested(t, 0)) {
+        uint32_t c = atomic_fetch_add_explicit(&t->next_chunk, 1, memory_order_relaxed);
+        if (c >= t->chunks) break;
+        if (m->pos[c] == CHUNK_DONE) continue; /* trained before a resume */
+        /* The file is cut into T lanes, as if each thread had its own part;
+         * chunk c of a round is piece c / T of lane c % T, so threads taking
+         * chunks in turn read T distant places at once, as word2vec's and
+         * fastText's threads do. */
+        uint64_t lane = c % T, k = (uint64_t)m->round * CHUNKS_PER_THREAD + c / T;
+        uint64_t l0 = (uint64_t)((__uint128_t)F * lane / T);
+        uint64_t l1 = (uint64_t)((__uint128_t)F * (lane + 1) / T);
+        uint64_t a = l0 + (uint64_t)((__uint128_t)(l1 - l0) * k / per_lane);
+        uint64_t b = l0 + (uint64_t)((__uint128_t)(l1 - l0) * (k + 1) / per_lane);
+        size_t slot = (size_t)m->round * t->chunks + c;
+        sl_status st = train_slice(t, sc, tid, slot, a, b, &m->pos[c], tid == 0 ? rs->prog : NULL, rs->fields);
+        if (st != SL_OK) {
+            t->ts[tid].status = st;
+            snprintf(t->ts[tid].msg, sizeof t->ts[tid].msg, "%s", sl_last_error());
+        }
+    }
+}
+
+/* Thread 0 after a round: merge the threads' counts, move the position on
+ * (unless a stop left chunks unfinished: the round then stays open and the
+ * checkpoint records their positions), decide whether to stop, checkpoint. */
+static void end_round(trainer *t, const sl_words_config *user, run_state *rs) {
+    sl_words_model *m = t->m;
+    atomic_store_explicit(&t->next_chunk, 0, memory_order_relaxed);
+    for (int i = 0; i < t->T; i++) {
+        if (t->ts[i].status != SL_OK && rs->fail == SL_OK) {
+            rs->fail = t->ts[i].status;
+            snprintf(rs->fail_msg, sizeof rs->fail_msg, "%s", t->ts[i].msg);
+        }
+        if (m->cfg.senses > 1) /* what the threads learnt about sense frequencies */
+            for (size_t r = 0; r < m->rows; r++) {
+                m->sense_cnt[r] += t->ts[i].sense_delta[r];
+                t->ts[i].sense_delta[r] = 0;
+            }
+        rs->epoch_loss += t->ts[i].loss;
+        rs->epoch_pred += t->ts[i].npred;
+        t->ts[i].loss = t->ts[i].npred = 0;
+    }
+    m->words_done = atomic_load(&t->words_done);
+    snprintf(rs->fields, sizeof rs->fields, "loss %.4f lr %.5f",
+             rs->epoch_pred > 0 ? rs->epoch_loss / rs->epoch_pred : 0.0, (double)lr_at(t, m->words_done));
+    bool complete = true;
+    for (uint32_t c = 0; c < t->chunks; c++) complete = complete && m->pos[c] == CHUNK_DONE;
+    if (complete) {
+        memset(m->pos, 0, t->chunks * sizeof *m->pos);
+        rs->rounds_done++;
+        if (++m->round == (uint32_t)ROUNDS) {
+            m->round = 0;
+            m->epoch++;
+            rs->last_loss = rs->epoch_pred > 0 ? rs->epoch_loss / rs->epoch_pred : NAN;
+            rs->epoch_loss = rs->epoch_pred = 0;
+        }
+    }
+    bool done = m->epoch >= (uint32_t)m->cfg.epochs;
+    if (rs->fail != SL_OK) rs->stop = true;
+    if (!done && rs->fail == SL_OK &&
+        (!complete || (user->stop_after_rounds && rs->rounds_done >= user->stop_after_rounds) ||
+         stop_requested(t, 0)))
+        rs->stop = rs->interrupted = true;
+    double now = sl_time_now();
+    bool due = user->checkpoint && rs->fail == SL_OK &&
+               (m->round == 0 || rs->interrupted ||
+                (user->checkpoint_every > 0 && now - rs->last_ckpt >= user->checkpoint_every));
+    if (due && !done) {
+        sl_status cs = ckpt_write(m, user->checkpoint);
+        if (cs != SL_OK) {
+            rs->fail = cs;
+            snprintf(rs->fail_msg, sizeof rs->fail_msg, "%s", sl_last_error());
+            rs->stop = true;
+        }
+        rs->last_ckpt = now;
+    }
+    if (done) rs->stop = true;
+    if (rs->prog) sl_progress_update(rs->prog, m->words_done - t->start_words, rs->fields);
+}
+
+static sl_status run(const char *corpus, sl_words_model *m, const sl_words_config *user, sl_words_stats *stats) {
+    trainer t;
+    SL__TRY(trainer_init(&t, m, corpus, user));
+    run_state rs = {.fail = SL_OK, .last_loss = NAN};
+    if (user->progress && sl_progress_create(user->progress, user->progress_mode, "words",
+                                             t.total_words - m->words_done, "words", &rs.prog) != SL_OK)
+        rs.prog = NULL;
+    double t0 = sl_time_now();
+    rs.last_ckpt = t0;
 #pragma omp parallel num_threads(t.T)
     {
         int tid = omp_get_thread_num();
@@ -932,86 +1214,12 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
             t.ts[tid].status = SL_ERR_NOMEM;
             snprintf(t.ts[tid].msg, sizeof t.ts[tid].msg, "word vectors: out of memory for thread scratch");
         }
-        uint64_t F = m->corpus_size;
-        /* Thread 0 alone writes the shared round state (round, stop, fields,
-         * next_chunk), and only between the two barriers. */
         for (;;) {
 #pragma omp barrier
-            if (stop) break;
-            /* Threads take the round's chunks in turn, so a thread slowed
-             * down by other work on the machine does not hold the others
-             * up at the barrier. */
-            while (ok && t.ts[tid].status == SL_OK) {
-                uint32_t c = atomic_fetch_add_explicit(&t.next_chunk, 1, memory_order_relaxed);
-                if (c >= t.chunks) break;
-                /* The file is cut into T lanes, as if each thread had its
-                 * own part; chunk c of a round is piece c / T of lane c % T,
-                 * so threads taking chunks in turn read T distant places at
-                 * once, as word2vec's and fastText's threads do. */
-                uint64_t lane = c % (uint64_t)t.T, per_lane = (uint64_t)R * CHUNKS_PER_THREAD;
-                uint64_t k = (uint64_t)m->round * CHUNKS_PER_THREAD + c / (uint64_t)t.T;
-                uint64_t l0 = (uint64_t)((__uint128_t)F * lane / (uint64_t)t.T);
-                uint64_t l1 = (uint64_t)((__uint128_t)F * (lane + 1) / (uint64_t)t.T);
-                uint64_t a = l0 + (uint64_t)((__uint128_t)(l1 - l0) * k / per_lane);
-                uint64_t b = l0 + (uint64_t)((__uint128_t)(l1 - l0) * (k + 1) / per_lane);
-                size_t slot = (size_t)m->round * t.chunks + c;
-                sl_status st = train_slice(&t, &sc, tid, slot, a, b, tid == 0 ? prog : NULL, fields);
-                if (st != SL_OK) {
-                    t.ts[tid].status = st;
-                    snprintf(t.ts[tid].msg, sizeof t.ts[tid].msg, "%s", sl_last_error());
-                }
-            }
+            if (rs.stop) break;
+            work_round(&t, &sc, tid, ok, &rs);
 #pragma omp barrier
-            if (tid == 0) {
-                atomic_store_explicit(&t.next_chunk, 0, memory_order_relaxed);
-                /* Merge what the threads learnt about sense frequencies. */
-                for (int i = 0; i < t.T; i++) {
-                    if (t.ts[i].status != SL_OK && fail == SL_OK) {
-                        fail = t.ts[i].status;
-                        snprintf(fail_msg, sizeof fail_msg, "%s", t.ts[i].msg);
-                    }
-                    if (m->cfg.senses > 1)
-                        for (size_t r = 0; r < m->rows; r++) {
-                            m->sense_cnt[r] += t.ts[i].sense_delta[r];
-                            t.ts[i].sense_delta[r] = 0;
-                        }
-                    epoch_loss += t.ts[i].loss;
-                    epoch_pred += t.ts[i].npred;
-                    t.ts[i].loss = t.ts[i].npred = 0;
-                }
-                m->words_done = atomic_load(&t.words_done);
-                rounds_done++;
-                snprintf(fields, sizeof fields, "loss %.4f lr %.5f", epoch_pred > 0 ? epoch_loss / epoch_pred : 0.0,
-                         (double)lr_at(&t, m->words_done));
-                if (++m->round == (uint32_t)R) {
-                    m->round = 0;
-                    m->epoch++;
-                    last_loss = epoch_pred > 0 ? epoch_loss / epoch_pred : NAN;
-                    epoch_loss = epoch_pred = 0;
-                }
-                bool done = m->epoch >= (uint32_t)m->cfg.epochs;
-                if (fail != SL_OK) stop = true;
-                if (!done && fail == SL_OK &&
-                    ((user->stop_after_rounds && rounds_done >= user->stop_after_rounds) ||
-                     (user->interrupt && *user->interrupt))) {
-                    stop = interrupted = true;
-                }
-                double now = sl_time_now();
-                bool due = user->checkpoint && fail == SL_OK &&
-                           (m->round == 0 || interrupted ||
-                            (user->checkpoint_every > 0 && now - last_ckpt >= user->checkpoint_every));
-                if (due && !done) {
-                    sl_status cs = ckpt_write(m, user->checkpoint);
-                    if (cs != SL_OK) {
-                        fail = cs;
-                        snprintf(fail_msg, sizeof fail_msg, "%s", sl_last_error());
-                        stop = true;
-                    }
-                    last_ckpt = now;
-                }
-                if (done) stop = true;
-                if (prog) sl_progress_update(prog, m->words_done, fields);
-            }
+            if (tid == 0) end_round(&t, user, &rs);
         }
         scratch_free(&sc);
     }
@@ -1021,19 +1229,25 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
         raw += t.ts[i].raw;
         kept += t.ts[i].kept;
     }
-    if (prog) {
-        sl_progress_finish(prog, fields);
-        sl_progress_destroy(prog);
+    if (rs.prog) {
+        /* The final line reports the whole run as done; a stopped run keeps
+         * its last report instead (a bar only needs its line ended). */
+        if (!rs.interrupted)
+            sl_progress_finish(rs.prog, rs.fields);
+        else if (user->progress_mode == SL_PROGRESS_BAR ||
+                 (user->progress_mode == SL_PROGRESS_AUTO && isatty(fileno(user->progress))))
+            fputc('\n', user->progress);
+        sl_progress_destroy(rs.prog);
     }
     free_tables(&t);
-    if (fail != SL_OK) return sl__fail(fail, "%s", fail_msg);
+    if (rs.fail != SL_OK) return sl__fail(rs.fail, "%s", rs.fail_msg);
     if (stats) {
         stats->raw_words = raw;
         stats->trained = kept;
         stats->seconds = secs;
         stats->words_per_sec = secs > 0 ? (double)raw / secs : 0;
-        stats->loss = last_loss;
-        stats->interrupted = interrupted;
+        stats->loss = rs.last_loss;
+        stats->interrupted = rs.interrupted;
     }
     return SL_OK;
 }
@@ -1049,7 +1263,7 @@ sl_status sl_words_train(const char *corpus, const sl_words_config *cfg, sl_word
     uint64_t fsize;
     SL__TRY(sl__file_size(corpus, &fsize));
     sl_vocab *v;
-    SL__TRY(sl_vocab_build(corpus, &cfg->vocab, &v));
+    SL__TRY(sl__vocab_scan(corpus, &cfg->vocab, cfg->interrupt, &v));
     sl_words_model *m;
     SL__TRY(model_alloc(v, cfg, pick_threads(cfg->threads), NULL, &m));
     m->corpus_size = fsize;

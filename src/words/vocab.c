@@ -348,6 +348,11 @@ sl_status sl_vocab_from_counts(const char *const *words, const uint64_t *counts,
 }
 
 sl_status sl_vocab_build(const char *corpus, const sl_vocab_config *cfg, sl_vocab **out) {
+    return sl__vocab_scan(corpus, cfg, NULL, out);
+}
+
+sl_status sl__vocab_scan(const char *corpus, const sl_vocab_config *cfg, const volatile sig_atomic_t *intr,
+                         sl_vocab **out) {
     sl__corpus rd;
     SL__TRY(sl__corpus_open(&rd, corpus, 0, UINT64_MAX, cfg->lowercase));
     counter c = {0};
@@ -360,6 +365,11 @@ sl_status sl_vocab_build(const char *corpus, const sl_vocab_config *cfg, sl_voca
         tokens++;
         if ((s = counter_add(&c, w, (size_t)n, 1)) != SL_OK) break;
         if (c.n >= COUNTER_PRUNE_AT) counter_prune(&c, floor++);
+        if ((tokens & 0xffff) == 0 && intr && *intr) {
+            s = sl__fail(SL_ERR_INTERRUPTED, "%s: interrupted while counting the vocabulary (%llu words read)",
+                         corpus, (unsigned long long)tokens);
+            break;
+        }
     }
     sl__corpus_close(&rd);
     if (n < 0) s = SL_ERR_IO;

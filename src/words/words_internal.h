@@ -40,6 +40,10 @@ struct sl_vocab {
     size_t mask;
 };
 uint64_t sl__hash_bytes(const char *s, size_t n);
+/* sl_vocab_build that also stops with SL_ERR_INTERRUPTED when *intr (may be
+ * NULL) becomes non-zero; it looks every 65,536 words. */
+sl_status sl__vocab_scan(const char *corpus, const sl_vocab_config *cfg, const volatile sig_atomic_t *intr,
+                         sl_vocab **out);
 long sl__vocab_find_n(const sl_vocab *v, const char *w, size_t n);
 
 /* ---- dense kernels ------------------------------------------------------------
@@ -86,6 +90,15 @@ static inline float tab_logsig(const sl__wtab *t, float x) {
  * S is scratch of m x n (m x V) floats. lr = 0 just evaluates L. */
 double sl__words_ns_step(const sl__wtab *tab, const float *const *a, size_t m, const float *const *b, size_t n,
                          size_t d, float lr, float *S, float *D);
+/* word2vec's update of one prediction: input row a against output rows b[0]
+ * (the target) and b[1..n) (negatives), in order: each output row moves by
+ * lr·(y − σ(a·b))·a right after its dot product, and e (d floats,
+ * overwritten) receives the input row's step Σ lr·(y − σ)·b from the rows as
+ * they were before their own step, for the caller to add to a (a is not
+ * changed here). Returns L = −log σ(a·b0) − Σ log σ(−a·bk); tab NULL: exact
+ * σ. A row listed twice sees its first step, as in word2vec. */
+double sl__w_pair(const sl__wtab *tab, const float *a, float *const *b, size_t n, size_t d, float lr, float *e);
+double sl__w_pair_ref(const sl__wtab *tab, const float *a, float *const *b, size_t n, size_t d, float lr, float *e);
 double sl__words_softmax_step(const float *const *a, size_t m, const float *const *b, size_t V, uint32_t y,
                               size_t d, float lr, float *S, float *D);
 
