@@ -4,7 +4,6 @@
  * internal ones of nn_internal.h (images CNHW, flat n x D). */
 #include "nn/nn_internal.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -40,7 +39,9 @@ static bool conv_is_same(const sl__conv_dims *d) { return d->stride == 1 && d->h
  * the thread count: each slice's d(weight) is summed separately and the
  * partial sums are added in slice order, so results do not depend on how
  * many threads ran the slices. Up to that many workers each take whole
- * slices and run single-threaded products on them (see blas_serial_begin). */
+ * slices; a worker's sl_gemm calls run their tiles on the worker's own
+ * thread (sl_gemm's tiles, and so its bits, are the same inside and outside
+ * a parallel region). */
 #ifndef SL__CONV_SLICES
 #define SL__CONV_SLICES 8
 #endif
@@ -70,21 +71,6 @@ size_t sl__conv_scratch_floats(const sl__conv_dims *d) {
     if (conv_is_pointwise(d)) return part;
     return conv_max_workers(d) * conv_worker_floats(d) + part;
 }
-
-/* Workers call BLAS from inside an OpenMP region, one product each, so
- * OpenBLAS must run them single-threaded: otherwise each call would start
- * its own pool threads and the 2 x T threads would fight over T cores. The
- * OpenBLAS thread count is process-wide; it is lowered only here, around a
- * region in which this kernel's own workers are the only BLAS callers (a
- * model is used by one thread at a time), and restored after it. OpenBLAS
- * keeps per-call buffers under a lock, so concurrent single-threaded calls
- * are safe. This is the only place the nn module calls BLAS in parallel. */
-static int blas_serial_begin(void) {
-    int saved = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    return saved;
-}
-static void blas_serial_end(int saved) { openblas_set_num_threads(saved); }
 
 /* One row segment of im2col or col2im: short (a few dozen floats), so a
  * loop the compiler vectorises beats a library call; restrict tells it the
@@ -239,7 +225,6 @@ void sl__conv_forward(float *out, const float *in, const float *wt, const float 
                       float *scratch) {
     const size_t howo = d->ho * d->wo, ncols = d->n * howo, S = conv_slices(d), W = conv_workers(d);
     const size_t area = conv_is_pointwise(d) ? 0 : conv_worker_floats(d);
-    int saved = W > 1 ? blas_serial_begin() : 0;
 #pragma omp parallel num_threads((int)W) if (W > 1)
     {
         /* The team may be smaller than asked for (or absent without OpenMP). */
@@ -247,7 +232,6 @@ void sl__conv_forward(float *out, const float *in, const float *wt, const float 
         for (size_t s = t; s < S; s += nt)
             conv_forward_range(out, in, wt, d, scratch + t * area, slice_begin(d, s), slice_begin(d, s + 1));
     }
-    if (W > 1) blas_serial_end(saved);
     if (bias) {
 #pragma omp parallel for schedule(static)
         for (size_t c = 0; c < d->co; c++) {
@@ -297,7 +281,6 @@ void sl__conv_backward(float *din, float *dwt, float *dbias, const float *dout, 
         }
     }
     if (S > 1) memset(parts, 0, (S - 1) * nw * sizeof(float));
-    int saved = W > 1 ? blas_serial_begin() : 0;
 #pragma omp parallel num_threads((int)W) if (W > 1)
     {
         size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
@@ -305,7 +288,6 @@ void sl__conv_backward(float *din, float *dwt, float *dbias, const float *dout, 
             conv_backward_range(din, s ? parts + (s - 1) * nw : dwt, dout, in, wt, d, scratch + t * area,
                                 slice_begin(d, s), slice_begin(d, s + 1));
     }
-    if (W > 1) blas_serial_end(saved);
     /* Slice order, whatever the thread count. */
     if (S > 1) {
 #pragma omp parallel for schedule(static)
