@@ -51,8 +51,10 @@ TEST(gemm_tiles_depend_on_the_shape_only) {
         ASSERT_TRUE(mt == M || (mt >= 256 && mt % 16 == 0));
         ASSERT_TRUE(nt == N || (nt >= 256 && nt % 16 == 0));
     }
-    ASSERT_EQ_SIZE(tile_count(512, 128, 128), 1);
-    ASSERT_EQ_SIZE(tile_count(10, 2048, 784), 1);
+    ASSERT_EQ_SIZE(tile_count(512, 128, 128), 2);
+    ASSERT_EQ_SIZE(tile_count(10, 2048, 784), 2);
+    ASSERT_EQ_SIZE(tile_count(256, 256, 64), 1);
+    ASSERT_EQ_SIZE(tile_count(500, 500, 2000), 1);
     ASSERT_EQ_SIZE(tile_count(1, 1, 1), 1);
 }
 
@@ -136,8 +138,8 @@ TEST(gemm_is_identical_across_thread_counts) {
     ASSERT_TRUE(tile_count(600, 600, 784) > 1 && tile_count(512, 784, 784) > 1 && tile_count(784, 784, 512) > 1);
     ASSERT_TRUE(tile_count(600, 784, 600) > 1 && tile_count(256, 3528, 144) > 1 && tile_count(40, 9000, 400) > 1);
     /* One tile, but large enough that a threaded OpenBLAS would split it. */
-    ASSERT_EQ_SIZE(tile_count(1024, 40, 600), 1);
-    gemm_all_counts(false, true, 1024, 40, 600, 0.0f);
+    ASSERT_EQ_SIZE(tile_count(500, 500, 2000), 1);
+    gemm_all_counts(false, true, 500, 500, 2000, 0.0f);
     gemm_all_counts(false, false, 600, 600, 784, 0.0f);
     gemm_all_counts(false, true, 512, 784, 784, 0.0f);
     gemm_all_counts(true, false, 784, 784, 512, 1.0f);
@@ -160,7 +162,7 @@ static int team_size(void) {
 
 TEST(openblas_runs_one_thread_and_openmp_keeps_its_count) {
     omp_set_num_threads(3);
-    float *A = randu(1024 * 600, 9), *C = malloc(1024 * 600 * sizeof *C);
+    float *A = randu(500 * 2000, 9), *C = malloc(600 * 600 * sizeof *C);
     /* The first product sets OpenBLAS up; the program never called sl_set_threads. */
     sl_gemm(false, false, 600, 600, 600, 1.0f, A, 600, A, 600, 0.0f, C, 600);
     ASSERT_EQ_INT(openblas_get_num_threads(), 1);
@@ -174,7 +176,7 @@ TEST(openblas_runs_one_thread_and_openmp_keeps_its_count) {
         ASSERT_EQ_INT(team_size(), n);
     }
     /* A product of one tile, made outside any parallel region, leaves both as they are. */
-    sl_gemm(false, false, 1024, 40, 600, 1.0f, A, 600, A, 40, 0.0f, C, 40);
+    sl_gemm(false, true, 500, 500, 2000, 1.0f, A, 2000, A, 2000, 0.0f, C, 500);
     ASSERT_EQ_INT(openblas_get_num_threads(), 1);
     ASSERT_EQ_INT(team_size(), 3);
     /* A program that raises OpenBLAS's count gets it put back by sl_set_threads. */

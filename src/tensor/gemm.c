@@ -16,9 +16,12 @@
  * over the full K, and the tiles are shared among the OpenMP threads. Every
  * element is then computed by the same call whatever the thread count.
  *
- * Tile shapes: a tile should hold at least 2^25 multiply-adds (a few tenths
- * of a millisecond on one core), so a product is split into the largest
- * power of two of tiles, at most TILE_MAX, that leaves each that much work.
+ * Tile shapes: a tile should hold at least 2^22 multiply-adds (50-90 us on
+ * one core here), so a product is split into the largest power of two of
+ * tiles, at most TILE_MAX, that leaves each that much work (with 2^25, the
+ * products of 8-32 million multiply-adds of a small layer or of the probe
+ * stayed on one thread and ran at 0.55-0.75 times a threaded OpenBLAS's
+ * speed; with 2^22 they ran at 0.8-1.9 times).
  * The longer side of the tile is halved each time, and never below
  * TILE_MIN: every tile re-packs its panels of A and B, and on the products
  * simlearn makes (measured with OpenBLAS's AVX-512 kernels) 256 x 256 tiles
@@ -26,7 +29,7 @@
  * 5-13% (with the AVX2 kernels, tiles of 256 and more stayed within about
  * 5%). Sides are rounded up to a multiple of 16, the widest register block
  * of OpenBLAS's x86-64 sgemm kernels. */
-#define TILE_WORK ((double)((size_t)1 << 25))
+#define TILE_WORK ((double)((size_t)1 << 22))
 #define TILE_MIN ((size_t)256)
 #define TILE_MAX ((size_t)32)
 #define TILE_ALIGN ((size_t)16)
