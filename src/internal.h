@@ -43,9 +43,6 @@ int sl__w2v_parse_float_ref(const char *p, float *out, const char **stop);
  * as exactly f; out holds >= 32 bytes; returns the length. */
 int sl__w2v_format_float(float f, char *out);
 
-/* Set OpenBLAS to one thread, once per process (src/base/threads.c). Every
- * BLAS call goes through sl_gemm, which calls this first. */
-void sl__blas_single_thread(void);
 /* The tile shape (mt rows x nt columns, edge tiles smaller) sl_gemm cuts an
  * M x N x K product into; it depends on nothing else. */
 void sl__gemm_tiles(size_t M, size_t N, size_t K, size_t *mt, size_t *nt);

@@ -91,15 +91,12 @@ size_t sl_alias_sample(const sl_alias *a, sl_rng *r);
 void sl_alias_destroy(sl_alias *a);
 
 /* ---- threads ------------------------------------------------------------
- * The library's loops run on OpenMP threads; sl_set_threads sets how many
- * (n <= 0 means all cores) and sl_get_threads tells. OpenBLAS always runs
- * single-threaded: sl_gemm spreads a product over the OpenMP threads itself,
- * in tiles fixed by the product's shape, so results do not depend on the
- * thread count (see simlearn/tensor.h). The first product, or sl_set_threads,
- * sets OpenBLAS to one thread for the whole process without changing OpenMP's
- * count (the OpenMP build of OpenBLAS would otherwise lower it as well). A
- * program that calls OpenBLAS itself must leave its thread count at one;
- * sl_set_threads puts it back if it was changed. */
+ * The library's work runs on OpenMP threads; sl_set_threads sets how many
+ * (n <= 0 means all cores; it changes nothing else) and sl_get_threads
+ * tells. Matrix products run single-threaded in OpenBLAS: sl_gemm spreads a
+ * product over the OpenMP threads itself, in tiles fixed by the product's
+ * shape, so results do not depend on the thread count (see
+ * simlearn/tensor.h). */
 void sl_set_threads(int n);
 int sl_get_threads(void);
 

@@ -17,7 +17,11 @@ extern "C" {
  * among the sl_set_threads threads (called inside a parallel region, they run
  * in order on the calling thread). Every element is computed by the same call
  * whatever the thread count, so the result is bit-identical for any thread
- * count. (Different OpenBLAS kernels, OPENBLAS_CORETYPE, round differently.) */
+ * count. (Different OpenBLAS kernels, OPENBLAS_CORETYPE, round differently.)
+ * OpenBLAS's own thread setting is left as the program set it: the pthread
+ * build's process-wide count is 1 only while sl_gemm calls are running (a
+ * program must not change it during one), and with the OpenMP build only the
+ * calling thread's OpenMP count is 1 during each BLAS call. */
 void sl_gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
              const float *B, size_t ldb, float beta, float *C, size_t ldc);
 /* The naive triple loop (double accumulation) that tests compare sl_gemm to. */

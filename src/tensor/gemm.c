@@ -5,13 +5,14 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 
 /* ---- tiles ---------------------------------------------------------------
  * A threaded OpenBLAS sgemm splits C between its threads, and an element's
  * value can depend on which part of the split it falls in (seen with the
  * SkylakeX, Cooperlake, Haswell and Zen kernels of OpenBLAS 0.3.21), so the
- * bits would change with the thread count. sl_gemm therefore keeps OpenBLAS
- * at one thread and does the splitting itself: C is cut into tiles whose
+ * bits would change with the thread count. sl_gemm therefore runs OpenBLAS
+ * single-threaded and does the splitting itself: C is cut into tiles whose
  * shapes depend only on (M, N, K), each tile is one single-threaded sgemm
  * over the full K, and the tiles are shared among the OpenMP threads. Every
  * element is then computed by the same call whatever the thread count.
@@ -55,11 +56,40 @@ void sl__gemm_tiles(size_t M, size_t N, size_t K, size_t *mt, size_t *nt) {
     *mt = a, *nt = b;
 }
 
-/* One single-threaded sgemm. The pthread build of OpenBLAS runs one thread
- * because sl__blas_single_thread set it so; the OpenMP build ignores that
- * setting outside a parallel region and takes omp_get_max_threads() threads,
- * so there the calling thread's OpenMP count is 1 for the duration of the
- * call (inside a parallel region it runs single-threaded by itself). */
+/* ---- OpenBLAS's threads -----------------------------------------------
+ * This file is the only code that touches them, and only while a product
+ * runs. The pthread build of OpenBLAS threads a call according to one
+ * process-wide count: it is set to 1 while any sl_gemm call is in progress
+ * and put back when the last one ends, so other users of OpenBLAS in the
+ * same process keep their setting between simlearn's products. The OpenMP
+ * build runs single-threaded inside a parallel region and otherwise takes
+ * omp_get_max_threads() threads (its own count is ignored there), so each
+ * call outside a region lowers the calling thread's OpenMP count to 1 for
+ * its duration; nothing process-wide changes. */
+static pthread_mutex_t blas_lock = PTHREAD_MUTEX_INITIALIZER;
+static int blas_users, blas_saved;
+
+/* openblas_get_parallel: 0 sequential, 1 pthreads, 2 OpenMP. */
+static bool blas_pthread_build(void) { return openblas_get_parallel() == 1; }
+
+static void blas_enter(void) {
+    if (!blas_pthread_build()) return;
+    pthread_mutex_lock(&blas_lock);
+    if (blas_users++ == 0) {
+        blas_saved = openblas_get_num_threads();
+        if (blas_saved != 1) openblas_set_num_threads(1);
+    }
+    pthread_mutex_unlock(&blas_lock);
+}
+
+static void blas_leave(void) {
+    if (!blas_pthread_build()) return;
+    pthread_mutex_lock(&blas_lock);
+    if (--blas_users == 0 && blas_saved != 1) openblas_set_num_threads(blas_saved);
+    pthread_mutex_unlock(&blas_lock);
+}
+
+/* One single-threaded sgemm (see above for the OpenMP build). */
 static void sgemm1(CBLAS_TRANSPOSE opa, CBLAS_TRANSPOSE opb, size_t m, size_t n, size_t K, float alpha,
                    const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc) {
     int saved = omp_in_parallel() ? 1 : omp_get_max_threads();
@@ -78,11 +108,11 @@ void sl_gemm(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const 
             for (size_t j = 0; j < N; j++) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
         return;
     }
-    sl__blas_single_thread();
     size_t mt, nt;
     sl__gemm_tiles(M, N, K, &mt, &nt);
     const size_t rows = (M + mt - 1) / mt, cols = (N + nt - 1) / nt, tiles = rows * cols;
     const CBLAS_TRANSPOSE opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
+    blas_enter();
     /* Inside a parallel region (a caller's worker) the tiles run in order on
      * the calling thread; they are the same tiles. */
 #pragma omp parallel for schedule(dynamic, 1) if (tiles > 1 && !omp_in_parallel())
@@ -93,6 +123,7 @@ void sl_gemm(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const 
         const float *b = tb ? B + j0 * ldb : B + j0;
         sgemm1(opa, opb, m, n, K, alpha, a, lda, b, ldb, beta, C + i0 * ldc + j0, ldc);
     }
+    blas_leave();
 }
 
 void sl_gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
