@@ -64,22 +64,28 @@ static void check_against_ref(bool ta, bool tb, size_t M, size_t N, size_t K, fl
     size_t lda = (ta ? M : K) + 5, ldb = (tb ? K : N) + 3, ldc = N + 7;
     size_t arows = ta ? K : M, brows = tb ? N : K;
     float *A = randu(arows * lda, 1), *B = randu(brows * ldb, 2), *C1 = randu(M * ldc, 3);
-    float *C2 = malloc(M * ldc * sizeof *C2);
+    float *C2 = malloc(M * ldc * sizeof *C2), *C3 = malloc(M * ldc * sizeof *C3);
     memcpy(C2, C1, M * ldc * sizeof *C2);
+    memcpy(C3, C1, M * ldc * sizeof *C3);
     sl_set_threads(2);
     sl_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C1, ldc);
     sl_gemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C2, ldc);
+    sl__gemm_one(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C3, ldc);
     double tol = 4e-7 * (double)K + 1e-5;
     for (size_t i = 0; i < M; i++) {
-        for (size_t j = 0; j < N; j++)
-            if (fabs((double)C1[i * ldc + j] - C2[i * ldc + j]) > tol)
-                T_FAIL("ta %d tb %d %zu x %zu x %zu: C[%zu][%zu] = %.9g, naive %.9g", ta, tb, M, N, K, i, j,
-                       (double)C1[i * ldc + j], (double)C2[i * ldc + j]);
-        for (size_t j = N; j < ldc; j++) ASSERT_TRUE(C1[i * ldc + j] == C2[i * ldc + j]);
+        for (size_t j = 0; j < N; j++) {
+            double ref = C2[i * ldc + j];
+            if (fabs((double)C1[i * ldc + j] - ref) > tol || fabs((double)C3[i * ldc + j] - ref) > tol)
+                T_FAIL("ta %d tb %d %zu x %zu x %zu: C[%zu][%zu] = %.9g (tiles), %.9g (one call), naive %.9g", ta,
+                       tb, M, N, K, i, j, (double)C1[i * ldc + j], (double)C3[i * ldc + j], ref);
+        }
+        for (size_t j = N; j < ldc; j++)
+            ASSERT_TRUE(C1[i * ldc + j] == C2[i * ldc + j] && C3[i * ldc + j] == C2[i * ldc + j]);
     }
-    free(A), free(B), free(C1), free(C2);
+    free(A), free(B), free(C1), free(C2), free(C3);
 }
 
+/* sl_gemm and its one-call form sl__gemm_one against the naive product. */
 TEST(gemm_tiles_match_the_naive_product_on_odd_shapes) {
     /* 810 x 650 x 260 is 2 x 2 tiles of 416 x 336 with smaller edge tiles;
      * 40 x 9000 x 400 is a row of tiles with a short last one; 1200 x 40 x
@@ -239,11 +245,11 @@ TEST(linear_forward_backward_identical_across_thread_counts) {
 }
 
 TEST(conv_forward_backward_identical_across_thread_counts) {
-    /* 144 examples of 16 x 14 x 14 make 8 slices of 18; each slice's product
-     * (256 x 18*196 x 144) is itself several tiles. A batch of 2 has fewer
-     * slices than threads; a batch of one 48 x 48 image is one slice whose
-     * product (256 x 2304 x 144) is split between the threads. */
-    ASSERT_TRUE(tile_count(256, 18 * 196, 144) > 1 && tile_count(256, 48 * 48, 144) > 1);
+    /* 144 examples of 16 x 14 x 14 make 8 slices of 18, which the threads
+     * share; a batch of 2 has fewer slices than threads; a batch of one
+     * 48 x 48 image is one slice whose products (256 x 2304 x 144) are cut
+     * into tiles that the threads share. */
+    ASSERT_TRUE(tile_count(256, 48 * 48, 144) > 1);
     sl_shape in = {3, {16, 14, 14}}, big = {3, {16, 48, 48}};
     const char *spec = "conv(256,3,pad=1,bias=0),bn,relu,maxpool(2),conv(32,3,stride=2,pad=1),gap,linear(10)";
     model_all_counts(spec, &in, 144);
@@ -548,12 +554,13 @@ TEST(cli_results_identical_across_thread_counts) {
         snprintf(cmd, sizeof cmd, "%s map %s --labels %s --iters 60 --threads %d --coords %s -o %s -q", s, raw, labels,
                  th, f[t][2], f[t][3]);
         run_ok(cmd, NULL);
-        snprintf(cmd, sizeof cmd, "%s knn -b %s --self -k 5 --metric cosine --threads %d --ids-out %s --scores-out %s -q",
-                 s, raw, th, f[t][4], f[t][5]);
+        snprintf(cmd, sizeof cmd,
+                 "%s knn -b %s --self -k 5 --metric cosine --threads %d --ids-out %s --scores-out %s -q", s, raw,
+                 th, f[t][4], f[t][5]);
         run_ok(cmd, NULL);
         /* The embeddings' labels are the raw rows' labels (same items). */
-        snprintf(cmd, sizeof cmd, "%s geometry %s --labels %s --threads %d --spectrum-out %s -q", s, f[0][1], labels, th,
-                 f[t][6]);
+        snprintf(cmd, sizeof cmd, "%s geometry %s --labels %s --threads %d --spectrum-out %s -q", s, f[0][1], labels,
+                 th, f[t][6]);
         run_ok(cmd, NULL);
         snprintf(cmd, sizeof cmd, "%s probe --train %s --train-labels %s --max-iter 20 --threads %d -q", s, f[0][1],
                  labels, th);
@@ -604,9 +611,11 @@ TEST(openblas_build_and_kernel_are_the_ones_asked_for) {
 /* Run `bin case` with the given OpenBLAS directory and kernel; fail with its
  * output if it fails. */
 static void run_child(const char *bin, const char *name, const char *dir, const char *core) {
-    const char *old = getenv("LD_LIBRARY_PATH"), *fmt = "env LD_LIBRARY_PATH='%s%s%s' %s%s SIMLEARN_TEST_BLAS='%s' '%s' %s";
+    const char *old = getenv("LD_LIBRARY_PATH");
+    const char *fmt = "env LD_LIBRARY_PATH='%s%s%s' %s%s SIMLEARN_TEST_BLAS='%s' '%s' %s";
     char *out = NULL;
-#define CHILD_ARGS dir, old && *old ? ":" : "", old ? old : "", core ? "OPENBLAS_CORETYPE=" : "", core ? core : "", dir, bin, name
+#define CHILD_ARGS \
+    dir, old && *old ? ":" : "", old ? old : "", core ? "OPENBLAS_CORETYPE=" : "", core ? core : "", dir, bin, name
     int len = snprintf(NULL, 0, fmt, CHILD_ARGS);
     char *cmd = malloc((size_t)len + 1);
     snprintf(cmd, (size_t)len + 1, fmt, CHILD_ARGS);

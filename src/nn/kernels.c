@@ -39,9 +39,11 @@ static bool conv_is_same(const sl__conv_dims *d) { return d->stride == 1 && d->h
  * the thread count: each slice's d(weight) is summed separately and the
  * partial sums are added in slice order, so results do not depend on how
  * many threads ran the slices. Up to that many workers each take whole
- * slices; a worker's sl_gemm calls run their tiles on the worker's own
- * thread (sl_gemm's tiles, and so its bits, are the same inside and outside
- * a parallel region). */
+ * slices. With two slices or more, each product is one single-threaded
+ * sgemm (sl__gemm_one), whichever worker runs it; a batch of one example is
+ * one slice, and its products go through sl_gemm, whose tiles share the
+ * threads. Which of the two depends on the batch size alone, so the bits do
+ * not depend on the thread count either way. */
 #ifndef SL__CONV_SLICES
 #define SL__CONV_SLICES 8
 #endif
@@ -49,6 +51,15 @@ static bool conv_is_same(const sl__conv_dims *d) { return d->stride == 1 && d->h
 static size_t conv_slices(const sl__conv_dims *d) { return SL__MIN((size_t)SL__CONV_SLICES, SL__MAX(d->n, (size_t)1)); }
 
 static size_t slice_begin(const sl__conv_dims *d, size_t s) { return s * d->n / conv_slices(d); }
+
+/* The product of one chunk (see the slices above). */
+static void conv_gemm(const sl__conv_dims *d, bool ta, bool tb, size_t M, size_t N, size_t K, const float *A,
+                      size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc) {
+    if (conv_slices(d) > 1)
+        sl__gemm_one(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+    else
+        sl_gemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+}
 
 /* Workers the scratch is sized for, and workers that run now. */
 static size_t conv_max_workers(const sl__conv_dims *d) {
@@ -212,11 +223,11 @@ static void conv_forward_range(float *out, const float *in, const float *wt, con
     for (; s0 < s1; s0 += nb) {
         size_t b = SL__MIN(nb, s1 - s0);
         if (conv_is_pointwise(d)) {
-            sl_gemm(false, false, d->co, b * howo, ckk, 1.0f, wt, ckk, in + s0 * howo, d->n * howo, 0.0f,
-                    out + s0 * howo, ncols);
+            conv_gemm(d, false, false, d->co, b * howo, ckk, wt, ckk, in + s0 * howo, d->n * howo, 0.0f,
+                      out + s0 * howo, ncols);
         } else {
             im2col(col, in, d, s0, b);
-            sl_gemm(false, false, d->co, b * howo, ckk, 1.0f, wt, ckk, col, b * howo, 0.0f, out + s0 * howo, ncols);
+            conv_gemm(d, false, false, d->co, b * howo, ckk, wt, ckk, col, b * howo, 0.0f, out + s0 * howo, ncols);
         }
     }
 }
@@ -250,16 +261,16 @@ static void conv_backward_range(float *din, float *dw, const float *dout, const 
         size_t b = SL__MIN(nb, s1 - s0), cols = b * howo;
         const float *g = dout + s0 * howo;
         if (conv_is_pointwise(d)) {
-            sl_gemm(false, true, d->co, ckk, cols, 1.0f, g, ncols, in + s0 * hw, d->n * hw, 1.0f, dw, ckk);
+            conv_gemm(d, false, true, d->co, ckk, cols, g, ncols, in + s0 * hw, d->n * hw, 1.0f, dw, ckk);
             if (din)
-                sl_gemm(true, false, ckk, cols, d->co, 1.0f, wt, ckk, g, ncols, 0.0f, din + s0 * hw, d->n * hw);
+                conv_gemm(d, true, false, ckk, cols, d->co, wt, ckk, g, ncols, 0.0f, din + s0 * hw, d->n * hw);
             continue;
         }
         im2col(col, in, d, s0, b);
-        sl_gemm(false, true, d->co, ckk, cols, 1.0f, g, ncols, col, cols, 1.0f, dw, ckk);
+        conv_gemm(d, false, true, d->co, ckk, cols, g, ncols, col, cols, 1.0f, dw, ckk);
         if (din) {
             /* The column buffer is free again: reuse it for d(columns). */
-            sl_gemm(true, false, ckk, cols, d->co, 1.0f, wt, ckk, g, ncols, 0.0f, col, cols);
+            conv_gemm(d, true, false, ckk, cols, d->co, wt, ckk, g, ncols, 0.0f, col, cols);
             col2im(din, col, d, s0, b, col + nb * ckk * howo);
         }
     }

@@ -126,6 +126,19 @@ void sl_gemm(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const 
     blas_leave();
 }
 
+void sl__gemm_one(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
+                  const float *B, size_t ldb, float beta, float *C, size_t ldc) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        sl_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    blas_enter();
+    sgemm1(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
+           ldc);
+    blas_leave();
+}
+
 void sl_gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
                  const float *B, size_t ldb, float beta, float *C, size_t ldc) {
     for (size_t i = 0; i < M; i++)
