@@ -286,12 +286,11 @@ TEST(losses_identical_across_thread_counts) {
     float *a = randu(n * d, 12), *b = randu(SL__MAX(n, nb) * d, 13);
     int32_t *labels = malloc(n * sizeof *labels);
     for (size_t i = 0; i < n; i++) labels[i] = (int32_t)(i % 37);
-    const sl_objective objs[] = {SL_OBJ_INFONCE, SL_OBJ_SUPCON, SL_OBJ_TRIPLET_HARD, SL_OBJ_CLIP, SL_OBJ_SOFTMAX};
-    for (size_t o = 0; o < sizeof objs / sizeof objs[0]; o++) {
-        sl_objective obj = objs[o];
-        bool two = obj == SL_OBJ_CLIP || obj == SL_OBJ_SOFTMAX;
+    for (int o = 0; o < SL_OBJ_COUNT; o++) {
+        sl_objective obj = (sl_objective)o;
+        bool two = obj == SL_OBJ_CLIP || obj == SL_OBJ_SOFTMAX || obj == SL_OBJ_AUTOENCODER;
         size_t bn = obj == SL_OBJ_SOFTMAX ? nb : 0;
-        const int32_t *lab = obj == SL_OBJ_INFONCE || obj == SL_OBJ_CLIP ? NULL : labels;
+        const int32_t *lab = obj == SL_OBJ_INFONCE || obj == SL_OBJ_CLIP || obj == SL_OBJ_AUTOENCODER ? NULL : labels;
         if (obj == SL_OBJ_SOFTMAX)
             for (size_t i = 0; i < n; i++) labels[i] = (int32_t)(i % nb);
         loss_run first = run_loss(obj, a, two ? b : NULL, lab, n, bn, d, thread_counts[0]);
