@@ -65,6 +65,17 @@ sl_status sl__meta_str(const sl_tensors *t, const char *key, const char *what, u
 /* Fail on key's current value (or its absence): "expected <expected>". */
 sl_status sl__meta_fail(const sl_tensors *t, const char *key, const char *expected, ...) SL__PRINTF(3, 4);
 
+/* The tile shape (mt rows x nt columns, edge tiles smaller) sl_gemm cuts an
+ * M x N x K product into; it depends on nothing else. */
+void sl__gemm_tiles(size_t M, size_t N, size_t K, size_t *mt, size_t *nt);
+/* sl_gemm as one single-threaded OpenBLAS call, never cut into tiles: for
+ * callers that already split their work in a fixed way between threads
+ * (the convolution's slices), where tiles would only add re-packing. The
+ * bits differ from sl_gemm's when sl_gemm would cut the product, so a
+ * caller must choose between the two by the shapes alone. */
+void sl__gemm_one(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
+                  const float *B, size_t ldb, float beta, float *C, size_t ldc);
+
 #define SL__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SL__MAX(a, b) ((a) > (b) ? (a) : (b))
 

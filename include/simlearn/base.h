@@ -91,8 +91,12 @@ size_t sl_alias_sample(const sl_alias *a, sl_rng *r);
 void sl_alias_destroy(sl_alias *a);
 
 /* ---- threads ------------------------------------------------------------
- * The library uses OpenMP for its own loops and OpenBLAS for matrix products.
- * sl_set_threads sets both (n <= 0 means all cores). */
+ * The library's work runs on OpenMP threads; sl_set_threads sets how many
+ * (n <= 0 means all cores; it changes nothing else) and sl_get_threads
+ * tells. Matrix products run single-threaded in OpenBLAS: sl_gemm spreads a
+ * product over the OpenMP threads itself, in tiles fixed by the product's
+ * shape, so results do not depend on the thread count (see
+ * simlearn/tensor.h). */
 void sl_set_threads(int n);
 int sl_get_threads(void);
 

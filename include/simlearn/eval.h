@@ -77,7 +77,8 @@ typedef struct sl_logreg_problem {
 
 /* Value and gradient (grad may be NULL). Logits and the gradient's data term
  * are float32 sl_gemm products over blocks of rows; sums are in double.
- * Deterministic for a given thread count. Errors: SL_ERR_ARG, SL_ERR_NOMEM. */
+ * The same bits whatever the thread count, and so are the fit, the
+ * preconditioner and the probe. Errors: SL_ERR_ARG, SL_ERR_NOMEM. */
 sl_status sl_logreg_loss(const sl_logreg_problem *p, const double *theta, double *grad, double *f);
 /* The naive double-precision twin the tests compare against. */
 sl_status sl_logreg_loss_ref(const sl_logreg_problem *p, const double *theta, double *grad, double *f);

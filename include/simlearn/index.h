@@ -36,7 +36,8 @@ bool sl_metric_is_similarity(sl_metric m);
  * survivors are re-scored exactly (double accumulation) so the returned scores
  * and the order do not depend on BLAS rounding. Memory beyond the inputs and
  * outputs is bounded by max_block_bytes plus O(queries in a block * k).
- * Uses the thread count set by sl_set_threads (BLAS and OpenMP). */
+ * Runs on the sl_set_threads threads (sl_gemm's tiles and OpenMP loops over
+ * queries); the results do not depend on how many. */
 typedef struct sl_flat_config {
     sl_metric metric;
     size_t k;              /* neighbours per query, >= 1 */

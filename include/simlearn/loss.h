@@ -106,7 +106,9 @@ typedef struct sl_loss_result {
  * - Sums run in double; softmaxes use log-sum-exp, so tiny tau stays finite.
  * - Scratch (a few n x n doubles) comes from a workspace (see below); SL_ERR_NOMEM
  *   when it cannot be allocated.
- * - Deterministic: the same inputs and thread count give the same bits.
+ * - Deterministic: the same inputs give the same bits whatever the thread
+ *   count (the products are sl_gemm's; everything else runs on the calling
+ *   thread).
  * - Calls share no state: concurrent calls are safe when their gradient
  *   buffers are distinct.
  * - On failure *out is left unchanged, and so are the gradients unless the

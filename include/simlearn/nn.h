@@ -55,7 +55,8 @@ void sl_shape_format(const sl_shape *s, char *buf, size_t cap);
  * activations of the last forward pass and scratch, all freed by
  * sl_model_destroy. Thread safety: a model (and its optimizer) must be used by
  * one thread at a time; kernels run on sl_set_threads() threads internally
- * (OpenMP + OpenBLAS). Two models may coexist and be chained (an encoder's
+ * (OpenMP, products through sl_gemm), and outputs and gradients do not depend
+ * on how many. Two models may coexist and be chained (an encoder's
  * output fed to a projector, whose d(input) is fed to the encoder's
  * backward) as long as calls are made from one thread. */
 typedef struct sl_model sl_model;

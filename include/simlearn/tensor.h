@@ -12,7 +12,16 @@ extern "C" {
 
 /* C = alpha * op(A) * op(B) + beta * C, row-major, op(X) = X or X^T.
  * op(A) is M x K, op(B) is K x N, C is M x N; lda/ldb/ldc are row strides.
- * Thread count is whatever sl_set_threads last set. */
+ * C is cut into tiles whose shapes depend only on (M, N, K); each tile is one
+ * single-threaded OpenBLAS sgemm over the whole of K, and the tiles are shared
+ * among the sl_set_threads threads (called inside a parallel region, they run
+ * in order on the calling thread). Every element is computed by the same call
+ * whatever the thread count, so the result is bit-identical for any thread
+ * count. (Different OpenBLAS kernels, OPENBLAS_CORETYPE, round differently.)
+ * OpenBLAS's own thread setting is left as the program set it: the pthread
+ * build's process-wide count is 1 only while sl_gemm calls are running (a
+ * program must not change it during one), and with the OpenMP build only the
+ * calling thread's OpenMP count is 1 during each BLAS call. */
 void sl_gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
              const float *B, size_t ldb, float beta, float *C, size_t ldc);
 /* The naive triple loop (double accumulation) that tests compare sl_gemm to. */

@@ -41,8 +41,9 @@ void sl_pca_destroy(sl_pca *p);
  * 0.01); learning rate max(n / exaggeration / 4, 50) unless given; started from
  * the PCA projection scaled so the first coordinate has standard deviation 1e-4.
  * The result depends only on the input and the seed, not on the thread count:
- * every sum is taken in a fixed order, and the PCA start is computed without
- * the (threaded) BLAS.
+ * the neighbour distances come from sl_gemm, whose tiles do not depend on it,
+ * every other sum is taken in a fixed order, and the PCA start is computed in
+ * plain loops.
  * sl_tsne_run_ref is the exact O(n^2) method (dense P over all points, exact
  * gradient) with the same schedule, for small n and for tests. */
 typedef enum { SL_TSNE_INIT_PCA, SL_TSNE_INIT_RANDOM } sl_tsne_init;

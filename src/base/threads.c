@@ -1,14 +1,15 @@
-/* Thread count for OpenMP loops and OpenBLAS, and the monotonic timer. */
+/* Thread count for the library's OpenMP loops, and the monotonic timer.
+ * OpenBLAS's own threads are left to sl_gemm (src/tensor/gemm.c), which runs
+ * every product single-threaded in OpenBLAS and spreads it over these
+ * threads itself. */
 #include "internal.h"
 
-#include <cblas.h>
 #include <omp.h>
 #include <time.h>
 
 void sl_set_threads(int n) {
     if (n <= 0) n = omp_get_num_procs();
     omp_set_num_threads(n);
-    openblas_set_num_threads(n);
 }
 
 int sl_get_threads(void) { return omp_get_max_threads(); }

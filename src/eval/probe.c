@@ -69,9 +69,8 @@ static double lr_eval(lr_work *w, const double *theta, double *grad) {
          * fastest for OpenBLAS with k much smaller than nb and d. */
         float *z = w->z;
         sl_gemm(false, true, k, nb, d, 1.0f, w->wf, d, xb, d, 0.0f, z, nb);
-        /* The softmax runs on the calling thread on purpose: an OpenMP region
-         * between two OpenBLAS calls leaves two thread pools spinning for the
-         * same cores, which costs far more than this loop. */
+        /* The softmax runs on the calling thread, row by row, and the row
+         * losses are summed in row order. */
         double *rl = w->rowloss;
         for (size_t i = 0; i < nb; i++) {
             double mx = -INFINITY;

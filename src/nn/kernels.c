@@ -4,7 +4,6 @@
  * internal ones of nn_internal.h (images CNHW, flat n x D). */
 #include "nn/nn_internal.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -40,7 +39,11 @@ static bool conv_is_same(const sl__conv_dims *d) { return d->stride == 1 && d->h
  * the thread count: each slice's d(weight) is summed separately and the
  * partial sums are added in slice order, so results do not depend on how
  * many threads ran the slices. Up to that many workers each take whole
- * slices and run single-threaded products on them (see blas_serial_begin). */
+ * slices. With two slices or more, each product is one single-threaded
+ * sgemm (sl__gemm_one), whichever worker runs it; a batch of one example is
+ * one slice, and its products go through sl_gemm, whose tiles share the
+ * threads. Which of the two depends on the batch size alone, so the bits do
+ * not depend on the thread count either way. */
 #ifndef SL__CONV_SLICES
 #define SL__CONV_SLICES 8
 #endif
@@ -48,6 +51,15 @@ static bool conv_is_same(const sl__conv_dims *d) { return d->stride == 1 && d->h
 static size_t conv_slices(const sl__conv_dims *d) { return SL__MIN((size_t)SL__CONV_SLICES, SL__MAX(d->n, (size_t)1)); }
 
 static size_t slice_begin(const sl__conv_dims *d, size_t s) { return s * d->n / conv_slices(d); }
+
+/* The product of one chunk (see the slices above). */
+static void conv_gemm(const sl__conv_dims *d, bool ta, bool tb, size_t M, size_t N, size_t K, const float *A,
+                      size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc) {
+    if (conv_slices(d) > 1)
+        sl__gemm_one(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+    else
+        sl_gemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+}
 
 /* Workers the scratch is sized for, and workers that run now. */
 static size_t conv_max_workers(const sl__conv_dims *d) {
@@ -70,21 +82,6 @@ size_t sl__conv_scratch_floats(const sl__conv_dims *d) {
     if (conv_is_pointwise(d)) return part;
     return conv_max_workers(d) * conv_worker_floats(d) + part;
 }
-
-/* Workers call BLAS from inside an OpenMP region, one product each, so
- * OpenBLAS must run them single-threaded: otherwise each call would start
- * its own pool threads and the 2 x T threads would fight over T cores. The
- * OpenBLAS thread count is process-wide; it is lowered only here, around a
- * region in which this kernel's own workers are the only BLAS callers (a
- * model is used by one thread at a time), and restored after it. OpenBLAS
- * keeps per-call buffers under a lock, so concurrent single-threaded calls
- * are safe. This is the only place the nn module calls BLAS in parallel. */
-static int blas_serial_begin(void) {
-    int saved = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    return saved;
-}
-static void blas_serial_end(int saved) { openblas_set_num_threads(saved); }
 
 /* One row segment of im2col or col2im: short (a few dozen floats), so a
  * loop the compiler vectorises beats a library call; restrict tells it the
@@ -226,11 +223,11 @@ static void conv_forward_range(float *out, const float *in, const float *wt, con
     for (; s0 < s1; s0 += nb) {
         size_t b = SL__MIN(nb, s1 - s0);
         if (conv_is_pointwise(d)) {
-            sl_gemm(false, false, d->co, b * howo, ckk, 1.0f, wt, ckk, in + s0 * howo, d->n * howo, 0.0f,
-                    out + s0 * howo, ncols);
+            conv_gemm(d, false, false, d->co, b * howo, ckk, wt, ckk, in + s0 * howo, d->n * howo, 0.0f,
+                      out + s0 * howo, ncols);
         } else {
             im2col(col, in, d, s0, b);
-            sl_gemm(false, false, d->co, b * howo, ckk, 1.0f, wt, ckk, col, b * howo, 0.0f, out + s0 * howo, ncols);
+            conv_gemm(d, false, false, d->co, b * howo, ckk, wt, ckk, col, b * howo, 0.0f, out + s0 * howo, ncols);
         }
     }
 }
@@ -239,7 +236,6 @@ void sl__conv_forward(float *out, const float *in, const float *wt, const float 
                       float *scratch) {
     const size_t howo = d->ho * d->wo, ncols = d->n * howo, S = conv_slices(d), W = conv_workers(d);
     const size_t area = conv_is_pointwise(d) ? 0 : conv_worker_floats(d);
-    int saved = W > 1 ? blas_serial_begin() : 0;
 #pragma omp parallel num_threads((int)W) if (W > 1)
     {
         /* The team may be smaller than asked for (or absent without OpenMP). */
@@ -247,7 +243,6 @@ void sl__conv_forward(float *out, const float *in, const float *wt, const float 
         for (size_t s = t; s < S; s += nt)
             conv_forward_range(out, in, wt, d, scratch + t * area, slice_begin(d, s), slice_begin(d, s + 1));
     }
-    if (W > 1) blas_serial_end(saved);
     if (bias) {
 #pragma omp parallel for schedule(static)
         for (size_t c = 0; c < d->co; c++) {
@@ -266,16 +261,16 @@ static void conv_backward_range(float *din, float *dw, const float *dout, const 
         size_t b = SL__MIN(nb, s1 - s0), cols = b * howo;
         const float *g = dout + s0 * howo;
         if (conv_is_pointwise(d)) {
-            sl_gemm(false, true, d->co, ckk, cols, 1.0f, g, ncols, in + s0 * hw, d->n * hw, 1.0f, dw, ckk);
+            conv_gemm(d, false, true, d->co, ckk, cols, g, ncols, in + s0 * hw, d->n * hw, 1.0f, dw, ckk);
             if (din)
-                sl_gemm(true, false, ckk, cols, d->co, 1.0f, wt, ckk, g, ncols, 0.0f, din + s0 * hw, d->n * hw);
+                conv_gemm(d, true, false, ckk, cols, d->co, wt, ckk, g, ncols, 0.0f, din + s0 * hw, d->n * hw);
             continue;
         }
         im2col(col, in, d, s0, b);
-        sl_gemm(false, true, d->co, ckk, cols, 1.0f, g, ncols, col, cols, 1.0f, dw, ckk);
+        conv_gemm(d, false, true, d->co, ckk, cols, g, ncols, col, cols, 1.0f, dw, ckk);
         if (din) {
             /* The column buffer is free again: reuse it for d(columns). */
-            sl_gemm(true, false, ckk, cols, d->co, 1.0f, wt, ckk, g, ncols, 0.0f, col, cols);
+            conv_gemm(d, true, false, ckk, cols, d->co, wt, ckk, g, ncols, 0.0f, col, cols);
             col2im(din, col, d, s0, b, col + nb * ckk * howo);
         }
     }
@@ -297,7 +292,6 @@ void sl__conv_backward(float *din, float *dwt, float *dbias, const float *dout, 
         }
     }
     if (S > 1) memset(parts, 0, (S - 1) * nw * sizeof(float));
-    int saved = W > 1 ? blas_serial_begin() : 0;
 #pragma omp parallel num_threads((int)W) if (W > 1)
     {
         size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
@@ -305,7 +299,6 @@ void sl__conv_backward(float *din, float *dwt, float *dbias, const float *dout, 
             conv_backward_range(din, s ? parts + (s - 1) * nw : dwt, dout, in, wt, d, scratch + t * area,
                                 slice_begin(d, s), slice_begin(d, s + 1));
     }
-    if (W > 1) blas_serial_end(saved);
     /* Slice order, whatever the thread count. */
     if (S > 1) {
 #pragma omp parallel for schedule(static)
