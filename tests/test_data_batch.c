@@ -343,10 +343,10 @@ TEST(normalized_batches_and_pixel_stats) {
 
 /* An allocator that fails once its budget of allocations is spent, to walk
  * every out-of-memory path of opening datasets and starting a batcher. It is
- * installed once, before any other library call and so before any thread
- * starts, and stays for the whole process; the test moves only the budget,
- * atomically, since the batcher's producer threads may be running when it
- * does. LONG_MAX is no limit. */
+ * installed once, before any other library call and so before the library
+ * starts any thread, and stays for the whole process; the test moves only
+ * the budget, atomically, since the batcher's producer threads may be
+ * running when it does. LONG_MAX is no limit. */
 static long oom_left = LONG_MAX;
 static bool oom_take(void) {
     long left = __atomic_load_n(&oom_left, __ATOMIC_SEQ_CST);
@@ -372,7 +372,7 @@ static void oom_free(void *p, void *ctx) {
 
 TEST(out_of_memory_is_reported_not_crashed) {
     sl_allocator a = {oom_malloc, oom_realloc, oom_free, NULL};
-    sl_set_allocator(&a); /* first: no thread exists yet */
+    sl_set_allocator(&a); /* before any other simlearn call, so before any of its threads */
     /* Fixtures, with no limit. */
     mkdir(t_path("f"), 0777);
     mkdir(t_path("f/a"), 0777);
