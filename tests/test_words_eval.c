@@ -166,17 +166,21 @@ TEST(save_and_load_roundtrip_in_every_format) {
 TEST(corrupt_vector_files_fail_clearly) {
     sl_wordvecs *w;
     const char *p = t_path("bad.vec");
+    /* Each message names the file, where, and what was expected. */
     write_text(p, "2 3\na 1 2 3\nb 1 2\n");
-    ASSERT_TRUE(sl_words_load(p, &w) != SL_OK);
+    ASSERT_FAILS(sl_words_load(p, &w), SL_ERR_FORMAT, "line 3: word \"b\": found 2 values, expected 3");
     ASSERT_CONTAINS(sl_last_error(), "bad.vec");
     write_text(p, "2 3\na 1 2 nan\nb 1 2 3\n");
-    ASSERT_TRUE(sl_words_load(p, &w) != SL_OK);
+    ASSERT_FAILS(sl_words_load(p, &w), SL_ERR_NUMERIC, "line 2: word \"a\": value 3 is \"nan\", expected a finite number");
+    ASSERT_CONTAINS(sl_last_error(), "bad.vec");
     write_text(p, "99999999999 3\na 1 2 3\n");
-    ASSERT_TRUE(sl_words_load(p, &w) != SL_OK);
+    ASSERT_FAILS(sl_words_load(p, &w), SL_ERR_FORMAT, "line 1: header says 99999999999 words of dimension 3");
+    ASSERT_CONTAINS(sl_last_error(), "bad.vec");
     const char *b = t_path("bad.bin");
     t_write_file(b, "2 4\na \x00\x00\x80\x3f", 11); /* truncated binary */
     ASSERT_TRUE(sl_words_load(b, &w) != SL_OK);
     ASSERT_CONTAINS(sl_last_error(), "bad.bin");
+    ASSERT_CONTAINS(sl_last_error(), "header says 2 words of dimension 4");
     /* .npy whose vocabulary has the wrong number of words. */
     float m[6] = {1, 2, 3, 4, 5, 6};
     const char *np = t_path("m.npy");
