@@ -322,8 +322,9 @@ TEST(cli_errors_have_the_right_exit_codes) {
 }
 
 TEST(cli_resume_after_a_stop_matches_an_uninterrupted_run) {
-    /* A checkpoint written at an epoch end, then resumed, gives the same
-     * vectors as one uninterrupted run (one thread). */
+    /* A checkpoint written between rounds (after 9 rounds of 8 per epoch: one
+     * round into the second epoch), then resumed, gives the same vectors as
+     * one uninterrupted run (one thread). */
     const char *corpus = t_path("c.txt");
     topic_corpus(corpus, 300);
     char cmd[2048], *out = NULL;
@@ -346,6 +347,8 @@ TEST(cli_resume_after_a_stop_matches_an_uninterrupted_run) {
     sl_words_stats st;
     ASSERT_OK(sl_words_train(corpus, &c, &m, &st));
     ASSERT_TRUE(st.interrupted);
+    if (!(st.raw_words > 1800 && st.raw_words < 2 * 1800)) /* 300 lines of 6 words an epoch */
+        T_FAIL("stopped after %llu words, expected inside the second epoch", (unsigned long long)st.raw_words);
     sl_words_model_destroy(m);
     snprintf(cmd, sizeof cmd, "%s words train %s -o %s --format text --resume %s -q && cmp %s %s", t_simlearn(),
              corpus, t_path("resumed.vec"), t_path("ck"), t_path("full.vec"), t_path("resumed.vec"));
