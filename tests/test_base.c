@@ -6,10 +6,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Every code of the status list has its own description; a value outside
+ * the list is "unknown status". */
 TEST(status_strings_cover_every_code) {
+#define T_STATUS(name, value, msg) {name, #name, msg},
+    static const struct {
+        sl_status code;
+        const char *name, *msg;
+    } all[] = {SL_STATUS_LIST(T_STATUS)};
+#undef T_STATUS
+    const size_t n = sizeof all / sizeof *all;
+    ASSERT_EQ_SIZE(n, 11);
+    for (size_t i = 0; i < n; i++) {
+        const char *d = sl_status_str(all[i].code);
+        if (strcmp(d, all[i].msg) != 0) T_FAIL("%s: \"%s\", expected \"%s\"", all[i].name, d, all[i].msg);
+        if (!strcmp(d, "unknown status") || !d[0]) T_FAIL("%s has no description", all[i].name);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(d, sl_status_str(all[j].code))) T_FAIL("%s and %s share \"%s\"", all[i].name, all[j].name, d);
+    }
     ASSERT_STREQ(sl_status_str(SL_OK), "ok");
     ASSERT_STREQ(sl_status_str(SL_ERR_NOMEM), "out of memory");
     ASSERT_STREQ(sl_status_str((sl_status)-999), "unknown status");
+    ASSERT_STREQ(sl_status_str((sl_status)1), "unknown status");
 }
 
 TEST(rng_is_deterministic_and_streams_differ) {

@@ -96,6 +96,7 @@ TEST(jitter_keeps_range) {
     for (int i = 0; i < H * W; i++) {
         ASSERT_NEAR(x[i], (float)i / (H * W), 1e-5);
         ASSERT_NEAR(x[H * W + i], x[i], 1e-5);
+        ASSERT_NEAR(x[2 * H * W + i], x[i], 1e-5);
     }
     sl_augment_destroy(a);
 }

@@ -223,7 +223,7 @@ TEST(image_folder_skips_undecodable_images) {
         mkdir(p, 0777);
         for (int i = 0; i < 20; i++) {
             snprintf(p, sizeof p, "%s/%s/%02d.png", t_path("img"), classes[k], i);
-            write_png_gray(p, (uint8_t)(k ? 200 : 50), 20 + i, 10 + i);
+            write_png_gray(p, (uint8_t)(k ? 200 + i : 50 + i), 20 + i, 10 + i); /* a value per image */
         }
     }
     snprintf(p, sizeof p, "%s/dog/broken.png", t_path("img"));
@@ -249,18 +249,34 @@ TEST(image_folder_skips_undecodable_images) {
     int32_t lab[1];
     for (size_t i = 0; i < 40; i++) {
         ASSERT_OK(sl_data_get(d, i, x, lab, NULL));
-        ASSERT_NEAR(x[3 * 64 - 1], lab[0] ? 200 / 255.0 : 50 / 255.0, 1e-6);
+        int v = (int)lround(x[3 * 64 - 1] * 255);
+        ASSERT_NEAR(x[3 * 64 - 1], v / 255.0, 1e-6);
+        ASSERT_EQ_INT(lab[0], v >= 200);
+        ASSERT_TRUE(lab[0] ? v < 220 : v >= 50 && v < 70);
     }
     sl_data_close(d);
-    /* Deterministic, disjoint splits covering everything. */
-    size_t total = 0;
-    for (int s = 0; s < 3; s++) {
-        c.split = (sl_split)s;
-        ASSERT_OK(sl_data_open(&c, &d));
-        total += sl_data_count(d);
-        sl_data_close(d);
-    }
-    ASSERT_EQ_SIZE(total, 40);
+    /* Deterministic, disjoint splits covering everything: each image (known
+     * by its value) lands in exactly one split, the same one when opened
+     * again. */
+    int where[256];
+    for (int v = 0; v < 256; v++) where[v] = -1;
+    for (int pass = 0; pass < 2; pass++)
+        for (int s = 0; s < 3; s++) {
+            c.split = (sl_split)s;
+            ASSERT_OK(sl_data_open(&c, &d));
+            ASSERT_TRUE(sl_data_count(d) > 0);
+            for (size_t i = 0; i < sl_data_count(d); i++) {
+                ASSERT_OK(sl_data_get(d, i, x, NULL, NULL));
+                int v = (int)lround(x[0] * 255);
+                if (pass == 0 && where[v] != -1) T_FAIL("image %d is in split %d and in split %d", v, where[v], s);
+                if (pass == 0) where[v] = s;
+                if (pass == 1 && where[v] != s) T_FAIL("image %d: split %d, then split %d", v, where[v], s);
+            }
+            sl_data_close(d);
+        }
+    int placed = 0;
+    for (int v = 0; v < 256; v++) placed += where[v] != -1;
+    ASSERT_EQ_INT(placed, 40);
 }
 
 TEST(resize_averages_and_crops_to_square) {
@@ -320,23 +336,29 @@ TEST(caption_lists_tsv_and_flickr) {
     ASSERT_STREQ(cap, "second caption");
     ASSERT_NEAR(x[0], 120 / 255.0, 1e-6);
     sl_data_close(d);
-    /* Captions of one image always land in the same split. */
-    c.split = SL_SPLIT_TRAIN;
+    /* Captions of one image always land in the same split: im3's two
+     * captions together, im4's in one split, three captions in all. */
     c.val_fraction = 0.3;
     c.test_fraction = 0.3;
-    size_t total = 0, nonempty = 0;
+    size_t total = 0;
+    int split_of[2] = {-1, -1}, im3 = 0;
     for (int s = 0; s < 3; s++) {
         c.split = (sl_split)s;
-        sl_status st = sl_data_open(&c, &d);
-        if (st == SL_OK) {
-            total += sl_data_count(d);
-            nonempty++;
-            sl_data_close(d);
+        if (sl_data_open(&c, &d) != SL_OK) continue; /* an empty split */
+        for (size_t i = 0; i < sl_data_count(d); i++) {
+            ASSERT_OK(sl_data_get(d, i, x, NULL, cap));
+            int img = strcmp(cap, "another") == 0;
+            ASSERT_NEAR(x[0], (img ? 160 : 120) / 255.0, 1e-6);
+            if (split_of[img] != -1 && split_of[img] != s)
+                T_FAIL("captions of im%d are in splits %d and %d", 3 + img, split_of[img], s);
+            split_of[img] = s;
+            im3 += !img;
         }
+        total += sl_data_count(d);
+        sl_data_close(d);
     }
-    /* Two images: at most two non-empty splits, three captions in all. */
     ASSERT_EQ_SIZE(total, 3);
-    ASSERT_TRUE(nonempty <= 2);
+    ASSERT_EQ_INT(im3, 2);
 }
 
 TEST(caption_list_bad_inputs) {

@@ -128,13 +128,53 @@ TEST(alignment_from_pairs_and_labels) {
     ASSERT_OK(sl_geom_alignment_labels(x, 4, 2, lab, 100, 1, &al, &used));
     ASSERT_EQ_SIZE(used, 2);
     ASSERT_NEAR(al, 2.0, 1e-12);
-    /* Sampled: every same-label pair has the same weight here. */
+    /* Sampled, one pair: it is one of the two, at 0 or 4 exactly. */
     ASSERT_OK(sl_geom_alignment_labels(x, 4, 2, lab, 1, 1, &al, &used));
     ASSERT_EQ_SIZE(used, 1);
+    ASSERT_TRUE(al == 0.0 || al == 4.0);
     pairs[3] = 4;
     ASSERT_FAILS(sl_geom_alignment_pairs(x, 4, 2, pairs, 2, &al), SL_ERR_RANGE, "row 4");
     int64_t uniq[4] = {1, 2, 3, 4};
     ASSERT_FAILS(sl_geom_alignment_labels(x, 4, 2, uniq, 100, 1, &al, &used), SL_ERR_ARG, "no label occurs twice");
+}
+
+/* The sampled estimate against its known value. Label 1: two copies of e1
+ * (distance 0); label 2: e1, e2, e3, e4 (every pair at squared distance 2).
+ * All 7 pairs: 12/7. Asked for fewer pairs than there are, it samples: a row
+ * among the 6, then another row of its label, so a sample is 0 with
+ * probability 2/6 and 2 with 4/6, and the expectation is 4/3, not 12/7.
+ * 10,000 seeds of 6 samples each: the mean is within 0.004 (one standard
+ * deviation) of 4/3, and every estimate is a mean of 0s and 2s. */
+TEST(sampled_alignment_has_the_known_expectation) {
+    float x[6 * 4] = {0};
+    int64_t lab[6] = {1, 1, 2, 2, 2, 2};
+    x[0] = x[4] = 1;
+    for (int k = 0; k < 4; k++) x[(2 + k) * 4 + k] = 1;
+    double al;
+    size_t used;
+    ASSERT_OK(sl_geom_alignment_labels(x, 6, 4, lab, 7, 3, &al, &used));
+    ASSERT_EQ_SIZE(used, 7);
+    ASSERT_NEAR(al, 12.0 / 7, 1e-12);
+    double sum = 0;
+    const int seeds = 10000;
+    for (int seed = 1; seed <= seeds; seed++) {
+        ASSERT_OK(sl_geom_alignment_labels(x, 6, 4, lab, 6, (uint64_t)seed, &al, &used));
+        ASSERT_EQ_SIZE(used, 6);
+        ASSERT_NEAR(al * 3, round(al * 3), 1e-9); /* (number of 2s) * 2 / 6 */
+        sum += al;
+    }
+    ASSERT_NEAR(sum / seeds, 4.0 / 3, 0.02);
+    /* A set where every same-label pair is at squared distance 2: any sample
+     * gives exactly 2. */
+    float y[5 * 4] = {0};
+    int64_t yl[5] = {5, 5, 5, 6, 6};
+    for (int k = 0; k < 4; k++) y[k * 4 + k] = 1;
+    y[4 * 4 + 1] = 1;
+    for (size_t m = 1; m <= 3; m++) {
+        ASSERT_OK(sl_geom_alignment_labels(y, 5, 4, yl, m, 11, &al, &used));
+        ASSERT_EQ_SIZE(used, m);
+        ASSERT_NEAR(al, 2.0, 1e-12);
+    }
 }
 
 TEST(class_geometry_matches_brute_force) {

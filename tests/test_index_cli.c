@@ -93,9 +93,12 @@ TEST(index_cli_bad_inputs) {
     ASSERT_CONTAINS(out, "id 9999 is not in the index");
     free(out);
     ASSERT_EQ_INT(t_run(cmd("%s index delete %s%s%s", t_path("i.hnsw"), "", ""), &out), 2);
+    ASSERT_CONTAINS(out, "index delete: give exactly one of --ids and --ids-file");
     free(out);
     ASSERT_EQ_INT(t_run(cmd("%s index frobnicate%s%s%s", "", "", ""), &out), 2);
+    ASSERT_CONTAINS(out, "index: unknown subcommand 'frobnicate'");
     free(out);
     ASSERT_EQ_INT(t_run(cmd("%s index build %s -o %s --M 1%s", t_path("x.npy"), t_path("i.hnsw"), ""), &out), 2);
+    ASSERT_CONTAINS(out, "option --M: 1 is out of range [2, 512]");
     free(out);
 }

@@ -78,6 +78,16 @@ TEST(flat_k_equal_to_n_returns_everything_sorted) {
     ASSERT_EQ_INT(ids[0], 0);
     ASSERT_NEAR(sc[0], 0.0, 1e-6);
     for (size_t t = 1; t < n; t++) ASSERT_TRUE(sc[t] >= sc[t - 1]);
+    /* Everything: each base row once, with its own distance. */
+    int seen[20] = {0};
+    for (size_t t = 0; t < n; t++) {
+        ASSERT_TRUE(ids[t] >= 0 && ids[t] < (int64_t)n);
+        seen[ids[t]]++;
+        double dd = 0;
+        for (size_t j = 0; j < d; j++) dd += ((double)b[j] - b[ids[t] * d + j]) * ((double)b[j] - b[ids[t] * d + j]);
+        ASSERT_NEAR(sc[t], dd, 1e-5 * (1 + dd));
+    }
+    for (size_t i = 0; i < n; i++) ASSERT_EQ_INT(seen[i], 1);
     free(b);
 }
 

@@ -314,12 +314,14 @@ TEST(hnsw_load_rejects_corrupt_files) {
     sl_hnsw *h = small_saved(t_path("i.hnsw")), *g;
     size_t n;
     unsigned char *b = slurp(t_path("i.hnsw"), &n);
-    /* Any flipped byte is caught by the checksum. */
-    for (size_t pos = 8; pos < n; pos += 53) {
-        b[pos] ^= 0x40;
+    /* A flipped byte after the magic and the version (bytes 0 to 11, checked
+     * first) is caught by the checksum, the checksum's own last byte included. */
+    for (size_t pos = 12; pos < n + 53; pos += 53) {
+        size_t at = pos < n ? pos : n - 1;
+        b[at] ^= 0x40;
         t_write_file(t_path("c.hnsw"), b, n);
-        ASSERT_FAILS(sl_hnsw_load(t_path("c.hnsw"), &g), SL_ERR_FORMAT, "");
-        b[pos] ^= 0x40;
+        ASSERT_FAILS(sl_hnsw_load(t_path("c.hnsw"), &g), SL_ERR_FORMAT, "checksum mismatch");
+        b[at] ^= 0x40;
     }
     b[0] = 'X';
     t_write_file(t_path("c.hnsw"), b, n);

@@ -462,8 +462,9 @@ TEST(json_string_builder_round_trips) {
     sl__sbuf_free(&b);
 }
 
-TEST(json_rejects_many_duplicate_keys_efficiently) {
-    /* 20000 distinct keys then a repeat of one in the middle. */
+/* 20000 distinct keys then a repeat of one in the middle: found and named.
+ * (How fast is not measured here: speed belongs to benchmarks.) */
+TEST(json_finds_one_duplicate_among_20000_keys) {
     sl_sbuf b = {0};
     sl__sbuf_puts(&b, "{");
     for (int i = 0; i < 20000; i++) sl__sbuf_printf(&b, "\"k%d\":%d,", i, i);

@@ -6,6 +6,8 @@
 
 #include "internal.h"
 
+#include <dirent.h>
+
 static void put(const char *name, const char *text) { t_write_file(t_path(name), text, strlen(text)); }
 
 static sl_wordvecs *sample(size_t n, size_t dim, uint64_t seed) {
@@ -265,9 +267,14 @@ TEST(write_refuses_what_the_format_cannot_hold) {
     w->words[1][0] = 0;
     ASSERT_FAILS(sl_w2v_write(t_path("o.txt"), w, SL_W2V_TEXT), SL_ERR_ARG, "word 2 is empty");
     ASSERT_FAILS(sl_w2v_write(t_path("o.txt"), w, (sl_w2v_format)9), SL_ERR_ARG, "unknown");
-    /* Nothing was left behind. */
+    /* Nothing was left behind: no o.txt, no temporary file, nothing at all. */
     FILE *f = fopen(t_path("o.txt"), "rb");
     ASSERT_TRUE(f == NULL);
+    DIR *d = opendir(t_tmpdir());
+    ASSERT_TRUE(d != NULL);
+    for (struct dirent *e; (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) T_FAIL("a failed write left %s", e->d_name);
+    closedir(d);
     sl_wordvecs_destroy(w);
 }
 

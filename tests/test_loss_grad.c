@@ -130,6 +130,22 @@ TEST(grad_cosine_tiny_vector) {
     /* Rows other than the tiny one: the ordinary check. */
     check_vec(&s, a + 12, 36, ga + 12, false, "a");
     for (int k = 0; k < 48; k++) ASSERT_TRUE(isfinite(ga[k]));
+    /* The tiny row (norm 9.5e-10): central differences with steps of 1e-12,
+     * which keep it far below eps, where the map is x / eps. */
+    for (int k = 6; k < 12; k++) {
+        float x0 = a[k];
+        a[k] = x0 + 1e-12f;
+        float xp = a[k];
+        double fp = eval(&s);
+        a[k] = x0 - 1e-12f;
+        float xm = a[k];
+        double fm = eval(&s);
+        a[k] = x0;
+        double fd = (fp - fm) / ((double)xp - (double)xm);
+        if (!(fabs(fd - ga[k]) <= 1e-5 * fabs(fd) + 1e-3))
+            T_FAIL("tiny row, d/da[%d]: analytic %.9g, central difference %.9g", k, (double)ga[k], fd);
+        ASSERT_TRUE(fabs(fd) > 1.0); /* about 1/eps times an ordinary gradient: the check is not vacuous */
+    }
 }
 
 /* The fast (float sl_gemm) path gives the same gradients as the exact one to

@@ -26,6 +26,7 @@ TEST(cli_model_errors) {
     free(out);
     snprintf(cmd, sizeof cmd, "%s model summary relu --input 1x2 2>&1", t_simlearn());
     ASSERT_EQ_INT(t_run(cmd, &out), 2);
+    ASSERT_CONTAINS(out, "--input: shape '1x2': expected CxHxW or D, not 2 dimensions");
     free(out);
     snprintf(cmd, sizeof cmd, "%s model frob 2>&1", t_simlearn());
     ASSERT_EQ_INT(t_run(cmd, &out), 2);

@@ -172,7 +172,11 @@ TEST(covariance_matches_naive_double) {
             ASSERT_TRUE(cov[k] == cov[(k % d) * d + k / d]); /* exactly symmetric */
         }
     }
-    ASSERT_OK(sl_covariance(x, 7, d, 0, NULL, cov)); /* the mean is optional */
+    /* The mean is optional: without it, the same covariance. */
+    double c7[169];
+    ASSERT_OK(sl_covariance(x, 7, d, 0, mean, cov));
+    ASSERT_OK(sl_covariance(x, 7, d, 0, NULL, c7));
+    ASSERT_TRUE(memcmp(cov, c7, sizeof c7) == 0);
     free(x);
 }
 

@@ -1,9 +1,9 @@
-/* Tests of the training loop: every objective trains a few steps, resume is
- * bit-identical to a straight run and starts at its own batch (at step 10,000
- * too), corrupt checkpoint settings are refused by name, a non-finite loss
- * stops the run naming the step and keeps the last good checkpoint, the stop
- * flag writes a checkpoint, embeddings and the tokenizer. Tiny models and
- * datasets throughout. */
+/* Tests of the training loop: every objective trains (its logged loss falls
+ * over 100 steps), resume is bit-identical to a straight run and starts at its
+ * own batch (at step 10,000 too), corrupt checkpoint settings are refused by
+ * name, a non-finite loss stops the run naming the step and keeps the last
+ * good checkpoint, the stop flag and the time limit write a checkpoint,
+ * embeddings and the tokenizer. Tiny models and datasets throughout. */
 #include "test.h"
 
 #include "data/data_internal.h"
@@ -148,39 +148,78 @@ TEST(resume_at_step_10000_makes_no_earlier_batches) {
     ASSERT_CONTAINS(line, "{\"step\":10001,\"epoch\":1666,"); /* 6 batches per epoch */
 }
 
+/* The losses of a log written with log_every 1 over `steps` steps: one line
+ * per step, numbered 1, 2, ..., every loss finite. Freed by the caller. */
+static double *logged_losses(const char *path, size_t steps) {
+    sl_jsonl *j;
+    ASSERT_OK(sl_jsonl_read(path, &j));
+    ASSERT_EQ_SIZE(j->n_rows, steps);
+    long ls = sl_jsonl_column(j, "loss"), st = sl_jsonl_column(j, "step");
+    ASSERT_TRUE(ls >= 0 && st >= 0);
+    ASSERT_TRUE(sl_jsonl_column(j, "grad_norm") >= 0 && sl_jsonl_column(j, "uniformity") >= 0);
+    double *loss = malloc(steps * sizeof *loss);
+    for (size_t i = 0; i < steps; i++) {
+        ASSERT_NEAR(j->values[i * j->n_keys + (size_t)st], (double)(i + 1), 0);
+        loss[i] = j->values[i * j->n_keys + (size_t)ls];
+        if (!isfinite(loss[i])) T_FAIL("%s: the loss of step %zu is %g", path, i + 1, loss[i]);
+    }
+    sl_jsonl_destroy(j);
+    return loss;
+}
+
+/* The loss falls: the mean of the last k losses is below `ratio` times the
+ * mean of the first k (losses are positive here). */
+static void assert_loss_falls(const char *what, const double *loss, size_t n, size_t k, double ratio) {
+    double first = 0, last = 0;
+    for (size_t i = 0; i < k; i++) first += loss[i], last += loss[n - k + i];
+    first /= (double)k, last /= (double)k;
+    if (!(first > 0 && last < ratio * first))
+        T_FAIL("%s: mean loss of the last %zu steps %.6g, of the first %zu %.6g (ratio %.3f, expected below %.2f)", what,
+               k, last, k, first, last / first, ratio);
+}
+
+/* 100 steps of each objective: the mean of the last 10 logged losses must be
+ * below `falls_to` times the mean of the first 10. The ratios this set-up
+ * gives at seed 7 (the one used here) are infonce 0.59, supcon 0.92, triplet
+ * 0.47, triplet-hard 0.51, triplet-smooth 0.74, clip 0.10, autoencoder 0.23,
+ * softmax 0.49; the same bits with 1 to 4 threads and under
+ * OPENBLAS_CORETYPE=Haswell. Over seeds 1 to 8 they stay below the bounds too
+ * (supcon 0.69 to 0.92, triplet-smooth up to 0.85, clip up to 0.23). With the
+ * model never updated the ratios are 0.88 (clip, whose temperature still
+ * learns) to 1.08. */
 TEST(every_objective_trains) {
-    static const sl_objective objs[] = {SL_OBJ_INFONCE, SL_OBJ_SUPCON,  SL_OBJ_TRIPLET,     SL_OBJ_TRIPLET_HARD,
-                                        SL_OBJ_TRIPLET_SMOOTH, SL_OBJ_CLIP, SL_OBJ_AUTOENCODER, SL_OBJ_SOFTMAX};
+    static const struct {
+        sl_objective obj;
+        double falls_to;
+    } objs[] = {{SL_OBJ_INFONCE, 0.8},        {SL_OBJ_SUPCON, 0.95}, {SL_OBJ_TRIPLET, 0.8},
+                {SL_OBJ_TRIPLET_HARD, 0.8},   {SL_OBJ_TRIPLET_SMOOTH, 0.9}, {SL_OBJ_CLIP, 0.5},
+                {SL_OBJ_AUTOENCODER, 0.5},    {SL_OBJ_SOFTMAX, 0.8}};
+    const size_t steps = 100;
     for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) {
+        const sl_objective obj = objs[i].obj;
         sl_train_config c;
         sl_train_result r;
         tiny(&c, t_path("m.safetensors"));
-        c.objective = objs[i];
-        if (objs[i] == SL_OBJ_AUTOENCODER || objs[i] == SL_OBJ_SOFTMAX) c.projector = NULL;
-        c.steps = 3;
+        c.objective = obj;
+        if (obj == SL_OBJ_AUTOENCODER || obj == SL_OBJ_SOFTMAX) c.projector = NULL;
+        c.steps = steps;
         c.log = t_path("m.jsonl");
         c.log_every = 1;
         sl_status s = train(&c, &r);
-        if (s) T_FAIL("%s: %s", sl_loss_objective_name(objs[i]), sl_last_error());
+        if (s) T_FAIL("%s: %s", sl_loss_objective_name(obj), sl_last_error());
+        ASSERT_EQ_INT((int)r.step, (int)steps);
         ASSERT_TRUE(isfinite(r.loss));
         sl_tensors *t = load(c.out);
         ASSERT_TRUE(sl_tensors_get(t, "encoder.0.weight") != NULL);
-        ASSERT_STREQ(sl_tensors_get_meta(t, "train.objective"), sl_loss_objective_name(objs[i]));
-        if (objs[i] == SL_OBJ_CLIP) ASSERT_TRUE(sl_tensors_get_meta(t, "text.vocab") != NULL);
-        if (objs[i] == SL_OBJ_AUTOENCODER) ASSERT_TRUE(sl_tensors_get_meta(t, "decoder.spec") != NULL);
-        if (objs[i] == SL_OBJ_SOFTMAX) ASSERT_TRUE(sl_tensors_get(t, "classes.0.weight") != NULL);
+        ASSERT_STREQ(sl_tensors_get_meta(t, "train.objective"), sl_loss_objective_name(obj));
+        if (obj == SL_OBJ_CLIP) ASSERT_TRUE(sl_tensors_get_meta(t, "text.vocab") != NULL);
+        if (obj == SL_OBJ_AUTOENCODER) ASSERT_TRUE(sl_tensors_get_meta(t, "decoder.spec") != NULL);
+        if (obj == SL_OBJ_SOFTMAX) ASSERT_TRUE(sl_tensors_get(t, "classes.0.weight") != NULL);
         sl_tensors_destroy(t);
-        FILE *f = fopen(c.log, "r");
-        ASSERT_TRUE(f != NULL);
-        char line[1024];
-        int lines = 0;
-        while (fgets(line, sizeof line, f)) {
-            lines++;
-            ASSERT_CONTAINS(line, "\"grad_norm\":");
-            ASSERT_CONTAINS(line, "\"uniformity\":");
-        }
-        fclose(f);
-        ASSERT_EQ_INT(lines, 3);
+        double *loss = logged_losses(c.log, steps);
+        ASSERT_NEAR(loss[steps - 1], r.loss, 1e-6 * fabs(r.loss)); /* the log and the result agree */
+        assert_loss_falls(sl_loss_objective_name(obj), loss, steps, 10, objs[i].falls_to);
+        free(loss);
     }
 }
 
@@ -285,6 +324,10 @@ TEST(time_limit_ends_the_run_with_a_checkpoint) {
     ASSERT_OK(train(&c, &r));
     ASSERT_TRUE(r.step >= 1 && r.step < 1000000);
     ASSERT_EQ_INT((int)r.last_checkpoint, (int)r.step);
+    /* The checkpoint on disk is the one of the last step. */
+    sl_tensors *x = load(c.out);
+    ASSERT_EQ_INT((int)strtoull(sl_tensors_get_meta(x, "train.step"), NULL, 10), (int)r.step);
+    sl_tensors_destroy(x);
 }
 
 TEST(raw_pixel_embedding_and_knn) {

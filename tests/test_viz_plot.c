@@ -182,7 +182,41 @@ TEST(histogram_counts_values_and_draws_marks) {
     size_t len;
     ASSERT_OK(sl_plot_histogram(&h, &svg, &len));
     check_svg(svg);
-    ASSERT_TRUE(count(svg, "<rect x=") >= 5);
+    /* The counts, by the same rule: 20 bins of width 0.1 over [-1, 1], the
+     * last one closed, NaN left out. */
+    size_t cnt[20] = {0}, maxc = 0, nonempty = 0;
+    for (int i = 0; i < 1000; i++) {
+        if (!isfinite(v[i])) continue;
+        long k = (long)((v[i] + 1) / 2 * 20);
+        cnt[k < 0 ? 0 : k > 19 ? 19 : k]++;
+    }
+    for (int k = 0; k < 20; k++) maxc = cnt[k] > maxc ? cnt[k] : maxc, nonempty += cnt[k] > 0;
+    /* One bar per non-empty bin, left to right (a bar's bin is its offset
+     * from the first bar in bar widths), each as tall as its count relative
+     * to the tallest; positions and heights are printed to 0.01 px. */
+    const char *bars = strstr(svg, "<g fill=\"#4c78a8\"");
+    ASSERT_TRUE(bars != NULL);
+    const char *end = strstr(bars, "</g>");
+    double x[20], wid[20], hgt[20], hmax = 0;
+    size_t nb = 0;
+    for (const char *q = strstr(bars, "<rect x="); q && q < end; q = strstr(q + 1, "<rect x=")) {
+        double y;
+        ASSERT_TRUE(nb < 20);
+        ASSERT_EQ_INT(sscanf(q, "<rect x=\"%lf\" y=\"%lf\" width=\"%lf\" height=\"%lf\"", &x[nb], &y, &wid[nb], &hgt[nb]),
+                      4);
+        hmax = fmax(hmax, hgt[nb]);
+        nb++;
+    }
+    ASSERT_EQ_SIZE(nb, nonempty);
+    int first = 0;
+    while (!cnt[first]) first++;
+    for (size_t b = 0; b < nb; b++) {
+        long k = first + lround((x[b] - x[0]) / wid[0]);
+        ASSERT_NEAR(x[b], x[0] + (double)(k - first) * wid[0], 0.02 * (double)(k - first + 1));
+        ASSERT_TRUE(k >= 0 && k < 20 && cnt[k] > 0);
+        if (!(fabs(hgt[b] / hmax - (double)cnt[k] / (double)maxc) <= 0.02 / hmax))
+            T_FAIL("bin %ld: bar %.2f of %.2f px, count %zu of %zu", k, hgt[b], hmax, cnt[k], maxc);
+    }
     ASSERT_CONTAINS(svg, "mean 0.3</text>");
     ASSERT_CONTAINS(svg, ">-1.0</text>");
     sl_free(svg);

@@ -1,9 +1,16 @@
 /* Tests of the HTML report: base64 and escaping, the sections and pictures of
- * a small report, missing or bad inputs, and `simlearn report` on a folder of
- * hand-written embeddings, labels and a log. */
+ * a small report, its retrieval table against the eval module's figures for
+ * the same embeddings, missing or bad inputs, atomic saving (a failed or
+ * killed write leaves the previous file whole), and `simlearn report` on a
+ * folder of hand-written embeddings, labels and a log. */
 #include "test.h"
 
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* A small world: 60 items in 3 clusters, two representations, two attributes
  * and 8 x 8 RGB images; shared by several tests. */
@@ -175,15 +182,204 @@ TEST(bad_inputs_give_clear_errors) {
     sl_jsonl_destroy(w.log);
 }
 
-TEST(report_write_is_atomic_and_complete) {
-    const char *p = t_path("r.html");
-    ASSERT_OK(sl_report_write(p, "<p>x</p>", 8));
-    FILE *f = fopen(p, "rb");
-    ASSERT_TRUE(f != NULL);
-    char buf[16] = {0};
-    ASSERT_EQ_SIZE(fread(buf, 1, sizeof buf, f), 8);
+/* ---- the retrieval table against sl_retrieval_labelled ---------------- */
+
+/* 100 points in 3 dimensions, loosely grouped by a 4-class attribute; a second
+ * attribute of 6 random classes plus one item with a label of its own (a
+ * query with nothing to find, left out by both). No query's cosine
+ * similarities to the others lie within 2e-6 of each other, so the float
+ * rounding of two implementations cannot reorder a ranking: the seed is the
+ * first from 1 that gives such points. */
+#define RN 100
+#define RD 3
+static void retrieval_world(float *x, int64_t *a, int64_t *b) {
+    for (uint64_t seed = 1;; seed++) {
+        if (seed > 200) T_FAIL("no seed up to 200 gives well separated similarities");
+        sl_rng r;
+        sl_rng_seed(&r, seed, 5);
+        for (size_t i = 0; i < RN; i++) {
+            a[i] = (int64_t)(i % 4);
+            b[i] = i == 17 ? 99 : (int64_t)sl_rng_below(&r, 6);
+            for (size_t j = 0; j < RD; j++)
+                x[i * RD + j] = (float)sl_rng_normal(&r) + (j == (size_t)a[i] % RD ? 1.5f : 0.0f) - (a[i] == 3 ? 1.0f : 0.0f);
+        }
+        double u[RN * RD], s[RN];
+        for (size_t i = 0; i < RN; i++) {
+            double nn = 0;
+            for (size_t j = 0; j < RD; j++) nn += (double)x[i * RD + j] * x[i * RD + j];
+            for (size_t j = 0; j < RD; j++) u[i * RD + j] = x[i * RD + j] / sqrt(nn);
+        }
+        bool ok = true;
+        for (size_t q = 0; q < RN && ok; q++) {
+            size_t m = 0;
+            for (size_t i = 0; i < RN; i++)
+                if (i != q) s[m++] = u[q * RD] * u[i * RD] + u[q * RD + 1] * u[i * RD + 1] + u[q * RD + 2] * u[i * RD + 2];
+            for (size_t i = 0; i < m && ok; i++)
+                for (size_t k = i + 1; k < m && ok; k++) ok = fabs(s[i] - s[k]) > 2e-6;
+        }
+        if (ok) return;
+    }
+}
+
+/* The numbers of one row of the report's retrieval table: the row of
+ * representation `name` after the "Retrieval" heading, `cells` of them. */
+static void retrieval_row(const char *html, const char *name, size_t cells, char out[][16]) {
+    const char *t = strstr(html, "<h3>Retrieval</h3>");
+    ASSERT_TRUE(t != NULL);
+    char key[128];
+    snprintf(key, sizeof key, "<tr><td>%s</td>", name);
+    const char *p = strstr(t, key);
+    if (!p) T_FAIL("no row for %s in the retrieval table", name);
+    p += strlen(key);
+    for (size_t k = 0; k < cells; k++) {
+        if (strncmp(p, "<td>", 4) != 0) T_FAIL("retrieval table, %s, cell %zu: \"%.40s\"", name, k, p);
+        p += 4;
+        const char *e = strstr(p, "</td>");
+        ASSERT_TRUE(e != NULL && e - p < 16);
+        memcpy(out[k], p, (size_t)(e - p));
+        out[k][e - p] = 0;
+        p = e + 5;
+    }
+}
+
+/* The report computes its recall@1, recall@10 and mAP@R itself (one sort per
+ * query for every attribute); each printed figure must be the eval module's
+ * figure for the same embeddings and labels, rounded as the table prints it. */
+TEST(report_retrieval_table_equals_eval) {
+    static float x[RN * RD];
+    static int64_t a[RN], b[RN];
+    retrieval_world(x, a, b);
+    sl_report_rep rep = {"emb", x, RD};
+    sl_report_attr attrs[2] = {{"group", a, NULL, 0}, {"noise", b, NULL, 0}};
+    sl_report_config c;
+    sl_report_config_default(&c);
+    c.n = RN, c.reps = &rep, c.n_reps = 1, c.attrs = attrs, c.n_attrs = 2;
+    c.tsne = false, c.probe = false;
+    char *html = NULL;
+    size_t len;
+    ASSERT_OK(sl_report_html(&c, &html, &len));
+    char cells[6][16];
+    retrieval_row(html, "emb", 6, cells);
+    sl_free(html);
+    size_t Ks[2] = {1, 10};
+    sl_retrieval_config rc = {.metric = SL_METRIC_COSINE, .exclude_self = true, .Ks = Ks, .nK = 2};
+    size_t between = 0;
+    for (size_t k = 0; k < 2; k++) {
+        double rec[2], prec[2], map;
+        size_t used;
+        ASSERT_OK(sl_retrieval_labelled(x, RN, attrs[k].labels, x, RN, attrs[k].labels, RD, &rc, rec, prec, &map, &used));
+        ASSERT_EQ_SIZE(used, k ? RN - 1 : RN); /* item 17 has no relevant item in `noise` */
+        const double want[3] = {rec[0], rec[1], map};
+        for (size_t m = 0; m < 3; m++) {
+            char w[16];
+            snprintf(w, sizeof w, "%.3f", want[m]);
+            if (strcmp(cells[3 * k + m], w) != 0)
+                T_FAIL("%s %s: the report prints %s, eval gives %.6f", attrs[k].name,
+                       m == 0 ? "R@1" : m == 1 ? "R@10" : "mAP@R", cells[3 * k + m], want[m]);
+            between += want[m] > 0.05 && want[m] < 0.95;
+        }
+    }
+    /* Figures away from 0 and 1, where a wrong ranking or count shows. */
+    ASSERT_TRUE(between >= 5);
+}
+
+/* ---- saving ------------------------------------------------------------- */
+
+static char *slurp_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) T_FAIL("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *b = malloc((size_t)n + 1);
+    ASSERT_EQ_SIZE(fread(b, 1, (size_t)n, f), (size_t)n);
+    b[n] = 0;
     fclose(f);
-    ASSERT_STREQ(buf, "<p>x</p>");
+    return b;
+}
+
+/* Names in dir other than `keep`, and the size of the largest of them. */
+static size_t other_files(const char *dir, const char *keep, long *largest) {
+    DIR *d = opendir(dir);
+    ASSERT_TRUE(d != NULL);
+    size_t n = 0;
+    *largest = -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, keep)) continue;
+        char p[1024];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(p, &st) == 0 && st.st_size > *largest) *largest = (long)st.st_size;
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* In a child process whose files may not grow past `limit` bytes, save a page
+ * of `len` bytes over `path`. With SIGXFSZ ignored the write fails (EFBIG);
+ * otherwise the signal kills the child in the middle of writing. The child
+ * exits 0 if sl_report_write failed with SL_ERR_IO naming the path. */
+static int write_with_size_limit(const char *path, size_t len, rlim_t limit, bool killed) {
+    pid_t pid = fork();
+    ASSERT_TRUE(pid >= 0);
+    if (pid == 0) {
+        char *page = malloc(len);
+        memset(page, 'n', len);
+        struct rlimit rl = {limit, limit};
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(3);
+        signal(SIGXFSZ, killed ? SIG_DFL : SIG_IGN);
+        sl_clear_error();
+        sl_status s = sl_report_write(path, page, len);
+        _exit(s == SL_ERR_IO && strstr(sl_last_error(), path) ? 0 : 4);
+    }
+    int st = 0;
+    ASSERT_EQ_INT((int)waitpid(pid, &st, 0), (int)pid);
+    return st;
+}
+
+TEST(report_write_is_atomic_and_complete) {
+    char dir[512], p[600];
+    snprintf(dir, sizeof dir, "%s", t_path("out"));
+    ASSERT_EQ_INT(mkdir(dir, 0777), 0);
+    snprintf(p, sizeof p, "%s/r.html", dir);
+    ASSERT_OK(sl_report_write(p, "<p>x</p>", 8));
+    char *got = slurp_text(p);
+    ASSERT_STREQ(got, "<p>x</p>");
+    free(got);
+    const char *old = "<p>the previous report</p>";
+    ASSERT_OK(sl_report_write(p, old, strlen(old)));
+    got = slurp_text(p);
+    ASSERT_STREQ(got, old);
+    free(got);
+    long largest;
+    ASSERT_EQ_SIZE(other_files(dir, "r.html", &largest), 0);
+    /* A write that fails part-way (the file may not grow past 1 KiB), with a
+     * page that stays in the stream's buffer until the commit and with one
+     * larger than the buffer: the previous file is intact, no temporary file
+     * is left, the error names the file. */
+    static const size_t sizes[2] = {3000, 200000};
+    for (int k = 0; k < 2; k++) {
+        int st = write_with_size_limit(p, sizes[k], 1024, false);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            T_FAIL("a %zu-byte page over a 1 KiB limit: child status %d (expected a clean SL_ERR_IO)", sizes[k], st);
+        got = slurp_text(p);
+        ASSERT_STREQ(got, old);
+        free(got);
+        if (other_files(dir, "r.html", &largest))
+            T_FAIL("a failed %zu-byte write left a file of %ld bytes beside r.html", sizes[k], largest);
+    }
+    /* A write killed part-way (SIGXFSZ at the 1 KiB limit): the previous file
+     * is still whole; what the process had written is in a file of its own,
+     * cut at the limit. */
+    int st = write_with_size_limit(p, 200000, 1024, true);
+    ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGXFSZ);
+    got = slurp_text(p);
+    ASSERT_STREQ(got, old);
+    free(got);
+    ASSERT_EQ_SIZE(other_files(dir, "r.html", &largest), 1);
+    ASSERT_EQ_INT(largest, 1024);
     ASSERT_FAILS(sl_report_write("/nonexistent-dir/r.html", "x", 1), SL_ERR_IO, "nonexistent-dir");
 }
 

@@ -166,17 +166,21 @@ TEST(save_and_load_roundtrip_in_every_format) {
 TEST(corrupt_vector_files_fail_clearly) {
     sl_wordvecs *w;
     const char *p = t_path("bad.vec");
+    /* Each message names the file, where, and what was expected. */
     write_text(p, "2 3\na 1 2 3\nb 1 2\n");
-    ASSERT_TRUE(sl_words_load(p, &w) != SL_OK);
+    ASSERT_FAILS(sl_words_load(p, &w), SL_ERR_FORMAT, "line 3: word \"b\": found 2 values, expected 3");
     ASSERT_CONTAINS(sl_last_error(), "bad.vec");
     write_text(p, "2 3\na 1 2 nan\nb 1 2 3\n");
-    ASSERT_TRUE(sl_words_load(p, &w) != SL_OK);
+    ASSERT_FAILS(sl_words_load(p, &w), SL_ERR_NUMERIC, "line 2: word \"a\": value 3 is \"nan\", expected a finite number");
+    ASSERT_CONTAINS(sl_last_error(), "bad.vec");
     write_text(p, "99999999999 3\na 1 2 3\n");
-    ASSERT_TRUE(sl_words_load(p, &w) != SL_OK);
+    ASSERT_FAILS(sl_words_load(p, &w), SL_ERR_FORMAT, "line 1: header says 99999999999 words of dimension 3");
+    ASSERT_CONTAINS(sl_last_error(), "bad.vec");
     const char *b = t_path("bad.bin");
     t_write_file(b, "2 4\na \x00\x00\x80\x3f", 11); /* truncated binary */
     ASSERT_TRUE(sl_words_load(b, &w) != SL_OK);
     ASSERT_CONTAINS(sl_last_error(), "bad.bin");
+    ASSERT_CONTAINS(sl_last_error(), "header says 2 words of dimension 4");
     /* .npy whose vocabulary has the wrong number of words. */
     float m[6] = {1, 2, 3, 4, 5, 6};
     const char *np = t_path("m.npy");
@@ -318,8 +322,9 @@ TEST(cli_errors_have_the_right_exit_codes) {
 }
 
 TEST(cli_resume_after_a_stop_matches_an_uninterrupted_run) {
-    /* A checkpoint written at an epoch end, then resumed, gives the same
-     * vectors as one uninterrupted run (one thread). */
+    /* A checkpoint written between rounds (after 9 rounds of 8 per epoch: one
+     * round into the second epoch), then resumed, gives the same vectors as
+     * one uninterrupted run (one thread). */
     const char *corpus = t_path("c.txt");
     topic_corpus(corpus, 300);
     char cmd[2048], *out = NULL;
@@ -342,6 +347,8 @@ TEST(cli_resume_after_a_stop_matches_an_uninterrupted_run) {
     sl_words_stats st;
     ASSERT_OK(sl_words_train(corpus, &c, &m, &st));
     ASSERT_TRUE(st.interrupted);
+    if (!(st.raw_words > 1800 && st.raw_words < 2 * 1800)) /* 300 lines of 6 words an epoch */
+        T_FAIL("stopped after %llu words, expected inside the second epoch", (unsigned long long)st.raw_words);
     sl_words_model_destroy(m);
     snprintf(cmd, sizeof cmd, "%s words train %s -o %s --format text --resume %s -q && cmp %s %s", t_simlearn(),
              corpus, t_path("resumed.vec"), t_path("ck"), t_path("full.vec"), t_path("resumed.vec"));
