@@ -368,6 +368,27 @@ static void op_gray(float *x, int c, int h, int w) {
     }
 }
 
+/* One pass of the separable blur over an h x w plane, along its rows or
+ * (cols) its columns: each value becomes the kernel-weighted sum of the
+ * 2 rad + 1 values around it in that direction, the border value repeated
+ * past the edges. */
+static void blur_pass(float *dst, const float *src, int h, int w, const float *ker, int rad, bool cols) {
+    const int len = cols ? h : w;
+    const size_t step = cols ? (size_t)w : 1;
+    for (int i = 0; i < h; i++)
+        for (int j = 0; j < w; j++) {
+            const float *line = cols ? src + j : src + (size_t)i * w;
+            int at = cols ? i : j;
+            float acc = 0;
+            for (int t = -rad; t <= rad; t++) {
+                int q = at + t;
+                q = q < 0 ? 0 : q >= len ? len - 1 : q;
+                acc += ker[t + rad] * line[(size_t)q * step];
+            }
+            dst[(size_t)i * w + j] = acc;
+        }
+}
+
 static void op_blur(const op *o, float *x, int c, int h, int w, sl_rng *r, float *scr) {
     float sigma = sl_rng_range(r, 0.1f, o->a[0] > 0.1f ? o->a[0] : 0.1f);
     int rad = (int)ceilf(3 * sigma);
@@ -380,26 +401,8 @@ static void op_blur(const op *o, float *x, int c, int h, int w, sl_rng *r, float
      * border pixel so the blur does not darken the frame. */
     for (int k = 0; k < c; k++) {
         float *src = x + (size_t)k * h * w, *tmp = scr + (size_t)k * h * w;
-        for (int i = 0; i < h; i++)
-            for (int j = 0; j < w; j++) {
-                float acc = 0;
-                for (int t = -rad; t <= rad; t++) {
-                    int q = j + t;
-                    q = q < 0 ? 0 : q >= w ? w - 1 : q;
-                    acc += ker[t + rad] * src[(size_t)i * w + q];
-                }
-                tmp[(size_t)i * w + j] = acc;
-            }
-        for (int i = 0; i < h; i++)
-            for (int j = 0; j < w; j++) {
-                float acc = 0;
-                for (int t = -rad; t <= rad; t++) {
-                    int q = i + t;
-                    q = q < 0 ? 0 : q >= h ? h - 1 : q;
-                    acc += ker[t + rad] * tmp[(size_t)q * w + j];
-                }
-                src[(size_t)i * w + j] = acc;
-            }
+        blur_pass(tmp, src, h, w, ker, rad, false);
+        blur_pass(src, tmp, h, w, ker, rad, true);
     }
 }
 

@@ -65,6 +65,20 @@ static sl_status check_name(const char *what, const char *name) {
     return SL_OK;
 }
 
+/* Grow the parallel arrays a and b, of cap entries each, to twice as many
+ * (8 at first); ok is false when out of memory, with what was grown kept
+ * (and cap unchanged). A macro, so that each array keeps its own type. */
+#define GROW_PAIR(a, b, cap, ok)                                       \
+    do {                                                               \
+        size_t nc_ = (cap) ? (cap) * 2 : 8;                            \
+        void *na_ = sl__realloc((a), nc_ * sizeof *(a));               \
+        if (na_) (a) = na_;                                            \
+        void *nb_ = na_ ? sl__realloc((b), nc_ * sizeof *(b)) : NULL;  \
+        if (nb_) (b) = nb_;                                            \
+        (ok) = na_ && nb_;                                             \
+        if (ok) (cap) = nc_;                                           \
+    } while (0)
+
 /* Insert a, taking ownership (freed on failure), replacing a same-named tensor. */
 static sl_status tensors_put(sl_tensors *t, const char *name, sl_array a) {
     size_t i = find_name(t, name);
@@ -76,14 +90,9 @@ static sl_status tensors_put(sl_tensors *t, const char *name, sl_array a) {
     char *nm = sl__strdup(name);
     if (!nm) goto nomem;
     if (t->n == t->cap) {
-        size_t nc = t->cap ? t->cap * 2 : 8;
-        char **nn = sl__realloc(t->names, nc * sizeof *nn);
-        if (!nn) goto nomem;
-        t->names = nn;
-        sl_array *na = sl__realloc(t->arrays, nc * sizeof *na);
-        if (!na) goto nomem;
-        t->arrays = na;
-        t->cap = nc;
+        bool ok;
+        GROW_PAIR(t->names, t->arrays, t->cap, ok);
+        if (!ok) goto nomem;
     }
     t->names[t->n] = nm;
     t->arrays[t->n] = a;
@@ -139,14 +148,9 @@ sl_status sl_tensors_set_meta(sl_tensors *t, const char *key, const char *value)
     char *k = sl__strdup(key);
     if (!k) goto nomem;
     if (t->nmeta == t->capmeta) {
-        size_t nc = t->capmeta ? t->capmeta * 2 : 8;
-        char **nk = sl__realloc(t->mkeys, nc * sizeof *nk);
-        if (!nk) goto nomem;
-        t->mkeys = nk;
-        char **nv = sl__realloc(t->mvals, nc * sizeof *nv);
-        if (!nv) goto nomem;
-        t->mvals = nv;
-        t->capmeta = nc;
+        bool ok;
+        GROW_PAIR(t->mkeys, t->mvals, t->capmeta, ok);
+        if (!ok) goto nomem;
     }
     t->mkeys[t->nmeta] = k;
     t->mvals[t->nmeta] = v;
