@@ -29,7 +29,7 @@ CLIOBJ  := $(CLISRC:%.c=$(BUILD)/obj/%.o)
 TESTBIN := $(TESTSRC:tests/%.c=$(BUILD)/tests/%)
 VERSION := $(shell sed -n 's/^#define SL_VERSION_STRING "\(.*\)"/\1/p' include/simlearn.h)
 
-.PHONY: all deps deps-test test test-run asan demo bench install clean tests-build tests-build-asan
+.PHONY: all deps deps-test test test-run asan demo bench install install-built clean tests-build tests-build-asan
 .SECONDARY:
 all: deps $(BUILD)/libsimlearn.a $(BUILD)/libsimlearn.so $(BIN)
 
@@ -92,7 +92,20 @@ tests-build-asan: deps-test $(TESTBIN) $(BIN)
 demo: all
 	./$(BIN) demo
 
-install: all
+# `make install` builds a copy of its own in $(INSTALL_BUILD), compiled with
+# $(INSTALL_ARCH) in place of ARCH: -march=native would tie the installed
+# library and binary to the CPU of the machine that built them. On x86-64 the
+# default is -march=x86-64-v2 (the x86-64 level with SSE4.2 and POPCNT);
+# elsewhere, the compiler's own default. The local build in
+# $(BUILD), which the tests and benchmarks use, keeps ARCH.
+INSTALL_BUILD ?= build-install
+INSTALL_ARCH  ?= $(if $(filter x86_64-%,$(shell $(CC) -dumpmachine)),-march=x86-64-v2,)
+install: deps
+	@$(MAKE) --no-print-directory BUILD=$(INSTALL_BUILD) BIN=$(INSTALL_BUILD)/simlearn ARCH='$(INSTALL_ARCH)' \
+	  install-built
+# Installs what is built in $(BUILD); `make install` calls it with the
+# portable build's settings.
+install-built: $(BUILD)/libsimlearn.a $(BUILD)/libsimlearn.so $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/include/simlearn $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/simlearn.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 include/simlearn/*.h $(DESTDIR)$(PREFIX)/include/simlearn/
@@ -104,7 +117,7 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' scripts/simlearn.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/simlearn.pc
 
 clean:
-	rm -rf build build-asan simlearn
+	rm -rf build build-asan build-install simlearn
 
 # Benchmarks live in bench/*.mk, one file per benchmark, each adding a
 # bench-<name> target and appending it to BENCHES.

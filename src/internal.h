@@ -75,6 +75,11 @@ void sl__gemm_tiles(size_t M, size_t N, size_t K, size_t *mt, size_t *nt);
  * caller must choose between the two by the shapes alone. */
 void sl__gemm_one(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
                   const float *B, size_t ldb, float beta, float *C, size_t ldc);
+/* sl_gemm with `lim` in place of the largest size or stride one BLAS call
+ * takes (src/tensor/gemm.c), so that tests reach the pieces a larger product
+ * is cut into with small matrices. */
+void sl__gemm_limited(size_t lim, bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha,
+                      const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc);
 
 #define SL__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SL__MAX(a, b) ((a) > (b) ? (a) : (b))

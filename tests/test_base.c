@@ -3,6 +3,9 @@
  * test framework's own rule that a skip is a failure under CI=true. */
 #include "test.h"
 
+#include "internal.h"
+
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -201,6 +204,68 @@ TEST(gemm_matches_reference_on_random_shapes) {
         for (size_t i = 0; i < M * N; i++) ASSERT_NEAR(C1[i], C2[i], 1e-4);
         free(A), free(B), free(C1), free(C2);
     }
+}
+
+/* Fill a rows x cols matrix with row stride ld (the padding is NaN, which a
+ * product that reads it would spread). */
+static float *padded_matrix(sl_rng *r, size_t rows, size_t cols, size_t ld) {
+    float *m = malloc((rows ? (rows - 1) * ld + cols : 1) * sizeof *m);
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < ld && i * ld + j < (rows - 1) * ld + cols; j++)
+            m[i * ld + j] = j < cols ? sl_rng_range(r, -1, 1) : NAN;
+    return m;
+}
+
+/* With a small limit in place of BLAS's 2^31 - 1, every way a product is cut
+ * into pieces (rows, columns or K in blocks, or one at a time where a stride
+ * is over the limit) is reached with small matrices. */
+TEST(gemm_pieces_under_a_size_limit_match_the_reference) {
+    sl_rng r;
+    sl_rng_seed(&r, 12, 0);
+    for (int t = 0; t < 400; t++) {
+        size_t lim = 1 + sl_rng_below(&r, 9);
+        size_t M = 1 + sl_rng_below(&r, 20), N = 1 + sl_rng_below(&r, 20), K = 1 + sl_rng_below(&r, 20);
+        bool ta = sl_rng_below(&r, 2), tb = sl_rng_below(&r, 2);
+        size_t ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
+        size_t lda = ac + sl_rng_below(&r, 3) * sl_rng_below(&r, 12), ldb = bc + sl_rng_below(&r, 3) * sl_rng_below(&r, 12);
+        size_t ldc = N + sl_rng_below(&r, 3) * sl_rng_below(&r, 12);
+        float *A = padded_matrix(&r, ar, ac, lda), *B = padded_matrix(&r, br, bc, ldb);
+        float *C1 = padded_matrix(&r, M, N, ldc), *C2 = padded_matrix(&r, M, N, ldc);
+        float beta = sl_rng_below(&r, 2) ? 0.0f : 0.3f;
+        for (size_t i = 0; i < M; i++)
+            for (size_t j = 0; j < N; j++) C1[i * ldc + j] = C2[i * ldc + j] = beta == 0.0f ? NAN : (float)(i + j);
+        sl__gemm_limited(lim, ta, tb, M, N, K, 0.7f, A, lda, B, ldb, beta, C1, ldc);
+        sl_gemm_ref(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, beta, C2, ldc);
+        for (size_t i = 0; i < M; i++)
+            for (size_t j = 0; j < ldc && i * ldc + j < (M - 1) * ldc + N; j++) {
+                float a = C1[i * ldc + j], b = C2[i * ldc + j];
+                if (j < N)
+                    ASSERT_NEAR(a, b, 1e-5);
+                else
+                    ASSERT_TRUE(isnan(a)); /* the padding of C is not written */
+            }
+        free(A), free(B), free(C1), free(C2);
+    }
+}
+
+/* A real stride over 2^31 - 1: C's rows 2^31 + 64 floats apart, in an
+ * address range reserved but never touched except for the rows written. */
+TEST(gemm_with_a_row_stride_over_int_max) {
+    enum { M = 3, N = 5, K = 7 };
+    const size_t ldc = ((size_t)1 << 31) + 64;
+    size_t bytes = ((M - 1) * ldc + N) * sizeof(float);
+    float *C = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    ASSERT_TRUE(C != MAP_FAILED);
+    sl_rng r;
+    sl_rng_seed(&r, 13, 0);
+    float A[M * K], B[K * N], want[M * N];
+    for (size_t i = 0; i < M * K; i++) A[i] = sl_rng_range(&r, -1, 1);
+    for (size_t i = 0; i < K * N; i++) B[i] = sl_rng_range(&r, -1, 1);
+    sl_gemm_ref(false, false, M, N, K, 1.0f, A, K, B, N, 0.0f, want, N);
+    sl_gemm(false, false, M, N, K, 1.0f, A, K, B, N, 0.0f, C, ldc);
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) ASSERT_NEAR(C[i * ldc + j], want[i * N + j], 1e-5);
+    munmap(C, bytes);
 }
 
 /* Never listed, so never run by tests/run.sh on its own: the case below

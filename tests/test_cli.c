@@ -213,11 +213,12 @@ TEST(info_on_npy_from_numpy) {
     free(out);
 }
 
-/* `make install` from a build of its own (a build directory and binary under
- * this test's temporary directory, so the tree the other tests use is never
- * rebuilt under them) into a temporary prefix. Checks every installed file,
- * that the installed binary finds its evaluation data in share/simlearn from
- * any working directory, and a small program built with the installed
+/* `make install` from a build of its own (INSTALL_BUILD under this test's
+ * temporary directory, so the tree the other tests use is never rebuilt under
+ * them) into a temporary prefix. Checks every installed file, that the library
+ * and binary were compiled for a portable target, that the installed binary
+ * finds its evaluation data in share/simlearn from any working directory, and
+ * a small program built with the installed
  * pkg-config file, linked statically (the archive named explicitly, since
  * -lsimlearn picks the shared library when both exist) and dynamically. */
 static void make_install(const char *build, const char *prefix) {
@@ -226,13 +227,24 @@ static void make_install(const char *build, const char *prefix) {
      * variables (the sanitizer build's, for one) to this one. */
     snprintf(cmd, sizeof cmd,
              "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CFLAGS -u LDLIBS -u BUILD -u BIN -u OPT -u PREFIX -u DESTDIR "
-             "make -s install BUILD=%s BIN=%s/simlearn PREFIX=%s",
-             build, build, prefix);
+             "-u ARCH -u INSTALL_BUILD -u INSTALL_ARCH make -s install INSTALL_BUILD=%s PREFIX=%s",
+             build, prefix);
     int rc = t_run(cmd, &out);
     if (rc) T_FAIL("make install failed (%d): %s", rc, out);
     free(out);
     snprintf(cmd, sizeof cmd, "%s/libsimlearn.a", build);
     ASSERT_TRUE(access(cmd, R_OK) == 0);
+    /* Built for a portable target, not this machine's CPU: gcc's -g records
+     * the -march it compiled with (-march=native as the CPU's own name). */
+    snprintf(cmd, sizeof cmd, "cat %s/lib/libsimlearn.so %s/bin/simlearn | grep -a -o -- '-march=[a-z0-9-]*' | sort -u",
+             prefix, prefix);
+    rc = t_run(cmd, &out);
+#if defined(__x86_64__)
+    if (strcmp(out, "-march=x86-64-v2\n") != 0) T_FAIL("the installed build was compiled with: %s", out);
+#else
+    if (*out) T_FAIL("the installed build was compiled with: %s", out);
+#endif
+    free(out);
     static const char *const files[] = {
         "include/simlearn.h", "include/simlearn/io.h", "include/simlearn/words.h", "lib/libsimlearn.a",
         "lib/libsimlearn.so", "lib/pkgconfig/simlearn.pc", "bin/simlearn", "share/simlearn/README.md",

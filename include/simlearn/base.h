@@ -128,7 +128,11 @@ void sl_progress_destroy(sl_progress *p);
 typedef struct sl_afile sl_afile;
 sl_status sl_afile_open(const char *path, sl_afile **out);
 FILE *sl_afile_stream(sl_afile *f);
-/* Flush, fsync, close and rename into place; frees f whatever the result. */
+/* Flush, fsync, close and rename into place, then fsync the directory; frees
+ * f whatever the result. A failure of that last sync is SL_ERR_IO with the
+ * file already in place (it may not survive a crash); a directory that cannot
+ * be read (EACCES) or a file system that does not sync directories (EINVAL,
+ * EROFS) is not an error. */
 sl_status sl_afile_commit(sl_afile *f);
 /* Close and delete the temporary file; frees f. NULL-safe. */
 void sl_afile_abort(sl_afile *f);

@@ -21,7 +21,12 @@ extern "C" {
  * OpenBLAS's own thread setting is left as the program set it: the pthread
  * build's process-wide count is 1 only while sl_gemm calls are running (a
  * program must not change it during one), and with the OpenMP build only the
- * calling thread's OpenMP count is 1 during each BLAS call. */
+ * calling thread's OpenMP count is 1 during each BLAS call.
+ * A size or stride over what one BLAS call takes (2^31 - 1 with OpenBLAS's
+ * 32-bit integers) is handled by cutting a tile into several calls, each within
+ * the limit; a product cut along K (K over the limit, or a stride along K over
+ * it) adds its parts in a fixed order, so it rounds differently from a single
+ * call but stays the same for every thread count. */
 void sl_gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
              const float *B, size_t ldb, float beta, float *C, size_t ldc);
 /* The naive triple loop (double accumulation) that tests compare sl_gemm to. */

@@ -55,9 +55,20 @@ sl_status sl_afile_open(const char *path, sl_afile **out) {
 
 FILE *sl_afile_stream(sl_afile *a) { return a->f; }
 
-static void fsync_dir(const char *path) {
+/* The errors fsync(2) gives for a descriptor that does not support
+ * synchronisation. */
+static bool dirsync_unsupported(int err) { return err == EINVAL || err == EROFS; }
+
+/* fsync of the destination's directory, so that the rename survives a crash.
+ * A failure of the sync itself (EIO, ENOSPC, ...) is an error: the file is in
+ * place but may not be after a crash, and the caller is told. Not errors: a
+ * directory that cannot be opened for reading (EACCES: writable without read
+ * permission, where a rename is allowed but a sync cannot be asked for) and a
+ * directory whose file system does not sync it (dirsync_unsupported); the
+ * file is in place and nothing better can be done. */
+static sl_status fsync_dir(const char *path) {
     char *dir = sl__strdup(path);
-    if (!dir) return;
+    if (!dir) return sl__fail(SL_ERR_NOMEM, "%s: out of memory", path);
     char *slash = strrchr(dir, '/');
     const char *d = ".";
     if (slash == dir)
@@ -66,12 +77,19 @@ static void fsync_dir(const char *path) {
         *slash = '\0';
         d = dir;
     }
-    int fd = open(d, O_RDONLY | O_DIRECTORY);
+    sl_status s = SL_OK;
+    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
-        (void)fsync(fd);
+        if (fsync(fd) != 0 && !dirsync_unsupported(errno))
+            s = sl__fail(SL_ERR_IO, "%s: written, but syncing its directory %s failed, so the file may be lost in a "
+                                    "crash: %s", path, d, strerror(errno));
         close(fd);
+    } else if (errno != EACCES) {
+        s = sl__fail(SL_ERR_IO, "%s: written, but its directory %s cannot be opened to sync it: %s", path, d,
+                     strerror(errno));
     }
     sl__free(dir);
+    return s;
 }
 
 sl_status sl_afile_commit(sl_afile *a) {
@@ -88,7 +106,7 @@ sl_status sl_afile_commit(sl_afile *a) {
     if (s != SL_OK)
         unlink(a->tmp);
     else
-        fsync_dir(a->path);
+        s = fsync_dir(a->path);
     sl__free(a->path), sl__free(a->tmp), sl__free(a);
     return s;
 }

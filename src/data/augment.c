@@ -118,6 +118,97 @@ static sl_status parse_keep(const char *spec, const char **pp, sl_augment *a) {
     return SL_OK;
 }
 
+/* "keep=a+b" or "keep(a+b)" at *pp (at its "keep"). */
+static sl_status parse_keep_op(const char *spec, const char **pp, sl_augment *a) {
+    const char *p = *pp;
+    bool paren = p[4] == '(';
+    p += 5;
+    SL__TRY(parse_keep(spec, &p, a));
+    if (paren) {
+        if (*p != ')') return sl__fail(SL_ERR_ARG, "augment spec '%s': position %zu: expected ')'", spec, (size_t)(p - spec));
+        p = skip_ws(p + 1);
+    }
+    *pp = p;
+    return SL_OK;
+}
+
+/* An op's argument list "(x, y)" at *pp, if there is one, into o->a; *nargs:
+ * how many were given. */
+static sl_status parse_op_args(const char *spec, const char **pp, const op_info *info, op *o, int *nargs) {
+    const char *p = *pp;
+    *nargs = 0;
+    if (*p != '(') return SL_OK;
+    p++;
+    if (*skip_ws(p) == ')') {
+        *pp = skip_ws(p) + 1;
+        return SL_OK;
+    }
+    for (;;) {
+        double v;
+        if (*nargs == info->max_args)
+            return sl__fail(SL_ERR_ARG, "augment spec '%s': position %zu: %s takes at most %d argument%s", spec,
+                            (size_t)(p - spec), info->name, info->max_args, info->max_args == 1 ? "" : "s");
+        SL__TRY(parse_number(spec, &p, &v));
+        if (!(v >= info->lo[*nargs] && v <= info->hi[*nargs]))
+            return sl__fail(SL_ERR_ARG, "augment spec '%s': %s argument %d is %g; expected %g to %g", spec, info->name,
+                            *nargs + 1, v, (double)info->lo[*nargs], (double)info->hi[*nargs]);
+        o->a[(*nargs)++] = (float)v;
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        if (*p == ')') {
+            *pp = p + 1;
+            return SL_OK;
+        }
+        return sl__fail(SL_ERR_ARG, "augment spec '%s': position %zu: expected ',' or ')'", spec, (size_t)(p - spec));
+    }
+}
+
+/* One op at *pp (its name len characters long): name, arguments and an
+ * optional "@probability", appended to a's pipeline. */
+static sl_status parse_op(const char *spec, const char **pp, size_t len, sl_augment *a) {
+    const char *p = *pp;
+    const op_info *info = NULL;
+    for (size_t k = 0; k < N_OPS; k++)
+        if (strlen(op_table[k].name) == len && strncmp(p, op_table[k].name, len) == 0) info = &op_table[k];
+    if (!info) {
+        char names[128];
+        preset_names(names, sizeof names);
+        return sl__fail(SL_ERR_ARG,
+                        "augment spec '%s': position %zu: unknown op '%.*s' (expected crop, flip, jitter, gray, "
+                        "blur, noise, rotate, translate, cutout, permute-channels, keep=..., or a preset: %s)",
+                        spec, (size_t)(p - spec), (int)(len ? len : 1), p, names);
+    }
+    if (a->n == MAX_PIPE) return sl__fail(SL_ERR_ARG, "augment spec '%s': more than %d ops", spec, MAX_PIPE);
+    op *o = &a->ops[a->n++];
+    o->kind = info->kind;
+    o->p = info->prob;
+    memcpy(o->a, info->def, sizeof o->a);
+    p = skip_ws(p + len);
+    int nargs;
+    SL__TRY(parse_op_args(spec, &p, info, o, &nargs));
+    if (nargs < info->min_args)
+        return sl__fail(SL_ERR_ARG, "augment spec '%s': %s needs at least %d argument%s", spec, info->name,
+                        info->min_args, info->min_args == 1 ? "" : "s");
+    if (o->kind == OP_CROP && o->a[0] > o->a[1])
+        return sl__fail(SL_ERR_ARG, "augment spec '%s': crop(%g,%g): the smallest scale is above the largest", spec,
+                        (double)o->a[0], (double)o->a[1]);
+    /* gray(p) is a probability; the op itself always converts. */
+    if (o->kind == OP_GRAY) o->p = o->a[0];
+    p = skip_ws(p);
+    if (*p == '@') {
+        p++;
+        double v;
+        SL__TRY(parse_number(spec, &p, &v));
+        if (!(v >= 0 && v <= 1))
+            return sl__fail(SL_ERR_ARG, "augment spec '%s': probability %g is outside [0, 1]", spec, v);
+        o->p = v;
+    }
+    *pp = p;
+    return SL_OK;
+}
+
 sl_status sl_augment_create(const char *spec_in, sl_augment **out) {
     if (!spec_in || !out) return sl__fail(SL_ERR_ARG, "augment: no spec");
     const char *preset = sl_augment_preset(spec_in);
@@ -129,98 +220,10 @@ sl_status sl_augment_create(const char *spec_in, sl_augment **out) {
     while (*p && !s) {
         size_t len = 0;
         while (p[len] && (isalnum((unsigned char)p[len]) || p[len] == '-' || p[len] == '_')) len++;
-        if (len == 4 && strncmp(p, "keep", 4) == 0 && (p[4] == '=' || p[4] == '(')) {
-            bool paren = p[4] == '(';
-            p += 5;
-            s = parse_keep(spec, &p, a);
-            if (!s && paren) {
-                if (*p != ')')
-                    s = sl__fail(SL_ERR_ARG, "augment spec '%s': position %zu: expected ')'", spec, (size_t)(p - spec));
-                else
-                    p = skip_ws(p + 1);
-            }
-        } else {
-            const op_info *info = NULL;
-            for (size_t k = 0; k < N_OPS; k++)
-                if (strlen(op_table[k].name) == len && strncmp(p, op_table[k].name, len) == 0) info = &op_table[k];
-            if (!info) {
-                char names[128];
-                preset_names(names, sizeof names);
-                s = sl__fail(SL_ERR_ARG,
-                             "augment spec '%s': position %zu: unknown op '%.*s' (expected crop, flip, jitter, gray, "
-                             "blur, noise, rotate, translate, cutout, permute-channels, keep=..., or a preset: %s)",
-                             spec, (size_t)(p - spec), (int)(len ? len : 1), p, names);
-                break;
-            }
-            if (a->n == MAX_PIPE) {
-                s = sl__fail(SL_ERR_ARG, "augment spec '%s': more than %d ops", spec, MAX_PIPE);
-                break;
-            }
-            op *o = &a->ops[a->n++];
-            o->kind = info->kind;
-            o->p = info->prob;
-            memcpy(o->a, info->def, sizeof o->a);
-            p = skip_ws(p + len);
-            int nargs = 0;
-            if (*p == '(') {
-                p++;
-                if (*skip_ws(p) == ')') {
-                    p = skip_ws(p) + 1;
-                } else {
-                    for (;;) {
-                        double v;
-                        if (nargs == info->max_args) {
-                            s = sl__fail(SL_ERR_ARG, "augment spec '%s': position %zu: %s takes at most %d argument%s",
-                                         spec, (size_t)(p - spec), info->name, info->max_args,
-                                         info->max_args == 1 ? "" : "s");
-                            break;
-                        }
-                        if ((s = parse_number(spec, &p, &v))) break;
-                        if (!(v >= info->lo[nargs] && v <= info->hi[nargs])) {
-                            s = sl__fail(SL_ERR_ARG, "augment spec '%s': %s argument %d is %g; expected %g to %g", spec,
-                                         info->name, nargs + 1, v, (double)info->lo[nargs], (double)info->hi[nargs]);
-                            break;
-                        }
-                        o->a[nargs++] = (float)v;
-                        if (*p == ',') {
-                            p++;
-                            continue;
-                        }
-                        if (*p == ')') {
-                            p++;
-                            break;
-                        }
-                        s = sl__fail(SL_ERR_ARG, "augment spec '%s': position %zu: expected ',' or ')'", spec,
-                                     (size_t)(p - spec));
-                        break;
-                    }
-                    if (s) break;
-                }
-            }
-            if (nargs < info->min_args) {
-                s = sl__fail(SL_ERR_ARG, "augment spec '%s': %s needs at least %d argument%s", spec, info->name,
-                             info->min_args, info->min_args == 1 ? "" : "s");
-                break;
-            }
-            if (o->kind == OP_CROP && o->a[0] > o->a[1]) {
-                s = sl__fail(SL_ERR_ARG, "augment spec '%s': crop(%g,%g): the smallest scale is above the largest", spec,
-                             (double)o->a[0], (double)o->a[1]);
-                break;
-            }
-            /* gray(p) is a probability; the op itself always converts. */
-            if (o->kind == OP_GRAY) o->p = o->a[0];
-            p = skip_ws(p);
-            if (*p == '@') {
-                p++;
-                double v;
-                if ((s = parse_number(spec, &p, &v))) break;
-                if (!(v >= 0 && v <= 1)) {
-                    s = sl__fail(SL_ERR_ARG, "augment spec '%s': probability %g is outside [0, 1]", spec, v);
-                    break;
-                }
-                o->p = v;
-            }
-        }
+        if (len == 4 && strncmp(p, "keep", 4) == 0 && (p[4] == '=' || p[4] == '('))
+            s = parse_keep_op(spec, &p, a);
+        else
+            s = parse_op(spec, &p, len, a);
         if (s) break;
         p = skip_ws(p);
         if (*p == ',') {
@@ -365,6 +368,27 @@ static void op_gray(float *x, int c, int h, int w) {
     }
 }
 
+/* One pass of the separable blur over an h x w plane, along its rows or
+ * (cols) its columns: each value becomes the kernel-weighted sum of the
+ * 2 rad + 1 values around it in that direction, the border value repeated
+ * past the edges. */
+static void blur_pass(float *dst, const float *src, int h, int w, const float *ker, int rad, bool cols) {
+    const int len = cols ? h : w;
+    const size_t step = cols ? (size_t)w : 1;
+    for (int i = 0; i < h; i++)
+        for (int j = 0; j < w; j++) {
+            const float *line = cols ? src + j : src + (size_t)i * w;
+            int at = cols ? i : j;
+            float acc = 0;
+            for (int t = -rad; t <= rad; t++) {
+                int q = at + t;
+                q = q < 0 ? 0 : q >= len ? len - 1 : q;
+                acc += ker[t + rad] * line[(size_t)q * step];
+            }
+            dst[(size_t)i * w + j] = acc;
+        }
+}
+
 static void op_blur(const op *o, float *x, int c, int h, int w, sl_rng *r, float *scr) {
     float sigma = sl_rng_range(r, 0.1f, o->a[0] > 0.1f ? o->a[0] : 0.1f);
     int rad = (int)ceilf(3 * sigma);
@@ -377,26 +401,8 @@ static void op_blur(const op *o, float *x, int c, int h, int w, sl_rng *r, float
      * border pixel so the blur does not darken the frame. */
     for (int k = 0; k < c; k++) {
         float *src = x + (size_t)k * h * w, *tmp = scr + (size_t)k * h * w;
-        for (int i = 0; i < h; i++)
-            for (int j = 0; j < w; j++) {
-                float acc = 0;
-                for (int t = -rad; t <= rad; t++) {
-                    int q = j + t;
-                    q = q < 0 ? 0 : q >= w ? w - 1 : q;
-                    acc += ker[t + rad] * src[(size_t)i * w + q];
-                }
-                tmp[(size_t)i * w + j] = acc;
-            }
-        for (int i = 0; i < h; i++)
-            for (int j = 0; j < w; j++) {
-                float acc = 0;
-                for (int t = -rad; t <= rad; t++) {
-                    int q = i + t;
-                    q = q < 0 ? 0 : q >= h ? h - 1 : q;
-                    acc += ker[t + rad] * tmp[(size_t)q * w + j];
-                }
-                src[(size_t)i * w + j] = acc;
-            }
+        blur_pass(tmp, src, h, w, ker, rad, false);
+        blur_pass(src, tmp, h, w, ker, rad, true);
     }
 }
 

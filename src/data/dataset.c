@@ -385,23 +385,105 @@ static sl_status table_grow(name_table *t, const cap_image *imgs, size_t n) {
     return SL_OK;
 }
 
-sl_status sl__captions_open(sl_dataset *d, const sl_data_config *c) {
-    const char *list = c->source;
-    FILE *f = fopen(list, "r");
-    if (!f) return sl__fail(SL_ERR_NOTFOUND, "%s: cannot open caption list: %s", list, strerror(errno));
-    char *base = c->image_dir ? sl__strdup(c->image_dir) : dirname_of(list);
-    name_table tab = {sl__calloc(1024, sizeof(size_t)), 1024};
-    if (!base || !tab.slot) {
-        fclose(f);
-        sl__free(base);
-        sl__free(tab.slot);
-        return sl__fail(SL_ERR_NOMEM, "out of memory");
+/* A caption list while it is read: its images (each once, found by name
+ * through tab) and the captions of the images in the split. */
+typedef struct cap_list {
+    const char *list; /* the list's path, for messages */
+    char *base;       /* the directory image names are relative to */
+    uint64_t seed;
+    double vf, tf;    /* validation and test fractions of the split by name */
+    sl_split split;
+    name_table tab;
+    cap_image *imgs;
+    size_t nimgs, icap;
+    char **caps;      /* captions of images in the split */
+    size_t *cap_img;  /* and their images */
+    size_t nitems, itcap;
+} cap_list;
+
+static void cap_list_free(cap_list *cl) {
+    for (size_t k = 0; k < cl->nimgs; k++) {
+        sl__free(cl->imgs[k].key);
+        sl__free(cl->imgs[k].path);
     }
-    double vf = c->val_fraction < 0 ? 0.1 : c->val_fraction, tf = c->test_fraction < 0 ? 0.1 : c->test_fraction;
-    cap_image *imgs = NULL;
-    size_t nimgs = 0, icap = 0, nitems = 0, itcap = 0;
-    char **caps = NULL; /* every caption of the list, and its image */
-    size_t *cap_img = NULL;
+    sl__free(cl->imgs);
+    sl__free(cl->caps);
+    sl__free(cl->cap_img);
+    sl__free(cl->tab.slot);
+    sl__free(cl->base);
+}
+
+/* Split a line (ends of line removed) into image name and caption, in place;
+ * Flickr8k writes "name.jpg#k": the name loses its caption number. */
+static sl_status split_caption_line(const cap_list *cl, char *line, size_t lineno, char **name, char **caption) {
+    char *tab_ch = strchr(line, '\t');
+    if (!tab_ch) return sl__fail(SL_ERR_FORMAT, "%s: line %zu: expected 'image<TAB>caption'", cl->list, lineno);
+    *tab_ch = 0;
+    *name = line, *caption = tab_ch + 1;
+    char *hash = strrchr(*name, '#');
+    if (hash && hash[1]) {
+        char *q = hash + 1;
+        while (*q >= '0' && *q <= '9') q++;
+        if (*q == 0) *hash = 0;
+    }
+    if (!**name || !**caption)
+        return sl__fail(SL_ERR_FORMAT, "%s: line %zu: empty image name or caption", cl->list, lineno);
+    return SL_OK;
+}
+
+/* *k: the index of the image called name, added (with its path checked and
+ * its split drawn) the first time it is named. */
+static sl_status find_or_add_image(cap_list *cl, const char *name, size_t lineno, size_t *k) {
+    size_t *slot = table_find(&cl->tab, cl->imgs, name);
+    if (*slot) {
+        *k = *slot - 1;
+        return SL_OK;
+    }
+    char *path = name[0] == '/' ? sl__strdup(name) : join(cl->base, name);
+    if (!path) return sl__fail(SL_ERR_NOMEM, "out of memory");
+    if (!is_file(path)) {
+        sl_status s = sl__fail(SL_ERR_NOTFOUND, "%s: line %zu: image '%s' not found (looked for %s)", cl->list,
+                               lineno, name, path);
+        sl__free(path);
+        return s;
+    }
+    if (cl->nimgs == cl->icap) {
+        cl->icap = cl->icap ? cl->icap * 2 : 256;
+        cap_image *ni = sl__realloc(cl->imgs, cl->icap * sizeof *ni);
+        if (!ni) {
+            sl__free(path);
+            return sl__fail(SL_ERR_NOMEM, "out of memory");
+        }
+        cl->imgs = ni;
+    }
+    cap_image *im = &cl->imgs[cl->nimgs];
+    im->key = sl__strdup(name);
+    im->path = path;
+    im->in_split = in_split(cl->split, sl__split_of_key(cl->seed, name, cl->vf, cl->tf));
+    *k = cl->nimgs++;
+    if (!im->key) return sl__fail(SL_ERR_NOMEM, "out of memory");
+    *slot = *k + 1;
+    if (cl->nimgs * 2 > cl->tab.cap) return table_grow(&cl->tab, cl->imgs, cl->nimgs);
+    return SL_OK;
+}
+
+/* Keep a copy of caption, of image k. */
+static sl_status add_caption(cap_list *cl, const char *caption, size_t k) {
+    if (cl->nitems == cl->itcap) {
+        cl->itcap = cl->itcap ? cl->itcap * 2 : 256;
+        char **nc = sl__realloc(cl->caps, cl->itcap * sizeof *nc);
+        size_t *no = nc ? sl__realloc(cl->cap_img, cl->itcap * sizeof *no) : NULL;
+        if (nc) cl->caps = nc;
+        if (no) cl->cap_img = no;
+        if (!nc || !no) return sl__fail(SL_ERR_NOMEM, "out of memory");
+    }
+    if (!(cl->caps[cl->nitems] = sl__strdup(caption))) return sl__fail(SL_ERR_NOMEM, "out of memory");
+    cl->cap_img[cl->nitems++] = k;
+    return SL_OK;
+}
+
+/* Every line of the list: its image, and its caption when the image is in the split. */
+static sl_status read_caption_lines(cap_list *cl, FILE *f) {
     char *line = NULL;
     size_t lcap = 0, lineno = 0;
     ssize_t len;
@@ -410,85 +492,22 @@ sl_status sl__captions_open(sl_dataset *d, const sl_data_config *c) {
         lineno++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
         if (len == 0) continue;
-        char *tab_ch = strchr(line, '\t');
-        if (!tab_ch) {
-            s = sl__fail(SL_ERR_FORMAT, "%s: line %zu: expected 'image<TAB>caption'", list, lineno);
-            break;
-        }
-        *tab_ch = 0;
-        char *name = line, *caption = tab_ch + 1;
-        /* Flickr8k writes "name.jpg#k": the image name without the caption number. */
-        char *hash = strrchr(name, '#');
-        if (hash && hash[1]) {
-            char *q = hash + 1;
-            while (*q >= '0' && *q <= '9') q++;
-            if (*q == 0) *hash = 0;
-        }
-        if (!*name || !*caption) {
-            s = sl__fail(SL_ERR_FORMAT, "%s: line %zu: empty image name or caption", list, lineno);
-            break;
-        }
-        size_t *slot = table_find(&tab, imgs, name);
-        size_t k;
-        if (*slot) {
-            k = *slot - 1;
-        } else {
-            char *path = name[0] == '/' ? sl__strdup(name) : join(base, name);
-            if (!path) {
-                s = sl__fail(SL_ERR_NOMEM, "out of memory");
-                break;
-            }
-            if (!is_file(path)) {
-                s = sl__fail(SL_ERR_NOTFOUND, "%s: line %zu: image '%s' not found (looked for %s)", list, lineno, name,
-                             path);
-                sl__free(path);
-                break;
-            }
-            if (nimgs == icap) {
-                icap = icap ? icap * 2 : 256;
-                cap_image *ni = sl__realloc(imgs, icap * sizeof *ni);
-                if (!ni) {
-                    sl__free(path);
-                    s = sl__fail(SL_ERR_NOMEM, "out of memory");
-                    break;
-                }
-                imgs = ni;
-            }
-            k = nimgs;
-            imgs[k].key = sl__strdup(name);
-            imgs[k].path = path;
-            imgs[k].in_split = in_split(d->split, sl__split_of_key(c->seed, name, vf, tf));
-            nimgs++;
-            if (!imgs[k].key) {
-                s = sl__fail(SL_ERR_NOMEM, "out of memory");
-                break;
-            }
-            *slot = k + 1;
-            if (nimgs * 2 > tab.cap && (s = table_grow(&tab, imgs, nimgs))) break;
-        }
-        if (!imgs[k].in_split) continue;
-        if (nitems == itcap) {
-            itcap = itcap ? itcap * 2 : 256;
-            char **nc = sl__realloc(caps, itcap * sizeof *nc);
-            size_t *no = nc ? sl__realloc(cap_img, itcap * sizeof *no) : NULL;
-            if (nc) caps = nc;
-            if (no) cap_img = no;
-            if (!nc || !no) {
-                s = sl__fail(SL_ERR_NOMEM, "out of memory");
-                break;
-            }
-        }
-        if (!(caps[nitems] = sl__strdup(caption))) {
-            s = sl__fail(SL_ERR_NOMEM, "out of memory");
-            break;
-        }
-        cap_img[nitems++] = k;
+        char *name = NULL, *caption = NULL;
+        size_t k = 0;
+        if ((s = split_caption_line(cl, line, lineno, &name, &caption)) != SL_OK) break;
+        if ((s = find_or_add_image(cl, name, lineno, &k)) != SL_OK) break;
+        if (cl->imgs[k].in_split) s = add_caption(cl, caption, k);
     }
-    if (!s && ferror(f)) s = sl__fail(SL_ERR_IO, "%s: read error", list);
-    fclose(f);
+    if (!s && ferror(f)) s = sl__fail(SL_ERR_IO, "%s: read error", cl->list);
     free(line);
-    if (!s && lineno == 0) s = sl__fail(SL_ERR_FORMAT, "%s: empty caption list", list);
-    /* Decode the images of the split, then keep the captions of those that decoded. */
+    if (!s && lineno == 0) s = sl__fail(SL_ERR_FORMAT, "%s: empty caption list", cl->list);
+    return s;
+}
+
+/* Decode the images of the split, then give d the captions of those that
+ * decoded (the others' captions are freed; all of them when s is an error). */
+static sl_status keep_decoded(sl_dataset *d, cap_list *cl, sl_status s) {
+    const size_t nimgs = cl->nimgs;
     char **paths = NULL;
     size_t *sel_of = NULL, *rows = NULL, nsel = 0;
     bool *ok = NULL;
@@ -502,43 +521,54 @@ sl_status sl__captions_open(sl_dataset *d, const sl_data_config *c) {
     if (!s) {
         for (size_t k = 0; k < nimgs; k++) {
             sel_of[k] = SIZE_MAX;
-            if (imgs[k].in_split) {
+            if (cl->imgs[k].in_split) {
                 sel_of[k] = nsel;
-                paths[nsel++] = imgs[k].path;
+                paths[nsel++] = cl->imgs[k].path;
             }
         }
         s = decode_all(d, paths, nsel, ok);
     }
     if (!s) {
         compact_rows(d, ok, nsel, rows);
-        d->captions = sl__malloc_array(nitems ? nitems : 1, sizeof *d->captions, "captions");
-        d->img_of = sl__malloc_array(nitems ? nitems : 1, sizeof *d->img_of, "captions");
+        d->captions = sl__malloc_array(cl->nitems ? cl->nitems : 1, sizeof *d->captions, "captions");
+        d->img_of = sl__malloc_array(cl->nitems ? cl->nitems : 1, sizeof *d->img_of, "captions");
         if (!d->captions || !d->img_of) s = SL_ERR_NOMEM;
     }
     size_t n = 0;
-    for (size_t j = 0; j < nitems; j++) {
-        size_t r = s ? SIZE_MAX : rows[sel_of[cap_img[j]]];
+    for (size_t j = 0; j < cl->nitems; j++) {
+        size_t r = s ? SIZE_MAX : rows[sel_of[cl->cap_img[j]]];
         if (r == SIZE_MAX) {
-            sl__free(caps[j]);
+            sl__free(cl->caps[j]);
             continue;
         }
-        d->captions[n] = caps[j];
+        d->captions[n] = cl->caps[j];
         d->img_of[n++] = r;
     }
     d->n = n;
-    for (size_t k = 0; k < nimgs; k++) {
-        sl__free(imgs[k].key);
-        sl__free(imgs[k].path);
-    }
-    sl__free(imgs);
-    sl__free(caps);
-    sl__free(cap_img);
     sl__free(paths);
     sl__free(sel_of);
     sl__free(rows);
     sl__free(ok);
-    sl__free(tab.slot);
-    sl__free(base);
+    return s;
+}
+
+sl_status sl__captions_open(sl_dataset *d, const sl_data_config *c) {
+    const char *list = c->source;
+    FILE *f = fopen(list, "r");
+    if (!f) return sl__fail(SL_ERR_NOTFOUND, "%s: cannot open caption list: %s", list, strerror(errno));
+    cap_list cl = {.list = list, .seed = c->seed, .split = d->split};
+    cl.base = c->image_dir ? sl__strdup(c->image_dir) : dirname_of(list);
+    cl.tab = (name_table){sl__calloc(1024, sizeof(size_t)), 1024};
+    if (!cl.base || !cl.tab.slot) {
+        fclose(f);
+        cap_list_free(&cl);
+        return sl__fail(SL_ERR_NOMEM, "out of memory");
+    }
+    cl.vf = c->val_fraction < 0 ? 0.1 : c->val_fraction, cl.tf = c->test_fraction < 0 ? 0.1 : c->test_fraction;
+    sl_status s = read_caption_lines(&cl, f);
+    fclose(f);
+    s = keep_decoded(d, &cl, s);
+    cap_list_free(&cl);
     if (s) return s;
     if (d->n == 0)
         return sl__fail(SL_ERR_FORMAT, "%s: no captioned images in split '%s' (%zu skipped)", list,

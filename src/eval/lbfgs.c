@@ -154,6 +154,86 @@ static bool line_search(ls_state *s, const sl_lbfgs_options *o, double f0, doubl
     return false;
 }
 
+/* The (s, y) pairs of the last m steps, a ring whose newest pair is at
+ * head - 1, with rho = 1 / s'y and gam = s'y / y'M^{-1}y of each. */
+typedef struct lbfgs_memory {
+    double *S, *Y, *rho, *gam, *alpha;
+    size_t m, n, stored, head;
+} lbfgs_memory;
+
+/* p = -H g by the two-loop recursion. The initial inverse Hessian is
+ * gamma * M^{-1}, with M the caller's preconditioner (identity if none) and
+ * gamma from the newest pair. */
+static void search_direction(lbfgs_memory *M, const double *g, double *p, const sl_lbfgs_options *opt) {
+    const size_t n = M->n, m = M->m;
+    for (size_t i = 0; i < n; i++) p[i] = -g[i];
+    for (size_t k = 0; k < M->stored; k++) {
+        size_t j = (M->head + m - 1 - k) % m;
+        M->alpha[j] = M->rho[j] * dot(M->S + j * n, p, n);
+        for (size_t i = 0; i < n; i++) p[i] -= M->alpha[j] * M->Y[j * n + i];
+    }
+    if (opt->precond) opt->precond(p, opt->precond_ctx);
+    if (M->stored) {
+        double gamma = M->gam[(M->head + m - 1) % m];
+        for (size_t i = 0; i < n; i++) p[i] *= gamma;
+    }
+    for (size_t k = M->stored; k-- > 0;) {
+        size_t j = (M->head + m - 1 - k) % m;
+        double b = M->rho[j] * dot(M->Y + j * n, p, n);
+        for (size_t i = 0; i < n; i++) p[i] += (M->alpha[j] - b) * M->S[j * n + i];
+    }
+}
+
+/* Store s = x_new - x, y = g_new - g as the newest pair, kept when its
+ * curvature is safely positive. tmp: n doubles of scratch. */
+static void remember_step(lbfgs_memory *M, const double *x, const double *xt, const double *g, const double *gt,
+                          double *tmp, const sl_lbfgs_options *opt) {
+    const size_t n = M->n;
+    double *sk = M->S + M->head * n, *yk = M->Y + M->head * n;
+    for (size_t i = 0; i < n; i++) {
+        sk[i] = xt[i] - x[i];
+        yk[i] = gt[i] - g[i];
+    }
+    double sy = dot(sk, yk, n), yy = dot(yk, yk, n);
+    double yhy = yy;
+    if (opt->precond) {
+        memcpy(tmp, yk, n * sizeof *tmp);
+        opt->precond(tmp, opt->precond_ctx);
+        yhy = dot(yk, tmp, n);
+    }
+    if (sy > 1e-12 * yy && yy > 0 && yhy > 0) {
+        M->rho[M->head] = 1.0 / sy;
+        M->gam[M->head] = sy / yhy;
+        M->head = (M->head + 1) % M->m;
+        if (M->stored < M->m) M->stored++;
+    }
+}
+
+/* After iteration iter took f from fold down to f: whether to stop, and
+ * why. The relative decrease is below ftol, or (the delta test over a
+ * window, as in liblbfgs) progress over the last `past` iterations has
+ * slowed to a crawl although each step still decreases f; hist is the ring
+ * of the last past + 1 values. */
+static bool progress_stalled(const sl_lbfgs_options *opt, double fold, double f, size_t iter, double *hist,
+                             sl_lbfgs_stop *why) {
+    if ((fold - f) <= opt->ftol * fmax(fmax(fabs(fold), fabs(f)), 1.0)) {
+        *why = SL_LBFGS_FTOL;
+        return true;
+    }
+    size_t past = opt->past;
+    if (past) {
+        hist[iter % (past + 1)] = f;
+        if (iter >= past) {
+            double fp = hist[(iter - past) % (past + 1)];
+            if (fp - f <= opt->delta * fmax(fabs(f), 1e-300)) {
+                *why = SL_LBFGS_PAST;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 sl_status sl_lbfgs_minimize(sl_lbfgs_fn fn, void *ctx, double *x, size_t n, const sl_lbfgs_options *opt,
                             sl_lbfgs_report *rep) {
     sl_lbfgs_options def;
@@ -169,19 +249,17 @@ sl_status sl_lbfgs_minimize(sl_lbfgs_fn fn, void *ctx, double *x, size_t n, cons
     size_t past = opt->past;
     double *buf = sl__malloc_array(2 * mn + 6 * n + 3 * m + past + 1, sizeof *buf, "L-BFGS state");
     if (!buf) return SL_ERR_NOMEM;
-    double *S = buf, *Y = S + mn, *g = Y + mn, *p = g + n, *xt = p + n, *gt = xt + n, *x0 = gt + n;
-    double *tmp = x0 + n, *rho = tmp + n, *alpha = rho + m, *gam = alpha + m;
-    double *hist = gam + m; /* the last past + 1 values of f, a ring */
+    lbfgs_memory M = {.S = buf, .Y = buf + mn, .m = m, .n = n};
+    double *g = M.Y + mn, *p = g + n, *xt = p + n, *gt = xt + n, *x0 = gt + n, *tmp = x0 + n;
+    M.rho = tmp + n, M.alpha = M.rho + m, M.gam = M.alpha + m;
+    double *hist = M.gam + m; /* the last past + 1 values of f, a ring */
     sl_lbfgs_report r = {0};
-    sl_status st = SL_OK;
-
     double f = fn(x, g, ctx);
     r.evaluations = 1;
     if (!isfinite(f)) {
-        st = sl__fail(SL_ERR_NUMERIC, "L-BFGS: objective is %g at the starting point", f);
-        goto done;
+        sl__free(buf);
+        return sl__fail(SL_ERR_NUMERIC, "L-BFGS: objective is %g at the starting point", f);
     }
-    size_t stored = 0, head = 0; /* ring buffer of (s, y) pairs */
     if (past) hist[0] = f;
     r.stop = SL_LBFGS_MAXITER;
     for (;;) {
@@ -192,35 +270,16 @@ sl_status sl_lbfgs_minimize(sl_lbfgs_fn fn, void *ctx, double *x, size_t n, cons
             break;
         }
         if (r.iterations >= opt->max_iter) break;
-        /* Two-loop recursion: p = -H g. */
-        for (size_t i = 0; i < n; i++) p[i] = -g[i];
-        for (size_t k = 0; k < stored; k++) {
-            size_t j = (head + m - 1 - k) % m;
-            alpha[j] = rho[j] * dot(S + j * n, p, n);
-            for (size_t i = 0; i < n; i++) p[i] -= alpha[j] * Y[j * n + i];
-        }
-        /* Initial inverse Hessian: gamma * M^{-1}, with M the caller's
-         * preconditioner (identity if none) and gamma = s'y / y'M^{-1}y from
-         * the newest pair. */
-        if (opt->precond) opt->precond(p, opt->precond_ctx);
-        if (stored) {
-            double gamma = gam[(head + m - 1) % m];
-            for (size_t i = 0; i < n; i++) p[i] *= gamma;
-        }
-        for (size_t k = stored; k-- > 0;) {
-            size_t j = (head + m - 1 - k) % m;
-            double b = rho[j] * dot(Y + j * n, p, n);
-            for (size_t i = 0; i < n; i++) p[i] += (alpha[j] - b) * S[j * n + i];
-        }
+        search_direction(&M, g, p, opt);
         double d0 = dot(g, p, n);
         if (!(d0 < 0)) {
             /* Not a descent direction (rounding): restart from steepest descent. */
-            stored = 0;
+            M.stored = 0;
             for (size_t i = 0; i < n; i++) p[i] = -g[i];
             d0 = -dot(g, g, n);
         }
         double a1 = 1.0;
-        if (stored == 0 && !opt->precond) {
+        if (M.stored == 0 && !opt->precond) {
             /* Plain gradient step: start with a step of length at most 1. */
             double pn = sqrt(dot(p, p, n));
             a1 = pn > 1 ? 1.0 / pn : 1.0;
@@ -231,62 +290,28 @@ sl_status sl_lbfgs_minimize(sl_lbfgs_fn fn, void *ctx, double *x, size_t n, cons
         bool ok = line_search(&ls, opt, f, d0, a1, &fnew);
         r.evaluations += ls.evals;
         if (!ok) {
-            if (stored > 0) {
+            if (M.stored > 0) {
                 /* Retry once along steepest descent with a fresh memory. */
-                stored = 0;
+                M.stored = 0;
                 continue;
             }
             r.stop = SL_LBFGS_LINESEARCH;
             break;
         }
         r.iterations++;
-        /* Store s = x_new - x, y = g_new - g. */
-        double *sk = S + head * n, *yk = Y + head * n;
-        for (size_t i = 0; i < n; i++) {
-            sk[i] = xt[i] - x[i];
-            yk[i] = gt[i] - g[i];
-        }
-        double sy = dot(sk, yk, n), yy = dot(yk, yk, n);
-        double yhy = yy;
-        if (opt->precond) {
-            memcpy(tmp, yk, n * sizeof *tmp);
-            opt->precond(tmp, opt->precond_ctx);
-            yhy = dot(yk, tmp, n);
-        }
-        if (sy > 1e-12 * yy && yy > 0 && yhy > 0) {
-            rho[head] = 1.0 / sy;
-            gam[head] = sy / yhy;
-            head = (head + 1) % m;
-            if (stored < m) stored++;
-        }
+        remember_step(&M, x, xt, g, gt, tmp, opt);
         memcpy(x, xt, n * sizeof *x);
         memcpy(g, gt, n * sizeof *g);
         double fold = f;
         f = fnew;
         if (opt->callback) opt->callback(r.iterations, f, inf_norm(g, n), opt->callback_ctx);
-        if ((fold - f) <= opt->ftol * fmax(fmax(fabs(fold), fabs(f)), 1.0)) {
+        if (progress_stalled(opt, fold, f, r.iterations, hist, &r.stop)) {
             r.gnorm = inf_norm(g, n);
             r.f = f;
-            r.stop = SL_LBFGS_FTOL;
             break;
         }
-        /* Delta test over a window (as in liblbfgs): progress has slowed to
-         * a crawl although each step still decreases f. */
-        if (past) {
-            hist[r.iterations % (past + 1)] = f;
-            if (r.iterations >= past) {
-                double fp = hist[(r.iterations - past) % (past + 1)];
-                if (fp - f <= opt->delta * fmax(fabs(f), 1e-300)) {
-                    r.gnorm = inf_norm(g, n);
-                    r.f = f;
-                    r.stop = SL_LBFGS_PAST;
-                    break;
-                }
-            }
-        }
     }
-done:
     sl__free(buf);
-    if (st == SL_OK && rep) *rep = r;
-    return st;
+    if (rep) *rep = r;
+    return SL_OK;
 }

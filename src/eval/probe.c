@@ -401,13 +401,39 @@ static double accuracy(const int32_t *pred, const int32_t *y, size_t n) {
     return n ? (double)ok / (double)n : NAN;
 }
 
-sl_status sl_probe_run(const sl_probe_config *cfg, const float *xtr, const int64_t *ytr, size_t ntr, const float *xte,
-                       const int64_t *yte, size_t nte, size_t d, sl_probe_result **out) {
-    sl_probe_config defc;
-    if (!cfg) {
-        sl_probe_default_config(&defc);
-        cfg = &defc;
-    }
+/* ---- the protocol, step by step ----------------------------------------- */
+
+/* One run's inputs and working memory; the result is built in r. */
+typedef struct probe_run {
+    const sl_probe_config *cfg;
+    const float *xtr, *xte;
+    const int64_t *ytr, *yte;
+    size_t ntr, nte, d, k, np;
+    bool select;               /* more than one lambda: choose on a validation split */
+    int64_t *cls;              /* ntr: the sorted distinct training labels (k used) */
+    int32_t *ytr_id, *yte_id;  /* class ids of the training and test rows */
+    float *xs, *xts;           /* standardised training rows (fit part, then validation part), test rows */
+    int32_t *ys, *pred;        /* class ids in xs's order; predictions */
+    double *theta, *best_theta, *mean, *var;
+    size_t *order, *count;     /* xs's rows as training rows; class boundaries in order */
+    probe_progress pp;
+    sl_logreg_precond *pc;
+    sl_lbfgs_options opt;
+    double t_fit;              /* when the final fit's time starts */
+} probe_run;
+
+static void probe_run_free(probe_run *p) {
+    sl_progress_destroy(p->pp.bar);
+    sl_logreg_precond_destroy(p->pc);
+    sl__free(p->cls), sl__free(p->ytr_id), sl__free(p->yte_id), sl__free(p->xs), sl__free(p->xts), sl__free(p->ys);
+    sl__free(p->pred), sl__free(p->theta), sl__free(p->best_theta), sl__free(p->mean), sl__free(p->var);
+    sl__free(p->order), sl__free(p->count);
+}
+
+/* The arguments, and the lambda grid to search (cfg's or the default one). */
+static sl_status check_args(const sl_probe_config *cfg, const float *xtr, const int64_t *ytr, size_t ntr,
+                            const float *xte, const int64_t *yte, size_t nte, size_t d, const double **grid,
+                            size_t *ngrid) {
     if (!xtr || !ytr || ntr == 0) return sl__fail(SL_ERR_ARG, "probe: the training set is empty");
     if (d == 0) return sl__fail(SL_ERR_ARG, "probe: the features have width 0");
     if (nte && (!xte || !yte)) return sl__fail(SL_ERR_ARG, "probe: test rows given without features or labels");
@@ -415,77 +441,79 @@ sl_status sl_probe_run(const sl_probe_config *cfg, const float *xtr, const int64
         return sl__fail(SL_ERR_ARG, "probe: validation fraction must be in [0, 1), got %g", cfg->val_fraction);
     static const double def_grid[] = SL_PROBE_DEFAULT_LAMBDAS;
     const double *grid_in = cfg->lambdas ? cfg->lambdas : def_grid;
-    size_t ngrid = cfg->lambdas ? cfg->n_lambdas : sizeof def_grid / sizeof def_grid[0];
-    if (ngrid == 0) return sl__fail(SL_ERR_ARG, "probe: the lambda grid is empty");
-    for (size_t i = 0; i < ngrid; i++)
+    size_t n = cfg->lambdas ? cfg->n_lambdas : sizeof def_grid / sizeof def_grid[0];
+    if (n == 0) return sl__fail(SL_ERR_ARG, "probe: the lambda grid is empty");
+    for (size_t i = 0; i < n; i++)
         if (!(grid_in[i] >= 0) || !isfinite(grid_in[i]))
             return sl__fail(SL_ERR_ARG, "probe: lambda %g is not a finite number >= 0", grid_in[i]);
-    bool select = ngrid > 1;
-    if (select && cfg->val_fraction <= 0)
-        return sl__fail(SL_ERR_ARG, "probe: choosing among %zu lambdas needs a validation fraction > 0", ngrid);
+    if (n > 1 && cfg->val_fraction <= 0)
+        return sl__fail(SL_ERR_ARG, "probe: choosing among %zu lambdas needs a validation fraction > 0", n);
     size_t col, bad = first_nonfinite_row(xtr, ntr, d, &col);
     if (bad < ntr)
         return sl__fail(SL_ERR_NUMERIC, "probe: training row %zu, column %zu is not a finite number", bad, col);
     if (nte && (bad = first_nonfinite_row(xte, nte, d, &col)) < nte)
         return sl__fail(SL_ERR_NUMERIC, "probe: test row %zu, column %zu is not a finite number", bad, col);
+    *grid = grid_in, *ngrid = n;
+    return SL_OK;
+}
 
-    sl_status st = SL_ERR_NOMEM;
-    sl_probe_result *r = sl__calloc(1, sizeof *r);
-    int64_t *cls = sl__malloc_array(ntr, sizeof *cls, "labels");
-    int32_t *ytr_id = sl__malloc_array(ntr, sizeof *ytr_id, "labels");
-    int32_t *yte_id = nte ? sl__malloc_array(nte, sizeof *yte_id, "labels") : NULL;
-    float *xs = NULL, *xts = NULL;
-    int32_t *ys = NULL, *pred = NULL;
-    double *theta = NULL, *best_theta = NULL, *mean = NULL, *var = NULL;
-    size_t *order = NULL, *count = NULL;
-    probe_progress pp = {0};
-    sl_logreg_precond *pc = NULL;
-    if (!r || !cls || !ytr_id || (nte && !yte_id)) goto fail;
-
-    /* Classes: the sorted distinct training labels. */
-    memcpy(cls, ytr, ntr * sizeof *cls);
+/* The classes (the sorted distinct training labels) and every row's class id. */
+static sl_status find_classes(probe_run *p) {
+    const size_t ntr = p->ntr;
+    p->cls = sl__malloc_array(ntr, sizeof *p->cls, "labels");
+    p->ytr_id = sl__malloc_array(ntr, sizeof *p->ytr_id, "labels");
+    p->yte_id = p->nte ? sl__malloc_array(p->nte, sizeof *p->yte_id, "labels") : NULL;
+    if (!p->cls || !p->ytr_id || (p->nte && !p->yte_id)) return SL_ERR_NOMEM;
+    int64_t *cls = p->cls;
+    memcpy(cls, p->ytr, ntr * sizeof *cls);
     qsort(cls, ntr, sizeof *cls, cmp_i64);
     size_t k = 0;
     for (size_t i = 0; i < ntr; i++)
         if (k == 0 || cls[i] != cls[k - 1]) cls[k++] = cls[i];
-    if (k < 2) {
-        st = sl__fail(SL_ERR_ARG, "probe: the training labels hold only one class (%lld); need at least 2",
-                      (long long)cls[0]);
-        goto fail;
-    }
-    for (size_t i = 0; i < ntr; i++) ytr_id[i] = class_id(cls, k, ytr[i]);
-    for (size_t i = 0; i < nte; i++)
-        if ((yte_id[i] = class_id(cls, k, yte[i])) < 0) {
-            st = sl__fail(SL_ERR_ARG, "probe: test row %zu has label %lld, which no training row has", i,
-                          (long long)yte[i]);
-            goto fail;
-        }
+    if (k < 2)
+        return sl__fail(SL_ERR_ARG, "probe: the training labels hold only one class (%lld); need at least 2",
+                        (long long)cls[0]);
+    for (size_t i = 0; i < ntr; i++) p->ytr_id[i] = class_id(cls, k, p->ytr[i]);
+    for (size_t i = 0; i < p->nte; i++)
+        if ((p->yte_id[i] = class_id(cls, k, p->yte[i])) < 0)
+            return sl__fail(SL_ERR_ARG, "probe: test row %zu has label %lld, which no training row has", i,
+                            (long long)p->yte[i]);
+    p->k = k;
+    return SL_OK;
+}
+
+/* The result's per-class and per-feature arrays and the run's buffers. */
+static sl_status alloc_buffers(probe_run *p, sl_probe_result *r) {
+    const size_t ntr = p->ntr, nte = p->nte, d = p->d, k = p->k;
     r->d = d, r->k = k, r->n_train = ntr, r->n_test = nte;
     r->classes = sl__malloc_array(k, sizeof *r->classes, "classes");
     r->mean = sl__malloc_array(d, sizeof *r->mean, "mean");
     r->scale = sl__malloc_array(d, sizeof *r->scale, "scale");
-    size_t np = k * (d + 1);
-    theta = sl__calloc(np, sizeof *theta);
-    best_theta = sl__calloc(np, sizeof *best_theta);
-    mean = sl__calloc(d, sizeof *mean);
-    var = sl__calloc(d, sizeof *var);
+    p->np = k * (d + 1);
+    p->theta = sl__calloc(p->np, sizeof *p->theta);
+    p->best_theta = sl__calloc(p->np, sizeof *p->best_theta);
+    p->mean = sl__calloc(d, sizeof *p->mean);
+    p->var = sl__calloc(d, sizeof *p->var);
     size_t nd;
-    if (!sl_mul_size(ntr, d, &nd)) {
-        st = sl__fail(SL_ERR_RANGE, "probe: %zu x %zu is too large", ntr, d);
-        goto fail;
-    }
-    xs = sl__malloc_array(nd, sizeof *xs, "standardised training features");
-    xts = nte ? sl__malloc_array(nte * d, sizeof *xts, "standardised test features") : NULL;
-    ys = sl__malloc_array(ntr, sizeof *ys, "labels");
-    pred = sl__malloc_array(ntr > nte ? ntr : nte, sizeof *pred, "predictions");
-    order = sl__malloc_array(ntr, sizeof *order, "order");
-    count = sl__calloc(k + 1, sizeof *count);
-    if (!r->classes || !r->mean || !r->scale || !theta || !best_theta || !mean || !var || !xs || (nte && !xts) ||
-        !ys || !pred || !order || !count)
-        goto fail;
-    memcpy(r->classes, cls, k * sizeof *cls);
+    if (!sl_mul_size(ntr, d, &nd)) return sl__fail(SL_ERR_RANGE, "probe: %zu x %zu is too large", ntr, d);
+    p->xs = sl__malloc_array(nd, sizeof *p->xs, "standardised training features");
+    p->xts = nte ? sl__malloc_array(nte * d, sizeof *p->xts, "standardised test features") : NULL;
+    p->ys = sl__malloc_array(ntr, sizeof *p->ys, "labels");
+    p->pred = sl__malloc_array(ntr > nte ? ntr : nte, sizeof *p->pred, "predictions");
+    p->order = sl__malloc_array(ntr, sizeof *p->order, "order");
+    p->count = sl__calloc(k + 1, sizeof *p->count);
+    if (!r->classes || !r->mean || !r->scale || !p->theta || !p->best_theta || !p->mean || !p->var || !p->xs ||
+        (nte && !p->xts) || !p->ys || !p->pred || !p->order || !p->count)
+        return SL_ERR_NOMEM;
+    memcpy(r->classes, p->cls, k * sizeof *p->cls);
+    return SL_OK;
+}
 
-    /* Standardisation statistics from the whole training set. */
+/* Standardisation statistics from the whole training set. */
+static void standardisation(probe_run *p, sl_probe_result *r) {
+    const float *xtr = p->xtr;
+    const size_t ntr = p->ntr, d = p->d;
+    double *mean = p->mean, *var = p->var;
     for (size_t i = 0; i < ntr; i++)
         for (size_t j = 0; j < d; j++) mean[j] += xtr[i * d + j];
     for (size_t j = 0; j < d; j++) mean[j] /= (double)ntr;
@@ -497,141 +525,197 @@ sl_status sl_probe_run(const sl_probe_config *cfg, const float *xtr, const int64
     for (size_t j = 0; j < d; j++) {
         double sd = sqrt(var[j] / (double)ntr);
         /* A constant feature carries nothing; scale 1 maps it to 0. */
-        r->mean[j] = cfg->standardize ? (float)mean[j] : 0.0f;
-        r->scale[j] = cfg->standardize && sd > 1e-12 * fmax(1.0, fabs(mean[j])) ? (float)sd : 1.0f;
+        r->mean[j] = p->cfg->standardize ? (float)mean[j] : 0.0f;
+        r->scale[j] = p->cfg->standardize && sd > 1e-12 * fmax(1.0, fabs(mean[j])) ? (float)sd : 1.0f;
     }
+}
 
-    /* Stratified split: in each class, a seeded shuffle decides which rows are
-     * held out. Rows are laid out fit-part first, then validation part. */
-    size_t nval = 0;
-    {
-        for (size_t i = 0; i < ntr; i++) count[ytr_id[i] + 1]++;
-        for (size_t c = 0; c < k; c++) count[c + 1] += count[c];
-        /* order: rows grouped by class, in their original order within a class. */
-        size_t *pos = sl__malloc_array(k, sizeof *pos, "split");
-        if (!pos) goto fail;
-        memcpy(pos, count, k * sizeof *pos);
-        for (size_t i = 0; i < ntr; i++) order[pos[ytr_id[i]]++] = i;
-        sl__free(pos);
-        size_t *fit_rows = sl__malloc_array(ntr, sizeof *fit_rows, "split");
-        if (!fit_rows) goto fail;
-        size_t nfit = 0;
-        size_t *val_rows = order; /* validation rows are compacted in place at the front */
-        for (size_t c = 0; c < k; c++) {
-            size_t *grp = order + count[c], m = count[c + 1] - count[c];
-            size_t hold = select ? (size_t)floor(cfg->val_fraction * (double)m + 0.5) : 0;
-            if (select && hold == 0 && m >= 2) hold = 1; /* every class is validated */
-            if (hold >= m) hold = m > 1 ? m - 1 : 0;
-            sl_rng rng;
-            sl_rng_seed(&rng, cfg->seed, c);
-            /* Partial Fisher-Yates: the first `hold` entries become a random subset. */
-            for (size_t i = 0; i < hold; i++) {
-                size_t j = i + (size_t)sl_rng_below(&rng, m - i);
-                size_t t = grp[i];
-                grp[i] = grp[j];
-                grp[j] = t;
-            }
-            for (size_t i = hold; i < m; i++) fit_rows[nfit++] = grp[i];
-            for (size_t i = 0; i < hold; i++) val_rows[nval++] = grp[i];
-        }
-        /* Sort both parts by row index so the layout does not depend on the class order. */
-        qsort(fit_rows, nfit, sizeof *fit_rows, cmp_size);
-        qsort(val_rows, nval, sizeof *val_rows, cmp_size);
-        memmove(order + nfit, val_rows, nval * sizeof *order);
-        memcpy(order, fit_rows, nfit * sizeof *order);
-        sl__free(fit_rows);
-        r->n_fit = nfit;
-        r->n_val = nval;
+/* Partial Fisher-Yates, seeded by (seed, class): the first `hold` of the m
+ * rows in grp become a random subset. */
+static void shuffle_head(size_t *grp, size_t m, size_t hold, uint64_t seed, size_t c) {
+    sl_rng rng;
+    sl_rng_seed(&rng, seed, c);
+    for (size_t i = 0; i < hold; i++) {
+        size_t j = i + (size_t)sl_rng_below(&rng, m - i);
+        size_t t = grp[i];
+        grp[i] = grp[j];
+        grp[j] = t;
     }
+}
+
+/* Stratified split: in each class, a seeded shuffle decides which rows are
+ * held out. p->order gets the fit rows, then the validation rows. */
+static sl_status split_rows(probe_run *p, sl_probe_result *r) {
+    const size_t ntr = p->ntr, k = p->k;
+    size_t *order = p->order, *count = p->count;
+    for (size_t i = 0; i < ntr; i++) count[p->ytr_id[i] + 1]++;
+    for (size_t c = 0; c < k; c++) count[c + 1] += count[c];
+    /* order: rows grouped by class, in their original order within a class. */
+    size_t *pos = sl__malloc_array(k, sizeof *pos, "split");
+    if (!pos) return SL_ERR_NOMEM;
+    memcpy(pos, count, k * sizeof *pos);
+    for (size_t i = 0; i < ntr; i++) order[pos[p->ytr_id[i]]++] = i;
+    sl__free(pos);
+    size_t *fit_rows = sl__malloc_array(ntr, sizeof *fit_rows, "split");
+    if (!fit_rows) return SL_ERR_NOMEM;
+    size_t nfit = 0, nval = 0;
+    size_t *val_rows = order; /* validation rows are compacted in place at the front */
+    for (size_t c = 0; c < k; c++) {
+        size_t *grp = order + count[c], m = count[c + 1] - count[c];
+        size_t hold = p->select ? (size_t)floor(p->cfg->val_fraction * (double)m + 0.5) : 0;
+        if (p->select && hold == 0 && m >= 2) hold = 1; /* every class is validated */
+        if (hold >= m) hold = m > 1 ? m - 1 : 0;
+        shuffle_head(grp, m, hold, p->cfg->seed, c);
+        for (size_t i = hold; i < m; i++) fit_rows[nfit++] = grp[i];
+        for (size_t i = 0; i < hold; i++) val_rows[nval++] = grp[i];
+    }
+    /* Sort both parts by row index so the layout does not depend on the class order. */
+    qsort(fit_rows, nfit, sizeof *fit_rows, cmp_size);
+    qsort(val_rows, nval, sizeof *val_rows, cmp_size);
+    memmove(order + nfit, val_rows, nval * sizeof *order);
+    memcpy(order, fit_rows, nfit * sizeof *order);
+    sl__free(fit_rows);
+    r->n_fit = nfit;
+    r->n_val = nval;
+    return SL_OK;
+}
+
+/* The standardised rows: training rows in p->order, and the test rows. */
+static void standardise_all(probe_run *p, const sl_probe_result *r) {
+    const size_t d = p->d;
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < ntr; i++) {
-        const float *src = xtr + order[i] * d;
-        float *dst = xs + i * d;
+    for (size_t i = 0; i < p->ntr; i++) {
+        const float *src = p->xtr + p->order[i] * d;
+        float *dst = p->xs + i * d;
         for (size_t j = 0; j < d; j++) dst[j] = (src[j] - r->mean[j]) / r->scale[j];
-        ys[i] = ytr_id[order[i]];
+        p->ys[i] = p->ytr_id[p->order[i]];
     }
-    if (nte) standardize_rows(xte, xts, nte, d, r->mean, r->scale);
+    if (p->nte) standardize_rows(p->xte, p->xts, p->nte, d, r->mean, r->scale);
+}
 
+/* The progress bar (when asked for), the L-BFGS options and the grid,
+ * strongest regularisation first: each fit warm-starts the next one. */
+static sl_status prepare_grid(probe_run *p, sl_probe_result *r, const double *grid_in, size_t ngrid) {
+    const sl_probe_config *cfg = p->cfg;
     if (cfg->progress_stream &&
-        sl_progress_create(cfg->progress_stream, cfg->progress_mode, "probe", 0, "it", &pp.bar) != SL_OK)
-        goto fail;
-    sl_lbfgs_options opt = cfg->lbfgs;
-    if (pp.bar) {
-        opt.callback = on_iter;
-        opt.callback_ctx = &pp;
+        sl_progress_create(cfg->progress_stream, cfg->progress_mode, "probe", 0, "it", &p->pp.bar) != SL_OK)
+        return SL_ERR_NOMEM;
+    p->opt = cfg->lbfgs;
+    if (p->pp.bar) {
+        p->opt.callback = on_iter;
+        p->opt.callback_ctx = &p->pp;
     }
-
-    r->n_grid = select ? ngrid : 1;
+    r->n_grid = p->select ? ngrid : 1;
     r->grid_lambda = sl__malloc_array(r->n_grid, sizeof *r->grid_lambda, "grid");
     r->grid_val_acc = sl__malloc_array(r->n_grid, sizeof *r->grid_val_acc, "grid");
     r->grid_iters = sl__calloc(r->n_grid, sizeof *r->grid_iters);
-    if (!r->grid_lambda || !r->grid_val_acc || !r->grid_iters) goto fail;
+    if (!r->grid_lambda || !r->grid_val_acc || !r->grid_iters) return SL_ERR_NOMEM;
     memcpy(r->grid_lambda, grid_in, r->n_grid * sizeof *grid_in);
-    /* Strongest regularisation first: each fit warm-starts the next one. */
     qsort(r->grid_lambda, r->n_grid, sizeof *r->grid_lambda, cmp_desc);
     r->lambda = r->grid_lambda[0];
     r->val_acc = NAN;
+    return SL_OK;
+}
+
+/* The preconditioner, and with more than one lambda the search: fit each on
+ * the fit part, keep the one most accurate on the validation part. */
+static sl_status choose_lambda(probe_run *p, sl_probe_result *r) {
+    const size_t d = p->d, k = p->k;
+    sl_status st;
     double t0 = sl_time_now();
-    if (cfg->precond_rows && (st = sl_logreg_precond_create(xs, ntr, d, cfg->precond_rows, &pc)) != SL_OK) goto fail;
-    if (select) {
-        size_t nfit = r->n_fit;
+    if (p->cfg->precond_rows &&
+        (st = sl_logreg_precond_create(p->xs, p->ntr, d, p->cfg->precond_rows, &p->pc)) != SL_OK)
+        return st;
+    if (p->select) {
+        size_t nfit = r->n_fit, nval = r->n_val;
         double best = -1;
-        for (size_t g = 0; g < ngrid; g++) {
-            sl_logreg_problem pr = {xs, ys, nfit, d, k, r->grid_lambda[g]};
+        for (size_t g = 0; g < r->n_grid; g++) {
+            sl_logreg_problem pr = {p->xs, p->ys, nfit, d, k, r->grid_lambda[g]};
             sl_lbfgs_report rep;
-            pp.lambda = pr.lambda;
-            if ((st = sl_logreg_fit(&pr, pc, &opt, theta, &rep)) != SL_OK) goto fail;
+            p->pp.lambda = pr.lambda;
+            if ((st = sl_logreg_fit(&pr, p->pc, &p->opt, p->theta, &rep)) != SL_OK) return st;
             r->grid_iters[g] = rep.iterations;
-            if ((st = sl_logreg_predict(xs + nfit * d, nval, d, k, theta, pred)) != SL_OK) goto fail;
-            double acc = accuracy(pred, ys + nfit, nval);
+            if ((st = sl_logreg_predict(p->xs + nfit * d, nval, d, k, p->theta, p->pred)) != SL_OK) return st;
+            double acc = accuracy(p->pred, p->ys + nfit, nval);
             r->grid_val_acc[g] = acc;
             if (acc > best) {
                 best = acc;
                 r->lambda = pr.lambda;
                 r->val_acc = acc;
-                memcpy(best_theta, theta, np * sizeof *theta);
+                memcpy(p->best_theta, p->theta, p->np * sizeof *p->theta);
             }
         }
-        memcpy(theta, best_theta, np * sizeof *theta);
+        memcpy(p->theta, p->best_theta, p->np * sizeof *p->theta);
     }
     double t1 = sl_time_now();
     /* Without selection, the preconditioner belongs to the fit's time. */
-    r->select_seconds = select ? t1 - t0 : 0;
-    if (!select) t1 = t0;
-    {
-        sl_logreg_problem pr = {xs, ys, ntr, d, k, r->lambda};
-        pp.lambda = pr.lambda;
-        if ((st = sl_logreg_fit(&pr, pc, &opt, theta, &r->fit)) != SL_OK) goto fail;
-        if (!select) r->grid_iters[0] = r->fit.iterations, r->grid_val_acc[0] = NAN;
-    }
-    r->fit_seconds = sl_time_now() - t1;
-    if (pp.bar) {
+    r->select_seconds = p->select ? t1 - t0 : 0;
+    p->t_fit = p->select ? t1 : t0;
+    return SL_OK;
+}
+
+/* The final fit on the whole training set with the chosen lambda, and the
+ * accuracies (and test confusion counts) of the model it gives. */
+static sl_status fit_and_score(probe_run *p, sl_probe_result *r) {
+    const size_t ntr = p->ntr, nte = p->nte, d = p->d, k = p->k;
+    sl_status st;
+    sl_logreg_problem pr = {p->xs, p->ys, ntr, d, k, r->lambda};
+    p->pp.lambda = pr.lambda;
+    if ((st = sl_logreg_fit(&pr, p->pc, &p->opt, p->theta, &r->fit)) != SL_OK) return st;
+    if (!p->select) r->grid_iters[0] = r->fit.iterations, r->grid_val_acc[0] = NAN;
+    r->fit_seconds = sl_time_now() - p->t_fit;
+    if (p->pp.bar) {
         char fields[64];
         snprintf(fields, sizeof fields, "lambda %.0e", r->lambda);
-        sl_progress_finish(pp.bar, fields);
+        sl_progress_finish(p->pp.bar, fields);
     }
-
-    if ((st = sl_logreg_predict(xs, ntr, d, k, theta, pred)) != SL_OK) goto fail;
-    r->train_acc = accuracy(pred, ys, ntr);
+    if ((st = sl_logreg_predict(p->xs, ntr, d, k, p->theta, p->pred)) != SL_OK) return st;
+    r->train_acc = accuracy(p->pred, p->ys, ntr);
     r->test_acc = NAN;
     if (nte) {
-        if ((st = sl_logreg_predict(xts, nte, d, k, theta, pred)) != SL_OK) goto fail;
-        r->test_acc = accuracy(pred, yte_id, nte);
+        if ((st = sl_logreg_predict(p->xts, nte, d, k, p->theta, p->pred)) != SL_OK) return st;
+        r->test_acc = accuracy(p->pred, p->yte_id, nte);
         r->confusion = sl__calloc(k * k, sizeof *r->confusion);
-        if (!r->confusion) goto fail;
-        for (size_t i = 0; i < nte; i++) r->confusion[(size_t)yte_id[i] * k + (size_t)pred[i]]++;
+        if (!r->confusion) return SL_ERR_NOMEM;
+        for (size_t i = 0; i < nte; i++) r->confusion[(size_t)p->yte_id[i] * k + (size_t)p->pred[i]]++;
     }
-    r->theta = theta;
-    theta = NULL;
-    st = SL_OK;
-    *out = r;
-    r = NULL;
-fail:
+    r->theta = p->theta;
+    p->theta = NULL;
+    return SL_OK;
+}
+
+/* The protocol's steps in order, building r. */
+static sl_status probe_steps(probe_run *p, sl_probe_result *r, const double *grid, size_t ngrid) {
+    SL__TRY(find_classes(p));
+    SL__TRY(alloc_buffers(p, r));
+    standardisation(p, r);
+    SL__TRY(split_rows(p, r));
+    standardise_all(p, r);
+    SL__TRY(prepare_grid(p, r, grid, ngrid));
+    SL__TRY(choose_lambda(p, r));
+    return fit_and_score(p, r);
+}
+
+sl_status sl_probe_run(const sl_probe_config *cfg, const float *xtr, const int64_t *ytr, size_t ntr, const float *xte,
+                       const int64_t *yte, size_t nte, size_t d, sl_probe_result **out) {
+    sl_probe_config defc;
+    if (!cfg) {
+        sl_probe_default_config(&defc);
+        cfg = &defc;
+    }
+    const double *grid = NULL;
+    size_t ngrid = 0;
+    SL__TRY(check_args(cfg, xtr, ytr, ntr, xte, yte, nte, d, &grid, &ngrid));
+    probe_run p = {.cfg = cfg, .xtr = xtr, .xte = xte, .ytr = ytr, .yte = yte, .ntr = ntr, .nte = nte, .d = d,
+                   .select = ngrid > 1};
+    sl_probe_result *r = sl__calloc(1, sizeof *r);
+    sl_status st = r ? probe_steps(&p, r, grid, ngrid) : SL_ERR_NOMEM;
+    if (st == SL_OK) {
+        *out = r;
+        r = NULL;
+    }
     if (st == SL_ERR_NOMEM && !sl_last_error()[0]) sl__fail(SL_ERR_NOMEM, "probe: out of memory");
-    sl_progress_destroy(pp.bar);
-    sl_logreg_precond_destroy(pc);
+    probe_run_free(&p);
     sl_probe_result_destroy(r);
-    sl__free(cls), sl__free(ytr_id), sl__free(yte_id), sl__free(xs), sl__free(xts), sl__free(ys), sl__free(pred);
-    sl__free(theta), sl__free(best_theta), sl__free(mean), sl__free(var), sl__free(order), sl__free(count);
     return st;
 }

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,9 +56,28 @@ static inline float *vec_of(const sl_hnsw *h, uint32_t id) {
 }
 static inline size_t max_links(const sl_hnsw *h, int l) { return l == 0 ? h->M0 : h->M; }
 
+/* A node's lock is held only while a link list is copied or shrunk, so a
+ * waiter spins, with the CPU's pause hint between reads; after LOCK_SPINS
+ * reads it yields its core on each further read, in case the holder is a
+ * thread the scheduler has taken off its core (more threads than free cores). */
+#define LOCK_SPINS 64
+static inline void cpu_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 static inline void node_lock(const sl_hnsw *h, uint32_t id) {
+    unsigned spins = 0;
     while (atomic_exchange_explicit(&h->locks[id], 1, memory_order_acquire))
         while (atomic_load_explicit(&h->locks[id], memory_order_relaxed)) {
+            if (spins < LOCK_SPINS) {
+                spins++;
+                cpu_pause();
+            } else {
+                sched_yield();
+            }
         }
 }
 static inline void node_unlock(const sl_hnsw *h, uint32_t id) {

@@ -65,6 +65,20 @@ static sl_status check_name(const char *what, const char *name) {
     return SL_OK;
 }
 
+/* Grow the parallel arrays a and b, of cap entries each, to twice as many
+ * (8 at first); ok is false when out of memory, with what was grown kept
+ * (and cap unchanged). A macro, so that each array keeps its own type. */
+#define GROW_PAIR(a, b, cap, ok)                                       \
+    do {                                                               \
+        size_t nc_ = (cap) ? (cap) * 2 : 8;                            \
+        void *na_ = sl__realloc((a), nc_ * sizeof *(a));               \
+        if (na_) (a) = na_;                                            \
+        void *nb_ = na_ ? sl__realloc((b), nc_ * sizeof *(b)) : NULL;  \
+        if (nb_) (b) = nb_;                                            \
+        (ok) = na_ && nb_;                                             \
+        if (ok) (cap) = nc_;                                           \
+    } while (0)
+
 /* Insert a, taking ownership (freed on failure), replacing a same-named tensor. */
 static sl_status tensors_put(sl_tensors *t, const char *name, sl_array a) {
     size_t i = find_name(t, name);
@@ -76,14 +90,9 @@ static sl_status tensors_put(sl_tensors *t, const char *name, sl_array a) {
     char *nm = sl__strdup(name);
     if (!nm) goto nomem;
     if (t->n == t->cap) {
-        size_t nc = t->cap ? t->cap * 2 : 8;
-        char **nn = sl__realloc(t->names, nc * sizeof *nn);
-        if (!nn) goto nomem;
-        t->names = nn;
-        sl_array *na = sl__realloc(t->arrays, nc * sizeof *na);
-        if (!na) goto nomem;
-        t->arrays = na;
-        t->cap = nc;
+        bool ok;
+        GROW_PAIR(t->names, t->arrays, t->cap, ok);
+        if (!ok) goto nomem;
     }
     t->names[t->n] = nm;
     t->arrays[t->n] = a;
@@ -139,14 +148,9 @@ sl_status sl_tensors_set_meta(sl_tensors *t, const char *key, const char *value)
     char *k = sl__strdup(key);
     if (!k) goto nomem;
     if (t->nmeta == t->capmeta) {
-        size_t nc = t->capmeta ? t->capmeta * 2 : 8;
-        char **nk = sl__realloc(t->mkeys, nc * sizeof *nk);
-        if (!nk) goto nomem;
-        t->mkeys = nk;
-        char **nv = sl__realloc(t->mvals, nc * sizeof *nv);
-        if (!nv) goto nomem;
-        t->mvals = nv;
-        t->capmeta = nc;
+        bool ok;
+        GROW_PAIR(t->mkeys, t->mvals, t->capmeta, ok);
+        if (!ok) goto nomem;
     }
     t->mkeys[t->nmeta] = k;
     t->mvals[t->nmeta] = v;
@@ -428,92 +432,67 @@ static sl_status read_meta(const char *path, const sl_json *m, sl_tensors *t) {
     return SL_OK;
 }
 
-sl_status sl_safetensors_read(const char *path, sl_tensors **out) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return sl__fail(SL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    sl_status s = SL_OK;
-    char *hdr = NULL;
-    sl_json *root = NULL;
-    st_entry *ents = NULL;
-    sl_tensors *t = NULL;
+/* The header's length (after checking it against the file's size) and its
+ * bytes, starting with '{'; *hdr is the caller's to free whatever happens. */
+static sl_status read_header(FILE *f, const char *path, uint64_t *fsize, uint64_t *hlen_out, char **hdr) {
     struct stat sb;
-    if (fstat(fileno(f), &sb) != 0) {
-        s = sl__fail(SL_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-        goto done;
-    }
-    uint64_t fsize = (uint64_t)sb.st_size;
+    if (fstat(fileno(f), &sb) != 0) return sl__fail(SL_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    *fsize = (uint64_t)sb.st_size;
     unsigned char len8[8];
-    if (fsize < 8 || fread(len8, 1, 8, f) != 8) {
-        s = sl__fail(SL_ERR_FORMAT, "%s: byte 0: file is %llu bytes, expected at least 8 (the header length)", path,
-                     (unsigned long long)fsize);
-        goto done;
-    }
+    if (*fsize < 8 || fread(len8, 1, 8, f) != 8)
+        return sl__fail(SL_ERR_FORMAT, "%s: byte 0: file is %llu bytes, expected at least 8 (the header length)",
+                        path, (unsigned long long)*fsize);
     uint64_t hlen = 0;
     for (int k = 7; k >= 0; k--) hlen = hlen << 8 | len8[k];
-    if (hlen > ST_MAX_HEADER) {
-        s = sl__fail(SL_ERR_FORMAT,
-                     "%s: byte 0: header length %llu is absurd (at most %u bytes; is this a safetensors file?)",
-                     path, (unsigned long long)hlen, ST_MAX_HEADER);
-        goto done;
-    }
-    if (hlen > fsize - 8) {
-        s = sl__fail(SL_ERR_FORMAT, "%s: byte 0: header length %llu exceeds the %llu bytes after it (truncated?)",
-                     path, (unsigned long long)hlen, (unsigned long long)(fsize - 8));
-        goto done;
-    }
-    if (hlen < 2) {
-        s = sl__fail(SL_ERR_FORMAT, "%s: byte 0: header length %llu, expected at least 2 (\"{}\")", path,
-                     (unsigned long long)hlen);
-        goto done;
-    }
-    hdr = sl__malloc((size_t)hlen);
-    if (!hdr) {
-        s = sl__fail(SL_ERR_NOMEM, "%s: out of memory for a %llu-byte header", path, (unsigned long long)hlen);
-        goto done;
-    }
-    if (fread(hdr, 1, (size_t)hlen, f) != hlen) {
-        s = sl__fail(SL_ERR_IO, "%s: byte 8: read error", path);
-        goto done;
-    }
-    if (hdr[0] != '{') {
-        s = sl__fail(SL_ERR_FORMAT, "%s: byte 8: expected '{' starting the JSON header (is this a safetensors file?)",
-                     path);
-        goto done;
-    }
-    s = sl__json_parse(hdr, (size_t)hlen, path, 8, &root);
-    if (s) goto done;
-    sl__free(hdr);
-    hdr = NULL;
-    s = sl_tensors_create(&t);
-    if (s) goto done;
-    size_t ne = 0;
-    ents = sl__malloc_array(root->n, sizeof *ents, path);
-    if (!ents) {
-        s = SL_ERR_NOMEM;
-        goto done;
-    }
+    if (hlen > ST_MAX_HEADER)
+        return sl__fail(SL_ERR_FORMAT,
+                        "%s: byte 0: header length %llu is absurd (at most %u bytes; is this a safetensors file?)",
+                        path, (unsigned long long)hlen, ST_MAX_HEADER);
+    if (hlen > *fsize - 8)
+        return sl__fail(SL_ERR_FORMAT, "%s: byte 0: header length %llu exceeds the %llu bytes after it (truncated?)",
+                        path, (unsigned long long)hlen, (unsigned long long)(*fsize - 8));
+    if (hlen < 2)
+        return sl__fail(SL_ERR_FORMAT, "%s: byte 0: header length %llu, expected at least 2 (\"{}\")", path,
+                        (unsigned long long)hlen);
+    *hlen_out = hlen;
+    *hdr = sl__malloc((size_t)hlen);
+    if (!*hdr)
+        return sl__fail(SL_ERR_NOMEM, "%s: out of memory for a %llu-byte header", path, (unsigned long long)hlen);
+    if (fread(*hdr, 1, (size_t)hlen, f) != hlen) return sl__fail(SL_ERR_IO, "%s: byte 8: read error", path);
+    if ((*hdr)[0] != '{')
+        return sl__fail(SL_ERR_FORMAT,
+                        "%s: byte 8: expected '{' starting the JSON header (is this a safetensors file?)", path);
+    return SL_OK;
+}
+
+/* The header's entries: metadata into t, tensors into ents (*ne of them). */
+static sl_status header_entries(const char *path, const sl_json *root, sl_tensors *t, st_entry *ents, size_t *ne) {
+    *ne = 0;
     for (size_t k = 0; k < root->n; k++) {
+        sl_status s;
         if (strcmp(root->keys[k], "__metadata__") == 0) {
             s = read_meta(path, &root->items[k], t);
         } else if (!root->keys[k][0]) {
             s = sl__fail(SL_ERR_FORMAT, "%s: byte %zu: empty tensor name", path, root->key_pos[k]);
         } else {
-            s = parse_entry(path, root->keys[k], &root->items[k], &ents[ne]);
-            ne++;
+            s = parse_entry(path, root->keys[k], &root->items[k], &ents[*ne]);
+            (*ne)++;
         }
-        if (s) goto done;
+        if (s) return s;
     }
-    /* The data must be covered exactly: sorted by offset, each tensor starts
-     * where the previous ended, the first at 0 and the last at the end of the
-     * file. This rejects overlaps, gaps and trailing garbage alike. */
-    uint64_t dsize = fsize - 8 - hlen;
+    return SL_OK;
+}
+
+/* The data must be covered exactly: sorted by offset, each tensor starts
+ * where the previous ended, the first at 0 and the last at the end of the
+ * file (dsize data bytes after the hlen-byte header). This rejects overlaps,
+ * gaps and trailing garbage alike. */
+static sl_status check_coverage(const char *path, const st_entry *ents, size_t ne, uint64_t hlen, uint64_t dsize) {
     st_entry *sorted = sl__malloc_array(ne, sizeof *sorted, path);
-    if (!sorted) {
-        s = SL_ERR_NOMEM;
-        goto done;
-    }
+    if (!sorted) return SL_ERR_NOMEM;
     if (ne) memcpy(sorted, ents, ne * sizeof *sorted);
     qsort(sorted, ne, sizeof *sorted, cmp_begin);
+    sl_status s = SL_OK;
     uint64_t at = 0;
     for (size_t k = 0; k < ne && !s; k++) {
         if (sorted[k].begin != at)
@@ -531,38 +510,60 @@ sl_status sl_safetensors_read(const char *path, sl_tensors **out) {
         at = sorted[k].end;
     }
     sl__free(sorted);
-    if (s) goto done;
-    if (at != dsize) {
-        s = sl__fail(SL_ERR_FORMAT, "%s: byte %llu: %llu bytes after the last tensor's data, expected none", path,
-                     (unsigned long long)(8 + hlen + at), (unsigned long long)(dsize - at));
-        goto done;
-    }
-    /* Read in header order (insertion order for files we wrote); data of the
-     * entries is known to be in range. */
+    if (s) return s;
+    if (at != dsize)
+        return sl__fail(SL_ERR_FORMAT, "%s: byte %llu: %llu bytes after the last tensor's data, expected none", path,
+                        (unsigned long long)(8 + hlen + at), (unsigned long long)(dsize - at));
+    return SL_OK;
+}
+
+/* Read the tensors into t in header order (insertion order for files we
+ * wrote); their data is known to be in range. */
+static sl_status read_tensors(FILE *f, const char *path, uint64_t hlen, const st_entry *ents, size_t ne,
+                              sl_tensors *t) {
     for (size_t k = 0; k < ne; k++) {
-        st_entry *e = &ents[k];
+        const st_entry *e = &ents[k];
         sl_array a;
-        s = sl__array_alloc_raw(&a, e->dtype, e->ndim, e->shape);
-        if (s) {
-            sl__fail_prefix(s, "%s: tensor \"%s\"", path, e->name);
-            goto done;
-        }
+        sl_status s = sl__array_alloc_raw(&a, e->dtype, e->ndim, e->shape);
+        if (s) return sl__fail_prefix(s, "%s: tensor \"%s\"", path, e->name);
         size_t bytes = (size_t)(e->end - e->begin);
         if (bytes && (fseeko(f, (off_t)(8 + hlen + e->begin), SEEK_SET) != 0 || fread(a.data, 1, bytes, f) != bytes)) {
             sl_array_free(&a);
-            s = sl__fail(SL_ERR_IO, "%s: byte %llu: cannot read tensor \"%s\" (%s)", path,
-                         (unsigned long long)(8 + hlen + e->begin), e->name,
-                         ferror(f) ? strerror(errno) : "file shrank while reading");
-            goto done;
+            return sl__fail(SL_ERR_IO, "%s: byte %llu: cannot read tensor \"%s\" (%s)", path,
+                            (unsigned long long)(8 + hlen + e->begin), e->name,
+                            ferror(f) ? strerror(errno) : "file shrank while reading");
         }
-        s = tensors_put(t, e->name, a);
-        if (s) goto done;
+        SL__TRY(tensors_put(t, e->name, a));
     }
-    if (!(t->path = sl__strdup(path))) s = sl__fail(SL_ERR_NOMEM, "%s: out of memory", path);
-done:
-    sl__json_free(root);
+    return SL_OK;
+}
+
+/* The steps of sl_safetensors_read on the open file f, into *t. */
+static sl_status read_file(FILE *f, const char *path, sl_tensors **t) {
+    uint64_t fsize = 0, hlen = 0;
+    char *hdr = NULL;
+    sl_json *root = NULL;
+    st_entry *ents = NULL;
+    size_t ne = 0;
+    sl_status s = read_header(f, path, &fsize, &hlen, &hdr);
+    if (!s) s = sl__json_parse(hdr, (size_t)hlen, path, 8, &root);
     sl__free(hdr);
+    if (!s) s = sl_tensors_create(t);
+    if (!s && !(ents = sl__malloc_array(root->n, sizeof *ents, path))) s = SL_ERR_NOMEM;
+    if (!s) s = header_entries(path, root, *t, ents, &ne);
+    if (!s) s = check_coverage(path, ents, ne, hlen, fsize - 8 - hlen);
+    if (!s) s = read_tensors(f, path, hlen, ents, ne, *t);
+    if (!s && !((*t)->path = sl__strdup(path))) s = sl__fail(SL_ERR_NOMEM, "%s: out of memory", path);
+    sl__json_free(root);
     sl__free(ents);
+    return s;
+}
+
+sl_status sl_safetensors_read(const char *path, sl_tensors **out) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return sl__fail(SL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    sl_tensors *t = NULL;
+    sl_status s = read_file(f, path, &t);
     if (s)
         sl_tensors_destroy(t);
     else

@@ -378,6 +378,46 @@ static char *dup_word(const char *s, size_t n) {
     return w;
 }
 
+/* The dim values after a text row's word (wl bytes ending at wend; p just
+ * after it) into v: numbers, finite and within float32, exactly dim of them. */
+static sl_status parse_text_values(const rd *r, size_t lineno, const char *wend, size_t wl, char *p, float *v,
+                                   size_t dim) {
+    size_t k = 0;
+    for (; k < dim; k++) {
+        while (is_sep(*p)) p++;
+        if (!*p) break;
+        const char *stop;
+        int rc = sl__w2v_parse_float(p, &v[k], &stop);
+        if (rc) {
+            const char *tend = p;
+            while (*tend && !is_sep(*tend)) tend++;
+            int tl = (int)SL__MIN((size_t)(tend - p), 40);
+            return sl__fail(rc == 1 ? SL_ERR_FORMAT : SL_ERR_NUMERIC,
+                            "%s: line %zu: word \"%.*s\": value %zu is \"%.*s\", expected a %s", r->path, lineno,
+                            (int)SL__MIN(wl, 60), wend - wl, k + 1, tl, p,
+                            rc == 1   ? "number"
+                            : rc == 2 ? "finite number (NaN and Inf are not allowed)"
+                                      : "number within float32 range");
+        }
+        p = (char *)stop;
+    }
+    if (k < dim)
+        return sl__fail(SL_ERR_FORMAT, "%s: line %zu: word \"%.*s\": found %zu values, expected %zu", r->path, lineno,
+                        (int)SL__MIN(wl, 60), wend - wl, k, dim);
+    while (is_sep(*p)) p++;
+    if (*p) {
+        size_t extra = 0;
+        while (*p) {
+            extra++;
+            while (*p && !is_sep(*p)) p++;
+            while (is_sep(*p)) p++;
+        }
+        return sl__fail(SL_ERR_FORMAT, "%s: line %zu: word \"%.*s\": found %zu values, expected %zu", r->path, lineno,
+                        (int)SL__MIN(wl, 60), wend - wl, dim + extra, dim);
+    }
+    return SL_OK;
+}
+
 static sl_status read_text(rd *r, uint64_t fsize, sl_wordvecs **out) {
     size_t n, dim;
     SL__TRY(parse_header(r, &n, &dim));
@@ -420,46 +460,7 @@ static sl_status read_text(rd *r, uint64_t fsize, sl_wordvecs **out) {
                          W2V_MAX_WORD);
             break;
         }
-        float *v = w->vecs + row * dim;
-        p = wend;
-        size_t k = 0;
-        for (; k < dim; k++) {
-            while (is_sep(*p)) p++;
-            if (!*p) break;
-            const char *stop;
-            int rc = sl__w2v_parse_float(p, &v[k], &stop);
-            if (rc) {
-                const char *tend = p;
-                while (*tend && !is_sep(*tend)) tend++;
-                int tl = (int)SL__MIN((size_t)(tend - p), 40);
-                s = sl__fail(rc == 1 ? SL_ERR_FORMAT : SL_ERR_NUMERIC,
-                             "%s: line %zu: word \"%.*s\": value %zu is \"%.*s\", expected a %s", r->path, lineno,
-                             (int)SL__MIN(wl, 60), wend - wl, k + 1, tl, p,
-                             rc == 1   ? "number"
-                             : rc == 2 ? "finite number (NaN and Inf are not allowed)"
-                                       : "number within float32 range");
-                break;
-            }
-            p = (char *)stop;
-        }
-        if (s) break;
-        if (k < dim) {
-            s = sl__fail(SL_ERR_FORMAT, "%s: line %zu: word \"%.*s\": found %zu values, expected %zu", r->path, lineno,
-                         (int)SL__MIN(wl, 60), wend - wl, k, dim);
-            break;
-        }
-        while (is_sep(*p)) p++;
-        if (*p) {
-            size_t extra = 0;
-            while (*p) {
-                extra++;
-                while (*p && !is_sep(*p)) p++;
-                while (is_sep(*p)) p++;
-            }
-            s = sl__fail(SL_ERR_FORMAT, "%s: line %zu: word \"%.*s\": found %zu values, expected %zu", r->path, lineno,
-                         (int)SL__MIN(wl, 60), wend - wl, dim + extra, dim);
-            break;
-        }
+        if ((s = parse_text_values(r, lineno, wend, wl, wend, w->vecs + row * dim, dim)) != SL_OK) break;
         w->words[row] = dup_word(wend - wl, wl);
         if (!w->words[row]) {
             s = sl__fail(SL_ERR_NOMEM, "%s: out of memory", r->path);
@@ -478,6 +479,88 @@ static sl_status read_text(rd *r, uint64_t fsize, sl_wordvecs **out) {
     return SL_OK;
 }
 
+/* Skip the '\n's word2vec writes after each vector (other writers do not). */
+static sl_status skip_newlines(rd *r) {
+    for (;;) {
+        SL__TRY(rd_fill(r, 1));
+        if (!(r->end > r->beg && r->buf[r->beg] == '\n')) return SL_OK;
+        r->beg++;
+        r->off++;
+    }
+}
+
+/* Row `row`'s word, up to the space that ends it, into w->words[row]. */
+static sl_status read_binary_word(rd *r, size_t row, size_t n, sl_wordvecs *w) {
+    uint64_t wpos = r->off;
+    size_t scanned = 0;
+    char *sp = NULL;
+    for (;;) {
+        size_t avail = r->end - r->beg;
+        sp = memchr(r->buf + r->beg + scanned, ' ', avail - scanned);
+        if (sp || r->eof || avail > W2V_MAX_WORD) break;
+        scanned = avail;
+        SL__TRY(rd_fill(r, avail + 4096));
+    }
+    if (sp && (size_t)(sp - (r->buf + r->beg)) > W2V_MAX_WORD) sp = NULL;
+    if (!sp) {
+        if (r->end - r->beg > W2V_MAX_WORD)
+            return sl__fail(SL_ERR_FORMAT, "%s: byte %llu: word %zu: no space within %u bytes (not a word2vec "
+                            "binary file?)",
+                            r->path, (unsigned long long)wpos, row + 1, W2V_MAX_WORD);
+        if (r->end == r->beg)
+            return sl__fail(SL_ERR_FORMAT, "%s: byte %llu: file ends after %zu words, but the header says %zu",
+                            r->path, (unsigned long long)wpos, row, n);
+        return sl__fail(SL_ERR_FORMAT, "%s: byte %llu: word %zu: file ends inside the word (truncated)", r->path,
+                        (unsigned long long)wpos, row + 1);
+    }
+    size_t wl = (size_t)(sp - (r->buf + r->beg));
+    if (wl == 0)
+        return sl__fail(SL_ERR_FORMAT, "%s: byte %llu: word %zu: empty word", r->path, (unsigned long long)wpos,
+                        row + 1);
+    w->words[row] = dup_word(r->buf + r->beg, wl);
+    if (!w->words[row]) return sl__fail(SL_ERR_NOMEM, "%s: out of memory", r->path);
+    r->beg += wl + 1;
+    r->off += wl + 1;
+    return SL_OK;
+}
+
+/* Row `row`'s vector: vbytes of float32, every value finite. */
+static sl_status read_binary_vector(rd *r, size_t row, size_t vbytes, sl_wordvecs *w) {
+    size_t dim = w->dim;
+    SL__TRY(rd_fill(r, vbytes));
+    size_t avail = r->end - r->beg;
+    if (avail < vbytes)
+        return sl__fail(SL_ERR_FORMAT,
+                        "%s: byte %llu: word %zu (\"%.60s\"): file ends mid-vector, %zu of %zu bytes present "
+                        "(truncated)",
+                        r->path, (unsigned long long)r->off, row + 1, w->words[row], avail, vbytes);
+    float *v = w->vecs + row * dim;
+    memcpy(v, r->buf + r->beg, vbytes);
+    for (size_t k = 0; k < dim; k++)
+        if (!isfinite(v[k]))
+            return sl__fail(SL_ERR_NUMERIC, "%s: byte %llu: word %zu (\"%.60s\"): value %zu is %g, expected a finite "
+                            "number",
+                            r->path, (unsigned long long)(r->off + 4 * k), row + 1, w->words[row], k + 1,
+                            (double)v[k]);
+    r->beg += vbytes;
+    r->off += vbytes;
+    return SL_OK;
+}
+
+/* Only line breaks may follow the last of the n vectors. */
+static sl_status read_binary_tail(rd *r, size_t n) {
+    for (;;) {
+        SL__TRY(rd_fill(r, 1));
+        if (r->end == r->beg) return SL_OK;
+        char c = r->buf[r->beg];
+        if (c != '\n' && c != '\r')
+            return sl__fail(SL_ERR_FORMAT, "%s: byte %llu: data after the %zu words the header announced", r->path,
+                            (unsigned long long)r->off, n);
+        r->beg++;
+        r->off++;
+    }
+}
+
 static sl_status read_binary(rd *r, uint64_t fsize, sl_wordvecs **out) {
     size_t n, dim;
     SL__TRY(parse_header(r, &n, &dim));
@@ -489,92 +572,11 @@ static sl_status read_binary(rd *r, uint64_t fsize, sl_wordvecs **out) {
     SL__TRY(sl_wordvecs_alloc(n, dim, &w));
     sl_status s = SL_OK;
     for (size_t row = 0; row < n && !s; row++) {
-        /* word2vec writes '\n' after each vector; other writers do not. */
-        for (;;) {
-            if ((s = rd_fill(r, 1))) break;
-            if (r->end > r->beg && r->buf[r->beg] == '\n') {
-                r->beg++;
-                r->off++;
-            } else {
-                break;
-            }
-        }
-        if (s) break;
-        uint64_t wpos = r->off;
-        size_t scanned = 0;
-        char *sp = NULL;
-        for (;;) {
-            size_t avail = r->end - r->beg;
-            sp = memchr(r->buf + r->beg + scanned, ' ', avail - scanned);
-            if (sp || r->eof || avail > W2V_MAX_WORD) break;
-            scanned = avail;
-            if ((s = rd_fill(r, avail + 4096))) break;
-        }
-        if (s) break;
-        if (sp && (size_t)(sp - (r->buf + r->beg)) > W2V_MAX_WORD) sp = NULL;
-        if (!sp) {
-            if (r->end - r->beg > W2V_MAX_WORD)
-                s = sl__fail(SL_ERR_FORMAT, "%s: byte %llu: word %zu: no space within %u bytes (not a word2vec "
-                             "binary file?)",
-                             r->path, (unsigned long long)wpos, row + 1, W2V_MAX_WORD);
-            else if (r->end == r->beg)
-                s = sl__fail(SL_ERR_FORMAT, "%s: byte %llu: file ends after %zu words, but the header says %zu",
-                             r->path, (unsigned long long)wpos, row, n);
-            else
-                s = sl__fail(SL_ERR_FORMAT, "%s: byte %llu: word %zu: file ends inside the word (truncated)", r->path,
-                             (unsigned long long)wpos, row + 1);
-            break;
-        }
-        size_t wl = (size_t)(sp - (r->buf + r->beg));
-        if (wl == 0) {
-            s = sl__fail(SL_ERR_FORMAT, "%s: byte %llu: word %zu: empty word", r->path, (unsigned long long)wpos,
-                         row + 1);
-            break;
-        }
-        w->words[row] = dup_word(r->buf + r->beg, wl);
-        if (!w->words[row]) {
-            s = sl__fail(SL_ERR_NOMEM, "%s: out of memory", r->path);
-            break;
-        }
-        r->beg += wl + 1;
-        r->off += wl + 1;
-        if ((s = rd_fill(r, vbytes))) break;
-        size_t avail = r->end - r->beg;
-        if (avail < vbytes) {
-            s = sl__fail(SL_ERR_FORMAT,
-                         "%s: byte %llu: word %zu (\"%.60s\"): file ends mid-vector, %zu of %zu bytes present "
-                         "(truncated)",
-                         r->path, (unsigned long long)r->off, row + 1, w->words[row], avail, vbytes);
-            break;
-        }
-        float *v = w->vecs + row * dim;
-        memcpy(v, r->buf + r->beg, vbytes);
-        for (size_t k = 0; k < dim; k++)
-            if (!isfinite(v[k])) {
-                s = sl__fail(SL_ERR_NUMERIC, "%s: byte %llu: word %zu (\"%.60s\"): value %zu is %g, expected a finite "
-                             "number",
-                             r->path, (unsigned long long)(r->off + 4 * k), row + 1, w->words[row], k + 1,
-                             (double)v[k]);
-                break;
-            }
-        r->beg += vbytes;
-        r->off += vbytes;
+        s = skip_newlines(r);
+        if (!s) s = read_binary_word(r, row, n, w);
+        if (!s) s = read_binary_vector(r, row, vbytes, w);
     }
-    if (!s) {
-        /* Only line breaks may follow the last vector. */
-        for (;;) {
-            if ((s = rd_fill(r, 1))) break;
-            if (r->end == r->beg) break;
-            char c = r->buf[r->beg];
-            if (c != '\n' && c != '\r') {
-                s = sl__fail(SL_ERR_FORMAT, "%s: byte %llu: data after the %zu words the header announced", r->path,
-                             (unsigned long long)r->off, n);
-                break;
-            }
-            r->beg++;
-            r->off++;
-        }
-    }
+    if (!s) s = read_binary_tail(r, n);
     if (s) {
         sl_wordvecs_destroy(w);
         return s;

@@ -163,6 +163,25 @@ done:
     return st;
 }
 
+/* One row s of C similarities whose target is column y: row gets the
+ * logits scale * s and g the row's cross-entropy gradient (weight wgt),
+ * returned as its loss term; s[y] is added to *pos and the others to *neg,
+ * and *correct counts the row when s[y] is above every other entry. */
+static double target_row(const double *s, size_t C, size_t y, double scale, double wgt, double *row, double *g,
+                         double *pos, double *neg, size_t *correct) {
+    double best = -INFINITY;
+    for (size_t c = 0; c < C; c++) {
+        row[c] = scale * s[c];
+        if (c != y) {
+            *neg += s[c];
+            if (s[c] > best) best = s[c];
+        }
+    }
+    *pos += s[y];
+    *correct += s[y] > best;
+    return sl__ce_row(row, C, SIZE_MAX, y, wgt, g);
+}
+
 sl_status sl__clip(const sl_loss_config *cfg, const float *img, const float *txt, size_t n, size_t d, float *dimg,
                    float *dtxt, sl_loss_result *out, sl_loss_workspace *ws) {
     const char *fn = "clip loss";
@@ -177,21 +196,8 @@ sl_status sl__clip(const sl_loss_config *cfg, const float *img, const float *txt
     double scale = sl_loss_scale(cfg), loss = 0, pos = 0, neg = 0, wgt = 1.0 / (2.0 * (double)n);
     size_t correct = 0;
     /* Image -> text: rows of the logits. */
-    for (size_t i = 0; i < n; i++) {
-        const double *si = w.S + i * n;
-        double best = -INFINITY;
-        for (size_t j = 0; j < n; j++) {
-            w.row[j] = scale * si[j];
-            if (j != i) {
-                neg += si[j];
-                if (si[j] > best) best = si[j];
-            }
-        }
-        pos += si[i];
-        correct += si[i] > best;
-        double *gi = w.G + i * n;
-        loss += sl__ce_row(w.row, n, SIZE_MAX, i, wgt, gi);
-    }
+    for (size_t i = 0; i < n; i++)
+        loss += target_row(w.S + i * n, n, i, scale, wgt, w.row, w.G + i * n, &pos, &neg, &correct);
     /* Text -> image: columns of the logits, read from a transposed copy so
      * the inner loops run along memory. */
     double *St = sl__ws_alloc(ws, n * n, sizeof(double), "loss: transposed similarities");
@@ -199,16 +205,9 @@ sl_status sl__clip(const sl_loss_config *cfg, const float *img, const float *txt
     if (!St || !Gt) return sl__fail_prefix(SL_ERR_NOMEM, "%s", fn);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++) St[j * n + i] = w.S[i * n + j];
-    for (size_t j = 0; j < n; j++) {
-        const double *sj = St + j * n;
-        double best = -INFINITY;
-        for (size_t i = 0; i < n; i++) {
-            w.row[i] = scale * sj[i];
-            if (i != j && sj[i] > best) best = sj[i];
-        }
-        correct += sj[j] > best;
-        loss += sl__ce_row(w.row, n, SIZE_MAX, j, wgt, Gt + j * n);
-    }
+    double pos_t = 0, neg_t = 0; /* not reported: the same sums as the rows' */
+    for (size_t j = 0; j < n; j++)
+        loss += target_row(St + j * n, n, j, scale, wgt, w.row, Gt + j * n, &pos_t, &neg_t, &correct);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++) w.G[i * n + j] += Gt[j * n + i];
     sl_loss_result r;
@@ -243,22 +242,8 @@ sl_status sl__softmax(const sl_loss_config *cfg, const float *z, const float *wc
     if (st != SL_OK) goto done;
     size_t C = n_classes, correct = 0;
     double scale = sl_loss_scale(cfg), loss = 0, pos = 0, neg = 0, wgt = 1.0 / (double)n;
-    for (size_t i = 0; i < n; i++) {
-        const double *si = w.S + i * C;
-        size_t y = (size_t)labels[i];
-        double best = -INFINITY;
-        for (size_t c = 0; c < C; c++) {
-            w.row[c] = scale * si[c];
-            if (c != y) {
-                neg += si[c];
-                if (si[c] > best) best = si[c];
-            }
-        }
-        pos += si[y];
-        correct += si[y] > best;
-        double *gi = w.G + i * C;
-        loss += sl__ce_row(w.row, C, SIZE_MAX, y, wgt, gi);
-    }
+    for (size_t i = 0; i < n; i++)
+        loss += target_row(w.S + i * C, C, (size_t)labels[i], scale, wgt, w.row, w.G + i * C, &pos, &neg, &correct);
     sl_loss_result r;
     memset(&r, 0, sizeof r);
     r.loss = loss * wgt;

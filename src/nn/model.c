@@ -105,22 +105,12 @@ static sl_status int_arg(const sl__layer *L, size_t tokno, const char *name, dou
     return SL_OK;
 }
 
-static sl_status parse_token(sl__layer *L, size_t tokno) {
-    const char *t = L->token;
-    size_t nl = 0;
-    while (isalnum((unsigned char)t[nl]) || t[nl] == '_') nl++;
-    const layer_def *def = NULL;
-    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
-        if (strlen(defs[i].name) == nl && strncmp(defs[i].name, t, nl) == 0) def = &defs[i];
-    if (!def)
-        return TOKFAIL(SL_ERR_FORMAT, "unknown layer; expected one of linear, conv, bn, ln, relu, gelu, tanh, "
-                                      "maxpool, avgpool, upsample, gap, flatten, unflatten, dropout, l2norm, embbag");
-    L->kind = def->kind;
-    double val[5] = {0, 0, 0, 0, 0};
-    bool have[5] = {false, false, false, false, false};
+/* The argument list of token L (after its name, at p) into val and have, by
+ * position or by name: "(8,3,pad=1)". */
+static sl_status parse_args(const sl__layer *L, size_t tokno, const layer_def *def, const char *p, double val[5],
+                            bool have[5]) {
     int nargs = 0;
     while (nargs < 5 && def->args[nargs]) nargs++;
-    const char *p = t + nl;
     if (*p == '(') {
         p++;
         int pos = 0;
@@ -161,9 +151,13 @@ static sl_status parse_token(sl__layer *L, size_t tokno) {
     if (*p) return TOKFAIL(SL_ERR_FORMAT, "unexpected text '%s' after the layer", p);
     for (int a = 0; a < def->nreq; a++)
         if (!have[a]) return TOKFAIL(SL_ERR_FORMAT, "missing required argument '%s'", def->args[a]);
+    return SL_OK;
+}
 
+/* The layer's settings from its arguments (checked per kind), with
+ * PyTorch's defaults for the ones not given. */
+static sl_status apply_args(sl__layer *L, size_t tokno, const double val[5], const bool have[5]) {
     const double big = (double)((size_t)1 << 24);
-    /* Defaults are PyTorch's. */
     L->stride = 1;
     L->bias = true;
     L->eps = 1e-5;
@@ -227,6 +221,23 @@ static sl_status parse_token(sl__layer *L, size_t tokno) {
     default: break;
     }
     return SL_OK;
+}
+
+static sl_status parse_token(sl__layer *L, size_t tokno) {
+    const char *t = L->token;
+    size_t nl = 0;
+    while (isalnum((unsigned char)t[nl]) || t[nl] == '_') nl++;
+    const layer_def *def = NULL;
+    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
+        if (strlen(defs[i].name) == nl && strncmp(defs[i].name, t, nl) == 0) def = &defs[i];
+    if (!def)
+        return TOKFAIL(SL_ERR_FORMAT, "unknown layer; expected one of linear, conv, bn, ln, relu, gelu, tanh, "
+                                      "maxpool, avgpool, upsample, gap, flatten, unflatten, dropout, l2norm, embbag");
+    L->kind = def->kind;
+    double val[5] = {0, 0, 0, 0, 0};
+    bool have[5] = {false, false, false, false, false};
+    SL__TRY(parse_args(L, tokno, def, t + nl, val, have));
+    return apply_args(L, tokno, val, have);
 }
 
 static sl_shape flat(size_t d) { return (sl_shape){1, {d, 0, 0}}; }
@@ -387,13 +398,8 @@ static void init_params(sl_model *m, uint64_t seed) {
     }
 }
 
-sl_status sl_model_create(const char *spec, const sl_shape *input, uint64_t seed, sl_model **out) {
-    if (!spec || !input) return sl__fail(SL_ERR_ARG, "model: spec and input shape are required");
-    if (input->ndim != 1 && input->ndim != 3) return sl__fail(SL_ERR_ARG, "model: input shape must be CxHxW or D");
-    for (int i = 0; i < input->ndim; i++)
-        if (input->dims[i] == 0 || input->dims[i] > ((size_t)1 << 24))
-            return sl__fail(SL_ERR_ARG, "model: input dimension %d is %zu", i, input->dims[i]);
-    /* Count tokens: commas outside parentheses separate layers. */
+/* Layers in a spec: commas outside parentheses separate them. */
+static size_t count_tokens(const char *spec) {
     size_t ntok = 1;
     int depth = 0;
     for (const char *p = spec; *p; p++) {
@@ -401,18 +407,15 @@ sl_status sl_model_create(const char *spec, const sl_shape *input, uint64_t seed
         else if (*p == ')') depth--;
         else if (*p == ',' && depth == 0) ntok++;
     }
-    sl_model *m = sl__calloc(1, sizeof *m);
-    if (!m) return sl__fail(SL_ERR_NOMEM, "model: out of memory");
-    m->layers = sl__calloc(ntok, sizeof *m->layers);
-    m->input = *input;
-    if (!m->layers) {
-        sl_model_destroy(m);
-        return sl__fail(SL_ERR_NOMEM, "model: out of memory");
-    }
+    return ntok;
+}
+
+/* Split the spec into m->layers' tokens (m->nl of them) and parse each. */
+static sl_status split_spec(sl_model *m, const char *spec) {
     sl_status st = SL_OK;
-    /* Split and parse. */
     const char *p = spec;
     size_t nl = 0;
+    int depth = 0;
     while (st == SL_OK) {
         const char *start = p;
         depth = 0;
@@ -451,15 +454,24 @@ sl_status sl_model_create(const char *spec, const sl_shape *input, uint64_t seed
     }
     m->nl = nl;
     if (st == SL_OK && depth != 0) st = sl__fail(SL_ERR_FORMAT, "spec: unbalanced parentheses");
-    /* Shapes, torch indices, parameter offsets. */
+    return st;
+}
+
+/* Sizes of the model's storage that layout_layers counts. */
+typedef struct model_sizes {
+    size_t P, B, nt, speclen; /* parameter floats, buffer floats, tensors, spec bytes */
+} model_sizes;
+
+/* Shapes, torch indices and parameter offsets of the layers in order, and
+ * the ReLUs fused into the batch norm before them. */
+static sl_status layout_layers(sl_model *m, model_sizes *z) {
     size_t P = 0, B = 0, nt = 0, speclen = 1;
     int tidx = 0;
-    sl_shape cur = *input;
-    for (size_t i = 0; st == SL_OK && i < nl; i++) {
+    sl_shape cur = m->input;
+    for (size_t i = 0; i < m->nl; i++) {
         sl__layer *L = &m->layers[i];
         L->in = cur;
-        st = infer(L, i + 1, i);
-        if (st) break;
+        SL__TRY(infer(L, i + 1, i));
         cur = L->out;
         L->torch_index = tidx;
         tidx += L->kind == SL__L_GAP ? 2 : 1;
@@ -480,42 +492,75 @@ sl_status sl_model_create(const char *spec, const sl_shape *input, uint64_t seed
             L->passthrough = true;
         }
     }
-    if (st == SL_OK) {
-        m->output = cur;
-        m->nparams = P;
-        m->nbufs = B;
-        size_t total;
-        if (!sl_mul_size(P, 4, &total) || total + B < total) st = sl__fail(SL_ERR_NOMEM, "model: too many parameters");
-        else {
-            m->block = sl__malloc_array(total + B, sizeof(float), "model parameters");
-            m->tensors = sl__calloc(nt ? nt : 1, sizeof *m->tensors);
-            m->spec = sl__malloc(speclen);
-            if (!m->block || !m->tensors || !m->spec) st = sl__fail(SL_ERR_NOMEM, "model: out of memory");
+    m->output = cur;
+    m->nparams = P;
+    m->nbufs = B;
+    *z = (model_sizes){P, B, nt, speclen};
+    return SL_OK;
+}
+
+/* The single block (params | grads | state1 | state2 | buffers, zeroed), the
+ * tensor table and the spec string's storage. */
+static sl_status alloc_storage(sl_model *m, const model_sizes *z) {
+    size_t total, P = z->P, B = z->B;
+    if (!sl_mul_size(P, 4, &total) || total + B < total) return sl__fail(SL_ERR_NOMEM, "model: too many parameters");
+    m->block = sl__malloc_array(total + B, sizeof(float), "model parameters");
+    m->tensors = sl__calloc(z->nt ? z->nt : 1, sizeof *m->tensors);
+    m->spec = sl__malloc(z->speclen);
+    if (!m->block || !m->tensors || !m->spec) return sl__fail(SL_ERR_NOMEM, "model: out of memory");
+    memset(m->block, 0, (4 * P + B) * sizeof(float));
+    m->params = m->block;
+    m->grads = m->block + P;
+    m->state1 = m->block + 2 * P;
+    m->state2 = m->block + 3 * P;
+    m->bufs = m->block + 4 * P;
+    return SL_OK;
+}
+
+/* The normalised spec string, the named tensors of every layer and the batch
+ * norms' caches. */
+static sl_status name_tensors(sl_model *m) {
+    sl_status st = SL_OK;
+    m->spec[0] = '\0';
+    for (size_t i = 0; i < m->nl; i++) {
+        sl__layer *L = &m->layers[i];
+        if (i) strcat(m->spec, ",");
+        strcat(m->spec, L->token);
+        sl_tensor_role wr = (L->kind == SL__L_BN || L->kind == SL__L_LN) ? SL_TENSOR_NORM : SL_TENSOR_WEIGHT;
+        sl_tensor_role br = wr == SL_TENSOR_NORM ? SL_TENSOR_NORM : SL_TENSOR_BIAS;
+        if (L->w_count) add_tensor(m, L, "weight", wr, L->w_off, true, L->w_count);
+        if (L->b_count) add_tensor(m, L, "bias", br, L->b_off, true, L->b_count);
+        if (L->kind == SL__L_BN) {
+            add_tensor(m, L, "running_mean", SL_TENSOR_BUFFER, L->buf_off, false, L->w_count);
+            add_tensor(m, L, "running_var", SL_TENSOR_BUFFER, L->buf_off + L->w_count, false, L->w_count);
+            L->cache = sl__malloc_array(4 * L->w_count, sizeof(float), "bn cache");
+            if (!L->cache) st = SL_ERR_NOMEM;
         }
     }
+    return st;
+}
+
+sl_status sl_model_create(const char *spec, const sl_shape *input, uint64_t seed, sl_model **out) {
+    if (!spec || !input) return sl__fail(SL_ERR_ARG, "model: spec and input shape are required");
+    if (input->ndim != 1 && input->ndim != 3) return sl__fail(SL_ERR_ARG, "model: input shape must be CxHxW or D");
+    for (int i = 0; i < input->ndim; i++)
+        if (input->dims[i] == 0 || input->dims[i] > ((size_t)1 << 24))
+            return sl__fail(SL_ERR_ARG, "model: input dimension %d is %zu", i, input->dims[i]);
+    size_t ntok = count_tokens(spec);
+    sl_model *m = sl__calloc(1, sizeof *m);
+    if (!m) return sl__fail(SL_ERR_NOMEM, "model: out of memory");
+    m->layers = sl__calloc(ntok, sizeof *m->layers);
+    m->input = *input;
+    if (!m->layers) {
+        sl_model_destroy(m);
+        return sl__fail(SL_ERR_NOMEM, "model: out of memory");
+    }
+    model_sizes z;
+    sl_status st = split_spec(m, spec);
+    if (st == SL_OK) st = layout_layers(m, &z);
+    if (st == SL_OK) st = alloc_storage(m, &z);
     if (st == SL_OK) {
-        memset(m->block, 0, (4 * P + B) * sizeof(float));
-        m->params = m->block;
-        m->grads = m->block + P;
-        m->state1 = m->block + 2 * P;
-        m->state2 = m->block + 3 * P;
-        m->bufs = m->block + 4 * P;
-        m->spec[0] = '\0';
-        for (size_t i = 0; i < nl; i++) {
-            sl__layer *L = &m->layers[i];
-            if (i) strcat(m->spec, ",");
-            strcat(m->spec, L->token);
-            sl_tensor_role wr = (L->kind == SL__L_BN || L->kind == SL__L_LN) ? SL_TENSOR_NORM : SL_TENSOR_WEIGHT;
-            sl_tensor_role br = wr == SL_TENSOR_NORM ? SL_TENSOR_NORM : SL_TENSOR_BIAS;
-            if (L->w_count) add_tensor(m, L, "weight", wr, L->w_off, true, L->w_count);
-            if (L->b_count) add_tensor(m, L, "bias", br, L->b_off, true, L->b_count);
-            if (L->kind == SL__L_BN) {
-                add_tensor(m, L, "running_mean", SL_TENSOR_BUFFER, L->buf_off, false, L->w_count);
-                add_tensor(m, L, "running_var", SL_TENSOR_BUFFER, L->buf_off + L->w_count, false, L->w_count);
-                m->layers[i].cache = sl__malloc_array(4 * L->w_count, sizeof(float), "bn cache");
-                if (!m->layers[i].cache) st = SL_ERR_NOMEM;
-            }
-        }
+        st = name_tensors(m);
         bind_tensors(m);
         init_params(m, seed);
         sl_rng_seed(&m->rng, seed, 7);
@@ -674,8 +719,191 @@ static inline float gelu_d(float x) {
     return (float)(cdf + x * 0.39894228040143268 * exp(-0.5 * (double)x * x));
 }
 
+/* ---- layer kinds: forward and backward of the ones not in kernels.c ----
+ * Each pair works on a batch of n examples in the internal layout (images
+ * as C x N x H x W); a backward adds into the parameter gradients and writes
+ * din, which may be NULL when nothing upstream needs it. */
+
+static sl__bn_dims bn_dims(const sl__layer *L, size_t n) {
+    size_t hw = L->in.ndim == 3 ? L->in.dims[1] * L->in.dims[2] : 1;
+    return (sl__bn_dims){L->in.dims[0], n * hw, L->in.ndim == 1, L->fused_relu, L->eps, L->momentum};
+}
+
+/* Layer norm over each example's D features; the cache keeps (mean, 1/sd). */
+static void ln_forward(sl__layer *L, const float *in, float *out, const float *w, const float *b, size_t n) {
+    size_t D = L->in.dims[0];
+    for (size_t s = 0; s < n; s++) {
+        const float *x = in + s * D;
+        float *y = out + s * D;
+        double mu = 0, var = 0;
+        for (size_t j = 0; j < D; j++) mu += x[j];
+        mu /= (double)D;
+        for (size_t j = 0; j < D; j++) var += (x[j] - mu) * (x[j] - mu);
+        var /= (double)D;
+        double inv = 1.0 / sqrt(var + L->eps);
+        for (size_t j = 0; j < D; j++) y[j] = (float)((x[j] - mu) * inv) * w[j] + b[j];
+        L->cache[2 * s] = (float)mu;
+        L->cache[2 * s + 1] = (float)inv;
+    }
+}
+
+static void ln_backward(const sl__layer *L, const float *dout, float *din, const float *in, const float *w, float *gw,
+                        float *gb, size_t n) {
+    size_t D = L->in.dims[0];
+    for (size_t s = 0; s < n; s++) {
+        const float *x = in + s * D, *g = dout + s * D;
+        double mu = L->cache[2 * s], inv = L->cache[2 * s + 1], a1 = 0, a2 = 0;
+        for (size_t j = 0; j < D; j++) {
+            double xh = (x[j] - mu) * inv, gx = (double)g[j] * w[j];
+            gw[j] += (float)(g[j] * xh);
+            gb[j] += g[j];
+            a1 += gx;
+            a2 += gx * xh;
+        }
+        if (!din) continue;
+        a1 /= (double)D;
+        a2 /= (double)D;
+        for (size_t j = 0; j < D; j++) {
+            double xh = (x[j] - mu) * inv;
+            din[s * D + j] = (float)(inv * ((double)g[j] * w[j] - a1 - xh * a2));
+        }
+    }
+}
+
+/* Nearest-neighbour upsampling by an integer factor. */
+static void upsample_forward(const sl__layer *L, const float *in, float *out, size_t n) {
+    size_t C = L->in.dims[0], H = L->in.dims[1], W = L->in.dims[2], s = L->scale, Wo = W * s;
+#pragma omp parallel for schedule(static)
+    for (size_t pl = 0; pl < C * n; pl++)
+        for (size_t oh = 0; oh < H * s; oh++)
+            for (size_t ow = 0; ow < Wo; ow++) out[(pl * H * s + oh) * Wo + ow] = in[(pl * H + oh / s) * W + ow / s];
+}
+
+static void upsample_backward(const sl__layer *L, const float *dout, float *din, size_t n) {
+    size_t C = L->in.dims[0], H = L->in.dims[1], W = L->in.dims[2], s = L->scale, Wo = W * s;
+#pragma omp parallel for schedule(static)
+    for (size_t pl = 0; pl < C * n; pl++)
+        for (size_t ih = 0; ih < H; ih++)
+            for (size_t iw = 0; iw < W; iw++) {
+                float acc = 0.0f;
+                for (size_t a = 0; a < s; a++)
+                    for (size_t b = 0; b < s; b++) acc += dout[(pl * H * s + ih * s + a) * Wo + iw * s + b];
+                din[(pl * H + ih) * W + iw] = acc;
+            }
+}
+
+/* Global average pooling: C x N x H x W to N x C. */
+static void gap_forward(const sl__layer *L, const float *in, float *out, size_t n) {
+    size_t C = L->in.dims[0], hw = L->in.dims[1] * L->in.dims[2];
+#pragma omp parallel for collapse(2) schedule(static)
+    for (size_t c = 0; c < C; c++)
+        for (size_t s = 0; s < n; s++) {
+            const float *x = in + (c * n + s) * hw;
+            double acc = 0;
+            for (size_t j = 0; j < hw; j++) acc += x[j];
+            out[s * C + c] = (float)(acc / (double)hw);
+        }
+}
+
+static void gap_backward(const sl__layer *L, const float *dout, float *din, size_t n) {
+    size_t C = L->in.dims[0], hw = L->in.dims[1] * L->in.dims[2];
+#pragma omp parallel for collapse(2) schedule(static)
+    for (size_t c = 0; c < C; c++)
+        for (size_t s = 0; s < n; s++) {
+            float v = dout[s * C + c] / (float)hw;
+            float *g = din + (c * n + s) * hw;
+            for (size_t j = 0; j < hw; j++) g[j] = v;
+        }
+}
+
+/* Dropout: in train mode a mask drawn from the model's stream keeps each
+ * value with probability 1 - p and scales it by 1 / (1 - p). */
+static void dropout_forward(sl_model *m, sl__layer *L, const float *in, float *out, size_t ti, bool train) {
+    if (!train || L->p == 0.0) {
+        memcpy(out, in, ti * sizeof(float));
+        if (train) memset(L->mask, 1, ti);
+        return;
+    }
+    float scale = (float)(1.0 / (1.0 - L->p));
+    for (size_t j = 0; j < ti; j++) {
+        L->mask[j] = sl_rng_uniform_d(&m->rng) >= L->p;
+        out[j] = L->mask[j] ? in[j] * scale : 0.0f;
+    }
+}
+
+static void dropout_backward(const sl__layer *L, const float *dout, float *din, size_t ti) {
+    float scale = (float)(1.0 / (1.0 - L->p));
+    for (size_t j = 0; j < ti; j++) din[j] = L->mask[j] ? dout[j] * scale : 0.0f;
+}
+
+/* Each example scaled to unit L2 norm; the cache keeps the norms. */
+static void l2norm_forward(sl__layer *L, const float *in, float *out, size_t n) {
+    size_t D = L->in.dims[0];
+    for (size_t s = 0; s < n; s++) {
+        double ss = 0;
+        for (size_t j = 0; j < D; j++) ss += (double)in[s * D + j] * in[s * D + j];
+        double nr = sqrt(ss);
+        if (nr < 1e-12) nr = 1e-12; /* F.normalize's eps */
+        L->cache[s] = (float)nr;
+        for (size_t j = 0; j < D; j++) out[s * D + j] = (float)(in[s * D + j] / nr);
+    }
+}
+
+static void l2norm_backward(const sl__layer *L, const float *dout, float *din, const float *out, size_t n) {
+    size_t D = L->in.dims[0];
+    for (size_t s = 0; s < n; s++) {
+        const float *y = out + s * D, *g = dout + s * D;
+        double nr = L->cache[s], dot = 0;
+        /* Below eps the map is x/eps, whose Jacobian is I/eps. */
+        bool clamped = nr <= 1e-12;
+        for (size_t j = 0; j < D; j++) dot += (double)y[j] * g[j];
+        for (size_t j = 0; j < D; j++) din[s * D + j] = (float)((g[j] - (clamped ? 0.0 : y[j] * dot)) / nr);
+    }
+}
+
+/* Bag of embeddings: the mean of the rows of the token ids (negative ids
+ * are padding); the cache keeps each example's token count. */
+static sl_status embbag_forward(sl__layer *L, const float *in, float *out, const float *w, size_t n) {
+    size_t Lt = L->in.dims[0], D = L->nout;
+    for (size_t s = 0; s < n; s++) {
+        float *y = out + s * D;
+        double acc_n = 0;
+        memset(y, 0, D * sizeof(float));
+        for (size_t j = 0; j < Lt; j++) {
+            float id = in[s * Lt + j];
+            if (id < 0) continue;
+            if (!(id == floorf(id)) || id >= (float)L->vocab)
+                return sl__fail(SL_ERR_RANGE, "layer '%s': example %zu position %zu: token id %g outside 0..%zu",
+                                L->token, s, j, (double)id, L->vocab - 1);
+            const float *e = w + (size_t)id * D;
+            for (size_t k = 0; k < D; k++) y[k] += e[k];
+            acc_n += 1;
+        }
+        if (acc_n > 0)
+            for (size_t k = 0; k < D; k++) y[k] = (float)(y[k] / acc_n);
+        L->cache[s] = (float)acc_n;
+    }
+    return SL_OK;
+}
+
+/* Only the rows of tokens present get gradient (a sparse update); token ids
+ * have no gradient. */
+static void embbag_backward(const sl__layer *L, const float *dout, const float *in, float *gw, size_t n) {
+    size_t Lt = L->in.dims[0], D = L->nout;
+    for (size_t s = 0; s < n; s++) {
+        if (L->cache[s] == 0) continue;
+        float inv = 1.0f / L->cache[s];
+        for (size_t j = 0; j < Lt; j++) {
+            float id = in[s * Lt + j];
+            if (id < 0) continue;
+            float *ge = gw + (size_t)id * D;
+            for (size_t k = 0; k < D; k++) ge[k] += dout[s * D + k] * inv;
+        }
+    }
+}
+
 static sl_status layer_forward(sl_model *m, sl__layer *L, const float *in, float *out, size_t n, bool train) {
-    const size_t ti = n * L->in_count, to = n * L->out_count;
+    const size_t ti = n * L->in_count;
     float *w = m->params + L->w_off, *b = L->b_count ? m->params + L->b_off : NULL;
     switch (L->kind) {
     case SL__L_LINEAR: sl__linear_forward(out, in, w, b, n, L->in.dims[0], L->nout); break;
@@ -685,8 +913,7 @@ static sl_status layer_forward(sl_model *m, sl__layer *L, const float *in, float
         break;
     }
     case SL__L_BN: {
-        size_t hw = L->in.ndim == 3 ? L->in.dims[1] * L->in.dims[2] : 1;
-        sl__bn_dims d = {L->in.dims[0], n * hw, L->in.ndim == 1, L->fused_relu, L->eps, L->momentum};
+        sl__bn_dims d = bn_dims(L, n);
         if (train && d.m < 2)
             return sl__fail(SL_ERR_ARG, "layer '%s': train mode needs more than one value per channel (batch %zu)",
                             L->token, n);
@@ -694,23 +921,7 @@ static sl_status layer_forward(sl_model *m, sl__layer *L, const float *in, float
         if (train) L->batches_tracked++;
         break;
     }
-    case SL__L_LN: {
-        size_t D = L->in.dims[0];
-        for (size_t s = 0; s < n; s++) {
-            const float *x = in + s * D;
-            float *y = out + s * D;
-            double mu = 0, var = 0;
-            for (size_t j = 0; j < D; j++) mu += x[j];
-            mu /= (double)D;
-            for (size_t j = 0; j < D; j++) var += (x[j] - mu) * (x[j] - mu);
-            var /= (double)D;
-            double inv = 1.0 / sqrt(var + L->eps);
-            for (size_t j = 0; j < D; j++) y[j] = (float)((x[j] - mu) * inv) * w[j] + b[j];
-            L->cache[2 * s] = (float)mu;
-            L->cache[2 * s + 1] = (float)inv;
-        }
-        break;
-    }
+    case SL__L_LN: ln_forward(L, in, out, w, b, n); break;
     case SL__L_RELU:
         if (L->passthrough) break;
 #pragma omp parallel for schedule(static)
@@ -734,80 +945,17 @@ static sl_status layer_forward(sl_model *m, sl__layer *L, const float *in, float
         sl__avgpool_forward(out, in, &d);
         break;
     }
-    case SL__L_UPSAMPLE: {
-        size_t C = L->in.dims[0], H = L->in.dims[1], W = L->in.dims[2], s = L->scale, Wo = W * s;
-#pragma omp parallel for schedule(static)
-        for (size_t pl = 0; pl < C * n; pl++)
-            for (size_t oh = 0; oh < H * s; oh++)
-                for (size_t ow = 0; ow < Wo; ow++) out[(pl * H * s + oh) * Wo + ow] = in[(pl * H + oh / s) * W + ow / s];
-        break;
-    }
-    case SL__L_GAP: {
-        size_t C = L->in.dims[0], hw = L->in.dims[1] * L->in.dims[2];
-#pragma omp parallel for collapse(2) schedule(static)
-        for (size_t c = 0; c < C; c++)
-            for (size_t s = 0; s < n; s++) {
-                const float *x = in + (c * n + s) * hw;
-                double acc = 0;
-                for (size_t j = 0; j < hw; j++) acc += x[j];
-                out[s * C + c] = (float)(acc / (double)hw);
-            }
-        break;
-    }
+    case SL__L_UPSAMPLE: upsample_forward(L, in, out, n); break;
+    case SL__L_GAP: gap_forward(L, in, out, n); break;
     case SL__L_FLATTEN:
         if (L->in.ndim == 3) to_nchw(out, in, n, L->in.dims[0], L->in.dims[1] * L->in.dims[2]);
         else memcpy(out, in, ti * sizeof(float));
         break;
     case SL__L_UNFLATTEN: to_cnhw(out, in, n, L->out.dims[0], L->out.dims[1] * L->out.dims[2]); break;
-    case SL__L_DROPOUT:
-        if (!train || L->p == 0.0) {
-            memcpy(out, in, ti * sizeof(float));
-            if (train) memset(L->mask, 1, ti);
-            break;
-        } else {
-            float scale = (float)(1.0 / (1.0 - L->p));
-            for (size_t j = 0; j < ti; j++) {
-                L->mask[j] = sl_rng_uniform_d(&m->rng) >= L->p;
-                out[j] = L->mask[j] ? in[j] * scale : 0.0f;
-            }
-        }
-        break;
-    case SL__L_L2NORM: {
-        size_t D = L->in.dims[0];
-        for (size_t s = 0; s < n; s++) {
-            double ss = 0;
-            for (size_t j = 0; j < D; j++) ss += (double)in[s * D + j] * in[s * D + j];
-            double nr = sqrt(ss);
-            if (nr < 1e-12) nr = 1e-12; /* F.normalize's eps */
-            L->cache[s] = (float)nr;
-            for (size_t j = 0; j < D; j++) out[s * D + j] = (float)(in[s * D + j] / nr);
-        }
-        break;
+    case SL__L_DROPOUT: dropout_forward(m, L, in, out, ti, train); break;
+    case SL__L_L2NORM: l2norm_forward(L, in, out, n); break;
+    case SL__L_EMBBAG: return embbag_forward(L, in, out, w, n);
     }
-    case SL__L_EMBBAG: {
-        size_t Lt = L->in.dims[0], D = L->nout;
-        for (size_t s = 0; s < n; s++) {
-            float *y = out + s * D;
-            double acc_n = 0;
-            memset(y, 0, D * sizeof(float));
-            for (size_t j = 0; j < Lt; j++) {
-                float id = in[s * Lt + j];
-                if (id < 0) continue;
-                if (!(id == floorf(id)) || id >= (float)L->vocab)
-                    return sl__fail(SL_ERR_RANGE, "layer '%s': example %zu position %zu: token id %g outside 0..%zu",
-                                    L->token, s, j, (double)id, L->vocab - 1);
-                const float *e = w + (size_t)id * D;
-                for (size_t k = 0; k < D; k++) y[k] += e[k];
-                acc_n += 1;
-            }
-            if (acc_n > 0)
-                for (size_t k = 0; k < D; k++) y[k] = (float)(y[k] / acc_n);
-            L->cache[s] = (float)acc_n;
-        }
-        break;
-    }
-    }
-    (void)to;
     return SL_OK;
 }
 
@@ -845,33 +993,11 @@ static void layer_backward(sl_model *m, sl__layer *L, const float *dout, float *
         break;
     }
     case SL__L_BN: {
-        size_t hw = L->in.ndim == 3 ? L->in.dims[1] * L->in.dims[2] : 1;
-        sl__bn_dims d = {L->in.dims[0], n * hw, L->in.ndim == 1, L->fused_relu, L->eps, L->momentum};
+        sl__bn_dims d = bn_dims(L, n);
         sl__bn_backward(din, gw, gb, dout, out, in, L->cache, w, &d);
         break;
     }
-    case SL__L_LN: {
-        size_t D = L->in.dims[0];
-        for (size_t s = 0; s < n; s++) {
-            const float *x = in + s * D, *g = dout + s * D;
-            double mu = L->cache[2 * s], inv = L->cache[2 * s + 1], a1 = 0, a2 = 0;
-            for (size_t j = 0; j < D; j++) {
-                double xh = (x[j] - mu) * inv, gx = (double)g[j] * w[j];
-                gw[j] += (float)(g[j] * xh);
-                gb[j] += g[j];
-                a1 += gx;
-                a2 += gx * xh;
-            }
-            if (!din) continue;
-            a1 /= (double)D;
-            a2 /= (double)D;
-            for (size_t j = 0; j < D; j++) {
-                double xh = (x[j] - mu) * inv;
-                din[s * D + j] = (float)(inv * ((double)g[j] * w[j] - a1 - xh * a2));
-            }
-        }
-        break;
-    }
+    case SL__L_LN: ln_backward(L, dout, din, in, w, gw, gb, n); break;
     case SL__L_RELU:
         if (!din) break;
 #pragma omp parallel for schedule(static)
@@ -899,32 +1025,12 @@ static void layer_backward(sl_model *m, sl__layer *L, const float *dout, float *
         sl__avgpool_backward(din, dout, &d);
         break;
     }
-    case SL__L_UPSAMPLE: {
-        if (!din) break;
-        size_t C = L->in.dims[0], H = L->in.dims[1], W = L->in.dims[2], s = L->scale, Wo = W * s;
-#pragma omp parallel for schedule(static)
-        for (size_t pl = 0; pl < C * n; pl++)
-            for (size_t ih = 0; ih < H; ih++)
-                for (size_t iw = 0; iw < W; iw++) {
-                    float acc = 0.0f;
-                    for (size_t a = 0; a < s; a++)
-                        for (size_t b = 0; b < s; b++) acc += dout[(pl * H * s + ih * s + a) * Wo + iw * s + b];
-                    din[(pl * H + ih) * W + iw] = acc;
-                }
+    case SL__L_UPSAMPLE:
+        if (din) upsample_backward(L, dout, din, n);
         break;
-    }
-    case SL__L_GAP: {
-        if (!din) break;
-        size_t C = L->in.dims[0], hw = L->in.dims[1] * L->in.dims[2];
-#pragma omp parallel for collapse(2) schedule(static)
-        for (size_t c = 0; c < C; c++)
-            for (size_t s = 0; s < n; s++) {
-                float v = dout[s * C + c] / (float)hw;
-                float *g = din + (c * n + s) * hw;
-                for (size_t j = 0; j < hw; j++) g[j] = v;
-            }
+    case SL__L_GAP:
+        if (din) gap_backward(L, dout, din, n);
         break;
-    }
     case SL__L_FLATTEN:
         if (!din) break;
         if (L->in.ndim == 3) to_cnhw(din, dout, n, L->in.dims[0], L->in.dims[1] * L->in.dims[2]);
@@ -933,40 +1039,13 @@ static void layer_backward(sl_model *m, sl__layer *L, const float *dout, float *
     case SL__L_UNFLATTEN:
         if (din) to_nchw(din, dout, n, L->out.dims[0], L->out.dims[1] * L->out.dims[2]);
         break;
-    case SL__L_DROPOUT: {
-        if (!din) break;
-        float scale = (float)(1.0 / (1.0 - L->p));
-        for (size_t j = 0; j < ti; j++) din[j] = L->mask[j] ? dout[j] * scale : 0.0f;
+    case SL__L_DROPOUT:
+        if (din) dropout_backward(L, dout, din, ti);
         break;
-    }
-    case SL__L_L2NORM: {
-        if (!din) break;
-        size_t D = L->in.dims[0];
-        for (size_t s = 0; s < n; s++) {
-            const float *y = out + s * D, *g = dout + s * D;
-            double nr = L->cache[s], dot = 0;
-            /* Below eps the map is x/eps, whose Jacobian is I/eps. */
-            bool clamped = nr <= 1e-12;
-            for (size_t j = 0; j < D; j++) dot += (double)y[j] * g[j];
-            for (size_t j = 0; j < D; j++) din[s * D + j] = (float)((g[j] - (clamped ? 0.0 : y[j] * dot)) / nr);
-        }
+    case SL__L_L2NORM:
+        if (din) l2norm_backward(L, dout, din, out, n);
         break;
-    }
-    case SL__L_EMBBAG: {
-        size_t Lt = L->in.dims[0], D = L->nout;
-        /* Only the rows of tokens present get gradient (a sparse update). */
-        for (size_t s = 0; s < n; s++) {
-            if (L->cache[s] == 0) continue;
-            float inv = 1.0f / L->cache[s];
-            for (size_t j = 0; j < Lt; j++) {
-                float id = in[s * Lt + j];
-                if (id < 0) continue;
-                float *ge = gw + (size_t)id * D;
-                for (size_t k = 0; k < D; k++) ge[k] += dout[s * D + k] * inv;
-            }
-        }
-        break;
-    }
+    case SL__L_EMBBAG: embbag_backward(L, dout, in, gw, n); break;
     }
 }
 

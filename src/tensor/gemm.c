@@ -4,6 +4,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <omp.h>
 #include <pthread.h>
 
@@ -99,43 +100,102 @@ static void sgemm1(CBLAS_TRANSPOSE opa, CBLAS_TRANSPOSE opb, size_t m, size_t n,
     if (saved > 1) omp_set_num_threads(saved);
 }
 
-void sl_gemm(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
-             const float *B, size_t ldb, float beta, float *C, size_t ldc) {
+/* ---- the limits of one BLAS call ----------------------------------------
+ * cblas_sgemm takes its sizes and strides as blasint, 32 bits in the OpenBLAS
+ * builds Debian ships, and a cast of a larger size_t would pass a wrong
+ * (negative or wrapped) size. A tile is one call while each of its sizes and
+ * strides fits under the limit (blas_limit(), or a smaller one the tests
+ * choose); otherwise it is done in pieces that each fit:
+ *  - rows of C in blocks of the limit, or one at a time when a stride that
+ *    steps from row to row (lda of an untransposed A, ldc) is over it;
+ *  - columns in blocks, or one at a time when ldb of a transposed B is over;
+ *  - K in blocks, or one at a time when a stride that steps along K (lda of a
+ *    transposed A, ldb of an untransposed B) is over, added into C in order
+ *    (beta on the first block, 1 on the others).
+ * A piece one row, column or K step long never uses the stride that steps
+ * over that dimension, so it passes the least stride BLAS accepts instead.
+ * The pieces depend only on the shapes and strides, so the result is still
+ * the same for every thread count; cutting K rounds differently from one call
+ * over the whole of K, a call no 32-bit BLAS can make. Products within the
+ * limit, all that fit in memory but for strides or sizes over 2^31 - 1, are
+ * the single call they always were. */
+static size_t blas_limit(void) {
+    return sizeof(blasint) >= sizeof(size_t) ? SIZE_MAX : ((size_t)1 << (8 * sizeof(blasint) - 1)) - 1;
+}
+
+typedef struct {
+    bool ta, tb;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    size_t K, lda, ldb, ldc;
+} gemm_args;
+
+/* The stride to pass for a piece: ld when it fits, else (the piece is one
+ * step long in the dimension ld steps over) the length of one of its rows. */
+static size_t fit_ld(size_t ld, size_t row, size_t lim) { return ld <= lim ? ld : SL__MAX(row, 1); }
+
+/* C[i0 .. i0+m, j0 .. j0+n) over the whole of K, in pieces under lim. */
+static void tile_product(const gemm_args *g, size_t i0, size_t j0, size_t m, size_t n, size_t lim) {
+    const CBLAS_TRANSPOSE opa = g->ta ? CblasTrans : CblasNoTrans, opb = g->tb ? CblasTrans : CblasNoTrans;
+    const size_t K = g->K, lda = g->lda, ldb = g->ldb, ldc = g->ldc;
+    const size_t ms = (!g->ta && lda > lim) || ldc > lim ? 1 : lim, ns = g->tb && ldb > lim ? 1 : lim;
+    const size_t ks = (g->ta && lda > lim) || (!g->tb && ldb > lim) ? 1 : lim;
+    for (size_t i = 0; i < m; i += ms)
+        for (size_t j = 0; j < n; j += ns)
+            for (size_t k = 0; k < K; k += ks) {
+                size_t mi = SL__MIN(ms, m - i), nj = SL__MIN(ns, n - j), kk = SL__MIN(ks, K - k);
+                size_t r = i0 + i, c = j0 + j;
+                const float *a = g->ta ? g->A + k * lda + r : g->A + r * lda + k;
+                const float *b = g->tb ? g->B + c * ldb + k : g->B + k * ldb + c;
+                sgemm1(opa, opb, mi, nj, kk, g->alpha, a, fit_ld(lda, g->ta ? mi : kk, lim), b,
+                       fit_ld(ldb, g->tb ? kk : nj, lim), k ? 1.0f : g->beta, g->C + r * ldc + c, fit_ld(ldc, nj, lim));
+            }
+}
+
+/* C = beta * C for an empty product (BLAS rejects lda = 0). */
+static void scale_c(size_t M, size_t N, float beta, float *C, size_t ldc) {
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+}
+
+void sl__gemm_limited(size_t lim, bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A,
+                      size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc) {
     if (M == 0 || N == 0) return;
     if (K == 0) {
-        /* BLAS rejects lda = 0; the product is empty, so C = beta * C. */
-        for (size_t i = 0; i < M; i++)
-            for (size_t j = 0; j < N; j++) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+        scale_c(M, N, beta, C, ldc);
         return;
     }
     size_t mt, nt;
     sl__gemm_tiles(M, N, K, &mt, &nt);
     const size_t rows = (M + mt - 1) / mt, cols = (N + nt - 1) / nt, tiles = rows * cols;
-    const CBLAS_TRANSPOSE opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
+    const gemm_args g = {ta, tb, alpha, beta, A, B, C, K, lda, ldb, ldc};
     blas_enter();
     /* Inside a parallel region (a caller's worker) the tiles run in order on
      * the calling thread; they are the same tiles. */
 #pragma omp parallel for schedule(dynamic, 1) if (tiles > 1 && !omp_in_parallel())
     for (size_t t = 0; t < tiles; t++) {
         size_t i0 = t / cols * mt, j0 = t % cols * nt;
-        size_t m = SL__MIN(mt, M - i0), n = SL__MIN(nt, N - j0);
-        const float *a = ta ? A + i0 : A + i0 * lda;
-        const float *b = tb ? B + j0 * ldb : B + j0;
-        sgemm1(opa, opb, m, n, K, alpha, a, lda, b, ldb, beta, C + i0 * ldc + j0, ldc);
+        tile_product(&g, i0, j0, SL__MIN(mt, M - i0), SL__MIN(nt, N - j0), lim);
     }
     blas_leave();
+}
+
+void sl_gemm(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
+             const float *B, size_t ldb, float beta, float *C, size_t ldc) {
+    sl__gemm_limited(blas_limit(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void sl__gemm_one(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
                   const float *B, size_t ldb, float beta, float *C, size_t ldc) {
     if (M == 0 || N == 0) return;
     if (K == 0) {
-        sl_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        scale_c(M, N, beta, C, ldc);
         return;
     }
+    const gemm_args g = {ta, tb, alpha, beta, A, B, C, K, lda, ldb, ldc};
     blas_enter();
-    sgemm1(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
-           ldc);
+    tile_product(&g, 0, 0, M, N, blas_limit());
     blas_leave();
 }
 

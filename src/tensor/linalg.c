@@ -97,32 +97,14 @@ static sl_status check_input(const double *a, size_t n, const char *who) {
     return SL_OK;
 }
 
-sl_status sl_eigh(const double *a_in, size_t n, double *w, double *v_out) {
-    SL__TRY(check_input(a_in, n, "eigh"));
-    double *a = sl__malloc_array(n * n, sizeof *a, "eigh matrix");
-    /* Without v_out only the eigenvalues are wanted: the orthogonal factor,
-     * a third of the work, is not accumulated. */
-    double *z = v_out ? sl__malloc_array(n * n, sizeof *z, "eigh vectors") : NULL;
-    double *hv = sl__malloc_array(n, sizeof *hv, "eigh work");
-    double *u = sl__malloc_array(n, sizeof *u, "eigh work");
-    double *d = sl__malloc_array(n, sizeof *d, "eigh work");
-    double *e = sl__malloc_array(n, sizeof *e, "eigh work");
-    sl_status st = SL_OK;
-    if (!a || (v_out && !z) || !hv || !u || !d || !e) {
-        st = SL_ERR_NOMEM;
-        goto done;
-    }
-    memcpy(a, a_in, n * n * sizeof *a);
-    /* z holds Q^T: row j is column j of the accumulated orthogonal matrix, so
-     * that both the reflections and the later QL rotations touch contiguous rows. */
-    if (z) {
-        memset(z, 0, n * n * sizeof *z);
-        for (size_t i = 0; i < n; i++) z[i * n + i] = 1;
-    }
-
-    /* Householder: for column k, reflect rows/cols k+1.. so that column k has
-     * zeros below the sub-diagonal. A' = A - v w^T - w v^T with w = 2p - 2(v.p)v,
-     * p = A v, for the unit reflector v. */
+/* Householder tridiagonalisation of a (n x n, overwritten) into the diagonal
+ * d and off-diagonal e. For column k, reflect rows/cols k+1.. so that column
+ * k has zeros below the sub-diagonal: A' = A - v w^T - w v^T with
+ * w = 2p - 2(v.p)v, p = A v, for the unit reflector v. z (NULL when not
+ * wanted) accumulates Q^T: row j is column j of the orthogonal matrix, so
+ * that both the reflections and the later QL rotations touch contiguous
+ * rows. hv and u: n doubles of scratch. */
+static void tridiagonalize(double *a, double *z, size_t n, double *hv, double *u, double *d, double *e) {
     for (size_t k = 0; k + 2 < n; k++) {
         size_t m = n - k - 1;
         double norm = 0;
@@ -170,9 +152,48 @@ sl_status sl_eigh(const double *a_in, size_t n, double *w, double *v_out) {
         d[i] = a[i * n + i];
         e[i] = i + 1 < n ? a[i * n + i + 1] : 0;
     }
+}
 
-    /* Implicit QL on the tridiagonal (d, e): chase a shifted rotation from the
-     * bottom of each unreduced block up to row l until e[l] vanishes. */
+/* One implicit QL sweep over the block l..m of the tridiagonal (d, e): a
+ * shifted rotation chased from row m up to row l, applied to the rows of z
+ * (when not NULL). */
+static void ql_sweep(double *d, double *e, double *z, size_t n, size_t l, size_t m) {
+    double g = (d[l + 1] - d[l]) / (2 * e[l]);
+    double r = hypot(g, 1.0);
+    g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r));
+    double s = 1, c = 1, p = 0;
+    for (size_t ii = m; ii-- > l;) {
+        double f = s * e[ii], b = c * e[ii];
+        r = hypot(f, g);
+        e[ii + 1] = r;
+        if (r == 0) {
+            d[ii + 1] -= p;
+            e[m] = 0;
+            return;
+        }
+        s = f / r;
+        c = g / r;
+        g = d[ii + 1] - p;
+        r = (d[ii] - g) * s + 2 * c * b;
+        p = s * r;
+        d[ii + 1] = g + p;
+        g = c * r - b;
+        if (!z) continue;
+        double *z0 = z + ii * n, *z1 = z + (ii + 1) * n;
+        for (size_t k = 0; k < n; k++) {
+            double t = z1[k];
+            z1[k] = s * z0[k] + c * t;
+            z0[k] = c * z0[k] - s * t;
+        }
+    }
+    d[l] -= p;
+    e[l] = g;
+    e[m] = 0;
+}
+
+/* Implicit QL on the tridiagonal (d, e): sweep each unreduced block from
+ * its bottom up to row l until e[l] vanishes. */
+static sl_status ql_implicit(double *d, double *e, double *z, size_t n) {
     for (size_t l = 0; l < n; l++) {
         int iter = 0;
         size_t m;
@@ -182,57 +203,44 @@ sl_status sl_eigh(const double *a_in, size_t n, double *w, double *v_out) {
                 if (fabs(e[m]) <= 1e-15 * dd || e[m] == 0) break;
             }
             if (m != l) {
-                if (iter++ == 100) {
-                    st = sl__fail(SL_ERR_NUMERIC, "eigh: QL iteration did not converge for eigenvalue %zu", l);
-                    goto done;
-                }
-                double g = (d[l + 1] - d[l]) / (2 * e[l]);
-                double r = hypot(g, 1.0);
-                g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r));
-                double s = 1, c = 1, p = 0;
-                bool early = false;
-                for (size_t ii = m; ii-- > l;) {
-                    double f = s * e[ii], b = c * e[ii];
-                    r = hypot(f, g);
-                    e[ii + 1] = r;
-                    if (r == 0) {
-                        d[ii + 1] -= p;
-                        e[m] = 0;
-                        early = true;
-                        break;
-                    }
-                    s = f / r;
-                    c = g / r;
-                    g = d[ii + 1] - p;
-                    r = (d[ii] - g) * s + 2 * c * b;
-                    p = s * r;
-                    d[ii + 1] = g + p;
-                    g = c * r - b;
-                    if (!z) continue;
-                    double *z0 = z + ii * n, *z1 = z + (ii + 1) * n;
-                    for (size_t k = 0; k < n; k++) {
-                        double t = z1[k];
-                        z1[k] = s * z0[k] + c * t;
-                        z0[k] = c * z0[k] - s * t;
-                    }
-                }
-                if (early) continue;
-                d[l] -= p;
-                e[l] = g;
-                e[m] = 0;
+                if (iter++ == 100)
+                    return sl__fail(SL_ERR_NUMERIC, "eigh: QL iteration did not converge for eigenvalue %zu", l);
+                ql_sweep(d, e, z, n, l, m);
             }
         } while (m != l);
     }
     for (size_t i = 0; i < n; i++)
-        if (!isfinite(d[i])) {
-            st = sl__fail(SL_ERR_NUMERIC, "eigh: eigenvalue %zu is not finite", i);
-            goto done;
+        if (!isfinite(d[i])) return sl__fail(SL_ERR_NUMERIC, "eigh: eigenvalue %zu is not finite", i);
+    return SL_OK;
+}
+
+sl_status sl_eigh(const double *a_in, size_t n, double *w, double *v_out) {
+    SL__TRY(check_input(a_in, n, "eigh"));
+    double *a = sl__malloc_array(n * n, sizeof *a, "eigh matrix");
+    /* Without v_out only the eigenvalues are wanted: the orthogonal factor,
+     * a third of the work, is not accumulated. */
+    double *z = v_out ? sl__malloc_array(n * n, sizeof *z, "eigh vectors") : NULL;
+    double *hv = sl__malloc_array(n, sizeof *hv, "eigh work");
+    double *u = sl__malloc_array(n, sizeof *u, "eigh work");
+    double *d = sl__malloc_array(n, sizeof *d, "eigh work");
+    double *e = sl__malloc_array(n, sizeof *e, "eigh work");
+    sl_status st = SL_OK;
+    if (!a || (v_out && !z) || !hv || !u || !d || !e) {
+        st = sl__fail(SL_ERR_NOMEM, "eigh: cannot allocate work space for a %zu x %zu matrix", n, n);
+    } else {
+        memcpy(a, a_in, n * n * sizeof *a);
+        if (z) {
+            memset(z, 0, n * n * sizeof *z);
+            for (size_t i = 0; i < n; i++) z[i * n + i] = 1;
         }
-    sort_and_sign(d, z, n);
-    memcpy(w, d, n * sizeof *w);
-    if (v_out) memcpy(v_out, z, n * n * sizeof *v_out);
-done:
-    if (st == SL_ERR_NOMEM) sl__fail(SL_ERR_NOMEM, "eigh: cannot allocate work space for a %zu x %zu matrix", n, n);
+        tridiagonalize(a, z, n, hv, u, d, e);
+        st = ql_implicit(d, e, z, n);
+    }
+    if (st == SL_OK) {
+        sort_and_sign(d, z, n);
+        memcpy(w, d, n * sizeof *w);
+        if (v_out) memcpy(v_out, z, n * n * sizeof *v_out);
+    }
     sl__free(a), sl__free(z), sl__free(hv), sl__free(u), sl__free(d), sl__free(e);
     return st;
 }

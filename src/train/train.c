@@ -131,10 +131,10 @@ static sl_status build_model(sl_trainer *t, int k, const char *spec, const sl_sh
     return s;
 }
 
-static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
+/* The dataset, its input normalisation, and the label attribute and captions
+ * the objective needs. */
+static sl_status resolve_data(sl_trainer *t, const sl_tensors *ckpt) {
     sl_train_config *c = &t->c;
-    t->obj = c->objective;
-    /* data */
     sl_data_config dc;
     sl_data_config_default(&dc);
     dc.source = c->data ? c->data : "shapes";
@@ -160,7 +160,13 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
     }
     if (t->obj == SL_OBJ_CLIP && !sl_data_has_captions(t->data))
         return fail_opt("objective", "clip needs captions and %s has none", sl_data_name(t->data));
-    /* augmentation */
+    return SL_OK;
+}
+
+/* The augmentation: --aug, or the objective's default for the data, with
+ * --keep in front of it. */
+static sl_status resolve_aug(sl_trainer *t) {
+    sl_train_config *c = &t->c;
     char augbuf[1024];
     const char *aug = c->aug;
     if (!aug) {
@@ -182,7 +188,12 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
         sl_status s = sl_augment_create(aug, &t->aug);
         if (s) return sl__fail_prefix(s, "train: --aug: ");
     }
-    /* objective */
+    return SL_OK;
+}
+
+/* The objective's settings: similarity, temperature, margin. */
+static sl_status resolve_objective(sl_trainer *t) {
+    sl_train_config *c = &t->c;
     t->lc = sl_loss_config_default(t->obj);
     if (c->sim) SL__TRY(sl_loss_sim_parse(c->sim, &t->lc.sim));
     c->sim = sl_loss_sim_name(t->lc.sim);
@@ -195,7 +206,12 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
     if (c->margin >= 0) t->lc.margin = c->margin;
     c->margin = t->lc.margin;
     if (!(c->margin >= 0 && isfinite(c->margin))) return fail_opt("margin", "must be finite");
-    /* optimizer and schedule */
+    return SL_OK;
+}
+
+/* The optimizer and the learning-rate schedule. */
+static sl_status resolve_optim(sl_trainer *t) {
+    sl_train_config *c = &t->c;
     SL__TRY(sl_optim_kind_parse(c->optim ? c->optim : "adam", &t->okind));
     t->oc = sl_optim_defaults(t->okind);
     c->optim = t->okind == SL_OPT_SGD ? "sgd" : t->okind == SL_OPT_ADAM ? "adam" : t->okind == SL_OPT_ADAMW ? "adamw" : "lars";
@@ -210,7 +226,12 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
     if (!c->schedule) c->schedule = "cosine";
     sl_status s = sl_schedule_parse(c->schedule, &t->sched);
     if (s) return sl__fail_prefix(s, "train: --schedule: ");
-    /* batches */
+    return SL_OK;
+}
+
+/* The batch producer, from the run's next batch. */
+static sl_status build_batcher(sl_trainer *t) {
+    sl_train_config *c = &t->c;
     if (!c->batch) c->batch = 256;
     t->B = c->batch;
     t->mode = t->obj == SL_OBJ_CLIP ? SL_BATCH_CAPTION : two_views(t->obj) ? SL_BATCH_TWO_VIEWS : SL_BATCH_ONE_VIEW;
@@ -223,17 +244,23 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
     bc.seed = c->seed;
     bc.start = (size_t)t->step; /* a resumed run goes on from its next batch */
     bc.threads = c->data_threads > 0 ? c->data_threads : 1;
-    s = sl_batcher_create(&bc, &t->batcher);
+    sl_status s = sl_batcher_create(&bc, &t->batcher);
     if (s) return sl__fail_prefix(s, "train: ");
     t->steps_per_epoch = sl_batcher_steps_per_epoch(t->batcher);
-    /* models */
+    return SL_OK;
+}
+
+/* The encoder and the projector (or none); *hs is the encoder's output
+ * shape, *dz the embedding width the objective sees. */
+static sl_status build_encoder_projector(sl_trainer *t, sl_shape *hs, size_t *dz) {
+    sl_train_config *c = &t->c;
     char specbuf[256];
     sl_shape in = {3, {(size_t)sl_data_channels(t->data), (size_t)sl_data_height(t->data), (size_t)sl_data_width(t->data)}};
     if (!c->encoder) c->encoder = default_encoder(t->data, specbuf, sizeof specbuf);
     c->encoder = keep_str(t, c->encoder);
     SL__TRY(build_model(t, T_ENC, c->encoder, &in, c->seed));
-    sl_shape hs = sl_model_output_shape(t->m[T_ENC]);
-    if (hs.ndim != 1) return fail_opt("encoder", "must end in a flat vector (add gap or flatten), got %d dims", hs.ndim);
+    *hs = sl_model_output_shape(t->m[T_ENC]);
+    if (hs->ndim != 1) return fail_opt("encoder", "must end in a flat vector (add gap or flatten), got %d dims", hs->ndim);
     if (!c->projector) {
         if (t->obj == SL_OBJ_CLIP)
             c->projector = "linear(64)";
@@ -247,61 +274,88 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
     c->projector = keep_str(t, c->projector);
     if (strcmp(c->projector, "none") != 0) {
         if (t->obj == SL_OBJ_AUTOENCODER) return fail_opt("projector", "the autoencoder has a decoder instead; use none");
-        SL__TRY(build_model(t, T_PROJ, c->projector, &hs, c->seed + 1));
+        SL__TRY(build_model(t, T_PROJ, c->projector, hs, c->seed + 1));
     }
-    sl_shape zs = t->m[T_PROJ] ? sl_model_output_shape(t->m[T_PROJ]) : hs;
+    sl_shape zs = t->m[T_PROJ] ? sl_model_output_shape(t->m[T_PROJ]) : *hs;
     if (zs.ndim != 1) return fail_opt("projector", "must end in a flat vector");
-    size_t dz = zs.dims[0];
-    if (t->obj == SL_OBJ_AUTOENCODER) {
-        if (!c->decoder) {
-            snprintf(specbuf, sizeof specbuf, "linear(512),relu,linear(%zu)", t->item);
-            c->decoder = specbuf;
+    *dz = zs.dims[0];
+    return SL_OK;
+}
+
+/* The autoencoder's decoder, from the encoder's output back to one value per
+ * input value. */
+static sl_status build_decoder(sl_trainer *t, const sl_shape *hs) {
+    sl_train_config *c = &t->c;
+    char specbuf[256];
+    if (!c->decoder) {
+        snprintf(specbuf, sizeof specbuf, "linear(512),relu,linear(%zu)", t->item);
+        c->decoder = specbuf;
+    }
+    c->decoder = keep_str(t, c->decoder);
+    SL__TRY(build_model(t, T_DEC, c->decoder, hs, c->seed + 2));
+    sl_shape ds = sl_model_output_shape(t->m[T_DEC]);
+    if (sl_shape_count(&ds) != t->item)
+        return fail_opt("decoder", "must output %zu values (one per input value)", t->item);
+    return SL_OK;
+}
+
+/* CLIP's text tower over the caption vocabulary. In its spec "embbag(DIM)"
+ * gets the vocabulary size filled in, and "linear(D)" the width dz of the
+ * image embedding, so the defaults fit any data. */
+static sl_status build_text_tower(sl_trainer *t, size_t dz) {
+    sl_train_config *c = &t->c;
+    if (!t->vocab) SL__TRY(sl__vocab_build(t->data, 0, &t->vocab)); /* a resumed run has the checkpoint's */
+    const char *ts = c->text_encoder ? c->text_encoder : "embbag(128),linear(128),relu,linear(D)";
+    char tb[512], *o = tb;
+    size_t left = sizeof tb;
+    for (const char *p = ts; *p && left > 32;) {
+        unsigned dim;
+        int used = 0;
+        if (strncmp(p, "embbag(", 7) == 0 && sscanf(p, "embbag(%u)%n", &dim, &used) == 1 && used > 0) {
+            int k = snprintf(o, left, "embbag(%zu,%u)", t->vocab->n, dim);
+            o += k, left -= (size_t)k, p += used;
+        } else if (strncmp(p, "linear(D)", 9) == 0) {
+            int k = snprintf(o, left, "linear(%zu)", dz);
+            o += k, left -= (size_t)k, p += 9;
+        } else {
+            *o++ = *p++, left--;
         }
-        c->decoder = keep_str(t, c->decoder);
-        SL__TRY(build_model(t, T_DEC, c->decoder, &hs, c->seed + 2));
-        sl_shape ds = sl_model_output_shape(t->m[T_DEC]);
-        if (sl_shape_count(&ds) != t->item)
-            return fail_opt("decoder", "must output %zu values (one per input value)", t->item);
-    } else {
+    }
+    *o = 0;
+    c->text_encoder = keep_str(t, tb);
+    sl_shape ts_in = {1, {t->vocab->max_tokens, 0, 0}};
+    SL__TRY(build_model(t, T_TEXT, c->text_encoder, &ts_in, c->seed + 3));
+    sl_shape tz = sl_model_output_shape(t->m[T_TEXT]);
+    if (tz.ndim != 1 || tz.dims[0] != dz)
+        return fail_opt("text-encoder", "must output %zu values like the image tower", dz);
+    return SL_OK;
+}
+
+/* Every model the objective needs; *hs and *dz as build_encoder_projector. */
+static sl_status build_models(sl_trainer *t, sl_shape *hs, size_t *dz) {
+    sl_train_config *c = &t->c;
+    SL__TRY(build_encoder_projector(t, hs, dz));
+    if (t->obj == SL_OBJ_AUTOENCODER)
+        SL__TRY(build_decoder(t, hs));
+    else
         c->decoder = NULL;
-    }
-    if (t->obj == SL_OBJ_CLIP) {
-        if (!t->vocab) SL__TRY(sl__vocab_build(t->data, 0, &t->vocab)); /* a resumed run has the checkpoint's */
-        const char *ts = c->text_encoder ? c->text_encoder : "embbag(128),linear(128),relu,linear(D)";
-        /* "embbag(DIM)" gets the vocabulary size filled in, and "linear(D)"
-         * the width of the image embedding, so the defaults fit any data. */
-        char tb[512], *o = tb;
-        size_t left = sizeof tb;
-        for (const char *p = ts; *p && left > 32;) {
-            unsigned dim;
-            int used = 0;
-            if (strncmp(p, "embbag(", 7) == 0 && sscanf(p, "embbag(%u)%n", &dim, &used) == 1 && used > 0) {
-                int k = snprintf(o, left, "embbag(%zu,%u)", t->vocab->n, dim);
-                o += k, left -= (size_t)k, p += used;
-            } else if (strncmp(p, "linear(D)", 9) == 0) {
-                int k = snprintf(o, left, "linear(%zu)", dz);
-                o += k, left -= (size_t)k, p += 9;
-            } else {
-                *o++ = *p++, left--;
-            }
-        }
-        *o = 0;
-        c->text_encoder = keep_str(t, tb);
-        sl_shape ts_in = {1, {t->vocab->max_tokens, 0, 0}};
-        SL__TRY(build_model(t, T_TEXT, c->text_encoder, &ts_in, c->seed + 3));
-        sl_shape tz = sl_model_output_shape(t->m[T_TEXT]);
-        if (tz.ndim != 1 || tz.dims[0] != dz)
-            return fail_opt("text-encoder", "must output %zu values like the image tower", dz);
-    } else {
+    if (t->obj == SL_OBJ_CLIP)
+        SL__TRY(build_text_tower(t, *dz));
+    else
         c->text_encoder = NULL;
-    }
     if (t->obj == SL_OBJ_SOFTMAX) {
+        char specbuf[256];
         const sl_attr *a = sl_data_attr(t->data, t->label_attr);
         snprintf(specbuf, sizeof specbuf, "linear(%d,bias=0)", a->n_classes);
-        sl_shape cs = {1, {dz, 0, 0}};
+        sl_shape cs = {1, {*dz, 0, 0}};
         SL__TRY(build_model(t, T_CLASSES, specbuf, &cs, c->seed + 4));
     }
-    /* steps */
+    return SL_OK;
+}
+
+/* The run's length and the schedule over it. */
+static sl_status resolve_steps(sl_trainer *t) {
+    sl_train_config *c = &t->c;
     if (!c->steps) {
         if (!c->epochs) c->epochs = 5;
         if (c->epochs > UINT64_MAX / t->steps_per_epoch) return fail_opt("epochs", "too many");
@@ -313,9 +367,13 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
     t->sched.warmup = (uint64_t)c->warmup;
     t->sched.total = t->total;
     t->sched.min_lr = c->min_lr;
-    /* buffers */
+    return SL_OK;
+}
+
+/* The step's buffers, for encoder outputs of width dh and embeddings of width dz. */
+static sl_status alloc_step_buffers(sl_trainer *t, size_t dh, size_t dz) {
     t->rows_max = two_views(t->obj) ? 2 * t->B : t->B;
-    size_t dh = hs.dims[0], wmax = SL__MAX(dh, dz);
+    size_t wmax = SL__MAX(dh, dz);
     t->xin = sl__malloc_array(t->rows_max, t->item * sizeof(float), "input batch");
     t->dz = sl__malloc_array(t->rows_max, SL__MAX(wmax, t->item) * sizeof(float), "embedding gradient");
     t->dh = sl__malloc_array(t->rows_max, dh * sizeof(float), "encoder gradient");
@@ -326,8 +384,24 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
         t->tok = sl__malloc_array(t->B, t->vocab->max_tokens * sizeof(float), "token ids");
         if (!t->dzt || !t->tok) return SL_ERR_NOMEM;
     }
-    SL__TRY(sl_loss_workspace_create(&t->ws));
-    return SL_OK;
+    return sl_loss_workspace_create(&t->ws);
+}
+
+/* Resolve every option the config leaves open (the resolved values are
+ * written back into t->c, for the log and checkpoints) and build the data,
+ * augmentation, batcher, models and buffers. */
+static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
+    t->obj = t->c.objective;
+    SL__TRY(resolve_data(t, ckpt));
+    SL__TRY(resolve_aug(t));
+    SL__TRY(resolve_objective(t));
+    SL__TRY(resolve_optim(t));
+    SL__TRY(build_batcher(t));
+    sl_shape hs;
+    size_t dz;
+    SL__TRY(build_models(t, &hs, &dz));
+    SL__TRY(resolve_steps(t));
+    return alloc_step_buffers(t, hs.dims[0], dz);
 }
 
 static void describe(sl_trainer *t) {
@@ -692,9 +766,10 @@ static sl_status nonfinite(const sl_trainer *t, const char *what, double v) {
                     what, isnan(v) ? "nan" : "infinite", where);
 }
 
-static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, step_stats *st) {
+/* The batch's inputs, normalised, and its labels into the step's buffers;
+ * the models' gradients zeroed and their dropout streams keyed by the step. */
+static void step_inputs(sl_trainer *t, const sl_batch *b, size_t rows) {
     size_t n = b->n, item = t->item;
-    size_t rows = two_views(t->obj) ? 2 * n : n;
     float sc = (float)(1.0 / t->in_std), sh = (float)t->in_mean;
     for (size_t i = 0; i < n * item; i++) t->xin[i] = (b->x[i] - sh) * sc;
     if (two_views(t->obj))
@@ -709,66 +784,77 @@ static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, ste
              * draws the same masks. */
             sl_model_set_rng(t->m[k], t->c.seed ^ (0x9e3779b97f4a7c15ull * (t->step + 1)) ^ (uint64_t)k);
         }
-    const float *h, *z, *zt = NULL, *rec;
+}
+
+/* What the forward pass leaves for the rest of the step: the embeddings
+ * (z, and zt of the captions for CLIP) and the widths of h and z. */
+typedef struct step_fwd {
+    const float *z, *zt;
+    size_t dh, dz;
+} step_fwd;
+
+/* Forward through the models, then the objective's loss and its gradients
+ * with respect to the models' outputs (into t->dz, and t->dzt or the class
+ * matrix's gradients). */
+static sl_status step_forward(sl_trainer *t, const sl_batch *b, size_t rows, step_fwd *f, sl_loss_result *r) {
+    size_t n = b->n;
+    const float *h, *rec;
+    f->zt = NULL;
     SL__TRY(sl_model_forward(t->m[T_ENC], t->xin, rows, true, &h));
     sl_shape hs = sl_model_output_shape(t->m[T_ENC]);
-    size_t dh = hs.dims[0], dz = dh;
-    z = h;
+    f->dh = hs.dims[0], f->dz = f->dh;
+    f->z = h;
     if (t->m[T_PROJ]) {
-        SL__TRY(sl_model_forward(t->m[T_PROJ], h, rows, true, &z));
-        dz = sl_model_output_shape(t->m[T_PROJ]).dims[0];
+        SL__TRY(sl_model_forward(t->m[T_PROJ], h, rows, true, &f->z));
+        f->dz = sl_model_output_shape(t->m[T_PROJ]).dims[0];
     }
-    sl_loss_result r;
     sl_loss_batch lb = {0};
     lb.n = rows;
-    lb.d = dz;
-    lb.a = z;
+    lb.d = f->dz;
+    lb.a = f->z;
     lb.labels = t->label_attr >= 0 ? t->lab : NULL;
     lb.grad_a = t->dz;
     lb.ws = t->ws;
-    float *dzbuf = t->dz;
     if (t->obj == SL_OBJ_AUTOENCODER) {
         SL__TRY(sl_model_forward(t->m[T_DEC], h, rows, true, &rec));
         lb.a = rec;
         lb.b = t->xin;
-        lb.d = item;
+        lb.d = t->item;
     } else if (t->obj == SL_OBJ_CLIP) {
         for (size_t i = 0; i < n; i++) sl__vocab_encode(t->vocab, b->captions[i], t->tok + i * t->vocab->max_tokens);
-        SL__TRY(sl_model_forward(t->m[T_TEXT], t->tok, n, true, &zt));
-        lb.b = zt;
+        SL__TRY(sl_model_forward(t->m[T_TEXT], t->tok, n, true, &f->zt));
+        lb.b = f->zt;
         lb.grad_b = t->dzt;
-        memset(t->dzt, 0, n * dz * sizeof(float));
+        memset(t->dzt, 0, n * f->dz * sizeof(float));
     } else if (t->obj == SL_OBJ_SOFTMAX) {
         lb.b = sl_model_params(t->m[T_CLASSES]);
         lb.nb = (size_t)sl_data_attr(t->data, t->label_attr)->n_classes;
         lb.grad_b = sl_model_grads(t->m[T_CLASSES]);
     }
-    memset(dzbuf, 0, rows * lb.d * sizeof(float));
+    memset(t->dz, 0, rows * lb.d * sizeof(float));
     if (t->lc.learnable_tau) t->lc.log_scale = sl_loss_clamp_log_scale(&t->lc, t->lc.log_scale);
-    sl_status s = sl_loss_compute(&t->lc, &lb, &r);
+    sl_status s = sl_loss_compute(&t->lc, &lb, r);
     if (s == SL_ERR_NUMERIC) return nonfinite(t, "model output", NAN);
-    if (s) return s;
-    st->loss = r.loss;
-    st->acc = r.accuracy;
-    st->tau = t->obj == SL_OBJ_AUTOENCODER ? 0 : 1.0 / r.scale;
-    if (!isfinite(r.loss)) return nonfinite(t, "loss", r.loss);
-    if (want_geom && t->obj != SL_OBJ_AUTOENCODER) {
-        if (two_views(t->obj))
-            align_uniform(z, z + n * dz, n, dz, st);
-        else
-            align_uniform(z, zt, n, dz, st);
-    }
-    /* backward */
+    return s;
+}
+
+/* Back through the models from the loss's gradients. */
+static sl_status step_backward(sl_trainer *t, size_t rows, size_t dh) {
     if (t->obj == SL_OBJ_AUTOENCODER) {
-        SL__TRY(sl_model_backward(t->m[T_DEC], dzbuf, t->dh));
+        SL__TRY(sl_model_backward(t->m[T_DEC], t->dz, t->dh));
     } else {
         if (t->obj == SL_OBJ_CLIP) SL__TRY(sl_model_backward(t->m[T_TEXT], t->dzt, NULL));
         if (t->m[T_PROJ])
-            SL__TRY(sl_model_backward(t->m[T_PROJ], dzbuf, t->dh));
+            SL__TRY(sl_model_backward(t->m[T_PROJ], t->dz, t->dh));
         else
-            memcpy(t->dh, dzbuf, rows * dh * sizeof(float));
+            memcpy(t->dh, t->dz, rows * dh * sizeof(float));
     }
-    SL__TRY(sl_model_backward(t->m[T_ENC], t->dh, NULL));
+    return sl_model_backward(t->m[T_ENC], t->dh, NULL);
+}
+
+/* The gradient norm (then clipping, when asked), the optimizers' step at
+ * the schedule's rate, and Adam on a learnable log-scale. */
+static sl_status step_update(sl_trainer *t, const sl_loss_result *r, step_stats *st) {
     double g2 = 0;
     sl_model *list[T_N];
     size_t nm = 0;
@@ -777,7 +863,7 @@ static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, ste
             g2 += sl_model_grad_sqnorm(t->m[k]);
             list[nm++] = t->m[k];
         }
-    if (t->lc.learnable_tau) g2 += r.dlog_scale * r.dlog_scale;
+    if (t->lc.learnable_tau) g2 += r->dlog_scale * r->dlog_scale;
     st->grad_norm = sqrt(g2);
     if (!isfinite(st->grad_norm)) return nonfinite(t, "gradient norm", st->grad_norm);
     if (t->c.clip_grad > 0) sl_clip_grad_norm(list, nm, t->c.clip_grad, NULL);
@@ -787,13 +873,37 @@ static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, ste
         if (t->m[k]) SL__TRY(sl_optim_step(t->o[k], (float)lr));
     if (t->lc.learnable_tau) {
         /* Adam on the log-scale, then CLIP's clamp. */
-        double g = r.dlog_scale, b1 = 0.9, b2 = 0.999;
+        double g = r->dlog_scale, b1 = 0.9, b2 = 0.999;
         double k1 = (double)(t->step + 1);
         t->ls_m = b1 * t->ls_m + (1 - b1) * g;
         t->ls_v = b2 * t->ls_v + (1 - b2) * g * g;
         double mh = t->ls_m / (1 - pow(b1, k1)), vh = t->ls_v / (1 - pow(b2, k1));
         t->lc.log_scale = sl_loss_clamp_log_scale(&t->lc, t->lc.log_scale - lr * mh / (sqrt(vh) + 1e-8));
     }
+    return SL_OK;
+}
+
+/* One training step on batch b; with want_geom the batch's alignment and
+ * uniformity go into st too. */
+static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, step_stats *st) {
+    size_t n = b->n;
+    size_t rows = two_views(t->obj) ? 2 * n : n;
+    step_inputs(t, b, rows);
+    step_fwd f;
+    sl_loss_result r;
+    SL__TRY(step_forward(t, b, rows, &f, &r));
+    st->loss = r.loss;
+    st->acc = r.accuracy;
+    st->tau = t->obj == SL_OBJ_AUTOENCODER ? 0 : 1.0 / r.scale;
+    if (!isfinite(r.loss)) return nonfinite(t, "loss", r.loss);
+    if (want_geom && t->obj != SL_OBJ_AUTOENCODER) {
+        if (two_views(t->obj))
+            align_uniform(f.z, f.z + n * f.dz, n, f.dz, st);
+        else
+            align_uniform(f.z, f.zt, n, f.dz, st);
+    }
+    SL__TRY(step_backward(t, rows, f.dh));
+    SL__TRY(step_update(t, &r, st));
     t->step++;
     return SL_OK;
 }

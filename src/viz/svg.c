@@ -182,6 +182,125 @@ static int cmp_i64(const void *a, const void *b) {
 
 static sl_status svg_thumbnails(sl__tbuf *b, const sl_scatter *s, const frame *f);
 
+/* The labels' classes (distinct labels, sorted: each gets a palette slot in
+ * that order; one class without labels), each point's slot and the count of
+ * each, and a fixed random drawing order, so that no class is painted over
+ * all the others. */
+typedef struct scatter_classes {
+    int64_t *cls; /* ncls labels, NULL without labels */
+    size_t ncls, *slot, *count;
+    uint32_t *order;
+} scatter_classes;
+
+static void scatter_classes_free(scatter_classes *sc) {
+    sl__free(sc->cls), sl__free(sc->slot), sl__free(sc->count), sl__free(sc->order);
+}
+
+static sl_status scatter_classes_make(const sl_scatter *s, scatter_classes *sc) {
+    size_t n = s->n;
+    sc->ncls = 1;
+    if (s->labels) {
+        sc->cls = sl__malloc_array(n, sizeof *sc->cls, "scatter labels");
+        if (!sc->cls) return SL_ERR_NOMEM;
+        memcpy(sc->cls, s->labels, n * sizeof *sc->cls);
+        qsort(sc->cls, n, sizeof *sc->cls, cmp_i64);
+        sc->ncls = 0;
+        for (size_t i = 0; i < n; i++)
+            if (i == 0 || sc->cls[i] != sc->cls[i - 1]) sc->cls[sc->ncls++] = sc->cls[i];
+    }
+    sc->slot = sl__malloc_array(n, sizeof *sc->slot, "scatter"), sc->count = sl__calloc(sc->ncls, sizeof *sc->count);
+    sc->order = sl__malloc_array(n, sizeof *sc->order, "scatter");
+    if (!sc->slot || !sc->count || !sc->order) return SL_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        size_t c = 0;
+        if (sc->cls) {
+            size_t lo = 0, hi = sc->ncls;
+            while (hi - lo > 1) {
+                size_t mid = (lo + hi) / 2;
+                if (sc->cls[mid] <= s->labels[i]) lo = mid; else hi = mid;
+            }
+            c = lo;
+        }
+        sc->slot[i] = c;
+        sc->count[c]++;
+        sc->order[i] = (uint32_t)i;
+    }
+    sl_rng r;
+    sl_rng_seed(&r, 12345, 0);
+    sl_rng_shuffle(&r, sc->order, n, sizeof *sc->order);
+    return SL_OK;
+}
+
+/* The plot area of a W x H picture (with room for a legend), over the
+ * points' range padded a little, with equal scales on both axes: a map's
+ * distances mean the same in x and y. */
+static frame scatter_frame(int W, int H, bool legend, double x0, double x1, double y0, double y1) {
+    double legend_w = legend ? 190 : 0;
+    frame f = {0};
+    f.left = 70, f.top = 50, f.w = W - 70 - 25 - legend_w, f.h = H - 50 - 65;
+    if (f.w < 50) f.w = 50;
+    if (f.h < 50) f.h = 50;
+    pad_range(&x0, &x1, 0.04);
+    pad_range(&y0, &y1, 0.04);
+    double ux = (x1 - x0) / f.w, uy = (y1 - y0) / f.h, u = fmax(ux, uy);
+    double cx = 0.5 * (x0 + x1), cy = 0.5 * (y0 + y1);
+    f.x0 = cx - u * f.w / 2, f.x1 = cx + u * f.w / 2, f.y0 = cy - u * f.h / 2, f.y1 = cy + u * f.h / 2;
+    return f;
+}
+
+/* A style class per colour (the first 4096), then the points in drawing order. */
+static void draw_points(sl__tbuf *b, const sl_scatter *s, const frame *f, const scatter_classes *sc) {
+    char col[8];
+    size_t n = s->n;
+    sl__tb_printf(b, "<style>");
+    for (size_t c = 0; c < sc->ncls && c < 4096; c++) {
+        sl_palette_color(c, col);
+        sl__tb_printf(b, ".c%zu{fill:%s}", c, col);
+    }
+    sl__tb_printf(b, "</style>\n");
+    double rad = s->point_radius > 0 ? s->point_radius : n > 20000 ? 1.4 : n > 5000 ? 1.9 : n > 1000 ? 2.6 : 3.5;
+    sl__tb_printf(b, "<g fill-opacity=\"0.8\">\n");
+    for (size_t t = 0; t < n; t++) {
+        size_t i = sc->order[t];
+        sl__tb_printf(b, "<circle class=\"c%zu\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"/>\n",
+                      sc->slot[i] < 4096 ? sc->slot[i] : 0, px(f, s->xy[2 * i]), py(f, s->xy[2 * i + 1]), rad);
+    }
+    sl__tb_printf(b, "</g>\n");
+}
+
+/* The legend right of the plot: a row per class (name or label, and count),
+ * as many as fit. */
+static void draw_scatter_legend(sl__tbuf *b, const sl_scatter *s, const frame *f, const scatter_classes *sc) {
+    char col[8];
+    double lx = f->left + f->w + 20, ly = f->top + 8;
+    sl__tb_printf(b, "<g font-size=\"13\">\n");
+    if (s->legend_title) {
+        sl__tb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-weight=\"bold\">", lx, ly + 4);
+        sl__tb_text(b, s->legend_title);
+        sl__tb_printf(b, "</text>\n");
+        ly += 22;
+    }
+    size_t maxrows = (size_t)fmax(1, (f->h - 30) / 20);
+    for (size_t c = 0; c < sc->ncls; c++) {
+        if (c + 1 == maxrows && sc->ncls > maxrows) {
+            sl__tb_printf(b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#555\">... %zu more</text>\n", lx, ly + 4,
+                          sc->ncls - c);
+            break;
+        }
+        sl_palette_color(c, col);
+        sl__tb_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"6\" fill=\"%s\"/>", lx + 6, ly, col);
+        sl__tb_printf(b, "<text x=\"%.1f\" y=\"%.1f\">", lx + 18, ly + 4.5);
+        int64_t v = sc->cls[c];
+        if (s->names && v >= 0 && (uint64_t)v < s->n_names && s->names[v])
+            sl__tb_text(b, s->names[v]);
+        else
+            sl__tb_printf(b, "%lld", (long long)v);
+        sl__tb_printf(b, " <tspan fill=\"#777\">(%zu)</tspan></text>\n", sc->count[c]);
+        ly += 20;
+    }
+    sl__tb_printf(b, "</g>\n");
+}
+
 sl_status sl_plot_scatter(const sl_scatter *s, char **svg, size_t *len) {
     if (!s || !s->xy || s->n == 0) return sl__fail(SL_ERR_ARG, "scatter: no points");
     size_t n = s->n;
@@ -191,109 +310,24 @@ sl_status sl_plot_scatter(const sl_scatter *s, char **svg, size_t *len) {
         if (!isfinite(X) || !isfinite(Y)) return sl__fail(SL_ERR_ARG, "scatter: point %zu is not finite", i);
         x0 = fmin(x0, X), x1 = fmax(x1, X), y0 = fmin(y0, Y), y1 = fmax(y1, Y);
     }
-    /* Distinct labels, sorted: each gets a palette slot in that order. */
-    int64_t *cls = NULL;
-    size_t ncls = 1;
-    if (s->labels) {
-        cls = sl__malloc_array(n, sizeof *cls, "scatter labels");
-        if (!cls) return SL_ERR_NOMEM;
-        memcpy(cls, s->labels, n * sizeof *cls);
-        qsort(cls, n, sizeof *cls, cmp_i64);
-        ncls = 0;
-        for (size_t i = 0; i < n; i++)
-            if (i == 0 || cls[i] != cls[i - 1]) cls[ncls++] = cls[i];
+    scatter_classes sc = {0};
+    sl_status st = scatter_classes_make(s, &sc);
+    if (st) {
+        scatter_classes_free(&sc);
+        return st;
     }
-    size_t *slot = sl__malloc_array(n, sizeof *slot, "scatter"), *count = sl__calloc(ncls, sizeof *count);
-    uint32_t *order = sl__malloc_array(n, sizeof *order, "scatter");
-    if (!slot || !count || !order) {
-        sl__free(cls), sl__free(slot), sl__free(count), sl__free(order);
-        return SL_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        size_t c = 0;
-        if (cls) {
-            size_t lo = 0, hi = ncls;
-            while (hi - lo > 1) {
-                size_t mid = (lo + hi) / 2;
-                if (cls[mid] <= s->labels[i]) lo = mid; else hi = mid;
-            }
-            c = lo;
-        }
-        slot[i] = c;
-        count[c]++;
-        order[i] = (uint32_t)i;
-    }
-    /* Draw in a fixed random order so no class is painted over all the others. */
-    sl_rng r;
-    sl_rng_seed(&r, 12345, 0);
-    sl_rng_shuffle(&r, order, n, sizeof *order);
-
     bool legend = s->labels != NULL;
     int W = s->text.width > 0 ? s->text.width : 900, H = s->text.height > 0 ? s->text.height : 700;
-    double legend_w = legend ? 190 : 0;
-    frame f = {0};
-    f.left = 70, f.top = 50, f.w = W - 70 - 25 - legend_w, f.h = H - 50 - 65;
-    if (f.w < 50) f.w = 50;
-    if (f.h < 50) f.h = 50;
-    pad_range(&x0, &x1, 0.04);
-    pad_range(&y0, &y1, 0.04);
-    /* Equal scales on both axes: a map's distances mean the same in x and y. */
-    double ux = (x1 - x0) / f.w, uy = (y1 - y0) / f.h, u = fmax(ux, uy);
-    double cx = 0.5 * (x0 + x1), cy = 0.5 * (y0 + y1);
-    f.x0 = cx - u * f.w / 2, f.x1 = cx + u * f.w / 2, f.y0 = cy - u * f.h / 2, f.y1 = cy + u * f.h / 2;
-
+    frame f = scatter_frame(W, H, legend, x0, x1, y0, y1);
     sl__tbuf b = {0};
     begin_svg(&b, W, H);
     draw_titles(&b, &s->text, &f, W);
     draw_axes(&b, &f);
-    char col[8];
-    sl__tb_printf(&b, "<style>");
-    for (size_t c = 0; c < ncls && c < 4096; c++) {
-        sl_palette_color(c, col);
-        sl__tb_printf(&b, ".c%zu{fill:%s}", c, col);
-    }
-    sl__tb_printf(&b, "</style>\n");
-    double rad = s->point_radius > 0 ? s->point_radius : n > 20000 ? 1.4 : n > 5000 ? 1.9 : n > 1000 ? 2.6 : 3.5;
-    sl__tb_printf(&b, "<g fill-opacity=\"0.8\">\n");
-    for (size_t t = 0; t < n; t++) {
-        size_t i = order[t];
-        sl__tb_printf(&b, "<circle class=\"c%zu\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"/>\n", slot[i] < 4096 ? slot[i] : 0,
-                  px(&f, s->xy[2 * i]), py(&f, s->xy[2 * i + 1]), rad);
-    }
-    sl__tb_printf(&b, "</g>\n");
-    sl_status st = SL_OK;
+    draw_points(&b, s, &f, &sc);
     if (s->thumbs && s->thumbs->images && s->thumbs->count > 0) st = svg_thumbnails(&b, s, &f);
-    if (legend && !st) {
-        double lx = f.left + f.w + 20, ly = f.top + 8;
-        sl__tb_printf(&b, "<g font-size=\"13\">\n");
-        if (s->legend_title) {
-            sl__tb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" font-weight=\"bold\">", lx, ly + 4);
-            sl__tb_text(&b, s->legend_title);
-            sl__tb_printf(&b, "</text>\n");
-            ly += 22;
-        }
-        size_t maxrows = (size_t)fmax(1, (f.h - 30) / 20);
-        for (size_t c = 0; c < ncls; c++) {
-            if (c + 1 == maxrows && ncls > maxrows) {
-                sl__tb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#555\">... %zu more</text>\n", lx, ly + 4,
-                          ncls - c);
-                break;
-            }
-            sl_palette_color(c, col);
-            sl__tb_printf(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"6\" fill=\"%s\"/>", lx + 6, ly, col);
-            sl__tb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">", lx + 18, ly + 4.5);
-            int64_t v = cls[c];
-            if (s->names && v >= 0 && (uint64_t)v < s->n_names && s->names[v])
-                sl__tb_text(&b, s->names[v]);
-            else
-                sl__tb_printf(&b, "%lld", (long long)v);
-            sl__tb_printf(&b, " <tspan fill=\"#777\">(%zu)</tspan></text>\n", count[c]);
-            ly += 20;
-        }
-        sl__tb_printf(&b, "</g>\n");
-    }
+    if (legend && !st) draw_scatter_legend(&b, s, &f, &sc);
     sl__tb_printf(&b, "</svg>\n");
-    sl__free(cls), sl__free(slot), sl__free(count), sl__free(order);
+    scatter_classes_free(&sc);
     if (st) {
         sl__free(b.s);
         return st;
@@ -340,6 +374,77 @@ static sl_status svg_thumbnails(sl__tbuf *b, const sl_scatter *s, const frame *f
 
 /* ---- lines -------------------------------------------------------------- */
 
+/* One series as a path. Points falling into one pixel column are reduced to
+ * the first, the lowest, the highest and the last, so a log of 100k steps
+ * gives a path of a few thousand points that looks the same; a point that
+ * cannot be drawn (not finite, or not > 0 on a log scale) breaks the line. */
+static void draw_series(sl__tbuf *b, const sl_series *s, bool log_y, const frame *f, const char *col) {
+    sl__tb_printf(b, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\" stroke-linejoin=\"round\" d=\"", col);
+    bool pen = false, open_bin = false;
+    long bcol = 0;
+    double bin[4][2]; /* first, min, max, last */
+    size_t imin = 0, imax = 0, ifirst = 0;
+    for (size_t i = 0; i <= s->n; i++) {
+        bool fin = false;
+        double X = 0, Y = 0;
+        if (i < s->n) {
+            fin = isfinite(s->x[i]) && isfinite(s->y[i]) && !(log_y && !(s->y[i] > 0));
+            if (fin) X = px(f, s->x[i]), Y = py(f, s->y[i]);
+        }
+        if (open_bin && fin && (long)floor(X) == bcol) {
+            if (Y < bin[1][1]) bin[1][0] = X, bin[1][1] = Y, imin = i;
+            if (Y > bin[2][1]) bin[2][0] = X, bin[2][1] = Y, imax = i;
+            bin[3][0] = X, bin[3][1] = Y;
+            continue;
+        }
+        if (open_bin) {
+            /* Emit first, then min and max in the order they occurred, then last. */
+            int ord[4] = {0, imin <= imax ? 1 : 2, imin <= imax ? 2 : 1, 3};
+            double lx = NAN, ly = NAN;
+            for (int t = 0; t < 4; t++) {
+                const double *q = bin[ord[t]];
+                if (t > 0 && q[0] == lx && q[1] == ly) continue;
+                if (t > 0 && t < 3 && (ord[t] == 1 ? imin : imax) == ifirst) continue;
+                sl__tb_printf(b, "%c%.1f %.1f ", pen ? 'L' : 'M', q[0], q[1]);
+                pen = true, lx = q[0], ly = q[1];
+            }
+            open_bin = false;
+        }
+        if (!fin) {
+            pen = false; /* a gap: the line breaks here */
+            continue;
+        }
+        open_bin = true, bcol = (long)floor(X), ifirst = imin = imax = i;
+        for (int t = 0; t < 4; t++) bin[t][0] = X, bin[t][1] = Y;
+    }
+    sl__tb_printf(b, "\"/>\n");
+}
+
+/* Legend in the top-right corner of the plot, on a white box. */
+static void draw_lines_legend(sl__tbuf *b, const sl_lines *l, const frame *f) {
+    char col[8];
+    size_t longest = 0;
+    for (size_t k = 0; k < l->n_series; k++)
+        longest = SL__MAX(longest, l->series[k].name ? strlen(l->series[k].name) : 1);
+    double bw = 36 + 7.5 * (double)SL__MIN(longest, (size_t)40), bh = 8 + 18 * (double)l->n_series;
+    double bx = f->left + f->w - bw - 8, by = f->top + 8;
+    sl__tb_printf(b, "<g font-size=\"12\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" "
+                  "fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n", bx, by, bw, bh);
+    for (size_t k = 0; k < l->n_series; k++) {
+        sl_palette_color(k, col);
+        double yy = by + 14 + 18 * (double)k;
+        sl__tb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>",
+                      bx + 6, yy - 4, bx + 26, yy - 4, col);
+        sl__tb_printf(b, "<text x=\"%.1f\" y=\"%.1f\">", bx + 31, yy);
+        if (l->series[k].name)
+            sl__tb_text(b, l->series[k].name);
+        else
+            sl__tb_printf(b, "%zu", k);
+        sl__tb_printf(b, "</text>\n");
+    }
+    sl__tb_printf(b, "</g>\n");
+}
+
 sl_status sl_plot_lines(const sl_lines *l, char **svg, size_t *len) {
     if (!l || (!l->series && l->n_series)) return sl__fail(SL_ERR_ARG, "line chart: no series");
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
@@ -373,74 +478,10 @@ sl_status sl_plot_lines(const sl_lines *l, char **svg, size_t *len) {
     draw_axes(&b, &f);
     char col[8];
     for (size_t k = 0; k < l->n_series; k++) {
-        const sl_series *s = &l->series[k];
         sl_palette_color(k, col);
-        sl__tb_printf(&b, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\" stroke-linejoin=\"round\" d=\"", col);
-        /* Points falling into one pixel column are reduced to the first,
-         * the lowest, the highest and the last, so a log of 100k steps gives
-         * a path of a few thousand points that looks the same. */
-        bool pen = false, open_bin = false;
-        long bcol = 0;
-        double bin[4][2]; /* first, min, max, last */
-        size_t imin = 0, imax = 0, ifirst = 0;
-        for (size_t i = 0; i <= s->n; i++) {
-            bool fin = false;
-            double X = 0, Y = 0;
-            if (i < s->n) {
-                fin = isfinite(s->x[i]) && isfinite(s->y[i]) && !(l->log_y && !(s->y[i] > 0));
-                if (fin) X = px(&f, s->x[i]), Y = py(&f, s->y[i]);
-            }
-            if (open_bin && fin && (long)floor(X) == bcol) {
-                if (Y < bin[1][1]) bin[1][0] = X, bin[1][1] = Y, imin = i;
-                if (Y > bin[2][1]) bin[2][0] = X, bin[2][1] = Y, imax = i;
-                bin[3][0] = X, bin[3][1] = Y;
-                continue;
-            }
-            if (open_bin) {
-                /* Emit first, then min and max in the order they occurred, then last. */
-                int ord[4] = {0, imin <= imax ? 1 : 2, imin <= imax ? 2 : 1, 3};
-                double lx = NAN, ly = NAN;
-                for (int t = 0; t < 4; t++) {
-                    const double *q = bin[ord[t]];
-                    if (t > 0 && q[0] == lx && q[1] == ly) continue;
-                    if (t > 0 && t < 3 && (ord[t] == 1 ? imin : imax) == ifirst) continue;
-                    sl__tb_printf(&b, "%c%.1f %.1f ", pen ? 'L' : 'M', q[0], q[1]);
-                    pen = true, lx = q[0], ly = q[1];
-                }
-                open_bin = false;
-            }
-            if (!fin) {
-                pen = false; /* a gap: the line breaks here */
-                continue;
-            }
-            open_bin = true, bcol = (long)floor(X), ifirst = imin = imax = i;
-            for (int t = 0; t < 4; t++) bin[t][0] = X, bin[t][1] = Y;
-        }
-        sl__tb_printf(&b, "\"/>\n");
+        draw_series(&b, &l->series[k], l->log_y, &f, col);
     }
-    /* Legend in the top-right corner of the plot, on a white box. */
-    if (l->n_series > 1 || (l->n_series == 1 && l->series[0].name)) {
-        size_t longest = 0;
-        for (size_t k = 0; k < l->n_series; k++)
-            longest = SL__MAX(longest, l->series[k].name ? strlen(l->series[k].name) : 1);
-        double bw = 36 + 7.5 * (double)SL__MIN(longest, (size_t)40), bh = 8 + 18 * (double)l->n_series;
-        double bx = f.left + f.w - bw - 8, by = f.top + 8;
-        sl__tb_printf(&b, "<g font-size=\"12\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\" "
-                      "fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n", bx, by, bw, bh);
-        for (size_t k = 0; k < l->n_series; k++) {
-            sl_palette_color(k, col);
-            double yy = by + 14 + 18 * (double)k;
-            sl__tb_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>",
-                      bx + 6, yy - 4, bx + 26, yy - 4, col);
-            sl__tb_printf(&b, "<text x=\"%.1f\" y=\"%.1f\">", bx + 31, yy);
-            if (l->series[k].name)
-                sl__tb_text(&b, l->series[k].name);
-            else
-                sl__tb_printf(&b, "%zu", k);
-            sl__tb_printf(&b, "</text>\n");
-        }
-        sl__tb_printf(&b, "</g>\n");
-    }
+    if (l->n_series > 1 || (l->n_series == 1 && l->series[0].name)) draw_lines_legend(&b, l, &f);
     sl__tb_printf(&b, "</svg>\n");
     return sb_finish(&b, "line chart", svg, len);
 }

@@ -123,6 +123,134 @@ typedef struct {
     uint32_t section;
 } question;
 
+/* The questions of an analogy list: those whose four words are all among
+ * the vectors looked up by L, with their sections. */
+typedef struct question_list {
+    question *q;
+    size_t n, cap;
+} question_list;
+
+/* One line (leading blanks skipped) of the list: ": section" opens a
+ * section, "a b c d" is a question counted in r's totals and kept in ql
+ * when all four words have vectors. */
+static sl_status read_question(const char *path, size_t line_no, char *p, const lookup *L, sl_analogy_result *r,
+                               question_list *ql) {
+    if (*p == ':') {
+        if (r->nsections == SL_ANALOGY_MAX_SECTIONS)
+            return sl__fail(SL_ERR_FORMAT, "%s: line %zu: more than %d sections", path, line_no,
+                            SL_ANALOGY_MAX_SECTIONS);
+        p++;
+        while (*p == ' ' || *p == '\t') p++;
+        snprintf(r->section[r->nsections].name, sizeof r->section[0].name, "%s", p);
+        r->nsections++;
+        return SL_OK;
+    }
+    char *tok[4];
+    int nt = split_ws(p, tok, 4);
+    if (nt != 4)
+        return sl__fail(SL_ERR_FORMAT, "%s: line %zu: expected 4 words (a b c d) or \": section\"", path, line_no);
+    if (r->nsections == 0) {
+        snprintf(r->section[0].name, sizeof r->section[0].name, "%s", "all");
+        r->nsections = 1;
+    }
+    size_t sec = r->nsections - 1;
+    r->section[sec].total++;
+    r->total++;
+    long id[4];
+    bool ok = true;
+    for (int k = 0; k < 4; k++) {
+        id[k] = lookup_find(L, tok[k]);
+        ok = ok && id[k] >= 0;
+    }
+    if (!ok) return SL_OK;
+    if (ql->n == ql->cap) {
+        size_t nc = ql->cap ? ql->cap * 2 : 1024;
+        question *nqs = sl__realloc(ql->q, nc * sizeof *nqs);
+        if (!nqs) return sl__fail(SL_ERR_NOMEM, "analogy: out of memory");
+        ql->q = nqs;
+        ql->cap = nc;
+    }
+    ql->q[ql->n++] = (question){{(uint32_t)id[0], (uint32_t)id[1], (uint32_t)id[2], (uint32_t)id[3]}, (uint32_t)sec};
+    return SL_OK;
+}
+
+/* Every line of the list at f. */
+static sl_status read_questions(FILE *f, const char *path, const lookup *L, sl_analogy_result *r, question_list *ql) {
+    char *buf = NULL, *line;
+    size_t cap = 0, line_no = 0;
+    sl_status s = SL_OK;
+    while (s == SL_OK && (line = read_line(f, &buf, &cap)) != NULL) {
+        line_no++;
+        char *p = line;
+        while (*p == ' ' || *p == '\t') p++;
+        if (*p) s = read_question(path, line_no, p, L, r, ql);
+    }
+    sl__free(buf);
+    if (s == SL_OK && ferror(f)) s = sl__fail(SL_ERR_IO, "%s: read error", path);
+    if (s == SL_OK && r->total == 0) s = sl__fail(SL_ERR_FORMAT, "%s: no analogy questions found", path);
+    return s;
+}
+
+/* Answer nb questions against the N unit vectors U (d wide): the word,
+ * other than the question's three, scoring best by 3CosAdd (b - a + c) or
+ * 3CosMul; counted in r's sections. Q and S: scratch for the query rows and
+ * their similarities. */
+static void answer_batch(const question *qs, size_t nb, const float *U, size_t N, size_t d,
+                         sl_analogy_method method, float *Q, float *S, sl_analogy_result *r) {
+    for (size_t i = 0; i < nb; i++) {
+        const question *qq = &qs[i];
+        const float *a = U + qq->q[0] * d, *b = U + qq->q[1] * d, *c = U + qq->q[2] * d;
+        if (method == SL_ANALOGY_ADD) {
+            for (size_t k = 0; k < d; k++) Q[i * d + k] = b[k] - a[k] + c[k];
+        } else {
+            memcpy(Q + (3 * i) * d, a, d * sizeof *Q);
+            memcpy(Q + (3 * i + 1) * d, b, d * sizeof *Q);
+            memcpy(Q + (3 * i + 2) * d, c, d * sizeof *Q);
+        }
+    }
+    size_t m = method == SL_ANALOGY_MUL ? 3 * nb : nb;
+    sl_gemm(false, true, m, N, d, 1.0f, Q, d, U, d, 0.0f, S, N);
+    for (size_t i = 0; i < nb; i++) {
+        const question *qq = &qs[i];
+        size_t best = SIZE_MAX;
+        double bs = -INFINITY;
+        for (size_t j = 0; j < N; j++) {
+            if (j == qq->q[0] || j == qq->q[1] || j == qq->q[2]) continue;
+            double sc;
+            if (method == SL_ANALOGY_ADD) {
+                sc = S[i * N + j];
+            } else {
+                double ca = (S[(3 * i) * N + j] + 1.0) / 2, cb = (S[(3 * i + 1) * N + j] + 1.0) / 2,
+                       cc = (S[(3 * i + 2) * N + j] + 1.0) / 2;
+                sc = cb * cc / (ca + 1e-3);
+            }
+            if (sc > bs) {
+                bs = sc;
+                best = j;
+            }
+        }
+        bool right = best == qq->q[3];
+        r->section[qq->section].seen++;
+        r->section[qq->section].correct += right;
+    }
+}
+
+/* The totals over sections: all, and syntactic ("gram..." sections) and
+ * semantic (the others) apart. */
+static void analogy_totals(sl_analogy_result *r) {
+    for (size_t k = 0; k < r->nsections; k++) {
+        r->seen += r->section[k].seen;
+        r->correct += r->section[k].correct;
+        if (strncmp(r->section[k].name, "gram", 4) == 0) {
+            r->syn_seen += r->section[k].seen;
+            r->syn_correct += r->section[k].correct;
+        } else {
+            r->sem_seen += r->section[k].seen;
+            r->sem_correct += r->section[k].correct;
+        }
+    }
+}
+
 sl_status sl_words_analogy(const sl_wordvecs *w, const char *path, size_t restrict_n, sl_analogy_method method,
                            sl_analogy_result *out) {
     if (w->n == 0 || w->dim == 0) return sl__fail(SL_ERR_ARG, "analogy: no vectors");
@@ -132,63 +260,10 @@ sl_status sl_words_analogy(const sl_wordvecs *w, const char *path, size_t restri
     if (!f) return sl__fail(SL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     sl_analogy_result *r = sl__calloc(1, sizeof *r);
     lookup L = {0};
-    question *qs = NULL;
-    size_t nq = 0, capq = 0, line_no = 0;
-    char *buf = NULL, *line;
-    size_t cap = 0;
+    question_list ql = {0};
     float *U = NULL, *Q = NULL, *S = NULL;
     sl_status s = r ? lookup_build(&L, w, N) : sl__fail(SL_ERR_NOMEM, "analogy: out of memory");
-    while (s == SL_OK && (line = read_line(f, &buf, &cap)) != NULL) {
-        line_no++;
-        char *p = line;
-        while (*p == ' ' || *p == '\t') p++;
-        if (!*p) continue;
-        if (*p == ':') {
-            if (r->nsections == SL_ANALOGY_MAX_SECTIONS) {
-                s = sl__fail(SL_ERR_FORMAT, "%s: line %zu: more than %d sections", path, line_no,
-                             SL_ANALOGY_MAX_SECTIONS);
-                break;
-            }
-            p++;
-            while (*p == ' ' || *p == '\t') p++;
-            snprintf(r->section[r->nsections].name, sizeof r->section[0].name, "%s", p);
-            r->nsections++;
-            continue;
-        }
-        char *tok[4];
-        int nt = split_ws(p, tok, 4);
-        if (nt != 4) {
-            s = sl__fail(SL_ERR_FORMAT, "%s: line %zu: expected 4 words (a b c d) or \": section\"", path, line_no);
-            break;
-        }
-        if (r->nsections == 0) {
-            snprintf(r->section[0].name, sizeof r->section[0].name, "%s", "all");
-            r->nsections = 1;
-        }
-        size_t sec = r->nsections - 1;
-        r->section[sec].total++;
-        r->total++;
-        long id[4];
-        bool ok = true;
-        for (int k = 0; k < 4; k++) {
-            id[k] = lookup_find(&L, tok[k]);
-            ok = ok && id[k] >= 0;
-        }
-        if (!ok) continue;
-        if (nq == capq) {
-            size_t nc = capq ? capq * 2 : 1024;
-            question *nqs = sl__realloc(qs, nc * sizeof *nqs);
-            if (!nqs) {
-                s = sl__fail(SL_ERR_NOMEM, "analogy: out of memory");
-                break;
-            }
-            qs = nqs;
-            capq = nc;
-        }
-        qs[nq++] = (question){{(uint32_t)id[0], (uint32_t)id[1], (uint32_t)id[2], (uint32_t)id[3]}, (uint32_t)sec};
-    }
-    if (s == SL_OK && ferror(f)) s = sl__fail(SL_ERR_IO, "%s: read error", path);
-    if (s == SL_OK && r->total == 0) s = sl__fail(SL_ERR_FORMAT, "%s: no analogy questions found", path);
+    if (s == SL_OK) s = read_questions(f, path, &L, r, &ql);
     size_t rows = method == SL_ANALOGY_MUL ? 3 * QBATCH : QBATCH;
     if (s == SL_OK) {
         U = sl__malloc_array(N * d, sizeof *U, "analogy");
@@ -199,62 +274,14 @@ sl_status sl_words_analogy(const sl_wordvecs *w, const char *path, size_t restri
     if (s == SL_OK) {
         memcpy(U, w->vecs, N * d * sizeof *U);
         sl_rows_normalize(U, N, d);
-        for (size_t q0 = 0; q0 < nq; q0 += QBATCH) {
-            size_t nb = SL__MIN(QBATCH, nq - q0);
-            for (size_t i = 0; i < nb; i++) {
-                const question *qq = &qs[q0 + i];
-                const float *a = U + qq->q[0] * d, *b = U + qq->q[1] * d, *c = U + qq->q[2] * d;
-                if (method == SL_ANALOGY_ADD) {
-                    for (size_t k = 0; k < d; k++) Q[i * d + k] = b[k] - a[k] + c[k];
-                } else {
-                    memcpy(Q + (3 * i) * d, a, d * sizeof *Q);
-                    memcpy(Q + (3 * i + 1) * d, b, d * sizeof *Q);
-                    memcpy(Q + (3 * i + 2) * d, c, d * sizeof *Q);
-                }
-            }
-            size_t m = method == SL_ANALOGY_MUL ? 3 * nb : nb;
-            sl_gemm(false, true, m, N, d, 1.0f, Q, d, U, d, 0.0f, S, N);
-            for (size_t i = 0; i < nb; i++) {
-                const question *qq = &qs[q0 + i];
-                size_t best = SIZE_MAX;
-                double bs = -INFINITY;
-                for (size_t j = 0; j < N; j++) {
-                    if (j == qq->q[0] || j == qq->q[1] || j == qq->q[2]) continue;
-                    double sc;
-                    if (method == SL_ANALOGY_ADD) {
-                        sc = S[i * N + j];
-                    } else {
-                        double ca = (S[(3 * i) * N + j] + 1.0) / 2, cb = (S[(3 * i + 1) * N + j] + 1.0) / 2,
-                               cc = (S[(3 * i + 2) * N + j] + 1.0) / 2;
-                        sc = cb * cc / (ca + 1e-3);
-                    }
-                    if (sc > bs) {
-                        bs = sc;
-                        best = j;
-                    }
-                }
-                bool right = best == qq->q[3];
-                r->section[qq->section].seen++;
-                r->section[qq->section].correct += right;
-            }
-        }
-        for (size_t k = 0; k < r->nsections; k++) {
-            r->seen += r->section[k].seen;
-            r->correct += r->section[k].correct;
-            if (strncmp(r->section[k].name, "gram", 4) == 0) {
-                r->syn_seen += r->section[k].seen;
-                r->syn_correct += r->section[k].correct;
-            } else {
-                r->sem_seen += r->section[k].seen;
-                r->sem_correct += r->section[k].correct;
-            }
-        }
+        for (size_t q0 = 0; q0 < ql.n; q0 += QBATCH)
+            answer_batch(ql.q + q0, SL__MIN(QBATCH, ql.n - q0), U, N, d, method, Q, S, r);
+        analogy_totals(r);
         *out = *r;
     }
     fclose(f);
-    sl__free(buf);
     sl__free(L.table);
-    sl__free(qs);
+    sl__free(ql.q);
     sl__free(U);
     sl__free(Q);
     sl__free(S);

@@ -553,6 +553,107 @@ static double pair_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng *rn
     return loss;
 }
 
+/* Multi-sense skip-gram at centre i (context lo..hi): the centre's senses
+ * predict the context words; the sense of this occurrence is latent. Left
+ * rows are the senses, right rows the contexts then the shared negatives.
+ * Subtracts the marginal log-likelihood from *loss; false when there is no
+ * context. */
+static bool sense_step(trainer *t, scratch *s, thread_state *ts, sl_rng *rng, const uint32_t *sent, size_t len,
+                       size_t i, size_t lo, size_t hi, float lr, double *loss) {
+    sl_words_model *M = t->m;
+    const sl_words_config *c = &M->cfg;
+    size_t d = M->stride, K = (size_t)c->negative, m = 0;
+    uint32_t w = sent[i];
+    size_t ks = M->nsense[w], f0 = M->first[w];
+    for (size_t j = lo; j < hi; j++)
+        if (j != i) s->b[m++] = M->out + (size_t)sent[j] * d;
+    if (m == 0) return false;
+    size_t n = m;
+    for (size_t k = 0; k < K; k++) s->b[n++] = M->out + (size_t)s->neg[k] * d;
+    prefetch_next(t, rng, s, sent, len, i);
+    for (size_t z = 0; z < ks; z++) s->a[z] = M->in + (f0 + z) * d;
+    sl__w_dots(s->S, s->a, ks, s->b, n, d);
+    /* E-step: posterior of each sense given this context,
+     * q(z) ∝ p(z|x) Π_y p(y|x,z), with the NS score as log p. */
+    double best = -INFINITY, psum = 0;
+    size_t arg = 0;
+    for (size_t z = 0; z < ks; z++) psum += M->sense_cnt[f0 + z] + ts->sense_delta[f0 + z] + 1.0;
+    for (size_t z = 0; z < ks; z++) {
+        const float *g = s->S + z * n;
+        double sc = 0;
+        for (size_t k = 0; k < m; k++) sc += logsigm(t, g[k]);
+        for (size_t k = m; k < n; k++) sc += logsigm(t, -g[k]);
+        double prior = (M->sense_cnt[f0 + z] + ts->sense_delta[f0 + z] + 1.0) / psum;
+        s->lq[z] = log(prior) + sc;
+        if (s->lq[z] > best) {
+            best = s->lq[z];
+            arg = z;
+        }
+    }
+    double zs = 0;
+    for (size_t z = 0; z < ks; z++) zs += exp(s->lq[z] - best);
+    *loss -= best + log(zs); /* marginal: -log Σ_z p(z|x) Π_y p(y|x,z) */
+    for (size_t z = 0; z < ks; z++) {
+        double q = c->hard_senses ? (z == arg) : exp(s->lq[z] - best) / zs;
+        ts->sense_delta[f0 + z] += q;
+        float qlr = (float)q * lr;
+        float *g = s->S + z * n;
+        for (size_t k = 0; k < m; k++) g[k] = (1.0f - sigm(t, g[k])) * qlr;
+        for (size_t k = m; k < n; k++) g[k] = -sigm(t, g[k]) * qlr;
+    }
+    sl__w_gb(s->D, s->S, ks, s->b, n, d);
+    sl__w_gta_add((float *const *)s->b, s->S, ks, s->a, n, d);
+    for (size_t z = 0; z < ks; z++) sl__w_add((float *)s->a[z], s->D + z * d, d);
+    ts->npred += (double)m;
+    return true;
+}
+
+/* The right rows for the centre word w: w's output row and the shared
+ * negatives other than w; prefetches for the next position. Returns their
+ * number. */
+static size_t centre_targets(trainer *t, scratch *s, sl_rng *rng, const uint32_t *sent, size_t len, size_t i) {
+    sl_words_model *M = t->m;
+    size_t d = M->stride, K = (size_t)M->cfg.negative, n = 0;
+    uint32_t w = sent[i];
+    s->b[n++] = M->out + (size_t)w * d;
+    for (size_t k = 0; k < K; k++)
+        if (s->neg[k] != w) s->b[n++] = M->out + (size_t)s->neg[k] * d;
+    prefetch_next(t, rng, s, sent, len, i);
+    return n;
+}
+
+/* CBOW at centre i with the m context rows in s->a: their mean predicts the
+ * centre; its gradient goes to every context row, as in word2vec. */
+static void cbow_step(trainer *t, scratch *s, thread_state *ts, sl_rng *rng, const uint32_t *sent, size_t len,
+                      size_t i, size_t m, float lr, double *loss) {
+    sl_words_model *M = t->m;
+    size_t d = M->stride;
+    mean_rows(s->h, s->a, m, d);
+    const float *ctx[2 * 1000];
+    memcpy(ctx, s->a, m * sizeof *ctx);
+    s->a[0] = s->h;
+    if (M->cfg.loss == SL_WORDS_SOFTMAX)
+        *loss += softmax_batch(t, s, 1, sent[i], lr);
+    else
+        *loss += ns_batch(t, s, 1, centre_targets(t, s, rng, sent, len, i), lr);
+    for (size_t j = 0; j < m; j++) sl__w_add((float *)ctx[j], s->D, d);
+    ts->npred += 1;
+}
+
+/* Skip-gram at centre i with the m context rows in s->a: every context row
+ * predicts the centre word. */
+static void skipgram_step(trainer *t, scratch *s, thread_state *ts, sl_rng *rng, const uint32_t *sent, size_t len,
+                          size_t i, size_t m, float lr, double *loss) {
+    sl_words_model *M = t->m;
+    size_t d = M->stride;
+    if (M->cfg.loss == SL_WORDS_SOFTMAX)
+        *loss += softmax_batch(t, s, m, sent[i], lr);
+    else
+        *loss += ns_batch(t, s, m, centre_targets(t, s, rng, sent, len, i), lr);
+    for (size_t j = 0; j < m; j++) sl__w_add((float *)s->a[j], s->D + j * d, d);
+    ts->npred += (double)m;
+}
+
 /* Process one sentence of (subsampled) word ids. Returns the loss and adds
  * the number of predictions to *npred. */
 static double train_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng *rng, const uint32_t *sent,
@@ -566,94 +667,20 @@ static double train_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng *r
     if (c->loss == SL_WORDS_NEG)
         for (size_t k = 0; k < K; k++) s->neg[k] = sample_neg(t, rng);
     for (size_t i = 0; i < len; i++) {
-        uint32_t w = sent[i];
         size_t b = 1 + rnd_below(rng, (uint32_t)c->window);
         size_t lo = i >= b ? i - b : 0, hi = SL__MIN(len, i + b + 1);
-        size_t m = 0;
         if (c->senses > 1) {
-            /* Multi-sense skip-gram: the centre's senses predict the context
-             * words; the sense of this occurrence is latent. Left rows are
-             * the senses, right rows the contexts then the shared negatives. */
-            size_t ks = M->nsense[w], f0 = M->first[w];
-            for (size_t j = lo; j < hi; j++)
-                if (j != i) s->b[m++] = M->out + (size_t)sent[j] * d;
-            if (m == 0) continue;
-            size_t n = m;
-            for (size_t k = 0; k < K; k++) s->b[n++] = M->out + (size_t)s->neg[k] * d;
-            prefetch_next(t, rng, s, sent, len, i);
-            for (size_t z = 0; z < ks; z++) s->a[z] = M->in + (f0 + z) * d;
-            sl__w_dots(s->S, s->a, ks, s->b, n, d);
-            /* E-step: posterior of each sense given this context,
-             * q(z) ∝ p(z|x) Π_y p(y|x,z), with the NS score as log p. */
-            double best = -INFINITY, psum = 0;
-            size_t arg = 0;
-            for (size_t z = 0; z < ks; z++) psum += M->sense_cnt[f0 + z] + ts->sense_delta[f0 + z] + 1.0;
-            for (size_t z = 0; z < ks; z++) {
-                const float *g = s->S + z * n;
-                double sc = 0;
-                for (size_t k = 0; k < m; k++) sc += logsigm(t, g[k]);
-                for (size_t k = m; k < n; k++) sc += logsigm(t, -g[k]);
-                double prior = (M->sense_cnt[f0 + z] + ts->sense_delta[f0 + z] + 1.0) / psum;
-                s->lq[z] = log(prior) + sc;
-                if (s->lq[z] > best) {
-                    best = s->lq[z];
-                    arg = z;
-                }
-            }
-            double zs = 0;
-            for (size_t z = 0; z < ks; z++) zs += exp(s->lq[z] - best);
-            loss -= best + log(zs); /* marginal: -log Σ_z p(z|x) Π_y p(y|x,z) */
-            for (size_t z = 0; z < ks; z++) {
-                double q = c->hard_senses ? (z == arg) : exp(s->lq[z] - best) / zs;
-                ts->sense_delta[f0 + z] += q;
-                float qlr = (float)q * lr;
-                float *g = s->S + z * n;
-                for (size_t k = 0; k < m; k++) g[k] = (1.0f - sigm(t, g[k])) * qlr;
-                for (size_t k = m; k < n; k++) g[k] = -sigm(t, g[k]) * qlr;
-            }
-            sl__w_gb(s->D, s->S, ks, s->b, n, d);
-            sl__w_gta_add((float *const *)s->b, s->S, ks, s->a, n, d);
-            for (size_t z = 0; z < ks; z++) sl__w_add((float *)s->a[z], s->D + z * d, d);
-            ts->npred += (double)m;
+            sense_step(t, s, ts, rng, sent, len, i, lo, hi, lr, &loss);
             continue;
         }
+        size_t m = 0;
         for (size_t j = lo; j < hi; j++)
             if (j != i) s->a[m++] = M->in + (size_t)sent[j] * d;
         if (m == 0) continue;
-        if (c->arch == SL_WORDS_CBOW) {
-            /* CBOW: the mean of the context rows predicts the centre; its
-             * gradient goes to every context row, as in word2vec. */
-            mean_rows(s->h, s->a, m, d);
-            const float *ctx[2 * 1000];
-            memcpy(ctx, s->a, m * sizeof *ctx);
-            s->a[0] = s->h;
-            if (c->loss == SL_WORDS_SOFTMAX) {
-                loss += softmax_batch(t, s, 1, w, lr);
-            } else {
-                size_t n = 0;
-                s->b[n++] = M->out + (size_t)w * d;
-                for (size_t k = 0; k < K; k++)
-                    if (s->neg[k] != w) s->b[n++] = M->out + (size_t)s->neg[k] * d;
-                prefetch_next(t, rng, s, sent, len, i);
-                loss += ns_batch(t, s, 1, n, lr);
-            }
-            for (size_t j = 0; j < m; j++) sl__w_add((float *)ctx[j], s->D, d);
-            ts->npred += 1;
-            continue;
-        }
-        /* Skip-gram: every context row predicts the centre word. */
-        if (c->loss == SL_WORDS_SOFTMAX) {
-            loss += softmax_batch(t, s, m, w, lr);
-        } else {
-            size_t n = 0;
-            s->b[n++] = M->out + (size_t)w * d;
-            for (size_t k = 0; k < K; k++)
-                if (s->neg[k] != w) s->b[n++] = M->out + (size_t)s->neg[k] * d;
-            prefetch_next(t, rng, s, sent, len, i);
-            loss += ns_batch(t, s, m, n, lr);
-        }
-        for (size_t j = 0; j < m; j++) sl__w_add((float *)s->a[j], s->D + j * d, d);
-        ts->npred += (double)m;
+        if (c->arch == SL_WORDS_CBOW)
+            cbow_step(t, s, ts, rng, sent, len, i, m, lr, &loss);
+        else
+            skipgram_step(t, s, ts, rng, sent, len, i, m, lr, &loss);
     }
     return loss;
 }
@@ -940,6 +967,74 @@ static sl_status ckpt_read_header(reader *r, ckpt_header *h) {
     return SL_OK;
 }
 
+/* The V vocabulary words (length, bytes) and counts, in decreasing order of
+ * count; words[i] are allocated here. */
+static sl_status ckpt_read_words(reader *r, uint64_t V, char **words, uint64_t *counts) {
+    const char *path = r->path;
+    for (uint64_t i = 0; i < V; i++) {
+        uint32_t len;
+        SL__TRY(r_bytes(r, &len, 4, "the vocabulary"));
+        if (len == 0 || len > SL_WORDS_MAX_WORD)
+            return sl__fail(SL_ERR_FORMAT, "%s: vocabulary word %llu has length %u, expected 1..%d", path,
+                            (unsigned long long)i, len, SL_WORDS_MAX_WORD);
+        words[i] = sl__malloc(len + 1);
+        if (!words[i]) return sl__fail(SL_ERR_NOMEM, "%s: out of memory", path);
+        SL__TRY(r_bytes(r, words[i], len, "the vocabulary"));
+        SL__TRY(r_bytes(r, &counts[i], 8, "the vocabulary"));
+        words[i][len] = '\0';
+        if (i > 0 && counts[i] > counts[i - 1])
+            return sl__fail(SL_ERR_FORMAT, "%s: vocabulary counts are not in decreasing order at word %llu", path,
+                            (unsigned long long)i);
+    }
+    return SL_OK;
+}
+
+/* Each word's number of senses, adding up to the header's rows, and the size
+ * of the rest of the file checked against them. */
+static sl_status ckpt_read_senses(reader *r, const ckpt_header *h, uint8_t *nsense) {
+    const char *path = r->path;
+    uint64_t V = h->V, rows = h->rows;
+    SL__TRY(r_bytes(r, nsense, V, "the sense counts"));
+    uint64_t total_rows = 0;
+    for (uint64_t i = 0; i < V; i++) {
+        if (nsense[i] < 1 || nsense[i] > MAX_SENSES)
+            return sl__fail(SL_ERR_FORMAT, "%s: word %llu has %u senses, expected 1..%d", path, (unsigned long long)i,
+                            nsense[i], MAX_SENSES);
+        total_rows += nsense[i];
+    }
+    if (total_rows != rows)
+        return sl__fail(SL_ERR_FORMAT, "%s: senses add up to %llu rows, header says %llu", path,
+                        (unsigned long long)total_rows, (unsigned long long)rows);
+    uint64_t need = rows * 8 + (uint64_t)h->threads * sizeof(sl_rng) + (rows + V) * (uint64_t)h->c.dim * 4 + 8;
+    if (need != r->left)
+        return sl__fail(SL_ERR_FORMAT, "%s: checkpoint %s: %llu bytes after the vocabulary, expected %llu", path,
+                        r->left < need ? "truncated" : "has trailing bytes", (unsigned long long)r->left,
+                        (unsigned long long)need);
+    return SL_OK;
+}
+
+/* The model's state: sense counts, random streams, input and output vectors
+ * (the input ones finite), the end marker, and the position from h. */
+static sl_status ckpt_read_state(reader *r, const ckpt_header *h, sl_words_model *m) {
+    const char *path = r->path;
+    SL__TRY(r_bytes(r, m->sense_cnt, h->rows * 8, "the sense counts"));
+    SL__TRY(r_bytes(r, m->rng, (uint64_t)h->threads * sizeof(sl_rng), "the random state"));
+    for (size_t i = 0; i < m->rows; i++) SL__TRY(r_bytes(r, m->in + i * m->stride, m->dim * 4, "the input vectors"));
+    for (size_t i = 0; i < m->V; i++) SL__TRY(r_bytes(r, m->out + i * m->stride, m->dim * 4, "the output vectors"));
+    for (size_t i = 0; i < m->rows * m->stride; i++)
+        if (!isfinite(m->in[i]))
+            return sl__fail(SL_ERR_NUMERIC, "%s: input vector row %zu holds a non-finite value", path, i / m->stride);
+    char end[8];
+    SL__TRY(r_bytes(r, end, 8, "the end marker"));
+    if (memcmp(end, "SLWEND\0\0", 8) != 0) return sl__fail(SL_ERR_FORMAT, "%s: checkpoint end marker missing", path);
+    m->words_done = h->words_done;
+    m->epoch = h->epoch;
+    m->round = h->round;
+    memcpy(m->pos, h->pos, (size_t)h->threads * CHUNKS_PER_THREAD * sizeof *m->pos);
+    m->corpus_size = h->corpus_size;
+    return SL_OK;
+}
+
 static sl_status ckpt_read(const char *path, sl_words_model **out) {
     uint64_t size;
     SL__TRY(sl__file_size(path, &size));
@@ -951,96 +1046,24 @@ static sl_status ckpt_read(const char *path, sl_words_model **out) {
     char **words = NULL;
     uint64_t *counts = NULL;
     uint8_t *nsense = NULL;
-    uint64_t V = 0, rows = 0;
     sl_status s = ckpt_read_header(&r, &h);
-    if (s != SL_OK) goto done;
-    V = h.V;
-    rows = h.rows;
-    int threads = h.threads;
-    sl_words_config c = h.c;
-    words = sl__calloc(V, sizeof *words);
-    counts = sl__calloc(V, sizeof *counts);
-    nsense = sl__calloc(V, 1);
-    if (!words || !counts || !nsense) {
-        s = sl__fail(SL_ERR_NOMEM, "%s: out of memory", path);
-        goto done;
+    if (s == SL_OK) {
+        words = sl__calloc(h.V, sizeof *words);
+        counts = sl__calloc(h.V, sizeof *counts);
+        nsense = sl__calloc(h.V, 1);
+        if (!words || !counts || !nsense) s = sl__fail(SL_ERR_NOMEM, "%s: out of memory", path);
     }
-    for (uint64_t i = 0; i < V; i++) {
-        uint32_t len;
-        if ((s = r_bytes(&r, &len, 4, "the vocabulary")) != SL_OK) goto done;
-        if (len == 0 || len > SL_WORDS_MAX_WORD) {
-            s = sl__fail(SL_ERR_FORMAT, "%s: vocabulary word %llu has length %u, expected 1..%d", path,
-                         (unsigned long long)i, len, SL_WORDS_MAX_WORD);
-            goto done;
-        }
-        words[i] = sl__malloc(len + 1);
-        if (!words[i]) {
-            s = sl__fail(SL_ERR_NOMEM, "%s: out of memory", path);
-            goto done;
-        }
-        if ((s = r_bytes(&r, words[i], len, "the vocabulary")) != SL_OK ||
-            (s = r_bytes(&r, &counts[i], 8, "the vocabulary")) != SL_OK)
-            goto done;
-        words[i][len] = '\0';
-        if (i > 0 && counts[i] > counts[i - 1]) {
-            s = sl__fail(SL_ERR_FORMAT, "%s: vocabulary counts are not in decreasing order at word %llu", path,
-                         (unsigned long long)i);
-            goto done;
-        }
+    if (s == SL_OK) s = ckpt_read_words(&r, h.V, words, counts);
+    if (s == SL_OK) s = sl_vocab_from_counts((const char *const *)words, counts, h.V, &v);
+    if (s == SL_OK) s = ckpt_read_senses(&r, &h, nsense);
+    if (s == SL_OK) {
+        s = model_alloc(v, &h.c, h.threads, nsense, &m);
+        v = NULL;
     }
-    if ((s = sl_vocab_from_counts((const char *const *)words, counts, V, &v)) != SL_OK) goto done;
-    if ((s = r_bytes(&r, nsense, V, "the sense counts")) != SL_OK) goto done;
-    uint64_t total_rows = 0;
-    for (uint64_t i = 0; i < V; i++) {
-        if (nsense[i] < 1 || nsense[i] > MAX_SENSES) {
-            s = sl__fail(SL_ERR_FORMAT, "%s: word %llu has %u senses, expected 1..%d", path, (unsigned long long)i,
-                         nsense[i], MAX_SENSES);
-            goto done;
-        }
-        total_rows += nsense[i];
-    }
-    if (total_rows != rows) {
-        s = sl__fail(SL_ERR_FORMAT, "%s: senses add up to %llu rows, header says %llu", path,
-                     (unsigned long long)total_rows, (unsigned long long)rows);
-        goto done;
-    }
-    uint64_t need = rows * 8 + (uint64_t)threads * sizeof(sl_rng) + (rows + V) * (uint64_t)c.dim * 4 + 8;
-    if (need != r.left) {
-        s = sl__fail(SL_ERR_FORMAT, "%s: checkpoint %s: %llu bytes after the vocabulary, expected %llu", path,
-                     r.left < need ? "truncated" : "has trailing bytes", (unsigned long long)r.left,
-                     (unsigned long long)need);
-        goto done;
-    }
-    s = model_alloc(v, &c, threads, nsense, &m);
-    v = NULL;
-    if (s != SL_OK) goto done;
-    if ((s = r_bytes(&r, m->sense_cnt, rows * 8, "the sense counts")) != SL_OK ||
-        (s = r_bytes(&r, m->rng, (uint64_t)threads * sizeof(sl_rng), "the random state")) != SL_OK)
-        goto done;
-    for (size_t i = 0; i < m->rows; i++)
-        if ((s = r_bytes(&r, m->in + i * m->stride, m->dim * 4, "the input vectors")) != SL_OK) goto done;
-    for (size_t i = 0; i < m->V; i++)
-        if ((s = r_bytes(&r, m->out + i * m->stride, m->dim * 4, "the output vectors")) != SL_OK) goto done;
-    for (size_t i = 0; i < m->rows * m->stride; i++)
-        if (!isfinite(m->in[i])) {
-            s = sl__fail(SL_ERR_NUMERIC, "%s: input vector row %zu holds a non-finite value", path, i / m->stride);
-            goto done;
-        }
-    char end[8];
-    if ((s = r_bytes(&r, end, 8, "the end marker")) != SL_OK) goto done;
-    if (memcmp(end, "SLWEND\0\0", 8) != 0) {
-        s = sl__fail(SL_ERR_FORMAT, "%s: checkpoint end marker missing", path);
-        goto done;
-    }
-    m->words_done = h.words_done;
-    m->epoch = h.epoch;
-    m->round = h.round;
-    memcpy(m->pos, h.pos, (size_t)threads * CHUNKS_PER_THREAD * sizeof *m->pos);
-    m->corpus_size = h.corpus_size;
-done:
+    if (s == SL_OK) s = ckpt_read_state(&r, &h, m);
     sl__free(h.pos);
     if (words)
-        for (uint64_t i = 0; i < V; i++) sl__free(words[i]);
+        for (uint64_t i = 0; i < h.V; i++) sl__free(words[i]);
     sl__free(words);
     sl__free(counts);
     sl__free(nsense);
