@@ -15,6 +15,8 @@ void sl_embed_config_default(sl_embed_config *c) {
     memset(c, 0, sizeof *c);
     c->split = SL_SPLIT_TRAIN;
     c->val_fraction = -1;
+    c->test_fraction = -1;
+    c->shapes_noise = -1;
 }
 
 void sl_embedding_destroy(sl_embedding *e) {
@@ -62,40 +64,10 @@ static sl_status read_lines(const char *path, char ***lines, size_t *n) {
     return SL_OK;
 }
 
-sl_status sl__train_ckpt_data(const sl_tensors *ck, sl_data_config *dc) {
-    uint64_t u = (uint64_t)dc->size;
-    SL__TRY(sl__meta_str(ck, "train.data", "a dataset source", 0, &dc->source));
-    SL__TRY(sl__meta_uint(ck, "train.data_seed", 0, UINT64_MAX, 0, &dc->seed));
-    SL__TRY(sl__meta_double(ck, "train.val_fraction", -1, 0.99, 0, &dc->val_fraction));
-    SL__TRY(sl__meta_uint(ck, "train.image_size", 0, 4096, 0, &u));
-    dc->size = (int)u;
-    return SL_OK;
-}
-
 sl_status sl__train_ckpt_norm(const sl_tensors *ck, bool required, double *mean, double *std) {
     unsigned f = required ? SL__META_REQUIRED : 0;
     SL__TRY(sl__meta_double(ck, "train.input_mean", -INFINITY, INFINITY, f, mean));
     return sl__meta_double(ck, "train.input_std", 0, INFINITY, f | SL__META_ABOVE_LO, std);
-}
-
-sl_status sl_train_checkpoint_data(const char *path, sl_data_config *dc, char *source, size_t cap) {
-    sl_tensors *ck;
-    SL__TRY(sl_safetensors_read(path, &ck));
-    sl_data_config d = *dc;
-    d.source = NULL;
-    sl_status s = sl__train_ckpt_data(ck, &d);
-    if (!s && d.source) {
-        if (strlen(d.source) >= cap)
-            s = sl__fail(SL_ERR_RANGE, "%s: metadata 'train.data' is longer than %zu bytes", path, cap ? cap - 1 : 0);
-        else
-            memcpy(source, d.source, strlen(d.source) + 1), d.source = source;
-    }
-    if (!s) {
-        if (!d.source) d.source = dc->source;
-        *dc = d;
-    }
-    sl_tensors_destroy(ck);
-    return s;
 }
 
 /* A CLIP checkpoint's vocabulary; what names the option that needs it. */
@@ -140,20 +112,13 @@ static sl_status embed_text(const sl_embed_config *c, const sl_tensors *ck, sl_e
 static sl_status embed_data(const sl_embed_config *c, const sl_tensors *ck, sl_embedding *e) {
     /* The model's data settings fill what the caller left at 0. */
     sl_data_config dc, md;
-    sl_data_config_default(&dc);
-    md = dc;
-    md.source = "shapes";
+    sl_data_config_default(&md);
     double mean = 0, std = 1;
     if (ck) {
-        SL__TRY(sl__train_ckpt_data(ck, &md));
+        SL__TRY(sl__train_ckpt_data(ck, false, &md));
         if (!c->captions) SL__TRY(sl__train_ckpt_norm(ck, false, &mean, &std));
     }
-    dc.source = c->data ? c->data : md.source;
-    dc.split = c->split;
-    dc.seed = c->data_seed ? c->data_seed : md.seed;
-    dc.shapes_count = c->data_count;
-    dc.val_fraction = c->val_fraction >= 0 ? c->val_fraction : md.val_fraction;
-    dc.size = c->image_size ? c->image_size : md.size;
+    sl__embed_data_merge(c, &md, &dc);
     sl_model *m[2] = {NULL, NULL};
     sl_dataset *d = NULL;
     sl_batcher *bt = NULL;
@@ -276,35 +241,12 @@ sl_status sl_embed(const sl_embed_config *c, sl_embedding **out) {
 sl_status sl_train_knn_accuracy(const float *x, size_t n, size_t d, const int32_t *labels, int n_classes, size_t k,
                                 double *acc) {
     if (n < 2 || k == 0 || n_classes < 1) return sl__fail(SL_ERR_ARG, "knn: needs n >= 2, k >= 1 and classes");
-    if (k > n - 1) k = n - 1;
-    int64_t *ids = sl__malloc_array(n, k * sizeof(int64_t), "knn ids");
-    float *sc = sl__malloc_array(n, k * sizeof(float), "knn scores");
-    int64_t *lab = sl__malloc_array(n, 2 * sizeof(int64_t), "knn labels");
-    sl_status s = (ids && sc && lab) ? SL_OK : sl__fail(SL_ERR_NOMEM, "knn: out of memory");
-    sl_flat_config fc;
-    memset(&fc, 0, sizeof fc);
-    fc.metric = SL_METRIC_COSINE;
-    fc.k = k;
-    fc.exclude_self = true;
-    if (!s) s = sl_flat_search(x, n, d, x, n, d, &fc, ids, sc);
-    sl_knn_config kc;
-    memset(&kc, 0, sizeof kc);
-    kc.k = k;
-    kc.vote = SL_VOTE_MAJORITY;
-    kc.metric = SL_METRIC_COSINE;
-    int64_t *pred = lab ? lab + n : NULL;
-    if (!s) {
-        for (size_t i = 0; i < n; i++) lab[i] = labels[i];
-        s = sl_knn_classify(ids, sc, n, k, lab, n, &kc, pred);
-    }
-    if (!s) {
-        size_t right = 0, counted = 0;
-        for (size_t i = 0; i < n; i++)
-            if (labels[i] >= 0) counted++, right += pred[i] == labels[i];
-        *acc = counted ? (double)right / (double)counted : 0;
-    }
-    sl__free(ids);
-    sl__free(sc);
+    int64_t *lab = sl__malloc_array(n, sizeof(int64_t), "knn labels");
+    if (!lab) return sl__fail(SL_ERR_NOMEM, "knn: out of memory");
+    for (size_t i = 0; i < n; i++) lab[i] = labels[i];
+    sl_knn_config kc = {.k = k, .vote = SL_VOTE_MAJORITY, .metric = SL_METRIC_COSINE};
+    sl_status s = sl_knn_loo_accuracy(x, n, d, lab, &kc, acc);
+    if (!s && isnan(*acc)) *acc = 0;
     sl__free(lab);
     return s;
 }
