@@ -197,6 +197,8 @@ sl_status sl_vote_parse(const char *name, sl_vote *out);
  * Queries with no relevant base item are left out of all three (counted in
  * *n_used). exclude_self: the queries are the base itself (queries == base,
  * nq == n, query_labels == base_labels) and a query never retrieves itself.
+ * skip_unlabelled: a negative label means unknown; such queries are left out
+ * (and, their label matching no known one, their items are never relevant).
  * Memory is bounded by working through the queries in chunks.
  * recall_at, precision_at: nK each, caller-allocated; map_at_r and n_used may
  * be NULL. Errors: as sl_flat_search, plus SL_ERR_ARG for a K of 0 or more
@@ -207,6 +209,7 @@ typedef struct sl_retrieval_config {
     const size_t *Ks;
     size_t nK;
     sl_progress *progress; /* queries done, may be NULL */
+    bool skip_unlabelled;
 } sl_retrieval_config;
 sl_status sl_retrieval_labelled(const float *base, size_t n, const int64_t *base_labels, const float *queries,
                                 size_t nq, const int64_t *query_labels, size_t d, const sl_retrieval_config *cfg,

@@ -168,66 +168,20 @@ static double *nan_array(size_t n) {
     return a;
 }
 
-/* An item ranked by similarity: best first, ties by index. */
-typedef struct {
-    float s;
-    uint32_t i;
-} ranked;
-static int cmp_ranked(const void *a, const void *b) {
-    const ranked *x = a, *y = b;
-    if (x->s != y->s) return x->s < y->s ? 1 : -1;
-    return (x->i > y->i) - (x->i < y->i);
-}
-
-/* Labelled retrieval for every attribute at once: each item queries all the
- * others by cosine similarity (one sl_gemm block of similarities and one sort
- * per query serve every attribute). Relevant: the same label. R@K counts the
- * queries with a relevant item in the top K; AP@R as in Musgrave et al. 2020.
- * Queries with an unknown label or no relevant item are left out. */
-static sl_status retrieval(const sl_report_config *c, const float *xn, size_t d, rep_out *o) {
-    size_t n = c->n, na = c->n_attrs, B = 64;
-    float *S = sl__malloc_array(B * n, sizeof(float), "report retrieval");
-    ranked *rk = sl__malloc_array(n, sizeof *rk, "report retrieval");
-    double *sum = sl__calloc(3 * (na ? na : 1), sizeof(double));
-    size_t *used = sl__calloc(na ? na : 1, sizeof(size_t));
-    if (!S || !rk || !sum || !used) {
-        sl__free(S), sl__free(rk), sl__free(sum), sl__free(used);
-        return sl__fail(SL_ERR_NOMEM, "report: out of memory (retrieval)");
+/* Labelled retrieval by cosine similarity for every attribute
+ * (sl_retrieval_labelled): each item queries all the others; relevant is the
+ * same label. Queries with an unknown label or no relevant item are left out;
+ * an attribute with none keeps NaN. */
+static sl_status retrieval(const sl_report_config *c, const float *x, size_t d, rep_out *o) {
+    size_t n = c->n, Ks[2] = {1, 10 < n - 1 ? 10 : n - 1};
+    sl_retrieval_config rc = {.metric = SL_METRIC_COSINE, .exclude_self = true, .Ks = Ks, .nK = 2, .skip_unlabelled = true};
+    for (size_t k = 0; k < c->n_attrs; k++) {
+        const int64_t *lab = c->attrs[k].labels;
+        double rec[2], prec[2], map;
+        size_t used;
+        SL__TRY(sl_retrieval_labelled(x, n, lab, x, n, lab, d, &rc, rec, prec, &map, &used));
+        if (used) o->rec1[k] = rec[0], o->rec10[k] = rec[1], o->map[k] = map;
     }
-    size_t K10 = 10 < n - 1 ? 10 : n - 1;
-    for (size_t q0 = 0; q0 < n; q0 += B) {
-        size_t nb = n - q0 < B ? n - q0 : B;
-        sl_gemm(false, true, nb, n, d, 1.0f, xn + q0 * d, d, xn, d, 0.0f, S, n);
-        for (size_t b = 0; b < nb; b++) {
-            size_t q = q0 + b, m = 0;
-            for (size_t j = 0; j < n; j++)
-                if (j != q) rk[m++] = (ranked){S[b * n + j], (uint32_t)j};
-            qsort(rk, m, sizeof *rk, cmp_ranked);
-            for (size_t k = 0; k < na; k++) {
-                const int64_t *lab = c->attrs[k].labels;
-                if (lab[q] < 0) continue;
-                size_t R = 0;
-                for (size_t j = 0; j < n; j++) R += j != q && lab[j] == lab[q];
-                if (!R) continue;
-                used[k]++;
-                size_t hits = 0, first = m;
-                double ap = 0;
-                for (size_t t = 0; t < m && (t < R || first == m); t++) {
-                    bool r = lab[rk[t].i] == lab[q];
-                    if (r && first == m) first = t;
-                    if (t < R && r) hits++, ap += (double)hits / (double)(t + 1);
-                }
-                sum[3 * k] += first < 1;
-                sum[3 * k + 1] += first < K10;
-                sum[3 * k + 2] += ap / (double)R;
-            }
-        }
-    }
-    for (size_t k = 0; k < na; k++)
-        if (used[k])
-            o->rec1[k] = sum[3 * k] / (double)used[k], o->rec10[k] = sum[3 * k + 1] / (double)used[k],
-            o->map[k] = sum[3 * k + 2] / (double)used[k];
-    sl__free(S), sl__free(rk), sl__free(sum), sl__free(used);
     return SL_OK;
 }
 
@@ -252,12 +206,8 @@ static sl_status compute_rep(const sl_report_config *c, const sl_report_rep *rp,
     for (size_t k = 0; k < na; k++) {
         const int64_t *lab = c->attrs[k].labels;
         sl_knn_config kc = {c->knn_k < o->K ? c->knn_k : o->K, SL_VOTE_MAJORITY, 0, SL_METRIC_COSINE};
-        if (sl_knn_classify(o->ids, o->scores, n, o->K, lab, n, &kc, pred) == SL_OK) {
-            size_t hit = 0, cnt = 0;
-            for (size_t i = 0; i < n; i++)
-                if (lab[i] >= 0) cnt++, hit += pred[i] == lab[i];
-            o->knn[k] = cnt ? (double)hit / (double)cnt : NAN;
-        }
+        if (sl_knn_classify(o->ids, o->scores, n, o->K, lab, n, &kc, pred) == SL_OK)
+            o->knn[k] = sl_knn_accuracy_labelled(pred, lab, n);
         if (c->probe && n >= 8) {
             /* A seeded half of the labelled rows trains the probe, the rest
              * tests it (a split by position could follow a pattern in the
@@ -268,14 +218,9 @@ static sl_status compute_rep(const sl_report_config *c, const sl_report_rep *rp,
             int64_t *ytr = sl__malloc_array(ntr, sizeof(int64_t), "probe"),
                     *yte = sl__malloc_array(nte, sizeof(int64_t), "probe");
             size_t *perm = sl__malloc_array(n, sizeof(size_t), "probe");
-            if (xtr && xte && ytr && yte && perm) {
-                sl_rng prng;
-                sl_rng_seed(&prng, c->seed, 0x960be);
-                for (size_t i = 0; i < n; i++) perm[i] = i;
-                for (size_t i = n - 1; i > 0; i--) {
-                    size_t j = (size_t)sl_rng_below(&prng, i + 1), t = perm[i];
-                    perm[i] = perm[j], perm[j] = t;
-                }
+            sl_rng prng;
+            sl_rng_seed(&prng, c->seed, 0x960be);
+            if (xtr && xte && ytr && yte && perm && sl_rng_sample(&prng, n, n, false, perm) == SL_OK) {
                 size_t a = 0, b = 0;
                 for (size_t t = 0; t < n; t++) {
                     size_t i = perm[t];
@@ -320,7 +265,7 @@ static sl_status compute_rep(const sl_report_config *c, const sl_report_rep *rp,
         double inv = s > 0 ? 1 / sqrt(s) : 0;
         for (size_t j = 0; j < d; j++) xn[i * d + j] = (float)(rp->x[i * d + j] * inv);
     }
-    sl_status rs = retrieval(c, xn, d, o);
+    sl_status rs = retrieval(c, rp->x, d, o);
     if (rs) {
         sl__free(xn);
         return rs;
