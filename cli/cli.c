@@ -273,29 +273,54 @@ int cli_data_config(const cli_args *a, const char *source, sl_data_config *dc) {
     return 0;
 }
 
-int cli_int_list(const char *opt, const char *s, long long min, long long max, int64_t **out, size_t *n) {
+/* A comma-separated list of integers (into int64_t) or numbers (into double)
+ * in [min, max]. */
+static int num_list(const char *opt, const char *s, bool integers, double min, double max, void **out, size_t *n) {
     size_t cap = 1;
     for (const char *p = s; *p; p++) cap += *p == ',';
-    int64_t *v = malloc(cap * sizeof *v);
+    void *v = malloc(cap * 8);
     if (!v) return cli_usage_error("out of memory");
     size_t k = 0;
-    const char *p = s;
-    for (;;) {
+    for (const char *p = s;; k++) {
         char *end;
         errno = 0;
-        long long x = strtoll(p, &end, 10);
-        if (errno || end == p || x < min || x > max || (*end != ',' && *end != '\0')) {
-            free(v);
-            return cli_usage_error("option --%s: '%s' is not a comma-separated list of %sintegers", opt, s,
-                                   min > 0 ? "positive " : "");
+        bool ok;
+        if (integers) {
+            long long x = strtoll(p, &end, 10);
+            ok = !errno && (double)x >= min && (double)x <= max;
+            ((int64_t *)v)[k] = x;
+        } else {
+            double x = strtod(p, &end);
+            ok = !errno && isfinite(x) && x >= min && x <= max;
+            ((double *)v)[k] = x;
         }
-        v[k++] = x;
+        if (!ok || end == p || (*end != ',' && *end != '\0')) {
+            free(v);
+            char what[64];
+            if (integers) snprintf(what, sizeof what, "%sintegers", min > 0 ? "positive " : "");
+            else snprintf(what, sizeof what, "numbers >= %g", min);
+            return cli_usage_error("option --%s: '%s' is not a comma-separated list of %s", opt, s, what);
+        }
         if (*end == '\0') break;
         p = end + 1;
     }
     *out = v;
-    *n = k;
+    *n = k + 1;
     return 0;
+}
+
+int cli_int_list(const char *opt, const char *s, long long min, long long max, int64_t **out, size_t *n) {
+    void *v;
+    int rc = num_list(opt, s, true, (double)min, (double)max, &v, n);
+    if (!rc) *out = v;
+    return rc;
+}
+
+int cli_float_list(const char *opt, const char *s, double min, double max, double **out, size_t *n) {
+    void *v;
+    int rc = num_list(opt, s, false, min, max, &v, n);
+    if (!rc) *out = v;
+    return rc;
 }
 
 int cli_read_labels(const char *path, size_t want, const char *what, int64_t **out) {

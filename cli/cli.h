@@ -122,9 +122,11 @@ const char *cli_str(const cli_args *a, const char *name); /* NULL if unset */
  * Returns 0, or 2 after printing a usage error. */
 int cli_data_config(const cli_args *a, const char *source, sl_data_config *dc);
 
-/* Parse a comma-separated list of integers in [min, max] ("1,5,10") into a
- * malloc'ed array. Returns 0, or 2 after a usage error naming --opt. */
+/* Parse a comma-separated list of integers ("1,5,10") or of finite numbers
+ * ("1e-3,1e-4") in [min, max] into a malloc'ed array. Returns 0, or 2 after
+ * a usage error naming --opt. */
 int cli_int_list(const char *opt, const char *s, long long min, long long max, int64_t **out, size_t *n);
+int cli_float_list(const char *opt, const char *s, double min, double max, double **out, size_t *n);
 
 /* Read labels (.npy) that must number `want`: otherwise the error says
  * "FILE has N labels but there are WANT <what>". Returns 0 or 1. */

@@ -1,8 +1,8 @@
 /* Tests of the dataset settings that train, embed and report share: train
  * records the ones it was given in its checkpoint (and only those, so a run
  * without them writes what it wrote before they existed), resume and embed
- * take them back, embed takes a source's labels file only with that source,
- * and every recorded value is read strictly. */
+ * take them back, and embed takes a source's labels file only with that
+ * source. (test_train_cli.c checks that each is read strictly.) */
 #include "test.h"
 
 #include <stdarg.h>
@@ -123,57 +123,6 @@ TEST(runs_without_the_new_settings_record_none_of_them) {
                                        "train.image_dir",     "train.shapes_rotate", "train.shapes_noise"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) expect_meta("m.safetensors", keys[i], NULL);
     expect_meta("m.safetensors", "train.val_fraction", "-1");
-}
-
-/* Copy the checkpoint with one metadata value set. */
-static void set_meta(const char *src, const char *dst, const char *key, const char *value) {
-    sl_tensors *a, *b;
-    ASSERT_OK(sl_safetensors_read(src, &a));
-    ASSERT_OK(sl_tensors_create(&b));
-    for (size_t i = 0; i < sl_tensors_meta_count(a); i++) {
-        const char *k = sl_tensors_meta_key(a, i);
-        if (strcmp(k, key) != 0) ASSERT_OK(sl_tensors_set_meta(b, k, sl_tensors_get_meta(a, k)));
-    }
-    ASSERT_OK(sl_tensors_set_meta(b, key, value));
-    for (size_t i = 0; i < sl_tensors_count(a); i++) {
-        const char *nm = sl_tensors_name(a, i);
-        const sl_array *x = sl_tensors_get(a, nm);
-        ASSERT_OK(sl_tensors_add(b, nm, x->dtype, x->ndim, x->shape, x->data));
-    }
-    ASSERT_OK(sl_safetensors_write(dst, b));
-    sl_tensors_destroy(a);
-    sl_tensors_destroy(b);
-}
-
-TEST(recorded_settings_are_read_strictly) {
-    free(run_in_tmp(0, "train " SHAPES_TRAIN " --steps 4 --stop-at 2 -o m.safetensors"));
-    static const char *const bad[][3] = {
-        {"train.shapes_noise", "1.5", "a finite number > 0 and <= 1"},
-        {"train.shapes_noise", "0", "a finite number > 0 and <= 1"},
-        {"train.shapes_rotate", "yes", "an integer from 1 to 1"},
-        {"train.channels", "2", "1 or 3"},
-        {"train.test_fraction", "-0.5", "a finite number >= 0 and <= 0.99"},
-        {"train.labels", "", "a labels file"},
-        {"train.image_dir", "", "a folder"},
-    };
-    char good[1024], bd[1024];
-    snprintf(good, sizeof good, "%s", t_path("m.safetensors"));
-    snprintf(bd, sizeof bd, "%s", t_path("bad.safetensors"));
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        set_meta(good, bd, bad[i][0], bad[i][1]);
-        char want[512];
-        snprintf(want, sizeof want, "bad.safetensors: metadata '%s' is '%s', expected %s", bad[i][0], bad[i][1],
-                 bad[i][2]);
-        char *o = run_in_tmp(1, "embed --model bad.safetensors --split val --count 10 -q -o e.npy");
-        ASSERT_CONTAINS(o, want);
-        free(o);
-        o = run_in_tmp(1, "train --resume bad.safetensors -q -o r.safetensors");
-        ASSERT_CONTAINS(o, want);
-        free(o);
-        o = run_in_tmp(1, "report --model bad.safetensors --count 10 --no-tsne --no-probe -q -o r.html");
-        ASSERT_CONTAINS(o, want);
-        free(o);
-    }
 }
 
 TEST(report_opens_the_dataset_options_say) {

@@ -9,51 +9,24 @@
 
 static const char *const split_names[] = {"train", "val", "test", "all"};
 
+/* The data fields of sl_train_config and sl_embed_config, each with the
+ * sl_data_config field it holds. */
+#define DATA_FIELDS(X)                                                                                       \
+    X(data, source) X(split, split) X(data_seed, seed) X(data_count, shapes_count) X(val_fraction, val_fraction) \
+    X(test_fraction, test_fraction) X(image_size, size) X(channels, channels) X(labels, labels)                  \
+    X(image_dir, image_dir) X(shapes_rotate, shapes_rotate) X(shapes_noise, shapes_noise)
+#define FROM_DATA(field, dfield) c->field = dc->dfield;
+#define TO_DATA(field, dfield) dc->dfield = c->field;
+
 void sl__train_data_config(const sl_train_config *c, sl_data_config *dc) {
     sl_data_config_default(dc);
-    dc->source = c->data ? c->data : "shapes";
-    dc->split = c->split;
-    dc->seed = c->data_seed;
-    dc->shapes_count = c->data_count;
-    dc->val_fraction = c->val_fraction;
-    dc->test_fraction = c->test_fraction;
-    dc->size = c->image_size;
-    dc->channels = c->channels;
-    dc->labels = c->labels;
-    dc->image_dir = c->image_dir;
-    dc->shapes_rotate = c->shapes_rotate;
-    dc->shapes_noise = c->shapes_noise;
+    DATA_FIELDS(TO_DATA)
+    if (!dc->source) dc->source = "shapes";
 }
 
-void sl_train_config_set_data(sl_train_config *c, const sl_data_config *dc) {
-    c->data = dc->source;
-    c->split = dc->split;
-    c->data_seed = dc->seed;
-    c->data_count = dc->shapes_count;
-    c->val_fraction = dc->val_fraction;
-    c->test_fraction = dc->test_fraction;
-    c->image_size = dc->size;
-    c->channels = dc->channels;
-    c->labels = dc->labels;
-    c->image_dir = dc->image_dir;
-    c->shapes_rotate = dc->shapes_rotate;
-    c->shapes_noise = dc->shapes_noise;
-}
+void sl_train_config_set_data(sl_train_config *c, const sl_data_config *dc) { DATA_FIELDS(FROM_DATA) }
 
-void sl_embed_config_set_data(sl_embed_config *c, const sl_data_config *dc) {
-    c->data = dc->source;
-    c->split = dc->split;
-    c->data_seed = dc->seed;
-    c->data_count = dc->shapes_count;
-    c->val_fraction = dc->val_fraction;
-    c->test_fraction = dc->test_fraction;
-    c->image_size = dc->size;
-    c->channels = dc->channels;
-    c->labels = dc->labels;
-    c->image_dir = dc->image_dir;
-    c->shapes_rotate = dc->shapes_rotate;
-    c->shapes_noise = dc->shapes_noise;
-}
+void sl_embed_config_set_data(sl_embed_config *c, const sl_data_config *dc) { DATA_FIELDS(FROM_DATA) }
 
 /* ---- checkpoint metadata ----------------------------------------------------
  * The keys written before the other settings: train.data, train.split,

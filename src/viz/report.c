@@ -185,67 +185,66 @@ static sl_status retrieval(const sl_report_config *c, const float *x, size_t d, 
     return SL_OK;
 }
 
-static sl_status compute_rep(const sl_report_config *c, const sl_report_rep *rp, rep_out *o) {
-    size_t n = c->n, d = rp->d, na = c->n_attrs;
-    o->K = c->neighbours > c->knn_k ? c->neighbours : c->knn_k;
-    if (o->K > n - 1) o->K = n - 1;
-    if (o->K == 0) o->K = 1;
-    o->ids = sl__malloc_array(n * o->K, sizeof *o->ids, "report neighbours");
-    o->scores = sl__malloc_array(n * o->K, sizeof *o->scores, "report neighbours");
-    o->knn = nan_array(na), o->probe = nan_array(na);
-    o->rec1 = nan_array(na), o->rec10 = nan_array(na), o->map = nan_array(na);
-    o->pca = sl__malloc_array(n, 2 * sizeof(float), "report map");
-    if (!o->ids || !o->scores || !o->knn || !o->probe || !o->rec1 || !o->rec10 || !o->map || !o->pca)
-        return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+/* The linear probe's test accuracy on attribute labels lab: a seeded half of
+ * the labelled rows trains it, the rest tests it (a split by position could
+ * follow a pattern in the labels). NaN when it cannot be computed. */
+static double probe_accuracy(const sl_report_config *c, const sl_report_rep *rp, const int64_t *lab) {
+    size_t n = c->n, d = rp->d, ntr = (n + 1) / 2, nte = n / 2;
+    float *xtr = sl__malloc_array(ntr * d, sizeof(float), "probe"), *xte = sl__malloc_array(nte * d, sizeof(float), "probe");
+    int64_t *ytr = sl__malloc_array(ntr, sizeof(int64_t), "probe"), *yte = sl__malloc_array(nte, sizeof(int64_t), "probe");
+    size_t *perm = sl__malloc_array(n, sizeof(size_t), "probe");
+    double acc = NAN;
+    sl_rng prng;
+    sl_rng_seed(&prng, c->seed, 0x960be);
+    if (xtr && xte && ytr && yte && perm && sl_rng_sample(&prng, n, n, false, perm) == SL_OK) {
+        size_t a = 0, b = 0;
+        for (size_t t = 0; t < n; t++) {
+            size_t i = perm[t];
+            if (lab[i] < 0) continue;
+            if (t < ntr)
+                memcpy(xtr + a * d, rp->x + i * d, d * sizeof(float)), ytr[a++] = lab[i];
+            else
+                memcpy(xte + b * d, rp->x + i * d, d * sizeof(float)), yte[b++] = lab[i];
+        }
+        sl_probe_config pc;
+        sl_probe_default_config(&pc);
+        static const double lambdas[3] = {1e-2, 1e-3, 1e-4};
+        pc.lambdas = lambdas, pc.n_lambdas = 3;
+        pc.precond_rows = 0;
+        pc.lbfgs.max_iter = 150;
+        pc.seed = c->seed;
+        sl_probe_result *pr = NULL;
+        if (sl_probe_run(&pc, xtr, ytr, a, xte, yte, b, d, &pr) == SL_OK) acc = pr->test_acc;
+        sl_probe_result_destroy(pr);
+    }
+    sl__free(xtr), sl__free(xte), sl__free(ytr), sl__free(yte), sl__free(perm);
+    return acc;
+}
+
+/* Neighbours by cosine (self excluded), and per attribute the kNN and probe
+ * accuracies. A figure that cannot be computed (one class only, say) stays
+ * NaN and shows as a dash. */
+static sl_status evaluate(const sl_report_config *c, const sl_report_rep *rp, rep_out *o) {
+    size_t n = c->n, d = rp->d;
     sl_flat_config fc = {SL_METRIC_COSINE, o->K, true, 0, 0, NULL};
     SL__TRY(sl_flat_search(rp->x, n, d, rp->x, n, d, &fc, o->ids, o->scores));
-    /* Evaluation per attribute. A figure that cannot be computed (one class
-     * only, say) stays NaN and shows as a dash. */
     int64_t *pred = sl__malloc_array(n, sizeof *pred, "report");
     if (!pred) return sl__fail(SL_ERR_NOMEM, "report: out of memory");
-    for (size_t k = 0; k < na; k++) {
+    for (size_t k = 0; k < c->n_attrs; k++) {
         const int64_t *lab = c->attrs[k].labels;
         sl_knn_config kc = {c->knn_k < o->K ? c->knn_k : o->K, SL_VOTE_MAJORITY, 0, SL_METRIC_COSINE};
         if (sl_knn_classify(o->ids, o->scores, n, o->K, lab, n, &kc, pred) == SL_OK)
             o->knn[k] = sl_knn_accuracy_labelled(pred, lab, n);
-        if (c->probe && n >= 8) {
-            /* A seeded half of the labelled rows trains the probe, the rest
-             * tests it (a split by position could follow a pattern in the
-             * labels). */
-            size_t ntr = (n + 1) / 2, nte = n / 2;
-            float *xtr = sl__malloc_array(ntr * d, sizeof(float), "probe"),
-                  *xte = sl__malloc_array(nte * d, sizeof(float), "probe");
-            int64_t *ytr = sl__malloc_array(ntr, sizeof(int64_t), "probe"),
-                    *yte = sl__malloc_array(nte, sizeof(int64_t), "probe");
-            size_t *perm = sl__malloc_array(n, sizeof(size_t), "probe");
-            sl_rng prng;
-            sl_rng_seed(&prng, c->seed, 0x960be);
-            if (xtr && xte && ytr && yte && perm && sl_rng_sample(&prng, n, n, false, perm) == SL_OK) {
-                size_t a = 0, b = 0;
-                for (size_t t = 0; t < n; t++) {
-                    size_t i = perm[t];
-                    if (lab[i] < 0) continue;
-                    if (t < ntr)
-                        memcpy(xtr + a * d, rp->x + i * d, d * sizeof(float)), ytr[a++] = lab[i];
-                    else
-                        memcpy(xte + b * d, rp->x + i * d, d * sizeof(float)), yte[b++] = lab[i];
-                }
-                sl_probe_config pc;
-                sl_probe_default_config(&pc);
-                static const double lambdas[3] = {1e-2, 1e-3, 1e-4};
-                pc.lambdas = lambdas, pc.n_lambdas = 3;
-                pc.precond_rows = 0;
-                pc.lbfgs.max_iter = 150;
-                pc.seed = c->seed;
-                sl_probe_result *pr = NULL;
-                if (sl_probe_run(&pc, xtr, ytr, a, xte, yte, b, d, &pr) == SL_OK) o->probe[k] = pr->test_acc;
-                sl_probe_result_destroy(pr);
-            }
-            sl__free(xtr), sl__free(xte), sl__free(ytr), sl__free(yte), sl__free(perm);
-        }
+        if (c->probe && n >= 8) o->probe[k] = probe_accuracy(c, rp, lab);
     }
     sl__free(pred);
-    /* Geometry. */
+    return SL_OK;
+}
+
+/* Effective rank, mean norm and cosine, retrieval, uniformity, alignment and
+ * the cosines of random pairs of distinct items (for the histogram). */
+static sl_status geometry(const sl_report_config *c, const sl_report_rep *rp, rep_out *o) {
+    size_t n = c->n, d = rp->d;
     o->erank = NAN;
     if (d <= 512) {
         double *eig = sl__malloc_array(d, sizeof *eig, "report");
@@ -257,31 +256,25 @@ static sl_status compute_rep(const sl_report_config *c, const sl_report_rep *rp,
     sl_geom_aniso an;
     o->mean_cos = sl_geom_anisotropy(rp->x, n, d, 20000, c->seed, &an) == SL_OK ? an.mean_cos : NAN;
     o->uniform = o->align = NAN;
+    SL__TRY(retrieval(c, rp->x, d, o));
+    o->n_cos = 20000;
+    o->cos = sl__malloc_array(o->n_cos, sizeof *o->cos, "report");
     float *xn = sl__malloc_array(n * d, sizeof(float), "report");
-    if (!xn) return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+    if (!xn || !o->cos) {
+        sl__free(xn);
+        return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+    }
     for (size_t i = 0; i < n; i++) {
         double s = 0;
         for (size_t j = 0; j < d; j++) s += (double)rp->x[i * d + j] * rp->x[i * d + j];
         double inv = s > 0 ? 1 / sqrt(s) : 0;
         for (size_t j = 0; j < d; j++) xn[i * d + j] = (float)(rp->x[i * d + j] * inv);
     }
-    sl_status rs = retrieval(c, rp->x, d, o);
-    if (rs) {
-        sl__free(xn);
-        return rs;
-    }
     size_t used;
     if (sl_geom_uniformity(xn, n, d, 2, 50000, c->seed, &o->uniform, &used) != SL_OK) o->uniform = NAN;
-    if (na && sl_geom_alignment_labels(xn, n, d, c->attrs[c->grid_attr].labels, 50000, c->seed, &o->align,
-                                       &used) != SL_OK)
+    if (c->n_attrs && sl_geom_alignment_labels(xn, n, d, c->attrs[c->grid_attr].labels, 50000, c->seed, &o->align,
+                                               &used) != SL_OK)
         o->align = NAN;
-    /* Cosine similarities of random pairs of distinct items, for the histogram. */
-    o->n_cos = 20000;
-    o->cos = sl__malloc_array(o->n_cos, sizeof *o->cos, "report");
-    if (!o->cos) {
-        sl__free(xn);
-        return sl__fail(SL_ERR_NOMEM, "report: out of memory");
-    }
     sl_rng r;
     sl_rng_seed(&r, c->seed, 0xc05);
     for (size_t p = 0; p < o->n_cos; p++) {
@@ -292,22 +285,42 @@ static sl_status compute_rep(const sl_report_config *c, const sl_report_rep *rp,
         o->cos[p] = s;
     }
     sl__free(xn);
-    /* Maps. */
-    SL__TRY(pca2(rp->x, n, d, c->seed, o->pca, o->pca_var));
-    if (c->tsne) {
-        sl_tsne_config tc;
-        sl_tsne_config_default(&tc);
-        tc.perplexity = c->perplexity;
-        if (3 * tc.perplexity + 1 >= (double)n) tc.perplexity = ((double)n - 2) / 3;
-        if (tc.perplexity < 1) return SL_OK; /* too few points for a map */
-        tc.max_iter = c->tsne_iters;
-        if (tc.exaggeration_iter > tc.max_iter / 2) tc.exaggeration_iter = tc.max_iter / 2;
-        tc.seed = c->seed;
-        o->tsne = sl__malloc_array(n, 2 * sizeof(float), "report map");
-        if (!o->tsne) return sl__fail(SL_ERR_NOMEM, "report: out of memory");
-        SL__TRY(sl_tsne_run(&tc, rp->x, n, d, o->tsne));
-    }
     return SL_OK;
+}
+
+/* The PCA map, and the t-SNE map unless there are too few points. */
+static sl_status maps(const sl_report_config *c, const sl_report_rep *rp, rep_out *o) {
+    size_t n = c->n, d = rp->d;
+    SL__TRY(pca2(rp->x, n, d, c->seed, o->pca, o->pca_var));
+    if (!c->tsne) return SL_OK;
+    sl_tsne_config tc;
+    sl_tsne_config_default(&tc);
+    tc.perplexity = c->perplexity;
+    if (3 * tc.perplexity + 1 >= (double)n) tc.perplexity = ((double)n - 2) / 3;
+    if (tc.perplexity < 1) return SL_OK; /* too few points for a map */
+    tc.max_iter = c->tsne_iters;
+    if (tc.exaggeration_iter > tc.max_iter / 2) tc.exaggeration_iter = tc.max_iter / 2;
+    tc.seed = c->seed;
+    o->tsne = sl__malloc_array(n, 2 * sizeof(float), "report map");
+    if (!o->tsne) return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+    return sl_tsne_run(&tc, rp->x, n, d, o->tsne);
+}
+
+static sl_status compute_rep(const sl_report_config *c, const sl_report_rep *rp, rep_out *o) {
+    size_t n = c->n, na = c->n_attrs;
+    o->K = c->neighbours > c->knn_k ? c->neighbours : c->knn_k;
+    if (o->K > n - 1) o->K = n - 1;
+    if (o->K == 0) o->K = 1;
+    o->ids = sl__malloc_array(n * o->K, sizeof *o->ids, "report neighbours");
+    o->scores = sl__malloc_array(n * o->K, sizeof *o->scores, "report neighbours");
+    o->knn = nan_array(na), o->probe = nan_array(na);
+    o->rec1 = nan_array(na), o->rec10 = nan_array(na), o->map = nan_array(na);
+    o->pca = sl__malloc_array(n, 2 * sizeof(float), "report map");
+    if (!o->ids || !o->scores || !o->knn || !o->probe || !o->rec1 || !o->rec10 || !o->map || !o->pca)
+        return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+    SL__TRY(evaluate(c, rp, o));
+    SL__TRY(geometry(c, rp, o));
+    return maps(c, rp, o);
 }
 
 /* ---- sections ------------------------------------------------------------ */
