@@ -278,7 +278,7 @@ int cli_data_config(const cli_args *a, const char *source, sl_data_config *dc) {
 static int num_list(const char *opt, const char *s, bool integers, double min, double max, void **out, size_t *n) {
     size_t cap = 1;
     for (const char *p = s; *p; p++) cap += *p == ',';
-    void *v = malloc(cap * 8);
+    void *v = malloc(cap * sizeof(int64_t)); /* as large as a double */
     if (!v) return cli_usage_error("out of memory");
     size_t k = 0;
     for (const char *p = s;; k++) {

@@ -192,12 +192,6 @@ typedef struct sl_embedding {
 sl_status sl_embed(const sl_embed_config *c, sl_embedding **out);
 void sl_embedding_destroy(sl_embedding *e); /* NULL-safe */
 
-/* Leave-one-out kNN accuracy of labels (n) with k neighbours by cosine
- * similarity and majority vote: sl_knn_loo_accuracy (simlearn/eval.h) with
- * int32 labels; rows labelled -1 are not scored, and 0 when none is left. */
-sl_status sl_train_knn_accuracy(const float *x, size_t n, size_t d, const int32_t *labels, int n_classes, size_t k,
-                                double *acc);
-
 /* ---- the demo ------------------------------------------------------------*/
 typedef struct sl_demo_config {
     const char *out_dir;    /* default "demo-out" */

@@ -254,16 +254,3 @@ sl_status sl_embed(const sl_embed_config *c, sl_embedding **out) {
     *out = e;
     return SL_OK;
 }
-
-sl_status sl_train_knn_accuracy(const float *x, size_t n, size_t d, const int32_t *labels, int n_classes, size_t k,
-                                double *acc) {
-    if (n < 2 || k == 0 || n_classes < 1) return sl__fail(SL_ERR_ARG, "knn: needs n >= 2, k >= 1 and classes");
-    int64_t *lab = sl__malloc_array(n, sizeof(int64_t), "knn labels");
-    if (!lab) return sl__fail(SL_ERR_NOMEM, "knn: out of memory");
-    for (size_t i = 0; i < n; i++) lab[i] = labels[i];
-    sl_knn_config kc = {.k = k, .vote = SL_VOTE_MAJORITY, .metric = SL_METRIC_COSINE};
-    sl_status s = sl_knn_loo_accuracy(x, n, d, lab, &kc, acc);
-    if (!s && isnan(*acc)) *acc = 0;
-    sl__free(lab);
-    return s;
-}
