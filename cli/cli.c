@@ -235,6 +235,7 @@ static int must_find(const cli_args *a, const char *name) {
     return i;
 }
 
+bool cli_has(const cli_args *a, const char *name) { return find_opt(a->spec, name, strlen(name)) >= 0; }
 bool cli_flag(const cli_args *a, const char *name) { return a->given[must_find(a, name)]; }
 bool cli_given(const cli_args *a, const char *name) { return a->given[must_find(a, name)]; }
 long long cli_int(const cli_args *a, const char *name) { return a->ival[must_find(a, name)]; }
@@ -252,4 +253,117 @@ int cli_dispatch(const char *prog, const cli_sub *subs, int argc, char **argv) {
     for (int i = 0; subs[i].name; i++)
         if (strcmp(argv[1], subs[i].name) == 0) return subs[i].run(argc - 1, argv + 1);
     return cli_usage_error("%s: unknown subcommand '%s' (see 'simlearn %s --help')", prog, argv[1], prog);
+}
+
+int cli_data_config(const cli_args *a, const char *source, sl_data_config *dc) {
+    sl_data_config_default(dc);
+    dc->source = source ? source : cli_str(a, "data");
+    if (sl_split_parse(cli_str(a, "split"), &dc->split)) return cli_usage_error("option --split: %s", sl_last_error());
+    dc->seed = (uint64_t)cli_int(a, "data-seed");
+    dc->size = (int)cli_int(a, "size");
+    dc->channels = (int)cli_int(a, "channels");
+    if (dc->channels == 2) return cli_usage_error("option --channels: 2 is not 1 or 3");
+    dc->labels = cli_str(a, cli_has(a, "data-labels") ? "data-labels" : "labels");
+    dc->image_dir = cli_str(a, "image-dir");
+    dc->val_fraction = cli_float(a, "val-fraction");
+    dc->test_fraction = cli_float(a, "test-fraction");
+    if (cli_has(a, "count")) dc->shapes_count = (size_t)cli_int(a, "count");
+    dc->shapes_rotate = cli_flag(a, "rotate");
+    dc->shapes_noise = (float)cli_float(a, "noise");
+    return 0;
+}
+
+/* A comma-separated list of integers (into int64_t) or numbers (into double)
+ * in [min, max]. */
+static int num_list(const char *opt, const char *s, bool integers, double min, double max, void **out, size_t *n) {
+    size_t cap = 1;
+    for (const char *p = s; *p; p++) cap += *p == ',';
+    void *v = malloc(cap * sizeof(int64_t)); /* as large as a double */
+    if (!v) return cli_usage_error("out of memory");
+    size_t k = 0;
+    for (const char *p = s;; k++) {
+        char *end;
+        errno = 0;
+        bool ok;
+        if (integers) {
+            long long x = strtoll(p, &end, 10);
+            ok = !errno && (double)x >= min && (double)x <= max;
+            ((int64_t *)v)[k] = x;
+        } else {
+            double x = strtod(p, &end);
+            ok = !errno && isfinite(x) && x >= min && x <= max;
+            ((double *)v)[k] = x;
+        }
+        if (!ok || end == p || (*end != ',' && *end != '\0')) {
+            free(v);
+            char what[64];
+            if (integers) snprintf(what, sizeof what, "%sintegers", min > 0 ? "positive " : "");
+            else snprintf(what, sizeof what, "numbers >= %g", min);
+            return cli_usage_error("option --%s: '%s' is not a comma-separated list of %s", opt, s, what);
+        }
+        if (*end == '\0') break;
+        p = end + 1;
+    }
+    *out = v;
+    *n = k + 1;
+    return 0;
+}
+
+int cli_int_list(const char *opt, const char *s, long long min, long long max, int64_t **out, size_t *n) {
+    void *v;
+    int rc = num_list(opt, s, true, (double)min, (double)max, &v, n);
+    if (!rc) *out = v;
+    return rc;
+}
+
+int cli_float_list(const char *opt, const char *s, double min, double max, double **out, size_t *n) {
+    void *v;
+    int rc = num_list(opt, s, false, min, max, &v, n);
+    if (!rc) *out = v;
+    return rc;
+}
+
+int cli_read_labels(const char *path, size_t want, const char *what, int64_t **out) {
+    size_t n;
+    sl_status s = sl_npy_read_labels(path, out, &n);
+    if (s) return cli_fail(s);
+    if (n != want) {
+        fprintf(stderr, "simlearn: error: %s has %zu labels but there are %zu %s\n", path, n, want, what);
+        sl_free(*out);
+        *out = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+int cli_write_neighbours(const char *ids_out, const char *scores_out, const int64_t *ids, const float *sc, size_t nq,
+                         size_t k, bool print) {
+    sl_status s = SL_OK;
+    if (ids_out) {
+        sl_array arr = {.dtype = SL_I64, .ndim = 2, .shape = {nq, k}, .data = (void *)ids};
+        s = sl_npy_write(ids_out, &arr);
+    }
+    if (!s && scores_out) s = sl_npy_write_matrix(scores_out, sc, nq, k);
+    if (s) return cli_fail(s);
+    for (size_t i = 0; print && !ids_out && !scores_out && i < nq; i++) {
+        printf("%zu:", i);
+        for (size_t j = 0; j < k; j++)
+            if (ids[i * k + j] >= 0) printf(" %lld(%.6g)", (long long)ids[i * k + j], (double)sc[i * k + j]);
+        printf("\n");
+    }
+    return 0;
+}
+
+int cli_alloc_results(size_t nq, size_t k, int64_t **ids, float **scores) {
+    size_t nk;
+    *ids = NULL, *scores = NULL;
+    if (sl_mul_size(nq, k, &nk) && nk <= SIZE_MAX / sizeof(int64_t)) {
+        *ids = malloc(nk * sizeof **ids);
+        *scores = malloc(nk * sizeof **scores);
+    }
+    if (*ids && *scores) return 0;
+    free(*ids), free(*scores);
+    *ids = NULL, *scores = NULL;
+    fprintf(stderr, "simlearn: error: out of memory for %zu x %zu results\n", nq, k);
+    return 1;
 }

@@ -51,6 +51,7 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, cli_args *out);
 void cli_print_help(const cli_spec *spec, FILE *out);
 
 /* Accessors by long name; asking for a name the table lacks is a bug and aborts. */
+bool cli_has(const cli_args *a, const char *name); /* whether the table has the option (never aborts) */
 bool cli_flag(const cli_args *a, const char *name);
 bool cli_given(const cli_args *a, const char *name);
 long long cli_int(const cli_args *a, const char *name);
@@ -62,6 +63,80 @@ const char *cli_str(const cli_args *a, const char *name); /* NULL if unset */
 #define CLI_OPT_SEED {"seed", 0, CLI_INT, "1", "random seed", NULL, 0, 9.2e18, false}
 #define CLI_OPT_QUIET {"quiet", 'q', CLI_FLAG, NULL, "no progress output", NULL, 0, 0, false}
 #define CLI_OPT_END {NULL, 0, CLI_FLAG, NULL, NULL, NULL, 0, 0, false}
+
+/* ---- dataset options ------------------------------------------------------
+ * One group for every command that opens a dataset, read by cli_data_config.
+ * CLI_DATA_OPTS(split) has the sources' defaults; CLI_DATA_OPTS_MODEL(split)
+ * is for commands that read a model, where a setting left unset comes from
+ * the model's checkpoint. `split` is the command's default split. Commands
+ * that take the source as an option put CLI_OPT_DATA(default, help) before
+ * the group; most also take CLI_OPT_DATA_COUNT. */
+#define CLI_OPT_DATA(def, help) {"data", 0, CLI_STR, def, help, NULL, 0, 0, false}
+#define CLI_OPT_DATA_COUNT(help) {"count", 0, CLI_INT, "0", help, NULL, 0, 1e12, false}
+#define CLI_DATA_OPT_SPLIT(def) {"split", 0, CLI_CHOICE, def, "which split", "train|val|test|all", 0, 0, false}
+#define CLI_DATA_OPT_ROTATE(help) {"rotate", 0, CLI_FLAG, NULL, help, NULL, 0, 0, false}
+#define CLI_DATA_OPTS(split)                                                                                          \
+    CLI_DATA_OPT_SPLIT(split),                                                                                        \
+        {"data-seed", 0, CLI_INT, "0", "seed of the shapes world and of the other sources' splits", NULL, 0, 9.2e18,   \
+         false},                                                                                                      \
+        {"size", 0, CLI_INT, "0", "image side (0 = 32 for shapes, 64 for image folders and caption lists)", NULL, 0,   \
+         4096, false},                                                                                                \
+        {"channels", 0, CLI_INT, "0", "image folders and caption lists: 1 or 3 channels (0 = 3)", NULL, 0, 3, false},  \
+        {"labels", 0, CLI_STR, NULL, ".npy sources: labels (.npy, one integer per row)", NULL, 0, 0, false},           \
+        {"image-dir", 0, CLI_STR, NULL, "caption lists: folder of the images (default: the list's folder)", NULL, 0, 0, \
+         false},                                                                                                      \
+        {"val-fraction", 0, CLI_FLOAT, "-1",                                                                          \
+         "share of the data held out as the validation split (-1 = the source's default: none for IDX, 0.1 "          \
+         "otherwise)",                                                                                                \
+         NULL, -1, 0.99, false},                                                                                      \
+        {"test-fraction", 0, CLI_FLOAT, "-1", "share held out as the test split, not for shapes or IDX (-1 = 0.1)",    \
+         NULL, -1, 0.99, false},                                                                                      \
+        CLI_DATA_OPT_ROTATE("shapes: rotate each shape"),                                                              \
+        {"noise", 0, CLI_FLOAT, "0", "shapes: standard deviation of the background noise", NULL, 0, 1, false}
+#define CLI_DATA_OPTS_MODEL(split)                                                                                    \
+    CLI_DATA_OPT_SPLIT(split),                                                                                        \
+        {"data-seed", 0, CLI_INT, "0", "seed of the shapes world and of the other sources' splits (0 = the model's)",  \
+         NULL, 0, 9.2e18, false},                                                                                     \
+        {"size", 0, CLI_INT, "0", "image side (0 = the model's)", NULL, 0, 4096, false},                               \
+        {"channels", 0, CLI_INT, "0", "image folders and caption lists: 1 or 3 channels (0 = the model's)", NULL, 0, 3, \
+         false},                                                                                                      \
+        {"image-dir", 0, CLI_STR, NULL, "caption lists: folder of the images (default: the model's with its data, "    \
+         "else the list's folder)", NULL, 0, 0, false},                                                               \
+        {"val-fraction", 0, CLI_FLOAT, "-1",                                                                          \
+         "share held out as the validation split (-1 = the model's setting, else the source's default)", NULL, -1,    \
+         0.99, false},                                                                                                \
+        {"test-fraction", 0, CLI_FLOAT, "-1", "share held out as the test split (-1 = the model's setting, else 0.1)", \
+         NULL, -1, 0.99, false},                                                                                      \
+        CLI_DATA_OPT_ROTATE("shapes: rotate each shape (also on when the model was trained so)"),                      \
+        {"noise", 0, CLI_FLOAT, "-1", "shapes: standard deviation of the background noise (-1 = the model's)", NULL,   \
+         -1, 1, false}
+/* The labels file of a .npy source under CLI_DATA_OPTS_MODEL; its name is
+ * the command's choice (`report` has a --labels of its own). */
+#define CLI_OPT_DATA_LABELS(name) \
+    {name, 0, CLI_STR, NULL, ".npy sources: labels (.npy, one integer per row; default: the model's with its data)", NULL, 0, 0, false}
+
+/* Fill dc from the dataset options: the source is `source` (a positional
+ * argument) or else --data (NULL when not given), the labels file is
+ * --data-labels where the table has it, else --labels. Settings left unset
+ * keep the values that mean "unset" (as sl_embed_config reads them).
+ * Returns 0, or 2 after printing a usage error. */
+int cli_data_config(const cli_args *a, const char *source, sl_data_config *dc);
+
+/* Parse a comma-separated list of integers ("1,5,10") or of finite numbers
+ * ("1e-3,1e-4") in [min, max] into a malloc'ed array. Returns 0, or 2 after
+ * a usage error naming --opt. */
+int cli_int_list(const char *opt, const char *s, long long min, long long max, int64_t **out, size_t *n);
+int cli_float_list(const char *opt, const char *s, double min, double max, double **out, size_t *n);
+
+/* Read labels (.npy) that must number `want`: otherwise the error says
+ * "FILE has N labels but there are WANT <what>". Returns 0 or 1. */
+int cli_read_labels(const char *path, size_t want, const char *what, int64_t **out);
+/* Neighbour lists (nq x k ids and scores): allocate them (the size checked
+ * for overflow), and write them to --ids-out / --scores-out files, or print
+ * them as "query: id(score) ..." when neither is given and `print`. */
+int cli_alloc_results(size_t nq, size_t k, int64_t **ids, float **scores);
+int cli_write_neighbours(const char *ids_out, const char *scores_out, const int64_t *ids, const float *sc, size_t nq,
+                         size_t k, bool print);
 
 /* Print "simlearn: error: <detail>" for a failed library call; returns 1. */
 int cli_fail(sl_status s);

@@ -9,12 +9,10 @@
 static const cli_opt opts[] = {
     {"model", 0, CLI_STR, NULL, "checkpoint from simlearn train (omit with --raw)", NULL, 0, 0, false},
     {"raw", 0, CLI_FLAG, NULL, "no model: the raw pixels as vectors", NULL, 0, 0, false},
-    {"data", 0, CLI_STR, NULL, "dataset (default: the one the model was trained on)", NULL, 0, 0, false},
-    {"split", 0, CLI_CHOICE, "test", "which split", "train|val|test|all", 0, 0, false},
-    {"size", 0, CLI_INT, "0", "image side (0 = the model's)", NULL, 0, 4096, false},
-    {"count", 0, CLI_INT, "0", "shapes: items in the split (0 = the default)", NULL, 0, 1e12, false},
-    {"data-seed", 0, CLI_INT, "0", "seed of the shapes world (0 = the model's)", NULL, 0, 9.2e18, false},
-    {"val-fraction", 0, CLI_FLOAT, "-1", "share held out as the validation split (-1 = the model's setting, else the source's default)", NULL, -1, 0.99, false},
+    CLI_OPT_DATA(NULL, "dataset (default: the one the model was trained on; shapes with --raw)"),
+    CLI_OPT_DATA_COUNT("shapes: items in the split (0 = the default)"),
+    CLI_DATA_OPTS_MODEL("test"),
+    CLI_OPT_DATA_LABELS("labels"),
     {"text", 0, CLI_STR, NULL, "CLIP models: embed the lines of this file with the text tower", NULL, 0, 0, false},
     {"captions", 0, CLI_FLAG, NULL, "CLIP models: embed the dataset's captions with the text tower", NULL, 0, 0, false},
     {"projector", 0, CLI_FLAG, NULL, "the projector's output instead of the encoder's", NULL, 0, 0, false},
@@ -58,14 +56,10 @@ static int run(int argc, char **argv) {
     if (cli_given(&a, "model") && cli_flag(&a, "raw")) return cli_usage_error("--model and --raw exclude each other");
     sl_embed_config c;
     sl_embed_config_default(&c);
+    sl_data_config dc;
+    if ((rc = cli_data_config(&a, NULL, &dc))) return rc;
+    sl_embed_config_set_data(&c, &dc);
     c.model = cli_str(&a, "model");
-    c.data = cli_str(&a, "data");
-    sl_status s = sl_split_parse(cli_str(&a, "split"), &c.split);
-    if (s) return cli_fail(s);
-    c.image_size = (int)cli_int(&a, "size");
-    c.data_count = (size_t)cli_int(&a, "count");
-    c.data_seed = (uint64_t)cli_int(&a, "data-seed");
-    c.val_fraction = cli_float(&a, "val-fraction");
     c.text_file = cli_str(&a, "text");
     c.captions = cli_flag(&a, "captions");
     c.projector = cli_flag(&a, "projector");
@@ -73,7 +67,7 @@ static int run(int argc, char **argv) {
     c.batch = (size_t)cli_int(&a, "batch");
     c.threads = (int)cli_int(&a, "threads");
     sl_progress *p = NULL;
-    s = sl_progress_create(stderr, cli_progress_mode(&a), "embed", 0, "items", &p);
+    sl_status s = sl_progress_create(stderr, cli_progress_mode(&a), "embed", 0, "items", &p);
     if (s) return cli_fail(s);
     c.progress = p;
     sl_embedding *e;

@@ -38,74 +38,37 @@ static const cli_spec spec = {
     "  simlearn geometry emb.npy --labels labels.npy --normalize"};
 
 /* Read an m x 2 integer array of row indices. */
-static sl_status read_pairs(const char *path, int64_t **out, size_t *m) {
-    sl_array a;
-    sl_status s = sl_npy_read(path, &a);
-    if (s) return s;
-    if (a.ndim != 2 || a.shape[1] != 2 || a.shape[0] == 0) {
-        fprintf(stderr, "simlearn: error: %s: expected a non-empty m x 2 array of row indices\n", path);
-        sl_array_free(&a);
-        return SL_ERR_FORMAT;
+static int read_pairs(const char *path, int64_t **out, size_t *m) {
+    size_t cols;
+    sl_status s = sl_npy_read_int_matrix(path, out, m, &cols);
+    if (s) return cli_fail(s);
+    if (cols != 2 || *m == 0) {
+        fprintf(stderr, "simlearn: error: %s: expected a non-empty m x 2 array of row indices, found %zu x %zu\n", path,
+                *m, cols);
+        sl_free(*out);
+        *out = NULL;
+        return 1;
     }
-    size_t cnt = 2 * a.shape[0];
-    int64_t *p = malloc(cnt * sizeof *p);
-    if (!p) {
-        sl_array_free(&a);
-        return SL_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < cnt; i++) {
-        switch (a.dtype) {
-        case SL_I32: p[i] = ((int32_t *)a.data)[i]; break;
-        case SL_I64: p[i] = ((int64_t *)a.data)[i]; break;
-        case SL_U8: p[i] = ((uint8_t *)a.data)[i]; break;
-        default:
-            fprintf(stderr, "simlearn: error: %s: row indices must be integers, found %s\n", path,
-                    sl_dtype_name(a.dtype));
-            free(p);
-            sl_array_free(&a);
-            return SL_ERR_FORMAT;
-        }
-    }
-    *m = a.shape[0];
-    *out = p;
-    sl_array_free(&a);
-    return SL_OK;
+    return 0;
 }
 
 static void print_classes(const float *x, size_t n, size_t d, const int64_t *lab, size_t max_points, uint64_t seed) {
-    /* A seeded subset keeps the exact all-pairs computation bounded. */
-    const float *xs = x;
-    const int64_t *ls = lab;
-    float *xsub = NULL;
-    int64_t *lsub = NULL;
-    size_t m = n;
-    if (n > max_points) {
-        m = max_points;
-        size_t *idx = malloc(n * sizeof *idx);
-        xsub = malloc(m * d * sizeof *xsub);
-        lsub = malloc(m * sizeof *lsub);
-        if (!idx || !xsub || !lsub) {
-            free(idx), free(xsub), free(lsub);
-            fprintf(stderr, "simlearn: error: out of memory\n");
-            return;
-        }
-        for (size_t i = 0; i < n; i++) idx[i] = i;
-        sl_rng r;
-        sl_rng_seed(&r, seed, 7);
-        for (size_t i = 0; i < m; i++) {
-            size_t j = i + (size_t)sl_rng_below(&r, n - i), t = idx[i];
-            idx[i] = idx[j], idx[j] = t;
-        }
-        for (size_t i = 0; i < m; i++) {
-            memcpy(xsub + i * d, x + idx[i] * d, d * sizeof *x);
-            lsub[i] = lab[idx[i]];
-        }
-        free(idx);
-        xs = xsub, ls = lsub;
+    /* A seeded subset (in file order) keeps the exact all-pairs computation
+     * bounded. */
+    size_t m = n < max_points ? n : max_points;
+    size_t *idx = m < n ? malloc(m * sizeof *idx) : NULL;
+    float *xsub = m < n ? malloc(m * d * sizeof *xsub) : NULL;
+    int64_t *lsub = m < n ? malloc(m * sizeof *lsub) : NULL;
+    sl_rng r;
+    sl_rng_seed(&r, seed, 7);
+    sl_status s = m == n || (idx && xsub && lsub) ? SL_OK : SL_ERR_NOMEM;
+    if (!s && m < n && !(s = sl_rng_sample(&r, n, m, true, idx))) {
+        sl_rows_gather(xsub, x, d * sizeof *x, idx, m);
+        sl_rows_gather(lsub, lab, sizeof *lab, idx, m);
     }
-    sl_geom_class *cl;
-    size_t k;
-    sl_status s = sl_geom_class_geometry(xs, m, d, ls, &cl, &k);
+    sl_geom_class *cl = NULL;
+    size_t k = 0;
+    if (!s) s = sl_geom_class_geometry(m < n ? xsub : x, m, d, m < n ? lsub : lab, &cl, &k);
     if (s) {
         cli_fail(s);
     } else {
@@ -118,77 +81,30 @@ static void print_classes(const float *x, size_t n, size_t d, const int64_t *lab
             sep += cl[c].separated;
         }
         printf("  separated classes (margin > diameter): %zu of %zu\n", sep, k);
-        sl_free(cl);
     }
-    free(xsub), free(lsub);
+    sl_free(cl);
+    free(idx), free(xsub), free(lsub);
 }
 
-static int run(int argc, char **argv) {
-    cli_args a;
-    int rc = cli_parse(&spec, argc, argv, &a);
-    if (rc) return rc < 0 ? 0 : rc;
-    const char *path = a.pos[0];
-    sl_set_threads((int)cli_int(&a, "threads"));
-    uint64_t seed = (uint64_t)cli_int(&a, "seed");
-    size_t npairs = (size_t)cli_int(&a, "sample-pairs");
-    double t = cli_float(&a, "t");
-    float *x = NULL;
-    int64_t *lab = NULL, *pairs = NULL;
-    double *eig = NULL;
-    size_t n, d, nl = 0, np = 0;
-    sl_status s = sl_npy_read_matrix(path, &x, &n, &d);
-    if (s) return cli_fail(s);
-    rc = 1;
-    if (n < 2) {
-        fprintf(stderr, "simlearn: error: %s has %zu rows; need at least 2\n", path, n);
-        goto out;
-    }
-    if (cli_given(&a, "labels")) {
-        if ((s = sl_npy_read_labels(cli_str(&a, "labels"), &lab, &nl)) != SL_OK) {
-            rc = cli_fail(s);
-            goto out;
-        }
-        if (nl != n) {
-            fprintf(stderr, "simlearn: error: %s has %zu labels but %s has %zu rows\n", cli_str(&a, "labels"), nl,
-                    path, n);
-            goto out;
-        }
-    }
-    if (cli_given(&a, "pairs") && (s = read_pairs(cli_str(&a, "pairs"), &pairs, &np)) != SL_OK) {
-        if (s != SL_ERR_FORMAT) rc = cli_fail(s);
-        goto out;
-    }
-    if (cli_flag(&a, "normalize")) sl_rows_normalize(x, n, d);
-    printf("%s: %zu rows x %zu dims%s\n", path, n, d, cli_flag(&a, "normalize") ? " (rows normalised)" : "");
-
+/* Norms, anisotropy and the covariance spectrum (eig: d values). */
+static int print_shape(const cli_args *a, const float *x, size_t n, size_t d, double *eig) {
+    sl_status s;
     sl_geom_norms nm;
-    if ((s = sl_geom_norm_stats(x, n, d, &nm)) != SL_OK) {
-        rc = cli_fail(s);
-        goto out;
-    }
+    if ((s = sl_geom_norm_stats(x, n, d, &nm))) return cli_fail(s);
     printf("norms: mean %.5g  sd %.5g  min %.5g  median %.5g  max %.5g", nm.mean, nm.std, nm.min, nm.median, nm.max);
     if (nm.zero) printf("  (%zu zero rows)", nm.zero);
     printf("\n");
-
     sl_geom_aniso an;
-    if ((s = sl_geom_anisotropy(x, n, d, npairs, seed, &an)) != SL_OK) {
-        rc = cli_fail(s);
-        goto out;
-    }
+    if ((s = sl_geom_anisotropy(x, n, d, (size_t)cli_int(a, "sample-pairs"), (uint64_t)cli_int(a, "seed"), &an)))
+        return cli_fail(s);
     printf("anisotropy: mean cosine of %zu random pairs %.4f (sd %.4f); mean cosine to the mean direction %.4f\n",
            an.pairs, an.mean_cos, an.std_cos, an.mean_cos_to_mean);
-
-    eig = malloc(d * sizeof *eig);
     double er;
-    if (!eig) goto out;
-    if ((s = sl_geom_spectrum(x, n, d, eig, &er)) != SL_OK) {
-        rc = cli_fail(s);
-        goto out;
-    }
+    if ((s = sl_geom_spectrum(x, n, d, eig, &er))) return cli_fail(s);
     double tot = 0;
     for (size_t i = 0; i < d; i++) tot += eig[i] > 0 ? eig[i] : 0;
     printf("spectrum: effective rank %.2f of %zu; total variance %.5g\n", er, d, tot);
-    size_t top = (size_t)cli_int(&a, "top") < d ? (size_t)cli_int(&a, "top") : d;
+    size_t top = (size_t)cli_int(a, "top") < d ? (size_t)cli_int(a, "top") : d;
     if (top) {
         printf("  top eigenvalues:");
         for (size_t i = 0; i < top; i++) printf(" %.4g", eig[i]);
@@ -203,47 +119,68 @@ static int run(int argc, char **argv) {
             printf(" %zu: %.1f%%", marks[i], tot > 0 ? 100 * c / tot : 0.0);
         }
     printf("\n");
-    if (cli_given(&a, "spectrum-out")) {
+    if (cli_given(a, "spectrum-out")) {
         float *ef = malloc(d * sizeof *ef);
-        if (!ef) goto out;
+        if (!ef) return cli_fail(SL_ERR_NOMEM);
         for (size_t i = 0; i < d; i++) ef[i] = (float)eig[i];
-        s = sl_npy_write_matrix(cli_str(&a, "spectrum-out"), ef, d, 1);
+        s = sl_npy_write_matrix(cli_str(a, "spectrum-out"), ef, d, 1);
         free(ef);
-        if (s == SL_OK) printf("  eigenvalues written to %s\n", cli_str(&a, "spectrum-out"));
+        if (s) return cli_fail(s);
+        printf("  eigenvalues written to %s\n", cli_str(a, "spectrum-out"));
     }
-    if (s) {
-        rc = cli_fail(s);
-        goto out;
-    }
+    return 0;
+}
 
-    double un;
-    size_t used;
-    if ((s = sl_geom_uniformity(x, n, d, t, npairs, seed, &un, &used)) != SL_OK) {
-        rc = cli_fail(s);
-        goto out;
-    }
+/* Uniformity, and the alignment of the given pairs and of same-label pairs. */
+static int print_positives(const cli_args *a, const float *x, size_t n, size_t d, const int64_t *pairs, size_t np,
+                           const int64_t *lab) {
+    sl_status s;
+    size_t npairs = (size_t)cli_int(a, "sample-pairs"), used;
+    uint64_t seed = (uint64_t)cli_int(a, "seed");
+    double t = cli_float(a, "t"), un, al;
+    if ((s = sl_geom_uniformity(x, n, d, t, npairs, seed, &un, &used))) return cli_fail(s);
     printf("uniformity (t = %g, %zu pairs, unit rows): %.4f\n", t, used, un);
     if (np) {
-        double al;
-        if ((s = sl_geom_alignment_pairs(x, n, d, pairs, np, &al)) != SL_OK) {
-            rc = cli_fail(s);
-            goto out;
-        }
+        if ((s = sl_geom_alignment_pairs(x, n, d, pairs, np, &al))) return cli_fail(s);
         printf("alignment (%zu given pairs, unit rows): %.4f\n", np, al);
     }
     if (lab) {
-        double al;
-        if ((s = sl_geom_alignment_labels(x, n, d, lab, npairs, seed, &al, &used)) != SL_OK) {
-            rc = cli_fail(s);
-            goto out;
-        }
+        if ((s = sl_geom_alignment_labels(x, n, d, lab, npairs, seed, &al, &used))) return cli_fail(s);
         printf("alignment (%zu same-label pairs, unit rows): %.4f\n", used, al);
-        print_classes(x, n, d, lab, (size_t)cli_int(&a, "max-points"), seed);
+        print_classes(x, n, d, lab, (size_t)cli_int(a, "max-points"), seed);
     }
-    rc = 0;
-out:
-    sl_free(x), sl_free(lab);
-    free(pairs), free(eig);
+    return 0;
+}
+
+static int run(int argc, char **argv) {
+    cli_args a;
+    int rc = cli_parse(&spec, argc, argv, &a);
+    if (rc) return rc < 0 ? 0 : rc;
+    const char *path = a.pos[0];
+    sl_set_threads((int)cli_int(&a, "threads"));
+    float *x = NULL;
+    int64_t *lab = NULL, *pairs = NULL;
+    double *eig = NULL;
+    size_t n, d, np = 0;
+    sl_status s = sl_npy_read_matrix(path, &x, &n, &d);
+    if (s) return cli_fail(s);
+    if (n < 2) {
+        fprintf(stderr, "simlearn: error: %s has %zu rows; need at least 2\n", path, n);
+        rc = 1;
+    }
+    char what[4200];
+    snprintf(what, sizeof what, "rows in %s", path);
+    if (!rc && cli_given(&a, "labels")) rc = cli_read_labels(cli_str(&a, "labels"), n, what, &lab);
+    if (!rc && cli_given(&a, "pairs")) rc = read_pairs(cli_str(&a, "pairs"), &pairs, &np);
+    if (!rc && !(eig = malloc(d * sizeof *eig))) rc = cli_fail(SL_ERR_NOMEM);
+    if (!rc) {
+        if (cli_flag(&a, "normalize")) sl_rows_normalize(x, n, d);
+        printf("%s: %zu rows x %zu dims%s\n", path, n, d, cli_flag(&a, "normalize") ? " (rows normalised)" : "");
+        rc = print_shape(&a, x, n, d, eig);
+    }
+    if (!rc) rc = print_positives(&a, x, n, d, pairs, np, lab);
+    sl_free(x), sl_free(lab), sl_free(pairs);
+    free(eig);
     return rc;
 }
 

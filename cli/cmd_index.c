@@ -2,56 +2,8 @@
  * embeddings, saved to a file, searched, grown, shrunk and inspected. */
 #include "cli.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Parse "3,7,12" into a malloc'd int64 array; returns 2 after a usage error. */
-static int parse_list(const char *opt, const char *s, int64_t **out, size_t *n) {
-    size_t cap = 1;
-    for (const char *p = s; *p; p++) cap += *p == ',';
-    int64_t *v = malloc(cap * sizeof *v);
-    if (!v) return cli_usage_error("out of memory");
-    size_t k = 0;
-    const char *p = s;
-    for (;;) {
-        char *end;
-        errno = 0;
-        long long x = strtoll(p, &end, 10);
-        if (errno || end == p || (*end != ',' && *end != '\0')) {
-            free(v);
-            return cli_usage_error("option --%s: '%s' is not a comma-separated list of integers", opt, s);
-        }
-        v[k++] = x;
-        if (*end == '\0') break;
-        p = end + 1;
-    }
-    *out = v;
-    *n = k;
-    return 0;
-}
-
-static int write_results(const char *ids_out, const char *scores_out, const int64_t *ids, const float *sc, size_t nq,
-                         size_t k) {
-    if (ids_out) {
-        sl_array a = {.dtype = SL_I64, .ndim = 2, .shape = {nq, k}, .data = (void *)ids};
-        sl_status s = sl_npy_write(ids_out, &a);
-        if (s) return cli_fail(s);
-    }
-    if (scores_out) {
-        sl_status s = sl_npy_write_matrix(scores_out, sc, nq, k);
-        if (s) return cli_fail(s);
-    }
-    if (!ids_out && !scores_out) {
-        for (size_t i = 0; i < nq; i++) {
-            printf("%zu:", i);
-            for (size_t j = 0; j < k; j++)
-                if (ids[i * k + j] >= 0) printf(" %lld(%.6g)", (long long)ids[i * k + j], (double)sc[i * k + j]);
-            printf("\n");
-        }
-    }
-    return 0;
-}
 
 /* ---- build ---------------------------------------------------------------*/
 
@@ -70,18 +22,6 @@ static const cli_spec build_spec = {
     "Build an HNSW index over the rows of BASE.npy (ids 0..n-1) and save it.\n"
     "With --threads 1 the index is the same bytes on every run.",
     build_opts, 1, 1, "example:\n  simlearn index build train.npy -o train.hnsw --metric cosine"};
-
-static int load_labels(const char *path, size_t n, int64_t **out) {
-    size_t ln;
-    sl_status s = sl_npy_read_labels(path, out, &ln);
-    if (s) return cli_fail(s);
-    if (ln != n) {
-        fprintf(stderr, "simlearn: error: %s has %zu labels for %zu vectors\n", path, ln, n);
-        sl_free(*out);
-        return 1;
-    }
-    return 0;
-}
 
 static int cmd_build(int argc, char **argv) {
     cli_args a;
@@ -105,7 +45,7 @@ static int cmd_build(int argc, char **argv) {
         rc = 1;
         goto out;
     }
-    if (cli_str(&a, "labels") && (rc = load_labels(cli_str(&a, "labels"), n, &labels))) goto out;
+    if (cli_str(&a, "labels") && (rc = cli_read_labels(cli_str(&a, "labels"), n, "vectors", &labels))) goto out;
     sl_metric_parse(cli_str(&a, "metric"), &m);
     sl_hnsw_config cfg = {.dim = d, .metric = m, .M = (size_t)cli_int(&a, "M"),
                           .ef_construction = (size_t)cli_int(&a, "ef-construction"), .seed = (uint64_t)cli_int(&a, "seed")};
@@ -180,26 +120,20 @@ static int cmd_search(int argc, char **argv) {
         rc = cli_fail(s);
         goto out;
     }
-    if (cli_str(&a, "allow-labels") && (rc = parse_list("allow-labels", cli_str(&a, "allow-labels"), &labs, &nl)))
+    if (cli_str(&a, "allow-labels") && (rc = cli_int_list("allow-labels", cli_str(&a, "allow-labels"), INT64_MIN, INT64_MAX, &labs, &nl)))
         goto out;
     if (k > info.live) {
         fprintf(stderr, "simlearn: error: k = %zu but the index holds %zu vectors\n", k, info.live);
         rc = 1;
         goto out;
     }
-    ids = malloc(nq * k * sizeof *ids);
-    sc = malloc(nq * k * sizeof *sc);
-    if (!ids || !sc) {
-        fprintf(stderr, "simlearn: error: out of memory for %zu x %zu results\n", nq, k);
-        rc = 1;
-        goto out;
-    }
+    if ((rc = cli_alloc_results(nq, k, &ids, &sc))) goto out;
     sl_hnsw_filter f = {.allow_ids = allow, .n_allow_ids = na, .allow_labels = labs, .n_allow_labels = nl};
     if ((s = sl_hnsw_search(h, q, nq, k, (size_t)cli_int(&a, "ef"), &f, ids, sc))) {
         rc = cli_fail(s);
         goto out;
     }
-    rc = write_results(cli_str(&a, "ids-out"), cli_str(&a, "scores-out"), ids, sc, nq, k);
+    rc = cli_write_neighbours(cli_str(&a, "ids-out"), cli_str(&a, "scores-out"), ids, sc, nq, k, true);
 out:
     sl_hnsw_destroy(h);
     sl_free(q), sl_free(allow);
@@ -243,7 +177,7 @@ static int cmd_add(int argc, char **argv) {
         rc = 1;
         goto out;
     }
-    if (cli_str(&a, "labels") && (rc = load_labels(cli_str(&a, "labels"), n, &labels))) goto out;
+    if (cli_str(&a, "labels") && (rc = cli_read_labels(cli_str(&a, "labels"), n, "vectors", &labels))) goto out;
     if ((s = sl_progress_create(stderr, cli_progress_mode(&a), "add", n, "vec", &p)) ||
         (s = sl_hnsw_add(h, x, n, labels, p, &first))) {
         rc = cli_fail(s);
@@ -290,7 +224,7 @@ static int cmd_delete(int argc, char **argv) {
     size_t n = 0;
     int rc = 0;
     sl_status s;
-    if (cli_str(&a, "ids") && (rc = parse_list("ids", cli_str(&a, "ids"), &ids, &n))) goto out;
+    if (cli_str(&a, "ids") && (rc = cli_int_list("ids", cli_str(&a, "ids"), INT64_MIN, INT64_MAX, &ids, &n))) goto out;
     if (cli_str(&a, "ids-file") && (s = sl_npy_read_labels(cli_str(&a, "ids-file"), &fids, &n))) {
         rc = cli_fail(s);
         goto out;

@@ -44,11 +44,11 @@ static void print_shape(const sl_array *a) {
 
 /* The value range, and for floating-point arrays of rank >= 1 the L2 norms
  * of the rows (the last axis is the row; a vector is one row). */
-static void summarize(const sl_array *a, const char *indent) {
+static int summarize(const sl_array *a, const char *indent) {
     size_t n = sl_array_count(a);
     if (n == 0) {
         printf("%sempty\n", indent);
-        return;
+        return 0;
     }
     double mn = INFINITY, mx = -INFINITY, sum = 0;
     size_t nonfinite = 0;
@@ -68,28 +68,19 @@ static void summarize(const sl_array *a, const char *indent) {
     if (fin && fp) printf("%svalues: min %.6g, max %.6g, mean %.6g\n", indent, mn, mx, sum / (double)fin);
     if (fin && !fp) printf("%svalues: min %.0f, max %.0f, mean %.6g\n", indent, mn, mx, sum / (double)fin);
     if (nonfinite) printf("%snon-finite values: %zu of %zu\n", indent, nonfinite, n);
-    if (!fp || a->ndim == 0) return;
-    size_t cols = a->shape[a->ndim - 1], rows = cols ? n / cols : 0;
-    double nmin = INFINITY, nmax = 0, nsum = 0;
-    size_t zero = 0;
-    for (size_t r = 0; r < rows; r++) {
-        double s = 0;
-        for (size_t c = 0; c < cols; c++) {
-            double v = elem(a, r * cols + c);
-            s += v * v;
-        }
-        double nr = sqrt(s);
-        nmin = nr < nmin ? nr : nmin;
-        nmax = nr > nmax ? nr : nmax;
-        nsum += nr;
-        zero += nr == 0;
-    }
+    if (!fp || a->ndim == 0) return 0;
+    size_t cols = a->shape[a->ndim - 1], rows = n / cols;
+    sl_geom_norms nm;
+    sl_status s = a->dtype == SL_F32 ? sl_geom_norm_stats(a->data, rows, cols, &nm)
+                                     : sl_geom_norm_stats_f64(a->data, rows, cols, &nm);
+    if (s) return cli_fail(s);
     if (rows == 1)
-        printf("%sL2 norm: %.6g\n", indent, nmin);
+        printf("%sL2 norm: %.6g\n", indent, nm.min);
     else
-        printf("%srow L2 norms (%zu rows of %zu): min %.6g, mean %.6g, max %.6g\n", indent, rows, cols, nmin,
-               nsum / (double)rows, nmax);
-    if (zero && rows > 1) printf("%szero rows: %zu\n", indent, zero);
+        printf("%srow L2 norms (%zu rows of %zu): min %.6g, mean %.6g, max %.6g\n", indent, rows, cols, nm.min,
+               nm.mean, nm.max);
+    if (nm.zero && rows > 1) printf("%szero rows: %zu\n", indent, nm.zero);
+    return 0;
 }
 
 static size_t param_count(const sl_tensors *t) {
@@ -105,9 +96,9 @@ static int info_npy(const char *path) {
     printf("%s: .npy array, %s, shape ", path, sl_dtype_name(a.dtype));
     print_shape(&a);
     putchar('\n');
-    summarize(&a, "  ");
+    int rc = summarize(&a, "  ");
     sl_array_free(&a);
-    return 0;
+    return rc;
 }
 
 static const char *st_name(sl_dtype d) {
@@ -120,6 +111,7 @@ static int info_safetensors(const char *path) {
     sl_status s = sl_safetensors_read(path, &t);
     if (s) return cli_fail(s);
     size_t nt = sl_tensors_count(t), nm = sl_tensors_meta_count(t);
+    int rc = 0;
     printf("%s: safetensors, %zu tensor%s, %zu values\n", path, nt, nt == 1 ? "" : "s", param_count(t));
     if (nm) {
         printf("  metadata:\n");
@@ -130,16 +122,16 @@ static int info_safetensors(const char *path) {
             printf("    %s: %.*s%s\n", k, len > 100 ? 100 : len, v, (len > 100 || v[len]) ? " ..." : "");
         }
     }
-    for (size_t i = 0; i < nt; i++) {
+    for (size_t i = 0; !rc && i < nt; i++) {
         const char *name = sl_tensors_name(t, i);
         const sl_array *a = sl_tensors_get(t, name);
         printf("  %s: %s ", name, st_name(a->dtype));
         print_shape(a);
         putchar('\n');
-        summarize(a, "    ");
+        rc = summarize(a, "    ");
     }
     sl_tensors_destroy(t);
-    return 0;
+    return rc;
 }
 
 static int info_w2v(const char *path, sl_w2v_format fmt, long long show) {
@@ -155,9 +147,9 @@ static int info_w2v(const char *path, sl_w2v_format fmt, long long show) {
         printf("%s\n", k < w->n ? " ..." : "");
     }
     sl_array view = {.dtype = SL_F32, .ndim = 2, .shape = {w->n, w->dim}, .data = w->vecs};
-    summarize(&view, "  ");
+    int rc = summarize(&view, "  ");
     sl_wordvecs_destroy(w);
-    return 0;
+    return rc;
 }
 
 /* Tell the format from the first bytes. */

@@ -3,7 +3,6 @@
  * retrieval metrics for labelled or paired embeddings. */
 #include "cli.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,240 +40,203 @@ static const cli_spec spec = {
     "  simlearn knn -b emb.npy --self --metric cosine --labels y.npy --retrieval 1,10\n"
     "  simlearn knn -b text.npy --queries images.npy --metric cosine --paired 1,5,10"};
 
-static int parse_ks(const char *opt, const char *s, size_t **out, size_t *n) {
-    size_t cap = 1;
-    for (const char *p = s; *p; p++) cap += *p == ',';
-    size_t *v = malloc(cap * sizeof *v), k = 0;
-    if (!v) return cli_usage_error("out of memory");
-    const char *p = s;
-    for (;;) {
-        char *end;
-        errno = 0;
-        long long x = strtoll(p, &end, 10);
-        if (errno || end == p || x < 1 || (*end != ',' && *end != '\0')) {
-            free(v);
-            return cli_usage_error("option --%s: '%s' is not a comma-separated list of positive integers", opt, s);
+/* What the options name, loaded. */
+typedef struct {
+    const char *bpath, *qpath, *ipath;
+    bool self;
+    float *b, *q;       /* q == b with --self */
+    int64_t *bl, *ql;   /* ql == bl with --self */
+    size_t n, d, nq;
+    sl_hnsw *h;
+    sl_metric m;
+    size_t *Ks;         /* --retrieval or --paired */
+    size_t nK;
+} knn_input;
+
+static void input_free(knn_input *in) {
+    sl_hnsw_destroy(in->h);
+    if (in->q != in->b) sl_free(in->q);
+    sl_free(in->b);
+    if (in->ql != in->bl) sl_free(in->ql);
+    sl_free(in->bl);
+    free(in->Ks);
+}
+
+static int check_options(const cli_args *a, knn_input *in) {
+    in->bpath = cli_str(a, "base"), in->qpath = cli_str(a, "queries"), in->ipath = cli_str(a, "index");
+    in->self = cli_flag(a, "self");
+    sl_metric_parse(cli_str(a, "metric"), &in->m);
+    const char *ret = cli_str(a, "retrieval"), *paired = cli_str(a, "paired");
+    if (!in->bpath && !in->ipath) return cli_usage_error("knn: give --base (or --index)");
+    if (!!in->qpath == in->self) return cli_usage_error("knn: give exactly one of --queries and --self");
+    if (in->ipath && (in->self || ret || paired))
+        return cli_usage_error("knn: --index works with --queries, not with --self, --retrieval or --paired");
+    if (ret && paired) return cli_usage_error("knn: --retrieval and --paired are separate reports; give one");
+    int64_t *ks = NULL;
+    int rc = ret || paired ? cli_int_list(ret ? "retrieval" : "paired", ret ? ret : paired, 1, INT64_MAX, &ks, &in->nK) : 0;
+    if (!rc && ks && !(in->Ks = malloc(in->nK * sizeof *in->Ks))) rc = cli_fail(SL_ERR_NOMEM);
+    for (size_t i = 0; !rc && i < in->nK; i++) in->Ks[i] = (size_t)ks[i];
+    free(ks);
+    return rc;
+}
+
+/* The base (from --base and/or the index), the queries and the labels. */
+static int load_input(const cli_args *a, knn_input *in) {
+    sl_status s;
+    if (in->bpath && (s = sl_npy_read_matrix(in->bpath, &in->b, &in->n, &in->d))) return cli_fail(s);
+    if (in->ipath) {
+        if ((s = sl_hnsw_load(in->ipath, &in->h))) return cli_fail(s);
+        sl_hnsw_info info;
+        sl_hnsw_get_info(in->h, &info);
+        if (in->b && (in->n != info.size || in->d != info.dim)) {
+            fprintf(stderr, "simlearn: error: %s is %zu x %zu but the index %s holds %zu vectors of %zu dims\n",
+                    in->bpath, in->n, in->d, in->ipath, info.size, info.dim);
+            return 1;
         }
-        v[k++] = (size_t)x;
-        if (*end == '\0') break;
-        p = end + 1;
+        in->n = info.size, in->d = info.dim, in->m = info.metric;
     }
-    *out = v;
-    *n = k;
+    size_t dq = in->d;
+    if (in->self)
+        in->q = in->b, in->nq = in->n;
+    else if ((s = sl_npy_read_matrix(in->qpath, &in->q, &in->nq, &dq)))
+        return cli_fail(s);
+    if (in->n == 0 || in->nq == 0) {
+        fprintf(stderr, "simlearn: error: %s has no rows\n", in->n == 0 ? (in->bpath ? in->bpath : in->ipath) : in->qpath);
+        return 1;
+    }
+    if (dq != in->d) {
+        fprintf(stderr, "simlearn: error: the queries have %zu columns but the base has %zu\n", dq, in->d);
+        return 1;
+    }
+    int rc;
+    if (cli_str(a, "labels") && (rc = cli_read_labels(cli_str(a, "labels"), in->n, "base rows", &in->bl))) return rc;
+    if (in->self && in->bl) in->ql = in->bl;
+    else if (cli_str(a, "query-labels") && (rc = cli_read_labels(cli_str(a, "query-labels"), in->nq, "queries", &in->ql)))
+        return rc;
     return 0;
 }
 
-static int read_labels(const char *path, size_t want, const char *what, int64_t **out) {
-    size_t n;
-    sl_status s = sl_npy_read_labels(path, out, &n);
-    if (s) return cli_fail(s);
-    if (n != want) {
-        fprintf(stderr, "simlearn: error: %s has %zu labels but there are %zu %s\n", path, n, want, what);
-        sl_free(*out);
-        *out = NULL;
+static int report_paired(const knn_input *in) {
+    if (in->nq != in->n) {
+        fprintf(stderr, "simlearn: error: --paired needs as many queries as base rows (%zu vs %zu)\n", in->nq, in->n);
         return 1;
     }
+    double *ab = malloc(in->nK * sizeof *ab), *ba = malloc(in->nK * sizeof *ba);
+    const size_t *Ks = in->Ks;
+    sl_status s = ab && ba ? sl_retrieval_paired(in->q, in->b, in->n, in->d, in->m, Ks, in->nK, ab, ba) : SL_ERR_NOMEM;
+    if (!s) {
+        printf("paired retrieval over %zu pairs, metric %s\n", in->n, sl_metric_name(in->m));
+        for (size_t t = 0; t < in->nK; t++)
+            printf("  recall@%zu: queries->base %.4f, base->queries %.4f\n", Ks[t], ab[t], ba[t]);
+    }
+    free(ab), free(ba);
+    return s ? cli_fail(s) : 0;
+}
+
+static int report_retrieval(const cli_args *a, const knn_input *in) {
+    if (!in->bl || !in->ql) return cli_usage_error("knn: --retrieval needs --labels and (unless --self) --query-labels");
+    double *rec = malloc(in->nK * sizeof *rec), *prec = malloc(in->nK * sizeof *prec), map = 0;
+    size_t used = 0;
+    const size_t *Ks = in->Ks;
+    sl_retrieval_config rcfg = {.metric = in->m, .exclude_self = in->self, .Ks = Ks, .nK = in->nK};
+    sl_progress *p = NULL;
+    sl_status s = rec && prec ? sl_progress_create(stderr, cli_progress_mode(a), "retrieval", in->nq, "q", &p) : SL_ERR_NOMEM;
+    if (!s) {
+        rcfg.progress = p;
+        s = sl_retrieval_labelled(in->b, in->n, in->bl, in->q, in->nq, in->ql, in->d, &rcfg, rec, prec, &map, &used);
+    }
+    if (!s) {
+        sl_progress_finish(p, NULL);
+        printf("retrieval over %zu queries (%zu with a relevant item), metric %s\n", in->nq, used, sl_metric_name(in->m));
+        for (size_t t = 0; t < in->nK; t++) printf("  recall@%zu %.4f  precision@%zu %.4f\n", Ks[t], rec[t], Ks[t], prec[t]);
+        printf("  mAP@R %.4f\n", map);
+    }
+    sl_progress_destroy(p);
+    free(rec), free(prec);
+    return s ? cli_fail(s) : 0;
+}
+
+/* Exact search or the index's into ids and sc (nq x k), timed. */
+static int search(const cli_args *a, const knn_input *in, size_t k, int64_t *ids, float *sc) {
+    double t = sl_time_now();
+    sl_progress *p = NULL;
+    sl_status s;
+    if (in->h) {
+        s = sl_hnsw_search(in->h, in->q, in->nq, k, (size_t)cli_int(a, "ef"), NULL, ids, sc);
+    } else {
+        sl_flat_config fc = {.metric = in->m, .k = k, .exclude_self = in->self};
+        if ((s = sl_progress_create(stderr, cli_progress_mode(a), "search", in->nq, "q", &p)) == SL_OK) {
+            fc.progress = p;
+            s = sl_flat_search(in->b, in->n, in->d, in->q, in->nq, in->d, &fc, ids, sc);
+        }
+        if (!s) sl_progress_finish(p, NULL);
+        sl_progress_destroy(p);
+    }
+    if (s) return cli_fail(s);
+    t = sl_time_now() - t;
+    if (!cli_flag(a, "quiet"))
+        fprintf(stderr, "%s search: %zu queries x %zu base, k %zu, metric %s: %.3f s (%.0f queries/s)\n",
+                in->h ? "hnsw" : "exact", in->nq, in->n, k, sl_metric_name(in->m), t, (double)in->nq / t);
     return 0;
+}
+
+/* Classify the queries by their neighbours' labels; print the accuracy with
+ * --query-labels, else the predictions (unless --pred-out takes them). */
+static int classify(const cli_args *a, const knn_input *in, size_t k, const int64_t *ids, const float *sc) {
+    sl_vote v;
+    sl_vote_parse(cli_str(a, "vote"), &v);
+    sl_knn_config kc = {.k = k, .vote = v, .tau = cli_float(a, "tau"), .metric = in->m};
+    int64_t *pred = malloc(in->nq * sizeof *pred);
+    sl_status s = pred ? sl_knn_classify(ids, sc, in->nq, k, in->bl, in->n, &kc, pred) : SL_ERR_NOMEM;
+    if (!s && cli_str(a, "pred-out")) s = sl_npy_write_labels(cli_str(a, "pred-out"), pred, in->nq);
+    if (s) {
+        free(pred);
+        return cli_fail(s);
+    }
+    if (in->ql) {
+        size_t ok = 0;
+        for (size_t i = 0; i < in->nq; i++) ok += pred[i] == in->ql[i];
+        printf("knn classifier: k %zu, %s vote, metric %s: accuracy %.2f%% (%zu/%zu)\n", k, cli_str(a, "vote"),
+               sl_metric_name(in->m), 100.0 * (double)ok / (double)in->nq, ok, in->nq);
+        if (v == SL_VOTE_WEIGHTED) printf("  (weights exp(s/tau), tau %g)\n", cli_float(a, "tau"));
+    } else if (!cli_str(a, "pred-out")) {
+        for (size_t i = 0; i < in->nq; i++) printf("%lld\n", (long long)pred[i]);
+    }
+    free(pred);
+    return 0;
+}
+
+static int neighbours(const cli_args *a, const knn_input *in) {
+    size_t k = (size_t)cli_int(a, "k"), avail = in->self ? in->n - 1 : in->n;
+    if (k > avail) {
+        fprintf(stderr, "simlearn: error: k = %zu but only %zu base vectors can be returned%s\n", k, avail,
+                in->self ? " (self excluded)" : "");
+        return 1;
+    }
+    int64_t *ids;
+    float *sc;
+    int rc = cli_alloc_results(in->nq, k, &ids, &sc);
+    if (!rc) rc = search(a, in, k, ids, sc);
+    if (!rc) rc = cli_write_neighbours(cli_str(a, "ids-out"), cli_str(a, "scores-out"), ids, sc, in->nq, k, !in->bl);
+    if (!rc && in->bl) rc = classify(a, in, k, ids, sc);
+    free(ids), free(sc);
+    return rc;
 }
 
 static int run(int argc, char **argv) {
     cli_args a;
-    int r = cli_parse(&spec, argc, argv, &a);
-    if (r) return r < 0 ? 0 : r;
-    const char *bpath = cli_str(&a, "base"), *qpath = cli_str(&a, "queries"), *ipath = cli_str(&a, "index");
-    bool self = cli_flag(&a, "self");
-    int rc = 0;
-    float *b = NULL, *q = NULL, *sc = NULL;
-    int64_t *bl = NULL, *ql = NULL, *ids = NULL, *pred = NULL;
-    size_t *Ks = NULL, nK = 0, n = 0, d = 0, nq = 0, dq = 0, k = (size_t)cli_int(&a, "k");
-    sl_hnsw *h = NULL;
-    sl_progress *p = NULL;
-    sl_status s;
-    sl_metric m;
-    sl_metric_parse(cli_str(&a, "metric"), &m);
-    if (!bpath && !ipath) {
-        rc = cli_usage_error("knn: give --base (or --index)");
-        goto out;
+    int rc = cli_parse(&spec, argc, argv, &a);
+    if (rc) return rc < 0 ? 0 : rc;
+    knn_input in = {0};
+    rc = check_options(&a, &in);
+    if (!rc) {
+        sl_set_threads((int)cli_int(&a, "threads"));
+        rc = load_input(&a, &in);
     }
-    if (!!qpath == self) {
-        rc = cli_usage_error("knn: give exactly one of --queries and --self");
-        goto out;
-    }
-    if (ipath && (self || cli_str(&a, "retrieval") || cli_str(&a, "paired"))) {
-        rc = cli_usage_error("knn: --index works with --queries, not with --self, --retrieval or --paired");
-        goto out;
-    }
-    if (cli_str(&a, "retrieval") && cli_str(&a, "paired")) {
-        rc = cli_usage_error("knn: --retrieval and --paired are separate reports; give one");
-        goto out;
-    }
-    if ((cli_str(&a, "retrieval") && (rc = parse_ks("retrieval", cli_str(&a, "retrieval"), &Ks, &nK))) ||
-        (cli_str(&a, "paired") && (rc = parse_ks("paired", cli_str(&a, "paired"), &Ks, &nK))))
-        goto out;
-    sl_set_threads((int)cli_int(&a, "threads"));
-    if (bpath && (s = sl_npy_read_matrix(bpath, &b, &n, &d))) {
-        rc = cli_fail(s);
-        goto out;
-    }
-    if (ipath) {
-        if ((s = sl_hnsw_load(ipath, &h))) {
-            rc = cli_fail(s);
-            goto out;
-        }
-        sl_hnsw_info info;
-        sl_hnsw_get_info(h, &info);
-        if (b && (n != info.size || d != info.dim)) {
-            fprintf(stderr, "simlearn: error: %s is %zu x %zu but the index %s holds %zu vectors of %zu dims\n", bpath,
-                    n, d, ipath, info.size, info.dim);
-            rc = 1;
-            goto out;
-        }
-        n = info.size, d = info.dim, m = info.metric;
-    }
-    if (self) {
-        q = b, nq = n, dq = d;
-    } else if ((s = sl_npy_read_matrix(qpath, &q, &nq, &dq))) {
-        rc = cli_fail(s);
-        goto out;
-    }
-    if (n == 0 || nq == 0) {
-        fprintf(stderr, "simlearn: error: %s has no rows\n", n == 0 ? (bpath ? bpath : ipath) : qpath);
-        rc = 1;
-        goto out;
-    }
-    if (dq != d) {
-        fprintf(stderr, "simlearn: error: the queries have %zu columns but the base has %zu\n", dq, d);
-        rc = 1;
-        goto out;
-    }
-    if (cli_str(&a, "labels") && (rc = read_labels(cli_str(&a, "labels"), n, "base rows", &bl))) goto out;
-    if (self && bl) ql = bl;
-    else if (cli_str(&a, "query-labels") && (rc = read_labels(cli_str(&a, "query-labels"), nq, "queries", &ql)))
-        goto out;
-
-    if (cli_str(&a, "paired")) {
-        if (nq != n) {
-            fprintf(stderr, "simlearn: error: --paired needs as many queries as base rows (%zu vs %zu)\n", nq, n);
-            rc = 1;
-            goto out;
-        }
-        double *ab = malloc(nK * sizeof *ab), *ba = malloc(nK * sizeof *ba);
-        if (!ab || !ba || (s = sl_retrieval_paired(q, b, n, d, m, Ks, nK, ab, ba))) {
-            rc = ab && ba ? cli_fail(s) : cli_usage_error("out of memory");
-        } else {
-            printf("paired retrieval over %zu pairs, metric %s\n", n, sl_metric_name(m));
-            for (size_t t = 0; t < nK; t++)
-                printf("  recall@%zu: queries->base %.4f, base->queries %.4f\n", Ks[t], ab[t], ba[t]);
-        }
-        free(ab), free(ba);
-        goto out;
-    }
-    if (cli_str(&a, "retrieval")) {
-        if (!bl || !ql) {
-            rc = cli_usage_error("knn: --retrieval needs --labels and (unless --self) --query-labels");
-            goto out;
-        }
-        double *rec = malloc(nK * sizeof *rec), *prec = malloc(nK * sizeof *prec), map = 0;
-        size_t used = 0;
-        sl_retrieval_config rcfg = {.metric = m, .exclude_self = self, .Ks = Ks, .nK = nK};
-        if ((s = sl_progress_create(stderr, cli_progress_mode(&a), "retrieval", nq, "q", &p)) == SL_OK) {
-            rcfg.progress = p;
-            s = sl_retrieval_labelled(b, n, bl, q, nq, ql, d, &rcfg, rec, prec, &map, &used);
-        }
-        if (s)
-            rc = cli_fail(s);
-        else {
-            sl_progress_finish(p, NULL);
-            printf("retrieval over %zu queries (%zu with a relevant item), metric %s\n", nq, used, sl_metric_name(m));
-            for (size_t t = 0; t < nK; t++) printf("  recall@%zu %.4f  precision@%zu %.4f\n", Ks[t], rec[t], Ks[t], prec[t]);
-            printf("  mAP@R %.4f\n", map);
-        }
-        free(rec), free(prec);
-        goto out;
-    }
-
-    size_t avail = self ? n - 1 : n;
-    if (k > avail) {
-        fprintf(stderr, "simlearn: error: k = %zu but only %zu base vectors can be returned%s\n", k, avail,
-                self ? " (self excluded)" : "");
-        rc = 1;
-        goto out;
-    }
-    ids = malloc(nq * k * sizeof *ids);
-    sc = malloc(nq * k * sizeof *sc);
-    if (!ids || !sc) {
-        fprintf(stderr, "simlearn: error: out of memory for %zu x %zu results\n", nq, k);
-        rc = 1;
-        goto out;
-    }
-    double t = sl_time_now();
-    if (h) {
-        s = sl_hnsw_search(h, q, nq, k, (size_t)cli_int(&a, "ef"), NULL, ids, sc);
-    } else {
-        sl_flat_config fc = {.metric = m, .k = k, .exclude_self = self};
-        if ((s = sl_progress_create(stderr, cli_progress_mode(&a), "search", nq, "q", &p)) == SL_OK) {
-            fc.progress = p;
-            s = sl_flat_search(b, n, d, q, nq, d, &fc, ids, sc);
-        }
-    }
-    if (s) {
-        rc = cli_fail(s);
-        goto out;
-    }
-    sl_progress_finish(p, NULL);
-    t = sl_time_now() - t;
-    if (!cli_flag(&a, "quiet"))
-        fprintf(stderr, "%s search: %zu queries x %zu base, k %zu, metric %s: %.3f s (%.0f queries/s)\n",
-                h ? "hnsw" : "exact", nq, n, k, sl_metric_name(m), t, (double)nq / t);
-    if (cli_str(&a, "ids-out")) {
-        sl_array arr = {.dtype = SL_I64, .ndim = 2, .shape = {nq, k}, .data = ids};
-        if ((s = sl_npy_write(cli_str(&a, "ids-out"), &arr))) {
-            rc = cli_fail(s);
-            goto out;
-        }
-    }
-    if (cli_str(&a, "scores-out") && (s = sl_npy_write_matrix(cli_str(&a, "scores-out"), sc, nq, k))) {
-        rc = cli_fail(s);
-        goto out;
-    }
-    if (bl) {
-        sl_vote v;
-        sl_vote_parse(cli_str(&a, "vote"), &v);
-        sl_knn_config kc = {.k = k, .vote = v, .tau = cli_float(&a, "tau"), .metric = m};
-        pred = malloc(nq * sizeof *pred);
-        if (!pred || (s = sl_knn_classify(ids, sc, nq, k, bl, n, &kc, pred))) {
-            rc = pred ? cli_fail(s) : 1;
-            goto out;
-        }
-        if (cli_str(&a, "pred-out") && (s = sl_npy_write_labels(cli_str(&a, "pred-out"), pred, nq))) {
-            rc = cli_fail(s);
-            goto out;
-        }
-        if (ql) {
-            size_t ok = 0;
-            for (size_t i = 0; i < nq; i++) ok += pred[i] == ql[i];
-            printf("knn classifier: k %zu, %s vote%s, metric %s: accuracy %.2f%% (%zu/%zu)\n", k, cli_str(&a, "vote"),
-                   v == SL_VOTE_WEIGHTED ? "" : "", sl_metric_name(m), 100.0 * (double)ok / (double)nq, ok, nq);
-            if (v == SL_VOTE_WEIGHTED) printf("  (weights exp(s/tau), tau %g)\n", cli_float(&a, "tau"));
-        } else if (!cli_str(&a, "pred-out")) {
-            for (size_t i = 0; i < nq; i++) printf("%lld\n", (long long)pred[i]);
-        }
-    } else if (!cli_str(&a, "ids-out") && !cli_str(&a, "scores-out")) {
-        for (size_t i = 0; i < nq; i++) {
-            printf("%zu:", i);
-            for (size_t j = 0; j < k; j++)
-                if (ids[i * k + j] >= 0) printf(" %lld(%.6g)", (long long)ids[i * k + j], (double)sc[i * k + j]);
-            printf("\n");
-        }
-    }
-out:
-    sl_progress_destroy(p);
-    sl_hnsw_destroy(h);
-    if (q != b) sl_free(q);
-    sl_free(b);
-    if (ql != bl) sl_free(ql);
-    sl_free(bl);
-    free(ids), free(sc), free(pred), free(Ks);
+    if (!rc) rc = cli_str(&a, "paired")      ? report_paired(&in)
+                  : cli_str(&a, "retrieval") ? report_retrieval(&a, &in)
+                                             : neighbours(&a, &in);
+    input_free(&in);
     return rc;
 }
 

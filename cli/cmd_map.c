@@ -88,203 +88,179 @@ static const char *base_name(const char *p) {
     return s ? s + 1 : p;
 }
 
-static int run(int argc, char **argv) {
-    cli_args a;
-    int r = cli_parse(&spec, argc, argv, &a);
-    if (r) return r < 0 ? 0 : r;
-    const char *out = cli_str(&a, "output"), *coords = cli_str(&a, "coords");
-    const char *method = cli_str(&a, "method");
-    bool tsne = strcmp(method, "tsne") == 0;
-    int dims = (int)cli_int(&a, "dims");
-    int rc = 1;
-    float *x = NULL, *sx = NULL, *y = NULL; /* x from the library (sl_free), sx the sample (free) */
-    int64_t *lab = NULL;
-    size_t *pick = NULL;
-    uint8_t *imgs = NULL;
-    int ih = 0, iw = 0, ic = 0;
-    char *names_buf = NULL, **names = NULL, *svg = NULL;
-    size_t n_names = 0;
-    sl_progress *prog = NULL;
-    if (!out && !coords) {
-        rc = cli_usage_error("map: nothing to write; give -o map.svg and/or --coords map.npy");
-        goto done;
-    }
-    if (tsne && cli_given(&a, "dims") && dims != 2) {
-        rc = cli_usage_error("map: t-SNE maps to 2 dimensions; --dims is for --method pca");
-        goto done;
-    }
-    sl_set_threads((int)cli_int(&a, "threads"));
-    size_t n, d, nl = 0;
-    sl_status st = sl_npy_read_matrix(a.pos[0], &x, &n, &d);
+/* The input rows and what goes with them, sampled down to m rows. */
+typedef struct {
+    float *x;      /* m x d (sl_free) */
+    size_t n, m, d;
+    int64_t *lab;  /* m labels or NULL (sl_free) */
+    uint8_t *imgs; /* m images or NULL (free) */
+    int ih, iw, ic;
+    char *names_buf, **names;
+    size_t n_names;
+} map_input;
+
+static void input_free(map_input *in) {
+    sl_free(in->x), sl_free(in->lab);
+    free(in->imgs), free(in->names_buf), free(in->names);
+}
+
+static int load_input(const cli_args *a, map_input *in) {
+    sl_status st = sl_npy_read_matrix(a->pos[0], &in->x, &in->n, &in->d);
+    if (st) return cli_fail(st);
+    in->m = in->n;
+    int dims = (int)cli_int(a, "dims");
+    if ((size_t)dims > in->d) return cli_usage_error("map: --dims %d is more than the %zu input dimensions", dims, in->d);
+    char what[4200];
+    snprintf(what, sizeof what, "rows of %s", a->pos[0]);
+    int rc;
+    if (cli_str(a, "labels") && (rc = cli_read_labels(cli_str(a, "labels"), in->n, what, &in->lab))) return rc;
+    if (cli_str(a, "images") && (rc = load_images(cli_str(a, "images"), in->n, &in->imgs, &in->ih, &in->iw, &in->ic)))
+        return rc;
+    if (cli_str(a, "label-names") && split_names(cli_str(a, "label-names"), &in->names_buf, &in->names, &in->n_names))
+        return cli_fail(SL_ERR_NOMEM);
+    return 0;
+}
+
+/* A seeded random sample of at most --max-points rows, kept in file order;
+ * the labels and images follow their rows. */
+static int sample_rows(const cli_args *a, map_input *in) {
+    size_t maxp = (size_t)cli_int(a, "max-points");
+    if (!maxp || in->n <= maxp) return 0;
+    size_t *pick = malloc(maxp * sizeof *pick);
+    sl_rng rng;
+    sl_rng_seed(&rng, (uint64_t)cli_int(a, "seed"), 0x5a);
+    sl_status st = pick ? sl_rng_sample(&rng, in->n, maxp, true, pick) : SL_ERR_NOMEM;
     if (st) {
-        rc = cli_fail(st);
-        goto done;
+        free(pick);
+        return cli_fail(st);
     }
-    if ((size_t)dims > d) {
-        rc = cli_usage_error("map: --dims %d is more than the %zu input dimensions", dims, d);
-        goto done;
-    }
-    if (cli_str(&a, "labels")) {
-        if ((st = sl_npy_read_labels(cli_str(&a, "labels"), &lab, &nl))) {
-            rc = cli_fail(st);
-            goto done;
-        }
-        if (nl != n) {
-            fprintf(stderr, "simlearn: error: %s has %zu labels for %zu rows of %s\n", cli_str(&a, "labels"), nl, n,
-                    a.pos[0]);
-            goto done;
-        }
-    }
-    if (cli_str(&a, "images") && load_images(cli_str(&a, "images"), n, &imgs, &ih, &iw, &ic)) goto done;
-    if (cli_str(&a, "label-names") && split_names(cli_str(&a, "label-names"), &names_buf, &names, &n_names)) {
-        fprintf(stderr, "simlearn: error: out of memory\n");
-        goto done;
-    }
-    /* A seeded random sample of rows, kept in file order. */
-    size_t maxp = (size_t)cli_int(&a, "max-points"), m = n;
-    uint64_t seed = (uint64_t)cli_int(&a, "seed");
-    if (maxp && n > maxp) {
-        pick = malloc(n * sizeof *pick);
-        sx = malloc(maxp * d * sizeof *sx);
-        if (!pick || !sx) {
-            fprintf(stderr, "simlearn: error: out of memory\n");
-            goto done;
-        }
-        for (size_t i = 0; i < n; i++) pick[i] = i;
-        sl_rng rng;
-        sl_rng_seed(&rng, seed, 0x5a);
-        sl_rng_shuffle(&rng, pick, n, sizeof *pick);
-        m = maxp;
-        /* Insertion-sort the chosen indices so the sample keeps file order. */
-        for (size_t i = 1; i < m; i++) {
-            size_t v = pick[i], j = i;
-            while (j > 0 && pick[j - 1] > v) pick[j] = pick[j - 1], j--;
-            pick[j] = v;
-        }
-        for (size_t i = 0; i < m; i++) {
-            memcpy(sx + i * d, x + pick[i] * d, d * sizeof *sx);
-            if (lab) lab[i] = lab[pick[i]];
-            if (imgs) {
-                size_t per = (size_t)ih * (size_t)iw * (size_t)ic;
-                memmove(imgs + i * per, imgs + pick[i] * per, per);
-            }
-        }
-        sl_free(x);
-        x = NULL;
-        fprintf(stderr, "map: using a random sample of %zu of the %zu rows (--max-points)\n", m, n);
-    }
-    const float *X = sx ? sx : x;
-    int od = tsne ? 2 : dims;
-    y = malloc(m * (size_t)od * sizeof *y);
-    if (!y) {
-        fprintf(stderr, "simlearn: error: out of memory\n");
-        goto done;
-    }
-    double t0 = sl_time_now();
-    char what[160];
+    in->m = maxp;
+    sl_rows_gather(in->x, in->x, in->d * sizeof *in->x, pick, in->m);
+    if (in->lab) sl_rows_gather(in->lab, in->lab, sizeof *in->lab, pick, in->m);
+    if (in->imgs) sl_rows_gather(in->imgs, in->imgs, (size_t)in->ih * (size_t)in->iw * (size_t)in->ic, pick, in->m);
+    free(pick);
+    fprintf(stderr, "map: using a random sample of %zu of the %zu rows (--max-points)\n", in->m, in->n);
+    return 0;
+}
+
+/* The map (m x od) by t-SNE or PCA; `what` describes it. */
+static int make_map(const cli_args *a, const map_input *in, bool tsne, int od, float *y, char *what, size_t cap) {
+    sl_status st;
     if (tsne) {
         sl_tsne_config c;
         sl_tsne_config_default(&c);
-        c.perplexity = cli_float(&a, "perplexity");
-        c.max_iter = (int)cli_int(&a, "iters");
-        c.theta = cli_float(&a, "theta");
-        c.learning_rate = cli_float(&a, "learning-rate");
-        c.seed = seed;
-        if ((st = sl_progress_create(stderr, cli_progress_mode(&a), "t-SNE", (uint64_t)c.max_iter, "it", &prog))) {
-            rc = cli_fail(st);
-            goto done;
+        c.perplexity = cli_float(a, "perplexity");
+        c.max_iter = (int)cli_int(a, "iters");
+        c.theta = cli_float(a, "theta");
+        c.learning_rate = cli_float(a, "learning-rate");
+        c.seed = (uint64_t)cli_int(a, "seed");
+        sl_progress *prog = NULL;
+        if (!(st = sl_progress_create(stderr, cli_progress_mode(a), "t-SNE", (uint64_t)c.max_iter, "it", &prog))) {
+            c.progress = prog;
+            st = sl_tsne_run(&c, in->x, in->m, in->d, y);
+            sl_progress_finish(prog, NULL);
         }
-        c.progress = prog;
-        st = sl_tsne_run(&c, X, m, d, y);
-        sl_progress_finish(prog, NULL);
-        if (st) {
-            rc = cli_fail(st);
-            goto done;
-        }
-        snprintf(what, sizeof what, "t-SNE (perplexity %g, %d iterations)", c.perplexity, c.max_iter);
-    } else {
-        sl_pca *p;
-        if ((st = sl_pca_fit(X, m, d, (size_t)od, &p))) {
-            rc = cli_fail(st);
-            goto done;
-        }
-        sl_pca_transform(p, X, m, y);
-        int len = snprintf(what, sizeof what, "PCA (variance explained:");
-        for (int c = 0; c < od && c < 4 && len < (int)sizeof what - 16; c++)
-            len += snprintf(what + len, sizeof what - (size_t)len, " %.1f%%",
-                            100.0 * p->variance[c] / (p->total_variance > 0 ? p->total_variance : 1));
-        snprintf(what + len, sizeof what - (size_t)len, "%s)", od > 4 ? " ..." : "");
-        sl_pca_destroy(p);
+        sl_progress_destroy(prog);
+        if (st) return cli_fail(st);
+        snprintf(what, cap, "t-SNE (perplexity %g, %d iterations)", c.perplexity, c.max_iter);
+        return 0;
     }
-    double el = sl_time_now() - t0;
-    printf("map: %zu points, %zu dims -> %d by %s in %.2f s\n", m, d, od, what, el);
-    /* Trustworthiness on a sample: exact, O(s^2 d). */
-    size_t ts = (size_t)cli_int(&a, "trust");
-    if (ts > 0 && m >= 40) {
-        size_t s = (ts < m ? ts : m);
-        float *tx = malloc(s * d * sizeof *tx), *ty = malloc(s * (size_t)od * sizeof *ty);
-        size_t *ix = malloc(m * sizeof *ix);
-        if (tx && ty && ix) {
-            for (size_t i = 0; i < m; i++) ix[i] = i;
-            sl_rng rng;
-            sl_rng_seed(&rng, seed, 0x7a);
-            sl_rng_shuffle(&rng, ix, m, sizeof *ix);
-            for (size_t i = 0; i < s; i++) {
-                memcpy(tx + i * d, X + ix[i] * d, d * sizeof *tx);
-                memcpy(ty + i * (size_t)od, y + ix[i] * (size_t)od, (size_t)od * sizeof *ty);
-            }
-            double tr;
-            int k = s >= 40 ? 10 : 1;
-            if ((st = sl_trustworthiness(tx, s, d, ty, (size_t)od, k, &tr)) == SL_OK)
-                printf("map: trustworthiness@%d on %zu points: %.4f\n", k, s, tr);
-        }
-        free(tx), free(ty), free(ix);
+    sl_pca *p;
+    if ((st = sl_pca_fit(in->x, in->m, in->d, (size_t)od, &p))) return cli_fail(st);
+    sl_pca_transform(p, in->x, in->m, y);
+    int len = snprintf(what, cap, "PCA (variance explained:");
+    for (int c = 0; c < od && c < 4 && len < (int)cap - 16; c++)
+        len += snprintf(what + len, cap - (size_t)len, " %.1f%%",
+                        100.0 * p->variance[c] / (p->total_variance > 0 ? p->total_variance : 1));
+    snprintf(what + len, cap - (size_t)len, "%s)", od > 4 ? " ..." : "");
+    sl_pca_destroy(p);
+    return 0;
+}
+
+/* Trustworthiness on a seeded sample of --trust points: exact, O(s^2 d). */
+static void print_trust(const cli_args *a, const map_input *in, const float *y, int od) {
+    size_t ts = (size_t)cli_int(a, "trust"), m = in->m, d = in->d;
+    if (ts == 0 || m < 40) return;
+    size_t s = ts < m ? ts : m;
+    float *tx = malloc(s * d * sizeof *tx), *ty = malloc(s * (size_t)od * sizeof *ty);
+    size_t *ix = malloc(s * sizeof *ix);
+    sl_rng rng;
+    sl_rng_seed(&rng, (uint64_t)cli_int(a, "seed"), 0x7a);
+    if (tx && ty && ix && sl_rng_sample(&rng, m, s, false, ix) == SL_OK) {
+        sl_rows_gather(tx, in->x, d * sizeof *tx, ix, s);
+        sl_rows_gather(ty, y, (size_t)od * sizeof *ty, ix, s);
+        double tr;
+        int k = s >= 40 ? 10 : 1;
+        if (sl_trustworthiness(tx, s, d, ty, (size_t)od, k, &tr) == SL_OK)
+            printf("map: trustworthiness@%d on %zu points: %.4f\n", k, s, tr);
     }
-    if (coords) {
-        if ((st = sl_npy_write_matrix(coords, y, m, (size_t)od))) {
-            rc = cli_fail(st);
-            goto done;
-        }
-        printf("map: wrote %s (%zu x %d)\n", coords, m, od);
+    free(tx), free(ty), free(ix);
+}
+
+/* The SVG scatter plot of the first two map coordinates. */
+static int write_svg(const cli_args *a, const map_input *in, bool tsne, const float *y, int od, const char *out) {
+    size_t m = in->m;
+    float *xy = NULL;
+    if (od > 2) {
+        if (!(xy = malloc(m * 2 * sizeof *xy))) return cli_fail(SL_ERR_NOMEM);
+        for (size_t i = 0; i < m; i++) xy[2 * i] = y[i * (size_t)od], xy[2 * i + 1] = y[i * (size_t)od + 1];
     }
-    if (out) {
-        float *xy = y;
-        if (od > 2) {
-            xy = malloc(m * 2 * sizeof *xy);
-            if (!xy) goto done;
-            for (size_t i = 0; i < m; i++) xy[2 * i] = y[i * (size_t)od], xy[2 * i + 1] = y[i * (size_t)od + 1];
-        }
-        char title[512];
-        snprintf(title, sizeof title, "%s of %s", tsne ? "t-SNE" : "PCA", base_name(a.pos[0]));
-        sl_scatter sc = {0};
-        sc.xy = xy;
-        sc.n = m;
-        sc.labels = lab;
-        sc.names = (const char *const *)names;
-        sc.n_names = n_names;
-        sc.legend_title = lab ? "label" : NULL;
-        sc.text.title = cli_str(&a, "title") ? cli_str(&a, "title") : title;
-        sl_scatter_thumbs th = {imgs, iw, ih, ic, (size_t)cli_int(&a, "thumbs"), 0, seed};
-        if (imgs) sc.thumbs = &th;
-        sc.text.x_label = tsne ? "t-SNE 1" : "PC 1";
-        sc.text.y_label = tsne ? "t-SNE 2" : "PC 2";
-        size_t len;
-        st = sl_plot_scatter(&sc, &svg, &len);
-        if (xy != y) free(xy);
-        if (!st) st = sl_svg_write(out, svg, len);
-        if (st) {
-            rc = cli_fail(st);
-            goto done;
-        }
-        printf("map: wrote %s\n", out);
-    }
-    rc = 0;
-done:
-    sl_progress_destroy(prog);
-    sl_free(x);
-    free(sx), free(y), free(pick), free(imgs), free(names_buf), free(names);
-    sl_free(lab);
+    char title[512];
+    snprintf(title, sizeof title, "%s of %s", tsne ? "t-SNE" : "PCA", base_name(a->pos[0]));
+    sl_scatter sc = {0};
+    sc.xy = xy ? xy : y;
+    sc.n = m;
+    sc.labels = in->lab;
+    sc.names = (const char *const *)in->names;
+    sc.n_names = in->n_names;
+    sc.legend_title = in->lab ? "label" : NULL;
+    sc.text.title = cli_str(a, "title") ? cli_str(a, "title") : title;
+    sl_scatter_thumbs th = {in->imgs, in->iw, in->ih, in->ic, (size_t)cli_int(a, "thumbs"), 0, (uint64_t)cli_int(a, "seed")};
+    if (in->imgs) sc.thumbs = &th;
+    sc.text.x_label = tsne ? "t-SNE 1" : "PC 1";
+    sc.text.y_label = tsne ? "t-SNE 2" : "PC 2";
+    char *svg = NULL;
+    size_t len;
+    sl_status st = sl_plot_scatter(&sc, &svg, &len);
+    free(xy);
+    if (!st) st = sl_svg_write(out, svg, len);
     sl_free(svg);
+    if (st) return cli_fail(st);
+    printf("map: wrote %s\n", out);
+    return 0;
+}
+
+static int run(int argc, char **argv) {
+    cli_args a;
+    int rc = cli_parse(&spec, argc, argv, &a);
+    if (rc) return rc < 0 ? 0 : rc;
+    const char *out = cli_str(&a, "output"), *coords = cli_str(&a, "coords");
+    bool tsne = strcmp(cli_str(&a, "method"), "tsne") == 0;
+    int od = tsne ? 2 : (int)cli_int(&a, "dims");
+    if (!out && !coords) return cli_usage_error("map: nothing to write; give -o map.svg and/or --coords map.npy");
+    if (tsne && cli_given(&a, "dims") && cli_int(&a, "dims") != 2)
+        return cli_usage_error("map: t-SNE maps to 2 dimensions; --dims is for --method pca");
+    sl_set_threads((int)cli_int(&a, "threads"));
+    map_input in = {0};
+    float *y = NULL;
+    rc = load_input(&a, &in);
+    if (!rc) rc = sample_rows(&a, &in);
+    if (!rc && !(y = malloc(in.m * (size_t)od * sizeof *y))) rc = cli_fail(SL_ERR_NOMEM);
+    char what[160];
+    double t0 = sl_time_now();
+    if (!rc) rc = make_map(&a, &in, tsne, od, y, what, sizeof what);
+    if (!rc) {
+        printf("map: %zu points, %zu dims -> %d by %s in %.2f s\n", in.m, in.d, od, what, sl_time_now() - t0);
+        print_trust(&a, &in, y, od);
+    }
+    sl_status st;
+    if (!rc && coords) {
+        if ((st = sl_npy_write_matrix(coords, y, in.m, (size_t)od))) rc = cli_fail(st);
+        else printf("map: wrote %s (%zu x %d)\n", coords, in.m, od);
+    }
+    if (!rc && out) rc = write_svg(&a, &in, tsne, y, od, out);
+    free(y);
+    input_free(&in);
     return rc;
 }
 

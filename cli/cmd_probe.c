@@ -42,33 +42,8 @@ static const cli_spec spec = {
     "                 --test emb_test.npy --test-labels y_test.npy\n"
     "  simlearn probe --train X.npy --train-labels y.npy --lambda 1e-4 --threads 2"};
 
-/* Parse "1e-3,1e-4" into a new array. */
-static int parse_grid(const char *s, double **out, size_t *n) {
-    size_t cap = 1;
-    for (const char *p = s; *p; p++) cap += *p == ',';
-    double *g = malloc(cap * sizeof *g);
-    if (!g) return cli_usage_error("out of memory");
-    size_t k = 0;
-    const char *p = s;
-    for (;;) {
-        char *end;
-        double v = strtod(p, &end);
-        if (end == p || !isfinite(v) || v < 0 || (*end != ',' && *end != '\0')) {
-            free(g);
-            return cli_usage_error("--lambda: expected comma-separated numbers >= 0, got '%s'", s);
-        }
-        g[k++] = v;
-        if (*end == '\0') break;
-        p = end + 1;
-    }
-    *out = g;
-    *n = k;
-    return 0;
-}
-
 /* Read features and labels; on failure nothing is left allocated. */
 static int load_set(const char *xpath, const char *ypath, float **x, size_t *n, size_t *d, int64_t **y) {
-    size_t ny;
     float *xx;
     int64_t *yy;
     sl_status s = sl_npy_read_matrix(xpath, &xx, n, d);
@@ -78,14 +53,12 @@ static int load_set(const char *xpath, const char *ypath, float **x, size_t *n, 
         sl_free(xx);
         return 1;
     }
-    if ((s = sl_npy_read_labels(ypath, &yy, &ny)) != SL_OK) {
+    char what[4200];
+    snprintf(what, sizeof what, "rows in %s", xpath);
+    int rc = cli_read_labels(ypath, *n, what, &yy);
+    if (rc) {
         sl_free(xx);
-        return cli_fail(s);
-    }
-    if (ny != *n) {
-        fprintf(stderr, "simlearn: error: %s has %zu labels but %s has %zu rows\n", ypath, ny, xpath, *n);
-        sl_free(xx), sl_free(yy);
-        return 1;
+        return rc;
     }
     *x = xx;
     *y = yy;
@@ -126,7 +99,7 @@ static int run(int argc, char **argv) {
         return cli_usage_error("--test and --test-labels go together");
     double *grid = NULL;
     size_t ngrid = 0;
-    if ((rc = parse_grid(cli_str(&a, "lambda"), &grid, &ngrid)) != 0) return rc;
+    if ((rc = cli_float_list("lambda", cli_str(&a, "lambda"), 0, INFINITY, &grid, &ngrid)) != 0) return rc;
     sl_set_threads((int)cli_int(&a, "threads"));
 
     float *xtr = NULL, *xte = NULL;

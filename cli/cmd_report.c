@@ -16,11 +16,10 @@ static const cli_opt opts[] = {
     {"emb", 0, CLI_STR, NULL, "comma-separated embedding matrices (.npy, one row per item)", NULL, 0, 0, false},
     {"labels", 0, CLI_STR, NULL, "comma-separated label vectors (.npy); NAME.ATTR.npy names attribute ATTR", NULL, 0,
      0, false},
-    {"data", 0, CLI_STR, NULL, "dataset of the items (images for the grids; default: the models' dataset)", NULL, 0,
-     0, false},
-    {"split", 0, CLI_STR, "val", "dataset split", NULL, 0, 0, false},
+    CLI_OPT_DATA(NULL, "dataset of the items (images for the grids; default: the first model's dataset)"),
     {"count", 0, CLI_INT, "2000", "items of the split to use (the first ones)", NULL, 2, 1e7, false},
-    {"data-seed", 0, CLI_INT, "0", "dataset seed (0: the model's)", NULL, 0, 9.2e18, false},
+    CLI_DATA_OPTS_MODEL("val"),
+    CLI_OPT_DATA_LABELS("data-labels"),
     {"no-pixels", 0, CLI_FLAG, NULL, "leave raw pixels out of the comparison", NULL, 0, 0, false},
     {"title", 0, CLI_STR, NULL, "page title (default: the folder's name)", NULL, 0, 0, false},
     {"queries", 0, CLI_INT, "8", "query images in the neighbour grids", NULL, 1, 100, false},
@@ -138,22 +137,40 @@ static int add_rep(gathered *g, char *name, float *x, size_t d) {
     return 0;
 }
 
-/* Open the dataset (from the first model's training metadata unless given)
- * and take its first `count` items: images, raw pixels and labels. */
-static int open_data(gathered *g, const cli_args *a, const char *model, sl_data_config *dc, char *source,
-                     size_t source_len, char *desc, size_t desc_len) {
-    sl_data_config_default(dc);
+/* The dataset of the report: the options, and what they leave unset from the
+ * first model's training data (as sl_embed would open it). */
+static int resolve_data(const cli_args *a, const char *model, sl_data_config *dc, char *buf, size_t cap) {
+    sl_data_config opt;
+    int rc = cli_data_config(a, NULL, &opt);
+    if (rc) return rc;
+    sl_embed_config e;
+    sl_embed_config_default(&e);
+    sl_embed_config_set_data(&e, &opt);
+    e.model = model;
+    sl_status s = sl_embed_data_config(&e, dc, buf, cap);
+    return s ? cli_fail(s) : 0;
+}
+
+/* Take the labels of every attribute of g->data. */
+static int add_attrs(gathered *g) {
+    int na = sl_data_num_attrs(g->data);
+    for (int k = 0; k < na && k < MAX_ITEMS; k++) {
+        const sl_attr *at = sl_data_attr(g->data, k);
+        g->attr_labels[k] = malloc(g->n * sizeof(int64_t));
+        g->attr_names[k] = strdup(at->name);
+        g->n_attrs++;
+        if (!g->attr_labels[k] || !g->attr_names[k]) return oom();
+        g->attrs[k] = (sl_report_attr){g->attr_names[k], g->attr_labels[k], at->class_names, (size_t)at->n_classes};
+    }
+    return 0;
+}
+
+/* Open the dataset and take its first `count` items: images, raw pixels and
+ * labels. */
+static int open_data(gathered *g, const cli_args *a, const sl_data_config *dc, char *desc, size_t desc_len) {
     sl_status s;
-    if (model && (s = sl_train_checkpoint_data(model, dc, source, source_len))) return cli_fail(s);
-    if (cli_str(a, "data")) snprintf(source, source_len, "%s", cli_str(a, "data"));
-    else if (dc->source != source) snprintf(source, source_len, "%s", dc->source);
-    dc->source = source;
-    if (cli_int(a, "data-seed")) dc->seed = (uint64_t)cli_int(a, "data-seed");
-    if ((s = sl_split_parse(cli_str(a, "split"), &dc->split))) return cli_fail(s);
-    size_t want = (size_t)cli_int(a, "count");
-    if (strcmp(dc->source, "shapes") == 0) dc->shapes_count = want;
     if ((s = sl_data_open(dc, &g->data))) return cli_fail(s);
-    size_t n = sl_data_count(g->data);
+    size_t n = sl_data_count(g->data), want = (size_t)cli_int(a, "count");
     if (n > want) n = want;
     g->n = n;
     g->c = sl_data_channels(g->data), g->h = sl_data_height(g->data), g->w = sl_data_width(g->data);
@@ -163,25 +180,11 @@ static int open_data(gathered *g, const cli_args *a, const char *model, sl_data_
     int32_t *lab = malloc((size_t)(na > 0 ? na : 1) * sizeof(int32_t));
     bool images = (g->c == 1 || g->c == 3) && item == hw * (size_t)g->c;
     if (images) g->images = malloc(n * item);
-    if (!px || !lab || (images && !g->images)) {
-        free(px), free(lab);
-        return oom();
-    }
-    for (int k = 0; k < na && k < MAX_ITEMS; k++) {
-        const sl_attr *at = sl_data_attr(g->data, k);
-        g->attr_labels[k] = malloc(n * sizeof(int64_t));
-        g->attr_names[k] = strdup(at->name);
-        g->n_attrs++;
-        if (!g->attr_labels[k] || !g->attr_names[k]) {
-            free(px), free(lab);
-            return oom();
-        }
-        g->attrs[k] = (sl_report_attr){g->attr_names[k], g->attr_labels[k], at->class_names, (size_t)at->n_classes};
-    }
-    for (size_t i = 0; i < n; i++) {
+    int rc = !px || !lab || (images && !g->images) ? oom() : add_attrs(g);
+    for (size_t i = 0; !rc && i < n; i++) {
         if ((s = sl_data_get(g->data, i, px + i * item, lab, NULL))) {
-            free(px), free(lab);
-            return cli_fail(s);
+            rc = cli_fail(s);
+            break;
         }
         for (size_t k = 0; k < g->n_attrs; k++) g->attr_labels[k][i] = lab[k];
         if (images)
@@ -194,9 +197,9 @@ static int open_data(gathered *g, const cli_args *a, const char *model, sl_data_
     free(lab);
     if (!images) free(g->images), g->images = NULL;
     snprintf(desc, desc_len, "Data: %s, %s split, %zu items.", sl_data_name(g->data), sl_split_name(dc->split), n);
-    if (cli_flag(a, "no-pixels")) {
+    if (rc || cli_flag(a, "no-pixels")) {
         free(px);
-        return 0;
+        return rc;
     }
     return add_rep(g, strdup("raw pixels"), px, item);
 }
@@ -204,12 +207,8 @@ static int open_data(gathered *g, const cli_args *a, const char *model, sl_data_
 static int add_model(gathered *g, const cli_args *a, const char *path, const sl_data_config *dc) {
     sl_embed_config e;
     sl_embed_config_default(&e);
+    sl_embed_config_set_data(&e, dc);
     e.model = path;
-    e.data = dc->source;
-    e.split = dc->split;
-    e.data_seed = dc->seed;
-    e.data_count = dc->shapes_count;
-    e.image_size = dc->size;
     e.threads = (int)cli_int(a, "threads");
     sl_embedding *em;
     sl_status s = sl_embed(&e, &em);
@@ -367,9 +366,11 @@ static int run(int argc, char **argv) {
     gathered g;
     memset(&g, 0, sizeof g);
     sl_data_config dc;
-    char source[4096], desc[4200] = "";
-    if (!rc && (models.n || cli_given(&a, "data")))
-        rc = open_data(&g, &a, models.n ? models.names[0] : NULL, &dc, source, sizeof source, desc, sizeof desc);
+    char paths[8192], desc[4200] = "";
+    if (!rc && (models.n || cli_given(&a, "data"))) {
+        rc = resolve_data(&a, models.n ? models.names[0] : NULL, &dc, paths, sizeof paths);
+        if (!rc) rc = open_data(&g, &a, &dc, desc, sizeof desc);
+    }
     for (size_t i = 0; !rc && i < models.n; i++) {
         if (cli_progress_mode(&a) != SL_PROGRESS_QUIET) fprintf(stderr, "report: embedding with %s\n", models.names[i]);
         rc = add_model(&g, &a, models.names[i], &dc);

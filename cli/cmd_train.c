@@ -14,12 +14,9 @@ static void on_sigint(int sig) {
 }
 
 static const cli_opt opts[] = {
-    {"data", 0, CLI_STR, "shapes", "dataset: shapes, fashion-mnist, mnist, a folder, .tsv/.txt captions, .npy", NULL, 0, 0, false},
-    {"split", 0, CLI_CHOICE, "train", "which split to train on", "train|val|test|all", 0, 0, false},
-    {"size", 0, CLI_INT, "0", "image side for shapes / image folders (0 = the source's default)", NULL, 0, 4096, false},
-    {"count", 0, CLI_INT, "0", "shapes: items in the split (0 = 50000)", NULL, 0, 1e12, false},
-    {"data-seed", 0, CLI_INT, "0", "seed of the shapes world and of the splits", NULL, 0, 9.2e18, false},
-    {"val-fraction", 0, CLI_FLOAT, "-1", "share of the data held out as the validation split (-1 = the source's default: none for IDX, 0.1 otherwise)", NULL, -1, 0.99, false},
+    CLI_OPT_DATA("shapes", "dataset: shapes, fashion-mnist, mnist, a folder, .tsv/.txt captions, .npy"),
+    CLI_OPT_DATA_COUNT("shapes: items in the split (0 = 50000)"),
+    CLI_DATA_OPTS("train"),
     {"aug", 0, CLI_STR, NULL, "augmentation spec or preset (color, location, shape+location, simclr, mono) or none; "
                               "default: mono on IDX, simclr otherwise, none for one-view objectives", NULL, 0, 0, false},
     {"keep", 0, CLI_STR, NULL, "shapes: attribute-resampling views keeping these attributes, e.g. shape+location", NULL, 0, 0, false},
@@ -89,71 +86,75 @@ static bool parse_bytes(const char *s, size_t *out) {
     return true;
 }
 
+/* The training configuration from the options; the log goes beside the
+ * checkpoint (logpath, cap bytes) unless --log names it. Returns 0 or 2. */
+static int train_config(const cli_args *a, sl_train_config *c, char *logpath, size_t cap) {
+    sl_train_config_default(c);
+    sl_data_config dc;
+    int rc = cli_data_config(a, NULL, &dc);
+    if (rc) return rc;
+    sl_train_config_set_data(c, &dc);
+    c->aug = cli_str(a, "aug");
+    c->keep = cli_str(a, "keep");
+    c->label = cli_str(a, "label");
+    c->encoder = cli_str(a, "encoder");
+    c->projector = cli_str(a, "projector");
+    c->decoder = cli_str(a, "decoder");
+    if (cli_given(a, "text-encoder")) c->text_encoder = cli_str(a, "text-encoder");
+    if (sl_loss_objective_parse(cli_str(a, "objective"), &c->objective))
+        return cli_usage_error("option --objective: %s", sl_last_error());
+    c->sim = cli_str(a, "sim");
+    c->tau = cli_float(a, "tau");
+    if (cli_flag(a, "learn-tau") && cli_flag(a, "fixed-tau"))
+        return cli_usage_error("--learn-tau and --fixed-tau contradict each other");
+    c->learn_tau = cli_flag(a, "learn-tau") ? 1 : cli_flag(a, "fixed-tau") ? 0 : -1;
+    c->margin = cli_float(a, "margin");
+    c->optim = cli_str(a, "optim");
+    c->lr = cli_float(a, "lr");
+    c->schedule = cli_str(a, "schedule");
+    c->warmup = (int64_t)cli_int(a, "warmup");
+    c->min_lr = cli_float(a, "min-lr");
+    c->wd = cli_float(a, "wd");
+    c->clip_grad = cli_float(a, "clip-grad");
+    c->epochs = (size_t)cli_int(a, "epochs");
+    c->steps = (size_t)cli_int(a, "steps");
+    c->batch = (size_t)cli_int(a, "batch");
+    c->seed = (uint64_t)cli_int(a, "seed");
+    c->threads = (int)cli_int(a, "threads");
+    c->data_threads = (int)cli_int(a, "data-threads");
+    c->out = cli_str(a, "output");
+    c->resume = cli_str(a, "resume");
+    c->log_every = (size_t)cli_int(a, "log-every");
+    c->checkpoint_every = (size_t)cli_int(a, "checkpoint-every");
+    c->stop_at = (size_t)cli_int(a, "stop-at");
+    c->time_limit = cli_float(a, "time-limit");
+    c->progress_stream = stderr;
+    c->progress_mode = cli_progress_mode(a);
+    if (cli_given(a, "log")) {
+        c->log = cli_str(a, "log");
+    } else {
+        const char *dot = strrchr(c->out, '.'), *slash = strrchr(c->out, '/');
+        int stem = dot && (!slash || dot > slash) ? (int)(dot - c->out) : (int)strlen(c->out);
+        snprintf(logpath, cap, "%.*s.jsonl", stem, c->out);
+        c->log = logpath;
+    }
+    return 0;
+}
+
 static int run(int argc, char **argv) {
     cli_args a;
     int rc = cli_parse(&spec, argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
     sl_train_config c;
-    sl_train_config_default(&c);
-    c.data = cli_str(&a, "data");
-    sl_status s = sl_split_parse(cli_str(&a, "split"), &c.split);
-    if (s) return cli_fail(s);
-    c.image_size = (int)cli_int(&a, "size");
-    c.data_count = (size_t)cli_int(&a, "count");
-    c.data_seed = (uint64_t)cli_int(&a, "data-seed");
-    c.val_fraction = cli_float(&a, "val-fraction");
-    c.aug = cli_str(&a, "aug");
-    c.keep = cli_str(&a, "keep");
-    c.label = cli_str(&a, "label");
-    c.encoder = cli_str(&a, "encoder");
-    c.projector = cli_str(&a, "projector");
-    c.decoder = cli_str(&a, "decoder");
-    if (cli_given(&a, "text-encoder")) c.text_encoder = cli_str(&a, "text-encoder");
-    s = sl_loss_objective_parse(cli_str(&a, "objective"), &c.objective);
-    if (s) return cli_fail(s);
-    c.sim = cli_str(&a, "sim");
-    c.tau = cli_float(&a, "tau");
-    if (cli_flag(&a, "learn-tau") && cli_flag(&a, "fixed-tau"))
-        return cli_usage_error("--learn-tau and --fixed-tau contradict each other");
-    c.learn_tau = cli_flag(&a, "learn-tau") ? 1 : cli_flag(&a, "fixed-tau") ? 0 : -1;
-    c.margin = cli_float(&a, "margin");
-    c.optim = cli_str(&a, "optim");
-    c.lr = cli_float(&a, "lr");
-    c.schedule = cli_str(&a, "schedule");
-    c.warmup = (int64_t)cli_int(&a, "warmup");
-    c.min_lr = cli_float(&a, "min-lr");
-    c.wd = cli_float(&a, "wd");
-    c.clip_grad = cli_float(&a, "clip-grad");
-    c.epochs = (size_t)cli_int(&a, "epochs");
-    c.steps = (size_t)cli_int(&a, "steps");
-    c.batch = (size_t)cli_int(&a, "batch");
-    c.seed = (uint64_t)cli_int(&a, "seed");
-    c.threads = (int)cli_int(&a, "threads");
-    c.data_threads = (int)cli_int(&a, "data-threads");
-    c.out = cli_str(&a, "output");
-    c.resume = cli_str(&a, "resume");
-    c.log_every = (size_t)cli_int(&a, "log-every");
-    c.checkpoint_every = (size_t)cli_int(&a, "checkpoint-every");
-    c.stop_at = (size_t)cli_int(&a, "stop-at");
-    c.time_limit = cli_float(&a, "time-limit");
-    c.progress_stream = stderr;
-    c.progress_mode = cli_progress_mode(&a);
-    c.stop = &g_stop;
     char logpath[4096];
-    if (cli_given(&a, "log")) {
-        c.log = cli_str(&a, "log");
-    } else {
-        const char *dot = strrchr(c.out, '.'), *slash = strrchr(c.out, '/');
-        int stem = dot && (!slash || dot > slash) ? (int)(dot - c.out) : (int)strlen(c.out);
-        snprintf(logpath, sizeof logpath, "%.*s.jsonl", stem, c.out);
-        c.log = logpath;
-    }
+    if ((rc = train_config(&a, &c, logpath, sizeof logpath))) return rc;
+    c.stop = &g_stop;
     size_t limit = sl_train_mem_available();
     if (cli_given(&a, "max-memory") && !parse_bytes(cli_str(&a, "max-memory"), &limit))
         return cli_usage_error("option --max-memory: '%s' is not a size like 512M or 2G", cli_str(&a, "max-memory"));
 
     sl_trainer *t;
-    s = sl_trainer_create(&c, &t);
+    sl_status s = sl_trainer_create(&c, &t);
     if (s) return cli_fail(s);
     bool quiet = cli_flag(&a, "quiet");
     size_t need = sl_trainer_memory(t);

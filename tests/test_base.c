@@ -94,6 +94,62 @@ TEST(rng_shuffle_is_a_permutation) {
     ASSERT_TRUE(moved > 80);
 }
 
+TEST(rng_sample_is_the_head_of_a_shuffle) {
+    /* The same rows as shuffling an index array and keeping its head (in
+     * draw order), or that head sorted by an insertion sort. */
+    static const size_t cases[][2] = {{1, 1}, {10, 0}, {10, 3}, {10, 10}, {1000, 17}, {5000, 4999}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t n = cases[c][0], m = cases[c][1];
+        size_t *ref = malloc(n * sizeof *ref), *got = malloc((m ? m : 1) * sizeof *got);
+        for (int sorted = 0; sorted < 2; sorted++) {
+            sl_rng a, b;
+            sl_rng_seed(&a, 11, 0x5a);
+            sl_rng_seed(&b, 11, 0x5a);
+            for (size_t i = 0; i < n; i++) ref[i] = i;
+            sl_rng_shuffle(&a, ref, n, sizeof *ref);
+            if (sorted)
+                for (size_t i = 1; i < m; i++) {
+                    size_t v = ref[i], j = i;
+                    while (j > 0 && ref[j - 1] > v) ref[j] = ref[j - 1], j--;
+                    ref[j] = v;
+                }
+            ASSERT_OK(sl_rng_sample(&b, n, m, sorted, got));
+            for (size_t i = 0; i < m; i++) ASSERT_TRUE(got[i] == ref[i]);
+            /* Both generators were left at the same point. */
+            ASSERT_TRUE(sl_rng_u64(&a) == sl_rng_u64(&b));
+        }
+        free(ref), free(got);
+    }
+    sl_rng r;
+    sl_rng_seed(&r, 1, 0);
+    size_t one;
+    ASSERT_FAILS(sl_rng_sample(&r, 2, 3, false, &one), SL_ERR_ARG, "3 of 2");
+}
+
+TEST(rng_sample_is_uniform_and_distinct) {
+    sl_rng r;
+    sl_rng_seed(&r, 3, 9);
+    int counts[10] = {0};
+    for (int t = 0; t < 20000; t++) {
+        size_t s[3];
+        ASSERT_OK(sl_rng_sample(&r, 10, 3, true, s));
+        ASSERT_TRUE(s[0] < s[1] && s[1] < s[2] && s[2] < 10);
+        for (int i = 0; i < 3; i++) counts[s[i]]++;
+    }
+    for (int i = 0; i < 10; i++) ASSERT_NEAR(counts[i], 6000, 300);
+}
+
+TEST(rows_gather_copies_and_works_in_place) {
+    int32_t x[12], y[6];
+    for (int i = 0; i < 12; i++) x[i] = i;
+    const size_t idx[3] = {1, 4, 5};
+    sl_rows_gather(y, x, 2 * sizeof *x, idx, 3);
+    const int32_t want[6] = {2, 3, 8, 9, 10, 11};
+    for (int i = 0; i < 6; i++) ASSERT_EQ_INT(y[i], want[i]);
+    sl_rows_gather(x, x, 2 * sizeof *x, idx, 3);
+    for (int i = 0; i < 6; i++) ASSERT_EQ_INT(x[i], want[i]);
+}
+
 TEST(alias_sampling_matches_weights) {
     double w[5] = {1, 0, 3, 6, 0.5};
     sl_alias *a;

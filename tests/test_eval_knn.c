@@ -109,3 +109,50 @@ TEST(knn_end_to_end_on_clusters) {
     sl_hnsw_destroy(h);
     free(x), free(q), free(lab), free(qlab), free(pred), free(ids), free(sc);
 }
+
+TEST(leave_one_out_accuracy_by_hand_and_against_search_and_vote) {
+    /* Points on a line, labels a a b b b a: with k = 1 (ties by id) rows 2 and
+     * 5 take the other class. */
+    float x[6] = {0, 1, 2, 10, 11, 12};
+    int64_t lab[6] = {0, 0, 1, 1, 1, 0};
+    sl_knn_config kc = {.k = 1, .vote = SL_VOTE_MAJORITY, .metric = SL_METRIC_L2};
+    double acc;
+    ASSERT_OK(sl_knn_loo_accuracy(x, 6, 1, lab, &kc, &acc));
+    ASSERT_NEAR(acc, 4.0 / 6, 1e-12);
+    /* An unknown label is not scored (row 2 drops out of the count). */
+    lab[2] = -1;
+    ASSERT_OK(sl_knn_loo_accuracy(x, 6, 1, lab, &kc, &acc));
+    ASSERT_NEAR(acc, 4.0 / 5, 1e-12);
+    /* k beyond the other rows is lowered to them: 5 neighbours of every row. */
+    kc.k = 50;
+    ASSERT_OK(sl_knn_loo_accuracy(x, 6, 1, lab, &kc, &acc));
+    ASSERT_TRUE(acc >= 0 && acc <= 1);
+    kc.k = 0;
+    ASSERT_FAILS(sl_knn_loo_accuracy(x, 6, 1, lab, &kc, &acc), SL_ERR_ARG, "k >= 1");
+    kc.k = 1;
+    ASSERT_FAILS(sl_knn_loo_accuracy(x, 1, 1, lab, &kc, &acc), SL_ERR_ARG, "n >= 2");
+    int64_t none[3] = {-1, -1, -1}, p3[3] = {0, 1, 2};
+    ASSERT_TRUE(isnan(sl_knn_accuracy_labelled(p3, none, 3)));
+    /* The same as searching, voting and counting step by step. */
+    size_t n = 200, d = 5, k = 7;
+    sl_rng r;
+    sl_rng_seed(&r, 8, 0);
+    float *y = malloc(n * d * sizeof *y);
+    int64_t *l = malloc(n * sizeof *l), *ids = malloc(n * k * sizeof *ids), *pred = malloc(n * sizeof *pred);
+    float *sc = malloc(n * k * sizeof *sc);
+    for (size_t i = 0; i < n; i++) {
+        l[i] = (int64_t)(i % 4) - (i % 17 == 0);
+        for (size_t j = 0; j < d; j++) y[i * d + j] = (float)sl_rng_normal(&r) + (j == (size_t)(i % 4) ? 1.5f : 0.0f);
+    }
+    sl_knn_config wc = {.k = k, .vote = SL_VOTE_WEIGHTED, .tau = 0.5, .metric = SL_METRIC_COSINE};
+    ASSERT_OK(sl_knn_loo_accuracy(y, n, d, l, &wc, &acc));
+    sl_flat_config fc = {.metric = SL_METRIC_COSINE, .k = k, .exclude_self = true};
+    ASSERT_OK(sl_flat_search(y, n, d, y, n, d, &fc, ids, sc));
+    ASSERT_OK(sl_knn_classify(ids, sc, n, k, l, n, &wc, pred));
+    size_t right = 0, counted = 0;
+    for (size_t i = 0; i < n; i++)
+        if (l[i] >= 0) counted++, right += pred[i] == l[i];
+    ASSERT_TRUE(acc == (double)right / (double)counted);
+    ASSERT_TRUE(acc > 0.5);
+    free(y), free(l), free(ids), free(pred), free(sc);
+}

@@ -112,3 +112,25 @@ TEST(retrieval_bad_inputs_fail_clearly) {
     K = 9;
     ASSERT_FAILS(sl_retrieval_paired(x, x, 4, 1, SL_METRIC_L2, &K, 1, &ab, &ba), SL_ERR_ARG, "K = 9");
 }
+
+/* The hand-checked example with items 2 and 5 unlabelled: as queries they are
+ * left out, as items never relevant. */
+TEST(retrieval_can_leave_unlabelled_items_out) {
+    float x[6] = {0, 1, 2, 10, 11, 12};
+    int64_t lab[6] = {0, 0, -1, 1, 1, -1};
+    size_t Ks[1] = {1};
+    double rec, prec, map;
+    size_t used;
+    sl_retrieval_config cfg = {.metric = SL_METRIC_L2, .exclude_self = true, .Ks = Ks, .nK = 1, .skip_unlabelled = true};
+    ASSERT_OK(sl_retrieval_labelled(x, 6, lab, x, 6, lab, 1, &cfg, &rec, &prec, &map, &used));
+    ASSERT_EQ_SIZE(used, 4);
+    /* 0->1 ok, 1->0 ok, 3->4 ok, 4->3 ok; R = 1 each. */
+    ASSERT_NEAR(rec, 1.0, 1e-12);
+    ASSERT_NEAR(map, 1.0, 1e-12);
+    /* Without the flag the -1 items are a class of their own: 2->1 and 5->4
+     * miss, and each has R = 1 (the other -1 item) found nowhere near. */
+    cfg.skip_unlabelled = false;
+    ASSERT_OK(sl_retrieval_labelled(x, 6, lab, x, 6, lab, 1, &cfg, &rec, &prec, &map, &used));
+    ASSERT_EQ_SIZE(used, 6);
+    ASSERT_NEAR(rec, 4.0 / 6, 1e-12);
+}

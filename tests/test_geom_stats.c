@@ -46,6 +46,22 @@ TEST(norm_statistics) {
     ASSERT_FAILS(sl_geom_norm_stats(x, 0, 2, &s), SL_ERR_ARG, "empty");
 }
 
+TEST(norm_statistics_of_float64_rows_match_float32) {
+    float x[8] = {3, 4, 0, 0, 0, 5, 6, 8};
+    double xd[8];
+    for (int i = 0; i < 8; i++) xd[i] = x[i];
+    sl_geom_norms a, b;
+    ASSERT_OK(sl_geom_norm_stats(x, 4, 2, &a));
+    ASSERT_OK(sl_geom_norm_stats_f64(xd, 4, 2, &b));
+    ASSERT_TRUE(a.mean == b.mean && a.std == b.std && a.min == b.min && a.median == b.median && a.max == b.max);
+    ASSERT_EQ_SIZE(b.zero, 1);
+    /* A value that float32 cannot hold keeps its precision. */
+    double v[2] = {1 + 1e-12, 0};
+    ASSERT_OK(sl_geom_norm_stats_f64(v, 1, 2, &b));
+    ASSERT_TRUE(b.max == 1 + 1e-12);
+    ASSERT_FAILS(sl_geom_norm_stats_f64(xd, 4, 0, &b), SL_ERR_ARG, "empty");
+}
+
 TEST(anisotropy_of_a_cone_and_of_a_sphere) {
     size_t n = 2000, d = 16;
     float *x = randn(n, d, 2);

@@ -182,6 +182,35 @@ TEST(labels_reject_non_integers) {
     ASSERT_TRUE(l == NULL);
 }
 
+TEST(int_matrix_reads_integer_pairs_and_rejects_the_rest) {
+    int32_t p[6] = {0, 1, 2, 3, 4, -5};
+    sl_array a = {.dtype = SL_I32, .ndim = 2, .shape = {3, 2}, .data = p};
+    ASSERT_OK(sl_npy_write(t_path("p.npy"), &a));
+    int64_t *d = NULL;
+    size_t r, c;
+    ASSERT_OK(sl_npy_read_int_matrix(t_path("p.npy"), &d, &r, &c));
+    ASSERT_TRUE(r == 3 && c == 2 && d[0] == 0 && d[3] == 3 && d[5] == -5);
+    sl_free(d);
+    double f[4] = {1, 2, 3, 4.5};
+    a = (sl_array){.dtype = SL_F64, .ndim = 2, .shape = {2, 2}, .data = f};
+    ASSERT_OK(sl_npy_write(t_path("f.npy"), &a));
+    d = NULL;
+    ASSERT_FAILS(sl_npy_read_int_matrix(t_path("f.npy"), &d, &r, &c), SL_ERR_FORMAT,
+                 "row 1, column 1: value is 4.5, expected an integer");
+    ASSERT_TRUE(d == NULL);
+    f[3] = 4; /* integral floats are read; a vector is one column */
+    a = (sl_array){.dtype = SL_F64, .ndim = 1, .shape = {4}, .data = f};
+    ASSERT_OK(sl_npy_write(t_path("v.npy"), &a));
+    ASSERT_OK(sl_npy_read_int_matrix(t_path("v.npy"), &d, &r, &c));
+    ASSERT_TRUE(r == 4 && c == 1 && d[3] == 4);
+    sl_free(d);
+    size_t sh[3] = {2, 2, 2};
+    ASSERT_OK(sl_array_alloc(&a, SL_I64, 3, sh));
+    ASSERT_OK(sl_npy_write(t_path("3d.npy"), &a));
+    sl_array_free(&a);
+    ASSERT_FAILS(sl_npy_read_int_matrix(t_path("3d.npy"), &d, &r, &c), SL_ERR_FORMAT, "found 3 dimensions");
+}
+
 static void expect_bad(const char *path, sl_status st, const char *frag) {
     sl_array a = {0};
     ASSERT_FAILS(sl_npy_read(path, &a), st, frag);

@@ -294,6 +294,14 @@ TEST(corrupt_checkpoints_exit_1_naming_the_setting) {
         {"train.data", "", "a dataset source"},
         {"train.val_fraction", "1.5", "a finite number >= -1 and <= 0.99"},
         {"encoder.rng", "12ab", "64 hexadecimal digits"},
+        /* Written only by runs that use them. */
+        {"train.shapes_noise", "1.5", "a finite number > 0 and <= 1"},
+        {"train.shapes_noise", "0", "a finite number > 0 and <= 1"},
+        {"train.shapes_rotate", "yes", "an integer from 1 to 1"},
+        {"train.channels", "2", "1 or 3"},
+        {"train.test_fraction", "-0.5", "a finite number >= 0 and <= 0.99"},
+        {"train.labels", "", "a labels file"},
+        {"train.image_dir", "", "a folder"},
     };
     static const char *const train_only[][3] = {
         {"train.step", "-1", "an integer from 0 to 18446744073709551615"},

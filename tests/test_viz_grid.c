@@ -1,5 +1,6 @@
-/* Tests of the image grid and the built-in bitmap font: layout, scaling,
- * labels, highlight frames, gray and RGB tiles, and bad arguments. */
+/* Tests of the image grid, the contact sheet and the built-in bitmap fonts:
+ * layout, scaling, labels and captions, highlight frames, gray and RGB
+ * tiles, and bad arguments. */
 #include "test.h"
 
 static const uint8_t black[3] = {0, 0, 0};
@@ -97,4 +98,60 @@ TEST(grid_rejects_bad_tiles) {
     t[0].pixels = t[1].pixels = NULL;
     ASSERT_FAILS(sl_grid_render(t, 1, 2, NULL, &img, &W, &H), SL_ERR_ARG, "every tile is empty");
     ASSERT_FAILS(sl_grid_render(t, 0, 2, NULL, &img, &W, &H), SL_ERR_ARG, "no tiles");
+}
+
+TEST(sheet_lays_out_cells_images_and_captions) {
+    sl_sheet *sh;
+    ASSERT_OK(sl_sheet_create(3, 2, 4, 4, 2, &sh));
+    int W, H;
+    const uint8_t *rgb = sl_sheet_rgb(sh, &W, &H);
+    /* Cells of two 8-pixel images 2 apart over a 16-pixel caption band, 6
+     * pixels between cells: three in a row. */
+    ASSERT_EQ_INT(W, 3 * 18 + 4 * 6);
+    ASSERT_EQ_INT(H, 24 + 2 * 6);
+    ASSERT_EQ_INT(rgb[0], 24);
+    float gray[16];
+    for (int i = 0; i < 16; i++) gray[i] = i == 0 ? 0.5f : i == 1 ? -1.0f : 2.0f;
+    ASSERT_OK(sl_sheet_draw(sh, 1, 1, gray, 1));
+    /* Cell 1 starts at x 6 + 24; its second image 10 further. */
+    const uint8_t *p = rgb + ((size_t)6 * W + 40) * 3;
+    ASSERT_EQ_INT(p[0], 128); /* 0.5 * 255 rounded to even */
+    ASSERT_EQ_INT(p[2], 128);
+    ASSERT_EQ_INT(p[3 * 1], 128); /* each pixel drawn 2 x 2 */
+    ASSERT_EQ_INT(p[3 * 2], 0);   /* clamped */
+    ASSERT_EQ_INT(p[3 * 4], 255);
+    float color[48];
+    for (int i = 0; i < 48; i++) color[i] = i < 16 ? 1.0f : 0.0f;
+    ASSERT_OK(sl_sheet_draw(sh, 0, 0, color, 3));
+    p = rgb + ((size_t)6 * W + 6) * 3;
+    ASSERT_TRUE(p[0] == 255 && p[1] == 0 && p[2] == 0);
+    /* A caption in the 3x5 font at scale 2, cut to the cell: 'A' has ink in
+     * its top row's middle column only; the third character does not fit. */
+    sl_sheet_caption(sh, 0, "a1xyz");
+    int y = 6 + 8 + 4;
+    for (int x = 7; x < 13; x++) ASSERT_EQ_INT(rgb[((size_t)y * W + x) * 3], x == 9 || x == 10 ? 230 : 24);
+    int ink_after = 0;
+    for (int yy = y; yy < y + 10; yy++)
+        for (int x = 23; x < 30; x++) ink_after += rgb[((size_t)yy * W + x) * 3] != 24;
+    ASSERT_EQ_INT(ink_after, 0);
+    ASSERT_FAILS(sl_sheet_draw(sh, 3, 0, gray, 1), SL_ERR_ARG, "cell 3");
+    ASSERT_FAILS(sl_sheet_draw(sh, 0, 2, gray, 1), SL_ERR_ARG, "image 2");
+    ASSERT_FAILS(sl_sheet_draw(sh, 0, 0, gray, 2), SL_ERR_ARG, "2 channels");
+    sl_sheet_caption(sh, 9, "ignored");
+    sl_sheet_destroy(sh);
+}
+
+TEST(sheet_chooses_columns_and_rejects_bad_sizes) {
+    sl_sheet *sh;
+    /* 10 cells of one 32-pixel image (drawn twice as large by default): 4
+     * columns of 3 rows would leave 2 empty, 5 of 2 none. */
+    ASSERT_OK(sl_sheet_create(10, 1, 32, 32, 0, &sh));
+    int W, H;
+    sl_sheet_rgb(sh, &W, &H);
+    ASSERT_EQ_INT(W, 5 * 64 + 6 * 6);
+    ASSERT_EQ_INT(H, 2 * 80 + 3 * 6);
+    sl_sheet_destroy(sh);
+    ASSERT_FAILS(sl_sheet_create(0, 1, 4, 4, 1, &sh), SL_ERR_ARG, "0 cells");
+    ASSERT_FAILS(sl_sheet_create(1, 1, 0, 4, 1, &sh), SL_ERR_ARG, "0 x 4");
+    ASSERT_FAILS(sl_sheet_create(100000, 8, 4096, 4096, 16, &sh), SL_ERR_ARG, "too");
 }

@@ -313,7 +313,7 @@ TEST(map_command_reports_bad_usage) {
     ASSERT_OK(sl_npy_write_labels(t_path("l.npy"), lab, 3));
     snprintf(cmd, sizeof cmd, "%s map %s --method pca --labels %s -o %s", t_simlearn(), t_path("e.npy"), t_path("l.npy"), t_path("m.svg"));
     ASSERT_EQ_INT(t_run(cmd, &out), 1);
-    ASSERT_CONTAINS(out, "has 3 labels for 10 rows");
+    ASSERT_CONTAINS(out, "has 3 labels but there are 10 rows");
     free(out);
 }
 

@@ -80,6 +80,13 @@ double sl_rng_normal(sl_rng *r);
 uint64_t sl_rng_below(sl_rng *r, uint64_t n);
 /* Fisher-Yates shuffle of n elements of elem_size bytes (elem_size <= 64). */
 void sl_rng_shuffle(sl_rng *r, void *base, size_t n, size_t elem_size);
+/* A uniform random sample of m distinct indices of 0..n-1 (m <= n) into out
+ * (m entries): the first m entries of the array 0, 1, ..., n-1 after
+ * sl_rng_shuffle (the same draws, so the same rows as shuffling an index
+ * array and keeping its head), in that order, or in increasing order when
+ * `sorted` (a sample that keeps file order). O(n) time and memory, plus
+ * O(m log m) to sort. Errors: SL_ERR_ARG (m > n), SL_ERR_NOMEM. */
+sl_status sl_rng_sample(sl_rng *r, size_t n, size_t m, bool sorted, size_t *out);
 /* Bernoulli trial with probability p. */
 bool sl_rng_bernoulli(sl_rng *r, double p);
 
@@ -140,6 +147,10 @@ void sl_afile_abort(sl_afile *f);
 /* ---- small helpers ------------------------------------------------------*/
 /* Overflow-checked a*b; returns false on overflow. */
 bool sl_mul_size(size_t a, size_t b, size_t *out);
+/* Copy rows idx[0..m) of src (rows of row_bytes bytes each) to rows 0..m-1
+ * of dst. dst may be src itself when idx is increasing (idx[i] >= i, as a
+ * sorted sl_rng_sample is), which gathers the rows in place. */
+void sl_rows_gather(void *dst, const void *src, size_t row_bytes, const size_t *idx, size_t m);
 
 #ifdef __cplusplus
 }

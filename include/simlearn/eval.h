@@ -171,6 +171,17 @@ sl_status sl_knn_classify(const int64_t *ids, const float *scores, size_t nq, si
 
 /* Fraction of pred[i] == truth[i] (0 for n = 0). */
 double sl_knn_accuracy(const int64_t *pred, const int64_t *truth, size_t n);
+/* The same over the rows whose true label is known (truth[i] >= 0); NaN when
+ * there is none. */
+double sl_knn_accuracy_labelled(const int64_t *pred, const int64_t *truth, size_t n);
+/* Leave-one-out kNN accuracy of labelled rows x (n x d): each row's
+ * cfg->k nearest other rows (sl_flat_search with cfg->metric; k is lowered to
+ * n - 1 when larger) vote on its label (sl_knn_classify with cfg), and the
+ * accuracy is sl_knn_accuracy_labelled's. A row labelled < 0 is not scored,
+ * though its label takes part in its neighbours' votes. Errors: SL_ERR_ARG
+ * (n < 2, k = 0), those of sl_flat_search, SL_ERR_NOMEM. */
+sl_status sl_knn_loo_accuracy(const float *x, size_t n, size_t d, const int64_t *labels, const sl_knn_config *cfg,
+                              double *acc);
 
 /* Names for the CLI: "majority", "weighted". */
 sl_status sl_vote_parse(const char *name, sl_vote *out);
@@ -186,6 +197,8 @@ sl_status sl_vote_parse(const char *name, sl_vote *out);
  * Queries with no relevant base item are left out of all three (counted in
  * *n_used). exclude_self: the queries are the base itself (queries == base,
  * nq == n, query_labels == base_labels) and a query never retrieves itself.
+ * skip_unlabelled: a negative label means unknown; such queries are left out
+ * (and, their label matching no known one, their items are never relevant).
  * Memory is bounded by working through the queries in chunks.
  * recall_at, precision_at: nK each, caller-allocated; map_at_r and n_used may
  * be NULL. Errors: as sl_flat_search, plus SL_ERR_ARG for a K of 0 or more
@@ -196,6 +209,7 @@ typedef struct sl_retrieval_config {
     const size_t *Ks;
     size_t nK;
     sl_progress *progress; /* queries done, may be NULL */
+    bool skip_unlabelled;
 } sl_retrieval_config;
 sl_status sl_retrieval_labelled(const float *base, size_t n, const int64_t *base_labels, const float *queries,
                                 size_t nq, const int64_t *query_labels, size_t d, const sl_retrieval_config *cfg,

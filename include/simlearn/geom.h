@@ -53,7 +53,10 @@ typedef struct sl_geom_norms {
     double mean, std, min, median, max; /* of the rows' L2 norms */
     size_t zero;                        /* rows of norm 0 */
 } sl_geom_norms;
+/* Errors: SL_ERR_ARG (an empty matrix), SL_ERR_NOMEM. */
 sl_status sl_geom_norm_stats(const float *x, size_t n, size_t d, sl_geom_norms *out);
+/* The same for a float64 matrix (norms accumulated in double either way). */
+sl_status sl_geom_norm_stats_f64(const double *x, size_t n, size_t d, sl_geom_norms *out);
 
 /* ---- anisotropy ---------------------------------------------------------- */
 

@@ -47,6 +47,10 @@ sl_status sl_npy_read_matrix(const char *path, float **data, size_t *rows, size_
 sl_status sl_npy_write_matrix(const char *path, const float *data, size_t rows, size_t cols);
 /* Read a 1-D integer (or integral float) array as int64 labels. */
 sl_status sl_npy_read_labels(const char *path, int64_t **labels, size_t *n);
+/* Read a 1-D or 2-D integer (or integral float) array as an int64 row-major
+ * matrix (a 1-D array of n becomes n x 1), such as row-index pairs; a
+ * non-integral value is SL_ERR_FORMAT naming its row and column. */
+sl_status sl_npy_read_int_matrix(const char *path, int64_t **data, size_t *rows, size_t *cols);
 sl_status sl_npy_write_labels(const char *path, const int64_t *labels, size_t n);
 
 /* Free memory returned by simlearn (through the current allocator). */

@@ -31,6 +31,12 @@ typedef struct sl_train_config {
     double val_fraction;    /* share held out as the validation split (< 0: the source's default;
                              * sl_data_config.val_fraction) */
     int image_size;         /* shapes / image folders: image side (0: the source's default) */
+    double test_fraction;   /* share held out as the test split (< 0: default 0.1; not for shapes or IDX) */
+    int channels;           /* image folders / caption lists: 1 or 3 (0: 3) */
+    const char *labels;     /* .npy sources: labels file (.npy) */
+    const char *image_dir;  /* caption lists: folder of the images (NULL: the list's folder) */
+    bool shapes_rotate;     /* shapes: rotate each shape */
+    float shapes_noise;     /* shapes: standard deviation of the background noise */
     const char *aug;        /* augmentation spec or preset; "none" for no augmentation */
     const char *keep;       /* shapes: attributes kept by attribute-resampling views, "shape+location" */
     const char *label;      /* attribute the supervised objectives use (default: the first one) */
@@ -73,6 +79,9 @@ typedef struct sl_train_config {
 } sl_train_config;
 
 void sl_train_config_default(sl_train_config *c);
+/* Set the data fields (data ... shapes_noise) from a dataset configuration
+ * (strings are borrowed). */
+void sl_train_config_set_data(sl_train_config *c, const sl_data_config *dc);
 
 /* What a run did. */
 typedef struct sl_train_result {
@@ -121,12 +130,14 @@ sl_status sl_trainer_run(sl_trainer *t, sl_train_result *res);
 sl_status sl_trainer_save(const sl_trainer *t, const char *path);
 
 /* The data a training checkpoint was made from: train.data (copied into
- * source, cap bytes, and pointed to by dc->source), train.data_seed
- * (dc->seed) and train.image_size (dc->size). Keys that are absent leave
- * their field as it is. Errors: those of sl_safetensors_read; SL_ERR_FORMAT
- * for a value that is not what simlearn writes (the message names the file,
- * the key, the value and what was expected); SL_ERR_RANGE when the source
- * does not fit in cap bytes. */
+ * source, cap bytes, and pointed to by dc->source), train.split, data_seed,
+ * data_count (dc->shapes_count), val_fraction, image_size (dc->size),
+ * test_fraction, channels, labels and image_dir (copied after the source
+ * into the same buffer), shapes_rotate and shapes_noise. Keys that are
+ * absent leave their field as it is. Errors: those of sl_safetensors_read;
+ * SL_ERR_FORMAT for a value that is not what simlearn writes (the message
+ * names the file, the key, the value and what was expected); SL_ERR_RANGE
+ * when the paths do not fit in cap bytes. */
 sl_status sl_train_checkpoint_data(const char *path, sl_data_config *dc, char *source, size_t cap);
 
 /* MemAvailable from /proc/meminfo in bytes; 0 when unknown. */
@@ -141,6 +152,12 @@ typedef struct sl_embed_config {
     size_t data_count;      /* shapes: items (0: the model's training setting or the default) */
     double val_fraction;    /* < 0: the model's training setting (sl_embed_config_default sets -1) */
     int image_size;         /* 0: the model's */
+    double test_fraction;   /* < 0: the model's training setting (sl_embed_config_default sets -1) */
+    int channels;           /* 0: the model's */
+    const char *labels;     /* .npy sources; NULL: the model's (when data is NULL or the model's source) */
+    const char *image_dir;  /* caption lists; NULL: the model's (likewise), else the list's folder */
+    bool shapes_rotate;     /* rotate each shape; also on when the model was trained so */
+    float shapes_noise;     /* < 0: the model's (sl_embed_config_default sets -1) */
     const char *text_file;  /* CLIP models: embed these lines with the text tower instead */
     bool captions;          /* CLIP models: embed the dataset's captions with the text tower */
     bool projector;         /* the projector's output instead of the encoder's */
@@ -151,6 +168,15 @@ typedef struct sl_embed_config {
 } sl_embed_config;
 
 void sl_embed_config_default(sl_embed_config *c);
+/* Set the data fields (data ... shapes_noise) from a dataset configuration
+ * (strings are borrowed). */
+void sl_embed_config_set_data(sl_embed_config *c, const sl_data_config *dc);
+/* The dataset sl_embed(c) opens: c's settings, with what c leaves unset taken
+ * from the model's checkpoint (c->model; without one, the defaults of
+ * sl_data_config_default). Paths read from the checkpoint are copied into buf
+ * (cap bytes) and dc points at them. Errors: those of
+ * sl_train_checkpoint_data. */
+sl_status sl_embed_data_config(const sl_embed_config *c, sl_data_config *dc, char *buf, size_t cap);
 
 typedef struct sl_embedding {
     size_t n, d;
@@ -165,12 +191,6 @@ typedef struct sl_embedding {
  * dataset's image shape does not match the model's input. */
 sl_status sl_embed(const sl_embed_config *c, sl_embedding **out);
 void sl_embedding_destroy(sl_embedding *e); /* NULL-safe */
-
-/* Leave-one-out kNN accuracy of labels (n; rows labelled -1 are neither
- * scored nor counted as votes) with k neighbours by cosine similarity and
- * majority vote (sl_knn_classify: ties go to the smallest label). */
-sl_status sl_train_knn_accuracy(const float *x, size_t n, size_t d, const int32_t *labels, int n_classes, size_t k,
-                                double *acc);
 
 /* ---- the demo ------------------------------------------------------------*/
 typedef struct sl_demo_config {

@@ -1,7 +1,7 @@
 /* simlearn viz: what a person looks at instead of reading — PCA and t-SNE maps
  * of embeddings, their trustworthiness, SVG scatter plots, line charts and
- * histograms, a reader for JSONL training logs, and image grids with a small
- * built-in bitmap font. */
+ * histograms, a reader for JSONL training logs, and image grids and contact
+ * sheets with small built-in bitmap fonts. */
 #ifndef SIMLEARN_VIZ_H
 #define SIMLEARN_VIZ_H
 
@@ -198,6 +198,29 @@ int sl_draw_text(uint8_t *rgb, int width, int height, int x, int y, const char *
                  const uint8_t color[3]);
 /* Width in pixels of text drawn at `scale`. */
 int sl_text_width(const char *text, int scale);
+
+/* ---- contact sheets ------------------------------------------------------
+ * A picture of cells on a dark background, each cell a strip of `tiles`
+ * images of the same size (a dataset item and its augmented views, say),
+ * scaled up by an integer factor and set 2 pixels apart, with a caption under
+ * it in a compact 3x5 bitmap font (capitals, digits and - / . +; lower case
+ * is drawn as capitals, other characters as blanks), cut to the cell's width.
+ * The column count is the one near a picture 1.6 times as wide as high that
+ * leaves the fewest empty cells. The result is an RGB buffer. */
+typedef struct sl_sheet sl_sheet;
+/* `cells` cells of `tiles` images of width x height pixels, each pixel drawn
+ * scale x scale (0: about 64-pixel tiles). Errors: SL_ERR_ARG (no cells, bad
+ * sizes, a picture of more than 400 million pixels), SL_ERR_NOMEM. */
+sl_status sl_sheet_create(size_t cells, int tiles, int width, int height, int scale, sl_sheet **out);
+/* Draw image `tile` of cell `cell` from a channels x height x width float
+ * image (1 or 3 channels; values clamped to [0, 1] and rounded to 8 bits).
+ * Errors: SL_ERR_ARG (no such cell or tile, other channel counts). */
+sl_status sl_sheet_draw(sl_sheet *s, size_t cell, int tile, const float *chw, int channels);
+/* Write the caption of a cell (nothing for a cell that does not exist). */
+void sl_sheet_caption(sl_sheet *s, size_t cell, const char *text);
+/* The picture (width x height x 3), owned by the sheet. */
+const uint8_t *sl_sheet_rgb(const sl_sheet *s, int *width, int *height);
+void sl_sheet_destroy(sl_sheet *s); /* NULL-safe */
 
 /* ---- report (begin) ------------------------------------------------------
  * One self-contained HTML page about representations of the same n labelled

@@ -1,5 +1,5 @@
-/* The replaceable allocator every library allocation goes through, and
- * overflow-checked size arithmetic. */
+/* The replaceable allocator every library allocation goes through,
+ * overflow-checked size arithmetic and the gathering of rows by index. */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -33,6 +33,12 @@ bool sl_mul_size(size_t a, size_t b, size_t *out) {
     if (a != 0 && b > SIZE_MAX / a) return false;
     *out = a * b;
     return true;
+}
+
+void sl_rows_gather(void *dst, const void *src, size_t row_bytes, const size_t *idx, size_t m) {
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    for (size_t i = 0; i < m; i++) memmove(d + i * row_bytes, s + idx[i] * row_bytes, row_bytes);
 }
 
 void *sl__malloc(size_t size) { return sl__alloc.malloc_fn(size ? size : 1, sl__alloc.ctx); }

@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static uint64_t splitmix64(uint64_t *x) {
@@ -78,6 +79,23 @@ void sl_rng_shuffle(sl_rng *r, void *base, size_t n, size_t elem_size) {
         memcpy(b + i * elem_size, b + j * elem_size, elem_size);
         memcpy(b + j * elem_size, tmp, elem_size);
     }
+}
+
+static int cmp_size(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+sl_status sl_rng_sample(sl_rng *r, size_t n, size_t m, bool sorted, size_t *out) {
+    if (m > n) return sl__fail(SL_ERR_ARG, "random sample: %zu of %zu items", m, n);
+    size_t *idx = sl__malloc_array(n, sizeof *idx, "random sample");
+    if (!idx) return SL_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) idx[i] = i;
+    sl_rng_shuffle(r, idx, n, sizeof *idx);
+    if (m) memcpy(out, idx, m * sizeof *out);
+    sl__free(idx);
+    if (sorted) qsort(out, m, sizeof *out, cmp_size);
+    return SL_OK;
 }
 
 bool sl_rng_bernoulli(sl_rng *r, double p) { return sl_rng_uniform_d(r) < p; }

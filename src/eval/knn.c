@@ -85,3 +85,31 @@ double sl_knn_accuracy(const int64_t *pred, const int64_t *truth, size_t n) {
     for (size_t i = 0; i < n; i++) ok += pred[i] == truth[i];
     return (double)ok / (double)n;
 }
+
+double sl_knn_accuracy_labelled(const int64_t *pred, const int64_t *truth, size_t n) {
+    size_t right = 0, counted = 0;
+    for (size_t i = 0; i < n; i++)
+        if (truth[i] >= 0) counted++, right += pred[i] == truth[i];
+    return counted ? (double)right / (double)counted : NAN;
+}
+
+sl_status sl_knn_loo_accuracy(const float *x, size_t n, size_t d, const int64_t *labels, const sl_knn_config *cfg,
+                              double *acc) {
+    if (!cfg || n < 2 || cfg->k == 0)
+        return sl__fail(SL_ERR_ARG, "leave-one-out knn: needs n >= 2 rows (got %zu) and k >= 1", n);
+    size_t k = cfg->k < n - 1 ? cfg->k : n - 1;
+    int64_t *ids = sl__malloc_array(n, k * sizeof(int64_t), "knn ids");
+    float *sc = sl__malloc_array(n, k * sizeof(float), "knn scores");
+    int64_t *pred = sl__malloc_array(n, sizeof(int64_t), "knn predictions");
+    sl_status s = (ids && sc && pred) ? SL_OK : sl__fail(SL_ERR_NOMEM, "knn: out of memory");
+    sl_flat_config fc = {.metric = cfg->metric, .k = k, .exclude_self = true};
+    if (!s) s = sl_flat_search(x, n, d, x, n, d, &fc, ids, sc);
+    sl_knn_config kc = *cfg;
+    kc.k = k;
+    if (!s) s = sl_knn_classify(ids, sc, n, k, labels, n, &kc, pred);
+    if (!s) *acc = sl_knn_accuracy_labelled(pred, labels, n);
+    sl__free(ids);
+    sl__free(sc);
+    sl__free(pred);
+    return s;
+}

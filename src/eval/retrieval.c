@@ -51,7 +51,9 @@ sl_status sl_retrieval_labelled(const float *base, size_t n, const int64_t *base
     qsort(sorted, n, sizeof *sorted, i64_cmp);
     size_t maxR = 0;
     for (size_t i = 0; i < nq; i++) {
-        R[i] = count_label(sorted, n, query_labels[i]) - (cfg->exclude_self ? 1 : 0);
+        R[i] = cfg->skip_unlabelled && query_labels[i] < 0
+                   ? 0
+                   : count_label(sorted, n, query_labels[i]) - (cfg->exclude_self ? 1 : 0);
         maxR = SL__MAX(maxR, R[i]);
     }
     sl__free(sorted);

@@ -47,14 +47,17 @@ static double row_norm(const float *r, size_t d) {
     return sqrt(s);
 }
 
-sl_status sl_geom_norm_stats(const float *x, size_t n, size_t d, sl_geom_norms *out) {
-    if (n == 0 || d == 0) return sl__fail(SL_ERR_ARG, "norm statistics: empty matrix (%zu x %zu)", n, d);
-    double *nr = sl__malloc_array(n, sizeof *nr, "norms");
-    if (!nr) return SL_ERR_NOMEM;
+static double row_norm_d(const double *r, size_t d) {
+    double s = 0;
+    for (size_t j = 0; j < d; j++) s += r[j] * r[j];
+    return sqrt(s);
+}
+
+/* The statistics of n row norms nr (sorted here) into *out; frees nr. */
+static void norm_summary(double *nr, size_t n, sl_geom_norms *out) {
     sl_geom_norms s = {0};
     double sum = 0, sum2 = 0;
     for (size_t i = 0; i < n; i++) {
-        nr[i] = row_norm(x + i * d, d);
         sum += nr[i];
         s.zero += nr[i] == 0;
     }
@@ -67,6 +70,23 @@ sl_status sl_geom_norm_stats(const float *x, size_t n, size_t d, sl_geom_norms *
     s.median = n % 2 ? nr[n / 2] : 0.5 * (nr[n / 2 - 1] + nr[n / 2]);
     sl__free(nr);
     *out = s;
+}
+
+sl_status sl_geom_norm_stats(const float *x, size_t n, size_t d, sl_geom_norms *out) {
+    if (n == 0 || d == 0) return sl__fail(SL_ERR_ARG, "norm statistics: empty matrix (%zu x %zu)", n, d);
+    double *nr = sl__malloc_array(n, sizeof *nr, "norms");
+    if (!nr) return SL_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) nr[i] = row_norm(x + i * d, d);
+    norm_summary(nr, n, out);
+    return SL_OK;
+}
+
+sl_status sl_geom_norm_stats_f64(const double *x, size_t n, size_t d, sl_geom_norms *out) {
+    if (n == 0 || d == 0) return sl__fail(SL_ERR_ARG, "norm statistics: empty matrix (%zu x %zu)", n, d);
+    double *nr = sl__malloc_array(n, sizeof *nr, "norms");
+    if (!nr) return SL_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) nr[i] = row_norm_d(x + i * d, d);
+    norm_summary(nr, n, out);
     return SL_OK;
 }
 

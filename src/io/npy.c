@@ -347,6 +347,38 @@ sl_status sl_npy_write_matrix(const char *path, const float *data, size_t rows, 
     return sl_npy_write(path, &a);
 }
 
+/* The cnt elements of a as int64; floating-point elements must be integral.
+ * Errors name the element: by its index for labels (cols 0), by row and
+ * column of a matrix of `cols` columns otherwise. Frees a. */
+static sl_status ints_of(const char *path, sl_array *a, size_t cnt, size_t cols, int64_t **out) {
+    int64_t *l = sl__malloc_array(cnt, sizeof *l, path);
+    if (!l) {
+        sl_array_free(a);
+        return SL_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        double v;
+        switch (a->dtype) {
+        case SL_I32: l[i] = ((int32_t *)a->data)[i]; continue;
+        case SL_I64: l[i] = ((int64_t *)a->data)[i]; continue;
+        case SL_U8: l[i] = ((uint8_t *)a->data)[i]; continue;
+        case SL_F32: v = ((float *)a->data)[i]; break;
+        default: v = ((double *)a->data)[i]; break;
+        }
+        if (!isfinite(v) || v != floor(v) || fabs(v) > 9e15) {
+            sl__free(l);
+            sl_array_free(a);
+            if (!cols) return sl__fail(SL_ERR_FORMAT, "%s: element %zu is %g, expected an integer label", path, i, v);
+            return sl__fail(SL_ERR_FORMAT, "%s: row %zu, column %zu: value is %g, expected an integer", path, i / cols,
+                            i % cols, v);
+        }
+        l[i] = (int64_t)v;
+    }
+    sl_array_free(a);
+    *out = l;
+    return SL_OK;
+}
+
 sl_status sl_npy_read_labels(const char *path, int64_t **labels, size_t *n) {
     sl_array a;
     SL__TRY(sl_npy_read(path, &a));
@@ -356,30 +388,23 @@ sl_status sl_npy_read_labels(const char *path, int64_t **labels, size_t *n) {
         return s;
     }
     size_t cnt = a.shape[0];
-    int64_t *l = sl__malloc_array(cnt, sizeof *l, path);
-    if (!l) {
-        sl_array_free(&a);
-        return SL_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < cnt; i++) {
-        double v;
-        switch (a.dtype) {
-        case SL_I32: l[i] = ((int32_t *)a.data)[i]; continue;
-        case SL_I64: l[i] = ((int64_t *)a.data)[i]; continue;
-        case SL_U8: l[i] = ((uint8_t *)a.data)[i]; continue;
-        case SL_F32: v = ((float *)a.data)[i]; break;
-        default: v = ((double *)a.data)[i]; break;
-        }
-        if (!isfinite(v) || v != floor(v) || fabs(v) > 9e15) {
-            sl__free(l);
-            sl_array_free(&a);
-            return sl__fail(SL_ERR_FORMAT, "%s: element %zu is %g, expected an integer label", path, i, v);
-        }
-        l[i] = (int64_t)v;
-    }
-    sl_array_free(&a);
-    *labels = l;
+    SL__TRY(ints_of(path, &a, cnt, 0, labels));
     *n = cnt;
+    return SL_OK;
+}
+
+sl_status sl_npy_read_int_matrix(const char *path, int64_t **data, size_t *rows, size_t *cols) {
+    sl_array a;
+    SL__TRY(sl_npy_read(path, &a));
+    if (a.ndim != 1 && a.ndim != 2) {
+        sl_status s = sl__fail(SL_ERR_FORMAT, "%s: expected a 1-D or 2-D array, found %d dimensions", path, a.ndim);
+        sl_array_free(&a);
+        return s;
+    }
+    size_t r = a.shape[0], c = a.ndim == 2 ? a.shape[1] : 1;
+    SL__TRY(ints_of(path, &a, r * c, c, data));
+    *rows = r;
+    *cols = c;
     return SL_OK;
 }
 

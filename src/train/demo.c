@@ -4,7 +4,10 @@
  * representation learned. */
 #include "train/train_internal.h"
 
+#include "simlearn/eval.h"
+
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -69,11 +72,13 @@ static sl_status embed_save(const sl_demo_config *c, const char *model, const ch
     sl_status s = sl_npy_write_matrix(npy, em->x, em->n, em->d);
     r->n_val = em->n;
     r->n_attrs = em->n_attrs > 4 ? 4 : em->n_attrs;
-    int32_t *lab = sl__malloc_array(em->n, sizeof(int32_t), "labels");
+    int64_t *lab = sl__malloc_array(em->n, sizeof(int64_t), "labels");
     if (!lab && !s) s = sl__fail(SL_ERR_NOMEM, "demo: out of memory");
+    sl_knn_config kc = {.k = DEMO_K, .vote = SL_VOTE_MAJORITY, .metric = SL_METRIC_COSINE};
     for (int k = 0; !s && k < r->n_attrs; k++) {
         for (size_t i = 0; i < em->n; i++) lab[i] = em->labels[i * (size_t)em->n_attrs + (size_t)k];
-        s = sl_train_knn_accuracy(em->x, em->n, em->d, lab, em->attr_classes[k], DEMO_K, &r->acc[rep][k]);
+        s = sl_knn_loo_accuracy(em->x, em->n, em->d, lab, &kc, &r->acc[rep][k]);
+        if (!s && isnan(r->acc[rep][k])) r->acc[rep][k] = 0; /* no labelled row */
         if (rep == 0) {
             /* Chance: always answering the most common class. */
             size_t cnt[256] = {0}, best = 0;

@@ -15,6 +15,8 @@ void sl_embed_config_default(sl_embed_config *c) {
     memset(c, 0, sizeof *c);
     c->split = SL_SPLIT_TRAIN;
     c->val_fraction = -1;
+    c->test_fraction = -1;
+    c->shapes_noise = -1;
 }
 
 void sl_embedding_destroy(sl_embedding *e) {
@@ -62,40 +64,10 @@ static sl_status read_lines(const char *path, char ***lines, size_t *n) {
     return SL_OK;
 }
 
-sl_status sl__train_ckpt_data(const sl_tensors *ck, sl_data_config *dc) {
-    uint64_t u = (uint64_t)dc->size;
-    SL__TRY(sl__meta_str(ck, "train.data", "a dataset source", 0, &dc->source));
-    SL__TRY(sl__meta_uint(ck, "train.data_seed", 0, UINT64_MAX, 0, &dc->seed));
-    SL__TRY(sl__meta_double(ck, "train.val_fraction", -1, 0.99, 0, &dc->val_fraction));
-    SL__TRY(sl__meta_uint(ck, "train.image_size", 0, 4096, 0, &u));
-    dc->size = (int)u;
-    return SL_OK;
-}
-
 sl_status sl__train_ckpt_norm(const sl_tensors *ck, bool required, double *mean, double *std) {
     unsigned f = required ? SL__META_REQUIRED : 0;
     SL__TRY(sl__meta_double(ck, "train.input_mean", -INFINITY, INFINITY, f, mean));
     return sl__meta_double(ck, "train.input_std", 0, INFINITY, f | SL__META_ABOVE_LO, std);
-}
-
-sl_status sl_train_checkpoint_data(const char *path, sl_data_config *dc, char *source, size_t cap) {
-    sl_tensors *ck;
-    SL__TRY(sl_safetensors_read(path, &ck));
-    sl_data_config d = *dc;
-    d.source = NULL;
-    sl_status s = sl__train_ckpt_data(ck, &d);
-    if (!s && d.source) {
-        if (strlen(d.source) >= cap)
-            s = sl__fail(SL_ERR_RANGE, "%s: metadata 'train.data' is longer than %zu bytes", path, cap ? cap - 1 : 0);
-        else
-            memcpy(source, d.source, strlen(d.source) + 1), d.source = source;
-    }
-    if (!s) {
-        if (!d.source) d.source = dc->source;
-        *dc = d;
-    }
-    sl_tensors_destroy(ck);
-    return s;
 }
 
 /* A CLIP checkpoint's vocabulary; what names the option that needs it. */
@@ -137,112 +109,122 @@ static sl_status embed_text(const sl_embed_config *c, const sl_tensors *ck, sl_e
     return s;
 }
 
-static sl_status embed_data(const sl_embed_config *c, const sl_tensors *ck, sl_embedding *e) {
-    /* The model's data settings fill what the caller left at 0. */
-    sl_data_config dc, md;
-    sl_data_config_default(&dc);
-    md = dc;
-    md.source = "shapes";
-    double mean = 0, std = 1;
-    if (ck) {
-        SL__TRY(sl__train_ckpt_data(ck, &md));
-        if (!c->captions) SL__TRY(sl__train_ckpt_norm(ck, false, &mean, &std));
+/* What embedding a dataset works with. */
+typedef struct {
+    sl_dataset *d;
+    sl_model *m[2];     /* encoder (or text tower) and projector; none for raw pixels */
+    sl__vocab *voc;     /* captions: the text tower's vocabulary */
+    sl_batcher *bt;
+    float *xin;         /* B x item: a normalised or tokenised batch */
+    size_t B, item, dim;
+    double mean, std;   /* input normalisation */
+} embed_run;
+
+/* The models of the checkpoint that embedding needs, checked against d. */
+static sl_status open_models(const sl_embed_config *c, const sl_tensors *ck, embed_run *r) {
+    if (c->captions) {
+        SL__TRY(text_vocab(c, ck, "--captions", &r->voc));
+        SL__TRY(sl_model_import(ck, "text.", 0, &r->m[0]));
+        if (!sl_data_has_captions(r->d)) return sl__fail(SL_ERR_ARG, "%s has no captions", sl_data_name(r->d));
+        return SL_OK;
     }
-    dc.source = c->data ? c->data : md.source;
-    dc.split = c->split;
-    dc.seed = c->data_seed ? c->data_seed : md.seed;
-    dc.shapes_count = c->data_count;
-    dc.val_fraction = c->val_fraction >= 0 ? c->val_fraction : md.val_fraction;
-    dc.size = c->image_size ? c->image_size : md.size;
-    sl_model *m[2] = {NULL, NULL};
-    sl_dataset *d = NULL;
-    sl_batcher *bt = NULL;
-    float *xin = NULL;
-    sl_status s = sl_data_open(&dc, &d);
-    sl__vocab *voc = NULL;
-    if (!s && c->captions) {
-        s = text_vocab(c, ck, "--captions", &voc);
-        if (!s) s = sl_model_import(ck, "text.", 0, &m[0]);
-        if (!s && !sl_data_has_captions(d)) s = sl__fail(SL_ERR_ARG, "%s has no captions", sl_data_name(d));
-    } else if (!s && ck) {
-        s = sl_model_import(ck, "encoder.", 0, &m[0]);
-        if (!s && c->projector) {
-            if (!sl_tensors_get_meta(ck, "projector.spec"))
-                s = sl__fail(SL_ERR_ARG, "%s: --projector: the model has no projector", c->model);
-            else
-                s = sl_model_import(ck, "projector.", 0, &m[1]);
-        }
-        if (!s) {
-            sl_shape in = sl_model_input_shape(m[0]);
-            if (sl_shape_count(&in) != sl_data_item_size(d))
-                s = sl__fail(SL_ERR_ARG, "%s: the model takes %zu values per item, %s gives %dx%dx%d", c->model,
-                             sl_shape_count(&in), sl_data_name(d), sl_data_channels(d), sl_data_height(d),
-                             sl_data_width(d));
-        }
+    if (!ck) return SL_OK;
+    SL__TRY(sl_model_import(ck, "encoder.", 0, &r->m[0]));
+    if (c->projector) {
+        if (!sl_tensors_get_meta(ck, "projector.spec"))
+            return sl__fail(SL_ERR_ARG, "%s: --projector: the model has no projector", c->model);
+        SL__TRY(sl_model_import(ck, "projector.", 0, &r->m[1]));
     }
-    size_t B = c->batch ? c->batch : 256, item = d ? sl_data_item_size(d) : 0;
-    if (voc) item = voc->max_tokens;
-    if (!s) {
-        sl_batch_config bc;
-        sl_batch_config_default(&bc);
-        bc.data = d;
-        bc.mode = voc ? SL_BATCH_CAPTION : SL_BATCH_ONE_VIEW;
-        bc.batch_size = B < sl_data_count(d) ? B : sl_data_count(d);
-        bc.shuffle = false;
-        bc.drop_last = false;
-        bc.epochs = 1;
-        bc.seed = 0;
-        s = sl_batcher_create(&bc, &bt);
+    sl_shape in = sl_model_input_shape(r->m[0]);
+    if (sl_shape_count(&in) != sl_data_item_size(r->d))
+        return sl__fail(SL_ERR_ARG, "%s: the model takes %zu values per item, %s gives %dx%dx%d", c->model,
+                        sl_shape_count(&in), sl_data_name(r->d), sl_data_channels(r->d), sl_data_height(r->d),
+                        sl_data_width(r->d));
+    return SL_OK;
+}
+
+/* The batch producer (in order, every item once), the input buffer and the
+ * embedding's arrays. */
+static sl_status prepare(const sl_embed_config *c, embed_run *r, sl_embedding *e) {
+    r->B = c->batch ? c->batch : 256;
+    r->item = r->voc ? r->voc->max_tokens : sl_data_item_size(r->d);
+    sl_batch_config bc;
+    sl_batch_config_default(&bc);
+    bc.data = r->d;
+    bc.mode = r->voc ? SL_BATCH_CAPTION : SL_BATCH_ONE_VIEW;
+    bc.batch_size = r->B < sl_data_count(r->d) ? r->B : sl_data_count(r->d);
+    bc.shuffle = false;
+    bc.drop_last = false;
+    bc.epochs = 1;
+    bc.seed = 0;
+    SL__TRY(sl_batcher_create(&bc, &r->bt));
+    size_t n = sl_data_count(r->d);
+    r->dim = r->item;
+    if (r->m[0]) {
+        sl_shape os = sl_model_output_shape(r->m[1] ? r->m[1] : r->m[0]);
+        r->dim = sl_shape_count(&os);
     }
-    size_t n = d ? sl_data_count(d) : 0, dim = item;
-    if (!s && m[0]) {
-        sl_shape os = sl_model_output_shape(m[1] ? m[1] : m[0]);
-        dim = sl_shape_count(&os);
+    int na = sl_data_num_attrs(r->d);
+    e->n = n;
+    e->d = r->dim;
+    e->n_attrs = na;
+    e->x = sl__malloc_array(n, r->dim * sizeof(float), "embeddings");
+    e->labels = sl__malloc_array(n, (size_t)(na ? na : 1) * sizeof(int32_t), "labels");
+    e->attr_names = sl__calloc((size_t)(na ? na : 1), sizeof(char *));
+    e->attr_classes = sl__calloc((size_t)(na ? na : 1), sizeof(int));
+    r->xin = sl__malloc_array(r->B, r->item * sizeof(float), "input batch");
+    if (!e->x || !e->labels || !e->attr_names || !e->attr_classes || !r->xin) return SL_ERR_NOMEM;
+    for (int k = 0; k < na; k++) {
+        e->attr_classes[k] = sl_data_attr(r->d, k)->n_classes;
+        if (!(e->attr_names[k] = sl__strdup(sl_data_attr(r->d, k)->name))) return SL_ERR_NOMEM;
     }
-    int na = d ? sl_data_num_attrs(d) : 0;
-    if (!s) {
-        e->n = n;
-        e->d = dim;
-        e->n_attrs = na;
-        e->x = sl__malloc_array(n, dim * sizeof(float), "embeddings");
-        e->labels = sl__malloc_array(n, (size_t)(na ? na : 1) * sizeof(int32_t), "labels");
-        e->attr_names = sl__calloc((size_t)(na ? na : 1), sizeof(char *));
-        e->attr_classes = sl__calloc((size_t)(na ? na : 1), sizeof(int));
-        xin = sl__malloc_array(B, item * sizeof(float), "input batch");
-        if (!e->x || !e->labels || !e->attr_names || !e->attr_classes || !xin) s = SL_ERR_NOMEM;
-        for (int k = 0; !s && k < na; k++) {
-            e->attr_classes[k] = sl_data_attr(d, k)->n_classes;
-            if (!(e->attr_names[k] = sl__strdup(sl_data_attr(d, k)->name))) s = SL_ERR_NOMEM;
-        }
-    }
-    size_t done = 0;
-    while (!s && done < n) {
+    return SL_OK;
+}
+
+/* Every batch through the models (or as it is, for raw pixels) into e. */
+static sl_status run_batches(const sl_embed_config *c, embed_run *r, sl_embedding *e) {
+    size_t done = 0, na = (size_t)e->n_attrs, item = r->item;
+    while (done < e->n) {
         const sl_batch *b;
-        s = sl_batcher_next(bt, &b);
-        if (s) break;
+        SL__TRY(sl_batcher_next(r->bt, &b));
         const float *y = b->x;
-        if (voc) {
-            for (size_t i = 0; i < b->n; i++) sl__vocab_encode(voc, b->captions[i], xin + i * item);
-            s = sl_model_forward(m[0], xin, b->n, false, &y);
-            if (s) break;
-        } else if (m[0]) {
-            float sc = (float)(1 / std), sh = (float)mean;
-            for (size_t i = 0; i < b->n * item; i++) xin[i] = (b->x[i] - sh) * sc;
-            s = sl_model_forward(m[0], xin, b->n, false, &y);
-            if (!s && m[1]) s = sl_model_forward(m[1], y, b->n, false, &y);
-            if (s) break;
+        if (r->voc) {
+            for (size_t i = 0; i < b->n; i++) sl__vocab_encode(r->voc, b->captions[i], r->xin + i * item);
+            SL__TRY(sl_model_forward(r->m[0], r->xin, b->n, false, &y));
+        } else if (r->m[0]) {
+            float sc = (float)(1 / r->std), sh = (float)r->mean;
+            for (size_t i = 0; i < b->n * item; i++) r->xin[i] = (b->x[i] - sh) * sc;
+            SL__TRY(sl_model_forward(r->m[0], r->xin, b->n, false, &y));
+            if (r->m[1]) SL__TRY(sl_model_forward(r->m[1], y, b->n, false, &y));
         }
-        memcpy(e->x + done * dim, y, b->n * dim * sizeof(float));
-        if (na) memcpy(e->labels + done * (size_t)na, b->labels, b->n * (size_t)na * sizeof(int32_t));
+        memcpy(e->x + done * r->dim, y, b->n * r->dim * sizeof(float));
+        if (na) memcpy(e->labels + done * na, b->labels, b->n * na * sizeof(int32_t));
         done += b->n;
         if (c->progress) sl_progress_update(c->progress, done, NULL);
     }
-    sl__free(xin);
-    sl__vocab_destroy(voc);
-    sl_batcher_destroy(bt);
-    sl_model_destroy(m[0]);
-    sl_model_destroy(m[1]);
-    sl_data_close(d);
+    return SL_OK;
+}
+
+static sl_status embed_data(const sl_embed_config *c, const sl_tensors *ck, sl_embedding *e) {
+    /* The model's data settings fill what the caller left unset. */
+    sl_data_config dc, md;
+    sl_data_config_default(&md);
+    embed_run r = {.mean = 0, .std = 1};
+    if (ck) {
+        SL__TRY(sl__train_ckpt_data(ck, false, &md));
+        if (!c->captions) SL__TRY(sl__train_ckpt_norm(ck, false, &r.mean, &r.std));
+    }
+    sl__embed_data_merge(c, &md, &dc);
+    sl_status s = sl_data_open(&dc, &r.d);
+    if (!s) s = open_models(c, ck, &r);
+    if (!s) s = prepare(c, &r, e);
+    if (!s) s = run_batches(c, &r, e);
+    sl__free(r.xin);
+    sl__vocab_destroy(r.voc);
+    sl_batcher_destroy(r.bt);
+    sl_model_destroy(r.m[0]);
+    sl_model_destroy(r.m[1]);
+    sl_data_close(r.d);
     if (s == SL_ERR_NOMEM && !*sl_last_error()) sl__fail(s, "embed: out of memory");
     return s;
 }
@@ -271,40 +253,4 @@ sl_status sl_embed(const sl_embed_config *c, sl_embedding **out) {
     }
     *out = e;
     return SL_OK;
-}
-
-sl_status sl_train_knn_accuracy(const float *x, size_t n, size_t d, const int32_t *labels, int n_classes, size_t k,
-                                double *acc) {
-    if (n < 2 || k == 0 || n_classes < 1) return sl__fail(SL_ERR_ARG, "knn: needs n >= 2, k >= 1 and classes");
-    if (k > n - 1) k = n - 1;
-    int64_t *ids = sl__malloc_array(n, k * sizeof(int64_t), "knn ids");
-    float *sc = sl__malloc_array(n, k * sizeof(float), "knn scores");
-    int64_t *lab = sl__malloc_array(n, 2 * sizeof(int64_t), "knn labels");
-    sl_status s = (ids && sc && lab) ? SL_OK : sl__fail(SL_ERR_NOMEM, "knn: out of memory");
-    sl_flat_config fc;
-    memset(&fc, 0, sizeof fc);
-    fc.metric = SL_METRIC_COSINE;
-    fc.k = k;
-    fc.exclude_self = true;
-    if (!s) s = sl_flat_search(x, n, d, x, n, d, &fc, ids, sc);
-    sl_knn_config kc;
-    memset(&kc, 0, sizeof kc);
-    kc.k = k;
-    kc.vote = SL_VOTE_MAJORITY;
-    kc.metric = SL_METRIC_COSINE;
-    int64_t *pred = lab ? lab + n : NULL;
-    if (!s) {
-        for (size_t i = 0; i < n; i++) lab[i] = labels[i];
-        s = sl_knn_classify(ids, sc, n, k, lab, n, &kc, pred);
-    }
-    if (!s) {
-        size_t right = 0, counted = 0;
-        for (size_t i = 0; i < n; i++)
-            if (labels[i] >= 0) counted++, right += pred[i] == labels[i];
-        *acc = counted ? (double)right / (double)counted : 0;
-    }
-    sl__free(ids);
-    sl__free(sc);
-    sl__free(lab);
-    return s;
 }

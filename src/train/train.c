@@ -57,6 +57,7 @@ void sl_train_config_default(sl_train_config *c) {
     c->wd = -1;
     c->warmup = -1;
     c->val_fraction = -1;
+    c->test_fraction = -1;
     c->seed = 1;
     c->progress_mode = SL_PROGRESS_AUTO;
 }
@@ -136,13 +137,7 @@ static sl_status build_model(sl_trainer *t, int k, const char *spec, const sl_sh
 static sl_status resolve_data(sl_trainer *t, const sl_tensors *ckpt) {
     sl_train_config *c = &t->c;
     sl_data_config dc;
-    sl_data_config_default(&dc);
-    dc.source = c->data ? c->data : "shapes";
-    dc.split = c->split;
-    dc.seed = c->data_seed;
-    dc.shapes_count = c->data_count;
-    dc.val_fraction = c->val_fraction;
-    if (c->image_size) dc.size = c->image_size;
+    sl__train_data_config(c, &dc);
     SL__TRY(sl_data_open(&dc, &t->data));
     c->image_size = sl_data_height(t->data);
     t->item = sl_data_item_size(t->data);
@@ -445,12 +440,7 @@ static sl_status meta(sl_tensors *x, const char *key, const char *fmt, ...) {
 static sl_status save_to(const sl_trainer *t, sl_tensors *x) {
     const sl_train_config *c = &t->c;
     SL__TRY(meta(x, "simlearn", "train-checkpoint 1"));
-    SL__TRY(meta(x, "train.data", "%s", c->data ? c->data : "shapes"));
-    SL__TRY(meta(x, "train.split", "%s", sl_split_name(c->split)));
-    SL__TRY(meta(x, "train.data_seed", "%" PRIu64, c->data_seed));
-    SL__TRY(meta(x, "train.data_count", "%zu", c->data_count));
-    SL__TRY(meta(x, "train.val_fraction", "%.17g", c->val_fraction < 0 ? -1.0 : c->val_fraction));
-    SL__TRY(meta(x, "train.image_size", "%d", c->image_size));
+    SL__TRY(sl__train_ckpt_data_write(x, c));
     SL__TRY(meta(x, "train.aug", "%s", c->aug));
     if (c->label) SL__TRY(meta(x, "train.label", "%s", c->label));
     SL__TRY(meta(x, "train.encoder", "%s", c->encoder));
@@ -503,7 +493,6 @@ sl_status sl_trainer_save(const sl_trainer *t, const char *path) {
 }
 
 /* Names of the enums stored in a checkpoint, in enum order. */
-static const char *const split_names[] = {"train", "val", "test", "all"};
 static const char *const optim_names[] = {"sgd", "adam", "adamw", "lars"};
 
 /* The training settings of a checkpoint, each checked (strings point into x):
@@ -522,17 +511,10 @@ static sl_status config_from(sl_trainer *t, const sl_tensors *x, uint64_t *ends)
     uint64_t u = 0;
     SL__TRY(sl__meta_name(x, "train.objective", objs, SL_OBJ_COUNT, R, &k));
     c->objective = (sl_objective)k;
-    SL__TRY(sl__meta_str(x, "train.data", "a dataset source", R, &c->data));
-    SL__TRY(sl__meta_name(x, "train.split", split_names, 4, R, &k));
-    c->split = (sl_split)k;
-    SL__TRY(sl__meta_uint(x, "train.data_seed", 0, UINT64_MAX, R, &c->data_seed));
-    SL__TRY(sl__meta_uint(x, "train.data_count", 0, SIZE_MAX, R, &u));
-    c->data_count = (size_t)u;
-    /* Absent in checkpoints written before the option existed: the source's default. */
-    c->val_fraction = -1;
-    SL__TRY(sl__meta_double(x, "train.val_fraction", -1, 0.99, 0, &c->val_fraction));
-    SL__TRY(sl__meta_uint(x, "train.image_size", 0, 4096, R, &u));
-    c->image_size = (int)u;
+    sl_data_config dc;
+    sl_data_config_default(&dc);
+    SL__TRY(sl__train_ckpt_data(x, true, &dc));
+    sl_train_config_set_data(c, &dc);
     SL__TRY(sl__meta_str(x, "train.aug", "an augmentation spec or none", R, &c->aug));
     c->keep = NULL;
     if (strcmp(c->aug, "none") != 0) {
@@ -678,7 +660,8 @@ sl_status sl_trainer_create(const sl_train_config *c, sl_trainer **out) {
     if (!s && ck) s = load_state(t, ck, c->resume);
     /* Copy the strings the config still borrows (from the caller or the
      * checkpoint just freed). */
-    const char **strs[] = {&t->c.data, &t->c.label, &t->c.sim, &t->c.optim, &t->c.schedule, &t->c.out, &t->c.log};
+    const char **strs[] = {&t->c.data,  &t->c.labels,   &t->c.image_dir, &t->c.label, &t->c.sim,
+                           &t->c.optim, &t->c.schedule, &t->c.out,       &t->c.log};
     for (size_t i = 0; !s && i < sizeof strs / sizeof *strs; i++) {
         bool owned = false;
         for (int j = 0; j < t->nown; j++) owned |= *strs[i] == t->own[j];

@@ -34,10 +34,22 @@ void sl__vocab_destroy(sl__vocab *v);
 /* Input normalisation for a dataset: (x - mean) / std after augmentation. */
 void sl__train_input_norm(const sl_dataset *d, double *mean, double *std);
 
-/* The data settings of a training checkpoint, each checked: train.data
- * (dc->source, borrowed from ck), train.data_seed and train.image_size; keys
- * that are absent leave their field alone. */
-sl_status sl__train_ckpt_data(const sl_tensors *ck, sl_data_config *dc);
+/* The dataset of a training configuration (src/train/data.c). */
+void sl__train_data_config(const sl_train_config *c, sl_data_config *dc);
+/* The dataset settings into a checkpoint's metadata: train.data, split,
+ * data_seed, data_count, val_fraction and image_size always, the others
+ * (test_fraction, channels, labels, image_dir, shapes_rotate, shapes_noise)
+ * when they differ from the defaults. */
+sl_status sl__train_ckpt_data_write(sl_tensors *x, const sl_train_config *c);
+/* And out of it, each value checked (strings borrowed from ck). Keys that
+ * are absent leave their field alone; with `resume` the ones every
+ * checkpoint has (data, split, data_seed, data_count, image_size) must be
+ * there. */
+sl_status sl__train_ckpt_data(const sl_tensors *ck, bool resume, sl_data_config *dc);
+/* The dataset an embedding opens: c's settings, what c leaves unset from md
+ * (the model's training data; its labels file and image folder only with its
+ * own source). */
+void sl__embed_data_merge(const sl_embed_config *c, const sl_data_config *md, sl_data_config *dc);
 /* The input normalisation stored in a checkpoint (train.input_mean, finite,
  * and train.input_std, > 0); absent keys leave their value alone unless
  * required. */

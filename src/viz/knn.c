@@ -1,5 +1,9 @@
 /* Exact nearest neighbours by blocked sl_gemm distance rows, and the map
- * quality measures built on them: trustworthiness and kNN label purity. */
+ * quality measures built on them: trustworthiness and kNN label purity.
+ * index's sl_flat_search also finds exact top-k lists, but it re-scores its
+ * candidates in double, so its distances differ in the last bits from these
+ * float ones; t-SNE's perplexity calibration starts from these, and its maps
+ * would change, so the map code keeps its own selection. */
 #include "viz/viz_internal.h"
 
 #include <math.h>
@@ -28,6 +32,23 @@ static void dist_block(const float *x, const float *sq, size_t n, size_t d, size
 /* Is (da, ia) before (db, ib) in neighbour order? */
 static inline bool before(float da, uint32_t ia, float db, uint32_t ib) { return da < db || (da == db && ia < ib); }
 
+/* Put (v, vi) at the root of the max-heap hd/hi of `size` entries and sift
+ * it down to its place. */
+static void sift_down(float *hd, uint32_t *hi, int size, float v, uint32_t vi) {
+    int c = 0;
+    for (;;) {
+        int l = 2 * c + 1, r = l + 1, big = c;
+        float bd = v;
+        uint32_t bi = vi;
+        if (l < size && before(bd, bi, hd[l], hi[l])) big = l, bd = hd[l], bi = hi[l];
+        if (r < size && before(bd, bi, hd[r], hi[r])) big = r;
+        if (big == c) break;
+        hd[c] = hd[big], hi[c] = hi[big];
+        c = big;
+    }
+    hd[c] = v, hi[c] = vi;
+}
+
 /* Keep the k smallest of a distance row in a max-heap, then sort ascending. */
 static void select_row(const float *row, size_t n, size_t self, int k, uint32_t *hi, float *hd) {
     int sz = 0;
@@ -45,39 +66,15 @@ static void select_row(const float *row, size_t n, size_t self, int k, uint32_t 
             }
             hd[c] = v, hi[c] = jj;
         } else if (before(v, jj, hd[0], hi[0])) {
-            int c = 0;
-            for (;;) {
-                int l = 2 * c + 1, r = l + 1, big = c;
-                float bd = v;
-                uint32_t bi = jj;
-                if (l < k && before(bd, bi, hd[l], hi[l])) big = l, bd = hd[l], bi = hi[l];
-                if (r < k && before(bd, bi, hd[r], hi[r])) big = r;
-                if (big == c) break;
-                hd[c] = hd[big], hi[c] = hi[big];
-                c = big;
-            }
-            hd[c] = v, hi[c] = jj;
+            sift_down(hd, hi, k, v, jj);
         }
     }
     /* Heap sort in place: repeatedly move the maximum to the end. */
     for (int end = k - 1; end > 0; end--) {
-        float td = hd[0];
-        uint32_t ti = hi[0];
         float v = hd[end];
         uint32_t vi = hi[end];
-        hd[end] = td, hi[end] = ti;
-        int c = 0;
-        for (;;) {
-            int l = 2 * c + 1, r = l + 1, big = c;
-            float bd = v;
-            uint32_t bi = vi;
-            if (l < end && before(bd, bi, hd[l], hi[l])) big = l, bd = hd[l], bi = hi[l];
-            if (r < end && before(bd, bi, hd[r], hi[r])) big = r;
-            if (big == c) break;
-            hd[c] = hd[big], hi[c] = hi[big];
-            c = big;
-        }
-        hd[c] = v, hi[c] = vi;
+        hd[end] = hd[0], hi[end] = hi[0];
+        sift_down(hd, hi, end, v, vi);
     }
 }
 

@@ -168,139 +168,83 @@ static double *nan_array(size_t n) {
     return a;
 }
 
-/* An item ranked by similarity: best first, ties by index. */
-typedef struct {
-    float s;
-    uint32_t i;
-} ranked;
-static int cmp_ranked(const void *a, const void *b) {
-    const ranked *x = a, *y = b;
-    if (x->s != y->s) return x->s < y->s ? 1 : -1;
-    return (x->i > y->i) - (x->i < y->i);
-}
-
-/* Labelled retrieval for every attribute at once: each item queries all the
- * others by cosine similarity (one sl_gemm block of similarities and one sort
- * per query serve every attribute). Relevant: the same label. R@K counts the
- * queries with a relevant item in the top K; AP@R as in Musgrave et al. 2020.
- * Queries with an unknown label or no relevant item are left out. */
-static sl_status retrieval(const sl_report_config *c, const float *xn, size_t d, rep_out *o) {
-    size_t n = c->n, na = c->n_attrs, B = 64;
-    float *S = sl__malloc_array(B * n, sizeof(float), "report retrieval");
-    ranked *rk = sl__malloc_array(n, sizeof *rk, "report retrieval");
-    double *sum = sl__calloc(3 * (na ? na : 1), sizeof(double));
-    size_t *used = sl__calloc(na ? na : 1, sizeof(size_t));
-    if (!S || !rk || !sum || !used) {
-        sl__free(S), sl__free(rk), sl__free(sum), sl__free(used);
-        return sl__fail(SL_ERR_NOMEM, "report: out of memory (retrieval)");
+/* Labelled retrieval by cosine similarity for every attribute
+ * (sl_retrieval_labelled): each item queries all the others; relevant is the
+ * same label. Queries with an unknown label or no relevant item are left out;
+ * an attribute with none keeps NaN. */
+static sl_status retrieval(const sl_report_config *c, const float *x, size_t d, rep_out *o) {
+    size_t n = c->n, Ks[2] = {1, 10 < n - 1 ? 10 : n - 1};
+    sl_retrieval_config rc = {.metric = SL_METRIC_COSINE, .exclude_self = true, .Ks = Ks, .nK = 2, .skip_unlabelled = true};
+    for (size_t k = 0; k < c->n_attrs; k++) {
+        const int64_t *lab = c->attrs[k].labels;
+        double rec[2], prec[2], map;
+        size_t used;
+        SL__TRY(sl_retrieval_labelled(x, n, lab, x, n, lab, d, &rc, rec, prec, &map, &used));
+        if (used) o->rec1[k] = rec[0], o->rec10[k] = rec[1], o->map[k] = map;
     }
-    size_t K10 = 10 < n - 1 ? 10 : n - 1;
-    for (size_t q0 = 0; q0 < n; q0 += B) {
-        size_t nb = n - q0 < B ? n - q0 : B;
-        sl_gemm(false, true, nb, n, d, 1.0f, xn + q0 * d, d, xn, d, 0.0f, S, n);
-        for (size_t b = 0; b < nb; b++) {
-            size_t q = q0 + b, m = 0;
-            for (size_t j = 0; j < n; j++)
-                if (j != q) rk[m++] = (ranked){S[b * n + j], (uint32_t)j};
-            qsort(rk, m, sizeof *rk, cmp_ranked);
-            for (size_t k = 0; k < na; k++) {
-                const int64_t *lab = c->attrs[k].labels;
-                if (lab[q] < 0) continue;
-                size_t R = 0;
-                for (size_t j = 0; j < n; j++) R += j != q && lab[j] == lab[q];
-                if (!R) continue;
-                used[k]++;
-                size_t hits = 0, first = m;
-                double ap = 0;
-                for (size_t t = 0; t < m && (t < R || first == m); t++) {
-                    bool r = lab[rk[t].i] == lab[q];
-                    if (r && first == m) first = t;
-                    if (t < R && r) hits++, ap += (double)hits / (double)(t + 1);
-                }
-                sum[3 * k] += first < 1;
-                sum[3 * k + 1] += first < K10;
-                sum[3 * k + 2] += ap / (double)R;
-            }
-        }
-    }
-    for (size_t k = 0; k < na; k++)
-        if (used[k])
-            o->rec1[k] = sum[3 * k] / (double)used[k], o->rec10[k] = sum[3 * k + 1] / (double)used[k],
-            o->map[k] = sum[3 * k + 2] / (double)used[k];
-    sl__free(S), sl__free(rk), sl__free(sum), sl__free(used);
     return SL_OK;
 }
 
-static sl_status compute_rep(const sl_report_config *c, const sl_report_rep *rp, rep_out *o) {
-    size_t n = c->n, d = rp->d, na = c->n_attrs;
-    o->K = c->neighbours > c->knn_k ? c->neighbours : c->knn_k;
-    if (o->K > n - 1) o->K = n - 1;
-    if (o->K == 0) o->K = 1;
-    o->ids = sl__malloc_array(n * o->K, sizeof *o->ids, "report neighbours");
-    o->scores = sl__malloc_array(n * o->K, sizeof *o->scores, "report neighbours");
-    o->knn = nan_array(na), o->probe = nan_array(na);
-    o->rec1 = nan_array(na), o->rec10 = nan_array(na), o->map = nan_array(na);
-    o->pca = sl__malloc_array(n, 2 * sizeof(float), "report map");
-    if (!o->ids || !o->scores || !o->knn || !o->probe || !o->rec1 || !o->rec10 || !o->map || !o->pca)
-        return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+/* The linear probe's test accuracy on attribute labels lab: a seeded half of
+ * the labelled rows trains it, the rest tests it (a split by position could
+ * follow a pattern in the labels). NaN when it cannot be computed. */
+static double probe_accuracy(const sl_report_config *c, const sl_report_rep *rp, const int64_t *lab) {
+    size_t n = c->n, d = rp->d, ntr = (n + 1) / 2, nte = n / 2;
+    float *xtr = sl__malloc_array(ntr * d, sizeof(float), "probe"), *xte = sl__malloc_array(nte * d, sizeof(float), "probe");
+    int64_t *ytr = sl__malloc_array(ntr, sizeof(int64_t), "probe"), *yte = sl__malloc_array(nte, sizeof(int64_t), "probe");
+    size_t *perm = sl__malloc_array(n, sizeof(size_t), "probe");
+    double acc = NAN;
+    sl_rng prng;
+    sl_rng_seed(&prng, c->seed, 0x960be);
+    if (xtr && xte && ytr && yte && perm && sl_rng_sample(&prng, n, n, false, perm) == SL_OK) {
+        size_t a = 0, b = 0;
+        for (size_t t = 0; t < n; t++) {
+            size_t i = perm[t];
+            if (lab[i] < 0) continue;
+            if (t < ntr)
+                memcpy(xtr + a * d, rp->x + i * d, d * sizeof(float)), ytr[a++] = lab[i];
+            else
+                memcpy(xte + b * d, rp->x + i * d, d * sizeof(float)), yte[b++] = lab[i];
+        }
+        sl_probe_config pc;
+        sl_probe_default_config(&pc);
+        static const double lambdas[3] = {1e-2, 1e-3, 1e-4};
+        pc.lambdas = lambdas, pc.n_lambdas = 3;
+        pc.precond_rows = 0;
+        pc.lbfgs.max_iter = 150;
+        pc.seed = c->seed;
+        sl_probe_result *pr = NULL;
+        if (sl_probe_run(&pc, xtr, ytr, a, xte, yte, b, d, &pr) == SL_OK) acc = pr->test_acc;
+        sl_probe_result_destroy(pr);
+    }
+    sl__free(xtr), sl__free(xte), sl__free(ytr), sl__free(yte), sl__free(perm);
+    return acc;
+}
+
+/* Neighbours by cosine (self excluded), and per attribute the kNN and probe
+ * accuracies. A figure that cannot be computed (one class only, say) stays
+ * NaN and shows as a dash. */
+static sl_status evaluate(const sl_report_config *c, const sl_report_rep *rp, rep_out *o) {
+    size_t n = c->n, d = rp->d;
     sl_flat_config fc = {SL_METRIC_COSINE, o->K, true, 0, 0, NULL};
     SL__TRY(sl_flat_search(rp->x, n, d, rp->x, n, d, &fc, o->ids, o->scores));
-    /* Evaluation per attribute. A figure that cannot be computed (one class
-     * only, say) stays NaN and shows as a dash. */
     int64_t *pred = sl__malloc_array(n, sizeof *pred, "report");
     if (!pred) return sl__fail(SL_ERR_NOMEM, "report: out of memory");
-    for (size_t k = 0; k < na; k++) {
+    for (size_t k = 0; k < c->n_attrs; k++) {
         const int64_t *lab = c->attrs[k].labels;
         sl_knn_config kc = {c->knn_k < o->K ? c->knn_k : o->K, SL_VOTE_MAJORITY, 0, SL_METRIC_COSINE};
-        if (sl_knn_classify(o->ids, o->scores, n, o->K, lab, n, &kc, pred) == SL_OK) {
-            size_t hit = 0, cnt = 0;
-            for (size_t i = 0; i < n; i++)
-                if (lab[i] >= 0) cnt++, hit += pred[i] == lab[i];
-            o->knn[k] = cnt ? (double)hit / (double)cnt : NAN;
-        }
-        if (c->probe && n >= 8) {
-            /* A seeded half of the labelled rows trains the probe, the rest
-             * tests it (a split by position could follow a pattern in the
-             * labels). */
-            size_t ntr = (n + 1) / 2, nte = n / 2;
-            float *xtr = sl__malloc_array(ntr * d, sizeof(float), "probe"),
-                  *xte = sl__malloc_array(nte * d, sizeof(float), "probe");
-            int64_t *ytr = sl__malloc_array(ntr, sizeof(int64_t), "probe"),
-                    *yte = sl__malloc_array(nte, sizeof(int64_t), "probe");
-            size_t *perm = sl__malloc_array(n, sizeof(size_t), "probe");
-            if (xtr && xte && ytr && yte && perm) {
-                sl_rng prng;
-                sl_rng_seed(&prng, c->seed, 0x960be);
-                for (size_t i = 0; i < n; i++) perm[i] = i;
-                for (size_t i = n - 1; i > 0; i--) {
-                    size_t j = (size_t)sl_rng_below(&prng, i + 1), t = perm[i];
-                    perm[i] = perm[j], perm[j] = t;
-                }
-                size_t a = 0, b = 0;
-                for (size_t t = 0; t < n; t++) {
-                    size_t i = perm[t];
-                    if (lab[i] < 0) continue;
-                    if (t < ntr)
-                        memcpy(xtr + a * d, rp->x + i * d, d * sizeof(float)), ytr[a++] = lab[i];
-                    else
-                        memcpy(xte + b * d, rp->x + i * d, d * sizeof(float)), yte[b++] = lab[i];
-                }
-                sl_probe_config pc;
-                sl_probe_default_config(&pc);
-                static const double lambdas[3] = {1e-2, 1e-3, 1e-4};
-                pc.lambdas = lambdas, pc.n_lambdas = 3;
-                pc.precond_rows = 0;
-                pc.lbfgs.max_iter = 150;
-                pc.seed = c->seed;
-                sl_probe_result *pr = NULL;
-                if (sl_probe_run(&pc, xtr, ytr, a, xte, yte, b, d, &pr) == SL_OK) o->probe[k] = pr->test_acc;
-                sl_probe_result_destroy(pr);
-            }
-            sl__free(xtr), sl__free(xte), sl__free(ytr), sl__free(yte), sl__free(perm);
-        }
+        if (sl_knn_classify(o->ids, o->scores, n, o->K, lab, n, &kc, pred) == SL_OK)
+            o->knn[k] = sl_knn_accuracy_labelled(pred, lab, n);
+        if (c->probe && n >= 8) o->probe[k] = probe_accuracy(c, rp, lab);
     }
     sl__free(pred);
-    /* Geometry. */
+    return SL_OK;
+}
+
+/* Effective rank, mean norm and cosine, retrieval, uniformity, alignment and
+ * the cosines of random pairs of distinct items (for the histogram). */
+static sl_status geometry(const sl_report_config *c, const sl_report_rep *rp, rep_out *o) {
+    size_t n = c->n, d = rp->d;
     o->erank = NAN;
     if (d <= 512) {
         double *eig = sl__malloc_array(d, sizeof *eig, "report");
@@ -312,31 +256,25 @@ static sl_status compute_rep(const sl_report_config *c, const sl_report_rep *rp,
     sl_geom_aniso an;
     o->mean_cos = sl_geom_anisotropy(rp->x, n, d, 20000, c->seed, &an) == SL_OK ? an.mean_cos : NAN;
     o->uniform = o->align = NAN;
+    SL__TRY(retrieval(c, rp->x, d, o));
+    o->n_cos = 20000;
+    o->cos = sl__malloc_array(o->n_cos, sizeof *o->cos, "report");
     float *xn = sl__malloc_array(n * d, sizeof(float), "report");
-    if (!xn) return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+    if (!xn || !o->cos) {
+        sl__free(xn);
+        return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+    }
     for (size_t i = 0; i < n; i++) {
         double s = 0;
         for (size_t j = 0; j < d; j++) s += (double)rp->x[i * d + j] * rp->x[i * d + j];
         double inv = s > 0 ? 1 / sqrt(s) : 0;
         for (size_t j = 0; j < d; j++) xn[i * d + j] = (float)(rp->x[i * d + j] * inv);
     }
-    sl_status rs = retrieval(c, xn, d, o);
-    if (rs) {
-        sl__free(xn);
-        return rs;
-    }
     size_t used;
     if (sl_geom_uniformity(xn, n, d, 2, 50000, c->seed, &o->uniform, &used) != SL_OK) o->uniform = NAN;
-    if (na && sl_geom_alignment_labels(xn, n, d, c->attrs[c->grid_attr].labels, 50000, c->seed, &o->align,
-                                       &used) != SL_OK)
+    if (c->n_attrs && sl_geom_alignment_labels(xn, n, d, c->attrs[c->grid_attr].labels, 50000, c->seed, &o->align,
+                                               &used) != SL_OK)
         o->align = NAN;
-    /* Cosine similarities of random pairs of distinct items, for the histogram. */
-    o->n_cos = 20000;
-    o->cos = sl__malloc_array(o->n_cos, sizeof *o->cos, "report");
-    if (!o->cos) {
-        sl__free(xn);
-        return sl__fail(SL_ERR_NOMEM, "report: out of memory");
-    }
     sl_rng r;
     sl_rng_seed(&r, c->seed, 0xc05);
     for (size_t p = 0; p < o->n_cos; p++) {
@@ -347,22 +285,42 @@ static sl_status compute_rep(const sl_report_config *c, const sl_report_rep *rp,
         o->cos[p] = s;
     }
     sl__free(xn);
-    /* Maps. */
-    SL__TRY(pca2(rp->x, n, d, c->seed, o->pca, o->pca_var));
-    if (c->tsne) {
-        sl_tsne_config tc;
-        sl_tsne_config_default(&tc);
-        tc.perplexity = c->perplexity;
-        if (3 * tc.perplexity + 1 >= (double)n) tc.perplexity = ((double)n - 2) / 3;
-        if (tc.perplexity < 1) return SL_OK; /* too few points for a map */
-        tc.max_iter = c->tsne_iters;
-        if (tc.exaggeration_iter > tc.max_iter / 2) tc.exaggeration_iter = tc.max_iter / 2;
-        tc.seed = c->seed;
-        o->tsne = sl__malloc_array(n, 2 * sizeof(float), "report map");
-        if (!o->tsne) return sl__fail(SL_ERR_NOMEM, "report: out of memory");
-        SL__TRY(sl_tsne_run(&tc, rp->x, n, d, o->tsne));
-    }
     return SL_OK;
+}
+
+/* The PCA map, and the t-SNE map unless there are too few points. */
+static sl_status maps(const sl_report_config *c, const sl_report_rep *rp, rep_out *o) {
+    size_t n = c->n, d = rp->d;
+    SL__TRY(pca2(rp->x, n, d, c->seed, o->pca, o->pca_var));
+    if (!c->tsne) return SL_OK;
+    sl_tsne_config tc;
+    sl_tsne_config_default(&tc);
+    tc.perplexity = c->perplexity;
+    if (3 * tc.perplexity + 1 >= (double)n) tc.perplexity = ((double)n - 2) / 3;
+    if (tc.perplexity < 1) return SL_OK; /* too few points for a map */
+    tc.max_iter = c->tsne_iters;
+    if (tc.exaggeration_iter > tc.max_iter / 2) tc.exaggeration_iter = tc.max_iter / 2;
+    tc.seed = c->seed;
+    o->tsne = sl__malloc_array(n, 2 * sizeof(float), "report map");
+    if (!o->tsne) return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+    return sl_tsne_run(&tc, rp->x, n, d, o->tsne);
+}
+
+static sl_status compute_rep(const sl_report_config *c, const sl_report_rep *rp, rep_out *o) {
+    size_t n = c->n, na = c->n_attrs;
+    o->K = c->neighbours > c->knn_k ? c->neighbours : c->knn_k;
+    if (o->K > n - 1) o->K = n - 1;
+    if (o->K == 0) o->K = 1;
+    o->ids = sl__malloc_array(n * o->K, sizeof *o->ids, "report neighbours");
+    o->scores = sl__malloc_array(n * o->K, sizeof *o->scores, "report neighbours");
+    o->knn = nan_array(na), o->probe = nan_array(na);
+    o->rec1 = nan_array(na), o->rec10 = nan_array(na), o->map = nan_array(na);
+    o->pca = sl__malloc_array(n, 2 * sizeof(float), "report map");
+    if (!o->ids || !o->scores || !o->knn || !o->probe || !o->rec1 || !o->rec10 || !o->map || !o->pca)
+        return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+    SL__TRY(evaluate(c, rp, o));
+    SL__TRY(geometry(c, rp, o));
+    return maps(c, rp, o);
 }
 
 /* ---- sections ------------------------------------------------------------ */
