@@ -14,7 +14,7 @@
 #define PROJ "linear(128),relu,linear(64)"
 
 static int fail(const char *what) {
-    fprintf(stderr, "step_bench: %s: %s\n", what, sl_last_error());
+    fprintf(stderr, "step_bench: %s: %s\n", what, sl_error_message());
     return 1;
 }
 
@@ -58,7 +58,7 @@ static double step_flops(size_t n) {
 int main(int argc, char **argv) {
     int steps = argc > 1 ? atoi(argv[1]) : 20, threads = argc > 2 ? atoi(argv[2]) : 2;
     const size_t n = 512;
-    sl_set_threads(threads);
+    sl_threads_set(threads);
     sl_shape in = {3, {1, 28, 28}}, mid = {1, {128}};
     sl_model *enc, *proj;
     if (steps < 1 || threads < 1) {
@@ -66,7 +66,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (sl_model_create(ENC, &in, 1, &enc) || sl_model_create(PROJ, &mid, 2, &proj)) return fail("model");
-    sl_optim_config c = sl_optim_defaults(SL_OPT_ADAM);
+    sl_optim_config c;
+    sl_optim_config_default(&c, SL_OPT_ADAM);
     sl_optim *oe, *op;
     if (sl_optim_create(enc, &c, &oe) || sl_optim_create(proj, &c, &op)) return fail("optimizer");
     float *x = malloc(n * 784 * 4), *dy = malloc(n * 64 * 4), *dmid = malloc(n * 128 * 4);

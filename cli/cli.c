@@ -20,7 +20,7 @@ int cli_usage_error(const char *fmt, ...) {
 }
 
 int cli_fail(sl_status s) {
-    const char *d = sl_last_error();
+    const char *d = sl_error_message();
     fprintf(stderr, "simlearn: error: %s\n", d && *d ? d : sl_status_str(s));
     return 1;
 }
@@ -258,7 +258,7 @@ int cli_dispatch(const char *prog, const cli_sub *subs, int argc, char **argv) {
 int cli_data_config(const cli_args *a, const char *source, sl_data_config *dc) {
     sl_data_config_default(dc);
     dc->source = source ? source : cli_str(a, "data");
-    if (sl_split_parse(cli_str(a, "split"), &dc->split)) return cli_usage_error("option --split: %s", sl_last_error());
+    if (sl_split_parse(cli_str(a, "split"), &dc->split)) return cli_usage_error("option --split: %s", sl_error_message());
     dc->seed = (uint64_t)cli_int(a, "data-seed");
     dc->size = (int)cli_int(a, "size");
     dc->channels = (int)cli_int(a, "channels");
@@ -329,7 +329,7 @@ int cli_read_labels(const char *path, size_t want, const char *what, int64_t **o
     if (s) return cli_fail(s);
     if (n != want) {
         fprintf(stderr, "simlearn: error: %s has %zu labels but there are %zu %s\n", path, n, want, what);
-        sl_free(*out);
+        sl_allocator_free(*out);
         *out = NULL;
         return 1;
     }
@@ -357,7 +357,7 @@ int cli_write_neighbours(const char *ids_out, const char *scores_out, const int6
 int cli_alloc_results(size_t nq, size_t k, int64_t **ids, float **scores) {
     size_t nk;
     *ids = NULL, *scores = NULL;
-    if (sl_mul_size(nq, k, &nk) && nk <= SIZE_MAX / sizeof(int64_t)) {
+    if (sl_size_mul(nq, k, &nk) && nk <= SIZE_MAX / sizeof(int64_t)) {
         *ids = malloc(nk * sizeof **ids);
         *scores = malloc(nk * sizeof **scores);
     }

@@ -95,7 +95,7 @@ static int cmd_show(int argc, char **argv) {
     sl_sheet *sh = NULL;
     const char *spec = cli_str(&a, "aug");
     int rc = open_data(&a, &d);
-    if (!rc && spec && sl_augment_create(spec, &aug)) rc = cli_usage_error("option --aug: %s", sl_last_error());
+    if (!rc && spec && sl_augment_create(spec, &aug)) rc = cli_usage_error("option --aug: %s", sl_error_message());
     int c = d ? sl_data_channels(d) : 0, h = d ? sl_data_height(d) : 0, w = d ? sl_data_width(d) : 0;
     if (!rc && (h < 2 || w < 2))
         rc = cli_usage_error("%s holds vectors (%dx%d), not images; 'data show' draws images", sl_data_name(d), h, w);
@@ -117,7 +117,7 @@ static int cmd_show(int argc, char **argv) {
                aug ? spec : "", aug ? ")" : "", W, H);
     sl_sheet_destroy(sh);
     sl_augment_destroy(aug);
-    sl_data_close(d);
+    sl_data_destroy(d);
     return rc;
 }
 
@@ -200,7 +200,7 @@ static int cmd_stats(int argc, char **argv) {
 done:
     free(x);
     free(counts);
-    sl_data_close(d);
+    sl_data_destroy(d);
     return rc;
 }
 

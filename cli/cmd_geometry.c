@@ -45,7 +45,7 @@ static int read_pairs(const char *path, int64_t **out, size_t *m) {
     if (cols != 2 || *m == 0) {
         fprintf(stderr, "simlearn: error: %s: expected a non-empty m x 2 array of row indices, found %zu x %zu\n", path,
                 *m, cols);
-        sl_free(*out);
+        sl_allocator_free(*out);
         *out = NULL;
         return 1;
     }
@@ -82,7 +82,7 @@ static void print_classes(const float *x, size_t n, size_t d, const int64_t *lab
         }
         printf("  separated classes (margin > diameter): %zu of %zu\n", sep, k);
     }
-    sl_free(cl);
+    sl_allocator_free(cl);
     free(idx), free(xsub), free(lsub);
 }
 
@@ -157,7 +157,7 @@ static int run(int argc, char **argv) {
     int rc = cli_parse(&spec, argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
     const char *path = a.pos[0];
-    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_threads_set((int)cli_int(&a, "threads"));
     float *x = NULL;
     int64_t *lab = NULL, *pairs = NULL;
     double *eig = NULL;
@@ -179,7 +179,7 @@ static int run(int argc, char **argv) {
         rc = print_shape(&a, x, n, d, eig);
     }
     if (!rc) rc = print_positives(&a, x, n, d, pairs, np, lab);
-    sl_free(x), sl_free(lab), sl_free(pairs);
+    sl_allocator_free(x), sl_allocator_free(lab), sl_allocator_free(pairs);
     free(eig);
     return rc;
 }

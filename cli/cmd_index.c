@@ -27,7 +27,7 @@ static int cmd_build(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&build_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
-    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_threads_set((int)cli_int(&a, "threads"));
     float *x = NULL;
     int64_t *labels = NULL;
     size_t n, d;
@@ -51,7 +51,7 @@ static int cmd_build(int argc, char **argv) {
                           .ef_construction = (size_t)cli_int(&a, "ef-construction"), .seed = (uint64_t)cli_int(&a, "seed")};
     double t = sl_time_now();
     if ((s = sl_hnsw_create(&cfg, &h)) || (s = sl_progress_create(stderr, cli_progress_mode(&a), "build", n, "vec", &p)) ||
-        (s = sl_hnsw_add(h, x, n, labels, p, NULL))) {
+        (s = sl_hnsw_add(h, x, n, labels, p, NULL, NULL))) {
         rc = cli_fail(s);
         goto out;
     }
@@ -66,7 +66,7 @@ static int cmd_build(int argc, char **argv) {
 out:
     sl_progress_destroy(p);
     sl_hnsw_destroy(h);
-    sl_free(x), sl_free(labels);
+    sl_allocator_free(x), sl_allocator_free(labels);
     return rc;
 }
 
@@ -92,7 +92,7 @@ static int cmd_search(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&search_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
-    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_threads_set((int)cli_int(&a, "threads"));
     sl_hnsw *h = NULL;
     float *q = NULL, *sc = NULL;
     int64_t *ids = NULL, *allow = NULL, *labs = NULL;
@@ -136,7 +136,7 @@ static int cmd_search(int argc, char **argv) {
     rc = cli_write_neighbours(cli_str(&a, "ids-out"), cli_str(&a, "scores-out"), ids, sc, nq, k, true);
 out:
     sl_hnsw_destroy(h);
-    sl_free(q), sl_free(allow);
+    sl_allocator_free(q), sl_allocator_free(allow);
     free(labs), free(ids), free(sc);
     return rc;
 }
@@ -157,7 +157,7 @@ static int cmd_add(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&add_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
-    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_threads_set((int)cli_int(&a, "threads"));
     sl_hnsw *h = NULL;
     float *x = NULL;
     int64_t *labels = NULL, first;
@@ -179,7 +179,7 @@ static int cmd_add(int argc, char **argv) {
     }
     if (cli_str(&a, "labels") && (rc = cli_read_labels(cli_str(&a, "labels"), n, "vectors", &labels))) goto out;
     if ((s = sl_progress_create(stderr, cli_progress_mode(&a), "add", n, "vec", &p)) ||
-        (s = sl_hnsw_add(h, x, n, labels, p, &first))) {
+        (s = sl_hnsw_add(h, x, n, labels, p, NULL, &first))) {
         rc = cli_fail(s);
         goto out;
     }
@@ -193,7 +193,7 @@ static int cmd_add(int argc, char **argv) {
 out:
     sl_progress_destroy(p);
     sl_hnsw_destroy(h);
-    sl_free(x), sl_free(labels);
+    sl_allocator_free(x), sl_allocator_free(labels);
     return rc;
 }
 
@@ -218,7 +218,7 @@ static int cmd_delete(int argc, char **argv) {
     if (!cli_str(&a, "ids") == !cli_str(&a, "ids-file")) {
         return cli_usage_error("index delete: give exactly one of --ids and --ids-file");
     }
-    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_threads_set((int)cli_int(&a, "threads"));
     sl_hnsw *h = NULL;
     int64_t *ids = NULL, *fids = NULL;
     size_t n = 0;
@@ -241,7 +241,7 @@ static int cmd_delete(int argc, char **argv) {
 out:
     sl_hnsw_destroy(h);
     free(ids);
-    sl_free(fids);
+    sl_allocator_free(fids);
     return rc;
 }
 

@@ -97,7 +97,7 @@ static int info_npy(const char *path) {
     print_shape(&a);
     putchar('\n');
     int rc = summarize(&a, "  ");
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     return rc;
 }
 

@@ -55,10 +55,10 @@ typedef struct {
 
 static void input_free(knn_input *in) {
     sl_hnsw_destroy(in->h);
-    if (in->q != in->b) sl_free(in->q);
-    sl_free(in->b);
-    if (in->ql != in->bl) sl_free(in->ql);
-    sl_free(in->bl);
+    if (in->q != in->b) sl_allocator_free(in->q);
+    sl_allocator_free(in->b);
+    if (in->ql != in->bl) sl_allocator_free(in->ql);
+    sl_allocator_free(in->bl);
     free(in->Ks);
 }
 
@@ -230,7 +230,7 @@ static int run(int argc, char **argv) {
     knn_input in = {0};
     rc = check_options(&a, &in);
     if (!rc) {
-        sl_set_threads((int)cli_int(&a, "threads"));
+        sl_threads_set((int)cli_int(&a, "threads"));
         rc = load_input(&a, &in);
     }
     if (!rc) rc = cli_str(&a, "paired")      ? report_paired(&in)

@@ -59,7 +59,7 @@ static int load_images(const char *path, size_t n, uint8_t **pix, int *h, int *w
     *h = (int)a.shape[1], *w = (int)a.shape[2], *c = a.ndim == 4 ? (int)a.shape[3] : 1;
     rc = 0;
 done:
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     return rc;
 }
 
@@ -90,9 +90,9 @@ static const char *base_name(const char *p) {
 
 /* The input rows and what goes with them, sampled down to m rows. */
 typedef struct {
-    float *x;      /* m x d (sl_free) */
+    float *x;      /* m x d (sl_allocator_free) */
     size_t n, m, d;
-    int64_t *lab;  /* m labels or NULL (sl_free) */
+    int64_t *lab;  /* m labels or NULL (sl_allocator_free) */
     uint8_t *imgs; /* m images or NULL (free) */
     int ih, iw, ic;
     char *names_buf, **names;
@@ -100,7 +100,7 @@ typedef struct {
 } map_input;
 
 static void input_free(map_input *in) {
-    sl_free(in->x), sl_free(in->lab);
+    sl_allocator_free(in->x), sl_allocator_free(in->lab);
     free(in->imgs), free(in->names_buf), free(in->names);
 }
 
@@ -191,7 +191,7 @@ static void print_trust(const cli_args *a, const map_input *in, const float *y, 
         sl_rows_gather(ty, y, (size_t)od * sizeof *ty, ix, s);
         double tr;
         int k = s >= 40 ? 10 : 1;
-        if (sl_trustworthiness(tx, s, d, ty, (size_t)od, k, &tr) == SL_OK)
+        if (sl_map_trustworthiness(tx, s, d, ty, (size_t)od, k, &tr) == SL_OK)
             printf("map: trustworthiness@%d on %zu points: %.4f\n", k, s, tr);
     }
     free(tx), free(ty), free(ix);
@@ -224,7 +224,7 @@ static int write_svg(const cli_args *a, const map_input *in, bool tsne, const fl
     sl_status st = sl_plot_scatter(&sc, &svg, &len);
     free(xy);
     if (!st) st = sl_svg_write(out, svg, len);
-    sl_free(svg);
+    sl_allocator_free(svg);
     if (st) return cli_fail(st);
     printf("map: wrote %s\n", out);
     return 0;
@@ -240,7 +240,7 @@ static int run(int argc, char **argv) {
     if (!out && !coords) return cli_usage_error("map: nothing to write; give -o map.svg and/or --coords map.npy");
     if (tsne && cli_given(&a, "dims") && cli_int(&a, "dims") != 2)
         return cli_usage_error("map: t-SNE maps to 2 dimensions; --dims is for --method pca");
-    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_threads_set((int)cli_int(&a, "threads"));
     map_input in = {0};
     float *y = NULL;
     rc = load_input(&a, &in);

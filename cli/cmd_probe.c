@@ -50,14 +50,14 @@ static int load_set(const char *xpath, const char *ypath, float **x, size_t *n, 
     if (s) return cli_fail(s);
     if (*n == 0) {
         fprintf(stderr, "simlearn: error: %s has no rows\n", xpath);
-        sl_free(xx);
+        sl_allocator_free(xx);
         return 1;
     }
     char what[4200];
     snprintf(what, sizeof what, "rows in %s", xpath);
     int rc = cli_read_labels(ypath, *n, what, &yy);
     if (rc) {
-        sl_free(xx);
+        sl_allocator_free(xx);
         return rc;
     }
     *x = xx;
@@ -100,7 +100,7 @@ static int run(int argc, char **argv) {
     double *grid = NULL;
     size_t ngrid = 0;
     if ((rc = cli_float_list("lambda", cli_str(&a, "lambda"), 0, INFINITY, &grid, &ngrid)) != 0) return rc;
-    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_threads_set((int)cli_int(&a, "threads"));
 
     float *xtr = NULL, *xte = NULL;
     int64_t *ytr = NULL, *yte = NULL;
@@ -116,7 +116,7 @@ static int run(int argc, char **argv) {
         }
     }
     sl_probe_config cfg;
-    sl_probe_default_config(&cfg);
+    sl_probe_config_default(&cfg);
     cfg.lambdas = grid;
     cfg.n_lambdas = ngrid;
     cfg.val_fraction = cli_float(&a, "val-fraction");
@@ -146,7 +146,7 @@ static int run(int argc, char **argv) {
     sl_probe_result_destroy(r);
 out:
     free(grid);
-    sl_free(xtr), sl_free(xte), sl_free(ytr), sl_free(yte);
+    sl_allocator_free(xtr), sl_allocator_free(xte), sl_allocator_free(ytr), sl_allocator_free(yte);
     return rc;
 }
 

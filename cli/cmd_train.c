@@ -102,7 +102,7 @@ static int train_config(const cli_args *a, sl_train_config *c, char *logpath, si
     c->decoder = cli_str(a, "decoder");
     if (cli_given(a, "text-encoder")) c->text_encoder = cli_str(a, "text-encoder");
     if (sl_loss_objective_parse(cli_str(a, "objective"), &c->objective))
-        return cli_usage_error("option --objective: %s", sl_last_error());
+        return cli_usage_error("option --objective: %s", sl_error_message());
     c->sim = cli_str(a, "sim");
     c->tau = cli_float(a, "tau");
     if (cli_flag(a, "learn-tau") && cli_flag(a, "fixed-tau"))
@@ -182,7 +182,7 @@ static int run(int argc, char **argv) {
     sigaction(SIGINT, &old, NULL);
     sl_trainer_destroy(t);
     if (s == SL_ERR_INTERRUPTED) {
-        fprintf(stderr, "simlearn: %s\n", sl_last_error());
+        fprintf(stderr, "simlearn: %s\n", sl_error_message());
         return 130;
     }
     if (s) return cli_fail(s);

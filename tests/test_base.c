@@ -239,9 +239,9 @@ TEST(progress_quiet_prints_nothing) {
 
 TEST(mul_size_detects_overflow) {
     size_t r;
-    ASSERT_TRUE(sl_mul_size(1000, 1000, &r) && r == 1000000);
-    ASSERT_TRUE(!sl_mul_size(SIZE_MAX / 2, 3, &r));
-    ASSERT_TRUE(sl_mul_size(0, SIZE_MAX, &r) && r == 0);
+    ASSERT_TRUE(sl_size_mul(1000, 1000, &r) && r == 1000000);
+    ASSERT_TRUE(!sl_size_mul(SIZE_MAX / 2, 3, &r));
+    ASSERT_TRUE(sl_size_mul(0, SIZE_MAX, &r) && r == 0);
 }
 
 TEST(gemm_matches_reference_on_random_shapes) {
@@ -256,7 +256,7 @@ TEST(gemm_matches_reference_on_random_shapes) {
         for (size_t i = 0; i < M * N; i++) C1[i] = C2[i] = sl_rng_range(&r, -1, 1);
         size_t lda = ta ? M : K, ldb = tb ? K : N;
         sl_gemm(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.3f, C1, N);
-        sl_gemm_ref(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.3f, C2, N);
+        sl__gemm_ref(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.3f, C2, N);
         for (size_t i = 0; i < M * N; i++) ASSERT_NEAR(C1[i], C2[i], 1e-4);
         free(A), free(B), free(C1), free(C2);
     }
@@ -291,7 +291,7 @@ TEST(gemm_pieces_under_a_size_limit_match_the_reference) {
         for (size_t i = 0; i < M; i++)
             for (size_t j = 0; j < N; j++) C1[i * ldc + j] = C2[i * ldc + j] = beta == 0.0f ? NAN : (float)(i + j);
         sl__gemm_limited(lim, ta, tb, M, N, K, 0.7f, A, lda, B, ldb, beta, C1, ldc);
-        sl_gemm_ref(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, beta, C2, ldc);
+        sl__gemm_ref(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, beta, C2, ldc);
         for (size_t i = 0; i < M; i++)
             for (size_t j = 0; j < ldc && i * ldc + j < (M - 1) * ldc + N; j++) {
                 float a = C1[i * ldc + j], b = C2[i * ldc + j];
@@ -317,7 +317,7 @@ TEST(gemm_with_a_row_stride_over_int_max) {
     float A[M * K], B[K * N], want[M * N];
     for (size_t i = 0; i < M * K; i++) A[i] = sl_rng_range(&r, -1, 1);
     for (size_t i = 0; i < K * N; i++) B[i] = sl_rng_range(&r, -1, 1);
-    sl_gemm_ref(false, false, M, N, K, 1.0f, A, K, B, N, 0.0f, want, N);
+    sl__gemm_ref(false, false, M, N, K, 1.0f, A, K, B, N, 0.0f, want, N);
     sl_gemm(false, false, M, N, K, 1.0f, A, K, B, N, 0.0f, C, ldc);
     for (size_t i = 0; i < M; i++)
         for (size_t j = 0; j < N; j++) ASSERT_NEAR(C[i * ldc + j], want[i * N + j], 1e-5);

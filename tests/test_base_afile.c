@@ -60,8 +60,8 @@ TEST(atomic_file_commit_syncs_the_file_and_its_directory) {
 TEST(atomic_file_directory_sync_failure_is_an_error_with_the_file_in_place) {
     fail_dir_errno = EIO;
     ASSERT_FAILS(write_text(t_path("a.txt"), "one"), SL_ERR_IO, "syncing its directory");
-    ASSERT_CONTAINS(sl_last_error(), "a.txt: written, but");
-    ASSERT_CONTAINS(sl_last_error(), strerror(EIO));
+    ASSERT_CONTAINS(sl_error_message(), "a.txt: written, but");
+    ASSERT_CONTAINS(sl_error_message(), strerror(EIO));
     assert_content(t_path("a.txt"), "one");
     ASSERT_EQ_INT(files_in_tmpdir(), 1);
 }

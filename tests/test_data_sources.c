@@ -84,16 +84,16 @@ TEST(idx_plain_and_gzip_read_the_same) {
         ASSERT_EQ_INT(lab[0], 2);
         ASSERT_NEAR(x[0], 32 / 255.0, 1e-6);
         ASSERT_NEAR(x[15], 47 / 255.0, 1e-6);
-        sl_data_close(d);
+        sl_data_destroy(d);
         ASSERT_OK(open_src(dirs[k], SL_SPLIT_TEST, &d));
         ASSERT_EQ_SIZE(sl_data_count(d), 3);
         ASSERT_OK(sl_data_get(d, 0, x, lab, NULL));
         ASSERT_EQ_INT(lab[0], 2);
         ASSERT_NEAR(x[0], 100 / 255.0, 1e-6);
-        sl_data_close(d);
+        sl_data_destroy(d);
         ASSERT_OK(open_src(dirs[k], SL_SPLIT_ALL, &d));
         ASSERT_EQ_SIZE(sl_data_count(d), 8);
-        sl_data_close(d);
+        sl_data_destroy(d);
         ASSERT_FAILS(open_src(dirs[k], SL_SPLIT_VAL, &d), SL_ERR_ARG, "no validation split");
     }
     /* A single images file finds its labels beside it. */
@@ -105,7 +105,7 @@ TEST(idx_plain_and_gzip_read_the_same) {
     int32_t lab[1];
     ASSERT_OK(sl_data_get(d, 1, NULL, lab, NULL));
     ASSERT_EQ_INT(lab[0], 3);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 TEST(idx_validation_fraction_carves_the_train_file) {
@@ -117,14 +117,14 @@ TEST(idx_validation_fraction_carves_the_train_file) {
     sl_dataset *d;
     ASSERT_OK(sl_data_open(&c, &d));
     ASSERT_EQ_SIZE(sl_data_count(d), 3);
-    sl_data_close(d);
+    sl_data_destroy(d);
     c.split = SL_SPLIT_VAL;
     ASSERT_OK(sl_data_open(&c, &d));
     ASSERT_EQ_SIZE(sl_data_count(d), 2);
     int32_t lab[1];
     ASSERT_OK(sl_data_get(d, 0, NULL, lab, NULL));
     ASSERT_EQ_INT(lab[0], 3);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 TEST(idx_bad_inputs_fail_clearly) {
@@ -204,7 +204,7 @@ TEST(fashion_mnist_when_installed) {
         cnt[lab[0]]++;
     }
     for (int k = 0; k < 10; k++) ASSERT_EQ_INT(cnt[k], 1000);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 static void write_png_gray(const char *path, uint8_t v, int w, int h) {
@@ -254,7 +254,7 @@ TEST(image_folder_skips_undecodable_images) {
         ASSERT_EQ_INT(lab[0], v >= 200);
         ASSERT_TRUE(lab[0] ? v < 220 : v >= 50 && v < 70);
     }
-    sl_data_close(d);
+    sl_data_destroy(d);
     /* Deterministic, disjoint splits covering everything: each image (known
      * by its value) lands in exactly one split, the same one when opened
      * again. */
@@ -272,7 +272,7 @@ TEST(image_folder_skips_undecodable_images) {
                 if (pass == 0) where[v] = s;
                 if (pass == 1 && where[v] != s) T_FAIL("image %d: split %d, then split %d", v, where[v], s);
             }
-            sl_data_close(d);
+            sl_data_destroy(d);
         }
     int placed = 0;
     for (int v = 0; v < 256; v++) placed += where[v] != -1;
@@ -298,7 +298,7 @@ TEST(resize_averages_and_crops_to_square) {
     float x[1];
     ASSERT_OK(sl_data_get(d, 0, x, NULL, NULL));
     ASSERT_NEAR(x[0], 130 / 255.0, 1e-6);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 TEST(caption_lists_tsv_and_flickr) {
@@ -325,7 +325,7 @@ TEST(caption_lists_tsv_and_flickr) {
     ASSERT_OK(sl_data_get(d, 1, x, NULL, cap));
     ASSERT_STREQ(cap, "a dark square");
     ASSERT_NEAR(x[0], 40 / 255.0, 1e-6);
-    sl_data_close(d);
+    sl_data_destroy(d);
     /* Flickr8k: several captions per image, numbered with #k. */
     const char *fl = "im3.png#0\tfirst caption\nim3.png#1\tsecond caption\nim4.png#0\tanother\n";
     t_write_file(t_path("cap/Flickr8k.token.txt"), fl, strlen(fl));
@@ -335,7 +335,7 @@ TEST(caption_lists_tsv_and_flickr) {
     ASSERT_OK(sl_data_get(d, 1, x, NULL, cap));
     ASSERT_STREQ(cap, "second caption");
     ASSERT_NEAR(x[0], 120 / 255.0, 1e-6);
-    sl_data_close(d);
+    sl_data_destroy(d);
     /* Captions of one image always land in the same split: im3's two
      * captions together, im4's in one split, three captions in all. */
     c.val_fraction = 0.3;
@@ -355,7 +355,7 @@ TEST(caption_lists_tsv_and_flickr) {
             im3 += !img;
         }
         total += sl_data_count(d);
-        sl_data_close(d);
+        sl_data_destroy(d);
     }
     ASSERT_EQ_SIZE(total, 3);
     ASSERT_EQ_INT(im3, 2);
@@ -385,7 +385,7 @@ TEST(caption_list_bad_inputs) {
     ASSERT_EQ_SIZE(sl_data_count(d), 1);
     ASSERT_EQ_SIZE(sl_data_skipped(d), 1);
     ASSERT_CONTAINS(sl_data_skipped_reason(d, 0), "bad.png");
-    sl_data_close(d);
+    sl_data_destroy(d);
     t_write_file(t_path("cb/empty.tsv"), "", 0);
     c.source = t_path("cb/empty.tsv");
     ASSERT_FAILS(sl_data_open(&c, &d), SL_ERR_FORMAT, "empty caption list");
@@ -416,7 +416,7 @@ TEST(npy_matrix_with_labels) {
     ASSERT_OK(sl_data_get(d, 4, x, l, NULL));
     ASSERT_NEAR(x[2], 7.0, 0);
     ASSERT_EQ_INT(l[0], 1);
-    sl_data_close(d);
+    sl_data_destroy(d);
     ASSERT_OK(sl_npy_write_labels(t_path("y5.npy"), lab, 5));
     c.labels = t_path("y5.npy");
     ASSERT_FAILS(sl_data_open(&c, &d), SL_ERR_FORMAT, "5 labels for 10 rows");
@@ -472,5 +472,5 @@ TEST(caption_list_with_many_images_out_of_order) {
         ASSERT_EQ_INT(sscanf(cap, "again %d", &i), 1);
         ASSERT_NEAR(x[0], (i % 256) / 255.0, 1e-6);
     }
-    sl_data_close(d);
+    sl_data_destroy(d);
 }

@@ -19,7 +19,7 @@ static void compare_with_ref(sl_metric m, bool self, size_t budget) {
     int64_t *ia = malloc(nq * k * sizeof *ia), *ib = malloc(nq * k * sizeof *ib);
     float *sa = malloc(nq * k * sizeof *sa), *sb = malloc(nq * k * sizeof *sb);
     ASSERT_OK(sl_flat_search(b, n, d, q, nq, d, &cfg, ia, sa));
-    ASSERT_OK(sl_flat_search_ref(b, n, d, q, nq, d, &cfg, ib, sb));
+    ASSERT_OK(sl__flat_search_ref(b, n, d, q, nq, d, &cfg, ib, sb));
     for (size_t i = 0; i < nq * k; i++) {
         ASSERT_EQ_INT(ia[i], ib[i]);
         ASSERT_CLOSE(sa[i], sb[i], 1e-5, 1e-5);
@@ -43,9 +43,9 @@ TEST(flat_results_do_not_depend_on_threads) {
     sl_flat_config cfg = {.metric = SL_METRIC_L2, .k = k};
     int64_t ia[200 * 7], ib[200 * 7];
     float sa[200 * 7], sb[200 * 7];
-    sl_set_threads(1);
+    sl_threads_set(1);
     ASSERT_OK(sl_flat_search(b, n, d, q, nq, d, &cfg, ia, sa));
-    sl_set_threads(2);
+    sl_threads_set(2);
     ASSERT_OK(sl_flat_search(b, n, d, q, nq, d, &cfg, ib, sb));
     ASSERT_TRUE(memcmp(ia, ib, sizeof ia) == 0);
     ASSERT_TRUE(memcmp(sa, sb, sizeof sa) == 0);

@@ -18,7 +18,7 @@ static sl_hnsw *build(const float *x, size_t n, size_t d, sl_metric m, const int
     sl_hnsw *h;
     ASSERT_OK(sl_hnsw_create(&cfg, &h));
     int64_t first = -1;
-    ASSERT_OK(sl_hnsw_add(h, x, n, labels, NULL, &first));
+    ASSERT_OK(sl_hnsw_add(h, x, n, labels, NULL, NULL, &first));
     ASSERT_EQ_INT(first, 0);
     ASSERT_OK(sl_hnsw_check(h));
     return h;
@@ -63,7 +63,7 @@ static void recall_for(sl_metric m) {
     if (m == SL_METRIC_IP) /* varied norms make MIPS differ from cosine */
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < d; j++) x[i * d + j] *= 0.5f + (float)(i % 7) * 0.25f;
-    sl_set_threads(2);
+    sl_threads_set(2);
     sl_hnsw *h = build(x, n, d, m, NULL);
     /* MIPS through the L2 reduction needs a longer candidate list for the
      * same recall (docs/search.md shows the recall-ef curve). */
@@ -105,7 +105,7 @@ TEST(hnsw_scores_are_exact) {
 TEST(hnsw_single_thread_build_is_deterministic) {
     size_t n = 800, d = 12;
     float *x = randmat(n, d, 4);
-    sl_set_threads(1);
+    sl_threads_set(1);
     sl_hnsw *a = build(x, n, d, SL_METRIC_L2, NULL), *b = build(x, n, d, SL_METRIC_L2, NULL);
     ASSERT_OK(sl_hnsw_save(a, t_path("a.hnsw")));
     ASSERT_OK(sl_hnsw_save(b, t_path("b.hnsw")));
@@ -120,12 +120,12 @@ TEST(hnsw_single_thread_build_is_deterministic) {
 TEST(hnsw_incremental_add) {
     size_t n = 3000, d = 16, nq = 100;
     float *x = randmat(n, d, 5), *q = randmat(nq, d, 6);
-    sl_set_threads(2);
+    sl_threads_set(2);
     sl_hnsw *h = build(x, 1000, d, SL_METRIC_L2, NULL);
     int64_t first;
-    ASSERT_OK(sl_hnsw_add(h, x + 1000 * d, 1500, NULL, NULL, &first));
+    ASSERT_OK(sl_hnsw_add(h, x + 1000 * d, 1500, NULL, NULL, NULL, &first));
     ASSERT_EQ_INT(first, 1000);
-    ASSERT_OK(sl_hnsw_add(h, x + 2500 * d, 500, NULL, NULL, &first));
+    ASSERT_OK(sl_hnsw_add(h, x + 2500 * d, 500, NULL, NULL, NULL, &first));
     ASSERT_EQ_INT(first, 2500);
     ASSERT_EQ_SIZE(sl_hnsw_size(h), n);
     ASSERT_OK(sl_hnsw_check(h));
@@ -140,7 +140,7 @@ TEST(hnsw_mips_add_longer_vectors_later) {
     for (size_t i = 1000; i < n; i++)
         for (size_t j = 0; j < d; j++) x[i * d + j] *= 3.0f; /* the second half raises R */
     sl_hnsw *h = build(x, 1000, d, SL_METRIC_IP, NULL);
-    ASSERT_OK(sl_hnsw_add(h, x + 1000 * d, 1000, NULL, NULL, NULL));
+    ASSERT_OK(sl_hnsw_add(h, x + 1000 * d, 1000, NULL, NULL, NULL, NULL));
     ASSERT_OK(sl_hnsw_check(h));
     ASSERT_TRUE(recall(h, x, n, d, SL_METRIC_IP, q, nq, 10, 400, NULL, NULL) >= 0.95);
     sl_hnsw_destroy(h);
@@ -150,7 +150,7 @@ TEST(hnsw_mips_add_longer_vectors_later) {
 TEST(hnsw_delete_repairs_links) {
     size_t n = 3000, d = 16, nq = 100;
     float *x = randmat(n, d, 10), *q = randmat(nq, d, 11);
-    sl_set_threads(2);
+    sl_threads_set(2);
     sl_hnsw *h = build(x, n, d, SL_METRIC_L2, NULL);
     sl_hnsw_info info;
     sl_hnsw_get_info(h, &info);
@@ -175,7 +175,7 @@ TEST(hnsw_delete_repairs_links) {
     int64_t bad = (int64_t)n;
     ASSERT_FAILS(sl_hnsw_delete(h, &bad, 1), SL_ERR_RANGE, "not in the index");
     /* Adding after deleting still works and keeps the graph sound. */
-    ASSERT_OK(sl_hnsw_add(h, q, 50, NULL, NULL, NULL));
+    ASSERT_OK(sl_hnsw_add(h, q, 50, NULL, NULL, NULL, NULL));
     ASSERT_OK(sl_hnsw_check(h));
     sl_hnsw_destroy(h);
     free(x), free(q), free(keep), free(del);
@@ -192,7 +192,7 @@ TEST(hnsw_delete_everything) {
     int64_t o[1];
     float s[1];
     ASSERT_FAILS(sl_hnsw_search(h, x, 1, 1, 10, NULL, o, s), SL_ERR_STATE, "empty");
-    ASSERT_OK(sl_hnsw_add(h, x, 5, NULL, NULL, NULL));
+    ASSERT_OK(sl_hnsw_add(h, x, 5, NULL, NULL, NULL, NULL));
     ASSERT_OK(sl_hnsw_check(h));
     ASSERT_OK(sl_hnsw_search(h, x, 1, 1, 10, NULL, o, s));
     ASSERT_EQ_INT(o[0], 40);
@@ -356,10 +356,10 @@ TEST(hnsw_bad_inputs_fail_clearly) {
     int64_t ids[2];
     float sc[2];
     ASSERT_FAILS(sl_hnsw_search(h, x, 1, 1, 10, NULL, ids, sc), SL_ERR_STATE, "empty");
-    ASSERT_FAILS(sl_hnsw_add(h, x, 2, NULL, NULL, NULL), SL_ERR_NUMERIC, "row 1, column 1");
-    ASSERT_FAILS(sl_hnsw_add(h, x, 0, NULL, NULL, NULL), SL_ERR_ARG, "no vectors");
+    ASSERT_FAILS(sl_hnsw_add(h, x, 2, NULL, NULL, NULL, NULL), SL_ERR_NUMERIC, "row 1, column 1");
+    ASSERT_FAILS(sl_hnsw_add(h, x, 0, NULL, NULL, NULL, NULL), SL_ERR_ARG, "no vectors");
     ASSERT_EQ_SIZE(sl_hnsw_size(h), 0);
-    ASSERT_OK(sl_hnsw_add(h, x, 1, NULL, NULL, NULL));
+    ASSERT_OK(sl_hnsw_add(h, x, 1, NULL, NULL, NULL, NULL));
     ASSERT_FAILS(sl_hnsw_search(h, x, 1, 0, 10, NULL, ids, sc), SL_ERR_ARG, "k must be");
     ASSERT_FAILS(sl_hnsw_search(h, x + 4, 1, 1, 10, NULL, ids, sc), SL_ERR_NUMERIC, "queries");
     /* k larger than the index: padded. */

@@ -68,10 +68,10 @@ TEST(train_records_the_labels_file_and_embed_follows_it_with_its_source) {
     int64_t *lab;
     size_t n, n_all;
     ASSERT_OK(sl_npy_read_labels(t_path("e.labels.npy"), &lab, &n));
-    sl_free(lab);
+    sl_allocator_free(lab);
     free(run_in_tmp(0, "embed --model m.safetensors --split all -q -o all.npy"));
     ASSERT_OK(sl_npy_read_labels(t_path("all.labels.npy"), &lab, &n_all));
-    sl_free(lab);
+    sl_allocator_free(lab);
     ASSERT_EQ_SIZE(n_all, 60);
     ASSERT_TRUE(n > 18 && n < 42);
     /* Another source does not take the model's labels file. */

@@ -78,23 +78,23 @@ TEST(base64_known_vectors) {
         ASSERT_OK(sl_report_base64((const uint8_t *)v[i].in, strlen(v[i].in), &o, &len));
         ASSERT_STREQ(o, v[i].out);
         ASSERT_EQ_SIZE(len, strlen(v[i].out));
-        sl_free(o);
+        sl_allocator_free(o);
     }
     const uint8_t bin[3] = {0xff, 0xfe, 0x00};
     char *o = NULL;
     ASSERT_OK(sl_report_base64(bin, 3, &o, NULL));
     ASSERT_STREQ(o, "//4A");
-    sl_free(o);
+    sl_allocator_free(o);
 }
 
 TEST(escape_html_special_characters) {
     char *o = NULL;
     ASSERT_OK(sl_report_escape("<a href=\"x\">&'\x01 ok", &o));
     ASSERT_STREQ(o, "&lt;a href=&quot;x&quot;&gt;&amp;&#39;? ok");
-    sl_free(o);
+    sl_allocator_free(o);
     ASSERT_OK(sl_report_escape("", &o));
     ASSERT_STREQ(o, "");
-    sl_free(o);
+    sl_allocator_free(o);
 }
 
 TEST(report_has_every_section_and_picture) {
@@ -131,7 +131,7 @@ TEST(report_has_every_section_and_picture) {
     ASSERT_CONTAINS(html, "square");
     /* The clustered representation classifies its shapes perfectly. */
     ASSERT_CONTAINS(html, "<tr><td>enc &lt;b&gt;&amp;</td><td>100.0%</td>");
-    sl_free(html);
+    sl_allocator_free(html);
     sl_jsonl_destroy(w.log);
 }
 
@@ -151,7 +151,7 @@ TEST(report_without_images_logs_or_labels_says_so) {
     ASSERT_CONTAINS(html, "No labels were given");
     ASSERT_EQ_SIZE(count(html, "<img "), 0);
     ASSERT_EQ_SIZE(count(html, "<svg"), 2 + 2); /* PCA maps and histograms */
-    sl_free(html);
+    sl_allocator_free(html);
     sl_jsonl_destroy(w.log);
 }
 
@@ -260,7 +260,7 @@ TEST(report_retrieval_table_equals_eval) {
     ASSERT_OK(sl_report_html(&c, &html, &len));
     char cells[6][16];
     retrieval_row(html, "emb", 6, cells);
-    sl_free(html);
+    sl_allocator_free(html);
     size_t Ks[2] = {1, 10};
     sl_retrieval_config rc = {.metric = SL_METRIC_COSINE, .exclude_self = true, .Ks = Ks, .nK = 2};
     size_t between = 0;
@@ -330,9 +330,9 @@ static int write_with_size_limit(const char *path, size_t len, rlim_t limit, boo
         struct rlimit rl = {limit, limit};
         if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(3);
         signal(SIGXFSZ, killed ? SIG_DFL : SIG_IGN);
-        sl_clear_error();
+        sl_error_clear();
         sl_status s = sl_report_write(path, page, len);
-        _exit(s == SL_ERR_IO && strstr(sl_last_error(), path) ? 0 : 4);
+        _exit(s == SL_ERR_IO && strstr(sl_error_message(), path) ? 0 : 4);
     }
     int st = 0;
     ASSERT_EQ_INT((int)waitpid(pid, &st, 0), (int)pid);

@@ -561,7 +561,7 @@ TEST(interrupt_flag_stops_within_a_sentence) {
     sl_words_stats st;
     ASSERT_OK(sl_words_train(p, &c, &full, &st));
     c.checkpoint = ck;
-    c.interrupt = &flag;
+    c.stop = &flag;
     ASSERT_OK(sl_words_train(p, &c, &part, &st));
     ASSERT_TRUE(st.interrupted);
     ASSERT_EQ_INT(st.raw_words, 0);

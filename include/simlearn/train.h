@@ -171,7 +171,7 @@ void sl_embed_config_default(sl_embed_config *c);
 /* Set the data fields (data ... shapes_noise) from a dataset configuration
  * (strings are borrowed). */
 void sl_embed_config_set_data(sl_embed_config *c, const sl_data_config *dc);
-/* The dataset sl_embed(c) opens: c's settings, with what c leaves unset taken
+/* The dataset sl_embed_run(c) opens: c's settings, with what c leaves unset taken
  * from the model's checkpoint (c->model; without one, the defaults of
  * sl_data_config_default). Paths read from the checkpoint are copied into buf
  * (cap bytes) and dc points at them. Errors: those of
@@ -189,7 +189,7 @@ typedef struct sl_embedding {
 
 /* Errors: those of sl_data_open and sl_model_import; SL_ERR_ARG when the
  * dataset's image shape does not match the model's input. */
-sl_status sl_embed(const sl_embed_config *c, sl_embedding **out);
+sl_status sl_embed_run(const sl_embed_config *c, sl_embedding **out);
 void sl_embedding_destroy(sl_embedding *e); /* NULL-safe */
 
 /* ---- the demo ------------------------------------------------------------*/

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-void sl_lbfgs_default_options(sl_lbfgs_options *o) {
+void sl_lbfgs_config_default(sl_lbfgs_config *o) {
     memset(o, 0, sizeof *o);
     o->history = 10;
     o->max_iter = 500;
@@ -88,7 +88,7 @@ static double cubic_step(double a, double fa, double da, double b, double fb, do
 /* Strong-Wolfe line search along p from x0 (value f0, slope d0 < 0).
  * On success the accepted point and gradient are in s->xt, s->gt, its value
  * in *fout, and true is returned. */
-static bool line_search(ls_state *s, const sl_lbfgs_options *o, double f0, double d0, double a1, double *fout) {
+static bool line_search(ls_state *s, const sl_lbfgs_config *o, double f0, double d0, double a1, double *fout) {
     double a_prev = 0, f_prev = f0, d_prev = d0;
     double a = a1;
     size_t budget = o->max_linesearch;
@@ -164,7 +164,7 @@ typedef struct lbfgs_memory {
 /* p = -H g by the two-loop recursion. The initial inverse Hessian is
  * gamma * M^{-1}, with M the caller's preconditioner (identity if none) and
  * gamma from the newest pair. */
-static void search_direction(lbfgs_memory *M, const double *g, double *p, const sl_lbfgs_options *opt) {
+static void search_direction(lbfgs_memory *M, const double *g, double *p, const sl_lbfgs_config *opt) {
     const size_t n = M->n, m = M->m;
     for (size_t i = 0; i < n; i++) p[i] = -g[i];
     for (size_t k = 0; k < M->stored; k++) {
@@ -187,7 +187,7 @@ static void search_direction(lbfgs_memory *M, const double *g, double *p, const 
 /* Store s = x_new - x, y = g_new - g as the newest pair, kept when its
  * curvature is safely positive. tmp: n doubles of scratch. */
 static void remember_step(lbfgs_memory *M, const double *x, const double *xt, const double *g, const double *gt,
-                          double *tmp, const sl_lbfgs_options *opt) {
+                          double *tmp, const sl_lbfgs_config *opt) {
     const size_t n = M->n;
     double *sk = M->S + M->head * n, *yk = M->Y + M->head * n;
     for (size_t i = 0; i < n; i++) {
@@ -214,7 +214,7 @@ static void remember_step(lbfgs_memory *M, const double *x, const double *xt, co
  * window, as in liblbfgs) progress over the last `past` iterations has
  * slowed to a crawl although each step still decreases f; hist is the ring
  * of the last past + 1 values. */
-static bool progress_stalled(const sl_lbfgs_options *opt, double fold, double f, size_t iter, double *hist,
+static bool progress_stalled(const sl_lbfgs_config *opt, double fold, double f, size_t iter, double *hist,
                              sl_lbfgs_stop *why) {
     if ((fold - f) <= opt->ftol * fmax(fmax(fabs(fold), fabs(f)), 1.0)) {
         *why = SL_LBFGS_FTOL;
@@ -234,18 +234,18 @@ static bool progress_stalled(const sl_lbfgs_options *opt, double fold, double f,
     return false;
 }
 
-sl_status sl_lbfgs_minimize(sl_lbfgs_fn fn, void *ctx, double *x, size_t n, const sl_lbfgs_options *opt,
+sl_status sl_lbfgs_minimize(sl_lbfgs_fn fn, void *ctx, double *x, size_t n, const sl_lbfgs_config *opt,
                             sl_lbfgs_report *rep) {
-    sl_lbfgs_options def;
+    sl_lbfgs_config def;
     if (!opt) {
-        sl_lbfgs_default_options(&def);
+        sl_lbfgs_config_default(&def);
         opt = &def;
     }
     if (n == 0) return sl__fail(SL_ERR_ARG, "L-BFGS: no variables");
     if (opt->history == 0 || opt->max_linesearch == 0 || !(opt->c1 > 0 && opt->c1 < opt->c2 && opt->c2 < 1))
         return sl__fail(SL_ERR_ARG, "L-BFGS: need history >= 1, line-search budget >= 1 and 0 < c1 < c2 < 1");
     size_t m = opt->history, mn;
-    if (!sl_mul_size(m, n, &mn) || mn > SIZE_MAX / 2) return sl__fail(SL_ERR_RANGE, "L-BFGS: history too large");
+    if (!sl_size_mul(m, n, &mn) || mn > SIZE_MAX / 2) return sl__fail(SL_ERR_RANGE, "L-BFGS: history too large");
     size_t past = opt->past;
     double *buf = sl__malloc_array(2 * mn + 6 * n + 3 * m + past + 1, sizeof *buf, "L-BFGS state");
     if (!buf) return SL_ERR_NOMEM;

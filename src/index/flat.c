@@ -142,7 +142,7 @@ sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *que
     size_t qb = SL__MIN(nq, SL__MAX((size_t)1, floats / nb));
 
     size_t cbytes, hbytes;
-    if (!sl_mul_size(qb, nb, &cbytes) || !sl_mul_size(qb, kk, &hbytes))
+    if (!sl_size_mul(qb, nb, &cbytes) || !sl_size_mul(qb, kk, &hbytes))
         return sl__fail(SL_ERR_RANGE, "exact search: block size overflows");
     float *C = sl__malloc_array(cbytes, sizeof(float), "exact search: score block");
     float *aux = sl__malloc_array(n, sizeof(float), "exact search: base norms");
@@ -221,7 +221,7 @@ sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *que
     return SL_OK;
 }
 
-sl_status sl_flat_search_ref(const float *base, size_t n, size_t d, const float *queries, size_t nq, size_t dq,
+sl_status sl__flat_search_ref(const float *base, size_t n, size_t d, const float *queries, size_t nq, size_t dq,
                              const sl_flat_config *cfg, int64_t *ids, float *scores) {
     SL__TRY(check_args(n, d, nq, dq, cfg));
     SL__TRY(sl__check_finite(base, n, d, "exact search: base"));

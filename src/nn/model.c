@@ -503,7 +503,7 @@ static sl_status layout_layers(sl_model *m, model_sizes *z) {
  * tensor table and the spec string's storage. */
 static sl_status alloc_storage(sl_model *m, const model_sizes *z) {
     size_t total, P = z->P, B = z->B;
-    if (!sl_mul_size(P, 4, &total) || total + B < total) return sl__fail(SL_ERR_NOMEM, "model: too many parameters");
+    if (!sl_size_mul(P, 4, &total) || total + B < total) return sl__fail(SL_ERR_NOMEM, "model: too many parameters");
     m->block = sl__malloc_array(total + B, sizeof(float), "model parameters");
     m->tensors = sl__calloc(z->nt ? z->nt : 1, sizeof *m->tensors);
     m->spec = sl__malloc(z->speclen);
@@ -626,7 +626,7 @@ static bool make_plan(const sl_model *m, size_t n, size_t threads, plan *pl) {
     pl->act = in0 * n;
     for (size_t i = 0; i < m->nl; i++) {
         const sl__layer *L = &m->layers[i];
-        if (!sl_mul_size(L->out_count, n, &t)) return false;
+        if (!sl_size_mul(L->out_count, n, &t)) return false;
         if (!L->passthrough) pl->act += t;
         mx = SL__MAX(mx, L->out_count);
         if (L->kind == SL__L_CONV) {
@@ -638,7 +638,7 @@ static bool make_plan(const sl_model *m, size_t n, size_t threads, plan *pl) {
         if (L->kind == SL__L_LN || L->kind == SL__L_L2NORM || L->kind == SL__L_EMBBAG) pl->cache += 2 * n;
     }
     if (m->output.ndim == 3) pl->act += sl_shape_count(&m->output) * n;
-    if (!sl_mul_size(mx, 2 * n, &pl->grad)) return false;
+    if (!sl_size_mul(mx, 2 * n, &pl->grad)) return false;
     return true;
 }
 

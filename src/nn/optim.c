@@ -13,7 +13,7 @@ struct sl_optim {
     uint64_t t;
 };
 
-sl_optim_config sl_optim_defaults(sl_optim_kind kind) {
+sl_optim_config sl_optim_config_default(sl_optim_kind kind) {
     sl_optim_config c;
     memset(&c, 0, sizeof c);
     c.kind = kind;
@@ -132,7 +132,7 @@ sl_status sl_optim_step(sl_optim *o, float lr) {
     return SL_OK;
 }
 
-void sl_clip_grad_norm(sl_model *const *models, size_t n, double max_norm, double *norm) {
+void sl_model_clip_grad_norm(sl_model *const *models, size_t n, double max_norm, double *norm) {
     double s = 0;
     for (size_t i = 0; i < n; i++) s += sl_model_grad_sqnorm(models[i]);
     double total = sqrt(s);

@@ -199,7 +199,7 @@ void sl__gemm_one(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, c
     blas_leave();
 }
 
-void sl_gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
+void sl__gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
                  const float *B, size_t ldb, float beta, float *C, size_t ldc) {
     for (size_t i = 0; i < M; i++)
         for (size_t j = 0; j < N; j++) {
@@ -215,7 +215,7 @@ void sl_gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, co
         }
 }
 
-void sl_row_sqnorms(const float *a, size_t n, size_t d, float *out) {
+void sl_rows_sqnorms(const float *a, size_t n, size_t d, float *out) {
     for (size_t i = 0; i < n; i++) {
         double s = 0;
         const float *r = a + i * d;

@@ -189,7 +189,7 @@ static sl_status resolve_aug(sl_trainer *t) {
 /* The objective's settings: similarity, temperature, margin. */
 static sl_status resolve_objective(sl_trainer *t) {
     sl_train_config *c = &t->c;
-    t->lc = sl_loss_config_default(t->obj);
+    sl_loss_config_default(&t->lc, t->obj);
     if (c->sim) SL__TRY(sl_loss_sim_parse(c->sim, &t->lc.sim));
     c->sim = sl_loss_sim_name(t->lc.sim);
     if (c->tau > 0) t->lc.tau = c->tau;
@@ -208,7 +208,7 @@ static sl_status resolve_objective(sl_trainer *t) {
 static sl_status resolve_optim(sl_trainer *t) {
     sl_train_config *c = &t->c;
     SL__TRY(sl_optim_kind_parse(c->optim ? c->optim : "adam", &t->okind));
-    t->oc = sl_optim_defaults(t->okind);
+    sl_optim_config_default(&t->oc, t->okind);
     c->optim = t->okind == SL_OPT_SGD ? "sgd" : t->okind == SL_OPT_ADAM ? "adam" : t->okind == SL_OPT_ADAMW ? "adamw" : "lars";
     if (t->okind == SL_OPT_SGD) t->oc.momentum = 0.9f;
     if (c->wd >= 0) t->oc.weight_decay = (float)c->wd;
@@ -521,7 +521,7 @@ static sl_status config_from(sl_trainer *t, const sl_tensors *x, uint64_t *ends)
         sl_augment *a = NULL;
         if (sl_augment_create(c->aug, &a)) {
             char why[512];
-            snprintf(why, sizeof why, "%s", sl_last_error());
+            snprintf(why, sizeof why, "%s", sl_error_message());
             return sl__meta_fail(x, "train.aug", "an augmentation spec or none (%s)", why);
         }
         sl_augment_destroy(a);
@@ -618,7 +618,7 @@ void sl_trainer_destroy(sl_trainer *t) {
         sl_model_destroy(t->m[k]);
     }
     sl_augment_destroy(t->aug);
-    sl_data_close(t->data);
+    sl_data_destroy(t->data);
     sl__vocab_destroy(t->vocab);
     sl_loss_workspace_destroy(t->ws);
     sl__free(t->xin);
@@ -652,7 +652,7 @@ sl_status sl_trainer_create(const sl_train_config *c, sl_trainer **out) {
             if (!c->steps && !c->epochs) t->c.steps = ends;
         }
     }
-    sl_set_threads(t->c.threads);
+    sl_threads_set(t->c.threads);
     if (!s) {
         s = resolve_and_build(t, ck);
         if (s && ck) s = sl__fail_prefix(s, "%s: resuming", c->resume);
@@ -673,7 +673,7 @@ sl_status sl_trainer_create(const sl_train_config *c, sl_trainer **out) {
         if (!t->log) s = sl__fail(SL_ERR_IO, "%s: cannot open the log for writing", t->c.log);
     }
     if (s) {
-        if (s == SL_ERR_NOMEM && !*sl_last_error()) sl__fail(s, "train: out of memory");
+        if (s == SL_ERR_NOMEM && !*sl_error_message()) sl__fail(s, "train: out of memory");
         sl_trainer_destroy(t);
         return s;
     }
@@ -728,7 +728,7 @@ typedef struct {
 static void align_uniform(const float *a, const float *b, size_t n, size_t d, step_stats *st) {
     double al = 0, un = 0;
     if (n < 2 || sl_geom_align_uniform(a, b ? b : a, n, d, 2.0, &al, &un) != SL_OK) {
-        sl_clear_error();
+        sl_error_clear();
         return;
     }
     st->uniform = un;
@@ -849,7 +849,7 @@ static sl_status step_update(sl_trainer *t, const sl_loss_result *r, step_stats 
     if (t->lc.learnable_tau) g2 += r->dlog_scale * r->dlog_scale;
     st->grad_norm = sqrt(g2);
     if (!isfinite(st->grad_norm)) return nonfinite(t, "gradient norm", st->grad_norm);
-    if (t->c.clip_grad > 0) sl_clip_grad_norm(list, nm, t->c.clip_grad, NULL);
+    if (t->c.clip_grad > 0) sl_model_clip_grad_norm(list, nm, t->c.clip_grad, NULL);
     double lr = sl_schedule_lr(&t->sched, t->step);
     st->lr = lr;
     for (int k = 0; k < T_N; k++)

@@ -497,7 +497,7 @@ static sl_status check_config(const sl_tsne_config *c, size_t n, size_t d, const
     if (c->max_iter < 0 || c->exaggeration_iter < 0 || !(c->exaggeration >= 1) || !isfinite(c->learning_rate))
         return sl__fail(SL_ERR_ARG, "t-SNE: invalid schedule (iterations >= 0, exaggeration >= 1)");
     size_t nd;
-    if (!sl_mul_size(n, d, &nd)) return sl__fail(SL_ERR_RANGE, "t-SNE: %zu x %zu overflows", n, d);
+    if (!sl_size_mul(n, d, &nd)) return sl__fail(SL_ERR_RANGE, "t-SNE: %zu x %zu overflows", n, d);
     for (size_t i = 0; i < nd; i++)
         if (!isfinite(x[i])) return sl__fail(SL_ERR_NUMERIC, "t-SNE: row %zu, column %zu is %g", i / d, i % d, (double)x[i]);
     return SL_OK;
@@ -682,7 +682,7 @@ static sl_status dense_p(const sl_tsne_config *c, const float *x, size_t n, size
     return SL_OK;
 }
 
-sl_status sl_tsne_run_ref(const sl_tsne_config *c, const float *x, size_t n, size_t d, float *y) {
+sl_status sl__tsne_run_ref(const sl_tsne_config *c, const float *x, size_t n, size_t d, float *y) {
     SL__TRY(check_config(c, n, d, x));
     if (n > 20000) return sl__fail(SL_ERR_ARG, "t-SNE (exact): %zu points is too many for the O(n^2) method", n);
     double *P = sl__malloc_array(n * n, sizeof *P, "t-SNE dense affinities");
@@ -697,7 +697,7 @@ sl_status sl_tsne_run_ref(const sl_tsne_config *c, const float *x, size_t n, siz
     return st;
 }
 
-sl_status sl_tsne_kl_ref(const sl_tsne_config *c, const float *x, size_t n, size_t d, const float *y, double *kl) {
+sl_status sl__tsne_kl_ref(const sl_tsne_config *c, const float *x, size_t n, size_t d, const float *y, double *kl) {
     SL__TRY(check_config(c, n, d, x));
     double *P = sl__malloc_array(n * n, sizeof *P, "t-SNE dense affinities");
     if (!P) return SL_ERR_NOMEM;

@@ -46,7 +46,7 @@ struct sl_words_model {
 /* ---- model layout -----------------------------------------------------------*/
 static float *aligned_floats(size_t n, void **raw) {
     size_t bytes;
-    if (!sl_mul_size(n, sizeof(float), &bytes) || bytes > SIZE_MAX - 64) return NULL;
+    if (!sl_size_mul(n, sizeof(float), &bytes) || bytes > SIZE_MAX - 64) return NULL;
     unsigned char *p = sl__malloc(bytes + 64);
     if (!p) return NULL;
     *raw = p;
@@ -79,7 +79,7 @@ static sl_status model_alloc(sl_vocab *v, const sl_words_config *cfg, int thread
     }
     m->cfg = *cfg;
     m->cfg.checkpoint = NULL;
-    m->cfg.interrupt = NULL;
+    m->cfg.stop = NULL;
     m->cfg.progress = NULL;
     m->threads = threads;
     m->vocab = v;
@@ -108,7 +108,7 @@ static sl_status model_alloc(sl_vocab *v, const sl_words_config *cfg, int thread
     }
     m->rows = rows;
     size_t nin, nout;
-    if (!sl_mul_size(rows, m->stride, &nin) || !sl_mul_size(m->V, m->stride, &nout)) goto nomem;
+    if (!sl_size_mul(rows, m->stride, &nin) || !sl_size_mul(m->V, m->stride, &nout)) goto nomem;
     m->in = aligned_floats(nin, &m->in_raw);
     m->out = aligned_floats(nout, &m->out_raw);
     m->sense_cnt = sl__calloc(rows, sizeof *m->sense_cnt);
@@ -1112,7 +1112,7 @@ static sl_status trainer_init(trainer *t, sl_words_model *m, const char *corpus,
     atomic_init(&t->cache_bytes, 0);
     t->cache_budget = (uint64_t)user->cache_mb << 20;
     atomic_init(&t->halt, false);
-    t->intr = user->interrupt;
+    t->intr = user->stop;
     t->stop_words = user->stop_at_words;
     t->chunks = (uint32_t)t->T * CHUNKS_PER_THREAD;
     atomic_init(&t->next_chunk, 0);
@@ -1156,7 +1156,7 @@ static void work_round(trainer *t, scratch *sc, int tid, bool ok, run_state *rs)
         sl_status st = train_slice(t, sc, tid, slot, a, b, &m->pos[c], tid == 0 ? rs->prog : NULL, rs->fields);
         if (st != SL_OK) {
             t->ts[tid].status = st;
-            snprintf(t->ts[tid].msg, sizeof t->ts[tid].msg, "%s", sl_last_error());
+            snprintf(t->ts[tid].msg, sizeof t->ts[tid].msg, "%s", sl_error_message());
         }
     }
 }
@@ -1210,7 +1210,7 @@ static void end_round(trainer *t, const sl_words_config *user, run_state *rs) {
         sl_status cs = ckpt_write(m, user->checkpoint);
         if (cs != SL_OK) {
             rs->fail = cs;
-            snprintf(rs->fail_msg, sizeof rs->fail_msg, "%s", sl_last_error());
+            snprintf(rs->fail_msg, sizeof rs->fail_msg, "%s", sl_error_message());
             rs->stop = true;
         }
         rs->last_ckpt = now;
@@ -1286,7 +1286,7 @@ sl_status sl_words_train(const char *corpus, const sl_words_config *cfg, sl_word
     uint64_t fsize;
     SL__TRY(sl__file_size(corpus, &fsize));
     sl_vocab *v;
-    SL__TRY(sl__vocab_scan(corpus, &cfg->vocab, cfg->interrupt, &v));
+    SL__TRY(sl__vocab_scan(corpus, &cfg->vocab, cfg->stop, &v));
     sl_words_model *m;
     SL__TRY(model_alloc(v, cfg, pick_threads(cfg->threads), NULL, &m));
     m->corpus_size = fsize;
