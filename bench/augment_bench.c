@@ -15,7 +15,7 @@
 #define BATCH 256
 
 static int fail(const char *what) {
-    fprintf(stderr, "augment_bench: %s: %s\n", what, sl_last_error());
+    fprintf(stderr, "augment_bench: %s: %s\n", what, sl_error_message());
     return 1;
 }
 
@@ -70,7 +70,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "augment_bench: STEPS must be >= 1\n");
         return 2;
     }
-    sl_set_threads(1);
+    sl_threads_set(1);
     sl_data_config c;
     sl_data_config_default(&c);
     c.source = "fashion-mnist";
@@ -84,6 +84,6 @@ int main(int argc, char **argv) {
         else
             printf("SIMLEARN views_per_s=%.0f batches=%zu spec=%s\n", r, steps, argv[i]);
     }
-    sl_data_close(d);
+    sl_data_destroy(d);
     return rc;
 }

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 
 static int fail(void) {
-    fprintf(stderr, "hnsw_bench: %s\n", sl_last_error());
+    fprintf(stderr, "hnsw_bench: %s\n", sl_error_message());
     return 1;
 }
 
@@ -20,7 +20,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     int threads = atoi(argv[3]);
-    sl_set_threads(threads);
+    sl_threads_set(threads);
     float *b, *q;
     size_t n, d, nq, dq, k = 10;
     if (sl_npy_read_matrix(argv[1], &b, &n, &d) || sl_npy_read_matrix(argv[2], &q, &nq, &dq)) return fail();

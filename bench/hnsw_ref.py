@@ -26,8 +26,8 @@ lib.sl_hnsw_load.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
 lib.sl_hnsw_search.argtypes = [ctypes.c_void_p, c_f, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
                                ctypes.c_void_p, c_i64, c_f]
 lib.sl_hnsw_destroy.argtypes = [ctypes.c_void_p]
-lib.sl_last_error.restype = ctypes.c_char_p
-lib.sl_set_threads(threads)
+lib.sl_error_message.restype = ctypes.c_char_p
+lib.sl_threads_set(threads)
 threadpool_limits(limits=threads)
 print('thread pools: ' + ', '.join(f"{p['internal_api']} {os.path.basename(p['filepath'])} {p['num_threads']}"
                                    for p in threadpool_info()), flush=True)
@@ -39,7 +39,7 @@ nq = xq.shape[0]
 gt = np.load(gt_path).reshape(nq, k)
 h = ctypes.c_void_p()
 if lib.sl_hnsw_load(index_path.encode(), ctypes.byref(h)) != 0:
-    sys.exit('simlearn: ' + lib.sl_last_error().decode())
+    sys.exit('simlearn: ' + lib.sl_error_message().decode())
 S = np.zeros((nq, k), dtype=np.int64)
 SD = np.zeros((nq, k), dtype=np.float32)
 
@@ -61,7 +61,7 @@ for ef in (10, 20, 40, 80, 160):
         t = time.time()
         if lib.sl_hnsw_search(h, xq.ctypes.data_as(c_f), nq, k, ef, None, S.ctypes.data_as(c_i64),
                               SD.ctypes.data_as(c_f)) != 0:
-            sys.exit('simlearn: ' + lib.sl_last_error().decode())
+            sys.exit('simlearn: ' + lib.sl_error_message().decode())
         bs = min(bs, time.time() - t)
         t = time.time()
         L, _ = p.knn_query(xq, k=k, num_threads=threads)

@@ -30,11 +30,11 @@ class FlatConfig(ctypes.Structure):
 
 lib.sl_flat_search.argtypes = [c_f, ctypes.c_size_t, ctypes.c_size_t, c_f, ctypes.c_size_t, ctypes.c_size_t,
                                ctypes.POINTER(FlatConfig), c_i64, c_f]
-lib.sl_last_error.restype = ctypes.c_char_p
+lib.sl_error_message.restype = ctypes.c_char_p
 lib.sl_gemm.argtypes = [ctypes.c_bool, ctypes.c_bool, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
                         ctypes.c_float, c_f, ctypes.c_size_t, c_f, ctypes.c_size_t, ctypes.c_float, c_f,
                         ctypes.c_size_t]
-lib.sl_set_threads(threads)
+lib.sl_threads_set(threads)
 faiss.omp_set_num_threads(threads)
 # Every BLAS and OpenMP pool in the process (simlearn's and faiss's) held to the same count.
 threadpool_limits(limits=threads)
@@ -55,7 +55,7 @@ P = lambda a, t: a.ctypes.data_as(t)
 
 def simlearn_search():
     if lib.sl_flat_search(P(xb, c_f), n, d, P(xq, c_f), nq, d, ctypes.byref(cfg), P(S, c_i64), P(SD, c_f)) != 0:
-        sys.exit('simlearn: ' + lib.sl_last_error().decode())
+        sys.exit('simlearn: ' + lib.sl_error_message().decode())
 
 
 def sgemm_peak():

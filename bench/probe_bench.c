@@ -16,7 +16,7 @@
 #include <time.h>
 
 static int fail(const char *what) {
-    fprintf(stderr, "probe_bench: %s: %s\n", what, sl_last_error());
+    fprintf(stderr, "probe_bench: %s: %s\n", what, sl_error_message());
     return 1;
 }
 
@@ -39,7 +39,7 @@ static int write_f64(const char *prefix, const char *name, const double *v, size
     if (sl_array_alloc(&a, SL_F64, cols ? 2 : 1, shape)) return fail(path);
     memcpy(a.data, v, rows * (cols ? cols : 1) * sizeof *v);
     sl_status s = sl_npy_write(path, &a);
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     return s ? fail(path) : 0;
 }
 
@@ -62,7 +62,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "probe_bench: LAMBDA and TOL must be > 0, MAX_ITER and THREADS >= 1\n");
         return 2;
     }
-    sl_set_threads(threads);
+    sl_threads_set(threads);
     float *xtr, *xte;
     int64_t *ytr, *yte;
     size_t ntr, d, nte, dte, nytr, nyte;
@@ -78,7 +78,7 @@ int main(int argc, char **argv) {
     if (nwant && nwant < ntr) ntr = nwant;
 
     sl_probe_config cfg;
-    sl_probe_default_config(&cfg);
+    sl_probe_config_default(&cfg);
     cfg.lambdas = &lambda;
     cfg.n_lambdas = 1;
     cfg.val_fraction = 0;

@@ -14,7 +14,7 @@
 #define PROJ "linear(128),relu,linear(64)"
 
 static int fail(const char *what) {
-    fprintf(stderr, "step_bench: %s: %s\n", what, sl_last_error());
+    fprintf(stderr, "step_bench: %s: %s\n", what, sl_error_message());
     return 1;
 }
 
@@ -58,7 +58,7 @@ static double step_flops(size_t n) {
 int main(int argc, char **argv) {
     int steps = argc > 1 ? atoi(argv[1]) : 20, threads = argc > 2 ? atoi(argv[2]) : 2;
     const size_t n = 512;
-    sl_set_threads(threads);
+    sl_threads_set(threads);
     sl_shape in = {3, {1, 28, 28}}, mid = {1, {128}};
     sl_model *enc, *proj;
     if (steps < 1 || threads < 1) {

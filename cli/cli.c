@@ -20,7 +20,7 @@ int cli_usage_error(const char *fmt, ...) {
 }
 
 int cli_fail(sl_status s) {
-    const char *d = sl_last_error();
+    const char *d = sl_error_message();
     fprintf(stderr, "simlearn: error: %s\n", d && *d ? d : sl_status_str(s));
     return 1;
 }

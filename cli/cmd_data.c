@@ -160,7 +160,7 @@ static int cmd_show(int argc, char **argv) {
     if (spec) {
         sl_status s = sl_augment_create(spec, &aug);
         if (s) {
-            rc = cli_usage_error("option --aug: %s", sl_last_error());
+            rc = cli_usage_error("option --aug: %s", sl_error_message());
             goto done;
         }
     }
@@ -243,7 +243,7 @@ done:
     free(x);
     free(scr);
     sl_augment_destroy(aug);
-    sl_data_close(d);
+    sl_data_destroy(d);
     return rc;
 }
 
@@ -325,7 +325,7 @@ static int cmd_stats(int argc, char **argv) {
 done:
     free(x);
     free(counts);
-    sl_data_close(d);
+    sl_data_destroy(d);
     return rc;
 }
 

@@ -54,7 +54,7 @@ static int run(int argc, char **argv) {
     sl_status s = sl_demo_run(&c, &r);
     sigaction(SIGINT, &old, NULL);
     if (s == SL_ERR_INTERRUPTED) {
-        fprintf(stderr, "simlearn: %s\n", sl_last_error());
+        fprintf(stderr, "simlearn: %s\n", sl_error_message());
         return 130;
     }
     if (s) return cli_fail(s);

@@ -77,7 +77,7 @@ static int run(int argc, char **argv) {
     if (s) return cli_fail(s);
     c.progress = p;
     sl_embedding *e;
-    s = sl_embed(&c, &e);
+    s = sl_embed_run(&c, &e);
     sl_progress_finish(p, NULL);
     sl_progress_destroy(p);
     if (s) return cli_fail(s);

@@ -44,13 +44,13 @@ static sl_status read_pairs(const char *path, int64_t **out, size_t *m) {
     if (s) return s;
     if (a.ndim != 2 || a.shape[1] != 2 || a.shape[0] == 0) {
         fprintf(stderr, "simlearn: error: %s: expected a non-empty m x 2 array of row indices\n", path);
-        sl_array_free(&a);
+        sl_array_destroy(&a);
         return SL_ERR_FORMAT;
     }
     size_t cnt = 2 * a.shape[0];
     int64_t *p = malloc(cnt * sizeof *p);
     if (!p) {
-        sl_array_free(&a);
+        sl_array_destroy(&a);
         return SL_ERR_NOMEM;
     }
     for (size_t i = 0; i < cnt; i++) {
@@ -62,13 +62,13 @@ static sl_status read_pairs(const char *path, int64_t **out, size_t *m) {
             fprintf(stderr, "simlearn: error: %s: row indices must be integers, found %s\n", path,
                     sl_dtype_name(a.dtype));
             free(p);
-            sl_array_free(&a);
+            sl_array_destroy(&a);
             return SL_ERR_FORMAT;
         }
     }
     *m = a.shape[0];
     *out = p;
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     return SL_OK;
 }
 
@@ -118,7 +118,7 @@ static void print_classes(const float *x, size_t n, size_t d, const int64_t *lab
             sep += cl[c].separated;
         }
         printf("  separated classes (margin > diameter): %zu of %zu\n", sep, k);
-        sl_free(cl);
+        sl_allocator_free(cl);
     }
     free(xsub), free(lsub);
 }
@@ -128,7 +128,7 @@ static int run(int argc, char **argv) {
     int rc = cli_parse(&spec, argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
     const char *path = a.pos[0];
-    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_threads_set((int)cli_int(&a, "threads"));
     uint64_t seed = (uint64_t)cli_int(&a, "seed");
     size_t npairs = (size_t)cli_int(&a, "sample-pairs");
     double t = cli_float(&a, "t");
@@ -242,7 +242,7 @@ static int run(int argc, char **argv) {
     }
     rc = 0;
 out:
-    sl_free(x), sl_free(lab);
+    sl_allocator_free(x), sl_allocator_free(lab);
     free(pairs), free(eig);
     return rc;
 }

@@ -77,7 +77,7 @@ static int load_labels(const char *path, size_t n, int64_t **out) {
     if (s) return cli_fail(s);
     if (ln != n) {
         fprintf(stderr, "simlearn: error: %s has %zu labels for %zu vectors\n", path, ln, n);
-        sl_free(*out);
+        sl_allocator_free(*out);
         return 1;
     }
     return 0;
@@ -87,7 +87,7 @@ static int cmd_build(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&build_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
-    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_threads_set((int)cli_int(&a, "threads"));
     float *x = NULL;
     int64_t *labels = NULL;
     size_t n, d;
@@ -126,7 +126,7 @@ static int cmd_build(int argc, char **argv) {
 out:
     sl_progress_destroy(p);
     sl_hnsw_destroy(h);
-    sl_free(x), sl_free(labels);
+    sl_allocator_free(x), sl_allocator_free(labels);
     return rc;
 }
 
@@ -152,7 +152,7 @@ static int cmd_search(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&search_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
-    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_threads_set((int)cli_int(&a, "threads"));
     sl_hnsw *h = NULL;
     float *q = NULL, *sc = NULL;
     int64_t *ids = NULL, *allow = NULL, *labs = NULL;
@@ -202,7 +202,7 @@ static int cmd_search(int argc, char **argv) {
     rc = write_results(cli_str(&a, "ids-out"), cli_str(&a, "scores-out"), ids, sc, nq, k);
 out:
     sl_hnsw_destroy(h);
-    sl_free(q), sl_free(allow);
+    sl_allocator_free(q), sl_allocator_free(allow);
     free(labs), free(ids), free(sc);
     return rc;
 }
@@ -223,7 +223,7 @@ static int cmd_add(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&add_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
-    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_threads_set((int)cli_int(&a, "threads"));
     sl_hnsw *h = NULL;
     float *x = NULL;
     int64_t *labels = NULL, first;
@@ -259,7 +259,7 @@ static int cmd_add(int argc, char **argv) {
 out:
     sl_progress_destroy(p);
     sl_hnsw_destroy(h);
-    sl_free(x), sl_free(labels);
+    sl_allocator_free(x), sl_allocator_free(labels);
     return rc;
 }
 
@@ -284,7 +284,7 @@ static int cmd_delete(int argc, char **argv) {
     if (!cli_str(&a, "ids") == !cli_str(&a, "ids-file")) {
         return cli_usage_error("index delete: give exactly one of --ids and --ids-file");
     }
-    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_threads_set((int)cli_int(&a, "threads"));
     sl_hnsw *h = NULL;
     int64_t *ids = NULL, *fids = NULL;
     size_t n = 0;
@@ -307,7 +307,7 @@ static int cmd_delete(int argc, char **argv) {
 out:
     sl_hnsw_destroy(h);
     free(ids);
-    sl_free(fids);
+    sl_allocator_free(fids);
     return rc;
 }
 

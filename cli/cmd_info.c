@@ -106,7 +106,7 @@ static int info_npy(const char *path) {
     print_shape(&a);
     putchar('\n');
     summarize(&a, "  ");
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     return 0;
 }
 

@@ -70,7 +70,7 @@ static int read_labels(const char *path, size_t want, const char *what, int64_t 
     if (s) return cli_fail(s);
     if (n != want) {
         fprintf(stderr, "simlearn: error: %s has %zu labels but there are %zu %s\n", path, n, want, what);
-        sl_free(*out);
+        sl_allocator_free(*out);
         *out = NULL;
         return 1;
     }
@@ -111,7 +111,7 @@ static int run(int argc, char **argv) {
     if ((cli_str(&a, "retrieval") && (rc = parse_ks("retrieval", cli_str(&a, "retrieval"), &Ks, &nK))) ||
         (cli_str(&a, "paired") && (rc = parse_ks("paired", cli_str(&a, "paired"), &Ks, &nK))))
         goto out;
-    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_threads_set((int)cli_int(&a, "threads"));
     if (bpath && (s = sl_npy_read_matrix(bpath, &b, &n, &d))) {
         rc = cli_fail(s);
         goto out;
@@ -270,10 +270,10 @@ static int run(int argc, char **argv) {
 out:
     sl_progress_destroy(p);
     sl_hnsw_destroy(h);
-    if (q != b) sl_free(q);
-    sl_free(b);
-    if (ql != bl) sl_free(ql);
-    sl_free(bl);
+    if (q != b) sl_allocator_free(q);
+    sl_allocator_free(b);
+    if (ql != bl) sl_allocator_free(ql);
+    sl_allocator_free(bl);
     free(ids), free(sc), free(pred), free(Ks);
     return rc;
 }

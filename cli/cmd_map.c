@@ -59,7 +59,7 @@ static int load_images(const char *path, size_t n, uint8_t **pix, int *h, int *w
     *h = (int)a.shape[1], *w = (int)a.shape[2], *c = a.ndim == 4 ? (int)a.shape[3] : 1;
     rc = 0;
 done:
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     return rc;
 }
 
@@ -97,7 +97,7 @@ static int run(int argc, char **argv) {
     bool tsne = strcmp(method, "tsne") == 0;
     int dims = (int)cli_int(&a, "dims");
     int rc = 1;
-    float *x = NULL, *sx = NULL, *y = NULL; /* x from the library (sl_free), sx the sample (free) */
+    float *x = NULL, *sx = NULL, *y = NULL; /* x from the library (sl_allocator_free), sx the sample (free) */
     int64_t *lab = NULL;
     size_t *pick = NULL;
     uint8_t *imgs = NULL;
@@ -113,7 +113,7 @@ static int run(int argc, char **argv) {
         rc = cli_usage_error("map: t-SNE maps to 2 dimensions; --dims is for --method pca");
         goto done;
     }
-    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_threads_set((int)cli_int(&a, "threads"));
     size_t n, d, nl = 0;
     sl_status st = sl_npy_read_matrix(a.pos[0], &x, &n, &d);
     if (st) {
@@ -169,7 +169,7 @@ static int run(int argc, char **argv) {
                 memmove(imgs + i * per, imgs + pick[i] * per, per);
             }
         }
-        sl_free(x);
+        sl_allocator_free(x);
         x = NULL;
         fprintf(stderr, "map: using a random sample of %zu of the %zu rows (--max-points)\n", m, n);
     }
@@ -235,7 +235,7 @@ static int run(int argc, char **argv) {
             }
             double tr;
             int k = s >= 40 ? 10 : 1;
-            if ((st = sl_trustworthiness(tx, s, d, ty, (size_t)od, k, &tr)) == SL_OK)
+            if ((st = sl_map_trustworthiness(tx, s, d, ty, (size_t)od, k, &tr)) == SL_OK)
                 printf("map: trustworthiness@%d on %zu points: %.4f\n", k, s, tr);
         }
         free(tx), free(ty), free(ix);
@@ -281,10 +281,10 @@ static int run(int argc, char **argv) {
     rc = 0;
 done:
     sl_progress_destroy(prog);
-    sl_free(x);
+    sl_allocator_free(x);
     free(sx), free(y), free(pick), free(imgs), free(names_buf), free(names);
-    sl_free(lab);
-    sl_free(svg);
+    sl_allocator_free(lab);
+    sl_allocator_free(svg);
     return rc;
 }
 

@@ -16,7 +16,7 @@ static int open_model(const char *what, const char *input, long long seed, sl_mo
     if (!input) return cli_usage_error("model: --input is required with a spec (e.g. --input 1x28x28)");
     sl_shape shape;
     sl_status s = sl_shape_parse(input, &shape);
-    if (s) return cli_usage_error("model: --input: %s", sl_last_error());
+    if (s) return cli_usage_error("model: --input: %s", sl_error_message());
     s = sl_model_create(what, &shape, (uint64_t)seed, m);
     return s ? cli_fail(s) : 0;
 }

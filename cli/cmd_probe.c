@@ -75,16 +75,16 @@ static int load_set(const char *xpath, const char *ypath, float **x, size_t *n, 
     if (s) return cli_fail(s);
     if (*n == 0) {
         fprintf(stderr, "simlearn: error: %s has no rows\n", xpath);
-        sl_free(xx);
+        sl_allocator_free(xx);
         return 1;
     }
     if ((s = sl_npy_read_labels(ypath, &yy, &ny)) != SL_OK) {
-        sl_free(xx);
+        sl_allocator_free(xx);
         return cli_fail(s);
     }
     if (ny != *n) {
         fprintf(stderr, "simlearn: error: %s has %zu labels but %s has %zu rows\n", ypath, ny, xpath, *n);
-        sl_free(xx), sl_free(yy);
+        sl_allocator_free(xx), sl_allocator_free(yy);
         return 1;
     }
     *x = xx;
@@ -127,7 +127,7 @@ static int run(int argc, char **argv) {
     double *grid = NULL;
     size_t ngrid = 0;
     if ((rc = parse_grid(cli_str(&a, "lambda"), &grid, &ngrid)) != 0) return rc;
-    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_threads_set((int)cli_int(&a, "threads"));
 
     float *xtr = NULL, *xte = NULL;
     int64_t *ytr = NULL, *yte = NULL;
@@ -143,7 +143,7 @@ static int run(int argc, char **argv) {
         }
     }
     sl_probe_config cfg;
-    sl_probe_default_config(&cfg);
+    sl_probe_config_default(&cfg);
     cfg.lambdas = grid;
     cfg.n_lambdas = ngrid;
     cfg.val_fraction = cli_float(&a, "val-fraction");
@@ -173,7 +173,7 @@ static int run(int argc, char **argv) {
     sl_probe_result_destroy(r);
 out:
     free(grid);
-    sl_free(xtr), sl_free(xte), sl_free(ytr), sl_free(yte);
+    sl_allocator_free(xtr), sl_allocator_free(xte), sl_allocator_free(ytr), sl_allocator_free(yte);
     return rc;
 }
 

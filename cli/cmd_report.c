@@ -118,7 +118,7 @@ static void gathered_free(gathered *g) {
     for (size_t i = 0; i < g->n_attrs; i++) free(g->attr_labels[i]), free(g->attr_names[i]);
     for (size_t i = 0; i < g->n_logs; i++) sl_jsonl_destroy(g->log_tables[i]), free(g->log_names[i]);
     free(g->images);
-    sl_data_close(g->data);
+    sl_data_destroy(g->data);
 }
 
 static int oom(void) {
@@ -212,10 +212,10 @@ static int add_model(gathered *g, const cli_args *a, const char *path, const sl_
     e.image_size = dc->size;
     e.threads = (int)cli_int(a, "threads");
     sl_embedding *em;
-    sl_status s = sl_embed(&e, &em);
-    if (s && strstr(sl_last_error(), path)) return cli_fail(s); /* the message names the file already */
+    sl_status s = sl_embed_run(&e, &em);
+    if (s && strstr(sl_error_message(), path)) return cli_fail(s); /* the message names the file already */
     if (s) {
-        fprintf(stderr, "simlearn: error: %s: %s\n", path, sl_last_error());
+        fprintf(stderr, "simlearn: error: %s: %s\n", path, sl_error_message());
         return 1;
     }
     if (em->n < g->n) {
@@ -241,17 +241,17 @@ static int add_emb(gathered *g, const char *path) {
     if (s) return cli_fail(s);
     if (!g->n) g->n = rows;
     if (rows < g->n) {
-        sl_free(x);
+        sl_allocator_free(x);
         fprintf(stderr, "simlearn: error: %s: %zu rows, expected %zu (one per item)\n", path, rows, g->n);
         return 1;
     }
     float *c = malloc(g->n * cols * sizeof(float));
     if (!c) {
-        sl_free(x);
+        sl_allocator_free(x);
         return oom();
     }
     memcpy(c, x, g->n * cols * sizeof(float));
-    sl_free(x);
+    sl_allocator_free(x);
     return add_rep(g, stem(path, ".npy"), c, cols);
 }
 
@@ -261,12 +261,12 @@ static int add_labels(gathered *g, const char *path) {
     sl_status s = sl_npy_read_labels(path, &l, &n);
     if (s) return cli_fail(s);
     if (g->n && n < g->n) {
-        sl_free(l);
+        sl_allocator_free(l);
         fprintf(stderr, "simlearn: error: %s: %zu labels, expected %zu (one per item)\n", path, n, g->n);
         return 1;
     }
     if (g->n_attrs == MAX_ITEMS) {
-        sl_free(l);
+        sl_allocator_free(l);
         return cli_usage_error("too many label files");
     }
     if (!g->n) g->n = n;
@@ -275,11 +275,11 @@ static int add_labels(gathered *g, const char *path) {
     char *name = strdup(dot && dot[1] ? dot + 1 : st);
     free(st);
     if (!c || !name) {
-        sl_free(l), free(c), free(name);
+        sl_allocator_free(l), free(c), free(name);
         return oom();
     }
     memcpy(c, l, g->n * sizeof *c);
-    sl_free(l);
+    sl_allocator_free(l);
     g->attr_labels[g->n_attrs] = c, g->attr_names[g->n_attrs] = name;
     g->attrs[g->n_attrs] = (sl_report_attr){name, c, NULL, 0};
     g->n_attrs++;
@@ -352,7 +352,7 @@ static int run(int argc, char **argv) {
     if (!dir && !cli_given(&a, "model") && !cli_given(&a, "emb")) {
         return cli_usage_error("give a run folder, or --model / --emb files");
     }
-    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_threads_set((int)cli_int(&a, "threads"));
     strlist models = {0}, logs = {0}, embs = {0}, labels = {0};
     if (dir) rc = scan_dir(dir, &models, &logs, &embs, &labels);
     if (!rc) rc = add_csv(&models, cli_str(&a, "model"));
@@ -421,7 +421,7 @@ static int run(int argc, char **argv) {
         double t0 = sl_time_now();
         sl_status s = sl_report_html(&c, &html, &len);
         if (!s) s = sl_report_write(out, html, len);
-        sl_free(html);
+        sl_allocator_free(html);
         if (s) rc = cli_fail(s);
         else
             printf("report: %zu representations of %zu items, %zu logs -> %s (%.1f MB, %.1f s)\n", g.n_reps, g.n,

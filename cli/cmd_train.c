@@ -181,7 +181,7 @@ static int run(int argc, char **argv) {
     sigaction(SIGINT, &old, NULL);
     sl_trainer_destroy(t);
     if (s == SL_ERR_INTERRUPTED) {
-        fprintf(stderr, "simlearn: %s\n", sl_last_error());
+        fprintf(stderr, "simlearn: %s\n", sl_error_message());
         return 130;
     }
     if (s) return cli_fail(s);

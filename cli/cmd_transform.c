@@ -25,7 +25,7 @@ static int run_abtt(int argc, char **argv) {
     int rc = cli_parse(&abtt_spec, argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
     const char *in = a.pos[0], *out = cli_str(&a, "output");
-    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_threads_set((int)cli_int(&a, "threads"));
     float *x;
     size_t n, d;
     sl_status s = sl_npy_read_matrix(in, &x, &n, &d);
@@ -33,7 +33,7 @@ static int run_abtt(int argc, char **argv) {
     size_t D = (size_t)cli_int(&a, "remove");
     sl_geom_abtt_model *m;
     if ((s = sl_geom_abtt_fit(x, n, d, D, &m)) != SL_OK) {
-        sl_free(x);
+        sl_allocator_free(x);
         return cli_fail(s);
     }
     s = sl_geom_abtt_apply(m, x, n, d);
@@ -45,7 +45,7 @@ static int run_abtt(int argc, char **argv) {
                m->D == 1 ? "" : "s", m->total_var > 0 ? 100 * rem / m->total_var : 0.0, out);
     }
     sl_geom_abtt_destroy(m);
-    sl_free(x);
+    sl_allocator_free(x);
     return s ? cli_fail(s) : 0;
 }
 

@@ -122,7 +122,7 @@ static int cmd_train(int argc, char **argv) {
                                         : sl_words_train(corpus, &c, &m, &st);
     sigaction(SIGINT, &old, NULL);
     if (s == SL_ERR_INTERRUPTED) {
-        fprintf(stderr, "simlearn: %s; nothing to save yet\n", sl_last_error());
+        fprintf(stderr, "simlearn: %s; nothing to save yet\n", sl_error_message());
         return 130;
     }
     if (s) return cli_fail(s);
@@ -187,7 +187,7 @@ static int cmd_analogy(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&analogy_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
-    sl_set_threads((int)cli_int(&a, "threads"));
+    sl_threads_set((int)cli_int(&a, "threads"));
     sl_wordvecs *w;
     int rc = load_vectors(a.pos[0], cli_int(&a, "abtt"), &w);
     if (rc) {
@@ -335,7 +335,7 @@ static int cmd_nearest(int argc, char **argv) {
         }
         fputc('\n', stderr);
     }
-    sl_free(unit);
+    sl_allocator_free(unit);
     sl_wordvecs_destroy(w);
     return rc;
 }
@@ -408,7 +408,7 @@ static int cmd_senses(int argc, char **argv) {
     free(label);
     free(idx);
     free(sim);
-    sl_free(unit);
+    sl_allocator_free(unit);
     sl_senses_destroy(se);
     return rc;
 }

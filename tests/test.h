@@ -117,19 +117,19 @@ const char *t_simlearn(void);
     do {                                                                       \
         sl_status t_s_ = (expr);                                               \
         if (t_s_ != SL_OK)                                                     \
-            T_FAIL("ASSERT_OK(%s): %s (%d): %s", #expr, sl_status_str(t_s_), (int)t_s_, sl_last_error()); \
+            T_FAIL("ASSERT_OK(%s): %s (%d): %s", #expr, sl_status_str(t_s_), (int)t_s_, sl_error_message()); \
     } while (0)
 
 /* The call must fail with status `st`, and its message must contain `frag`. */
 #define ASSERT_FAILS(expr, st, frag)                                           \
     do {                                                                       \
-        sl_clear_error();                                                      \
+        sl_error_clear();                                                      \
         sl_status t_s_ = (expr);                                               \
         if (t_s_ != (st))                                                      \
             T_FAIL("ASSERT_FAILS(%s): got %s (%d) \"%s\", expected %s", #expr, sl_status_str(t_s_), (int)t_s_, \
-                   sl_last_error(), sl_status_str(st));                        \
-        if (!strstr(sl_last_error(), (frag)))                                  \
-            T_FAIL("ASSERT_FAILS(%s): message \"%s\" lacks \"%s\"", #expr, sl_last_error(), (frag)); \
+                   sl_error_message(), sl_status_str(st));                        \
+        if (!strstr(sl_error_message(), (frag)))                                  \
+            T_FAIL("ASSERT_FAILS(%s): message \"%s\" lacks \"%s\"", #expr, sl_error_message(), (frag)); \
     } while (0)
 
 #endif

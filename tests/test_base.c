@@ -162,9 +162,9 @@ TEST(progress_quiet_prints_nothing) {
 
 TEST(mul_size_detects_overflow) {
     size_t r;
-    ASSERT_TRUE(sl_mul_size(1000, 1000, &r) && r == 1000000);
-    ASSERT_TRUE(!sl_mul_size(SIZE_MAX / 2, 3, &r));
-    ASSERT_TRUE(sl_mul_size(0, SIZE_MAX, &r) && r == 0);
+    ASSERT_TRUE(sl_size_mul(1000, 1000, &r) && r == 1000000);
+    ASSERT_TRUE(!sl_size_mul(SIZE_MAX / 2, 3, &r));
+    ASSERT_TRUE(sl_size_mul(0, SIZE_MAX, &r) && r == 0);
 }
 
 TEST(gemm_matches_reference_on_random_shapes) {

@@ -136,7 +136,7 @@ TEST(info_on_our_safetensors_and_word_vectors) {
     ASSERT_OK(sl_safetensors_write(t_path("m.safetensors"), t));
     sl_tensors_destroy(t);
     sl_wordvecs *wv;
-    ASSERT_OK(sl_wordvecs_alloc(3, 2, &wv));
+    ASSERT_OK(sl_wordvecs_create(3, 2, &wv));
     const char *words[3] = {"king", "queen", "caf\xc3\xa9"};
     for (int i = 0; i < 3; i++) {
         wv->words[i] = malloc(16);
@@ -287,9 +287,9 @@ TEST(install_and_pkg_config) {
                        "  (void)argc;\n"
                        "  float m[4] = {1, 2, 3, 4}; float *d; size_t r, c;\n"
                        "  if (sl_npy_write_matrix(argv[1], m, 2, 2) || sl_npy_read_matrix(argv[1], &d, &r, &c)) {\n"
-                       "    printf(\"error: %s\\n\", sl_last_error()); return 1; }\n"
+                       "    printf(\"error: %s\\n\", sl_error_message()); return 1; }\n"
                        "  printf(\"version %s rows %zu cols %zu last %g\\n\", sl_version(), r, c, d[3]);\n"
-                       "  sl_free(d); return 0; }\n";
+                       "  sl_allocator_free(d); return 0; }\n";
     t_write_file(src, prog, strlen(prog));
     snprintf(cmd, sizeof cmd,
              "export PKG_CONFIG_PATH=%s/lib/pkgconfig && pkg-config --modversion simlearn && "

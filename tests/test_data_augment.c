@@ -334,7 +334,7 @@ TEST(presets_and_keep_views_on_shapes) {
         sl_augment_destroy(a);
     }
     free(scr);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 TEST(keep_needs_the_shapes_dataset) {
@@ -352,5 +352,5 @@ TEST(keep_needs_the_shapes_dataset) {
     float x[2], scr[512];
     ASSERT_FAILS(sl_augment_item(a, d, 0, &r, x, scr), SL_ERR_ARG, "shapes dataset only");
     sl_augment_destroy(a);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }

@@ -62,7 +62,7 @@ TEST(batches_do_not_depend_on_thread_count) {
     ASSERT_OK(sl_augment_create("color", &a));
     ASSERT_TRUE(run_batches(d, a, 1, 12, SL_BATCH_TWO_VIEWS) == run_batches(d, a, 2, 12, SL_BATCH_TWO_VIEWS));
     sl_augment_destroy(a);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 TEST(every_item_once_per_epoch_and_views_differ) {
@@ -104,7 +104,7 @@ TEST(every_item_once_per_epoch_and_views_differ) {
     ASSERT_FAILS(sl_batcher_next(b, &bt), SL_ERR_NOTFOUND, "epochs are done");
     sl_batcher_destroy(b);
     sl_augment_destroy(a);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 /* Hash of one batch: its items and both views. */
@@ -162,7 +162,7 @@ TEST(a_producer_started_anywhere_matches_one_started_at_zero) {
             sl_batcher_destroy(b);
         }
     sl_augment_destroy(a);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 /* Starting far away makes no batch before the start: the ring holds
@@ -188,7 +188,7 @@ TEST(a_far_start_makes_no_batches_before_it) {
     ASSERT_TRUE(sl__batcher_made(b) <= at + 3);
     sl_batcher_destroy(b);
     sl_augment_destroy(a);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 TEST(a_start_past_the_last_epoch_is_refused) {
@@ -207,7 +207,7 @@ TEST(a_start_past_the_last_epoch_is_refused) {
     ASSERT_FAILS(sl_batcher_next(b, &bt), SL_ERR_NOTFOUND, "epochs are done");
     ASSERT_EQ_SIZE(sl__batcher_made(b), 0);
     sl_batcher_destroy(b);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 TEST(one_view_caption_and_partial_batches) {
@@ -236,7 +236,7 @@ TEST(one_view_caption_and_partial_batches) {
         ASSERT_TRUE(memcmp(bt->x + sl_data_item_size(d), x, sizeof x) == 0);
     }
     sl_batcher_destroy(b);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 TEST(batcher_bad_configs) {
@@ -250,7 +250,7 @@ TEST(batcher_bad_configs) {
     c.batch_size = 2;
     c.threads = 0;
     ASSERT_FAILS(sl_batcher_create(&c, &b), SL_ERR_ARG, "threads");
-    sl_data_close(d);
+    sl_data_destroy(d);
     float m[4] = {0, 1, 2, 3};
     ASSERT_OK(sl_npy_write_matrix(t_path("x.npy"), m, 2, 2));
     sl_data_config dc;
@@ -276,7 +276,7 @@ TEST(batcher_bad_configs) {
     ASSERT_OK(sl_batcher_next(b, &bt));
     ASSERT_EQ_SIZE(bt->n, 1);
     sl_batcher_destroy(b);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 TEST(cli_data_show_and_stats) {
@@ -290,7 +290,7 @@ TEST(cli_data_show_and_stats) {
     ASSERT_OK(sl_image_read(t_path("g.png"), &px, &w, &h, &c));
     ASSERT_EQ_INT(c, 3);
     ASSERT_TRUE(w > 3 * 64 && h > 64);
-    sl_free(px);
+    sl_allocator_free(px);
     snprintf(cmd, sizeof cmd, "%s data stats shapes --split val --count 900", t_simlearn());
     ASSERT_EQ_INT(t_run(cmd, &out), 0);
     ASSERT_CONTAINS(out, "shapes (shapes world, val split): 900 items, 3x32x32");
@@ -337,7 +337,7 @@ TEST(normalized_batches_and_pixel_stats) {
     sl_batcher_destroy(b);
     c.std[1] = 0;
     ASSERT_FAILS(sl_batcher_create(&c, &b), SL_ERR_ARG, "std must be > 0");
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 /* An allocator that fails after a given number of allocations, to walk every
@@ -372,14 +372,14 @@ TEST(out_of_memory_is_reported_not_crashed) {
     }
     const char *list = "a/1.png\tone\nb/0.png\tzero\na/1.png\tagain\n";
     t_write_file(t_path("f/list.tsv"), list, strlen(list));
-    sl_set_threads(1);
+    sl_threads_set(1);
     const char *sources[3] = {t_path("f"), t_path("f/list.tsv"), "shapes"};
     sl_allocator a = {oom_malloc, oom_realloc, oom_free, NULL};
     for (int s = 0; s < 3; s++) {
         bool succeeded = false;
         for (long budget = 0; budget < 400 && !succeeded; budget++) {
             oom_left = budget;
-            sl_set_allocator(&a);
+            sl_allocator_set(&a);
             sl_data_config c;
             sl_data_config_default(&c);
             c.source = sources[s];
@@ -402,12 +402,12 @@ TEST(out_of_memory_is_reported_not_crashed) {
             const sl_batch *bt;
             if (!st) st = sl_batcher_next(b, &bt);
             if (st != SL_OK && st != SL_ERR_NOMEM)
-                T_FAIL("source %s, budget %ld: %s: %s", sources[s], budget, sl_status_str(st), sl_last_error());
+                T_FAIL("source %s, budget %ld: %s: %s", sources[s], budget, sl_status_str(st), sl_error_message());
             succeeded = st == SL_OK;
             sl_batcher_destroy(b);
             sl_augment_destroy(aug);
-            sl_data_close(d);
-            sl_set_allocator(NULL);
+            sl_data_destroy(d);
+            sl_allocator_set(NULL);
         }
         if (!succeeded) T_FAIL("source %s never opened within the allocation budget", sources[s]);
     }

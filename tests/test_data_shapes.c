@@ -43,8 +43,8 @@ TEST(shapes_interface_and_attributes) {
     ASSERT_TRUE(sl_data_has_captions(d));
     float x[3 * 32 * 32];
     ASSERT_FAILS(sl_data_get(d, 50000, x, NULL, NULL), SL_ERR_RANGE, "out of range");
-    sl_data_close(d);
-    sl_data_close(open_shapes(SL_SPLIT_VAL, 0, 0, 0));
+    sl_data_destroy(d);
+    sl_data_destroy(open_shapes(SL_SPLIT_VAL, 0, 0, 0));
 }
 
 TEST(shapes_pixels_agree_with_labels) {
@@ -88,7 +88,7 @@ TEST(shapes_pixels_agree_with_labels) {
     }
     for (int k = 0; k < 7; k++) ASSERT_TRUE(seen_shape[k] > 20);
     for (int k = 0; k < 9; k++) ASSERT_TRUE(seen_cell[k] > 15);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 TEST(shapes_area_grows_with_size) {
@@ -119,7 +119,7 @@ TEST(shapes_area_grows_with_size) {
     it.radius = 0.21f;
     sl_shapes_labels(&it, lab);
     ASSERT_EQ_INT(lab[2], 1);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 TEST(shapes_are_pure_functions_of_seed_split_index) {
@@ -139,10 +139,10 @@ TEST(shapes_are_pure_functions_of_seed_split_index) {
     }
     ASSERT_EQ_INT(same_test, 0);
     ASSERT_EQ_INT(same_seed, 0);
-    sl_data_close(a);
-    sl_data_close(b);
-    sl_data_close(t);
-    sl_data_close(o);
+    sl_data_destroy(a);
+    sl_data_destroy(b);
+    sl_data_destroy(t);
+    sl_data_destroy(o);
 }
 
 TEST(shapes_captions_name_the_labels) {
@@ -157,7 +157,7 @@ TEST(shapes_captions_name_the_labels) {
                  sl_data_attr(d, 3)->class_names[lab[3]]);
         ASSERT_STREQ(cap, want);
     }
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 TEST(shapes_size_rotation_and_noise_options) {
@@ -183,7 +183,7 @@ TEST(shapes_size_rotation_and_noise_options) {
     ASSERT_OK(sl_shapes_item_of(d, 0, &it));
     ASSERT_TRUE(it.angle != 0);
     free(x);
-    sl_data_close(d);
+    sl_data_destroy(d);
     c.size = 4;
     ASSERT_FAILS(sl_data_open(&c, &d), SL_ERR_ARG, "minimum");
     c.size = 32;
@@ -219,5 +219,5 @@ TEST(shapes_resampling_keeps_what_is_asked) {
     /* keep=color redraws the others most of the time. */
     ASSERT_TRUE(changed[0] > 120);
     ASSERT_TRUE(changed[3] > 120);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }

@@ -84,16 +84,16 @@ TEST(idx_plain_and_gzip_read_the_same) {
         ASSERT_EQ_INT(lab[0], 2);
         ASSERT_NEAR(x[0], 32 / 255.0, 1e-6);
         ASSERT_NEAR(x[15], 47 / 255.0, 1e-6);
-        sl_data_close(d);
+        sl_data_destroy(d);
         ASSERT_OK(open_src(dirs[k], SL_SPLIT_TEST, &d));
         ASSERT_EQ_SIZE(sl_data_count(d), 3);
         ASSERT_OK(sl_data_get(d, 0, x, lab, NULL));
         ASSERT_EQ_INT(lab[0], 2);
         ASSERT_NEAR(x[0], 100 / 255.0, 1e-6);
-        sl_data_close(d);
+        sl_data_destroy(d);
         ASSERT_OK(open_src(dirs[k], SL_SPLIT_ALL, &d));
         ASSERT_EQ_SIZE(sl_data_count(d), 8);
-        sl_data_close(d);
+        sl_data_destroy(d);
         ASSERT_FAILS(open_src(dirs[k], SL_SPLIT_VAL, &d), SL_ERR_ARG, "no validation split");
     }
     /* A single images file finds its labels beside it. */
@@ -105,7 +105,7 @@ TEST(idx_plain_and_gzip_read_the_same) {
     int32_t lab[1];
     ASSERT_OK(sl_data_get(d, 1, NULL, lab, NULL));
     ASSERT_EQ_INT(lab[0], 3);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 TEST(idx_validation_fraction_carves_the_train_file) {
@@ -117,14 +117,14 @@ TEST(idx_validation_fraction_carves_the_train_file) {
     sl_dataset *d;
     ASSERT_OK(sl_data_open(&c, &d));
     ASSERT_EQ_SIZE(sl_data_count(d), 3);
-    sl_data_close(d);
+    sl_data_destroy(d);
     c.split = SL_SPLIT_VAL;
     ASSERT_OK(sl_data_open(&c, &d));
     ASSERT_EQ_SIZE(sl_data_count(d), 2);
     int32_t lab[1];
     ASSERT_OK(sl_data_get(d, 0, NULL, lab, NULL));
     ASSERT_EQ_INT(lab[0], 3);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 TEST(idx_bad_inputs_fail_clearly) {
@@ -204,7 +204,7 @@ TEST(fashion_mnist_when_installed) {
         cnt[lab[0]]++;
     }
     for (int k = 0; k < 10; k++) ASSERT_EQ_INT(cnt[k], 1000);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 static void write_png_gray(const char *path, uint8_t v, int w, int h) {
@@ -251,14 +251,14 @@ TEST(image_folder_skips_undecodable_images) {
         ASSERT_OK(sl_data_get(d, i, x, lab, NULL));
         ASSERT_NEAR(x[3 * 64 - 1], lab[0] ? 200 / 255.0 : 50 / 255.0, 1e-6);
     }
-    sl_data_close(d);
+    sl_data_destroy(d);
     /* Deterministic, disjoint splits covering everything. */
     size_t total = 0;
     for (int s = 0; s < 3; s++) {
         c.split = (sl_split)s;
         ASSERT_OK(sl_data_open(&c, &d));
         total += sl_data_count(d);
-        sl_data_close(d);
+        sl_data_destroy(d);
     }
     ASSERT_EQ_SIZE(total, 40);
 }
@@ -282,7 +282,7 @@ TEST(resize_averages_and_crops_to_square) {
     float x[1];
     ASSERT_OK(sl_data_get(d, 0, x, NULL, NULL));
     ASSERT_NEAR(x[0], 130 / 255.0, 1e-6);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 TEST(caption_lists_tsv_and_flickr) {
@@ -309,7 +309,7 @@ TEST(caption_lists_tsv_and_flickr) {
     ASSERT_OK(sl_data_get(d, 1, x, NULL, cap));
     ASSERT_STREQ(cap, "a dark square");
     ASSERT_NEAR(x[0], 40 / 255.0, 1e-6);
-    sl_data_close(d);
+    sl_data_destroy(d);
     /* Flickr8k: several captions per image, numbered with #k. */
     const char *fl = "im3.png#0\tfirst caption\nim3.png#1\tsecond caption\nim4.png#0\tanother\n";
     t_write_file(t_path("cap/Flickr8k.token.txt"), fl, strlen(fl));
@@ -319,7 +319,7 @@ TEST(caption_lists_tsv_and_flickr) {
     ASSERT_OK(sl_data_get(d, 1, x, NULL, cap));
     ASSERT_STREQ(cap, "second caption");
     ASSERT_NEAR(x[0], 120 / 255.0, 1e-6);
-    sl_data_close(d);
+    sl_data_destroy(d);
     /* Captions of one image always land in the same split. */
     c.split = SL_SPLIT_TRAIN;
     c.val_fraction = 0.3;
@@ -331,7 +331,7 @@ TEST(caption_lists_tsv_and_flickr) {
         if (st == SL_OK) {
             total += sl_data_count(d);
             nonempty++;
-            sl_data_close(d);
+            sl_data_destroy(d);
         }
     }
     /* Two images: at most two non-empty splits, three captions in all. */
@@ -363,7 +363,7 @@ TEST(caption_list_bad_inputs) {
     ASSERT_EQ_SIZE(sl_data_count(d), 1);
     ASSERT_EQ_SIZE(sl_data_skipped(d), 1);
     ASSERT_CONTAINS(sl_data_skipped_reason(d, 0), "bad.png");
-    sl_data_close(d);
+    sl_data_destroy(d);
     t_write_file(t_path("cb/empty.tsv"), "", 0);
     c.source = t_path("cb/empty.tsv");
     ASSERT_FAILS(sl_data_open(&c, &d), SL_ERR_FORMAT, "empty caption list");
@@ -394,7 +394,7 @@ TEST(npy_matrix_with_labels) {
     ASSERT_OK(sl_data_get(d, 4, x, l, NULL));
     ASSERT_NEAR(x[2], 7.0, 0);
     ASSERT_EQ_INT(l[0], 1);
-    sl_data_close(d);
+    sl_data_destroy(d);
     ASSERT_OK(sl_npy_write_labels(t_path("y5.npy"), lab, 5));
     c.labels = t_path("y5.npy");
     ASSERT_FAILS(sl_data_open(&c, &d), SL_ERR_FORMAT, "5 labels for 10 rows");
@@ -450,5 +450,5 @@ TEST(caption_list_with_many_images_out_of_order) {
         ASSERT_EQ_INT(sscanf(cap, "again %d", &i), 1);
         ASSERT_NEAR(x[0], (i % 256) / 255.0, 1e-6);
     }
-    sl_data_close(d);
+    sl_data_destroy(d);
 }

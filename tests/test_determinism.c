@@ -67,7 +67,7 @@ static void check_against_ref(bool ta, bool tb, size_t M, size_t N, size_t K, fl
     float *C2 = malloc(M * ldc * sizeof *C2), *C3 = malloc(M * ldc * sizeof *C3);
     memcpy(C2, C1, M * ldc * sizeof *C2);
     memcpy(C3, C1, M * ldc * sizeof *C3);
-    sl_set_threads(2);
+    sl_threads_set(2);
     sl_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C1, ldc);
     sl_gemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C2, ldc);
     sl__gemm_one(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C3, ldc);
@@ -126,10 +126,10 @@ static void gemm_all_counts(bool ta, bool tb, size_t M, size_t N, size_t K, floa
         if (c < N_COUNTS) {
             /* As a program that also threads its own OpenBLAS calls would. */
             openblas_set_num_threads(thread_counts[c]);
-            sl_set_threads(thread_counts[c]);
+            sl_threads_set(thread_counts[c]);
             sl_gemm(ta, tb, M, N, K, 0.5f, A, acols, B, bcols, beta, C, N);
         } else {
-            sl_set_threads(2);
+            sl_threads_set(2);
 #pragma omp parallel num_threads(2)
             if (omp_get_thread_num() == 0) sl_gemm(ta, tb, M, N, K, 0.5f, A, acols, B, bcols, beta, C, N);
         }
@@ -175,12 +175,12 @@ TEST(gemm_leaves_the_thread_settings_as_the_program_set_them) {
     float *A = randu(500 * 2000, 9), *C = malloc(600 * 600 * sizeof *C);
     ASSERT_TRUE(tile_count(600, 600, 600) > 1 && tile_count(500, 500, 2000) == 1);
     for (int n = 0; n <= 3; n++) {
-        if (n) sl_set_threads(n);
+        if (n) sl_threads_set(n);
         int omp = n ? n : 3;
         sl_gemm(false, false, 600, 600, 600, 1.0f, A, 600, A, 600, 0.0f, C, 600);
         sl_gemm(false, true, 500, 500, 2000, 1.0f, A, 2000, A, 2000, 0.0f, C, 500);
         ASSERT_EQ_INT(openblas_get_num_threads(), 3);
-        ASSERT_EQ_INT(sl_get_threads(), omp);
+        ASSERT_EQ_INT(sl_threads_get(), omp);
         ASSERT_EQ_INT(team_size(), omp);
     }
     free(A), free(C);
@@ -195,7 +195,7 @@ typedef struct {
 /* A fresh model (same seed) per thread count: forward in train mode, then
  * backward of a fixed d(output). */
 static model_run run_model(const char *spec, const sl_shape *in, const float *x, size_t n, int threads) {
-    sl_set_threads(threads);
+    sl_threads_set(threads);
     sl_model *m;
     ASSERT_OK(sl_model_create(spec, in, 5, &m));
     size_t din_n = sl_shape_count(in) * n, np = sl_model_param_count(m);
@@ -266,7 +266,7 @@ typedef struct {
 
 static loss_run run_loss(sl_objective obj, const float *a, const float *b, const int32_t *labels, size_t n,
                          size_t nb, size_t d, int threads) {
-    sl_set_threads(threads);
+    sl_threads_set(threads);
     sl_loss_config cfg = sl_loss_config_default(obj);
     loss_run r;
     memset(&r.res, 0, sizeof r.res);
@@ -317,7 +317,7 @@ TEST(flat_search_identical_across_thread_counts) {
     for (int m = 0; m < 3; m++) {
         sl_flat_config cfg = {.metric = (sl_metric)m, .k = k};
         for (int c = 0; c < N_COUNTS; c++) {
-            sl_set_threads(thread_counts[c]);
+            sl_threads_set(thread_counts[c]);
             ASSERT_OK(sl_flat_search(base, n, d, q, nq, d, &cfg, c ? ids : ids0, c ? s : s0));
         }
         if (!same_bits(ids0, ids, nq * k * sizeof *ids) || !same_bits(s0, s, nq * k * sizeof *s))
@@ -334,12 +334,12 @@ TEST(hnsw_search_identical_across_thread_counts) {
     sl_hnsw_config hc = {.dim = d, .metric = SL_METRIC_L2, .M = 8, .ef_construction = 40, .seed = 1};
     sl_hnsw *h;
     ASSERT_OK(sl_hnsw_create(&hc, &h));
-    sl_set_threads(1);
+    sl_threads_set(1);
     ASSERT_OK(sl_hnsw_add(h, base, n, NULL, NULL, NULL));
     int64_t *ids0 = malloc(nq * k * sizeof *ids0), *ids = malloc(nq * k * sizeof *ids);
     float *s0 = malloc(nq * k * sizeof *s0), *s = malloc(nq * k * sizeof *s);
     for (int c = 0; c < N_COUNTS; c++) {
-        sl_set_threads(thread_counts[c]);
+        sl_threads_set(thread_counts[c]);
         ASSERT_OK(sl_hnsw_search(h, q, nq, k, 20, NULL, c ? ids : ids0, c ? s : s0));
         if (c && (!same_bits(ids0, ids, nq * k * sizeof *ids) || !same_bits(s0, s, nq * k * sizeof *s)))
             T_FAIL("HNSW search with %d threads differs from 1 thread", thread_counts[c]);
@@ -357,7 +357,7 @@ TEST(pca_identical_across_thread_counts) {
     float *p0 = malloc(n * k * sizeof *p0), *p = malloc(n * k * sizeof *p);
     sl_pca *first = NULL;
     for (int c = 0; c < N_COUNTS; c++) {
-        sl_set_threads(thread_counts[c]);
+        sl_threads_set(thread_counts[c]);
         sl_pca *pc;
         ASSERT_OK(sl_pca_fit(x, n, d, k, &pc));
         sl_pca_transform(pc, x, n, c ? p : p0);
@@ -398,9 +398,9 @@ TEST(probe_identical_across_thread_counts) {
     const double grid[] = {1e-2, 1e-3};
     sl_probe_result *first = NULL;
     for (int c = 0; c < N_COUNTS; c++) {
-        sl_set_threads(thread_counts[c]);
+        sl_threads_set(thread_counts[c]);
         sl_probe_config cfg;
-        sl_probe_default_config(&cfg);
+        sl_probe_config_default(&cfg);
         cfg.lambdas = grid, cfg.n_lambdas = 2;
         cfg.lbfgs.max_iter = 15;
         sl_probe_result *r;
@@ -431,7 +431,7 @@ TEST(geometry_identical_across_thread_counts) {
     sl_geom_class *cl0 = NULL;
     size_t k0 = 0;
     for (int c = 0; c < N_COUNTS; c++) {
-        sl_set_threads(thread_counts[c]);
+        sl_threads_set(thread_counts[c]);
         sl_geom_class *cl;
         size_t k;
         ASSERT_OK(sl_geom_spectrum(a, n, d, c ? eig : eig0, c ? &er : &er0));
@@ -447,9 +447,9 @@ TEST(geometry_identical_across_thread_counts) {
             !same_bits(&un0, &un, sizeof un) || k != k0 || !same_bits(cl0, cl, k * sizeof *cl) ||
             !same_bits(ab0, ab, n * d * sizeof *ab))
             T_FAIL("geometry with %d threads differs from 1 thread", thread_counts[c]);
-        sl_free(cl);
+        sl_allocator_free(cl);
     }
-    sl_free(cl0);
+    sl_allocator_free(cl0);
     free(a), free(b), free(labels), free(ab0), free(ab);
 }
 
@@ -463,8 +463,8 @@ TEST(trustworthiness_and_purity_identical_across_thread_counts) {
     for (size_t i = 0; i < n; i++) labels[i] = x[i * d] > 0;
     double t[N_COUNTS], p[N_COUNTS];
     for (int c = 0; c < N_COUNTS; c++) {
-        sl_set_threads(thread_counts[c]);
-        ASSERT_OK(sl_trustworthiness(x, n, d, y, 2, 7, &t[c]));
+        sl_threads_set(thread_counts[c]);
+        ASSERT_OK(sl_map_trustworthiness(x, n, d, y, 2, 7, &t[c]));
         ASSERT_OK(sl_map_purity(y, n, 2, labels, 7, &p[c]));
         if (c && (!same_bits(&t[0], &t[c], sizeof *t) || !same_bits(&p[0], &p[c], sizeof *p)))
             T_FAIL("%d threads: trustworthiness %.17g, purity %.17g; 1 thread: %.17g, %.17g", thread_counts[c], t[c],

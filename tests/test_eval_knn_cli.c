@@ -61,7 +61,7 @@ TEST(knn_cli_classify_exact_and_index) {
     ASSERT_EQ_SIZE(np, 4);
     ASSERT_EQ_INT(pred[0], 0);
     ASSERT_EQ_INT(pred[1], 1);
-    sl_free(pred);
+    sl_allocator_free(pred);
     /* Plain search, self excluded. */
     ASSERT_EQ_INT(t_run(run_fmt("%s knn -b %s --self -k 1 --ids-out %s -q", s, t_path("x.npy"), t_path("nn.npy")), &out), 0);
     free(out);
@@ -72,7 +72,7 @@ TEST(knn_cli_classify_exact_and_index) {
         ASSERT_TRUE(j != (int64_t)i);
         ASSERT_EQ_INT(j % 2, (int64_t)(i % 2));
     }
-    sl_array_free(&nn);
+    sl_array_destroy(&nn);
 }
 
 TEST(knn_cli_retrieval_reports) {

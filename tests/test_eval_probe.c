@@ -30,8 +30,8 @@ TEST(lbfgs_minimises_an_ill_conditioned_quadratic) {
     double a[N], b[N], x[N] = {0};
     for (int i = 0; i < N; i++) a[i] = pow(10.0, 3.0 * i / (N - 1)), b[i] = sin(i + 1.0);
     quad q = {N, a, b};
-    sl_lbfgs_options o;
-    sl_lbfgs_default_options(&o);
+    sl_lbfgs_config o;
+    sl_lbfgs_config_default(&o);
     o.gtol = 1e-6;
     o.ftol = 0;
     sl_lbfgs_report r;
@@ -53,8 +53,8 @@ TEST(lbfgs_stops_on_a_plateau) {
     double a[N], b[N], x[N] = {0};
     for (int i = 0; i < N; i++) a[i] = pow(10.0, 3.0 * i / (N - 1)), b[i] = sin(i + 1.0);
     quad q = {N, a, b};
-    sl_lbfgs_options o;
-    sl_lbfgs_default_options(&o);
+    sl_lbfgs_config o;
+    sl_lbfgs_config_default(&o);
     o.gtol = 1e-12;
     o.ftol = 0;
     o.past = 5;
@@ -89,8 +89,8 @@ TEST(lbfgs_solves_rosenbrock) {
         size_t n = sizes[s];
         double x[10];
         for (size_t i = 0; i < n; i++) x[i] = i % 2 ? 1.0 : -1.2;
-        sl_lbfgs_options o;
-        sl_lbfgs_default_options(&o);
+        sl_lbfgs_config o;
+        sl_lbfgs_config_default(&o);
         o.gtol = 1e-9;
         o.ftol = 0;
         sl_lbfgs_report r;
@@ -109,8 +109,8 @@ static double nan_fn(const double *x, double *g, void *ctx) {
 
 TEST(lbfgs_rejects_bad_arguments) {
     double x[1] = {1};
-    sl_lbfgs_options o;
-    sl_lbfgs_default_options(&o);
+    sl_lbfgs_config o;
+    sl_lbfgs_config_default(&o);
     o.history = 0;
     ASSERT_FAILS(sl_lbfgs_minimize(nan_fn, NULL, x, 1, &o, NULL), SL_ERR_ARG, "history");
     ASSERT_FAILS(sl_lbfgs_minimize(nan_fn, NULL, x, 1, NULL, NULL), SL_ERR_NUMERIC, "starting point");
@@ -191,8 +191,8 @@ TEST(logreg_rejects_bad_problems) {
 
 static double fit_and_check(sl_logreg_precond *pc, double *th, size_t np, const sl_logreg_problem *p) {
     memset(th, 0, np * sizeof *th);
-    sl_lbfgs_options o;
-    sl_lbfgs_default_options(&o);
+    sl_lbfgs_config o;
+    sl_lbfgs_config_default(&o);
     o.gtol = 1e-7;
     sl_lbfgs_report r;
     ASSERT_OK(sl_logreg_fit(p, pc, &o, th, &r));
@@ -249,7 +249,7 @@ TEST(probe_runs_the_protocol_deterministically) {
     for (size_t i = 0; i < n * d; i++) x[i] = x[i] * 50 + 1000; /* standardisation undoes this */
     for (size_t i = 0; i < nt * d; i++) xt[i] = xt[i] * 50 + 1000;
     sl_probe_config c;
-    sl_probe_default_config(&c);
+    sl_probe_config_default(&c);
     sl_probe_result *r, *r2;
     ASSERT_OK(sl_probe_run(&c, x, y, n, xt, yt, nt, d, &r));
     ASSERT_EQ_SIZE(r->k, 3);
@@ -301,11 +301,11 @@ TEST(probe_rejects_bad_inputs) {
     xt[0] = INFINITY;
     ASSERT_FAILS(sl_probe_run(NULL, x, y, 4, xt, yt, 2, 2, &r), SL_ERR_NUMERIC, "test row 0");
     sl_probe_config c;
-    sl_probe_default_config(&c);
+    sl_probe_config_default(&c);
     c.val_fraction = 1.5;
     ASSERT_FAILS(sl_probe_run(&c, x, y, 4, NULL, NULL, 0, 2, &r), SL_ERR_ARG, "validation fraction");
     double bad = -1;
-    sl_probe_default_config(&c);
+    sl_probe_config_default(&c);
     c.lambdas = &bad;
     c.n_lambdas = 1;
     ASSERT_FAILS(sl_probe_run(&c, x, y, 4, NULL, NULL, 0, 2, &r), SL_ERR_ARG, "lambda -1");

@@ -169,7 +169,7 @@ TEST(class_geometry_matches_brute_force) {
         ASSERT_EQ_SIZE(c[ci].count, n / 3 + (ci < n % 3));
         ASSERT_TRUE(!c[ci].separated);
     }
-    sl_free(c);
+    sl_allocator_free(c);
     /* Two tight clusters far apart are separated. */
     float y[8] = {0, 0, 0.1f, 0, 10, 10, 10, 10.2f};
     int64_t yl[4] = {1, 1, 2, 2};
@@ -178,7 +178,7 @@ TEST(class_geometry_matches_brute_force) {
     ASSERT_NEAR(c[0].diameter, 0.1, 1e-6);
     ASSERT_NEAR(c[1].diameter, 0.2, 1e-6);
     ASSERT_EQ_INT(c[0].nearest_label, 2);
-    sl_free(c);
+    sl_allocator_free(c);
     int64_t same[4] = {3, 3, 3, 3};
     ASSERT_FAILS(sl_geom_class_geometry(y, 4, 2, same, &c, &k), SL_ERR_ARG, "same label");
     free(x), free(lab);
@@ -215,7 +215,7 @@ TEST(cli_geometry_and_transform) {
     ASSERT_OK(sl_npy_read_matrix(t_path("spec.npy"), &spec, &r, &c));
     ASSERT_EQ_SIZE(r, d);
     ASSERT_TRUE(spec[0] >= spec[d - 1]);
-    sl_free(spec);
+    sl_allocator_free(spec);
 
     snprintf(cmd, sizeof cmd, "%s transform abtt %s -o %s --remove 2", s, t_path("e.npy"), t_path("t.npy"));
     ASSERT_EQ_INT(t_run(cmd, &out), 0);
@@ -228,7 +228,7 @@ TEST(cli_geometry_and_transform) {
     double m0 = 0;
     for (size_t i = 0; i < n; i++) m0 += y[i * d];
     ASSERT_NEAR(m0 / n, 0, 1e-4);
-    sl_free(y);
+    sl_allocator_free(y);
 
     /* Bad inputs. */
     snprintf(cmd, sizeof cmd, "%s transform abtt %s -o %s --remove 6", s, t_path("e.npy"), t_path("t2.npy"));

@@ -49,7 +49,7 @@ TEST(index_cli_build_search_add_delete_info) {
     ASSERT_EQ_SIZE(ids.shape[0], 3);
     ASSERT_EQ_SIZE(ids.shape[1], 3);
     for (int i = 0; i < 9; i++) ASSERT_EQ_INT(((int64_t *)ids.data)[i] % 4, 1);
-    sl_array_free(&ids);
+    sl_array_destroy(&ids);
     ASSERT_EQ_INT(t_run(cmd("%s index add %s %s%s -q", t_path("i.hnsw"), t_path("more.npy"), ""), &out), 0);
     ASSERT_CONTAINS(out, "ids 400..449");
     free(out);

@@ -43,9 +43,9 @@ TEST(flat_results_do_not_depend_on_threads) {
     sl_flat_config cfg = {.metric = SL_METRIC_L2, .k = k};
     int64_t ia[200 * 7], ib[200 * 7];
     float sa[200 * 7], sb[200 * 7];
-    sl_set_threads(1);
+    sl_threads_set(1);
     ASSERT_OK(sl_flat_search(b, n, d, q, nq, d, &cfg, ia, sa));
-    sl_set_threads(2);
+    sl_threads_set(2);
     ASSERT_OK(sl_flat_search(b, n, d, q, nq, d, &cfg, ib, sb));
     ASSERT_TRUE(memcmp(ia, ib, sizeof ia) == 0);
     ASSERT_TRUE(memcmp(sa, sb, sizeof sa) == 0);

@@ -63,7 +63,7 @@ static void recall_for(sl_metric m) {
     if (m == SL_METRIC_IP) /* varied norms make MIPS differ from cosine */
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < d; j++) x[i * d + j] *= 0.5f + (float)(i % 7) * 0.25f;
-    sl_set_threads(2);
+    sl_threads_set(2);
     sl_hnsw *h = build(x, n, d, m, NULL);
     /* MIPS through the L2 reduction needs a longer candidate list for the
      * same recall (docs/search.md shows the recall-ef curve). */
@@ -105,7 +105,7 @@ TEST(hnsw_scores_are_exact) {
 TEST(hnsw_single_thread_build_is_deterministic) {
     size_t n = 800, d = 12;
     float *x = randmat(n, d, 4);
-    sl_set_threads(1);
+    sl_threads_set(1);
     sl_hnsw *a = build(x, n, d, SL_METRIC_L2, NULL), *b = build(x, n, d, SL_METRIC_L2, NULL);
     ASSERT_OK(sl_hnsw_save(a, t_path("a.hnsw")));
     ASSERT_OK(sl_hnsw_save(b, t_path("b.hnsw")));
@@ -120,7 +120,7 @@ TEST(hnsw_single_thread_build_is_deterministic) {
 TEST(hnsw_incremental_add) {
     size_t n = 3000, d = 16, nq = 100;
     float *x = randmat(n, d, 5), *q = randmat(nq, d, 6);
-    sl_set_threads(2);
+    sl_threads_set(2);
     sl_hnsw *h = build(x, 1000, d, SL_METRIC_L2, NULL);
     int64_t first;
     ASSERT_OK(sl_hnsw_add(h, x + 1000 * d, 1500, NULL, NULL, &first));
@@ -150,7 +150,7 @@ TEST(hnsw_mips_add_longer_vectors_later) {
 TEST(hnsw_delete_repairs_links) {
     size_t n = 3000, d = 16, nq = 100;
     float *x = randmat(n, d, 10), *q = randmat(nq, d, 11);
-    sl_set_threads(2);
+    sl_threads_set(2);
     sl_hnsw *h = build(x, n, d, SL_METRIC_L2, NULL);
     sl_hnsw_info info;
     sl_hnsw_get_info(h, &info);

@@ -41,11 +41,11 @@ TEST(png_round_trip_gray_and_rgb) {
     ASSERT_EQ_INT(h, 5);
     ASSERT_EQ_INT(c, 1);
     ASSERT_TRUE(memcmp(px, g, sizeof g) == 0);
-    sl_free(px);
+    sl_allocator_free(px);
     ASSERT_OK(sl_image_read(t_path("c.png"), &px, &w, &h, &c));
     ASSERT_EQ_INT(c, 3);
     ASSERT_TRUE(memcmp(px, rgb, sizeof rgb) == 0);
-    sl_free(px);
+    sl_allocator_free(px);
 }
 
 TEST(png_rgba_reads_as_rgb) {
@@ -58,7 +58,7 @@ TEST(png_rgba_reads_as_rgb) {
     ASSERT_EQ_INT(px[0], 255);
     ASSERT_EQ_INT(px[4], 255);
     ASSERT_EQ_INT(px[11], 30);
-    sl_free(px);
+    sl_allocator_free(px);
 }
 
 TEST(png_encode_to_memory_has_signature) {
@@ -68,7 +68,7 @@ TEST(png_encode_to_memory_has_signature) {
     ASSERT_OK(sl_png_encode(g, 4, 4, 1, &buf, &n));
     ASSERT_TRUE(n > 8);
     ASSERT_TRUE(buf[0] == 0x89 && buf[1] == 'P' && buf[2] == 'N' && buf[3] == 'G');
-    sl_free(buf);
+    sl_allocator_free(buf);
 }
 
 TEST(png_bad_arguments) {
@@ -96,7 +96,7 @@ TEST(jpeg_decodes_close_to_the_original) {
     double err = 0;
     for (int i = 0; i < 16 * 16 * 3; i++) err += fabs((double)px[i] - rgb[i]);
     ASSERT_TRUE(err / (16 * 16 * 3) < 8);
-    sl_free(px);
+    sl_allocator_free(px);
 }
 
 TEST(undecodable_images_fail_clearly) {
@@ -112,7 +112,7 @@ TEST(undecodable_images_fail_clearly) {
     size_t n;
     ASSERT_OK(sl_png_encode(g, 64, 64, 1, &buf, &n));
     t_write_file(t_path("half.png"), buf, n / 2);
-    sl_free(buf);
+    sl_allocator_free(buf);
     ASSERT_FAILS(sl_image_read(t_path("half.png"), &px, &w, &h, &c), SL_ERR_FORMAT, "half.png: cannot decode PNG");
     /* A JPEG header followed by garbage. */
     uint8_t bad[64] = {0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F', 0};
@@ -136,8 +136,8 @@ TEST(jpeg_reduced_scale_keeps_min_side) {
     ASSERT_EQ_INT(h, 12);
     ASSERT_NEAR(px[0], 200, 12);
     ASSERT_NEAR(px[1], 40, 12);
-    sl_free(px);
+    sl_allocator_free(px);
     ASSERT_OK(sl__image_read_scaled(t_path("big.jpg"), 0, &px, &w, &h, &c));
     ASSERT_EQ_INT(w, 64);
-    sl_free(px);
+    sl_allocator_free(px);
 }

@@ -60,8 +60,8 @@ TEST(round_trip_every_dtype_and_rank) {
             ASSERT_EQ_INT(b.ndim, ndims[s]);
             for (int k = 0; k < b.ndim; k++) ASSERT_EQ_SIZE(b.shape[k], a.shape[k]);
             ASSERT_TRUE(bytes == 0 || memcmp(a.data, b.data, bytes) == 0);
-            sl_array_free(&a);
-            sl_array_free(&b);
+            sl_array_destroy(&a);
+            sl_array_destroy(&b);
         }
 }
 
@@ -79,7 +79,7 @@ TEST(written_header_is_version_1_aligned_to_64) {
     ASSERT_TRUE(memcmp(b + 10, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 5), }", 59) == 0);
     ASSERT_EQ_SIZE(n, 10 + hlen + 60);
     free(b);
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     /* A 1-D shape is written with numpy's trailing comma. */
     size_t s1 = 4;
     ASSERT_OK(sl_array_alloc(&a, SL_U8, 1, &s1));
@@ -88,7 +88,7 @@ TEST(written_header_is_version_1_aligned_to_64) {
     ASSERT_CONTAINS((char *)b + 10, "'descr': '|u1'");
     ASSERT_CONTAINS((char *)b + 10, "'shape': (4,)");
     free(b);
-    sl_array_free(&a);
+    sl_array_destroy(&a);
 }
 
 TEST(reads_version_2_and_3_headers_written_by_hand) {
@@ -100,10 +100,10 @@ TEST(reads_version_2_and_3_headers_written_by_hand) {
     int32_t v1;
     memcpy(&v1, (char *)a.data + 4, 4);
     ASSERT_EQ_INT(v1, 28 | 35 << 8 | 42 << 16 | 49 << 24);
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     ASSERT_OK(sl_npy_read(hand_npy("v3.npy", 3, "{\"descr\":\"<f8\",\"fortran_order\":False,\"shape\":(1,)}", 8), &a));
     ASSERT_EQ_INT(a.dtype, SL_F64);
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     /* A big v2 header: numpy switches to v2 past 65535 bytes; readers must
      * take the 4-byte length. */
     char dict[70000];
@@ -112,7 +112,7 @@ TEST(reads_version_2_and_3_headers_written_by_hand) {
     dict[n + 66000] = 0;
     ASSERT_OK(sl_npy_read(hand_npy("v2big.npy", 2, dict, 4), &a));
     ASSERT_EQ_SIZE(a.shape[0], 1);
-    sl_array_free(&a);
+    sl_array_destroy(&a);
 }
 
 TEST(matrix_and_label_helpers) {
@@ -122,25 +122,25 @@ TEST(matrix_and_label_helpers) {
     size_t r, c;
     ASSERT_OK(sl_npy_read_matrix(t_path("m.npy"), &d, &r, &c));
     ASSERT_TRUE(r == 2 && c == 3 && d[5] == 6);
-    sl_free(d);
+    sl_allocator_free(d);
     int64_t l[4] = {3, -1, 0, 1LL << 40};
     ASSERT_OK(sl_npy_write_labels(t_path("l.npy"), l, 4));
     int64_t *ld;
     size_t n;
     ASSERT_OK(sl_npy_read_labels(t_path("l.npy"), &ld, &n));
     ASSERT_TRUE(n == 4 && ld[3] == (1LL << 40) && ld[1] == -1);
-    sl_free(ld);
+    sl_allocator_free(ld);
     /* Matrices from other dtypes are converted; 1-D becomes n x 1. */
     ASSERT_OK(sl_npy_read_matrix(t_path("l.npy"), &d, &r, &c));
     ASSERT_TRUE(r == 4 && c == 1 && d[1] == -1.0f);
-    sl_free(d);
+    sl_allocator_free(d);
     /* Integral floats are valid labels. */
     double fl[3] = {1, 2, 7};
     sl_array a = {.dtype = SL_F64, .ndim = 1, .shape = {3}, .data = fl};
     ASSERT_OK(sl_npy_write(t_path("fl.npy"), &a));
     ASSERT_OK(sl_npy_read_labels(t_path("fl.npy"), &ld, &n));
     ASSERT_TRUE(n == 3 && ld[2] == 7);
-    sl_free(ld);
+    sl_allocator_free(ld);
 }
 
 TEST(matrix_rejects_nan_inf_and_wrong_rank) {
@@ -160,7 +160,7 @@ TEST(matrix_rejects_nan_inf_and_wrong_rank) {
     size_t sh[3] = {2, 2, 2};
     ASSERT_OK(sl_array_alloc(&a, SL_F32, 3, sh));
     ASSERT_OK(sl_npy_write(t_path("3d.npy"), &a));
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     ASSERT_FAILS(sl_npy_read_matrix(t_path("3d.npy"), &d, &r, &c), SL_ERR_FORMAT, "found 3 dimensions");
 }
 
@@ -177,7 +177,7 @@ TEST(labels_reject_non_integers) {
     size_t sh[2] = {2, 3};
     ASSERT_OK(sl_array_alloc(&a, SL_I64, 2, sh));
     ASSERT_OK(sl_npy_write(t_path("2d.npy"), &a));
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     ASSERT_FAILS(sl_npy_read_labels(t_path("2d.npy"), &l, &n), SL_ERR_FORMAT, "expected a 1-D array of labels");
     ASSERT_TRUE(l == NULL);
 }
@@ -186,7 +186,7 @@ static void expect_bad(const char *path, sl_status st, const char *frag) {
     sl_array a = {0};
     ASSERT_FAILS(sl_npy_read(path, &a), st, frag);
     ASSERT_TRUE(a.data == NULL);
-    ASSERT_CONTAINS(sl_last_error(), path);
+    ASSERT_CONTAINS(sl_error_message(), path);
 }
 
 #define D(descr, fo, shape) "{'descr': '" descr "', 'fortran_order': " fo ", 'shape': " shape ", }"
@@ -297,7 +297,7 @@ TEST(numpy_reads_what_we_write) {
         char name[32];
         snprintf(name, sizeof name, "t%d.npy", t);
         ASSERT_OK(sl_npy_write(t_path(name), &a));
-        sl_array_free(&a);
+        sl_array_destroy(&a);
         k += snprintf(script + k, sizeof script - (size_t)k,
                       "a=np.load('%s')\nassert a.dtype==np.%s and a.shape==(2,3,2), (a.dtype,a.shape)\n"
                       "print('%s', a.ravel()[[0,5,11]].tolist())\n",
@@ -348,33 +348,33 @@ TEST(we_read_what_numpy_writes) {
     ASSERT_OK(sl_npy_read(t_path("f4.npy"), &a));
     ASSERT_TRUE(a.dtype == SL_F32 && a.ndim == 2 && a.shape[0] == 3 && a.shape[1] == 4);
     ASSERT_TRUE(((float *)a.data)[11] == 11.0f / 8);
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     ASSERT_OK(sl_npy_read(t_path("f8.npy"), &a));
     ASSERT_TRUE(a.dtype == SL_F64 && ((double *)a.data)[2] == 3e300);
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     ASSERT_OK(sl_npy_read(t_path("i4.npy"), &a));
     ASSERT_TRUE(a.dtype == SL_I32 && ((int32_t *)a.data)[0] == -7);
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     ASSERT_OK(sl_npy_read(t_path("i8.npy"), &a));
     ASSERT_TRUE(a.dtype == SL_I64 && ((int64_t *)a.data)[0] == -2);
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     ASSERT_OK(sl_npy_read(t_path("u1.npy"), &a));
     ASSERT_TRUE(a.dtype == SL_U8 && a.ndim == 3 && ((uint8_t *)a.data)[255] == 255);
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     ASSERT_OK(sl_npy_read(t_path("s.npy"), &a));
     ASSERT_TRUE(a.ndim == 0 && *(float *)a.data == 7.25f);
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     ASSERT_OK(sl_npy_read(t_path("e.npy"), &a));
     ASSERT_TRUE(a.ndim == 2 && a.shape[0] == 0 && a.shape[1] == 3);
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     ASSERT_OK(sl_npy_read(t_path("v2.npy"), &a));
     ASSERT_TRUE(a.shape[0] == 3 && ((float *)a.data)[2] == 1.0f);
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     int64_t *l;
     size_t n;
     ASSERT_OK(sl_npy_read_labels(t_path("i4.npy"), &l, &n));
     ASSERT_TRUE(n == 2 && l[1] == 8);
-    sl_free(l);
+    sl_allocator_free(l);
     expect_bad(t_path("fo.npy"), SL_ERR_UNSUPPORTED, "Fortran-order");
     expect_bad(t_path("be.npy"), SL_ERR_UNSUPPORTED, "'>f4'");
     expect_bad(t_path("c8.npy"), SL_ERR_UNSUPPORTED, "'<c8'");

@@ -277,7 +277,7 @@ static void expect_bad(const char *header, size_t ndata, sl_status st, const cha
     sl_tensors *r = NULL;
     ASSERT_FAILS(sl_safetensors_read(p, &r), st, frag);
     ASSERT_TRUE(r == NULL);
-    ASSERT_CONTAINS(sl_last_error(), "bad.safetensors");
+    ASSERT_CONTAINS(sl_error_message(), "bad.safetensors");
 }
 
 TEST(good_minimal_file_is_accepted) {
@@ -307,7 +307,7 @@ TEST(rejects_short_and_absurd_files) {
     size_t sh[1] = {3};
     ASSERT_OK(sl_array_alloc(&a, SL_F32, 1, sh));
     ASSERT_OK(sl_npy_write(t_path("a.npy"), &a));
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     ASSERT_FAILS(sl_safetensors_read(t_path("a.npy"), &r), SL_ERR_FORMAT, "safetensors");
 }
 

@@ -10,7 +10,7 @@ static void put(const char *name, const char *text) { t_write_file(t_path(name),
 
 static sl_wordvecs *sample(size_t n, size_t dim, uint64_t seed) {
     sl_wordvecs *w;
-    ASSERT_OK(sl_wordvecs_alloc(n, dim, &w));
+    ASSERT_OK(sl_wordvecs_create(n, dim, &w));
     sl_rng r;
     sl_rng_seed(&r, seed, 0);
     const char *base[] = {"the", "caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac", "</s>", "na\xc3\xafve", "x"};
@@ -78,7 +78,7 @@ TEST(binary_detection_over_many_random_files) {
 
 TEST(text_layout_is_word2vec_format) {
     sl_wordvecs *w;
-    ASSERT_OK(sl_wordvecs_alloc(2, 3, &w));
+    ASSERT_OK(sl_wordvecs_create(2, 3, &w));
     ASSERT_TRUE(w->words[0] == NULL && w->vecs[5] == 0.0f);
     w->words[0] = malloc(4);
     strcpy(w->words[0], "cat");
@@ -169,7 +169,7 @@ static void expect_bad(const char *text, sl_w2v_format fmt, sl_status st, const 
     sl_wordvecs *w = NULL;
     ASSERT_FAILS(sl_w2v_read(t_path("bad.txt"), fmt, &w), st, frag);
     ASSERT_TRUE(w == NULL);
-    ASSERT_CONTAINS(sl_last_error(), "bad.txt");
+    ASSERT_CONTAINS(sl_error_message(), "bad.txt");
 }
 
 TEST(text_is_strict_on_counts_dims_and_values) {

@@ -520,7 +520,7 @@ static void t_free(void *p, void *ctx) {
 TEST(out_of_memory_fails_cleanly_everywhere) {
     static t_budget budget;
     sl_allocator al = {t_malloc, t_realloc, t_free, &budget};
-    sl_set_allocator(&al);
+    sl_allocator_set(&al);
     int32_t lab[40];
     float a[40 * 8], b[40 * 8];
     sl_rng rng;
@@ -551,12 +551,12 @@ TEST(out_of_memory_fails_cleanly_everywhere) {
                     ASSERT_TRUE(isfinite(r.loss));
                 } else {
                     ASSERT_EQ_INT(st, SL_ERR_NOMEM);
-                    ASSERT_TRUE(strlen(sl_last_error()) > 0);
+                    ASSERT_TRUE(strlen(sl_error_message()) > 0);
                     ASSERT_TRUE(memcmp(&r, &before, sizeof r) == 0);
                 }
                 sl_loss_workspace_destroy(ws);
             }
             if (!ok) T_FAIL("%s never succeeded within 64 allocations", sl_loss_objective_name(c.objective));
         }
-    sl_set_allocator(NULL);
+    sl_allocator_set(NULL);
 }

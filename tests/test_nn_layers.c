@@ -307,7 +307,7 @@ TEST(model_threads_give_same_result) {
     sl_rng_seed(&r, 1, 1);
     fill_normal(x, 8 * 288, &r, 1);
     for (int pass = 0; pass < 2; pass++) {
-        sl_set_threads(pass ? 2 : 1);
+        sl_threads_set(pass ? 2 : 1);
         sl_model *m;
         ASSERT_OK(sl_model_create("conv(4,3,pad=1),bn,relu,maxpool(2),gap,linear(5)", &s, 9, &m));
         const float *y;

@@ -172,7 +172,7 @@ TEST(two_models_chain_like_one) {
     sl_model *both[2] = {e, p};
     double nrm;
     double want = sqrt(sl_model_grad_sqnorm(all));
-    sl_clip_grad_norm(both, 2, want / 2, &nrm);
+    sl_model_clip_grad_norm(both, 2, want / 2, &nrm);
     ASSERT_NEAR(nrm, want, 1e-4 * want);
     ASSERT_NEAR(sqrt(sl_model_grad_sqnorm(e) + sl_model_grad_sqnorm(p)), want / 2, 1e-4 * want);
     sl_model_destroy(e), sl_model_destroy(p), sl_model_destroy(all);
@@ -427,7 +427,7 @@ static void oom_free(void *p, void *ctx) {
 
 TEST(out_of_memory_is_reported) {
     sl_allocator a = {oom_malloc, oom_realloc, oom_free, NULL};
-    sl_set_allocator(&a);
+    sl_allocator_set(&a);
     sl_shape in = shp("4"), img = shp("1x8x8");
     sl_model *m;
     ASSERT_FAILS(sl_model_create("linear(16777216),linear(16777216)", &in, 1, &m), SL_ERR_NOMEM, "");
@@ -453,5 +453,5 @@ TEST(out_of_memory_is_reported) {
     }
     oom_calls_left = -1;
     ASSERT_TRUE(failures > 3);
-    sl_set_allocator(NULL);
+    sl_allocator_set(NULL);
 }

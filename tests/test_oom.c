@@ -39,7 +39,7 @@ static void c_free(void *p, void *ctx) {
 
 static void install(void) {
     sl_allocator a = {c_malloc, c_realloc, c_free, &C};
-    sl_set_allocator(&a);
+    sl_allocator_set(&a);
 }
 
 static int count_tmp_files(void) {
@@ -61,7 +61,7 @@ static long fail_each(const char *what, op_fn op, void *arg) {
     for (long k = 1; k < 100000; k++) {
         long live0 = C.live;
         C.fail_at = C.count + k;
-        sl_clear_error();
+        sl_error_clear();
         sl_status s = op(arg);
         C.fail_at = 0;
         if (C.live != live0) T_FAIL("%s: failing allocation %ld: %ld allocations leaked", what, k, C.live - live0);
@@ -73,8 +73,8 @@ static long fail_each(const char *what, op_fn op, void *arg) {
         }
         if (s != SL_ERR_NOMEM)
             T_FAIL("%s: failing allocation %ld gave %s (%s), expected out of memory", what, k, sl_status_str(s),
-                   sl_last_error());
-        if (!sl_last_error()[0]) T_FAIL("%s: failing allocation %ld: no error message", what, k);
+                   sl_error_message());
+        if (!sl_error_message()[0]) T_FAIL("%s: failing allocation %ld: no error message", what, k);
     }
     T_FAIL("%s: never succeeded", what);
 }
@@ -86,7 +86,7 @@ static sl_status op_npy_read(void *arg) {
     sl_array a;
     (void)arg;
     sl_status s = sl_npy_read(t_path("a.npy"), &a);
-    if (!s) sl_array_free(&a);
+    if (!s) sl_array_destroy(&a);
     return s;
 }
 static sl_status op_npy_matrix(void *arg) {
@@ -94,7 +94,7 @@ static sl_status op_npy_matrix(void *arg) {
     size_t r, c;
     (void)arg;
     sl_status s = sl_npy_read_matrix(t_path("a.npy"), &d, &r, &c);
-    if (!s) sl_free(d);
+    if (!s) sl_allocator_free(d);
     return s;
 }
 static sl_status op_npy_labels(void *arg) {
@@ -102,7 +102,7 @@ static sl_status op_npy_labels(void *arg) {
     size_t n;
     (void)arg;
     sl_status s = sl_npy_read_labels(t_path("l.npy"), &l, &n);
-    if (!s) sl_free(l);
+    if (!s) sl_allocator_free(l);
     return s;
 }
 
@@ -118,7 +118,7 @@ TEST(npy_read_and_write_survive_every_failed_allocation) {
     int64_t l[5] = {1, 2, 3, 4, 5};
     ASSERT_OK(sl_npy_write_labels(t_path("l.npy"), l, 5));
     ASSERT_TRUE(fail_each("npy read labels", op_npy_labels, NULL) >= 2);
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     ASSERT_EQ_INT(C.live, 0);
 }
 
@@ -215,7 +215,7 @@ static sl_status op_w2v_detect(void *arg) {
 TEST(word_vectors_survive_every_failed_allocation) {
     install();
     sl_wordvecs *w;
-    ASSERT_OK(sl_wordvecs_alloc(6, 4, &w));
+    ASSERT_OK(sl_wordvecs_create(6, 4, &w));
     for (int i = 0; i < 6; i++) {
         char b[16];
         snprintf(b, sizeof b, "w%d\xc3\xa9", i);
@@ -259,7 +259,7 @@ static sl_status op_array(void *arg) {
     size_t sh[3] = {2, 3, 4};
     (void)arg;
     sl_status s = sl_array_alloc(&a, SL_F64, 3, sh);
-    if (!s) sl_array_free(&a);
+    if (!s) sl_array_destroy(&a);
     return s;
 }
 

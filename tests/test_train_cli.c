@@ -103,14 +103,14 @@ TEST(train_then_embed_writes_npy_and_labels) {
     ASSERT_OK(sl_npy_read_matrix(t_path("e.npy"), &x, &r, &c));
     ASSERT_EQ_SIZE(r, 50);
     ASSERT_EQ_SIZE(c, 16);
-    sl_free(x);
+    sl_allocator_free(x);
     static const char *const names[] = {"e.shape.npy", "e.color.npy", "e.size.npy", "e.location.npy", "e.labels.npy"};
     for (int k = 0; k < 5; k++) {
         int64_t *l;
         size_t n;
         ASSERT_OK(sl_npy_read_labels(t_path(names[k]), &l, &n));
         ASSERT_EQ_SIZE(n, 50);
-        sl_free(l);
+        sl_allocator_free(l);
     }
 }
 
@@ -194,7 +194,7 @@ TEST(val_fraction_carves_validation_from_train_and_embed_follows_it) {
         size_t r, c;
         ASSERT_OK(sl_npy_read_matrix(t_path("e.npy"), &e, &r, &c));
         ASSERT_EQ_SIZE(r, rows[k]);
-        sl_free(e);
+        sl_allocator_free(e);
     }
     /* Asking embed for no validation split overrides the model's setting. */
     snprintf(cmd, sizeof cmd, "%s embed --model %s --split val --val-fraction 0 -q -o %s", t_simlearn(), m,

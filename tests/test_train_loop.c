@@ -161,7 +161,7 @@ TEST(every_objective_trains) {
         c.log = t_path("m.jsonl");
         c.log_every = 1;
         sl_status s = train(&c, &r);
-        if (s) T_FAIL("%s: %s", sl_loss_objective_name(objs[i]), sl_last_error());
+        if (s) T_FAIL("%s: %s", sl_loss_objective_name(objs[i]), sl_error_message());
         ASSERT_TRUE(isfinite(r.loss));
         sl_tensors *t = load(c.out);
         ASSERT_TRUE(sl_tensors_get(t, "encoder.0.weight") != NULL);
@@ -200,8 +200,8 @@ TEST(nonfinite_loss_stops_and_keeps_the_last_checkpoint) {
     sl_status s = sl_trainer_run(t, &r);
     sl_trainer_destroy(t);
     ASSERT_EQ_INT(s, SL_ERR_NUMERIC);
-    ASSERT_CONTAINS(sl_last_error(), "step ");
-    ASSERT_CONTAINS(sl_last_error(), "last good checkpoint");
+    ASSERT_CONTAINS(sl_error_message(), "step ");
+    ASSERT_CONTAINS(sl_error_message(), "last good checkpoint");
     ASSERT_TRUE(r.step < 50);
     /* The checkpoint on disk is the last finite state and loads. */
     sl_tensors *x = load(c.out);
@@ -242,7 +242,7 @@ TEST(embed_encoder_projector_and_text) {
     e.batch = 16;
     e.threads = 1;
     sl_embedding *em;
-    ASSERT_OK(sl_embed(&e, &em));
+    ASSERT_OK(sl_embed_run(&e, &em));
     ASSERT_EQ_SIZE(em->n, 40);
     ASSERT_EQ_SIZE(em->d, 16);
     ASSERT_EQ_INT(em->n_attrs, 4);
@@ -251,7 +251,7 @@ TEST(embed_encoder_projector_and_text) {
     sl_embedding_destroy(em);
     e.projector = true;
     e.normalize = true;
-    ASSERT_OK(sl_embed(&e, &em));
+    ASSERT_OK(sl_embed_run(&e, &em));
     ASSERT_EQ_SIZE(em->d, 8);
     double n2 = 0;
     for (size_t j = 0; j < 8; j++) n2 += (double)em->x[j] * em->x[j];
@@ -260,20 +260,20 @@ TEST(embed_encoder_projector_and_text) {
     const char *txt = "a photo of a circle\na photo of a star\n\n";
     t_write_file(t_path("p.txt"), txt, strlen(txt));
     e.text_file = t_path("p.txt");
-    ASSERT_OK(sl_embed(&e, &em));
+    ASSERT_OK(sl_embed_run(&e, &em));
     ASSERT_EQ_SIZE(em->n, 2);
     ASSERT_EQ_SIZE(em->d, 8);
     sl_embedding_destroy(em);
     e.text_file = NULL;
     e.captions = true;
-    ASSERT_OK(sl_embed(&e, &em));
+    ASSERT_OK(sl_embed_run(&e, &em));
     ASSERT_EQ_SIZE(em->n, 40);
     ASSERT_EQ_SIZE(em->d, 8);
     sl_embedding_destroy(em);
     e.captions = false;
     /* A model for other images is refused clearly. */
     e.image_size = 20;
-    ASSERT_FAILS(sl_embed(&e, &em), SL_ERR_ARG, "takes 768 values per item");
+    ASSERT_FAILS(sl_embed_run(&e, &em), SL_ERR_ARG, "takes 768 values per item");
 }
 
 TEST(time_limit_ends_the_run_with_a_checkpoint) {
@@ -296,7 +296,7 @@ TEST(raw_pixel_embedding_and_knn) {
     e.image_size = 16;
     e.threads = 1;
     sl_embedding *em;
-    ASSERT_OK(sl_embed(&e, &em));
+    ASSERT_OK(sl_embed_run(&e, &em));
     ASSERT_EQ_SIZE(em->d, 3 * 16 * 16);
     int32_t lab[300];
     for (size_t i = 0; i < 300; i++) lab[i] = em->labels[i * 4 + 3];
@@ -337,7 +337,7 @@ TEST(tokenizer_from_shapes_captions) {
     sl__free(j);
     sl__vocab_destroy(v);
     sl__vocab_destroy(w);
-    sl_data_close(d);
+    sl_data_destroy(d);
 }
 
 TEST(bad_settings_are_named) {
@@ -369,7 +369,7 @@ TEST(bad_settings_are_named) {
     ASSERT_FAILS(sl_trainer_create(&c, &t), SL_ERR_FORMAT, "not a simlearn training checkpoint");
     c.resume = t_path("missing.safetensors");
     ASSERT_TRUE(sl_trainer_create(&c, &t) != SL_OK);
-    ASSERT_CONTAINS(sl_last_error(), "missing.safetensors");
+    ASSERT_CONTAINS(sl_error_message(), "missing.safetensors");
 }
 
 /* Copy the checkpoint src to dst with metadata key set to value (NULL:
@@ -409,17 +409,17 @@ static void expect_refused_as(const char *src, const bad_meta *b, const char *na
     c.out = t_path("out.safetensors");
     c.threads = 1;
     sl_trainer *t = NULL;
-    sl_clear_error();
+    sl_error_clear();
     sl_status s = sl_trainer_create(&c, &t);
     if (s != SL_ERR_FORMAT)
         T_FAIL("%s = '%s': got %s \"%s\", expected a format error", b->key, b->value ? b->value : "(removed)",
-               sl_status_str(s), sl_last_error());
+               sl_status_str(s), sl_error_message());
     if (found)
         snprintf(want, sizeof want, "%s: metadata '%s' is '%s', expected ", bad, named, found);
     else
         snprintf(want, sizeof want, "%s: metadata '%s' is missing (expected ", bad, named);
-    ASSERT_CONTAINS(sl_last_error(), want);
-    ASSERT_CONTAINS(sl_last_error(), b->expected);
+    ASSERT_CONTAINS(sl_error_message(), want);
+    ASSERT_CONTAINS(sl_error_message(), b->expected);
 }
 
 static void expect_refused(const char *src, const bad_meta *b) { expect_refused_as(src, b, b->key, b->value); }
@@ -536,6 +536,6 @@ TEST(corrupt_clip_vocabulary_is_refused_by_name) {
         rc.out = t_path("out.safetensors");
         sl_trainer *t;
         ASSERT_FAILS(sl_trainer_create(&rc, &t), SL_ERR_FORMAT, lists[i][1]);
-        ASSERT_CONTAINS(sl_last_error(), "bad.safetensors: metadata 'text.vocab'");
+        ASSERT_CONTAINS(sl_error_message(), "bad.safetensors: metadata 'text.vocab'");
     }
 }

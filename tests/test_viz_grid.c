@@ -7,7 +7,7 @@ static const uint8_t black[3] = {0, 0, 0};
 TEST(font_draws_known_glyph_pixels) {
     uint8_t img[20 * 10 * 3];
     memset(img, 255, sizeof img);
-    int w = sl_draw_text(img, 20, 10, 1, 1, "T", 1, black);
+    int w = sl_text_draw(img, 20, 10, 1, 1, "T", 1, black);
     ASSERT_EQ_INT(w, 5);
     /* 'T': the top row full, then only the middle column. */
     for (int x = 0; x < 5; x++) ASSERT_EQ_INT(img[(1 * 20 + 1 + x) * 3], 0);
@@ -17,7 +17,7 @@ TEST(font_draws_known_glyph_pixels) {
     ASSERT_EQ_INT(sl_text_width("Tab", 2), 34);
     ASSERT_EQ_INT(sl_text_width("", 1), 0);
     /* Clipped drawing and non-ASCII bytes must stay inside the buffer. */
-    sl_draw_text(img, 20, 10, -3, 6, "\xc3\xa9~|", 3, black);
+    sl_text_draw(img, 20, 10, -3, 6, "\xc3\xa9~|", 3, black);
 }
 
 TEST(every_printable_glyph_has_ink_except_space) {
@@ -25,7 +25,7 @@ TEST(every_printable_glyph_has_ink_except_space) {
         uint8_t img[8 * 9 * 3];
         memset(img, 255, sizeof img);
         char s[2] = {(char)c, 0};
-        sl_draw_text(img, 8, 9, 1, 1, s, 1, black);
+        sl_text_draw(img, 8, 9, 1, 1, s, 1, black);
         int ink = 0;
         for (size_t i = 0; i < sizeof img; i += 3) ink += img[i] == 0;
         if (ink == 0) T_FAIL("glyph '%c' is empty", c);
@@ -82,7 +82,7 @@ TEST(grid_places_scaled_tiles_labels_and_frames) {
     p = img + ((size_t)(y0 + 10) * W + x3 + 10) * 3;
     ASSERT_EQ_INT(p[0], 235);
     ASSERT_OK(sl_png_write(t_path("grid.png"), img, W, H, 3));
-    sl_free(img);
+    sl_allocator_free(img);
 }
 
 TEST(grid_rejects_bad_tiles) {

@@ -121,7 +121,7 @@ TEST(scatter_svg_has_points_legend_and_escaped_names) {
     ASSERT_CONTAINS(svg, ".c3{fill:#d62728}");
     ASSERT_TRUE(!strstr(svg, "A & B"));
     t_write_file(t_path("s.svg"), svg, len);
-    sl_free(svg);
+    sl_allocator_free(svg);
     xy[3] = NAN;
     ASSERT_FAILS(sl_plot_scatter(&s, &svg, &len), SL_ERR_ARG, "point 1 is not finite");
     s.n = 0;
@@ -140,7 +140,7 @@ TEST(scatter_svg_inlines_png_thumbnails) {
     ASSERT_OK(sl_plot_scatter(&s, &svg, &len));
     check_svg(svg);
     ASSERT_EQ_SIZE(count(svg, "href=\"data:image/png;base64,iVBORw0KGgo"), 3);
-    sl_free(svg);
+    sl_allocator_free(svg);
     th.channels = 2;
     ASSERT_FAILS(sl_plot_scatter(&s, &svg, &len), SL_ERR_ARG, "expected 1 or 3 channels");
 }
@@ -156,13 +156,13 @@ TEST(line_chart_breaks_at_gaps_and_supports_log_axis) {
     ASSERT_EQ_SIZE(count(svg, "<path"), 2);
     ASSERT_EQ_SIZE(count(svg, " M"), 1); /* the NaN starts a second piece of the first line */
     ASSERT_CONTAINS(svg, "loss &lt;train&gt;");
-    sl_free(svg);
+    sl_allocator_free(svg);
     l.log_y = true;
     ASSERT_OK(sl_plot_lines(&l, &svg, &len));
     check_svg(svg);
     ASSERT_CONTAINS(svg, ">0.001</text>");
     ASSERT_CONTAINS(svg, ">1</text>");
-    sl_free(svg);
+    sl_allocator_free(svg);
     double none[2] = {NAN, NAN};
     sl_series e = {"e", x, none, 2};
     sl_lines le = {&e, 1, false, {0}};
@@ -185,7 +185,7 @@ TEST(histogram_counts_values_and_draws_marks) {
     ASSERT_TRUE(count(svg, "<rect x=") >= 5);
     ASSERT_CONTAINS(svg, "mean 0.3</text>");
     ASSERT_CONTAINS(svg, ">-1.0</text>");
-    sl_free(svg);
+    sl_allocator_free(svg);
     h.n = 0;
     ASSERT_FAILS(sl_plot_histogram(&h, &svg, &len), SL_ERR_ARG, "no finite value");
 }
@@ -228,7 +228,7 @@ TEST(map_command_writes_svg_and_coords) {
     double pur;
     ASSERT_OK(sl_map_purity(y, n, 2, lab, 5, &pur));
     ASSERT_TRUE(pur > 0.95);
-    sl_free(y);
+    sl_allocator_free(y);
     snprintf(cmd, sizeof cmd, "grep -c '<circle class=' %s; grep -c 'b&amp;c' %s", t_path("map.svg"), t_path("map.svg"));
     ASSERT_EQ_INT(t_run(cmd, &out), 0);
     ASSERT_CONTAINS(out, "150\n1\n");
@@ -239,7 +239,7 @@ TEST(map_command_writes_svg_and_coords) {
     ASSERT_OK(sl_array_alloc(&im, SL_U8, 3, shape));
     for (size_t i = 0; i < 150 * 16; i++) ((uint8_t *)im.data)[i] = (uint8_t)(i * 7);
     ASSERT_OK(sl_npy_write(t_path("img.npy"), &im));
-    sl_array_free(&im);
+    sl_array_destroy(&im);
     snprintf(cmd, sizeof cmd, "%s map %s --method pca --images %s --thumbs 7 -o %s && grep -c 'data:image/png;base64' %s",
              t_simlearn(), t_path("emb.npy"), t_path("img.npy"), t_path("t.svg"), t_path("t.svg"));
     ASSERT_EQ_INT(t_run(cmd, &out), 0);
@@ -256,7 +256,7 @@ TEST(map_command_writes_svg_and_coords) {
     free(out);
     ASSERT_OK(sl_npy_read_matrix(t_path("p.npy"), &y, &rows, &cols));
     ASSERT_EQ_SIZE(cols, 3);
-    sl_free(y);
+    sl_allocator_free(y);
 }
 
 TEST(map_command_reports_bad_usage) {
@@ -296,7 +296,7 @@ TEST(scatter_legend_is_cut_when_labels_are_many) {
     check_svg(svg);
     ASSERT_CONTAINS(svg, "more</text>");
     ASSERT_CONTAINS(svg, ".c49{fill:#");
-    sl_free(svg);
+    sl_allocator_free(svg);
 }
 
 TEST(line_chart_reduces_long_series_to_pixel_columns) {
@@ -321,6 +321,6 @@ TEST(line_chart_reduces_long_series_to_pixel_columns) {
     }
     ASSERT_TRUE(top < 70); /* the drawn line reaches the spike near the top of the plot */
     ASSERT_TRUE(len < 200000);
-    sl_free(svg);
+    sl_allocator_free(svg);
     free(x), free(y);
 }

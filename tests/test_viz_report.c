@@ -71,23 +71,23 @@ TEST(base64_known_vectors) {
         ASSERT_OK(sl_report_base64((const uint8_t *)v[i].in, strlen(v[i].in), &o, &len));
         ASSERT_STREQ(o, v[i].out);
         ASSERT_EQ_SIZE(len, strlen(v[i].out));
-        sl_free(o);
+        sl_allocator_free(o);
     }
     const uint8_t bin[3] = {0xff, 0xfe, 0x00};
     char *o = NULL;
     ASSERT_OK(sl_report_base64(bin, 3, &o, NULL));
     ASSERT_STREQ(o, "//4A");
-    sl_free(o);
+    sl_allocator_free(o);
 }
 
 TEST(escape_html_special_characters) {
     char *o = NULL;
     ASSERT_OK(sl_report_escape("<a href=\"x\">&'\x01 ok", &o));
     ASSERT_STREQ(o, "&lt;a href=&quot;x&quot;&gt;&amp;&#39;? ok");
-    sl_free(o);
+    sl_allocator_free(o);
     ASSERT_OK(sl_report_escape("", &o));
     ASSERT_STREQ(o, "");
-    sl_free(o);
+    sl_allocator_free(o);
 }
 
 TEST(report_has_every_section_and_picture) {
@@ -124,7 +124,7 @@ TEST(report_has_every_section_and_picture) {
     ASSERT_CONTAINS(html, "square");
     /* The clustered representation classifies its shapes perfectly. */
     ASSERT_CONTAINS(html, "<tr><td>enc &lt;b&gt;&amp;</td><td>100.0%</td>");
-    sl_free(html);
+    sl_allocator_free(html);
     sl_jsonl_destroy(w.log);
 }
 
@@ -144,7 +144,7 @@ TEST(report_without_images_logs_or_labels_says_so) {
     ASSERT_CONTAINS(html, "No labels were given");
     ASSERT_EQ_SIZE(count(html, "<img "), 0);
     ASSERT_EQ_SIZE(count(html, "<svg"), 2 + 2); /* PCA maps and histograms */
-    sl_free(html);
+    sl_allocator_free(html);
     sl_jsonl_destroy(w.log);
 }
 

@@ -73,7 +73,7 @@ TEST(report_renders_in_headless_chromium) {
     fputs(probe, f);
     fputs(end, f);
     fclose(f);
-    sl_free(html);
+    sl_allocator_free(html);
     char profile[512], cmd[4096];
     snprintf(profile, sizeof profile, "%s", t_path("profile"));
     snprintf(cmd, sizeof cmd, "timeout 120 chromium %s --user-data-dir=%s --dump-dom file://%s 2>%s", chromium_flags,

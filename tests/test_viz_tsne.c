@@ -152,7 +152,7 @@ TEST(separated_clusters_stay_separated) {
     double pur, tr;
     ASSERT_OK(sl_map_purity(y, n, 2, lab, 10, &pur));
     ASSERT_TRUE(pur > 0.99);
-    ASSERT_OK(sl_trustworthiness(x, n, d, y, 2, 10, &tr));
+    ASSERT_OK(sl_map_trustworthiness(x, n, d, y, 2, 10, &tr));
     ASSERT_TRUE(tr > 0.9);
     /* The exact method agrees on the picture. */
     ASSERT_OK(sl_tsne_run_ref(&cfg, x, n, d, y));
@@ -189,15 +189,15 @@ TEST(tsne_is_deterministic_across_thread_counts) {
     cfg.perplexity = 10;
     cfg.max_iter = 60;
     cfg.exaggeration_iter = 30;
-    sl_set_threads(1);
+    sl_threads_set(1);
     ASSERT_OK(sl_tsne_run(&cfg, x, n, d, a));
-    sl_set_threads(2);
+    sl_threads_set(2);
     ASSERT_OK(sl_tsne_run(&cfg, x, n, d, b));
     ASSERT_TRUE(memcmp(a, b, 2 * n * sizeof *a) == 0);
     cfg.init = SL_TSNE_INIT_RANDOM;
-    sl_set_threads(1);
+    sl_threads_set(1);
     ASSERT_OK(sl_tsne_run(&cfg, x, n, d, a));
-    sl_set_threads(2);
+    sl_threads_set(2);
     ASSERT_OK(sl_tsne_run(&cfg, x, n, d, b));
     ASSERT_TRUE(memcmp(a, b, 2 * n * sizeof *a) == 0);
     free(x), free(a), free(b);
@@ -250,12 +250,12 @@ TEST(trustworthiness_matches_naive_twin) {
     float y[240];
     for (size_t i = 0; i < n; i++) y[2 * i] = x[i * d], y[2 * i + 1] = x[i * d + 1]; /* a poor 2-D view */
     double t, t_naive = trust_naive(x, n, d, y, 2, 7);
-    ASSERT_OK(sl_trustworthiness(x, n, d, y, 2, 7, &t));
+    ASSERT_OK(sl_map_trustworthiness(x, n, d, y, 2, 7, &t));
     ASSERT_NEAR(t, t_naive, 1e-9);
     ASSERT_TRUE(t < 0.95);
-    ASSERT_OK(sl_trustworthiness(x, n, d, x, d, 7, &t));
+    ASSERT_OK(sl_map_trustworthiness(x, n, d, x, d, 7, &t));
     ASSERT_NEAR(t, 1, 1e-12);
-    ASSERT_FAILS(sl_trustworthiness(x, n, d, y, 2, 60, &t), SL_ERR_ARG, "k = 60");
+    ASSERT_FAILS(sl_map_trustworthiness(x, n, d, y, 2, 60, &t), SL_ERR_ARG, "k = 60");
     free(x);
 }
 

@@ -15,7 +15,7 @@ static sl_wordvecs *toy_vectors(void) {
     static const float v[][4] = {{1, 0, 0, 1},   {-1, 0, 0, 1},  {1, 1, 0, 1},  {-1, 1, 0, 1},
                                  {1, 0, 1, 1},   {-1, 0, 1, 1},  {0, 0.1f, 0.1f, 1.5f}};
     sl_wordvecs *w;
-    ASSERT_OK(sl_wordvecs_alloc(7, 4, &w));
+    ASSERT_OK(sl_wordvecs_create(7, 4, &w));
     for (int i = 0; i < 7; i++) {
         w->words[i] = strdup(names[i]);
         memcpy(w->vecs + i * 4, v[i], sizeof v[i]);
@@ -105,7 +105,7 @@ TEST(nearest_orders_and_excludes) {
     ASSERT_EQ_SIZE(idx7[0], 0);
     ASSERT_EQ_INT(sl_words_lookup(w, "QUEEN"), 3);
     ASSERT_EQ_INT(sl_words_lookup(w, "dragon"), -1);
-    sl_free(u);
+    sl_allocator_free(u);
     sl_wordvecs_destroy(w);
 }
 
@@ -168,7 +168,7 @@ TEST(corrupt_vector_files_fail_clearly) {
     const char *p = t_path("bad.vec");
     write_text(p, "2 3\na 1 2 3\nb 1 2\n");
     ASSERT_TRUE(sl_words_load(p, &w) != SL_OK);
-    ASSERT_CONTAINS(sl_last_error(), "bad.vec");
+    ASSERT_CONTAINS(sl_error_message(), "bad.vec");
     write_text(p, "2 3\na 1 2 nan\nb 1 2 3\n");
     ASSERT_TRUE(sl_words_load(p, &w) != SL_OK);
     write_text(p, "99999999999 3\na 1 2 3\n");
@@ -176,7 +176,7 @@ TEST(corrupt_vector_files_fail_clearly) {
     const char *b = t_path("bad.bin");
     t_write_file(b, "2 4\na \x00\x00\x80\x3f", 11); /* truncated binary */
     ASSERT_TRUE(sl_words_load(b, &w) != SL_OK);
-    ASSERT_CONTAINS(sl_last_error(), "bad.bin");
+    ASSERT_CONTAINS(sl_error_message(), "bad.bin");
     /* .npy whose vocabulary has the wrong number of words. */
     float m[6] = {1, 2, 3, 4, 5, 6};
     const char *np = t_path("m.npy");

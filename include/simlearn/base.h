@@ -16,7 +16,7 @@ extern "C" {
 /* ---- status codes -------------------------------------------------------
  * One list drives the enum and the message table. 0 is success; errors are
  * negative. A failing function also sets a detailed, thread-local message that
- * sl_last_error() returns (file, position, what was expected). */
+ * sl_error_message() returns (file, position, what was expected). */
 #define SL_STATUS_LIST(X)                                           \
     X(SL_OK, 0, "ok")                                               \
     X(SL_ERR_NOMEM, -1, "out of memory")                            \
@@ -40,9 +40,9 @@ typedef enum {
 const char *sl_status_str(sl_status s);
 /* The detailed message of the last failure on this thread, or "" if none. The
  * pointer stays valid until the next failing call on the same thread. */
-const char *sl_last_error(void);
+const char *sl_error_message(void);
 /* Forget the last error message on this thread. */
-void sl_clear_error(void);
+void sl_error_clear(void);
 
 /* ---- allocator ----------------------------------------------------------
  * All library allocations go through these hooks. The default is the C
@@ -55,7 +55,10 @@ typedef struct sl_allocator {
     void *ctx;
 } sl_allocator;
 /* NULL restores the default allocator. */
-void sl_set_allocator(const sl_allocator *a);
+void sl_allocator_set(const sl_allocator *a);
+/* Free memory that simlearn returned to the caller (buffers documented as
+ * "freed with sl_allocator_free"), through the current allocator. NULL-safe. */
+void sl_allocator_free(void *p);
 
 /* ---- random numbers -----------------------------------------------------
  * xoshiro256** seeded through splitmix64. (seed, stream) pairs give
@@ -91,14 +94,14 @@ size_t sl_alias_sample(const sl_alias *a, sl_rng *r);
 void sl_alias_destroy(sl_alias *a);
 
 /* ---- threads ------------------------------------------------------------
- * The library's work runs on OpenMP threads; sl_set_threads sets how many
- * (n <= 0 means all cores; it changes nothing else) and sl_get_threads
+ * The library's work runs on OpenMP threads; sl_threads_set sets how many
+ * (n <= 0 means all cores; it changes nothing else) and sl_threads_get
  * tells. Matrix products run single-threaded in OpenBLAS: sl_gemm spreads a
  * product over the OpenMP threads itself, in tiles fixed by the product's
  * shape, so results do not depend on the thread count (see
  * simlearn/tensor.h). */
-void sl_set_threads(int n);
-int sl_get_threads(void);
+void sl_threads_set(int n);
+int sl_threads_get(void);
 
 /* ---- timer --------------------------------------------------------------*/
 /* Monotonic wall-clock seconds. */
@@ -135,7 +138,7 @@ void sl_afile_abort(sl_afile *f);
 
 /* ---- small helpers ------------------------------------------------------*/
 /* Overflow-checked a*b; returns false on overflow. */
-bool sl_mul_size(size_t a, size_t b, size_t *out);
+bool sl_size_mul(size_t a, size_t b, size_t *out);
 
 #ifdef __cplusplus
 }

@@ -83,7 +83,7 @@ typedef struct sl_dataset sl_dataset;
  * file, with file and byte/line), SL_ERR_ARG (bad config), SL_ERR_NOMEM. */
 sl_status sl_data_open(const sl_data_config *c, sl_dataset **out);
 /* NULL-safe. */
-void sl_data_close(sl_dataset *d);
+void sl_data_destroy(sl_dataset *d);
 
 /* The accessors and sl_data_get only read the dataset: any number of threads
  * may call them at once. */

@@ -29,7 +29,7 @@ extern "C" {
  * return value is treated as "outside the domain" by the line search. */
 typedef double (*sl_lbfgs_fn)(const double *x, double *grad, void *ctx);
 
-typedef struct sl_lbfgs_options {
+typedef struct sl_lbfgs_config {
     size_t history;        /* number of (s, y) pairs kept; default 10 */
     size_t max_iter;       /* iteration limit; default 500 */
     double gtol;           /* stop when max |grad| <= gtol; default 1e-5 */
@@ -45,7 +45,7 @@ typedef struct sl_lbfgs_options {
     /* Called after each iteration (may be NULL). */
     void (*callback)(size_t iter, double f, double gnorm, void *ctx);
     void *callback_ctx;
-} sl_lbfgs_options;
+} sl_lbfgs_config;
 
 typedef enum { SL_LBFGS_GTOL, SL_LBFGS_FTOL, SL_LBFGS_MAXITER, SL_LBFGS_LINESEARCH, SL_LBFGS_PAST } sl_lbfgs_stop;
 
@@ -55,13 +55,13 @@ typedef struct sl_lbfgs_report {
     sl_lbfgs_stop stop;
 } sl_lbfgs_report;
 
-void sl_lbfgs_default_options(sl_lbfgs_options *o);
+void sl_lbfgs_config_default(sl_lbfgs_config *o);
 const char *sl_lbfgs_stop_str(sl_lbfgs_stop s);
 /* Minimise fn from x (n); x receives the final point (also when the iteration
  * limit is reached, which is not an error: see rep->stop). opt may be NULL
  * for the defaults. Errors: SL_ERR_ARG, SL_ERR_NOMEM, SL_ERR_NUMERIC (f is
  * not finite at the start). */
-sl_status sl_lbfgs_minimize(sl_lbfgs_fn fn, void *ctx, double *x, size_t n, const sl_lbfgs_options *opt,
+sl_status sl_lbfgs_minimize(sl_lbfgs_fn fn, void *ctx, double *x, size_t n, const sl_lbfgs_config *opt,
                             sl_lbfgs_report *rep);
 
 /* ---- the logistic-regression objective ---- */
@@ -93,7 +93,7 @@ sl_status sl_logreg_precond_create(const float *x, size_t n, size_t d, size_t ma
 void sl_logreg_precond_destroy(sl_logreg_precond *pc); /* NULL-safe */
 /* Fit theta (in: starting point, e.g. zeros; out: solution). pc may be NULL;
  * opt->precond is set from pc. */
-sl_status sl_logreg_fit(const sl_logreg_problem *p, const sl_logreg_precond *pc, const sl_lbfgs_options *opt,
+sl_status sl_logreg_fit(const sl_logreg_problem *p, const sl_logreg_precond *pc, const sl_lbfgs_config *opt,
                         double *theta, sl_lbfgs_report *rep);
 /* Most probable class of each row (ties: the lowest class id). */
 sl_status sl_logreg_predict(const float *x, size_t n, size_t d, size_t k, const double *theta, int32_t *pred);
@@ -106,7 +106,7 @@ typedef struct sl_probe_config {
     double val_fraction;   /* share of each class held out for selection; default 0.1 */
     bool standardize;      /* default true */
     uint64_t seed;         /* for the validation split; default 1 */
-    sl_lbfgs_options lbfgs;
+    sl_lbfgs_config lbfgs;
     size_t precond_rows;   /* rows used to estimate the preconditioner; 0 = none; default 8192 */
     FILE *progress_stream; /* progress output (NULL: none) */
     sl_progress_mode progress_mode;
@@ -114,7 +114,7 @@ typedef struct sl_probe_config {
 
 /* The default grid: 1e-1 down to 1e-5 (the loss is a mean over rows). */
 #define SL_PROBE_DEFAULT_LAMBDAS {1e-1, 1e-2, 1e-3, 1e-4, 1e-5}
-void sl_probe_default_config(sl_probe_config *c);
+void sl_probe_config_default(sl_probe_config *c);
 
 typedef struct sl_probe_result {
     size_t d, k;              /* feature width and number of classes */

@@ -105,7 +105,7 @@ typedef struct sl_geom_class {
 } sl_geom_class;
 /* Exact Euclidean diameters and margins over all pairs (blocked sl_gemm,
  * the extreme pairs recomputed in double). *classes (k entries, ascending
- * labels) is freed with sl_free. Errors: SL_ERR_ARG (fewer than 2 classes),
+ * labels) is freed with sl_allocator_free. Errors: SL_ERR_ARG (fewer than 2 classes),
  * SL_ERR_NOMEM. */
 sl_status sl_geom_class_geometry(const float *x, size_t n, size_t d, const int64_t *labels, sl_geom_class **classes,
                                  size_t *k);

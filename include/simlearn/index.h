@@ -36,7 +36,7 @@ bool sl_metric_is_similarity(sl_metric m);
  * survivors are re-scored exactly (double accumulation) so the returned scores
  * and the order do not depend on BLAS rounding. Memory beyond the inputs and
  * outputs is bounded by max_block_bytes plus O(queries in a block * k).
- * Runs on the sl_set_threads threads (sl_gemm's tiles and OpenMP loops over
+ * Runs on the sl_threads_set threads (sl_gemm's tiles and OpenMP loops over
  * queries); the results do not depend on how many. */
 typedef struct sl_flat_config {
     sl_metric metric;
@@ -90,7 +90,7 @@ sl_status sl_hnsw_create(const sl_hnsw_config *cfg, sl_hnsw **out);
 void sl_hnsw_destroy(sl_hnsw *h); /* NULL-safe */
 
 /* Insert n vectors (n x dim) with optional labels (n, or NULL: label -1),
- * using the sl_set_threads thread count. The new ids are first_id .. first_id+n-1
+ * using the sl_threads_set thread count. The new ids are first_id .. first_id+n-1
  * where first_id is the previous sl_hnsw_size (written to *first_id when not
  * NULL). progress may be NULL. With one thread the graph is deterministic;
  * with more, insertion order between threads varies and so do the links.

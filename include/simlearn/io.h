@@ -31,7 +31,7 @@ sl_status sl_array_alloc(sl_array *a, sl_dtype dtype, int ndim, const size_t *sh
 /* Number of elements (product of the shape; 1 for ndim 0). */
 size_t sl_array_count(const sl_array *a);
 /* Free the data and reset a to empty. NULL-safe. */
-void sl_array_free(sl_array *a);
+void sl_array_destroy(sl_array *a);
 
 /* ---- .npy ---------------------------------------------------------------
  * Format versions 1.0, 2.0 and 3.0 are read; 1.0 is written (2.0 when the
@@ -42,15 +42,12 @@ sl_status sl_npy_read(const char *path, sl_array *out);
 sl_status sl_npy_write(const char *path, const sl_array *a);
 /* Read a 1-D or 2-D numeric array and convert it to a float32 row-major
  * matrix (a 1-D array of n becomes n x 1). Rejects NaN/Inf, naming the row
- * and column. *data is owned by the caller (free with sl_free). */
+ * and column. *data is owned by the caller (free with sl_allocator_free). */
 sl_status sl_npy_read_matrix(const char *path, float **data, size_t *rows, size_t *cols);
 sl_status sl_npy_write_matrix(const char *path, const float *data, size_t rows, size_t cols);
 /* Read a 1-D integer (or integral float) array as int64 labels. */
 sl_status sl_npy_read_labels(const char *path, int64_t **labels, size_t *n);
 sl_status sl_npy_write_labels(const char *path, const int64_t *labels, size_t n);
-
-/* Free memory returned by simlearn (through the current allocator). */
-void sl_free(void *p);
 
 /* ---- safetensors --------------------------------------------------------
  * A collection of named tensors plus string metadata, read and written in the
@@ -94,9 +91,9 @@ typedef struct sl_wordvecs {
 } sl_wordvecs;
 /* words is an array of n NULL pointers for the caller to fill, vecs is zeroed.
  * sl_wordvecs_destroy frees each non-NULL word, the arrays and w through the
- * library's allocator (the C library's malloc/free unless sl_set_allocator
+ * library's allocator (the C library's malloc/free unless sl_allocator_set
  * replaced it), so words must come from that allocator. NULL-safe. */
-sl_status sl_wordvecs_alloc(size_t n, size_t dim, sl_wordvecs **out);
+sl_status sl_wordvecs_create(size_t n, size_t dim, sl_wordvecs **out);
 void sl_wordvecs_destroy(sl_wordvecs *w);
 /* AUTO looks at the first row after the header to tell text from binary.
  * Errors: SL_ERR_IO (cannot open/read), SL_ERR_FORMAT (layout, counts, dims,
@@ -113,10 +110,10 @@ sl_status sl_w2v_detect(const char *path, sl_w2v_format *out);
 /* ---- PNG ---------------------------------------------------------------
  * 8-bit gray (channels 1), RGB (3) or RGBA (4), row-major interleaved. */
 sl_status sl_png_write(const char *path, const uint8_t *pixels, int width, int height, int channels);
-/* Encode to memory (for inlining in HTML); *out freed with sl_free. */
+/* Encode to memory (for inlining in HTML); *out freed with sl_allocator_free. */
 sl_status sl_png_encode(const uint8_t *pixels, int width, int height, int channels, uint8_t **out,
                         size_t *out_len);
-/* Decode PNG or JPEG (by magic) to 8-bit RGB or gray; *pixels freed with sl_free. */
+/* Decode PNG or JPEG (by magic) to 8-bit RGB or gray; *pixels freed with sl_allocator_free. */
 sl_status sl_image_read(const char *path, uint8_t **pixels, int *width, int *height, int *channels);
 
 #ifdef __cplusplus

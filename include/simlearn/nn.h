@@ -54,7 +54,7 @@ void sl_shape_format(const sl_shape *s, char *buf, size_t cap);
  * Ownership: the model owns its parameters, gradients, optimizer state,
  * activations of the last forward pass and scratch, all freed by
  * sl_model_destroy. Thread safety: a model (and its optimizer) must be used by
- * one thread at a time; kernels run on sl_set_threads() threads internally
+ * one thread at a time; kernels run on sl_threads_set() threads internally
  * (OpenMP, products through sl_gemm), and outputs and gradients do not depend
  * on how many. Two models may coexist and be chained (an encoder's
  * output fed to a projector, whose d(input) is fed to the encoder's
@@ -160,7 +160,7 @@ uint64_t sl_optim_steps(const sl_optim *o);
 /* Clip the gradients of several models (an encoder and its projector) to a
  * global L2 norm of at most max_norm; *norm (may be NULL) gets the norm
  * before clipping. */
-void sl_clip_grad_norm(sl_model *const *models, size_t n, double max_norm, double *norm);
+void sl_model_clip_grad_norm(sl_model *const *models, size_t n, double max_norm, double *norm);
 
 /* ---- learning-rate schedules -------------------------------------------*/
 typedef enum { SL_SCHED_CONSTANT, SL_SCHED_STEP, SL_SCHED_COSINE } sl_sched_kind;

@@ -14,7 +14,7 @@ extern "C" {
  * op(A) is M x K, op(B) is K x N, C is M x N; lda/ldb/ldc are row strides.
  * C is cut into tiles whose shapes depend only on (M, N, K); each tile is one
  * single-threaded OpenBLAS sgemm over the whole of K, and the tiles are shared
- * among the sl_set_threads threads (called inside a parallel region, they run
+ * among the sl_threads_set threads (called inside a parallel region, they run
  * in order on the calling thread). Every element is computed by the same call
  * whatever the thread count, so the result is bit-identical for any thread
  * count. (Different OpenBLAS kernels, OPENBLAS_CORETYPE, round differently.)
@@ -29,7 +29,7 @@ void sl_gemm_ref(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float
                  size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc);
 
 /* Squared L2 norm of each of n rows of a (n x d) into out (n). */
-void sl_row_sqnorms(const float *a, size_t n, size_t d, float *out);
+void sl_rows_sqnorms(const float *a, size_t n, size_t d, float *out);
 /* Scale each row to unit L2 norm (rows of norm 0 are left as they are). */
 void sl_rows_normalize(float *a, size_t n, size_t d);
 

@@ -163,7 +163,7 @@ typedef struct sl_embedding {
 
 /* Errors: those of sl_data_open and sl_model_import; SL_ERR_ARG when the
  * dataset's image shape does not match the model's input. */
-sl_status sl_embed(const sl_embed_config *c, sl_embedding **out);
+sl_status sl_embed_run(const sl_embed_config *c, sl_embedding **out);
 void sl_embedding_destroy(sl_embedding *e); /* NULL-safe */
 
 /* Leave-one-out kNN accuracy of labels (n; rows labelled -1 are neither

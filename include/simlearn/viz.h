@@ -75,14 +75,14 @@ sl_status sl_tsne_kl_ref(const sl_tsne_config *c, const float *x, size_t n, size
  * sum over j in the k nearest of i in y but not in x of (rank of j from i in x - k).
  * 1 is perfect. Needs k < n / 2. Exact, O(n^2 (dx + k)); use a sample for big n.
  * Errors: SL_ERR_ARG, SL_ERR_NOMEM. */
-sl_status sl_trustworthiness(const float *x, size_t n, size_t dx, const float *y, size_t dy, int k, double *out);
+sl_status sl_map_trustworthiness(const float *x, size_t n, size_t dx, const float *y, size_t dy, int k, double *out);
 /* Fraction of each point's k nearest neighbours in y (n x dy) that share its
  * label (leave-one-out kNN purity). Errors: SL_ERR_ARG, SL_ERR_NOMEM. */
 sl_status sl_map_purity(const float *y, size_t n, size_t dy, const int64_t *labels, int k, double *out);
 
 /* ---- SVG pictures --------------------------------------------------------
  * Every plot is rendered into a self-contained SVG document in memory (*svg,
- * NUL-terminated, freed with sl_free), which sl_svg_write saves atomically or a
+ * NUL-terminated, freed with sl_allocator_free), which sl_svg_write saves atomically or a
  * report can inline. Text is XML-escaped. Plots have axes with "nice" ticks, a
  * title and axis labels. Colours come from sl_palette_color. */
 
@@ -194,7 +194,7 @@ sl_status sl_grid_render(const sl_grid_tile *tiles, size_t rows, size_t cols, co
                          uint8_t **rgb, int *width, int *height);
 /* Draw ASCII text with the built-in font into an RGB buffer (clipped). Returns
  * the width in pixels the text took. */
-int sl_draw_text(uint8_t *rgb, int width, int height, int x, int y, const char *text, int scale,
+int sl_text_draw(uint8_t *rgb, int width, int height, int x, int y, const char *text, int scale,
                  const uint8_t color[3]);
 /* Width in pixels of text drawn at `scale`. */
 int sl_text_width(const char *text, int scale);
@@ -247,13 +247,13 @@ typedef struct sl_report_config {
     sl_progress_mode progress_mode;
 } sl_report_config;
 void sl_report_config_default(sl_report_config *c);
-/* Render the page into *html (NUL-terminated, freed with sl_free).
+/* Render the page into *html (NUL-terminated, freed with sl_allocator_free).
  * Errors: SL_ERR_ARG (no representation, n < 2, bad images or attribute),
  * SL_ERR_NUMERIC (a non-finite value, naming the row), SL_ERR_NOMEM. */
 sl_status sl_report_html(const sl_report_config *c, char **html, size_t *len);
 /* Save a page atomically. Errors: SL_ERR_IO. */
 sl_status sl_report_write(const char *path, const char *html, size_t len);
-/* Base64 (RFC 4648, padded) and HTML escaping of text, freed with sl_free. */
+/* Base64 (RFC 4648, padded) and HTML escaping of text, freed with sl_allocator_free. */
 sl_status sl_report_base64(const uint8_t *data, size_t n, char **out, size_t *len);
 sl_status sl_report_escape(const char *text, char **out);
 /* ---- report (end) ---- */

@@ -237,7 +237,7 @@ sl_status sl_words_similarity(const sl_wordvecs *w, const char *pairs, sl_simila
  * sl_words_unit (pass those rows as `unit`). */
 sl_status sl_words_nearest(const float *unit, size_t n, size_t dim, const float *query, size_t k,
                            const size_t *exclude, size_t nexclude, size_t *idx, float *sim, size_t *found);
-/* A unit-normalised copy of w's vectors (n x dim); free with sl_free. */
+/* A unit-normalised copy of w's vectors (n x dim); free with sl_allocator_free. */
 sl_status sl_words_unit(const sl_wordvecs *w, float **out);
 /* Row of a word, exact match first, then ASCII case-insensitive; -1 if absent. */
 long sl_words_lookup(const sl_wordvecs *w, const char *word);

@@ -22,14 +22,14 @@ static void default_free(void *p, void *ctx) {
  * (documented in base.h); it is not changed while the library runs. */
 static sl_allocator sl__alloc = {default_malloc, default_realloc, default_free, NULL};
 
-void sl_set_allocator(const sl_allocator *a) {
+void sl_allocator_set(const sl_allocator *a) {
     if (a)
         sl__alloc = *a;
     else
         sl__alloc = (sl_allocator){default_malloc, default_realloc, default_free, NULL};
 }
 
-bool sl_mul_size(size_t a, size_t b, size_t *out) {
+bool sl_size_mul(size_t a, size_t b, size_t *out) {
     if (a != 0 && b > SIZE_MAX / a) return false;
     *out = a * b;
     return true;
@@ -39,7 +39,7 @@ void *sl__malloc(size_t size) { return sl__alloc.malloc_fn(size ? size : 1, sl__
 
 void *sl__calloc(size_t n, size_t size) {
     size_t total;
-    if (!sl_mul_size(n, size, &total)) return NULL;
+    if (!sl_size_mul(n, size, &total)) return NULL;
     void *p = sl__malloc(total);
     if (p) memset(p, 0, total ? total : 1);
     return p;
@@ -51,7 +51,7 @@ void sl__free(void *ptr) {
     if (ptr) sl__alloc.free_fn(ptr, sl__alloc.ctx);
 }
 
-void sl_free(void *p) { sl__free(p); }
+void sl_allocator_free(void *p) { sl__free(p); }
 
 char *sl__strdup(const char *s) {
     size_t n = strlen(s) + 1;
@@ -62,7 +62,7 @@ char *sl__strdup(const char *s) {
 
 void *sl__malloc_array(size_t n, size_t size, const char *what) {
     size_t total;
-    if (!sl_mul_size(n, size, &total)) {
+    if (!sl_size_mul(n, size, &total)) {
         sl__fail(SL_ERR_NOMEM, "%s: size %zu x %zu bytes overflows", what, n, size);
         return NULL;
     }

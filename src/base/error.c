@@ -18,12 +18,12 @@ const char *sl_status_str(sl_status s) {
     return "unknown status";
 }
 
-const char *sl_last_error(void) { return sl__errbuf; }
+const char *sl_error_message(void) { return sl__errbuf; }
 
-void sl_clear_error(void) { sl__errbuf[0] = '\0'; }
+void sl_error_clear(void) { sl__errbuf[0] = '\0'; }
 
 sl_status sl__fail(sl_status s, const char *fmt, ...) {
-    /* Format into a local buffer first: an argument may be sl_last_error()
+    /* Format into a local buffer first: an argument may be sl_error_message()
      * itself, and vsnprintf must not write over its own input. */
     char buf[SL__ERRBUF];
     va_list ap;

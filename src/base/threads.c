@@ -7,12 +7,12 @@
 #include <omp.h>
 #include <time.h>
 
-void sl_set_threads(int n) {
+void sl_threads_set(int n) {
     if (n <= 0) n = omp_get_num_procs();
     omp_set_num_threads(n);
 }
 
-int sl_get_threads(void) { return omp_get_max_threads(); }
+int sl_threads_get(void) { return omp_get_max_threads(); }
 
 double sl_time_now(void) {
     struct timespec ts;

@@ -125,7 +125,7 @@ static void *worker_main(void *arg) {
         sl_status st = fill(b, wk, seq, &s->b);
         pthread_mutex_lock(&b->mu);
         s->err = st;
-        if (st) snprintf(s->msg, sizeof s->msg, "%s", sl_last_error());
+        if (st) snprintf(s->msg, sizeof s->msg, "%s", sl_error_message());
         s->state = SLOT_READY;
         b->made++;
         pthread_cond_broadcast(&b->cv_ready);
@@ -172,7 +172,7 @@ sl_status sl_batcher_create(const sl_batch_config *c, sl_batcher **out) {
     b->nworkers = c->threads;
     size_t row = sl_data_item_size(d), na = (size_t)sl_data_num_attrs(d);
     size_t xs;
-    if (!sl_mul_size(B, row, &xs)) {
+    if (!sl_size_mul(B, row, &xs)) {
         sl__free(b);
         return sl__fail(SL_ERR_NOMEM, "batcher: batch of %zu x %zu floats is too large", B, row);
     }

@@ -227,7 +227,7 @@ static sl_status decode_all(sl_dataset *d, char *const *paths, size_t n, bool *o
 #pragma omp atomic write
             nomem = 1;
         } else {
-            why[k] = sl__strdup(sl_last_error());
+            why[k] = sl__strdup(sl_error_message());
         }
     }
     sl_status st = nomem ? sl__fail(SL_ERR_NOMEM, "out of memory decoding images") : SL_OK;
@@ -557,18 +557,18 @@ sl_status sl__npy_open(sl_dataset *d, const sl_data_config *c) {
     if (c->labels) {
         sl_status s = sl_npy_read_labels(c->labels, &lab, &nl);
         if (s) {
-            sl_free(data);
+            sl_allocator_free(data);
             return s;
         }
         if (nl != rows) {
-            sl_free(data);
-            sl_free(lab);
+            sl_allocator_free(data);
+            sl_allocator_free(lab);
             return sl__fail(SL_ERR_FORMAT, "%s: %zu labels for %zu rows of %s", c->labels, nl, rows, c->source);
         }
     }
     if (cols > (size_t)1 << 30) {
-        sl_free(data);
-        sl_free(lab);
+        sl_allocator_free(data);
+        sl_allocator_free(lab);
         return sl__fail(SL_ERR_RANGE, "%s: %zu columns is too many", c->source, cols);
     }
     d->c = 1;
@@ -579,8 +579,8 @@ sl_status sl__npy_open(sl_dataset *d, const sl_data_config *c) {
         if (lab[i] < 0 || lab[i] > 1000000) {
             sl_status s = sl__fail(SL_ERR_RANGE, "%s: label %lld at index %zu is out of range (0..1000000)", c->labels,
                                    (long long)lab[i], i);
-            sl_free(data);
-            sl_free(lab);
+            sl_allocator_free(data);
+            sl_allocator_free(lab);
             return s;
         }
         if (lab[i] > maxl) maxl = lab[i];
@@ -589,8 +589,8 @@ sl_status sl__npy_open(sl_dataset *d, const sl_data_config *c) {
     double vf = c->val_fraction < 0 ? 0.1 : c->val_fraction, tf = c->test_fraction < 0 ? 0.1 : c->test_fraction;
     size_t *keep = sl__malloc_array(rows ? rows : 1, sizeof *keep, "row index");
     if (!keep) {
-        sl_free(data);
-        sl_free(lab);
+        sl_allocator_free(data);
+        sl_allocator_free(lab);
         return SL_ERR_NOMEM;
     }
     size_t n = 0;
@@ -623,8 +623,8 @@ sl_status sl__npy_open(sl_dataset *d, const sl_data_config *c) {
     }
     d->n = n;
     sl__free(keep);
-    sl_free(data);
-    sl_free(lab);
+    sl_allocator_free(data);
+    sl_allocator_free(lab);
     return s;
 }
 
@@ -701,14 +701,14 @@ sl_status sl_data_open(const sl_data_config *c, sl_dataset **out) {
     d->h = d->w = size;
     sl_status s = d->name ? open_source(d, c) : sl__fail(SL_ERR_NOMEM, "out of memory");
     if (s) {
-        sl_data_close(d);
+        sl_data_destroy(d);
         return s;
     }
     *out = d;
     return SL_OK;
 }
 
-void sl_data_close(sl_dataset *d) {
+void sl_data_destroy(sl_dataset *d) {
     if (!d) return;
     sl__free(d->name);
     free_names(d->owned_names, d->n_owned_names);

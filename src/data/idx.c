@@ -48,7 +48,7 @@ sl_status sl__idx_read(const char *path, uint8_t **data, int *ndim, size_t dims[
     for (int k = 0; k < nd; k++) {
         const unsigned char *p = hdr + 4 + 4 * k;
         dims[k] = ((size_t)p[0] << 24) | ((size_t)p[1] << 16) | ((size_t)p[2] << 8) | p[3];
-        if (dims[k] == 0 || !sl_mul_size(total, dims[k], &total) || total > IDX_MAX_BYTES) {
+        if (dims[k] == 0 || !sl_size_mul(total, dims[k], &total) || total > IDX_MAX_BYTES) {
             gzclose(g);
             return sl__fail(SL_ERR_FORMAT, "%s: byte %d: IDX dimension %d is %zu, giving an absurd size", path,
                             4 + 4 * k, k, dims[k]);

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-void sl_lbfgs_default_options(sl_lbfgs_options *o) {
+void sl_lbfgs_config_default(sl_lbfgs_config *o) {
     memset(o, 0, sizeof *o);
     o->history = 10;
     o->max_iter = 500;
@@ -88,7 +88,7 @@ static double cubic_step(double a, double fa, double da, double b, double fb, do
 /* Strong-Wolfe line search along p from x0 (value f0, slope d0 < 0).
  * On success the accepted point and gradient are in s->xt, s->gt, its value
  * in *fout, and true is returned. */
-static bool line_search(ls_state *s, const sl_lbfgs_options *o, double f0, double d0, double a1, double *fout) {
+static bool line_search(ls_state *s, const sl_lbfgs_config *o, double f0, double d0, double a1, double *fout) {
     double a_prev = 0, f_prev = f0, d_prev = d0;
     double a = a1;
     size_t budget = o->max_linesearch;
@@ -154,18 +154,18 @@ static bool line_search(ls_state *s, const sl_lbfgs_options *o, double f0, doubl
     return false;
 }
 
-sl_status sl_lbfgs_minimize(sl_lbfgs_fn fn, void *ctx, double *x, size_t n, const sl_lbfgs_options *opt,
+sl_status sl_lbfgs_minimize(sl_lbfgs_fn fn, void *ctx, double *x, size_t n, const sl_lbfgs_config *opt,
                             sl_lbfgs_report *rep) {
-    sl_lbfgs_options def;
+    sl_lbfgs_config def;
     if (!opt) {
-        sl_lbfgs_default_options(&def);
+        sl_lbfgs_config_default(&def);
         opt = &def;
     }
     if (n == 0) return sl__fail(SL_ERR_ARG, "L-BFGS: no variables");
     if (opt->history == 0 || opt->max_linesearch == 0 || !(opt->c1 > 0 && opt->c1 < opt->c2 && opt->c2 < 1))
         return sl__fail(SL_ERR_ARG, "L-BFGS: need history >= 1, line-search budget >= 1 and 0 < c1 < c2 < 1");
     size_t m = opt->history, mn;
-    if (!sl_mul_size(m, n, &mn) || mn > SIZE_MAX / 2) return sl__fail(SL_ERR_RANGE, "L-BFGS: history too large");
+    if (!sl_size_mul(m, n, &mn) || mn > SIZE_MAX / 2) return sl__fail(SL_ERR_RANGE, "L-BFGS: history too large");
     size_t past = opt->past;
     double *buf = sl__malloc_array(2 * mn + 6 * n + 3 * m + past + 1, sizeof *buf, "L-BFGS state");
     if (!buf) return SL_ERR_NOMEM;

@@ -31,7 +31,7 @@ static sl_status check_problem(const sl_logreg_problem *p) {
     if (!(p->lambda >= 0) || !isfinite(p->lambda))
         return sl__fail(SL_ERR_ARG, "logistic regression: lambda must be finite and >= 0, got %g", p->lambda);
     size_t kd;
-    if (!sl_mul_size(p->k, p->d + 1, &kd) || !sl_mul_size(p->n, p->d, &kd))
+    if (!sl_size_mul(p->k, p->d + 1, &kd) || !sl_size_mul(p->n, p->d, &kd))
         return sl__fail(SL_ERR_RANGE, "logistic regression: problem too large");
     return SL_OK;
 }
@@ -190,7 +190,7 @@ void sl_logreg_precond_destroy(sl_logreg_precond *pc) {
 sl_status sl_logreg_precond_create(const float *x, size_t n, size_t d, size_t max_rows, sl_logreg_precond **out) {
     if (!x || n == 0 || d == 0) return sl__fail(SL_ERR_ARG, "preconditioner: empty matrix (%zu x %zu)", n, d);
     size_t m = max_rows && max_rows < n ? max_rows : n, md, dd;
-    if (!sl_mul_size(m, d, &md) || !sl_mul_size(d, d, &dd))
+    if (!sl_size_mul(m, d, &md) || !sl_size_mul(d, d, &dd))
         return sl__fail(SL_ERR_RANGE, "preconditioner: %zu x %zu is too large", m, d);
     sl_logreg_precond *pc = sl__calloc(1, sizeof *pc);
     float *sub = m < n ? sl__malloc_array(md, sizeof *sub, "preconditioner rows") : NULL;
@@ -241,18 +241,18 @@ static void pc_apply_fn(double *v, void *ctx) {
     for (size_t c = 0; c < k; c++) v[kd + c] *= a->bias_scale;
 }
 
-sl_status sl_logreg_fit(const sl_logreg_problem *p, const sl_logreg_precond *pc, const sl_lbfgs_options *opt,
+sl_status sl_logreg_fit(const sl_logreg_problem *p, const sl_logreg_precond *pc, const sl_lbfgs_config *opt,
                         double *theta, sl_lbfgs_report *rep) {
     SL__TRY(check_problem(p));
     SL__TRY(check_labels(p));
     if (pc && pc->d != p->d)
         return sl__fail(SL_ERR_ARG, "logistic regression: preconditioner for width %zu, features have width %zu", pc->d,
                         p->d);
-    sl_lbfgs_options o;
+    sl_lbfgs_config o;
     if (opt)
         o = *opt;
     else
-        sl_lbfgs_default_options(&o);
+        sl_lbfgs_config_default(&o);
     lr_work w;
     SL__TRY(lr_work_init(&w, p));
     pc_apply pa = {pc, p->k, NULL, 0, NULL, NULL};
@@ -310,12 +310,12 @@ sl_status sl_logreg_predict(const float *x, size_t n, size_t d, size_t k, const 
 
 /* ---- the probe protocol ------------------------------------------------- */
 
-void sl_probe_default_config(sl_probe_config *c) {
+void sl_probe_config_default(sl_probe_config *c) {
     memset(c, 0, sizeof *c);
     c->val_fraction = 0.1;
     c->standardize = true;
     c->seed = 1;
-    sl_lbfgs_default_options(&c->lbfgs);
+    sl_lbfgs_config_default(&c->lbfgs);
     c->lbfgs.max_iter = 100;
     c->lbfgs.gtol = 1e-4;
     c->lbfgs.ftol = 1e-7;
@@ -405,7 +405,7 @@ sl_status sl_probe_run(const sl_probe_config *cfg, const float *xtr, const int64
                        const int64_t *yte, size_t nte, size_t d, sl_probe_result **out) {
     sl_probe_config defc;
     if (!cfg) {
-        sl_probe_default_config(&defc);
+        sl_probe_config_default(&defc);
         cfg = &defc;
     }
     if (!xtr || !ytr || ntr == 0) return sl__fail(SL_ERR_ARG, "probe: the training set is empty");
@@ -470,7 +470,7 @@ sl_status sl_probe_run(const sl_probe_config *cfg, const float *xtr, const int64
     mean = sl__calloc(d, sizeof *mean);
     var = sl__calloc(d, sizeof *var);
     size_t nd;
-    if (!sl_mul_size(ntr, d, &nd)) {
+    if (!sl_size_mul(ntr, d, &nd)) {
         st = sl__fail(SL_ERR_RANGE, "probe: %zu x %zu is too large", ntr, d);
         goto fail;
     }
@@ -555,7 +555,7 @@ sl_status sl_probe_run(const sl_probe_config *cfg, const float *xtr, const int64
     if (cfg->progress_stream &&
         sl_progress_create(cfg->progress_stream, cfg->progress_mode, "probe", 0, "it", &pp.bar) != SL_OK)
         goto fail;
-    sl_lbfgs_options opt = cfg->lbfgs;
+    sl_lbfgs_config opt = cfg->lbfgs;
     if (pp.bar) {
         opt.callback = on_iter;
         opt.callback_ctx = &pp;
@@ -627,7 +627,7 @@ sl_status sl_probe_run(const sl_probe_config *cfg, const float *xtr, const int64
     *out = r;
     r = NULL;
 fail:
-    if (st == SL_ERR_NOMEM && !sl_last_error()[0]) sl__fail(SL_ERR_NOMEM, "probe: out of memory");
+    if (st == SL_ERR_NOMEM && !sl_error_message()[0]) sl__fail(SL_ERR_NOMEM, "probe: out of memory");
     sl_progress_destroy(pp.bar);
     sl_logreg_precond_destroy(pc);
     sl_probe_result_destroy(r);

@@ -26,7 +26,7 @@ sl_status sl_geom_abtt_fit(const float *x, size_t n, size_t d, size_t D, sl_geom
         return sl__fail(SL_ERR_ARG, "all-but-the-top: cannot remove %zu directions from width %zu (must be < width)", D,
                         d);
     size_t dd;
-    if (!sl_mul_size(d, d, &dd)) return sl__fail(SL_ERR_RANGE, "all-but-the-top: width %zu is too large", d);
+    if (!sl_size_mul(d, d, &dd)) return sl__fail(SL_ERR_RANGE, "all-but-the-top: width %zu is too large", d);
     double *mean = sl__malloc_array(d, sizeof *mean, "mean");
     double *cov = sl__malloc_array(dd, sizeof *cov, "covariance");
     double *w = sl__malloc_array(d, sizeof *w, "eigenvalues");

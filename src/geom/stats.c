@@ -24,7 +24,7 @@ double sl_geom_effective_rank(const double *eig, size_t d) {
 
 sl_status sl_geom_spectrum(const float *x, size_t n, size_t d, double *eig, double *erank) {
     size_t dd;
-    if (!sl_mul_size(d, d, &dd)) return sl__fail(SL_ERR_RANGE, "spectrum: width %zu is too large", d);
+    if (!sl_size_mul(d, d, &dd)) return sl__fail(SL_ERR_RANGE, "spectrum: width %zu is too large", d);
     double *cov = sl__malloc_array(dd, sizeof *cov, "covariance");
     if (!cov) return SL_ERR_NOMEM;
     sl_status s = sl_covariance(x, n, d, 0, NULL, cov);
@@ -131,7 +131,7 @@ sl_status sl_geom_anisotropy(const float *x, size_t n, size_t d, size_t npairs, 
 /* A unit-norm copy of x (rows of norm 0 stay 0). */
 static float *unit_copy(const float *x, size_t n, size_t d) {
     size_t nd;
-    if (!sl_mul_size(n, d, &nd)) return NULL;
+    if (!sl_size_mul(n, d, &nd)) return NULL;
     float *u = sl__malloc_array(nd, sizeof *u, "normalised rows");
     if (!u) return NULL;
     memcpy(u, x, nd * sizeof *u);
@@ -170,7 +170,7 @@ static sl_status uniformity_exact(const float *u, size_t n, size_t d, double t, 
         sl__free(g), sl__free(sq);
         return SL_ERR_NOMEM;
     }
-    sl_row_sqnorms(u, n, d, sq);
+    sl_rows_sqnorms(u, n, d, sq);
     double sum = 0;
     for (size_t r0 = 0; r0 < n; r0 += nb) {
         size_t rows = SL__MIN(nb, n - r0);
@@ -355,7 +355,7 @@ sl_status sl_geom_class_geometry(const float *x, size_t n, size_t d, const int64
                                  size_t *kout) {
     if (n < 2 || d == 0) return sl__fail(SL_ERR_ARG, "class geometry: need at least 2 rows, got %zu", n);
     size_t nb = SL__MIN((size_t)CLASS_BLOCK, n), bn;
-    if (!sl_mul_size(nb, n, &bn)) return sl__fail(SL_ERR_RANGE, "class geometry: %zu rows is too many", n);
+    if (!sl_size_mul(nb, n, &bn)) return sl__fail(SL_ERR_RANGE, "class geometry: %zu rows is too many", n);
     int64_t *cls = sl__malloc_array(n, sizeof *cls, "labels");
     size_t *cid = sl__malloc_array(n, sizeof *cid, "labels");
     float *g = sl__malloc_array(bn, sizeof *g, "distance block"), *sq = sl__malloc_array(n, sizeof *sq, "norms");
@@ -384,7 +384,7 @@ sl_status sl_geom_class_geometry(const float *x, size_t n, size_t d, const int64
         farv[i] = -1.0f;
         nearv[i] = INFINITY;
     }
-    sl_row_sqnorms(x, n, d, sq);
+    sl_rows_sqnorms(x, n, d, sq);
     for (size_t r0 = 0; r0 < n; r0 += nb) {
         size_t rows = SL__MIN(nb, n - r0);
         sl_gemm(false, true, rows, n, d, 1.0f, x + r0 * d, d, x, d, 0.0f, g, n);

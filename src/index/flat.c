@@ -142,7 +142,7 @@ sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *que
     size_t qb = SL__MIN(nq, SL__MAX((size_t)1, floats / nb));
 
     size_t cbytes, hbytes;
-    if (!sl_mul_size(qb, nb, &cbytes) || !sl_mul_size(qb, kk, &hbytes))
+    if (!sl_size_mul(qb, nb, &cbytes) || !sl_size_mul(qb, kk, &hbytes))
         return sl__fail(SL_ERR_RANGE, "exact search: block size overflows");
     float *C = sl__malloc_array(cbytes, sizeof(float), "exact search: score block");
     float *aux = sl__malloc_array(n, sizeof(float), "exact search: base norms");

@@ -489,7 +489,7 @@ static sl_status reserve(sl_hnsw *h, size_t need) {
     if (need > UINT32_MAX - 1) return sl__fail(SL_ERR_RANGE, "hnsw: at most %u vectors", UINT32_MAX - 1);
     size_t cap = SL__MAX(need, h->cap + h->cap / 2);
     size_t bytes;
-    if (!sl_mul_size(cap, h->stride, &bytes) || bytes > SIZE_MAX - 64)
+    if (!sl_size_mul(cap, h->stride, &bytes) || bytes > SIZE_MAX - 64)
         return sl__fail(SL_ERR_RANGE, "hnsw: index size overflows");
     char *raw = sl__malloc(bytes + 64);
     uint32_t **up = sl__calloc(cap, sizeof *up);

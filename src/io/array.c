@@ -37,9 +37,9 @@ sl_status sl__array_alloc_raw(sl_array *a, sl_dtype dtype, int ndim, const size_
     if ((unsigned)dtype > SL_U8) return sl__fail(SL_ERR_ARG, "array: unknown dtype %d", (int)dtype);
     size_t n = 1;
     for (int i = 0; i < ndim; i++)
-        if (!sl_mul_size(n, shape[i], &n)) return sl__fail(SL_ERR_RANGE, "array: shape overflows size_t");
+        if (!sl_size_mul(n, shape[i], &n)) return sl__fail(SL_ERR_RANGE, "array: shape overflows size_t");
     size_t bytes;
-    if (!sl_mul_size(n, sl_dtype_size(dtype), &bytes)) return sl__fail(SL_ERR_RANGE, "array: size overflows size_t");
+    if (!sl_size_mul(n, sl_dtype_size(dtype), &bytes)) return sl__fail(SL_ERR_RANGE, "array: size overflows size_t");
     void *d = sl__malloc(bytes);
     if (!d) return sl__fail(SL_ERR_NOMEM, "array: cannot allocate %zu bytes", bytes);
     memset(a, 0, sizeof *a);
@@ -57,7 +57,7 @@ sl_status sl_array_alloc(sl_array *a, sl_dtype dtype, int ndim, const size_t *sh
     return SL_OK;
 }
 
-void sl_array_free(sl_array *a) {
+void sl_array_destroy(sl_array *a) {
     if (!a) return;
     sl__free(a->data);
     memset(a, 0, sizeof *a);

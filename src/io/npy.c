@@ -228,11 +228,11 @@ sl_status sl_npy_read(const char *path, sl_array *out) {
     if (st) goto done;
     size_t count = 1, bytes, have = (size_t)sb.st_size - pos - hlen;
     for (int i = 0; i < ndim; i++)
-        if (!sl_mul_size(count, shape[i], &count)) {
+        if (!sl_size_mul(count, shape[i], &count)) {
             st = sl__fail(SL_ERR_RANGE, "%s: byte %zu: shape overflows (absurd dimensions)", path, pos);
             goto done;
         }
-    if (!sl_mul_size(count, sl_dtype_size(dt), &bytes)) {
+    if (!sl_size_mul(count, sl_dtype_size(dt), &bytes)) {
         st = sl__fail(SL_ERR_RANGE, "%s: byte %zu: %zu elements of %s overflow (absurd dimensions)", path, pos, count,
                       sl_dtype_name(dt));
         goto done;
@@ -254,7 +254,7 @@ trunc:
     st = ferror(f) ? sl__fail(SL_ERR_IO, "%s: read error: %s", path, strerror(errno))
                    : sl__fail(SL_ERR_FORMAT, "%s: byte %ld: file ends early (truncated)", path, ftell(f));
 done:
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     sl__free(hdr);
     fclose(f);
     return st;
@@ -266,8 +266,8 @@ sl_status sl_npy_write(const char *path, const sl_array *a) {
     if ((unsigned)a->dtype > SL_U8) return sl__fail(SL_ERR_ARG, "%s: unknown dtype %d", path, (int)a->dtype);
     size_t count = 1, bytes;
     for (int i = 0; i < a->ndim; i++)
-        if (!sl_mul_size(count, a->shape[i], &count)) return sl__fail(SL_ERR_RANGE, "%s: shape overflows", path);
-    if (!sl_mul_size(count, sl_dtype_size(a->dtype), &bytes)) return sl__fail(SL_ERR_RANGE, "%s: size overflows", path);
+        if (!sl_size_mul(count, a->shape[i], &count)) return sl__fail(SL_ERR_RANGE, "%s: shape overflows", path);
+    if (!sl_size_mul(count, sl_dtype_size(a->dtype), &bytes)) return sl__fail(SL_ERR_RANGE, "%s: size overflows", path);
     if (bytes && !a->data) return sl__fail(SL_ERR_ARG, "%s: array data is NULL", path);
     char dict[256 + 24 * SL_MAX_DIMS];
     int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr_of(a->dtype));
@@ -309,13 +309,13 @@ sl_status sl_npy_read_matrix(const char *path, float **data, size_t *rows, size_
     SL__TRY(sl_npy_read(path, &a));
     if (a.ndim != 1 && a.ndim != 2) {
         sl_status s = sl__fail(SL_ERR_FORMAT, "%s: expected a 1-D or 2-D array, found %d dimensions", path, a.ndim);
-        sl_array_free(&a);
+        sl_array_destroy(&a);
         return s;
     }
     size_t r = a.shape[0], c = a.ndim == 2 ? a.shape[1] : 1, n = r * c;
     float *m = sl__malloc_array(n, sizeof *m, path);
     if (!m) {
-        sl_array_free(&a);
+        sl_array_destroy(&a);
         return SL_ERR_NOMEM;
     }
     for (size_t i = 0; i < n; i++) {
@@ -329,13 +329,13 @@ sl_status sl_npy_read_matrix(const char *path, float **data, size_t *rows, size_
         }
         if (!isfinite(v) || !isfinite((float)v)) {
             sl__free(m);
-            sl_array_free(&a);
+            sl_array_destroy(&a);
             return sl__fail(SL_ERR_NUMERIC, "%s: row %zu, column %zu: value is %g, expected a finite number", path,
                             i / c, i % c, v);
         }
         m[i] = (float)v;
     }
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     *data = m;
     *rows = r;
     *cols = c;
@@ -352,13 +352,13 @@ sl_status sl_npy_read_labels(const char *path, int64_t **labels, size_t *n) {
     SL__TRY(sl_npy_read(path, &a));
     if (a.ndim != 1 && !(a.ndim == 2 && a.shape[1] == 1)) {
         sl_status s = sl__fail(SL_ERR_FORMAT, "%s: expected a 1-D array of labels, found %d dimensions", path, a.ndim);
-        sl_array_free(&a);
+        sl_array_destroy(&a);
         return s;
     }
     size_t cnt = a.shape[0];
     int64_t *l = sl__malloc_array(cnt, sizeof *l, path);
     if (!l) {
-        sl_array_free(&a);
+        sl_array_destroy(&a);
         return SL_ERR_NOMEM;
     }
     for (size_t i = 0; i < cnt; i++) {
@@ -372,12 +372,12 @@ sl_status sl_npy_read_labels(const char *path, int64_t **labels, size_t *n) {
         }
         if (!isfinite(v) || v != floor(v) || fabs(v) > 9e15) {
             sl__free(l);
-            sl_array_free(&a);
+            sl_array_destroy(&a);
             return sl__fail(SL_ERR_FORMAT, "%s: element %zu is %g, expected an integer label", path, i, v);
         }
         l[i] = (int64_t)v;
     }
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     *labels = l;
     *n = cnt;
     return SL_OK;

@@ -38,7 +38,7 @@ void sl_tensors_destroy(sl_tensors *t) {
     if (!t) return;
     for (size_t i = 0; i < t->n; i++) {
         sl__free(t->names[i]);
-        sl_array_free(&t->arrays[i]);
+        sl_array_destroy(&t->arrays[i]);
     }
     for (size_t i = 0; i < t->nmeta; i++) {
         sl__free(t->mkeys[i]);
@@ -69,7 +69,7 @@ static sl_status check_name(const char *what, const char *name) {
 static sl_status tensors_put(sl_tensors *t, const char *name, sl_array a) {
     size_t i = find_name(t, name);
     if (i != SIZE_MAX) {
-        sl_array_free(&t->arrays[i]);
+        sl_array_destroy(&t->arrays[i]);
         t->arrays[i] = a;
         return SL_OK;
     }
@@ -91,7 +91,7 @@ static sl_status tensors_put(sl_tensors *t, const char *name, sl_array a) {
     return SL_OK;
 nomem:
     sl__free(nm);
-    sl_array_free(&a);
+    sl_array_destroy(&a);
     return sl__fail(SL_ERR_NOMEM, "tensors: %s: out of memory", name);
 }
 
@@ -106,7 +106,7 @@ sl_status sl_tensors_add(sl_tensors *t, const char *name, sl_dtype dtype, int nd
     size_t bytes = sl_array_count(&a) * sl_dtype_size(dtype);
     if (bytes) {
         if (!data) {
-            sl_array_free(&a);
+            sl_array_destroy(&a);
             return sl__fail(SL_ERR_ARG, "tensors: %s: data is NULL", name);
         }
         memcpy(a.data, data, bytes);
@@ -383,11 +383,11 @@ static sl_status parse_entry(const char *path, const char *name, const sl_json *
                             "%s: byte %zu: tensor \"%s\": shape[%zu]: expected a non-negative integer", path, d->pos,
                             name, k);
         e->shape[k] = (size_t)d->u;
-        if (!sl_mul_size(count, e->shape[k], &count))
+        if (!sl_size_mul(count, e->shape[k], &count))
             return sl__fail(SL_ERR_RANGE, "%s: byte %zu: tensor \"%s\": shape overflows", path, sh->pos, name);
     }
     size_t bytes;
-    if (!sl_mul_size(count, sl_dtype_size(e->dtype), &bytes))
+    if (!sl_size_mul(count, sl_dtype_size(e->dtype), &bytes))
         return sl__fail(SL_ERR_RANGE, "%s: byte %zu: tensor \"%s\": size overflows", path, sh->pos, name);
     if (of->type != SL_JSON_ARR || of->n != 2)
         return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: tensor \"%s\": data_offsets: expected [begin, end]", path,
@@ -549,7 +549,7 @@ sl_status sl_safetensors_read(const char *path, sl_tensors **out) {
         }
         size_t bytes = (size_t)(e->end - e->begin);
         if (bytes && (fseeko(f, (off_t)(8 + hlen + e->begin), SEEK_SET) != 0 || fread(a.data, 1, bytes, f) != bytes)) {
-            sl_array_free(&a);
+            sl_array_destroy(&a);
             s = sl__fail(SL_ERR_IO, "%s: byte %llu: cannot read tensor \"%s\" (%s)", path,
                          (unsigned long long)(8 + hlen + e->begin), e->name,
                          ferror(f) ? strerror(errno) : "file shrank while reading");

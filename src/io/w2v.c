@@ -20,11 +20,11 @@
 #define W2V_MAX_WORD 65536
 #define W2V_CHUNK (1u << 20)
 
-sl_status sl_wordvecs_alloc(size_t n, size_t dim, sl_wordvecs **out) {
+sl_status sl_wordvecs_create(size_t n, size_t dim, sl_wordvecs **out) {
     sl_wordvecs *w = sl__calloc(1, sizeof *w);
     if (!w) return sl__fail(SL_ERR_NOMEM, "word vectors: out of memory");
     size_t cells;
-    if (!sl_mul_size(n, dim, &cells)) {
+    if (!sl_size_mul(n, dim, &cells)) {
         sl__free(w);
         return sl__fail(SL_ERR_RANGE, "word vectors: %zu x %zu overflows", n, dim);
     }
@@ -358,7 +358,7 @@ static sl_status check_fits(const rd *r, uint64_t fsize, size_t n, size_t dim, s
     if (fsize == UINT64_MAX) return SL_OK;
     uint64_t rest = fsize - r->off;
     size_t need;
-    if (!sl_mul_size(n, min_row, &need))
+    if (!sl_size_mul(n, min_row, &need))
         return sl__fail(SL_ERR_FORMAT, "%s: line 1: header says %zu words of dimension %zu, more than any file holds",
                         r->path, n, dim);
     if (need > rest)
@@ -382,10 +382,10 @@ static sl_status read_text(rd *r, uint64_t fsize, sl_wordvecs **out) {
     size_t n, dim;
     SL__TRY(parse_header(r, &n, &dim));
     size_t min_row;
-    if (!sl_mul_size(dim, 2, &min_row)) return sl__fail(SL_ERR_RANGE, "%s: dimension overflows", r->path);
+    if (!sl_size_mul(dim, 2, &min_row)) return sl__fail(SL_ERR_RANGE, "%s: dimension overflows", r->path);
     SL__TRY(check_fits(r, fsize, n, dim, min_row + 1, false));
     sl_wordvecs *w;
-    SL__TRY(sl_wordvecs_alloc(n, dim, &w));
+    SL__TRY(sl_wordvecs_create(n, dim, &w));
     /* Generous: 64 bytes per value plus a long word. */
     size_t limit = dim * 64 + W2V_MAX_WORD;
     sl_status s = SL_OK;
@@ -482,11 +482,11 @@ static sl_status read_binary(rd *r, uint64_t fsize, sl_wordvecs **out) {
     size_t n, dim;
     SL__TRY(parse_header(r, &n, &dim));
     size_t vbytes;
-    if (!sl_mul_size(dim, sizeof(float), &vbytes) || vbytes > SIZE_MAX - 2)
+    if (!sl_size_mul(dim, sizeof(float), &vbytes) || vbytes > SIZE_MAX - 2)
         return sl__fail(SL_ERR_RANGE, "%s: dimension overflows", r->path);
     SL__TRY(check_fits(r, fsize, n, dim, vbytes + 2, true));
     sl_wordvecs *w;
-    SL__TRY(sl_wordvecs_alloc(n, dim, &w));
+    SL__TRY(sl_wordvecs_create(n, dim, &w));
     sl_status s = SL_OK;
     for (size_t row = 0; row < n && !s; row++) {
         /* word2vec writes '\n' after each vector; other writers do not. */

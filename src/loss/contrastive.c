@@ -20,7 +20,7 @@ static sl_status work_init(work *w, const sl_loss_config *cfg, const char *fn, c
                            const float *b, size_t m, size_t d, sl_loss_workspace *ws) {
     memset(w, 0, sizeof *w);
     size_t nm;
-    if (!sl_mul_size(n, m, &nm) || !sl_mul_size(nm, sizeof(double), &nm))
+    if (!sl_size_mul(n, m, &nm) || !sl_size_mul(nm, sizeof(double), &nm))
         return sl__fail(SL_ERR_ARG, "%s: a %zu x %zu similarity matrix is too large", fn, n, m);
     sl__ws_begin(ws);
     SL__TRY(sl__emb_init(&w->ea, a, n, d, cfg, ws));
@@ -37,7 +37,7 @@ static sl_status check_emb(const float *x, size_t n, size_t d, const char *what)
     if (!x) return sl__fail(SL_ERR_ARG, "%s is NULL", what);
     if (n == 0 || d == 0) return sl__fail(SL_ERR_ARG, "%s: empty (%zu x %zu)", what, n, d);
     size_t nd;
-    if (!sl_mul_size(n, d, &nd)) return sl__fail(SL_ERR_ARG, "%s: %zu x %zu overflows", what, n, d);
+    if (!sl_size_mul(n, d, &nd)) return sl__fail(SL_ERR_ARG, "%s: %zu x %zu overflows", what, n, d);
     return sl__loss_check_finite(x, n, d, what);
 }
 

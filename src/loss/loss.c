@@ -105,7 +105,7 @@ sl_status sl_loss_autoencoder(const float *recon, const float *target, size_t n,
     size_t nd;
     if (!recon || !target || !out) return sl__fail(SL_ERR_ARG, "autoencoder loss: NULL reconstruction or target");
     if (n == 0 || d == 0) return sl__fail(SL_ERR_ARG, "autoencoder loss: empty batch (%zu x %zu)", n, d);
-    if (!sl_mul_size(n, d, &nd)) return sl__fail(SL_ERR_ARG, "autoencoder loss: %zu x %zu overflows", n, d);
+    if (!sl_size_mul(n, d, &nd)) return sl__fail(SL_ERR_ARG, "autoencoder loss: %zu x %zu overflows", n, d);
     SL__TRY(sl__loss_check_finite(recon, n, d, "autoencoder loss: reconstruction"));
     SL__TRY(sl__loss_check_finite(target, n, d, "autoencoder loss: target"));
     double s = 0, c = 2.0 / (double)nd;

@@ -25,7 +25,7 @@ sl_status sl__emb_init(sl__emb *e, const float *x, size_t n, size_t d, const sl_
     e->x = x;
     e->ws = ws;
     size_t nd;
-    if (!sl_mul_size(n, d, &nd)) return sl__fail(SL_ERR_ARG, "loss: %zu x %zu embeddings overflow", n, d);
+    if (!sl_size_mul(n, d, &nd)) return sl__fail(SL_ERR_ARG, "loss: %zu x %zu embeddings overflow", n, d);
     e->u = sl__ws_alloc(ws, n * d, sizeof(double), "loss: embeddings");
     if (!e->u) return SL_ERR_NOMEM;
     if (cfg->sim != SL_SIM_DOT) {

@@ -25,7 +25,7 @@ static sl_status tri_init(tri_work *w, const sl_loss_config *cfg, const char *fn
     if (!out || !labels || !z) return sl__fail(SL_ERR_ARG, "%s: NULL embeddings, labels or result", fn);
     if (n == 0 || d == 0) return sl__fail(SL_ERR_ARG, "%s: empty batch (%zu x %zu)", fn, n, d);
     size_t nn, nd;
-    if (!sl_mul_size(n, n, &nn) || !sl_mul_size(nn, sizeof(double), &nd) || !sl_mul_size(n, d, &nd))
+    if (!sl_size_mul(n, n, &nn) || !sl_size_mul(nn, sizeof(double), &nd) || !sl_size_mul(n, d, &nd))
         return sl__fail(SL_ERR_ARG, "%s: a batch of %zu rows is too large", fn, n);
     SL__TRY(sl__loss_check_finite(z, n, d, fn));
     sl__ws_begin(ws);

@@ -53,7 +53,7 @@ void sl__ws_begin(sl_loss_workspace *ws) {
 
 void *sl__ws_alloc(sl_loss_workspace *ws, size_t n, size_t size, const char *what) {
     size_t sz;
-    if (!sl_mul_size(n, size, &sz) || sz > SIZE_MAX - WS_ALIGN) {
+    if (!sl_size_mul(n, size, &sz) || sz > SIZE_MAX - WS_ALIGN) {
         sl__fail(SL_ERR_NOMEM, "%s: %zu x %zu bytes overflows", what, n, size);
         return NULL;
     }

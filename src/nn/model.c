@@ -485,7 +485,7 @@ sl_status sl_model_create(const char *spec, const sl_shape *input, uint64_t seed
         m->nparams = P;
         m->nbufs = B;
         size_t total;
-        if (!sl_mul_size(P, 4, &total) || total + B < total) st = sl__fail(SL_ERR_NOMEM, "model: too many parameters");
+        if (!sl_size_mul(P, 4, &total) || total + B < total) st = sl__fail(SL_ERR_NOMEM, "model: too many parameters");
         else {
             m->block = sl__malloc_array(total + B, sizeof(float), "model parameters");
             m->tensors = sl__calloc(nt ? nt : 1, sizeof *m->tensors);
@@ -581,7 +581,7 @@ static bool make_plan(const sl_model *m, size_t n, size_t threads, plan *pl) {
     pl->act = in0 * n;
     for (size_t i = 0; i < m->nl; i++) {
         const sl__layer *L = &m->layers[i];
-        if (!sl_mul_size(L->out_count, n, &t)) return false;
+        if (!sl_size_mul(L->out_count, n, &t)) return false;
         if (!L->passthrough) pl->act += t;
         mx = SL__MAX(mx, L->out_count);
         if (L->kind == SL__L_CONV) {
@@ -593,7 +593,7 @@ static bool make_plan(const sl_model *m, size_t n, size_t threads, plan *pl) {
         if (L->kind == SL__L_LN || L->kind == SL__L_L2NORM || L->kind == SL__L_EMBBAG) pl->cache += 2 * n;
     }
     if (m->output.ndim == 3) pl->act += sl_shape_count(&m->output) * n;
-    if (!sl_mul_size(mx, 2 * n, &pl->grad)) return false;
+    if (!sl_size_mul(mx, 2 * n, &pl->grad)) return false;
     return true;
 }
 

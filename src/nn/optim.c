@@ -132,7 +132,7 @@ sl_status sl_optim_step(sl_optim *o, float lr) {
     return SL_OK;
 }
 
-void sl_clip_grad_norm(sl_model *const *models, size_t n, double max_norm, double *norm) {
+void sl_model_clip_grad_norm(sl_model *const *models, size_t n, double max_norm, double *norm) {
     double s = 0;
     for (size_t i = 0; i < n; i++) s += sl_model_grad_sqnorm(models[i]);
     double total = sqrt(s);

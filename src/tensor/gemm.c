@@ -155,7 +155,7 @@ void sl_gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, co
         }
 }
 
-void sl_row_sqnorms(const float *a, size_t n, size_t d, float *out) {
+void sl_rows_sqnorms(const float *a, size_t n, size_t d, float *out) {
     for (size_t i = 0; i < n; i++) {
         double s = 0;
         const float *r = a + i * d;

@@ -15,7 +15,7 @@ sl_status sl_covariance(const float *x, size_t n, size_t d, size_t ddof, double 
     if (n == 0 || d == 0) return sl__fail(SL_ERR_ARG, "covariance: empty matrix (%zu x %zu)", n, d);
     if (n <= ddof) return sl__fail(SL_ERR_ARG, "covariance: %zu rows, need more than %zu", n, ddof);
     size_t dd, bd;
-    if (!sl_mul_size(d, d, &dd) || !sl_mul_size(COV_BLOCK, d, &bd))
+    if (!sl_size_mul(d, d, &dd) || !sl_size_mul(COV_BLOCK, d, &bd))
         return sl__fail(SL_ERR_RANGE, "covariance: width %zu is too large", d);
     double *mu = sl__calloc(d, sizeof *mu);
     float *blk = sl__malloc_array(SL__MIN(n, (size_t)COV_BLOCK) * d, sizeof *blk, "covariance block");
@@ -91,7 +91,7 @@ static void sort_and_sign(double *w, double *v, size_t n) {
 static sl_status check_input(const double *a, size_t n, const char *who) {
     if (n == 0) return sl__fail(SL_ERR_ARG, "%s: empty matrix", who);
     size_t nn;
-    if (!sl_mul_size(n, n, &nn)) return sl__fail(SL_ERR_RANGE, "%s: %zu x %zu overflows", who, n, n);
+    if (!sl_size_mul(n, n, &nn)) return sl__fail(SL_ERR_RANGE, "%s: %zu x %zu overflows", who, n, n);
     for (size_t i = 0; i < nn; i++)
         if (!isfinite(a[i])) return sl__fail(SL_ERR_NUMERIC, "%s: entry (%zu, %zu) is %g", who, i / n, i % n, a[i]);
     return SL_OK;

@@ -65,7 +65,7 @@ static sl_status embed_save(const sl_demo_config *c, const char *model, const ch
     e.image_size = 32;
     e.threads = c->threads;
     sl_embedding *em;
-    SL__TRY(sl_embed(&e, &em));
+    SL__TRY(sl_embed_run(&e, &em));
     sl_status s = sl_npy_write_matrix(npy, em->x, em->n, em->d);
     r->n_val = em->n;
     r->n_attrs = em->n_attrs > 4 ? 4 : em->n_attrs;

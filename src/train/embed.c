@@ -133,7 +133,7 @@ static sl_status embed_text(const sl_embed_config *c, const sl_tensors *ck, sl_e
     sl__free(ids);
     sl_model_destroy(m);
     sl__vocab_destroy(v);
-    if (s == SL_ERR_NOMEM && !*sl_last_error()) sl__fail(s, "embed: out of memory");
+    if (s == SL_ERR_NOMEM && !*sl_error_message()) sl__fail(s, "embed: out of memory");
     return s;
 }
 
@@ -242,17 +242,17 @@ static sl_status embed_data(const sl_embed_config *c, const sl_tensors *ck, sl_e
     sl_batcher_destroy(bt);
     sl_model_destroy(m[0]);
     sl_model_destroy(m[1]);
-    sl_data_close(d);
-    if (s == SL_ERR_NOMEM && !*sl_last_error()) sl__fail(s, "embed: out of memory");
+    sl_data_destroy(d);
+    if (s == SL_ERR_NOMEM && !*sl_error_message()) sl__fail(s, "embed: out of memory");
     return s;
 }
 
-sl_status sl_embed(const sl_embed_config *c, sl_embedding **out) {
+sl_status sl_embed_run(const sl_embed_config *c, sl_embedding **out) {
     if (!c || !out) return sl__fail(SL_ERR_ARG, "embed: no configuration");
     if ((c->text_file || c->captions) && !c->model) return sl__fail(SL_ERR_ARG, "embed: --text and --captions need --model");
-    sl_set_threads(c->threads);
+    sl_threads_set(c->threads);
     sl_tensors *ck = NULL;
-    sl_clear_error();
+    sl_error_clear();
     if (c->model) {
         SL__TRY(sl_safetensors_read(c->model, &ck));
         if (!sl_tensors_get_meta(ck, "encoder.spec")) {

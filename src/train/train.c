@@ -465,7 +465,7 @@ static sl_status config_from(sl_trainer *t, const sl_tensors *x, uint64_t *ends)
         sl_augment *a = NULL;
         if (sl_augment_create(c->aug, &a)) {
             char why[512];
-            snprintf(why, sizeof why, "%s", sl_last_error());
+            snprintf(why, sizeof why, "%s", sl_error_message());
             return sl__meta_fail(x, "train.aug", "an augmentation spec or none (%s)", why);
         }
         sl_augment_destroy(a);
@@ -562,7 +562,7 @@ void sl_trainer_destroy(sl_trainer *t) {
         sl_model_destroy(t->m[k]);
     }
     sl_augment_destroy(t->aug);
-    sl_data_close(t->data);
+    sl_data_destroy(t->data);
     sl__vocab_destroy(t->vocab);
     sl_loss_workspace_destroy(t->ws);
     sl__free(t->xin);
@@ -596,7 +596,7 @@ sl_status sl_trainer_create(const sl_train_config *c, sl_trainer **out) {
             if (!c->steps && !c->epochs) t->c.steps = ends;
         }
     }
-    sl_set_threads(t->c.threads);
+    sl_threads_set(t->c.threads);
     if (!s) {
         s = resolve_and_build(t, ck);
         if (s && ck) s = sl__fail_prefix(s, "%s: resuming", c->resume);
@@ -616,7 +616,7 @@ sl_status sl_trainer_create(const sl_train_config *c, sl_trainer **out) {
         if (!t->log) s = sl__fail(SL_ERR_IO, "%s: cannot open the log for writing", t->c.log);
     }
     if (s) {
-        if (s == SL_ERR_NOMEM && !*sl_last_error()) sl__fail(s, "train: out of memory");
+        if (s == SL_ERR_NOMEM && !*sl_error_message()) sl__fail(s, "train: out of memory");
         sl_trainer_destroy(t);
         return s;
     }
@@ -671,7 +671,7 @@ typedef struct {
 static void align_uniform(const float *a, const float *b, size_t n, size_t d, step_stats *st) {
     double al = 0, un = 0;
     if (n < 2 || sl_geom_align_uniform(a, b ? b : a, n, d, 2.0, &al, &un) != SL_OK) {
-        sl_clear_error();
+        sl_error_clear();
         return;
     }
     st->uniform = un;
@@ -780,7 +780,7 @@ static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, ste
     if (t->lc.learnable_tau) g2 += r.dlog_scale * r.dlog_scale;
     st->grad_norm = sqrt(g2);
     if (!isfinite(st->grad_norm)) return nonfinite(t, "gradient norm", st->grad_norm);
-    if (t->c.clip_grad > 0) sl_clip_grad_norm(list, nm, t->c.clip_grad, NULL);
+    if (t->c.clip_grad > 0) sl_model_clip_grad_norm(list, nm, t->c.clip_grad, NULL);
     double lr = sl_schedule_lr(&t->sched, t->step);
     st->lr = lr;
     for (int k = 0; k < T_N; k++)

@@ -113,7 +113,7 @@ int sl_text_width(const char *text, int scale) {
     return n ? (int)n * GLYPH_W * scale - scale : 0;
 }
 
-int sl_draw_text(uint8_t *rgb, int width, int height, int x, int y, const char *text, int scale,
+int sl_text_draw(uint8_t *rgb, int width, int height, int x, int y, const char *text, int scale,
                  const uint8_t color[3]) {
     if (!text || scale < 1) return 0;
     int cx = x;
@@ -177,7 +177,7 @@ sl_status sl_grid_render(const sl_grid_tile *tiles, size_t rows, size_t cols, co
     if (!rgb) return SL_ERR_NOMEM;
     memset(rgb, 255, (size_t)(W * H) * 3);
     const uint8_t ink[3] = {40, 40, 40}, frame[3] = {44, 160, 44}, empty[3] = {235, 235, 235}, sep[3] = {190, 190, 190};
-    if (title) sl_draw_text(rgb, (int)W, (int)H, pad, pad + 4, title, fs + 1, ink);
+    if (title) sl_text_draw(rgb, (int)W, (int)H, pad, pad + 4, title, fs + 1, ink);
     if (gap) fill_rect(rgb, (int)W, (int)H, pad + cw + pad / 2 + gap / 2 - 1, pad + title_h, 2, (int)H - pad - title_h - pad, sep);
     for (size_t r = 0; r < rows; r++)
         for (size_t c = 0; c < cols; c++) {
@@ -213,7 +213,7 @@ sl_status sl_grid_render(const sl_grid_tile *tiles, size_t rows, size_t cols, co
                 memcpy(buf, t->label, n);
                 buf[n] = '\0';
                 int tx = x0 + (cw - sl_text_width(buf, fs)) / 2;
-                sl_draw_text(rgb, (int)W, (int)H, tx, y0 + ch + 4, buf, fs, ink);
+                sl_text_draw(rgb, (int)W, (int)H, tx, y0 + ch + 4, buf, fs, ink);
             }
         }
     *rgb_out = rgb;

@@ -275,7 +275,7 @@ sl_status sl_jsonl_parse(const char *text, size_t len, const char *name, sl_json
     }
     t = sl__calloc(1, sizeof *t);
     size_t cells;
-    if (!t || !sl_mul_size(rows, p.nkeys, &cells)) {
+    if (!t || !sl_size_mul(rows, p.nkeys, &cells)) {
         st = sl__fail(SL_ERR_NOMEM, "%s: out of memory", p.name);
         goto done;
     }
@@ -291,7 +291,7 @@ sl_status sl_jsonl_parse(const char *text, size_t len, const char *name, sl_json
     *out = t;
     t = NULL;
 done:
-    if (st == SL_ERR_NOMEM && !*sl_last_error()) sl__fail(SL_ERR_NOMEM, "%s: out of memory", p.name);
+    if (st == SL_ERR_NOMEM && !*sl_error_message()) sl__fail(SL_ERR_NOMEM, "%s: out of memory", p.name);
     for (size_t k = 0; k < p.nkeys; k++) sl__free(p.keys[k]);
     sl__free(p.keys), sl__free(p.cells), sl__free(p.tmp);
     sl_jsonl_destroy(t);

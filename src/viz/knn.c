@@ -91,7 +91,7 @@ sl_status sl__knn_exact(const float *x, size_t n, size_t d, int k, uint32_t *idx
         sl__free(sq), sl__free(D);
         return SL_ERR_NOMEM;
     }
-    sl_row_sqnorms(x, n, d, sq);
+    sl_rows_sqnorms(x, n, d, sq);
     for (size_t i0 = 0; i0 < n; i0 += B) {
         size_t m = SL__MIN(B, n - i0);
         dist_block(x, sq, n, d, i0, m, D);
@@ -103,7 +103,7 @@ sl_status sl__knn_exact(const float *x, size_t n, size_t d, int k, uint32_t *idx
     return SL_OK;
 }
 
-sl_status sl_trustworthiness(const float *x, size_t n, size_t dx, const float *y, size_t dy, int k, double *out) {
+sl_status sl_map_trustworthiness(const float *x, size_t n, size_t dx, const float *y, size_t dy, int k, double *out) {
     if (k <= 0 || (double)k >= (double)n / 2)
         return sl__fail(SL_ERR_ARG, "trustworthiness: k = %d needs 1 <= k < n/2 = %g", k, (double)n / 2);
     if (dx == 0 || dy == 0) return sl__fail(SL_ERR_ARG, "trustworthiness: zero dimensions");
@@ -121,7 +121,7 @@ sl_status sl_trustworthiness(const float *x, size_t n, size_t dx, const float *y
     }
     st = sl__knn_exact(y, n, dy, k, yi, yd);
     if (st) goto done;
-    sl_row_sqnorms(x, n, dx, sq);
+    sl_rows_sqnorms(x, n, dx, sq);
     for (size_t i0 = 0; i0 < n; i0 += B) {
         size_t m = SL__MIN(B, n - i0);
         dist_block(x, sq, n, dx, i0, m, D);

@@ -18,7 +18,7 @@ sl_status sl_pca_fit(const float *x, size_t n, size_t d, size_t k, sl_pca **out)
     if (d == 0 || k == 0 || k > d)
         return sl__fail(SL_ERR_ARG, "pca: asked for %zu components of %zu-dimensional data (expected 1..%zu)", k, d, d);
     size_t nd, dd;
-    if (!sl_mul_size(n, d, &nd) || !sl_mul_size(d, d, &dd))
+    if (!sl_size_mul(n, d, &nd) || !sl_size_mul(d, d, &dd))
         return sl__fail(SL_ERR_RANGE, "pca: %zu x %zu overflows", n, d);
     sl_pca *p = sl__calloc(1, sizeof *p);
     double *mean = sl__malloc_array(d, sizeof *mean, "pca mean");

@@ -92,7 +92,7 @@ static sl_status check_config(const sl_report_config *c) {
             return sl__fail(SL_ERR_ARG, "report: representation %zu (%s) has no data", r,
                             c->reps[r].name ? c->reps[r].name : "?");
         size_t nd;
-        if (!sl_mul_size(c->n, c->reps[r].d, &nd)) return sl__fail(SL_ERR_ARG, "report: absurd size");
+        if (!sl_size_mul(c->n, c->reps[r].d, &nd)) return sl__fail(SL_ERR_ARG, "report: absurd size");
         for (size_t i = 0; i < nd; i++)
             if (!isfinite(c->reps[r].x[i]))
                 return sl__fail(SL_ERR_NUMERIC, "report: %s: row %zu, column %zu is not finite",
@@ -286,7 +286,7 @@ static sl_status compute_rep(const sl_report_config *c, const sl_report_rep *rp,
                         memcpy(xte + b * d, rp->x + i * d, d * sizeof(float)), yte[b++] = lab[i];
                 }
                 sl_probe_config pc;
-                sl_probe_default_config(&pc);
+                sl_probe_config_default(&pc);
                 static const double lambdas[3] = {1e-2, 1e-3, 1e-4};
                 pc.lambdas = lambdas, pc.n_lambdas = 3;
                 pc.precond_rows = 0;

@@ -331,7 +331,7 @@ static sl_status svg_thumbnails(sl__tbuf *b, const sl_scatter *s, const frame *f
         sl__tb_base64(b, png, plen);
         sl__tb_printf(b, "\"/><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
                      "stroke=\"#444\" stroke-width=\"0.6\"/>\n", X, Y, side, side);
-        sl_free(png);
+        sl_allocator_free(png);
     }
     sl__tb_printf(b, "</g>\n");
     sl__free(pick);

@@ -497,7 +497,7 @@ static sl_status check_config(const sl_tsne_config *c, size_t n, size_t d, const
     if (c->max_iter < 0 || c->exaggeration_iter < 0 || !(c->exaggeration >= 1) || !isfinite(c->learning_rate))
         return sl__fail(SL_ERR_ARG, "t-SNE: invalid schedule (iterations >= 0, exaggeration >= 1)");
     size_t nd;
-    if (!sl_mul_size(n, d, &nd)) return sl__fail(SL_ERR_RANGE, "t-SNE: %zu x %zu overflows", n, d);
+    if (!sl_size_mul(n, d, &nd)) return sl__fail(SL_ERR_RANGE, "t-SNE: %zu x %zu overflows", n, d);
     for (size_t i = 0; i < nd; i++)
         if (!isfinite(x[i])) return sl__fail(SL_ERR_NUMERIC, "t-SNE: row %zu, column %zu is %g", i / d, i % d, (double)x[i]);
     return SL_OK;

@@ -75,7 +75,7 @@ long sl_words_lookup(const sl_wordvecs *w, const char *word) {
 
 sl_status sl_words_unit(const sl_wordvecs *w, float **out) {
     size_t nd;
-    if (!sl_mul_size(w->n, w->dim, &nd)) return sl__fail(SL_ERR_RANGE, "word vectors: %zu x %zu is too large", w->n, w->dim);
+    if (!sl_size_mul(w->n, w->dim, &nd)) return sl__fail(SL_ERR_RANGE, "word vectors: %zu x %zu is too large", w->n, w->dim);
     float *u = sl__malloc_array(nd ? nd : 1, sizeof *u, "unit vectors");
     if (!u) return SL_ERR_NOMEM;
     memcpy(u, w->vecs, nd * sizeof *u);

@@ -20,7 +20,7 @@ sl_status sl_words_model_export(const sl_words_model *m, sl_wordvecs **out) {
     const sl_vocab *v = sl_words_model_vocab(m);
     size_t V = sl_vocab_size(v), d = (size_t)sl_words_model_dim(m);
     sl_wordvecs *w;
-    SL__TRY(sl_wordvecs_alloc(V, d, &w));
+    SL__TRY(sl_wordvecs_create(V, d, &w));
     if (!w->words) w->words = sl__calloc(V ? V : 1, sizeof *w->words);
     if (!w->words) {
         sl_wordvecs_destroy(w);
@@ -57,7 +57,7 @@ sl_status sl_words_save(const sl_words_model *m, const char *path, sl_w2v_format
         return s;
     }
     sl_wordvecs *w;
-    SL__TRY(sl_wordvecs_alloc(rows, d, &w));
+    SL__TRY(sl_wordvecs_create(rows, d, &w));
     if (!w->words) w->words = sl__calloc(rows ? rows : 1, sizeof *w->words);
     if (!w->words) {
         sl_wordvecs_destroy(w);
@@ -261,7 +261,7 @@ sl_status sl_words_load(const char *path, sl_wordvecs **out) {
         s = sl__fail(SL_ERR_NOMEM, "out of memory");
     else if (!f)
         s = sl__fail(SL_ERR_IO, "%s: cannot open the vocabulary of %s", vp, path);
-    if (s == SL_OK) s = sl_wordvecs_alloc(rows, cols, &w);
+    if (s == SL_OK) s = sl_wordvecs_create(rows, cols, &w);
     if (s == SL_OK) {
         if (!w->words) w->words = sl__calloc(rows ? rows : 1, sizeof *w->words);
         if (!w->words) s = sl__fail(SL_ERR_NOMEM, "out of memory");
@@ -288,7 +288,7 @@ sl_status sl_words_load(const char *path, sl_wordvecs **out) {
     if (s == SL_OK) memcpy(w->vecs, data, rows * cols * sizeof(float));
     if (f) fclose(f);
     sl__free(vp);
-    sl_free(data);
+    sl_allocator_free(data);
     if (s != SL_OK) {
         sl_wordvecs_destroy(w);
         return s;

@@ -46,7 +46,7 @@ struct sl_words_model {
 /* ---- model layout -----------------------------------------------------------*/
 static float *aligned_floats(size_t n, void **raw) {
     size_t bytes;
-    if (!sl_mul_size(n, sizeof(float), &bytes) || bytes > SIZE_MAX - 64) return NULL;
+    if (!sl_size_mul(n, sizeof(float), &bytes) || bytes > SIZE_MAX - 64) return NULL;
     unsigned char *p = sl__malloc(bytes + 64);
     if (!p) return NULL;
     *raw = p;
@@ -108,7 +108,7 @@ static sl_status model_alloc(sl_vocab *v, const sl_words_config *cfg, int thread
     }
     m->rows = rows;
     size_t nin, nout;
-    if (!sl_mul_size(rows, m->stride, &nin) || !sl_mul_size(m->V, m->stride, &nout)) goto nomem;
+    if (!sl_size_mul(rows, m->stride, &nin) || !sl_size_mul(m->V, m->stride, &nout)) goto nomem;
     m->in = aligned_floats(nin, &m->in_raw);
     m->out = aligned_floats(nout, &m->out_raw);
     m->sense_cnt = sl__calloc(rows, sizeof *m->sense_cnt);
@@ -1133,7 +1133,7 @@ static void work_round(trainer *t, scratch *sc, int tid, bool ok, run_state *rs)
         sl_status st = train_slice(t, sc, tid, slot, a, b, &m->pos[c], tid == 0 ? rs->prog : NULL, rs->fields);
         if (st != SL_OK) {
             t->ts[tid].status = st;
-            snprintf(t->ts[tid].msg, sizeof t->ts[tid].msg, "%s", sl_last_error());
+            snprintf(t->ts[tid].msg, sizeof t->ts[tid].msg, "%s", sl_error_message());
         }
     }
 }
@@ -1187,7 +1187,7 @@ static void end_round(trainer *t, const sl_words_config *user, run_state *rs) {
         sl_status cs = ckpt_write(m, user->checkpoint);
         if (cs != SL_OK) {
             rs->fail = cs;
-            snprintf(rs->fail_msg, sizeof rs->fail_msg, "%s", sl_last_error());
+            snprintf(rs->fail_msg, sizeof rs->fail_msg, "%s", sl_error_message());
             rs->stop = true;
         }
         rs->last_ckpt = now;
