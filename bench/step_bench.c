@@ -66,7 +66,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (sl_model_create(ENC, &in, 1, &enc) || sl_model_create(PROJ, &mid, 2, &proj)) return fail("model");
-    sl_optim_config c = sl_optim_defaults(SL_OPT_ADAM);
+    sl_optim_config c;
+    sl_optim_config_default(&c, SL_OPT_ADAM);
     sl_optim *oe, *op;
     if (sl_optim_create(enc, &c, &oe) || sl_optim_create(proj, &c, &op)) return fail("optimizer");
     float *x = malloc(n * 784 * 4), *dy = malloc(n * 64 * 4), *dmid = malloc(n * 128 * 4);

@@ -37,7 +37,7 @@ static int run(int argc, char **argv) {
     int rc = cli_parse(&spec, argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
     sl_demo_config c;
-    memset(&c, 0, sizeof c);
+    sl_demo_config_default(&c);
     c.out_dir = cli_str(&a, "output");
     c.steps = (size_t)cli_int(&a, "steps");
     c.threads = (int)cli_int(&a, "threads");

@@ -267,7 +267,8 @@ typedef struct {
 static loss_run run_loss(sl_objective obj, const float *a, const float *b, const int32_t *labels, size_t n,
                          size_t nb, size_t d, int threads) {
     sl_threads_set(threads);
-    sl_loss_config cfg = sl_loss_config_default(obj);
+    sl_loss_config cfg;
+    sl_loss_config_default(&cfg, obj);
     loss_run r;
     memset(&r.res, 0, sizeof r.res);
     r.ga = calloc(n * d, sizeof(float));

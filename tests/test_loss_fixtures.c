@@ -89,7 +89,8 @@ static void check_all(bool exact, double rtol, double erel) {
         sl_similarity sim;
         ASSERT_OK(sl_loss_objective_parse(c.obj, &obj));
         ASSERT_OK(sl_loss_sim_parse(c.sim, &sim));
-        sl_loss_config cfg = sl_loss_config_default(obj);
+        sl_loss_config cfg;
+        sl_loss_config_default(&cfg, obj);
         cfg.sim = sim;
         cfg.tau = c.tau;
         cfg.learnable_tau = c.learnable != 0;

@@ -84,7 +84,7 @@ static void check_objective(sl_objective obj) {
             fill(a, n * d, &r, sd);
             fill(bm, nb * d, &r, sd);
             setup s;
-            s.cfg = sl_loss_config_default(obj);
+            sl_loss_config_default(&s.cfg, obj);
             s.cfg.sim = (sl_similarity)sim;
             s.cfg.exact = true;
             s.cfg.tau = 0.4;
@@ -121,7 +121,7 @@ TEST(grad_cosine_tiny_vector) {
     fill(a, 48, &r, 1.0);
     for (int k = 0; k < 6; k++) a[6 + k] = (float)(1e-10 * (k + 1));
     setup s;
-    s.cfg = sl_loss_config_default(SL_OBJ_INFONCE);
+    sl_loss_config_default(&s.cfg, SL_OBJ_INFONCE);
     s.cfg.exact = true;
     s.cfg.eps = 1e-6; /* so the row sits below it */
     s.b = (sl_loss_batch){.n = 8, .d = 6, .a = a, .grad_a = ga};
@@ -144,7 +144,8 @@ TEST(fast_path_matches_exact) {
     for (int obj = 0; obj < SL_OBJ_COUNT; obj++)
         for (int sim = 0; sim < SL_SIM_COUNT; sim++) {
             float g1[128] = {0}, g2[128] = {0}, h1[128] = {0}, h2[128] = {0};
-            sl_loss_config c = sl_loss_config_default((sl_objective)obj);
+            sl_loss_config c;
+            sl_loss_config_default(&c, (sl_objective)obj);
             c.sim = (sl_similarity)sim;
             if (sim != SL_SIM_COSINE && c.learnable_tau) c.log_scale = 0.0;
             if (sim != SL_SIM_COSINE) c.tau = 2.0;

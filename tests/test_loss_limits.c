@@ -31,7 +31,8 @@ TEST(infonce_separated_goes_to_zero_as_tau_shrinks) {
     for (int sim = 0; sim < SL_SIM_COUNT; sim++) {
         prev = INFINITY;
         for (size_t k = 0; k < sizeof taus / sizeof taus[0]; k++) {
-            sl_loss_config c = sl_loss_config_default(SL_OBJ_INFONCE);
+            sl_loss_config c;
+            sl_loss_config_default(&c, SL_OBJ_INFONCE);
             c.sim = (sl_similarity)sim;
             c.tau = taus[k];
             sl_loss_result r = run(&c, z, NULL, 0, NULL, 8, 8, NULL, NULL);
@@ -54,7 +55,8 @@ TEST(supcon_and_softmax_separated_go_to_zero) {
     for (int i = 0; i < 6; i++) z[i * 4 + (i < 3 ? 0 : 1)] = 1;
     double prev_s = INFINITY, prev_x = INFINITY;
     for (double tau = 1.0; tau > 0.004; tau /= 2) {
-        sl_loss_config c = sl_loss_config_default(SL_OBJ_SUPCON);
+        sl_loss_config c;
+        sl_loss_config_default(&c, SL_OBJ_SUPCON);
         c.tau = tau;
         sl_loss_result r = run(&c, z, NULL, 0, lab, 6, 4, NULL, NULL);
         ASSERT_TRUE(r.loss <= prev_s);
@@ -62,7 +64,7 @@ TEST(supcon_and_softmax_separated_go_to_zero) {
         /* Each anchor: 2 positives at logit 1/tau, 3 negatives at 0:
          * loss = log(2 e^{1/tau} + 3) - 1/tau. */
         ASSERT_CLOSE(r.loss, log(2 + 3 * exp(-1 / tau)), 1e-6, 1e-12);
-        c = sl_loss_config_default(SL_OBJ_SOFTMAX);
+        sl_loss_config_default(&c, SL_OBJ_SOFTMAX);
         c.sim = SL_SIM_COSINE;
         c.tau = tau;
         r = run(&c, z, w, 2, lab, 6, 4, NULL, NULL);
@@ -79,7 +81,8 @@ TEST(infonce_collapsed_gives_log_2n_minus_1) {
     for (int k = 0; k < 50; k++) z[k] = (float)(0.3 * ((k % 5) - 2) + 0.1);
     for (int sim = 0; sim < SL_SIM_COUNT; sim++)
         for (double tau = 0.05; tau < 3; tau *= 3) {
-            sl_loss_config c = sl_loss_config_default(SL_OBJ_INFONCE);
+            sl_loss_config c;
+            sl_loss_config_default(&c, SL_OBJ_INFONCE);
             c.sim = (sl_similarity)sim;
             c.tau = tau;
             float g[50] = {0};
@@ -92,7 +95,8 @@ TEST(infonce_collapsed_gives_log_2n_minus_1) {
         }
     /* All-zero embeddings with cosine: normalisation must not divide by 0. */
     float zero[50] = {0}, g[50] = {0};
-    sl_loss_config c = sl_loss_config_default(SL_OBJ_INFONCE);
+    sl_loss_config c;
+    sl_loss_config_default(&c, SL_OBJ_INFONCE);
     sl_loss_result r = run(&c, zero, NULL, 0, NULL, 10, 5, g, NULL);
     ASSERT_CLOSE(r.loss, log(9.0), 1e-9, 0);
     all_finite(g, 50);
@@ -103,7 +107,8 @@ TEST(clip_identical_pairs_large_scale_is_near_zero) {
     sl_rng rng;
     sl_rng_seed(&rng, 3, 0);
     for (int k = 0; k < 8 * 32; k++) a[k] = (float)sl_rng_normal(&rng);
-    sl_loss_config c = sl_loss_config_default(SL_OBJ_CLIP);
+    sl_loss_config c;
+    sl_loss_config_default(&c, SL_OBJ_CLIP);
     c.log_scale = log(100.0);
     float ga[256] = {0}, gb[256] = {0};
     sl_loss_result r = run(&c, a, a, 8, NULL, 8, 32, ga, gb);
@@ -113,7 +118,7 @@ TEST(clip_identical_pairs_large_scale_is_near_zero) {
     ASSERT_NEAR(r.scale, 100.0, 1e-9);
     all_finite(ga, 256);
     /* At the default scale (1/0.07) the same batch has a clearly larger loss. */
-    c = sl_loss_config_default(SL_OBJ_CLIP);
+    sl_loss_config_default(&c, SL_OBJ_CLIP);
     sl_loss_result r2 = run(&c, a, a, 8, NULL, 8, 32, NULL, NULL);
     ASSERT_TRUE(r2.loss > 1e3 * r.loss);
 }
@@ -129,7 +134,8 @@ TEST(no_valid_triplet_gives_zero_and_zero_grad) {
                 const int32_t *lab = which ? distinct : same;
                 /* supcon has positives when all labels agree; only distinct labels leave it empty. */
                 if (objs[o] == SL_OBJ_SUPCON && !which) continue;
-                sl_loss_config c = sl_loss_config_default(objs[o]);
+                sl_loss_config c;
+                sl_loss_config_default(&c, objs[o]);
                 c.sim = (sl_similarity)sim;
                 float g[18] = {0};
                 sl_loss_result r = run(&c, z, NULL, 0, lab, 6, 3, g, NULL);
@@ -139,7 +145,8 @@ TEST(no_valid_triplet_gives_zero_and_zero_grad) {
                 for (int k = 0; k < 18; k++) ASSERT_TRUE(g[k] == 0.0f);
             }
     /* A single row: nothing to compare with. */
-    sl_loss_config c = sl_loss_config_default(SL_OBJ_TRIPLET);
+    sl_loss_config c;
+    sl_loss_config_default(&c, SL_OBJ_TRIPLET);
     float g[3] = {0};
     sl_loss_result r = run(&c, z, NULL, 0, same, 1, 3, g, NULL);
     ASSERT_TRUE(r.loss == 0.0 && g[0] == 0.0f);
@@ -157,7 +164,8 @@ TEST(tiny_tau_and_huge_logits_stay_finite) {
     for (int obj = 0; obj < SL_OBJ_COUNT; obj++)
         for (int sim = 0; sim < SL_SIM_COUNT; sim++)
             for (int learn = 0; learn < 2; learn++) {
-                sl_loss_config c = sl_loss_config_default((sl_objective)obj);
+                sl_loss_config c;
+                sl_loss_config_default(&c, (sl_objective)obj);
                 c.sim = (sl_similarity)sim;
                 c.tau = 1e-6;
                 c.learnable_tau = learn;
@@ -176,7 +184,8 @@ TEST(tiny_tau_and_huge_logits_stay_finite) {
 }
 
 TEST(learnable_scale_is_clamped) {
-    sl_loss_config c = sl_loss_config_default(SL_OBJ_CLIP);
+    sl_loss_config c;
+    sl_loss_config_default(&c, SL_OBJ_CLIP);
     ASSERT_NEAR(sl_loss_scale(&c), 1 / 0.07, 1e-9);
     ASSERT_NEAR(c.log_scale, log(1 / 0.07), 1e-12);
     ASSERT_NEAR(sl_loss_clamp_log_scale(&c, 9.0), log(100.0), 1e-12);
@@ -221,7 +230,8 @@ TEST(triplet_kernel_matches_naive_twin) {
     for (int k = 0; k < N * Dm; k++) z[k] = (float)((int)sl_rng_below(&rng, 5) - 2);
     for (int i = 0; i < N; i++) lab[i] = (int32_t)sl_rng_below(&rng, 5);
     for (int sim = 0; sim < SL_SIM_COUNT; sim++) {
-        sl_loss_config c = sl_loss_config_default(SL_OBJ_TRIPLET);
+        sl_loss_config c;
+        sl_loss_config_default(&c, SL_OBJ_TRIPLET);
         c.sim = (sl_similarity)sim;
         c.margin = sim == SL_SIM_COSINE ? 0.25 : 1.0;
         c.exact = true;
@@ -265,7 +275,8 @@ TEST(supcon_skips_anchors_without_positive) {
     sl_rng rng;
     sl_rng_seed(&rng, 2, 0);
     for (int k = 0; k < 18; k++) z[k] = (float)sl_rng_normal(&rng);
-    sl_loss_config c = sl_loss_config_default(SL_OBJ_SUPCON);
+    sl_loss_config c;
+    sl_loss_config_default(&c, SL_OBJ_SUPCON);
     c.sim = SL_SIM_DOT;
     c.tau = 0.5;
     c.exact = true;
@@ -291,7 +302,8 @@ TEST(supcon_skips_anchors_without_positive) {
 TEST(diagnostics_on_a_small_batch) {
     /* Items 0, 1; twins exact copies; item 0 and 1 orthogonal. */
     float z[4 * 2] = {1, 0, 0, 1, 1, 0, 0, 1};
-    sl_loss_config c = sl_loss_config_default(SL_OBJ_INFONCE);
+    sl_loss_config c;
+    sl_loss_config_default(&c, SL_OBJ_INFONCE);
     sl_loss_result r = run(&c, z, NULL, 0, NULL, 4, 2, NULL, NULL);
     ASSERT_NEAR(r.pos_sim, 1.0, 1e-7);
     ASSERT_NEAR(r.neg_sim, 0.0, 1e-7);
@@ -306,7 +318,7 @@ TEST(diagnostics_on_a_small_batch) {
     /* Softmax: 1 of 2 rows classified right. */
     float zz[4] = {1, 0, 1, 0}, cls[4] = {1, 0, 0, 1};
     int32_t lab[2] = {0, 1};
-    c = sl_loss_config_default(SL_OBJ_SOFTMAX);
+    sl_loss_config_default(&c, SL_OBJ_SOFTMAX);
     r = run(&c, zz, cls, 2, lab, 2, 2, NULL, NULL);
     ASSERT_NEAR(r.accuracy, 0.5, 0);
     ASSERT_CLOSE(r.loss, log1p(exp(-1.0)) / 2 + log1p(exp(1.0)) / 2, 1e-9, 0);
@@ -318,7 +330,8 @@ TEST(autoencoder_value_and_gradient) {
         tgt[k] = (float)k;
         rec[k] = (float)k + (k % 2 ? 0.5f : -0.5f);
     }
-    sl_loss_config c = sl_loss_config_default(SL_OBJ_AUTOENCODER);
+    sl_loss_config c;
+    sl_loss_config_default(&c, SL_OBJ_AUTOENCODER);
     sl_loss_result r = run(&c, rec, tgt, 0, NULL, 2, 3, g, NULL);
     ASSERT_NEAR(r.loss, 0.25, 1e-12);
     for (int k = 0; k < 6; k++) ASSERT_NEAR(g[k], (k % 2 ? 1.0 : -1.0) / 6, 1e-7);
@@ -335,7 +348,8 @@ TEST(gradients_accumulate_and_calls_are_deterministic) {
         b[k] = (float)sl_rng_normal(&rng);
     }
     for (int obj = 0; obj < SL_OBJ_COUNT; obj++) {
-        sl_loss_config c = sl_loss_config_default((sl_objective)obj);
+        sl_loss_config c;
+        sl_loss_config_default(&c, (sl_objective)obj);
         size_t nb = obj == SL_OBJ_SOFTMAX ? 4 : 12;
         float g1[60] = {0}, h1[60] = {0}, g2[60] = {0}, h2[60] = {0};
         sl_loss_result r1 = run(&c, a, b, nb, lab, 12, 5, g1, h1);
@@ -383,7 +397,8 @@ TEST(bad_inputs_fail_clearly) {
     sl_loss_result r;
     memset(&r, 0x5a, sizeof r);
     sl_loss_result before = r;
-    sl_loss_config c = sl_loss_config_default(SL_OBJ_INFONCE);
+    sl_loss_config c;
+    sl_loss_config_default(&c, SL_OBJ_INFONCE);
     z[2 * 3 + 1] = NAN;
     ASSERT_FAILS(sl_loss_infonce(&c, z, 8, 3, g, &r), SL_ERR_NUMERIC, "row 2, column 1");
     z[2 * 3 + 1] = INFINITY;
@@ -400,20 +415,20 @@ TEST(bad_inputs_fail_clearly) {
     ASSERT_FAILS(sl_loss_clip(&c, z, z, 8, 3, g, g, &r), SL_ERR_ARG, "tau");
     c.tau = 1e-320; /* 1/tau overflows */
     ASSERT_FAILS(sl_loss_infonce(&c, z, 8, 3, g, &r), SL_ERR_ARG, "tau");
-    c = sl_loss_config_default(SL_OBJ_CLIP);
+    sl_loss_config_default(&c, SL_OBJ_CLIP);
     c.log_scale = NAN;
     ASSERT_FAILS(sl_loss_clip(&c, z, z, 8, 3, g, g, &r), SL_ERR_ARG, "log_scale");
-    c = sl_loss_config_default(SL_OBJ_CLIP);
+    sl_loss_config_default(&c, SL_OBJ_CLIP);
     c.log_scale_min = 5;
     c.log_scale_max = 1;
     ASSERT_FAILS(sl_loss_clip(&c, z, z, 8, 3, g, g, &r), SL_ERR_ARG, "min <= max");
-    c = sl_loss_config_default(SL_OBJ_TRIPLET);
+    sl_loss_config_default(&c, SL_OBJ_TRIPLET);
     c.margin = INFINITY;
     ASSERT_FAILS(sl_loss_triplet_hard(&c, z, lab, 8, 3, g, &r), SL_ERR_ARG, "margin");
-    c = sl_loss_config_default(SL_OBJ_INFONCE);
+    sl_loss_config_default(&c, SL_OBJ_INFONCE);
     c.eps = 0;
     ASSERT_FAILS(sl_loss_infonce(&c, z, 8, 3, g, &r), SL_ERR_ARG, "eps");
-    c = sl_loss_config_default(SL_OBJ_SOFTMAX);
+    sl_loss_config_default(&c, SL_OBJ_SOFTMAX);
     lab[3] = 2;
     ASSERT_FAILS(sl_loss_softmax(&c, z, z, lab, 8, 2, 3, g, g, &r), SL_ERR_RANGE, "label 2 of row 3");
     lab[3] = -1;
@@ -422,11 +437,11 @@ TEST(bad_inputs_fail_clearly) {
     ASSERT_FAILS(sl_loss_softmax(&c, z, z, lab, 8, 2, 3, g, g, &r), SL_ERR_ARG, "similarity 9");
     /* The dispatcher names what the batch lacks. */
     sl_loss_batch b = {.n = 8, .d = 3, .a = z};
-    c = sl_loss_config_default(SL_OBJ_SUPCON);
+    sl_loss_config_default(&c, SL_OBJ_SUPCON);
     ASSERT_FAILS(sl_loss_compute(&c, &b, &r), SL_ERR_ARG, "supcon loss: the batch has no labels");
-    c = sl_loss_config_default(SL_OBJ_CLIP);
+    sl_loss_config_default(&c, SL_OBJ_CLIP);
     ASSERT_FAILS(sl_loss_compute(&c, &b, &r), SL_ERR_ARG, "text embeddings");
-    c = sl_loss_config_default(SL_OBJ_AUTOENCODER);
+    sl_loss_config_default(&c, SL_OBJ_AUTOENCODER);
     ASSERT_FAILS(sl_loss_compute(&c, &b, &r), SL_ERR_ARG, "reconstruction target");
     c.objective = (sl_objective)42;
     ASSERT_FAILS(sl_loss_compute(&c, &b, &r), SL_ERR_ARG, "objective 42");
@@ -449,7 +464,8 @@ TEST(workspace_reuse_is_bit_identical_and_stops_growing) {
     ASSERT_OK(sl_loss_workspace_create(&ws));
     ASSERT_EQ_SIZE(sl_loss_workspace_bytes(ws), 0);
     for (int obj = 0; obj < SL_OBJ_COUNT; obj++) {
-        sl_loss_config c = sl_loss_config_default((sl_objective)obj);
+        sl_loss_config c;
+        sl_loss_config_default(&c, (sl_objective)obj);
         size_t nb = obj == SL_OBJ_SOFTMAX ? 7 : 64;
         float g1[1024] = {0}, g2[1024] = {0}, h1[1024] = {0}, h2[1024] = {0};
         sl_loss_batch bt = {.n = 64, .d = 16, .a = a, .b = b, .nb = nb, .labels = lab2, .grad_a = g1, .grad_b = h1};
@@ -484,7 +500,8 @@ TEST(supcon_with_item_labels_equals_infonce) {
     for (int k = 0; k < 60; k++) z[k] = (float)sl_rng_normal(&rng);
     for (int i = 0; i < 12; i++) lab[i] = i % 6;
     for (int sim = 0; sim < SL_SIM_COUNT; sim++) {
-        sl_loss_config c = sl_loss_config_default(SL_OBJ_INFONCE);
+        sl_loss_config c;
+        sl_loss_config_default(&c, SL_OBJ_INFONCE);
         c.sim = (sl_similarity)sim;
         c.tau = 0.7;
         c.exact = true;
@@ -532,7 +549,8 @@ TEST(out_of_memory_fails_cleanly_everywhere) {
     for (int i = 0; i < 40; i++) lab[i] = i % 5;
     for (int obj = 0; obj < SL_OBJ_COUNT; obj++)
         for (int use_ws = 0; use_ws < 2; use_ws++) {
-            sl_loss_config c = sl_loss_config_default((sl_objective)obj);
+            sl_loss_config c;
+            sl_loss_config_default(&c, (sl_objective)obj);
             int ok = 0;
             for (long limit = 0; limit < 64 && !ok; limit++) {
                 budget.left = 1 << 30;

@@ -198,7 +198,8 @@ TEST(optimizers_match_pytorch) {
         float *p = sl_model_params(m), *g = sl_model_grads(m);
         memcpy(p, sl_tensors_get(t, "w0")->data, 12 * 4);
         memcpy(p + 12, sl_tensors_get(t, "b0")->data, 3 * 4);
-        sl_optim_config cfg = sl_optim_defaults(cases[c].kind);
+        sl_optim_config cfg;
+        sl_optim_config_default(&cfg, cases[c].kind);
         cfg.momentum = cases[c].momentum;
         cfg.weight_decay = cases[c].wd;
         cfg.nesterov = cases[c].nesterov;
@@ -231,7 +232,8 @@ TEST(lars_uses_layerwise_trust_ratio) {
     float w0[15];
     memcpy(w0, p, sizeof w0);
     for (int i = 0; i < 15; i++) g[i] = (float)(i + 1) * 0.1f;
-    sl_optim_config c = sl_optim_defaults(SL_OPT_LARS);
+    sl_optim_config c;
+    sl_optim_config_default(&c, SL_OPT_LARS);
     c.weight_decay = 0;
     sl_optim *o;
     ASSERT_OK(sl_optim_create(m, &c, &o));
@@ -246,7 +248,8 @@ TEST(lars_uses_layerwise_trust_ratio) {
     ASSERT_FAILS(sl_optim_step(o, 1.0f), SL_ERR_NUMERIC, "gradient of '0.weight' element 0");
     sl_optim_destroy(o);
     sl_model_destroy(m);
-    sl_optim_config bad = sl_optim_defaults(SL_OPT_ADAM);
+    sl_optim_config bad;
+    sl_optim_config_default(&bad, SL_OPT_ADAM);
     bad.beta2 = 1.5f;
     ASSERT_OK(sl_model_create("linear(3)", &in, 1, &m));
     ASSERT_FAILS(sl_optim_create(m, &bad, &o), SL_ERR_ARG, "betas");
@@ -307,7 +310,8 @@ TEST(checkpoint_resume_is_exact) {
     sl_shape in = shp("2x5x5");
     sl_model *a;
     ASSERT_OK(sl_model_create(spec, &in, 8, &a));
-    sl_optim_config c = sl_optim_defaults(SL_OPT_ADAMW);
+    sl_optim_config c;
+    sl_optim_config_default(&c, SL_OPT_ADAMW);
     sl_optim *oa;
     ASSERT_OK(sl_optim_create(a, &c, &oa));
     train_steps(a, oa, 3, 1);
@@ -336,7 +340,8 @@ TEST(checkpoint_resume_is_exact) {
     ASSERT_STREQ(pa.name, "1.running_mean");
     ASSERT_TRUE(memcmp(pa.data, pb.data, pa.count * 4) == 0);
     /* The wrong optimizer kind is refused. */
-    sl_optim_config sgd = sl_optim_defaults(SL_OPT_SGD);
+    sl_optim_config sgd;
+    sl_optim_config_default(&sgd, SL_OPT_SGD);
     sl_optim *os;
     ASSERT_OK(sl_optim_create(b, &sgd, &os));
     ASSERT_FAILS(sl_optim_import(os, t, ""), SL_ERR_ARG, "optimizer is adamw");

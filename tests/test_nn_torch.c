@@ -80,7 +80,8 @@ TEST(checkpoint_loads_into_torch) {
     sl_rng_seed(&r, 3, 3);
     for (size_t i = 0; i < nin; i++) x[i] = (float)sl_rng_normal(&r);
     /* A few training steps so running statistics and weights move. */
-    sl_optim_config c = sl_optim_defaults(SL_OPT_ADAMW);
+    sl_optim_config c;
+    sl_optim_config_default(&c, SL_OPT_ADAMW);
     sl_optim *o;
     ASSERT_OK(sl_optim_create(m, &c, &o));
     float dy[7 * 3];

@@ -159,6 +159,9 @@ typedef struct sl_knn_config {
     sl_metric metric; /* what the scores are: similarities for ip/cosine; for l2 a
                          squared distance, whose similarity is -distance */
 } sl_knn_config;
+/* Fill c with the defaults: every column votes (k = 0), majority vote, tau
+ * 0.07, L2 scores. */
+void sl_knn_config_default(sl_knn_config *c);
 
 /* Predict a label for each of nq queries from its neighbours (ids/scores: nq
  * x kcols, as sl_flat_search or sl_hnsw_search return them; id -1 entries are
@@ -197,6 +200,9 @@ typedef struct sl_retrieval_config {
     size_t nK;
     sl_progress *progress; /* queries done, may be NULL */
 } sl_retrieval_config;
+/* Fill c with the defaults: L2, no self-exclusion, K in {1, 5, 10} (a static
+ * array), no progress. */
+void sl_retrieval_config_default(sl_retrieval_config *c);
 sl_status sl_retrieval_labelled(const float *base, size_t n, const int64_t *base_labels, const float *queries,
                                 size_t nq, const int64_t *query_labels, size_t d, const sl_retrieval_config *cfg,
                                 double *recall_at, double *precision_at, double *map_at_r, size_t *n_used);

@@ -46,6 +46,9 @@ typedef struct sl_flat_config {
     size_t max_block_bytes; /* bound for the score block; 0 = 128 MiB */
     sl_progress *progress; /* queries done, may be NULL (borrowed) */
 } sl_flat_config;
+/* Fill c with the defaults: L2, k = 10, no self-exclusion, 128 MiB blocks,
+ * no progress. */
+void sl_flat_config_default(sl_flat_config *c);
 
 /* base: n x d, queries: nq x dq (dq must equal d). ids (nq x k) and scores
  * (nq x k) are caller-allocated. Errors: SL_ERR_ARG (dims differ, empty base or
@@ -82,6 +85,9 @@ typedef struct sl_hnsw_config {
     size_t ef_construction; /* candidate list size while inserting; 0 = 200 */
     uint64_t seed;          /* level draws: node i's level depends only on (seed, i) */
 } sl_hnsw_config;
+/* Fill c with the defaults: L2, M = 16, ef_construction = 200, seed 0; dim
+ * is 0 and must be set. */
+void sl_hnsw_config_default(sl_hnsw_config *c);
 
 typedef struct sl_hnsw sl_hnsw;
 

@@ -65,8 +65,9 @@ typedef struct sl_loss_config {
     bool exact;
 } sl_loss_config;
 
-/* The documented defaults of an objective (docs/objectives.md, "Defaults"). */
-sl_loss_config sl_loss_config_default(sl_objective obj);
+/* Fill c with the documented defaults of an objective (docs/objectives.md,
+ * "Defaults"). */
+void sl_loss_config_default(sl_loss_config *c, sl_objective obj);
 /* The scale (1/tau) the configuration gives, after clamping. */
 double sl_loss_scale(const sl_loss_config *cfg);
 /* Clamp a learnable log-scale into [log_scale_min, log_scale_max]; the

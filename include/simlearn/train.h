@@ -175,13 +175,16 @@ sl_status sl_train_knn_accuracy(const float *x, size_t n, size_t d, const int32_
 /* ---- the demo ------------------------------------------------------------*/
 typedef struct sl_demo_config {
     const char *out_dir;    /* default "demo-out" */
-    size_t steps;           /* contrastive steps (0: default); the autoencoder gets the same */
+    size_t steps;           /* contrastive steps (0: 200); the autoencoder gets the same */
     int threads;            /* 0: all cores */
-    uint64_t seed;
-    FILE *progress_stream;
+    uint64_t seed;          /* default 1 */
+    FILE *progress_stream;  /* NULL: no progress */
     sl_progress_mode progress_mode;
     const volatile sig_atomic_t *stop;
 } sl_demo_config;
+/* Fill c with the defaults: "demo-out", 200 steps, all cores, seed 1, no
+ * progress, no stop flag. */
+void sl_demo_config_default(sl_demo_config *c);
 
 #define SL_DEMO_REPS 3
 typedef struct sl_demo_result {

@@ -188,6 +188,8 @@ typedef struct sl_grid_config {
     int font_scale; /* 0 = 1 */
     const char *title; /* drawn above the grid; may be NULL */
 } sl_grid_config;
+/* Fill c with the defaults: scale 2, font scale 1, no title. */
+void sl_grid_config_default(sl_grid_config *c);
 /* tiles: rows x cols, row-major; all non-NULL tiles must have the same size.
  * Errors: SL_ERR_ARG, SL_ERR_NOMEM. */
 sl_status sl_grid_render(const sl_grid_tile *tiles, size_t rows, size_t cols, const sl_grid_config *cfg,

@@ -29,6 +29,8 @@ typedef struct sl_vocab_config {
     size_t max_size;    /* keep at most this many words, 0 = no limit */
     bool lowercase;     /* ASCII-lowercase every word while reading */
 } sl_vocab_config;
+/* Fill c with the defaults: min_count 5, no size limit, case kept. */
+void sl_vocab_config_default(sl_vocab_config *c);
 
 typedef struct sl_vocab sl_vocab;
 /* Scan a corpus file once. Errors: SL_ERR_IO (cannot open/read),

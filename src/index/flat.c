@@ -124,6 +124,12 @@ static double exact_key(sl_metric m, const float *q, const float *x, size_t d, d
     return qnorm > 0 && xnorm > 0 ? -ip / (qnorm * xnorm) : -0.0;
 }
 
+void sl_flat_config_default(sl_flat_config *c) {
+    memset(c, 0, sizeof *c);
+    c->metric = SL_METRIC_L2;
+    c->k = 10;
+}
+
 sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *queries, size_t nq, size_t dq,
                          const sl_flat_config *cfg, int64_t *ids, float *scores) {
     SL__TRY(check_args(n, d, nq, dq, cfg));

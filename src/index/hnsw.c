@@ -446,6 +446,13 @@ static sl_status repair_reachability(sl_hnsw *h) {
 
 /* ---- create / destroy / grow -------------------------------------------*/
 
+void sl_hnsw_config_default(sl_hnsw_config *c) {
+    memset(c, 0, sizeof *c);
+    c->metric = SL_METRIC_L2;
+    c->M = 16;
+    c->ef_construction = 200;
+}
+
 sl_status sl_hnsw_create(const sl_hnsw_config *cfg, sl_hnsw **out) {
     if (!cfg) return sl__fail(SL_ERR_ARG, "hnsw: no configuration given");
     size_t M = cfg->M ? cfg->M : 16, efc = cfg->ef_construction ? cfg->ef_construction : 200;

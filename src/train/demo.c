@@ -89,6 +89,14 @@ static sl_status embed_save(const sl_demo_config *c, const char *model, const ch
     return s;
 }
 
+void sl_demo_config_default(sl_demo_config *c) {
+    memset(c, 0, sizeof *c);
+    c->out_dir = "demo-out";
+    c->steps = 200;
+    c->seed = 1;
+    c->progress_mode = SL_PROGRESS_AUTO;
+}
+
 sl_status sl_demo_run(const sl_demo_config *c, sl_demo_result *r) {
     double t0 = sl_time_now();
     const char *dir = c->out_dir ? c->out_dir : "demo-out";

@@ -183,7 +183,7 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
         if (s) return sl__fail_prefix(s, "train: --aug: ");
     }
     /* objective */
-    t->lc = sl_loss_config_default(t->obj);
+    sl_loss_config_default(&t->lc, t->obj);
     if (c->sim) SL__TRY(sl_loss_sim_parse(c->sim, &t->lc.sim));
     c->sim = sl_loss_sim_name(t->lc.sim);
     if (c->tau > 0) t->lc.tau = c->tau;
@@ -197,7 +197,7 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
     if (!(c->margin >= 0 && isfinite(c->margin))) return fail_opt("margin", "must be finite");
     /* optimizer and schedule */
     SL__TRY(sl_optim_kind_parse(c->optim ? c->optim : "adam", &t->okind));
-    t->oc = sl_optim_defaults(t->okind);
+    sl_optim_config_default(&t->oc, t->okind);
     c->optim = t->okind == SL_OPT_SGD ? "sgd" : t->okind == SL_OPT_ADAM ? "adam" : t->okind == SL_OPT_ADAMW ? "adamw" : "lars";
     if (t->okind == SL_OPT_SGD) t->oc.momentum = 0.9f;
     if (c->wd >= 0) t->oc.weight_decay = (float)c->wd;
