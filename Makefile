@@ -92,6 +92,8 @@ tests-build-asan: deps-test $(TESTBIN) $(BIN)
 demo: all
 	./$(BIN) demo
 
+# Only include/ is installed: the private headers under src/ (internal.h, the
+# modules' own, and testing.h with the naive twins the tests use) never are.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include/simlearn $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/simlearn.h $(DESTDIR)$(PREFIX)/include/

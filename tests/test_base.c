@@ -179,7 +179,7 @@ TEST(gemm_matches_reference_on_random_shapes) {
         for (size_t i = 0; i < M * N; i++) C1[i] = C2[i] = sl_rng_range(&r, -1, 1);
         size_t lda = ta ? M : K, ldb = tb ? K : N;
         sl_gemm(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.3f, C1, N);
-        sl_gemm_ref(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.3f, C2, N);
+        sl__gemm_ref(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.3f, C2, N);
         for (size_t i = 0; i < M * N; i++) ASSERT_NEAR(C1[i], C2[i], 1e-4);
         free(A), free(B), free(C1), free(C2);
     }

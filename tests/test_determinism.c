@@ -69,7 +69,7 @@ static void check_against_ref(bool ta, bool tb, size_t M, size_t N, size_t K, fl
     memcpy(C3, C1, M * ldc * sizeof *C3);
     sl_threads_set(2);
     sl_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C1, ldc);
-    sl_gemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C2, ldc);
+    sl__gemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C2, ldc);
     sl__gemm_one(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C3, ldc);
     double tol = 4e-7 * (double)K + 1e-5;
     for (size_t i = 0; i < M; i++) {

@@ -142,7 +142,7 @@ TEST(logreg_loss_matches_naive_twin) {
     sl_logreg_problem p = {x, y, n, d, k, 0.03};
     double f1, f2, f3;
     ASSERT_OK(sl_logreg_loss(&p, th, g1, &f1));
-    ASSERT_OK(sl_logreg_loss_ref(&p, th, g2, &f2));
+    ASSERT_OK(sl__logreg_loss_ref(&p, th, g2, &f2));
     ASSERT_OK(sl_logreg_loss(&p, th, NULL, &f3));
     ASSERT_CLOSE(f1, f2, 1e-6, 0);
     ASSERT_TRUE(f1 == f3);
@@ -161,14 +161,14 @@ TEST(logreg_gradient_matches_central_differences) {
     for (size_t i = 0; i < np; i++) th[i] = sl_rng_normal(&r);
     sl_logreg_problem p = {x, y, n, d, k, 0.1};
     double f;
-    ASSERT_OK(sl_logreg_loss_ref(&p, th, g, &f));
+    ASSERT_OK(sl__logreg_loss_ref(&p, th, g, &f));
     ASSERT_OK(sl_logreg_loss(&p, th, gf, &f));
     for (size_t i = 0; i < np; i++) {
         double h = 1e-5, fp, fm, save = th[i];
         th[i] = save + h;
-        ASSERT_OK(sl_logreg_loss_ref(&p, th, NULL, &fp));
+        ASSERT_OK(sl__logreg_loss_ref(&p, th, NULL, &fp));
         th[i] = save - h;
-        ASSERT_OK(sl_logreg_loss_ref(&p, th, NULL, &fm));
+        ASSERT_OK(sl__logreg_loss_ref(&p, th, NULL, &fm));
         th[i] = save;
         double num = (fp - fm) / (2 * h);
         ASSERT_NEAR(g[i], num, 1e-7);
@@ -198,7 +198,7 @@ static double fit_and_check(sl_logreg_precond *pc, double *th, size_t np, const 
     ASSERT_OK(sl_logreg_fit(p, pc, &o, th, &r));
     /* Optimality: the exact gradient vanishes at the solution. */
     double *g = malloc(np * sizeof *g), f;
-    ASSERT_OK(sl_logreg_loss_ref(p, th, g, &f));
+    ASSERT_OK(sl__logreg_loss_ref(p, th, g, &f));
     for (size_t i = 0; i < np; i++) ASSERT_NEAR(g[i], 0, 1e-5);
     free(g);
     return f;

@@ -46,7 +46,7 @@ TEST(retrieval_matches_brute_force) {
     int64_t *ids = malloc(nq * n * sizeof *ids);
     float *sc = malloc(nq * n * sizeof *sc);
     sl_flat_config fc = {.metric = SL_METRIC_COSINE, .k = n};
-    ASSERT_OK(sl_flat_search_ref(x, n, d, q, nq, d, &fc, ids, sc));
+    ASSERT_OK(sl__flat_search_ref(x, n, d, q, nq, d, &fc, ids, sc));
     double brec[3] = {0}, bprec[3] = {0}, bmap = 0;
     for (size_t i = 0; i < nq; i++) {
         size_t R = 0;

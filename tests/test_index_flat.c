@@ -19,7 +19,7 @@ static void compare_with_ref(sl_metric m, bool self, size_t budget) {
     int64_t *ia = malloc(nq * k * sizeof *ia), *ib = malloc(nq * k * sizeof *ib);
     float *sa = malloc(nq * k * sizeof *sa), *sb = malloc(nq * k * sizeof *sb);
     ASSERT_OK(sl_flat_search(b, n, d, q, nq, d, &cfg, ia, sa));
-    ASSERT_OK(sl_flat_search_ref(b, n, d, q, nq, d, &cfg, ib, sb));
+    ASSERT_OK(sl__flat_search_ref(b, n, d, q, nq, d, &cfg, ib, sb));
     for (size_t i = 0; i < nq * k; i++) {
         ASSERT_EQ_INT(ia[i], ib[i]);
         ASSERT_CLOSE(sa[i], sb[i], 1e-5, 1e-5);

@@ -37,7 +37,7 @@ static void check_both(const double *a, size_t n, double tol) {
     double *w1 = malloc(n * sizeof *w1), *w2 = malloc(n * sizeof *w2), *w3 = malloc(n * sizeof *w3);
     double *v1 = malloc(n * n * sizeof *v1), *v2 = malloc(n * n * sizeof *v2);
     ASSERT_OK(sl_eigh(a, n, w1, v1));
-    ASSERT_OK(sl_eigh_ref(a, n, w2, v2));
+    ASSERT_OK(sl__eigh_ref(a, n, w2, v2));
     ASSERT_OK(sl_eigh(a, n, w3, NULL));
     check_eig(a, n, w1, v1, tol);
     check_eig(a, n, w2, v2, tol);
@@ -83,7 +83,7 @@ TEST(eigh_matches_jacobi_twin_on_random_matrices) {
         double *w1 = malloc(n * sizeof *w1), *w2 = malloc(n * sizeof *w2);
         random_sym(a, n, 10 + s);
         ASSERT_OK(sl_eigh(a, n, w1, v1));
-        ASSERT_OK(sl_eigh_ref(a, n, w2, v2));
+        ASSERT_OK(sl__eigh_ref(a, n, w2, v2));
         for (size_t i = 0; i < n; i++) ASSERT_NEAR(w1[i], w2[i], 1e-9);
         /* Distinct eigenvalues (random matrix): vectors agree up to the shared sign rule. */
         for (size_t i = 0; i < n * n; i++) ASSERT_NEAR(v1[i], v2[i], 1e-7);
@@ -100,7 +100,7 @@ TEST(eigh_repeated_eigenvalues_are_orthonormal) {
     size_t n = 6;
     double a[36], w[6], q[36], b[36] = {0}, v[36];
     random_sym(a, n, 3);
-    ASSERT_OK(sl_eigh_ref(a, n, w, q));
+    ASSERT_OK(sl__eigh_ref(a, n, w, q));
     double lam[6] = {4, 4, 4, 1, 1, 0};
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++)
@@ -136,7 +136,7 @@ TEST(eigh_rejects_nonfinite_and_empty) {
     double a[4] = {1, NAN, NAN, 1}, w[2], v[4];
     ASSERT_FAILS(sl_eigh(a, 2, w, v), SL_ERR_NUMERIC, "(0, 1) is nan");
     ASSERT_FAILS(sl_eigh(a, 2, w, NULL), SL_ERR_NUMERIC, "(0, 1) is nan");
-    ASSERT_FAILS(sl_eigh_ref(a, 2, w, v), SL_ERR_NUMERIC, "is nan");
+    ASSERT_FAILS(sl__eigh_ref(a, 2, w, v), SL_ERR_NUMERIC, "is nan");
     a[1] = a[2] = 0, a[3] = INFINITY;
     ASSERT_FAILS(sl_eigh(a, 2, w, v), SL_ERR_NUMERIC, "(1, 1) is inf");
     ASSERT_FAILS(sl_eigh(a, 0, w, v), SL_ERR_ARG, "empty");

@@ -155,7 +155,7 @@ TEST(separated_clusters_stay_separated) {
     ASSERT_OK(sl_map_trustworthiness(x, n, d, y, 2, 10, &tr));
     ASSERT_TRUE(tr > 0.9);
     /* The exact method agrees on the picture. */
-    ASSERT_OK(sl_tsne_run_ref(&cfg, x, n, d, y));
+    ASSERT_OK(sl__tsne_run_ref(&cfg, x, n, d, y));
     ASSERT_OK(sl_map_purity(y, n, 2, lab, 10, &pur));
     ASSERT_TRUE(pur > 0.99);
     free(x), free(y);
@@ -169,11 +169,11 @@ TEST(barnes_hut_and_exact_reach_similar_kl) {
     sl_tsne_config_default(&cfg);
     cfg.perplexity = 15;
     cfg.max_iter = 400;
-    ASSERT_OK(sl_tsne_run_ref(&cfg, x, n, d, y0));
+    ASSERT_OK(sl__tsne_run_ref(&cfg, x, n, d, y0));
     ASSERT_OK(sl_tsne_run(&cfg, x, n, d, y1));
     double k0, k1;
-    ASSERT_OK(sl_tsne_kl_ref(&cfg, x, n, d, y0, &k0));
-    ASSERT_OK(sl_tsne_kl_ref(&cfg, x, n, d, y1, &k1));
+    ASSERT_OK(sl__tsne_kl_ref(&cfg, x, n, d, y0, &k0));
+    ASSERT_OK(sl__tsne_kl_ref(&cfg, x, n, d, y1, &k1));
     /* Barnes-Hut optimises a sparse P, so it is judged by the exact KL: close to the exact method's. */
     ASSERT_TRUE(k1 < k0 * 1.25 + 0.05);
     free(x), free(y0), free(y1);

@@ -80,8 +80,6 @@ typedef struct sl_logreg_problem {
  * The same bits whatever the thread count, and so are the fit, the
  * preconditioner and the probe. Errors: SL_ERR_ARG, SL_ERR_NOMEM. */
 sl_status sl_logreg_loss(const sl_logreg_problem *p, const double *theta, double *grad, double *f);
-/* The naive double-precision twin the tests compare against. */
-sl_status sl_logreg_loss_ref(const sl_logreg_problem *p, const double *theta, double *grad, double *f);
 /* A preconditioner for the fit: the eigen-decomposition of the feature
  * covariance (estimated on at most max_rows evenly spaced rows, 0 = all).
  * With it, L-BFGS starts from the inverse of a * Cov + lambda * I, a = 0.5 / k,

@@ -60,11 +60,6 @@ sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *que
 /* With exclude_self the queries pointer should be base + query_offset * d; only
  * the ids are excluded, the query values are taken from `queries`. */
 
-/* The naive twin the tests compare against: every distance in double, a full
- * sort per query. Same arguments and results (single-threaded, slow). */
-sl_status sl_flat_search_ref(const float *base, size_t n, size_t d, const float *queries, size_t nq, size_t dq,
-                             const sl_flat_config *cfg, int64_t *ids, float *scores);
-
 /* ---- HNSW -----------------------------------------------------------------
  * Hierarchical navigable small-world graph (Malkov & Yashunin 2018).
  * Ids are assigned by the index in insertion order (0, 1, 2, ...) and never

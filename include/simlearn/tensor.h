@@ -24,9 +24,6 @@ extern "C" {
  * calling thread's OpenMP count is 1 during each BLAS call. */
 void sl_gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
              const float *B, size_t ldb, float beta, float *C, size_t ldc);
-/* The naive triple loop (double accumulation) that tests compare sl_gemm to. */
-void sl_gemm_ref(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha, const float *A,
-                 size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc);
 
 /* Squared L2 norm of each of n rows of a (n x d) into out (n). */
 void sl_rows_sqnorms(const float *a, size_t n, size_t d, float *out);
@@ -50,12 +47,10 @@ sl_status sl_covariance(const float *x, size_t n, size_t d, size_t ddof, double 
  * result does not depend on the solver's arbitrary signs.
  * sl_eigh uses Householder tridiagonalisation and the implicit QL method; v may
  * be NULL when only the eigenvalues are wanted (the vectors are then not
- * accumulated). sl_eigh_ref is the cyclic Jacobi twin the tests compare it
- * with (v required).
+ * accumulated). The tests compare it with a cyclic Jacobi twin.
  * Errors: SL_ERR_ARG (n is 0), SL_ERR_RANGE, SL_ERR_NOMEM, SL_ERR_NUMERIC
  * (non-finite input or no convergence). */
 sl_status sl_eigh(const double *a, size_t n, double *w, double *v);
-sl_status sl_eigh_ref(const double *a, size_t n, double *w, double *v);
 
 #ifdef __cplusplus
 }

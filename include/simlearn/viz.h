@@ -44,8 +44,8 @@ void sl_pca_destroy(sl_pca *p);
  * the neighbour distances come from sl_gemm, whose tiles do not depend on it,
  * every other sum is taken in a fixed order, and the PCA start is computed in
  * plain loops.
- * sl_tsne_run_ref is the exact O(n^2) method (dense P over all points, exact
- * gradient) with the same schedule, for small n and for tests. */
+ * The tests compare it with the exact O(n^2) method (dense P over all points,
+ * exact gradient) run with the same schedule. */
 typedef enum { SL_TSNE_INIT_PCA, SL_TSNE_INIT_RANDOM } sl_tsne_init;
 typedef struct sl_tsne_config {
     double perplexity;    /* 30 */
@@ -63,11 +63,6 @@ void sl_tsne_config_default(sl_tsne_config *c);
  * perplexity + 1 (fewer points: lower the perplexity).
  * Errors: SL_ERR_ARG, SL_ERR_NOMEM, SL_ERR_NUMERIC. */
 sl_status sl_tsne_run(const sl_tsne_config *c, const float *x, size_t n, size_t d, float *y);
-sl_status sl_tsne_run_ref(const sl_tsne_config *c, const float *x, size_t n, size_t d, float *y);
-/* KL(P || Q) of a finished map y (n x 2) for input x, exactly (O(n^2));
- * useful to compare maps of small data sets. */
-sl_status sl_tsne_kl_ref(const sl_tsne_config *c, const float *x, size_t n, size_t d, const float *y,
-                         double *kl);
 
 /* ---- map quality ---------------------------------------------------------
  * Trustworthiness (Venna & Kaski 2001) of an embedding y (n x dy) of x (n x dx)

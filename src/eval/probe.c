@@ -2,6 +2,7 @@
  * frozen, standardised features, fitted with L-BFGS, with the regularisation
  * strength chosen on a stratified validation split of the training set. */
 #include "internal.h"
+#include "testing.h"
 
 #include <math.h>
 #include <omp.h>
@@ -134,7 +135,7 @@ sl_status sl_logreg_loss(const sl_logreg_problem *p, const double *theta, double
     return SL_OK;
 }
 
-sl_status sl_logreg_loss_ref(const sl_logreg_problem *p, const double *theta, double *grad, double *f) {
+sl_status sl__logreg_loss_ref(const sl_logreg_problem *p, const double *theta, double *grad, double *f) {
     SL__TRY(check_problem(p));
     SL__TRY(check_labels(p));
     size_t n = p->n, d = p->d, k = p->k, kd = k * d;

@@ -3,6 +3,7 @@
  * an exact re-scoring of the survivors so scores and order are independent of
  * BLAS rounding and blocking. Also the naive twin used by the tests. */
 #include "index_internal.h"
+#include "testing.h"
 
 #include <math.h>
 #include <omp.h>
@@ -227,7 +228,7 @@ sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *que
     return SL_OK;
 }
 
-sl_status sl_flat_search_ref(const float *base, size_t n, size_t d, const float *queries, size_t nq, size_t dq,
+sl_status sl__flat_search_ref(const float *base, size_t n, size_t d, const float *queries, size_t nq, size_t dq,
                              const sl_flat_config *cfg, int64_t *ids, float *scores) {
     SL__TRY(check_args(n, d, nq, dq, cfg));
     SL__TRY(sl__check_finite(base, n, d, "exact search: base"));

@@ -1,6 +1,7 @@
 /* The single BLAS entry point (row-major sgemm) and its naive twin, plus
  * small row kernels shared by several modules. */
 #include "internal.h"
+#include "testing.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -139,7 +140,7 @@ void sl__gemm_one(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, c
     blas_leave();
 }
 
-void sl_gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
+void sl__gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
                  const float *B, size_t ldb, float beta, float *C, size_t ldc) {
     for (size_t i = 0; i < M; i++)
         for (size_t j = 0; j < N; j++) {

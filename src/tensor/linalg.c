@@ -3,6 +3,7 @@
  * through sl_gemm, accumulated in double) and a symmetric eigen-solver
  * (Householder tridiagonalisation + implicit QL) with a cyclic Jacobi twin. */
 #include "internal.h"
+#include "testing.h"
 
 #include <math.h>
 #include <string.h>
@@ -237,7 +238,7 @@ done:
     return st;
 }
 
-sl_status sl_eigh_ref(const double *a_in, size_t n, double *w, double *v_out) {
+sl_status sl__eigh_ref(const double *a_in, size_t n, double *w, double *v_out) {
     SL__TRY(check_input(a_in, n, "eigh_ref"));
     double *a = sl__malloc_array(n * n, sizeof *a, "eigh_ref matrix");
     double *v = sl__malloc_array(n * n, sizeof *v, "eigh_ref vectors");

@@ -2,6 +2,7 @@
  * repulsion) and the exact O(n^2) twin, sharing the perplexity calibration
  * and the gradient-descent schedule. */
 #include "viz/viz_internal.h"
+#include "testing.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -682,7 +683,7 @@ static sl_status dense_p(const sl_tsne_config *c, const float *x, size_t n, size
     return SL_OK;
 }
 
-sl_status sl_tsne_run_ref(const sl_tsne_config *c, const float *x, size_t n, size_t d, float *y) {
+sl_status sl__tsne_run_ref(const sl_tsne_config *c, const float *x, size_t n, size_t d, float *y) {
     SL__TRY(check_config(c, n, d, x));
     if (n > 20000) return sl__fail(SL_ERR_ARG, "t-SNE (exact): %zu points is too many for the O(n^2) method", n);
     double *P = sl__malloc_array(n * n, sizeof *P, "t-SNE dense affinities");
@@ -697,7 +698,7 @@ sl_status sl_tsne_run_ref(const sl_tsne_config *c, const float *x, size_t n, siz
     return st;
 }
 
-sl_status sl_tsne_kl_ref(const sl_tsne_config *c, const float *x, size_t n, size_t d, const float *y, double *kl) {
+sl_status sl__tsne_kl_ref(const sl_tsne_config *c, const float *x, size_t n, size_t d, const float *y, double *kl) {
     SL__TRY(check_config(c, n, d, x));
     double *P = sl__malloc_array(n * n, sizeof *P, "t-SNE dense affinities");
     if (!P) return SL_ERR_NOMEM;
