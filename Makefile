@@ -71,7 +71,10 @@ tests-build: deps $(TESTBIN) $(BIN)
 # How the tests are run, in one place. `make test` first installs the test
 # packages; `make test-run` skips that and reruns the suite, rebuilding only
 # what is out of date (for passes under other settings, as .ci/run does).
-RUN_TESTS = SIMLEARN=$(CURDIR)/$(BIN) tests/run.sh $(TESTBIN)
+# The scripts check the module order (tests/test_layers.sh)
+# on the headers and the objects of $(BUILD).
+TESTSCRIPTS := tests/test_layers.sh
+RUN_TESTS = SIMLEARN=$(CURDIR)/$(BIN) SIMLEARN_BUILD=$(CURDIR)/$(BUILD) tests/run.sh $(TESTBIN) $(TESTSCRIPTS)
 test: deps-test tests-build
 	@$(RUN_TESTS)
 test-run: tests-build

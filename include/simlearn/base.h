@@ -136,6 +136,11 @@ sl_status sl_afile_commit(sl_afile *f);
 /* Close and delete the temporary file; frees f. NULL-safe. */
 void sl_afile_abort(sl_afile *f);
 
+/* ---- version --------------------------------------------------------------
+ * The version of the linked library ("0.1.0"); SL_VERSION_STRING in
+ * simlearn.h is the version of the headers. */
+const char *sl_version(void);
+
 /* ---- small helpers ------------------------------------------------------*/
 /* Overflow-checked a*b; returns false on overflow. */
 bool sl_size_mul(size_t a, size_t b, size_t *out);

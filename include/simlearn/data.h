@@ -7,7 +7,6 @@
 
 #include "simlearn/base.h"
 #include "simlearn/io.h"
-#include "simlearn/tensor.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -5,7 +5,6 @@
 #define SIMLEARN_EVAL_H
 
 #include "simlearn/base.h"
-#include "simlearn/io.h"
 #include "simlearn/tensor.h"
 
 #include "simlearn/index.h"

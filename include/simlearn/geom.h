@@ -6,7 +6,6 @@
 #define SIMLEARN_GEOM_H
 
 #include "simlearn/base.h"
-#include "simlearn/io.h"
 #include "simlearn/tensor.h"
 
 #ifdef __cplusplus

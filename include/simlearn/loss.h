@@ -5,7 +5,6 @@
 #define SIMLEARN_LOSS_H
 
 #include "simlearn/base.h"
-#include "simlearn/io.h"
 #include "simlearn/tensor.h"
 
 #ifdef __cplusplus
