@@ -38,7 +38,7 @@ int main(int argc, char **argv) {
     sl_hnsw_config cfg = {.dim = d, .metric = SL_METRIC_L2, .M = 16, .ef_construction = 200, .seed = 100};
     sl_hnsw *h;
     double t = sl_time_now();
-    if (sl_hnsw_create(&cfg, &h) || sl_hnsw_add(h, b, n, NULL, NULL, NULL)) return fail();
+    if (sl_hnsw_create(&cfg, &h) || sl_hnsw_add(h, b, n, NULL, NULL, NULL, NULL)) return fail();
     t = sl_time_now() - t;
     printf("simlearn hnsw build of %zu vectors, M=16 efC=200 threads=%d: %.2f s\n", n, threads, t);
     printf("SIMLEARN_BUILD %.3f\n", t);

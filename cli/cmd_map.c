@@ -195,8 +195,10 @@ static int run(int argc, char **argv) {
             goto done;
         }
         c.progress = prog;
+        c.stop = cli_stop_begin();
         st = sl_tsne_run(&c, X, m, d, y);
-        sl_progress_finish(prog, NULL);
+        cli_stop_end();
+        if (st != SL_ERR_INTERRUPTED) sl_progress_finish(prog, NULL);
         if (st) {
             rc = cli_fail(st);
             goto done;

@@ -336,7 +336,7 @@ TEST(hnsw_search_identical_across_thread_counts) {
     sl_hnsw *h;
     ASSERT_OK(sl_hnsw_create(&hc, &h));
     sl_threads_set(1);
-    ASSERT_OK(sl_hnsw_add(h, base, n, NULL, NULL, NULL));
+    ASSERT_OK(sl_hnsw_add(h, base, n, NULL, NULL, NULL, NULL));
     int64_t *ids0 = malloc(nq * k * sizeof *ids0), *ids = malloc(nq * k * sizeof *ids);
     float *s0 = malloc(nq * k * sizeof *s0), *s = malloc(nq * k * sizeof *s);
     for (int c = 0; c < N_COUNTS; c++) {

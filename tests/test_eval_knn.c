@@ -101,7 +101,7 @@ TEST(knn_end_to_end_on_clusters) {
     sl_hnsw_config hc = {.dim = d, .metric = SL_METRIC_COSINE};
     sl_hnsw *h;
     ASSERT_OK(sl_hnsw_create(&hc, &h));
-    ASSERT_OK(sl_hnsw_add(h, x, n, lab, NULL, NULL));
+    ASSERT_OK(sl_hnsw_add(h, x, n, lab, NULL, NULL, NULL));
     ASSERT_OK(sl_hnsw_search(h, q, nq, k, 50, NULL, ids, sc));
     sl_knn_config cfg = {.k = k, .vote = SL_VOTE_WEIGHTED, .metric = SL_METRIC_COSINE};
     ASSERT_OK(sl_knn_classify(ids, sc, nq, k, lab, n, &cfg, pred));

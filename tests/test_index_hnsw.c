@@ -18,7 +18,7 @@ static sl_hnsw *build(const float *x, size_t n, size_t d, sl_metric m, const int
     sl_hnsw *h;
     ASSERT_OK(sl_hnsw_create(&cfg, &h));
     int64_t first = -1;
-    ASSERT_OK(sl_hnsw_add(h, x, n, labels, NULL, &first));
+    ASSERT_OK(sl_hnsw_add(h, x, n, labels, NULL, NULL, &first));
     ASSERT_EQ_INT(first, 0);
     ASSERT_OK(sl_hnsw_check(h));
     return h;
@@ -123,9 +123,9 @@ TEST(hnsw_incremental_add) {
     sl_threads_set(2);
     sl_hnsw *h = build(x, 1000, d, SL_METRIC_L2, NULL);
     int64_t first;
-    ASSERT_OK(sl_hnsw_add(h, x + 1000 * d, 1500, NULL, NULL, &first));
+    ASSERT_OK(sl_hnsw_add(h, x + 1000 * d, 1500, NULL, NULL, NULL, &first));
     ASSERT_EQ_INT(first, 1000);
-    ASSERT_OK(sl_hnsw_add(h, x + 2500 * d, 500, NULL, NULL, &first));
+    ASSERT_OK(sl_hnsw_add(h, x + 2500 * d, 500, NULL, NULL, NULL, &first));
     ASSERT_EQ_INT(first, 2500);
     ASSERT_EQ_SIZE(sl_hnsw_size(h), n);
     ASSERT_OK(sl_hnsw_check(h));
@@ -140,7 +140,7 @@ TEST(hnsw_mips_add_longer_vectors_later) {
     for (size_t i = 1000; i < n; i++)
         for (size_t j = 0; j < d; j++) x[i * d + j] *= 3.0f; /* the second half raises R */
     sl_hnsw *h = build(x, 1000, d, SL_METRIC_IP, NULL);
-    ASSERT_OK(sl_hnsw_add(h, x + 1000 * d, 1000, NULL, NULL, NULL));
+    ASSERT_OK(sl_hnsw_add(h, x + 1000 * d, 1000, NULL, NULL, NULL, NULL));
     ASSERT_OK(sl_hnsw_check(h));
     ASSERT_TRUE(recall(h, x, n, d, SL_METRIC_IP, q, nq, 10, 400, NULL, NULL) >= 0.95);
     sl_hnsw_destroy(h);
@@ -175,7 +175,7 @@ TEST(hnsw_delete_repairs_links) {
     int64_t bad = (int64_t)n;
     ASSERT_FAILS(sl_hnsw_delete(h, &bad, 1), SL_ERR_RANGE, "not in the index");
     /* Adding after deleting still works and keeps the graph sound. */
-    ASSERT_OK(sl_hnsw_add(h, q, 50, NULL, NULL, NULL));
+    ASSERT_OK(sl_hnsw_add(h, q, 50, NULL, NULL, NULL, NULL));
     ASSERT_OK(sl_hnsw_check(h));
     sl_hnsw_destroy(h);
     free(x), free(q), free(keep), free(del);
@@ -192,7 +192,7 @@ TEST(hnsw_delete_everything) {
     int64_t o[1];
     float s[1];
     ASSERT_FAILS(sl_hnsw_search(h, x, 1, 1, 10, NULL, o, s), SL_ERR_STATE, "empty");
-    ASSERT_OK(sl_hnsw_add(h, x, 5, NULL, NULL, NULL));
+    ASSERT_OK(sl_hnsw_add(h, x, 5, NULL, NULL, NULL, NULL));
     ASSERT_OK(sl_hnsw_check(h));
     ASSERT_OK(sl_hnsw_search(h, x, 1, 1, 10, NULL, o, s));
     ASSERT_EQ_INT(o[0], 40);
@@ -354,10 +354,10 @@ TEST(hnsw_bad_inputs_fail_clearly) {
     int64_t ids[2];
     float sc[2];
     ASSERT_FAILS(sl_hnsw_search(h, x, 1, 1, 10, NULL, ids, sc), SL_ERR_STATE, "empty");
-    ASSERT_FAILS(sl_hnsw_add(h, x, 2, NULL, NULL, NULL), SL_ERR_NUMERIC, "row 1, column 1");
-    ASSERT_FAILS(sl_hnsw_add(h, x, 0, NULL, NULL, NULL), SL_ERR_ARG, "no vectors");
+    ASSERT_FAILS(sl_hnsw_add(h, x, 2, NULL, NULL, NULL, NULL), SL_ERR_NUMERIC, "row 1, column 1");
+    ASSERT_FAILS(sl_hnsw_add(h, x, 0, NULL, NULL, NULL, NULL), SL_ERR_ARG, "no vectors");
     ASSERT_EQ_SIZE(sl_hnsw_size(h), 0);
-    ASSERT_OK(sl_hnsw_add(h, x, 1, NULL, NULL, NULL));
+    ASSERT_OK(sl_hnsw_add(h, x, 1, NULL, NULL, NULL, NULL));
     ASSERT_FAILS(sl_hnsw_search(h, x, 1, 0, 10, NULL, ids, sc), SL_ERR_ARG, "k must be");
     ASSERT_FAILS(sl_hnsw_search(h, x + 4, 1, 1, 10, NULL, ids, sc), SL_ERR_NUMERIC, "queries");
     /* k larger than the index: padded. */

@@ -1,8 +1,13 @@
 /* simlearn eval: how well embeddings serve a task — the linear probe
  * (multinomial logistic regression fitted with L-BFGS), the kNN classifier and
- * retrieval metrics. Module order: docs/design.md. */
+ * retrieval metrics. Module order: docs/design.md.
+ * Threads: nothing here keeps state; calls may run in several threads at once
+ * on distinct outputs, and a preconditioner is only read once made (the probe
+ * functions not inside an OpenMP parallel region, below). */
 #ifndef SIMLEARN_EVAL_H
 #define SIMLEARN_EVAL_H
+
+#include <signal.h>
 
 #include "simlearn/base.h"
 #include "simlearn/tensor.h"
@@ -44,6 +49,10 @@ typedef struct sl_lbfgs_config {
     /* Called after each iteration (may be NULL). */
     void (*callback)(size_t iter, double f, double gnorm, void *ctx);
     void *callback_ctx;
+    /* Polled before each iteration (may be NULL): once it is non-zero the
+     * minimisation returns SL_ERR_INTERRUPTED; x holds the last iterate and
+     * the report is not written. */
+    const volatile sig_atomic_t *stop;
 } sl_lbfgs_config;
 
 typedef enum { SL_LBFGS_GTOL, SL_LBFGS_FTOL, SL_LBFGS_MAXITER, SL_LBFGS_LINESEARCH, SL_LBFGS_PAST } sl_lbfgs_stop;
@@ -59,7 +68,7 @@ const char *sl_lbfgs_stop_str(sl_lbfgs_stop s);
 /* Minimise fn from x (n); x receives the final point (also when the iteration
  * limit is reached, which is not an error: see rep->stop). opt may be NULL
  * for the defaults. Errors: SL_ERR_ARG, SL_ERR_NOMEM, SL_ERR_NUMERIC (f is
- * not finite at the start). */
+ * not finite at the start), SL_ERR_INTERRUPTED (opt->stop). */
 sl_status sl_lbfgs_minimize(sl_lbfgs_fn fn, void *ctx, double *x, size_t n, const sl_lbfgs_config *opt,
                             sl_lbfgs_report *rep);
 
@@ -107,6 +116,10 @@ typedef struct sl_probe_config {
     size_t precond_rows;   /* rows used to estimate the preconditioner; 0 = none; default 8192 */
     FILE *progress_stream; /* progress output (NULL: none) */
     sl_progress_mode progress_mode;
+    /* Polled before every L-BFGS iteration of every fit (may be NULL; it
+     * takes the place of lbfgs.stop): once it is non-zero sl_probe_run
+     * returns SL_ERR_INTERRUPTED and no result. */
+    const volatile sig_atomic_t *stop;
 } sl_probe_config;
 
 /* The default grid: 1e-1 down to 1e-5 (the loss is a mean over rows). */
@@ -134,7 +147,7 @@ typedef struct sl_probe_result {
  * classes, and every test label must occur in train. xte may be NULL (nte 0).
  * Errors: SL_ERR_ARG (empty or mismatched inputs, one class, unseen test label,
  * bad config), SL_ERR_NUMERIC (a non-finite feature, naming the row),
- * SL_ERR_NOMEM. */
+ * SL_ERR_NOMEM, SL_ERR_INTERRUPTED (c->stop; *out is not written). */
 sl_status sl_probe_run(const sl_probe_config *c, const float *xtr, const int64_t *ytr, size_t ntr, const float *xte,
                        const int64_t *yte, size_t nte, size_t d, sl_probe_result **out);
 void sl_probe_result_destroy(sl_probe_result *r); /* NULL-safe */

@@ -1,6 +1,9 @@
 /* simlearn loss: the training objectives. Each takes embeddings (float32,
  * row-major), returns the loss (double) and adds its gradient with respect to
- * the embeddings into caller-owned float32 buffers. Formulas: docs/objectives.md. */
+ * the embeddings into caller-owned float32 buffers. Formulas: docs/objectives.md.
+ * Threads: the objectives share no state: calls may run in several threads at
+ * once when their gradient buffers and workspaces are distinct (a workspace
+ * is used by one thread at a time). */
 #ifndef SIMLEARN_LOSS_H
 #define SIMLEARN_LOSS_H
 

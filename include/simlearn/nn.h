@@ -1,6 +1,8 @@
 /* simlearn nn: layers with explicit forward/backward kernels, models built from
  * a spec string, optimizers, learning-rate schedules and safetensors
- * checkpoints that load into the equivalent torch.nn.Sequential. */
+ * checkpoints that load into the equivalent torch.nn.Sequential.
+ * Threads: a model and its optimizer are used by one thread at a time (even
+ * an eval-mode forward changes the model's activations); see "models". */
 #ifndef SIMLEARN_NN_H
 #define SIMLEARN_NN_H
 

@@ -1,9 +1,14 @@
 /* simlearn viz: what a person looks at instead of reading — PCA and t-SNE maps
  * of embeddings, their trustworthiness, SVG scatter plots, line charts and
  * histograms, a reader for JSONL training logs, and image grids with a small
- * built-in bitmap font. */
+ * built-in bitmap font.
+ * Threads: nothing here keeps state; calls may run in several threads at once
+ * on distinct outputs, and a fitted sl_pca or a read sl_jsonl is only read
+ * afterwards. */
 #ifndef SIMLEARN_VIZ_H
 #define SIMLEARN_VIZ_H
+
+#include <signal.h>
 
 #include "simlearn/base.h"
 #include "simlearn/io.h"
@@ -57,11 +62,15 @@ typedef struct sl_tsne_config {
     sl_tsne_init init;    /* PCA */
     uint64_t seed;        /* for the random init (and PCA ties): 1 */
     sl_progress *progress;/* optional; updated with the iteration count */
+    /* Polled before every iteration and every block of the neighbour search
+     * (may be NULL); when it becomes non-zero sl_tsne_run returns
+     * SL_ERR_INTERRUPTED and leaves y untouched. */
+    const volatile sig_atomic_t *stop;
 } sl_tsne_config;
 void sl_tsne_config_default(sl_tsne_config *c);
 /* x: n x d input; y: n x 2 output, written only on success. Needs n > 3 *
  * perplexity + 1 (fewer points: lower the perplexity).
- * Errors: SL_ERR_ARG, SL_ERR_NOMEM, SL_ERR_NUMERIC. */
+ * Errors: SL_ERR_ARG, SL_ERR_NOMEM, SL_ERR_NUMERIC, SL_ERR_INTERRUPTED. */
 sl_status sl_tsne_run(const sl_tsne_config *c, const float *x, size_t n, size_t d, float *y);
 
 /* ---- map quality ---------------------------------------------------------

@@ -192,6 +192,10 @@ sl_status sl_lbfgs_minimize(sl_lbfgs_fn fn, void *ctx, double *x, size_t n, cons
             break;
         }
         if (r.iterations >= opt->max_iter) break;
+        if (opt->stop && *opt->stop) {
+            st = sl__fail(SL_ERR_INTERRUPTED, "L-BFGS: interrupted after %zu iterations", r.iterations);
+            goto done;
+        }
         /* Two-loop recursion: p = -H g. */
         for (size_t i = 0; i < n; i++) p[i] = -g[i];
         for (size_t k = 0; k < stored; k++) {

@@ -557,6 +557,7 @@ sl_status sl_probe_run(const sl_probe_config *cfg, const float *xtr, const int64
         sl_progress_create(cfg->progress_stream, cfg->progress_mode, "probe", 0, "it", &pp.bar) != SL_OK)
         goto fail;
     sl_lbfgs_config opt = cfg->lbfgs;
+    if (cfg->stop) opt.stop = cfg->stop;
     if (pp.bar) {
         opt.callback = on_iter;
         opt.callback_ctx = &pp;
@@ -629,6 +630,7 @@ sl_status sl_probe_run(const sl_probe_config *cfg, const float *xtr, const int64
     r = NULL;
 fail:
     if (st == SL_ERR_NOMEM && !sl_error_message()[0]) sl__fail(SL_ERR_NOMEM, "probe: out of memory");
+    if (st == SL_ERR_INTERRUPTED) sl__fail_prefix(st, "probe");
     sl_progress_destroy(pp.bar);
     sl_logreg_precond_destroy(pc);
     sl_probe_result_destroy(r);

@@ -64,6 +64,7 @@ static sl_status embed_save(const sl_demo_config *c, const char *model, const ch
     e.data_count = DEMO_VAL;
     e.image_size = 32;
     e.threads = c->threads;
+    e.stop = c->stop;
     sl_embedding *em;
     SL__TRY(sl_embed_run(&e, &em));
     sl_status s = sl_npy_write_matrix(npy, em->x, em->n, em->d);

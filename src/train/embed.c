@@ -217,6 +217,10 @@ static sl_status embed_data(const sl_embed_config *c, const sl_tensors *ck, sl_e
     }
     size_t done = 0;
     while (!s && done < n) {
+        if (c->stop && *c->stop) {
+            s = sl__fail(SL_ERR_INTERRUPTED, "embed: interrupted after %zu of %zu items", done, n);
+            break;
+        }
         const sl_batch *b;
         s = sl_batcher_next(bt, &b);
         if (s) break;

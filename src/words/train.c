@@ -79,7 +79,7 @@ static sl_status model_alloc(sl_vocab *v, const sl_words_config *cfg, int thread
     }
     m->cfg = *cfg;
     m->cfg.checkpoint = NULL;
-    m->cfg.interrupt = NULL;
+    m->cfg.stop = NULL;
     m->cfg.progress = NULL;
     m->threads = threads;
     m->vocab = v;
@@ -1089,7 +1089,7 @@ static sl_status trainer_init(trainer *t, sl_words_model *m, const char *corpus,
     atomic_init(&t->cache_bytes, 0);
     t->cache_budget = (uint64_t)user->cache_mb << 20;
     atomic_init(&t->halt, false);
-    t->intr = user->interrupt;
+    t->intr = user->stop;
     t->stop_words = user->stop_at_words;
     t->chunks = (uint32_t)t->T * CHUNKS_PER_THREAD;
     atomic_init(&t->next_chunk, 0);
@@ -1249,6 +1249,10 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
         stats->loss = rs.last_loss;
         stats->interrupted = rs.interrupted;
     }
+    if (rs.interrupted && user->stop && *user->stop) {
+        if (user->checkpoint) return sl__fail(SL_ERR_INTERRUPTED, "interrupted; the state is in %s", user->checkpoint);
+        return sl__fail(SL_ERR_INTERRUPTED, "interrupted; nothing saved (no checkpoint file was given)");
+    }
     return SL_OK;
 }
 
@@ -1263,7 +1267,7 @@ sl_status sl_words_train(const char *corpus, const sl_words_config *cfg, sl_word
     uint64_t fsize;
     SL__TRY(sl__file_size(corpus, &fsize));
     sl_vocab *v;
-    SL__TRY(sl__vocab_scan(corpus, &cfg->vocab, cfg->interrupt, &v));
+    SL__TRY(sl__vocab_scan(corpus, &cfg->vocab, cfg->stop, &v));
     sl_words_model *m;
     SL__TRY(model_alloc(v, cfg, pick_threads(cfg->threads), NULL, &m));
     m->corpus_size = fsize;
