@@ -71,9 +71,9 @@ tests-build: deps $(TESTBIN) $(BIN)
 # How the tests are run, in one place. `make test` first installs the test
 # packages; `make test-run` skips that and reruns the suite, rebuilding only
 # what is out of date (for passes under other settings, as .ci/run does).
-# The scripts check the module order (tests/test_layers.sh)
-# on the headers and the objects of $(BUILD).
-TESTSCRIPTS := tests/test_layers.sh
+# The scripts check the module order (tests/test_layers.sh) and the API's
+# conventions (tests/test_names.sh) on the headers and the objects of $(BUILD).
+TESTSCRIPTS := tests/test_layers.sh tests/test_names.sh
 RUN_TESTS = SIMLEARN=$(CURDIR)/$(BIN) SIMLEARN_BUILD=$(CURDIR)/$(BUILD) tests/run.sh $(TESTBIN) $(TESTSCRIPTS)
 test: deps-test tests-build
 	@$(RUN_TESTS)
