@@ -71,7 +71,10 @@ tests-build: deps $(TESTBIN) $(BIN)
 # How the tests are run, in one place. `make test` first installs the test
 # packages; `make test-run` skips that and reruns the suite, rebuilding only
 # what is out of date (for passes under other settings, as .ci/run does).
-RUN_TESTS = SIMLEARN=$(CURDIR)/$(BIN) tests/run.sh $(TESTBIN)
+# The scripts check the module order (tests/test_layers.sh) and the API's
+# conventions (tests/test_names.sh) on the headers and the objects of $(BUILD).
+TESTSCRIPTS := tests/test_layers.sh tests/test_names.sh
+RUN_TESTS = SIMLEARN=$(CURDIR)/$(BIN) SIMLEARN_BUILD=$(CURDIR)/$(BUILD) tests/run.sh $(TESTBIN) $(TESTSCRIPTS)
 test: deps-test tests-build
 	@$(RUN_TESTS)
 test-run: tests-build
@@ -105,6 +108,8 @@ install: deps
 	  install-built
 # Installs what is built in $(BUILD); `make install` calls it with the
 # portable build's settings.
+# Only include/ is installed: the private headers under src/ (internal.h, the
+# modules' own, and testing.h with the naive twins the tests use) never are.
 install-built: $(BUILD)/libsimlearn.a $(BUILD)/libsimlearn.so $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/include/simlearn $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/simlearn.h $(DESTDIR)$(PREFIX)/include/

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,42 @@ int cli_usage_error(const char *fmt, ...) {
 
 int cli_fail(sl_status s) {
     const char *d = sl_error_message();
+    if (s == SL_ERR_INTERRUPTED) {
+        fprintf(stderr, "simlearn: %s\n", d && *d ? d : sl_status_str(s));
+        return 130;
+    }
     fprintf(stderr, "simlearn: error: %s\n", d && *d ? d : sl_status_str(s));
     return 1;
+}
+
+/* ---- Ctrl-C ---------------------------------------------------------------*/
+
+static volatile sig_atomic_t stop_flag;
+static struct sigaction stop_old;
+static bool stop_caught;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    if (stop_flag) _exit(130);
+    stop_flag = 1;
+}
+
+const volatile sig_atomic_t *cli_stop_begin(void) {
+    stop_flag = 0;
+    if (!stop_caught) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_sigint;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        stop_caught = sigaction(SIGINT, &sa, &stop_old) == 0;
+    }
+    return &stop_flag;
+}
+
+void cli_stop_end(void) {
+    if (stop_caught) sigaction(SIGINT, &stop_old, NULL);
+    stop_caught = false;
 }
 
 /* The directory of the running binary, from /proc/self/exe; "" if unknown. */

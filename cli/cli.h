@@ -5,6 +5,7 @@
 
 #include "simlearn.h"
 
+#include <signal.h>
 #include <stdbool.h>
 
 typedef enum {
@@ -138,8 +139,20 @@ int cli_alloc_results(size_t nq, size_t k, int64_t **ids, float **scores);
 int cli_write_neighbours(const char *ids_out, const char *scores_out, const int64_t *ids, const float *sc, size_t nq,
                          size_t k, bool print);
 
-/* Print "simlearn: error: <detail>" for a failed library call; returns 1. */
+/* Print "simlearn: error: <detail>" for a failed library call; returns 1.
+ * For SL_ERR_INTERRUPTED, "simlearn: <detail>" and 130 (the exit status of a
+ * process ended by Ctrl-C). */
 int cli_fail(sl_status s);
+/* Ctrl-C during a long library call (training, word vectors, an index build,
+ * t-SNE, the probe, embedding). cli_stop_begin catches SIGINT and returns the
+ * flag to put in the call's `stop` field (its config's, or sl_hnsw_add's
+ * argument): the first Ctrl-C sets it, the call stops within about a second
+ * and returns SL_ERR_INTERRUPTED, and the command saves what it should (a
+ * checkpoint, or nothing) and exits 130 (cli_fail(SL_ERR_INTERRUPTED) returns
+ * it). A second Ctrl-C exits 130 at once. cli_stop_end puts the previous
+ * SIGINT action back; it may be called without cli_stop_begin. */
+const volatile sig_atomic_t *cli_stop_begin(void);
+void cli_stop_end(void);
 /* Print "simlearn: <fmt>" as a usage error; returns 2. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The path of a data file shipped with simlearn (data/README.md): the first

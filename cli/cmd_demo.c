@@ -3,17 +3,11 @@
  * (simlearn report) of the run. */
 #include "cli.h"
 
-#include <signal.h>
 #include <string.h>
 
 /* The report of the run is written by the report command itself. */
 extern const cli_command cli_cmd_report;
 
-static volatile sig_atomic_t g_stop;
-static void on_sigint(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
 
 static const cli_opt opts[] = {
     {"output", 'o', CLI_STR, "demo-out", "folder for the models and embeddings", NULL, 0, 0, false},
@@ -37,26 +31,17 @@ static int run(int argc, char **argv) {
     int rc = cli_parse(&spec, argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
     sl_demo_config c;
-    memset(&c, 0, sizeof c);
+    sl_demo_config_default(&c);
     c.out_dir = cli_str(&a, "output");
     c.steps = (size_t)cli_int(&a, "steps");
     c.threads = (int)cli_int(&a, "threads");
     c.seed = (uint64_t)cli_int(&a, "seed");
     c.progress_stream = stderr;
     c.progress_mode = cli_progress_mode(&a);
-    c.stop = &g_stop;
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
+    c.stop = cli_stop_begin();
     sl_demo_result r;
     sl_status s = sl_demo_run(&c, &r);
-    sigaction(SIGINT, &old, NULL);
-    if (s == SL_ERR_INTERRUPTED) {
-        fprintf(stderr, "simlearn: %s\n", sl_error_message());
-        return 130;
-    }
+    cli_stop_end();
     if (s) return cli_fail(s);
     printf("\nkNN accuracy (k=10, cosine, leave-one-out) on %zu validation shapes:\n\n", r.n_val);
     printf("%-26s", "representation");

@@ -71,8 +71,10 @@ static int run(int argc, char **argv) {
     if (s) return cli_fail(s);
     c.progress = p;
     sl_embedding *e;
+    c.stop = cli_stop_begin();
     s = sl_embed_run(&c, &e);
-    sl_progress_finish(p, NULL);
+    cli_stop_end();
+    if (s != SL_ERR_INTERRUPTED) sl_progress_finish(p, NULL);
     sl_progress_destroy(p);
     if (s) return cli_fail(s);
     const char *out = cli_str(&a, "output");

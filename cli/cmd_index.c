@@ -51,10 +51,11 @@ static int cmd_build(int argc, char **argv) {
                           .ef_construction = (size_t)cli_int(&a, "ef-construction"), .seed = (uint64_t)cli_int(&a, "seed")};
     double t = sl_time_now();
     if ((s = sl_hnsw_create(&cfg, &h)) || (s = sl_progress_create(stderr, cli_progress_mode(&a), "build", n, "vec", &p)) ||
-        (s = sl_hnsw_add(h, x, n, labels, p, NULL, NULL))) {
+        (s = sl_hnsw_add(h, x, n, labels, p, cli_stop_begin(), NULL))) {
         rc = cli_fail(s);
         goto out;
     }
+    cli_stop_end();
     sl_progress_finish(p, NULL);
     t = sl_time_now() - t;
     if ((s = sl_hnsw_save(h, cli_str(&a, "output")))) {
@@ -64,6 +65,7 @@ static int cmd_build(int argc, char **argv) {
     printf("built %s: %zu vectors, %zu dims, metric %s, M %zu, ef_construction %zu, in %.2f s\n", cli_str(&a, "output"),
            n, d, sl_metric_name(m), cfg.M, cfg.ef_construction, t);
 out:
+    cli_stop_end();
     sl_progress_destroy(p);
     sl_hnsw_destroy(h);
     sl_allocator_free(x), sl_allocator_free(labels);
@@ -179,10 +181,11 @@ static int cmd_add(int argc, char **argv) {
     }
     if (cli_str(&a, "labels") && (rc = cli_read_labels(cli_str(&a, "labels"), n, "vectors", &labels))) goto out;
     if ((s = sl_progress_create(stderr, cli_progress_mode(&a), "add", n, "vec", &p)) ||
-        (s = sl_hnsw_add(h, x, n, labels, p, NULL, &first))) {
+        (s = sl_hnsw_add(h, x, n, labels, p, cli_stop_begin(), &first))) {
         rc = cli_fail(s);
         goto out;
     }
+    cli_stop_end();
     sl_progress_finish(p, NULL);
     const char *outp = cli_str(&a, "output") ? cli_str(&a, "output") : a.pos[0];
     if ((s = sl_hnsw_save(h, outp))) {
@@ -191,6 +194,7 @@ static int cmd_add(int argc, char **argv) {
     }
     printf("added %zu vectors (ids %lld..%lld) to %s\n", n, (long long)first, (long long)(first + (int64_t)n - 1), outp);
 out:
+    cli_stop_end();
     sl_progress_destroy(p);
     sl_hnsw_destroy(h);
     sl_allocator_free(x), sl_allocator_free(labels);

@@ -157,8 +157,10 @@ static int make_map(const cli_args *a, const map_input *in, bool tsne, int od, f
         sl_progress *prog = NULL;
         if (!(st = sl_progress_create(stderr, cli_progress_mode(a), "t-SNE", (uint64_t)c.max_iter, "it", &prog))) {
             c.progress = prog;
+            c.stop = cli_stop_begin();
             st = sl_tsne_run(&c, in->x, in->m, in->d, y);
-            sl_progress_finish(prog, NULL);
+            cli_stop_end();
+            if (st != SL_ERR_INTERRUPTED) sl_progress_finish(prog, NULL);
         }
         sl_progress_destroy(prog);
         if (st) return cli_fail(st);

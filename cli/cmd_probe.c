@@ -134,7 +134,9 @@ static int run(int argc, char **argv) {
      * it says how much work the run took. */
     clock_t c0 = clock();
     double w0 = sl_time_now();
+    cfg.stop = cli_stop_begin();
     sl_status s = sl_probe_run(&cfg, xtr, ytr, ntr, xte, yte, nte, d, &r);
+    cli_stop_end();
     double wall = sl_time_now() - w0, cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
     if (s) {
         rc = cli_fail(s);

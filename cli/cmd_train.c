@@ -3,15 +3,8 @@
  * progress, a JSONL log, checkpoints, exact resume and Ctrl-C handling. */
 #include "cli.h"
 
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-
-static volatile sig_atomic_t g_stop;
-static void on_sigint(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
 
 static const cli_opt opts[] = {
     CLI_OPT_DATA("shapes", "dataset: shapes, fashion-mnist, mnist, a folder, .tsv/.txt captions, .npy"),
@@ -148,14 +141,17 @@ static int run(int argc, char **argv) {
     sl_train_config c;
     char logpath[4096];
     if ((rc = train_config(&a, &c, logpath, sizeof logpath))) return rc;
-    c.stop = &g_stop;
     size_t limit = sl_train_mem_available();
     if (cli_given(&a, "max-memory") && !parse_bytes(cli_str(&a, "max-memory"), &limit))
         return cli_usage_error("option --max-memory: '%s' is not a size like 512M or 2G", cli_str(&a, "max-memory"));
 
+    c.stop = cli_stop_begin();
     sl_trainer *t;
     sl_status s = sl_trainer_create(&c, &t);
-    if (s) return cli_fail(s);
+    if (s) {
+        cli_stop_end();
+        return cli_fail(s);
+    }
     bool quiet = cli_flag(&a, "quiet");
     size_t need = sl_trainer_memory(t);
     if (!quiet) {
@@ -170,21 +166,13 @@ static int run(int argc, char **argv) {
                 "--batch or model\n",
                 (double)need / (1024.0 * 1024), (double)limit / (1024.0 * 1024));
         sl_trainer_destroy(t);
+        cli_stop_end();
         return 1;
     }
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
     sl_train_result r;
     s = sl_trainer_run(t, &r);
-    sigaction(SIGINT, &old, NULL);
+    cli_stop_end();
     sl_trainer_destroy(t);
-    if (s == SL_ERR_INTERRUPTED) {
-        fprintf(stderr, "simlearn: %s\n", sl_error_message());
-        return 130;
-    }
     if (s) return cli_fail(s);
     if (!quiet)
         fprintf(stderr, "trained %llu steps (%.1f s, %.0f images/s), last loss %.4f; wrote %s and %s\n",

@@ -29,13 +29,7 @@ static int load_vectors(const char *path, long long abtt, sl_wordvecs **out) {
 /* The first Ctrl-C sets the flag the trainer polls (every thread, at every
  * sentence end): it writes its checkpoint and stops. A second one ends the
  * process at once (the last complete checkpoint stays as it was: they are
- * written to a temporary file and renamed). */
-static volatile sig_atomic_t g_interrupted;
-static void on_sigint(int sig) {
-    (void)sig;
-    if (g_interrupted) _exit(130);
-    g_interrupted = 1;
-}
+ * written to a temporary file and renamed). See cli_stop_begin. */
 
 static const cli_opt train_opts[] = {
     {"output", 'o', CLI_STR, NULL, "output vectors file", NULL, 0, 0, true},
@@ -107,22 +101,25 @@ static int cmd_train(int argc, char **argv) {
     c.checkpoint = cli_str(&a, "checkpoint");
     c.checkpoint_every = cli_float(&a, "checkpoint-every");
     c.cache_mb = (size_t)cli_int(&a, "cache-mb");
-    c.stop = &g_interrupted;
     c.progress = stderr;
     c.progress_mode = cli_progress_mode(&a);
     const char *fmt = cli_str(&a, "format"), *out = cli_str(&a, "output"), *corpus = a.pos[0];
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
+    c.stop = cli_stop_begin();
     sl_words_model *m = NULL;
     sl_words_stats st;
+    memset(&st, 0, sizeof st);
     sl_status s = cli_str(&a, "resume") ? sl_words_resume(corpus, cli_str(&a, "resume"), &c, &m, &st)
                                         : sl_words_train(corpus, &c, &m, &st);
-    sigaction(SIGINT, &old, NULL);
+    cli_stop_end();
     if (s == SL_ERR_INTERRUPTED) {
-        fprintf(stderr, "simlearn: %s; nothing to save yet\n", sl_error_message());
+        /* stats are written only once training has started */
+        if (!st.interrupted)
+            fprintf(stderr, "simlearn: %s; nothing to save yet\n", sl_error_message());
+        else if (c.checkpoint)
+            fprintf(stderr, "simlearn: interrupted; the state is in %s (continue with --resume %s)\n", c.checkpoint,
+                    c.checkpoint);
+        else
+            fprintf(stderr, "simlearn: interrupted; nothing saved (--checkpoint FILE keeps the state)\n");
         return 130;
     }
     if (s) return cli_fail(s);

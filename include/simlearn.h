@@ -1,5 +1,6 @@
 /* simlearn: learning representations by similarity. The umbrella header that
- * brings in every public module header. */
+ * brings in every public module header, lowest module first (the order is
+ * docs/design.md's). */
 #ifndef SIMLEARN_H
 #define SIMLEARN_H
 
@@ -14,14 +15,11 @@
 #include "simlearn/nn.h"
 #include "simlearn/loss.h"
 #include "simlearn/data.h"
-#include "simlearn/train.h"
 #include "simlearn/index.h"
 #include "simlearn/eval.h"
 #include "simlearn/geom.h"
+#include "simlearn/train.h"
 #include "simlearn/words.h"
 #include "simlearn/viz.h"
-
-/* Version of the linked library ("0.1.0"). */
-const char *sl_version(void);
 
 #endif

@@ -10,6 +10,7 @@
 #define SIMLEARN_TEST_H
 
 #include "simlearn.h"
+#include "testing.h" /* the naive twins of public functions */
 
 #include <inttypes.h>
 #include <math.h>

@@ -545,12 +545,12 @@ TEST(two_threads_stop_inside_a_round_and_finish_on_resume) {
     sl_words_model_destroy(m);
 }
 
-/* The interrupt flag is polled at every sentence end, so a flag that is
- * already set stops training before its first sentence (the old behaviour,
- * polling between rounds, trained an eighth of an epoch first); the
- * checkpoint then resumes to the uninterrupted result. While the
- * vocabulary is being counted the flag ends the call with
- * SL_ERR_INTERRUPTED. */
+/* The stop flag is polled at every sentence end, so a flag that is already
+ * set stops training before its first sentence (the old behaviour, polling
+ * between rounds, trained an eighth of an epoch first): the call returns
+ * SL_ERR_INTERRUPTED and no model, and the checkpoint then resumes to the
+ * uninterrupted result. While the vocabulary is being counted the flag ends
+ * the call with SL_ERR_INTERRUPTED too, before any checkpoint. */
 TEST(interrupt_flag_stops_within_a_sentence) {
     const char *p = t_path("topics.txt"), *ck = t_path("run.ckpt");
     topic_corpus(p, 400, 5);
@@ -562,15 +562,16 @@ TEST(interrupt_flag_stops_within_a_sentence) {
     ASSERT_OK(sl_words_train(p, &c, &full, &st));
     c.checkpoint = ck;
     c.stop = &flag;
-    ASSERT_OK(sl_words_train(p, &c, &part, &st));
+    part = NULL;
+    ASSERT_FAILS(sl_words_train(p, &c, &part, &st), SL_ERR_INTERRUPTED, "the state is in");
+    ASSERT_TRUE(part == NULL);
     ASSERT_TRUE(st.interrupted);
     ASSERT_EQ_INT(st.raw_words, 0);
-    sl_words_model_destroy(part);
     /* A resume with the flag still set stops at once as well. */
-    ASSERT_OK(sl_words_resume(p, ck, &c, &part, &st));
+    ASSERT_FAILS(sl_words_resume(p, ck, &c, &part, &st), SL_ERR_INTERRUPTED, "the state is in");
+    ASSERT_TRUE(part == NULL);
     ASSERT_TRUE(st.interrupted);
     ASSERT_EQ_INT(st.raw_words, 0);
-    sl_words_model_destroy(part);
     flag = 0;
     ASSERT_OK(sl_words_resume(p, ck, &c, &rest, &st));
     ASSERT_TRUE(!st.interrupted);

@@ -1,6 +1,12 @@
 /* simlearn base: status codes and error messages, the allocator, random numbers,
  * threads, progress reporting, timers and atomic file writes. Every other module
- * builds on these. */
+ * builds on these.
+ * Threads: the error message is per thread; sl_allocator_set must come before
+ * any other call; an sl_rng, an sl_progress and an sl_afile are used by one
+ * thread at a time; an sl_alias is only read once made, so any number of
+ * threads may sample from it at once (each with its own sl_rng).
+ * Process-wide effects: sl_allocator_set (by design), and OpenBLAS's thread
+ * count while sl_gemm runs (see "threads" below). */
 #ifndef SIMLEARN_BASE_H
 #define SIMLEARN_BASE_H
 
@@ -56,6 +62,9 @@ typedef struct sl_allocator {
 } sl_allocator;
 /* NULL restores the default allocator. */
 void sl_allocator_set(const sl_allocator *a);
+/* Free memory that simlearn returned to the caller (buffers documented as
+ * "freed with sl_allocator_free"), through the current allocator. NULL-safe. */
+void sl_allocator_free(void *p);
 
 /* ---- random numbers -----------------------------------------------------
  * xoshiro256** seeded through splitmix64. (seed, stream) pairs give
@@ -98,12 +107,22 @@ size_t sl_alias_sample(const sl_alias *a, sl_rng *r);
 void sl_alias_destroy(sl_alias *a);
 
 /* ---- threads ------------------------------------------------------------
- * The library's work runs on OpenMP threads; sl_threads_set sets how many
- * (n <= 0 means all cores; it changes nothing else) and sl_threads_get
- * tells. Matrix products run single-threaded in OpenBLAS: sl_gemm spreads a
- * product over the OpenMP threads itself, in tiles fixed by the product's
- * shape, so results do not depend on the thread count (see
- * simlearn/tensor.h). */
+ * The library's loops run on OpenMP threads. sl_threads_set(n) calls
+ * omp_set_num_threads(n) (n <= 0: omp_get_num_procs()), which sets the
+ * OpenMP thread count of the calling thread only: the parallel regions that
+ * this thread starts afterwards, in simlearn or elsewhere, use it; other
+ * threads keep their own (the initial value: OMP_NUM_THREADS, else the
+ * number of processors). It changes nothing else. sl_threads_get returns the
+ * calling thread's count (omp_get_max_threads()). sl_trainer_create and
+ * sl_embed_run call sl_threads_set with their configuration's count, and the
+ * calling thread keeps that count after them.
+ * Matrix products run single-threaded in OpenBLAS: sl_gemm spreads a product
+ * over the OpenMP threads itself, in tiles fixed by the product's shape, so
+ * results do not depend on the thread count. With the pthread build of
+ * OpenBLAS this is a process-wide effect: OpenBLAS's thread count
+ * (openblas_set_num_threads) is 1 while any sl_gemm call is running, in any
+ * thread, and is put back when the last one ends; other code calling
+ * OpenBLAS at that time runs single-threaded (see simlearn/tensor.h). */
 void sl_threads_set(int n);
 int sl_threads_get(void);
 
@@ -143,6 +162,11 @@ FILE *sl_afile_stream(sl_afile *f);
 sl_status sl_afile_commit(sl_afile *f);
 /* Close and delete the temporary file; frees f. NULL-safe. */
 void sl_afile_abort(sl_afile *f);
+
+/* ---- version --------------------------------------------------------------
+ * The version of the linked library ("0.1.0"); SL_VERSION_STRING in
+ * simlearn.h is the version of the headers. */
+const char *sl_version(void);
 
 /* ---- small helpers ------------------------------------------------------*/
 /* Overflow-checked a*b; returns false on overflow. */

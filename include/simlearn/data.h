@@ -1,13 +1,16 @@
 /* simlearn data: datasets (the procedural shapes world, IDX files, image
  * folders, image-caption lists, .npy matrices) behind one interface,
  * augmentation pipelines built from a spec string, and a batch producer thread
- * that prepares the next batch while the caller trains on the current one. */
+ * that prepares the next batch while the caller trains on the current one.
+ * Threads: a dataset and an augmentation pipeline are only read once made, so
+ * any number of threads may use them at once (each with its own sl_rng and
+ * scratch); a batcher is used by one thread at a time (its own worker
+ * threads fill it). */
 #ifndef SIMLEARN_DATA_H
 #define SIMLEARN_DATA_H
 
 #include "simlearn/base.h"
 #include "simlearn/io.h"
-#include "simlearn/tensor.h"
 
 #ifdef __cplusplus
 extern "C" {

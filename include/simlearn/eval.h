@@ -1,11 +1,15 @@
 /* simlearn eval: how well embeddings serve a task — the linear probe
  * (multinomial logistic regression fitted with L-BFGS), the kNN classifier and
- * retrieval metrics. Module order: docs/design.md. */
+ * retrieval metrics. Module order: docs/design.md.
+ * Threads: nothing here keeps state; calls may run in several threads at once
+ * on distinct outputs, and a preconditioner is only read once made (the probe
+ * functions not inside an OpenMP parallel region, below). */
 #ifndef SIMLEARN_EVAL_H
 #define SIMLEARN_EVAL_H
 
+#include <signal.h>
+
 #include "simlearn/base.h"
-#include "simlearn/io.h"
 #include "simlearn/tensor.h"
 
 #include "simlearn/index.h"
@@ -45,6 +49,10 @@ typedef struct sl_lbfgs_config {
     /* Called after each iteration (may be NULL). */
     void (*callback)(size_t iter, double f, double gnorm, void *ctx);
     void *callback_ctx;
+    /* Polled before each iteration (may be NULL): once it is non-zero the
+     * minimisation returns SL_ERR_INTERRUPTED; x holds the last iterate and
+     * the report is not written. */
+    const volatile sig_atomic_t *stop;
 } sl_lbfgs_config;
 
 typedef enum { SL_LBFGS_GTOL, SL_LBFGS_FTOL, SL_LBFGS_MAXITER, SL_LBFGS_LINESEARCH, SL_LBFGS_PAST } sl_lbfgs_stop;
@@ -60,7 +68,7 @@ const char *sl_lbfgs_stop_str(sl_lbfgs_stop s);
 /* Minimise fn from x (n); x receives the final point (also when the iteration
  * limit is reached, which is not an error: see rep->stop). opt may be NULL
  * for the defaults. Errors: SL_ERR_ARG, SL_ERR_NOMEM, SL_ERR_NUMERIC (f is
- * not finite at the start). */
+ * not finite at the start), SL_ERR_INTERRUPTED (opt->stop). */
 sl_status sl_lbfgs_minimize(sl_lbfgs_fn fn, void *ctx, double *x, size_t n, const sl_lbfgs_config *opt,
                             sl_lbfgs_report *rep);
 
@@ -80,8 +88,6 @@ typedef struct sl_logreg_problem {
  * The same bits whatever the thread count, and so are the fit, the
  * preconditioner and the probe. Errors: SL_ERR_ARG, SL_ERR_NOMEM. */
 sl_status sl_logreg_loss(const sl_logreg_problem *p, const double *theta, double *grad, double *f);
-/* The naive double-precision twin the tests compare against. */
-sl_status sl__logreg_loss_ref(const sl_logreg_problem *p, const double *theta, double *grad, double *f);
 /* A preconditioner for the fit: the eigen-decomposition of the feature
  * covariance (estimated on at most max_rows evenly spaced rows, 0 = all).
  * With it, L-BFGS starts from the inverse of a * Cov + lambda * I, a = 0.5 / k,
@@ -110,6 +116,10 @@ typedef struct sl_probe_config {
     size_t precond_rows;   /* rows used to estimate the preconditioner; 0 = none; default 8192 */
     FILE *progress_stream; /* progress output (NULL: none) */
     sl_progress_mode progress_mode;
+    /* Polled before every L-BFGS iteration of every fit (may be NULL; it
+     * takes the place of lbfgs.stop): once it is non-zero sl_probe_run
+     * returns SL_ERR_INTERRUPTED and no result. */
+    const volatile sig_atomic_t *stop;
 } sl_probe_config;
 
 /* The default grid: 1e-1 down to 1e-5 (the loss is a mean over rows). */
@@ -137,7 +147,7 @@ typedef struct sl_probe_result {
  * classes, and every test label must occur in train. xte may be NULL (nte 0).
  * Errors: SL_ERR_ARG (empty or mismatched inputs, one class, unseen test label,
  * bad config), SL_ERR_NUMERIC (a non-finite feature, naming the row),
- * SL_ERR_NOMEM. */
+ * SL_ERR_NOMEM, SL_ERR_INTERRUPTED (c->stop; *out is not written). */
 sl_status sl_probe_run(const sl_probe_config *c, const float *xtr, const int64_t *ytr, size_t ntr, const float *xte,
                        const int64_t *yte, size_t nte, size_t d, sl_probe_result **out);
 void sl_probe_result_destroy(sl_probe_result *r); /* NULL-safe */
@@ -159,6 +169,9 @@ typedef struct sl_knn_config {
     sl_metric metric; /* what the scores are: similarities for ip/cosine; for l2 a
                          squared distance, whose similarity is -distance */
 } sl_knn_config;
+/* Fill c with the defaults: every column votes (k = 0), majority vote, tau
+ * 0.07, L2 scores. */
+void sl_knn_config_default(sl_knn_config *c);
 
 /* Predict a label for each of nq queries from its neighbours (ids/scores: nq
  * x kcols, as sl_flat_search or sl_hnsw_search return them; id -1 entries are
@@ -211,6 +224,9 @@ typedef struct sl_retrieval_config {
     sl_progress *progress; /* queries done, may be NULL */
     bool skip_unlabelled;
 } sl_retrieval_config;
+/* Fill c with the defaults: L2, no self-exclusion, K in {1, 5, 10} (a static
+ * array), no progress. */
+void sl_retrieval_config_default(sl_retrieval_config *c);
 sl_status sl_retrieval_labelled(const float *base, size_t n, const int64_t *base_labels, const float *queries,
                                 size_t nq, const int64_t *query_labels, size_t d, const sl_retrieval_config *cfg,
                                 double *recall_at, double *precision_at, double *map_at_r, size_t *n_used);

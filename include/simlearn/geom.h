@@ -1,12 +1,14 @@
 /* simlearn geom: numbers that describe the geometry of a set of embeddings —
  * covariance spectrum and effective rank, all-but-the-top post-processing,
  * anisotropy, alignment and uniformity, per-class diameter and margin, norm
- * statistics. Inputs are row-major n x d float32 matrices (one row per item). */
+ * statistics. Inputs are row-major n x d float32 matrices (one row per item).
+ * Threads: nothing here keeps state; calls may run in several threads at once
+ * on distinct outputs, and a fitted sl_geom_abtt_model is only read by
+ * sl_geom_abtt_apply. */
 #ifndef SIMLEARN_GEOM_H
 #define SIMLEARN_GEOM_H
 
 #include "simlearn/base.h"
-#include "simlearn/io.h"
 #include "simlearn/tensor.h"
 
 #ifdef __cplusplus

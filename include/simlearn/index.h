@@ -1,11 +1,15 @@
 /* simlearn index: nearest-neighbour search over embedding matrices — exact
  * top-k by blocked matrix products (flat) and the HNSW graph index (build,
- * search with ef, add, delete, filters, save/load). */
+ * search with ef, add, delete, filters, save/load).
+ * Threads: exact search keeps no state and may run in several threads at
+ * once on distinct outputs; an HNSW index may be searched by any number of
+ * threads at once, while add and delete need it alone (see HNSW). */
 #ifndef SIMLEARN_INDEX_H
 #define SIMLEARN_INDEX_H
 
+#include <signal.h>
+
 #include "simlearn/base.h"
-#include "simlearn/io.h"
 #include "simlearn/tensor.h"
 
 #ifdef __cplusplus
@@ -46,6 +50,9 @@ typedef struct sl_flat_config {
     size_t max_block_bytes; /* bound for the score block; 0 = 128 MiB */
     sl_progress *progress; /* queries done, may be NULL (borrowed) */
 } sl_flat_config;
+/* Fill c with the defaults: L2, k = 10, no self-exclusion, 128 MiB blocks,
+ * no progress. */
+void sl_flat_config_default(sl_flat_config *c);
 
 /* base: n x d, queries: nq x dq (dq must equal d). ids (nq x k) and scores
  * (nq x k) are caller-allocated. Errors: SL_ERR_ARG (dims differ, empty base or
@@ -56,11 +63,6 @@ sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *que
                          const sl_flat_config *cfg, int64_t *ids, float *scores);
 /* With exclude_self the queries pointer should be base + query_offset * d; only
  * the ids are excluded, the query values are taken from `queries`. */
-
-/* The naive twin the tests compare against: every distance in double, a full
- * sort per query. Same arguments and results (single-threaded, slow). */
-sl_status sl__flat_search_ref(const float *base, size_t n, size_t d, const float *queries, size_t nq, size_t dq,
-                             const sl_flat_config *cfg, int64_t *ids, float *scores);
 
 /* ---- HNSW -----------------------------------------------------------------
  * Hierarchical navigable small-world graph (Malkov & Yashunin 2018).
@@ -82,6 +84,9 @@ typedef struct sl_hnsw_config {
     size_t ef_construction; /* candidate list size while inserting; 0 = 200 */
     uint64_t seed;          /* level draws: node i's level depends only on (seed, i) */
 } sl_hnsw_config;
+/* Fill c with the defaults: L2, M = 16, ef_construction = 200, seed 0; dim
+ * is 0 and must be set. */
+void sl_hnsw_config_default(sl_hnsw_config *c);
 
 typedef struct sl_hnsw sl_hnsw;
 
@@ -92,15 +97,22 @@ void sl_hnsw_destroy(sl_hnsw *h); /* NULL-safe */
 /* Insert n vectors (n x dim) with optional labels (n, or NULL: label -1),
  * using the sl_threads_set thread count. The new ids are first_id .. first_id+n-1
  * where first_id is the previous sl_hnsw_size (written to *first_id when not
- * NULL). progress may be NULL. With one thread the graph is deterministic;
- * with more, insertion order between threads varies and so do the links.
- * After inserting, live nodes that the link pruning left unreachable from
- * the entry point are linked from a near reachable node.
+ * NULL, also on SL_ERR_INTERRUPTED). progress may be NULL. With one thread the
+ * graph is deterministic; with more, insertion order between threads varies
+ * and so do the links. After inserting, live nodes that the link pruning left
+ * unreachable from the entry point are linked from a near reachable node.
+ * stop (may be NULL) is polled before each vector: once *stop is non-zero no
+ * further vector is started, and the call returns SL_ERR_INTERRUPTED with a
+ * valid index that holds the vectors inserted so far (any subset of the n
+ * when several threads insert); the ids of the others are handed out but
+ * deleted (sl_hnsw_contains says which went in). A flag already set at the
+ * call returns SL_ERR_INTERRUPTED with the index unchanged.
  * Errors: SL_ERR_ARG (n = 0), SL_ERR_NUMERIC (NaN/Inf, naming the row; the
  * index is unchanged), SL_ERR_NOMEM (unchanged when growing the arrays fails;
- * a failure during insertion leaves the rows inserted so far). */
+ * a failure during insertion leaves the rows inserted so far),
+ * SL_ERR_INTERRUPTED. */
 sl_status sl_hnsw_add(sl_hnsw *h, const float *x, size_t n, const int64_t *labels, sl_progress *progress,
-                      int64_t *first_id);
+                      const volatile sig_atomic_t *stop, int64_t *first_id);
 
 /* Delete ids: the nodes are unlinked from the graph and their neighbours'
  * links are repaired (each former neighbour picks new links among the deleted

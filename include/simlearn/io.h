@@ -1,7 +1,11 @@
 /* simlearn io: the file formats simlearn reads and writes — .npy arrays,
  * safetensors checkpoints, word2vec/fastText vectors and PNG images. Every
  * writer is atomic (see sl_afile); every reader validates sizes against the
- * file before allocating and reports the file and position of a problem. */
+ * file before allocating and reports the file and position of a problem.
+ * Threads: nothing here keeps state; readers and writers may run in several
+ * threads at once on distinct outputs; an sl_tensors or sl_wordvecs that a
+ * call changes is used by one thread at a time, and its const accessors may
+ * run in any number of threads while nothing changes it. */
 #ifndef SIMLEARN_IO_H
 #define SIMLEARN_IO_H
 
@@ -52,9 +56,6 @@ sl_status sl_npy_read_labels(const char *path, int64_t **labels, size_t *n);
  * non-integral value is SL_ERR_FORMAT naming its row and column. */
 sl_status sl_npy_read_int_matrix(const char *path, int64_t **data, size_t *rows, size_t *cols);
 sl_status sl_npy_write_labels(const char *path, const int64_t *labels, size_t n);
-
-/* Free memory returned by simlearn (through the current allocator). */
-void sl_allocator_free(void *p);
 
 /* ---- safetensors --------------------------------------------------------
  * A collection of named tensors plus string metadata, read and written in the

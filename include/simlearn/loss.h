@@ -1,11 +1,13 @@
 /* simlearn loss: the training objectives. Each takes embeddings (float32,
  * row-major), returns the loss (double) and adds its gradient with respect to
- * the embeddings into caller-owned float32 buffers. Formulas: docs/objectives.md. */
+ * the embeddings into caller-owned float32 buffers. Formulas: docs/objectives.md.
+ * Threads: the objectives share no state: calls may run in several threads at
+ * once when their gradient buffers and workspaces are distinct (a workspace
+ * is used by one thread at a time). */
 #ifndef SIMLEARN_LOSS_H
 #define SIMLEARN_LOSS_H
 
 #include "simlearn/base.h"
-#include "simlearn/io.h"
 #include "simlearn/tensor.h"
 
 #ifdef __cplusplus
@@ -65,8 +67,9 @@ typedef struct sl_loss_config {
     bool exact;
 } sl_loss_config;
 
-/* The documented defaults of an objective (docs/objectives.md, "Defaults"). */
-sl_loss_config sl_loss_config_default(sl_objective obj);
+/* Fill c with the documented defaults of an objective (docs/objectives.md,
+ * "Defaults"). */
+void sl_loss_config_default(sl_loss_config *c, sl_objective obj);
 /* The scale (1/tau) the configuration gives, after clamping. */
 double sl_loss_scale(const sl_loss_config *cfg);
 /* Clamp a learnable log-scale into [log_scale_min, log_scale_max]; the

@@ -1,6 +1,8 @@
 /* simlearn nn: layers with explicit forward/backward kernels, models built from
  * a spec string, optimizers, learning-rate schedules and safetensors
- * checkpoints that load into the equivalent torch.nn.Sequential. */
+ * checkpoints that load into the equivalent torch.nn.Sequential.
+ * Threads: a model and its optimizer are used by one thread at a time (even
+ * an eval-mode forward changes the model's activations); see "models". */
 #ifndef SIMLEARN_NN_H
 #define SIMLEARN_NN_H
 
@@ -143,8 +145,9 @@ typedef struct sl_optim_config {
     float trust;         /* LARS trust coefficient, default 0.001 */
     bool decay_all;      /* also decay biases and norm parameters */
 } sl_optim_config;
-/* PyTorch's defaults for the kind (AdamW weight decay 0.01, others 0). */
-sl_optim_config sl_optim_config_default(sl_optim_kind kind);
+/* Fill c with PyTorch's defaults for the kind (AdamW weight decay 0.01,
+ * others 0). */
+void sl_optim_config_default(sl_optim_config *c, sl_optim_kind kind);
 /* Parse "sgd", "adam", "adamw", "lars". SL_ERR_ARG otherwise. */
 sl_status sl_optim_kind_parse(const char *name, sl_optim_kind *out);
 

@@ -1,6 +1,11 @@
 /* simlearn tensor: the one matrix-product entry point (OpenBLAS sgemm), a
  * few dense float kernels used across modules, and the dense symmetric linear
- * algebra (covariance, eigen-decomposition) they share. */
+ * algebra (covariance, eigen-decomposition) they share.
+ * Threads: nothing here keeps state; every function may run in several
+ * threads at once on distinct outputs (sl_covariance not inside an OpenMP
+ * parallel region).
+ * Process-wide effect: with the pthread build of OpenBLAS, sl_gemm sets
+ * OpenBLAS's process-wide thread count to 1 while it runs (below). */
 #ifndef SIMLEARN_TENSOR_H
 #define SIMLEARN_TENSOR_H
 
@@ -18,10 +23,15 @@ extern "C" {
  * in order on the calling thread). Every element is computed by the same call
  * whatever the thread count, so the result is bit-identical for any thread
  * count. (Different OpenBLAS kernels, OPENBLAS_CORETYPE, round differently.)
- * OpenBLAS's own thread setting is left as the program set it: the pthread
- * build's process-wide count is 1 only while sl_gemm calls are running (a
- * program must not change it during one), and with the OpenMP build only the
- * calling thread's OpenMP count is 1 during each BLAS call.
+ * OpenBLAS's own thread setting: with the pthread build, OpenBLAS has one
+ * process-wide thread count; sl_gemm sets it to 1 when the first of any
+ * concurrent sl_gemm calls starts and puts the previous value back when the
+ * last one ends, so between products the program's setting holds, but while
+ * a product runs every OpenBLAS call in the process, simlearn's or not, is
+ * single-threaded (a program must not change the count during one). With the
+ * OpenMP build nothing process-wide changes: each BLAS call outside a
+ * parallel region lowers the calling thread's OpenMP count to 1 for its
+ * duration only.
  * A size or stride over what one BLAS call takes (2^31 - 1 with OpenBLAS's
  * 32-bit integers) is handled by cutting a tile into several calls, each within
  * the limit; a product cut along K (K over the limit, or a stride along K over
@@ -29,9 +39,6 @@ extern "C" {
  * call but stays the same for every thread count. */
 void sl_gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
              const float *B, size_t ldb, float beta, float *C, size_t ldc);
-/* The naive triple loop (double accumulation) that tests compare sl_gemm to. */
-void sl__gemm_ref(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha, const float *A,
-                 size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc);
 
 /* Squared L2 norm of each of n rows of a (n x d) into out (n). */
 void sl_rows_sqnorms(const float *a, size_t n, size_t d, float *out);
@@ -55,12 +62,10 @@ sl_status sl_covariance(const float *x, size_t n, size_t d, size_t ddof, double 
  * result does not depend on the solver's arbitrary signs.
  * sl_eigh uses Householder tridiagonalisation and the implicit QL method; v may
  * be NULL when only the eigenvalues are wanted (the vectors are then not
- * accumulated). sl__eigh_ref is the cyclic Jacobi twin the tests compare it
- * with (v required).
+ * accumulated). The tests compare it with a cyclic Jacobi twin.
  * Errors: SL_ERR_ARG (n is 0), SL_ERR_RANGE, SL_ERR_NOMEM, SL_ERR_NUMERIC
  * (non-finite input or no convergence). */
 sl_status sl_eigh(const double *a, size_t n, double *w, double *v);
-sl_status sl__eigh_ref(const double *a, size_t n, double *w, double *v);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,13 @@
 /* simlearn train: the training loop (data -> augment -> encoder -> projector ->
  * objective -> backward -> optimizer step, with the next batch prepared by the
  * batch producer meanwhile), checkpoints with exact resume, embedding of a
- * dataset with a trained model, and the shapes demo. */
+ * dataset with a trained model, and the shapes demo.
+ * Threads: a trainer is used by one thread at a time. sl_trainer_create and
+ * sl_embed_run call sl_threads_set(threads) (simlearn/base.h): the calling
+ * thread's OpenMP thread count stays changed after them.
+ * Interruption: sl_trainer_run, sl_embed_run and sl_demo_run poll a `stop`
+ * flag of their configuration and return SL_ERR_INTERRUPTED when it is set
+ * (what is left: at each call). */
 #ifndef SIMLEARN_TRAIN_H
 #define SIMLEARN_TRAIN_H
 
@@ -165,6 +171,9 @@ typedef struct sl_embed_config {
     size_t batch;           /* 0: 256 */
     int threads;            /* 0: all cores */
     sl_progress *progress;  /* borrowed, may be NULL; counts items */
+    /* Polled before each batch; when it becomes non-zero sl_embed_run returns
+     * SL_ERR_INTERRUPTED and no embedding. May be NULL. */
+    const volatile sig_atomic_t *stop;
 } sl_embed_config;
 
 void sl_embed_config_default(sl_embed_config *c);
@@ -195,13 +204,18 @@ void sl_embedding_destroy(sl_embedding *e); /* NULL-safe */
 /* ---- the demo ------------------------------------------------------------*/
 typedef struct sl_demo_config {
     const char *out_dir;    /* default "demo-out" */
-    size_t steps;           /* contrastive steps (0: default); the autoencoder gets the same */
+    size_t steps;           /* contrastive steps (0: 200); the autoencoder gets the same */
     int threads;            /* 0: all cores */
-    uint64_t seed;
-    FILE *progress_stream;
+    uint64_t seed;          /* default 1 */
+    FILE *progress_stream;  /* NULL: no progress */
     sl_progress_mode progress_mode;
+    /* Polled by the training runs and the embeddings (as in sl_train_config
+     * and sl_embed_config); may be NULL. */
     const volatile sig_atomic_t *stop;
 } sl_demo_config;
+/* Fill c with the defaults: "demo-out", 200 steps, all cores, seed 1, no
+ * progress, no stop flag. */
+void sl_demo_config_default(sl_demo_config *c);
 
 #define SL_DEMO_REPS 3
 typedef struct sl_demo_result {
@@ -214,6 +228,10 @@ typedef struct sl_demo_result {
     double seconds;
 } sl_demo_result;
 
+/* Train the two models into c->out_dir, embed the validation split with
+ * each and with raw pixels, and fill r. Errors: those of the training runs
+ * and the embeddings; SL_ERR_INTERRUPTED (c->stop) leaves the files written
+ * so far (a stopped training run writes its checkpoint) and r untouched. */
 sl_status sl_demo_run(const sl_demo_config *c, sl_demo_result *r);
 
 #ifdef __cplusplus

@@ -1,9 +1,14 @@
 /* simlearn viz: what a person looks at instead of reading — PCA and t-SNE maps
  * of embeddings, their trustworthiness, SVG scatter plots, line charts and
  * histograms, a reader for JSONL training logs, and image grids and contact
- * sheets with small built-in bitmap fonts. */
+ * sheets with small built-in bitmap fonts.
+ * Threads: nothing here keeps state; calls may run in several threads at once
+ * on distinct outputs, and a fitted sl_pca or a read sl_jsonl is only read
+ * afterwards. */
 #ifndef SIMLEARN_VIZ_H
 #define SIMLEARN_VIZ_H
+
+#include <signal.h>
 
 #include "simlearn/base.h"
 #include "simlearn/io.h"
@@ -44,8 +49,8 @@ void sl_pca_destroy(sl_pca *p);
  * the neighbour distances come from sl_gemm, whose tiles do not depend on it,
  * every other sum is taken in a fixed order, and the PCA start is computed in
  * plain loops.
- * sl__tsne_run_ref is the exact O(n^2) method (dense P over all points, exact
- * gradient) with the same schedule, for small n and for tests. */
+ * The tests compare it with the exact O(n^2) method (dense P over all points,
+ * exact gradient) run with the same schedule. */
 typedef enum { SL_TSNE_INIT_PCA, SL_TSNE_INIT_RANDOM } sl_tsne_init;
 typedef struct sl_tsne_config {
     double perplexity;    /* 30 */
@@ -57,17 +62,16 @@ typedef struct sl_tsne_config {
     sl_tsne_init init;    /* PCA */
     uint64_t seed;        /* for the random init (and PCA ties): 1 */
     sl_progress *progress;/* optional; updated with the iteration count */
+    /* Polled before every iteration and every block of the neighbour search
+     * (may be NULL); when it becomes non-zero sl_tsne_run returns
+     * SL_ERR_INTERRUPTED and leaves y untouched. */
+    const volatile sig_atomic_t *stop;
 } sl_tsne_config;
 void sl_tsne_config_default(sl_tsne_config *c);
 /* x: n x d input; y: n x 2 output, written only on success. Needs n > 3 *
  * perplexity + 1 (fewer points: lower the perplexity).
- * Errors: SL_ERR_ARG, SL_ERR_NOMEM, SL_ERR_NUMERIC. */
+ * Errors: SL_ERR_ARG, SL_ERR_NOMEM, SL_ERR_NUMERIC, SL_ERR_INTERRUPTED. */
 sl_status sl_tsne_run(const sl_tsne_config *c, const float *x, size_t n, size_t d, float *y);
-sl_status sl__tsne_run_ref(const sl_tsne_config *c, const float *x, size_t n, size_t d, float *y);
-/* KL(P || Q) of a finished map y (n x 2) for input x, exactly (O(n^2));
- * useful to compare maps of small data sets. */
-sl_status sl__tsne_kl_ref(const sl_tsne_config *c, const float *x, size_t n, size_t d, const float *y,
-                         double *kl);
 
 /* ---- map quality ---------------------------------------------------------
  * Trustworthiness (Venna & Kaski 2001) of an embedding y (n x dy) of x (n x dx)
@@ -188,6 +192,8 @@ typedef struct sl_grid_config {
     int font_scale; /* 0 = 1 */
     const char *title; /* drawn above the grid; may be NULL */
 } sl_grid_config;
+/* Fill c with the defaults: scale 2, font scale 1, no title. */
+void sl_grid_config_default(sl_grid_config *c);
 /* tiles: rows x cols, row-major; all non-NULL tiles must have the same size.
  * Errors: SL_ERR_ARG, SL_ERR_NOMEM. */
 sl_status sl_grid_render(const sl_grid_tile *tiles, size_t rows, size_t cols, const sl_grid_config *cfg,

@@ -2,7 +2,11 @@
  * exp(u(y)·v(x)). A streaming corpus reader and vocabulary, skip-gram and
  * CBOW trained with negative sampling or the full softmax, multi-sense
  * vectors with latent senses, and the standard evaluations (analogies, word
- * similarity, nearest words). */
+ * similarity, nearest words).
+ * Threads: a vocabulary, a trained model and word vectors are only read once
+ * made, so any number of threads may read them at once; training runs its own
+ * cfg->threads threads and leaves the caller's OpenMP thread count as it was;
+ * sl_words_analogy must not be called inside an OpenMP parallel region. */
 #ifndef SIMLEARN_WORDS_H
 #define SIMLEARN_WORDS_H
 
@@ -29,6 +33,8 @@ typedef struct sl_vocab_config {
     size_t max_size;    /* keep at most this many words, 0 = no limit */
     bool lowercase;     /* ASCII-lowercase every word while reading */
 } sl_vocab_config;
+/* Fill c with the defaults: min_count 5, no size limit, case kept. */
+void sl_vocab_config_default(sl_vocab_config *c);
 
 typedef struct sl_vocab sl_vocab;
 /* Scan a corpus file once. Errors: SL_ERR_IO (cannot open/read),
@@ -98,13 +104,13 @@ typedef struct sl_words_config {
      * epochs' work rounds (8 per epoch) are done in total (0 = never); at the
      * first sentence end after the schedule's word counter (every epoch's
      * words, advanced in steps of 10,000) reaches stop_at_words (0 = never);
-     * and when *interrupt becomes non-zero (a signal handler's flag), which
-     * every thread polls at each sentence end, so a stop takes effect within
-     * one sentence. A stop inside a round records how far each piece of the
-     * corpus got, so a resumed run continues from there. */
+     * and when *stop becomes non-zero (a signal handler's flag, may be NULL),
+     * which every thread polls at each sentence end, so a stop takes effect
+     * within one sentence. A stop inside a round records how far each piece
+     * of the corpus got, so a resumed run continues from there. */
     uint64_t stop_after_rounds;
     uint64_t stop_at_words;
-    const volatile sig_atomic_t *interrupt;
+    const volatile sig_atomic_t *stop;
     /* Memory for keeping the corpus as word ids after the first pass, so
      * later epochs need not re-read it (MiB; 0 = always stream the file). */
     size_t cache_mb;
@@ -124,25 +130,28 @@ typedef struct sl_words_stats {
     double seconds;       /* training time (excluding the vocabulary scan) */
     double words_per_sec; /* raw_words / seconds */
     double loss;          /* mean loss over the last epoch (per prediction) */
-    bool interrupted;     /* stopped early; a checkpoint holds the state */
+    bool interrupted;     /* stopped before the end; the checkpoint (if any) holds the state */
 } sl_words_stats;
 
 /* A trained model: vocabulary, input vectors (one row per sense), output
  * vectors and, for multi-sense models, the sense priors. */
 typedef struct sl_words_model sl_words_model;
 
-/* Train on a corpus file. Errors: everything sl_vocab_build returns,
- * SL_ERR_ARG for bad settings (naming the field), SL_ERR_IO/FORMAT from
- * checkpoints, SL_ERR_INTERRUPTED when *interrupt is set while the
- * vocabulary is being counted (nothing to save yet). When stopped early
- * during training (stop_after_rounds, stop_at_words, interrupt) it returns
- * SL_OK with stats->interrupted set. stats may be NULL. */
+/* Train on a corpus file. stats may be NULL. A run that stop_after_rounds
+ * or stop_at_words ends early returns SL_OK with stats->interrupted set and
+ * the model as it is. A run that *stop ends early returns
+ * SL_ERR_INTERRUPTED and no model: stopped while the vocabulary is counted,
+ * nothing is saved and stats is not written; stopped while training, the
+ * checkpoint (when cfg->checkpoint is set) holds the state for
+ * sl_words_resume, and stats is filled with stats->interrupted set.
+ * Errors: everything sl_vocab_build returns, SL_ERR_ARG for bad settings
+ * (naming the field), SL_ERR_IO/FORMAT from checkpoints, SL_ERR_INTERRUPTED. */
 sl_status sl_words_train(const char *corpus, const sl_words_config *cfg, sl_words_model **out,
                          sl_words_stats *stats);
 /* Continue from a checkpoint written by sl_words_train with the same corpus.
  * The checkpoint's settings (and thread count, which fixes how the corpus is
  * split) are used; cfg supplies only progress, checkpoint path/interval,
- * stop_after_rounds, stop_at_words and interrupt. */
+ * stop_after_rounds, stop_at_words and stop. Stops as sl_words_train does. */
 sl_status sl_words_resume(const char *corpus, const char *checkpoint, const sl_words_config *cfg,
                           sl_words_model **out, sl_words_stats *stats);
 void sl_words_model_destroy(sl_words_model *m);

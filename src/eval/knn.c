@@ -27,6 +27,13 @@ sl_status sl_vote_parse(const char *name, sl_vote *out) {
     return SL_OK;
 }
 
+void sl_knn_config_default(sl_knn_config *c) {
+    memset(c, 0, sizeof *c);
+    c->vote = SL_VOTE_MAJORITY;
+    c->tau = 0.07;
+    c->metric = SL_METRIC_L2;
+}
+
 sl_status sl_knn_classify(const int64_t *ids, const float *scores, size_t nq, size_t kcols,
                           const int64_t *base_labels, size_t n, const sl_knn_config *cfg, int64_t *pred) {
     if (!cfg) return sl__fail(SL_ERR_ARG, "knn classify: no configuration given");

@@ -270,6 +270,10 @@ sl_status sl_lbfgs_minimize(sl_lbfgs_fn fn, void *ctx, double *x, size_t n, cons
             break;
         }
         if (r.iterations >= opt->max_iter) break;
+        if (opt->stop && *opt->stop) {
+            sl__free(buf);
+            return sl__fail(SL_ERR_INTERRUPTED, "L-BFGS: interrupted after %zu iterations", r.iterations);
+        }
         search_direction(&M, g, p, opt);
         double d0 = dot(g, p, n);
         if (!(d0 < 0)) {

@@ -2,6 +2,7 @@
  * frozen, standardised features, fitted with L-BFGS, with the regularisation
  * strength chosen on a stratified validation split of the training set. */
 #include "internal.h"
+#include "testing.h"
 
 #include <math.h>
 #include <omp.h>
@@ -601,6 +602,7 @@ static sl_status prepare_grid(probe_run *p, sl_probe_result *r, const double *gr
         sl_progress_create(cfg->progress_stream, cfg->progress_mode, "probe", 0, "it", &p->pp.bar) != SL_OK)
         return SL_ERR_NOMEM;
     p->opt = cfg->lbfgs;
+    if (cfg->stop) p->opt.stop = cfg->stop;
     if (p->pp.bar) {
         p->opt.callback = on_iter;
         p->opt.callback_ctx = &p->pp;
@@ -715,6 +717,7 @@ sl_status sl_probe_run(const sl_probe_config *cfg, const float *xtr, const int64
         r = NULL;
     }
     if (st == SL_ERR_NOMEM && !sl_error_message()[0]) sl__fail(SL_ERR_NOMEM, "probe: out of memory");
+    if (st == SL_ERR_INTERRUPTED) sl__fail_prefix(st, "probe");
     probe_run_free(&p);
     sl_probe_result_destroy(r);
     return st;

@@ -26,6 +26,14 @@ static size_t count_label(const int64_t *s, size_t n, int64_t label) {
     return lo - a;
 }
 
+void sl_retrieval_config_default(sl_retrieval_config *c) {
+    static const size_t ks[] = {1, 5, 10};
+    memset(c, 0, sizeof *c);
+    c->metric = SL_METRIC_L2;
+    c->Ks = ks;
+    c->nK = sizeof ks / sizeof ks[0];
+}
+
 sl_status sl_retrieval_labelled(const float *base, size_t n, const int64_t *base_labels, const float *queries,
                                 size_t nq, const int64_t *query_labels, size_t d, const sl_retrieval_config *cfg,
                                 double *recall_at, double *precision_at, double *map_at_r, size_t *n_used) {

@@ -3,6 +3,7 @@
  * an exact re-scoring of the survivors so scores and order are independent of
  * BLAS rounding and blocking. Also the naive twin used by the tests. */
 #include "index_internal.h"
+#include "testing.h"
 
 #include <math.h>
 #include <omp.h>
@@ -122,6 +123,12 @@ static double exact_key(sl_metric m, const float *q, const float *x, size_t d, d
     double ip = sl__dot_d(q, x, d);
     if (m == SL_METRIC_IP) return -ip;
     return qnorm > 0 && xnorm > 0 ? -ip / (qnorm * xnorm) : -0.0;
+}
+
+void sl_flat_config_default(sl_flat_config *c) {
+    memset(c, 0, sizeof *c);
+    c->metric = SL_METRIC_L2;
+    c->k = 10;
 }
 
 sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *queries, size_t nq, size_t dq,

@@ -466,6 +466,13 @@ static sl_status repair_reachability(sl_hnsw *h) {
 
 /* ---- create / destroy / grow -------------------------------------------*/
 
+void sl_hnsw_config_default(sl_hnsw_config *c) {
+    memset(c, 0, sizeof *c);
+    c->metric = SL_METRIC_L2;
+    c->M = 16;
+    c->ef_construction = 200;
+}
+
 sl_status sl_hnsw_create(const sl_hnsw_config *cfg, sl_hnsw **out) {
     if (!cfg) return sl__fail(SL_ERR_ARG, "hnsw: no configuration given");
     size_t M = cfg->M ? cfg->M : 16, efc = cfg->ef_construction ? cfg->ef_construction : 200;
@@ -574,11 +581,32 @@ static int draw_level(const sl_hnsw *h, uint64_t id) {
 
 /* ---- add ----------------------------------------------------------------*/
 
+/* After a stop: the new nodes that were never inserted have no links and no
+ * node links to them (links to a node are made while it is inserted), so
+ * they are simply marked deleted. Returns how many were inserted. */
+static size_t drop_uninserted(sl_hnsw *h, size_t c0, size_t n, const unsigned char *inserted) {
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (inserted[i]) {
+            kept++;
+            continue;
+        }
+        uint32_t id = (uint32_t)(c0 + i);
+        sl__free(h->up[id]);
+        h->up[id] = NULL;
+        h->level[id] = -1;
+        links_at(h, id, 0)[0] = 0;
+        h->live--;
+    }
+    return kept;
+}
+
 sl_status sl_hnsw_add(sl_hnsw *h, const float *x, size_t n, const int64_t *labels, sl_progress *progress,
-                      int64_t *first_id) {
+                      const volatile sig_atomic_t *stop, int64_t *first_id) {
     if (n == 0) return sl__fail(SL_ERR_ARG, "hnsw add: no vectors given");
     SL__TRY(sl__check_finite(x, n, h->dim, "hnsw add"));
     if (h->count + n > UINT32_MAX - 1) return sl__fail(SL_ERR_RANGE, "hnsw: at most %u vectors", UINT32_MAX - 1);
+    if (stop && *stop) return sl__fail(SL_ERR_INTERRUPTED, "hnsw add: interrupted before the first vector");
     SL__TRY(reserve(h, h->count + n));
     size_t c0 = h->count;
     /* Allocate every new node's upper levels first, so a failure leaves the index unchanged. */
@@ -619,7 +647,9 @@ sl_status sl_hnsw_add(sl_hnsw *h, const float *x, size_t n, const int64_t *label
 
     int nt = omp_get_max_threads();
     scratch *sc = sl__calloc((size_t)nt, sizeof *sc);
-    sl_status st = sc ? SL_OK : sl__fail(SL_ERR_NOMEM, "hnsw add: out of memory");
+    /* With a stop flag, which rows went in (a stop skips the rest, in any order). */
+    unsigned char *inserted = stop ? sl__calloc(n, 1) : NULL;
+    sl_status st = sc && (!stop || inserted) ? SL_OK : sl__fail(SL_ERR_NOMEM, "hnsw add: out of memory");
     for (int t = 0; t < nt && st == SL_OK; t++) st = scratch_init(&sc[t], h, h->count);
     _Atomic size_t done = 0;
     _Atomic int failed = 0;
@@ -628,14 +658,16 @@ sl_status sl_hnsw_add(sl_hnsw *h, const float *x, size_t n, const int64_t *label
         size_t start = c0;
         if (h->ep < 0) {
             insert_node(h, &sc[0], (uint32_t)c0);
+            if (inserted) inserted[0] = 1;
             start++;
             done++;
         }
 #pragma omp parallel for schedule(dynamic, 64)
         for (size_t i = start; i < c0 + n; i++) {
-            if (atomic_load(&failed)) continue;
+            if (atomic_load(&failed) || (stop && *stop)) continue;
             scratch *s = &sc[omp_get_thread_num()];
             if (!insert_node(h, s, (uint32_t)i)) atomic_store(&failed, 1);
+            else if (inserted) inserted[i - c0] = 1;
             size_t dn = ++done;
             if (progress && omp_get_thread_num() == 0) sl_progress_update(progress, dn, NULL);
         }
@@ -644,9 +676,16 @@ sl_status sl_hnsw_add(sl_hnsw *h, const float *x, size_t n, const int64_t *label
     if (sc)
         for (int t = 0; t < nt; t++) scratch_free(&sc[t]);
     sl__free(sc);
-    if (st == SL_OK) st = repair_reachability(h);
-    if (progress) sl_progress_update(progress, n, NULL);
-    if (st == SL_OK && first_id) *first_id = (int64_t)c0;
+    size_t kept = n;
+    if (st == SL_OK && inserted && (kept = drop_uninserted(h, c0, n, inserted)) < n)
+        st = sl__fail(SL_ERR_INTERRUPTED, "hnsw add: interrupted after %zu of %zu vectors", kept, n);
+    sl__free(inserted);
+    if (st == SL_OK || st == SL_ERR_INTERRUPTED) {
+        sl_status rs = repair_reachability(h);
+        if (rs != SL_OK) st = rs;
+    }
+    if (progress) sl_progress_update(progress, st == SL_ERR_INTERRUPTED ? kept : n, NULL);
+    if ((st == SL_OK || st == SL_ERR_INTERRUPTED) && first_id) *first_id = (int64_t)c0;
     return st;
 }
 

@@ -38,7 +38,7 @@ sl_status sl_loss_sim_parse(const char *name, sl_similarity *out) {
     return sl__fail(SL_ERR_ARG, "unknown similarity '%s' (expected dot, cosine or l2)", name ? name : "(null)");
 }
 
-sl_loss_config sl_loss_config_default(sl_objective obj) {
+void sl_loss_config_default(sl_loss_config *out, sl_objective obj) {
     sl_loss_config c;
     memset(&c, 0, sizeof c);
     c.objective = obj;
@@ -61,7 +61,7 @@ sl_loss_config sl_loss_config_default(sl_objective obj) {
     default: break;
     }
     c.log_scale = -log(c.tau);
-    return c;
+    *out = c;
 }
 
 double sl_loss_clamp_log_scale(const sl_loss_config *cfg, double log_scale) {

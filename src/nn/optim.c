@@ -13,7 +13,7 @@ struct sl_optim {
     uint64_t t;
 };
 
-sl_optim_config sl_optim_config_default(sl_optim_kind kind) {
+void sl_optim_config_default(sl_optim_config *out, sl_optim_kind kind) {
     sl_optim_config c;
     memset(&c, 0, sizeof c);
     c.kind = kind;
@@ -23,7 +23,7 @@ sl_optim_config sl_optim_config_default(sl_optim_kind kind) {
     c.trust = 0.001f;
     c.momentum = kind == SL_OPT_LARS ? 0.9f : 0.0f;
     c.weight_decay = kind == SL_OPT_ADAMW ? 0.01f : 0.0f;
-    return c;
+    *out = c;
 }
 
 sl_status sl_optim_kind_parse(const char *name, sl_optim_kind *out) {

@@ -1,6 +1,7 @@
 /* The single BLAS entry point (row-major sgemm) and its naive twin, plus
  * small row kernels shared by several modules. */
 #include "internal.h"
+#include "testing.h"
 
 #include <cblas.h>
 #include <math.h>

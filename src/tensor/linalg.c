@@ -3,6 +3,7 @@
  * through sl_gemm, accumulated in double) and a symmetric eigen-solver
  * (Householder tridiagonalisation + implicit QL) with a cyclic Jacobi twin. */
 #include "internal.h"
+#include "testing.h"
 
 #include <math.h>
 #include <string.h>

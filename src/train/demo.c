@@ -67,6 +67,7 @@ static sl_status embed_save(const sl_demo_config *c, const char *model, const ch
     e.data_count = DEMO_VAL;
     e.image_size = 32;
     e.threads = c->threads;
+    e.stop = c->stop;
     sl_embedding *em;
     SL__TRY(sl_embed_run(&e, &em));
     sl_status s = sl_npy_write_matrix(npy, em->x, em->n, em->d);
@@ -92,6 +93,14 @@ static sl_status embed_save(const sl_demo_config *c, const char *model, const ch
     sl__free(lab);
     sl_embedding_destroy(em);
     return s;
+}
+
+void sl_demo_config_default(sl_demo_config *c) {
+    memset(c, 0, sizeof *c);
+    c->out_dir = "demo-out";
+    c->steps = 200;
+    c->seed = 1;
+    c->progress_mode = SL_PROGRESS_AUTO;
 }
 
 sl_status sl_demo_run(const sl_demo_config *c, sl_demo_result *r) {

@@ -185,6 +185,8 @@ static sl_status prepare(const sl_embed_config *c, embed_run *r, sl_embedding *e
 static sl_status run_batches(const sl_embed_config *c, embed_run *r, sl_embedding *e) {
     size_t done = 0, na = (size_t)e->n_attrs, item = r->item;
     while (done < e->n) {
+        if (c->stop && *c->stop)
+            return sl__fail(SL_ERR_INTERRUPTED, "embed: interrupted after %zu of %zu items", done, e->n);
         const sl_batch *b;
         SL__TRY(sl_batcher_next(r->bt, &b));
         const float *y = b->x;

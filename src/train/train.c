@@ -393,7 +393,7 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
     SL__TRY(resolve_optim(t));
     SL__TRY(build_batcher(t));
     sl_shape hs;
-    size_t dz;
+    size_t dz = 0;
     SL__TRY(build_models(t, &hs, &dz));
     SL__TRY(resolve_steps(t));
     return alloc_step_buffers(t, hs.dims[0], dz);

@@ -207,6 +207,12 @@ static void fill_rect(uint8_t *rgb, int W, int H, int x, int y, int w, int h, co
         }
 }
 
+void sl_grid_config_default(sl_grid_config *c) {
+    memset(c, 0, sizeof *c);
+    c->scale = 2;
+    c->font_scale = 1;
+}
+
 sl_status sl_grid_render(const sl_grid_tile *tiles, size_t rows, size_t cols, const sl_grid_config *cfg,
                          uint8_t **rgb_out, int *width, int *height) {
     int scale = cfg && cfg->scale > 0 ? cfg->scale : 2, fs = cfg && cfg->font_scale > 0 ? cfg->font_scale : 1;

@@ -79,6 +79,11 @@ static void select_row(const float *row, size_t n, size_t self, int k, uint32_t 
 }
 
 sl_status sl__knn_exact(const float *x, size_t n, size_t d, int k, uint32_t *idx, float *dist2) {
+    return sl__knn_exact_stop(x, n, d, k, idx, dist2, NULL);
+}
+
+sl_status sl__knn_exact_stop(const float *x, size_t n, size_t d, int k, uint32_t *idx, float *dist2,
+                             const volatile sig_atomic_t *stop) {
     if (k <= 0 || (size_t)k >= n) return sl__fail(SL_ERR_ARG, "knn: k = %d needs 1 <= k < n = %zu", k, n);
     if (n > UINT32_MAX) return sl__fail(SL_ERR_RANGE, "knn: %zu points is more than supported", n);
     size_t B = block_rows(n);
@@ -90,6 +95,10 @@ sl_status sl__knn_exact(const float *x, size_t n, size_t d, int k, uint32_t *idx
     }
     sl_rows_sqnorms(x, n, d, sq);
     for (size_t i0 = 0; i0 < n; i0 += B) {
+        if (stop && *stop) {
+            sl__free(sq), sl__free(D);
+            return sl__fail(SL_ERR_INTERRUPTED, "nearest neighbours: interrupted after %zu of %zu rows", i0, n);
+        }
         size_t m = SL__MIN(B, n - i0);
         dist_block(x, sq, n, d, i0, m, D);
 #pragma omp parallel for schedule(dynamic, 8) if (m * n >= ((size_t)1 << 20))

@@ -2,6 +2,7 @@
  * repulsion) and the exact O(n^2) twin, sharing the perplexity calibration
  * and the gradient-descent schedule. */
 #include "viz/viz_internal.h"
+#include "testing.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -570,6 +571,10 @@ static sl_status optimise(const sl_tsne_config *c, const objective *o, double *y
     double lr = c->learning_rate > 0 ? c->learning_rate : fmax((double)n / c->exaggeration / 4.0, 50.0);
     int ex_it = SL__MIN(c->exaggeration_iter, c->max_iter);
     for (int it = 0; it < c->max_iter; it++) {
+        if (c->stop && *c->stop) {
+            st = sl__fail(SL_ERR_INTERRUPTED, "t-SNE: interrupted at iteration %d of %d", it, c->max_iter);
+            goto done;
+        }
         bool early = it < ex_it;
         /* Each phase starts with fresh momentum and gains, as is customary. */
         if (it == 0 || it == ex_it)
@@ -620,7 +625,10 @@ sl_status sl_tsne_run(const sl_tsne_config *c, const float *x, size_t n, size_t 
     sl__csr P = {0};
     sl_status st = SL_ERR_NOMEM;
     if (!idx || !dist || !cond || !yd) goto done;
-    if ((st = sl__knn_exact(x, n, d, k, idx, dist))) goto done;
+    if ((st = sl__knn_exact_stop(x, n, d, k, idx, dist, c->stop))) {
+        if (st == SL_ERR_INTERRUPTED) sl__fail_prefix(st, "t-SNE");
+        goto done;
+    }
     sl__tsne_calibrate(dist, n, k, c->perplexity, cond, NULL);
     if ((st = sl__tsne_joint(idx, cond, n, k, &P))) goto done;
     sl__free(cond), sl__free(dist);

@@ -11,6 +11,10 @@
  * n x k. Distances come from blocked sl_gemm products (|a|^2 + |b|^2 - 2 a.b,
  * clamped at 0). Needs k < n. */
 sl_status sl__knn_exact(const float *x, size_t n, size_t d, int k, uint32_t *idx, float *dist2);
+/* The same, polling *stop (may be NULL) before each block of rows: once it
+ * is non-zero, SL_ERR_INTERRUPTED. */
+sl_status sl__knn_exact_stop(const float *x, size_t n, size_t d, int k, uint32_t *idx, float *dist2,
+                             const volatile sig_atomic_t *stop);
 
 /* The top two principal axes of x (n x d) by subspace iteration in double
  * with plain loops, from a random start drawn from (seed, stream): at most

@@ -1272,6 +1272,10 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
         stats->loss = rs.last_loss;
         stats->interrupted = rs.interrupted;
     }
+    if (rs.interrupted && user->stop && *user->stop) {
+        if (user->checkpoint) return sl__fail(SL_ERR_INTERRUPTED, "interrupted; the state is in %s", user->checkpoint);
+        return sl__fail(SL_ERR_INTERRUPTED, "interrupted; nothing saved (no checkpoint file was given)");
+    }
     return SL_OK;
 }
 

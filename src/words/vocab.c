@@ -347,6 +347,11 @@ sl_status sl_vocab_from_counts(const char *const *words, const uint64_t *counts,
     return s;
 }
 
+void sl_vocab_config_default(sl_vocab_config *c) {
+    memset(c, 0, sizeof *c);
+    c->min_count = 5;
+}
+
 sl_status sl_vocab_build(const char *corpus, const sl_vocab_config *cfg, sl_vocab **out) {
     return sl__vocab_scan(corpus, cfg, NULL, out);
 }

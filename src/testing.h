@@ -1,0 +1,36 @@
+/* Naive twins of public functions, for the tests only: each is the plain,
+ * slow version that a test compares the fast one with. The library defines
+ * them (the tests link the static library, and tests/test.h includes this
+ * header), but they are not part of the API: no public header declares them
+ * and `make install` does not install this file. Twins of private kernels
+ * sit beside those kernels in their module's private header. */
+#ifndef SIMLEARN_TESTING_H
+#define SIMLEARN_TESTING_H
+
+#include "simlearn.h"
+
+/* sl_gemm as the naive triple loop with double accumulation (same arguments). */
+void sl__gemm_ref(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha, const float *A,
+                  size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc);
+
+/* sl_eigh by the cyclic Jacobi method (same arguments and sign convention;
+ * v is required). */
+sl_status sl__eigh_ref(const double *a, size_t n, double *w, double *v);
+
+/* sl_flat_search with every distance in double and a full sort per query.
+ * Same arguments and results (single-threaded, slow). */
+sl_status sl__flat_search_ref(const float *base, size_t n, size_t d, const float *queries, size_t nq, size_t dq,
+                              const sl_flat_config *cfg, int64_t *ids, float *scores);
+
+/* sl_logreg_loss in plain double-precision loops. */
+sl_status sl__logreg_loss_ref(const sl_logreg_problem *p, const double *theta, double *grad, double *f);
+
+/* sl_tsne_run by the exact O(n^2) method (dense P over all points, exact
+ * gradient) with the same schedule, for small n (at most 20,000 points). */
+sl_status sl__tsne_run_ref(const sl_tsne_config *c, const float *x, size_t n, size_t d, float *y);
+/* KL(P || Q) of a finished map y (n x 2) for input x, exactly (O(n^2)), to
+ * compare maps of small data sets. */
+sl_status sl__tsne_kl_ref(const sl_tsne_config *c, const float *x, size_t n, size_t d, const float *y,
+                          double *kl);
+
+#endif
