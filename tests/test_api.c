@@ -39,6 +39,7 @@ TEST(destroy_accepts_null) {
     sl_senses_destroy(NULL);
     sl_pca_destroy(NULL);
     sl_jsonl_destroy(NULL);
+    sl_sheet_destroy(NULL);
 }
 
 /* sl_array_destroy also resets an array it freed, so a second call is harmless. */

@@ -171,10 +171,6 @@ const char *sl_version(void);
 /* ---- small helpers ------------------------------------------------------*/
 /* Overflow-checked a*b; returns false on overflow. */
 bool sl_size_mul(size_t a, size_t b, size_t *out);
-/* Copy rows idx[0..m) of src (rows of row_bytes bytes each) to rows 0..m-1
- * of dst. dst may be src itself when idx is increasing (idx[i] >= i, as a
- * sorted sl_rng_sample is), which gathers the rows in place. */
-void sl_rows_gather(void *dst, const void *src, size_t row_bytes, const size_t *idx, size_t m);
 
 #ifdef __cplusplus
 }

@@ -40,6 +40,10 @@ extern "C" {
 void sl_gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda,
              const float *B, size_t ldb, float beta, float *C, size_t ldc);
 
+/* Copy rows idx[0..m) of src (rows of row_bytes bytes each) to rows 0..m-1
+ * of dst. dst may be src itself when idx is increasing (idx[i] >= i, as a
+ * sorted sl_rng_sample is), which gathers the rows in place. */
+void sl_rows_gather(void *dst, const void *src, size_t row_bytes, const size_t *idx, size_t m);
 /* Squared L2 norm of each of n rows of a (n x d) into out (n). */
 void sl_rows_sqnorms(const float *a, size_t n, size_t d, float *out);
 /* Scale each row to unit L2 norm (rows of norm 0 are left as they are). */

@@ -35,12 +35,6 @@ bool sl_size_mul(size_t a, size_t b, size_t *out) {
     return true;
 }
 
-void sl_rows_gather(void *dst, const void *src, size_t row_bytes, const size_t *idx, size_t m) {
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    for (size_t i = 0; i < m; i++) memmove(d + i * row_bytes, s + idx[i] * row_bytes, row_bytes);
-}
-
 void *sl__malloc(size_t size) { return sl__alloc.malloc_fn(size ? size : 1, sl__alloc.ctx); }
 
 void *sl__calloc(size_t n, size_t size) {

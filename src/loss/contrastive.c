@@ -41,6 +41,20 @@ static sl_status check_emb(const float *x, size_t n, size_t d, const char *what)
     return sl__loss_check_finite(x, n, d, what);
 }
 
+/* A result with its figures set and the rest zero. */
+static sl_loss_result result_of(double loss, double scale, double accuracy, double pos_sim, double neg_sim,
+                                size_t n_terms) {
+    sl_loss_result r;
+    memset(&r, 0, sizeof r);
+    r.loss = loss;
+    r.scale = scale;
+    r.accuracy = accuracy;
+    r.pos_sim = pos_sim;
+    r.neg_sim = neg_sim;
+    r.n_terms = n_terms;
+    return r;
+}
+
 /* Turn G from d loss / d logits into d loss / d S (logits = scale * S) and
  * return d loss / d log_scale = sum_ij G_ij * logit_ij. */
 static double to_sim_grad(const sl_loss_config *cfg, double scale, const double *S, double *G, size_t nm) {
@@ -83,14 +97,8 @@ sl_status sl__infonce(const sl_loss_config *cfg, const float *z, size_t n, size_
         double *gi = w.G + i * n;
         loss += sl__ce_row(w.row, n, i, t, 1.0 / (double)n, gi);
     }
-    sl_loss_result r;
-    memset(&r, 0, sizeof r);
-    r.loss = loss / (double)n;
-    r.scale = scale;
-    r.accuracy = (double)correct / (double)n;
-    r.pos_sim = pos / (double)n;
-    r.neg_sim = n > 2 ? neg / ((double)n * (double)(n - 2)) : 0.0;
-    r.n_terms = n;
+    sl_loss_result r = result_of(loss / (double)n, scale, (double)correct / (double)n, pos / (double)n,
+                                 n > 2 ? neg / ((double)n * (double)(n - 2)) : 0.0, n);
     r.dlog_scale = to_sim_grad(cfg, scale, w.S, w.G, n * n);
     if (dz) st = sl__sim_backward(&w.ea, &w.ea, w.G, dz, NULL);
     if (st == SL_OK) *out = r;
@@ -146,16 +154,9 @@ sl_status sl__supcon(const sl_loss_config *cfg, const float *z, const int32_t *l
             if (j != i && labels[j] == labels[i]) gi[j] -= wi / (double)cnt;
         loss += lse - lpos / (double)cnt;
     }
-    sl_loss_result r;
-    memset(&r, 0, sizeof r);
-    r.scale = scale;
-    r.n_terms = anchors;
-    if (anchors) {
-        r.loss = loss / (double)anchors;
-        r.accuracy = (double)correct / (double)anchors;
-    }
-    r.pos_sim = npos ? pos / (double)npos : 0.0;
-    r.neg_sim = nneg ? neg / (double)nneg : 0.0;
+    sl_loss_result r = result_of(anchors ? loss / (double)anchors : 0.0, scale,
+                                 anchors ? (double)correct / (double)anchors : 0.0, npos ? pos / (double)npos : 0.0,
+                                 nneg ? neg / (double)nneg : 0.0, anchors);
     r.dlog_scale = to_sim_grad(cfg, scale, w.S, w.G, n * n);
     if (dz && anchors) st = sl__sim_backward(&w.ea, &w.ea, w.G, dz, NULL);
     if (st == SL_OK) *out = r;
@@ -210,14 +211,8 @@ sl_status sl__clip(const sl_loss_config *cfg, const float *img, const float *txt
         loss += target_row(St + j * n, n, j, scale, wgt, w.row, Gt + j * n, &pos_t, &neg_t, &correct);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++) w.G[i * n + j] += Gt[j * n + i];
-    sl_loss_result r;
-    memset(&r, 0, sizeof r);
-    r.loss = loss * wgt;
-    r.scale = scale;
-    r.accuracy = (double)correct / (2.0 * (double)n);
-    r.pos_sim = pos / (double)n;
-    r.neg_sim = n > 1 ? neg / ((double)n * (double)(n - 1)) : 0.0;
-    r.n_terms = n;
+    sl_loss_result r = result_of(loss * wgt, scale, (double)correct / (2.0 * (double)n), pos / (double)n,
+                                 n > 1 ? neg / ((double)n * (double)(n - 1)) : 0.0, n);
     r.dlog_scale = to_sim_grad(cfg, scale, w.S, w.G, n * n);
     if (dimg || dtxt) st = sl__sim_backward(&w.ea, &w.eb, w.G, dimg, dtxt);
     if (st == SL_OK) *out = r;
@@ -244,14 +239,8 @@ sl_status sl__softmax(const sl_loss_config *cfg, const float *z, const float *wc
     double scale = sl_loss_scale(cfg), loss = 0, pos = 0, neg = 0, wgt = 1.0 / (double)n;
     for (size_t i = 0; i < n; i++)
         loss += target_row(w.S + i * C, C, (size_t)labels[i], scale, wgt, w.row, w.G + i * C, &pos, &neg, &correct);
-    sl_loss_result r;
-    memset(&r, 0, sizeof r);
-    r.loss = loss * wgt;
-    r.scale = scale;
-    r.accuracy = (double)correct / (double)n;
-    r.pos_sim = pos / (double)n;
-    r.neg_sim = C > 1 ? neg / ((double)n * (double)(C - 1)) : 0.0;
-    r.n_terms = n;
+    sl_loss_result r = result_of(loss * wgt, scale, (double)correct / (double)n, pos / (double)n,
+                                 C > 1 ? neg / ((double)n * (double)(C - 1)) : 0.0, n);
     r.dlog_scale = to_sim_grad(cfg, scale, w.S, w.G, n * C);
     if (dz || dw) st = sl__sim_backward(&w.ea, &w.eb, w.G, dz, dw);
     if (st == SL_OK) *out = r;

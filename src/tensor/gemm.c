@@ -6,6 +6,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 #include <omp.h>
 #include <pthread.h>
 
@@ -214,6 +215,12 @@ void sl__gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, c
             double c = beta == 0.0f ? 0.0 : (double)beta * C[i * ldc + j];
             C[i * ldc + j] = (float)(alpha * acc + c);
         }
+}
+
+void sl_rows_gather(void *dst, const void *src, size_t row_bytes, const size_t *idx, size_t m) {
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    for (size_t i = 0; i < m; i++) memmove(d + i * row_bytes, s + idx[i] * row_bytes, row_bytes);
 }
 
 void sl_rows_sqnorms(const float *a, size_t n, size_t d, float *out) {

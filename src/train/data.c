@@ -35,9 +35,8 @@ void sl_embed_config_set_data(sl_embed_config *c, const sl_data_config *dc) { DA
  * checkpoint of a run that does not use them is what it was before they
  * existed, and one without them reads as the defaults. */
 
-static sl_status meta_num(sl_tensors *x, const char *key, const char *fmt, ...) SL__PRINTF(3, 4);
-static sl_status meta_num(sl_tensors *x, const char *key, const char *fmt, ...) {
-    char v[64];
+sl_status sl__train_meta(sl_tensors *x, const char *key, const char *fmt, ...) {
+    char v[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(v, sizeof v, fmt, ap);
@@ -48,16 +47,16 @@ static sl_status meta_num(sl_tensors *x, const char *key, const char *fmt, ...) 
 sl_status sl__train_ckpt_data_write(sl_tensors *x, const sl_train_config *c) {
     SL__TRY(sl_tensors_set_meta(x, "train.data", c->data ? c->data : "shapes"));
     SL__TRY(sl_tensors_set_meta(x, "train.split", sl_split_name(c->split)));
-    SL__TRY(meta_num(x, "train.data_seed", "%" PRIu64, c->data_seed));
-    SL__TRY(meta_num(x, "train.data_count", "%zu", c->data_count));
-    SL__TRY(meta_num(x, "train.val_fraction", "%.17g", c->val_fraction < 0 ? -1.0 : c->val_fraction));
-    SL__TRY(meta_num(x, "train.image_size", "%d", c->image_size));
-    if (c->test_fraction >= 0) SL__TRY(meta_num(x, "train.test_fraction", "%.17g", c->test_fraction));
-    if (c->channels) SL__TRY(meta_num(x, "train.channels", "%d", c->channels));
+    SL__TRY(sl__train_meta(x, "train.data_seed", "%" PRIu64, c->data_seed));
+    SL__TRY(sl__train_meta(x, "train.data_count", "%zu", c->data_count));
+    SL__TRY(sl__train_meta(x, "train.val_fraction", "%.17g", c->val_fraction < 0 ? -1.0 : c->val_fraction));
+    SL__TRY(sl__train_meta(x, "train.image_size", "%d", c->image_size));
+    if (c->test_fraction >= 0) SL__TRY(sl__train_meta(x, "train.test_fraction", "%.17g", c->test_fraction));
+    if (c->channels) SL__TRY(sl__train_meta(x, "train.channels", "%d", c->channels));
     if (c->labels) SL__TRY(sl_tensors_set_meta(x, "train.labels", c->labels));
     if (c->image_dir) SL__TRY(sl_tensors_set_meta(x, "train.image_dir", c->image_dir));
     if (c->shapes_rotate) SL__TRY(sl_tensors_set_meta(x, "train.shapes_rotate", "1"));
-    if (c->shapes_noise > 0) SL__TRY(meta_num(x, "train.shapes_noise", "%.17g", (double)c->shapes_noise));
+    if (c->shapes_noise > 0) SL__TRY(sl__train_meta(x, "train.shapes_noise", "%.17g", (double)c->shapes_noise));
     return SL_OK;
 }
 

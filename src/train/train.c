@@ -427,46 +427,36 @@ static void describe(sl_trainer *t) {
 
 /* ---- checkpoints -------------------------------------------------------------*/
 
-static sl_status meta(sl_tensors *x, const char *key, const char *fmt, ...) SL__PRINTF(3, 4);
-static sl_status meta(sl_tensors *x, const char *key, const char *fmt, ...) {
-    char v[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(v, sizeof v, fmt, ap);
-    va_end(ap);
-    return sl_tensors_set_meta(x, key, v);
-}
-
 static sl_status save_to(const sl_trainer *t, sl_tensors *x) {
     const sl_train_config *c = &t->c;
-    SL__TRY(meta(x, "simlearn", "train-checkpoint 1"));
+    SL__TRY(sl__train_meta(x, "simlearn", "train-checkpoint 1"));
     SL__TRY(sl__train_ckpt_data_write(x, c));
-    SL__TRY(meta(x, "train.aug", "%s", c->aug));
-    if (c->label) SL__TRY(meta(x, "train.label", "%s", c->label));
-    SL__TRY(meta(x, "train.encoder", "%s", c->encoder));
-    SL__TRY(meta(x, "train.projector", "%s", c->projector));
-    if (c->decoder) SL__TRY(meta(x, "train.decoder", "%s", c->decoder));
-    if (c->text_encoder) SL__TRY(meta(x, "train.text_encoder", "%s", c->text_encoder));
-    SL__TRY(meta(x, "train.objective", "%s", sl_loss_objective_name(t->obj)));
-    SL__TRY(meta(x, "train.sim", "%s", c->sim));
-    SL__TRY(meta(x, "train.tau", "%.17g", c->tau));
-    SL__TRY(meta(x, "train.learn_tau", "%d", c->learn_tau));
-    SL__TRY(meta(x, "train.margin", "%.17g", c->margin));
-    SL__TRY(meta(x, "train.optim", "%s", c->optim));
-    SL__TRY(meta(x, "train.lr", "%.17g", c->lr));
-    SL__TRY(meta(x, "train.schedule", "%s", c->schedule));
-    SL__TRY(meta(x, "train.wd", "%.17g", c->wd));
-    SL__TRY(meta(x, "train.warmup", "%" PRId64, c->warmup));
-    SL__TRY(meta(x, "train.min_lr", "%.17g", c->min_lr));
-    SL__TRY(meta(x, "train.clip_grad", "%.17g", c->clip_grad));
-    SL__TRY(meta(x, "train.batch", "%zu", c->batch));
-    SL__TRY(meta(x, "train.seed", "%" PRIu64, c->seed));
-    SL__TRY(meta(x, "train.steps", "%" PRIu64, t->total));
-    SL__TRY(meta(x, "train.step", "%" PRIu64, t->step));
-    SL__TRY(meta(x, "train.epoch", "%" PRIu64, t->step / t->steps_per_epoch));
-    SL__TRY(meta(x, "train.epoch_step", "%" PRIu64, t->step % t->steps_per_epoch));
-    SL__TRY(meta(x, "train.input_mean", "%.17g", t->in_mean));
-    SL__TRY(meta(x, "train.input_std", "%.17g", t->in_std));
+    SL__TRY(sl__train_meta(x, "train.aug", "%s", c->aug));
+    if (c->label) SL__TRY(sl__train_meta(x, "train.label", "%s", c->label));
+    SL__TRY(sl__train_meta(x, "train.encoder", "%s", c->encoder));
+    SL__TRY(sl__train_meta(x, "train.projector", "%s", c->projector));
+    if (c->decoder) SL__TRY(sl__train_meta(x, "train.decoder", "%s", c->decoder));
+    if (c->text_encoder) SL__TRY(sl__train_meta(x, "train.text_encoder", "%s", c->text_encoder));
+    SL__TRY(sl__train_meta(x, "train.objective", "%s", sl_loss_objective_name(t->obj)));
+    SL__TRY(sl__train_meta(x, "train.sim", "%s", c->sim));
+    SL__TRY(sl__train_meta(x, "train.tau", "%.17g", c->tau));
+    SL__TRY(sl__train_meta(x, "train.learn_tau", "%d", c->learn_tau));
+    SL__TRY(sl__train_meta(x, "train.margin", "%.17g", c->margin));
+    SL__TRY(sl__train_meta(x, "train.optim", "%s", c->optim));
+    SL__TRY(sl__train_meta(x, "train.lr", "%.17g", c->lr));
+    SL__TRY(sl__train_meta(x, "train.schedule", "%s", c->schedule));
+    SL__TRY(sl__train_meta(x, "train.wd", "%.17g", c->wd));
+    SL__TRY(sl__train_meta(x, "train.warmup", "%" PRId64, c->warmup));
+    SL__TRY(sl__train_meta(x, "train.min_lr", "%.17g", c->min_lr));
+    SL__TRY(sl__train_meta(x, "train.clip_grad", "%.17g", c->clip_grad));
+    SL__TRY(sl__train_meta(x, "train.batch", "%zu", c->batch));
+    SL__TRY(sl__train_meta(x, "train.seed", "%" PRIu64, c->seed));
+    SL__TRY(sl__train_meta(x, "train.steps", "%" PRIu64, t->total));
+    SL__TRY(sl__train_meta(x, "train.step", "%" PRIu64, t->step));
+    SL__TRY(sl__train_meta(x, "train.epoch", "%" PRIu64, t->step / t->steps_per_epoch));
+    SL__TRY(sl__train_meta(x, "train.epoch_step", "%" PRIu64, t->step % t->steps_per_epoch));
+    SL__TRY(sl__train_meta(x, "train.input_mean", "%.17g", t->in_mean));
+    SL__TRY(sl__train_meta(x, "train.input_std", "%.17g", t->in_std));
     double ls[3] = {t->lc.log_scale, t->ls_m, t->ls_v};
     size_t three = 3;
     SL__TRY(sl_tensors_add(x, "train.log_scale", SL_F64, 1, &three, ls));
@@ -478,7 +468,7 @@ static sl_status save_to(const sl_trainer *t, sl_tensors *x) {
         sl_status s = sl_tensors_set_meta(x, "text.vocab", j);
         sl__free(j);
         SL__TRY(s);
-        SL__TRY(meta(x, "text.max_tokens", "%zu", t->vocab->max_tokens));
+        SL__TRY(sl__train_meta(x, "text.max_tokens", "%zu", t->vocab->max_tokens));
     }
     return SL_OK;
 }

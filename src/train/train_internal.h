@@ -40,6 +40,9 @@ void sl__train_data_config(const sl_train_config *c, sl_data_config *dc);
  * data_seed, data_count, val_fraction and image_size always, the others
  * (test_fraction, channels, labels, image_dir, shapes_rotate, shapes_noise)
  * when they differ from the defaults. */
+/* Set checkpoint metadata key to the printf-formatted value (at most 1023
+ * characters). */
+sl_status sl__train_meta(sl_tensors *x, const char *key, const char *fmt, ...) SL__PRINTF(3, 4);
 sl_status sl__train_ckpt_data_write(sl_tensors *x, const sl_train_config *c);
 /* And out of it, each value checked (strings borrowed from ck). Keys that
  * are absent leave their field alone; with `resume` the ones every

@@ -6,6 +6,13 @@
 
 #include <math.h>
 
+/* GCC notes that returning a 32-byte vector without AVX changes the ABI; these
+ * helpers are static inline, so no call crosses an ABI boundary (a portable
+ * build without AVX, such as `make install`'s, compiles them to SSE pairs). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 /* An 8-float vector that may sit at any float-aligned address and may alias
  * plain float arrays. GCC and Clang map it onto AVX (or two SSE registers). */
 typedef float v8 __attribute__((vector_size(32), aligned(4), may_alias));
