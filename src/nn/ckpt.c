@@ -30,7 +30,7 @@ sl_status sl_model_export(const sl_model *m, const sl_optim *opt, const char *pr
         for (size_t l = 0; l < m->nl; l++) {
             const sl__layer *L = &m->layers[l];
             snprintf(val, sizeof val, "%d.running_var", L->torch_index);
-            if (L->kind != SL__L_BN || strcmp(x->name, val) != 0) continue;
+            if (!L->ops->tracks_batches || strcmp(x->name, val) != 0) continue;
             int64_t v = (int64_t)L->batches_tracked;
             snprintf(val, sizeof val, "%d.num_batches_tracked", L->torch_index);
             join(key, sizeof key, prefix, val, "");
@@ -131,7 +131,7 @@ sl_status sl_model_load_tensors(sl_model *m, const sl_tensors *t, const char *pr
     }
     for (size_t l = 0; l < m->nl; l++) {
         sl__layer *L = &m->layers[l];
-        if (L->kind != SL__L_BN) continue;
+        if (!L->ops->tracks_batches) continue;
         char nm[64];
         snprintf(nm, sizeof nm, "%d.num_batches_tracked", L->torch_index);
         join(key, sizeof key, prefix, nm, "");

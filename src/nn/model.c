@@ -1,7 +1,8 @@
 /* Models: parsing a spec string into layers with shape inference, the single
- * allocation for parameters/gradients/optimizer state, PyTorch-default
- * initialisation, the forward and backward passes over a batch, and the
- * summary table. */
+ * allocation for parameters/gradients/optimizer state, initialisation, the
+ * per-batch memory, the forward and backward passes over a batch, and the
+ * summary table. Everything that depends on a layer's kind goes through its
+ * entry in the table of kinds (layers.c). */
 #include "nn/nn_internal.h"
 #include "nn/model_internal.h"
 
@@ -59,58 +60,21 @@ void sl_shape_format(const sl_shape *s, char *buf, size_t cap) {
 }
 
 /* ---- spec parsing -------------------------------------------------------*/
-typedef struct layer_def {
-    const char *name;
-    sl__layer_kind kind;
-    const char *args[5];
-    int nreq;
-} layer_def;
-
-static const layer_def defs[] = {
-    {"linear", SL__L_LINEAR, {"out", "bias"}, 1},
-    {"conv", SL__L_CONV, {"out", "k", "stride", "pad", "bias"}, 2},
-    {"bn", SL__L_BN, {"eps", "momentum"}, 0},
-    {"ln", SL__L_LN, {"eps"}, 0},
-    {"relu", SL__L_RELU, {NULL}, 0},
-    {"gelu", SL__L_GELU, {NULL}, 0},
-    {"tanh", SL__L_TANH, {NULL}, 0},
-    {"maxpool", SL__L_MAXPOOL, {"k", "stride", "pad"}, 1},
-    {"avgpool", SL__L_AVGPOOL, {"k", "stride", "pad"}, 1},
-    {"upsample", SL__L_UPSAMPLE, {"scale"}, 1},
-    {"gap", SL__L_GAP, {NULL}, 0},
-    {"flatten", SL__L_FLATTEN, {NULL}, 0},
-    {"unflatten", SL__L_UNFLATTEN, {"c", "h", "w"}, 3},
-    {"dropout", SL__L_DROPOUT, {"p"}, 0},
-    {"l2norm", SL__L_L2NORM, {NULL}, 0},
-    {"embbag", SL__L_EMBBAG, {"vocab", "dim"}, 2},
-};
-
-#define TOKFAIL(st, ...) tokfail(st, L, tokno, __VA_ARGS__)
-static sl_status tokfail(sl_status st, const sl__layer *L, size_t tokno, const char *fmt, ...) SL__PRINTF(4, 5);
-static sl_status tokfail(sl_status st, const sl__layer *L, size_t tokno, const char *fmt, ...) {
+sl_status sl__layer_fail(const sl__layer *L, sl_status st, const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return sl__fail(st, "spec: token %zu '%s' (column %zu): %s", tokno, L->token, L->col, msg);
+    return sl__fail(st, "spec: token %zu '%s' (column %zu): %s", L->pos, L->token, L->col, msg);
 }
 
-/* Integer argument check: value v must be integral and within [lo, hi]. */
-static sl_status int_arg(const sl__layer *L, size_t tokno, const char *name, double v, double lo, double hi,
-                         size_t *out) {
-    if (!(v == floor(v)) || v < lo || v > hi)
-        return TOKFAIL(SL_ERR_FORMAT, "argument '%s' must be an integer in %.0f..%.0f, got %g", name, lo, hi, v);
-    *out = (size_t)v;
-    return SL_OK;
-}
-
-/* The argument list of token L (after its name, at p) into val and have, by
- * position or by name: "(8,3,pad=1)". */
-static sl_status parse_args(const sl__layer *L, size_t tokno, const layer_def *def, const char *p, double val[5],
-                            bool have[5]) {
+/* The argument list of token L (after its name, at p) into a, by position
+ * or by name: "(8,3,pad=1)". */
+static sl_status parse_args(const sl__layer *L, const char *p, sl__layer_args *a) {
+    const sl__layer_ops *k = L->ops;
     int nargs = 0;
-    while (nargs < 5 && def->args[nargs]) nargs++;
+    while (nargs < SL__LAYER_ARGS && k->args[nargs]) nargs++;
     if (*p == '(') {
         p++;
         int pos = 0;
@@ -121,236 +85,102 @@ static sl_status parse_args(const sl__layer *L, size_t tokno, const layer_def *d
             const char *eq = p;
             while (isalpha((unsigned char)*eq) || *eq == '_') eq++;
             if (eq > p && *eq == '=') {
-                for (int a = 0; a < nargs; a++)
-                    if (strlen(def->args[a]) == (size_t)(eq - p) && strncmp(def->args[a], p, (size_t)(eq - p)) == 0)
-                        slot = a;
-                if (slot < 0) return TOKFAIL(SL_ERR_FORMAT, "unknown argument '%.*s' for %s", (int)(eq - p), p, def->name);
+                for (int i = 0; i < nargs; i++)
+                    if (strlen(k->args[i]) == (size_t)(eq - p) && strncmp(k->args[i], p, (size_t)(eq - p)) == 0)
+                        slot = i;
+                if (slot < 0)
+                    return sl__layer_fail(L, SL_ERR_FORMAT, "unknown argument '%.*s' for %s", (int)(eq - p), p,
+                                          k->name);
                 p = eq + 1;
                 named_seen = true;
             } else {
-                if (named_seen) return TOKFAIL(SL_ERR_FORMAT, "positional argument after a named one");
-                if (pos >= nargs) return TOKFAIL(SL_ERR_FORMAT, "too many arguments (%s takes %d)", def->name, nargs);
+                if (named_seen) return sl__layer_fail(L, SL_ERR_FORMAT, "positional argument after a named one");
+                if (pos >= nargs)
+                    return sl__layer_fail(L, SL_ERR_FORMAT, "too many arguments (%s takes %d)", k->name, nargs);
                 slot = pos++;
             }
-            if (have[slot]) return TOKFAIL(SL_ERR_FORMAT, "argument '%s' given twice", def->args[slot]);
+            if (a->have[slot]) return sl__layer_fail(L, SL_ERR_FORMAT, "argument '%s' given twice", k->args[slot]);
             char *end;
             errno = 0;
             double v = strtod(p, &end);
             if (end == p || errno || !isfinite(v))
-                return TOKFAIL(SL_ERR_FORMAT, "argument '%s': expected a number at '%.12s'", def->args[slot], p);
-            val[slot] = v;
-            have[slot] = true;
+                return sl__layer_fail(L, SL_ERR_FORMAT, "argument '%s': expected a number at '%.12s'", k->args[slot],
+                                      p);
+            a->val[slot] = v;
+            a->have[slot] = true;
             p = end;
             while (*p == ' ') p++;
             if (*p == ',') p++;
-            else if (*p != ')') return TOKFAIL(SL_ERR_FORMAT, "expected ',' or ')' at '%.12s'", p);
+            else if (*p != ')') return sl__layer_fail(L, SL_ERR_FORMAT, "expected ',' or ')' at '%.12s'", p);
         }
-        if (*p != ')') return TOKFAIL(SL_ERR_FORMAT, "missing ')'");
+        if (*p != ')') return sl__layer_fail(L, SL_ERR_FORMAT, "missing ')'");
         p++;
     }
-    if (*p) return TOKFAIL(SL_ERR_FORMAT, "unexpected text '%s' after the layer", p);
-    for (int a = 0; a < def->nreq; a++)
-        if (!have[a]) return TOKFAIL(SL_ERR_FORMAT, "missing required argument '%s'", def->args[a]);
+    if (*p) return sl__layer_fail(L, SL_ERR_FORMAT, "unexpected text '%s' after the layer", p);
+    for (int i = 0; i < k->nreq; i++)
+        if (!a->have[i]) return sl__layer_fail(L, SL_ERR_FORMAT, "missing required argument '%s'", k->args[i]);
     return SL_OK;
 }
 
-/* The layer's settings from its arguments (checked per kind), with
- * PyTorch's defaults for the ones not given. */
-static sl_status apply_args(sl__layer *L, size_t tokno, const double val[5], const bool have[5]) {
-    const double big = (double)((size_t)1 << 24);
-    L->stride = 1;
-    L->bias = true;
-    L->eps = 1e-5;
-    L->momentum = 0.1;
-    L->p = 0.5;
-    size_t b = 1;
-    switch (L->kind) {
-    case SL__L_LINEAR:
-        SL__TRY(int_arg(L, tokno, "out", val[0], 1, big, &L->nout));
-        if (have[1]) {
-            SL__TRY(int_arg(L, tokno, "bias", val[1], 0, 1, &b));
-            L->bias = b != 0;
-        }
-        break;
-    case SL__L_CONV:
-        SL__TRY(int_arg(L, tokno, "out", val[0], 1, big, &L->nout));
-        SL__TRY(int_arg(L, tokno, "k", val[1], 1, 64, &L->k));
-        if (have[2]) SL__TRY(int_arg(L, tokno, "stride", val[2], 1, 64, &L->stride));
-        if (have[3]) SL__TRY(int_arg(L, tokno, "pad", val[3], 0, 64, &L->pad));
-        if (have[4]) {
-            SL__TRY(int_arg(L, tokno, "bias", val[4], 0, 1, &b));
-            L->bias = b != 0;
-        }
-        break;
-    case SL__L_BN:
-    case SL__L_LN:
-        if (have[0]) {
-            if (!(val[0] > 0 && val[0] < 1)) return TOKFAIL(SL_ERR_FORMAT, "eps must be in (0, 1), got %g", val[0]);
-            L->eps = val[0];
-        }
-        if (L->kind == SL__L_BN && have[1]) {
-            if (!(val[1] >= 0 && val[1] <= 1))
-                return TOKFAIL(SL_ERR_FORMAT, "momentum must be in [0, 1], got %g", val[1]);
-            L->momentum = val[1];
-        }
-        break;
-    case SL__L_MAXPOOL:
-    case SL__L_AVGPOOL:
-        SL__TRY(int_arg(L, tokno, "k", val[0], 1, 64, &L->k));
-        L->stride = L->k;
-        if (have[1]) SL__TRY(int_arg(L, tokno, "stride", val[1], 1, 64, &L->stride));
-        if (have[2]) SL__TRY(int_arg(L, tokno, "pad", val[2], 0, 32, &L->pad));
-        if (2 * L->pad > L->k) return TOKFAIL(SL_ERR_FORMAT, "pad must be at most half the kernel size");
-        break;
-    case SL__L_UPSAMPLE: SL__TRY(int_arg(L, tokno, "scale", val[0], 1, 64, &L->scale)); break;
-    case SL__L_UNFLATTEN:
-        SL__TRY(int_arg(L, tokno, "c", val[0], 1, big, &L->nout));
-        SL__TRY(int_arg(L, tokno, "h", val[1], 1, big, &L->k));
-        SL__TRY(int_arg(L, tokno, "w", val[2], 1, big, &L->stride));
-        break;
-    case SL__L_DROPOUT:
-        if (have[0]) {
-            if (!(val[0] >= 0 && val[0] < 1)) return TOKFAIL(SL_ERR_FORMAT, "p must be in [0, 1), got %g", val[0]);
-            L->p = val[0];
-        }
-        break;
-    case SL__L_EMBBAG:
-        SL__TRY(int_arg(L, tokno, "vocab", val[0], 1, 1e8, &L->vocab));
-        SL__TRY(int_arg(L, tokno, "dim", val[1], 1, big, &L->nout));
-        break;
-    default: break;
-    }
-    return SL_OK;
-}
-
-static sl_status parse_token(sl__layer *L, size_t tokno) {
+/* The kind of token L by its name, then its arguments and settings. */
+static sl_status parse_token(sl__layer *L) {
     const char *t = L->token;
     size_t nl = 0;
     while (isalnum((unsigned char)t[nl]) || t[nl] == '_') nl++;
-    const layer_def *def = NULL;
-    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
-        if (strlen(defs[i].name) == nl && strncmp(defs[i].name, t, nl) == 0) def = &defs[i];
-    if (!def)
-        return TOKFAIL(SL_ERR_FORMAT, "unknown layer; expected one of linear, conv, bn, ln, relu, gelu, tanh, "
-                                      "maxpool, avgpool, upsample, gap, flatten, unflatten, dropout, l2norm, embbag");
-    L->kind = def->kind;
-    double val[5] = {0, 0, 0, 0, 0};
-    bool have[5] = {false, false, false, false, false};
-    SL__TRY(parse_args(L, tokno, def, t + nl, val, have));
-    return apply_args(L, tokno, val, have);
+    L->ops = NULL;
+    for (size_t i = 0; i < sl__layer_kind_count; i++)
+        if (strlen(sl__layer_kinds[i].name) == nl && strncmp(sl__layer_kinds[i].name, t, nl) == 0)
+            L->ops = &sl__layer_kinds[i];
+    if (!L->ops) {
+        char names[512] = "";
+        for (size_t i = 0; i < sl__layer_kind_count; i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                     sl__layer_kinds[i].name);
+        return sl__layer_fail(L, SL_ERR_FORMAT, "unknown layer; expected one of %s", names);
+    }
+    sl__layer_args a = {{0}, {false}};
+    SL__TRY(parse_args(L, t + nl, &a));
+    return L->ops->configure ? L->ops->configure(L, &a) : SL_OK;
 }
 
-static sl_shape flat(size_t d) { return (sl_shape){1, {d, 0, 0}}; }
-static sl_shape img(size_t c, size_t h, size_t w) { return (sl_shape){3, {c, h, w}}; }
-
-/* Output shape and parameter counts of layer L given its input shape. */
-static sl_status infer(sl__layer *L, size_t tokno, size_t index) {
-    const sl_shape in = L->in;
-    char sh[64];
-    sl_shape_format(&in, sh, sizeof sh);
-    bool is_img = in.ndim == 3;
-    size_t C = in.dims[0];
-    L->w_count = L->b_count = 0;
-    switch (L->kind) {
-    case SL__L_LINEAR:
-        if (is_img) return TOKFAIL(SL_ERR_ARG, "needs a flat input, got %s; insert flatten or gap before it", sh);
-        L->out = flat(L->nout);
-        L->w_count = L->nout * C;
-        L->b_count = L->bias ? L->nout : 0;
-        break;
-    case SL__L_CONV: {
-        if (!is_img) return TOKFAIL(SL_ERR_ARG, "needs an image input (CxHxW), got %s", sh);
-        size_t hp = in.dims[1] + 2 * L->pad, wp = in.dims[2] + 2 * L->pad;
-        if (hp < L->k || wp < L->k)
-            return TOKFAIL(SL_ERR_ARG, "kernel %zu is larger than the padded input %zux%zu", L->k, hp, wp);
-        L->out = img(L->nout, (hp - L->k) / L->stride + 1, (wp - L->k) / L->stride + 1);
-        L->w_count = L->nout * C * L->k * L->k;
-        L->b_count = L->bias ? L->nout : 0;
-        break;
-    }
-    case SL__L_BN:
-        L->out = in;
-        L->w_count = L->b_count = C;
-        break;
-    case SL__L_LN:
-        if (is_img) return TOKFAIL(SL_ERR_ARG, "needs a flat input, got %s", sh);
-        L->out = in;
-        L->w_count = L->b_count = C;
-        break;
-    case SL__L_MAXPOOL:
-    case SL__L_AVGPOOL: {
-        if (!is_img) return TOKFAIL(SL_ERR_ARG, "needs an image input (CxHxW), got %s", sh);
-        size_t hp = in.dims[1] + 2 * L->pad, wp = in.dims[2] + 2 * L->pad;
-        if (hp < L->k || wp < L->k)
-            return TOKFAIL(SL_ERR_ARG, "window %zu is larger than the input %zux%zu", L->k, hp, wp);
-        L->out = img(C, (hp - L->k) / L->stride + 1, (wp - L->k) / L->stride + 1);
-        break;
-    }
-    case SL__L_UPSAMPLE:
-        if (!is_img) return TOKFAIL(SL_ERR_ARG, "needs an image input (CxHxW), got %s", sh);
-        if (in.dims[1] * L->scale > ((size_t)1 << 20) || in.dims[2] * L->scale > ((size_t)1 << 20))
-            return TOKFAIL(SL_ERR_ARG, "output would be too large");
-        L->out = img(C, in.dims[1] * L->scale, in.dims[2] * L->scale);
-        break;
-    case SL__L_GAP:
-        if (!is_img) return TOKFAIL(SL_ERR_ARG, "needs an image input (CxHxW), got %s", sh);
-        L->out = flat(C);
-        break;
-    case SL__L_FLATTEN: L->out = flat(sl_shape_count(&in)); break;
-    case SL__L_UNFLATTEN:
-        if (is_img) return TOKFAIL(SL_ERR_ARG, "needs a flat input, got %s", sh);
-        if (L->nout * L->k * L->stride != C)
-            return TOKFAIL(SL_ERR_ARG, "%zux%zux%zu does not match the input size %zu", L->nout, L->k, L->stride, C);
-        L->out = img(L->nout, L->k, L->stride);
-        break;
-    case SL__L_L2NORM:
-        if (is_img) return TOKFAIL(SL_ERR_ARG, "needs a flat input, got %s", sh);
-        L->out = in;
-        break;
-    case SL__L_EMBBAG:
-        if (index != 0) return TOKFAIL(SL_ERR_ARG, "must be the first layer (its input is token ids)");
-        if (is_img) return TOKFAIL(SL_ERR_ARG, "needs a flat input of token ids, got %s", sh);
-        L->out = flat(L->nout);
-        L->w_count = L->vocab * L->nout;
-        break;
-    default: L->out = in; break;
-    }
+/* Output shape of layer L given its input shape. */
+static sl_status infer(sl__layer *L) {
+    if (L->ops->shape) SL__TRY(L->ops->shape(L));
+    else L->out = L->in;
     L->in_count = sl_shape_count(&L->in);
     L->out_count = sl_shape_count(&L->out);
-    if (L->out_count > ((size_t)1 << 28)) return TOKFAIL(SL_ERR_ARG, "output of %zu floats per example is too large", L->out_count);
+    if (L->out_count > ((size_t)1 << 28))
+        return sl__layer_fail(L, SL_ERR_ARG, "output of %zu floats per example is too large", L->out_count);
     return SL_OK;
 }
 
 /* ---- creation -----------------------------------------------------------*/
-static sl_status add_tensor(sl_model *m, const sl__layer *L, const char *what, sl_tensor_role role, size_t off,
-                            bool is_param, size_t count) {
-    sl__tensor *t = &m->tensors[m->ntensors++];
-    snprintf(t->name, sizeof t->name, "%d.%s", L->torch_index, what);
-    memset(&t->info, 0, sizeof t->info);
-    t->info.name = t->name;
-    t->info.role = role;
-    t->info.count = count;
-    t->offset = off;
-    t->is_param = is_param;
-    if (role == SL_TENSOR_WEIGHT && L->kind == SL__L_CONV) {
-        t->info.ndim = 4;
-        t->info.shape[0] = L->nout;
-        t->info.shape[1] = L->in.dims[0];
-        t->info.shape[2] = t->info.shape[3] = L->k;
-    } else if (role == SL_TENSOR_WEIGHT && L->kind == SL__L_LINEAR) {
-        t->info.ndim = 2;
-        t->info.shape[0] = L->nout;
-        t->info.shape[1] = L->in.dims[0];
-    } else if (role == SL_TENSOR_WEIGHT && L->kind == SL__L_EMBBAG) {
-        t->info.ndim = 2;
-        t->info.shape[0] = L->vocab;
-        t->info.shape[1] = L->nout;
-    } else {
-        t->info.ndim = 1;
-        t->info.shape[0] = count;
+/* Layer L's tensors into the model's table, at the next offsets of the
+ * parameter region (*P) or the buffer region (*B). */
+static void add_tensors(sl_model *m, sl__layer *L, size_t *P, size_t *B) {
+    sl__tensor_spec spec[SL__LAYER_TENSORS];
+    L->t0 = m->ntensors;
+    L->nt = L->ops->tensors ? L->ops->tensors(L, spec) : 0;
+    L->nparams = 0;
+    for (size_t j = 0; j < L->nt; j++) {
+        sl__tensor *t = &m->tensors[m->ntensors++];
+        snprintf(t->name, sizeof t->name, "%d.%s", L->torch_index, spec[j].name);
+        memset(&t->info, 0, sizeof t->info);
+        t->info.name = t->name;
+        t->info.role = spec[j].role;
+        t->info.ndim = spec[j].ndim;
+        t->info.count = 1;
+        for (int d = 0; d < spec[j].ndim; d++) {
+            t->info.shape[d] = spec[j].shape[d];
+            t->info.count *= spec[j].shape[d];
+        }
+        t->info.decay = spec[j].role == SL_TENSOR_WEIGHT;
+        t->is_param = spec[j].role != SL_TENSOR_BUFFER;
+        size_t *region = t->is_param ? P : B;
+        t->offset = *region;
+        *region += t->info.count;
+        if (t->is_param) L->nparams += t->info.count;
     }
-    t->info.decay = role == SL_TENSOR_WEIGHT;
-    return SL_OK;
 }
 
 static void bind_tensors(sl_model *m) {
@@ -366,35 +196,25 @@ static void bind_tensors(sl_model *m) {
     }
 }
 
+/* Where layer L's tensors and their gradients are, in its kind's order;
+ * NULL past the last. */
+static void layer_tensors(const sl_model *m, const sl__layer *L, float *data[SL__LAYER_TENSORS],
+                          float *grad[SL__LAYER_TENSORS]) {
+    for (size_t j = 0; j < SL__LAYER_TENSORS; j++) {
+        data[j] = j < L->nt ? m->tensors[L->t0 + j].info.data : NULL;
+        grad[j] = j < L->nt ? m->tensors[L->t0 + j].info.grad : NULL;
+    }
+}
+
+/* Each layer's initial values from its own stream of the seed. */
 static void init_params(sl_model *m, uint64_t seed) {
     for (size_t i = 0; i < m->nl; i++) {
         sl__layer *L = &m->layers[i];
         sl_rng r;
         sl_rng_seed(&r, seed, 1000 + i);
-        float *w = m->params + L->w_off, *b = m->params + L->b_off;
-        switch (L->kind) {
-        case SL__L_LINEAR:
-        case SL__L_CONV: {
-            /* PyTorch: kaiming_uniform_(a=sqrt(5)) gives bound 1/sqrt(fan_in);
-             * the bias uses the same bound. */
-            size_t fan_in = L->w_count / L->nout;
-            float bound = (float)(1.0 / sqrt((double)fan_in));
-            for (size_t j = 0; j < L->w_count; j++) w[j] = sl_rng_range(&r, -bound, bound);
-            for (size_t j = 0; j < L->b_count; j++) b[j] = sl_rng_range(&r, -bound, bound);
-            break;
-        }
-        case SL__L_BN:
-        case SL__L_LN:
-            for (size_t j = 0; j < L->w_count; j++) w[j] = 1.0f, b[j] = 0.0f;
-            if (L->kind == SL__L_BN)
-                for (size_t j = 0; j < L->w_count; j++) m->bufs[L->buf_off + j] = 0.0f,
-                                                       m->bufs[L->buf_off + L->w_count + j] = 1.0f;
-            break;
-        case SL__L_EMBBAG:
-            for (size_t j = 0; j < L->w_count; j++) w[j] = (float)sl_rng_normal(&r);
-            break;
-        default: break;
-        }
+        float *data[SL__LAYER_TENSORS], *grad[SL__LAYER_TENSORS];
+        layer_tensors(m, L, data, grad);
+        if (L->ops->init) L->ops->init(L, data, &r);
     }
 }
 
@@ -428,12 +248,13 @@ static sl_status split_spec(sl_model *m, const char *spec) {
         while (a < e && isspace((unsigned char)*a)) a++;
         while (e > a && isspace((unsigned char)e[-1])) e--;
         sl__layer *L = &m->layers[nl];
+        L->pos = nl + 1;
         L->col = (size_t)(a - spec) + 1;
         size_t len = (size_t)(e - a);
         if (len >= sizeof L->token) {
             memcpy(L->token, a, sizeof L->token - 4);
             strcpy(L->token + sizeof L->token - 4, "...");
-            st = tokfail(SL_ERR_FORMAT, L, nl + 1, "token too long");
+            st = sl__layer_fail(L, SL_ERR_FORMAT, "token too long");
             break;
         }
         memcpy(L->token, a, len);
@@ -444,10 +265,10 @@ static sl_status split_spec(sl_model *m, const char *spec) {
             if (!isspace((unsigned char)L->token[r])) L->token[w++] = L->token[r];
         L->token[w] = '\0';
         if (!L->token[0]) {
-            st = tokfail(SL_ERR_FORMAT, L, nl + 1, "empty layer (two commas in a row, or a trailing comma?)");
+            st = sl__layer_fail(L, SL_ERR_FORMAT, "empty layer (two commas in a row, or a trailing comma?)");
             break;
         }
-        st = parse_token(L, nl + 1);
+        st = parse_token(L);
         nl++;
         if (!*p) break;
         p++;
@@ -459,55 +280,49 @@ static sl_status split_spec(sl_model *m, const char *spec) {
 
 /* Sizes of the model's storage that layout_layers counts. */
 typedef struct model_sizes {
-    size_t P, B, nt, speclen; /* parameter floats, buffer floats, tensors, spec bytes */
+    size_t P, B, speclen; /* parameter floats, buffer floats, spec bytes */
 } model_sizes;
 
-/* Shapes, torch indices and parameter offsets of the layers in order, and
- * the ReLUs fused into the batch norm before them. */
+/* Shapes, torch indices and tensors of the layers in order, and the layers
+ * that run inside the one before them. */
 static sl_status layout_layers(sl_model *m, model_sizes *z) {
-    size_t P = 0, B = 0, nt = 0, speclen = 1;
+    size_t P = 0, B = 0, speclen = 1;
     int tidx = 0;
     sl_shape cur = m->input;
+    m->tensors = sl__calloc(m->nl * SL__LAYER_TENSORS, sizeof *m->tensors);
+    if (!m->tensors) return sl__fail(SL_ERR_NOMEM, "model: out of memory");
     for (size_t i = 0; i < m->nl; i++) {
         sl__layer *L = &m->layers[i];
         L->in = cur;
-        SL__TRY(infer(L, i + 1, i));
+        SL__TRY(infer(L));
         cur = L->out;
         L->torch_index = tidx;
-        tidx += L->kind == SL__L_GAP ? 2 : 1;
-        L->w_off = P;
-        P += L->w_count;
-        L->b_off = P;
-        P += L->b_count;
-        nt += (L->w_count > 0) + (L->b_count > 0);
-        if (L->kind == SL__L_BN) {
-            L->buf_off = B;
-            B += 2 * L->w_count;
-            nt += 2;
-        }
+        tidx += L->ops->torch_modules ? L->ops->torch_modules : 1;
+        add_tensors(m, L, &P, &B);
         speclen += strlen(L->token) + 1;
-        /* A ReLU right after a batch norm is applied inside the BN kernel. */
-        if (L->kind == SL__L_RELU && i > 0 && m->layers[i - 1].kind == SL__L_BN) {
-            m->layers[i - 1].fused_relu = true;
+        /* A layer of the kind the one before fuses (a relu after a bn) runs
+         * inside that one's forward. */
+        const sl__layer_ops *prev = i > 0 ? m->layers[i - 1].ops : NULL;
+        if (prev && prev->fuses && strcmp(prev->fuses, L->ops->name) == 0) {
+            m->layers[i - 1].fused_next = true;
             L->passthrough = true;
         }
     }
     m->output = cur;
     m->nparams = P;
     m->nbufs = B;
-    *z = (model_sizes){P, B, nt, speclen};
+    *z = (model_sizes){P, B, speclen};
     return SL_OK;
 }
 
-/* The single block (params | grads | state1 | state2 | buffers, zeroed), the
- * tensor table and the spec string's storage. */
+/* The single block (params | grads | state1 | state2 | buffers, zeroed) and
+ * the spec string's storage. */
 static sl_status alloc_storage(sl_model *m, const model_sizes *z) {
     size_t total, P = z->P, B = z->B;
     if (!sl_size_mul(P, 4, &total) || total + B < total) return sl__fail(SL_ERR_NOMEM, "model: too many parameters");
     m->block = sl__malloc_array(total + B, sizeof(float), "model parameters");
-    m->tensors = sl__calloc(z->nt ? z->nt : 1, sizeof *m->tensors);
     m->spec = sl__malloc(z->speclen);
-    if (!m->block || !m->tensors || !m->spec) return sl__fail(SL_ERR_NOMEM, "model: out of memory");
+    if (!m->block || !m->spec) return sl__fail(SL_ERR_NOMEM, "model: out of memory");
     memset(m->block, 0, (4 * P + B) * sizeof(float));
     m->params = m->block;
     m->grads = m->block + P;
@@ -517,25 +332,16 @@ static sl_status alloc_storage(sl_model *m, const model_sizes *z) {
     return SL_OK;
 }
 
-/* The normalised spec string, the named tensors of every layer and the batch
- * norms' caches. */
-static sl_status name_tensors(sl_model *m) {
+/* The normalised spec string and what layers keep for the model's life. */
+static sl_status finish_layers(sl_model *m) {
     sl_status st = SL_OK;
     m->spec[0] = '\0';
     for (size_t i = 0; i < m->nl; i++) {
         sl__layer *L = &m->layers[i];
         if (i) strcat(m->spec, ",");
         strcat(m->spec, L->token);
-        sl_tensor_role wr = (L->kind == SL__L_BN || L->kind == SL__L_LN) ? SL_TENSOR_NORM : SL_TENSOR_WEIGHT;
-        sl_tensor_role br = wr == SL_TENSOR_NORM ? SL_TENSOR_NORM : SL_TENSOR_BIAS;
-        if (L->w_count) add_tensor(m, L, "weight", wr, L->w_off, true, L->w_count);
-        if (L->b_count) add_tensor(m, L, "bias", br, L->b_off, true, L->b_count);
-        if (L->kind == SL__L_BN) {
-            add_tensor(m, L, "running_mean", SL_TENSOR_BUFFER, L->buf_off, false, L->w_count);
-            add_tensor(m, L, "running_var", SL_TENSOR_BUFFER, L->buf_off + L->w_count, false, L->w_count);
-            L->cache = sl__malloc_array(4 * L->w_count, sizeof(float), "bn cache");
-            if (!L->cache) st = SL_ERR_NOMEM;
-        }
+        size_t nstats = L->ops->stats_floats ? L->ops->stats_floats(L) : 0;
+        if (nstats && !(L->stats = sl__malloc_array(nstats, sizeof(float), "layer statistics"))) st = SL_ERR_NOMEM;
     }
     return st;
 }
@@ -555,12 +361,12 @@ sl_status sl_model_create(const char *spec, const sl_shape *input, uint64_t seed
         sl_model_destroy(m);
         return sl__fail(SL_ERR_NOMEM, "model: out of memory");
     }
-    model_sizes z;
+    model_sizes z = {0, 0, 0};
     sl_status st = split_spec(m, spec);
     if (st == SL_OK) st = layout_layers(m, &z);
     if (st == SL_OK) st = alloc_storage(m, &z);
     if (st == SL_OK) {
-        st = name_tensors(m);
+        st = finish_layers(m);
         bind_tensors(m);
         init_params(m, seed);
         sl_rng_seed(&m->rng, seed, 7);
@@ -582,12 +388,10 @@ static void free_batch(sl_model *m) {
     m->acts = NULL;
     for (size_t i = 0; i < m->nl; i++) {
         sl__layer *L = &m->layers[i];
-        if (L->kind != SL__L_BN) {
-            sl__free(L->cache);
-            L->cache = NULL;
-        }
+        sl__free(L->cache);
         sl__free(L->idx);
         sl__free(L->mask);
+        L->cache = NULL;
         L->idx = NULL;
         L->mask = NULL;
     }
@@ -597,7 +401,7 @@ static void free_batch(sl_model *m) {
 void sl_model_destroy(sl_model *m) {
     if (!m) return;
     free_batch(m);
-    for (size_t i = 0; i < m->nl; i++) sl__free(m->layers[i].cache);
+    for (size_t i = 0; i < m->nl; i++) sl__free(m->layers[i].stats);
     sl__free(m->layers);
     sl__free(m->block);
     sl__free(m->tensors);
@@ -612,12 +416,11 @@ typedef struct plan {
     size_t act, grad, scratch, cache, idx, mask; /* floats, floats, floats, floats, int32s, bytes */
 } plan;
 
-/* The convolution scratch is sized for the OpenMP thread count at
- * allocation; a later, larger count uses only that many workers. */
-static sl__conv_dims conv_dims(const sl__layer *L, size_t n, size_t threads) {
-    sl__conv_dims d = {n, L->in.dims[0], L->in.dims[1], L->in.dims[2], L->out.dims[0], L->out.dims[1],
-                       L->out.dims[2], L->k, L->stride, L->pad, 0, threads};
-    return d;
+/* What layer L's kind needs for a batch of n with `threads` workers. */
+static sl__layer_mem layer_memory(const sl__layer *L, size_t n, size_t threads) {
+    sl__layer_mem mem = {0, 0, 0, 0};
+    if (L->ops->memory) L->ops->memory(L, n, threads, &mem);
+    return mem;
 }
 
 static bool make_plan(const sl_model *m, size_t n, size_t threads, plan *pl) {
@@ -629,13 +432,11 @@ static bool make_plan(const sl_model *m, size_t n, size_t threads, plan *pl) {
         if (!sl_size_mul(L->out_count, n, &t)) return false;
         if (!L->passthrough) pl->act += t;
         mx = SL__MAX(mx, L->out_count);
-        if (L->kind == SL__L_CONV) {
-            sl__conv_dims d = conv_dims(L, n, threads);
-            pl->scratch = SL__MAX(pl->scratch, sl__conv_scratch_floats(&d));
-        }
-        if (L->kind == SL__L_MAXPOOL) pl->idx += t;
-        if (L->kind == SL__L_DROPOUT) pl->mask += t;
-        if (L->kind == SL__L_LN || L->kind == SL__L_L2NORM || L->kind == SL__L_EMBBAG) pl->cache += 2 * n;
+        sl__layer_mem mem = layer_memory(L, n, threads);
+        pl->scratch = SL__MAX(pl->scratch, mem.scratch);
+        pl->cache += mem.cache;
+        pl->idx += mem.idx;
+        pl->mask += mem.mask;
     }
     if (m->output.ndim == 3) pl->act += sl_shape_count(&m->output) * n;
     if (!sl_size_mul(mx, 2 * n, &pl->grad)) return false;
@@ -649,6 +450,15 @@ size_t sl_model_memory(const sl_model *m, size_t n) {
     return fixed + (pl.act + pl.grad + pl.scratch + pl.cache) * sizeof(float) + pl.idx * sizeof(int32_t) + pl.mask;
 }
 
+/* Each layer's per-batch memory of its plan. */
+static bool alloc_layer_batch(sl__layer *L, size_t n, size_t threads) {
+    sl__layer_mem mem = layer_memory(L, n, threads);
+    if (mem.idx && !(L->idx = sl__malloc_array(mem.idx, sizeof(int32_t), "layer indices"))) return false;
+    if (mem.mask && !(L->mask = sl__malloc_array(mem.mask, 1, "layer mask"))) return false;
+    if (mem.cache && !(L->cache = sl__malloc_array(mem.cache, sizeof(float), "layer cache"))) return false;
+    return true;
+}
+
 static sl_status ensure_capacity(sl_model *m, size_t n) {
     if (n <= m->cap) return SL_OK;
     free_batch(m);
@@ -658,7 +468,7 @@ static sl_status ensure_capacity(sl_model *m, size_t n) {
     m->team = threads;
     m->actmem = sl__malloc_array(pl.act, sizeof(float), "activations");
     m->gmem = sl__malloc_array(pl.grad, sizeof(float), "activation gradients");
-    m->scratch = pl.scratch ? sl__malloc_array(pl.scratch, sizeof(float), "convolution scratch") : NULL;
+    m->scratch = pl.scratch ? sl__malloc_array(pl.scratch, sizeof(float), "layer scratch") : NULL;
     m->acts = sl__calloc(m->nl + 1, sizeof *m->acts);
     if (!m->actmem || !m->gmem || (pl.scratch && !m->scratch) || !m->acts) {
         free_batch(m);
@@ -675,288 +485,25 @@ static sl_status ensure_capacity(sl_model *m, size_t n) {
             m->acts[i + 1] = p;
             p += L->out_count * n;
         }
-        size_t t = L->out_count * n;
-        if (L->kind == SL__L_MAXPOOL && !(L->idx = sl__malloc_array(t, sizeof(int32_t), "pool indices"))) goto oom;
-        if (L->kind == SL__L_DROPOUT && !(L->mask = sl__malloc_array(t, 1, "dropout mask"))) goto oom;
-        if ((L->kind == SL__L_LN || L->kind == SL__L_L2NORM || L->kind == SL__L_EMBBAG) &&
-            !(L->cache = sl__malloc_array(2 * n, sizeof(float), "layer cache")))
-            goto oom;
+        if (!alloc_layer_batch(L, n, threads)) {
+            free_batch(m);
+            return sl__fail(SL_ERR_NOMEM, "model: cannot allocate buffers for a batch of %zu", n);
+        }
     }
     m->yout = m->output.ndim == 3 ? p : NULL;
     m->g0 = m->gmem;
     m->g1 = m->gmem + pl.grad / 2;
     m->cap = n;
     return SL_OK;
-oom:
-    free_batch(m);
-    return sl__fail(SL_ERR_NOMEM, "model: cannot allocate buffers for a batch of %zu", n);
 }
 
-/* NCHW <-> CNHW for a batch of n images of c channels with hw pixels. */
-static void to_cnhw(float *dst, const float *src, size_t n, size_t c, size_t hw) {
-    if (c == 1 || n == 1) {
-        memcpy(dst, src, n * c * hw * sizeof(float));
-        return;
-    }
-#pragma omp parallel for collapse(2) schedule(static)
-    for (size_t ci = 0; ci < c; ci++)
-        for (size_t s = 0; s < n; s++) memcpy(dst + (ci * n + s) * hw, src + (s * c + ci) * hw, hw * sizeof(float));
-}
-
-static void to_nchw(float *dst, const float *src, size_t n, size_t c, size_t hw) {
-    if (c == 1 || n == 1) {
-        memcpy(dst, src, n * c * hw * sizeof(float));
-        return;
-    }
-#pragma omp parallel for collapse(2) schedule(static)
-    for (size_t s = 0; s < n; s++)
-        for (size_t ci = 0; ci < c; ci++) memcpy(dst + (s * c + ci) * hw, src + (ci * n + s) * hw, hw * sizeof(float));
-}
-
-static inline float gelu_f(float x) { return (float)(0.5 * x * (1.0 + erf(x * 0.70710678118654752))); }
-static inline float gelu_d(float x) {
-    double cdf = 0.5 * (1.0 + erf(x * 0.70710678118654752));
-    return (float)(cdf + x * 0.39894228040143268 * exp(-0.5 * (double)x * x));
-}
-
-/* ---- layer kinds: forward and backward of the ones not in kernels.c ----
- * Each pair works on a batch of n examples in the internal layout (images
- * as C x N x H x W); a backward adds into the parameter gradients and writes
- * din, which may be NULL when nothing upstream needs it. */
-
-static sl__bn_dims bn_dims(const sl__layer *L, size_t n) {
-    size_t hw = L->in.ndim == 3 ? L->in.dims[1] * L->in.dims[2] : 1;
-    return (sl__bn_dims){L->in.dims[0], n * hw, L->in.ndim == 1, L->fused_relu, L->eps, L->momentum};
-}
-
-/* Layer norm over each example's D features; the cache keeps (mean, 1/sd). */
-static void ln_forward(sl__layer *L, const float *in, float *out, const float *w, const float *b, size_t n) {
-    size_t D = L->in.dims[0];
-    for (size_t s = 0; s < n; s++) {
-        const float *x = in + s * D;
-        float *y = out + s * D;
-        double mu = 0, var = 0;
-        for (size_t j = 0; j < D; j++) mu += x[j];
-        mu /= (double)D;
-        for (size_t j = 0; j < D; j++) var += (x[j] - mu) * (x[j] - mu);
-        var /= (double)D;
-        double inv = 1.0 / sqrt(var + L->eps);
-        for (size_t j = 0; j < D; j++) y[j] = (float)((x[j] - mu) * inv) * w[j] + b[j];
-        L->cache[2 * s] = (float)mu;
-        L->cache[2 * s + 1] = (float)inv;
-    }
-}
-
-static void ln_backward(const sl__layer *L, const float *dout, float *din, const float *in, const float *w, float *gw,
-                        float *gb, size_t n) {
-    size_t D = L->in.dims[0];
-    for (size_t s = 0; s < n; s++) {
-        const float *x = in + s * D, *g = dout + s * D;
-        double mu = L->cache[2 * s], inv = L->cache[2 * s + 1], a1 = 0, a2 = 0;
-        for (size_t j = 0; j < D; j++) {
-            double xh = (x[j] - mu) * inv, gx = (double)g[j] * w[j];
-            gw[j] += (float)(g[j] * xh);
-            gb[j] += g[j];
-            a1 += gx;
-            a2 += gx * xh;
-        }
-        if (!din) continue;
-        a1 /= (double)D;
-        a2 /= (double)D;
-        for (size_t j = 0; j < D; j++) {
-            double xh = (x[j] - mu) * inv;
-            din[s * D + j] = (float)(inv * ((double)g[j] * w[j] - a1 - xh * a2));
-        }
-    }
-}
-
-/* Nearest-neighbour upsampling by an integer factor. */
-static void upsample_forward(const sl__layer *L, const float *in, float *out, size_t n) {
-    size_t C = L->in.dims[0], H = L->in.dims[1], W = L->in.dims[2], s = L->scale, Wo = W * s;
-#pragma omp parallel for schedule(static)
-    for (size_t pl = 0; pl < C * n; pl++)
-        for (size_t oh = 0; oh < H * s; oh++)
-            for (size_t ow = 0; ow < Wo; ow++) out[(pl * H * s + oh) * Wo + ow] = in[(pl * H + oh / s) * W + ow / s];
-}
-
-static void upsample_backward(const sl__layer *L, const float *dout, float *din, size_t n) {
-    size_t C = L->in.dims[0], H = L->in.dims[1], W = L->in.dims[2], s = L->scale, Wo = W * s;
-#pragma omp parallel for schedule(static)
-    for (size_t pl = 0; pl < C * n; pl++)
-        for (size_t ih = 0; ih < H; ih++)
-            for (size_t iw = 0; iw < W; iw++) {
-                float acc = 0.0f;
-                for (size_t a = 0; a < s; a++)
-                    for (size_t b = 0; b < s; b++) acc += dout[(pl * H * s + ih * s + a) * Wo + iw * s + b];
-                din[(pl * H + ih) * W + iw] = acc;
-            }
-}
-
-/* Global average pooling: C x N x H x W to N x C. */
-static void gap_forward(const sl__layer *L, const float *in, float *out, size_t n) {
-    size_t C = L->in.dims[0], hw = L->in.dims[1] * L->in.dims[2];
-#pragma omp parallel for collapse(2) schedule(static)
-    for (size_t c = 0; c < C; c++)
-        for (size_t s = 0; s < n; s++) {
-            const float *x = in + (c * n + s) * hw;
-            double acc = 0;
-            for (size_t j = 0; j < hw; j++) acc += x[j];
-            out[s * C + c] = (float)(acc / (double)hw);
-        }
-}
-
-static void gap_backward(const sl__layer *L, const float *dout, float *din, size_t n) {
-    size_t C = L->in.dims[0], hw = L->in.dims[1] * L->in.dims[2];
-#pragma omp parallel for collapse(2) schedule(static)
-    for (size_t c = 0; c < C; c++)
-        for (size_t s = 0; s < n; s++) {
-            float v = dout[s * C + c] / (float)hw;
-            float *g = din + (c * n + s) * hw;
-            for (size_t j = 0; j < hw; j++) g[j] = v;
-        }
-}
-
-/* Dropout: in train mode a mask drawn from the model's stream keeps each
- * value with probability 1 - p and scales it by 1 / (1 - p). */
-static void dropout_forward(sl_model *m, sl__layer *L, const float *in, float *out, size_t ti, bool train) {
-    if (!train || L->p == 0.0) {
-        memcpy(out, in, ti * sizeof(float));
-        if (train) memset(L->mask, 1, ti);
-        return;
-    }
-    float scale = (float)(1.0 / (1.0 - L->p));
-    for (size_t j = 0; j < ti; j++) {
-        L->mask[j] = sl_rng_uniform_d(&m->rng) >= L->p;
-        out[j] = L->mask[j] ? in[j] * scale : 0.0f;
-    }
-}
-
-static void dropout_backward(const sl__layer *L, const float *dout, float *din, size_t ti) {
-    float scale = (float)(1.0 / (1.0 - L->p));
-    for (size_t j = 0; j < ti; j++) din[j] = L->mask[j] ? dout[j] * scale : 0.0f;
-}
-
-/* Each example scaled to unit L2 norm; the cache keeps the norms. */
-static void l2norm_forward(sl__layer *L, const float *in, float *out, size_t n) {
-    size_t D = L->in.dims[0];
-    for (size_t s = 0; s < n; s++) {
-        double ss = 0;
-        for (size_t j = 0; j < D; j++) ss += (double)in[s * D + j] * in[s * D + j];
-        double nr = sqrt(ss);
-        if (nr < 1e-12) nr = 1e-12; /* F.normalize's eps */
-        L->cache[s] = (float)nr;
-        for (size_t j = 0; j < D; j++) out[s * D + j] = (float)(in[s * D + j] / nr);
-    }
-}
-
-static void l2norm_backward(const sl__layer *L, const float *dout, float *din, const float *out, size_t n) {
-    size_t D = L->in.dims[0];
-    for (size_t s = 0; s < n; s++) {
-        const float *y = out + s * D, *g = dout + s * D;
-        double nr = L->cache[s], dot = 0;
-        /* Below eps the map is x/eps, whose Jacobian is I/eps. */
-        bool clamped = nr <= 1e-12;
-        for (size_t j = 0; j < D; j++) dot += (double)y[j] * g[j];
-        for (size_t j = 0; j < D; j++) din[s * D + j] = (float)((g[j] - (clamped ? 0.0 : y[j] * dot)) / nr);
-    }
-}
-
-/* Bag of embeddings: the mean of the rows of the token ids (negative ids
- * are padding); the cache keeps each example's token count. */
-static sl_status embbag_forward(sl__layer *L, const float *in, float *out, const float *w, size_t n) {
-    size_t Lt = L->in.dims[0], D = L->nout;
-    for (size_t s = 0; s < n; s++) {
-        float *y = out + s * D;
-        double acc_n = 0;
-        memset(y, 0, D * sizeof(float));
-        for (size_t j = 0; j < Lt; j++) {
-            float id = in[s * Lt + j];
-            if (id < 0) continue;
-            if (!(id == floorf(id)) || id >= (float)L->vocab)
-                return sl__fail(SL_ERR_RANGE, "layer '%s': example %zu position %zu: token id %g outside 0..%zu",
-                                L->token, s, j, (double)id, L->vocab - 1);
-            const float *e = w + (size_t)id * D;
-            for (size_t k = 0; k < D; k++) y[k] += e[k];
-            acc_n += 1;
-        }
-        if (acc_n > 0)
-            for (size_t k = 0; k < D; k++) y[k] = (float)(y[k] / acc_n);
-        L->cache[s] = (float)acc_n;
-    }
-    return SL_OK;
-}
-
-/* Only the rows of tokens present get gradient (a sparse update); token ids
- * have no gradient. */
-static void embbag_backward(const sl__layer *L, const float *dout, const float *in, float *gw, size_t n) {
-    size_t Lt = L->in.dims[0], D = L->nout;
-    for (size_t s = 0; s < n; s++) {
-        if (L->cache[s] == 0) continue;
-        float inv = 1.0f / L->cache[s];
-        for (size_t j = 0; j < Lt; j++) {
-            float id = in[s * Lt + j];
-            if (id < 0) continue;
-            float *ge = gw + (size_t)id * D;
-            for (size_t k = 0; k < D; k++) ge[k] += dout[s * D + k] * inv;
-        }
-    }
-}
-
-static sl_status layer_forward(sl_model *m, sl__layer *L, const float *in, float *out, size_t n, bool train) {
-    const size_t ti = n * L->in_count;
-    float *w = m->params + L->w_off, *b = L->b_count ? m->params + L->b_off : NULL;
-    switch (L->kind) {
-    case SL__L_LINEAR: sl__linear_forward(out, in, w, b, n, L->in.dims[0], L->nout); break;
-    case SL__L_CONV: {
-        sl__conv_dims d = conv_dims(L, n, m->team);
-        sl__conv_forward(out, in, w, b, &d, m->scratch);
-        break;
-    }
-    case SL__L_BN: {
-        sl__bn_dims d = bn_dims(L, n);
-        if (train && d.m < 2)
-            return sl__fail(SL_ERR_ARG, "layer '%s': train mode needs more than one value per channel (batch %zu)",
-                            L->token, n);
-        sl__bn_forward(out, L->cache, m->bufs + L->buf_off, m->bufs + L->buf_off + d.c, in, w, b, &d, train);
-        if (train) L->batches_tracked++;
-        break;
-    }
-    case SL__L_LN: ln_forward(L, in, out, w, b, n); break;
-    case SL__L_RELU:
-        if (L->passthrough) break;
-#pragma omp parallel for schedule(static)
-        for (size_t j = 0; j < ti; j++) out[j] = in[j] > 0.0f ? in[j] : 0.0f;
-        break;
-    case SL__L_GELU:
-#pragma omp parallel for schedule(static)
-        for (size_t j = 0; j < ti; j++) out[j] = gelu_f(in[j]);
-        break;
-    case SL__L_TANH:
-#pragma omp parallel for schedule(static)
-        for (size_t j = 0; j < ti; j++) out[j] = tanhf(in[j]);
-        break;
-    case SL__L_MAXPOOL: {
-        sl__conv_dims d = conv_dims(L, n, 0);
-        sl__maxpool_forward(out, L->idx, in, &d);
-        break;
-    }
-    case SL__L_AVGPOOL: {
-        sl__conv_dims d = conv_dims(L, n, 0);
-        sl__avgpool_forward(out, in, &d);
-        break;
-    }
-    case SL__L_UPSAMPLE: upsample_forward(L, in, out, n); break;
-    case SL__L_GAP: gap_forward(L, in, out, n); break;
-    case SL__L_FLATTEN:
-        if (L->in.ndim == 3) to_nchw(out, in, n, L->in.dims[0], L->in.dims[1] * L->in.dims[2]);
-        else memcpy(out, in, ti * sizeof(float));
-        break;
-    case SL__L_UNFLATTEN: to_cnhw(out, in, n, L->out.dims[0], L->out.dims[1] * L->out.dims[2]); break;
-    case SL__L_DROPOUT: dropout_forward(m, L, in, out, ti, train); break;
-    case SL__L_L2NORM: l2norm_forward(L, in, out, n); break;
-    case SL__L_EMBBAG: return embbag_forward(L, in, out, w, n);
-    }
-    return SL_OK;
+/* The pass of layer i over the current batch: its input, output and
+ * tensors, the shared scratch and the model's random stream. */
+static sl__pass layer_pass(sl_model *m, size_t i, bool train) {
+    sl__pass p = {.n = m->n, .train = train, .in = m->acts[i], .out = m->acts[i + 1], .scratch = m->scratch,
+                  .team = m->team, .rng = &m->rng};
+    layer_tensors(m, &m->layers[i], p.data, p.grad);
+    return p;
 }
 
 sl_status sl_model_forward(sl_model *m, const float *x, size_t n, bool train, const float **y) {
@@ -964,13 +511,18 @@ sl_status sl_model_forward(sl_model *m, const float *x, size_t n, bool train, co
     SL__TRY(ensure_capacity(m, n));
     m->can_backward = false;
     if (m->input.ndim == 3)
-        to_cnhw(m->acts[0], x, n, m->input.dims[0], m->input.dims[1] * m->input.dims[2]);
+        sl__to_cnhw(m->acts[0], x, n, m->input.dims[0], m->input.dims[1] * m->input.dims[2]);
     else
         memcpy(m->acts[0], x, n * m->input.dims[0] * sizeof(float));
     m->n = n;
-    for (size_t i = 0; i < m->nl; i++) SL__TRY(layer_forward(m, &m->layers[i], m->acts[i], m->acts[i + 1], n, train));
+    for (size_t i = 0; i < m->nl; i++) {
+        sl__layer *L = &m->layers[i];
+        if (L->passthrough) continue;
+        sl__pass p = layer_pass(m, i, train);
+        SL__TRY(L->ops->forward(L, &p));
+    }
     if (m->output.ndim == 3) {
-        to_nchw(m->yout, m->acts[m->nl], n, m->output.dims[0], m->output.dims[1] * m->output.dims[2]);
+        sl__to_nchw(m->yout, m->acts[m->nl], n, m->output.dims[0], m->output.dims[1] * m->output.dims[2]);
         *y = m->yout;
     } else {
         *y = m->acts[m->nl];
@@ -979,98 +531,33 @@ sl_status sl_model_forward(sl_model *m, const float *x, size_t n, bool train, co
     return SL_OK;
 }
 
-/* din may be NULL when nothing upstream needs it. */
-static void layer_backward(sl_model *m, sl__layer *L, const float *dout, float *din, const float *in,
-                           const float *out, size_t n) {
-    const size_t ti = n * L->in_count;
-    float *w = m->params + L->w_off, *gw = m->grads + L->w_off;
-    float *gb = L->b_count ? m->grads + L->b_off : NULL;
-    switch (L->kind) {
-    case SL__L_LINEAR: sl__linear_backward(din, gw, gb, dout, in, w, n, L->in.dims[0], L->nout); break;
-    case SL__L_CONV: {
-        sl__conv_dims d = conv_dims(L, n, m->team);
-        sl__conv_backward(din, gw, gb, dout, in, w, &d, m->scratch);
-        break;
-    }
-    case SL__L_BN: {
-        sl__bn_dims d = bn_dims(L, n);
-        sl__bn_backward(din, gw, gb, dout, out, in, L->cache, w, &d);
-        break;
-    }
-    case SL__L_LN: ln_backward(L, dout, din, in, w, gw, gb, n); break;
-    case SL__L_RELU:
-        if (!din) break;
-#pragma omp parallel for schedule(static)
-        for (size_t j = 0; j < ti; j++) din[j] = out[j] > 0.0f ? dout[j] : 0.0f;
-        break;
-    case SL__L_GELU:
-        if (!din) break;
-#pragma omp parallel for schedule(static)
-        for (size_t j = 0; j < ti; j++) din[j] = dout[j] * gelu_d(in[j]);
-        break;
-    case SL__L_TANH:
-        if (!din) break;
-#pragma omp parallel for schedule(static)
-        for (size_t j = 0; j < ti; j++) din[j] = dout[j] * (1.0f - out[j] * out[j]);
-        break;
-    case SL__L_MAXPOOL: {
-        if (!din) break;
-        sl__conv_dims d = conv_dims(L, n, 0);
-        sl__maxpool_backward(din, dout, L->idx, &d);
-        break;
-    }
-    case SL__L_AVGPOOL: {
-        if (!din) break;
-        sl__conv_dims d = conv_dims(L, n, 0);
-        sl__avgpool_backward(din, dout, &d);
-        break;
-    }
-    case SL__L_UPSAMPLE:
-        if (din) upsample_backward(L, dout, din, n);
-        break;
-    case SL__L_GAP:
-        if (din) gap_backward(L, dout, din, n);
-        break;
-    case SL__L_FLATTEN:
-        if (!din) break;
-        if (L->in.ndim == 3) to_cnhw(din, dout, n, L->in.dims[0], L->in.dims[1] * L->in.dims[2]);
-        else memcpy(din, dout, ti * sizeof(float));
-        break;
-    case SL__L_UNFLATTEN:
-        if (din) to_nchw(din, dout, n, L->out.dims[0], L->out.dims[1] * L->out.dims[2]);
-        break;
-    case SL__L_DROPOUT:
-        if (din) dropout_backward(L, dout, din, ti);
-        break;
-    case SL__L_L2NORM:
-        if (din) l2norm_backward(L, dout, din, out, n);
-        break;
-    case SL__L_EMBBAG: embbag_backward(L, dout, in, gw, n); break;
-    }
-}
-
 sl_status sl_model_backward(sl_model *m, const float *dy, float *din) {
     if (!m->can_backward)
         return sl__fail(SL_ERR_STATE, "model backward: no train-mode forward pass to go back through");
     size_t n = m->n;
     float *cur = m->g0;
     if (m->output.ndim == 3)
-        to_cnhw(cur, dy, n, m->output.dims[0], m->output.dims[1] * m->output.dims[2]);
+        sl__to_cnhw(cur, dy, n, m->output.dims[0], m->output.dims[1] * m->output.dims[2]);
     else
         memcpy(cur, dy, n * m->output.dims[0] * sizeof(float));
     for (size_t i = m->nl; i-- > 0;) {
         sl__layer *L = &m->layers[i];
         if (L->passthrough) continue;
-        bool need = i > 0 || din != NULL;
-        if (L->kind == SL__L_EMBBAG) need = false;
+        bool need = (i > 0 || din != NULL) && !L->ops->token_input;
         float *next = cur == m->g0 ? m->g1 : m->g0;
-        layer_backward(m, L, cur, need ? next : NULL, m->acts[i], m->acts[i + 1], n);
+        /* Without parameters, a layer whose din nobody needs has nothing to do. */
+        if (need || L->nparams) {
+            sl__pass p = layer_pass(m, i, true);
+            p.dout = cur;
+            p.din = need ? next : NULL;
+            L->ops->backward(L, &p);
+        }
         if (need) cur = next;
     }
     if (din) {
-        if (m->layers[0].kind == SL__L_EMBBAG) memset(din, 0, n * sl_shape_count(&m->input) * sizeof(float));
+        if (m->layers[0].ops->token_input) memset(din, 0, n * sl_shape_count(&m->input) * sizeof(float));
         else if (m->input.ndim == 3)
-            to_nchw(din, cur, n, m->input.dims[0], m->input.dims[1] * m->input.dims[2]);
+            sl__to_nchw(din, cur, n, m->input.dims[0], m->input.dims[1] * m->input.dims[2]);
         else
             memcpy(din, cur, n * m->input.dims[0] * sizeof(float));
     }
@@ -1121,9 +608,10 @@ size_t sl_model_summary(const sl_model *m, char *buf, size_t cap) {
         const sl__layer *L = &m->layers[i];
         sl_shape_format(&L->out, sh, sizeof sh);
         char ti[16];
-        if (L->kind == SL__L_GAP) snprintf(ti, sizeof ti, "%d-%d", L->torch_index, L->torch_index + 1);
+        int mods = L->ops->torch_modules;
+        if (mods > 1) snprintf(ti, sizeof ti, "%d-%d", L->torch_index, L->torch_index + mods - 1);
         else snprintf(ti, sizeof ti, "%d", L->torch_index);
-        EMIT("%-4zu %-6s %-28s %-14s %10zu\n", i, ti, L->token, sh, L->w_count + L->b_count);
+        EMIT("%-4zu %-6s %-28s %-14s %10zu\n", i, ti, L->token, sh, L->nparams);
     }
     EMIT("parameters: %zu (%.1f KiB as float32)\n", m->nparams, (double)m->nparams * 4.0 / 1024.0);
 #undef EMIT

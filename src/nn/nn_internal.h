@@ -1,5 +1,6 @@
-/* Private to the nn module: the layer record a model is made of, and the
- * forward/backward kernels with their naive `_ref` twins (tests call those).
+/* Private to the nn module: the forward/backward kernels with their naive
+ * `_ref` twins (tests call those), the layer record a model is made of and
+ * the entry of a layer kind in the table of kinds.
  * Internal layouts: a flat batch is n x D; an image batch is stored
  * channel-major, C x n x H x W ("CNHW"), so a convolution over the whole batch
  * is one matrix product whose result is already in place. */
@@ -7,25 +8,6 @@
 #define SIMLEARN_NN_INTERNAL_H
 
 #include "internal.h"
-
-typedef enum {
-    SL__L_LINEAR,
-    SL__L_CONV,
-    SL__L_BN,
-    SL__L_LN,
-    SL__L_RELU,
-    SL__L_GELU,
-    SL__L_TANH,
-    SL__L_MAXPOOL,
-    SL__L_AVGPOOL,
-    SL__L_UPSAMPLE,
-    SL__L_GAP,
-    SL__L_FLATTEN,
-    SL__L_UNFLATTEN,
-    SL__L_DROPOUT,
-    SL__L_L2NORM,
-    SL__L_EMBBAG
-} sl__layer_kind;
 
 /* Geometry of a 2-D convolution or pooling over a CNHW batch. */
 typedef struct sl__conv_dims {
@@ -87,28 +69,128 @@ void sl__maxpool_forward_ref(float *out, int32_t *idx, const float *in, const sl
 void sl__avgpool_forward(float *out, const float *in, const sl__conv_dims *d);
 void sl__avgpool_backward(float *din, const float *dout, const sl__conv_dims *d);
 
+/* NCHW <-> CNHW for a batch of n images of c channels with hw pixels. */
+void sl__to_cnhw(float *dst, const float *src, size_t n, size_t c, size_t hw);
+void sl__to_nchw(float *dst, const float *src, size_t n, size_t c, size_t hw);
+
+/* ---- layers ----------------------------------------------------------------
+ * A model is a sequence of layers. What a layer does depends on its kind, and
+ * each kind is one entry of the table sl__layer_kinds (layers.c): its spec
+ * name and arguments, shape rule, tensors, initialisation, memory needs and
+ * forward and backward passes. The model (model.c) reaches a layer only
+ * through that entry. */
+#define SL__LAYER_ARGS 5    /* arguments a kind takes at most */
+#define SL__LAYER_TENSORS 8 /* tensors a layer owns at most */
+
+typedef struct sl__layer_ops sl__layer_ops;
+
 /* A parsed layer and its place in the model. */
 typedef struct sl__layer {
-    sl__layer_kind kind;
+    const sl__layer_ops *ops; /* its kind */
     char token[96];  /* the spec token as written, trimmed */
+    size_t pos;      /* 1-based position of the token in the spec */
     size_t col;      /* 1-based column of the token in the spec */
     int torch_index; /* index in the equivalent torch.nn.Sequential */
     sl_shape in, out;
     size_t in_count, out_count; /* floats per example */
-    /* arguments */
+    /* settings from the arguments; each kind uses the ones it needs
+     * (unflatten keeps C, H, W in nout, k, stride) */
     size_t nout, k, stride, pad, scale, vocab;
     bool bias;
     double eps, momentum, p;
-    /* offsets (in floats) into the parameter region / buffer region */
-    size_t w_off, w_count, b_off, b_count;
-    size_t buf_off; /* running mean, running var (2 * channels) */
+    /* its tensors are the model's tensors t0 .. t0 + nt - 1, in the order
+     * its kind lists them; nparams floats of them are parameters */
+    size_t t0, nt, nparams;
     uint64_t batches_tracked;
-    bool fused_relu;   /* bn whose following relu is applied in its kernel */
-    bool passthrough;  /* relu fused into the preceding bn: output aliases input */
-    /* per-batch caches, sized for the model's batch capacity */
+    bool fused_next;   /* the next layer runs inside its forward (the kind's fuses) */
+    bool passthrough;  /* runs inside the previous layer's forward: output aliases input */
+    float *stats;      /* kept for the model's life (the kind's stats_floats) */
+    /* per-batch memory, sized for the model's batch capacity (the kind's memory) */
     float *cache;
     int32_t *idx;
     uint8_t *mask;
 } sl__layer;
+
+/* The arguments of a token, by position in its kind's list. */
+typedef struct sl__layer_args {
+    double val[SL__LAYER_ARGS];
+    bool have[SL__LAYER_ARGS];
+} sl__layer_args;
+
+/* One tensor a layer owns; its size is the product of its shape. A role of
+ * SL_TENSOR_BUFFER makes it a buffer (no gradient, not trained); any other a
+ * parameter. */
+typedef struct sl__tensor_spec {
+    const char *name; /* after "<torch index>.", as PyTorch names it */
+    sl_tensor_role role;
+    int ndim;
+    size_t shape[4];
+} sl__tensor_spec;
+
+/* What a layer needs per batch of n examples. */
+typedef struct sl__layer_mem {
+    size_t cache;   /* floats in L->cache */
+    size_t idx;     /* int32s in L->idx */
+    size_t mask;    /* bytes in L->mask */
+    size_t scratch; /* floats of the scratch all layers share */
+} sl__layer_mem;
+
+/* A forward or backward pass of one layer over a batch of n examples in the
+ * internal layout. */
+typedef struct sl__pass {
+    size_t n;
+    bool train;
+    const float *in;   /* n x in_count */
+    float *out;        /* n x out_count: written by forward, read by backward */
+    const float *dout; /* backward: the gradient with respect to out */
+    float *din;        /* backward: the gradient with respect to in, written;
+                          NULL when nothing upstream needs it */
+    float *data[SL__LAYER_TENSORS]; /* the layer's tensors in its kind's order, NULL past the last */
+    float *grad[SL__LAYER_TENSORS]; /* their gradients (backward adds to them); NULL for buffers */
+    float *scratch; /* the shared scratch */
+    size_t team;    /* threads the scratch is sized for */
+    sl_rng *rng;    /* the model's stream (dropout) */
+} sl__pass;
+
+/* A layer kind. Only name, forward and backward are required; the notes say
+ * what an absent (NULL, zero) field means. */
+struct sl__layer_ops {
+    const char *name;                 /* in a spec: "conv" */
+    const char *args[SL__LAYER_ARGS]; /* argument names, in positional order */
+    int nreq;                         /* the first nreq arguments are required */
+    int torch_modules;                /* modules of torch.nn.Sequential it stands for (0: one) */
+    /* A kind whose layer, right after one of this kind, runs inside this
+     * one's forward and backward (bn fuses "relu"): that layer is skipped,
+     * its output aliases its input, and this one sees fused_next. */
+    const char *fuses;
+    bool tracks_batches; /* checkpoints carry its num_batches_tracked */
+    bool token_input;    /* its input is token ids: no gradient goes to it */
+    /* Settings from the arguments, PyTorch's defaults where one is not
+     * given; errors through sl__layer_fail. Absent: takes no settings. */
+    sl_status (*configure)(sl__layer *L, const sl__layer_args *a);
+    /* L->out from L->in, or an error naming the token. Absent: same shape,
+     * any input. */
+    sl_status (*shape)(sl__layer *L);
+    /* Its tensors into t; returns how many. Absent: none. */
+    size_t (*tensors)(const sl__layer *L, sl__tensor_spec t[SL__LAYER_TENSORS]);
+    /* Initial values of its tensors (data in tensors' order), drawing from
+     * r, the layer's own stream. Absent: zeros. */
+    void (*init)(const sl__layer *L, float *const data[], sl_rng *r);
+    /* Per-batch memory for n examples with `threads` workers. Absent: none. */
+    void (*memory)(const sl__layer *L, size_t n, size_t threads, sl__layer_mem *mem);
+    /* Floats of L->stats, kept for the model's life. Absent: none. */
+    size_t (*stats_floats)(const sl__layer *L);
+    /* p->out from p->in; train selects training behaviour. */
+    sl_status (*forward)(sl__layer *L, const sl__pass *p);
+    /* Adds to the parameter gradients and writes p->din. A layer without
+     * parameters is called only when p->din is needed. */
+    void (*backward)(const sl__layer *L, const sl__pass *p);
+};
+
+extern const sl__layer_ops sl__layer_kinds[];
+extern const size_t sl__layer_kind_count;
+
+/* An error in layer L's token: "spec: token 4 'linear(10)' (column 20): ...". */
+sl_status sl__layer_fail(const sl__layer *L, sl_status st, const char *fmt, ...) SL__PRINTF(3, 4);
 
 #endif
