@@ -143,6 +143,40 @@ TEST(grad_small_cnn_end_to_end) {
                 4, false, 1e-3, 5e-3, NULL);
 }
 
+/* The kinds the gradient checks above cover. A kind added to the table of
+ * layer kinds needs a gradient check, and its name here. */
+static const char *const grad_checked[] = {"linear", "conv", "bn", "ln", "relu", "gelu", "tanh", "maxpool",
+                                           "avgpool", "upsample", "gap", "flatten", "unflatten", "dropout",
+                                           "l2norm", "embbag"};
+
+static bool listed(const char *name, const char *const *names, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0) return true;
+    return false;
+}
+
+TEST(layer_kind_table_is_complete) {
+    const size_t nchecked = sizeof grad_checked / sizeof grad_checked[0];
+    const char *names[64];
+    ASSERT_TRUE(sl__layer_kind_count <= 64);
+    for (size_t i = 0; i < sl__layer_kind_count; i++) {
+        const sl__layer_ops *k = &sl__layer_kinds[i];
+        ASSERT_TRUE(k->name && k->name[0] && k->forward && k->backward);
+        if (listed(k->name, names, i)) T_FAIL("layer kind '%s' is in the table twice", k->name);
+        names[i] = k->name;
+        int nargs = 0;
+        while (nargs < SL__LAYER_ARGS && k->args[nargs]) nargs++;
+        if (k->nreq > nargs) T_FAIL("layer kind '%s' requires %d of its %d arguments", k->name, k->nreq, nargs);
+        if (!listed(k->name, grad_checked, nchecked)) T_FAIL("layer kind '%s' has no gradient check", k->name);
+    }
+    for (size_t i = 0; i < sl__layer_kind_count; i++) {
+        const char *f = sl__layer_kinds[i].fuses;
+        if (f && !listed(f, names, sl__layer_kind_count)) T_FAIL("'%s' fuses an unknown kind '%s'", names[i], f);
+    }
+    for (size_t i = 0; i < nchecked; i++)
+        if (!listed(grad_checked[i], names, sl__layer_kind_count)) T_FAIL("'%s' is not a layer kind", grad_checked[i]);
+}
+
 /* ---- fast kernels against their _ref twins ------------------------------*/
 static void assert_close_arr(const float *a, const float *b, size_t n, double rtol, double atol, const char *what) {
     for (size_t i = 0; i < n; i++) {
