@@ -1,5 +1,6 @@
 /* Transformer kernels on token rows ((n*T) x D, see transformer.h):
- * multi-head self-attention, with its naive `_ref` twin. */
+ * multi-head self-attention, patch embedding, class token, position
+ * embedding and token pooling, each with its naive `_ref` twin. */
 #include "nn/transformer.h"
 
 #include <math.h>
@@ -286,4 +287,268 @@ sl_status sl__attn_backward_ref(float *dx, const sl__attn_grads *g, const float 
         for (size_t i = 0; i < nt * D; i++) dx[i] = (float)r.dx[i];
     sl__free(r.mem);
     return SL_OK;
+}
+
+/* ---- patch embedding ------------------------------------------------------
+ * Patches do not overlap, so the patch matrix is a permutation of (part of)
+ * the input: the gather copies rows of p floats, and its adjoint writes each
+ * input pixel once, with no sums. */
+
+size_t sl__patch_tokens(const sl__patch_dims *d) { return d->p ? (d->h / d->p) * (d->w / d->p) : 0; }
+
+size_t sl__patch_scratch_floats(const sl__patch_dims *d) { return d->n * sl__patch_tokens(d) * d->c * d->p * d->p; }
+
+/* Row r of col (c*p*p floats) is token r: image r / L, patch (r % L) / gw,
+ * (r % L) % gw; column (ci*p + kh)*p + kw. */
+static void patch_gather(float *col, const float *in, const sl__patch_dims *d) {
+    const size_t p = d->p, gw = d->w / p, L = sl__patch_tokens(d), cpp = d->c * p * p, rows = d->n * L;
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (size_t r = 0; r < rows; r++) {
+        const size_t s = r / L, i = r % L / gw, j = r % L % gw;
+        for (size_t ci = 0; ci < d->c; ci++)
+            for (size_t kh = 0; kh < p; kh++)
+                memcpy(col + r * cpp + (ci * p + kh) * p, in + ((ci * d->n + s) * d->h + i * p + kh) * d->w + j * p,
+                       p * sizeof(float));
+    }
+}
+
+/* The adjoint of patch_gather: every input plane written whole, 0 where no
+ * patch reaches. */
+static void patch_scatter(float *din, const float *col, const sl__patch_dims *d) {
+    const size_t p = d->p, gh = d->h / p, gw = d->w / p, L = gh * gw, cpp = d->c * p * p;
+#pragma omp parallel for collapse(2) schedule(static) if (!omp_in_parallel())
+    for (size_t ci = 0; ci < d->c; ci++)
+        for (size_t s = 0; s < d->n; s++)
+            for (size_t y = 0; y < d->h; y++) {
+                float *row = din + ((ci * d->n + s) * d->h + y) * d->w;
+                size_t x0 = 0;
+                if (y < gh * p) {
+                    const size_t i = y / p, kh = y % p;
+                    for (size_t j = 0; j < gw; j++)
+                        memcpy(row + j * p, col + (s * L + i * gw + j) * cpp + (ci * p + kh) * p, p * sizeof(float));
+                    x0 = gw * p;
+                }
+                memset(row + x0, 0, (d->w - x0) * sizeof(float));
+            }
+}
+
+void sl__patch_forward(float *out, const float *in, const float *wt, const float *bias, const sl__patch_dims *d,
+                       float *scratch) {
+    const size_t rows = d->n * sl__patch_tokens(d), cpp = d->c * d->p * d->p;
+    if (!rows) return;
+    patch_gather(scratch, in, d);
+    sl__linear_forward(out, scratch, wt, bias, rows, cpp, d->d);
+}
+
+void sl__patch_backward(float *din, float *dwt, float *dbias, const float *dout, const float *in, const float *wt,
+                        const sl__patch_dims *d, float *scratch) {
+    const size_t rows = d->n * sl__patch_tokens(d), cpp = d->c * d->p * d->p;
+    if (rows) {
+        patch_gather(scratch, in, d);
+        sl__linear_backward(NULL, dwt, dbias, dout, scratch, wt, rows, cpp, d->d);
+    }
+    if (!din) return;
+    /* The patch matrix is not needed again: d(patch matrix) replaces it. */
+    if (rows) sl_gemm(false, false, rows, cpp, d->d, 1.0f, dout, d->d, wt, cpp, 0.0f, scratch, cpp);
+    patch_scatter(din, scratch, d);
+}
+
+/* Input pixel of token r's patch-matrix column k, as a CNHW offset. */
+static size_t patch_pixel(const sl__patch_dims *d, size_t r, size_t k) {
+    const size_t p = d->p, gw = d->w / p, L = sl__patch_tokens(d);
+    const size_t s = r / L, i = r % L / gw, j = r % L % gw, ci = k / (p * p), kh = k / p % p, kw = k % p;
+    return ((ci * d->n + s) * d->h + i * p + kh) * d->w + j * p + kw;
+}
+
+void sl__patch_forward_ref(float *out, const float *in, const float *wt, const float *bias, const sl__patch_dims *d) {
+    const size_t rows = d->n * sl__patch_tokens(d), cpp = d->c * d->p * d->p;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t o = 0; o < d->d; o++) {
+            double acc = bias ? bias[o] : 0.0;
+            for (size_t k = 0; k < cpp; k++) acc += (double)in[patch_pixel(d, r, k)] * wt[o * cpp + k];
+            out[r * d->d + o] = (float)acc;
+        }
+}
+
+void sl__patch_backward_ref(float *din, float *dwt, float *dbias, const float *dout, const float *in,
+                            const float *wt, const sl__patch_dims *d) {
+    const size_t rows = d->n * sl__patch_tokens(d), cpp = d->c * d->p * d->p;
+    for (size_t o = 0; o < d->d; o++) {
+        double db = 0;
+        for (size_t r = 0; r < rows; r++) db += dout[r * d->d + o];
+        if (dbias) dbias[o] += (float)db;
+        for (size_t k = 0; k < cpp; k++) {
+            double acc = 0;
+            for (size_t r = 0; r < rows; r++) acc += (double)dout[r * d->d + o] * in[patch_pixel(d, r, k)];
+            dwt[o * cpp + k] += (float)acc;
+        }
+    }
+    if (!din) return;
+    memset(din, 0, d->c * d->n * d->h * d->w * sizeof(float));
+    for (size_t r = 0; r < rows; r++)
+        for (size_t k = 0; k < cpp; k++) {
+            double acc = 0;
+            for (size_t o = 0; o < d->d; o++) acc += (double)dout[r * d->d + o] * wt[o * cpp + k];
+            din[patch_pixel(d, r, k)] = (float)acc;
+        }
+}
+
+/* ---- class token, position embedding, pooling -----------------------------
+ * The fast versions move whole rows (memcpy, or loops over a row's D features
+ * that the compiler vectorises); sums over sequences run in sequence order
+ * within one thread. The twins go element by element, summing in double. */
+
+void sl__cls_prepend_forward(float *out, const float *in, const float *cls, size_t n, size_t t, size_t d) {
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (size_t s = 0; s < n; s++) {
+        memcpy(out + s * (t + 1) * d, cls, d * sizeof(float));
+        memcpy(out + (s * (t + 1) + 1) * d, in + s * t * d, t * d * sizeof(float));
+    }
+}
+
+void sl__cls_prepend_backward(float *din, float *dcls, const float *dout, size_t n, size_t t, size_t d) {
+    for (size_t s = 0; s < n; s++) {
+        const float *g = dout + s * (t + 1) * d;
+        for (size_t j = 0; j < d; j++) dcls[j] += g[j];
+    }
+    if (din)
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+        for (size_t s = 0; s < n; s++) memcpy(din + s * t * d, dout + (s * (t + 1) + 1) * d, t * d * sizeof(float));
+}
+
+void sl__cls_prepend_forward_ref(float *out, const float *in, const float *cls, size_t n, size_t t, size_t d) {
+    for (size_t s = 0; s < n; s++)
+        for (size_t i = 0; i <= t; i++)
+            for (size_t j = 0; j < d; j++) out[(s * (t + 1) + i) * d + j] = i ? in[(s * t + i - 1) * d + j] : cls[j];
+}
+
+void sl__cls_prepend_backward_ref(float *din, float *dcls, const float *dout, size_t n, size_t t, size_t d) {
+    for (size_t j = 0; j < d; j++) {
+        double acc = 0;
+        for (size_t s = 0; s < n; s++) acc += dout[s * (t + 1) * d + j];
+        dcls[j] += (float)acc;
+    }
+    if (din)
+        for (size_t s = 0; s < n; s++)
+            for (size_t i = 0; i < t; i++)
+                for (size_t j = 0; j < d; j++) din[(s * t + i) * d + j] = dout[(s * (t + 1) + i + 1) * d + j];
+}
+
+void sl__pos_add_forward(float *out, const float *in, const float *pos, size_t n, size_t t, size_t d) {
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (size_t r = 0; r < n * t; r++) {
+        const float *x = in + r * d, *e = pos + r % t * d;
+        float *y = out + r * d;
+        for (size_t j = 0; j < d; j++) y[j] = x[j] + e[j];
+    }
+}
+
+void sl__pos_add_backward(float *din, float *dpos, const float *dout, size_t n, size_t t, size_t d) {
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (size_t i = 0; i < t; i++)
+        for (size_t s = 0; s < n; s++) {
+            const float *g = dout + (s * t + i) * d;
+            float *e = dpos + i * d;
+            for (size_t j = 0; j < d; j++) e[j] += g[j];
+        }
+    if (din && din != dout) memcpy(din, dout, n * t * d * sizeof(float));
+}
+
+void sl__pos_add_forward_ref(float *out, const float *in, const float *pos, size_t n, size_t t, size_t d) {
+    for (size_t s = 0; s < n; s++)
+        for (size_t i = 0; i < t; i++)
+            for (size_t j = 0; j < d; j++)
+                out[(s * t + i) * d + j] = (float)((double)in[(s * t + i) * d + j] + pos[i * d + j]);
+}
+
+void sl__pos_add_backward_ref(float *din, float *dpos, const float *dout, size_t n, size_t t, size_t d) {
+    for (size_t i = 0; i < t; i++)
+        for (size_t j = 0; j < d; j++) {
+            double acc = 0;
+            for (size_t s = 0; s < n; s++) acc += dout[(s * t + i) * d + j];
+            dpos[i * d + j] += (float)acc;
+        }
+    if (din)
+        for (size_t k = 0; k < n * t * d; k++) din[k] = dout[k];
+}
+
+/* Unpadded tokens of sequence s. */
+static size_t tok_count(const uint8_t *pad, size_t s, size_t t) {
+    size_t c = 0;
+    for (size_t i = 0; i < t; i++) c += !(pad && pad[s * t + i]);
+    return c;
+}
+
+void sl__tok_mean_forward(float *out, const float *in, const uint8_t *pad, size_t n, size_t t, size_t d) {
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (size_t s = 0; s < n; s++) {
+        float *y = out + s * d;
+        const size_t c = tok_count(pad, s, t);
+        memset(y, 0, d * sizeof(float));
+        for (size_t i = 0; i < t; i++) {
+            if (pad && pad[s * t + i]) continue;
+            const float *x = in + (s * t + i) * d;
+            for (size_t j = 0; j < d; j++) y[j] += x[j];
+        }
+        const float inv = c ? 1.0f / (float)c : 0.0f;
+        for (size_t j = 0; j < d; j++) y[j] *= inv;
+    }
+}
+
+void sl__tok_mean_backward(float *din, const float *dout, const uint8_t *pad, size_t n, size_t t, size_t d) {
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (size_t s = 0; s < n; s++) {
+        const size_t c = tok_count(pad, s, t);
+        const float inv = c ? 1.0f / (float)c : 0.0f, *g = dout + s * d;
+        for (size_t i = 0; i < t; i++) {
+            float *x = din + (s * t + i) * d;
+            const float k = (pad && pad[s * t + i]) ? 0.0f : inv;
+            for (size_t j = 0; j < d; j++) x[j] = g[j] * k;
+        }
+    }
+}
+
+void sl__tok_mean_forward_ref(float *out, const float *in, const uint8_t *pad, size_t n, size_t t, size_t d) {
+    for (size_t s = 0; s < n; s++)
+        for (size_t j = 0; j < d; j++) {
+            double acc = 0;
+            size_t c = 0;
+            for (size_t i = 0; i < t; i++)
+                if (!pad || !pad[s * t + i]) acc += in[(s * t + i) * d + j], c++;
+            out[s * d + j] = c ? (float)(acc / (double)c) : 0.0f;
+        }
+}
+
+void sl__tok_mean_backward_ref(float *din, const float *dout, const uint8_t *pad, size_t n, size_t t, size_t d) {
+    for (size_t s = 0; s < n; s++) {
+        size_t c = 0;
+        for (size_t i = 0; i < t; i++) c += !pad || !pad[s * t + i];
+        for (size_t i = 0; i < t; i++)
+            for (size_t j = 0; j < d; j++)
+                din[(s * t + i) * d + j] =
+                    (pad && pad[s * t + i]) || !c ? 0.0f : (float)((double)dout[s * d + j] / (double)c);
+    }
+}
+
+void sl__tok_first_forward(float *out, const float *in, size_t n, size_t t, size_t d) {
+    for (size_t s = 0; s < n; s++) memcpy(out + s * d, in + s * t * d, d * sizeof(float));
+}
+
+void sl__tok_first_backward(float *din, const float *dout, size_t n, size_t t, size_t d) {
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (size_t s = 0; s < n; s++) {
+        memcpy(din + s * t * d, dout + s * d, d * sizeof(float));
+        memset(din + (s * t + 1) * d, 0, (t - 1) * d * sizeof(float));
+    }
+}
+
+void sl__tok_first_forward_ref(float *out, const float *in, size_t n, size_t t, size_t d) {
+    for (size_t s = 0; s < n; s++)
+        for (size_t j = 0; j < d; j++) out[s * d + j] = in[(s * t) * d + j];
+}
+
+void sl__tok_first_backward_ref(float *din, const float *dout, size_t n, size_t t, size_t d) {
+    for (size_t s = 0; s < n; s++)
+        for (size_t i = 0; i < t; i++)
+            for (size_t j = 0; j < d; j++) din[(s * t + i) * d + j] = i ? 0.0f : dout[s * d + j];
 }

@@ -72,4 +72,63 @@ sl_status sl__attn_forward_ref(float *out, const float *x, const sl__attn_params
 sl_status sl__attn_backward_ref(float *dx, const sl__attn_grads *g, const float *dout, const float *x,
                                 const sl__attn_params *p, const uint8_t *pad, const sl__attn_dims *d);
 
+/* ---- patch embedding -----------------------------------------------------
+ * in: a CNHW image batch, c x n x h x w. Each image is cut into gh x gw
+ * non-overlapping p x p patches (gh = h/p, gw = w/p, rounded down: trailing
+ * rows and columns that fill no patch are dropped and get gradient 0), and
+ * each patch becomes one token: out is (n*L) x D with L = gh*gw, token
+ * i*gw + j of image s from the patch at rows i*p.., columns j*p... This is
+ * PyTorch's Conv2d(c, D, kernel_size=p, stride=p) followed by
+ * flatten(2).transpose(1, 2), with wt in Conv2d's layout D x c x p x p and
+ * bias D (or NULL). Computed as a patch gather (row r of the patch matrix is
+ * token r, column (ci*p + kh)*p + kw) and one product. */
+typedef struct sl__patch_dims {
+    size_t n, c, h, w; /* input: c x n x h x w */
+    size_t p, d;       /* patch side, embedding features */
+} sl__patch_dims;
+
+/* Tokens per image, (h/p)*(w/p). */
+size_t sl__patch_tokens(const sl__patch_dims *d);
+/* Scratch for the patch matrix, forward and backward: n*L x c*p*p floats. */
+size_t sl__patch_scratch_floats(const sl__patch_dims *d);
+void sl__patch_forward(float *out, const float *in, const float *wt, const float *bias, const sl__patch_dims *d,
+                       float *scratch);
+void sl__patch_backward(float *din, float *dwt, float *dbias, const float *dout, const float *in, const float *wt,
+                        const sl__patch_dims *d, float *scratch);
+void sl__patch_forward_ref(float *out, const float *in, const float *wt, const float *bias, const sl__patch_dims *d);
+void sl__patch_backward_ref(float *din, float *dwt, float *dbias, const float *dout, const float *in,
+                            const float *wt, const sl__patch_dims *d);
+
+/* ---- class token, position embedding, pooling ----------------------------
+ * Class token: in (n*T) x D -> out (n*(T+1)) x D, row s*(T+1) is cls (D) and
+ * rows s*(T+1)+1+t are the input tokens; dcls accumulates the sum over the
+ * sequences of their first output row's gradient. */
+void sl__cls_prepend_forward(float *out, const float *in, const float *cls, size_t n, size_t t, size_t d);
+void sl__cls_prepend_backward(float *din, float *dcls, const float *dout, size_t n, size_t t, size_t d);
+void sl__cls_prepend_forward_ref(float *out, const float *in, const float *cls, size_t n, size_t t, size_t d);
+void sl__cls_prepend_backward_ref(float *din, float *dcls, const float *dout, size_t n, size_t t, size_t d);
+
+/* Learned position embedding: out = in + pos, pos (T x D) added to every
+ * sequence; out may be in itself. Backward: dpos accumulates the sum over
+ * the sequences; din = dout (din may be dout itself, or NULL). */
+void sl__pos_add_forward(float *out, const float *in, const float *pos, size_t n, size_t t, size_t d);
+void sl__pos_add_backward(float *din, float *dpos, const float *dout, size_t n, size_t t, size_t d);
+void sl__pos_add_forward_ref(float *out, const float *in, const float *pos, size_t n, size_t t, size_t d);
+void sl__pos_add_backward_ref(float *din, float *dpos, const float *dout, size_t n, size_t t, size_t d);
+
+/* Mean over tokens: in (n*T) x D -> out n x D. With pad (n x T bytes,
+ * nonzero = padded, or NULL) the mean runs over the unpadded tokens only; a
+ * sequence with none gives 0 (and passes no gradient). */
+void sl__tok_mean_forward(float *out, const float *in, const uint8_t *pad, size_t n, size_t t, size_t d);
+void sl__tok_mean_backward(float *din, const float *dout, const uint8_t *pad, size_t n, size_t t, size_t d);
+void sl__tok_mean_forward_ref(float *out, const float *in, const uint8_t *pad, size_t n, size_t t, size_t d);
+void sl__tok_mean_backward_ref(float *din, const float *dout, const uint8_t *pad, size_t n, size_t t, size_t d);
+
+/* First token of each sequence (the class token): in (n*T) x D -> out n x D;
+ * the backward writes din whole (0 on every other token). */
+void sl__tok_first_forward(float *out, const float *in, size_t n, size_t t, size_t d);
+void sl__tok_first_backward(float *din, const float *dout, size_t n, size_t t, size_t d);
+void sl__tok_first_forward_ref(float *out, const float *in, size_t n, size_t t, size_t d);
+void sl__tok_first_backward_ref(float *din, const float *dout, size_t n, size_t t, size_t d);
+
 #endif
