@@ -1,0 +1,554 @@
+/* Transformer kernels on token rows ((n*T) x D, see transformer.h):
+ * multi-head self-attention, patch embedding, class token, position
+ * embedding and token pooling, each with its naive `_ref` twin. */
+#include "nn/transformer.h"
+
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+/* ---- multi-head self-attention -------------------------------------------
+ * The projections are the linear kernels over all n*T rows at once. The
+ * n*H (sequence, head) blocks in between are independent: each is a few
+ * small products on its own columns of qkv and ctx and its own T x T block
+ * of probabilities, so the blocks are shared among the threads whole, and
+ * what each computes does not depend on which thread runs it. */
+
+static size_t attn_pairs(const sl__attn_dims *d) { return d->n * d->h; }
+
+/* Workers the backward scratch is sized for, and workers that run now. */
+static size_t attn_max_workers(const sl__attn_dims *d) {
+    return SL__MAX(SL__MIN(d->threads ? d->threads : (size_t)1, attn_pairs(d)), (size_t)1);
+}
+static size_t attn_team(size_t cap) {
+    int t = omp_in_parallel() ? 1 : omp_get_max_threads();
+    return SL__MIN(cap, (size_t)(t > 0 ? t : 1));
+}
+
+size_t sl__attn_cache_floats(const sl__attn_dims *d) {
+    return 4 * d->n * d->t * d->d + attn_pairs(d) * d->t * d->t;
+}
+
+size_t sl__attn_scratch_floats(const sl__attn_dims *d) {
+    return 4 * d->n * d->t * d->d + attn_max_workers(d) * d->t * d->t;
+}
+
+void sl__attn_pad_from_lengths(uint8_t *pad, const size_t *len, size_t n, size_t t) {
+    for (size_t s = 0; s < n; s++)
+        for (size_t i = 0; i < t; i++) pad[s * t + i] = i >= len[s];
+}
+
+/* Softmax of row i of a block of scaled scores, in place, over the keys that
+ * query i sees (j <= i when causal; unpadded ones); the others get 0, as does
+ * every entry of a row that sees no key. */
+static void softmax_row(float *row, size_t t, size_t i, bool causal, const uint8_t *pad) {
+    const size_t end = causal ? i + 1 : t;
+    float mx = -INFINITY;
+    bool any = false;
+    for (size_t j = 0; j < end; j++)
+        if (!pad || !pad[j]) {
+            mx = any && mx >= row[j] ? mx : row[j];
+            any = true;
+        }
+    if (!any) {
+        memset(row, 0, t * sizeof(float));
+        return;
+    }
+    double sum = 0;
+    for (size_t j = 0; j < end; j++) {
+        float e = (!pad || !pad[j]) ? expf(row[j] - mx) : 0.0f;
+        row[j] = e;
+        sum += e;
+    }
+    for (size_t j = end; j < t; j++) row[j] = 0.0f;
+    const float inv = (float)(1.0 / sum);
+    for (size_t j = 0; j < end; j++) row[j] *= inv;
+}
+
+/* Block (s, h): P = softmax(Q K^T / sqrt(dh)), ctx columns of head h = P V. */
+static void attn_block_forward(float *ctx, float *P, const float *qkv, const uint8_t *pad, const sl__attn_dims *d,
+                               size_t s, size_t h) {
+    const size_t T = d->t, D = d->d, dh = D / d->h, ld = 3 * D;
+    const float *q = qkv + s * T * ld + h * dh, *k = q + D, *v = q + 2 * D;
+    sl_gemm(false, true, T, T, dh, (float)(1.0 / sqrt((double)dh)), q, ld, k, ld, 0.0f, P, T);
+    for (size_t i = 0; i < T; i++) softmax_row(P + i * T, T, i, d->causal, pad ? pad + s * T : NULL);
+    sl_gemm(false, false, T, dh, T, 1.0f, P, T, v, ld, 0.0f, ctx + s * T * D + h * dh, D);
+}
+
+void sl__attn_forward(float *out, float *cache, const float *x, const sl__attn_params *p, const uint8_t *pad,
+                      const sl__attn_dims *d) {
+    const size_t nt = d->n * d->t, D = d->d, pairs = attn_pairs(d), T2 = d->t * d->t;
+    float *qkv = cache, *ctx = cache + 3 * nt * D, *P = cache + 4 * nt * D;
+    sl__linear_forward(qkv, x, p->in_w, p->in_b, nt, D, 3 * D);
+    const size_t W = attn_team(pairs);
+#pragma omp parallel for schedule(static) num_threads((int)W) if (W > 1)
+    for (size_t b = 0; b < pairs; b++) attn_block_forward(ctx, P + b * T2, qkv, pad, d, b / d->h, b % d->h);
+    sl__linear_forward(out, ctx, p->out_w, p->out_b, nt, D, D);
+}
+
+/* Block (s, h) of the backward: from d(ctx) to the Q, K, V columns of
+ * d(qkv). dS = P * (dP - rowsum(P * dP)) is zero wherever P is (masked). */
+static void attn_block_backward(float *dqkv, const float *dctx, const float *P, const float *qkv,
+                                const sl__attn_dims *d, size_t s, size_t h, float *dP) {
+    const size_t T = d->t, D = d->d, dh = D / d->h, ld = 3 * D, off = s * T * ld + h * dh;
+    const float *q = qkv + off, *k = q + D, *v = q + 2 * D, *dc = dctx + s * T * D + h * dh;
+    float *dq = dqkv + off, *dk = dq + D, *dv = dq + 2 * D;
+    const float scale = (float)(1.0 / sqrt((double)dh));
+    sl_gemm(true, false, T, dh, T, 1.0f, P, T, dc, D, 0.0f, dv, ld);
+    sl_gemm(false, true, T, T, dh, 1.0f, dc, D, v, ld, 0.0f, dP, T);
+    for (size_t i = 0; i < T; i++) {
+        const float *pr = P + i * T;
+        float *g = dP + i * T;
+        double dot = 0;
+        for (size_t j = 0; j < T; j++) dot += (double)pr[j] * g[j];
+        const float c = (float)dot;
+        for (size_t j = 0; j < T; j++) g[j] = pr[j] * (g[j] - c);
+    }
+    sl_gemm(false, false, T, dh, T, scale, dP, T, k, ld, 0.0f, dq, ld);
+    sl_gemm(true, false, T, dh, T, scale, dP, T, q, ld, 0.0f, dk, ld);
+}
+
+void sl__attn_backward(float *dx, const sl__attn_grads *g, const float *dout, const float *x, const float *cache,
+                       const sl__attn_params *p, const sl__attn_dims *d, float *scratch) {
+    const size_t nt = d->n * d->t, D = d->d, pairs = attn_pairs(d), T2 = d->t * d->t;
+    const float *qkv = cache, *ctx = cache + 3 * nt * D, *P = cache + 4 * nt * D;
+    float *dctx = scratch, *dqkv = scratch + nt * D, *blocks = scratch + 4 * nt * D;
+    sl__linear_backward(dctx, g->out_w, g->out_b, dout, ctx, p->out_w, nt, D, D);
+    const size_t W = attn_team(attn_max_workers(d));
+#pragma omp parallel num_threads((int)W) if (W > 1)
+    {
+        /* The team may be smaller than asked for (or absent without OpenMP). */
+        const size_t t = (size_t)omp_get_thread_num(), team = (size_t)omp_get_num_threads();
+        for (size_t b = t; b < pairs; b += team)
+            attn_block_backward(dqkv, dctx, P + b * T2, qkv, d, b / d->h, b % d->h, blocks + t * T2);
+    }
+    sl__linear_backward(dx, g->in_w, g->in_b, dqkv, x, p->in_w, nt, D, 3 * D);
+}
+
+/* ---- the attention twin: everything in double, in plain loops ----------- */
+
+/* y (rows x no) = x (rows x ni) w^T + b (b may be NULL). */
+static void ref_linear(double *y, const double *x, const double *w, const double *b, size_t rows, size_t ni,
+                       size_t no) {
+    for (size_t r = 0; r < rows; r++)
+        for (size_t o = 0; o < no; o++) {
+            double acc = b ? b[o] : 0.0;
+            for (size_t j = 0; j < ni; j++) acc += x[r * ni + j] * w[o * ni + j];
+            y[r * no + o] = acc;
+        }
+}
+
+/* dw = dy^T x, db = column sums of dy, dx = dy w. */
+static void ref_linear_back(double *dx, double *dw, double *db, const double *dy, const double *x, const double *w,
+                            size_t rows, size_t ni, size_t no) {
+    for (size_t o = 0; o < no; o++) {
+        double sb = 0;
+        for (size_t r = 0; r < rows; r++) sb += dy[r * no + o];
+        db[o] = sb;
+        for (size_t j = 0; j < ni; j++) {
+            double acc = 0;
+            for (size_t r = 0; r < rows; r++) acc += dy[r * no + o] * x[r * ni + j];
+            dw[o * ni + j] = acc;
+        }
+    }
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < ni; j++) {
+            double acc = 0;
+            for (size_t o = 0; o < no; o++) acc += dy[r * no + o] * w[o * ni + j];
+            dx[r * ni + j] = acc;
+        }
+}
+
+/* The twin's arrays, all double, in one allocation. */
+typedef struct attn_ref {
+    double *x, *in_w, *in_b, *out_w, *out_b;   /* the inputs */
+    double *qkv, *ctx, *P, *y;                 /* the forward */
+    double *dy, *dctx, *dqkv, *dP, *dx;        /* the backward */
+    double *g_in_w, *g_in_b, *g_out_w, *g_out_b;
+    double *mem;
+} attn_ref;
+
+static void widen(double *dst, const float *src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = src ? (double)src[i] : 0.0;
+}
+
+static sl_status attn_ref_alloc(attn_ref *r, const float *x, const sl__attn_params *p, const sl__attn_dims *d) {
+    const size_t nt = d->n * d->t, D = d->d, T2 = d->t * d->t;
+    const size_t sizes[18] = {nt * D, 3 * D * D, 3 * D,  D * D,  D,         3 * nt * D, nt * D,    attn_pairs(d) * T2,
+                              nt * D, nt * D,    nt * D, 3 * nt * D, T2, nt * D,     3 * D * D, 3 * D, D * D, D};
+    double **slots[18] = {&r->x,  &r->in_w, &r->in_b, &r->out_w, &r->out_b, &r->qkv,    &r->ctx,    &r->P,
+                          &r->y,  &r->dy,   &r->dctx, &r->dqkv,  &r->dP,    &r->dx,     &r->g_in_w, &r->g_in_b,
+                          &r->g_out_w, &r->g_out_b};
+    size_t total = 0;
+    for (size_t i = 0; i < 18; i++) total += sizes[i];
+    if (!(r->mem = sl__malloc_array(total ? total : 1, sizeof(double), "attention reference"))) return SL_ERR_NOMEM;
+    double *at = r->mem;
+    for (size_t i = 0; i < 18; i++) {
+        *slots[i] = at;
+        at += sizes[i];
+    }
+    widen(r->x, x, nt * D), widen(r->in_w, p->in_w, 3 * D * D), widen(r->in_b, p->in_b, 3 * D);
+    widen(r->out_w, p->out_w, D * D), widen(r->out_b, p->out_b, D);
+    return SL_OK;
+}
+
+/* qkv, P, ctx and y = the output, from the inputs. */
+static void attn_ref_forward(attn_ref *r, const uint8_t *pad, const sl__attn_dims *d) {
+    const size_t T = d->t, D = d->d, H = d->h, dh = D / H, ld = 3 * D;
+    ref_linear(r->qkv, r->x, r->in_w, r->in_b, d->n * T, D, 3 * D);
+    for (size_t s = 0; s < d->n; s++)
+        for (size_t h = 0; h < H; h++)
+            for (size_t i = 0; i < T; i++) {
+                const double *q = r->qkv + (s * T + i) * ld + h * dh;
+                double *pr = r->P + ((s * H + h) * T + i) * T, mx = -INFINITY, sum = 0;
+                for (size_t j = 0; j < T; j++) {
+                    bool seen = (!d->causal || j <= i) && !(pad && pad[s * T + j]);
+                    double acc = 0;
+                    for (size_t c = 0; c < dh; c++) acc += q[c] * r->qkv[(s * T + j) * ld + D + h * dh + c];
+                    pr[j] = seen ? acc / sqrt((double)dh) : -INFINITY;
+                    if (pr[j] > mx) mx = pr[j];
+                }
+                for (size_t j = 0; j < T; j++) sum += pr[j] = mx == -INFINITY ? 0.0 : exp(pr[j] - mx);
+                for (size_t j = 0; j < T; j++) pr[j] = sum > 0 ? pr[j] / sum : 0.0;
+                for (size_t c = 0; c < dh; c++) {
+                    double acc = 0;
+                    for (size_t j = 0; j < T; j++) acc += pr[j] * r->qkv[(s * T + j) * ld + 2 * D + h * dh + c];
+                    r->ctx[(s * T + i) * D + h * dh + c] = acc;
+                }
+            }
+    ref_linear(r->y, r->ctx, r->out_w, r->out_b, d->n * T, D, D);
+}
+
+sl_status sl__attn_forward_ref(float *out, const float *x, const sl__attn_params *p, const uint8_t *pad,
+                               const sl__attn_dims *d) {
+    attn_ref r;
+    SL__TRY(attn_ref_alloc(&r, x, p, d));
+    attn_ref_forward(&r, pad, d);
+    for (size_t i = 0; i < d->n * d->t * d->d; i++) out[i] = (float)r.y[i];
+    sl__free(r.mem);
+    return SL_OK;
+}
+
+/* d(qkv) of block (s, h) from d(ctx). */
+static void attn_ref_block_back(attn_ref *r, const sl__attn_dims *d, size_t s, size_t h) {
+    const size_t T = d->t, D = d->d, dh = D / d->h, ld = 3 * D, row0 = s * T;
+    const double *P = r->P + (s * d->h + h) * T * T, scale = 1.0 / sqrt((double)dh);
+#define Q(i, c) r->qkv[(row0 + (i)) * ld + h * dh + (c)]
+#define K(i, c) r->qkv[(row0 + (i)) * ld + D + h * dh + (c)]
+#define V(i, c) r->qkv[(row0 + (i)) * ld + 2 * D + h * dh + (c)]
+#define DC(i, c) r->dctx[(row0 + (i)) * D + h * dh + (c)]
+#define DQKV(i, part, c) r->dqkv[(row0 + (i)) * ld + (part) * D + h * dh + (c)]
+    for (size_t i = 0; i < T; i++) {
+        double dot = 0;
+        for (size_t j = 0; j < T; j++) {
+            double acc = 0;
+            for (size_t c = 0; c < dh; c++) acc += DC(i, c) * V(j, c);
+            r->dP[i * T + j] = acc;
+            dot += P[i * T + j] * acc;
+        }
+        for (size_t j = 0; j < T; j++) r->dP[i * T + j] = P[i * T + j] * (r->dP[i * T + j] - dot);
+    }
+    for (size_t j = 0; j < T; j++)
+        for (size_t c = 0; c < dh; c++) {
+            double dq = 0, dk = 0, dv = 0;
+            for (size_t i = 0; i < T; i++) {
+                dq += r->dP[j * T + i] * K(i, c);
+                dk += r->dP[i * T + j] * Q(i, c);
+                dv += P[i * T + j] * DC(i, c);
+            }
+            DQKV(j, 0, c) = dq * scale, DQKV(j, 1, c) = dk * scale, DQKV(j, 2, c) = dv;
+        }
+#undef Q
+#undef K
+#undef V
+#undef DC
+#undef DQKV
+}
+
+static void accumulate(float *dst, const double *src, size_t n) {
+    if (dst)
+        for (size_t i = 0; i < n; i++) dst[i] += (float)src[i];
+}
+
+sl_status sl__attn_backward_ref(float *dx, const sl__attn_grads *g, const float *dout, const float *x,
+                                const sl__attn_params *p, const uint8_t *pad, const sl__attn_dims *d) {
+    const size_t nt = d->n * d->t, D = d->d;
+    attn_ref r;
+    SL__TRY(attn_ref_alloc(&r, x, p, d));
+    attn_ref_forward(&r, pad, d);
+    widen(r.dy, dout, nt * D);
+    ref_linear_back(r.dctx, r.g_out_w, r.g_out_b, r.dy, r.ctx, r.out_w, nt, D, D);
+    for (size_t s = 0; s < d->n; s++)
+        for (size_t h = 0; h < d->h; h++) attn_ref_block_back(&r, d, s, h);
+    ref_linear_back(r.dx, r.g_in_w, r.g_in_b, r.dqkv, r.x, r.in_w, nt, D, 3 * D);
+    accumulate(g->in_w, r.g_in_w, 3 * D * D), accumulate(g->in_b, r.g_in_b, 3 * D);
+    accumulate(g->out_w, r.g_out_w, D * D), accumulate(g->out_b, r.g_out_b, D);
+    if (dx)
+        for (size_t i = 0; i < nt * D; i++) dx[i] = (float)r.dx[i];
+    sl__free(r.mem);
+    return SL_OK;
+}
+
+/* ---- patch embedding ------------------------------------------------------
+ * Patches do not overlap, so the patch matrix is a permutation of (part of)
+ * the input: the gather copies rows of p floats, and its adjoint writes each
+ * input pixel once, with no sums. */
+
+size_t sl__patch_tokens(const sl__patch_dims *d) { return d->p ? (d->h / d->p) * (d->w / d->p) : 0; }
+
+size_t sl__patch_scratch_floats(const sl__patch_dims *d) { return d->n * sl__patch_tokens(d) * d->c * d->p * d->p; }
+
+/* Row r of col (c*p*p floats) is token r: image r / L, patch (r % L) / gw,
+ * (r % L) % gw; column (ci*p + kh)*p + kw. */
+static void patch_gather(float *col, const float *in, const sl__patch_dims *d) {
+    const size_t p = d->p, gw = d->w / p, L = sl__patch_tokens(d), cpp = d->c * p * p, rows = d->n * L;
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (size_t r = 0; r < rows; r++) {
+        const size_t s = r / L, i = r % L / gw, j = r % L % gw;
+        for (size_t ci = 0; ci < d->c; ci++)
+            for (size_t kh = 0; kh < p; kh++)
+                memcpy(col + r * cpp + (ci * p + kh) * p, in + ((ci * d->n + s) * d->h + i * p + kh) * d->w + j * p,
+                       p * sizeof(float));
+    }
+}
+
+/* The adjoint of patch_gather: every input plane written whole, 0 where no
+ * patch reaches. */
+static void patch_scatter(float *din, const float *col, const sl__patch_dims *d) {
+    const size_t p = d->p, gh = d->h / p, gw = d->w / p, L = gh * gw, cpp = d->c * p * p;
+#pragma omp parallel for collapse(2) schedule(static) if (!omp_in_parallel())
+    for (size_t ci = 0; ci < d->c; ci++)
+        for (size_t s = 0; s < d->n; s++)
+            for (size_t y = 0; y < d->h; y++) {
+                float *row = din + ((ci * d->n + s) * d->h + y) * d->w;
+                size_t x0 = 0;
+                if (y < gh * p) {
+                    const size_t i = y / p, kh = y % p;
+                    for (size_t j = 0; j < gw; j++)
+                        memcpy(row + j * p, col + (s * L + i * gw + j) * cpp + (ci * p + kh) * p, p * sizeof(float));
+                    x0 = gw * p;
+                }
+                memset(row + x0, 0, (d->w - x0) * sizeof(float));
+            }
+}
+
+void sl__patch_forward(float *out, const float *in, const float *wt, const float *bias, const sl__patch_dims *d,
+                       float *scratch) {
+    const size_t rows = d->n * sl__patch_tokens(d), cpp = d->c * d->p * d->p;
+    if (!rows) return;
+    patch_gather(scratch, in, d);
+    sl__linear_forward(out, scratch, wt, bias, rows, cpp, d->d);
+}
+
+void sl__patch_backward(float *din, float *dwt, float *dbias, const float *dout, const float *in, const float *wt,
+                        const sl__patch_dims *d, float *scratch) {
+    const size_t rows = d->n * sl__patch_tokens(d), cpp = d->c * d->p * d->p;
+    if (rows) {
+        patch_gather(scratch, in, d);
+        sl__linear_backward(NULL, dwt, dbias, dout, scratch, wt, rows, cpp, d->d);
+    }
+    if (!din) return;
+    /* The patch matrix is not needed again: d(patch matrix) replaces it. */
+    if (rows) sl_gemm(false, false, rows, cpp, d->d, 1.0f, dout, d->d, wt, cpp, 0.0f, scratch, cpp);
+    patch_scatter(din, scratch, d);
+}
+
+/* Input pixel of token r's patch-matrix column k, as a CNHW offset. */
+static size_t patch_pixel(const sl__patch_dims *d, size_t r, size_t k) {
+    const size_t p = d->p, gw = d->w / p, L = sl__patch_tokens(d);
+    const size_t s = r / L, i = r % L / gw, j = r % L % gw, ci = k / (p * p), kh = k / p % p, kw = k % p;
+    return ((ci * d->n + s) * d->h + i * p + kh) * d->w + j * p + kw;
+}
+
+void sl__patch_forward_ref(float *out, const float *in, const float *wt, const float *bias, const sl__patch_dims *d) {
+    const size_t rows = d->n * sl__patch_tokens(d), cpp = d->c * d->p * d->p;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t o = 0; o < d->d; o++) {
+            double acc = bias ? bias[o] : 0.0;
+            for (size_t k = 0; k < cpp; k++) acc += (double)in[patch_pixel(d, r, k)] * wt[o * cpp + k];
+            out[r * d->d + o] = (float)acc;
+        }
+}
+
+void sl__patch_backward_ref(float *din, float *dwt, float *dbias, const float *dout, const float *in,
+                            const float *wt, const sl__patch_dims *d) {
+    const size_t rows = d->n * sl__patch_tokens(d), cpp = d->c * d->p * d->p;
+    for (size_t o = 0; o < d->d; o++) {
+        double db = 0;
+        for (size_t r = 0; r < rows; r++) db += dout[r * d->d + o];
+        if (dbias) dbias[o] += (float)db;
+        for (size_t k = 0; k < cpp; k++) {
+            double acc = 0;
+            for (size_t r = 0; r < rows; r++) acc += (double)dout[r * d->d + o] * in[patch_pixel(d, r, k)];
+            dwt[o * cpp + k] += (float)acc;
+        }
+    }
+    if (!din) return;
+    memset(din, 0, d->c * d->n * d->h * d->w * sizeof(float));
+    for (size_t r = 0; r < rows; r++)
+        for (size_t k = 0; k < cpp; k++) {
+            double acc = 0;
+            for (size_t o = 0; o < d->d; o++) acc += (double)dout[r * d->d + o] * wt[o * cpp + k];
+            din[patch_pixel(d, r, k)] = (float)acc;
+        }
+}
+
+/* ---- class token, position embedding, pooling -----------------------------
+ * The fast versions move whole rows (memcpy, or loops over a row's D features
+ * that the compiler vectorises); sums over sequences run in sequence order
+ * within one thread. The twins go element by element, summing in double. */
+
+void sl__cls_prepend_forward(float *out, const float *in, const float *cls, size_t n, size_t t, size_t d) {
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (size_t s = 0; s < n; s++) {
+        memcpy(out + s * (t + 1) * d, cls, d * sizeof(float));
+        memcpy(out + (s * (t + 1) + 1) * d, in + s * t * d, t * d * sizeof(float));
+    }
+}
+
+void sl__cls_prepend_backward(float *din, float *dcls, const float *dout, size_t n, size_t t, size_t d) {
+    for (size_t s = 0; s < n; s++) {
+        const float *g = dout + s * (t + 1) * d;
+        for (size_t j = 0; j < d; j++) dcls[j] += g[j];
+    }
+    if (din)
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+        for (size_t s = 0; s < n; s++) memcpy(din + s * t * d, dout + (s * (t + 1) + 1) * d, t * d * sizeof(float));
+}
+
+void sl__cls_prepend_forward_ref(float *out, const float *in, const float *cls, size_t n, size_t t, size_t d) {
+    for (size_t s = 0; s < n; s++)
+        for (size_t i = 0; i <= t; i++)
+            for (size_t j = 0; j < d; j++) out[(s * (t + 1) + i) * d + j] = i ? in[(s * t + i - 1) * d + j] : cls[j];
+}
+
+void sl__cls_prepend_backward_ref(float *din, float *dcls, const float *dout, size_t n, size_t t, size_t d) {
+    for (size_t j = 0; j < d; j++) {
+        double acc = 0;
+        for (size_t s = 0; s < n; s++) acc += dout[s * (t + 1) * d + j];
+        dcls[j] += (float)acc;
+    }
+    if (din)
+        for (size_t s = 0; s < n; s++)
+            for (size_t i = 0; i < t; i++)
+                for (size_t j = 0; j < d; j++) din[(s * t + i) * d + j] = dout[(s * (t + 1) + i + 1) * d + j];
+}
+
+void sl__pos_add_forward(float *out, const float *in, const float *pos, size_t n, size_t t, size_t d) {
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (size_t r = 0; r < n * t; r++) {
+        const float *x = in + r * d, *e = pos + r % t * d;
+        float *y = out + r * d;
+        for (size_t j = 0; j < d; j++) y[j] = x[j] + e[j];
+    }
+}
+
+void sl__pos_add_backward(float *din, float *dpos, const float *dout, size_t n, size_t t, size_t d) {
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (size_t i = 0; i < t; i++)
+        for (size_t s = 0; s < n; s++) {
+            const float *g = dout + (s * t + i) * d;
+            float *e = dpos + i * d;
+            for (size_t j = 0; j < d; j++) e[j] += g[j];
+        }
+    if (din && din != dout) memcpy(din, dout, n * t * d * sizeof(float));
+}
+
+void sl__pos_add_forward_ref(float *out, const float *in, const float *pos, size_t n, size_t t, size_t d) {
+    for (size_t s = 0; s < n; s++)
+        for (size_t i = 0; i < t; i++)
+            for (size_t j = 0; j < d; j++)
+                out[(s * t + i) * d + j] = (float)((double)in[(s * t + i) * d + j] + pos[i * d + j]);
+}
+
+void sl__pos_add_backward_ref(float *din, float *dpos, const float *dout, size_t n, size_t t, size_t d) {
+    for (size_t i = 0; i < t; i++)
+        for (size_t j = 0; j < d; j++) {
+            double acc = 0;
+            for (size_t s = 0; s < n; s++) acc += dout[(s * t + i) * d + j];
+            dpos[i * d + j] += (float)acc;
+        }
+    if (din)
+        for (size_t k = 0; k < n * t * d; k++) din[k] = dout[k];
+}
+
+/* Unpadded tokens of sequence s. */
+static size_t tok_count(const uint8_t *pad, size_t s, size_t t) {
+    size_t c = 0;
+    for (size_t i = 0; i < t; i++) c += !(pad && pad[s * t + i]);
+    return c;
+}
+
+void sl__tok_mean_forward(float *out, const float *in, const uint8_t *pad, size_t n, size_t t, size_t d) {
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (size_t s = 0; s < n; s++) {
+        float *y = out + s * d;
+        const size_t c = tok_count(pad, s, t);
+        memset(y, 0, d * sizeof(float));
+        for (size_t i = 0; i < t; i++) {
+            if (pad && pad[s * t + i]) continue;
+            const float *x = in + (s * t + i) * d;
+            for (size_t j = 0; j < d; j++) y[j] += x[j];
+        }
+        const float inv = c ? 1.0f / (float)c : 0.0f;
+        for (size_t j = 0; j < d; j++) y[j] *= inv;
+    }
+}
+
+void sl__tok_mean_backward(float *din, const float *dout, const uint8_t *pad, size_t n, size_t t, size_t d) {
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (size_t s = 0; s < n; s++) {
+        const size_t c = tok_count(pad, s, t);
+        const float inv = c ? 1.0f / (float)c : 0.0f, *g = dout + s * d;
+        for (size_t i = 0; i < t; i++) {
+            float *x = din + (s * t + i) * d;
+            const float k = (pad && pad[s * t + i]) ? 0.0f : inv;
+            for (size_t j = 0; j < d; j++) x[j] = g[j] * k;
+        }
+    }
+}
+
+void sl__tok_mean_forward_ref(float *out, const float *in, const uint8_t *pad, size_t n, size_t t, size_t d) {
+    for (size_t s = 0; s < n; s++)
+        for (size_t j = 0; j < d; j++) {
+            double acc = 0;
+            size_t c = 0;
+            for (size_t i = 0; i < t; i++)
+                if (!pad || !pad[s * t + i]) acc += in[(s * t + i) * d + j], c++;
+            out[s * d + j] = c ? (float)(acc / (double)c) : 0.0f;
+        }
+}
+
+void sl__tok_mean_backward_ref(float *din, const float *dout, const uint8_t *pad, size_t n, size_t t, size_t d) {
+    for (size_t s = 0; s < n; s++) {
+        size_t c = 0;
+        for (size_t i = 0; i < t; i++) c += !pad || !pad[s * t + i];
+        for (size_t i = 0; i < t; i++)
+            for (size_t j = 0; j < d; j++)
+                din[(s * t + i) * d + j] =
+                    (pad && pad[s * t + i]) || !c ? 0.0f : (float)((double)dout[s * d + j] / (double)c);
+    }
+}
+
+void sl__tok_first_forward(float *out, const float *in, size_t n, size_t t, size_t d) {
+    for (size_t s = 0; s < n; s++) memcpy(out + s * d, in + s * t * d, d * sizeof(float));
+}
+
+void sl__tok_first_backward(float *din, const float *dout, size_t n, size_t t, size_t d) {
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (size_t s = 0; s < n; s++) {
+        memcpy(din + s * t * d, dout + s * d, d * sizeof(float));
+        memset(din + (s * t + 1) * d, 0, (t - 1) * d * sizeof(float));
+    }
+}
+
+void sl__tok_first_forward_ref(float *out, const float *in, size_t n, size_t t, size_t d) {
+    for (size_t s = 0; s < n; s++)
+        for (size_t j = 0; j < d; j++) out[s * d + j] = in[(s * t) * d + j];
+}
+
+void sl__tok_first_backward_ref(float *din, const float *dout, size_t n, size_t t, size_t d) {
+    for (size_t s = 0; s < n; s++)
+        for (size_t i = 0; i < t; i++)
+            for (size_t j = 0; j < d; j++) din[(s * t + i) * d + j] = i ? 0.0f : dout[s * d + j];
+}
