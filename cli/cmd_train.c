@@ -14,7 +14,7 @@ static const cli_opt opts[] = {
                               "default: mono on IDX, simclr otherwise, none for one-view objectives", NULL, 0, 0, false},
     {"keep", 0, CLI_STR, NULL, "shapes: attribute-resampling views keeping these attributes, e.g. shape+location", NULL, 0, 0, false},
     {"label", 0, CLI_STR, NULL, "attribute used by supervised objectives (default: the first, e.g. shape)", NULL, 0, 0, false},
-    {"encoder", 0, CLI_STR, NULL, "encoder spec (default: chosen for the dataset, see docs/training.md)", NULL, 0, 0, false},
+    {"encoder", 0, CLI_STR, NULL, "encoder spec (default: --init's, else chosen for the dataset, see docs/training.md)", NULL, 0, 0, false},
     {"projector", 0, CLI_STR, NULL, "projector spec or none (default for contrastive objectives: "
                                     "linear(512),bn,relu,linear(128) on IDX, linear(128),relu,linear(64) otherwise; "
                                     "linear(64) for clip, none otherwise)", NULL, 0, 0, false},
@@ -43,6 +43,11 @@ static const cli_opt opts[] = {
     {"data-threads", 0, CLI_INT, "1", "batch producer threads", NULL, 1, 256, false},
     {"output", 'o', CLI_STR, NULL, "checkpoint to write (safetensors)", NULL, 0, 0, true},
     {"resume", 0, CLI_STR, NULL, "continue from this checkpoint (its settings are used; --steps/--epochs set the new end)", NULL, 0, 0, false},
+    {"init", 0, CLI_STR, NULL, "start a new run from the models of this training checkpoint (fine-tuning; tensors "
+                               "matched by name and shape)", NULL, 0, 0, false},
+    {"init-towers", 0, CLI_STR, NULL, "towers to take from --init: encoder,projector,decoder,text,classes (default: "
+                                      "every one the run has)", NULL, 0, 0, false},
+    {"init-partial", 0, CLI_FLAG, NULL, "skip --init tensors whose shape differs (default: an error)", NULL, 0, 0, false},
     {"log", 0, CLI_STR, NULL, "JSONL log of every logged step (default: OUTPUT with .jsonl)", NULL, 0, 0, false},
     {"log-every", 0, CLI_INT, "10", "steps between log lines", NULL, 1, 1e12, false},
     {"checkpoint-every", 0, CLI_INT, "0", "steps between checkpoints (0 = only at the end)", NULL, 0, 1e12, false},
@@ -63,7 +68,8 @@ static const cli_spec spec = {
     "  simlearn train --data shapes --aug color --steps 300 -o color.safetensors\n"
     "  simlearn train --data shapes --objective clip --steps 500 -o clip.safetensors\n"
     "  simlearn train --data fashion-mnist --epochs 8 -o r1.safetensors\n"
-    "  simlearn train --resume m.safetensors --steps 2000 -o m.safetensors\n"};
+    "  simlearn train --resume m.safetensors --steps 2000 -o m.safetensors\n"
+    "  simlearn train --init m.safetensors --objective softmax --steps 300 -o tuned.safetensors\n"};
 
 static bool parse_bytes(const char *s, size_t *out) {
     char *end;
@@ -117,6 +123,14 @@ static int train_config(const cli_args *a, sl_train_config *c, char *logpath, si
     c->data_threads = (int)cli_int(a, "data-threads");
     c->out = cli_str(a, "output");
     c->resume = cli_str(a, "resume");
+    c->init = cli_str(a, "init");
+    c->init_towers = cli_str(a, "init-towers");
+    c->init_partial = cli_flag(a, "init-partial");
+    if (c->init && c->resume)
+        return cli_usage_error("--init and --resume do not go together: --resume continues a run, --init starts a "
+                               "new one from another run's models");
+    if (!c->init && (c->init_towers || c->init_partial))
+        return cli_usage_error("--%s needs --init", c->init_towers ? "init-towers" : "init-partial");
     c->log_every = (size_t)cli_int(a, "log-every");
     c->checkpoint_every = (size_t)cli_int(a, "checkpoint-every");
     c->stop_at = (size_t)cli_int(a, "stop-at");
@@ -154,6 +168,8 @@ static int run(int argc, char **argv) {
     }
     bool quiet = cli_flag(&a, "quiet");
     size_t need = sl_trainer_memory(t);
+    const sl_train_init_report *ir = sl_trainer_init_report(t);
+    if (quiet && ir && ir->skipped) fprintf(stderr, "simlearn: note: --init %s\n", ir->summary);
     if (!quiet) {
         fputs(sl_trainer_describe(t), stderr);
         fprintf(stderr, "memory     about %.1f MiB", (double)need / (1024.0 * 1024));

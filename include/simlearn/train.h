@@ -76,6 +76,10 @@ typedef struct sl_train_config {
     size_t stop_at;         /* > 0: write a checkpoint and stop after this step (to split a run) */
     double time_limit;      /* > 0: end the run (with a checkpoint) after this many seconds */
     const char *resume;     /* checkpoint to continue from (see sl_trainer_create) */
+    /* fine-tuning: a new run whose models start from another run's (see sl_trainer_create) */
+    const char *init;       /* training checkpoint to take the models' tensors from; NULL: none */
+    const char *init_towers; /* "encoder,projector,...": the towers to take (NULL: all the run has) */
+    bool init_partial;      /* skip tensors whose shape differs (with a note) instead of failing */
     /* progress */
     FILE *progress_stream;  /* NULL: no progress */
     sl_progress_mode progress_mode;
@@ -101,16 +105,39 @@ typedef struct sl_train_result {
 
 typedef struct sl_trainer sl_trainer;
 
+/* What a run started with c->init took from the checkpoint. Tensors are the
+ * models' parameters and buffers (BatchNorm running statistics), one per
+ * name; a BatchNorm batch counter goes with its running statistics and is
+ * not counted. */
+typedef struct sl_train_init_report {
+    size_t loaded;          /* copied from the checkpoint */
+    size_t fresh;           /* of the new models, not in the checkpoint (or not taken): from the seed */
+    size_t skipped;         /* same name, another shape, left as initialised (init_partial) */
+    size_t unused;          /* the checkpoint's model tensors the new run does not take */
+    bool input_norm;        /* the input normalisation is the checkpoint's (the encoder was taken) */
+    const char *summary;    /* one line: "from PATH: loaded 8 tensors (encoder 8); new: classes.0.weight; ..." */
+} sl_train_init_report;
+
 /* Open the data, build (or, with c->resume, load) the models and the
  * optimizers. With resume the whole training setup comes from the
  * checkpoint; only steps/epochs (the new end), out, log, log_every,
  * checkpoint_every, stop_at, threads, data_threads, progress and stop are
- * taken from c. Every setting of the checkpoint is checked as strictly as
+ * taken from c. With init (not with resume) the run is new (step 0, fresh
+ * optimizer state, c's settings), and after the models are built from c
+ * every tensor of the chosen towers that the checkpoint has under the same
+ * name ("encoder.0.weight") with the same shape is copied from it; a same
+ * name with another shape fails naming the tensor and both shapes, unless
+ * init_partial skips it. Taking the encoder also takes the checkpoint's
+ * input normalisation, and its spec when c->encoder is NULL; taking CLIP's
+ * text tower takes its vocabulary. sl_trainer_init_report says what was
+ * taken; checkpoints of the run record init (train.init). Every setting of
+ * the checkpoint is checked as strictly as
  * an option (range, syntax, consistency of the step with the planned end,
  * the epoch and the optimizer's step counts); resuming costs the same
  * whatever the step (the batch producer starts at the step's batch).
  * Errors: SL_ERR_ARG (bad option, with its name; a new end before the
- * checkpoint's step), SL_ERR_FORMAT (bad spec or checkpoint: the message
+ * checkpoint's step; init with resume; an init tensor of another shape, or
+ * none that fits), SL_ERR_FORMAT (bad spec or checkpoint: the message
  * names the file, the key, the value and what was expected),
  * SL_ERR_NOTFOUND, SL_ERR_NOMEM. */
 sl_status sl_trainer_create(const sl_train_config *c, sl_trainer **out);
@@ -122,6 +149,9 @@ size_t sl_trainer_memory(const sl_trainer *t);
 /* A few lines describing the run: data, models and parameter counts,
  * objective, optimizer, steps. Valid for the trainer's life. */
 const char *sl_trainer_describe(const sl_trainer *t);
+/* What c->init took (valid for the trainer's life); NULL for a run created
+ * without init, and for a resumed one. */
+const sl_train_init_report *sl_trainer_init_report(const sl_trainer *t);
 uint64_t sl_trainer_step(const sl_trainer *t);
 uint64_t sl_trainer_total_steps(const sl_trainer *t);
 

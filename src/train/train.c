@@ -17,7 +17,7 @@ enum { T_ENC, T_PROJ, T_DEC, T_TEXT, T_CLASSES, T_N };
 static const char *const tower_prefix[T_N] = {"encoder.", "projector.", "decoder.", "text.", "classes."};
 static const char *const tower_name[T_N] = {"encoder", "projector", "decoder", "text encoder", "class matrix"};
 
-#define NSTR 16
+#define NSTR 20
 struct sl_trainer {
     sl_train_config c;     /* resolved; strings point into own[] */
     char *own[NSTR];
@@ -45,6 +45,9 @@ struct sl_trainer {
     FILE *log;
     char desc[4096];
     uint64_t last_ckpt;
+    bool init_sel[T_N];    /* the towers --init takes */
+    bool init_spec;        /* the encoder's spec is --init's (train.encoder) */
+    sl__init_done *init;   /* what it took; NULL without --init */
 };
 
 void sl_train_config_default(sl_train_config *c) {
@@ -127,6 +130,7 @@ static sl_status build_model(sl_trainer *t, int k, const char *spec, const sl_sh
     sl_status s = sl_model_create(spec, in, seed, &t->m[k]);
     /* A resumed run's specs come from the checkpoint: name the key. */
     if (s && t->c.resume && tower_key[k]) return sl__fail_prefix(s, "metadata '%s'", tower_key[k]);
+    if (s && k == T_ENC && t->init_spec) return sl__fail_prefix(s, "%s: metadata 'train.encoder'", t->c.init);
     if (s) return sl__fail_prefix(s, "%s", tower_name[k]);
     s = sl_optim_create(t->m[k], &t->oc, &t->o[k]);
     return s;
@@ -422,6 +426,7 @@ static void describe(sl_trainer *t) {
         t->c.schedule, t->c.warmup, t->c.wd);
     ADD("steps      %" PRIu64 " of %" PRIu64 " done, %" PRIu64 " per epoch, batch %zu%s\n", t->step, t->total,
         t->steps_per_epoch, t->B, two_views(t->obj) ? " (two views each)" : "");
+    if (t->init) ADD("init       %s\n", t->init->summary);
 #undef ADD
 }
 
@@ -457,6 +462,10 @@ static sl_status save_to(const sl_trainer *t, sl_tensors *x) {
     SL__TRY(sl__train_meta(x, "train.epoch_step", "%" PRIu64, t->step % t->steps_per_epoch));
     SL__TRY(sl__train_meta(x, "train.input_mean", "%.17g", t->in_mean));
     SL__TRY(sl__train_meta(x, "train.input_std", "%.17g", t->in_std));
+    if (c->init) {
+        SL__TRY(sl_tensors_set_meta(x, "train.init", c->init));
+        SL__TRY(sl_tensors_set_meta(x, "train.init_towers", c->init_towers));
+    }
     double ls[3] = {t->lc.log_scale, t->ls_m, t->ls_v};
     size_t three = 3;
     SL__TRY(sl_tensors_add(x, "train.log_scale", SL_F64, 1, &three, ls));
@@ -480,6 +489,23 @@ sl_status sl_trainer_save(const sl_trainer *t, const char *path) {
     if (!s) s = sl_safetensors_write(path, x);
     sl_tensors_destroy(x);
     return s;
+}
+
+/* Where a fine-tuning run's models came from (train.init, the checkpoint as
+ * given, and train.init_towers, the towers taken), kept for its later
+ * checkpoints; a resumed run does not read that file again. */
+static sl_status init_from(sl_trainer *t, const sl_tensors *x) {
+    sl_train_config *c = &t->c;
+    bool sel[T_N];
+    c->init = c->init_towers = NULL;
+    SL__TRY(sl__meta_str(x, "train.init", "a checkpoint path", 0, &c->init));
+    SL__TRY(sl__meta_str(x, "train.init_towers", "towers (encoder, projector, decoder, text, classes)",
+                         c->init ? SL__META_REQUIRED : 0, &c->init_towers));
+    if (c->init_towers && (!c->init || sl__train_init_select(c->init_towers, tower_prefix, T_N, sel))) {
+        sl_error_clear();
+        return sl__meta_fail(x, "train.init_towers", "towers (encoder, projector, decoder, text, classes) after train.init");
+    }
+    return SL_OK;
 }
 
 /* Names of the enums stored in a checkpoint, in enum order. */
@@ -549,6 +575,7 @@ static sl_status config_from(sl_trainer *t, const sl_tensors *x, uint64_t *ends)
     SL__TRY(sl__meta_uint(x, "train.step", 0, UINT64_MAX, R, &t->step));
     if (t->step > *ends)
         return sl__meta_fail(x, "train.step", "at most train.steps (%" PRIu64 ")", *ends);
+    SL__TRY(init_from(t, x));
     return sl__train_ckpt_norm(x, true, &t->in_mean, &t->in_std);
 }
 
@@ -618,16 +645,54 @@ void sl_trainer_destroy(sl_trainer *t) {
     sl__free(t->tok);
     sl__free(t->lab);
     if (t->log) fclose(t->log);
+    sl__free(t->init);
     for (int i = 0; i < t->nown; i++) sl__free(t->own[i]);
     sl__free(t);
+}
+
+/* Before the models are built: the checkpoint --init names, the towers to
+ * take from it, and what they bring along: the encoder's spec (when
+ * --encoder is not given) and CLIP's vocabulary (with the text tower, whose
+ * token ids are its words). */
+static sl_status init_prepare(sl_trainer *t, sl_tensors **ck) {
+    sl_train_config *c = &t->c;
+    SL__TRY(sl__train_init_select(c->init_towers, tower_prefix, T_N, t->init_sel));
+    SL__TRY(sl__train_init_open(c->init, ck));
+    if (!c->encoder && t->init_sel[T_ENC]) {
+        SL__TRY(sl__meta_str(*ck, "train.encoder", "a model spec", 0, &c->encoder));
+        t->init_spec = c->encoder != NULL;
+    }
+    if (c->objective == SL_OBJ_CLIP && t->init_sel[T_TEXT] && sl_tensors_get_meta(*ck, "text.vocab"))
+        SL__TRY(sl__vocab_from(*ck, &t->vocab));
+    return SL_OK;
+}
+
+/* After: the tensors themselves (and the input normalisation with the encoder). */
+static sl_status init_apply(sl_trainer *t, const sl_tensors *ck) {
+    t->init = sl__calloc(1, sizeof *t->init);
+    if (!t->init) return sl__fail(SL_ERR_NOMEM, "train: out of memory");
+    sl__init_models im = {T_N, t->m, tower_prefix, t->init_sel, t->c.init_towers != NULL, t->c.init_partial};
+    SL__TRY(sl__train_init_load(ck, t->c.init, &im, &t->in_mean, &t->in_std, t->init));
+    t->c.init_towers = t->init->towers;
+    return SL_OK;
+}
+
+static sl_status check_init_options(const sl_train_config *c) {
+    if (c->init && c->resume)
+        return sl__fail(SL_ERR_ARG, "train: --init and --resume do not go together: --resume continues a run, --init "
+                                    "starts a new one from another run's models");
+    if (!c->init && (c->init_towers || c->init_partial))
+        return sl__fail(SL_ERR_ARG, "train: --%s needs --init", c->init_towers ? "init-towers" : "init-partial");
+    return SL_OK;
 }
 
 sl_status sl_trainer_create(const sl_train_config *c, sl_trainer **out) {
     if (!c || !out) return sl__fail(SL_ERR_ARG, "train: no configuration");
     if (!c->out || !*c->out) return sl__fail(SL_ERR_ARG, "train: no output path (-o)");
+    SL__TRY(check_init_options(c));
     sl_trainer *t = sl__calloc(1, sizeof *t);
     if (!t) return sl__fail(SL_ERR_NOMEM, "train: out of memory");
-    sl_tensors *ck = NULL;
+    sl_tensors *ck = NULL, *ini = NULL;
     sl_status s = SL_OK;
     t->c = *c;
     if (c->resume) {
@@ -642,22 +707,25 @@ sl_status sl_trainer_create(const sl_train_config *c, sl_trainer **out) {
             if (!c->steps && !c->epochs) t->c.steps = ends;
         }
     }
+    if (!s && c->init) s = init_prepare(t, &ini);
     sl_threads_set(t->c.threads);
     if (!s) {
         s = resolve_and_build(t, ck);
         if (s && ck) s = sl__fail_prefix(s, "%s: resuming", c->resume);
     }
     if (!s && ck) s = load_state(t, ck, c->resume);
+    if (!s && ini) s = init_apply(t, ini);
     /* Copy the strings the config still borrows (from the caller or the
      * checkpoint just freed). */
     const char **strs[] = {&t->c.data,  &t->c.labels,   &t->c.image_dir, &t->c.label, &t->c.sim,
-                           &t->c.optim, &t->c.schedule, &t->c.out,       &t->c.log};
+                           &t->c.optim, &t->c.schedule, &t->c.out,       &t->c.log,   &t->c.init, &t->c.init_towers};
     for (size_t i = 0; !s && i < sizeof strs / sizeof *strs; i++) {
         bool owned = false;
         for (int j = 0; j < t->nown; j++) owned |= *strs[i] == t->own[j];
         if (*strs[i] && !owned && !(*strs[i] = keep_str(t, *strs[i]))) s = sl__fail(SL_ERR_NOMEM, "train: out of memory");
     }
     sl_tensors_destroy(ck);
+    sl_tensors_destroy(ini);
     if (!s && t->c.log) {
         t->log = fopen(t->c.log, c->resume ? "a" : "w");
         if (!t->log) s = sl__fail(SL_ERR_IO, "%s: cannot open the log for writing", t->c.log);
@@ -691,6 +759,7 @@ size_t sl_trainer_memory(const sl_trainer *t) {
 }
 
 const char *sl_trainer_describe(const sl_trainer *t) { return t->desc; }
+const sl_train_init_report *sl_trainer_init_report(const sl_trainer *t) { return t->init ? &t->init->rep : NULL; }
 sl_batcher *sl__trainer_batcher(sl_trainer *t) { return t->batcher; }
 uint64_t sl_trainer_step(const sl_trainer *t) { return t->step; }
 uint64_t sl_trainer_total_steps(const sl_trainer *t) { return t->total; }

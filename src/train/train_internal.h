@@ -58,6 +58,43 @@ void sl__embed_data_merge(const sl_embed_config *c, const sl_data_config *md, sl
  * required. */
 sl_status sl__train_ckpt_norm(const sl_tensors *ck, bool required, double *mean, double *std);
 
+/* ---- fine-tuning (src/train/init.c) ----------------------------------------
+ * A new run's models start from the tensors of another run's checkpoint,
+ * matched by name and shape. Tower k of a run is the model under prefix[k]
+ * ("encoder." first). */
+
+/* The checkpoint --init names: read, and a simlearn training checkpoint
+ * (metadata 'simlearn'); messages name the file. */
+sl_status sl__train_init_open(const char *path, sl_tensors **out);
+/* Which of the n towers a list like "encoder,projector" names (a tower's name
+ * is its prefix without the dot); NULL selects all. SL_ERR_ARG naming an
+ * unknown or empty name. */
+sl_status sl__train_init_select(const char *list, const char *const *prefix, size_t n, bool *sel);
+
+typedef struct sl__init_models {
+    size_t n;
+    sl_model *const *m;        /* n towers, NULL where the run has none */
+    const char *const *prefix; /* n prefixes */
+    const bool *sel;           /* the towers to take */
+    bool named;                /* chosen by name: each must be in the run and in the checkpoint */
+    bool partial;              /* skip tensors of another shape instead of failing */
+} sl__init_models;
+
+/* What was taken, for the trainer to keep. */
+typedef struct sl__init_done {
+    sl_train_init_report rep; /* rep.summary points at summary */
+    char summary[1024];
+    char towers[64];          /* the towers tensors were taken from, "encoder,projector" */
+    size_t taken[8];          /* tensors taken per tower */
+} sl__init_done;
+
+/* Copy into the models what ck (read from path) has for them; with the
+ * encoder (tower 0) taken, its input normalisation replaces *mean and *std.
+ * Errors: SL_ERR_ARG (another shape, nothing that fits, a named tower the run
+ * or the file lacks), SL_ERR_FORMAT (a tensor that is not finite float32). */
+sl_status sl__train_init_load(const sl_tensors *ck, const char *path, const sl__init_models *im, double *mean,
+                              double *std, sl__init_done *out);
+
 /* The trainer's batch producer (tests read its statistics). */
 sl_batcher *sl__trainer_batcher(sl_trainer *t);
 
