@@ -368,3 +368,38 @@ TEST(command_errors_and_exit_statuses) {
     ASSERT_CONTAINS(o, "s.safetensors: not a CLIP model (no text tower)");
     free(o);
 }
+
+/* report on a CLIP model has a zero-shot table whose accuracies are those of
+ * simlearn zeroshot with the default prompt, attribute by attribute. */
+TEST(report_of_a_clip_model_has_the_zeroshot_accuracies) {
+    const char *m = train_clip();
+    char cmd[4096], html_path[1024], *o = NULL;
+    snprintf(html_path, sizeof html_path, "%s", t_path("r.html"));
+    snprintf(cmd, sizeof cmd, "%s report --model %s --count %d --no-tsne --no-probe --threads 1 -q -o %s",
+             t_simlearn(), m, N_VAL, html_path);
+    run_ok(cmd, &o);
+    free(o);
+    FILE *f = fopen(html_path, "rb");
+    ASSERT_TRUE(f != NULL);
+    static char html[1 << 22];
+    size_t len = fread(html, 1, sizeof html - 1, f);
+    fclose(f);
+    html[len] = 0;
+    ASSERT_CONTAINS(html, "<h3>Zero-shot accuracy</h3>");
+    char row[512] = "<tr><td>clip</td><td>a photo of a {}</td>";
+    static const char *const attrs[] = {"shape", "color", "size", "location"};
+    for (size_t k = 0; k < 4; k++) {
+        snprintf(cmd, sizeof cmd, "%s zeroshot --model %s --count %d --attribute %s --threads 1 -q", t_simlearn(), m,
+                 N_VAL, attrs[k]);
+        run_ok(cmd, &o);
+        unsigned long right = 0, n = 0;
+        const char *acc = strstr(o, "\naccuracy ");
+        ASSERT_TRUE(acc != NULL);
+        ASSERT_EQ_INT(sscanf(strchr(acc, '(') , "(%lu of %lu)", &right, &n), 2);
+        ASSERT_EQ_INT((int)n, N_VAL);
+        snprintf(row + strlen(row), sizeof row - strlen(row), "<td>%.1f%%</td>", 100.0 * (double)right / (double)n);
+        free(o);
+    }
+    strcat(row, "</tr>");
+    ASSERT_CONTAINS(html, row);
+}
