@@ -40,7 +40,8 @@ static const cli_spec spec = {
     "simlearn report [RUN_DIR] [-o report.html] [--model M,...] [--log L,...] [--emb E,... --labels L,...]",
     "Write one self-contained HTML page about a run: nearest-neighbour grids of query images and their "
     "neighbours (for every model and for raw pixels), PCA and t-SNE maps coloured by every label attribute, "
-    "training curves from the JSONL logs, a geometry panel, and kNN, linear-probe and retrieval tables. From "
+    "training curves from the JSONL logs, a geometry panel, and kNN, linear-probe and retrieval tables (and, for CLIP "
+    "models, zero-shot accuracy with the prompt \"a photo of a {}\"). From "
     "RUN_DIR it takes every *.safetensors model (embedding the --split of its dataset) and every *.jsonl log; a "
     "folder without models gives its embeddings: NAME.npy with labels NAME.ATTR.npy, as simlearn embed writes "
     "them.",
@@ -110,6 +111,10 @@ typedef struct {
     uint8_t *images;
     int w, h, c;
     sl_dataset *data;
+    sl_report_zeroshot zs[MAX_ITEMS];
+    sl_zeroshot_result **zs_res[MAX_ITEMS]; /* n_attrs each */
+    const int32_t **zs_pred[MAX_ITEMS];     /* n_attrs each */
+    size_t n_zs;
 } gathered;
 
 static void gathered_free(gathered *g) {
@@ -118,6 +123,10 @@ static void gathered_free(gathered *g) {
     for (size_t i = 0; i < g->n_logs; i++) sl_jsonl_destroy(g->log_tables[i]), free(g->log_names[i]);
     free(g->images);
     sl_data_destroy(g->data);
+    for (size_t z = 0; z < g->n_zs; z++) {
+        for (size_t k = 0; k < g->n_attrs; k++) sl_zeroshot_result_destroy(g->zs_res[z][k]);
+        free(g->zs_res[z]), free(g->zs_pred[z]);
+    }
 }
 
 static int oom(void) {
@@ -231,6 +240,40 @@ static int add_model(gathered *g, const cli_args *a, const char *path, const sl_
     size_t d = em->d;
     sl_embedding_destroy(em);
     return add_rep(g, stem(path, ".safetensors"), x, d);
+}
+
+/* For a CLIP model, the zero-shot class of every item for every attribute of
+ * the data, with the default prompt template. */
+static int add_zeroshot(gathered *g, const cli_args *a, const char *path, const sl_data_config *dc) {
+    sl_tensors *ck;
+    sl_status s = sl_safetensors_read(path, &ck);
+    if (s) return cli_fail(s);
+    const char *obj = sl_tensors_get_meta(ck, "train.objective");
+    bool clip = obj && strcmp(obj, "clip") == 0;
+    sl_tensors_destroy(ck);
+    if (!clip || !g->data || !g->n_attrs) return 0;
+    if (cli_progress_mode(a) != SL_PROGRESS_QUIET) fprintf(stderr, "report: zero-shot with %s\n", path);
+    size_t z = g->n_zs++;
+    g->zs_res[z] = calloc(g->n_attrs, sizeof *g->zs_res[z]);
+    g->zs_pred[z] = calloc(g->n_attrs, sizeof *g->zs_pred[z]);
+    if (!g->zs_res[z] || !g->zs_pred[z]) return oom();
+    sl_zeroshot_config c;
+    sl_zeroshot_config_default(&c);
+    sl_embed_config_set_data(&c.embed, dc);
+    c.embed.model = path;
+    c.embed.threads = (int)cli_int(a, "threads");
+    for (size_t k = 0; k < g->n_attrs; k++) {
+        c.attribute = g->attr_names[k];
+        if ((s = sl_zeroshot_run(&c, &g->zs_res[z][k]))) return cli_fail(s);
+        if (g->zs_res[z][k]->n_items < g->n) {
+            fprintf(stderr, "simlearn: error: %s: zero-shot classified %zu items, expected %zu\n", path,
+                    g->zs_res[z][k]->n_items, g->n);
+            return 1;
+        }
+        g->zs_pred[z][k] = g->zs_res[z][k]->predicted;
+    }
+    g->zs[z] = (sl_report_zeroshot){g->rep_names[g->n_reps - 1], c.prompt, g->zs_pred[z]};
+    return 0;
 }
 
 static int add_emb(gathered *g, const char *path) {
@@ -374,6 +417,7 @@ static int run(int argc, char **argv) {
     for (size_t i = 0; !rc && i < models.n; i++) {
         if (cli_progress_mode(&a) != SL_PROGRESS_QUIET) fprintf(stderr, "report: embedding with %s\n", models.names[i]);
         rc = add_model(&g, &a, models.names[i], &dc);
+        if (!rc) rc = add_zeroshot(&g, &a, models.names[i], &dc);
     }
     for (size_t i = 0; !rc && i < embs.n; i++) rc = add_emb(&g, embs.names[i]);
     if (!g.data)
@@ -406,6 +450,7 @@ static int run(int argc, char **argv) {
         c.attrs = g.attrs, c.n_attrs = g.n_attrs;
         c.images = g.images, c.img_w = g.w, c.img_h = g.h, c.img_c = g.c;
         c.logs = g.logs, c.n_logs = g.n_logs;
+        c.zeroshot = g.zs, c.n_zeroshot = g.n_zs;
         c.queries = (size_t)cli_int(&a, "queries");
         c.neighbours = (size_t)cli_int(&a, "neighbours");
         c.knn_k = (size_t)cli_int(&a, "knn-k");

@@ -34,6 +34,7 @@ TEST(destroy_accepts_null) {
     /* train, words, viz */
     sl_trainer_destroy(NULL);
     sl_embedding_destroy(NULL);
+    sl_zeroshot_result_destroy(NULL);
     sl_vocab_destroy(NULL);
     sl_words_model_destroy(NULL);
     sl_senses_destroy(NULL);
@@ -173,6 +174,14 @@ TEST(train_words_viz_defaults) {
     sl_embed_config_default(&e);
     ASSERT_TRUE(e.model == NULL && e.data == NULL && e.split == SL_SPLIT_TRAIN && e.val_fraction < 0);
     ASSERT_TRUE(!e.captions && !e.projector && !e.normalize && e.batch == 0 && e.progress == NULL && e.stop == NULL);
+
+    sl_zeroshot_config z;
+    GARBAGE(z);
+    sl_zeroshot_config_default(&z);
+    ASSERT_TRUE(z.embed.model == NULL && z.embed.split == SL_SPLIT_VAL && z.embed.val_fraction < 0 && z.stop == NULL);
+    ASSERT_TRUE(!z.embed.projector && z.embed.progress == NULL && z.embed.stop == NULL && z.attribute == NULL);
+    ASSERT_TRUE(z.classes == NULL && z.n_classes == 0);
+    ASSERT_STREQ(z.prompt, "a photo of a {}");
 
     sl_demo_config dm;
     GARBAGE(dm);

@@ -273,3 +273,40 @@ TEST(base_objects_survive_every_failed_allocation) {
     ASSERT_TRUE(fail_each("array", op_array, NULL) >= 1);
     ASSERT_EQ_INT(C.live, 0);
 }
+
+/* ---- zero-shot classification ---- */
+
+static sl_status op_zeroshot(void *arg) {
+    sl_zeroshot_config c;
+    sl_zeroshot_config_default(&c);
+    c.embed.model = arg;
+    c.embed.data_count = 20;
+    c.embed.threads = 1;
+    sl_zeroshot_result *r;
+    sl_status s = sl_zeroshot_run(&c, &r);
+    if (!s) sl_zeroshot_result_destroy(r);
+    return s;
+}
+
+TEST(zeroshot_survives_every_failed_allocation) {
+    sl_train_config t;
+    sl_train_config_default(&t);
+    t.data_count = 64;
+    t.image_size = 16;
+    t.objective = SL_OBJ_CLIP;
+    t.encoder = "conv(4,3,stride=2,pad=1),bn,relu,flatten,linear(8)";
+    t.projector = "linear(8)";
+    t.batch = 16;
+    t.steps = 1;
+    t.threads = 1;
+    char path[1024];
+    snprintf(path, sizeof path, "%s", t_path("clip.safetensors"));
+    t.out = path;
+    sl_trainer *tr;
+    ASSERT_OK(sl_trainer_create(&t, &tr));
+    ASSERT_OK(sl_trainer_run(tr, NULL));
+    sl_trainer_destroy(tr);
+    install();
+    ASSERT_TRUE(fail_each("zeroshot", op_zeroshot, path) >= 10);
+    ASSERT_EQ_INT(C.live, 0);
+}

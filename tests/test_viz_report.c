@@ -155,6 +155,32 @@ TEST(report_without_images_logs_or_labels_says_so) {
     sl_jsonl_destroy(w.log);
 }
 
+/* The zero-shot table: per attribute, the share of the labelled items whose
+ * given class is their label; a dash where an attribute was not classified;
+ * no table without entries. */
+TEST(report_zeroshot_table) {
+    world w;
+    world_make(&w, "enc");
+    w.c.tsne = false, w.c.probe = false;
+    char *html = NULL;
+    ASSERT_OK(sl_report_html(&w.c, &html, NULL));
+    ASSERT_TRUE(strstr(html, "Zero-shot") == NULL);
+    sl_allocator_free(html);
+    int32_t pred[N];
+    for (size_t i = 0; i < N; i++) pred[i] = (int32_t)(i < 45 ? w.shape[i] : (w.shape[i] + 1) % 3);
+    w.shape[0] = -1; /* unknown: not counted, so 44 of 59 */
+    const int32_t *per_attr[2] = {pred, NULL};
+    sl_report_zeroshot z = {"clip <1>", "a photo of a {}", per_attr};
+    w.c.zeroshot = &z, w.c.n_zeroshot = 1;
+    ASSERT_OK(sl_report_html(&w.c, &html, NULL));
+    ASSERT_CONTAINS(html, "<h3>Zero-shot accuracy</h3>");
+    ASSERT_CONTAINS(html, "<tr><td>clip &lt;1&gt;</td><td>a photo of a {}</td><td>74.6%</td><td>&ndash;</td></tr>");
+    sl_allocator_free(html);
+    z.predicted = NULL;
+    ASSERT_FAILS(sl_report_html(&w.c, &html, NULL), SL_ERR_ARG, "zero-shot entry 0 has no name, prompt or predictions");
+    sl_jsonl_destroy(w.log);
+}
+
 TEST(bad_inputs_give_clear_errors) {
     world w;
     world_make(&w, "enc");

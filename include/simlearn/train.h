@@ -231,6 +231,63 @@ typedef struct sl_embedding {
 sl_status sl_embed_run(const sl_embed_config *c, sl_embedding **out);
 void sl_embedding_destroy(sl_embedding *e); /* NULL-safe */
 
+/* ---- zero-shot classification ---------------------------------------------
+ * A CLIP model classifies images by text alone: each class of an attribute
+ * becomes a prompt (a template with "{}" replaced by the class name), the text
+ * tower embeds the prompts, the image encoder and the projector embed the
+ * images, and each image gets the class whose prompt is the most similar by
+ * cosine (ties: the lowest class). The scores are sl_flat_search's (cosine,
+ * re-scored in double), so the predictions are the same whatever the thread
+ * count. Like sl_embed_run, sl_zeroshot_run calls sl_threads_set(embed.threads)
+ * and polls a stop flag (below). */
+typedef struct sl_zeroshot_config {
+    /* The images, as sl_embed_run takes them: embed.model is the CLIP
+     * checkpoint (required); the data fields choose the dataset (what they
+     * leave unset comes from the model), and batch, threads and progress
+     * (counting images) work as there. projector, normalize, text_file,
+     * captions and stop are not read. */
+    sl_embed_config embed;
+    const char *attribute;      /* the attribute to classify; NULL: the dataset's first */
+    const char *prompt;         /* template; every "{}" becomes the class name ("a photo of a {}"; NULL: the same) */
+    const char *const *classes; /* n_classes words for the prompts, in label order; NULL: the attribute's class names */
+    size_t n_classes;
+    /* Polled before the prompts and before each batch of images; when it
+     * becomes non-zero sl_zeroshot_run returns SL_ERR_INTERRUPTED and no
+     * result. May be NULL. */
+    const volatile sig_atomic_t *stop;
+} sl_zeroshot_config;
+
+/* Fill c: sl_embed_config_default's embed on the validation split, the first
+ * attribute, "a photo of a {}", the attribute's class names, no stop flag. */
+void sl_zeroshot_config_default(sl_zeroshot_config *c);
+
+typedef struct sl_zeroshot_result {
+    char *attribute;          /* the attribute classified */
+    size_t k;                 /* classes */
+    char **classes;           /* k words put into the template */
+    char **prompts;           /* k prompts as the text tower read them */
+    size_t n_items;           /* images of the split */
+    int32_t *predicted;       /* n_items: the class each image was given */
+    int32_t *labels;          /* n_items: each image's true class (-1: unknown) */
+    size_t n;                 /* images with a known class: those scored */
+    size_t correct;           /* of them, predicted right */
+    double accuracy;          /* correct / n (NaN when n is 0) */
+    size_t *counts;           /* k: images of each true class */
+    double *class_accuracy;   /* k: share of each class's images given that class (NaN for none) */
+    size_t *confusion;        /* k x k counts, [true][predicted] */
+    double chance;            /* 1 / k: a uniformly random guess */
+    double majority;          /* share of the most common class among the n (NaN when n is 0) */
+} sl_zeroshot_result;
+
+/* Errors: SL_ERR_ARG (no model; a template without "{}"; a model without a
+ * text tower; a dataset without labels; an attribute the dataset lacks, the
+ * message listing those it has; a number of class names other than the
+ * attribute's; an empty class name; prompt and image embeddings of
+ * different widths), SL_ERR_INTERRUPTED (c->stop), those of sl_embed_run and
+ * sl_flat_search. */
+sl_status sl_zeroshot_run(const sl_zeroshot_config *c, sl_zeroshot_result **out);
+void sl_zeroshot_result_destroy(sl_zeroshot_result *r); /* NULL-safe */
+
 /* ---- the demo ------------------------------------------------------------*/
 typedef struct sl_demo_config {
     const char *out_dir;    /* default "demo-out" */

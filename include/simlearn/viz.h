@@ -250,6 +250,14 @@ typedef struct sl_report_log {
     const char *name;
     const sl_jsonl *log; /* columns step, loss, lr, tau, alignment, uniformity (any present) */
 } sl_report_log;
+/* Zero-shot classification by a CLIP model (sl_zeroshot_run in simlearn/train.h)
+ * of the same n items: for each attribute of the configuration, the class
+ * each item was given. */
+typedef struct sl_report_zeroshot {
+    const char *name;                 /* the model */
+    const char *prompt;               /* the prompt template, e.g. "a photo of a {}" */
+    const int32_t *const *predicted;  /* n_attrs arrays of n classes (NULL: attribute not classified) */
+} sl_report_zeroshot;
 typedef struct sl_report_config {
     const char *title;       /* "simlearn report" */
     const char *description; /* a line under the title, may be NULL */
@@ -262,6 +270,8 @@ typedef struct sl_report_config {
     int img_w, img_h, img_c;
     const sl_report_log *logs;
     size_t n_logs;
+    const sl_report_zeroshot *zeroshot; /* zero-shot accuracy table (NULL: none) */
+    size_t n_zeroshot;
     size_t queries;          /* grid rows: 8 */
     size_t neighbours;       /* grid columns after the query: 8 */
     size_t knn_k;            /* kNN classifier: 10 */

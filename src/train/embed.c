@@ -77,15 +77,12 @@ static sl_status text_vocab(const sl_embed_config *c, const sl_tensors *ck, cons
     return sl__vocab_from(ck, v);
 }
 
-static sl_status embed_text(const sl_embed_config *c, const sl_tensors *ck, sl_embedding *e) {
+sl_status sl__embed_lines(const sl_tensors *ck, const char *const *lines, size_t n, sl_embedding *e) {
     sl__vocab *v = NULL;
     sl_model *m = NULL;
-    char **lines = NULL;
-    size_t n = 0;
     float *ids = NULL;
-    sl_status s = text_vocab(c, ck, "--text", &v);
+    sl_status s = sl__vocab_from(ck, &v);
     if (!s) s = sl_model_import(ck, "text.", 0, &m);
-    if (!s) s = read_lines(c->text_file, &lines, &n);
     if (!s && !(ids = sl__malloc_array(n, v->max_tokens * sizeof(float), "token ids"))) s = SL_ERR_NOMEM;
     const float *y;
     if (!s) {
@@ -99,9 +96,6 @@ static sl_status embed_text(const sl_embed_config *c, const sl_tensors *ck, sl_e
         if (!(e->x = sl__malloc_array(n, e->d * sizeof(float), "embeddings"))) s = SL_ERR_NOMEM;
         else memcpy(e->x, y, n * e->d * sizeof(float));
     }
-    if (!s && c->progress) sl_progress_update(c->progress, n, NULL);
-    for (size_t i = 0; lines && i < n; i++) sl__free(lines[i]);
-    sl__free(lines);
     sl__free(ids);
     sl_model_destroy(m);
     sl__vocab_destroy(v);
@@ -109,9 +103,22 @@ static sl_status embed_text(const sl_embed_config *c, const sl_tensors *ck, sl_e
     return s;
 }
 
+static sl_status embed_text(const sl_embed_config *c, const sl_tensors *ck, sl_embedding *e) {
+    if (!sl_tensors_get_meta(ck, "text.vocab"))
+        return sl__fail(SL_ERR_ARG, "%s: --text needs a CLIP model (no text tower)", c->model);
+    char **lines = NULL;
+    size_t n = 0;
+    SL__TRY(read_lines(c->text_file, &lines, &n));
+    sl_status s = sl__embed_lines(ck, (const char *const *)lines, n, e);
+    if (!s && c->progress) sl_progress_update(c->progress, n, NULL);
+    for (size_t i = 0; i < n; i++) sl__free(lines[i]);
+    sl__free(lines);
+    return s;
+}
+
 /* What embedding a dataset works with. */
 typedef struct {
-    sl_dataset *d;
+    const sl_dataset *d;
     sl_model *m[2];     /* encoder (or text tower) and projector; none for raw pixels */
     sl__vocab *voc;     /* captions: the text tower's vocabulary */
     sl_batcher *bt;
@@ -207,17 +214,18 @@ static sl_status run_batches(const sl_embed_config *c, embed_run *r, sl_embeddin
     return SL_OK;
 }
 
-static sl_status embed_data(const sl_embed_config *c, const sl_tensors *ck, sl_embedding *e) {
+sl_status sl__embed_open_data(const sl_embed_config *c, const sl_tensors *ck, sl_dataset **out) {
     /* The model's data settings fill what the caller left unset. */
     sl_data_config dc, md;
     sl_data_config_default(&md);
-    embed_run r = {.mean = 0, .std = 1};
-    if (ck) {
-        SL__TRY(sl__train_ckpt_data(ck, false, &md));
-        if (!c->captions) SL__TRY(sl__train_ckpt_norm(ck, false, &r.mean, &r.std));
-    }
+    if (ck) SL__TRY(sl__train_ckpt_data(ck, false, &md));
     sl__embed_data_merge(c, &md, &dc);
-    sl_status s = sl_data_open(&dc, &r.d);
+    return sl_data_open(&dc, out);
+}
+
+sl_status sl__embed_dataset(const sl_embed_config *c, const sl_tensors *ck, const sl_dataset *d, sl_embedding *e) {
+    embed_run r = {.d = d, .mean = 0, .std = 1};
+    sl_status s = ck && !c->captions ? sl__train_ckpt_norm(ck, false, &r.mean, &r.std) : SL_OK;
     if (!s) s = open_models(c, ck, &r);
     if (!s) s = prepare(c, &r, e);
     if (!s) s = run_batches(c, &r, e);
@@ -226,9 +234,27 @@ static sl_status embed_data(const sl_embed_config *c, const sl_tensors *ck, sl_e
     sl_batcher_destroy(r.bt);
     sl_model_destroy(r.m[0]);
     sl_model_destroy(r.m[1]);
-    sl_data_destroy(r.d);
     if (s == SL_ERR_NOMEM && !*sl_error_message()) sl__fail(s, "embed: out of memory");
     return s;
+}
+
+static sl_status embed_data(const sl_embed_config *c, const sl_tensors *ck, sl_embedding *e) {
+    sl_dataset *d = NULL;
+    sl_status s = sl__embed_open_data(c, ck, &d);
+    if (!s) s = sl__embed_dataset(c, ck, d, e);
+    sl_data_destroy(d);
+    return s;
+}
+
+sl_status sl__embed_checkpoint(const char *path, sl_tensors **out) {
+    sl_tensors *ck;
+    SL__TRY(sl_safetensors_read(path, &ck));
+    if (!sl_tensors_get_meta(ck, "encoder.spec")) {
+        sl_tensors_destroy(ck);
+        return sl__fail(SL_ERR_FORMAT, "%s: not a simlearn training checkpoint (no encoder.spec)", path);
+    }
+    *out = ck;
+    return SL_OK;
 }
 
 sl_status sl_embed_run(const sl_embed_config *c, sl_embedding **out) {
@@ -237,13 +263,7 @@ sl_status sl_embed_run(const sl_embed_config *c, sl_embedding **out) {
     sl_threads_set(c->threads);
     sl_tensors *ck = NULL;
     sl_error_clear();
-    if (c->model) {
-        SL__TRY(sl_safetensors_read(c->model, &ck));
-        if (!sl_tensors_get_meta(ck, "encoder.spec")) {
-            sl_tensors_destroy(ck);
-            return sl__fail(SL_ERR_FORMAT, "%s: not a simlearn training checkpoint (no encoder.spec)", c->model);
-        }
-    }
+    if (c->model) SL__TRY(sl__embed_checkpoint(c->model, &ck));
     sl_embedding *e = sl__calloc(1, sizeof *e);
     sl_status s = e ? SL_OK : sl__fail(SL_ERR_NOMEM, "embed: out of memory");
     if (!s) s = c->text_file ? embed_text(c, ck, e) : embed_data(c, ck, e);

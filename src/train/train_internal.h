@@ -53,6 +53,17 @@ sl_status sl__train_ckpt_data(const sl_tensors *ck, bool resume, sl_data_config 
  * (the model's training data; its labels file and image folder only with its
  * own source). */
 void sl__embed_data_merge(const sl_embed_config *c, const sl_data_config *md, sl_data_config *dc);
+/* A training checkpoint read from path (SL_ERR_FORMAT, naming the file,
+ * when it has no encoder.spec). */
+sl_status sl__embed_checkpoint(const char *path, sl_tensors **out);
+/* The dataset an embedding with c and the checkpoint ck (may be NULL) opens. */
+sl_status sl__embed_open_data(const sl_embed_config *c, const sl_tensors *ck, sl_dataset **out);
+/* Every item of d through the models of ck as c says (encoder, projector or
+ * the text tower on the captions) into e: x, labels and attributes. */
+sl_status sl__embed_dataset(const sl_embed_config *c, const sl_tensors *ck, const sl_dataset *d, sl_embedding *e);
+/* n lines of text through the text tower of the CLIP checkpoint ck, in one
+ * forward pass, into e->x (n x d), e->n and e->d. */
+sl_status sl__embed_lines(const sl_tensors *ck, const char *const *lines, size_t n, sl_embedding *e);
 /* The input normalisation stored in a checkpoint (train.input_mean, finite,
  * and train.input_std, > 0); absent keys leave their value alone unless
  * required. */

@@ -104,6 +104,9 @@ static sl_status check_config(const sl_report_config *c) {
     if (c->images && (c->img_w <= 0 || c->img_h <= 0 || (c->img_c != 1 && c->img_c != 3)))
         return sl__fail(SL_ERR_ARG, "report: images of %d x %d x %d; expected channels 1 or 3", c->img_h, c->img_w,
                         c->img_c);
+    for (size_t z = 0; z < c->n_zeroshot; z++)
+        if (!c->zeroshot[z].name || !c->zeroshot[z].prompt || !c->zeroshot[z].predicted)
+            return sl__fail(SL_ERR_ARG, "report: zero-shot entry %zu has no name, prompt or predictions", z);
     if (c->grid_attr < 0 || (c->n_attrs && (size_t)c->grid_attr >= c->n_attrs))
         return sl__fail(SL_ERR_ARG, "report: label attribute %d out of range (%zu attributes)", c->grid_attr,
                         c->n_attrs);
@@ -590,6 +593,40 @@ static void eval_table(sl__tbuf *b, const sl_report_config *c, rep_out *outs, si
     sl__tb_str(b, "</table>\n");
 }
 
+/* The share of the labelled items whose zero-shot class is their label. */
+static double zeroshot_accuracy(const sl_report_config *c, const int32_t *pred, const int64_t *labels) {
+    if (!pred) return NAN;
+    size_t m = 0, right = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (labels[i] >= 0) m++, right += pred[i] == labels[i];
+    return m ? (double)right / (double)m : NAN;
+}
+
+static void zeroshot_table(sl__tbuf *b, const sl_report_config *c, const double *chance) {
+    sl__tb_str(b, "<h3>Zero-shot accuracy</h3><p>CLIP models classify each item by text alone: the text tower "
+              "embeds one prompt per class (the template with {} replaced by the class name) and the item gets "
+              "the class whose prompt is the most similar by cosine.</p>\n<table><tr><th>model</th><th>prompt</th>");
+    for (size_t k = 0; k < c->n_attrs; k++) {
+        sl__tb_str(b, "<th>");
+        sl__tb_text(b, c->attrs[k].name);
+        sl__tb_str(b, "</th>");
+    }
+    sl__tb_str(b, "</tr>\n<tr class=\"chance\"><td>chance (most common class)</td><td></td>");
+    for (size_t k = 0; k < c->n_attrs; k++) cell(b, 100 * chance[k], "<td>%.1f%%</td>");
+    sl__tb_str(b, "</tr>\n");
+    for (size_t z = 0; z < c->n_zeroshot; z++) {
+        sl__tb_str(b, "<tr><td>");
+        sl__tb_text(b, c->zeroshot[z].name);
+        sl__tb_str(b, "</td><td>");
+        sl__tb_text(b, c->zeroshot[z].prompt);
+        sl__tb_str(b, "</td>");
+        for (size_t k = 0; k < c->n_attrs; k++)
+            cell(b, 100 * zeroshot_accuracy(c, c->zeroshot[z].predicted[k], c->attrs[k].labels), "<td>%.1f%%</td>");
+        sl__tb_str(b, "</tr>\n");
+    }
+    sl__tb_str(b, "</table>\n");
+}
+
 static int cmp_i64(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
@@ -634,6 +671,7 @@ static sl_status section_eval(sl__tbuf *b, const sl_report_config *c, rep_out *o
                   "random half of the items and tested on the other half.</p>\n");
         eval_table(b, c, outs, 1, chance);
     }
+    if (c->n_zeroshot) zeroshot_table(b, c, chance);
     sl__tb_str(b, "<h3>Retrieval</h3><p>Every item queries all the others by cosine similarity; an item is relevant "
               "when it shares the query's class. Recall@K: queries with a relevant item in the top K; "
               "mAP@R as in Musgrave et al. (2020).</p>\n<table><tr><th>representation</th>");
