@@ -77,7 +77,7 @@ TEST(token_shape_rules) {
     ASSERT_FAILS(mk("patch(4,8),unflatten(1,4,8)", "1x8x8"), SL_ERR_ARG, "needs a flat input");
     ASSERT_FAILS(mk("cls", "1x8x8"), SL_ERR_ARG, "needs a token input (TxD), got 1x8x8; insert patch(p,dim)");
     ASSERT_FAILS(mk("tokmean", "8"), SL_ERR_ARG, "needs a token input (TxD), got 8");
-    ASSERT_FAILS(mk("ln", "1x8x8"), SL_ERR_ARG, "needs a flat or token input");
+    ASSERT_FAILS(mk("ln", "1x8x8"), SL_ERR_ARG, "needs a flat input, got 1x8x8; insert flatten or gap");
     ASSERT_FAILS(mk("block(3)", "5x8"), SL_ERR_ARG, "3 heads do not divide the token width 8");
     ASSERT_FAILS(mk("patch(9,8)", "1x8x8"), SL_ERR_ARG, "patch 9 is larger than the input 8x8");
     sl_model *m;

@@ -58,12 +58,13 @@ static sl_status need_flat(const sl__layer *L, const char *what, const char *hin
     return sl__layer_fail(L, SL_ERR_ARG, "needs a flat input%s, got %s%s", what, sh, hint);
 }
 
-/* Fails unless L's input is flat or tokens (a kind that works on rows). */
+/* Fails unless L's input is flat or tokens (a kind that works on rows); an
+ * image gets the message of need_flat. */
 static sl_status need_rows(const sl__layer *L) {
     if (L->in.ndim != 3) return SL_OK;
     char sh[64];
     sl_shape_format(&L->in, sh, sizeof sh);
-    return sl__layer_fail(L, SL_ERR_ARG, "needs a flat or token input, got %s; insert flatten or gap before it", sh);
+    return sl__layer_fail(L, SL_ERR_ARG, "needs a flat input, got %s; insert flatten or gap before it", sh);
 }
 
 /* The shape rule of a kind that keeps a flat input's shape. */
