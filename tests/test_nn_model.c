@@ -159,6 +159,30 @@ TEST(vit_preset_layers_and_tensors) {
     sl_model_destroy(m);
 }
 
+/* A ViT checkpoint rebuilds the model from its spec (the preset) and gives
+ * the same outputs bit for bit. */
+TEST(vit_checkpoint_round_trip) {
+    sl_shape in = shp("3x12x12");
+    sl_model *m, *m2;
+    ASSERT_OK(sl_model_create("vit(patch=3,dim=8,depth=2,heads=2,pool=mean),linear(4)", &in, 3, &m));
+    float x[2 * 432];
+    sl_rng r;
+    sl_rng_seed(&r, 1, 2);
+    for (size_t i = 0; i < 2 * 432; i++) x[i] = (float)sl_rng_normal(&r);
+    const float *y;
+    float y1[8];
+    ASSERT_OK(sl_model_forward(m, x, 2, false, &y));
+    memcpy(y1, y, sizeof y1);
+    ASSERT_OK(sl_model_save(m, NULL, t_path("vit.safetensors"), NULL));
+    ASSERT_OK(sl_model_load(t_path("vit.safetensors"), &m2));
+    ASSERT_STREQ(sl_model_spec(m2), "vit(patch=3,dim=8,depth=2,heads=2,mlp=4,pool=mean),linear(4)");
+    ASSERT_EQ_SIZE(sl_model_layer_count(m2), 7); /* patch, pos, 2 blocks, ln, tokmean, linear */
+    ASSERT_OK(sl_model_forward(m2, x, 2, false, &y));
+    ASSERT_TRUE(memcmp(y, y1, sizeof y1) == 0);
+    sl_model_destroy(m2);
+    sl_model_destroy(m);
+}
+
 /* Memory: a block's cache and scratch are counted (the estimate grows with
  * the batch and with T^2), and sizes that overflow are refused, not
  * wrapped. */
