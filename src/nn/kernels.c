@@ -425,7 +425,7 @@ void sl__linear_backward_ref(float *din, float *dwt, float *dbias, const float *
 
 void sl__ln_forward(float *out, float *stats, const float *in, const float *w, const float *b, size_t rows, size_t d,
                     double eps) {
-#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+#pragma omp parallel for schedule(static) if (rows * d >= SL__PAR_MIN && !omp_in_parallel())
     for (size_t s = 0; s < rows; s++) {
         const float *x = in + s * d;
         float *y = out + s * d;
@@ -444,7 +444,8 @@ void sl__ln_forward(float *out, float *stats, const float *in, const float *w, c
 void sl__ln_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *stats,
                      const float *w, size_t rows, size_t d) {
     const size_t nb = (d + LN_BLOCK - 1) / LN_BLOCK;
-#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    const bool par = rows * d >= SL__PAR_MIN && !omp_in_parallel();
+#pragma omp parallel for schedule(static) if (par)
     for (size_t blk = 0; blk < nb; blk++) {
         const size_t j0 = blk * LN_BLOCK, j1 = SL__MIN(d, j0 + LN_BLOCK);
         for (size_t s = 0; s < rows; s++) {
@@ -457,7 +458,7 @@ void sl__ln_backward(float *din, float *dw, float *db, const float *dout, const 
         }
     }
     if (!din) return;
-#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+#pragma omp parallel for schedule(static) if (par)
     for (size_t s = 0; s < rows; s++) {
         const float *x = in + s * d, *g = dout + s * d;
         const double mu = stats[2 * s], inv = stats[2 * s + 1];
@@ -484,12 +485,12 @@ static inline float gelu_d(float x) {
 }
 
 void sl__gelu_forward(float *out, const float *in, size_t count) {
-#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+#pragma omp parallel for schedule(static) if (count >= SL__PAR_MIN && !omp_in_parallel())
     for (size_t j = 0; j < count; j++) out[j] = gelu_f(in[j]);
 }
 
 void sl__gelu_backward(float *din, const float *dout, const float *in, size_t count) {
-#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+#pragma omp parallel for schedule(static) if (count >= SL__PAR_MIN && !omp_in_parallel())
     for (size_t j = 0; j < count; j++) din[j] = dout[j] * gelu_d(in[j]);
 }
 

@@ -63,6 +63,11 @@ void sl__bn_forward_ref(float *out, float *cache, float *run_mean, float *run_va
 void sl__bn_backward_ref(float *din, float *dgamma, float *dbeta, const float *dout, const float *out,
                          const float *in, const float *cache, const float *gamma, const sl__bn_dims *d);
 
+/* Row and elementwise loops over fewer floats than this run on the calling
+ * thread, without a parallel region (a small model makes many such calls per
+ * pass). Each value is computed the same way either way. */
+#define SL__PAR_MIN ((size_t)1 << 14)
+
 /* ---- layer norm over rows of d features (nn.LayerNorm(d) on the last
  * dimension): rows = n for a flat batch, n*T for tokens. stats: 2 floats per
  * row (mean, 1/sd), written by the forward and read by the backward. Rows are

@@ -603,7 +603,7 @@ size_t sl__block_scratch_floats(const sl__block_dims *d) {
 }
 
 static void add_into(float *y, const float *x, size_t count) {
-#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+#pragma omp parallel for schedule(static) if (count >= SL__PAR_MIN && !omp_in_parallel())
     for (size_t j = 0; j < count; j++) y[j] += x[j];
 }
 
