@@ -257,6 +257,19 @@ TEST(conv_forward_backward_identical_across_thread_counts) {
     model_all_counts(spec, &big, 1);
 }
 
+TEST(vit_forward_backward_identical_across_thread_counts) {
+    /* 16 images of 3 x 32 x 32 in 4 x 4 patches: 65 tokens of 64 features
+     * each, 1040 rows, whose products (1040 x 192 x 64 for q, k and v, 1040 x
+     * 256 x 64 into the MLP and 1040 x 64 x 256 out of it) are cut into tiles;
+     * 64 (image, head) blocks of attention that the threads share, and layer
+     * norms whose weight gradients are summed over all rows. One image: 4
+     * blocks of attention and products of 65 rows. */
+    ASSERT_TRUE(tile_count(1040, 192, 64) > 1 && tile_count(1040, 256, 64) > 1 && tile_count(1040, 64, 256) > 1);
+    sl_shape in = {3, {3, 32, 32}};
+    model_all_counts("vit(patch=4,dim=64,depth=2,heads=4,mlp=4),linear(10)", &in, 16);
+    model_all_counts("vit(patch=4,dim=64,depth=1,heads=4,mlp=4,pool=mean)", &in, 1);
+}
+
 /* ---- losses -------------------------------------------------------------- */
 
 typedef struct {
@@ -651,6 +664,7 @@ TEST(results_identical_across_thread_counts_under_every_openblas_build_and_kerne
                            "gemm_leaves_the_thread_settings_as_the_program_set_them",
                            "linear_forward_backward_identical_across_thread_counts",
                            "conv_forward_backward_identical_across_thread_counts",
+                           "vit_forward_backward_identical_across_thread_counts",
                            "losses_identical_across_thread_counts",
                            "flat_search_identical_across_thread_counts",
                            "pca_identical_across_thread_counts",

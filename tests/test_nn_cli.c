@@ -14,6 +14,23 @@ TEST(cli_model_summary) {
     free(out);
 }
 
+TEST(cli_model_summary_vit) {
+    char cmd[512], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s model summary 'vit(patch=4,dim=96,depth=6,heads=4)' --input 1x28x28 2>&1",
+             t_simlearn());
+    ASSERT_EQ_INT(t_run(cmd, &out), 0);
+    ASSERT_CONTAINS(out, "patch(4,96)                  49x96                1632");
+    ASSERT_CONTAINS(out, "8    8      block(4,4)                   50x96              111840");
+    ASSERT_CONTAINS(out, "10   10     tokfirst                     96");
+    ASSERT_CONTAINS(out, "parameters: 677760");
+    ASSERT_CONTAINS(out, "training memory at batch 256");
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s model summary 'conv(3,3),vit(heads=5)' --input 1x28x28 2>&1", t_simlearn());
+    ASSERT_EQ_INT(t_run(cmd, &out), 1);
+    ASSERT_CONTAINS(out, "token 2 'vit(heads=5)' (column 11): heads (5) must divide dim (96)");
+    free(out);
+}
+
 TEST(cli_model_errors) {
     char cmd[512], *out = NULL;
     snprintf(cmd, sizeof cmd, "%s model summary 'conv(8,3),linear(4)' --input 1x28x28 2>&1", t_simlearn());
@@ -24,9 +41,9 @@ TEST(cli_model_errors) {
     ASSERT_EQ_INT(t_run(cmd, &out), 2);
     ASSERT_CONTAINS(out, "--input is required");
     free(out);
-    snprintf(cmd, sizeof cmd, "%s model summary relu --input 1x2 2>&1", t_simlearn());
+    snprintf(cmd, sizeof cmd, "%s model summary relu --input 1x2x3x4 2>&1", t_simlearn());
     ASSERT_EQ_INT(t_run(cmd, &out), 2);
-    ASSERT_CONTAINS(out, "--input: shape '1x2': expected CxHxW or D, not 2 dimensions");
+    ASSERT_CONTAINS(out, "--input: shape '1x2x3x4': more than 3 dimensions");
     free(out);
     snprintf(cmd, sizeof cmd, "%s model frob 2>&1", t_simlearn());
     ASSERT_EQ_INT(t_run(cmd, &out), 2);

@@ -143,11 +143,48 @@ TEST(grad_small_cnn_end_to_end) {
                 4, false, 1e-3, 5e-3, NULL);
 }
 
+/* Tokens (T x D per example): linear and ln act on each token, flatten
+ * keeps the floats in order. */
+TEST(grad_linear_ln_flatten_on_tokens) {
+    gradcheck("linear(5)", "4x6", 3, false);
+    gradcheck("linear(3,bias=0)", "2x5", 2, false);
+    gradcheck("ln", "4x6", 3, false);
+    gradcheck("ln,flatten,linear(3)", "3x5", 2, false);
+}
+TEST(grad_patch) {
+    gradcheck("patch(2,5)", "3x6x6", 2, false);
+    /* Rows and columns that fill no patch get gradient 0. */
+    gradcheck("patch(3,4)", "2x7x8", 2, false);
+    gradcheck("patch(1,3)", "2x2x3", 3, false);
+}
+TEST(grad_cls_pos) {
+    gradcheck("cls", "3x4", 3, false);
+    gradcheck("pos", "3x4", 3, false);
+    gradcheck("cls,pos,linear(2)", "3x4", 2, false);
+}
+TEST(grad_tokmean_tokfirst) {
+    gradcheck("tokmean", "5x4", 3, false);
+    gradcheck("tokfirst", "5x4", 3, false);
+    gradcheck("linear(3),tokmean", "5x4", 2, false);
+}
+TEST(grad_block) {
+    gradcheck("block(2)", "5x8", 3, false);
+    gradcheck("block(2,mlp=1,hidden=5)", "4x6", 2, false);
+    gradcheck("block(1,2),block(3,1)", "3x6", 2, false);
+    /* One token: attention is the value projection alone. */
+    gradcheck("block(2)", "1x4", 3, false);
+}
+TEST(grad_vit_end_to_end) {
+    gradcheck("vit(patch=2,dim=8,depth=2,heads=2,mlp=2)", "1x6x6", 3, false);
+    gradcheck("vit(patch=3,dim=6,depth=1,heads=3,mlp=2,pool=mean),linear(4)", "2x6x7", 2, false);
+}
+
 /* The kinds the gradient checks above cover. A kind added to the table of
  * layer kinds needs a gradient check, and its name here. */
 static const char *const grad_checked[] = {"linear", "conv", "bn", "ln", "relu", "gelu", "tanh", "maxpool",
                                            "avgpool", "upsample", "gap", "flatten", "unflatten", "dropout",
-                                           "l2norm", "embbag"};
+                                           "l2norm", "embbag", "patch", "cls", "pos", "block", "tokmean",
+                                           "tokfirst"};
 
 static bool listed(const char *name, const char *const *names, size_t n) {
     for (size_t i = 0; i < n; i++)
@@ -175,6 +212,21 @@ TEST(layer_kind_table_is_complete) {
     }
     for (size_t i = 0; i < nchecked; i++)
         if (!listed(grad_checked[i], names, sl__layer_kind_count)) T_FAIL("'%s' is not a layer kind", grad_checked[i]);
+}
+
+/* A preset has a name no kind has, an expansion and no passes of its own;
+ * a word-valued argument names at least two words. */
+TEST(layer_preset_table_is_well_formed) {
+    ASSERT_TRUE(sl__layer_preset_count > 0);
+    for (size_t i = 0; i < sl__layer_preset_count; i++) {
+        const sl__layer_ops *k = &sl__layer_presets[i];
+        ASSERT_TRUE(k->name && k->name[0] && k->expand && !k->forward && !k->backward);
+        for (size_t j = 0; j < sl__layer_kind_count; j++)
+            if (!strcmp(sl__layer_kinds[j].name, k->name)) T_FAIL("preset '%s' is also a layer kind", k->name);
+        for (int a = 0; a < SL__LAYER_ARGS; a++)
+            if (k->words[a] && (!k->args[a] || !strchr(k->words[a], '|')))
+                T_FAIL("preset '%s': argument %d has words '%s'", k->name, a, k->words[a]);
+    }
 }
 
 /* ---- fast kernels against their _ref twins ------------------------------*/

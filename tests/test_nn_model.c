@@ -22,7 +22,8 @@ TEST(spec_errors_point_at_the_token) {
     ASSERT_FAILS(mk("conv(32,3),bn,relu,frob(2)", "1x28x28"), SL_ERR_FORMAT, "token 4 'frob(2)' (column 20): unknown layer");
     ASSERT_FAILS(mk("frob", "4"), SL_ERR_FORMAT,
                  "unknown layer; expected one of linear, conv, bn, ln, relu, gelu, tanh, maxpool, avgpool, upsample, "
-                 "gap, flatten, unflatten, dropout, l2norm, embbag");
+                 "gap, flatten, unflatten, dropout, l2norm, embbag, patch, cls, pos, block, tokmean, tokfirst; or the "
+                 "preset vit");
     ASSERT_FAILS(mk("conv(32)", "1x28x28"), SL_ERR_FORMAT, "missing required argument 'k'");
     ASSERT_FAILS(mk("conv(32,x)", "1x28x28"), SL_ERR_FORMAT, "argument 'k': expected a number");
     ASSERT_FAILS(mk("conv(32,3,pad=-1)", "1x28x28"), SL_ERR_FORMAT, "argument 'pad' must be an integer");
@@ -41,9 +42,166 @@ TEST(spec_errors_point_at_the_token) {
     ASSERT_FAILS(mk("unflatten(2,2,2)", "9"), SL_ERR_ARG, "does not match");
     ASSERT_FAILS(mk("linear(99999999999)", "4"), SL_ERR_FORMAT, "argument 'out'");
     sl_shape s;
-    ASSERT_FAILS(sl_shape_parse("1x28", &s), SL_ERR_FORMAT, "not 2 dimensions");
+    ASSERT_FAILS(sl_shape_parse("1x2x3x4", &s), SL_ERR_FORMAT, "more than 3 dimensions");
+    ASSERT_OK(sl_shape_parse("50x96", &s));
+    ASSERT_EQ_INT(s.ndim, 2);
+    ASSERT_EQ_SIZE(s.dims[0], 50);
+    ASSERT_EQ_SIZE(s.dims[1], 96);
     ASSERT_FAILS(sl_shape_parse("1xx2", &s), SL_ERR_FORMAT, "column 3");
     ASSERT_FAILS(sl_shape_parse("0", &s), SL_ERR_FORMAT, "1..16777216");
+}
+
+/* A preset's errors name the token as the user wrote it, its position and
+ * column, and the layer of the preset where the error is. */
+TEST(preset_errors_point_at_the_users_token) {
+    ASSERT_FAILS(mk("vit(dim=30,heads=4)", "1x28x28"), SL_ERR_FORMAT,
+                 "spec: token 1 'vit(dim=30,heads=4)' (column 1): heads (4) must divide dim (30)");
+    ASSERT_FAILS(mk("conv(3,3), vit(patch=40)", "1x28x28"), SL_ERR_ARG,
+                 "spec: token 2 'vit(patch=40)' (column 12): layer 'patch(40,96)': patch 40 is larger than the "
+                 "input 26x26");
+    ASSERT_FAILS(mk("vit", "784"), SL_ERR_ARG, "token 1 'vit' (column 1): layer 'patch(4,96)': needs an image input");
+    ASSERT_FAILS(mk("vit(pool=max)", "1x28x28"), SL_ERR_FORMAT, "argument 'pool' must be one of cls/mean, got 'max'");
+    ASSERT_FAILS(mk("vit(pool=1)", "1x28x28"), SL_ERR_FORMAT, "must be one of cls/mean, got '1'");
+    ASSERT_FAILS(mk("vit(depth=0)", "1x28x28"), SL_ERR_FORMAT, "argument 'depth' must be an integer in 1..64");
+    ASSERT_FAILS(mk("vit(frob=1)", "1x28x28"), SL_ERR_FORMAT, "unknown argument 'frob' for vit");
+    ASSERT_FAILS(mk("vit,relu,conv(3,3)", "1x8x8"), SL_ERR_ARG, "token 3 'conv(3,3)' (column 10): needs an image");
+    ASSERT_FAILS(mk("pool=cls", "4"), SL_ERR_FORMAT, "unknown layer");
+}
+
+/* Which kinds take tokens (T x D), and the messages of those that do not. */
+TEST(token_shape_rules) {
+    ASSERT_OK(mk("linear(5),ln,gelu,relu,tanh,dropout,pos,cls,block(1),tokmean", "3x4"));
+    ASSERT_FAILS(mk("patch(4,8),bn", "1x8x8"), SL_ERR_ARG, "token 2 'bn' (column 12): needs an image or flat input");
+    ASSERT_FAILS(mk("patch(4,8),l2norm", "1x8x8"), SL_ERR_ARG, "got 4x8 tokens; insert tokfirst or tokmean");
+    ASSERT_FAILS(mk("patch(4,8),gap", "1x8x8"), SL_ERR_ARG, "needs an image input (CxHxW), got 4x8 tokens");
+    ASSERT_FAILS(mk("patch(4,8),unflatten(1,4,8)", "1x8x8"), SL_ERR_ARG, "needs a flat input");
+    ASSERT_FAILS(mk("cls", "1x8x8"), SL_ERR_ARG, "needs a token input (TxD), got 1x8x8; insert patch(p,dim)");
+    ASSERT_FAILS(mk("tokmean", "8"), SL_ERR_ARG, "needs a token input (TxD), got 8");
+    ASSERT_FAILS(mk("ln", "1x8x8"), SL_ERR_ARG, "needs a flat input, got 1x8x8; insert flatten or gap");
+    ASSERT_FAILS(mk("block(3)", "5x8"), SL_ERR_ARG, "3 heads do not divide the token width 8");
+    ASSERT_FAILS(mk("patch(9,8)", "1x8x8"), SL_ERR_ARG, "patch 9 is larger than the input 8x8");
+    sl_model *m;
+    sl_shape in = shp("3x4");
+    ASSERT_OK(sl_model_create("linear(5),flatten", &in, 1, &m));
+    sl_shape o = sl_model_output_shape(m);
+    ASSERT_EQ_INT(o.ndim, 1);
+    ASSERT_EQ_SIZE(o.dims[0], 15);
+    sl_model_destroy(m);
+}
+
+/* The vit preset: its layers, shapes, parameter count, the tensor names of
+ * a block (PyTorch's, nested), initial values of cls and pos, and the
+ * normalised spec, which rebuilds the same model. */
+TEST(vit_preset_layers_and_tensors) {
+    sl_shape in = shp("1x28x28");
+    sl_model *m;
+    ASSERT_OK(sl_model_create("vit(patch=4, dim=96, depth=6, heads=4)", &in, 1, &m));
+    ASSERT_STREQ(sl_model_spec(m), "vit(patch=4,dim=96,depth=6,heads=4,mlp=4,pool=cls)");
+    ASSERT_EQ_SIZE(sl_model_layer_count(m), 11);
+    /* patch 96*16+96, cls 96, pos 50*96, block 2*192 + 3*96*96+288 + 96*96+96 + 384*96+384 + 96*384+96, ln 192 */
+    size_t block = 2 * 192 + (3 * 96 * 96 + 288) + (96 * 96 + 96) + (384 * 96 + 384) + (96 * 384 + 96);
+    ASSERT_EQ_SIZE(block, 111840);
+    ASSERT_EQ_SIZE(sl_model_param_count(m), 1632 + 96 + 4800 + 6 * block + 192);
+    char buf[4096];
+    sl_model_summary(m, buf, sizeof buf);
+    ASSERT_CONTAINS(buf, "patch(4,96)                  49x96");
+    ASSERT_CONTAINS(buf, "block(4,4)                   50x96              111840");
+    ASSERT_CONTAINS(buf, "tokfirst                     96");
+    static const char *const names[] = {"3.norm1.weight", "3.norm1.bias", "3.attn.in_proj_weight",
+                                        "3.attn.in_proj_bias", "3.attn.out_proj.weight", "3.attn.out_proj.bias",
+                                        "3.norm2.weight", "3.norm2.bias", "3.mlp.0.weight", "3.mlp.0.bias",
+                                        "3.mlp.2.weight", "3.mlp.2.bias"};
+    sl_param_info p;
+    ASSERT_TRUE(sl_model_tensor(m, 1, &p));
+    ASSERT_STREQ(p.name, "0.bias");
+    ASSERT_TRUE(sl_model_tensor(m, 2, &p));
+    ASSERT_STREQ(p.name, "1.cls_token");
+    ASSERT_EQ_INT(p.ndim, 3);
+    ASSERT_TRUE(p.shape[0] == 1 && p.shape[1] == 1 && p.shape[2] == 96 && !p.decay);
+    double ss = 0, mx = 0;
+    for (size_t i = 0; i < p.count; i++) ss += (double)p.data[i] * p.data[i], mx = fmax(mx, fabs(p.data[i]));
+    ASSERT_TRUE(mx <= 0.04 && ss > 0);
+    ASSERT_TRUE(sl_model_tensor(m, 3, &p));
+    ASSERT_STREQ(p.name, "2.pos_embed");
+    ASSERT_TRUE(p.shape[0] == 1 && p.shape[1] == 50 && p.shape[2] == 96);
+    ss = 0, mx = 0;
+    for (size_t i = 0; i < p.count; i++) ss += (double)p.data[i] * p.data[i], mx = fmax(mx, fabs(p.data[i]));
+    /* Normal(0, 0.02) cut at 2 sd has sd 0.02 * 0.880. */
+    ASSERT_TRUE(mx <= 0.04 && fabs(sqrt(ss / (double)p.count) - 0.0176) < 0.001);
+    for (size_t j = 0; j < 12; j++) {
+        ASSERT_TRUE(sl_model_tensor(m, 4 + j, &p));
+        ASSERT_STREQ(p.name, names[j]);
+    }
+    ASSERT_TRUE(sl_model_tensor(m, 6, &p)); /* in_proj_weight: Xavier-uniform, bound sqrt(6 / (96 + 288)) */
+    ASSERT_TRUE(p.shape[0] == 288 && p.shape[1] == 96 && p.decay);
+    mx = 0;
+    for (size_t i = 0; i < p.count; i++) mx = fmax(mx, fabs(p.data[i]));
+    ASSERT_TRUE(mx <= sqrt(6.0 / 384.0) && mx > 0.95 * sqrt(6.0 / 384.0));
+    ASSERT_TRUE(sl_model_tensor(m, 7, &p)); /* in_proj_bias: 0 */
+    ASSERT_TRUE(p.data[0] == 0 && p.data[287] == 0 && !p.decay);
+    sl_shape o = sl_model_output_shape(m);
+    ASSERT_TRUE(o.ndim == 1 && o.dims[0] == 96);
+    sl_model *m2;
+    ASSERT_OK(sl_model_create(sl_model_spec(m), &in, 1, &m2));
+    ASSERT_EQ_SIZE(sl_model_param_count(m2), sl_model_param_count(m));
+    ASSERT_TRUE(memcmp(sl_model_params(m), sl_model_params(m2), sl_model_param_count(m) * sizeof(float)) == 0);
+    sl_model_destroy(m2);
+    sl_model_destroy(m);
+    ASSERT_OK(sl_model_create("vit(patch=7,dim=8,depth=2,heads=2,mlp=3,pool=mean),linear(3)", &in, 1, &m));
+    ASSERT_STREQ(sl_model_spec(m), "vit(patch=7,dim=8,depth=2,heads=2,mlp=3,pool=mean),linear(3)");
+    sl_model_summary(m, buf, sizeof buf);
+    ASSERT_CONTAINS(buf, "patch(7,8)                   16x8");
+    ASSERT_CONTAINS(buf, "tokmean");
+    ASSERT_TRUE(strstr(buf, "cls") == NULL);
+    ASSERT_TRUE(sl_model_tensor(m, 11, &p)); /* patch 2, pos 1, then the block's */
+    ASSERT_STREQ(p.name, "2.mlp.0.weight");
+    ASSERT_TRUE(p.shape[0] == 24 && p.shape[1] == 8);
+    sl_model_destroy(m);
+}
+
+/* A ViT checkpoint rebuilds the model from its spec (the preset) and gives
+ * the same outputs bit for bit. */
+TEST(vit_checkpoint_round_trip) {
+    sl_shape in = shp("3x12x12");
+    sl_model *m, *m2;
+    ASSERT_OK(sl_model_create("vit(patch=3,dim=8,depth=2,heads=2,pool=mean),linear(4)", &in, 3, &m));
+    float x[2 * 432];
+    sl_rng r;
+    sl_rng_seed(&r, 1, 2);
+    for (size_t i = 0; i < 2 * 432; i++) x[i] = (float)sl_rng_normal(&r);
+    const float *y;
+    float y1[8];
+    ASSERT_OK(sl_model_forward(m, x, 2, false, &y));
+    memcpy(y1, y, sizeof y1);
+    ASSERT_OK(sl_model_save(m, NULL, t_path("vit.safetensors"), NULL));
+    ASSERT_OK(sl_model_load(t_path("vit.safetensors"), &m2));
+    ASSERT_STREQ(sl_model_spec(m2), "vit(patch=3,dim=8,depth=2,heads=2,mlp=4,pool=mean),linear(4)");
+    ASSERT_EQ_SIZE(sl_model_layer_count(m2), 7); /* patch, pos, 2 blocks, ln, tokmean, linear */
+    ASSERT_OK(sl_model_forward(m2, x, 2, false, &y));
+    ASSERT_TRUE(memcmp(y, y1, sizeof y1) == 0);
+    sl_model_destroy(m2);
+    sl_model_destroy(m);
+}
+
+/* Memory: a block's cache and scratch are counted (the estimate grows with
+ * the batch and with T^2), and sizes that overflow are refused, not
+ * wrapped. */
+TEST(vit_memory_plan) {
+    sl_shape in = shp("3x32x32");
+    sl_model *m;
+    ASSERT_OK(sl_model_create("vit(patch=4,dim=32,depth=2,heads=2)", &in, 1, &m));
+    size_t a = sl_model_memory(m, 64), b = sl_model_memory(m, 128);
+    /* 65 tokens of 32, batch 64: a block caches at least 2 heads x 65^2
+     * probabilities and 2 x 128-wide MLP activations per token. */
+    ASSERT_TRUE(a > 2 * 64 * (2 * 65 * 65 + 65 * 256) * sizeof(float));
+    ASSERT_TRUE(b > a + a / 2);
+    ASSERT_EQ_SIZE(sl_model_memory(m, SIZE_MAX / 64), SIZE_MAX);
+    const float *y;
+    float *x = calloc(2 * 3 * 32 * 32, sizeof(float));
+    ASSERT_OK(sl_model_forward(m, x, 2, true, &y));
+    ASSERT_FAILS(sl_model_forward(m, x, SIZE_MAX / 64, true, &y), SL_ERR_NOMEM, "too large");
+    free(x);
+    sl_model_destroy(m);
 }
 
 TEST(shapes_params_and_summary) {

@@ -1,8 +1,9 @@
 /* Agreement with PyTorch: fixture files written by tests/fixtures/nn_torch.py
- * hold torch.nn.Sequential weights under their state_dict names, an input,
- * and PyTorch's outputs and gradients; the model loads those weights and must
- * reproduce them. A second test hands a simlearn checkpoint to PyTorch (and
- * skips when PyTorch is absent). */
+ * (and make_vit_fixture.py, for the ViT layers) hold torch.nn.Sequential
+ * weights under their state_dict names, an input, and PyTorch's outputs and
+ * gradients; the model loads those weights and must reproduce them. Two
+ * more tests hand simlearn checkpoints (a CNN, a ViT) to PyTorch (and skip
+ * when PyTorch is absent). */
 #include "test.h"
 
 #include <unistd.h>
@@ -61,8 +62,11 @@ TEST(torch_fixture_image_encoder) { run_fixture("nn_image.safetensors"); }
 TEST(torch_fixture_decoder_like) { run_fixture("nn_decoder.safetensors"); }
 TEST(torch_fixture_unflatten_mlp) { run_fixture("nn_mlp.safetensors"); }
 TEST(torch_fixture_embbag) { run_fixture("nn_embbag.safetensors"); }
+TEST(torch_fixture_vit) { run_fixture("nn_vit.safetensors"); }
+TEST(torch_fixture_vit_token_layers) { run_fixture("nn_vit_tokens.safetensors"); }
 
-TEST(checkpoint_loads_into_torch) {
+/* Skips unless /usr/bin/python3 with torch and numpy is there. */
+static void need_torch(void) {
     if (access("/usr/bin/python3", X_OK) != 0) SKIP("/usr/bin/python3 is not installed (scripts/deps.sh test installs python3-torch)");
     char *out = NULL;
     if (t_run("/usr/bin/python3 -c 'import torch, numpy' 2>&1", &out) != 0) {
@@ -70,6 +74,74 @@ TEST(checkpoint_loads_into_torch) {
         SKIP("python3-torch is not installed (scripts/deps.sh test installs it)");
     }
     free(out);
+}
+
+/* A few AdamW steps on m with input x (n examples), then eval outputs into
+ * a data file beside the checkpoint, and nn_torch.py's strict load and
+ * comparison, which must print "ok". */
+static void check_in_torch(sl_model *m, const float *x, size_t n) {
+    sl_shape is = sl_model_input_shape(m), os = sl_model_output_shape(m);
+    size_t nout = n * sl_shape_count(&os);
+    sl_optim_config c;
+    sl_optim_config_default(&c, SL_OPT_ADAMW);
+    sl_optim *o;
+    ASSERT_OK(sl_optim_create(m, &c, &o));
+    float *dy = malloc(nout * sizeof(float));
+    sl_rng r;
+    sl_rng_seed(&r, 3, 4);
+    for (size_t i = 0; i < nout; i++) dy[i] = (float)sl_rng_normal(&r);
+    const float *y;
+    for (int step = 0; step < 3; step++) {
+        ASSERT_OK(sl_model_forward(m, x, n, true, &y));
+        sl_model_zero_grad(m);
+        ASSERT_OK(sl_model_backward(m, dy, NULL));
+        ASSERT_OK(sl_optim_step(o, 0.01f));
+    }
+    ASSERT_OK(sl_model_forward(m, x, n, false, &y));
+    ASSERT_OK(sl_model_save(m, o, t_path("model.safetensors"), NULL));
+    sl_tensors *d;
+    ASSERT_OK(sl_tensors_create(&d));
+    size_t xs[4] = {n}, ys[3] = {n};
+    for (int k = 0; k < is.ndim; k++) xs[k + 1] = is.dims[k];
+    for (int k = 0; k < os.ndim; k++) ys[k + 1] = os.dims[k];
+    ASSERT_OK(sl_tensors_add(d, "x", SL_F32, is.ndim + 1, xs, x));
+    ASSERT_OK(sl_tensors_add(d, "y", SL_F32, os.ndim + 1, ys, y));
+    ASSERT_OK(sl_safetensors_write(t_path("data.safetensors"), d));
+    sl_tensors_destroy(d);
+    char cmd[1024], *out = NULL;
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/fixtures/nn_torch.py check %s %s 2>&1",
+             t_path("model.safetensors"), t_path("data.safetensors"));
+    int rc = t_run(cmd, &out);
+    if (rc != 0) T_FAIL("torch check failed (%d): %s", rc, out);
+    ASSERT_CONTAINS(out, "ok");
+    free(out);
+    free(dy);
+    sl_optim_destroy(o);
+}
+
+TEST(vit_checkpoint_loads_into_torch) {
+    need_torch();
+    /* The preset's spec, as the checkpoint keeps it, and token layers after it. */
+    sl_shape s = {3, {3, 12, 10}};
+    sl_model *m;
+    ASSERT_OK(sl_model_create("vit(patch=4,dim=16,depth=2,heads=4,mlp=2),linear(6)", &s, 4, &m));
+    size_t n = 5, nin = n * 360;
+    float *x = malloc(nin * sizeof(float));
+    sl_rng r;
+    sl_rng_seed(&r, 3, 5);
+    for (size_t i = 0; i < nin; i++) x[i] = (float)sl_rng_normal(&r);
+    check_in_torch(m, x, n);
+    sl_model_destroy(m);
+    sl_shape t = {2, {7, 6}};
+    ASSERT_OK(sl_model_create("linear(8),cls,pos,block(2,hidden=12),ln,linear(4),gelu", &t, 5, &m));
+    check_in_torch(m, x, n); /* token input and output: 5 x 7 x 6 in, 5 x 8 x 4 out */
+    sl_model_destroy(m);
+    free(x);
+}
+
+TEST(checkpoint_loads_into_torch) {
+    need_torch();
+    char *out = NULL;
     const char *spec = "conv(4,3,pad=1),bn,relu,maxpool(2),conv(5,3,stride=2),bn,relu,gap,linear(6),gelu,ln,linear(3)";
     sl_shape s = {3, {2, 12, 12}};
     sl_model *m;

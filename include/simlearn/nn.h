@@ -16,42 +16,61 @@ extern "C" {
 
 /* ---- shapes -------------------------------------------------------------
  * The shape of ONE example, without the batch dimension: {D} for a flat
- * vector, {C, H, W} for an image. Batches are always batch-first: a batch of
- * n images is n x C x H x W float32 in C order (NCHW). */
+ * vector, {T, D} for a sequence of T tokens of D features (what patch
+ * embedding and transformer blocks work on), {C, H, W} for an image.
+ * Batches are always batch-first: a batch of n images is n x C x H x W
+ * float32 in C order (NCHW), a batch of token sequences n x T x D. */
 typedef struct sl_shape {
-    int ndim;        /* 1 or 3 */
+    int ndim;        /* 1 (D), 2 (T x D) or 3 (C x H x W) */
     size_t dims[3];
 } sl_shape;
 
 /* Number of floats in one example (product of dims). */
 size_t sl_shape_count(const sl_shape *s);
-/* Parse "1x28x28" (C x H x W) or "128" (D). SL_ERR_FORMAT on anything else. */
+/* Parse "1x28x28" (C x H x W), "50x96" (T x D) or "128" (D). SL_ERR_FORMAT
+ * on anything else. */
 sl_status sl_shape_parse(const char *text, sl_shape *out);
-/* "1x28x28" into buf (always NUL-terminated). */
+/* "1x28x28", "50x96" or "128" into buf (always NUL-terminated). */
 void sl_shape_format(const sl_shape *s, char *buf, size_t cap);
 
 /* ---- models -------------------------------------------------------------
  * A model is a sequence of layers written as a spec string, for example
  *   conv(32,3,pad=1),bn,relu,maxpool(2),conv(64,3,pad=1),bn,relu,gap,linear(128)
  * Layers (arguments in brackets are optional, with PyTorch's defaults):
- *   linear(out[,bias=1])                       flat -> flat       nn.Linear
+ *   linear(out[,bias=1])                       flat or tokens     nn.Linear (on each token)
  *   conv(out,k[,stride=1,pad=0,bias=1])        image -> image     nn.Conv2d
- *   bn[(eps=1e-5,momentum=0.1)]                any                nn.BatchNorm2d / 1d
- *   ln[(eps=1e-5)]                             flat               nn.LayerNorm(D)
+ *   bn[(eps=1e-5,momentum=0.1)]                image or flat      nn.BatchNorm2d / 1d
+ *   ln[(eps=1e-5)]                             flat or tokens     nn.LayerNorm(D) (on each token)
  *   relu, gelu, tanh                           any                nn.ReLU / GELU / Tanh
  *   maxpool(k[,stride=k,pad=0])                image              nn.MaxPool2d
  *   avgpool(k[,stride=k,pad=0])                image              nn.AvgPool2d
  *   upsample(scale)                            image              nn.Upsample(nearest)
  *   gap                                        image -> flat      AdaptiveAvgPool2d(1)+Flatten
- *   flatten                                    image -> flat      nn.Flatten
+ *   flatten                                    image/tokens->flat nn.Flatten
  *   unflatten(C,H,W)                           flat -> image      nn.Unflatten(1,(C,H,W))
  *   dropout[(p=0.5)]                           any                nn.Dropout
  *   l2norm                                     flat               F.normalize(x, dim=1)
  *   embbag(vocab,dim)                          ids -> flat        nn.EmbeddingBag(mode='mean')
+ *   patch(p,dim)                               image -> tokens    Conv2d(C,dim,p,stride=p),
+ *                                                                 flatten(2).transpose(1,2)
+ *   cls                                        T x D -> T+1 x D   class token first (1,1,D)
+ *   pos                                        tokens             + position embedding (1,T,D)
+ *   block(heads[,mlp=4,hidden=mlp*D])          tokens             pre-LN transformer block
+ *   tokmean, tokfirst                          tokens -> flat     mean of the tokens, first token
+ * and one preset, which stands for several layers:
+ *   vit[(patch=4,dim=96,depth=6,heads=4,mlp=4,pool=cls)]
+ *     = patch(patch,dim),cls,pos,block(heads,mlp) (depth times),ln,tokfirst;
+ *       pool=mean: no cls, tokmean at the end
  * embbag must be first; its input is a flat vector of L token ids stored as
  * floats (exact below 2^24); negative ids are padding and do not count in the
  * mean. `gap` stands for two torch modules, which shifts the torch indices of
  * later layers by one (see sl_model_summary's "torch" column and docs/nn.md).
+ * block(heads,mlp) is x + attn(norm1(x)), then x + mlp(norm2(x)) with
+ * nn.LayerNorm(D) norms, nn.MultiheadAttention(D, heads) and
+ * mlp = Linear(D, hidden), GELU, Linear(hidden, D); its tensors are named as
+ * that module's state_dict names them ("3.attn.in_proj_weight",
+ * "3.mlp.0.weight", ...). The spec of a model keeps a preset as one token
+ * with every argument written out.
  *
  * Ownership: the model owns its parameters, gradients, optimizer state,
  * activations of the last forward pass and scratch, all freed by
@@ -65,7 +84,10 @@ typedef struct sl_model sl_model;
 
 /* Build a model and initialise it as PyTorch does by default (Kaiming-uniform
  * weights with a=sqrt(5), uniform biases, BN gamma 1 / beta 0, N(0,1)
- * embeddings), deterministically from seed. Errors: SL_ERR_FORMAT (bad spec;
+ * embeddings; in a block, as nn.MultiheadAttention does: Xavier-uniform
+ * in_proj_weight, zero attention biases), class tokens and position
+ * embeddings as common ViT code does (normal, std 0.02, truncated at two
+ * standard deviations), deterministically from seed. Errors: SL_ERR_FORMAT (bad spec;
  * the message names the token, its position and what was expected),
  * SL_ERR_ARG (shape mismatch, e.g. "token 5 'linear(10)': needs a flat
  * input, got 64x7x7; insert flatten or gap"), SL_ERR_NOMEM. */
@@ -102,7 +124,8 @@ void sl_model_set_rng(sl_model *m, uint64_t seed);
 typedef enum { SL_TENSOR_WEIGHT, SL_TENSOR_BIAS, SL_TENSOR_NORM, SL_TENSOR_BUFFER } sl_tensor_role;
 typedef struct sl_param_info {
     const char *name;        /* PyTorch-style, "0.weight", "1.running_mean" */
-    sl_tensor_role role;     /* NORM = BN/LN gamma and beta */
+    sl_tensor_role role;     /* NORM = BN/LN gamma and beta; BIAS also class
+                                tokens and position embeddings */
     int ndim;
     size_t shape[4];
     size_t count;

@@ -1,7 +1,9 @@
 /* The heavy layer kernels: convolution (batched im2col + one sgemm per chunk
  * of examples), linear, batch normalisation with fused ReLU, and pooling, each
- * with a naive `_ref` twin that the tests compare against. Layouts are the
- * internal ones of nn_internal.h (images CNHW, flat n x D). */
+ * with a naive `_ref` twin that the tests compare against; and the plain row
+ * loops of layer norm and GELU, which layers and transformer blocks share.
+ * Layouts are the internal ones of nn_internal.h (images CNHW, flat n x D,
+ * tokens (n*T) x D). */
 #include "nn/nn_internal.h"
 
 #include <math.h>
@@ -412,6 +414,84 @@ void sl__linear_backward_ref(float *din, float *dwt, float *dbias, const float *
                 for (size_t j = 0; j < no; j++) acc += (double)dout[i * no + j] * wt[j * di + k];
                 din[i * di + k] = (float)acc;
             }
+}
+
+/* ---- layer norm over rows -------------------------------------------------
+ * Each row's mean and variance are summed in double in feature order. The
+ * backward's input gradient is per row; the weight and bias gradients are
+ * summed over the rows in row order, one block of 16 features per task, so
+ * every sum has the same order whatever the thread count. */
+#define LN_BLOCK 16
+
+void sl__ln_forward(float *out, float *stats, const float *in, const float *w, const float *b, size_t rows, size_t d,
+                    double eps) {
+#pragma omp parallel for schedule(static) if (rows * d >= SL__PAR_MIN && !omp_in_parallel())
+    for (size_t s = 0; s < rows; s++) {
+        const float *x = in + s * d;
+        float *y = out + s * d;
+        double mu = 0, var = 0;
+        for (size_t j = 0; j < d; j++) mu += x[j];
+        mu /= (double)d;
+        for (size_t j = 0; j < d; j++) var += (x[j] - mu) * (x[j] - mu);
+        var /= (double)d;
+        double inv = 1.0 / sqrt(var + eps);
+        for (size_t j = 0; j < d; j++) y[j] = (float)((x[j] - mu) * inv) * w[j] + b[j];
+        stats[2 * s] = (float)mu;
+        stats[2 * s + 1] = (float)inv;
+    }
+}
+
+void sl__ln_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *stats,
+                     const float *w, size_t rows, size_t d) {
+    const size_t nb = (d + LN_BLOCK - 1) / LN_BLOCK;
+    const bool par = rows * d >= SL__PAR_MIN && !omp_in_parallel();
+#pragma omp parallel for schedule(static) if (par)
+    for (size_t blk = 0; blk < nb; blk++) {
+        const size_t j0 = blk * LN_BLOCK, j1 = SL__MIN(d, j0 + LN_BLOCK);
+        for (size_t s = 0; s < rows; s++) {
+            const float *x = in + s * d, *g = dout + s * d;
+            const double mu = stats[2 * s], inv = stats[2 * s + 1];
+            for (size_t j = j0; j < j1; j++) {
+                dw[j] += (float)(g[j] * ((x[j] - mu) * inv));
+                db[j] += g[j];
+            }
+        }
+    }
+    if (!din) return;
+#pragma omp parallel for schedule(static) if (par)
+    for (size_t s = 0; s < rows; s++) {
+        const float *x = in + s * d, *g = dout + s * d;
+        const double mu = stats[2 * s], inv = stats[2 * s + 1];
+        double a1 = 0, a2 = 0;
+        for (size_t j = 0; j < d; j++) {
+            double xh = (x[j] - mu) * inv, gx = (double)g[j] * w[j];
+            a1 += gx;
+            a2 += gx * xh;
+        }
+        a1 /= (double)d;
+        a2 /= (double)d;
+        for (size_t j = 0; j < d; j++) {
+            double xh = (x[j] - mu) * inv;
+            din[s * d + j] = (float)(inv * ((double)g[j] * w[j] - a1 - xh * a2));
+        }
+    }
+}
+
+/* ---- GELU -----------------------------------------------------------------*/
+static inline float gelu_f(float x) { return (float)(0.5 * x * (1.0 + erf(x * 0.70710678118654752))); }
+static inline float gelu_d(float x) {
+    double cdf = 0.5 * (1.0 + erf(x * 0.70710678118654752));
+    return (float)(cdf + x * 0.39894228040143268 * exp(-0.5 * (double)x * x));
+}
+
+void sl__gelu_forward(float *out, const float *in, size_t count) {
+#pragma omp parallel for schedule(static) if (count >= SL__PAR_MIN && !omp_in_parallel())
+    for (size_t j = 0; j < count; j++) out[j] = gelu_f(in[j]);
+}
+
+void sl__gelu_backward(float *din, const float *dout, const float *in, size_t count) {
+#pragma omp parallel for schedule(static) if (count >= SL__PAR_MIN && !omp_in_parallel())
+    for (size_t j = 0; j < count; j++) din[j] = dout[j] * gelu_d(in[j]);
 }
 
 /* ---- batch normalisation ------------------------------------------------

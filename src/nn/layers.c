@@ -1,12 +1,16 @@
 /* The layer kinds: for each, its arguments, shape rule, tensors,
  * initialisation, memory needs and forward and backward passes, gathered in
- * the table sl__layer_kinds at the end. The heavy kernels (convolution,
- * linear, batch norm, pooling) are in kernels.c; the rest are here.
+ * the table sl__layer_kinds at the end, and the presets that stand for
+ * several layers (sl__layer_presets). The heavy kernels (convolution, linear,
+ * batch norm, pooling, layer norm, GELU) are in kernels.c, the transformer
+ * kernels in transformer.c; the rest are here.
  *
  * A pass works on a batch of n examples in the internal layout (images as
- * C x N x H x W); a backward adds into the parameter gradients and writes
- * din, which may be NULL when nothing upstream needs it. */
+ * C x N x H x W, tokens as (n*T) x D rows); a backward adds into the
+ * parameter gradients and writes din, which may be NULL when nothing
+ * upstream needs it. */
 #include "nn/nn_internal.h"
+#include "nn/transformer.h"
 
 #include <math.h>
 #include <string.h>
@@ -16,6 +20,12 @@ static const double big = (double)((size_t)1 << 24); /* largest size argument */
 
 static sl_shape flat(size_t d) { return (sl_shape){1, {d, 0, 0}}; }
 static sl_shape img(size_t c, size_t h, size_t w) { return (sl_shape){3, {c, h, w}}; }
+static sl_shape tok(size_t t, size_t d) { return (sl_shape){2, {t, d, 0}}; }
+
+/* Features of a flat or token input (its last dimension), and the rows of a
+ * batch of n: n for flat, n*T for tokens. */
+static size_t width(const sl_shape *s) { return s->dims[s->ndim - 1]; }
+static size_t rows_of(const sl__layer *L, size_t n) { return n * (L->in_count / width(&L->in)); }
 
 /* Argument `slot` of L's kind, when given: an integer in lo..hi. */
 static sl_status arg_int(const sl__layer *L, const sl__layer_args *a, int slot, double lo, double hi, size_t *out) {
@@ -36,12 +46,25 @@ static sl_status arg_flag(const sl__layer *L, const sl__layer_args *a, int slot,
     return SL_OK;
 }
 
-/* Fails unless L's input is flat; what and hint complete the message. */
+/* Fails unless L's input is flat; what completes the message, and hint
+ * follows it for an image input. */
 static sl_status need_flat(const sl__layer *L, const char *what, const char *hint) {
+    if (L->in.ndim == 1) return SL_OK;
+    char sh[64];
+    sl_shape_format(&L->in, sh, sizeof sh);
+    if (L->in.ndim == 2)
+        return sl__layer_fail(L, SL_ERR_ARG, "needs a flat input%s, got %s tokens; insert tokfirst or tokmean before it",
+                              what, sh);
+    return sl__layer_fail(L, SL_ERR_ARG, "needs a flat input%s, got %s%s", what, sh, hint);
+}
+
+/* Fails unless L's input is flat or tokens (a kind that works on rows); an
+ * image gets the message of need_flat. */
+static sl_status need_rows(const sl__layer *L) {
     if (L->in.ndim != 3) return SL_OK;
     char sh[64];
     sl_shape_format(&L->in, sh, sizeof sh);
-    return sl__layer_fail(L, SL_ERR_ARG, "needs a flat input%s, got %s%s", what, sh, hint);
+    return sl__layer_fail(L, SL_ERR_ARG, "needs a flat input, got %s; insert flatten or gap before it", sh);
 }
 
 /* The shape rule of a kind that keeps a flat input's shape. */
@@ -51,11 +74,26 @@ static sl_status same_flat_shape(sl__layer *L) {
     return SL_OK;
 }
 
+/* The shape rule of a kind that keeps a flat or token input's shape. */
+static sl_status same_rows_shape(sl__layer *L) {
+    SL__TRY(need_rows(L));
+    L->out = L->in;
+    return SL_OK;
+}
+
+static sl_status need_tokens(const sl__layer *L) {
+    if (L->in.ndim == 2) return SL_OK;
+    char sh[64];
+    sl_shape_format(&L->in, sh, sizeof sh);
+    return sl__layer_fail(L, SL_ERR_ARG, "needs a token input (TxD), got %s%s", sh,
+                          L->in.ndim == 3 ? "; insert patch(p,dim) before it" : "");
+}
+
 static sl_status need_image(const sl__layer *L) {
     if (L->in.ndim == 3) return SL_OK;
     char sh[64];
     sl_shape_format(&L->in, sh, sizeof sh);
-    return sl__layer_fail(L, SL_ERR_ARG, "needs an image input (CxHxW), got %s", sh);
+    return sl__layer_fail(L, SL_ERR_ARG, "needs an image input (CxHxW), got %s%s", sh, L->in.ndim == 2 ? " tokens" : "");
 }
 
 /* Image output of c channels of a k x k window sliding by stride over the
@@ -87,19 +125,39 @@ static size_t weight_and_bias(const sl__layer *L, sl__tensor_spec t[], sl__tenso
 
 /* PyTorch: kaiming_uniform_(a=sqrt(5)) gives bound 1/sqrt(fan_in); the bias
  * uses the same bound. */
-static void fan_in_init(const sl__layer *L, float *const data[], sl_rng *r, size_t fan_in) {
-    float bound = (float)(1.0 / sqrt((double)fan_in));
-    for (size_t j = 0; j < L->nout * fan_in; j++) data[0][j] = sl_rng_range(r, -bound, bound);
-    if (L->bias)
-        for (size_t j = 0; j < L->nout; j++) data[1][j] = sl_rng_range(r, -bound, bound);
+static void uniform_init(float *x, size_t count, double bound, sl_rng *r) {
+    for (size_t j = 0; j < count; j++) x[j] = sl_rng_range(r, (float)-bound, (float)bound);
 }
 
-/* Two floats of cache per example (ln keeps mean and 1/sd; l2norm and embbag
- * use one). */
+static void fan_in_init(const sl__layer *L, float *const data[], sl_rng *r, size_t fan_in) {
+    double bound = 1.0 / sqrt((double)fan_in);
+    uniform_init(data[0], L->nout * fan_in, bound, r);
+    if (L->bias) uniform_init(data[1], L->nout, bound, r);
+}
+
+/* Normal(0, 0.02) truncated at two standard deviations (values beyond are
+ * drawn again), as common ViT code (timm, DeiT) initialises class tokens and
+ * position embeddings: nn.init.trunc_normal_(x, std=0.02, a=-0.04, b=0.04). */
+static void trunc_normal_init(float *x, size_t count, sl_rng *r) {
+    for (size_t j = 0; j < count; j++) {
+        double v;
+        do v = sl_rng_normal(r);
+        while (fabs(v) > 2.0);
+        x[j] = (float)(0.02 * v);
+    }
+}
+
+/* Two floats of cache per example (l2norm and embbag use one). */
 static void per_example_cache(const sl__layer *L, size_t n, size_t threads, sl__layer_mem *mem) {
     (void)L;
     (void)threads;
     mem->cache = 2 * n;
+}
+
+/* Two floats of cache per row (ln keeps mean and 1/sd): n*T of them for tokens. */
+static void per_row_cache(const sl__layer *L, size_t n, size_t threads, sl__layer_mem *mem) {
+    (void)threads;
+    mem->cache = sl__mul_sat(2, sl__mul_sat(n, L->in_count / width(&L->in)));
 }
 
 /* ---- linear --------------------------------------------------------------*/
@@ -109,25 +167,27 @@ static sl_status linear_configure(sl__layer *L, const sl__layer_args *a) {
     return arg_flag(L, a, 1, &L->bias);
 }
 
+/* On tokens it maps each token, as nn.Linear does on the last dimension. */
 static sl_status linear_shape(sl__layer *L) {
-    SL__TRY(need_flat(L, "", "; insert flatten or gap before it"));
-    L->out = flat(L->nout);
+    SL__TRY(need_rows(L));
+    L->out = L->in.ndim == 2 ? tok(L->in.dims[0], L->nout) : flat(L->nout);
     return SL_OK;
 }
 
 static size_t linear_tensors(const sl__layer *L, sl__tensor_spec t[]) {
-    return weight_and_bias(L, t, (sl__tensor_spec){"weight", SL_TENSOR_WEIGHT, 2, {L->nout, L->in.dims[0]}});
+    return weight_and_bias(L, t, (sl__tensor_spec){"weight", SL_TENSOR_WEIGHT, 2, {L->nout, width(&L->in)}});
 }
 
-static void linear_init(const sl__layer *L, float *const data[], sl_rng *r) { fan_in_init(L, data, r, L->in.dims[0]); }
+static void linear_init(const sl__layer *L, float *const data[], sl_rng *r) { fan_in_init(L, data, r, width(&L->in)); }
 
 static sl_status linear_forward(sl__layer *L, const sl__pass *p) {
-    sl__linear_forward(p->out, p->in, p->data[0], p->data[1], p->n, L->in.dims[0], L->nout);
+    sl__linear_forward(p->out, p->in, p->data[0], p->data[1], rows_of(L, p->n), width(&L->in), L->nout);
     return SL_OK;
 }
 
 static void linear_backward(const sl__layer *L, const sl__pass *p) {
-    sl__linear_backward(p->din, p->grad[0], p->grad[1], p->dout, p->in, p->data[0], p->n, L->in.dims[0], L->nout);
+    sl__linear_backward(p->din, p->grad[0], p->grad[1], p->dout, p->in, p->data[0], rows_of(L, p->n),
+                        width(&L->in), L->nout);
 }
 
 /* ---- conv ----------------------------------------------------------------*/
@@ -190,29 +250,45 @@ static sl_status bn_configure(sl__layer *L, const sl__layer_args *a) {
     return SL_OK;
 }
 
-static size_t ln_tensors(const sl__layer *L, sl__tensor_spec t[]) {
-    size_t C = L->in.dims[0];
+/* bn normalises channels (the first dimension), ln the features of each
+ * row (the last). */
+static sl_status bn_shape(sl__layer *L) {
+    if (L->in.ndim == 2)
+        return sl__layer_fail(L, SL_ERR_ARG, "needs an image or flat input, got tokens; use ln on tokens");
+    L->out = L->in;
+    return SL_OK;
+}
+
+static size_t norm_tensors(sl__tensor_spec t[], size_t C) {
     t[0] = (sl__tensor_spec){"weight", SL_TENSOR_NORM, 1, {C}};
     t[1] = (sl__tensor_spec){"bias", SL_TENSOR_NORM, 1, {C}};
     return 2;
 }
 
+static size_t ln_tensors(const sl__layer *L, sl__tensor_spec t[]) { return norm_tensors(t, width(&L->in)); }
+
 static size_t bn_tensors(const sl__layer *L, sl__tensor_spec t[]) {
     size_t C = L->in.dims[0];
-    ln_tensors(L, t);
+    norm_tensors(t, C);
     t[2] = (sl__tensor_spec){"running_mean", SL_TENSOR_BUFFER, 1, {C}};
     t[3] = (sl__tensor_spec){"running_var", SL_TENSOR_BUFFER, 1, {C}};
     return 4;
 }
 
+/* Weight 1, bias 0 (the bias is already 0). */
+static void norm_init(float *w, size_t C) {
+    for (size_t j = 0; j < C; j++) w[j] = 1.0f;
+}
+
 static void ln_init(const sl__layer *L, float *const data[], sl_rng *r) {
     (void)r;
-    for (size_t j = 0; j < L->in.dims[0]; j++) data[0][j] = 1.0f, data[1][j] = 0.0f;
+    norm_init(data[0], width(&L->in));
 }
 
 static void bn_init(const sl__layer *L, float *const data[], sl_rng *r) {
-    ln_init(L, data, r);
-    for (size_t j = 0; j < L->in.dims[0]; j++) data[2][j] = 0.0f, data[3][j] = 1.0f;
+    (void)r;
+    norm_init(data[0], L->in.dims[0]);
+    norm_init(data[3], L->in.dims[0]);
 }
 
 /* The statistics of the last train forward: mean, 1/sd, scale, shift. */
@@ -238,48 +314,16 @@ static void bn_backward(const sl__layer *L, const sl__pass *p) {
     sl__bn_backward(p->din, p->grad[0], p->grad[1], p->dout, p->out, p->in, L->stats, p->data[0], &d);
 }
 
-/* Layer norm over each example's D features; the cache keeps (mean, 1/sd). */
+/* Layer norm over each row's D features (each token's, on tokens); the
+ * cache keeps (mean, 1/sd) per row. */
 static sl_status ln_forward(sl__layer *L, const sl__pass *p) {
-    size_t D = L->in.dims[0];
-    const float *w = p->data[0], *b = p->data[1];
-    for (size_t s = 0; s < p->n; s++) {
-        const float *x = p->in + s * D;
-        float *y = p->out + s * D;
-        double mu = 0, var = 0;
-        for (size_t j = 0; j < D; j++) mu += x[j];
-        mu /= (double)D;
-        for (size_t j = 0; j < D; j++) var += (x[j] - mu) * (x[j] - mu);
-        var /= (double)D;
-        double inv = 1.0 / sqrt(var + L->eps);
-        for (size_t j = 0; j < D; j++) y[j] = (float)((x[j] - mu) * inv) * w[j] + b[j];
-        L->cache[2 * s] = (float)mu;
-        L->cache[2 * s + 1] = (float)inv;
-    }
+    sl__ln_forward(p->out, L->cache, p->in, p->data[0], p->data[1], rows_of(L, p->n), width(&L->in), L->eps);
     return SL_OK;
 }
 
 static void ln_backward(const sl__layer *L, const sl__pass *p) {
-    size_t D = L->in.dims[0];
-    const float *w = p->data[0];
-    float *gw = p->grad[0], *gb = p->grad[1], *din = p->din;
-    for (size_t s = 0; s < p->n; s++) {
-        const float *x = p->in + s * D, *g = p->dout + s * D;
-        double mu = L->cache[2 * s], inv = L->cache[2 * s + 1], a1 = 0, a2 = 0;
-        for (size_t j = 0; j < D; j++) {
-            double xh = (x[j] - mu) * inv, gx = (double)g[j] * w[j];
-            gw[j] += (float)(g[j] * xh);
-            gb[j] += g[j];
-            a1 += gx;
-            a2 += gx * xh;
-        }
-        if (!din) continue;
-        a1 /= (double)D;
-        a2 /= (double)D;
-        for (size_t j = 0; j < D; j++) {
-            double xh = (x[j] - mu) * inv;
-            din[s * D + j] = (float)(inv * ((double)g[j] * w[j] - a1 - xh * a2));
-        }
-    }
+    sl__ln_backward(p->din, p->grad[0], p->grad[1], p->dout, p->in, L->cache, p->data[0], rows_of(L, p->n),
+                    width(&L->in));
 }
 
 /* ---- relu, gelu, tanh: elementwise ---------------------------------------*/
@@ -300,27 +344,13 @@ static void relu_backward(const sl__layer *L, const sl__pass *p) {
     for (size_t j = 0; j < ti; j++) din[j] = out[j] > 0.0f ? dout[j] : 0.0f;
 }
 
-static inline float gelu_f(float x) { return (float)(0.5 * x * (1.0 + erf(x * 0.70710678118654752))); }
-static inline float gelu_d(float x) {
-    double cdf = 0.5 * (1.0 + erf(x * 0.70710678118654752));
-    return (float)(cdf + x * 0.39894228040143268 * exp(-0.5 * (double)x * x));
-}
-
 static sl_status gelu_forward(sl__layer *L, const sl__pass *p) {
-    const size_t ti = p->n * L->in_count;
-    const float *in = p->in;
-    float *out = p->out;
-#pragma omp parallel for schedule(static)
-    for (size_t j = 0; j < ti; j++) out[j] = gelu_f(in[j]);
+    sl__gelu_forward(p->out, p->in, p->n * L->in_count);
     return SL_OK;
 }
 
 static void gelu_backward(const sl__layer *L, const sl__pass *p) {
-    const size_t ti = p->n * L->in_count;
-    const float *in = p->in, *dout = p->dout;
-    float *din = p->din;
-#pragma omp parallel for schedule(static)
-    for (size_t j = 0; j < ti; j++) din[j] = dout[j] * gelu_d(in[j]);
+    sl__gelu_backward(p->din, p->dout, p->in, p->n * L->in_count);
 }
 
 static sl_status tanh_forward(sl__layer *L, const sl__pass *p) {
@@ -476,6 +506,7 @@ void sl__to_nchw(float *dst, const float *src, size_t n, size_t c, size_t hw) {
         for (size_t ci = 0; ci < c; ci++) memcpy(dst + (s * c + ci) * hw, src + (ci * n + s) * hw, hw * sizeof(float));
 }
 
+/* Tokens flatten to T*D features, the same floats in the same order. */
 static sl_status flatten_shape(sl__layer *L) {
     L->out = flat(sl_shape_count(&L->in));
     return SL_OK;
@@ -648,6 +679,240 @@ static void embbag_backward(const sl__layer *L, const sl__pass *p) {
     }
 }
 
+/* ---- tokens: patch, cls, pos, block, tokmean, tokfirst ---------------------
+ * A token batch is (n*T) x D rows. Each kind stands for one module of the
+ * equivalent torch.nn.Sequential: small classes (tests/fixtures/nn_torch.py
+ * has them) whose state_dict names its tensors carry. */
+
+/* ---- patch(p,dim): Conv2d(C, dim, p, stride=p), then flatten(2).transpose(1,2)
+ * (tensors weight and bias of the Conv2d). Rows and columns that fill no
+ * patch are dropped, as the strided convolution drops them. */
+static sl_status patch_configure(sl__layer *L, const sl__layer_args *a) {
+    L->bias = true;
+    SL__TRY(arg_int(L, a, 0, 1, 64, &L->k));
+    return arg_int(L, a, 1, 1, big, &L->nout);
+}
+
+static sl_status patch_shape(sl__layer *L) {
+    SL__TRY(need_image(L));
+    size_t gh = L->in.dims[1] / L->k, gw = L->in.dims[2] / L->k;
+    if (!gh || !gw)
+        return sl__layer_fail(L, SL_ERR_ARG, "patch %zu is larger than the input %zux%zu", L->k, L->in.dims[1],
+                              L->in.dims[2]);
+    L->out = tok(gh * gw, L->nout);
+    return SL_OK;
+}
+
+static size_t patch_tensors(const sl__layer *L, sl__tensor_spec t[]) {
+    return weight_and_bias(L, t,
+                           (sl__tensor_spec){"weight", SL_TENSOR_WEIGHT, 4, {L->nout, L->in.dims[0], L->k, L->k}});
+}
+
+static void patch_init(const sl__layer *L, float *const data[], sl_rng *r) {
+    fan_in_init(L, data, r, L->in.dims[0] * L->k * L->k);
+}
+
+static sl__patch_dims patch_dims(const sl__layer *L, size_t n) {
+    return (sl__patch_dims){n, L->in.dims[0], L->in.dims[1], L->in.dims[2], L->k, L->nout};
+}
+
+/* The patch matrix, n*T x C*p*p. */
+static void patch_memory(const sl__layer *L, size_t n, size_t threads, sl__layer_mem *mem) {
+    (void)threads;
+    mem->scratch = sl__mul_sat(sl__mul_sat(n, L->out.dims[0]), L->in.dims[0] * L->k * L->k);
+}
+
+static sl_status patch_forward(sl__layer *L, const sl__pass *p) {
+    sl__patch_dims d = patch_dims(L, p->n);
+    sl__patch_forward(p->out, p->in, p->data[0], p->data[1], &d, p->scratch);
+    return SL_OK;
+}
+
+static void patch_backward(const sl__layer *L, const sl__pass *p) {
+    sl__patch_dims d = patch_dims(L, p->n);
+    sl__patch_backward(p->din, p->grad[0], p->grad[1], p->dout, p->in, p->data[0], &d, p->scratch);
+}
+
+/* ---- cls: a learned class token (cls_token, 1 x 1 x D) before the tokens */
+static sl_status cls_shape(sl__layer *L) {
+    SL__TRY(need_tokens(L));
+    L->out = tok(L->in.dims[0] + 1, L->in.dims[1]);
+    return SL_OK;
+}
+
+/* Class token and position embedding are additive, like a bias: no weight
+ * decay (common ViT code exempts them too). */
+static size_t cls_tensors(const sl__layer *L, sl__tensor_spec t[]) {
+    t[0] = (sl__tensor_spec){"cls_token", SL_TENSOR_BIAS, 3, {1, 1, L->in.dims[1]}};
+    return 1;
+}
+
+static void cls_init(const sl__layer *L, float *const data[], sl_rng *r) {
+    trunc_normal_init(data[0], L->in.dims[1], r);
+}
+
+static sl_status cls_forward(sl__layer *L, const sl__pass *p) {
+    sl__cls_prepend_forward(p->out, p->in, p->data[0], p->n, L->in.dims[0], L->in.dims[1]);
+    return SL_OK;
+}
+
+static void cls_backward(const sl__layer *L, const sl__pass *p) {
+    sl__cls_prepend_backward(p->din, p->grad[0], p->dout, p->n, L->in.dims[0], L->in.dims[1]);
+}
+
+/* ---- pos: a learned position embedding (pos_embed, 1 x T x D) added ------*/
+static sl_status pos_shape(sl__layer *L) {
+    SL__TRY(need_tokens(L));
+    L->out = L->in;
+    return SL_OK;
+}
+
+static size_t pos_tensors(const sl__layer *L, sl__tensor_spec t[]) {
+    t[0] = (sl__tensor_spec){"pos_embed", SL_TENSOR_BIAS, 3, {1, L->in.dims[0], L->in.dims[1]}};
+    return 1;
+}
+
+static void pos_init(const sl__layer *L, float *const data[], sl_rng *r) {
+    trunc_normal_init(data[0], L->in_count, r);
+}
+
+static sl_status pos_forward(sl__layer *L, const sl__pass *p) {
+    sl__pos_add_forward(p->out, p->in, p->data[0], p->n, L->in.dims[0], L->in.dims[1]);
+    return SL_OK;
+}
+
+static void pos_backward(const sl__layer *L, const sl__pass *p) {
+    sl__pos_add_backward(p->din, p->grad[0], p->dout, p->n, L->in.dims[0], L->in.dims[1]);
+}
+
+/* ---- block(heads[,mlp=4,hidden]): a pre-LN transformer block (transformer.h)
+ * with an MLP of hidden features, mlp*D unless hidden is given (L->nout). */
+static sl_status block_configure(sl__layer *L, const sl__layer_args *a) {
+    L->scale = 4;
+    L->eps = 1e-5; /* nn.LayerNorm's default */
+    SL__TRY(arg_int(L, a, 0, 1, 4096, &L->heads));
+    SL__TRY(arg_int(L, a, 1, 1, 64, &L->scale));
+    return arg_int(L, a, 2, 1, big, &L->hidden);
+}
+
+static sl_status block_shape(sl__layer *L) {
+    SL__TRY(need_tokens(L));
+    size_t D = L->in.dims[1];
+    if (D % L->heads)
+        return sl__layer_fail(L, SL_ERR_ARG, "%zu heads do not divide the token width %zu", L->heads, D);
+    L->nout = L->hidden ? L->hidden : L->scale * D;
+    if (L->nout > big) return sl__layer_fail(L, SL_ERR_ARG, "MLP width %zu is too large", L->nout);
+    L->out = L->in;
+    return SL_OK;
+}
+
+static size_t block_tensors(const sl__layer *L, sl__tensor_spec t[]) {
+    size_t D = L->in.dims[1], M = L->nout;
+    t[SL__BLOCK_NORM1_W] = (sl__tensor_spec){"norm1.weight", SL_TENSOR_NORM, 1, {D}};
+    t[SL__BLOCK_NORM1_B] = (sl__tensor_spec){"norm1.bias", SL_TENSOR_NORM, 1, {D}};
+    t[SL__BLOCK_IN_W] = (sl__tensor_spec){"attn.in_proj_weight", SL_TENSOR_WEIGHT, 2, {3 * D, D}};
+    t[SL__BLOCK_IN_B] = (sl__tensor_spec){"attn.in_proj_bias", SL_TENSOR_BIAS, 1, {3 * D}};
+    t[SL__BLOCK_OUT_W] = (sl__tensor_spec){"attn.out_proj.weight", SL_TENSOR_WEIGHT, 2, {D, D}};
+    t[SL__BLOCK_OUT_B] = (sl__tensor_spec){"attn.out_proj.bias", SL_TENSOR_BIAS, 1, {D}};
+    t[SL__BLOCK_NORM2_W] = (sl__tensor_spec){"norm2.weight", SL_TENSOR_NORM, 1, {D}};
+    t[SL__BLOCK_NORM2_B] = (sl__tensor_spec){"norm2.bias", SL_TENSOR_NORM, 1, {D}};
+    t[SL__BLOCK_FC1_W] = (sl__tensor_spec){"mlp.0.weight", SL_TENSOR_WEIGHT, 2, {M, D}};
+    t[SL__BLOCK_FC1_B] = (sl__tensor_spec){"mlp.0.bias", SL_TENSOR_BIAS, 1, {M}};
+    t[SL__BLOCK_FC2_W] = (sl__tensor_spec){"mlp.2.weight", SL_TENSOR_WEIGHT, 2, {D, M}};
+    t[SL__BLOCK_FC2_B] = (sl__tensor_spec){"mlp.2.bias", SL_TENSOR_BIAS, 1, {D}};
+    return SL__BLOCK_TENSORS;
+}
+
+/* As PyTorch initialises the modules: LayerNorm weight 1, bias 0;
+ * MultiheadAttention's in_proj_weight Xavier-uniform (fan_in D, fan_out 3D),
+ * its out_proj.weight Kaiming-uniform (bound 1/sqrt(D)), both its biases 0;
+ * each Linear of the MLP Kaiming-uniform with its bias under the same bound. */
+static void block_init(const sl__layer *L, float *const data[], sl_rng *r) {
+    size_t D = L->in.dims[1], M = L->nout;
+    norm_init(data[SL__BLOCK_NORM1_W], D);
+    norm_init(data[SL__BLOCK_NORM2_W], D);
+    uniform_init(data[SL__BLOCK_IN_W], 3 * D * D, sqrt(6.0 / (double)(4 * D)), r);
+    uniform_init(data[SL__BLOCK_OUT_W], D * D, 1.0 / sqrt((double)D), r);
+    uniform_init(data[SL__BLOCK_FC1_W], M * D, 1.0 / sqrt((double)D), r);
+    uniform_init(data[SL__BLOCK_FC1_B], M, 1.0 / sqrt((double)D), r);
+    uniform_init(data[SL__BLOCK_FC2_W], D * M, 1.0 / sqrt((double)M), r);
+    uniform_init(data[SL__BLOCK_FC2_B], D, 1.0 / sqrt((double)M), r);
+}
+
+static sl__block_dims block_dims(const sl__layer *L, size_t n, size_t threads) {
+    return (sl__block_dims){n, L->in.dims[0], L->in.dims[1], L->heads, L->nout, L->eps, threads};
+}
+
+static void block_memory(const sl__layer *L, size_t n, size_t threads, sl__layer_mem *mem) {
+    sl__block_dims d = block_dims(L, n, threads);
+    mem->cache = sl__block_cache_floats(&d);
+    mem->scratch = sl__block_scratch_floats(&d);
+}
+
+static sl_status block_forward(sl__layer *L, const sl__pass *p) {
+    sl__block_dims d = block_dims(L, p->n, p->team);
+    sl__block_forward(p->out, L->cache, p->in, (const float *const *)p->data, &d);
+    return SL_OK;
+}
+
+static void block_backward(const sl__layer *L, const sl__pass *p) {
+    sl__block_dims d = block_dims(L, p->n, p->team);
+    sl__block_backward(p->din, p->grad, p->dout, p->in, L->cache, (const float *const *)p->data, &d, p->scratch);
+}
+
+/* ---- tokmean, tokfirst: tokens to one flat vector (the mean of the tokens,
+ * or the first token: the class token after cls) ---------------------------*/
+static sl_status tokpool_shape(sl__layer *L) {
+    SL__TRY(need_tokens(L));
+    L->out = flat(L->in.dims[1]);
+    return SL_OK;
+}
+
+static sl_status tokmean_forward(sl__layer *L, const sl__pass *p) {
+    sl__tok_mean_forward(p->out, p->in, NULL, p->n, L->in.dims[0], L->in.dims[1]);
+    return SL_OK;
+}
+
+static void tokmean_backward(const sl__layer *L, const sl__pass *p) {
+    sl__tok_mean_backward(p->din, p->dout, NULL, p->n, L->in.dims[0], L->in.dims[1]);
+}
+
+static sl_status tokfirst_forward(sl__layer *L, const sl__pass *p) {
+    sl__tok_first_forward(p->out, p->in, p->n, L->in.dims[0], L->in.dims[1]);
+    return SL_OK;
+}
+
+static void tokfirst_backward(const sl__layer *L, const sl__pass *p) {
+    sl__tok_first_backward(p->din, p->dout, p->n, L->in.dims[0], L->in.dims[1]);
+}
+
+/* ---- the vit preset ---------------------------------------------------------
+ * vit(patch=4,dim=96,depth=6,heads=4,mlp=4,pool=cls) stands for
+ *   patch(4,96),cls,pos,block(4,4) (6 times),ln,tokfirst
+ * and pool=mean for patch(4,96),pos,block(4,4) (6 times),ln,tokmean (no class
+ * token). */
+enum { VIT_PATCH, VIT_DIM, VIT_DEPTH, VIT_HEADS, VIT_MLP, VIT_POOL };
+
+static sl_status vit_expand(const sl__layer *L, const sl__layer_args *a, char *out, size_t cap, char *norm,
+                            size_t ncap) {
+    size_t patch = 4, dim = 96, depth = 6, heads = 4, mlp = 4, pool = 0;
+    SL__TRY(arg_int(L, a, VIT_PATCH, 1, 64, &patch));
+    SL__TRY(arg_int(L, a, VIT_DIM, 1, big, &dim));
+    SL__TRY(arg_int(L, a, VIT_DEPTH, 1, 64, &depth));
+    SL__TRY(arg_int(L, a, VIT_HEADS, 1, 4096, &heads));
+    SL__TRY(arg_int(L, a, VIT_MLP, 1, 64, &mlp));
+    SL__TRY(arg_int(L, a, VIT_POOL, 0, 1, &pool));
+    if (dim % heads) return sl__layer_fail(L, SL_ERR_FORMAT, "heads (%zu) must divide dim (%zu)", heads, dim);
+    size_t len = (size_t)snprintf(out, cap, "patch(%zu,%zu)%s,pos", patch, dim, pool ? "" : ",cls");
+    for (size_t i = 0; i < depth && len < cap; i++)
+        len += (size_t)snprintf(out + len, cap - len, ",block(%zu,%zu)", heads, mlp);
+    if (len < cap) len += (size_t)snprintf(out + len, cap - len, ",ln,%s", pool ? "tokmean" : "tokfirst");
+    size_t nlen = (size_t)snprintf(norm, ncap, "vit(patch=%zu,dim=%zu,depth=%zu,heads=%zu,mlp=%zu,pool=%s)", patch,
+                                   dim, depth, heads, mlp, pool ? "mean" : "cls");
+    if (len >= cap || nlen >= ncap) return sl__layer_fail(L, SL_ERR_FORMAT, "the preset's layers are too long");
+    return SL_OK;
+}
+
 /* ---- the table -------------------------------------------------------------
  * In the order the "unknown layer" message lists them. */
 const sl__layer_ops sl__layer_kinds[] = {
@@ -657,10 +922,10 @@ const sl__layer_ops sl__layer_kinds[] = {
      .shape = conv_shape, .tensors = conv_tensors, .init = conv_init, .memory = conv_memory,
      .forward = conv_forward, .backward = conv_backward},
     {.name = "bn", .args = {"eps", "momentum"}, .fuses = "relu", .tracks_batches = true, .configure = bn_configure,
-     .tensors = bn_tensors, .init = bn_init, .stats_floats = bn_stats_floats, .forward = bn_forward,
+     .shape = bn_shape, .tensors = bn_tensors, .init = bn_init, .stats_floats = bn_stats_floats, .forward = bn_forward,
      .backward = bn_backward},
-    {.name = "ln", .args = {"eps"}, .configure = ln_configure, .shape = same_flat_shape, .tensors = ln_tensors,
-     .init = ln_init, .memory = per_example_cache, .forward = ln_forward, .backward = ln_backward},
+    {.name = "ln", .args = {"eps"}, .configure = ln_configure, .shape = same_rows_shape, .tensors = ln_tensors,
+     .init = ln_init, .memory = per_row_cache, .forward = ln_forward, .backward = ln_backward},
     {.name = "relu", .forward = relu_forward, .backward = relu_backward},
     {.name = "gelu", .forward = gelu_forward, .backward = gelu_backward},
     {.name = "tanh", .forward = tanh_forward, .backward = tanh_backward},
@@ -681,5 +946,23 @@ const sl__layer_ops sl__layer_kinds[] = {
     {.name = "embbag", .args = {"vocab", "dim"}, .nreq = 2, .token_input = true, .configure = embbag_configure,
      .shape = embbag_shape, .tensors = embbag_tensors, .init = embbag_init, .memory = per_example_cache,
      .forward = embbag_forward, .backward = embbag_backward},
+    {.name = "patch", .args = {"p", "dim"}, .nreq = 2, .configure = patch_configure, .shape = patch_shape,
+     .tensors = patch_tensors, .init = patch_init, .memory = patch_memory, .forward = patch_forward,
+     .backward = patch_backward},
+    {.name = "cls", .shape = cls_shape, .tensors = cls_tensors, .init = cls_init, .forward = cls_forward,
+     .backward = cls_backward},
+    {.name = "pos", .shape = pos_shape, .tensors = pos_tensors, .init = pos_init, .forward = pos_forward,
+     .backward = pos_backward},
+    {.name = "block", .args = {"heads", "mlp", "hidden"}, .nreq = 1, .configure = block_configure,
+     .shape = block_shape, .tensors = block_tensors, .init = block_init, .memory = block_memory,
+     .forward = block_forward, .backward = block_backward},
+    {.name = "tokmean", .shape = tokpool_shape, .forward = tokmean_forward, .backward = tokmean_backward},
+    {.name = "tokfirst", .shape = tokpool_shape, .forward = tokfirst_forward, .backward = tokfirst_backward},
 };
 const size_t sl__layer_kind_count = sizeof sl__layer_kinds / sizeof sl__layer_kinds[0];
+
+const sl__layer_ops sl__layer_presets[] = {
+    {.name = "vit", .args = {"patch", "dim", "depth", "heads", "mlp", "pool"}, .words = {[VIT_POOL] = "cls|mean"},
+     .expand = vit_expand},
+};
+const size_t sl__layer_preset_count = sizeof sl__layer_presets / sizeof sl__layer_presets[0];

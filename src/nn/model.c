@@ -23,7 +23,7 @@ size_t sl_shape_count(const sl_shape *s) {
 sl_status sl_shape_parse(const char *text, sl_shape *out) {
     sl_shape s = {0, {0, 0, 0}};
     const char *p = text;
-    if (!text || !*text) return sl__fail(SL_ERR_FORMAT, "shape: empty; expected CxHxW (like 1x28x28) or D");
+    if (!text || !*text) return sl__fail(SL_ERR_FORMAT, "shape: empty; expected CxHxW (like 1x28x28), TxD or D");
     for (;;) {
         if (!isdigit((unsigned char)*p))
             return sl__fail(SL_ERR_FORMAT, "shape '%s': column %zu: expected a positive integer", text,
@@ -43,7 +43,6 @@ sl_status sl_shape_parse(const char *text, sl_shape *out) {
                             (size_t)(p - text) + 1);
         p++;
     }
-    if (s.ndim == 2) return sl__fail(SL_ERR_FORMAT, "shape '%s': expected CxHxW or D, not 2 dimensions", text);
     *out = s;
     return SL_OK;
 }
@@ -66,7 +65,50 @@ sl_status sl__layer_fail(const sl__layer *L, sl_status st, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (L->preset[0])
+        return sl__fail(st, "spec: token %zu '%s' (column %zu): layer '%s': %s", L->pos, L->preset, L->col, L->token,
+                        msg);
     return sl__fail(st, "spec: token %zu '%s' (column %zu): %s", L->pos, L->token, L->col, msg);
+}
+
+/* Index of the word p[0..len) in words ("cls|mean"), or -1. */
+static int word_index(const char *words, const char *p, size_t len) {
+    int i = 0;
+    for (const char *w = words;; i++) {
+        const char *bar = strchr(w, '|');
+        size_t wl = bar ? (size_t)(bar - w) : strlen(w);
+        if (wl == len && strncmp(w, p, len) == 0) return i;
+        if (!bar) return -1;
+        w = bar + 1;
+    }
+}
+
+/* The value of argument `slot` at p: a number, or one of its kind's words
+ * for it (the word's index); *end is where it stopped. */
+static sl_status parse_value(const sl__layer *L, int slot, const char *p, double *v, const char **end) {
+    const char *name = L->ops->args[slot], *words = L->ops->words[slot];
+    if (words) {
+        size_t len = 0;
+        while (isalnum((unsigned char)p[len]) || p[len] == '_') len++;
+        int w = word_index(words, p, len);
+        if (w < 0) {
+            char list[128];
+            snprintf(list, sizeof list, "%s", words);
+            for (char *c = list; *c; c++) *c = *c == '|' ? '/' : *c;
+            return sl__layer_fail(L, SL_ERR_FORMAT, "argument '%s' must be one of %s, got '%.*s'", name, list,
+                                  (int)(len ? len : strcspn(p, ",)")), p);
+        }
+        *v = w;
+        *end = p + len;
+        return SL_OK;
+    }
+    char *e;
+    errno = 0;
+    *v = strtod(p, &e);
+    if (e == p || errno || !isfinite(*v))
+        return sl__layer_fail(L, SL_ERR_FORMAT, "argument '%s': expected a number at '%.12s'", name, p);
+    *end = e;
+    return SL_OK;
 }
 
 /* The argument list of token L (after its name, at p) into a, by position
@@ -100,15 +142,8 @@ static sl_status parse_args(const sl__layer *L, const char *p, sl__layer_args *a
                 slot = pos++;
             }
             if (a->have[slot]) return sl__layer_fail(L, SL_ERR_FORMAT, "argument '%s' given twice", k->args[slot]);
-            char *end;
-            errno = 0;
-            double v = strtod(p, &end);
-            if (end == p || errno || !isfinite(v))
-                return sl__layer_fail(L, SL_ERR_FORMAT, "argument '%s': expected a number at '%.12s'", k->args[slot],
-                                      p);
-            a->val[slot] = v;
+            SL__TRY(parse_value(L, slot, p, &a->val[slot], &p));
             a->have[slot] = true;
-            p = end;
             while (*p == ' ') p++;
             if (*p == ',') p++;
             else if (*p != ')') return sl__layer_fail(L, SL_ERR_FORMAT, "expected ',' or ')' at '%.12s'", p);
@@ -122,20 +157,33 @@ static sl_status parse_args(const sl__layer *L, const char *p, sl__layer_args *a
     return SL_OK;
 }
 
+/* Length of the name at the start of a token. */
+static size_t name_length(const char *t) {
+    size_t nl = 0;
+    while (isalnum((unsigned char)t[nl]) || t[nl] == '_') nl++;
+    return nl;
+}
+
+/* The entry of table (count entries) named t[0..nl), or NULL. */
+static const sl__layer_ops *find_named(const sl__layer_ops *table, size_t count, const char *t, size_t nl) {
+    for (size_t i = 0; i < count; i++)
+        if (strlen(table[i].name) == nl && strncmp(table[i].name, t, nl) == 0) return &table[i];
+    return NULL;
+}
+
 /* The kind of token L by its name, then its arguments and settings. */
 static sl_status parse_token(sl__layer *L) {
     const char *t = L->token;
-    size_t nl = 0;
-    while (isalnum((unsigned char)t[nl]) || t[nl] == '_') nl++;
-    L->ops = NULL;
-    for (size_t i = 0; i < sl__layer_kind_count; i++)
-        if (strlen(sl__layer_kinds[i].name) == nl && strncmp(sl__layer_kinds[i].name, t, nl) == 0)
-            L->ops = &sl__layer_kinds[i];
+    size_t nl = name_length(t);
+    L->ops = find_named(sl__layer_kinds, sl__layer_kind_count, t, nl);
     if (!L->ops) {
         char names[512] = "";
         for (size_t i = 0; i < sl__layer_kind_count; i++)
             snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
                      sl__layer_kinds[i].name);
+        for (size_t i = 0; i < sl__layer_preset_count; i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "; or the preset ",
+                     sl__layer_presets[i].name);
         return sl__layer_fail(L, SL_ERR_FORMAT, "unknown layer; expected one of %s", names);
     }
     sl__layer_args a = {{0}, {false}};
@@ -218,75 +266,136 @@ static void init_params(sl_model *m, uint64_t seed) {
     }
 }
 
-/* Layers in a spec: commas outside parentheses separate them. */
-static size_t count_tokens(const char *spec) {
-    size_t ntok = 1;
-    int depth = 0;
-    for (const char *p = spec; *p; p++) {
-        if (*p == '(') depth++;
-        else if (*p == ')') depth--;
-        else if (*p == ',' && depth == 0) ntok++;
-    }
-    return ntok;
-}
-
-/* Split the spec into m->layers' tokens (m->nl of them) and parse each. */
-static sl_status split_spec(sl_model *m, const char *spec) {
-    sl_status st = SL_OK;
-    const char *p = spec;
-    size_t nl = 0;
-    int depth = 0;
-    while (st == SL_OK) {
-        const char *start = p;
-        depth = 0;
-        while (*p && !(*p == ',' && depth == 0)) {
-            if (*p == '(') depth++;
-            if (*p == ')') depth--;
-            p++;
-        }
-        const char *a = start, *e = p;
-        while (a < e && isspace((unsigned char)*a)) a++;
-        while (e > a && isspace((unsigned char)e[-1])) e--;
-        sl__layer *L = &m->layers[nl];
-        L->pos = nl + 1;
-        L->col = (size_t)(a - spec) + 1;
-        size_t len = (size_t)(e - a);
-        if (len >= sizeof L->token) {
-            memcpy(L->token, a, sizeof L->token - 4);
-            strcpy(L->token + sizeof L->token - 4, "...");
-            st = sl__layer_fail(L, SL_ERR_FORMAT, "token too long");
-            break;
-        }
-        memcpy(L->token, a, len);
-        L->token[len] = '\0';
-        /* Spaces inside a token are dropped so "conv(32, 3)" is accepted. */
-        size_t w = 0;
-        for (size_t r = 0; L->token[r]; r++)
-            if (!isspace((unsigned char)L->token[r])) L->token[w++] = L->token[r];
-        L->token[w] = '\0';
-        if (!L->token[0]) {
-            st = sl__layer_fail(L, SL_ERR_FORMAT, "empty layer (two commas in a row, or a trailing comma?)");
-            break;
-        }
-        st = parse_token(L);
-        nl++;
-        if (!*p) break;
+/* The end of the token at p: the next comma outside parentheses, or the end
+ * of the text; *depth is the bracket depth there (0 when balanced). */
+static const char *token_end(const char *p, int *depth) {
+    *depth = 0;
+    while (*p && !(*p == ',' && *depth == 0)) {
+        if (*p == '(') (*depth)++;
+        if (*p == ')') (*depth)--;
         p++;
     }
-    m->nl = nl;
-    if (st == SL_OK && depth != 0) st = sl__fail(SL_ERR_FORMAT, "spec: unbalanced parentheses");
-    return st;
+    return p;
+}
+
+/* Token number pos of spec, from start to end, into t: trimmed, spaces
+ * inside dropped (so "conv(32, 3)" is accepted), with its column. */
+static sl_status read_token(sl__layer *t, const char *spec, const char *start, const char *end, size_t pos) {
+    while (start < end && isspace((unsigned char)*start)) start++;
+    while (end > start && isspace((unsigned char)end[-1])) end--;
+    t->pos = pos;
+    t->col = (size_t)(start - spec) + 1;
+    size_t len = (size_t)(end - start);
+    if (len >= sizeof t->token) {
+        memcpy(t->token, start, sizeof t->token - 4);
+        strcpy(t->token + sizeof t->token - 4, "...");
+        return sl__layer_fail(t, SL_ERR_FORMAT, "token too long");
+    }
+    memcpy(t->token, start, len);
+    t->token[len] = '\0';
+    size_t w = 0;
+    for (size_t r = 0; t->token[r]; r++)
+        if (!isspace((unsigned char)t->token[r])) t->token[w++] = t->token[r];
+    t->token[w] = '\0';
+    if (!t->token[0]) return sl__layer_fail(t, SL_ERR_FORMAT, "empty layer (two commas in a row, or a trailing comma?)");
+    return SL_OK;
+}
+
+/* What split_spec has built so far: m->layers (layer_cap entries) and the
+ * normalised spec text m->spec (len bytes of cap). */
+typedef struct spec_builder {
+    size_t layer_cap, len, cap;
+} spec_builder;
+
+/* A new zeroed layer at the end of m->layers; NULL when out of memory. */
+static sl__layer *new_layer(sl_model *m, spec_builder *b) {
+    if (m->nl == b->layer_cap) {
+        size_t cap = 2 * b->layer_cap + 8;
+        sl__layer *g = sl__realloc(m->layers, cap * sizeof *g);
+        if (!g) return NULL;
+        memset(g + b->layer_cap, 0, (cap - b->layer_cap) * sizeof *g);
+        m->layers = g;
+        b->layer_cap = cap;
+    }
+    return &m->layers[m->nl++];
+}
+
+/* Token text appended to the normalised spec, after a comma. */
+static sl_status spec_append(sl_model *m, spec_builder *b, const char *text) {
+    size_t n = strlen(text), need = b->len + n + 2;
+    if (need > b->cap) {
+        char *g = sl__realloc(m->spec, 2 * need);
+        if (!g) return sl__fail(SL_ERR_NOMEM, "model: out of memory");
+        m->spec = g;
+        b->cap = 2 * need;
+    }
+    if (b->len) m->spec[b->len++] = ',';
+    memcpy(m->spec + b->len, text, n + 1);
+    b->len += n;
+    return SL_OK;
+}
+
+/* The layers preset token t stands for, each keeping t's position, column
+ * and text for its errors; the spec keeps the preset's normalised token. */
+static sl_status add_preset(sl_model *m, spec_builder *b, const sl__layer *t, const sl__layer_ops *preset) {
+    sl__layer P = *t;
+    P.ops = preset;
+    sl__layer_args a = {{0}, {false}};
+    SL__TRY(parse_args(&P, P.token + name_length(P.token), &a));
+    char text[2048], norm[sizeof P.token];
+    SL__TRY(preset->expand(&P, &a, text, sizeof text, norm, sizeof norm));
+    SL__TRY(spec_append(m, b, norm));
+    for (const char *p = text;;) {
+        int depth;
+        const char *e = token_end(p, &depth);
+        sl__layer *L = new_layer(m, b);
+        if (!L) return sl__fail(SL_ERR_NOMEM, "model: out of memory");
+        L->pos = t->pos;
+        L->col = t->col;
+        memcpy(L->preset, t->token, sizeof L->preset);
+        snprintf(L->token, sizeof L->token, "%.*s", (int)(e - p), p);
+        SL__TRY(parse_token(L));
+        if (!*e) return SL_OK;
+        p = e + 1;
+    }
+}
+
+/* Split the spec into tokens and parse each into m->layers (m->nl of
+ * them, more than the tokens where a preset stands for several), building
+ * the normalised spec m->spec on the way. */
+static sl_status split_spec(sl_model *m, const char *spec) {
+    spec_builder b = {0, 0, 0};
+    size_t ntok = 0;
+    for (const char *p = spec, *e;; p = e + 1) {
+        int depth;
+        e = token_end(p, &depth);
+        sl__layer t;
+        memset(&t, 0, sizeof t);
+        SL__TRY(read_token(&t, spec, p, e, ++ntok));
+        const sl__layer_ops *preset =
+            find_named(sl__layer_presets, sl__layer_preset_count, t.token, name_length(t.token));
+        if (preset) {
+            SL__TRY(add_preset(m, &b, &t, preset));
+        } else {
+            sl__layer *L = new_layer(m, &b);
+            if (!L) return sl__fail(SL_ERR_NOMEM, "model: out of memory");
+            *L = t;
+            SL__TRY(spec_append(m, &b, L->token));
+            SL__TRY(parse_token(L));
+        }
+        if (!*e) return depth != 0 ? sl__fail(SL_ERR_FORMAT, "spec: unbalanced parentheses") : SL_OK;
+    }
 }
 
 /* Sizes of the model's storage that layout_layers counts. */
 typedef struct model_sizes {
-    size_t P, B, speclen; /* parameter floats, buffer floats, spec bytes */
+    size_t P, B; /* parameter floats, buffer floats */
 } model_sizes;
 
 /* Shapes, torch indices and tensors of the layers in order, and the layers
  * that run inside the one before them. */
 static sl_status layout_layers(sl_model *m, model_sizes *z) {
-    size_t P = 0, B = 0, speclen = 1;
+    size_t P = 0, B = 0;
     int tidx = 0;
     sl_shape cur = m->input;
     m->tensors = sl__calloc(m->nl * SL__LAYER_TENSORS, sizeof *m->tensors);
@@ -299,7 +408,6 @@ static sl_status layout_layers(sl_model *m, model_sizes *z) {
         L->torch_index = tidx;
         tidx += L->ops->torch_modules ? L->ops->torch_modules : 1;
         add_tensors(m, L, &P, &B);
-        speclen += strlen(L->token) + 1;
         /* A layer of the kind the one before fuses (a relu after a bn) runs
          * inside that one's forward. */
         const sl__layer_ops *prev = i > 0 ? m->layers[i - 1].ops : NULL;
@@ -311,18 +419,16 @@ static sl_status layout_layers(sl_model *m, model_sizes *z) {
     m->output = cur;
     m->nparams = P;
     m->nbufs = B;
-    *z = (model_sizes){P, B, speclen};
+    *z = (model_sizes){P, B};
     return SL_OK;
 }
 
-/* The single block (params | grads | state1 | state2 | buffers, zeroed) and
- * the spec string's storage. */
+/* The single block (params | grads | state1 | state2 | buffers, zeroed). */
 static sl_status alloc_storage(sl_model *m, const model_sizes *z) {
     size_t total, P = z->P, B = z->B;
     if (!sl_size_mul(P, 4, &total) || total + B < total) return sl__fail(SL_ERR_NOMEM, "model: too many parameters");
     m->block = sl__malloc_array(total + B, sizeof(float), "model parameters");
-    m->spec = sl__malloc(z->speclen);
-    if (!m->block || !m->spec) return sl__fail(SL_ERR_NOMEM, "model: out of memory");
+    if (!m->block) return sl__fail(SL_ERR_NOMEM, "model: out of memory");
     memset(m->block, 0, (4 * P + B) * sizeof(float));
     m->params = m->block;
     m->grads = m->block + P;
@@ -332,14 +438,11 @@ static sl_status alloc_storage(sl_model *m, const model_sizes *z) {
     return SL_OK;
 }
 
-/* The normalised spec string and what layers keep for the model's life. */
+/* What layers keep for the model's life. */
 static sl_status finish_layers(sl_model *m) {
     sl_status st = SL_OK;
-    m->spec[0] = '\0';
     for (size_t i = 0; i < m->nl; i++) {
         sl__layer *L = &m->layers[i];
-        if (i) strcat(m->spec, ",");
-        strcat(m->spec, L->token);
         size_t nstats = L->ops->stats_floats ? L->ops->stats_floats(L) : 0;
         if (nstats && !(L->stats = sl__malloc_array(nstats, sizeof(float), "layer statistics"))) st = SL_ERR_NOMEM;
     }
@@ -348,20 +451,15 @@ static sl_status finish_layers(sl_model *m) {
 
 sl_status sl_model_create(const char *spec, const sl_shape *input, uint64_t seed, sl_model **out) {
     if (!spec || !input) return sl__fail(SL_ERR_ARG, "model: spec and input shape are required");
-    if (input->ndim != 1 && input->ndim != 3) return sl__fail(SL_ERR_ARG, "model: input shape must be CxHxW or D");
+    if (input->ndim < 1 || input->ndim > 3)
+        return sl__fail(SL_ERR_ARG, "model: input shape must be CxHxW, TxD or D");
     for (int i = 0; i < input->ndim; i++)
         if (input->dims[i] == 0 || input->dims[i] > ((size_t)1 << 24))
             return sl__fail(SL_ERR_ARG, "model: input dimension %d is %zu", i, input->dims[i]);
-    size_t ntok = count_tokens(spec);
     sl_model *m = sl__calloc(1, sizeof *m);
     if (!m) return sl__fail(SL_ERR_NOMEM, "model: out of memory");
-    m->layers = sl__calloc(ntok, sizeof *m->layers);
     m->input = *input;
-    if (!m->layers) {
-        sl_model_destroy(m);
-        return sl__fail(SL_ERR_NOMEM, "model: out of memory");
-    }
-    model_sizes z = {0, 0, 0};
+    model_sizes z = {0, 0};
     sl_status st = split_spec(m, spec);
     if (st == SL_OK) st = layout_layers(m, &z);
     if (st == SL_OK) st = alloc_storage(m, &z);
@@ -423,31 +521,45 @@ static sl__layer_mem layer_memory(const sl__layer *L, size_t n, size_t threads) 
     return mem;
 }
 
+size_t sl__mul_sat(size_t a, size_t b) {
+    size_t r;
+    return sl_size_mul(a, b, &r) ? r : SIZE_MAX;
+}
+
+static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
+/* Every size saturates at SIZE_MAX instead of wrapping; a plan with a
+ * saturated size cannot be allocated and is refused. */
 static bool make_plan(const sl_model *m, size_t n, size_t threads, plan *pl) {
     memset(pl, 0, sizeof *pl);
-    size_t in0 = sl_shape_count(&m->input), mx = in0, t;
-    pl->act = in0 * n;
+    size_t mx = sl_shape_count(&m->input);
+    pl->act = sl__mul_sat(mx, n);
     for (size_t i = 0; i < m->nl; i++) {
         const sl__layer *L = &m->layers[i];
-        if (!sl_size_mul(L->out_count, n, &t)) return false;
-        if (!L->passthrough) pl->act += t;
+        if (!L->passthrough) pl->act = add_sat(pl->act, sl__mul_sat(L->out_count, n));
         mx = SL__MAX(mx, L->out_count);
         sl__layer_mem mem = layer_memory(L, n, threads);
         pl->scratch = SL__MAX(pl->scratch, mem.scratch);
-        pl->cache += mem.cache;
-        pl->idx += mem.idx;
-        pl->mask += mem.mask;
+        pl->cache = add_sat(pl->cache, mem.cache);
+        pl->idx = add_sat(pl->idx, mem.idx);
+        pl->mask = add_sat(pl->mask, mem.mask);
     }
-    if (m->output.ndim == 3) pl->act += sl_shape_count(&m->output) * n;
-    if (!sl_size_mul(mx, 2 * n, &pl->grad)) return false;
+    if (m->output.ndim == 3) pl->act = add_sat(pl->act, sl__mul_sat(sl_shape_count(&m->output), n));
+    pl->grad = sl__mul_sat(mx, sl__mul_sat(2, n));
+    const size_t sizes[] = {pl->act, pl->grad, pl->scratch, pl->cache, pl->idx, pl->mask};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+        if (sizes[k] == SIZE_MAX) return false;
     return true;
 }
 
 size_t sl_model_memory(const sl_model *m, size_t n) {
     plan pl;
     if (!make_plan(m, n, (size_t)omp_get_max_threads(), &pl)) return SIZE_MAX;
-    size_t fixed = (4 * m->nparams + m->nbufs) * sizeof(float);
-    return fixed + (pl.act + pl.grad + pl.scratch + pl.cache) * sizeof(float) + pl.idx * sizeof(int32_t) + pl.mask;
+    size_t total = sl__mul_sat(add_sat(sl__mul_sat(4, m->nparams), m->nbufs), sizeof(float));
+    size_t floats = add_sat(add_sat(pl.act, pl.grad), add_sat(pl.scratch, pl.cache));
+    total = add_sat(total, sl__mul_sat(floats, sizeof(float)));
+    total = add_sat(total, sl__mul_sat(pl.idx, sizeof(int32_t)));
+    return add_sat(total, pl.mask);
 }
 
 /* Each layer's per-batch memory of its plan. */
@@ -513,7 +625,7 @@ sl_status sl_model_forward(sl_model *m, const float *x, size_t n, bool train, co
     if (m->input.ndim == 3)
         sl__to_cnhw(m->acts[0], x, n, m->input.dims[0], m->input.dims[1] * m->input.dims[2]);
     else
-        memcpy(m->acts[0], x, n * m->input.dims[0] * sizeof(float));
+        memcpy(m->acts[0], x, n * sl_shape_count(&m->input) * sizeof(float));
     m->n = n;
     for (size_t i = 0; i < m->nl; i++) {
         sl__layer *L = &m->layers[i];
@@ -539,7 +651,7 @@ sl_status sl_model_backward(sl_model *m, const float *dy, float *din) {
     if (m->output.ndim == 3)
         sl__to_cnhw(cur, dy, n, m->output.dims[0], m->output.dims[1] * m->output.dims[2]);
     else
-        memcpy(cur, dy, n * m->output.dims[0] * sizeof(float));
+        memcpy(cur, dy, n * sl_shape_count(&m->output) * sizeof(float));
     for (size_t i = m->nl; i-- > 0;) {
         sl__layer *L = &m->layers[i];
         if (L->passthrough) continue;
@@ -559,7 +671,7 @@ sl_status sl_model_backward(sl_model *m, const float *dy, float *din) {
         else if (m->input.ndim == 3)
             sl__to_nchw(din, cur, n, m->input.dims[0], m->input.dims[1] * m->input.dims[2]);
         else
-            memcpy(din, cur, n * m->input.dims[0] * sizeof(float));
+            memcpy(din, cur, n * sl_shape_count(&m->input) * sizeof(float));
     }
     return SL_OK;
 }

@@ -8,7 +8,7 @@
 
 /* One named tensor of a model: a parameter (with a gradient) or a buffer. */
 typedef struct sl__tensor {
-    char name[32];
+    char name[64]; /* "<torch index>.<name>": "3.attn.out_proj.weight" */
     sl_param_info info;
     size_t offset; /* floats into the parameter region or the buffer region */
     bool is_param;

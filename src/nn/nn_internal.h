@@ -1,9 +1,11 @@
 /* Private to the nn module: the forward/backward kernels with their naive
  * `_ref` twins (tests call those), the layer record a model is made of and
  * the entry of a layer kind in the table of kinds.
- * Internal layouts: a flat batch is n x D; an image batch is stored
- * channel-major, C x n x H x W ("CNHW"), so a convolution over the whole batch
- * is one matrix product whose result is already in place. */
+ * Internal layouts: a flat batch is n x D; a token batch (T x D per example)
+ * is (n*T) x D rows, row s*T + t being token t of example s, which is also the
+ * public batch-first layout; an image batch is stored channel-major,
+ * C x n x H x W ("CNHW"), so a convolution over the whole batch is one matrix
+ * product whose result is already in place. */
 #ifndef SIMLEARN_NN_INTERNAL_H
 #define SIMLEARN_NN_INTERNAL_H
 
@@ -61,6 +63,26 @@ void sl__bn_forward_ref(float *out, float *cache, float *run_mean, float *run_va
 void sl__bn_backward_ref(float *din, float *dgamma, float *dbeta, const float *dout, const float *out,
                          const float *in, const float *cache, const float *gamma, const sl__bn_dims *d);
 
+/* Row and elementwise loops over fewer floats than this run on the calling
+ * thread, without a parallel region (a small model makes many such calls per
+ * pass). Each value is computed the same way either way. */
+#define SL__PAR_MIN ((size_t)1 << 14)
+
+/* ---- layer norm over rows of d features (nn.LayerNorm(d) on the last
+ * dimension): rows = n for a flat batch, n*T for tokens. stats: 2 floats per
+ * row (mean, 1/sd), written by the forward and read by the backward. Rows are
+ * independent and each sum runs in a fixed order, so the result does not
+ * depend on the thread count. din may be NULL; dw, db accumulate. */
+void sl__ln_forward(float *out, float *stats, const float *in, const float *w, const float *b, size_t rows, size_t d,
+                    double eps);
+void sl__ln_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *stats,
+                     const float *w, size_t rows, size_t d);
+
+/* ---- GELU, exact (erf), as nn.GELU(): elementwise over count floats; the
+ * backward reads the forward's input. din may be dout itself. */
+void sl__gelu_forward(float *out, const float *in, size_t count);
+void sl__gelu_backward(float *din, const float *dout, const float *in, size_t count);
+
 /* ---- pooling over CNHW planes (planes = C*n). idx: one int32 per output
  * (offset of the max inside its input plane). */
 void sl__maxpool_forward(float *out, int32_t *idx, const float *in, const sl__conv_dims *d);
@@ -79,8 +101,8 @@ void sl__to_nchw(float *dst, const float *src, size_t n, size_t c, size_t hw);
  * name and arguments, shape rule, tensors, initialisation, memory needs and
  * forward and backward passes. The model (model.c) reaches a layer only
  * through that entry. */
-#define SL__LAYER_ARGS 5    /* arguments a kind takes at most */
-#define SL__LAYER_TENSORS 8 /* tensors a layer owns at most */
+#define SL__LAYER_ARGS 6     /* arguments a kind (or preset) takes at most */
+#define SL__LAYER_TENSORS 12 /* tensors a layer owns at most (block: 12) */
 
 typedef struct sl__layer_ops sl__layer_ops;
 
@@ -90,12 +112,16 @@ typedef struct sl__layer {
     char token[96];  /* the spec token as written, trimmed */
     size_t pos;      /* 1-based position of the token in the spec */
     size_t col;      /* 1-based column of the token in the spec */
+    /* A layer a preset expands into: the preset's token as written (errors
+     * name it, with pos and col); empty otherwise. */
+    char preset[96];
     int torch_index; /* index in the equivalent torch.nn.Sequential */
     sl_shape in, out;
     size_t in_count, out_count; /* floats per example */
     /* settings from the arguments; each kind uses the ones it needs
      * (unflatten keeps C, H, W in nout, k, stride) */
     size_t nout, k, stride, pad, scale, vocab;
+    size_t heads, hidden; /* block: attention heads, MLP width */
     bool bias;
     double eps, momentum, p;
     /* its tensors are the model's tensors t0 .. t0 + nt - 1, in the order
@@ -153,10 +179,14 @@ typedef struct sl__pass {
 } sl__pass;
 
 /* A layer kind. Only name, forward and backward are required; the notes say
- * what an absent (NULL, zero) field means. */
+ * what an absent (NULL, zero) field means. A preset (the table
+ * sl__layer_presets) uses name, args, words, nreq and expand only. */
 struct sl__layer_ops {
     const char *name;                 /* in a spec: "conv" */
     const char *args[SL__LAYER_ARGS]; /* argument names, in positional order */
+    /* An argument that takes a word instead of a number: its words,
+     * separated by '|' ("cls|mean"); the value is the word's index. */
+    const char *words[SL__LAYER_ARGS];
     int nreq;                         /* the first nreq arguments are required */
     int torch_modules;                /* modules of torch.nn.Sequential it stands for (0: one) */
     /* A kind whose layer, right after one of this kind, runs inside this
@@ -185,12 +215,27 @@ struct sl__layer_ops {
     /* Adds to the parameter gradients and writes p->din. A layer without
      * parameters is called only when p->din is needed. */
     void (*backward)(const sl__layer *L, const sl__pass *p);
+    /* A preset: the layers it stands for as spec text into out, and its
+     * token with every argument written out ("vit(patch=4,...,pool=cls)")
+     * into norm, the form a model's spec keeps; errors through
+     * sl__layer_fail. */
+    sl_status (*expand)(const sl__layer *L, const sl__layer_args *a, char *out, size_t cap, char *norm,
+                        size_t ncap);
 };
 
 extern const sl__layer_ops sl__layer_kinds[];
 extern const size_t sl__layer_kind_count;
+/* Presets: spec tokens that stand for several layers ("vit"). */
+extern const sl__layer_ops sl__layer_presets[];
+extern const size_t sl__layer_preset_count;
 
-/* An error in layer L's token: "spec: token 4 'linear(10)' (column 20): ...". */
+/* a * b, or SIZE_MAX when that overflows (memory needs saturate, and the
+ * model refuses a plan with a saturated size). */
+size_t sl__mul_sat(size_t a, size_t b);
+
+/* An error in layer L's token: "spec: token 4 'linear(10)' (column 20): ...";
+ * for a layer of a preset, the preset's token and then the layer:
+ * "spec: token 1 'vit(dim=30)' (column 1): layer 'block(4,4)': ...". */
 sl_status sl__layer_fail(const sl__layer *L, sl_status st, const char *fmt, ...) SL__PRINTF(3, 4);
 
 #endif

@@ -1,6 +1,9 @@
 /* Transformer kernels on token rows ((n*T) x D, see transformer.h):
  * multi-head self-attention, patch embedding, class token, position
- * embedding and token pooling, each with its naive `_ref` twin. */
+ * embedding and token pooling, each with its naive `_ref` twin; and the
+ * pre-LN transformer block composed of them and the layer-norm, GELU and
+ * linear kernels (no twin of its own: its parts have theirs, and the block
+ * is checked by finite differences and against PyTorch). */
 #include "nn/transformer.h"
 
 #include <math.h>
@@ -551,4 +554,92 @@ void sl__tok_first_backward_ref(float *din, const float *dout, size_t n, size_t 
     for (size_t s = 0; s < n; s++)
         for (size_t i = 0; i < t; i++)
             for (size_t j = 0; j < d; j++) din[(s * t + i) * d + j] = i ? 0.0f : dout[s * d + j];
+}
+
+/* ---- pre-LN transformer block ----------------------------------------------
+ * The attention kernel, the linear kernels and the row loops of layer norm
+ * and GELU in sequence, with elementwise residual sums: every step is
+ * independent of the thread count, so the block is too. */
+
+static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
+static sl__attn_dims block_attn_dims(const sl__block_dims *d) {
+    return (sl__attn_dims){d->n, d->t, d->d, d->h, false, d->threads};
+}
+
+/* Where each part of the cache starts, in floats. */
+typedef struct block_offsets {
+    size_t st1, h1, attn, x1, st2, h2, a, g;
+} block_offsets;
+
+static block_offsets block_offsets_of(const sl__block_dims *d) {
+    const size_t R = d->n * d->t, RD = R * d->d, RM = R * d->m;
+    const sl__attn_dims ad = block_attn_dims(d);
+    block_offsets o;
+    o.st1 = 0;
+    o.h1 = o.st1 + 2 * R;
+    o.attn = o.h1 + RD;
+    o.x1 = o.attn + sl__attn_cache_floats(&ad);
+    o.st2 = o.x1 + RD;
+    o.h2 = o.st2 + 2 * R;
+    o.a = o.h2 + RD;
+    o.g = o.a + RM;
+    return o;
+}
+
+size_t sl__block_cache_floats(const sl__block_dims *d) {
+    const size_t R = sl__mul_sat(d->n, d->t), RD = sl__mul_sat(R, d->d), RM = sl__mul_sat(R, d->m);
+    /* The attention's cache, 4RD + nH T^2, computed with saturation. */
+    const size_t attn = add_sat(sl__mul_sat(4, RD), sl__mul_sat(sl__mul_sat(d->n, d->h), sl__mul_sat(d->t, d->t)));
+    return add_sat(add_sat(sl__mul_sat(4, R), sl__mul_sat(3, RD)), add_sat(attn, sl__mul_sat(2, RM)));
+}
+
+size_t sl__block_scratch_floats(const sl__block_dims *d) {
+    /* The attention's scratch is at most its cache, which must fit. */
+    if (sl__block_cache_floats(d) == SIZE_MAX) return SIZE_MAX;
+    const size_t R = d->n * d->t;
+    const sl__attn_dims ad = block_attn_dims(d);
+    return add_sat(add_sat(sl__mul_sat(R, d->m), sl__mul_sat(2 * R, d->d)), sl__attn_scratch_floats(&ad));
+}
+
+static void add_into(float *y, const float *x, size_t count) {
+#pragma omp parallel for schedule(static) if (count >= SL__PAR_MIN && !omp_in_parallel())
+    for (size_t j = 0; j < count; j++) y[j] += x[j];
+}
+
+void sl__block_forward(float *out, float *cache, const float *x, const float *const *w, const sl__block_dims *d) {
+    const size_t R = d->n * d->t, D = d->d, M = d->m;
+    const block_offsets o = block_offsets_of(d);
+    const sl__attn_dims ad = block_attn_dims(d);
+    const sl__attn_params ap = {w[SL__BLOCK_IN_W], w[SL__BLOCK_IN_B], w[SL__BLOCK_OUT_W], w[SL__BLOCK_OUT_B]};
+    float *h1 = cache + o.h1, *x1 = cache + o.x1, *h2 = cache + o.h2, *a = cache + o.a, *g = cache + o.g;
+    sl__ln_forward(h1, cache + o.st1, x, w[SL__BLOCK_NORM1_W], w[SL__BLOCK_NORM1_B], R, D, d->eps);
+    sl__attn_forward(x1, cache + o.attn, h1, &ap, NULL, &ad);
+    add_into(x1, x, R * D);
+    sl__ln_forward(h2, cache + o.st2, x1, w[SL__BLOCK_NORM2_W], w[SL__BLOCK_NORM2_B], R, D, d->eps);
+    sl__linear_forward(a, h2, w[SL__BLOCK_FC1_W], w[SL__BLOCK_FC1_B], R, D, M);
+    sl__gelu_forward(g, a, R * M);
+    sl__linear_forward(out, g, w[SL__BLOCK_FC2_W], w[SL__BLOCK_FC2_B], R, M, D);
+    add_into(out, x1, R * D);
+}
+
+void sl__block_backward(float *dx, float *const *g, const float *dout, const float *x, const float *cache,
+                        const float *const *w, const sl__block_dims *d, float *scratch) {
+    const size_t R = d->n * d->t, D = d->d, M = d->m;
+    const block_offsets o = block_offsets_of(d);
+    const sl__attn_dims ad = block_attn_dims(d);
+    const sl__attn_params ap = {w[SL__BLOCK_IN_W], w[SL__BLOCK_IN_B], w[SL__BLOCK_OUT_W], w[SL__BLOCK_OUT_B]};
+    const sl__attn_grads ag = {g[SL__BLOCK_IN_W], g[SL__BLOCK_IN_B], g[SL__BLOCK_OUT_W], g[SL__BLOCK_OUT_B]};
+    /* d(gelu out) then d(fc1 out) | d(ln out) | d(x1) | the attention's scratch */
+    float *dm = scratch, *dh = dm + R * M, *dx1 = dh + R * D, *ascratch = dx1 + R * D;
+    sl__linear_backward(dm, g[SL__BLOCK_FC2_W], g[SL__BLOCK_FC2_B], dout, cache + o.g, w[SL__BLOCK_FC2_W], R, M, D);
+    sl__gelu_backward(dm, dm, cache + o.a, R * M);
+    sl__linear_backward(dh, g[SL__BLOCK_FC1_W], g[SL__BLOCK_FC1_B], dm, cache + o.h2, w[SL__BLOCK_FC1_W], R, D, M);
+    sl__ln_backward(dx1, g[SL__BLOCK_NORM2_W], g[SL__BLOCK_NORM2_B], dh, cache + o.x1, cache + o.st2,
+                    w[SL__BLOCK_NORM2_W], R, D);
+    add_into(dx1, dout, R * D);
+    sl__attn_backward(dh, &ag, dx1, cache + o.h1, cache + o.attn, &ap, &ad, ascratch);
+    sl__ln_backward(dx, g[SL__BLOCK_NORM1_W], g[SL__BLOCK_NORM1_B], dh, x, cache + o.st1, w[SL__BLOCK_NORM1_W], R,
+                    D);
+    if (dx) add_into(dx, dx1, R * D);
 }

@@ -11,10 +11,10 @@
  * needs it. Matrix products go through sl_gemm and every sum runs in a fixed
  * order, so results are bit-identical for any thread count.
  *
- * Layer norm over token rows and GELU are not here: the `ln` and `gelu` layers
- * of the model already compute them row by row on flat n x D batches (LN over
- * the last dimension; GELU exact, with erf, as PyTorch's nn.GELU() default),
- * and token rows are such a batch with n*T rows. */
+ * Layer norm over token rows and GELU are not here: sl__ln_forward and
+ * sl__gelu_forward (nn_internal.h), which the `ln` and `gelu` layers use,
+ * work on rows (LN over the last dimension; GELU exact, with erf, as
+ * PyTorch's nn.GELU() default), and token rows are n*T such rows. */
 #ifndef SIMLEARN_NN_TRANSFORMER_H
 #define SIMLEARN_NN_TRANSFORMER_H
 
@@ -130,5 +130,39 @@ void sl__tok_first_forward(float *out, const float *in, size_t n, size_t t, size
 void sl__tok_first_backward(float *din, const float *dout, size_t n, size_t t, size_t d);
 void sl__tok_first_forward_ref(float *out, const float *in, size_t n, size_t t, size_t d);
 void sl__tok_first_backward_ref(float *din, const float *dout, size_t n, size_t t, size_t d);
+
+/* ---- pre-LN transformer block -------------------------------------------
+ * On token rows x ((n*T) x D), with M hidden features in the MLP:
+ *   x1 = x + attn(ln1(x))                  multi-head self-attention as above
+ *   y  = x1 + fc2(gelu(fc1(ln2(x1))))      fc1: D -> M, fc2: M -> D
+ * which is what this plain PyTorch module computes (dropout 0):
+ *   norm1 = nn.LayerNorm(D); attn = nn.MultiheadAttention(D, H, batch_first=True)
+ *   norm2 = nn.LayerNorm(D); mlp = nn.Sequential(nn.Linear(D, M), nn.GELU(), nn.Linear(M, D))
+ *   h = norm1(x); x = x + attn(h, h, h, need_weights=False)[0]; x = x + mlp(norm2(x))
+ * Its tensors, in this order, carry the names of that module's state_dict. */
+enum {
+    SL__BLOCK_NORM1_W, SL__BLOCK_NORM1_B, SL__BLOCK_IN_W, SL__BLOCK_IN_B, SL__BLOCK_OUT_W, SL__BLOCK_OUT_B,
+    SL__BLOCK_NORM2_W, SL__BLOCK_NORM2_B, SL__BLOCK_FC1_W, SL__BLOCK_FC1_B, SL__BLOCK_FC2_W, SL__BLOCK_FC2_B,
+    SL__BLOCK_TENSORS
+};
+typedef struct sl__block_dims {
+    size_t n, t, d, h, m; /* sequences, tokens, features, heads (h divides d), MLP width */
+    double eps;           /* of both layer norms */
+    size_t threads;       /* workers the backward scratch is sized for (0 = 1) */
+} sl__block_dims;
+
+/* Cache of the forward (which the backward reads) and scratch of the
+ * backward, in floats; SIZE_MAX when the size overflows. With R = n*T:
+ * cache 2R (norm1) + RD (ln1 out) + the attention's cache + RD (x1) + 2R
+ * (norm2) + RD (ln2 out) + 2RM (fc1 out, gelu out); scratch RM + 2RD + the
+ * attention's scratch. */
+size_t sl__block_cache_floats(const sl__block_dims *d);
+size_t sl__block_scratch_floats(const sl__block_dims *d);
+/* w: the tensors in the order above. */
+void sl__block_forward(float *out, float *cache, const float *x, const float *const *w, const sl__block_dims *d);
+/* g: their gradients (accumulated); dx: written, or NULL (the parameter
+ * gradients are still computed). */
+void sl__block_backward(float *dx, float *const *g, const float *dout, const float *x, const float *cache,
+                        const float *const *w, const sl__block_dims *d, float *scratch);
 
 #endif
