@@ -265,6 +265,60 @@ TEST(vit_encoder_trains_with_the_objectives) {
     }
 }
 
+/* CLIP with a text transformer (the txt preset, its vocabulary filled in)
+ * on the shapes captions: the mean of the last 10 of 100 logged losses must
+ * fall below half the mean of the first 10. At seed 7 the ratio is 0.17; over
+ * seeds 1 to 8, 0.14 to 0.39; with the model never updated (lr 1e-12) 0.95 to
+ * 1.03. The checkpoint keeps the preset with the vocabulary size and the
+ * blocks' tensors; embed runs the tower on lines of text and on captions. */
+TEST(clip_with_a_text_transformer_trains) {
+    sl_train_config c;
+    sl_train_result r;
+    tiny(&c, t_path("clip.safetensors"));
+    c.objective = SL_OBJ_CLIP;
+    c.text_encoder = "txt(dim=16,depth=1,heads=2,mlp=2),linear(D)";
+    c.steps = 100;
+    c.log = t_path("clip.jsonl");
+    c.log_every = 1;
+    ASSERT_OK(train(&c, &r));
+    double *loss = logged_losses(c.log, c.steps);
+    assert_loss_falls("clip with txt", loss, c.steps, 10, 0.5);
+    free(loss);
+    sl_tensors *t = load(c.out);
+    size_t words = 1;
+    for (const char *p = sl_tensors_get_meta(t, "text.vocab"); *p; p++) words += *p == '\n';
+    char want[128];
+    snprintf(want, sizeof want, "txt(vocab=%zu,dim=16,depth=1,heads=2,mlp=2),linear(8)", words);
+    ASSERT_STREQ(sl_tensors_get_meta(t, "train.text_encoder"), want);
+    snprintf(want, sizeof want, "txt(vocab=%zu,dim=16,depth=1,heads=2,mlp=2,causal=0),linear(8)", words);
+    ASSERT_STREQ(sl_tensors_get_meta(t, "text.spec"), want);
+    const sl_array *emb = sl_tensors_get(t, "text.0.weight");
+    ASSERT_TRUE(emb != NULL && emb->shape[0] == words && emb->shape[1] == 16);
+    ASSERT_TRUE(sl_tensors_get(t, "text.2.attn.in_proj_weight") != NULL);
+    sl_tensors_destroy(t);
+    sl_embed_config e;
+    sl_embed_config_default(&e);
+    e.model = c.out;
+    e.split = SL_SPLIT_VAL;
+    e.data_count = 40;
+    e.threads = 1;
+    const char *txt = "a photo of a circle\na small red star on a blue ground with more words than any caption\n";
+    t_write_file(t_path("p.txt"), txt, strlen(txt));
+    e.text_file = t_path("p.txt");
+    sl_embedding *em;
+    ASSERT_OK(sl_embed_run(&e, &em));
+    ASSERT_EQ_SIZE(em->n, 2);
+    ASSERT_EQ_SIZE(em->d, 8);
+    for (size_t i = 0; i < 16; i++) ASSERT_TRUE(isfinite(em->x[i]));
+    sl_embedding_destroy(em);
+    e.text_file = NULL;
+    e.captions = true;
+    ASSERT_OK(sl_embed_run(&e, &em));
+    ASSERT_EQ_SIZE(em->n, 40);
+    ASSERT_EQ_SIZE(em->d, 8);
+    sl_embedding_destroy(em);
+}
+
 TEST(nonfinite_loss_stops_and_keeps_the_last_checkpoint) {
     sl_train_config c;
     sl_train_result r;
