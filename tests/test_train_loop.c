@@ -74,14 +74,16 @@ static void resume_from(const char *from, size_t steps, size_t stop_at, int data
 
 /* A run of 20 steps (6 per epoch) split three ways: at step 4 (epoch 0), then
  * at step 14 (epoch 2, third batch), then to the end; the second part makes
- * its batches on three producer threads. */
-static void resume_case(sl_objective obj, const char *aug, const char *schedule) {
+ * its batches on three producer threads. text: CLIP's text tower (NULL: the
+ * default). */
+static void resume_case(sl_objective obj, const char *aug, const char *schedule, const char *text) {
     sl_train_config c;
     sl_train_result r;
     tiny(&c, t_path("straight.safetensors"));
     c.objective = obj;
     c.aug = aug;
     c.schedule = schedule;
+    c.text_encoder = text;
     c.warmup = 2;
     c.steps = 20;
     ASSERT_OK(train(&c, &r));
@@ -101,9 +103,12 @@ static void resume_case(sl_objective obj, const char *aug, const char *schedule)
     assert_same_tensors(t_path("straight.safetensors"), split);
 }
 
-TEST(resume_infonce_is_bit_identical) { resume_case(SL_OBJ_INFONCE, "simclr", "cosine"); }
-TEST(resume_clip_with_learnable_tau_is_bit_identical) { resume_case(SL_OBJ_CLIP, NULL, "constant"); }
-TEST(resume_color_views_is_bit_identical) { resume_case(SL_OBJ_INFONCE, "color", "constant"); }
+TEST(resume_infonce_is_bit_identical) { resume_case(SL_OBJ_INFONCE, "simclr", "cosine", NULL); }
+TEST(resume_clip_with_learnable_tau_is_bit_identical) { resume_case(SL_OBJ_CLIP, NULL, "constant", NULL); }
+TEST(resume_clip_with_a_text_transformer_is_bit_identical) {
+    resume_case(SL_OBJ_CLIP, NULL, "constant", "txt(dim=8,depth=1,heads=2,mlp=2,causal=1),linear(D)");
+}
+TEST(resume_color_views_is_bit_identical) { resume_case(SL_OBJ_INFONCE, "color", "constant", NULL); }
 
 /* Resuming at step 10,000 makes the batches from step 10,000 on and no
  * others: the producer starts at the step's batch instead of drawing the
