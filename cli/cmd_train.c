@@ -19,7 +19,7 @@ static const cli_opt opts[] = {
                                     "linear(512),bn,relu,linear(128) on IDX, linear(128),relu,linear(64) otherwise; "
                                     "linear(64) for clip, none otherwise)", NULL, 0, 0, false},
     {"decoder", 0, CLI_STR, NULL, "autoencoder decoder spec (default: linear(512),relu,linear(C*H*W))", NULL, 0, 0, false},
-    {"text-encoder", 0, CLI_STR, NULL, "CLIP text tower; embbag(DIM) gets the vocabulary size, linear(D) the image "
+    {"text-encoder", 0, CLI_STR, NULL, "CLIP text tower; embbag(DIM), tokemb(DIM) and txt(...) get the vocabulary size, linear(D) the image "
                                        "embedding width", "embbag(128),linear(128),relu,linear(D)", 0, 0, false},
     {"objective", 0, CLI_CHOICE, "infonce", "training objective",
      "infonce|supcon|triplet|triplet-hard|triplet-smooth|clip|autoencoder|softmax", 0, 0, false},

@@ -214,8 +214,8 @@ static model_run run_model(const char *spec, const sl_shape *in, const float *x,
     return r;
 }
 
-static void model_all_counts(const char *spec, const sl_shape *in, size_t n) {
-    float *x = randu(sl_shape_count(in) * n, 11);
+/* x: n inputs (freed here). */
+static void model_all_counts_x(const char *spec, const sl_shape *in, size_t n, float *x) {
     sl_model *m;
     ASSERT_OK(sl_model_create(spec, in, 5, &m));
     sl_shape os = sl_model_output_shape(m);
@@ -234,6 +234,10 @@ static void model_all_counts(const char *spec, const sl_shape *in, size_t n) {
         free(r.y), free(r.din), free(r.grads);
     }
     free(first.y), free(first.din), free(first.grads), free(x);
+}
+
+static void model_all_counts(const char *spec, const sl_shape *in, size_t n) {
+    model_all_counts_x(spec, in, n, randu(sl_shape_count(in) * n, 11));
 }
 
 TEST(linear_forward_backward_identical_across_thread_counts) {
@@ -268,6 +272,25 @@ TEST(vit_forward_backward_identical_across_thread_counts) {
     sl_shape in = {3, {3, 32, 32}};
     model_all_counts("vit(patch=4,dim=64,depth=2,heads=4,mlp=4),linear(10)", &in, 16);
     model_all_counts("vit(patch=4,dim=64,depth=1,heads=4,mlp=4,pool=mean)", &in, 1);
+}
+
+TEST(text_transformer_on_padded_ids_identical_across_thread_counts) {
+    /* 64 captions of 32 token ids (vocabulary 50) with 1..32 words each, -1
+     * padding after: 2048 token rows, products of 2048 x 192 x 64 and 2048 x
+     * 256 x 64 cut into tiles; 256 (caption, head) blocks of attention under
+     * the pad mask (causal in the second block); the embedding gradient summed
+     * over every token. */
+    ASSERT_TRUE(tile_count(2048, 192, 64) > 1 && tile_count(2048, 256, 64) > 1);
+    const size_t n = 64, T = 32;
+    float *ids = malloc(n * T * sizeof(float));
+    sl_rng r;
+    sl_rng_seed(&r, 12, 0);
+    for (size_t s = 0; s < n; s++) {
+        size_t len = 1 + sl_rng_below(&r, T);
+        for (size_t t = 0; t < T; t++) ids[s * T + t] = t < len ? (float)sl_rng_below(&r, 50) : -1.0f;
+    }
+    sl_shape in = {1, {T}};
+    model_all_counts_x("tokemb(50,64),pos,block(4),block(4,causal=1),ln,tokmean,linear(10)", &in, n, ids);
 }
 
 /* ---- losses -------------------------------------------------------------- */
@@ -665,6 +688,7 @@ TEST(results_identical_across_thread_counts_under_every_openblas_build_and_kerne
                            "linear_forward_backward_identical_across_thread_counts",
                            "conv_forward_backward_identical_across_thread_counts",
                            "vit_forward_backward_identical_across_thread_counts",
+                           "text_transformer_on_padded_ids_identical_across_thread_counts",
                            "losses_identical_across_thread_counts",
                            "flat_search_identical_across_thread_counts",
                            "pca_identical_across_thread_counts",

@@ -70,7 +70,7 @@ static void gradcheck_x(const char *spec, const char *shape_text, size_t n, bool
     for (size_t i = 0; i < np; i++) p[i] += (float)(0.1 * sl_rng_normal(&r));
     loss_of(m, x, n, w, nout, 11);
     sl_model_zero_grad(m);
-    bool ids = strncmp(spec, "embbag", 6) == 0;
+    bool ids = strncmp(spec, "embbag", 6) == 0 || strncmp(spec, "tokemb", 6) == 0 || strncmp(spec, "txt", 3) == 0;
     ASSERT_OK(sl_model_backward(m, w, ids ? NULL : din));
     float *g = malloc((np ? np : 1) * sizeof(float));
     memcpy(g, sl_model_grads(m), np * sizeof(float));
@@ -136,6 +136,17 @@ TEST(grad_embbag) {
     float ids[3 * 5] = {0, 3, 3, -1, 9, 2, -1, -1, -1, -1, 7, 1, 4, 5, 6};
     gradcheck_x("embbag(10,4),linear(2)", "5", 3, false, 1e-2, 2e-3, ids);
 }
+/* Ids with -1 padding, trailing and inside a row, and a row of padding only. */
+static const float padded_ids[4 * 6] = {0, 3, 3, -1, 9, 1, 2, 4, -1, -1, -1, -1,
+                                        7, 1, 4, 5, 6, 8, -1, -1, -1, -1, -1, -1};
+TEST(grad_tokemb) { gradcheck_x("tokemb(10,4),linear(2)", "6", 4, false, 1e-2, 2e-3, padded_ids); }
+/* The pad mask of the ids reaches the blocks and the mean. */
+TEST(grad_blocks_and_mean_over_padded_ids) {
+    gradcheck_x("tokemb(10,4),pos,block(2),ln,tokmean,linear(3)", "6", 4, false, 1e-2, 2e-3, padded_ids);
+    gradcheck_x("tokemb(10,6),pos,block(3,2,causal=1),block(1,1),tokmean", "6", 4, false, 1e-2, 2e-3, padded_ids);
+    gradcheck_x("txt(vocab=10,dim=4,depth=1,heads=2,mlp=2,causal=1),linear(2)", "6", 4, false, 1e-2, 2e-3, padded_ids);
+}
+TEST(grad_causal_block_on_tokens) { gradcheck("block(2,causal=1)", "5x4", 3, false); }
 TEST(grad_small_cnn_end_to_end) {
     /* A smaller step: many max-pool windows and ReLUs lie between the
      * parameters and the loss, and a large step crosses their switches. */
@@ -183,7 +194,7 @@ TEST(grad_vit_end_to_end) {
  * layer kinds needs a gradient check, and its name here. */
 static const char *const grad_checked[] = {"linear", "conv", "bn", "ln", "relu", "gelu", "tanh", "maxpool",
                                            "avgpool", "upsample", "gap", "flatten", "unflatten", "dropout",
-                                           "l2norm", "embbag", "patch", "cls", "pos", "block", "tokmean",
+                                           "l2norm", "embbag", "tokemb", "patch", "cls", "pos", "block", "tokmean",
                                            "tokfirst"};
 
 static bool listed(const char *name, const char *const *names, size_t n) {

@@ -22,8 +22,8 @@ TEST(spec_errors_point_at_the_token) {
     ASSERT_FAILS(mk("conv(32,3),bn,relu,frob(2)", "1x28x28"), SL_ERR_FORMAT, "token 4 'frob(2)' (column 20): unknown layer");
     ASSERT_FAILS(mk("frob", "4"), SL_ERR_FORMAT,
                  "unknown layer; expected one of linear, conv, bn, ln, relu, gelu, tanh, maxpool, avgpool, upsample, "
-                 "gap, flatten, unflatten, dropout, l2norm, embbag, patch, cls, pos, block, tokmean, tokfirst; or the "
-                 "preset vit");
+                 "gap, flatten, unflatten, dropout, l2norm, embbag, tokemb, patch, cls, pos, block, tokmean, tokfirst; "
+                 "or the preset vit, txt");
     ASSERT_FAILS(mk("conv(32)", "1x28x28"), SL_ERR_FORMAT, "missing required argument 'k'");
     ASSERT_FAILS(mk("conv(32,x)", "1x28x28"), SL_ERR_FORMAT, "argument 'k': expected a number");
     ASSERT_FAILS(mk("conv(32,3,pad=-1)", "1x28x28"), SL_ERR_FORMAT, "argument 'pad' must be an integer");
@@ -39,6 +39,12 @@ TEST(spec_errors_point_at_the_token) {
     ASSERT_FAILS(mk("conv(8,9)", "1x8x8"), SL_ERR_ARG, "larger than the padded input");
     ASSERT_FAILS(mk("maxpool(2),maxpool(2),maxpool(2),maxpool(2)", "1x8x8"), SL_ERR_ARG, "token 4");
     ASSERT_FAILS(mk("linear(3),embbag(5,2)", "4"), SL_ERR_ARG, "must be the first layer");
+    ASSERT_FAILS(mk("linear(3),tokemb(5,2)", "4"), SL_ERR_ARG, "must be the first layer");
+    ASSERT_FAILS(mk("tokemb(5,4),cls,pos", "6"), SL_ERR_ARG,
+                 "token 2 'cls' (column 13): changes the number of tokens (6 to 7) after 'tokemb(5,4)'");
+    ASSERT_FAILS(mk("txt(dim=8)", "6"), SL_ERR_FORMAT, "token 1 'txt(dim=8)' (column 1): missing required argument 'vocab'");
+    ASSERT_FAILS(mk("txt(vocab=5,dim=6,heads=4)", "6"), SL_ERR_FORMAT, "heads (4) must divide dim (6)");
+    ASSERT_FAILS(mk("block(2,causal=2)", "3x4"), SL_ERR_FORMAT, "argument 'causal' must be an integer in 0..1");
     ASSERT_FAILS(mk("unflatten(2,2,2)", "9"), SL_ERR_ARG, "does not match");
     ASSERT_FAILS(mk("linear(99999999999)", "4"), SL_ERR_FORMAT, "argument 'out'");
     sl_shape s;
@@ -299,6 +305,61 @@ TEST(forward_errors_and_state) {
     ASSERT_FAILS(sl_model_forward(m, ids, 1, true, &y), SL_ERR_RANGE, "token id 4 outside 0..3");
     ids[1] = 1.5f;
     ASSERT_FAILS(sl_model_forward(m, ids, 1, true, &y), SL_ERR_RANGE, "position 1");
+    sl_model_destroy(m);
+    ASSERT_OK(sl_model_create("tokemb(4,2)", &(sl_shape){1, {2, 0, 0}}, 1, &m));
+    float tids[4] = {1, -1, 0, 4};
+    ASSERT_FAILS(sl_model_forward(m, tids, 2, true, &y), SL_ERR_RANGE, "example 1 position 1: token id 4 outside 0..3");
+    sl_model_destroy(m);
+}
+
+/* Forward output and gradients of a text transformer on padded ids (n = 3,
+ * T = 6) into y (n x 4) and g (all parameters). */
+static void text_pass(sl_model *m, const float *ids, float *y, float *g) {
+    const float *out;
+    ASSERT_OK(sl_model_forward(m, ids, 3, true, &out));
+    memcpy(y, out, 3 * 4 * sizeof(float));
+    float dy[12];
+    for (int i = 0; i < 12; i++) dy[i] = (float)(i % 5) - 2.0f;
+    sl_model_zero_grad(m);
+    ASSERT_OK(sl_model_backward(m, dy, NULL));
+    memcpy(g, sl_model_grads(m), sl_model_param_count(m) * sizeof(float));
+}
+
+/* The pad mask of the ids keeps padded positions out of the blocks'
+ * attention and of the mean: changing the position embedding of a position
+ * that is padding in an example leaves that example's output and gradients
+ * bit-identical, while an example where the position holds a word sees the
+ * change. */
+TEST(padded_positions_do_not_reach_the_output) {
+    sl_model *m;
+    ASSERT_OK(sl_model_create("tokemb(12,8),pos,block(2),block(2,1,causal=1),ln,tokmean,linear(4)",
+                              &(sl_shape){1, {6, 0, 0}}, 5, &m));
+    const float ids[18] = {3, 7, 1, -1, -1, -1, 2, -1, 11, -1, -1, -1, 4, 4, 0, 9, -1, -1};
+    const size_t np = sl_model_param_count(m);
+    float y1[12], y2[12], *g1 = malloc(np * sizeof(float)), *g2 = malloc(np * sizeof(float));
+    text_pass(m, ids, y1, g1);
+    sl_param_info pe;
+    ASSERT_TRUE(sl_model_tensor(m, 1, &pe));
+    ASSERT_STREQ(pe.name, "1.pos_embed");
+    for (size_t j = 0; j < 8; j++) pe.data[3 * 8 + j] += 0.1f * (float)(j * j + 1); /* position 3: padding in examples 0 and 1 */
+    text_pass(m, ids, y2, g2);
+    ASSERT_TRUE(memcmp(y1, y2, 8 * sizeof(float)) == 0);
+    ASSERT_TRUE(memcmp(y1 + 8, y2 + 8, 4 * sizeof(float)) != 0);
+    /* With example 2 all padding, position 3 is padding everywhere: the
+     * outputs and every parameter gradient keep their bits. */
+    sl_model_destroy(m);
+    ASSERT_OK(sl_model_create("tokemb(12,8),pos,block(2),block(2,1,causal=1),ln,tokmean,linear(4)",
+                              &(sl_shape){1, {6, 0, 0}}, 5, &m));
+    float ids2[18];
+    memcpy(ids2, ids, sizeof ids2);
+    for (int j = 12; j < 18; j++) ids2[j] = -1; /* example 2: no word at all */
+    text_pass(m, ids2, y1, g1);
+    ASSERT_TRUE(sl_model_tensor(m, 1, &pe));
+    for (size_t j = 0; j < 8; j++) pe.data[3 * 8 + j] += 0.1f * (float)(j * j + 1);
+    text_pass(m, ids2, y2, g2);
+    ASSERT_TRUE(memcmp(y1, y2, sizeof y1) == 0);
+    ASSERT_TRUE(memcmp(g1, g2, np * sizeof(float)) == 0);
+    free(g1), free(g2);
     sl_model_destroy(m);
 }
 

@@ -38,7 +38,8 @@ static void run_fixture(const char *file) {
     ASSERT_OK(sl_model_forward(m, need(t, "x")->data, n, true, &y));
     compare(y, need(t, "y"), nout, 1e-5, 1e-6, "train output");
     float *dx = malloc(nin * sizeof(float));
-    bool ids = strncmp(sl_model_spec(m), "embbag", 6) == 0;
+    const char *spec = sl_model_spec(m);
+    bool ids = strncmp(spec, "embbag", 6) == 0 || strncmp(spec, "tokemb", 6) == 0 || strncmp(spec, "txt", 3) == 0;
     sl_model_zero_grad(m);
     ASSERT_OK(sl_model_backward(m, need(t, "dout")->data, dx));
     if (!ids) compare(dx, need(t, "dx"), nin, 1e-5, 1e-5, "d(input)");
@@ -64,6 +65,10 @@ TEST(torch_fixture_unflatten_mlp) { run_fixture("nn_mlp.safetensors"); }
 TEST(torch_fixture_embbag) { run_fixture("nn_embbag.safetensors"); }
 TEST(torch_fixture_vit) { run_fixture("nn_vit.safetensors"); }
 TEST(torch_fixture_vit_token_layers) { run_fixture("nn_vit_tokens.safetensors"); }
+/* Token ids with padding: the pad mask reaches the blocks (key_padding_mask,
+ * one of them causal) and the mean over the unpadded tokens. */
+TEST(torch_fixture_text_transformer_padded) { run_fixture("nn_text.safetensors"); }
+TEST(torch_fixture_txt_preset_causal) { run_fixture("nn_txt.safetensors"); }
 
 /* Skips unless /usr/bin/python3 with torch and numpy is there. */
 static void need_torch(void) {

@@ -616,6 +616,45 @@ TEST(attn_padded_keys_get_no_attention) {
     }
 }
 
+/* A block under the key padding mask (and the causal one) and the mean over
+ * unpadded tokens: changing the padded tokens of the block's input leaves
+ * every unpadded output row, and the mean, bit-identical; the padded rows
+ * themselves do change (so the change reached the block). */
+TEST(block_and_mean_keep_padded_tokens_out) {
+    sl_rng r;
+    sl_rng_seed(&r, 53, 1);
+    const size_t lens[3] = {5, 2, 4}, n = 3, T = 5, D = 6, M = 8;
+    uint8_t pad[15];
+    sl__attn_pad_from_lengths(pad, lens, n, T);
+    const size_t counts[SL__BLOCK_TENSORS] = {D, D, 3 * D * D, 3 * D, D * D, D, D, D, M * D, M, D * M, D};
+    float *w[SL__BLOCK_TENSORS];
+    for (int k = 0; k < SL__BLOCK_TENSORS; k++) {
+        w[k] = alloc_f(counts[k]);
+        fill_normal(w[k], counts[k], &r, 0.5);
+    }
+    for (int causal = 0; causal < 2; causal++) {
+        sl__block_dims d = {n, T, D, 2, M, 1e-5, 1, causal != 0, pad};
+        float *x = alloc_f(n * T * D), *cache = alloc_f(sl__block_cache_floats(&d));
+        float *y1 = alloc_f(n * T * D), *y2 = alloc_f(n * T * D), *m1 = alloc_f(n * D), *m2 = alloc_f(n * D);
+        fill_normal(x, n * T * D, &r, 1.0);
+        sl__block_forward(y1, cache, x, (const float *const *)w, &d);
+        sl__tok_mean_forward(m1, y1, pad, n, T, D);
+        for (size_t i = 0; i < n * T; i++)
+            if (pad[i])
+                for (size_t j = 0; j < D; j++) x[i * D + j] = 3.0f * x[i * D + j] + (float)j;
+        sl__block_forward(y2, cache, x, (const float *const *)w, &d);
+        sl__tok_mean_forward(m2, y2, pad, n, T, D);
+        for (size_t i = 0; i < n * T; i++) {
+            bool same = memcmp(y1 + i * D, y2 + i * D, D * sizeof(float)) == 0;
+            if (!pad[i]) assert_same_bits(y1 + i * D, y2 + i * D, D, "unpadded output row");
+            else ASSERT_TRUE(!same);
+        }
+        assert_same_bits(m1, m2, n * D, "mean over the unpadded tokens");
+        free(x), free(cache), free(y1), free(y2), free(m1), free(m2);
+    }
+    for (int k = 0; k < SL__BLOCK_TENSORS; k++) free(w[k]);
+}
+
 /* With the causal mask, changing token j changes no output row i < j. */
 TEST(attn_causal_ignores_later_tokens) {
     sl_rng r;

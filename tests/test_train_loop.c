@@ -74,14 +74,16 @@ static void resume_from(const char *from, size_t steps, size_t stop_at, int data
 
 /* A run of 20 steps (6 per epoch) split three ways: at step 4 (epoch 0), then
  * at step 14 (epoch 2, third batch), then to the end; the second part makes
- * its batches on three producer threads. */
-static void resume_case(sl_objective obj, const char *aug, const char *schedule) {
+ * its batches on three producer threads. text: CLIP's text tower (NULL: the
+ * default). */
+static void resume_case(sl_objective obj, const char *aug, const char *schedule, const char *text) {
     sl_train_config c;
     sl_train_result r;
     tiny(&c, t_path("straight.safetensors"));
     c.objective = obj;
     c.aug = aug;
     c.schedule = schedule;
+    c.text_encoder = text;
     c.warmup = 2;
     c.steps = 20;
     ASSERT_OK(train(&c, &r));
@@ -101,9 +103,12 @@ static void resume_case(sl_objective obj, const char *aug, const char *schedule)
     assert_same_tensors(t_path("straight.safetensors"), split);
 }
 
-TEST(resume_infonce_is_bit_identical) { resume_case(SL_OBJ_INFONCE, "simclr", "cosine"); }
-TEST(resume_clip_with_learnable_tau_is_bit_identical) { resume_case(SL_OBJ_CLIP, NULL, "constant"); }
-TEST(resume_color_views_is_bit_identical) { resume_case(SL_OBJ_INFONCE, "color", "constant"); }
+TEST(resume_infonce_is_bit_identical) { resume_case(SL_OBJ_INFONCE, "simclr", "cosine", NULL); }
+TEST(resume_clip_with_learnable_tau_is_bit_identical) { resume_case(SL_OBJ_CLIP, NULL, "constant", NULL); }
+TEST(resume_clip_with_a_text_transformer_is_bit_identical) {
+    resume_case(SL_OBJ_CLIP, NULL, "constant", "txt(dim=8,depth=1,heads=2,mlp=2,causal=1),linear(D)");
+}
+TEST(resume_color_views_is_bit_identical) { resume_case(SL_OBJ_INFONCE, "color", "constant", NULL); }
 
 /* Resuming at step 10,000 makes the batches from step 10,000 on and no
  * others: the producer starts at the step's batch instead of drawing the
@@ -263,6 +268,60 @@ TEST(vit_encoder_trains_with_the_objectives) {
         assert_loss_falls(sl_loss_objective_name(obj), loss, steps, 10, objs[i].falls_to);
         free(loss);
     }
+}
+
+/* CLIP with a text transformer (the txt preset, its vocabulary filled in)
+ * on the shapes captions: the mean of the last 10 of 100 logged losses must
+ * fall below half the mean of the first 10. At seed 7 the ratio is 0.17; over
+ * seeds 1 to 8, 0.14 to 0.39; with the model never updated (lr 1e-12) 0.95 to
+ * 1.03. The checkpoint keeps the preset with the vocabulary size and the
+ * blocks' tensors; embed runs the tower on lines of text and on captions. */
+TEST(clip_with_a_text_transformer_trains) {
+    sl_train_config c;
+    sl_train_result r;
+    tiny(&c, t_path("clip.safetensors"));
+    c.objective = SL_OBJ_CLIP;
+    c.text_encoder = "txt(dim=16,depth=1,heads=2,mlp=2),linear(D)";
+    c.steps = 100;
+    c.log = t_path("clip.jsonl");
+    c.log_every = 1;
+    ASSERT_OK(train(&c, &r));
+    double *loss = logged_losses(c.log, c.steps);
+    assert_loss_falls("clip with txt", loss, c.steps, 10, 0.5);
+    free(loss);
+    sl_tensors *t = load(c.out);
+    size_t words = 1;
+    for (const char *p = sl_tensors_get_meta(t, "text.vocab"); *p; p++) words += *p == '\n';
+    char want[128];
+    snprintf(want, sizeof want, "txt(vocab=%zu,dim=16,depth=1,heads=2,mlp=2),linear(8)", words);
+    ASSERT_STREQ(sl_tensors_get_meta(t, "train.text_encoder"), want);
+    snprintf(want, sizeof want, "txt(vocab=%zu,dim=16,depth=1,heads=2,mlp=2,causal=0),linear(8)", words);
+    ASSERT_STREQ(sl_tensors_get_meta(t, "text.spec"), want);
+    const sl_array *emb = sl_tensors_get(t, "text.0.weight");
+    ASSERT_TRUE(emb != NULL && emb->shape[0] == words && emb->shape[1] == 16);
+    ASSERT_TRUE(sl_tensors_get(t, "text.2.attn.in_proj_weight") != NULL);
+    sl_tensors_destroy(t);
+    sl_embed_config e;
+    sl_embed_config_default(&e);
+    e.model = c.out;
+    e.split = SL_SPLIT_VAL;
+    e.data_count = 40;
+    e.threads = 1;
+    const char *txt = "a photo of a circle\na small red star on a blue ground with more words than any caption\n";
+    t_write_file(t_path("p.txt"), txt, strlen(txt));
+    e.text_file = t_path("p.txt");
+    sl_embedding *em;
+    ASSERT_OK(sl_embed_run(&e, &em));
+    ASSERT_EQ_SIZE(em->n, 2);
+    ASSERT_EQ_SIZE(em->d, 8);
+    for (size_t i = 0; i < 16; i++) ASSERT_TRUE(isfinite(em->x[i]));
+    sl_embedding_destroy(em);
+    e.text_file = NULL;
+    e.captions = true;
+    ASSERT_OK(sl_embed_run(&e, &em));
+    ASSERT_EQ_SIZE(em->n, 40);
+    ASSERT_EQ_SIZE(em->d, 8);
+    sl_embedding_destroy(em);
 }
 
 TEST(nonfinite_loss_stops_and_keeps_the_last_checkpoint) {

@@ -51,19 +51,26 @@ void sl_shape_format(const sl_shape *s, char *buf, size_t cap);
  *   dropout[(p=0.5)]                           any                nn.Dropout
  *   l2norm                                     flat               F.normalize(x, dim=1)
  *   embbag(vocab,dim)                          ids -> flat        nn.EmbeddingBag(mode='mean')
+ *   tokemb(vocab,dim)                          ids -> tokens      nn.Embedding (padding: zero token)
  *   patch(p,dim)                               image -> tokens    Conv2d(C,dim,p,stride=p),
  *                                                                 flatten(2).transpose(1,2)
  *   cls                                        T x D -> T+1 x D   class token first (1,1,D)
  *   pos                                        tokens             + position embedding (1,T,D)
- *   block(heads[,mlp=4,hidden=mlp*D])          tokens             pre-LN transformer block
+ *   block(heads[,mlp=4,hidden=mlp*D,causal=0]) tokens             pre-LN transformer block
  *   tokmean, tokfirst                          tokens -> flat     mean of the tokens, first token
- * and one preset, which stands for several layers:
+ * and two presets, which stand for several layers:
  *   vit[(patch=4,dim=96,depth=6,heads=4,mlp=4,pool=cls)]
  *     = patch(patch,dim),cls,pos,block(heads,mlp) (depth times),ln,tokfirst;
  *       pool=mean: no cls, tokmean at the end
- * embbag must be first; its input is a flat vector of L token ids stored as
- * floats (exact below 2^24); negative ids are padding and do not count in the
- * mean. `gap` stands for two torch modules, which shifts the torch indices of
+ *   txt(vocab[,dim=64,depth=2,heads=2,mlp=4,causal=0])
+ *     = tokemb(vocab,dim),pos,block(heads,mlp[,causal=1]) (depth times),ln,tokmean
+ * embbag and tokemb must be first; the input is a flat vector of L token ids
+ * stored as floats (exact below 2^24); negative ids are padding and do not
+ * count in embbag's mean. After tokemb the pad mask of the ids reaches every
+ * layer up to the one that pools the tokens: block keeps padded tokens out of
+ * its attention (key padding mask), tokmean out of its mean; a layer that
+ * changes the number of tokens there (cls) is refused. causal=1 lets each
+ * token attend to itself and earlier tokens only. `gap` stands for two torch modules, which shifts the torch indices of
  * later layers by one (see sl_model_summary's "torch" column and docs/nn.md).
  * block(heads,mlp) is x + attn(norm1(x)), then x + mlp(norm2(x)) with
  * nn.LayerNorm(D) norms, nn.MultiheadAttention(D, heads) and

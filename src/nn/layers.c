@@ -679,6 +679,51 @@ static void embbag_backward(const sl__layer *L, const sl__pass *p) {
     }
 }
 
+/* ---- tokemb(vocab,dim): nn.Embedding(vocab, dim) (tensor weight) on a row
+ * of T token ids stored as floats, giving T x dim tokens. A negative id is
+ * padding: its token is 0, it gets no gradient, and the model passes the pad
+ * mask of the ids to the layers after (sl__pass.pad). */
+static sl_status tokemb_shape(sl__layer *L) {
+    if (L->pos != 1) return sl__layer_fail(L, SL_ERR_ARG, "must be the first layer (its input is token ids)");
+    SL__TRY(need_flat(L, " of token ids", ""));
+    L->out = tok(L->in.dims[0], L->nout);
+    return SL_OK;
+}
+
+/* nn.Embedding initialises its weight from Normal(0, 1). */
+static void tokemb_init(const sl__layer *L, float *const data[], sl_rng *r) {
+    for (size_t j = 0; j < L->vocab * L->nout; j++) data[0][j] = (float)sl_rng_normal(r);
+}
+
+static sl_status tokemb_forward(sl__layer *L, const sl__pass *p) {
+    const size_t rows = p->n * L->in.dims[0], D = L->nout;
+    for (size_t r = 0; r < rows; r++) {
+        const float id = p->in[r];
+        float *y = p->out + r * D;
+        if (id < 0) {
+            memset(y, 0, D * sizeof(float));
+            continue;
+        }
+        if (!(id == floorf(id)) || id >= (float)L->vocab)
+            return sl__fail(SL_ERR_RANGE, "layer '%s': example %zu position %zu: token id %g outside 0..%zu",
+                            L->token, r / L->in.dims[0], r % L->in.dims[0], (double)id, L->vocab - 1);
+        memcpy(y, p->data[0] + (size_t)id * D, D * sizeof(float));
+    }
+    return SL_OK;
+}
+
+/* Each token's gradient into the row of its id, in token order (one thread,
+ * so the sums do not depend on the thread count); ids have no gradient. */
+static void tokemb_backward(const sl__layer *L, const sl__pass *p) {
+    const size_t rows = p->n * L->in.dims[0], D = L->nout;
+    for (size_t r = 0; r < rows; r++) {
+        if (p->in[r] < 0) continue;
+        float *g = p->grad[0] + (size_t)p->in[r] * D;
+        const float *d = p->dout + r * D;
+        for (size_t k = 0; k < D; k++) g[k] += d[k];
+    }
+}
+
 /* ---- tokens: patch, cls, pos, block, tokmean, tokfirst ---------------------
  * A token batch is (n*T) x D rows. Each kind stands for one module of the
  * equivalent torch.nn.Sequential: small classes (tests/fixtures/nn_torch.py
@@ -785,14 +830,18 @@ static void pos_backward(const sl__layer *L, const sl__pass *p) {
     sl__pos_add_backward(p->din, p->grad[0], p->dout, p->n, L->in.dims[0], L->in.dims[1]);
 }
 
-/* ---- block(heads[,mlp=4,hidden]): a pre-LN transformer block (transformer.h)
- * with an MLP of hidden features, mlp*D unless hidden is given (L->nout). */
+/* ---- block(heads[,mlp=4,hidden,causal=0]): a pre-LN transformer block
+ * (transformer.h) with an MLP of hidden features, mlp*D unless hidden is
+ * given (L->nout); causal=1 lets each token attend to itself and the tokens
+ * before it only. On tokens of padded ids the pad mask keeps the padded
+ * tokens out of every token's attention. */
 static sl_status block_configure(sl__layer *L, const sl__layer_args *a) {
     L->scale = 4;
     L->eps = 1e-5; /* nn.LayerNorm's default */
     SL__TRY(arg_int(L, a, 0, 1, 4096, &L->heads));
     SL__TRY(arg_int(L, a, 1, 1, 64, &L->scale));
-    return arg_int(L, a, 2, 1, big, &L->hidden);
+    SL__TRY(arg_int(L, a, 2, 1, big, &L->hidden));
+    return arg_flag(L, a, 3, &L->causal);
 }
 
 static sl_status block_shape(sl__layer *L) {
@@ -839,29 +888,30 @@ static void block_init(const sl__layer *L, float *const data[], sl_rng *r) {
     uniform_init(data[SL__BLOCK_FC2_B], D, 1.0 / sqrt((double)M), r);
 }
 
-static sl__block_dims block_dims(const sl__layer *L, size_t n, size_t threads) {
-    return (sl__block_dims){n, L->in.dims[0], L->in.dims[1], L->heads, L->nout, L->eps, threads};
+static sl__block_dims block_dims(const sl__layer *L, size_t n, size_t threads, const uint8_t *pad) {
+    return (sl__block_dims){n, L->in.dims[0], L->in.dims[1], L->heads, L->nout, L->eps, threads, L->causal, pad};
 }
 
 static void block_memory(const sl__layer *L, size_t n, size_t threads, sl__layer_mem *mem) {
-    sl__block_dims d = block_dims(L, n, threads);
+    sl__block_dims d = block_dims(L, n, threads, NULL);
     mem->cache = sl__block_cache_floats(&d);
     mem->scratch = sl__block_scratch_floats(&d);
 }
 
 static sl_status block_forward(sl__layer *L, const sl__pass *p) {
-    sl__block_dims d = block_dims(L, p->n, p->team);
+    sl__block_dims d = block_dims(L, p->n, p->team, p->pad);
     sl__block_forward(p->out, L->cache, p->in, (const float *const *)p->data, &d);
     return SL_OK;
 }
 
 static void block_backward(const sl__layer *L, const sl__pass *p) {
-    sl__block_dims d = block_dims(L, p->n, p->team);
+    sl__block_dims d = block_dims(L, p->n, p->team, p->pad);
     sl__block_backward(p->din, p->grad, p->dout, p->in, L->cache, (const float *const *)p->data, &d, p->scratch);
 }
 
 /* ---- tokmean, tokfirst: tokens to one flat vector (the mean of the tokens,
- * or the first token: the class token after cls) ---------------------------*/
+ * or the first token: the class token after cls). On tokens of padded ids
+ * tokmean averages the unpadded tokens only. ---------------------------------*/
 static sl_status tokpool_shape(sl__layer *L) {
     SL__TRY(need_tokens(L));
     L->out = flat(L->in.dims[1]);
@@ -869,12 +919,12 @@ static sl_status tokpool_shape(sl__layer *L) {
 }
 
 static sl_status tokmean_forward(sl__layer *L, const sl__pass *p) {
-    sl__tok_mean_forward(p->out, p->in, NULL, p->n, L->in.dims[0], L->in.dims[1]);
+    sl__tok_mean_forward(p->out, p->in, p->pad, p->n, L->in.dims[0], L->in.dims[1]);
     return SL_OK;
 }
 
 static void tokmean_backward(const sl__layer *L, const sl__pass *p) {
-    sl__tok_mean_backward(p->din, p->dout, NULL, p->n, L->in.dims[0], L->in.dims[1]);
+    sl__tok_mean_backward(p->din, p->dout, p->pad, p->n, L->in.dims[0], L->in.dims[1]);
 }
 
 static sl_status tokfirst_forward(sl__layer *L, const sl__pass *p) {
@@ -913,6 +963,33 @@ static sl_status vit_expand(const sl__layer *L, const sl__layer_args *a, char *o
     return SL_OK;
 }
 
+/* ---- the txt preset ---------------------------------------------------------
+ * txt(vocab=V,dim=64,depth=2,heads=2,mlp=4,causal=0), a text transformer on
+ * rows of token ids, stands for
+ *   tokemb(V,64),pos,block(2,4) (2 times),ln,tokmean
+ * with block(2,4,causal=1) for causal=1. */
+enum { TXT_VOCAB, TXT_DIM, TXT_DEPTH, TXT_HEADS, TXT_MLP, TXT_CAUSAL };
+
+static sl_status txt_expand(const sl__layer *L, const sl__layer_args *a, char *out, size_t cap, char *norm,
+                            size_t ncap) {
+    size_t vocab = 1, dim = 64, depth = 2, heads = 2, mlp = 4, causal = 0;
+    SL__TRY(arg_int(L, a, TXT_VOCAB, 1, 1e8, &vocab));
+    SL__TRY(arg_int(L, a, TXT_DIM, 1, big, &dim));
+    SL__TRY(arg_int(L, a, TXT_DEPTH, 1, 64, &depth));
+    SL__TRY(arg_int(L, a, TXT_HEADS, 1, 4096, &heads));
+    SL__TRY(arg_int(L, a, TXT_MLP, 1, 64, &mlp));
+    SL__TRY(arg_int(L, a, TXT_CAUSAL, 0, 1, &causal));
+    if (dim % heads) return sl__layer_fail(L, SL_ERR_FORMAT, "heads (%zu) must divide dim (%zu)", heads, dim);
+    size_t len = (size_t)snprintf(out, cap, "tokemb(%zu,%zu),pos", vocab, dim);
+    for (size_t i = 0; i < depth && len < cap; i++)
+        len += (size_t)snprintf(out + len, cap - len, ",block(%zu,%zu%s)", heads, mlp, causal ? ",causal=1" : "");
+    if (len < cap) len += (size_t)snprintf(out + len, cap - len, ",ln,tokmean");
+    size_t nlen = (size_t)snprintf(norm, ncap, "txt(vocab=%zu,dim=%zu,depth=%zu,heads=%zu,mlp=%zu,causal=%zu)",
+                                   vocab, dim, depth, heads, mlp, causal);
+    if (len >= cap || nlen >= ncap) return sl__layer_fail(L, SL_ERR_FORMAT, "the preset's layers are too long");
+    return SL_OK;
+}
+
 /* ---- the table -------------------------------------------------------------
  * In the order the "unknown layer" message lists them. */
 const sl__layer_ops sl__layer_kinds[] = {
@@ -946,6 +1023,9 @@ const sl__layer_ops sl__layer_kinds[] = {
     {.name = "embbag", .args = {"vocab", "dim"}, .nreq = 2, .token_input = true, .configure = embbag_configure,
      .shape = embbag_shape, .tensors = embbag_tensors, .init = embbag_init, .memory = per_example_cache,
      .forward = embbag_forward, .backward = embbag_backward},
+    {.name = "tokemb", .args = {"vocab", "dim"}, .nreq = 2, .token_input = true, .configure = embbag_configure,
+     .shape = tokemb_shape, .tensors = embbag_tensors, .init = tokemb_init, .forward = tokemb_forward,
+     .backward = tokemb_backward},
     {.name = "patch", .args = {"p", "dim"}, .nreq = 2, .configure = patch_configure, .shape = patch_shape,
      .tensors = patch_tensors, .init = patch_init, .memory = patch_memory, .forward = patch_forward,
      .backward = patch_backward},
@@ -953,7 +1033,7 @@ const sl__layer_ops sl__layer_kinds[] = {
      .backward = cls_backward},
     {.name = "pos", .shape = pos_shape, .tensors = pos_tensors, .init = pos_init, .forward = pos_forward,
      .backward = pos_backward},
-    {.name = "block", .args = {"heads", "mlp", "hidden"}, .nreq = 1, .configure = block_configure,
+    {.name = "block", .args = {"heads", "mlp", "hidden", "causal"}, .nreq = 1, .configure = block_configure,
      .shape = block_shape, .tensors = block_tensors, .init = block_init, .memory = block_memory,
      .forward = block_forward, .backward = block_backward},
     {.name = "tokmean", .shape = tokpool_shape, .forward = tokmean_forward, .backward = tokmean_backward},
@@ -964,5 +1044,6 @@ const size_t sl__layer_kind_count = sizeof sl__layer_kinds / sizeof sl__layer_ki
 const sl__layer_ops sl__layer_presets[] = {
     {.name = "vit", .args = {"patch", "dim", "depth", "heads", "mlp", "pool"}, .words = {[VIT_POOL] = "cls|mean"},
      .expand = vit_expand},
+    {.name = "txt", .args = {"vocab", "dim", "depth", "heads", "mlp", "causal"}, .nreq = 1, .expand = txt_expand},
 };
 const size_t sl__layer_preset_count = sizeof sl__layer_presets / sizeof sl__layer_presets[0];

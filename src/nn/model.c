@@ -387,6 +387,28 @@ static sl_status split_spec(sl_model *m, const char *spec) {
     }
 }
 
+/* The layers that get the pad mask of the input ids: after a first layer
+ * whose input is token ids and whose output is tokens (tokemb), every layer
+ * whose input is those T tokens, up to the first that pools them into a
+ * flat vector. A layer that changes the number of tokens in between (cls)
+ * would leave them out of step with the ids, and is refused. */
+static sl_status mark_padded(sl_model *m) {
+    const sl__layer *L0 = &m->layers[0];
+    if (!L0->ops->token_input || L0->out.ndim != 2) return SL_OK;
+    const size_t T = L0->in_count;
+    m->pad_t = T;
+    for (size_t i = 1; i < m->nl; i++) {
+        sl__layer *L = &m->layers[i];
+        if (L->in.ndim != 2) break;
+        L->padded = true;
+        if (L->out.ndim == 2 && L->out.dims[0] != T)
+            return sl__layer_fail(L, SL_ERR_ARG, "changes the number of tokens (%zu to %zu) after '%s', whose "
+                                  "tokens stand for the input ids and carry their padding", T, L->out.dims[0],
+                                  L0->token);
+    }
+    return SL_OK;
+}
+
 /* Sizes of the model's storage that layout_layers counts. */
 typedef struct model_sizes {
     size_t P, B; /* parameter floats, buffer floats */
@@ -462,6 +484,7 @@ sl_status sl_model_create(const char *spec, const sl_shape *input, uint64_t seed
     model_sizes z = {0, 0};
     sl_status st = split_spec(m, spec);
     if (st == SL_OK) st = layout_layers(m, &z);
+    if (st == SL_OK) st = mark_padded(m);
     if (st == SL_OK) st = alloc_storage(m, &z);
     if (st == SL_OK) {
         st = finish_layers(m);
@@ -482,8 +505,10 @@ static void free_batch(sl_model *m) {
     sl__free(m->gmem);
     sl__free(m->scratch);
     sl__free(m->acts);
+    sl__free(m->pad);
     m->actmem = m->gmem = m->scratch = NULL;
     m->acts = NULL;
+    m->pad = NULL;
     for (size_t i = 0; i < m->nl; i++) {
         sl__layer *L = &m->layers[i];
         sl__free(L->cache);
@@ -545,6 +570,7 @@ static bool make_plan(const sl_model *m, size_t n, size_t threads, plan *pl) {
         pl->mask = add_sat(pl->mask, mem.mask);
     }
     if (m->output.ndim == 3) pl->act = add_sat(pl->act, sl__mul_sat(sl_shape_count(&m->output), n));
+    pl->mask = add_sat(pl->mask, sl__mul_sat(m->pad_t, n));
     pl->grad = sl__mul_sat(mx, sl__mul_sat(2, n));
     const size_t sizes[] = {pl->act, pl->grad, pl->scratch, pl->cache, pl->idx, pl->mask};
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
@@ -582,7 +608,8 @@ static sl_status ensure_capacity(sl_model *m, size_t n) {
     m->gmem = sl__malloc_array(pl.grad, sizeof(float), "activation gradients");
     m->scratch = pl.scratch ? sl__malloc_array(pl.scratch, sizeof(float), "layer scratch") : NULL;
     m->acts = sl__calloc(m->nl + 1, sizeof *m->acts);
-    if (!m->actmem || !m->gmem || (pl.scratch && !m->scratch) || !m->acts) {
+    m->pad = m->pad_t ? sl__malloc_array(n, m->pad_t, "pad mask") : NULL;
+    if (!m->actmem || !m->gmem || (pl.scratch && !m->scratch) || !m->acts || (m->pad_t && !m->pad)) {
         free_batch(m);
         return sl__fail(SL_ERR_NOMEM, "model: cannot allocate buffers for a batch of %zu", n);
     }
@@ -613,7 +640,7 @@ static sl_status ensure_capacity(sl_model *m, size_t n) {
  * tensors, the shared scratch and the model's random stream. */
 static sl__pass layer_pass(sl_model *m, size_t i, bool train) {
     sl__pass p = {.n = m->n, .train = train, .in = m->acts[i], .out = m->acts[i + 1], .scratch = m->scratch,
-                  .team = m->team, .rng = &m->rng};
+                  .team = m->team, .rng = &m->rng, .pad = m->layers[i].padded ? m->pad : NULL};
     layer_tensors(m, &m->layers[i], p.data, p.grad);
     return p;
 }
@@ -627,6 +654,7 @@ sl_status sl_model_forward(sl_model *m, const float *x, size_t n, bool train, co
     else
         memcpy(m->acts[0], x, n * sl_shape_count(&m->input) * sizeof(float));
     m->n = n;
+    for (size_t j = 0; j < n * m->pad_t; j++) m->pad[j] = x[j] < 0;
     for (size_t i = 0; i < m->nl; i++) {
         sl__layer *L = &m->layers[i];
         if (L->passthrough) continue;

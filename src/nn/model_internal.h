@@ -30,6 +30,11 @@ struct sl_model {
     size_t team; /* threads the convolution scratch is sized for */
     float *actmem, *gmem, *scratch, *yout, *g0, *g1;
     float **acts; /* nl + 1 pointers; acts[0] is the input in internal layout */
+    /* Token ids with padding: pad_t ids per example when some layer is
+     * padded (0 otherwise), and their pad mask, cap x pad_t bytes, made by
+     * each forward from the input. */
+    size_t pad_t;
+    uint8_t *pad;
     bool can_backward;
     sl_rng rng; /* dropout */
 };

@@ -122,6 +122,11 @@ typedef struct sl__layer {
      * (unflatten keeps C, H, W in nout, k, stride) */
     size_t nout, k, stride, pad, scale, vocab;
     size_t heads, hidden; /* block: attention heads, MLP width */
+    bool causal;          /* block: each token attends to itself and earlier ones only */
+    /* Its input is tokens that stand one for one for the model's input ids
+     * (after a token-id first layer such as tokemb): its passes get the pad
+     * mask of those ids (sl__pass.pad). */
+    bool padded;
     bool bias;
     double eps, momentum, p;
     /* its tensors are the model's tensors t0 .. t0 + nt - 1, in the order
@@ -176,6 +181,11 @@ typedef struct sl__pass {
     float *scratch; /* the shared scratch */
     size_t team;    /* threads the scratch is sized for */
     sl_rng *rng;    /* the model's stream (dropout) */
+    /* n x T bytes, nonzero where the model's input id is padding (negative),
+     * for a layer whose tokens stand for the input ids (L->padded); NULL
+     * otherwise. block keeps padded tokens out of attention, tokmean out of
+     * the mean. */
+    const uint8_t *pad;
 } sl__pass;
 
 /* A layer kind. Only name, forward and backward are required; the notes say

@@ -564,7 +564,7 @@ void sl__tok_first_backward_ref(float *din, const float *dout, size_t n, size_t 
 static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
 
 static sl__attn_dims block_attn_dims(const sl__block_dims *d) {
-    return (sl__attn_dims){d->n, d->t, d->d, d->h, false, d->threads};
+    return (sl__attn_dims){d->n, d->t, d->d, d->h, d->causal, d->threads};
 }
 
 /* Where each part of the cache starts, in floats. */
@@ -614,7 +614,7 @@ void sl__block_forward(float *out, float *cache, const float *x, const float *co
     const sl__attn_params ap = {w[SL__BLOCK_IN_W], w[SL__BLOCK_IN_B], w[SL__BLOCK_OUT_W], w[SL__BLOCK_OUT_B]};
     float *h1 = cache + o.h1, *x1 = cache + o.x1, *h2 = cache + o.h2, *a = cache + o.a, *g = cache + o.g;
     sl__ln_forward(h1, cache + o.st1, x, w[SL__BLOCK_NORM1_W], w[SL__BLOCK_NORM1_B], R, D, d->eps);
-    sl__attn_forward(x1, cache + o.attn, h1, &ap, NULL, &ad);
+    sl__attn_forward(x1, cache + o.attn, h1, &ap, d->pad, &ad);
     add_into(x1, x, R * D);
     sl__ln_forward(h2, cache + o.st2, x1, w[SL__BLOCK_NORM2_W], w[SL__BLOCK_NORM2_B], R, D, d->eps);
     sl__linear_forward(a, h2, w[SL__BLOCK_FC1_W], w[SL__BLOCK_FC1_B], R, D, M);

@@ -139,7 +139,10 @@ void sl__tok_first_backward_ref(float *din, const float *dout, size_t n, size_t 
  *   norm1 = nn.LayerNorm(D); attn = nn.MultiheadAttention(D, H, batch_first=True)
  *   norm2 = nn.LayerNorm(D); mlp = nn.Sequential(nn.Linear(D, M), nn.GELU(), nn.Linear(M, D))
  *   h = norm1(x); x = x + attn(h, h, h, need_weights=False)[0]; x = x + mlp(norm2(x))
- * Its tensors, in this order, carry the names of that module's state_dict. */
+ * Its tensors, in this order, carry the names of that module's state_dict.
+ * The attention takes the masks of sl__block_dims (causal: attn_mask of
+ * nn.Transformer.generate_square_subsequent_mask(T); pad: key_padding_mask);
+ * the backward reads them from the cache, not from d. */
 enum {
     SL__BLOCK_NORM1_W, SL__BLOCK_NORM1_B, SL__BLOCK_IN_W, SL__BLOCK_IN_B, SL__BLOCK_OUT_W, SL__BLOCK_OUT_B,
     SL__BLOCK_NORM2_W, SL__BLOCK_NORM2_B, SL__BLOCK_FC1_W, SL__BLOCK_FC1_B, SL__BLOCK_FC2_W, SL__BLOCK_FC2_B,
@@ -149,6 +152,8 @@ typedef struct sl__block_dims {
     size_t n, t, d, h, m; /* sequences, tokens, features, heads (h divides d), MLP width */
     double eps;           /* of both layer norms */
     size_t threads;       /* workers the backward scratch is sized for (0 = 1) */
+    bool causal;          /* the attention's causal mask */
+    const uint8_t *pad;   /* the attention's key padding mask (n x T bytes) or NULL */
 } sl__block_dims;
 
 /* Cache of the forward (which the backward reads) and scratch of the

@@ -298,9 +298,19 @@ static sl_status build_decoder(sl_trainer *t, const sl_shape *hs) {
     return SL_OK;
 }
 
+/* Whether p starts a txt preset token of spec ts that does not give vocab=. */
+static bool txt_needs_vocab(const char *ts, const char *p) {
+    if (strncmp(p, "txt", 3) != 0 || (p > ts && p[-1] != ',') || (p[3] && p[3] != '(' && p[3] != ',')) return false;
+    size_t len = p[3] == '(' ? strcspn(p, ")") : 3;
+    for (size_t i = 3; i + 6 <= len; i++)
+        if (strncmp(p + i, "vocab=", 6) == 0) return false;
+    return true;
+}
+
 /* CLIP's text tower over the caption vocabulary. In its spec "embbag(DIM)"
- * gets the vocabulary size filled in, and "linear(D)" the width dz of the
- * image embedding, so the defaults fit any data. */
+ * and "tokemb(DIM)" get the vocabulary size filled in, as does the preset
+ * "txt(...)" without vocab= (as its first argument), and "linear(D)" the
+ * width dz of the image embedding, so the defaults fit any data. */
 static sl_status build_text_tower(sl_trainer *t, size_t dz) {
     sl_train_config *c = &t->c;
     if (!t->vocab) SL__TRY(sl__vocab_build(t->data, 0, &t->vocab)); /* a resumed run has the checkpoint's */
@@ -313,6 +323,13 @@ static sl_status build_text_tower(sl_trainer *t, size_t dz) {
         if (strncmp(p, "embbag(", 7) == 0 && sscanf(p, "embbag(%u)%n", &dim, &used) == 1 && used > 0) {
             int k = snprintf(o, left, "embbag(%zu,%u)", t->vocab->n, dim);
             o += k, left -= (size_t)k, p += used;
+        } else if (strncmp(p, "tokemb(", 7) == 0 && sscanf(p, "tokemb(%u)%n", &dim, &used) == 1 && used > 0) {
+            int k = snprintf(o, left, "tokemb(%zu,%u)", t->vocab->n, dim);
+            o += k, left -= (size_t)k, p += used;
+        } else if (txt_needs_vocab(ts, p)) {
+            int k = snprintf(o, left, "txt(vocab=%zu%s", t->vocab->n, p[3] == '(' && p[4] != ')' ? "," : ")");
+            o += k, left -= (size_t)k, p += p[3] == '(' ? 4 : 3;
+            if (p[-1] == '(' && *p == ')') p++;
         } else if (strncmp(p, "linear(D)", 9) == 0) {
             int k = snprintf(o, left, "linear(%zu)", dz);
             o += k, left -= (size_t)k, p += 9;
