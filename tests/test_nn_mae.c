@@ -252,3 +252,61 @@ TEST(mae_encoder_embeds_whole_images) {
     for (size_t i = 0; i < 2 * 7 * 8; i++) ASSERT_TRUE(isfinite(y[i]));
     case_free(&c);
 }
+
+/* ---- against PyTorch --------------------------------------------------- */
+static const sl_array *need(const sl_tensors *t, const char *name) {
+    const sl_array *a = sl_tensors_get(t, name);
+    if (!a) T_FAIL("fixture lacks tensor '%s'", name);
+    return a;
+}
+
+static void compare(const float *got, const sl_array *want, size_t n, const char *what) {
+    ASSERT_EQ_SIZE(sl_array_count(want), n);
+    const float *w = want->data;
+    double mx = 0;
+    for (size_t i = 0; i < n; i++) mx = fmax(mx, fabs(w[i]));
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs((double)got[i] - w[i]) <= 1e-5 * fabs(w[i]) + 1e-5 * fmax(mx, 1e-3)))
+            T_FAIL("%s[%zu]: simlearn %.8g, pytorch %.8g", what, i, (double)got[i], (double)w[i]);
+}
+
+static void compare_grads(const sl_tensors *t, const sl_model *m, const char *tower) {
+    for (size_t i = 0; i < sl_model_tensor_count(m); i++) {
+        sl_param_info p;
+        ASSERT_TRUE(sl_model_tensor(m, i, &p));
+        if (!p.grad) continue;
+        char key[128];
+        snprintf(key, sizeof key, "grad.%s%s", tower, p.name);
+        compare(p.grad, need(t, key), p.count, key);
+    }
+}
+
+TEST(mae_matches_pytorch) {
+    sl_tensors *t;
+    ASSERT_OK(sl_safetensors_read("tests/fixtures/nn_mae.safetensors", &t));
+    sl_model *enc, *dec;
+    sl_mae *m;
+    ASSERT_OK(sl_model_import(t, "encoder.", 1, &enc));
+    ASSERT_OK(sl_model_import(t, "decoder.", 1, &dec));
+    ASSERT_OK(sl_mae_create(enc, dec, &m));
+    size_t n = 3, L = sl_mae_patches(enc);
+    ASSERT_EQ_SIZE(L, 12);
+    const sl_array *x = need(t, "x"), *mask = need(t, "mask");
+    ASSERT_EQ_INT(mask->dtype, SL_U8);
+    ASSERT_EQ_SIZE(sl_array_count(mask), n * L);
+    double l;
+    ASSERT_OK(sl_mae_forward(m, x->data, n, mask->data, false, true, &l));
+    compare(sl_mae_prediction(m), need(t, "pred"), n * 13 * 12, "pred");
+    ASSERT_NEAR(l, ((const double *)need(t, "loss")->data)[0], 1e-5 * l);
+    sl_model_zero_grad(enc);
+    sl_model_zero_grad(dec);
+    ASSERT_OK(sl_mae_forward(m, x->data, n, mask->data, true, true, &l));
+    ASSERT_NEAR(l, ((const double *)need(t, "loss_norm_pix")->data)[0], 1e-5 * l);
+    ASSERT_OK(sl_mae_backward(m));
+    compare_grads(t, enc, "encoder.");
+    compare_grads(t, dec, "decoder.");
+    sl_mae_destroy(m);
+    sl_model_destroy(enc);
+    sl_model_destroy(dec);
+    sl_tensors_destroy(t);
+}
