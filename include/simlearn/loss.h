@@ -16,7 +16,7 @@ extern "C" {
 
 /* ---- names ---------------------------------------------------------------
  * Objective names as the command line spells them: infonce supcon triplet
- * triplet-hard triplet-smooth clip autoencoder softmax. */
+ * triplet-hard triplet-smooth clip autoencoder softmax mae. */
 typedef enum {
     SL_OBJ_INFONCE,        /* NT-Xent over 2N views, each view's twin is its positive */
     SL_OBJ_SUPCON,         /* supervised contrastive (Khosla et al. 2020, L_out) */
@@ -26,6 +26,7 @@ typedef enum {
     SL_OBJ_CLIP,           /* symmetric cross-entropy over the N x N image-text matrix */
     SL_OBJ_AUTOENCODER,    /* mean squared reconstruction error */
     SL_OBJ_SOFTMAX,        /* cross-entropy against a learned class-embedding matrix */
+    SL_OBJ_MAE,            /* masked autoencoding: its loss is sl_mae_forward's (nn.h), not sl_loss_compute's */
     SL_OBJ_COUNT
 } sl_objective;
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char *const obj_names[SL_OBJ_COUNT] = {
-    "infonce", "supcon", "triplet", "triplet-hard", "triplet-smooth", "clip", "autoencoder", "softmax",
+    "infonce", "supcon", "triplet", "triplet-hard", "triplet-smooth", "clip", "autoencoder", "softmax", "mae",
 };
 static const char *const sim_names[SL_SIM_COUNT] = {"dot", "cosine", "l2"};
 
@@ -25,7 +25,7 @@ sl_status sl_loss_objective_parse(const char *name, sl_objective *out) {
         }
     return sl__fail(SL_ERR_ARG,
                     "unknown objective '%s' (expected infonce, supcon, triplet, triplet-hard, triplet-smooth, "
-                    "clip, autoencoder or softmax)",
+                    "clip, autoencoder, softmax or mae)",
                     name ? name : "(null)");
 }
 
@@ -208,7 +208,9 @@ sl_status sl_loss_compute(const sl_loss_config *cfg, const sl_loss_batch *b, sl_
                   cfg->objective == SL_OBJ_SOFTMAX;
     if ((unsigned)cfg->objective >= SL_OBJ_COUNT)
         return sl__fail(SL_ERR_ARG, "loss: objective %d is not one of infonce, supcon, triplet, triplet-hard, "
-                                    "triplet-smooth, clip, autoencoder, softmax", (int)cfg->objective);
+                                    "triplet-smooth, clip, autoencoder, softmax, mae", (int)cfg->objective);
+    if (cfg->objective == SL_OBJ_MAE)
+        return sl__fail(SL_ERR_ARG, "mae loss: computed by the masked autoencoder (sl_mae_forward), not here");
     if (!b->a) return sl__fail(SL_ERR_ARG, "%s loss: the batch has no embeddings (a is NULL)", name);
     if (need_labels && !b->labels) return sl__fail(SL_ERR_ARG, "%s loss: the batch has no labels", name);
     if (need_b && !b->b)
