@@ -554,7 +554,7 @@ TEST(corrupt_checkpoint_settings_are_refused_by_name) {
         {"train.clip_grad", "x", "a finite number >= 0"},
         {"train.input_std", "0", "a finite number > 0"},
         {"train.input_mean", "nan", "a finite number >= -inf"},
-        {"train.objective", "infonce2", "infonce, supcon, triplet, triplet-hard, triplet-smooth, clip, autoencoder or softmax"},
+        {"train.objective", "infonce2", "infonce, supcon, triplet, triplet-hard, triplet-smooth, clip, autoencoder, softmax or mae"},
         {"train.split", "validation", "train, val, test or all"},
         {"train.sim", "COSINE", "dot, cosine or l2"},
         {"train.optim", "sgdx", "sgd, adam, adamw or lars"},

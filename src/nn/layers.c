@@ -991,10 +991,10 @@ const sl__layer_ops sl__layer_kinds[] = {
     {.name = "block", .args = {"heads", "mlp", "hidden"}, .nreq = 1, .configure = block_configure,
      .shape = block_shape, .tensors = block_tensors, .init = block_init, .memory = block_memory,
      .forward = block_forward, .backward = block_backward},
-    {.name = "masktok", .shape = pos_shape, .tensors = masktok_tensors, .init = cls_init, .memory = masktok_memory,
-     .forward = masktok_forward, .backward = masktok_backward},
     {.name = "tokmean", .shape = tokpool_shape, .forward = tokmean_forward, .backward = tokmean_backward},
     {.name = "tokfirst", .shape = tokpool_shape, .forward = tokfirst_forward, .backward = tokfirst_backward},
+    {.name = "masktok", .shape = pos_shape, .tensors = masktok_tensors, .init = cls_init, .memory = masktok_memory,
+     .forward = masktok_forward, .backward = masktok_backward},
 };
 const size_t sl__layer_kind_count = sizeof sl__layer_kinds / sizeof sl__layer_kinds[0];
 
