@@ -57,6 +57,7 @@ void sl_shape_format(const sl_shape *s, char *buf, size_t cap);
  *   pos                                        tokens             + position embedding (1,T,D)
  *   block(heads[,mlp=4,hidden=mlp*D])          tokens             pre-LN transformer block
  *   tokmean, tokfirst                          tokens -> flat     mean of the tokens, first token
+ *   masktok                                    tokens             MAE's mask token (see sl_mae_*)
  * and one preset, which stands for several layers:
  *   vit[(patch=4,dim=96,depth=6,heads=4,mlp=4,pool=cls)]
  *     = patch(patch,dim),cls,pos,block(heads,mlp) (depth times),ln,tokfirst;
