@@ -1,5 +1,6 @@
 /* simlearn train: learn an encoder with one of the objectives (contrastive,
- * supervised contrastive, triplets, CLIP, autoencoder, softmax), with
+ * supervised contrastive, triplets, CLIP, autoencoder, softmax,
+ * masked autoencoding), with
  * progress, a JSONL log, checkpoints, exact resume and Ctrl-C handling. */
 #include "cli.h"
 
@@ -18,11 +19,14 @@ static const cli_opt opts[] = {
     {"projector", 0, CLI_STR, NULL, "projector spec or none (default for contrastive objectives: "
                                     "linear(512),bn,relu,linear(128) on IDX, linear(128),relu,linear(64) otherwise; "
                                     "linear(64) for clip, none otherwise)", NULL, 0, 0, false},
-    {"decoder", 0, CLI_STR, NULL, "autoencoder decoder spec (default: linear(512),relu,linear(C*H*W))", NULL, 0, 0, false},
+    {"decoder", 0, CLI_STR, NULL, "decoder spec: autoencoder (default: linear(512),relu,linear(C*H*W)); mae "
+                                  "(default: linear(64),masktok,pos,block(4),block(4),ln,linear(P*P*C))", NULL, 0, 0, false},
     {"text-encoder", 0, CLI_STR, NULL, "CLIP text tower; embbag(DIM), tokemb(DIM) and txt(...) get the vocabulary size, linear(D) the image "
                                        "embedding width", "embbag(128),linear(128),relu,linear(D)", 0, 0, false},
     {"objective", 0, CLI_CHOICE, "infonce", "training objective",
-     "infonce|supcon|triplet|triplet-hard|triplet-smooth|clip|autoencoder|softmax", 0, 0, false},
+     "infonce|supcon|triplet|triplet-hard|triplet-smooth|clip|autoencoder|softmax|mae", 0, 0, false},
+    {"mask-ratio", 0, CLI_FLOAT, "0.75", "mae: share of each image's patches masked", NULL, 0, 1, false},
+    {"norm-pix", 0, CLI_FLAG, NULL, "mae: targets normalised per patch (each patch's mean and variance)", NULL, 0, 0, false},
     {"sim", 0, CLI_CHOICE, NULL, "similarity (default: cosine; dot for softmax)", "dot|cosine|l2", 0, 0, false},
     {"tau", 0, CLI_FLOAT, "0", "temperature (0 = the objective's default: infonce 0.1, supcon 0.1, clip 0.07)", NULL, 0, 1e6, false},
     {"learn-tau", 0, CLI_FLAG, NULL, "learn the temperature (log-parametrised, clamped to [0.01, 1]; on for clip)", NULL, 0, 0, false},
@@ -69,7 +73,8 @@ static const cli_spec spec = {
     "  simlearn train --data shapes --objective clip --steps 500 -o clip.safetensors\n"
     "  simlearn train --data fashion-mnist --epochs 8 -o r1.safetensors\n"
     "  simlearn train --resume m.safetensors --steps 2000 -o m.safetensors\n"
-    "  simlearn train --init m.safetensors --objective softmax --steps 300 -o tuned.safetensors\n"};
+    "  simlearn train --init m.safetensors --objective softmax --steps 300 -o tuned.safetensors\n"
+    "  simlearn train --objective mae --encoder 'vit(patch=4,dim=64,depth=4)' --steps 500 -o mae.safetensors\n"};
 
 static bool parse_bytes(const char *s, size_t *out) {
     char *end;
@@ -108,6 +113,8 @@ static int train_config(const cli_args *a, sl_train_config *c, char *logpath, si
         return cli_usage_error("--learn-tau and --fixed-tau contradict each other");
     c->learn_tau = cli_flag(a, "learn-tau") ? 1 : cli_flag(a, "fixed-tau") ? 0 : -1;
     c->margin = cli_float(a, "margin");
+    c->mask_ratio = cli_float(a, "mask-ratio");
+    c->norm_pix = cli_flag(a, "norm-pix");
     c->optim = cli_str(a, "optim");
     c->lr = cli_float(a, "lr");
     c->schedule = cli_str(a, "schedule");
@@ -196,4 +203,4 @@ static int run(int argc, char **argv) {
     return 0;
 }
 
-const cli_command cli_cmd_train = {"train", "train an encoder (contrastive, triplet, CLIP, autoencoder, softmax)", run};
+const cli_command cli_cmd_train = {"train", "train an encoder (contrastive, triplet, CLIP, autoencoder, softmax, MAE)", run};

@@ -21,6 +21,7 @@ TEST(destroy_accepts_null) {
     /* nn, loss */
     sl_model_destroy(NULL);
     sl_optim_destroy(NULL);
+    sl_mae_destroy(NULL);
     sl_loss_workspace_destroy(NULL);
     /* data */
     sl_data_destroy(NULL);

@@ -293,6 +293,72 @@ TEST(text_transformer_on_padded_ids_identical_across_thread_counts) {
     model_all_counts_x("tokemb(50,64),pos,block(4),block(4,causal=1),ln,tokmean,linear(10)", &in, n, ids);
 }
 
+/* Masked autoencoding: a fresh encoder and decoder (same seeds) per thread
+ * count, one masked forward and backward; the loss and both models'
+ * gradients must be the same bits. 32 images of 3 x 32 x 32 in 4 x 4
+ * patches, 16 of 64 visible: 544 encoder rows of 64 features, 2080 decoder
+ * rows. */
+typedef struct {
+    double loss;
+    float *ge, *gd;
+} mae_run;
+
+static mae_run run_mae(const float *x, const uint8_t *mask, size_t n, int threads) {
+    sl_threads_set(threads);
+    sl_shape in = {3, {3, 32, 32}}, din;
+    sl_model *e, *d;
+    sl_mae *m;
+    char spec[128];
+    ASSERT_OK(sl_model_create("vit(patch=4,dim=64,depth=2,heads=4,mlp=4)", &in, 5, &e));
+    ASSERT_OK(sl_mae_default_decoder(e, spec, sizeof spec, &din));
+    ASSERT_OK(sl_model_create(spec, &din, 6, &d));
+    ASSERT_OK(sl_mae_create(e, d, &m));
+    mae_run r;
+    sl_model_zero_grad(e);
+    sl_model_zero_grad(d);
+    ASSERT_OK(sl_mae_forward(m, x, n, mask, true, true, &r.loss));
+    ASSERT_OK(sl_mae_backward(m));
+    size_t ne = sl_model_param_count(e), nd = sl_model_param_count(d);
+    r.ge = malloc(ne * sizeof(float)), r.gd = malloc(nd * sizeof(float));
+    memcpy(r.ge, sl_model_grads(e), ne * sizeof(float));
+    memcpy(r.gd, sl_model_grads(d), nd * sizeof(float));
+    sl_mae_destroy(m);
+    sl_model_destroy(e);
+    sl_model_destroy(d);
+    return r;
+}
+
+TEST(mae_forward_backward_identical_across_thread_counts) {
+    const size_t n = 32, L = 64;
+    float *x = randu(n * 3 * 32 * 32, 12);
+    uint8_t *mask = malloc(n * L);
+    for (size_t i = 0; i < n; i++) sl_mae_draw_mask(mask + i * L, L, 0.75, 3, 0, i);
+    sl_shape in = {3, {3, 32, 32}};
+    sl_model *e;
+    ASSERT_OK(sl_model_create("vit(patch=4,dim=64,depth=2,heads=4,mlp=4)", &in, 5, &e));
+    size_t ne = sl_model_param_count(e);
+    sl_model_destroy(e);
+    mae_run first = run_mae(x, mask, n, thread_counts[0]);
+    ASSERT_TRUE(first.loss > 0);
+    for (int c = 1; c < N_COUNTS; c++) {
+        mae_run r = run_mae(x, mask, n, thread_counts[c]);
+        if (!same_bits(&first.loss, &r.loss, sizeof r.loss))
+            T_FAIL("mae: the loss with %d threads differs from 1 thread", thread_counts[c]);
+        if (!same_bits(first.ge, r.ge, ne * sizeof(float)))
+            T_FAIL("mae: the encoder's gradients with %d threads differ from 1 thread", thread_counts[c]);
+        /* the default decoder: linear(64) on 64 features, then its layers */
+        sl_shape din = {2, {65, 64}};
+        sl_model *d;
+        ASSERT_OK(sl_model_create("linear(64),masktok,pos,block(4),block(4),ln,linear(48)", &din, 6, &d));
+        size_t nd = sl_model_param_count(d);
+        sl_model_destroy(d);
+        if (!same_bits(first.gd, r.gd, nd * sizeof(float)))
+            T_FAIL("mae: the decoder's gradients with %d threads differ from 1 thread", thread_counts[c]);
+        free(r.ge), free(r.gd);
+    }
+    free(first.ge), free(first.gd), free(x), free(mask);
+}
+
 /* ---- losses -------------------------------------------------------------- */
 
 typedef struct {
@@ -325,9 +391,9 @@ TEST(losses_identical_across_thread_counts) {
     for (size_t i = 0; i < n; i++) labels[i] = (int32_t)(i % 37);
     for (int o = 0; o < SL_OBJ_COUNT; o++) {
         sl_objective obj = (sl_objective)o;
-        bool two = obj == SL_OBJ_CLIP || obj == SL_OBJ_SOFTMAX || obj == SL_OBJ_AUTOENCODER;
+        bool two = obj == SL_OBJ_CLIP || obj == SL_OBJ_SOFTMAX || obj == SL_OBJ_AUTOENCODER || obj == SL_OBJ_MAE;
         size_t bn = obj == SL_OBJ_SOFTMAX ? nb : 0;
-        const int32_t *lab = obj == SL_OBJ_INFONCE || obj == SL_OBJ_CLIP || obj == SL_OBJ_AUTOENCODER ? NULL : labels;
+        const int32_t *lab = obj == SL_OBJ_INFONCE || obj == SL_OBJ_CLIP || obj == SL_OBJ_AUTOENCODER || obj == SL_OBJ_MAE ? NULL : labels;
         if (obj == SL_OBJ_SOFTMAX)
             for (size_t i = 0; i < n; i++) labels[i] = (int32_t)(i % nb);
         loss_run first = run_loss(obj, a, two ? b : NULL, lab, n, bn, d, thread_counts[0]);

@@ -75,7 +75,7 @@ static void check_objective(sl_objective obj) {
     for (int sim = 0; sim < SL_SIM_COUNT; sim++)
         for (int learn = 0; learn <= (has_tau ? 1 : 0); learn++) {
             size_t n = 10, d = 6, nb = 0;
-            if (obj == SL_OBJ_CLIP || obj == SL_OBJ_AUTOENCODER) nb = n;
+            if (obj == SL_OBJ_CLIP || obj == SL_OBJ_AUTOENCODER || obj == SL_OBJ_MAE) nb = n;
             if (obj == SL_OBJ_SOFTMAX) nb = 4;
             float a[60], bm[60], ga[60] = {0}, gb[60] = {0};
             sl_rng r;
@@ -98,7 +98,7 @@ static void check_objective(sl_objective obj) {
             ASSERT_TRUE(isfinite(res.loss) && res.loss > 0);
             ASSERT_TRUE(res.n_terms > 0);
             check_vec(&s, a, n * d, ga, kinks, "a");
-            if (nb && obj != SL_OBJ_AUTOENCODER) check_vec(&s, bm, nb * d, gb, kinks, "b");
+            if (nb && obj != SL_OBJ_AUTOENCODER && obj != SL_OBJ_MAE) check_vec(&s, bm, nb * d, gb, kinks, "b");
             if (learn) check_log_scale(&s, res.dlog_scale);
         }
 }

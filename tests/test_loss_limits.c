@@ -367,7 +367,7 @@ TEST(gradients_accumulate_and_calls_are_deterministic) {
 }
 
 TEST(names_round_trip) {
-    const char *want = "infonce supcon triplet triplet-hard triplet-smooth clip autoencoder softmax";
+    const char *want = "infonce supcon triplet triplet-hard triplet-smooth clip autoencoder softmax mae";
     char got[256] = "";
     for (int o = 0; o < SL_OBJ_COUNT; o++) {
         sl_objective p;

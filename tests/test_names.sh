@@ -132,6 +132,8 @@ check_stop() {
 }
 
 # The library exports exactly the declared API (plus private sl__ names).
+# AddressSanitizer adds an ODR indicator (__odr_asan.NAME) for each exported
+# variable; those belong to the sanitizer, not to the API.
 check_exports() {
     local root=$1 lib=$2 work d
     work=$(mktemp -d)
@@ -139,7 +141,7 @@ check_exports() {
     rm -rf "$work"
     [ -f "$lib" ] || { echo "$lib: not built"; return 1; }
     local out
-    out=$( { printf '%s\n' "$d" | awk -F'\t' '{ print "DECL", $2 }'; nm -g --defined-only "$lib" | awk 'NF == 3 { print "SYM", $3 }'; } | awk '
+    out=$( { printf '%s\n' "$d" | awk -F'\t' '{ print "DECL", $2 }'; nm -g --defined-only "$lib" | awk 'NF == 3 && $3 !~ /^__odr_asan[.]/ { print "SYM", $3 }'; } | awk '
         $1 == "DECL" { decl[$2] = 1; next }
         { sym[$2] = 1
           if ($2 !~ /^sl_/) printf "the library exports %s, which lacks the sl_ prefix\n", $2

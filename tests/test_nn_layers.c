@@ -190,12 +190,17 @@ TEST(grad_vit_end_to_end) {
     gradcheck("vit(patch=3,dim=6,depth=1,heads=3,mlp=2,pool=mean),linear(4)", "2x6x7", 2, false);
 }
 
+/* masktok without marks passes its input through; with marks (which only
+ * the masked-autoencoder pass writes) its gradients are checked in
+ * tests/test_nn_mae.c, through the whole masked pass. */
+TEST(grad_masktok_unmarked) { gradcheck("masktok", "3x4", 3, false); }
+
 /* The kinds the gradient checks above cover. A kind added to the table of
  * layer kinds needs a gradient check, and its name here. */
 static const char *const grad_checked[] = {"linear", "conv", "bn", "ln", "relu", "gelu", "tanh", "maxpool",
                                            "avgpool", "upsample", "gap", "flatten", "unflatten", "dropout",
                                            "l2norm", "embbag", "tokemb", "patch", "cls", "pos", "block", "tokmean",
-                                           "tokfirst"};
+                                           "tokfirst", "masktok"};
 
 static bool listed(const char *name, const char *const *names, size_t n) {
     for (size_t i = 0; i < n; i++)

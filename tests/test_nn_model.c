@@ -22,7 +22,7 @@ TEST(spec_errors_point_at_the_token) {
     ASSERT_FAILS(mk("conv(32,3),bn,relu,frob(2)", "1x28x28"), SL_ERR_FORMAT, "token 4 'frob(2)' (column 20): unknown layer");
     ASSERT_FAILS(mk("frob", "4"), SL_ERR_FORMAT,
                  "unknown layer; expected one of linear, conv, bn, ln, relu, gelu, tanh, maxpool, avgpool, upsample, "
-                 "gap, flatten, unflatten, dropout, l2norm, embbag, tokemb, patch, cls, pos, block, tokmean, tokfirst; "
+                 "gap, flatten, unflatten, dropout, l2norm, embbag, tokemb, patch, cls, pos, block, tokmean, tokfirst, masktok; "
                  "or the preset vit, txt");
     ASSERT_FAILS(mk("conv(32)", "1x28x28"), SL_ERR_FORMAT, "missing required argument 'k'");
     ASSERT_FAILS(mk("conv(32,x)", "1x28x28"), SL_ERR_FORMAT, "argument 'k': expected a number");

@@ -16,7 +16,7 @@ extern "C" {
 
 /* ---- names ---------------------------------------------------------------
  * Objective names as the command line spells them: infonce supcon triplet
- * triplet-hard triplet-smooth clip autoencoder softmax. */
+ * triplet-hard triplet-smooth clip autoencoder softmax mae. */
 typedef enum {
     SL_OBJ_INFONCE,        /* NT-Xent over 2N views, each view's twin is its positive */
     SL_OBJ_SUPCON,         /* supervised contrastive (Khosla et al. 2020, L_out) */
@@ -26,6 +26,7 @@ typedef enum {
     SL_OBJ_CLIP,           /* symmetric cross-entropy over the N x N image-text matrix */
     SL_OBJ_AUTOENCODER,    /* mean squared reconstruction error */
     SL_OBJ_SOFTMAX,        /* cross-entropy against a learned class-embedding matrix */
+    SL_OBJ_MAE,            /* masked autoencoding: mean squared error over the masked patches */
     SL_OBJ_COUNT
 } sl_objective;
 
@@ -175,6 +176,9 @@ size_t sl_loss_workspace_bytes(const sl_loss_workspace *ws);
  *   supcon, triplet*:              a, labels, grad_a
  *   clip:                          a = images, b = texts (both n x d), grad_a, grad_b
  *   autoencoder:                   a = reconstruction, b = target (n x d), grad_a
+ *   mae:                           a = predictions of the n masked patches, b = their targets
+ *                                  (n x d, d pixels per patch), grad_a: the autoencoder's error on
+ *                                  them, which is what sl_mae_forward (nn.h) computes itself
  *   softmax:                       a = z (n x d), b = W (nb x d classes), labels, grad_a, grad_b */
 typedef struct sl_loss_batch {
     size_t n;               /* rows of a */

@@ -58,6 +58,7 @@ void sl_shape_format(const sl_shape *s, char *buf, size_t cap);
  *   pos                                        tokens             + position embedding (1,T,D)
  *   block(heads[,mlp=4,hidden=mlp*D,causal=0]) tokens             pre-LN transformer block
  *   tokmean, tokfirst                          tokens -> flat     mean of the tokens, first token
+ *   masktok                                    tokens             MAE's mask token (see sl_mae_*)
  * and two presets, which stand for several layers:
  *   vit[(patch=4,dim=96,depth=6,heads=4,mlp=4,pool=cls)]
  *     = patch(patch,dim),cls,pos,block(heads,mlp) (depth times),ln,tokfirst;
@@ -234,6 +235,52 @@ sl_status sl_optim_import(sl_optim *o, const sl_tensors *t, const char *prefix);
  * extra metadata pairs {key0, value0, key1, value1, ..., NULL}. */
 sl_status sl_model_save(const sl_model *m, const sl_optim *opt, const char *path, const char *const *meta);
 sl_status sl_model_load(const char *path, sl_model **out);
+
+/* ---- masked autoencoding (MAE) -----------------------------------------
+ * He et al. 2022: the encoder sees only the visible patches of each image,
+ * a light decoder fills in the masked ones, and the loss is the mean squared
+ * error on the masked patches. Both towers are ordinary models:
+ *   encoder  patch(p,D)[,cls],pos, then block and ln layers, then optionally
+ *            tokfirst or tokmean (a vit preset is this); the masked pass runs
+ *            its layers up to the pooling on the visible tokens only (the
+ *            class token and the position embeddings of the visible patches
+ *            included), so the same model embeds whole images afterwards.
+ *   decoder  input T x D (T = the encoder's tokens, class token included),
+ *            linear(Dd),masktok,pos, then block and ln layers, then
+ *            linear(p*p*C): the projection to the decoder width, the shared
+ *            mask token at the masked positions, the decoder's position
+ *            embedding and blocks, and the pixel head.
+ * Targets: each patch's pixels in the order (row, column, channel), as MAE's
+ * patchify writes them; with norm_pix, each target patch is normalised by
+ * its own mean and unbiased variance, (x - mean) / sqrt(var + 1e-6). The
+ * decoder's prediction for the class token is not used. */
+typedef struct sl_mae sl_mae;
+/* Borrows both models (they must outlive it). Errors: SL_ERR_ARG naming the
+ * layer that does not fit the layouts above. */
+sl_status sl_mae_create(sl_model *encoder, sl_model *decoder, sl_mae **out);
+void sl_mae_destroy(sl_mae *m); /* NULL-safe */
+/* Patches per image (L) and the decoder the encoder needs by default:
+ * "linear(64),masktok,pos,block(4),block(4),ln,linear(p*p*C)" into buf, and
+ * its input shape into *in. Errors: SL_ERR_ARG (encoder not of the layout). */
+size_t sl_mae_patches(const sl_model *encoder);
+sl_status sl_mae_default_decoder(const sl_model *encoder, char *buf, size_t cap, sl_shape *in);
+/* round(ratio * L) masked patches for item `item` of step `step`, as mask
+ * bytes (L of them, 1 = masked), from its own stream of seed: the same
+ * (seed, step, item) give the same mask. ratio in [0, 1). */
+void sl_mae_draw_mask(uint8_t *mask, size_t L, double ratio, uint64_t seed, uint64_t step, uint64_t item);
+/* The loss of a batch of n images x (n x C x H x W) with mask (n x L bytes,
+ * 1 = masked; every image the same number of masked patches, at least one).
+ * train: keep what the backward needs. Errors: SL_ERR_ARG, SL_ERR_NOMEM. */
+sl_status sl_mae_forward(sl_mae *m, const float *x, size_t n, const uint8_t *mask, bool norm_pix, bool train,
+                         double *loss);
+/* Accumulates the gradient of the last train forward's loss into both
+ * models' gradients. Errors: SL_ERR_STATE (no train forward before). */
+sl_status sl_mae_backward(sl_mae *m);
+/* The last forward's predictions (n x T x p*p*C, the decoder's output) and
+ * targets (n x L x p*p*C, normalised with norm_pix); valid until the next
+ * forward. */
+const float *sl_mae_prediction(const sl_mae *m);
+const float *sl_mae_target(const sl_mae *m);
 
 #ifdef __cplusplus
 }

@@ -54,6 +54,8 @@ typedef struct sl_train_config {
     double tau;             /* 0: the objective's default */
     int learn_tau;          /* -1: the objective's default, 0 fixed, 1 learnable (log-parametrised) */
     double margin;          /* triplets; < 0: the default */
+    double mask_ratio;      /* mae: share of each image's patches masked, in (0, 1); < 0: 0.75 */
+    bool norm_pix;          /* mae: targets normalised per patch (mean 0, variance 1) */
     /* optimisation */
     const char *optim;      /* "sgd", "adam", "adamw", "lars"; NULL: adam */
     double lr;              /* 0: the optimizer's default (2e-3 Adam/AdamW, 0.05 SGD, 0.3 LARS) */

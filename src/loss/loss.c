@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char *const obj_names[SL_OBJ_COUNT] = {
-    "infonce", "supcon", "triplet", "triplet-hard", "triplet-smooth", "clip", "autoencoder", "softmax",
+    "infonce", "supcon", "triplet", "triplet-hard", "triplet-smooth", "clip", "autoencoder", "softmax", "mae",
 };
 static const char *const sim_names[SL_SIM_COUNT] = {"dot", "cosine", "l2"};
 
@@ -25,7 +25,7 @@ sl_status sl_loss_objective_parse(const char *name, sl_objective *out) {
         }
     return sl__fail(SL_ERR_ARG,
                     "unknown objective '%s' (expected infonce, supcon, triplet, triplet-hard, triplet-smooth, "
-                    "clip, autoencoder or softmax)",
+                    "clip, autoencoder, softmax or mae)",
                     name ? name : "(null)");
 }
 
@@ -190,7 +190,8 @@ static sl_status dispatch(const sl_loss_config *cfg, const sl_loss_batch *b, sl_
     case SL_OBJ_TRIPLET_SMOOTH:
         return sl__triplet(cfg, cfg->objective, b->a, b->labels, b->n, b->d, b->grad_a, out, ws);
     case SL_OBJ_CLIP: return sl__clip(cfg, b->a, b->b, b->n, b->d, b->grad_a, b->grad_b, out, ws);
-    case SL_OBJ_AUTOENCODER: return sl_loss_autoencoder(b->a, b->b, b->n, b->d, b->grad_a, out);
+    case SL_OBJ_AUTOENCODER:
+    case SL_OBJ_MAE: return sl_loss_autoencoder(b->a, b->b, b->n, b->d, b->grad_a, out);
     case SL_OBJ_SOFTMAX:
         return sl__softmax(cfg, b->a, b->b, b->labels, b->n, b->nb, b->d, b->grad_a, b->grad_b, out, ws);
     default: break;
@@ -205,10 +206,10 @@ sl_status sl_loss_compute(const sl_loss_config *cfg, const sl_loss_batch *b, sl_
                        cfg->objective == SL_OBJ_TRIPLET_HARD || cfg->objective == SL_OBJ_TRIPLET_SMOOTH ||
                        cfg->objective == SL_OBJ_SOFTMAX;
     bool need_b = cfg->objective == SL_OBJ_CLIP || cfg->objective == SL_OBJ_AUTOENCODER ||
-                  cfg->objective == SL_OBJ_SOFTMAX;
+                  cfg->objective == SL_OBJ_SOFTMAX || cfg->objective == SL_OBJ_MAE;
     if ((unsigned)cfg->objective >= SL_OBJ_COUNT)
         return sl__fail(SL_ERR_ARG, "loss: objective %d is not one of infonce, supcon, triplet, triplet-hard, "
-                                    "triplet-smooth, clip, autoencoder, softmax", (int)cfg->objective);
+                                    "triplet-smooth, clip, autoencoder, softmax, mae", (int)cfg->objective);
     if (!b->a) return sl__fail(SL_ERR_ARG, "%s loss: the batch has no embeddings (a is NULL)", name);
     if (need_labels && !b->labels) return sl__fail(SL_ERR_ARG, "%s loss: the batch has no labels", name);
     if (need_b && !b->b)

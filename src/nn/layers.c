@@ -830,6 +830,41 @@ static void pos_backward(const sl__layer *L, const sl__pass *p) {
     sl__pos_add_backward(p->din, p->grad[0], p->dout, p->n, L->in.dims[0], L->in.dims[1]);
 }
 
+/* ---- masktok: MAE's shared mask token (mask_token, 1 x 1 x D). The tokens
+ * marked in L->mask (one byte per token, n x T, nonzero = masked) are
+ * replaced by the token; the others pass unchanged. The marks are written
+ * by the masked-autoencoder pass (mae.c) before the forward; a layer with no
+ * marks (all zero, as the model allocates them) is the identity. */
+static size_t masktok_tensors(const sl__layer *L, sl__tensor_spec t[]) {
+    t[0] = (sl__tensor_spec){"mask_token", SL_TENSOR_BIAS, 3, {1, 1, L->in.dims[1]}};
+    return 1;
+}
+
+static void masktok_memory(const sl__layer *L, size_t n, size_t threads, sl__layer_mem *mem) {
+    (void)threads;
+    mem->mask = sl__mul_sat(n, L->in.dims[0]);
+}
+
+static sl_status masktok_forward(sl__layer *L, const sl__pass *p) {
+    size_t rows = p->n * L->in.dims[0], d = L->in.dims[1];
+    for (size_t r = 0; r < rows; r++)
+        memcpy(p->out + r * d, L->mask[r] ? p->data[0] : p->in + r * d, d * sizeof(float));
+    return SL_OK;
+}
+
+static void masktok_backward(const sl__layer *L, const sl__pass *p) {
+    size_t rows = p->n * L->in.dims[0], d = L->in.dims[1];
+    for (size_t r = 0; r < rows; r++) {
+        const float *g = p->dout + r * d;
+        if (L->mask[r])
+            for (size_t j = 0; j < d; j++) p->grad[0][j] += g[j];
+        if (p->din) {
+            if (L->mask[r]) memset(p->din + r * d, 0, d * sizeof(float));
+            else memcpy(p->din + r * d, g, d * sizeof(float));
+        }
+    }
+}
+
 /* ---- block(heads[,mlp=4,hidden,causal=0]): a pre-LN transformer block
  * (transformer.h) with an MLP of hidden features, mlp*D unless hidden is
  * given (L->nout); causal=1 lets each token attend to itself and the tokens
@@ -1038,6 +1073,8 @@ const sl__layer_ops sl__layer_kinds[] = {
      .forward = block_forward, .backward = block_backward},
     {.name = "tokmean", .shape = tokpool_shape, .forward = tokmean_forward, .backward = tokmean_backward},
     {.name = "tokfirst", .shape = tokpool_shape, .forward = tokfirst_forward, .backward = tokfirst_backward},
+    {.name = "masktok", .shape = pos_shape, .tensors = masktok_tensors, .init = cls_init, .memory = masktok_memory,
+     .forward = masktok_forward, .backward = masktok_backward},
 };
 const size_t sl__layer_kind_count = sizeof sl__layer_kinds / sizeof sl__layer_kinds[0];
 

@@ -592,7 +592,7 @@ size_t sl_model_memory(const sl_model *m, size_t n) {
 static bool alloc_layer_batch(sl__layer *L, size_t n, size_t threads) {
     sl__layer_mem mem = layer_memory(L, n, threads);
     if (mem.idx && !(L->idx = sl__malloc_array(mem.idx, sizeof(int32_t), "layer indices"))) return false;
-    if (mem.mask && !(L->mask = sl__malloc_array(mem.mask, 1, "layer mask"))) return false;
+    if (mem.mask && !(L->mask = sl__calloc(mem.mask, 1))) return false;
     if (mem.cache && !(L->cache = sl__malloc_array(mem.cache, sizeof(float), "layer cache"))) return false;
     return true;
 }
@@ -635,6 +635,8 @@ static sl_status ensure_capacity(sl_model *m, size_t n) {
     m->cap = n;
     return SL_OK;
 }
+
+sl_status sl__model_reserve(sl_model *m, size_t n) { return ensure_capacity(m, n); }
 
 /* The pass of layer i over the current batch: its input, output and
  * tensors, the shared scratch and the model's random stream. */

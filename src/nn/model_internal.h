@@ -39,6 +39,10 @@ struct sl_model {
     sl_rng rng; /* dropout */
 };
 
+/* Per-batch memory for n examples, as a forward of n allocates it (the
+ * masked autoencoder writes a masktok layer's marks before the forward). */
+sl_status sl__model_reserve(sl_model *m, size_t n);
+
 /* Optimizer internals that checkpoints need (optim.c). */
 const sl_optim_config *sl__optim_config(const sl_optim *o);
 sl_model *sl__optim_model(sl_optim *o);

@@ -48,6 +48,8 @@ struct sl_trainer {
     bool init_sel[T_N];    /* the towers --init takes */
     bool init_spec;        /* the encoder's spec is --init's (train.encoder) */
     sl__init_done *init;   /* what it took; NULL without --init */
+    sl_mae *mae;           /* mae: the masked pass over encoder and decoder */
+    uint8_t *mae_mask;     /* mae: the batch's masks, B x patches */
 };
 
 void sl_train_config_default(sl_train_config *c) {
@@ -57,6 +59,7 @@ void sl_train_config_default(sl_train_config *c) {
     c->objective = SL_OBJ_INFONCE;
     c->learn_tau = -1;
     c->margin = -1;
+    c->mask_ratio = -1;
     c->wd = -1;
     c->warmup = -1;
     c->val_fraction = -1;
@@ -74,6 +77,8 @@ static const char *keep_str(sl_trainer *t, const char *s) {
 }
 
 static bool two_views(sl_objective o) { return o == SL_OBJ_INFONCE || o == SL_OBJ_SUPCON; }
+/* Reconstruction objectives: no temperature, no embedding geometry per step. */
+static bool reconstructs(sl_objective o) { return o == SL_OBJ_AUTOENCODER || o == SL_OBJ_MAE; }
 static bool needs_labels(sl_objective o) {
     return o == SL_OBJ_SUPCON || o == SL_OBJ_TRIPLET || o == SL_OBJ_TRIPLET_HARD || o == SL_OBJ_TRIPLET_SMOOTH ||
            o == SL_OBJ_SOFTMAX;
@@ -255,7 +260,8 @@ static sl_status build_encoder_projector(sl_trainer *t, sl_shape *hs, size_t *dz
     sl_train_config *c = &t->c;
     char specbuf[256];
     sl_shape in = {3, {(size_t)sl_data_channels(t->data), (size_t)sl_data_height(t->data), (size_t)sl_data_width(t->data)}};
-    if (!c->encoder) c->encoder = default_encoder(t->data, specbuf, sizeof specbuf);
+    if (!c->encoder)
+        c->encoder = t->obj == SL_OBJ_MAE ? "vit" : default_encoder(t->data, specbuf, sizeof specbuf);
     c->encoder = keep_str(t, c->encoder);
     SL__TRY(build_model(t, T_ENC, c->encoder, &in, c->seed));
     *hs = sl_model_output_shape(t->m[T_ENC]);
@@ -263,7 +269,7 @@ static sl_status build_encoder_projector(sl_trainer *t, sl_shape *hs, size_t *dz
     if (!c->projector) {
         if (t->obj == SL_OBJ_CLIP)
             c->projector = "linear(64)";
-        else if (t->obj == SL_OBJ_AUTOENCODER || t->obj == SL_OBJ_SOFTMAX)
+        else if (reconstructs(t->obj) || t->obj == SL_OBJ_SOFTMAX)
             c->projector = "none";
         else if (sl_data_kind_of(t->data) == SL_DATA_IDX)
             c->projector = "linear(512),bn,relu,linear(128)";
@@ -272,7 +278,9 @@ static sl_status build_encoder_projector(sl_trainer *t, sl_shape *hs, size_t *dz
     }
     c->projector = keep_str(t, c->projector);
     if (strcmp(c->projector, "none") != 0) {
-        if (t->obj == SL_OBJ_AUTOENCODER) return fail_opt("projector", "the autoencoder has a decoder instead; use none");
+        if (reconstructs(t->obj))
+            return fail_opt("projector", "the %s has a decoder instead; use none",
+                            t->obj == SL_OBJ_MAE ? "masked autoencoder" : "autoencoder");
         SL__TRY(build_model(t, T_PROJ, c->projector, hs, c->seed + 1));
     }
     sl_shape zs = t->m[T_PROJ] ? sl_model_output_shape(t->m[T_PROJ]) : *hs;
@@ -305,6 +313,28 @@ static bool txt_needs_vocab(const char *ts, const char *p) {
     for (size_t i = 3; i + 6 <= len; i++)
         if (strncmp(p + i, "vocab=", 6) == 0) return false;
     return true;
+}
+
+/* MAE's decoder (sl_mae_create checks its layout and the encoder's) on the
+ * encoder's tokens, and the mask ratio, which must mask at least one patch
+ * of each image and leave at least one visible. */
+static sl_status build_mae(sl_trainer *t) {
+    sl_train_config *c = &t->c;
+    char specbuf[256];
+    sl_shape din;
+    sl_status s = sl_mae_default_decoder(t->m[T_ENC], specbuf, sizeof specbuf, &din);
+    if (s) return sl__fail_prefix(s, "train: --encoder");
+    if (!c->decoder) c->decoder = specbuf;
+    c->decoder = keep_str(t, c->decoder);
+    SL__TRY(build_model(t, T_DEC, c->decoder, &din, c->seed + 2));
+    s = sl_mae_create(t->m[T_ENC], t->m[T_DEC], &t->mae);
+    if (s) return sl__fail_prefix(s, "train");
+    if (c->mask_ratio < 0) c->mask_ratio = 0.75;
+    size_t L = sl_mae_patches(t->m[T_ENC]), nm = (size_t)floor(c->mask_ratio * (double)L + 0.5);
+    if (!(c->mask_ratio < 1) || nm < 1 || nm >= L)
+        return fail_opt("mask-ratio", "%g masks %zu of the %zu patches; it must mask at least one and leave one",
+                        c->mask_ratio, nm, L);
+    return SL_OK;
 }
 
 /* CLIP's text tower over the caption vocabulary. In its spec "embbag(DIM)"
@@ -353,6 +383,8 @@ static sl_status build_models(sl_trainer *t, sl_shape *hs, size_t *dz) {
     SL__TRY(build_encoder_projector(t, hs, dz));
     if (t->obj == SL_OBJ_AUTOENCODER)
         SL__TRY(build_decoder(t, hs));
+    else if (t->obj == SL_OBJ_MAE)
+        SL__TRY(build_mae(t));
     else
         c->decoder = NULL;
     if (t->obj == SL_OBJ_CLIP)
@@ -395,6 +427,8 @@ static sl_status alloc_step_buffers(sl_trainer *t, size_t dh, size_t dz) {
     t->dh = sl__malloc_array(t->rows_max, dh * sizeof(float), "encoder gradient");
     t->lab = sl__malloc_array(t->rows_max, sizeof(int32_t), "labels");
     if (!t->xin || !t->dz || !t->dh || !t->lab) return SL_ERR_NOMEM;
+    if (t->mae && !(t->mae_mask = sl__malloc_array(t->B, sl_mae_patches(t->m[T_ENC]), "patch masks")))
+        return SL_ERR_NOMEM;
     if (t->obj == SL_OBJ_CLIP) {
         t->dzt = sl__malloc_array(t->B, dz * sizeof(float), "text gradient");
         t->tok = sl__malloc_array(t->B, t->vocab->max_tokens * sizeof(float), "token ids");
@@ -435,7 +469,8 @@ static void describe(sl_trainer *t) {
             ADD("%-10s %s  (%zu parameters)\n", k == T_TEXT ? "text" : k == T_CLASSES ? "classes" : tower_name[k],
                 sl_model_spec(t->m[k]), sl_model_param_count(t->m[k]));
     ADD("objective  %s, similarity %s", sl_loss_objective_name(t->obj), t->c.sim);
-    if (t->obj != SL_OBJ_AUTOENCODER) ADD(", tau %g%s", t->c.tau, t->lc.learnable_tau ? " (learnable)" : "");
+    if (!reconstructs(t->obj)) ADD(", tau %g%s", t->c.tau, t->lc.learnable_tau ? " (learnable)" : "");
+    if (t->mae) ADD(", mask ratio %g%s", t->c.mask_ratio, t->c.norm_pix ? ", normalised pixel targets" : "");
     if (t->obj == SL_OBJ_TRIPLET || t->obj == SL_OBJ_TRIPLET_HARD || t->obj == SL_OBJ_TRIPLET_SMOOTH)
         ADD(", margin %g", t->c.margin);
     if (t->label_attr >= 0) ADD(", labels '%s'", t->c.label);
@@ -458,6 +493,10 @@ static sl_status save_to(const sl_trainer *t, sl_tensors *x) {
     SL__TRY(sl__train_meta(x, "train.encoder", "%s", c->encoder));
     SL__TRY(sl__train_meta(x, "train.projector", "%s", c->projector));
     if (c->decoder) SL__TRY(sl__train_meta(x, "train.decoder", "%s", c->decoder));
+    if (t->mae) {
+        SL__TRY(sl__train_meta(x, "train.mask_ratio", "%.17g", c->mask_ratio));
+        SL__TRY(sl__train_meta(x, "train.norm_pix", "%d", c->norm_pix));
+    }
     if (c->text_encoder) SL__TRY(sl__train_meta(x, "train.text_encoder", "%s", c->text_encoder));
     SL__TRY(sl__train_meta(x, "train.objective", "%s", sl_loss_objective_name(t->obj)));
     SL__TRY(sl__train_meta(x, "train.sim", "%s", c->sim));
@@ -563,7 +602,12 @@ static sl_status config_from(sl_trainer *t, const sl_tensors *x, uint64_t *ends)
     SL__TRY(sl__meta_str(x, "train.label", "an attribute name", needs_labels(c->objective) ? R : 0, &c->label));
     SL__TRY(sl__meta_str(x, "train.encoder", "a model spec", R, &c->encoder));
     SL__TRY(sl__meta_str(x, "train.projector", "a model spec or none", R, &c->projector));
-    if (c->objective == SL_OBJ_AUTOENCODER) SL__TRY(sl__meta_str(x, "train.decoder", "a model spec", R, &c->decoder));
+    if (reconstructs(c->objective)) SL__TRY(sl__meta_str(x, "train.decoder", "a model spec", R, &c->decoder));
+    if (c->objective == SL_OBJ_MAE) {
+        SL__TRY(sl__meta_double(x, "train.mask_ratio", 0, 1, POS, &c->mask_ratio));
+        SL__TRY(sl__meta_uint(x, "train.norm_pix", 0, 1, R, &u));
+        c->norm_pix = u;
+    }
     if (c->objective == SL_OBJ_CLIP) {
         SL__TRY(sl__meta_str(x, "train.text_encoder", "a model spec", R, &c->text_encoder));
         SL__TRY(sl__vocab_from(x, &t->vocab));
@@ -655,6 +699,8 @@ void sl_trainer_destroy(sl_trainer *t) {
     sl_data_destroy(t->data);
     sl__vocab_destroy(t->vocab);
     sl_loss_workspace_destroy(t->ws);
+    sl_mae_destroy(t->mae);
+    sl__free(t->mae_mask);
     sl__free(t->xin);
     sl__free(t->dz);
     sl__free(t->dh);
@@ -942,6 +988,18 @@ static sl_status step_update(sl_trainer *t, const sl_loss_result *r, step_stats 
     return SL_OK;
 }
 
+/* MAE's step: each image's mask from (seed, step, position in the batch),
+ * the masked pass and its gradients. */
+static sl_status step_mae(sl_trainer *t, size_t n, sl_loss_result *r) {
+    size_t L = sl_mae_patches(t->m[T_ENC]);
+    for (size_t i = 0; i < n; i++)
+        sl_mae_draw_mask(t->mae_mask + i * L, L, t->c.mask_ratio, t->c.seed, t->step, i);
+    memset(r, 0, sizeof *r);
+    SL__TRY(sl_mae_forward(t->mae, t->xin, n, t->mae_mask, t->c.norm_pix, true, &r->loss));
+    if (!isfinite(r->loss)) return nonfinite(t, "loss", r->loss);
+    return sl_mae_backward(t->mae);
+}
+
 /* One training step on batch b; with want_geom the batch's alignment and
  * uniformity go into st too. */
 static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, step_stats *st) {
@@ -950,6 +1008,13 @@ static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, ste
     step_inputs(t, b, rows);
     step_fwd f;
     sl_loss_result r;
+    if (t->mae) {
+        SL__TRY(step_mae(t, n, &r));
+        st->loss = r.loss;
+        SL__TRY(step_update(t, &r, st));
+        t->step++;
+        return SL_OK;
+    }
     SL__TRY(step_forward(t, b, rows, &f, &r));
     st->loss = r.loss;
     st->acc = r.accuracy;
@@ -970,7 +1035,7 @@ static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, ste
 static void log_line(sl_trainer *t, const step_stats *st, size_t epoch, double img_s) {
     if (!t->log) return;
     fprintf(t->log, "{\"step\":%" PRIu64 ",\"epoch\":%zu,\"loss\":%.9g,\"lr\":%.9g,", t->step, epoch, st->loss, st->lr);
-    if (t->obj == SL_OBJ_AUTOENCODER)
+    if (reconstructs(t->obj))
         fprintf(t->log, "\"tau\":null,");
     else
         fprintf(t->log, "\"tau\":%.9g,", st->tau);
@@ -979,7 +1044,7 @@ static void log_line(sl_trainer *t, const step_stats *st, size_t epoch, double i
         fprintf(t->log, "\"alignment\":%.9g,", st->align);
     else
         fprintf(t->log, "\"alignment\":null,");
-    if (t->obj != SL_OBJ_AUTOENCODER)
+    if (!reconstructs(t->obj))
         fprintf(t->log, "\"uniformity\":%.9g,", st->uniform);
     else
         fprintf(t->log, "\"uniformity\":null,");
@@ -1028,7 +1093,7 @@ sl_status sl_trainer_run(sl_trainer *t, sl_train_result *res) {
         }
         if (pg) {
             char f[160];
-            if (t->obj == SL_OBJ_AUTOENCODER)
+            if (reconstructs(t->obj))
                 snprintf(f, sizeof f, "loss %.4f lr %.2e", st.loss, st.lr);
             else
                 snprintf(f, sizeof f, "loss %.4f lr %.2e tau %.3g", st.loss, st.lr, st.tau);
