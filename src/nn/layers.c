@@ -978,19 +978,34 @@ static void tokfirst_backward(const sl__layer *L, const sl__pass *p) {
  * token). */
 enum { VIT_PATCH, VIT_DIM, VIT_DEPTH, VIT_HEADS, VIT_MLP, VIT_POOL };
 
+/* The arguments the transformer presets share, at positions 1 to 4 of their
+ * lists: dim, depth, heads (dividing dim) and mlp. */
+static sl_status tower_args(const sl__layer *L, const sl__layer_args *a, size_t *dim, size_t *depth, size_t *heads,
+                            size_t *mlp) {
+    SL__TRY(arg_int(L, a, 1, 1, big, dim));
+    SL__TRY(arg_int(L, a, 2, 1, 64, depth));
+    SL__TRY(arg_int(L, a, 3, 1, 4096, heads));
+    SL__TRY(arg_int(L, a, 4, 1, 64, mlp));
+    if (*dim % *heads) return sl__layer_fail(L, SL_ERR_FORMAT, "heads (%zu) must divide dim (%zu)", *heads, *dim);
+    return SL_OK;
+}
+
+/* Append depth ",block(heads,mlp[,causal=1])" to out (len used of cap);
+ * returns the new length, cap or more when it did not fit. */
+static size_t add_blocks(char *out, size_t cap, size_t len, size_t depth, size_t heads, size_t mlp, bool causal) {
+    for (size_t i = 0; i < depth && len < cap; i++)
+        len += (size_t)snprintf(out + len, cap - len, ",block(%zu,%zu%s)", heads, mlp, causal ? ",causal=1" : "");
+    return len;
+}
+
 static sl_status vit_expand(const sl__layer *L, const sl__layer_args *a, char *out, size_t cap, char *norm,
                             size_t ncap) {
     size_t patch = 4, dim = 96, depth = 6, heads = 4, mlp = 4, pool = 0;
     SL__TRY(arg_int(L, a, VIT_PATCH, 1, 64, &patch));
-    SL__TRY(arg_int(L, a, VIT_DIM, 1, big, &dim));
-    SL__TRY(arg_int(L, a, VIT_DEPTH, 1, 64, &depth));
-    SL__TRY(arg_int(L, a, VIT_HEADS, 1, 4096, &heads));
-    SL__TRY(arg_int(L, a, VIT_MLP, 1, 64, &mlp));
+    SL__TRY(tower_args(L, a, &dim, &depth, &heads, &mlp));
     SL__TRY(arg_int(L, a, VIT_POOL, 0, 1, &pool));
-    if (dim % heads) return sl__layer_fail(L, SL_ERR_FORMAT, "heads (%zu) must divide dim (%zu)", heads, dim);
     size_t len = (size_t)snprintf(out, cap, "patch(%zu,%zu)%s,pos", patch, dim, pool ? "" : ",cls");
-    for (size_t i = 0; i < depth && len < cap; i++)
-        len += (size_t)snprintf(out + len, cap - len, ",block(%zu,%zu)", heads, mlp);
+    len = add_blocks(out, cap, len, depth, heads, mlp, false);
     if (len < cap) len += (size_t)snprintf(out + len, cap - len, ",ln,%s", pool ? "tokmean" : "tokfirst");
     size_t nlen = (size_t)snprintf(norm, ncap, "vit(patch=%zu,dim=%zu,depth=%zu,heads=%zu,mlp=%zu,pool=%s)", patch,
                                    dim, depth, heads, mlp, pool ? "mean" : "cls");
@@ -1009,15 +1024,10 @@ static sl_status txt_expand(const sl__layer *L, const sl__layer_args *a, char *o
                             size_t ncap) {
     size_t vocab = 1, dim = 64, depth = 2, heads = 2, mlp = 4, causal = 0;
     SL__TRY(arg_int(L, a, TXT_VOCAB, 1, 1e8, &vocab));
-    SL__TRY(arg_int(L, a, TXT_DIM, 1, big, &dim));
-    SL__TRY(arg_int(L, a, TXT_DEPTH, 1, 64, &depth));
-    SL__TRY(arg_int(L, a, TXT_HEADS, 1, 4096, &heads));
-    SL__TRY(arg_int(L, a, TXT_MLP, 1, 64, &mlp));
+    SL__TRY(tower_args(L, a, &dim, &depth, &heads, &mlp));
     SL__TRY(arg_int(L, a, TXT_CAUSAL, 0, 1, &causal));
-    if (dim % heads) return sl__layer_fail(L, SL_ERR_FORMAT, "heads (%zu) must divide dim (%zu)", heads, dim);
     size_t len = (size_t)snprintf(out, cap, "tokemb(%zu,%zu),pos", vocab, dim);
-    for (size_t i = 0; i < depth && len < cap; i++)
-        len += (size_t)snprintf(out + len, cap - len, ",block(%zu,%zu%s)", heads, mlp, causal ? ",causal=1" : "");
+    len = add_blocks(out, cap, len, depth, heads, mlp, causal);
     if (len < cap) len += (size_t)snprintf(out + len, cap - len, ",ln,tokmean");
     size_t nlen = (size_t)snprintf(norm, ncap, "txt(vocab=%zu,dim=%zu,depth=%zu,heads=%zu,mlp=%zu,causal=%zu)",
                                    vocab, dim, depth, heads, mlp, causal);

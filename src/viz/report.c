@@ -569,13 +569,18 @@ static sl_status section_geometry(sl__tbuf *b, const sl_report_config *c, rep_ou
     return SL_OK;
 }
 
-static void eval_table(sl__tbuf *b, const sl_report_config *c, rep_out *outs, size_t which, const double *chance) {
-    sl__tb_str(b, "<table><tr><th>representation</th>");
+/* One header cell per attribute: `open`, the attribute's name, </th>. */
+static void attr_headers(sl__tbuf *b, const sl_report_config *c, const char *open) {
     for (size_t k = 0; k < c->n_attrs; k++) {
-        sl__tb_str(b, "<th>");
+        sl__tb_str(b, open);
         sl__tb_text(b, c->attrs[k].name);
         sl__tb_str(b, "</th>");
     }
+}
+
+static void eval_table(sl__tbuf *b, const sl_report_config *c, rep_out *outs, size_t which, const double *chance) {
+    sl__tb_str(b, "<table><tr><th>representation</th>");
+    attr_headers(b, c, "<th>");
     sl__tb_str(b, "</tr>\n");
     if (chance) {
         sl__tb_str(b, "<tr class=\"chance\"><td>chance (most common class)</td>");
@@ -606,11 +611,7 @@ static void zeroshot_table(sl__tbuf *b, const sl_report_config *c, const double 
     sl__tb_str(b, "<h3>Zero-shot accuracy</h3><p>CLIP models classify each item by text alone: the text tower "
               "embeds one prompt per class (the template with {} replaced by the class name) and the item gets "
               "the class whose prompt is the most similar by cosine.</p>\n<table><tr><th>model</th><th>prompt</th>");
-    for (size_t k = 0; k < c->n_attrs; k++) {
-        sl__tb_str(b, "<th>");
-        sl__tb_text(b, c->attrs[k].name);
-        sl__tb_str(b, "</th>");
-    }
+    attr_headers(b, c, "<th>");
     sl__tb_str(b, "</tr>\n<tr class=\"chance\"><td>chance (most common class)</td><td></td>");
     for (size_t k = 0; k < c->n_attrs; k++) cell(b, 100 * chance[k], "<td>%.1f%%</td>");
     sl__tb_str(b, "</tr>\n");
@@ -675,11 +676,7 @@ static sl_status section_eval(sl__tbuf *b, const sl_report_config *c, rep_out *o
     sl__tb_str(b, "<h3>Retrieval</h3><p>Every item queries all the others by cosine similarity; an item is relevant "
               "when it shares the query's class. Recall@K: queries with a relevant item in the top K; "
               "mAP@R as in Musgrave et al. (2020).</p>\n<table><tr><th>representation</th>");
-    for (size_t k = 0; k < c->n_attrs; k++) {
-        sl__tb_str(b, "<th colspan=\"3\">");
-        sl__tb_text(b, c->attrs[k].name);
-        sl__tb_str(b, "</th>");
-    }
+    attr_headers(b, c, "<th colspan=\"3\">");
     sl__tb_str(b, "</tr>\n<tr><th></th>");
     for (size_t k = 0; k < c->n_attrs; k++) sl__tb_str(b, "<th>R@1</th><th>R@10</th><th>mAP@R</th>");
     sl__tb_str(b, "</tr>\n");
