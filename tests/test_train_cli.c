@@ -5,6 +5,7 @@
  * checkpoint makes train --resume, embed and report exit 1 naming the
  * setting. */
 #include "test.h"
+#include "train_helpers.h"
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -241,27 +242,6 @@ TEST(val_fraction_carves_validation_from_train_and_embed_follows_it) {
     ASSERT_EQ_INT(t_run(cmd, &o), 1);
     ASSERT_CONTAINS(o, "no validation split");
     free(o);
-}
-
-/* Copy the checkpoint src to dst with metadata key set to value (NULL:
- * removed), through the library's safetensors writer. */
-static void rewrite_meta(const char *src, const char *dst, const char *key, const char *value) {
-    sl_tensors *a, *b;
-    ASSERT_OK(sl_safetensors_read(src, &a));
-    ASSERT_OK(sl_tensors_create(&b));
-    for (size_t i = 0; i < sl_tensors_meta_count(a); i++) {
-        const char *k = sl_tensors_meta_key(a, i);
-        if (strcmp(k, key) != 0) ASSERT_OK(sl_tensors_set_meta(b, k, sl_tensors_get_meta(a, k)));
-    }
-    if (value) ASSERT_OK(sl_tensors_set_meta(b, key, value));
-    for (size_t i = 0; i < sl_tensors_count(a); i++) {
-        const char *n = sl_tensors_name(a, i);
-        const sl_array *x = sl_tensors_get(a, n);
-        ASSERT_OK(sl_tensors_add(b, n, x->dtype, x->ndim, x->shape, x->data));
-    }
-    ASSERT_OK(sl_safetensors_write(dst, b));
-    sl_tensors_destroy(a);
-    sl_tensors_destroy(b);
 }
 
 /* Runs cmd (with %s for the checkpoint) and expects exit status 1 with

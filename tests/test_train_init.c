@@ -8,27 +8,9 @@
  * towers; a fine-tuning run resumes bit-identically without reading the
  * pre-trained file again; bad combinations and files are refused. */
 #include "test.h"
+#include "train_helpers.h"
 
 #include <unistd.h>
-
-static void tiny(sl_train_config *c, const char *out) {
-    sl_train_config_default(c);
-    c->data = "shapes";
-    c->data_count = 96;
-    c->image_size = 16;
-    c->encoder = "conv(4,3,stride=2,pad=1),bn,relu,flatten,linear(16)";
-    c->projector = "linear(8)";
-    c->batch = 16;
-    c->threads = 1;
-    c->seed = 7;
-    c->out = out;
-}
-
-static sl_tensors *load(const char *path) {
-    sl_tensors *t;
-    ASSERT_OK(sl_safetensors_read(path, &t));
-    return t;
-}
 
 static sl_status train(const sl_train_config *c, sl_train_result *r) {
     sl_trainer *t;
@@ -210,25 +192,6 @@ TEST(shape_mismatch_names_the_tensor_and_both_shapes) {
     c.encoder = "flatten,linear(5)";
     c.init_partial = true;
     ASSERT_FAILS(sl_trainer_create(&c, &t), SL_ERR_ARG, "nothing in");
-}
-
-/* Rewrite a checkpoint with metadata key set to value (NULL: removed). */
-static void rewrite_meta(const char *src, const char *dst, const char *key, const char *value) {
-    sl_tensors *a = load(src), *b;
-    ASSERT_OK(sl_tensors_create(&b));
-    for (size_t i = 0; i < sl_tensors_meta_count(a); i++) {
-        const char *k = sl_tensors_meta_key(a, i);
-        if (strcmp(k, key) != 0) ASSERT_OK(sl_tensors_set_meta(b, k, sl_tensors_get_meta(a, k)));
-    }
-    if (value) ASSERT_OK(sl_tensors_set_meta(b, key, value));
-    for (size_t i = 0; i < sl_tensors_count(a); i++) {
-        const char *n = sl_tensors_name(a, i);
-        const sl_array *x = sl_tensors_get(a, n);
-        ASSERT_OK(sl_tensors_add(b, n, x->dtype, x->ndim, x->shape, x->data));
-    }
-    ASSERT_OK(sl_safetensors_write(dst, b));
-    sl_tensors_destroy(a);
-    sl_tensors_destroy(b);
 }
 
 /* The encoder sees its inputs scaled as in pre-training: taking it takes the

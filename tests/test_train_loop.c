@@ -5,28 +5,10 @@
  * good checkpoint, the stop flag and the time limit write a checkpoint,
  * embeddings and the tokenizer. Tiny models and datasets throughout. */
 #include "test.h"
+#include "train_helpers.h"
 
 #include "data/data_internal.h"
 #include "train/train_internal.h"
-
-static void tiny(sl_train_config *c, const char *out) {
-    sl_train_config_default(c);
-    c->data = "shapes";
-    c->data_count = 96;
-    c->image_size = 16;
-    c->encoder = "conv(4,3,stride=2,pad=1),bn,relu,flatten,linear(16)";
-    c->projector = "linear(8)";
-    c->batch = 16;
-    c->threads = 1;
-    c->seed = 7;
-    c->out = out;
-}
-
-static sl_tensors *load(const char *path) {
-    sl_tensors *t;
-    ASSERT_OK(sl_safetensors_read(path, &t));
-    return t;
-}
 
 /* All model tensors and optimizer moments of a and b are equal bit for bit. */
 static void assert_same_tensors(const char *pa, const char *pb) {
@@ -522,26 +504,6 @@ TEST(bad_settings_are_named) {
     c.resume = t_path("missing.safetensors");
     ASSERT_TRUE(sl_trainer_create(&c, &t) != SL_OK);
     ASSERT_CONTAINS(sl_error_message(), "missing.safetensors");
-}
-
-/* Copy the checkpoint src to dst with metadata key set to value (NULL:
- * removed), through the library's safetensors writer. */
-static void rewrite_meta(const char *src, const char *dst, const char *key, const char *value) {
-    sl_tensors *a = load(src), *b;
-    ASSERT_OK(sl_tensors_create(&b));
-    for (size_t i = 0; i < sl_tensors_meta_count(a); i++) {
-        const char *k = sl_tensors_meta_key(a, i);
-        if (strcmp(k, key) != 0) ASSERT_OK(sl_tensors_set_meta(b, k, sl_tensors_get_meta(a, k)));
-    }
-    if (value) ASSERT_OK(sl_tensors_set_meta(b, key, value));
-    for (size_t i = 0; i < sl_tensors_count(a); i++) {
-        const char *n = sl_tensors_name(a, i);
-        const sl_array *x = sl_tensors_get(a, n);
-        ASSERT_OK(sl_tensors_add(b, n, x->dtype, x->ndim, x->shape, x->data));
-    }
-    ASSERT_OK(sl_safetensors_write(dst, b));
-    sl_tensors_destroy(a);
-    sl_tensors_destroy(b);
 }
 
 typedef struct {

@@ -304,15 +304,25 @@ sl_status sl_npy_write(const char *path, const sl_array *a) {
     return sl_afile_commit(af);
 }
 
-sl_status sl_npy_read_matrix(const char *path, float **data, size_t *rows, size_t *cols) {
-    sl_array a;
-    SL__TRY(sl_npy_read(path, &a));
-    if (a.ndim != 1 && a.ndim != 2) {
-        sl_status s = sl__fail(SL_ERR_FORMAT, "%s: expected a 1-D or 2-D array, found %d dimensions", path, a.ndim);
-        sl_array_destroy(&a);
+/* Read path as a 1-D (r x 1) or 2-D (r x c) array; other shapes are an error
+ * and leave nothing to free. */
+static sl_status read_matrix_array(const char *path, sl_array *a, size_t *r, size_t *c) {
+    SL__TRY(sl_npy_read(path, a));
+    if (a->ndim != 1 && a->ndim != 2) {
+        sl_status s = sl__fail(SL_ERR_FORMAT, "%s: expected a 1-D or 2-D array, found %d dimensions", path, a->ndim);
+        sl_array_destroy(a);
         return s;
     }
-    size_t r = a.shape[0], c = a.ndim == 2 ? a.shape[1] : 1, n = r * c;
+    *r = a->shape[0];
+    *c = a->ndim == 2 ? a->shape[1] : 1;
+    return SL_OK;
+}
+
+sl_status sl_npy_read_matrix(const char *path, float **data, size_t *rows, size_t *cols) {
+    sl_array a;
+    size_t r = 0, c = 0;
+    SL__TRY(read_matrix_array(path, &a, &r, &c));
+    size_t n = r * c;
     float *m = sl__malloc_array(n, sizeof *m, path);
     if (!m) {
         sl_array_destroy(&a);
@@ -395,13 +405,8 @@ sl_status sl_npy_read_labels(const char *path, int64_t **labels, size_t *n) {
 
 sl_status sl_npy_read_int_matrix(const char *path, int64_t **data, size_t *rows, size_t *cols) {
     sl_array a;
-    SL__TRY(sl_npy_read(path, &a));
-    if (a.ndim != 1 && a.ndim != 2) {
-        sl_status s = sl__fail(SL_ERR_FORMAT, "%s: expected a 1-D or 2-D array, found %d dimensions", path, a.ndim);
-        sl_array_destroy(&a);
-        return s;
-    }
-    size_t r = a.shape[0], c = a.ndim == 2 ? a.shape[1] : 1;
+    size_t r = 0, c = 0;
+    SL__TRY(read_matrix_array(path, &a, &r, &c));
     SL__TRY(ints_of(path, &a, r * c, c, data));
     *rows = r;
     *cols = c;
