@@ -20,8 +20,8 @@ static const cli_opt opts[] = {
 
 static const cli_spec spec = {
     "simlearn demo [-o DIR]",
-    "On the shapes world: train a contrastive encoder whose two views differ only in colour, and an "
-    "autoencoder; embed the validation split and print the kNN accuracy of every attribute for raw pixels, "
+    "On the shapes world: train a contrastive encoder whose two views differ in colour and by a shift of up to "
+    "3 pixels, and an autoencoder; embed the validation split and print the kNN accuracy of every attribute for raw pixels, "
     "the autoencoder and the contrastive encoder. A representation that keeps an attribute classifies it well; "
     "one that is invariant to it falls toward chance. Ends by writing DIR/report.html (see simlearn report).",
     opts, 0, 0, NULL};
@@ -55,7 +55,7 @@ static int run(int argc, char **argv) {
         printf("\n");
     }
     /* Say what the table shows, from the numbers rather than from hope. */
-    printf("\nThe contrastive encoder saw two views of each shape that differ only in colour:\n");
+    printf("\nThe contrastive encoder saw two views of each shape that differ in colour and by a small shift:\n");
     printf("  color     %5.1f%%  (raw pixels %5.1f%%, chance %4.1f%%)  %s\n", 100 * r.acc[2][1], 100 * r.acc[0][1],
            100 * r.chance[1],
            r.acc[0][1] - r.acc[2][1] > 0.2 ? "it learned to ignore colour" : "not yet invariant: train longer (--steps)");
