@@ -56,6 +56,18 @@ TEST(gemm_tiles_depend_on_the_shape_only) {
     ASSERT_EQ_SIZE(tile_count(256, 256, 64), 1);
     ASSERT_EQ_SIZE(tile_count(500, 500, 2000), 1);
     ASSERT_EQ_SIZE(tile_count(1, 1, 1), 1);
+    /* Over a long K, a product that would be one tile is cut down to sides of
+     * 128 (the weight gradient of a ViT MLP: 384 x 96 over 12,800 token
+     * rows is two tiles of 192 x 96); one that is already cut keeps its tiles
+     * of 256 and more, and a K under 4,096 keeps the rule above. */
+    size_t mt, nt;
+    sl__gemm_tiles(384, 96, 12800, &mt, &nt);
+    ASSERT_TRUE(mt == 192 && nt == 96);
+    ASSERT_EQ_SIZE(tile_count(288, 96, 12800), 2);
+    ASSERT_EQ_SIZE(tile_count(96, 96, 12800), 1);
+    ASSERT_EQ_SIZE(tile_count(384, 96, 4095), 1);
+    sl__gemm_tiles(784, 784, 60000, &mt, &nt);
+    ASSERT_TRUE(mt >= 256 && nt >= 256);
 }
 
 /* op(A) is M x K; lda/ldb/ldc wider than the matrices, with padding that must
@@ -100,6 +112,7 @@ TEST(gemm_tiles_match_the_naive_product_on_odd_shapes) {
     for (int t = 0; t < 4; t++) check_against_ref(t & 1, t & 2, 810, 650, 260, 0.7f, 0.3f);
     check_against_ref(false, true, 40, 9000, 400, -1.0f, 1.0f);
     check_against_ref(true, false, 1200, 40, 2000, 2.0f, 0.0f);
+    check_against_ref(true, false, 288, 96, 5000, 1.0f, 1.0f);
 }
 
 TEST(gemm_beta_zero_ignores_nan_in_c_and_k_zero_scales_c) {

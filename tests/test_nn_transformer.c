@@ -576,6 +576,37 @@ TEST(gelu_layer_is_torch_exact_gelu) {
     sl_tensors_destroy(t);
 }
 
+/* The fast GELU (float erfc and exp polynomials, vectorised) against its
+ * double twin on a dense grid over [-20, 20], the far tails and zero: within
+ * 3e-7 (absolute, or relative to the value), and finite everywhere. Beyond
+ * |x| = 20 the output is x or 0 and the slope 1 or 0. NaN stays NaN. */
+TEST(gelu_fast_matches_ref) {
+    const size_t n = 400001 + 10;
+    float *x = alloc_f(n), *y = alloc_f(n), *yr = alloc_f(n), *g = alloc_f(n), *gr = alloc_f(n), *one = alloc_f(n);
+    for (size_t i = 0; i < 400001; i++) x[i] = (float)(-20.0 + 40.0 * (double)i / 400000.0);
+    const float tails[10] = {-3e38f, -1e30f, -1e5f, -87.5f, -1e-30f, 0.0f, 1e-30f, 88.5f, 1e30f, 3e38f};
+    for (size_t i = 0; i < 10; i++) x[400001 + i] = tails[i];
+    for (size_t i = 0; i < n; i++) one[i] = 1.0f;
+    sl__gelu_forward(y, x, n);
+    sl__gelu_forward_ref(yr, x, n);
+    sl__gelu_backward(g, one, x, n);
+    sl__gelu_backward_ref(gr, one, x, n);
+    double worst_y = 0, worst_g = 0;
+    for (size_t i = 0; i < n; i++) {
+        ASSERT_TRUE(isfinite(y[i]) && isfinite(g[i]));
+        worst_y = fmax(worst_y, fabs((double)y[i] - yr[i]) / fmax(1.0, fabs((double)yr[i])));
+        worst_g = fmax(worst_g, fabs((double)g[i] - gr[i]) / fmax(1.0, fabs((double)gr[i])));
+    }
+    if (!(worst_y <= 3e-7 && worst_g <= 3e-7))
+        T_FAIL("gelu: worst difference from the double twin %.3g (output), %.3g (slope)", worst_y, worst_g);
+    const float nan_in = NAN;
+    float nan_out, nan_g;
+    sl__gelu_forward(&nan_out, &nan_in, 1);
+    sl__gelu_backward(&nan_g, one, &nan_in, 1);
+    ASSERT_TRUE(isnan(nan_out) && isnan(nan_g));
+    free(x), free(y), free(yr), free(g), free(gr), free(one);
+}
+
 /* ---- masks, memory, threads ------------------------------------------------- */
 
 TEST(attn_pad_from_lengths) {

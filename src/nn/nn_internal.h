@@ -82,6 +82,8 @@ void sl__ln_backward(float *din, float *dw, float *db, const float *dout, const 
  * backward reads the forward's input. din may be dout itself. */
 void sl__gelu_forward(float *out, const float *in, size_t count);
 void sl__gelu_backward(float *din, const float *dout, const float *in, size_t count);
+void sl__gelu_forward_ref(float *out, const float *in, size_t count);
+void sl__gelu_backward_ref(float *din, const float *dout, const float *in, size_t count);
 
 /* ---- pooling over CNHW planes (planes = C*n). idx: one int32 per output
  * (offset of the max inside its input plane). */
