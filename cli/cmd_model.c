@@ -22,7 +22,7 @@ static int open_model(const char *what, const char *input, long long seed, sl_mo
 }
 
 static const cli_opt summary_opts[] = {
-    {"input", 'i', CLI_STR, NULL, "input shape of one example: CxHxW (1x28x28) or D (128)", NULL, 0, 0, false},
+    {"input", 'i', CLI_STR, NULL, "input shape of one example: CxHxW (1x28x28), TxD tokens (50x96) or D (128)", NULL, 0, 0, false},
     {"batch", 'b', CLI_INT, "256", "batch size for the training memory estimate", NULL, 1, 1e7, false},
     CLI_OPT_END};
 static const cli_spec summary_spec = {
@@ -56,7 +56,7 @@ static int run_summary(int argc, char **argv) {
 }
 
 static const cli_opt init_opts[] = {
-    {"input", 'i', CLI_STR, NULL, "input shape of one example: CxHxW or D", NULL, 0, 0, true},
+    {"input", 'i', CLI_STR, NULL, "input shape of one example: CxHxW, TxD (tokens) or D", NULL, 0, 0, true},
     {"output", 'o', CLI_STR, NULL, "checkpoint to write (.safetensors)", NULL, 0, 0, true},
     CLI_OPT_SEED,
     CLI_OPT_END};

@@ -113,7 +113,7 @@ static int train_config(const cli_args *a, sl_train_config *c, char *logpath, si
         return cli_usage_error("--learn-tau and --fixed-tau contradict each other");
     c->learn_tau = cli_flag(a, "learn-tau") ? 1 : cli_flag(a, "fixed-tau") ? 0 : -1;
     c->margin = cli_float(a, "margin");
-    c->mask_ratio = cli_float(a, "mask-ratio");
+    if (cli_given(a, "mask-ratio")) c->mask_ratio = cli_float(a, "mask-ratio");
     c->norm_pix = cli_flag(a, "norm-pix");
     c->optim = cli_str(a, "optim");
     c->lr = cli_float(a, "lr");

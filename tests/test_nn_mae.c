@@ -326,3 +326,40 @@ TEST(mae_matches_pytorch) {
     sl_model_destroy(dec);
     sl_tensors_destroy(t);
 }
+
+/* ---- memory --------------------------------------------------------------- */
+
+static size_t g_bytes;
+static void *count_malloc(size_t size, void *ctx) {
+    (void)ctx;
+    g_bytes += size;
+    return malloc(size);
+}
+static void *count_realloc(void *p, size_t size, void *ctx) {
+    (void)ctx;
+    g_bytes += size;
+    return realloc(p, size);
+}
+static void count_free(void *p, void *ctx) {
+    (void)ctx;
+    free(p);
+}
+
+/* sl_mae_memory covers the buffers a batch allocates: everything allocated
+ * by the first forward and backward of a batch (the MAE's buffers and the
+ * decoder's activations) fits in it plus the decoder's own estimate, and it
+ * is not more than all of that. */
+TEST(mae_memory_covers_a_batch) {
+    const sl_allocator a = {count_malloc, count_realloc, count_free, NULL};
+    sl_allocator_set(&a);
+    mae_case c;
+    case_make(&c, ENC_CLS, 9, 0.5, false, 31);
+    g_bytes = 0;
+    loss_of(&c);
+    ASSERT_OK(sl_mae_backward(c.mae));
+    const size_t used = g_bytes, est = sl_mae_memory(c.mae, 9, 3), dec = sl_model_memory(c.dec, 9);
+    if (!(used <= est + dec && est <= used))
+        T_FAIL("a batch allocated %zu bytes; sl_mae_memory says %zu, the decoder %zu", used, est, dec);
+    case_free(&c);
+    sl_allocator_set(NULL);
+}

@@ -5,6 +5,7 @@
  * good checkpoint, the stop flag and the time limit write a checkpoint,
  * embeddings and the tokenizer. Tiny models and datasets throughout. */
 #include "test.h"
+#include <unistd.h>
 #include "train_helpers.h"
 
 #include "data/data_internal.h"
@@ -751,4 +752,28 @@ TEST(mae_settings_are_checked) {
     c.decoder = NULL;
     c.projector = "linear(8)";
     ASSERT_FAILS(train(&c, &r), SL_ERR_ARG, "masked autoencoder has a decoder instead");
+}
+
+/* Settings of another objective are refused, not ignored; an encoder that
+ * ends in tokens is told how to pool them. */
+TEST(settings_of_other_objectives_are_refused) {
+    sl_train_config c;
+    sl_train_result r;
+    tiny(&c, t_path("o.safetensors"));
+    c.steps = 1;
+    c.mask_ratio = 0.5;
+    ASSERT_FAILS(train(&c, &r), SL_ERR_ARG, "--mask-ratio: is for --objective mae, not infonce");
+    c.mask_ratio = -1;
+    c.norm_pix = true;
+    ASSERT_FAILS(train(&c, &r), SL_ERR_ARG, "--norm-pix: is for --objective mae, not infonce");
+    c.norm_pix = false;
+    c.decoder = "linear(16)";
+    ASSERT_FAILS(train(&c, &r), SL_ERR_ARG, "--decoder: is for --objective autoencoder or mae, not infonce");
+    c.decoder = NULL;
+    c.text_encoder = "embbag(16)";
+    ASSERT_FAILS(train(&c, &r), SL_ERR_ARG, "--text-encoder: is for --objective clip, not infonce");
+    c.text_encoder = NULL;
+    c.encoder = "patch(4,16),pos,block(2)";
+    ASSERT_FAILS(train(&c, &r), SL_ERR_ARG, "ends in 16x16 tokens (add tokfirst or tokmean)");
+    ASSERT_TRUE(access(t_path("o.safetensors"), F_OK) != 0);
 }

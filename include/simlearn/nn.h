@@ -268,6 +268,10 @@ sl_status sl_mae_default_decoder(const sl_model *encoder, char *buf, size_t cap,
  * bytes (L of them, 1 = masked), from its own stream of seed: the same
  * (seed, step, item) give the same mask. ratio in [0, 1). */
 void sl_mae_draw_mask(uint8_t *mask, size_t L, double ratio, uint64_t seed, uint64_t step, uint64_t item);
+/* Bytes of the buffers a training batch of n images with `masked` of each
+ * image's L patches masked takes (what sl_mae_forward allocates), beside the
+ * two models' own memory. */
+size_t sl_mae_memory(const sl_mae *m, size_t n, size_t masked);
 /* The loss of a batch of n images x (n x C x H x W) with mask (n x L bytes,
  * 1 = masked; every image the same number of masked patches, at least one).
  * train: keep what the backward needs. Errors: SL_ERR_ARG, SL_ERR_NOMEM. */

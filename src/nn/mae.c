@@ -146,6 +146,17 @@ static void batch_sizes(sl_mae *m, size_t sz[B_N], size_t *caches) {
     sz[B_G0] = sz[B_G1] = act;
 }
 
+size_t sl_mae_memory(const sl_mae *m, size_t n, size_t masked) {
+    sl_mae t = *m;
+    t.n = n, t.tv = t.T - SL__MIN(masked, t.L), t.threads = (size_t)omp_get_max_threads();
+    size_t sz[B_N], caches, total = 0;
+    batch_sizes(&t, sz, &caches);
+    for (int b = 0; b < B_N; b++) total = add_sat(total, sz[b]);
+    total = add_sat(total, caches);
+    const size_t idx = sl__mul_sat(sl__mul_sat(n, t.L), sizeof(size_t) + 1);
+    return add_sat(sl__mul_sat(total, sizeof(float)), idx);
+}
+
 static sl_status reserve(sl_mae *m, size_t n, size_t tv) {
     size_t threads = (size_t)omp_get_max_threads();
     if (m->img && m->n == n && m->tv == tv && m->threads == threads) return SL_OK;

@@ -265,6 +265,9 @@ static sl_status build_encoder_projector(sl_trainer *t, sl_shape *hs, size_t *dz
     c->encoder = keep_str(t, c->encoder);
     SL__TRY(build_model(t, T_ENC, c->encoder, &in, c->seed));
     *hs = sl_model_output_shape(t->m[T_ENC]);
+    if (hs->ndim == 2)
+        return fail_opt("encoder", "must end in a flat vector; it ends in %zux%zu tokens (add tokfirst or tokmean)",
+                        hs->dims[0], hs->dims[1]);
     if (hs->ndim != 1) return fail_opt("encoder", "must end in a flat vector (add gap or flatten), got %d dims", hs->ndim);
     if (!c->projector) {
         if (t->obj == SL_OBJ_CLIP)
@@ -381,16 +384,18 @@ static sl_status build_text_tower(sl_trainer *t, size_t dz) {
 static sl_status build_models(sl_trainer *t, sl_shape *hs, size_t *dz) {
     sl_train_config *c = &t->c;
     SL__TRY(build_encoder_projector(t, hs, dz));
+    const char *obj = sl_loss_objective_name(t->obj);
+    if (t->obj != SL_OBJ_MAE && (c->mask_ratio >= 0 || c->norm_pix))
+        return fail_opt(c->norm_pix ? "norm-pix" : "mask-ratio", "is for --objective mae, not %s", obj);
+    if (!reconstructs(t->obj) && c->decoder)
+        return fail_opt("decoder", "is for --objective autoencoder or mae, not %s", obj);
+    if (t->obj != SL_OBJ_CLIP && c->text_encoder)
+        return fail_opt("text-encoder", "is for --objective clip, not %s", obj);
     if (t->obj == SL_OBJ_AUTOENCODER)
         SL__TRY(build_decoder(t, hs));
     else if (t->obj == SL_OBJ_MAE)
         SL__TRY(build_mae(t));
-    else
-        c->decoder = NULL;
-    if (t->obj == SL_OBJ_CLIP)
-        SL__TRY(build_text_tower(t, *dz));
-    else
-        c->text_encoder = NULL;
+    if (t->obj == SL_OBJ_CLIP) SL__TRY(build_text_tower(t, *dz));
     if (t->obj == SL_OBJ_SOFTMAX) {
         char specbuf[256];
         const sl_attr *a = sl_data_attr(t->data, t->label_attr);
@@ -816,6 +821,10 @@ size_t sl_trainer_memory(const sl_trainer *t) {
     /* Our input, gradient and label buffers, and a few n x n doubles of loss scratch. */
     total += rows * t->item * sizeof(float) * 2 + rows * 1024;
     total += 6 * rows * rows * sizeof(double);
+    if (t->mae) {
+        const size_t L = sl_mae_patches(t->m[T_ENC]);
+        total += sl_mae_memory(t->mae, rows, (size_t)floor(t->c.mask_ratio * (double)L + 0.5)) + t->B * L;
+    }
     /* Decoded datasets live in memory; the shapes world is rendered on demand. */
     if (sl_data_kind_of(t->data) != SL_DATA_SHAPES) total += sl_data_count(t->data) * t->item * sizeof(float);
     return total;
