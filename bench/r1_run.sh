@@ -15,14 +15,7 @@ export R1_THREADS=$T
 out=build/bench/r1; mkdir -p "$out"
 sl=./simlearn
 export OMP_PROC_BIND=false
-evaluate() { # model -> r1_eval output
-  $sl embed --model "$1" --data fashion-mnist --split train --threads "$T" -q -o "$out/tr.npy"
-  $sl embed --model "$1" --data fashion-mnist --split test --threads "$T" -q -o "$out/te.npy"
-  /usr/bin/python3 bench/r1_eval.py "$out/tr.npy" "$out/tr.labels.npy" "$out/te.npy" "$out/te.labels.npy"
-}
-field() { # KEY TEXT -> the number after "KEY "
-  echo "$2" | sed -n "s/^$1 \([0-9.]*\).*/\1/p"
-}
+source bench/fmnist_eval.sh
 len="--epochs $E"; [ "$STEPS" != 0 ] && len="--steps $STEPS"
 echo "== simlearn, R1 parity recipe ($len): NT-Xent tau 0.5, batch 256, Adam 1e-3, crop(0.6,1.0)+flip, $T threads"
 $sl train --data fashion-mnist $len --batch 256 --objective infonce --tau 0.5 --aug 'crop(0.6,1.0),flip' \
