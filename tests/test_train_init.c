@@ -12,15 +12,6 @@
 
 #include <unistd.h>
 
-static sl_status train(const sl_train_config *c, sl_train_result *r) {
-    sl_trainer *t;
-    sl_status s = sl_trainer_create(c, &t);
-    if (s) return s;
-    s = sl_trainer_run(t, r);
-    sl_trainer_destroy(t);
-    return s;
-}
-
 /* A few steps of InfoNCE into `path` (a copy of the path is kept). */
 static const char *pretrain(const char *name) {
     static char path[4096];

@@ -31,15 +31,6 @@ static void assert_same_tensors(const char *pa, const char *pb) {
     sl_tensors_destroy(b);
 }
 
-static sl_status train(const sl_train_config *c, sl_train_result *r) {
-    sl_trainer *t;
-    sl_status s = sl_trainer_create(c, &t);
-    if (s) return s;
-    s = sl_trainer_run(t, r);
-    sl_trainer_destroy(t);
-    return s;
-}
-
 /* Go on from `from` to `steps` (stopping after stop_at if > 0), writing `from`. */
 static void resume_from(const char *from, size_t steps, size_t stop_at, int data_threads) {
     sl_train_config rc;

@@ -21,6 +21,16 @@ static inline void tiny(sl_train_config *c, const char *out) {
     c->out = out;
 }
 
+/* Create a trainer from c, run it to the end, destroy it. */
+static inline sl_status train(const sl_train_config *c, sl_train_result *r) {
+    sl_trainer *t;
+    sl_status s = sl_trainer_create(c, &t);
+    if (s) return s;
+    s = sl_trainer_run(t, r);
+    sl_trainer_destroy(t);
+    return s;
+}
+
 static inline sl_tensors *load(const char *path) {
     sl_tensors *t;
     ASSERT_OK(sl_safetensors_read(path, &t));

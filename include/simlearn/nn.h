@@ -264,7 +264,9 @@ void sl_mae_destroy(sl_mae *m); /* NULL-safe */
  * its input shape into *in. Errors: SL_ERR_ARG (encoder not of the layout). */
 size_t sl_mae_patches(const sl_model *encoder);
 sl_status sl_mae_default_decoder(const sl_model *encoder, char *buf, size_t cap, sl_shape *in);
-/* round(ratio * L) masked patches for item `item` of step `step`, as mask
+/* round(ratio * L) (halves up, at most L): the patches masked per image. */
+size_t sl_mae_masked_count(size_t L, double ratio);
+/* sl_mae_masked_count(L, ratio) masked patches for item `item` of step `step`, as mask
  * bytes (L of them, 1 = masked), from its own stream of seed: the same
  * (seed, step, item) give the same mask. ratio in [0, 1). */
 void sl_mae_draw_mask(uint8_t *mask, size_t L, double ratio, uint64_t seed, uint64_t step, uint64_t item);

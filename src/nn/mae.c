@@ -195,14 +195,18 @@ static sl_status reserve(sl_mae *m, size_t n, size_t tv) {
     return SL_OK;
 }
 
+size_t sl_mae_masked_count(size_t L, double ratio) {
+    const size_t nm = (size_t)floor(ratio * (double)L + 0.5);
+    return nm > L ? L : nm;
+}
+
 /* Selection sampling (Knuth's algorithm S): each patch in turn is masked
  * with probability (still to mask) / (still to see), which masks exactly nm
  * patches, every set of nm equally likely. */
 void sl_mae_draw_mask(uint8_t *mask, size_t L, double ratio, uint64_t seed, uint64_t step, uint64_t item) {
     sl_rng r;
     sl_rng_seed(&r, seed ^ 0x4d41452d6d61736bull, step * 0x9e3779b97f4a7c15ull ^ item);
-    size_t need = (size_t)floor(ratio * (double)L + 0.5);
-    if (need > L) need = L;
+    size_t need = sl_mae_masked_count(L, ratio);
     for (size_t k = 0; k < L; k++) {
         bool pick = sl_rng_below(&r, L - k) < need;
         mask[k] = pick;

@@ -333,7 +333,7 @@ static sl_status build_mae(sl_trainer *t) {
     s = sl_mae_create(t->m[T_ENC], t->m[T_DEC], &t->mae);
     if (s) return sl__fail_prefix(s, "train");
     if (c->mask_ratio < 0) c->mask_ratio = 0.75;
-    size_t L = sl_mae_patches(t->m[T_ENC]), nm = (size_t)floor(c->mask_ratio * (double)L + 0.5);
+    size_t L = sl_mae_patches(t->m[T_ENC]), nm = sl_mae_masked_count(L, c->mask_ratio);
     if (!(c->mask_ratio < 1) || nm < 1 || nm >= L)
         return fail_opt("mask-ratio", "%g masks %zu of the %zu patches; it must mask at least one and leave one",
                         c->mask_ratio, nm, L);
@@ -823,7 +823,7 @@ size_t sl_trainer_memory(const sl_trainer *t) {
     total += 6 * rows * rows * sizeof(double);
     if (t->mae) {
         const size_t L = sl_mae_patches(t->m[T_ENC]);
-        total += sl_mae_memory(t->mae, rows, (size_t)floor(t->c.mask_ratio * (double)L + 0.5)) + t->B * L;
+        total += sl_mae_memory(t->mae, rows, sl_mae_masked_count(L, t->c.mask_ratio)) + t->B * L;
     }
     /* Decoded datasets live in memory; the shapes world is rendered on demand. */
     if (sl_data_kind_of(t->data) != SL_DATA_SHAPES) total += sl_data_count(t->data) * t->item * sizeof(float);
