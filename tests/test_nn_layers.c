@@ -338,6 +338,27 @@ TEST(linear_fast_matches_ref) {
     }
 }
 
+/* The residual form: res + bias + x w^T, for each of res and bias present or
+ * not, against the twin plus res. */
+TEST(linear_res_matches_ref) {
+    sl_rng r;
+    sl_rng_seed(&r, 16, 1);
+    for (int t = 0; t < 16; t++) {
+        size_t n = 1 + sl_rng_below(&r, 9), di = 1 + sl_rng_below(&r, 17), no = 1 + sl_rng_below(&r, 13);
+        float *x = malloc(n * di * 4), *w = malloc(no * di * 4), *b = malloc(no * 4), *res = malloc(n * no * 4),
+              *y1 = malloc(n * no * 4), *y2 = malloc(n * no * 4);
+        fill_normal(x, n * di, &r, 1), fill_normal(w, no * di, &r, 1), fill_normal(b, no, &r, 1);
+        fill_normal(res, n * no, &r, 1);
+        const bool with_res = (t & 1) != 0, with_bias = (t & 2) != 0;
+        sl__linear_forward_res(y1, x, w, with_bias ? b : NULL, with_res ? res : NULL, n, di, no);
+        sl__linear_forward_ref(y2, x, w, with_bias ? b : NULL, n, di, no);
+        if (with_res)
+            for (size_t i = 0; i < n * no; i++) y2[i] += res[i];
+        assert_close_arr(y1, y2, n * no, 1e-5, 1e-5, "linear forward with a residual");
+        free(x), free(w), free(b), free(res), free(y1), free(y2);
+    }
+}
+
 TEST(bn_fast_matches_ref) {
     sl_rng r;
     sl_rng_seed(&r, 7, 1);

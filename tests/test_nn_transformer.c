@@ -8,6 +8,7 @@
  * rows against PyTorch's nn.LayerNorm and nn.GELU. */
 #include "test.h"
 
+#include "nn/fastmath.h"
 #include "nn/transformer.h"
 
 #define FIXTURE "tests/fixtures/nn_transformer.safetensors"
@@ -607,6 +608,45 @@ TEST(gelu_fast_matches_ref) {
     free(x), free(y), free(yr), free(g), free(gr), free(one);
 }
 
+/* The float exp of the GELU and the softmax: within 1e-7 relative of the
+ * double exp on a grid of 10^6 points over [-87, 88]. */
+TEST(exp_f_matches_exp) {
+    double worst = 0;
+    for (long i = 0; i <= 1000000; i++) {
+        const float x = (float)(-87.0 + 175.0 * (double)i / 1000000.0);
+        const double r = exp((double)x);
+        worst = fmax(worst, fabs((double)exp_f(x) - r) / r);
+    }
+    if (!(worst < 1e-7)) T_FAIL("exp_f: worst relative difference from exp %.3g", worst);
+}
+
+/* The block's fused bias + GELU (which keeps the slope for the backward)
+ * gives the bits of the bias add, sl__gelu_forward and sl__gelu_backward one
+ * after the other, with or without a bias, over the range the polynomials
+ * cover, the tails and NaN. */
+TEST(bias_gelu_fused_matches_parts) {
+    const size_t rows = 301, cols = 37, n = rows * cols;
+    float *x = alloc_f(n), *bias = alloc_f(cols), *dout = alloc_f(n), *xs = alloc_f(n), *y = alloc_f(n),
+          *ys = alloc_f(n), *d = alloc_f(n), *ds = alloc_f(n), *v = alloc_f(n);
+    sl_rng r;
+    sl_rng_seed(&r, 7, 0);
+    for (size_t i = 0; i < n; i++) x[i] = sl_rng_range(&r, -14.0f, 14.0f);
+    fill_normal(dout, n, &r, 1.0);
+    fill_normal(bias, cols, &r, 1.0);
+    x[5] = NAN, x[6] = 1e30f, x[7] = -1e30f, x[8] = 0.0f;
+    for (int with_bias = 0; with_bias < 2; with_bias++) {
+        for (size_t i = 0; i < n; i++) v[i] = with_bias ? x[i] + bias[i % cols] : x[i];
+        sl__gelu_forward(y, v, n);
+        sl__gelu_backward(d, dout, v, n);
+        memcpy(xs, x, n * sizeof(float));
+        sl__bias_gelu_forward(ys, xs, with_bias ? bias : NULL, rows, cols);
+        sl__scale_by(ds, dout, xs, n);
+        ASSERT_TRUE(memcmp(y, ys, n * sizeof(float)) == 0);
+        ASSERT_TRUE(memcmp(d, ds, n * sizeof(float)) == 0);
+    }
+    free(x), free(bias), free(dout), free(xs), free(y), free(ys), free(d), free(ds), free(v);
+}
+
 /* ---- masks, memory, threads ------------------------------------------------- */
 
 TEST(attn_pad_from_lengths) {
@@ -645,6 +685,35 @@ TEST(attn_padded_keys_get_no_attention) {
         free(y1), free(y2);
         attn_free(&c);
     }
+}
+
+/* Scores far apart (some probabilities underflow to exactly 0) still match
+ * the double twin, and a NaN in one token's input reaches every row of its
+ * sequence (each query sees that key) and no row of the other sequence. */
+TEST(attn_large_scores_and_nan) {
+    sl_rng r;
+    sl_rng_seed(&r, 53, 1);
+    sl__attn_dims d = {2, 7, 8, 2, false, 1};
+    attn_case c;
+    attn_make(&c, d, NULL, &r);
+    for (size_t i = 0; i < d.n * d.t * d.d; i++) c.x[i] *= 4.0f;
+    const size_t ny = d.n * d.t * d.d;
+    float *y1 = alloc_f(ny), *y2 = alloc_f(ny);
+    sl__attn_params p = attn_params(&c);
+    sl__attn_forward(y1, c.cache, c.x, &p, NULL, &d);
+    ASSERT_OK(sl__attn_forward_ref(y2, c.x, &p, NULL, &d));
+    assert_close_arr(y1, y2, ny, 1e-4, 1e-5, "attention output, large scores");
+    size_t zeros = 0, between = 0; /* some P did underflow to 0, and not every row is one-hot */
+    for (size_t i = 0; i < d.n * d.h * d.t * d.t; i++) {
+        const float v = c.cache[4 * d.n * d.t * d.d + i];
+        zeros += v == 0.0f, between += v > 1e-3f && v < 0.999f;
+    }
+    ASSERT_TRUE(zeros > 0 && between > 0);
+    c.x[3] = NAN;
+    sl__attn_forward(y1, c.cache, c.x, &p, NULL, &d);
+    for (size_t i = 0; i < ny; i++) ASSERT_TRUE(i < ny / 2 ? isnan(y1[i]) : isfinite(y1[i]));
+    free(y1), free(y2);
+    attn_free(&c);
 }
 
 /* A block under the key padding mask (and the causal one) and the mean over

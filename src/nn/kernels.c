@@ -5,6 +5,7 @@
  * Layouts are the internal ones of nn_internal.h (images CNHW, flat n x D,
  * tokens (n*T) x D). */
 #include "nn/nn_internal.h"
+#include "nn/fastmath.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -393,6 +394,23 @@ void sl__linear_forward(float *out, const float *in, const float *wt, const floa
     }
 }
 
+void sl__linear_forward_res(float *out, const float *in, const float *wt, const float *bias, const float *res,
+                            size_t n, size_t di, size_t no) {
+    sl_gemm(false, true, n, no, di, 1.0f, in, di, wt, di, 0.0f, out, no);
+    if (!res && !bias) return;
+#pragma omp parallel for schedule(static) if (n * no >= SL__PAR_MIN && !omp_in_parallel())
+    for (size_t i = 0; i < n; i++) {
+        float *o = out + i * no;
+        const float *r = res ? res + i * no : NULL;
+        if (r && bias)
+            for (size_t j = 0; j < no; j++) o[j] = (o[j] + bias[j]) + r[j];
+        else if (r)
+            for (size_t j = 0; j < no; j++) o[j] += r[j];
+        else
+            for (size_t j = 0; j < no; j++) o[j] += bias[j];
+    }
+}
+
 void sl__linear_backward(float *din, float *dwt, float *dbias, const float *dout, const float *in,
                          const float *wt, size_t n, size_t di, size_t no) {
     sl_gemm(true, false, no, di, n, 1.0f, dout, no, in, di, 1.0f, dwt, di);
@@ -435,10 +453,12 @@ void sl__linear_backward_ref(float *din, float *dwt, float *dbias, const float *
 
 /* ---- layer norm over rows -------------------------------------------------
  * Each row's mean and variance are summed in double in feature order. The
- * backward's input gradient is per row; the weight and bias gradients are
- * summed over the rows in row order, one block of 16 features per task, so
- * every sum has the same order whatever the thread count. */
-#define LN_BLOCK 16
+ * backward's input gradient is per row; the weight and bias gradients of
+ * each feature are summed over the rows in row order, in float: each thread
+ * takes a contiguous range of features and sweeps the rows once, LN_CHUNK
+ * features at a time, so every sum has the same order whatever the thread
+ * count. */
+#define LN_CHUNK 128
 
 void sl__ln_forward(float *out, float *stats, const float *in, const float *w, const float *b, size_t rows, size_t d,
                     double eps) {
@@ -460,18 +480,25 @@ void sl__ln_forward(float *out, float *stats, const float *in, const float *w, c
 
 void sl__ln_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *stats,
                      const float *w, size_t rows, size_t d) {
-    const size_t nb = (d + LN_BLOCK - 1) / LN_BLOCK;
     const bool par = rows * d >= SL__PAR_MIN && !omp_in_parallel();
-#pragma omp parallel for schedule(static) if (par)
-    for (size_t blk = 0; blk < nb; blk++) {
-        const size_t j0 = blk * LN_BLOCK, j1 = SL__MIN(d, j0 + LN_BLOCK);
-        for (size_t s = 0; s < rows; s++) {
-            const float *x = in + s * d, *g = dout + s * d;
-            const double mu = stats[2 * s], inv = stats[2 * s + 1];
-            for (size_t j = j0; j < j1; j++) {
-                dw[j] += (float)(g[j] * ((x[j] - mu) * inv));
-                db[j] += g[j];
+#pragma omp parallel if (par)
+    {
+        const size_t team = (size_t)omp_get_num_threads(), t = (size_t)omp_get_thread_num();
+        for (size_t c0 = d * t / team, end = d * (t + 1) / team; c0 < end; c0 += LN_CHUNK) {
+            const size_t cw = SL__MIN(end - c0, (size_t)LN_CHUNK);
+            float aw[LN_CHUNK], ab[LN_CHUNK];
+            memcpy(aw, dw + c0, cw * sizeof(float));
+            memcpy(ab, db + c0, cw * sizeof(float));
+            for (size_t s = 0; s < rows; s++) {
+                const float *x = in + s * d + c0, *g = dout + s * d + c0;
+                const double mu = stats[2 * s], inv = stats[2 * s + 1];
+                for (size_t j = 0; j < cw; j++) {
+                    aw[j] += (float)(g[j] * ((x[j] - mu) * inv));
+                    ab[j] += g[j];
+                }
             }
+            memcpy(dw + c0, aw, cw * sizeof(float));
+            memcpy(db + c0, ab, cw * sizeof(float));
         }
     }
     if (!din) return;
@@ -502,47 +529,6 @@ void sl__ln_backward(float *din, float *dw, float *db, const float *dout, const 
  * style reduction by ln 2 and a degree-5 polynomial. The `_ref` twins use
  * double erf and exp; tests/test_nn_transformer.c holds them within 3e-7. */
 
-/* exp(x) in float for -87 <= x <= 88 (the callers keep x in range). */
-static inline float exp_f(float x) {
-    const float fn = x * 1.44269504088896341f;
-    const int n = (int)(fn + copysignf(0.5f, fn));
-    const float r = (x - (float)n * 0.693359375f) + (float)n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    const int32_t bits = (int32_t)(n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return (p * r * r + r + 1.0f) * scale;
-}
-
-/* min(a, b) for a >= 0 (or NaN, which gives b) and b > 0, on the bit
- * patterns, which order non-negative floats as integers: a float compare
- * against a constant here would keep the loops from vectorising. */
-static inline float min_pos(float a, float b) {
-    int32_t ia, ib;
-    memcpy(&ia, &a, sizeof ia);
-    memcpy(&ib, &b, sizeof ib);
-    ia = ia < ib ? ia : ib;
-    memcpy(&a, &ia, sizeof a);
-    return a;
-}
-
-/* v where a < limit, else 0 (a >= 0 or NaN, limit > 0), on the bit patterns
- * as min_pos. */
-static inline float below_or_zero(float v, float a, float limit) {
-    int32_t ia, il, iv;
-    memcpy(&ia, &a, sizeof ia);
-    memcpy(&il, &limit, sizeof il);
-    memcpy(&iv, &v, sizeof iv);
-    iv &= -(int32_t)(ia < il);
-    memcpy(&v, &iv, sizeof v);
-    return v;
-}
-
 /* Phi(x), the standard normal CDF. exp's argument stays above -87: |x| / sqrt 2
  * is capped at 9, and beyond it erfc (below 4.2e-37) is taken as 0. */
 static inline float phi_f(float x) {
@@ -568,13 +554,36 @@ void sl__gelu_forward(float *out, const float *in, size_t count) {
 
 /* d/dx x Phi(x) = Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi);
  * beyond |x| = 12, where |x phi(x)| is below 3e-31, it is taken as 0. */
+static inline float gelu_slope(float x) {
+    const float a = min_pos(fabsf(x), 12.0f);
+    const float xpdf = below_or_zero(x * 0.39894228040143268f * exp_f(-0.5f * a * a), fabsf(x), 12.0f);
+    return phi_f(x) + xpdf + 0.0f * x; /* 0 x: NaN stays NaN */
+}
+
 void sl__gelu_backward(float *din, const float *dout, const float *in, size_t count) {
 #pragma omp parallel for schedule(static) if (count >= SL__PAR_MIN && !omp_in_parallel())
-    for (size_t j = 0; j < count; j++) {
-        const float x = in[j], a = min_pos(fabsf(x), 12.0f);
-        const float xpdf = below_or_zero(x * 0.39894228040143268f * exp_f(-0.5f * a * a), fabsf(x), 12.0f);
-        din[j] = dout[j] * (phi_f(x) + xpdf + 0.0f * x); /* 0 x: NaN stays NaN */
+    for (size_t j = 0; j < count; j++) din[j] = dout[j] * gelu_slope(in[j]);
+}
+
+/* x = xs + bias (rows x cols, bias per column); out = GELU(x) and xs = the
+ * slope GELU'(x), each as sl__gelu_forward and sl__gelu_backward compute it,
+ * so that sl__scale_by(din, dout, xs) gives sl__gelu_backward's bits. One
+ * pass in place of three (bias, GELU, and the slope in the backward). */
+void sl__bias_gelu_forward(float *out, float *xs, const float *bias, size_t rows, size_t cols) {
+#pragma omp parallel for schedule(static) if (rows * cols >= SL__PAR_MIN && !omp_in_parallel())
+    for (size_t i = 0; i < rows; i++) {
+        float *x = xs + i * cols, *y = out + i * cols;
+        for (size_t j = 0; j < cols; j++) {
+            const float v = bias ? x[j] + bias[j] : x[j];
+            y[j] = v * phi_f(v);
+            x[j] = gelu_slope(v);
+        }
     }
+}
+
+void sl__scale_by(float *out, const float *in, const float *factor, size_t count) {
+#pragma omp parallel for schedule(static) if (count >= SL__PAR_MIN && !omp_in_parallel())
+    for (size_t j = 0; j < count; j++) out[j] = in[j] * factor[j];
 }
 
 void sl__gelu_forward_ref(float *out, const float *in, size_t count) {

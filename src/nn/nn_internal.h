@@ -37,6 +37,11 @@ void sl__linear_forward(float *out, const float *in, const float *wt, const floa
                         size_t no);
 void sl__linear_backward(float *din, float *dwt, float *dbias, const float *dout, const float *in,
                          const float *wt, size_t n, size_t di, size_t no);
+/* out = in wt^T + bias + res, with res n x no (may be NULL, as bias): the
+ * bias and the residual are added in one pass after the product, with
+ * sl__linear_forward's bits followed by a residual sum's. */
+void sl__linear_forward_res(float *out, const float *in, const float *wt, const float *bias, const float *res,
+                            size_t n, size_t di, size_t no);
 void sl__linear_forward_ref(float *out, const float *in, const float *wt, const float *bias, size_t n, size_t di,
                             size_t no);
 void sl__linear_backward_ref(float *din, float *dwt, float *dbias, const float *dout, const float *in,
@@ -82,6 +87,12 @@ void sl__ln_backward(float *din, float *dw, float *db, const float *dout, const 
  * backward reads the forward's input. din may be dout itself. */
 void sl__gelu_forward(float *out, const float *in, size_t count);
 void sl__gelu_backward(float *din, const float *dout, const float *in, size_t count);
+/* Fused for the transformer block's MLP: xs (rows x cols) + bias (may be
+ * NULL) through GELU into out, and xs overwritten by the slope GELU'(xs +
+ * bias); sl__scale_by(din, dout, xs, n) (din = dout * xs elementwise) is
+ * then the backward, with sl__gelu_backward's bits. */
+void sl__bias_gelu_forward(float *out, float *xs, const float *bias, size_t rows, size_t cols);
+void sl__scale_by(float *out, const float *in, const float *factor, size_t count);
 void sl__gelu_forward_ref(float *out, const float *in, size_t count);
 void sl__gelu_backward_ref(float *din, const float *dout, const float *in, size_t count);
 

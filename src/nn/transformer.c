@@ -80,13 +80,18 @@ static void attn_block_forward(float *ctx, float *P, const float *qkv, const uin
 
 void sl__attn_forward(float *out, float *cache, const float *x, const sl__attn_params *p, const uint8_t *pad,
                       const sl__attn_dims *d) {
+    sl__attn_forward_res(out, cache, x, NULL, p, pad, d);
+}
+
+void sl__attn_forward_res(float *out, float *cache, const float *x, const float *res, const sl__attn_params *p,
+                          const uint8_t *pad, const sl__attn_dims *d) {
     const size_t nt = d->n * d->t, D = d->d, pairs = attn_pairs(d), T2 = d->t * d->t;
     float *qkv = cache, *ctx = cache + 3 * nt * D, *P = cache + 4 * nt * D;
     sl__linear_forward(qkv, x, p->in_w, p->in_b, nt, D, 3 * D);
     const size_t W = attn_team(pairs);
 #pragma omp parallel for schedule(static) num_threads((int)W) if (W > 1)
     for (size_t b = 0; b < pairs; b++) attn_block_forward(ctx, P + b * T2, qkv, pad, d, b / d->h, b % d->h);
-    sl__linear_forward(out, ctx, p->out_w, p->out_b, nt, D, D);
+    sl__linear_forward_res(out, ctx, p->out_w, p->out_b, res, nt, D, D);
 }
 
 /* Block (s, h) of the backward: from d(ctx) to the Q, K, V columns of
@@ -614,13 +619,11 @@ void sl__block_forward(float *out, float *cache, const float *x, const float *co
     const sl__attn_params ap = {w[SL__BLOCK_IN_W], w[SL__BLOCK_IN_B], w[SL__BLOCK_OUT_W], w[SL__BLOCK_OUT_B]};
     float *h1 = cache + o.h1, *x1 = cache + o.x1, *h2 = cache + o.h2, *a = cache + o.a, *g = cache + o.g;
     sl__ln_forward(h1, cache + o.st1, x, w[SL__BLOCK_NORM1_W], w[SL__BLOCK_NORM1_B], R, D, d->eps);
-    sl__attn_forward(x1, cache + o.attn, h1, &ap, d->pad, &ad);
-    add_into(x1, x, R * D);
+    sl__attn_forward_res(x1, cache + o.attn, h1, x, &ap, d->pad, &ad);
     sl__ln_forward(h2, cache + o.st2, x1, w[SL__BLOCK_NORM2_W], w[SL__BLOCK_NORM2_B], R, D, d->eps);
-    sl__linear_forward(a, h2, w[SL__BLOCK_FC1_W], w[SL__BLOCK_FC1_B], R, D, M);
-    sl__gelu_forward(g, a, R * M);
-    sl__linear_forward(out, g, w[SL__BLOCK_FC2_W], w[SL__BLOCK_FC2_B], R, M, D);
-    add_into(out, x1, R * D);
+    sl__linear_forward(a, h2, w[SL__BLOCK_FC1_W], NULL, R, D, M);
+    sl__bias_gelu_forward(g, a, w[SL__BLOCK_FC1_B], R, M); /* a becomes GELU's slope */
+    sl__linear_forward_res(out, g, w[SL__BLOCK_FC2_W], w[SL__BLOCK_FC2_B], x1, R, M, D);
 }
 
 void sl__block_backward(float *dx, float *const *g, const float *dout, const float *x, const float *cache,
@@ -633,7 +636,7 @@ void sl__block_backward(float *dx, float *const *g, const float *dout, const flo
     /* d(gelu out) then d(fc1 out) | d(ln out) | d(x1) | the attention's scratch */
     float *dm = scratch, *dh = dm + R * M, *dx1 = dh + R * D, *ascratch = dx1 + R * D;
     sl__linear_backward(dm, g[SL__BLOCK_FC2_W], g[SL__BLOCK_FC2_B], dout, cache + o.g, w[SL__BLOCK_FC2_W], R, M, D);
-    sl__gelu_backward(dm, dm, cache + o.a, R * M);
+    sl__scale_by(dm, dm, cache + o.a, R * M);
     sl__linear_backward(dh, g[SL__BLOCK_FC1_W], g[SL__BLOCK_FC1_B], dm, cache + o.h2, w[SL__BLOCK_FC1_W], R, D, M);
     sl__ln_backward(dx1, g[SL__BLOCK_NORM2_W], g[SL__BLOCK_NORM2_B], dh, cache + o.x1, cache + o.st2,
                     w[SL__BLOCK_NORM2_W], R, D);

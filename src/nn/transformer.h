@@ -62,6 +62,10 @@ void sl__attn_pad_from_lengths(uint8_t *pad, const size_t *len, size_t n, size_t
 
 void sl__attn_forward(float *out, float *cache, const float *x, const sl__attn_params *p, const uint8_t *pad,
                       const sl__attn_dims *d);
+/* out = res + attention(x) (res n*T x D), the residual sum folded into the
+ * output projection (sl__linear_forward_res). */
+void sl__attn_forward_res(float *out, float *cache, const float *x, const float *res, const sl__attn_params *p,
+                          const uint8_t *pad, const sl__attn_dims *d);
 /* The masks are not needed again: masked probabilities are 0 in the cache. */
 void sl__attn_backward(float *dx, const sl__attn_grads *g, const float *dout, const float *x, const float *cache,
                        const sl__attn_params *p, const sl__attn_dims *d, float *scratch);
@@ -159,8 +163,8 @@ typedef struct sl__block_dims {
 /* Cache of the forward (which the backward reads) and scratch of the
  * backward, in floats; SIZE_MAX when the size overflows. With R = n*T:
  * cache 2R (norm1) + RD (ln1 out) + the attention's cache + RD (x1) + 2R
- * (norm2) + RD (ln2 out) + 2RM (fc1 out, gelu out); scratch RM + 2RD + the
- * attention's scratch. */
+ * (norm2) + RD (ln2 out) + 2RM (GELU's slope at the fc1 output, GELU out);
+ * scratch RM + 2RD + the attention's scratch. */
 size_t sl__block_cache_floats(const sl__block_dims *d);
 size_t sl__block_scratch_floats(const sl__block_dims *d);
 /* w: the tensors in the order above. */
