@@ -1,4 +1,4 @@
-# bench-towers: which towers win CLIP on the shapes captions — CNN or ViT image tower, bag of
+# bench-towers: which towers win CLIP on the shapes captions — CNN (strided or pooled) or ViT image tower, bag of
 # words or text transformer, with and without MAE pre-training of the ViT — by zero-shot
 # accuracy of every attribute on the test split. The reference is chance (as bench-clip):
 # ratio = the best row's zero-shot shape accuracy / chance.

@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # bench-towers: CLIP on the shapes captions with each pair of towers — image tower a CNN
-# (the shapes default) or a ViT, text tower a bag of words (the default) or a text
+# (the shapes default, strided and ending in flatten + linear, or one ending in global
+# average pooling like the demo's) or a ViT, text tower a bag of words (the default) or a text
 # transformer — and the ViT image towers once more after masked-image pre-training (MAE on
 # the same training images, then CLIP from that encoder with --init). Each row: zero-shot
 # accuracy of shape, colour, size and location on the test split, from prompts, by
 # simlearn zeroshot. The reference is chance, as in bench-clip; the summary ratio is the
 # best row's zero-shot shape accuracy / chance.
 #   bench/towers_run.sh   (env: TOWERS_STEPS=1000 TOWERS_MAE_STEPS=1000 TOWERS_THREADS=2
-#                          TOWERS_TEST=2000 TOWERS_ROWS="cnn-bow cnn-txt vit-bow vit-txt
+#                          TOWERS_TEST=2000 TOWERS_ROWS="cnn-bow cnn-txt gap-bow gap-txt vit-bow vit-txt
 #                          mae-vit-bow mae-vit-txt")
 set -euo pipefail
 S=${TOWERS_STEPS:-1000}; M=${TOWERS_MAE_STEPS:-1000}; T=${TOWERS_THREADS:-2}; V=${TOWERS_TEST:-2000}
-ROWS=${TOWERS_ROWS:-"cnn-bow cnn-txt vit-bow vit-txt mae-vit-bow mae-vit-txt"}
+ROWS=${TOWERS_ROWS:-"cnn-bow cnn-txt gap-bow gap-txt vit-bow vit-txt mae-vit-bow mae-vit-txt"}
+GAP=${TOWERS_GAP:-"conv(32,3,pad=1,bias=0),bn,relu,maxpool(2),conv(64,3,pad=1,bias=0),bn,relu,maxpool(2),conv(64,3,pad=1,bias=0),bn,relu,gap,linear(128)"}
 VIT=${TOWERS_VIT:-"vit(patch=4,dim=64,depth=4,heads=4,mlp=2)"}
 TXT=${TOWERS_TXT:-"txt(dim=64,depth=2,heads=2),linear(D)"}
 out=build/bench/towers; mkdir -p "$out"
 sl=./simlearn
 export OMP_PROC_BIND=false
 echo "CLIP on shapes, $S steps of 256 pairs (lr 2e-3, cosine, 50 warm-up), $T threads; MAE $M steps of 256;"
+echo "pooled CNN image tower $GAP"
 echo "ViT image tower $VIT, text transformer $TXT; zero-shot on $V test images"
 train_clip() { # name image-encoder text-encoder [init]
   local name=$1 enc=$2 txt=$3 init=${4:-} t0 t1
@@ -47,6 +50,8 @@ for row in $ROWS; do
   case $row in
     cnn-bow) train_clip "$row" default default ;;
     cnn-txt) train_clip "$row" default "$TXT" ;;
+    gap-bow) train_clip "$row" "$GAP" default ;;
+    gap-txt) train_clip "$row" "$GAP" "$TXT" ;;
     vit-bow) train_clip "$row" "$VIT" default ;;
     vit-txt) train_clip "$row" "$VIT" "$TXT" ;;
     mae-vit-bow) train_clip "$row" "$VIT" default "$out/mae.safetensors" ;;
