@@ -29,7 +29,7 @@ CLIOBJ  := $(CLISRC:%.c=$(BUILD)/obj/%.o)
 TESTBIN := $(TESTSRC:tests/%.c=$(BUILD)/tests/%)
 VERSION := $(shell sed -n 's/^#define SL_VERSION_STRING "\(.*\)"/\1/p' include/simlearn.h)
 
-.PHONY: all deps deps-test test test-run asan demo bench install install-built clean tests-build tests-build-asan
+.PHONY: all deps deps-test deps-python test test-run asan demo bench install install-built clean tests-build tests-build-asan
 .SECONDARY:
 all: deps $(BUILD)/libsimlearn.a $(BUILD)/libsimlearn.so $(BIN)
 
@@ -37,6 +37,8 @@ deps:
 	@scripts/deps.sh core
 deps-test: deps
 	@scripts/deps.sh test
+deps-python: deps
+	@scripts/deps.sh python
 
 $(BUILD)/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
@@ -73,12 +75,34 @@ tests-build: deps $(TESTBIN) $(BIN)
 # what is out of date (for passes under other settings, as .ci/run does).
 # The scripts check the module order (tests/test_layers.sh) and the API's
 # conventions (tests/test_names.sh) on the headers and the objects of $(BUILD).
+# tests/test_python.sh runs the Python package's tests (tests/python/) one
+# pytest case at a time; the sanitized pass leaves it out (the interpreter is
+# not built with the sanitizers).
 TESTSCRIPTS := tests/test_layers.sh tests/test_names.sh
 RUN_TESTS = SIMLEARN=$(CURDIR)/$(BIN) SIMLEARN_BUILD=$(CURDIR)/$(BUILD) tests/run.sh $(TESTBIN) $(TESTSCRIPTS)
-test: deps-test tests-build
-	@$(RUN_TESTS)
-test-run: tests-build
-	@$(RUN_TESTS)
+test: deps-test tests-build python
+	@$(RUN_TESTS) tests/test_python.sh
+test-run: tests-build python
+	@$(RUN_TESTS) tests/test_python.sh
+
+# The Python package: build/python/simlearn/ holds the pure-Python layer and
+# the extension module, linked with the static library; use it with
+# PYTHONPATH=build/python (`make install` does not install it yet).
+# PYTHON is Debian's interpreter (python3-dev gives its headers).
+PYTHON  ?= /usr/bin/python3
+PYDIR   := $(BUILD)/python/simlearn
+PYEXT   = $(PYDIR)/_simlearn$(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+PYINC   = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+PYSRC   := $(sort $(wildcard python/simlearn/*.py))
+.PHONY: python
+python: deps-python $(PYSRC:python/simlearn/%=$(PYDIR)/%)
+	@$(MAKE) --no-print-directory $(PYEXT)
+$(PYDIR)/%.py: python/simlearn/%.py
+	@mkdir -p $(dir $@)
+	cp $< $@
+$(PYDIR)/_simlearn%.so: python/simlearn/_simlearn.c $(BUILD)/libsimlearn.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -I$(PYINC) $(CFLAGS) -shared -o $@ $< $(BUILD)/libsimlearn.a $(LDLIBS)
 
 # The sanitized build lives in build-asan/, its CLI in build-asan/simlearn,
 # so the CLI tests also run under the sanitizers. A link to data/ beside that

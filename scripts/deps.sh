@@ -2,20 +2,24 @@
 # Installs the Debian packages simlearn needs, idempotently: packages already
 # present are not touched, and when nothing is missing this returns at once
 # (no `apt-get update`, no network).
-#   scripts/deps.sh [GROUP...]   groups: core (default), test, data, bench, browser, all
+#   scripts/deps.sh [GROUP...]   groups: core (default), test, python, data, bench, browser, all
 #     core     build the library and the CLI (`make`, `make demo`)
 #     test     what the test suite checks against (`make test`): numpy reads our
 #              .npy and safetensors, gensim our vectors, PyTorch our checkpoints,
 #              headless Chromium renders the report, Fashion-MNIST loads,
 #              pkg-config finds the installed library, and both OpenBLAS builds
-#              (OpenMP and pthreads) for the kernel and threading checks
+#              (OpenMP and pthreads) for the kernel and threading checks, and
+#              the Python package's build and pytest
+#     python   build the Python package (`make python`): Debian's interpreter,
+#              its headers and numpy
 #     data     the data sets the examples and benchmarks read
 #     bench    the reference systems the benchmarks compare against
 set -euo pipefail
 
 core=(build-essential pkg-config libopenblas-dev zlib1g-dev libpng-dev libjpeg-dev)
 test=(python3-numpy python3-gensim python3-torch chromium dataset-fashion-mnist pkg-config
-      libopenblas0-openmp libopenblas0-pthread)
+      libopenblas0-openmp libopenblas0-pthread python3 python3-dev python3-pytest)
+python=(python3 python3-dev python3-numpy)
 data=(dataset-fashion-mnist dict-gcide)
 bench=(python3-numpy python3-torch python3-gensim python3-faiss python3-hnswlib
        python3-sklearn python3-scipy fasttext dataset-fashion-mnist dict-gcide)
@@ -28,11 +32,12 @@ for g in "${groups[@]}"; do
   case "$g" in
     core) want+=("${core[@]}") ;;
     test) want+=("${test[@]}") ;;
+    python) want+=("${python[@]}") ;;
     data) want+=("${data[@]}") ;;
     bench) want+=("${bench[@]}") ;;
     browser) want+=("${browser[@]}") ;;
-    all) want+=("${core[@]}" "${test[@]}" "${data[@]}" "${bench[@]}" "${browser[@]}") ;;
-    *) echo "deps.sh: unknown group '$g' (expected core, test, data, bench, browser or all)" >&2; exit 2 ;;
+    all) want+=("${core[@]}" "${test[@]}" "${python[@]}" "${data[@]}" "${bench[@]}" "${browser[@]}") ;;
+    *) echo "deps.sh: unknown group '$g' (expected core, test, python, data, bench, browser or all)" >&2; exit 2 ;;
   esac
 done
 

@@ -1,0 +1,370 @@
+/* The CPython extension under `import simlearn`: exact search and the HNSW
+ * index over the C library. Arrays come in through the buffer protocol: a
+ * float32 (or int64) C-contiguous buffer is used in place, anything else is
+ * refused with TypeError naming the argument (the Python layer, simlearn/
+ * __init__.py, converts what it can first). Outputs are buffers the caller
+ * allocated (numpy arrays the Python layer makes), so results own their
+ * memory and nothing is copied back. Every call that can take long releases
+ * the GIL; errors of the library become Python exceptions carrying its
+ * message. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+
+#include "simlearn.h"
+
+PyMODINIT_FUNC PyInit__simlearn(void);
+
+/* ---- errors ---------------------------------------------------------------
+ * The status picks the exception class, the library's message is its text. */
+static PyObject *raise_status(sl_status s) {
+    const char *msg = sl_error_message();
+    if (!msg || !*msg) msg = sl_status_str(s);
+    PyObject *type;
+    switch (s) {
+    case SL_ERR_NOMEM: type = PyExc_MemoryError; break;
+    case SL_ERR_IO: type = PyExc_OSError; break;
+    case SL_ERR_INTERRUPTED: PyErr_SetNone(PyExc_KeyboardInterrupt); return NULL;
+    case SL_ERR_STATE: type = PyExc_RuntimeError; break;
+    case SL_ERR_NOTFOUND: type = PyExc_KeyError; break;
+    default: type = PyExc_ValueError; break;
+    }
+    PyErr_SetString(type, msg);
+    return NULL;
+}
+
+/* ---- buffers --------------------------------------------------------------*/
+static bool format_is(const char *fmt, char want) {
+    if (!fmt) return want == 'B';
+    if (*fmt == '<' || *fmt == '=' || *fmt == '@') fmt++;
+    if (want == 'q' && (*fmt == 'l') && fmt[1] == 0 && sizeof(long) == 8) return true;
+    return fmt[0] == want && fmt[1] == 0;
+}
+
+/* A C-contiguous 2-D buffer of `want` ('f' float32, 'q' int64), or 1-D when
+ * ndim1 (rows = 1 is not implied: cols is the length). */
+static int get_buffer(PyObject *obj, Py_buffer *view, const char *name, char want, int ndim, bool writable) {
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "%s: expected a C-contiguous%s %s array", name, writable ? " writable" : "",
+                     want == 'f' ? "float32" : "int64");
+        return -1;
+    }
+    if (!format_is(view->format, want) || view->itemsize != (want == 'f' ? 4 : 8) || view->ndim != ndim) {
+        PyErr_Format(PyExc_TypeError, "%s: expected a %d-D %s array, got %d-D of format '%s'", name, ndim,
+                     want == 'f' ? "float32" : "int64", view->ndim, view->format ? view->format : "B");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+static size_t rows_of(const Py_buffer *v) { return v->ndim >= 1 ? (size_t)v->shape[0] : 1; }
+static size_t cols_of(const Py_buffer *v) { return v->ndim == 2 ? (size_t)v->shape[1] : 1; }
+
+/* Outputs (nq x k of float32 and of int64). */
+static int get_outputs(PyObject *od, PyObject *oi, Py_buffer *vd, Py_buffer *vi, size_t nq, size_t k) {
+    if (get_buffer(od, vd, "scores out", 'f', 2, true) < 0) return -1;
+    if (get_buffer(oi, vi, "ids out", 'q', 2, true) < 0) {
+        PyBuffer_Release(vd);
+        return -1;
+    }
+    if (rows_of(vd) != nq || cols_of(vd) != k || rows_of(vi) != nq || cols_of(vi) != k) {
+        PyErr_Format(PyExc_ValueError, "outputs: expected %zu x %zu", nq, k);
+        PyBuffer_Release(vd), PyBuffer_Release(vi);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_metric(const char *name, sl_metric *m) {
+    if (sl_metric_parse(name, m) == SL_OK) return 0;
+    sl_error_clear();
+    PyErr_Format(PyExc_ValueError, "metric: expected 'l2', 'ip' or 'cosine', got '%s'", name);
+    return -1;
+}
+
+/* ---- Ctrl-C -------------------------------------------------------------
+ * While a long call runs without the GIL, SIGINT (in the main thread only)
+ * sets a flag the library polls, and the call returns SL_ERR_INTERRUPTED,
+ * raised as KeyboardInterrupt; Python's handler is put back afterwards. */
+static pthread_t main_thread;
+static volatile sig_atomic_t stop_flag;
+static void on_sigint(int sig) {
+    (void)sig;
+    stop_flag = 1;
+}
+
+typedef struct {
+    bool installed;
+    struct sigaction old;
+} sigint_guard;
+
+static void sigint_catch(sigint_guard *g) {
+    stop_flag = 0;
+    g->installed = pthread_equal(pthread_self(), main_thread) != 0;
+    if (!g->installed) return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &g->old);
+}
+
+static void sigint_release(sigint_guard *g) {
+    if (g->installed) sigaction(SIGINT, &g->old, NULL);
+}
+
+/* ---- exact search ---------------------------------------------------------*/
+static PyObject *py_knn(PyObject *self, PyObject *args, PyObject *kw) {
+    (void)self;
+    static char *names[] = {"base", "queries", "k", "metric", "exclude_self", "threads", "scores", "ids", NULL};
+    PyObject *ob, *oq, *od, *oi;
+    Py_ssize_t k;
+    const char *metric;
+    int exclude_self, threads;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOnspiOO", names, &ob, &oq, &k, &metric, &exclude_self, &threads,
+                                     &od, &oi))
+        return NULL;
+    sl_flat_config cfg;
+    sl_flat_config_default(&cfg);
+    if (parse_metric(metric, &cfg.metric) < 0) return NULL;
+    if (k < 1) return PyErr_Format(PyExc_ValueError, "k: expected at least 1, got %zd", k);
+    cfg.k = (size_t)k;
+    cfg.exclude_self = exclude_self != 0;
+    Py_buffer vb, vq, vd, vi;
+    if (get_buffer(ob, &vb, "base", 'f', 2, false) < 0) return NULL;
+    if (get_buffer(oq, &vq, "queries", 'f', 2, false) < 0) {
+        PyBuffer_Release(&vb);
+        return NULL;
+    }
+    size_t n = rows_of(&vb), d = cols_of(&vb), nq = rows_of(&vq);
+    if (get_outputs(od, oi, &vd, &vi, nq, cfg.k) < 0) {
+        PyBuffer_Release(&vb), PyBuffer_Release(&vq);
+        return NULL;
+    }
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS sl_threads_set(threads);
+    s = sl_flat_search(vb.buf, n, d, vq.buf, nq, cols_of(&vq), &cfg, vi.buf, vd.buf);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&vb);
+    PyBuffer_Release(&vq), PyBuffer_Release(&vd), PyBuffer_Release(&vi);
+    if (s) return raise_status(s);
+    Py_RETURN_NONE;
+}
+
+/* ---- the HNSW index ------------------------------------------------------ */
+typedef struct {
+    PyObject_HEAD sl_hnsw *h;
+} IndexObject;
+
+static sl_hnsw *live(IndexObject *o) {
+    if (!o->h) PyErr_SetString(PyExc_ValueError, "the index is closed");
+    return o->h;
+}
+
+static void index_dealloc(IndexObject *o) {
+    sl_hnsw_destroy(o->h);
+    Py_TYPE(o)->tp_free((PyObject *)o);
+}
+
+static int index_init(IndexObject *o, PyObject *args, PyObject *kw) {
+    static char *names[] = {"dim", "metric", "M", "ef_construction", "seed", NULL};
+    Py_ssize_t dim, M = 16, efc = 200;
+    unsigned long long seed = 0;
+    const char *metric = "l2";
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "n|snnK", names, &dim, &metric, &M, &efc, &seed)) return -1;
+    sl_hnsw_config cfg;
+    sl_hnsw_config_default(&cfg);
+    if (parse_metric(metric, &cfg.metric) < 0) return -1;
+    if (dim < 1 || M < 1 || efc < 1) {
+        PyErr_Format(PyExc_ValueError, "dim, M and ef_construction: expected at least 1, got %zd, %zd, %zd", dim, M,
+                     efc);
+        return -1;
+    }
+    cfg.dim = (size_t)dim, cfg.M = (size_t)M, cfg.ef_construction = (size_t)efc, cfg.seed = seed;
+    sl_hnsw *h;
+    sl_status s = sl_hnsw_create(&cfg, &h);
+    if (s) return raise_status(s), -1;
+    sl_hnsw_destroy(o->h);
+    o->h = h;
+    return 0;
+}
+
+static PyObject *index_add(IndexObject *o, PyObject *args) {
+    PyObject *ox;
+    int threads;
+    if (!PyArg_ParseTuple(args, "Oi", &ox, &threads) || !live(o)) return NULL;
+    Py_buffer vx;
+    if (get_buffer(ox, &vx, "x", 'f', 2, false) < 0) return NULL;
+    sl_hnsw_info info;
+    sl_hnsw_get_info(o->h, &info);
+    if (cols_of(&vx) != info.dim) {
+        PyBuffer_Release(&vx);
+        return PyErr_Format(PyExc_ValueError, "x: expected rows of %zu values, got %zu", info.dim, cols_of(&vx));
+    }
+    int64_t first = 0;
+    sigint_guard g;
+    sigint_catch(&g);
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS sl_threads_set(threads);
+    s = sl_hnsw_add(o->h, vx.buf, rows_of(&vx), NULL, NULL, &stop_flag, &first);
+    Py_END_ALLOW_THREADS sigint_release(&g);
+    PyBuffer_Release(&vx);
+    if (s) return raise_status(s);
+    return PyLong_FromLongLong(first);
+}
+
+static PyObject *index_search(IndexObject *o, PyObject *args) {
+    PyObject *oq, *oallow, *od, *oi;
+    Py_ssize_t k, ef;
+    int threads;
+    if (!PyArg_ParseTuple(args, "OnnOiOO", &oq, &k, &ef, &oallow, &threads, &od, &oi) || !live(o)) return NULL;
+    if (k < 1 || ef < 1) return PyErr_Format(PyExc_ValueError, "k and ef: expected at least 1, got %zd, %zd", k, ef);
+    Py_buffer vq, va = {0}, vd, vi;
+    if (get_buffer(oq, &vq, "queries", 'f', 2, false) < 0) return NULL;
+    sl_hnsw_info info;
+    sl_hnsw_get_info(o->h, &info);
+    if (cols_of(&vq) != info.dim) {
+        PyBuffer_Release(&vq);
+        return PyErr_Format(PyExc_ValueError, "queries: expected rows of %zu values, got %zu", info.dim,
+                            cols_of(&vq));
+    }
+    sl_hnsw_filter f = {0};
+    if (oallow != Py_None) {
+        if (get_buffer(oallow, &va, "filter", 'q', 1, false) < 0) {
+            PyBuffer_Release(&vq);
+            return NULL;
+        }
+        f.allow_ids = va.buf, f.n_allow_ids = rows_of(&va);
+    }
+    if (get_outputs(od, oi, &vd, &vi, rows_of(&vq), (size_t)k) < 0) {
+        PyBuffer_Release(&vq);
+        if (va.obj) PyBuffer_Release(&va);
+        return NULL;
+    }
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS sl_threads_set(threads);
+    s = sl_hnsw_search(o->h, vq.buf, rows_of(&vq), (size_t)k, (size_t)ef, va.obj ? &f : NULL, vi.buf, vd.buf);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&vq);
+    if (va.obj) PyBuffer_Release(&va);
+    PyBuffer_Release(&vd), PyBuffer_Release(&vi);
+    if (s) return raise_status(s);
+    Py_RETURN_NONE;
+}
+
+static PyObject *index_delete(IndexObject *o, PyObject *arg) {
+    if (!live(o)) return NULL;
+    Py_buffer v;
+    if (get_buffer(arg, &v, "ids", 'q', 1, false) < 0) return NULL;
+    sl_status s = sl_hnsw_delete(o->h, v.buf, rows_of(&v));
+    PyBuffer_Release(&v);
+    if (s) return raise_status(s);
+    Py_RETURN_NONE;
+}
+
+static PyObject *index_save(IndexObject *o, PyObject *arg) {
+    PyObject *path;
+    if (!live(o) || !PyUnicode_FSConverter(arg, &path)) return NULL;
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS s = sl_hnsw_save(o->h, PyBytes_AS_STRING(path));
+    Py_END_ALLOW_THREADS Py_DECREF(path);
+    if (s) return raise_status(s);
+    Py_RETURN_NONE;
+}
+
+static PyObject *index_load(PyObject *cls, PyObject *arg) {
+    PyObject *path;
+    if (!PyUnicode_FSConverter(arg, &path)) return NULL;
+    sl_hnsw *h = NULL;
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS s = sl_hnsw_load(PyBytes_AS_STRING(path), &h);
+    Py_END_ALLOW_THREADS Py_DECREF(path);
+    if (s) return raise_status(s);
+    IndexObject *o = (IndexObject *)((PyTypeObject *)cls)->tp_alloc((PyTypeObject *)cls, 0);
+    if (!o) {
+        sl_hnsw_destroy(h);
+        return NULL;
+    }
+    o->h = h;
+    return (PyObject *)o;
+}
+
+static PyObject *index_close(IndexObject *o, PyObject *unused) {
+    (void)unused;
+    sl_hnsw_destroy(o->h);
+    o->h = NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *index_info(IndexObject *o, PyObject *unused) {
+    (void)unused;
+    if (!live(o)) return NULL;
+    sl_hnsw_info i;
+    sl_hnsw_get_info(o->h, &i);
+    return Py_BuildValue("{s:n,s:s,s:n,s:n,s:n,s:n,s:i,s:L,s:n}", "dim", (Py_ssize_t)i.dim, "metric",
+                         sl_metric_name(i.metric), "M", (Py_ssize_t)i.M, "ef_construction",
+                         (Py_ssize_t)i.ef_construction, "size", (Py_ssize_t)i.size, "live", (Py_ssize_t)i.live,
+                         "max_level", i.max_level, "entry_point", (long long)i.entry_point, "bytes",
+                         (Py_ssize_t)i.bytes);
+}
+
+static PyObject *index_contains(IndexObject *o, PyObject *arg) {
+    if (!live(o)) return NULL;
+    long long id = PyLong_AsLongLong(arg);
+    if (id == -1 && PyErr_Occurred()) return NULL;
+    return PyBool_FromLong(sl_hnsw_contains(o->h, id));
+}
+
+static PyMethodDef index_methods[] = {
+    {"_add", (PyCFunction)index_add, METH_VARARGS, "add(x, threads) -> first id"},
+    {"_search", (PyCFunction)index_search, METH_VARARGS, "search(q, k, ef, allow, threads, scores, ids)"},
+    {"_delete", (PyCFunction)index_delete, METH_O, "delete(ids)"},
+    {"_save", (PyCFunction)index_save, METH_O, "save(path)"},
+    {"_load", (PyCFunction)index_load, METH_O | METH_CLASS, "load(path) -> index"},
+    {"close", (PyCFunction)index_close, METH_NOARGS, "Free the index; later calls raise ValueError."},
+    {"info", (PyCFunction)index_info, METH_NOARGS, "The index's settings and counts, as a dict."},
+    {"_contains", (PyCFunction)index_contains, METH_O, "whether an id is live"},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject IndexType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "simlearn._simlearn._Index",
+    .tp_basicsize = sizeof(IndexObject),
+    .tp_dealloc = (destructor)index_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "HNSW index (see simlearn.Index)",
+    .tp_methods = index_methods,
+    .tp_init = (initproc)index_init,
+    .tp_new = PyType_GenericNew,
+};
+
+/* ---- module ---------------------------------------------------------------*/
+static PyObject *py_version(PyObject *self, PyObject *unused) {
+    (void)self, (void)unused;
+    return PyUnicode_FromString(sl_version());
+}
+
+static PyMethodDef module_methods[] = {
+    {"knn", (PyCFunction)(void (*)(void))py_knn, METH_VARARGS | METH_KEYWORDS, "exact top-k (see simlearn.knn)"},
+    {"version", py_version, METH_NOARGS, "the C library's version"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_simlearn", "simlearn's C core", -1, module_methods,
+                                    NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__simlearn(void) {
+    main_thread = pthread_self();
+    if (PyType_Ready(&IndexType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    Py_INCREF(&IndexType);
+    if (PyModule_AddObject(m, "_Index", (PyObject *)&IndexType) < 0) {
+        Py_DECREF(&IndexType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

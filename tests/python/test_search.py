@@ -1,0 +1,204 @@
+"""simlearn.knn and simlearn.Index from Python: results against numpy, array
+conversion and refusal, errors, files shared with the CLI, the GIL, Ctrl-C."""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import simlearn
+
+CLI = os.environ.get("SIMLEARN", os.path.join(os.path.dirname(__file__), "..", "..", "simlearn"))
+
+
+def data(n=500, d=16, seed=0):
+    return np.random.default_rng(seed).standard_normal((n, d), dtype=np.float32)
+
+
+def brute(base, queries, k, metric):
+    """(scores, ids) in float64 numpy, best first, ties by id."""
+    b, q = base.astype(np.float64), queries.astype(np.float64)
+    if metric == "l2":
+        s = ((q[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+        order = np.lexsort((np.broadcast_to(np.arange(len(b)), s.shape), s), axis=1)
+    else:
+        if metric == "cosine":
+            b = b / np.linalg.norm(b, axis=1, keepdims=True)
+            q = q / np.linalg.norm(q, axis=1, keepdims=True)
+        s = q @ b.T
+        order = np.lexsort((np.broadcast_to(np.arange(len(b)), s.shape), -s), axis=1)
+    ids = order[:, :k]
+    return np.take_along_axis(s, ids, 1), ids
+
+
+def test_knn_matches_numpy_every_metric():
+    x, q = data(), data(40, seed=1)
+    for metric in ("l2", "ip", "cosine"):
+        scores, ids = simlearn.knn(x, q, 7, metric)
+        want_s, want_i = brute(x, q, 7, metric)
+        assert scores.dtype == np.float32 and ids.dtype == np.int64 and ids.shape == (40, 7)
+        np.testing.assert_array_equal(ids, want_i)
+        np.testing.assert_allclose(scores, want_s, rtol=1e-5, atol=1e-4)
+
+
+def test_knn_exclude_self_and_ties():
+    x = data(200)
+    _, ids = simlearn.knn(x, None, 5, exclude_self=True)
+    assert not (ids == np.arange(200)[:, None]).any()
+    _, want = brute(x, x, 6, "l2")
+    np.testing.assert_array_equal(ids, want[:, 1:])
+    dup = np.repeat(data(3), 4, axis=0)  # each row four times: equal scores, ordered by id
+    _, ids = simlearn.knn(dup, dup[:1], 4)
+    np.testing.assert_array_equal(ids, [[0, 1, 2, 3]])
+
+
+def test_inputs_are_converted_once_or_refused():
+    x = data(100, 8)
+    want = simlearn.knn(x, x[:5], 3)
+    for same in (x.astype(np.float64), np.asfortranarray(x), x.tolist()):
+        got = simlearn.knn(same, x[:5], 3)
+        np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(simlearn.knn(x, x[0], 3)[1], want[1][:1])  # one row as 1-D
+    with pytest.raises(TypeError, match="base"):
+        simlearn.knn(np.array([["a", "b"]]), x, 1)
+    with pytest.raises(TypeError, match="queries"):
+        simlearn.knn(x, np.array([[1 + 2j] * 8]), 1)
+    with pytest.raises(ValueError, match="3-D"):
+        simlearn.knn(x.reshape(10, 10, 8), x, 1)
+    with pytest.raises(ValueError, match="queries: expected rows of 8 values, got 5"):
+        simlearn.knn(x, x[:, :5], 1)
+    with pytest.raises(ValueError, match="at least one row"):
+        simlearn.knn(x[:0], x, 1)
+    out = np.empty((100, 1), np.float32), np.empty((100, 1), np.int64)
+    with pytest.raises(TypeError, match="base: expected a 2-D float32 array, got 2-D of format 'd'"):
+        simlearn._simlearn.knn(x.astype(np.float64), x, 1, "l2", False, 0, *out)  # the C layer converts nothing
+    with pytest.raises(TypeError, match="queries: expected a C-contiguous float32 array"):
+        simlearn._simlearn.knn(x, x[:, ::2], 1, "l2", False, 0, *out)
+
+
+def test_bad_values_raise_with_the_librarys_message():
+    x = data(50, 4)
+    with pytest.raises(ValueError, match="k = 51 but only 50"):
+        simlearn.knn(x, x, 51)
+    with pytest.raises(ValueError, match="k: expected at least 1"):
+        simlearn.knn(x, x, 0)
+    with pytest.raises(ValueError, match="metric"):
+        simlearn.knn(x, x, 1, "manhattan")
+    y = x.copy()
+    y[7, 2] = np.nan
+    with pytest.raises(ValueError, match="row 7, column 2 is nan"):
+        simlearn.knn(y, x, 1)
+
+
+def test_index_finds_the_exact_neighbours():
+    x, q = data(2000, 24), data(100, 24, seed=3)
+    for metric in ("l2", "ip", "cosine"):
+        index = simlearn.Index(24, metric=metric, M=16, ef_construction=100)
+        ids = index.add(x, threads=2)
+        np.testing.assert_array_equal(ids, np.arange(2000))
+        assert len(index) == 2000 and index.dim == 24 and index.metric == metric
+        scores, got = index.search(q, 10, ef=200)
+        _, want = simlearn.knn(x, q, 10, metric)
+        recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, want)])
+        assert recall >= 0.95, (metric, recall)
+        assert np.all(np.diff(scores, axis=1) >= 0 if metric == "l2" else np.diff(scores, axis=1) <= 0)
+
+
+def test_index_delete_filter_and_padding():
+    x = data(300, 8)
+    index = simlearn.Index(8)
+    index.add(x)
+    index.delete([0, 5])
+    assert len(index) == 298 and 0 not in index and 1 in index
+    _, ids = index.search(x[:1], 3)
+    assert 0 not in ids
+    with pytest.raises(RuntimeError, match="already deleted"):
+        index.delete([5])
+    with pytest.raises(ValueError):
+        index.delete([10**6])
+    _, ids = index.search(x[:2], 4, filter=[10, 11, 12])
+    assert set(ids[0]) == {10, 11, 12, -1} and ids[0, 3] == -1
+    with pytest.raises(TypeError, match="filter"):
+        index.search(x[:1], 1, filter=[0.5])
+
+
+def test_index_files_are_shared_with_the_cli(tmp_path):
+    x = data(400, 12)
+    np.save(tmp_path / "x.npy", x)
+    subprocess.run([CLI, "index", "build", str(tmp_path / "x.npy"), "-o", str(tmp_path / "cli.hnsw"),
+                    "--threads", "1"], check=True, capture_output=True)
+    index = simlearn.Index.load(tmp_path / "cli.hnsw")
+    assert len(index) == 400 and index.dim == 12
+    _, ids = index.search(x[:20], 1)
+    np.testing.assert_array_equal(ids[:, 0], np.arange(20))
+    index.save(str(tmp_path / "py.hnsw"))
+    np.save(tmp_path / "q.npy", x[:20])
+    subprocess.run([CLI, "index", "search", str(tmp_path / "py.hnsw"), str(tmp_path / "q.npy"), "-k", "1",
+                    "--ids-out", str(tmp_path / "ids.npy")], check=True, capture_output=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "ids.npy")[:, 0], np.arange(20))
+
+
+def test_bad_files_and_closed_indexes(tmp_path):
+    with pytest.raises(OSError, match="nope.hnsw"):
+        simlearn.Index.load(tmp_path / "nope.hnsw")
+    (tmp_path / "bad.hnsw").write_bytes(b"SLHNSW\r\n" + b"\0" * 40)
+    with pytest.raises(ValueError, match="bad.hnsw"):
+        simlearn.Index.load(tmp_path / "bad.hnsw")
+    with simlearn.Index(4) as index:
+        with pytest.raises(RuntimeError):
+            index.search(np.zeros((1, 4), np.float32), 1)
+        with pytest.raises(ValueError, match="expected rows of 4 values, got 3"):
+            index.add(np.zeros((2, 3)))
+    for call in (lambda: len(index), lambda: index.add(np.zeros((1, 4))), lambda: index.save(tmp_path / "c")):
+        with pytest.raises(ValueError, match="closed"):
+            call()
+    assert "closed" in repr(index)
+    with pytest.raises(ValueError, match="M"):
+        simlearn.Index(4, M=1)
+
+
+def test_long_calls_release_the_gil():
+    """While knn runs in another thread, this thread keeps running Python: the
+    longest pause between its steps stays well under the call's length."""
+    x = data(10000, 64)
+    done, gaps = threading.Event(), []
+
+    def work():
+        simlearn.knn(x, x, 10, threads=1)
+        done.set()
+
+    start = time.perf_counter()
+    simlearn.knn(x, x, 10, threads=1)
+    alone = time.perf_counter() - start
+    t = threading.Thread(target=work)
+    t.start()
+    last = time.perf_counter()
+    while not done.is_set():
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+        time.sleep(0.001)
+    t.join()
+    assert alone > 0.1, alone
+    assert max(gaps) < alone / 2, (max(gaps), alone)
+
+
+def test_ctrl_c_stops_add_and_keeps_the_index():
+    x = data(200000, 32)
+    index = simlearn.Index(32, ef_construction=200)
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        index.add(x, threads=2)
+    timer.join()
+    assert 0 < len(index) < 200000
+    _, ids = index.search(x[:1], 1)
+    assert ids[0, 0] == 0 or ids[0, 0] in index
+    index.add(x[:10])  # still usable; Python's own handler is back
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
