@@ -167,6 +167,9 @@ TEST(hnsw_delete_repairs_links) {
     ASSERT_TRUE(!sl_hnsw_contains(h, del[0]));
     sl_hnsw_get_info(h, &info);
     ASSERT_EQ_SIZE(info.live, n - nd);
+    ASSERT_EQ_SIZE(sl_hnsw_live(h), info.live);
+    ASSERT_EQ_SIZE(sl_hnsw_dim(h), info.dim);
+    ASSERT_EQ_SIZE(sl_hnsw_size(h), n);
     ASSERT_TRUE(keep[info.entry_point]);
     double r = recall(h, x, n, d, SL_METRIC_L2, q, nq, 10, 64, NULL, keep);
     printf("recall after deleting %zu: %.4f\n", nd, r);

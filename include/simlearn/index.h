@@ -151,6 +151,10 @@ typedef struct sl_hnsw_info {
 } sl_hnsw_info;
 void sl_hnsw_get_info(const sl_hnsw *h, sl_hnsw_info *out);
 size_t sl_hnsw_size(const sl_hnsw *h);
+/* The vectors' dimension and the live count, in constant time
+ * (sl_hnsw_get_info walks the nodes for its link and memory counts). */
+size_t sl_hnsw_dim(const sl_hnsw *h);
+size_t sl_hnsw_live(const sl_hnsw *h);
 /* Whether id is live (inserted and not deleted). */
 bool sl_hnsw_contains(const sl_hnsw *h, int64_t id);
 /* Copy the original (for cosine: normalised) vector of a live id into out (dim). */

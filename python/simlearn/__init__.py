@@ -1,4 +1,5 @@
-"""simlearn from Python: nearest-neighbour search over numpy arrays.
+"""simlearn from Python: nearest-neighbour search, kNN and linear-probe
+classifiers, embedding geometry and 2-D maps over numpy arrays.
 
     >>> import numpy as np, simlearn
     >>> x = np.random.default_rng(0).standard_normal((1000, 32), dtype=np.float32)
@@ -17,16 +18,18 @@ ties by increasing id.
 Long calls release the GIL and run on `threads` OpenMP threads (0 = all
 cores); the thread count is that of the calling thread only. Errors of the
 library raise ValueError (bad values, shapes, files), OSError (I/O),
-MemoryError, RuntimeError (a state such as an empty index) or KeyError (an
-unknown id), with the library's message. Ctrl-C during Index.add stops it
-with KeyboardInterrupt, leaving the index valid with the rows added so far.
+MemoryError or RuntimeError (a state such as an empty index), with the
+library's message. Ctrl-C during Index.add, tsne and
+LinearProbe.fit stops them with KeyboardInterrupt (add leaves the index
+valid with the rows added so far).
 """
 
 import numpy as _np
 
 from . import _simlearn
 
-__all__ = ["Index", "knn", "__version__"]
+__all__ = ["Index", "knn", "KNNClassifier", "LinearProbe", "spectrum", "effective_rank", "anisotropy",
+           "uniformity", "alignment_uniformity", "pca", "tsne", "__version__"]
 __version__ = _simlearn.version()
 
 _METRICS = ("l2", "ip", "cosine")
@@ -112,7 +115,7 @@ class Index(_simlearn._Index):
 
     @property
     def dim(self):
-        return self.info()["dim"]
+        return self._dim()
 
     @property
     def metric(self):
@@ -120,7 +123,7 @@ class Index(_simlearn._Index):
 
     def __len__(self):
         """The number of live (added and not deleted) vectors."""
-        return self.info()["live"]
+        return self._live()
 
     def __contains__(self, id):
         return self._contains(int(id))
@@ -173,3 +176,196 @@ class Index(_simlearn._Index):
         except ValueError:
             return "<simlearn.Index (closed)>"
         return f"<simlearn.Index dim={i['dim']} metric={i['metric']} M={i['M']} live={i['live']}>"
+
+
+# ---- geometry (simlearn geometry) ------------------------------------------
+
+
+def spectrum(x, *, threads=0):
+    """(eigenvalues, effective rank) of the covariance of x's rows: the
+    eigenvalues in descending order (float64), and exp of the entropy of
+    their normalised values (Roy & Vetterli)."""
+    a = _matrix(x, "x")
+    eig = _np.empty(a.shape[1], dtype=_np.float64)
+    erank = _simlearn.spectrum(a, eig, _count(threads, "threads", 0))
+    return eig, erank
+
+
+def effective_rank(x, *, threads=0):
+    """The effective rank of x's covariance spectrum (1 .. dim)."""
+    return spectrum(x, threads=threads)[1]
+
+
+def anisotropy(x, pairs=100000, seed=0):
+    """Cosine similarity over `pairs` random pairs of distinct rows (rows of
+    norm 0 skipped): a dict with mean_cos, std_cos, pairs and
+    mean_cos_to_mean (the mean cosine between a row and the mean vector)."""
+    return _simlearn.anisotropy(_matrix(x, "x"), _count(pairs, "pairs"), _count(seed, "seed", 0))
+
+
+def uniformity(x, t=2.0, max_pairs=100000, seed=0, *, threads=0):
+    """log E exp(-t ||f(x) - f(y)||^2) over pairs of L2-normalised rows
+    (Wang & Isola; lower is more uniform): exact over all pairs when there
+    are at most max_pairs, else over max_pairs random ones."""
+    u, _ = _simlearn.uniformity(_matrix(x, "x"), float(t), _count(max_pairs, "max_pairs"), _count(seed, "seed", 0),
+                                _count(threads, "threads", 0))
+    return u
+
+
+def alignment_uniformity(a, b, t=2.0, *, threads=0):
+    """(alignment, uniformity) of two views, row i of a and of b a positive
+    pair, on L2-normalised rows: alignment = E ||a_i - b_i||^2, uniformity the
+    mean of the two views' exact uniformities (what the training log
+    records)."""
+    x = _matrix(a, "a")
+    return _simlearn.align_uniform(x, _matrix(b, "b", x.shape[1]), float(t), _count(threads, "threads", 0))
+
+
+# ---- maps (simlearn map) -----------------------------------------------------
+
+
+def pca(x, k=2, *, threads=0):
+    """The rows of x projected on their first k principal components
+    (float32, n x k)."""
+    a = _matrix(x, "x")
+    out = _np.empty((a.shape[0], _count(k, "k")), dtype=_np.float32)
+    _simlearn.pca(a, k, out, _count(threads, "threads", 0))
+    return out
+
+
+def tsne(x, perplexity=30.0, *, seed=1, max_iter=1000, theta=0.5, learning_rate=None, init="pca", threads=0):
+    """Barnes-Hut t-SNE of the rows of x to 2-D (float32, n x 2), the map of
+    `simlearn map --method tsne`: the same input and seed give the same map
+    whatever the thread count. Needs more than 3 * perplexity + 1 rows.
+    Ctrl-C stops it with KeyboardInterrupt."""
+    if init not in ("pca", "random"):
+        raise ValueError(f"init: expected 'pca' or 'random', got {init!r}")
+    a = _matrix(x, "x")
+    out = _np.empty((a.shape[0], 2), dtype=_np.float32)
+    lr = 0.0 if learning_rate is None else float(learning_rate)
+    _simlearn.tsne(a, out, float(perplexity), float(theta), _count(max_iter, "max_iter"), _count(seed, "seed", 0), lr,
+                   init == "random", _count(threads, "threads", 0))
+    return out
+
+
+# ---- classifiers on frozen features (simlearn knn, simlearn probe) ------------
+
+
+def _labels(y, name, n):
+    a = _np.asarray(y)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"{name}: expected integer labels, got dtype {a.dtype}")
+    if a.ndim != 1 or a.shape[0] != n:
+        raise ValueError(f"{name}: expected {n} labels in a 1-D array, got shape {a.shape}")
+    return _np.ascontiguousarray(a, dtype=_np.int64)
+
+
+class _Estimator:
+    """get_params / set_params / score in scikit-learn's manner."""
+
+    _params = ()
+
+    def get_params(self, deep=True):
+        return {p: getattr(self, p) for p in self._params}
+
+    def set_params(self, **params):
+        for p, v in params.items():
+            if p not in self._params:
+                raise ValueError(f"{type(self).__name__}: unknown parameter {p!r}")
+            setattr(self, p, v)
+        return self
+
+    def score(self, X, y):
+        """Accuracy of predict(X) against the integer labels y."""
+        pred = self.predict(X)
+        return float(_np.mean(pred == _labels(y, "y", pred.shape[0])))
+
+    def __repr__(self):
+        args = ", ".join(f"{p}={getattr(self, p)!r}" for p in self._params)
+        return f"{type(self).__name__}({args})"
+
+
+class KNNClassifier(_Estimator):
+    """The k nearest training rows vote on each row's label (exact search).
+
+    vote="majority" (one vote each) or "weighted" (exp(s / tau), s the
+    similarity; Wu et al. 2018); ties go to the smallest label."""
+
+    _params = ("k", "vote", "tau", "metric", "threads")
+
+    def __init__(self, k=20, vote="majority", tau=0.07, metric="cosine", threads=0):
+        self.k, self.vote, self.tau, self.metric, self.threads = k, vote, tau, metric, threads
+
+    def fit(self, X, y):
+        self._X = _matrix(X, "X")
+        self._y = _labels(y, "y", self._X.shape[0])
+        self.classes_ = _np.unique(self._y)
+        return self
+
+    def predict(self, X):
+        if not hasattr(self, "_X"):
+            raise RuntimeError("KNNClassifier: call fit first")
+        k = min(_count(self.k, "k"), self._X.shape[0])
+        scores, ids = knn(self._X, _matrix(X, "X", self._X.shape[1]), k, self.metric, threads=self.threads)
+        pred = _np.empty(ids.shape[0], dtype=_np.int64)
+        _simlearn.knn_classify(ids, scores, self._y, k, self.vote, float(self.tau), self.metric, pred)
+        return pred
+
+
+class LinearProbe(_Estimator):
+    """Multinomial logistic regression on standardised features, its L2
+    strength chosen on a held-out share of the training rows (the protocol
+    of `simlearn probe`), then refitted on all of them. L-BFGS stops when
+    the largest gradient entry of the mean loss is at most tol (default
+    1e-4), after max_iter iterations (default 100), or when the loss falls
+    by less than 0.1% over 10 iterations (the probe's defaults: it needs the
+    accuracy of the optimum, not its last digits).
+
+    After fit: classes_ (the label values), lambda_ (the chosen strength),
+    coef_ (classes x dim) and intercept_ on the standardised features,
+    mean_ and scale_ (x_std = (x - mean_) / scale_), train_accuracy_,
+    validation_accuracy_, n_iter_ and stop_ (the final fit's L-BFGS
+    iterations and why it stopped).
+    Ctrl-C stops fit with KeyboardInterrupt."""
+
+    _params = ("lambdas", "val_fraction", "standardize", "seed", "tol", "max_iter", "threads")
+
+    def __init__(self, lambdas=None, val_fraction=0.1, standardize=True, seed=1, tol=None, max_iter=None, threads=0):
+        self.lambdas, self.val_fraction, self.standardize = lambdas, val_fraction, standardize
+        self.seed, self.tol, self.max_iter, self.threads = seed, tol, max_iter, threads
+
+    def fit(self, X, y):
+        x = _matrix(X, "X")
+        lam = None if self.lambdas is None else _np.ascontiguousarray(self.lambdas, dtype=_np.float64).reshape(-1)
+        r = _simlearn.probe_fit(x, _labels(y, "y", x.shape[0]), lam, float(self.val_fraction),
+                                bool(self.standardize), _count(self.seed, "seed", 0), self._tol(),
+                                0 if self.max_iter is None else _count(self.max_iter, "max_iter"),
+                                _count(self.threads, "threads", 0))
+        k, d = r["k"], r["d"]
+        self.classes_ = _np.frombuffer(r["classes"], dtype=_np.int64).copy()
+        self._theta = _np.frombuffer(r["theta"], dtype=_np.float64).copy()
+        self.coef_ = self._theta[: k * d].reshape(k, d)
+        self.intercept_ = self._theta[k * d:]
+        self.mean_ = _np.frombuffer(r["mean"], dtype=_np.float32).copy()
+        self.scale_ = _np.frombuffer(r["scale"], dtype=_np.float32).copy()
+        self.lambda_ = r["lambda"]
+        self.train_accuracy_, self.validation_accuracy_ = r["train_acc"], r["val_acc"]
+        self.n_iter_, self.stop_ = r["iterations"], r["stop"]
+        self.grid_ = dict(zip(_np.frombuffer(r["grid_lambda"]), _np.frombuffer(r["grid_val_acc"])))
+        return self
+
+    def _tol(self):
+        if self.tol is None:
+            return 0.0
+        if not float(self.tol) > 0:
+            raise ValueError(f"tol: expected a positive number, got {self.tol!r}")
+        return float(self.tol)
+
+    def predict(self, X):
+        if not hasattr(self, "_theta"):
+            raise RuntimeError("LinearProbe: call fit first")
+        x = _matrix(X, "X", self.mean_.shape[0])
+        xs = _np.ascontiguousarray((x - self.mean_) / self.scale_, dtype=_np.float32)
+        ids = _np.empty(x.shape[0], dtype=_np.int32)
+        _simlearn.logreg_predict(xs, self._theta, self.classes_.shape[0], ids)
+        return self.classes_[ids]

@@ -200,11 +200,10 @@ static PyObject *index_add(IndexObject *o, PyObject *args) {
     if (!PyArg_ParseTuple(args, "Oi", &ox, &threads) || !live(o)) return NULL;
     Py_buffer vx;
     if (get_buffer(ox, &vx, "x", 'f', 2, false) < 0) return NULL;
-    sl_hnsw_info info;
-    sl_hnsw_get_info(o->h, &info);
-    if (cols_of(&vx) != info.dim) {
+    const size_t dim = sl_hnsw_dim(o->h);
+    if (cols_of(&vx) != dim) {
         PyBuffer_Release(&vx);
-        return PyErr_Format(PyExc_ValueError, "x: expected rows of %zu values, got %zu", info.dim, cols_of(&vx));
+        return PyErr_Format(PyExc_ValueError, "x: expected rows of %zu values, got %zu", dim, cols_of(&vx));
     }
     int64_t first = 0;
     sigint_guard g;
@@ -226,12 +225,10 @@ static PyObject *index_search(IndexObject *o, PyObject *args) {
     if (k < 1 || ef < 1) return PyErr_Format(PyExc_ValueError, "k and ef: expected at least 1, got %zd, %zd", k, ef);
     Py_buffer vq, va = {0}, vd, vi;
     if (get_buffer(oq, &vq, "queries", 'f', 2, false) < 0) return NULL;
-    sl_hnsw_info info;
-    sl_hnsw_get_info(o->h, &info);
-    if (cols_of(&vq) != info.dim) {
+    const size_t dim = sl_hnsw_dim(o->h);
+    if (cols_of(&vq) != dim) {
         PyBuffer_Release(&vq);
-        return PyErr_Format(PyExc_ValueError, "queries: expected rows of %zu values, got %zu", info.dim,
-                            cols_of(&vq));
+        return PyErr_Format(PyExc_ValueError, "queries: expected rows of %zu values, got %zu", dim, cols_of(&vq));
     }
     sl_hnsw_filter f = {0};
     if (oallow != Py_None) {
@@ -312,6 +309,18 @@ static PyObject *index_info(IndexObject *o, PyObject *unused) {
                          (Py_ssize_t)i.bytes);
 }
 
+static PyObject *index_dim(IndexObject *o, PyObject *unused) {
+    (void)unused;
+    if (!live(o)) return NULL;
+    return PyLong_FromSize_t(sl_hnsw_dim(o->h));
+}
+
+static PyObject *index_live(IndexObject *o, PyObject *unused) {
+    (void)unused;
+    if (!live(o)) return NULL;
+    return PyLong_FromSize_t(sl_hnsw_live(o->h));
+}
+
 static PyObject *index_contains(IndexObject *o, PyObject *arg) {
     if (!live(o)) return NULL;
     long long id = PyLong_AsLongLong(arg);
@@ -328,6 +337,8 @@ static PyMethodDef index_methods[] = {
     {"close", (PyCFunction)index_close, METH_NOARGS, "Free the index; later calls raise ValueError."},
     {"info", (PyCFunction)index_info, METH_NOARGS, "The index's settings and counts, as a dict."},
     {"_contains", (PyCFunction)index_contains, METH_O, "whether an id is live"},
+    {"_dim", (PyCFunction)index_dim, METH_NOARGS, "the vectors' dimension"},
+    {"_live", (PyCFunction)index_live, METH_NOARGS, "the live count"},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject IndexType = {
@@ -341,6 +352,303 @@ static PyTypeObject IndexType = {
     .tp_new = PyType_GenericNew,
 };
 
+/* ---- geometry -------------------------------------------------------------
+ * Each takes float32 C-contiguous matrices (the Python layer converts) and
+ * returns Python floats; the exact ones are O(n^2 d) or O(n d^2) and release
+ * the GIL. */
+static PyObject *py_spectrum(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *ox, *oeig;
+    int threads;
+    if (!PyArg_ParseTuple(args, "OOi", &ox, &oeig, &threads)) return NULL;
+    Py_buffer vx, ve;
+    if (get_buffer(ox, &vx, "x", 'f', 2, false) < 0) return NULL;
+    int ok = PyObject_GetBuffer(oeig, &ve, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE | PyBUF_FORMAT);
+    if (ok < 0 || !format_is(ve.format, 'd') || ve.ndim != 1 || (size_t)ve.shape[0] != cols_of(&vx)) {
+        if (ok == 0) PyBuffer_Release(&ve);
+        PyBuffer_Release(&vx);
+        PyErr_Clear();
+        return PyErr_Format(PyExc_TypeError, "eigenvalues out: expected a float64 array of %zu", cols_of(&vx));
+    }
+    double erank = 0;
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS sl_threads_set(threads);
+    s = sl_geom_spectrum(vx.buf, rows_of(&vx), cols_of(&vx), ve.buf, &erank);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&vx);
+    PyBuffer_Release(&ve);
+    if (s) return raise_status(s);
+    return PyFloat_FromDouble(erank);
+}
+
+static PyObject *py_align_uniform(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *oa, *ob;
+    double t;
+    int threads;
+    if (!PyArg_ParseTuple(args, "OOdi", &oa, &ob, &t, &threads)) return NULL;
+    Py_buffer va, vb;
+    if (get_buffer(oa, &va, "a", 'f', 2, false) < 0) return NULL;
+    if (get_buffer(ob, &vb, "b", 'f', 2, false) < 0) {
+        PyBuffer_Release(&va);
+        return NULL;
+    }
+    double align = 0, uniform = 0;
+    sl_status s = SL_OK;
+    if (rows_of(&va) != rows_of(&vb) || cols_of(&va) != cols_of(&vb)) {
+        PyErr_Format(PyExc_ValueError, "b: expected the shape of a, %zu x %zu, got %zu x %zu", rows_of(&va),
+                     cols_of(&va), rows_of(&vb), cols_of(&vb));
+    } else {
+        Py_BEGIN_ALLOW_THREADS sl_threads_set(threads);
+        s = sl_geom_align_uniform(va.buf, vb.buf, rows_of(&va), cols_of(&va), t, &align, &uniform);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&va), PyBuffer_Release(&vb);
+    if (PyErr_Occurred()) return NULL;
+    if (s) return raise_status(s);
+    return Py_BuildValue("(dd)", align, uniform);
+}
+
+static PyObject *py_uniformity(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *ox;
+    double t;
+    Py_ssize_t max_pairs;
+    unsigned long long seed;
+    int threads;
+    if (!PyArg_ParseTuple(args, "OdnKi", &ox, &t, &max_pairs, &seed, &threads)) return NULL;
+    Py_buffer vx;
+    if (get_buffer(ox, &vx, "x", 'f', 2, false) < 0) return NULL;
+    double u = 0;
+    size_t used = 0;
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS sl_threads_set(threads);
+    s = sl_geom_uniformity(vx.buf, rows_of(&vx), cols_of(&vx), t, (size_t)max_pairs, seed, &u, &used);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&vx);
+    if (s) return raise_status(s);
+    return Py_BuildValue("(dn)", u, (Py_ssize_t)used);
+}
+
+static PyObject *py_anisotropy(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *ox;
+    Py_ssize_t npairs;
+    unsigned long long seed;
+    if (!PyArg_ParseTuple(args, "OnK", &ox, &npairs, &seed)) return NULL;
+    Py_buffer vx;
+    if (get_buffer(ox, &vx, "x", 'f', 2, false) < 0) return NULL;
+    sl_geom_aniso a;
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS s = sl_geom_anisotropy(vx.buf, rows_of(&vx), cols_of(&vx), (size_t)npairs, seed, &a);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&vx);
+    if (s) return raise_status(s);
+    return Py_BuildValue("{s:d,s:d,s:n,s:d}", "mean_cos", a.mean_cos, "std_cos", a.std_cos, "pairs",
+                         (Py_ssize_t)a.pairs, "mean_cos_to_mean", a.mean_cos_to_mean);
+}
+
+/* ---- maps ---------------------------------------------------------------- */
+static PyObject *py_pca(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *ox, *oy;
+    Py_ssize_t k;
+    int threads;
+    if (!PyArg_ParseTuple(args, "OnOi", &ox, &k, &oy, &threads)) return NULL;
+    Py_buffer vx, vy;
+    if (get_buffer(ox, &vx, "x", 'f', 2, false) < 0) return NULL;
+    if (get_buffer(oy, &vy, "out", 'f', 2, true) < 0) {
+        PyBuffer_Release(&vx);
+        return NULL;
+    }
+    sl_pca *p = NULL;
+    sl_status s = SL_OK;
+    if (k < 1 || rows_of(&vy) != rows_of(&vx) || cols_of(&vy) != (size_t)k) {
+        PyErr_Format(PyExc_ValueError, "out: expected %zu x %zd", rows_of(&vx), k);
+    } else {
+        Py_BEGIN_ALLOW_THREADS sl_threads_set(threads);
+        s = sl_pca_fit(vx.buf, rows_of(&vx), cols_of(&vx), (size_t)k, &p);
+        if (!s) sl_pca_transform(p, vx.buf, rows_of(&vx), vy.buf);
+        Py_END_ALLOW_THREADS
+    }
+    PyObject *ratio = NULL;
+    if (p) {
+        double sum = 0;
+        for (size_t i = 0; i < p->k; i++) sum += p->variance[i];
+        ratio = PyFloat_FromDouble(p->total_variance > 0 ? sum / p->total_variance : 0.0);
+    }
+    sl_pca_destroy(p);
+    PyBuffer_Release(&vx), PyBuffer_Release(&vy);
+    if (PyErr_Occurred()) return Py_XDECREF(ratio), NULL;
+    if (s) return raise_status(s);
+    return ratio;
+}
+
+static PyObject *py_tsne(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *ox, *oy;
+    sl_tsne_config c;
+    sl_tsne_config_default(&c);
+    int init_random, threads;
+    unsigned long long seed;
+    if (!PyArg_ParseTuple(args, "OOddiKdpi", &ox, &oy, &c.perplexity, &c.theta, &c.max_iter, &seed,
+                          &c.learning_rate, &init_random, &threads))
+        return NULL;
+    c.seed = seed;
+    c.init = init_random ? SL_TSNE_INIT_RANDOM : SL_TSNE_INIT_PCA;
+    c.stop = &stop_flag;
+    if (c.max_iter <= c.exaggeration_iter) c.exaggeration_iter = c.max_iter / 4;
+    Py_buffer vx, vy;
+    if (get_buffer(ox, &vx, "x", 'f', 2, false) < 0) return NULL;
+    if (get_buffer(oy, &vy, "out", 'f', 2, true) < 0) {
+        PyBuffer_Release(&vx);
+        return NULL;
+    }
+    sl_status s = SL_OK;
+    if (rows_of(&vy) != rows_of(&vx) || cols_of(&vy) != 2) {
+        PyErr_Format(PyExc_ValueError, "out: expected %zu x 2", rows_of(&vx));
+    } else {
+        sigint_guard g;
+        sigint_catch(&g);
+        Py_BEGIN_ALLOW_THREADS sl_threads_set(threads);
+        s = sl_tsne_run(&c, vx.buf, rows_of(&vx), cols_of(&vx), vy.buf);
+        Py_END_ALLOW_THREADS sigint_release(&g);
+    }
+    PyBuffer_Release(&vx), PyBuffer_Release(&vy);
+    if (PyErr_Occurred()) return NULL;
+    if (s) return raise_status(s);
+    Py_RETURN_NONE;
+}
+
+/* ---- classifiers --------------------------------------------------------- */
+static PyObject *array_f64(const double *x, size_t n) {
+    PyObject *b = PyBytes_FromStringAndSize((const char *)x, (Py_ssize_t)(n * sizeof(double)));
+    return b;
+}
+
+/* probe_fit(x, y, lambdas or None, val_fraction, standardize, seed, tol, max_iter, threads)
+ * -> dict of bytes (the Python layer makes arrays of them) and numbers. */
+static PyObject *probe_result_dict(const sl_probe_result *r) {
+    return Py_BuildValue("{s:s,s:n,s:n,s:n,s:N,s:N,s:N,s:N,s:d,s:d,s:d,s:N,s:N}", "stop",
+                         sl_lbfgs_stop_str(r->fit.stop), "iterations", (Py_ssize_t)r->fit.iterations, "d",
+                         (Py_ssize_t)r->d, "k",
+                         (Py_ssize_t)r->k, "classes",
+                         PyBytes_FromStringAndSize((const char *)r->classes, (Py_ssize_t)(r->k * sizeof(int64_t))),
+                         "theta", array_f64(r->theta, r->k * (r->d + 1)), "mean",
+                         PyBytes_FromStringAndSize((const char *)r->mean, (Py_ssize_t)(r->d * sizeof(float))),
+                         "scale",
+                         PyBytes_FromStringAndSize((const char *)r->scale, (Py_ssize_t)(r->d * sizeof(float))),
+                         "lambda", r->lambda, "train_acc", r->train_acc, "val_acc", r->val_acc, "grid_lambda",
+                         array_f64(r->grid_lambda, r->n_grid), "grid_val_acc", array_f64(r->grid_val_acc, r->n_grid));
+}
+
+static PyObject *py_probe_fit(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *ox, *oy, *ol;
+    sl_probe_config c;
+    sl_probe_config_default(&c);
+    int standardize, threads;
+    unsigned long long seed;
+    Py_ssize_t max_iter; /* 0: the protocol's default, as tol <= 0 */
+    double tol;
+    if (!PyArg_ParseTuple(args, "OOOdpKdni", &ox, &oy, &ol, &c.val_fraction, &standardize, &seed, &tol, &max_iter,
+                          &threads))
+        return NULL;
+    if (tol > 0) c.lbfgs.gtol = tol;
+    if (max_iter > 0) c.lbfgs.max_iter = (size_t)max_iter;
+    c.standardize = standardize != 0, c.seed = seed, c.stop = &stop_flag;
+    Py_buffer vx, vy, vl = {0};
+    if (get_buffer(ox, &vx, "X", 'f', 2, false) < 0) return NULL;
+    if (get_buffer(oy, &vy, "y", 'q', 1, false) < 0) {
+        PyBuffer_Release(&vx);
+        return NULL;
+    }
+    if (ol != Py_None) {
+        int ok = PyObject_GetBuffer(ol, &vl, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT);
+        if (ok < 0 || !format_is(vl.format, 'd') || vl.ndim != 1) {
+            if (ok == 0) PyBuffer_Release(&vl);
+            PyBuffer_Release(&vx), PyBuffer_Release(&vy);
+            PyErr_Clear();
+            return PyErr_Format(PyExc_TypeError, "lambdas: expected a 1-D float64 array");
+        }
+        c.lambdas = vl.buf, c.n_lambdas = rows_of(&vl);
+    }
+    sl_probe_result *r = NULL;
+    sl_status s = SL_OK;
+    if (rows_of(&vy) != rows_of(&vx)) {
+        PyErr_Format(PyExc_ValueError, "y: expected %zu labels, got %zu", rows_of(&vx), rows_of(&vy));
+    } else {
+        sigint_guard g;
+        sigint_catch(&g);
+        Py_BEGIN_ALLOW_THREADS sl_threads_set(threads);
+        s = sl_probe_run(&c, vx.buf, vy.buf, rows_of(&vx), NULL, NULL, 0, cols_of(&vx), &r);
+        Py_END_ALLOW_THREADS sigint_release(&g);
+    }
+    PyBuffer_Release(&vx), PyBuffer_Release(&vy);
+    if (vl.obj) PyBuffer_Release(&vl);
+    if (PyErr_Occurred()) return NULL;
+    if (s) return raise_status(s);
+    PyObject *d = probe_result_dict(r);
+    sl_probe_result_destroy(r);
+    return d;
+}
+
+/* logreg_predict(x_standardised, theta (k x (d+1) float64), k, pred int32 out) */
+static PyObject *py_logreg_predict(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *ox, *ot, *op;
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "OOnO", &ox, &ot, &k, &op)) return NULL;
+    Py_buffer vx, vt, vp;
+    if (get_buffer(ox, &vx, "X", 'f', 2, false) < 0) return NULL;
+    if (PyObject_GetBuffer(ot, &vt, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        PyBuffer_Release(&vx);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(op, &vp, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&vx), PyBuffer_Release(&vt);
+        return NULL;
+    }
+    const size_t n = rows_of(&vx), d = cols_of(&vx);
+    sl_status s = SL_OK;
+    if (k < 1 || !format_is(vt.format, 'd') || (size_t)vt.len != (size_t)k * (d + 1) * sizeof(double) ||
+        !format_is(vp.format, 'i') || (size_t)vp.len != n * sizeof(int32_t)) {
+        PyErr_SetString(PyExc_ValueError, "X: expected the width the probe was fitted on");
+    } else {
+        Py_BEGIN_ALLOW_THREADS s = sl_logreg_predict(vx.buf, n, d, (size_t)k, vt.buf, vp.buf);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&vx), PyBuffer_Release(&vt), PyBuffer_Release(&vp);
+    if (PyErr_Occurred()) return NULL;
+    if (s) return raise_status(s);
+    Py_RETURN_NONE;
+}
+
+/* knn_classify(ids, scores, base_labels, k, vote, tau, metric, pred out) */
+static PyObject *py_knn_classify(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *oi, *os, *ol, *op;
+    Py_ssize_t k;
+    const char *vote, *metric;
+    double tau;
+    if (!PyArg_ParseTuple(args, "OOOnsdsO", &oi, &os, &ol, &k, &vote, &tau, &metric, &op)) return NULL;
+    sl_knn_config c;
+    sl_knn_config_default(&c);
+    if (parse_metric(metric, &c.metric) < 0) return NULL;
+    if (sl_vote_parse(vote, &c.vote)) {
+        sl_error_clear();
+        return PyErr_Format(PyExc_ValueError, "vote: expected 'majority' or 'weighted', got '%s'", vote);
+    }
+    c.k = (size_t)k, c.tau = tau;
+    Py_buffer vi, vs, vl, vp;
+    if (get_buffer(oi, &vi, "ids", 'q', 2, false) < 0) return NULL;
+    if (get_buffer(os, &vs, "scores", 'f', 2, false) < 0) return PyBuffer_Release(&vi), NULL;
+    if (get_buffer(ol, &vl, "labels", 'q', 1, false) < 0) return PyBuffer_Release(&vi), PyBuffer_Release(&vs), NULL;
+    if (get_buffer(op, &vp, "out", 'q', 1, true) < 0)
+        return PyBuffer_Release(&vi), PyBuffer_Release(&vs), PyBuffer_Release(&vl), NULL;
+    sl_status s = sl_knn_classify(vi.buf, vs.buf, rows_of(&vi), cols_of(&vi), vl.buf, rows_of(&vl), &c, vp.buf);
+    PyBuffer_Release(&vi), PyBuffer_Release(&vs), PyBuffer_Release(&vl), PyBuffer_Release(&vp);
+    if (s) return raise_status(s);
+    Py_RETURN_NONE;
+}
+
 /* ---- module ---------------------------------------------------------------*/
 static PyObject *py_version(PyObject *self, PyObject *unused) {
     (void)self, (void)unused;
@@ -350,6 +658,15 @@ static PyObject *py_version(PyObject *self, PyObject *unused) {
 static PyMethodDef module_methods[] = {
     {"knn", (PyCFunction)(void (*)(void))py_knn, METH_VARARGS | METH_KEYWORDS, "exact top-k (see simlearn.knn)"},
     {"version", py_version, METH_NOARGS, "the C library's version"},
+    {"spectrum", py_spectrum, METH_VARARGS, "covariance spectrum and effective rank"},
+    {"align_uniform", py_align_uniform, METH_VARARGS, "alignment and uniformity of two views"},
+    {"uniformity", py_uniformity, METH_VARARGS, "uniformity of one set"},
+    {"anisotropy", py_anisotropy, METH_VARARGS, "cosine over random pairs"},
+    {"pca", py_pca, METH_VARARGS, "PCA projection; returns the explained share"},
+    {"tsne", py_tsne, METH_VARARGS, "Barnes-Hut t-SNE to 2-D"},
+    {"probe_fit", py_probe_fit, METH_VARARGS, "the linear probe protocol on a training set"},
+    {"logreg_predict", py_logreg_predict, METH_VARARGS, "classes of standardised rows"},
+    {"knn_classify", py_knn_classify, METH_VARARGS, "votes of neighbours"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_simlearn", "simlearn's C core", -1, module_methods,

@@ -891,6 +891,10 @@ sl_status sl_hnsw_search(const sl_hnsw *h, const float *queries, size_t nq, size
 
 size_t sl_hnsw_size(const sl_hnsw *h) { return h->count; }
 
+size_t sl_hnsw_dim(const sl_hnsw *h) { return h->dim; }
+
+size_t sl_hnsw_live(const sl_hnsw *h) { return h->live; }
+
 bool sl_hnsw_contains(const sl_hnsw *h, int64_t id) {
     return id >= 0 && (uint64_t)id < h->count && h->level[id] >= 0;
 }

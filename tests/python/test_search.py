@@ -202,3 +202,99 @@ def test_ctrl_c_stops_add_and_keeps_the_index():
     with pytest.raises(KeyboardInterrupt):
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(1)
+
+
+# ---- geometry ----------------------------------------------------------------
+
+def unit(x):
+    x = x.astype(np.float64)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_geometry_matches_numpy():
+    x = data(300, 12) * np.linspace(0.1, 3, 12, dtype=np.float32)
+    eig, erank = simlearn.spectrum(x)
+    want = np.sort(np.linalg.eigvalsh(np.cov(x.astype(np.float64), rowvar=False, bias=True)))[::-1]
+    np.testing.assert_allclose(eig, want, rtol=1e-4, atol=1e-6 * want[0])
+    p = want / want.sum()
+    assert abs(erank - np.exp(-(p * np.log(p)).sum())) < 1e-4
+    assert simlearn.effective_rank(x) == erank
+    u = unit(x)
+    d2 = ((u[:, None] - u[None]) ** 2).sum(-1)[np.triu_indices(300, 1)]
+    assert abs(simlearn.uniformity(x, t=2) - np.log(np.mean(np.exp(-2 * d2)))) < 1e-5
+    y = x + 0.1 * data(300, 12, seed=5)
+    al, un = simlearn.alignment_uniformity(x, y)
+    assert abs(al - np.mean(((unit(x) - unit(y)) ** 2).sum(1))) < 1e-5
+    uy = unit(y)
+    dy = ((uy[:, None] - uy[None]) ** 2).sum(-1)[np.triu_indices(300, 1)]
+    assert abs(un - (np.log(np.mean(np.exp(-2 * d2))) + np.log(np.mean(np.exp(-2 * dy)))) / 2) < 1e-5
+    shifted = x + 10  # every row near one direction: cosines near 1
+    a = simlearn.anisotropy(shifted, pairs=2000)
+    assert a["pairs"] == 2000 and a["mean_cos"] > 0.9 and simlearn.anisotropy(x)["mean_cos"] < 0.1
+
+
+def test_geometry_refuses_bad_input():
+    x = data(10, 4)
+    with pytest.raises(ValueError, match="b: expected rows of 4 values, got 3"):
+        simlearn.alignment_uniformity(x, x[:, :3])
+    with pytest.raises(ValueError, match="b: expected the shape of a"):
+        simlearn.alignment_uniformity(x, x[:5])
+    with pytest.raises(ValueError):
+        simlearn.uniformity(x[:1])
+    with pytest.raises(ValueError):
+        simlearn.anisotropy(np.zeros((5, 4)))
+    with pytest.raises(TypeError, match="x"):
+        simlearn.spectrum([["a"]])
+
+
+# ---- memory ------------------------------------------------------------------
+
+def rss_mib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_mib():
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def test_float32_input_is_not_copied():
+    """A 256 MiB float32 base: the search raises the peak memory by far less
+    than a copy of it; a 256 MiB float64 base, converted once to a 128 MiB
+    float32 copy, does raise it (so the check can see a copy)."""
+    x = np.ones((262144, 256), dtype=np.float32)
+    x[:, 0] = np.arange(262144)
+    before = peak_mib()
+    simlearn.knn(x, x[:2], 1)
+    assert peak_mib() - before < 64, peak_mib() - before
+    del x
+    x64 = np.ones((131072, 256), dtype=np.float64)
+    before = peak_mib()
+    simlearn.knn(x64, x64[:2], 1)
+    assert peak_mib() - before > 100, peak_mib() - before
+
+
+def test_no_leaks_over_10000_calls(tmp_path):
+    x = data(200, 8)
+    index = simlearn.Index(8)
+    index.add(x)
+
+    def calls():
+        simlearn.knn(x, x[:3], 2)
+        index.search(x[:3], 2)
+        try:
+            simlearn.knn(x, x, 500)
+        except ValueError:
+            pass
+        try:
+            index.search(x[:, :3], 1)
+        except ValueError:
+            pass
+
+    for _ in range(1000):
+        calls()
+    start = rss_mib()
+    for _ in range(10000):
+        calls()
+    assert rss_mib() - start < 4, rss_mib() - start
