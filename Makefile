@@ -87,7 +87,7 @@ test-run: tests-build python
 
 # The Python package: build/python/simlearn/ holds the pure-Python layer and
 # the extension module, linked with the static library; use it with
-# PYTHONPATH=build/python (`make install` does not install it yet).
+# PYTHONPATH=build/python, or `make install` (which installs it to $(PYSITE)).
 # PYTHON is Debian's interpreter (python3-dev gives its headers).
 PYTHON  ?= /usr/bin/python3
 PYDIR   := $(BUILD)/python/simlearn
@@ -127,14 +127,17 @@ demo: all
 # $(BUILD), which the tests and benchmarks use, keeps ARCH.
 INSTALL_BUILD ?= build-install
 INSTALL_ARCH  ?= $(if $(filter x86_64-%,$(shell $(CC) -dumpmachine)),-march=x86-64-v2,)
-install: deps
+install: deps deps-python
 	@$(MAKE) --no-print-directory BUILD=$(INSTALL_BUILD) BIN=$(INSTALL_BUILD)/simlearn ARCH='$(INSTALL_ARCH)' \
 	  install-built
 # Installs what is built in $(BUILD); `make install` calls it with the
 # portable build's settings.
 # Only include/ is installed: the private headers under src/ (internal.h, the
 # modules' own, and testing.h with the naive twins the tests use) never are.
-install-built: $(BUILD)/libsimlearn.a $(BUILD)/libsimlearn.so $(BIN)
+# The Python package goes where Debian's python3 looks for local packages
+# ($(PREFIX)/lib/python3.X/dist-packages; set PYSITE to choose another place).
+PYSITE ?= $(PREFIX)/lib/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')/dist-packages
+install-built: $(BUILD)/libsimlearn.a $(BUILD)/libsimlearn.so $(BIN) python
 	install -d $(DESTDIR)$(PREFIX)/include/simlearn $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/simlearn.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 include/simlearn/*.h $(DESTDIR)$(PREFIX)/include/simlearn/
@@ -144,6 +147,9 @@ install-built: $(BUILD)/libsimlearn.a $(BUILD)/libsimlearn.so $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/share/simlearn
 	install -m 644 data/questions-words.txt data/wordsim353.tsv data/simlex999.txt data/README.md $(DESTDIR)$(PREFIX)/share/simlearn/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' scripts/simlearn.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/simlearn.pc
+	install -d $(DESTDIR)$(PYSITE)/simlearn
+	install -m 644 $(PYDIR)/*.py $(DESTDIR)$(PYSITE)/simlearn/
+	install -m 755 $(PYEXT) $(DESTDIR)$(PYSITE)/simlearn/
 
 clean:
 	rm -rf build build-asan build-install simlearn

@@ -217,8 +217,9 @@ TEST(info_on_npy_from_numpy) {
  * temporary directory, so the tree the other tests use is never rebuilt under
  * them) into a temporary prefix. Checks every installed file, that the library
  * and binary were compiled for a portable target, that the installed binary
- * finds its evaluation data in share/simlearn from any working directory, and
- * a small program built with the installed
+ * finds its evaluation data in share/simlearn from any working directory, that
+ * the Python package imports from its dist-packages folder, and a small
+ * program built with the installed
  * pkg-config file, linked statically (the archive named explicitly, since
  * -lsimlearn picks the shared library when both exist) and dynamically. */
 static void make_install(const char *build, const char *prefix) {
@@ -236,8 +237,10 @@ static void make_install(const char *build, const char *prefix) {
     ASSERT_TRUE(access(cmd, R_OK) == 0);
     /* Built for a portable target, not this machine's CPU: gcc's -g records
      * the -march it compiled with (-march=native as the CPU's own name). */
-    snprintf(cmd, sizeof cmd, "cat %s/lib/libsimlearn.so %s/bin/simlearn | grep -a -o -- '-march=[a-z0-9-]*' | sort -u",
-             prefix, prefix);
+    snprintf(cmd, sizeof cmd,
+             "cat %s/lib/libsimlearn.so %s/bin/simlearn %s/lib/python3*/dist-packages/simlearn/_simlearn*.so | "
+             "grep -a -o -- '-march=[a-z0-9-]*' | sort -u",
+             prefix, prefix, prefix);
     rc = t_run(cmd, &out);
 #if defined(__x86_64__)
     if (strcmp(out, "-march=x86-64-v2\n") != 0) T_FAIL("the installed build was compiled with: %s", out);
@@ -253,6 +256,16 @@ static void make_install(const char *build, const char *prefix) {
         snprintf(cmd, sizeof cmd, "%s/%s", prefix, files[i]);
         if (access(cmd, R_OK) != 0) T_FAIL("make install did not write %s", cmd);
     }
+    /* The Python package, importable from where it was installed. */
+    snprintf(cmd, sizeof cmd,
+             "cd / && PYTHONPATH=$(echo %s/lib/python3*/dist-packages) /usr/bin/python3 -c "
+             "'import simlearn; print(simlearn.__file__); print(simlearn.knn([[0.0, 1], [2, 2]], [[2.0, 1.9]], 1)[1])'",
+             prefix);
+    rc = t_run(cmd, &out);
+    if (rc) T_FAIL("the installed Python package failed (%d): %s", rc, out);
+    ASSERT_CONTAINS(out, "dist-packages/simlearn/__init__.py");
+    ASSERT_CONTAINS(out, "[[1]]");
+    free(out);
     /* The evaluation sets are installed as they are in data/. */
     static const char *const data[] = {"questions-words.txt", "wordsim353.tsv", "simlex999.txt", "README.md"};
     for (size_t i = 0; i < sizeof data / sizeof *data; i++) {
