@@ -1,11 +1,11 @@
 """simlearn from Python: nearest-neighbour search, kNN and linear-probe
-classifiers, embedding geometry and 2-D maps over numpy arrays.
+classifiers, embedding geometry, 2-D maps and word vectors over numpy arrays.
 
     >>> import numpy as np, simlearn
     >>> x = np.random.default_rng(0).standard_normal((1000, 32), dtype=np.float32)
     >>> scores, ids = simlearn.knn(x, x[:5], k=3)            # exact
     >>> index = simlearn.Index(32, metric="cosine")          # HNSW
-    >>> index.add(x)
+    >>> ids = index.add(x)
     >>> scores, ids = index.search(x[:5], k=3, ef=64)
 
 Arrays: float32 C-contiguous input is used without a copy; other real dtypes
@@ -19,9 +19,9 @@ Long calls release the GIL and run on `threads` OpenMP threads (0 = all
 cores); the thread count is that of the calling thread only. Errors of the
 library raise ValueError (bad values, shapes, files), OSError (I/O),
 MemoryError or RuntimeError (a state such as an empty index), with the
-library's message. Ctrl-C during Index.add, tsne and
-LinearProbe.fit stops them with KeyboardInterrupt (add leaves the index
-valid with the rows added so far).
+library's message; an unknown word raises KeyError. Ctrl-C during Index.add, tsne,
+LinearProbe.fit and Words.train stops them with KeyboardInterrupt (add leaves
+the index valid with the rows added so far).
 """
 
 import numpy as _np
@@ -29,7 +29,7 @@ import numpy as _np
 from . import _simlearn
 
 __all__ = ["Index", "knn", "KNNClassifier", "LinearProbe", "spectrum", "effective_rank", "anisotropy",
-           "uniformity", "alignment_uniformity", "pca", "tsne", "__version__"]
+           "uniformity", "alignment_uniformity", "pca", "tsne", "Words", "__version__"]
 __version__ = _simlearn.version()
 
 _METRICS = ("l2", "ip", "cosine")
@@ -369,3 +369,140 @@ class LinearProbe(_Estimator):
         ids = _np.empty(x.shape[0], dtype=_np.int32)
         _simlearn.logreg_predict(xs, self._theta, self.classes_.shape[0], ids)
         return self.classes_[ids]
+
+
+# ---- word vectors (simlearn words) --------------------------------------------
+
+
+class Words(_simlearn._Words):
+    """Word vectors: Words.load(path) (word2vec text or binary, fastText .vec,
+    or NAME.npy with NAME.vocab) or Words.train(corpus, ...). Rows are in
+    file order, which for trained vectors is decreasing frequency. Lookups
+    try the exact word first, then ignore ASCII case."""
+
+    @classmethod
+    def load(cls, path):
+        """Read word vectors (the format is told from the content)."""
+        return cls._load(path)
+
+    @classmethod
+    def train(cls, corpus, *, dim=100, window=5, negative=5, epochs=5, min_count=5, sample=1e-4, lr=None,
+              arch="skipgram", negatives="shared", seed=1, threads=0, progress=False):
+        """Train on a text corpus file (whitespace-separated words, one
+        sentence per line) with `simlearn words train`'s trainer and defaults.
+
+        arch "skipgram" or "cbow"; negatives "shared" (one draw per window,
+        the default) or "per-pair" (word2vec's); lr None is the trainer's
+        default (0.055 falling linearly). progress=True prints the trainer's
+        progress line to stderr. Ctrl-C stops it with KeyboardInterrupt. The
+        statistics of the run are in .stats (words/s, loss, ...)."""
+        if arch not in ("skipgram", "cbow"):
+            raise ValueError(f"arch: expected 'skipgram' or 'cbow', got {arch!r}")
+        if negatives not in ("shared", "per-pair"):
+            raise ValueError(f"negatives: expected 'shared' or 'per-pair', got {negatives!r}")
+        lr = 0.0 if lr is None else float(lr)
+        if lr < 0:
+            raise ValueError(f"lr: expected a positive number, got {lr}")
+        w, stats = cls._train(corpus, _count(dim, "dim"), _count(window, "window"), _count(negative, "negative"),
+                              _count(epochs, "epochs"), _count(min_count, "min_count"), float(sample), lr,
+                              arch == "cbow", negatives == "per-pair", _count(seed, "seed", 0),
+                              _count(threads, "threads", 0), bool(progress))
+        w.stats = stats
+        return w
+
+    def __len__(self):
+        return self._shape()[0]
+
+    @property
+    def dim(self):
+        return self._shape()[1]
+
+    @property
+    def words(self):
+        """The words, in row order."""
+        return self._words()
+
+    @property
+    def vectors(self):
+        """A copy of the vectors, len(self) x dim float32."""
+        n, d = self._shape()
+        return _np.frombuffer(self._rows(0, n), dtype=_np.float32).reshape(n, d).copy()
+
+    def __contains__(self, word):
+        return self._lookup(word) >= 0
+
+    def _row(self, word):
+        if not isinstance(word, str):
+            raise TypeError(f"word: expected a str, got {type(word).__name__}")
+        row = self._lookup(word)
+        if row < 0:
+            raise KeyError(word)
+        return row
+
+    def vector(self, word):
+        """The vector of a word (KeyError when it is not in the vocabulary)."""
+        row = self._row(word)
+        return _np.frombuffer(self._rows(row, row + 1), dtype=_np.float32).copy()
+
+    def nearest(self, query, k=10):
+        """[(word, cosine), ...] of the k words nearest to a word, to an
+        expression of words ("paris - france + italy": the sum of their unit
+        vectors, the words themselves left out of the answer), or to a
+        vector."""
+        k = _count(k, "k")
+        if isinstance(query, str):
+            q, rows, sign, terms = _np.zeros(self.dim, dtype=_np.float32), [], 1.0, 0
+            for t in query.split():
+                if t in ("+", "-"):
+                    sign = -1.0 if t == "-" else 1.0
+                    continue
+                row = self._row(t)
+                q += _np.float32(sign) * _np.frombuffer(self._unit_row(row), dtype=_np.float32)
+                rows.append(row)
+                sign, terms = 1.0, terms + 1
+            if not terms:
+                raise ValueError("query: expected at least one word")
+        else:
+            q, rows = _np.ascontiguousarray(query, dtype=_np.float32).reshape(-1), []
+        found = self._nearest(q, k, _np.asarray(rows, dtype=_np.int64))
+        words = self.words if found else []
+        return [(words[i], s) for i, s in found]
+
+    def analogy(self, a, b, c, k=1):
+        """Words for d in a : b :: c : d by 3CosAdd (nearest to b - a + c on
+        unit vectors, a, b and c left out)."""
+        return self.nearest(f"{b} - {a} + {c}", k)
+
+    def evaluate_analogies(self, path, restrict=30000, method="add"):
+        """Accuracy on analogy questions ("a b c d" lines in ": section"s,
+        e.g. data/questions-words.txt), over the questions whose words are
+        all among the first `restrict` rows (0: all), by 3CosAdd ("add") or
+        3CosMul ("mul"). A dict: accuracy, correct, seen, total, semantic and
+        syntactic accuracy, and per-section (correct, seen, total)."""
+        if method not in ("add", "mul"):
+            raise ValueError(f"method: expected 'add' or 'mul', got {method!r}")
+        r = self._analogy(path, _count(restrict, "restrict", 0), method == "mul")
+        frac = lambda c, n: c / n if n else float("nan")
+        r["accuracy"] = frac(r["correct"], r["seen"])
+        r["semantic"] = frac(r["semantic_correct"], r["semantic_seen"])
+        r["syntactic"] = frac(r["syntactic_correct"], r["syntactic_seen"])
+        return r
+
+    def similarity_eval(self, path):
+        """Spearman and Pearson correlation of cosines with the scores of a
+        word-pair file ("w1 w2 score" lines, e.g. data/wordsim353.tsv), over
+        the pairs with both words known: a dict spearman, pearson, pairs, used."""
+        return self._similarity(path)
+
+    def save(self, path, format="text"):
+        """Write word2vec text (format="text") or binary ("binary"), atomically."""
+        if format not in ("text", "binary"):
+            raise ValueError(f"format: expected 'text' or 'binary', got {format!r}")
+        self._save(path, format == "binary")
+
+    def __repr__(self):
+        try:
+            n, d = self._shape()
+        except ValueError:
+            return "<simlearn.Words (empty)>"
+        return f"<simlearn.Words {n} words of {d}>"

@@ -29,7 +29,6 @@ static PyObject *raise_status(sl_status s) {
     case SL_ERR_IO: type = PyExc_OSError; break;
     case SL_ERR_INTERRUPTED: PyErr_SetNone(PyExc_KeyboardInterrupt); return NULL;
     case SL_ERR_STATE: type = PyExc_RuntimeError; break;
-    case SL_ERR_NOTFOUND: type = PyExc_KeyError; break;
     default: type = PyExc_ValueError; break;
     }
     PyErr_SetString(type, msg);
@@ -649,6 +648,244 @@ static PyObject *py_knn_classify(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* ---- word vectors ----------------------------------------------------------
+ * A _Words holds an sl_wordvecs (loaded, or exported from a training run)
+ * and, once a nearest-word query asks for it, its unit-normalised copy. */
+typedef struct {
+    PyObject_HEAD sl_wordvecs *w;
+    float *unit;
+} WordsObject;
+
+static PyTypeObject WordsType;
+
+static void words_dealloc(WordsObject *o) {
+    sl_wordvecs_destroy(o->w);
+    sl_allocator_free(o->unit);
+    Py_TYPE(o)->tp_free((PyObject *)o);
+}
+
+static PyObject *words_wrap(PyObject *cls, sl_wordvecs *w) {
+    WordsObject *o = (WordsObject *)((PyTypeObject *)cls)->tp_alloc((PyTypeObject *)cls, 0);
+    if (!o) {
+        sl_wordvecs_destroy(w);
+        return NULL;
+    }
+    o->w = w;
+    return (PyObject *)o;
+}
+
+static sl_wordvecs *words_live(WordsObject *o) {
+    if (!o->w) PyErr_SetString(PyExc_ValueError, "the word vectors are empty (use Words.load or Words.train)");
+    return o->w;
+}
+
+static PyObject *words_load(PyObject *cls, PyObject *arg) {
+    PyObject *path;
+    if (!PyUnicode_FSConverter(arg, &path)) return NULL;
+    sl_wordvecs *w = NULL;
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS s = sl_words_load(PyBytes_AS_STRING(path), &w);
+    Py_END_ALLOW_THREADS Py_DECREF(path);
+    if (s) return raise_status(s);
+    return words_wrap(cls, w);
+}
+
+/* _train(corpus, dim, window, negative, epochs, min_count, sample, lr, cbow, per_pair, seed, threads,
+ * progress) -> (words, dict of stats) */
+static PyObject *words_train(PyObject *cls, PyObject *args) {
+    PyObject *path;
+    sl_words_config c;
+    sl_words_config_default(&c);
+    long long min_count;
+    int cbow, per_pair, progress;
+    unsigned long long seed;
+    double lr;
+    if (!PyArg_ParseTuple(args, "O&iiiiLddppKip", PyUnicode_FSConverter, &path, &c.dim, &c.window, &c.negative,
+                          &c.epochs, &min_count, &c.sample, &lr, &cbow, &per_pair, &seed, &c.threads, &progress))
+        return NULL;
+    c.vocab.min_count = min_count > 0 ? (uint64_t)min_count : 1;
+    if (lr > 0) c.lr = lr;
+    if (cbow) c.arch = SL_WORDS_CBOW;
+    c.negatives = per_pair ? SL_WORDS_PER_PAIR : SL_WORDS_SHARED;
+    c.seed = seed, c.stop = &stop_flag;
+    c.progress = progress ? stderr : NULL;
+    sl_words_model *m = NULL;
+    sl_words_stats st = {0};
+    sl_wordvecs *w = NULL;
+    sigint_guard g;
+    sigint_catch(&g);
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS s = sl_words_train(PyBytes_AS_STRING(path), &c, &m, &st);
+    if (!s) s = sl_words_model_export(m, &w);
+    sl_words_model_destroy(m);
+    Py_END_ALLOW_THREADS sigint_release(&g);
+    Py_DECREF(path);
+    if (s) return raise_status(s);
+    PyObject *o = words_wrap(cls, w);
+    if (!o) return NULL;
+    return Py_BuildValue("(N{s:K,s:K,s:d,s:d,s:d})", o, "raw_words", (unsigned long long)st.raw_words, "trained",
+                         (unsigned long long)st.trained, "seconds", st.seconds, "words_per_sec", st.words_per_sec,
+                         "loss", st.loss);
+}
+
+static PyObject *words_len(WordsObject *o, PyObject *unused) {
+    (void)unused;
+    return words_live(o) ? Py_BuildValue("(nn)", (Py_ssize_t)o->w->n, (Py_ssize_t)o->w->dim) : NULL;
+}
+
+static PyObject *words_list(WordsObject *o, PyObject *unused) {
+    (void)unused;
+    if (!words_live(o)) return NULL;
+    PyObject *l = PyList_New((Py_ssize_t)o->w->n);
+    for (size_t i = 0; l && i < o->w->n; i++) {
+        PyObject *str = PyUnicode_DecodeUTF8(o->w->words[i], (Py_ssize_t)strlen(o->w->words[i]), "replace");
+        if (!str) return Py_DECREF(l), NULL;
+        PyList_SET_ITEM(l, (Py_ssize_t)i, str);
+    }
+    return l;
+}
+
+/* A copy of the vectors (rows from..to) as bytes. */
+static PyObject *words_rows(WordsObject *o, PyObject *args) {
+    Py_ssize_t from, to;
+    if (!PyArg_ParseTuple(args, "nn", &from, &to) || !words_live(o)) return NULL;
+    if (from < 0 || to < from || (size_t)to > o->w->n) return PyErr_Format(PyExc_IndexError, "rows %zd..%zd", from, to);
+    const float *v = o->w->vecs + (size_t)from * o->w->dim;
+    return PyBytes_FromStringAndSize((const char *)v, (Py_ssize_t)((size_t)(to - from) * o->w->dim * sizeof(float)));
+}
+
+static PyObject *words_lookup(WordsObject *o, PyObject *arg) {
+    const char *word = PyUnicode_AsUTF8(arg);
+    if (!word || !words_live(o)) return NULL;
+    return PyLong_FromLong(sl_words_lookup(o->w, word));
+}
+
+/* _nearest(query float32 (dim), k, exclude int64 (m)) -> (ids bytes, sims bytes); the
+ * query is a sum of unit rows (terms) or any vector. */
+static PyObject *words_nearest(WordsObject *o, PyObject *args) {
+    PyObject *oq, *oe;
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "OnO", &oq, &k, &oe) || !words_live(o)) return NULL;
+    if (k < 1) return PyErr_Format(PyExc_ValueError, "k: expected at least 1, got %zd", k);
+    sl_status s = SL_OK;
+    if (!o->unit && (s = sl_words_unit(o->w, &o->unit))) return raise_status(s);
+    Py_buffer vq, ve;
+    if (get_buffer(oq, &vq, "query", 'f', 1, false) < 0) return NULL;
+    if (get_buffer(oe, &ve, "exclude", 'q', 1, false) < 0) return PyBuffer_Release(&vq), NULL;
+    size_t *excl = NULL, *idx = NULL, found = 0, nex = rows_of(&ve);
+    float *sim = NULL;
+    if (rows_of(&vq) != o->w->dim) {
+        PyErr_Format(PyExc_ValueError, "query: expected %zu values, got %zu", o->w->dim, rows_of(&vq));
+    } else if (!(excl = malloc((nex ? nex : 1) * sizeof *excl)) || !(idx = malloc((size_t)k * sizeof *idx)) ||
+               !(sim = malloc((size_t)k * sizeof *sim))) {
+        PyErr_NoMemory();
+    } else {
+        for (size_t i = 0; i < nex; i++) excl[i] = (size_t)((const int64_t *)ve.buf)[i];
+        Py_BEGIN_ALLOW_THREADS s = sl_words_nearest(o->unit, o->w->n, o->w->dim, vq.buf, (size_t)k, excl, nex, idx,
+                                                    sim, &found);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&vq), PyBuffer_Release(&ve);
+    PyObject *res = NULL;
+    if (!PyErr_Occurred() && !s) {
+        res = PyList_New((Py_ssize_t)found);
+        for (size_t i = 0; res && i < found; i++)
+            PyList_SET_ITEM(res, (Py_ssize_t)i, Py_BuildValue("(nd)", (Py_ssize_t)idx[i], (double)sim[i]));
+    }
+    free(excl), free(idx), free(sim);
+    if (s) return raise_status(s);
+    return res;
+}
+
+static PyObject *words_unit_row(WordsObject *o, PyObject *arg) {
+    Py_ssize_t row = PyLong_AsSsize_t(arg);
+    if ((row == -1 && PyErr_Occurred()) || !words_live(o)) return NULL;
+    sl_status s;
+    if (!o->unit && (s = sl_words_unit(o->w, &o->unit))) return raise_status(s);
+    if (row < 0 || (size_t)row >= o->w->n) return PyErr_Format(PyExc_IndexError, "row %zd", row);
+    return PyBytes_FromStringAndSize((const char *)(o->unit + (size_t)row * o->w->dim),
+                                     (Py_ssize_t)(o->w->dim * sizeof(float)));
+}
+
+static PyObject *words_analogy(WordsObject *o, PyObject *args) {
+    PyObject *path;
+    Py_ssize_t restrict_n;
+    int mul;
+    if (!PyArg_ParseTuple(args, "O&np", PyUnicode_FSConverter, &path, &restrict_n, &mul)) return NULL;
+    if (!words_live(o)) return Py_DECREF(path), NULL;
+    sl_analogy_result *r = malloc(sizeof *r);
+    if (!r) return Py_DECREF(path), PyErr_NoMemory();
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS s = sl_words_analogy(o->w, PyBytes_AS_STRING(path), restrict_n > 0 ? (size_t)restrict_n : 0,
+                                                mul ? SL_ANALOGY_MUL : SL_ANALOGY_ADD, r);
+    Py_END_ALLOW_THREADS Py_DECREF(path);
+    if (s) return free(r), raise_status(s);
+    PyObject *sections = PyDict_New();
+    for (size_t i = 0; sections && i < r->nsections; i++) {
+        PyObject *v = Py_BuildValue("(nnn)", (Py_ssize_t)r->section[i].correct, (Py_ssize_t)r->section[i].seen,
+                                    (Py_ssize_t)r->section[i].total);
+        if (!v || PyDict_SetItemString(sections, r->section[i].name, v) < 0) Py_CLEAR(sections);
+        Py_XDECREF(v);
+    }
+    PyObject *d = sections ? Py_BuildValue("{s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:N}", "correct", (Py_ssize_t)r->correct,
+                                           "seen", (Py_ssize_t)r->seen, "total", (Py_ssize_t)r->total,
+                                           "semantic_correct", (Py_ssize_t)r->sem_correct, "semantic_seen",
+                                           (Py_ssize_t)r->sem_seen, "syntactic_correct", (Py_ssize_t)r->syn_correct,
+                                           "syntactic_seen", (Py_ssize_t)r->syn_seen, "sections", sections)
+                           : NULL;
+    free(r);
+    return d;
+}
+
+static PyObject *words_similarity(WordsObject *o, PyObject *arg) {
+    PyObject *path;
+    if (!PyUnicode_FSConverter(arg, &path)) return NULL;
+    if (!words_live(o)) return Py_DECREF(path), NULL;
+    sl_similarity_result r;
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS s = sl_words_similarity(o->w, PyBytes_AS_STRING(path), &r);
+    Py_END_ALLOW_THREADS Py_DECREF(path);
+    if (s) return raise_status(s);
+    return Py_BuildValue("{s:d,s:d,s:n,s:n}", "spearman", r.spearman, "pearson", r.pearson, "pairs",
+                         (Py_ssize_t)r.pairs, "used", (Py_ssize_t)r.used);
+}
+
+static PyObject *words_save(WordsObject *o, PyObject *args) {
+    PyObject *path;
+    int binary;
+    if (!PyArg_ParseTuple(args, "O&p", PyUnicode_FSConverter, &path, &binary)) return NULL;
+    if (!words_live(o)) return Py_DECREF(path), NULL;
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS s = sl_w2v_write(PyBytes_AS_STRING(path), o->w, binary ? SL_W2V_BINARY : SL_W2V_TEXT);
+    Py_END_ALLOW_THREADS Py_DECREF(path);
+    if (s) return raise_status(s);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef words_methods[] = {
+    {"_load", (PyCFunction)words_load, METH_O | METH_CLASS, "load(path)"},
+    {"_train", (PyCFunction)words_train, METH_VARARGS | METH_CLASS, "train(corpus, ...)"},
+    {"_shape", (PyCFunction)words_len, METH_NOARGS, "(words, dim)"},
+    {"_words", (PyCFunction)words_list, METH_NOARGS, "the words in row order"},
+    {"_rows", (PyCFunction)words_rows, METH_VARARGS, "rows as bytes"},
+    {"_lookup", (PyCFunction)words_lookup, METH_O, "row of a word or -1"},
+    {"_nearest", (PyCFunction)words_nearest, METH_VARARGS, "nearest rows to a vector"},
+    {"_unit_row", (PyCFunction)words_unit_row, METH_O, "a unit-normalised row as bytes"},
+    {"_analogy", (PyCFunction)words_analogy, METH_VARARGS, "analogy questions"},
+    {"_similarity", (PyCFunction)words_similarity, METH_O, "word-pair similarity"},
+    {"_save", (PyCFunction)words_save, METH_VARARGS, "write word2vec text or binary"},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject WordsType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "simlearn._simlearn._Words",
+    .tp_basicsize = sizeof(WordsObject),
+    .tp_dealloc = (destructor)words_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "word vectors (see simlearn.Words)",
+    .tp_methods = words_methods,
+    .tp_new = PyType_GenericNew,
+};
+
 /* ---- module ---------------------------------------------------------------*/
 static PyObject *py_version(PyObject *self, PyObject *unused) {
     (void)self, (void)unused;
@@ -674,12 +911,18 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_simlearn", "simlear
 
 PyMODINIT_FUNC PyInit__simlearn(void) {
     main_thread = pthread_self();
-    if (PyType_Ready(&IndexType) < 0) return NULL;
+    if (PyType_Ready(&IndexType) < 0 || PyType_Ready(&WordsType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     Py_INCREF(&IndexType);
     if (PyModule_AddObject(m, "_Index", (PyObject *)&IndexType) < 0) {
         Py_DECREF(&IndexType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&WordsType);
+    if (PyModule_AddObject(m, "_Words", (PyObject *)&WordsType) < 0) {
+        Py_DECREF(&WordsType);
         Py_DECREF(m);
         return NULL;
     }

@@ -1,0 +1,115 @@
+"""simlearn.Words from Python: training with the CLI's trainer, files both
+ways, lookups, nearest words and expressions, the evaluations, bad input."""
+
+import os
+import signal
+import subprocess
+import threading
+
+import numpy as np
+import pytest
+
+import simlearn
+
+CLI = os.environ.get("SIMLEARN", os.path.join(os.path.dirname(__file__), "..", "..", "simlearn"))
+DATA = os.path.join(os.path.dirname(__file__), "..", "..", "data")
+SETTINGS = dict(dim=16, min_count=1, epochs=3, threads=1, seed=2)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text("the cat sat on the mat\nthe dog sat on the log\na cat and a dog\n" * 300)
+    return path
+
+
+def test_training_matches_the_cli(corpus, tmp_path):
+    w = simlearn.Words.train(corpus, **SETTINGS)
+    assert len(w) == 9 and w.dim == 16 and w.words[0] == "the" and w.stats["raw_words"] == 3 * 5100
+    subprocess.run([CLI, "words", "train", str(corpus), "-o", str(tmp_path / "cli.vec"), "--format", "text",
+                    "--dim", "16", "--min-count", "1", "--epochs", "3", "--threads", "1", "--seed", "2", "-q"],
+                   check=True, capture_output=True)
+    cli = simlearn.Words.load(tmp_path / "cli.vec")
+    assert cli.words == w.words
+    np.testing.assert_array_equal(cli.vectors, w.vectors)  # the same trainer, the same bits
+    w.save(tmp_path / "py.bin", format="binary")
+    back = simlearn.Words.load(str(tmp_path / "py.bin"))
+    np.testing.assert_array_equal(back.vectors, w.vectors)
+    out = subprocess.run([CLI, "words", "nearest", str(tmp_path / "py.bin"), "cat"], check=True,
+                         capture_output=True, text=True).stdout.split("\n")
+    first = out[0].split()
+    got = w.nearest("cat", 3)
+    assert first[1] == got[0][0] and abs(float(first[2]) - got[0][1]) < 1e-4, (out, got)
+
+
+def test_lookups_nearest_and_expressions(corpus):
+    w = simlearn.Words.train(corpus, **SETTINGS)
+    assert "cat" in w and "CAT" in w and "zebra" not in w
+    np.testing.assert_array_equal(w.vector("CAT"), w.vector("cat"))
+    with pytest.raises(KeyError, match="zebra"):
+        w.vector("zebra")
+    with pytest.raises(TypeError, match="str"):
+        w.vector(3)
+    near = w.nearest("cat", 4)
+    assert len(near) == 4 and "cat" not in [x for x, _ in near]
+    assert all(near[i][1] >= near[i + 1][1] for i in range(3))
+    unit = w.vectors / np.linalg.norm(w.vectors, axis=1, keepdims=True)
+    q = unit[w.words.index("dog")] - unit[w.words.index("cat")] + unit[w.words.index("mat")]
+    cos = unit @ (q / np.linalg.norm(q))
+    for i in (w.words.index(x) for x in ("dog", "cat", "mat")):
+        cos[i] = -2
+    assert w.analogy("cat", "dog", "mat")[0][0] == w.words[int(np.argmax(cos))]
+    by_vector = w.nearest(w.vector("cat"), 1)
+    assert by_vector[0][0] == "cat" and abs(by_vector[0][1] - 1) < 1e-5
+    with pytest.raises(ValueError, match="at least one word"):
+        w.nearest("+ -")
+    with pytest.raises(ValueError, match="query: expected 16 values"):
+        w.nearest(np.ones(3))
+
+
+def test_evaluations_read_the_shipped_sets(tmp_path):
+    rng = np.random.default_rng(0)
+    words = ["athens", "greece", "paris", "france", "good", "better", "bad", "worse"]
+    vecs = rng.standard_normal((len(words), 8)).astype(np.float32)
+    vecs[3] = vecs[1] - vecs[0] + vecs[2]  # france = greece - athens + paris
+    (tmp_path / "v.vec").write_text(f"{len(words)} 8\n" + "".join(
+        w + " " + " ".join(repr(float(x)) for x in v) + "\n" for w, v in zip(words, vecs)))
+    w = simlearn.Words.load(tmp_path / "v.vec")
+    (tmp_path / "q.txt").write_text(": capital\nathens greece paris france\n: gram-comparative\ngood better bad worse\n")
+    r = w.evaluate_analogies(tmp_path / "q.txt")
+    assert r["seen"] == 2 and r["sections"]["capital"] == (1, 1, 1) and r["semantic"] == 1.0
+    full = w.evaluate_analogies(os.path.join(DATA, "questions-words.txt"), method="mul")
+    assert full["total"] == 19544 and full["seen"] >= 1
+    (tmp_path / "p.tsv").write_text("good better 9\ngood bad 2\nathens greece 7\nathens zebra 1\n")
+    sim = w.similarity_eval(tmp_path / "p.tsv")
+    assert sim["pairs"] == 4 and sim["used"] == 3 and -1 <= sim["spearman"] <= 1
+    with pytest.raises(ValueError, match="only 0 of 353 pairs"):
+        w.similarity_eval(os.path.join(DATA, "wordsim353.tsv"))
+
+
+def test_bad_files_and_settings(tmp_path, corpus):
+    (tmp_path / "bad.vec").write_text("2 3\ncat 1 2\n")
+    with pytest.raises(ValueError, match="bad.vec"):
+        simlearn.Words.load(tmp_path / "bad.vec")
+    with pytest.raises(OSError, match="nope.txt"):
+        simlearn.Words.train(tmp_path / "nope.txt", **SETTINGS)
+    with pytest.raises(ValueError, match="arch"):
+        simlearn.Words.train(corpus, arch="glove")
+    with pytest.raises(ValueError, match="dim"):
+        simlearn.Words.train(corpus, dim=0)
+    with pytest.raises(ValueError, match="format"):
+        simlearn.Words.train(corpus, **SETTINGS).save(tmp_path / "x", format="npz")
+    with pytest.raises(ValueError, match="empty"):
+        len(simlearn.Words())
+
+
+def test_ctrl_c_stops_training(tmp_path):
+    rng = np.random.default_rng(1)
+    vocab = np.array([f"w{i}" for i in range(5000)])
+    lines = [" ".join(vocab[rng.integers(0, 5000, 20)]) for _ in range(100000)]
+    (tmp_path / "big.txt").write_text("\n".join(lines) + "\n")
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        simlearn.Words.train(tmp_path / "big.txt", dim=50, epochs=50, min_count=1, threads=2)
+    timer.join()
