@@ -1,5 +1,6 @@
-"""simlearn from Python: nearest-neighbour search, kNN and linear-probe
-classifiers, embedding geometry, 2-D maps and word vectors over numpy arrays.
+"""simlearn from Python: training and embedding with the CLI's trainer,
+nearest-neighbour search, kNN and linear-probe classifiers, embedding
+geometry, 2-D maps and word vectors over numpy arrays.
 
     >>> import numpy as np, simlearn
     >>> x = np.random.default_rng(0).standard_normal((1000, 32), dtype=np.float32)
@@ -24,12 +25,14 @@ LinearProbe.fit and Words.train stops them with KeyboardInterrupt (add leaves
 the index valid with the rows added so far).
 """
 
+import os as _os
+
 import numpy as _np
 
 from . import _simlearn
 
 __all__ = ["Index", "knn", "KNNClassifier", "LinearProbe", "spectrum", "effective_rank", "anisotropy",
-           "uniformity", "alignment_uniformity", "pca", "tsne", "Words", "__version__"]
+           "uniformity", "alignment_uniformity", "pca", "tsne", "Words", "train", "embed", "__version__"]
 __version__ = _simlearn.version()
 
 _METRICS = ("l2", "ip", "cosine")
@@ -506,3 +509,42 @@ class Words(_simlearn._Words):
         except ValueError:
             return "<simlearn.Words (empty)>"
         return f"<simlearn.Words {n} words of {d}>"
+
+
+# ---- training and embedding (simlearn train, simlearn embed) -------------------
+
+
+def _paths(options):
+    return {k: _os.fspath(v) if isinstance(v, _os.PathLike) else v for k, v in options.items() if v is not None}
+
+
+def train(out, *, progress=True, **options):
+    """Train an encoder with `simlearn train`'s trainer and write its
+    checkpoint to `out`; returns a dict: step, loss, mean_loss, seconds,
+    images_per_s, last_checkpoint, describe (the run's summary lines).
+
+    The options are `simlearn train`'s, with underscores: data="shapes",
+    objective="infonce", encoder, projector, decoder, text_encoder, aug,
+    keep, label, steps, epochs, batch, lr, optim, schedule, wd, warmup,
+    tau, margin, mask_ratio, norm_pix, seed, threads, count, log,
+    checkpoint_every, time_limit, resume, init, init_towers, ... (see
+    docs/training.md; None leaves a default). progress=True prints the
+    trainer's progress to stderr. Ctrl-C writes a checkpoint and raises
+    KeyboardInterrupt; a non-finite loss raises ValueError naming the step.
+    """
+    return _simlearn.train(out=_os.fspath(out), progress=bool(progress), **_paths(options))
+
+
+def embed(model=None, *, split="val", **options):
+    """Embeddings of a dataset by a trained encoder (`simlearn embed`):
+    returns (X, labels), X float32 (items x dim) and labels a dict of the
+    dataset's label attributes, each an int32 array (-1 where unknown).
+
+    model: a checkpoint of simlearn.train (None: raw pixels). Options:
+    data (default: the model's dataset), split ("train", "val", "test",
+    "all"), count, projector (the projector's output), normalize, batch,
+    threads, data_seed, text_file / captions (CLIP's text tower), ..."""
+    x, n, d, attrs = _simlearn.embed(model=None if model is None else _os.fspath(model), split=split,
+                                     **_paths(options))
+    X = _np.frombuffer(x, dtype=_np.float32).reshape(n, d).copy()
+    return X, {name: _np.frombuffer(v, dtype=_np.int32).copy() for name, (v, _) in attrs.items()}

@@ -11,6 +11,7 @@
 #include <Python.h>
 
 #include <pthread.h>
+#include <stddef.h>
 #include <signal.h>
 #include <string.h>
 
@@ -886,6 +887,175 @@ static PyTypeObject WordsType = {
     .tp_new = PyType_GenericNew,
 };
 
+/* ---- training and embedding ---------------------------------------------
+ * The keyword arguments of simlearn.train / simlearn.embed set the fields of
+ * sl_train_config / sl_embed_config through a table: name, type, offset.
+ * Strings are borrowed from the argument dict, alive for the call. */
+typedef struct {
+    const char *name;
+    char type; /* s string, z size_t, d double, i int, u uint64, I int64, b bool, f float */
+    size_t off;
+} field;
+
+#define TF(n, t, f) {n, t, offsetof(sl_train_config, f)}
+static const field train_fields[] = {
+    TF("data", 's', data), TF("data_seed", 'u', data_seed), TF("count", 'z', data_count),
+    TF("val_fraction", 'd', val_fraction), TF("image_size", 'i', image_size),
+    TF("test_fraction", 'd', test_fraction), TF("channels", 'i', channels), TF("labels", 's', labels),
+    TF("image_dir", 's', image_dir), TF("rotate", 'b', shapes_rotate), TF("noise", 'f', shapes_noise),
+    TF("aug", 's', aug), TF("keep", 's', keep), TF("label", 's', label), TF("encoder", 's', encoder),
+    TF("projector", 's', projector), TF("decoder", 's', decoder), TF("text_encoder", 's', text_encoder),
+    TF("sim", 's', sim), TF("tau", 'd', tau), TF("learn_tau", 'i', learn_tau), TF("margin", 'd', margin),
+    TF("mask_ratio", 'd', mask_ratio), TF("norm_pix", 'b', norm_pix), TF("optim", 's', optim), TF("lr", 'd', lr),
+    TF("schedule", 's', schedule), TF("wd", 'd', wd), TF("warmup", 'I', warmup), TF("min_lr", 'd', min_lr),
+    TF("clip_grad", 'd', clip_grad), TF("epochs", 'z', epochs), TF("steps", 'z', steps), TF("batch", 'z', batch),
+    TF("seed", 'u', seed), TF("threads", 'i', threads), TF("data_threads", 'i', data_threads), TF("out", 's', out),
+    TF("log", 's', log), TF("log_every", 'z', log_every), TF("checkpoint_every", 'z', checkpoint_every),
+    TF("stop_at", 'z', stop_at), TF("time_limit", 'd', time_limit), TF("resume", 's', resume),
+    TF("init", 's', init), TF("init_towers", 's', init_towers), TF("init_partial", 'b', init_partial),
+    {NULL, 0, 0}};
+#undef TF
+
+#define EF(n, t, f) {n, t, offsetof(sl_embed_config, f)}
+static const field embed_fields[] = {
+    EF("model", 's', model), EF("data", 's', data), EF("data_seed", 'u', data_seed), EF("count", 'z', data_count),
+    EF("val_fraction", 'd', val_fraction), EF("image_size", 'i', image_size),
+    EF("test_fraction", 'd', test_fraction), EF("channels", 'i', channels), EF("labels", 's', labels),
+    EF("image_dir", 's', image_dir), EF("rotate", 'b', shapes_rotate), EF("noise", 'f', shapes_noise),
+    EF("text_file", 's', text_file), EF("captions", 'b', captions), EF("projector", 'b', projector),
+    EF("normalize", 'b', normalize), EF("batch", 'z', batch), EF("threads", 'i', threads), {NULL, 0, 0}};
+#undef EF
+
+/* Set one field from a Python value; -1 with an exception naming it. */
+static int set_field(void *cfg, const field *f, PyObject *v) {
+    char *at = (char *)cfg + f->off;
+    if (f->type == 's') {
+        const char *str = PyUnicode_Check(v) ? PyUnicode_AsUTF8(v) : NULL;
+        if (!str) return PyErr_Format(PyExc_TypeError, "%s: expected a str", f->name), -1;
+        memcpy(at, &str, sizeof str);
+    } else if (f->type == 'd' || f->type == 'f') {
+        double x = PyFloat_AsDouble(v);
+        if (x == -1.0 && PyErr_Occurred()) return PyErr_Format(PyExc_TypeError, "%s: expected a number", f->name), -1;
+        if (f->type == 'f') {
+            float y = (float)x;
+            memcpy(at, &y, sizeof y);
+        } else {
+            memcpy(at, &x, sizeof x);
+        }
+    } else if (f->type == 'b') {
+        bool b = PyObject_IsTrue(v) == 1;
+        memcpy(at, &b, sizeof b);
+    } else {
+        long long x = PyLong_Check(v) && !PyBool_Check(v) ? PyLong_AsLongLong(v) : -1;
+        if (PyErr_Occurred() || !PyLong_Check(v) || (f->type != 'I' && f->type != 'i' && x < 0)) {
+            PyErr_Clear();
+            return PyErr_Format(PyExc_ValueError, "%s: expected a%s integer", f->name,
+                                f->type == 'I' || f->type == 'i' ? "n" : " non-negative"),
+                   -1;
+        }
+        if (f->type == 'z') {
+            size_t z = (size_t)x;
+            memcpy(at, &z, sizeof z);
+        } else if (f->type == 'u') {
+            uint64_t u = (uint64_t)x;
+            memcpy(at, &u, sizeof u);
+        } else if (f->type == 'I') {
+            int64_t i = (int64_t)x;
+            memcpy(at, &i, sizeof i);
+        } else {
+            if (x < INT32_MIN || x > INT32_MAX) return PyErr_Format(PyExc_ValueError, "%s: out of range", f->name), -1;
+            int i = (int)x;
+            memcpy(at, &i, sizeof i);
+        }
+    }
+    return 0;
+}
+
+/* Every key of kw must be a field, "objective"/"split" (parsed by the
+ * library's parsers) or one of the extra names the caller handles. */
+static int set_fields(void *cfg, const field *table, PyObject *kw, sl_objective *obj, sl_split *split) {
+    PyObject *key, *v;
+    Py_ssize_t pos = 0;
+    while (kw && PyDict_Next(kw, &pos, &key, &v)) {
+        const char *name = PyUnicode_AsUTF8(key);
+        if (!name) return -1;
+        if (v == Py_None || strcmp(name, "progress") == 0) continue;
+        if ((obj && strcmp(name, "objective") == 0) || strcmp(name, "split") == 0) {
+            const char *str = PyUnicode_Check(v) ? PyUnicode_AsUTF8(v) : NULL;
+            sl_status s = !str ? SL_ERR_ARG
+                               : strcmp(name, "split") == 0 ? sl_split_parse(str, split)
+                                                            : sl_loss_objective_parse(str, obj);
+            if (s) {
+                sl_error_clear();
+                return PyErr_Format(PyExc_ValueError, "%s: unknown value %R", name, v), -1;
+            }
+            continue;
+        }
+        const field *f = table;
+        while (f->name && strcmp(f->name, name) != 0) f++;
+        if (!f->name) return PyErr_Format(PyExc_TypeError, "unexpected keyword argument '%s'", name), -1;
+        if (set_field(cfg, f, v) < 0) return -1;
+    }
+    return 0;
+}
+
+static PyObject *py_train(PyObject *self, PyObject *args, PyObject *kw) {
+    (void)self, (void)args;
+    sl_train_config c;
+    sl_train_config_default(&c);
+    if (set_fields(&c, train_fields, kw, &c.objective, &c.split) < 0) return NULL;
+    PyObject *prog = kw ? PyDict_GetItemString(kw, "progress") : NULL;
+    if (prog && PyObject_IsTrue(prog) == 1) c.progress_stream = stderr, c.progress_mode = SL_PROGRESS_AUTO;
+    c.stop = &stop_flag;
+    sl_trainer *t = NULL;
+    sl_train_result r = {0};
+    sigint_guard g;
+    sigint_catch(&g);
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS s = sl_trainer_create(&c, &t);
+    if (!s && c.progress_stream) fprintf(stderr, "%s", sl_trainer_describe(t));
+    if (!s) s = sl_trainer_run(t, &r);
+    Py_END_ALLOW_THREADS sigint_release(&g);
+    PyObject *d = NULL;
+    if (!s) d = Py_BuildValue("{s:K,s:d,s:d,s:d,s:d,s:K,s:s}", "step", (unsigned long long)r.step, "loss", r.loss,
+                              "mean_loss", r.mean_loss, "seconds", r.seconds, "images_per_s", r.images_per_s,
+                              "last_checkpoint", (unsigned long long)r.last_checkpoint, "describe",
+                              sl_trainer_describe(t));
+    sl_trainer_destroy(t);
+    if (s) return raise_status(s);
+    return d;
+}
+
+/* embed(**kw) -> (bytes of n x d float32, n, d, {attribute: (bytes of int32 labels, classes)}) */
+static PyObject *py_embed(PyObject *self, PyObject *args, PyObject *kw) {
+    (void)self, (void)args;
+    sl_embed_config c;
+    sl_embed_config_default(&c);
+    if (set_fields(&c, embed_fields, kw, NULL, &c.split) < 0) return NULL;
+    c.stop = &stop_flag;
+    sl_embedding *e = NULL;
+    sigint_guard g;
+    sigint_catch(&g);
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS s = sl_embed_run(&c, &e);
+    Py_END_ALLOW_THREADS sigint_release(&g);
+    if (s) return raise_status(s);
+    PyObject *attrs = PyDict_New();
+    int32_t *col = malloc((e->n ? e->n : 1) * sizeof *col);
+    for (int a = 0; attrs && col && a < e->n_attrs; a++) {
+        for (size_t i = 0; i < e->n; i++) col[i] = e->labels[i * (size_t)e->n_attrs + (size_t)a];
+        PyObject *v = Py_BuildValue("(y#i)", (const char *)col, (Py_ssize_t)(e->n * sizeof *col), e->attr_classes[a]);
+        if (!v || PyDict_SetItemString(attrs, e->attr_names[a], v) < 0) Py_CLEAR(attrs);
+        Py_XDECREF(v);
+    }
+    free(col);
+    PyObject *res = attrs ? Py_BuildValue("(y#nnN)", (const char *)e->x, (Py_ssize_t)(e->n * e->d * sizeof(float)),
+                                          (Py_ssize_t)e->n, (Py_ssize_t)e->d, attrs)
+                          : NULL;
+    sl_embedding_destroy(e);
+    return res;
+}
+
 /* ---- module ---------------------------------------------------------------*/
 static PyObject *py_version(PyObject *self, PyObject *unused) {
     (void)self, (void)unused;
@@ -904,6 +1074,8 @@ static PyMethodDef module_methods[] = {
     {"probe_fit", py_probe_fit, METH_VARARGS, "the linear probe protocol on a training set"},
     {"logreg_predict", py_logreg_predict, METH_VARARGS, "classes of standardised rows"},
     {"knn_classify", py_knn_classify, METH_VARARGS, "votes of neighbours"},
+    {"train", (PyCFunction)(void (*)(void))py_train, METH_VARARGS | METH_KEYWORDS, "simlearn train"},
+    {"embed", (PyCFunction)(void (*)(void))py_embed, METH_VARARGS | METH_KEYWORDS, "simlearn embed"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_simlearn", "simlearn's C core", -1, module_methods,

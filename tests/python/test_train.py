@@ -1,0 +1,78 @@
+"""simlearn.train and simlearn.embed: the CLI's trainer and embedder from
+Python — the same files as the CLI for the same options, resume, Ctrl-C,
+bad options."""
+
+import hashlib
+import os
+import signal
+import subprocess
+import threading
+
+import numpy as np
+import pytest
+
+import simlearn
+
+CLI = os.environ.get("SIMLEARN", os.path.join(os.path.dirname(__file__), "..", "..", "simlearn"))
+RUN = dict(data="shapes", count=1024, steps=12, batch=32, threads=2, seed=3)
+
+
+def sha(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def test_train_and_embed_match_the_cli(tmp_path):
+    r = simlearn.train(tmp_path / "py.safetensors", progress=False, **RUN)
+    assert r["step"] == 12 and r["last_checkpoint"] == 12 and np.isfinite(r["loss"])
+    assert "objective  infonce" in r["describe"]
+    subprocess.run([CLI, "train", "--data", "shapes", "--count", "1024", "--steps", "12", "--batch", "32",
+                    "--threads", "2", "--seed", "3", "-q", "-o", str(tmp_path / "cli.safetensors")],
+                   check=True, capture_output=True)
+    assert sha(tmp_path / "py.safetensors") == sha(tmp_path / "cli.safetensors")
+    X, labels = simlearn.embed(tmp_path / "py.safetensors", split="val", count=300, threads=2)
+    subprocess.run([CLI, "embed", "--model", str(tmp_path / "cli.safetensors"), "--split", "val", "--count", "300",
+                    "--threads", "2", "-q", "-o", str(tmp_path / "e.npy")], check=True, capture_output=True)
+    np.testing.assert_array_equal(X, np.load(tmp_path / "e.npy"))
+    np.testing.assert_array_equal(labels["shape"], np.load(tmp_path / "e.labels.npy"))
+    assert set(labels) == {"shape", "color", "size", "location"} and X.shape == (300, 128)
+    raw, _ = simlearn.embed(None, data="shapes", split="val", count=50)
+    assert raw.shape == (50, 3 * 32 * 32)
+
+
+def test_resume_and_fine_tuning(tmp_path):
+    simlearn.train(tmp_path / "a.safetensors", progress=False, **dict(RUN, steps=12, stop_at=6))
+    r = simlearn.train(tmp_path / "a.safetensors", progress=False, resume=tmp_path / "a.safetensors", steps=12,
+                       threads=2)
+    assert r["step"] == 12
+    simlearn.train(tmp_path / "b.safetensors", progress=False, **RUN)
+    assert sha(tmp_path / "a.safetensors") == sha(tmp_path / "b.safetensors")  # exact continuation
+    t = simlearn.train(tmp_path / "c.safetensors", progress=False, objective="softmax", init=tmp_path / "b.safetensors",
+                       init_towers="encoder", steps=5, batch=32, count=1024, threads=2)
+    assert t["step"] == 5
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match="objective: unknown value 'magic'"):
+        simlearn.train("x.safetensors", objective="magic")
+    with pytest.raises(TypeError, match="stepz"):
+        simlearn.train("x.safetensors", stepz=3)
+    with pytest.raises(ValueError, match="steps: expected a non-negative integer"):
+        simlearn.train("x.safetensors", steps=-3)
+    with pytest.raises(TypeError, match="encoder: expected a str"):
+        simlearn.train("x.safetensors", encoder=3)
+    with pytest.raises(ValueError, match="missing '\\)'"):
+        simlearn.train("x.safetensors", encoder="conv(", steps=3)
+    with pytest.raises(ValueError, match="split"):
+        simlearn.embed(None, split="later")
+    with pytest.raises(OSError, match="nope.safetensors"):
+        simlearn.embed("nope.safetensors")
+
+
+def test_ctrl_c_saves_a_checkpoint(tmp_path):
+    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        simlearn.train(tmp_path / "m.safetensors", progress=False, **dict(RUN, steps=100000))
+    timer.join()
+    X, _ = simlearn.embed(tmp_path / "m.safetensors", split="val", count=20)  # a valid checkpoint
+    assert X.shape == (20, 128)
