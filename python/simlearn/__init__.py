@@ -32,7 +32,8 @@ import numpy as _np
 from . import _simlearn
 
 __all__ = ["Index", "knn", "KNNClassifier", "LinearProbe", "spectrum", "effective_rank", "anisotropy",
-           "uniformity", "alignment_uniformity", "pca", "tsne", "Words", "train", "embed", "__version__"]
+           "uniformity", "alignment_uniformity", "pca", "tsne", "Words", "train", "embed", "zero_shot",
+           "retrieval_metrics", "class_margins", "abtt", "__version__"]
 __version__ = _simlearn.version()
 
 _METRICS = ("l2", "ip", "cosine")
@@ -548,3 +549,66 @@ def embed(model=None, *, split="val", **options):
                                      **_paths(options))
     X = _np.frombuffer(x, dtype=_np.float32).reshape(n, d).copy()
     return X, {name: _np.frombuffer(v, dtype=_np.int32).copy() for name, (v, _) in attrs.items()}
+
+
+# ---- more evaluation (simlearn knn --retrieval, geometry, transform, zeroshot) ----
+
+
+def retrieval_metrics(base, base_labels, queries=None, query_labels=None, Ks=(1, 5, 10), metric="cosine", *,
+                      threads=0):
+    """Retrieval quality of labelled embeddings by exact search: an item is
+    relevant when its label equals the query's. With queries None the base
+    queries itself, never retrieving a row as its own neighbour. A dict:
+    recall@K (share of queries with a relevant item in the top K),
+    precision@K, mAP@R (Musgrave et al. 2020) and used (queries that have a
+    relevant item; negative labels are unknown and left out)."""
+    b = _matrix(base, "base")
+    bl = _labels(base_labels, "base_labels", b.shape[0])
+    self_q = queries is None
+    q = b if self_q else _matrix(queries, "queries", b.shape[1])
+    ql = bl if self_q else _labels(query_labels, "query_labels", q.shape[0])
+    ks = _np.ascontiguousarray([_count(k, "Ks") for k in Ks], dtype=_np.int64)
+    rec, prec, m, used = _simlearn.retrieval(b, bl, q, ql, ks, _metric(metric), self_q, _count(threads, "threads", 0))
+    rec, prec = _np.frombuffer(rec), _np.frombuffer(prec)
+    out = {f"recall@{k}": float(r) for k, r in zip(ks, rec)}
+    out.update({f"precision@{k}": float(p) for k, p in zip(ks, prec)})
+    out["mAP@R"], out["used"] = m, used
+    return out
+
+
+def class_margins(x, labels, *, threads=0):
+    """Per class (ascending labels): count, diameter (largest distance
+    between two members), margin (smallest distance to a non-member), the
+    label of that nearest non-member, and separated (margin > diameter).
+    Exact, over all pairs."""
+    a = _matrix(x, "x")
+    return _simlearn.class_geometry(a, _labels(labels, "labels", a.shape[0]), _count(threads, "threads", 0))
+
+
+def abtt(x, n=None, *, threads=0):
+    """All-but-the-top (Mu & Viswanath 2018): x minus its mean and its
+    projections on the top n principal directions (n None: simlearn
+    transform's default, max(1, dim // 100)). Returns a new float32 array."""
+    a = _np.array(_matrix(x, "x"), dtype=_np.float32, order="C", copy=True)
+    _simlearn.abtt(a, 0 if n is None else _count(n, "n"), _count(threads, "threads", 0))
+    return a
+
+
+def zero_shot(model, attribute=None, prompt="a photo of a {}", classes=None, *, split="val", **options):
+    """Zero-shot classification with a CLIP checkpoint (`simlearn
+    zeroshot`): the text tower embeds one prompt per class (the template
+    with {} replaced by the class name, or by the words in `classes`), the
+    image tower embeds the split's images, and each image gets the class
+    of its most similar prompt. A dict: attribute, classes, prompts,
+    accuracy, correct, n, chance, majority, predicted and labels (int32 per
+    image), class_accuracy, confusion (classes x classes, [true][predicted]).
+    Options as simlearn.embed's (data, count, batch, threads, ...)."""
+    if classes is not None:
+        classes = [str(c) for c in classes]
+    r = _simlearn.zero_shot(attribute, str(prompt), classes, model=_os.fspath(model), split=split, **_paths(options))
+    k = len(r["classes"])
+    r["predicted"] = _np.frombuffer(r["predicted"], dtype=_np.int32).copy()
+    r["labels"] = _np.frombuffer(r["labels"], dtype=_np.int32).copy()
+    r["class_accuracy"] = _np.frombuffer(r["class_accuracy"], dtype=_np.float64).copy()
+    r["confusion"] = _np.frombuffer(r["confusion"], dtype=_np.uint64).astype(_np.int64).reshape(k, k)
+    return r

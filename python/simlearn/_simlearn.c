@@ -1056,6 +1056,165 @@ static PyObject *py_embed(PyObject *self, PyObject *args, PyObject *kw) {
     return res;
 }
 
+/* ---- more evaluation: retrieval, class geometry, ABTT, zero-shot --------- */
+
+/* retrieval(base, base_labels, queries, query_labels, Ks int64, metric, exclude_self, threads)
+ * -> (recall bytes, precision bytes (float64 per K), map_at_r, used) */
+static PyObject *py_retrieval(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *ob, *obl, *oq, *oql, *oks;
+    const char *metric;
+    int excl, threads;
+    if (!PyArg_ParseTuple(args, "OOOOOspi", &ob, &obl, &oq, &oql, &oks, &metric, &excl, &threads)) return NULL;
+    sl_retrieval_config c;
+    sl_retrieval_config_default(&c);
+    if (parse_metric(metric, &c.metric) < 0) return NULL;
+    c.exclude_self = excl != 0, c.skip_unlabelled = true;
+    Py_buffer b[5];
+    const char *names[5] = {"base", "base_labels", "queries", "query_labels", "Ks"};
+    PyObject *objs[5] = {ob, obl, oq, oql, oks};
+    const char types[5] = {'f', 'q', 'f', 'q', 'q'};
+    const int dims[5] = {2, 1, 2, 1, 1};
+    int got = 0;
+    for (; got < 5; got++)
+        if (get_buffer(objs[got], &b[got], names[got], types[got], dims[got], false) < 0) break;
+    double *rec = NULL, *prec = NULL, map = 0;
+    size_t used = 0, nK = got == 5 ? rows_of(&b[4]) : 0, *Ks = NULL;
+    sl_status s = SL_OK;
+    if (got == 5) {
+        if (rows_of(&b[1]) != rows_of(&b[0]) || rows_of(&b[3]) != rows_of(&b[2]) || cols_of(&b[2]) != cols_of(&b[0]))
+            PyErr_SetString(PyExc_ValueError, "labels: expected one per row, and queries as wide as the base");
+        else if (!(rec = malloc((nK + 1) * sizeof *rec)) || !(prec = malloc((nK + 1) * sizeof *prec)) ||
+                 !(Ks = malloc((nK + 1) * sizeof *Ks)))
+            PyErr_NoMemory();
+        else {
+            for (size_t i = 0; i < nK; i++) Ks[i] = (size_t)((const int64_t *)b[4].buf)[i];
+            c.Ks = Ks, c.nK = nK;
+            Py_BEGIN_ALLOW_THREADS sl_threads_set(threads);
+            s = sl_retrieval_labelled(b[0].buf, rows_of(&b[0]), b[1].buf, b[2].buf, rows_of(&b[2]), b[3].buf,
+                                      cols_of(&b[0]), &c, rec, prec, &map, &used);
+            Py_END_ALLOW_THREADS
+        }
+    }
+    for (int i = 0; i < got; i++) PyBuffer_Release(&b[i]);
+    PyObject *res = NULL;
+    if (!PyErr_Occurred() && !s)
+        res = Py_BuildValue("(y#y#dn)", (const char *)rec, (Py_ssize_t)(nK * sizeof *rec), (const char *)prec,
+                            (Py_ssize_t)(nK * sizeof *prec), map, (Py_ssize_t)used);
+    free(rec), free(prec), free(Ks);
+    if (s) return raise_status(s);
+    return res;
+}
+
+static PyObject *py_class_geometry(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *ox, *oy;
+    int threads;
+    if (!PyArg_ParseTuple(args, "OOi", &ox, &oy, &threads)) return NULL;
+    Py_buffer vx, vy;
+    if (get_buffer(ox, &vx, "x", 'f', 2, false) < 0) return NULL;
+    if (get_buffer(oy, &vy, "labels", 'q', 1, false) < 0) return PyBuffer_Release(&vx), NULL;
+    sl_geom_class *cl = NULL;
+    size_t k = 0;
+    sl_status s = SL_OK;
+    if (rows_of(&vy) != rows_of(&vx)) {
+        PyErr_Format(PyExc_ValueError, "labels: expected %zu, got %zu", rows_of(&vx), rows_of(&vy));
+    } else {
+        Py_BEGIN_ALLOW_THREADS sl_threads_set(threads);
+        s = sl_geom_class_geometry(vx.buf, rows_of(&vx), cols_of(&vx), vy.buf, &cl, &k);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&vx), PyBuffer_Release(&vy);
+    if (PyErr_Occurred()) return NULL;
+    if (s) return raise_status(s);
+    PyObject *l = PyList_New((Py_ssize_t)k);
+    for (size_t i = 0; l && i < k; i++) {
+        PyObject *d = Py_BuildValue("{s:L,s:n,s:d,s:d,s:L,s:O}", "label", (long long)cl[i].label, "count",
+                                    (Py_ssize_t)cl[i].count, "diameter", cl[i].diameter, "margin", cl[i].margin,
+                                    "nearest_label", (long long)cl[i].nearest_label, "separated",
+                                    cl[i].separated ? Py_True : Py_False);
+        if (!d) Py_CLEAR(l);
+        else PyList_SET_ITEM(l, (Py_ssize_t)i, d);
+    }
+    sl_allocator_free(cl);
+    return l;
+}
+
+/* abtt(x writable, D) in place; D 0: the default. Returns D used. */
+static PyObject *py_abtt(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *ox;
+    Py_ssize_t D;
+    int threads;
+    if (!PyArg_ParseTuple(args, "Oni", &ox, &D, &threads)) return NULL;
+    Py_buffer vx;
+    if (get_buffer(ox, &vx, "x", 'f', 2, true) < 0) return NULL;
+    const size_t dd = D > 0 ? (size_t)D : sl_geom_abtt_default_D(cols_of(&vx));
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS sl_threads_set(threads);
+    s = sl_geom_abtt(vx.buf, rows_of(&vx), cols_of(&vx), dd);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&vx);
+    if (s) return raise_status(s);
+    return PyLong_FromSize_t(dd);
+}
+
+static PyObject *strings_list(char **v, size_t n) {
+    PyObject *l = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; l && i < n; i++) {
+        PyObject *str = PyUnicode_FromString(v[i]);
+        if (!str) return Py_DECREF(l), NULL;
+        PyList_SET_ITEM(l, (Py_ssize_t)i, str);
+    }
+    return l;
+}
+
+static PyObject *zeroshot_dict(const sl_zeroshot_result *r) {
+    return Py_BuildValue(
+        "{s:s,s:N,s:N,s:n,s:n,s:d,s:d,s:d,s:y#,s:y#,s:y#,s:y#}", "attribute", r->attribute, "classes",
+        strings_list(r->classes, r->k), "prompts", strings_list(r->prompts, r->k), "n", (Py_ssize_t)r->n, "correct",
+        (Py_ssize_t)r->correct, "accuracy", r->accuracy, "chance", r->chance, "majority", r->majority, "predicted",
+        (const char *)r->predicted, (Py_ssize_t)(r->n_items * sizeof(int32_t)), "labels", (const char *)r->labels,
+        (Py_ssize_t)(r->n_items * sizeof(int32_t)), "class_accuracy", (const char *)r->class_accuracy,
+        (Py_ssize_t)(r->k * sizeof(double)), "confusion", (const char *)r->confusion,
+        (Py_ssize_t)(r->k * r->k * sizeof(size_t)));
+}
+
+/* zero_shot(attribute or None, prompt, classes list or None, **embed fields) */
+static PyObject *py_zero_shot(PyObject *self, PyObject *args, PyObject *kw) {
+    (void)self;
+    PyObject *oattr, *oclasses;
+    const char *prompt;
+    if (!PyArg_ParseTuple(args, "OsO", &oattr, &prompt, &oclasses)) return NULL;
+    sl_zeroshot_config c;
+    sl_zeroshot_config_default(&c);
+    if (set_fields(&c.embed, embed_fields, kw, NULL, &c.embed.split) < 0) return NULL;
+    c.prompt = prompt;
+    if (oattr != Py_None && !(c.attribute = PyUnicode_AsUTF8(oattr))) return NULL;
+    const char **names = NULL;
+    if (oclasses != Py_None) {
+        Py_ssize_t n = PyList_Check(oclasses) ? PyList_GET_SIZE(oclasses) : -1;
+        if (n < 0) return PyErr_Format(PyExc_TypeError, "classes: expected a list of str");
+        if (!(names = malloc(((size_t)n + 1) * sizeof *names))) return PyErr_NoMemory();
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (!(names[i] = PyUnicode_Check(PyList_GET_ITEM(oclasses, i)) ? PyUnicode_AsUTF8(PyList_GET_ITEM(oclasses, i))
+                                                                           : NULL))
+                return free(names), PyErr_Format(PyExc_TypeError, "classes: expected a list of str");
+        c.classes = names, c.n_classes = (size_t)n;
+    }
+    c.stop = &stop_flag;
+    sl_zeroshot_result *r = NULL;
+    sigint_guard g;
+    sigint_catch(&g);
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS s = sl_zeroshot_run(&c, &r);
+    Py_END_ALLOW_THREADS sigint_release(&g);
+    free(names);
+    if (s) return raise_status(s);
+    PyObject *d = zeroshot_dict(r);
+    sl_zeroshot_result_destroy(r);
+    return d;
+}
+
 /* ---- module ---------------------------------------------------------------*/
 static PyObject *py_version(PyObject *self, PyObject *unused) {
     (void)self, (void)unused;
@@ -1075,6 +1234,10 @@ static PyMethodDef module_methods[] = {
     {"logreg_predict", py_logreg_predict, METH_VARARGS, "classes of standardised rows"},
     {"knn_classify", py_knn_classify, METH_VARARGS, "votes of neighbours"},
     {"train", (PyCFunction)(void (*)(void))py_train, METH_VARARGS | METH_KEYWORDS, "simlearn train"},
+    {"retrieval", py_retrieval, METH_VARARGS, "labelled retrieval metrics"},
+    {"class_geometry", py_class_geometry, METH_VARARGS, "class diameters and margins"},
+    {"abtt", py_abtt, METH_VARARGS, "all-but-the-top, in place"},
+    {"zero_shot", (PyCFunction)(void (*)(void))py_zero_shot, METH_VARARGS | METH_KEYWORDS, "CLIP zero-shot"},
     {"embed", (PyCFunction)(void (*)(void))py_embed, METH_VARARGS | METH_KEYWORDS, "simlearn embed"},
     {NULL, NULL, 0, NULL}};
 
