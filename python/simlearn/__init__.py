@@ -322,8 +322,10 @@ class LinearProbe(_Estimator):
     of `simlearn probe`), then refitted on all of them. L-BFGS stops when
     the largest gradient entry of the mean loss is at most tol (default
     1e-4), after max_iter iterations (default 100), or when the loss falls
-    by less than 0.1% over 10 iterations (the probe's defaults: it needs the
-    accuracy of the optimum, not its last digits).
+    by less than the fraction plateau over 10 iterations (default 1e-3;
+    0 turns it off): the defaults of `simlearn probe --tol --max-iter
+    --plateau`, since a probe needs the accuracy of the optimum, not its
+    last digits.
 
     After fit: classes_ (the label values), lambda_ (the chosen strength),
     coef_ (classes x dim) and intercept_ on the standardised features,
@@ -332,11 +334,12 @@ class LinearProbe(_Estimator):
     iterations and why it stopped).
     Ctrl-C stops fit with KeyboardInterrupt."""
 
-    _params = ("lambdas", "val_fraction", "standardize", "seed", "tol", "max_iter", "threads")
+    _params = ("lambdas", "val_fraction", "standardize", "seed", "tol", "max_iter", "plateau", "threads")
 
-    def __init__(self, lambdas=None, val_fraction=0.1, standardize=True, seed=1, tol=None, max_iter=None, threads=0):
+    def __init__(self, lambdas=None, val_fraction=0.1, standardize=True, seed=1, tol=None, max_iter=None,
+                 plateau=None, threads=0):
         self.lambdas, self.val_fraction, self.standardize = lambdas, val_fraction, standardize
-        self.seed, self.tol, self.max_iter, self.threads = seed, tol, max_iter, threads
+        self.seed, self.tol, self.max_iter, self.plateau, self.threads = seed, tol, max_iter, plateau, threads
 
     def fit(self, X, y):
         x = _matrix(X, "X")
@@ -344,7 +347,7 @@ class LinearProbe(_Estimator):
         r = _simlearn.probe_fit(x, _labels(y, "y", x.shape[0]), lam, float(self.val_fraction),
                                 bool(self.standardize), _count(self.seed, "seed", 0), self._tol(),
                                 0 if self.max_iter is None else _count(self.max_iter, "max_iter"),
-                                _count(self.threads, "threads", 0))
+                                self._plateau(), _count(self.threads, "threads", 0))
         k, d = r["k"], r["d"]
         self.classes_ = _np.frombuffer(r["classes"], dtype=_np.int64).copy()
         self._theta = _np.frombuffer(r["theta"], dtype=_np.float64).copy()
@@ -364,6 +367,13 @@ class LinearProbe(_Estimator):
         if not float(self.tol) > 0:
             raise ValueError(f"tol: expected a positive number, got {self.tol!r}")
         return float(self.tol)
+
+    def _plateau(self):
+        if self.plateau is None:
+            return -1.0
+        if not float(self.plateau) >= 0:
+            raise ValueError(f"plateau: expected a number >= 0, got {self.plateau!r}")
+        return float(self.plateau)
 
     def predict(self, X):
         if not hasattr(self, "_theta"):

@@ -523,7 +523,7 @@ static PyObject *array_f64(const double *x, size_t n) {
     return b;
 }
 
-/* probe_fit(x, y, lambdas or None, val_fraction, standardize, seed, tol, max_iter, threads)
+/* probe_fit(x, y, lambdas or None, val_fraction, standardize, seed, tol, max_iter, plateau, threads)
  * -> dict of bytes (the Python layer makes arrays of them) and numbers. */
 static PyObject *probe_result_dict(const sl_probe_result *r) {
     return Py_BuildValue("{s:s,s:n,s:n,s:n,s:N,s:N,s:N,s:N,s:d,s:d,s:d,s:N,s:N}", "stop",
@@ -546,12 +546,13 @@ static PyObject *py_probe_fit(PyObject *self, PyObject *args) {
     sl_probe_config_default(&c);
     int standardize, threads;
     unsigned long long seed;
-    Py_ssize_t max_iter; /* 0: the protocol's default, as tol <= 0 */
-    double tol;
-    if (!PyArg_ParseTuple(args, "OOOdpKdni", &ox, &oy, &ol, &c.val_fraction, &standardize, &seed, &tol, &max_iter,
-                          &threads))
+    Py_ssize_t max_iter; /* 0: the protocol's default, as tol <= 0 and plateau < 0 */
+    double tol, plateau;
+    if (!PyArg_ParseTuple(args, "OOOdpKdndi", &ox, &oy, &ol, &c.val_fraction, &standardize, &seed, &tol, &max_iter,
+                          &plateau, &threads))
         return NULL;
     if (tol > 0) c.lbfgs.gtol = tol;
+    if (plateau >= 0) c.lbfgs.delta = plateau;
     if (max_iter > 0) c.lbfgs.max_iter = (size_t)max_iter;
     c.standardize = standardize != 0, c.seed = seed, c.stop = &stop_flag;
     Py_buffer vx, vy, vl = {0};

@@ -33,8 +33,8 @@ def test_linear_probe_fits_predicts_and_keeps_label_values():
     assert one.set_params(seed=5).seed == 5
     short = simlearn.LinearProbe(lambdas=[1e-3], max_iter=3).fit(x, y)
     assert short.n_iter_ == 3 and "iteration" in short.stop_, (short.n_iter_, short.stop_)
-    tight = simlearn.LinearProbe(lambdas=[1e-3], tol=1e-9, max_iter=2000).fit(x, y)
-    assert tight.n_iter_ > one.n_iter_
+    tight = simlearn.LinearProbe(lambdas=[1e-3], tol=1e-9, max_iter=2000, plateau=0).fit(x, y)
+    assert tight.n_iter_ > one.n_iter_ and "plateau" not in tight.stop_
 
 
 def test_linear_probe_refuses_bad_input():
@@ -55,6 +55,8 @@ def test_linear_probe_refuses_bad_input():
         simlearn.LinearProbe().fit(x, y).predict(x[:, :4])
     with pytest.raises(ValueError, match="tol"):
         simlearn.LinearProbe(tol=0).fit(x, y)
+    with pytest.raises(ValueError, match="plateau"):
+        simlearn.LinearProbe(plateau=-1).fit(x, y)
     with pytest.raises(ValueError, match="max_iter"):
         simlearn.LinearProbe(max_iter=0).fit(x, y)
     with pytest.raises(ValueError, match="parameter"):
