@@ -1,6 +1,7 @@
-/* The CPython extension under `import simlearn`: exact search and the HNSW
- * index over the C library. Arrays come in through the buffer protocol: a
- * float32 (or int64) C-contiguous buffer is used in place, anything else is
+/* The CPython extension under `import simlearn`: training and embedding,
+ * search, classifiers, geometry, maps and word vectors over the C library.
+ * Arrays come in through the buffer protocol: a C-contiguous buffer of the
+ * expected type (float32 matrices, int64 labels) is used in place, anything else is
  * refused with TypeError naming the argument (the Python layer, simlearn/
  * __init__.py, converts what it can first). Outputs are buffers the caller
  * allocated (numpy arrays the Python layer makes), so results own their
@@ -44,19 +45,25 @@ static bool format_is(const char *fmt, char want) {
     return fmt[0] == want && fmt[1] == 0;
 }
 
-/* A C-contiguous 2-D buffer of `want` ('f' float32, 'q' int64), or 1-D when
- * ndim1 (rows = 1 is not implied: cols is the length). */
+/* The element types the module takes: buffer format, size, name. */
+static size_t elem_size(char want) { return want == 'f' || want == 'i' ? 4 : 8; }
+static const char *elem_name(char want) {
+    return want == 'f' ? "float32" : want == 'd' ? "float64" : want == 'i' ? "int32" : "int64";
+}
+
+/* A C-contiguous buffer of `want` ('f' float32, 'd' float64, 'i' int32, 'q'
+ * int64) with ndim dimensions (1: rows_of is the length). */
 static int get_buffer(PyObject *obj, Py_buffer *view, const char *name, char want, int ndim, bool writable) {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(obj, view, flags) < 0) {
         PyErr_Clear();
         PyErr_Format(PyExc_TypeError, "%s: expected a C-contiguous%s %s array", name, writable ? " writable" : "",
-                     want == 'f' ? "float32" : "int64");
+                     elem_name(want));
         return -1;
     }
-    if (!format_is(view->format, want) || view->itemsize != (want == 'f' ? 4 : 8) || view->ndim != ndim) {
+    if (!format_is(view->format, want) || (size_t)view->itemsize != elem_size(want) || view->ndim != ndim) {
         PyErr_Format(PyExc_TypeError, "%s: expected a %d-D %s array, got %d-D of format '%s'", name, ndim,
-                     want == 'f' ? "float32" : "int64", view->ndim, view->format ? view->format : "B");
+                     elem_name(want), view->ndim, view->format ? view->format : "B");
         PyBuffer_Release(view);
         return -1;
     }
@@ -363,12 +370,10 @@ static PyObject *py_spectrum(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOi", &ox, &oeig, &threads)) return NULL;
     Py_buffer vx, ve;
     if (get_buffer(ox, &vx, "x", 'f', 2, false) < 0) return NULL;
-    int ok = PyObject_GetBuffer(oeig, &ve, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE | PyBUF_FORMAT);
-    if (ok < 0 || !format_is(ve.format, 'd') || ve.ndim != 1 || (size_t)ve.shape[0] != cols_of(&vx)) {
-        if (ok == 0) PyBuffer_Release(&ve);
-        PyBuffer_Release(&vx);
-        PyErr_Clear();
-        return PyErr_Format(PyExc_TypeError, "eigenvalues out: expected a float64 array of %zu", cols_of(&vx));
+    if (get_buffer(oeig, &ve, "eigenvalues out", 'd', 1, true) < 0) return PyBuffer_Release(&vx), NULL;
+    if (rows_of(&ve) != cols_of(&vx)) {
+        PyBuffer_Release(&vx), PyBuffer_Release(&ve);
+        return PyErr_Format(PyExc_ValueError, "eigenvalues out: expected %zu values", cols_of(&vx));
     }
     double erank = 0;
     sl_status s;
@@ -562,13 +567,7 @@ static PyObject *py_probe_fit(PyObject *self, PyObject *args) {
         return NULL;
     }
     if (ol != Py_None) {
-        int ok = PyObject_GetBuffer(ol, &vl, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT);
-        if (ok < 0 || !format_is(vl.format, 'd') || vl.ndim != 1) {
-            if (ok == 0) PyBuffer_Release(&vl);
-            PyBuffer_Release(&vx), PyBuffer_Release(&vy);
-            PyErr_Clear();
-            return PyErr_Format(PyExc_TypeError, "lambdas: expected a 1-D float64 array");
-        }
+        if (get_buffer(ol, &vl, "lambdas", 'd', 1, false) < 0) return PyBuffer_Release(&vx), PyBuffer_Release(&vy), NULL;
         c.lambdas = vl.buf, c.n_lambdas = rows_of(&vl);
     }
     sl_probe_result *r = NULL;
@@ -599,18 +598,11 @@ static PyObject *py_logreg_predict(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOnO", &ox, &ot, &k, &op)) return NULL;
     Py_buffer vx, vt, vp;
     if (get_buffer(ox, &vx, "X", 'f', 2, false) < 0) return NULL;
-    if (PyObject_GetBuffer(ot, &vt, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
-        PyBuffer_Release(&vx);
-        return NULL;
-    }
-    if (PyObject_GetBuffer(op, &vp, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
-        PyBuffer_Release(&vx), PyBuffer_Release(&vt);
-        return NULL;
-    }
+    if (get_buffer(ot, &vt, "theta", 'd', 1, false) < 0) return PyBuffer_Release(&vx), NULL;
+    if (get_buffer(op, &vp, "out", 'i', 1, true) < 0) return PyBuffer_Release(&vx), PyBuffer_Release(&vt), NULL;
     const size_t n = rows_of(&vx), d = cols_of(&vx);
     sl_status s = SL_OK;
-    if (k < 1 || !format_is(vt.format, 'd') || (size_t)vt.len != (size_t)k * (d + 1) * sizeof(double) ||
-        !format_is(vp.format, 'i') || (size_t)vp.len != n * sizeof(int32_t)) {
+    if (k < 1 || rows_of(&vt) != (size_t)k * (d + 1) || rows_of(&vp) != n) {
         PyErr_SetString(PyExc_ValueError, "X: expected the width the probe was fitted on");
     } else {
         Py_BEGIN_ALLOW_THREADS s = sl_logreg_predict(vx.buf, n, d, (size_t)k, vt.buf, vp.buf);

@@ -1,7 +1,7 @@
 /* Float exp and helpers in a form the compiler vectorises (no calls, no
- * float compares against constants), for the GELU kernels. exp_f: a Cephes-style reduction by ln 2 and a degree-5
- * polynomial, within 1e-7 relative of exp on [-87, 88]
- * (tests/test_nn_transformer.c). */
+ * float compares against constants), for the GELU kernels. exp_f: a
+ * Cephes-style reduction by ln 2 and a degree-5 polynomial, within 1e-7
+ * relative of exp on [-87, 88] (tests/test_nn_transformer.c). */
 #ifndef SL_NN_FASTMATH_H
 #define SL_NN_FASTMATH_H
 

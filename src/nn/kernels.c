@@ -386,12 +386,7 @@ static void bias_grad(float *dbias, const float *dout, size_t n, size_t no) {
 
 void sl__linear_forward(float *out, const float *in, const float *wt, const float *bias, size_t n, size_t di,
                         size_t no) {
-    sl_gemm(false, true, n, no, di, 1.0f, in, di, wt, di, 0.0f, out, no);
-    if (bias) {
-#pragma omp parallel for schedule(static) if (n * no >= SL__PAR_MIN && !omp_in_parallel())
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < no; j++) out[i * no + j] += bias[j];
-    }
+    sl__linear_forward_res(out, in, wt, bias, NULL, n, di, no);
 }
 
 void sl__linear_forward_res(float *out, const float *in, const float *wt, const float *bias, const float *res,
