@@ -100,9 +100,10 @@ python: deps-python $(PYSRC:python/simlearn/%=$(PYDIR)/%)
 $(PYDIR)/%.py: python/simlearn/%.py
 	@mkdir -p $(dir $@)
 	cp $< $@
-$(PYDIR)/_simlearn%.so: python/simlearn/_simlearn.c $(BUILD)/libsimlearn.a
+PYCSRC  := $(sort $(wildcard python/simlearn/*.c))
+$(PYDIR)/_simlearn%.so: $(PYCSRC) python/simlearn/_simlearn.h $(BUILD)/libsimlearn.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -I$(PYINC) $(CFLAGS) -shared -o $@ $< $(BUILD)/libsimlearn.a $(LDLIBS)
+	$(CC) $(CPPFLAGS) -I$(PYINC) $(CFLAGS) -shared -o $@ $(PYCSRC) $(BUILD)/libsimlearn.a $(LDLIBS)
 
 # The sanitized build lives in build-asan/, its CLI in build-asan/simlearn,
 # so the CLI tests also run under the sanitizers. A link to data/ beside that

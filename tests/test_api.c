@@ -35,6 +35,7 @@ TEST(destroy_accepts_null) {
     /* train, words, viz */
     sl_trainer_destroy(NULL);
     sl_embedding_destroy(NULL);
+    sl_encoder_destroy(NULL);
     sl_zeroshot_result_destroy(NULL);
     sl_vocab_destroy(NULL);
     sl_words_model_destroy(NULL);
@@ -175,6 +176,11 @@ TEST(train_words_viz_defaults) {
     sl_embed_config_default(&e);
     ASSERT_TRUE(e.model == NULL && e.data == NULL && e.split == SL_SPLIT_TRAIN && e.val_fraction < 0);
     ASSERT_TRUE(!e.captions && !e.projector && !e.normalize && e.batch == 0 && e.progress == NULL && e.stop == NULL);
+
+    sl_encoder_config en;
+    GARBAGE(en);
+    sl_encoder_config_default(&en);
+    ASSERT_TRUE(en.batch == 0 && en.threads == 0 && !en.normalize && en.stop == NULL);
 
     sl_zeroshot_config z;
     GARBAGE(z);

@@ -233,6 +233,56 @@ typedef struct sl_embedding {
 sl_status sl_embed_run(const sl_embed_config *c, sl_embedding **out);
 void sl_embedding_destroy(sl_embedding *e); /* NULL-safe */
 
+/* ---- an encoder in memory --------------------------------------------------
+ * The encoder of a checkpoint of simlearn train (and its projector, or a CLIP
+ * model's text tower) loaded once, embedding images or lines of text the
+ * caller holds in memory: what sl_embed_run does for a dataset, for arrays.
+ * Images are given as the datasets give them (channels x height x width per
+ * image, values in [0, 1]); the checkpoint's input normalisation
+ * (train.input_mean/std) is applied as in training. An encoder holds its
+ * activations: use it from one thread at a time. */
+typedef struct sl_encoder sl_encoder;
+
+/* Load the encoder of the checkpoint at path; with projector, its projector
+ * too (embeddings are then the projector's output). A CLIP checkpoint's text
+ * tower is loaded as well (sl_encoder_has_text). Errors: those of
+ * sl_safetensors_read and sl_model_import; SL_ERR_FORMAT (not a training
+ * checkpoint); SL_ERR_ARG (projector asked, none in the checkpoint). */
+sl_status sl_encoder_load(const char *path, bool projector, sl_encoder **out);
+void sl_encoder_destroy(sl_encoder *e); /* NULL-safe */
+/* The shape of one input image and the width of an embedding. */
+sl_shape sl_encoder_input_shape(const sl_encoder *e);
+size_t sl_encoder_dim(const sl_encoder *e);
+/* Whether the checkpoint has a text tower (a CLIP model), and the width of
+ * its embeddings (0 without one). */
+bool sl_encoder_has_text(const sl_encoder *e);
+size_t sl_encoder_text_dim(const sl_encoder *e);
+
+typedef struct sl_encoder_config {
+    size_t batch;           /* images per forward pass (0: 256) */
+    int threads;            /* 0: all cores; sl_threads_set is called with it */
+    bool normalize;         /* L2-normalise every embedding */
+    /* Polled before each batch; when it becomes non-zero the call returns
+     * SL_ERR_INTERRUPTED (out is then partly written). May be NULL. */
+    const volatile sig_atomic_t *stop;
+} sl_encoder_config;
+/* Fill c: batches of 256, all cores, no normalisation, no stop flag. */
+void sl_encoder_config_default(sl_encoder_config *c);
+
+/* Embed n images x (n x input shape, read only) into out (n x
+ * sl_encoder_dim), in eval mode: the same numbers sl_embed_run gives for the
+ * same images and batch size. c may be NULL (the defaults). Errors:
+ * SL_ERR_ARG (n 0), SL_ERR_NUMERIC (a non-finite pixel, named by image and
+ * position), SL_ERR_INTERRUPTED, SL_ERR_NOMEM. */
+sl_status sl_encoder_embed(sl_encoder *e, const float *x, size_t n, const sl_encoder_config *c, float *out);
+/* Embed n lines of text with the text tower into out (n x
+ * sl_encoder_text_dim), as sl_embed_run does for a text file (the
+ * checkpoint's word-level tokenizer; unknown words count as "<unk>").
+ * c->batch and c->stop work as above. Errors: SL_ERR_ARG (no text tower, n
+ * 0, a NULL line), SL_ERR_INTERRUPTED, SL_ERR_NOMEM. */
+sl_status sl_encoder_embed_text(sl_encoder *e, const char *const *lines, size_t n, const sl_encoder_config *c,
+                                float *out);
+
 /* ---- zero-shot classification ---------------------------------------------
  * A CLIP model classifies images by text alone: each class of an attribute
  * becomes a prompt (a template with "{}" replaced by the class name), the text

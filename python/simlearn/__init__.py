@@ -1,6 +1,7 @@
 """simlearn from Python: training and embedding with the CLI's trainer,
 nearest-neighbour search, kNN and linear-probe classifiers, embedding
-geometry, 2-D maps and word vectors over numpy arrays.
+geometry, 2-D maps, word vectors, networks and trained encoders over numpy
+arrays.
 
     >>> import numpy as np, simlearn
     >>> x = np.random.default_rng(0).standard_normal((1000, 32), dtype=np.float32)
@@ -30,8 +31,9 @@ import os as _os
 import numpy as _np
 
 from . import _simlearn
+from .models import Encoder, Model
 
-__all__ = ["Index", "knn", "KNNClassifier", "LinearProbe", "spectrum", "effective_rank", "anisotropy",
+__all__ = ["Index", "knn", "Model", "Encoder", "KNNClassifier", "LinearProbe", "spectrum", "effective_rank", "anisotropy",
            "uniformity", "alignment_uniformity", "pca", "tsne", "Words", "train", "embed", "zero_shot",
            "retrieval_metrics", "class_margins", "abtt", "__version__"]
 __version__ = _simlearn.version()

@@ -16,13 +16,13 @@
 #include <signal.h>
 #include <string.h>
 
-#include "simlearn.h"
+#include "_simlearn.h"
 
 PyMODINIT_FUNC PyInit__simlearn(void);
 
 /* ---- errors ---------------------------------------------------------------
  * The status picks the exception class, the library's message is its text. */
-static PyObject *raise_status(sl_status s) {
+PyObject *raise_status(sl_status s) {
     const char *msg = sl_error_message();
     if (!msg || !*msg) msg = sl_status_str(s);
     PyObject *type;
@@ -53,7 +53,7 @@ static const char *elem_name(char want) {
 
 /* A C-contiguous buffer of `want` ('f' float32, 'd' float64, 'i' int32, 'q'
  * int64) with ndim dimensions (1: rows_of is the length). */
-static int get_buffer(PyObject *obj, Py_buffer *view, const char *name, char want, int ndim, bool writable) {
+int get_buffer(PyObject *obj, Py_buffer *view, const char *name, char want, int ndim, bool writable) {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(obj, view, flags) < 0) {
         PyErr_Clear();
@@ -70,8 +70,8 @@ static int get_buffer(PyObject *obj, Py_buffer *view, const char *name, char wan
     return 0;
 }
 
-static size_t rows_of(const Py_buffer *v) { return v->ndim >= 1 ? (size_t)v->shape[0] : 1; }
-static size_t cols_of(const Py_buffer *v) { return v->ndim == 2 ? (size_t)v->shape[1] : 1; }
+size_t rows_of(const Py_buffer *v) { return v->ndim >= 1 ? (size_t)v->shape[0] : 1; }
+size_t cols_of(const Py_buffer *v) { return v->ndim == 2 ? (size_t)v->shape[1] : 1; }
 
 /* Outputs (nq x k of float32 and of int64). */
 static int get_outputs(PyObject *od, PyObject *oi, Py_buffer *vd, Py_buffer *vi, size_t nq, size_t k) {
@@ -100,18 +100,13 @@ static int parse_metric(const char *name, sl_metric *m) {
  * sets a flag the library polls, and the call returns SL_ERR_INTERRUPTED,
  * raised as KeyboardInterrupt; Python's handler is put back afterwards. */
 static pthread_t main_thread;
-static volatile sig_atomic_t stop_flag;
+volatile sig_atomic_t stop_flag;
 static void on_sigint(int sig) {
     (void)sig;
     stop_flag = 1;
 }
 
-typedef struct {
-    bool installed;
-    struct sigaction old;
-} sigint_guard;
-
-static void sigint_catch(sigint_guard *g) {
+void sigint_catch(sigint_guard *g) {
     stop_flag = 0;
     g->installed = pthread_equal(pthread_self(), main_thread) != 0;
     if (!g->installed) return;
@@ -122,7 +117,7 @@ static void sigint_catch(sigint_guard *g) {
     sigaction(SIGINT, &sa, &g->old);
 }
 
-static void sigint_release(sigint_guard *g) {
+void sigint_release(sigint_guard *g) {
     if (g->installed) sigaction(SIGINT, &g->old, NULL);
 }
 
@@ -1251,6 +1246,10 @@ PyMODINIT_FUNC PyInit__simlearn(void) {
     Py_INCREF(&WordsType);
     if (PyModule_AddObject(m, "_Words", (PyObject *)&WordsType) < 0) {
         Py_DECREF(&WordsType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (models_add_types(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

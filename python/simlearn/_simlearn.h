@@ -1,0 +1,40 @@
+/* What the extension's source files share: errors as exceptions, buffer
+ * checks, the Ctrl-C guard of long calls (python/simlearn/_simlearn.c), and
+ * the types that python/simlearn/_models.c adds to the module. */
+#ifndef SIMLEARN_PY_SIMLEARN_H
+#define SIMLEARN_PY_SIMLEARN_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "simlearn.h"
+
+/* Raise the exception for a library status with sl_error_message() as its
+ * text (MemoryError, OSError, KeyboardInterrupt, RuntimeError, else
+ * ValueError); returns NULL. */
+PyObject *raise_status(sl_status s);
+
+/* A C-contiguous buffer of `want` ('f' float32, 'd' float64, 'i' int32, 'q'
+ * int64) with ndim dimensions; -1 with TypeError naming `name` otherwise. */
+int get_buffer(PyObject *obj, Py_buffer *view, const char *name, char want, int ndim, bool writable);
+size_t rows_of(const Py_buffer *v);
+size_t cols_of(const Py_buffer *v);
+
+/* While a long call runs without the GIL, SIGINT in the main thread sets
+ * stop_flag (which the call polls); sigint_release puts Python's handler
+ * back. */
+typedef struct {
+    bool installed;
+    struct sigaction old;
+} sigint_guard;
+extern volatile sig_atomic_t stop_flag;
+void sigint_catch(sigint_guard *g);
+void sigint_release(sigint_guard *g);
+
+/* Add _Model and _Encoder to the module; -1 on error. */
+int models_add_types(PyObject *m);
+
+#endif
