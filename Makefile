@@ -128,6 +128,9 @@ demo: all
 # $(BUILD), which the tests and benchmarks use, keeps ARCH.
 INSTALL_BUILD ?= build-install
 INSTALL_ARCH  ?= $(if $(filter x86_64-%,$(shell $(CC) -dumpmachine)),-march=x86-64-v2,)
+.PHONY: print-install-arch
+print-install-arch:
+	@echo '$(INSTALL_ARCH)'
 install: deps deps-python
 	@$(MAKE) --no-print-directory BUILD=$(INSTALL_BUILD) BIN=$(INSTALL_BUILD)/simlearn ARCH='$(INSTALL_ARCH)' \
 	  install-built

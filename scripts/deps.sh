@@ -10,16 +10,17 @@
 #              pkg-config finds the installed library, and both OpenBLAS builds
 #              (OpenMP and pthreads) for the kernel and threading checks, and
 #              the Python package's build and pytest
-#     python   build the Python package (`make python`): Debian's interpreter,
-#              its headers and numpy
+#     python   build the Python package (`make python`, `pip install .`):
+#              Debian's interpreter, its headers, numpy, pip and setuptools
 #     data     the data sets the examples and benchmarks read
 #     bench    the reference systems the benchmarks compare against
 set -euo pipefail
 
 core=(build-essential pkg-config libopenblas-dev zlib1g-dev libpng-dev libjpeg-dev)
 test=(python3-numpy python3-gensim python3-torch chromium dataset-fashion-mnist pkg-config
-      libopenblas0-openmp libopenblas0-pthread python3 python3-dev python3-pytest)
-python=(python3 python3-dev python3-numpy)
+      libopenblas0-openmp libopenblas0-pthread python3 python3-dev python3-pytest python3-pip
+      python3-setuptools python3-wheel)
+python=(python3 python3-dev python3-numpy python3-pip python3-setuptools python3-wheel)
 data=(dataset-fashion-mnist dict-gcide)
 bench=(python3-numpy python3-torch python3-gensim python3-faiss python3-hnswlib
        python3-sklearn python3-scipy fasttext dataset-fashion-mnist dict-gcide)
