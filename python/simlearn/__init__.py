@@ -31,9 +31,9 @@ import os as _os
 import numpy as _np
 
 from . import _simlearn
-from .models import Encoder, Model
+from .models import Encoder, Model, load_safetensors, save_safetensors
 
-__all__ = ["Index", "knn", "Model", "Encoder", "KNNClassifier", "LinearProbe", "spectrum", "effective_rank", "anisotropy",
+__all__ = ["Index", "knn", "Model", "Encoder", "load_safetensors", "save_safetensors", "KNNClassifier", "LinearProbe", "spectrum", "effective_rank", "anisotropy",
            "uniformity", "alignment_uniformity", "pca", "tsne", "Words", "train", "embed", "zero_shot",
            "retrieval_metrics", "class_margins", "abtt", "__version__"]
 __version__ = _simlearn.version()

@@ -1,6 +1,8 @@
-/* Models and encoders from Python: _Model wraps sl_model (a network built
- * from a spec, or loaded from a file or a checkpoint's tower) and _Encoder
- * wraps sl_encoder (a trained checkpoint embedding arrays). The Python layer
+/* Models, encoders and their files from Python: _Model wraps sl_model (a
+ * network built from a spec, or loaded from a file or a checkpoint's tower),
+ * _Encoder wraps sl_encoder (a trained checkpoint embedding arrays), and
+ * read_safetensors / write_safetensors the library's safetensors reader and
+ * atomic writer. The Python layer
  * (simlearn/__init__.py) shapes the arrays; here inputs are float32
  * C-contiguous n x item matrices and outputs buffers it allocated. A model
  * holds its activations, so one call at a time runs on an object: a second
@@ -325,6 +327,116 @@ static PyTypeObject EncoderType = {
     .tp_methods = encoder_methods,
     .tp_new = PyType_GenericNew,
 };
+
+/* ---- safetensors files ---------------------------------------------------
+ * Tensors cross as (name, format, shape, bytes); format is the buffer
+ * format of the dtype ('f' F32, 'd' F64, 'i' I32, 'q' I64, 'B' U8). */
+static const char dtype_formats[] = {[SL_F32] = 'f', [SL_F64] = 'd', [SL_I32] = 'i', [SL_I64] = 'q', [SL_U8] = 'B'};
+static const size_t dtype_sizes[] = {[SL_F32] = 4, [SL_F64] = 8, [SL_I32] = 4, [SL_I64] = 8, [SL_U8] = 1};
+
+static PyObject *tensor_tuple(const char *name, const sl_array *a) {
+    PyObject *shape = PyTuple_New(a->ndim);
+    for (int k = 0; shape && k < a->ndim; k++) PyTuple_SET_ITEM(shape, k, PyLong_FromSize_t(a->shape[k]));
+    if (!shape) return NULL;
+    char fmt[2] = {dtype_formats[a->dtype], 0};
+    return Py_BuildValue("(ssNy#)", name, fmt, shape, (const char *)a->data,
+                         (Py_ssize_t)(sl_array_count(a) * dtype_sizes[a->dtype]));
+}
+
+/* read_safetensors(path) -> ([(name, format, shape, bytes)], {key: value}) */
+PyObject *py_read_safetensors(PyObject *self, PyObject *arg) {
+    (void)self;
+    PyObject *path;
+    if (!PyUnicode_FSConverter(arg, &path)) return NULL;
+    sl_tensors *t = NULL;
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS s = sl_safetensors_read(PyBytes_AS_STRING(path), &t);
+    Py_END_ALLOW_THREADS Py_DECREF(path);
+    if (s) return raise_status(s);
+    size_t n = sl_tensors_count(t), nm = sl_tensors_meta_count(t);
+    PyObject *list = PyList_New((Py_ssize_t)n), *meta = PyDict_New();
+    for (size_t i = 0; list && i < n; i++) {
+        const char *name = sl_tensors_name(t, i);
+        PyObject *v = tensor_tuple(name, sl_tensors_get(t, name));
+        if (!v) Py_CLEAR(list);
+        else PyList_SET_ITEM(list, (Py_ssize_t)i, v);
+    }
+    for (size_t i = 0; meta && i < nm; i++) {
+        const char *key = sl_tensors_meta_key(t, i);
+        PyObject *v = PyUnicode_FromString(sl_tensors_get_meta(t, key));
+        if (!v || PyDict_SetItemString(meta, key, v) < 0) Py_CLEAR(meta);
+        Py_XDECREF(v);
+    }
+    sl_tensors_destroy(t);
+    if (!list || !meta) {
+        Py_XDECREF(list), Py_XDECREF(meta);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", list, meta);
+}
+
+/* One (name, format, shape, buffer) item into t; -1 with an exception. */
+static int add_tensor(sl_tensors *t, PyObject *item) {
+    const char *name, *fmt;
+    PyObject *shape, *obj;
+    if (!PyArg_ParseTuple(item, "ssO!O", &name, &fmt, &PyTuple_Type, &shape, &obj)) return -1;
+    const char *at = strchr("fdiqB", fmt[0]);
+    if (!fmt[0] || fmt[1] || !at) return PyErr_Format(PyExc_TypeError, "%s: unsupported dtype", name), -1;
+    const sl_dtype types[] = {SL_F32, SL_F64, SL_I32, SL_I64, SL_U8};
+    sl_dtype dt = types[at - "fdiqB"];
+    int ndim = (int)PyTuple_GET_SIZE(shape);
+    size_t dims[SL_MAX_DIMS], count = 1;
+    if (ndim > SL_MAX_DIMS) return PyErr_Format(PyExc_ValueError, "%s: more than %d dimensions", name, SL_MAX_DIMS), -1;
+    for (int k = 0; k < ndim; k++) {
+        dims[k] = PyLong_AsSize_t(PyTuple_GET_ITEM(shape, k));
+        if (PyErr_Occurred()) return -1;
+        count *= dims[k];
+    }
+    Py_buffer v;
+    if (PyObject_GetBuffer(obj, &v, PyBUF_C_CONTIGUOUS) < 0) return -1;
+    int r = 0;
+    if ((size_t)v.len != count * dtype_sizes[dt]) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd bytes for %zu values", name, v.len, count);
+        r = -1;
+    } else {
+        sl_status s = sl_tensors_add(t, name, dt, ndim, dims, v.buf);
+        if (s) r = -1, raise_status(s);
+    }
+    PyBuffer_Release(&v);
+    return r;
+}
+
+/* write_safetensors(path, [(name, format, shape, buffer)], {key: value}) */
+PyObject *py_write_safetensors(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *path, *list, *meta;
+    if (!PyArg_ParseTuple(args, "O&O!O!", PyUnicode_FSConverter, &path, &PyList_Type, &list, &PyDict_Type, &meta))
+        return NULL;
+    sl_tensors *t = NULL;
+    sl_status s = sl_tensors_create(&t);
+    int bad = s ? (raise_status(s), -1) : 0;
+    for (Py_ssize_t i = 0; !bad && i < PyList_GET_SIZE(list); i++) bad = add_tensor(t, PyList_GET_ITEM(list, i));
+    PyObject *key, *v;
+    Py_ssize_t pos = 0;
+    while (!bad && PyDict_Next(meta, &pos, &key, &v)) {
+        const char *k = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
+        const char *val = PyUnicode_Check(v) ? PyUnicode_AsUTF8(v) : NULL;
+        if (!k || !val) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "metadata: expected str keys and values");
+            bad = -1;
+        } else if ((s = sl_tensors_set_meta(t, k, val))) {
+            raise_status(s), bad = -1;
+        }
+    }
+    if (!bad) {
+        Py_BEGIN_ALLOW_THREADS s = sl_safetensors_write(PyBytes_AS_STRING(path), t);
+        Py_END_ALLOW_THREADS if (s) raise_status(s), bad = -1;
+    }
+    sl_tensors_destroy(t);
+    Py_DECREF(path);
+    if (bad) return NULL;
+    Py_RETURN_NONE;
+}
 
 static int add_type(PyObject *m, PyTypeObject *t, const char *name) {
     if (PyType_Ready(t) < 0) return -1;

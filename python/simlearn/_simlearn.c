@@ -1227,6 +1227,8 @@ static PyMethodDef module_methods[] = {
     {"abtt", py_abtt, METH_VARARGS, "all-but-the-top, in place"},
     {"zero_shot", (PyCFunction)(void (*)(void))py_zero_shot, METH_VARARGS | METH_KEYWORDS, "CLIP zero-shot"},
     {"embed", (PyCFunction)(void (*)(void))py_embed, METH_VARARGS | METH_KEYWORDS, "simlearn embed"},
+    {"read_safetensors", py_read_safetensors, METH_O, "tensors and metadata of a safetensors file"},
+    {"write_safetensors", py_write_safetensors, METH_VARARGS, "write a safetensors file atomically"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_simlearn", "simlearn's C core", -1, module_methods,

@@ -36,5 +36,8 @@ void sigint_release(sigint_guard *g);
 
 /* Add _Model and _Encoder to the module; -1 on error. */
 int models_add_types(PyObject *m);
+/* read_safetensors(path) and write_safetensors(path, tensors, metadata). */
+PyObject *py_read_safetensors(PyObject *self, PyObject *arg);
+PyObject *py_write_safetensors(PyObject *self, PyObject *args);
 
 #endif

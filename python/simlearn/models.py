@@ -16,7 +16,7 @@ import numpy as _np
 
 from . import _simlearn
 
-__all__ = ["Model", "Encoder"]
+__all__ = ["Model", "Encoder", "load_safetensors", "save_safetensors"]
 
 
 def _threads(threads):
@@ -204,3 +204,35 @@ class Encoder(_Closing, _simlearn._Encoder):
             return "<simlearn.Encoder (closed)>"
         text = ", text tower" if i["has_text"] else ""
         return f"<simlearn.Encoder {i['input_shape']} -> {i['dim']}{text}>"
+
+
+_DTYPES = {"f": _np.float32, "d": _np.float64, "i": _np.int32, "q": _np.int64, "B": _np.uint8}
+_FORMATS = {_np.dtype(v): k for k, v in _DTYPES.items()}
+
+
+def load_safetensors(path):
+    """(tensors, metadata) of a safetensors file: a dict of new numpy arrays
+    by name in file order (F32, F64, I32, I64, U8) and the file's string
+    metadata (a training checkpoint keeps its settings there: train.*,
+    encoder.spec, ...). The header is checked strictly; a malformed file
+    raises ValueError naming the file and what is wrong."""
+    items, meta = _simlearn.read_safetensors(_os.fspath(path))
+    return {name: _np.frombuffer(data, dtype=_DTYPES[fmt]).reshape(shape).copy()
+            for name, fmt, shape, data in items}, meta
+
+
+def save_safetensors(path, tensors, metadata=None):
+    """Write a dict of arrays (float32, float64, int32, int64 or uint8) and
+    optional string metadata as a safetensors file, atomically (a crash
+    leaves the old file or the new one). Other dtypes raise TypeError; a
+    0-d array is stored with shape (1,)."""
+    items = []
+    for name, value in tensors.items():
+        a = _np.asarray(value)
+        native = a.dtype.newbyteorder("=")
+        if native not in _FORMATS:
+            raise TypeError(f"{name}: expected float32, float64, int32, int64 or uint8, got dtype {a.dtype}")
+        a = _np.ascontiguousarray(a.astype(native, copy=False))
+        items.append((str(name), _FORMATS[a.dtype], tuple(int(d) for d in a.shape), a))
+    meta = {} if metadata is None else {str(k): str(v) for k, v in metadata.items()}
+    _simlearn.write_safetensors(_os.fspath(path), items, meta)

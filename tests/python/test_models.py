@@ -189,3 +189,33 @@ def test_ctrl_c_stops_embedding(clip):
         enc.embed(x, batch=256)
     timer.join()
     assert enc.embed(x[:2]).shape == (2, 32)  # still usable
+
+
+def test_safetensors_round_trip_and_checkpoints(clip, tmp_path):
+    t, meta = simlearn.load_safetensors(clip)
+    assert meta["encoder.spec"].startswith("conv(8,3,stride=2,pad=1)") and "text.vocab" in meta
+    np.testing.assert_array_equal(t["encoder.0.weight"], simlearn.Model.load(clip, tower="encoder").state_dict()["0.weight"])
+    arrays = {"f": np.arange(12, dtype=np.float32).reshape(3, 4), "d": np.array([1.5, -2.0]),
+              "i": np.array([[1, -2]], dtype=np.int32), "q": np.arange(5, dtype=np.int64)[::2],
+              "u": np.array([0, 255], dtype=np.uint8), "big": np.arange(4, dtype=">f4")}
+    simlearn.save_safetensors(tmp_path / "a.safetensors", arrays, {"note": "hello", "n": 3})
+    back, m = simlearn.load_safetensors(tmp_path / "a.safetensors")
+    assert m == {"note": "hello", "n": "3"} and list(back) == list(arrays)
+    for k, v in arrays.items():
+        np.testing.assert_array_equal(back[k], v)
+        assert back[k].dtype == v.dtype.newbyteorder("=")
+    torch = pytest.importorskip("torch")
+    m2 = simlearn.Model("flatten,linear(3)", "2x2")
+    m2.save(tmp_path / "m.safetensors")
+    sd = {k: torch.from_numpy(v) for k, v in simlearn.load_safetensors(tmp_path / "m.safetensors")[0].items()}
+    torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3)).load_state_dict(sd, strict=True)
+    with pytest.raises(TypeError, match="c: expected float32"):
+        simlearn.save_safetensors(tmp_path / "b.safetensors", {"c": np.zeros(2, np.complex64)})
+    with pytest.raises(ValueError, match="__metadata__"):
+        simlearn.save_safetensors(tmp_path / "b.safetensors", {"__metadata__": np.zeros(2, np.float32)})
+    assert not (tmp_path / "b.safetensors").exists()
+    (tmp_path / "bad.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\": 3}        ")
+    with pytest.raises(ValueError, match="bad.safetensors"):
+        simlearn.load_safetensors(tmp_path / "bad.safetensors")
+    with pytest.raises(OSError, match="none.safetensors"):
+        simlearn.load_safetensors(tmp_path / "none.safetensors")
