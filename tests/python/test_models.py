@@ -219,3 +219,36 @@ def test_safetensors_round_trip_and_checkpoints(clip, tmp_path):
         simlearn.load_safetensors(tmp_path / "bad.safetensors")
     with pytest.raises(OSError, match="none.safetensors"):
         simlearn.load_safetensors(tmp_path / "none.safetensors")
+
+
+def test_no_leaks_over_10000_calls(clip, tmp_path):
+    def rss_mib():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    enc = simlearn.Encoder.load(clip, projector=True)
+    m = simlearn.Model("flatten,linear(4)", "3x16x16")
+    x = np.random.default_rng(0).random((4, 3, 16, 16), dtype=np.float32)
+    simlearn.save_safetensors(tmp_path / "t.safetensors", {"a": x})
+
+    def calls():
+        enc.embed(x)
+        enc.embed_text(["a red circle", "a star"])
+        m.forward(x)
+        m.state_dict()
+        simlearn.load_safetensors(tmp_path / "t.safetensors")
+        try:
+            enc.embed(x[:, :, :8])
+        except ValueError:
+            pass
+        try:
+            simlearn.Encoder.load(tmp_path / "t.safetensors")
+        except ValueError:
+            pass
+
+    for _ in range(1000):
+        calls()
+    start = rss_mib()
+    for _ in range(10000):
+        calls()
+    assert rss_mib() - start < 4, rss_mib() - start
