@@ -1,7 +1,9 @@
 /* Tests of the HNSW index: recall against exact search for every metric,
  * integrity after build, add and delete, filters, determinism, save/load
- * round trips and corrupt files, bad inputs. */
+ * round trips and corrupt files, bad inputs; the key map. */
 #include "test.h"
+
+#include "index/index_internal.h"
 
 #include <unistd.h>
 
@@ -370,4 +372,80 @@ TEST(hnsw_bad_inputs_fail_clearly) {
     ASSERT_EQ_INT(ids[0], 0);
     ASSERT_EQ_INT(ids[1], -1);
     sl_hnsw_destroy(h);
+}
+
+/* ---- key map -------------------------------------------------------------------- */
+
+static uint64_t splitmix(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+TEST(keymap_put_get_replace) {
+    sl__keymap m = {0};
+    ASSERT_EQ_INT(sl__keymap_get(&m, 5), -1);
+    ASSERT_OK(sl__keymap_put(&m, 5, 50));
+    ASSERT_OK(sl__keymap_put(&m, 0, 7));
+    ASSERT_OK(sl__keymap_put(&m, INT64_MAX, 9));
+    ASSERT_EQ_INT(sl__keymap_get(&m, 5), 50);
+    ASSERT_EQ_INT(sl__keymap_get(&m, 0), 7);
+    ASSERT_EQ_INT(sl__keymap_get(&m, INT64_MAX), 9);
+    ASSERT_EQ_INT(sl__keymap_get(&m, 6), -1);
+    ASSERT_EQ_INT(sl__keymap_get(&m, -1), -1);
+    ASSERT_OK(sl__keymap_put(&m, 5, 51)); /* replaced, not added */
+    ASSERT_EQ_INT(sl__keymap_get(&m, 5), 51);
+    ASSERT_EQ_SIZE(m.n, 3);
+    ASSERT_FAILS(sl__keymap_put(&m, -3, 1), SL_ERR_ARG, "key -3 is negative");
+    ASSERT_EQ_SIZE(m.n, 3);
+    /* Puts up to the reserved count never move the table. */
+    sl__keymap r = {0};
+    ASSERT_OK(sl__keymap_reserve(&r, 1000));
+    const sl__keyslot *slots = r.slots;
+    ASSERT_TRUE(r.cap >= 2000);
+    for (int64_t i = 0; i < 1000; i++) ASSERT_OK(sl__keymap_put(&r, i * 7919, i));
+    ASSERT_TRUE(r.slots == slots);
+    for (int64_t i = 0; i < 1000; i++) ASSERT_EQ_INT(sl__keymap_get(&r, i * 7919), i);
+    sl__keymap_free(&r);
+    sl__keymap_free(&m);
+    ASSERT_EQ_SIZE(m.cap, 0);
+    ASSERT_EQ_INT(sl__keymap_get(&m, 5), -1);
+}
+
+/* The table doubles as it fills (never beyond half full) and every key stays
+ * findable: 100k large random keys, then keys that differ only in their high
+ * bits, and consecutive ones. */
+TEST(keymap_grows_over_many_large_keys) {
+    const size_t n = 100000;
+    sl__keymap m = {0};
+    int64_t *keys = malloc(n * sizeof *keys);
+    uint64_t s = 42;
+    for (size_t i = 0; i < n; i++) keys[i] = (int64_t)(splitmix(&s) >> 1);
+    keys[0] = INT64_MAX, keys[1] = 0;
+    size_t cap = 0, grew = 0;
+    for (size_t i = 0; i < n; i++) {
+        ASSERT_OK(sl__keymap_put(&m, keys[i], (int64_t)i));
+        ASSERT_EQ_SIZE(m.n, i + 1);
+        if (m.cap != cap) grew++, cap = m.cap;
+    }
+    ASSERT_TRUE(m.n * 2 <= m.cap && (m.cap & (m.cap - 1)) == 0);
+    printf("100000 keys: %zu slots after %zu sizes\n", m.cap, grew);
+    ASSERT_TRUE(grew >= 10);
+    for (size_t i = 0; i < n; i++) ASSERT_EQ_INT(sl__keymap_get(&m, keys[i]), (int64_t)i);
+    size_t absent = 0;
+    for (size_t i = 0; i < 10000; i++) absent += sl__keymap_get(&m, (int64_t)(splitmix(&s) >> 1)) == -1;
+    ASSERT_EQ_SIZE(absent, 10000);
+    sl__keymap_free(&m);
+    for (int64_t i = 0; i < 50000; i++) {
+        ASSERT_OK(sl__keymap_put(&m, i << 40, i));
+        ASSERT_OK(sl__keymap_put(&m, i + 1, -i));
+    }
+    for (int64_t i = 0; i < 50000; i++) {
+        ASSERT_EQ_INT(sl__keymap_get(&m, i << 40), i);
+        ASSERT_EQ_INT(sl__keymap_get(&m, i + 1), -i);
+    }
+    ASSERT_EQ_SIZE(m.n, 100000);
+    sl__keymap_free(&m);
+    free(keys);
 }
