@@ -359,11 +359,15 @@ int cli_float_list(const char *opt, const char *s, double min, double max, doubl
 }
 
 int cli_read_labels(const char *path, size_t want, const char *what, int64_t **out) {
+    return cli_read_ints(path, want, "labels", what, out);
+}
+
+int cli_read_ints(const char *path, size_t want, const char *noun, const char *what, int64_t **out) {
     size_t n;
     sl_status s = sl_npy_read_labels(path, out, &n);
     if (s) return cli_fail(s);
     if (n != want) {
-        fprintf(stderr, "simlearn: error: %s has %zu labels but there are %zu %s\n", path, n, want, what);
+        fprintf(stderr, "simlearn: error: %s has %zu %s but there are %zu %s\n", path, n, noun, want, what);
         sl_allocator_free(*out);
         *out = NULL;
         return 1;

@@ -132,6 +132,9 @@ int cli_float_list(const char *opt, const char *s, double min, double max, doubl
 /* Read labels (.npy) that must number `want`: otherwise the error says
  * "FILE has N labels but there are WANT <what>". Returns 0 or 1. */
 int cli_read_labels(const char *path, size_t want, const char *what, int64_t **out);
+/* The same for other integers, such as ids: "FILE has N <noun> but there
+ * are WANT <what>". */
+int cli_read_ints(const char *path, size_t want, const char *noun, const char *what, int64_t **out);
 /* Neighbour lists (nq x k ids and scores): allocate them (the size checked
  * for overflow), and write them to --ids-out / --scores-out files, or print
  * them as "query: id(score) ..." when neither is given and `print`. */

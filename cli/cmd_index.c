@@ -5,6 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* An add that failed: a key refused because of --ids is named with its file. */
+static int add_fail(sl_status s, const char *ids_path) {
+    if (s != SL_ERR_ARG || !ids_path) return cli_fail(s);
+    fprintf(stderr, "simlearn: error: %s: %s\n", ids_path, sl_error_message());
+    return 1;
+}
+
 /* ---- build ---------------------------------------------------------------*/
 
 static const cli_opt build_opts[] = {
@@ -13,13 +20,15 @@ static const cli_opt build_opts[] = {
     {"M", 0, CLI_INT, "16", "links per node (2M on level 0)", NULL, 2, 512, false},
     {"ef-construction", 0, CLI_INT, "200", "candidate list size while building", NULL, 1, 100000, false},
     {"labels", 0, CLI_STR, NULL, "int labels (.npy, one per row) for label filters", NULL, 0, 0, false},
+    {"ids", 0, CLI_STR, NULL, "the rows' ids (.npy of ints >= 0, one per row, distinct) instead of 0..n-1", NULL, 0, 0, false},
     CLI_OPT_THREADS,
     CLI_OPT_SEED,
     CLI_OPT_QUIET,
     CLI_OPT_END};
 static const cli_spec build_spec = {
     "simlearn index build BASE.npy -o INDEX [options]",
-    "Build an HNSW index over the rows of BASE.npy (ids 0..n-1) and save it.\n"
+    "Build an HNSW index over the rows of BASE.npy and save it. The rows' ids are 0..n-1, or\n"
+    "those of --ids (searches return them; delete and --allow-ids take them).\n"
     "With --threads 1 the index is the same bytes on every run.",
     build_opts, 1, 1, "example:\n  simlearn index build train.npy -o train.hnsw --metric cosine"};
 
@@ -29,7 +38,7 @@ static int cmd_build(int argc, char **argv) {
     if (r) return r < 0 ? 0 : r;
     sl_threads_set((int)cli_int(&a, "threads"));
     float *x = NULL;
-    int64_t *labels = NULL;
+    int64_t *labels = NULL, *ids = NULL;
     size_t n, d;
     sl_hnsw *h = NULL;
     sl_progress *p = NULL;
@@ -46,13 +55,14 @@ static int cmd_build(int argc, char **argv) {
         goto out;
     }
     if (cli_str(&a, "labels") && (rc = cli_read_labels(cli_str(&a, "labels"), n, "vectors", &labels))) goto out;
+    if (cli_str(&a, "ids") && (rc = cli_read_ints(cli_str(&a, "ids"), n, "ids", "vectors", &ids))) goto out;
     sl_metric_parse(cli_str(&a, "metric"), &m);
     sl_hnsw_config cfg = {.dim = d, .metric = m, .M = (size_t)cli_int(&a, "M"),
                           .ef_construction = (size_t)cli_int(&a, "ef-construction"), .seed = (uint64_t)cli_int(&a, "seed")};
     double t = sl_time_now();
     if ((s = sl_hnsw_create(&cfg, &h)) || (s = sl_progress_create(stderr, cli_progress_mode(&a), "build", n, "vec", &p)) ||
-        (s = sl_hnsw_add(h, x, n, labels, p, cli_stop_begin(), NULL))) {
-        rc = cli_fail(s);
+        (s = sl_hnsw_add_keys(h, x, n, ids, labels, p, cli_stop_begin()))) {
+        rc = add_fail(s, cli_str(&a, "ids"));
         goto out;
     }
     cli_stop_end();
@@ -68,7 +78,7 @@ out:
     cli_stop_end();
     sl_progress_destroy(p);
     sl_hnsw_destroy(h);
-    sl_allocator_free(x), sl_allocator_free(labels);
+    sl_allocator_free(x), sl_allocator_free(labels), sl_allocator_free(ids);
     return rc;
 }
 
@@ -148,12 +158,16 @@ out:
 static const cli_opt add_opts[] = {
     {"output", 'o', CLI_STR, NULL, "write the grown index here instead of over INDEX", NULL, 0, 0, false},
     {"labels", 0, CLI_STR, NULL, "int labels (.npy) of the new rows", NULL, 0, 0, false},
+    {"ids", 0, CLI_STR, NULL, "the new rows' ids (.npy of ints >= 0, one per row, distinct, none live)", NULL, 0, 0, false},
     CLI_OPT_THREADS,
     CLI_OPT_QUIET,
     CLI_OPT_END};
-static const cli_spec add_spec = {"simlearn index add INDEX NEW.npy [options]",
-                                  "Insert the rows of NEW.npy; they get the next ids. The file is replaced atomically.",
-                                  add_opts, 2, 2, "example:\n  simlearn index add train.hnsw more.npy"};
+static const cli_spec add_spec = {
+    "simlearn index add INDEX NEW.npy [options]",
+    "Insert the rows of NEW.npy. Their ids are those of --ids (the id of a deleted row may be\n"
+    "given again), or else the next node numbers (the index's size onwards), which must not\n"
+    "be ids given earlier. The file is replaced atomically.",
+    add_opts, 2, 2, "example:\n  simlearn index add train.hnsw more.npy --ids more_ids.npy"};
 
 static int cmd_add(int argc, char **argv) {
     cli_args a;
@@ -162,7 +176,7 @@ static int cmd_add(int argc, char **argv) {
     sl_threads_set((int)cli_int(&a, "threads"));
     sl_hnsw *h = NULL;
     float *x = NULL;
-    int64_t *labels = NULL, first;
+    int64_t *labels = NULL, *ids = NULL, first = 0;
     size_t n, d;
     sl_progress *p = NULL;
     int rc = 0;
@@ -180,9 +194,11 @@ static int cmd_add(int argc, char **argv) {
         goto out;
     }
     if (cli_str(&a, "labels") && (rc = cli_read_labels(cli_str(&a, "labels"), n, "vectors", &labels))) goto out;
+    if (cli_str(&a, "ids") && (rc = cli_read_ints(cli_str(&a, "ids"), n, "ids", "vectors", &ids))) goto out;
     if ((s = sl_progress_create(stderr, cli_progress_mode(&a), "add", n, "vec", &p)) ||
-        (s = sl_hnsw_add(h, x, n, labels, p, cli_stop_begin(), &first))) {
-        rc = cli_fail(s);
+        (s = ids ? sl_hnsw_add_keys(h, x, n, ids, labels, p, cli_stop_begin())
+                 : sl_hnsw_add(h, x, n, labels, p, cli_stop_begin(), &first))) {
+        rc = add_fail(s, cli_str(&a, "ids"));
         goto out;
     }
     cli_stop_end();
@@ -192,12 +208,16 @@ static int cmd_add(int argc, char **argv) {
         rc = cli_fail(s);
         goto out;
     }
-    printf("added %zu vectors (ids %lld..%lld) to %s\n", n, (long long)first, (long long)(first + (int64_t)n - 1), outp);
+    if (ids)
+        printf("added %zu vectors (ids from %s) to %s\n", n, cli_str(&a, "ids"), outp);
+    else
+        printf("added %zu vectors (ids %lld..%lld) to %s\n", n, (long long)first, (long long)(first + (int64_t)n - 1),
+               outp);
 out:
     cli_stop_end();
     sl_progress_destroy(p);
     sl_hnsw_destroy(h);
-    sl_allocator_free(x), sl_allocator_free(labels);
+    sl_allocator_free(x), sl_allocator_free(labels), sl_allocator_free(ids);
     return rc;
 }
 
@@ -211,8 +231,9 @@ static const cli_opt del_opts[] = {
     CLI_OPT_END};
 static const cli_spec del_spec = {
     "simlearn index delete INDEX --ids 4,17 | --ids-file IDS.npy [options]",
-    "Delete nodes: they are unlinked and their neighbours' links are repaired, so searches\n"
-    "never see them again. Ids are not reused.",
+    "Delete the rows with these ids: they are unlinked and their neighbours' links are\n"
+    "repaired, so searches never see them again. An id given with --ids (index build or add)\n"
+    "may be given again to a new row; the ids 0..n-1 of rows added without --ids are not reused.",
     del_opts, 1, 1, "example:\n  simlearn index delete train.hnsw --ids 4,17,99"};
 
 static int cmd_delete(int argc, char **argv) {
@@ -254,8 +275,9 @@ out:
 static const cli_opt info_opts[] = {{"check", 0, CLI_FLAG, NULL, "also run the structural check", NULL, 0, 0, false},
                                     CLI_OPT_END};
 static const cli_spec info_spec = {"simlearn index info INDEX [--check]",
-                                   "Print an index's parameters and size; --check verifies the graph (link bounds, no\n"
-                                   "self or duplicate links, every node reachable from the entry point).",
+                                   "Print an index's parameters and size, and whether its ids were given with --ids;\n"
+                                   "--check verifies the graph (link bounds, no self or duplicate links, every node\n"
+                                   "reachable from the entry point, each given id naming its row).",
                                    info_opts, 1, 1, "example:\n  simlearn index info train.hnsw --check"};
 
 static int cmd_info(int argc, char **argv) {
@@ -271,7 +293,11 @@ static int cmd_info(int argc, char **argv) {
     sl_hnsw_get_info(h, &i);
     printf("%s: HNSW index, metric %s, %zu dims, M %zu, ef_construction %zu\n", a.pos[0], sl_metric_name(i.metric),
            i.dim, i.M, i.ef_construction);
-    printf("  vectors: %zu live, %zu ids used (%zu deleted)\n", i.live, i.size, i.size - i.live);
+    if (i.keyed)
+        printf("  vectors: %zu live, %zu inserted (%zu deleted); ids given with --ids\n", i.live, i.size,
+               i.size - i.live);
+    else
+        printf("  vectors: %zu live, %zu ids used (%zu deleted)\n", i.live, i.size, i.size - i.live);
     printf("  levels: %d, entry point %lld, level-0 links %zu (%.1f per node), memory %.1f MiB\n", i.max_level + 1,
            (long long)i.entry_point, i.links_level0, i.live ? (double)i.links_level0 / (double)i.live : 0.0,
            (double)i.bytes / 1048576.0);

@@ -94,6 +94,13 @@ static int load_input(const cli_args *a, knn_input *in) {
             return 1;
         }
         in->n = info.size, in->d = info.dim, in->m = info.metric;
+        if (info.keyed && cli_str(a, "labels")) {
+            fprintf(stderr,
+                    "simlearn: error: the index %s has ids given with --ids, not row numbers, so its neighbours "
+                    "cannot be looked up in --labels (one per row)\n",
+                    in->ipath);
+            return 1;
+        }
     }
     size_t dq = in->d;
     if (in->self)

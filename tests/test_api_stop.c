@@ -50,6 +50,12 @@ TEST(hnsw_add_with_the_flag_set_leaves_the_index_unchanged) {
     flag = 1;
     ASSERT_FAILS(sl_hnsw_add(h, x, n, NULL, NULL, &flag, NULL), SL_ERR_INTERRUPTED, "before the first vector");
     ASSERT_EQ_SIZE(sl_hnsw_size(h), 0);
+    int64_t key = 5;
+    ASSERT_FAILS(sl_hnsw_add_keys(h, x, 1, &key, NULL, NULL, &flag), SL_ERR_INTERRUPTED, "before the first vector");
+    ASSERT_EQ_SIZE(sl_hnsw_size(h), 0);
+    sl_hnsw_info info;
+    sl_hnsw_get_info(h, &info);
+    ASSERT_TRUE(!info.keyed);
     flag = 0;
     ASSERT_OK(sl_hnsw_add(h, x, 100, NULL, NULL, &flag, NULL));
     flag = 1;
@@ -64,10 +70,14 @@ TEST(hnsw_add_with_the_flag_set_leaves_the_index_unchanged) {
 
 /* Stopped in the middle, the index holds a part of the rows, passes its
  * structural check, never returns a row that did not go in, and takes rows
- * that did not go in in a later add. */
-static void stop_midway(int threads) {
+ * that did not go in in a later add. With keys, the keys of the rows that
+ * did not go in name deleted nodes and may be given again. */
+static void stop_midway(int threads, bool keyed) {
     const size_t n = 8000, d = 16;
     float *x = random_rows(n, d, 2);
+    int64_t *keys = malloc(n * sizeof *keys);
+    ASSERT_TRUE(keys != NULL);
+    for (size_t i = 0; i < n; i++) keys[i] = keyed ? (int64_t)(3 * i + 1000000) : (int64_t)i;
     sl_threads_set(threads);
     sl_hnsw_config c;
     sl_hnsw_config_default(&c);
@@ -79,39 +89,52 @@ static void stop_midway(int threads) {
     ASSERT_OK(sl_progress_create(s, SL_PROGRESS_BAR, "build", n, "vec", &p));
     flag = 0;
     int64_t first = -1;
-    ASSERT_FAILS(sl_hnsw_add(h, x, n, NULL, p, &flag, &first), SL_ERR_INTERRUPTED, "interrupted after");
+    if (keyed)
+        ASSERT_FAILS(sl_hnsw_add_keys(h, x, n, keys, NULL, p, &flag), SL_ERR_INTERRUPTED, "interrupted after");
+    else
+        ASSERT_FAILS(sl_hnsw_add(h, x, n, NULL, p, &flag, &first), SL_ERR_INTERRUPTED, "interrupted after");
     sl_progress_destroy(p);
     fclose(s);
-    ASSERT_EQ_INT(first, 0);
+    if (!keyed) ASSERT_EQ_INT(first, 0);
     ASSERT_EQ_SIZE(sl_hnsw_size(h), n); /* every id is handed out ... */
     sl_hnsw_info info;
     sl_hnsw_get_info(h, &info);
     ASSERT_TRUE(info.live >= 1 && info.live < n); /* ... some of them went in */
+    ASSERT_TRUE(info.keyed == keyed);
     ASSERT_OK(sl_hnsw_check(h));
     int64_t ids[20 * 10];
     float sc[20 * 10];
     ASSERT_OK(sl_hnsw_search(h, x, 20, 10, 50, NULL, ids, sc));
     for (size_t i = 0; i < 20 * 10; i++) ASSERT_TRUE(ids[i] < 0 || sl_hnsw_contains(h, ids[i]));
-    /* Up to 500 of the rows that did not go in, added again. */
+    /* Up to 500 of the rows that did not go in, added again (with keys: under
+     * their own keys). */
     size_t missing = 0, k = 0, live = info.live;
-    for (size_t i = 0; i < n; i++) missing += !sl_hnsw_contains(h, (int64_t)i);
+    for (size_t i = 0; i < n; i++) missing += !sl_hnsw_contains(h, keys[i]);
     ASSERT_EQ_SIZE(missing, n - live);
     float *rest = malloc(500 * d * sizeof *rest);
-    ASSERT_TRUE(rest != NULL);
+    int64_t *rest_keys = malloc(500 * sizeof *rest_keys);
+    ASSERT_TRUE(rest != NULL && rest_keys != NULL);
     for (size_t i = 0; i < n && k < 500; i++)
-        if (!sl_hnsw_contains(h, (int64_t)i)) memcpy(rest + k++ * d, x + i * d, d * sizeof *x);
-    ASSERT_OK(sl_hnsw_add(h, rest, k, NULL, NULL, NULL, &first));
-    ASSERT_EQ_INT(first, (int64_t)n);
+        if (!sl_hnsw_contains(h, keys[i])) rest_keys[k] = keys[i], memcpy(rest + k++ * d, x + i * d, d * sizeof *x);
+    if (keyed) {
+        ASSERT_OK(sl_hnsw_add_keys(h, rest, k, rest_keys, NULL, NULL, NULL));
+        for (size_t i = 0; i < k; i++) ASSERT_TRUE(sl_hnsw_contains(h, rest_keys[i]));
+    } else {
+        ASSERT_OK(sl_hnsw_add(h, rest, k, NULL, NULL, NULL, &first));
+        ASSERT_EQ_INT(first, (int64_t)n);
+    }
     sl_hnsw_get_info(h, &info);
     ASSERT_EQ_SIZE(info.live, live + k);
     ASSERT_OK(sl_hnsw_check(h));
-    free(rest);
+    free(rest), free(rest_keys), free(keys);
     sl_hnsw_destroy(h);
     free(x);
 }
 
-TEST(hnsw_add_stopped_midway_one_thread) { stop_midway(1); }
-TEST(hnsw_add_stopped_midway_two_threads) { stop_midway(2); }
+TEST(hnsw_add_stopped_midway_one_thread) { stop_midway(1, false); }
+TEST(hnsw_add_stopped_midway_two_threads) { stop_midway(2, false); }
+TEST(hnsw_add_keys_stopped_midway_one_thread) { stop_midway(1, true); }
+TEST(hnsw_add_keys_stopped_midway_two_threads) { stop_midway(2, true); }
 
 /* ---- t-SNE ----------------------------------------------------------------- */
 

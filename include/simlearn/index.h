@@ -66,8 +66,15 @@ sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *que
 
 /* ---- HNSW -----------------------------------------------------------------
  * Hierarchical navigable small-world graph (Malkov & Yashunin 2018).
- * Ids are assigned by the index in insertion order (0, 1, 2, ...) and never
- * reused. L2 and cosine run on the stored (for cosine: unit-normalised)
+ * Every inserted vector is a node, numbered in insertion order (0, 1, 2, ...;
+ * numbers are never reused), and has an id, its key: by default its node
+ * number; sl_hnsw_add_keys lets the caller choose them instead (any int64
+ * >= 0, each naming at most one live node, like hnswlib's labels or faiss's
+ * IndexIDMap). Search returns ids, and delete, contains, get_vector and the
+ * filter's allow_ids take them. An index that was never given keys keeps no
+ * key table (ids are node numbers); the first sl_hnsw_add_keys gives every
+ * existing node its number as key and keeps a key-to-node hash map from then
+ * on (sl_hnsw_info.keyed). L2 and cosine run on the stored (for cosine: unit-normalised)
  * vectors. Inner product runs as MIPS reduced to L2: every stored vector x is
  * extended by one coordinate sqrt(R^2 - |x|^2), where R is the largest norm in
  * the index, and a query by 0, so |q' - x'|^2 = |q|^2 + R^2 - 2<q, x> and the
@@ -75,8 +82,9 @@ sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *que
  * added vector is longer than R, R grows and the extra coordinates are
  * recomputed. Final scores are recomputed exactly from the original vectors.
  *
- * Thread safety: sl_hnsw_search may run concurrently with other searches;
- * add and delete need exclusive access (they parallelise internally). */
+ * Thread safety: sl_hnsw_search, sl_hnsw_contains and sl_hnsw_get_vector may
+ * run concurrently with each other; add and delete need exclusive access
+ * (they parallelise internally). */
 typedef struct sl_hnsw_config {
     size_t dim;             /* vector dimension, >= 1 */
     sl_metric metric;
@@ -95,9 +103,12 @@ sl_status sl_hnsw_create(const sl_hnsw_config *cfg, sl_hnsw **out);
 void sl_hnsw_destroy(sl_hnsw *h); /* NULL-safe */
 
 /* Insert n vectors (n x dim) with optional labels (n, or NULL: label -1),
- * using the sl_threads_set thread count. The new ids are first_id .. first_id+n-1
- * where first_id is the previous sl_hnsw_size (written to *first_id when not
- * NULL, also on SL_ERR_INTERRUPTED). progress may be NULL. With one thread the
+ * using the sl_threads_set thread count. The new nodes are first_id ..
+ * first_id+n-1, where first_id is the previous sl_hnsw_size (written to
+ * *first_id when not NULL, also on SL_ERR_INTERRUPTED), and so are their ids.
+ * In an index that was given keys, those ids must not be live keys already:
+ * otherwise SL_ERR_ARG naming the row and the id, the index unchanged.
+ * progress may be NULL. With one thread the
  * graph is deterministic; with more, insertion order between threads varies
  * and so do the links. After inserting, live nodes that the link pruning left
  * unreachable from the entry point are linked from a near reachable node.
@@ -107,14 +118,26 @@ void sl_hnsw_destroy(sl_hnsw *h); /* NULL-safe */
  * when several threads insert); the ids of the others are handed out but
  * deleted (sl_hnsw_contains says which went in). A flag already set at the
  * call returns SL_ERR_INTERRUPTED with the index unchanged.
- * Errors: SL_ERR_ARG (n = 0), SL_ERR_NUMERIC (NaN/Inf, naming the row; the
- * index is unchanged), SL_ERR_NOMEM (unchanged when growing the arrays fails;
- * a failure during insertion leaves the rows inserted so far),
- * SL_ERR_INTERRUPTED. */
+ * Errors: SL_ERR_ARG (n = 0, an id already live; the index is unchanged),
+ * SL_ERR_NUMERIC (NaN/Inf, naming the row; the index is unchanged),
+ * SL_ERR_NOMEM (unchanged when growing the arrays fails; a failure during
+ * insertion leaves the rows inserted so far), SL_ERR_INTERRUPTED. */
 sl_status sl_hnsw_add(sl_hnsw *h, const float *x, size_t n, const int64_t *labels, sl_progress *progress,
                       const volatile sig_atomic_t *stop, int64_t *first_id);
 
-/* Delete ids: the nodes are unlinked from the graph and their neighbours'
+/* sl_hnsw_add with the ids chosen by the caller: row i gets id keys[i]. Every
+ * key must be >= 0 (-1 pads search results), not live in the index, and not
+ * repeated in keys; a key whose node was deleted may be given again and then
+ * names the new node. All keys are checked before anything is inserted: a
+ * bad one is SL_ERR_ARG naming the key and its row, the index unchanged. The
+ * keys are recorded before the insertion starts, so after SL_ERR_INTERRUPTED
+ * the keys of the rows that did not go in name deleted nodes (sl_hnsw_contains
+ * is false for them) and may be given again. keys NULL is sl_hnsw_add
+ * (ids = node numbers). Otherwise as sl_hnsw_add, whose errors it shares. */
+sl_status sl_hnsw_add_keys(sl_hnsw *h, const float *x, size_t n, const int64_t *keys, const int64_t *labels,
+                           sl_progress *progress, const volatile sig_atomic_t *stop);
+
+/* Delete the nodes of ids: they are unlinked from the graph and their neighbours'
  * links are repaired (each former neighbour picks new links among the deleted
  * node's neighbours and its own, with the selection heuristic), so search
  * never visits them again. Errors: SL_ERR_RANGE (unknown id), SL_ERR_STATE
@@ -124,7 +147,7 @@ sl_status sl_hnsw_delete(sl_hnsw *h, const int64_t *ids, size_t n);
 /* Filter applied inside the search: nodes failing it are still walked
  * through (so the graph stays connected) but never returned. */
 typedef struct sl_hnsw_filter {
-    const int64_t *allow_ids; /* sorted or not; NULL = no id filter */
+    const int64_t *allow_ids; /* ids (keys), sorted or not, unknown ones ignored; NULL = no id filter */
     size_t n_allow_ids;
     const int64_t *allow_labels; /* NULL = no label filter */
     size_t n_allow_labels;
@@ -142,12 +165,13 @@ sl_status sl_hnsw_search(const sl_hnsw *h, const float *queries, size_t nq, size
 typedef struct sl_hnsw_info {
     size_t dim, M, ef_construction;
     sl_metric metric;
-    size_t size;       /* ids handed out so far (including deleted) */
+    size_t size;       /* nodes so far (including deleted) */
     size_t live;       /* not deleted */
     int max_level;
-    int64_t entry_point;
+    int64_t entry_point; /* its id; -1 when empty */
     size_t links_level0; /* total level-0 links */
     size_t bytes;        /* memory held */
+    bool keyed;          /* ids are keys given with sl_hnsw_add_keys (saved as format version 2) */
 } sl_hnsw_info;
 void sl_hnsw_get_info(const sl_hnsw *h, sl_hnsw_info *out);
 size_t sl_hnsw_size(const sl_hnsw *h);
@@ -155,22 +179,32 @@ size_t sl_hnsw_size(const sl_hnsw *h);
  * (sl_hnsw_get_info walks the nodes for its link and memory counts). */
 size_t sl_hnsw_dim(const sl_hnsw *h);
 size_t sl_hnsw_live(const sl_hnsw *h);
-/* Whether id is live (inserted and not deleted). */
+/* Whether id names a live node (inserted and not deleted). */
 bool sl_hnsw_contains(const sl_hnsw *h, int64_t id);
-/* Copy the original (for cosine: normalised) vector of a live id into out (dim). */
+/* Copy the original (for cosine: normalised) vector of a live id into out
+ * (dim). SL_ERR_NOTFOUND otherwise. */
 sl_status sl_hnsw_get_vector(const sl_hnsw *h, int64_t id, float *out);
 
 /* Structural check: link counts within bounds, no self-links, no duplicate
  * links, no links to deleted or out-of-range nodes, every node present on the
- * levels its level says, every live node reachable from the entry point on
- * level 0. SL_ERR_STATE with the first problem found. */
+ * levels its level says, with keys every live node's key >= 0 and naming it,
+ * every live node reachable from the entry point on level 0. SL_ERR_STATE
+ * with the first problem found. */
 sl_status sl_hnsw_check(const sl_hnsw *h);
 
-/* Save to a file (written atomically): magic "SLHNSW\r\n", format version,
- * dim, metric, M, ef_construction, seed, counts, then the nodes, and a
- * trailing FNV-1a 64-bit checksum of everything before it. Load validates
- * every field against the file size before allocating, so a truncated or
- * corrupt file gives SL_ERR_FORMAT naming the problem, never a crash. */
+/* Save to a file (written atomically), little-endian: magic "SLHNSW\r\n",
+ * format version (uint32), metric (uint32), dim, M, ef_construction, seed,
+ * node count, live count, entry point, top level (each 8 bytes), R^2 for MIPS
+ * (double); then per node its level (int32, -1 when deleted), label (int64),
+ * in version 2 its key (int64), and for a live node its stored vector (float32,
+ * dim, + 1 for ip) and per level 0..level its link count (uint32) and links
+ * (uint32 node numbers); then a FNV-1a 64-bit checksum of everything before
+ * it. An index without keys is written as version 1 (the layout without the
+ * key field); one given keys (sl_hnsw_info.keyed) as version 2. Load reads
+ * both and validates every field against the file size before allocating, so
+ * a truncated or corrupt file gives SL_ERR_FORMAT naming the problem, never a
+ * crash; a version-2 file with a negative key, or with a key that two live
+ * nodes share, is refused naming the file and the node. */
 sl_status sl_hnsw_save(const sl_hnsw *h, const char *path);
 sl_status sl_hnsw_load(const char *path, sl_hnsw **out);
 

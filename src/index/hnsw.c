@@ -19,7 +19,9 @@
 #endif
 
 #define HNSW_MAX_LEVEL 30
+/* Version 1: an index without keys; version 2 adds each node's key. */
 #define HNSW_VERSION 1
+#define HNSW_VERSION_KEYS 2
 static const char hnsw_magic[8] = {'S', 'L', 'H', 'N', 'S', 'W', '\r', '\n'};
 
 struct sl_hnsw {
@@ -39,6 +41,8 @@ struct sl_hnsw {
     uint32_t **up;      /* per node: level * (1 + M) uint32 for levels 1..level */
     int *level;         /* -1 once deleted */
     int64_t *labels;
+    int64_t *keys;   /* NULL until the first add with keys (ids are node numbers); then each node's key */
+    sl__keymap map;  /* with keys: key -> its live node, or else the latest node that had it */
     _Atomic unsigned char *locks; /* one spin lock per node, held while its links change */
     int64_t ep;
     int max_level;
@@ -55,6 +59,18 @@ static inline float *vec_of(const sl_hnsw *h, uint32_t id) {
     return (float *)(h->l0 + (size_t)id * h->stride + h->links_bytes);
 }
 static inline size_t max_links(const sl_hnsw *h, int l) { return l == 0 ? h->M0 : h->M; }
+
+/* The node an id names (through the key map when the index has keys), live
+ * or deleted, or -1 when no node has it. */
+static inline int64_t node_named(const sl_hnsw *h, int64_t id) {
+    if (h->keys) id = sl__keymap_get(&h->map, id);
+    return id >= 0 && (uint64_t)id < h->count ? id : -1;
+}
+/* The live node an id names, or -1. */
+static inline int64_t live_node(const sl_hnsw *h, int64_t id) {
+    int64_t v = node_named(h, id);
+    return v >= 0 && h->level[v] >= 0 ? v : -1;
+}
 
 /* A node's lock is held only while a link list is copied or shrunk, so a
  * waiter spins, with the CPU's pause hint between reads; after LOCK_SPINS
@@ -507,6 +523,8 @@ void sl_hnsw_destroy(sl_hnsw *h) {
     if (!h) return;
     for (size_t i = 0; i < h->count; i++) sl__free(h->up[i]);
     sl__free(h->up), sl__free(h->level), sl__free(h->labels), sl__free((void *)h->locks), sl__free(h->l0_raw);
+    sl__free(h->keys);
+    sl__keymap_free(&h->map);
     pthread_mutex_destroy(&h->ep_lock);
     sl__free(h);
 }
@@ -523,8 +541,9 @@ static sl_status reserve(sl_hnsw *h, size_t need) {
     int *lev = sl__malloc_array(cap, sizeof *lev, "hnsw: levels");
     int64_t *lab = sl__malloc_array(cap, sizeof *lab, "hnsw: labels");
     _Atomic unsigned char *locks = sl__calloc(cap, 1);
-    if (!raw || !up || !lev || !lab || !locks) {
-        sl__free(raw), sl__free(up), sl__free(lev), sl__free(lab), sl__free((void *)locks);
+    int64_t *keys = h->keys ? sl__malloc_array(cap, sizeof *keys, "hnsw: keys") : NULL;
+    if (!raw || !up || !lev || !lab || !locks || (h->keys && !keys)) {
+        sl__free(raw), sl__free(up), sl__free(lev), sl__free(lab), sl__free((void *)locks), sl__free(keys);
         return sl__fail(SL_ERR_NOMEM, "hnsw: cannot grow the index to %zu vectors (%zu bytes)", cap, bytes);
     }
     char *al = raw + ((64 - ((uintptr_t)raw & 63)) & 63);
@@ -533,9 +552,12 @@ static sl_status reserve(sl_hnsw *h, size_t need) {
         memcpy(up, h->up, h->count * sizeof *up);
         memcpy(lev, h->level, h->count * sizeof *lev);
         memcpy(lab, h->labels, h->count * sizeof *lab);
+        if (keys) memcpy(keys, h->keys, h->count * sizeof *keys);
     }
     sl__free(h->l0_raw), sl__free(h->up), sl__free(h->level), sl__free(h->labels), sl__free((void *)h->locks);
+    sl__free(h->keys);
     h->l0_raw = raw, h->l0 = al, h->up = up, h->level = lev, h->labels = lab, h->locks = locks, h->cap = cap;
+    h->keys = keys;
     return SL_OK;
 }
 
@@ -601,15 +623,65 @@ static size_t drop_uninserted(sl_hnsw *h, size_t c0, size_t n, const unsigned ch
     return kept;
 }
 
-sl_status sl_hnsw_add(sl_hnsw *h, const float *x, size_t n, const int64_t *labels, sl_progress *progress,
-                      const volatile sig_atomic_t *stop, int64_t *first_id) {
-    if (n == 0) return sl__fail(SL_ERR_ARG, "hnsw add: no vectors given");
-    SL__TRY(sl__check_finite(x, n, h->dim, "hnsw add"));
-    if (h->count + n > UINT32_MAX - 1) return sl__fail(SL_ERR_RANGE, "hnsw: at most %u vectors", UINT32_MAX - 1);
-    if (stop && *stop) return sl__fail(SL_ERR_INTERRUPTED, "hnsw add: interrupted before the first vector");
-    SL__TRY(reserve(h, h->count + n));
-    size_t c0 = h->count;
-    /* Allocate every new node's upper levels first, so a failure leaves the index unchanged. */
+/* Refuse, before anything changes, the ids of n new rows that the index
+ * cannot take: keys (NULL: the new node numbers) that are negative, live
+ * already, or repeated within the batch. */
+static sl_status check_new_keys(const sl_hnsw *h, const int64_t *keys, size_t n) {
+    if (!keys) {
+        /* Node numbers are new, but in an index with keys one may be a live key. */
+        for (size_t i = 0; h->keys && i < n; i++)
+            if (live_node(h, (int64_t)(h->count + i)) >= 0)
+                return sl__fail(SL_ERR_ARG,
+                                "hnsw add: row %zu would get id %zu (its node number), which the index already holds as "
+                                "a key; give the new rows keys",
+                                i, h->count + i);
+        return SL_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (keys[i] < 0)
+            return sl__fail(SL_ERR_ARG, "hnsw add: key %lld of row %zu is negative (keys are >= 0)", (long long)keys[i], i);
+        if (live_node(h, keys[i]) >= 0)
+            return sl__fail(SL_ERR_ARG, "hnsw add: key %lld of row %zu is already in the index", (long long)keys[i], i);
+    }
+    sl__keymap seen = {0};
+    SL__TRY(sl__keymap_reserve(&seen, n));
+    sl_status st = SL_OK;
+    for (size_t i = 0; i < n && st == SL_OK; i++) {
+        int64_t j = sl__keymap_get(&seen, keys[i]);
+        if (j >= 0)
+            st = sl__fail(SL_ERR_ARG, "hnsw add: key %lld is given twice, in rows %lld and %zu", (long long)keys[i],
+                          (long long)j, i);
+        else
+            sl__keymap_put(&seen, keys[i], (int64_t)i); /* reserved: cannot fail */
+    }
+    sl__keymap_free(&seen);
+    return st;
+}
+
+/* Before adding n rows, with keys given now or before: the key table and room
+ * in the map for n more keys, so that recording them cannot fail. The first
+ * add with keys gives every existing node its number as key. */
+static sl_status keys_prepare(sl_hnsw *h, bool keyed, size_t n) {
+    if (h->keys) return sl__keymap_reserve(&h->map, h->count + n);
+    if (!keyed) return SL_OK;
+    int64_t *k = sl__malloc_array(h->cap, sizeof *k, "hnsw: keys");
+    sl__keymap m = {0};
+    sl_status st = k ? sl__keymap_reserve(&m, h->count + n) : SL_ERR_NOMEM;
+    if (st != SL_OK) {
+        sl__free(k);
+        return st;
+    }
+    for (size_t i = 0; i < h->count; i++) {
+        k[i] = (int64_t)i;
+        sl__keymap_put(&m, (int64_t)i, (int64_t)i); /* reserved: cannot fail */
+    }
+    h->keys = k, h->map = m;
+    return SL_OK;
+}
+
+/* Draw the levels of nodes c0 .. c0+n-1 and allocate their upper levels;
+ * on failure nothing is left allocated. */
+static sl_status alloc_levels(sl_hnsw *h, size_t c0, size_t n) {
     for (size_t i = 0; i < n; i++) {
         int L = draw_level(h, c0 + i);
         h->up[c0 + i] = NULL;
@@ -622,12 +694,31 @@ sl_status sl_hnsw_add(sl_hnsw *h, const float *x, size_t n, const int64_t *label
         }
         h->level[c0 + i] = L;
     }
+    return SL_OK;
+}
+
+/* Store n new rows as nodes c0 .. c0+n-1 (vectors, labels, keys), not yet
+ * linked; on failure the index is unchanged. */
+static sl_status add_store(sl_hnsw *h, const float *x, size_t n, const int64_t *keys, const int64_t *labels) {
+    SL__TRY(reserve(h, h->count + n));
+    size_t c0 = h->count;
+    /* Allocate every new node's upper levels first, so a failure leaves the index unchanged. */
+    SL__TRY(alloc_levels(h, c0, n));
+    sl_status st = keys_prepare(h, keys != NULL, n);
+    if (st != SL_OK) {
+        for (size_t i = 0; i < n; i++) sl__free(h->up[c0 + i]), h->up[c0 + i] = NULL;
+        return st;
+    }
     for (size_t i = 0; i < n; i++) {
         uint32_t id = (uint32_t)(c0 + i);
         store_vector(h, id, x + i * h->dim);
         links_at(h, id, 0)[0] = 0;
         h->labels[id] = labels ? labels[i] : -1;
         atomic_store(&h->locks[id], 0);
+        if (h->keys) {
+            h->keys[id] = keys ? keys[i] : (int64_t)id;
+            sl__keymap_put(&h->map, h->keys[id], (int64_t)id); /* reserved: cannot fail */
+        }
     }
     if (h->metric == SL_METRIC_IP) {
         /* A longer vector raises R and changes every node's extra coordinate. */
@@ -644,7 +735,13 @@ sl_status sl_hnsw_add(sl_hnsw *h, const float *x, size_t n, const int64_t *label
     }
     h->count = c0 + n;
     h->live += n;
+    return SL_OK;
+}
 
+/* Link the stored nodes c0 .. c0+n-1 into the graph, in parallel; after a
+ * stop, those not inserted are marked deleted. *kept: how many went in. */
+static sl_status add_link_nodes(sl_hnsw *h, size_t c0, size_t n, sl_progress *progress,
+                                const volatile sig_atomic_t *stop, size_t *kept) {
     int nt = omp_get_max_threads();
     scratch *sc = sl__calloc((size_t)nt, sizeof *sc);
     /* With a stop flag, which rows went in (a stop skips the rest, in any order). */
@@ -676,10 +773,23 @@ sl_status sl_hnsw_add(sl_hnsw *h, const float *x, size_t n, const int64_t *label
     if (sc)
         for (int t = 0; t < nt; t++) scratch_free(&sc[t]);
     sl__free(sc);
-    size_t kept = n;
-    if (st == SL_OK && inserted && (kept = drop_uninserted(h, c0, n, inserted)) < n)
-        st = sl__fail(SL_ERR_INTERRUPTED, "hnsw add: interrupted after %zu of %zu vectors", kept, n);
+    *kept = n;
+    if (st == SL_OK && inserted && (*kept = drop_uninserted(h, c0, n, inserted)) < n)
+        st = sl__fail(SL_ERR_INTERRUPTED, "hnsw add: interrupted after %zu of %zu vectors", *kept, n);
     sl__free(inserted);
+    return st;
+}
+
+static sl_status add_rows(sl_hnsw *h, const float *x, size_t n, const int64_t *keys, const int64_t *labels,
+                          sl_progress *progress, const volatile sig_atomic_t *stop, int64_t *first_id) {
+    if (n == 0) return sl__fail(SL_ERR_ARG, "hnsw add: no vectors given");
+    SL__TRY(sl__check_finite(x, n, h->dim, "hnsw add"));
+    if (h->count + n > UINT32_MAX - 1) return sl__fail(SL_ERR_RANGE, "hnsw: at most %u vectors", UINT32_MAX - 1);
+    SL__TRY(check_new_keys(h, keys, n));
+    if (stop && *stop) return sl__fail(SL_ERR_INTERRUPTED, "hnsw add: interrupted before the first vector");
+    size_t c0 = h->count, kept = 0;
+    SL__TRY(add_store(h, x, n, keys, labels));
+    sl_status st = add_link_nodes(h, c0, n, progress, stop, &kept);
     if (st == SL_OK || st == SL_ERR_INTERRUPTED) {
         sl_status rs = repair_reachability(h);
         if (rs != SL_OK) st = rs;
@@ -689,27 +799,47 @@ sl_status sl_hnsw_add(sl_hnsw *h, const float *x, size_t n, const int64_t *label
     return st;
 }
 
+sl_status sl_hnsw_add(sl_hnsw *h, const float *x, size_t n, const int64_t *labels, sl_progress *progress,
+                      const volatile sig_atomic_t *stop, int64_t *first_id) {
+    return add_rows(h, x, n, NULL, labels, progress, stop, first_id);
+}
+
+sl_status sl_hnsw_add_keys(sl_hnsw *h, const float *x, size_t n, const int64_t *keys, const int64_t *labels,
+                           sl_progress *progress, const volatile sig_atomic_t *stop) {
+    return add_rows(h, x, n, keys, labels, progress, stop, NULL);
+}
+
 /* ---- delete -------------------------------------------------------------*/
+
+/* Mark the nodes that ids name in del (count entries, zeroed), or fail
+ * naming the first id that names no node or a deleted one. */
+static sl_status delete_marks(const sl_hnsw *h, const int64_t *ids, size_t n, unsigned char *del) {
+    for (size_t i = 0; i < n; i++) {
+        int64_t v = node_named(h, ids[i]);
+        if (v < 0 && h->keys)
+            return sl__fail(SL_ERR_RANGE, "hnsw delete: id %lld is not in the index", (long long)ids[i]);
+        if (v < 0)
+            return sl__fail(SL_ERR_RANGE, "hnsw delete: id %lld is not in the index (ids 0 .. %zu)", (long long)ids[i],
+                            h->count ? h->count - 1 : 0);
+        if (h->level[v] < 0 || del[v])
+            return sl__fail(SL_ERR_STATE, "hnsw delete: id %lld is already deleted", (long long)ids[i]);
+        del[v] = 1;
+    }
+    return SL_OK;
+}
 
 sl_status sl_hnsw_delete(sl_hnsw *h, const int64_t *ids, size_t n) {
     if (n == 0) return SL_OK;
     unsigned char *del = sl__calloc(h->count ? h->count : 1, 1);
     if (!del) return sl__fail(SL_ERR_NOMEM, "hnsw delete: out of memory");
-    for (size_t i = 0; i < n; i++) {
-        if (ids[i] < 0 || (uint64_t)ids[i] >= h->count) {
-            sl__free(del);
-            return sl__fail(SL_ERR_RANGE, "hnsw delete: id %lld is not in the index (ids 0 .. %zu)", (long long)ids[i],
-                            h->count ? h->count - 1 : 0);
-        }
-        if (h->level[ids[i]] < 0 || del[ids[i]]) {
-            sl__free(del);
-            return sl__fail(SL_ERR_STATE, "hnsw delete: id %lld is already deleted", (long long)ids[i]);
-        }
-        del[ids[i]] = 1;
+    sl_status st = delete_marks(h, ids, n, del);
+    if (st != SL_OK) {
+        sl__free(del);
+        return st;
     }
     int nt = omp_get_max_threads();
     scratch *sc = sl__calloc((size_t)nt, sizeof *sc);
-    sl_status st = sc ? SL_OK : sl__fail(SL_ERR_NOMEM, "hnsw delete: out of memory");
+    if (!sc) st = sl__fail(SL_ERR_NOMEM, "hnsw delete: out of memory");
     for (int t = 0; t < nt && st == SL_OK; t++) st = scratch_init(&sc[t], h, 1);
     /* Candidate lists can hold a node's links plus those of all its deleted
      * neighbours: at most (1 + max_links) * max_links. */
@@ -765,8 +895,8 @@ sl_status sl_hnsw_delete(sl_hnsw *h, const int64_t *ids, size_t n) {
     }
     for (int t = 0; t < nt; t++) scratch_free(&sc[t]);
     sl__free(sc), sl__free(cbuf);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t id = (uint32_t)ids[i];
+    for (uint32_t id = 0; id < h->count; id++) {
+        if (!del[id]) continue;
         sl__free(h->up[id]);
         h->up[id] = NULL;
         h->level[id] = -1;
@@ -804,6 +934,36 @@ static int scored_cmp(const void *a, const void *b) {
     return (x->id > y->id) - (x->id < y->id);
 }
 
+/* The filter as a per-node 0/1 array (*out, count entries), or NULL when
+ * it lets every node through. */
+static sl_status filter_mask(const sl_hnsw *h, const sl_hnsw_filter *filter, unsigned char **out) {
+    *out = NULL;
+    if (!filter || (!filter->allow_ids && !filter->allow_labels)) return SL_OK;
+    unsigned char *allow = sl__malloc(h->count);
+    if (!allow) return sl__fail(SL_ERR_NOMEM, "hnsw search: out of memory for the filter");
+    memset(allow, filter->allow_ids ? 0 : 1, h->count);
+    if (filter->allow_ids)
+        for (size_t i = 0; i < filter->n_allow_ids; i++) {
+            int64_t v = node_named(h, filter->allow_ids[i]);
+            if (v >= 0) allow[v] = 1;
+        }
+    if (filter->allow_labels) {
+        int64_t *ls = sl__malloc_array(filter->n_allow_labels ? filter->n_allow_labels : 1, sizeof *ls,
+                                       "hnsw search: labels");
+        if (!ls) {
+            sl__free(allow);
+            return SL_ERR_NOMEM;
+        }
+        memcpy(ls, filter->allow_labels, filter->n_allow_labels * sizeof *ls);
+        qsort(ls, filter->n_allow_labels, sizeof *ls, cmp_i64);
+        for (size_t i = 0; i < h->count; i++)
+            if (allow[i] && !bsearch(&h->labels[i], ls, filter->n_allow_labels, sizeof *ls, cmp_i64)) allow[i] = 0;
+        sl__free(ls);
+    }
+    *out = allow;
+    return SL_OK;
+}
+
 sl_status sl_hnsw_search(const sl_hnsw *h, const float *queries, size_t nq, size_t k, size_t ef,
                          const sl_hnsw_filter *filter, int64_t *ids, float *scores) {
     if (k == 0) return sl__fail(SL_ERR_ARG, "hnsw search: k must be at least 1");
@@ -812,30 +972,9 @@ sl_status sl_hnsw_search(const sl_hnsw *h, const float *queries, size_t nq, size
     if (nq == 0) return SL_OK;
     SL__TRY(sl__check_finite(queries, nq, h->dim, "hnsw search: queries"));
     if (ef < k) ef = k;
-    unsigned char *allow = NULL;
-    if (filter && (filter->allow_ids || filter->allow_labels)) {
-        allow = sl__malloc(h->count);
-        if (!allow) return sl__fail(SL_ERR_NOMEM, "hnsw search: out of memory for the filter");
-        memset(allow, filter->allow_ids ? 0 : 1, h->count);
-        if (filter->allow_ids)
-            for (size_t i = 0; i < filter->n_allow_ids; i++) {
-                int64_t id = filter->allow_ids[i];
-                if (id >= 0 && (uint64_t)id < h->count) allow[id] = 1;
-            }
-        if (filter->allow_labels) {
-            int64_t *ls = sl__malloc_array(filter->n_allow_labels ? filter->n_allow_labels : 1, sizeof *ls,
-                                           "hnsw search: labels");
-            if (!ls) {
-                sl__free(allow);
-                return SL_ERR_NOMEM;
-            }
-            memcpy(ls, filter->allow_labels, filter->n_allow_labels * sizeof *ls);
-            qsort(ls, filter->n_allow_labels, sizeof *ls, cmp_i64);
-            for (size_t i = 0; i < h->count; i++)
-                if (allow[i] && !bsearch(&h->labels[i], ls, filter->n_allow_labels, sizeof *ls, cmp_i64)) allow[i] = 0;
-            sl__free(ls);
-        }
-    }
+    unsigned char *allow;
+    SL__TRY(filter_mask(h, filter, &allow));
+    const int64_t *keys = h->keys; /* NULL: ids are node numbers */
     int nt = omp_get_max_threads();
     scratch *sc = sl__calloc((size_t)nt, sizeof *sc);
     scored *sb = sl__malloc_array((size_t)nt * (ef + 1), sizeof *sb, "hnsw search: results");
@@ -865,7 +1004,7 @@ sl_status sl_hnsw_search(const sl_hnsw *h, const float *queries, size_t nq, size
             if (n > k) n = k;
             for (size_t j = 0; j < n; j++) {
                 uint32_t v = found[j].id;
-                out[j].id = v;
+                out[j].id = keys ? keys[v] : (int64_t)v;
                 if (h->metric == SL_METRIC_L2)
                     out[j].key = sl__exact_score(SL_METRIC_L2, uq, vec_of(h, v), h->dim);
                 else if (h->metric == SL_METRIC_IP)
@@ -895,26 +1034,44 @@ size_t sl_hnsw_dim(const sl_hnsw *h) { return h->dim; }
 
 size_t sl_hnsw_live(const sl_hnsw *h) { return h->live; }
 
-bool sl_hnsw_contains(const sl_hnsw *h, int64_t id) {
-    return id >= 0 && (uint64_t)id < h->count && h->level[id] >= 0;
-}
+bool sl_hnsw_contains(const sl_hnsw *h, int64_t id) { return live_node(h, id) >= 0; }
 
 sl_status sl_hnsw_get_vector(const sl_hnsw *h, int64_t id, float *out) {
-    if (!sl_hnsw_contains(h, id)) return sl__fail(SL_ERR_NOTFOUND, "hnsw: id %lld is not in the index", (long long)id);
-    memcpy(out, vec_of(h, (uint32_t)id), h->dim * sizeof *out);
+    int64_t v = live_node(h, id);
+    if (v < 0) return sl__fail(SL_ERR_NOTFOUND, "hnsw: id %lld is not in the index", (long long)id);
+    memcpy(out, vec_of(h, (uint32_t)v), h->dim * sizeof *out);
     return SL_OK;
 }
 
 void sl_hnsw_get_info(const sl_hnsw *h, sl_hnsw_info *o) {
     memset(o, 0, sizeof *o);
     o->dim = h->dim, o->M = h->M, o->ef_construction = h->efc, o->metric = h->metric;
-    o->size = h->count, o->live = h->live, o->max_level = h->max_level, o->entry_point = h->ep;
+    o->size = h->count, o->live = h->live, o->max_level = h->max_level;
+    o->entry_point = h->ep >= 0 && h->keys ? h->keys[h->ep] : h->ep;
     o->bytes = sizeof *h + h->cap * (h->stride + sizeof *h->up + sizeof *h->level + sizeof *h->labels + 1);
+    o->keyed = h->keys != NULL;
+    if (h->keys) o->bytes += h->cap * sizeof *h->keys + h->map.cap * sizeof *h->map.slots;
     for (size_t i = 0; i < h->count; i++) {
         if (h->level[i] < 0) continue;
         o->links_level0 += links_at(h, (uint32_t)i, 0)[0];
         o->bytes += (size_t)h->level[i] * (h->M + 1) * sizeof(uint32_t);
     }
+}
+
+/* With keys: every live node's key is >= 0 and the map names the node. */
+static sl_status check_keys(const sl_hnsw *h) {
+    if (!h->keys) return SL_OK;
+    if (h->map.n > h->count)
+        return sl__fail(SL_ERR_STATE, "hnsw check: %zu keys in the map but %zu nodes", h->map.n, h->count);
+    for (size_t v = 0; v < h->count; v++) {
+        if (h->level[v] < 0) continue;
+        int64_t key = h->keys[v], named = sl__keymap_get(&h->map, key);
+        if (key < 0) return sl__fail(SL_ERR_STATE, "hnsw check: node %zu has the negative key %lld", v, (long long)key);
+        if (named != (int64_t)v)
+            return sl__fail(SL_ERR_STATE, "hnsw check: node %zu has key %lld, but the key map names node %lld", v,
+                            (long long)key, (long long)named);
+    }
+    return SL_OK;
 }
 
 sl_status sl_hnsw_check(const sl_hnsw *h) {
@@ -955,6 +1112,7 @@ sl_status sl_hnsw_check(const sl_hnsw *h) {
     if (h->ep < 0 || (uint64_t)h->ep >= h->count || h->level[h->ep] != top || h->max_level != top)
         return sl__fail(SL_ERR_STATE, "hnsw check: entry point %lld (level %d) is not on the top level %d",
                         (long long)h->ep, h->ep >= 0 && (uint64_t)h->ep < h->count ? h->level[h->ep] : -2, top);
+    SL__TRY(check_keys(h));
     unsigned char *reached = sl__malloc(h->count);
     uint32_t *queue = sl__malloc_array(h->count, sizeof *queue, "hnsw check");
     if (!reached || !queue) {
@@ -997,7 +1155,7 @@ sl_status sl_hnsw_save(const sl_hnsw *h, const char *path) {
     SL__TRY(sl_afile_open(path, &af));
     writer w = {sl_afile_stream(af), 0xcbf29ce484222325ULL};
     put(&w, hnsw_magic, 8);
-    put_u32(&w, HNSW_VERSION);
+    put_u32(&w, h->keys ? HNSW_VERSION_KEYS : HNSW_VERSION);
     put_u32(&w, (uint32_t)h->metric);
     put_u64(&w, h->dim);
     put_u64(&w, h->M);
@@ -1012,6 +1170,7 @@ sl_status sl_hnsw_save(const sl_hnsw *h, const char *path) {
         int32_t L = h->level[i];
         put(&w, &L, 4);
         put(&w, &h->labels[i], 8);
+        if (h->keys) put(&w, &h->keys[i], 8);
         if (L < 0) continue;
         put(&w, vec_of(h, (uint32_t)i), h->vdim * sizeof(float));
         for (int l = 0; l <= L; l++) {
@@ -1038,18 +1197,24 @@ static sl_status get(reader *r, void *out, size_t n, const char *what) {
     return SL_OK;
 }
 
-static sl_status load_body(reader *r, sl_hnsw **out) {
+typedef struct {
+    uint32_t version, metric;
+    uint64_t dim, M, efc, seed, count, live, ep, maxl;
+    double R2;
+} file_header;
+
+/* The magic, the version and the checksum (after which r->n excludes the
+ * checksum's 8 bytes), then the header fields, each checked. */
+static sl_status load_header(reader *r, file_header *fh) {
     char magic[8];
-    uint32_t version = 0, metric = 0;
-    uint64_t dim = 0, M = 0, efc = 0, seed = 0, count = 0, live = 0, ep = 0, maxl = 0;
-    double R2 = 0;
+    memset(fh, 0, sizeof *fh);
     SL__TRY(get(r, magic, 8, "the magic"));
     if (memcmp(magic, hnsw_magic, 8) != 0)
         return sl__fail(SL_ERR_FORMAT, "%s: not a simlearn HNSW index (wrong magic)", r->path);
-    SL__TRY(get(r, &version, 4, "the version"));
-    if (version != HNSW_VERSION)
-        return sl__fail(SL_ERR_FORMAT, "%s: format version %u, this build reads version %d", r->path, version,
-                        HNSW_VERSION);
+    SL__TRY(get(r, &fh->version, 4, "the version"));
+    if (fh->version != HNSW_VERSION && fh->version != HNSW_VERSION_KEYS)
+        return sl__fail(SL_ERR_FORMAT, "%s: format version %u, this build reads versions %d and %d", r->path,
+                        fh->version, HNSW_VERSION, HNSW_VERSION_KEYS);
     /* The checksum covers everything but its own 8 bytes. */
     if (r->n < 16) return sl__fail(SL_ERR_FORMAT, "%s: file too short (%zu bytes)", r->path, r->n);
     uint64_t want;
@@ -1057,74 +1222,108 @@ static sl_status load_body(reader *r, sl_hnsw **out) {
     if (fnv1a(r->p, r->n - 8) != want)
         return sl__fail(SL_ERR_FORMAT, "%s: checksum mismatch (the file is corrupt or truncated)", r->path);
     r->n -= 8;
-    SL__TRY(get(r, &metric, 4, "the metric"));
-    SL__TRY(get(r, &dim, 8, "the header"));
-    SL__TRY(get(r, &M, 8, "the header"));
-    SL__TRY(get(r, &efc, 8, "the header"));
-    SL__TRY(get(r, &seed, 8, "the header"));
-    SL__TRY(get(r, &count, 8, "the header"));
-    SL__TRY(get(r, &live, 8, "the header"));
-    SL__TRY(get(r, &ep, 8, "the header"));
-    SL__TRY(get(r, &maxl, 8, "the header"));
-    SL__TRY(get(r, &R2, 8, "the header"));
-    if (metric > 2) return sl__fail(SL_ERR_FORMAT, "%s: unknown metric code %u", r->path, metric);
-    if (dim == 0 || dim > ((uint64_t)1 << 24)) return sl__fail(SL_ERR_FORMAT, "%s: dimension %llu out of range", r->path, (unsigned long long)dim);
-    if (M < 2 || M > 512) return sl__fail(SL_ERR_FORMAT, "%s: M = %llu out of range", r->path, (unsigned long long)M);
-    if (efc == 0 || efc > 100000) return sl__fail(SL_ERR_FORMAT, "%s: ef_construction %llu out of range", r->path, (unsigned long long)efc);
-    /* Every node takes at least 12 bytes, so the count is bounded by the file. */
-    if (count > (r->n - r->pos) / 12 || live > count)
+    SL__TRY(get(r, &fh->metric, 4, "the metric"));
+    uint64_t *u[] = {&fh->dim, &fh->M, &fh->efc, &fh->seed, &fh->count, &fh->live, &fh->ep, &fh->maxl};
+    for (size_t i = 0; i < sizeof u / sizeof *u; i++) SL__TRY(get(r, u[i], 8, "the header"));
+    SL__TRY(get(r, &fh->R2, 8, "the header"));
+    if (fh->metric > 2) return sl__fail(SL_ERR_FORMAT, "%s: unknown metric code %u", r->path, fh->metric);
+    if (fh->dim == 0 || fh->dim > ((uint64_t)1 << 24))
+        return sl__fail(SL_ERR_FORMAT, "%s: dimension %llu out of range", r->path, (unsigned long long)fh->dim);
+    if (fh->M < 2 || fh->M > 512)
+        return sl__fail(SL_ERR_FORMAT, "%s: M = %llu out of range", r->path, (unsigned long long)fh->M);
+    if (fh->efc == 0 || fh->efc > 100000)
+        return sl__fail(SL_ERR_FORMAT, "%s: ef_construction %llu out of range", r->path, (unsigned long long)fh->efc);
+    /* Every node takes at least 12 bytes (20 with its key), so the count is
+     * bounded by the file. */
+    size_t least = fh->version == HNSW_VERSION_KEYS ? 20 : 12;
+    if (fh->count > (r->n - r->pos) / least || fh->live > fh->count)
         return sl__fail(SL_ERR_FORMAT, "%s: %llu nodes (%llu live) cannot fit in %zu bytes", r->path,
-                        (unsigned long long)count, (unsigned long long)live, r->n);
-    if (!(R2 >= 0) || !isfinite(R2)) return sl__fail(SL_ERR_FORMAT, "%s: bad MIPS norm %g", r->path, R2);
-    sl_hnsw_config cfg = {.dim = dim, .metric = (sl_metric)metric, .M = M, .ef_construction = efc, .seed = seed};
+                        (unsigned long long)fh->count, (unsigned long long)fh->live, r->n);
+    if (!(fh->R2 >= 0) || !isfinite(fh->R2)) return sl__fail(SL_ERR_FORMAT, "%s: bad MIPS norm %g", r->path, fh->R2);
+    return SL_OK;
+}
+
+/* Record node i's key from a version-2 file (its level already read): a
+ * negative key, or one that a live node before it has, while it is live too,
+ * is refused. The map keeps a key's live node, else its latest. */
+static sl_status load_key(const reader *r, sl_hnsw *h, size_t i, int64_t key) {
+    if (key < 0)
+        return sl__fail(SL_ERR_FORMAT, "%s: node %zu has the negative key %lld (keys are >= 0)", r->path, i,
+                        (long long)key);
+    h->keys[i] = key;
+    int64_t prev = sl__keymap_get(&h->map, key);
+    if (prev >= 0 && h->level[prev] >= 0) {
+        if (h->level[i] >= 0)
+            return sl__fail(SL_ERR_FORMAT, "%s: node %zu has key %lld, which live node %lld has too", r->path, i,
+                            (long long)key, (long long)prev);
+        return SL_OK;
+    }
+    return sl__keymap_put(&h->map, key, (int64_t)i);
+}
+
+/* Read node i (its record up to the vector, then for a live node the vector
+ * and the link lists) into h; *nlive counts the live ones. */
+static sl_status load_node(reader *r, sl_hnsw *h, size_t i, size_t *nlive) {
+    int32_t L = 0;
+    int64_t lab = 0, key = 0;
+    SL__TRY(get(r, &L, 4, "a node level"));
+    SL__TRY(get(r, &lab, 8, "a node label"));
+    if (L < -1 || L > HNSW_MAX_LEVEL) return sl__fail(SL_ERR_FORMAT, "%s: node %zu has level %d", r->path, i, L);
+    h->level[i] = L;
+    h->labels[i] = lab;
+    h->up[i] = NULL;
+    h->count = i + 1;
+    float *v = vec_of(h, (uint32_t)i);
+    memset(v, 0, h->dpad * sizeof *v);
+    links_at(h, (uint32_t)i, 0)[0] = 0;
+    if (h->keys) {
+        SL__TRY(get(r, &key, 8, "a node key"));
+        SL__TRY(load_key(r, h, i, key));
+    }
+    if (L < 0) return SL_OK;
+    (*nlive)++;
+    if (L > 0 && !(h->up[i] = sl__calloc((size_t)L * (h->M + 1), sizeof(uint32_t))))
+        return sl__fail(SL_ERR_NOMEM, "%s: out of memory", r->path);
+    SL__TRY(get(r, v, h->vdim * sizeof(float), "a vector"));
+    SL__TRY(sl__check_finite(v, 1, h->vdim, r->path));
+    for (int l = 0; l <= L; l++) {
+        uint32_t *lk = links_at(h, (uint32_t)i, l);
+        uint32_t cnt = 0;
+        SL__TRY(get(r, &cnt, 4, "a link count"));
+        if (cnt > max_links(h, l))
+            return sl__fail(SL_ERR_FORMAT, "%s: node %zu has %u links on level %d, at most %zu", r->path, i, cnt, l,
+                            max_links(h, l));
+        SL__TRY(get(r, lk + 1, (size_t)cnt * 4, "a link list"));
+        lk[0] = cnt;
+    }
+    return SL_OK;
+}
+
+static sl_status load_body(reader *r, sl_hnsw **out) {
+    file_header fh;
+    SL__TRY(load_header(r, &fh));
+    sl_hnsw_config cfg = {.dim = fh.dim, .metric = (sl_metric)fh.metric, .M = fh.M, .ef_construction = fh.efc,
+                          .seed = fh.seed};
     sl_hnsw *h;
     SL__TRY(sl_hnsw_create(&cfg, &h));
-    sl_status st = count ? reserve(h, count) : SL_OK;
-    h->R2 = R2;
-    size_t nlive = 0;
-    for (size_t i = 0; i < count && st == SL_OK; i++) {
-        int32_t L;
-        int64_t lab;
-        if ((st = get(r, &L, 4, "a node level")) || (st = get(r, &lab, 8, "a node label"))) break;
-        if (L < -1 || L > HNSW_MAX_LEVEL) {
-            st = sl__fail(SL_ERR_FORMAT, "%s: node %zu has level %d", r->path, i, L);
-            break;
-        }
-        h->level[i] = L;
-        h->labels[i] = lab;
-        h->up[i] = NULL;
-        h->count = i + 1;
-        float *v = vec_of(h, (uint32_t)i);
-        memset(v, 0, h->dpad * sizeof *v);
-        links_at(h, (uint32_t)i, 0)[0] = 0;
-        if (L < 0) continue;
-        nlive++;
-        if (L > 0 && !(h->up[i] = sl__calloc((size_t)L * (h->M + 1), sizeof(uint32_t)))) {
-            st = sl__fail(SL_ERR_NOMEM, "%s: out of memory", r->path);
-            break;
-        }
-        if ((st = get(r, v, h->vdim * sizeof(float), "a vector"))) break;
-        if ((st = sl__check_finite(v, 1, h->vdim, r->path))) break;
-        for (int l = 0; l <= L && st == SL_OK; l++) {
-            uint32_t *lk = links_at(h, (uint32_t)i, l);
-            uint32_t cnt;
-            if ((st = get(r, &cnt, 4, "a link count"))) break;
-            if (cnt > max_links(h, l)) {
-                st = sl__fail(SL_ERR_FORMAT, "%s: node %zu has %u links on level %d, at most %zu", r->path, i, cnt, l,
-                              max_links(h, l));
-                break;
-            }
-            if ((st = get(r, lk + 1, (size_t)cnt * 4, "a link list"))) break;
-            lk[0] = cnt;
-        }
+    sl_status st = fh.count ? reserve(h, fh.count) : SL_OK;
+    if (st == SL_OK && fh.version == HNSW_VERSION_KEYS) {
+        /* The map is sized for every node first, so recording keys cannot fail. */
+        h->keys = sl__malloc_array(h->cap ? h->cap : 1, sizeof *h->keys, "hnsw: keys");
+        st = h->keys ? sl__keymap_reserve(&h->map, fh.count) : SL_ERR_NOMEM;
     }
+    h->R2 = fh.R2;
+    size_t nlive = 0;
+    for (size_t i = 0; i < fh.count && st == SL_OK; i++) st = load_node(r, h, i, &nlive);
     if (st == SL_OK && r->pos != r->n)
         st = sl__fail(SL_ERR_FORMAT, "%s: %zu unexpected bytes after the last node", r->path, r->n - r->pos);
     if (st == SL_OK) {
         h->live = nlive;
-        h->ep = (int64_t)ep;
-        h->max_level = (int)(int64_t)maxl;
-        if (nlive != live) st = sl__fail(SL_ERR_FORMAT, "%s: header says %llu live nodes, found %zu", r->path, (unsigned long long)live, nlive);
+        h->ep = (int64_t)fh.ep;
+        h->max_level = (int)(int64_t)fh.maxl;
+        if (nlive != fh.live)
+            st = sl__fail(SL_ERR_FORMAT, "%s: header says %llu live nodes, found %zu", r->path,
+                          (unsigned long long)fh.live, nlive);
     }
     if (st == SL_OK) {
         sl_status c = sl_hnsw_check(h);

@@ -19,4 +19,27 @@ double sl__exact_score(sl_metric m, const float *q, const float *x, size_t d);
 /* SL_ERR_NUMERIC naming the first row with a NaN/Inf value, or SL_OK. */
 sl_status sl__check_finite(const float *x, size_t n, size_t d, const char *what);
 
+/* Key map (keymap.c): non-negative int64 keys to int64 values, the HNSW
+ * index's user ids to its nodes. Open addressing with linear probing and a
+ * splitmix64 hash; the table (a power of two, or 0 slots) is kept at most
+ * half full. A zeroed struct is an empty map. Keys are never removed. */
+typedef struct sl__keyslot {
+    int64_t key; /* -1: empty */
+    int64_t val;
+} sl__keyslot;
+typedef struct sl__keymap {
+    sl__keyslot *slots;
+    size_t cap, n; /* slots, keys held */
+} sl__keymap;
+/* Room for n keys in all, so that putting new keys up to n cannot fail.
+ * SL_ERR_NOMEM (the map unchanged) or SL_ERR_RANGE. */
+sl_status sl__keymap_reserve(sl__keymap *m, size_t n);
+/* Insert key with val, or replace its value; grows the table when needed.
+ * SL_ERR_ARG for a negative key; SL_ERR_NOMEM (the map unchanged). */
+sl_status sl__keymap_put(sl__keymap *m, int64_t key, int64_t val);
+/* The value of key, or -1 when absent. Safe from many threads at once while
+ * nothing is put. */
+int64_t sl__keymap_get(const sl__keymap *m, int64_t key);
+void sl__keymap_free(sl__keymap *m); /* leaves an empty map */
+
 #endif
