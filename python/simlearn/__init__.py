@@ -109,10 +109,11 @@ def knn(base, queries, k, metric="l2", *, exclude_self=False, threads=0):
 class Index(_simlearn._Index):
     """An HNSW graph index (Malkov & Yashunin) of dim-dimensional vectors.
 
-    Index(dim, metric="l2", M=16, ef_construction=200, seed=0). Ids are given
-    in insertion order (0, 1, 2, ...) and never reused; deleted ids stay
-    deleted. An index may be searched from several Python threads at once;
-    add and delete need it alone.
+    Index(dim, metric="l2", M=16, ef_construction=200, seed=0). Ids are yours
+    (add(x, ids=...): any int64 >= 0, each naming at most one live vector;
+    a deleted id may be added again) or, without ids, the insertion order
+    (0, 1, 2, ...). An index may be searched from several Python threads at
+    once; add and delete need it alone.
     """
 
     def __init__(self, dim, metric="l2", M=16, ef_construction=200, seed=0):
@@ -134,27 +135,37 @@ class Index(_simlearn._Index):
     def __contains__(self, id):
         return self._contains(int(id))
 
-    def add(self, x, *, threads=0):
-        """Add the rows of x; returns their ids (int64 array)."""
+    def add(self, x, ids=None, *, labels=None, threads=0):
+        """Add the rows of x; returns their ids (int64 array).
+
+        ids: one int64 >= 0 per row, none of them live in the index nor
+        repeated (else ValueError naming it, and nothing is added); None:
+        the rows' insertion numbers. labels: one int64 per row for
+        search(labels=...) filters (default -1)."""
         a = _matrix(x, "x", self.dim)
-        first = self._add(a, _count(threads, "threads", 0))
+        keys = None if ids is None else _ids(ids, "ids")
+        lab = None if labels is None else _ids(labels, "labels")
+        first = self._add(a, keys, lab, _count(threads, "threads", 0))
+        if keys is not None:
+            return keys.copy()
         return _np.arange(first, first + a.shape[0], dtype=_np.int64)
 
-    def search(self, queries, k, ef=None, filter=None, *, threads=0):
+    def search(self, queries, k, ef=None, filter=None, *, labels=None, threads=0):
         """(scores, ids) of the k best live vectors for each query row.
 
         ef: the candidate list (default max(k, 64)); larger is slower and
-        more exact. filter: ids the results may contain (others are walked
-        through but never returned). Rows with fewer than k results are
-        padded with id -1 and score NaN.
+        more exact. filter: ids the results may contain; labels: labels
+        they may have (others are walked through but never returned). Rows
+        with fewer than k results are padded with id -1 and score NaN.
         """
         q = _matrix(queries, "queries", self.dim)
         k = _count(k, "k")
         ef = max(k, 64) if ef is None else _count(ef, "ef")
         allow = None if filter is None else _ids(filter, "filter")
+        lab = None if labels is None else _ids(labels, "labels")
         scores = _np.empty((q.shape[0], k), dtype=_np.float32)
         ids = _np.empty((q.shape[0], k), dtype=_np.int64)
-        self._search(q, k, ef, allow, _count(threads, "threads", 0), scores, ids)
+        self._search(q, k, ef, allow, lab, _count(threads, "threads", 0), scores, ids)
         return scores, ids
 
     def delete(self, ids):

@@ -196,34 +196,59 @@ static int index_init(IndexObject *o, PyObject *args, PyObject *kw) {
     return 0;
 }
 
+/* An optional int64 vector of n values (ids, labels); 0 when obj is None. */
+static int get_optional_ids(PyObject *obj, Py_buffer *v, const char *name, size_t n) {
+    if (obj == Py_None) return 0;
+    if (get_buffer(obj, v, name, 'q', 1, false) < 0) return -1;
+    if (n != (size_t)-1 && rows_of(v) != n) {
+        PyErr_Format(PyExc_ValueError, "%s: expected %zu values (one per row of x), got %zu", name, n, rows_of(v));
+        PyBuffer_Release(v);
+        return -1;
+    }
+    return 0;
+}
+
+/* _add(x, ids, labels, threads) -> the first node number (ids None) or None */
 static PyObject *index_add(IndexObject *o, PyObject *args) {
-    PyObject *ox;
+    PyObject *ox, *oids, *olab;
     int threads;
-    if (!PyArg_ParseTuple(args, "Oi", &ox, &threads) || !live(o)) return NULL;
-    Py_buffer vx;
+    if (!PyArg_ParseTuple(args, "OOOi", &ox, &oids, &olab, &threads) || !live(o)) return NULL;
+    Py_buffer vx, vk = {0}, vl = {0};
     if (get_buffer(ox, &vx, "x", 'f', 2, false) < 0) return NULL;
-    const size_t dim = sl_hnsw_dim(o->h);
+    const size_t dim = sl_hnsw_dim(o->h), n = rows_of(&vx);
     if (cols_of(&vx) != dim) {
         PyBuffer_Release(&vx);
         return PyErr_Format(PyExc_ValueError, "x: expected rows of %zu values, got %zu", dim, cols_of(&vx));
+    }
+    if (get_optional_ids(oids, &vk, "ids", n) < 0 || get_optional_ids(olab, &vl, "labels", n) < 0) {
+        PyBuffer_Release(&vx);
+        if (vk.obj) PyBuffer_Release(&vk);
+        return NULL;
     }
     int64_t first = 0;
     sigint_guard g;
     sigint_catch(&g);
     sl_status s;
     Py_BEGIN_ALLOW_THREADS sl_threads_set(threads);
-    s = sl_hnsw_add(o->h, vx.buf, rows_of(&vx), NULL, NULL, &stop_flag, &first);
+    if (vk.obj)
+        s = sl_hnsw_add_keys(o->h, vx.buf, n, vk.buf, vl.obj ? vl.buf : NULL, NULL, &stop_flag);
+    else
+        s = sl_hnsw_add(o->h, vx.buf, n, vl.obj ? vl.buf : NULL, NULL, &stop_flag, &first);
     Py_END_ALLOW_THREADS sigint_release(&g);
     PyBuffer_Release(&vx);
+    if (vk.obj) PyBuffer_Release(&vk);
+    if (vl.obj) PyBuffer_Release(&vl);
     if (s) return raise_status(s);
+    if (oids != Py_None) Py_RETURN_NONE;
     return PyLong_FromLongLong(first);
 }
 
 static PyObject *index_search(IndexObject *o, PyObject *args) {
-    PyObject *oq, *oallow, *od, *oi;
+    PyObject *oq, *oallow, *olab, *od, *oi;
     Py_ssize_t k, ef;
     int threads;
-    if (!PyArg_ParseTuple(args, "OnnOiOO", &oq, &k, &ef, &oallow, &threads, &od, &oi) || !live(o)) return NULL;
+    if (!PyArg_ParseTuple(args, "OnnOOiOO", &oq, &k, &ef, &oallow, &olab, &threads, &od, &oi) || !live(o))
+        return NULL;
     if (k < 1 || ef < 1) return PyErr_Format(PyExc_ValueError, "k and ef: expected at least 1, got %zd, %zd", k, ef);
     Py_buffer vq, va = {0}, vd, vi;
     if (get_buffer(oq, &vq, "queries", 'f', 2, false) < 0) return NULL;
@@ -232,24 +257,25 @@ static PyObject *index_search(IndexObject *o, PyObject *args) {
         PyBuffer_Release(&vq);
         return PyErr_Format(PyExc_ValueError, "queries: expected rows of %zu values, got %zu", dim, cols_of(&vq));
     }
-    sl_hnsw_filter f = {0};
-    if (oallow != Py_None) {
-        if (get_buffer(oallow, &va, "filter", 'q', 1, false) < 0) {
-            PyBuffer_Release(&vq);
-            return NULL;
-        }
-        f.allow_ids = va.buf, f.n_allow_ids = rows_of(&va);
-    }
-    if (get_outputs(od, oi, &vd, &vi, rows_of(&vq), (size_t)k) < 0) {
+    Py_buffer vl = {0};
+    if (get_optional_ids(oallow, &va, "filter", (size_t)-1) < 0 ||
+        get_optional_ids(olab, &vl, "labels", (size_t)-1) < 0 ||
+        get_outputs(od, oi, &vd, &vi, rows_of(&vq), (size_t)k) < 0) {
         PyBuffer_Release(&vq);
         if (va.obj) PyBuffer_Release(&va);
+        if (vl.obj) PyBuffer_Release(&vl);
         return NULL;
     }
+    sl_hnsw_filter f = {0};
+    if (va.obj) f.allow_ids = va.buf, f.n_allow_ids = rows_of(&va);
+    if (vl.obj) f.allow_labels = vl.buf, f.n_allow_labels = rows_of(&vl);
     sl_status s;
     Py_BEGIN_ALLOW_THREADS sl_threads_set(threads);
-    s = sl_hnsw_search(o->h, vq.buf, rows_of(&vq), (size_t)k, (size_t)ef, va.obj ? &f : NULL, vi.buf, vd.buf);
+    s = sl_hnsw_search(o->h, vq.buf, rows_of(&vq), (size_t)k, (size_t)ef, va.obj || vl.obj ? &f : NULL, vi.buf,
+                       vd.buf);
     Py_END_ALLOW_THREADS PyBuffer_Release(&vq);
     if (va.obj) PyBuffer_Release(&va);
+    if (vl.obj) PyBuffer_Release(&vl);
     PyBuffer_Release(&vd), PyBuffer_Release(&vi);
     if (s) return raise_status(s);
     Py_RETURN_NONE;
@@ -304,11 +330,11 @@ static PyObject *index_info(IndexObject *o, PyObject *unused) {
     if (!live(o)) return NULL;
     sl_hnsw_info i;
     sl_hnsw_get_info(o->h, &i);
-    return Py_BuildValue("{s:n,s:s,s:n,s:n,s:n,s:n,s:i,s:L,s:n}", "dim", (Py_ssize_t)i.dim, "metric",
+    return Py_BuildValue("{s:n,s:s,s:n,s:n,s:n,s:n,s:i,s:L,s:n,s:O}", "dim", (Py_ssize_t)i.dim, "metric",
                          sl_metric_name(i.metric), "M", (Py_ssize_t)i.M, "ef_construction",
                          (Py_ssize_t)i.ef_construction, "size", (Py_ssize_t)i.size, "live", (Py_ssize_t)i.live,
                          "max_level", i.max_level, "entry_point", (long long)i.entry_point, "bytes",
-                         (Py_ssize_t)i.bytes);
+                         (Py_ssize_t)i.bytes, "keyed", i.keyed ? Py_True : Py_False);
 }
 
 static PyObject *index_dim(IndexObject *o, PyObject *unused) {

@@ -126,6 +126,45 @@ def test_index_delete_filter_and_padding():
         index.search(x[:1], 1, filter=[0.5])
 
 
+def test_index_takes_your_ids_and_labels(tmp_path):
+    x = data(600, 8)
+    keys = np.random.default_rng(5).choice(10**12, 600, replace=False).astype(np.int64)
+    plain, keyed = simlearn.Index(8), simlearn.Index(8)
+    assert not plain.info()["keyed"]
+    np.testing.assert_array_equal(plain.add(x, threads=1), np.arange(600))
+    np.testing.assert_array_equal(keyed.add(x, keys, threads=1), keys)
+    assert keyed.info()["keyed"] and len(keyed) == 600 and int(keys[7]) in keyed and 7 not in keyed
+    s1, i1 = plain.search(x[:50], 5)
+    s2, i2 = keyed.search(x[:50], 5)
+    np.testing.assert_array_equal(s1, s2)
+    np.testing.assert_array_equal(keys[i1], i2)          # the same graph, your ids
+    keyed.delete(keys[:2])
+    assert len(keyed) == 598 and int(keys[0]) not in keyed
+    keyed.add(x[:1] + 1, [int(keys[0])])                  # a deleted id comes back
+    assert int(keys[0]) in keyed
+    with pytest.raises(ValueError, match=f"{keys[5]}"):
+        keyed.add(x[:1], [int(keys[5])])                  # already live
+    with pytest.raises(ValueError, match="negative"):
+        keyed.add(x[:1], [-3])
+    with pytest.raises(ValueError, match="ids: expected 2 values"):
+        keyed.add(x[:2], [1])
+    _, got = keyed.search(x[:3], 3, filter=keys[10:13])
+    assert set(got.ravel()) <= set(keys[10:13].tolist())
+    keyed.save(tmp_path / "k.hnsw")
+    back = simlearn.Index.load(tmp_path / "k.hnsw")
+    np.testing.assert_array_equal(back.search(x[:50], 5)[1], keyed.search(x[:50], 5)[1])
+    np.save(tmp_path / "q.npy", x[:5])
+    subprocess.run([CLI, "index", "search", str(tmp_path / "k.hnsw"), str(tmp_path / "q.npy"), "-k", "2",
+                    "--ids-out", str(tmp_path / "ids.npy")], check=True, capture_output=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "ids.npy"), keyed.search(x[:5], 2)[1])
+    lab = simlearn.Index(8)
+    lab.add(x, labels=np.arange(600) % 3)
+    _, got = lab.search(x[:20], 4, labels=[2])
+    assert np.all(got % 3 == 2)
+    with pytest.raises(ValueError, match="labels: expected 600 values"):
+        lab.add(x, labels=[1])
+
+
 def test_index_files_are_shared_with_the_cli(tmp_path):
     x = data(400, 12)
     np.save(tmp_path / "x.npy", x)
