@@ -106,7 +106,8 @@ def test_encoder_embeds_as_the_cli_does(clip, tmp_path):
     u = (x * 255).round().astype(np.uint8)
     enc = simlearn.Encoder.load(clip)
     np.testing.assert_array_equal(enc.embed(u), enc.embed(u.astype(np.float32) / np.float32(255)))
-    np.testing.assert_array_equal(enc.embed(x[3]), enc.embed(x[:4])[3:4])
+    # (to rounding: a batch of one may take another BLAS kernel than a batch of four)
+    np.testing.assert_allclose(enc.embed(x[3]), enc.embed(x[:4])[3:4], rtol=1e-5, atol=1e-6)
 
 
 def test_encoder_embeds_text_as_the_cli_does(clip, tmp_path):
