@@ -17,7 +17,16 @@ CPPFLAGS := -Iinclude -Isrc -D_GNU_SOURCE
 # add to these flags instead of replacing them.
 CFLAGS  ?=
 override CFLAGS += -std=c11 $(OPT) $(ARCH) -g -fPIC -fopenmp -pthread $(WARN)
-LDLIBS  := -lopenblas -lpng -ljpeg -lz -lm -fopenmp -pthread
+LDLIBS   = -lopenblas -lpng -ljpeg -lz -lm -fopenmp -pthread $(MPI_LIBS)
+
+# Distributed runs (mpirun -np N simlearn ...) use Open MPI; `make MPI=0`
+# builds without it (every run is then one process). The flags come from
+# pkg-config when a recipe runs, after `deps` has installed MPI.
+MPI     ?= 1
+ifeq ($(MPI),1)
+MPI_CPPFLAGS = -DSL_WITH_MPI $(shell pkg-config --cflags ompi-c)
+MPI_LIBS     = $(shell pkg-config --libs ompi-c)
+endif
 
 BUILD   ?= build
 BIN     ?= simlearn
@@ -42,7 +51,7 @@ deps-python: deps
 
 $(BUILD)/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(MPI_CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 # The command table is generated from the cli/cmd_*.c files present, so adding
 # a command is adding a file.
@@ -78,7 +87,7 @@ tests-build: deps $(TESTBIN) $(BIN)
 # tests/test_python.sh runs the Python package's tests (tests/python/) one
 # pytest case at a time; the sanitized pass leaves it out (the interpreter is
 # not built with the sanitizers).
-TESTSCRIPTS := tests/test_layers.sh tests/test_names.sh
+TESTSCRIPTS := tests/test_layers.sh tests/test_names.sh $(if $(filter 1,$(MPI)),tests/test_dist.sh,)
 RUN_TESTS = SIMLEARN=$(CURDIR)/$(BIN) SIMLEARN_BUILD=$(CURDIR)/$(BUILD) tests/run.sh $(TESTBIN) $(TESTSCRIPTS)
 test: deps-test tests-build python
 	@$(RUN_TESTS) tests/test_python.sh
@@ -128,9 +137,11 @@ demo: all
 # $(BUILD), which the tests and benchmarks use, keeps ARCH.
 INSTALL_BUILD ?= build-install
 INSTALL_ARCH  ?= $(if $(filter x86_64-%,$(shell $(CC) -dumpmachine)),-march=x86-64-v2,)
-.PHONY: print-install-arch
+.PHONY: print-install-arch print-ldlibs
 print-install-arch:
 	@echo '$(INSTALL_ARCH)'
+print-ldlibs: deps
+	@echo '$(LDLIBS)'
 install: deps deps-python
 	@$(MAKE) --no-print-directory BUILD=$(INSTALL_BUILD) BIN=$(INSTALL_BUILD)/simlearn ARCH='$(INSTALL_ARCH)' \
 	  install-built
@@ -150,7 +161,8 @@ install-built: $(BUILD)/libsimlearn.a $(BUILD)/libsimlearn.so $(BIN) python
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/simlearn
 	install -d $(DESTDIR)$(PREFIX)/share/simlearn
 	install -m 644 data/questions-words.txt data/wordsim353.tsv data/simlex999.txt data/README.md $(DESTDIR)$(PREFIX)/share/simlearn/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' scripts/simlearn.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/simlearn.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(if $(MPI_LIBS),ompi-c,)|' \
+	  scripts/simlearn.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/simlearn.pc
 	install -d $(DESTDIR)$(PYSITE)/simlearn
 	install -m 644 $(PYDIR)/*.py $(DESTDIR)$(PYSITE)/simlearn/
 	install -m 755 $(PYEXT) $(DESTDIR)$(PYSITE)/simlearn/

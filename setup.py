@@ -36,6 +36,10 @@ class BuildWithLibrary(build_ext):
             cmd.append("ARCH=" + subprocess.run(["make", "-C", HERE, "-s", "print-install-arch"], check=True,
                                                 capture_output=True, text=True).stdout.strip())
         subprocess.run(cmd, check=True)
+        ldlibs = subprocess.run(["make", "-C", HERE, "-s", "print-ldlibs"], check=True, capture_output=True,
+                                text=True).stdout.split()
+        for ext in self.extensions:
+            ext.extra_link_args = ldlibs
         super().run()
 
 
@@ -54,8 +58,7 @@ setup(
         include_dirs=["include"],
         extra_compile_args=["-std=c11", "-fopenmp", "-pthread"],
         extra_objects=[f"{BUILD}/libsimlearn.a"],
-        libraries=["openblas", "png", "jpeg", "z", "m"],
-        extra_link_args=["-fopenmp", "-pthread"],
+        extra_link_args=[],  # the library's own link flags, from the Makefile (build_ext below)
     )],
     cmdclass={"build_ext": BuildWithLibrary},
 )

@@ -23,18 +23,23 @@ int cli_usage_error(const char *fmt, ...) {
 int cli_fail(sl_status s) {
     const char *d = sl_error_message();
     if (s == SL_ERR_INTERRUPTED) {
-        fprintf(stderr, "simlearn: %s\n", d && *d ? d : sl_status_str(s));
+        /* Every rank of a distributed run stops at the same step: rank 0 says so. */
+        if (sl_dist_rank() == 0) fprintf(stderr, "simlearn: %s\n", d && *d ? d : sl_status_str(s));
         return 130;
     }
-    fprintf(stderr, "simlearn: error: %s\n", d && *d ? d : sl_status_str(s));
+    if (sl_dist_size() > 1)
+        fprintf(stderr, "simlearn: rank %d of %d: error: %s\n", sl_dist_rank(), sl_dist_size(),
+                d && *d ? d : sl_status_str(s));
+    else
+        fprintf(stderr, "simlearn: error: %s\n", d && *d ? d : sl_status_str(s));
     return 1;
 }
 
 /* ---- Ctrl-C ---------------------------------------------------------------*/
 
 static volatile sig_atomic_t stop_flag;
-static struct sigaction stop_old;
-static bool stop_caught;
+static struct sigaction stop_old, stop_old_term;
+static bool stop_caught, term_caught;
 
 static void on_sigint(int sig) {
     (void)sig;
@@ -51,13 +56,16 @@ const volatile sig_atomic_t *cli_stop_begin(void) {
         sa.sa_flags = SA_RESTART;
         sigemptyset(&sa.sa_mask);
         stop_caught = sigaction(SIGINT, &sa, &stop_old) == 0;
+        /* mpirun turns a Ctrl-C into SIGTERM for every rank. */
+        if (sl_dist_size() > 1) term_caught = sigaction(SIGTERM, &sa, &stop_old_term) == 0;
     }
     return &stop_flag;
 }
 
 void cli_stop_end(void) {
     if (stop_caught) sigaction(SIGINT, &stop_old, NULL);
-    stop_caught = false;
+    if (term_caught) sigaction(SIGTERM, &stop_old_term, NULL);
+    stop_caught = term_caught = false;
 }
 
 /* The directory of the running binary, from /proc/self/exe; "" if unknown. */

@@ -176,6 +176,7 @@ typedef struct cli_command {
     const char *name;
     const char *summary;
     int (*run)(int argc, char **argv);
+    bool distributed; /* runs as several ranks under mpirun (the others refuse to) */
 } cli_command;
 
 /* Sub-commands ("simlearn index build ..."): dispatch on argv[1]. */

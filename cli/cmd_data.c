@@ -211,4 +211,4 @@ static int run(int argc, char **argv) {
     return cli_dispatch("data", subs, argc, argv);
 }
 
-const cli_command cli_cmd_data = {"data", "look at a dataset: show a grid of items and views, print stats", run};
+const cli_command cli_cmd_data = {"data", "look at a dataset: show a grid of items and views, print stats", run, false};

@@ -76,4 +76,4 @@ static int run(int argc, char **argv) {
     return 0;
 }
 
-const cli_command cli_cmd_demo = {"demo", "train and compare encoders on the shapes world (about a minute)", run};
+const cli_command cli_cmd_demo = {"demo", "train and compare encoders on the shapes world (about a minute)", run, false};

@@ -90,4 +90,4 @@ static int run(int argc, char **argv) {
     return rc;
 }
 
-const cli_command cli_cmd_embed = {"embed", "embed a dataset (or text, for CLIP) with a trained model", run};
+const cli_command cli_cmd_embed = {"embed", "embed a dataset (or text, for CLIP) with a trained model", run, false};

@@ -185,4 +185,4 @@ static int run(int argc, char **argv) {
 }
 
 const cli_command cli_cmd_geometry = {"geometry", "norms, anisotropy, spectrum, alignment/uniformity, class margins",
-                                      run};
+                                      run, false};

@@ -322,4 +322,4 @@ static const cli_sub subs[] = {{"build", "build an HNSW index from a .npy matrix
 
 static int run(int argc, char **argv) { return cli_dispatch("index", subs, argc, argv); }
 
-const cli_command cli_cmd_index = {"index", "HNSW index: build, search, add, delete, info", run};
+const cli_command cli_cmd_index = {"index", "HNSW index: build, search, add, delete, info", run, false};

@@ -224,4 +224,4 @@ static int run(int argc, char **argv) {
     return rc;
 }
 
-const cli_command cli_cmd_info = {"info", "show what a .npy, safetensors or word2vec file holds", run};
+const cli_command cli_cmd_info = {"info", "show what a .npy, safetensors or word2vec file holds", run, false};

@@ -247,4 +247,4 @@ static int run(int argc, char **argv) {
     return rc;
 }
 
-const cli_command cli_cmd_knn = {"knn", "k-nearest-neighbour search, classification and retrieval metrics", run};
+const cli_command cli_cmd_knn = {"knn", "k-nearest-neighbour search, classification and retrieval metrics", run, false};

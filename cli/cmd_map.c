@@ -266,4 +266,4 @@ static int run(int argc, char **argv) {
     return rc;
 }
 
-const cli_command cli_cmd_map = {"map", "draw a 2-D map (PCA or t-SNE) of embeddings as SVG", run};
+const cli_command cli_cmd_map = {"map", "draw a 2-D map (PCA or t-SNE) of embeddings as SVG", run, false};

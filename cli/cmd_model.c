@@ -87,4 +87,4 @@ static const cli_sub subs[] = {{"summary", "layers, shapes, parameter counts and
 
 static int run(int argc, char **argv) { return cli_dispatch("model", subs, argc, argv); }
 
-const cli_command cli_cmd_model = {"model", "show or create a neural-network model from a spec", run};
+const cli_command cli_cmd_model = {"model", "show or create a neural-network model from a spec", run, false};

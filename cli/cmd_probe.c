@@ -152,4 +152,4 @@ out:
     return rc;
 }
 
-const cli_command cli_cmd_probe = {"probe", "linear probe (logistic regression) on frozen features", run};
+const cli_command cli_cmd_probe = {"probe", "linear probe (logistic regression) on frozen features", run, false};

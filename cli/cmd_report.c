@@ -479,4 +479,4 @@ static int run(int argc, char **argv) {
 }
 
 const cli_command cli_cmd_report = {"report", "write one HTML page with grids, maps, curves and tables of a run",
-                                    run};
+                                    run, false};

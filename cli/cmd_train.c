@@ -45,6 +45,7 @@ static const cli_opt opts[] = {
     CLI_OPT_SEED,
     CLI_OPT_THREADS,
     {"data-threads", 0, CLI_INT, "1", "batch producer threads", NULL, 1, 256, false},
+    {"sync-bn", 0, CLI_FLAG, NULL, "under mpirun: batch norm with the statistics of every rank's rows (default: each rank's own)", NULL, 0, 0, false},
     {"output", 'o', CLI_STR, NULL, "checkpoint to write (safetensors)", NULL, 0, 0, true},
     {"resume", 0, CLI_STR, NULL, "continue from this checkpoint (its settings are used; --steps/--epochs set the new end)", NULL, 0, 0, false},
     {"init", 0, CLI_STR, NULL, "start a new run from the models of this training checkpoint (fine-tuning; tensors "
@@ -128,6 +129,7 @@ static int train_config(const cli_args *a, sl_train_config *c, char *logpath, si
     c->seed = (uint64_t)cli_int(a, "seed");
     c->threads = (int)cli_int(a, "threads");
     c->data_threads = (int)cli_int(a, "data-threads");
+    c->sync_bn = cli_flag(a, "sync-bn");
     c->out = cli_str(a, "output");
     c->resume = cli_str(a, "resume");
     c->init = cli_str(a, "init");
@@ -173,7 +175,7 @@ static int run(int argc, char **argv) {
         cli_stop_end();
         return cli_fail(s);
     }
-    bool quiet = cli_flag(&a, "quiet");
+    bool quiet = cli_flag(&a, "quiet") || sl_dist_rank() != 0; /* rank 0 reports */
     size_t need = sl_trainer_memory(t);
     const sl_train_init_report *ir = sl_trainer_init_report(t);
     if (quiet && ir && ir->skipped) fprintf(stderr, "simlearn: note: --init %s\n", ir->summary);
@@ -203,4 +205,5 @@ static int run(int argc, char **argv) {
     return 0;
 }
 
-const cli_command cli_cmd_train = {"train", "train an encoder (contrastive, triplet, CLIP, autoencoder, softmax, MAE)", run};
+const cli_command cli_cmd_train = {"train", "train an encoder (contrastive, triplet, CLIP, autoencoder, softmax, MAE)", run,
+                                   true};

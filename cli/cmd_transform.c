@@ -54,4 +54,4 @@ static const cli_sub subs[] = {
 
 static int run(int argc, char **argv) { return cli_dispatch("transform", subs, argc, argv); }
 
-const cli_command cli_cmd_transform = {"transform", "post-process embeddings (abtt) into a new .npy", run};
+const cli_command cli_cmd_transform = {"transform", "post-process embeddings (abtt) into a new .npy", run, false};

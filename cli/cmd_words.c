@@ -420,4 +420,4 @@ static const cli_sub subs[] = {
 
 static int run(int argc, char **argv) { return cli_dispatch("words", subs, argc, argv); }
 
-const cli_command cli_cmd_words = {"words", "word vectors: train, analogy, similarity, nearest, senses", run};
+const cli_command cli_cmd_words = {"words", "word vectors: train, analogy, similarity, nearest, senses", run, false};

@@ -130,4 +130,4 @@ static int run(int argc, char **argv) {
     return rc;
 }
 
-const cli_command cli_cmd_zeroshot = {"zeroshot", "classify images with a CLIP model from text prompts alone", run};
+const cli_command cli_cmd_zeroshot = {"zeroshot", "classify images with a CLIP model from text prompts alone", run, false};

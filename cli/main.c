@@ -23,6 +23,26 @@ static void usage(FILE *out) {
     fprintf(out, "\n'simlearn <command> --help' shows a command's options and defaults.\n");
 }
 
+/* Under mpirun every rank runs main: MPI starts for the commands that share
+ * their work among the ranks; the others refuse to run several times over.
+ * A rank that fails ends the whole run (the others may wait for it). */
+static int run_command(const cli_command *cmd, int argc, char **argv) {
+    sl_status s = sl_dist_init();
+    if (s) return cli_fail(s);
+    if (sl_dist_size() > 1 && !cmd->distributed) {
+        if (sl_dist_rank() == 0)
+            fprintf(stderr,
+                    "simlearn: error: 'simlearn %s' runs as one process; start it without mpirun (or with -np 1)\n",
+                    cmd->name);
+        sl_dist_shutdown();
+        return 2;
+    }
+    int rc = cmd->run(argc, argv);
+    if (rc == 1 && sl_dist_size() > 1) sl_dist_abort(rc); /* usage errors (2) are the same on every rank */
+    sl_dist_shutdown();
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
@@ -37,7 +57,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (int i = 0; commands[i]; i++)
-        if (strcmp(argv[1], commands[i]->name) == 0) return commands[i]->run(argc - 1, argv + 1);
+        if (strcmp(argv[1], commands[i]->name) == 0) return run_command(commands[i], argc - 1, argv + 1);
     fprintf(stderr, "simlearn: unknown command '%s' (see 'simlearn --help')\n", argv[1]);
     return 2;
 }

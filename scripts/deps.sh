@@ -3,7 +3,8 @@
 # present are not touched, and when nothing is missing this returns at once
 # (no `apt-get update`, no network).
 #   scripts/deps.sh [GROUP...]   groups: core (default), test, python, data, bench, browser, all
-#     core     build the library and the CLI (`make`, `make demo`)
+#     core     build the library and the CLI (`make`, `make demo`), with Open
+#              MPI for distributed runs
 #     test     what the test suite checks against (`make test`): numpy reads our
 #              .npy and safetensors, gensim our vectors, PyTorch our checkpoints,
 #              headless Chromium renders the report, Fashion-MNIST loads,
@@ -16,7 +17,7 @@
 #     bench    the reference systems the benchmarks compare against
 set -euo pipefail
 
-core=(build-essential pkg-config libopenblas-dev zlib1g-dev libpng-dev libjpeg-dev)
+core=(build-essential pkg-config libopenblas-dev zlib1g-dev libpng-dev libjpeg-dev libopenmpi-dev openmpi-bin)
 test=(python3-numpy python3-gensim python3-torch chromium dataset-fashion-mnist pkg-config
       libopenblas0-openmp libopenblas0-pthread python3 python3-dev python3-pytest python3-pip
       python3-setuptools python3-wheel)

@@ -5,6 +5,7 @@
 
 #include "internal.h"
 
+#include <limits.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -372,4 +373,28 @@ TEST(a_skip_is_a_failure_when_ci_is_true) {
     ASSERT_CONTAINS(out, "skipped: this case exists only to be skipped");
     ASSERT_CONTAINS(out, "0 passed, 1 failed, 0 skipped");
     free(out);
+}
+
+/* A run that no launcher started: rank 0 of 1, collectives copy or do
+ * nothing, and their argument checks. Two ranks: tests/test_dist.sh. */
+TEST(dist_single_process) {
+    ASSERT_OK(sl_dist_init());
+    ASSERT_OK(sl_dist_init()); /* idempotent */
+    ASSERT_TRUE(sl_dist_rank() == 0 && sl_dist_size() == 1);
+    float f[3] = {1, 2, 3};
+    double d[2] = {0.5, -1};
+    int64_t m[2] = {4, -7};
+    ASSERT_OK(sl_dist_sum_f32(f, 3));
+    ASSERT_OK(sl_dist_sum_f64(d, 2));
+    ASSERT_OK(sl_dist_max_i64(m, 2));
+    ASSERT_TRUE(f[0] == 1 && f[2] == 3 && d[1] == -1 && m[0] == 4 && m[1] == -7);
+    int32_t send[4] = {1, 2, 3, 4}, recv[4] = {0};
+    ASSERT_OK(sl_dist_allgather(send, sizeof send, recv));
+    ASSERT_TRUE(memcmp(send, recv, sizeof send) == 0);
+    ASSERT_EQ_INT(sl_dist_allgather(send, (size_t)INT_MAX + 1, recv), SL_ERR_RANGE);
+    ASSERT_OK(sl_dist_bcast(send, sizeof send, 0));
+    ASSERT_EQ_INT(sl_dist_bcast(send, sizeof send, 1), SL_ERR_ARG);
+    ASSERT_OK(sl_dist_barrier());
+    sl_dist_shutdown();
+    ASSERT_TRUE(sl_dist_rank() == 0 && sl_dist_size() == 1);
 }

@@ -166,6 +166,52 @@ TEST(a_producer_started_anywhere_matches_one_started_at_zero) {
     sl_data_destroy(d);
 }
 
+/* Shards of every batch, put side by side, are the whole batch: the same
+ * items, labels and views at the same positions (3 shards of batches of 10
+ * are 3, 3 and 4 items; the last short batch of 5 is 1, 2 and 2). */
+TEST(shards_put_together_are_the_whole_batch) {
+    sl_dataset *d = shapes(95);
+    sl_augment *a;
+    ASSERT_OK(sl_augment_create("crop(0.5,1.0),flip,noise(0.05)", &a));
+    size_t row = sl_data_item_size(d), na = (size_t)sl_data_num_attrs(d);
+    sl_batch_config c;
+    sl_batch_config_default(&c);
+    c.data = d, c.aug = a, c.batch_size = 10, c.seed = 4, c.drop_last = false, c.epochs = 2;
+    sl_batcher *whole, *part[3];
+    ASSERT_OK(sl_batcher_create(&c, &whole));
+    c.shards = 3;
+    for (size_t k = 0; k < 3; k++) {
+        c.shard = k;
+        c.threads = (int)k + 1;
+        ASSERT_OK(sl_batcher_create(&c, &part[k]));
+    }
+    for (size_t s = 0; s < 20; s++) {
+        const sl_batch *w;
+        ASSERT_OK(sl_batcher_next(whole, &w));
+        size_t at = 0;
+        for (size_t k = 0; k < 3; k++) {
+            const sl_batch *p;
+            ASSERT_OK(sl_batcher_next(part[k], &p));
+            ASSERT_EQ_SIZE(p->offset, at);
+            ASSERT_EQ_SIZE(p->n, w->n * (k + 1) / 3 - w->n * k / 3);
+            ASSERT_TRUE(p->epoch == w->epoch && p->step == w->step);
+            ASSERT_TRUE(memcmp(p->items, w->items + at, p->n * sizeof *p->items) == 0);
+            ASSERT_TRUE(memcmp(p->x, w->x + at * row, p->n * row * sizeof(float)) == 0);
+            ASSERT_TRUE(memcmp(p->x2, w->x2 + at * row, p->n * row * sizeof(float)) == 0);
+            ASSERT_TRUE(memcmp(p->labels, w->labels + at * na, p->n * na * sizeof(int32_t)) == 0);
+            at += p->n;
+        }
+        ASSERT_EQ_SIZE(at, w->n);
+    }
+    sl_batcher_destroy(whole);
+    for (size_t k = 0; k < 3; k++) sl_batcher_destroy(part[k]);
+    c.shard = 3;
+    ASSERT_EQ_INT(sl_batcher_create(&c, &whole), SL_ERR_ARG);
+    ASSERT_TRUE(strstr(sl_error_message(), "shard 3 of 3") != NULL);
+    sl_augment_destroy(a);
+    sl_data_destroy(d);
+}
+
 /* Starting far away makes no batch before the start: the ring holds
  * prefetch + 1 = 3 slots, so at most 3 batches exist after the first is
  * taken, however far the start. */

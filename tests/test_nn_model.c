@@ -682,3 +682,30 @@ TEST(out_of_memory_is_reported) {
     ASSERT_TRUE(failures > 3);
     sl_allocator_set(NULL);
 }
+
+/* Synchronised batch norm in a run of one process is batch norm: the same
+ * outputs and gradients, bit for bit. */
+TEST(sync_bn_alone_is_batch_norm) {
+    sl_shape in = shp("3x6x6");
+    sl_model *a, *b;
+    const char *spec = "conv(4,3,pad=1),bn,relu,flatten,linear(8),bn";
+    ASSERT_OK(sl_model_create(spec, &in, 9, &a));
+    ASSERT_OK(sl_model_create(spec, &in, 9, &b));
+    ASSERT_EQ_SIZE(sl_model_set_sync_bn(b, true), 2);
+    ASSERT_EQ_SIZE(sl_model_set_sync_bn(a, false), 2);
+    float x[5 * 108], dy[5 * 8];
+    sl_rng r;
+    sl_rng_seed(&r, 3, 0);
+    for (size_t i = 0; i < 5 * 108; i++) x[i] = (float)sl_rng_normal(&r);
+    for (size_t i = 0; i < 5 * 8; i++) dy[i] = (float)sl_rng_normal(&r);
+    const float *ya, *yb;
+    ASSERT_OK(sl_model_forward(a, x, 5, true, &ya));
+    ASSERT_OK(sl_model_forward(b, x, 5, true, &yb));
+    ASSERT_TRUE(memcmp(ya, yb, 5 * 8 * sizeof(float)) == 0);
+    sl_model_zero_grad(a), sl_model_zero_grad(b);
+    ASSERT_OK(sl_model_backward(a, dy, NULL));
+    ASSERT_OK(sl_model_backward(b, dy, NULL));
+    ASSERT_TRUE(memcmp(sl_model_grads(a), sl_model_grads(b), sl_model_param_count(a) * sizeof(float)) == 0);
+    sl_model_destroy(a);
+    sl_model_destroy(b);
+}

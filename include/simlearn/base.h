@@ -126,6 +126,40 @@ void sl_alias_destroy(sl_alias *a);
 void sl_threads_set(int n);
 int sl_threads_get(void);
 
+/* ---- distributed runs ----------------------------------------------------
+ * A simlearn run is one process, or N ranks started together by mpirun
+ * (Open MPI) that split the work: `mpirun -np 4 simlearn train ...`. The
+ * library is built with MPI by default (`make MPI=0` builds without it;
+ * then every run is one process and sl_dist_available is false).
+ * sl_dist_init starts MPI only when the process was started by an MPI
+ * launcher (its environment says so), so a plain run never pays MPI's start
+ * or needs mpirun; it is then rank 0 of 1 and every collective below is a
+ * copy or nothing. The collectives are blocking, called by every rank in the
+ * same order, from the thread that called sl_dist_init (MPI's "funneled"
+ * level: OpenMP threads never call MPI). Their errors are SL_ERR_IO with
+ * MPI's message. */
+/* Start (idempotent). Errors: SL_ERR_IO (MPI failed to start),
+ * SL_ERR_UNSUPPORTED (started by a launcher in a build without MPI). */
+sl_status sl_dist_init(void);
+/* Stop MPI if sl_dist_init started it (every rank must call it). */
+void sl_dist_shutdown(void);
+/* End every rank of the run at once with this exit status (MPI_Abort; a
+ * plain exit in a single process). */
+void sl_dist_abort(int status);
+bool sl_dist_available(void); /* built with MPI */
+int sl_dist_rank(void);       /* 0 .. size-1; 0 before sl_dist_init */
+int sl_dist_size(void);       /* ranks in the run; 1 before sl_dist_init */
+/* In place, over all ranks: x[i] = the sum (max) of every rank's x[i]. */
+sl_status sl_dist_sum_f32(float *x, size_t n);
+sl_status sl_dist_sum_f64(double *x, size_t n);
+sl_status sl_dist_max_i64(int64_t *x, size_t n);
+/* recv (size x bytes) receives every rank's send block (bytes each), in rank
+ * order. Errors also SL_ERR_RANGE (bytes over INT_MAX). */
+sl_status sl_dist_allgather(const void *send, size_t bytes, void *recv);
+/* buf (bytes) on every rank becomes root's. */
+sl_status sl_dist_bcast(void *buf, size_t bytes, int root);
+sl_status sl_dist_barrier(void);
+
 /* ---- timer --------------------------------------------------------------*/
 /* Monotonic wall-clock seconds. */
 double sl_time_now(void);

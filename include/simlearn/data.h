@@ -242,12 +242,19 @@ typedef struct sl_batch_config {
      * augmentation (channel c; gray images use index 0). */
     bool normalize;
     float mean[3], std[3];
+    /* Data-parallel runs: this process makes only its share of every batch,
+     * positions [m * shard / shards, m * (shard + 1) / shards) of a batch
+     * of m items (m = batch_size but for a last short batch), with the
+     * same items and views the whole batch has there. shards 0 or 1: the
+     * whole batch. */
+    size_t shard, shards;
 } sl_batch_config;
 
 void sl_batch_config_default(sl_batch_config *c);
 
 typedef struct sl_batch {
-    size_t n;            /* items in this batch */
+    size_t n;            /* items in this batch (in this shard) */
+    size_t offset;       /* the shard's first position in the whole batch (0 without shards) */
     size_t epoch;        /* 0-based */
     size_t step;         /* batch number within the epoch */
     int c, h, w;

@@ -125,6 +125,16 @@ sl_status sl_model_backward(sl_model *m, const float *dy, float *din);
 void sl_model_zero_grad(sl_model *m);
 /* Reset the random stream used by dropout (forward calls draw from it). */
 void sl_model_set_rng(sl_model *m, uint64_t seed);
+/* Synchronised batch norm (on: true) for data-parallel training: in train
+ * mode every bn layer normalises with the statistics of the batches of all
+ * ranks of the distributed run (sl_dist, simlearn/base.h), so that N ranks
+ * of n rows compute what one process computes on the N*n rows; each rank's
+ * forward and backward then exchange per-channel sums with the others (every
+ * rank must make the same calls). The parameter gradients keep this rank's
+ * share, to be summed over the ranks like the other gradients. In a run of
+ * one process it changes nothing. Returns the number of bn layers. Errors of
+ * the exchange come back from sl_model_forward and sl_model_backward. */
+size_t sl_model_set_sync_bn(sl_model *m, bool on);
 
 /* The model's tensors in checkpoint order: parameters first-to-last by layer
  * (weight, bias), buffers (running_mean, running_var, num_batches_tracked

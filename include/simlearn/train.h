@@ -66,7 +66,9 @@ typedef struct sl_train_config {
     double clip_grad;       /* > 0: clip the global gradient norm */
     size_t epochs;          /* used when steps is 0; 0 and 0: 5 epochs */
     size_t steps;           /* total optimizer steps (overrides epochs) */
-    size_t batch;           /* items per batch (0: 256; two-view objectives see 2x views) */
+    size_t batch;           /* items per batch (0: 256; two-view objectives see 2x views); in a
+                               distributed run the global batch, shared equally by the ranks */
+    bool sync_bn;           /* distributed runs: batch norm over every rank's rows (sl_model_set_sync_bn) */
     uint64_t seed;          /* model initialisation, batch order and views */
     int threads;            /* compute threads (0: all cores) */
     int data_threads;       /* batch producer threads (0: 1) */

@@ -35,7 +35,7 @@ from .models import Encoder, Model, load_safetensors, save_safetensors
 
 __all__ = ["Index", "knn", "Model", "Encoder", "load_safetensors", "save_safetensors", "KNNClassifier", "LinearProbe", "spectrum", "effective_rank", "anisotropy",
            "uniformity", "alignment_uniformity", "pca", "tsne", "Words", "train", "embed", "zero_shot",
-           "retrieval_metrics", "class_margins", "abtt", "__version__"]
+           "retrieval_metrics", "class_margins", "abtt", "rank", "__version__"]
 __version__ = _simlearn.version()
 
 _METRICS = ("l2", "ip", "cosine")
@@ -540,6 +540,14 @@ class Words(_simlearn._Words):
 
 def _paths(options):
     return {k: _os.fspath(v) if isinstance(v, _os.PathLike) else v for k, v in options.items() if v is not None}
+
+
+def rank():
+    """(rank, ranks): this process's place in a distributed run started by
+    mpirun (mpirun -np 2 python3 script.py), (0, 1) otherwise. Under mpirun,
+    train shares every batch among the ranks as `simlearn train` does, and
+    rank 0 writes the checkpoint and the log."""
+    return _simlearn.dist()
 
 
 def train(out, *, progress=True, **options):

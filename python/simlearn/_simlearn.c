@@ -926,7 +926,7 @@ static const field train_fields[] = {
     TF("seed", 'u', seed), TF("threads", 'i', threads), TF("data_threads", 'i', data_threads), TF("out", 's', out),
     TF("log", 's', log), TF("log_every", 'z', log_every), TF("checkpoint_every", 'z', checkpoint_every),
     TF("stop_at", 'z', stop_at), TF("time_limit", 'd', time_limit), TF("resume", 's', resume),
-    TF("init", 's', init), TF("init_towers", 's', init_towers), TF("init_partial", 'b', init_partial),
+    TF("init", 's', init), TF("init_towers", 's', init_towers), TF("init_partial", 'b', init_partial), TF("sync_bn", 'b', sync_bn),
     {NULL, 0, 0}};
 #undef TF
 
@@ -1235,9 +1235,17 @@ static PyObject *py_version(PyObject *self, PyObject *unused) {
     return PyUnicode_FromString(sl_version());
 }
 
+static void dist_stop(void) { sl_dist_shutdown(); }
+
+static PyObject *py_dist(PyObject *self, PyObject *unused) {
+    (void)self, (void)unused;
+    return Py_BuildValue("(ii)", sl_dist_rank(), sl_dist_size());
+}
+
 static PyMethodDef module_methods[] = {
     {"knn", (PyCFunction)(void (*)(void))py_knn, METH_VARARGS | METH_KEYWORDS, "exact top-k (see simlearn.knn)"},
     {"version", py_version, METH_NOARGS, "the C library's version"},
+    {"dist", py_dist, METH_NOARGS, "(rank, ranks) of a distributed run"},
     {"spectrum", py_spectrum, METH_VARARGS, "covariance spectrum and effective rank"},
     {"align_uniform", py_align_uniform, METH_VARARGS, "alignment and uniformity of two views"},
     {"uniformity", py_uniformity, METH_VARARGS, "uniformity of one set"},
@@ -1262,6 +1270,13 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_simlearn", "simlear
 
 PyMODINIT_FUNC PyInit__simlearn(void) {
     main_thread = pthread_self();
+    /* Under mpirun the package is one rank of a distributed run (train
+     * shares its batches among the ranks), as the CLI is. */
+    if (sl_dist_init()) {
+        PyErr_SetString(PyExc_ImportError, sl_error_message());
+        return NULL;
+    }
+    if (sl_dist_size() > 1) Py_AtExit(dist_stop);
     if (PyType_Ready(&IndexType) < 0 || PyType_Ready(&WordsType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;

@@ -81,7 +81,12 @@ static sl_status fill(sl_batcher *b, worker *wk, size_t seq, sl_batch *out) {
         epoch_order(b, epoch, wk->perm);
         wk->perm_epoch = epoch;
     }
-    size_t first = step * B, n = b->n - first < B ? b->n - first : B;
+    size_t first = step * B, m = b->n - first < B ? b->n - first : B, n = m;
+    if (b->cfg.shards > 1) {
+        size_t lo = m * b->cfg.shard / b->cfg.shards, hi = m * (b->cfg.shard + 1) / b->cfg.shards;
+        first += lo, n = hi - lo;
+        out->offset = lo;
+    }
     size_t row = sl_data_item_size(d);
     int na = sl_data_num_attrs(d);
     out->n = n;
@@ -141,6 +146,8 @@ sl_status sl_batcher_create(const sl_batch_config *c, sl_batcher **out) {
     if (c->threads < 1 || c->threads > 256) return sl__fail(SL_ERR_ARG, "batcher: %d threads (expected 1..256)", c->threads);
     if (c->prefetch < 1 || c->prefetch > 64) return sl__fail(SL_ERR_ARG, "batcher: prefetch %d (expected 1..64)", c->prefetch);
     if (c->mode < SL_BATCH_TWO_VIEWS || c->mode > SL_BATCH_CAPTION) return sl__fail(SL_ERR_ARG, "batcher: bad mode");
+    if (c->shards > 1 && c->shard >= c->shards)
+        return sl__fail(SL_ERR_ARG, "batcher: shard %zu of %zu (expected 0..%zu)", c->shard, c->shards, c->shards - 1);
     const sl_dataset *d = c->data;
     if (c->normalize)
         for (int k = 0; k < 3 && k < sl_data_channels(d); k++)

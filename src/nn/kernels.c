@@ -657,6 +657,50 @@ static void sums_gx(const float *g, const float *x, bool relu, float scale, floa
     *sgx = t2;
 }
 
+/* One channel's output from its mean and 1/std: y = x * scale + shift (then
+ * ReLU when fused); scale and shift are cached for backward. */
+static void bn_apply_channel(float *out, float *cache, const float *in, const float *gamma, const float *beta,
+                             const sl__bn_dims *d, size_t c, double mean, double invstd) {
+    const size_t m = d->m;
+    const float scale = (float)(gamma[c] * invstd), shift = (float)(beta[c] - mean * gamma[c] * invstd);
+    /* Backward recomputes the ReLU mask from the input with these exact
+     * values, so it need not read the output. */
+    cache[2 * d->c + c] = scale;
+    cache[3 * d->c + c] = shift;
+    if (!d->flat) {
+        const float *x = in + c * m;
+        float *y = out + c * m;
+        if (d->relu)
+            for (size_t j = 0; j < m; j++) {
+                float v = x[j] * scale + shift;
+                y[j] = v > 0.0f ? v : 0.0f;
+            }
+        else
+            for (size_t j = 0; j < m; j++) y[j] = x[j] * scale + shift;
+    } else {
+        for (size_t j = 0; j < m; j++) {
+            size_t a = bn_at(d, c, j);
+            float v = in[a] * scale + shift;
+            out[a] = (d->relu && !(v > 0.0f)) ? 0.0f : v;
+        }
+    }
+}
+
+/* Train mode: the batch statistics (mean, the sum of squared deviations ss
+ * over count elements) into the running statistics and the cache. */
+static double bn_train_stats(float *cache, float *run_mean, float *run_var, const sl__bn_dims *d, size_t c,
+                             double mean, double ss, double count) {
+    double var = ss / count;
+    double invstd = 1.0 / sqrt(var + d->eps);
+    /* Running variance uses the unbiased estimate, as PyTorch does. */
+    double unb = count > 1 ? ss / (count - 1) : var;
+    run_mean[c] = (float)((1.0 - d->momentum) * run_mean[c] + d->momentum * mean);
+    run_var[c] = (float)((1.0 - d->momentum) * run_var[c] + d->momentum * unb);
+    cache[c] = (float)mean;
+    cache[d->c + c] = (float)invstd;
+    return invstd;
+}
+
 void sl__bn_forward(float *out, float *cache, float *run_mean, float *run_var, const float *in, const float *gamma,
                     const float *beta, const sl__bn_dims *d, bool train) {
     const size_t m = d->m;
@@ -681,86 +725,156 @@ void sl__bn_forward(float *out, float *cache, float *run_mean, float *run_var, c
                     ss += t * t;
                 }
             }
-            double var = ss / (double)m;
-            invstd = 1.0 / sqrt(var + d->eps);
-            /* Running variance uses the unbiased estimate, as PyTorch does. */
-            double unb = m > 1 ? ss / (double)(m - 1) : var;
-            run_mean[c] = (float)((1.0 - d->momentum) * run_mean[c] + d->momentum * mean);
-            run_var[c] = (float)((1.0 - d->momentum) * run_var[c] + d->momentum * unb);
-            cache[c] = (float)mean;
-            cache[d->c + c] = (float)invstd;
+            invstd = bn_train_stats(cache, run_mean, run_var, d, c, mean, ss, (double)m);
         } else {
             mean = run_mean[c];
             invstd = 1.0 / sqrt((double)run_var[c] + d->eps);
         }
-        const float scale = (float)(gamma[c] * invstd), shift = (float)(beta[c] - mean * gamma[c] * invstd);
-        /* Backward recomputes the ReLU mask from the input with these exact
-         * values, so it need not read the output. */
-        cache[2 * d->c + c] = scale;
-        cache[3 * d->c + c] = shift;
-        if (!d->flat) {
-            const float *x = in + c * m;
-            float *y = out + c * m;
-            if (d->relu)
-                for (size_t j = 0; j < m; j++) {
-                    float v = x[j] * scale + shift;
-                    y[j] = v > 0.0f ? v : 0.0f;
-                }
-            else
-                for (size_t j = 0; j < m; j++) y[j] = x[j] * scale + shift;
-        } else {
-            for (size_t j = 0; j < m; j++) {
-                size_t a = bn_at(d, c, j);
-                float v = in[a] * scale + shift;
-                out[a] = (d->relu && !(v > 0.0f)) ? 0.0f : v;
-            }
+        bn_apply_channel(out, cache, in, gamma, beta, d, c, mean, invstd);
+    }
+}
+
+/* One channel's input gradient from the sums of g and of g * xhat over
+ * count elements: din = k * (g - sg/count - xhat * sgx/count). */
+static void bn_din_channel(float *din, const float *dout, const float *out, const float *in, const float *cache,
+                           const float *gamma, const sl__bn_dims *d, size_t c, double sg, double sgx,
+                           double count) {
+    const size_t m = d->m;
+    const float mean = cache[c], invstd = cache[d->c + c];
+    const float k = gamma[c] * invstd;
+    const float a1 = (float)(sg / count), a2 = (float)(sgx / count);
+    if (!d->flat) {
+        const float *g = dout + c * m, *x = in + c * m;
+        const float scale = cache[2 * d->c + c], shift = cache[3 * d->c + c];
+        float *dx = din + c * m;
+        const float ka2 = k * a2 * invstd, k0 = k * a1 - ka2 * mean;
+        /* din = k*(g - a1 - (x-mean)*invstd*a2) = k*g - ka2*x - k0 */
+        if (d->relu)
+            for (size_t j = 0; j < m; j++) dx[j] = (x[j] * scale + shift > 0.0f ? k * g[j] : 0.0f) - ka2 * x[j] - k0;
+        else
+            for (size_t j = 0; j < m; j++) dx[j] = k * g[j] - ka2 * x[j] - k0;
+    } else {
+        for (size_t j = 0; j < m; j++) {
+            size_t a = bn_at(d, c, j);
+            float g = (d->relu && !(out[a] > 0.0f)) ? 0.0f : dout[a];
+            float xh = (in[a] - mean) * invstd;
+            din[a] = k * (g - a1 - xh * a2);
+        }
+    }
+}
+
+/* One channel's sums of g and of g * xhat (g: dout, masked by the fused
+ * ReLU). */
+static void bn_grad_sums(const float *dout, const float *out, const float *in, const float *cache,
+                         const sl__bn_dims *d, size_t c, double *sg, double *sgx) {
+    const size_t m = d->m;
+    const float mean = cache[c], invstd = cache[d->c + c];
+    *sg = 0, *sgx = 0;
+    if (!d->flat) {
+        sums_gx(dout + c * m, in + c * m, d->relu, cache[2 * d->c + c], cache[3 * d->c + c], mean, m, sg, sgx);
+        *sgx *= invstd;
+    } else {
+        for (size_t j = 0; j < m; j++) {
+            size_t a = bn_at(d, c, j);
+            float g = (d->relu && !(out[a] > 0.0f)) ? 0.0f : dout[a];
+            *sg += g;
+            *sgx += (double)g * ((in[a] - mean) * invstd);
         }
     }
 }
 
 void sl__bn_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *out, const float *in,
                      const float *cache, const float *gamma, const sl__bn_dims *d) {
-    const size_t m = d->m;
 #pragma omp parallel for schedule(dynamic, 1)
     for (size_t c = 0; c < d->c; c++) {
-        const float mean = cache[c], invstd = cache[d->c + c];
-        double sg = 0, sgx = 0;
-        if (!d->flat) {
-            sums_gx(dout + c * m, in + c * m, d->relu, cache[2 * d->c + c], cache[3 * d->c + c], mean, m, &sg, &sgx);
-            sgx *= invstd;
-        } else {
-            for (size_t j = 0; j < m; j++) {
-                size_t a = bn_at(d, c, j);
-                float g = (d->relu && !(out[a] > 0.0f)) ? 0.0f : dout[a];
-                sg += g;
-                sgx += (double)g * ((in[a] - mean) * invstd);
-            }
-        }
+        double sg, sgx;
+        bn_grad_sums(dout, out, in, cache, d, c, &sg, &sgx);
         dgamma[c] += (float)sgx;
         dbeta[c] += (float)sg;
-        if (!din) continue;
-        const float k = gamma[c] * invstd;
-        const float a1 = (float)(sg / (double)m), a2 = (float)(sgx / (double)m);
-        if (!d->flat) {
-            const float *g = dout + c * m, *x = in + c * m;
-            const float scale = cache[2 * d->c + c], shift = cache[3 * d->c + c];
-            float *dx = din + c * m;
-            const float ka2 = k * a2 * invstd, k0 = k * a1 - ka2 * mean;
-            /* din = k*(g - a1 - (x-mean)*invstd*a2) = k*g - ka2*x - k0 */
-            if (d->relu)
-                for (size_t j = 0; j < m; j++)
-                    dx[j] = (x[j] * scale + shift > 0.0f ? k * g[j] : 0.0f) - ka2 * x[j] - k0;
-            else
-                for (size_t j = 0; j < m; j++) dx[j] = k * g[j] - ka2 * x[j] - k0;
-        } else {
-            for (size_t j = 0; j < m; j++) {
-                size_t a = bn_at(d, c, j);
-                float g = (d->relu && !(out[a] > 0.0f)) ? 0.0f : dout[a];
-                float xh = (in[a] - mean) * invstd;
-                din[a] = k * (g - a1 - xh * a2);
-            }
-        }
+        if (din) bn_din_channel(din, dout, out, in, cache, gamma, d, c, sg, sgx, (double)d->m);
     }
+}
+
+/* ---- batch norm over the ranks of a distributed run ------------------------
+ * The statistics of every rank's batch: each rank's sums are added over the
+ * ranks (sl_dist) before they are used. The parameter gradients keep this
+ * rank's share (the trainer adds the ranks' gradients up); the input
+ * gradient uses the sums of every rank. */
+static double bn_local_sum(const float *in, const sl__bn_dims *d, size_t c) {
+    if (!d->flat) return sum_f(in + c * d->m, d->m);
+    double s = 0;
+    for (size_t j = 0; j < d->m; j++) s += in[bn_at(d, c, j)];
+    return s;
+}
+
+/* sum (x - mean)^2 over this rank's elements, for the global mean (with the
+ * float-rounded center f: sum (x-f)^2 - 2 r sum (x-f) + m r^2, r = mean - f). */
+static double bn_local_ss(const float *in, const sl__bn_dims *d, size_t c, double mean, double local_sum) {
+    const size_t m = d->m;
+    if (!d->flat) {
+        float f = (float)mean;
+        double r = mean - (double)f, sxf = local_sum - (double)m * f;
+        double ss = sumsq_f(in + c * m, m, f) - 2 * r * sxf + (double)m * r * r;
+        return ss < 0 ? 0 : ss;
+    }
+    double ss = 0;
+    for (size_t j = 0; j < m; j++) {
+        double t = in[bn_at(d, c, j)] - mean;
+        ss += t * t;
+    }
+    return ss;
+}
+
+sl_status sl__bn_forward_sync(float *out, float *cache, float *run_mean, float *run_var, const float *in,
+                              const float *gamma, const float *beta, const sl__bn_dims *d, double *count) {
+    const size_t C = d->c;
+    /* acc: the sums of the C channels and the element count (one exchange),
+     * then the C sums of squared deviations (a second). */
+    double *acc = sl__malloc_array(3 * C + 1, sizeof(double), "batch norm: sums");
+    if (!acc) return SL_ERR_NOMEM;
+    double *ss = acc + C + 1, *local = ss + C;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t c = 0; c < C; c++) acc[c] = local[c] = bn_local_sum(in, d, c);
+    acc[C] = (double)d->m;
+    sl_status s = sl_dist_sum_f64(acc, C + 1);
+    const double M = acc[C];
+    if (!s) {
+#pragma omp parallel for schedule(dynamic, 1)
+        for (size_t c = 0; c < C; c++) ss[c] = bn_local_ss(in, d, c, acc[c] / M, local[c]);
+        s = sl_dist_sum_f64(ss, C);
+    }
+    if (!s) {
+#pragma omp parallel for schedule(dynamic, 1)
+        for (size_t c = 0; c < C; c++) {
+            double mean = acc[c] / M;
+            double invstd = bn_train_stats(cache, run_mean, run_var, d, c, mean, ss[c], M);
+            bn_apply_channel(out, cache, in, gamma, beta, d, c, mean, invstd);
+        }
+        *count = M;
+    }
+    sl__free(acc);
+    return s;
+}
+
+sl_status sl__bn_backward_sync(float *din, float *dgamma, float *dbeta, const float *dout, const float *out,
+                               const float *in, const float *cache, const float *gamma, const sl__bn_dims *d,
+                               double count) {
+    const size_t C = d->c;
+    double *acc = sl__malloc_array(2 * C, sizeof(double), "batch norm: gradient sums");
+    if (!acc) return SL_ERR_NOMEM;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t c = 0; c < C; c++) {
+        bn_grad_sums(dout, out, in, cache, d, c, &acc[c], &acc[C + c]);
+        dgamma[c] += (float)acc[C + c];
+        dbeta[c] += (float)acc[c];
+    }
+    sl_status s = din ? sl_dist_sum_f64(acc, 2 * C) : SL_OK;
+    if (!s && din) {
+#pragma omp parallel for schedule(dynamic, 1)
+        for (size_t c = 0; c < C; c++) bn_din_channel(din, dout, out, in, cache, gamma, d, c, acc[c], acc[C + c], count);
+    }
+    sl__free(acc);
+    return s;
 }
 
 void sl__bn_forward_ref(float *out, float *cache, float *run_mean, float *run_var, const float *in,

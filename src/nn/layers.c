@@ -304,13 +304,25 @@ static sl_status bn_forward(sl__layer *L, const sl__pass *p) {
     if (p->train && d.m < 2)
         return sl__fail(SL_ERR_ARG, "layer '%s': train mode needs more than one value per channel (batch %zu)",
                         L->token, p->n);
-    sl__bn_forward(p->out, L->stats, p->data[2], p->data[3], p->in, p->data[0], p->data[1], &d, p->train);
+    if (p->train && L->sync && sl_dist_size() > 1) {
+        SL__TRY(sl__bn_forward_sync(p->out, L->stats, p->data[2], p->data[3], p->in, p->data[0], p->data[1], &d,
+                                    &L->sync_count));
+    } else {
+        sl__bn_forward(p->out, L->stats, p->data[2], p->data[3], p->in, p->data[0], p->data[1], &d, p->train);
+        L->sync_count = 0;
+    }
     if (p->train) L->batches_tracked++;
     return SL_OK;
 }
 
 static void bn_backward(const sl__layer *L, const sl__pass *p) {
     sl__bn_dims d = bn_dims(L, p->n);
+    if (L->sync_count > 0) {
+        sl_status s = sl__bn_backward_sync(p->din, p->grad[0], p->grad[1], p->dout, p->out, p->in, L->stats,
+                                           p->data[0], &d, L->sync_count);
+        if (s && p->status && !*p->status) *p->status = s;
+        return;
+    }
     sl__bn_backward(p->din, p->grad[0], p->grad[1], p->dout, p->out, p->in, L->stats, p->data[0], &d);
 }
 

@@ -682,6 +682,7 @@ sl_status sl_model_backward(sl_model *m, const float *dy, float *din) {
         sl__to_cnhw(cur, dy, n, m->output.dims[0], m->output.dims[1] * m->output.dims[2]);
     else
         memcpy(cur, dy, n * sl_shape_count(&m->output) * sizeof(float));
+    sl_status status = SL_OK;
     for (size_t i = m->nl; i-- > 0;) {
         sl__layer *L = &m->layers[i];
         if (L->passthrough) continue;
@@ -692,9 +693,14 @@ sl_status sl_model_backward(sl_model *m, const float *dy, float *din) {
             sl__pass p = layer_pass(m, i, true);
             p.dout = cur;
             p.din = need ? next : NULL;
+            p.status = &status;
             L->ops->backward(L, &p);
         }
         if (need) cur = next;
+    }
+    if (status) {
+        m->can_backward = false;
+        return status;
     }
     if (din) {
         if (m->layers[0].ops->token_input) memset(din, 0, n * sl_shape_count(&m->input) * sizeof(float));
@@ -717,6 +723,13 @@ float *sl_model_params(sl_model *m) { return m->params; }
 float *sl_model_grads(sl_model *m) { return m->grads; }
 void sl_model_zero_grad(sl_model *m) { memset(m->grads, 0, m->nparams * sizeof(float)); }
 void sl_model_set_rng(sl_model *m, uint64_t seed) { sl_rng_seed(&m->rng, seed, 7); }
+
+size_t sl_model_set_sync_bn(sl_model *m, bool on) {
+    size_t k = 0;
+    for (size_t i = 0; i < m->nl; i++)
+        if (strcmp(m->layers[i].ops->name, "bn") == 0) m->layers[i].sync = on, k++;
+    return k;
+}
 
 bool sl_model_tensor(const sl_model *m, size_t i, sl_param_info *out) {
     if (i >= m->ntensors) return false;

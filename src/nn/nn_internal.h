@@ -63,6 +63,15 @@ void sl__bn_forward(float *out, float *cache, float *run_mean, float *run_var, c
                     const float *beta, const sl__bn_dims *d, bool train);
 void sl__bn_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *out, const float *in,
                      const float *cache, const float *gamma, const sl__bn_dims *d);
+/* Train mode with the statistics of every rank's batch (sl_dist): *count
+ * receives the elements per channel over all ranks, which backward takes.
+ * The parameter gradients get this rank's share. Errors: those of sl_dist,
+ * SL_ERR_NOMEM. */
+sl_status sl__bn_forward_sync(float *out, float *cache, float *run_mean, float *run_var, const float *in,
+                              const float *gamma, const float *beta, const sl__bn_dims *d, double *count);
+sl_status sl__bn_backward_sync(float *din, float *dgamma, float *dbeta, const float *dout, const float *out,
+                               const float *in, const float *cache, const float *gamma, const sl__bn_dims *d,
+                               double count);
 void sl__bn_forward_ref(float *out, float *cache, float *run_mean, float *run_var, const float *in,
                         const float *gamma, const float *beta, const sl__bn_dims *d, bool train);
 void sl__bn_backward_ref(float *din, float *dgamma, float *dbeta, const float *dout, const float *out,
@@ -149,6 +158,12 @@ typedef struct sl__layer {
     bool fused_next;   /* the next layer runs inside its forward (the kind's fuses) */
     bool passthrough;  /* runs inside the previous layer's forward: output aliases input */
     float *stats;      /* kept for the model's life (the kind's stats_floats) */
+    /* bn: statistics over every rank of a distributed run
+     * (sl_model_set_sync_bn); sync_count is the elements per channel of the
+     * last such train-mode forward over all ranks (0: the last forward was
+     * this rank's own). */
+    bool sync;
+    double sync_count;
     /* per-batch memory, sized for the model's batch capacity (the kind's memory) */
     float *cache;
     int32_t *idx;
@@ -199,6 +214,9 @@ typedef struct sl__pass {
      * otherwise. block keeps padded tokens out of attention, tokmean out of
      * the mean. */
     const uint8_t *pad;
+    /* backward: where a layer whose backward can fail (synchronised batch
+     * norm) records the first error; sl_model_backward returns it. */
+    sl_status *status;
 } sl__pass;
 
 /* A layer kind. Only name, forward and backward are required; the notes say

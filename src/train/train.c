@@ -50,6 +50,15 @@ struct sl_trainer {
     sl__init_done *init;   /* what it took; NULL without --init */
     sl_mae *mae;           /* mae: the masked pass over encoder and decoder */
     uint8_t *mae_mask;     /* mae: the batch's masks, B x patches */
+    /* Data-parallel runs (src/train/parallel.c): this rank of `ranks`, its
+     * rows of each batch (Bl = B / ranks), and for objectives that contrast
+     * across the global batch, its gathered embeddings and their gradients
+     * (zg, dzg: rows_max x dz; ztg, dztg: B x dz for CLIP's captions). */
+    int rank, ranks, ckpt_ranks;
+    size_t Bl;
+    bool dp_global;
+    float *zg, *dzg, *ztg, *dztg;
+    int32_t *labg;
 };
 
 void sl_train_config_default(sl_train_config *c) {
@@ -79,6 +88,9 @@ static const char *keep_str(sl_trainer *t, const char *s) {
 static bool two_views(sl_objective o) { return o == SL_OBJ_INFONCE || o == SL_OBJ_SUPCON; }
 /* Reconstruction objectives: no temperature, no embedding geometry per step. */
 static bool reconstructs(sl_objective o) { return o == SL_OBJ_AUTOENCODER || o == SL_OBJ_MAE; }
+/* Objectives whose loss is not a mean of per-row terms: data-parallel runs
+ * gather the global batch for them. */
+static bool contrasts(sl_objective o) { return o != SL_OBJ_AUTOENCODER && o != SL_OBJ_SOFTMAX && o != SL_OBJ_MAE; }
 static bool needs_labels(sl_objective o) {
     return o == SL_OBJ_SUPCON || o == SL_OBJ_TRIPLET || o == SL_OBJ_TRIPLET_HARD || o == SL_OBJ_TRIPLET_SMOOTH ||
            o == SL_OBJ_SOFTMAX;
@@ -248,6 +260,14 @@ static sl_status build_batcher(sl_trainer *t) {
     bc.seed = c->seed;
     bc.start = (size_t)t->step; /* a resumed run goes on from its next batch */
     bc.threads = c->data_threads > 0 ? c->data_threads : 1;
+    t->Bl = t->B;
+    if (t->ranks > 1) {
+        if (t->B % (size_t)t->ranks)
+            return fail_opt("batch", "%zu is not a multiple of the %d ranks (every rank takes an equal share)", t->B,
+                            t->ranks);
+        t->Bl = t->B / (size_t)t->ranks;
+        bc.shard = (size_t)t->rank, bc.shards = (size_t)t->ranks;
+    }
     sl_status s = sl_batcher_create(&bc, &t->batcher);
     if (s) return sl__fail_prefix(s, "train: ");
     t->steps_per_epoch = sl_batcher_steps_per_epoch(t->batcher);
@@ -439,6 +459,18 @@ static sl_status alloc_step_buffers(sl_trainer *t, size_t dh, size_t dz) {
         t->tok = sl__malloc_array(t->B, t->vocab->max_tokens * sizeof(float), "token ids");
         if (!t->dzt || !t->tok) return SL_ERR_NOMEM;
     }
+    t->dp_global = t->ranks > 1 && contrasts(t->obj);
+    if (t->dp_global) {
+        t->zg = sl__malloc_array(t->rows_max, dz * sizeof(float), "gathered embeddings");
+        t->dzg = sl__malloc_array(t->rows_max, dz * sizeof(float), "gathered gradients");
+        t->labg = sl__malloc_array(t->rows_max, sizeof(int32_t), "gathered labels");
+        if (!t->zg || !t->dzg || !t->labg) return SL_ERR_NOMEM;
+        if (t->obj == SL_OBJ_CLIP) {
+            t->ztg = sl__malloc_array(t->B, dz * sizeof(float), "gathered caption embeddings");
+            t->dztg = sl__malloc_array(t->B, dz * sizeof(float), "gathered caption gradients");
+            if (!t->ztg || !t->dztg) return SL_ERR_NOMEM;
+        }
+    }
     return sl_loss_workspace_create(&t->ws);
 }
 
@@ -455,6 +487,8 @@ static sl_status resolve_and_build(sl_trainer *t, const sl_tensors *ckpt) {
     sl_shape hs;
     size_t dz = 0;
     SL__TRY(build_models(t, &hs, &dz));
+    for (int k = 0; k < T_N; k++)
+        if (t->m[k] && t->c.sync_bn) sl_model_set_sync_bn(t->m[k], true);
     SL__TRY(resolve_steps(t));
     return alloc_step_buffers(t, hs.dims[0], dz);
 }
@@ -484,6 +518,14 @@ static void describe(sl_trainer *t) {
     ADD("steps      %" PRIu64 " of %" PRIu64 " done, %" PRIu64 " per epoch, batch %zu%s\n", t->step, t->total,
         t->steps_per_epoch, t->B, two_views(t->obj) ? " (two views each)" : "");
     if (t->init) ADD("init       %s\n", t->init->summary);
+    if (t->ranks > 1)
+        ADD("ranks      %d, %zu rows of each batch per rank; %s; batch norm %s\n", t->ranks, t->Bl,
+            t->dp_global ? "the loss sees the whole batch (embeddings gathered)" : "gradients averaged",
+            t->c.sync_bn ? "over every rank's rows" : "per rank");
+    if (t->ckpt_ranks != t->ranks)
+        ADD("resumed    from a run of %d rank%s: the same global batches; each rank's share and with it "
+            "batch-norm statistics change, and sums run in another order\n",
+            t->ckpt_ranks, t->ckpt_ranks == 1 ? "" : "s");
 #undef ADD
 }
 
@@ -516,6 +558,7 @@ static sl_status save_to(const sl_trainer *t, sl_tensors *x) {
     SL__TRY(sl__train_meta(x, "train.min_lr", "%.17g", c->min_lr));
     SL__TRY(sl__train_meta(x, "train.clip_grad", "%.17g", c->clip_grad));
     SL__TRY(sl__train_meta(x, "train.batch", "%zu", c->batch));
+    if (t->ranks > 1) SL__TRY(sl__train_meta(x, "train.ranks", "%d", t->ranks));
     SL__TRY(sl__train_meta(x, "train.seed", "%" PRIu64, c->seed));
     SL__TRY(sl__train_meta(x, "train.steps", "%" PRIu64, t->total));
     SL__TRY(sl__train_meta(x, "train.step", "%" PRIu64, t->step));
@@ -588,6 +631,9 @@ static sl_status config_from(sl_trainer *t, const sl_tensors *x, uint64_t *ends)
     uint64_t u = 0;
     SL__TRY(sl__meta_name(x, "train.objective", objs, SL_OBJ_COUNT, R, &k));
     c->objective = (sl_objective)k;
+    u = 1;
+    SL__TRY(sl__meta_uint(x, "train.ranks", 1, 1u << 20, 0, &u));
+    t->ckpt_ranks = (int)u;
     sl_data_config dc;
     sl_data_config_default(&dc);
     SL__TRY(sl__train_ckpt_data(x, true, &dc));
@@ -712,6 +758,7 @@ void sl_trainer_destroy(sl_trainer *t) {
     sl__free(t->dzt);
     sl__free(t->tok);
     sl__free(t->lab);
+    sl__free(t->zg), sl__free(t->dzg), sl__free(t->ztg), sl__free(t->dztg), sl__free(t->labg);
     if (t->log) fclose(t->log);
     sl__free(t->init);
     for (int i = 0; i < t->nown; i++) sl__free(t->own[i]);
@@ -763,6 +810,8 @@ sl_status sl_trainer_create(const sl_train_config *c, sl_trainer **out) {
     sl_tensors *ck = NULL, *ini = NULL;
     sl_status s = SL_OK;
     t->c = *c;
+    t->rank = sl_dist_rank(), t->ranks = sl_dist_size(), t->ckpt_ranks = t->ranks;
+    if (t->rank != 0) t->c.progress_stream = NULL, t->c.log = NULL; /* rank 0 reports */
     if (c->resume) {
         /* Messages about the file's contents name the file themselves. */
         uint64_t ends = 0;
@@ -795,7 +844,7 @@ sl_status sl_trainer_create(const sl_train_config *c, sl_trainer **out) {
     sl_tensors_destroy(ck);
     sl_tensors_destroy(ini);
     if (!s && t->c.log) {
-        t->log = fopen(t->c.log, c->resume ? "a" : "w");
+        t->log = fopen(t->c.log, t->c.resume ? "a" : "w");
         if (!t->log) s = sl__fail(SL_ERR_IO, "%s: cannot open the log for writing", t->c.log);
     }
     if (s) {
@@ -907,6 +956,24 @@ typedef struct step_fwd {
     size_t dh, dz;
 } step_fwd;
 
+/* A data-parallel step of a contrasting objective: the loss runs on the
+ * global batch, every rank's embeddings (and labels, and CLIP's caption
+ * embeddings) gathered in the order one process would hold them. */
+static sl_status gather_batch(sl_trainer *t, size_t n, const step_fwd *f, sl_loss_batch *lb) {
+    size_t views = lb->n / n, all = lb->n * (size_t)t->ranks;
+    SL__TRY(sl__dp_gather(f->z, n, f->dz, views, t->zg));
+    if (lb->labels) SL__TRY(sl__dp_gather_labels(lb->labels, n, views, t->labg));
+    memset(t->dzg, 0, all * f->dz * sizeof(float));
+    lb->n = all, lb->a = t->zg, lb->grad_a = t->dzg;
+    lb->labels = lb->labels ? t->labg : NULL;
+    if (t->obj == SL_OBJ_CLIP) {
+        SL__TRY(sl__dp_gather(f->zt, n, f->dz, 1, t->ztg));
+        memset(t->dztg, 0, all * f->dz * sizeof(float));
+        lb->b = t->ztg, lb->grad_b = t->dztg;
+    }
+    return SL_OK;
+}
+
 /* Forward through the models, then the objective's loss and its gradients
  * with respect to the models' outputs (into t->dz, and t->dzt or the class
  * matrix's gradients). */
@@ -946,9 +1013,14 @@ static sl_status step_forward(sl_trainer *t, const sl_batch *b, size_t rows, ste
         lb.grad_b = sl_model_grads(t->m[T_CLASSES]);
     }
     memset(t->dz, 0, rows * lb.d * sizeof(float));
+    if (t->dp_global) SL__TRY(gather_batch(t, n, f, &lb));
     if (t->lc.learnable_tau) t->lc.log_scale = sl_loss_clamp_log_scale(&t->lc, t->lc.log_scale);
     sl_status s = sl_loss_compute(&t->lc, &lb, r);
     if (s == SL_ERR_NUMERIC) return nonfinite(t, "model output", NAN);
+    if (!s && t->dp_global) {
+        sl__dp_own_rows(t->dzg, n, f->dz, rows / n, t->dz);
+        if (t->obj == SL_OBJ_CLIP) sl__dp_own_rows(t->dztg, n, f->dz, 1, t->dzt);
+    }
     return s;
 }
 
@@ -999,14 +1071,27 @@ static sl_status step_update(sl_trainer *t, const sl_loss_result *r, step_stats 
 
 /* MAE's step: each image's mask from (seed, step, position in the batch),
  * the masked pass and its gradients. */
-static sl_status step_mae(sl_trainer *t, size_t n, sl_loss_result *r) {
-    size_t L = sl_mae_patches(t->m[T_ENC]);
+static sl_status step_mae(sl_trainer *t, const sl_batch *b, sl_loss_result *r) {
+    size_t L = sl_mae_patches(t->m[T_ENC]), n = b->n;
     for (size_t i = 0; i < n; i++)
-        sl_mae_draw_mask(t->mae_mask + i * L, L, t->c.mask_ratio, t->c.seed, t->step, i);
+        sl_mae_draw_mask(t->mae_mask + i * L, L, t->c.mask_ratio, t->c.seed, t->step, b->offset + i);
     memset(r, 0, sizeof *r);
     SL__TRY(sl_mae_forward(t->mae, t->xin, n, t->mae_mask, t->c.norm_pix, true, &r->loss));
     if (!isfinite(r->loss)) return nonfinite(t, "loss", r->loss);
     return sl_mae_backward(t->mae);
+}
+
+/* Data-parallel runs: the parameter gradients of every rank summed (the
+ * loss of the global batch) or averaged with the loss and accuracy (a mean
+ * of each rank's rows). */
+static sl_status reduce_step(sl_trainer *t, sl_loss_result *r) {
+    if (t->ranks == 1) return SL_OK;
+    if (t->dp_global) return sl__dp_reduce_grads(t->m, T_N, 1.0f);
+    SL__TRY(sl__dp_reduce_grads(t->m, T_N, 1.0f / (float)t->ranks));
+    double v[2] = {r->loss, r->accuracy};
+    SL__TRY(sl__dp_mean(v, 2));
+    r->loss = v[0], r->accuracy = v[1];
+    return SL_OK;
 }
 
 /* One training step on batch b; with want_geom the batch's alignment and
@@ -1018,7 +1103,8 @@ static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, ste
     step_fwd f;
     sl_loss_result r;
     if (t->mae) {
-        SL__TRY(step_mae(t, n, &r));
+        SL__TRY(step_mae(t, b, &r));
+        SL__TRY(reduce_step(t, &r));
         st->loss = r.loss;
         SL__TRY(step_update(t, &r, st));
         t->step++;
@@ -1036,6 +1122,9 @@ static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, ste
             align_uniform(f.z, f.zt, n, f.dz, st);
     }
     SL__TRY(step_backward(t, rows, f.dh));
+    SL__TRY(reduce_step(t, &r));
+    st->loss = r.loss;
+    st->acc = r.accuracy;
     SL__TRY(step_update(t, &r, st));
     t->step++;
     return SL_OK;
@@ -1061,9 +1150,21 @@ static void log_line(sl_trainer *t, const step_stats *st, size_t epoch, double i
     fflush(t->log);
 }
 
+/* Rank 0 writes the checkpoints of a data-parallel run (every rank holds
+ * the same parameters). */
 static sl_status checkpoint(sl_trainer *t) {
-    SL__TRY(sl_trainer_save(t, t->c.out));
+    if (t->rank == 0) SL__TRY(sl_trainer_save(t, t->c.out));
     t->last_ckpt = t->step;
+    return SL_OK;
+}
+
+/* Whether to stop now (Ctrl-C) and whether the time limit is reached: in a
+ * data-parallel run, every rank stops at the same step if any rank's flag
+ * is set or any rank's clock has run out. */
+static sl_status stop_flags(const sl_trainer *t, double t0, bool *stop_now, bool *time_up) {
+    bool f[2] = {t->c.stop && *t->c.stop, t->c.time_limit > 0 && sl_time_now() - t0 >= t->c.time_limit};
+    if (t->ranks > 1) SL__TRY(sl__dp_any(f, 2));
+    *stop_now = f[0], *time_up = f[1];
     return SL_OK;
 }
 
@@ -1109,7 +1210,9 @@ sl_status sl_trainer_run(sl_trainer *t, sl_train_result *res) {
             /* Counts this run's images only, so the rate and ETA stay right after a resume. */
             sl_progress_update(pg, (t->step - start) * t->B, f);
         }
-        bool stop_now = t->c.stop && *t->c.stop;
+        bool stop_now, time_up;
+        s = stop_flags(t, t0, &stop_now, &time_up);
+        if (s) break;
         bool at_stop = t->c.stop_at && t->step >= t->c.stop_at;
         if ((t->c.checkpoint_every && t->step % t->c.checkpoint_every == 0 && t->step < t->total) || stop_now ||
             at_stop) {
@@ -1122,7 +1225,7 @@ sl_status sl_trainer_run(sl_trainer *t, sl_train_result *res) {
             break;
         }
         if (at_stop) break;
-        if (t->c.time_limit > 0 && sl_time_now() - t0 >= t->c.time_limit) {
+        if (time_up) {
             if (t->last_ckpt != t->step) s = checkpoint(t);
             break;
         }

@@ -109,4 +109,21 @@ sl_status sl__train_init_load(const sl_tensors *ck, const char *path, const sl__
 /* The trainer's batch producer (tests read its statistics). */
 sl_batcher *sl__trainer_batcher(sl_trainer *t);
 
+/* Data-parallel steps (src/train/parallel.c), over sl_dist's ranks. A
+ * local buffer holds `views` blocks of n rows x d (view-major); the global
+ * one holds `views` blocks of ranks x n rows, each block in rank order, as
+ * one process would lay out the whole batch. */
+sl_status sl__dp_gather(const float *loc, size_t n, size_t d, size_t views, float *glob);
+/* This rank's rows of a global buffer into a local one. */
+void sl__dp_own_rows(const float *glob, size_t n, size_t d, size_t views, float *loc);
+/* Labels of the first view's n rows gathered, repeated for each view. */
+sl_status sl__dp_gather_labels(const int32_t *loc, size_t n, size_t views, int32_t *glob);
+/* Sum the models' gradients over the ranks, then multiply by scale (NULL
+ * models skipped). */
+sl_status sl__dp_reduce_grads(sl_model *const *m, size_t nm, float scale);
+/* x[i] = the mean of every rank's x[i]. */
+sl_status sl__dp_mean(double *x, size_t n);
+/* flags[i] = whether any rank's flags[i] is set (n <= 8). */
+sl_status sl__dp_any(bool *flags, size_t n);
+
 #endif

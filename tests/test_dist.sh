@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Distributed training under mpirun (Open MPI, 2 ranks on this machine, over
+# shared memory): 2 ranks x global batch B against 1 process x B for every
+# objective (same losses and parameters to float rounding), synchronised and
+# per-rank batch norm, resume, what only rank 0 does, refusals, Ctrl-C, a
+# rank that dies, and the build without MPI. tests/run.sh runs it like a
+# test binary:
+#   tests/test_dist.sh --list     the cases
+#   tests/test_dist.sh CASE       run one (exit 0 pass, 1 fail)
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+S=${SIMLEARN:-$top/simlearn}
+py=/usr/bin/python3
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader
+# Open MPI keeps allocations until exit; under the sanitizers they are not leaks of ours.
+# (Its plugins stay loaded to the end and the stacks are unwound in full, so
+# that the reports name its libraries.)
+if [ -n "${SIMLEARN_SANITIZED:-}" ]; then
+    export LSAN_OPTIONS="suppressions=$here/lsan-mpi.supp:print_suppressions=0:fast_unwind_on_malloc=0"
+    export OMPI_MCA_mca_base_component_disable_dlclose=1
+fi
+MPIRUN=(mpirun -np 2 --oversubscribe --bind-to none)
+
+cases="equivalence_infonce equivalence_supcon equivalence_triplet_hard equivalence_clip equivalence_softmax
+equivalence_autoencoder equivalence_mae sync_bn_equivalence per_rank_bn resume_continues_exactly
+resume_on_other_rank_counts only_rank_0_writes_and_reports uneven_batch_refused other_commands_refuse
+ctrl_c_checkpoints dead_rank_ends_the_run builds_without_mpi"
+# The Python package is built for the plain build only (the sanitized pass
+# runs no Python, as tests/test_python.sh is left out there too).
+[ -z "${SIMLEARN_SANITIZED:-}" ] && cases="$cases python_trains_as_ranks"
+if [ "${1:-}" = --list ]; then
+    echo $cases | tr ' ' '\n'
+    exit 0
+fi
+case=${1:?usage: tests/test_dist.sh --list | CASE}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+BASE=(--data shapes --count 1024 --size 16 --batch 32 --steps 6 --threads 1 --optim sgd --lr 0.1 --log-every 1
+      --seed 3)
+COMMON=("${BASE[@]}" -q)
+ENC=(--encoder "conv(8,3,stride=2,pad=1),relu,flatten,linear(32)" --projector "linear(16)")
+
+# same NAME ARGS...: one process and 2 ranks train the same run; their
+# parameters and losses agree to TOL (relative; default 1e-4).
+same() {
+    local name=$1 tol=${TOL:-1e-4}
+    shift
+    "$S" train "${COMMON[@]}" "$@" -o "$name-1.safetensors" || fail "one process"
+    "${MPIRUN[@]}" "$S" train "${COMMON[@]}" "$@" -o "$name-2.safetensors" || fail "2 ranks"
+    $py "$here/dist_compare.py" "$name-1.safetensors" "$name-2.safetensors" "$tol" || fail "2 ranks differ"
+}
+
+meta() { "$S" info "$1" | sed -n "s/^ *$2: //p"; }
+
+run_case() {
+    case $1 in
+    equivalence_infonce) same a "${ENC[@]}" ;;
+    equivalence_supcon) same a "${ENC[@]}" --objective supcon --label shape ;;
+    equivalence_triplet_hard) same a "${ENC[@]}" --objective triplet-hard --label shape ;;
+    equivalence_clip) same a "${ENC[@]}" --objective clip --learn-tau ;;
+    equivalence_softmax) same a "${ENC[@]}" --objective softmax --label shape ;;
+    equivalence_autoencoder) same a --encoder "flatten,linear(32)" --objective autoencoder ;;
+    equivalence_mae) same a --objective mae --encoder "vit(patch=4,dim=32,depth=1,heads=2)" ;;
+    sync_bn_equivalence)
+        # (no biases before batch norm: their gradient is zero but for
+        # rounding, which would be all they learn). The shift's gradient is a
+        # sum over every element of a channel with much cancellation, so the
+        # order of the sums shows more: 1e-3 (per-rank statistics differ by
+        # 0.35, see per_rank_bn).
+        local TOL=1e-3
+        same a --encoder "conv(8,3,stride=2,pad=1,bias=0),bn,relu,flatten,linear(32,bias=0),bn" --projector "linear(16)" \
+            --sync-bn
+        same b --encoder "conv(8,3,stride=2,pad=1,bias=0),bn,relu,flatten,linear(32)" --objective autoencoder --sync-bn ;;
+    per_rank_bn)
+        # Each rank normalises with its own 16 rows: not what one process
+        # does with 32, so the runs part (by far more than rounding).
+        local e=(--encoder "conv(8,3,stride=2,pad=1),bn,relu,flatten,linear(32)" --projector "linear(16)")
+        "$S" train "${COMMON[@]}" "${e[@]}" -o a1.safetensors || fail "one process"
+        "${MPIRUN[@]}" "$S" train "${COMMON[@]}" "${e[@]}" -o a2.safetensors 2> err || fail "2 ranks"
+        $py "$here/dist_compare.py" a1.safetensors a2.safetensors 1e-2 > cmp && fail "per-rank batch norm equals one process's"
+        grep -q "DIFFERENT: encoder.1.running_mean" cmp || fail "running statistics should differ: $(cat cmp)" ;;
+    resume_continues_exactly)
+        "${MPIRUN[@]}" "$S" train "${COMMON[@]}" "${ENC[@]}" -o full.safetensors || fail "full run"
+        "${MPIRUN[@]}" "$S" train "${COMMON[@]}" "${ENC[@]}" --stop-at 3 -o part.safetensors || fail "first half"
+        [ "$(meta part.safetensors train.step)" = 3 ] || fail "stopped at $(meta part.safetensors train.step)"
+        "${MPIRUN[@]}" "$S" train --resume part.safetensors --steps 6 --threads 1 -q -o part.safetensors || fail "resume"
+        cmp full.safetensors part.safetensors || fail "the resumed run differs" ;;
+    resume_on_other_rank_counts)
+        "${MPIRUN[@]}" "$S" train "${COMMON[@]}" "${ENC[@]}" --stop-at 3 -o r.safetensors || fail "2 ranks"
+        [ "$(meta r.safetensors train.ranks)" = 2 ] || fail "train.ranks is '$(meta r.safetensors train.ranks)'"
+        "$S" train --resume r.safetensors --steps 6 --threads 1 -o r1.safetensors 2> err || fail "resume on one"
+        grep -q "resumed    from a run of 2 ranks" err || fail "no note of the rank count: $(cat err)"
+        [ "$(meta r1.safetensors train.step)" = 6 ] || fail "resumed run ended at $(meta r1.safetensors train.step)"
+        [ -z "$(meta r1.safetensors train.ranks)" ] || fail "a one-process checkpoint names ranks" ;;
+    only_rank_0_writes_and_reports)
+        "${MPIRUN[@]}" "$S" train "${BASE[@]}" "${ENC[@]}" --log-every 2 -o m.safetensors > out 2> err ||
+            fail "2 ranks: $(cat err)"
+        [ "$(grep -c '^trained 6 steps' err)" = 1 ] || fail "the summary appears $(grep -c '^trained' err) times"
+        grep -q "^ranks      2, 16 rows of each batch per rank; the loss sees the whole batch" err ||
+            fail "no ranks line: $(cat err)"
+        [ "$(wc -l < m.jsonl)" = 4 ] || fail "the log has $(wc -l < m.jsonl) lines, expected 4 (steps 1, 2, 4, 6)"
+        [ "$(ls | sort | tr '\n' ' ')" = "err m.jsonl m.safetensors out " ] || fail "files: $(ls)" ;;
+    uneven_batch_refused)
+        "${MPIRUN[@]}" "$S" train "${COMMON[@]}" "${ENC[@]}" --batch 33 -o m.safetensors 2> err && fail "batch 33 on 2 ranks ran"
+        grep -q "rank 0 of 2: error: train: --batch: 33 is not a multiple of the 2 ranks" err || fail "message: $(cat err)"
+        [ ! -e m.safetensors ] || fail "a checkpoint was written" ;;
+    other_commands_refuse)
+        "$S" embed --raw --data shapes --count 50 --split val -q -o x.npy || fail "embed"
+        "${MPIRUN[@]}" "$S" knn --base x.npy --queries x.npy -k 2 -q > out 2> err
+        [ $? = 2 ] || fail "knn under mpirun: exit $?"
+        [ "$(grep -c "'simlearn knn' runs as one process; start it without mpirun" err)" = 1 ] || fail "message: $(cat err)" ;;
+    ctrl_c_checkpoints)
+        "${MPIRUN[@]}" "$S" train "${COMMON[@]}" "${ENC[@]}" --count 4096 --steps 1000000 -o c.safetensors 2> err &
+        local mp=$!
+        for _ in $(seq 100); do [ "$(pgrep -P $mp -x simlearn | wc -l)" = 2 ] && break; sleep 0.1; done
+        sleep 1
+        kill -INT $(pgrep -P $mp -x simlearn) || fail "no ranks to signal"
+        wait $mp
+        local rc=$?
+        [ $rc = 130 ] || fail "exit $rc: $(cat err)"
+        [ "$(grep -c '^simlearn: interrupted at step' err)" = 1 ] || fail "message: $(cat err)"
+        local step
+        step=$(sed -n 's/^simlearn: interrupted at step \([0-9]*\);.*/\1/p' err)
+        [ "$(meta c.safetensors train.step)" = "$step" ] || fail "checkpoint at $(meta c.safetensors train.step), not $step" ;;
+    dead_rank_ends_the_run)
+        "${MPIRUN[@]}" "$S" train "${COMMON[@]}" "${ENC[@]}" --count 4096 --steps 1000000 --checkpoint-every 10 \
+            -o d.safetensors 2> err &
+        local mp=$!
+        for _ in $(seq 100); do [ -e d.safetensors ] && break; sleep 0.1; done
+        kill -KILL "$(pgrep -P $mp -x simlearn | tail -n 1)" || fail "no rank to kill"
+        wait $mp && fail "the run went on after a rank died"
+        grep -q "exited on signal 9" err || fail "mpirun's message: $(cat err)"
+        local step
+        step=$(meta d.safetensors train.step)
+        [ -n "$step" ] && [ $((step % 10)) = 0 ] || fail "the last checkpoint is at step '$step'" ;;
+    builds_without_mpi)
+        mkdir src && (cd "$top" && cp -r Makefile include src cli scripts bench "$work/src/") || fail "copy"
+        # (not the settings of a make this test may run under)
+        env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C src -j2 MPI=0 BUILD=b BIN=b/simlearn b/simlearn > build.log 2>&1 ||
+            fail "make MPI=0: $(tail build.log)"
+        ! ldd src/b/simlearn | grep -q libmpi || fail "the MPI=0 build links MPI"
+        OMPI_COMM_WORLD_SIZE=2 src/b/simlearn train "${COMMON[@]}" -o m.safetensors 2> err && fail "ran as a rank"
+        grep -q "built without MPI (make MPI=0)" err || fail "message: $(cat err)"
+        src/b/simlearn train "${COMMON[@]}" "${ENC[@]}" -o m.safetensors || fail "a plain run" ;;
+    python_trains_as_ranks)
+        # mpirun -np 2 python3: simlearn.train shares the batches as the CLI does, to the byte.
+        cat > t.py <<'PY'
+import sys, simlearn
+assert simlearn.rank()[1] == 2, simlearn.rank()
+simlearn.train("py.safetensors", progress=False, data="shapes", count=1024, image_size=16, batch=32, steps=6,
+               threads=1, optim="sgd", lr=0.1, log_every=1, seed=3, log="py.jsonl",
+               encoder="conv(8,3,stride=2,pad=1),relu,flatten,linear(32)", projector="linear(16)")
+PY
+        PYTHONPATH=${SIMLEARN_BUILD:-$top/build}/python "${MPIRUN[@]}" $py t.py || fail "python under mpirun"
+        "${MPIRUN[@]}" "$S" train "${COMMON[@]}" "${ENC[@]}" -o cli.safetensors || fail "the CLI"
+        cmp py.safetensors cli.safetensors || fail "Python's checkpoint differs from the CLI's"
+        cmp py.jsonl cli.jsonl > /dev/null || [ "$(cut -d, -f1-3 py.jsonl)" = "$(cut -d, -f1-3 cli.jsonl)" ] ||
+            fail "the logs' losses differ" ;;
+    *) echo "unknown case $1" >&2; exit 2 ;;
+    esac
+}
+
+run_case "$case"
