@@ -117,8 +117,9 @@ run_case() {
     ctrl_c_checkpoints)
         "${MPIRUN[@]}" "$S" train "${COMMON[@]}" "${ENC[@]}" --count 4096 --steps 1000000 -o c.safetensors 2> err &
         local mp=$!
-        for _ in $(seq 100); do [ "$(pgrep -P $mp -x simlearn | wc -l)" = 2 ] && break; sleep 0.1; done
-        sleep 1
+        # Once the log has a line, both ranks are training (a step needs both).
+        for _ in $(seq 600); do [ -s c.jsonl ] && break; sleep 0.1; done
+        [ -s c.jsonl ] || fail "no training step within a minute: $(cat err)"
         kill -INT $(pgrep -P $mp -x simlearn) || fail "no ranks to signal"
         wait $mp
         local rc=$?

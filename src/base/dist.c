@@ -14,7 +14,6 @@
 #endif
 
 static int dist_rank = 0, dist_size = 1;
-static bool dist_started = false;
 
 /* Whether an MPI launcher (mpirun of Open MPI, or a PMI/PMIx launcher)
  * started this process, and how many ranks it started (0: unknown). */
@@ -37,6 +36,8 @@ int sl_dist_rank(void) { return dist_rank; }
 int sl_dist_size(void) { return dist_size; }
 
 #ifdef SL_WITH_MPI
+static bool dist_started = false; /* sl_dist_init started MPI (and sl_dist_shutdown stops it) */
+
 static sl_status mpi_fail(int err, const char *what) {
     char msg[MPI_MAX_ERROR_STRING];
     int len = 0;
