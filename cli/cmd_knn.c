@@ -51,6 +51,10 @@ typedef struct {
     sl_metric m;
     size_t *Ks;         /* --retrieval or --paired */
     size_t nK;
+    /* Under mpirun: this rank's rows of the base, first .. first + nloc - 1
+     * of n (its own read of them, or, with --self, a part of b) */
+    const float *part;
+    size_t first, nloc;
 } knn_input;
 
 static void input_free(knn_input *in) {
@@ -72,6 +76,10 @@ static int check_options(const cli_args *a, knn_input *in) {
     if (in->ipath && (in->self || ret || paired))
         return cli_usage_error("knn: --index works with --queries, not with --self, --retrieval or --paired");
     if (ret && paired) return cli_usage_error("knn: --retrieval and --paired are separate reports; give one");
+    if (sl_dist_size() > 1 && (in->ipath || ret || paired))
+        return cli_usage_error("knn: under mpirun, exact search shares the base among the ranks; --%s runs as one "
+                               "process (start it without mpirun)",
+                               in->ipath ? "index" : ret ? "retrieval" : "paired");
     int64_t *ks = NULL;
     int rc = ret || paired ? cli_int_list(ret ? "retrieval" : "paired", ret ? ret : paired, 1, INT64_MAX, &ks, &in->nK) : 0;
     if (!rc && ks && !(in->Ks = malloc(in->nK * sizeof *in->Ks))) rc = cli_fail(SL_ERR_NOMEM);
@@ -80,10 +88,31 @@ static int check_options(const cli_args *a, knn_input *in) {
     return rc;
 }
 
+/* Under mpirun without --self: this rank's part of the base alone. */
+static int load_part(knn_input *in) {
+    size_t rows;
+    sl_status s = sl_npy_read_matrix_part(in->bpath, (size_t)sl_dist_rank(), (size_t)sl_dist_size(), &in->b, &rows,
+                                          &in->d, &in->first, &in->n);
+    if (s) return cli_fail(s);
+    in->part = in->b, in->nloc = rows;
+    return 0;
+}
+
 /* The base (from --base and/or the index), the queries and the labels. */
 static int load_input(const cli_args *a, knn_input *in) {
     sl_status s;
-    if (in->bpath && (s = sl_npy_read_matrix(in->bpath, &in->b, &in->n, &in->d))) return cli_fail(s);
+    int rc;
+    if (sl_dist_size() > 1 && !in->self) {
+        if ((rc = load_part(in))) return rc;
+    } else if (in->bpath && (s = sl_npy_read_matrix(in->bpath, &in->b, &in->n, &in->d))) {
+        return cli_fail(s);
+    } else if (in->bpath) {
+        /* With --self every rank holds the whole base as its queries. */
+        size_t r = (size_t)sl_dist_rank(), R = (size_t)sl_dist_size();
+        in->first = in->n / R * r + in->n % R * r / R;
+        in->nloc = in->n / R * (r + 1) + in->n % R * (r + 1) / R - in->first;
+        in->part = in->b + in->first * in->d;
+    }
     if (in->ipath) {
         if ((s = sl_hnsw_load(in->ipath, &in->h))) return cli_fail(s);
         sl_hnsw_info info;
@@ -115,7 +144,6 @@ static int load_input(const cli_args *a, knn_input *in) {
         fprintf(stderr, "simlearn: error: the queries have %zu columns but the base has %zu\n", dq, in->d);
         return 1;
     }
-    int rc;
     if (cli_str(a, "labels") && (rc = cli_read_labels(cli_str(a, "labels"), in->n, "base rows", &in->bl))) return rc;
     if (in->self && in->bl) in->ql = in->bl;
     else if (cli_str(a, "query-labels") && (rc = cli_read_labels(cli_str(a, "query-labels"), in->nq, "queries", &in->ql)))
@@ -172,18 +200,26 @@ static int search(const cli_args *a, const knn_input *in, size_t k, int64_t *ids
         s = sl_hnsw_search(in->h, in->q, in->nq, k, (size_t)cli_int(a, "ef"), NULL, ids, sc);
     } else {
         sl_flat_config fc = {.metric = in->m, .k = k, .exclude_self = in->self};
-        if ((s = sl_progress_create(stderr, cli_progress_mode(a), "search", in->nq, "q", &p)) == SL_OK) {
+        /* (under mpirun, rank 0 shows the progress of its part) */
+        FILE *ps = sl_dist_rank() == 0 ? stderr : NULL;
+        if ((s = ps ? sl_progress_create(ps, cli_progress_mode(a), "search", in->nq, "q", &p) : SL_OK) == SL_OK) {
             fc.progress = p;
-            s = sl_flat_search(in->b, in->n, in->d, in->q, in->nq, in->d, &fc, ids, sc);
+            if (sl_dist_size() > 1)
+                s = sl_flat_search_dist(in->part, in->nloc, in->first, in->n, in->d, in->q, in->nq, in->d, &fc, ids, sc);
+            else
+                s = sl_flat_search(in->b, in->n, in->d, in->q, in->nq, in->d, &fc, ids, sc);
         }
-        if (!s) sl_progress_finish(p, NULL);
+        if (!s && p) sl_progress_finish(p, NULL);
         sl_progress_destroy(p);
     }
     if (s) return cli_fail(s);
     t = sl_time_now() - t;
-    if (!cli_flag(a, "quiet"))
-        fprintf(stderr, "%s search: %zu queries x %zu base, k %zu, metric %s: %.3f s (%.0f queries/s)\n",
-                in->h ? "hnsw" : "exact", in->nq, in->n, k, sl_metric_name(in->m), t, (double)in->nq / t);
+    if (!cli_flag(a, "quiet") && sl_dist_rank() == 0) {
+        fprintf(stderr, "%s search: %zu queries x %zu base, k %zu, metric %s: %.3f s (%.0f queries/s)", in->h ? "hnsw" : "exact",
+                in->nq, in->n, k, sl_metric_name(in->m), t, (double)in->nq / t);
+        if (sl_dist_size() > 1) fprintf(stderr, ", the base shared by %d ranks", sl_dist_size());
+        fputc('\n', stderr);
+    }
     return 0;
 }
 
@@ -224,6 +260,10 @@ static int neighbours(const cli_args *a, const knn_input *in) {
     float *sc;
     int rc = cli_alloc_results(in->nq, k, &ids, &sc);
     if (!rc) rc = search(a, in, k, ids, sc);
+    if (!rc && sl_dist_rank() != 0) { /* every rank has the results; rank 0 reports them */
+        free(ids), free(sc);
+        return 0;
+    }
     if (!rc) rc = cli_write_neighbours(cli_str(a, "ids-out"), cli_str(a, "scores-out"), ids, sc, in->nq, k, !in->bl);
     if (!rc && in->bl) rc = classify(a, in, k, ids, sc);
     free(ids), free(sc);
@@ -247,4 +287,4 @@ static int run(int argc, char **argv) {
     return rc;
 }
 
-const cli_command cli_cmd_knn = {"knn", "k-nearest-neighbour search, classification and retrieval metrics", run, false};
+const cli_command cli_cmd_knn = {"knn", "k-nearest-neighbour search, classification and retrieval metrics", run, true};

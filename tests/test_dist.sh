@@ -25,7 +25,7 @@ MPIRUN=(mpirun -np 2 --oversubscribe --bind-to none)
 cases="equivalence_infonce equivalence_supcon equivalence_triplet_hard equivalence_clip equivalence_softmax
 equivalence_autoencoder equivalence_mae sync_bn_equivalence per_rank_bn resume_continues_exactly
 resume_on_other_rank_counts only_rank_0_writes_and_reports uneven_batch_refused other_commands_refuse
-ctrl_c_checkpoints dead_rank_ends_the_run builds_without_mpi"
+ctrl_c_checkpoints dead_rank_ends_the_run builds_without_mpi sharded_exact_search sharded_search_refusals"
 # The Python package is built for the plain build only (the sanitized pass
 # runs no Python, as tests/test_python.sh is left out there too).
 [ -z "${SIMLEARN_SANITIZED:-}" ] && cases="$cases python_trains_as_ranks"
@@ -111,9 +111,10 @@ run_case() {
         [ ! -e m.safetensors ] || fail "a checkpoint was written" ;;
     other_commands_refuse)
         "$S" embed --raw --data shapes --count 50 --split val -q -o x.npy || fail "embed"
-        "${MPIRUN[@]}" "$S" knn --base x.npy --queries x.npy -k 2 -q > out 2> err
-        [ $? = 2 ] || fail "knn under mpirun: exit $?"
-        [ "$(grep -c "'simlearn knn' runs as one process; start it without mpirun" err)" = 1 ] || fail "message: $(cat err)" ;;
+        "${MPIRUN[@]}" "$S" geometry x.npy > out 2> err
+        [ $? = 2 ] || fail "geometry under mpirun: exit $?"
+        [ "$(grep -c "'simlearn geometry' runs as one process; start it without mpirun" err)" = 1 ] ||
+            fail "message: $(cat err)" ;;
     ctrl_c_checkpoints)
         "${MPIRUN[@]}" "$S" train "${COMMON[@]}" "${ENC[@]}" --count 4096 --steps 1000000 -o c.safetensors 2> err &
         local mp=$!
@@ -148,6 +149,42 @@ run_case() {
         OMPI_COMM_WORLD_SIZE=2 src/b/simlearn train "${COMMON[@]}" -o m.safetensors 2> err && fail "ran as a rank"
         grep -q "built without MPI (make MPI=0)" err || fail "message: $(cat err)"
         src/b/simlearn train "${COMMON[@]}" "${ENC[@]}" -o m.safetensors || fail "a plain run" ;;
+    sharded_exact_search)
+        # Each rank reads and searches its part of the base; the merged ids
+        # and scores are one process's, to the byte (2 and 3 ranks, every
+        # metric, self-search with a kNN vote, shards smaller than k).
+        $py -c "
+import numpy as np
+r = np.random.default_rng(0)
+np.save('base.npy', r.standard_normal((1001, 24)).astype(np.float32))
+np.save('q.npy', r.standard_normal((300, 24)).astype(np.float32))
+np.save('lab.npy', r.integers(0, 5, 1001))
+np.save('tiny.npy', r.standard_normal((5, 3)).astype(np.float32))" || fail "data"
+        local m np
+        for m in l2 ip cosine; do
+            "$S" knn -b base.npy --queries q.npy -k 7 --metric $m --ids-out i1.npy --scores-out s1.npy -q || fail "one process"
+            for np in 2 3; do
+                mpirun -np $np --oversubscribe --bind-to none "$S" knn -b base.npy --queries q.npy -k 7 --metric $m \
+                    --ids-out i$np.npy --scores-out s$np.npy -q || fail "$np ranks"
+                cmp i1.npy i$np.npy && cmp s1.npy s$np.npy || fail "$m on $np ranks differs"
+            done
+        done
+        "$S" knn -b base.npy --self -k 5 --labels lab.npy --ids-out a.npy -q > one || fail "self, one process"
+        "${MPIRUN[@]}" "$S" knn -b base.npy --self -k 5 --labels lab.npy --ids-out b.npy -q > two || fail "self, 2 ranks"
+        cmp a.npy b.npy && cmp one two || fail "self-search differs: $(cat one two)"
+        "$S" knn -b tiny.npy --queries tiny.npy -k 4 --ids-out t1.npy -q || fail "tiny"
+        mpirun -np 3 --oversubscribe --bind-to none "$S" knn -b tiny.npy --queries tiny.npy -k 4 --ids-out t3.npy -q ||
+            fail "tiny on 3 ranks"
+        cmp t1.npy t3.npy || fail "shards smaller than k" ;;
+    sharded_search_refusals)
+        $py -c "import numpy as np; np.save('b.npy', np.eye(4, dtype=np.float32)); np.save('bad.npy', np.full((3, 4), np.nan, np.float32))"
+        "${MPIRUN[@]}" "$S" knn -b b.npy --self --labels /dev/null --retrieval 1 -q 2> err
+        [ $? = 2 ] && grep -q "retrieval runs as one process" err || fail "--retrieval under mpirun: $(cat err)"
+        "${MPIRUN[@]}" "$S" knn -b b.npy --queries b.npy -k 9 -q 2> err && fail "k 9 of 4"
+        grep -q "k = 9 but only 4 base vectors" err || fail "message: $(cat err)"
+        $py -c "import numpy as np; np.save('half.npy', np.vstack([np.eye(4, dtype=np.float32), np.full((4, 4), np.nan, np.float32)]))"
+        "${MPIRUN[@]}" "$S" knn -b half.npy --queries b.npy -k 1 -q 2> err && fail "a NaN in rank 1's part"
+        grep -q "rank 1 of 2: error: half.npy: row 4, column 0: value is nan" err || fail "message: $(cat err)" ;;
     python_trains_as_ranks)
         # mpirun -np 2 python3: simlearn.train shares the batches as the CLI does, to the byte.
         cat > t.py <<'PY'

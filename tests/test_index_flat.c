@@ -132,3 +132,36 @@ TEST(metric_names_round_trip) {
     sl_metric x;
     ASSERT_FAILS(sl_metric_parse("manhattan", &x), SL_ERR_ARG, "expected l2, ip or cosine");
 }
+
+/* The sharded search in a run of one process is the exact search over the
+ * whole base (two ranks and more: tests/test_dist.sh); its arguments are
+ * checked against the whole base. */
+TEST(sharded_search_alone_is_exact_search) {
+    enum { N = 300, D = 9, Q = 40, K = 6 };
+    float *b = malloc(N * D * sizeof *b);
+    sl_rng r;
+    sl_rng_seed(&r, 5, 0);
+    for (size_t i = 0; i < N * D; i++) b[i] = (float)sl_rng_normal(&r);
+    int64_t i1[Q * K], i2[Q * K];
+    float s1[Q * K], s2[Q * K];
+    for (int m = 0; m < 3; m++)
+        for (int self = 0; self < 2; self++) {
+            sl_flat_config c;
+            sl_flat_config_default(&c);
+            c.metric = (sl_metric)m, c.k = K, c.exclude_self = self, c.query_offset = self ? 17 : 0;
+            const float *q = self ? b + 17 * D : b;
+            ASSERT_OK(sl_flat_search(b, N, D, q, Q, D, &c, i1, s1));
+            ASSERT_OK(sl_flat_search_dist(b, N, 0, N, D, q, Q, D, &c, i2, s2));
+            ASSERT_TRUE(memcmp(i1, i2, sizeof i1) == 0 && memcmp(s1, s2, sizeof s1) == 0);
+        }
+    sl_flat_config c;
+    sl_flat_config_default(&c);
+    c.k = 3;
+    ASSERT_FAILS(sl_flat_search_dist(b, N, 10, N, D, b, Q, D, &c, i2, s2), SL_ERR_ARG, "rows 10..310 of a base of 300");
+    c.k = N + 1;
+    ASSERT_FAILS(sl_flat_search_dist(b, N, 0, N, D, b, Q, D, &c, i2, s2), SL_ERR_RANGE, "only 300 base vectors");
+    b[5] = NAN;
+    c.k = 3;
+    ASSERT_FAILS(sl_flat_search_dist(b, N, 0, N, D, b + D, Q, D, &c, i2, s2), SL_ERR_NUMERIC, "row 0");
+    free(b);
+}

@@ -408,3 +408,49 @@ TEST(we_read_what_numpy_writes) {
     expect_bad(t_path("be.npy"), SL_ERR_UNSUPPORTED, "'>f4'");
     expect_bad(t_path("c8.npy"), SL_ERR_UNSUPPORTED, "'<c8'");
 }
+
+/* Parts of a matrix, read from the file alone, put together are the matrix;
+ * every dtype converts as in sl_npy_read_matrix; messages give the file's row
+ * numbers; bad parts and files are refused. */
+TEST(matrix_parts_are_the_matrix) {
+    enum { R = 11, C = 3 };
+    double v[R * C];
+    for (size_t i = 0; i < R * C; i++) v[i] = (double)i * 0.5 - 3;
+    sl_array a = {.dtype = SL_F64, .ndim = 2, .shape = {R, C}, .data = v};
+    ASSERT_OK(sl_npy_write(t_path("parts.npy"), &a));
+    float *whole;
+    size_t r, c;
+    ASSERT_OK(sl_npy_read_matrix(t_path("parts.npy"), &whole, &r, &c));
+    for (size_t parts = 1; parts <= 13; parts += 3) {
+        size_t next = 0;
+        for (size_t p = 0; p < parts; p++) {
+            float *d;
+            size_t rows, cols, first, total;
+            ASSERT_OK(sl_npy_read_matrix_part(t_path("parts.npy"), p, parts, &d, &rows, &cols, &first, &total));
+            ASSERT_TRUE(cols == C && total == R && first == next && rows == (R * (p + 1)) / parts - (R * p) / parts);
+            ASSERT_TRUE(rows == 0 || memcmp(d, whole + first * C, rows * C * sizeof(float)) == 0);
+            next += rows;
+            sl_allocator_free(d);
+        }
+        ASSERT_EQ_SIZE(next, R);
+    }
+    sl_allocator_free(whole);
+    float *d = NULL;
+    size_t rows, cols, first, total;
+    ASSERT_FAILS(sl_npy_read_matrix_part(t_path("parts.npy"), 2, 2, &d, &rows, &cols, &first, &total), SL_ERR_ARG,
+                 "part 2 of 2");
+    v[9 * C + 1] = NAN;
+    ASSERT_OK(sl_npy_write(t_path("parts.npy"), &a));
+    ASSERT_FAILS(sl_npy_read_matrix_part(t_path("parts.npy"), 1, 2, &d, &rows, &cols, &first, &total), SL_ERR_NUMERIC,
+                 "row 9, column 1: value is nan");
+    ASSERT_OK(sl_npy_read_matrix_part(t_path("parts.npy"), 0, 2, &d, &rows, &cols, &first, &total)); /* rows 0..4 */
+    sl_allocator_free(d);
+    size_t sh[3] = {2, 2, 2};
+    ASSERT_OK(sl_array_alloc(&a, SL_F32, 3, sh));
+    ASSERT_OK(sl_npy_write(t_path("3d.npy"), &a));
+    sl_array_destroy(&a);
+    ASSERT_FAILS(sl_npy_read_matrix_part(t_path("3d.npy"), 0, 1, &d, &rows, &cols, &first, &total), SL_ERR_FORMAT,
+                 "found 3 dimensions");
+    ASSERT_FAILS(sl_npy_read_matrix_part(t_path("none.npy"), 0, 1, &d, &rows, &cols, &first, &total), SL_ERR_IO,
+                 "none.npy");
+}

@@ -64,6 +64,19 @@ sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *que
 /* With exclude_self the queries pointer should be base + query_offset * d; only
  * the ids are excluded, the query values are taken from `queries`. */
 
+/* Exact search over a base shared among the ranks of a distributed run
+ * (sl_dist, simlearn/base.h): this rank holds rows first .. first + n - 1
+ * (n may be 0) of a base of `total` rows, every rank passes the same queries
+ * and configuration, and every rank receives the top-k of the whole base:
+ * the ids and scores sl_flat_search gives on the whole base (each rank's
+ * candidates are re-scored exactly and merged by score, then id). With
+ * exclude_self, query i is base row query_offset + i of the whole base.
+ * Errors: those of sl_flat_search (checked against the whole base); a
+ * rank's error fails every rank (the others with SL_ERR_STATE naming it);
+ * those of sl_dist. In a run of one process it is sl_flat_search. */
+sl_status sl_flat_search_dist(const float *base, size_t n, size_t first, size_t total, size_t d, const float *queries,
+                              size_t nq, size_t dq, const sl_flat_config *cfg, int64_t *ids, float *scores);
+
 /* ---- HNSW -----------------------------------------------------------------
  * Hierarchical navigable small-world graph (Malkov & Yashunin 2018).
  * Every inserted vector is a node, numbered in insertion order (0, 1, 2, ...;

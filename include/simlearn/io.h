@@ -48,6 +48,15 @@ sl_status sl_npy_write(const char *path, const sl_array *a);
  * matrix (a 1-D array of n becomes n x 1). Rejects NaN/Inf, naming the row
  * and column. *data is owned by the caller (free with sl_allocator_free). */
 sl_status sl_npy_read_matrix(const char *path, float **data, size_t *rows, size_t *cols);
+/* One part of the rows, as a process of a distributed run holds them: rows
+ * [r * part / parts, r * (part + 1) / parts) of the r rows of a 1-D or 2-D
+ * array, read from the file alone (the rest is never read), converted and
+ * checked as sl_npy_read_matrix does (messages give the rows' numbers in the
+ * whole file). *first and *total receive the first row's number and r; a
+ * part may be empty (*rows 0; *data must still be freed). Errors: those of
+ * sl_npy_read_matrix, SL_ERR_ARG (part >= parts). */
+sl_status sl_npy_read_matrix_part(const char *path, size_t part, size_t parts, float **data, size_t *rows,
+                                  size_t *cols, size_t *first, size_t *total);
 sl_status sl_npy_write_matrix(const char *path, const float *data, size_t rows, size_t cols);
 /* Read a 1-D integer (or integral float) array as int64 labels. */
 sl_status sl_npy_read_labels(const char *path, int64_t **labels, size_t *n);

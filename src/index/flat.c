@@ -131,14 +131,68 @@ void sl_flat_config_default(sl_flat_config *c) {
     c->k = 10;
 }
 
-sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *queries, size_t nq, size_t dq,
-                         const sl_flat_config *cfg, int64_t *ids, float *scores) {
-    SL__TRY(check_args(n, d, nq, dq, cfg));
-    SL__TRY(sl__check_finite(base, n, d, "exact search: base"));
-    if (queries != base) SL__TRY(sl__check_finite(queries, nq, d, "exact search: queries"));
+/* The results of a search: float scores for the caller, or exact
+ * "smaller is better" keys (double) for merging the parts of a sharded base. */
+typedef struct {
+    int64_t *ids;
+    float *scores;  /* or NULL */
+    double *keys;   /* or NULL */
+    size_t k;       /* per query; fewer found than k are padded with id -1 */
+    size_t need;    /* fewer found than this is an overflow */
+    size_t avail;   /* base rows a query can return */
+    int64_t id0;    /* the id of base row 0 */
+} flat_out;
+
+/* The exact re-scoring of one query's candidates and its final (key, id)
+ * order into out's row qi; false when fewer than out->need were found. */
+static bool finish_query(sl_metric m, const float *q, const float *base, size_t d, const double *bnorm,
+                         const int64_t *hid, size_t kk, cand *cb, const flat_out *out, size_t qi) {
+    double qnorm = m == SL_METRIC_COSINE ? sqrt(sl__dot_d(q, q, d)) : 0;
+    size_t c = 0;
+    for (size_t t = 0; t < kk; t++) {
+        int64_t j = hid[t];
+        if (j == INT64_MAX) continue;
+        cb[c].id = out->id0 + j;
+        cb[c].key = exact_key(m, q, base + (size_t)j * d, d, qnorm, bnorm ? bnorm[j] : 0);
+        c++;
+    }
+    if (c < out->need) return false;
+    qsort(cb, c, sizeof *cb, cand_cmp);
+    for (size_t t = 0; t < out->k; t++) {
+        bool have = t < c;
+        out->ids[qi * out->k + t] = have ? cb[t].id : -1;
+        if (out->keys) out->keys[qi * out->k + t] = have ? cb[t].key : INFINITY;
+        if (out->scores)
+            out->scores[qi * out->k + t] = have ? (float)(m == SL_METRIC_L2 ? cb[t].key : -cb[t].key) : NAN;
+    }
+    return true;
+}
+
+/* Per-base-row term of the screening key: |x|^2 (L2), 1/|x| (cosine, with
+ * |x| in bnorm), 0 (IP). */
+static void base_terms(sl_metric m, const float *base, size_t n, size_t d, float *aux, double *bnorm) {
+#pragma omp parallel for schedule(static)
+    for (size_t j = 0; j < n; j++) {
+        double s = 0;
+        const float *x = base + j * d;
+        for (size_t t = 0; t < d; t++) s += (double)x[t] * x[t];
+        if (m == SL_METRIC_L2)
+            aux[j] = (float)s;
+        else if (m == SL_METRIC_COSINE) {
+            bnorm[j] = sqrt(s);
+            aux[j] = s > 0 ? (float)(1.0 / sqrt(s)) : 0.0f;
+        } else
+            aux[j] = 0;
+    }
+}
+
+/* The search proper, on checked arguments. With exclude_self, query i is
+ * base id query_offset + i, which is row (query_offset + i - id0) here when
+ * this base holds it. */
+static sl_status flat_core(const float *base, size_t n, size_t d, const float *queries, size_t nq,
+                           const sl_flat_config *cfg, const flat_out *out) {
     const sl_metric m = cfg->metric;
-    const size_t k = cfg->k, avail = cfg->exclude_self ? n - 1 : n;
-    const size_t kk = SL__MIN(avail, k + FLAT_MARGIN);
+    const size_t kk = SL__MIN(out->avail, out->k + FLAT_MARGIN);
 
     /* Block shapes: a query block of up to 512 rows keeps OpenBLAS near peak;
      * the base block takes what the budget leaves (at least 1024 rows). */
@@ -162,21 +216,7 @@ sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *que
         sl__free(C), sl__free(aux), sl__free(bnorm), sl__free(hv), sl__free(hid), sl__free(cbuf);
         return SL_ERR_NOMEM;
     }
-
-    /* Per-base-row term of the screening key. */
-#pragma omp parallel for schedule(static)
-    for (size_t j = 0; j < n; j++) {
-        double s = 0;
-        const float *x = base + j * d;
-        for (size_t t = 0; t < d; t++) s += (double)x[t] * x[t];
-        if (m == SL_METRIC_L2)
-            aux[j] = (float)s;
-        else if (m == SL_METRIC_COSINE) {
-            bnorm[j] = sqrt(s);
-            aux[j] = s > 0 ? (float)(1.0 / sqrt(s)) : 0.0f;
-        } else
-            aux[j] = 0;
-    }
+    base_terms(m, base, n, d, aux, bnorm);
 
     bool overflow = false;
     for (size_t q0 = 0; q0 < nq; q0 += qb) {
@@ -188,10 +228,10 @@ sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *que
 #pragma omp parallel for schedule(static)
             for (size_t i = 0; i < qn; i++) {
                 float *row = C + i * bn;
-                size_t self = cfg->query_offset + q0 + i;
+                int64_t self = (int64_t)(cfg->query_offset + q0 + i) - out->id0;
                 /* -inf turns into a key of +inf (or NaN for a zero cosine
                  * norm), which never passes the threshold test. */
-                if (cfg->exclude_self && self >= b0 && self < b0 + bn) row[self - b0] = -INFINITY;
+                if (cfg->exclude_self && self >= (int64_t)b0 && self < (int64_t)(b0 + bn)) row[self - (int64_t)b0] = -INFINITY;
                 heap h = {hv + i * kk, hid + i * kk, kk};
                 fold_row(m, row, aux + b0, bn, (int64_t)b0, &h);
             }
@@ -200,25 +240,8 @@ sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *que
 #pragma omp parallel for schedule(static) reduction(|| : overflow)
         for (size_t i = 0; i < qn; i++) {
             cand *cb = cbuf + (size_t)omp_get_thread_num() * kk;
-            const float *q = queries + (q0 + i) * d;
-            double qnorm = m == SL_METRIC_COSINE ? sqrt(sl__dot_d(q, q, d)) : 0;
-            size_t c = 0;
-            for (size_t t = 0; t < kk; t++) {
-                int64_t id = hid[i * kk + t];
-                if (id == INT64_MAX) continue;
-                cb[c].id = id;
-                cb[c].key = exact_key(m, q, base + (size_t)id * d, d, qnorm, bnorm ? bnorm[id] : 0);
-                c++;
-            }
-            if (c < k) {
+            if (!finish_query(m, queries + (q0 + i) * d, base, d, bnorm, hid + i * kk, kk, cb, out, q0 + i))
                 overflow = true;
-                continue;
-            }
-            qsort(cb, c, sizeof *cb, cand_cmp);
-            for (size_t t = 0; t < k; t++) {
-                ids[(q0 + i) * k + t] = cb[t].id;
-                scores[(q0 + i) * k + t] = (float)(m == SL_METRIC_L2 ? cb[t].key : -cb[t].key);
-            }
         }
         if (cfg->progress) sl_progress_update(cfg->progress, q0 + qn, NULL);
     }
@@ -226,6 +249,89 @@ sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *que
     if (overflow)
         return sl__fail(SL_ERR_NUMERIC, "exact search: scores overflow float32 (vectors with values near 1e19 or more)");
     return SL_OK;
+}
+
+sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *queries, size_t nq, size_t dq,
+                         const sl_flat_config *cfg, int64_t *ids, float *scores) {
+    SL__TRY(check_args(n, d, nq, dq, cfg));
+    SL__TRY(sl__check_finite(base, n, d, "exact search: base"));
+    if (queries != base) SL__TRY(sl__check_finite(queries, nq, d, "exact search: queries"));
+    flat_out out = {.ids = ids, .scores = scores, .k = cfg->k, .need = cfg->k, .id0 = 0,
+                    .avail = cfg->exclude_self ? n - 1 : n};
+    return flat_core(base, n, d, queries, nq, cfg, &out);
+}
+
+/* ---- a base shared among the ranks of a distributed run -------------------*/
+
+/* Whether every rank's step went well; a rank whose own step failed keeps
+ * its message, the others say which rank failed. */
+static sl_status agree(sl_status mine, const char *what) {
+    int64_t bad[2] = {mine != SL_OK, mine != SL_OK ? sl_dist_rank() : -1};
+    sl_status s = sl_dist_max_i64(bad, 2);
+    if (s) return s;
+    if (mine) return mine;
+    if (bad[0]) return sl__fail(SL_ERR_STATE, "%s: rank %lld failed (see its message)", what, (long long)bad[1]);
+    return SL_OK;
+}
+
+/* Every rank's k candidates of each query of a chunk (gathered in rank
+ * order) merged into the k best, by (key, id) as one process orders them. */
+static bool merge_chunk(const cand *all, size_t ranks, size_t qn, size_t k, sl_metric m, cand *buf, int64_t *ids,
+                        float *scores) {
+    bool ok = true;
+    for (size_t i = 0; i < qn; i++) {
+        size_t c = 0;
+        for (size_t r = 0; r < ranks; r++)
+            for (size_t t = 0; t < k; t++) {
+                const cand *x = &all[(r * qn + i) * k + t];
+                if (x->id >= 0) buf[c++] = *x;
+            }
+        if (c < k) ok = false;
+        qsort(buf, c, sizeof *buf, cand_cmp);
+        for (size_t t = 0; t < k; t++) {
+            ids[i * k + t] = t < c ? buf[t].id : -1;
+            scores[i * k + t] = t < c ? (float)(m == SL_METRIC_L2 ? buf[t].key : -buf[t].key) : NAN;
+        }
+    }
+    return ok;
+}
+
+sl_status sl_flat_search_dist(const float *base, size_t n, size_t first, size_t total, size_t d, const float *queries,
+                              size_t nq, size_t dq, const sl_flat_config *cfg, int64_t *ids, float *scores) {
+    sl_status s = check_args(total, d, nq, dq, cfg);
+    if (!s && (first > total || n > total - first))
+        s = sl__fail(SL_ERR_ARG, "exact search: rows %zu..%zu of a base of %zu", first, first + n, total);
+    if (!s && n) s = sl__check_finite(base, n, d, "exact search: base");
+    if (!s && queries != base) s = sl__check_finite(queries, nq, d, "exact search: queries");
+    const size_t k = cfg ? cfg->k : 0, ranks = (size_t)sl_dist_size();
+    cand *loc = NULL, *all = NULL, *buf = NULL;
+    int64_t *lid = NULL;
+    double *lkey = NULL;
+    /* Queries go to the gather in chunks of at most 64 MiB of candidates. */
+    size_t qc = SL__MAX((size_t)1, ((size_t)64 << 20) / (sizeof(cand) * (k ? k : 1) * ranks));
+    qc = SL__MIN(qc, nq ? nq : 1);
+    if (!s && (!(loc = sl__malloc_array(nq, k * sizeof(cand), "exact search: candidates")) ||
+               !(lid = sl__malloc_array(nq, k * sizeof(int64_t), "exact search: candidates")) ||
+               !(lkey = sl__malloc_array(nq, k * sizeof(double), "exact search: candidates")) ||
+               !(all = sl__malloc_array(ranks * qc, k * sizeof(cand), "exact search: gathered candidates")) ||
+               !(buf = sl__malloc_array(ranks, k * sizeof(cand), "exact search: merge buffer"))))
+        s = SL_ERR_NOMEM;
+    if (!s) {
+        flat_out out = {.ids = lid, .keys = lkey, .k = k, .need = 0, .avail = n, .id0 = (int64_t)first};
+        if (n) s = flat_core(base, n, d, queries, nq, cfg, &out);
+        for (size_t i = 0; !s && i < nq * k; i++) loc[i].key = n ? lkey[i] : INFINITY, loc[i].id = n ? lid[i] : -1;
+    }
+    s = agree(s, "exact search");
+    bool ok = true;
+    for (size_t q0 = 0; !s && q0 < nq; q0 += qc) {
+        size_t qn = SL__MIN(qc, nq - q0);
+        s = sl_dist_allgather(loc + q0 * k, qn * k * sizeof(cand), all);
+        if (!s) ok &= merge_chunk(all, ranks, qn, k, cfg->metric, buf, ids + q0 * k, scores + q0 * k);
+    }
+    sl__free(loc), sl__free(lid), sl__free(lkey), sl__free(all), sl__free(buf);
+    if (!s && !ok)
+        return sl__fail(SL_ERR_NUMERIC, "exact search: scores overflow float32 (vectors with values near 1e19 or more)");
+    return s;
 }
 
 sl_status sl__flat_search_ref(const float *base, size_t n, size_t d, const float *queries, size_t nq, size_t dq,

@@ -168,95 +168,102 @@ static sl_status parse_header(const char *path, const char *h, size_t base, sl_d
     return SL_OK;
 }
 
-sl_status sl_npy_read(const char *path, sl_array *out) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return sl__fail(SL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    sl_status st = SL_OK;
-    char *hdr = NULL;
-    sl_array a = {0};
+/* An open .npy file positioned at its data: dtype, shape, and the byte
+ * offset of the data; the data size is checked against the file's. */
+typedef struct {
+    FILE *f;
+    sl_dtype dt;
+    int ndim;
+    size_t shape[SL_MAX_DIMS];
+    size_t count, bytes, offset;
+} npy_file;
+
+static sl_status npy_header(const char *path, FILE *f, npy_file *nf) {
     unsigned char pre[10];
     struct stat sb;
-    if (fstat(fileno(f), &sb) != 0) {
-        st = sl__fail(SL_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-        goto done;
-    }
-    if (fread(pre, 1, 8, f) != 8 || memcmp(pre, npy_magic, 6) != 0) {
-        st = sl__fail(SL_ERR_FORMAT, "%s: byte 0: not a .npy file (expected the magic \\x93NUMPY)", path);
-        goto done;
-    }
+    if (fstat(fileno(f), &sb) != 0) return sl__fail(SL_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    if (fread(pre, 1, 8, f) != 8 || memcmp(pre, npy_magic, 6) != 0)
+        return sl__fail(SL_ERR_FORMAT, "%s: byte 0: not a .npy file (expected the magic \\x93NUMPY)", path);
     int major = pre[6];
     size_t hlen, pos;
     if (major == 1) {
-        if (fread(pre + 8, 1, 2, f) != 2) goto trunc;
+        if (fread(pre + 8, 1, 2, f) != 2) return SL_ERR_FORMAT;
         hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
         pos = 10;
     } else if (major == 2 || major == 3) {
         unsigned char l[4];
-        if (fread(l, 1, 4, f) != 4) goto trunc;
+        if (fread(l, 1, 4, f) != 4) return SL_ERR_FORMAT;
         hlen = (size_t)l[0] | (size_t)l[1] << 8 | (size_t)l[2] << 16 | (size_t)l[3] << 24;
         pos = 12;
     } else {
-        st = sl__fail(SL_ERR_UNSUPPORTED, "%s: byte 6: .npy format version %d.%d not supported (expected 1, 2 or 3)",
-                      path, major, pre[7]);
-        goto done;
+        return sl__fail(SL_ERR_UNSUPPORTED, "%s: byte 6: .npy format version %d.%d not supported (expected 1, 2 or 3)",
+                        path, major, pre[7]);
     }
-    if (hlen > (1u << 20)) {
-        st = sl__fail(SL_ERR_FORMAT, "%s: byte 8: header length %zu is absurd (at most 1 MiB expected)", path, hlen);
-        goto done;
-    }
-    if (pos + hlen > (size_t)sb.st_size) {
-        st = sl__fail(SL_ERR_FORMAT, "%s: byte 8: header length %zu exceeds the %lld bytes after it (truncated?)",
-                      path, hlen, (long long)sb.st_size - (long long)pos);
-        goto done;
-    }
-    hdr = sl__malloc(hlen + 1);
-    if (!hdr) {
-        st = sl__fail(SL_ERR_NOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    if (fread(hdr, 1, hlen, f) != hlen) goto trunc;
-    hdr[hlen] = '\0';
-    if (strlen(hdr) != hlen) {
+    if (hlen > (1u << 20))
+        return sl__fail(SL_ERR_FORMAT, "%s: byte 8: header length %zu is absurd (at most 1 MiB expected)", path, hlen);
+    if (pos + hlen > (size_t)sb.st_size)
+        return sl__fail(SL_ERR_FORMAT, "%s: byte 8: header length %zu exceeds the %lld bytes after it (truncated?)",
+                        path, hlen, (long long)sb.st_size - (long long)pos);
+    char *hdr = sl__malloc(hlen + 1);
+    if (!hdr) return sl__fail(SL_ERR_NOMEM, "%s: out of memory", path);
+    sl_status st = fread(hdr, 1, hlen, f) == hlen ? SL_OK : SL_ERR_FORMAT;
+    if (!st) {
+        hdr[hlen] = '\0';
         /* Only trailing padding may follow; an embedded NUL is malformed. */
-        st = sl__fail(SL_ERR_FORMAT, "%s: byte %zu: NUL byte inside the .npy header", path, pos + strlen(hdr));
-        goto done;
+        if (strlen(hdr) != hlen)
+            st = sl__fail(SL_ERR_FORMAT, "%s: byte %zu: NUL byte inside the .npy header", path, pos + strlen(hdr));
+        else
+            st = parse_header(path, hdr, pos, &nf->dt, &nf->ndim, nf->shape);
     }
-    sl_dtype dt = SL_F32;
-    int ndim = 0;
-    size_t shape[SL_MAX_DIMS];
-    st = parse_header(path, hdr, pos, &dt, &ndim, shape);
-    if (st) goto done;
-    size_t count = 1, bytes, have = (size_t)sb.st_size - pos - hlen;
-    for (int i = 0; i < ndim; i++)
-        if (!sl_size_mul(count, shape[i], &count)) {
-            st = sl__fail(SL_ERR_RANGE, "%s: byte %zu: shape overflows (absurd dimensions)", path, pos);
-            goto done;
-        }
-    if (!sl_size_mul(count, sl_dtype_size(dt), &bytes)) {
-        st = sl__fail(SL_ERR_RANGE, "%s: byte %zu: %zu elements of %s overflow (absurd dimensions)", path, pos, count,
-                      sl_dtype_name(dt));
-        goto done;
-    }
-    if (bytes != have) {
-        st = sl__fail(SL_ERR_FORMAT,
-                      "%s: byte %zu: header says %zu elements of %s (%zu bytes), but the file has %zu data bytes%s",
-                      path, pos + hlen, count, sl_dtype_name(dt), bytes, have,
-                      bytes > have ? " (truncated?)" : "");
-        goto done;
-    }
-    st = sl__array_alloc_raw(&a, dt, ndim, shape);
-    if (st) goto done;
-    if (bytes && fread(a.data, 1, bytes, f) != bytes) goto trunc;
-    *out = a;
-    a.data = NULL;
-    goto done;
-trunc:
-    st = ferror(f) ? sl__fail(SL_ERR_IO, "%s: read error: %s", path, strerror(errno))
-                   : sl__fail(SL_ERR_FORMAT, "%s: byte %ld: file ends early (truncated)", path, ftell(f));
-done:
-    sl_array_destroy(&a);
     sl__free(hdr);
-    fclose(f);
+    if (st) return st;
+    size_t have = (size_t)sb.st_size - pos - hlen;
+    nf->count = 1;
+    nf->offset = pos + hlen;
+    for (int i = 0; i < nf->ndim; i++)
+        if (!sl_size_mul(nf->count, nf->shape[i], &nf->count))
+            return sl__fail(SL_ERR_RANGE, "%s: byte %zu: shape overflows (absurd dimensions)", path, pos);
+    if (!sl_size_mul(nf->count, sl_dtype_size(nf->dt), &nf->bytes))
+        return sl__fail(SL_ERR_RANGE, "%s: byte %zu: %zu elements of %s overflow (absurd dimensions)", path, pos,
+                        nf->count, sl_dtype_name(nf->dt));
+    if (nf->bytes != have)
+        return sl__fail(SL_ERR_FORMAT,
+                        "%s: byte %zu: header says %zu elements of %s (%zu bytes), but the file has %zu data bytes%s",
+                        path, pos + hlen, nf->count, sl_dtype_name(nf->dt), nf->bytes, have,
+                        nf->bytes > have ? " (truncated?)" : "");
+    return SL_OK;
+}
+
+/* A short read: an I/O error, or the end of a truncated file. */
+static sl_status npy_short(const char *path, FILE *f) {
+    return ferror(f) ? sl__fail(SL_ERR_IO, "%s: read error: %s", path, strerror(errno))
+                     : sl__fail(SL_ERR_FORMAT, "%s: byte %ld: file ends early (truncated)", path, ftell(f));
+}
+
+static sl_status npy_open(const char *path, npy_file *nf) {
+    memset(nf, 0, sizeof *nf);
+    sl_error_clear();
+    FILE *f = fopen(path, "rb");
+    if (!f) return sl__fail(SL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    sl_status st = npy_header(path, f, nf);
+    if (st == SL_ERR_FORMAT && !*sl_error_message()) st = npy_short(path, f);
+    if (st) {
+        fclose(f);
+        return st;
+    }
+    nf->f = f;
+    return SL_OK;
+}
+
+sl_status sl_npy_read(const char *path, sl_array *out) {
+    npy_file nf;
+    SL__TRY(npy_open(path, &nf));
+    sl_array a = {0};
+    sl_status st = sl__array_alloc_raw(&a, nf.dt, nf.ndim, nf.shape);
+    if (!st && nf.bytes && fread(a.data, 1, nf.bytes, nf.f) != nf.bytes) st = npy_short(path, nf.f);
+    if (!st) *out = a;
+    else sl_array_destroy(&a);
+    fclose(nf.f);
     return st;
 }
 
@@ -318,37 +325,76 @@ static sl_status read_matrix_array(const char *path, sl_array *a, size_t *r, siz
     return SL_OK;
 }
 
+/* n values of dtype dt at src into floats, each checked finite (row0: the
+ * row of the first value, for the message; c values per row). */
+static sl_status to_floats(const char *path, sl_dtype dt, const void *src, size_t n, size_t c, size_t row0,
+                           float *dst) {
+    for (size_t i = 0; i < n; i++) {
+        double v;
+        switch (dt) {
+        case SL_F32: v = ((const float *)src)[i]; break;
+        case SL_F64: v = ((const double *)src)[i]; break;
+        case SL_I32: v = ((const int32_t *)src)[i]; break;
+        case SL_I64: v = (double)((const int64_t *)src)[i]; break;
+        default: v = ((const uint8_t *)src)[i]; break;
+        }
+        if (!isfinite(v) || !isfinite((float)v))
+            return sl__fail(SL_ERR_NUMERIC, "%s: row %zu, column %zu: value is %g, expected a finite number", path,
+                            row0 + i / c, i % c, v);
+        dst[i] = (float)v;
+    }
+    return SL_OK;
+}
+
 sl_status sl_npy_read_matrix(const char *path, float **data, size_t *rows, size_t *cols) {
     sl_array a;
     size_t r = 0, c = 0;
     SL__TRY(read_matrix_array(path, &a, &r, &c));
     size_t n = r * c;
     float *m = sl__malloc_array(n, sizeof *m, path);
-    if (!m) {
-        sl_array_destroy(&a);
-        return SL_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        double v;
-        switch (a.dtype) {
-        case SL_F32: v = ((float *)a.data)[i]; break;
-        case SL_F64: v = ((double *)a.data)[i]; break;
-        case SL_I32: v = ((int32_t *)a.data)[i]; break;
-        case SL_I64: v = (double)((int64_t *)a.data)[i]; break;
-        default: v = ((uint8_t *)a.data)[i]; break;
-        }
-        if (!isfinite(v) || !isfinite((float)v)) {
-            sl__free(m);
-            sl_array_destroy(&a);
-            return sl__fail(SL_ERR_NUMERIC, "%s: row %zu, column %zu: value is %g, expected a finite number", path,
-                            i / c, i % c, v);
-        }
-        m[i] = (float)v;
-    }
+    sl_status st = m ? to_floats(path, a.dtype, a.data, n, c, 0, m) : SL_ERR_NOMEM;
     sl_array_destroy(&a);
+    if (st) {
+        sl__free(m);
+        return st;
+    }
     *data = m;
     *rows = r;
     *cols = c;
+    return SL_OK;
+}
+
+/* floor(r * part / parts) without overflow (r = q * parts + rem). */
+static size_t part_start(size_t r, size_t part, size_t parts) {
+    return r / parts * part + r % parts * part / parts;
+}
+
+sl_status sl_npy_read_matrix_part(const char *path, size_t part, size_t parts, float **data, size_t *rows,
+                                  size_t *cols, size_t *first, size_t *total) {
+    if (parts == 0 || part >= parts) return sl__fail(SL_ERR_ARG, "%s: part %zu of %zu", path, part, parts);
+    npy_file nf;
+    SL__TRY(npy_open(path, &nf));
+    sl_status st = SL_OK;
+    void *raw = NULL;
+    float *m = NULL;
+    if (nf.ndim != 1 && nf.ndim != 2)
+        st = sl__fail(SL_ERR_FORMAT, "%s: expected a 1-D or 2-D array, found %d dimensions", path, nf.ndim);
+    size_t r = nf.ndim ? nf.shape[0] : 0, c = nf.ndim == 2 ? nf.shape[1] : 1, es = sl_dtype_size(nf.dt);
+    size_t lo = part_start(r, part, parts), hi = part_start(r, part + 1, parts);
+    size_t n = (hi - lo) * c;
+    if (!st && !(raw = sl__malloc_array(n ? n : 1, es, path))) st = SL_ERR_NOMEM;
+    if (!st && !(m = sl__malloc_array(n ? n : 1, sizeof *m, path))) st = SL_ERR_NOMEM;
+    if (!st && fseeko(nf.f, (off_t)(nf.offset + lo * c * es), SEEK_SET) != 0)
+        st = sl__fail(SL_ERR_IO, "%s: cannot seek to row %zu: %s", path, lo, strerror(errno));
+    if (!st && n && fread(raw, es, n, nf.f) != n) st = npy_short(path, nf.f);
+    if (!st) st = to_floats(path, nf.dt, raw, n, c, lo, m);
+    fclose(nf.f);
+    sl__free(raw);
+    if (st) {
+        sl__free(m);
+        return st;
+    }
+    *data = m, *rows = hi - lo, *cols = c, *first = lo, *total = r;
     return SL_OK;
 }
 
