@@ -198,7 +198,20 @@ PY
         "${MPIRUN[@]}" "$S" train "${COMMON[@]}" "${ENC[@]}" -o cli.safetensors || fail "the CLI"
         cmp py.safetensors cli.safetensors || fail "Python's checkpoint differs from the CLI's"
         cmp py.jsonl cli.jsonl > /dev/null || [ "$(cut -d, -f1-3 py.jsonl)" = "$(cut -d, -f1-3 cli.jsonl)" ] ||
-            fail "the logs' losses differ" ;;
+            fail "the logs' losses differ"
+        # simlearn.knn shares the base among the ranks: one process's result on every rank.
+        cat > k.py <<'PY'
+import numpy as np, simlearn
+x = np.random.default_rng(0).standard_normal((501, 12)).astype(np.float32)
+s, i = simlearn.knn(x, x[:40], 6, "cosine")
+s1, i1 = simlearn.knn(x, None, 4, exclude_self=True)
+np.save(f"knn{simlearn.rank()[0]}.npy", np.concatenate([i.ravel(), i1.ravel()]))
+np.save(f"sc{simlearn.rank()[0]}.npy", np.concatenate([s.ravel(), s1.ravel()]))
+PY
+        PYTHONPATH=${SIMLEARN_BUILD:-$top/build}/python "${MPIRUN[@]}" $py k.py || fail "knn under mpirun"
+        mv knn0.npy two0.npy && mv knn1.npy two1.npy && mv sc0.npy tsc0.npy || fail "outputs"
+        PYTHONPATH=${SIMLEARN_BUILD:-$top/build}/python $py k.py || fail "knn alone"
+        cmp knn0.npy two0.npy && cmp knn0.npy two1.npy && cmp sc0.npy tsc0.npy || fail "sharded knn differs" ;;
     *) echo "unknown case $1" >&2; exit 2 ;;
     esac
 }

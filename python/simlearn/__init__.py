@@ -90,7 +90,9 @@ def knn(base, queries, k, metric="l2", *, exclude_self=False, threads=0):
 
     Returns (scores, ids), each len(queries) x k (float32, int64). With
     exclude_self=True the queries must be the base itself (pass the same
-    array, or None) and no row returns itself.
+    array, or None) and no row returns itself. Under mpirun (simlearn.rank())
+    every rank passes the same arrays, searches its share of the base rows,
+    and all receive the merged result, the same as one process's.
     """
     b = _matrix(base, "base")
     if exclude_self:

@@ -150,8 +150,16 @@ static PyObject *py_knn(PyObject *self, PyObject *args, PyObject *kw) {
         return NULL;
     }
     sl_status s;
+    /* Under mpirun each rank searches its part of the base (every rank
+     * passes the same arrays) and all get the merged result. */
+    size_t R = (size_t)sl_dist_size(), r = (size_t)sl_dist_rank();
+    size_t first = n / R * r + n % R * r / R, stop = n / R * (r + 1) + n % R * (r + 1) / R;
     Py_BEGIN_ALLOW_THREADS sl_threads_set(threads);
-    s = sl_flat_search(vb.buf, n, d, vq.buf, nq, cols_of(&vq), &cfg, vi.buf, vd.buf);
+    if (R > 1)
+        s = sl_flat_search_dist((const float *)vb.buf + first * d, stop - first, first, n, d, vq.buf, nq,
+                                cols_of(&vq), &cfg, vi.buf, vd.buf);
+    else
+        s = sl_flat_search(vb.buf, n, d, vq.buf, nq, cols_of(&vq), &cfg, vi.buf, vd.buf);
     Py_END_ALLOW_THREADS PyBuffer_Release(&vb);
     PyBuffer_Release(&vq), PyBuffer_Release(&vd), PyBuffer_Release(&vi);
     if (s) return raise_status(s);
