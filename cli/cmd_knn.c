@@ -108,9 +108,7 @@ static int load_input(const cli_args *a, knn_input *in) {
         return cli_fail(s);
     } else if (in->bpath) {
         /* With --self every rank holds the whole base as its queries. */
-        size_t r = (size_t)sl_dist_rank(), R = (size_t)sl_dist_size();
-        in->first = in->n / R * r + in->n % R * r / R;
-        in->nloc = in->n / R * (r + 1) + in->n % R * (r + 1) / R - in->first;
+        sl_dist_share(in->n, (size_t)sl_dist_rank(), (size_t)sl_dist_size(), &in->first, &in->nloc);
         in->part = in->b + in->first * in->d;
     }
     if (in->ipath) {

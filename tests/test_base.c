@@ -395,6 +395,19 @@ TEST(dist_single_process) {
     ASSERT_OK(sl_dist_bcast(send, sizeof send, 0));
     ASSERT_EQ_INT(sl_dist_bcast(send, sizeof send, 1), SL_ERR_ARG);
     ASSERT_OK(sl_dist_barrier());
+    /* Shares cover n once, in order, differing by one at most, for any n. */
+    size_t ns[] = {0, 1, 5, 11, 1000003, SIZE_MAX - 2};
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+        for (size_t parts = 1; parts <= 7; parts++) {
+            size_t next = 0, lo = SIZE_MAX, hi = 0;
+            for (size_t p = 0; p < parts; p++) {
+                size_t first, count;
+                sl_dist_share(ns[a], p, parts, &first, &count);
+                ASSERT_EQ_SIZE(first, next);
+                next += count, lo = count < lo ? count : lo, hi = count > hi ? count : hi;
+            }
+            ASSERT_TRUE(next == ns[a] && hi - lo <= 1);
+        }
     sl_dist_shutdown();
     ASSERT_TRUE(sl_dist_rank() == 0 && sl_dist_size() == 1);
 }

@@ -149,6 +149,10 @@ void sl_dist_abort(int status);
 bool sl_dist_available(void); /* built with MPI */
 int sl_dist_rank(void);       /* 0 .. size-1; 0 before sl_dist_init */
 int sl_dist_size(void);       /* ranks in the run; 1 before sl_dist_init */
+/* Part `part` of `parts` of n items in order: *first = floor(n * part /
+ * parts) and *count up to the next part's first (the parts differ by one at
+ * most and cover the n items once). How a rank's share is cut everywhere. */
+void sl_dist_share(size_t n, size_t part, size_t parts, size_t *first, size_t *count);
 /* In place, over all ranks: x[i] = the sum (max) of every rank's x[i]. */
 sl_status sl_dist_sum_f32(float *x, size_t n);
 sl_status sl_dist_sum_f64(double *x, size_t n);

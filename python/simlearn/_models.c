@@ -234,6 +234,23 @@ static PyObject *encoder_info(EncoderObject *o, PyObject *unused) {
                          "text_dim", (Py_ssize_t)sl_encoder_text_dim(o->e));
 }
 
+/* One embedding call without the GIL, Ctrl-C caught: n images x, or n
+ * lines of text when lines is not NULL, into out. */
+static sl_status encoder_run(EncoderObject *o, const float *x, const char *const *lines, size_t n, Py_ssize_t batch,
+                             int normalize, int threads, float *out) {
+    sl_encoder_config c;
+    sl_encoder_config_default(&c);
+    c.batch = (size_t)batch, c.normalize = normalize != 0, c.threads = threads, c.stop = &stop_flag;
+    sigint_guard g;
+    sigint_catch(&g);
+    sl_status s;
+    o->busy = true;
+    Py_BEGIN_ALLOW_THREADS s = lines ? sl_encoder_embed_text(o->e, lines, n, &c, out) : sl_encoder_embed(o->e, x, n, &c, out);
+    Py_END_ALLOW_THREADS o->busy = false;
+    sigint_release(&g);
+    return s;
+}
+
 /* _embed(x, batch, normalize, threads, out) */
 static PyObject *encoder_embed(EncoderObject *o, PyObject *args) {
     PyObject *ox, *oo;
@@ -246,16 +263,7 @@ static PyObject *encoder_embed(EncoderObject *o, PyObject *args) {
     sl_shape in = sl_encoder_input_shape(o->e);
     Py_buffer vx, vo;
     if (get_io(ox, oo, &vx, &vo, sl_shape_count(&in), sl_encoder_dim(o->e)) < 0) return NULL;
-    sl_encoder_config c;
-    sl_encoder_config_default(&c);
-    c.batch = (size_t)batch, c.normalize = normalize != 0, c.threads = threads, c.stop = &stop_flag;
-    sigint_guard g;
-    sigint_catch(&g);
-    sl_status s;
-    o->busy = true;
-    Py_BEGIN_ALLOW_THREADS s = sl_encoder_embed(o->e, vx.buf, rows_of(&vx), &c, vo.buf);
-    Py_END_ALLOW_THREADS o->busy = false;
-    sigint_release(&g);
+    sl_status s = encoder_run(o, vx.buf, NULL, rows_of(&vx), batch, normalize, threads, vo.buf);
     PyBuffer_Release(&vx), PyBuffer_Release(&vo);
     if (s) return raise_status(s);
     Py_RETURN_NONE;
@@ -287,16 +295,7 @@ static PyObject *encoder_embed_text(EncoderObject *o, PyObject *args) {
         PyMem_Free(lines), PyBuffer_Release(&vo);
         return PyErr_Format(PyExc_ValueError, "out: expected %zu x %zu", n, d);
     }
-    sl_encoder_config c;
-    sl_encoder_config_default(&c);
-    c.batch = (size_t)batch, c.normalize = normalize != 0, c.threads = threads, c.stop = &stop_flag;
-    sigint_guard g;
-    sigint_catch(&g);
-    sl_status s;
-    o->busy = true;
-    Py_BEGIN_ALLOW_THREADS s = sl_encoder_embed_text(o->e, lines, n, &c, vo.buf);
-    Py_END_ALLOW_THREADS o->busy = false;
-    sigint_release(&g);
+    sl_status s = encoder_run(o, NULL, lines, n, batch, normalize, threads, vo.buf);
     PyMem_Free(lines), PyBuffer_Release(&vo);
     if (s) return raise_status(s);
     Py_RETURN_NONE;

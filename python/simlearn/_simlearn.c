@@ -152,11 +152,11 @@ static PyObject *py_knn(PyObject *self, PyObject *args, PyObject *kw) {
     sl_status s;
     /* Under mpirun each rank searches its part of the base (every rank
      * passes the same arrays) and all get the merged result. */
-    size_t R = (size_t)sl_dist_size(), r = (size_t)sl_dist_rank();
-    size_t first = n / R * r + n % R * r / R, stop = n / R * (r + 1) + n % R * (r + 1) / R;
+    size_t R = (size_t)sl_dist_size(), first, part;
+    sl_dist_share(n, (size_t)sl_dist_rank(), R, &first, &part);
     Py_BEGIN_ALLOW_THREADS sl_threads_set(threads);
     if (R > 1)
-        s = sl_flat_search_dist((const float *)vb.buf + first * d, stop - first, first, n, d, vq.buf, nq,
+        s = sl_flat_search_dist((const float *)vb.buf + first * d, part, first, n, d, vq.buf, nq,
                                 cols_of(&vq), &cfg, vi.buf, vd.buf);
     else
         s = sl_flat_search(vb.buf, n, d, vq.buf, nq, cols_of(&vq), &cfg, vi.buf, vd.buf);

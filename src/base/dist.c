@@ -24,6 +24,14 @@ static bool launched(long *ranks) {
     return v || getenv("PMIX_RANK") || getenv("PMI_RANK");
 }
 
+/* floor(n * part / parts) without overflow (n = q * parts + rem). */
+static size_t share_start(size_t n, size_t part, size_t parts) { return n / parts * part + n % parts * part / parts; }
+
+void sl_dist_share(size_t n, size_t part, size_t parts, size_t *first, size_t *count) {
+    *first = share_start(n, part, parts);
+    *count = share_start(n, part + 1, parts) - *first;
+}
+
 bool sl_dist_available(void) {
 #ifdef SL_WITH_MPI
     return true;

@@ -83,8 +83,9 @@ static sl_status fill(sl_batcher *b, worker *wk, size_t seq, sl_batch *out) {
     }
     size_t first = step * B, m = b->n - first < B ? b->n - first : B, n = m;
     if (b->cfg.shards > 1) {
-        size_t lo = m * b->cfg.shard / b->cfg.shards, hi = m * (b->cfg.shard + 1) / b->cfg.shards;
-        first += lo, n = hi - lo;
+        size_t lo;
+        sl_dist_share(m, b->cfg.shard, b->cfg.shards, &lo, &n);
+        first += lo;
         out->offset = lo;
     }
     size_t row = sl_data_item_size(d);

@@ -131,12 +131,13 @@ void sl_flat_config_default(sl_flat_config *c) {
     c->k = 10;
 }
 
-/* The results of a search: float scores for the caller, or exact
- * "smaller is better" keys (double) for merging the parts of a sharded base. */
+/* The results of a search: ids and float scores for the caller, or
+ * (exact "smaller is better" key, id) pairs for merging the parts of a
+ * sharded base. */
 typedef struct {
-    int64_t *ids;
-    float *scores;  /* or NULL */
-    double *keys;   /* or NULL */
+    int64_t *ids;   /* with scores; or NULL */
+    float *scores;
+    cand *cands;    /* or NULL */
     size_t k;       /* per query; fewer found than k are padded with id -1 */
     size_t need;    /* fewer found than this is an overflow */
     size_t avail;   /* base rows a query can return */
@@ -160,10 +161,12 @@ static bool finish_query(sl_metric m, const float *q, const float *base, size_t 
     qsort(cb, c, sizeof *cb, cand_cmp);
     for (size_t t = 0; t < out->k; t++) {
         bool have = t < c;
-        out->ids[qi * out->k + t] = have ? cb[t].id : -1;
-        if (out->keys) out->keys[qi * out->k + t] = have ? cb[t].key : INFINITY;
-        if (out->scores)
+        if (out->cands) {
+            out->cands[qi * out->k + t] = have ? cb[t] : (cand){INFINITY, -1};
+        } else {
+            out->ids[qi * out->k + t] = have ? cb[t].id : -1;
             out->scores[qi * out->k + t] = have ? (float)(m == SL_METRIC_L2 ? cb[t].key : -cb[t].key) : NAN;
+        }
     }
     return true;
 }
@@ -305,21 +308,17 @@ sl_status sl_flat_search_dist(const float *base, size_t n, size_t first, size_t 
     if (!s && queries != base) s = sl__check_finite(queries, nq, d, "exact search: queries");
     const size_t k = cfg ? cfg->k : 0, ranks = (size_t)sl_dist_size();
     cand *loc = NULL, *all = NULL, *buf = NULL;
-    int64_t *lid = NULL;
-    double *lkey = NULL;
     /* Queries go to the gather in chunks of at most 64 MiB of candidates. */
     size_t qc = SL__MAX((size_t)1, ((size_t)64 << 20) / (sizeof(cand) * (k ? k : 1) * ranks));
     qc = SL__MIN(qc, nq ? nq : 1);
     if (!s && (!(loc = sl__malloc_array(nq, k * sizeof(cand), "exact search: candidates")) ||
-               !(lid = sl__malloc_array(nq, k * sizeof(int64_t), "exact search: candidates")) ||
-               !(lkey = sl__malloc_array(nq, k * sizeof(double), "exact search: candidates")) ||
                !(all = sl__malloc_array(ranks * qc, k * sizeof(cand), "exact search: gathered candidates")) ||
                !(buf = sl__malloc_array(ranks, k * sizeof(cand), "exact search: merge buffer"))))
         s = SL_ERR_NOMEM;
     if (!s) {
-        flat_out out = {.ids = lid, .keys = lkey, .k = k, .need = 0, .avail = n, .id0 = (int64_t)first};
+        flat_out out = {.cands = loc, .k = k, .need = 0, .avail = n, .id0 = (int64_t)first};
         if (n) s = flat_core(base, n, d, queries, nq, cfg, &out);
-        for (size_t i = 0; !s && i < nq * k; i++) loc[i].key = n ? lkey[i] : INFINITY, loc[i].id = n ? lid[i] : -1;
+        for (size_t i = 0; !n && i < nq * k; i++) loc[i] = (cand){INFINITY, -1};
     }
     s = agree(s, "exact search");
     bool ok = true;
@@ -328,7 +327,7 @@ sl_status sl_flat_search_dist(const float *base, size_t n, size_t first, size_t 
         s = sl_dist_allgather(loc + q0 * k, qn * k * sizeof(cand), all);
         if (!s) ok &= merge_chunk(all, ranks, qn, k, cfg->metric, buf, ids + q0 * k, scores + q0 * k);
     }
-    sl__free(loc), sl__free(lid), sl__free(lkey), sl__free(all), sl__free(buf);
+    sl__free(loc), sl__free(all), sl__free(buf);
     if (!s && !ok)
         return sl__fail(SL_ERR_NUMERIC, "exact search: scores overflow float32 (vectors with values near 1e19 or more)");
     return s;

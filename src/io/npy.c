@@ -364,12 +364,7 @@ sl_status sl_npy_read_matrix(const char *path, float **data, size_t *rows, size_
     return SL_OK;
 }
 
-/* floor(r * part / parts) without overflow (r = q * parts + rem). */
-static size_t part_start(size_t r, size_t part, size_t parts) {
-    return r / parts * part + r % parts * part / parts;
-}
-
-sl_status sl_npy_read_matrix_part(const char *path, size_t part, size_t parts, float **data, size_t *rows,
+sl_status sl_npy_read_matrix_part(const char *path, size_t part, size_t parts, float **data, size_t *rows_out,
                                   size_t *cols, size_t *first, size_t *total) {
     if (parts == 0 || part >= parts) return sl__fail(SL_ERR_ARG, "%s: part %zu of %zu", path, part, parts);
     npy_file nf;
@@ -380,8 +375,9 @@ sl_status sl_npy_read_matrix_part(const char *path, size_t part, size_t parts, f
     if (nf.ndim != 1 && nf.ndim != 2)
         st = sl__fail(SL_ERR_FORMAT, "%s: expected a 1-D or 2-D array, found %d dimensions", path, nf.ndim);
     size_t r = nf.ndim ? nf.shape[0] : 0, c = nf.ndim == 2 ? nf.shape[1] : 1, es = sl_dtype_size(nf.dt);
-    size_t lo = part_start(r, part, parts), hi = part_start(r, part + 1, parts);
-    size_t n = (hi - lo) * c;
+    size_t lo, rows;
+    sl_dist_share(r, part, parts, &lo, &rows);
+    size_t n = rows * c;
     if (!st && !(raw = sl__malloc_array(n ? n : 1, es, path))) st = SL_ERR_NOMEM;
     if (!st && !(m = sl__malloc_array(n ? n : 1, sizeof *m, path))) st = SL_ERR_NOMEM;
     if (!st && fseeko(nf.f, (off_t)(nf.offset + lo * c * es), SEEK_SET) != 0)
@@ -394,7 +390,7 @@ sl_status sl_npy_read_matrix_part(const char *path, size_t part, size_t parts, f
         sl__free(m);
         return st;
     }
-    *data = m, *rows = hi - lo, *cols = c, *first = lo, *total = r;
+    *data = m, *rows_out = rows, *cols = c, *first = lo, *total = r;
     return SL_OK;
 }
 

@@ -78,27 +78,22 @@ static sl_status text_vocab(const sl_embed_config *c, const sl_tensors *ck, cons
 }
 
 sl_status sl__embed_lines(const sl_tensors *ck, const char *const *lines, size_t n, sl_embedding *e) {
-    sl__vocab *v = NULL;
-    sl_model *m = NULL;
-    float *ids = NULL;
-    sl_status s = sl__vocab_from(ck, &v);
-    if (!s) s = sl_model_import(ck, "text.", 0, &m);
-    if (!s && !(ids = sl__malloc_array(n, v->max_tokens * sizeof(float), "token ids"))) s = SL_ERR_NOMEM;
-    const float *y;
+    sl_encoder *enc = NULL;
+    sl__encoder_parts p = {.text = 2};
+    sl_status s = sl__encoder_from(ck, &p, &enc);
     if (!s) {
-        for (size_t i = 0; i < n; i++) sl__vocab_encode(v, lines[i], ids + i * v->max_tokens);
-        s = sl_model_forward(m, ids, n, false, &y);
-    }
-    if (!s) {
-        sl_shape os = sl_model_output_shape(m);
         e->n = n;
-        e->d = sl_shape_count(&os);
+        e->d = sl_encoder_text_dim(enc);
         if (!(e->x = sl__malloc_array(n, e->d * sizeof(float), "embeddings"))) s = SL_ERR_NOMEM;
-        else memcpy(e->x, y, n * e->d * sizeof(float));
     }
-    sl__free(ids);
-    sl_model_destroy(m);
-    sl__vocab_destroy(v);
+    if (!s) {
+        /* One pass over all lines, on the caller's threads. */
+        sl_encoder_config c;
+        sl_encoder_config_default(&c);
+        c.batch = n, c.threads = sl_threads_get();
+        s = sl_encoder_embed_text(enc, lines, n, &c, e->x);
+    }
+    sl_encoder_destroy(enc);
     if (s == SL_ERR_NOMEM && !*sl_error_message()) sl__fail(s, "embed: out of memory");
     return s;
 }
@@ -119,30 +114,26 @@ static sl_status embed_text(const sl_embed_config *c, const sl_tensors *ck, sl_e
 /* What embedding a dataset works with. */
 typedef struct {
     const sl_dataset *d;
-    sl_model *m[2];     /* encoder (or text tower) and projector; none for raw pixels */
-    sl__vocab *voc;     /* captions: the text tower's vocabulary */
+    sl_encoder *enc;    /* images: encoder (and projector); none for raw pixels */
+    sl_model *text;     /* captions: the text tower */
+    sl__vocab *voc;     /* and its vocabulary */
     sl_batcher *bt;
-    float *xin;         /* B x item: a normalised or tokenised batch */
+    float *xin;         /* captions: B x item token ids */
     size_t B, item, dim;
-    double mean, std;   /* input normalisation */
 } embed_run;
 
 /* The models of the checkpoint that embedding needs, checked against d. */
 static sl_status open_models(const sl_embed_config *c, const sl_tensors *ck, embed_run *r) {
     if (c->captions) {
         SL__TRY(text_vocab(c, ck, "--captions", &r->voc));
-        SL__TRY(sl_model_import(ck, "text.", 0, &r->m[0]));
+        SL__TRY(sl_model_import(ck, "text.", 0, &r->text));
         if (!sl_data_has_captions(r->d)) return sl__fail(SL_ERR_ARG, "%s has no captions", sl_data_name(r->d));
         return SL_OK;
     }
     if (!ck) return SL_OK;
-    SL__TRY(sl_model_import(ck, "encoder.", 0, &r->m[0]));
-    if (c->projector) {
-        if (!sl_tensors_get_meta(ck, "projector.spec"))
-            return sl__fail(SL_ERR_ARG, "%s: --projector: the model has no projector", c->model);
-        SL__TRY(sl_model_import(ck, "projector.", 0, &r->m[1]));
-    }
-    sl_shape in = sl_model_input_shape(r->m[0]);
+    sl__encoder_parts p = {.path = c->model, .image = true, .projector = c->projector, .projector_option = "--projector"};
+    SL__TRY(sl__encoder_from(ck, &p, &r->enc));
+    sl_shape in = sl_encoder_input_shape(r->enc);
     if (sl_shape_count(&in) != sl_data_item_size(r->d))
         return sl__fail(SL_ERR_ARG, "%s: the model takes %zu values per item, %s gives %dx%dx%d", c->model,
                         sl_shape_count(&in), sl_data_name(r->d), sl_data_channels(r->d), sl_data_height(r->d),
@@ -167,8 +158,10 @@ static sl_status prepare(const sl_embed_config *c, embed_run *r, sl_embedding *e
     SL__TRY(sl_batcher_create(&bc, &r->bt));
     size_t n = sl_data_count(r->d);
     r->dim = r->item;
-    if (r->m[0]) {
-        sl_shape os = sl_model_output_shape(r->m[1] ? r->m[1] : r->m[0]);
+    if (r->enc) {
+        r->dim = sl_encoder_dim(r->enc);
+    } else if (r->text) {
+        sl_shape os = sl_model_output_shape(r->text);
         r->dim = sl_shape_count(&os);
     }
     int na = sl_data_num_attrs(r->d);
@@ -179,8 +172,8 @@ static sl_status prepare(const sl_embed_config *c, embed_run *r, sl_embedding *e
     e->labels = sl__malloc_array(n, (size_t)(na ? na : 1) * sizeof(int32_t), "labels");
     e->attr_names = sl__calloc((size_t)(na ? na : 1), sizeof(char *));
     e->attr_classes = sl__calloc((size_t)(na ? na : 1), sizeof(int));
-    r->xin = sl__malloc_array(r->B, r->item * sizeof(float), "input batch");
-    if (!e->x || !e->labels || !e->attr_names || !e->attr_classes || !r->xin) return SL_ERR_NOMEM;
+    if (r->voc && !(r->xin = sl__malloc_array(r->B, r->item * sizeof(float), "input batch"))) return SL_ERR_NOMEM;
+    if (!e->x || !e->labels || !e->attr_names || !e->attr_classes) return SL_ERR_NOMEM;
     for (int k = 0; k < na; k++) {
         e->attr_classes[k] = sl_data_attr(r->d, k)->n_classes;
         if (!(e->attr_names[k] = sl__strdup(sl_data_attr(r->d, k)->name))) return SL_ERR_NOMEM;
@@ -199,12 +192,9 @@ static sl_status run_batches(const sl_embed_config *c, embed_run *r, sl_embeddin
         const float *y = b->x;
         if (r->voc) {
             for (size_t i = 0; i < b->n; i++) sl__vocab_encode(r->voc, b->captions[i], r->xin + i * item);
-            SL__TRY(sl_model_forward(r->m[0], r->xin, b->n, false, &y));
-        } else if (r->m[0]) {
-            float sc = (float)(1 / r->std), sh = (float)r->mean;
-            for (size_t i = 0; i < b->n * item; i++) r->xin[i] = (b->x[i] - sh) * sc;
-            SL__TRY(sl_model_forward(r->m[0], r->xin, b->n, false, &y));
-            if (r->m[1]) SL__TRY(sl_model_forward(r->m[1], y, b->n, false, &y));
+            SL__TRY(sl_model_forward(r->text, r->xin, b->n, false, &y));
+        } else if (r->enc) {
+            SL__TRY(sl__encoder_batch(r->enc, b->x, b->n, &y));
         }
         memcpy(e->x + done * r->dim, y, b->n * r->dim * sizeof(float));
         if (na) memcpy(e->labels + done * na, b->labels, b->n * na * sizeof(int32_t));
@@ -224,16 +214,15 @@ sl_status sl__embed_open_data(const sl_embed_config *c, const sl_tensors *ck, sl
 }
 
 sl_status sl__embed_dataset(const sl_embed_config *c, const sl_tensors *ck, const sl_dataset *d, sl_embedding *e) {
-    embed_run r = {.d = d, .mean = 0, .std = 1};
-    sl_status s = ck && !c->captions ? sl__train_ckpt_norm(ck, false, &r.mean, &r.std) : SL_OK;
-    if (!s) s = open_models(c, ck, &r);
+    embed_run r = {.d = d};
+    sl_status s = open_models(c, ck, &r);
     if (!s) s = prepare(c, &r, e);
     if (!s) s = run_batches(c, &r, e);
     sl__free(r.xin);
     sl__vocab_destroy(r.voc);
     sl_batcher_destroy(r.bt);
-    sl_model_destroy(r.m[0]);
-    sl_model_destroy(r.m[1]);
+    sl_encoder_destroy(r.enc);
+    sl_model_destroy(r.text);
     if (s == SL_ERR_NOMEM && !*sl_error_message()) sl__fail(s, "embed: out of memory");
     return s;
 }

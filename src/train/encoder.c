@@ -1,7 +1,7 @@
 /* A trained encoder held in memory: the models of a checkpoint loaded once,
- * then images (or, for CLIP models, lines of text) embedded from arrays the
- * caller owns, batch by batch in eval mode, as sl_embed_run does for a
- * dataset. */
+ * then images (or, for CLIP models, lines of text) embedded batch by batch in
+ * eval mode. sl_embed_run embeds datasets through the same code
+ * (sl__encoder_from, sl__encoder_batch). */
 #include "train/train_internal.h"
 
 #include <math.h>
@@ -31,23 +31,36 @@ void sl_encoder_destroy(sl_encoder *e) {
     sl__free(e);
 }
 
-static sl_status encoder_models(const char *path, const sl_tensors *ck, bool projector, sl_encoder *e) {
-    double mean = 0, std = 1;
-    SL__TRY(sl__train_ckpt_norm(ck, false, &mean, &std));
-    e->sc = (float)(1 / std), e->sh = (float)mean;
-    SL__TRY(sl_model_import(ck, "encoder.", 0, &e->m[0]));
-    if (projector) {
-        if (!sl_tensors_get_meta(ck, "projector.spec"))
-            return sl__fail(SL_ERR_ARG, "%s: projector: the model has no projector", path);
-        SL__TRY(sl_model_import(ck, "projector.", 0, &e->m[1]));
+static sl_status encoder_models(const sl_tensors *ck, const sl__encoder_parts *p, sl_encoder *e) {
+    if (p->image) {
+        double mean = 0, std = 1;
+        SL__TRY(sl__train_ckpt_norm(ck, false, &mean, &std));
+        e->sc = (float)(1 / std), e->sh = (float)mean;
+        SL__TRY(sl_model_import(ck, "encoder.", 0, &e->m[0]));
+        if (p->projector) {
+            if (!sl_tensors_get_meta(ck, "projector.spec"))
+                return sl__fail(SL_ERR_ARG, "%s: %s: the model has no projector", p->path, p->projector_option);
+            SL__TRY(sl_model_import(ck, "projector.", 0, &e->m[1]));
+        }
+        sl_shape in = sl_model_input_shape(e->m[0]), os = sl_model_output_shape(e->m[1] ? e->m[1] : e->m[0]);
+        e->item = sl_shape_count(&in);
+        e->dim = sl_shape_count(&os);
     }
-    if (sl_tensors_get_meta(ck, "text.vocab")) {
+    if (p->text == 2 || (p->text == 1 && sl_tensors_get_meta(ck, "text.vocab"))) {
         SL__TRY(sl__vocab_from(ck, &e->voc));
         SL__TRY(sl_model_import(ck, "text.", 0, &e->text));
     }
-    sl_shape in = sl_model_input_shape(e->m[0]), os = sl_model_output_shape(e->m[1] ? e->m[1] : e->m[0]);
-    e->item = sl_shape_count(&in);
-    e->dim = sl_shape_count(&os);
+    return SL_OK;
+}
+
+sl_status sl__encoder_from(const sl_tensors *ck, const sl__encoder_parts *p, sl_encoder **out) {
+    sl_encoder *e = sl__calloc(1, sizeof *e);
+    sl_status s = e ? encoder_models(ck, p, e) : sl__fail(SL_ERR_NOMEM, "encoder: out of memory");
+    if (s) {
+        sl_encoder_destroy(e);
+        return s;
+    }
+    *out = e;
     return SL_OK;
 }
 
@@ -56,15 +69,10 @@ sl_status sl_encoder_load(const char *path, bool projector, sl_encoder **out) {
     sl_tensors *ck = NULL;
     sl_error_clear();
     SL__TRY(sl__embed_checkpoint(path, &ck));
-    sl_encoder *e = sl__calloc(1, sizeof *e);
-    sl_status s = e ? encoder_models(path, ck, projector, e) : sl__fail(SL_ERR_NOMEM, "encoder: out of memory");
+    sl__encoder_parts p = {.path = path, .image = true, .projector = projector, .projector_option = "projector", .text = 1};
+    sl_status s = sl__encoder_from(ck, &p, out);
     sl_tensors_destroy(ck);
-    if (s) {
-        sl_encoder_destroy(e);
-        return s;
-    }
-    *out = e;
-    return SL_OK;
+    return s;
 }
 
 sl_shape sl_encoder_input_shape(const sl_encoder *e) { return sl_model_input_shape(e->m[0]); }
@@ -100,6 +108,14 @@ static sl_status interrupted(const sl_encoder_config *c, size_t done, size_t n) 
     return SL_OK;
 }
 
+sl_status sl__encoder_batch(sl_encoder *e, const float *x, size_t n, const float **y) {
+    SL__TRY(reserve(e, n, e->item));
+    for (size_t i = 0; i < n * e->item; i++) e->xin[i] = (x[i] - e->sh) * e->sc;
+    SL__TRY(sl_model_forward(e->m[0], e->xin, n, false, y));
+    if (e->m[1]) SL__TRY(sl_model_forward(e->m[1], *y, n, false, y));
+    return SL_OK;
+}
+
 sl_status sl_encoder_embed(sl_encoder *e, const float *x, size_t n, const sl_encoder_config *c, float *out) {
     sl_encoder_config def;
     if (!c) sl_encoder_config_default(&def), c = &def;
@@ -107,16 +123,12 @@ sl_status sl_encoder_embed(sl_encoder *e, const float *x, size_t n, const sl_enc
     SL__TRY(check_finite(x, n, e->item));
     size_t B = c->batch ? c->batch : 256;
     if (B > n) B = n;
-    SL__TRY(reserve(e, B, e->item));
     sl_threads_set(c->threads);
     for (size_t done = 0; done < n;) {
         SL__TRY(interrupted(c, done, n));
         size_t b = n - done < B ? n - done : B;
-        const float *xb = x + done * e->item;
-        for (size_t i = 0; i < b * e->item; i++) e->xin[i] = (xb[i] - e->sh) * e->sc;
         const float *y;
-        SL__TRY(sl_model_forward(e->m[0], e->xin, b, false, &y));
-        if (e->m[1]) SL__TRY(sl_model_forward(e->m[1], y, b, false, &y));
+        SL__TRY(sl__encoder_batch(e, x + done * e->item, b, &y));
         memcpy(out + done * e->dim, y, b * e->dim * sizeof(float));
         done += b;
     }

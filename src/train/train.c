@@ -50,12 +50,11 @@ struct sl_trainer {
     sl__init_done *init;   /* what it took; NULL without --init */
     sl_mae *mae;           /* mae: the masked pass over encoder and decoder */
     uint8_t *mae_mask;     /* mae: the batch's masks, B x patches */
-    /* Data-parallel runs (src/train/parallel.c): this rank of `ranks`, its
-     * rows of each batch (Bl = B / ranks), and for objectives that contrast
+    /* Data-parallel runs (src/train/parallel.c): this rank of `ranks` (each
+     * takes B / ranks rows of every batch), and for objectives that contrast
      * across the global batch, its gathered embeddings and their gradients
      * (zg, dzg: rows_max x dz; ztg, dztg: B x dz for CLIP's captions). */
     int rank, ranks, ckpt_ranks;
-    size_t Bl;
     bool dp_global;
     float *zg, *dzg, *ztg, *dztg;
     int32_t *labg;
@@ -260,12 +259,10 @@ static sl_status build_batcher(sl_trainer *t) {
     bc.seed = c->seed;
     bc.start = (size_t)t->step; /* a resumed run goes on from its next batch */
     bc.threads = c->data_threads > 0 ? c->data_threads : 1;
-    t->Bl = t->B;
     if (t->ranks > 1) {
         if (t->B % (size_t)t->ranks)
             return fail_opt("batch", "%zu is not a multiple of the %d ranks (every rank takes an equal share)", t->B,
                             t->ranks);
-        t->Bl = t->B / (size_t)t->ranks;
         bc.shard = (size_t)t->rank, bc.shards = (size_t)t->ranks;
     }
     sl_status s = sl_batcher_create(&bc, &t->batcher);
@@ -519,7 +516,7 @@ static void describe(sl_trainer *t) {
         t->steps_per_epoch, t->B, two_views(t->obj) ? " (two views each)" : "");
     if (t->init) ADD("init       %s\n", t->init->summary);
     if (t->ranks > 1)
-        ADD("ranks      %d, %zu rows of each batch per rank; %s; batch norm %s\n", t->ranks, t->Bl,
+        ADD("ranks      %d, %zu rows of each batch per rank; %s; batch norm %s\n", t->ranks, t->B / (size_t)t->ranks,
             t->dp_global ? "the loss sees the whole batch (embeddings gathered)" : "gradients averaged",
             t->c.sync_bn ? "over every rank's rows" : "per rank");
     if (t->ckpt_ranks != t->ranks)
@@ -1111,8 +1108,6 @@ static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, ste
         return SL_OK;
     }
     SL__TRY(step_forward(t, b, rows, &f, &r));
-    st->loss = r.loss;
-    st->acc = r.accuracy;
     st->tau = t->obj == SL_OBJ_AUTOENCODER ? 0 : 1.0 / r.scale;
     if (!isfinite(r.loss)) return nonfinite(t, "loss", r.loss);
     if (want_geom && t->obj != SL_OBJ_AUTOENCODER) {

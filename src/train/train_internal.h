@@ -61,6 +61,19 @@ sl_status sl__embed_open_data(const sl_embed_config *c, const sl_tensors *ck, sl
 /* Every item of d through the models of ck as c says (encoder, projector or
  * the text tower on the captions) into e: x, labels and attributes. */
 sl_status sl__embed_dataset(const sl_embed_config *c, const sl_tensors *ck, const sl_dataset *d, sl_embedding *e);
+/* What sl__encoder_from takes from a checkpoint: the image encoder (with
+ * the projector when asked; projector_option names the option in messages,
+ * path the file) and the text tower (text: 0 no, 1 when there is one, 2
+ * required). sl_encoder_load takes everything there is. */
+typedef struct sl__encoder_parts {
+    const char *path, *projector_option;
+    bool image, projector;
+    int text;
+} sl__encoder_parts;
+sl_status sl__encoder_from(const sl_tensors *ck, const sl__encoder_parts *p, sl_encoder **out);
+/* n images normalised and through the encoder (and projector) in one eval
+ * pass; *y (n x sl_encoder_dim) is owned by the models until their next pass. */
+sl_status sl__encoder_batch(sl_encoder *e, const float *x, size_t n, const float **y);
 /* n lines of text through the text tower of the CLIP checkpoint ck, in one
  * forward pass, into e->x (n x d), e->n and e->d. */
 sl_status sl__embed_lines(const sl_tensors *ck, const char *const *lines, size_t n, sl_embedding *e);
