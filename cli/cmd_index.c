@@ -1,5 +1,8 @@
 /* simlearn index build|search|add|delete|info: an HNSW index over .npy
- * embeddings, saved to a file, searched, grown, shrunk and inspected. */
+ * embeddings, saved to a file, searched, grown, shrunk and inspected. Under
+ * mpirun, build writes one shard per rank and a manifest, and search
+ * searches one shard per rank; a manifest is also searched and described by
+ * one process. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -9,6 +12,23 @@
 static int add_fail(sl_status s, const char *ids_path) {
     if (s != SL_ERR_ARG || !ids_path) return cli_fail(s);
     fprintf(stderr, "simlearn: error: %s: %s\n", ids_path, sl_error_message());
+    return 1;
+}
+
+/* Subcommands that run as one process refuse under mpirun (usage error). */
+static int one_process(const char *sub) {
+    if (sl_dist_size() <= 1) return 0;
+    if (sl_dist_rank() == 0)
+        fprintf(stderr, "simlearn: error: 'simlearn index %s' runs as one process; start it without mpirun (under "
+                        "mpirun, index build and search share the work)\n", sub);
+    return 2;
+}
+
+/* add and delete change one HNSW file; a manifest of shards is refused. */
+static int not_sharded(const char *sub, const char *path) {
+    if (!sl_shards_is_manifest(path)) return 0;
+    fprintf(stderr, "simlearn: error: %s is a sharded index (a manifest of shards); 'index %s' changes one HNSW file: "
+                    "build the sharded index again with mpirun -np N simlearn index build\n", path, sub);
     return 1;
 }
 
@@ -29,20 +49,63 @@ static const cli_spec build_spec = {
     "simlearn index build BASE.npy -o INDEX [options]",
     "Build an HNSW index over the rows of BASE.npy and save it. The rows' ids are 0..n-1, or\n"
     "those of --ids (searches return them; delete and --allow-ids take them).\n"
-    "With --threads 1 the index is the same bytes on every run.",
-    build_opts, 1, 1, "example:\n  simlearn index build train.npy -o train.hnsw --metric cosine"};
+    "With --threads 1 the index is the same bytes on every run. Under mpirun -np N each rank\n"
+    "reads its share of the rows and writes its shard (INDEX.shard<r>of<N>, ids still those of\n"
+    "the whole base) and rank 0 writes the manifest INDEX naming them (docs/scaling.md).",
+    build_opts, 1, 1,
+    "examples:\n  simlearn index build train.npy -o train.hnsw --metric cosine\n"
+    "  mpirun -np 2 simlearn index build train.npy -o train.hnsw --threads 1"};
+
+/* Under mpirun: this rank's rows, its shard and, on rank 0, the manifest. */
+static int build_sharded(const cli_args *a, sl_metric m) {
+    const int rank = sl_dist_rank(), N = sl_dist_size();
+    float *x = NULL;
+    int64_t *labels = NULL, *ids = NULL;
+    size_t rows, d, first, n;
+    sl_progress *p = NULL;
+    int rc = 0;
+    sl_status s = sl_npy_read_matrix_part(a->pos[0], (size_t)rank, (size_t)N, &x, &rows, &d, &first, &n);
+    if (s) {
+        rc = cli_fail(s);
+        goto out;
+    }
+    if (cli_str(a, "labels") && (rc = cli_read_labels(cli_str(a, "labels"), n, "vectors", &labels))) goto out;
+    if (cli_str(a, "ids") && (rc = cli_read_ints(cli_str(a, "ids"), n, "ids", "vectors", &ids))) goto out;
+    sl_hnsw_config cfg = {.dim = d, .metric = m, .M = (size_t)cli_int(a, "M"),
+                          .ef_construction = (size_t)cli_int(a, "ef-construction"), .seed = (uint64_t)cli_int(a, "seed")};
+    double t = sl_time_now();
+    /* (rank 0 shows the progress of its shard) */
+    if ((s = rank == 0 ? sl_progress_create(stderr, cli_progress_mode(a), "build", rows, "vec", &p) : SL_OK) ||
+        (s = sl_shards_build(x, rows, first, n, ids, labels, &cfg, cli_str(a, "output"), p, cli_stop_begin()))) {
+        rc = add_fail(s, cli_str(a, "ids"));
+        goto out;
+    }
+    cli_stop_end();
+    sl_progress_finish(p, NULL);
+    if (rank == 0)
+        printf("built %s: %zu vectors in %d shards (%s.shard0of%d ...), %zu dims, metric %s, M %zu, ef_construction "
+               "%zu, in %.2f s\n", cli_str(a, "output"), n, N, cli_str(a, "output"), N, d, sl_metric_name(m), cfg.M,
+               cfg.ef_construction, sl_time_now() - t);
+out:
+    cli_stop_end();
+    sl_progress_destroy(p);
+    sl_allocator_free(x), sl_allocator_free(labels), sl_allocator_free(ids);
+    return rc;
+}
 
 static int cmd_build(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&build_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
     sl_threads_set((int)cli_int(&a, "threads"));
+    sl_metric m;
+    sl_metric_parse(cli_str(&a, "metric"), &m);
+    if (sl_dist_size() > 1) return build_sharded(&a, m);
     float *x = NULL;
     int64_t *labels = NULL, *ids = NULL;
     size_t n, d;
     sl_hnsw *h = NULL;
     sl_progress *p = NULL;
-    sl_metric m;
     sl_status s = sl_npy_read_matrix(a.pos[0], &x, &n, &d);
     int rc = 0;
     if (s) {
@@ -56,7 +119,6 @@ static int cmd_build(int argc, char **argv) {
     }
     if (cli_str(&a, "labels") && (rc = cli_read_labels(cli_str(&a, "labels"), n, "vectors", &labels))) goto out;
     if (cli_str(&a, "ids") && (rc = cli_read_ints(cli_str(&a, "ids"), n, "ids", "vectors", &ids))) goto out;
-    sl_metric_parse(cli_str(&a, "metric"), &m);
     sl_hnsw_config cfg = {.dim = d, .metric = m, .M = (size_t)cli_int(&a, "M"),
                           .ef_construction = (size_t)cli_int(&a, "ef-construction"), .seed = (uint64_t)cli_int(&a, "seed")};
     double t = sl_time_now();
@@ -97,59 +159,115 @@ static const cli_spec search_spec = {
     "simlearn index search INDEX QUERIES.npy [options]",
     "Search the index for the k nearest rows to each query. Scores are squared L2 distances\n"
     "(l2) or similarities (ip, cosine), best first. Without --ids-out/--scores-out the results\n"
-    "are printed as 'query: id(score) ...'. Filters are applied during the search.",
-    search_opts, 2, 2, "example:\n  simlearn index search train.hnsw test.npy -k 10 --ef 64 --ids-out nn.npy"};
+    "are printed as 'query: id(score) ...'. Filters are applied during the search.\n"
+    "A sharded INDEX (a manifest written by index build under mpirun) is searched shard by shard\n"
+    "and the lists merged by score, then id: in this process, or under mpirun -np N (N = its\n"
+    "shard count) one shard per rank, with the same output.",
+    search_opts, 2, 2,
+    "examples:\n  simlearn index search train.hnsw test.npy -k 10 --ef 64 --ids-out nn.npy\n"
+    "  mpirun -np 2 simlearn index search train.hnsw test.npy -k 10 --ids-out nn.npy"};
+
+/* The queries (dim columns, at least one row) and the filters. */
+typedef struct {
+    float *q;
+    size_t nq, na, nl;
+    int64_t *allow, *labs;
+} search_input;
+
+static void search_input_free(search_input *in) {
+    sl_allocator_free(in->q), sl_allocator_free(in->allow);
+    free(in->labs);
+}
+
+static int search_input_read(const cli_args *a, size_t dim, search_input *in) {
+    size_t dq;
+    sl_status s = sl_npy_read_matrix(a->pos[1], &in->q, &in->nq, &dq);
+    if (s) return cli_fail(s);
+    if (dq != dim) {
+        fprintf(stderr, "simlearn: error: %s has %zu columns but the index %s holds %zu-dimensional vectors\n",
+                a->pos[1], dq, a->pos[0], dim);
+        return 1;
+    }
+    if (in->nq == 0) {
+        fprintf(stderr, "simlearn: error: %s: no queries (0 rows)\n", a->pos[1]);
+        return 1;
+    }
+    if (cli_str(a, "allow-ids") && (s = sl_npy_read_labels(cli_str(a, "allow-ids"), &in->allow, &in->na)))
+        return cli_fail(s);
+    if (cli_str(a, "allow-labels"))
+        return cli_int_list("allow-labels", cli_str(a, "allow-labels"), INT64_MIN, INT64_MAX, &in->labs, &in->nl);
+    return 0;
+}
+
+static int k_too_large(size_t k, size_t live) {
+    fprintf(stderr, "simlearn: error: k = %zu but the index holds %zu vectors\n", k, live);
+    return 1;
+}
+
+/* A sharded index: every shard in this process, or under mpirun one per
+ * rank (rank 0 writes the merged results). */
+static int search_sharded(const cli_args *a, size_t k) {
+    sl_shards *sh = NULL;
+    search_input in = {0};
+    int64_t *ids = NULL;
+    float *sc = NULL;
+    sl_status s = sl_shards_load_dist(a->pos[0], &sh);
+    if (s) return cli_fail(s);
+    sl_shards_info info;
+    sl_shards_get_info(sh, &info);
+    int rc = search_input_read(a, info.dim, &in);
+    if (!rc && k > info.rows) rc = k_too_large(k, info.rows);
+    if (!rc) rc = cli_alloc_results(in.nq, k, &ids, &sc);
+    sl_hnsw_filter f = {.allow_ids = in.allow, .n_allow_ids = in.na, .allow_labels = in.labs, .n_allow_labels = in.nl};
+    if (!rc && (s = sl_shards_search(sh, in.q, in.nq, k, (size_t)cli_int(a, "ef"), &f, ids, sc))) rc = cli_fail(s);
+    if (!rc && sl_dist_rank() == 0)
+        rc = cli_write_neighbours(cli_str(a, "ids-out"), cli_str(a, "scores-out"), ids, sc, in.nq, k, true);
+    sl_shards_destroy(sh);
+    search_input_free(&in);
+    free(ids), free(sc);
+    return rc;
+}
 
 static int cmd_search(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&search_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
     sl_threads_set((int)cli_int(&a, "threads"));
+    size_t k = (size_t)cli_int(&a, "k");
+    if (sl_shards_is_manifest(a.pos[0])) return search_sharded(&a, k);
+    if (sl_dist_size() > 1) {
+        if (sl_dist_rank() == 0)
+            fprintf(stderr, "simlearn: error: %s is a single HNSW file; under mpirun, index search needs a sharded "
+                            "index (written by mpirun -np N simlearn index build); search this one without mpirun\n",
+                    a.pos[0]);
+        return 2;
+    }
     sl_hnsw *h = NULL;
-    float *q = NULL, *sc = NULL;
-    int64_t *ids = NULL, *allow = NULL, *labs = NULL;
-    size_t nq, dq, na = 0, nl = 0, k = (size_t)cli_int(&a, "k");
+    search_input in = {0};
+    int64_t *ids = NULL;
+    float *sc = NULL;
     int rc = 0;
     sl_status s;
-    if ((s = sl_hnsw_load(a.pos[0], &h)) || (s = sl_npy_read_matrix(a.pos[1], &q, &nq, &dq))) {
+    if ((s = sl_hnsw_load(a.pos[0], &h))) {
         rc = cli_fail(s);
         goto out;
     }
-    sl_hnsw_info info;
-    sl_hnsw_get_info(h, &info);
-    if (dq != info.dim) {
-        fprintf(stderr, "simlearn: error: %s has %zu columns but the index %s holds %zu-dimensional vectors\n",
-                a.pos[1], dq, a.pos[0], info.dim);
-        rc = 1;
+    if ((rc = search_input_read(&a, sl_hnsw_dim(h), &in))) goto out;
+    if (k > sl_hnsw_live(h)) {
+        rc = k_too_large(k, sl_hnsw_live(h));
         goto out;
     }
-    if (nq == 0) {
-        fprintf(stderr, "simlearn: error: %s: no queries (0 rows)\n", a.pos[1]);
-        rc = 1;
-        goto out;
-    }
-    if (cli_str(&a, "allow-ids") && (s = sl_npy_read_labels(cli_str(&a, "allow-ids"), &allow, &na))) {
+    if ((rc = cli_alloc_results(in.nq, k, &ids, &sc))) goto out;
+    sl_hnsw_filter f = {.allow_ids = in.allow, .n_allow_ids = in.na, .allow_labels = in.labs, .n_allow_labels = in.nl};
+    if ((s = sl_hnsw_search(h, in.q, in.nq, k, (size_t)cli_int(&a, "ef"), &f, ids, sc))) {
         rc = cli_fail(s);
         goto out;
     }
-    if (cli_str(&a, "allow-labels") && (rc = cli_int_list("allow-labels", cli_str(&a, "allow-labels"), INT64_MIN, INT64_MAX, &labs, &nl)))
-        goto out;
-    if (k > info.live) {
-        fprintf(stderr, "simlearn: error: k = %zu but the index holds %zu vectors\n", k, info.live);
-        rc = 1;
-        goto out;
-    }
-    if ((rc = cli_alloc_results(nq, k, &ids, &sc))) goto out;
-    sl_hnsw_filter f = {.allow_ids = allow, .n_allow_ids = na, .allow_labels = labs, .n_allow_labels = nl};
-    if ((s = sl_hnsw_search(h, q, nq, k, (size_t)cli_int(&a, "ef"), &f, ids, sc))) {
-        rc = cli_fail(s);
-        goto out;
-    }
-    rc = cli_write_neighbours(cli_str(&a, "ids-out"), cli_str(&a, "scores-out"), ids, sc, nq, k, true);
+    rc = cli_write_neighbours(cli_str(&a, "ids-out"), cli_str(&a, "scores-out"), ids, sc, in.nq, k, true);
 out:
     sl_hnsw_destroy(h);
-    sl_allocator_free(q), sl_allocator_free(allow);
-    free(labs), free(ids), free(sc);
+    search_input_free(&in);
+    free(ids), free(sc);
     return rc;
 }
 
@@ -173,6 +291,7 @@ static int cmd_add(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&add_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
+    if ((r = one_process("add")) || (r = not_sharded("add", a.pos[0]))) return r;
     sl_threads_set((int)cli_int(&a, "threads"));
     sl_hnsw *h = NULL;
     float *x = NULL;
@@ -240,6 +359,7 @@ static int cmd_delete(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&del_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
+    if ((r = one_process("delete")) || (r = not_sharded("delete", a.pos[0]))) return r;
     if (!cli_str(&a, "ids") == !cli_str(&a, "ids-file")) {
         return cli_usage_error("index delete: give exactly one of --ids and --ids-file");
     }
@@ -277,13 +397,47 @@ static const cli_opt info_opts[] = {{"check", 0, CLI_FLAG, NULL, "also run the s
 static const cli_spec info_spec = {"simlearn index info INDEX [--check]",
                                    "Print an index's parameters and size, and whether its ids were given with --ids;\n"
                                    "--check verifies the graph (link bounds, no self or duplicate links, every node\n"
-                                   "reachable from the entry point, each given id naming its row).",
+                                   "reachable from the entry point, each given id naming its row). For a sharded\n"
+                                   "index: the manifest and its shards (--check checks each).",
                                    info_opts, 1, 1, "example:\n  simlearn index info train.hnsw --check"};
+
+/* A manifest: its parameters and shards (each file's facts checked against
+ * it); with --check each shard is loaded and checked in turn. */
+static int info_sharded(const cli_args *a) {
+    sl_shards *sh;
+    sl_status s = sl_shards_open(a->pos[0], &sh);
+    if (s) return cli_fail(s);
+    sl_shards_info i;
+    sl_shards_get_info(sh, &i);
+    printf("%s: sharded HNSW index, %zu shards, metric %s, %zu dims, M %zu, ef_construction %zu\n", a->pos[0],
+           i.shards, sl_metric_name(i.metric), i.dim, i.M, i.ef_construction);
+    printf("  vectors: %zu live in all; search with mpirun -np %zu (one shard per rank) or as one process\n", i.rows,
+           i.shards);
+    int rc = 0;
+    for (size_t t = 0; t < i.shards && !rc; t++) {
+        sl_shards_entry e;
+        sl_shards_get_entry(sh, t, &e);
+        printf("  shard %zu: %s, %zu vectors, %.1f MiB, checksum %016llx", t, e.path, e.rows,
+               (double)e.bytes / 1048576.0, (unsigned long long)e.checksum);
+        sl_hnsw *h = NULL;
+        if (cli_flag(a, "check") && ((s = sl_hnsw_load(e.path, &h)) || (s = sl_hnsw_check(h)))) {
+            printf("\n");
+            rc = cli_fail(s);
+        } else {
+            printf("%s\n", cli_flag(a, "check") ? ", check: ok" : "");
+        }
+        sl_hnsw_destroy(h);
+    }
+    sl_shards_destroy(sh);
+    return rc;
+}
 
 static int cmd_info(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&info_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
+    if ((r = one_process("info"))) return r;
+    if (sl_shards_is_manifest(a.pos[0])) return info_sharded(&a);
     sl_hnsw *h;
     sl_status s = sl_hnsw_load(a.pos[0], &h);
     if (s) {
@@ -322,4 +476,6 @@ static const cli_sub subs[] = {{"build", "build an HNSW index from a .npy matrix
 
 static int run(int argc, char **argv) { return cli_dispatch("index", subs, argc, argv); }
 
-const cli_command cli_cmd_index = {"index", "HNSW index: build, search, add, delete, info", run, false};
+/* Distributed: build and search share their work among the ranks; the other
+ * subcommands refuse under mpirun. */
+const cli_command cli_cmd_index = {"index", "HNSW index: build, search, add, delete, info", run, true};

@@ -29,6 +29,7 @@ TEST(destroy_accepts_null) {
     sl_batcher_destroy(NULL);
     /* index, eval, geom */
     sl_hnsw_destroy(NULL);
+    sl_shards_destroy(NULL);
     sl_logreg_precond_destroy(NULL);
     sl_probe_result_destroy(NULL);
     sl_geom_abtt_destroy(NULL);

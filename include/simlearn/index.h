@@ -221,6 +221,138 @@ sl_status sl_hnsw_check(const sl_hnsw *h);
 sl_status sl_hnsw_save(const sl_hnsw *h, const char *path);
 sl_status sl_hnsw_load(const char *path, sl_hnsw **out);
 
+/* ---- sharded HNSW ---------------------------------------------------------
+ * A sharded index is several HNSW files ("shards"), each over some of the
+ * base rows, and a small manifest that names them. Every shard keeps the ids
+ * of the whole base as its keys (sl_hnsw_add_keys: the rows' global numbers,
+ * or ids of the caller's choosing), so each shard file is also an ordinary
+ * index whose search returns global ids. A search looks in every shard with
+ * the same k and ef and merges the shards' lists exactly: by score (best
+ * first), equal scores by increasing id, -1 padding last. The shards are
+ * searched in one process (sl_shards_load) or one per rank of a distributed
+ * run (sl_shards_load_dist), with the same result to the byte.
+ *
+ * The manifest (format version 1) is text, one field per line:
+ *     simlearn-hnsw-shards 1
+ *     metric l2
+ *     dim 784
+ *     M 16
+ *     ef_construction 200
+ *     rows 60000
+ *     shards 2
+ *     shard 0 30000 14725752 8d1c2b0e4f3a5d69 train.hnsw.shard0of2
+ *     shard 1 30000 14726200 0a4b1c9e7d2f3e81 train.hnsw.shard1of2
+ *     checksum 5be0f1d2c3a4b596
+ * A shard line holds its number, its live rows, its file's size in bytes,
+ * the 16 hex digits of the file's own trailing FNV-1a checksum (so a shard
+ * replaced by another file is noticed without reading it twice) and its file
+ * name, relative to the manifest's folder (no '/', no spaces). The last line
+ * is the FNV-1a 64 checksum of every byte before it. Readers refuse, naming
+ * the manifest or the shard file and what was expected: a wrong first line
+ * or version, a missing or out-of-order field, a truncated file (no checksum
+ * line), a checksum that differs, a shard file that is missing, is not an
+ * HNSW index, or holds another metric, dimension, M, ef_construction, row
+ * count, size or checksum than its line says (SL_ERR_FORMAT, or SL_ERR_IO
+ * when a file cannot be opened).
+ *
+ * Threads: a loaded sl_shards is only read by search, so it may be searched
+ * by several threads at once in one process; one loaded with
+ * sl_shards_load_dist on several ranks is searched collectively (every rank
+ * calls sl_shards_search with the same arguments, from the thread that
+ * started sl_dist). */
+typedef struct sl_shards sl_shards;
+
+/* One shard as its manifest line describes it. */
+typedef struct sl_shards_entry {
+    const char *path; /* the file, as opened: the manifest's folder joined with its name (owned by the sl_shards) */
+    size_t rows;      /* live vectors */
+    uint64_t bytes;   /* file size */
+    uint64_t checksum; /* the file's trailing FNV-1a checksum */
+} sl_shards_entry;
+
+typedef struct sl_shards_info {
+    size_t shards;    /* shard count */
+    size_t rows;      /* live vectors over every shard */
+    size_t dim, M, ef_construction;
+    sl_metric metric;
+    size_t loaded;       /* shards held in memory: 0 (sl_shards_open), every one (sl_shards_load), 1 (sl_shards_load_dist on several ranks) */
+    size_t first_loaded; /* the number of the first one held */
+} sl_shards_info;
+
+/* Build this rank's shard of a distributed run and, on rank 0, the manifest
+ * (a collective: every rank calls it with its own rows and the same total,
+ * ids, labels, cfg and manifest path). x holds this rank's n >= 1 rows,
+ * which are rows first .. first + n - 1 of a base of `total` rows (the
+ * sl_dist_share of the rank: sl_npy_read_matrix_part gives them). ids and
+ * labels (each NULL or `total` entries, for the whole base) give the rows'
+ * ids, which must be >= 0 and distinct over the whole base (checked on every
+ * rank, an error naming the id and its two rows), and their labels (as in
+ * sl_hnsw_add); without ids, row i's id is i. Rank r of N writes its shard
+ * atomically to "<manifest>.shard<r>of<N>"; once every shard is written,
+ * rank 0 writes the manifest atomically (so an old manifest stays until every
+ * new shard is in place, and one whose shards were replaced meanwhile fails
+ * its checksums). In a run of one process it writes a manifest of one
+ * shard. With one thread per rank every file is the same bytes on every run.
+ * progress (may be NULL) counts this rank's rows; stop as in sl_hnsw_add,
+ * and an interrupted build writes no manifest. Errors: SL_ERR_ARG (no rows
+ * on a rank, rows outside the base, a bad id), those of sl_hnsw_add_keys and
+ * sl_hnsw_save; a rank's error fails every rank (the others with
+ * SL_ERR_STATE naming it). */
+sl_status sl_shards_build(const float *x, size_t n, size_t first, size_t total, const int64_t *ids,
+                          const int64_t *labels, const sl_hnsw_config *cfg, const char *manifest,
+                          sl_progress *progress, const volatile sig_atomic_t *stop);
+
+/* Write a manifest (atomically) over n >= 1 existing HNSW files, named
+ * relative to the manifest's folder; each is read for its facts (header,
+ * size, trailing checksum) but not loaded. They must share metric,
+ * dimension, M and ef_construction, and their ids should be distinct (not
+ * checked). Errors: SL_ERR_ARG (a name with '/' or whitespace, parameters
+ * that differ, naming the file), those of reading the files, SL_ERR_IO. */
+sl_status sl_shards_write(const char *manifest, const char *const *files, size_t n);
+
+/* Whether path starts like a shard manifest (its first line). False when it
+ * cannot be read. */
+bool sl_shards_is_manifest(const char *path);
+
+/* Read and check a manifest and every shard's file facts (as above), loading
+ * no shard: for describing an index. */
+sl_status sl_shards_open(const char *manifest, sl_shards **out);
+/* sl_shards_open, then load every shard into this process (each also
+ * checked whole by sl_hnsw_load). */
+sl_status sl_shards_load(const char *manifest, sl_shards **out);
+/* A collective of a distributed run of N ranks: the manifest must have N
+ * shards (otherwise SL_ERR_ARG, on every rank, saying how many ranks to
+ * start), and rank r checks the manifest and loads shard r. A rank's error
+ * fails every rank (the others with SL_ERR_STATE naming it). In a run of one
+ * process it is sl_shards_load. */
+sl_status sl_shards_load_dist(const char *manifest, sl_shards **out);
+void sl_shards_destroy(sl_shards *s); /* NULL-safe */
+
+void sl_shards_get_info(const sl_shards *s, sl_shards_info *out);
+/* Shard i's manifest line; SL_ERR_RANGE when i >= the shard count. */
+sl_status sl_shards_get_entry(const sl_shards *s, size_t i, sl_shards_entry *out);
+
+/* Search every shard (sl_hnsw_search with this k, ef and filter; a shard with
+ * fewer than k live rows gives what it has) and merge (sl_shards_merge):
+ * ids and scores (nq x k, caller-allocated) are what one process that holds
+ * every shard returns, also on every rank of a distributed run (a collective
+ * there, the per-rank lists gathered in chunks of at most 64 MiB). Errors:
+ * SL_ERR_STATE (no shard loaded: sl_shards_open), SL_ERR_RANGE (k larger
+ * than the rows of every shard together), those of sl_hnsw_search and of
+ * sl_dist. Thread safety: see above. */
+sl_status sl_shards_search(const sl_shards *s, const float *queries, size_t nq, size_t k, size_t ef,
+                           const sl_hnsw_filter *filter, int64_t *ids, float *scores);
+
+/* Merge parts lists of k results per query (ids and scores: parts x nq x k,
+ * part-major, id -1 for padding) into one of k per query (out_ids,
+ * out_scores: nq x k): best scores first (smallest for L2, largest for ip
+ * and cosine), equal scores by increasing id, padded with id -1 and score
+ * NaN when the parts hold fewer than k. The order depends only on the
+ * (score, id) pairs, not on the parts' order. SL_ERR_ARG for k = 0 or
+ * parts = 0; SL_ERR_NOMEM. */
+sl_status sl_shards_merge(const int64_t *ids, const float *scores, size_t parts, size_t nq, size_t k, sl_metric metric,
+                          int64_t *out_ids, float *out_scores);
+
 #ifdef __cplusplus
 }
 #endif

@@ -268,7 +268,7 @@ sl_status sl_flat_search(const float *base, size_t n, size_t d, const float *que
 
 /* Whether every rank's step went well; a rank whose own step failed keeps
  * its message, the others say which rank failed. */
-static sl_status agree(sl_status mine, const char *what) {
+sl_status sl__index_agree(sl_status mine, const char *what) {
     int64_t bad[2] = {mine != SL_OK, mine != SL_OK ? sl_dist_rank() : -1};
     sl_status s = sl_dist_max_i64(bad, 2);
     if (s) return s;
@@ -320,7 +320,7 @@ sl_status sl_flat_search_dist(const float *base, size_t n, size_t first, size_t 
         if (n) s = flat_core(base, n, d, queries, nq, cfg, &out);
         for (size_t i = 0; !n && i < nq * k; i++) loc[i] = (cand){INFINITY, -1};
     }
-    s = agree(s, "exact search");
+    s = sl__index_agree(s, "exact search");
     bool ok = true;
     for (size_t q0 = 0; !s && q0 < nq; q0 += qc) {
         size_t qn = SL__MIN(qc, nq - q0);

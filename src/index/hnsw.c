@@ -1144,8 +1144,8 @@ static void put(writer *w, const void *p, size_t n) {
 static void put_u32(writer *w, uint32_t v) { put(w, &v, 4); }
 static void put_u64(writer *w, uint64_t v) { put(w, &v, 8); }
 
-static uint64_t fnv1a(const unsigned char *b, size_t n) {
-    uint64_t hsh = 0xcbf29ce484222325ULL;
+uint64_t sl__fnv1a(uint64_t hsh, const void *p, size_t n) {
+    const unsigned char *b = p;
     for (size_t i = 0; i < n; i++) hsh = (hsh ^ b[i]) * 0x100000001b3ULL;
     return hsh;
 }
@@ -1153,7 +1153,7 @@ static uint64_t fnv1a(const unsigned char *b, size_t n) {
 sl_status sl_hnsw_save(const sl_hnsw *h, const char *path) {
     sl_afile *af;
     SL__TRY(sl_afile_open(path, &af));
-    writer w = {sl_afile_stream(af), 0xcbf29ce484222325ULL};
+    writer w = {sl_afile_stream(af), SL__FNV1A_INIT};
     put(&w, hnsw_magic, 8);
     put_u32(&w, h->keys ? HNSW_VERSION_KEYS : HNSW_VERSION);
     put_u32(&w, (uint32_t)h->metric);
@@ -1219,7 +1219,7 @@ static sl_status load_header(reader *r, file_header *fh) {
     if (r->n < 16) return sl__fail(SL_ERR_FORMAT, "%s: file too short (%zu bytes)", r->path, r->n);
     uint64_t want;
     memcpy(&want, r->p + r->n - 8, 8);
-    if (fnv1a(r->p, r->n - 8) != want)
+    if (sl__fnv1a(SL__FNV1A_INIT, r->p, r->n - 8) != want)
         return sl__fail(SL_ERR_FORMAT, "%s: checksum mismatch (the file is corrupt or truncated)", r->path);
     r->n -= 8;
     SL__TRY(get(r, &fh->metric, 4, "the metric"));
@@ -1369,4 +1369,27 @@ sl_status sl_hnsw_load(const char *path, sl_hnsw **out) {
     sl_status st = load_body(&r, out);
     sl__free(buf);
     return st;
+}
+
+sl_status sl__hnsw_peek(const char *path, sl__hnsw_facts *out) {
+    /* magic, version, metric, dim, M, ef_construction, seed, count, live */
+    unsigned char hd[8 + 4 + 4 + 6 * 8];
+    FILE *f = fopen(path, "rb");
+    if (!f) return sl__fail(SL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    size_t got = fread(hd, 1, sizeof hd, f);
+    long sz = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    uint64_t sum = 0;
+    bool tail = sz >= 8 && fseek(f, sz - 8, SEEK_SET) == 0 && fread(&sum, 8, 1, f) == 1;
+    fclose(f);
+    if (got < 8 || memcmp(hd, hnsw_magic, 8) != 0)
+        return sl__fail(SL_ERR_FORMAT, "%s: not a simlearn HNSW index (wrong magic)", path);
+    if (got < sizeof hd || !tail) return sl__fail(SL_ERR_FORMAT, "%s: file too short for an HNSW index (truncated?)", path);
+    uint32_t metric;
+    uint64_t v[6];
+    memcpy(&metric, hd + 12, 4);
+    memcpy(v, hd + 16, sizeof v);
+    *out = (sl__hnsw_facts){.metric = metric <= 2 ? (sl_metric)metric : SL_METRIC_L2, .dim = v[0], .M = v[1],
+                            .ef_construction = v[2], .live = v[5], .bytes = (uint64_t)sz, .checksum = sum};
+    if (metric > 2) return sl__fail(SL_ERR_FORMAT, "%s: unknown metric code %u", path, metric);
+    return SL_OK;
 }

@@ -42,4 +42,26 @@ sl_status sl__keymap_put(sl__keymap *m, int64_t key, int64_t val);
 int64_t sl__keymap_get(const sl__keymap *m, int64_t key);
 void sl__keymap_free(sl__keymap *m); /* leaves an empty map */
 
+/* FNV-1a 64 over n bytes, continuing from hsh (SL__FNV1A_INIT to start): the
+ * checksum of HNSW files and shard manifests. */
+#define SL__FNV1A_INIT 0xcbf29ce484222325ULL
+uint64_t sl__fnv1a(uint64_t hsh, const void *p, size_t n);
+
+/* In a distributed run: whether every rank's step went well (a collective).
+ * A rank whose own step failed keeps its status and message; the others
+ * get SL_ERR_STATE saying "<what>: rank R failed (see its message)". */
+sl_status sl__index_agree(sl_status mine, const char *what);
+
+/* What an HNSW file's header and size say, read without loading it (the
+ * manifest checks of sharded indexes): its metric, dimension, M,
+ * ef_construction, live count, size in bytes and trailing checksum. */
+typedef struct sl__hnsw_facts {
+    sl_metric metric;
+    size_t dim, M, ef_construction, live;
+    uint64_t bytes, checksum;
+} sl__hnsw_facts;
+/* SL_ERR_IO (cannot open or read) or SL_ERR_FORMAT (not an HNSW file, or
+ * too short), naming path. */
+sl_status sl__hnsw_peek(const char *path, sl__hnsw_facts *out);
+
 #endif
