@@ -3,7 +3,8 @@
 # shared memory): 2 ranks x global batch B against 1 process x B for every
 # objective (same losses and parameters to float rounding), synchronised and
 # per-rank batch norm, resume, what only rank 0 does, refusals, Ctrl-C, a
-# rank that dies, and the build without MPI. tests/run.sh runs it like a
+# rank that dies, and the build without MPI; sharded exact search and
+# sharded HNSW (build, search, their refusals). tests/run.sh runs it like a
 # test binary:
 #   tests/test_dist.sh --list     the cases
 #   tests/test_dist.sh CASE       run one (exit 0 pass, 1 fail)
@@ -25,7 +26,8 @@ MPIRUN=(mpirun -np 2 --oversubscribe --bind-to none)
 cases="equivalence_infonce equivalence_supcon equivalence_triplet_hard equivalence_clip equivalence_softmax
 equivalence_autoencoder equivalence_mae sync_bn_equivalence per_rank_bn resume_continues_exactly
 resume_on_other_rank_counts only_rank_0_writes_and_reports uneven_batch_refused other_commands_refuse
-ctrl_c_checkpoints dead_rank_ends_the_run builds_without_mpi sharded_exact_search sharded_search_refusals"
+ctrl_c_checkpoints dead_rank_ends_the_run builds_without_mpi sharded_exact_search sharded_search_refusals
+sharded_hnsw sharded_hnsw_refusals"
 # The Python package is built for the plain build only (the sanitized pass
 # runs no Python, as tests/test_python.sh is left out there too).
 [ -z "${SIMLEARN_SANITIZED:-}" ] && cases="$cases python_trains_as_ranks"
@@ -185,6 +187,71 @@ np.save('tiny.npy', r.standard_normal((5, 3)).astype(np.float32))" || fail "data
         $py -c "import numpy as np; np.save('half.npy', np.vstack([np.eye(4, dtype=np.float32), np.full((4, 4), np.nan, np.float32)]))"
         "${MPIRUN[@]}" "$S" knn -b half.npy --queries b.npy -k 1 -q 2> err && fail "a NaN in rank 1's part"
         grep -q "rank 1 of 2: error: half.npy: row 4, column 0: value is nan" err || fail "message: $(cat err)" ;;
+    sharded_hnsw)
+        # mpirun -np 2 index build writes 2 shards (the same bytes again with
+        # --threads 1) and a manifest; the sharded search under mpirun writes
+        # what one process's search of the manifest writes, and its recall@10
+        # (against exact search) is within 0.005 of one index over the same
+        # base at the same ef; --ids go into the shards.
+        $py -c "
+import numpy as np
+r = np.random.default_rng(1)
+c = r.standard_normal((40, 32)).astype(np.float32) * 2
+np.save('base.npy', (c[r.integers(0, 40, 6000)] + r.standard_normal((6000, 32))).astype(np.float32))
+np.save('q.npy', (c[r.integers(0, 40, 500)] + r.standard_normal((500, 32))).astype(np.float32))
+np.save('ids.npy', 1000 + 3 * np.arange(6000))" || fail "data"
+        local B=(--threads 1 --M 8 --ef-construction 40 -q) Q=(-k 10 --ef 10)
+        "$S" index build base.npy -o one.hnsw "${B[@]}" > /dev/null || fail "one index"
+        "${MPIRUN[@]}" "$S" index build base.npy -o sh.hnsw "${B[@]}" > out 2> err || fail "sharded build: $(cat err)"
+        grep -q "^built sh.hnsw: 6000 vectors in 2 shards (sh.hnsw.shard0of2 ...)" out || fail "report: $(cat out)"
+        [ "$(grep -c '^built' out)" = 1 ] || fail "only rank 0 reports: $(cat out)"
+        head -n 1 sh.hnsw | grep -qx "simlearn-hnsw-shards 1" || fail "manifest: $(cat sh.hnsw)"
+        cp sh.hnsw.shard0of2 a0 && cp sh.hnsw.shard1of2 a1 && cp sh.hnsw m0 || fail "copies"
+        "${MPIRUN[@]}" "$S" index build base.npy -o sh.hnsw "${B[@]}" > /dev/null || fail "sharded build again"
+        cmp a0 sh.hnsw.shard0of2 && cmp a1 sh.hnsw.shard1of2 && cmp m0 sh.hnsw || fail "the rebuild differs"
+        "$S" index info sh.hnsw --check > info || fail "info: $(cat info)"
+        grep -q "sh.hnsw: sharded HNSW index, 2 shards, metric l2, 32 dims" info && grep -q "3000 vectors.*check: ok" info ||
+            fail "info: $(cat info)"
+        "$S" knn -b base.npy --queries q.npy -k 10 --ids-out gt.npy -q || fail "exact search"
+        "$S" index search one.hnsw q.npy "${Q[@]}" --ids-out one.npy || fail "one index"
+        "${MPIRUN[@]}" "$S" index search sh.hnsw q.npy "${Q[@]}" --ids-out i2.npy --scores-out s2.npy || fail "2 ranks"
+        "$S" index search sh.hnsw q.npy "${Q[@]}" --ids-out i1.npy --scores-out s1.npy || fail "one process"
+        cmp i1.npy i2.npy && cmp s1.npy s2.npy || fail "2 ranks differ from one process"
+        $py -c "
+import numpy as np
+gt, one, sh = (np.load(f) for f in ('gt.npy', 'one.npy', 'i2.npy'))
+rec = lambda ids: np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, gt)])
+r1, r2 = rec(one), rec(sh)
+print(f'recall@10 at ef 10: one index {r1:.4f}, 2 shards {r2:.4f}')
+assert r1 < 1 and r2 >= r1 - 0.005, (r1, r2)" || fail "recall"
+        "${MPIRUN[@]}" "$S" index build base.npy -o ids.hnsw --ids ids.npy "${B[@]}" > /dev/null || fail "--ids"
+        "${MPIRUN[@]}" "$S" index search ids.hnsw q.npy "${Q[@]}" --ids-out i3.npy || fail "search --ids"
+        $py -c "
+import numpy as np
+assert (np.load('i3.npy') == 1000 + 3 * np.load('i1.npy')).all()" || fail "the ids of --ids" ;;
+    sharded_hnsw_refusals)
+        $py -c "import numpy as np; np.save('b.npy', np.random.default_rng(0).standard_normal((50, 4), np.float32))"
+        "${MPIRUN[@]}" "$S" index build b.npy -o sh.hnsw --threads 1 -q > /dev/null || fail "build"
+        "$S" index build b.npy -o one.hnsw --threads 1 -q > /dev/null || fail "one index"
+        mpirun -np 3 --oversubscribe --bind-to none "$S" index search sh.hnsw b.npy -k 3 > out 2> err && fail "3 ranks ran"
+        grep -q "error: sh.hnsw has 2 shards but this run has 3 ranks: start it with mpirun -np 2 (one rank per shard), or without mpirun" err ||
+            fail "message: $(cat err)"
+        "${MPIRUN[@]}" "$S" index search one.hnsw b.npy -k 3 > out 2> err
+        [ $? = 2 ] && grep -q "one.hnsw is a single HNSW file; under mpirun, index search needs a sharded index" err ||
+            fail "a single file under mpirun: $(cat err)"
+        "${MPIRUN[@]}" "$S" index info sh.hnsw > out 2> err
+        [ $? = 2 ] && grep -q "'simlearn index info' runs as one process" err || fail "info under mpirun: $(cat err)"
+        "$S" index add sh.hnsw b.npy 2> err
+        [ $? = 1 ] && grep -q "sh.hnsw is a sharded index (a manifest of shards); 'index add' changes one HNSW file" err ||
+            fail "add: $(cat err)"
+        "$S" index delete sh.hnsw --ids 3 2> err
+        [ $? = 1 ] && grep -q "'index delete' changes one HNSW file" err || fail "delete: $(cat err)"
+        rm sh.hnsw.shard1of2
+        "${MPIRUN[@]}" "$S" index search sh.hnsw b.npy -k 3 > out 2> err && fail "a missing shard"
+        grep -q "error: sh.hnsw: shard 1: sh.hnsw.shard1of2: cannot open" err || fail "message: $(cat err)"
+        "$S" index search sh.hnsw b.npy -k 3 > out 2> err
+        [ $? = 1 ] && grep -q "^simlearn: error: sh.hnsw: shard 1: sh.hnsw.shard1of2: cannot open" err ||
+            fail "one process: $(cat err)" ;;
     python_trains_as_ranks)
         # mpirun -np 2 python3: simlearn.train shares the batches as the CLI does, to the byte.
         cat > t.py <<'PY'
@@ -211,7 +278,21 @@ PY
         PYTHONPATH=${SIMLEARN_BUILD:-$top/build}/python "${MPIRUN[@]}" $py k.py || fail "knn under mpirun"
         mv knn0.npy two0.npy && mv knn1.npy two1.npy && mv sc0.npy tsc0.npy || fail "outputs"
         PYTHONPATH=${SIMLEARN_BUILD:-$top/build}/python $py k.py || fail "knn alone"
-        cmp knn0.npy two0.npy && cmp knn0.npy two1.npy && cmp sc0.npy tsc0.npy || fail "sharded knn differs" ;;
+        cmp knn0.npy two0.npy && cmp knn0.npy two1.npy && cmp sc0.npy tsc0.npy || fail "sharded knn differs"
+        # simlearn.Index.load of a manifest: one shard per rank under mpirun, every shard alone; the same result.
+        $py -c "import numpy as np; np.save('hb.npy', np.random.default_rng(2).standard_normal((800, 8), np.float32))"
+        "${MPIRUN[@]}" "$S" index build hb.npy -o hb.hnsw --threads 1 -q > /dev/null || fail "sharded build"
+        cat > h.py <<'PY'
+import numpy as np, simlearn
+r, n = simlearn.rank()
+ix = simlearn.Index.load("hb.hnsw")
+assert isinstance(ix, simlearn.ShardedIndex) and ix.info()["loaded"] == (1 if n > 1 else 2), ix.info()
+s, i = ix.search(np.load("hb.npy")[:50] + 0.01, 7, ef=20)
+np.save(f"h{n}_{r}.npy", i), np.save(f"hs{n}_{r}.npy", s)
+PY
+        PYTHONPATH=${SIMLEARN_BUILD:-$top/build}/python "${MPIRUN[@]}" $py h.py || fail "ShardedIndex under mpirun"
+        PYTHONPATH=${SIMLEARN_BUILD:-$top/build}/python $py h.py || fail "ShardedIndex alone"
+        cmp h1_0.npy h2_0.npy && cmp h1_0.npy h2_1.npy && cmp hs1_0.npy hs2_1.npy || fail "sharded HNSW differs" ;;
     *) echo "unknown case $1" >&2; exit 2 ;;
     esac
 }

@@ -33,7 +33,7 @@ import numpy as _np
 from . import _simlearn
 from .models import Encoder, Model, load_safetensors, save_safetensors
 
-__all__ = ["Index", "knn", "Model", "Encoder", "load_safetensors", "save_safetensors", "KNNClassifier", "LinearProbe", "spectrum", "effective_rank", "anisotropy",
+__all__ = ["Index", "ShardedIndex", "knn", "Model", "Encoder", "load_safetensors", "save_safetensors", "KNNClassifier", "LinearProbe", "spectrum", "effective_rank", "anisotropy",
            "uniformity", "alignment_uniformity", "pca", "tsne", "Words", "train", "embed", "zero_shot",
            "retrieval_metrics", "class_margins", "abtt", "rank", "__version__"]
 __version__ = _simlearn.version()
@@ -108,6 +108,19 @@ def knn(base, queries, k, metric="l2", *, exclude_self=False, threads=0):
     return scores, ids
 
 
+def _search(index, queries, k, ef, filter, labels, threads):
+    """Index.search and ShardedIndex.search: the arguments checked and converted."""
+    q = _matrix(queries, "queries", index.dim)
+    k = _count(k, "k")
+    ef = max(k, 64) if ef is None else _count(ef, "ef")
+    allow = None if filter is None else _ids(filter, "filter")
+    lab = None if labels is None else _ids(labels, "labels")
+    scores = _np.empty((q.shape[0], k), dtype=_np.float32)
+    ids = _np.empty((q.shape[0], k), dtype=_np.int64)
+    index._search(q, k, ef, allow, lab, _count(threads, "threads", 0), scores, ids)
+    return scores, ids
+
+
 class Index(_simlearn._Index):
     """An HNSW graph index (Malkov & Yashunin) of dim-dimensional vectors.
 
@@ -160,15 +173,7 @@ class Index(_simlearn._Index):
         they may have (others are walked through but never returned). Rows
         with fewer than k results are padded with id -1 and score NaN.
         """
-        q = _matrix(queries, "queries", self.dim)
-        k = _count(k, "k")
-        ef = max(k, 64) if ef is None else _count(ef, "ef")
-        allow = None if filter is None else _ids(filter, "filter")
-        lab = None if labels is None else _ids(labels, "labels")
-        scores = _np.empty((q.shape[0], k), dtype=_np.float32)
-        ids = _np.empty((q.shape[0], k), dtype=_np.int64)
-        self._search(q, k, ef, allow, lab, _count(threads, "threads", 0), scores, ids)
-        return scores, ids
+        return _search(self, queries, k, ef, filter, labels, threads)
 
     def delete(self, ids):
         """Delete ids (all or none: an unknown or deleted id raises)."""
@@ -180,7 +185,13 @@ class Index(_simlearn._Index):
 
     @classmethod
     def load(cls, path):
-        """Read an index written by save() or by `simlearn index build`."""
+        """Read an index written by save() or by `simlearn index build`.
+
+        A sharded index (the manifest `mpirun -np N simlearn index build`
+        writes) gives a ShardedIndex: every shard in this process, or under
+        mpirun one shard per rank."""
+        if cls is Index and _simlearn.is_manifest(_os.fspath(path)):
+            return ShardedIndex.load(path)
         return cls._load(path)
 
     def __enter__(self):
@@ -195,6 +206,52 @@ class Index(_simlearn._Index):
         except ValueError:
             return "<simlearn.Index (closed)>"
         return f"<simlearn.Index dim={i['dim']} metric={i['metric']} M={i['M']} live={i['live']}>"
+
+
+class ShardedIndex(_simlearn._Shards):
+    """A sharded HNSW index: the shard files a manifest names (written by
+    `mpirun -np N simlearn index build`), searched shard by shard and merged
+    by score, then id. ShardedIndex.load(manifest) (or Index.load) loads
+    every shard in this process; under mpirun with as many ranks as shards,
+    each rank loads its own shard, and search is then a collective: every
+    rank calls it with the same arguments and gets the same result, the one
+    a single process gives. Read-only: add and delete work on one shard file
+    (simlearn.Index)."""
+
+    @classmethod
+    def load(cls, path):
+        """Load the manifest at path and its shards (see the class)."""
+        return cls._load(_os.fspath(path))
+
+    @property
+    def dim(self):
+        return self.info()["dim"]
+
+    @property
+    def metric(self):
+        return self.info()["metric"]
+
+    def __len__(self):
+        """The number of vectors over every shard."""
+        return self.info()["rows"]
+
+    def search(self, queries, k, ef=None, filter=None, *, labels=None, threads=0):
+        """(scores, ids) of the k best vectors for each query row, as
+        Index.search gives them, each shard searched with this k and ef."""
+        return _search(self, queries, k, ef, filter, labels, threads)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        try:
+            i = self.info()
+        except ValueError:
+            return "<simlearn.ShardedIndex (closed)>"
+        return f"<simlearn.ShardedIndex shards={i['shards']} dim={i['dim']} metric={i['metric']} rows={i['rows']}>"
 
 
 # ---- geometry (simlearn geometry) ------------------------------------------

@@ -251,40 +251,56 @@ static PyObject *index_add(IndexObject *o, PyObject *args) {
     return PyLong_FromLongLong(first);
 }
 
-static PyObject *index_search(IndexObject *o, PyObject *args) {
-    PyObject *oq, *oallow, *olab, *od, *oi;
+/* A search's arguments (queries, k, ef, allowed ids, labels, threads, scores
+ * out, ids out), the queries checked against dim. */
+typedef struct {
+    Py_buffer q, allow, lab, d, i;
     Py_ssize_t k, ef;
     int threads;
-    if (!PyArg_ParseTuple(args, "OnnOOiOO", &oq, &k, &ef, &oallow, &olab, &threads, &od, &oi) || !live(o))
-        return NULL;
-    if (k < 1 || ef < 1) return PyErr_Format(PyExc_ValueError, "k and ef: expected at least 1, got %zd, %zd", k, ef);
-    Py_buffer vq, va = {0}, vd, vi;
-    if (get_buffer(oq, &vq, "queries", 'f', 2, false) < 0) return NULL;
-    const size_t dim = sl_hnsw_dim(o->h);
-    if (cols_of(&vq) != dim) {
-        PyBuffer_Release(&vq);
-        return PyErr_Format(PyExc_ValueError, "queries: expected rows of %zu values, got %zu", dim, cols_of(&vq));
+    sl_hnsw_filter f;
+} search_args;
+
+static void search_args_release(search_args *a) {
+    PyBuffer_Release(&a->q), PyBuffer_Release(&a->d), PyBuffer_Release(&a->i);
+    if (a->allow.obj) PyBuffer_Release(&a->allow);
+    if (a->lab.obj) PyBuffer_Release(&a->lab);
+}
+
+static int search_args_get(PyObject *args, size_t dim, search_args *a) {
+    PyObject *oq, *oallow, *olab, *od, *oi;
+    memset(a, 0, sizeof *a);
+    if (!PyArg_ParseTuple(args, "OnnOOiOO", &oq, &a->k, &a->ef, &oallow, &olab, &a->threads, &od, &oi)) return -1;
+    if (a->k < 1 || a->ef < 1) {
+        PyErr_Format(PyExc_ValueError, "k and ef: expected at least 1, got %zd, %zd", a->k, a->ef);
+        return -1;
     }
-    Py_buffer vl = {0};
-    if (get_optional_ids(oallow, &va, "filter", (size_t)-1) < 0 ||
-        get_optional_ids(olab, &vl, "labels", (size_t)-1) < 0 ||
-        get_outputs(od, oi, &vd, &vi, rows_of(&vq), (size_t)k) < 0) {
-        PyBuffer_Release(&vq);
-        if (va.obj) PyBuffer_Release(&va);
-        if (vl.obj) PyBuffer_Release(&vl);
-        return NULL;
+    if (get_buffer(oq, &a->q, "queries", 'f', 2, false) < 0) return -1;
+    if (cols_of(&a->q) != dim) {
+        PyErr_Format(PyExc_ValueError, "queries: expected rows of %zu values, got %zu", dim, cols_of(&a->q));
+        PyBuffer_Release(&a->q);
+        return -1;
     }
-    sl_hnsw_filter f = {0};
-    if (va.obj) f.allow_ids = va.buf, f.n_allow_ids = rows_of(&va);
-    if (vl.obj) f.allow_labels = vl.buf, f.n_allow_labels = rows_of(&vl);
+    if (get_optional_ids(oallow, &a->allow, "filter", (size_t)-1) < 0 ||
+        get_optional_ids(olab, &a->lab, "labels", (size_t)-1) < 0 ||
+        get_outputs(od, oi, &a->d, &a->i, rows_of(&a->q), (size_t)a->k) < 0) {
+        PyBuffer_Release(&a->q);
+        if (a->allow.obj) PyBuffer_Release(&a->allow);
+        if (a->lab.obj) PyBuffer_Release(&a->lab);
+        return -1;
+    }
+    if (a->allow.obj) a->f.allow_ids = a->allow.buf, a->f.n_allow_ids = rows_of(&a->allow);
+    if (a->lab.obj) a->f.allow_labels = a->lab.buf, a->f.n_allow_labels = rows_of(&a->lab);
+    return 0;
+}
+
+static PyObject *index_search(IndexObject *o, PyObject *args) {
+    search_args a;
+    if (!live(o) || search_args_get(args, sl_hnsw_dim(o->h), &a) < 0) return NULL;
     sl_status s;
-    Py_BEGIN_ALLOW_THREADS sl_threads_set(threads);
-    s = sl_hnsw_search(o->h, vq.buf, rows_of(&vq), (size_t)k, (size_t)ef, va.obj || vl.obj ? &f : NULL, vi.buf,
-                       vd.buf);
-    Py_END_ALLOW_THREADS PyBuffer_Release(&vq);
-    if (va.obj) PyBuffer_Release(&va);
-    if (vl.obj) PyBuffer_Release(&vl);
-    PyBuffer_Release(&vd), PyBuffer_Release(&vi);
+    Py_BEGIN_ALLOW_THREADS sl_threads_set(a.threads);
+    s = sl_hnsw_search(o->h, a.q.buf, rows_of(&a.q), (size_t)a.k, (size_t)a.ef,
+                       a.allow.obj || a.lab.obj ? &a.f : NULL, a.i.buf, a.d.buf);
+    Py_END_ALLOW_THREADS search_args_release(&a);
     if (s) return raise_status(s);
     Py_RETURN_NONE;
 }
@@ -387,6 +403,105 @@ static PyTypeObject IndexType = {
     .tp_init = (initproc)index_init,
     .tp_new = PyType_GenericNew,
 };
+
+/* ---- a sharded HNSW index ------------------------------------------------
+ * Loaded whole in one process, or under mpirun one shard per rank, whose
+ * searches are then collectives (every rank calls them alike). */
+typedef struct {
+    PyObject_HEAD sl_shards *s;
+} ShardsObject;
+
+static sl_shards *shards_live(ShardsObject *o) {
+    if (!o->s) PyErr_SetString(PyExc_ValueError, "the index is closed");
+    return o->s;
+}
+
+static void shards_dealloc(ShardsObject *o) {
+    sl_shards_destroy(o->s);
+    Py_TYPE(o)->tp_free((PyObject *)o);
+}
+
+static PyObject *shards_load(PyObject *cls, PyObject *arg) {
+    PyObject *path;
+    if (!PyUnicode_FSConverter(arg, &path)) return NULL;
+    sl_shards *sh = NULL;
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS s = sl_shards_load_dist(PyBytes_AS_STRING(path), &sh);
+    Py_END_ALLOW_THREADS Py_DECREF(path);
+    if (s) return raise_status(s);
+    ShardsObject *o = (ShardsObject *)((PyTypeObject *)cls)->tp_alloc((PyTypeObject *)cls, 0);
+    if (!o) {
+        sl_shards_destroy(sh);
+        return NULL;
+    }
+    o->s = sh;
+    return (PyObject *)o;
+}
+
+static PyObject *shards_search(ShardsObject *o, PyObject *args) {
+    search_args a;
+    sl_shards_info i;
+    if (!shards_live(o)) return NULL;
+    sl_shards_get_info(o->s, &i);
+    if (search_args_get(args, i.dim, &a) < 0) return NULL;
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS sl_threads_set(a.threads);
+    s = sl_shards_search(o->s, a.q.buf, rows_of(&a.q), (size_t)a.k, (size_t)a.ef,
+                         a.allow.obj || a.lab.obj ? &a.f : NULL, a.i.buf, a.d.buf);
+    Py_END_ALLOW_THREADS search_args_release(&a);
+    if (s) return raise_status(s);
+    Py_RETURN_NONE;
+}
+
+static PyObject *shards_close(ShardsObject *o, PyObject *unused) {
+    (void)unused;
+    sl_shards_destroy(o->s);
+    o->s = NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *shards_info(ShardsObject *o, PyObject *unused) {
+    (void)unused;
+    if (!shards_live(o)) return NULL;
+    sl_shards_info i;
+    sl_shards_get_info(o->s, &i);
+    PyObject *files = PyList_New((Py_ssize_t)i.shards);
+    for (size_t t = 0; files && t < i.shards; t++) {
+        sl_shards_entry e;
+        sl_shards_get_entry(o->s, t, &e);
+        PyList_SET_ITEM(files, (Py_ssize_t)t, PyUnicode_DecodeFSDefault(e.path));
+    }
+    if (!files) return NULL;
+    return Py_BuildValue("{s:n,s:n,s:n,s:s,s:n,s:n,s:n,s:n,s:N}", "shards", (Py_ssize_t)i.shards, "rows",
+                         (Py_ssize_t)i.rows, "dim", (Py_ssize_t)i.dim, "metric", sl_metric_name(i.metric), "M",
+                         (Py_ssize_t)i.M, "ef_construction", (Py_ssize_t)i.ef_construction, "loaded",
+                         (Py_ssize_t)i.loaded, "first_loaded", (Py_ssize_t)i.first_loaded, "files", files);
+}
+
+static PyMethodDef shards_methods[] = {
+    {"_load", (PyCFunction)shards_load, METH_O | METH_CLASS, "load(manifest) -> sharded index"},
+    {"_search", (PyCFunction)shards_search, METH_VARARGS, "search(q, k, ef, allow, labels, threads, scores, ids)"},
+    {"close", (PyCFunction)shards_close, METH_NOARGS, "Free the shards; later calls raise ValueError."},
+    {"info", (PyCFunction)shards_info, METH_NOARGS, "The manifest's settings and shards, as a dict."},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject ShardsType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "simlearn._simlearn._Shards",
+    .tp_basicsize = sizeof(ShardsObject),
+    .tp_dealloc = (destructor)shards_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "sharded HNSW index (see simlearn.ShardedIndex)",
+    .tp_methods = shards_methods,
+};
+
+static PyObject *py_is_manifest(PyObject *self, PyObject *arg) {
+    (void)self;
+    PyObject *path;
+    if (!PyUnicode_FSConverter(arg, &path)) return NULL;
+    bool yes = sl_shards_is_manifest(PyBytes_AS_STRING(path));
+    Py_DECREF(path);
+    return PyBool_FromLong(yes);
+}
 
 /* ---- geometry -------------------------------------------------------------
  * Each takes float32 C-contiguous matrices (the Python layer converts) and
@@ -1254,6 +1369,7 @@ static PyMethodDef module_methods[] = {
     {"knn", (PyCFunction)(void (*)(void))py_knn, METH_VARARGS | METH_KEYWORDS, "exact top-k (see simlearn.knn)"},
     {"version", py_version, METH_NOARGS, "the C library's version"},
     {"dist", py_dist, METH_NOARGS, "(rank, ranks) of a distributed run"},
+    {"is_manifest", py_is_manifest, METH_O, "whether a file is a sharded index's manifest"},
     {"spectrum", py_spectrum, METH_VARARGS, "covariance spectrum and effective rank"},
     {"align_uniform", py_align_uniform, METH_VARARGS, "alignment and uniformity of two views"},
     {"uniformity", py_uniformity, METH_VARARGS, "uniformity of one set"},
@@ -1285,12 +1401,18 @@ PyMODINIT_FUNC PyInit__simlearn(void) {
         return NULL;
     }
     if (sl_dist_size() > 1) Py_AtExit(dist_stop);
-    if (PyType_Ready(&IndexType) < 0 || PyType_Ready(&WordsType) < 0) return NULL;
+    if (PyType_Ready(&IndexType) < 0 || PyType_Ready(&WordsType) < 0 || PyType_Ready(&ShardsType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     Py_INCREF(&IndexType);
     if (PyModule_AddObject(m, "_Index", (PyObject *)&IndexType) < 0) {
         Py_DECREF(&IndexType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&ShardsType);
+    if (PyModule_AddObject(m, "_Shards", (PyObject *)&ShardsType) < 0) {
+        Py_DECREF(&ShardsType);
         Py_DECREF(m);
         return NULL;
     }

@@ -362,7 +362,7 @@ static sl_status check_shard(const sl_shards *s, size_t i) {
     const sl_shards_entry *e = &s->e[i];
     sl__hnsw_facts f;
     sl_status ps = sl__hnsw_peek(e->path, &f);
-    if (ps) return sl__fail_prefix(ps, "%s: shard %zu: ", s->manifest, i);
+    if (ps) return sl__fail_prefix(ps, "%s: shard %zu", s->manifest, i);
     const char *fix = "a shard of another index? build the index again with simlearn index build";
     if (f.metric != s->metric || f.dim != s->dim)
         return sl__fail(SL_ERR_FORMAT, "%s: shard %zu (%s) holds %zu-dimensional vectors with metric %s, the manifest "

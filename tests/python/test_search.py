@@ -337,3 +337,44 @@ def test_no_leaks_over_10000_calls(tmp_path):
     for _ in range(10000):
         calls()
     assert rss_mib() - start < 4, rss_mib() - start
+
+
+def test_sharded_index_from_the_cli(tmp_path):
+    """Index.load of a manifest of two shards (built by the CLI under mpirun)
+    searches both in this process: each shard file searched alone and merged
+    by (score, id), and the CLI's search of the manifest, give the same;
+    clear errors. (tests/test_dist.sh runs it under mpirun.)"""
+    x, q = data(600, 12), data(30, 12, seed=4)
+    np.save(tmp_path / "x.npy", x)
+    subprocess.run(["mpirun", "-np", "2", "--oversubscribe", "--bind-to", "none", CLI, "index", "build",
+                    str(tmp_path / "x.npy"), "-o", str(tmp_path / "m.hnsw"), "--M", "8", "--ef-construction", "80",
+                    "--threads", "1", "-q"], check=True, stdout=subprocess.DEVNULL,
+                   env=dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+                            OMPI_MCA_btl="self,vader"))
+    sh = simlearn.Index.load(tmp_path / "m.hnsw")
+    assert isinstance(sh, simlearn.ShardedIndex) and len(sh) == 600 and sh.dim == 12
+    info = sh.info()
+    assert info["shards"] == 2 and info["loaded"] == 2 and info["files"][1].endswith("m.hnsw.shard1of2")
+    scores, ids = sh.search(q, 5, ef=40)
+    # Each shard file searched alone and merged by (score, id) gives the same.
+    parts = [simlearn.Index.load(f).search(q, 5, ef=40) for f in info["files"]]
+    s_all = np.concatenate([p[0] for p in parts], 1)
+    i_all = np.concatenate([p[1] for p in parts], 1)
+    order = np.lexsort((i_all, s_all), axis=1)[:, :5]
+    np.testing.assert_array_equal(ids, np.take_along_axis(i_all, order, 1))
+    np.testing.assert_array_equal(scores, np.take_along_axis(s_all, order, 1))
+    _, want = brute(x, q, 5, "l2")
+    assert (ids == want).mean() > 0.95
+    # The CLI's one-process search of the manifest writes the same ids.
+    np.save(tmp_path / "q.npy", q)
+    subprocess.run([CLI, "index", "search", str(tmp_path / "m.hnsw"), str(tmp_path / "q.npy"), "-k", "5",
+                    "--ef", "40", "--ids-out", str(tmp_path / "ids.npy")], check=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "ids.npy"), ids)
+    with pytest.raises(ValueError, match="queries: expected rows of 12 values"):
+        sh.search(data(2, 5), 3)
+    sh.close()
+    with pytest.raises(ValueError, match="closed"):
+        sh.search(q, 3)
+    (tmp_path / "m.hnsw.shard1of2").unlink()
+    with pytest.raises(Exception, match="shard 1: .*m.hnsw.shard1of2"):
+        simlearn.Index.load(tmp_path / "m.hnsw")
