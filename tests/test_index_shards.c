@@ -263,18 +263,17 @@ TEST(shards_manifest_bad_inputs) {
     spit(m, ed, len);
     ASSERT_FAILS(sl_shards_load(m, &s), SL_ERR_FORMAT, "manifest checksum mismatch");
     /* fields that are wrong, with a correct checksum */
-    spit(m, good, len);
-    edit_manifest(m, "rows 200", "rows 201");
-    ASSERT_FAILS(sl_shards_load(m, &s), SL_ERR_FORMAT, "the shard lines hold 200 rows, the header says 201");
-    spit(m, good, len);
-    edit_manifest(m, "dim 6", "dims 6");
-    ASSERT_FAILS(sl_shards_load(m, &s), SL_ERR_FORMAT, "line 3: expected 'dim <number");
-    spit(m, good, len);
-    edit_manifest(m, "shards 2", "shards 3");
-    ASSERT_FAILS(sl_shards_load(m, &s), SL_ERR_FORMAT, "expected 'shard 2 <rows>");
-    spit(m, good, len);
-    edit_manifest(m, " g.1\n", " ../g.1\n");
-    ASSERT_FAILS(sl_shards_load(m, &s), SL_ERR_FORMAT, "line 9: expected 'shard 1");
+    static const char *const edits[][3] = {
+        {"rows 200", "rows 201", "the shard lines hold 200 rows, the header says 201"},
+        {"dim 6", "dims 6", "line 3: expected 'dim <number"},
+        {"shards 2", "shards 3", "expected 'shard 2 <rows>"},
+        {" g.1\n", " ../g.1\n", "line 9: expected 'shard 1"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
+        spit(m, good, len);
+        edit_manifest(m, edits[i][0], edits[i][1]);
+        ASSERT_FAILS(sl_shards_load(m, &s), SL_ERR_FORMAT, edits[i][2]);
+    }
     /* a missing shard */
     spit(m, good, len);
     ASSERT_TRUE(rename(t_path("g.1"), t_path("g.1.away")) == 0);

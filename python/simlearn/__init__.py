@@ -121,7 +121,17 @@ def _search(index, queries, k, ef, filter, labels, threads):
     return scores, ids
 
 
-class Index(_simlearn._Index):
+class _Closing:
+    """`with X(...) as x:` closes x at the end of the block."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Index(_Closing, _simlearn._Index):
     """An HNSW graph index (Malkov & Yashunin) of dim-dimensional vectors.
 
     Index(dim, metric="l2", M=16, ef_construction=200, seed=0). Ids are yours
@@ -194,12 +204,6 @@ class Index(_simlearn._Index):
             return ShardedIndex.load(path)
         return cls._load(path)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     def __repr__(self):
         try:
             i = self.info()
@@ -208,7 +212,7 @@ class Index(_simlearn._Index):
         return f"<simlearn.Index dim={i['dim']} metric={i['metric']} M={i['M']} live={i['live']}>"
 
 
-class ShardedIndex(_simlearn._Shards):
+class ShardedIndex(_Closing, _simlearn._Shards):
     """A sharded HNSW index: the shard files a manifest names (written by
     `mpirun -np N simlearn index build`), searched shard by shard and merged
     by score, then id. ShardedIndex.load(manifest) (or Index.load) loads
@@ -239,12 +243,6 @@ class ShardedIndex(_simlearn._Shards):
         """(scores, ids) of the k best vectors for each query row, as
         Index.search gives them, each shard searched with this k and ef."""
         return _search(self, queries, k, ef, filter, labels, threads)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         try:

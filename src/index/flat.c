@@ -85,12 +85,9 @@ static void fold_row(sl_metric m, const float *c, const float *aux, size_t nb, i
     }
 }
 
-typedef struct {
-    double key; /* smaller is better */
-    int64_t id;
-} cand;
+typedef sl__cand cand;
 
-static int cand_cmp(const void *a, const void *b) {
+int sl__cand_cmp(const void *a, const void *b) {
     const cand *x = a, *y = b;
     if (x->key < y->key) return -1;
     if (x->key > y->key) return 1;
@@ -158,7 +155,7 @@ static bool finish_query(sl_metric m, const float *q, const float *base, size_t 
         c++;
     }
     if (c < out->need) return false;
-    qsort(cb, c, sizeof *cb, cand_cmp);
+    qsort(cb, c, sizeof *cb, sl__cand_cmp);
     for (size_t t = 0; t < out->k; t++) {
         bool have = t < c;
         if (out->cands) {
@@ -290,7 +287,7 @@ static bool merge_chunk(const cand *all, size_t ranks, size_t qn, size_t k, sl_m
                 if (x->id >= 0) buf[c++] = *x;
             }
         if (c < k) ok = false;
-        qsort(buf, c, sizeof *buf, cand_cmp);
+        qsort(buf, c, sizeof *buf, sl__cand_cmp);
         for (size_t t = 0; t < k; t++) {
             ids[i * k + t] = t < c ? buf[t].id : -1;
             scores[i * k + t] = t < c ? (float)(m == SL_METRIC_L2 ? buf[t].key : -buf[t].key) : NAN;
@@ -350,7 +347,7 @@ sl_status sl__flat_search_ref(const float *base, size_t n, size_t d, const float
             c[cnt].id = (int64_t)j;
             cnt++;
         }
-        qsort(c, cnt, sizeof *c, cand_cmp);
+        qsort(c, cnt, sizeof *c, sl__cand_cmp);
         for (size_t t = 0; t < cfg->k; t++) {
             ids[i * cfg->k + t] = c[t].id;
             scores[i * cfg->k + t] = (float)(cfg->metric == SL_METRIC_L2 ? c[t].key : -c[t].key);

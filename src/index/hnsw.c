@@ -923,16 +923,7 @@ static int cmp_i64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-typedef struct {
-    double key;
-    int64_t id;
-} scored;
-
-static int scored_cmp(const void *a, const void *b) {
-    const scored *x = a, *y = b;
-    if (x->key != y->key) return x->key < y->key ? -1 : 1;
-    return (x->id > y->id) - (x->id < y->id);
-}
+typedef sl__cand scored;
 
 /* The filter as a per-node 0/1 array (*out, count entries), or NULL when
  * it lets every node through. */
@@ -1012,7 +1003,7 @@ sl_status sl_hnsw_search(const sl_hnsw *h, const float *queries, size_t nq, size
                 else
                     out[j].key = -sl__dot_d(s->qbuf, vec_of(h, v), h->dim);
             }
-            qsort(out, n, sizeof *out, scored_cmp);
+            qsort(out, n, sizeof *out, sl__cand_cmp);
             for (size_t j = 0; j < k; j++) {
                 ids[i * k + j] = j < n ? out[j].id : -1;
                 scores[i * k + j] = j < n ? (float)(h->metric == SL_METRIC_L2 ? out[j].key : -out[j].key) : NAN;

@@ -16,6 +16,14 @@ double sl__dot_d(const float *a, const float *b, size_t n);
  * L2 norms, needed for cosine only. */
 double sl__exact_score(sl_metric m, const float *q, const float *x, size_t d);
 
+/* A scored result: key (smaller is better: a distance, or a similarity
+ * negated) and id; sl__cand_cmp orders by key, then id (qsort). */
+typedef struct sl__cand {
+    double key;
+    int64_t id;
+} sl__cand;
+int sl__cand_cmp(const void *a, const void *b);
+
 /* SL_ERR_NUMERIC naming the first row with a NaN/Inf value, or SL_OK. */
 sl_status sl__check_finite(const float *x, size_t n, size_t d, const char *what);
 

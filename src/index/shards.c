@@ -469,21 +469,10 @@ bool sl_shards_is_manifest(const char *path) {
 
 /* ---- search and merge ----------------------------------------------------*/
 
-typedef struct {
-    float key; /* smaller is better */
-    int64_t id;
-} merged;
-
-static int merged_cmp(const void *a, const void *b) {
-    const merged *x = a, *y = b;
-    if (x->key != y->key) return x->key < y->key ? -1 : 1;
-    return (x->id > y->id) - (x->id < y->id);
-}
-
 sl_status sl_shards_merge(const int64_t *ids, const float *scores, size_t parts, size_t nq, size_t k, sl_metric metric,
                           int64_t *out_ids, float *out_scores) {
     if (k == 0 || parts == 0) return sl__fail(SL_ERR_ARG, "shard merge: k = %zu, parts = %zu (both must be >= 1)", k, parts);
-    merged *buf = sl__malloc_array(parts, k * sizeof *buf, "shard merge: buffer");
+    sl__cand *buf = sl__malloc_array(parts, k * sizeof *buf, "shard merge: buffer");
     if (!buf) return SL_ERR_NOMEM;
     const float sign = metric == SL_METRIC_L2 ? 1.0f : -1.0f;
     for (size_t i = 0; i < nq; i++) {
@@ -492,12 +481,12 @@ sl_status sl_shards_merge(const int64_t *ids, const float *scores, size_t parts,
             for (size_t t = 0; t < k; t++) {
                 size_t at = (p * nq + i) * k + t;
                 /* padding (id -1) and NaN scores are left out */
-                if (ids[at] >= 0 && scores[at] == scores[at]) buf[c++] = (merged){sign * scores[at], ids[at]};
+                if (ids[at] >= 0 && scores[at] == scores[at]) buf[c++] = (sl__cand){(double)(sign * scores[at]), ids[at]};
             }
-        qsort(buf, c, sizeof *buf, merged_cmp);
+        qsort(buf, c, sizeof *buf, sl__cand_cmp);
         for (size_t t = 0; t < k; t++) {
             out_ids[i * k + t] = t < c ? buf[t].id : -1;
-            out_scores[i * k + t] = t < c ? sign * buf[t].key : NAN;
+            out_scores[i * k + t] = t < c ? sign * (float)buf[t].key : NAN;
         }
     }
     sl__free(buf);
