@@ -1,9 +1,12 @@
 /* simlearn index: nearest-neighbour search over embedding matrices — exact
- * top-k by blocked matrix products (flat) and the HNSW graph index (build,
- * search with ef, add, delete, filters, save/load).
+ * top-k by blocked matrix products (flat), the HNSW graph index (build,
+ * search with ef, add, delete, filters, save/load), and sharded HNSW
+ * (shards named by a manifest, searched in one process or one per rank).
  * Threads: exact search keeps no state and may run in several threads at
  * once on distinct outputs; an HNSW index may be searched by any number of
- * threads at once, while add and delete need it alone (see HNSW). */
+ * threads at once, while add and delete need it alone (see HNSW); a loaded
+ * sharded index likewise, but when loaded one shard per rank its search is a
+ * collective (see sharded HNSW). */
 #ifndef SIMLEARN_INDEX_H
 #define SIMLEARN_INDEX_H
 
