@@ -313,12 +313,12 @@ static int cmd_info(int argc, char **argv) {
     return rc;
 }
 
-static const cli_sub subs[] = {{"build", "build an HNSW index from a .npy matrix", cmd_build},
-                               {"search", "k nearest neighbours of query rows", cmd_search},
-                               {"add", "insert more rows into an index", cmd_add},
-                               {"delete", "delete ids, repairing the graph", cmd_delete},
-                               {"info", "parameters, size and an optional integrity check", cmd_info},
-                               {NULL, NULL, NULL}};
+static const cli_sub subs[] = {{"build", "build an HNSW index from a .npy matrix", cmd_build, false},
+                               {"search", "k nearest neighbours of query rows", cmd_search, false},
+                               {"add", "insert more rows into an index", cmd_add, false},
+                               {"delete", "delete ids, repairing the graph", cmd_delete, false},
+                               {"info", "parameters, size and an optional integrity check", cmd_info, false},
+                               {NULL, NULL, NULL, false}};
 
 static int run(int argc, char **argv) { return cli_dispatch("index", subs, argc, argv); }
 
