@@ -31,6 +31,7 @@
  * SimLex-999 (docs/scaling.md). */
 #define HOT_WORDS 4096
 #define WAVES 4
+#define MAX_GROWTH 1.5f
 
 struct sl_words_model {
     sl_words_config cfg; /* settings used (pointer fields cleared) */
@@ -243,6 +244,7 @@ typedef struct {
     double *sense_sum;    /* rows (R > 1, senses): the round's sense counts */
     float *base_in, *base_out; /* (R > 1) the model as every rank last held it */
     double exchange_secs;      /* time in merge_hot and sync_ranks */
+    float *row_len;            /* (R > 1) rows: the longest change of each row */
     void *base_raw[2];
     /* stop requests, polled by every thread at sentence ends */
     const volatile sig_atomic_t *intr;
@@ -350,6 +352,7 @@ static void free_tables(trainer *t) {
     sl__free(t->sense_sum);
     sl__free(t->base_raw[0]);
     sl__free(t->base_raw[1]);
+    sl__free(t->row_len);
     if (t->cache)
         for (size_t i = 0; i < (size_t)t->chunks * ROUNDS; i++) sl__free(t->cache[i].ids);
     sl__free(t->cache);
@@ -1165,7 +1168,8 @@ static sl_status trainer_init(trainer *t, sl_words_model *m, const char *corpus,
     if (s == SL_OK && t->R > 1) {
         t->base_in = aligned_floats(m->rows * m->stride, &t->base_raw[0]);
         t->base_out = aligned_floats(m->V * m->stride, &t->base_raw[1]);
-        if (!t->base_in || !t->base_out) s = SL_ERR_NOMEM;
+        t->row_len = sl__malloc_array(m->rows, sizeof *t->row_len, "word vectors");
+        if (!t->base_in || !t->base_out || !t->row_len) s = SL_ERR_NOMEM;
         else {
             memcpy(t->base_in, m->in, m->rows * m->stride * sizeof(float));
             memcpy(t->base_out, m->out, m->V * m->stride * sizeof(float));
@@ -1233,13 +1237,30 @@ static sl_status gather_positions(trainer *t) {
     return s;
 }
 
-/* Rows [0, n) of x become base + the sum over the ranks of x - base (each
- * rank's change since the last exchange, when every rank held base), and
- * base their new common state: the sum of the x less R - 1 times base. */
-static sl_status merge_changes(float *x, float *base, size_t n, int ranks) {
-    SL__TRY(sl_dist_sum_f32(x, n));
-    float r1 = (float)(ranks - 1);
-    for (size_t i = 0; i < n; i++) base[i] = x[i] -= r1 * base[i];
+/* The first `rows` rows of x (t->stride floats each) become base plus the
+ * ranks' changes since base (the state they last held in common), added up,
+ * and base becomes that new common state. A row's added-up change is cut
+ * down to at most MAX_GROWTH times the longest change one rank made to it:
+ * rows that every rank moves the same way between exchanges (the frequent
+ * words') would otherwise move N times as far, which from 4 ranks on
+ * diverges. (The sum is the sum of the x less N times base.) */
+static sl_status merge_changes(const trainer *t, float *x, float *base, size_t rows) {
+    size_t d = t->m->stride;
+    float *len = t->row_len, N = (float)t->R;
+    for (size_t r = 0; r < rows; r++) {
+        double q = 0;
+        for (size_t k = r * d; k < (r + 1) * d; k++) q += (double)(x[k] - base[k]) * (x[k] - base[k]);
+        len[r] = (float)sqrt(q);
+    }
+    SL__TRY(sl_dist_max_f32(len, rows));
+    SL__TRY(sl_dist_sum_f32(x, rows * d));
+    for (size_t r = 0; r < rows; r++) {
+        double q = 0;
+        for (size_t k = r * d; k < (r + 1) * d; k++) q += (double)(x[k] - N * base[k]) * (x[k] - N * base[k]);
+        double most = MAX_GROWTH * len[r];
+        float g = q > most * most ? (float)(most / sqrt(q)) : 1.0f;
+        for (size_t k = r * d; k < (r + 1) * d; k++) base[k] = x[k] = base[k] + g * (x[k] - N * base[k]);
+    }
     return SL_OK;
 }
 
@@ -1248,8 +1269,8 @@ static void merge_hot(trainer *t) {
     sl_words_model *m = t->m;
     double t0 = sl_time_now();
     size_t hot = m->V < HOT_WORDS ? m->V : HOT_WORDS, in_rows = hot < m->V ? m->first[hot] : m->rows;
-    sl_status s = merge_changes(m->in, t->base_in, in_rows * m->stride, t->R);
-    if (s == SL_OK) s = merge_changes(m->out, t->base_out, hot * m->stride, t->R);
+    sl_status s = merge_changes(t, m->in, t->base_in, in_rows);
+    if (s == SL_OK) s = merge_changes(t, m->out, t->base_out, hot);
     if (s != SL_OK && t->ts[0].status == SL_OK) {
         t->ts[0].status = s;
         snprintf(t->ts[0].msg, sizeof t->ts[0].msg, "word vectors: the ranks' exchange failed: %s", sl_error_message());
@@ -1278,8 +1299,8 @@ static void sync_ranks(trainer *t, run_state *rs, const double round[2], int64_t
     if (flags[0]) return;
     if (s == SL_OK) s = sl_dist_sum_f64(sums, 3);
     if (s == SL_OK && t->sense_sum) s = sl_dist_sum_f64(t->sense_sum, m->rows);
-    if (s == SL_OK) s = merge_changes(m->in, t->base_in, m->rows * m->stride, t->R);
-    if (s == SL_OK) s = merge_changes(m->out, t->base_out, m->V * m->stride, t->R);
+    if (s == SL_OK) s = merge_changes(t, m->in, t->base_in, m->rows);
+    if (s == SL_OK) s = merge_changes(t, m->out, t->base_out, m->V);
     if (s == SL_OK) s = gather_positions(t);
     if (s != SL_OK) {
         rs->fail = s;
