@@ -1373,6 +1373,14 @@ static void end_round(trainer *t, const sl_words_config *user, run_state *rs) {
     atomic_store_explicit(&t->next_chunk, 0, memory_order_relaxed);
     double round[2] = {0, 0}, now = sl_time_now();
     merge_threads(t, rs, round);
+    if (rs->fail == SL_OK && !isfinite(t->R > 1 ? round[0] : rs->epoch_loss)) {
+        /* before any exchange or checkpoint: the last checkpoint stays the last good state */
+        rs->fail = SL_ERR_NUMERIC;
+        snprintf(rs->fail_msg, sizeof rs->fail_msg,
+                 "word vectors: the loss became non-finite in epoch %u (the vectors diverged); a lower --lr "
+                 "(this run: %g) may help",
+                 m->epoch + 1, m->cfg.lr);
+    }
     bool stop_asked = stop_requested(t, 0);
     bool timed = user->checkpoint_every > 0 && now - rs->last_ckpt >= user->checkpoint_every;
     if (t->R > 1) {
