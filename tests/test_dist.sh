@@ -78,6 +78,20 @@ with open(sys.argv[1], "w") as f:
         f.write(" ".join(words) + "\n")
 PY
 }
+# ctrl_c_once FILE COMMAND...: start the command (stderr to err), wait for
+# FILE to be written, send SIGINT to its ranks; it must exit with 130.
+ctrl_c_once() {
+    local file=$1
+    shift
+    "$@" > out 2> err &
+    local mp=$!
+    for _ in $(seq 600); do [ -s "$file" ] && break; sleep 0.1; done
+    [ -s "$file" ] || fail "no $file within a minute: $(cat err)"
+    kill -INT $(pgrep -P $mp -x simlearn) || fail "no ranks to signal"
+    wait $mp
+    local rc=$?
+    [ $rc = 130 ] || fail "exit $rc: $(cat err)"
+}
 WORDS=(--dim 16 --window 3 --negative 5 --min-count 1 --sample 0 --epochs 3 --seed 2)
 
 run_case() {
@@ -139,15 +153,9 @@ run_case() {
         [ "$(grep -c "'simlearn geometry' runs as one process; start it without mpirun" err)" = 1 ] ||
             fail "message: $(cat err)" ;;
     ctrl_c_checkpoints)
-        "${MPIRUN[@]}" "$S" train "${COMMON[@]}" "${ENC[@]}" --count 4096 --steps 1000000 -o c.safetensors 2> err &
-        local mp=$!
         # Once the log has a line, both ranks are training (a step needs both).
-        for _ in $(seq 600); do [ -s c.jsonl ] && break; sleep 0.1; done
-        [ -s c.jsonl ] || fail "no training step within a minute: $(cat err)"
-        kill -INT $(pgrep -P $mp -x simlearn) || fail "no ranks to signal"
-        wait $mp
-        local rc=$?
-        [ $rc = 130 ] || fail "exit $rc: $(cat err)"
+        ctrl_c_once c.jsonl "${MPIRUN[@]}" "$S" train "${COMMON[@]}" "${ENC[@]}" --count 4096 --steps 1000000 \
+            -o c.safetensors
         [ "$(grep -c '^simlearn: interrupted at step' err)" = 1 ] || fail "message: $(cat err)"
         local step
         step=$(sed -n 's/^simlearn: interrupted at step \([0-9]*\);.*/\1/p' err)
@@ -272,16 +280,9 @@ np.save('tiny.npy', r.standard_normal((5, 3)).astype(np.float32))" || fail "data
         # exchange what they learnt, rank 0 writes the checkpoint, exit 130;
         # --resume goes on from it.
         corpus c.txt 20000 || fail "corpus"
-        "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" --epochs 100000 --threads 1 -o v.bin --checkpoint v.ckpt \
-            -q > out 2> err &
-        local mp=$!
         # The first epoch's checkpoint: both ranks are training.
-        for _ in $(seq 600); do [ -e v.ckpt ] && break; sleep 0.1; done
-        [ -e v.ckpt ] || fail "no checkpoint within a minute: $(cat err)"
-        kill -INT $(pgrep -P $mp -x simlearn) || fail "no ranks to signal"
-        wait $mp
-        local rc=$?
-        [ $rc = 130 ] || fail "exit $rc: $(cat err)"
+        ctrl_c_once v.ckpt "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" --epochs 100000 --threads 1 -o v.bin \
+            --checkpoint v.ckpt -q
         [ "$(grep -c '^simlearn: interrupted; the state is in v.ckpt' err)" = 1 ] || fail "message: $(cat err)"
         [ ! -e v.bin ] || fail "vectors were written"
         "${MPIRUN[@]}" "$S" words train c.txt -o v.bin --checkpoint v.ckpt --resume v.ckpt --stop-after-epochs 1 -q ||
