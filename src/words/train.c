@@ -23,15 +23,15 @@
 #define MAX_SENSES 64
 #define CHUNK_DONE UINT64_MAX
 /* Distributed runs: each rank trains its own lanes on its own copy of the
- * model; the ranks add up their changes to the frequent words' rows (the
- * first HOT_WORDS) after every one of a round's WAVES waves of chunks, and
- * to every row at the round's end. Averaging the
- * models instead of adding the changes halves every rank's steps (on GCIDE
- * it lost 0.07 of WordSim353); exchanging only at round ends lost 0.016 of
- * SimLex-999 (docs/scaling.md). */
+ * model; the ranks add up their changes (MAX_GROWTH: merge_changes) to the
+ * frequent words' rows (the first HOT_WORDS) after every one of a round's
+ * WAVES waves of chunks, and to every row after every FULL_EVERY rounds and
+ * before every checkpoint and stop. How these were chosen, and what
+ * averaging the models instead does: docs/scaling.md. */
 #define HOT_WORDS 4096
 #define WAVES 4
 #define MAX_GROWTH 1.5f
+#define FULL_EVERY 4
 
 struct sl_words_model {
     sl_words_config cfg; /* settings used (pointer fields cleared) */
@@ -243,7 +243,7 @@ typedef struct {
     uint64_t round_base;
     double *sense_sum;    /* rows (R > 1, senses): the round's sense counts */
     float *base_in, *base_out; /* (R > 1) the model as every rank last held it */
-    double exchange_secs;      /* time in merge_hot and sync_ranks */
+    double exchange_secs;      /* time in sync_ranks and merge_words */
     float *row_len;            /* (R > 1) rows: the longest change of each row */
     void *base_raw[2];
     /* stop requests, polled by every thread at sentence ends */
@@ -1273,26 +1273,33 @@ static sl_status merge_changes(const trainer *t, float *x, float *base, size_t r
     return SL_OK;
 }
 
-/* Between waves of a round: the frequent words' rows (thread 0). */
-static void merge_hot(trainer *t) {
+/* The exchange of the model (thread 0 of every rank, in step): the rows of
+ * the first `words` words (all: every row). */
+static sl_status merge_words(trainer *t, size_t words) {
     sl_words_model *m = t->m;
     double t0 = sl_time_now();
-    size_t hot = m->V < HOT_WORDS ? m->V : HOT_WORDS, in_rows = hot < m->V ? m->first[hot] : m->rows;
+    size_t n = m->V < words ? m->V : words, in_rows = n < m->V ? m->first[n] : m->rows;
     sl_status s = merge_changes(t, m->in, t->base_in, in_rows);
-    if (s == SL_OK) s = merge_changes(t, m->out, t->base_out, hot);
+    if (s == SL_OK) s = merge_changes(t, m->out, t->base_out, n);
+    t->exchange_secs += sl_time_now() - t0;
+    if (s != SL_OK) return sl__fail(s, "word vectors: the ranks' exchange failed: %s", sl_error_message());
+    return SL_OK;
+}
+
+/* Between waves of a round: the frequent words' rows. */
+static void merge_hot(trainer *t) {
+    sl_status s = merge_words(t, HOT_WORDS);
     if (s != SL_OK && t->ts[0].status == SL_OK) {
         t->ts[0].status = s;
-        snprintf(t->ts[0].msg, sizeof t->ts[0].msg, "word vectors: the ranks' exchange failed: %s", sl_error_message());
+        snprintf(t->ts[0].msg, sizeof t->ts[0].msg, "%s", sl_error_message());
     }
-    t->exchange_secs += sl_time_now() - t0;
 }
 
 /* The ranks of a distributed run after a round (thread 0 of each, in step):
  * they agree on failures and stop requests (and take rank 0's clock for
  * timed checkpoints: flags[2]), sum the round's loss, predictions, words
- * and sense counts, and the changes each made to the model, and gather the
- * positions, so that every rank holds the same state. round: this rank's
- * loss and predictions. */
+ * and sense counts, and gather the positions (end_round then exchanges the
+ * model). round: this rank's loss and predictions. */
 static void sync_ranks(trainer *t, run_state *rs, const double round[2], int64_t flags[3]) {
     sl_words_model *m = t->m;
     uint64_t done = atomic_load(&t->words_done);
@@ -1308,8 +1315,6 @@ static void sync_ranks(trainer *t, run_state *rs, const double round[2], int64_t
     if (flags[0]) return;
     if (s == SL_OK) s = sl_dist_sum_f64(sums, 3);
     if (s == SL_OK && t->sense_sum) s = sl_dist_sum_f64(t->sense_sum, m->rows);
-    if (s == SL_OK) s = merge_changes(t, m->in, t->base_in, m->rows);
-    if (s == SL_OK) s = merge_changes(t, m->out, t->base_out, m->V);
     if (s == SL_OK) s = gather_positions(t);
     if (s != SL_OK) {
         rs->fail = s;
@@ -1422,7 +1427,20 @@ static void end_round(trainer *t, const sl_words_config *user, run_state *rs) {
     if (!done && rs->fail == SL_OK &&
         (!complete || (user->stop_after_rounds && rs->rounds_done >= user->stop_after_rounds) || stop_asked))
         rs->stop = rs->interrupted = true;
-    if (user->checkpoint && rs->fail == SL_OK && !done && (m->round == 0 || rs->interrupted || timed)) {
+    bool ckpt = user->checkpoint && rs->fail == SL_OK && !done && (m->round == 0 || rs->interrupted || timed);
+    if (t->R > 1 && rs->fail == SL_OK) {
+        /* The last wave's exchange: every row before a checkpoint, a stop or
+         * the end, and every FULL_EVERY rounds; the frequent rows otherwise. */
+        bool full = ckpt || done || rs->stop || (complete && m->round % FULL_EVERY == 0);
+        sl_status s = merge_words(t, full ? SIZE_MAX : HOT_WORDS);
+        if (s != SL_OK) {
+            rs->fail = s;
+            snprintf(rs->fail_msg, sizeof rs->fail_msg, "%s", sl_error_message());
+            rs->stop = true;
+            ckpt = false;
+        }
+    }
+    if (ckpt) {
         checkpoint(t, user, rs);
         rs->last_ckpt = now;
     }
