@@ -122,6 +122,36 @@ if [ -n "$shim" ]; then
     END { if (k) printf "simlearn b) time in MPI collectives (allreduce + allgather, transfers and waiting): %.1f ms per step (mean of %d ranks over all %d steps, %.0f calls per step), %.0f%% of a timed step; bcast/barrier %.1f ms in all\n",
       s / k / steps * 1e3, k, steps, calls / steps, 100 * (s / k / steps) / (b / ips), o / k * 1e3 }'
 fi
+
+# Word vectors on GCIDE at the R2 settings (bench/words.mk: skip-gram, shared negatives, dim
+# 100, window 5, 5 negatives, subsampling 1e-4, min-count 5, SCALE_WORDS_EPOCHS epochs, seed
+# 1), the same three configurations; raw words/s as simlearn prints them (rank 0's
+# training time), its time in the ranks' exchanges, and the quality of each run's vectors on
+# the report half of the evaluation sets (bench/words_split.sh). No reference system here:
+# gensim and fastText run as one process.
+corpus=${WORDS_CORPUS:-build/bench/gcide.txt}
+[ -s "$corpus" ] || scripts/corpus-gcide.sh /usr/share/dictd/gcide.dict.dz "$corpus"
+bench/words_split.sh "$out/split" > /dev/null
+r2=(--dim 100 --window 5 --negative 5 --sample 1e-4 --min-count 5 --epochs "${SCALE_WORDS_EPOCHS:-5}" --seed 1 -q)
+words() { # NAME LAUNCHER... -- THREADS: one run; sets w_ps (words/s) and prints its lines
+  local name=$1; shift
+  local launch=()
+  while [ "$1" != -- ]; do launch+=("$1"); shift; done; shift
+  "${launch[@]}" "$sl" words train "$corpus" "${r2[@]}" --threads "$1" -o "$out/$name.bin" > "$out/$name.log" ||
+    { echo "scale_run.sh: words ($name) failed" >&2; exit 1; }
+  w_ps=$(sed -n 's/.* s: \([0-9]*\) words\/s.*/\1/p' "$out/$name.log")
+  echo "  $(grep '^trained' "$out/$name.log")"
+  grep '^2 ranks' "$out/$name.log" | sed 's/^/  /' || true
+  echo "  quality (report half): $(bench/words_quality.sh "$out/$name.bin" "$out/split/report")"
+}
+echo "== word vectors on $corpus ($(wc -c < "$corpus") bytes), R2 settings, ${SCALE_WORDS_EPOCHS:-5} epochs"
+echo "-- a) 1 process x 1 thread"; words wa env -- 1; wa=$w_ps
+echo "-- b) 2 ranks x 1 thread"; words wb "${mpi[@]}" -- 1; wb=$w_ps
+echo "-- c) 1 process x 2 threads"; words wc env -- 2; wc=$w_ps
+awk -v a="$wa" -v b="$wb" -v c="$wc" 'BEGIN {
+  printf "words    words/s: a) 1x1 %d   b) 2 ranks x1 %d   c) 1x2 threads %d   efficiency of 2 ranks b/(2a) %.2f (threads c/(2a) %.2f)\n",
+    a, b, c, b / (2 * a), c / (2 * a) }'
+
 awk -v x="$sl_b" -v y="$pt_b" -v e="$(awk -v a="$sl_a" -v b="$sl_b" 'BEGIN { print b / (2 * a) }')" \
   -v f="$(awk -v a="$pt_a" -v b="$pt_b" 'BEGIN { print b / (2 * a) }')" \
   'BEGIN { printf "scale: simlearn %.0f img/s on 2 ranks (efficiency %.2f), pytorch-ddp %.0f img/s on 2 ranks (efficiency %.2f), ratio %.2f\n", x, e, y, f, x / y }'

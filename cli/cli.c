@@ -285,6 +285,13 @@ long long cli_int(const cli_args *a, const char *name) { return a->ival[must_fin
 double cli_float(const cli_args *a, const char *name) { return a->fval[must_find(a, name)]; }
 const char *cli_str(const cli_args *a, const char *name) { return a->val[must_find(a, name)]; }
 
+int cli_one_process(const char *name) {
+    if (sl_dist_rank() == 0)
+        fprintf(stderr, "simlearn: error: 'simlearn %s' runs as one process; start it without mpirun (or with -np 1)\n",
+                name);
+    return 2;
+}
+
 int cli_dispatch(const char *prog, const cli_sub *subs, int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         FILE *out = argc < 2 ? stderr : stdout;
@@ -293,8 +300,15 @@ int cli_dispatch(const char *prog, const cli_sub *subs, int argc, char **argv) {
         fprintf(out, "\n'simlearn %s <subcommand> --help' shows its options.\n", prog);
         return argc < 2 ? 2 : 0;
     }
-    for (int i = 0; subs[i].name; i++)
-        if (strcmp(argv[1], subs[i].name) == 0) return subs[i].run(argc - 1, argv + 1);
+    for (int i = 0; subs[i].name; i++) {
+        if (strcmp(argv[1], subs[i].name) != 0) continue;
+        if (sl_dist_size() > 1 && !subs[i].distributed) {
+            char name[64];
+            snprintf(name, sizeof name, "%s %s", prog, subs[i].name);
+            return cli_one_process(name);
+        }
+        return subs[i].run(argc - 1, argv + 1);
+    }
     return cli_usage_error("%s: unknown subcommand '%s' (see 'simlearn %s --help')", prog, argv[1], prog);
 }
 

@@ -184,7 +184,11 @@ typedef struct cli_sub {
     const char *name;
     const char *summary;
     int (*run)(int argc, char **argv);
+    bool distributed; /* runs as several ranks under mpirun (the others refuse to) */
 } cli_sub;
+/* Under mpirun: rank 0 says that 'simlearn NAME' runs as one process;
+ * returns the usage-error status 2. */
+int cli_one_process(const char *name);
 int cli_dispatch(const char *prog, const cli_sub *subs, int argc, char **argv);
 
 #endif

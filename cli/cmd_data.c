@@ -205,9 +205,9 @@ done:
 }
 
 static int run(int argc, char **argv) {
-    static const cli_sub subs[] = {{"show", "write a PNG grid of items and their augmented views", cmd_show},
-                                   {"stats", "label counts, image size, pixel mean/std", cmd_stats},
-                                   {NULL, NULL, NULL}};
+    static const cli_sub subs[] = {{"show", "write a PNG grid of items and their augmented views", cmd_show, false},
+                                   {"stats", "label counts, image size, pixel mean/std", cmd_stats, false},
+                                   {NULL, NULL, NULL, false}};
     return cli_dispatch("data", subs, argc, argv);
 }
 

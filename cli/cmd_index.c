@@ -15,15 +15,6 @@ static int add_fail(sl_status s, const char *ids_path) {
     return 1;
 }
 
-/* Subcommands that run as one process refuse under mpirun (usage error). */
-static int one_process(const char *sub) {
-    if (sl_dist_size() <= 1) return 0;
-    if (sl_dist_rank() == 0)
-        fprintf(stderr, "simlearn: error: 'simlearn index %s' runs as one process; start it without mpirun (under "
-                        "mpirun, index build and search share the work)\n", sub);
-    return 2;
-}
-
 /* add and delete change one HNSW file; a manifest of shards is refused. */
 static int not_sharded(const char *sub, const char *path) {
     if (!sl_shards_is_manifest(path)) return 0;
@@ -291,7 +282,7 @@ static int cmd_add(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&add_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
-    if ((r = one_process("add")) || (r = not_sharded("add", a.pos[0]))) return r;
+    if ((r = not_sharded("add", a.pos[0]))) return r;
     sl_threads_set((int)cli_int(&a, "threads"));
     sl_hnsw *h = NULL;
     float *x = NULL;
@@ -359,7 +350,7 @@ static int cmd_delete(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&del_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
-    if ((r = one_process("delete")) || (r = not_sharded("delete", a.pos[0]))) return r;
+    if ((r = not_sharded("delete", a.pos[0]))) return r;
     if (!cli_str(&a, "ids") == !cli_str(&a, "ids-file")) {
         return cli_usage_error("index delete: give exactly one of --ids and --ids-file");
     }
@@ -436,7 +427,6 @@ static int cmd_info(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&info_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
-    if ((r = one_process("info"))) return r;
     if (sl_shards_is_manifest(a.pos[0])) return info_sharded(&a);
     sl_hnsw *h;
     sl_status s = sl_hnsw_load(a.pos[0], &h);
@@ -467,12 +457,12 @@ static int cmd_info(int argc, char **argv) {
     return rc;
 }
 
-static const cli_sub subs[] = {{"build", "build an HNSW index from a .npy matrix", cmd_build},
-                               {"search", "k nearest neighbours of query rows", cmd_search},
-                               {"add", "insert more rows into an index", cmd_add},
-                               {"delete", "delete ids, repairing the graph", cmd_delete},
-                               {"info", "parameters, size and an optional integrity check", cmd_info},
-                               {NULL, NULL, NULL}};
+static const cli_sub subs[] = {{"build", "build an HNSW index from a .npy matrix", cmd_build, true},
+                               {"search", "k nearest neighbours of query rows", cmd_search, true},
+                               {"add", "insert more rows into an index", cmd_add, false},
+                               {"delete", "delete ids, repairing the graph", cmd_delete, false},
+                               {"info", "parameters, size and an optional integrity check", cmd_info, false},
+                               {NULL, NULL, NULL, false}};
 
 static int run(int argc, char **argv) { return cli_dispatch("index", subs, argc, argv); }
 

@@ -81,9 +81,9 @@ static int run_init(int argc, char **argv) {
     return rc;
 }
 
-static const cli_sub subs[] = {{"summary", "layers, shapes, parameter counts and memory of a model", run_summary},
-                               {"init", "write a freshly initialised model as a checkpoint", run_init},
-                               {NULL, NULL, NULL}};
+static const cli_sub subs[] = {{"summary", "layers, shapes, parameter counts and memory of a model", run_summary, false},
+                               {"init", "write a freshly initialised model as a checkpoint", run_init, false},
+                               {NULL, NULL, NULL, false}};
 
 static int run(int argc, char **argv) { return cli_dispatch("model", subs, argc, argv); }
 

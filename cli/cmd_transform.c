@@ -50,7 +50,7 @@ static int run_abtt(int argc, char **argv) {
 }
 
 static const cli_sub subs[] = {
-    {"abtt", "all-but-the-top: remove the mean and the top principal directions", run_abtt}, {NULL, NULL, NULL}};
+    {"abtt", "all-but-the-top: remove the mean and the top principal directions", run_abtt, false}, {NULL, NULL, NULL, false}};
 
 static int run(int argc, char **argv) { return cli_dispatch("transform", subs, argc, argv); }
 

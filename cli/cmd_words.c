@@ -57,6 +57,8 @@ static const cli_opt train_opts[] = {
      "a second Ctrl-C exits at once)", NULL, 0, 0, false},
     {"checkpoint-every", 0, CLI_FLOAT, "0", "also checkpoint every this many seconds (0 = epoch ends only)", NULL, 0, 1e9, false},
     {"resume", 0, CLI_STR, NULL, "continue from this checkpoint (its settings are used)", NULL, 0, 0, false},
+    {"stop-after-epochs", 0, CLI_INT, "0", "stop after this many epochs of this run, with the checkpoint written "
+     "(--resume continues; to train in parts); the vectors so far are written too", NULL, 0, 100000, false},
     {"cache-mb", 0, CLI_INT, "2048", "memory (MiB) for keeping the corpus as word ids between epochs (0 = re-read the file)", NULL, 0, 1e7, false},
     CLI_OPT_THREADS,
     CLI_OPT_SEED,
@@ -101,6 +103,8 @@ static int cmd_train(int argc, char **argv) {
     c.checkpoint = cli_str(&a, "checkpoint");
     c.checkpoint_every = cli_float(&a, "checkpoint-every");
     c.cache_mb = (size_t)cli_int(&a, "cache-mb");
+    c.stop_after_rounds = (uint64_t)cli_int(&a, "stop-after-epochs") * SL_WORDS_ROUNDS;
+    if (c.stop_after_rounds && !c.checkpoint) return cli_usage_error("--stop-after-epochs needs --checkpoint");
     c.progress = stderr;
     c.progress_mode = cli_progress_mode(&a);
     const char *fmt = cli_str(&a, "format"), *out = cli_str(&a, "output"), *corpus = a.pos[0];
@@ -111,6 +115,11 @@ static int cmd_train(int argc, char **argv) {
     sl_status s = cli_str(&a, "resume") ? sl_words_resume(corpus, cli_str(&a, "resume"), &c, &m, &st)
                                         : sl_words_train(corpus, &c, &m, &st);
     cli_stop_end();
+    bool stopped = st.interrupted && !(c.stop_after_rounds && !*c.stop); /* not the planned stop */
+    if (sl_dist_rank() != 0) { /* every rank holds the model; rank 0 reports and writes it */
+        sl_words_model_destroy(m);
+        return s == SL_ERR_INTERRUPTED || (s == SL_OK && stopped) ? 130 : s ? cli_fail(s) : 0;
+    }
     if (s == SL_ERR_INTERRUPTED) {
         /* stats are written only once training has started */
         if (!st.interrupted)
@@ -123,7 +132,7 @@ static int cmd_train(int argc, char **argv) {
         return 130;
     }
     if (s) return cli_fail(s);
-    if (st.interrupted) {
+    if (stopped) {
         if (c.checkpoint)
             fprintf(stderr, "simlearn: interrupted; the state is in %s (continue with --resume %s)\n", c.checkpoint,
                     c.checkpoint);
@@ -145,6 +154,12 @@ static int cmd_train(int argc, char **argv) {
            (unsigned long long)sl_vocab_total(v), sl_words_model_rows(m), sl_words_model_dim(m));
     printf("trained %llu raw words (%llu after subsampling) in %.2f s: %.0f words/s, final loss %.4f\n",
            (unsigned long long)st.raw_words, (unsigned long long)st.trained, st.seconds, st.words_per_sec, st.loss);
+    if (st.interrupted)
+        printf("stopped after %lld epochs as asked; the state is in %s (continue with --resume %s)\n",
+               cli_int(&a, "stop-after-epochs"), c.checkpoint, c.checkpoint);
+    if (sl_dist_size() > 1)
+        printf("%d ranks; exchanges between the ranks %.2f s (%.1f%% of the time)\n", sl_dist_size(), st.exchange_seconds,
+               st.seconds > 0 ? 100.0 * st.exchange_seconds / st.seconds : 0.0);
     printf("wrote %s\n", out);
     sl_words_model_destroy(m);
     return 0;
@@ -411,13 +426,13 @@ static int cmd_senses(int argc, char **argv) {
 }
 
 static const cli_sub subs[] = {
-    {"train", "learn word vectors from a corpus (skip-gram/CBOW, multi-sense)", cmd_train},
-    {"analogy", "analogy accuracy (3CosAdd, 3CosMul) over the top-N words", cmd_analogy},
-    {"similarity", "Spearman correlation with human word-similarity scores", cmd_similarity},
-    {"nearest", "nearest words to a word or a sum of words (or an interactive prompt)", cmd_nearest},
-    {"senses", "the senses of a word in a multi-sense file, with priors and neighbours", cmd_senses},
-    {NULL, NULL, NULL}};
+    {"train", "learn word vectors from a corpus (skip-gram/CBOW, multi-sense)", cmd_train, true},
+    {"analogy", "analogy accuracy (3CosAdd, 3CosMul) over the top-N words", cmd_analogy, false},
+    {"similarity", "Spearman correlation with human word-similarity scores", cmd_similarity, false},
+    {"nearest", "nearest words to a word or a sum of words (or an interactive prompt)", cmd_nearest, false},
+    {"senses", "the senses of a word in a multi-sense file, with priors and neighbours", cmd_senses, false},
+    {NULL, NULL, NULL, false}};
 
 static int run(int argc, char **argv) { return cli_dispatch("words", subs, argc, argv); }
 
-const cli_command cli_cmd_words = {"words", "word vectors: train, analogy, similarity, nearest, senses", run, false};
+const cli_command cli_cmd_words = {"words", "word vectors: train, analogy, similarity, nearest, senses", run, true};

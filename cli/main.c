@@ -30,12 +30,9 @@ static int run_command(const cli_command *cmd, int argc, char **argv) {
     sl_status s = sl_dist_init();
     if (s) return cli_fail(s);
     if (sl_dist_size() > 1 && !cmd->distributed) {
-        if (sl_dist_rank() == 0)
-            fprintf(stderr,
-                    "simlearn: error: 'simlearn %s' runs as one process; start it without mpirun (or with -np 1)\n",
-                    cmd->name);
+        int rc = cli_one_process(cmd->name);
         sl_dist_shutdown();
-        return 2;
+        return rc;
     }
     int rc = cmd->run(argc, argv);
     if (rc == 1 && sl_dist_size() > 1) sl_dist_abort(rc); /* usage errors (2) are the same on every rank */

@@ -388,6 +388,8 @@ TEST(dist_single_process) {
     ASSERT_OK(sl_dist_sum_f64(d, 2));
     ASSERT_OK(sl_dist_max_i64(m, 2));
     ASSERT_TRUE(f[0] == 1 && f[2] == 3 && d[1] == -1 && m[0] == 4 && m[1] == -7);
+    ASSERT_OK(sl_dist_max_f32(f, 3));
+    ASSERT_TRUE(f[0] == 1 && f[1] == 2 && f[2] == 3);
     int32_t send[4] = {1, 2, 3, 4}, recv[4] = {0};
     ASSERT_OK(sl_dist_allgather(send, sizeof send, recv));
     ASSERT_TRUE(memcmp(send, recv, sizeof send) == 0);

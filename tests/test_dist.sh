@@ -27,10 +27,12 @@ cases="equivalence_infonce equivalence_supcon equivalence_triplet_hard equivalen
 equivalence_autoencoder equivalence_mae sync_bn_equivalence per_rank_bn resume_continues_exactly
 resume_on_other_rank_counts only_rank_0_writes_and_reports uneven_batch_refused other_commands_refuse
 ctrl_c_checkpoints dead_rank_ends_the_run builds_without_mpi sharded_exact_search sharded_search_refusals
-sharded_hnsw sharded_hnsw_refusals"
+sharded_hnsw sharded_hnsw_refusals words_ranks_train_deterministically words_learn_like_one_process
+words_resume_continues_exactly words_resume_on_other_rank_counts words_ctrl_c_checkpoints
+words_other_subcommands_refuse"
 # The Python package is built for the plain build only (the sanitized pass
 # runs no Python, as tests/test_python.sh is left out there too).
-[ -z "${SIMLEARN_SANITIZED:-}" ] && cases="$cases python_trains_as_ranks"
+[ -z "${SIMLEARN_SANITIZED:-}" ] && cases="$cases python_trains_as_ranks python_words_train_as_ranks"
 if [ "${1:-}" = --list ]; then
     echo $cases | tr ' ' '\n'
     exit 0
@@ -58,6 +60,41 @@ same() {
 }
 
 meta() { "$S" info "$1" | sed -n "s/^ *$2: //p"; }
+
+# A corpus of 8 topics of 12 words each: every sentence draws 6 to 14 words
+# of one topic, with common words between them; the nearest words of a
+# topic word are its topic's.
+corpus() {
+    $py - "$1" "${2:-6000}" <<'PY'
+import random, sys
+r = random.Random(5)
+common = ["the", "a", "of", "and", "to", "in"]
+with open(sys.argv[1], "w") as f:
+    for _ in range(int(sys.argv[2])):
+        t = r.randrange(8)
+        words = []
+        for _ in range(r.randint(6, 14)):
+            words.append(f"t{t}w{r.randrange(12)}")
+            if r.random() < 0.4:
+                words.append(r.choice(common))
+        f.write(" ".join(words) + "\n")
+PY
+}
+# ctrl_c_once FILE COMMAND...: start the command (stderr to err), wait for
+# FILE to be written, send SIGINT to its ranks; it must exit with 130.
+ctrl_c_once() {
+    local file=$1
+    shift
+    "$@" > out 2> err &
+    local mp=$!
+    for _ in $(seq 600); do [ -s "$file" ] && break; sleep 0.1; done
+    [ -s "$file" ] || fail "no $file within a minute: $(cat err)"
+    kill -INT $(pgrep -P $mp -x simlearn) || fail "no ranks to signal"
+    wait $mp
+    local rc=$?
+    [ $rc = 130 ] || fail "exit $rc: $(cat err)"
+}
+WORDS=(--dim 16 --window 3 --negative 5 --min-count 1 --sample 0 --epochs 3 --seed 2)
 
 run_case() {
     case $1 in
@@ -118,15 +155,9 @@ run_case() {
         [ "$(grep -c "'simlearn geometry' runs as one process; start it without mpirun" err)" = 1 ] ||
             fail "message: $(cat err)" ;;
     ctrl_c_checkpoints)
-        "${MPIRUN[@]}" "$S" train "${COMMON[@]}" "${ENC[@]}" --count 4096 --steps 1000000 -o c.safetensors 2> err &
-        local mp=$!
         # Once the log has a line, both ranks are training (a step needs both).
-        for _ in $(seq 600); do [ -s c.jsonl ] && break; sleep 0.1; done
-        [ -s c.jsonl ] || fail "no training step within a minute: $(cat err)"
-        kill -INT $(pgrep -P $mp -x simlearn) || fail "no ranks to signal"
-        wait $mp
-        local rc=$?
-        [ $rc = 130 ] || fail "exit $rc: $(cat err)"
+        ctrl_c_once c.jsonl "${MPIRUN[@]}" "$S" train "${COMMON[@]}" "${ENC[@]}" --count 4096 --steps 1000000 \
+            -o c.safetensors
         [ "$(grep -c '^simlearn: interrupted at step' err)" = 1 ] || fail "message: $(cat err)"
         local step
         step=$(sed -n 's/^simlearn: interrupted at step \([0-9]*\);.*/\1/p' err)
@@ -252,6 +283,102 @@ assert (np.load('i3.npy') == 1000 + 3 * np.load('i1.npy')).all()" || fail "the i
         "$S" index search sh.hnsw b.npy -k 3 > out 2> err
         [ $? = 1 ] && grep -q "^simlearn: error: sh.hnsw: shard 1: sh.hnsw.shard1of2: cannot open" err ||
             fail "one process: $(cat err)" ;;
+    words_ranks_train_deterministically)
+        # Each rank trains its lanes of the corpus and the ranks add up their
+        # changes at fixed points: with one thread each, the same bytes every
+        # run; rank 0 alone reports and writes.
+        corpus c.txt || fail "corpus"
+        "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" --threads 1 -o a.bin > out 2> err || fail "2 ranks: $(cat err)"
+        "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" --threads 1 -o b.bin -q || fail "again"
+        cmp a.bin b.bin || fail "two runs of 2 ranks differ"
+        [ "$(grep -c '^wrote a.bin' out)" = 1 ] || fail "the summary appears $(grep -c '^wrote' out) times"
+        grep -q "^2 ranks; exchanges between the ranks" out || fail "no ranks line: $(cat out)"
+        [ "$(ls | sort | tr '\n' ' ')" = "a.bin b.bin c.txt err out " ] || fail "files: $(ls)" ;;
+    words_learn_like_one_process)
+        # 2 and 4 ranks x 1 thread learn what 1 process x 2 threads learns: a
+        # final loss within 3% (1% and 2% here; the ranks add up changes they
+        # made without seeing each other's; uncapped, 4 ranks diverge), and
+        # every topic word's 5 nearest words are of its topic in each.
+        corpus c.txt || fail "corpus"
+        "$S" words train c.txt "${WORDS[@]}" --threads 2 -o one.bin > one || fail "one process"
+        "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" --threads 1 -o two.bin > two || fail "2 ranks"
+        mpirun -np 4 --oversubscribe --bind-to none "$S" words train c.txt "${WORDS[@]}" --threads 1 -o four.bin > four ||
+            fail "4 ranks"
+        local l1 l f t
+        l1=$(sed -n 's/.*final loss \([0-9.]*\).*/\1/p' one)
+        for f in two four; do
+            l=$(sed -n 's/.*final loss \([0-9.]*\).*/\1/p' $f)
+            awk -v a="$l1" -v b="$l" 'BEGIN { exit !(b > 0 && (b - a) / a < 0.03 && (a - b) / a < 0.03) }' ||
+                fail "final loss $l on $f ranks, $l1 in one process"
+        done
+        for f in one two four; do
+            for t in 0 3 7; do
+                "$S" words nearest $f.bin t${t}w1 -k 5 > nn || fail "nearest"
+                [ "$(grep -cE "^ *[0-9]+ +t${t}w" nn)" = 5 ] || fail "$f: the nearest words of t${t}w1: $(cat nn)"
+            done
+        done ;;
+    words_resume_continues_exactly)
+        # Stopped at an epoch's end (all ranks' changes exchanged), the run
+        # resumed on 2 ranks ends with the uninterrupted run's bytes.
+        corpus c.txt || fail "corpus"
+        "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" --threads 1 -o full.bin -q || fail "full run"
+        "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" --threads 1 -o part.bin --checkpoint p.ckpt \
+            --stop-after-epochs 1 > out || fail "first epoch"
+        grep -q "^stopped after 1 epochs as asked; the state is in p.ckpt" out || fail "message: $(cat out)"
+        cmp -s full.bin part.bin && fail "one epoch gave the vectors of three"
+        "${MPIRUN[@]}" "$S" words train c.txt -o part.bin --checkpoint p.ckpt --resume p.ckpt -q || fail "resume"
+        cmp full.bin part.bin || fail "the resumed run differs" ;;
+    words_resume_on_other_rank_counts)
+        # The checkpoint of 2 ranks x 1 thread holds 2 lanes: one process
+        # resumes it with 2 threads; 3 ranks cannot share 2 lanes.
+        corpus c.txt || fail "corpus"
+        "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" --threads 1 -o v.bin --checkpoint p.ckpt \
+            --stop-after-epochs 1 -q || fail "2 ranks"
+        cp p.ckpt q.ckpt
+        "$S" words train c.txt -o v1.bin --checkpoint p.ckpt --resume p.ckpt > out || fail "resume in one process"
+        grep -q "^wrote v1.bin" out || fail "output: $(cat out)"
+        mpirun -np 3 --oversubscribe --bind-to none "$S" words train c.txt -o v3.bin --checkpoint q.ckpt --resume q.ckpt \
+            -q 2> err && fail "3 ranks resumed 2 lanes"
+        grep -q "q.ckpt: the run was cut into 2 parts (ranks x threads); resume it with a number of ranks that divides 2" err ||
+            fail "message: $(cat err)"
+        [ ! -e v3.bin ] || fail "vectors were written" ;;
+    words_ctrl_c_checkpoints)
+        # mpirun passes Ctrl-C to every rank: they stop within a sentence,
+        # exchange what they learnt, rank 0 writes the checkpoint, exit 130;
+        # --resume goes on from it.
+        corpus c.txt 20000 || fail "corpus"
+        # The first epoch's checkpoint: both ranks are training.
+        ctrl_c_once v.ckpt "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" --epochs 100000 --threads 1 -o v.bin \
+            --checkpoint v.ckpt -q
+        [ "$(grep -c '^simlearn: interrupted; the state is in v.ckpt' err)" = 1 ] || fail "message: $(cat err)"
+        [ ! -e v.bin ] || fail "vectors were written"
+        "${MPIRUN[@]}" "$S" words train c.txt -o v.bin --checkpoint v.ckpt --resume v.ckpt --stop-after-epochs 1 -q ||
+            fail "resume"
+        [ -s v.bin ] || fail "no vectors after the resumed epoch" ;;
+    words_other_subcommands_refuse)
+        corpus c.txt 200 || fail "corpus"
+        "$S" words train c.txt "${WORDS[@]}" --threads 1 -o v.bin -q || fail "train"
+        "${MPIRUN[@]}" "$S" words nearest v.bin t0w1 > out 2> err
+        [ $? = 2 ] || fail "words nearest under mpirun: exit $?"
+        [ "$(grep -c "'simlearn words nearest' runs as one process; start it without mpirun" err)" = 1 ] ||
+            fail "message: $(cat err)" ;;
+    python_words_train_as_ranks)
+        # mpirun -np 2 python3: simlearn.Words.train trains as the CLI's
+        # ranks do, and every rank gets the same vectors.
+        corpus c.txt || fail "corpus"
+        cat > t.py <<'PY'
+import numpy as np, simlearn
+rank, ranks = simlearn.rank()
+assert ranks == 2, ranks
+w = simlearn.Words.train("c.txt", dim=16, window=3, negative=5, min_count=1, sample=0, epochs=3, seed=2, threads=1)
+np.save(f"v{rank}.npy", w.vectors)
+if rank == 0:
+    w.save("py.vec", format="text")
+PY
+        PYTHONPATH=${SIMLEARN_BUILD:-$top/build}/python "${MPIRUN[@]}" $py t.py || fail "python under mpirun"
+        cmp v0.npy v1.npy || fail "the ranks' vectors differ"
+        "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" --threads 1 --format text -o cli.vec -q || fail "the CLI"
+        cmp py.vec cli.vec || fail "Python's vectors differ from the CLI's" ;;
     python_trains_as_ranks)
         # mpirun -np 2 python3: simlearn.train shares the batches as the CLI does, to the byte.
         cat > t.py <<'PY'

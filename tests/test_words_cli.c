@@ -102,6 +102,44 @@ TEST(sigint_checkpoints_promptly_exits_130_and_resumes) {
     sl_wordvecs_destroy(w);
 }
 
+/* --stop-after-epochs: the run stops after that many epochs with the
+ * checkpoint and the vectors so far written, exit 0; --resume finishes it
+ * with the bytes of an uninterrupted run (one thread); without --checkpoint
+ * it is a usage error. */
+TEST(stop_after_epochs_trains_in_parts) {
+    const char *corpus = t_path("c.txt");
+    FILE *f = fopen(corpus, "w");
+    ASSERT_TRUE(f != NULL);
+    for (int i = 0; i < 3000; i++) fprintf(f, "a%d b%d c%d d%d the of\n", i % 7, i % 5, i % 3, i % 11);
+    fclose(f);
+    char cmd[4096], *msg = NULL;
+    const char *o = "--dim 8 --min-count 1 --epochs 3 --threads 1 -q";
+    snprintf(cmd, sizeof cmd, "%s words train %s %s -o %s", t_simlearn(), corpus, o, t_path("full.bin"));
+    ASSERT_EQ_INT(t_run(cmd, &msg), 0);
+    free(msg);
+    snprintf(cmd, sizeof cmd, "%s words train %s %s -o %s --checkpoint %s --stop-after-epochs 2", t_simlearn(), corpus,
+             o, t_path("part.bin"), t_path("p.ckpt"));
+    ASSERT_EQ_INT(t_run(cmd, &msg), 0);
+    ASSERT_CONTAINS(msg, "stopped after 2 epochs as asked; the state is in");
+    ASSERT_CONTAINS(msg, "wrote");
+    free(msg);
+    snprintf(cmd, sizeof cmd, "cmp -s %s %s", t_path("full.bin"), t_path("part.bin"));
+    ASSERT_TRUE(t_run(cmd, &msg) != 0); /* two epochs are not three */
+    free(msg);
+    snprintf(cmd, sizeof cmd, "%s words train %s -o %s --resume %s -q", t_simlearn(), corpus, t_path("part.bin"),
+             t_path("p.ckpt"));
+    ASSERT_EQ_INT(t_run(cmd, &msg), 0);
+    free(msg);
+    snprintf(cmd, sizeof cmd, "cmp %s %s", t_path("full.bin"), t_path("part.bin"));
+    ASSERT_EQ_INT(t_run(cmd, &msg), 0);
+    free(msg);
+    snprintf(cmd, sizeof cmd, "%s words train %s %s -o %s --stop-after-epochs 1", t_simlearn(), corpus, o,
+             t_path("x.bin"));
+    ASSERT_EQ_INT(t_run(cmd, &msg), 2);
+    ASSERT_CONTAINS(msg, "--stop-after-epochs needs --checkpoint");
+    free(msg);
+}
+
 /* A second Ctrl-C does not wait for the first to take effect. The first
  * one is only acted on at a sentence end, and here every sentence takes far
  * longer than the test waits: one thread cuts the corpus (one line) into 128

@@ -451,6 +451,25 @@ TEST(resume_continues_exactly) {
     sl_words_model_destroy(rest);
 }
 
+/* A learning rate far too high makes the vectors overflow: the run stops
+ * at the round's end with SL_ERR_NUMERIC and a message (before, NaN indexed
+ * the σ table and the process crashed), and writes no checkpoint of it. */
+TEST(diverging_run_stops_with_a_message) {
+    const char *p = t_path("topics.txt"), *ck = t_path("run.ckpt");
+    topic_corpus(p, 400, 6);
+    for (int pp = 0; pp < 2; pp++) {
+        sl_words_config c = small_config();
+        c.lr = 10;
+        c.negatives = pp ? SL_WORDS_PER_PAIR : SL_WORDS_SHARED;
+        c.checkpoint = ck;
+        sl_words_model *m = NULL;
+        ASSERT_EQ_INT(sl_words_train(p, &c, &m, NULL), SL_ERR_NUMERIC);
+        ASSERT_CONTAINS(sl_error_message(), "the loss became non-finite in epoch 1 (the vectors diverged)");
+        ASSERT_TRUE(m == NULL);
+        ASSERT_TRUE(access(ck, F_OK) != 0);
+    }
+}
+
 /* Offset of the per-chunk positions in a checkpoint: magic, version, 11
  * ints, 4 doubles, 5 u64, words_done, epoch, round, V, rows. */
 #define CKPT_POS_AT (8 + 4 + 44 + 32 + 40 + 8 + 4 + 4 + 8 + 8)

@@ -156,6 +156,7 @@ void sl_dist_share(size_t n, size_t part, size_t parts, size_t *first, size_t *c
 /* In place, over all ranks: x[i] = the sum (max) of every rank's x[i]. */
 sl_status sl_dist_sum_f32(float *x, size_t n);
 sl_status sl_dist_sum_f64(double *x, size_t n);
+sl_status sl_dist_max_f32(float *x, size_t n);
 sl_status sl_dist_max_i64(int64_t *x, size_t n);
 /* recv (size x bytes) receives every rank's send block (bytes each), in rank
  * order. Errors also SL_ERR_RANGE (bytes over INT_MAX). */

@@ -20,6 +20,10 @@
 extern "C" {
 #endif
 
+/* Work rounds per epoch: the ranks of a distributed run exchange their whole
+ * models and a run may stop (and checkpoint) between rounds. */
+#define SL_WORDS_ROUNDS 8
+
 /* ---- vocabulary -----------------------------------------------------------
  * Words are byte strings split on ASCII whitespace (space, tab, CR, LF, VT,
  * FF) and capped at SL_WORDS_MAX_WORD bytes (cut at a UTF-8 character
@@ -101,7 +105,8 @@ typedef struct sl_words_config {
     const char *checkpoint;
     double checkpoint_every;
     /* Stop cleanly (after writing the checkpoint): once this many of the
-     * epochs' work rounds (8 per epoch) are done in total (0 = never); at the
+     * epochs' work rounds (SL_WORDS_ROUNDS per epoch) are done in this run
+     * (0 = never); at the
      * first sentence end after the schedule's word counter (every epoch's
      * words, advanced in steps of 10,000) reaches stop_at_words (0 = never);
      * and when *stop becomes non-zero (a signal handler's flag, may be NULL),
@@ -131,13 +136,22 @@ typedef struct sl_words_stats {
     double words_per_sec; /* raw_words / seconds */
     double loss;          /* mean loss over the last epoch (per prediction) */
     bool interrupted;     /* stopped before the end; the checkpoint (if any) holds the state */
+    double exchange_seconds; /* distributed runs: this rank's time in the ranks' exchanges of the
+                                model (waiting for the slowest rank included); 0 in one process */
 } sl_words_stats;
 
 /* A trained model: vocabulary, input vectors (one row per sense), output
  * vectors and, for multi-sense models, the sense priors. */
 typedef struct sl_words_model sl_words_model;
 
-/* Train on a corpus file. stats may be NULL. A run that stop_after_rounds
+/* Train on a corpus file. stats may be NULL.
+ * In a distributed run (sl_dist, simlearn/base.h) every rank calls it with
+ * the same corpus file and settings: the file is cut into ranks x threads
+ * lanes, each rank trains its own lanes with its threads (Hogwild, as in
+ * one process), and after each of an epoch's 8 rounds the ranks average
+ * their models (allreduce) and share their counts and positions, so every
+ * rank returns the same model. Rank 0 alone writes the checkpoint and
+ * reports progress; stats count every rank's words. A run that stop_after_rounds
  * or stop_at_words ends early returns SL_OK with stats->interrupted set and
  * the model as it is. A run that *stop ends early returns
  * SL_ERR_INTERRUPTED and no model: stopped while the vocabulary is counted,
@@ -149,9 +163,14 @@ typedef struct sl_words_model sl_words_model;
 sl_status sl_words_train(const char *corpus, const sl_words_config *cfg, sl_words_model **out,
                          sl_words_stats *stats);
 /* Continue from a checkpoint written by sl_words_train with the same corpus.
- * The checkpoint's settings (and thread count, which fixes how the corpus is
- * split) are used; cfg supplies only progress, checkpoint path/interval,
- * stop_after_rounds, stop_at_words and stop. Stops as sl_words_train does. */
+ * The checkpoint's settings (and its lanes, ranks x threads, which fix how
+ * the corpus is split) are used; cfg supplies only progress, checkpoint
+ * path/interval, stop_after_rounds, stop_at_words and stop. Stops as
+ * sl_words_train does. A distributed run needs a number of ranks that
+ * divides the lanes (each rank then runs lanes / ranks threads; with the
+ * checkpoint's ranks the run continues exactly as it would have; one process
+ * runs every lane as a thread, sharing one model instead of averaging);
+ * otherwise SL_ERR_STATE. */
 sl_status sl_words_resume(const char *corpus, const char *checkpoint, const sl_words_config *cfg,
                           sl_words_model **out, sl_words_stats *stats);
 void sl_words_model_destroy(sl_words_model *m);

@@ -479,7 +479,13 @@ class Words(_simlearn._Words):
         the default) or "per-pair" (word2vec's); lr None is the trainer's
         default (0.055 falling linearly). progress=True prints the trainer's
         progress line to stderr. Ctrl-C stops it with KeyboardInterrupt. The
-        statistics of the run are in .stats (words/s, loss, ...)."""
+        statistics of the run are in .stats (words/s, loss, ...).
+
+        Under mpirun (simlearn.rank()) every rank calls it with the same
+        corpus and settings: each trains its share of the corpus and the
+        ranks exchange what they learnt as `simlearn words train` does, so
+        every rank returns the same vectors (.stats counts every rank's
+        words; exchange_seconds is the time spent exchanging)."""
         if arch not in ("skipgram", "cbow"):
             raise ValueError(f"arch: expected 'skipgram' or 'cbow', got {arch!r}")
         if negatives not in ("shared", "per-pair"):

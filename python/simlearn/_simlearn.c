@@ -861,9 +861,9 @@ static PyObject *words_train(PyObject *cls, PyObject *args) {
     if (s) return raise_status(s);
     PyObject *o = words_wrap(cls, w);
     if (!o) return NULL;
-    return Py_BuildValue("(N{s:K,s:K,s:d,s:d,s:d})", o, "raw_words", (unsigned long long)st.raw_words, "trained",
+    return Py_BuildValue("(N{s:K,s:K,s:d,s:d,s:d,s:d})", o, "raw_words", (unsigned long long)st.raw_words, "trained",
                          (unsigned long long)st.trained, "seconds", st.seconds, "words_per_sec", st.words_per_sec,
-                         "loss", st.loss);
+                         "loss", st.loss, "exchange_seconds", st.exchange_seconds);
 }
 
 static PyObject *words_len(WordsObject *o, PyObject *unused) {

@@ -99,6 +99,9 @@ sl_status sl_dist_sum_f32(float *x, size_t n) {
 sl_status sl_dist_sum_f64(double *x, size_t n) {
     return dist_size > 1 ? allreduce(x, n, sizeof *x, MPI_DOUBLE, MPI_SUM) : SL_OK;
 }
+sl_status sl_dist_max_f32(float *x, size_t n) {
+    return dist_size > 1 ? allreduce(x, n, sizeof *x, MPI_FLOAT, MPI_MAX) : SL_OK;
+}
 sl_status sl_dist_max_i64(int64_t *x, size_t n) {
     return dist_size > 1 ? allreduce(x, n, sizeof *x, MPI_INT64_T, MPI_MAX) : SL_OK;
 }
@@ -145,6 +148,7 @@ void sl_dist_shutdown(void) {}
 void sl_dist_abort(int status) { exit(status); }
 sl_status sl_dist_sum_f32(float *x, size_t n) { return (void)x, (void)n, SL_OK; }
 sl_status sl_dist_sum_f64(double *x, size_t n) { return (void)x, (void)n, SL_OK; }
+sl_status sl_dist_max_f32(float *x, size_t n) { return (void)x, (void)n, SL_OK; }
 sl_status sl_dist_max_i64(int64_t *x, size_t n) { return (void)x, (void)n, SL_OK; }
 
 sl_status sl_dist_allgather(const void *send, size_t bytes, void *recv) {

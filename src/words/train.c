@@ -18,14 +18,25 @@
 
 #define MAX_SENT 10000   /* longer lines are cut into pieces of this many words */
 #define LR_CHUNK 10000   /* raw words between updates of the shared counter */
-#define ROUNDS 8         /* synchronisation points (checkpoint chances) per epoch */
+#define ROUNDS SL_WORDS_ROUNDS /* synchronisation points (checkpoint chances) per epoch */
 #define CHUNKS_PER_THREAD 16 /* pieces of a round that threads take in turn */
 #define MAX_SENSES 64
 #define CHUNK_DONE UINT64_MAX
+/* Distributed runs: each rank trains its own lanes on its own copy of the
+ * model; the ranks add up their changes (MAX_GROWTH: merge_changes) to the
+ * frequent words' rows (the first HOT_WORDS) after every one of a round's
+ * WAVES waves of chunks, and to every row after every FULL_EVERY rounds and
+ * before every checkpoint and stop. How these were chosen, and what
+ * averaging the models instead does: docs/scaling.md. */
+#define HOT_WORDS 4096
+#define WAVES 4
+#define MAX_GROWTH 1.5f
+#define FULL_EVERY 4
 
 struct sl_words_model {
     sl_words_config cfg; /* settings used (pointer fields cleared) */
-    int threads;         /* thread count the run is partitioned for */
+    int threads;         /* lanes the corpus is cut into: ranks x threads of the
+                            run (it fixes the partition; rng and pos hold them all) */
     sl_vocab *vocab;
     size_t V, rows, dim, stride;
     float *in, *out;     /* rows x stride and V x stride, 64-byte aligned */
@@ -224,7 +235,17 @@ typedef struct {
     _Atomic uint64_t cache_bytes;
     uint64_t cache_budget;
     thread_state *ts;
-    int T;
+    int T;                /* this process's threads */
+    /* distributed runs: R ranks, each with T threads and lanes lane0 ..
+     * lane0 + T - 1 of the model's R x T (see HOT_WORDS). round_base is the
+     * ranks' word count at the round's start. */
+    int R, rank, lane0;
+    uint64_t round_base;
+    double *sense_sum;    /* rows (R > 1, senses): the round's sense counts */
+    float *base_in, *base_out; /* (R > 1) the model as every rank last held it */
+    double exchange_secs;      /* time in sync_ranks and merge_words */
+    float *row_len;            /* (R > 1) rows: the longest change of each row */
+    void *base_raw[2];
     /* stop requests, polled by every thread at sentence ends */
     const volatile sig_atomic_t *intr;
     uint64_t stop_words;
@@ -328,6 +349,10 @@ static void free_tables(trainer *t) {
     sl__free(t->outp);
     if (t->ts)
         for (int i = 0; i < t->T; i++) sl__free(t->ts[i].sense_delta);
+    sl__free(t->sense_sum);
+    sl__free(t->base_raw[0]);
+    sl__free(t->base_raw[1]);
+    sl__free(t->row_len);
     if (t->cache)
         for (size_t i = 0; i < (size_t)t->chunks * ROUNDS; i++) sl__free(t->cache[i].ids);
     sl__free(t->cache);
@@ -685,9 +710,16 @@ static double train_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng *r
     return loss;
 }
 
+/* The words done by every rank: this process's count since the round
+ * started, times the ranks (they read at the same pace), plus the rest. */
+static double words_all(const trainer *t, uint64_t done) {
+    if (t->R == 1) return (double)done;
+    return (double)t->round_base + (double)(done - t->round_base) * t->R;
+}
+
 static float lr_at(const trainer *t, uint64_t done) {
     const sl_words_config *c = &t->m->cfg;
-    double p = (double)done / ((double)t->total_words + 1.0);
+    double p = words_all(t, done) / ((double)t->total_words + 1.0);
     if (p > 1) p = 1;
     double lr = c->lr * (1.0 - p) + c->min_lr * p, floor = c->lr * c->min_lr_frac;
     return (float)(lr > floor ? lr : floor);
@@ -740,7 +772,8 @@ typedef struct {
 } slice_state;
 
 static inline void flush(trainer *t, scratch *s, int tid, slice_state *st) {
-    if (st->len) t->ts[tid].loss += train_sentence(t, s, &t->ts[tid], &t->m->rng[tid], st->sent, st->len, st->lr);
+    if (st->len)
+        t->ts[tid].loss += train_sentence(t, s, &t->ts[tid], &t->m->rng[t->lane0 + tid], st->sent, st->len, st->lr);
     st->len = 0;
 }
 
@@ -757,14 +790,14 @@ static inline bool feed(trainer *t, scratch *s, int tid, slice_state *st, uint32
         return true;
     }
     thread_state *ts = &t->ts[tid];
-    sl_rng *rng = &t->m->rng[tid];
+    sl_rng *rng = &t->m->rng[t->lane0 + tid];
     ts->raw++;
     if (++st->pending == LR_CHUNK) {
         /* The shared counter is only touched every LR_CHUNK words. */
         uint64_t done = atomic_fetch_add_explicit(&t->words_done, st->pending, memory_order_relaxed) + st->pending;
         st->pending = 0;
         st->lr = lr_at(t, done);
-        if (tid == 0 && prog) sl_progress_update(prog, done - t->start_words, fields);
+        if (tid == 0 && prog) sl_progress_update(prog, (uint64_t)words_all(t, done) - t->start_words, fields);
     }
     float k = t->keep[id];
     if (k < 1.0f && rnd_unit(rng) >= k) return true;
@@ -1105,7 +1138,11 @@ static sl_status trainer_init(trainer *t, sl_words_model *m, const char *corpus,
     memset(t, 0, sizeof *t);
     t->m = m;
     t->corpus = corpus;
-    t->T = m->threads;
+    t->R = sl_dist_size();
+    t->rank = sl_dist_rank();
+    t->T = m->threads / t->R;
+    t->lane0 = t->rank * t->T;
+    t->round_base = m->words_done;
     t->total_words = (uint64_t)m->cfg.epochs * m->vocab->total;
     atomic_init(&t->words_done, m->words_done);
     t->start_words = m->words_done;
@@ -1126,6 +1163,18 @@ static sl_status trainer_init(trainer *t, sl_words_model *m, const char *corpus,
         t->ts[i].sense_delta = sl__calloc(m->rows, sizeof(double));
         if (!t->ts[i].sense_delta) s = SL_ERR_NOMEM;
     }
+    if (s == SL_OK && t->R > 1 && m->cfg.senses > 1 && !(t->sense_sum = sl__calloc(m->rows, sizeof(double))))
+        s = SL_ERR_NOMEM;
+    if (s == SL_OK && t->R > 1) {
+        t->base_in = aligned_floats(m->rows * m->stride, &t->base_raw[0]);
+        t->base_out = aligned_floats(m->V * m->stride, &t->base_raw[1]);
+        t->row_len = sl__malloc_array(m->rows, sizeof *t->row_len, "word vectors");
+        if (!t->base_in || !t->base_out || !t->row_len) s = SL_ERR_NOMEM;
+        else {
+            memcpy(t->base_in, m->in, m->rows * m->stride * sizeof(float));
+            memcpy(t->base_out, m->out, m->V * m->stride * sizeof(float));
+        }
+    }
     if (s != SL_OK) {
         free_tables(t);
         return s == SL_ERR_NOMEM ? sl__fail(s, "word vectors: out of memory for the training tables") : s;
@@ -1133,27 +1182,32 @@ static sl_status trainer_init(trainer *t, sl_words_model *m, const char *corpus,
     return SL_OK;
 }
 
-/* One thread's share of a round: it takes the round's chunks in turn, so a
- * thread slowed down by other work on the machine does not hold the others
- * up at the barrier, until they are all taken or a stop is asked for. */
-static void work_round(trainer *t, scratch *sc, int tid, bool ok, run_state *rs) {
+/* One thread's share of a round (up to chunk `limit`): it takes the round's
+ * chunks in turn, so a thread slowed down by other work on the machine does
+ * not hold the others up at the barrier, until they are all taken or a stop
+ * is asked for. */
+static void work_round(trainer *t, scratch *sc, int tid, bool ok, run_state *rs, uint32_t limit) {
     sl_words_model *m = t->m;
-    uint64_t F = m->corpus_size, T = (uint64_t)t->T, per_lane = (uint64_t)ROUNDS * CHUNKS_PER_THREAD;
+    uint64_t F = m->corpus_size, T = (uint64_t)t->T, L = (uint64_t)m->threads;
+    uint64_t per_lane = (uint64_t)ROUNDS * CHUNKS_PER_THREAD;
     while (ok && t->ts[tid].status == SL_OK && !stop_requested(t, 0)) {
         uint32_t c = atomic_fetch_add_explicit(&t->next_chunk, 1, memory_order_relaxed);
-        if (c >= t->chunks) break;
-        if (m->pos[c] == CHUNK_DONE) continue; /* trained before a resume */
-        /* The file is cut into T lanes, as if each thread had its own part;
-         * chunk c of a round is piece c / T of lane c % T, so threads taking
-         * chunks in turn read T distant places at once, as word2vec's and
-         * fastText's threads do. */
-        uint64_t lane = c % T, k = (uint64_t)m->round * CHUNKS_PER_THREAD + c / T;
-        uint64_t l0 = (uint64_t)((__uint128_t)F * lane / T);
-        uint64_t l1 = (uint64_t)((__uint128_t)F * (lane + 1) / T);
+        if (c >= limit) break;
+        /* The file is cut into L lanes, as if each thread had its own part
+         * (a distributed run's ranks take T lanes each); chunk c of a round
+         * is piece c / T of lane lane0 + c % T, so threads taking chunks in
+         * turn read T distant places at once, as word2vec's and fastText's
+         * threads do. Its position is pos[g], g the chunk's number among
+         * the L lanes' chunks of the round. */
+        uint64_t lane = (uint64_t)t->lane0 + c % T, k = (uint64_t)m->round * CHUNKS_PER_THREAD + c / T;
+        uint64_t *pos = &m->pos[c / T * L + lane];
+        if (*pos == CHUNK_DONE) continue; /* trained before a resume */
+        uint64_t l0 = (uint64_t)((__uint128_t)F * lane / L);
+        uint64_t l1 = (uint64_t)((__uint128_t)F * (lane + 1) / L);
         uint64_t a = l0 + (uint64_t)((__uint128_t)(l1 - l0) * k / per_lane);
         uint64_t b = l0 + (uint64_t)((__uint128_t)(l1 - l0) * (k + 1) / per_lane);
         size_t slot = (size_t)m->round * t->chunks + c;
-        sl_status st = train_slice(t, sc, tid, slot, a, b, &m->pos[c], tid == 0 ? rs->prog : NULL, rs->fields);
+        sl_status st = train_slice(t, sc, tid, slot, a, b, pos, tid == 0 ? rs->prog : NULL, rs->fields);
         if (st != SL_OK) {
             t->ts[tid].status = st;
             snprintf(t->ts[tid].msg, sizeof t->ts[tid].msg, "%s", sl_error_message());
@@ -1161,33 +1215,205 @@ static void work_round(trainer *t, scratch *sc, int tid, bool ok, run_state *rs)
     }
 }
 
-/* Thread 0 after a round: merge the threads' counts, move the position on
- * (unless a stop left chunks unfinished: the round then stays open and the
- * checkpoint records their positions), decide whether to stop, checkpoint. */
-static void end_round(trainer *t, const sl_words_config *user, run_state *rs) {
+/* A distributed run's ranks' chunk positions and random streams, each rank's
+ * own lanes sent to every rank, so that all hold the whole state (and rank 0
+ * can checkpoint it). */
+static sl_status gather_positions(trainer *t) {
     sl_words_model *m = t->m;
-    atomic_store_explicit(&t->next_chunk, 0, memory_order_relaxed);
+    size_t T = (size_t)t->T, L = (size_t)m->threads, n = T * CHUNKS_PER_THREAD;
+    size_t bytes = n * sizeof *m->pos + T * sizeof *m->rng;
+    unsigned char *buf = sl__malloc_array((size_t)t->R + 1, bytes, "word vectors");
+    if (!buf) return SL_ERR_NOMEM;
+    unsigned char *mine = buf + bytes * (size_t)t->R;
+    for (size_t c = 0; c < n; c++) memcpy(mine + c * 8, &m->pos[c / T * L + (size_t)t->lane0 + c % T], 8);
+    memcpy(mine + n * 8, &m->rng[t->lane0], T * sizeof *m->rng);
+    sl_status s = sl_dist_allgather(mine, bytes, buf);
+    for (size_t r = 0; s == SL_OK && r < (size_t)t->R; r++) {
+        const unsigned char *b = buf + r * bytes;
+        for (size_t c = 0; c < n; c++) memcpy(&m->pos[c / T * L + r * T + c % T], b + c * 8, 8);
+        memcpy(&m->rng[r * T], b + n * 8, T * sizeof *m->rng);
+    }
+    sl__free(buf);
+    return s;
+}
+
+/* The first `rows` rows of x (t->stride floats each) become base plus the
+ * ranks' changes since base (the state they last held in common), added up,
+ * and base becomes that new common state. A row's added-up change is cut
+ * down to at most MAX_GROWTH times the longest change one rank made to it:
+ * rows that every rank moves the same way between exchanges (the frequent
+ * words') would otherwise move N times as far, which from 4 ranks on
+ * diverges. (The sum is the sum of the x less N times base.) */
+/* |a - s·b|² of a row of d floats (d a multiple of SL__WALIGN), in
+ * SL__WALIGN independent lanes so that it vectorises. */
+static float row_dist2(const float *a, const float *b, float s, size_t d) {
+    float acc[SL__WALIGN] = {0};
+    for (size_t k = 0; k < d; k += SL__WALIGN)
+        for (int l = 0; l < SL__WALIGN; l++) {
+            float e = a[k + l] - s * b[k + l];
+            acc[l] += e * e;
+        }
+    float q = 0;
+    for (int l = 0; l < SL__WALIGN; l++) q += acc[l];
+    return q;
+}
+
+static sl_status merge_changes(const trainer *t, float *x, float *base, size_t rows) {
+    size_t d = t->m->stride;
+    float *len = t->row_len, N = (float)t->R;
+    for (size_t r = 0; r < rows; r++) len[r] = row_dist2(x + r * d, base + r * d, 1.0f, d);
+    SL__TRY(sl_dist_max_f32(len, rows));
+    SL__TRY(sl_dist_sum_f32(x, rows * d));
+    for (size_t r = 0; r < rows; r++) {
+        float *xr = x + r * d, *br = base + r * d;
+        float q = row_dist2(xr, br, N, d), most = MAX_GROWTH * MAX_GROWTH * len[r];
+        float g = q > most ? sqrtf(most / q) : 1.0f;
+        for (size_t k = 0; k < d; k++) br[k] = xr[k] = br[k] + g * (xr[k] - N * br[k]);
+    }
+    return SL_OK;
+}
+
+/* The exchange of the model (thread 0 of every rank, in step): the rows of
+ * the first `words` words (all: every row). */
+static sl_status merge_words(trainer *t, size_t words) {
+    sl_words_model *m = t->m;
+    double t0 = sl_time_now();
+    size_t n = m->V < words ? m->V : words, in_rows = n < m->V ? m->first[n] : m->rows;
+    sl_status s = merge_changes(t, m->in, t->base_in, in_rows);
+    if (s == SL_OK) s = merge_changes(t, m->out, t->base_out, n);
+    t->exchange_secs += sl_time_now() - t0;
+    if (s != SL_OK) return sl__fail(s, "word vectors: the ranks' exchange failed: %s", sl_error_message());
+    return SL_OK;
+}
+
+/* Between waves of a round: the frequent words' rows. */
+static void merge_hot(trainer *t) {
+    sl_status s = merge_words(t, HOT_WORDS);
+    if (s != SL_OK && t->ts[0].status == SL_OK) {
+        t->ts[0].status = s;
+        snprintf(t->ts[0].msg, sizeof t->ts[0].msg, "%s", sl_error_message());
+    }
+}
+
+/* The ranks of a distributed run after a round (thread 0 of each, in step):
+ * they agree on failures and stop requests (and take rank 0's clock for
+ * timed checkpoints: flags[2]), sum the round's loss, predictions, words
+ * and sense counts, and gather the positions (end_round then exchanges the
+ * model). round: this rank's loss and predictions. */
+static void sync_ranks(trainer *t, run_state *rs, const double round[2], int64_t flags[3]) {
+    sl_words_model *m = t->m;
+    uint64_t done = atomic_load(&t->words_done);
+    double sums[3] = {round[0], round[1], (double)(done - t->round_base)};
+    int64_t failed = flags[0];
+    sl_status s = sl_dist_max_i64(flags, 3);
+    if (s == SL_OK && flags[0] && !failed) {
+        s = sl__fail(SL_ERR_STATE, "rank %d of the run stopped with an error (see its message)", (int)flags[0] - 1);
+        rs->fail = SL_ERR_STATE;
+        snprintf(rs->fail_msg, sizeof rs->fail_msg, "%s", sl_error_message());
+        return;
+    }
+    if (flags[0]) return;
+    if (s == SL_OK) s = sl_dist_sum_f64(sums, 3);
+    if (s == SL_OK && t->sense_sum) s = sl_dist_sum_f64(t->sense_sum, m->rows);
+    if (s == SL_OK) s = gather_positions(t);
+    if (s != SL_OK) {
+        rs->fail = s;
+        snprintf(rs->fail_msg, sizeof rs->fail_msg, "word vectors: the ranks' exchange failed: %s", sl_error_message());
+        return;
+    }
+    for (size_t r = 0; t->sense_sum && r < m->rows; r++) {
+        m->sense_cnt[r] += t->sense_sum[r];
+        t->sense_sum[r] = 0;
+    }
+    rs->epoch_loss += sums[0];
+    rs->epoch_pred += sums[1];
+    m->words_done = t->round_base + (uint64_t)sums[2];
+    t->round_base = m->words_done;
+    atomic_store(&t->words_done, m->words_done);
+}
+
+/* Merge the threads' counts: failures, sense counts, loss and predictions
+ * (a distributed run's into round, for sync_ranks). */
+static void merge_threads(trainer *t, run_state *rs, double round[2]) {
+    sl_words_model *m = t->m;
     for (int i = 0; i < t->T; i++) {
         if (t->ts[i].status != SL_OK && rs->fail == SL_OK) {
             rs->fail = t->ts[i].status;
             snprintf(rs->fail_msg, sizeof rs->fail_msg, "%s", t->ts[i].msg);
         }
-        if (m->cfg.senses > 1) /* what the threads learnt about sense frequencies */
+        if (m->cfg.senses > 1) { /* what the threads learnt about sense frequencies */
+            double *to = t->sense_sum ? t->sense_sum : m->sense_cnt;
             for (size_t r = 0; r < m->rows; r++) {
-                m->sense_cnt[r] += t->ts[i].sense_delta[r];
+                to[r] += t->ts[i].sense_delta[r];
                 t->ts[i].sense_delta[r] = 0;
             }
-        rs->epoch_loss += t->ts[i].loss;
-        rs->epoch_pred += t->ts[i].npred;
+        }
+        if (t->R > 1) {
+            round[0] += t->ts[i].loss;
+            round[1] += t->ts[i].npred;
+        } else {
+            rs->epoch_loss += t->ts[i].loss;
+            rs->epoch_pred += t->ts[i].npred;
+        }
         t->ts[i].loss = t->ts[i].npred = 0;
     }
-    m->words_done = atomic_load(&t->words_done);
+}
+
+/* Rank 0 writes the checkpoint; in a distributed run the others learn
+ * whether it could. */
+static void checkpoint(trainer *t, const sl_words_config *user, run_state *rs) {
+    int64_t failed = 0;
+    if (t->rank == 0) {
+        sl_status cs = ckpt_write(t->m, user->checkpoint);
+        if (cs != SL_OK) {
+            rs->fail = cs;
+            snprintf(rs->fail_msg, sizeof rs->fail_msg, "%s", sl_error_message());
+            failed = 1;
+        }
+    }
+    if (t->R > 1 && sl_dist_max_i64(&failed, 1) == SL_OK && failed && t->rank != 0) {
+        rs->fail = SL_ERR_IO;
+        snprintf(rs->fail_msg, sizeof rs->fail_msg, "rank 0 could not write the checkpoint %s", user->checkpoint);
+    }
+    if (failed) rs->stop = true;
+}
+
+/* Thread 0 after a round: merge the threads' counts (and the ranks'), move
+ * the position on (unless a stop left chunks unfinished: the round then
+ * stays open and the checkpoint records their positions), decide whether to
+ * stop, checkpoint. */
+static void end_round(trainer *t, const sl_words_config *user, run_state *rs) {
+    sl_words_model *m = t->m;
+    atomic_store_explicit(&t->next_chunk, 0, memory_order_relaxed);
+    double round[2] = {0, 0}, now = sl_time_now();
+    merge_threads(t, rs, round);
+    if (rs->fail == SL_OK && !isfinite(t->R > 1 ? round[0] : rs->epoch_loss)) {
+        /* before any exchange or checkpoint: the last checkpoint stays the last good state */
+        rs->fail = SL_ERR_NUMERIC;
+        snprintf(rs->fail_msg, sizeof rs->fail_msg,
+                 "word vectors: the loss became non-finite in epoch %u (the vectors diverged); a lower --lr "
+                 "(this run: %g) may help",
+                 m->epoch + 1, m->cfg.lr);
+    }
+    bool stop_asked = stop_requested(t, 0);
+    bool timed = user->checkpoint_every > 0 && now - rs->last_ckpt >= user->checkpoint_every;
+    if (t->R > 1) {
+        int64_t flags[3] = {rs->fail != SL_OK ? t->rank + 1 : 0, stop_asked, t->rank == 0 && timed};
+        double t0 = sl_time_now();
+        sync_ranks(t, rs, round, flags);
+        t->exchange_secs += sl_time_now() - t0;
+        stop_asked = flags[1] != 0;
+        timed = flags[2] != 0;
+    } else {
+        m->words_done = atomic_load(&t->words_done);
+    }
     snprintf(rs->fields, sizeof rs->fields, "loss %.4f lr %.5f",
              rs->epoch_pred > 0 ? rs->epoch_loss / rs->epoch_pred : 0.0, (double)lr_at(t, m->words_done));
+    size_t npos = (size_t)m->threads * CHUNKS_PER_THREAD;
     bool complete = true;
-    for (uint32_t c = 0; c < t->chunks; c++) complete = complete && m->pos[c] == CHUNK_DONE;
+    for (size_t c = 0; c < npos; c++) complete = complete && m->pos[c] == CHUNK_DONE;
     if (complete) {
-        memset(m->pos, 0, t->chunks * sizeof *m->pos);
+        memset(m->pos, 0, npos * sizeof *m->pos);
         rs->rounds_done++;
         if (++m->round == (uint32_t)ROUNDS) {
             m->round = 0;
@@ -1199,20 +1425,23 @@ static void end_round(trainer *t, const sl_words_config *user, run_state *rs) {
     bool done = m->epoch >= (uint32_t)m->cfg.epochs;
     if (rs->fail != SL_OK) rs->stop = true;
     if (!done && rs->fail == SL_OK &&
-        (!complete || (user->stop_after_rounds && rs->rounds_done >= user->stop_after_rounds) ||
-         stop_requested(t, 0)))
+        (!complete || (user->stop_after_rounds && rs->rounds_done >= user->stop_after_rounds) || stop_asked))
         rs->stop = rs->interrupted = true;
-    double now = sl_time_now();
-    bool due = user->checkpoint && rs->fail == SL_OK &&
-               (m->round == 0 || rs->interrupted ||
-                (user->checkpoint_every > 0 && now - rs->last_ckpt >= user->checkpoint_every));
-    if (due && !done) {
-        sl_status cs = ckpt_write(m, user->checkpoint);
-        if (cs != SL_OK) {
-            rs->fail = cs;
+    bool ckpt = user->checkpoint && rs->fail == SL_OK && !done && (m->round == 0 || rs->interrupted || timed);
+    if (t->R > 1 && rs->fail == SL_OK) {
+        /* The last wave's exchange: every row before a checkpoint, a stop or
+         * the end, and every FULL_EVERY rounds; the frequent rows otherwise. */
+        bool full = ckpt || done || rs->stop || (complete && m->round % FULL_EVERY == 0);
+        sl_status s = merge_words(t, full ? SIZE_MAX : HOT_WORDS);
+        if (s != SL_OK) {
+            rs->fail = s;
             snprintf(rs->fail_msg, sizeof rs->fail_msg, "%s", sl_error_message());
             rs->stop = true;
+            ckpt = false;
         }
+    }
+    if (ckpt) {
+        checkpoint(t, user, rs);
         rs->last_ckpt = now;
     }
     if (done) rs->stop = true;
@@ -1223,7 +1452,7 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
     trainer t;
     SL__TRY(trainer_init(&t, m, corpus, user));
     run_state rs = {.fail = SL_OK, .last_loss = NAN};
-    if (user->progress && sl_progress_create(user->progress, user->progress_mode, "words",
+    if (user->progress && t.rank == 0 && sl_progress_create(user->progress, user->progress_mode, "words",
                                              t.total_words - m->words_done, "words", &rs.prog) != SL_OK)
         rs.prog = NULL;
     double t0 = sl_time_now();
@@ -1240,7 +1469,18 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
         for (;;) {
 #pragma omp barrier
             if (rs.stop) break;
-            work_round(&t, &sc, tid, ok, &rs);
+            /* A distributed run's waves: see HOT_WORDS. */
+            uint32_t waves = t.R > 1 ? WAVES : 1, per_wave = t.chunks / waves;
+            for (uint32_t w = 1; w < waves; w++) {
+                work_round(&t, &sc, tid, ok, &rs, w * per_wave);
+#pragma omp barrier
+                if (tid == 0) {
+                    merge_hot(&t);
+                    atomic_store_explicit(&t.next_chunk, w * per_wave, memory_order_relaxed);
+                }
+#pragma omp barrier
+            }
+            work_round(&t, &sc, tid, ok, &rs, t.chunks);
 #pragma omp barrier
             if (tid == 0) end_round(&t, user, &rs);
         }
@@ -1251,6 +1491,13 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
     for (int i = 0; i < t.T; i++) {
         raw += t.ts[i].raw;
         kept += t.ts[i].kept;
+    }
+    if (t.R > 1 && rs.fail == SL_OK) { /* the words every rank read */
+        double counts[2] = {(double)raw, (double)kept};
+        if (sl_dist_sum_f64(counts, 2) == SL_OK) {
+            raw = (uint64_t)counts[0];
+            kept = (uint64_t)counts[1];
+        }
     }
     if (rs.prog) {
         /* The final line reports the whole run as done; a stopped run keeps
@@ -1271,6 +1518,7 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
         stats->words_per_sec = secs > 0 ? (double)raw / secs : 0;
         stats->loss = rs.last_loss;
         stats->interrupted = rs.interrupted;
+        stats->exchange_seconds = t.exchange_secs;
     }
     if (rs.interrupted && user->stop && *user->stop) {
         if (user->checkpoint) return sl__fail(SL_ERR_INTERRUPTED, "interrupted; the state is in %s", user->checkpoint);
@@ -1292,7 +1540,13 @@ sl_status sl_words_train(const char *corpus, const sl_words_config *cfg, sl_word
     sl_vocab *v;
     SL__TRY(sl__vocab_scan(corpus, &cfg->vocab, cfg->stop, &v));
     sl_words_model *m;
-    SL__TRY(model_alloc(v, cfg, pick_threads(cfg->threads), NULL, &m));
+    int lanes = sl_dist_size() * pick_threads(cfg->threads);
+    if (lanes > 4096) {
+        sl_vocab_destroy(v);
+        return sl__fail(SL_ERR_ARG, "threads: %d ranks x %d threads is more than 4096 lanes", sl_dist_size(),
+                        pick_threads(cfg->threads));
+    }
+    SL__TRY(model_alloc(v, cfg, lanes, NULL, &m));
     m->corpus_size = fsize;
     init_vectors(m);
     sl_status s = run(corpus, m, cfg, stats);
@@ -1310,6 +1564,14 @@ sl_status sl_words_resume(const char *corpus, const char *checkpoint, const sl_w
     SL__TRY(sl__file_size(corpus, &fsize));
     sl_words_model *m;
     SL__TRY(ckpt_read(checkpoint, &m));
+    if (m->threads % sl_dist_size() != 0) {
+        int lanes = m->threads;
+        sl_words_model_destroy(m);
+        return sl__fail(SL_ERR_STATE,
+                        "%s: the run was cut into %d parts (ranks x threads); resume it with a number of ranks that "
+                        "divides %d (each then runs %d / ranks threads), not %d",
+                        checkpoint, lanes, lanes, lanes, sl_dist_size());
+    }
     if (m->corpus_size != fsize) {
         unsigned long long was = (unsigned long long)m->corpus_size;
         sl_words_model_destroy(m);

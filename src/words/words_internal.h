@@ -72,15 +72,17 @@ typedef struct sl__wtab {
     float sig[SL__SIG_N + 1], logsig[SL__SIG_N + 1];
 } sl__wtab;
 void sl__wtab_init(sl__wtab *t);
+/* (NaN, from vectors that diverged, takes the lowest entry of σ and stays
+ * NaN for log σ, so that the loss shows it: see the trainer's round end.) */
 static inline float tab_sig(const sl__wtab *t, float x) {
     if (x >= SL__SIG_MAX) return t->sig[SL__SIG_N];
-    if (x <= -SL__SIG_MAX) return t->sig[0];
+    if (!(x > -SL__SIG_MAX)) return t->sig[0];
     return t->sig[(int)((x + SL__SIG_MAX) * (SL__SIG_N / (2 * SL__SIG_MAX)))];
 }
 /* log σ(x); outside the table log σ(x) ≈ min(x, 0) within 3.4e-4. */
 static inline float tab_logsig(const sl__wtab *t, float x) {
     if (x >= SL__SIG_MAX) return 0.0f;
-    if (x <= -SL__SIG_MAX) return x;
+    if (!(x > -SL__SIG_MAX)) return x;
     return t->logsig[(int)((x + SL__SIG_MAX) * (SL__SIG_N / (2 * SL__SIG_MAX)))];
 }
 /* One batched step: input rows a[0..m) against output rows b[0..n) where

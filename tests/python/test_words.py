@@ -26,6 +26,7 @@ def corpus(tmp_path):
 def test_training_matches_the_cli(corpus, tmp_path):
     w = simlearn.Words.train(corpus, **SETTINGS)
     assert len(w) == 9 and w.dim == 16 and w.words[0] == "the" and w.stats["raw_words"] == 3 * 5100
+    assert w.stats["exchange_seconds"] == 0  # one process: no ranks to exchange with
     subprocess.run([CLI, "words", "train", str(corpus), "-o", str(tmp_path / "cli.vec"), "--format", "text",
                     "--dim", "16", "--min-count", "1", "--epochs", "3", "--threads", "1", "--seed", "2", "-q"],
                    check=True, capture_output=True)
