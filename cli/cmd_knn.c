@@ -10,7 +10,7 @@ static const cli_opt opts[] = {
     {"base", 'b', CLI_STR, NULL, "base embeddings (.npy, n x d)", NULL, 0, 0, false},
     {"queries", 0, CLI_STR, NULL, "query embeddings (.npy, m x d)", NULL, 0, 0, false},
     {"self", 0, CLI_FLAG, NULL, "the queries are the base; a row never finds itself", NULL, 0, 0, false},
-    {"index", 0, CLI_STR, NULL, "search this HNSW index instead of exact search", NULL, 0, 0, false},
+    {"index", 0, CLI_STR, NULL, "search this HNSW index (or manifest of shards) instead of exact search", NULL, 0, 0, false},
     {"ef", 0, CLI_INT, "64", "HNSW candidate list size", NULL, 1, 1e9, false},
     {"metric", 0, CLI_CHOICE, "l2", "exact-search distance (an index has its own)", "l2|ip|cosine", 0, 0, false},
     {"k", 'k', CLI_INT, "10", "neighbours", NULL, 1, 1e9, false},
@@ -48,6 +48,7 @@ typedef struct {
     int64_t *bl, *ql;   /* ql == bl with --self */
     size_t n, d, nq;
     sl_hnsw *h;
+    sl_shards *sh;      /* --index names a manifest of shards */
     sl_metric m;
     size_t *Ks;         /* --retrieval or --paired */
     size_t nK;
@@ -59,6 +60,7 @@ typedef struct {
 
 static void input_free(knn_input *in) {
     sl_hnsw_destroy(in->h);
+    sl_shards_destroy(in->sh);
     if (in->q != in->b) sl_allocator_free(in->q);
     sl_allocator_free(in->b);
     if (in->ql != in->bl) sl_allocator_free(in->ql);
@@ -99,6 +101,27 @@ static int load_part(knn_input *in) {
 }
 
 /* The base (from --base and/or the index), the queries and the labels. */
+/* --index: an HNSW file or a manifest of shards (every shard loaded here);
+ * its size, dimension, metric (into in->m) and whether its ids are the row
+ * numbers. */
+static sl_status load_index(knn_input *in, size_t *size, size_t *dim, bool *row_ids) {
+    if (sl_shards_is_manifest(in->ipath)) {
+        sl_status s = sl_shards_load(in->ipath, &in->sh);
+        if (s) return s;
+        sl_shards_info info;
+        sl_shards_get_info(in->sh, &info);
+        *size = info.rows, *dim = info.dim, in->m = info.metric;
+        *row_ids = sl_shards_ids_are_rows(in->sh);
+        return SL_OK;
+    }
+    sl_status s = sl_hnsw_load(in->ipath, &in->h);
+    if (s) return s;
+    sl_hnsw_info info;
+    sl_hnsw_get_info(in->h, &info);
+    *size = info.size, *dim = info.dim, in->m = info.metric, *row_ids = !info.keyed;
+    return SL_OK;
+}
+
 static int load_input(const cli_args *a, knn_input *in) {
     sl_status s;
     int rc;
@@ -112,16 +135,16 @@ static int load_input(const cli_args *a, knn_input *in) {
         in->part = in->b + in->first * in->d;
     }
     if (in->ipath) {
-        if ((s = sl_hnsw_load(in->ipath, &in->h))) return cli_fail(s);
-        sl_hnsw_info info;
-        sl_hnsw_get_info(in->h, &info);
-        if (in->b && (in->n != info.size || in->d != info.dim)) {
+        size_t size, dim;
+        bool row_ids;
+        if ((s = load_index(in, &size, &dim, &row_ids))) return cli_fail(s);
+        if (in->b && (in->n != size || in->d != dim)) {
             fprintf(stderr, "simlearn: error: %s is %zu x %zu but the index %s holds %zu vectors of %zu dims\n",
-                    in->bpath, in->n, in->d, in->ipath, info.size, info.dim);
+                    in->bpath, in->n, in->d, in->ipath, size, dim);
             return 1;
         }
-        in->n = info.size, in->d = info.dim, in->m = info.metric;
-        if (info.keyed && cli_str(a, "labels")) {
+        in->n = size, in->d = dim;
+        if (!row_ids && cli_str(a, "labels")) {
             fprintf(stderr,
                     "simlearn: error: the index %s has ids given with --ids, not row numbers, so its neighbours "
                     "cannot be looked up in --labels (one per row)\n",
@@ -196,6 +219,8 @@ static int search(const cli_args *a, const knn_input *in, size_t k, int64_t *ids
     sl_status s;
     if (in->h) {
         s = sl_hnsw_search(in->h, in->q, in->nq, k, (size_t)cli_int(a, "ef"), NULL, ids, sc);
+    } else if (in->sh) {
+        s = sl_shards_search(in->sh, in->q, in->nq, k, (size_t)cli_int(a, "ef"), NULL, ids, sc);
     } else {
         sl_flat_config fc = {.metric = in->m, .k = k, .exclude_self = in->self};
         /* (under mpirun, rank 0 shows the progress of its part) */
@@ -213,7 +238,8 @@ static int search(const cli_args *a, const knn_input *in, size_t k, int64_t *ids
     if (s) return cli_fail(s);
     t = sl_time_now() - t;
     if (!cli_flag(a, "quiet") && sl_dist_rank() == 0) {
-        fprintf(stderr, "%s search: %zu queries x %zu base, k %zu, metric %s: %.3f s (%.0f queries/s)", in->h ? "hnsw" : "exact",
+        fprintf(stderr, "%s search: %zu queries x %zu base, k %zu, metric %s: %.3f s (%.0f queries/s)",
+                in->h ? "hnsw" : in->sh ? "sharded hnsw" : "exact",
                 in->nq, in->n, k, sl_metric_name(in->m), t, (double)in->nq / t);
         if (sl_dist_size() > 1) fprintf(stderr, ", the base shared by %d ranks", sl_dist_size());
         fputc('\n', stderr);

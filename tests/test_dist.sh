@@ -259,7 +259,17 @@ assert r1 < 1 and r2 >= r1 - 0.005, (r1, r2)" || fail "recall"
         "${MPIRUN[@]}" "$S" index search ids.hnsw q.npy "${Q[@]}" --ids-out i3.npy || fail "search --ids"
         $py -c "
 import numpy as np
-assert (np.load('i3.npy') == 1000 + 3 * np.load('i1.npy')).all()" || fail "the ids of --ids" ;;
+assert (np.load('i3.npy') == 1000 + 3 * np.load('i1.npy')).all()" || fail "the ids of --ids"
+        # knn --index takes a manifest too (every shard in one process): the
+        # ids of index search, and a kNN vote when the ids are row numbers.
+        "$S" knn --index sh.hnsw --queries q.npy "${Q[@]}" --ids-out k1.npy -q || fail "knn --index manifest"
+        cmp k1.npy i1.npy || fail "knn --index differs from index search"
+        $py -c "import numpy as np; np.save('lab.npy', np.arange(6000) % 7); np.save('ql.npy', np.arange(500) % 7)"
+        "$S" knn --index sh.hnsw --queries q.npy "${Q[@]}" --labels lab.npy --query-labels ql.npy -q > out ||
+            fail "knn --index manifest --labels"
+        grep -q "accuracy" out || fail "no vote: $(cat out)"
+        "$S" knn --index ids.hnsw --queries q.npy "${Q[@]}" --labels lab.npy -q 2> err && fail "labels by given ids"
+        grep -q "the index ids.hnsw has ids given with --ids, not row numbers" err || fail "message: $(cat err)" ;;
     sharded_hnsw_refusals)
         $py -c "import numpy as np; np.save('b.npy', np.random.default_rng(0).standard_normal((50, 4), np.float32))"
         "${MPIRUN[@]}" "$S" index build b.npy -o sh.hnsw --threads 1 -q > /dev/null || fail "build"

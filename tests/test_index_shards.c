@@ -122,6 +122,7 @@ TEST(shards_search_merges_the_shards_exactly) {
     sl_shards_info info;
     sl_shards_get_info(s, &info);
     ASSERT_TRUE(info.shards == parts && info.rows == n && info.dim == d && info.loaded == parts && info.M == 8);
+    ASSERT_TRUE(sl_shards_ids_are_rows(s)); /* built without ids */
     int64_t *ids = malloc(nq * k * sizeof *ids), *each = malloc(parts * nq * k * sizeof *each);
     int64_t *mi = malloc(nq * k * sizeof *mi), *gt = malloc(nq * k * sizeof *gt), *one = malloc(nq * k * sizeof *one);
     float *sc = malloc(nq * k * sizeof *sc), *esc = malloc(parts * nq * k * sizeof *esc), *ms = malloc(nq * k * sizeof *ms);
@@ -202,6 +203,10 @@ TEST(shards_build_in_one_process_writes_one_shard) {
     float sc[5];
     ASSERT_OK(sl_shards_search(s, x + 7 * d, 1, 5, 50, NULL, got, sc));
     for (size_t i = 0; i < 5; i++) ASSERT_TRUE(got[i] >= 1000 && (got[i] - 1000) % 3 == 0);
+    ASSERT_TRUE(!sl_shards_ids_are_rows(s)); /* ids given */
+    sl_shards_destroy(s);
+    ASSERT_OK(sl_shards_open(t_path("b"), &s));
+    ASSERT_TRUE(!sl_shards_ids_are_rows(s)); /* nothing loaded: unknown */
     sl_shards_destroy(s);
     /* Bad ids are refused before anything is built. */
     ids[400] = ids[7];

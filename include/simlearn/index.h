@@ -330,6 +330,11 @@ sl_status sl_shards_load(const char *manifest, sl_shards **out);
  * process it is sl_shards_load. */
 sl_status sl_shards_load_dist(const char *manifest, sl_shards **out);
 void sl_shards_destroy(sl_shards *s); /* NULL-safe */
+/* Whether every shard is loaded here and the ids are the base's row numbers
+ * (shard i holds ids first_i .. first_i + rows_i - 1, first_i the rows of
+ * the shards before it: a build without ids), so that a table with one
+ * entry per row (labels) can be looked up by id. O(rows). */
+bool sl_shards_ids_are_rows(const sl_shards *s);
 
 void sl_shards_get_info(const sl_shards *s, sl_shards_info *out);
 /* Shard i's manifest line; SL_ERR_RANGE when i >= the shard count. */

@@ -458,6 +458,15 @@ sl_status sl_shards_get_entry(const sl_shards *s, size_t i, sl_shards_entry *out
     return SL_OK;
 }
 
+bool sl_shards_ids_are_rows(const sl_shards *s) {
+    if (s->loaded != s->n) return false;
+    size_t first = 0;
+    for (size_t i = 0; i < s->n; first += s->e[i].rows, i++)
+        for (size_t r = first; r < first + s->e[i].rows; r++)
+            if (!sl_hnsw_contains(s->h[i], (int64_t)r)) return false;
+    return true;
+}
+
 bool sl_shards_is_manifest(const char *path) {
     char head[sizeof MANIFEST_MAGIC] = {0};
     FILE *f = path ? fopen(path, "rb") : NULL;
