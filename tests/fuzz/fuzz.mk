@@ -28,19 +28,9 @@ FUZZ_CFLAGS  := -std=c11 -g -O1 -march=native -fopenmp -pthread $(FUZZ_SAN)
 FUZZ_LDLIBS  := -lopenblas -lpng -ljpeg -lz -lm -fopenmp -pthread
 FUZZ_OBJ     := $(SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 # -max_len per target (bytes); formats with bulk data get more.
-FUZZ_MAXLEN_npy := 4096
-FUZZ_MAXLEN_safetensors := 4096
-FUZZ_MAXLEN_w2v := 4096
-FUZZ_MAXLEN_idx := 4096
-FUZZ_MAXLEN_hnsw := 8192
-FUZZ_MAXLEN_shards := 1024
-FUZZ_MAXLEN_model := 512
-FUZZ_MAXLEN_augment := 256
-FUZZ_MAXLEN_jsonl := 4096
-FUZZ_MAXLEN_wordeval := 2048
-FUZZ_MAXLEN_wordsckpt := 16384
-FUZZ_MAXLEN_image := 16384
-FUZZ_MAXLEN_captions := 2048
+FUZZ_MAXLEN  := npy=4096 safetensors=4096 w2v=4096 idx=4096 hnsw=8192 shards=1024 model=512 \
+                augment=256 jsonl=4096 wordeval=2048 wordsckpt=16384 image=16384 captions=2048
+fuzz_maxlen   = $(patsubst $(1)=%,%,$(filter $(1)=%,$(FUZZ_MAXLEN)))
 
 .PHONY: fuzz fuzz-build fuzz-merge deps-fuzz
 deps-fuzz:
@@ -62,7 +52,7 @@ fuzz-build: deps-fuzz $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 fuzz-run-%: $(FUZZ_BUILD)/fuzz_%
 	@mkdir -p $(FUZZ_BUILD)/corpus/$* $(FUZZ_BUILD)/crashes/$*
 	cd $(FUZZ_BUILD) && OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1 ./fuzz_$* -max_total_time=$(FUZZ_SECONDS) \
-	  -max_len=$(FUZZ_MAXLEN_$*) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	  -max_len=$(call fuzz_maxlen,$*) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	  $(if $(wildcard tests/fuzz/$*.dict),-dict=$(CURDIR)/tests/fuzz/$*.dict,) \
 	  -artifact_prefix=crashes/$*/ corpus/$* $(CURDIR)/tests/fuzz/corpus/$* > fuzz-$*.log 2>&1; \
 	  rc=$$?; grep -v 'NEW\|REDUCE\|pulse' fuzz-$*.log | tail -n 25; exit $$rc
@@ -72,7 +62,7 @@ fuzz: deps-fuzz
 # Add the inputs of $(FUZZ_BUILD)/corpus/<target> that reach new coverage to
 # the committed corpus (review the size: the corpus stays under 2 MB).
 fuzz-merge-%: $(FUZZ_BUILD)/fuzz_%
-	$(FUZZ_BUILD)/fuzz_$* -merge=1 -max_len=$(FUZZ_MAXLEN_$*) tests/fuzz/corpus/$* $(FUZZ_BUILD)/corpus/$*
+	$(FUZZ_BUILD)/fuzz_$* -merge=1 -max_len=$(call fuzz_maxlen,$*) tests/fuzz/corpus/$* $(FUZZ_BUILD)/corpus/$*
 fuzz-merge: $(FUZZ_TARGETS:%=fuzz-merge-%)
 
 # The replay binaries of `make test`.

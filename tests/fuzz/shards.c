@@ -54,7 +54,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     setup();
     const char *path = fz_file("x.manifest", data, size);
     sl_shards *s = NULL;
-    if (sl_shards_open(path, &s) == SL_OK) sl_shards_destroy(s);
+    sl_status st = sl_shards_open(path, &s);
+    if (st == SL_OK) sl_shards_destroy(s);
+    else if (getenv("SIMLEARN_FUZZ_VERBOSE")) fprintf(stderr, "%s\n", sl_error_message());
     s = NULL;
     if (sl_shards_load(path, &s) == SL_OK) sl_shards_destroy(s);
     return 0;
