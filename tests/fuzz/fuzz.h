@@ -24,6 +24,11 @@ void fz_init(void);
 const char *fz_file(const char *name, const uint8_t *data, size_t size);
 /* The path NAME would have in the scratch folder (one rotating buffer of 4). */
 const char *fz_path(const char *name);
+/* FNV-1a 64 of the bytes: the checksum of HNSW files and shard manifests,
+ * which the targets append to their input so that mutations get past it. */
+uint64_t fz_fnv1a(const uint8_t *data, size_t size);
+/* Write the bytes followed by tail to NAME, as fz_file. */
+const char *fz_file_tail(const char *name, const uint8_t *data, size_t size, const void *tail, size_t tail_size);
 /* A NUL-terminated copy of the bytes (malloc'd; free with free()). */
 char *fz_cstr(const uint8_t *data, size_t size);
 

@@ -68,16 +68,29 @@ const char *fz_path(const char *name)
     return p;
 }
 
-const char *fz_file(const char *name, const uint8_t *data, size_t size)
+const char *fz_file_tail(const char *name, const uint8_t *data, size_t size, const void *tail, size_t tail_size)
 {
     fz_init();
     const char *p = fz_path(name);
     FILE *f = fopen(p, "wb");
-    if (!f || (size && fwrite(data, 1, size, f) != size) || fclose(f) != 0) {
+    if (!f || (size && fwrite(data, 1, size, f) != size) || (tail_size && fwrite(tail, 1, tail_size, f) != tail_size) ||
+        fclose(f) != 0) {
         perror(p);
         abort();
     }
     return p;
+}
+
+const char *fz_file(const char *name, const uint8_t *data, size_t size)
+{
+    return fz_file_tail(name, data, size, NULL, 0);
+}
+
+uint64_t fz_fnv1a(const uint8_t *data, size_t size)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < size; i++) h = (h ^ data[i]) * 0x100000001b3ULL;
+    return h;
 }
 
 char *fz_cstr(const uint8_t *data, size_t size)

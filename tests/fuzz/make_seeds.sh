@@ -115,6 +115,11 @@ $SL index delete $C/hnsw/ids.hnsw --ids 15,25 -o $C/hnsw/deleted.hnsw >/dev/null
 $PY - "$C/hnsw" <<'PY'
 import sys, os
 d = sys.argv[1]
+# The target appends the checksum itself: the seeds are the files without it.
+for n in os.listdir(d):
+    p = os.path.join(d, n)
+    b = open(p, "rb").read()
+    open(p, "wb").write(b[:-8])
 b = open(os.path.join(d, "l2.hnsw"), "rb").read()
 open(os.path.join(d, "truncated.hnsw"), "wb").write(b[: len(b) // 2])
 m = bytearray(b); m[len(b) // 2] ^= 0xFF
@@ -127,7 +132,10 @@ SIMLEARN_FUZZ_SEED=$C/shards/two.manifest $BUILD/tests/fuzz_shards "$tmp/empty" 
 $PY - "$C/shards" <<'PY'
 import sys, os
 d = sys.argv[1]
+# The target appends the checksum line itself: the seeds end before it.
 m = open(os.path.join(d, "two.manifest"), "rb").read()
+m = m[: m.rindex(b"checksum ")]
+open(os.path.join(d, "two.manifest"), "wb").write(m)
 lines = m.split(b"\n")
 open(os.path.join(d, "one_line_less.manifest"), "wb").write(b"\n".join(lines[:-2] + lines[-1:]))
 open(os.path.join(d, "other_file.manifest"), "wb").write(m.replace(b"s1.hnsw", b"s0.hnsw"))

@@ -1,11 +1,15 @@
 /* Shard manifests (sl_shards_open, then sl_shards_load), next to two fixed
- * valid shards s0.hnsw and s1.hnsw that the first input writes. With
+ * valid shards s0.hnsw and s1.hnsw that the first input writes. The input is
+ * the manifest without its last line, "checksum <16 hex digits>", which the
+ * target appends (the FNV-1a of the bytes) so that mutations reach the
+ * parser behind it. With
  * SIMLEARN_FUZZ_SEED set, the first input also copies a valid manifest of
  * those shards to that path (how tests/fuzz/make_seeds.sh makes the seed). */
 #include "fuzz.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void write_shard(const char *name, uint64_t seed)
 {
@@ -52,7 +56,9 @@ static void setup(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     setup();
-    const char *path = fz_file("x.manifest", data, size);
+    char line[32];
+    snprintf(line, sizeof line, "checksum %016llx\n", (unsigned long long)fz_fnv1a(data, size));
+    const char *path = fz_file_tail("x.manifest", data, size, line, strlen(line));
     sl_shards *s = NULL;
     sl_status st = sl_shards_open(path, &s);
     if (st == SL_OK) sl_shards_destroy(s);
