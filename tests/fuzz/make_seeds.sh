@@ -11,7 +11,7 @@ PY=/usr/bin/python3
 C=tests/fuzz/corpus
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p $C/{npy,safetensors,w2v,idx,hnsw,shards,model,augment,jsonl,wordeval,wordsckpt,image,captions}
+mkdir -p $C/{npy,safetensors,w2v,idx,hnsw,shards,model,augment,jsonl,wordeval,wordsckpt,image,captions,ckpt}
 
 # npy: every dtype the reader takes, versions 1.0 and 2.0, and bad headers.
 $PY - "$C/npy" <<'PY'
@@ -257,4 +257,37 @@ c missing '0c.png\tno such image\n'
 c no_tab '0a.png a caption without a tab\n'
 c bad_k '1a.jpg#x\tcaption\n'
 c empty_caption '0a.png\t\n'
+# ckpt: training checkpoints of two tiny runs of `simlearn train` on a .npy
+# (with a projector and Adam; batch norm and SGD), their training logs for
+# jsonl, and damaged copies.
+$PY - "$tmp" <<'PY'
+import sys, os, numpy as np
+d = sys.argv[1]
+np.save(os.path.join(d, "t.npy"), np.random.default_rng(0).standard_normal((32, 6)).astype(np.float32))
+np.save(os.path.join(d, "ty.npy"), (np.arange(32) % 3).astype(np.int64))
+PY
+tr() { OMP_NUM_THREADS=1 $SL train --data "$tmp/t.npy" --labels "$tmp/ty.npy" --aug none --steps 2 --batch 8 --threads 1 "$@" >/dev/null; }
+tr --encoder "flatten,linear(4)" --projector "linear(3)" --objective infonce -o $C/ckpt/infonce.safetensors
+tr --encoder "flatten,linear(4),bn,relu" --projector none --objective supcon --optim sgd -o $C/ckpt/supcon.safetensors
+mv $C/ckpt/infonce.jsonl $C/jsonl/train_infonce
+mv $C/ckpt/supcon.jsonl $C/jsonl/train_supcon
+$PY - "$C/ckpt" <<'PY'
+import sys, os, struct, json
+d = sys.argv[1]
+b = open(os.path.join(d, "infonce.safetensors"), "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+meta = h["__metadata__"]
+def save(name, hh):
+    hb = json.dumps(hh).encode()
+    open(os.path.join(d, name), "wb").write(struct.pack("<Q", len(hb)) + hb + b[8 + n:])
+bad = dict(h); bad["__metadata__"] = dict(meta)
+for k in list(meta):
+    if k.endswith("spec"):
+        bad["__metadata__"][k] = "linear(99999999)"
+save("bad_spec.safetensors", bad)
+nometa = {k: v for k, v in h.items() if k != "__metadata__"}
+save("no_meta.safetensors", nometa)
+open(os.path.join(d, "truncated.safetensors"), "wb").write(b[: len(b) - 40])
+PY
 echo "seeds: $(find $C -type f | wc -l) files, $(du -sk $C | cut -f1) KB"
