@@ -318,21 +318,8 @@ TEST(shards_replaced_shard_is_refused) {
  * memory" under an allocator that refuses large requests. It now grows its
  * buffer as the text comes; a manifest longer than the first 4 KiB is read
  * whole (and refused for what it says, not for its length). */
-static void *small_malloc(size_t n, void *ctx) {
-    (void)ctx;
-    return n > ((size_t)1 << 20) ? NULL : malloc(n);
-}
-static void *small_realloc(void *p, size_t n, void *ctx) {
-    (void)ctx;
-    return n > ((size_t)1 << 20) ? NULL : realloc(p, n);
-}
-static void small_free(void *p, void *ctx) {
-    (void)ctx;
-    free(p);
-}
 TEST(shards_manifest_read_needs_no_large_allocation) {
-    sl_allocator a = {small_malloc, small_realloc, small_free, NULL};
-    sl_allocator_set(&a);
+    t_cap_allocations((size_t)1 << 20);
     float *x = gauss(40, 3, 7);
     make_sharded("small", x, 40, 3, 2, SL_METRIC_L2, 0);
     sl_shards *s = NULL;
@@ -348,6 +335,6 @@ TEST(shards_manifest_read_needs_no_large_allocation) {
     s = NULL;
     ASSERT_FAILS(sl_shards_open(t_path("small"), &s), SL_ERR_FORMAT, t_path("small"));
     ASSERT_TRUE(s == NULL);
-    sl_allocator_set(NULL);
+    t_cap_allocations(0);
     free(pad), free(good), free(x);
 }

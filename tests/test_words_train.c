@@ -736,34 +736,17 @@ TEST(multi_sense_recovers_a_planted_two_sense_word) {
 /* Found by tests/fuzz/wordsckpt.c: when a thread's scratch could not be
  * allocated, scratch_alloc freed it and the training thread freed it again at
  * the end (a double free). A window of 1000 needs about 16 MB of scratch per
- * thread, which this allocator refuses: the run must fail with
+ * thread, which t_cap_allocations refuses: the run must fail with
  * SL_ERR_NOMEM. */
-static void *cap8_malloc(size_t n, void *ctx) {
-    (void)ctx;
-    return n > ((size_t)8 << 20) ? NULL : malloc(n);
-}
-static void *cap8_realloc(void *p, size_t n, void *ctx) {
-    (void)ctx;
-    return n > ((size_t)8 << 20) ? NULL : realloc(p, n);
-}
-static void cap8_free(void *p, void *ctx) {
-    (void)ctx;
-    free(p);
-}
 TEST(thread_scratch_out_of_memory_fails_cleanly) {
-    sl_allocator a = {cap8_malloc, cap8_realloc, cap8_free, NULL};
-    sl_allocator_set(&a);
+    t_cap_allocations((size_t)8 << 20);
     const char *corpus = t_path("c.txt");
     write_text(corpus, "the cat sat on the mat\nthe dog sat on the log\n");
-    sl_words_config c;
-    sl_words_config_default(&c);
-    c.dim = 4;
-    c.epochs = 1;
+    sl_words_config c = small_config();
     c.threads = 2;
     c.window = 1000;
-    c.vocab.min_count = 1;
     sl_words_model *m = NULL;
     ASSERT_FAILS(sl_words_train(corpus, &c, &m, NULL), SL_ERR_NOMEM, "out of memory for thread scratch");
     ASSERT_TRUE(m == NULL);
-    sl_allocator_set(NULL);
+    t_cap_allocations(0);
 }
