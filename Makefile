@@ -78,7 +78,9 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/obj/tests/test_main.o $(BUILD)
 
 # tests/test_main.c is the shared main(), not a test file of its own.
 TESTBIN := $(filter-out $(BUILD)/tests/test_main,$(TESTBIN))
-tests-build: deps $(TESTBIN) $(BIN)
+# The fuzz targets (`make fuzz`) and their corpus replays (FUZZBIN, in the tests).
+include tests/fuzz/fuzz.mk
+tests-build: deps $(TESTBIN) $(FUZZBIN) $(BIN)
 # How the tests are run, in one place. `make test` first installs the test
 # packages; `make test-run` skips that and reruns the suite, rebuilding only
 # what is out of date (for passes under other settings, as .ci/run does).
@@ -88,7 +90,7 @@ tests-build: deps $(TESTBIN) $(BIN)
 # pytest case at a time; the sanitized pass leaves it out (the interpreter is
 # not built with the sanitizers).
 TESTSCRIPTS := tests/test_layers.sh tests/test_names.sh $(if $(filter 1,$(MPI)),tests/test_dist.sh,)
-RUN_TESTS = SIMLEARN=$(CURDIR)/$(BIN) SIMLEARN_BUILD=$(CURDIR)/$(BUILD) tests/run.sh $(TESTBIN) $(TESTSCRIPTS)
+RUN_TESTS = SIMLEARN=$(CURDIR)/$(BIN) SIMLEARN_BUILD=$(CURDIR)/$(BUILD) tests/run.sh $(TESTBIN) $(FUZZBIN) $(TESTSCRIPTS)
 test: deps-test tests-build python
 	@$(RUN_TESTS) tests/test_python.sh
 test-run: tests-build python
@@ -122,7 +124,7 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/simlearn OPT=-O1 \
 	  CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDLIBS="$(LDLIBS) -fsanitize=address,undefined" tests-build-asan
-tests-build-asan: deps-test $(TESTBIN) $(BIN)
+tests-build-asan: deps-test $(TESTBIN) $(FUZZBIN) $(BIN)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  SIMLEARN_SANITIZED=1 $(RUN_TESTS)
 
@@ -168,7 +170,7 @@ install-built: $(BUILD)/libsimlearn.a $(BUILD)/libsimlearn.so $(BIN) python
 	install -m 755 $(PYEXT) $(DESTDIR)$(PYSITE)/simlearn/
 
 clean:
-	rm -rf build build-asan build-install simlearn
+	rm -rf build build-asan build-install build-fuzz simlearn
 
 # Benchmarks live in bench/*.mk, one file per benchmark, each adding a
 # bench-<name> target and appending it to BENCHES.

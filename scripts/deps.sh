@@ -2,7 +2,7 @@
 # Installs the Debian packages simlearn needs, idempotently: packages already
 # present are not touched, and when nothing is missing this returns at once
 # (no `apt-get update`, no network).
-#   scripts/deps.sh [GROUP...]   groups: core (default), test, python, data, bench, browser, all
+#   scripts/deps.sh [GROUP...]   groups: core (default), test, python, data, bench, browser, fuzz, all
 #     core     build the library and the CLI (`make`, `make demo`), with Open
 #              MPI for distributed runs
 #     test     what the test suite checks against (`make test`): numpy reads our
@@ -15,6 +15,8 @@
 #              Debian's interpreter, its headers, numpy, pip and setuptools
 #     data     the data sets the examples and benchmarks read
 #     bench    the reference systems the benchmarks compare against
+#     fuzz     clang with libFuzzer and the sanitizer runtimes, and its OpenMP
+#              (`make fuzz`, tests/fuzz/)
 set -euo pipefail
 
 core=(build-essential pkg-config libopenblas-dev zlib1g-dev libpng-dev libjpeg-dev libopenmpi-dev openmpi-bin)
@@ -26,6 +28,7 @@ data=(dataset-fashion-mnist dict-gcide)
 bench=(python3-numpy python3-torch python3-gensim python3-faiss python3-hnswlib
        python3-sklearn python3-scipy fasttext dataset-fashion-mnist dict-gcide)
 browser=(chromium)
+fuzz=(clang libclang-rt-dev libomp-dev)
 
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(core)
@@ -38,8 +41,9 @@ for g in "${groups[@]}"; do
     data) want+=("${data[@]}") ;;
     bench) want+=("${bench[@]}") ;;
     browser) want+=("${browser[@]}") ;;
-    all) want+=("${core[@]}" "${test[@]}" "${python[@]}" "${data[@]}" "${bench[@]}" "${browser[@]}") ;;
-    *) echo "deps.sh: unknown group '$g' (expected core, test, python, data, bench, browser or all)" >&2; exit 2 ;;
+    fuzz) want+=("${fuzz[@]}") ;;
+    all) want+=("${core[@]}" "${test[@]}" "${python[@]}" "${data[@]}" "${bench[@]}" "${browser[@]}" "${fuzz[@]}") ;;
+    *) echo "deps.sh: unknown group '$g' (expected core, test, python, data, bench, browser, fuzz or all)" >&2; exit 2 ;;
   esac
 done
 

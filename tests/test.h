@@ -31,6 +31,9 @@ const char *t_path(const char *name);
 _Noreturn void t_skip_exit(void);
 /* Write bytes to a file (for bad-input fixtures). */
 void t_write_file(const char *path, const void *data, size_t n);
+/* Install (sl_allocator_set, so before any other simlearn call) an allocator
+ * that refuses every request above max_bytes; 0 restores the default. */
+void t_cap_allocations(size_t max_bytes);
 /* Run a shell command, capturing stdout+stderr into *out (malloc'd, NUL-terminated);
  * returns the exit status (or -1). */
 int t_run(const char *cmd, char **out);

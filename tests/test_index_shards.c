@@ -317,3 +317,29 @@ TEST(shards_replaced_shard_is_refused) {
     ASSERT_FAILS(sl_shards_write(t_path("mixed"), slash, 1), SL_ERR_ARG, "no '/'");
     free(x), free(y), free(m);
 }
+
+/* Found by tests/fuzz/shards.c: the manifest reader allocated its 64 MiB
+ * limit up front for every manifest, so opening one failed with "out of
+ * memory" under an allocator that refuses large requests. It now grows its
+ * buffer as the text comes; a manifest longer than the first 4 KiB is read
+ * whole (and refused for what it says, not for its length). */
+TEST(shards_manifest_read_needs_no_large_allocation) {
+    t_cap_allocations((size_t)1 << 20);
+    float *x = gauss(40, 3, 7);
+    make_sharded("small", x, 40, 3, 2, SL_METRIC_L2, 0);
+    sl_shards *s = NULL;
+    ASSERT_OK(sl_shards_open(t_path("small"), &s));
+    sl_shards_destroy(s);
+    size_t len;
+    char *good = slurp(t_path("small"), &len);
+    size_t big = 10000;
+    char *pad = malloc(len + big);
+    memcpy(pad, good, len);
+    memset(pad + len, 'x', big);
+    spit(t_path("small"), pad, len + big);
+    s = NULL;
+    ASSERT_FAILS(sl_shards_open(t_path("small"), &s), SL_ERR_FORMAT, t_path("small"));
+    ASSERT_TRUE(s == NULL);
+    t_cap_allocations(0);
+    free(pad), free(good), free(x);
+}

@@ -79,6 +79,25 @@ void t_write_file(const char *path, const void *data, size_t n) {
     }
 }
 
+static size_t t_alloc_cap;
+static void *cap_malloc(size_t n, void *ctx) {
+    (void)ctx;
+    return n > t_alloc_cap ? NULL : malloc(n);
+}
+static void *cap_realloc(void *p, size_t n, void *ctx) {
+    (void)ctx;
+    return n > t_alloc_cap ? NULL : realloc(p, n);
+}
+static void cap_free(void *p, void *ctx) {
+    (void)ctx;
+    free(p);
+}
+void t_cap_allocations(size_t max_bytes) {
+    static const sl_allocator a = {cap_malloc, cap_realloc, cap_free, NULL};
+    t_alloc_cap = max_bytes;
+    sl_allocator_set(max_bytes ? &a : NULL);
+}
+
 int t_run(const char *cmd, char **out) {
     char full[8192];
     snprintf(full, sizeof full, "(%s) 2>&1", cmd);

@@ -732,3 +732,21 @@ TEST(multi_sense_recovers_a_planted_two_sense_word) {
     if (z0_river == z1_river) T_FAIL("both senses prefer the same topic: %g %g / %g %g", s[0][0], s[0][1], s[1][0], s[1][1]);
     sl_words_model_destroy(m);
 }
+
+/* Found by tests/fuzz/wordsckpt.c: when a thread's scratch could not be
+ * allocated, scratch_alloc freed it and the training thread freed it again at
+ * the end (a double free). A window of 1000 needs about 16 MB of scratch per
+ * thread, which t_cap_allocations refuses: the run must fail with
+ * SL_ERR_NOMEM. */
+TEST(thread_scratch_out_of_memory_fails_cleanly) {
+    t_cap_allocations((size_t)8 << 20);
+    const char *corpus = t_path("c.txt");
+    write_text(corpus, "the cat sat on the mat\nthe dog sat on the log\n");
+    sl_words_config c = small_config();
+    c.threads = 2;
+    c.window = 1000;
+    sl_words_model *m = NULL;
+    ASSERT_FAILS(sl_words_train(corpus, &c, &m, NULL), SL_ERR_NOMEM, "out of memory for thread scratch");
+    ASSERT_TRUE(m == NULL);
+    t_cap_allocations(0);
+}

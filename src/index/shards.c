@@ -311,12 +311,32 @@ static sl_status manifest_shard(lines *l, sl_shards *s, size_t i, size_t *rows) 
     return SL_OK;
 }
 
+/* Up to max bytes of fp into a buffer of max + 1 at most, grown as the
+ * text comes (a manifest is a few hundred bytes; the limit is not allocated
+ * up front). NULL when out of memory. */
+static char *read_upto(FILE *fp, size_t max, size_t *n) {
+    size_t cap = 0;
+    char *t = NULL;
+    *n = 0;
+    do {
+        size_t ncap = cap ? (cap > max / 2 ? max + 1 : 2 * cap) : 4096;
+        char *nt = sl__realloc(t, ncap);
+        if (!nt) {
+            sl__free(t);
+            return NULL;
+        }
+        t = nt, cap = ncap;
+        *n += fread(t + *n, 1, cap - *n, fp);
+    } while (*n == cap && cap <= max && !ferror(fp));
+    return t;
+}
+
 /* The manifest's text (whole, at most MANIFEST_MAX_BYTES) in a new buffer. */
 static sl_status manifest_read(const char *path, char **out, size_t *len) {
     FILE *fp = fopen(path, "rb");
     if (!fp) return sl__fail(SL_ERR_IO, "%s: cannot open the manifest: %s", path, strerror(errno));
-    char *t = sl__malloc(MANIFEST_MAX_BYTES + 1);
-    size_t n = t ? fread(t, 1, MANIFEST_MAX_BYTES + 1, fp) : 0;
+    size_t n;
+    char *t = read_upto(fp, MANIFEST_MAX_BYTES, &n);
     bool err = ferror(fp);
     fclose(fp);
     if (!t) return sl__fail(SL_ERR_NOMEM, "%s: out of memory", path);

@@ -180,6 +180,17 @@ static sl_status decode_jpeg(const char *path, const uint8_t *data, size_t n, in
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)n);
     jpeg_read_header(&cinfo, TRUE);
+    /* Before jpeg_start_decompress, which allocates for the whole image (a
+     * progressive JPEG's coefficients: gigabytes for a header that claims
+     * 65000 x 65000). Scaling only shrinks, so the header's size bounds the
+     * output's. */
+    if (cinfo.image_width == 0 || cinfo.image_height == 0 || cinfo.image_width > SL__IMAGE_MAX_SIDE ||
+        cinfo.image_height > SL__IMAGE_MAX_SIDE) {
+        unsigned iw = cinfo.image_width, ih = cinfo.image_height;
+        jpeg_destroy_decompress(&cinfo);
+        return sl__fail(SL_ERR_FORMAT, "%s: JPEG size %ux%u is not supported (at most %d pixels a side)", path, iw, ih,
+                        SL__IMAGE_MAX_SIDE);
+    }
     cinfo.out_color_space = cinfo.jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
     /* libjpeg decodes at 1/2, 1/4 or 1/8 size almost for free; a caller that
      * will shrink the image anyway asks for the smallest scale that keeps the

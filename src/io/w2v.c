@@ -72,7 +72,8 @@ static sl_status rd_open(rd *r, const char *path, uint64_t *fsize) {
     struct stat sb;
     *fsize = UINT64_MAX; /* unknown for pipes and the like */
     if (fstat(fileno(r->f), &sb) == 0 && S_ISREG(sb.st_mode)) *fsize = (uint64_t)sb.st_size;
-    r->cap = W2V_CHUNK;
+    /* A small file gets a buffer of its size (rd_fill grows it if the file grew). */
+    r->cap = *fsize < W2V_CHUNK ? (*fsize < 64 ? 64 : (size_t)*fsize + 1) : W2V_CHUNK;
     r->buf = sl__malloc(r->cap + 1);
     if (!r->buf) {
         fclose(r->f);

@@ -391,6 +391,7 @@ static void scratch_free(scratch *s) {
     sl__free(s->neg);
     sl__free(s->sent);
     sl__free(s->lq);
+    memset(s, 0, sizeof *s); /* freeing again (after a failed scratch_alloc) is a no-op */
 }
 
 static bool scratch_alloc(scratch *s, const sl_words_model *m) {
@@ -407,7 +408,7 @@ static bool scratch_alloc(scratch *s, const sl_words_model *m) {
     s->neg = sl__calloc(2 * K + 1, sizeof *s->neg);
     s->lq = sl__calloc(MAX_SENSES, sizeof *s->lq);
     s->sent = sl__calloc(MAX_SENT, sizeof *s->sent);
-    if (!s->sent || !s->b || !s->S || !s->D || !s->h || !s->neg || !s->lq) {
+    if (!s->a || !s->sent || !s->b || !s->S || !s->D || !s->h || !s->neg || !s->lq) {
         scratch_free(s);
         return false;
     }
