@@ -162,4 +162,15 @@ TEST(jpeg_too_large_is_refused_before_decoding) {
     int w, h, c;
     ASSERT_FAILS(sl_image_read(t_path("big.jpg"), &px, &w, &h, &c), SL_ERR_FORMAT, "65324x65496 is not supported");
     ASSERT_TRUE(px == NULL);
+    /* Within the side limit, 30000 x 30000, its coefficients would take
+     * about 2.7 GB: libjpeg's memory limit stops it. */
+    uint8_t mid[sizeof hdr];
+    memcpy(mid, hdr, sizeof hdr);
+    size_t sof = 0;
+    while (!(mid[sof] == 0xff && mid[sof + 1] == 0xc2)) sof++;
+    mid[sof + 5] = 0x75, mid[sof + 6] = 0x30, mid[sof + 7] = 0x75, mid[sof + 8] = 0x30;
+    t_write_file(t_path("mid.jpg"), mid, sizeof mid);
+    ASSERT_FAILS(sl_image_read(t_path("mid.jpg"), &px, &w, &h, &c), SL_ERR_FORMAT,
+                 "mid.jpg: cannot decode JPEG: Backing store not supported");
+    ASSERT_TRUE(px == NULL);
 }

@@ -15,6 +15,7 @@
 /* Images larger than this many pixels per side are refused; nothing simlearn
  * does needs more, and it stops a forged header from asking for gigabytes. */
 #define SL__IMAGE_MAX_SIDE 32768
+#define SL__JPEG_MAX_MEMORY (1L << 30)
 
 static sl_status check_args(const uint8_t *pixels, int width, int height, int channels) {
     if (!pixels) return sl__fail(SL_ERR_ARG, "png: no pixel buffer");
@@ -178,6 +179,10 @@ static sl_status decode_jpeg(const char *path, const uint8_t *data, size_t n, in
         return sl__fail(SL_ERR_FORMAT, "%s: cannot decode JPEG: %s", path, err.msg);
     }
     jpeg_create_decompress(&cinfo);
+    /* libjpeg's own working memory (a progressive image's coefficients take
+     * 2 bytes a pixel and component): past this it stops with "Backing store
+     * not supported" instead of allocating gigabytes for a small file. */
+    cinfo.mem->max_memory_to_use = SL__JPEG_MAX_MEMORY;
     jpeg_mem_src(&cinfo, data, (unsigned long)n);
     jpeg_read_header(&cinfo, TRUE);
     /* Before jpeg_start_decompress, which allocates for the whole image (a
