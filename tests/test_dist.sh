@@ -174,7 +174,8 @@ run_case() {
         step=$(meta d.safetensors train.step)
         [ -n "$step" ] && [ $((step % 10)) = 0 ] || fail "the last checkpoint is at step '$step'" ;;
     builds_without_mpi)
-        mkdir src && (cd "$top" && cp -r Makefile include src cli scripts bench "$work/src/") || fail "copy"
+        mkdir -p src/tests/fuzz && (cd "$top" && cp -r Makefile include src cli scripts bench "$work/src/" &&
+            cp tests/fuzz/fuzz.mk "$work/src/tests/fuzz/") || fail "copy"
         # (not the settings of a make this test may run under)
         env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C src -j2 MPI=0 BUILD=b BIN=b/simlearn b/simlearn > build.log 2>&1 ||
             fail "make MPI=0: $(tail build.log)"
