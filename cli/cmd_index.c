@@ -71,7 +71,6 @@ static int build_sharded(const cli_args *a, sl_metric m) {
         rc = add_fail(s, cli_str(a, "ids"));
         goto out;
     }
-    cli_stop_end();
     sl_progress_finish(p, NULL);
     if (rank == 0)
         printf("built %s: %zu vectors in %d shards (%s.shard0of%d ...), %zu dims, metric %s, M %zu, ef_construction "

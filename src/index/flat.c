@@ -87,6 +87,14 @@ static void fold_row(sl_metric m, const float *c, const float *aux, size_t nb, i
 
 typedef sl__cand cand;
 
+void sl__cand_emit(cand *buf, size_t c, size_t k, sl_metric m, int64_t *ids, float *scores) {
+    qsort(buf, c, sizeof *buf, sl__cand_cmp);
+    for (size_t t = 0; t < k; t++) {
+        ids[t] = t < c ? buf[t].id : -1;
+        scores[t] = t < c ? (float)(m == SL_METRIC_L2 ? buf[t].key : -buf[t].key) : NAN;
+    }
+}
+
 int sl__cand_cmp(const void *a, const void *b) {
     const cand *x = a, *y = b;
     if (x->key < y->key) return -1;
@@ -287,11 +295,7 @@ static bool merge_chunk(const cand *all, size_t ranks, size_t qn, size_t k, sl_m
                 if (x->id >= 0) buf[c++] = *x;
             }
         if (c < k) ok = false;
-        qsort(buf, c, sizeof *buf, sl__cand_cmp);
-        for (size_t t = 0; t < k; t++) {
-            ids[i * k + t] = t < c ? buf[t].id : -1;
-            scores[i * k + t] = t < c ? (float)(m == SL_METRIC_L2 ? buf[t].key : -buf[t].key) : NAN;
-        }
+        sl__cand_emit(buf, c, k, m, ids + i * k, scores + i * k);
     }
     return ok;
 }

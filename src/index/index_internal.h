@@ -23,6 +23,9 @@ typedef struct sl__cand {
     int64_t id;
 } sl__cand;
 int sl__cand_cmp(const void *a, const void *b);
+/* Sort buf[0 .. c) by sl__cand_cmp and write its k best as ids and scores
+ * (the key back as the metric's score), padded with id -1 and NaN. */
+void sl__cand_emit(sl__cand *buf, size_t c, size_t k, sl_metric m, int64_t *ids, float *scores);
 
 /* SL_ERR_NUMERIC naming the first row with a NaN/Inf value, or SL_OK. */
 sl_status sl__check_finite(const float *x, size_t n, size_t d, const char *what);

@@ -512,11 +512,7 @@ sl_status sl_shards_merge(const int64_t *ids, const float *scores, size_t parts,
                 /* padding (id -1) and NaN scores are left out */
                 if (ids[at] >= 0 && scores[at] == scores[at]) buf[c++] = (sl__cand){(double)(sign * scores[at]), ids[at]};
             }
-        qsort(buf, c, sizeof *buf, sl__cand_cmp);
-        for (size_t t = 0; t < k; t++) {
-            out_ids[i * k + t] = t < c ? buf[t].id : -1;
-            out_scores[i * k + t] = t < c ? sign * (float)buf[t].key : NAN;
-        }
+        sl__cand_emit(buf, c, k, metric, out_ids + i * k, out_scores + i * k);
     }
     sl__free(buf);
     return SL_OK;

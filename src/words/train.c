@@ -22,6 +22,7 @@
 #define CHUNKS_PER_THREAD 16 /* pieces of a round that threads take in turn */
 #define MAX_SENSES 64
 #define CHUNK_DONE UINT64_MAX
+#define MAX_LANES 4096  /* ranks x threads */
 /* Distributed runs: each rank trains its own lanes on its own copy of the
  * model; the ranks add up their changes (MAX_GROWTH: merge_changes) to the
  * frequent words' rows (the first HOT_WORDS) after every one of a round's
@@ -990,7 +991,7 @@ static sl_status ckpt_read_header(reader *r, ckpt_header *h) {
     /* Every word takes at least 13 bytes and every row dim floats, so sizes
      * beyond what the file can hold are rejected before allocating. */
     uint64_t V = h->V, rows = h->rows;
-    if (h->threads < 1 || h->threads > 4096 || V == 0 || V > r->left / 13 || rows < V || rows > V * MAX_SENSES ||
+    if (h->threads < 1 || h->threads > MAX_LANES || V == 0 || V > r->left / 13 || rows < V || rows > V * MAX_SENSES ||
         h->epoch > (uint32_t)c->epochs || h->round >= ROUNDS)
         return sl__fail(SL_ERR_FORMAT, "%s: checkpoint header has impossible values (%llu words, %llu rows, %d threads)",
                         path, (unsigned long long)V, (unsigned long long)rows, h->threads);
@@ -1238,13 +1239,6 @@ static sl_status gather_positions(trainer *t) {
     return s;
 }
 
-/* The first `rows` rows of x (t->stride floats each) become base plus the
- * ranks' changes since base (the state they last held in common), added up,
- * and base becomes that new common state. A row's added-up change is cut
- * down to at most MAX_GROWTH times the longest change one rank made to it:
- * rows that every rank moves the same way between exchanges (the frequent
- * words') would otherwise move N times as far, which from 4 ranks on
- * diverges. (The sum is the sum of the x less N times base.) */
 /* |a - s·b|² of a row of d floats (d a multiple of SL__WALIGN), in
  * SL__WALIGN independent lanes so that it vectorises. */
 static float row_dist2(const float *a, const float *b, float s, size_t d) {
@@ -1259,6 +1253,13 @@ static float row_dist2(const float *a, const float *b, float s, size_t d) {
     return q;
 }
 
+/* The first `rows` rows of x (t->stride floats each) become base plus the
+ * ranks' changes since base (the state they last held in common), added up,
+ * and base becomes that new common state. A row's added-up change is cut
+ * down to at most MAX_GROWTH times the longest change one rank made to it:
+ * rows that every rank moves the same way between exchanges (the frequent
+ * words') would otherwise move N times as far, which from 4 ranks on
+ * diverges. (The sum is the sum of the x less N times base.) */
 static sl_status merge_changes(const trainer *t, float *x, float *base, size_t rows) {
     size_t d = t->m->stride;
     float *len = t->row_len, N = (float)t->R;
@@ -1308,9 +1309,9 @@ static void sync_ranks(trainer *t, run_state *rs, const double round[2], int64_t
     int64_t failed = flags[0];
     sl_status s = sl_dist_max_i64(flags, 3);
     if (s == SL_OK && flags[0] && !failed) {
-        s = sl__fail(SL_ERR_STATE, "rank %d of the run stopped with an error (see its message)", (int)flags[0] - 1);
         rs->fail = SL_ERR_STATE;
-        snprintf(rs->fail_msg, sizeof rs->fail_msg, "%s", sl_error_message());
+        snprintf(rs->fail_msg, sizeof rs->fail_msg, "rank %d of the run stopped with an error (see its message)",
+                 (int)flags[0] - 1);
         return;
     }
     if (flags[0]) return;
@@ -1530,7 +1531,7 @@ static sl_status run(const char *corpus, sl_words_model *m, const sl_words_confi
 
 static int pick_threads(int n) {
     if (n <= 0) n = omp_get_num_procs();
-    return n < 1 ? 1 : n > 4096 ? 4096 : n;
+    return n < 1 ? 1 : n > MAX_LANES ? MAX_LANES : n;
 }
 
 sl_status sl_words_train(const char *corpus, const sl_words_config *cfg, sl_words_model **out,
@@ -1542,10 +1543,10 @@ sl_status sl_words_train(const char *corpus, const sl_words_config *cfg, sl_word
     SL__TRY(sl__vocab_scan(corpus, &cfg->vocab, cfg->stop, &v));
     sl_words_model *m;
     int lanes = sl_dist_size() * pick_threads(cfg->threads);
-    if (lanes > 4096) {
+    if (lanes > MAX_LANES) {
         sl_vocab_destroy(v);
-        return sl__fail(SL_ERR_ARG, "threads: %d ranks x %d threads is more than 4096 lanes", sl_dist_size(),
-                        pick_threads(cfg->threads));
+        return sl__fail(SL_ERR_ARG, "threads: %d ranks x %d threads is more than %d lanes", sl_dist_size(),
+                        pick_threads(cfg->threads), MAX_LANES);
     }
     SL__TRY(model_alloc(v, cfg, lanes, NULL, &m));
     m->corpus_size = fsize;
