@@ -10,7 +10,8 @@
 # tests/fuzz/corpus/ (libFuzzer -merge=1), by hand, so the committed corpus
 # grows only when someone decides so. Crashes are written to
 # $(FUZZ_BUILD)/crashes/<target>/.
-#   make fuzz [FUZZ_TARGETS="npy hnsw"] [FUZZ_SECONDS=120] [FUZZ_JOBS=1]
+#   make fuzz [FUZZ_TARGETS="npy hnsw"] [FUZZ_SECONDS=120] [FUZZ_JOBS=1] [FUZZ_RUNS=N]
+#   (FUZZ_RUNS stops each run after N executions, whichever of the two comes first)
 #   make fuzz-build           the binaries only: $(FUZZ_BUILD)/fuzz_<target>
 #
 # In `make test` (and `make asan`) every target is also linked, with the
@@ -21,6 +22,7 @@ FUZZ_TARGETS ?= npy safetensors w2v idx hnsw shards model augment jsonl wordeval
 FUZZ_ALL     := $(basename $(notdir $(filter-out tests/fuzz/replay.c tests/fuzz/fuzz_util.c,$(wildcard tests/fuzz/*.c))))
 FUZZ_SECONDS ?= 120
 FUZZ_JOBS    ?= 1
+FUZZ_RUNS    ?=
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_CC      ?= clang
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -34,7 +36,7 @@ fuzz_maxlen   = $(patsubst $(1)=%,%,$(filter $(1)=%,$(FUZZ_MAXLEN)))
 
 .PHONY: fuzz fuzz-build fuzz-merge deps-fuzz
 deps-fuzz:
-	@scripts/deps.sh fuzz
+	@scripts/deps.sh core fuzz
 
 $(FUZZ_BUILD)/obj/%.o: %.c | deps-fuzz
 	@mkdir -p $(dir $@)
@@ -52,7 +54,7 @@ fuzz-build: deps-fuzz $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 fuzz-run-%: $(FUZZ_BUILD)/fuzz_%
 	@mkdir -p $(FUZZ_BUILD)/corpus/$* $(FUZZ_BUILD)/crashes/$*
 	cd $(FUZZ_BUILD) && OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1 ./fuzz_$* -max_total_time=$(FUZZ_SECONDS) \
-	  -max_len=$(call fuzz_maxlen,$*) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	  -max_len=$(call fuzz_maxlen,$*) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS)) \
 	  $(if $(wildcard tests/fuzz/$*.dict),-dict=$(CURDIR)/tests/fuzz/$*.dict,) \
 	  -artifact_prefix=crashes/$*/ corpus/$* $(CURDIR)/tests/fuzz/corpus/$* > fuzz-$*.log 2>&1; \
 	  rc=$$?; grep -v 'NEW\|REDUCE\|pulse' fuzz-$*.log | tail -n 25; exit $$rc
