@@ -85,11 +85,12 @@ tests-build: deps $(TESTBIN) $(FUZZBIN) $(BIN)
 # packages; `make test-run` skips that and reruns the suite, rebuilding only
 # what is out of date (for passes under other settings, as .ci/run does).
 # The scripts check the module order (tests/test_layers.sh) and the API's
-# conventions (tests/test_names.sh) on the headers and the objects of $(BUILD).
-# tests/test_python.sh runs the Python package's tests (tests/python/) one
+# conventions (tests/test_names.sh) on the headers and the objects of $(BUILD);
+# tests/test_faults.sh runs the CLI's writers into write errors and kills a
+# training run while it checkpoints. tests/test_python.sh runs the Python package's tests (tests/python/) one
 # pytest case at a time; the sanitized pass leaves it out (the interpreter is
 # not built with the sanitizers).
-TESTSCRIPTS := tests/test_layers.sh tests/test_names.sh $(if $(filter 1,$(MPI)),tests/test_dist.sh,)
+TESTSCRIPTS := tests/test_layers.sh tests/test_names.sh tests/test_faults.sh $(if $(filter 1,$(MPI)),tests/test_dist.sh,)
 RUN_TESTS = SIMLEARN=$(CURDIR)/$(BIN) SIMLEARN_BUILD=$(CURDIR)/$(BUILD) tests/run.sh $(TESTBIN) $(FUZZBIN) $(TESTSCRIPTS)
 test: deps-test tests-build python
 	@$(RUN_TESTS) tests/test_python.sh

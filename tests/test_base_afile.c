@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int fail_dir_errno, fail_file_errno; /* 0: pass the call through */
@@ -84,4 +85,44 @@ TEST(atomic_file_sync_failure_keeps_the_old_file) {
     /* The temporary file is gone and the directory was not synced again. */
     ASSERT_EQ_INT(files_in_tmpdir(), 1);
     ASSERT_EQ_INT(dir_syncs, 1);
+}
+
+/* A writer killed before its rename leaves DEST.tmp.HOST.PID.N behind. */
+static void make_file(const char *name) {
+    FILE *f = fopen(t_path(name), "w");
+    ASSERT_TRUE(f != NULL);
+    fputs("left behind", f);
+    fclose(f);
+}
+
+static bool exists(const char *name) { return access(t_path(name), F_OK) == 0; }
+
+static long dead_pid(void) {
+    pid_t pid = fork();
+    ASSERT_TRUE(pid >= 0);
+    if (pid == 0) _exit(0);
+    ASSERT_EQ_INT(waitpid(pid, NULL, 0), pid);
+    return (long)pid;
+}
+
+TEST(atomic_file_removes_temporaries_of_dead_writers_of_the_same_file) {
+    char host[65], dead[160], live[160], other_host[160], other_file[160], odd[160], self[160];
+    ASSERT_EQ_INT(gethostname(host, sizeof host), 0);
+    host[32] = '\0';
+    long gone = dead_pid();
+    snprintf(dead, sizeof dead, "a.txt.tmp.%s.%ld.7", host, gone);
+    snprintf(live, sizeof live, "a.txt.tmp.%s.%ld.0", host, (long)getppid());
+    snprintf(other_host, sizeof other_host, "a.txt.tmp.%s-elsewhere.%ld.0", host, gone);
+    snprintf(other_file, sizeof other_file, "b.txt.tmp.%s.%ld.0", host, gone);
+    snprintf(odd, sizeof odd, "a.txt.tmp.%s.%ld.x", host, gone);
+    snprintf(self, sizeof self, "a.txt.tmp.%s.%ld.999999", host, (long)getpid());
+    const char *keep[] = {live, other_host, other_file, odd, self};
+    make_file(dead);
+    for (int i = 0; i < 5; i++) make_file(keep[i]);
+    ASSERT_OK(write_text(t_path("a.txt"), "one"));
+    assert_content(t_path("a.txt"), "one");
+    ASSERT_TRUE(!exists(dead));
+    for (int i = 0; i < 5; i++)
+        if (!exists(keep[i])) T_FAIL("%s was removed", keep[i]);
+    ASSERT_EQ_INT(files_in_tmpdir(), 6);
 }

@@ -193,6 +193,9 @@ void sl_progress_destroy(sl_progress *p);
 typedef struct sl_afile sl_afile;
 sl_status sl_afile_open(const char *path, sl_afile **out);
 FILE *sl_afile_stream(sl_afile *f);
+/* fwrite of n bytes to the stream; a short write is SL_ERR_IO "PATH: write
+ * failed: REASON" (the file stays open: abort it). */
+sl_status sl_afile_write(sl_afile *f, const void *p, size_t n);
 /* Flush, fsync, close and rename into place, then fsync the directory; frees
  * f whatever the result. A failure of that last sync is SL_ERR_IO with the
  * file already in place (it may not survive a crash); a directory that cannot

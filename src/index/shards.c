@@ -94,12 +94,10 @@ static sl_status manifest_save(const char *manifest, const char *const *names, c
     SL__TRY(manifest_text(manifest, names, f, n, &t, &len));
     sl_afile *af;
     sl_status s = sl_afile_open(manifest, &af);
-    if (!s && fwrite(t, 1, len, sl_afile_stream(af)) != len) {
+    if (!s && (s = sl_afile_write(af, t, len)) != SL_OK)
         sl_afile_abort(af);
-        s = sl__fail(SL_ERR_IO, "%s: write failed", manifest);
-    } else if (!s) {
+    else if (!s)
         s = sl_afile_commit(af);
-    }
     sl__free(t);
     return s;
 }

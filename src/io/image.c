@@ -73,12 +73,12 @@ sl_status sl_png_write(const char *path, const uint8_t *pixels, int width, int h
         sl__free(buf);
         return s;
     }
-    if (fwrite(buf, 1, len, sl_afile_stream(f)) != len) {
-        sl__free(buf);
-        sl_afile_abort(f);
-        return sl__fail(SL_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-    }
+    s = sl_afile_write(f, buf, len);
     sl__free(buf);
+    if (s) {
+        sl_afile_abort(f);
+        return s;
+    }
     return sl_afile_commit(f);
 }
 

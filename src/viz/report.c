@@ -787,9 +787,10 @@ sl_status sl_report_html(const sl_report_config *c, char **html, size_t *len) {
 sl_status sl_report_write(const char *path, const char *html, size_t len) {
     sl_afile *f;
     SL__TRY(sl_afile_open(path, &f));
-    if (fwrite(html, 1, len, sl_afile_stream(f)) != len) {
+    sl_status s = sl_afile_write(f, html, len);
+    if (s) {
         sl_afile_abort(f);
-        return sl__fail(SL_ERR_IO, "%s: cannot write", path);
+        return s;
     }
     return sl_afile_commit(f);
 }

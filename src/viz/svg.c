@@ -166,9 +166,10 @@ static void pad_range(double *lo, double *hi, double frac) {
 sl_status sl_svg_write(const char *path, const char *svg, size_t len) {
     sl_afile *f;
     SL__TRY(sl_afile_open(path, &f));
-    if (fwrite(svg, 1, len, sl_afile_stream(f)) != len) {
+    sl_status s = sl_afile_write(f, svg, len);
+    if (s) {
         sl_afile_abort(f);
-        return sl__fail(SL_ERR_IO, "%s: write failed", path);
+        return s;
     }
     return sl_afile_commit(f);
 }

@@ -915,7 +915,7 @@ static sl_status ckpt_write(const sl_words_model *m, const char *path) {
     ok = ok && w_all(f, "SLWEND\0\0", 8);
     if (!ok) {
         sl_afile_abort(af);
-        return sl__fail(SL_ERR_IO, "%s: writing the checkpoint failed: %s", path, strerror(errno));
+        return sl__fail(SL_ERR_IO, "%s: write failed: %s", path, strerror(errno));
     }
     return sl_afile_commit(af);
 }

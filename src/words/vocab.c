@@ -47,16 +47,21 @@ sl_status sl__corpus_open(sl__corpus *c, const char *path, uint64_t start, uint6
     c->lowercase = lowercase;
     c->f = fopen(path, "rb");
     if (!c->f) return sl__fail(SL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    c->buf = sl__malloc(CORPUS_BUF);
+    /* A word belongs to the range holding its first byte: when starting
+     * inside a word, skip to its end (the previous range reads it). */
+    uint64_t from = start > 0 ? start - 1 : 0;
+    /* The buffer: CORPUS_BUF, or less for a short range or file (the reader
+     * works with any size; many lanes over a small file then need little). */
+    struct stat st;
+    uint64_t stop = fstat(fileno(c->f), &st) == 0 && (uint64_t)st.st_size < end ? (uint64_t)st.st_size : end;
+    uint64_t want = stop > from ? stop - from + SL_WORDS_MAX_WORD + 2 : 4096;
+    c->cap = want < CORPUS_BUF ? (size_t)(want < 4096 ? 4096 : want) : CORPUS_BUF;
+    c->buf = sl__malloc(c->cap);
     if (!c->buf) {
         fclose(c->f);
         c->f = NULL;
         return sl__fail(SL_ERR_NOMEM, "%s: no memory for the read buffer", path);
     }
-    c->cap = CORPUS_BUF;
-    /* A word belongs to the range holding its first byte: when starting
-     * inside a word, skip to its end (the previous range reads it). */
-    uint64_t from = start > 0 ? start - 1 : 0;
     if (from > 0 && fseeko(c->f, (off_t)from, SEEK_SET) != 0) {
         sl__corpus_close(c);
         return sl__fail(SL_ERR_IO, "%s: cannot seek to byte %llu", path, (unsigned long long)from);
