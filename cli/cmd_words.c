@@ -152,8 +152,10 @@ static int cmd_train(int argc, char **argv) {
     const sl_vocab *v = sl_words_model_vocab(m);
     printf("vocabulary %zu words (%llu tokens per pass), %zu vector rows x %d\n", sl_vocab_size(v),
            (unsigned long long)sl_vocab_total(v), sl_words_model_rows(m), sl_words_model_dim(m));
-    printf("trained %llu raw words (%llu after subsampling) in %.2f s: %.0f words/s, final loss %.4f\n",
-           (unsigned long long)st.raw_words, (unsigned long long)st.trained, st.seconds, st.words_per_sec, st.loss);
+    char loss[48];
+    snprintf(loss, sizeof loss, isnan(st.loss) ? "none (no predictions were made)" : "%.4f", st.loss);
+    printf("trained %llu raw words (%llu after subsampling) in %.2f s: %.0f words/s, final loss %s\n",
+           (unsigned long long)st.raw_words, (unsigned long long)st.trained, st.seconds, st.words_per_sec, loss);
     if (st.interrupted)
         printf("stopped after %lld epochs as asked; the state is in %s (continue with --resume %s)\n",
                cli_int(&a, "stop-after-epochs"), c.checkpoint, c.checkpoint);

@@ -83,6 +83,24 @@ TEST(vocab_counts_order_min_count_and_max_size) {
     sl_vocab_destroy(v);
 }
 
+/* A NUL byte separates words: a word cannot hold one, and "a\0b" once
+ * counted as one word but was written as "a", beside the real "a". */
+TEST(nul_bytes_separate_words) {
+    const char *p = t_path("c.txt");
+    FILE *f = fopen(p, "wb");
+    ASSERT_TRUE(f != NULL);
+    fwrite("word\0word other\0\0word\n", 1, 22, f);
+    fclose(f);
+    sl_vocab_config vc = {1, 0, false};
+    sl_vocab *v;
+    ASSERT_OK(sl_vocab_build(p, &vc, &v));
+    ASSERT_EQ_SIZE(sl_vocab_size(v), 2);
+    ASSERT_STREQ(sl_vocab_word(v, 0), "word");
+    ASSERT_EQ_INT(sl_vocab_count(v, 0), 3);
+    ASSERT_STREQ(sl_vocab_word(v, 1), "other");
+    sl_vocab_destroy(v);
+}
+
 TEST(subsampling_follows_word2vec_formula) {
     const char *w[] = {"the", "of", "rare"};
     uint64_t c[] = {100000, 1000, 5};

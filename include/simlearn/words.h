@@ -26,7 +26,7 @@ extern "C" {
 
 /* ---- vocabulary -----------------------------------------------------------
  * Words are byte strings split on ASCII whitespace (space, tab, CR, LF, VT,
- * FF) and capped at SL_WORDS_MAX_WORD bytes (cut at a UTF-8 character
+ * FF) and NUL bytes and capped at SL_WORDS_MAX_WORD bytes (cut at a UTF-8 character
  * boundary). Entries are sorted by decreasing count, ties by byte order, so
  * index 0 is the most frequent word. Immutable once built: safe to share
  * between threads. */

@@ -20,8 +20,10 @@ sl_status sl__file_size(const char *path, uint64_t *out) {
     return SL_OK;
 }
 
+/* Word separators: ASCII whitespace, and NUL (a word cannot hold one: it
+ * would end the word's C string). */
 static inline bool is_space(unsigned char ch) {
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f';
+    return ch == '\0' || ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f';
 }
 
 static int refill(sl__corpus *c) {
