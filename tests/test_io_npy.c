@@ -554,6 +554,7 @@ static const struct {
     {2, "{'descr': R'<f4', 'fortran_order': False, 'shape': \\\n (2, 3)}", 2, 2, 3},
     {1, "{'descr': '<f4', 'fortran_order': False, 'shape': ()}", 0, 0, 0},
     {1, "{'descr': '<f4', 'fortran_order': False, 'shape': (-0, 3)}", 2, 0, 3},
+    {2, "{'descr': '\\u003cf\\U00000034', 'fortran_order': False, 'shape': (2, 3)}", 2, 2, 3},
 };
 
 /* ...and spellings numpy refuses, refused here too. */
@@ -609,6 +610,9 @@ TEST(header_spellings_numpy_reads) {
         sl_array_destroy(&a);
     }
     for (int i = 0; i < N_REFUSALS; i++) expect_bad(refusal_file(i), SL_ERR_FORMAT, refusals[i].frag);
+    /* An escape beyond ASCII is shown as UTF-8 in the message. */
+    expect_bad(hand_npy("e9.npy", 1, "{'descr': '\\u00e9\\xe9\\u20ac\\U0001F600', 'fortran_order': False, 'shape': (1,)}", 4),
+               SL_ERR_UNSUPPORTED, "dtype '\xc3\xa9\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80' is not supported");
     /* A key given twice: numpy keeps the last one; simlearn refuses. */
     expect_bad(hand_npy("twice.npy", 1, "{'descr': '<f8', 'descr': '<f4', 'fortran_order': False, 'shape': (2,)}", 8),
                SL_ERR_FORMAT, "byte 27: key 'descr' appears twice");

@@ -132,14 +132,14 @@ static void put_byte(lit *v, size_t *len, unsigned ch) {
 
 /* A code point as UTF-8 (or one byte, in a bytes literal). */
 static void put_code(lit *v, size_t *len, unsigned long cp, bool bytes) {
-    if (bytes || cp < 0x80) put_byte(v, len, (unsigned)(cp & 0xff));
-    else if (cp < 0x800) put_byte(v, len, 0xc0 | (unsigned)(cp >> 6)), put_byte(v, len, 0x80 | (cp & 0x3f));
-    else if (cp < 0x10000)
-        put_byte(v, len, 0xe0 | (unsigned)(cp >> 12)), put_byte(v, len, 0x80 | ((cp >> 6) & 0x3f)),
-            put_byte(v, len, 0x80 | (cp & 0x3f));
-    else
-        put_byte(v, len, 0xf0 | (unsigned)(cp >> 18)), put_byte(v, len, 0x80 | ((cp >> 12) & 0x3f)),
-            put_byte(v, len, 0x80 | ((cp >> 6) & 0x3f)), put_byte(v, len, 0x80 | (cp & 0x3f));
+    static const unsigned lead[] = {0, 0xc0, 0xe0, 0xf0};
+    if (bytes || cp < 0x80) {
+        put_byte(v, len, (unsigned)(cp & 0xff));
+        return;
+    }
+    int extra = cp < 0x800 ? 1 : cp < 0x10000 ? 2 : 3;
+    put_byte(v, len, lead[extra] | (unsigned)(cp >> (6 * extra)));
+    for (int k = extra - 1; k >= 0; k--) put_byte(v, len, 0x80 | (unsigned)((cp >> (6 * k)) & 0x3f));
 }
 
 /* The escape after a backslash (the cursor is past the backslash). */
@@ -275,10 +275,10 @@ static sl_status parse_name(cur *c, lit *v) {
     const char *s = c->p;
     while (isalnum((unsigned char)*c->p) || *c->p == '_') c->p++;
     size_t n = (size_t)(c->p - s);
-    if (n == 4 && memcmp(s, "True", 4) == 0) v->kind = LIT_BOOL, v->num = 1;
-    else if (n == 5 && memcmp(s, "False", 5) == 0) v->kind = LIT_BOOL, v->num = 0;
-    else if (n == 4 && memcmp(s, "None", 4) == 0) v->kind = LIT_NONE;
-    else
+    bool t = n == 4 && memcmp(s, "True", 4) == 0, f = n == 5 && memcmp(s, "False", 5) == 0;
+    v->kind = t || f ? LIT_BOOL : LIT_NONE;
+    v->num = t;
+    if (!t && !f && !(n == 4 && memcmp(s, "None", 4) == 0))
         return sl__fail(SL_ERR_FORMAT,
                         "%s: byte %zu: expected a Python literal in the .npy header, found the name '%.*s' "
                         "(True, False and None are the only names allowed)",
