@@ -92,11 +92,11 @@ TEST(info_rejects_every_malformed_file_with_exit_1) {
     const char npy_trunc[] = "\x93NUMPY\x01\x00\x76\x00{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }";
     expect_info_error("trunc.npy", npy_trunc, sizeof npy_trunc - 1, "byte 8: header length 118 exceeds");
     char npy_bad[132];
-    static const char be[] = "\x93NUMPY\x01\x00\x76\x00{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }";
+    static const char f2[] = "\x93NUMPY\x01\x00\x76\x00{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }";
     memset(npy_bad, ' ', sizeof npy_bad);
-    memcpy(npy_bad, be, sizeof be - 1);
+    memcpy(npy_bad, f2, sizeof f2 - 1);
     npy_bad[127] = '\n';
-    expect_info_error("be.npy", npy_bad, 132, "dtype '>f4' is not supported");
+    expect_info_error("f2.npy", npy_bad, 132, "dtype '<f2' is not supported");
     const char st_dup[] = "\x28\0\0\0\0\0\0\0{\"__metadata__\":{\"a\":\"1\",\"a\":\"2\"}}       ";
     expect_info_error("dup.safetensors", st_dup, 48, "byte 33: JSON header: duplicate key \"a\"");
     const char st_lie[] = "\x08\0\0\0\0\0\0\0{\"x\":1}";

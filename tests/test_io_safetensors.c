@@ -474,3 +474,28 @@ TEST(json_finds_one_duplicate_among_20000_keys) {
     ASSERT_TRUE(j == NULL);
     sl__sbuf_free(&b);
 }
+
+/* Tensors PyTorch made (tests/fixtures/thirdparty/torch, written by
+ * nn_torch.py's st_write since Debian has no safetensors package): names out
+ * of sorted order, kept in the file's order, values and metadata. */
+TEST(reads_tensors_made_by_pytorch) {
+    sl_tensors *r;
+    ASSERT_OK(sl_safetensors_read("tests/fixtures/thirdparty/torch/tensors.safetensors", &r));
+    const char *order[] = {"z.weight", "a.bias", "m.steps", "b.ids", "k.mask"};
+    ASSERT_EQ_SIZE(sl_tensors_count(r), 5);
+    for (size_t i = 0; i < 5; i++) ASSERT_STREQ(sl_tensors_name(r, i), order[i]);
+    ASSERT_STREQ(sl_tensors_get_meta(r, "format"), "pt");
+    ASSERT_STREQ(sl_tensors_get_meta(r, "writer"), "torch 1.13.0a0"); /* Debian's 1.13.1 calls itself 1.13.0a0 */
+    const sl_array *w = sl_tensors_get(r, "z.weight");
+    ASSERT_TRUE(w->dtype == SL_F32 && w->ndim == 2 && w->shape[0] == 3 && w->shape[1] == 4);
+    for (int i = 0; i < 12; i++) ASSERT_TRUE(((float *)w->data)[i] == (float)i / 4 - 1);
+    const sl_array *b = sl_tensors_get(r, "a.bias");
+    ASSERT_TRUE(b->dtype == SL_F64 && ((double *)b->data)[0] == 0.5 && ((double *)b->data)[1] == -0.25);
+    const sl_array *s = sl_tensors_get(r, "m.steps");
+    ASSERT_TRUE(s->dtype == SL_I64 && s->ndim == 2 && s->shape[0] == 1 && ((int64_t *)s->data)[1] == -2);
+    const sl_array *ids = sl_tensors_get(r, "b.ids");
+    ASSERT_TRUE(ids->dtype == SL_I32 && ((int32_t *)ids->data)[1] == -8 && ((int32_t *)ids->data)[2] == 2147483647);
+    const sl_array *m = sl_tensors_get(r, "k.mask");
+    ASSERT_TRUE(m->dtype == SL_U8 && ((uint8_t *)m->data)[2] == 255);
+    sl_tensors_destroy(r);
+}

@@ -411,3 +411,61 @@ TEST(gensim_reads_ours_and_we_read_gensims) {
     sl_wordvecs_destroy(r);
     sl_wordvecs_destroy(w);
 }
+
+/* ---- other writers' files (tests/fixtures/thirdparty/README.md) ---------- */
+
+/* gensim's save_word2vec_format, text and binary: 6 words, two non-ASCII,
+ * row i column j (i * 5 + j) / 3 - 4 in float32; read by both readers and by
+ * sl_words_load, which tells them apart by content. */
+TEST(gensim_written_text_and_binary) {
+    const char *files[] = {"tests/fixtures/thirdparty/gensim/vectors.txt", "tests/fixtures/thirdparty/gensim/vectors.bin"};
+    const char *words[] = {"the", "caf\xc3\xa9", "na\xc3\xafve", "king", "queen", "</s>"};
+    for (int f = 0; f < 2; f++) {
+        sl_w2v_format fmt;
+        ASSERT_OK(sl_w2v_detect(files[f], &fmt));
+        ASSERT_EQ_INT(fmt, f ? SL_W2V_BINARY : SL_W2V_TEXT);
+        for (int how = 0; how < 2; how++) {
+            sl_wordvecs *w;
+            if (how) ASSERT_OK(sl_words_load(files[f], &w));
+            else ASSERT_OK(sl_w2v_read(files[f], SL_W2V_AUTO, &w));
+            ASSERT_TRUE(w->n == 6 && w->dim == 5);
+            for (size_t i = 0; i < 6; i++) {
+                ASSERT_STREQ(w->words[i], words[i]);
+                for (size_t j = 0; j < 5; j++) {
+                    float want = (float)((double)(i * 5 + j) / 3 - 4);
+                    /* binary holds the float32 exactly; text its shortest repr */
+                    if (f) ASSERT_TRUE(w->vecs[i * 5 + j] == want);
+                    else ASSERT_NEAR(w->vecs[i * 5 + j], want, 1e-6);
+                }
+            }
+            sl_wordvecs_destroy(w);
+        }
+    }
+}
+
+/* fastText's .vec (a space after each row's last value, non-ASCII words),
+ * against a naive reading of the same text with strtof. */
+TEST(fasttext_written_vec) {
+    const char *path = "tests/fixtures/thirdparty/fasttext/vectors.vec";
+    sl_wordvecs *w;
+    ASSERT_OK(sl_words_load(path, &w));
+    ASSERT_TRUE(w->n == 14 && w->dim == 4);
+    FILE *f = fopen(path, "r");
+    ASSERT_TRUE(f != NULL);
+    char line[512];
+    ASSERT_TRUE(fgets(line, sizeof line, f) != NULL);
+    for (size_t i = 0; i < w->n; i++) {
+        ASSERT_TRUE(fgets(line, sizeof line, f) != NULL);
+        char *save, *tok = strtok_r(line, " \n", &save);
+        ASSERT_STREQ(w->words[i], tok);
+        for (size_t j = 0; j < 4; j++) {
+            tok = strtok_r(NULL, " \n", &save);
+            ASSERT_TRUE(tok != NULL);
+            ASSERT_TRUE(w->vecs[i * 4 + j] == strtof(tok, NULL));
+        }
+    }
+    fclose(f);
+    ASSERT_STREQ(w->words[9], "caf\xc3\xa9");
+    ASSERT_STREQ(w->words[13], "</s>");
+    sl_wordvecs_destroy(w);
+}

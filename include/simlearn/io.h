@@ -39,8 +39,11 @@ void sl_array_destroy(sl_array *a);
 
 /* ---- .npy ---------------------------------------------------------------
  * Format versions 1.0, 2.0 and 3.0 are read; 1.0 is written (2.0 when the
- * header needs it). dtypes: <f4 <f8 <i4 <i8 |u1 (and |i1/<u4 ... are rejected
- * with a message naming the dtype). Fortran order is rejected clearly.
+ * header needs it). dtypes read: f4 f8 i4 i8 u1 in either byte order ('<',
+ * '>', '|', '=') and C or Fortran order, returned in C order and native byte
+ * order; others (|i1, <u4, object arrays ...) are refused with a message
+ * naming the dtype. The header is read as numpy reads it with
+ * allow_pickle=False (a Python literal; 2L in 1.0/2.0 headers; docs/FORMATS.md).
  * Floating-point data is not checked for NaN here; see sl_npy_read_matrix. */
 sl_status sl_npy_read(const char *path, sl_array *out);
 sl_status sl_npy_write(const char *path, const sl_array *a);

@@ -13,6 +13,15 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p $C/{npy,safetensors,w2v,idx,hnsw,shards,model,augment,jsonl,wordeval,wordsckpt,image,captions,ckpt}
 
+# Other writers' files (tests/fixtures/thirdparty/README.md): numpy's own test
+# files, numpy-written byte and element orders, gensim, fastText, PyTorch.
+T=tests/fixtures/thirdparty
+for f in $T/numpy/*.npy; do cp "$f" "$C/npy/thirdparty_numpy_$(basename "$f")"; done
+cp $T/gensim/vectors.txt $C/w2v/thirdparty_gensim_text
+cp $T/gensim/vectors.bin $C/w2v/thirdparty_gensim_binary
+cp $T/fasttext/vectors.vec $C/w2v/thirdparty_fasttext_vec
+cp $T/torch/tensors.safetensors $C/safetensors/thirdparty_torch_tensors
+
 # npy: every dtype the reader takes, versions 1.0 and 2.0, and bad headers.
 $PY - "$C/npy" <<'PY'
 import sys, numpy as np, io, os
