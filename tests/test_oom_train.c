@@ -1,7 +1,8 @@
 /* Out-of-memory walks (tests/oom.h) of training through the library API:
  * short runs (data, views, forward and backward, the loss, the optimizer
  * step, the JSONL log and the checkpoints) of a small CNN and of a ViT with
- * InfoNCE and other objectives, and a run resumed from its checkpoint. One
+ * InfoNCE and other objectives (CLIP with its text tower, MAE with its
+ * decoder), and a run resumed from its checkpoint. One
  * thread, 8 x 8 images, batches of 8, two steps. */
 #include "oom.h"
 
@@ -72,6 +73,14 @@ TEST(labelled_objectives_training_survives_every_failed_allocation) {
         snprintf(what, sizeof what, "train cnn %s", sl_loss_objective_name(objs[i]));
         ASSERT_TRUE(fail_each(what, op_train, &r) >= 10);
     }
+    ASSERT_EQ_INT(C.live, 0);
+}
+
+TEST(clip_training_survives_every_failed_allocation) {
+    install();
+    run r;
+    run_make(&r, SL_OBJ_CLIP, CNN);
+    ASSERT_TRUE(fail_each("train cnn clip", op_train, &r) >= 10);
     ASSERT_EQ_INT(C.live, 0);
 }
 
