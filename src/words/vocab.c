@@ -47,13 +47,17 @@ sl_status sl__corpus_open(sl__corpus *c, const char *path, uint64_t start, uint6
     c->lowercase = lowercase;
     c->f = fopen(path, "rb");
     if (!c->f) return sl__fail(SL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    c->buf = sl__malloc(CORPUS_BUF);
+    /* A range shorter than the buffer gets one of about its length (a small
+     * corpus is cut into many slices, each opened with its own buffer);
+     * words running past the buffer's end are read on after a refill. */
+    uint64_t span = end > start ? end - start : 0;
+    c->cap = span < CORPUS_BUF - 4096 ? (size_t)span + 4096 : CORPUS_BUF;
+    c->buf = sl__malloc(c->cap);
     if (!c->buf) {
         fclose(c->f);
         c->f = NULL;
         return sl__fail(SL_ERR_NOMEM, "%s: no memory for the read buffer", path);
     }
-    c->cap = CORPUS_BUF;
     /* A word belongs to the range holding its first byte: when starting
      * inside a word, skip to its end (the previous range reads it). */
     uint64_t from = start > 0 ? start - 1 : 0;
