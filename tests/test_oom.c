@@ -1,83 +1,10 @@
-/* Out-of-memory tests: a counting allocator fails the k-th allocation, for
- * k = 1, 2, ... until the operation succeeds. Every failure must come back as
- * SL_ERR_NOMEM with a message, leave no allocation behind and leave no
- * temporary file behind. */
-#include "test.h"
+/* Out-of-memory tests (the walk is in tests/oom.h) of the file formats, the
+ * base objects and zero-shot classification; tests/test_oom_*.c walk the
+ * training, index, word-training and report paths. */
+#include "oom.h"
 
 #include "internal.h"
 #include "io/json.h"
-
-#include <dirent.h>
-
-typedef struct {
-    long count;   /* allocations attempted so far */
-    long fail_at; /* fail the allocation with this number; 0 = never */
-    long live;    /* allocations not yet freed */
-} counter;
-
-static counter C;
-
-static void *c_malloc(size_t n, void *ctx) {
-    counter *c = ctx;
-    if (++c->count == c->fail_at) return NULL;
-    void *p = malloc(n);
-    if (p) c->live++;
-    return p;
-}
-static void *c_realloc(void *p, size_t n, void *ctx) {
-    counter *c = ctx;
-    if (++c->count == c->fail_at) return NULL;
-    void *q = realloc(p, n);
-    if (q && !p) c->live++;
-    return q;
-}
-static void c_free(void *p, void *ctx) {
-    counter *c = ctx;
-    if (p) c->live--;
-    free(p);
-}
-
-static void install(void) {
-    sl_allocator a = {c_malloc, c_realloc, c_free, &C};
-    sl_allocator_set(&a);
-}
-
-static int count_tmp_files(void) {
-    DIR *d = opendir(t_tmpdir());
-    ASSERT_TRUE(d != NULL);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strstr(e->d_name, ".tmp.")) n++;
-    closedir(d);
-    return n;
-}
-
-/* Run op with the k-th allocation failing, k = 1, 2, ...; op returns its
- * status and releases whatever it produced on success. Returns the number
- * of allocations the operation needs. */
-typedef sl_status (*op_fn)(void *arg);
-static long fail_each(const char *what, op_fn op, void *arg) {
-    for (long k = 1; k < 100000; k++) {
-        long live0 = C.live;
-        C.fail_at = C.count + k;
-        sl_error_clear();
-        sl_status s = op(arg);
-        C.fail_at = 0;
-        if (C.live != live0) T_FAIL("%s: failing allocation %ld: %ld allocations leaked", what, k, C.live - live0);
-        if (count_tmp_files()) T_FAIL("%s: failing allocation %ld left a temporary file", what, k);
-        if (s == SL_OK) {
-            if (k == 1) T_FAIL("%s: succeeded without allocating", what);
-            if (getenv("OOM_VERBOSE")) fprintf(stderr, "%s: %ld allocations\n", what, k - 1);
-            return k - 1;
-        }
-        if (s != SL_ERR_NOMEM)
-            T_FAIL("%s: failing allocation %ld gave %s (%s), expected out of memory", what, k, sl_status_str(s),
-                   sl_error_message());
-        if (!sl_error_message()[0]) T_FAIL("%s: failing allocation %ld: no error message", what, k);
-    }
-    T_FAIL("%s: never succeeded", what);
-}
 
 /* ---- the operations ---- */
 

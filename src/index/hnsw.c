@@ -166,6 +166,9 @@ static pair pheap_pop(pheap *h, bool max) {
     return top;
 }
 
+static void scratch_free(scratch *s);
+/* On failure nothing stays allocated (*s is left empty, so scratch_free on it
+ * is harmless). */
 static sl_status scratch_init(scratch *s, const sl_hnsw *h, size_t cap) {
     memset(s, 0, sizeof *s);
     s->cap = cap;
@@ -177,8 +180,10 @@ static sl_status scratch_init(scratch *s, const sl_hnsw *h, size_t cap) {
     s->todo = sl__malloc_array(h->M0 + 1, sizeof *s->todo, "hnsw: scratch");
     s->qbuf = sl__calloc(h->dpad, sizeof(float));
     if (!s->mark || !s->sel || !s->tmp || !s->nb || !s->todo || !s->qbuf || !pheap_reserve(&s->cand, 256) ||
-        !pheap_reserve(&s->res, 256))
+        !pheap_reserve(&s->res, 256)) {
+        scratch_free(s);
         return sl__fail(SL_ERR_NOMEM, "hnsw: out of memory for search scratch");
+    }
     return SL_OK;
 }
 static void scratch_free(scratch *s) {
@@ -1318,7 +1323,11 @@ static sl_status load_body(reader *r, sl_hnsw **out) {
     }
     if (st == SL_OK) {
         sl_status c = sl_hnsw_check(h);
-        if (c != SL_OK) st = sl__fail_prefix(SL_ERR_FORMAT, "%s: inconsistent graph: ", r->path);
+        /* Running out of memory for the check says nothing about the file. */
+        if (c == SL_ERR_NOMEM)
+            st = sl__fail_prefix(c, "%s: checking the graph", r->path);
+        else if (c != SL_OK)
+            st = sl__fail_prefix(SL_ERR_FORMAT, "%s: inconsistent graph", r->path);
     }
     if (st != SL_OK) {
         sl_hnsw_destroy(h);

@@ -46,7 +46,10 @@ static char *join(const char *manifest, const char *name) {
     const char *slash = strrchr(manifest, '/');
     size_t dl = slash ? (size_t)(slash - manifest) + 1 : 0, nl = strlen(name);
     char *p = sl__malloc(dl + nl + 1);
-    if (!p) return NULL;
+    if (!p) {
+        sl__fail(SL_ERR_NOMEM, "%s: out of memory for the path of %s", manifest, name);
+        return NULL;
+    }
     memcpy(p, manifest, dl);
     memcpy(p + dl, name, nl + 1);
     return p;
@@ -178,11 +181,11 @@ sl_status sl_shards_build(const float *x, size_t n, size_t first, size_t total, 
     const char *slash = manifest ? strrchr(manifest, '/') : NULL, *base = slash ? slash + 1 : manifest;
     char **names = sl__calloc((size_t)N, sizeof *names), *path = NULL;
     sl__hnsw_facts *f = sl__malloc_array((size_t)N, sizeof *f, "sharded build: facts");
-    sl_status s = names && f ? SL_OK : SL_ERR_NOMEM;
+    sl_status s = names && f ? SL_OK : sl__fail(SL_ERR_NOMEM, "sharded build: out of memory");
     if (!s && (!manifest || !cfg)) s = sl__fail(SL_ERR_ARG, "sharded build: no manifest path or configuration");
     for (int r = 0; r < N && !s; r++) {
         size_t len = strlen(base) + 40;
-        if (!(names[r] = sl__malloc(len))) s = SL_ERR_NOMEM;
+        if (!(names[r] = sl__malloc(len))) s = sl__fail(SL_ERR_NOMEM, "sharded build: out of memory");
         else snprintf(names[r], len, "%s.shard%dof%d", base, r, N);
     }
     if (!s) s = check_name(manifest, names[rank]);

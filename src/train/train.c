@@ -76,12 +76,18 @@ void sl_train_config_default(sl_train_config *c) {
     c->progress_mode = SL_PROGRESS_AUTO;
 }
 
-static const char *keep_str(sl_trainer *t, const char *s) {
-    if (!s || t->nown >= NSTR) return s;
+/* *out = a copy of s that the trainer owns (s itself when NULL); on failure
+ * *out is unchanged. */
+static sl_status keep_str(sl_trainer *t, const char *s, const char **out) {
+    if (!s || t->nown >= NSTR) {
+        *out = s;
+        return SL_OK;
+    }
     char *d = sl__strdup(s);
-    if (!d) return NULL;
+    if (!d) return sl__fail(SL_ERR_NOMEM, "train: out of memory");
     t->own[t->nown++] = d;
-    return d;
+    *out = d;
+    return SL_OK;
 }
 
 static bool two_views(sl_objective o) { return o == SL_OBJ_INFONCE || o == SL_OBJ_SUPCON; }
@@ -197,7 +203,7 @@ static sl_status resolve_aug(sl_trainer *t) {
             snprintf(augbuf, sizeof augbuf, "keep=%s,%s", c->keep, sl_augment_preset(aug) ? sl_augment_preset(aug) : aug);
         aug = augbuf;
     }
-    c->aug = keep_str(t, aug);
+    SL__TRY(keep_str(t, aug, &c->aug));
     c->keep = NULL;
     if (strcmp(aug, "none") != 0) {
         sl_status s = sl_augment_create(aug, &t->aug);
@@ -277,9 +283,9 @@ static sl_status build_encoder_projector(sl_trainer *t, sl_shape *hs, size_t *dz
     sl_train_config *c = &t->c;
     char specbuf[256];
     sl_shape in = {3, {(size_t)sl_data_channels(t->data), (size_t)sl_data_height(t->data), (size_t)sl_data_width(t->data)}};
-    if (!c->encoder)
-        c->encoder = t->obj == SL_OBJ_MAE ? "vit" : default_encoder(t->data, specbuf, sizeof specbuf);
-    c->encoder = keep_str(t, c->encoder);
+    const char *enc = c->encoder;
+    if (!enc) enc = t->obj == SL_OBJ_MAE ? "vit" : default_encoder(t->data, specbuf, sizeof specbuf);
+    SL__TRY(keep_str(t, enc, &c->encoder));
     SL__TRY(build_model(t, T_ENC, c->encoder, &in, c->seed));
     *hs = sl_model_output_shape(t->m[T_ENC]);
     if (hs->ndim == 2)
@@ -296,7 +302,7 @@ static sl_status build_encoder_projector(sl_trainer *t, sl_shape *hs, size_t *dz
         else
             c->projector = "linear(128),relu,linear(64)";
     }
-    c->projector = keep_str(t, c->projector);
+    SL__TRY(keep_str(t, c->projector, &c->projector));
     if (strcmp(c->projector, "none") != 0) {
         if (reconstructs(t->obj))
             return fail_opt("projector", "the %s has a decoder instead; use none",
@@ -314,11 +320,12 @@ static sl_status build_encoder_projector(sl_trainer *t, sl_shape *hs, size_t *dz
 static sl_status build_decoder(sl_trainer *t, const sl_shape *hs) {
     sl_train_config *c = &t->c;
     char specbuf[256];
-    if (!c->decoder) {
+    const char *dec = c->decoder;
+    if (!dec) {
         snprintf(specbuf, sizeof specbuf, "linear(512),relu,linear(%zu)", t->item);
-        c->decoder = specbuf;
+        dec = specbuf;
     }
-    c->decoder = keep_str(t, c->decoder);
+    SL__TRY(keep_str(t, dec, &c->decoder));
     SL__TRY(build_model(t, T_DEC, c->decoder, hs, c->seed + 2));
     sl_shape ds = sl_model_output_shape(t->m[T_DEC]);
     if (sl_shape_count(&ds) != t->item)
@@ -344,8 +351,7 @@ static sl_status build_mae(sl_trainer *t) {
     sl_shape din;
     sl_status s = sl_mae_default_decoder(t->m[T_ENC], specbuf, sizeof specbuf, &din);
     if (s) return sl__fail_prefix(s, "train: --encoder");
-    if (!c->decoder) c->decoder = specbuf;
-    c->decoder = keep_str(t, c->decoder);
+    SL__TRY(keep_str(t, c->decoder ? c->decoder : specbuf, &c->decoder));
     SL__TRY(build_model(t, T_DEC, c->decoder, &din, c->seed + 2));
     s = sl_mae_create(t->m[T_ENC], t->m[T_DEC], &t->mae);
     if (s) return sl__fail_prefix(s, "train");
@@ -388,7 +394,7 @@ static sl_status build_text_tower(sl_trainer *t, size_t dz) {
         }
     }
     *o = 0;
-    c->text_encoder = keep_str(t, tb);
+    SL__TRY(keep_str(t, tb, &c->text_encoder));
     sl_shape ts_in = {1, {t->vocab->max_tokens, 0, 0}};
     SL__TRY(build_model(t, T_TEXT, c->text_encoder, &ts_in, c->seed + 3));
     sl_shape tz = sl_model_output_shape(t->m[T_TEXT]);
@@ -639,7 +645,9 @@ static sl_status config_from(sl_trainer *t, const sl_tensors *x, uint64_t *ends)
     c->keep = NULL;
     if (strcmp(c->aug, "none") != 0) {
         sl_augment *a = NULL;
-        if (sl_augment_create(c->aug, &a)) {
+        sl_status as = sl_augment_create(c->aug, &a);
+        if (as == SL_ERR_NOMEM) return as; /* says nothing about the checkpoint */
+        if (as) {
             char why[512];
             snprintf(why, sizeof why, "%s", sl_error_message());
             return sl__meta_fail(x, "train.aug", "an augmentation spec or none (%s)", why);
@@ -836,7 +844,7 @@ sl_status sl_trainer_create(const sl_train_config *c, sl_trainer **out) {
     for (size_t i = 0; !s && i < sizeof strs / sizeof *strs; i++) {
         bool owned = false;
         for (int j = 0; j < t->nown; j++) owned |= *strs[i] == t->own[j];
-        if (*strs[i] && !owned && !(*strs[i] = keep_str(t, *strs[i]))) s = sl__fail(SL_ERR_NOMEM, "train: out of memory");
+        if (*strs[i] && !owned) s = keep_str(t, *strs[i], strs[i]);
     }
     sl_tensors_destroy(ck);
     sl_tensors_destroy(ini);
@@ -901,18 +909,19 @@ typedef struct {
 } step_stats;
 
 /* Alignment and uniformity of the batch (Wang & Isola 2020) for the log.
- * b: the positives of a's rows, or NULL (uniformity only). */
-static void align_uniform(const float *a, const float *b, size_t n, size_t d, step_stats *st) {
+ * b: the positives of a's rows, or NULL (uniformity only). Its one error
+ * (n >= 2 here) is SL_ERR_NOMEM, which fails the step rather than logging a
+ * made-up value. */
+static sl_status align_uniform(const float *a, const float *b, size_t n, size_t d, step_stats *st) {
     double al = 0, un = 0;
-    if (n < 2 || sl_geom_align_uniform(a, b ? b : a, n, d, 2.0, &al, &un) != SL_OK) {
-        sl_error_clear();
-        return;
-    }
+    if (n < 2) return SL_OK;
+    SL__TRY(sl_geom_align_uniform(a, b ? b : a, n, d, 2.0, &al, &un));
     st->uniform = un;
     if (b) {
         st->align = al;
         st->has_align = true;
     }
+    return SL_OK;
 }
 
 static sl_status nonfinite(const sl_trainer *t, const char *what, double v) {
@@ -1112,9 +1121,9 @@ static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, ste
     if (!isfinite(r.loss)) return nonfinite(t, "loss", r.loss);
     if (want_geom && t->obj != SL_OBJ_AUTOENCODER) {
         if (two_views(t->obj))
-            align_uniform(f.z, f.z + n * f.dz, n, f.dz, st);
+            SL__TRY(align_uniform(f.z, f.z + n * f.dz, n, f.dz, st));
         else
-            align_uniform(f.z, f.zt, n, f.dz, st);
+            SL__TRY(align_uniform(f.z, f.zt, n, f.dz, st));
     }
     SL__TRY(step_backward(t, rows, f.dh));
     SL__TRY(reduce_step(t, &r));

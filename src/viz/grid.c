@@ -325,7 +325,7 @@ sl_status sl_sheet_create(size_t cells, int tiles, int width, int height, int sc
     if (W * H > 400e6 || H > INT32_MAX)
         return sl__fail(SL_ERR_ARG, "contact sheet: %.0f x %.0f pixels is too large", W, H);
     sl_sheet *s = sl__calloc(1, sizeof *s);
-    if (!s) return SL_ERR_NOMEM;
+    if (!s) return sl__fail(SL_ERR_NOMEM, "contact sheet: out of memory");
     *s = (sl_sheet){cells, tiles, width, height, scale, cols, (int)cellw, (int)cellh, (int)W, (int)H, NULL, NULL};
     s->rgb = sl__malloc_array((size_t)s->W * (size_t)s->H, 3, "contact sheet");
     s->tile = sl__malloc_array((size_t)width * (size_t)height, 3, "contact sheet");

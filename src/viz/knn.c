@@ -122,7 +122,7 @@ sl_status sl_map_trustworthiness(const float *x, size_t n, size_t dx, const floa
     double *pen = sl__calloc(n, sizeof *pen);
     sl_status st = SL_OK;
     if (!yi || !yd || !sq || !D || !pen) {
-        st = SL_ERR_NOMEM;
+        st = sl__fail(SL_ERR_NOMEM, "trustworthiness: out of memory");
         goto done;
     }
     st = sl__knn_exact(y, n, dy, k, yi, yd);

@@ -188,18 +188,28 @@ static sl_status retrieval(const sl_report_config *c, const float *x, size_t d, 
     return SL_OK;
 }
 
-/* The linear probe's test accuracy on attribute labels lab: a seeded half of
- * the labelled rows trains it, the rest tests it (a split by position could
- * follow a pattern in the labels). NaN when it cannot be computed. */
-static double probe_accuracy(const sl_report_config *c, const sl_report_rep *rp, const int64_t *lab) {
+/* A figure that cannot be computed stays NaN (a dash on the page), but
+ * running out of memory fails the report: a dash would say the figure does
+ * not exist. s: the status of computing the figure; true to keep it. */
+static bool figure_ok(sl_status s, sl_status *fail) {
+    if (s == SL_ERR_NOMEM) *fail = s;
+    return s == SL_OK;
+}
+
+/* The linear probe's test accuracy on attribute labels lab into *acc: a
+ * seeded half of the labelled rows trains it, the rest tests it (a split by
+ * position could follow a pattern in the labels). NaN when it cannot be
+ * computed; SL_ERR_NOMEM. */
+static sl_status probe_accuracy(const sl_report_config *c, const sl_report_rep *rp, const int64_t *lab, double *acc) {
     size_t n = c->n, d = rp->d, ntr = (n + 1) / 2, nte = n / 2;
     float *xtr = sl__malloc_array(ntr * d, sizeof(float), "probe"), *xte = sl__malloc_array(nte * d, sizeof(float), "probe");
     int64_t *ytr = sl__malloc_array(ntr, sizeof(int64_t), "probe"), *yte = sl__malloc_array(nte, sizeof(int64_t), "probe");
     size_t *perm = sl__malloc_array(n, sizeof(size_t), "probe");
-    double acc = NAN;
+    sl_status fail = xtr && xte && ytr && yte && perm ? SL_OK : SL_ERR_NOMEM;
     sl_rng prng;
     sl_rng_seed(&prng, c->seed, 0x960be);
-    if (xtr && xte && ytr && yte && perm && sl_rng_sample(&prng, n, n, false, perm) == SL_OK) {
+    *acc = NAN;
+    if (!fail && figure_ok(sl_rng_sample(&prng, n, n, false, perm), &fail)) {
         size_t a = 0, b = 0;
         for (size_t t = 0; t < n; t++) {
             size_t i = perm[t];
@@ -217,11 +227,11 @@ static double probe_accuracy(const sl_report_config *c, const sl_report_rep *rp,
         pc.lbfgs.max_iter = 150;
         pc.seed = c->seed;
         sl_probe_result *pr = NULL;
-        if (sl_probe_run(&pc, xtr, ytr, a, xte, yte, b, d, &pr) == SL_OK) acc = pr->test_acc;
+        if (figure_ok(sl_probe_run(&pc, xtr, ytr, a, xte, yte, b, d, &pr), &fail)) *acc = pr->test_acc;
         sl_probe_result_destroy(pr);
     }
     sl__free(xtr), sl__free(xte), sl__free(ytr), sl__free(yte), sl__free(perm);
-    return acc;
+    return fail;
 }
 
 /* Neighbours by cosine (self excluded), and per attribute the kNN and probe
@@ -233,32 +243,36 @@ static sl_status evaluate(const sl_report_config *c, const sl_report_rep *rp, re
     SL__TRY(sl_flat_search(rp->x, n, d, rp->x, n, d, &fc, o->ids, o->scores));
     int64_t *pred = sl__malloc_array(n, sizeof *pred, "report");
     if (!pred) return sl__fail(SL_ERR_NOMEM, "report: out of memory");
-    for (size_t k = 0; k < c->n_attrs; k++) {
+    sl_status fail = SL_OK;
+    for (size_t k = 0; k < c->n_attrs && !fail; k++) {
         const int64_t *lab = c->attrs[k].labels;
         sl_knn_config kc = {c->knn_k < o->K ? c->knn_k : o->K, SL_VOTE_MAJORITY, 0, SL_METRIC_COSINE};
-        if (sl_knn_classify(o->ids, o->scores, n, o->K, lab, n, &kc, pred) == SL_OK)
+        if (figure_ok(sl_knn_classify(o->ids, o->scores, n, o->K, lab, n, &kc, pred), &fail))
             o->knn[k] = sl_knn_accuracy_labelled(pred, lab, n);
-        if (c->probe && n >= 8) o->probe[k] = probe_accuracy(c, rp, lab);
+        if (!fail && c->probe && n >= 8) fail = probe_accuracy(c, rp, lab, &o->probe[k]);
     }
     sl__free(pred);
-    return SL_OK;
+    return fail;
 }
 
 /* Effective rank, mean norm and cosine, retrieval, uniformity, alignment and
  * the cosines of random pairs of distinct items (for the histogram). */
 static sl_status geometry(const sl_report_config *c, const sl_report_rep *rp, rep_out *o) {
     size_t n = c->n, d = rp->d;
+    sl_status fail = SL_OK;
     o->erank = NAN;
     if (d <= 512) {
         double *eig = sl__malloc_array(d, sizeof *eig, "report");
-        if (eig && sl_geom_spectrum(rp->x, n, d, eig, &o->erank) != SL_OK) o->erank = NAN;
+        if (!eig) return SL_ERR_NOMEM;
+        if (!figure_ok(sl_geom_spectrum(rp->x, n, d, eig, &o->erank), &fail)) o->erank = NAN;
         sl__free(eig);
     }
     sl_geom_norms nm;
-    o->mean_norm = sl_geom_norm_stats(rp->x, n, d, &nm) == SL_OK ? nm.mean : NAN;
+    o->mean_norm = figure_ok(sl_geom_norm_stats(rp->x, n, d, &nm), &fail) ? nm.mean : NAN;
     sl_geom_aniso an;
-    o->mean_cos = sl_geom_anisotropy(rp->x, n, d, 20000, c->seed, &an) == SL_OK ? an.mean_cos : NAN;
+    o->mean_cos = figure_ok(sl_geom_anisotropy(rp->x, n, d, 20000, c->seed, &an), &fail) ? an.mean_cos : NAN;
     o->uniform = o->align = NAN;
+    SL__TRY(fail);
     SL__TRY(retrieval(c, rp->x, d, o));
     o->n_cos = 20000;
     o->cos = sl__malloc_array(o->n_cos, sizeof *o->cos, "report");
@@ -274,10 +288,15 @@ static sl_status geometry(const sl_report_config *c, const sl_report_rep *rp, re
         for (size_t j = 0; j < d; j++) xn[i * d + j] = (float)(rp->x[i * d + j] * inv);
     }
     size_t used;
-    if (sl_geom_uniformity(xn, n, d, 2, 50000, c->seed, &o->uniform, &used) != SL_OK) o->uniform = NAN;
-    if (c->n_attrs && sl_geom_alignment_labels(xn, n, d, c->attrs[c->grid_attr].labels, 50000, c->seed, &o->align,
-                                               &used) != SL_OK)
+    if (!figure_ok(sl_geom_uniformity(xn, n, d, 2, 50000, c->seed, &o->uniform, &used), &fail)) o->uniform = NAN;
+    if (!fail && c->n_attrs &&
+        !figure_ok(sl_geom_alignment_labels(xn, n, d, c->attrs[c->grid_attr].labels, 50000, c->seed, &o->align, &used),
+                   &fail))
         o->align = NAN;
+    if (fail) {
+        sl__free(xn);
+        return fail;
+    }
     sl_rng r;
     sl_rng_seed(&r, c->seed, 0xc05);
     for (size_t p = 0; p < o->n_cos; p++) {

@@ -211,7 +211,7 @@ static sl_status scatter_classes_make(const sl_scatter *s, scatter_classes *sc) 
     }
     sc->slot = sl__malloc_array(n, sizeof *sc->slot, "scatter"), sc->count = sl__calloc(sc->ncls, sizeof *sc->count);
     sc->order = sl__malloc_array(n, sizeof *sc->order, "scatter");
-    if (!sc->slot || !sc->count || !sc->order) return SL_ERR_NOMEM;
+    if (!sc->slot || !sc->count || !sc->order) return sl__fail(SL_ERR_NOMEM, "scatter: out of memory");
     for (size_t i = 0; i < n; i++) {
         size_t c = 0;
         if (sc->cls) {
@@ -504,7 +504,7 @@ sl_status sl_plot_histogram(const sl_histogram *h, char **svg, size_t *len) {
         if (!(hi > lo)) pad_range(&lo, &hi, 0);
     }
     size_t *cnt = sl__calloc((size_t)bins, sizeof *cnt);
-    if (!cnt) return SL_ERR_NOMEM;
+    if (!cnt) return sl__fail(SL_ERR_NOMEM, "histogram: out of memory");
     size_t maxc = 0, outside = 0;
     for (size_t i = 0; i < h->n; i++) {
         double v = h->values[i];

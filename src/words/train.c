@@ -84,6 +84,7 @@ void sl_words_model_destroy(sl_words_model *m) {
  * word's number of senses, otherwise they follow cfg. Takes the vocabulary. */
 static sl_status model_alloc(sl_vocab *v, const sl_words_config *cfg, int threads, const uint8_t *nsense_in,
                              sl_words_model **out) {
+    const size_t words = v->n; /* for the message: m owns v, and freeing m frees it */
     sl_words_model *m = sl__calloc(1, sizeof *m);
     if (!m) {
         sl_vocab_destroy(v);
@@ -129,7 +130,7 @@ static sl_status model_alloc(sl_vocab *v, const sl_words_config *cfg, int thread
     return SL_OK;
 nomem:
     sl_words_model_destroy(m);
-    return sl__fail(SL_ERR_NOMEM, "word vectors: out of memory for %zu words x %d dims", v->n, cfg->dim);
+    return sl__fail(SL_ERR_NOMEM, "word vectors: out of memory for %zu words x %d dims", words, cfg->dim);
 }
 
 const sl_vocab *sl_words_model_vocab(const sl_words_model *m) { return m->vocab; }
