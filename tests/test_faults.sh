@@ -119,8 +119,10 @@ run_case() {
 
 # A run that writes a 4.7 MB checkpoint at every step, killed at a random
 # moment KILLS times; each time the checkpoint must be complete (simlearn info
-# reads it) and the next run resumes from it. At most the killed writer's own
-# temporary file may be there after a kill: the next write removes it.
+# reads it) and the next run resumes from it. At most one temporary file may
+# be there after a kill (the killed writer's own, or one it had not yet
+# removed, as it removes those of dead writers before making its own): the
+# next write removes it.
 kill_loop() {
     local kills=${KILLS:-$([ -n "${SIMLEARN_SANITIZED:-}" ] && echo 60 || echo 200)} i pid rc during=0 n
     "$S" train --data shapes --count 512 --size 32 --batch 4 --steps 1 --threads 1 --encoder "flatten,linear(128)" \

@@ -95,6 +95,10 @@ sl_status sl_afile_open(const char *path, sl_afile **out) {
         sl__free(a);
         return sl__fail(SL_ERR_NOMEM, "%s: out of memory", path);
     }
+    /* Before this writer's own temporary file exists, so that a kill at any
+     * moment leaves at most one temporary file of the destination behind. */
+    remove_stale_temps(path, host, work);
+    sl__free(work);
     /* open(O_EXCL) with mode 0666 rather than mkstemp, so the file gets the
      * usual permissions under the umask without touching process state. */
     static _Atomic unsigned long counter;
@@ -105,11 +109,8 @@ sl_status sl_afile_open(const char *path, sl_afile **out) {
         fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd < 0 && errno != EEXIST) break;
     }
-    int err = errno;
-    if (fd >= 0) remove_stale_temps(path, host, work);
-    sl__free(work);
     if (fd < 0) {
-        sl_status s = sl__fail(SL_ERR_IO, "%s: cannot create a file in its directory: %s", path, strerror(err));
+        sl_status s = sl__fail(SL_ERR_IO, "%s: cannot create a file in its directory: %s", path, strerror(errno));
         sl__free(a->path), sl__free(a->tmp), sl__free(a);
         return s;
     }
