@@ -45,24 +45,30 @@ static long temp_owner(const char *s) {
     return pid;
 }
 
+/* The directory part of path written into buf (strlen(path) + 2 bytes):
+ * "." for a bare name, "/" for a file in the root. Returns buf. */
+static char *dir_of(const char *path, char *buf) {
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        strcpy(buf, ".");
+    else if (slash == path)
+        strcpy(buf, "/");
+    else {
+        memcpy(buf, path, (size_t)(slash - path));
+        buf[slash - path] = '\0';
+    }
+    return buf;
+}
+
 /* Remove DIR/BASE.tmp.HOST.PID.N, path being DIR/BASE, for every PID that
  * is not a process (kill says ESRCH). Best effort: a directory that cannot be
  * read or a file that cannot be removed is left as it is. work holds at least
- * 2 * strlen(path) + strlen(host) + 8 bytes. */
+ * 2 * strlen(path) + strlen(host) + 9 bytes. */
 static void remove_stale_temps(const char *path, const char *host, char *work) {
-    size_t n = strlen(path);
     const char *slash = strrchr(path, '/');
-    char *dir = work, *prefix = work + n + 1;
-    if (!slash)
-        strcpy(dir, ".");
-    else if (slash == path)
-        strcpy(dir, "/");
-    else {
-        memcpy(dir, path, (size_t)(slash - path));
-        dir[slash - path] = '\0';
-    }
+    char *prefix = work + strlen(path) + 2;
     sprintf(prefix, "%s.tmp.%s.", slash ? slash + 1 : path, host);
-    DIR *dh = opendir(dir);
+    DIR *dh = opendir(dir_of(path, work));
     if (!dh) return;
     size_t plen = strlen(prefix);
     long self = (long)getpid();
@@ -145,16 +151,9 @@ static bool dirsync_unsupported(int err) { return err == EINVAL || err == EROFS;
  * directory whose file system does not sync it (dirsync_unsupported); the
  * file is in place and nothing better can be done. */
 static sl_status fsync_dir(const char *path) {
-    char *dir = sl__strdup(path);
+    char *dir = sl__malloc(strlen(path) + 2);
     if (!dir) return sl__fail(SL_ERR_NOMEM, "%s: out of memory", path);
-    char *slash = strrchr(dir, '/');
-    const char *d = ".";
-    if (slash == dir)
-        d = "/";
-    else if (slash) {
-        *slash = '\0';
-        d = dir;
-    }
+    const char *d = dir_of(path, dir);
     sl_status s = SL_OK;
     int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
