@@ -24,7 +24,7 @@ fi
 MPIRUN=(mpirun -np 2 --oversubscribe --bind-to none)
 
 cases="equivalence_infonce equivalence_supcon equivalence_triplet_hard equivalence_clip equivalence_softmax
-equivalence_autoencoder equivalence_mae sync_bn_equivalence per_rank_bn resume_continues_exactly
+equivalence_autoencoder equivalence_mae equivalence_barlow equivalence_vicreg sync_bn_equivalence per_rank_bn resume_continues_exactly
 resume_on_other_rank_counts only_rank_0_writes_and_reports uneven_batch_refused other_commands_refuse
 ctrl_c_checkpoints dead_rank_ends_the_run builds_without_mpi sharded_exact_search sharded_search_refusals
 sharded_hnsw sharded_hnsw_refusals words_ranks_train_deterministically words_learn_like_one_process
@@ -105,6 +105,10 @@ run_case() {
     equivalence_softmax) same a "${ENC[@]}" --objective softmax --label shape ;;
     equivalence_autoencoder) same a --encoder "flatten,linear(32)" --objective autoencoder ;;
     equivalence_mae) same a --objective mae --encoder "vit(patch=4,dim=32,depth=1,heads=2)" ;;
+    # Batch statistics (Barlow's standardisation and cross-correlation,
+    # VICReg's variances and covariances) are those of the global batch.
+    equivalence_barlow) same a "${ENC[@]}" --objective barlow ;;
+    equivalence_vicreg) same a "${ENC[@]}" --objective vicreg ;;
     sync_bn_equivalence)
         # (no biases before batch norm: their gradient is zero but for
         # rounding, which would be all they learn). The shift's gradient is a

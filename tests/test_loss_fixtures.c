@@ -13,6 +13,7 @@ typedef struct {
     float *a, *b;
     int32_t *labels;
     double loss, dlog;
+    double coef[4]; /* barlow, vicreg: lambda, vicreg_inv, vicreg_var, vicreg_cov */
     double *ga, *gb;
 } fcase;
 
@@ -53,6 +54,7 @@ static int read_case(FILE *f, fcase *c) {
     bool has_labels = strcmp(c->obj, "supcon") == 0 || strncmp(c->obj, "triplet", 7) == 0 ||
                       strcmp(c->obj, "softmax") == 0;
     if (has_labels) read_floats(f, "labels", c->n, NULL, NULL, c->labels);
+    if (strcmp(c->obj, "barlow") == 0 || strcmp(c->obj, "vicreg") == 0) read_floats(f, "coef", 4, NULL, c->coef, NULL);
     read_floats(f, "loss", 1, NULL, &c->loss, NULL);
     read_floats(f, "grad_a", c->n * c->d, NULL, c->ga, NULL);
     if (c->nb) read_floats(f, "grad_b", c->nb * c->d, NULL, c->gb, NULL);
@@ -97,6 +99,10 @@ static void check_all(bool exact, double rtol, double erel) {
         cfg.log_scale = c.log_scale;
         cfg.margin = c.margin;
         cfg.exact = exact;
+        if (obj == SL_OBJ_BARLOW || obj == SL_OBJ_VICREG) {
+            cfg.barlow_lambda = c.coef[0];
+            cfg.vicreg_inv = c.coef[1], cfg.vicreg_var = c.coef[2], cfg.vicreg_cov = c.coef[3];
+        }
         float *ga = calloc(c.n * c.d, sizeof(float)), *gb = calloc(c.nb * c.d + 1, sizeof(float));
         sl_loss_batch b = {.n = c.n, .d = c.d, .a = c.a, .b = c.nb ? c.b : NULL, .nb = c.nb,
                            .labels = c.labels, .grad_a = ga, .grad_b = c.nb ? gb : NULL};
@@ -121,7 +127,7 @@ static void check_all(bool exact, double rtol, double erel) {
         cases++;
     }
     fclose(f);
-    ASSERT_EQ_INT(cases, 37);
+    ASSERT_EQ_INT(cases, 41);
 }
 
 /* Double-precision products: agreement to double rounding, far below 1e-5. */

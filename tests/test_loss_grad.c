@@ -111,6 +111,39 @@ TEST(grad_triplet_smooth) { check_objective(SL_OBJ_TRIPLET_SMOOTH); }
 TEST(grad_clip) { check_objective(SL_OBJ_CLIP); }
 TEST(grad_autoencoder) { check_objective(SL_OBJ_AUTOENCODER); }
 TEST(grad_softmax) { check_objective(SL_OBJ_SOFTMAX); }
+TEST(grad_barlow) { check_objective(SL_OBJ_BARLOW); }
+TEST(grad_vicreg) { check_objective(SL_OBJ_VICREG); }
+
+/* Each term of VICReg alone and Barlow Twins with a large off-diagonal
+ * weight, on batches whose columns have standard deviations on both sides
+ * of 1 (VICReg's variance hinge), with fewer and more columns than items. */
+TEST(grad_barlow_vicreg_terms) {
+    static const double coefs[5][4] = {{0.5, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}, {0, 2, 3, 0.5}};
+    static const size_t dims[2] = {3, 7};
+    for (int o = 0; o < 2; o++)
+        for (int k = o ? 1 : 0; k < (o ? 5 : 1); k++)
+            for (int w = 0; w < 2; w++) {
+                size_t n = 10, d = dims[w];
+                float a[70], ga[70] = {0};
+                sl_rng r;
+                sl_rng_seed(&r, 99, (uint64_t)(o * 100 + k * 10 + w));
+                for (size_t i = 0; i < n; i++)
+                    for (size_t j = 0; j < d; j++) a[i * d + j] = (float)((0.4 + 0.3 * (double)j) * sl_rng_normal(&r));
+                setup s;
+                sl_loss_config_default(&s.cfg, o ? SL_OBJ_VICREG : SL_OBJ_BARLOW);
+                s.cfg.exact = true;
+                s.cfg.barlow_lambda = coefs[k][0];
+                s.cfg.vicreg_inv = coefs[k][1], s.cfg.vicreg_var = coefs[k][2], s.cfg.vicreg_cov = coefs[k][3];
+                s.b = (sl_loss_batch){.n = n, .d = d, .a = a, .grad_a = ga};
+                sl_loss_result res;
+                ASSERT_OK(sl_loss_compute(&s.cfg, &s.b, &res));
+                ASSERT_TRUE(res.loss > 0);
+                double g2 = 0;
+                for (size_t q = 0; q < n * d; q++) g2 += (double)ga[q] * ga[q];
+                ASSERT_TRUE(g2 > 0);
+                check_vec(&s, a, n * d, ga, false, "a");
+            }
+}
 
 /* Cosine below eps: the norm is clamped, the map is x / eps, and the check
  * must still hold (a zero-ish row among ordinary ones). */

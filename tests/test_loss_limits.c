@@ -366,8 +366,61 @@ TEST(gradients_accumulate_and_calls_are_deterministic) {
     }
 }
 
+/* Barlow Twins on twins that are identical and whose columns are
+ * uncorrelated: the cross-correlation is the identity up to the
+ * standardisation's eps (c_jj = v / (v + 1e-5)), so the loss is D times
+ * (1e-5 / (v + 1e-5))^2 and the gradient nearly 0. Halving the twin's
+ * correlation on one column costs what the formula says. */
+TEST(barlow_limits) {
+    /* 4 items, 2 columns: (+-1, +-1) in the four combinations: mean 0,
+     * variance 1, uncorrelated. */
+    float z[16] = {1, 1, 1, -1, -1, 1, -1, -1, 1, 1, 1, -1, -1, 1, -1, -1}, g[16] = {0};
+    sl_loss_config c;
+    sl_loss_config_default(&c, SL_OBJ_BARLOW);
+    c.exact = true; /* the float products would round 1 - q */
+    sl_loss_result r;
+    ASSERT_OK(sl_loss_barlow(&c, z, 8, 2, g, &r));
+    double q = 1e-5 / (1 + 1e-5);
+    ASSERT_CLOSE(r.loss, 2 * q * q, 1e-6, 0);
+    for (int k = 0; k < 16; k++) ASSERT_TRUE(fabs(g[k]) < 1e-4);
+    ASSERT_NEAR(r.accuracy, 1.0, 0); /* each row's twin is itself; the other rows point elsewhere */
+    ASSERT_CLOSE(r.pos_sim, 1.0, 1e-6, 0);
+    /* View 2's first column negated: c_00 = -(1 - q), c_11 = 1 - q, so the
+     * loss is (2 - q)^2 + q^2. */
+    for (int i = 4; i < 8; i++) z[2 * i] = -z[2 * i];
+    ASSERT_OK(sl_loss_barlow(&c, z, 8, 2, NULL, &r));
+    ASSERT_CLOSE(r.loss, (2 - q) * (2 - q) + q * q, 1e-6, 0);
+    ASSERT_FAILS(sl_loss_barlow(&c, z, 2, 2, NULL, &r), SL_ERR_ARG, "even number >= 4");
+    c.barlow_lambda = -1;
+    ASSERT_FAILS(sl_loss_barlow(&c, z, 8, 2, NULL, &r), SL_ERR_ARG, "lambda -1 must be finite and >= 0");
+}
+
+/* VICReg on collapsed embeddings (every row the same): the invariance and
+ * covariance terms are 0 and each column's deviation is sqrt(1e-4) = 0.01,
+ * so the variance term is (1 - 0.01) / 2 per view: 25 * 0.99 in all. On
+ * spread, uncorrelated twins with unit deviations every term is 0. */
+TEST(vicreg_limits) {
+    float z[24], g[24] = {0};
+    for (int k = 0; k < 24; k++) z[k] = 0.25f;
+    sl_loss_config c;
+    sl_loss_config_default(&c, SL_OBJ_VICREG);
+    sl_loss_result r;
+    ASSERT_OK(sl_loss_vicreg(&c, z, 8, 3, g, &r));
+    ASSERT_CLOSE(r.loss, 25 * 0.99, 1e-12, 0);
+    /* Collapsed rows give no gradient to the variance term (it is X / s with X = 0). */
+    for (int k = 0; k < 24; k++) ASSERT_TRUE(g[k] == 0.0f);
+    /* (+-a, +-a) with a = sqrt(3/4): unbiased variance 1 over 4 rows, so the
+     * deviation is sqrt(1 + 1e-4) > 1: no variance term; no covariance; twins equal. */
+    float a = sqrtf(0.75f), y[16] = {a, a, a, -a, -a, a, -a, -a, a, a, a, -a, -a, a, -a, -a}, gy[16] = {0};
+    ASSERT_OK(sl_loss_vicreg(&c, y, 8, 2, gy, &r));
+    ASSERT_TRUE(fabs(r.loss) < 1e-12);
+    for (int k = 0; k < 16; k++) ASSERT_TRUE(fabs(gy[k]) < 1e-6);
+    c.vicreg_cov = NAN;
+    ASSERT_FAILS(sl_loss_vicreg(&c, y, 8, 2, NULL, &r), SL_ERR_ARG, "must be finite and >= 0");
+}
+
 TEST(names_round_trip) {
-    const char *want = "infonce supcon triplet triplet-hard triplet-smooth clip autoencoder softmax mae";
+    const char *want = "infonce supcon triplet triplet-hard triplet-smooth clip autoencoder softmax mae barlow vicreg";
     char got[256] = "";
     for (int o = 0; o < SL_OBJ_COUNT; o++) {
         sl_objective p;

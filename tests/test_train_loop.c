@@ -95,6 +95,8 @@ TEST(resume_clip_with_a_text_transformer_is_bit_identical) {
 }
 TEST(resume_color_views_is_bit_identical) { resume_case(SL_OBJ_INFONCE, "color", "constant", NULL); }
 TEST(resume_mae_is_bit_identical) { resume_case(SL_OBJ_MAE, NULL, "cosine", NULL); }
+TEST(resume_barlow_is_bit_identical) { resume_case(SL_OBJ_BARLOW, NULL, "cosine", NULL); }
+TEST(resume_vicreg_is_bit_identical) { resume_case(SL_OBJ_VICREG, "simclr", "constant", NULL); }
 
 /* Resuming at step 10,000 makes the batches from step 10,000 on and no
  * others: the producer starts at the step's batch instead of drawing the
@@ -212,6 +214,59 @@ TEST(every_objective_trains) {
         assert_loss_falls(sl_loss_objective_name(obj), loss, steps, 10, objs[i].falls_to);
         free(loss);
     }
+}
+
+/* Barlow Twins and VICReg on the tiny set-up, 100 steps: the mean of the
+ * last 10 logged losses falls below `falls_to` times the mean of the first
+ * 10, the log has the embeddings' spread at every step, and nothing looks
+ * collapsed. Ratios over seeds 1 to 8: barlow 0.08 to 0.31 (0.23 at seed 7),
+ * vicreg 0.60 to 0.73 (0.72 at seed 7); with the model never updated (lr
+ * 1e-12) 0.87 to 1.25 and 0.995 to 1.012. With the invariance term alone
+ * (VICReg's other weights 0, lr 0.01) the embeddings collapse: the warning
+ * comes at step 55 to 71 over seeds 7, 1 and 2. */
+TEST(barlow_and_vicreg_train_and_log_their_spread) {
+    static const struct {
+        sl_objective obj;
+        double falls_to;
+    } objs[] = {{SL_OBJ_BARLOW, 0.5}, {SL_OBJ_VICREG, 0.85}};
+    const size_t steps = 100;
+    for (size_t i = 0; i < 2; i++) {
+        sl_train_config c;
+        sl_train_result r;
+        tiny(&c, t_path("m.safetensors"));
+        c.objective = objs[i].obj;
+        c.steps = steps;
+        c.log = t_path("m.jsonl");
+        c.log_every = 1;
+        sl_status s = train(&c, &r);
+        if (s) T_FAIL("%s: %s", sl_loss_objective_name(c.objective), sl_error_message());
+        double *loss = logged_losses(c.log, steps);
+        assert_loss_falls(sl_loss_objective_name(c.objective), loss, steps, 10, objs[i].falls_to);
+        free(loss);
+        ASSERT_TRUE(r.collapse_step == 0);
+        ASSERT_TRUE(r.emb_std > 0.1 / sqrt(8.0) && r.emb_std < 1 && r.emb_rank > 1.05 && r.emb_rank <= 8);
+        sl_jsonl *j;
+        ASSERT_OK(sl_jsonl_read(c.log, &j));
+        long es = sl_jsonl_column(j, "emb_std"), er = sl_jsonl_column(j, "emb_rank"), ta = sl_jsonl_column(j, "tau");
+        ASSERT_TRUE(es >= 0 && er >= 0 && ta >= 0);
+        ASSERT_NEAR(j->values[(steps - 1) * j->n_keys + (size_t)es], r.emb_std, 1e-8);
+        ASSERT_TRUE(isnan(j->values[(size_t)ta])); /* no temperature: null */
+        sl_jsonl_destroy(j);
+    }
+    sl_train_config c;
+    sl_train_result r;
+    tiny(&c, t_path("m.safetensors"));
+    c.objective = SL_OBJ_VICREG;
+    c.vicreg_var = c.vicreg_cov = 0;
+    c.lr = 0.01;
+    c.steps = 200;
+    c.log = t_path("m.jsonl");
+    c.log_every = 1;
+    ASSERT_OK(train(&c, &r));
+    if (!(r.collapse_step > 0 && r.collapse_step <= 100))
+        T_FAIL("invariance alone: collapse seen at step %llu (0: never), emb_std %g", (unsigned long long)r.collapse_step,
+               r.emb_std);
+    ASSERT_TRUE(r.emb_std < 0.1 / sqrt(8.0));
 }
 
 /* The same with a small ViT encoder (16 patch tokens of a 16x16 image and a
@@ -567,7 +622,7 @@ TEST(corrupt_checkpoint_settings_are_refused_by_name) {
         {"train.clip_grad", "x", "a finite number >= 0"},
         {"train.input_std", "0", "a finite number > 0"},
         {"train.input_mean", "nan", "a finite number >= -inf"},
-        {"train.objective", "infonce2", "infonce, supcon, triplet, triplet-hard, triplet-smooth, clip, autoencoder, softmax or mae"},
+        {"train.objective", "infonce2", "infonce, supcon, triplet, triplet-hard, triplet-smooth, clip, autoencoder, softmax, mae, barlow or vicreg"},
         {"train.split", "validation", "train, val, test or all"},
         {"train.sim", "COSINE", "dot, cosine or l2"},
         {"train.optim", "sgdx", "sgd, adam, adamw or lars"},
@@ -764,6 +819,19 @@ TEST(settings_of_other_objectives_are_refused) {
     c.text_encoder = "embbag(16)";
     ASSERT_FAILS(train(&c, &r), SL_ERR_ARG, "--text-encoder: is for --objective clip, not infonce");
     c.text_encoder = NULL;
+    c.barlow_lambda = 0.1;
+    ASSERT_FAILS(train(&c, &r), SL_ERR_ARG, "--barlow-lambda: is for --objective barlow, not infonce");
+    c.objective = SL_OBJ_BARLOW;
+    c.vicreg_cov = 2;
+    ASSERT_FAILS(train(&c, &r), SL_ERR_ARG, "--vicreg-cov: is for --objective vicreg, not barlow");
+    c.objective = SL_OBJ_VICREG;
+    c.barlow_lambda = -1;
+    c.vicreg_cov = INFINITY;
+    ASSERT_FAILS(train(&c, &r), SL_ERR_ARG, "--vicreg-cov: must be finite and >= 0");
+    c.vicreg_inv = c.vicreg_var = c.vicreg_cov = 0;
+    ASSERT_FAILS(train(&c, &r), SL_ERR_ARG, "needs at least one of its three weights above 0");
+    c.vicreg_inv = c.vicreg_var = c.vicreg_cov = -1;
+    c.objective = SL_OBJ_INFONCE;
     c.encoder = "patch(4,16),pos,block(2)";
     ASSERT_FAILS(train(&c, &r), SL_ERR_ARG, "ends in 16x16 tokens (add tokfirst or tokmean)");
     ASSERT_TRUE(access(t_path("o.safetensors"), F_OK) != 0);

@@ -184,6 +184,10 @@ sl_status sl_progress_create(FILE *stream, sl_progress_mode mode, const char *la
 void sl_progress_update(sl_progress *p, uint64_t done, const char *fields);
 /* Final line with the total time and mean rate. NULL-safe. */
 void sl_progress_finish(sl_progress *p, const char *fields);
+/* Print line (and a newline) on its own line of the stream, in every mode,
+ * quiet included: a warning that must not be lost in the bar. The bar is
+ * drawn again at the next update. NULL p: nothing. */
+void sl_progress_note(sl_progress *p, const char *line);
 void sl_progress_destroy(sl_progress *p);
 
 /* ---- atomic file writes -------------------------------------------------

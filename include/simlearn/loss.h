@@ -16,7 +16,7 @@ extern "C" {
 
 /* ---- names ---------------------------------------------------------------
  * Objective names as the command line spells them: infonce supcon triplet
- * triplet-hard triplet-smooth clip autoencoder softmax mae. */
+ * triplet-hard triplet-smooth clip autoencoder softmax mae barlow vicreg. */
 typedef enum {
     SL_OBJ_INFONCE,        /* NT-Xent over 2N views, each view's twin is its positive */
     SL_OBJ_SUPCON,         /* supervised contrastive (Khosla et al. 2020, L_out) */
@@ -27,6 +27,8 @@ typedef enum {
     SL_OBJ_AUTOENCODER,    /* mean squared reconstruction error */
     SL_OBJ_SOFTMAX,        /* cross-entropy against a learned class-embedding matrix */
     SL_OBJ_MAE,            /* masked autoencoding: mean squared error over the masked patches */
+    SL_OBJ_BARLOW,         /* Barlow Twins: cross-correlation of the two views pulled to the identity */
+    SL_OBJ_VICREG,         /* VICReg: invariance, variance and covariance terms of the two views */
     SL_OBJ_COUNT
 } sl_objective;
 
@@ -62,6 +64,8 @@ typedef struct sl_loss_config {
     double log_scale_max; /* default ln(100) (tau >= 0.01) */
     double margin;        /* triplet margin m (distance units) */
     double eps;           /* cosine: norms are clamped to at least eps; default 1e-8 */
+    double barlow_lambda; /* barlow: weight of the off-diagonal terms; default 0.0051 */
+    double vicreg_inv, vicreg_var, vicreg_cov; /* vicreg: weights of its three terms; default 25, 25, 1 */
     /* Compute the similarity products in double precision with plain loops
      * instead of float32 sl_gemm: exact to double rounding, several times
      * slower. Used by gradient checks; off by default. */
@@ -149,6 +153,23 @@ sl_status sl_loss_triplet_smooth(const sl_loss_config *cfg, const float *z, cons
 sl_status sl_loss_clip(const sl_loss_config *cfg, const float *img, const float *txt, size_t n, size_t d,
                        float *dimg, float *dtxt, sl_loss_result *out);
 
+/* Barlow Twins and VICReg: z as for InfoNCE (n = 2N rows, view 1 then view
+ * 2), N >= 2; the similarity and temperature are not used. With A, B the two
+ * views' columns standardised over the batch (BatchNorm1d's training form:
+ * biased variance, eps 1e-5) and c = A^T B / N (D x D):
+ *   barlow: loss = sum_j (1 - c_jj)^2 + barlow_lambda * sum_{j != k} c_jk^2.
+ * With X, Y the two views (N x D), s(X)_j = sqrt(unbiased variance of column
+ * j + 1e-4) and K(X) the unbiased covariance of the columns:
+ *   vicreg: loss = vicreg_inv * mean((X - Y)^2)
+ *                + vicreg_var * (mean_j relu(1 - s(X)_j) + mean_j relu(1 - s(Y)_j)) / 2
+ *                + vicreg_cov * (sum_{j != k} K(X)_jk^2 + sum_{j != k} K(Y)_jk^2) / D.
+ * Both report accuracy, pos_sim and neg_sim as InfoNCE does, by cosine
+ * similarity; n_terms is N. */
+sl_status sl_loss_barlow(const sl_loss_config *cfg, const float *z, size_t n, size_t d, float *dz,
+                         sl_loss_result *out);
+sl_status sl_loss_vicreg(const sl_loss_config *cfg, const float *z, size_t n, size_t d, float *dz,
+                         sl_loss_result *out);
+
 /* Autoencoder: loss = mean over the n*d elements of (recon - target)^2; the
  * gradient goes to recon only. */
 sl_status sl_loss_autoencoder(const float *recon, const float *target, size_t n, size_t d, float *drecon,
@@ -172,7 +193,7 @@ size_t sl_loss_workspace_bytes(const sl_loss_workspace *ws);
 
 /* ---- one entry point -----------------------------------------------------
  * What each objective reads from the batch:
- *   infonce:                       a (n x d, n = 2N), grad_a
+ *   infonce, barlow, vicreg:       a (n x d, n = 2N), grad_a
  *   supcon, triplet*:              a, labels, grad_a
  *   clip:                          a = images, b = texts (both n x d), grad_a, grad_b
  *   autoencoder:                   a = reconstruction, b = target (n x d), grad_a

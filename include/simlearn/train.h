@@ -56,6 +56,8 @@ typedef struct sl_train_config {
     double margin;          /* triplets; < 0: the default */
     double mask_ratio;      /* mae: share of each image's patches masked, in (0, 1); < 0: 0.75 */
     bool norm_pix;          /* mae: targets normalised per patch (mean 0, variance 1) */
+    double barlow_lambda;   /* barlow: weight of the off-diagonal terms; < 0: 0.0051 */
+    double vicreg_inv, vicreg_var, vicreg_cov; /* vicreg: weights of its terms; < 0: 25, 25, 1 */
     /* optimisation */
     const char *optim;      /* "sgd", "adam", "adamw", "lars"; NULL: adam */
     double lr;              /* 0: the optimizer's default (2e-3 Adam/AdamW, 0.05 SGD, 0.3 LARS) */
@@ -105,6 +107,14 @@ typedef struct sl_train_result {
     double seconds;         /* wall time of this run */
     double images_per_s;    /* items per second in this run */
     uint64_t last_checkpoint; /* step of the last checkpoint written (0: none) */
+    /* The embeddings' spread at the last logged step (see docs/training.md, "The log"):
+     * emb_std, the mean per-dimension standard deviation of the L2-normalised
+     * embeddings, and emb_rank, the effective rank of their covariance; -1 when
+     * not measured (no log, or a reconstructing objective). */
+    double emb_std, emb_rank;
+    /* barlow, vicreg: the first logged step of this run at which the embeddings
+     * looked collapsed (emb_std below 0.1 / sqrt(d), or effective rank below 1.05); 0: never. */
+    uint64_t collapse_step;
 } sl_train_result;
 
 typedef struct sl_trainer sl_trainer;

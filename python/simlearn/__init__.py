@@ -616,18 +616,29 @@ def rank():
 def train(out, *, progress=True, **options):
     """Train an encoder with `simlearn train`'s trainer and write its
     checkpoint to `out`; returns a dict: step, loss, mean_loss, seconds,
-    images_per_s, last_checkpoint, describe (the run's summary lines).
+    images_per_s, last_checkpoint, describe (the run's summary lines),
+    emb_std and emb_rank (the embeddings' spread at the last logged step,
+    -1 when not measured) and collapse_step (barlow, vicreg: the first logged
+    step at which the embeddings looked collapsed, 0 if none; a
+    RuntimeWarning says so too).
 
     The options are `simlearn train`'s, with underscores: data="shapes",
     objective="infonce", encoder, projector, decoder, text_encoder, aug,
     keep, label, steps, epochs, batch, lr, optim, schedule, wd, warmup,
-    tau, margin, mask_ratio, norm_pix, seed, threads, count, log,
-    checkpoint_every, time_limit, resume, init, init_towers, ... (see
-    docs/training.md; None leaves a default). progress=True prints the
-    trainer's progress to stderr. Ctrl-C writes a checkpoint and raises
-    KeyboardInterrupt; a non-finite loss raises ValueError naming the step.
+    tau, margin, mask_ratio, norm_pix, barlow_lambda, vicreg_inv,
+    vicreg_var, vicreg_cov, seed, threads, count, log, checkpoint_every,
+    time_limit, resume, init, init_towers, ... (see docs/training.md; None
+    leaves a default). progress=True prints the trainer's progress to
+    stderr. Ctrl-C writes a checkpoint and raises KeyboardInterrupt; a
+    non-finite loss raises ValueError naming the step.
     """
-    return _simlearn.train(out=_os.fspath(out), progress=bool(progress), **_paths(options))
+    r = _simlearn.train(out=_os.fspath(out), progress=bool(progress), **_paths(options))
+    if r["collapse_step"]:
+        import warnings
+        warnings.warn("step %d: the embeddings are collapsing (per-dimension deviation %.3g, effective rank %.2f); "
+                      "try a lower lr or other weights" % (r["collapse_step"], r["emb_std"], r["emb_rank"]),
+                      RuntimeWarning, stacklevel=2)
+    return r
 
 
 def embed(model=None, *, split="val", **options):

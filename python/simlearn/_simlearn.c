@@ -1043,7 +1043,8 @@ static const field train_fields[] = {
     TF("aug", 's', aug), TF("keep", 's', keep), TF("label", 's', label), TF("encoder", 's', encoder),
     TF("projector", 's', projector), TF("decoder", 's', decoder), TF("text_encoder", 's', text_encoder),
     TF("sim", 's', sim), TF("tau", 'd', tau), TF("learn_tau", 'i', learn_tau), TF("margin", 'd', margin),
-    TF("mask_ratio", 'd', mask_ratio), TF("norm_pix", 'b', norm_pix), TF("optim", 's', optim), TF("lr", 'd', lr),
+    TF("mask_ratio", 'd', mask_ratio), TF("norm_pix", 'b', norm_pix), TF("barlow_lambda", 'd', barlow_lambda),
+    TF("vicreg_inv", 'd', vicreg_inv), TF("vicreg_var", 'd', vicreg_var), TF("vicreg_cov", 'd', vicreg_cov), TF("optim", 's', optim), TF("lr", 'd', lr),
     TF("schedule", 's', schedule), TF("wd", 'd', wd), TF("warmup", 'I', warmup), TF("min_lr", 'd', min_lr),
     TF("clip_grad", 'd', clip_grad), TF("epochs", 'z', epochs), TF("steps", 'z', steps), TF("batch", 'z', batch),
     TF("seed", 'u', seed), TF("threads", 'i', threads), TF("data_threads", 'i', data_threads), TF("out", 's', out),
@@ -1154,10 +1155,12 @@ static PyObject *py_train(PyObject *self, PyObject *args, PyObject *kw) {
     if (!s) s = sl_trainer_run(t, &r);
     Py_END_ALLOW_THREADS sigint_release(&g);
     PyObject *d = NULL;
-    if (!s) d = Py_BuildValue("{s:K,s:d,s:d,s:d,s:d,s:K,s:s}", "step", (unsigned long long)r.step, "loss", r.loss,
-                              "mean_loss", r.mean_loss, "seconds", r.seconds, "images_per_s", r.images_per_s,
-                              "last_checkpoint", (unsigned long long)r.last_checkpoint, "describe",
-                              sl_trainer_describe(t));
+    if (!s)
+        d = Py_BuildValue("{s:K,s:d,s:d,s:d,s:d,s:K,s:s,s:d,s:d,s:K}", "step", (unsigned long long)r.step, "loss", r.loss,
+                          "mean_loss", r.mean_loss, "seconds", r.seconds, "images_per_s", r.images_per_s,
+                          "last_checkpoint", (unsigned long long)r.last_checkpoint, "describe",
+                          sl_trainer_describe(t), "emb_std", r.emb_std, "emb_rank", r.emb_rank, "collapse_step",
+                          (unsigned long long)r.collapse_step);
     sl_trainer_destroy(t);
     if (s) return raise_status(s);
     return d;

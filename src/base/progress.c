@@ -108,4 +108,13 @@ void sl_progress_finish(sl_progress *p, const char *fields) {
     draw(p, fields, true);
 }
 
+void sl_progress_note(sl_progress *p, const char *line) {
+    if (!p) return;
+    if (p->mode == SL_PROGRESS_BAR && p->drawn_width > 0) fprintf(p->out, "\r%*s\r", p->drawn_width, "");
+    fprintf(p->out, "%s\n", line);
+    fflush(p->out);
+    p->drawn_width = 0;
+    p->last_draw = 0;
+}
+
 void sl_progress_destroy(sl_progress *p) { sl__free(p); }

@@ -8,6 +8,7 @@
 
 static const char *const obj_names[SL_OBJ_COUNT] = {
     "infonce", "supcon", "triplet", "triplet-hard", "triplet-smooth", "clip", "autoencoder", "softmax", "mae",
+    "barlow", "vicreg",
 };
 static const char *const sim_names[SL_SIM_COUNT] = {"dot", "cosine", "l2"};
 
@@ -25,7 +26,7 @@ sl_status sl_loss_objective_parse(const char *name, sl_objective *out) {
         }
     return sl__fail(SL_ERR_ARG,
                     "unknown objective '%s' (expected infonce, supcon, triplet, triplet-hard, triplet-smooth, "
-                    "clip, autoencoder, softmax or mae)",
+                    "clip, autoencoder, softmax, mae, barlow or vicreg)",
                     name ? name : "(null)");
 }
 
@@ -47,6 +48,10 @@ void sl_loss_config_default(sl_loss_config *out, sl_objective obj) {
     c.log_scale_min = 0.0;
     c.log_scale_max = log(100.0);
     c.eps = 1e-8;
+    c.barlow_lambda = 0.0051;
+    c.vicreg_inv = 25;
+    c.vicreg_var = 25;
+    c.vicreg_cov = 1;
     switch (obj) {
     case SL_OBJ_INFONCE: c.tau = 0.1; break;
     case SL_OBJ_SUPCON: c.tau = 0.1; break;
@@ -133,6 +138,22 @@ sl_status sl_loss_infonce(const sl_loss_config *cfg, const float *z, size_t n, s
     return st;
 }
 
+sl_status sl_loss_barlow(const sl_loss_config *cfg, const float *z, size_t n, size_t d, float *dz,
+                         sl_loss_result *out) {
+    sl_loss_workspace ws = {0};
+    sl_status st = sl__barlow(cfg, z, n, d, dz, out, &ws);
+    sl__ws_release(&ws);
+    return st;
+}
+
+sl_status sl_loss_vicreg(const sl_loss_config *cfg, const float *z, size_t n, size_t d, float *dz,
+                         sl_loss_result *out) {
+    sl_loss_workspace ws = {0};
+    sl_status st = sl__vicreg(cfg, z, n, d, dz, out, &ws);
+    sl__ws_release(&ws);
+    return st;
+}
+
 sl_status sl_loss_supcon(const sl_loss_config *cfg, const float *z, const int32_t *labels, size_t n, size_t d,
                          float *dz, sl_loss_result *out) {
     sl_loss_workspace ws = {0};
@@ -185,6 +206,8 @@ static sl_status dispatch(const sl_loss_config *cfg, const sl_loss_batch *b, sl_
     switch (cfg->objective) {
     case SL_OBJ_INFONCE: return sl__infonce(cfg, b->a, b->n, b->d, b->grad_a, out, ws);
     case SL_OBJ_SUPCON: return sl__supcon(cfg, b->a, b->labels, b->n, b->d, b->grad_a, out, ws);
+    case SL_OBJ_BARLOW: return sl__barlow(cfg, b->a, b->n, b->d, b->grad_a, out, ws);
+    case SL_OBJ_VICREG: return sl__vicreg(cfg, b->a, b->n, b->d, b->grad_a, out, ws);
     case SL_OBJ_TRIPLET:
     case SL_OBJ_TRIPLET_HARD:
     case SL_OBJ_TRIPLET_SMOOTH:
@@ -209,7 +232,7 @@ sl_status sl_loss_compute(const sl_loss_config *cfg, const sl_loss_batch *b, sl_
                   cfg->objective == SL_OBJ_SOFTMAX || cfg->objective == SL_OBJ_MAE;
     if ((unsigned)cfg->objective >= SL_OBJ_COUNT)
         return sl__fail(SL_ERR_ARG, "loss: objective %d is not one of infonce, supcon, triplet, triplet-hard, "
-                                    "triplet-smooth, clip, autoencoder, softmax, mae", (int)cfg->objective);
+                                    "triplet-smooth, clip, autoencoder, softmax, mae, barlow, vicreg", (int)cfg->objective);
     if (!b->a) return sl__fail(SL_ERR_ARG, "%s loss: the batch has no embeddings (a is NULL)", name);
     if (need_labels && !b->labels) return sl__fail(SL_ERR_ARG, "%s loss: the batch has no labels", name);
     if (need_b && !b->b)

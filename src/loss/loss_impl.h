@@ -91,5 +91,9 @@ sl_status sl__softmax(const sl_loss_config *cfg, const float *z, const float *w,
                       size_t n_classes, size_t d, float *dz, float *dw, sl_loss_result *out, sl_loss_workspace *ws);
 sl_status sl__triplet(const sl_loss_config *cfg, sl_objective variant, const float *z, const int32_t *labels,
                       size_t n, size_t d, float *dz, sl_loss_result *out, sl_loss_workspace *ws);
+sl_status sl__barlow(const sl_loss_config *cfg, const float *z, size_t n, size_t d, float *dz, sl_loss_result *out,
+                     sl_loss_workspace *ws);
+sl_status sl__vicreg(const sl_loss_config *cfg, const float *z, size_t n, size_t d, float *dz, sl_loss_result *out,
+                     sl_loss_workspace *ws);
 
 #endif

@@ -57,6 +57,7 @@ struct sl_trainer {
     int rank, ranks, ckpt_ranks;
     bool dp_global;
     float *zg, *dzg, *ztg, *dztg;
+    size_t dz_width; /* the embeddings' width (set at the first logged step) */
     int32_t *labg;
 };
 
@@ -68,6 +69,8 @@ void sl_train_config_default(sl_train_config *c) {
     c->learn_tau = -1;
     c->margin = -1;
     c->mask_ratio = -1;
+    c->barlow_lambda = -1;
+    c->vicreg_inv = c->vicreg_var = c->vicreg_cov = -1;
     c->wd = -1;
     c->warmup = -1;
     c->val_fraction = -1;
@@ -90,9 +93,14 @@ static sl_status keep_str(sl_trainer *t, const char *s, const char **out) {
     return SL_OK;
 }
 
-static bool two_views(sl_objective o) { return o == SL_OBJ_INFONCE || o == SL_OBJ_SUPCON; }
+static bool two_views(sl_objective o) {
+    return o == SL_OBJ_INFONCE || o == SL_OBJ_SUPCON || o == SL_OBJ_BARLOW || o == SL_OBJ_VICREG;
+}
 /* Reconstruction objectives: no temperature, no embedding geometry per step. */
 static bool reconstructs(sl_objective o) { return o == SL_OBJ_AUTOENCODER || o == SL_OBJ_MAE; }
+/* Objectives on the batch's statistics: no similarity, no temperature. */
+static bool decorrelates(sl_objective o) { return o == SL_OBJ_BARLOW || o == SL_OBJ_VICREG; }
+static bool has_tau(sl_objective o) { return !reconstructs(o) && !decorrelates(o); }
 /* Objectives whose loss is not a mean of per-row terms: data-parallel runs
  * gather the global batch for them. */
 static bool contrasts(sl_objective o) { return o != SL_OBJ_AUTOENCODER && o != SL_OBJ_SOFTMAX && o != SL_OBJ_MAE; }
@@ -227,6 +235,22 @@ static sl_status resolve_objective(sl_trainer *t) {
     if (c->margin >= 0) t->lc.margin = c->margin;
     c->margin = t->lc.margin;
     if (!(c->margin >= 0 && isfinite(c->margin))) return fail_opt("margin", "must be finite");
+    const char *obj = sl_loss_objective_name(t->obj);
+    if (c->barlow_lambda >= 0 && t->obj != SL_OBJ_BARLOW)
+        return fail_opt("barlow-lambda", "is for --objective barlow, not %s", obj);
+    if ((c->vicreg_inv >= 0 || c->vicreg_var >= 0 || c->vicreg_cov >= 0) && t->obj != SL_OBJ_VICREG)
+        return fail_opt(c->vicreg_inv >= 0 ? "vicreg-inv" : c->vicreg_var >= 0 ? "vicreg-var" : "vicreg-cov",
+                        "is for --objective vicreg, not %s", obj);
+    double *const set[4] = {&c->barlow_lambda, &c->vicreg_inv, &c->vicreg_var, &c->vicreg_cov};
+    double *const lcv[4] = {&t->lc.barlow_lambda, &t->lc.vicreg_inv, &t->lc.vicreg_var, &t->lc.vicreg_cov};
+    static const char *const names[4] = {"barlow-lambda", "vicreg-inv", "vicreg-var", "vicreg-cov"};
+    for (int k = 0; k < 4; k++) {
+        if (*set[k] >= 0) *lcv[k] = *set[k];
+        *set[k] = *lcv[k];
+        if (!(*set[k] >= 0 && isfinite(*set[k]))) return fail_opt(names[k], "must be finite and >= 0");
+    }
+    if (t->obj == SL_OBJ_VICREG && !(c->vicreg_inv + c->vicreg_var + c->vicreg_cov > 0))
+        return fail_opt("vicreg-inv", "VICReg needs at least one of its three weights above 0");
     return SL_OK;
 }
 
@@ -510,8 +534,12 @@ static void describe(sl_trainer *t) {
         if (t->m[k])
             ADD("%-10s %s  (%zu parameters)\n", k == T_TEXT ? "text" : k == T_CLASSES ? "classes" : tower_name[k],
                 sl_model_spec(t->m[k]), sl_model_param_count(t->m[k]));
-    ADD("objective  %s, similarity %s", sl_loss_objective_name(t->obj), t->c.sim);
-    if (!reconstructs(t->obj)) ADD(", tau %g%s", t->c.tau, t->lc.learnable_tau ? " (learnable)" : "");
+    ADD("objective  %s", sl_loss_objective_name(t->obj));
+    if (!decorrelates(t->obj)) ADD(", similarity %s", t->c.sim);
+    if (has_tau(t->obj)) ADD(", tau %g%s", t->c.tau, t->lc.learnable_tau ? " (learnable)" : "");
+    if (t->obj == SL_OBJ_BARLOW) ADD(", lambda %g", t->c.barlow_lambda);
+    if (t->obj == SL_OBJ_VICREG)
+        ADD(", weights: invariance %g, variance %g, covariance %g", t->c.vicreg_inv, t->c.vicreg_var, t->c.vicreg_cov);
     if (t->mae) ADD(", mask ratio %g%s", t->c.mask_ratio, t->c.norm_pix ? ", normalised pixel targets" : "");
     if (t->obj == SL_OBJ_TRIPLET || t->obj == SL_OBJ_TRIPLET_HARD || t->obj == SL_OBJ_TRIPLET_SMOOTH)
         ADD(", margin %g", t->c.margin);
@@ -553,6 +581,12 @@ static sl_status save_to(const sl_trainer *t, sl_tensors *x) {
     SL__TRY(sl__train_meta(x, "train.tau", "%.17g", c->tau));
     SL__TRY(sl__train_meta(x, "train.learn_tau", "%d", c->learn_tau));
     SL__TRY(sl__train_meta(x, "train.margin", "%.17g", c->margin));
+    if (t->obj == SL_OBJ_BARLOW) SL__TRY(sl__train_meta(x, "train.barlow_lambda", "%.17g", c->barlow_lambda));
+    if (t->obj == SL_OBJ_VICREG) {
+        SL__TRY(sl__train_meta(x, "train.vicreg_inv", "%.17g", c->vicreg_inv));
+        SL__TRY(sl__train_meta(x, "train.vicreg_var", "%.17g", c->vicreg_var));
+        SL__TRY(sl__train_meta(x, "train.vicreg_cov", "%.17g", c->vicreg_cov));
+    }
     SL__TRY(sl__train_meta(x, "train.optim", "%s", c->optim));
     SL__TRY(sl__train_meta(x, "train.lr", "%.17g", c->lr));
     SL__TRY(sl__train_meta(x, "train.schedule", "%s", c->schedule));
@@ -674,6 +708,13 @@ static sl_status config_from(sl_trainer *t, const sl_tensors *x, uint64_t *ends)
     SL__TRY(sl__meta_uint(x, "train.learn_tau", 0, 1, R, &u));
     c->learn_tau = (int)u;
     SL__TRY(sl__meta_double(x, "train.margin", 0, INFINITY, R, &c->margin));
+    if (c->objective == SL_OBJ_BARLOW)
+        SL__TRY(sl__meta_double(x, "train.barlow_lambda", 0, INFINITY, R, &c->barlow_lambda));
+    if (c->objective == SL_OBJ_VICREG) {
+        SL__TRY(sl__meta_double(x, "train.vicreg_inv", 0, INFINITY, R, &c->vicreg_inv));
+        SL__TRY(sl__meta_double(x, "train.vicreg_var", 0, INFINITY, R, &c->vicreg_var));
+        SL__TRY(sl__meta_double(x, "train.vicreg_cov", 0, INFINITY, R, &c->vicreg_cov));
+    }
     SL__TRY(sl__meta_name(x, "train.optim", optim_names, 4, R, &k));
     c->optim = optim_names[k];
     SL__TRY(sl__meta_double(x, "train.lr", 0, INFINITY, POS, &c->lr));
@@ -904,9 +945,50 @@ size_t sl_train_mem_available(void) {
 /* ---- one step ------------------------------------------------------------------*/
 
 typedef struct {
-    double loss, acc, lr, tau, grad_norm, align, uniform;
-    bool has_align;
+    double loss, acc, lr, tau, grad_norm, align, uniform, emb_std, emb_rank;
+    bool has_align, has_spread;
 } step_stats;
+
+/* The spread of the embeddings z (n x d) for the log: the mean over
+ * dimensions of the standard deviation of the L2-normalised rows (about
+ * 1/sqrt(d) for rows spread over the sphere, 0 when every row is the same),
+ * and the effective rank of their covariance. */
+static sl_status spread(const float *z, size_t n, size_t d, step_stats *st) {
+    if (n < 2) return SL_OK;
+    float *u = sl__malloc(n * d * sizeof *u);
+    double *eig = sl__malloc(d * sizeof *eig);
+    double *m = sl__calloc(2 * d, sizeof *m);
+    sl_status s = SL_OK;
+    if (!u || !eig || !m) {
+        s = sl__fail(SL_ERR_NOMEM, "train: out of memory for the embeddings' spread");
+        goto done;
+    }
+    memcpy(u, z, n * d * sizeof *u);
+    sl_rows_normalize(u, n, d);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) m[j] += u[i * d + j], m[d + j] += (double)u[i * d + j] * u[i * d + j];
+    double sd = 0;
+    for (size_t j = 0; j < d; j++) {
+        double mu = m[j] / (double)n, v = m[d + j] / (double)n - mu * mu;
+        sd += sqrt(v > 0 ? v : 0);
+    }
+    s = sl_geom_spectrum(u, n, d, eig, &st->emb_rank);
+    if (s) goto done;
+    st->emb_std = sd / (double)d;
+    st->has_spread = true;
+done:
+    sl__free(u);
+    sl__free(eig);
+    sl__free(m);
+    return s;
+}
+
+/* Complete collapse: the normalised rows all but the same (deviation under a
+ * tenth of the sphere's 1/sqrt(d)), or all on one line (effective rank
+ * under 1.05). */
+static bool collapsed(const step_stats *st, size_t d) {
+    return st->has_spread && (st->emb_std * sqrt((double)d) < 0.1 || st->emb_rank < 1.05);
+}
 
 /* Alignment and uniformity of the batch (Wang & Isola 2020) for the log.
  * b: the positives of a's rows, or NULL (uniformity only). Its one error
@@ -1117,13 +1199,15 @@ static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, ste
         return SL_OK;
     }
     SL__TRY(step_forward(t, b, rows, &f, &r));
-    st->tau = t->obj == SL_OBJ_AUTOENCODER ? 0 : 1.0 / r.scale;
+    st->tau = has_tau(t->obj) ? 1.0 / r.scale : 0;
     if (!isfinite(r.loss)) return nonfinite(t, "loss", r.loss);
     if (want_geom && t->obj != SL_OBJ_AUTOENCODER) {
         if (two_views(t->obj))
             SL__TRY(align_uniform(f.z, f.z + n * f.dz, n, f.dz, st));
         else
             SL__TRY(align_uniform(f.z, f.zt, n, f.dz, st));
+        SL__TRY(spread(f.z, n, f.dz, st));
+        t->dz_width = f.dz;
     }
     SL__TRY(step_backward(t, rows, f.dh));
     SL__TRY(reduce_step(t, &r));
@@ -1134,10 +1218,20 @@ static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, ste
     return SL_OK;
 }
 
+/* Said once per run, on the progress stream (even with -q) and in the result. */
+static void collapse_warning(const sl_trainer *t, sl_progress *pg, const step_stats *st) {
+    char msg[512];
+    snprintf(msg, sizeof msg,
+             "simlearn: warning: step %" PRIu64 ": the embeddings are collapsing (per-dimension deviation %.3g, "
+             "%.3g for rows spread over the sphere; effective rank %.2f of %zu); try a lower --lr or other weights",
+             t->step, st->emb_std, 1.0 / sqrt((double)t->dz_width), st->emb_rank, t->dz_width);
+    sl_progress_note(pg, msg);
+}
+
 static void log_line(sl_trainer *t, const step_stats *st, size_t epoch, double img_s) {
     if (!t->log) return;
     fprintf(t->log, "{\"step\":%" PRIu64 ",\"epoch\":%zu,\"loss\":%.9g,\"lr\":%.9g,", t->step, epoch, st->loss, st->lr);
-    if (reconstructs(t->obj))
+    if (!has_tau(t->obj))
         fprintf(t->log, "\"tau\":null,");
     else
         fprintf(t->log, "\"tau\":%.9g,", st->tau);
@@ -1150,6 +1244,10 @@ static void log_line(sl_trainer *t, const step_stats *st, size_t epoch, double i
         fprintf(t->log, "\"uniformity\":%.9g,", st->uniform);
     else
         fprintf(t->log, "\"uniformity\":null,");
+    if (st->has_spread)
+        fprintf(t->log, "\"emb_std\":%.9g,\"emb_rank\":%.9g,", st->emb_std, st->emb_rank);
+    else
+        fprintf(t->log, "\"emb_std\":null,\"emb_rank\":null,");
     fprintf(t->log, "\"images_per_s\":%.1f}\n", img_s);
     fflush(t->log);
 }
@@ -1175,6 +1273,7 @@ static sl_status stop_flags(const sl_trainer *t, double t0, bool *stop_now, bool
 sl_status sl_trainer_run(sl_trainer *t, sl_train_result *res) {
     sl_train_result rr;
     memset(&rr, 0, sizeof rr);
+    rr.emb_std = rr.emb_rank = -1;
     sl_progress *pg = NULL;
     if (t->c.progress_stream)
         SL__TRY(sl_progress_create(t->c.progress_stream, t->c.progress_mode, "train",
@@ -1192,7 +1291,8 @@ sl_status sl_trainer_run(sl_trainer *t, sl_train_result *res) {
         size_t epoch = (size_t)(t->step / t->steps_per_epoch);
         bool logit = (t->step + 1) % log_every == 0 || t->step + 1 == t->total || t->step == start;
         memset(&st, 0, sizeof st);
-        s = step_once(t, b, logit && t->log, &st);
+        /* The spread is measured without a log too where collapse is watched for. */
+        s = step_once(t, b, logit && (t->log || decorrelates(t->obj)), &st);
         if (s) break;
         if (t->step % t->steps_per_epoch == 1 || t->steps_per_epoch == 1) loss_sum = 0, in_epoch = 0;
         loss_sum += st.loss;
@@ -1204,10 +1304,15 @@ sl_status sl_trainer_run(sl_trainer *t, sl_train_result *res) {
             log_line(t, &st, epoch, img_s);
             tl = now;
             last_log = t->step;
+            if (st.has_spread) rr.emb_std = st.emb_std, rr.emb_rank = st.emb_rank;
+            if (decorrelates(t->obj) && !rr.collapse_step && collapsed(&st, t->dz_width)) {
+                rr.collapse_step = t->step;
+                if (t->rank == 0) collapse_warning(t, pg, &st);
+            }
         }
         if (pg) {
             char f[160];
-            if (reconstructs(t->obj))
+            if (!has_tau(t->obj))
                 snprintf(f, sizeof f, "loss %.4f lr %.2e", st.loss, st.lr);
             else
                 snprintf(f, sizeof f, "loss %.4f lr %.2e tau %.3g", st.loss, st.lr, st.tau);

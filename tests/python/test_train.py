@@ -51,6 +51,25 @@ def test_resume_and_fine_tuning(tmp_path):
     assert t["step"] == 5
 
 
+def test_barlow_and_vicreg(tmp_path):
+    tiny = dict(data="shapes", count=96, image_size=16, encoder="conv(4,3,stride=2,pad=1),bn,relu,flatten,linear(16)",
+                projector="linear(8)", batch=16, threads=1, seed=7, log_every=1)
+    r = simlearn.train(tmp_path / "b.safetensors", progress=False, objective="barlow", barlow_lambda=0.01, steps=20,
+                       **tiny)
+    assert "objective  barlow, lambda 0.01" in r["describe"] and r["collapse_step"] == 0
+    assert 0 < r["emb_std"] < 1 and 1 <= r["emb_rank"] <= 8
+    subprocess.run([CLI, "train", "--data", "shapes", "--count", "96", "--size", "16", "--encoder", tiny["encoder"],
+                    "--projector", "linear(8)", "--batch", "16", "--threads", "1", "--seed", "7", "--log-every", "1",
+                    "--objective", "barlow", "--barlow-lambda", "0.01", "--steps", "20", "-q",
+                    "-o", str(tmp_path / "c.safetensors")], check=True, capture_output=True)
+    assert sha(tmp_path / "b.safetensors") == sha(tmp_path / "c.safetensors")
+    # VICReg with its invariance term alone collapses, and says so.
+    with pytest.warns(RuntimeWarning, match="the embeddings are collapsing"):
+        r = simlearn.train(tmp_path / "v.safetensors", progress=False, objective="vicreg", vicreg_var=0, vicreg_cov=0,
+                           lr=0.01, steps=200, **tiny)
+    assert 0 < r["collapse_step"] <= 100
+
+
 def test_bad_options():
     with pytest.raises(ValueError, match="objective: unknown value 'magic'"):
         simlearn.train("x.safetensors", objective="magic")
