@@ -1,6 +1,6 @@
 /* simlearn train: learn an encoder with one of the objectives (contrastive,
  * supervised contrastive, triplets, CLIP, autoencoder, softmax,
- * masked autoencoding, Barlow Twins, VICReg), with
+ * masked autoencoding, Barlow Twins, VICReg, SimSiam, BYOL, MoCo, memory bank), with
  * progress, a JSONL log, checkpoints, exact resume and Ctrl-C handling. */
 #include "cli.h"
 
@@ -24,13 +24,19 @@ static const cli_opt opts[] = {
     {"text-encoder", 0, CLI_STR, NULL, "CLIP text tower; embbag(DIM), tokemb(DIM) and txt(...) get the vocabulary size, linear(D) the image "
                                        "embedding width", "embbag(128),linear(128),relu,linear(D)", 0, 0, false},
     {"objective", 0, CLI_CHOICE, "infonce", "training objective",
-     "infonce|supcon|triplet|triplet-hard|triplet-smooth|clip|autoencoder|softmax|mae|barlow|vicreg", 0, 0, false},
+     "infonce|supcon|triplet|triplet-hard|triplet-smooth|clip|autoencoder|softmax|mae|barlow|vicreg|simsiam|byol|moco|"
+     "memory-bank", 0, 0, false},
     {"mask-ratio", 0, CLI_FLOAT, "0.75", "mae: share of each image's patches masked", NULL, 0, 1, false},
     {"norm-pix", 0, CLI_FLAG, NULL, "mae: targets normalised per patch (each patch's mean and variance)", NULL, 0, 0, false},
     {"barlow-lambda", 0, CLI_FLOAT, "0.0051", "barlow: weight of the off-diagonal terms", NULL, 0, 1e6, false},
     {"vicreg-inv", 0, CLI_FLOAT, "25", "vicreg: weight of the invariance term", NULL, 0, 1e6, false},
     {"vicreg-var", 0, CLI_FLOAT, "25", "vicreg: weight of the variance term", NULL, 0, 1e6, false},
     {"vicreg-cov", 0, CLI_FLOAT, "1", "vicreg: weight of the covariance term", NULL, 0, 1e6, false},
+    {"predictor", 0, CLI_STR, NULL, "simsiam, byol: predictor spec (default: linear(D/4),bn,relu,linear(D) for simsiam, "
+                                    "linear(4D),bn,relu,linear(D) for byol; D the embedding width)", NULL, 0, 0, false},
+    {"ema", 0, CLI_FLOAT, "-1", "byol, moco: momentum of the target copy (-1 = 0.996 rising to 1 for byol, 0.99 for moco)", NULL, -1, 1, false},
+    {"queue", 0, CLI_INT, "0", "moco: keys in the queue; memory-bank: negatives drawn per step (0 = 4096)", NULL, 0, 1 << 24, false},
+    {"bank-momentum", 0, CLI_FLOAT, "-1", "memory-bank: weight of a row's old value in its update (-1 = 0.5)", NULL, -1, 1, false},
     {"sim", 0, CLI_CHOICE, NULL, "similarity (default: cosine; dot for softmax)", "dot|cosine|l2", 0, 0, false},
     {"tau", 0, CLI_FLOAT, "0", "temperature (0 = the objective's default: infonce 0.1, supcon 0.1, clip 0.07)", NULL, 0, 1e6, false},
     {"learn-tau", 0, CLI_FLAG, NULL, "learn the temperature (log-parametrised, clamped to [0.01, 1]; on for clip)", NULL, 0, 0, false},
@@ -80,7 +86,8 @@ static const cli_spec spec = {
     "  simlearn train --resume m.safetensors --steps 2000 -o m.safetensors\n"
     "  simlearn train --init m.safetensors --objective softmax --steps 300 -o tuned.safetensors\n"
     "  simlearn train --objective mae --encoder 'vit(patch=4,dim=64,depth=4)' --steps 500 -o mae.safetensors\n"
-    "  simlearn train --data fashion-mnist --objective barlow --epochs 8 -o barlow.safetensors\n"};
+    "  simlearn train --data fashion-mnist --objective barlow --epochs 8 -o barlow.safetensors\n"
+    "  simlearn train --objective moco --queue 8192 --steps 2000 -o moco.safetensors\n"};
 
 static bool parse_bytes(const char *s, size_t *out) {
     char *end;
@@ -125,6 +132,10 @@ static int train_config(const cli_args *a, sl_train_config *c, char *logpath, si
     if (cli_given(a, "vicreg-inv")) c->vicreg_inv = cli_float(a, "vicreg-inv");
     if (cli_given(a, "vicreg-var")) c->vicreg_var = cli_float(a, "vicreg-var");
     if (cli_given(a, "vicreg-cov")) c->vicreg_cov = cli_float(a, "vicreg-cov");
+    c->predictor = cli_str(a, "predictor");
+    c->ema = cli_float(a, "ema");
+    c->queue = (size_t)cli_int(a, "queue");
+    c->bank_momentum = cli_float(a, "bank-momentum");
     c->optim = cli_str(a, "optim");
     c->lr = cli_float(a, "lr");
     c->schedule = cli_str(a, "schedule");
@@ -214,5 +225,5 @@ static int run(int argc, char **argv) {
     return 0;
 }
 
-const cli_command cli_cmd_train = {"train", "train an encoder (contrastive, triplet, CLIP, autoencoder, softmax, MAE, Barlow Twins, VICReg)", run,
+const cli_command cli_cmd_train = {"train", "train an encoder (contrastive, triplet, CLIP, autoencoder, softmax, MAE and self-supervised objectives)", run,
                                    true};

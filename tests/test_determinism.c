@@ -404,8 +404,11 @@ TEST(losses_identical_across_thread_counts) {
     for (size_t i = 0; i < n; i++) labels[i] = (int32_t)(i % 37);
     for (int o = 0; o < SL_OBJ_COUNT; o++) {
         sl_objective obj = (sl_objective)o;
-        bool two = obj == SL_OBJ_CLIP || obj == SL_OBJ_SOFTMAX || obj == SL_OBJ_AUTOENCODER || obj == SL_OBJ_MAE;
-        size_t bn = obj == SL_OBJ_SOFTMAX ? nb : 0;
+        bool queue = obj == SL_OBJ_MOCO || obj == SL_OBJ_MEMORY_BANK;
+        bool two = obj == SL_OBJ_CLIP || obj == SL_OBJ_SOFTMAX || obj == SL_OBJ_AUTOENCODER || obj == SL_OBJ_MAE ||
+                   obj == SL_OBJ_SIMSIAM || obj == SL_OBJ_BYOL || queue;
+        /* The queue objectives: n keys and nb - n negatives in b's nb rows. */
+        size_t bn = obj == SL_OBJ_SOFTMAX ? nb : queue ? nb - n : 0;
         const int32_t *lab = obj == SL_OBJ_INFONCE || obj == SL_OBJ_CLIP || obj == SL_OBJ_AUTOENCODER || obj == SL_OBJ_MAE ? NULL : labels;
         if (obj == SL_OBJ_SOFTMAX)
             for (size_t i = 0; i < n; i++) labels[i] = (int32_t)(i % nb);

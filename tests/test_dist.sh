@@ -24,7 +24,8 @@ fi
 MPIRUN=(mpirun -np 2 --oversubscribe --bind-to none)
 
 cases="equivalence_infonce equivalence_supcon equivalence_triplet_hard equivalence_clip equivalence_softmax
-equivalence_autoencoder equivalence_mae equivalence_barlow equivalence_vicreg sync_bn_equivalence per_rank_bn resume_continues_exactly
+equivalence_autoencoder equivalence_mae equivalence_barlow equivalence_vicreg equivalence_simsiam equivalence_byol equivalence_moco
+equivalence_memory_bank sync_bn_equivalence per_rank_bn resume_continues_exactly
 resume_on_other_rank_counts only_rank_0_writes_and_reports uneven_batch_refused other_commands_refuse
 ctrl_c_checkpoints dead_rank_ends_the_run builds_without_mpi sharded_exact_search sharded_search_refusals
 sharded_hnsw sharded_hnsw_refusals words_ranks_train_deterministically words_learn_like_one_process
@@ -109,6 +110,13 @@ run_case() {
     # VICReg's variances and covariances) are those of the global batch.
     equivalence_barlow) same a "${ENC[@]}" --objective barlow ;;
     equivalence_vicreg) same a "${ENC[@]}" --objective vicreg ;;
+    # A predictor without batch norm (each rank would normalise its own rows);
+    # BYOL's and MoCo's momentum copies move alike on every rank; MoCo's queue
+    # takes every rank's keys and the memory bank every rank's items.
+    equivalence_simsiam) same a "${ENC[@]}" --objective simsiam --predictor "linear(8),relu,linear(16)" ;;
+    equivalence_byol) same a "${ENC[@]}" --objective byol --predictor "linear(32),relu,linear(16)" ;;
+    equivalence_moco) same a "${ENC[@]}" --objective moco --queue 40 ;;
+    equivalence_memory_bank) same a "${ENC[@]}" --objective memory-bank --queue 64 ;;
     sync_bn_equivalence)
         # (no biases before batch norm: their gradient is zero but for
         # rounding, which would be all they learn). The shift's gradient is a

@@ -104,7 +104,9 @@ static void check_all(bool exact, double rtol, double erel) {
             cfg.vicreg_inv = c.coef[1], cfg.vicreg_var = c.coef[2], cfg.vicreg_cov = c.coef[3];
         }
         float *ga = calloc(c.n * c.d, sizeof(float)), *gb = calloc(c.nb * c.d + 1, sizeof(float));
-        sl_loss_batch b = {.n = c.n, .d = c.d, .a = c.a, .b = c.nb ? c.b : NULL, .nb = c.nb,
+        /* The queue objectives' b holds the n keys, then nb - n negatives. */
+        size_t nneg = obj == SL_OBJ_MOCO || obj == SL_OBJ_MEMORY_BANK ? c.nb - c.n : c.nb;
+        sl_loss_batch b = {.n = c.n, .d = c.d, .a = c.a, .b = c.nb ? c.b : NULL, .nb = nneg,
                            .labels = c.labels, .grad_a = ga, .grad_b = c.nb ? gb : NULL};
         sl_loss_result r;
         ASSERT_OK(sl_loss_compute(&cfg, &b, &r));
@@ -127,7 +129,7 @@ static void check_all(bool exact, double rtol, double erel) {
         cases++;
     }
     fclose(f);
-    ASSERT_EQ_INT(cases, 41);
+    ASSERT_EQ_INT(cases, 46);
 }
 
 /* Double-precision products: agreement to double rounding, far below 1e-5. */

@@ -69,20 +69,26 @@ static void fill(float *x, size_t n, sl_rng *r, double sd) {
  * temperature. */
 static void check_objective(sl_objective obj) {
     static const int32_t lab[10] = {0, 1, 2, 0, 1, 2, 0, 1, 3, 2};
+    bool queue = obj == SL_OBJ_MOCO || obj == SL_OBJ_MEMORY_BANK;
     bool has_tau = obj == SL_OBJ_INFONCE || obj == SL_OBJ_SUPCON || obj == SL_OBJ_TRIPLET_SMOOTH ||
-                   obj == SL_OBJ_CLIP || obj == SL_OBJ_SOFTMAX;
+                   obj == SL_OBJ_CLIP || obj == SL_OBJ_SOFTMAX || queue;
+    /* Targets, keys and negatives get no gradient. */
+    bool grad_b = obj == SL_OBJ_CLIP || obj == SL_OBJ_SOFTMAX;
     bool kinks = obj == SL_OBJ_TRIPLET || obj == SL_OBJ_TRIPLET_HARD;
     for (int sim = 0; sim < SL_SIM_COUNT; sim++)
         for (int learn = 0; learn <= (has_tau ? 1 : 0); learn++) {
             size_t n = 10, d = 6, nb = 0;
-            if (obj == SL_OBJ_CLIP || obj == SL_OBJ_AUTOENCODER || obj == SL_OBJ_MAE) nb = n;
+            if (obj == SL_OBJ_CLIP || obj == SL_OBJ_AUTOENCODER || obj == SL_OBJ_MAE || obj == SL_OBJ_SIMSIAM ||
+                obj == SL_OBJ_BYOL)
+                nb = n;
             if (obj == SL_OBJ_SOFTMAX) nb = 4;
+            if (queue) n = 5, nb = 5; /* b: 5 keys, then 5 negatives */
             float a[60], bm[60], ga[60] = {0}, gb[60] = {0};
             sl_rng r;
             sl_rng_seed(&r, 1234, (uint64_t)(obj * 10 + sim * 2 + learn));
             double sd = sim == SL_SIM_COSINE ? 1.0 : 0.4;
             fill(a, n * d, &r, sd);
-            fill(bm, nb * d, &r, sd);
+            fill(bm, (queue ? n + nb : nb) * d, &r, sd);
             setup s;
             sl_loss_config_default(&s.cfg, obj);
             s.cfg.sim = (sl_similarity)sim;
@@ -95,10 +101,10 @@ static void check_objective(sl_objective obj) {
                                   .grad_a = ga, .grad_b = nb ? gb : NULL};
             sl_loss_result res;
             ASSERT_OK(sl_loss_compute(&s.cfg, &s.b, &res));
-            ASSERT_TRUE(isfinite(res.loss) && res.loss > 0);
+            ASSERT_TRUE(isfinite(res.loss) && (res.loss > 0 || obj == SL_OBJ_SIMSIAM));
             ASSERT_TRUE(res.n_terms > 0);
             check_vec(&s, a, n * d, ga, kinks, "a");
-            if (nb && obj != SL_OBJ_AUTOENCODER && obj != SL_OBJ_MAE) check_vec(&s, bm, nb * d, gb, kinks, "b");
+            if (grad_b) check_vec(&s, bm, nb * d, gb, kinks, "b");
             if (learn) check_log_scale(&s, res.dlog_scale);
         }
 }
@@ -112,6 +118,10 @@ TEST(grad_clip) { check_objective(SL_OBJ_CLIP); }
 TEST(grad_autoencoder) { check_objective(SL_OBJ_AUTOENCODER); }
 TEST(grad_softmax) { check_objective(SL_OBJ_SOFTMAX); }
 TEST(grad_barlow) { check_objective(SL_OBJ_BARLOW); }
+TEST(grad_simsiam) { check_objective(SL_OBJ_SIMSIAM); }
+TEST(grad_byol) { check_objective(SL_OBJ_BYOL); }
+TEST(grad_moco) { check_objective(SL_OBJ_MOCO); }
+TEST(grad_memory_bank) { check_objective(SL_OBJ_MEMORY_BANK); }
 TEST(grad_vicreg) { check_objective(SL_OBJ_VICREG); }
 
 /* Each term of VICReg alone and Barlow Twins with a large off-diagonal
@@ -198,8 +208,11 @@ TEST(fast_path_matches_exact) {
             c.sim = (sl_similarity)sim;
             if (sim != SL_SIM_COSINE && c.learnable_tau) c.log_scale = 0.0;
             if (sim != SL_SIM_COSINE) c.tau = 2.0;
-            size_t nb = obj == SL_OBJ_SOFTMAX ? 6 : 16;
-            sl_loss_batch b = {.n = 16, .d = 8, .a = a, .b = bm, .nb = nb, .labels = lab, .grad_a = g1, .grad_b = h1};
+            /* The queue objectives: 8 queries, their 8 keys and 8 negatives in b's 16 rows. */
+            bool queue = obj == SL_OBJ_MOCO || obj == SL_OBJ_MEMORY_BANK;
+            size_t nb = obj == SL_OBJ_SOFTMAX ? 6 : queue ? 8 : 16;
+            sl_loss_batch b = {.n = queue ? 8 : 16, .d = 8, .a = a, .b = bm, .nb = nb, .labels = lab, .grad_a = g1,
+                               .grad_b = h1};
             sl_loss_result r1, r2;
             ASSERT_OK(sl_loss_compute(&c, &b, &r1));
             c.exact = true;

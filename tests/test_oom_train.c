@@ -76,6 +76,31 @@ TEST(labelled_objectives_training_survives_every_failed_allocation) {
     ASSERT_EQ_INT(C.live, 0);
 }
 
+/* The objectives without negatives and those with a predictor, momentum
+ * copies, a queue or a memory bank, each walked through a fresh run and a
+ * resume of it (which reads the copies, the queue or the bank back). */
+TEST(self_supervised_objectives_training_survives_every_failed_allocation) {
+    install();
+    static const sl_objective objs[] = {SL_OBJ_BARLOW,  SL_OBJ_VICREG, SL_OBJ_SIMSIAM,
+                                        SL_OBJ_BYOL,    SL_OBJ_MOCO,   SL_OBJ_MEMORY_BANK};
+    for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) {
+        run r;
+        run_make(&r, objs[i], CNN);
+        r.c.queue = objs[i] == SL_OBJ_MOCO || objs[i] == SL_OBJ_MEMORY_BANK ? 16 : 0;
+        char what[64];
+        snprintf(what, sizeof what, "train cnn %s", sl_loss_objective_name(objs[i]));
+        ASSERT_TRUE(fail_each(what, op_train, &r) >= 10);
+        char from[1024];
+        snprintf(from, sizeof from, "%s", t_path("from.safetensors"));
+        ASSERT_OK(rename(r.out, from) == 0 ? SL_OK : SL_ERR_IO);
+        r.c.resume = from;
+        r.c.steps = 3;
+        snprintf(what, sizeof what, "train cnn %s resume", sl_loss_objective_name(objs[i]));
+        ASSERT_TRUE(fail_each(what, op_train, &r) >= 10);
+    }
+    ASSERT_EQ_INT(C.live, 0);
+}
+
 TEST(clip_training_survives_every_failed_allocation) {
     install();
     run r;

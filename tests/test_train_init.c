@@ -138,7 +138,7 @@ TEST(finetune_takes_the_chosen_towers) {
 
     sl_trainer *t = NULL;
     c.init_towers = "encoder,head";
-    ASSERT_FAILS(sl_trainer_create(&c, &t), SL_ERR_ARG, "'head' is not a tower (encoder, projector, decoder, text, classes)");
+    ASSERT_FAILS(sl_trainer_create(&c, &t), SL_ERR_ARG, "'head' is not a tower (encoder, projector, decoder, text, classes, predictor)");
     c.init_towers = "decoder";
     ASSERT_FAILS(sl_trainer_create(&c, &t), SL_ERR_ARG, "--init-towers: the run has no decoder");
     c.objective = SL_OBJ_SOFTMAX;

@@ -16,7 +16,8 @@ extern "C" {
 
 /* ---- names ---------------------------------------------------------------
  * Objective names as the command line spells them: infonce supcon triplet
- * triplet-hard triplet-smooth clip autoencoder softmax mae barlow vicreg. */
+ * triplet-hard triplet-smooth clip autoencoder softmax mae barlow vicreg
+ * simsiam byol moco memory-bank. */
 typedef enum {
     SL_OBJ_INFONCE,        /* NT-Xent over 2N views, each view's twin is its positive */
     SL_OBJ_SUPCON,         /* supervised contrastive (Khosla et al. 2020, L_out) */
@@ -29,6 +30,10 @@ typedef enum {
     SL_OBJ_MAE,            /* masked autoencoding: mean squared error over the masked patches */
     SL_OBJ_BARLOW,         /* Barlow Twins: cross-correlation of the two views pulled to the identity */
     SL_OBJ_VICREG,         /* VICReg: invariance, variance and covariance terms of the two views */
+    SL_OBJ_SIMSIAM,        /* SimSiam: -cos(prediction, stop-gradient target) */
+    SL_OBJ_BYOL,           /* BYOL: 2 - 2 cos(prediction, momentum-encoder target) */
+    SL_OBJ_MOCO,           /* MoCo: each query against its momentum key and a queue of past keys */
+    SL_OBJ_MEMORY_BANK,    /* instance discrimination against a memory bank of every item's embedding */
     SL_OBJ_COUNT
 } sl_objective;
 
@@ -170,6 +175,23 @@ sl_status sl_loss_barlow(const sl_loss_config *cfg, const float *z, size_t n, si
 sl_status sl_loss_vicreg(const sl_loss_config *cfg, const float *z, size_t n, size_t d, float *dz,
                          sl_loss_result *out);
 
+/* SimSiam and BYOL (cfg->objective picks): p the predictions, t their
+ * targets (both n x d; the targets get no gradient):
+ *   simsiam: loss = mean_i -cos(p_i, t_i)        (in [-1, 1])
+ *   byol:    loss = mean_i (2 - 2 cos(p_i, t_i))  (in [0, 4])
+ * cos clamps both norms below at cfg->eps. pos_sim is the mean cosine. */
+sl_status sl_loss_predictive(const sl_loss_config *cfg, const float *p, const float *t, size_t n, size_t d, float *dp,
+                             sl_loss_result *out);
+
+/* MoCo and the memory bank (cfg->objective picks the names in messages): q
+ * the n queries; b holds n + m rows, row i the key of query i, then the m
+ * negatives all queries share. logits_i = scale * [sim(q_i, b_i),
+ * sim(q_i, b_{n+j}) for j < m]; loss = mean_i -log softmax(logits_i)[0].
+ * Other queries' keys are not candidates; only q gets a gradient; accuracy:
+ * the key beats every negative. m may be 0 (an empty queue). */
+sl_status sl_loss_queue(const sl_loss_config *cfg, const float *q, const float *b, size_t n, size_t m, size_t d,
+                        float *dq, sl_loss_result *out);
+
 /* Autoencoder: loss = mean over the n*d elements of (recon - target)^2; the
  * gradient goes to recon only. */
 sl_status sl_loss_autoencoder(const float *recon, const float *target, size_t n, size_t d, float *drecon,
@@ -194,6 +216,8 @@ size_t sl_loss_workspace_bytes(const sl_loss_workspace *ws);
 /* ---- one entry point -----------------------------------------------------
  * What each objective reads from the batch:
  *   infonce, barlow, vicreg:       a (n x d, n = 2N), grad_a
+ *   simsiam, byol:                 a = predictions, b = targets (n x d), grad_a
+ *   moco, memory-bank:             a = queries (n x d), b = their n keys then nb negatives, grad_a
  *   supcon, triplet*:              a, labels, grad_a
  *   clip:                          a = images, b = texts (both n x d), grad_a, grad_b
  *   autoencoder:                   a = reconstruction, b = target (n x d), grad_a

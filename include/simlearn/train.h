@@ -58,6 +58,12 @@ typedef struct sl_train_config {
     bool norm_pix;          /* mae: targets normalised per patch (mean 0, variance 1) */
     double barlow_lambda;   /* barlow: weight of the off-diagonal terms; < 0: 0.0051 */
     double vicreg_inv, vicreg_var, vicreg_cov; /* vicreg: weights of its terms; < 0: 25, 25, 1 */
+    const char *predictor;  /* simsiam, byol: predictor spec; NULL: linear(D/4),bn,relu,linear(D) for
+                             * simsiam, linear(4D),bn,relu,linear(D) for byol (D: the embedding width) */
+    double ema;             /* byol, moco: momentum of the target copy; < 0: 0.996 rising to 1 by a
+                             * cosine (byol), 0.99 (moco) */
+    size_t queue;           /* moco: keys in the queue; memory-bank: negatives drawn per step; 0: 4096 */
+    double bank_momentum;   /* memory-bank: weight of a row's old value in its update; < 0: 0.5 */
     /* optimisation */
     const char *optim;      /* "sgd", "adam", "adamw", "lars"; NULL: adam */
     double lr;              /* 0: the optimizer's default (2e-3 Adam/AdamW, 0.05 SGD, 0.3 LARS) */
@@ -112,7 +118,8 @@ typedef struct sl_train_result {
      * embeddings, and emb_rank, the effective rank of their covariance; -1 when
      * not measured (no log, or a reconstructing objective). */
     double emb_std, emb_rank;
-    /* barlow, vicreg: the first logged step of this run at which the embeddings
+    /* barlow, vicreg, simsiam, byol: the first logged step of this run (after its
+     * first tenth and first 10 steps) at which the embeddings
      * looked collapsed (emb_std below 0.1 / sqrt(d), or effective rank below 1.05); 0: never. */
     uint64_t collapse_step;
 } sl_train_result;

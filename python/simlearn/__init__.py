@@ -618,7 +618,7 @@ def train(out, *, progress=True, **options):
     checkpoint to `out`; returns a dict: step, loss, mean_loss, seconds,
     images_per_s, last_checkpoint, describe (the run's summary lines),
     emb_std and emb_rank (the embeddings' spread at the last logged step,
-    -1 when not measured) and collapse_step (barlow, vicreg: the first logged
+    -1 when not measured) and collapse_step (barlow, vicreg, simsiam, byol: the first logged
     step at which the embeddings looked collapsed, 0 if none; a
     RuntimeWarning says so too).
 
@@ -626,7 +626,7 @@ def train(out, *, progress=True, **options):
     objective="infonce", encoder, projector, decoder, text_encoder, aug,
     keep, label, steps, epochs, batch, lr, optim, schedule, wd, warmup,
     tau, margin, mask_ratio, norm_pix, barlow_lambda, vicreg_inv,
-    vicreg_var, vicreg_cov, seed, threads, count, log, checkpoint_every,
+    vicreg_var, vicreg_cov, predictor, ema, queue, bank_momentum, seed, threads, count, log, checkpoint_every,
     time_limit, resume, init, init_towers, ... (see docs/training.md; None
     leaves a default). progress=True prints the trainer's progress to
     stderr. Ctrl-C writes a checkpoint and raises KeyboardInterrupt; a

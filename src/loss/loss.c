@@ -8,7 +8,7 @@
 
 static const char *const obj_names[SL_OBJ_COUNT] = {
     "infonce", "supcon", "triplet", "triplet-hard", "triplet-smooth", "clip", "autoencoder", "softmax", "mae",
-    "barlow", "vicreg",
+    "barlow", "vicreg", "simsiam", "byol", "moco", "memory-bank",
 };
 static const char *const sim_names[SL_SIM_COUNT] = {"dot", "cosine", "l2"};
 
@@ -26,7 +26,7 @@ sl_status sl_loss_objective_parse(const char *name, sl_objective *out) {
         }
     return sl__fail(SL_ERR_ARG,
                     "unknown objective '%s' (expected infonce, supcon, triplet, triplet-hard, triplet-smooth, "
-                    "clip, autoencoder, softmax, mae, barlow or vicreg)",
+                    "clip, autoencoder, softmax, mae, barlow, vicreg, simsiam, byol, moco or memory-bank)",
                     name ? name : "(null)");
 }
 
@@ -63,6 +63,8 @@ void sl_loss_config_default(sl_loss_config *out, sl_objective obj) {
         c.learnable_tau = true;
         break;
     case SL_OBJ_SOFTMAX: c.sim = SL_SIM_DOT; break;
+    case SL_OBJ_MOCO: c.tau = 0.2; break;
+    case SL_OBJ_MEMORY_BANK: c.tau = 0.07; break;
     default: break;
     }
     c.log_scale = -log(c.tau);
@@ -154,6 +156,19 @@ sl_status sl_loss_vicreg(const sl_loss_config *cfg, const float *z, size_t n, si
     return st;
 }
 
+sl_status sl_loss_predictive(const sl_loss_config *cfg, const float *p, const float *t, size_t n, size_t d, float *dp,
+                             sl_loss_result *out) {
+    return sl__predict(cfg, p, t, n, d, dp, out);
+}
+
+sl_status sl_loss_queue(const sl_loss_config *cfg, const float *q, const float *b, size_t n, size_t m, size_t d,
+                        float *dq, sl_loss_result *out) {
+    sl_loss_workspace ws = {0};
+    sl_status st = sl__queue_loss(cfg, q, b, n, m, d, dq, out, &ws);
+    sl__ws_release(&ws);
+    return st;
+}
+
 sl_status sl_loss_supcon(const sl_loss_config *cfg, const float *z, const int32_t *labels, size_t n, size_t d,
                          float *dz, sl_loss_result *out) {
     sl_loss_workspace ws = {0};
@@ -208,6 +223,10 @@ static sl_status dispatch(const sl_loss_config *cfg, const sl_loss_batch *b, sl_
     case SL_OBJ_SUPCON: return sl__supcon(cfg, b->a, b->labels, b->n, b->d, b->grad_a, out, ws);
     case SL_OBJ_BARLOW: return sl__barlow(cfg, b->a, b->n, b->d, b->grad_a, out, ws);
     case SL_OBJ_VICREG: return sl__vicreg(cfg, b->a, b->n, b->d, b->grad_a, out, ws);
+    case SL_OBJ_SIMSIAM:
+    case SL_OBJ_BYOL: return sl__predict(cfg, b->a, b->b, b->n, b->d, b->grad_a, out);
+    case SL_OBJ_MOCO:
+    case SL_OBJ_MEMORY_BANK: return sl__queue_loss(cfg, b->a, b->b, b->n, b->nb, b->d, b->grad_a, out, ws);
     case SL_OBJ_TRIPLET:
     case SL_OBJ_TRIPLET_HARD:
     case SL_OBJ_TRIPLET_SMOOTH:
@@ -229,16 +248,21 @@ sl_status sl_loss_compute(const sl_loss_config *cfg, const sl_loss_batch *b, sl_
                        cfg->objective == SL_OBJ_TRIPLET_HARD || cfg->objective == SL_OBJ_TRIPLET_SMOOTH ||
                        cfg->objective == SL_OBJ_SOFTMAX;
     bool need_b = cfg->objective == SL_OBJ_CLIP || cfg->objective == SL_OBJ_AUTOENCODER ||
-                  cfg->objective == SL_OBJ_SOFTMAX || cfg->objective == SL_OBJ_MAE;
+                  cfg->objective == SL_OBJ_SOFTMAX || cfg->objective == SL_OBJ_MAE ||
+                  cfg->objective == SL_OBJ_SIMSIAM || cfg->objective == SL_OBJ_BYOL || cfg->objective == SL_OBJ_MOCO ||
+                  cfg->objective == SL_OBJ_MEMORY_BANK;
     if ((unsigned)cfg->objective >= SL_OBJ_COUNT)
         return sl__fail(SL_ERR_ARG, "loss: objective %d is not one of infonce, supcon, triplet, triplet-hard, "
-                                    "triplet-smooth, clip, autoencoder, softmax, mae, barlow, vicreg", (int)cfg->objective);
+                                    "triplet-smooth, clip, autoencoder, softmax, mae, barlow, vicreg, simsiam, byol, moco, "
+                                    "memory-bank", (int)cfg->objective);
     if (!b->a) return sl__fail(SL_ERR_ARG, "%s loss: the batch has no embeddings (a is NULL)", name);
     if (need_labels && !b->labels) return sl__fail(SL_ERR_ARG, "%s loss: the batch has no labels", name);
     if (need_b && !b->b)
         return sl__fail(SL_ERR_ARG, "%s loss: the batch lacks its second matrix b (%s)", name,
                         cfg->objective == SL_OBJ_CLIP ? "text embeddings"
                         : cfg->objective == SL_OBJ_SOFTMAX ? "class embeddings"
+                        : cfg->objective == SL_OBJ_SIMSIAM || cfg->objective == SL_OBJ_BYOL ? "targets"
+                        : cfg->objective == SL_OBJ_MOCO || cfg->objective == SL_OBJ_MEMORY_BANK ? "keys and negatives"
                                                            : "reconstruction target");
     if (b->ws) return dispatch(cfg, b, out, b->ws);
     sl_loss_workspace tmp = {0};

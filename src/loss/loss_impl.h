@@ -95,5 +95,9 @@ sl_status sl__barlow(const sl_loss_config *cfg, const float *z, size_t n, size_t
                      sl_loss_workspace *ws);
 sl_status sl__vicreg(const sl_loss_config *cfg, const float *z, size_t n, size_t d, float *dz, sl_loss_result *out,
                      sl_loss_workspace *ws);
+sl_status sl__predict(const sl_loss_config *cfg, const float *p, const float *tg, size_t n, size_t d, float *dp,
+                      sl_loss_result *out);
+sl_status sl__queue_loss(const sl_loss_config *cfg, const float *q, const float *b, size_t n, size_t m, size_t d,
+                         float *dq, sl_loss_result *out, sl_loss_workspace *ws);
 
 #endif

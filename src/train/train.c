@@ -13,9 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { T_ENC, T_PROJ, T_DEC, T_TEXT, T_CLASSES, T_N };
-static const char *const tower_prefix[T_N] = {"encoder.", "projector.", "decoder.", "text.", "classes."};
-static const char *const tower_name[T_N] = {"encoder", "projector", "decoder", "text encoder", "class matrix"};
+/* The towers a run may train, then the momentum copies it does not train
+ * (T_INIT: the towers --init-towers can name). */
+enum { T_ENC, T_PROJ, T_DEC, T_TEXT, T_CLASSES, T_PRED, T_TENC, T_TPROJ, T_N, T_INIT = T_TENC };
+static const char *const tower_prefix[T_N] = {"encoder.", "projector.", "decoder.",       "text.",
+                                              "classes.", "predictor.", "target_encoder.", "target_projector."};
+static const char *const tower_name[T_N] = {"encoder",      "projector", "decoder",        "text encoder",
+                                            "class matrix", "predictor", "target encoder", "target projector"};
 
 #define NSTR 20
 struct sl_trainer {
@@ -58,6 +62,14 @@ struct sl_trainer {
     bool dp_global;
     float *zg, *dzg, *ztg, *dztg;
     size_t dz_width; /* the embeddings' width (set at the first logged step) */
+    /* simsiam, byol: the predictions' gradient and the targets (rows_max x dz);
+     * moco, memory-bank: the keys, then the negatives (kb), the keys of the
+     * step (keys, global in a data-parallel run), the queue or the bank, the
+     * global batch's items and the drawn negatives' rows. */
+    float *dp, *tg, *kb, *keys;
+    sl__keyqueue queue;
+    sl__bank bank;
+    size_t *itemg, *negs;
     int32_t *labg;
 };
 
@@ -71,6 +83,7 @@ void sl_train_config_default(sl_train_config *c) {
     c->mask_ratio = -1;
     c->barlow_lambda = -1;
     c->vicreg_inv = c->vicreg_var = c->vicreg_cov = -1;
+    c->ema = c->bank_momentum = -1;
     c->wd = -1;
     c->warmup = -1;
     c->val_fraction = -1;
@@ -94,16 +107,27 @@ static sl_status keep_str(sl_trainer *t, const char *s, const char **out) {
 }
 
 static bool two_views(sl_objective o) {
-    return o == SL_OBJ_INFONCE || o == SL_OBJ_SUPCON || o == SL_OBJ_BARLOW || o == SL_OBJ_VICREG;
+    return o == SL_OBJ_INFONCE || o == SL_OBJ_SUPCON || o == SL_OBJ_BARLOW || o == SL_OBJ_VICREG ||
+           o == SL_OBJ_SIMSIAM || o == SL_OBJ_BYOL || o == SL_OBJ_MOCO;
 }
 /* Reconstruction objectives: no temperature, no embedding geometry per step. */
 static bool reconstructs(sl_objective o) { return o == SL_OBJ_AUTOENCODER || o == SL_OBJ_MAE; }
 /* Objectives on the batch's statistics: no similarity, no temperature. */
 static bool decorrelates(sl_objective o) { return o == SL_OBJ_BARLOW || o == SL_OBJ_VICREG; }
-static bool has_tau(sl_objective o) { return !reconstructs(o) && !decorrelates(o); }
+/* Objectives with a predictor on the projector and a target without gradient. */
+static bool predicts(sl_objective o) { return o == SL_OBJ_SIMSIAM || o == SL_OBJ_BYOL; }
+/* Objectives with momentum copies of the encoder and projector. */
+static bool momentum_copy(sl_objective o) { return o == SL_OBJ_BYOL || o == SL_OBJ_MOCO; }
+/* Objectives whose negatives are held outside the batch. */
+static bool queues(sl_objective o) { return o == SL_OBJ_MOCO || o == SL_OBJ_MEMORY_BANK; }
+static bool has_tau(sl_objective o) { return !reconstructs(o) && !decorrelates(o) && !predicts(o); }
+/* Objectives without negatives, whose embeddings are watched for collapse. */
+static bool watches_collapse(sl_objective o) { return decorrelates(o) || predicts(o); }
 /* Objectives whose loss is not a mean of per-row terms: data-parallel runs
  * gather the global batch for them. */
-static bool contrasts(sl_objective o) { return o != SL_OBJ_AUTOENCODER && o != SL_OBJ_SOFTMAX && o != SL_OBJ_MAE; }
+static bool contrasts(sl_objective o) {
+    return o != SL_OBJ_AUTOENCODER && o != SL_OBJ_SOFTMAX && o != SL_OBJ_MAE && !predicts(o);
+}
 static bool needs_labels(sl_objective o) {
     return o == SL_OBJ_SUPCON || o == SL_OBJ_TRIPLET || o == SL_OBJ_TRIPLET_HARD || o == SL_OBJ_TRIPLET_SMOOTH ||
            o == SL_OBJ_SOFTMAX;
@@ -154,7 +178,7 @@ static sl_status fail_opt(const char *name, const char *fmt, ...) {
 /* ---- setup -----------------------------------------------------------------*/
 
 static const char *const tower_key[T_N] = {"train.encoder", "train.projector", "train.decoder", "train.text_encoder",
-                                          NULL};
+                                          NULL,            "train.predictor", NULL,            NULL};
 
 static sl_status build_model(sl_trainer *t, int k, const char *spec, const sl_shape *in, uint64_t seed) {
     sl_status s = sl_model_create(spec, in, seed, &t->m[k]);
@@ -162,6 +186,7 @@ static sl_status build_model(sl_trainer *t, int k, const char *spec, const sl_sh
     if (s && t->c.resume && tower_key[k]) return sl__fail_prefix(s, "metadata '%s'", tower_key[k]);
     if (s && k == T_ENC && t->init_spec) return sl__fail_prefix(s, "%s: metadata 'train.encoder'", t->c.init);
     if (s) return sl__fail_prefix(s, "%s", tower_name[k]);
+    if (k >= T_INIT) return SL_OK; /* momentum copies are not trained */
     s = sl_optim_create(t->m[k], &t->oc, &t->o[k]);
     return s;
 }
@@ -199,7 +224,7 @@ static sl_status resolve_aug(sl_trainer *t) {
     char augbuf[1024];
     const char *aug = c->aug;
     if (!aug) {
-        if (two_views(t->obj))
+        if (two_views(t->obj) || t->obj == SL_OBJ_MEMORY_BANK)
             aug = sl_data_kind_of(t->data) == SL_DATA_IDX ? "mono" : "simclr";
         else
             aug = "none";
@@ -216,6 +241,30 @@ static sl_status resolve_aug(sl_trainer *t) {
     if (strcmp(aug, "none") != 0) {
         sl_status s = sl_augment_create(aug, &t->aug);
         if (s) return sl__fail_prefix(s, "train: --aug: ");
+    }
+    return SL_OK;
+}
+
+/* The settings of the predictor, momentum-copy and queue objectives. */
+static sl_status resolve_ssl(sl_trainer *t) {
+    sl_train_config *c = &t->c;
+    const char *obj = sl_loss_objective_name(t->obj);
+    if (c->predictor && !predicts(t->obj)) return fail_opt("predictor", "is for --objective simsiam or byol, not %s", obj);
+    if (c->ema >= 0 && !momentum_copy(t->obj)) return fail_opt("ema", "is for --objective byol or moco, not %s", obj);
+    if (c->queue && !queues(t->obj)) return fail_opt("queue", "is for --objective moco or memory-bank, not %s", obj);
+    if (c->bank_momentum >= 0 && t->obj != SL_OBJ_MEMORY_BANK)
+        return fail_opt("bank-momentum", "is for --objective memory-bank, not %s", obj);
+    if (momentum_copy(t->obj)) {
+        if (c->ema < 0) c->ema = t->obj == SL_OBJ_BYOL ? 0.996 : 0.99;
+        if (!(c->ema >= 0 && c->ema <= 1)) return fail_opt("ema", "%g must be in [0, 1]", c->ema);
+    }
+    if (queues(t->obj)) {
+        if (!c->queue) c->queue = 4096;
+        if (c->queue > (size_t)1 << 24) return fail_opt("queue", "%zu is more than 2^24", c->queue);
+    }
+    if (t->obj == SL_OBJ_MEMORY_BANK) {
+        if (c->bank_momentum < 0) c->bank_momentum = 0.5;
+        if (!(c->bank_momentum <= 1)) return fail_opt("bank-momentum", "%g must be in [0, 1]", c->bank_momentum);
     }
     return SL_OK;
 }
@@ -251,7 +300,7 @@ static sl_status resolve_objective(sl_trainer *t) {
     }
     if (t->obj == SL_OBJ_VICREG && !(c->vicreg_inv + c->vicreg_var + c->vicreg_cov > 0))
         return fail_opt("vicreg-inv", "VICReg needs at least one of its three weights above 0");
-    return SL_OK;
+    return resolve_ssl(t);
 }
 
 /* The optimizer and the learning-rate schedule. */
@@ -427,6 +476,39 @@ static sl_status build_text_tower(sl_trainer *t, size_t dz) {
     return SL_OK;
 }
 
+/* SimSiam's and BYOL's predictor (from the embedding back to its width) and
+ * the momentum copies of the encoder and projector (same specs and seeds;
+ * a new run copies the trained towers into them once they are set). */
+static sl_status build_ssl(sl_trainer *t, const sl_shape *hs, size_t dz) {
+    sl_train_config *c = &t->c;
+    if (predicts(t->obj)) {
+        char specbuf[256];
+        size_t hid = t->obj == SL_OBJ_SIMSIAM ? SL__MAX(dz / 4, (size_t)8) : 4 * dz;
+        snprintf(specbuf, sizeof specbuf, "linear(%zu),bn,relu,linear(%zu)", hid, dz);
+        SL__TRY(keep_str(t, c->predictor ? c->predictor : specbuf, &c->predictor));
+        sl_shape ps = {1, {dz, 0, 0}};
+        SL__TRY(build_model(t, T_PRED, c->predictor, &ps, c->seed + 5));
+        sl_shape po = sl_model_output_shape(t->m[T_PRED]);
+        if (po.ndim != 1 || po.dims[0] != dz) return fail_opt("predictor", "must output %zu values like the projector", dz);
+    }
+    if (momentum_copy(t->obj)) {
+        SL__TRY(build_model(t, T_TENC, c->encoder, &(sl_shape){3, {(size_t)sl_data_channels(t->data),
+                                                                  (size_t)sl_data_height(t->data),
+                                                                  (size_t)sl_data_width(t->data)}}, c->seed));
+        if (t->m[T_PROJ]) SL__TRY(build_model(t, T_TPROJ, c->projector, hs, c->seed + 1));
+    }
+    if (t->obj == SL_OBJ_MOCO) SL__TRY(sl__keyqueue_init(&t->queue, c->queue, dz));
+    if (t->obj == SL_OBJ_MEMORY_BANK) SL__TRY(sl__bank_init(&t->bank, sl_data_count(t->data), dz, c->seed + 6));
+    return SL_OK;
+}
+
+/* The momentum copies start as the trained towers. */
+static sl_status copy_to_targets(sl_trainer *t) {
+    if (t->m[T_TENC]) SL__TRY(sl__ema_update(t->m[T_TENC], t->m[T_ENC], 0.0));
+    if (t->m[T_TPROJ]) SL__TRY(sl__ema_update(t->m[T_TPROJ], t->m[T_PROJ], 0.0));
+    return SL_OK;
+}
+
 /* Every model the objective needs; *hs and *dz as build_encoder_projector. */
 static sl_status build_models(sl_trainer *t, sl_shape *hs, size_t *dz) {
     sl_train_config *c = &t->c;
@@ -443,6 +525,7 @@ static sl_status build_models(sl_trainer *t, sl_shape *hs, size_t *dz) {
     else if (t->obj == SL_OBJ_MAE)
         SL__TRY(build_mae(t));
     if (t->obj == SL_OBJ_CLIP) SL__TRY(build_text_tower(t, *dz));
+    SL__TRY(build_ssl(t, hs, *dz));
     if (t->obj == SL_OBJ_SOFTMAX) {
         char specbuf[256];
         const sl_attr *a = sl_data_attr(t->data, t->label_attr);
@@ -485,6 +568,19 @@ static sl_status alloc_step_buffers(sl_trainer *t, size_t dh, size_t dz) {
         t->dzt = sl__malloc_array(t->B, dz * sizeof(float), "text gradient");
         t->tok = sl__malloc_array(t->B, t->vocab->max_tokens * sizeof(float), "token ids");
         if (!t->dzt || !t->tok) return SL_ERR_NOMEM;
+    }
+    size_t all = t->rows_max * (size_t)t->ranks;
+    if (predicts(t->obj)) {
+        t->dp = sl__malloc_array(t->rows_max, dz * sizeof(float), "prediction gradient");
+        t->tg = sl__malloc_array(t->rows_max, dz * sizeof(float), "targets");
+        if (!t->dp || !t->tg) return SL_ERR_NOMEM;
+    }
+    if (queues(t->obj)) {
+        t->kb = sl__malloc_array(all + t->c.queue, dz * sizeof(float), "keys and negatives");
+        t->keys = sl__malloc_array(all, dz * sizeof(float), "keys");
+        t->itemg = sl__malloc_array(all, sizeof(size_t), "items");
+        t->negs = sl__malloc_array(t->c.queue, sizeof(size_t), "negatives");
+        if (!t->kb || !t->keys || !t->itemg || !t->negs) return SL_ERR_NOMEM;
     }
     t->dp_global = t->ranks > 1 && contrasts(t->obj);
     if (t->dp_global) {
@@ -530,16 +626,22 @@ static void describe(sl_trainer *t) {
     } while (0)
     ADD("data       %s (%s, %zu items, %dx%dx%d), augmentation %s\n", sl_data_name(t->data), sl_split_name(t->c.split),
         sl_data_count(t->data), sl_data_channels(t->data), sl_data_height(t->data), sl_data_width(t->data), t->c.aug);
-    for (int k = 0; k < T_N; k++)
+    for (int k = 0; k < T_INIT; k++)
         if (t->m[k])
             ADD("%-10s %s  (%zu parameters)\n", k == T_TEXT ? "text" : k == T_CLASSES ? "classes" : tower_name[k],
                 sl_model_spec(t->m[k]), sl_model_param_count(t->m[k]));
     ADD("objective  %s", sl_loss_objective_name(t->obj));
-    if (!decorrelates(t->obj)) ADD(", similarity %s", t->c.sim);
+    if (!decorrelates(t->obj) && !predicts(t->obj)) ADD(", similarity %s", t->c.sim);
     if (has_tau(t->obj)) ADD(", tau %g%s", t->c.tau, t->lc.learnable_tau ? " (learnable)" : "");
     if (t->obj == SL_OBJ_BARLOW) ADD(", lambda %g", t->c.barlow_lambda);
     if (t->obj == SL_OBJ_VICREG)
         ADD(", weights: invariance %g, variance %g, covariance %g", t->c.vicreg_inv, t->c.vicreg_var, t->c.vicreg_cov);
+    if (momentum_copy(t->obj))
+        ADD(", momentum copy of the encoder%s (ema %g%s)", t->m[T_TPROJ] ? " and projector" : "", t->c.ema,
+            t->obj == SL_OBJ_BYOL ? ", rising to 1 by a cosine" : "");
+    if (t->obj == SL_OBJ_MOCO) ADD(", queue of %zu keys", t->c.queue);
+    if (t->obj == SL_OBJ_MEMORY_BANK)
+        ADD(", bank of %zu items, %zu negatives a step, bank momentum %g", t->bank.n, t->c.queue, t->c.bank_momentum);
     if (t->mae) ADD(", mask ratio %g%s", t->c.mask_ratio, t->c.norm_pix ? ", normalised pixel targets" : "");
     if (t->obj == SL_OBJ_TRIPLET || t->obj == SL_OBJ_TRIPLET_HARD || t->obj == SL_OBJ_TRIPLET_SMOOTH)
         ADD(", margin %g", t->c.margin);
@@ -582,6 +684,12 @@ static sl_status save_to(const sl_trainer *t, sl_tensors *x) {
     SL__TRY(sl__train_meta(x, "train.learn_tau", "%d", c->learn_tau));
     SL__TRY(sl__train_meta(x, "train.margin", "%.17g", c->margin));
     if (t->obj == SL_OBJ_BARLOW) SL__TRY(sl__train_meta(x, "train.barlow_lambda", "%.17g", c->barlow_lambda));
+    if (predicts(t->obj)) SL__TRY(sl__train_meta(x, "train.predictor", "%s", c->predictor));
+    if (momentum_copy(t->obj)) SL__TRY(sl__train_meta(x, "train.ema", "%.17g", c->ema));
+    if (queues(t->obj)) SL__TRY(sl__train_meta(x, "train.queue", "%zu", c->queue));
+    if (t->obj == SL_OBJ_MEMORY_BANK) SL__TRY(sl__train_meta(x, "train.bank_momentum", "%.17g", c->bank_momentum));
+    if (t->obj == SL_OBJ_MOCO) SL__TRY(sl__keyqueue_save(&t->queue, x));
+    if (t->obj == SL_OBJ_MEMORY_BANK) SL__TRY(sl__bank_save(&t->bank, x));
     if (t->obj == SL_OBJ_VICREG) {
         SL__TRY(sl__train_meta(x, "train.vicreg_inv", "%.17g", c->vicreg_inv));
         SL__TRY(sl__train_meta(x, "train.vicreg_var", "%.17g", c->vicreg_var));
@@ -640,11 +748,11 @@ static sl_status init_from(sl_trainer *t, const sl_tensors *x) {
     bool sel[T_N];
     c->init = c->init_towers = NULL;
     SL__TRY(sl__meta_str(x, "train.init", "a checkpoint path", 0, &c->init));
-    SL__TRY(sl__meta_str(x, "train.init_towers", "towers (encoder, projector, decoder, text, classes)",
+    SL__TRY(sl__meta_str(x, "train.init_towers", "towers (encoder, projector, decoder, text, classes, predictor)",
                          c->init ? SL__META_REQUIRED : 0, &c->init_towers));
-    if (c->init_towers && (!c->init || sl__train_init_select(c->init_towers, tower_prefix, T_N, sel))) {
+    if (c->init_towers && (!c->init || sl__train_init_select(c->init_towers, tower_prefix, T_INIT, sel))) {
         sl_error_clear();
-        return sl__meta_fail(x, "train.init_towers", "towers (encoder, projector, decoder, text, classes) after train.init");
+        return sl__meta_fail(x, "train.init_towers", "towers (encoder, projector, decoder, text, classes, predictor) after train.init");
     }
     return SL_OK;
 }
@@ -710,6 +818,14 @@ static sl_status config_from(sl_trainer *t, const sl_tensors *x, uint64_t *ends)
     SL__TRY(sl__meta_double(x, "train.margin", 0, INFINITY, R, &c->margin));
     if (c->objective == SL_OBJ_BARLOW)
         SL__TRY(sl__meta_double(x, "train.barlow_lambda", 0, INFINITY, R, &c->barlow_lambda));
+    c->predictor = NULL;
+    if (predicts(c->objective)) SL__TRY(sl__meta_str(x, "train.predictor", "a model spec", R, &c->predictor));
+    if (momentum_copy(c->objective)) SL__TRY(sl__meta_double(x, "train.ema", 0, 1, R, &c->ema));
+    if (queues(c->objective)) {
+        SL__TRY(sl__meta_uint(x, "train.queue", 1, (uint64_t)1 << 24, R, &u));
+        c->queue = (size_t)u;
+    }
+    if (c->objective == SL_OBJ_MEMORY_BANK) SL__TRY(sl__meta_double(x, "train.bank_momentum", 0, 1, R, &c->bank_momentum));
     if (c->objective == SL_OBJ_VICREG) {
         SL__TRY(sl__meta_double(x, "train.vicreg_inv", 0, INFINITY, R, &c->vicreg_inv));
         SL__TRY(sl__meta_double(x, "train.vicreg_var", 0, INFINITY, R, &c->vicreg_var));
@@ -766,6 +882,7 @@ static sl_status load_state(sl_trainer *t, const sl_tensors *x, const char *path
     for (int k = 0; k < T_N; k++) {
         if (!t->m[k]) continue;
         SL__TRY(sl_model_load_tensors(t->m[k], x, tower_prefix[k]));
+        if (!t->o[k]) continue; /* a momentum copy */
         SL__TRY(sl_optim_import(t->o[k], x, tower_prefix[k]));
         snprintf(key, sizeof key, "optim.%sstep", tower_prefix[k]);
         if (sl_optim_steps(t->o[k]) != t->step)
@@ -782,6 +899,8 @@ static sl_status load_state(sl_trainer *t, const sl_tensors *x, const char *path
     t->lc.log_scale = v[0];
     t->ls_m = v[1];
     t->ls_v = v[2];
+    if (t->obj == SL_OBJ_MOCO) SL__TRY(sl__keyqueue_load(&t->queue, x, path));
+    if (t->obj == SL_OBJ_MEMORY_BANK) SL__TRY(sl__bank_load(&t->bank, x, path));
     return SL_OK;
 }
 
@@ -805,6 +924,9 @@ void sl_trainer_destroy(sl_trainer *t) {
     sl__free(t->tok);
     sl__free(t->lab);
     sl__free(t->zg), sl__free(t->dzg), sl__free(t->ztg), sl__free(t->dztg), sl__free(t->labg);
+    sl__free(t->dp), sl__free(t->tg), sl__free(t->kb), sl__free(t->keys), sl__free(t->itemg), sl__free(t->negs);
+    sl__keyqueue_free(&t->queue);
+    sl__bank_free(&t->bank);
     if (t->log) fclose(t->log);
     sl__free(t->init);
     for (int i = 0; i < t->nown; i++) sl__free(t->own[i]);
@@ -817,7 +939,7 @@ void sl_trainer_destroy(sl_trainer *t) {
  * token ids are its words). */
 static sl_status init_prepare(sl_trainer *t, sl_tensors **ck) {
     sl_train_config *c = &t->c;
-    SL__TRY(sl__train_init_select(c->init_towers, tower_prefix, T_N, t->init_sel));
+    SL__TRY(sl__train_init_select(c->init_towers, tower_prefix, T_INIT, t->init_sel));
     SL__TRY(sl__train_init_open(c->init, ck));
     if (!c->encoder && t->init_sel[T_ENC]) {
         SL__TRY(sl__meta_str(*ck, "train.encoder", "a model spec", 0, &c->encoder));
@@ -878,10 +1000,11 @@ sl_status sl_trainer_create(const sl_train_config *c, sl_trainer **out) {
     }
     if (!s && ck) s = load_state(t, ck, c->resume);
     if (!s && ini) s = init_apply(t, ini);
+    if (!s && !ck) s = copy_to_targets(t);
     /* Copy the strings the config still borrows (from the caller or the
      * checkpoint just freed). */
-    const char **strs[] = {&t->c.data,  &t->c.labels,   &t->c.image_dir, &t->c.label, &t->c.sim,
-                           &t->c.optim, &t->c.schedule, &t->c.out,       &t->c.log,   &t->c.init, &t->c.init_towers};
+    const char **strs[] = {&t->c.data,  &t->c.labels,   &t->c.image_dir, &t->c.label, &t->c.sim,       &t->c.optim,
+                           &t->c.schedule, &t->c.out, &t->c.log,       &t->c.init,  &t->c.init_towers, &t->c.predictor};
     for (size_t i = 0; !s && i < sizeof strs / sizeof *strs; i++) {
         bool owned = false;
         for (int j = 0; j < t->nown; j++) owned |= *strs[i] == t->own[j];
@@ -920,6 +1043,8 @@ size_t sl_trainer_memory(const sl_trainer *t) {
         const size_t L = sl_mae_patches(t->m[T_ENC]);
         total += sl_mae_memory(t->mae, rows, sl_mae_masked_count(L, t->c.mask_ratio)) + t->B * L;
     }
+    if (t->obj == SL_OBJ_MOCO) total += t->queue.cap * t->queue.d * sizeof(float) * 2;
+    if (t->obj == SL_OBJ_MEMORY_BANK) total += (t->bank.n + t->c.queue) * t->bank.d * sizeof(float);
     /* Decoded datasets live in memory; the shapes world is rendered on demand. */
     if (sl_data_kind_of(t->data) != SL_DATA_SHAPES) total += sl_data_count(t->data) * t->item * sizeof(float);
     return total;
@@ -1062,6 +1187,82 @@ static sl_status gather_batch(sl_trainer *t, size_t n, const step_fwd *f, sl_los
     return SL_OK;
 }
 
+/* The momentum copy's embeddings of the step's inputs (training mode, no
+ * backward). */
+static sl_status target_forward(sl_trainer *t, size_t rows, const float **z) {
+    const float *h;
+    SL__TRY(sl_model_forward(t->m[T_TENC], t->xin, rows, true, &h));
+    if (t->m[T_TPROJ]) SL__TRY(sl_model_forward(t->m[T_TPROJ], h, rows, true, &h));
+    *z = h;
+    return SL_OK;
+}
+
+/* simsiam, byol: the predictions of the embeddings and their targets, each
+ * view's twin's embedding (simsiam) or the momentum copy's embedding of the
+ * twin (byol), as the loss's inputs. */
+static sl_status predict_inputs(sl_trainer *t, size_t n, size_t rows, const step_fwd *f, sl_loss_batch *lb) {
+    const float *p, *src = f->z;
+    SL__TRY(sl_model_forward(t->m[T_PRED], f->z, rows, true, &p));
+    if (t->obj == SL_OBJ_BYOL) SL__TRY(target_forward(t, rows, &src));
+    size_t half = n * f->dz;
+    memcpy(t->tg, src + half, half * sizeof(float));
+    memcpy(t->tg + half, src, half * sizeof(float));
+    lb->a = p, lb->b = t->tg, lb->grad_a = t->dp;
+    return SL_OK;
+}
+
+/* moco, memory-bank, once the queries are in lb (lb->n rows, every rank's
+ * in a data-parallel run): their keys, then the negatives, into t->kb. MoCo's
+ * key of a view is the momentum copy's embedding of its twin, its negatives
+ * the queue; the memory bank's key of an item is its row of the bank, its
+ * negatives `queue` rows drawn for the step from (seed, step). */
+static sl_status queue_inputs(sl_trainer *t, const sl_batch *b, size_t n, size_t rows, const step_fwd *f,
+                              sl_loss_batch *lb) {
+    size_t d = f->dz, all = lb->n;
+    if (t->obj == SL_OBJ_MOCO) {
+        const float *k;
+        SL__TRY(target_forward(t, rows, &k));
+        if (t->dp_global)
+            SL__TRY(sl__dp_gather(k, n, d, 2, t->keys));
+        else
+            memcpy(t->keys, k, rows * d * sizeof(float));
+        size_t half = all / 2 * d;
+        memcpy(t->kb, t->keys + half, half * sizeof(float));
+        memcpy(t->kb + half, t->keys, half * sizeof(float));
+        memcpy(t->kb + all * d, t->queue.k, t->queue.fill * d * sizeof(float));
+        lb->nb = t->queue.fill;
+    } else {
+        if (t->dp_global)
+            SL__TRY(sl_dist_allgather(b->items, n * sizeof(size_t), t->itemg));
+        else
+            memcpy(t->itemg, b->items, n * sizeof(size_t));
+        for (size_t i = 0; i < all; i++) memcpy(t->kb + i * d, t->bank.v + t->itemg[i] * d, d * sizeof(float));
+        sl_rng r;
+        sl_rng_seed(&r, t->c.seed ^ 0x6d656d6f7279ull, t->step);
+        for (size_t j = 0; j < t->c.queue; j++) {
+            t->negs[j] = (size_t)sl_rng_below(&r, t->bank.n);
+            memcpy(t->kb + (all + j) * d, t->bank.v + t->negs[j] * d, d * sizeof(float));
+        }
+        lb->nb = t->c.queue;
+    }
+    lb->b = t->kb;
+    return SL_OK;
+}
+
+/* After the optimizer's step: the momentum copies move toward the trained
+ * towers, MoCo's keys join the queue, the memory bank takes in the queries. */
+static sl_status ssl_after_step(sl_trainer *t, size_t n, const step_fwd *f) {
+    size_t all = (t->obj == SL_OBJ_MEMORY_BANK ? n : 2 * n) * (size_t)t->ranks;
+    if (momentum_copy(t->obj)) {
+        double m = sl__ema_momentum(t->c.ema, t->obj == SL_OBJ_BYOL, t->step, t->total);
+        SL__TRY(sl__ema_update(t->m[T_TENC], t->m[T_ENC], m));
+        if (t->m[T_TPROJ]) SL__TRY(sl__ema_update(t->m[T_TPROJ], t->m[T_PROJ], m));
+    }
+    if (t->obj == SL_OBJ_MOCO) sl__keyqueue_push(&t->queue, t->keys, all);
+    if (t->obj == SL_OBJ_MEMORY_BANK) sl__bank_update(&t->bank, t->itemg, t->dp_global ? t->zg : f->z, all, t->c.bank_momentum);
+    return SL_OK;
+}
+
 /* Forward through the models, then the objective's loss and its gradients
  * with respect to the models' outputs (into t->dz, and t->dzt or the class
  * matrix's gradients). */
@@ -1099,9 +1300,12 @@ static sl_status step_forward(sl_trainer *t, const sl_batch *b, size_t rows, ste
         lb.b = sl_model_params(t->m[T_CLASSES]);
         lb.nb = (size_t)sl_data_attr(t->data, t->label_attr)->n_classes;
         lb.grad_b = sl_model_grads(t->m[T_CLASSES]);
+    } else if (predicts(t->obj)) {
+        SL__TRY(predict_inputs(t, n, rows, f, &lb));
     }
-    memset(t->dz, 0, rows * lb.d * sizeof(float));
+    memset(lb.grad_a, 0, rows * lb.d * sizeof(float));
     if (t->dp_global) SL__TRY(gather_batch(t, n, f, &lb));
+    if (queues(t->obj)) SL__TRY(queue_inputs(t, b, n, rows, f, &lb));
     if (t->lc.learnable_tau) t->lc.log_scale = sl_loss_clamp_log_scale(&t->lc, t->lc.log_scale);
     sl_status s = sl_loss_compute(&t->lc, &lb, r);
     if (s == SL_ERR_NUMERIC) return nonfinite(t, "model output", NAN);
@@ -1118,6 +1322,7 @@ static sl_status step_backward(sl_trainer *t, size_t rows, size_t dh) {
         SL__TRY(sl_model_backward(t->m[T_DEC], t->dz, t->dh));
     } else {
         if (t->obj == SL_OBJ_CLIP) SL__TRY(sl_model_backward(t->m[T_TEXT], t->dzt, NULL));
+        if (t->m[T_PRED]) SL__TRY(sl_model_backward(t->m[T_PRED], t->dp, t->dz));
         if (t->m[T_PROJ])
             SL__TRY(sl_model_backward(t->m[T_PROJ], t->dz, t->dh));
         else
@@ -1132,7 +1337,7 @@ static sl_status step_update(sl_trainer *t, const sl_loss_result *r, step_stats 
     double g2 = 0;
     sl_model *list[T_N];
     size_t nm = 0;
-    for (int k = 0; k < T_N; k++)
+    for (int k = 0; k < T_INIT; k++)
         if (t->m[k]) {
             g2 += sl_model_grad_sqnorm(t->m[k]);
             list[nm++] = t->m[k];
@@ -1143,7 +1348,7 @@ static sl_status step_update(sl_trainer *t, const sl_loss_result *r, step_stats 
     if (t->c.clip_grad > 0) sl_model_clip_grad_norm(list, nm, t->c.clip_grad, NULL);
     double lr = sl_schedule_lr(&t->sched, t->step);
     st->lr = lr;
-    for (int k = 0; k < T_N; k++)
+    for (int k = 0; k < T_INIT; k++)
         if (t->m[k]) SL__TRY(sl_optim_step(t->o[k], (float)lr));
     if (t->lc.learnable_tau) {
         /* Adam on the log-scale, then CLIP's clamp. */
@@ -1174,8 +1379,8 @@ static sl_status step_mae(sl_trainer *t, const sl_batch *b, sl_loss_result *r) {
  * of each rank's rows). */
 static sl_status reduce_step(sl_trainer *t, sl_loss_result *r) {
     if (t->ranks == 1) return SL_OK;
-    if (t->dp_global) return sl__dp_reduce_grads(t->m, T_N, 1.0f);
-    SL__TRY(sl__dp_reduce_grads(t->m, T_N, 1.0f / (float)t->ranks));
+    if (t->dp_global) return sl__dp_reduce_grads(t->m, T_INIT, 1.0f);
+    SL__TRY(sl__dp_reduce_grads(t->m, T_INIT, 1.0f / (float)t->ranks));
     double v[2] = {r->loss, r->accuracy};
     SL__TRY(sl__dp_mean(v, 2));
     r->loss = v[0], r->accuracy = v[1];
@@ -1214,6 +1419,7 @@ static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, ste
     st->loss = r.loss;
     st->acc = r.accuracy;
     SL__TRY(step_update(t, &r, st));
+    SL__TRY(ssl_after_step(t, n, &f));
     t->step++;
     return SL_OK;
 }
@@ -1292,7 +1498,7 @@ sl_status sl_trainer_run(sl_trainer *t, sl_train_result *res) {
         bool logit = (t->step + 1) % log_every == 0 || t->step + 1 == t->total || t->step == start;
         memset(&st, 0, sizeof st);
         /* The spread is measured without a log too where collapse is watched for. */
-        s = step_once(t, b, logit && (t->log || decorrelates(t->obj)), &st);
+        s = step_once(t, b, logit && (t->log || watches_collapse(t->obj)), &st);
         if (s) break;
         if (t->step % t->steps_per_epoch == 1 || t->steps_per_epoch == 1) loss_sum = 0, in_epoch = 0;
         loss_sum += st.loss;
@@ -1305,7 +1511,10 @@ sl_status sl_trainer_run(sl_trainer *t, sl_train_result *res) {
             tl = now;
             last_log = t->step;
             if (st.has_spread) rr.emb_std = st.emb_std, rr.emb_rank = st.emb_rank;
-            if (decorrelates(t->obj) && !rr.collapse_step && collapsed(&st, t->dz_width)) {
+            /* A fresh network often maps everything close together: the
+             * first tenth of the run, and its first 10 steps, are not judged. */
+            bool judged = t->step > 10 && t->step > t->total / 10;
+            if (watches_collapse(t->obj) && judged && !rr.collapse_step && collapsed(&st, t->dz_width)) {
                 rr.collapse_step = t->step;
                 if (t->rank == 0) collapse_warning(t, pg, &st);
             }

@@ -139,4 +139,41 @@ sl_status sl__dp_mean(double *x, size_t n);
 /* flags[i] = whether any rank's flags[i] is set (n <= 8). */
 sl_status sl__dp_any(bool *flags, size_t n);
 
+/* ---- the state of the self-supervised objectives (src/train/momentum.c) ---- */
+
+/* The momentum of a target copy at a step: base throughout, or (cosine)
+ * rising from base at step 0 to 1 at `total` as BYOL's schedule does. */
+double sl__ema_momentum(double base, bool cosine, uint64_t step, uint64_t total);
+/* target = m * target + (1 - m) * online, parameter by parameter (running
+ * statistics stay the target's own). */
+sl_status sl__ema_update(sl_model *target, sl_model *online, double m);
+
+/* MoCo's queue: cap unit-length keys of width d in a ring; the first `fill`
+ * rows are in use, `pos` is where the next key goes. */
+typedef struct sl__keyqueue {
+    float *k;
+    size_t cap, d, pos, fill;
+} sl__keyqueue;
+sl_status sl__keyqueue_init(sl__keyqueue *q, size_t cap, size_t d);
+/* Append n keys (normalised on the way in), overwriting the oldest. */
+void sl__keyqueue_push(sl__keyqueue *q, const float *keys, size_t n);
+void sl__keyqueue_free(sl__keyqueue *q);
+/* queue.keys (cap x d), train.queue_pos and train.queue_fill. */
+sl_status sl__keyqueue_save(const sl__keyqueue *q, sl_tensors *x);
+sl_status sl__keyqueue_load(sl__keyqueue *q, const sl_tensors *x, const char *path);
+
+/* The memory bank: one unit vector per item of the dataset. */
+typedef struct sl__bank {
+    float *v;
+    size_t n, d;
+} sl__bank;
+/* Random unit vectors from seed. */
+sl_status sl__bank_init(sl__bank *b, size_t n, size_t d, uint64_t seed);
+/* Row items[i] = normalise(m * row + (1 - m) * normalise(z_i)), for n rows of z. */
+void sl__bank_update(sl__bank *b, const size_t *items, const float *z, size_t n, double m);
+void sl__bank_free(sl__bank *b);
+/* The tensor "bank" (n x d). */
+sl_status sl__bank_save(const sl__bank *b, sl_tensors *x);
+sl_status sl__bank_load(sl__bank *b, const sl_tensors *x, const char *path);
+
 #endif

@@ -70,6 +70,25 @@ def test_barlow_and_vicreg(tmp_path):
     assert 0 < r["collapse_step"] <= 100
 
 
+def test_predictor_momentum_and_queue_objectives(tmp_path):
+    tiny = dict(data="shapes", count=96, image_size=16, encoder="conv(4,3,stride=2,pad=1),bn,relu,flatten,linear(16)",
+                projector="linear(8)", batch=16, threads=1, seed=7, steps=12)
+    args = ["--data", "shapes", "--count", "96", "--size", "16", "--encoder", tiny["encoder"], "--projector", "linear(8)",
+            "--batch", "16", "--threads", "1", "--seed", "7", "--steps", "12", "-q"]
+    runs = {"simsiam": (dict(predictor="linear(4),bn,relu,linear(8)"), ["--predictor", "linear(4),bn,relu,linear(8)"]),
+            "byol": (dict(ema=0.9), ["--ema", "0.9"]),
+            "moco": (dict(queue=40, tau=0.1), ["--queue", "40", "--tau", "0.1"]),
+            "memory-bank": (dict(queue=50, bank_momentum=0.8), ["--queue", "50", "--bank-momentum", "0.8"])}
+    for obj, (kw, cli) in runs.items():
+        r = simlearn.train(tmp_path / "p.safetensors", progress=False, objective=obj, **kw, **tiny)
+        assert r["step"] == 12 and np.isfinite(r["loss"]) and f"objective  {obj}" in r["describe"]
+        subprocess.run([CLI, "train", *args, "--objective", obj, *cli, "-o", str(tmp_path / "c.safetensors")],
+                       check=True, capture_output=True)
+        assert sha(tmp_path / "p.safetensors") == sha(tmp_path / "c.safetensors"), obj
+    with pytest.raises(ValueError, match="--queue: is for --objective moco or memory-bank, not byol"):
+        simlearn.train(tmp_path / "x.safetensors", objective="byol", queue=10, **tiny)
+
+
 def test_bad_options():
     with pytest.raises(ValueError, match="objective: unknown value 'magic'"):
         simlearn.train("x.safetensors", objective="magic")
