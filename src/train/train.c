@@ -1215,7 +1215,9 @@ static sl_status predict_inputs(sl_trainer *t, size_t n, size_t rows, const step
  * in a data-parallel run): their keys, then the negatives, into t->kb. MoCo's
  * key of a view is the momentum copy's embedding of its twin, its negatives
  * the queue; the memory bank's key of an item is its row of the bank, its
- * negatives `queue` rows drawn for the step from (seed, step). */
+ * negatives `queue` rows drawn for the step from (seed, step). t->keys keeps
+ * what goes into the queue or the bank after the step (MoCo's keys, the
+ * memory bank's queries). */
 static sl_status queue_inputs(sl_trainer *t, const sl_batch *b, size_t n, size_t rows, const step_fwd *f,
                               sl_loss_batch *lb) {
     size_t d = f->dz, all = lb->n;
@@ -1237,6 +1239,7 @@ static sl_status queue_inputs(sl_trainer *t, const sl_batch *b, size_t n, size_t
         else
             memcpy(t->itemg, b->items, n * sizeof(size_t));
         for (size_t i = 0; i < all; i++) memcpy(t->kb + i * d, t->bank.v + t->itemg[i] * d, d * sizeof(float));
+        memcpy(t->keys, lb->a, all * d * sizeof(float)); /* the queries, for the bank's update after the step */
         sl_rng r;
         sl_rng_seed(&r, t->c.seed ^ 0x6d656d6f7279ull, t->step);
         for (size_t j = 0; j < t->c.queue; j++) {
@@ -1251,7 +1254,7 @@ static sl_status queue_inputs(sl_trainer *t, const sl_batch *b, size_t n, size_t
 
 /* After the optimizer's step: the momentum copies move toward the trained
  * towers, MoCo's keys join the queue, the memory bank takes in the queries. */
-static sl_status ssl_after_step(sl_trainer *t, size_t n, const step_fwd *f) {
+static sl_status ssl_after_step(sl_trainer *t, size_t n) {
     size_t all = (t->obj == SL_OBJ_MEMORY_BANK ? n : 2 * n) * (size_t)t->ranks;
     if (momentum_copy(t->obj)) {
         double m = sl__ema_momentum(t->c.ema, t->obj == SL_OBJ_BYOL, t->step, t->total);
@@ -1259,7 +1262,7 @@ static sl_status ssl_after_step(sl_trainer *t, size_t n, const step_fwd *f) {
         if (t->m[T_TPROJ]) SL__TRY(sl__ema_update(t->m[T_TPROJ], t->m[T_PROJ], m));
     }
     if (t->obj == SL_OBJ_MOCO) sl__keyqueue_push(&t->queue, t->keys, all);
-    if (t->obj == SL_OBJ_MEMORY_BANK) sl__bank_update(&t->bank, t->itemg, t->dp_global ? t->zg : f->z, all, t->c.bank_momentum);
+    if (t->obj == SL_OBJ_MEMORY_BANK) sl__bank_update(&t->bank, t->itemg, t->keys, all, t->c.bank_momentum);
     return SL_OK;
 }
 
@@ -1419,7 +1422,7 @@ static sl_status step_once(sl_trainer *t, const sl_batch *b, bool want_geom, ste
     st->loss = r.loss;
     st->acc = r.accuracy;
     SL__TRY(step_update(t, &r, st));
-    SL__TRY(ssl_after_step(t, n, &f));
+    SL__TRY(ssl_after_step(t, n));
     t->step++;
     return SL_OK;
 }
