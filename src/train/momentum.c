@@ -26,16 +26,6 @@ sl_status sl__ema_update(sl_model *target, sl_model *online, double m) {
     return SL_OK;
 }
 
-/* Scale each of n rows of x (d wide) to unit length into y (zero rows stay zero). */
-static void unit_rows(const float *x, size_t n, size_t d, float *y) {
-    for (size_t i = 0; i < n; i++) {
-        double s = 0;
-        for (size_t k = 0; k < d; k++) s += (double)x[i * d + k] * x[i * d + k];
-        double r = s > 0 ? 1.0 / sqrt(s) : 0.0;
-        for (size_t k = 0; k < d; k++) y[i * d + k] = (float)(x[i * d + k] * r);
-    }
-}
-
 sl_status sl__keyqueue_init(sl__keyqueue *q, size_t cap, size_t d) {
     memset(q, 0, sizeof *q);
     size_t bytes;
@@ -50,7 +40,9 @@ void sl__keyqueue_push(sl__keyqueue *q, const float *keys, size_t n) {
     /* More keys than room: the last cap of them. */
     if (n > q->cap) keys += (n - q->cap) * q->d, n = q->cap;
     for (size_t i = 0; i < n; i++) {
-        unit_rows(keys + i * q->d, 1, q->d, q->k + q->pos * q->d);
+        float *row = q->k + q->pos * q->d;
+        memcpy(row, keys + i * q->d, q->d * sizeof(float));
+        sl_rows_normalize(row, 1, q->d);
         q->pos = (q->pos + 1) % q->cap;
     }
     q->fill = SL__MIN(q->fill + n, q->cap);
@@ -70,7 +62,7 @@ sl_status sl__bank_init(sl__bank *b, size_t n, size_t d, uint64_t seed) {
     sl_rng r;
     sl_rng_seed(&r, seed, 0xba4c);
     for (size_t i = 0; i < n * d; i++) b->v[i] = (float)sl_rng_normal(&r);
-    unit_rows(b->v, n, d, b->v);
+    sl_rows_normalize(b->v, n, d);
     return SL_OK;
 }
 
@@ -83,7 +75,7 @@ void sl__bank_update(sl__bank *b, const size_t *items, const float *z, size_t n,
         for (size_t k = 0; k < b->d; k++) s += (double)zi[k] * zi[k];
         double r = s > 0 ? 1.0 / sqrt(s) : 0.0;
         for (size_t k = 0; k < b->d; k++) row[k] = (float)(m * row[k] + (1.0 - m) * zi[k] * r);
-        unit_rows(row, 1, b->d, row);
+        sl_rows_normalize(row, 1, b->d);
     }
 }
 
