@@ -1,6 +1,7 @@
 /* simlearn probe: the linear-probe evaluation of frozen features — a
- * regularised multinomial logistic regression, with the strength chosen on a
- * validation split, reporting accuracies and the test confusion matrix. */
+ * regularised multinomial logistic regression or a linear SVM, with the
+ * strength chosen on a validation split, reporting accuracies and the test
+ * confusion matrix. */
 #include "cli.h"
 
 #include <math.h>
@@ -13,15 +14,26 @@ static const cli_opt opts[] = {
     {"train-labels", 0, CLI_STR, NULL, "training labels (.npy, n integers)", NULL, 0, 0, true},
     {"test", 0, CLI_STR, NULL, "test features (.npy, m x d)", NULL, 0, 0, false},
     {"test-labels", 0, CLI_STR, NULL, "test labels (.npy, m integers)", NULL, 0, 0, false},
+    {"model", 0, CLI_CHOICE, "logreg", "the classifier: logistic regression or a linear SVM", "logreg|svm", 0, 0,
+     false},
     {"lambda", 0, CLI_STR, "1e-1,1e-2,1e-3,1e-4,1e-5",
-     "L2 strength(s), comma-separated; one value fits on all training rows without a validation split", NULL, 0, 0,
+     "logreg: L2 strength(s), comma-separated; one value fits on all training rows without a validation split", NULL,
+     0, 0, false},
+    {"c", 0, CLI_STR, "1e-4,1e-3,1e-2,1e-1,1", "svm: C value(s), comma-separated, chosen like --lambda", NULL, 0, 0,
      false},
-    {"val-fraction", 0, CLI_FLOAT, "0.1", "share of each training class held out to choose lambda", NULL, 0.001, 0.9,
+    {"loss", 0, CLI_CHOICE, "squared-hinge", "svm: the loss of the one-vs-rest problems", "squared-hinge|hinge", 0, 0,
      false},
-    {"max-iter", 0, CLI_INT, "100", "L-BFGS iteration limit per fit", NULL, 1, 1e7, false},
-    {"tol", 0, CLI_FLOAT, "1e-4", "stop when the largest gradient entry is below this", NULL, 0, 1, false},
-    {"plateau", 0, CLI_FLOAT, "1e-3", "stop when the loss falls by less than this fraction over 10 iterations (0: off)",
-     NULL, 0, 1, false},
+    {"multi", 0, CLI_CHOICE, "ovr", "svm: one-vs-rest, or Crammer-Singer's joint problem (squared hinge not used)",
+     "ovr|crammer-singer", 0, 0, false},
+    {"val-fraction", 0, CLI_FLOAT, "0.1", "share of each training class held out to choose lambda or C", NULL, 0.001,
+     0.9, false},
+    {"max-iter", 0, CLI_INT, NULL, "iteration limit per fit: L-BFGS iterations (logreg, default 100) or passes over "
+     "the rows (svm, default 1000)", NULL, 1, 1e7, false},
+    {"tol", 0, CLI_FLOAT, "1e-4",
+     "logreg: stop when the largest gradient entry is below this; svm: when the dual's projected gradient spreads "
+     "less than this", NULL, 0, 1, false},
+    {"plateau", 0, CLI_FLOAT, "1e-3",
+     "logreg: stop when the loss falls by less than this fraction over 10 iterations (0: off)", NULL, 0, 1, false},
     {"no-standardize", 0, CLI_FLAG, NULL, "use the features as they are (default: z-score with train statistics)",
      NULL, 0, 0, false},
     {"no-confusion", 0, CLI_FLAG, NULL, "do not print the confusion matrix", NULL, 0, 0, false},
@@ -33,14 +45,17 @@ static const cli_opt opts[] = {
 static const cli_spec spec = {
     "simlearn probe --train X.npy --train-labels y.npy [--test Xt.npy --test-labels yt.npy] [options]",
     "Linear probe: multinomial logistic regression with L2 regularisation on frozen features,\n"
-    "standardised with the training mean and standard deviation and fitted with L-BFGS. The\n"
-    "strength is chosen on a stratified validation split of the training rows, then the model\n"
-    "is refitted on all of them. Prints train/validation/test accuracy and the confusion matrix.",
+    "standardised with the training mean and standard deviation and fitted with L-BFGS, or\n"
+    "(--model svm) a linear SVM trained by dual coordinate descent, one-vs-rest or\n"
+    "Crammer-Singer. The strength (lambda or C) is chosen on a stratified validation split of\n"
+    "the training rows, then the model is refitted on all of them. Prints train/validation/test\n"
+    "accuracy and the confusion matrix.",
     opts, 0, 0,
     "examples:\n"
     "  simlearn probe --train emb_train.npy --train-labels y_train.npy \\\n"
     "                 --test emb_test.npy --test-labels y_test.npy\n"
-    "  simlearn probe --train X.npy --train-labels y.npy --lambda 1e-4 --threads 2"};
+    "  simlearn probe --train X.npy --train-labels y.npy --lambda 1e-4 --threads 2\n"
+    "  simlearn probe --model svm --train X.npy --train-labels y.npy --test Xt.npy --test-labels yt.npy"};
 
 /* Read features and labels; on failure nothing is left allocated. */
 static int load_set(const char *xpath, const char *ypath, float **x, size_t *n, size_t *d, int64_t **y) {
@@ -66,15 +81,21 @@ static int load_set(const char *xpath, const char *ypath, float **x, size_t *n, 
 }
 
 static void print_result(const sl_probe_result *r, bool confusion) {
+    const bool svm = r->model == SL_PROBE_SVM;
     if (r->n_grid > 1) {
-        printf("%-10s %-10s %s\n", "lambda", "val acc", "iterations");
+        printf("%-10s %-10s %s\n", svm ? "C" : "lambda", "val acc", svm ? "passes" : "iterations");
         for (size_t g = 0; g < r->n_grid; g++)
             printf("%-10.0e %8.2f%%  %zu%s\n", r->grid_lambda[g], 100 * r->grid_val_acc[g], r->grid_iters[g],
                    r->grid_lambda[g] == r->lambda ? "   <- chosen" : "");
         printf("selection: %.2f s\n", r->select_seconds);
     }
-    printf("refit on %zu rows with lambda %.0e: %zu iterations, %zu evaluations, %.2f s (%s)\n", r->n_train,
-           r->lambda, r->fit.iterations, r->fit.evaluations, r->fit_seconds, sl_lbfgs_stop_str(r->fit.stop));
+    if (svm)
+        printf("refit on %zu rows with C %.0e: %zu passes, %.2f s (%s)\n", r->n_train, r->lambda,
+               r->svm_fit.iterations, r->fit_seconds,
+               r->svm_fit.unconverged ? "stopped at the pass limit" : "converged");
+    else
+        printf("refit on %zu rows with lambda %.0e: %zu iterations, %zu evaluations, %.2f s (%s)\n", r->n_train,
+               r->lambda, r->fit.iterations, r->fit.evaluations, r->fit_seconds, sl_lbfgs_stop_str(r->fit.stop));
     printf("accuracy: train %.2f%%", 100 * r->train_acc);
     if (r->n_grid > 1) printf("  validation %.2f%%", 100 * r->val_acc);
     if (r->n_test) printf("  test %.2f%%", 100 * r->test_acc);
@@ -97,9 +118,18 @@ static int run(int argc, char **argv) {
     if (rc) return rc < 0 ? 0 : rc;
     if (cli_given(&a, "test") != cli_given(&a, "test-labels"))
         return cli_usage_error("--test and --test-labels go together");
+    const bool svm = strcmp(cli_str(&a, "model"), "svm") == 0;
+    static const char *const logreg_only[] = {"lambda", "plateau"}, *const svm_only[] = {"c", "loss", "multi"};
+    for (size_t i = 0; i < 2; i++)
+        if (svm && cli_given(&a, logreg_only[i])) return cli_usage_error("--%s is for --model logreg", logreg_only[i]);
+    for (size_t i = 0; i < 3; i++)
+        if (!svm && cli_given(&a, svm_only[i])) return cli_usage_error("--%s is for --model svm", svm_only[i]);
+    if (cli_given(&a, "loss") && strcmp(cli_str(&a, "multi"), "ovr") != 0)
+        return cli_usage_error("--loss is for --multi ovr (Crammer-Singer has its own loss)");
     double *grid = NULL;
     size_t ngrid = 0;
-    if ((rc = cli_float_list("lambda", cli_str(&a, "lambda"), 0, INFINITY, &grid, &ngrid)) != 0) return rc;
+    if ((rc = cli_float_list(svm ? "c" : "lambda", cli_str(&a, svm ? "c" : "lambda"), 0, INFINITY, &grid, &ngrid)) != 0)
+        return rc;
     sl_threads_set((int)cli_int(&a, "threads"));
 
     float *xtr = NULL, *xte = NULL;
@@ -122,13 +152,23 @@ static int run(int argc, char **argv) {
     cfg.val_fraction = cli_float(&a, "val-fraction");
     cfg.standardize = !cli_flag(&a, "no-standardize");
     cfg.seed = (uint64_t)cli_int(&a, "seed");
-    cfg.lbfgs.max_iter = (size_t)cli_int(&a, "max-iter");
-    cfg.lbfgs.gtol = cli_float(&a, "tol");
+    cfg.model = svm ? SL_PROBE_SVM : SL_PROBE_LOGREG;
+    if (cli_given(&a, "max-iter")) cfg.lbfgs.max_iter = cfg.svm.max_iter = (size_t)cli_int(&a, "max-iter");
+    cfg.lbfgs.gtol = cfg.svm.tol = cli_float(&a, "tol");
+    if (svm) {
+        sl_svm_loss_parse(cli_str(&a, "loss"), &cfg.svm.loss);
+        sl_svm_multi_parse(cli_str(&a, "multi"), &cfg.svm.multi);
+        cfg.svm.seed = cfg.seed;
+    }
     cfg.lbfgs.delta = cli_float(&a, "plateau");
     if (cfg.lbfgs.delta == 0) cfg.lbfgs.past = 0;
     cfg.progress_stream = stderr;
     cfg.progress_mode = cli_progress_mode(&a);
-    printf("probe: %zu training rows, %zu test rows, %zu features\n", ntr, nte, d);
+    if (svm)
+        printf("probe: linear SVM (%s, %s), %zu training rows, %zu test rows, %zu features\n", cli_str(&a, "multi"),
+               cfg.svm.multi == SL_SVM_OVR ? cli_str(&a, "loss") : "its own loss", ntr, nte, d);
+    else
+        printf("probe: %zu training rows, %zu test rows, %zu features\n", ntr, nte, d);
     sl_probe_result *r;
     /* Processor time of all threads next to the wall time: on a busy machine
      * it says how much work the run took. */
@@ -152,4 +192,5 @@ out:
     return rc;
 }
 
-const cli_command cli_cmd_probe = {"probe", "linear probe (logistic regression) on frozen features", run, false};
+const cli_command cli_cmd_probe = {"probe", "linear probe (logistic regression or linear SVM) on frozen features", run,
+                                   false};

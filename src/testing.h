@@ -33,4 +33,21 @@ sl_status sl__tsne_run_ref(const sl_tsne_config *c, const float *x, size_t n, si
 sl_status sl__tsne_kl_ref(const sl_tsne_config *c, const float *x, size_t n, size_t d, const float *y,
                           double *kl);
 
+/* sl_svm_fit one-vs-rest in plain scalar loops: the same coordinate descent
+ * without shrinking, one problem after another (same arguments; the results
+ * agree up to the tolerance, the optimum being unique). Crammer-Singer has no
+ * twin: the tests check its optimality by the duality gap. */
+sl_status sl__svm_fit_ref(const sl_svm_config *c, const float *x, const int32_t *y, size_t n, size_t d, size_t k,
+                          double *theta);
+/* The solvers behind sl_svm_fit, with their dual variables, for the
+ * duality-gap tests (qd: the rows' squared norms with the bias feature).
+ * One-vs-rest: the problems of classes cls (nc), wk's rows cls[j] (d + 1
+ * each) and alpha (nc x n) out, with each problem's passes and convergence.
+ * Crammer-Singer: wk (k x (d + 1)) and alpha (n x k) out; idx: n of
+ * workspace. */
+sl_status sl__svm_ovr(const sl_svm_config *c, const float *x, const int32_t *y, const double *qd, size_t n, size_t d,
+                      const size_t *cls, size_t nc, double *wk, double *alpha, size_t *iters, bool *converged);
+sl_status sl__svm_cs(const sl_svm_config *c, const float *x, const int32_t *y, const double *qd, size_t n, size_t d,
+                     size_t k, double *wk, double *alpha, size_t *idx, size_t *iters, bool *converged);
+
 #endif

@@ -139,6 +139,18 @@ TEST(eval_defaults_are_accepted) {
     sl_probe_config_default(&p);
     ASSERT_TRUE(p.lambdas == NULL && p.n_lambdas == 0 && p.val_fraction == 0.1 && p.standardize && p.seed == 1);
     ASSERT_TRUE(p.precond_rows == 8192 && p.progress_stream == NULL && p.stop == NULL && p.lbfgs.stop == NULL);
+    ASSERT_TRUE(p.model == SL_PROBE_LOGREG && p.svm.c == 1 && p.svm.stop == NULL);
+
+    sl_svm_config v;
+    GARBAGE(v);
+    sl_svm_config_default(&v);
+    ASSERT_TRUE(v.c == 1 && v.loss == SL_SVM_SQUARED_HINGE && v.multi == SL_SVM_OVR && v.tol == 1e-4);
+    ASSERT_TRUE(v.max_iter == 1000 && v.bias == 1 && v.seed == 0 && v.stop == NULL);
+    float sx[4] = {1, 0, -1, 0};
+    int32_t sy[2] = {1, 0};
+    double th[6];
+    ASSERT_OK(sl_svm_fit(&v, sx, sy, 2, 2, 2, th, NULL));
+    ASSERT_TRUE(th[2] > 0 && th[0] < 0);
 
     sl_knn_config k;
     GARBAGE(k);

@@ -158,14 +158,14 @@ static void probe_data(const char *x, const char *y) {
     free(v), free(l);
 }
 
-TEST(probe_sigint_exits_130_promptly) {
+/* Runs the probe with `opts` on probe_data's rows, interrupts it after a
+ * second of work: exit 130 within 5 s, `says` on stderr, no accuracy line. */
+static void probe_interrupted(const char *opts, const char *says) {
     const char *x = t_path("x.npy"), *y = t_path("y.npy"), *out = t_path("never-written");
     probe_data(x, y);
     char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "%s probe --train %s --train-labels %s --lambda 1e-6,1e-7 --max-iter 1000000 --tol 0 --plateau 0 --threads 1 "
-             "-q > %s",
-             t_simlearn(), x, y, out);
+    snprintf(cmd, sizeof cmd, "%s probe --train %s --train-labels %s %s --threads 1 -q > %s", t_simlearn(), x, y, opts,
+             out);
     /* stdout gets the results, and only after the fits: an interrupted probe
      * leaves the file empty. */
     char full[4096];
@@ -182,7 +182,18 @@ TEST(probe_sigint_exits_130_promptly) {
     char c[1200], *msg = NULL;
     snprintf(c, sizeof c, "cat %s; grep -c accuracy %s", err, out);
     t_run(c, &msg);
-    ASSERT_CONTAINS(msg, "simlearn: probe: L-BFGS: interrupted after");
+    ASSERT_CONTAINS(msg, says);
     ASSERT_CONTAINS(msg, "\n0\n"); /* no accuracy line */
     free(msg);
+}
+
+TEST(probe_sigint_exits_130_promptly) {
+    probe_interrupted("--lambda 1e-6,1e-7 --max-iter 1000000 --tol 0 --plateau 0",
+                      "simlearn: probe: L-BFGS: interrupted after");
+}
+
+/* The SVM polls between passes: a weakly regularised hinge fit of 50
+ * classes runs far past the second the test waits. */
+TEST(probe_svm_sigint_exits_130_promptly) {
+    probe_interrupted("--model svm --c 100 --loss hinge --max-iter 1000000 --tol 1e-12", "simlearn: probe: svm: interrupted");
 }

@@ -311,6 +311,58 @@ TEST(probe_rejects_bad_inputs) {
     ASSERT_FAILS(sl_probe_run(&c, x, y, 4, NULL, NULL, 0, 2, &r), SL_ERR_ARG, "lambda -1");
 }
 
+/* --model svm: the same protocol with C chosen on the validation split
+ * (weakest last), the fit equal to sl_svm_fit's on the standardised rows. */
+TEST(probe_with_an_svm_chooses_c_and_refits) {
+    size_t n = 900, nt = 300, d = 6;
+    float *x = malloc(n * d * sizeof *x), *xt = malloc(nt * d * sizeof *xt), *xs = malloc(n * d * sizeof *xs);
+    int64_t *y = malloc(n * sizeof *y), *yt = malloc(nt * sizeof *yt);
+    int32_t *yid = malloc(n * sizeof *yid);
+    labelled_blobs(n, d, 7, x, y);
+    labelled_blobs(nt, d, 8, xt, yt);
+    sl_probe_config c;
+    sl_probe_config_default(&c);
+    c.model = SL_PROBE_SVM;
+    sl_probe_result *r, *r2;
+    ASSERT_OK(sl_probe_run(&c, x, y, n, xt, yt, nt, d, &r));
+    ASSERT_EQ_INT((int)r->model, SL_PROBE_SVM);
+    ASSERT_EQ_SIZE(r->n_grid, 5);
+    ASSERT_NEAR(r->grid_lambda[0], 1e-4, 0);
+    ASSERT_NEAR(r->grid_lambda[4], 1, 0);
+    ASSERT_TRUE(r->test_acc > 0.9 && r->val_acc > 0.9);
+    ASSERT_EQ_SIZE(r->svm_fit.unconverged, 0);
+    /* The refit is sl_svm_fit with the chosen C on all standardised rows (in
+     * another order: the same optimum, which a tight tolerance reaches). */
+    sl_probe_result_destroy(r);
+    c.svm.tol = 1e-9;
+    c.svm.max_iter = 100000;
+    ASSERT_OK(sl_probe_run(&c, x, y, n, xt, yt, nt, d, &r));
+    for (size_t i = 0; i < n; i++) {
+        yid[i] = y[i] == -3 ? 0 : y[i] == 7 ? 1 : 2;
+        for (size_t j = 0; j < d; j++) xs[i * d + j] = (x[i * d + j] - r->mean[j]) / r->scale[j];
+    }
+    sl_svm_config sc = c.svm;
+    sc.c = r->lambda;
+    sc.seed = c.seed;
+    double th[3 * 7];
+    ASSERT_OK(sl_svm_fit(&sc, xs, yid, n, d, 3, th, NULL));
+    for (size_t i = 0; i < 3 * 7; i++) ASSERT_NEAR(th[i], r->theta[i], 1e-6);
+    /* Crammer-Singer, one C. */
+    double one = 0.01;
+    c.lambdas = &one;
+    c.n_lambdas = 1;
+    c.svm.multi = SL_SVM_CRAMMER_SINGER;
+    ASSERT_OK(sl_probe_run(&c, x, y, n, xt, yt, nt, d, &r2));
+    ASSERT_EQ_SIZE(r2->n_val, 0);
+    ASSERT_TRUE(r2->test_acc > 0.9);
+    sl_probe_result_destroy(r2);
+    double zero = 0;
+    c.lambdas = &zero;
+    ASSERT_FAILS(sl_probe_run(&c, x, y, n, NULL, NULL, 0, d, &r2), SL_ERR_ARG, "C 0 is not a finite number > 0");
+    sl_probe_result_destroy(r);
+    free(x), free(xt), free(xs), free(y), free(yt), free(yid);
+}
+
 /* ---- the command -------------------------------------------------------- */
 
 static void write_set(const char *xname, const char *yname, size_t n, size_t d, uint64_t seed) {
@@ -334,6 +386,47 @@ TEST(cli_probe_reports_accuracy_and_confusion) {
     ASSERT_CONTAINS(out, "test confusion matrix");
     ASSERT_CONTAINS(out, "     100"); /* label values, not class ids */
     free(out);
+}
+
+TEST(cli_probe_trains_an_svm) {
+    write_set("x.npy", "y.npy", 600, 5, 1);
+    write_set("xt.npy", "yt.npy", 150, 5, 2);
+    char cmd[2048], *out;
+    const char *s = t_simlearn();
+    snprintf(cmd, sizeof cmd,
+             "%s probe --model svm --train %s --train-labels %s --test %s --test-labels %s --threads 1 -q", s,
+             t_path("x.npy"), t_path("y.npy"), t_path("xt.npy"), t_path("yt.npy"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 0);
+    ASSERT_CONTAINS(out, "probe: linear SVM (ovr, squared-hinge), 600 training rows");
+    ASSERT_CONTAINS(out, "C          val acc    passes");
+    ASSERT_CONTAINS(out, "1e-04");
+    ASSERT_CONTAINS(out, "<- chosen");
+    ASSERT_CONTAINS(out, "(converged)");
+    ASSERT_CONTAINS(out, "test confusion matrix");
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s probe --model svm --multi crammer-singer --c 0.1 --train %s --train-labels %s -q", s,
+             t_path("x.npy"), t_path("y.npy"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 0);
+    ASSERT_CONTAINS(out, "probe: linear SVM (crammer-singer, its own loss)");
+    ASSERT_CONTAINS(out, "refit on 600 rows with C 1e-01");
+    free(out);
+    static const char *const bad[][2] = {
+        {"--model svm --lambda 1e-3", "--lambda is for --model logreg"},
+        {"--c 0.1", "--c is for --model svm"},
+        {"--loss hinge", "--loss is for --model svm"},
+        {"--model svm --multi crammer-singer --loss hinge", "--loss is for --multi ovr"},
+        {"--model svm --loss l1", "--loss"},
+        {"--model svm --c 0", "C 0 is not a finite number > 0"},
+        {"--model tree", "--model"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(cmd, sizeof cmd, "%s probe %s --train %s --train-labels %s -q", s, bad[i][0], t_path("x.npy"),
+                 t_path("y.npy"));
+        int rc = t_run(cmd, &out);
+        if (rc == 0) T_FAIL("%s: exit 0", bad[i][0]);
+        ASSERT_CONTAINS(out, bad[i][1]);
+        free(out);
+    }
 }
 
 TEST(cli_probe_bad_inputs_give_clear_errors) {

@@ -1,5 +1,6 @@
 /* Out-of-memory tests (the walk is in tests/oom.h) of the file formats, the
- * base objects and zero-shot classification; tests/test_oom_*.c walk the
+ * base objects, the probe (logistic regression and both SVMs) and zero-shot
+ * classification; tests/test_oom_*.c walk the
  * training, index, word-training and report paths. */
 #include "oom.h"
 
@@ -198,6 +199,46 @@ TEST(base_objects_survive_every_failed_allocation) {
     ASSERT_TRUE(fail_each("progress", op_progress, stderr) >= 1);
     ASSERT_TRUE(fail_each("atomic file", op_afile, NULL) >= 3);
     ASSERT_TRUE(fail_each("array", op_array, NULL) >= 1);
+    ASSERT_EQ_INT(C.live, 0);
+}
+
+/* ---- the probe ---- */
+
+typedef struct {
+    float x[60 * 3];
+    int64_t y[60];
+    sl_probe_model model;
+    sl_svm_multi multi;
+} probe_set;
+
+static sl_status op_probe(void *arg) {
+    probe_set *p = arg;
+    sl_probe_config c;
+    sl_probe_config_default(&c);
+    c.model = p->model;
+    c.svm.multi = p->multi;
+    sl_probe_result *r;
+    sl_status s = sl_probe_run(&c, p->x, p->y, 50, p->x + 50 * 3, p->y + 50, 10, 3, &r);
+    if (!s) sl_probe_result_destroy(r);
+    return s;
+}
+
+TEST(probe_survives_every_failed_allocation) {
+    sl_threads_set(1);
+    probe_set p;
+    sl_rng r;
+    sl_rng_seed(&r, 2, 0);
+    for (size_t i = 0; i < 60; i++) {
+        p.y[i] = (int64_t)(i % 3);
+        for (size_t j = 0; j < 3; j++) p.x[i * 3 + j] = (float)sl_rng_normal(&r) + (j == i % 3 ? 2.0f : 0.0f);
+    }
+    install();
+    p.model = SL_PROBE_LOGREG, p.multi = SL_SVM_OVR;
+    ASSERT_TRUE(fail_each("probe", op_probe, &p) >= 10);
+    p.model = SL_PROBE_SVM;
+    ASSERT_TRUE(fail_each("probe svm", op_probe, &p) >= 10);
+    p.multi = SL_SVM_CRAMMER_SINGER;
+    ASSERT_TRUE(fail_each("probe crammer-singer", op_probe, &p) >= 10);
     ASSERT_EQ_INT(C.live, 0);
 }
 

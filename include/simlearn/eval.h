@@ -104,15 +104,74 @@ sl_status sl_logreg_fit(const sl_logreg_problem *p, const sl_logreg_precond *pc,
 /* Most probable class of each row (ties: the lowest class id). */
 sl_status sl_logreg_predict(const float *x, size_t n, size_t d, size_t k, const double *theta, int32_t *pred);
 
+/* ---- linear SVM -------------------------------------------------------------
+ * L2-regularised linear support vector machines trained in the dual by
+ * coordinate descent (Hsieh et al. 2008, "A dual coordinate descent method
+ * for large-scale linear SVM"; Keerthi et al. 2008 for Crammer-Singer), the
+ * method of liblinear and of scikit-learn's LinearSVC. The bias is the weight
+ * of a constant feature of value `bias` appended to every row, regularised
+ * like the others (liblinear's convention; 0: no bias).
+ *   one-vs-rest: for each class c, min_w 1/2 |w|^2 + C sum_i loss(y_i w.x_i),
+ *     y_i = +1 for class c and -1 otherwise, loss(m) = max(0, 1 - m) (hinge)
+ *     or max(0, 1 - m)^2 (squared hinge); two classes train one such problem
+ *     (class 1 against class 0) and class 0 gets its negation;
+ *   Crammer-Singer: min_W 1/2 sum_m |w_m|^2
+ *     + C sum_i max_m (w_m.x_i + [m != y_i]) - w_{y_i}.x_i.
+ * A row's class is the argmax of W x + b (ties: the lowest id). Threads: the
+ * one-vs-rest problems run in parallel, each on its own seeded order of rows,
+ * so the result is the same for every thread count. */
+
+typedef enum { SL_SVM_SQUARED_HINGE = 0, SL_SVM_HINGE = 1 } sl_svm_loss;
+typedef enum { SL_SVM_OVR = 0, SL_SVM_CRAMMER_SINGER = 1 } sl_svm_multi;
+
+typedef struct sl_svm_config {
+    double c;            /* C > 0; default 1 */
+    sl_svm_loss loss;    /* one-vs-rest only; default squared hinge (LinearSVC's) */
+    sl_svm_multi multi;  /* default one-vs-rest */
+    double tol;          /* stop when the projected gradient's spread (one-vs-rest) or the
+                            largest violation of a row (Crammer-Singer) is <= tol; default 1e-4 */
+    size_t max_iter;     /* passes over the rows per problem; default 1000 */
+    double bias;         /* the constant feature; default 1 (0: no bias) */
+    uint64_t seed;       /* the order of the rows in each pass; default 0 */
+    const volatile sig_atomic_t *stop; /* polled once per pass (may be NULL) */
+} sl_svm_config;
+
+void sl_svm_config_default(sl_svm_config *c);
+
+typedef struct sl_svm_report {
+    size_t iterations;   /* passes: the largest over the one-vs-rest problems */
+    size_t unconverged;  /* problems that stopped at max_iter */
+} sl_svm_report;
+
+/* Fit on x (n x d, row-major) with class ids y in [0, k), k >= 2. theta
+ * receives W (k x d, row-major) then b (k), k * (d + 1) doubles, the layout of
+ * sl_logreg_predict, which predicts with it. rep may be NULL. Errors:
+ * SL_ERR_ARG (sizes, a class id outside [0, k), bad config), SL_ERR_NUMERIC
+ * (a non-finite feature, naming the row), SL_ERR_NOMEM, SL_ERR_INTERRUPTED
+ * (c->stop; theta is not written). */
+sl_status sl_svm_fit(const sl_svm_config *c, const float *x, const int32_t *y, size_t n, size_t d, size_t k,
+                     double *theta, sl_svm_report *rep);
+
+/* Names for the CLI: "squared-hinge", "hinge"; "ovr", "crammer-singer". */
+sl_status sl_svm_loss_parse(const char *name, sl_svm_loss *out);
+sl_status sl_svm_multi_parse(const char *name, sl_svm_multi *out);
+
 /* ---- the probe protocol ---- */
 
+/* The classifier of the probe: multinomial logistic regression (the default)
+ * or a linear SVM (sl_svm_fit, with cfg.svm's loss and scheme). */
+typedef enum { SL_PROBE_LOGREG = 0, SL_PROBE_SVM = 1 } sl_probe_model;
+
 typedef struct sl_probe_config {
-    const double *lambdas; /* grid of L2 strengths; NULL = the default grid */
+    sl_probe_model model;  /* default SL_PROBE_LOGREG */
+    const double *lambdas; /* the grid: L2 strengths (logistic regression) or C values
+                              (SVM); NULL = the model's default grid */
     size_t n_lambdas;
     double val_fraction;   /* share of each class held out for selection; default 0.1 */
     bool standardize;      /* default true */
     uint64_t seed;         /* for the validation split; default 1 */
-    sl_lbfgs_config lbfgs;
+    sl_lbfgs_config lbfgs; /* logistic regression's solver */
+    sl_svm_config svm;     /* the SVM's settings; its c is the grid's value */
     size_t precond_rows;   /* rows used to estimate the preconditioner; 0 = none; default 8192 */
     FILE *progress_stream; /* progress output (NULL: none) */
     sl_progress_mode progress_mode;
@@ -122,24 +181,28 @@ typedef struct sl_probe_config {
     const volatile sig_atomic_t *stop;
 } sl_probe_config;
 
-/* The default grid: 1e-1 down to 1e-5 (the loss is a mean over rows). */
+/* The default grids: lambda from 1e-1 down to 1e-5 (the loss is a mean over
+ * rows); C from 1e-4 up to 1 (the SVM's loss is a sum over rows). */
 #define SL_PROBE_DEFAULT_LAMBDAS {1e-1, 1e-2, 1e-3, 1e-4, 1e-5}
+#define SL_PROBE_DEFAULT_CS {1e-4, 1e-3, 1e-2, 1e-1, 1}
 void sl_probe_config_default(sl_probe_config *c);
 
 typedef struct sl_probe_result {
+    sl_probe_model model;
     size_t d, k;              /* feature width and number of classes */
     int64_t *classes;         /* k label values, ascending; class id i means classes[i] */
     size_t n_train, n_fit, n_val, n_test;
     size_t n_grid;            /* grid size (1 and no validation when a single lambda is given) */
     double *grid_lambda;      /* n_grid */
     double *grid_val_acc;     /* n_grid, validation accuracy per lambda */
-    size_t *grid_iters;       /* n_grid, L-BFGS iterations per lambda */
-    double lambda;            /* chosen strength */
+    size_t *grid_iters;       /* n_grid, L-BFGS iterations (SVM: passes) per value */
+    double lambda;            /* the chosen value: lambda, or C for the SVM */
     double train_acc, val_acc, test_acc; /* val: the selection fit's; test NaN when no test set */
     size_t *confusion;        /* k x k test counts, [true][predicted]; NULL when no test set */
     double *theta;            /* k * (d + 1): the final model on standardised features */
     float *mean, *scale;      /* d: x_std = (x - mean) / scale */
-    sl_lbfgs_report fit;      /* the final refit */
+    sl_lbfgs_report fit;      /* the final refit (logistic regression) */
+    sl_svm_report svm_fit;    /* the final refit (SVM) */
     double select_seconds, fit_seconds;
 } sl_probe_result;
 

@@ -672,11 +672,15 @@ static PyObject *array_f64(const double *x, size_t n) {
     return b;
 }
 
-/* probe_fit(x, y, lambdas or None, val_fraction, standardize, seed, tol, max_iter, plateau, threads)
- * -> dict of bytes (the Python layer makes arrays of them) and numbers. */
+/* probe_fit(x, y, grid or None, val_fraction, standardize, seed, tol, max_iter, plateau, threads
+ *           [, svm, loss, multi]) -> dict of bytes (the Python layer makes arrays of them) and
+ * numbers; svm: the grid holds C values and loss / multi name the SVM's. */
 static PyObject *probe_result_dict(const sl_probe_result *r) {
-    return Py_BuildValue("{s:s,s:n,s:n,s:n,s:N,s:N,s:N,s:N,s:d,s:d,s:d,s:N,s:N}", "stop",
-                         sl_lbfgs_stop_str(r->fit.stop), "iterations", (Py_ssize_t)r->fit.iterations, "d",
+    const bool svm = r->model == SL_PROBE_SVM;
+    return Py_BuildValue("{s:s,s:n,s:n,s:n,s:n,s:N,s:N,s:N,s:N,s:d,s:d,s:d,s:N,s:N}", "stop",
+                         svm ? (r->svm_fit.unconverged ? "maxiter" : "converged") : sl_lbfgs_stop_str(r->fit.stop),
+                         "iterations", (Py_ssize_t)(svm ? r->svm_fit.iterations : r->fit.iterations), "unconverged",
+                         (Py_ssize_t)(svm ? r->svm_fit.unconverged : 0), "d",
                          (Py_ssize_t)r->d, "k",
                          (Py_ssize_t)r->k, "classes",
                          PyBytes_FromStringAndSize((const char *)r->classes, (Py_ssize_t)(r->k * sizeof(int64_t))),
@@ -697,12 +701,22 @@ static PyObject *py_probe_fit(PyObject *self, PyObject *args) {
     unsigned long long seed;
     Py_ssize_t max_iter; /* 0: the protocol's default, as tol <= 0 and plateau < 0 */
     double tol, plateau;
-    if (!PyArg_ParseTuple(args, "OOOdpKdndi", &ox, &oy, &ol, &c.val_fraction, &standardize, &seed, &tol, &max_iter,
-                          &plateau, &threads))
+    int svm = 0;
+    const char *loss = "squared-hinge", *multi = "ovr";
+    if (!PyArg_ParseTuple(args, "OOOdpKdndi|pss", &ox, &oy, &ol, &c.val_fraction, &standardize, &seed, &tol,
+                          &max_iter, &plateau, &threads, &svm, &loss, &multi))
         return NULL;
-    if (tol > 0) c.lbfgs.gtol = tol;
+    if (tol > 0) c.lbfgs.gtol = c.svm.tol = tol;
     if (plateau >= 0) c.lbfgs.delta = plateau;
-    if (max_iter > 0) c.lbfgs.max_iter = (size_t)max_iter;
+    if (max_iter > 0) c.lbfgs.max_iter = c.svm.max_iter = (size_t)max_iter;
+    if (svm) {
+        c.model = SL_PROBE_SVM;
+        if (sl_svm_loss_parse(loss, &c.svm.loss) || sl_svm_multi_parse(multi, &c.svm.multi)) {
+            PyErr_SetString(PyExc_ValueError, sl_error_message());
+            return NULL;
+        }
+        c.svm.seed = seed;
+    }
     c.standardize = standardize != 0, c.seed = seed, c.stop = &stop_flag;
     Py_buffer vx, vy, vl = {0};
     if (get_buffer(ox, &vx, "X", 'f', 2, false) < 0) return NULL;
@@ -711,7 +725,8 @@ static PyObject *py_probe_fit(PyObject *self, PyObject *args) {
         return NULL;
     }
     if (ol != Py_None) {
-        if (get_buffer(ol, &vl, "lambdas", 'd', 1, false) < 0) return PyBuffer_Release(&vx), PyBuffer_Release(&vy), NULL;
+        if (get_buffer(ol, &vl, svm ? "C" : "lambdas", 'd', 1, false) < 0)
+            return PyBuffer_Release(&vx), PyBuffer_Release(&vy), NULL;
         c.lambdas = vl.buf, c.n_lambdas = rows_of(&vl);
     }
     sl_probe_result *r = NULL;

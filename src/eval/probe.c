@@ -327,6 +327,7 @@ void sl_probe_config_default(sl_probe_config *c) {
     c->lbfgs.history = 20;
     c->progress_mode = SL_PROGRESS_AUTO;
     c->precond_rows = 8192;
+    sl_svm_config_default(&c->svm);
 }
 
 void sl_probe_result_destroy(sl_probe_result *r) {
@@ -440,15 +441,18 @@ static sl_status check_args(const sl_probe_config *cfg, const float *xtr, const 
     if (nte && (!xte || !yte)) return sl__fail(SL_ERR_ARG, "probe: test rows given without features or labels");
     if (!(cfg->val_fraction >= 0 && cfg->val_fraction < 1))
         return sl__fail(SL_ERR_ARG, "probe: validation fraction must be in [0, 1), got %g", cfg->val_fraction);
-    static const double def_grid[] = SL_PROBE_DEFAULT_LAMBDAS;
-    const double *grid_in = cfg->lambdas ? cfg->lambdas : def_grid;
-    size_t n = cfg->lambdas ? cfg->n_lambdas : sizeof def_grid / sizeof def_grid[0];
-    if (n == 0) return sl__fail(SL_ERR_ARG, "probe: the lambda grid is empty");
+    static const double def_lambdas[] = SL_PROBE_DEFAULT_LAMBDAS, def_cs[] = SL_PROBE_DEFAULT_CS;
+    const bool svm = cfg->model == SL_PROBE_SVM;
+    if (!svm && cfg->model != SL_PROBE_LOGREG) return sl__fail(SL_ERR_ARG, "probe: unknown model %d", (int)cfg->model);
+    const char *what = svm ? "C" : "lambda";
+    const double *grid_in = cfg->lambdas ? cfg->lambdas : svm ? def_cs : def_lambdas;
+    size_t n = cfg->lambdas ? cfg->n_lambdas : svm ? sizeof def_cs / sizeof *def_cs : sizeof def_lambdas / sizeof *def_lambdas;
+    if (n == 0) return sl__fail(SL_ERR_ARG, "probe: the %s grid is empty", what);
     for (size_t i = 0; i < n; i++)
-        if (!(grid_in[i] >= 0) || !isfinite(grid_in[i]))
-            return sl__fail(SL_ERR_ARG, "probe: lambda %g is not a finite number >= 0", grid_in[i]);
+        if (!(grid_in[i] >= 0) || !isfinite(grid_in[i]) || (svm && grid_in[i] == 0))
+            return sl__fail(SL_ERR_ARG, "probe: %s %g is not a finite number %s 0", what, grid_in[i], svm ? ">" : ">=");
     if (n > 1 && cfg->val_fraction <= 0)
-        return sl__fail(SL_ERR_ARG, "probe: choosing among %zu lambdas needs a validation fraction > 0", n);
+        return sl__fail(SL_ERR_ARG, "probe: choosing among %zu values of %s needs a validation fraction > 0", n, what);
     size_t col, bad = first_nonfinite_row(xtr, ntr, d, &col);
     if (bad < ntr)
         return sl__fail(SL_ERR_NUMERIC, "probe: training row %zu, column %zu is not a finite number", bad, col);
@@ -613,10 +617,41 @@ static sl_status prepare_grid(probe_run *p, sl_probe_result *r, const double *gr
     r->grid_iters = sl__calloc(r->n_grid, sizeof *r->grid_iters);
     if (!r->grid_lambda || !r->grid_val_acc || !r->grid_iters) return SL_ERR_NOMEM;
     memcpy(r->grid_lambda, grid_in, r->n_grid * sizeof *grid_in);
+    /* Strongest regularisation first: the largest lambda, the smallest C. */
     qsort(r->grid_lambda, r->n_grid, sizeof *r->grid_lambda, cmp_desc);
+    if (cfg->model == SL_PROBE_SVM)
+        for (size_t i = 0, j = r->n_grid - 1; i < j; i++, j--) {
+            double t = r->grid_lambda[i];
+            r->grid_lambda[i] = r->grid_lambda[j], r->grid_lambda[j] = t;
+        }
     r->lambda = r->grid_lambda[0];
     r->val_acc = NAN;
     return SL_OK;
+}
+
+/* Fit the model with grid value v (lambda or C) on the first n rows of xs
+ * into p->theta (logistic regression starts from it); the iterations made. */
+static sl_status fit_model(probe_run *p, double v, size_t n, sl_lbfgs_report *lrep, sl_svm_report *srep,
+                           size_t *iters) {
+    sl_status st;
+    if (p->cfg->model == SL_PROBE_SVM) {
+        sl_svm_config sc = p->cfg->svm;
+        sc.c = v;
+        if (p->cfg->stop) sc.stop = p->cfg->stop;
+        st = sl_svm_fit(&sc, p->xs, p->ys, n, p->d, p->k, p->theta, srep);
+        if (st == SL_OK && p->pp.bar) {
+            char fields[64];
+            snprintf(fields, sizeof fields, "C %.0e passes %zu", v, srep->iterations);
+            sl_progress_update(p->pp.bar, ++p->pp.done, fields);
+        }
+        *iters = st == SL_OK ? srep->iterations : 0;
+        return st;
+    }
+    sl_logreg_problem pr = {p->xs, p->ys, n, p->d, p->k, v};
+    p->pp.lambda = v;
+    st = sl_logreg_fit(&pr, p->pc, &p->opt, p->theta, lrep);
+    *iters = st == SL_OK ? lrep->iterations : 0;
+    return st;
 }
 
 /* The preconditioner, and with more than one lambda the search: fit each on
@@ -625,24 +660,22 @@ static sl_status choose_lambda(probe_run *p, sl_probe_result *r) {
     const size_t d = p->d, k = p->k;
     sl_status st;
     double t0 = sl_time_now();
-    if (p->cfg->precond_rows &&
+    if (p->cfg->model == SL_PROBE_LOGREG && p->cfg->precond_rows &&
         (st = sl_logreg_precond_create(p->xs, p->ntr, d, p->cfg->precond_rows, &p->pc)) != SL_OK)
         return st;
     if (p->select) {
         size_t nfit = r->n_fit, nval = r->n_val;
         double best = -1;
         for (size_t g = 0; g < r->n_grid; g++) {
-            sl_logreg_problem pr = {p->xs, p->ys, nfit, d, k, r->grid_lambda[g]};
             sl_lbfgs_report rep;
-            p->pp.lambda = pr.lambda;
-            if ((st = sl_logreg_fit(&pr, p->pc, &p->opt, p->theta, &rep)) != SL_OK) return st;
-            r->grid_iters[g] = rep.iterations;
+            sl_svm_report srep;
+            if ((st = fit_model(p, r->grid_lambda[g], nfit, &rep, &srep, &r->grid_iters[g])) != SL_OK) return st;
             if ((st = sl_logreg_predict(p->xs + nfit * d, nval, d, k, p->theta, p->pred)) != SL_OK) return st;
             double acc = accuracy(p->pred, p->ys + nfit, nval);
             r->grid_val_acc[g] = acc;
             if (acc > best) {
                 best = acc;
-                r->lambda = pr.lambda;
+                r->lambda = r->grid_lambda[g];
                 r->val_acc = acc;
                 memcpy(p->best_theta, p->theta, p->np * sizeof *p->theta);
             }
@@ -661,14 +694,13 @@ static sl_status choose_lambda(probe_run *p, sl_probe_result *r) {
 static sl_status fit_and_score(probe_run *p, sl_probe_result *r) {
     const size_t ntr = p->ntr, nte = p->nte, d = p->d, k = p->k;
     sl_status st;
-    sl_logreg_problem pr = {p->xs, p->ys, ntr, d, k, r->lambda};
-    p->pp.lambda = pr.lambda;
-    if ((st = sl_logreg_fit(&pr, p->pc, &p->opt, p->theta, &r->fit)) != SL_OK) return st;
-    if (!p->select) r->grid_iters[0] = r->fit.iterations, r->grid_val_acc[0] = NAN;
+    size_t iters;
+    if ((st = fit_model(p, r->lambda, ntr, &r->fit, &r->svm_fit, &iters)) != SL_OK) return st;
+    if (!p->select) r->grid_iters[0] = iters, r->grid_val_acc[0] = NAN;
     r->fit_seconds = sl_time_now() - p->t_fit;
     if (p->pp.bar) {
         char fields[64];
-        snprintf(fields, sizeof fields, "lambda %.0e", r->lambda);
+        snprintf(fields, sizeof fields, "%s %.0e", p->cfg->model == SL_PROBE_SVM ? "C" : "lambda", r->lambda);
         sl_progress_finish(p->pp.bar, fields);
     }
     if ((st = sl_logreg_predict(p->xs, ntr, d, k, p->theta, p->pred)) != SL_OK) return st;
@@ -711,6 +743,7 @@ sl_status sl_probe_run(const sl_probe_config *cfg, const float *xtr, const int64
     probe_run p = {.cfg = cfg, .xtr = xtr, .xte = xte, .ytr = ytr, .yte = yte, .ntr = ntr, .nte = nte, .d = d,
                    .select = ngrid > 1};
     sl_probe_result *r = sl__calloc(1, sizeof *r);
+    if (r) r->model = cfg->model;
     sl_status st = r ? probe_steps(&p, r, grid, ngrid) : SL_ERR_NOMEM;
     if (st == SL_OK) {
         *out = r;

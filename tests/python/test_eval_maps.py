@@ -1,4 +1,4 @@
-"""simlearn.LinearProbe, KNNClassifier, pca and tsne from Python."""
+"""simlearn.LinearProbe, LinearSVM, KNNClassifier, pca and tsne from Python."""
 
 import os
 import signal
@@ -63,6 +63,40 @@ def test_linear_probe_refuses_bad_input():
         simlearn.LinearProbe().set_params(C=1)
 
 
+def svm_fixture():
+    """The data of tests/fixtures/make_svm_fixture.py."""
+    y = np.arange(15) % 3
+    x = np.array([[np.sin(1.7 * i + 0.9 * j + 0.3) * 2 + (1.5 if j == y[i] else 0) for j in range(3)]
+                  for i in range(15)], dtype=np.float32)
+    return x, y
+
+
+def test_linear_svm_matches_scikit_learn_and_chooses_c():
+    x, y = svm_fixture()
+    # scikit-learn's LinearSVC(C=0.7) on these rows (tests/fixtures/make_svm_fixture.py), one C: no split
+    svm = simlearn.LinearSVM(C=0.7, standardize=False, tol=1e-10, max_iter=1000000).fit(x, y)
+    np.testing.assert_allclose(svm.coef_[0], [0.501318504, -0.445416460, 0.147390643], atol=1e-6)
+    np.testing.assert_allclose(svm.intercept_, [-0.496781675, -0.119058148, -0.554730574], atol=1e-6)
+    assert svm.C_ == 0.7 and svm.converged_
+    cs = simlearn.LinearSVM(C=0.7, multi_class="crammer-singer", standardize=False, tol=1e-10,
+                            max_iter=1000000).fit(x, y)
+    np.testing.assert_allclose(cs.intercept_, [-0.067354996, 0.163269981, -0.095914986], atol=1e-6)
+    xb, yb = blobs(seed=4)
+    grid = simlearn.LinearSVM(seed=3).fit(xb[:500], yb[:500])
+    assert len(grid.grid_) == 5 and grid.C_ in grid.grid_ and grid.score(xb[500:], yb[500:]) >= 0.95
+    assert grid.get_params()["loss"] == "squared-hinge"
+    short = simlearn.LinearSVM(C=[10.0], loss="hinge", max_iter=2, tol=1e-12).fit(xb, yb)
+    assert short.n_iter_ == 2 and not short.converged_
+    with pytest.raises(ValueError, match="squared-hinge or hinge"):
+        simlearn.LinearSVM(loss="l1").fit(xb, yb)
+    with pytest.raises(ValueError, match="ovr or crammer-singer"):
+        simlearn.LinearSVM(multi_class="ovo").fit(xb, yb)
+    with pytest.raises(ValueError, match="C 0 is not"):
+        simlearn.LinearSVM(C=0).fit(xb, yb)
+    with pytest.raises(RuntimeError, match="LinearSVM: call fit first"):
+        simlearn.LinearSVM().predict(xb)
+
+
 def test_knn_classifier_votes_like_numpy():
     x, y = blobs(300, 8, classes=4, spread=1.0)
     clf = simlearn.KNNClassifier(k=7, metric="l2").fit(x[:200], y[:200])
@@ -108,4 +142,15 @@ def test_ctrl_c_stops_tsne():
     timer.start()
     with pytest.raises(KeyboardInterrupt):
         simlearn.tsne(x, threads=2)
+    timer.join()
+
+
+def test_ctrl_c_stops_linear_svm():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((20000, 64)).astype(np.float32)
+    y = rng.integers(0, 10, 20000)  # no structure: the solver works to the pass limit
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        simlearn.LinearSVM(C=100.0, loss="hinge", tol=1e-12, max_iter=10**6, threads=2).fit(x, y)
     timer.join()
