@@ -656,6 +656,20 @@ typedef struct {
     const char *key, *value, *expected;
 } bad_meta;
 
+/* The status of a trainer created to resume from `path` (none is left). */
+static sl_status resume_status(const char *path) {
+    sl_train_config c;
+    sl_train_config_default(&c);
+    c.resume = path;
+    c.out = t_path("out.safetensors");
+    c.threads = 1;
+    sl_trainer *t = NULL;
+    sl_error_clear();
+    sl_status s = sl_trainer_create(&c, &t);
+    if (s == SL_OK) sl_trainer_destroy(t);
+    return s;
+}
+
 /* Resuming from src with `key` corrupted fails with SL_ERR_FORMAT and a
  * message naming the file, the key, the value and what was expected (named
  * and found: the key and value the message names, when not these). */
@@ -663,14 +677,7 @@ static void expect_refused_as(const char *src, const bad_meta *b, const char *na
     char bad[4096], want[8400];
     snprintf(bad, sizeof bad, "%s", t_path("bad.safetensors"));
     rewrite_meta(src, bad, b->key, b->value);
-    sl_train_config c;
-    sl_train_config_default(&c);
-    c.resume = bad;
-    c.out = t_path("out.safetensors");
-    c.threads = 1;
-    sl_trainer *t = NULL;
-    sl_error_clear();
-    sl_status s = sl_trainer_create(&c, &t);
+    sl_status s = resume_status(bad);
     if (s != SL_ERR_FORMAT)
         T_FAIL("%s = '%s': got %s \"%s\", expected a format error", b->key, b->value ? b->value : "(removed)",
                sl_status_str(s), sl_error_message());
@@ -761,6 +768,84 @@ TEST(corrupt_checkpoint_settings_are_refused_by_name) {
     ASSERT_OK(sl_trainer_create(&rc, &t));
     ASSERT_EQ_INT((int)sl_trainer_step(t), 3);
     sl_trainer_destroy(t);
+}
+
+/* Resuming from `bad` fails with status `want_s` and a message that names the
+ * file and contains `want`. */
+static void expect_resume_fails(const char *bad, sl_status want_s, const char *want) {
+    sl_status s = resume_status(bad);
+    if (s != want_s)
+        T_FAIL("%s: got %s \"%s\", expected %s", want, sl_status_str(s), sl_error_message(), sl_status_str(want_s));
+    ASSERT_CONTAINS(sl_error_message(), bad);
+    ASSERT_CONTAINS(sl_error_message(), want);
+}
+
+/* The settings and state of the objectives without in-batch negatives —
+ * their weights, the predictor, the momentum, the queue and its position, the
+ * bank — corrupted in a real checkpoint (step 3 of 5), are refused by name. */
+TEST(corrupt_self_supervised_state_is_refused_by_name) {
+    static const struct {
+        sl_objective obj;
+        bad_meta b;
+    } cases[] = {
+        {SL_OBJ_BARLOW, {"train.barlow_lambda", "-0.1", "a finite number >= 0"}},
+        {SL_OBJ_BARLOW, {"train.barlow_lambda", NULL, "a finite number >= 0"}},
+        {SL_OBJ_VICREG, {"train.vicreg_inv", "nan", "a finite number >= 0"}},
+        {SL_OBJ_VICREG, {"train.vicreg_var", "1e999", "a finite number >= 0"}},
+        {SL_OBJ_VICREG, {"train.vicreg_cov", NULL, "a finite number >= 0"}},
+        {SL_OBJ_SIMSIAM, {"train.predictor", NULL, "a model spec"}},
+        {SL_OBJ_BYOL, {"train.ema", "1.5", "a finite number >= 0 and <= 1"}},
+        {SL_OBJ_BYOL, {"train.ema", NULL, "a finite number >= 0 and <= 1"}},
+        {SL_OBJ_MOCO, {"train.queue", "0", "an integer from 1 to 16777216"}},
+        {SL_OBJ_MOCO, {"train.queue_pos", "32", "an integer from 0 to 31"}},
+        {SL_OBJ_MOCO, {"train.queue_fill", "33", "an integer from 0 to 32"}},
+        {SL_OBJ_MOCO, {"train.queue_fill", NULL, "an integer from 0 to 32"}},
+        {SL_OBJ_MEMORY_BANK, {"train.bank_momentum", "-1", "a finite number >= 0 and <= 1"}},
+    };
+    static const struct {
+        sl_objective obj;
+        const char *tensor;
+        long nan_at;
+        const char *expected;
+    } tensors[] = {
+        {SL_OBJ_MOCO, "queue.keys", 5, "tensor 'queue.keys': value 5 is not finite"},
+        {SL_OBJ_MOCO, "queue.keys", -1, "tensor 'queue.keys' must be float32 32 x 8"},
+        {SL_OBJ_MEMORY_BANK, "bank", 9, "tensor 'bank': value 9 is not finite"},
+        {SL_OBJ_MEMORY_BANK, "bank", -1, "tensor 'bank' must be float32 96 x 8"},
+    };
+    static const sl_objective objs[] = {SL_OBJ_BARLOW, SL_OBJ_VICREG, SL_OBJ_SIMSIAM,
+                                        SL_OBJ_BYOL,   SL_OBJ_MOCO,   SL_OBJ_MEMORY_BANK};
+    char good[4096], bad[4096];
+    snprintf(bad, sizeof bad, "%s", t_path("bad.safetensors"));
+    for (size_t o = 0; o < sizeof objs / sizeof *objs; o++) {
+        sl_train_config c;
+        sl_train_result r;
+        snprintf(good, sizeof good, "%s", t_path("ssl.safetensors"));
+        tiny(&c, good);
+        c.objective = objs[o];
+        if (objs[o] == SL_OBJ_MOCO || objs[o] == SL_OBJ_MEMORY_BANK) c.queue = 32;
+        c.steps = 5;
+        c.stop_at = 3;
+        ASSERT_OK(train(&c, &r));
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+            if (cases[i].obj == objs[o]) expect_refused(good, &cases[i].b);
+        for (size_t i = 0; i < sizeof tensors / sizeof *tensors; i++) {
+            if (tensors[i].obj != objs[o]) continue;
+            rewrite_tensor(good, bad, tensors[i].tensor, tensors[i].nan_at);
+            expect_resume_fails(bad, SL_ERR_FORMAT, tensors[i].expected);
+        }
+        /* A momentum copy without one of its weights. */
+        if (objs[o] == SL_OBJ_BYOL || objs[o] == SL_OBJ_MOCO) {
+            sl_tensors *x = load(good);
+            const char *victim = NULL;
+            for (size_t i = 0; i < sl_tensors_count(x) && !victim; i++)
+                if (strncmp(sl_tensors_name(x, i), "target_encoder.", 15) == 0) victim = sl_tensors_name(x, i);
+            ASSERT_TRUE(victim != NULL);
+            rewrite_tensor(good, bad, victim, -1);
+            expect_resume_fails(bad, SL_ERR_NOTFOUND, victim);
+            sl_tensors_destroy(x);
+        }
+    }
 }
 
 /* The vocabulary of a CLIP checkpoint is checked like the other settings. */

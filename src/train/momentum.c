@@ -91,14 +91,22 @@ sl_status sl__keyqueue_save(const sl__keyqueue *q, sl_tensors *x) {
     return sl__train_meta(x, "train.queue_fill", "%zu", q->fill);
 }
 
+/* The float32 rows x cols tensor `name` of a checkpoint, every value finite. */
+static sl_status finite_matrix(const sl_tensors *x, const char *name, size_t rows, size_t cols, const char *dims,
+                               const char *path, const float **out) {
+    const sl_array *a = sl_tensors_get(x, name);
+    if (!a || a->dtype != SL_F32 || a->ndim != 2 || a->shape[0] != rows || a->shape[1] != cols)
+        return sl__fail(SL_ERR_FORMAT, "%s: tensor '%s' must be float32 %zu x %zu (%s)", path, name, rows, cols, dims);
+    const float *v = a->data;
+    for (size_t i = 0; i < rows * cols; i++)
+        if (!isfinite(v[i])) return sl__fail(SL_ERR_FORMAT, "%s: tensor '%s': value %zu is not finite", path, name, i);
+    *out = v;
+    return SL_OK;
+}
+
 sl_status sl__keyqueue_load(sl__keyqueue *q, const sl_tensors *x, const char *path) {
-    const sl_array *a = sl_tensors_get(x, "queue.keys");
-    if (!a || a->dtype != SL_F32 || a->ndim != 2 || a->shape[0] != q->cap || a->shape[1] != q->d)
-        return sl__fail(SL_ERR_FORMAT, "%s: tensor 'queue.keys' must be float32 %zu x %zu (the queue and the embedding width)",
-                        path, q->cap, q->d);
-    const float *k = a->data;
-    for (size_t i = 0; i < q->cap * q->d; i++)
-        if (!isfinite(k[i])) return sl__fail(SL_ERR_FORMAT, "%s: tensor 'queue.keys': value %zu is not finite", path, i);
+    const float *k = NULL;
+    SL__TRY(finite_matrix(x, "queue.keys", q->cap, q->d, "the queue and the embedding width", path, &k));
     uint64_t pos = 0, fill = 0;
     SL__TRY(sl__meta_uint(x, "train.queue_pos", 0, q->cap - 1, SL__META_REQUIRED, &pos));
     SL__TRY(sl__meta_uint(x, "train.queue_fill", 0, q->cap, SL__META_REQUIRED, &fill));
@@ -113,13 +121,8 @@ sl_status sl__bank_save(const sl__bank *b, sl_tensors *x) {
 }
 
 sl_status sl__bank_load(sl__bank *b, const sl_tensors *x, const char *path) {
-    const sl_array *a = sl_tensors_get(x, "bank");
-    if (!a || a->dtype != SL_F32 || a->ndim != 2 || a->shape[0] != b->n || a->shape[1] != b->d)
-        return sl__fail(SL_ERR_FORMAT, "%s: tensor 'bank' must be float32 %zu x %zu (the items and the embedding width)",
-                        path, b->n, b->d);
-    const float *v = a->data;
-    for (size_t i = 0; i < b->n * b->d; i++)
-        if (!isfinite(v[i])) return sl__fail(SL_ERR_FORMAT, "%s: tensor 'bank': value %zu is not finite", path, i);
+    const float *v = NULL;
+    SL__TRY(finite_matrix(x, "bank", b->n, b->d, "the items and the embedding width", path, &v));
     memcpy(b->v, v, b->n * b->d * sizeof(float));
     return SL_OK;
 }
