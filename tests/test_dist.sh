@@ -42,6 +42,10 @@ case=${1:?usage: tests/test_dist.sh --list | CASE}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
+# Each case's mpirun keeps its session files in the case's own folder: cases
+# that start at the same moment race to create Open MPI's shared
+# /tmp/ompi.HOST.UID otherwise ("mkdir ... File exists", orte_init fails).
+export OMPI_MCA_orte_tmpdir_base="$work"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 

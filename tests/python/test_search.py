@@ -350,7 +350,7 @@ def test_sharded_index_from_the_cli(tmp_path):
                     str(tmp_path / "x.npy"), "-o", str(tmp_path / "m.hnsw"), "--M", "8", "--ef-construction", "80",
                     "--threads", "1", "-q"], check=True, stdout=subprocess.DEVNULL,
                    env=dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-                            OMPI_MCA_btl="self,vader"))
+                            OMPI_MCA_btl="self,vader", OMPI_MCA_orte_tmpdir_base=str(tmp_path)))
     sh = simlearn.Index.load(tmp_path / "m.hnsw")
     assert isinstance(sh, simlearn.ShardedIndex) and len(sh) == 600 and sh.dim == 12
     info = sh.info()
