@@ -2,10 +2,12 @@
 # bench-ssl: one row per objective on Fashion-MNIST, SSL_MINUTES of training each on
 # SSL_THREADS threads, with simlearn's defaults for IDX images throughout (the R1 CNN
 # encoder, mono views, projector linear(512),bn,relu,linear(128), Adam 2e-3 with a cosine
-# schedule, batch 256, seed 0) and each objective's documented defaults; nothing is tuned.
-# Each row's step count is calibrated so the cosine schedule ends at the time budget (as
-# bench-r1). Every encoder's output is scored on the test split by bench/r1_eval.py
-# (weighted kNN, k = 20, and a linear probe), and so are raw pixels in the same run.
+# schedule, batch 256, seed 0) and each objective's documented defaults, except where
+# bench/ssl_search.sh chose a change on the validation split (recipe() below; InfoNCE's
+# recipe is the one bench/r1_search.sh chose for these defaults). Each row's step count
+# is calibrated so the cosine schedule ends at the time budget (as bench-r1). Every
+# encoder's output is scored on the test split by bench/r1_eval.py (weighted kNN, k = 20,
+# and a linear probe), and so are raw pixels in the same run.
 # Summary: the best row's probe against InfoNCE's (ratio best / infonce).
 #   bench/ssl_run.sh   (env: SSL_MINUTES=15 SSL_THREADS=2 SSL_METHODS="infonce barlow ...")
 set -euo pipefail
@@ -16,17 +18,23 @@ out=build/bench/ssl; mkdir -p "$out"
 sl=./simlearn
 export OMP_PROC_BIND=false
 source bench/fmnist_eval.sh
+recipe() { # objective -> its train options beyond the defaults (bench/ssl_search.sh's choices)
+  case $1 in
+    *) echo "" ;;
+  esac
+}
 row() { # objective: calibrate, train for the budget, evaluate; appends "ROW name knn probe steps secs img/s"
   local name=$1 B=256
-  local t0 ips left steps
+  local t0 ips left steps opts
+  read -ra opts <<< "$(recipe "$name")"
   t0=$(date +%s.%N)
-  $sl train --data fashion-mnist --objective "$name" --steps 20 --batch "$B" --threads "$T" --seed 0 -q \
+  $sl train --data fashion-mnist --objective "$name" ${opts[@]+"${opts[@]}"} --steps 20 --batch "$B" --threads "$T" --seed 0 -q \
     -o "$out/$name-calib.safetensors" --log "$out/$name-calib.jsonl"
   ips=$(tail -n 1 "$out/$name-calib.jsonl" | sed 's/.*"images_per_s":\([0-9.]*\).*/\1/')
   left=$(awk -v t0="$t0" -v t1="$(date +%s.%N)" -v m="$M" 'BEGIN { l = m * 60 - (t1 - t0); printf "%.0f", l < 10 ? 10 : l }')
   steps=$(awk -v ips="$ips" -v s="$left" -v b="$B" 'BEGIN { n = int(s * ips / b * 0.97); print (n < 1 ? 1 : n) }')
-  echo "== $name: $steps steps of $B at the calibrated $ips img/s in the $left s left"
-  $sl train --data fashion-mnist --objective "$name" --steps "$steps" --batch "$B" --time-limit "$left" \
+  echo "== $name${opts[*]+ ${opts[*]}}: $steps steps of $B at the calibrated $ips img/s in the $left s left"
+  $sl train --data fashion-mnist --objective "$name" ${opts[@]+"${opts[@]}"} --steps "$steps" --batch "$B" --time-limit "$left" \
     --threads "$T" --seed 0 -o "$out/$name.safetensors" 2> "$out/$name.err" || { cat "$out/$name.err"; exit 1; }
   grep -v '^train ' "$out/$name.err" | grep -E '^(objective|trained|simlearn: warning)' || true
   local tr; tr=$(grep '^trained' "$out/$name.err")
@@ -39,24 +47,7 @@ row() { # objective: calibrate, train for the budget, evaluate; appends "ROW nam
 rm -f "$out/rows.txt"
 echo "R1 CNN on Fashion-MNIST, $M minutes per objective, $T threads"
 for m in $METHODS; do row "$m"; done
-raw=$(/usr/bin/python3 - <<'PY'
-import sys
-sys.path.insert(0, 'bench')
-import numpy as np
-import fmnist_idx
-import r1_eval
-tr = fmnist_idx.images('train').reshape(60000, -1).astype(np.float32) / 255
-te = fmnist_idx.images('test').reshape(10000, -1).astype(np.float32) / 255
-ytr, yte = fmnist_idx.labels('train'), fmnist_idx.labels('test')
-w, _ = r1_eval.knn(tr, ytr, te, yte)
-np.save('build/bench/ssl/px_tr.npy', tr); np.save('build/bench/ssl/px_te.npy', te)
-np.save('build/bench/ssl/px_tr.labels.npy', ytr); np.save('build/bench/ssl/px_te.labels.npy', yte)
-print(f'{w * 100:.2f}')
-PY
-)
-evp=$(/usr/bin/python3 bench/r1_eval.py "$out/px_tr.npy" "$out/px_tr.labels.npy" "$out/px_te.npy" "$out/px_te.labels.npy")
-echo "$evp"
-echo "ROW raw-pixels $raw $(field PROBE "$evp") 0 0 0" >> "$out/rows.txt"
+raw_pixels_row "0 0 0"
 printf '%-12s %8s %8s %7s %8s %9s\n' objective kNN probe steps seconds images/s
 awk '{ printf "%-12s %7.2f%% %7.2f%% %7s %8s %9s\n", $2, $3, $4, $5, $6, $7 }' "$out/rows.txt"
 awk '$2 == "infonce" { i = $4 } $2 != "raw-pixels" && $2 != "infonce" && $4 > b { b = $4; n = $2 }

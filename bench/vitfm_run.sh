@@ -39,24 +39,7 @@ row infonce 256 --encoder "$VIT" --objective infonce
 row mae 256 --encoder "$VIT" --objective mae
 row mae-finetune 256 --init "$out/mae.safetensors" --init-towers encoder --objective softmax \
   --aug 'crop(0.7,1.0),flip'
-raw=$(/usr/bin/python3 - <<'PY'
-import sys
-sys.path.insert(0, 'bench')
-import numpy as np
-import fmnist_idx
-import r1_eval
-tr = fmnist_idx.images('train').reshape(60000, -1).astype(np.float32) / 255
-te = fmnist_idx.images('test').reshape(10000, -1).astype(np.float32) / 255
-ytr, yte = fmnist_idx.labels('train'), fmnist_idx.labels('test')
-w, _ = r1_eval.knn(tr, ytr, te, yte)
-np.save('build/bench/vitfm/px_tr.npy', tr); np.save('build/bench/vitfm/px_te.npy', te)
-np.save('build/bench/vitfm/px_tr.labels.npy', ytr); np.save('build/bench/vitfm/px_te.labels.npy', yte)
-print(f'{w * 100:.2f}')
-PY
-)
-evp=$(/usr/bin/python3 bench/r1_eval.py "$out/px_tr.npy" "$out/px_tr.labels.npy" "$out/px_te.npy" "$out/px_te.labels.npy")
-echo "$evp"
-echo "ROW raw-pixels $raw $(field PROBE "$evp") 0" >> "$out/rows.txt"
+raw_pixels_row "0"
 printf '%-14s %8s %8s %8s\n' row kNN probe steps
 awk '{ printf "%-14s %7.2f%% %7.2f%% %8s\n", $2, $3, $4, $5 }' "$out/rows.txt"
 awk '$2 == "mae-finetune" { f = $4 } $2 == "raw-pixels" { p = $4 }
