@@ -6,7 +6,7 @@
 # Quick run: make bench-svm SVM_TRAIN_STEPS=20 SVM_C=1e-3
 SVM_THREADS ?= 2
 SVM_TRAIN_STEPS ?= 400
-SVM_TOL ?= 1e-4
+SVM_TOL ?= 0.1
 SVM_MAX_ITER ?= 1000
 SVM_C ?=
 BENCHES += bench-svm

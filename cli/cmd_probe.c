@@ -29,9 +29,9 @@ static const cli_opt opts[] = {
      0.9, false},
     {"max-iter", 0, CLI_INT, NULL, "iteration limit per fit: L-BFGS iterations (logreg, default 100) or passes over "
      "the rows (svm, default 1000)", NULL, 1, 1e7, false},
-    {"tol", 0, CLI_FLOAT, "1e-4",
-     "logreg: stop when the largest gradient entry is below this; svm: when the dual's projected gradient spreads "
-     "less than this", NULL, 0, 1, false},
+    {"tol", 0, CLI_FLOAT, NULL,
+     "logreg: stop when the largest gradient entry is below this (default 1e-4); svm: when the dual's projected "
+     "gradient spreads less than this (default 0.1, liblinear's)", NULL, 0, 1, false},
     {"plateau", 0, CLI_FLOAT, "1e-3",
      "logreg: stop when the loss falls by less than this fraction over 10 iterations (0: off)", NULL, 0, 1, false},
     {"no-standardize", 0, CLI_FLAG, NULL, "use the features as they are (default: z-score with train statistics)",
@@ -154,7 +154,7 @@ static int run(int argc, char **argv) {
     cfg.seed = (uint64_t)cli_int(&a, "seed");
     cfg.model = svm ? SL_PROBE_SVM : SL_PROBE_LOGREG;
     if (cli_given(&a, "max-iter")) cfg.lbfgs.max_iter = cfg.svm.max_iter = (size_t)cli_int(&a, "max-iter");
-    cfg.lbfgs.gtol = cfg.svm.tol = cli_float(&a, "tol");
+    if (cli_given(&a, "tol")) cfg.lbfgs.gtol = cfg.svm.tol = cli_float(&a, "tol");
     if (svm) {
         sl_svm_loss_parse(cli_str(&a, "loss"), &cfg.svm.loss);
         sl_svm_multi_parse(cli_str(&a, "multi"), &cfg.svm.multi);

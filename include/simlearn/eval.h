@@ -129,7 +129,8 @@ typedef struct sl_svm_config {
     sl_svm_loss loss;    /* one-vs-rest only; default squared hinge (LinearSVC's) */
     sl_svm_multi multi;  /* default one-vs-rest */
     double tol;          /* stop when the projected gradient's spread (one-vs-rest) or the
-                            largest violation of a row (Crammer-Singer) is <= tol; default 1e-4 */
+                            largest violation of a row (Crammer-Singer) is <= tol; default 0.1,
+                            liblinear's (scikit-learn's LinearSVC passes 1e-4) */
     size_t max_iter;     /* passes over the rows per problem; default 1000 */
     double bias;         /* the constant feature; default 1 (0: no bias) */
     uint64_t seed;       /* the order of the rows in each pass; default 0 */

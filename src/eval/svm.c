@@ -17,7 +17,7 @@ void sl_svm_config_default(sl_svm_config *c) {
     c->c = 1;
     c->loss = SL_SVM_SQUARED_HINGE;
     c->multi = SL_SVM_OVR;
-    c->tol = 1e-4;
+    c->tol = 0.1;
     c->max_iter = 1000;
     c->bias = 1;
 }
@@ -82,11 +82,14 @@ static void row_norms(const float *x, size_t n, size_t d, double bias, double *q
     }
 }
 
-/* One one-vs-rest problem's progress. */
+/* One one-vs-rest problem's progress. Threads update different problems'
+ * states at every row: the padding keeps two states' fields (the first 56
+ * bytes) off a shared cache line. */
 typedef struct ovr_state {
     size_t active, iters;                     /* rows not shrunk; passes made */
     double pgmax_old, pgmin_old, pgmax, pgmin; /* projected-gradient bounds: last pass's, this pass's */
     bool done, converged;
+    char pad[128 - 2 * sizeof(size_t) - 4 * sizeof(double) - 2 * sizeof(bool)];
 } ovr_state;
 
 /* Row i of problem q (label yi, dual variable *a, w . x_i = dv): shrinks it
@@ -117,8 +120,9 @@ static void ovr_row(ovr_state *q, uint8_t *act, double *a, double yi, double dv,
     }
 }
 
-/* After a pass: stop when the bounds meet the tolerance over every row;
- * when they meet it over the active rows only, bring every row back. */
+/* After a pass (act: the problem's n flags): stop when the bounds meet the
+ * tolerance over every row; when they meet it over the active rows only,
+ * bring every row back. */
 static void ovr_end_pass(ovr_state *q, uint8_t *act, size_t n, double tol) {
     q->iters++;
     if (q->pgmax - q->pgmin <= tol || q->active == 0) {
@@ -134,17 +138,33 @@ static void ovr_end_pass(ovr_state *q, uint8_t *act, size_t n, double tol) {
     q->pgmin_old = q->pgmin < 0 ? q->pgmin : -INFINITY;
 }
 
-/* One pass of the live problems over the rows in perm: each row is read once
- * for all the problems in which it is active. */
+/* The rows come in random order, so the hardware cannot guess the next one:
+ * ask for row i (its features, flags and dual variables) SVM_AHEAD rows
+ * before it is needed. */
+#define SVM_AHEAD 6
+static inline void prefetch_row(const float *x, size_t d, size_t i, const uint8_t *act, const double *alpha,
+                                size_t n, const size_t *live, size_t nlive, size_t t, size_t nt) {
+    const char *p = (const char *)(x + i * d), *end = (const char *)(x + i * d + d);
+    for (; p < end; p += 64) __builtin_prefetch(p);
+    __builtin_prefetch(end - 1);
+    for (size_t q = t; q < nlive; q += nt) __builtin_prefetch(act + live[q] * n + i), __builtin_prefetch(alpha + live[q] * n + i);
+}
+
+/* One pass over the rows in perm for the problems live[t], live[t + nt], ...
+ * (a thread's share): each row is read once for all of them that still use
+ * it. w: problem j's weights at w + j * stride. on, wl, dv: this thread's
+ * workspace (nc each). */
 static void ovr_pass(const sl_svm_config *c, const float *x, const int32_t *y, const double *qd, size_t n, size_t d,
-                     const size_t *cls, size_t nc, double *wk, double *alpha, uint8_t *act, ovr_state *s,
-                     const size_t *perm, size_t *on, double **wl, double *dv) {
+                     const size_t *cls, size_t stride, const size_t *live, size_t nlive, size_t t, size_t nt, double *w,
+                     double *alpha, uint8_t *act, ovr_state *s, const size_t *perm, size_t *on, double **wl,
+                     double *dv) {
     const double diag = c->loss == SL_SVM_SQUARED_HINGE ? 0.5 / c->c : 0;
     const double upper = c->loss == SL_SVM_SQUARED_HINGE ? INFINITY : c->c;
-    for (size_t t = 0; t < n; t++) {
-        size_t i = perm[t], m = 0;
-        for (size_t j = 0; j < nc; j++)
-            if (!s[j].done && act[j * n + i]) on[m] = j, wl[m++] = wk + cls[j] * (d + 1);
+    for (size_t r = 0; r < n; r++) {
+        size_t i = perm[r], m = 0;
+        if (r + SVM_AHEAD < n) prefetch_row(x, d, perm[r + SVM_AHEAD], act, alpha, n, live, nlive, t, nt);
+        for (size_t q = t; q < nlive; q += nt)
+            if (act[live[q] * n + i]) on[m] = live[q], wl[m++] = w + live[q] * stride;
         if (m == 0) continue;
         const float *xi = x + i * d;
         dots(wl, m, xi, d, c->bias, dv);
@@ -157,45 +177,57 @@ static void ovr_pass(const sl_svm_config *c, const float *x, const int32_t *y, c
 }
 
 /* The one-vs-rest problems of classes cls (nc of them; class cls[j] against
- * the rest), solved together: wk's rows cls[j] (d + 1 each) and alpha (nc x
- * n) out, with each problem's passes and convergence. Every problem visits
- * the rows in the same seeded order each pass, so its result does not
- * depend on the problems solved with it. */
+ * the rest): wk's rows cls[j] (d + 1 each) and alpha (nc x n) out, with each
+ * problem's passes and convergence. Each pass deals the problems still
+ * running round-robin to the threads. Every problem visits the rows in the
+ * same seeded order each pass, so its result does not depend on the problems
+ * solved beside it or on the thread count. */
 sl_status sl__svm_ovr(const sl_svm_config *c, const float *x, const int32_t *y, const double *qd, size_t n, size_t d,
                       const size_t *cls, size_t nc, double *wk, double *alpha, size_t *iters, bool *converged) {
+    size_t nt = (size_t)omp_get_max_threads();
+    if (nt > nc) nt = nc;
     uint8_t *act = sl__malloc_array(nc, n, "SVM");
-    size_t *perm = sl__malloc_array(n, sizeof *perm, "SVM"), *on = sl__malloc_array(nc, sizeof *on, "SVM");
+    size_t *perm = sl__malloc_array(n, sizeof *perm, "SVM"), *on = sl__malloc_array(nt * nc, sizeof *on, "SVM");
+    size_t *live = sl__malloc_array(nc, sizeof *live, "SVM");
     ovr_state *s = sl__calloc(nc, sizeof *s);
-    double **wl = sl__malloc_array(nc, sizeof *wl, "SVM"), *dv = sl__malloc_array(nc, sizeof *dv, "SVM");
-    sl_status st = act && perm && on && s && wl && dv ? SL_OK : SL_ERR_NOMEM;
+    double **wl = sl__malloc_array(nt * nc, sizeof *wl, "SVM"), *dv = sl__malloc_array(nt * nc, sizeof *dv, "SVM");
+    /* Each problem's weights in a stretch of whole cache lines with a spare
+     * line after it: threads write different problems' weights (the bias
+     * weight at every step), never on a line they share. */
+    const size_t stride = ((d + 1 + 7) & ~(size_t)7) + 8;
+    double *ws = sl__calloc(nc * stride + 8, sizeof *ws);
+    sl_status st = act && perm && on && live && s && wl && dv && ws ? SL_OK : SL_ERR_NOMEM;
+    double *w0 = ws ? ws + (8 - ((uintptr_t)ws / sizeof *ws) % 8) % 8 : NULL; /* 64-byte aligned */
     if (st == SL_OK) {
         memset(act, 1, nc * n);
         memset(alpha, 0, nc * n * sizeof *alpha);
-        for (size_t j = 0; j < nc; j++) {
-            memset(wk + cls[j] * (d + 1), 0, (d + 1) * sizeof *wk);
-            s[j] = (ovr_state){.active = n, .pgmax_old = INFINITY, .pgmin_old = -INFINITY};
-        }
+        for (size_t j = 0; j < nc; j++) s[j] = (ovr_state){.active = n, .pgmax_old = INFINITY, .pgmin_old = -INFINITY};
         for (size_t i = 0; i < n; i++) perm[i] = i;
         sl_rng rng;
         sl_rng_seed(&rng, c->seed, 0);
-        size_t live = nc;
-        for (size_t pass = 0; pass < c->max_iter && live > 0; pass++) {
+        for (size_t pass = 0; pass < c->max_iter; pass++) {
             if (c->stop && *c->stop) {
                 st = SL_ERR_INTERRUPTED;
                 break;
             }
-            sl_rng_shuffle(&rng, perm, n, sizeof *perm);
-            for (size_t j = 0; j < nc; j++) s[j].pgmax = -INFINITY, s[j].pgmin = INFINITY;
-            ovr_pass(c, x, y, qd, n, d, cls, nc, wk, alpha, act, s, perm, on, wl, dv);
+            size_t nlive = 0;
             for (size_t j = 0; j < nc; j++)
-                if (!s[j].done) {
-                    ovr_end_pass(&s[j], act + j * n, n, c->tol);
-                    live -= s[j].done;
-                }
+                if (!s[j].done) live[nlive++] = j, s[j].pgmax = -INFINITY, s[j].pgmin = INFINITY;
+            if (nlive == 0) break;
+            sl_rng_shuffle(&rng, perm, n, sizeof *perm);
+            const size_t use = nlive < nt ? nlive : nt;
+#pragma omp parallel for num_threads((int)use) schedule(static, 1)
+            for (size_t t = 0; t < use; t++)
+                ovr_pass(c, x, y, qd, n, d, cls, stride, live, nlive, t, use, w0, alpha, act, s, perm, on + t * nc,
+                         wl + t * nc, dv + t * nc);
+            for (size_t q = 0; q < nlive; q++) ovr_end_pass(&s[live[q]], act + live[q] * n, n, c->tol);
         }
-        for (size_t j = 0; j < nc; j++) iters[j] = s[j].iters, converged[j] = s[j].converged;
+        for (size_t j = 0; j < nc; j++) {
+            iters[j] = s[j].iters, converged[j] = s[j].converged;
+            memcpy(wk + cls[j] * (d + 1), w0 + j * stride, (d + 1) * sizeof *wk);
+        }
     }
-    sl__free(act), sl__free(perm), sl__free(on), sl__free(s), sl__free(wl), sl__free(dv);
+    sl__free(act), sl__free(perm), sl__free(on), sl__free(live), sl__free(s), sl__free(wl), sl__free(dv), sl__free(ws);
     return st;
 }
 
@@ -305,40 +337,26 @@ static void unpack(const double *wk, size_t k, size_t d, double bias, double *th
     }
 }
 
-/* One-vs-rest (two classes: one problem), the problems dealt round-robin to
- * the threads; each thread solves its share together. */
+/* One-vs-rest (two classes: one problem: class 1 against class 0). */
 static sl_status fit_ovr(const sl_svm_config *c, const float *x, const int32_t *y, const double *qd, size_t n,
                          size_t d, size_t k, double *wk, sl_svm_report *rep) {
     const size_t np = k == 2 ? 1 : k;
-    size_t nt = (size_t)omp_get_max_threads();
-    if (nt > np) nt = np;
-    /* Thread g's problems sit at slots g * per ..: classes g, g + nt, ... */
-    const size_t per = (np + nt - 1) / nt, slots = nt * per;
-    size_t *cls = sl__malloc_array(slots, sizeof *cls, "SVM"), *iters = sl__calloc(slots, sizeof *iters);
-    size_t *cnt = sl__calloc(nt, sizeof *cnt);
-    bool *conv = sl__calloc(slots, sizeof *conv);
-    double *alpha = sl__malloc_array(slots, n * sizeof *alpha, "SVM");
-    sl_status *sts = sl__calloc(nt, sizeof *sts);
-    sl_status st = cls && iters && cnt && conv && alpha && sts ? SL_OK : SL_ERR_NOMEM;
-    if (st == SL_OK) {
-        for (size_t p = 0; p < np; p++) cls[(p % nt) * per + cnt[p % nt]++] = k == 2 ? 1 : p;
-#pragma omp parallel for num_threads((int)nt) schedule(static, 1)
-        for (size_t g = 0; g < nt; g++)
-            sts[g] = sl__svm_ovr(c, x, y, qd, n, d, cls + g * per, cnt[g], wk, alpha + g * per * n, iters + g * per,
-                                 conv + g * per);
-        for (size_t g = 0; g < nt && st == SL_OK; g++) st = sts[g];
-    }
+    size_t *cls = sl__malloc_array(np, sizeof *cls, "SVM"), *iters = sl__calloc(np, sizeof *iters);
+    bool *conv = sl__calloc(np, sizeof *conv);
+    double *alpha = sl__malloc_array(np, n * sizeof *alpha, "SVM");
+    sl_status st = cls && iters && conv && alpha ? SL_OK : SL_ERR_NOMEM;
+    for (size_t p = 0; st == SL_OK && p < np; p++) cls[p] = k == 2 ? 1 : p;
+    if (st == SL_OK) st = sl__svm_ovr(c, x, y, qd, n, d, cls, np, wk, alpha, iters, conv);
     if (st == SL_OK && k == 2)
         for (size_t j = 0; j <= d; j++) wk[j] = -wk[(d + 1) + j];
     if (st == SL_OK && rep) {
         rep->iterations = rep->unconverged = 0;
-        for (size_t g = 0; g < nt; g++)
-            for (size_t j = g * per; j < g * per + cnt[g]; j++) {
-                if (iters[j] > rep->iterations) rep->iterations = iters[j];
-                rep->unconverged += !conv[j];
-            }
+        for (size_t p = 0; p < np; p++) {
+            if (iters[p] > rep->iterations) rep->iterations = iters[p];
+            rep->unconverged += !conv[p];
+        }
     }
-    sl__free(cls), sl__free(iters), sl__free(cnt), sl__free(conv), sl__free(alpha), sl__free(sts);
+    sl__free(cls), sl__free(iters), sl__free(conv), sl__free(alpha);
     return st;
 }
 
