@@ -191,4 +191,8 @@ typedef struct cli_sub {
 int cli_one_process(const char *name);
 int cli_dispatch(const char *prog, const cli_sub *subs, int argc, char **argv);
 
+/* simlearn knn graph / knn path (cli/knngraph.c): argv[0] is the subcommand. */
+int cli_knn_graph(int argc, char **argv);
+int cli_knn_path(int argc, char **argv);
+
 #endif

@@ -33,12 +33,14 @@ static const cli_spec spec = {
     "--index). With --labels, classify each query by a majority or similarity-weighted\n"
     "(exp(s/tau)) vote of its neighbours, and with --query-labels report the accuracy.\n"
     "--retrieval and --paired report retrieval metrics instead. Scores: squared L2 distance\n"
-    "(l2) or similarity (ip, cosine); ties are ordered by id.",
+    "(l2) or similarity (ip, cosine); ties are ordered by id. 'simlearn knn graph' builds the\n"
+    "k-NN graph of a set and 'simlearn knn path' walks it (see their --help).",
     opts, 0, 0,
     "examples:\n"
     "  simlearn knn -b train.npy --queries test.npy --labels train_y.npy --query-labels test_y.npy -k 10\n"
     "  simlearn knn -b emb.npy --self --metric cosine --labels y.npy --retrieval 1,10\n"
-    "  simlearn knn -b text.npy --queries images.npy --metric cosine --paired 1,5,10"};
+    "  simlearn knn -b text.npy --queries images.npy --metric cosine --paired 1,5,10\n"
+    "  simlearn knn graph emb.npy -k 10 -o g && simlearn knn path --graph g --from 0 --to 99"};
 
 /* What the options name, loaded. */
 typedef struct {
@@ -295,6 +297,11 @@ static int neighbours(const cli_args *a, const knn_input *in) {
 }
 
 static int run(int argc, char **argv) {
+    if (argc > 1 && (strcmp(argv[1], "graph") == 0 || strcmp(argv[1], "path") == 0)) {
+        bool graph = strcmp(argv[1], "graph") == 0;
+        if (sl_dist_size() > 1) return cli_one_process(graph ? "knn graph" : "knn path");
+        return graph ? cli_knn_graph(argc - 1, argv + 1) : cli_knn_path(argc - 1, argv + 1);
+    }
     cli_args a;
     int rc = cli_parse(&spec, argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
@@ -311,4 +318,4 @@ static int run(int argc, char **argv) {
     return rc;
 }
 
-const cli_command cli_cmd_knn = {"knn", "k-nearest-neighbour search, classification and retrieval metrics", run, true};
+const cli_command cli_cmd_knn = {"knn", "k-nearest-neighbour search, classification, retrieval metrics, the k-NN graph", run, true};

@@ -124,6 +124,17 @@ TEST(index_defaults_are_accepted) {
     ASSERT_OK(sl_hnsw_add(ix, x, 6, NULL, NULL, NULL, NULL));
     ASSERT_OK(sl_hnsw_check(ix));
     sl_hnsw_destroy(ix);
+
+    sl_knngraph_config g;
+    GARBAGE(g);
+    sl_knngraph_config_default(&g);
+    ASSERT_TRUE(g.metric == SL_METRIC_L2 && g.k == 10 && !g.approximate && g.M == 16 && g.ef_construction == 200);
+    ASSERT_TRUE(g.ef == 64 && g.seed == 0 && g.progress == NULL && g.stop == NULL);
+    g.k = 2;
+    int64_t gi[6 * 2];
+    float gl[6 * 2];
+    ASSERT_OK(sl_knngraph_build(x, 6, 2, &g, gi, gl));
+    ASSERT_TRUE(gi[0] == 1 || gi[0] == 2);
 }
 
 TEST(eval_defaults_are_accepted) {
@@ -144,7 +155,7 @@ TEST(eval_defaults_are_accepted) {
     sl_svm_config v;
     GARBAGE(v);
     sl_svm_config_default(&v);
-    ASSERT_TRUE(v.c == 1 && v.loss == SL_SVM_SQUARED_HINGE && v.multi == SL_SVM_OVR && v.tol == 1e-4);
+    ASSERT_TRUE(v.c == 1 && v.loss == SL_SVM_SQUARED_HINGE && v.multi == SL_SVM_OVR && v.tol == 0.1);
     ASSERT_TRUE(v.max_iter == 1000 && v.bias == 1 && v.seed == 0 && v.stop == NULL);
     float sx[4] = {1, 0, -1, 0};
     int32_t sy[2] = {1, 0};

@@ -118,3 +118,66 @@ TEST(knn_cli_bad_inputs) {
     ASSERT_CONTAINS(out, "missing.npy: cannot open");
     free(out);
 }
+
+/* knn graph on 60 points of a circle with k 2: a ring. Its statistics, the
+ * files it writes, and knn path half-way round (30 chords). */
+TEST(knn_cli_graph_and_path) {
+    enum { N = 60 };
+    float x[N * 2];
+    for (size_t i = 0; i < N; i++) x[2 * i] = (float)cos(2 * M_PI * i / N), x[2 * i + 1] = (float)sin(2 * M_PI * i / N);
+    ASSERT_OK(sl_npy_write_matrix(t_path("ring.npy"), x, N, 2));
+    char *out;
+    const char *s = t_simlearn();
+    ASSERT_EQ_INT(t_run(run_fmt("%s knn graph %s -k 2 --pairs 50 -o %s -q", s, t_path("ring.npy"), t_path("g")), &out), 0);
+    ASSERT_CONTAINS(out, "rows, k 2, l2, exact");
+    ASSERT_CONTAINS(out, "in-degree: min 2, median 2, max 2, skewness 0.00; 0 rows (0.0%) in no list");
+    ASSERT_CONTAINS(out, "reciprocal neighbours: 100.0% of the edges");
+    ASSERT_CONTAINS(out, "components of the symmetrised graph: 1; the largest holds 60 rows (100.0%)");
+    ASSERT_CONTAINS(out, "over 50 random pairs: median 1.");
+    ASSERT_CONTAINS(out, "; 0 unreachable");
+    free(out);
+    sl_array a;
+    ASSERT_OK(sl_npy_read(t_path("g.ids.npy"), &a));
+    ASSERT_TRUE(a.dtype == SL_I64 && a.ndim == 2 && a.shape[0] == N && a.shape[1] == 2);
+    sl_array_destroy(&a);
+    ASSERT_EQ_INT(t_run(run_fmt("%s knn path --graph %s --from 0 --to 30", s, t_path("g")), &out), 0);
+    ASSERT_CONTAINS(out, "path from 0 to 30: 30 steps, length 3.14");
+    ASSERT_CONTAINS(out, "\n0 1 2 3 ");
+    free(out);
+    /* The same graph through HNSW, by cosine. */
+    ASSERT_EQ_INT(t_run(run_fmt("%s knn graph %s -k 2 --approx --ef 20 --metric cosine -q", s, t_path("ring.npy")), &out), 0);
+    ASSERT_CONTAINS(out, "rows, k 2, cosine, HNSW");
+    ASSERT_CONTAINS(out, "reciprocal neighbours: 100.0% of the edges");
+    free(out);
+    /* Mistakes. */
+    static const char *const bad[][3] = {
+        {"knn graph RING -k 60", "1", "60 rows give each at most 59 neighbours, not 60"},
+        {"knn graph RING --metric ip", "2", "--metric"},
+        {"knn graph RING --ef 10", "2", "--ef is for --approx"},
+        {"knn graph", "2", "usage"},
+        {"knn path --graph G --from 0 --to 60", "1", "from 0 and to 60 must be rows in [0, 60)"},
+        {"knn path --graph NOPE --from 0 --to 1", "1", "nope.ids.npy: cannot open"},
+        {"knn path --graph G --to 1", "2", "--from"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char cmd[2048], *p = cmd;
+        p += snprintf(p, sizeof cmd, "%s ", s);
+        for (const char *c = bad[i][0]; *c;) {
+            if (strncmp(c, "RING", 4) == 0) p += sprintf(p, "%s", t_path("ring.npy")), c += 4;
+            else if (strncmp(c, "NOPE", 4) == 0) p += sprintf(p, "%s", t_path("nope")), c += 4;
+            else if (*c == 'G' && (c[1] == ' ' || !c[1])) p += sprintf(p, "%s", t_path("g")), c++;
+            else *p++ = *c++;
+        }
+        *p = '\0';
+        int rc = t_run(cmd, &out);
+        if (rc != atoi(bad[i][1])) T_FAIL("%s: exit %d, expected %s\n%s", bad[i][0], rc, bad[i][1], out);
+        ASSERT_CONTAINS(out, bad[i][2]);
+        free(out);
+    }
+    /* A graph whose files disagree. */
+    float two[4] = {0, 0, 0, 0};
+    ASSERT_OK(sl_npy_write_matrix(t_path("g.dist.npy"), two, 2, 2));
+    ASSERT_EQ_INT(t_run(run_fmt("%s knn path --graph %s --from 0 --to 1", s, t_path("g")), &out), 1);
+    ASSERT_CONTAINS(out, "is 2 x 2 but");
+    free(out);
+}

@@ -361,6 +361,67 @@ sl_status sl_shards_search(const sl_shards *s, const float *queries, size_t nq, 
 sl_status sl_shards_merge(const int64_t *ids, const float *scores, size_t parts, size_t nq, size_t k, sl_metric metric,
                           int64_t *out_ids, float *out_scores);
 
+/* ---- the k-NN graph ---------------------------------------------------------
+ * Every row's k nearest other rows, as ids (n x k, nearest first) and edge
+ * lengths (n x k): the Euclidean distance for l2, 1 - cosine for cosine (the
+ * inner product is no distance and is refused). Built exactly by
+ * sl_flat_search (the same result for every thread count) or, with
+ * `approximate`, through an HNSW index of the rows (M, ef_construction,
+ * seed), each row searched with ef for k + 1 neighbours and itself dropped.
+ * The statistics and paths read the graph symmetrised: i and j are joined
+ * when either lists the other, by the length of that edge. */
+typedef struct sl_knngraph_config {
+    sl_metric metric;        /* l2 or cosine; default l2 */
+    size_t k;                /* neighbours per row, >= 1; default 10 */
+    bool approximate;        /* HNSW instead of exact search; default false */
+    size_t M, ef_construction, ef; /* the index's, when approximate; default 16, 200, 64 */
+    uint64_t seed;           /* the index's level draws; default 0 */
+    sl_progress *progress;   /* rows done (the index's inserts, or the exact search's queries); may be NULL */
+    const volatile sig_atomic_t *stop; /* polled by the approximate build (may be NULL) */
+} sl_knngraph_config;
+void sl_knngraph_config_default(sl_knngraph_config *c);
+
+/* x: n x d. ids and len (n x k each) are caller-allocated. Errors: SL_ERR_ARG
+ * (the inner product, k = 0), SL_ERR_RANGE (k > n - 1), those of the searches
+ * (SL_ERR_NUMERIC for a NaN row), SL_ERR_NOMEM, SL_ERR_INTERRUPTED. */
+sl_status sl_knngraph_build(const float *x, size_t n, size_t d, const sl_knngraph_config *c, int64_t *ids,
+                            float *len);
+
+#define SL_KNNGRAPH_HUBS 10
+typedef struct sl_knngraph_stats {
+    size_t n, k;
+    /* In-degrees (how many lists hold a row): their extremes, median and
+     * skewness (hubness: a long right tail means a few rows are everyone's
+     * neighbours), the rows that no list holds, and the hubs, largest
+     * in-degree first (ties: smaller id). */
+    size_t indegree_min, indegree_max, zero_indegree;
+    double indegree_median, indegree_skew;
+    int64_t hubs[SL_KNNGRAPH_HUBS];
+    size_t hub_indegree[SL_KNNGRAPH_HUBS], n_hubs;
+    double reciprocal;         /* share of edges i -> j whose reverse is listed too */
+    size_t components;         /* connected components of the symmetrised graph */
+    size_t largest_component;  /* rows in the largest */
+} sl_knngraph_stats;
+/* Errors: SL_ERR_ARG (empty), SL_ERR_FORMAT (an id outside [0, n) or a row
+ * listing itself, naming the row), SL_ERR_NOMEM. */
+sl_status sl_knngraph_describe(const int64_t *ids, size_t n, size_t k, sl_knngraph_stats *out);
+
+/* The shortest path from row `from` to row `to` in the symmetrised graph
+ * (Dijkstra on the edge lengths; equal lengths: the smaller predecessor).
+ * *path (allocated with the library's allocator, free with
+ * sl_allocator_free; *npath rows, from first, to last) and its *length;
+ * when `to` cannot be reached, *path is NULL, *npath 0 and *length
+ * infinity, and the call succeeds. Errors: those of sl_knngraph_describe, plus
+ * a negative or non-finite length (SL_ERR_FORMAT) and SL_ERR_RANGE (from or
+ * to outside [0, n)). */
+sl_status sl_knngraph_path(const int64_t *ids, const float *len, size_t n, size_t k, int64_t from, int64_t to,
+                           int64_t **path, size_t *npath, double *length);
+/* The lengths of the shortest paths of npairs pairs (from[p], to[p]) into out
+ * (infinity when unreachable): the graph's geodesic distances. Errors: as
+ * sl_knngraph_path. */
+sl_status sl_knngraph_geodesics(const int64_t *ids, const float *len, size_t n, size_t k, const int64_t *from,
+                                const int64_t *to, size_t npairs, double *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -33,7 +33,7 @@ import numpy as _np
 from . import _simlearn
 from .models import Encoder, Model, load_safetensors, save_safetensors
 
-__all__ = ["Index", "ShardedIndex", "knn", "Model", "Encoder", "load_safetensors", "save_safetensors", "KNNClassifier", "LinearProbe", "LinearSVM", "spectrum", "effective_rank", "anisotropy",
+__all__ = ["Index", "ShardedIndex", "knn", "knn_graph", "knn_graph_stats", "knn_path", "knn_geodesics", "Model", "Encoder", "load_safetensors", "save_safetensors", "KNNClassifier", "LinearProbe", "LinearSVM", "spectrum", "effective_rank", "anisotropy",
            "uniformity", "alignment_uniformity", "pca", "tsne", "Words", "train", "embed", "zero_shot",
            "retrieval_metrics", "class_margins", "abtt", "rank", "__version__"]
 __version__ = _simlearn.version()
@@ -106,6 +106,56 @@ def knn(base, queries, k, metric="l2", *, exclude_self=False, threads=0):
     ids = _np.empty((q.shape[0], k), dtype=_np.int64)
     _simlearn.knn(b, q, k, _metric(metric), bool(exclude_self), _count(threads, "threads", 0), scores, ids)
     return scores, ids
+
+
+def knn_graph(x, k=10, metric="l2", *, approximate=False, M=16, ef_construction=200, ef=64, seed=0, threads=0):
+    """The k-NN graph of the rows of x: each row's k nearest other rows, by
+    exact search or (approximate=True) through an HNSW index of the rows.
+
+    Returns (ids, lengths), each len(x) x k (int64, float32), nearest first;
+    a length is the Euclidean distance (metric "l2") or 1 - cosine
+    ("cosine"). The same as `simlearn knn graph`. Ctrl-C stops an
+    approximate build with KeyboardInterrupt.
+    """
+    a = _matrix(x, "x")
+    k = _count(k, "k")
+    m = _metric(metric)
+    ids = _np.empty((a.shape[0], k), dtype=_np.int64)
+    lengths = _np.empty((a.shape[0], k), dtype=_np.float32)
+    _simlearn.knn_graph(a, k, m, bool(approximate), _count(M, "M", 2), _count(ef_construction, "ef_construction"),
+                        _count(ef, "ef"), _count(seed, "seed", 0), _count(threads, "threads", 0), lengths, ids)
+    return ids, lengths
+
+
+def knn_graph_stats(ids):
+    """Statistics of a k-NN graph (ids as knn_graph returns them): in-degrees
+    (min, median, max, skewness, rows in no list), the hubs as (row,
+    in-degree) pairs, the share of reciprocal edges and the connected
+    components of the symmetrised graph, as `simlearn knn graph` prints."""
+    return _simlearn.knn_graph_stats(_np.ascontiguousarray(ids, dtype=_np.int64))
+
+
+def knn_path(ids, lengths, start, end):
+    """The shortest path from row start to row end in the symmetrised k-NN
+    graph (Dijkstra on the lengths): (rows as an int64 array, its length),
+    or (None, inf) when end cannot be reached. The same as `simlearn knn path`."""
+    i = _np.ascontiguousarray(ids, dtype=_np.int64)
+    w = _np.ascontiguousarray(lengths, dtype=_np.float32)
+    path, length = _simlearn.knn_path(i, w, int(start), int(end))
+    return (None if path is None else _np.frombuffer(path, dtype=_np.int64).copy()), length
+
+
+def knn_geodesics(ids, lengths, pairs):
+    """The graph (geodesic) distance of each pair of rows (an m x 2 array) in
+    the symmetrised k-NN graph: float64, inf where unreachable."""
+    p = _np.ascontiguousarray(pairs, dtype=_np.int64)
+    if p.ndim != 2 or p.shape[1] != 2:
+        raise ValueError(f"pairs: expected an m x 2 array, got shape {p.shape}")
+    out = _np.empty(p.shape[0], dtype=_np.float64)
+    _simlearn.knn_geodesics(_np.ascontiguousarray(ids, dtype=_np.int64),
+                            _np.ascontiguousarray(lengths, dtype=_np.float32),
+                            _np.ascontiguousarray(p[:, 0]), _np.ascontiguousarray(p[:, 1]), out)
+    return out
 
 
 def _search(index, queries, k, ef, filter, labels, threads):
@@ -469,7 +519,7 @@ class LinearSVM(LinearProbe):
     the training rows as LinearProbe chooses its strength, then the model is
     refitted on all rows: the protocol of `simlearn probe --model svm`.
     Coordinate descent stops when the dual's projected gradient spreads less
-    than tol (default 1e-4) or after max_iter passes (default 1000).
+    than tol (default 0.1, liblinear's) or after max_iter passes (default 1000).
 
     After fit: classes_, C_ (the chosen C), grid_ (validation accuracy per
     C), coef_, intercept_, mean_, scale_, train_accuracy_,

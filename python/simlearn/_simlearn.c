@@ -166,6 +166,120 @@ static PyObject *py_knn(PyObject *self, PyObject *args, PyObject *kw) {
     Py_RETURN_NONE;
 }
 
+/* ---- the k-NN graph ------------------------------------------------------- */
+
+/* knn_graph(x, k, metric, approximate, M, ef_construction, ef, seed, threads, lengths out, ids out) */
+static PyObject *py_knn_graph(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *ox, *od, *oi;
+    Py_ssize_t k, M, efc, ef;
+    unsigned long long seed;
+    const char *metric;
+    int approx, threads;
+    if (!PyArg_ParseTuple(args, "OnspnnnKiOO", &ox, &k, &metric, &approx, &M, &efc, &ef, &seed, &threads, &od, &oi))
+        return NULL;
+    sl_knngraph_config c;
+    sl_knngraph_config_default(&c);
+    if (parse_metric(metric, &c.metric) < 0) return NULL;
+    if (k < 1 || M < 2 || efc < 1 || ef < 1)
+        return PyErr_Format(PyExc_ValueError, "k, M, ef_construction, ef: expected k >= 1, M >= 2 and the others >= 1");
+    c.k = (size_t)k, c.approximate = approx != 0, c.M = (size_t)M, c.ef_construction = (size_t)efc;
+    c.ef = (size_t)ef, c.seed = seed, c.stop = &stop_flag;
+    Py_buffer vx, vd, vi;
+    if (get_buffer(ox, &vx, "x", 'f', 2, false) < 0) return NULL;
+    if (get_outputs(od, oi, &vd, &vi, rows_of(&vx), c.k) < 0) return PyBuffer_Release(&vx), NULL;
+    sl_status s;
+    sigint_guard g;
+    sigint_catch(&g);
+    Py_BEGIN_ALLOW_THREADS sl_threads_set(threads);
+    s = sl_knngraph_build(vx.buf, rows_of(&vx), cols_of(&vx), &c, vi.buf, vd.buf);
+    Py_END_ALLOW_THREADS sigint_release(&g);
+    PyBuffer_Release(&vx), PyBuffer_Release(&vd), PyBuffer_Release(&vi);
+    if (s) return raise_status(s);
+    Py_RETURN_NONE;
+}
+
+/* The graph's two arrays, n x k each: ids (int64) and lengths (float32, or
+ * none when ol is NULL). */
+static int graph_buffers(PyObject *oi, PyObject *ol, Py_buffer *vi, Py_buffer *vl) {
+    if (get_buffer(oi, vi, "ids", 'q', 2, false) < 0) return -1;
+    if (!ol) return 0;
+    if (get_buffer(ol, vl, "lengths", 'f', 2, false) < 0) return PyBuffer_Release(vi), -1;
+    if (rows_of(vl) != rows_of(vi) || cols_of(vl) != cols_of(vi)) {
+        PyErr_Format(PyExc_ValueError, "lengths: expected %zu x %zu like ids", rows_of(vi), cols_of(vi));
+        return PyBuffer_Release(vi), PyBuffer_Release(vl), -1;
+    }
+    return 0;
+}
+
+/* knn_graph_stats(ids) -> dict */
+static PyObject *py_knn_graph_stats(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *oi;
+    if (!PyArg_ParseTuple(args, "O", &oi)) return NULL;
+    Py_buffer vi;
+    if (graph_buffers(oi, NULL, &vi, NULL) < 0) return NULL;
+    sl_knngraph_stats st;
+    sl_status s = sl_knngraph_describe(vi.buf, rows_of(&vi), cols_of(&vi), &st);
+    PyBuffer_Release(&vi);
+    if (s) return raise_status(s);
+    PyObject *hubs = PyList_New((Py_ssize_t)st.n_hubs);
+    if (!hubs) return NULL;
+    for (size_t h = 0; h < st.n_hubs; h++)
+        PyList_SET_ITEM(hubs, (Py_ssize_t)h, Py_BuildValue("(Ln)", (long long)st.hubs[h], (Py_ssize_t)st.hub_indegree[h]));
+    return Py_BuildValue("{s:n,s:n,s:n,s:d,s:n,s:d,s:n,s:N,s:d,s:n,s:n}", "indegree_min", (Py_ssize_t)st.indegree_min,
+                         "indegree_max", (Py_ssize_t)st.indegree_max, "zero_indegree", (Py_ssize_t)st.zero_indegree,
+                         "indegree_median", st.indegree_median, "n", (Py_ssize_t)st.n, "indegree_skew",
+                         st.indegree_skew, "k", (Py_ssize_t)st.k, "hubs", hubs, "reciprocal", st.reciprocal,
+                         "components", (Py_ssize_t)st.components, "largest_component",
+                         (Py_ssize_t)st.largest_component);
+}
+
+/* knn_path(ids, lengths, from, to) -> (path bytes of int64 or None, length) */
+static PyObject *py_knn_path(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *oi, *ol;
+    long long from, to;
+    if (!PyArg_ParseTuple(args, "OOLL", &oi, &ol, &from, &to)) return NULL;
+    Py_buffer vi, vl;
+    if (graph_buffers(oi, ol, &vi, &vl) < 0) return NULL;
+    int64_t *path = NULL;
+    size_t np = 0;
+    double length;
+    sl_status s = sl_knngraph_path(vi.buf, vl.buf, rows_of(&vi), cols_of(&vi), from, to, &path, &np, &length);
+    PyBuffer_Release(&vi), PyBuffer_Release(&vl);
+    if (s) return raise_status(s);
+    PyObject *p = path ? PyBytes_FromStringAndSize((const char *)path, (Py_ssize_t)(np * sizeof *path)) : Py_None;
+    if (!path) Py_INCREF(Py_None);
+    sl_allocator_free(path);
+    return p ? Py_BuildValue("(Nd)", p, length) : NULL;
+}
+
+/* knn_geodesics(ids, lengths, from int64, to int64, out float64) */
+static PyObject *py_knn_geodesics(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *oi, *ol, *of, *ot, *oo;
+    if (!PyArg_ParseTuple(args, "OOOOO", &oi, &ol, &of, &ot, &oo)) return NULL;
+    Py_buffer vi, vl, vf, vt, vo;
+    if (graph_buffers(oi, ol, &vi, &vl) < 0) return NULL;
+    int got = 0;
+    if (get_buffer(of, &vf, "pairs", 'q', 1, false) == 0) got = 1;
+    if (got == 1 && get_buffer(ot, &vt, "pairs", 'q', 1, false) == 0) got = 2;
+    if (got == 2 && get_buffer(oo, &vo, "out", 'd', 1, true) == 0) got = 3;
+    sl_status s = SL_OK;
+    if (got == 3 && (rows_of(&vt) != rows_of(&vf) || rows_of(&vo) != rows_of(&vf)))
+        PyErr_SetString(PyExc_ValueError, "pairs: the ends and the output differ in length");
+    else if (got == 3)
+        s = sl_knngraph_geodesics(vi.buf, vl.buf, rows_of(&vi), cols_of(&vi), vf.buf, vt.buf, rows_of(&vf), vo.buf);
+    PyBuffer_Release(&vi), PyBuffer_Release(&vl);
+    if (got >= 1) PyBuffer_Release(&vf);
+    if (got >= 2) PyBuffer_Release(&vt);
+    if (got >= 3) PyBuffer_Release(&vo);
+    if (PyErr_Occurred()) return NULL;
+    if (s) return raise_status(s);
+    Py_RETURN_NONE;
+}
+
 /* ---- the HNSW index ------------------------------------------------------ */
 typedef struct {
     PyObject_HEAD sl_hnsw *h;
@@ -1386,6 +1500,10 @@ static PyObject *py_dist(PyObject *self, PyObject *unused) {
 
 static PyMethodDef module_methods[] = {
     {"knn", (PyCFunction)(void (*)(void))py_knn, METH_VARARGS | METH_KEYWORDS, "exact top-k (see simlearn.knn)"},
+    {"knn_graph", py_knn_graph, METH_VARARGS, "the k-NN graph (see simlearn.knn_graph)"},
+    {"knn_graph_stats", py_knn_graph_stats, METH_VARARGS, "statistics of a k-NN graph"},
+    {"knn_path", py_knn_path, METH_VARARGS, "shortest path in a k-NN graph"},
+    {"knn_geodesics", py_knn_geodesics, METH_VARARGS, "shortest-path lengths of pairs"},
     {"version", py_version, METH_NOARGS, "the C library's version"},
     {"dist", py_dist, METH_NOARGS, "(rank, ranks) of a distributed run"},
     {"is_manifest", py_is_manifest, METH_O, "whether a file is a sharded index's manifest"},

@@ -378,3 +378,49 @@ def test_sharded_index_from_the_cli(tmp_path):
     (tmp_path / "m.hnsw.shard1of2").unlink()
     with pytest.raises(Exception, match="shard 1: .*m.hnsw.shard1of2"):
         simlearn.Index.load(tmp_path / "m.hnsw")
+
+
+def test_knn_graph_stats_and_paths_match_the_cli(tmp_path):
+    """knn_graph is the CLI's graph (same files), its statistics and paths
+    agree with `simlearn knn graph` / `knn path`, and the graph of a circle is
+    a ring whose paths go round it."""
+    n = 80
+    ang = 2 * np.pi * np.arange(n) / n
+    ring = np.stack([np.cos(ang), np.sin(ang)], 1).astype(np.float32)
+    ids, lengths = simlearn.knn_graph(ring, 2)
+    assert ids.shape == (n, 2) and ids.dtype == np.int64 and lengths.dtype == np.float32
+    st = simlearn.knn_graph_stats(ids)
+    assert st["components"] == 1 and st["reciprocal"] == 1.0 and st["indegree_max"] == 2
+    path, length = simlearn.knn_path(ids, lengths, 0, 40)
+    assert len(path) == 41 and path[0] == 0 and path[-1] == 40
+    assert length == pytest.approx(40 * 2 * np.sin(np.pi / n), rel=1e-5)
+    g = simlearn.knn_geodesics(ids, lengths, [[0, 40], [3, 3], [5, 15]])
+    assert g[0] == pytest.approx(length) and g[1] == 0 and g[2] == pytest.approx(10 * 2 * np.sin(np.pi / n), rel=1e-5)
+    x = data(500, 12)
+    np.save(tmp_path / "x.npy", x)
+    out = subprocess.run([CLI, "knn", "graph", str(tmp_path / "x.npy"), "-k", "7", "-o", str(tmp_path / "g"), "-q"],
+                         check=True, capture_output=True, text=True).stdout
+    ids, lengths = simlearn.knn_graph(x, 7, threads=1)
+    np.testing.assert_array_equal(ids, np.load(tmp_path / "g.ids.npy"))
+    np.testing.assert_array_equal(lengths, np.load(tmp_path / "g.dist.npy"))
+    st = simlearn.knn_graph_stats(ids)
+    assert f"components of the symmetrised graph: {st['components']};" in out
+    assert f"hubs (in-degree): {st['hubs'][0][0]} ({st['hubs'][0][1]})" in out
+    path, length = simlearn.knn_path(ids, lengths, 3, 400)
+    cli = subprocess.run([CLI, "knn", "path", "--graph", str(tmp_path / "g"), "--from", "3", "--to", "400"],
+                         check=True, capture_output=True, text=True).stdout
+    assert " ".join(map(str, path)) in cli and f"{len(path) - 1} steps" in cli
+    approx, _ = simlearn.knn_graph(x, 7, approximate=True, ef=100, seed=2)
+    assert np.mean([len(set(a) & set(b)) / 7 for a, b in zip(approx, ids)]) > 0.95
+    with pytest.raises(ValueError, match="inner product is no distance"):
+        simlearn.knn_graph(x, 3, "ip")
+    with pytest.raises(ValueError, match="at most 499 neighbours"):
+        simlearn.knn_graph(x, 500)
+    bad = ids.copy()
+    bad[4, 1] = 4
+    with pytest.raises(ValueError, match="row 4, neighbour 1 is 4"):
+        simlearn.knn_graph_stats(bad)
+    with pytest.raises(ValueError, match="must be rows in"):
+        simlearn.knn_path(ids, lengths, 0, 500)
+    with pytest.raises(ValueError, match="m x 2"):
+        simlearn.knn_geodesics(ids, lengths, [1, 2, 3])
