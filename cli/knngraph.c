@@ -38,16 +38,24 @@ static const cli_opt path_opts[] = {
     {"graph", 0, CLI_STR, NULL, "the graph: OUT of 'knn graph -o OUT' (OUT.ids.npy, OUT.dist.npy)", NULL, 0, 0, true},
     {"from", 0, CLI_INT, NULL, "the first row", NULL, 0, 9.2e18, true},
     {"to", 0, CLI_INT, NULL, "the last row", NULL, 0, 9.2e18, true},
+    {"strip", 0, CLI_STR, NULL, "write the path's items as a PNG strip (with --data)", NULL, 0, 0, false},
+    {"scale", 0, CLI_INT, "2", "--strip: integer upscaling of each image", NULL, 1, 16, false},
+    CLI_OPT_DATA(NULL, "--strip: the dataset whose items, in order, are the graph's rows"),
+    CLI_OPT_DATA_COUNT("shapes: items in the split (0 = 50000/5000/10000)"),
+    CLI_DATA_OPTS("test"),
     CLI_OPT_END};
 
 static const cli_spec path_spec = {
     "simlearn knn path --graph OUT --from I --to J",
     "The shortest path from row I to row J in a k-NN graph written by 'knn graph -o OUT',\n"
     "symmetrised (i and j are joined when either lists the other): Dijkstra on the edge\n"
-    "lengths. Prints the path's length, its steps and its rows, or that J cannot be reached.",
+    "lengths. Prints the path's length, its steps and its rows, or that J cannot be reached.\n"
+    "--strip draws the items along the path from the dataset whose items are the graph's rows\n"
+    "(--data and its options, e.g. the split that was embedded).",
     path_opts, 0, 0,
-    "example:\n"
-    "  simlearn knn path --graph g --from 12 --to 4031"};
+    "examples:\n"
+    "  simlearn knn path --graph g --from 12 --to 4031\n"
+    "  simlearn knn path --graph g --from 0 --to 1 --strip path.png --data fashion-mnist --split test"};
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -195,10 +203,57 @@ static int read_graph(const char *out, int64_t **ids, float **len, size_t *n, si
     return rc;
 }
 
+/* The path's items from the dataset of --data, one strip of images. */
+static int draw_strip(const cli_args *a, const int64_t *path, size_t np, size_t n) {
+    sl_data_config dc;
+    int rc = cli_data_config(a, cli_str(a, "data"), &dc);
+    if (rc) return rc;
+    sl_dataset *d = NULL;
+    sl_sheet *sh = NULL;
+    float *x = NULL;
+    sl_status s = sl_data_open(&dc, &d);
+    if (s) return cli_fail(s);
+    int c = sl_data_channels(d), h = sl_data_height(d), w = sl_data_width(d);
+    if (sl_data_count(d) != n) {
+        fprintf(stderr, "simlearn: error: the graph has %zu rows but %s (%s split) has %zu items; expected one per row\n",
+                n, sl_data_name(d), sl_split_name(sl_data_split(d)), sl_data_count(d));
+        rc = 1;
+    } else if (h < 2 || w < 2) {
+        rc = cli_usage_error("%s holds vectors (%dx%d), not images; --strip draws images", sl_data_name(d), h, w);
+    } else if ((s = sl_sheet_create(1, (int)np, w, h, (int)cli_int(a, "scale"), &sh)) != SL_OK) {
+        rc = cli_fail(s);
+    } else if (!(x = malloc(sl_data_item_size(d) * sizeof *x))) {
+        rc = cli_fail(SL_ERR_NOMEM);
+    }
+    char caption[SL_CAPTION_MAX];
+    int32_t lab[8];
+    for (size_t i = 0; !rc && i < np; i++) {
+        s = sl_data_get(d, (size_t)path[i], x, lab, caption);
+        if (!s) s = sl_sheet_draw(sh, 0, (int)i, x, c);
+        if (s) rc = cli_fail(s);
+    }
+    if (!rc) {
+        char text[128];
+        snprintf(text, sizeof text, "%lld to %lld, %zu steps", (long long)path[0], (long long)path[np - 1], np - 1);
+        sl_sheet_caption(sh, 0, text);
+        int W, H;
+        const uint8_t *rgb = sl_sheet_rgb(sh, &W, &H);
+        if ((s = sl_png_write(cli_str(a, "strip"), rgb, W, H, 3)) != SL_OK)
+            rc = cli_fail(s);
+        else
+            printf("wrote %s: the %zu items of the path, %dx%d pixels\n", cli_str(a, "strip"), np, W, H);
+    }
+    free(x);
+    sl_sheet_destroy(sh);
+    sl_data_destroy(d);
+    return rc;
+}
+
 int cli_knn_path(int argc, char **argv) {
     cli_args a;
     int rc = cli_parse(&path_spec, argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
+    if (cli_given(&a, "strip") != cli_given(&a, "data")) return cli_usage_error("--strip and --data go together");
     int64_t *ids = NULL, *path = NULL;
     float *len = NULL;
     size_t n, k, np;
@@ -215,6 +270,7 @@ int cli_knn_path(int argc, char **argv) {
         printf("path from %lld to %lld: %zu steps, length %.6g\n", (long long)from, (long long)to, np - 1, length);
         for (size_t i = 0; i < np; i++) printf("%s%lld", i ? " " : "", (long long)path[i]);
         printf("\n");
+        if (cli_given(&a, "strip")) rc = draw_strip(&a, path, np, n);
     }
     sl_allocator_free(path), sl_allocator_free(ids), sl_allocator_free(len);
     return rc;

@@ -144,6 +144,24 @@ TEST(knn_cli_graph_and_path) {
     ASSERT_CONTAINS(out, "path from 0 to 30: 30 steps, length 3.14");
     ASSERT_CONTAINS(out, "\n0 1 2 3 ");
     free(out);
+    /* The path's items as a strip: a graph over the first 60 shapes. */
+    ASSERT_EQ_INT(t_run(run_fmt("%s knn path --graph %s --from 0 --to 30 --strip %s --data shapes --count 60 --split train "
+                                "--size 16", s, t_path("g"), t_path("strip.png")), &out), 0);
+    ASSERT_CONTAINS(out, "wrote ");
+    ASSERT_CONTAINS(out, "the 31 items of the path");
+    free(out);
+    uint8_t *px;
+    int iw, ih, ic;
+    ASSERT_OK(sl_image_read(t_path("strip.png"), &px, &iw, &ih, &ic));
+    ASSERT_TRUE(iw > 31 * 16 && ih > 16 && ic == 3);
+    sl_allocator_free(px);
+    ASSERT_EQ_INT(t_run(run_fmt("%s knn path --graph %s --from 0 --to 30 --strip %s --data shapes --count 50 --split train",
+                                s, t_path("g"), t_path("strip.png")), &out), 1);
+    ASSERT_CONTAINS(out, "the graph has 60 rows but shapes (train split) has 50 items");
+    free(out);
+    ASSERT_EQ_INT(t_run(run_fmt("%s knn path --graph %s --from 0 --to 3 --strip %s", s, t_path("g"), t_path("s.png")), &out), 2);
+    ASSERT_CONTAINS(out, "--strip and --data go together");
+    free(out);
     /* The same graph through HNSW, by cosine. */
     ASSERT_EQ_INT(t_run(run_fmt("%s knn graph %s -k 2 --approx --ef 20 --metric cosine -q", s, t_path("ring.npy")), &out), 0);
     ASSERT_CONTAINS(out, "rows, k 2, cosine, HNSW");
