@@ -40,7 +40,9 @@ sl_status sl_svm_multi_parse(const char *name, sl_svm_multi *out) {
 typedef double v4d __attribute__((vector_size(32), aligned(8), may_alias));
 typedef float v4f __attribute__((vector_size(16), aligned(4), may_alias));
 
-static inline v4d widen(const float *x) { return __builtin_convertvector(*(const v4f *)x, v4d); }
+/* A macro, not a function: a 32-byte vector may not cross a call in builds
+ * without AVX (-Wpsabi). */
+#define WIDEN(x) __builtin_convertvector(*(const v4f *)(x), v4d)
 
 /* out[b] = w[b] . (x_i, bias) for m weight rows. Each row keeps four partial
  * sums in a fixed order, so its value does not depend on the rows computed
@@ -51,7 +53,7 @@ static void dots(double *const *w, size_t m, const float *xi, size_t d, double b
         const size_t mb = m - c0 < 4 ? m - c0 : 4;
         v4d p[4] = {{0}};
         for (size_t j = 0; j < d4; j += 4) {
-            const v4d xv = widen(xi + j);
+            const v4d xv = WIDEN(xi + j);
             for (size_t b = 0; b < mb; b++) p[b] += *(const v4d *)(w[c0 + b] + j) * xv;
         }
         for (size_t b = 0; b < mb; b++) {
@@ -67,7 +69,7 @@ static void dots(double *const *w, size_t m, const float *xi, size_t d, double b
 static void axpy_row(double *w, double a, const float *xi, size_t d, double bias) {
     const size_t d4 = d & ~(size_t)3;
     const v4d av = {a, a, a, a};
-    for (size_t j = 0; j < d4; j += 4) *(v4d *)(w + j) += av * widen(xi + j);
+    for (size_t j = 0; j < d4; j += 4) *(v4d *)(w + j) += av * WIDEN(xi + j);
     for (size_t j = d4; j < d; j++) w[j] += a * (double)xi[j];
     w[d] += a * bias;
 }
