@@ -17,6 +17,8 @@ static const cli_opt graph_opts[] = {
      NULL, 0, 1e6, false},
     {"out", 'o', CLI_STR, NULL, "write OUT.ids.npy (int64, n x k) and OUT.dist.npy (float32, n x k)", NULL, 0, 0,
      false},
+    {"plot", 0, CLI_STR, NULL, "draw the pairs' graph distance against their straight-line distance (SVG)", NULL, 0, 0,
+     false},
     CLI_OPT_SEED,
     CLI_OPT_THREADS,
     CLI_OPT_QUIET,
@@ -73,14 +75,36 @@ static void print_stats(const sl_knngraph_stats *s) {
            s->largest_component, 100.0 * (double)s->largest_component / (double)s->n);
 }
 
-/* Geodesic / straight-line distance for `pairs` random pairs of distinct rows. */
+/* The reachable pairs as points (straight line, through the graph), drawn. */
+static int plot_geodesics(const char *path, const float *xy, size_t np, size_t pairs) {
+    if (np == 0) {
+        fprintf(stderr, "simlearn: error: %s: no pair is connected through the graph; nothing to draw\n", path);
+        return 1;
+    }
+    char title[96];
+    snprintf(title, sizeof title, "distance through the k-NN graph, %zu random pairs", pairs);
+    sl_scatter sc = {.xy = xy, .n = np, .text = {title, "straight-line distance", "distance through the graph", 0, 0}};
+    char *svg = NULL;
+    size_t len;
+    sl_status s = sl_plot_scatter(&sc, &svg, &len);
+    if (!s) s = sl_svg_write(path, svg, len);
+    sl_allocator_free(svg);
+    if (s) return cli_fail(s);
+    printf("wrote %s\n", path);
+    return 0;
+}
+
+/* Geodesic / straight-line distance for `pairs` random pairs of distinct rows
+ * (drawn into `plot` when not NULL). */
 static int print_geodesics(const float *x, size_t n, size_t d, const int64_t *ids, const float *len, size_t k,
-                           sl_metric m, size_t pairs, uint64_t seed) {
+                           sl_metric m, size_t pairs, uint64_t seed, const char *plot) {
     if (pairs == 0) return 0;
     int64_t *from = malloc(pairs * sizeof *from), *to = malloc(pairs * sizeof *to);
     double *g = malloc(pairs * sizeof *g), *ratio = malloc(pairs * sizeof *ratio);
+    float *xy = malloc(pairs * 2 * sizeof *xy);
     int rc = 0;
-    if (!from || !to || !g || !ratio) {
+    size_t nxy = 0;
+    if (!from || !to || !g || !ratio || !xy) {
         fprintf(stderr, "simlearn: error: out of memory\n");
         rc = 1;
     }
@@ -101,10 +125,12 @@ static int print_geodesics(const float *x, size_t n, size_t d, const int64_t *id
             dd += ((double)a[j] - b[j]) * ((double)a[j] - b[j]), dot += (double)a[j] * b[j], na += (double)a[j] * a[j],
                 nb += (double)b[j] * b[j];
         double straight = m == SL_METRIC_L2 ? sqrt(dd) : 1 - dot / sqrt(na * nb);
-        if (isinf(g[p]))
+        if (isinf(g[p])) {
             unreachable++;
-        else if (straight > 0)
-            ratio[nr++] = g[p] / straight;
+            continue;
+        }
+        xy[2 * nxy] = (float)straight, xy[2 * nxy++ + 1] = (float)g[p];
+        if (straight > 0) ratio[nr++] = g[p] / straight;
     }
     if (!rc && nr) {
         qsort(ratio, nr, sizeof *ratio, cmp_double);
@@ -114,7 +140,8 @@ static int print_geodesics(const float *x, size_t n, size_t d, const int64_t *id
     } else if (!rc) {
         printf("geodesic / straight-line distance over %zu random pairs: %zu unreachable\n", pairs, unreachable);
     }
-    free(from), free(to), free(g), free(ratio);
+    if (!rc && plot) rc = plot_geodesics(plot, xy, nxy, pairs);
+    free(from), free(to), free(g), free(ratio), free(xy);
     return rc;
 }
 
@@ -143,6 +170,7 @@ int cli_knn_graph(int argc, char **argv) {
     c.approximate = cli_flag(&a, "approx");
     c.M = (size_t)cli_int(&a, "M"), c.ef_construction = (size_t)cli_int(&a, "ef-construction");
     c.ef = (size_t)cli_int(&a, "ef"), c.seed = (uint64_t)cli_int(&a, "seed");
+    if (cli_given(&a, "plot") && cli_int(&a, "pairs") == 0) return cli_usage_error("--plot needs --pairs above 0");
     static const char *const approx_only[] = {"M", "ef-construction", "ef"};
     for (size_t i = 0; i < 3; i++)
         if (!c.approximate && cli_given(&a, approx_only[i])) return cli_usage_error("--%s is for --approx", approx_only[i]);
@@ -174,7 +202,7 @@ int cli_knn_graph(int argc, char **argv) {
                c.approximate ? "HNSW" : "exact", secs);
         print_stats(&st);
         rc = print_geodesics(x, n, d, ids, len, c.k, c.metric, (size_t)cli_int(&a, "pairs"),
-                             (uint64_t)cli_int(&a, "seed"));
+                             (uint64_t)cli_int(&a, "seed"), cli_str(&a, "plot"));
         if (!rc && cli_str(&a, "out")) rc = write_graph(cli_str(&a, "out"), ids, len, n, c.k);
     }
     free(ids), free(len), sl_allocator_free(x);

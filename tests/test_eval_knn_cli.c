@@ -128,7 +128,14 @@ TEST(knn_cli_graph_and_path) {
     ASSERT_OK(sl_npy_write_matrix(t_path("ring.npy"), x, N, 2));
     char *out;
     const char *s = t_simlearn();
-    ASSERT_EQ_INT(t_run(run_fmt("%s knn graph %s -k 2 --pairs 50 -o %s -q", s, t_path("ring.npy"), t_path("g")), &out), 0);
+    ASSERT_EQ_INT(t_run(run_fmt("%s knn graph %s -k 2 --pairs 50 -o %s --plot %s -q", s, t_path("ring.npy"), t_path("g"),
+                                t_path("geo.svg")), &out), 0);
+    ASSERT_CONTAINS(out, "geo.svg");
+    free(out);
+    ASSERT_EQ_INT(t_run(run_fmt("grep -c '<circle' %s", t_path("geo.svg")), &out), 0);
+    ASSERT_CONTAINS(out, "50\n"); /* one point per pair */
+    free(out);
+    ASSERT_EQ_INT(t_run(run_fmt("%s knn graph %s -k 2 --pairs 50 -q", s, t_path("ring.npy")), &out), 0);
     ASSERT_CONTAINS(out, "rows, k 2, l2, exact");
     ASSERT_CONTAINS(out, "in-degree: min 2, median 2, max 2, skewness 0.00; 0 rows (0.0%) in no list");
     ASSERT_CONTAINS(out, "reciprocal neighbours: 100.0% of the edges");
@@ -172,6 +179,7 @@ TEST(knn_cli_graph_and_path) {
         {"knn graph RING -k 60", "1", "60 rows give each at most 59 neighbours, not 60"},
         {"knn graph RING --metric ip", "2", "--metric"},
         {"knn graph RING --ef 10", "2", "--ef is for --approx"},
+        {"knn graph RING --plot X.svg --pairs 0", "2", "--plot needs --pairs above 0"},
         {"knn graph", "2", "usage"},
         {"knn path --graph G --from 0 --to 60", "1", "from 0 and to 60 must be rows in [0, 60)"},
         {"knn path --graph NOPE --from 0 --to 1", "1", "nope.ids.npy: cannot open"},
