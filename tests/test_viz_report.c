@@ -497,12 +497,14 @@ TEST(cli_report_on_a_run_folder_with_a_model_and_its_log) {
     fclose(f);
     html[n] = 0;
     /* Grids for raw pixels and the model, maps for the four shapes attributes,
-     * the log's four charts. */
+     * the log's six charts (with the embeddings' spread and effective rank). */
     ASSERT_EQ_SIZE(count(html, "<img "), 2);
     ASSERT_CONTAINS(html, "Data: shapes, val split, 100 items.");
     ASSERT_CONTAINS(html, "<h3>tiny</h3>");
     ASSERT_CONTAINS(html, "<th>location</th>");
     ASSERT_CONTAINS(html, "alignment and uniformity");
     ASSERT_CONTAINS(html, "temperature (tau)");
-    ASSERT_EQ_SIZE(count(html, "<svg"), 2 * 4 * 2 + 4 + 2);
+    ASSERT_CONTAINS(html, "spread of the embeddings (std per dimension)");
+    ASSERT_CONTAINS(html, "effective rank of the embeddings");
+    ASSERT_EQ_SIZE(count(html, "<svg"), 2 * 4 * 2 + 6 + 2);
 }

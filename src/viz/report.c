@@ -525,7 +525,8 @@ static sl_status section_curves(sl__tbuf *b, const sl_report_config *c) {
         return SL_OK;
     }
     static const char *const loss[] = {"loss"}, *const lr[] = {"lr"}, *const tau[] = {"tau"},
-                             *const au[] = {"alignment", "uniformity", "align", "uniform"};
+                             *const au[] = {"alignment", "uniformity", "align", "uniform"},
+                             *const sd[] = {"emb_std"}, *const er[] = {"emb_rank"};
     for (size_t g = 0; g < c->n_logs; g++) {
         sl__tb_str(b, "<div class=\"rep\"><h3>");
         sl__tb_text(b, c->logs[g].name ? c->logs[g].name : "log");
@@ -536,7 +537,11 @@ static sl_status section_curves(sl__tbuf *b, const sl_report_config *c) {
         SL__TRY(curve(b, t, "learning rate", lr, 1, true, &drawn));
         SL__TRY(curve(b, t, "temperature (tau)", tau, 1, false, &drawn));
         SL__TRY(curve(b, t, "alignment and uniformity", au, 4, false, &drawn));
-        if (!drawn) sl__tb_str(b, "<p class=\"missing\">This log has no loss, lr, tau, alignment or uniformity column.</p>");
+        SL__TRY(curve(b, t, "spread of the embeddings (std per dimension)", sd, 1, false, &drawn));
+        SL__TRY(curve(b, t, "effective rank of the embeddings", er, 1, false, &drawn));
+        if (!drawn)
+            sl__tb_str(b, "<p class=\"missing\">This log has no loss, lr, tau, alignment, uniformity or embedding-spread "
+                          "column.</p>");
         sl__tb_str(b, "</div></div>\n");
     }
     sl__tb_str(b, "</section>\n");
