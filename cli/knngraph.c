@@ -99,38 +99,25 @@ static int plot_geodesics(const char *path, const float *xy, size_t np, size_t p
 static int print_geodesics(const float *x, size_t n, size_t d, const int64_t *ids, const float *len, size_t k,
                            sl_metric m, size_t pairs, uint64_t seed, const char *plot) {
     if (pairs == 0) return 0;
-    int64_t *from = malloc(pairs * sizeof *from), *to = malloc(pairs * sizeof *to);
-    double *g = malloc(pairs * sizeof *g), *ratio = malloc(pairs * sizeof *ratio);
+    double *g = malloc(pairs * sizeof *g), *straight = malloc(pairs * sizeof *straight);
+    double *ratio = malloc(pairs * sizeof *ratio);
     float *xy = malloc(pairs * 2 * sizeof *xy);
     int rc = 0;
     size_t nxy = 0;
-    if (!from || !to || !g || !ratio || !xy) {
+    if (!g || !straight || !ratio || !xy) {
         fprintf(stderr, "simlearn: error: out of memory\n");
         rc = 1;
     }
-    sl_rng r;
-    sl_rng_seed(&r, seed, 0);
-    for (size_t p = 0; !rc && p < pairs; p++) {
-        from[p] = (int64_t)sl_rng_below(&r, n);
-        do to[p] = (int64_t)sl_rng_below(&r, n);
-        while (to[p] == from[p]);
-    }
-    sl_status s = rc ? SL_OK : sl_knngraph_geodesics(ids, len, n, k, from, to, pairs, g);
+    sl_status s = rc ? SL_OK : sl_knngraph_sample_pairs(x, n, d, m, ids, len, k, pairs, seed, g, straight);
     if (s) rc = cli_fail(s);
     size_t nr = 0, unreachable = 0;
     for (size_t p = 0; !rc && p < pairs; p++) {
-        const float *a = x + (size_t)from[p] * d, *b = x + (size_t)to[p] * d;
-        double dd = 0, dot = 0, na = 0, nb = 0;
-        for (size_t j = 0; j < d; j++)
-            dd += ((double)a[j] - b[j]) * ((double)a[j] - b[j]), dot += (double)a[j] * b[j], na += (double)a[j] * a[j],
-                nb += (double)b[j] * b[j];
-        double straight = m == SL_METRIC_L2 ? sqrt(dd) : 1 - dot / sqrt(na * nb);
         if (isinf(g[p])) {
             unreachable++;
             continue;
         }
-        xy[2 * nxy] = (float)straight, xy[2 * nxy++ + 1] = (float)g[p];
-        if (straight > 0) ratio[nr++] = g[p] / straight;
+        xy[2 * nxy] = (float)straight[p], xy[2 * nxy++ + 1] = (float)g[p];
+        if (straight[p] > 0) ratio[nr++] = g[p] / straight[p];
     }
     if (!rc && nr) {
         qsort(ratio, nr, sizeof *ratio, cmp_double);
@@ -141,7 +128,7 @@ static int print_geodesics(const float *x, size_t n, size_t d, const int64_t *id
         printf("geodesic / straight-line distance over %zu random pairs: %zu unreachable\n", pairs, unreachable);
     }
     if (!rc && plot) rc = plot_geodesics(plot, xy, nxy, pairs);
-    free(from), free(to), free(g), free(ratio), free(xy);
+    free(g), free(straight), free(ratio), free(xy);
     return rc;
 }
 

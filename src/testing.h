@@ -42,7 +42,7 @@ sl_status sl__svm_fit_ref(const sl_svm_config *c, const float *x, const int32_t 
 /* The solvers behind sl_svm_fit, with their dual variables, for the
  * duality-gap tests (qd: the rows' squared norms with the bias feature).
  * One-vs-rest: the problems of classes cls (nc), wk's rows cls[j] (d + 1
- * each) and alpha (n x nc) out, with each problem's passes and convergence.
+ * each) and alpha (nc x n) out, with each problem's passes and convergence.
  * Crammer-Singer: wk (k x (d + 1)) and alpha (n x k) out; idx: n of
  * workspace. */
 sl_status sl__svm_ovr(const sl_svm_config *c, const float *x, const int32_t *y, const double *qd, size_t n, size_t d,

@@ -421,6 +421,13 @@ sl_status sl_knngraph_path(const int64_t *ids, const float *len, size_t n, size_
  * sl_knngraph_path. */
 sl_status sl_knngraph_geodesics(const int64_t *ids, const float *len, size_t n, size_t k, const int64_t *from,
                                 const int64_t *to, size_t npairs, double *out);
+/* npairs random pairs of distinct rows of x (n x d; drawn from `seed`): each
+ * pair's distance through the graph (geodesic, infinity when unreachable)
+ * and straight (the Euclidean distance for l2, 1 - cosine for cosine). The
+ * picture `simlearn knn graph` prints and plots. Errors: as
+ * sl_knngraph_geodesics, SL_ERR_ARG (fewer than 2 rows). */
+sl_status sl_knngraph_sample_pairs(const float *x, size_t n, size_t d, sl_metric m, const int64_t *ids, const float *len,
+                                   size_t k, size_t npairs, uint64_t seed, double *geodesic, double *straight);
 
 #ifdef __cplusplus
 }

@@ -339,3 +339,27 @@ sl_status sl_knngraph_geodesics(const int64_t *ids, const float *len, size_t n, 
     sym_free(&g);
     return st;
 }
+
+sl_status sl_knngraph_sample_pairs(const float *x, size_t n, size_t d, sl_metric m, const int64_t *ids, const float *len,
+                                   size_t k, size_t npairs, uint64_t seed, double *geodesic, double *straight) {
+    if (n < 2) return sl__fail(SL_ERR_ARG, "k-NN graph: pairs need at least 2 rows, got %zu", n);
+    int64_t *from = sl__malloc_array(npairs ? npairs : 1, sizeof *from, "k-NN graph pairs");
+    int64_t *to = sl__malloc_array(npairs ? npairs : 1, sizeof *to, "k-NN graph pairs");
+    sl_status st = from && to ? SL_OK : SL_ERR_NOMEM;
+    sl_rng r;
+    sl_rng_seed(&r, seed, 0);
+    for (size_t p = 0; st == SL_OK && p < npairs; p++) {
+        from[p] = (int64_t)sl_rng_below(&r, n);
+        do to[p] = (int64_t)sl_rng_below(&r, n);
+        while (to[p] == from[p]);
+        const float *a = x + (size_t)from[p] * d, *b = x + (size_t)to[p] * d;
+        double dd = 0, dot = 0, na = 0, nb = 0;
+        for (size_t j = 0; j < d; j++)
+            dd += ((double)a[j] - b[j]) * ((double)a[j] - b[j]), dot += (double)a[j] * b[j], na += (double)a[j] * a[j],
+                nb += (double)b[j] * b[j];
+        straight[p] = m == SL_METRIC_L2 ? sqrt(dd) : 1 - dot / sqrt(na * nb);
+    }
+    if (st == SL_OK) st = sl_knngraph_geodesics(ids, len, n, k, from, to, npairs, geodesic);
+    sl__free(from), sl__free(to);
+    return st;
+}
