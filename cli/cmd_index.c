@@ -1,8 +1,8 @@
-/* simlearn index build|search|add|delete|info: an HNSW index over .npy
- * embeddings, saved to a file, searched, grown, shrunk and inspected. Under
- * mpirun, build writes one shard per rank and a manifest, and search
- * searches one shard per rank; a manifest is also searched and described by
- * one process. */
+/* simlearn index build|search|add|delete|info: an HNSW or IVF-PQ index over
+ * .npy embeddings, saved to a file, searched, grown, shrunk and inspected.
+ * Under mpirun, build writes one HNSW shard per rank and a manifest, and
+ * search searches one shard per rank; a manifest is also searched and
+ * described by one process. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -23,13 +23,25 @@ static int not_sharded(const char *sub, const char *path) {
     return 1;
 }
 
+/* Whether path holds an IVF-PQ index. */
+static bool is_ivfpq(const char *path) {
+    const char *k = sl_index_kind(path);
+    return k && strcmp(k, "ivfpq") == 0;
+}
+
 /* ---- build ---------------------------------------------------------------*/
 
 static const cli_opt build_opts[] = {
     {"output", 'o', CLI_STR, NULL, "index file to write", NULL, 0, 0, true},
+    {"type", 0, CLI_CHOICE, "hnsw", "index kind: a graph (hnsw) or compressed codes in lists (ivfpq)", "hnsw|ivfpq", 0, 0,
+     false},
     {"metric", 0, CLI_CHOICE, "l2", "distance", "l2|ip|cosine", 0, 0, false},
-    {"M", 0, CLI_INT, "16", "links per node (2M on level 0)", NULL, 2, 512, false},
-    {"ef-construction", 0, CLI_INT, "200", "candidate list size while building", NULL, 1, 100000, false},
+    {"M", 0, CLI_INT, "16", "hnsw: links per node (2M on level 0)", NULL, 2, 512, false},
+    {"ef-construction", 0, CLI_INT, "200", "hnsw: candidate list size while building", NULL, 1, 100000, false},
+    {"nlist", 0, CLI_INT, "0", "ivfpq: coarse lists (0: 4 sqrt(rows), at most rows/39)", NULL, 0, 2147483648.0, false},
+    {"pq-m", 0, CLI_INT, "0", "ivfpq: sub-quantisers of 8 bits, bytes of code per vector (0: dim/8)", NULL, 0, 16777216,
+     false},
+    {"kmeans-iters", 0, CLI_INT, "25", "ivfpq: k-means iterations for centroids and codebooks", NULL, 1, 1000000, false},
     {"labels", 0, CLI_STR, NULL, "int labels (.npy, one per row) for label filters", NULL, 0, 0, false},
     {"ids", 0, CLI_STR, NULL, "the rows' ids (.npy of ints >= 0, one per row, distinct) instead of 0..n-1", NULL, 0, 0, false},
     CLI_OPT_THREADS,
@@ -38,13 +50,18 @@ static const cli_opt build_opts[] = {
     CLI_OPT_END};
 static const cli_spec build_spec = {
     "simlearn index build BASE.npy -o INDEX [options]",
-    "Build an HNSW index over the rows of BASE.npy and save it. The rows' ids are 0..n-1, or\n"
-    "those of --ids (searches return them; delete and --allow-ids take them).\n"
-    "With --threads 1 the index is the same bytes on every run. Under mpirun -np N each rank\n"
-    "reads its share of the rows and writes its shard (INDEX.shard<r>of<N>, ids still those of\n"
-    "the whole base) and rank 0 writes the manifest INDEX naming them (docs/scaling.md).",
+    "Build an index over the rows of BASE.npy and save it: an HNSW graph (--type hnsw) or an\n"
+    "IVF-PQ index (--type ivfpq: k-means lists of product-quantisation codes, --pq-m bytes per\n"
+    "vector, trained on BASE.npy itself). The rows' ids are 0..n-1, or those of --ids\n"
+    "(searches return them; delete and --allow-ids take them).\n"
+    "With --threads 1 an HNSW index is the same bytes on every run (an IVF-PQ index with any\n"
+    "thread count). Under mpirun -np N each rank reads its share of the rows; for HNSW it\n"
+    "writes its shard (INDEX.shard<r>of<N>, ids still those of the whole base) and rank 0\n"
+    "writes the manifest INDEX naming them (docs/scaling.md); for IVF-PQ the ranks train\n"
+    "together and rank 0 writes the one file INDEX.",
     build_opts, 1, 1,
     "examples:\n  simlearn index build train.npy -o train.hnsw --metric cosine\n"
+    "  simlearn index build train.npy -o train.ivfpq --type ivfpq --nlist 256 --pq-m 16\n"
     "  mpirun -np 2 simlearn index build train.npy -o train.hnsw --threads 1"};
 
 /* Under mpirun: this rank's rows, its shard and, on rank 0, the manifest. */
@@ -83,6 +100,73 @@ out:
     return rc;
 }
 
+/* Usage errors for options of the other index kind. */
+static int wrong_kind(const cli_args *a, const char *kind, const char *const *opts) {
+    for (size_t i = 0; opts[i]; i++)
+        if (cli_given(a, opts[i])) return cli_usage_error("--%s does not apply to an %s index", opts[i], kind);
+    return 0;
+}
+static const char *const hnsw_only_build[] = {"M", "ef-construction", NULL};
+static const char *const ivfpq_only_build[] = {"nlist", "pq-m", "kmeans-iters", NULL};
+
+/* An IVF-PQ index: trained on the rows, then every row encoded into it.
+ * x holds rows first .. first + n - 1 of `total` (under mpirun this rank's;
+ * ids and labels, when given, for all total rows); rank 0 writes the file. */
+static int build_ivfpq(const cli_args *a, sl_metric m, const float *x, size_t n, size_t d, size_t first, size_t total,
+                       const int64_t *ids, const int64_t *labels) {
+    sl_ivfpq_config c;
+    sl_ivfpq_config_default(&c);
+    c.dim = d, c.metric = m, c.nlist = (size_t)cli_int(a, "nlist"), c.M = (size_t)cli_int(a, "pq-m");
+    c.iters = (size_t)cli_int(a, "kmeans-iters"), c.seed = (uint64_t)cli_int(a, "seed");
+    sl_ivfpq *q = NULL;
+    sl_progress *p = NULL;
+    const bool rank0 = sl_dist_rank() == 0;
+    double t0 = sl_time_now(), t1 = t0;
+    sl_status s;
+    int rc = 0;
+    if ((s = sl_ivfpq_create(&c, &q)) || (s = sl_ivfpq_train_dist(q, x, n, first, total, cli_stop_begin())) ||
+        ((t1 = sl_time_now()),
+         (s = rank0 ? sl_progress_create(stderr, cli_progress_mode(a), "encode", n, "vec", &p) : SL_OK)) ||
+        (s = sl_ivfpq_add_dist(q, x, n, first, total, ids ? ids + first : NULL, labels ? labels + first : NULL, p,
+                               cli_stop_begin())) ||
+        (s = rank0 ? sl_ivfpq_save(q, cli_str(a, "output")) : SL_OK)) {
+        rc = add_fail(s, cli_str(a, "ids"));
+    } else if (rank0) {
+        sl_progress_finish(p, NULL);
+        sl_ivfpq_info i;
+        sl_ivfpq_get_info(q, &i);
+        printf("built %s: IVF-PQ, %zu vectors, %zu dims, metric %s, nlist %zu, %zu x 8-bit codes (%zu bytes per "
+               "vector with its id%s), trained in %.2f s, encoded in %.2f s", cli_str(a, "output"), total, d,
+               sl_metric_name(m), i.nlist, i.M, i.code_bytes, i.labelled ? " and label" : "", t1 - t0,
+               sl_time_now() - t1);
+        if (sl_dist_size() > 1) printf(", on %d ranks", sl_dist_size());
+        printf("\n");
+    }
+    cli_stop_end();
+    sl_progress_destroy(p);
+    sl_ivfpq_destroy(q);
+    return rc;
+}
+
+/* Under mpirun: this rank's rows, trained and encoded together, one file. */
+static int build_ivfpq_dist(const cli_args *a, sl_metric m) {
+    float *x = NULL;
+    int64_t *labels = NULL, *ids = NULL;
+    size_t rows, d, first, n;
+    int rc = 0;
+    sl_status s = sl_npy_read_matrix_part(a->pos[0], (size_t)sl_dist_rank(), (size_t)sl_dist_size(), &x, &rows, &d,
+                                          &first, &n);
+    if (s)
+        rc = cli_fail(s);
+    else if (cli_str(a, "labels") && (rc = cli_read_labels(cli_str(a, "labels"), n, "vectors", &labels))) {
+    } else if (cli_str(a, "ids") && (rc = cli_read_ints(cli_str(a, "ids"), n, "ids", "vectors", &ids))) {
+    } else {
+        rc = build_ivfpq(a, m, x, rows, d, first, n, ids, labels);
+    }
+    sl_allocator_free(x), sl_allocator_free(labels), sl_allocator_free(ids);
+    return rc;
+}
+
 static int cmd_build(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&build_spec, argc, argv, &a);
@@ -90,6 +174,9 @@ static int cmd_build(int argc, char **argv) {
     sl_threads_set((int)cli_int(&a, "threads"));
     sl_metric m;
     sl_metric_parse(cli_str(&a, "metric"), &m);
+    bool ivf = strcmp(cli_str(&a, "type"), "ivfpq") == 0;
+    if ((r = wrong_kind(&a, ivf ? "IVF-PQ" : "HNSW", ivf ? hnsw_only_build : ivfpq_only_build))) return r;
+    if (ivf && sl_dist_size() > 1) return build_ivfpq_dist(&a, m);
     if (sl_dist_size() > 1) return build_sharded(&a, m);
     float *x = NULL;
     int64_t *labels = NULL, *ids = NULL;
@@ -109,6 +196,10 @@ static int cmd_build(int argc, char **argv) {
     }
     if (cli_str(&a, "labels") && (rc = cli_read_labels(cli_str(&a, "labels"), n, "vectors", &labels))) goto out;
     if (cli_str(&a, "ids") && (rc = cli_read_ints(cli_str(&a, "ids"), n, "ids", "vectors", &ids))) goto out;
+    if (ivf) {
+        rc = build_ivfpq(&a, m, x, n, d, 0, n, ids, labels);
+        goto out;
+    }
     sl_hnsw_config cfg = {.dim = d, .metric = m, .M = (size_t)cli_int(&a, "M"),
                           .ef_construction = (size_t)cli_int(&a, "ef-construction"), .seed = (uint64_t)cli_int(&a, "seed")};
     double t = sl_time_now();
@@ -138,7 +229,11 @@ out:
 
 static const cli_opt search_opts[] = {
     {"k", 'k', CLI_INT, "10", "neighbours per query", NULL, 1, 1e9, false},
-    {"ef", 0, CLI_INT, "64", "candidate list size (raised to k)", NULL, 1, 1e9, false},
+    {"ef", 0, CLI_INT, "64", "hnsw: candidate list size (raised to k)", NULL, 1, 1e9, false},
+    {"nprobe", 0, CLI_INT, "8", "ivfpq: lists visited per query", NULL, 1, 2147483648.0, false},
+    {"rerank", 0, CLI_INT, "0", "ivfpq: re-score this many best codes exactly from --base (0: off; else >= k)", NULL, 0,
+     1e9, false},
+    {"base", 0, CLI_STR, NULL, "ivfpq: the original vectors (.npy, row i = id i) for --rerank", NULL, 0, 0, false},
     {"ids-out", 0, CLI_STR, NULL, "write the ids (int64 .npy, queries x k)", NULL, 0, 0, false},
     {"scores-out", 0, CLI_STR, NULL, "write the scores (float32 .npy, queries x k)", NULL, 0, 0, false},
     {"allow-ids", 0, CLI_STR, NULL, "only return these ids (.npy of ints)", NULL, 0, 0, false},
@@ -150,11 +245,14 @@ static const cli_spec search_spec = {
     "Search the index for the k nearest rows to each query. Scores are squared L2 distances\n"
     "(l2) or similarities (ip, cosine), best first. Without --ids-out/--scores-out the results\n"
     "are printed as 'query: id(score) ...'. Filters are applied during the search.\n"
+    "An IVF-PQ index scans the codes of the --nprobe lists nearest each query; its scores are\n"
+    "approximate unless --rerank N re-scores the N best exactly from the vectors in --base.\n"
     "A sharded INDEX (a manifest written by index build under mpirun) is searched shard by shard\n"
     "and the lists merged by score, then id: in this process, or under mpirun -np N (N = its\n"
     "shard count) one shard per rank, with the same output.",
     search_opts, 2, 2,
     "examples:\n  simlearn index search train.hnsw test.npy -k 10 --ef 64 --ids-out nn.npy\n"
+    "  simlearn index search train.ivfpq test.npy -k 10 --nprobe 16 --rerank 100 --base train.npy\n"
     "  mpirun -np 2 simlearn index search train.hnsw test.npy -k 10 --ids-out nn.npy"};
 
 /* The queries (dim columns, at least one row) and the filters. */
@@ -218,12 +316,68 @@ static int search_sharded(const cli_args *a, size_t k) {
     return rc;
 }
 
+static const char *const hnsw_only_search[] = {"ef", NULL};
+static const char *const ivfpq_only_search[] = {"nprobe", "rerank", "base", NULL};
+
+/* An IVF-PQ index, optionally re-ranked from --base; under mpirun every
+ * rank loads it and searches a share of the queries, and rank 0 writes. */
+static int search_ivfpq(const cli_args *a, size_t k) {
+    sl_ivfpq *q = NULL;
+    search_input in = {0};
+    int64_t *ids = NULL;
+    float *sc = NULL, *base = NULL;
+    size_t bn = 0, bd = 0;
+    sl_ivfpq_search_config c;
+    sl_ivfpq_search_config_default(&c);
+    c.k = k, c.nprobe = (size_t)cli_int(a, "nprobe"), c.rerank = (size_t)cli_int(a, "rerank");
+    if (c.rerank && c.rerank < k) return cli_usage_error("--rerank %zu must be at least k = %zu", c.rerank, k);
+    if (!c.rerank != !cli_str(a, "base")) return cli_usage_error("--rerank and --base go together");
+    int rc = 0;
+    sl_status s = sl_ivfpq_load(a->pos[0], &q);
+    if (s) return cli_fail(s);
+    sl_ivfpq_info info;
+    sl_ivfpq_get_info(q, &info);
+    if ((rc = search_input_read(a, info.dim, &in))) goto out;
+    if (k > info.size) {
+        rc = k_too_large(k, info.size);
+        goto out;
+    }
+    if (cli_str(a, "base") && (s = sl_npy_read_matrix(cli_str(a, "base"), &base, &bn, &bd))) {
+        rc = cli_fail(s);
+        goto out;
+    }
+    if (base && bd != info.dim) {
+        fprintf(stderr, "simlearn: error: %s has %zu columns but the index %s holds %zu-dimensional vectors\n",
+                cli_str(a, "base"), bd, a->pos[0], info.dim);
+        rc = 1;
+        goto out;
+    }
+    if ((rc = cli_alloc_results(in.nq, k, &ids, &sc))) goto out;
+    sl_hnsw_filter f = {.allow_ids = in.allow, .n_allow_ids = in.na, .allow_labels = in.labs, .n_allow_labels = in.nl};
+    c.filter = &f, c.base = base, c.base_rows = bn;
+    if ((s = sl_ivfpq_search_dist(q, in.q, in.nq, &c, ids, sc))) {
+        rc = cli_fail(s);
+        goto out;
+    }
+    if (sl_dist_rank() == 0)
+        rc = cli_write_neighbours(cli_str(a, "ids-out"), cli_str(a, "scores-out"), ids, sc, in.nq, k, true);
+out:
+    sl_ivfpq_destroy(q);
+    search_input_free(&in);
+    sl_allocator_free(base);
+    free(ids), free(sc);
+    return rc;
+}
+
 static int cmd_search(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&search_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
     sl_threads_set((int)cli_int(&a, "threads"));
     size_t k = (size_t)cli_int(&a, "k");
+    bool ivf = is_ivfpq(a.pos[0]);
+    if ((r = wrong_kind(&a, ivf ? "IVF-PQ" : "HNSW", ivf ? hnsw_only_search : ivfpq_only_search))) return r;
+    if (ivf) return search_ivfpq(&a, k);
     if (sl_shards_is_manifest(a.pos[0])) return search_sharded(&a, k);
     if (sl_dist_size() > 1) {
         if (sl_dist_rank() == 0)
@@ -274,8 +428,51 @@ static const cli_spec add_spec = {
     "simlearn index add INDEX NEW.npy [options]",
     "Insert the rows of NEW.npy. Their ids are those of --ids (the id of a deleted row may be\n"
     "given again), or else the next node numbers (the index's size onwards), which must not\n"
-    "be ids given earlier. The file is replaced atomically.",
+    "be ids given earlier. An IVF-PQ index encodes them with the centroids and codebooks it\n"
+    "was trained with. The file is replaced atomically.",
     add_opts, 2, 2, "example:\n  simlearn index add train.hnsw more.npy --ids more_ids.npy"};
+
+/* Rows encoded into an IVF-PQ index (its trained lists; no retraining). */
+static int add_ivfpq(const cli_args *a) {
+    sl_ivfpq *q = NULL;
+    float *x = NULL;
+    int64_t *labels = NULL, *ids = NULL;
+    size_t n, d;
+    sl_progress *p = NULL;
+    int rc = 0;
+    sl_status s;
+    if ((s = sl_ivfpq_load(a->pos[0], &q)) || (s = sl_npy_read_matrix(a->pos[1], &x, &n, &d))) {
+        rc = cli_fail(s);
+        goto out;
+    }
+    sl_ivfpq_info info;
+    sl_ivfpq_get_info(q, &info);
+    if (d != info.dim || n == 0) {
+        fprintf(stderr, "simlearn: error: %s has %zu rows of %zu columns; the index %s needs rows of %zu\n", a->pos[1],
+                n, d, a->pos[0], info.dim);
+        rc = 1;
+        goto out;
+    }
+    if (cli_str(a, "labels") && (rc = cli_read_labels(cli_str(a, "labels"), n, "vectors", &labels))) goto out;
+    if (cli_str(a, "ids") && (rc = cli_read_ints(cli_str(a, "ids"), n, "ids", "vectors", &ids))) goto out;
+    const char *outp = cli_str(a, "output") ? cli_str(a, "output") : a->pos[0];
+    if ((s = sl_progress_create(stderr, cli_progress_mode(a), "encode", n, "vec", &p)) ||
+        (s = sl_ivfpq_add(q, x, n, ids, labels, p, cli_stop_begin())) || (s = sl_ivfpq_save(q, outp))) {
+        rc = add_fail(s, cli_str(a, "ids"));
+        goto out;
+    }
+    sl_progress_finish(p, NULL);
+    if (ids)
+        printf("added %zu vectors (ids from %s) to %s\n", n, cli_str(a, "ids"), outp);
+    else
+        printf("added %zu vectors (ids %zu..%zu) to %s\n", n, info.next_id, info.next_id + n - 1, outp);
+out:
+    cli_stop_end();
+    sl_progress_destroy(p);
+    sl_ivfpq_destroy(q);
+    sl_allocator_free(x), sl_allocator_free(labels), sl_allocator_free(ids);
+    return rc;
+}
 
 static int cmd_add(int argc, char **argv) {
     cli_args a;
@@ -283,6 +480,7 @@ static int cmd_add(int argc, char **argv) {
     if (r) return r < 0 ? 0 : r;
     if ((r = not_sharded("add", a.pos[0]))) return r;
     sl_threads_set((int)cli_int(&a, "threads"));
+    if (is_ivfpq(a.pos[0])) return add_ivfpq(&a);
     sl_hnsw *h = NULL;
     float *x = NULL;
     int64_t *labels = NULL, *ids = NULL, first = 0;
@@ -341,8 +539,9 @@ static const cli_opt del_opts[] = {
 static const cli_spec del_spec = {
     "simlearn index delete INDEX --ids 4,17 | --ids-file IDS.npy [options]",
     "Delete the rows with these ids: they are unlinked and their neighbours' links are\n"
-    "repaired, so searches never see them again. An id given with --ids (index build or add)\n"
-    "may be given again to a new row; the ids 0..n-1 of rows added without --ids are not reused.",
+    "repaired (HNSW) or their codes removed from the lists (IVF-PQ), so searches never see\n"
+    "them again. An id given with --ids (index build or add) may be given again to a new row;\n"
+    "the ids 0..n-1 of rows added without --ids are not reused.",
     del_opts, 1, 1, "example:\n  simlearn index delete train.hnsw --ids 4,17,99"};
 
 static int cmd_delete(int argc, char **argv) {
@@ -365,6 +564,20 @@ static int cmd_delete(int argc, char **argv) {
         goto out;
     }
     const char *outp = cli_str(&a, "output") ? cli_str(&a, "output") : a.pos[0];
+    if (is_ivfpq(a.pos[0])) {
+        sl_ivfpq *q = NULL;
+        size_t gone = 0;
+        if ((s = sl_ivfpq_load(a.pos[0], &q)) || (s = sl_ivfpq_delete(q, ids ? ids : fids, n, &gone)) ||
+            (s = sl_ivfpq_save(q, outp))) {
+            rc = cli_fail(s);
+        } else {
+            sl_ivfpq_info info;
+            sl_ivfpq_get_info(q, &info);
+            printf("deleted %zu vectors from %s; %zu remain\n", gone, outp, info.size);
+        }
+        sl_ivfpq_destroy(q);
+        goto out;
+    }
     if ((s = sl_hnsw_load(a.pos[0], &h)) || (s = sl_hnsw_delete(h, ids ? ids : fids, n)) ||
         (s = sl_hnsw_save(h, outp))) {
         rc = cli_fail(s);
@@ -388,7 +601,8 @@ static const cli_spec info_spec = {"simlearn index info INDEX [--check]",
                                    "Print an index's parameters and size, and whether its ids were given with --ids;\n"
                                    "--check verifies the graph (link bounds, no self or duplicate links, every node\n"
                                    "reachable from the entry point, each given id naming its row). For a sharded\n"
-                                   "index: the manifest and its shards (--check checks each).",
+                                   "index: the manifest and its shards (--check checks each). An IVF-PQ index is\n"
+                                   "checked whole whenever it is read.",
                                    info_opts, 1, 1, "example:\n  simlearn index info train.hnsw --check"};
 
 /* A manifest: its parameters and shards (each file's facts checked against
@@ -422,11 +636,33 @@ static int info_sharded(const cli_args *a) {
     return rc;
 }
 
+/* An IVF-PQ index: parameters, sizes and how even its lists are (loading
+ * it checks it whole). */
+static int info_ivfpq(const cli_args *a) {
+    sl_ivfpq *q;
+    sl_status s = sl_ivfpq_load(a->pos[0], &q);
+    if (s) return cli_fail(s);
+    sl_ivfpq_info i;
+    sl_ivfpq_get_info(q, &i);
+    printf("%s: IVF-PQ index, metric %s, %zu dims, nlist %zu, %zu sub-quantisers x %zu bits\n", a->pos[0],
+           sl_metric_name(i.metric), i.dim, i.nlist, i.M, i.nbits);
+    printf("  vectors: %zu, %zu ids used (%zu deleted)%s\n", i.size, i.next_id, i.next_id - i.size,
+           i.labelled ? ", with labels" : "");
+    printf("  bytes per vector: %zu (code %zu, id 8%s; %zu as float32), memory %.1f MiB\n", i.code_bytes, i.M,
+           i.labelled ? ", label 8" : "", 4 * i.dim, (double)i.bytes / 1048576.0);
+    printf("  lists: largest %zu, empty %zu, imbalance %.2f (1 = even)\n", i.largest_list, i.empty_lists,
+           i.imbalance);
+    if (cli_flag(a, "check")) printf("  check: ok\n");
+    sl_ivfpq_destroy(q);
+    return 0;
+}
+
 static int cmd_info(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&info_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
     if (sl_shards_is_manifest(a.pos[0])) return info_sharded(&a);
+    if (is_ivfpq(a.pos[0])) return info_ivfpq(&a);
     sl_hnsw *h;
     sl_status s = sl_hnsw_load(a.pos[0], &h);
     if (s) {
@@ -456,7 +692,7 @@ static int cmd_info(int argc, char **argv) {
     return rc;
 }
 
-static const cli_sub subs[] = {{"build", "build an HNSW index from a .npy matrix", cmd_build, true},
+static const cli_sub subs[] = {{"build", "build an HNSW or IVF-PQ index from a .npy matrix", cmd_build, true},
                                {"search", "k nearest neighbours of query rows", cmd_search, true},
                                {"add", "insert more rows into an index", cmd_add, false},
                                {"delete", "delete ids, repairing the graph", cmd_delete, false},
@@ -467,4 +703,4 @@ static int run(int argc, char **argv) { return cli_dispatch("index", subs, argc,
 
 /* Distributed: build and search share their work among the ranks; the other
  * subcommands refuse under mpirun. */
-const cli_command cli_cmd_index = {"index", "HNSW index: build, search, add, delete, info", run, true};
+const cli_command cli_cmd_index = {"index", "HNSW and IVF-PQ indexes: build, search, add, delete, info", run, true};

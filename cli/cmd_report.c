@@ -26,6 +26,8 @@ static const cli_opt opts[] = {
     {"neighbours", 0, CLI_INT, "8", "neighbours shown per query", NULL, 1, 50, false},
     {"knn-k", 0, CLI_INT, "10", "neighbours voting in the kNN classifier", NULL, 1, 1000, false},
     {"label", 0, CLI_STR, NULL, "attribute shown under the grid tiles (default: the first)", NULL, 0, 0, false},
+    {"path", 0, CLI_STR, NULL, "items I,J whose path through each k-NN graph is drawn (default: two grid queries of "
+     "different classes)", NULL, 0, 0, false},
     {"no-tsne", 0, CLI_FLAG, NULL, "PCA maps only (faster)", NULL, 0, 0, false},
     {"tsne-iters", 0, CLI_INT, "1000", "t-SNE iterations", NULL, 50, 100000, false},
     {"thumbs", 0, CLI_INT, "20", "images drawn over each t-SNE map (0 = none)", NULL, 0, 1000, false},
@@ -442,6 +444,13 @@ static int run(int argc, char **argv) {
             if (strcmp(g.attr_names[k], cli_str(&a, "label")) == 0) grid_attr = (int)k;
         if (grid_attr < 0) rc = cli_usage_error("--label %s: no such attribute", cli_str(&a, "label"));
     }
+    int64_t *ends = NULL;
+    size_t nends = 0;
+    if (!rc && cli_str(&a, "path") &&
+        !(rc = cli_int_list("path", cli_str(&a, "path"), 0, (long long)g.n - 1, &ends, &nends)) && nends != 2)
+        rc = cli_usage_error("--path: expected two items I,J, got %zu", nends);
+    if (ends) c.path_from = (size_t)ends[0], c.path_to = (size_t)ends[nends > 1 ? 1 : 0];
+    free(ends);
     if (!rc) {
         c.title = title;
         c.description = desc[0] ? desc : NULL;

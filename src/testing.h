@@ -22,6 +22,14 @@ sl_status sl__eigh_ref(const double *a, size_t n, double *w, double *v);
 sl_status sl__flat_search_ref(const float *base, size_t n, size_t d, const float *queries, size_t nq, size_t dq,
                               const sl_flat_config *cfg, int64_t *ids, float *scores);
 
+/* sl_ivfpq_search by decoding: every code of the probed lists (ranked by
+ * sl__flat_search_ref) decoded to centroid + codewords and scored against
+ * the query in double, a full sort, then the same re-ranking and output.
+ * Same arguments and results up to float rounding of the approximate scores
+ * (single-threaded, slow). */
+sl_status sl__ivfpq_search_ref(const sl_ivfpq *q, const float *queries, size_t nq, const sl_ivfpq_search_config *c,
+                               int64_t *ids, float *scores);
+
 /* sl_logreg_loss in plain double-precision loops. */
 sl_status sl__logreg_loss_ref(const sl_logreg_problem *p, const double *theta, double *grad, double *f);
 

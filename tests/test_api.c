@@ -29,6 +29,7 @@ TEST(destroy_accepts_null) {
     sl_batcher_destroy(NULL);
     /* index, eval, geom */
     sl_hnsw_destroy(NULL);
+    sl_ivfpq_destroy(NULL);
     sl_shards_destroy(NULL);
     sl_logreg_precond_destroy(NULL);
     sl_probe_result_destroy(NULL);
@@ -135,6 +136,31 @@ TEST(index_defaults_are_accepted) {
     float gl[6 * 2];
     ASSERT_OK(sl_knngraph_build(x, 6, 2, &g, gi, gl));
     ASSERT_TRUE(gi[0] == 1 || gi[0] == 2);
+
+    sl_ivfpq_config v;
+    GARBAGE(v);
+    sl_ivfpq_config_default(&v);
+    ASSERT_TRUE(v.dim == 0 && v.metric == SL_METRIC_L2 && v.nlist == 0 && v.M == 0 && v.nbits == 8);
+    ASSERT_TRUE(v.iters == 25 && v.seed == 0);
+    sl_ivfpq *iv;
+    ASSERT_FAILS(sl_ivfpq_create(&v, &iv), SL_ERR_ARG, "dimension");
+    v.dim = 2;
+    ASSERT_OK(sl_ivfpq_create(&v, &iv));
+    float y[300 * 2];
+    for (size_t i = 0; i < 300 * 2; i++) y[i] = (float)((i * 7919) % 101);
+    ASSERT_OK(sl_ivfpq_train(iv, y, 300, NULL));
+    ASSERT_OK(sl_ivfpq_add(iv, y, 300, NULL, NULL, NULL, NULL));
+    sl_ivfpq_search_config vs;
+    GARBAGE(vs);
+    sl_ivfpq_search_config_default(&vs);
+    ASSERT_TRUE(vs.k == 10 && vs.nprobe == 8 && vs.rerank == 0 && vs.base == NULL && vs.base_rows == 0);
+    ASSERT_TRUE(vs.filter == NULL);
+    vs.k = 1;
+    ASSERT_OK(sl_ivfpq_search(iv, y, 1, &vs, gi, gl));
+    sl_ivfpq_info vi;
+    sl_ivfpq_get_info(iv, &vi);
+    ASSERT_TRUE(vi.nlist == 7 && vi.M == 1 && vi.size == 300); /* 4 sqrt(300) capped at 300 / 39; dim / 8 at least 1 */
+    sl_ivfpq_destroy(iv);
 }
 
 TEST(eval_defaults_are_accepted) {

@@ -124,6 +124,17 @@ TEST(index_build_sigint_exits_130_promptly) {
     interrupt_once(cmd, out, "simlearn: hnsw add: interrupted after");
 }
 
+/* IVF-PQ: k-means of 1,024 centroids over 60,000 rows of 64, 25
+ * iterations, on one thread: seconds; polled between iterations. */
+TEST(index_build_ivfpq_sigint_exits_130_promptly) {
+    const char *base = t_path("base.npy"), *out = t_path("base.ivfpq");
+    write_rows(base, 60000, 64, 2);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s index build %s -o %s --type ivfpq --nlist 1024 --pq-m 8 --threads 1 -q",
+             t_simlearn(), base, out);
+    interrupt_once(cmd, out, "k-means interrupted");
+}
+
 /* 3,000 points, 100,000 iterations: far longer than the test waits. The
  * exact neighbour search before the iterations takes well under the second of
  * processor time the test waits even in the sanitized build (8,000 points

@@ -467,6 +467,38 @@ TEST(hnsw_search_identical_across_thread_counts) {
     free(base), free(q), free(ids0), free(ids), free(s0), free(s);
 }
 
+static void same_file(const char *a, const char *b);
+
+TEST(ivfpq_identical_across_thread_counts) {
+    /* Training (k-means through exact search: 4000 rows against 64
+     * centroids; the means summed in column blocks), encoding and search
+     * with 1, 2 and 3 threads: the same file and the same results. */
+    size_t n = 4000, nq = 300, d = 64, k = 10;
+    float *base = randu(n * d, 31), *q = randu(nq * d, 32);
+    int64_t *ids0 = malloc(nq * k * sizeof *ids0), *ids = malloc(nq * k * sizeof *ids);
+    float *s0 = malloc(nq * k * sizeof *s0), *s = malloc(nq * k * sizeof *s);
+    sl_ivfpq_config cfg;
+    sl_ivfpq_config_default(&cfg);
+    cfg.dim = d, cfg.nlist = 64, cfg.M = 16, cfg.iters = 10, cfg.seed = 2;
+    sl_ivfpq_search_config sc;
+    sl_ivfpq_search_config_default(&sc);
+    sc.k = k, sc.nprobe = 4;
+    for (int c = 0; c < N_COUNTS; c++) {
+        sl_threads_set(thread_counts[c]);
+        sl_ivfpq *ix;
+        ASSERT_OK(sl_ivfpq_create(&cfg, &ix));
+        ASSERT_OK(sl_ivfpq_train(ix, base, n, NULL));
+        ASSERT_OK(sl_ivfpq_add(ix, base, n, NULL, NULL, NULL, NULL));
+        ASSERT_OK(sl_ivfpq_save(ix, t_path(c ? "b.ivfpq" : "a.ivfpq")));
+        ASSERT_OK(sl_ivfpq_search(ix, q, nq, &sc, c ? ids : ids0, c ? s : s0));
+        sl_ivfpq_destroy(ix);
+        if (c && (!same_bits(ids0, ids, nq * k * sizeof *ids) || !same_bits(s0, s, nq * k * sizeof *s)))
+            T_FAIL("IVF-PQ search with %d threads differs from 1 thread", thread_counts[c]);
+        if (c) same_file(t_path("a.ivfpq"), t_path("b.ivfpq"));
+    }
+    free(base), free(q), free(ids0), free(ids), free(s0), free(s);
+}
+
 /* ---- PCA, probe, geometry ------------------------------------------------ */
 
 TEST(pca_identical_across_thread_counts) {
@@ -773,6 +805,7 @@ TEST(results_identical_across_thread_counts_under_every_openblas_build_and_kerne
                            "text_transformer_on_padded_ids_identical_across_thread_counts",
                            "losses_identical_across_thread_counts",
                            "flat_search_identical_across_thread_counts",
+                           "ivfpq_identical_across_thread_counts",
                            "pca_identical_across_thread_counts",
                            "cli_results_identical_across_thread_counts"};
     bool have_openmp = false;

@@ -3,8 +3,9 @@
 # shared memory): 2 ranks x global batch B against 1 process x B for every
 # objective (same losses and parameters to float rounding), synchronised and
 # per-rank batch norm, resume, what only rank 0 does, refusals, Ctrl-C, a
-# rank that dies, and the build without MPI; sharded exact search and
-# sharded HNSW (build, search, their refusals). tests/run.sh runs it like a
+# rank that dies, and the build without MPI; sharded exact search,
+# sharded HNSW (build, search, their refusals) and IVF-PQ built and searched
+# by the ranks together. tests/run.sh runs it like a
 # test binary:
 #   tests/test_dist.sh --list     the cases
 #   tests/test_dist.sh CASE       run one (exit 0 pass, 1 fail)
@@ -28,7 +29,7 @@ equivalence_autoencoder equivalence_mae equivalence_barlow equivalence_vicreg eq
 equivalence_memory_bank sync_bn_equivalence per_rank_bn resume_continues_exactly
 resume_on_other_rank_counts only_rank_0_writes_and_reports uneven_batch_refused other_commands_refuse
 ctrl_c_checkpoints dead_rank_ends_the_run builds_without_mpi sharded_exact_search sharded_search_refusals
-sharded_hnsw sharded_hnsw_refusals words_ranks_train_deterministically words_learn_like_one_process
+sharded_hnsw sharded_hnsw_refusals ivfpq_ranks words_ranks_train_deterministically words_learn_like_one_process
 words_resume_continues_exactly words_resume_on_other_rank_counts words_ctrl_c_checkpoints
 words_other_subcommands_refuse"
 # The Python package is built for the plain build only (the sanitized pass
@@ -311,6 +312,51 @@ assert (np.load('i3.npy') == 1000 + 3 * np.load('i1.npy')).all()" || fail "the i
         "$S" index search sh.hnsw b.npy -k 3 > out 2> err
         [ $? = 1 ] && grep -q "^simlearn: error: sh.hnsw: shard 1: sh.hnsw.shard1of2: cannot open" err ||
             fail "one process: $(cat err)" ;;
+    ivfpq_ranks)
+        # mpirun -np 2 index build --type ivfpq trains the ranks together
+        # (k-means sums added over the ranks) and writes one file, the same
+        # bytes on every run; its recall@10 is within 0.01 of a one-process
+        # build's; its search under mpirun (queries shared among the ranks)
+        # writes what one process writes; the --ids and --labels of the whole
+        # base go in.
+        $py -c "
+import numpy as np
+r = np.random.default_rng(1)
+c = r.standard_normal((40, 32)).astype(np.float32) * 2
+np.save('base.npy', (c[r.integers(0, 40, 6000)] + r.standard_normal((6000, 32))).astype(np.float32))
+np.save('q.npy', (c[r.integers(0, 40, 500)] + r.standard_normal((500, 32))).astype(np.float32))
+np.save('ids.npy', 1000 + 3 * np.arange(6000))
+np.save('lab.npy', np.arange(6000) % 7)" || fail "data"
+        local B=(--type ivfpq --nlist 32 --pq-m 8 -q) Q=(-k 10 --nprobe 8)
+        "$S" index build base.npy -o one.ivfpq "${B[@]}" > /dev/null || fail "one process"
+        "${MPIRUN[@]}" "$S" index build base.npy -o two.ivfpq "${B[@]}" > out 2> err || fail "2 ranks: $(cat err)"
+        grep -q "^built two.ivfpq: IVF-PQ, 6000 vectors, 32 dims, metric l2, nlist 32, 8 x 8-bit codes.*on 2 ranks" out ||
+            fail "report: $(cat out)"
+        [ "$(grep -c '^built' out)" = 1 ] || fail "only rank 0 reports: $(cat out)"
+        cp two.ivfpq t0 || fail "copy"
+        "${MPIRUN[@]}" "$S" index build base.npy -o two.ivfpq "${B[@]}" > /dev/null || fail "2 ranks again"
+        cmp t0 two.ivfpq || fail "the rebuild differs"
+        "$S" index info two.ivfpq | grep -q "vectors: 6000, 6000 ids used (0 deleted)" || fail "info"
+        "$S" knn -b base.npy --queries q.npy -k 10 --ids-out gt.npy -q || fail "exact search"
+        "$S" index search one.ivfpq q.npy "${Q[@]}" --ids-out one.npy || fail "one index"
+        "${MPIRUN[@]}" "$S" index search two.ivfpq q.npy "${Q[@]}" --ids-out i2.npy --scores-out s2.npy ||
+            fail "search on 2 ranks"
+        "$S" index search two.ivfpq q.npy "${Q[@]}" --ids-out i1.npy --scores-out s1.npy || fail "search in one"
+        cmp i1.npy i2.npy && cmp s1.npy s2.npy || fail "the search on 2 ranks differs from one process"
+        $py -c "
+import numpy as np
+gt, one, two = (np.load(f) for f in ('gt.npy', 'one.npy', 'i1.npy'))
+rec = lambda ids: np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, gt)])
+r1, r2 = rec(one), rec(two)
+print(f'recall@10 at nprobe 8: one process {r1:.4f}, trained on 2 ranks {r2:.4f}')
+assert 0.5 < r1 < 1 and abs(r2 - r1) <= 0.01, (r1, r2)" || fail "recall"
+        "${MPIRUN[@]}" "$S" index build base.npy -o ids.ivfpq --ids ids.npy --labels lab.npy "${B[@]}" > /dev/null ||
+            fail "--ids --labels"
+        "$S" index search ids.ivfpq q.npy "${Q[@]}" --allow-labels 3 --ids-out i3.npy || fail "search --allow-labels"
+        $py -c "
+import numpy as np
+i = np.load('i3.npy')
+assert ((i - 1000) % 3 == 0).all() and (((i - 1000) // 3) % 7 == 3).all(), i[:3]" || fail "the ids and labels" ;;
     words_ranks_train_deterministically)
         # Each rank trains its lanes of the corpus and the ranks add up their
         # changes at fixed points: with one thread each, the same bytes every

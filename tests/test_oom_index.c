@@ -1,6 +1,7 @@
 /* Out-of-memory walks (tests/oom.h) of the index module: exact search, an
  * HNSW index built, saved, loaded, searched and edited, and a sharded index
- * built, written, opened, loaded and searched. One thread, tiny sizes. */
+ * built, written, opened, loaded and searched, and an IVF-PQ index trained,
+ * filled, edited, saved, loaded and searched. One thread (and two), tiny sizes. */
 #include "oom.h"
 
 #include "internal.h"
@@ -168,3 +169,75 @@ TEST(hnsw_and_flat_search_on_two_threads_survive_every_failed_allocation) {
     sl_hnsw_destroy(w.h);
     ASSERT_EQ_INT(C.live, 0);
 }
+
+/* IVF-PQ: 300 rows of 4 (training needs 256), 3 lists, 2 sub-quantisers,
+ * a few k-means iterations. */
+#define NV 300
+typedef struct {
+    float x[NV * D];
+    sl_ivfpq *q;
+} ivf_world;
+
+static sl_status op_ivfpq_build(void *arg) {
+    ivf_world *w = arg;
+    sl_ivfpq_config c;
+    sl_ivfpq_config_default(&c);
+    c.dim = D, c.nlist = 3, c.M = 2, c.iters = 3, c.metric = SL_METRIC_COSINE;
+    sl_ivfpq *q;
+    SL__TRY(sl_ivfpq_create(&c, &q));
+    int64_t keys[NV / 2], labels[NV / 2], del[2] = {5, 1003};
+    for (size_t i = 0; i < NV / 2; i++) keys[i] = (int64_t)(1000 + i), labels[i] = (int64_t)(i % 3);
+    sl_status s = sl_ivfpq_train(q, w->x, NV, NULL);
+    if (!s) s = sl_ivfpq_add(q, w->x, NV / 2, NULL, NULL, NULL, NULL);
+    if (!s) s = sl_ivfpq_add(q, w->x + NV / 2 * D, NV / 2, keys, labels, NULL, NULL);
+    if (!s) s = sl_ivfpq_delete(q, del, 2, NULL);
+    sl_ivfpq_destroy(q);
+    return s;
+}
+static sl_status op_ivfpq_save(void *arg) { return sl_ivfpq_save(((ivf_world *)arg)->q, t_path("i.ivfpq")); }
+static sl_status op_ivfpq_load(void *arg) {
+    (void)arg;
+    sl_ivfpq *q = NULL;
+    sl_status s = sl_ivfpq_load(t_path("i.ivfpq"), &q);
+    sl_ivfpq_destroy(q);
+    return s;
+}
+static sl_status op_ivfpq_search(void *arg) {
+    ivf_world *w = arg;
+    int64_t ids[5 * 4], labels[1] = {1}, allow[4] = {0, 2, 151, 7};
+    float sc[5 * 4];
+    sl_ivfpq_search_config c;
+    sl_ivfpq_search_config_default(&c);
+    c.k = 4, c.nprobe = 2;
+    sl_status s = sl_ivfpq_search(w->q, w->x, 5, &c, ids, sc);
+    sl_hnsw_filter f = {allow, 4, labels, 1};
+    c.filter = &f, c.rerank = 6, c.base = w->x, c.base_rows = NV;
+    if (!s) s = sl_ivfpq_search(w->q, w->x, 5, &c, ids, sc);
+    return s;
+}
+
+static void ivfpq_walks(int threads) {
+    sl_threads_set(threads);
+    install();
+    ivf_world w;
+    sl_rng r;
+    sl_rng_seed(&r, 4, 1);
+    for (size_t i = 0; i < NV * D; i++) w.x[i] = (float)sl_rng_normal(&r);
+    ASSERT_TRUE(fail_each("ivfpq build", op_ivfpq_build, &w) >= 10);
+    sl_ivfpq_config c;
+    sl_ivfpq_config_default(&c);
+    c.dim = D, c.nlist = 3, c.M = 2, c.iters = 3;
+    int64_t labels[NV];
+    for (size_t i = 0; i < NV; i++) labels[i] = (int64_t)(i % 3);
+    ASSERT_OK(sl_ivfpq_create(&c, &w.q));
+    ASSERT_OK(sl_ivfpq_train(w.q, w.x, NV, NULL));
+    ASSERT_OK(sl_ivfpq_add(w.q, w.x, NV, NULL, labels, NULL, NULL));
+    ASSERT_TRUE(fail_each("ivfpq save", op_ivfpq_save, &w) >= 1);
+    ASSERT_TRUE(fail_each("ivfpq load", op_ivfpq_load, &w) >= 3);
+    ASSERT_TRUE(fail_each("ivfpq search", op_ivfpq_search, &w) >= 3);
+    sl_ivfpq_destroy(w.q);
+    ASSERT_EQ_INT(C.live, 0);
+}
+
+TEST(ivfpq_survives_every_failed_allocation) { ivfpq_walks(1); }
+TEST(ivfpq_on_two_threads_survives_every_failed_allocation) { ivfpq_walks(2); }

@@ -106,15 +106,20 @@ TEST(report_has_every_section_and_picture) {
     ASSERT_EQ_SIZE(strlen(html), len);
     ASSERT_TRUE(strncmp(html, "<!DOCTYPE html>", 15) == 0);
     ASSERT_CONTAINS(html, "</html>");
-    static const char *const ids[] = {"neighbours", "maps", "curves", "geometry", "evaluation"};
-    for (size_t i = 0; i < 5; i++) {
+    static const char *const ids[] = {"neighbours", "paths", "maps", "curves", "geometry", "evaluation"};
+    for (size_t i = 0; i < 6; i++) {
         char buf[64];
         snprintf(buf, sizeof buf, "<section id=\"%s\"><h2>", ids[i]);
         ASSERT_CONTAINS(html, buf);
     }
-    /* One grid per representation, inlined as PNG. */
-    ASSERT_EQ_SIZE(count(html, "<img "), 2);
-    ASSERT_EQ_SIZE(count(html, "src=\"data:image/png;base64,iVBORw0KGgo"), 2);
+    /* One grid per representation, inlined as PNG, and a path strip where
+     * there is a path: the clustered representation's graph holds its three
+     * shapes apart, so the walk between two shapes has none there. */
+    ASSERT_EQ_SIZE(count(html, "<img "), 3);
+    ASSERT_EQ_SIZE(count(html, "src=\"data:image/png;base64,iVBORw0KGgo"), 3);
+    ASSERT_CONTAINS(html, "enc &lt;b&gt;&amp;: no path; the two items lie in different components of its graph.");
+    ASSERT_CONTAINS(html, "alt=\"noise: ");
+    ASSERT_CONTAINS(html, " steps, length ");
     /* Maps: 2 representations x 2 attributes x (PCA, t-SNE); curves: loss, lr,
      * tau, alignment+uniformity; one histogram per representation. */
     ASSERT_EQ_SIZE(count(html, "<svg"), 8 + 4 + 2);
@@ -131,6 +136,23 @@ TEST(report_has_every_section_and_picture) {
     ASSERT_CONTAINS(html, "square");
     /* The clustered representation classifies its shapes perfectly. */
     ASSERT_CONTAINS(html, "<tr><td>enc &lt;b&gt;&amp;</td><td>100.0%</td>");
+    sl_allocator_free(html);
+    sl_jsonl_destroy(w.log);
+}
+
+/* A given path: two circles are joined in the clustered representation's
+ * graph (both in the circles' cluster), so there is a strip, no "no path". */
+TEST(report_path_between_given_items) {
+    world w;
+    world_make(&w, "enc");
+    w.c.tsne = false, w.c.probe = false;
+    w.c.path_from = 0, w.c.path_to = 30; /* both circles (i % 3 == 0) */
+    w.c.n_reps = 1;
+    char *html = NULL;
+    ASSERT_OK(sl_report_html(&w.c, &html, NULL));
+    ASSERT_CONTAINS(html, "The shortest path from item 0 to item 30 through");
+    ASSERT_CONTAINS(html, "alt=\"enc: ");
+    ASSERT_TRUE(strstr(html, "no path") == NULL);
     sl_allocator_free(html);
     sl_jsonl_destroy(w.log);
 }
@@ -198,6 +220,9 @@ TEST(bad_inputs_give_clear_errors) {
     c = w.c;
     c.grid_attr = 5;
     ASSERT_FAILS(sl_report_html(&c, &html, &len), SL_ERR_ARG, "out of range");
+    c = w.c;
+    c.path_from = 3, c.path_to = N;
+    ASSERT_FAILS(sl_report_html(&c, &html, &len), SL_ERR_ARG, "path from item 3 to item 60, but there are 60 items");
     c = w.c;
     w.x2[13 * 4 + 2] = NAN;
     ASSERT_FAILS(sl_report_html(&c, &html, &len), SL_ERR_NUMERIC, "noise: row 13, column 2");
@@ -496,9 +521,10 @@ TEST(cli_report_on_a_run_folder_with_a_model_and_its_log) {
     size_t n = fread(html, 1, sizeof html - 1, f);
     fclose(f);
     html[n] = 0;
-    /* Grids for raw pixels and the model, maps for the four shapes attributes,
-     * the log's six charts (with the embeddings' spread and effective rank). */
-    ASSERT_EQ_SIZE(count(html, "<img "), 2);
+    /* Grids and path strips for raw pixels and the model, maps for the four
+     * shapes attributes, the log's six charts (with the embeddings' spread
+     * and effective rank). */
+    ASSERT_EQ_SIZE(count(html, "<img "), 4);
     ASSERT_CONTAINS(html, "Data: shapes, val split, 100 items.");
     ASSERT_CONTAINS(html, "<h3>tiny</h3>");
     ASSERT_CONTAINS(html, "<th>location</th>");

@@ -80,10 +80,13 @@ TEST(report_renders_in_headless_chromium) {
              profile, pagepath, t_path("stderr.txt"));
     int rc = t_run(cmd, &out);
     ASSERT_EQ_INT(rc, 0);
-    ASSERT_CONTAINS(out, "<title>PROBE images=2 decoded=yes svgs=12 sections=5</title>");
-    static const char *const headings[] = {"Nearest neighbours</h2>", "Embedding maps</h2>", "Training curves</h2>",
-                                           "Geometry</h2>", "Evaluation</h2>"};
-    for (size_t i = 0; i < 5; i++) ASSERT_CONTAINS(out, headings[i]);
+    /* two neighbour grids and one path strip (the encoder's graph keeps its
+     * three shapes apart, so the walk between two shapes has no path there) */
+    ASSERT_CONTAINS(out, "<title>PROBE images=3 decoded=yes svgs=12 sections=6</title>");
+    static const char *const headings[] = {"Nearest neighbours</h2>", "Paths through the k-NN graph</h2>",
+                                           "Embedding maps</h2>", "Training curves</h2>", "Geometry</h2>",
+                                           "Evaluation</h2>"};
+    for (size_t i = 0; i < 6; i++) ASSERT_CONTAINS(out, headings[i]);
     free(out);
     /* Console messages (script errors, failed loads) are logged as CONSOLE lines. */
     snprintf(cmd, sizeof cmd, "cat %s", t_path("stderr.txt"));

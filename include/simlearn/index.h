@@ -224,6 +224,169 @@ sl_status sl_hnsw_check(const sl_hnsw *h);
 sl_status sl_hnsw_save(const sl_hnsw *h, const char *path);
 sl_status sl_hnsw_load(const char *path, sl_hnsw **out);
 
+/* ---- IVF-PQ ---------------------------------------------------------------
+ * A compressed index: an inverted file over a coarse k-means quantiser of
+ * nlist centroids, each vector stored in the list of its nearest centroid as
+ * a product-quantisation code of its residual (vector - centroid): the dim
+ * coordinates are cut into M sub-vectors (the first dim mod M of them one
+ * coordinate longer when M does not divide dim), and each sub-vector is
+ * replaced by the number (8 bits) of the nearest of its sub-space's 256
+ * k-means codewords (Jegou, Douze & Schmid 2011). A vector then takes M
+ * bytes of code and its 8-byte id (and an 8-byte label when the index has
+ * labels) instead of 4 * dim bytes.
+ *
+ * A search ranks the nprobe centroids nearest the query (exactly, by
+ * sl_flat_search), and scores every code of their lists by asymmetric
+ * distance: the query stays float and each code's score is a sum of M
+ * table lookups (for L2, squared distance tables built from the query, the
+ * centroid and the codewords; for IP and cosine, inner products). With
+ * `rerank` >= k, the `rerank` best codes are re-scored exactly from the
+ * original vectors (row id of a base matrix the caller passes: so the ids
+ * must be row numbers of that matrix, as they are by default) and the k best
+ * of those are returned with exact scores; without it the scores are the
+ * approximate ones. Cosine normalises vectors and queries first and then
+ * works as IP. The coarse quantiser assigns by L2 (by IP for the IP metric).
+ *
+ * Training (sl_ivfpq_train) runs k-means (Lloyd's iterations from distinct
+ * random rows; an empty cluster takes half of the largest one) on at most
+ * 256 * nlist rows for the centroids and on the residuals of at most 65536
+ * rows for each sub-space's codebook, rows drawn with the seed. Everything
+ * (training, codes, search results) is the same for every thread count and
+ * BLAS kernel: the nearest centroid and codeword searches go through
+ * sl_flat_search's exact re-scoring, and all other sums run in a fixed order.
+ *
+ * Thread safety: sl_ivfpq_search may run concurrently with itself; train and
+ * add need the index alone (they parallelise internally). */
+typedef struct sl_ivfpq_config {
+    size_t dim;          /* vector dimension, >= 1 */
+    sl_metric metric;
+    size_t nlist;        /* coarse centroids (inverted lists), >= 1; 0 = chosen at training: 4 sqrt(n), at most n / 39, at least 1 */
+    size_t M;            /* sub-quantisers, 1 .. dim; 0 = dim / 8 (at least 1) */
+    size_t nbits;        /* bits per sub-code: 8 (the only width; 0 = 8) */
+    size_t iters;        /* k-means iterations for centroids and codebooks; 0 = 25 */
+    uint64_t seed;       /* k-means starts and the training rows drawn */
+} sl_ivfpq_config;
+/* Fill c with the defaults: L2, nlist 0 (chosen at training), M 0 (dim/8),
+ * 8 bits, 25 iterations, seed 0; dim is 0 and must be set. */
+void sl_ivfpq_config_default(sl_ivfpq_config *c);
+
+typedef struct sl_ivfpq sl_ivfpq;
+
+/* An empty, untrained index. Errors: SL_ERR_ARG (dim 0, M > dim, nbits other
+ * than 8, an unknown metric), SL_ERR_NOMEM. */
+sl_status sl_ivfpq_create(const sl_ivfpq_config *cfg, sl_ivfpq **out);
+void sl_ivfpq_destroy(sl_ivfpq *q); /* NULL-safe */
+
+/* Learn the centroids and codebooks from n training rows (n x dim), which
+ * need not be the rows added later. stop (may be NULL) is polled between
+ * k-means iterations. Errors: SL_ERR_STATE (already trained), SL_ERR_ARG
+ * (fewer rows than nlist, or than 256), SL_ERR_NUMERIC (NaN/Inf, naming the
+ * row), SL_ERR_NOMEM, SL_ERR_INTERRUPTED (the index stays untrained). */
+sl_status sl_ivfpq_train(sl_ivfpq *q, const float *x, size_t n, const volatile sig_atomic_t *stop);
+
+/* Encode and add n rows. Their ids are keys[i] when keys is given (each
+ * >= 0; not checked for repeats: a repeated id is simply returned twice),
+ * else the count of vectors ever added before (deleted ones included) plus i. labels (n, or NULL) are the
+ * rows' labels for label filters; an index that has been given labels keeps
+ * them for every row (rows added without get -1). progress counts rows
+ * (may be NULL); stop is polled between blocks of rows, and on
+ * SL_ERR_INTERRUPTED the index holds the rows of the blocks done (the first
+ * ones, in order). Errors: SL_ERR_STATE (not trained), SL_ERR_ARG (n = 0, a
+ * negative key, naming its row), SL_ERR_NUMERIC (naming the row; nothing
+ * added), SL_ERR_NOMEM (the blocks done stay), SL_ERR_INTERRUPTED. */
+sl_status sl_ivfpq_add(sl_ivfpq *q, const float *x, size_t n, const int64_t *keys, const int64_t *labels,
+                       sl_progress *progress, const volatile sig_atomic_t *stop);
+
+/* Remove every vector whose id is among ids (n of them; repeats allowed).
+ * All are checked first: an id that no vector has is SL_ERR_RANGE naming
+ * it, nothing removed. *removed (may be NULL) gets the count removed.
+ * Errors also SL_ERR_STATE (untrained), SL_ERR_NOMEM. */
+sl_status sl_ivfpq_delete(sl_ivfpq *q, const int64_t *ids, size_t n, size_t *removed);
+
+/* Distributed runs (sl_dist, simlearn/base.h). sl_ivfpq_train_dist and
+ * sl_ivfpq_add_dist are collectives in which every rank passes its own rows
+ * x (n of them, rows first .. first + n - 1 of the `total` rows of all
+ * ranks: the sl_dist_share of the rank), and its rows' keys and labels
+ * (this rank's n, or NULL). Training draws its samples from all the rows
+ * and runs k-means with the per-cluster sums added over the ranks, so every
+ * rank gets the same centroids and codebooks (they can differ in the last
+ * bits from a one-process training on the same rows, whose sums run in
+ * another order). Adding encodes each rank's rows and gives every rank all
+ * of them, so the indexes of all ranks end the same (the rows' default ids
+ * are their row numbers in the whole, after the ids handed out before); a
+ * rank's error or a stop on any rank fails every rank (the others with
+ * SL_ERR_STATE naming it; on SL_ERR_INTERRUPTED every rank holds the rounds
+ * of rows done). sl_ivfpq_search_dist shares the queries (every rank passes
+ * them all, and the same index) and gives every rank all the results, the
+ * same as sl_ivfpq_search. In a run of one process each is the one-process
+ * call. */
+sl_status sl_ivfpq_train_dist(sl_ivfpq *q, const float *x, size_t n, size_t first, size_t total,
+                              const volatile sig_atomic_t *stop);
+sl_status sl_ivfpq_add_dist(sl_ivfpq *q, const float *x, size_t n, size_t first, size_t total, const int64_t *keys,
+                            const int64_t *labels, sl_progress *progress, const volatile sig_atomic_t *stop);
+
+/* How to search. */
+typedef struct sl_ivfpq_search_config {
+    size_t k;        /* neighbours per query, >= 1 */
+    size_t nprobe;   /* lists visited per query (at most nlist are); 0 = 8 */
+    size_t rerank;   /* 0: approximate scores; >= k: re-score this many best codes exactly from base */
+    const float *base; /* with rerank: the original vectors, id i in row i (not normalised for cosine) */
+    size_t base_rows;  /* rows of base */
+    const sl_hnsw_filter *filter; /* ids and labels allowed, as for HNSW; may be NULL */
+} sl_ivfpq_search_config;
+/* Fill c with the defaults: k 10, nprobe 8, no re-ranking, no filter. */
+void sl_ivfpq_search_config_default(sl_ivfpq_search_config *c);
+
+/* Search nq queries (nq x dim), in parallel over queries. Rows with fewer
+ * than k results (the probed lists hold fewer allowed vectors) are padded
+ * with id -1 and score NaN. Results are sorted best first, equal scores by
+ * increasing id. Errors: SL_ERR_ARG (k = 0, rerank in 1 .. k-1, rerank
+ * without base), SL_ERR_STATE (untrained or empty index), SL_ERR_NUMERIC
+ * (a NaN/Inf query), SL_ERR_RANGE (with rerank, a candidate id that is not a
+ * row of base, named), SL_ERR_NOMEM. */
+sl_status sl_ivfpq_search(const sl_ivfpq *q, const float *queries, size_t nq, const sl_ivfpq_search_config *cfg,
+                          int64_t *ids, float *scores);
+
+sl_status sl_ivfpq_search_dist(const sl_ivfpq *q, const float *queries, size_t nq, const sl_ivfpq_search_config *cfg,
+                               int64_t *ids, float *scores);
+
+/* Facts about an index. */
+typedef struct sl_ivfpq_info {
+    size_t dim, nlist, M, nbits;
+    sl_metric metric;
+    bool trained, labelled; /* labelled: a label is kept per vector */
+    size_t size;            /* vectors held */
+    size_t next_id;         /* vectors ever added (the next default id) */
+    size_t code_bytes;      /* bytes per vector in the lists: M + 8 (id) + 8 with labels */
+    size_t empty_lists, largest_list;
+    double imbalance;       /* nlist * sum(list size^2) / size^2: 1 when even, the mean number of codes a query scans per probe relative to even lists */
+    size_t bytes;           /* memory held: lists, centroids, codebooks and the L2 search tables */
+} sl_ivfpq_info;
+void sl_ivfpq_get_info(const sl_ivfpq *q, sl_ivfpq_info *out);
+
+/* Decode: the approximation of the vector with this id that the index holds
+ * (centroid + codewords; for cosine of the normalised vector), into out
+ * (dim). The first vector with the id. SL_ERR_NOTFOUND otherwise. */
+sl_status sl_ivfpq_reconstruct(const sl_ivfpq *q, int64_t id, float *out);
+
+/* Save a trained index (written atomically), little-endian: magic
+ * "SLIVFPQ\n", format version (uint32, 1), metric (uint32), dim, nlist, M,
+ * nbits, iters, seed, size, next id, labelled (each 8 bytes); the centroids (float32,
+ * nlist x dim); the codebooks (float32, per sub-space 256 x its width); per
+ * list its length (uint64), codes (length x M bytes), ids (int64) and, when
+ * labelled, labels (int64); then an FNV-1a 64-bit checksum of everything
+ * before it. Load validates every field against the file size before
+ * allocating (SL_ERR_FORMAT naming the file and the problem, never a crash):
+ * a NaN/Inf centroid or codeword, a negative id, or list lengths that do not
+ * sum to the size are refused. Save errors: SL_ERR_STATE (untrained),
+ * SL_ERR_IO. */
+sl_status sl_ivfpq_save(const sl_ivfpq *q, const char *path);
+sl_status sl_ivfpq_load(const char *path, sl_ivfpq **out);
+
+/* What kind of index a file holds, from its magic: "hnsw", "ivfpq", "shards"
+ * (a manifest), or NULL (unreadable or something else). */
+const char *sl_index_kind(const char *path);
+
 /* ---- sharded HNSW ---------------------------------------------------------
  * A sharded index is several HNSW files ("shards"), each over some of the
  * base rows, and a small manifest that names them. Every shard keeps the ids

@@ -282,6 +282,8 @@ typedef struct sl_report_config {
     bool probe;              /* linear probe: true */
     size_t thumbs;           /* images drawn over the t-SNE maps (with images): 20 */
     uint64_t seed;           /* queries, pair samples, maps: 1 */
+    size_t path_from, path_to; /* the items the path section walks between; SIZE_MAX (both): the first grid query
+                                  and the next grid query of another class (or the second query) */
     FILE *progress_stream;   /* NULL: no progress */
     sl_progress_mode progress_mode;
 } sl_report_config;

@@ -9,6 +9,9 @@ arrays.
     >>> index = simlearn.Index(32, metric="cosine")          # HNSW
     >>> ids = index.add(x)
     >>> scores, ids = index.search(x[:5], k=3, ef=64)
+    >>> ivf = simlearn.IVFPQIndex(32, nlist=16, M=8)         # compressed
+    >>> ivf.train(x); ids = ivf.add(x)
+    >>> scores, ids = ivf.search(x[:5], k=3, nprobe=4)
 
 Arrays: float32 C-contiguous input is used without a copy; other real dtypes
 and layouts are converted once; anything else raises TypeError naming the
@@ -21,9 +24,9 @@ Long calls release the GIL and run on `threads` OpenMP threads (0 = all
 cores); the thread count is that of the calling thread only. Errors of the
 library raise ValueError (bad values, shapes, files), OSError (I/O),
 MemoryError or RuntimeError (a state such as an empty index), with the
-library's message; an unknown word raises KeyError. Ctrl-C during Index.add, tsne,
-LinearProbe.fit, LinearSVM.fit and Words.train stop them with KeyboardInterrupt (add leaves
-the index valid with the rows added so far).
+library's message; an unknown word raises KeyError. Ctrl-C during Index.add,
+IVFPQIndex.train and add, tsne, LinearProbe.fit, LinearSVM.fit and Words.train stop them
+with KeyboardInterrupt (add leaves the index valid with the rows added so far).
 """
 
 import os as _os
@@ -33,7 +36,7 @@ import numpy as _np
 from . import _simlearn
 from .models import Encoder, Model, load_safetensors, save_safetensors
 
-__all__ = ["Index", "ShardedIndex", "knn", "knn_graph", "knn_graph_stats", "knn_path", "knn_geodesics", "Model", "Encoder", "load_safetensors", "save_safetensors", "KNNClassifier", "LinearProbe", "LinearSVM", "spectrum", "effective_rank", "anisotropy",
+__all__ = ["Index", "ShardedIndex", "IVFPQIndex", "knn", "knn_graph", "knn_graph_stats", "knn_path", "knn_geodesics", "Model", "Encoder", "load_safetensors", "save_safetensors", "KNNClassifier", "LinearProbe", "LinearSVM", "spectrum", "effective_rank", "anisotropy",
            "uniformity", "alignment_uniformity", "pca", "tsne", "Words", "train", "embed", "zero_shot",
            "retrieval_metrics", "class_margins", "abtt", "rank", "__version__"]
 __version__ = _simlearn.version()
@@ -247,11 +250,13 @@ class Index(_Closing, _simlearn._Index):
     def load(cls, path):
         """Read an index written by save() or by `simlearn index build`.
 
-        A sharded index (the manifest `mpirun -np N simlearn index build`
+        An IVF-PQ file gives an IVFPQIndex. A sharded index (the manifest `mpirun -np N simlearn index build`
         writes) gives a ShardedIndex: every shard in this process, or under
         mpirun one shard per rank."""
         if cls is Index and _simlearn.is_manifest(_os.fspath(path)):
             return ShardedIndex.load(path)
+        if cls is Index and _simlearn.index_kind(_os.fspath(path)) == "ivfpq":
+            return IVFPQIndex.load(path)
         return cls._load(path)
 
     def __repr__(self):
@@ -300,6 +305,114 @@ class ShardedIndex(_Closing, _simlearn._Shards):
         except ValueError:
             return "<simlearn.ShardedIndex (closed)>"
         return f"<simlearn.ShardedIndex shards={i['shards']} dim={i['dim']} metric={i['metric']} rows={i['rows']}>"
+
+
+class IVFPQIndex(_Closing, _simlearn._IVFPQ):
+    """A compressed index: an inverted file over nlist k-means centroids
+    whose lists hold product-quantisation codes of the residuals, M bytes per
+    vector (Jegou, Douze & Schmid), as `simlearn index build --type ivfpq`.
+
+    IVFPQIndex(dim, metric="l2", nlist=None, M=None, iters=25, seed=0):
+    nlist None chooses 4 sqrt(n) of the training rows (at most n / 39); M
+    None is dim // 8; the first dim % M sub-vectors are one value longer.
+    train(x) learns the centroids and codebooks (k-means), add(x) encodes
+    rows, search(queries, k, nprobe) scans the codes of the nprobe lists
+    nearest each query by asymmetric distance tables. Scores are
+    approximate unless rerank=N re-scores the N best exactly from base (the
+    original vectors, id i in row i). Ids are yours (add(x, ids=...), int64
+    >= 0, not checked for repeats) or the count of rows ever added. The
+    index, its codes and its results do not depend on the thread count. May
+    be searched from several Python threads at once; train, add and delete
+    need it alone."""
+
+    def __init__(self, dim, metric="l2", nlist=None, M=None, iters=25, seed=0):
+        super().__init__(_count(dim, "dim"), _metric(metric), 0 if nlist is None else _count(nlist, "nlist"),
+                         0 if M is None else _count(M, "M"), _count(iters, "iters"), _count(seed, "seed", 0))
+
+    @property
+    def dim(self):
+        return self.info()["dim"]
+
+    @property
+    def metric(self):
+        return self.info()["metric"]
+
+    @property
+    def is_trained(self):
+        return self.info()["trained"]
+
+    def __len__(self):
+        """The number of vectors held."""
+        return self.info()["size"]
+
+    def train(self, x, *, threads=0):
+        """Learn the coarse centroids (k-means on at most 256 * nlist rows)
+        and the sub-space codebooks (k-means on the residuals of at most
+        65536 rows) from x, which needs at least max(nlist, 256) rows."""
+        self._train(_matrix(x, "x", self.dim), _count(threads, "threads", 0))
+
+    def add(self, x, ids=None, *, labels=None, threads=0):
+        """Encode and add the rows of x; returns their ids (int64 array).
+
+        ids: one int64 >= 0 per row (else ValueError naming the row);
+        None: the count of rows ever added before, onwards. labels: one
+        int64 per row for search(labels=...) filters (default -1)."""
+        a = _matrix(x, "x", self.dim)
+        keys = None if ids is None else _ids(ids, "ids")
+        lab = None if labels is None else _ids(labels, "labels")
+        first = self._add(a, keys, lab, _count(threads, "threads", 0))
+        if keys is not None:
+            return keys.copy()
+        return _np.arange(first, first + a.shape[0], dtype=_np.int64)
+
+    def search(self, queries, k, nprobe=8, filter=None, *, labels=None, rerank=0, base=None, threads=0):
+        """(scores, ids) of the k best vectors for each query row.
+
+        nprobe: lists scanned per query (more is slower and more exact).
+        rerank: 0, or at least k: re-score that many best codes exactly
+        from base (a float32 matrix whose row i is the vector of id i).
+        filter: ids the results may contain; labels: labels they may have.
+        Rows with fewer than k results are padded with id -1 and score NaN."""
+        q = _matrix(queries, "queries", self.dim)
+        k = _count(k, "k")
+        b = None if base is None else _matrix(base, "base", self.dim)
+        allow = None if filter is None else _ids(filter, "filter")
+        lab = None if labels is None else _ids(labels, "labels")
+        scores = _np.empty((q.shape[0], k), dtype=_np.float32)
+        ids = _np.empty((q.shape[0], k), dtype=_np.int64)
+        self._search(q, k, _count(nprobe, "nprobe"), _count(rerank, "rerank", 0), b, allow, lab,
+                     _count(threads, "threads", 0), scores, ids)
+        return scores, ids
+
+    def delete(self, ids):
+        """Remove every vector with one of these ids (all checked first: an
+        id no vector has raises ValueError and nothing is removed); returns
+        the count removed."""
+        return self._delete(_ids(ids, "ids"))
+
+    def reconstruct(self, id):
+        """The index's approximation of the vector with this id: its
+        centroid plus its codewords (float32; KeyError when absent)."""
+        out = _np.empty(self.dim, dtype=_np.float32)
+        self._reconstruct(int(id), out)
+        return out
+
+    def save(self, path):
+        """Write the trained index to path (atomically)."""
+        self._save(path)
+
+    @classmethod
+    def load(cls, path):
+        """Read an index written by save() or by `simlearn index build --type ivfpq`."""
+        return cls._load(path)
+
+    def __repr__(self):
+        try:
+            i = self.info()
+        except ValueError:
+            return "<simlearn.IVFPQIndex (closed)>"
+        return (f"<simlearn.IVFPQIndex dim={i['dim']} metric={i['metric']} nlist={i['nlist']} M={i['M']} "
+                f"size={i['size']}>")
 
 
 # ---- geometry (simlearn geometry) ------------------------------------------

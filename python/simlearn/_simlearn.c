@@ -74,7 +74,7 @@ size_t rows_of(const Py_buffer *v) { return v->ndim >= 1 ? (size_t)v->shape[0] :
 size_t cols_of(const Py_buffer *v) { return v->ndim == 2 ? (size_t)v->shape[1] : 1; }
 
 /* Outputs (nq x k of float32 and of int64). */
-static int get_outputs(PyObject *od, PyObject *oi, Py_buffer *vd, Py_buffer *vi, size_t nq, size_t k) {
+int get_outputs(PyObject *od, PyObject *oi, Py_buffer *vd, Py_buffer *vi, size_t nq, size_t k) {
     if (get_buffer(od, vd, "scores out", 'f', 2, true) < 0) return -1;
     if (get_buffer(oi, vi, "ids out", 'q', 2, true) < 0) {
         PyBuffer_Release(vd);
@@ -88,7 +88,7 @@ static int get_outputs(PyObject *od, PyObject *oi, Py_buffer *vd, Py_buffer *vi,
     return 0;
 }
 
-static int parse_metric(const char *name, sl_metric *m) {
+int parse_metric(const char *name, sl_metric *m) {
     if (sl_metric_parse(name, m) == SL_OK) return 0;
     sl_error_clear();
     PyErr_Format(PyExc_ValueError, "metric: expected 'l2', 'ip' or 'cosine', got '%s'", name);
@@ -319,7 +319,7 @@ static int index_init(IndexObject *o, PyObject *args, PyObject *kw) {
 }
 
 /* An optional int64 vector of n values (ids, labels); 0 when obj is None. */
-static int get_optional_ids(PyObject *obj, Py_buffer *v, const char *name, size_t n) {
+int get_optional_ids(PyObject *obj, Py_buffer *v, const char *name, size_t n) {
     if (obj == Py_None) return 0;
     if (get_buffer(obj, v, name, 'q', 1, false) < 0) return -1;
     if (n != (size_t)-1 && rows_of(v) != n) {
@@ -615,6 +615,16 @@ static PyObject *py_is_manifest(PyObject *self, PyObject *arg) {
     bool yes = sl_shards_is_manifest(PyBytes_AS_STRING(path));
     Py_DECREF(path);
     return PyBool_FromLong(yes);
+}
+
+static PyObject *py_index_kind(PyObject *self, PyObject *arg) {
+    (void)self;
+    PyObject *path;
+    if (!PyUnicode_FSConverter(arg, &path)) return NULL;
+    const char *k = sl_index_kind(PyBytes_AS_STRING(path));
+    Py_DECREF(path);
+    if (!k) Py_RETURN_NONE;
+    return PyUnicode_FromString(k);
 }
 
 /* ---- geometry -------------------------------------------------------------
@@ -1507,6 +1517,7 @@ static PyMethodDef module_methods[] = {
     {"version", py_version, METH_NOARGS, "the C library's version"},
     {"dist", py_dist, METH_NOARGS, "(rank, ranks) of a distributed run"},
     {"is_manifest", py_is_manifest, METH_O, "whether a file is a sharded index's manifest"},
+    {"index_kind", py_index_kind, METH_O, "'hnsw', 'ivfpq', 'shards' or None, from a file's start"},
     {"spectrum", py_spectrum, METH_VARARGS, "covariance spectrum and effective rank"},
     {"align_uniform", py_align_uniform, METH_VARARGS, "alignment and uniformity of two views"},
     {"uniformity", py_uniformity, METH_VARARGS, "uniformity of one set"},
@@ -1559,7 +1570,7 @@ PyMODINIT_FUNC PyInit__simlearn(void) {
         Py_DECREF(m);
         return NULL;
     }
-    if (models_add_types(m) < 0) {
+    if (models_add_types(m) < 0 || ivfpq_add_type(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

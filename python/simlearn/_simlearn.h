@@ -1,6 +1,6 @@
 /* What the extension's source files share: errors as exceptions, buffer
  * checks, the Ctrl-C guard of long calls (python/simlearn/_simlearn.c), and
- * the types that python/simlearn/_models.c adds to the module. */
+ * the types that python/simlearn/_models.c and _ivfpq.c add to the module. */
 #ifndef SIMLEARN_PY_SIMLEARN_H
 #define SIMLEARN_PY_SIMLEARN_H
 
@@ -23,6 +23,15 @@ int get_buffer(PyObject *obj, Py_buffer *view, const char *name, char want, int 
 size_t rows_of(const Py_buffer *v);
 size_t cols_of(const Py_buffer *v);
 
+/* Search outputs: writable nq x k buffers of float32 (scores) and int64
+ * (ids); -1 with ValueError otherwise (nothing held). */
+int get_outputs(PyObject *od, PyObject *oi, Py_buffer *vd, Py_buffer *vi, size_t nq, size_t k);
+/* A metric name; -1 with ValueError otherwise. */
+int parse_metric(const char *name, sl_metric *m);
+/* An optional int64 vector (0 and nothing held when obj is None), of n
+ * values unless n is (size_t)-1; -1 with an exception otherwise. */
+int get_optional_ids(PyObject *obj, Py_buffer *v, const char *name, size_t n);
+
 /* While a long call runs without the GIL, SIGINT in the main thread sets
  * stop_flag (which the call polls); sigint_release puts Python's handler
  * back. */
@@ -36,6 +45,8 @@ void sigint_release(sigint_guard *g);
 
 /* Add _Model and _Encoder to the module; -1 on error. */
 int models_add_types(PyObject *m);
+/* Add _IVFPQ to the module; -1 on error. */
+int ivfpq_add_type(PyObject *m);
 /* read_safetensors(path) and write_safetensors(path, tensors, metadata). */
 PyObject *py_read_safetensors(PyObject *self, PyObject *arg);
 PyObject *py_write_safetensors(PyObject *self, PyObject *args);

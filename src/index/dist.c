@@ -1,7 +1,10 @@
 /* Distance kernels for the index module: squared L2 with AVX-512 / AVX2
  * versions chosen at compile time, the scalar twin the tests compare them to,
- * and exact (double) pair scores. */
+ * exact (double) pair scores, and the whole-file reader of the index files. */
 #include "index_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
 
 #include <math.h>
 #include <string.h>
@@ -159,3 +162,31 @@ sl_status sl_metric_parse(const char *name, sl_metric *out) {
 }
 
 bool sl_metric_is_similarity(sl_metric m) { return m != SL_METRIC_L2; }
+
+sl_status sl__index_read(const char *path, const char *what, unsigned char **buf, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return sl__fail(SL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    long sz = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (sz < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return sl__fail(SL_ERR_IO, "%s: cannot tell the size", path);
+    }
+    if (sz == 0) {
+        fclose(f);
+        return sl__fail(SL_ERR_FORMAT, "%s: empty file, expected %s", path, what);
+    }
+    unsigned char *b = sl__malloc((size_t)sz);
+    if (!b) {
+        fclose(f);
+        return sl__fail(SL_ERR_NOMEM, "%s: cannot read %ld bytes", path, sz);
+    }
+    size_t got = fread(b, 1, (size_t)sz, f);
+    fclose(f);
+    if (got != (size_t)sz) {
+        sl__free(b);
+        return sl__fail(SL_ERR_IO, "%s: short read", path);
+    }
+    *buf = b;
+    *size = (size_t)sz;
+    return SL_OK;
+}

@@ -21,14 +21,7 @@
  * them. */
 #define FLAT_MARGIN 8
 
-/* Bounded max-heap of (value, id): the root is the worst kept candidate. */
-typedef struct {
-    float *v;
-    int64_t *id;
-    size_t cap;
-} heap;
-
-static void heap_replace_top(heap *h, float v, int64_t id) {
+void sl__heap_replace_top(sl__heap *h, float v, int64_t id) {
     size_t i = 0, n = h->cap;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
@@ -48,7 +41,7 @@ static void heap_replace_top(heap *h, float v, int64_t id) {
 /* Fold one row of the score block into the query's heap. Values are turned
  * into "smaller is better" keys: L2 uses |x|^2 - 2<q,x> (|q|^2 is the same for
  * the whole row), IP uses -<q,x>, cosine -<q,x>/|x|. aux holds |x|^2 or 1/|x|. */
-static void fold_row(sl_metric m, const float *c, const float *aux, size_t nb, int64_t id0, heap *h) {
+static void fold_row(sl_metric m, const float *c, const float *aux, size_t nb, int64_t id0, sl__heap *h) {
     float thr = h->v[0];
     size_t j = 0;
 #if defined(__AVX512F__)
@@ -69,7 +62,7 @@ static void fold_row(sl_metric m, const float *c, const float *aux, size_t nb, i
                 int b = __builtin_ctz(k);
                 k &= (__mmask16)(k - 1);
                 if (buf[b] < thr) {
-                    heap_replace_top(h, buf[b], id0 + (int64_t)(j + (size_t)b));
+                    sl__heap_replace_top(h, buf[b], id0 + (int64_t)(j + (size_t)b));
                     thr = h->v[0];
                 }
             }
@@ -79,7 +72,7 @@ static void fold_row(sl_metric m, const float *c, const float *aux, size_t nb, i
     for (; j < nb; j++) {
         float v = m == SL_METRIC_L2 ? aux[j] - 2.0f * c[j] : m == SL_METRIC_IP ? -c[j] : -c[j] * aux[j];
         if (v < thr) {
-            heap_replace_top(h, v, id0 + (int64_t)j);
+            sl__heap_replace_top(h, v, id0 + (int64_t)j);
             thr = h->v[0];
         }
     }
@@ -123,7 +116,7 @@ static sl_status check_args(size_t n, size_t d, size_t nq, size_t dq, const sl_f
     return SL_OK;
 }
 
-static double exact_key(sl_metric m, const float *q, const float *x, size_t d, double qnorm, double xnorm) {
+double sl__exact_key(sl_metric m, const float *q, const float *x, size_t d, double qnorm, double xnorm) {
     if (m == SL_METRIC_L2) return (double)sl__l2sq(q, x, d);
     double ip = sl__dot_d(q, x, d);
     if (m == SL_METRIC_IP) return -ip;
@@ -159,7 +152,7 @@ static bool finish_query(sl_metric m, const float *q, const float *base, size_t 
         int64_t j = hid[t];
         if (j == INT64_MAX) continue;
         cb[c].id = out->id0 + j;
-        cb[c].key = exact_key(m, q, base + (size_t)j * d, d, qnorm, bnorm ? bnorm[j] : 0);
+        cb[c].key = sl__exact_key(m, q, base + (size_t)j * d, d, qnorm, bnorm ? bnorm[j] : 0);
         c++;
     }
     if (c < out->need) return false;
@@ -240,7 +233,7 @@ static sl_status flat_core(const float *base, size_t n, size_t d, const float *q
                 /* -inf turns into a key of +inf (or NaN for a zero cosine
                  * norm), which never passes the threshold test. */
                 if (cfg->exclude_self && self >= (int64_t)b0 && self < (int64_t)(b0 + bn)) row[self - (int64_t)b0] = -INFINITY;
-                heap h = {hv + i * kk, hid + i * kk, kk};
+                sl__heap h = {hv + i * kk, hid + i * kk, kk};
                 fold_row(m, row, aux + b0, bn, (int64_t)b0, &h);
             }
         }

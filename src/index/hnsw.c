@@ -1338,34 +1338,10 @@ static sl_status load_body(reader *r, sl_hnsw **out) {
 }
 
 sl_status sl_hnsw_load(const char *path, sl_hnsw **out) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return sl__fail(SL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0) {
-        fclose(f);
-        return sl__fail(SL_ERR_IO, "%s: cannot seek", path);
-    }
-    long sz = ftell(f);
-    rewind(f);
-    if (sz < 0) {
-        fclose(f);
-        return sl__fail(SL_ERR_IO, "%s: cannot tell the size", path);
-    }
-    if (sz == 0) {
-        fclose(f);
-        return sl__fail(SL_ERR_FORMAT, "%s: empty file, expected a simlearn HNSW index", path);
-    }
-    unsigned char *buf = sl__malloc((size_t)sz);
-    if (!buf) {
-        fclose(f);
-        return sl__fail(SL_ERR_NOMEM, "%s: cannot read %ld bytes", path, sz);
-    }
-    size_t got = fread(buf, 1, (size_t)sz, f);
-    fclose(f);
-    if (got != (size_t)sz) {
-        sl__free(buf);
-        return sl__fail(SL_ERR_IO, "%s: short read", path);
-    }
-    reader r = {buf, (size_t)sz, 0, path};
+    unsigned char *buf;
+    size_t sz;
+    SL__TRY(sl__index_read(path, "a simlearn HNSW index", &buf, &sz));
+    reader r = {buf, sz, 0, path};
     sl_status st = load_body(&r, out);
     sl__free(buf);
     return st;

@@ -16,6 +16,13 @@ double sl__dot_d(const float *a, const float *b, size_t n);
  * L2 norms, needed for cosine only. */
 double sl__exact_score(sl_metric m, const float *q, const float *x, size_t d);
 
+/* The exact search's re-scoring key of one pair (smaller is better): the
+ * squared L2 distance (sl__l2sq), -<q, x> for IP, -<q, x> / (qnorm xnorm)
+ * for cosine (qnorm and xnorm: sqrt of sl__dot_d of each with itself; -0
+ * when either is 0). Re-ranking elsewhere uses it to give the same scores
+ * to the bit as sl_flat_search. */
+double sl__exact_key(sl_metric m, const float *q, const float *x, size_t d, double qnorm, double xnorm);
+
 /* A scored result: key (smaller is better: a distance, or a similarity
  * negated) and id; sl__cand_cmp orders by key, then id (qsort). */
 typedef struct sl__cand {
@@ -26,6 +33,48 @@ int sl__cand_cmp(const void *a, const void *b);
 /* Sort buf[0 .. c) by sl__cand_cmp and write its k best as ids and scores
  * (the key back as the metric's score), padded with id -1 and NaN. */
 void sl__cand_emit(sl__cand *buf, size_t c, size_t k, sl_metric m, int64_t *ids, float *scores);
+
+/* Bounded max-heap of (value, id), smaller is better: the root v[0] is the
+ * worst kept candidate, equal values ordered by id (the larger id is worse).
+ * Filled with (INFINITY, INT64_MAX) to start; sl__heap_replace_top puts
+ * (v, id) in place of the root, which the caller checked it beats. */
+typedef struct sl__heap {
+    float *v;
+    int64_t *id;
+    size_t cap;
+} sl__heap;
+void sl__heap_replace_top(sl__heap *h, float v, int64_t id);
+
+/* Where rows sit in a distributed run: this rank's rows are rows first ..
+ * first + n - 1 of the `total` rows of all ranks; dist false is one process
+ * holding them all (first 0). */
+typedef struct sl__part {
+    size_t first, total;
+    bool dist;
+} sl__part;
+
+/* k-means (kmeans.c): k centroids (k x d, written to cent) of the rows of
+ * x, started from k distinct rows of the whole drawn with seed, at most
+ * iters Lloyd iterations (fewer once no assignment changes); an empty
+ * cluster takes half of the largest. part NULL: the n rows are all; else a
+ * collective in which every rank passes its n rows (n may be 0) and its
+ * part, and every rank gets the same centroids (its per-cluster sums added
+ * over the ranks). The same centroids for every thread count and BLAS
+ * kernel. what names the caller in errors: SL_ERR_ARG (fewer rows than k,
+ * or k = 0), SL_ERR_NOMEM, SL_ERR_INTERRUPTED (stop set between iterations,
+ * on any rank), a rank's error failing every rank. The rows must be finite
+ * (checked by the caller). */
+sl_status sl__kmeans(const float *x, size_t n, size_t d, size_t k, size_t iters, uint64_t seed,
+                     const volatile sig_atomic_t *stop, float *cent, const char *what, const sl__part *part);
+
+/* Free an L2 IVF-PQ index's precomputed per-list tables, so that searches
+ * build each probed list's table from the residual query (the path taken
+ * when the tables would pass 1 GiB); for the tests. */
+void sl__ivfpq_drop_tables(sl_ivfpq *q);
+/* L2 lists shorter than n (default 128) are scanned by adding the list's
+ * precomputed terms and the query's table entry by entry instead of
+ * building the list's table first (the same scores); for the tests. */
+void sl__ivfpq_set_short_list(sl_ivfpq *q, size_t n);
 
 /* SL_ERR_NUMERIC naming the first row with a NaN/Inf value, or SL_OK. */
 sl_status sl__check_finite(const float *x, size_t n, size_t d, const char *what);
@@ -57,6 +106,11 @@ void sl__keymap_free(sl__keymap *m); /* leaves an empty map */
  * checksum of HNSW files and shard manifests. */
 #define SL__FNV1A_INIT 0xcbf29ce484222325ULL
 uint64_t sl__fnv1a(uint64_t hsh, const void *p, size_t n);
+
+/* The whole file at path in a new buffer (*size >= 1 bytes). SL_ERR_IO
+ * (cannot open or read), SL_ERR_FORMAT (empty: "expected <what>"),
+ * SL_ERR_NOMEM, each naming path. */
+sl_status sl__index_read(const char *path, const char *what, unsigned char **buf, size_t *size);
 
 /* In a distributed run: whether every rank's step went well (a collective).
  * A rank whose own step failed keeps its status and message; the others

@@ -75,6 +75,7 @@ void sl_report_config_default(sl_report_config *c) {
     c->probe = true;
     c->thumbs = 20;
     c->seed = 1;
+    c->path_from = c->path_to = SIZE_MAX;
 }
 
 static const char *class_name(const sl_report_attr *a, int64_t v, char buf[24]) {
@@ -107,6 +108,9 @@ static sl_status check_config(const sl_report_config *c) {
     for (size_t z = 0; z < c->n_zeroshot; z++)
         if (!c->zeroshot[z].name || !c->zeroshot[z].prompt || !c->zeroshot[z].predicted)
             return sl__fail(SL_ERR_ARG, "report: zero-shot entry %zu has no name, prompt or predictions", z);
+    if ((c->path_from != SIZE_MAX || c->path_to != SIZE_MAX) && (c->path_from >= c->n || c->path_to >= c->n))
+        return sl__fail(SL_ERR_ARG, "report: path from item %zu to item %zu, but there are %zu items", c->path_from,
+                        c->path_to, c->n);
     if (c->grid_attr < 0 || (c->n_attrs && (size_t)c->grid_attr >= c->n_attrs))
         return sl__fail(SL_ERR_ARG, "report: label attribute %d out of range (%zu attributes)", c->grid_attr,
                         c->n_attrs);
@@ -415,6 +419,94 @@ static sl_status section_neighbours(sl__tbuf *b, const sl_report_config *c, rep_
         sl__free(rgb);
     }
     sl__free(tiles), sl__free(labels);
+    sl__tb_str(b, "</div></section>\n");
+    return s;
+}
+
+/* The path's ends: as configured, or the first grid query and the next
+ * query (in the shuffled order) of another class, else the second. */
+static void path_ends(const sl_report_config *c, const size_t *order, size_t *from, size_t *to) {
+    if (c->path_from != SIZE_MAX) {
+        *from = c->path_from, *to = c->path_to;
+        return;
+    }
+    *from = order[0], *to = order[1];
+    if (!c->n_attrs) return;
+    const int64_t *lab = c->attrs[c->grid_attr].labels;
+    for (size_t i = 1; i < c->n; i++)
+        if (lab[order[i]] != lab[order[0]]) {
+            *to = order[i];
+            return;
+        }
+}
+
+/* One representation's path drawn as rows of up to 16 tiles. */
+static sl_status path_figure(sl__tbuf *b, const sl_report_config *c, const int64_t *path, size_t np, const char *title) {
+    size_t cols = np < 16 ? np : 16, rows = (np + cols - 1) / cols;
+    sl_grid_tile *tiles = sl__calloc(rows * cols, sizeof *tiles);
+    char(*labels)[32] = sl__calloc(np, 32);
+    if (!tiles || !labels) {
+        sl__free(tiles), sl__free(labels);
+        return sl__fail(SL_ERR_NOMEM, "report: out of memory");
+    }
+    for (size_t i = 0; i < np; i++) {
+        tiles[i] = tile_of(c, (size_t)path[i]);
+        if (c->n_attrs) {
+            char nb[24];
+            const sl_report_attr *a = &c->attrs[c->grid_attr];
+            snprintf(labels[i], 32, "%s", class_name(a, a->labels[path[i]], nb));
+            tiles[i].label = labels[i];
+        }
+    }
+    sl_grid_config gc = {2, 1, title};
+    uint8_t *rgb = NULL;
+    int w, h;
+    sl_status s = sl_grid_render(tiles, rows, cols, &gc, &rgb, &w, &h);
+    if (!s) {
+        sl__tb_str(b, "<figure>");
+        rb_png(b, rgb, w, h, title);
+        sl__tb_str(b, "</figure>\n");
+    }
+    sl__free(rgb), sl__free(tiles), sl__free(labels);
+    return s;
+}
+
+/* The shortest path between two items through each representation's k-NN
+ * graph (its neighbour lists, symmetrised; a link is 1 - cosine long). */
+static sl_status section_paths(sl__tbuf *b, const sl_report_config *c, rep_out *outs, const size_t *order) {
+    sl__tb_str(b, "<section id=\"paths\"><h2>Paths through the k-NN graph</h2>\n");
+    if (!c->images) {
+        sl__tb_str(b, "<p class=\"missing\">No images were given, so there are no paths to draw.</p></section>\n");
+        return SL_OK;
+    }
+    size_t from, to, n = c->n, K = outs[0].K;
+    path_ends(c, order, &from, &to);
+    sl__tb_printf(b,
+                  "<p>The shortest path from item %zu to item %zu through each representation's k-NN graph: every "
+                  "item linked to its %zu nearest neighbours by cosine similarity (and they to it), a link 1 &minus; "
+                  "cosine long. Where a representation orders the data well, each step changes the picture a "
+                  "little.</p>\n<div class=\"grids\">\n",
+                  from, to, K);
+    float *len = sl__malloc_array(n * K, sizeof *len, "report paths");
+    sl_status s = len ? SL_OK : SL_ERR_NOMEM;
+    for (size_t r = 0; r < c->n_reps && !s; r++) {
+        for (size_t i = 0; i < n * K; i++) len[i] = outs[r].scores[i] < 1 ? 1 - outs[r].scores[i] : 0;
+        int64_t *path = NULL;
+        size_t np = 0;
+        double length;
+        s = sl_knngraph_path(outs[r].ids, len, n, K, (int64_t)from, (int64_t)to, &path, &np, &length);
+        char title[160];
+        if (!s && !path) {
+            sl__tb_str(b, "<p>");
+            sl__tb_text(b, rep_name(c, r));
+            sl__tb_str(b, ": no path; the two items lie in different components of its graph.</p>\n");
+        } else if (!s) {
+            snprintf(title, sizeof title, "%s: %zu steps, length %.3f", rep_name(c, r), np - 1, length);
+            s = path_figure(b, c, path, np, title);
+        }
+        sl_allocator_free(path);
+    }
+    sl__free(len);
     sl__tb_str(b, "</div></section>\n");
     return s;
 }
@@ -787,11 +879,13 @@ sl_status sl_report_html(const sl_report_config *c, char **html, size_t *len) {
             sl__tb_text(&b, rep_name(c, r));
             sl__tb_printf(&b, " (%zu dims)%s", c->reps[r].d, r + 1 < c->n_reps ? ", " : ".");
         }
-        sl__tb_str(&b, "</p>\n<nav><a href=\"#neighbours\">Nearest neighbours</a><a href=\"#maps\">Embedding maps</a>"
+        sl__tb_str(&b, "</p>\n<nav><a href=\"#neighbours\">Nearest neighbours</a><a href=\"#paths\">Paths</a>"
+                   "<a href=\"#maps\">Embedding maps</a>"
                    "<a href=\"#curves\">Training curves</a><a href=\"#geometry\">Geometry</a>"
                    "<a href=\"#evaluation\">Evaluation</a></nav>\n");
         s = section_neighbours(&b, c, outs, queries, nq);
     }
+    if (!s) s = section_paths(&b, c, outs, queries);
     if (!s) s = section_maps(&b, c, outs);
     if (!s) s = section_curves(&b, c);
     if (!s) s = section_geometry(&b, c, outs);
