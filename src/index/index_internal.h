@@ -66,6 +66,10 @@ typedef struct sl__part {
  * (checked by the caller). */
 sl_status sl__kmeans(const float *x, size_t n, size_t d, size_t k, size_t iters, uint64_t seed,
                      const volatile sig_atomic_t *stop, float *cent, const char *what, const sl__part *part);
+/* The score block of the exact searches that k-means and IVF-PQ run over
+ * and over (assignments, probes): small enough that the allocator keeps
+ * reusing it rather than mapping fresh pages for every call. */
+#define SL__KMEANS_BLOCK ((size_t)8 << 20)
 
 /* Free an L2 IVF-PQ index's precomputed per-list tables, so that searches
  * build each probed list's table from the residual query (the path taken

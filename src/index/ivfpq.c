@@ -137,6 +137,7 @@ static sl_status coarse(const sl_ivfpq *q, const float *x, size_t n, size_t k, i
     sl_flat_config_default(&fc);
     fc.metric = q->metric == SL_METRIC_IP ? SL_METRIC_IP : SL_METRIC_L2;
     fc.k = k;
+    fc.max_block_bytes = SL__KMEANS_BLOCK;
     return sl_flat_search(q->cent, q->nlist, q->dim, x, n, q->dim, &fc, ids, sc);
 }
 

@@ -85,6 +85,7 @@ static sl_status assign(const float *x, size_t n, size_t d, size_t k, const floa
     sl_flat_config fc;
     sl_flat_config_default(&fc);
     fc.k = 1;
+    fc.max_block_bytes = SL__KMEANS_BLOCK; /* called every iteration: a block that stays in the heap */
     sl_status s = sl_flat_search(cent, k, d, x, n, d, &fc, a, sc);
     if (s) return flags[1] = 1, s;
     for (size_t i = 0; i < n; i++) flags[0] += a[i] != prev[i];

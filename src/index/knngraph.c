@@ -119,7 +119,8 @@ static sl_status sym_build(const int64_t *ids, const float *len, size_t n, size_
     g->to = sl__malloc_array(2 * n, k * sizeof *g->to, "k-NN graph");
     g->w = sl__malloc_array(2 * n, k * sizeof *g->w, "k-NN graph");
     size_t *fill = sl__malloc_array(n, sizeof *fill, "k-NN graph");
-    if (!g->start || !g->to || !g->w || !fill) return sl__free(fill), sym_free(g), SL_ERR_NOMEM;
+    if (!g->start || !g->to || !g->w || !fill)
+        return sl__free(fill), sym_free(g), sl__fail(SL_ERR_NOMEM, "k-NN graph: out of memory for %zu rows", n);
     for (size_t i = 0; i < n * k; i++) g->start[i / k + 1]++, g->start[ids[i] + 1]++;
     for (size_t i = 0; i < n; i++) g->start[i + 1] += g->start[i];
     memcpy(fill, g->start, n * sizeof *fill);
@@ -166,7 +167,8 @@ static size_t components(const sym_graph *g, size_t n, int64_t *comp, size_t *st
 /* In-degree summary and the hubs (largest in-degrees, ties: smaller id). */
 static sl_status indegrees(const int64_t *ids, size_t n, size_t k, sl_knngraph_stats *s) {
     size_t *deg = sl__calloc(n, sizeof *deg), *sorted = sl__malloc_array(n, sizeof *sorted, "k-NN graph");
-    if (!deg || !sorted) return sl__free(deg), sl__free(sorted), SL_ERR_NOMEM;
+    if (!deg || !sorted)
+        return sl__free(deg), sl__free(sorted), sl__fail(SL_ERR_NOMEM, "k-NN graph: out of memory for %zu rows", n);
     for (size_t i = 0; i < n * k; i++) deg[ids[i]]++;
     double mean = (double)k, m2 = 0, m3 = 0;
     for (size_t i = 0; i < n; i++) {
