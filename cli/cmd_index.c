@@ -153,16 +153,12 @@ static int build_ivfpq_dist(const cli_args *a, sl_metric m) {
     float *x = NULL;
     int64_t *labels = NULL, *ids = NULL;
     size_t rows, d, first, n;
-    int rc = 0;
     sl_status s = sl_npy_read_matrix_part(a->pos[0], (size_t)sl_dist_rank(), (size_t)sl_dist_size(), &x, &rows, &d,
                                           &first, &n);
-    if (s)
-        rc = cli_fail(s);
-    else if (cli_str(a, "labels") && (rc = cli_read_labels(cli_str(a, "labels"), n, "vectors", &labels))) {
-    } else if (cli_str(a, "ids") && (rc = cli_read_ints(cli_str(a, "ids"), n, "ids", "vectors", &ids))) {
-    } else {
-        rc = build_ivfpq(a, m, x, rows, d, first, n, ids, labels);
-    }
+    int rc = s ? cli_fail(s) : 0;
+    if (!rc && cli_str(a, "labels")) rc = cli_read_labels(cli_str(a, "labels"), n, "vectors", &labels);
+    if (!rc && cli_str(a, "ids")) rc = cli_read_ints(cli_str(a, "ids"), n, "ids", "vectors", &ids);
+    if (!rc) rc = build_ivfpq(a, m, x, rows, d, first, n, ids, labels);
     sl_allocator_free(x), sl_allocator_free(labels), sl_allocator_free(ids);
     return rc;
 }

@@ -190,3 +190,21 @@ sl_status sl__index_read(const char *path, const char *what, unsigned char **buf
     *size = (size_t)sz;
     return SL_OK;
 }
+
+sl_status sl__reader_get(sl__reader *r, void *out, size_t n, const char *what) {
+    if (r->n - r->pos < n)
+        return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: file ends inside %s (truncated?)", r->path, r->pos, what);
+    memcpy(out, r->p + r->pos, n);
+    r->pos += n;
+    return SL_OK;
+}
+
+sl_status sl__reader_checksum(sl__reader *r) {
+    if (r->n < 16) return sl__fail(SL_ERR_FORMAT, "%s: file too short (%zu bytes)", r->path, r->n);
+    uint64_t want;
+    memcpy(&want, r->p + r->n - 8, 8);
+    if (sl__fnv1a(SL__FNV1A_INIT, r->p, r->n - 8) != want)
+        return sl__fail(SL_ERR_FORMAT, "%s: checksum mismatch (the file is corrupt or truncated)", r->path);
+    r->n -= 8;
+    return SL_OK;
+}

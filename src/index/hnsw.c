@@ -1179,19 +1179,7 @@ sl_status sl_hnsw_save(const sl_hnsw *h, const char *path) {
     return sl_afile_commit(af);
 }
 
-typedef struct {
-    const unsigned char *p;
-    size_t n, pos;
-    const char *path;
-} reader;
-
-static sl_status get(reader *r, void *out, size_t n, const char *what) {
-    if (r->n - r->pos < n)
-        return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: file ends inside %s (truncated?)", r->path, r->pos, what);
-    memcpy(out, r->p + r->pos, n);
-    r->pos += n;
-    return SL_OK;
-}
+typedef sl__reader reader;
 
 typedef struct {
     uint32_t version, metric;
@@ -1204,24 +1192,19 @@ typedef struct {
 static sl_status load_header(reader *r, file_header *fh) {
     char magic[8];
     memset(fh, 0, sizeof *fh);
-    SL__TRY(get(r, magic, 8, "the magic"));
+    SL__TRY(sl__reader_get(r, magic, 8, "the magic"));
     if (memcmp(magic, hnsw_magic, 8) != 0)
         return sl__fail(SL_ERR_FORMAT, "%s: not a simlearn HNSW index (wrong magic)", r->path);
-    SL__TRY(get(r, &fh->version, 4, "the version"));
+    SL__TRY(sl__reader_get(r, &fh->version, 4, "the version"));
     if (fh->version != HNSW_VERSION && fh->version != HNSW_VERSION_KEYS)
         return sl__fail(SL_ERR_FORMAT, "%s: format version %u, this build reads versions %d and %d", r->path,
                         fh->version, HNSW_VERSION, HNSW_VERSION_KEYS);
     /* The checksum covers everything but its own 8 bytes. */
-    if (r->n < 16) return sl__fail(SL_ERR_FORMAT, "%s: file too short (%zu bytes)", r->path, r->n);
-    uint64_t want;
-    memcpy(&want, r->p + r->n - 8, 8);
-    if (sl__fnv1a(SL__FNV1A_INIT, r->p, r->n - 8) != want)
-        return sl__fail(SL_ERR_FORMAT, "%s: checksum mismatch (the file is corrupt or truncated)", r->path);
-    r->n -= 8;
-    SL__TRY(get(r, &fh->metric, 4, "the metric"));
+    SL__TRY(sl__reader_checksum(r));
+    SL__TRY(sl__reader_get(r, &fh->metric, 4, "the metric"));
     uint64_t *u[] = {&fh->dim, &fh->M, &fh->efc, &fh->seed, &fh->count, &fh->live, &fh->ep, &fh->maxl};
-    for (size_t i = 0; i < sizeof u / sizeof *u; i++) SL__TRY(get(r, u[i], 8, "the header"));
-    SL__TRY(get(r, &fh->R2, 8, "the header"));
+    for (size_t i = 0; i < sizeof u / sizeof *u; i++) SL__TRY(sl__reader_get(r, u[i], 8, "the header"));
+    SL__TRY(sl__reader_get(r, &fh->R2, 8, "the header"));
     if (fh->metric > 2) return sl__fail(SL_ERR_FORMAT, "%s: unknown metric code %u", r->path, fh->metric);
     if (fh->dim == 0 || fh->dim > ((uint64_t)1 << 24))
         return sl__fail(SL_ERR_FORMAT, "%s: dimension %llu out of range", r->path, (unsigned long long)fh->dim);
@@ -1262,8 +1245,8 @@ static sl_status load_key(const reader *r, sl_hnsw *h, size_t i, int64_t key) {
 static sl_status load_node(reader *r, sl_hnsw *h, size_t i, size_t *nlive) {
     int32_t L = 0;
     int64_t lab = 0, key = 0;
-    SL__TRY(get(r, &L, 4, "a node level"));
-    SL__TRY(get(r, &lab, 8, "a node label"));
+    SL__TRY(sl__reader_get(r, &L, 4, "a node level"));
+    SL__TRY(sl__reader_get(r, &lab, 8, "a node label"));
     if (L < -1 || L > HNSW_MAX_LEVEL) return sl__fail(SL_ERR_FORMAT, "%s: node %zu has level %d", r->path, i, L);
     h->level[i] = L;
     h->labels[i] = lab;
@@ -1273,23 +1256,23 @@ static sl_status load_node(reader *r, sl_hnsw *h, size_t i, size_t *nlive) {
     memset(v, 0, h->dpad * sizeof *v);
     links_at(h, (uint32_t)i, 0)[0] = 0;
     if (h->keys) {
-        SL__TRY(get(r, &key, 8, "a node key"));
+        SL__TRY(sl__reader_get(r, &key, 8, "a node key"));
         SL__TRY(load_key(r, h, i, key));
     }
     if (L < 0) return SL_OK;
     (*nlive)++;
     if (L > 0 && !(h->up[i] = sl__calloc((size_t)L * (h->M + 1), sizeof(uint32_t))))
         return sl__fail(SL_ERR_NOMEM, "%s: out of memory", r->path);
-    SL__TRY(get(r, v, h->vdim * sizeof(float), "a vector"));
+    SL__TRY(sl__reader_get(r, v, h->vdim * sizeof(float), "a vector"));
     SL__TRY(sl__check_finite(v, 1, h->vdim, r->path));
     for (int l = 0; l <= L; l++) {
         uint32_t *lk = links_at(h, (uint32_t)i, l);
         uint32_t cnt = 0;
-        SL__TRY(get(r, &cnt, 4, "a link count"));
+        SL__TRY(sl__reader_get(r, &cnt, 4, "a link count"));
         if (cnt > max_links(h, l))
             return sl__fail(SL_ERR_FORMAT, "%s: node %zu has %u links on level %d, at most %zu", r->path, i, cnt, l,
                             max_links(h, l));
-        SL__TRY(get(r, lk + 1, (size_t)cnt * 4, "a link list"));
+        SL__TRY(sl__reader_get(r, lk + 1, (size_t)cnt * 4, "a link list"));
         lk[0] = cnt;
     }
     return SL_OK;

@@ -116,6 +116,20 @@ uint64_t sl__fnv1a(uint64_t hsh, const void *p, size_t n);
  * SL_ERR_NOMEM, each naming path. */
 sl_status sl__index_read(const char *path, const char *what, unsigned char **buf, size_t *size);
 
+/* A whole index file in memory (sl__index_read), read front to back. */
+typedef struct sl__reader {
+    const unsigned char *p;
+    size_t n, pos; /* bytes, and the next one to read */
+    const char *path;
+} sl__reader;
+/* The next n bytes into out; SL_ERR_FORMAT "PATH: byte B: file ends inside
+ * WHAT (truncated?)" when fewer are left. */
+sl_status sl__reader_get(sl__reader *r, void *out, size_t n, const char *what);
+/* The file's trailing FNV-1a 64 checksum of every byte before it checked
+ * (SL_ERR_FORMAT "file too short" under 16 bytes, "checksum mismatch"
+ * otherwise); r->n then leaves the checksum out. */
+sl_status sl__reader_checksum(sl__reader *r);
+
 /* In a distributed run: whether every rank's step went well (a collective).
  * A rank whose own step failed keeps its status and message; the others
  * get SL_ERR_STATE saying "<what>: rank R failed (see its message)". */

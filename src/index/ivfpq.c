@@ -1003,19 +1003,7 @@ sl_status sl_ivfpq_save(const sl_ivfpq *q, const char *path) {
     return sl_afile_commit(af);
 }
 
-typedef struct {
-    const unsigned char *p;
-    size_t n, pos;
-    const char *path;
-} reader;
-
-static sl_status get(reader *r, void *out, size_t n, const char *what) {
-    if (r->n - r->pos < n)
-        return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: file ends inside %s (truncated?)", r->path, r->pos, what);
-    memcpy(out, r->p + r->pos, n);
-    r->pos += n;
-    return SL_OK;
-}
+typedef sl__reader reader;
 
 /* Magic, version and checksum (r->n then excludes the checksum), then the
  * header fields, each checked; the index is created from them. */
@@ -1023,20 +1011,15 @@ static sl_status load_header(reader *r, sl_ivfpq **out, uint64_t counts[3]) {
     char magic[8] = {0};
     uint32_t v32[2] = {0};
     uint64_t v64[9] = {0};
-    SL__TRY(get(r, magic, 8, "the magic"));
+    SL__TRY(sl__reader_get(r, magic, 8, "the magic"));
     if (memcmp(magic, ivfpq_magic, 8) != 0)
         return sl__fail(SL_ERR_FORMAT, "%s: not a simlearn IVF-PQ index (wrong magic)", r->path);
-    SL__TRY(get(r, v32, sizeof v32, "the header"));
+    SL__TRY(sl__reader_get(r, v32, sizeof v32, "the header"));
     if (v32[0] != IVFPQ_VERSION)
         return sl__fail(SL_ERR_FORMAT, "%s: format version %u, this build reads version %d", r->path, v32[0],
                         IVFPQ_VERSION);
-    if (r->n < 16) return sl__fail(SL_ERR_FORMAT, "%s: file too short (%zu bytes)", r->path, r->n);
-    uint64_t want;
-    memcpy(&want, r->p + r->n - 8, 8);
-    if (sl__fnv1a(SL__FNV1A_INIT, r->p, r->n - 8) != want)
-        return sl__fail(SL_ERR_FORMAT, "%s: checksum mismatch (the file is corrupt or truncated)", r->path);
-    r->n -= 8;
-    SL__TRY(get(r, v64, sizeof v64, "the header"));
+    SL__TRY(sl__reader_checksum(r));
+    SL__TRY(sl__reader_get(r, v64, sizeof v64, "the header"));
     uint64_t dim = v64[0], nlist = v64[1], M = v64[2], left = r->n - r->pos;
     if (v32[1] > 2) return sl__fail(SL_ERR_FORMAT, "%s: unknown metric code %u", r->path, v32[1]);
     if (dim == 0 || dim > ((uint64_t)1 << 24))
@@ -1066,7 +1049,7 @@ static sl_status load_header(reader *r, sl_ivfpq **out, uint64_t counts[3]) {
 }
 
 static sl_status load_floats(reader *r, float *x, size_t rows, size_t d, const char *what) {
-    SL__TRY(get(r, x, rows * d * sizeof *x, what));
+    SL__TRY(sl__reader_get(r, x, rows * d * sizeof *x, what));
     for (size_t i = 0; i < rows * d; i++)
         if (!isfinite(x[i]))
             return sl__fail(SL_ERR_FORMAT, "%s: %s: row %zu holds a NaN or infinite value", r->path, what, i / d);
@@ -1076,16 +1059,16 @@ static sl_status load_floats(reader *r, float *x, size_t rows, size_t d, const c
 static sl_status load_list(reader *r, sl_ivfpq *q, size_t l, uint64_t *total) {
     ivlist *L = &q->lists[l];
     uint64_t n = 0;
-    SL__TRY(get(r, &n, 8, "a list length"));
+    SL__TRY(sl__reader_get(r, &n, 8, "a list length"));
     if (n == 0) return SL_OK;
     size_t per = q->M + 8 * (q->labelled ? 2 : 1);
     if (n > (r->n - r->pos) / per)
         return sl__fail(SL_ERR_FORMAT, "%s: list %zu: %llu codes do not fit in the %zu bytes left", r->path, l,
                         (unsigned long long)n, r->n - r->pos);
     SL__TRY(list_reserve(L, n, q->M, q->labelled));
-    SL__TRY(get(r, L->codes, n * q->M, "a list's codes"));
-    SL__TRY(get(r, L->ids, n * 8, "a list's ids"));
-    if (q->labelled) SL__TRY(get(r, L->labels, n * 8, "a list's labels"));
+    SL__TRY(sl__reader_get(r, L->codes, n * q->M, "a list's codes"));
+    SL__TRY(sl__reader_get(r, L->ids, n * 8, "a list's ids"));
+    if (q->labelled) SL__TRY(sl__reader_get(r, L->labels, n * 8, "a list's labels"));
     for (size_t j = 0; j < n; j++)
         if (L->ids[j] < 0)
             return sl__fail(SL_ERR_FORMAT, "%s: list %zu holds the negative id %lld", r->path, l,
