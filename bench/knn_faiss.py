@@ -2,9 +2,12 @@
 """R3: exact k=10 search of the Fashion-MNIST test images against the train
 images: simlearn's sl_flat_search (through ctypes, from libsimlearn.so) and
 faiss IndexFlatL2 on the same number of threads, timed alternately in one
-process, so both see the same machine load; then the agreement of the
-neighbour ids, the sgemm peak (sl_gemm, 256 x d * d x N) and the summary line,
-whose ratio is faiss's best time / simlearn's best time (> 1: simlearn faster).
+process, so both see the same machine load; simlearn runs with its default
+screen (bf16 products where the CPU has them) and, as a check, with float32
+products: the two must return the same ids and scores to the bit. Then the
+agreement of the neighbour ids with faiss, the sgemm peak (sl_gemm, 256 x d *
+d x N) and the summary line, whose ratio is faiss's best time / simlearn's
+best time (> 1: simlearn faster).
 N and Q take the first rows of the base and the queries (0: all).
 usage: knn_faiss.py LIBSIMLEARN.so DATADIR [REPEATS [N [Q [THREADS]]]]"""
 import ctypes, os, sys, time
@@ -25,12 +28,13 @@ c_i64 = ctypes.POINTER(ctypes.c_int64)
 class FlatConfig(ctypes.Structure):
     _fields_ = [('metric', ctypes.c_int), ('k', ctypes.c_size_t), ('exclude_self', ctypes.c_bool),
                 ('query_offset', ctypes.c_size_t), ('max_block_bytes', ctypes.c_size_t),
-                ('progress', ctypes.c_void_p)]
+                ('progress', ctypes.c_void_p), ('screen', ctypes.c_int)]
 
 
 lib.sl_flat_search.argtypes = [c_f, ctypes.c_size_t, ctypes.c_size_t, c_f, ctypes.c_size_t, ctypes.c_size_t,
                                ctypes.POINTER(FlatConfig), c_i64, c_f]
 lib.sl_error_message.restype = ctypes.c_char_p
+lib.sl_flat_bf16_available.restype = ctypes.c_bool
 lib.sl_gemm.argtypes = [ctypes.c_bool, ctypes.c_bool, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t,
                         ctypes.c_float, c_f, ctypes.c_size_t, c_f, ctypes.c_size_t, ctypes.c_float, c_f,
                         ctypes.c_size_t]
@@ -49,12 +53,16 @@ n, d = xb.shape
 nq, k = xq.shape[0], 10
 S = np.zeros((nq, k), dtype=np.int64)
 SD = np.zeros((nq, k), dtype=np.float32)
-cfg = FlatConfig(0, k, False, 0, 0, None)
+S32 = np.zeros((nq, k), dtype=np.int64)
+SD32 = np.zeros((nq, k), dtype=np.float32)
+cfg = FlatConfig(0, k, False, 0, 0, None, 0)      # screen auto
+cfg32 = FlatConfig(0, k, False, 0, 0, None, 1)    # screen fp32
 P = lambda a, t: a.ctypes.data_as(t)
+print(f'bf16 products available: {lib.sl_flat_bf16_available()}', flush=True)
 
 
-def simlearn_search():
-    if lib.sl_flat_search(P(xb, c_f), n, d, P(xq, c_f), nq, d, ctypes.byref(cfg), P(S, c_i64), P(SD, c_f)) != 0:
+def simlearn_search(c=cfg, ids=S, dist=SD):
+    if lib.sl_flat_search(P(xb, c_f), n, d, P(xq, c_f), nq, d, ctypes.byref(c), P(ids, c_i64), P(dist, c_f)) != 0:
         sys.exit('simlearn: ' + lib.sl_error_message().decode())
 
 
@@ -77,15 +85,19 @@ peak = sgemm_peak()
 index = faiss.IndexFlatL2(d)
 index.add(xb)
 index.search(xq[:100], k)
-ts, tf = [], []
+ts, tf, t32 = [], [], []
 for r in range(reps):
     t = time.time(); simlearn_search(); ts.append(time.time() - t)
     t = time.time(); D, I = index.search(xq, k); tf.append(time.time() - t)
-    print(f'run {r + 1}: simlearn {ts[-1]:.3f} s, faiss {tf[-1]:.3f} s (search {nq}x{n}, d={d}, k={k}, {threads} threads)',
-          flush=True)
+    t = time.time(); simlearn_search(cfg32, S32, SD32); t32.append(time.time() - t)
+    print(f'run {r + 1}: simlearn {ts[-1]:.3f} s, faiss {tf[-1]:.3f} s, simlearn float32 screen {t32[-1]:.3f} s '
+          f'(search {nq}x{n}, d={d}, k={k}, {threads} threads)', flush=True)
+    if not (np.array_equal(S, S32) and np.array_equal(SD.view(np.uint32), SD32.view(np.uint32))):
+        sys.exit(f'simlearn: the default and float32 screens differ on {np.sum(np.any(S != S32, axis=1))} queries')
 peak = max(peak, sgemm_peak())
 gflop = 2.0 * nq * n * d / 1e9
-print(f'faiss {faiss.__version__}; best: simlearn {min(ts):.3f} s = {nq / min(ts):.0f} q/s, faiss {min(tf):.3f} s')
+print(f'faiss {faiss.__version__}; best: simlearn {min(ts):.3f} s = {nq / min(ts):.0f} q/s, faiss {min(tf):.3f} s, '
+      f'simlearn float32 screen {min(t32):.3f} s; ids and scores of the two screens identical in every run')
 print(f'simlearn {gflop / min(ts):.1f} GFLOP/s; sgemm peak {peak:.1f} GFLOP/s (sl_gemm 256x{d} * {d}x{n}, '
       f'best of before and after); fraction of peak {gflop / min(ts) / peak:.2f}')
 same_list = np.mean(np.all(S == I, axis=1))

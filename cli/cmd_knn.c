@@ -13,6 +13,7 @@ static const cli_opt opts[] = {
     {"index", 0, CLI_STR, NULL, "search this HNSW index (or manifest of shards) instead of exact search", NULL, 0, 0, false},
     {"ef", 0, CLI_INT, "64", "HNSW candidate list size", NULL, 1, 1e9, false},
     {"metric", 0, CLI_CHOICE, "l2", "exact-search distance (an index has its own)", "l2|ip|cosine", 0, 0, false},
+    {"screen", 0, CLI_CHOICE, "auto", "exact search's products: bf16 where the CPU has it (auto: for large searches) or float32; the results are the same", "auto|fp32|bf16", 0, 0, false},
     {"k", 'k', CLI_INT, "10", "neighbours", NULL, 1, 1e9, false},
     {"labels", 0, CLI_STR, NULL, "labels of the base rows (.npy ints): classify the queries", NULL, 0, 0, false},
     {"query-labels", 0, CLI_STR, NULL, "labels of the queries: report accuracy / retrieval metrics", NULL, 0, 0, false},
@@ -225,6 +226,7 @@ static int search(const cli_args *a, const knn_input *in, size_t k, int64_t *ids
         s = sl_shards_search(in->sh, in->q, in->nq, k, (size_t)cli_int(a, "ef"), NULL, ids, sc);
     } else {
         sl_flat_config fc = {.metric = in->m, .k = k, .exclude_self = in->self};
+        sl_flat_screen_parse(cli_str(a, "screen"), &fc.screen);
         /* (under mpirun, rank 0 shows the progress of its part) */
         FILE *ps = sl_dist_rank() == 0 ? stderr : NULL;
         if ((s = ps ? sl_progress_create(ps, cli_progress_mode(a), "search", in->nq, "q", &p) : SL_OK) == SL_OK) {

@@ -19,7 +19,7 @@
 #              (`make fuzz`, tests/fuzz/)
 set -euo pipefail
 
-core=(build-essential pkg-config libopenblas-dev zlib1g-dev libpng-dev libjpeg-dev libopenmpi-dev openmpi-bin)
+core=(build-essential pkg-config libopenblas-dev zlib1g-dev libpng-dev libjpeg-dev libdnnl-dev libopenmpi-dev openmpi-bin)
 test=(python3-numpy python3-gensim python3-torch chromium dataset-fashion-mnist pkg-config
       libopenblas0-openmp libopenblas0-pthread python3 python3-dev python3-pytest python3-pip
       python3-setuptools python3-wheel)

@@ -22,6 +22,10 @@ sl_status sl__fail_prefix(sl_status s, const char *fmt, ...) SL__PRINTF(2, 3);
 void *sl__malloc(size_t size);
 void *sl__calloc(size_t n, size_t size); /* overflow-checked, zeroed */
 void *sl__realloc(void *ptr, size_t size);
+/* Ask the kernel for 2 MiB pages in the 2 MiB-aligned part of a large block
+ * that is written once per call (Linux's MADV_HUGEPAGE; a hint, ignored where
+ * transparent huge pages are off): each small page would cost a fault. */
+void sl__advise_huge(void *p, size_t size);
 void sl__free(void *ptr);
 char *sl__strdup(const char *s);
 /* Overflow-checked n*size allocation; sets an SL_ERR_NOMEM message naming what. */
@@ -80,6 +84,21 @@ void sl__gemm_one(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, floa
  * is cut into with small matrices. */
 void sl__gemm_limited(size_t lim, bool trans_a, bool trans_b, size_t M, size_t N, size_t K, float alpha,
                       const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc);
+
+/* bfloat16 products (src/tensor/bf16.c). Whether they can run here: oneDNN
+ * (libdnnl.so.2) opens and the CPU has the AVX-512 BF16 instructions, and
+ * SIMLEARN_NO_BF16 is unset or 0. */
+bool sl__bf16_available(void);
+/* x[0..n) rounded to bf16, to nearest with ties to even. */
+void sl__bf16_round(const float *x, size_t n, uint16_t *out);
+/* The float value of a bf16. */
+float sl__bf16_value(uint16_t b);
+/* C (M x N, row stride ldc) = A B^T for A (M x K, stride lda) and B (N x K,
+ * stride ldb) in bf16: exact products, float32 sums in an order of oneDNN's
+ * choosing, on omp_get_max_threads() threads. SL_ERR_STATE when not
+ * available, SL_ERR_NOMEM when oneDNN fails. */
+sl_status sl__gemm_bf16_nt(size_t M, size_t N, size_t K, const uint16_t *A, size_t lda, const uint16_t *B,
+                           size_t ldb, float *C, size_t ldc);
 
 #define SL__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SL__MAX(a, b) ((a) > (b) ? (a) : (b))

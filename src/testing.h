@@ -17,8 +17,9 @@ void sl__gemm_ref(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, floa
  * v is required). */
 sl_status sl__eigh_ref(const double *a, size_t n, double *w, double *v);
 
-/* sl_flat_search with every distance in double and a full sort per query.
- * Same arguments and results (single-threaded, slow). */
+/* sl_flat_search by scoring every pair with the exact key (sl__exact_key:
+ * L2 as sl__l2sq, inner products in double) and a full sort per query by
+ * (key, id). Same arguments and results, to the bit (single-threaded, slow). */
 sl_status sl__flat_search_ref(const float *base, size_t n, size_t d, const float *queries, size_t nq, size_t dq,
                               const sl_flat_config *cfg, int64_t *ids, float *scores);
 

@@ -88,6 +88,34 @@ TEST(knn_cli_retrieval_reports) {
     free(out);
 }
 
+/* --screen: float32, bf16 (where the CPU has it), bf16 turned off by
+ * SIMLEARN_NO_BF16 (float32 then): the same ids and scores, byte for byte. */
+TEST(knn_cli_screens_write_the_same_files) {
+    make_data();
+    char *out;
+    const char *s = t_simlearn();
+    const char *runs[][2] = {{"", "fp32"}, {"", "bf16"}, {"SIMLEARN_NO_BF16=1 ", "bf16"}, {"", "auto"}};
+    for (int r = 0; r < 4; r++) {
+        char ids[64], sc[64];
+        snprintf(ids, sizeof ids, "ids%d.npy", r), snprintf(sc, sizeof sc, "sc%d.npy", r);
+        char *ip = strdup(t_path(ids));
+        ASSERT_EQ_INT(t_run(run_fmt("%s%s knn -b %s --self -k 6 --metric cosine --screen %s --ids-out %s --scores-out %s -q",
+                                    runs[r][0], s, t_path("x.npy"), runs[r][1], ip, t_path(sc)), &out), 0);
+        free(out), free(ip);
+    }
+    for (int r = 1; r < 4; r++)
+        for (int f = 0; f < 2; f++) {
+            char a[64], b[64], pa[1024];
+            snprintf(a, sizeof a, f ? "sc%d.npy" : "ids%d.npy", 0), snprintf(b, sizeof b, f ? "sc%d.npy" : "ids%d.npy", r);
+            snprintf(pa, sizeof pa, "%s", t_path(a));
+            ASSERT_EQ_INT(t_run(run_fmt("cmp %s %s", pa, t_path(b)), &out), 0);
+            free(out);
+        }
+    ASSERT_EQ_INT(t_run(run_fmt("%s knn -b %s --self --screen fp16", s, t_path("x.npy")), &out), 2);
+    ASSERT_CONTAINS(out, "fp16");
+    free(out);
+}
+
 TEST(knn_cli_bad_inputs) {
     make_data();
     char *out;

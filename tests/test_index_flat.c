@@ -91,6 +91,94 @@ TEST(flat_k_equal_to_n_returns_everything_sorted) {
     free(b);
 }
 
+/* Every screen (float32, bf16, auto) returns the naive twin's ids and
+ * scores to the bit, for every metric, with and without self-exclusion and
+ * with small blocks. */
+static void screens_match_ref(const char *what, const float *b, size_t n, const float *q, size_t nq, size_t d,
+                              size_t k) {
+    int64_t *ia = malloc(nq * k * sizeof *ia), *ib = malloc(nq * k * sizeof *ib);
+    float *sa = malloc(nq * k * sizeof *sa), *sb = malloc(nq * k * sizeof *sb);
+    for (int m = 0; m < 3; m++)
+        for (int self = 0; self < 2; self++)
+            for (int sc = 0; sc < 3; sc++)
+                for (size_t budget = 0; budget < 2; budget++) {
+                    const float *qq = self ? b : q;
+                    size_t nn = self ? SL__MIN(nq, n) : nq;
+                    sl_flat_config cfg = {.metric = (sl_metric)m, .k = k, .exclude_self = self,
+                                          .max_block_bytes = budget, .screen = (sl_flat_screen)sc};
+                    ASSERT_OK(sl_flat_search(b, n, d, qq, nn, d, &cfg, ia, sa));
+                    ASSERT_OK(sl__flat_search_ref(b, n, d, qq, nn, d, &cfg, ib, sb));
+                    for (size_t t = 0; t < nn * k; t++)
+                        if (ia[t] != ib[t] || memcmp(&sa[t], &sb[t], sizeof *sa))
+                            T_FAIL("%s: %s, self %d, screen %s, budget %zu: query %zu, place %zu: id %lld score %.9g, "
+                                   "the naive search's id %lld score %.9g",
+                                   what, sl_metric_name((sl_metric)m), self, sl_flat_screen_name((sl_flat_screen)sc),
+                                   budget, t / k, t % k, (long long)ia[t], sa[t], (long long)ib[t], sb[t]);
+                    if (0)
+                        T_FAIL("%s: %s, self %d, screen %s, budget %zu: differs from the naive search", what,
+                             sl_metric_name((sl_metric)m), self, sl_flat_screen_name((sl_flat_screen)sc), budget);
+                }
+    free(ia), free(ib), free(sa), free(sb);
+}
+
+TEST(flat_screens_match_ref_on_gaussian_rows) {
+    size_t n = 900, nq = 70, d = 48;
+    float *b = randmat(n, d, 11), *q = randmat(nq, d, 12);
+    screens_match_ref("gaussian", b, n, q, nq, d, 10);
+    free(b), free(q);
+}
+
+/* Rows far from the origin and close to each other: the bf16 screen's error
+ * bound is far wider than the gaps between the distances, so the lists
+ * grow to most of the base, and the answer must still be exact. */
+TEST(flat_screens_match_ref_when_bounds_are_loose) {
+    size_t n = 600, nq = 40, d = 40;
+    float *b = randmat(n, d, 13), *q = randmat(nq, d, 14);
+    for (size_t i = 0; i < n * d; i++) b[i] = 100.0f + 1e-3f * b[i];
+    for (size_t i = 0; i < nq * d; i++) q[i] = 100.0f + 1e-3f * q[i];
+    screens_match_ref("offset", b, n, q, nq, d, 7);
+    free(b), free(q);
+}
+
+/* Pixel-like rows (multiples of 1/255) copied from a few prototypes, so
+ * many distances tie exactly and ties go by id; plus rows with tiny values
+ * (bf16 flushes subnormals) and huge ones. */
+TEST(flat_screens_match_ref_on_ties_and_extreme_scales) {
+    size_t n = 500, nq = 30, d = 64;
+    float *b = malloc(n * d * sizeof *b), *q = malloc(nq * d * sizeof *q);
+    sl_rng r;
+    sl_rng_seed(&r, 15, 0);
+    float proto[8][64];
+    for (int p = 0; p < 8; p++)
+        for (size_t j = 0; j < d; j++) proto[p][j] = (float)sl_rng_below(&r, 256) / 255.0f;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++) {
+            float v = proto[i % 8][j];
+            if (i % 50 == 7) v *= 1e-39f;
+            if (i % 50 == 9) v *= 1e15f;
+            if (i % 50 == 11) v = 0;
+            b[i * d + j] = v;
+        }
+    for (size_t i = 0; i < nq; i++)
+        for (size_t j = 0; j < d; j++) q[i * d + j] = proto[(i * 3) % 8][j] + (i % 2 ? 0 : 1.0f / 255.0f);
+    screens_match_ref("ties", b, n, q, nq, d, 12);
+    free(b), free(q);
+}
+
+TEST(flat_screen_names_round_trip) {
+    for (int s = 0; s < 3; s++) {
+        sl_flat_screen back;
+        ASSERT_OK(sl_flat_screen_parse(sl_flat_screen_name((sl_flat_screen)s), &back));
+        ASSERT_EQ_INT(back, s);
+    }
+    sl_flat_screen x;
+    ASSERT_FAILS(sl_flat_screen_parse("fp16", &x), SL_ERR_ARG, "unknown screen 'fp16' (expected auto, fp32 or bf16)");
+    float b[6] = {0}, sc[1];
+    int64_t id[1];
+    sl_flat_config cfg = {.metric = SL_METRIC_L2, .k = 1, .screen = (sl_flat_screen)7};
+    ASSERT_FAILS(sl_flat_search(b, 2, 3, b, 1, 3, &cfg, id, sc), SL_ERR_ARG, "unknown screen 7");
+}
+
 TEST(flat_bad_inputs_fail_clearly) {
     float b[4 * 3] = {0}, q[2 * 3] = {0};
     int64_t ids[8];

@@ -38,13 +38,32 @@ bool sl_metric_is_similarity(sl_metric m);
 
 /* ---- exact search ---------------------------------------------------------
  * Top-k of every query against every base row, computed in blocks: a block of
- * queries times a block of base rows goes through one sl_gemm, and the scores
- * are folded into per-query top-k lists while the block is hot in cache; the
- * survivors are re-scored exactly (double accumulation) so the returned scores
- * and the order do not depend on BLAS rounding. Memory beyond the inputs and
- * outputs is bounded by max_block_bytes plus O(queries in a block * k).
- * Runs on the sl_threads_set threads (sl_gemm's tiles and OpenMP loops over
+ * queries times a block of base rows goes through one product, float32
+ * (sl_gemm) or bfloat16 (the screen below), and every score gets a proven
+ * bound on its distance from the exact score, from per-row norms. Per query,
+ * the rows whose lower bound is within the k-th smallest upper bound are kept
+ * and re-scored exactly (double accumulation; L2 as sl_hnsw does), so the ids,
+ * scores and order are those of the naive search over every row (ties by
+ * id), whatever the product's precision, rounding or blocking. Memory beyond
+ * the inputs and outputs is bounded by max_block_bytes plus O(queries in a
+ * block * k) (plus n * d * 2 bytes with the bf16 screen); near-ties that fill
+ * a query's list make it search again with a longer one.
+ * Runs on the sl_threads_set threads (products and OpenMP loops over
  * queries); the results do not depend on how many. */
+typedef enum {
+    SL_FLAT_SCREEN_AUTO = 0, /* bf16 where it can run and the product is large (n nq d >= 2^30, d >= 32) */
+    SL_FLAT_SCREEN_FP32 = 1, /* float32 products (sl_gemm) */
+    SL_FLAT_SCREEN_BF16 = 2  /* bf16 products where they can run, float32 otherwise */
+} sl_flat_screen;
+/* "auto", "fp32", "bf16". */
+const char *sl_flat_screen_name(sl_flat_screen s);
+/* Parse one of those; SL_ERR_ARG otherwise. */
+sl_status sl_flat_screen_parse(const char *name, sl_flat_screen *out);
+/* Whether bf16 products can run here: oneDNN (libdnnl.so.2, opened on first
+ * use) reports the AVX-512 BF16 instructions, and SIMLEARN_NO_BF16 is unset
+ * or 0. */
+bool sl_flat_bf16_available(void);
+
 typedef struct sl_flat_config {
     sl_metric metric;
     size_t k;              /* neighbours per query, >= 1 */
@@ -52,9 +71,10 @@ typedef struct sl_flat_config {
     size_t query_offset;   /* with exclude_self: base row of the first query (lets callers work in chunks) */
     size_t max_block_bytes; /* bound for the score block; 0 = 128 MiB */
     sl_progress *progress; /* queries done, may be NULL (borrowed) */
+    sl_flat_screen screen; /* the products' precision; the results are the same */
 } sl_flat_config;
 /* Fill c with the defaults: L2, k = 10, no self-exclusion, 128 MiB blocks,
- * no progress. */
+ * no progress, screen auto. */
 void sl_flat_config_default(sl_flat_config *c);
 
 /* base: n x d, queries: nq x dq (dq must equal d). ids (nq x k) and scores

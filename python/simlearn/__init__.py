@@ -88,7 +88,7 @@ def _count(value, name, low=1):
     return int(value)
 
 
-def knn(base, queries, k, metric="l2", *, exclude_self=False, threads=0):
+def knn(base, queries, k, metric="l2", *, exclude_self=False, threads=0, screen="auto"):
     """Exact k nearest neighbours of every query row among the base rows.
 
     Returns (scores, ids), each len(queries) x k (float32, int64). With
@@ -96,7 +96,11 @@ def knn(base, queries, k, metric="l2", *, exclude_self=False, threads=0):
     array, or None) and no row returns itself. Under mpirun (simlearn.rank())
     every rank passes the same arrays, searches its share of the base rows,
     and all receive the merged result, the same as one process's.
+    screen: the products' precision, "auto" (bf16 for large searches where
+    the CPU has it), "fp32" or "bf16"; the results are the same to the bit.
     """
+    if screen not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"screen: expected auto, fp32 or bf16, got {screen!r}")
     b = _matrix(base, "base")
     if exclude_self:
         if queries is not None and queries is not base:
@@ -107,7 +111,7 @@ def knn(base, queries, k, metric="l2", *, exclude_self=False, threads=0):
     k = _count(k, "k")
     scores = _np.empty((q.shape[0], k), dtype=_np.float32)
     ids = _np.empty((q.shape[0], k), dtype=_np.int64)
-    _simlearn.knn(b, q, k, _metric(metric), bool(exclude_self), _count(threads, "threads", 0), scores, ids)
+    _simlearn.knn(b, q, k, _metric(metric), bool(exclude_self), _count(threads, "threads", 0), scores, ids, screen)
     return scores, ids
 
 

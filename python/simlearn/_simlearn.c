@@ -124,17 +124,18 @@ void sigint_release(sigint_guard *g) {
 /* ---- exact search ---------------------------------------------------------*/
 static PyObject *py_knn(PyObject *self, PyObject *args, PyObject *kw) {
     (void)self;
-    static char *names[] = {"base", "queries", "k", "metric", "exclude_self", "threads", "scores", "ids", NULL};
+    static char *names[] = {"base", "queries", "k", "metric", "exclude_self", "threads", "scores", "ids", "screen", NULL};
     PyObject *ob, *oq, *od, *oi;
     Py_ssize_t k;
-    const char *metric;
+    const char *metric, *screen = "auto";
     int exclude_self, threads;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOnspiOO", names, &ob, &oq, &k, &metric, &exclude_self, &threads,
-                                     &od, &oi))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOnspiOO|s", names, &ob, &oq, &k, &metric, &exclude_self, &threads,
+                                     &od, &oi, &screen))
         return NULL;
     sl_flat_config cfg;
     sl_flat_config_default(&cfg);
     if (parse_metric(metric, &cfg.metric) < 0) return NULL;
+    if (sl_flat_screen_parse(screen, &cfg.screen)) return raise_status(SL_ERR_ARG);
     if (k < 1) return PyErr_Format(PyExc_ValueError, "k: expected at least 1, got %zd", k);
     cfg.k = (size_t)k;
     cfg.exclude_self = exclude_self != 0;

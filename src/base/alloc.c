@@ -2,8 +2,10 @@
  * overflow-checked size arithmetic and the gathering of rows by index. */
 #include "internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static void *default_malloc(size_t n, void *ctx) {
     (void)ctx;
@@ -52,6 +54,16 @@ void sl__free(void *ptr) {
 }
 
 void sl_allocator_free(void *p) { sl__free(p); }
+
+void sl__advise_huge(void *p, size_t size) {
+#if defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), b = ((uintptr_t)p + size) & ~(huge - 1);
+    if (p && b > a) (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+#else
+    (void)p, (void)size;
+#endif
+}
 
 char *sl__strdup(const char *s) {
     size_t n = strlen(s) + 1;

@@ -243,7 +243,7 @@ static sl_status probe_accuracy(const sl_report_config *c, const sl_report_rep *
  * NaN and shows as a dash. */
 static sl_status evaluate(const sl_report_config *c, const sl_report_rep *rp, rep_out *o) {
     size_t n = c->n, d = rp->d;
-    sl_flat_config fc = {SL_METRIC_COSINE, o->K, true, 0, 0, NULL};
+    sl_flat_config fc = {SL_METRIC_COSINE, o->K, true, 0, 0, NULL, SL_FLAT_SCREEN_AUTO};
     SL__TRY(sl_flat_search(rp->x, n, d, rp->x, n, d, &fc, o->ids, o->scores));
     int64_t *pred = sl__malloc_array(n, sizeof *pred, "report");
     if (!pred) return sl__fail(SL_ERR_NOMEM, "report: out of memory");

@@ -56,6 +56,23 @@ def test_knn_exclude_self_and_ties():
     np.testing.assert_array_equal(ids, [[0, 1, 2, 3]])
 
 
+def test_knn_screens_give_the_same_bits():
+    # Pixel-like rows with many exact ties: every screen gives the same ids
+    # and scores to the bit (bf16 runs where the CPU has it, float32 elsewhere).
+    rng = np.random.default_rng(3)
+    x = (rng.integers(0, 256, (40, 64)) / 255).astype(np.float32)[rng.integers(0, 40, 600)]
+    q = x[:50] + np.float32(1 / 255)
+    for metric in ("l2", "ip", "cosine"):
+        runs = [simlearn.knn(x, q, 9, metric, screen=s) for s in ("auto", "fp32", "bf16")]
+        for scores, ids in runs[1:]:
+            np.testing.assert_array_equal(ids, runs[0][1])
+            assert scores.tobytes() == runs[0][0].tobytes()
+        _, want_i = brute(x, q, 9, metric)
+        assert (runs[0][1][:, 0] == want_i[:, 0]).mean() > 0.9
+    with pytest.raises(ValueError, match="screen: expected auto, fp32 or bf16"):
+        simlearn.knn(x, q, 3, screen="fp16")
+
+
 def test_inputs_are_converted_once_or_refused():
     x = data(100, 8)
     want = simlearn.knn(x, x[:5], 3)
