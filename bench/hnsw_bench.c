@@ -2,8 +2,9 @@
  * ef_construction=200 on THREADS threads, prints the build time, saves the
  * index for the query comparison (bench/hnsw_ref.py), and writes the exact
  * top-10 ids of the queries as ground truth. N and Q (optional, 0 = all)
- * keep the first rows of the base and of the queries.
- * usage: hnsw_bench BASE.npy QUERIES.npy THREADS INDEX_OUT GT_OUT.npy [N [Q]] */
+ * keep the first rows of the base and of the queries; METRIC is l2 (the
+ * default) or cosine.
+ * usage: hnsw_bench BASE.npy QUERIES.npy THREADS INDEX_OUT GT_OUT.npy [N [Q [METRIC]]] */
 #include "simlearn.h"
 
 #include <stdio.h>
@@ -15,10 +16,12 @@ static int fail(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 6 || argc > 8) {
-        fprintf(stderr, "usage: %s BASE.npy QUERIES.npy THREADS INDEX_OUT GT_OUT.npy [N [Q]]\n", argv[0]);
+    if (argc < 6 || argc > 9) {
+        fprintf(stderr, "usage: %s BASE.npy QUERIES.npy THREADS INDEX_OUT GT_OUT.npy [N [Q [METRIC]]]\n", argv[0]);
         return 2;
     }
+    sl_metric metric = SL_METRIC_L2;
+    if (argc > 8 && sl_metric_parse(argv[8], &metric)) return fail();
     int threads = atoi(argv[3]);
     sl_threads_set(threads);
     float *b, *q;
@@ -33,14 +36,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "hnsw_bench: out of memory\n");
         return 1;
     }
-    sl_flat_config fc = {.metric = SL_METRIC_L2, .k = k};
+    sl_flat_config fc = {.metric = metric, .k = k};
     if (sl_flat_search(b, n, d, q, nq, dq, &fc, gt, sc) || sl_npy_write_labels(argv[5], gt, nq * k)) return fail();
-    sl_hnsw_config cfg = {.dim = d, .metric = SL_METRIC_L2, .M = 16, .ef_construction = 200, .seed = 100};
+    sl_hnsw_config cfg = {.dim = d, .metric = metric, .M = 16, .ef_construction = 200, .seed = 100};
     sl_hnsw *h;
     double t = sl_time_now();
     if (sl_hnsw_create(&cfg, &h) || sl_hnsw_add(h, b, n, NULL, NULL, NULL, NULL)) return fail();
     t = sl_time_now() - t;
-    printf("simlearn hnsw build of %zu vectors, M=16 efC=200 threads=%d: %.2f s\n", n, threads, t);
+    printf("simlearn hnsw build of %zu vectors (%zu-d, %s), M=16 efC=200 threads=%d: %.2f s\n", n, d,
+           sl_metric_name(metric), threads, t);
     printf("SIMLEARN_BUILD %.3f\n", t);
     if (sl_hnsw_save(h, argv[4])) return fail();
     sl_hnsw_destroy(h);

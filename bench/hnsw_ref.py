@@ -6,8 +6,10 @@ the same rows. For each ef the two are timed alternately on the same batch of
 queries (best of REPEATS), so both see the same machine load. Recall@10 is
 against exact search (GT.npy). Ratios are simlearn's speed over hnswlib's:
 queries per second simlearn / hnswlib, build time hnswlib / simlearn (> 1:
-simlearn faster). N and Q keep the first rows of the base and queries (0: all).
-usage: hnsw_ref.py LIBSIMLEARN.so INDEX BASE.npy QUERIES.npy GT.npy SIMLEARN_LOG [REPEATS [N [Q [THREADS]]]]"""
+simlearn faster). N and Q keep the first rows of the base and queries (0: all);
+METRIC is l2 or cosine (hnswlib's space of that name), NAME the summary line's
+label.
+usage: hnsw_ref.py LIBSIMLEARN.so INDEX BASE.npy QUERIES.npy GT.npy SIMLEARN_LOG [REPEATS [N [Q [THREADS [METRIC [NAME]]]]]]"""
 import ctypes, os, sys, time
 import numpy as np
 import hnswlib
@@ -18,6 +20,8 @@ reps = int(sys.argv[7]) if len(sys.argv) > 7 else 3
 nbase = int(sys.argv[8]) if len(sys.argv) > 8 else 0
 nquery = int(sys.argv[9]) if len(sys.argv) > 9 else 0
 threads = int(sys.argv[10]) if len(sys.argv) > 10 else 2
+metric = sys.argv[11] if len(sys.argv) > 11 else 'l2'
+name = sys.argv[12] if len(sys.argv) > 12 else 'hnsw'
 k = 10
 lib = ctypes.CDLL(lib_path)
 c_f = ctypes.POINTER(ctypes.c_float)
@@ -43,7 +47,7 @@ if lib.sl_hnsw_load(index_path.encode(), ctypes.byref(h)) != 0:
 S = np.zeros((nq, k), dtype=np.int64)
 SD = np.zeros((nq, k), dtype=np.float32)
 
-p = hnswlib.Index(space='l2', dim=xb.shape[1])
+p = hnswlib.Index(space=metric, dim=xb.shape[1])
 p.init_index(max_elements=xb.shape[0], M=16, ef_construction=200, random_seed=100)
 p.set_num_threads(threads)
 t = time.time()
@@ -89,10 +93,10 @@ def at95(rows):
 
 es, sr, sq = at95(sl)
 eh, hr, hq = at95(ref)
-print(f'hnsw build time: simlearn {sl_build:.2f} s, hnswlib {build:.2f} s, ratio {build / sl_build:.2f}')
+print(f'{name} build time: simlearn {sl_build:.2f} s, hnswlib {build:.2f} s, ratio {build / sl_build:.2f}')
 if es is None or eh is None:
     sys.exit('hnsw_ref.py: no ef reached recall 0.95 for ' + ' and '.join(
         name for name, e in (('simlearn', es), ('hnswlib', eh)) if e is None))
 print(f'(fastest setting with recall >= 0.95: simlearn ef={es}, hnswlib ef={eh})')
-print(f'hnsw: simlearn {sq:.0f} q/s at recall {sr:.4f}, hnswlib {hq:.0f} q/s at recall {hr:.4f}, '
+print(f'{name}: simlearn {sq:.0f} q/s at recall {sr:.4f}, hnswlib {hq:.0f} q/s at recall {hr:.4f}, '
       f'ratio {sq / hq:.2f}')
