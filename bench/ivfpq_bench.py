@@ -66,7 +66,8 @@ def run(name, xb, xq, nlist, M):
     fa_mem = faiss.serialize_index(fa).nbytes + fa.precomputed_table.size() * 4
     print(f'build (train + add): simlearn {sl_build:.2f} s, faiss {fa_build:.2f} s, ratio {fa_build / sl_build:.2f}')
     print(f'bytes per vector in the lists: simlearn {info["code_bytes"]}, faiss {fa.code_size + 8}; '
-          f'index memory: simlearn {info["bytes"] / 2**20:.1f} MiB, faiss {fa_mem / 2**20:.1f} MiB '
+          f'index memory: simlearn {info["bytes"] / 2**20:.1f} MiB ({info["bytes"]} bytes), '
+          f'faiss {fa_mem / 2**20:.1f} MiB ({fa_mem} bytes) '
           f'(serialised {faiss.serialize_index(fa).nbytes / 2**20:.1f} + L2 table '
           f'{fa.precomputed_table.size() * 4 / 2**20:.1f}), float32 vectors {n * d * 4 / 2**20:.1f} MiB')
     rows = {}

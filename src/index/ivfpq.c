@@ -33,8 +33,8 @@ struct sl_ivfpq {
     bool trained, labelled;
     size_t *off;  /* M + 1 sub-space boundaries */
     float *cent;  /* nlist x dim */
-    float *book;  /* sub-space m's 256 codewords of width w_m start at book + 256 * off[m] */
-    float *bookT; /* the same transposed per sub-space: w_m x 256 at bookT + 256 * off[m] */
+    float *book;  /* while training and loading: sub-space m's 256 codewords of width w_m at book + 256 * off[m] */
+    float *bookT; /* the same transposed per sub-space: w_m x 256 at bookT + 256 * off[m]; the copy kept */
     float *term;  /* L2: nlist x M x 256 of |p|^2 + 2 <c_m, p>; NULL when over TABLE_MAX_BYTES */
     ivlist *lists;
     size_t short_list; /* L2 lists shorter than this are scanned without building their table */
@@ -56,7 +56,11 @@ void sl_ivfpq_search_config_default(sl_ivfpq_search_config *c) {
 }
 
 static size_t sub_width(const sl_ivfpq *q, size_t m) { return q->off[m + 1] - q->off[m]; }
-static const float *sub_book(const sl_ivfpq *q, size_t m) { return q->book + KSUB * q->off[m]; }
+/* Codeword p of sub-space m, coordinate j (from the transposed codebooks, the
+ * only copy kept once trained). */
+static inline float codeword(const sl_ivfpq *q, size_t m, size_t p, size_t j) {
+    return q->bookT[KSUB * q->off[m] + j * KSUB + p];
+}
 
 static sl_status check_config(const sl_ivfpq_config *c) {
     if (!c) return sl__fail(SL_ERR_ARG, "ivfpq: no configuration given");
@@ -204,11 +208,14 @@ static sl_status build_terms(sl_ivfpq *q) {
     if (!(q->bookT = sl__malloc_array(KSUB, q->dim * sizeof *q->bookT, "ivfpq: codebooks"))) return SL_ERR_NOMEM;
     for (size_t m = 0; m < q->M; m++) {
         size_t w = sub_width(q, m);
-        const float *b = sub_book(q, m);
+        const float *b = q->book + KSUB * q->off[m];
         float *bt = q->bookT + KSUB * q->off[m];
         for (size_t p = 0; p < KSUB; p++)
             for (size_t j = 0; j < w; j++) bt[j * KSUB + p] = b[p * w + j];
     }
+    /* The row-major copy was only the training's (and the file's) layout. */
+    sl__free(q->book);
+    q->book = NULL;
     if (q->metric != SL_METRIC_L2) return SL_OK;
     size_t per = q->M * KSUB;
     if (q->nlist > TABLE_MAX_BYTES / sizeof(float) / per) return SL_OK; /* computed per list at search time */
@@ -217,11 +224,14 @@ static sl_status build_terms(sl_ivfpq *q) {
     for (size_t l = 0; l < q->nlist; l++)
         for (size_t m = 0; m < q->M; m++) {
             size_t w = sub_width(q, m);
-            const float *c = q->cent + l * q->dim + q->off[m], *b = sub_book(q, m);
+            const float *c = q->cent + l * q->dim + q->off[m];
             float *t = q->term + l * per + m * KSUB;
             for (size_t p = 0; p < KSUB; p++) {
                 float s = 0;
-                for (size_t j = 0; j < w; j++) s += b[p * w + j] * (b[p * w + j] + 2.0f * c[j]);
+                for (size_t j = 0; j < w; j++) {
+                    float b = codeword(q, m, p, j);
+                    s += b * (b + 2.0f * c[j]);
+                }
                 t[p] = s;
             }
         }
@@ -355,10 +365,11 @@ static void encode(const sl_ivfpq *q, const float *r, size_t n, uint8_t *codes) 
     }
 }
 
-/* Room for `more` entries in list L. */
-static sl_status list_reserve(ivlist *L, size_t more, size_t M, bool labelled) {
+/* Room for `more` entries in list L: exactly that many, or (growing) at
+ * least twice the present room. */
+static sl_status list_reserve(ivlist *L, size_t more, size_t M, bool labelled, bool exact) {
     if (L->cap - L->n >= more) return SL_OK;
-    size_t cap = SL__MAX(SL__MAX(L->n + more, 2 * L->cap), (size_t)16);
+    size_t cap = exact ? L->n + more : SL__MAX(SL__MAX(L->n + more, 2 * L->cap), (size_t)16);
     uint8_t *c = sl__realloc(L->codes, cap * M);
     if (!c) return sl__fail(SL_ERR_NOMEM, "ivfpq add: out of memory for a list of %zu codes", cap);
     L->codes = c;
@@ -414,12 +425,14 @@ static void work_free(add_work *w) {
     sl__free(w->res), sl__free(w->a), sl__free(w->ids), sl__free(w->sc), sl__free(w->codes), sl__free(w->count);
 }
 
-/* The lists (w->a) and codes (w->codes) of rows x[0 .. bn). */
-static sl_status encode_block(const sl_ivfpq *q, const float *x, size_t bn, add_work *w) {
+/* The lists (a, or w->a when a is NULL) and codes (w->codes) of rows
+ * x[0 .. bn); with a given, only the codes. */
+static sl_status encode_block(const sl_ivfpq *q, const float *x, size_t bn, const int64_t *a, add_work *w) {
     float *own;
     const float *use;
     SL__TRY(prepared(q, x, bn, &own, &use));
-    sl_status st = coarse(q, use, bn, 1, w->a, w->sc);
+    sl_status st = a ? SL_OK : coarse(q, use, bn, 1, w->a, w->sc);
+    if (a) memcpy(w->a, a, bn * sizeof *a);
     if (st == SL_OK) {
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < bn; i++)
@@ -431,6 +444,28 @@ static sl_status encode_block(const sl_ivfpq *q, const float *x, size_t bn, add_
     return st;
 }
 
+/* The lists of all n rows (a), and room for them in the lists, exactly, so
+ * that an add leaves no spare capacity behind. */
+static sl_status assign_all(sl_ivfpq *q, const float *x, size_t n, size_t B, int64_t *a, add_work *w,
+                            const volatile sig_atomic_t *stop) {
+    memset(w->count, 0, q->nlist * sizeof *w->count);
+    for (size_t b0 = 0; b0 < n; b0 += B) {
+        if (b0 > 0 && stop && *stop)
+            return sl__fail(SL_ERR_INTERRUPTED, "ivfpq add: interrupted after assigning %zu of %zu rows", b0, n);
+        size_t bn = SL__MIN(B, n - b0);
+        float *own;
+        const float *use;
+        SL__TRY(prepared(q, x + b0 * q->dim, bn, &own, &use));
+        sl_status st = coarse(q, use, bn, 1, a + b0, w->sc);
+        sl__free(own);
+        SL__TRY(st);
+        for (size_t i = 0; i < bn; i++) w->count[a[b0 + i]]++;
+    }
+    for (size_t l = 0; l < q->nlist; l++)
+        if (w->count[l]) SL__TRY(list_reserve(&q->lists[l], w->count[l], q->M, q->labelled, true));
+    return SL_OK;
+}
+
 /* Append bn encoded rows (lists a, codes) with their ids and labels (NULL:
  * -1); nothing is appended when a list cannot grow. */
 static sl_status append_rows(sl_ivfpq *q, size_t bn, const int64_t *a, const uint8_t *codes, const int64_t *ids,
@@ -438,7 +473,7 @@ static sl_status append_rows(sl_ivfpq *q, size_t bn, const int64_t *a, const uin
     memset(count, 0, q->nlist * sizeof *count);
     for (size_t i = 0; i < bn; i++) count[a[i]]++;
     for (size_t l = 0; l < q->nlist; l++)
-        if (count[l]) SL__TRY(list_reserve(&q->lists[l], count[l], q->M, q->labelled));
+        if (count[l]) SL__TRY(list_reserve(&q->lists[l], count[l], q->M, q->labelled, false));
     for (size_t i = 0; i < bn; i++) {
         ivlist *L = &q->lists[a[i]];
         memcpy(L->codes + L->n * q->M, codes + i * q->M, q->M);
@@ -469,6 +504,8 @@ sl_status sl_ivfpq_add(sl_ivfpq *q, const float *x, size_t n, const int64_t *key
     size_t B = SL__MIN(n, (size_t)ADD_BLOCK);
     add_work w;
     sl_status st = work_make(q, B, &w);
+    int64_t *a = st == SL_OK ? sl__malloc_array(n, sizeof *a, "ivfpq add: list assignments") : NULL;
+    if (st == SL_OK) st = a ? assign_all(q, x, n, B, a, &w, stop) : SL_ERR_NOMEM;
     for (size_t b0 = 0; b0 < n && st == SL_OK; b0 += B) {
         if (b0 > 0 && stop && *stop) {
             st = sl__fail(SL_ERR_INTERRUPTED, "ivfpq add: interrupted after %zu of %zu rows", b0, n);
@@ -476,11 +513,12 @@ sl_status sl_ivfpq_add(sl_ivfpq *q, const float *x, size_t n, const int64_t *key
         }
         size_t bn = SL__MIN(B, n - b0);
         for (size_t i = 0; i < bn; i++) w.ids[i] = keys ? keys[b0 + i] : (int64_t)(q->next_id + i);
-        st = encode_block(q, x + b0 * q->dim, bn, &w);
+        st = encode_block(q, x + b0 * q->dim, bn, a + b0, &w);
         if (st == SL_OK) st = append_rows(q, bn, w.a, w.codes, w.ids, labels ? labels + b0 : NULL, w.count);
         if (st == SL_OK && progress) sl_progress_update(progress, b0 + bn, NULL);
     }
     work_free(&w);
+    sl__free(a);
     return st;
 }
 
@@ -524,7 +562,7 @@ static sl_status add_round(sl_ivfpq *q, const float *x, size_t bn, size_t r0, si
     sl_status mine = SL_OK;
     if (bn && !head[2]) {
         for (size_t i = 0; i < bn; i++) w->ids[i] = keys ? keys[r0 + i] : (int64_t)(id0 + r0 + i);
-        mine = encode_block(q, x + r0 * q->dim, bn, w);
+        mine = encode_block(q, x + r0 * q->dim, bn, NULL, w);
         if (mine == SL_OK) pack(q, w, bn, labels ? labels + r0 : NULL, send + sizeof head);
         head[1] = mine != SL_OK;
     }
@@ -940,7 +978,7 @@ void sl_ivfpq_get_info(const sl_ivfpq *q, sl_ivfpq_info *o) {
     o->code_bytes = q->M + sizeof(int64_t) * (q->labelled ? 2 : 1);
     o->bytes = sizeof *q + (q->M + 1) * sizeof *q->off;
     if (!q->trained) return;
-    o->bytes += (q->nlist + 2 * KSUB) * q->dim * sizeof(float) + q->nlist * sizeof *q->lists;
+    o->bytes += (q->nlist + KSUB) * q->dim * sizeof(float) + q->nlist * sizeof *q->lists;
     if (q->term) o->bytes += q->nlist * q->M * KSUB * sizeof *q->term;
     double sq = 0;
     for (size_t l = 0; l < q->nlist; l++) {
@@ -959,9 +997,9 @@ sl_status sl_ivfpq_reconstruct(const sl_ivfpq *q, int64_t id, float *out) {
         for (size_t j = 0; j < L->n; j++) {
             if (L->ids[j] != id) continue;
             for (size_t m = 0; m < q->M; m++) {
-                size_t w = sub_width(q, m);
-                const float *p = sub_book(q, m) + (size_t)L->codes[j * q->M + m] * w;
-                for (size_t t = 0; t < w; t++) out[q->off[m] + t] = q->cent[l * q->dim + q->off[m] + t] + p[t];
+                size_t w = sub_width(q, m), p = L->codes[j * q->M + m];
+                for (size_t t = 0; t < w; t++)
+                    out[q->off[m] + t] = q->cent[l * q->dim + q->off[m] + t] + codeword(q, m, p, t);
             }
             return SL_OK;
         }
@@ -978,13 +1016,19 @@ sl_status sl_ivfpq_save(const sl_ivfpq *q, const char *path) {
     uint64_t h = SL__FNV1A_INIT;
     uint32_t v32[2] = {IVFPQ_VERSION, (uint32_t)q->metric};
     uint64_t v64[9] = {q->dim, q->nlist, q->M, q->nbits, q->iters, q->seed, q->size, q->next_id, q->labelled};
-    sl_status st = SL_OK;
+    /* The file keeps the codebooks row-major (codeword by codeword). */
+    float *book = sl__malloc_array(KSUB, q->dim * sizeof *book, "ivfpq save: codebooks");
+    sl_status st = book ? SL_OK : SL_ERR_NOMEM;
+    for (size_t m = 0; book && m < q->M; m++)
+        for (size_t p = 0, w = sub_width(q, m); p < KSUB; p++)
+            for (size_t j = 0; j < w; j++) book[KSUB * q->off[m] + p * w + j] = codeword(q, m, p, j);
 #define PUT(p, n) (st = st ? st : sl_afile_write(af, (p), (n)), h = sl__fnv1a(h, (p), (n)))
     PUT(ivfpq_magic, 8);
     PUT(v32, sizeof v32);
     PUT(v64, sizeof v64);
     PUT(q->cent, q->nlist * q->dim * sizeof *q->cent);
-    PUT(q->book, KSUB * q->dim * sizeof *q->book);
+    if (book) PUT(book, KSUB * q->dim * sizeof *book);
+    sl__free(book);
     for (size_t l = 0; l < q->nlist; l++) {
         const ivlist *L = &q->lists[l];
         uint64_t n = L->n;
@@ -1065,7 +1109,7 @@ static sl_status load_list(reader *r, sl_ivfpq *q, size_t l, uint64_t *total) {
     if (n > (r->n - r->pos) / per)
         return sl__fail(SL_ERR_FORMAT, "%s: list %zu: %llu codes do not fit in the %zu bytes left", r->path, l,
                         (unsigned long long)n, r->n - r->pos);
-    SL__TRY(list_reserve(L, n, q->M, q->labelled));
+    SL__TRY(list_reserve(L, n, q->M, q->labelled, true));
     SL__TRY(sl__reader_get(r, L->codes, n * q->M, "a list's codes"));
     SL__TRY(sl__reader_get(r, L->ids, n * 8, "a list's ids"));
     if (q->labelled) SL__TRY(sl__reader_get(r, L->labels, n * 8, "a list's labels"));
@@ -1141,9 +1185,9 @@ void sl__ivfpq_set_short_list(sl_ivfpq *q, size_t n) { q->short_list = n; }
 static void decode_d(const sl_ivfpq *q, size_t l, size_t j, double *out) {
     const ivlist *L = &q->lists[l];
     for (size_t m = 0; m < q->M; m++) {
-        size_t w = sub_width(q, m);
-        const float *p = sub_book(q, m) + (size_t)L->codes[j * q->M + m] * w;
-        for (size_t t = 0; t < w; t++) out[q->off[m] + t] = (double)q->cent[l * q->dim + q->off[m] + t] + p[t];
+        size_t w = sub_width(q, m), p = L->codes[j * q->M + m];
+        for (size_t t = 0; t < w; t++)
+            out[q->off[m] + t] = (double)q->cent[l * q->dim + q->off[m] + t] + codeword(q, m, p, t);
     }
 }
 
