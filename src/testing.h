@@ -17,6 +17,14 @@ void sl__gemm_ref(bool trans_a, bool trans_b, size_t M, size_t N, size_t K, floa
  * v is required). */
 sl_status sl__eigh_ref(const double *a, size_t n, double *w, double *v);
 
+/* The bf16 product's naive twin: float sums in index order of exact
+ * products. sl__bf16_use_ref(true) makes sl__gemm_bf16_nt run it and report
+ * bf16 products available (also in builds that never open oneDNN), so that
+ * the bf16 screen is tested everywhere; false returns to oneDNN. */
+void sl__gemm_bf16_nt_ref(size_t M, size_t N, size_t K, const uint16_t *A, size_t lda, const uint16_t *B, size_t ldb,
+                          float *C, size_t ldc);
+void sl__bf16_use_ref(bool on);
+
 /* sl_flat_search by scoring every pair with the exact key (sl__exact_key:
  * L2 as sl__l2sq, inner products in double) and a full sort per query by
  * (key, id). Same arguments and results, to the bit (single-threaded, slow). */

@@ -3,6 +3,8 @@
 #include "test.h"
 
 #include "index/index_internal.h"
+#include "internal.h"
+#include "testing.h"
 
 static float *randmat(size_t n, size_t d, uint64_t seed) {
     sl_rng r;
@@ -91,7 +93,8 @@ TEST(flat_k_equal_to_n_returns_everything_sorted) {
     free(b);
 }
 
-/* Every screen (float32, bf16, auto) returns the naive twin's ids and
+/* Every screen (float32, bf16, auto, and bf16 through the naive product,
+ * which also runs where oneDNN does not) returns the naive twin's ids and
  * scores to the bit, for every metric, with and without self-exclusion and
  * with small blocks. */
 static void screens_match_ref(const char *what, const float *b, size_t n, const float *q, size_t nq, size_t d,
@@ -100,19 +103,24 @@ static void screens_match_ref(const char *what, const float *b, size_t n, const 
     float *sa = malloc(nq * k * sizeof *sa), *sb = malloc(nq * k * sizeof *sb);
     for (int m = 0; m < 3; m++)
         for (int self = 0; self < 2; self++)
-            for (int sc = 0; sc < 3; sc++)
+            for (int sc = 0; sc < 4; sc++)
                 for (size_t budget = 0; budget < 2; budget++) {
                     const float *qq = self ? b : q;
                     size_t nn = self ? SL__MIN(nq, n) : nq;
                     sl_flat_config cfg = {.metric = (sl_metric)m, .k = k, .exclude_self = self,
-                                          .max_block_bytes = budget, .screen = (sl_flat_screen)sc};
-                    ASSERT_OK(sl_flat_search(b, n, d, qq, nn, d, &cfg, ia, sa));
+                                          .max_block_bytes = budget,
+                                          .screen = sc == 3 ? SL_FLAT_SCREEN_BF16 : (sl_flat_screen)sc};
+                    sl__bf16_use_ref(sc == 3);
+                    sl_status st = sl_flat_search(b, n, d, qq, nn, d, &cfg, ia, sa);
+                    sl__bf16_use_ref(false);
+                    ASSERT_OK(st);
                     ASSERT_OK(sl__flat_search_ref(b, n, d, qq, nn, d, &cfg, ib, sb));
                     for (size_t t = 0; t < nn * k; t++)
                         if (ia[t] != ib[t] || memcmp(&sa[t], &sb[t], sizeof *sa))
                             T_FAIL("%s: %s, self %d, screen %s, budget %zu: query %zu, place %zu: id %lld score %.9g, "
                                    "the naive search's id %lld score %.9g",
-                                   what, sl_metric_name((sl_metric)m), self, sl_flat_screen_name((sl_flat_screen)sc),
+                                   what, sl_metric_name((sl_metric)m), self,
+                                   sc == 3 ? "bf16 (naive product)" : sl_flat_screen_name((sl_flat_screen)sc),
                                    budget, t / k, t % k, (long long)ia[t], sa[t], (long long)ib[t], sb[t]);
                     if (0)
                         T_FAIL("%s: %s, self %d, screen %s, budget %zu: differs from the naive search", what,
@@ -163,6 +171,32 @@ TEST(flat_screens_match_ref_on_ties_and_extreme_scales) {
         for (size_t j = 0; j < d; j++) q[i * d + j] = proto[(i * 3) % 8][j] + (i % 2 ? 0 : 1.0f / 255.0f);
     screens_match_ref("ties", b, n, q, nq, d, 12);
     free(b), free(q);
+}
+
+/* oneDNN's bf16 product against its naive twin: the same exact products,
+ * float sums in another order, so within K u of the sum of |products|.
+ * Where oneDNN cannot run (no AVX-512 BF16, or a sanitizer build) the
+ * product says so. */
+TEST(bf16_product_matches_naive_twin) {
+    size_t M = 37, N = 301, K = 100;
+    float *a = randmat(M, K, 21), *bm = randmat(N, K, 22), *c = malloc(M * N * sizeof *c), *r = malloc(M * N * sizeof *r);
+    uint16_t *ab = malloc(M * K * sizeof *ab), *bb = malloc(N * K * sizeof *bb);
+    sl__bf16_round(a, M * K, ab), sl__bf16_round(bm, N * K, bb);
+    for (size_t i = 0; i < M * K; i++) ASSERT_TRUE(fabsf(sl__bf16_value(ab[i]) - a[i]) <= fabsf(a[i]) * 0x1p-8f);
+    sl__gemm_bf16_nt_ref(M, N, K, ab, K, bb, K, r, N);
+    if (!sl__bf16_available()) {
+        ASSERT_FAILS(sl__gemm_bf16_nt(M, N, K, ab, K, bb, K, c, N), SL_ERR_STATE, "not available");
+    } else {
+        ASSERT_OK(sl__gemm_bf16_nt(M, N, K, ab, K, bb, K, c, N));
+        for (size_t i = 0; i < M; i++)
+            for (size_t j = 0; j < N; j++) {
+                double mag = 0;
+                for (size_t t = 0; t < K; t++)
+                    mag += fabs((double)sl__bf16_value(ab[i * K + t]) * sl__bf16_value(bb[j * K + t]));
+                ASSERT_TRUE(fabs((double)c[i * N + j] - r[i * N + j]) <= 2.0 * (double)K * 0x1p-24 * mag);
+            }
+    }
+    free(a), free(bm), free(c), free(r), free(ab), free(bb);
 }
 
 TEST(flat_screen_names_round_trip) {
