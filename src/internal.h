@@ -6,6 +6,7 @@
 #include "simlearn.h"
 
 #include <stdarg.h>
+#include <string.h>
 
 #if defined(__GNUC__)
 #define SL__PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -91,8 +92,13 @@ void sl__gemm_limited(size_t lim, bool trans_a, bool trans_b, size_t M, size_t N
 bool sl__bf16_available(void);
 /* x[0..n) rounded to bf16, to nearest with ties to even. */
 void sl__bf16_round(const float *x, size_t n, uint16_t *out);
-/* The float value of a bf16. */
-float sl__bf16_value(uint16_t b);
+/* The float value of a bf16 (inline: it sits in vectorised loops). */
+static inline float sl__bf16_value(uint16_t b) {
+    uint32_t u = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
 /* C (M x N, row stride ldc) = A B^T for A (M x K, stride lda) and B (N x K,
  * stride ldb) in bf16: exact products, float32 sums in an order of oneDNN's
  * choosing, on omp_get_max_threads() threads. SL_ERR_STATE when not

@@ -183,9 +183,7 @@ static double row_norms(const float *x, const uint16_t *b, size_t d, double *dif
     }
 #pragma omp simd reduction(+ : s, e, t)
     for (size_t i = 0; i < d; i++) {
-        uint32_t u = (uint32_t)b[i] << 16;
-        float y;
-        memcpy(&y, &u, sizeof y);
+        float y = sl__bf16_value(b[i]);
         double xv = x[i], dv = (double)y - xv;
         s += xv * xv, e += dv * dv, t += (double)y * y;
     }
@@ -356,7 +354,7 @@ typedef struct {
     const sl_flat_config *cfg;
     const flat_out *out;
     screen_rows rows;
-    float *C, *Q;       /* score block; query block (float32, or NULL: the queries themselves) */
+    float *C;           /* score block (the float32 products read the queries in place) */
     uint16_t *Qb;       /* query block (bf16) */
     float *hv;          /* heaps (qb x kh) */
     int64_t *hid;
@@ -460,7 +458,7 @@ static bool use_bf16(const sl_flat_config *cfg, size_t n, size_t d, size_t nq) {
 static void screen_free(screen_ctx *x) {
     int nthreads = omp_get_max_threads();
     for (int t = 0; x->cbuf && t < nthreads; t++) sl__free(x->cbuf[t]);
-    sl__free(x->C), sl__free(x->Q), sl__free(x->Qb), sl__free(x->hv), sl__free(x->hid), sl__free(x->qt);
+    sl__free(x->C), sl__free(x->Qb), sl__free(x->hv), sl__free(x->hid), sl__free(x->qt);
     sl__free(x->lists), sl__free(x->cbuf), sl__free(x->cbcap);
     sl__free(x->rows.aux), sl__free(x->rows.p), sl__free(x->rows.r), sl__free(x->rows.bnorm), sl__free(x->rows.xb);
 }

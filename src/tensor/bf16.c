@@ -98,13 +98,6 @@ void sl__bf16_round(const float *x, size_t n, uint16_t *out) {
     }
 }
 
-float sl__bf16_value(uint16_t b) {
-    uint32_t u = (uint32_t)b << 16;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
 /* One memory descriptor of a rows x cols matrix with row stride ld, in the
  * (K x N) orientation oneDNN's matmul wants for B when transposed. */
 static bool desc(dnnl_memory_desc_t *md, size_t rows, size_t cols, size_t rs, size_t cs, dnnl_data_type_t t) {
