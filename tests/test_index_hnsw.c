@@ -316,6 +316,26 @@ TEST(hnsw_load_rejects_truncated_files) {
     sl_hnsw_destroy(h);
 }
 
+/* Cut short and given a valid checksum (FNV-1a 64 of the bytes before it),
+ * as a crafted file would be: refused, never read past its end (with fewer
+ * than 12 bytes the checksum overlaps the magic and version already read). */
+TEST(hnsw_load_rejects_short_files_with_valid_checksums) {
+    sl_hnsw *h = small_saved(t_path("i.hnsw")), *g;
+    size_t n;
+    unsigned char *b = slurp(t_path("i.hnsw"), &n), *c = malloc(n + 8);
+    for (size_t cut = 0; cut < 200 && cut < n; cut++) {
+        memcpy(c, b, cut);
+        uint64_t sum = sl__fnv1a(SL__FNV1A_INIT, c, cut);
+        memcpy(c + cut, &sum, 8);
+        t_write_file(t_path("s.hnsw"), c, cut + 8);
+        sl_status s = sl_hnsw_load(t_path("s.hnsw"), &g);
+        if (s == SL_OK) T_FAIL("%zu bytes and a checksum loaded", cut);
+        ASSERT_EQ_INT(s, SL_ERR_FORMAT);
+    }
+    free(b), free(c);
+    sl_hnsw_destroy(h);
+}
+
 TEST(hnsw_load_rejects_corrupt_files) {
     sl_hnsw *h = small_saved(t_path("i.hnsw")), *g;
     size_t n;

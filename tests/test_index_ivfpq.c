@@ -372,6 +372,30 @@ static void fix_sum(unsigned char *b, size_t n) {
     memcpy(b + n - 8, &sum, 8);
 }
 
+/* A file cut short and given a valid checksum, as a crafted file would be:
+ * the checksum can sit inside the header the reader has already taken, and
+ * the reader must then say the file is too short rather than read past it. */
+TEST(ivfpq_load_rejects_short_files_with_valid_checksums) {
+    sl_ivfpq *q = small_saved(t_path("i.ivfpq")), *g;
+    size_t n;
+    unsigned char *b = slurp(t_path("i.ivfpq"), &n), *c = malloc(n + 8);
+    for (size_t cut = 0; cut < 160 && cut < n; cut++) {
+        memcpy(c, b, cut);
+        fix_sum(c, cut + 8);
+        t_write_file(t_path("s.ivfpq"), c, cut + 8);
+        sl_status s = sl_ivfpq_load(t_path("s.ivfpq"), &g);
+        if (s == SL_OK) T_FAIL("%zu bytes and a checksum loaded", cut);
+        ASSERT_EQ_INT(s, SL_ERR_FORMAT);
+    }
+    /* the 14 bytes of a crash the fuzzer found: magic, version, two bytes */
+    memcpy(c, b, 14);
+    fix_sum(c, 22);
+    t_write_file(t_path("s.ivfpq"), c, 22);
+    ASSERT_FAILS(sl_ivfpq_load(t_path("s.ivfpq"), &g), SL_ERR_FORMAT, "file too short (22 bytes)");
+    free(b), free(c);
+    sl_ivfpq_destroy(q);
+}
+
 TEST(ivfpq_load_rejects_truncated_and_corrupt_files) {
     sl_ivfpq *q = small_saved(t_path("i.ivfpq")), *g;
     size_t n;

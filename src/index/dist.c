@@ -192,7 +192,7 @@ sl_status sl__index_read(const char *path, const char *what, unsigned char **buf
 }
 
 sl_status sl__reader_get(sl__reader *r, void *out, size_t n, const char *what) {
-    if (r->n - r->pos < n)
+    if (r->pos > r->n || r->n - r->pos < n)
         return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: file ends inside %s (truncated?)", r->path, r->pos, what);
     memcpy(out, r->p + r->pos, n);
     r->pos += n;
@@ -200,7 +200,8 @@ sl_status sl__reader_get(sl__reader *r, void *out, size_t n, const char *what) {
 }
 
 sl_status sl__reader_checksum(sl__reader *r) {
-    if (r->n < 16) return sl__fail(SL_ERR_FORMAT, "%s: file too short (%zu bytes)", r->path, r->n);
+    /* The checksum must follow what has been read already. */
+    if (r->n < 16 || r->n - 8 < r->pos) return sl__fail(SL_ERR_FORMAT, "%s: file too short (%zu bytes)", r->path, r->n);
     uint64_t want;
     memcpy(&want, r->p + r->n - 8, 8);
     if (sl__fnv1a(SL__FNV1A_INIT, r->p, r->n - 8) != want)
