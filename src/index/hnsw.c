@@ -109,8 +109,8 @@ typedef struct {
     uint32_t id;
 } pair;
 
-/* A heap holds each pair as one 64-bit key: the distance's bits mapped so
- * that integer order is float order (above), the id below. One integer
+/* A heap holds each pair as one 64-bit key: the distance's bits (whose
+ * integer order is the float order, see pair_key) above, the id below. One integer
  * comparison then orders by distance and breaks ties by id, as two float
  * comparisons did before at 0.85 times the search speed on 100-d word
  * vectors. */
@@ -139,18 +139,15 @@ static bool pheap_reserve(pheap *h, size_t need) {
     return true;
 }
 
-/* Distances are squared L2 sums, never NaN or -0 (the vectors are finite);
- * the map flips the sign bit of non-negative floats and every bit of
- * negative ones. */
+/* Distances are squared L2 sums: never negative, NaN or -0 (the vectors are
+ * finite), and the bits of non-negative floats order as unsigned integers. */
 static inline uint64_t pair_key(pair p) {
     uint32_t b;
     memcpy(&b, &p.d, sizeof b);
-    b = b >> 31 ? ~b : b | 0x80000000u;
     return (uint64_t)b << 32 | p.id;
 }
 static inline pair key_pair(uint64_t k) {
     uint32_t b = (uint32_t)(k >> 32);
-    b = b >> 31 ? b & 0x7fffffffu : ~b;
     pair p = {.id = (uint32_t)k};
     memcpy(&p.d, &b, sizeof b);
     return p;
