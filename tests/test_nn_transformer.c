@@ -733,7 +733,7 @@ TEST(block_and_mean_keep_padded_tokens_out) {
         fill_normal(w[k], counts[k], &r, 0.5);
     }
     for (int causal = 0; causal < 2; causal++) {
-        sl__block_dims d = {n, T, D, 2, M, 1e-5, 1, causal != 0, pad};
+        sl__block_dims d = {n, T, D, 2, M, 1e-5, 1, causal != 0, pad, false};
         float *x = alloc_f(n * T * D), *cache = alloc_f(sl__block_cache_floats(&d));
         float *y1 = alloc_f(n * T * D), *y2 = alloc_f(n * T * D), *m1 = alloc_f(n * D), *m2 = alloc_f(n * D);
         fill_normal(x, n * T * D, &r, 1.0);
@@ -850,4 +850,68 @@ TEST(kernels_same_bits_any_thread_count) {
     for (int k = 0; k < 3; k++) free(y[k]), grads_free(&g[k]);
     free(dout);
     attn_free(&c);
+}
+
+/* The block for the first token only (sl__block_dims.first, what a model
+ * uses before ln,tokfirst) against the whole block: the first rows of the
+ * output, and every gradient when d(out) is zero on the other rows, agree to
+ * float rounding (the products are over other shapes); its own bits do not
+ * depend on the thread count. Plain, causal and padded attention. */
+typedef struct block_run {
+    float *y, *dx, *g[SL__BLOCK_TENSORS];
+} block_run;
+
+static void block_run_once(block_run *o, const float *x, float *const *w, const size_t *counts, const float *dout,
+                           const sl__block_dims *d) {
+    const size_t ny = d->n * d->t * d->d;
+    float *cache = alloc_f(sl__block_cache_floats(d)), *scratch = alloc_f(sl__block_scratch_floats(d));
+    o->y = alloc_f(ny), o->dx = alloc_f(ny);
+    for (int k = 0; k < SL__BLOCK_TENSORS; k++) o->g[k] = alloc_f(counts[k]);
+    sl__block_forward(o->y, cache, x, (const float *const *)w, d);
+    sl__block_backward(o->dx, o->g, dout, x, cache, (const float *const *)w, d, scratch);
+    free(cache), free(scratch);
+}
+
+static void block_run_free(block_run *o) {
+    free(o->y), free(o->dx);
+    for (int k = 0; k < SL__BLOCK_TENSORS; k++) free(o->g[k]);
+}
+
+TEST(block_first_token_matches_whole_block) {
+    sl_rng r;
+    sl_rng_seed(&r, 55, 1);
+    const size_t n = 5, T = 7, D = 12, M = 20, lens[5] = {7, 3, 5, 1, 6};
+    const size_t counts[SL__BLOCK_TENSORS] = {D, D, 3 * D * D, 3 * D, D * D, D, D, D, M * D, M, D * M, D};
+    uint8_t pad[35];
+    sl__attn_pad_from_lengths(pad, lens, n, T);
+    float *w[SL__BLOCK_TENSORS];
+    for (int k = 0; k < SL__BLOCK_TENSORS; k++) {
+        w[k] = alloc_f(counts[k]);
+        fill_normal(w[k], counts[k], &r, 0.4);
+    }
+    const size_t ny = n * T * D;
+    float *x = alloc_f(ny), *dout = alloc_f(ny);
+    fill_normal(x, ny, &r, 1.0);
+    memset(dout, 0, ny * sizeof(float));
+    for (size_t s = 0; s < n; s++) fill_normal(dout + s * T * D, D, &r, 1.0);
+    for (int mode = 0; mode < 3; mode++) {
+        sl__block_dims d = {n, T, D, 3, M, 1e-5, 2, mode == 1, mode == 2 ? pad : NULL, false};
+        block_run whole, first[2];
+        block_run_once(&whole, x, w, counts, dout, &d);
+        d.first = true;
+        for (int k = 0; k < 2; k++) {
+            sl_threads_set(k + 1);
+            block_run_once(&first[k], x, w, counts, dout, &d);
+        }
+        for (size_t s = 0; s < n; s++)
+            assert_close_arr(first[0].y + s * T * D, whole.y + s * T * D, D, 1e-5, 1e-6, "first row of the output");
+        assert_close_arr(first[0].dx, whole.dx, ny, 1e-4, 1e-5, "d(input)");
+        for (int k = 0; k < SL__BLOCK_TENSORS; k++) assert_close_arr(first[0].g[k], whole.g[k], counts[k], 1e-4, 1e-5, "d(tensor)");
+        for (size_t s = 0; s < n; s++) assert_same_bits(first[0].y + s * T * D, first[1].y + s * T * D, D, "output, 1 or 2 threads");
+        assert_same_bits(first[0].dx, first[1].dx, ny, "d(input), 1 or 2 threads");
+        for (int k = 0; k < SL__BLOCK_TENSORS; k++) assert_same_bits(first[0].g[k], first[1].g[k], counts[k], "d(tensor), 1 or 2 threads");
+        block_run_free(&whole), block_run_free(&first[0]), block_run_free(&first[1]);
+    }
+    for (int k = 0; k < SL__BLOCK_TENSORS; k++) free(w[k]);
+    free(x), free(dout);
 }

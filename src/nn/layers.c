@@ -328,14 +328,28 @@ static void bn_backward(const sl__layer *L, const sl__pass *p) {
 
 /* Layer norm over each row's D features (each token's, on tokens); the
  * cache keeps (mean, 1/sd) per row. */
+/* With first_only (tokens), row s*T of each example alone, in example order. */
 static sl_status ln_forward(sl__layer *L, const sl__pass *p) {
-    sl__ln_forward(p->out, L->cache, p->in, p->data[0], p->data[1], rows_of(L, p->n), width(&L->in), L->eps);
+    const size_t d = width(&L->in);
+    if (!L->first_only) {
+        sl__ln_forward(p->out, L->cache, p->in, p->data[0], p->data[1], rows_of(L, p->n), d, L->eps);
+        return SL_OK;
+    }
+    for (size_t s = 0, T = L->in.dims[0]; s < p->n; s++)
+        sl__ln_forward(p->out + s * T * d, L->cache + 2 * s * T, p->in + s * T * d, p->data[0], p->data[1], 1, d,
+                       L->eps);
     return SL_OK;
 }
 
 static void ln_backward(const sl__layer *L, const sl__pass *p) {
-    sl__ln_backward(p->din, p->grad[0], p->grad[1], p->dout, p->in, L->cache, p->data[0], rows_of(L, p->n),
-                    width(&L->in));
+    const size_t d = width(&L->in);
+    if (!L->first_only) {
+        sl__ln_backward(p->din, p->grad[0], p->grad[1], p->dout, p->in, L->cache, p->data[0], rows_of(L, p->n), d);
+        return;
+    }
+    for (size_t s = 0, T = L->in.dims[0]; s < p->n; s++)
+        sl__ln_backward(p->din ? p->din + s * T * d : NULL, p->grad[0], p->grad[1], p->dout + s * T * d,
+                        p->in + s * T * d, L->cache + 2 * s * T, p->data[0], 1, d);
 }
 
 /* ---- relu, gelu, tanh: elementwise ---------------------------------------*/
@@ -936,7 +950,8 @@ static void block_init(const sl__layer *L, float *const data[], sl_rng *r) {
 }
 
 static sl__block_dims block_dims(const sl__layer *L, size_t n, size_t threads, const uint8_t *pad) {
-    return (sl__block_dims){n, L->in.dims[0], L->in.dims[1], L->heads, L->nout, L->eps, threads, L->causal, pad};
+    return (sl__block_dims){n,     L->in.dims[0], L->in.dims[1], L->heads, L->nout, L->eps, threads, L->causal, pad,
+                            L->first_only};
 }
 
 static void block_memory(const sl__layer *L, size_t n, size_t threads, sl__layer_mem *mem) {

@@ -112,7 +112,7 @@ void sl_mae_destroy(sl_mae *m) {
 }
 
 static sl__block_dims block_dims(const sl_mae *m, const sl__layer *L) {
-    return (sl__block_dims){m->n, m->tv, m->D, L->heads, L->nout, L->eps, m->threads, L->causal, NULL};
+    return (sl__block_dims){m->n, m->tv, m->D, L->heads, L->nout, L->eps, m->threads, L->causal, NULL, false};
 }
 
 static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }

@@ -409,6 +409,19 @@ static sl_status mark_padded(sl_model *m) {
     return SL_OK;
 }
 
+/* A tokfirst whose input comes from a block through ln layers only: that
+ * block and those layers compute the first token of each example alone
+ * (first_only), the rest of their outputs being of no use. */
+static void mark_first_only(sl_model *m) {
+    for (size_t i = 1; i < m->nl; i++) {
+        if (strcmp(m->layers[i].ops->name, "tokfirst") != 0) continue;
+        size_t j = i;
+        while (j > 0 && strcmp(m->layers[j - 1].ops->name, "ln") == 0) j--;
+        if (j == 0 || strcmp(m->layers[j - 1].ops->name, "block") != 0) continue;
+        for (size_t k = j - 1; k < i; k++) m->layers[k].first_only = true;
+    }
+}
+
 /* Sizes of the model's storage that layout_layers counts. */
 typedef struct model_sizes {
     size_t P, B; /* parameter floats, buffer floats */
@@ -485,6 +498,7 @@ sl_status sl_model_create(const char *spec, const sl_shape *input, uint64_t seed
     sl_status st = split_spec(m, spec);
     if (st == SL_OK) st = layout_layers(m, &z);
     if (st == SL_OK) st = mark_padded(m);
+    if (st == SL_OK) mark_first_only(m);
     if (st == SL_OK) st = alloc_storage(m, &z);
     if (st == SL_OK) {
         st = finish_layers(m);

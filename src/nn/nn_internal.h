@@ -145,6 +145,10 @@ typedef struct sl__layer {
     size_t nout, k, stride, pad, scale, vocab;
     size_t heads, hidden; /* block: attention heads, MLP width */
     bool causal;          /* block: each token attends to itself and earlier ones only */
+    /* Only the first token of each example of its output is used (a tokfirst
+     * follows through ln layers; set on a block and those ln layers): it
+     * computes and writes those rows only, and its backward reads only them. */
+    bool first_only;
     /* Its input is tokens that stand one for one for the model's input ids
      * (after a token-id first layer such as tokemb): its passes get the pad
      * mask of those ids (sl__pass.pad). */

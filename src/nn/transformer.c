@@ -612,7 +612,129 @@ static void add_into(float *y, const float *x, size_t count) {
     for (size_t j = 0; j < count; j++) y[j] += x[j];
 }
 
+/* ---- the block for the first token only (sl__block_dims.first) -------------
+ * Layer norm 1 and the qkv projection run on all R rows, as the first query
+ * attends to every key; everything after the attention runs on the n first
+ * rows, kept compact (n x D, n x M) in the parts of the cache and scratch
+ * that the whole block would use for R rows. */
+
+/* y (n rows of stride ly) = (y + bias) + res (n rows of stride lr). */
+static void add_bias_res(float *y, size_t ly, const float *bias, const float *res, size_t lr, size_t n, size_t D) {
+    for (size_t i = 0; i < n; i++) {
+        float *o = y + i * ly;
+        const float *r = res + i * lr;
+        for (size_t j = 0; j < D; j++) o[j] = (o[j] + (bias ? bias[j] : 0.0f)) + r[j];
+    }
+}
+
+/* Pair (s, h): P (1 x T) = softmax(q_0 K^T / sqrt(dh)), ctxc row s, head h's
+ * columns = P V. */
+static void attn_first_forward(float *ctxc, float *P, const float *qkv, const uint8_t *pad, const sl__attn_dims *d,
+                               size_t s, size_t h) {
+    const size_t T = d->t, D = d->d, dh = D / d->h, ld = 3 * D;
+    const float *q = qkv + s * T * ld + h * dh, *k = q + D, *v = q + 2 * D;
+    sl_gemm(false, true, 1, T, dh, (float)(1.0 / sqrt((double)dh)), q, ld, k, ld, 0.0f, P, T);
+    softmax_row(P, T, 0, d->causal, pad ? pad + s * T : NULL);
+    sl_gemm(false, false, 1, dh, T, 1.0f, P, T, v, ld, 0.0f, ctxc + s * D + h * dh, D);
+}
+
+/* Pair (s, h) of the backward: d(V) and d(K) of every token, d(Q) of the
+ * first (the other rows of d(qkv) are left as they are: zero). */
+static void attn_first_backward(float *dqkv, const float *dctxc, const float *P, const float *qkv,
+                                const sl__attn_dims *d, size_t s, size_t h, float *dP) {
+    const size_t T = d->t, D = d->d, dh = D / d->h, ld = 3 * D, off = s * T * ld + h * dh;
+    const float *q = qkv + off, *k = q + D, *v = q + 2 * D, *dc = dctxc + s * D + h * dh;
+    float *dq = dqkv + off, *dk = dq + D, *dv = dq + 2 * D;
+    const float scale = (float)(1.0 / sqrt((double)dh));
+    sl_gemm(true, false, T, dh, 1, 1.0f, P, T, dc, D, 0.0f, dv, ld);
+    sl_gemm(false, true, 1, T, dh, 1.0f, dc, D, v, ld, 0.0f, dP, T);
+    double dot = 0;
+    for (size_t j = 0; j < T; j++) dot += (double)P[j] * dP[j];
+    for (size_t j = 0; j < T; j++) dP[j] = P[j] * (dP[j] - (float)dot);
+    sl_gemm(false, false, 1, dh, T, scale, dP, T, k, ld, 0.0f, dq, ld);
+    sl_gemm(true, false, T, dh, 1, scale, dP, T, q, ld, 0.0f, dk, ld);
+}
+
+/* Where the compact arrays live: the first rows of the parts the whole
+ * block uses (block_offsets_of), so the sizes of the whole block hold them. */
+typedef struct first_parts {
+    float *h1, *qkv, *ctxc, *P, *x1c, *st2, *h2c, *a, *g;
+} first_parts;
+
+static first_parts first_parts_of(float *cache, const sl__block_dims *d) {
+    const block_offsets o = block_offsets_of(d);
+    const size_t RD = d->n * d->t * d->d;
+    first_parts f = {cache + o.h1, cache + o.attn, cache + o.attn + 3 * RD, cache + o.attn + 4 * RD,
+                     cache + o.x1, cache + o.st2, cache + o.h2, cache + o.a, cache + o.g};
+    return f;
+}
+
+static void block_first_forward(float *out, float *cache, const float *x, const float *const *w,
+                                const sl__block_dims *d) {
+    const size_t n = d->n, T = d->t, R = n * T, D = d->d, M = d->m, pairs = n * d->h;
+    const sl__attn_dims ad = block_attn_dims(d);
+    const first_parts f = first_parts_of(cache, d);
+    sl__ln_forward(f.h1, cache, x, w[SL__BLOCK_NORM1_W], w[SL__BLOCK_NORM1_B], R, D, d->eps);
+    sl__linear_forward(f.qkv, f.h1, w[SL__BLOCK_IN_W], w[SL__BLOCK_IN_B], R, D, 3 * D);
+    const size_t W = attn_team(pairs);
+#pragma omp parallel for schedule(static) num_threads((int)W) if (W > 1)
+    for (size_t b = 0; b < pairs; b++) attn_first_forward(f.ctxc, f.P + b * T, f.qkv, d->pad, &ad, b / d->h, b % d->h);
+    sl__linear_forward(f.x1c, f.ctxc, w[SL__BLOCK_OUT_W], NULL, n, D, D);
+    add_bias_res(f.x1c, D, w[SL__BLOCK_OUT_B], x, T * D, n, D);
+    sl__ln_forward(f.h2c, f.st2, f.x1c, w[SL__BLOCK_NORM2_W], w[SL__BLOCK_NORM2_B], n, D, d->eps);
+    sl__linear_forward(f.a, f.h2c, w[SL__BLOCK_FC1_W], NULL, n, D, M);
+    sl__bias_gelu_forward(f.g, f.a, w[SL__BLOCK_FC1_B], n, M); /* a becomes GELU's slope */
+    sl_gemm(false, true, n, D, M, 1.0f, f.g, M, w[SL__BLOCK_FC2_W], M, 0.0f, out, T * D);
+    add_bias_res(out, T * D, w[SL__BLOCK_FC2_B], f.x1c, D, n, D);
+}
+
+/* The attention's part of block_first_backward: from d(ctxc) to d(h1),
+ * through the first queries and every key and value. */
+static void attn_first_backward_all(float *dh1, const sl__attn_grads *ag, const float *dctxc, const first_parts *f,
+                                    const float *const *w, const sl__block_dims *d, float *dqkv, float *blocks) {
+    const size_t R = d->n * d->t, D = d->d, pairs = d->n * d->h, T = d->t;
+    const sl__attn_dims ad = block_attn_dims(d);
+    memset(dqkv, 0, R * 3 * D * sizeof(float));
+    const size_t W = attn_team(attn_max_workers(&ad));
+#pragma omp parallel num_threads((int)W) if (W > 1)
+    {
+        const size_t t = (size_t)omp_get_thread_num(), team = (size_t)omp_get_num_threads();
+        for (size_t b = t; b < pairs; b += team)
+            attn_first_backward(dqkv, dctxc, f->P + b * T, f->qkv, &ad, b / d->h, b % d->h, blocks + t * T * T);
+    }
+    sl__linear_backward(dh1, ag->in_w, ag->in_b, dqkv, f->h1, w[SL__BLOCK_IN_W], R, D, 3 * D);
+}
+
+static void block_first_backward(float *dx, float *const *g, const float *dout, const float *x, const float *cache,
+                                 const float *const *w, const sl__block_dims *d, float *scratch) {
+    const size_t n = d->n, T = d->t, R = n * T, D = d->d, M = d->m;
+    const first_parts f = first_parts_of((float *)cache, d);
+    const sl__attn_grads ag = {g[SL__BLOCK_IN_W], g[SL__BLOCK_IN_B], g[SL__BLOCK_OUT_W], g[SL__BLOCK_OUT_B]};
+    /* The whole block's scratch, dm (RM) | dh (RD) | dx1 (RD) | the
+     * attention's: dctx (RD) | dqkv (3RD) | blocks, holds d(fc1 out) in dm,
+     * d(ln2 out) and then d(h1) in dh, the first rows of dout and then
+     * d(ctxc) in dx1, d(x1c) in dctx. */
+    float *dm = scratch, *dh = dm + R * M, *dx1 = dh + R * D, *dx1c = dx1 + R * D, *dqkv = dx1c + R * D;
+    float *blocks = dqkv + 3 * R * D, *doc = dx1, *dctxc = dx1;
+    for (size_t s = 0; s < n; s++) memcpy(doc + s * D, dout + s * T * D, D * sizeof(float));
+    sl__linear_backward(dm, g[SL__BLOCK_FC2_W], g[SL__BLOCK_FC2_B], doc, f.g, w[SL__BLOCK_FC2_W], n, M, D);
+    sl__scale_by(dm, dm, f.a, n * M);
+    sl__linear_backward(dh, g[SL__BLOCK_FC1_W], g[SL__BLOCK_FC1_B], dm, f.h2c, w[SL__BLOCK_FC1_W], n, D, M);
+    sl__ln_backward(dx1c, g[SL__BLOCK_NORM2_W], g[SL__BLOCK_NORM2_B], dh, f.x1c, f.st2, w[SL__BLOCK_NORM2_W], n, D);
+    for (size_t j = 0; j < n * D; j++) dx1c[j] += doc[j];
+    sl__linear_backward(dctxc, ag.out_w, ag.out_b, dx1c, f.ctxc, w[SL__BLOCK_OUT_W], n, D, D);
+    attn_first_backward_all(dh, &ag, dctxc, &f, w, d, dqkv, blocks);
+    sl__ln_backward(dx, g[SL__BLOCK_NORM1_W], g[SL__BLOCK_NORM1_B], dh, x, cache, w[SL__BLOCK_NORM1_W], R, D);
+    if (dx)
+        for (size_t s = 0; s < n; s++)
+            for (size_t j = 0; j < D; j++) dx[s * T * D + j] += dx1c[s * D + j];
+}
+
 void sl__block_forward(float *out, float *cache, const float *x, const float *const *w, const sl__block_dims *d) {
+    if (d->first) {
+        block_first_forward(out, cache, x, w, d);
+        return;
+    }
     const size_t R = d->n * d->t, D = d->d, M = d->m;
     const block_offsets o = block_offsets_of(d);
     const sl__attn_dims ad = block_attn_dims(d);
@@ -628,6 +750,10 @@ void sl__block_forward(float *out, float *cache, const float *x, const float *co
 
 void sl__block_backward(float *dx, float *const *g, const float *dout, const float *x, const float *cache,
                         const float *const *w, const sl__block_dims *d, float *scratch) {
+    if (d->first) {
+        block_first_backward(dx, g, dout, x, cache, w, d, scratch);
+        return;
+    }
     const size_t R = d->n * d->t, D = d->d, M = d->m;
     const block_offsets o = block_offsets_of(d);
     const sl__attn_dims ad = block_attn_dims(d);

@@ -158,6 +158,13 @@ typedef struct sl__block_dims {
     size_t threads;       /* workers the backward scratch is sized for (0 = 1) */
     bool causal;          /* the attention's causal mask */
     const uint8_t *pad;   /* the attention's key padding mask (n x T bytes) or NULL */
+    /* Only the first token of each sequence is used downstream (a tokfirst
+     * follows through per-token layers): the forward writes rows s*T of out
+     * only, computing the attention for the first query and the output
+     * projection, residuals and MLP for those n rows; the backward reads
+     * rows s*T of dout only. Layer norm 1 and the qkv projection still run
+     * on every row (the first token attends to all of them). */
+    bool first;
 } sl__block_dims;
 
 /* Cache of the forward (which the backward reads) and scratch of the
