@@ -549,11 +549,13 @@ void sl__gelu_forward(float *out, const float *in, size_t count) {
 
 /* d/dx x Phi(x) = Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi);
  * beyond |x| = 12, where |x phi(x)| is below 3e-31, it is taken as 0. */
-static inline float gelu_slope(float x) {
+static inline float gelu_slope_phi(float x, float phi) { /* phi: phi_f(x) */
     const float a = min_pos(fabsf(x), 12.0f);
     const float xpdf = below_or_zero(x * 0.39894228040143268f * exp_f(-0.5f * a * a), fabsf(x), 12.0f);
-    return phi_f(x) + xpdf + 0.0f * x; /* 0 x: NaN stays NaN */
+    return phi + xpdf + 0.0f * x; /* 0 x: NaN stays NaN */
 }
+
+static inline float gelu_slope(float x) { return gelu_slope_phi(x, phi_f(x)); }
 
 void sl__gelu_backward(float *din, const float *dout, const float *in, size_t count) {
 #pragma omp parallel for schedule(static) if (count >= SL__PAR_MIN && !omp_in_parallel())
@@ -569,9 +571,9 @@ void sl__bias_gelu_forward(float *out, float *xs, const float *bias, size_t rows
     for (size_t i = 0; i < rows; i++) {
         float *x = xs + i * cols, *y = out + i * cols;
         for (size_t j = 0; j < cols; j++) {
-            const float v = bias ? x[j] + bias[j] : x[j];
-            y[j] = v * phi_f(v);
-            x[j] = gelu_slope(v);
+            const float v = bias ? x[j] + bias[j] : x[j], phi = phi_f(v);
+            y[j] = v * phi;
+            x[j] = gelu_slope_phi(v, phi);
         }
     }
 }

@@ -5,6 +5,7 @@
  * linear kernels (no twin of its own: its parts have theirs, and the block
  * is checked by finite differences and against PyTorch). */
 #include "nn/transformer.h"
+#include "nn/fastmath.h"
 
 #include <math.h>
 #include <omp.h>
@@ -41,6 +42,34 @@ void sl__attn_pad_from_lengths(uint8_t *pad, const size_t *len, size_t n, size_t
         for (size_t i = 0; i < t; i++) pad[s * t + i] = i >= len[s];
 }
 
+/* exp(x) for x <= 0 in float (exp_f), 0 below -87 where exp(x) is under
+ * 1.7e-38, NaN for NaN, in a form the compiler vectorises. */
+static inline float exp_nonpos(float x) {
+    const float a = fabsf(x);
+    return below_or_zero(exp_f(-min_pos(a, 87.0f)), a, 87.0f) + 0.0f * x;
+}
+
+/* Sum of row[0..t) in double, in eight fixed lanes (the order depends on t
+ * only), so that the compiler vectorises it. */
+static double lane_sum(const float *row, size_t t) {
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t j = 0;
+    for (; j + 8 <= t; j += 8)
+        for (size_t k = 0; k < 8; k++) acc[k] += row[j + k];
+    for (size_t k = 0; j < t; j++, k++) acc[k] += row[j];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+/* Dot product of a[0..t) and b[0..t) in double, in eight fixed lanes. */
+static double lane_dot(const float *a, const float *b, size_t t) {
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t j = 0;
+    for (; j + 8 <= t; j += 8)
+        for (size_t k = 0; k < 8; k++) acc[k] += (double)a[j + k] * b[j + k];
+    for (size_t k = 0; j < t; j++, k++) acc[k] += (double)a[j] * b[j];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
 /* Softmax of row i of a block of scaled scores, in place, over the keys that
  * query i sees (j <= i when causal; unpadded ones); the others get 0, as does
  * every entry of a row that sees no key. */
@@ -57,14 +86,11 @@ static void softmax_row(float *row, size_t t, size_t i, bool causal, const uint8
         memset(row, 0, t * sizeof(float));
         return;
     }
-    double sum = 0;
-    for (size_t j = 0; j < end; j++) {
-        float e = (!pad || !pad[j]) ? expf(row[j] - mx) : 0.0f;
-        row[j] = e;
-        sum += e;
-    }
+    for (size_t j = 0; j < end; j++) row[j] = exp_nonpos(row[j] - mx);
+    if (pad)
+        for (size_t j = 0; j < end; j++) row[j] = pad[j] ? 0.0f : row[j];
     for (size_t j = end; j < t; j++) row[j] = 0.0f;
-    const float inv = (float)(1.0 / sum);
+    const float inv = (float)(1.0 / lane_sum(row, end));
     for (size_t j = 0; j < end; j++) row[j] *= inv;
 }
 
@@ -107,9 +133,7 @@ static void attn_block_backward(float *dqkv, const float *dctx, const float *P, 
     for (size_t i = 0; i < T; i++) {
         const float *pr = P + i * T;
         float *g = dP + i * T;
-        double dot = 0;
-        for (size_t j = 0; j < T; j++) dot += (double)pr[j] * g[j];
-        const float c = (float)dot;
+        const float c = (float)lane_dot(pr, g, T);
         for (size_t j = 0; j < T; j++) g[j] = pr[j] * (g[j] - c);
     }
     sl_gemm(false, false, T, dh, T, scale, dP, T, k, ld, 0.0f, dq, ld);
@@ -648,9 +672,8 @@ static void attn_first_backward(float *dqkv, const float *dctxc, const float *P,
     const float scale = (float)(1.0 / sqrt((double)dh));
     sl_gemm(true, false, T, dh, 1, 1.0f, P, T, dc, D, 0.0f, dv, ld);
     sl_gemm(false, true, 1, T, dh, 1.0f, dc, D, v, ld, 0.0f, dP, T);
-    double dot = 0;
-    for (size_t j = 0; j < T; j++) dot += (double)P[j] * dP[j];
-    for (size_t j = 0; j < T; j++) dP[j] = P[j] * (dP[j] - (float)dot);
+    const float c = (float)lane_dot(P, dP, T);
+    for (size_t j = 0; j < T; j++) dP[j] = P[j] * (dP[j] - c);
     sl_gemm(false, false, 1, dh, T, scale, dP, T, k, ld, 0.0f, dq, ld);
     sl_gemm(true, false, T, dh, 1, scale, dP, T, q, ld, 0.0f, dk, ld);
 }
