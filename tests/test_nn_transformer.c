@@ -623,7 +623,8 @@ TEST(exp_f_matches_exp) {
 /* The block's fused bias + GELU (which keeps the slope for the backward)
  * gives the bits of the bias add, sl__gelu_forward and sl__gelu_backward one
  * after the other, with or without a bias, over the range the polynomials
- * cover, the tails and NaN. */
+ * cover, the tails and NaN; the backward's pass also sums the bias gradient
+ * as sl__linear_backward does. */
 TEST(bias_gelu_fused_matches_parts) {
     const size_t rows = 301, cols = 37, n = rows * cols;
     float *x = alloc_f(n), *bias = alloc_f(cols), *dout = alloc_f(n), *xs = alloc_f(n), *y = alloc_f(n),
@@ -640,9 +641,16 @@ TEST(bias_gelu_fused_matches_parts) {
         sl__gelu_backward(d, dout, v, n);
         memcpy(xs, x, n * sizeof(float));
         sl__bias_gelu_forward(ys, xs, with_bias ? bias : NULL, rows, cols);
-        sl__scale_by(ds, dout, xs, n);
+        float db[37] = {0};
+        sl__scale_bias_grad(ds, dout, xs, db, rows, cols);
         ASSERT_TRUE(memcmp(y, ys, n * sizeof(float)) == 0);
         ASSERT_TRUE(memcmp(d, ds, n * sizeof(float)) == 0);
+        for (size_t c = 0; c < cols; c++) { /* the bias gradient: column sums in double, in row order */
+            double acc = 0;
+            for (size_t i = 0; i < rows; i++) acc += d[i * cols + c];
+            const float want = (float)acc;
+            ASSERT_TRUE(memcmp(&want, db + c, sizeof want) == 0);
+        }
     }
     free(x), free(bias), free(dout), free(xs), free(y), free(ys), free(d), free(ds), free(v);
 }
@@ -914,4 +922,74 @@ TEST(block_first_token_matches_whole_block) {
     }
     for (int k = 0; k < SL__BLOCK_TENSORS; k++) free(w[k]);
     free(x), free(dout);
+}
+
+/* A batch large enough to be cut into slices of sequences (transformer.c:
+ * here 4 slices of 12 or 13 sequences) against each sequence run alone: the
+ * same output and d(input) rows, and parameter gradients that are the sums
+ * of the sequences' (to float rounding: the products are over other shapes);
+ * its bits do not depend on the thread count; the cache and scratch stay
+ * within their sizes. Plain, causal and padded attention. */
+static void block_slices_case(int mode) {
+    sl_rng r;
+    sl_rng_seed(&r, 56, (uint64_t)mode);
+    const size_t n = 50, T = 24, D = 8, M = 16, R = n * T, ny = R * D, G = 64;
+    const size_t counts[SL__BLOCK_TENSORS] = {D, D, 3 * D * D, 3 * D, D * D, D, D, D, M * D, M, D * M, D};
+    size_t lens[50];
+    for (size_t s = 0; s < n; s++) lens[s] = 1 + (size_t)sl_rng_below(&r, T);
+    uint8_t pad[50 * 24];
+    sl__attn_pad_from_lengths(pad, lens, n, T);
+    float *w[SL__BLOCK_TENSORS];
+    for (int k = 0; k < SL__BLOCK_TENSORS; k++) {
+        w[k] = alloc_f(counts[k]);
+        fill_normal(w[k], counts[k], &r, 0.4);
+    }
+    float *x = alloc_f(ny), *dout = alloc_f(ny);
+    fill_normal(x, ny, &r, 1.0);
+    fill_normal(dout, ny, &r, 1.0);
+    sl__block_dims d = {n, T, D, 2, M, 1e-5, 3, mode == 1, mode == 2 ? pad : NULL, false};
+    const size_t nc = sl__block_cache_floats(&d), ns = sl__block_scratch_floats(&d);
+    float *cache = alloc_f(nc + G), *scratch = alloc_f(ns + G);
+    block_run batch[3];
+    for (int t = 0; t < 3; t++) {
+        sl_threads_set(t + 1);
+        for (size_t i = 0; i < G; i++) cache[nc + i] = scratch[ns + i] = 12345.0f;
+        batch[t].y = alloc_f(ny), batch[t].dx = alloc_f(ny);
+        for (int k = 0; k < SL__BLOCK_TENSORS; k++) batch[t].g[k] = alloc_f(counts[k]);
+        sl__block_forward(batch[t].y, cache, x, (const float *const *)w, &d);
+        sl__block_backward(batch[t].dx, batch[t].g, dout, x, cache, (const float *const *)w, &d, scratch);
+        for (size_t i = 0; i < G; i++) ASSERT_TRUE(cache[nc + i] == 12345.0f && scratch[ns + i] == 12345.0f);
+    }
+    for (int t = 1; t < 3; t++) {
+        assert_same_bits(batch[0].y, batch[t].y, ny, "output, 1, 2 or 3 threads");
+        assert_same_bits(batch[0].dx, batch[t].dx, ny, "d(input), 1, 2 or 3 threads");
+        for (int k = 0; k < SL__BLOCK_TENSORS; k++)
+            assert_same_bits(batch[0].g[k], batch[t].g[k], counts[k], "d(tensor), 1, 2 or 3 threads");
+    }
+    double *gsum[SL__BLOCK_TENSORS];
+    for (int k = 0; k < SL__BLOCK_TENSORS; k++) gsum[k] = calloc(counts[k], sizeof(double));
+    for (size_t s = 0; s < n; s++) {
+        sl__block_dims one = d;
+        one.n = 1, one.pad = d.pad ? pad + s * T : NULL;
+        block_run o;
+        block_run_once(&o, x + s * T * D, w, counts, dout + s * T * D, &one);
+        assert_close_arr(o.y, batch[0].y + s * T * D, T * D, 1e-5, 1e-6, "output rows of one sequence");
+        assert_close_arr(o.dx, batch[0].dx + s * T * D, T * D, 1e-4, 1e-5, "d(input) rows of one sequence");
+        for (int k = 0; k < SL__BLOCK_TENSORS; k++)
+            for (size_t i = 0; i < counts[k]; i++) gsum[k][i] += o.g[k][i];
+        block_run_free(&o);
+    }
+    for (int k = 0; k < SL__BLOCK_TENSORS; k++) {
+        float *want = alloc_f(counts[k]);
+        for (size_t i = 0; i < counts[k]; i++) want[i] = (float)gsum[k][i];
+        assert_close_arr(batch[0].g[k], want, counts[k], 1e-4, 1e-4, "d(tensor), the sequences' sum");
+        free(want), free(gsum[k]);
+    }
+    for (int t = 0; t < 3; t++) block_run_free(&batch[t]);
+    for (int k = 0; k < SL__BLOCK_TENSORS; k++) free(w[k]);
+    free(x), free(dout), free(cache), free(scratch);
+}
+
+TEST(block_slices_match_one_sequence_at_a_time) {
+    for (int mode = 0; mode < 3; mode++) block_slices_case(mode);
 }

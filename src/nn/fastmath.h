@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <string.h>
 
 /* exp(x) in float for -87 <= x <= 88 (the callers keep x in range). */
@@ -48,6 +49,70 @@ static inline float below_or_zero(float v, float a, float limit) {
     iv &= -(int32_t)(ia < il);
     memcpy(&v, &iv, sizeof v);
     return v;
+}
+
+/* ---- sums in eight fixed lanes ---------------------------------------------
+ * Term j goes to lane j mod 8, each lane summed in double in order, and the
+ * lanes added pairwise at the end: the order depends on the length alone.
+ * Written with GCC's vector extensions (which clang shares), four lanes to a
+ * vector of doubles, as the compiler does not vectorise the plain loops. */
+
+typedef float sl__f4 __attribute__((vector_size(16)));
+typedef double sl__d4 __attribute__((vector_size(32)));
+
+/* Lanes j .. j+3 of x as doubles; past n (j + 4 > n) they are fill. */
+static inline sl__d4 lanes_load(const float *x, size_t j, size_t n, float fill) {
+    sl__f4 v;
+    if (j + 4 <= n) {
+        memcpy(&v, x + j, sizeof v);
+    } else {
+        float b[4];
+        for (size_t k = 0; k < 4; k++) b[k] = j + k < n ? x[j + k] : fill;
+        memcpy(&v, b, sizeof v);
+    }
+    return __builtin_convertvector(v, sl__d4);
+}
+
+/* v with the lanes at j + k >= n set to 0. */
+static inline sl__d4 lanes_mask(sl__d4 v, size_t j, size_t n) {
+    for (size_t k = 0; k < 4; k++) v[k] = j + k < n ? v[k] : 0.0;
+    return v;
+}
+
+static inline double lanes_total(sl__d4 lo, sl__d4 hi) {
+    return ((lo[0] + lo[1]) + (lo[2] + lo[3])) + ((hi[0] + hi[1]) + (hi[2] + hi[3]));
+}
+
+/* Sum of x[0..n). */
+static inline double lane_sum(const float *x, size_t n) {
+    sl__d4 lo = {0, 0, 0, 0}, hi = {0, 0, 0, 0};
+    for (size_t j = 0; j < n; j += 8) {
+        lo += lanes_load(x, j, n, 0.0f);
+        hi += lanes_load(x, j + 4, n, 0.0f);
+    }
+    return lanes_total(lo, hi);
+}
+
+/* Dot product of a[0..n) and b[0..n). */
+static inline double lane_dot(const float *a, const float *b, size_t n) {
+    sl__d4 lo = {0, 0, 0, 0}, hi = {0, 0, 0, 0};
+    for (size_t j = 0; j < n; j += 8) {
+        lo += lanes_load(a, j, n, 0.0f) * lanes_load(b, j, n, 0.0f);
+        hi += lanes_load(a, j + 4, n, 0.0f) * lanes_load(b, j + 4, n, 0.0f);
+    }
+    return lanes_total(lo, hi);
+}
+
+/* Sum of (x[j] - mu)^2 over x[0..n). */
+static inline double lane_sqdev(const float *x, double mu, size_t n) {
+    sl__d4 lo = {0, 0, 0, 0}, hi = {0, 0, 0, 0};
+    for (size_t j = 0; j < n; j += 8) {
+        const sl__d4 a = lanes_load(x, j, n, 0.0f) - mu, b = lanes_load(x, j + 4, n, 0.0f) - mu;
+        /* the lanes past n would add mu^2: keep them at 0 */
+        lo += j + 4 <= n ? a * a : lanes_mask(a * a, j, n);
+        hi += j + 8 <= n ? b * b : lanes_mask(b * b, j + 4, n);
+    }
+    return lanes_total(lo, hi);
 }
 
 #endif

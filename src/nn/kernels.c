@@ -367,21 +367,51 @@ void sl__conv_backward_ref(float *din, float *dwt, float *dbias, const float *do
 /* ---- linear -------------------------------------------------------------*/
 /* dbias += the column sums of dout (n x no), each summed in double in row
  * order; the columns go in blocks of LIN_BLOCK, one block per task, reading
- * the rows' contiguous pieces, so the sums do not depend on the threads. */
+ * the rows' contiguous pieces, so the sums do not depend on the threads.
+ * sl__scale_bias_grad first scales each piece by factor's, in a pass that
+ * writes the product and sums it. */
 #define LIN_BLOCK 32
 
-static void bias_grad(float *dbias, const float *dout, size_t n, size_t no) {
+static void bias_block(float *dbias, const float *dout, size_t n, size_t no, size_t j0, size_t w) {
+    double acc[LIN_BLOCK] = {0};
+    for (size_t i = 0; i < n; i++) {
+        const float *row = dout + i * no + j0;
+        for (size_t j = 0; j < w; j++) acc[j] += row[j];
+    }
+    for (size_t j = 0; j < w; j++) dbias[j0 + j] += (float)acc[j];
+}
+
+static void scale_bias_block(float *dbias, float *out, const float *in, const float *factor, size_t n, size_t no,
+                             size_t j0, size_t w) {
+    double acc[LIN_BLOCK] = {0};
+    for (size_t i = 0; i < n; i++) {
+        const size_t at = i * no + j0;
+        for (size_t j = 0; j < w; j++) {
+            out[at + j] = in[at + j] * factor[at + j];
+            acc[j] += out[at + j];
+        }
+    }
+    for (size_t j = 0; j < w; j++) dbias[j0 + j] += (float)acc[j];
+}
+
+static void bias_grad_blocks(float *dbias, float *out, const float *in, const float *factor, size_t n, size_t no) {
     const size_t nb = (no + LIN_BLOCK - 1) / LIN_BLOCK;
 #pragma omp parallel for schedule(static) if (n * no >= SL__PAR_MIN && nb > 1 && !omp_in_parallel())
     for (size_t blk = 0; blk < nb; blk++) {
         const size_t j0 = blk * LIN_BLOCK, w = SL__MIN(no, j0 + LIN_BLOCK) - j0;
-        double acc[LIN_BLOCK] = {0};
-        for (size_t i = 0; i < n; i++) {
-            const float *row = dout + i * no + j0;
-            for (size_t j = 0; j < w; j++) acc[j] += row[j];
-        }
-        for (size_t j = 0; j < w; j++) dbias[j0 + j] += (float)acc[j];
+        if (factor)
+            scale_bias_block(dbias, out, in, factor, n, no, j0, w);
+        else
+            bias_block(dbias, in, n, no, j0, w);
     }
+}
+
+static void bias_grad(float *dbias, const float *dout, size_t n, size_t no) {
+    bias_grad_blocks(dbias, NULL, dout, NULL, n, no);
+}
+
+void sl__scale_bias_grad(float *out, const float *in, const float *factor, float *dbias, size_t n, size_t no) {
+    bias_grad_blocks(dbias, out, in, factor, n, no);
 }
 
 void sl__linear_forward(float *out, const float *in, const float *wt, const float *bias, size_t n, size_t di,
@@ -447,7 +477,8 @@ void sl__linear_backward_ref(float *din, float *dwt, float *dbias, const float *
 }
 
 /* ---- layer norm over rows -------------------------------------------------
- * Each row's mean and variance are summed in double in feature order. The
+ * Each row's mean and variance, and the two sums of its input gradient, are
+ * summed in double in eight fixed lanes (fastmath.h). The
  * backward's input gradient is per row; the weight and bias gradients of
  * each feature are summed over the rows in row order, in float: each thread
  * takes a contiguous range of features and sweeps the rows once, LN_CHUNK
@@ -461,16 +492,28 @@ void sl__ln_forward(float *out, float *stats, const float *in, const float *w, c
     for (size_t s = 0; s < rows; s++) {
         const float *x = in + s * d;
         float *y = out + s * d;
-        double mu = 0, var = 0;
-        for (size_t j = 0; j < d; j++) mu += x[j];
-        mu /= (double)d;
-        for (size_t j = 0; j < d; j++) var += (x[j] - mu) * (x[j] - mu);
-        var /= (double)d;
-        double inv = 1.0 / sqrt(var + eps);
+        const double mu = lane_sum(x, d) / (double)d, var = lane_sqdev(x, mu, d) / (double)d;
+        const double inv = 1.0 / sqrt(var + eps);
         for (size_t j = 0; j < d; j++) y[j] = (float)((x[j] - mu) * inv) * w[j] + b[j];
         stats[2 * s] = (float)mu;
         stats[2 * s + 1] = (float)inv;
     }
+}
+
+/* A row's two sums for the input gradient, over the features: a1 the mean of
+ * g w, a2 the mean of g w xhat, in eight fixed lanes. */
+static void ln_row_sums(double *a1, double *a2, const float *g, const float *w, const float *x, double mu, double inv,
+                        size_t d) {
+    sl__d4 s1[2] = {{0, 0, 0, 0}, {0, 0, 0, 0}}, s2[2] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
+    for (size_t j = 0; j < d; j += 8)
+        for (size_t h = 0; h < 2; h++) { /* past d, g is 0 and adds nothing */
+            const size_t at = j + 4 * h;
+            const sl__d4 gx = lanes_load(g, at, d, 0.0f) * lanes_load(w, at, d, 0.0f);
+            s1[h] += gx;
+            s2[h] += gx * ((lanes_load(x, at, d, 0.0f) - mu) * inv);
+        }
+    *a1 = lanes_total(s1[0], s1[1]) / (double)d;
+    *a2 = lanes_total(s2[0], s2[1]) / (double)d;
 }
 
 void sl__ln_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *stats,
@@ -501,14 +544,8 @@ void sl__ln_backward(float *din, float *dw, float *db, const float *dout, const 
     for (size_t s = 0; s < rows; s++) {
         const float *x = in + s * d, *g = dout + s * d;
         const double mu = stats[2 * s], inv = stats[2 * s + 1];
-        double a1 = 0, a2 = 0;
-        for (size_t j = 0; j < d; j++) {
-            double xh = (x[j] - mu) * inv, gx = (double)g[j] * w[j];
-            a1 += gx;
-            a2 += gx * xh;
-        }
-        a1 /= (double)d;
-        a2 /= (double)d;
+        double a1, a2;
+        ln_row_sums(&a1, &a2, g, w, x, mu, inv, d);
         for (size_t j = 0; j < d; j++) {
             double xh = (x[j] - mu) * inv;
             din[s * d + j] = (float)(inv * ((double)g[j] * w[j] - a1 - xh * a2));
@@ -564,8 +601,9 @@ void sl__gelu_backward(float *din, const float *dout, const float *in, size_t co
 
 /* x = xs + bias (rows x cols, bias per column); out = GELU(x) and xs = the
  * slope GELU'(x), each as sl__gelu_forward and sl__gelu_backward compute it,
- * so that sl__scale_by(din, dout, xs) gives sl__gelu_backward's bits. One
- * pass in place of three (bias, GELU, and the slope in the backward). */
+ * so that sl__scale_bias_grad(din, dout, xs, ...) gives sl__gelu_backward's
+ * bits. One pass in place of three (bias, GELU, and the slope in the
+ * backward). */
 void sl__bias_gelu_forward(float *out, float *xs, const float *bias, size_t rows, size_t cols) {
 #pragma omp parallel for schedule(static) if (rows * cols >= SL__PAR_MIN && !omp_in_parallel())
     for (size_t i = 0; i < rows; i++) {
@@ -576,11 +614,6 @@ void sl__bias_gelu_forward(float *out, float *xs, const float *bias, size_t rows
             x[j] = gelu_slope_phi(v, phi);
         }
     }
-}
-
-void sl__scale_by(float *out, const float *in, const float *factor, size_t count) {
-#pragma omp parallel for schedule(static) if (count >= SL__PAR_MIN && !omp_in_parallel())
-    for (size_t j = 0; j < count; j++) out[j] = in[j] * factor[j];
 }
 
 void sl__gelu_forward_ref(float *out, const float *in, size_t count) {

@@ -98,10 +98,12 @@ void sl__gelu_forward(float *out, const float *in, size_t count);
 void sl__gelu_backward(float *din, const float *dout, const float *in, size_t count);
 /* Fused for the transformer block's MLP: xs (rows x cols) + bias (may be
  * NULL) through GELU into out, and xs overwritten by the slope GELU'(xs +
- * bias); sl__scale_by(din, dout, xs, n) (din = dout * xs elementwise) is
- * then the backward, with sl__gelu_backward's bits. */
+ * bias). sl__scale_bias_grad(din, dout, xs, dbias, rows, cols) is then the
+ * backward: din = dout * xs elementwise (din may be dout), with
+ * sl__gelu_backward's bits, and in the same pass dbias += the column sums of
+ * din, with sl__linear_backward's bits for the bias gradient. */
 void sl__bias_gelu_forward(float *out, float *xs, const float *bias, size_t rows, size_t cols);
-void sl__scale_by(float *out, const float *in, const float *factor, size_t count);
+void sl__scale_bias_grad(float *out, const float *in, const float *factor, float *dbias, size_t n, size_t no);
 void sl__gelu_forward_ref(float *out, const float *in, size_t count);
 void sl__gelu_backward_ref(float *din, const float *dout, const float *in, size_t count);
 

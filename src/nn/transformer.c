@@ -49,40 +49,36 @@ static inline float exp_nonpos(float x) {
     return below_or_zero(exp_f(-min_pos(a, 87.0f)), a, 87.0f) + 0.0f * x;
 }
 
-/* Sum of row[0..t) in double, in eight fixed lanes (the order depends on t
- * only), so that the compiler vectorises it. */
-static double lane_sum(const float *row, size_t t) {
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+/* The largest of row[0..end) over the keys that are not padding, the lanes
+ * of fastmath.h in max form; false when every key is padding. */
+static bool row_max(float *mx, const float *row, size_t end, const uint8_t *pad) {
+    float m[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
     size_t j = 0;
-    for (; j + 8 <= t; j += 8)
-        for (size_t k = 0; k < 8; k++) acc[k] += row[j + k];
-    for (size_t k = 0; j < t; j++, k++) acc[k] += row[j];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-/* Dot product of a[0..t) and b[0..t) in double, in eight fixed lanes. */
-static double lane_dot(const float *a, const float *b, size_t t) {
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    size_t j = 0;
-    for (; j + 8 <= t; j += 8)
-        for (size_t k = 0; k < 8; k++) acc[k] += (double)a[j + k] * b[j + k];
-    for (size_t k = 0; j < t; j++, k++) acc[k] += (double)a[j] * b[j];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    bool any = !pad && end > 0;
+    if (pad) {
+        for (; j < end; j++) {
+            const float v = pad[j] ? -INFINITY : row[j];
+            m[j % 8] = v > m[j % 8] ? v : m[j % 8];
+            any = any || !pad[j];
+        }
+    } else {
+        for (; j + 8 <= end; j += 8)
+            for (size_t k = 0; k < 8; k++) m[k] = row[j + k] > m[k] ? row[j + k] : m[k];
+        for (size_t k = 0; j < end; j++, k++) m[k] = row[j] > m[k] ? row[j] : m[k];
+    }
+    float r = m[0];
+    for (size_t k = 1; k < 8; k++) r = m[k] > r ? m[k] : r;
+    *mx = r;
+    return any;
 }
 
 /* Softmax of row i of a block of scaled scores, in place, over the keys that
  * query i sees (j <= i when causal; unpadded ones); the others get 0, as does
- * every entry of a row that sees no key. */
+ * every entry of a row that sees no key. A NaN score makes the row NaN. */
 static void softmax_row(float *row, size_t t, size_t i, bool causal, const uint8_t *pad) {
     const size_t end = causal ? i + 1 : t;
-    float mx = -INFINITY;
-    bool any = false;
-    for (size_t j = 0; j < end; j++)
-        if (!pad || !pad[j]) {
-            mx = any && mx >= row[j] ? mx : row[j];
-            any = true;
-        }
-    if (!any) {
+    float mx;
+    if (!row_max(&mx, row, end, pad)) {
         memset(row, 0, t * sizeof(float));
         return;
     }
@@ -109,15 +105,34 @@ void sl__attn_forward(float *out, float *cache, const float *x, const sl__attn_p
     sl__attn_forward_res(out, cache, x, NULL, p, pad, d);
 }
 
-void sl__attn_forward_res(float *out, float *cache, const float *x, const float *res, const sl__attn_params *p,
-                          const uint8_t *pad, const sl__attn_dims *d) {
+/* Where the attention's cache keeps a batch's qkv, ctx and P (see
+ * transformer.h); a transformer block runs the attention on views of them,
+ * sequences s0.. of a batch of n. */
+typedef struct attn_view {
+    float *qkv, *ctx, *P;
+} attn_view;
+
+static attn_view attn_view_of(float *cache, const sl__attn_dims *d, size_t n, size_t s0) {
+    const size_t R = n * d->t, D = d->d, r0 = s0 * d->t;
+    const attn_view v = {cache + r0 * 3 * D, cache + 3 * R * D + r0 * D, cache + 4 * R * D + s0 * d->h * d->t * d->t};
+    return v;
+}
+
+/* The attention over d->n sequences at v (pad at their first, or NULL). */
+static void attn_forward_view(float *out, const attn_view *v, const float *x, const float *res,
+                              const sl__attn_params *p, const uint8_t *pad, const sl__attn_dims *d) {
     const size_t nt = d->n * d->t, D = d->d, pairs = attn_pairs(d), T2 = d->t * d->t;
-    float *qkv = cache, *ctx = cache + 3 * nt * D, *P = cache + 4 * nt * D;
-    sl__linear_forward(qkv, x, p->in_w, p->in_b, nt, D, 3 * D);
+    sl__linear_forward(v->qkv, x, p->in_w, p->in_b, nt, D, 3 * D);
     const size_t W = attn_team(pairs);
 #pragma omp parallel for schedule(static) num_threads((int)W) if (W > 1)
-    for (size_t b = 0; b < pairs; b++) attn_block_forward(ctx, P + b * T2, qkv, pad, d, b / d->h, b % d->h);
-    sl__linear_forward_res(out, ctx, p->out_w, p->out_b, res, nt, D, D);
+    for (size_t b = 0; b < pairs; b++) attn_block_forward(v->ctx, v->P + b * T2, v->qkv, pad, d, b / d->h, b % d->h);
+    sl__linear_forward_res(out, v->ctx, p->out_w, p->out_b, res, nt, D, D);
+}
+
+void sl__attn_forward_res(float *out, float *cache, const float *x, const float *res, const sl__attn_params *p,
+                          const uint8_t *pad, const sl__attn_dims *d) {
+    const attn_view v = attn_view_of(cache, d, d->n, 0);
+    attn_forward_view(out, &v, x, res, p, pad, d);
 }
 
 /* Block (s, h) of the backward: from d(ctx) to the Q, K, V columns of
@@ -140,21 +155,29 @@ static void attn_block_backward(float *dqkv, const float *dctx, const float *P, 
     sl_gemm(true, false, T, dh, T, scale, dP, T, q, ld, 0.0f, dk, ld);
 }
 
-void sl__attn_backward(float *dx, const sl__attn_grads *g, const float *dout, const float *x, const float *cache,
-                       const sl__attn_params *p, const sl__attn_dims *d, float *scratch) {
+/* The backward over d->n sequences at v: d(ctx) and d(qkv) into dctx and
+ * dqkv (their rows), one T x T block per worker at blocks. */
+static void attn_backward_view(float *dx, const sl__attn_grads *g, const float *dout, const float *x,
+                               const attn_view *v, const sl__attn_params *p, const sl__attn_dims *d, float *dctx,
+                               float *dqkv, float *blocks) {
     const size_t nt = d->n * d->t, D = d->d, pairs = attn_pairs(d), T2 = d->t * d->t;
-    const float *qkv = cache, *ctx = cache + 3 * nt * D, *P = cache + 4 * nt * D;
-    float *dctx = scratch, *dqkv = scratch + nt * D, *blocks = scratch + 4 * nt * D;
-    sl__linear_backward(dctx, g->out_w, g->out_b, dout, ctx, p->out_w, nt, D, D);
+    sl__linear_backward(dctx, g->out_w, g->out_b, dout, v->ctx, p->out_w, nt, D, D);
     const size_t W = attn_team(attn_max_workers(d));
 #pragma omp parallel num_threads((int)W) if (W > 1)
     {
         /* The team may be smaller than asked for (or absent without OpenMP). */
         const size_t t = (size_t)omp_get_thread_num(), team = (size_t)omp_get_num_threads();
         for (size_t b = t; b < pairs; b += team)
-            attn_block_backward(dqkv, dctx, P + b * T2, qkv, d, b / d->h, b % d->h, blocks + t * T2);
+            attn_block_backward(dqkv, dctx, v->P + b * T2, v->qkv, d, b / d->h, b % d->h, blocks + t * T2);
     }
     sl__linear_backward(dx, g->in_w, g->in_b, dqkv, x, p->in_w, nt, D, 3 * D);
+}
+
+void sl__attn_backward(float *dx, const sl__attn_grads *g, const float *dout, const float *x, const float *cache,
+                       const sl__attn_params *p, const sl__attn_dims *d, float *scratch) {
+    const size_t nt = d->n * d->t, D = d->d;
+    const attn_view v = attn_view_of((float *)cache, d, d->n, 0);
+    attn_backward_view(dx, g, dout, x, &v, p, d, scratch, scratch + nt * D, scratch + 4 * nt * D);
 }
 
 /* ---- the attention twin: everything in double, in plain loops ----------- */
@@ -623,12 +646,52 @@ size_t sl__block_cache_floats(const sl__block_dims *d) {
     return add_sat(add_sat(sl__mul_sat(4, R), sl__mul_sat(3, RD)), add_sat(attn, sl__mul_sat(2, RM)));
 }
 
+/* ---- slices of the batch ---------------------------------------------------
+ * Apart from the attention within a sequence, a block works row by row, so
+ * the whole block runs on slices of whole sequences: the batch is cut into
+ * block_slices() slices of consecutive sequences, a number that depends on
+ * the shapes alone (at most BLOCK_SLICES, and at least BLOCK_SLICE_ROWS rows
+ * each where the batch has that many), and the threads take whole slices.
+ * Each slice's steps run one after another on one thread (every kernel runs
+ * single-threaded inside the slices' parallel region), so a slice's
+ * activations are still in the core's cache when its next step reads them,
+ * and no step waits for the other threads. Each slice's parameter gradients
+ * are summed separately (the first slice's straight into the gradients) and
+ * the partial sums are added in slice order afterwards, as the convolution
+ * does: results do not depend on the thread count. A batch of one slice runs
+ * each step on all the threads instead. */
+#define BLOCK_SLICES 16
+#define BLOCK_SLICE_ROWS 256
+
+static size_t block_slices(const sl__block_dims *d) {
+    const size_t by_rows = SL__MAX(d->n * d->t / BLOCK_SLICE_ROWS, (size_t)1);
+    return SL__MAX(SL__MIN(SL__MIN((size_t)BLOCK_SLICES, d->n), by_rows), (size_t)1);
+}
+
+static size_t block_slice_begin(const sl__block_dims *d, size_t k) { return k * d->n / block_slices(d); }
+
+/* Floats of the block's tensor k (the order of transformer.h). */
+static size_t block_tensor_floats(const sl__block_dims *d, size_t k) {
+    const size_t D = d->d, M = d->m;
+    const size_t f[SL__BLOCK_TENSORS] = {D, D, 3 * D * D, 3 * D, D * D, D, D, D, M * D, M, D * M, D};
+    return f[k];
+}
+
+static size_t block_param_floats(const sl__block_dims *d) {
+    size_t t = 0;
+    for (size_t k = 0; k < SL__BLOCK_TENSORS; k++) t += block_tensor_floats(d, k);
+    return t;
+}
+
 size_t sl__block_scratch_floats(const sl__block_dims *d) {
     /* The attention's scratch is at most its cache, which must fit. */
     if (sl__block_cache_floats(d) == SIZE_MAX) return SIZE_MAX;
-    const size_t R = d->n * d->t;
+    const size_t R = d->n * d->t, S = block_slices(d);
     const sl__attn_dims ad = block_attn_dims(d);
-    return add_sat(add_sat(sl__mul_sat(R, d->m), sl__mul_sat(2 * R, d->d)), sl__attn_scratch_floats(&ad));
+    const size_t whole = add_sat(add_sat(sl__mul_sat(R, d->m), sl__mul_sat(2 * R, d->d)), sl__attn_scratch_floats(&ad));
+    /* then a T x T block per slice and the partial gradients of slices 1.. */
+    const size_t slices = add_sat(sl__mul_sat(S, sl__mul_sat(d->t, d->t)), sl__mul_sat(S - 1, block_param_floats(d)));
+    return add_sat(whole, slices);
 }
 
 static void add_into(float *y, const float *x, size_t count) {
@@ -741,8 +804,8 @@ static void block_first_backward(float *dx, float *const *g, const float *dout, 
     float *blocks = dqkv + 3 * R * D, *doc = dx1, *dctxc = dx1;
     for (size_t s = 0; s < n; s++) memcpy(doc + s * D, dout + s * T * D, D * sizeof(float));
     sl__linear_backward(dm, g[SL__BLOCK_FC2_W], g[SL__BLOCK_FC2_B], doc, f.g, w[SL__BLOCK_FC2_W], n, M, D);
-    sl__scale_by(dm, dm, f.a, n * M);
-    sl__linear_backward(dh, g[SL__BLOCK_FC1_W], g[SL__BLOCK_FC1_B], dm, f.h2c, w[SL__BLOCK_FC1_W], n, D, M);
+    sl__scale_bias_grad(dm, dm, f.a, g[SL__BLOCK_FC1_B], n, M);
+    sl__linear_backward(dh, g[SL__BLOCK_FC1_W], NULL, dm, f.h2c, w[SL__BLOCK_FC1_W], n, D, M);
     sl__ln_backward(dx1c, g[SL__BLOCK_NORM2_W], g[SL__BLOCK_NORM2_B], dh, f.x1c, f.st2, w[SL__BLOCK_NORM2_W], n, D);
     for (size_t j = 0; j < n * D; j++) dx1c[j] += doc[j];
     sl__linear_backward(dctxc, ag.out_w, ag.out_b, dx1c, f.ctxc, w[SL__BLOCK_OUT_W], n, D, D);
@@ -753,22 +816,83 @@ static void block_first_backward(float *dx, float *const *g, const float *dout, 
             for (size_t j = 0; j < D; j++) dx[s * T * D + j] += dx1c[s * D + j];
 }
 
+/* The forward of sequences [s0, s1): their rows of x, out and the cache. */
+static void block_forward_rows(float *out, float *cache, const float *x, const float *const *w,
+                               const sl__block_dims *d, size_t s0, size_t s1) {
+    const size_t T = d->t, D = d->d, M = d->m, r0 = s0 * T, rows = (s1 - s0) * T;
+    const block_offsets o = block_offsets_of(d);
+    sl__attn_dims ad = block_attn_dims(d);
+    const attn_view v = attn_view_of(cache + o.attn, &ad, d->n, s0);
+    ad.n = s1 - s0;
+    const sl__attn_params ap = {w[SL__BLOCK_IN_W], w[SL__BLOCK_IN_B], w[SL__BLOCK_OUT_W], w[SL__BLOCK_OUT_B]};
+    float *h1 = cache + o.h1 + r0 * D, *x1 = cache + o.x1 + r0 * D, *h2 = cache + o.h2 + r0 * D;
+    float *a = cache + o.a + r0 * M, *g = cache + o.g + r0 * M;
+    x += r0 * D;
+    sl__ln_forward(h1, cache + o.st1 + 2 * r0, x, w[SL__BLOCK_NORM1_W], w[SL__BLOCK_NORM1_B], rows, D, d->eps);
+    attn_forward_view(x1, &v, h1, x, &ap, d->pad ? d->pad + r0 : NULL, &ad);
+    sl__ln_forward(h2, cache + o.st2 + 2 * r0, x1, w[SL__BLOCK_NORM2_W], w[SL__BLOCK_NORM2_B], rows, D, d->eps);
+    sl__linear_forward(a, h2, w[SL__BLOCK_FC1_W], NULL, rows, D, M);
+    sl__bias_gelu_forward(g, a, w[SL__BLOCK_FC1_B], rows, M); /* a becomes GELU's slope */
+    sl__linear_forward_res(out + r0 * D, g, w[SL__BLOCK_FC2_W], w[SL__BLOCK_FC2_B], x1, rows, M, D);
+}
+
+/* Workers for the slices: the threads, at most one per slice. */
+static size_t slice_team(const sl__block_dims *d) { return attn_team(block_slices(d)); }
+
 void sl__block_forward(float *out, float *cache, const float *x, const float *const *w, const sl__block_dims *d) {
     if (d->first) {
         block_first_forward(out, cache, x, w, d);
         return;
     }
-    const size_t R = d->n * d->t, D = d->d, M = d->m;
+    const size_t S = block_slices(d), W = slice_team(d);
+#pragma omp parallel for schedule(dynamic, 1) num_threads((int)W) if (W > 1)
+    for (size_t k = 0; k < S; k++) block_forward_rows(out, cache, x, w, d, block_slice_begin(d, k), block_slice_begin(d, k + 1));
+}
+
+/* The backward of sequences [s0, s1) into the gradients g (the gradients
+ * themselves for the first slice, a partial sum for the others), with the
+ * slice's T x T block at blocks and the rows of the whole batch's scratch:
+ * d(gelu out) then d(fc1 out) | d(ln out) | d(x1) | d(ctx) | d(qkv). */
+static void block_backward_rows(float *dx, float *const *g, const float *dout, const float *x, const float *cache,
+                                const float *const *w, const sl__block_dims *d, float *scratch, float *blocks,
+                                size_t s0, size_t s1) {
+    const size_t T = d->t, D = d->d, M = d->m, R = d->n * T, r0 = s0 * T, rows = (s1 - s0) * T;
     const block_offsets o = block_offsets_of(d);
-    const sl__attn_dims ad = block_attn_dims(d);
+    sl__attn_dims ad = block_attn_dims(d);
+    const attn_view v = attn_view_of((float *)cache + o.attn, &ad, d->n, s0);
+    ad.n = s1 - s0;
     const sl__attn_params ap = {w[SL__BLOCK_IN_W], w[SL__BLOCK_IN_B], w[SL__BLOCK_OUT_W], w[SL__BLOCK_OUT_B]};
-    float *h1 = cache + o.h1, *x1 = cache + o.x1, *h2 = cache + o.h2, *a = cache + o.a, *g = cache + o.g;
-    sl__ln_forward(h1, cache + o.st1, x, w[SL__BLOCK_NORM1_W], w[SL__BLOCK_NORM1_B], R, D, d->eps);
-    sl__attn_forward_res(x1, cache + o.attn, h1, x, &ap, d->pad, &ad);
-    sl__ln_forward(h2, cache + o.st2, x1, w[SL__BLOCK_NORM2_W], w[SL__BLOCK_NORM2_B], R, D, d->eps);
-    sl__linear_forward(a, h2, w[SL__BLOCK_FC1_W], NULL, R, D, M);
-    sl__bias_gelu_forward(g, a, w[SL__BLOCK_FC1_B], R, M); /* a becomes GELU's slope */
-    sl__linear_forward_res(out, g, w[SL__BLOCK_FC2_W], w[SL__BLOCK_FC2_B], x1, R, M, D);
+    const sl__attn_grads ag = {g[SL__BLOCK_IN_W], g[SL__BLOCK_IN_B], g[SL__BLOCK_OUT_W], g[SL__BLOCK_OUT_B]};
+    float *dm = scratch + r0 * M, *dh = scratch + R * M + r0 * D, *dx1 = scratch + R * (M + D) + r0 * D;
+    float *dctx = scratch + R * (M + 2 * D) + r0 * D, *dqkv = scratch + R * (M + 3 * D) + r0 * 3 * D;
+    const float *x1 = cache + o.x1 + r0 * D;
+    dout += r0 * D, x += r0 * D;
+    sl__linear_backward(dm, g[SL__BLOCK_FC2_W], g[SL__BLOCK_FC2_B], dout, cache + o.g + r0 * M, w[SL__BLOCK_FC2_W],
+                        rows, M, D);
+    sl__scale_bias_grad(dm, dm, cache + o.a + r0 * M, g[SL__BLOCK_FC1_B], rows, M);
+    sl__linear_backward(dh, g[SL__BLOCK_FC1_W], NULL, dm, cache + o.h2 + r0 * D, w[SL__BLOCK_FC1_W], rows, D, M);
+    sl__ln_backward(dx1, g[SL__BLOCK_NORM2_W], g[SL__BLOCK_NORM2_B], dh, x1, cache + o.st2 + 2 * r0,
+                    w[SL__BLOCK_NORM2_W], rows, D);
+    add_into(dx1, dout, rows * D);
+    attn_backward_view(dh, &ag, dx1, cache + o.h1 + r0 * D, &v, &ap, &ad, dctx, dqkv, blocks);
+    sl__ln_backward(dx ? dx + r0 * D : NULL, g[SL__BLOCK_NORM1_W], g[SL__BLOCK_NORM1_B], dh, x,
+                    cache + o.st1 + 2 * r0, w[SL__BLOCK_NORM1_W], rows, D);
+    if (dx) add_into(dx + r0 * D, dx1, rows * D);
+}
+
+/* g += the partial sums of slices 1 .. S-1, in slice order. */
+static void add_slice_grads(float *const *g, const float *parts, const sl__block_dims *d) {
+    const size_t S = block_slices(d), np = block_param_floats(d);
+    for (size_t k = 0, off = 0; k < SL__BLOCK_TENSORS; off += block_tensor_floats(d, k), k++) {
+        if (!g[k]) continue;
+        const size_t len = block_tensor_floats(d, k);
+#pragma omp parallel for schedule(static) if (len * S >= SL__PAR_MIN && !omp_in_parallel())
+        for (size_t i = 0; i < len; i++) {
+            float acc = g[k][i];
+            for (size_t s = 1; s < S; s++) acc += parts[(s - 1) * np + off + i];
+            g[k][i] = acc;
+        }
+    }
 }
 
 void sl__block_backward(float *dx, float *const *g, const float *dout, const float *x, const float *cache,
@@ -777,21 +901,21 @@ void sl__block_backward(float *dx, float *const *g, const float *dout, const flo
         block_first_backward(dx, g, dout, x, cache, w, d, scratch);
         return;
     }
-    const size_t R = d->n * d->t, D = d->d, M = d->m;
-    const block_offsets o = block_offsets_of(d);
+    const size_t R = d->n * d->t, S = block_slices(d), W = slice_team(d), np = block_param_floats(d);
     const sl__attn_dims ad = block_attn_dims(d);
-    const sl__attn_params ap = {w[SL__BLOCK_IN_W], w[SL__BLOCK_IN_B], w[SL__BLOCK_OUT_W], w[SL__BLOCK_OUT_B]};
-    const sl__attn_grads ag = {g[SL__BLOCK_IN_W], g[SL__BLOCK_IN_B], g[SL__BLOCK_OUT_W], g[SL__BLOCK_OUT_B]};
-    /* d(gelu out) then d(fc1 out) | d(ln out) | d(x1) | the attention's scratch */
-    float *dm = scratch, *dh = dm + R * M, *dx1 = dh + R * D, *ascratch = dx1 + R * D;
-    sl__linear_backward(dm, g[SL__BLOCK_FC2_W], g[SL__BLOCK_FC2_B], dout, cache + o.g, w[SL__BLOCK_FC2_W], R, M, D);
-    sl__scale_by(dm, dm, cache + o.a, R * M);
-    sl__linear_backward(dh, g[SL__BLOCK_FC1_W], g[SL__BLOCK_FC1_B], dm, cache + o.h2, w[SL__BLOCK_FC1_W], R, D, M);
-    sl__ln_backward(dx1, g[SL__BLOCK_NORM2_W], g[SL__BLOCK_NORM2_B], dh, cache + o.x1, cache + o.st2,
-                    w[SL__BLOCK_NORM2_W], R, D);
-    add_into(dx1, dout, R * D);
-    sl__attn_backward(dh, &ag, dx1, cache + o.h1, cache + o.attn, &ap, &ad, ascratch);
-    sl__ln_backward(dx, g[SL__BLOCK_NORM1_W], g[SL__BLOCK_NORM1_B], dh, x, cache + o.st1, w[SL__BLOCK_NORM1_W], R,
-                    D);
-    if (dx) add_into(dx, dx1, R * D);
+    /* The whole block's layout (sl__block_scratch_floats) ends with the
+     * attention's T x T blocks, one per worker, which a single slice uses;
+     * after it, one block per slice and the partial sums of slices 1.. */
+    const size_t T2 = d->t * d->t, whole = R * (d->m + 2 * d->d) + sl__attn_scratch_floats(&ad);
+    float *ablocks = scratch + R * (d->m + 6 * d->d), *blocks = scratch + whole, *parts = blocks + S * T2;
+#pragma omp parallel for schedule(dynamic, 1) num_threads((int)W) if (W > 1)
+    for (size_t k = 0; k < S; k++) {
+        float *gk[SL__BLOCK_TENSORS];
+        if (k) memset(parts + (k - 1) * np, 0, np * sizeof(float));
+        for (size_t j = 0, off = 0; j < SL__BLOCK_TENSORS; off += block_tensor_floats(d, j), j++)
+            gk[j] = k == 0 || !g[j] ? g[j] : parts + (k - 1) * np + off;
+        block_backward_rows(dx, gk, dout, x, cache, w, d, scratch, S > 1 ? blocks + k * T2 : ablocks,
+                            block_slice_begin(d, k), block_slice_begin(d, k + 1));
+    }
+    if (S > 1) add_slice_grads(g, parts, d);
 }

@@ -171,7 +171,9 @@ typedef struct sl__block_dims {
  * backward, in floats; SIZE_MAX when the size overflows. With R = n*T:
  * cache 2R (norm1) + RD (ln1 out) + the attention's cache + RD (x1) + 2R
  * (norm2) + RD (ln2 out) + 2RM (GELU's slope at the fc1 output, GELU out);
- * scratch RM + 2RD + the attention's scratch. */
+ * scratch RM + 2RD + the attention's scratch, then, for the slices of the
+ * batch that the block runs on (transformer.c), one T x T block per slice and
+ * the parameter gradients of every slice but the first. */
 size_t sl__block_cache_floats(const sl__block_dims *d);
 size_t sl__block_scratch_floats(const sl__block_dims *d);
 /* w: the tensors in the order above. */
