@@ -929,7 +929,8 @@ TEST(block_first_token_matches_whole_block) {
  * same output and d(input) rows, and parameter gradients that are the sums
  * of the sequences' (to float rounding: the products are over other shapes);
  * its bits do not depend on the thread count; the cache and scratch stay
- * within their sizes. Plain, causal and padded attention. */
+ * within their sizes. The first-token block on the same slices agrees with
+ * the whole block. Plain, causal and padded attention. */
 static void block_slices_case(int mode) {
     sl_rng r;
     sl_rng_seed(&r, 56, (uint64_t)mode);
@@ -986,6 +987,28 @@ static void block_slices_case(int mode) {
         free(want), free(gsum[k]);
     }
     for (int t = 0; t < 3; t++) block_run_free(&batch[t]);
+    /* The first-token block on the same slices: against the whole block with
+     * d(out) zero but on the first rows, and the same bits for any threads. */
+    memset(dout, 0, ny * sizeof(float));
+    for (size_t s = 0; s < n; s++) fill_normal(dout + s * T * D, D, &r, 1.0);
+    block_run whole, first[2];
+    block_run_once(&whole, x, w, counts, dout, &d);
+    d.first = true;
+    for (int t = 0; t < 2; t++) {
+        sl_threads_set(t + 2);
+        block_run_once(&first[t], x, w, counts, dout, &d);
+    }
+    for (size_t s = 0; s < n; s++) {
+        assert_close_arr(first[0].y + s * T * D, whole.y + s * T * D, D, 1e-5, 1e-6, "first row, sliced");
+        assert_same_bits(first[0].y + s * T * D, first[1].y + s * T * D, D, "first row, 2 or 3 threads");
+    }
+    assert_close_arr(first[0].dx, whole.dx, ny, 1e-4, 1e-5, "d(input), first-token block, sliced");
+    assert_same_bits(first[0].dx, first[1].dx, ny, "d(input), first-token block, 2 or 3 threads");
+    for (int k = 0; k < SL__BLOCK_TENSORS; k++) {
+        assert_close_arr(first[0].g[k], whole.g[k], counts[k], 1e-4, 1e-4, "d(tensor), first-token block, sliced");
+        assert_same_bits(first[0].g[k], first[1].g[k], counts[k], "d(tensor), first-token block, 2 or 3 threads");
+    }
+    block_run_free(&whole), block_run_free(&first[0]), block_run_free(&first[1]);
     for (int k = 0; k < SL__BLOCK_TENSORS; k++) free(w[k]);
     free(x), free(dout), free(cache), free(scratch);
 }

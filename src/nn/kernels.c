@@ -566,16 +566,16 @@ void sl__ln_backward(float *din, float *dw, float *db, const float *dout, const 
 static inline float phi_f(float x) {
     const float z0 = fabsf(x) * 0.70710678118654752f, z = min_pos(z0, 9.0f), t = 1.0f / (1.0f + 0.5f * z);
     float p = 0.17087277f;
-    p = p * t - 0.82215223f;
-    p = p * t + 1.48851587f;
-    p = p * t - 1.13520398f;
-    p = p * t + 0.27886807f;
-    p = p * t - 0.18628806f;
-    p = p * t + 0.09678418f;
-    p = p * t + 0.37409196f;
-    p = p * t + 1.00002368f;
-    p = p * t - 1.26551223f;
-    const float half_erfc = below_or_zero(0.5f * t * exp_f(p - z * z), z0, 9.0f);
+    p = SL__FMA(p, t, -0.82215223f);
+    p = SL__FMA(p, t, 1.48851587f);
+    p = SL__FMA(p, t, -1.13520398f);
+    p = SL__FMA(p, t, 0.27886807f);
+    p = SL__FMA(p, t, -0.18628806f);
+    p = SL__FMA(p, t, 0.09678418f);
+    p = SL__FMA(p, t, 0.37409196f);
+    p = SL__FMA(p, t, 1.00002368f);
+    p = SL__FMA(p, t, -1.26551223f);
+    const float half_erfc = below_or_zero(0.5f * t * exp_f(SL__FMA(-z, z, p)), z0, 9.0f);
     return x < 0.0f ? half_erfc : 1.0f - half_erfc;
 }
 

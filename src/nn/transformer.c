@@ -689,9 +689,10 @@ size_t sl__block_scratch_floats(const sl__block_dims *d) {
     const size_t R = d->n * d->t, S = block_slices(d);
     const sl__attn_dims ad = block_attn_dims(d);
     const size_t whole = add_sat(add_sat(sl__mul_sat(R, d->m), sl__mul_sat(2 * R, d->d)), sl__attn_scratch_floats(&ad));
-    /* then a T x T block per slice and the partial gradients of slices 1.. */
+    /* then a T x T block per slice, the partial gradients of slices 1.. and,
+     * for the first-token block, d(ln2 out) of the n first rows */
     const size_t slices = add_sat(sl__mul_sat(S, sl__mul_sat(d->t, d->t)), sl__mul_sat(S - 1, block_param_floats(d)));
-    return add_sat(whole, slices);
+    return add_sat(add_sat(whole, slices), d->first ? sl__mul_sat(d->n, d->d) : 0);
 }
 
 static void add_into(float *y, const float *x, size_t count) {
@@ -755,65 +756,71 @@ static first_parts first_parts_of(float *cache, const sl__block_dims *d) {
     return f;
 }
 
+/* The forward of sequences [s0, s1) (see the slices below). */
 static void block_first_forward(float *out, float *cache, const float *x, const float *const *w,
-                                const sl__block_dims *d) {
-    const size_t n = d->n, T = d->t, R = n * T, D = d->d, M = d->m, pairs = n * d->h;
+                                const sl__block_dims *d, size_t s0, size_t s1) {
+    const size_t T = d->t, D = d->d, M = d->m, r0 = s0 * T, ns = s1 - s0, rows = ns * T;
     const sl__attn_dims ad = block_attn_dims(d);
     const first_parts f = first_parts_of(cache, d);
-    sl__ln_forward(f.h1, cache, x, w[SL__BLOCK_NORM1_W], w[SL__BLOCK_NORM1_B], R, D, d->eps);
-    sl__linear_forward(f.qkv, f.h1, w[SL__BLOCK_IN_W], w[SL__BLOCK_IN_B], R, D, 3 * D);
-    const size_t W = attn_team(pairs);
+    float *x1c = f.x1c + s0 * D, *h2c = f.h2c + s0 * D, *a = f.a + s0 * M, *g = f.g + s0 * M;
+    x += r0 * D, out += r0 * D;
+    sl__ln_forward(f.h1 + r0 * D, cache + 2 * r0, x, w[SL__BLOCK_NORM1_W], w[SL__BLOCK_NORM1_B], rows, D, d->eps);
+    sl__linear_forward(f.qkv + r0 * 3 * D, f.h1 + r0 * D, w[SL__BLOCK_IN_W], w[SL__BLOCK_IN_B], rows, D, 3 * D);
+    const size_t W = attn_team(ns * d->h);
 #pragma omp parallel for schedule(static) num_threads((int)W) if (W > 1)
-    for (size_t b = 0; b < pairs; b++) attn_first_forward(f.ctxc, f.P + b * T, f.qkv, d->pad, &ad, b / d->h, b % d->h);
-    sl__linear_forward(f.x1c, f.ctxc, w[SL__BLOCK_OUT_W], NULL, n, D, D);
-    add_bias_res(f.x1c, D, w[SL__BLOCK_OUT_B], x, T * D, n, D);
-    sl__ln_forward(f.h2c, f.st2, f.x1c, w[SL__BLOCK_NORM2_W], w[SL__BLOCK_NORM2_B], n, D, d->eps);
-    sl__linear_forward(f.a, f.h2c, w[SL__BLOCK_FC1_W], NULL, n, D, M);
-    sl__bias_gelu_forward(f.g, f.a, w[SL__BLOCK_FC1_B], n, M); /* a becomes GELU's slope */
-    sl_gemm(false, true, n, D, M, 1.0f, f.g, M, w[SL__BLOCK_FC2_W], M, 0.0f, out, T * D);
-    add_bias_res(out, T * D, w[SL__BLOCK_FC2_B], f.x1c, D, n, D);
+    for (size_t b = s0 * d->h; b < s1 * d->h; b++)
+        attn_first_forward(f.ctxc, f.P + b * T, f.qkv, d->pad, &ad, b / d->h, b % d->h);
+    sl__linear_forward(x1c, f.ctxc + s0 * D, w[SL__BLOCK_OUT_W], NULL, ns, D, D);
+    add_bias_res(x1c, D, w[SL__BLOCK_OUT_B], x, T * D, ns, D);
+    sl__ln_forward(h2c, f.st2 + 2 * s0, x1c, w[SL__BLOCK_NORM2_W], w[SL__BLOCK_NORM2_B], ns, D, d->eps);
+    sl__linear_forward(a, h2c, w[SL__BLOCK_FC1_W], NULL, ns, D, M);
+    sl__bias_gelu_forward(g, a, w[SL__BLOCK_FC1_B], ns, M); /* a becomes GELU's slope */
+    sl_gemm(false, true, ns, D, M, 1.0f, g, M, w[SL__BLOCK_FC2_W], M, 0.0f, out, T * D);
+    add_bias_res(out, T * D, w[SL__BLOCK_FC2_B], x1c, D, ns, D);
 }
 
-/* The attention's part of block_first_backward: from d(ctxc) to d(h1),
- * through the first queries and every key and value. */
-static void attn_first_backward_all(float *dh1, const sl__attn_grads *ag, const float *dctxc, const first_parts *f,
-                                    const float *const *w, const sl__block_dims *d, float *dqkv, float *blocks) {
-    const size_t R = d->n * d->t, D = d->d, pairs = d->n * d->h, T = d->t;
+/* The backward of sequences [s0, s1), into g (the gradients or a slice's
+ * partial sums). The compact n-row arrays live in parts of the whole
+ * block's scratch, dm (RM) | dh (RD) | dx1 (RD) | the attention's: dctx (RD) |
+ * dqkv (3RD) | blocks, that no slice uses for whole rows: d(fc1 out) in dm,
+ * the first rows of dout and then d(ctxc) in dx1, d(x1c) in dctx; d(ln2 out)
+ * goes to dh2c (n x D, at the end of the scratch). Whole rows: d(qkv) in
+ * dqkv and d(h1) in dh. */
+static void block_first_backward(float *dx, float *const *g, const float *dout, const float *x, const float *cache,
+                                 const float *const *w, const sl__block_dims *d, float *scratch, float *blocks,
+                                 float *dh2c, size_t s0, size_t s1) {
+    const size_t T = d->t, R = d->n * T, D = d->d, M = d->m, ns = s1 - s0, r0 = s0 * T, rows = ns * T;
     const sl__attn_dims ad = block_attn_dims(d);
-    memset(dqkv, 0, R * 3 * D * sizeof(float));
-    const size_t W = attn_team(attn_max_workers(&ad));
+    const first_parts f = first_parts_of((float *)cache, d);
+    const sl__attn_grads ag = {g[SL__BLOCK_IN_W], g[SL__BLOCK_IN_B], g[SL__BLOCK_OUT_W], g[SL__BLOCK_OUT_B]};
+    float *dm = scratch + s0 * M, *dh = scratch + R * M + r0 * D, *doc = scratch + R * (M + D) + s0 * D;
+    float *dctxc = doc, *dx1c = scratch + R * (M + 2 * D) + s0 * D, *dqkv = scratch + R * (M + 3 * D);
+    dh2c += s0 * D;
+    for (size_t s = 0; s < ns; s++) memcpy(doc + s * D, dout + (r0 + s * T) * D, D * sizeof(float));
+    sl__linear_backward(dm, g[SL__BLOCK_FC2_W], g[SL__BLOCK_FC2_B], doc, f.g + s0 * M, w[SL__BLOCK_FC2_W], ns, M, D);
+    sl__scale_bias_grad(dm, dm, f.a + s0 * M, g[SL__BLOCK_FC1_B], ns, M);
+    sl__linear_backward(dh2c, g[SL__BLOCK_FC1_W], NULL, dm, f.h2c + s0 * D, w[SL__BLOCK_FC1_W], ns, D, M);
+    sl__ln_backward(dx1c, g[SL__BLOCK_NORM2_W], g[SL__BLOCK_NORM2_B], dh2c, f.x1c + s0 * D, f.st2 + 2 * s0,
+                    w[SL__BLOCK_NORM2_W], ns, D);
+    for (size_t j = 0; j < ns * D; j++) dx1c[j] += doc[j];
+    sl__linear_backward(dctxc, ag.out_w, ag.out_b, dx1c, f.ctxc + s0 * D, w[SL__BLOCK_OUT_W], ns, D, D);
+    /* the attention, from d(ctxc) through the first queries and every key
+     * and value to d(h1); the rows of d(qkv) it does not write stay 0 */
+    memset(dqkv + r0 * 3 * D, 0, rows * 3 * D * sizeof(float));
+    const size_t W = attn_team(SL__MIN(attn_max_workers(&ad), ns * d->h));
+    const float *dctx_all = dctxc - s0 * D; /* attn_first_backward indexes by sequence */
 #pragma omp parallel num_threads((int)W) if (W > 1)
     {
         const size_t t = (size_t)omp_get_thread_num(), team = (size_t)omp_get_num_threads();
-        for (size_t b = t; b < pairs; b += team)
-            attn_first_backward(dqkv, dctxc, f->P + b * T, f->qkv, &ad, b / d->h, b % d->h, blocks + t * T * T);
+        for (size_t b = s0 * d->h + t; b < s1 * d->h; b += team)
+            attn_first_backward(dqkv, dctx_all, f.P + b * T, f.qkv, &ad, b / d->h, b % d->h, blocks + t * T * T);
     }
-    sl__linear_backward(dh1, ag->in_w, ag->in_b, dqkv, f->h1, w[SL__BLOCK_IN_W], R, D, 3 * D);
-}
-
-static void block_first_backward(float *dx, float *const *g, const float *dout, const float *x, const float *cache,
-                                 const float *const *w, const sl__block_dims *d, float *scratch) {
-    const size_t n = d->n, T = d->t, R = n * T, D = d->d, M = d->m;
-    const first_parts f = first_parts_of((float *)cache, d);
-    const sl__attn_grads ag = {g[SL__BLOCK_IN_W], g[SL__BLOCK_IN_B], g[SL__BLOCK_OUT_W], g[SL__BLOCK_OUT_B]};
-    /* The whole block's scratch, dm (RM) | dh (RD) | dx1 (RD) | the
-     * attention's: dctx (RD) | dqkv (3RD) | blocks, holds d(fc1 out) in dm,
-     * d(ln2 out) and then d(h1) in dh, the first rows of dout and then
-     * d(ctxc) in dx1, d(x1c) in dctx. */
-    float *dm = scratch, *dh = dm + R * M, *dx1 = dh + R * D, *dx1c = dx1 + R * D, *dqkv = dx1c + R * D;
-    float *blocks = dqkv + 3 * R * D, *doc = dx1, *dctxc = dx1;
-    for (size_t s = 0; s < n; s++) memcpy(doc + s * D, dout + s * T * D, D * sizeof(float));
-    sl__linear_backward(dm, g[SL__BLOCK_FC2_W], g[SL__BLOCK_FC2_B], doc, f.g, w[SL__BLOCK_FC2_W], n, M, D);
-    sl__scale_bias_grad(dm, dm, f.a, g[SL__BLOCK_FC1_B], n, M);
-    sl__linear_backward(dh, g[SL__BLOCK_FC1_W], NULL, dm, f.h2c, w[SL__BLOCK_FC1_W], n, D, M);
-    sl__ln_backward(dx1c, g[SL__BLOCK_NORM2_W], g[SL__BLOCK_NORM2_B], dh, f.x1c, f.st2, w[SL__BLOCK_NORM2_W], n, D);
-    for (size_t j = 0; j < n * D; j++) dx1c[j] += doc[j];
-    sl__linear_backward(dctxc, ag.out_w, ag.out_b, dx1c, f.ctxc, w[SL__BLOCK_OUT_W], n, D, D);
-    attn_first_backward_all(dh, &ag, dctxc, &f, w, d, dqkv, blocks);
-    sl__ln_backward(dx, g[SL__BLOCK_NORM1_W], g[SL__BLOCK_NORM1_B], dh, x, cache, w[SL__BLOCK_NORM1_W], R, D);
+    sl__linear_backward(dh, ag.in_w, ag.in_b, dqkv + r0 * 3 * D, f.h1 + r0 * D, w[SL__BLOCK_IN_W], rows, D, 3 * D);
+    sl__ln_backward(dx ? dx + r0 * D : NULL, g[SL__BLOCK_NORM1_W], g[SL__BLOCK_NORM1_B], dh, x + r0 * D,
+                    cache + 2 * r0, w[SL__BLOCK_NORM1_W], rows, D);
     if (dx)
-        for (size_t s = 0; s < n; s++)
-            for (size_t j = 0; j < D; j++) dx[s * T * D + j] += dx1c[s * D + j];
+        for (size_t s = 0; s < ns; s++)
+            for (size_t j = 0; j < D; j++) dx[(r0 + s * T) * D + j] += dx1c[s * D + j];
 }
 
 /* The forward of sequences [s0, s1): their rows of x, out and the cache. */
@@ -840,13 +847,15 @@ static void block_forward_rows(float *out, float *cache, const float *x, const f
 static size_t slice_team(const sl__block_dims *d) { return attn_team(block_slices(d)); }
 
 void sl__block_forward(float *out, float *cache, const float *x, const float *const *w, const sl__block_dims *d) {
-    if (d->first) {
-        block_first_forward(out, cache, x, w, d);
-        return;
-    }
     const size_t S = block_slices(d), W = slice_team(d);
 #pragma omp parallel for schedule(dynamic, 1) num_threads((int)W) if (W > 1)
-    for (size_t k = 0; k < S; k++) block_forward_rows(out, cache, x, w, d, block_slice_begin(d, k), block_slice_begin(d, k + 1));
+    for (size_t k = 0; k < S; k++) {
+        const size_t s0 = block_slice_begin(d, k), s1 = block_slice_begin(d, k + 1);
+        if (d->first)
+            block_first_forward(out, cache, x, w, d, s0, s1);
+        else
+            block_forward_rows(out, cache, x, w, d, s0, s1);
+    }
 }
 
 /* The backward of sequences [s0, s1) into the gradients g (the gradients
@@ -897,10 +906,6 @@ static void add_slice_grads(float *const *g, const float *parts, const sl__block
 
 void sl__block_backward(float *dx, float *const *g, const float *dout, const float *x, const float *cache,
                         const float *const *w, const sl__block_dims *d, float *scratch) {
-    if (d->first) {
-        block_first_backward(dx, g, dout, x, cache, w, d, scratch);
-        return;
-    }
     const size_t R = d->n * d->t, S = block_slices(d), W = slice_team(d), np = block_param_floats(d);
     const sl__attn_dims ad = block_attn_dims(d);
     /* The whole block's layout (sl__block_scratch_floats) ends with the
@@ -914,8 +919,12 @@ void sl__block_backward(float *dx, float *const *g, const float *dout, const flo
         if (k) memset(parts + (k - 1) * np, 0, np * sizeof(float));
         for (size_t j = 0, off = 0; j < SL__BLOCK_TENSORS; off += block_tensor_floats(d, j), j++)
             gk[j] = k == 0 || !g[j] ? g[j] : parts + (k - 1) * np + off;
-        block_backward_rows(dx, gk, dout, x, cache, w, d, scratch, S > 1 ? blocks + k * T2 : ablocks,
-                            block_slice_begin(d, k), block_slice_begin(d, k + 1));
+        const size_t s0 = block_slice_begin(d, k), s1 = block_slice_begin(d, k + 1);
+        float *bk = S > 1 ? blocks + k * T2 : ablocks;
+        if (d->first)
+            block_first_backward(dx, gk, dout, x, cache, w, d, scratch, bk, parts + (S - 1) * np, s0, s1);
+        else
+            block_backward_rows(dx, gk, dout, x, cache, w, d, scratch, bk, s0, s1);
     }
     if (S > 1) add_slice_grads(g, parts, d);
 }

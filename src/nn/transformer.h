@@ -173,7 +173,8 @@ typedef struct sl__block_dims {
  * (norm2) + RD (ln2 out) + 2RM (GELU's slope at the fc1 output, GELU out);
  * scratch RM + 2RD + the attention's scratch, then, for the slices of the
  * batch that the block runs on (transformer.c), one T x T block per slice and
- * the parameter gradients of every slice but the first. */
+ * the parameter gradients of every slice but the first, and for the
+ * first-token block (first) nD more. */
 size_t sl__block_cache_floats(const sl__block_dims *d);
 size_t sl__block_scratch_floats(const sl__block_dims *d);
 /* w: the tensors in the order above. */
