@@ -69,59 +69,71 @@ static inline float below_or_zero(float v, float a, float limit) {
 typedef float sl__f4 __attribute__((vector_size(16)));
 typedef double sl__d4 __attribute__((vector_size(32)));
 
-/* Lanes j .. j+3 of x as doubles; past n (j + 4 > n) they are fill. */
-static inline sl__d4 lanes_load(const float *x, size_t j, size_t n, float fill) {
-    sl__f4 v;
+/* The vectors go by pointer, not by value: passing a 32-byte vector by value
+ * changes the ABI between builds with and without AVX (GCC's -Wpsabi). */
+
+/* *v = lanes j .. j+3 of x as doubles; past n (j + 4 > n) they are fill. */
+static inline void lanes_load(sl__d4 *v, const float *x, size_t j, size_t n, float fill) {
+    sl__f4 f;
     if (j + 4 <= n) {
-        memcpy(&v, x + j, sizeof v);
+        memcpy(&f, x + j, sizeof f);
     } else {
         float b[4];
         for (size_t k = 0; k < 4; k++) b[k] = j + k < n ? x[j + k] : fill;
-        memcpy(&v, b, sizeof v);
+        memcpy(&f, b, sizeof f);
     }
-    return __builtin_convertvector(v, sl__d4);
+    *v = __builtin_convertvector(f, sl__d4);
 }
 
-/* v with the lanes at j + k >= n set to 0. */
-static inline sl__d4 lanes_mask(sl__d4 v, size_t j, size_t n) {
-    for (size_t k = 0; k < 4; k++) v[k] = j + k < n ? v[k] : 0.0;
-    return v;
+/* The lanes of *v at j + k >= n set to 0. */
+static inline void lanes_mask(sl__d4 *v, size_t j, size_t n) {
+    for (size_t k = 0; k < 4; k++) (*v)[k] = j + k < n ? (*v)[k] : 0.0;
 }
 
-static inline double lanes_total(sl__d4 lo, sl__d4 hi) {
-    return ((lo[0] + lo[1]) + (lo[2] + lo[3])) + ((hi[0] + hi[1]) + (hi[2] + hi[3]));
+static inline double lanes_total(const sl__d4 *lo, const sl__d4 *hi) {
+    return (((*lo)[0] + (*lo)[1]) + ((*lo)[2] + (*lo)[3])) + (((*hi)[0] + (*hi)[1]) + ((*hi)[2] + (*hi)[3]));
 }
 
 /* Sum of x[0..n). */
 static inline double lane_sum(const float *x, size_t n) {
-    sl__d4 lo = {0, 0, 0, 0}, hi = {0, 0, 0, 0};
+    sl__d4 lo = {0, 0, 0, 0}, hi = {0, 0, 0, 0}, a, b;
     for (size_t j = 0; j < n; j += 8) {
-        lo += lanes_load(x, j, n, 0.0f);
-        hi += lanes_load(x, j + 4, n, 0.0f);
+        lanes_load(&a, x, j, n, 0.0f);
+        lanes_load(&b, x, j + 4, n, 0.0f);
+        lo += a;
+        hi += b;
     }
-    return lanes_total(lo, hi);
+    return lanes_total(&lo, &hi);
 }
 
 /* Dot product of a[0..n) and b[0..n). */
 static inline double lane_dot(const float *a, const float *b, size_t n) {
-    sl__d4 lo = {0, 0, 0, 0}, hi = {0, 0, 0, 0};
+    sl__d4 lo = {0, 0, 0, 0}, hi = {0, 0, 0, 0}, a0, a1, b0, b1;
     for (size_t j = 0; j < n; j += 8) {
-        lo += lanes_load(a, j, n, 0.0f) * lanes_load(b, j, n, 0.0f);
-        hi += lanes_load(a, j + 4, n, 0.0f) * lanes_load(b, j + 4, n, 0.0f);
+        lanes_load(&a0, a, j, n, 0.0f);
+        lanes_load(&b0, b, j, n, 0.0f);
+        lanes_load(&a1, a, j + 4, n, 0.0f);
+        lanes_load(&b1, b, j + 4, n, 0.0f);
+        lo += a0 * b0;
+        hi += a1 * b1;
     }
-    return lanes_total(lo, hi);
+    return lanes_total(&lo, &hi);
 }
 
 /* Sum of (x[j] - mu)^2 over x[0..n). */
 static inline double lane_sqdev(const float *x, double mu, size_t n) {
-    sl__d4 lo = {0, 0, 0, 0}, hi = {0, 0, 0, 0};
+    sl__d4 lo = {0, 0, 0, 0}, hi = {0, 0, 0, 0}, a, b;
     for (size_t j = 0; j < n; j += 8) {
-        const sl__d4 a = lanes_load(x, j, n, 0.0f) - mu, b = lanes_load(x, j + 4, n, 0.0f) - mu;
+        lanes_load(&a, x, j, n, 0.0f);
+        lanes_load(&b, x, j + 4, n, 0.0f);
+        a = (a - mu) * (a - mu);
+        b = (b - mu) * (b - mu);
         /* the lanes past n would add mu^2: keep them at 0 */
-        lo += j + 4 <= n ? a * a : lanes_mask(a * a, j, n);
-        hi += j + 8 <= n ? b * b : lanes_mask(b * b, j + 4, n);
+        if (j + 8 > n) lanes_mask(&a, j, n), lanes_mask(&b, j + 4, n);
+        lo += a;
+        hi += b;
     }
-    return lanes_total(lo, hi);
+    return lanes_total(&lo, &hi);
 }
 
 #endif

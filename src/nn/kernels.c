@@ -504,16 +504,19 @@ void sl__ln_forward(float *out, float *stats, const float *in, const float *w, c
  * g w, a2 the mean of g w xhat, in eight fixed lanes. */
 static void ln_row_sums(double *a1, double *a2, const float *g, const float *w, const float *x, double mu, double inv,
                         size_t d) {
-    sl__d4 s1[2] = {{0, 0, 0, 0}, {0, 0, 0, 0}}, s2[2] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
+    sl__d4 s1[2] = {{0, 0, 0, 0}, {0, 0, 0, 0}}, s2[2] = {{0, 0, 0, 0}, {0, 0, 0, 0}}, gv, wv, xv;
     for (size_t j = 0; j < d; j += 8)
         for (size_t h = 0; h < 2; h++) { /* past d, g is 0 and adds nothing */
             const size_t at = j + 4 * h;
-            const sl__d4 gx = lanes_load(g, at, d, 0.0f) * lanes_load(w, at, d, 0.0f);
-            s1[h] += gx;
-            s2[h] += gx * ((lanes_load(x, at, d, 0.0f) - mu) * inv);
+            lanes_load(&gv, g, at, d, 0.0f);
+            lanes_load(&wv, w, at, d, 0.0f);
+            lanes_load(&xv, x, at, d, 0.0f);
+            gv *= wv;
+            s1[h] += gv;
+            s2[h] += gv * ((xv - mu) * inv);
         }
-    *a1 = lanes_total(s1[0], s1[1]) / (double)d;
-    *a2 = lanes_total(s2[0], s2[1]) / (double)d;
+    *a1 = lanes_total(&s1[0], &s1[1]) / (double)d;
+    *a2 = lanes_total(&s2[0], &s2[1]) / (double)d;
 }
 
 void sl__ln_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *stats,
