@@ -885,6 +885,32 @@ static void block_run_free(block_run *o) {
     for (int k = 0; k < SL__BLOCK_TENSORS; k++) free(o->g[k]);
 }
 
+/* The first-token block (d.first) against the whole block on the same
+ * input, d(out) zero but on the first rows: the first rows of the output and
+ * every gradient agree to float rounding (gatol: the gradients' absolute
+ * tolerance), and the first-token block gives the same bits on threads0 and
+ * threads0 + 1 threads. */
+static void first_vs_whole(const float *x, float *const *w, const size_t *counts, const float *dout,
+                           sl__block_dims d, int threads0, double gatol) {
+    const size_t n = d.n, T = d.t, D = d.d, ny = n * T * D;
+    block_run whole, first[2];
+    d.first = false;
+    block_run_once(&whole, x, w, counts, dout, &d);
+    d.first = true;
+    for (int k = 0; k < 2; k++) {
+        sl_threads_set(threads0 + k);
+        block_run_once(&first[k], x, w, counts, dout, &d);
+    }
+    for (size_t s = 0; s < n; s++)
+        assert_close_arr(first[0].y + s * T * D, whole.y + s * T * D, D, 1e-5, 1e-6, "first row of the output");
+    assert_close_arr(first[0].dx, whole.dx, ny, 1e-4, 1e-5, "d(input)");
+    for (int k = 0; k < SL__BLOCK_TENSORS; k++) assert_close_arr(first[0].g[k], whole.g[k], counts[k], 1e-4, gatol, "d(tensor)");
+    for (size_t s = 0; s < n; s++) assert_same_bits(first[0].y + s * T * D, first[1].y + s * T * D, D, "output, two thread counts");
+    assert_same_bits(first[0].dx, first[1].dx, ny, "d(input), two thread counts");
+    for (int k = 0; k < SL__BLOCK_TENSORS; k++) assert_same_bits(first[0].g[k], first[1].g[k], counts[k], "d(tensor), two thread counts");
+    block_run_free(&whole), block_run_free(&first[0]), block_run_free(&first[1]);
+}
+
 TEST(block_first_token_matches_whole_block) {
     sl_rng r;
     sl_rng_seed(&r, 55, 1);
@@ -904,21 +930,7 @@ TEST(block_first_token_matches_whole_block) {
     for (size_t s = 0; s < n; s++) fill_normal(dout + s * T * D, D, &r, 1.0);
     for (int mode = 0; mode < 3; mode++) {
         sl__block_dims d = {n, T, D, 3, M, 1e-5, 2, mode == 1, mode == 2 ? pad : NULL, false};
-        block_run whole, first[2];
-        block_run_once(&whole, x, w, counts, dout, &d);
-        d.first = true;
-        for (int k = 0; k < 2; k++) {
-            sl_threads_set(k + 1);
-            block_run_once(&first[k], x, w, counts, dout, &d);
-        }
-        for (size_t s = 0; s < n; s++)
-            assert_close_arr(first[0].y + s * T * D, whole.y + s * T * D, D, 1e-5, 1e-6, "first row of the output");
-        assert_close_arr(first[0].dx, whole.dx, ny, 1e-4, 1e-5, "d(input)");
-        for (int k = 0; k < SL__BLOCK_TENSORS; k++) assert_close_arr(first[0].g[k], whole.g[k], counts[k], 1e-4, 1e-5, "d(tensor)");
-        for (size_t s = 0; s < n; s++) assert_same_bits(first[0].y + s * T * D, first[1].y + s * T * D, D, "output, 1 or 2 threads");
-        assert_same_bits(first[0].dx, first[1].dx, ny, "d(input), 1 or 2 threads");
-        for (int k = 0; k < SL__BLOCK_TENSORS; k++) assert_same_bits(first[0].g[k], first[1].g[k], counts[k], "d(tensor), 1 or 2 threads");
-        block_run_free(&whole), block_run_free(&first[0]), block_run_free(&first[1]);
+        first_vs_whole(x, w, counts, dout, d, 1, 1e-5);
     }
     for (int k = 0; k < SL__BLOCK_TENSORS; k++) free(w[k]);
     free(x), free(dout);
@@ -987,28 +999,10 @@ static void block_slices_case(int mode) {
         free(want), free(gsum[k]);
     }
     for (int t = 0; t < 3; t++) block_run_free(&batch[t]);
-    /* The first-token block on the same slices: against the whole block with
-     * d(out) zero but on the first rows, and the same bits for any threads. */
+    /* The first-token block on the same slices agrees with the whole block. */
     memset(dout, 0, ny * sizeof(float));
     for (size_t s = 0; s < n; s++) fill_normal(dout + s * T * D, D, &r, 1.0);
-    block_run whole, first[2];
-    block_run_once(&whole, x, w, counts, dout, &d);
-    d.first = true;
-    for (int t = 0; t < 2; t++) {
-        sl_threads_set(t + 2);
-        block_run_once(&first[t], x, w, counts, dout, &d);
-    }
-    for (size_t s = 0; s < n; s++) {
-        assert_close_arr(first[0].y + s * T * D, whole.y + s * T * D, D, 1e-5, 1e-6, "first row, sliced");
-        assert_same_bits(first[0].y + s * T * D, first[1].y + s * T * D, D, "first row, 2 or 3 threads");
-    }
-    assert_close_arr(first[0].dx, whole.dx, ny, 1e-4, 1e-5, "d(input), first-token block, sliced");
-    assert_same_bits(first[0].dx, first[1].dx, ny, "d(input), first-token block, 2 or 3 threads");
-    for (int k = 0; k < SL__BLOCK_TENSORS; k++) {
-        assert_close_arr(first[0].g[k], whole.g[k], counts[k], 1e-4, 1e-4, "d(tensor), first-token block, sliced");
-        assert_same_bits(first[0].g[k], first[1].g[k], counts[k], "d(tensor), first-token block, 2 or 3 threads");
-    }
-    block_run_free(&whole), block_run_free(&first[0]), block_run_free(&first[1]);
+    first_vs_whole(x, w, counts, dout, d, 2, 1e-4);
     for (int k = 0; k < SL__BLOCK_TENSORS; k++) free(w[k]);
     free(x), free(dout), free(cache), free(scratch);
 }
