@@ -1,5 +1,5 @@
-/* simlearn index build|search|add|delete|info: an HNSW or IVF-PQ index over
- * .npy embeddings, saved to a file, searched, grown, shrunk and inspected.
+/* simlearn index build|search|add|delete|info: an HNSW, IVF-PQ or flat index
+ * over .npy embeddings, saved to a file, searched, grown, shrunk and inspected.
  * Under mpirun, build writes one HNSW shard per rank and a manifest, and
  * search searches one shard per rank; a manifest is also searched and
  * described by one process. */
@@ -23,18 +23,21 @@ static int not_sharded(const char *sub, const char *path) {
     return 1;
 }
 
-/* Whether path holds an IVF-PQ index. */
-static bool is_ivfpq(const char *path) {
+/* Whether path holds an index of this kind (sl_index_kind). */
+static bool is_kind(const char *path, const char *kind) {
     const char *k = sl_index_kind(path);
-    return k && strcmp(k, "ivfpq") == 0;
+    return k && strcmp(k, kind) == 0;
 }
+static bool is_ivfpq(const char *path) { return is_kind(path, "ivfpq"); }
+static bool is_flat(const char *path) { return is_kind(path, "flat"); }
 
 /* ---- build ---------------------------------------------------------------*/
 
 static const cli_opt build_opts[] = {
     {"output", 'o', CLI_STR, NULL, "index file to write", NULL, 0, 0, true},
-    {"type", 0, CLI_CHOICE, "hnsw", "index kind: a graph (hnsw) or compressed codes in lists (ivfpq)", "hnsw|ivfpq", 0, 0,
-     false},
+    {"type", 0, CLI_CHOICE, "hnsw",
+     "index kind: a graph (hnsw), compressed codes in lists (ivfpq) or the vectors themselves, searched exactly (flat)",
+     "hnsw|ivfpq|flat", 0, 0, false},
     {"metric", 0, CLI_CHOICE, "l2", "distance", "l2|ip|cosine", 0, 0, false},
     {"M", 0, CLI_INT, "16", "hnsw: links per node (2M on level 0)", NULL, 2, 512, false},
     {"ef-construction", 0, CLI_INT, "200", "hnsw: candidate list size while building", NULL, 1, 100000, false},
@@ -52,16 +55,18 @@ static const cli_spec build_spec = {
     "simlearn index build BASE.npy -o INDEX [options]",
     "Build an index over the rows of BASE.npy and save it: an HNSW graph (--type hnsw) or an\n"
     "IVF-PQ index (--type ivfpq: k-means lists of product-quantisation codes, --pq-m bytes per\n"
-    "vector, trained on BASE.npy itself). The rows' ids are 0..n-1, or those of --ids\n"
-    "(searches return them; delete and --allow-ids take them).\n"
-    "With --threads 1 an HNSW index is the same bytes on every run (an IVF-PQ index with any\n"
-    "thread count). Under mpirun -np N each rank reads its share of the rows; for HNSW it\n"
-    "writes its shard (INDEX.shard<r>of<N>, ids still those of the whole base) and rank 0\n"
-    "writes the manifest INDEX naming them (docs/scaling.md); for IVF-PQ the ranks train\n"
-    "together and rank 0 writes the one file INDEX.",
+    "vector, trained on BASE.npy itself) or a flat index (--type flat: the vectors as float32,\n"
+    "searched exactly). The rows' ids are 0..n-1, or those of --ids (searches return them;\n"
+    "delete and --allow-ids take them).\n"
+    "With --threads 1 an HNSW index is the same bytes on every run (IVF-PQ and flat indexes\n"
+    "with any thread count). Under mpirun -np N each rank reads its share of the rows; for\n"
+    "HNSW it writes its shard (INDEX.shard<r>of<N>, ids still those of the whole base) and\n"
+    "rank 0 writes the manifest INDEX naming them (docs/scaling.md); for IVF-PQ the ranks\n"
+    "train together, and for IVF-PQ and flat rank 0 writes the one file INDEX.",
     build_opts, 1, 1,
     "examples:\n  simlearn index build train.npy -o train.hnsw --metric cosine\n"
     "  simlearn index build train.npy -o train.ivfpq --type ivfpq --nlist 256 --pq-m 16\n"
+    "  simlearn index build train.npy -o train.flat --type flat --labels train_labels.npy\n"
     "  mpirun -np 2 simlearn index build train.npy -o train.hnsw --threads 1"};
 
 /* Under mpirun: this rank's rows, its shard and, on rank 0, the manifest. */
@@ -103,7 +108,7 @@ out:
 /* Usage errors for options of the other index kind. */
 static int wrong_kind(const cli_args *a, const char *kind, const char *const *opts) {
     for (size_t i = 0; opts[i]; i++)
-        if (cli_given(a, opts[i])) return cli_usage_error("--%s does not apply to an %s index", opts[i], kind);
+        if (cli_given(a, opts[i])) return cli_usage_error("--%s does not apply to %s index", opts[i], kind);
     return 0;
 }
 static const char *const hnsw_only_build[] = {"M", "ef-construction", NULL};
@@ -148,8 +153,33 @@ static int build_ivfpq(const cli_args *a, sl_metric m, const float *x, size_t n,
     return rc;
 }
 
-/* Under mpirun: this rank's rows, trained and encoded together, one file. */
-static int build_ivfpq_dist(const cli_args *a, sl_metric m) {
+/* A flat index of the rows: x holds rows first .. first + n - 1 of `total`
+ * (under mpirun this rank's; ids and labels, when given, for all total
+ * rows); every rank gets all the rows and rank 0 writes the file. */
+static int build_flat(const cli_args *a, sl_metric m, const float *x, size_t n, size_t d, size_t first, size_t total,
+                      const int64_t *ids, const int64_t *labels) {
+    sl_flat_index *f = NULL;
+    double t = sl_time_now();
+    sl_status s;
+    int rc = 0;
+    if ((s = sl_flat_index_create(d, m, &f)) ||
+        (s = sl_flat_index_add_dist(f, x, n, first, total, ids ? ids + first : NULL, labels ? labels + first : NULL)) ||
+        (s = sl_dist_rank() == 0 ? sl_flat_index_save(f, cli_str(a, "output")) : SL_OK)) {
+        rc = add_fail(s, cli_str(a, "ids"));
+    } else if (sl_dist_rank() == 0) {
+        sl_flat_index_info i;
+        sl_flat_index_get_info(f, &i);
+        printf("built %s: flat index (exact search), %zu vectors, %zu dims, metric %s, %zu bytes per vector (float32 "
+               "vector and id%s), in %.2f s\n", cli_str(a, "output"), i.size, d, sl_metric_name(m), i.vector_bytes,
+               i.labelled ? " and label" : "", sl_time_now() - t);
+    }
+    sl_flat_index_destroy(f);
+    return rc;
+}
+
+/* Under mpirun: this rank's rows, trained and encoded together (IVF-PQ) or
+ * gathered (flat), one file. */
+static int build_one_file_dist(const cli_args *a, sl_metric m, bool flat) {
     float *x = NULL;
     int64_t *labels = NULL, *ids = NULL;
     size_t rows, d, first, n;
@@ -158,7 +188,9 @@ static int build_ivfpq_dist(const cli_args *a, sl_metric m) {
     int rc = s ? cli_fail(s) : 0;
     if (!rc && cli_str(a, "labels")) rc = cli_read_labels(cli_str(a, "labels"), n, "vectors", &labels);
     if (!rc && cli_str(a, "ids")) rc = cli_read_ints(cli_str(a, "ids"), n, "ids", "vectors", &ids);
-    if (!rc) rc = build_ivfpq(a, m, x, rows, d, first, n, ids, labels);
+    if (!rc)
+        rc = flat ? build_flat(a, m, x, rows, d, first, n, ids, labels)
+                  : build_ivfpq(a, m, x, rows, d, first, n, ids, labels);
     sl_allocator_free(x), sl_allocator_free(labels), sl_allocator_free(ids);
     return rc;
 }
@@ -170,9 +202,11 @@ static int cmd_build(int argc, char **argv) {
     sl_threads_set((int)cli_int(&a, "threads"));
     sl_metric m;
     sl_metric_parse(cli_str(&a, "metric"), &m);
-    bool ivf = strcmp(cli_str(&a, "type"), "ivfpq") == 0;
-    if ((r = wrong_kind(&a, ivf ? "IVF-PQ" : "HNSW", ivf ? hnsw_only_build : ivfpq_only_build))) return r;
-    if (ivf && sl_dist_size() > 1) return build_ivfpq_dist(&a, m);
+    bool ivf = strcmp(cli_str(&a, "type"), "ivfpq") == 0, flat = strcmp(cli_str(&a, "type"), "flat") == 0;
+    if (flat && ((r = wrong_kind(&a, "a flat", hnsw_only_build)) || (r = wrong_kind(&a, "a flat", ivfpq_only_build))))
+        return r;
+    if (!flat && (r = wrong_kind(&a, ivf ? "an IVF-PQ" : "an HNSW", ivf ? hnsw_only_build : ivfpq_only_build))) return r;
+    if ((ivf || flat) && sl_dist_size() > 1) return build_one_file_dist(&a, m, flat);
     if (sl_dist_size() > 1) return build_sharded(&a, m);
     float *x = NULL;
     int64_t *labels = NULL, *ids = NULL;
@@ -192,8 +226,8 @@ static int cmd_build(int argc, char **argv) {
     }
     if (cli_str(&a, "labels") && (rc = cli_read_labels(cli_str(&a, "labels"), n, "vectors", &labels))) goto out;
     if (cli_str(&a, "ids") && (rc = cli_read_ints(cli_str(&a, "ids"), n, "ids", "vectors", &ids))) goto out;
-    if (ivf) {
-        rc = build_ivfpq(&a, m, x, n, d, 0, n, ids, labels);
+    if (ivf || flat) {
+        rc = flat ? build_flat(&a, m, x, n, d, 0, n, ids, labels) : build_ivfpq(&a, m, x, n, d, 0, n, ids, labels);
         goto out;
     }
     sl_hnsw_config cfg = {.dim = d, .metric = m, .M = (size_t)cli_int(&a, "M"),
@@ -243,6 +277,8 @@ static const cli_spec search_spec = {
     "are printed as 'query: id(score) ...'. Filters are applied during the search.\n"
     "An IVF-PQ index scans the codes of the --nprobe lists nearest each query; its scores are\n"
     "approximate unless --rerank N re-scores the N best exactly from the vectors in --base.\n"
+    "A flat index is searched exactly (every vector held), as simlearn knn does; under mpirun\n"
+    "the ranks share the queries (as for IVF-PQ) and rank 0 writes.\n"
     "A sharded INDEX (a manifest written by index build under mpirun) is searched shard by shard\n"
     "and the lists merged by score, then id: in this process, or under mpirun -np N (N = its\n"
     "shard count) one shard per rank, with the same output.",
@@ -315,6 +351,30 @@ static int search_sharded(const cli_args *a, size_t k) {
 static const char *const hnsw_only_search[] = {"ef", NULL};
 static const char *const ivfpq_only_search[] = {"nprobe", "rerank", "base", NULL};
 
+/* A flat index, searched exactly; under mpirun every rank loads it and
+ * searches a share of the queries, and rank 0 writes. */
+static int search_flat(const cli_args *a, size_t k) {
+    sl_flat_index *f = NULL;
+    search_input in = {0};
+    int64_t *ids = NULL;
+    float *sc = NULL;
+    sl_status s = sl_flat_index_load(a->pos[0], &f);
+    if (s) return cli_fail(s);
+    sl_flat_index_info info;
+    sl_flat_index_get_info(f, &info);
+    int rc = search_input_read(a, info.dim, &in);
+    if (!rc && k > info.size) rc = k_too_large(k, info.size);
+    if (!rc) rc = cli_alloc_results(in.nq, k, &ids, &sc);
+    sl_hnsw_filter flt = {.allow_ids = in.allow, .n_allow_ids = in.na, .allow_labels = in.labs, .n_allow_labels = in.nl};
+    if (!rc && (s = sl_flat_index_search_dist(f, in.q, in.nq, k, &flt, ids, sc))) rc = cli_fail(s);
+    if (!rc && sl_dist_rank() == 0)
+        rc = cli_write_neighbours(cli_str(a, "ids-out"), cli_str(a, "scores-out"), ids, sc, in.nq, k, true);
+    sl_flat_index_destroy(f);
+    search_input_free(&in);
+    free(ids), free(sc);
+    return rc;
+}
+
 /* An IVF-PQ index, optionally re-ranked from --base; under mpirun every
  * rank loads it and searches a share of the queries, and rank 0 writes. */
 static int search_ivfpq(const cli_args *a, size_t k) {
@@ -372,7 +432,11 @@ static int cmd_search(int argc, char **argv) {
     sl_threads_set((int)cli_int(&a, "threads"));
     size_t k = (size_t)cli_int(&a, "k");
     bool ivf = is_ivfpq(a.pos[0]);
-    if ((r = wrong_kind(&a, ivf ? "IVF-PQ" : "HNSW", ivf ? hnsw_only_search : ivfpq_only_search))) return r;
+    if (is_flat(a.pos[0])) {
+        if ((r = wrong_kind(&a, "a flat", hnsw_only_search)) || (r = wrong_kind(&a, "a flat", ivfpq_only_search))) return r;
+        return search_flat(&a, k);
+    }
+    if ((r = wrong_kind(&a, ivf ? "an IVF-PQ" : "an HNSW", ivf ? hnsw_only_search : ivfpq_only_search))) return r;
     if (ivf) return search_ivfpq(&a, k);
     if (sl_shards_is_manifest(a.pos[0])) return search_sharded(&a, k);
     if (sl_dist_size() > 1) {
@@ -428,45 +492,105 @@ static const cli_spec add_spec = {
     "was trained with. The file is replaced atomically.",
     add_opts, 2, 2, "example:\n  simlearn index add train.hnsw more.npy --ids more_ids.npy"};
 
+/* The rows of NEW.npy (the index's dim columns, at least one) with their
+ * --labels and --ids. */
+typedef struct {
+    float *x;
+    size_t n;
+    int64_t *labels, *ids;
+} new_rows;
+
+static void new_rows_free(new_rows *r) { sl_allocator_free(r->x), sl_allocator_free(r->labels), sl_allocator_free(r->ids); }
+
+static int new_rows_read(const cli_args *a, size_t dim, new_rows *r) {
+    size_t d;
+    sl_status s = sl_npy_read_matrix(a->pos[1], &r->x, &r->n, &d);
+    if (s) return cli_fail(s);
+    if (d != dim || r->n == 0) {
+        fprintf(stderr, "simlearn: error: %s has %zu rows of %zu columns; the index %s needs rows of %zu\n", a->pos[1],
+                r->n, d, a->pos[0], dim);
+        return 1;
+    }
+    int rc = 0;
+    if (cli_str(a, "labels") && (rc = cli_read_labels(cli_str(a, "labels"), r->n, "vectors", &r->labels))) return rc;
+    if (cli_str(a, "ids")) rc = cli_read_ints(cli_str(a, "ids"), r->n, "ids", "vectors", &r->ids);
+    return rc;
+}
+
+/* "added N vectors (ids ...) to FILE" */
+static void print_added(const cli_args *a, const new_rows *r, long long first, const char *outp) {
+    if (r->ids)
+        printf("added %zu vectors (ids from %s) to %s\n", r->n, cli_str(a, "ids"), outp);
+    else
+        printf("added %zu vectors (ids %lld..%lld) to %s\n", r->n, first, first + (long long)r->n - 1, outp);
+}
+
+static const char *out_path(const cli_args *a) { return cli_str(a, "output") ? cli_str(a, "output") : a->pos[0]; }
+
 /* Rows encoded into an IVF-PQ index (its trained lists; no retraining). */
 static int add_ivfpq(const cli_args *a) {
     sl_ivfpq *q = NULL;
-    float *x = NULL;
-    int64_t *labels = NULL, *ids = NULL;
-    size_t n, d;
+    new_rows r = {0};
     sl_progress *p = NULL;
-    int rc = 0;
-    sl_status s;
-    if ((s = sl_ivfpq_load(a->pos[0], &q)) || (s = sl_npy_read_matrix(a->pos[1], &x, &n, &d))) {
-        rc = cli_fail(s);
-        goto out;
-    }
+    sl_status s = sl_ivfpq_load(a->pos[0], &q);
+    int rc = s ? cli_fail(s) : 0;
     sl_ivfpq_info info;
-    sl_ivfpq_get_info(q, &info);
-    if (d != info.dim || n == 0) {
-        fprintf(stderr, "simlearn: error: %s has %zu rows of %zu columns; the index %s needs rows of %zu\n", a->pos[1],
-                n, d, a->pos[0], info.dim);
-        rc = 1;
-        goto out;
-    }
-    if (cli_str(a, "labels") && (rc = cli_read_labels(cli_str(a, "labels"), n, "vectors", &labels))) goto out;
-    if (cli_str(a, "ids") && (rc = cli_read_ints(cli_str(a, "ids"), n, "ids", "vectors", &ids))) goto out;
-    const char *outp = cli_str(a, "output") ? cli_str(a, "output") : a->pos[0];
-    if ((s = sl_progress_create(stderr, cli_progress_mode(a), "encode", n, "vec", &p)) ||
-        (s = sl_ivfpq_add(q, x, n, ids, labels, p, cli_stop_begin())) || (s = sl_ivfpq_save(q, outp))) {
+    if (!rc) sl_ivfpq_get_info(q, &info), rc = new_rows_read(a, info.dim, &r);
+    if (!rc && ((s = sl_progress_create(stderr, cli_progress_mode(a), "encode", r.n, "vec", &p)) ||
+                (s = sl_ivfpq_add(q, r.x, r.n, r.ids, r.labels, p, cli_stop_begin())) ||
+                (s = sl_ivfpq_save(q, out_path(a)))))
         rc = add_fail(s, cli_str(a, "ids"));
-        goto out;
+    if (!rc) {
+        sl_progress_finish(p, NULL);
+        print_added(a, &r, (long long)info.next_id, out_path(a));
     }
-    sl_progress_finish(p, NULL);
-    if (ids)
-        printf("added %zu vectors (ids from %s) to %s\n", n, cli_str(a, "ids"), outp);
-    else
-        printf("added %zu vectors (ids %zu..%zu) to %s\n", n, info.next_id, info.next_id + n - 1, outp);
-out:
     cli_stop_end();
     sl_progress_destroy(p);
     sl_ivfpq_destroy(q);
-    sl_allocator_free(x), sl_allocator_free(labels), sl_allocator_free(ids);
+    new_rows_free(&r);
+    return rc;
+}
+
+/* Rows added to a flat index. */
+static int add_flat(const cli_args *a) {
+    sl_flat_index *f = NULL;
+    new_rows r = {0};
+    sl_status s = sl_flat_index_load(a->pos[0], &f);
+    int rc = s ? cli_fail(s) : 0;
+    sl_flat_index_info info;
+    if (!rc) sl_flat_index_get_info(f, &info), rc = new_rows_read(a, info.dim, &r);
+    if (!rc && ((s = sl_flat_index_add(f, r.x, r.n, r.ids, r.labels)) || (s = sl_flat_index_save(f, out_path(a)))))
+        rc = add_fail(s, cli_str(a, "ids"));
+    if (!rc) print_added(a, &r, (long long)info.next_id, out_path(a));
+    sl_flat_index_destroy(f);
+    new_rows_free(&r);
+    return rc;
+}
+
+/* Rows inserted into an HNSW graph. */
+static int add_hnsw(const cli_args *a) {
+    sl_hnsw *h = NULL;
+    new_rows r = {0};
+    int64_t first = 0;
+    sl_progress *p = NULL;
+    sl_status s = sl_hnsw_load(a->pos[0], &h);
+    int rc = s ? cli_fail(s) : 0;
+    if (!rc) rc = new_rows_read(a, sl_hnsw_dim(h), &r);
+    if (!rc && ((s = sl_progress_create(stderr, cli_progress_mode(a), "add", r.n, "vec", &p)) ||
+                (s = r.ids ? sl_hnsw_add_keys(h, r.x, r.n, r.ids, r.labels, p, cli_stop_begin())
+                           : sl_hnsw_add(h, r.x, r.n, r.labels, p, cli_stop_begin(), &first))))
+        rc = add_fail(s, cli_str(a, "ids"));
+    cli_stop_end();
+    if (!rc) {
+        sl_progress_finish(p, NULL);
+        if ((s = sl_hnsw_save(h, out_path(a))))
+            rc = cli_fail(s);
+        else
+            print_added(a, &r, (long long)first, out_path(a));
+    }
+    sl_progress_destroy(p);
+    sl_hnsw_destroy(h);
+    new_rows_free(&r);
     return rc;
 }
 
@@ -477,51 +601,8 @@ static int cmd_add(int argc, char **argv) {
     if ((r = not_sharded("add", a.pos[0]))) return r;
     sl_threads_set((int)cli_int(&a, "threads"));
     if (is_ivfpq(a.pos[0])) return add_ivfpq(&a);
-    sl_hnsw *h = NULL;
-    float *x = NULL;
-    int64_t *labels = NULL, *ids = NULL, first = 0;
-    size_t n, d;
-    sl_progress *p = NULL;
-    int rc = 0;
-    sl_status s;
-    if ((s = sl_hnsw_load(a.pos[0], &h)) || (s = sl_npy_read_matrix(a.pos[1], &x, &n, &d))) {
-        rc = cli_fail(s);
-        goto out;
-    }
-    sl_hnsw_info info;
-    sl_hnsw_get_info(h, &info);
-    if (d != info.dim || n == 0) {
-        fprintf(stderr, "simlearn: error: %s has %zu rows of %zu columns; the index %s needs rows of %zu\n", a.pos[1], n,
-                d, a.pos[0], info.dim);
-        rc = 1;
-        goto out;
-    }
-    if (cli_str(&a, "labels") && (rc = cli_read_labels(cli_str(&a, "labels"), n, "vectors", &labels))) goto out;
-    if (cli_str(&a, "ids") && (rc = cli_read_ints(cli_str(&a, "ids"), n, "ids", "vectors", &ids))) goto out;
-    if ((s = sl_progress_create(stderr, cli_progress_mode(&a), "add", n, "vec", &p)) ||
-        (s = ids ? sl_hnsw_add_keys(h, x, n, ids, labels, p, cli_stop_begin())
-                 : sl_hnsw_add(h, x, n, labels, p, cli_stop_begin(), &first))) {
-        rc = add_fail(s, cli_str(&a, "ids"));
-        goto out;
-    }
-    cli_stop_end();
-    sl_progress_finish(p, NULL);
-    const char *outp = cli_str(&a, "output") ? cli_str(&a, "output") : a.pos[0];
-    if ((s = sl_hnsw_save(h, outp))) {
-        rc = cli_fail(s);
-        goto out;
-    }
-    if (ids)
-        printf("added %zu vectors (ids from %s) to %s\n", n, cli_str(&a, "ids"), outp);
-    else
-        printf("added %zu vectors (ids %lld..%lld) to %s\n", n, (long long)first, (long long)(first + (int64_t)n - 1),
-               outp);
-out:
-    cli_stop_end();
-    sl_progress_destroy(p);
-    sl_hnsw_destroy(h);
-    sl_allocator_free(x), sl_allocator_free(labels), sl_allocator_free(ids);
-    return rc;
+    if (is_flat(a.pos[0])) return add_flat(&a);
+    return add_hnsw(&a);
 }
 
 /* ---- delete --------------------------------------------------------------*/
@@ -535,7 +616,7 @@ static const cli_opt del_opts[] = {
 static const cli_spec del_spec = {
     "simlearn index delete INDEX --ids 4,17 | --ids-file IDS.npy [options]",
     "Delete the rows with these ids: they are unlinked and their neighbours' links are\n"
-    "repaired (HNSW) or their codes removed from the lists (IVF-PQ), so searches never see\n"
+    "repaired (HNSW) or their codes (IVF-PQ) or vectors (flat) removed, so searches never see\n"
     "them again. An id given with --ids (index build or add) may be given again to a new row;\n"
     "the ids 0..n-1 of rows added without --ids are not reused.",
     del_opts, 1, 1, "example:\n  simlearn index delete train.hnsw --ids 4,17,99"};
@@ -560,6 +641,20 @@ static int cmd_delete(int argc, char **argv) {
         goto out;
     }
     const char *outp = cli_str(&a, "output") ? cli_str(&a, "output") : a.pos[0];
+    if (is_flat(a.pos[0])) {
+        sl_flat_index *f = NULL;
+        size_t gone = 0;
+        if ((s = sl_flat_index_load(a.pos[0], &f)) || (s = sl_flat_index_delete(f, ids ? ids : fids, n, &gone)) ||
+            (s = sl_flat_index_save(f, outp))) {
+            rc = cli_fail(s);
+        } else {
+            sl_flat_index_info info;
+            sl_flat_index_get_info(f, &info);
+            printf("deleted %zu vectors from %s; %zu remain\n", gone, outp, info.size);
+        }
+        sl_flat_index_destroy(f);
+        goto out;
+    }
     if (is_ivfpq(a.pos[0])) {
         sl_ivfpq *q = NULL;
         size_t gone = 0;
@@ -597,8 +692,8 @@ static const cli_spec info_spec = {"simlearn index info INDEX [--check]",
                                    "Print an index's parameters and size, and whether its ids were given with --ids;\n"
                                    "--check verifies the graph (link bounds, no self or duplicate links, every node\n"
                                    "reachable from the entry point, each given id naming its row). For a sharded\n"
-                                   "index: the manifest and its shards (--check checks each). An IVF-PQ index is\n"
-                                   "checked whole whenever it is read.",
+                                   "index: the manifest and its shards (--check checks each). IVF-PQ and flat\n"
+                                   "indexes are checked whole whenever they are read.",
                                    info_opts, 1, 1, "example:\n  simlearn index info train.hnsw --check"};
 
 /* A manifest: its parameters and shards (each file's facts checked against
@@ -653,12 +748,30 @@ static int info_ivfpq(const cli_args *a) {
     return 0;
 }
 
+/* A flat index: its parameters and size (loading it checks it whole). */
+static int info_flat(const cli_args *a) {
+    sl_flat_index *f;
+    sl_status s = sl_flat_index_load(a->pos[0], &f);
+    if (s) return cli_fail(s);
+    sl_flat_index_info i;
+    sl_flat_index_get_info(f, &i);
+    printf("%s: flat index (exact search), metric %s, %zu dims\n", a->pos[0], sl_metric_name(i.metric), i.dim);
+    printf("  vectors: %zu, %zu ids used (%zu deleted)%s\n", i.size, i.next_id,
+           i.next_id > i.size ? i.next_id - i.size : 0, i.labelled ? ", with labels" : "");
+    printf("  bytes per vector: %zu (float32 vector %zu, id 8%s), memory %.1f MiB\n", i.vector_bytes, 4 * i.dim,
+           i.labelled ? ", label 8" : "", (double)i.bytes / 1048576.0);
+    if (cli_flag(a, "check")) printf("  check: ok\n");
+    sl_flat_index_destroy(f);
+    return 0;
+}
+
 static int cmd_info(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&info_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
     if (sl_shards_is_manifest(a.pos[0])) return info_sharded(&a);
     if (is_ivfpq(a.pos[0])) return info_ivfpq(&a);
+    if (is_flat(a.pos[0])) return info_flat(&a);
     sl_hnsw *h;
     sl_status s = sl_hnsw_load(a.pos[0], &h);
     if (s) {
@@ -688,7 +801,7 @@ static int cmd_info(int argc, char **argv) {
     return rc;
 }
 
-static const cli_sub subs[] = {{"build", "build an HNSW or IVF-PQ index from a .npy matrix", cmd_build, true},
+static const cli_sub subs[] = {{"build", "build an HNSW, IVF-PQ or flat index from a .npy matrix", cmd_build, true},
                                {"search", "k nearest neighbours of query rows", cmd_search, true},
                                {"add", "insert more rows into an index", cmd_add, false},
                                {"delete", "delete ids, repairing the graph", cmd_delete, false},
@@ -699,4 +812,5 @@ static int run(int argc, char **argv) { return cli_dispatch("index", subs, argc,
 
 /* Distributed: build and search share their work among the ranks; the other
  * subcommands refuse under mpirun. */
-const cli_command cli_cmd_index = {"index", "HNSW and IVF-PQ indexes: build, search, add, delete, info", run, true};
+const cli_command cli_cmd_index = {"index", "HNSW, IVF-PQ and flat indexes: build, search, add, delete, info", run,
+                                   true};

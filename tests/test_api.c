@@ -30,6 +30,7 @@ TEST(destroy_accepts_null) {
     /* index, eval, geom */
     sl_hnsw_destroy(NULL);
     sl_ivfpq_destroy(NULL);
+    sl_flat_index_destroy(NULL);
     sl_shards_destroy(NULL);
     sl_logreg_precond_destroy(NULL);
     sl_probe_result_destroy(NULL);

@@ -29,12 +29,12 @@ equivalence_autoencoder equivalence_mae equivalence_barlow equivalence_vicreg eq
 equivalence_memory_bank sync_bn_equivalence per_rank_bn resume_continues_exactly
 resume_on_other_rank_counts only_rank_0_writes_and_reports uneven_batch_refused other_commands_refuse
 ctrl_c_checkpoints dead_rank_ends_the_run builds_without_mpi sharded_exact_search sharded_search_refusals
-sharded_hnsw sharded_hnsw_refusals ivfpq_ranks words_ranks_train_deterministically words_learn_like_one_process
+sharded_hnsw sharded_hnsw_refusals ivfpq_ranks flat_ranks words_ranks_train_deterministically words_learn_like_one_process
 words_resume_continues_exactly words_resume_on_other_rank_counts words_ctrl_c_checkpoints
 words_other_subcommands_refuse"
 # The Python package is built for the plain build only (the sanitized pass
 # runs no Python, as tests/test_python.sh is left out there too).
-[ -z "${SIMLEARN_SANITIZED:-}" ] && cases="$cases python_trains_as_ranks python_words_train_as_ranks"
+[ -z "${SIMLEARN_SANITIZED:-}" ] && cases="$cases python_trains_as_ranks python_words_train_as_ranks python_flat_as_ranks"
 if [ "${1:-}" = --list ]; then
     echo $cases | tr ' ' '\n'
     exit 0
@@ -357,6 +357,42 @@ assert 0.5 < r1 < 1 and abs(r2 - r1) <= 0.01, (r1, r2)" || fail "recall"
 import numpy as np
 i = np.load('i3.npy')
 assert ((i - 1000) % 3 == 0).all() and (((i - 1000) // 3) % 7 == 3).all(), i[:3]" || fail "the ids and labels" ;;
+    flat_ranks)
+        # mpirun -np 2 index build --type flat gathers every rank's rows and
+        # rank 0 writes the file a one-process build writes, byte for byte
+        # (--ids and --labels of the whole base included); its search under
+        # mpirun (queries shared among the ranks) writes what one process
+        # writes, and what simlearn knn finds.
+        $py -c "
+import numpy as np
+r = np.random.default_rng(2)
+np.save('base.npy', r.standard_normal((3001, 24)).astype(np.float32))
+np.save('q.npy', r.standard_normal((301, 24)).astype(np.float32))
+np.save('ids.npy', 1000 + 3 * np.arange(3001))
+np.save('lab.npy', np.arange(3001) % 7)" || fail "data"
+        "$S" index build base.npy -o one.flat --type flat --metric cosine -q > /dev/null || fail "one process"
+        "${MPIRUN[@]}" "$S" index build base.npy -o two.flat --type flat --metric cosine > out 2> err ||
+            fail "2 ranks: $(cat err)"
+        grep -q "^built two.flat: flat index (exact search), 3001 vectors, 24 dims, metric cosine" out ||
+            fail "report: $(cat out)"
+        [ "$(grep -c '^built' out)" = 1 ] || fail "only rank 0 reports: $(cat out)"
+        cmp one.flat two.flat || fail "the file built on 2 ranks differs from one process's"
+        "$S" knn -b base.npy --queries q.npy -k 10 --metric cosine --ids-out gt.npy --scores-out gs.npy -q ||
+            fail "exact search"
+        "${MPIRUN[@]}" "$S" index search two.flat q.npy -k 10 --ids-out i2.npy --scores-out s2.npy ||
+            fail "search on 2 ranks"
+        cmp gt.npy i2.npy && cmp gs.npy s2.npy || fail "the search on 2 ranks differs from simlearn knn"
+        "$S" index build base.npy -o ids1.flat --type flat --ids ids.npy --labels lab.npy -q > /dev/null ||
+            fail "--ids --labels in one process"
+        "${MPIRUN[@]}" "$S" index build base.npy -o ids2.flat --type flat --ids ids.npy --labels lab.npy > /dev/null ||
+            fail "--ids --labels on 2 ranks"
+        cmp ids1.flat ids2.flat || fail "the files with ids and labels differ"
+        "${MPIRUN[@]}" "$S" index search ids2.flat q.npy -k 5 --allow-labels 3 --ids-out i3.npy ||
+            fail "search --allow-labels on 2 ranks"
+        $py -c "
+import numpy as np
+i = np.load('i3.npy')
+assert ((i - 1000) % 3 == 0).all() and (((i - 1000) // 3) % 7 == 3).all(), i[:3]" || fail "the ids and labels" ;;
     words_ranks_train_deterministically)
         # Each rank trains its lanes of the corpus and the ranks add up their
         # changes at fixed points: with one thread each, the same bytes every
@@ -453,6 +489,24 @@ PY
         cmp v0.npy v1.npy || fail "the ranks' vectors differ"
         "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" --threads 1 --format text -o cli.vec -q || fail "the CLI"
         cmp py.vec cli.vec || fail "Python's vectors differ from the CLI's" ;;
+    python_flat_as_ranks)
+        # mpirun -np 2 python3: FlatIndex.search is a collective (each rank
+        # searches half the queries) and every rank gets simlearn.knn's answer.
+        cat > t.py <<'PY'
+import numpy as np, simlearn
+rank, ranks = simlearn.rank()
+assert ranks == 2, ranks
+r = np.random.default_rng(4)
+x, q = r.standard_normal((500, 12), np.float32), r.standard_normal((41, 12), np.float32)
+f = simlearn.FlatIndex(12, "ip")
+f.add(x)
+s, i = f.search(q, 6)
+ws, wi = simlearn.knn(x, q, 6, "ip")
+assert (i == wi).all() and (s == ws).all()
+np.save(f"i{rank}.npy", i)
+PY
+        PYTHONPATH=${SIMLEARN_BUILD:-$top/build}/python "${MPIRUN[@]}" $py t.py || fail "python under mpirun"
+        cmp i0.npy i1.npy || fail "the ranks' results differ" ;;
     python_trains_as_ranks)
         # mpirun -np 2 python3: simlearn.train shares the batches as the CLI does, to the byte.
         cat > t.py <<'PY'

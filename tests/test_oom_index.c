@@ -1,7 +1,8 @@
 /* Out-of-memory walks (tests/oom.h) of the index module: exact search, an
  * HNSW index built, saved, loaded, searched and edited, and a sharded index
- * built, written, opened, loaded and searched, and an IVF-PQ index trained,
- * filled, edited, saved, loaded and searched. One thread (and two), tiny sizes. */
+ * built, written, opened, loaded and searched, an IVF-PQ index trained,
+ * filled, edited, saved, loaded and searched, and a flat index filled,
+ * edited, saved, loaded and searched. One thread (and two), tiny sizes. */
 #include "oom.h"
 
 #include "internal.h"
@@ -241,3 +242,37 @@ static void ivfpq_walks(int threads) {
 
 TEST(ivfpq_survives_every_failed_allocation) { ivfpq_walks(1); }
 TEST(ivfpq_on_two_threads_survives_every_failed_allocation) { ivfpq_walks(2); }
+
+/* The flat index: built (default ids, then chosen ids with labels), edited,
+ * saved, loaded and searched with and without filters. */
+static sl_status op_flatidx(void *arg) {
+    world *w = arg;
+    sl_flat_index *f;
+    SL__TRY(sl_flat_index_create(D, SL_METRIC_COSINE, &f));
+    int64_t keys[N / 2], labels[N / 2], del[2] = {3, 1004}, ids[5 * 4], lab = 1, allow[3] = {0, 1002, 9};
+    float sc[5 * 4];
+    for (size_t i = 0; i < N / 2; i++) keys[i] = (int64_t)(1000 + i), labels[i] = (int64_t)(i % 3);
+    sl_status s = sl_flat_index_add(f, w->x, N / 2, NULL, NULL);
+    if (!s) s = sl_flat_index_add(f, w->x + N / 2 * D, N / 2, keys, labels);
+    if (!s) s = sl_flat_index_delete(f, del, 2, NULL);
+    if (!s) s = sl_flat_index_save(f, t_path("i.flat"));
+    sl_flat_index_destroy(f);
+    f = NULL;
+    if (!s) s = sl_flat_index_load(t_path("i.flat"), &f);
+    sl_hnsw_filter flt = {allow, 3, &lab, 1};
+    if (!s) s = sl_flat_index_search(f, w->x, 5, 4, NULL, ids, sc);
+    if (!s) s = sl_flat_index_search(f, w->x, 5, 4, &flt, ids, sc);
+    sl_flat_index_destroy(f);
+    return s;
+}
+
+static void flatidx_walks(int threads) {
+    sl_threads_set(threads);
+    install();
+    world w;
+    world_make(&w, SL_METRIC_L2);
+    ASSERT_TRUE(fail_each("flat index", op_flatidx, &w) >= 10);
+    ASSERT_EQ_INT(C.live, 0);
+}
+TEST(flat_index_survives_every_failed_allocation) { flatidx_walks(1); }
+TEST(flat_index_on_two_threads_survives_every_failed_allocation) { flatidx_walks(2); }

@@ -403,8 +403,86 @@ sl_status sl_ivfpq_reconstruct(const sl_ivfpq *q, int64_t id, float *out);
 sl_status sl_ivfpq_save(const sl_ivfpq *q, const char *path);
 sl_status sl_ivfpq_load(const char *path, sl_ivfpq **out);
 
-/* What kind of index a file holds, from its magic: "hnsw", "ivfpq", "shards"
- * (a manifest), or NULL (unreadable or something else). */
+/* ---- flat (exact) index ----------------------------------------------------
+ * The vectors themselves (float32, 4 * dim bytes each) with an id each (and
+ * a label when any was given), searched exhaustively by sl_flat_search: the
+ * ids, scores and order of the naive search over every vector held (equal
+ * scores by increasing id), the same for every thread count and BLAS
+ * kernel. For sets that fit in memory and answers that must be exact; the
+ * index file keeps vectors, ids and labels together, so filters, deletes
+ * and adds work as with HNSW and IVF-PQ. Vectors are kept in increasing id
+ * order. Ids are the caller's (int64 >= 0) or, by default, the count of
+ * vectors ever added; an index never holds two vectors with one id.
+ * Cosine scores are those of sl_flat_search (the stored vectors are as
+ * given, not normalised).
+ *
+ * Thread safety: search may run concurrently with itself; add and delete
+ * need the index alone. */
+typedef struct sl_flat_index sl_flat_index;
+
+/* An empty index. Errors: SL_ERR_ARG (dim 0 or over 2^24, unknown metric),
+ * SL_ERR_NOMEM. */
+sl_status sl_flat_index_create(size_t dim, sl_metric metric, sl_flat_index **out);
+void sl_flat_index_destroy(sl_flat_index *f); /* NULL-safe */
+
+/* Add n rows (n x dim). Their ids are keys[i] when keys is given, else the
+ * count of vectors ever added before (deleted ones included) plus i; labels
+ * (n, or NULL) are kept for label filters: an index that has been given
+ * labels keeps one for every vector (-1 for those added without). Errors,
+ * nothing added: SL_ERR_ARG (n = 0; an id that is negative, repeated among
+ * the rows or already held, naming the row), SL_ERR_NUMERIC (a NaN/Inf
+ * value, naming the row), SL_ERR_NOMEM. */
+sl_status sl_flat_index_add(sl_flat_index *f, const float *x, size_t n, const int64_t *keys, const int64_t *labels);
+/* A collective of a distributed run (sl_dist): every rank passes its own
+ * rows (rows first .. first + n - 1 of `total`: its sl_dist_share) with
+ * their keys and labels (each given on every rank or on none), and every
+ * rank's index receives all the rows, as one sl_flat_index_add of the whole
+ * would. A rank's error fails every rank. In one process it is
+ * sl_flat_index_add. */
+sl_status sl_flat_index_add_dist(sl_flat_index *f, const float *x, size_t n, size_t first, size_t total,
+                                 const int64_t *keys, const int64_t *labels);
+/* Remove the vectors with these ids (n of them; repeats allowed). All are
+ * checked first: an id no vector has is SL_ERR_RANGE naming it, nothing
+ * removed. *removed (may be NULL) gets the count removed. SL_ERR_NOMEM. */
+sl_status sl_flat_index_delete(sl_flat_index *f, const int64_t *ids, size_t n, size_t *removed);
+/* The k best vectors for each of nq queries (nq x dim) among those the
+ * filter allows (NULL: all), ids and scores (nq x k, caller-allocated),
+ * best first; rows with fewer than k allowed vectors are padded with id -1
+ * and score NaN. Errors: SL_ERR_ARG (k = 0), SL_ERR_NUMERIC (a NaN/Inf
+ * query), SL_ERR_NOMEM. */
+sl_status sl_flat_index_search(const sl_flat_index *f, const float *queries, size_t nq, size_t k,
+                               const sl_hnsw_filter *filter, int64_t *ids, float *scores);
+/* The same, as a collective: every rank passes the same index and queries,
+ * searches its share of the queries, and receives every result. */
+sl_status sl_flat_index_search_dist(const sl_flat_index *f, const float *queries, size_t nq, size_t k,
+                                    const sl_hnsw_filter *filter, int64_t *ids, float *scores);
+
+typedef struct sl_flat_index_info {
+    size_t dim;
+    sl_metric metric;
+    bool labelled;       /* a label is kept per vector */
+    size_t size;         /* vectors held */
+    size_t next_id;      /* vectors ever added (the next default id) */
+    size_t vector_bytes; /* bytes per vector: 4 dim + 8 (id) + 8 with labels */
+    size_t bytes;        /* memory held */
+} sl_flat_index_info;
+void sl_flat_index_get_info(const sl_flat_index *f, sl_flat_index_info *out);
+/* The vector with this id into out (dim floats); SL_ERR_NOTFOUND. */
+sl_status sl_flat_index_get_vector(const sl_flat_index *f, int64_t id, float *out);
+
+/* Save (atomically), little-endian: magic "SLFLAT\r\n", format version
+ * (uint32, 1), metric (uint32), dim, size, next id, labelled (uint64 each);
+ * the vectors (float32, size x dim, in id order), the ids (int64, strictly
+ * increasing), the labels (int64) when labelled; then the FNV-1a 64-bit
+ * checksum of everything before it. Load checks every field against the
+ * file's size before allocating (SL_ERR_FORMAT naming the file and the
+ * problem): a NaN/Inf value, a negative id or ids out of order are refused.
+ * Save errors: SL_ERR_IO. */
+sl_status sl_flat_index_save(const sl_flat_index *f, const char *path);
+sl_status sl_flat_index_load(const char *path, sl_flat_index **out);
+
+/* What kind of index a file holds, from its magic: "hnsw", "ivfpq", "flat",
+ * "shards" (a manifest), or NULL (unreadable or something else). */
 const char *sl_index_kind(const char *path);
 
 /* ---- sharded HNSW ---------------------------------------------------------

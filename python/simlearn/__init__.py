@@ -12,6 +12,8 @@ arrays.
     >>> ivf = simlearn.IVFPQIndex(32, nlist=16, M=8)         # compressed
     >>> ivf.train(x); ids = ivf.add(x)
     >>> scores, ids = ivf.search(x[:5], k=3, nprobe=4)
+    >>> flat = simlearn.FlatIndex(32)                        # exact, in a file
+    >>> ids = flat.add(x); flat.save("x.flat")
 
 Arrays: float32 C-contiguous input is used without a copy; other real dtypes
 and layouts are converted once; anything else raises TypeError naming the
@@ -36,7 +38,7 @@ import numpy as _np
 from . import _simlearn
 from .models import Encoder, Model, load_safetensors, save_safetensors
 
-__all__ = ["Index", "ShardedIndex", "IVFPQIndex", "knn", "knn_graph", "knn_graph_stats", "knn_path", "knn_geodesics", "Model", "Encoder", "load_safetensors", "save_safetensors", "KNNClassifier", "LinearProbe", "LinearSVM", "spectrum", "effective_rank", "anisotropy",
+__all__ = ["Index", "ShardedIndex", "IVFPQIndex", "FlatIndex", "knn", "knn_graph", "knn_graph_stats", "knn_path", "knn_geodesics", "Model", "Encoder", "load_safetensors", "save_safetensors", "KNNClassifier", "LinearProbe", "LinearSVM", "spectrum", "effective_rank", "anisotropy",
            "uniformity", "alignment_uniformity", "pca", "tsne", "Words", "train", "embed", "zero_shot",
            "retrieval_metrics", "class_margins", "abtt", "rank", "__version__"]
 __version__ = _simlearn.version()
@@ -254,13 +256,15 @@ class Index(_Closing, _simlearn._Index):
     def load(cls, path):
         """Read an index written by save() or by `simlearn index build`.
 
-        An IVF-PQ file gives an IVFPQIndex. A sharded index (the manifest `mpirun -np N simlearn index build`
+        An IVF-PQ file gives an IVFPQIndex, a flat one a FlatIndex. A sharded index (the manifest `mpirun -np N simlearn index build`
         writes) gives a ShardedIndex: every shard in this process, or under
         mpirun one shard per rank."""
         if cls is Index and _simlearn.is_manifest(_os.fspath(path)):
             return ShardedIndex.load(path)
         if cls is Index and _simlearn.index_kind(_os.fspath(path)) == "ivfpq":
             return IVFPQIndex.load(path)
+        if cls is Index and _simlearn.index_kind(_os.fspath(path)) == "flat":
+            return FlatIndex.load(path)
         return cls._load(path)
 
     def __repr__(self):
@@ -311,7 +315,33 @@ class ShardedIndex(_Closing, _simlearn._Shards):
         return f"<simlearn.ShardedIndex shards={i['shards']} dim={i['dim']} metric={i['metric']} rows={i['rows']}>"
 
 
-class IVFPQIndex(_Closing, _simlearn._IVFPQ):
+class _FileIndex(_Closing):
+    """What the IVF-PQ and flat indexes share: dim, metric, len (vectors
+    held), save and load."""
+
+    @property
+    def dim(self):
+        return self.info()["dim"]
+
+    @property
+    def metric(self):
+        return self.info()["metric"]
+
+    def __len__(self):
+        """The number of vectors held."""
+        return self.info()["size"]
+
+    def save(self, path):
+        """Write the index to path (atomically: a failed write leaves any old file)."""
+        self._save(path)
+
+    @classmethod
+    def load(cls, path):
+        """Read an index written by save() or by `simlearn index build` (of this type)."""
+        return cls._load(path)
+
+
+class IVFPQIndex(_FileIndex, _simlearn._IVFPQ):
     """A compressed index: an inverted file over nlist k-means centroids
     whose lists hold product-quantisation codes of the residuals, M bytes per
     vector (Jegou, Douze & Schmid), as `simlearn index build --type ivfpq`.
@@ -334,20 +364,8 @@ class IVFPQIndex(_Closing, _simlearn._IVFPQ):
                          0 if M is None else _count(M, "M"), _count(iters, "iters"), _count(seed, "seed", 0))
 
     @property
-    def dim(self):
-        return self.info()["dim"]
-
-    @property
-    def metric(self):
-        return self.info()["metric"]
-
-    @property
     def is_trained(self):
         return self.info()["trained"]
-
-    def __len__(self):
-        """The number of vectors held."""
-        return self.info()["size"]
 
     def train(self, x, *, threads=0):
         """Learn the coarse centroids (k-means on at most 256 * nlist rows)
@@ -401,15 +419,6 @@ class IVFPQIndex(_Closing, _simlearn._IVFPQ):
         self._reconstruct(int(id), out)
         return out
 
-    def save(self, path):
-        """Write the trained index to path (atomically)."""
-        self._save(path)
-
-    @classmethod
-    def load(cls, path):
-        """Read an index written by save() or by `simlearn index build --type ivfpq`."""
-        return cls._load(path)
-
     def __repr__(self):
         try:
             i = self.info()
@@ -417,6 +426,69 @@ class IVFPQIndex(_Closing, _simlearn._IVFPQ):
             return "<simlearn.IVFPQIndex (closed)>"
         return (f"<simlearn.IVFPQIndex dim={i['dim']} metric={i['metric']} nlist={i['nlist']} M={i['M']} "
                 f"size={i['size']}>")
+
+
+class FlatIndex(_FileIndex, _simlearn._Flat):
+    """An exact index kept as a file: the vectors themselves (float32) with
+    their ids and labels, searched exhaustively, as `simlearn index build
+    --type flat`. Its results are those of simlearn.knn over the vectors
+    held (the same ids and scores, ties by increasing id), for every thread
+    count; filters, delete and add work as with the other indexes.
+
+    FlatIndex(dim, metric="l2"). Ids are yours (add(x, ids=...), int64 >= 0,
+    distinct from those held) or the count of rows ever added. Under mpirun
+    search is a collective: every rank calls it with the same arguments,
+    searches a share of the queries, and gets every result. May be searched
+    from several Python threads at once; add and delete need it alone."""
+
+    def __init__(self, dim, metric="l2"):
+        super().__init__(_count(dim, "dim"), _metric(metric))
+
+    def add(self, x, ids=None, *, labels=None):
+        """Add the rows of x; returns their ids (int64 array). ids: one
+        int64 >= 0 per row, distinct and not held (else ValueError naming
+        the row); None: the count of rows ever added before, onwards.
+        labels: one int64 per row for search(labels=...) filters (default -1)."""
+        a = _matrix(x, "x", self.dim)
+        keys = None if ids is None else _ids(ids, "ids")
+        lab = None if labels is None else _ids(labels, "labels")
+        first = self._add(a, keys, lab)
+        if keys is not None:
+            return keys.copy()
+        return _np.arange(first, first + a.shape[0], dtype=_np.int64)
+
+    def search(self, queries, k, filter=None, *, labels=None, threads=0):
+        """(scores, ids) of the k best vectors for each query row, exactly.
+        filter: ids the results may contain; labels: labels they may have.
+        Rows with fewer than k allowed vectors are padded with id -1 and
+        score NaN."""
+        q = _matrix(queries, "queries", self.dim)
+        k = _count(k, "k")
+        allow = None if filter is None else _ids(filter, "filter")
+        lab = None if labels is None else _ids(labels, "labels")
+        scores = _np.empty((q.shape[0], k), dtype=_np.float32)
+        ids = _np.empty((q.shape[0], k), dtype=_np.int64)
+        self._search(q, k, allow, lab, _count(threads, "threads", 0), scores, ids)
+        return scores, ids
+
+    def delete(self, ids):
+        """Remove the vectors with these ids (all checked first: an id no
+        vector has raises ValueError and nothing is removed); returns the
+        count removed."""
+        return self._delete(_ids(ids, "ids"))
+
+    def get(self, id):
+        """The stored vector with this id (float32; KeyError when absent)."""
+        out = _np.empty(self.dim, dtype=_np.float32)
+        self._get(int(id), out)
+        return out
+
+    def __repr__(self):
+        try:
+            i = self.info()
+        except ValueError:
+            return "<simlearn.FlatIndex (closed)>"
+        return f"<simlearn.FlatIndex dim={i['dim']} metric={i['metric']} size={i['size']}>"
 
 
 # ---- geometry (simlearn geometry) ------------------------------------------

@@ -1518,7 +1518,7 @@ static PyMethodDef module_methods[] = {
     {"version", py_version, METH_NOARGS, "the C library's version"},
     {"dist", py_dist, METH_NOARGS, "(rank, ranks) of a distributed run"},
     {"is_manifest", py_is_manifest, METH_O, "whether a file is a sharded index's manifest"},
-    {"index_kind", py_index_kind, METH_O, "'hnsw', 'ivfpq', 'shards' or None, from a file's start"},
+    {"index_kind", py_index_kind, METH_O, "'hnsw', 'ivfpq', 'flat', 'shards' or None, from a file's start"},
     {"spectrum", py_spectrum, METH_VARARGS, "covariance spectrum and effective rank"},
     {"align_uniform", py_align_uniform, METH_VARARGS, "alignment and uniformity of two views"},
     {"uniformity", py_uniformity, METH_VARARGS, "uniformity of one set"},
@@ -1571,7 +1571,7 @@ PyMODINIT_FUNC PyInit__simlearn(void) {
         Py_DECREF(m);
         return NULL;
     }
-    if (models_add_types(m) < 0 || ivfpq_add_type(m) < 0) {
+    if (models_add_types(m) < 0 || ivfpq_add_type(m) < 0 || flat_add_type(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

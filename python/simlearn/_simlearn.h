@@ -1,6 +1,6 @@
 /* What the extension's source files share: errors as exceptions, buffer
  * checks, the Ctrl-C guard of long calls (python/simlearn/_simlearn.c), and
- * the types that python/simlearn/_models.c and _ivfpq.c add to the module. */
+ * the types that python/simlearn/_models.c, _ivfpq.c and _flat.c add to the module. */
 #ifndef SIMLEARN_PY_SIMLEARN_H
 #define SIMLEARN_PY_SIMLEARN_H
 
@@ -47,6 +47,8 @@ void sigint_release(sigint_guard *g);
 int models_add_types(PyObject *m);
 /* Add _IVFPQ to the module; -1 on error. */
 int ivfpq_add_type(PyObject *m);
+/* Add _Flat to the module; -1 on error. */
+int flat_add_type(PyObject *m);
 /* read_safetensors(path) and write_safetensors(path, tensors, metadata). */
 PyObject *py_read_safetensors(PyObject *self, PyObject *arg);
 PyObject *py_write_safetensors(PyObject *self, PyObject *args);

@@ -209,3 +209,47 @@ sl_status sl__reader_checksum(sl__reader *r) {
     r->n -= 8;
     return SL_OK;
 }
+
+sl_status sl__search_shared(sl__search_fn fn, const void *index, const void *opt, sl_status checked, const char *what,
+                            const float *queries, size_t nq, size_t d, size_t k, int64_t *ids, float *scores) {
+    sl_status st = sl__index_agree(checked, what);
+    if (st) return st;
+    size_t N = (size_t)sl_dist_size(), R = (size_t)sl_dist_rank(), first, cnt, most = (nq + N - 1) / N;
+    sl_dist_share(nq, R, N, &first, &cnt);
+    size_t per = k * (sizeof(int64_t) + sizeof(float)), slot = most * per;
+    unsigned char *send = sl__malloc(slot ? slot : 1), *recv = sl__malloc_array(N, slot ? slot : 1, what);
+    st = send && recv ? SL_OK : SL_ERR_NOMEM;
+    if (st == SL_OK && cnt)
+        st = fn(index, queries + first * d, cnt, k, opt, (int64_t *)send, (float *)(send + cnt * k * sizeof(int64_t)));
+    st = sl__index_agree(st, what);
+    if (st == SL_OK) st = sl_dist_allgather(send, slot, recv);
+    for (size_t r = 0; st == SL_OK && r < N; r++) {
+        size_t f, n;
+        sl_dist_share(nq, r, N, &f, &n);
+        const unsigned char *b = recv + r * slot;
+        memcpy(ids + f * k, b, n * k * sizeof *ids);
+        memcpy(scores + f * k, b + n * k * sizeof *ids, n * k * sizeof *scores);
+    }
+    sl__free(send), sl__free(recv);
+    return st;
+}
+
+sl_status sl__iwriter_open(sl__iwriter *w, const char *path) {
+    w->sum = SL__FNV1A_INIT, w->st = SL_OK;
+    return sl_afile_open(path, &w->af);
+}
+
+void sl__iwriter_put(sl__iwriter *w, const void *p, size_t n) {
+    if (w->st) return;
+    w->st = sl_afile_write(w->af, p, n);
+    w->sum = sl__fnv1a(w->sum, p, n);
+}
+
+sl_status sl__iwriter_close(sl__iwriter *w) {
+    if (w->st == SL_OK) w->st = sl_afile_write(w->af, &w->sum, 8);
+    if (w->st) {
+        sl_afile_abort(w->af);
+        return w->st;
+    }
+    return sl_afile_commit(w->af);
+}

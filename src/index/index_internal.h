@@ -135,6 +135,32 @@ sl_status sl__reader_checksum(sl__reader *r);
  * get SL_ERR_STATE saying "<what>: rank R failed (see its message)". */
 sl_status sl__index_agree(sl_status mine, const char *what);
 
+/* Queries shared among the ranks of a distributed run: each rank runs fn on
+ * its share (sl_dist_share) of the nq queries (d floats each) with index and
+ * opt, and the k results per query are gathered so that every rank has them
+ * all. checked is the caller's check of the arguments on this rank; a
+ * rank's error fails every rank (sl__index_agree). In one process it is fn
+ * on every query. */
+typedef sl_status (*sl__search_fn)(const void *index, const float *queries, size_t nq, size_t k, const void *opt,
+                                   int64_t *ids, float *scores);
+sl_status sl__search_shared(sl__search_fn fn, const void *index, const void *opt, sl_status checked, const char *what,
+                            const float *queries, size_t nq, size_t d, size_t k, int64_t *ids, float *scores);
+
+/* An index file being written (atomically, sl_afile): every put adds its
+ * bytes to the FNV-1a checksum; the first error sticks and later puts do
+ * nothing. close writes the checksum and commits, or aborts after an error. */
+typedef struct sl__iwriter {
+    sl_afile *af;
+    uint64_t sum;
+    sl_status st;
+} sl__iwriter;
+sl_status sl__iwriter_open(sl__iwriter *w, const char *path);
+void sl__iwriter_put(sl__iwriter *w, const void *p, size_t n);
+sl_status sl__iwriter_close(sl__iwriter *w);
+
+/* Whether 8 bytes are the flat index file's magic. */
+bool sl__flat_index_magic(const void *head);
+
 /* What an HNSW file's header and size say, read without loading it (the
  * manifest checks of sharded indexes): its metric, dimension, M,
  * ef_construction, live count, size in bytes and trailing checksum. */

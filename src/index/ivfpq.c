@@ -942,31 +942,16 @@ sl_status sl_ivfpq_search(const sl_ivfpq *q, const float *queries, size_t nq, co
     return st;
 }
 
-/* Each rank searches its share of the queries; the results are gathered
- * (padded to the largest share) so that every rank has them all. */
+static sl_status search_part(const void *q, const float *queries, size_t nq, size_t k, const void *c, int64_t *ids,
+                             float *scores) {
+    (void)k;
+    return sl_ivfpq_search(q, queries, nq, c, ids, scores);
+}
+
 sl_status sl_ivfpq_search_dist(const sl_ivfpq *q, const float *queries, size_t nq, const sl_ivfpq_search_config *c,
                                int64_t *ids, float *scores) {
-    sl_status st = check_search(q, queries, nq, c);
-    SL__TRY(sl__index_agree(st, "ivfpq search"));
-    size_t N = (size_t)sl_dist_size(), R = (size_t)sl_dist_rank(), first, cnt, most = (nq + N - 1) / N;
-    sl_dist_share(nq, R, N, &first, &cnt);
-    size_t per = c->k * (sizeof(int64_t) + sizeof(float)), slot = most * per;
-    unsigned char *send = sl__malloc(slot ? slot : 1), *recv = sl__malloc_array(N, slot ? slot : 1, "ivfpq search");
-    st = send && recv ? SL_OK : SL_ERR_NOMEM;
-    if (st == SL_OK && cnt)
-        st = sl_ivfpq_search(q, queries + first * q->dim, cnt, c, (int64_t *)send,
-                             (float *)(send + cnt * c->k * sizeof(int64_t)));
-    st = sl__index_agree(st, "ivfpq search");
-    if (st == SL_OK) st = sl_dist_allgather(send, slot, recv);
-    for (size_t r = 0; st == SL_OK && r < N; r++) {
-        size_t f, n;
-        sl_dist_share(nq, r, N, &f, &n);
-        const unsigned char *b = recv + r * slot;
-        memcpy(ids + f * c->k, b, n * c->k * sizeof *ids);
-        memcpy(scores + f * c->k, b + n * c->k * sizeof *ids, n * c->k * sizeof *scores);
-    }
-    sl__free(send), sl__free(recv);
-    return st;
+    return sl__search_shared(search_part, q, c, check_search(q, queries, nq, c), "ivfpq search", queries, nq, q->dim,
+                             c->k, ids, scores);
 }
 
 /* ---- facts -----------------------------------------------------------------------*/
@@ -1011,18 +996,17 @@ sl_status sl_ivfpq_reconstruct(const sl_ivfpq *q, int64_t id, float *out) {
 
 sl_status sl_ivfpq_save(const sl_ivfpq *q, const char *path) {
     if (!q->trained) return sl__fail(SL_ERR_STATE, "ivfpq save: %s: the index is not trained", path);
-    sl_afile *af;
-    SL__TRY(sl_afile_open(path, &af));
-    uint64_t h = SL__FNV1A_INIT;
+    sl__iwriter w;
+    SL__TRY(sl__iwriter_open(&w, path));
     uint32_t v32[2] = {IVFPQ_VERSION, (uint32_t)q->metric};
     uint64_t v64[9] = {q->dim, q->nlist, q->M, q->nbits, q->iters, q->seed, q->size, q->next_id, q->labelled};
     /* The file keeps the codebooks row-major (codeword by codeword). */
     float *book = sl__malloc_array(KSUB, q->dim * sizeof *book, "ivfpq save: codebooks");
-    sl_status st = book ? SL_OK : SL_ERR_NOMEM;
+    if (!book) w.st = SL_ERR_NOMEM;
     for (size_t m = 0; book && m < q->M; m++)
-        for (size_t p = 0, w = sub_width(q, m); p < KSUB; p++)
-            for (size_t j = 0; j < w; j++) book[KSUB * q->off[m] + p * w + j] = codeword(q, m, p, j);
-#define PUT(p, n) (st = st ? st : sl_afile_write(af, (p), (n)), h = sl__fnv1a(h, (p), (n)))
+        for (size_t p = 0, wd = sub_width(q, m); p < KSUB; p++)
+            for (size_t j = 0; j < wd; j++) book[KSUB * q->off[m] + p * wd + j] = codeword(q, m, p, j);
+#define PUT(p, n) sl__iwriter_put(&w, (p), (n))
     PUT(ivfpq_magic, 8);
     PUT(v32, sizeof v32);
     PUT(v64, sizeof v64);
@@ -1039,12 +1023,7 @@ sl_status sl_ivfpq_save(const sl_ivfpq *q, const char *path) {
         if (q->labelled) PUT(L->labels, L->n * sizeof *L->labels);
     }
 #undef PUT
-    if (st == SL_OK) st = sl_afile_write(af, &h, 8);
-    if (st) {
-        sl_afile_abort(af);
-        return st;
-    }
-    return sl_afile_commit(af);
+    return sl__iwriter_close(&w);
 }
 
 typedef sl__reader reader;
@@ -1169,6 +1148,7 @@ const char *sl_index_kind(const char *path) {
     fclose(f);
     if (got == 8 && memcmp(head, ivfpq_magic, 8) == 0) return "ivfpq";
     if (got == 8 && memcmp(head, "SLHNSW\r\n", 8) == 0) return "hnsw";
+    if (got == 8 && sl__flat_index_magic(head)) return "flat";
     return sl_shards_is_manifest(path) ? "shards" : NULL;
 }
 

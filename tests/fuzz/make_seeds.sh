@@ -135,6 +135,28 @@ m = bytearray(b); m[len(b) // 2] ^= 0xFF
 open(os.path.join(d, "flipped.hnsw"), "wb").write(bytes(m))
 PY
 
+# flat: indexes written by `simlearn index build --type flat` (plain, cosine
+# with labels, keyed with ids and one deleted, empty) and broken copies.
+mkdir -p $C/flat
+$SL index build "$tmp/x.npy" -o $C/flat/l2.flat --type flat >/dev/null
+$SL index build "$tmp/x.npy" -o $C/flat/cos_labels.flat --type flat --metric cosine --labels "$tmp/labels.npy" >/dev/null
+$SL index build "$tmp/x.npy" -o $C/flat/ids.flat --type flat --metric ip --ids "$tmp/ids.npy" --labels "$tmp/labels.npy" >/dev/null
+$SL index delete $C/flat/ids.flat --ids 15,25 -o $C/flat/deleted.flat >/dev/null
+$SL index delete $C/flat/l2.flat --ids 0,1,2,3,4,5,6,7,8,9,10,11 -o $C/flat/empty.flat >/dev/null
+$PY - "$C/flat" <<'PY'
+import sys, os
+d = sys.argv[1]
+# The target appends the checksum itself: the seeds are the files without it.
+for n in os.listdir(d):
+    p = os.path.join(d, n)
+    b = open(p, "rb").read()
+    open(p, "wb").write(b[:-8])
+b = open(os.path.join(d, "cos_labels.flat"), "rb").read()
+open(os.path.join(d, "truncated.flat"), "wb").write(b[: len(b) // 2])
+m = bytearray(b); m[20] ^= 0x01
+open(os.path.join(d, "dim_changed.flat"), "wb").write(bytes(m))
+PY
+
 # shards: the valid manifest over the target's fixed shards, and variants.
 : > "$tmp/empty"
 SIMLEARN_FUZZ_SEED=$C/shards/two.manifest $BUILD/tests/fuzz_shards "$tmp/empty" >/dev/null
