@@ -163,13 +163,19 @@ sl_status sl_flat_index_add_dist(sl_flat_index *f, const float *x, size_t n, siz
     sl_dist_share(total, R, N, &f0, &c0);
     sl_status st = f0 == first && c0 == n ? SL_OK : sl__fail(SL_ERR_ARG, "flat index add: rows %zu..%zu are not "
                                                                          "this rank's share", first, first + n);
-    /* which of keys and labels the ranks pass must agree */
+    /* which of keys and labels the ranks pass must agree (a collective every rank reaches) */
     int64_t given[2] = {keys != NULL, labels != NULL};
-    if (st == SL_OK) st = sl_dist_max_i64(given, 2);
-    size_t slot = most * (d * sizeof(float) + 2 * sizeof(int64_t));
+    sl_status sg = sl_dist_max_i64(given, 2);
+    if (st == SL_OK) st = sg;
+    size_t slot = most * (d * sizeof(float) + 2 * sizeof(int64_t)), tn = total ? total : 1;
     unsigned char *send = NULL, *recv = NULL;
-    if (st == SL_OK && (!(send = sl__calloc(slot ? slot : 1, 1)) || !(recv = sl__malloc_array(N, slot ? slot : 1,
-                                                                                               "flat index add"))))
+    float *all = NULL;
+    int64_t *ak = NULL, *al = NULL;
+    if (st == SL_OK && (!(send = sl__calloc(slot ? slot : 1, 1)) ||
+                        !(recv = sl__malloc_array(N, slot ? slot : 1, "flat index add")) ||
+                        !(all = sl__malloc_array(tn, d * sizeof *all, "flat index add")) ||
+                        !(ak = sl__malloc_array(tn, sizeof *ak, "flat index add")) ||
+                        !(al = sl__malloc_array(tn, sizeof *al, "flat index add"))))
         st = SL_ERR_NOMEM;
     if (st == SL_OK && ((given[0] && !keys) || (given[1] && !labels)))
         st = sl__fail(SL_ERR_ARG, "flat index add: ids or labels given on some ranks only");
@@ -180,21 +186,19 @@ sl_status sl_flat_index_add_dist(sl_flat_index *f, const float *x, size_t n, siz
     }
     st = sl__index_agree(st, "flat index add");
     if (st == SL_OK) st = sl_dist_allgather(send, slot, recv);
-    float *all = NULL;
-    int64_t *ak = NULL, *al = NULL;
-    if (st == SL_OK && (!(all = sl__malloc_array(total ? total : 1, d * sizeof *all, "flat index add")) ||
-                        !(ak = sl__malloc_array(total ? total : 1, sizeof *ak, "flat index add")) ||
-                        !(al = sl__malloc_array(total ? total : 1, sizeof *al, "flat index add"))))
-        st = SL_ERR_NOMEM;
-    for (size_t r = 0; st == SL_OK && r < N; r++) {
-        size_t fr, cr;
-        sl_dist_share(total, r, N, &fr, &cr);
-        const unsigned char *b = recv + r * slot;
-        memcpy(all + fr * d, b, cr * d * sizeof(float));
-        memcpy(ak + fr, b + most * d * sizeof(float), cr * sizeof *ak);
-        memcpy(al + fr, b + most * (d * sizeof(float) + sizeof(int64_t)), cr * sizeof *al);
+    if (st == SL_OK) {
+        for (size_t r = 0; r < N; r++) {
+            size_t fr, cr;
+            sl_dist_share(total, r, N, &fr, &cr);
+            const unsigned char *b = recv + r * slot;
+            memcpy(all + fr * d, b, cr * d * sizeof(float));
+            memcpy(ak + fr, b + most * d * sizeof(float), cr * sizeof *ak);
+            memcpy(al + fr, b + most * (d * sizeof(float) + sizeof(int64_t)), cr * sizeof *al);
+        }
+        /* the same rows on every rank, so the same outcome but for memory */
+        st = sl__index_agree(sl_flat_index_add(f, all, total, given[0] ? ak : NULL, given[1] ? al : NULL),
+                             "flat index add");
     }
-    if (st == SL_OK) st = sl_flat_index_add(f, all, total, given[0] ? ak : NULL, given[1] ? al : NULL);
     sl__free(send), sl__free(recv), sl__free(all), sl__free(ak), sl__free(al);
     return st;
 }
