@@ -268,13 +268,42 @@ static int cmd_similarity(int argc, char **argv) {
 /* ---- nearest ---------------------------------------------------------------------*/
 static const cli_opt near_opts[] = {
     {"k", 'k', CLI_INT, "10", "how many neighbours", NULL, 1, 100000, false},
+    {"metric", 0, CLI_CHOICE, "cosine", "cosine similarity, or the Poincaré distance (vectors from 'words poincare'; "
+     "a query is then one word)", "cosine|poincare", 0, 0, false},
     OPT_ABTT,
     CLI_OPT_END};
 static const cli_spec near_spec = {
     "simlearn words nearest VECTORS [QUERY...]",
     "The words most cosine-similar to a query. A query is a word or a sum such as \"king - man + woman\"\n"
     "(the query's own words are left out). Without queries, read them from standard input, one per line.",
-    near_opts, 1, -1, "examples:\n  simlearn words nearest vectors.bin horse\n  echo 'paris - france + italy' | simlearn words nearest vectors.bin"};
+    near_opts, 1, -1, "examples:\n  simlearn words nearest vectors.bin horse\n  echo 'paris - france + italy' | simlearn words nearest vectors.bin\n"
+    "  simlearn words nearest mammals.npy --metric poincare dog.n.01"};
+
+/* A Poincaré query: one word; prints the nearest rows by hyperbolic distance. */
+static int answer_poincare(const sl_wordvecs *w, const char *query, size_t k) {
+    char word[SL_WORDS_MAX_WORD + 2], extra[2];
+    if (sscanf(query, " %101s %1s", word, extra) != 1 || strlen(word) > SL_WORDS_MAX_WORD) {
+        printf("'%s': with --metric poincare a query is one word\n", query);
+        return 1;
+    }
+    long id = sl_words_lookup(w, word);
+    if (id < 0) {
+        printf("'%s' is not in the vocabulary\n", word);
+        return 1;
+    }
+    size_t *idx = malloc(k * sizeof *idx), found = 0, self = (size_t)id;
+    float *dist = malloc(k * sizeof *dist);
+    sl_status s = sl_words_poincare_nearest(w, w->vecs + self * w->dim, k, &self, 1, idx, dist, &found);
+    if (s == SL_OK) {
+        double norm = 0;
+        for (size_t c = 0; c < w->dim; c++) norm += (double)w->vecs[self * w->dim + c] * w->vecs[self * w->dim + c];
+        printf("%s: norm %.4f\n", word, sqrt(norm));
+        for (size_t i = 0; i < found; i++) printf("%3zu  %-24s %.4f\n", i + 1, w->words[idx[i]], (double)dist[i]);
+    }
+    free(idx);
+    free(dist);
+    return s ? cli_fail(s) : 0;
+}
 
 /* Answer one query; returns 0, or 1 for an unknown word (already reported). */
 static int answer(const sl_wordvecs *w, const float *unit, const char *query, size_t k) {
@@ -325,8 +354,9 @@ static int cmd_nearest(int argc, char **argv) {
     if (rc) {
         return rc;
     }
-    float *unit;
-    sl_status s = sl_words_unit(w, &unit);
+    bool hyper = strcmp(cli_str(&a, "metric"), "poincare") == 0;
+    float *unit = NULL;
+    sl_status s = hyper ? SL_OK : sl_words_unit(w, &unit);
     if (s) {
         sl_wordvecs_destroy(w);
         return cli_fail(s);
@@ -334,8 +364,8 @@ static int cmd_nearest(int argc, char **argv) {
     size_t k = (size_t)cli_int(&a, "k");
     if (a.npos > 1) {
         for (int i = 1; i < a.npos; i++) {
-            if (a.npos > 2) printf("%s:\n", a.pos[i]);
-            if (answer(w, unit, a.pos[i], k)) rc = 1;
+            if (a.npos > 2 && !hyper) printf("%s:\n", a.pos[i]);
+            if (hyper ? answer_poincare(w, a.pos[i], k) : answer(w, unit, a.pos[i], k)) rc = 1;
         }
     } else {
         char line[4096];
@@ -345,7 +375,10 @@ static int cmd_nearest(int argc, char **argv) {
             if (!fgets(line, sizeof line, stdin)) break;
             line[strcspn(line, "\r\n")] = '\0';
             if (!line[strspn(line, " \t")]) continue;
-            answer(w, unit, line, k);
+            if (hyper)
+                answer_poincare(w, line, k);
+            else
+                answer(w, unit, line, k);
             fflush(stdout);
         }
         fputc('\n', stderr);
