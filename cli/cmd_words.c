@@ -1,5 +1,6 @@
-/* simlearn words train|analogy|similarity|nearest|senses: word vectors from a
- * corpus, their standard evaluations and queries. */
+/* simlearn words train|analogy|similarity|nearest|senses|poincare|poincare-eval:
+ * word vectors from a corpus, their standard evaluations and queries, and
+ * Poincaré embeddings of a hierarchy. */
 #include "cli.h"
 
 #include <math.h>
@@ -267,13 +268,42 @@ static int cmd_similarity(int argc, char **argv) {
 /* ---- nearest ---------------------------------------------------------------------*/
 static const cli_opt near_opts[] = {
     {"k", 'k', CLI_INT, "10", "how many neighbours", NULL, 1, 100000, false},
+    {"metric", 0, CLI_CHOICE, "cosine", "cosine similarity, or the Poincaré distance (vectors from 'words poincare'; "
+     "a query is then one word)", "cosine|poincare", 0, 0, false},
     OPT_ABTT,
     CLI_OPT_END};
 static const cli_spec near_spec = {
     "simlearn words nearest VECTORS [QUERY...]",
     "The words most cosine-similar to a query. A query is a word or a sum such as \"king - man + woman\"\n"
     "(the query's own words are left out). Without queries, read them from standard input, one per line.",
-    near_opts, 1, -1, "examples:\n  simlearn words nearest vectors.bin horse\n  echo 'paris - france + italy' | simlearn words nearest vectors.bin"};
+    near_opts, 1, -1, "examples:\n  simlearn words nearest vectors.bin horse\n  echo 'paris - france + italy' | simlearn words nearest vectors.bin\n"
+    "  simlearn words nearest mammals.npy --metric poincare dog.n.01"};
+
+/* A Poincaré query: one word; prints the nearest rows by hyperbolic distance. */
+static int answer_poincare(const sl_wordvecs *w, const char *query, size_t k) {
+    char word[SL_WORDS_MAX_WORD + 2], extra[2];
+    if (sscanf(query, " %101s %1s", word, extra) != 1 || strlen(word) > SL_WORDS_MAX_WORD) {
+        printf("'%s': with --metric poincare a query is one word\n", query);
+        return 1;
+    }
+    long id = sl_words_lookup(w, word);
+    if (id < 0) {
+        printf("'%s' is not in the vocabulary\n", word);
+        return 1;
+    }
+    size_t *idx = malloc(k * sizeof *idx), found = 0, self = (size_t)id;
+    float *dist = malloc(k * sizeof *dist);
+    sl_status s = sl_words_poincare_nearest(w, w->vecs + self * w->dim, k, &self, 1, idx, dist, &found);
+    if (s == SL_OK) {
+        double norm = 0;
+        for (size_t c = 0; c < w->dim; c++) norm += (double)w->vecs[self * w->dim + c] * w->vecs[self * w->dim + c];
+        printf("%s: norm %.4f\n", word, sqrt(norm));
+        for (size_t i = 0; i < found; i++) printf("%3zu  %-24s %.4f\n", i + 1, w->words[idx[i]], (double)dist[i]);
+    }
+    free(idx);
+    free(dist);
+    return s ? cli_fail(s) : 0;
+}
 
 /* Answer one query; returns 0, or 1 for an unknown word (already reported). */
 static int answer(const sl_wordvecs *w, const float *unit, const char *query, size_t k) {
@@ -324,8 +354,9 @@ static int cmd_nearest(int argc, char **argv) {
     if (rc) {
         return rc;
     }
-    float *unit;
-    sl_status s = sl_words_unit(w, &unit);
+    bool hyper = strcmp(cli_str(&a, "metric"), "poincare") == 0;
+    float *unit = NULL;
+    sl_status s = hyper ? SL_OK : sl_words_unit(w, &unit);
     if (s) {
         sl_wordvecs_destroy(w);
         return cli_fail(s);
@@ -333,8 +364,8 @@ static int cmd_nearest(int argc, char **argv) {
     size_t k = (size_t)cli_int(&a, "k");
     if (a.npos > 1) {
         for (int i = 1; i < a.npos; i++) {
-            if (a.npos > 2) printf("%s:\n", a.pos[i]);
-            if (answer(w, unit, a.pos[i], k)) rc = 1;
+            if (a.npos > 2 && !hyper) printf("%s:\n", a.pos[i]);
+            if (hyper ? answer_poincare(w, a.pos[i], k) : answer(w, unit, a.pos[i], k)) rc = 1;
         }
     } else {
         char line[4096];
@@ -344,7 +375,10 @@ static int cmd_nearest(int argc, char **argv) {
             if (!fgets(line, sizeof line, stdin)) break;
             line[strcspn(line, "\r\n")] = '\0';
             if (!line[strspn(line, " \t")]) continue;
-            answer(w, unit, line, k);
+            if (hyper)
+                answer_poincare(w, line, k);
+            else
+                answer(w, unit, line, k);
             fflush(stdout);
         }
         fputc('\n', stderr);
@@ -427,14 +461,165 @@ static int cmd_senses(int argc, char **argv) {
     return rc;
 }
 
+/* ---- poincare ---------------------------------------------------------------------*/
+static const cli_opt poincare_opts[] = {
+    {"output", 'o', CLI_STR, NULL, "output vectors: NAME.npy (+ NAME.vocab) or a word2vec text file", NULL, 0, 0, true},
+    {"format", 0, CLI_CHOICE, "npy", "output format: .npy + .vocab, or word2vec text", "npy|text", 0, 0, false},
+    {"dim", 0, CLI_INT, "50", "dimension of the ball", NULL, 1, 10000, false},
+    {"epochs", 0, CLI_INT, "50", "epochs after the burn-in", NULL, 0, 1000000, false},
+    {"negative", 0, CLI_INT, "10", "negatives per edge (nodes that are not the child's parents)", NULL, 1, 1000, false},
+    {"lr", 0, CLI_FLOAT, "0.1", "learning rate after the burn-in", NULL, 1e-9, 1000, false},
+    {"burn-in", 0, CLI_INT, "10", "burn-in epochs at --burn-in-lr (0 = none)", NULL, 0, 1000000, false},
+    {"burn-in-lr", 0, CLI_FLOAT, "0.01", "learning rate of the burn-in", NULL, 1e-9, 1000, false},
+    {"dampening", 0, CLI_FLOAT, "0.75", "negatives are drawn with probability proportional to degree^dampening", NULL, 0, 1, false},
+    {"holdout", 0, CLI_FLOAT, "0", "link prediction: hold out this fraction of the edges (keeping every node), train on "
+     "the rest and rank the held-out edges", NULL, 0, 0.99, false},
+    {"eval", 0, CLI_FLAG, NULL, "rank the training edges afterwards (reconstruction mean rank and MAP)", NULL, 0, 0, false},
+    {"threads", 0, CLI_INT, "1", "worker threads, sharing the table without locks (0 = all cores; 1: the result "
+     "depends on the seed only)", NULL, 0, 4096, false},
+    CLI_OPT_SEED,
+    CLI_OPT_QUIET,
+    CLI_OPT_END};
+static const cli_spec poincare_spec = {
+    "simlearn words poincare EDGES -o VECTORS [options]",
+    "Embed a hierarchy in the Poincaré ball (Nickel & Kiela 2017) by Riemannian SGD. EDGES holds \"child parent\"\n"
+    "lines (spaces or tabs, '#' comments), usually a transitive closure: each node linked to all its ancestors.\n"
+    "Each edge is pulled together against negatives by softmax over minus the hyperbolic distance\n"
+    "d(u,v) = arcosh(1 + 2|u-v|^2/((1-|u|^2)(1-|v|^2))). The defaults are gensim's PoincareModel's.",
+    poincare_opts, 1, 1,
+    "examples:\n"
+    "  simlearn words poincare mammals.tsv -o mammals.npy --eval\n"
+    "  simlearn words poincare mammals.tsv -o mammals.npy --holdout 0.1\n"
+    "  simlearn words nearest mammals.npy --metric poincare dog.n.01"};
+
+static void print_eval(const char *what, const sl_words_poincare_eval *ev) {
+    printf("%s: mean rank %.2f, MAP %.4f (%zu edges of %zu nodes)\n", what, ev->mean_rank, ev->map, ev->edges,
+           ev->nodes);
+}
+
+/* Rank the edges (and the held-out ones); 0 or the exit status. */
+static int poincare_report(const sl_wordvecs *w, const sl_words_edges *train, const sl_words_edges *test, bool eval) {
+    sl_words_poincare_eval ev;
+    sl_status s;
+    if (eval) {
+        if ((s = sl_words_poincare_evaluate(w, NULL, train, &ev))) return cli_fail(s);
+        print_eval("reconstruction", &ev);
+    }
+    if (test) {
+        if ((s = sl_words_poincare_evaluate(w, train, test, &ev))) return cli_fail(s);
+        print_eval("link prediction", &ev);
+    }
+    return 0;
+}
+
+static int cmd_poincare(int argc, char **argv) {
+    cli_args a;
+    int r = cli_parse(&poincare_spec, argc, argv, &a);
+    if (r) return r < 0 ? 0 : r;
+    sl_words_poincare_config c;
+    sl_words_poincare_config_default(&c);
+    c.dim = (int)cli_int(&a, "dim");
+    c.epochs = (int)cli_int(&a, "epochs");
+    c.negative = (int)cli_int(&a, "negative");
+    c.lr = cli_float(&a, "lr");
+    c.burn_in = (int)cli_int(&a, "burn-in");
+    c.burn_in_lr = cli_float(&a, "burn-in-lr");
+    c.dampening = cli_float(&a, "dampening");
+    c.threads = (int)cli_int(&a, "threads");
+    c.seed = (uint64_t)cli_int(&a, "seed");
+    c.progress = stderr;
+    c.progress_mode = cli_progress_mode(&a);
+    double holdout = cli_float(&a, "holdout");
+    const char *out = cli_str(&a, "output");
+    sl_words_edges *all = NULL, *train = NULL, *test = NULL;
+    sl_status s = sl_words_edges_read(a.pos[0], &all);
+    if (s) return cli_fail(s);
+    if (holdout > 0) {
+        s = sl_words_edges_split(all, holdout, c.seed, &train, &test);
+        sl_words_edges_destroy(all);
+        if (s) return cli_fail(s);
+    } else {
+        train = all;
+    }
+    printf("%zu nodes, %zu edges%s", train->nnodes, train->nedges, test ? "" : "\n");
+    if (test) printf(" for training, %zu held out\n", test->nedges);
+    fflush(stdout);
+    c.stop = cli_stop_begin();
+    sl_wordvecs *w = NULL;
+    sl_words_poincare_stats st;
+    s = sl_words_poincare_train(train, &c, &w, &st);
+    cli_stop_end();
+    int rc = 0;
+    if (s == SL_ERR_INTERRUPTED) {
+        fprintf(stderr, "simlearn: interrupted; nothing saved\n");
+        rc = 130;
+    } else if (s) {
+        rc = cli_fail(s);
+    } else {
+        printf("trained %d epochs (%d burn-in) in %.2f s: %.0f edges/s, final loss %.4f\n", c.burn_in + c.epochs,
+               c.burn_in, st.seconds, st.seconds > 0 ? (double)st.updates / st.seconds : 0.0, st.loss);
+        rc = poincare_report(w, train, test, cli_flag(&a, "eval"));
+    }
+    if (rc == 0) {
+        s = strcmp(cli_str(&a, "format"), "text") == 0 ? sl_w2v_write(out, w, SL_W2V_TEXT)
+                                                        : sl_words_vecs_save_npy(w, train->count, out);
+        if (s)
+            rc = cli_fail(s);
+        else
+            printf("wrote %s\n", out);
+    }
+    sl_wordvecs_destroy(w);
+    sl_words_edges_destroy(train);
+    sl_words_edges_destroy(test);
+    return rc;
+}
+
+/* ---- poincare-eval -------------------------------------------------------------*/
+static const cli_opt peval_opts[] = {
+    {"edges", 0, CLI_STR, NULL, "the edges to rank (\"child parent\" lines)", NULL, 0, 0, true},
+    {"known", 0, CLI_STR, NULL, "link prediction: the training edges, left out of the candidates", NULL, 0, 0, false},
+    CLI_OPT_THREADS,
+    CLI_OPT_END};
+static const cli_spec peval_spec = {
+    "simlearn words poincare-eval VECTORS --edges EDGES [--known TRAIN]",
+    "Mean rank and MAP of Poincaré vectors: each parent v of a node u is ranked by hyperbolic distance among\n"
+    "the rows that are not u and not one of u's parents (in EDGES or in --known): reconstruction when EDGES\n"
+    "are the training edges, link prediction when they were held out of training and --known gives the rest.",
+    peval_opts, 1, 1,
+    "examples:\n  simlearn words poincare-eval mammals.npy --edges mammals.tsv\n"
+    "  simlearn words poincare-eval emb.txt --edges test.tsv --known train.tsv"};
+
+static int cmd_poincare_eval(int argc, char **argv) {
+    cli_args a;
+    int r = cli_parse(&peval_spec, argc, argv, &a);
+    if (r) return r < 0 ? 0 : r;
+    sl_threads_set((int)cli_int(&a, "threads"));
+    sl_wordvecs *w = NULL;
+    sl_words_edges *truth = NULL, *known = NULL;
+    sl_status s = sl_words_load(a.pos[0], &w);
+    if (s == SL_OK) s = sl_words_edges_read(cli_str(&a, "edges"), &truth);
+    if (s == SL_OK && cli_str(&a, "known")) s = sl_words_edges_read(cli_str(&a, "known"), &known);
+    sl_words_poincare_eval ev;
+    if (s == SL_OK) s = sl_words_poincare_evaluate(w, known, truth, &ev);
+    int rc = s ? cli_fail(s) : 0;
+    if (rc == 0) print_eval(known ? "link prediction" : "reconstruction", &ev);
+    sl_wordvecs_destroy(w);
+    sl_words_edges_destroy(truth);
+    sl_words_edges_destroy(known);
+    return rc;
+}
+
 static const cli_sub subs[] = {
     {"train", "learn word vectors from a corpus (skip-gram/CBOW, multi-sense)", cmd_train, true},
     {"analogy", "analogy accuracy (3CosAdd, 3CosMul) over the top-N words", cmd_analogy, false},
     {"similarity", "Spearman correlation with human word-similarity scores", cmd_similarity, false},
     {"nearest", "nearest words to a word or a sum of words (or an interactive prompt)", cmd_nearest, false},
     {"senses", "the senses of a word in a multi-sense file, with priors and neighbours", cmd_senses, false},
+    {"poincare", "embed a hierarchy (\"child parent\" edges) in the Poincaré ball", cmd_poincare, false},
+    {"poincare-eval", "mean rank and MAP of Poincaré vectors on edges (reconstruction, link prediction)",
+     cmd_poincare_eval, false},
     {NULL, NULL, NULL, false}};
 
 static int run(int argc, char **argv) { return cli_dispatch("words", subs, argc, argv); }
 
-const cli_command cli_cmd_words = {"words", "word vectors: train, analogy, similarity, nearest, senses", run, true};
+const cli_command cli_cmd_words = {"words", "word vectors: train, analogy, similarity, nearest, senses; Poincaré embeddings", run, true};

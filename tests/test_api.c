@@ -42,6 +42,7 @@ TEST(destroy_accepts_null) {
     sl_zeroshot_result_destroy(NULL);
     sl_vocab_destroy(NULL);
     sl_words_model_destroy(NULL);
+    sl_words_edges_destroy(NULL);
     sl_senses_destroy(NULL);
     sl_pca_destroy(NULL);
     sl_jsonl_destroy(NULL);
@@ -259,6 +260,13 @@ TEST(train_words_viz_defaults) {
     ASSERT_TRUE(w.dim == 100 && w.window == 5 && w.negative == 5 && w.sample == 1e-4 && w.epochs == 5);
     ASSERT_TRUE(w.vocab.min_count == v.min_count && w.vocab.max_size == v.max_size && !w.vocab.lowercase);
     ASSERT_TRUE(w.checkpoint == NULL && w.stop_after_rounds == 0 && w.stop_at_words == 0 && w.stop == NULL);
+
+    sl_words_poincare_config pc;
+    GARBAGE(pc);
+    sl_words_poincare_config_default(&pc);
+    ASSERT_TRUE(pc.dim == 50 && pc.negative == 10 && pc.lr == 0.1 && pc.epochs == 50 && pc.burn_in == 10);
+    ASSERT_TRUE(pc.burn_in_lr == 0.01 && pc.dampening == 0.75 && pc.epsilon == 1e-5 && pc.init_range == 1e-3);
+    ASSERT_TRUE(pc.threads == 1 && pc.seed == 1 && pc.stop == NULL && pc.progress == NULL);
 
     sl_tsne_config ts;
     GARBAGE(ts);

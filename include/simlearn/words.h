@@ -2,11 +2,13 @@
  * exp(u(y)·v(x)). A streaming corpus reader and vocabulary, skip-gram and
  * CBOW trained with negative sampling or the full softmax, multi-sense
  * vectors with latent senses, and the standard evaluations (analogies, word
- * similarity, nearest words).
+ * similarity, nearest words), and Poincaré embeddings of hierarchies.
  * Threads: a vocabulary, a trained model and word vectors are only read once
  * made, so any number of threads may read them at once; training runs its own
  * cfg->threads threads and leaves the caller's OpenMP thread count as it was;
- * sl_words_analogy must not be called inside an OpenMP parallel region. */
+ * sl_words_analogy must not be called inside an OpenMP parallel region. An
+ * edge list is only read once made; Poincaré training, like word training,
+ * runs its own cfg->threads threads. */
 #ifndef SIMLEARN_WORDS_H
 #define SIMLEARN_WORDS_H
 
@@ -269,6 +271,124 @@ sl_status sl_words_nearest(const float *unit, size_t n, size_t dim, const float 
 sl_status sl_words_unit(const sl_wordvecs *w, float **out);
 /* Row of a word, exact match first, then ASCII case-insensitive; -1 if absent. */
 long sl_words_lookup(const sl_wordvecs *w, const char *word);
+
+
+/* ---- Poincaré embeddings of a hierarchy -------------------------------------
+ * Nickel & Kiela (2017): the nodes of a hierarchy are points of the open unit
+ * ball, placed so that the hyperbolic distance
+ *   d(u,v) = arcosh(1 + 2|u-v|² / ((1-|u|²)(1-|v|²)))
+ * is small between a node and its ancestors: general nodes end near the
+ * origin, specific ones near the boundary. The input is a list of edges
+ * "child parent", usually the transitive closure of a tree (every node linked
+ * to all its ancestors). */
+
+/* A directed edge list. Nodes are numbered in order of first appearance;
+ * edges are sorted by child, then parent, without duplicates, so the parents
+ * of node i are parent[first[i] .. first[i+1]). count[i] is the number of
+ * edges node i is in (as child or parent), the weight of negative sampling. */
+typedef struct sl_words_edges {
+    size_t nnodes, nedges;
+    char **name;        /* nnodes names */
+    uint64_t *count;    /* nnodes */
+    size_t *first;      /* nnodes + 1 */
+    uint32_t *child, *parent; /* nedges each */
+} sl_words_edges;
+
+/* Read "child parent" lines (separated by spaces or tabs; blank lines and
+ * lines starting with '#' are skipped; names up to SL_WORDS_MAX_WORD bytes).
+ * Duplicate edges count once. Errors: SL_ERR_IO, SL_ERR_FORMAT naming the
+ * file, the line and what was expected (a missing or extra column, a node
+ * that is its own parent, a NUL byte, a name too long, a file without
+ * edges), SL_ERR_RANGE (more than 2^32-1 nodes or edges), SL_ERR_NOMEM. */
+sl_status sl_words_edges_read(const char *path, sl_words_edges **out);
+/* Build from nnodes names (copied, distinct) and nedges (child, parent)
+ * index pairs. Errors: SL_ERR_ARG for an index out of range, a self-loop, a
+ * repeated name or no edges; SL_ERR_NOMEM. */
+sl_status sl_words_edges_create(const char *const *names, size_t nnodes, const uint32_t *child,
+                                const uint32_t *parent, size_t nedges, sl_words_edges **out);
+void sl_words_edges_destroy(sl_words_edges *e);
+/* Split for link prediction: hold out about test_frac of the edges, drawn at
+ * random (seed), but only edges whose two nodes keep another edge in the
+ * training part, so every node of e stays in train. Both parts keep all of
+ * e's nodes, in e's order (test's nodes may have no edge). Errors: SL_ERR_ARG
+ * (test_frac outside [0, 1)), SL_ERR_NOMEM. */
+sl_status sl_words_edges_split(const sl_words_edges *e, double test_frac, uint64_t seed, sl_words_edges **train,
+                               sl_words_edges **test);
+
+typedef struct sl_words_poincare_config {
+    int dim;             /* 50 */
+    int negative;        /* negatives per edge, 10 */
+    double lr;           /* learning rate after the burn-in, 0.1 */
+    int epochs;          /* epochs after the burn-in, 50 */
+    int burn_in;         /* burn-in epochs at burn_in_lr (0 = none), 10 */
+    double burn_in_lr;   /* 0.01 */
+    double dampening;    /* negatives drawn with probability ∝ count^dampening, 0.75 */
+    double epsilon;      /* points are kept at norm <= 1 - epsilon, 1e-5 */
+    double init_range;   /* initial coordinates uniform in [-init_range, init_range], 1e-3 */
+    int threads;         /* <= 0: all cores; default 1 */
+    uint64_t seed;       /* 1 */
+    /* Stop when *stop becomes non-zero (polled every 64 edges by every
+     * thread): SL_ERR_INTERRUPTED and no embedding. May be NULL. */
+    const volatile sig_atomic_t *stop;
+    FILE *progress;      /* epochs, loss and learning rate; NULL = none */
+    sl_progress_mode progress_mode;
+} sl_words_poincare_config;
+/* The defaults above: gensim's PoincareModel (size 50, negative 10, alpha 0.1,
+ * burn_in 10, burn_in_alpha 0.01, dampening 0.75, init_range (-0.001, 0.001),
+ * epsilon 1e-5); gensim's train() has no default epoch count, 50 is ours;
+ * 1 thread, so that a run is determined by its seed. */
+void sl_words_poincare_config_default(sl_words_poincare_config *c);
+
+typedef struct sl_words_poincare_stats {
+    double seconds;      /* training time */
+    double loss;         /* mean loss per edge over the last epoch */
+    uint64_t updates;    /* edges trained, over all epochs */
+} sl_words_poincare_stats;
+
+/* Train on the edges: every epoch visits the edges in a new random order;
+ * each edge (u, v) draws `negative` distinct nodes that are neither u nor a
+ * parent of u, and takes one Riemannian SGD step on the loss
+ *   L = -log( exp(-d(u,v)) / Σ_{v' ∈ {v} ∪ negatives} exp(-d(u,v')) ),
+ * the Euclidean gradient scaled by (1-|θ|²)²/4 and the point then pulled back
+ * to norm 1 - epsilon if it left that ball. The first burn_in epochs use
+ * burn_in_lr, the others lr. With threads > 1 the threads share the table
+ * without locks (Hogwild), each taking a slice of the epoch's order, so the
+ * result then depends on timing; with 1 thread it depends on the seed only.
+ * out: one row per node, in e's order, named by the nodes. stats may be NULL.
+ * Errors: SL_ERR_ARG (a setting, named), SL_ERR_NUMERIC (the loss became
+ * NaN or infinite: the learning rate is too high), SL_ERR_INTERRUPTED,
+ * SL_ERR_NOMEM. */
+sl_status sl_words_poincare_train(const sl_words_edges *e, const sl_words_poincare_config *cfg, sl_wordvecs **out,
+                                  sl_words_poincare_stats *stats);
+/* The Poincaré distance of two points of the ball (computed in double as
+ * log1p(x + sqrt(x(x+2))), x = 2|u-v|²/((1-|u|²)(1-|v|²)), exact for close
+ * points; a norm of 1 or more counts as 1 - 1e-15, so the result is finite). */
+double sl_words_poincare_distance(const float *u, const float *v, size_t dim);
+
+typedef struct sl_words_poincare_eval {
+    double mean_rank;    /* mean over the ranked edges */
+    double map;          /* mean over the nodes of their average precision */
+    size_t nodes, edges; /* nodes with at least one ranked edge; edges ranked */
+} sl_words_poincare_eval;
+/* Rank every edge (u, v) of `truth` among the nodes that could have been
+ * u's parent: each parent v of u in truth is ranked by Poincaré distance
+ * among the vectors' rows that are not u and not a parent of u in truth or
+ * in `known` (may be NULL); rank = 1 + the number of those rows strictly
+ * closer to u than v. A node's average precision is the mean over its
+ * parents, sorted by rank, of i / (rank_i + i - 1) (i = 1, 2, ...), as gensim's
+ * ReconstructionEvaluation computes it. Reconstruction: known = NULL, truth =
+ * the training edges; link prediction: known = the training part, truth =
+ * the held-out part. Nodes (of both lists) are matched with rows by name. Errors: SL_ERR_NOTFOUND (a node
+ * without a row), SL_ERR_ARG (no edge to rank), SL_ERR_NOMEM. */
+sl_status sl_words_poincare_evaluate(const sl_wordvecs *w, const sl_words_edges *known, const sl_words_edges *truth,
+                                     sl_words_poincare_eval *out);
+/* The k rows nearest to a query point by Poincaré distance, nearest first,
+ * skipping rows listed in exclude (may be NULL); *found receives how many. */
+sl_status sl_words_poincare_nearest(const sl_wordvecs *w, const float *query, size_t k, const size_t *exclude,
+                                    size_t nexclude, size_t *idx, float *dist, size_t *found);
+/* Word vectors as NAME.npy plus NAME.vocab ("word count" per line, in row
+ * order; counts may be NULL for 0), as sl_words_save_npy writes a model. */
+sl_status sl_words_vecs_save_npy(const sl_wordvecs *w, const uint64_t *counts, const char *path);
 
 #ifdef __cplusplus
 }

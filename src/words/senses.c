@@ -227,9 +227,7 @@ static char *vocab_path(const char *npy) {
     return p;
 }
 
-sl_status sl_words_save_npy(const sl_words_model *m, const char *path) {
-    sl_wordvecs *w;
-    SL__TRY(sl_words_model_export(m, &w));
+sl_status sl_words_vecs_save_npy(const sl_wordvecs *w, const uint64_t *counts, const char *path) {
     sl_status s = sl_npy_write_matrix(path, w->vecs, w->n, w->dim);
     char *vp = s == SL_OK ? vocab_path(path) : NULL;
     if (s == SL_OK && !vp) s = sl__fail(SL_ERR_NOMEM, "out of memory");
@@ -237,12 +235,19 @@ sl_status sl_words_save_npy(const sl_words_model *m, const char *path) {
     if (s == SL_OK) s = sl_afile_open(vp, &af);
     if (s == SL_OK) {
         FILE *f = sl_afile_stream(af);
-        const sl_vocab *v = sl_words_model_vocab(m);
         for (size_t i = 0; i < w->n; i++)
-            fprintf(f, "%s %llu\n", w->words[i], (unsigned long long)sl_vocab_count(v, i));
+            fprintf(f, "%s %llu\n", w->words[i], counts ? (unsigned long long)counts[i] : 0ULL);
         s = sl_afile_commit(af);
     }
     sl__free(vp);
+    return s;
+}
+
+sl_status sl_words_save_npy(const sl_words_model *m, const char *path) {
+    sl_wordvecs *w;
+    SL__TRY(sl_words_model_export(m, &w));
+    const sl_vocab *v = sl_words_model_vocab(m);
+    sl_status s = sl_words_vecs_save_npy(w, v->count, path);
     sl_wordvecs_destroy(w);
     return s;
 }

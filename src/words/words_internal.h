@@ -104,4 +104,15 @@ double sl__w_pair_ref(const sl__wtab *tab, const float *a, float *const *b, size
 double sl__words_softmax_step(const float *const *a, size_t m, const float *const *b, size_t V, uint32_t y,
                               size_t d, float lr, float *S, float *D);
 
+
+/* ---- Poincaré embeddings (exposed for the gradient checks) -----------------
+ * The loss of one edge, rows[0] = the child u, rows[1] = its parent v,
+ * rows[2..n) the negatives: L = d(u,v) + log Σ_{j>=1} exp(-d(u,rows[j])).
+ * With grad (n x dim doubles, may be NULL) it writes ∂L/∂rows[j] (Euclidean);
+ * scratch holds 2n doubles. Returns L. */
+double sl__poincare_loss(const float *const *rows, size_t n, size_t dim, double *grad, double *scratch);
+/* One Riemannian SGD step: θ -= lr·(1-|θ|²)²/4·grad, then θ is scaled back to
+ * norm 1 - eps if it reached it. */
+void sl__poincare_step(float *theta, const double *grad, size_t dim, double lr, double eps);
+
 #endif

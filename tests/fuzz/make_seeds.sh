@@ -11,7 +11,7 @@ PY=/usr/bin/python3
 C=tests/fuzz/corpus
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p $C/{npy,safetensors,w2v,idx,hnsw,shards,model,augment,jsonl,wordeval,wordsckpt,image,captions,ckpt}
+mkdir -p $C/{npy,safetensors,w2v,idx,hnsw,shards,model,augment,jsonl,wordeval,wordsckpt,image,captions,ckpt,edges}
 
 # Other writers' files (tests/fixtures/thirdparty/README.md): numpy's own test
 # files, numpy-written byte and element orders, gensim, fastText, PyTorch.
@@ -215,6 +215,18 @@ w analogy ': capital\nking queen man woman\nParis france king queen\n: gram-plur
 w similarity '# w1 w2 score\nking queen 8.5\nman\twoman\t7\nParis france 9.1\nking unknown 3\n'
 w bad_analogy ': s\nking queen man\n'
 w bad_score 'king queen x\n'
+# edges: "child parent" lists of `words poincare`, good and bad.
+g() { printf "$2" > "$C/edges/$1"; }
+g closure.tsv 'dog\tcanine\ndog\tmammal\ncanine\tmammal\ncat\tfeline\ncat\tmammal\nfeline\tmammal\n'
+g comments.tsv '# comment\n\n  a b \r\na b\nb c\na c\n'
+g missing_column.tsv 'a b\ncat\n'
+g third_column.tsv 'a b c\n'
+g empty.tsv ''
+g self_loop.tsv 'a a\n'
+g nul.tsv 'a b\nc\0d e\n'
+if [ -f /usr/share/wordnet/data.noun ]; then
+  bench/wordnet_closure.py "$tmp/wn" >/dev/null && head -200 "$tmp/wn/mammals.tsv" > $C/edges/mammals_head.tsv
+fi
 # wordsckpt: checkpoints of a run on the target's fixed corpus (stopped after
 # 3 rounds), and damaged copies.
 SIMLEARN_FUZZ_SEED=$C/wordsckpt/run.ckpt $BUILD/tests/fuzz_wordsckpt "$tmp/empty" >/dev/null
