@@ -39,7 +39,7 @@ from . import _simlearn
 from .models import Encoder, Model, load_safetensors, save_safetensors
 
 __all__ = ["Index", "ShardedIndex", "IVFPQIndex", "FlatIndex", "knn", "knn_graph", "knn_graph_stats", "knn_path", "knn_geodesics", "Model", "Encoder", "load_safetensors", "save_safetensors", "KNNClassifier", "LinearProbe", "LinearSVM", "spectrum", "effective_rank", "anisotropy",
-           "uniformity", "alignment_uniformity", "pca", "tsne", "Words", "train", "embed", "zero_shot",
+           "uniformity", "alignment_uniformity", "pca", "tsne", "Words", "poincare_distance", "train", "embed", "zero_shot",
            "retrieval_metrics", "class_margins", "abtt", "rank", "__version__"]
 __version__ = _simlearn.version()
 
@@ -867,6 +867,46 @@ class Words(_simlearn._Words):
         the pairs with both words known: a dict spearman, pearson, pairs, used."""
         return self._similarity(path)
 
+    @classmethod
+    def poincare(cls, edges, *, dim=50, epochs=50, negative=10, lr=0.1, burn_in=10, burn_in_lr=0.01,
+                 dampening=0.75, seed=1, threads=1, progress=False):
+        """Poincaré embeddings (Nickel & Kiela) of a hierarchy, as `simlearn
+        words poincare`: edges is a file of "child parent" lines (usually a
+        transitive closure); the result has one row per node, in order of
+        first appearance, inside the unit ball. The defaults are gensim's
+        PoincareModel's (50 epochs are ours); with threads=1 a run depends on
+        the seed only. Ctrl-C stops it with KeyboardInterrupt. .stats holds
+        seconds, the last epoch's mean loss and the updates made."""
+        lr, burn_in_lr, dampening = float(lr), float(burn_in_lr), float(dampening)
+        w, stats = _simlearn.poincare_train(cls, _os.fspath(edges), _count(dim, "dim"), _count(epochs, "epochs"),
+                                            _count(negative, "negative"), lr, _count(burn_in, "burn_in", 0),
+                                            burn_in_lr, dampening, _count(seed, "seed", 0),
+                                            _count(threads, "threads", 0), bool(progress))
+        w.stats = stats
+        return w
+
+    def poincare_evaluate(self, edges, known=None):
+        """Rank each edge (u, v) of the file `edges` among the rows that
+        could be u's parent, by Poincaré distance, as `simlearn words
+        poincare-eval` does: a dict of mean_rank, map, nodes and edges.
+        Reconstruction: edges = the training edges; link prediction: edges =
+        the held-out ones and known = the training file (its edges are not
+        counted as mistakes)."""
+        return _simlearn.poincare_evaluate(self, _os.fspath(edges), None if known is None else _os.fspath(known))
+
+    def poincare_nearest(self, query, k=10):
+        """[(word, distance), ...] of the k rows nearest to a word (itself
+        left out) or to a point of the ball, by Poincaré distance."""
+        k = _count(k, "k")
+        if isinstance(query, str):
+            row = self._row(query)
+            q, rows = _np.frombuffer(self._rows(row, row + 1), dtype=_np.float32), [row]
+        else:
+            q, rows = _np.ascontiguousarray(query, dtype=_np.float32).reshape(-1), []
+        found = _simlearn.poincare_nearest(self, q, k, _np.asarray(rows, dtype=_np.int64))
+        words = self.words if found else []
+        return [(words[i], d) for i, d in found]
+
     def save(self, path, format="text"):
         """Write word2vec text (format="text") or binary ("binary"), atomically."""
         if format not in ("text", "binary"):
@@ -879,6 +919,13 @@ class Words(_simlearn._Words):
         except ValueError:
             return "<simlearn.Words (empty)>"
         return f"<simlearn.Words {n} words of {d}>"
+
+
+def poincare_distance(u, v):
+    """The Poincaré distance arcosh(1 + 2|u-v|^2 / ((1-|u|^2)(1-|v|^2))) of two
+    points of the unit ball (float64 arithmetic; finite at the boundary)."""
+    return _simlearn.poincare_distance(_np.ascontiguousarray(u, dtype=_np.float32).reshape(-1),
+                                       _np.ascontiguousarray(v, dtype=_np.float32).reshape(-1))
 
 
 # ---- training and embedding (simlearn train, simlearn embed) -------------------

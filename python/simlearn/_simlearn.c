@@ -942,7 +942,7 @@ static void words_dealloc(WordsObject *o) {
     Py_TYPE(o)->tp_free((PyObject *)o);
 }
 
-static PyObject *words_wrap(PyObject *cls, sl_wordvecs *w) {
+PyObject *words_wrap(PyObject *cls, sl_wordvecs *w) {
     WordsObject *o = (WordsObject *)((PyTypeObject *)cls)->tp_alloc((PyTypeObject *)cls, 0);
     if (!o) {
         sl_wordvecs_destroy(w);
@@ -955,6 +955,14 @@ static PyObject *words_wrap(PyObject *cls, sl_wordvecs *w) {
 static sl_wordvecs *words_live(WordsObject *o) {
     if (!o->w) PyErr_SetString(PyExc_ValueError, "the word vectors are empty (use Words.load or Words.train)");
     return o->w;
+}
+
+const sl_wordvecs *words_vectors(PyObject *o) {
+    if (!PyObject_TypeCheck(o, &WordsType)) {
+        PyErr_SetString(PyExc_TypeError, "expected simlearn.Words");
+        return NULL;
+    }
+    return words_live((WordsObject *)o);
 }
 
 static PyObject *words_load(PyObject *cls, PyObject *arg) {
@@ -1535,6 +1543,10 @@ static PyMethodDef module_methods[] = {
     {"zero_shot", (PyCFunction)(void (*)(void))py_zero_shot, METH_VARARGS | METH_KEYWORDS, "CLIP zero-shot"},
     {"embed", (PyCFunction)(void (*)(void))py_embed, METH_VARARGS | METH_KEYWORDS, "simlearn embed"},
     {"read_safetensors", py_read_safetensors, METH_O, "tensors and metadata of a safetensors file"},
+    {"poincare_train", py_poincare_train, METH_VARARGS, "Poincaré embeddings of an edge list"},
+    {"poincare_evaluate", py_poincare_evaluate, METH_VARARGS, "mean rank and MAP of edges"},
+    {"poincare_nearest", py_poincare_nearest, METH_VARARGS, "nearest rows by Poincaré distance"},
+    {"poincare_distance", py_poincare_distance, METH_VARARGS, "Poincaré distance of two points"},
     {"write_safetensors", py_write_safetensors, METH_VARARGS, "write a safetensors file atomically"},
     {NULL, NULL, 0, NULL}};
 

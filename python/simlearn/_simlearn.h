@@ -49,6 +49,16 @@ int models_add_types(PyObject *m);
 int ivfpq_add_type(PyObject *m);
 /* Add _Flat to the module; -1 on error. */
 int flat_add_type(PyObject *m);
+/* A new object of class cls (simlearn.Words or a subclass) holding w (taken
+ * over; destroyed on failure); the sl_wordvecs of a Words object (NULL with
+ * ValueError when it holds none). */
+PyObject *words_wrap(PyObject *cls, sl_wordvecs *w);
+const sl_wordvecs *words_vectors(PyObject *o);
+/* Poincaré embeddings (_poincare.c): train, evaluate, nearest, distance. */
+PyObject *py_poincare_train(PyObject *self, PyObject *args);
+PyObject *py_poincare_evaluate(PyObject *self, PyObject *args);
+PyObject *py_poincare_nearest(PyObject *self, PyObject *args);
+PyObject *py_poincare_distance(PyObject *self, PyObject *args);
 /* read_safetensors(path) and write_safetensors(path, tensors, metadata). */
 PyObject *py_read_safetensors(PyObject *self, PyObject *arg);
 PyObject *py_write_safetensors(PyObject *self, PyObject *args);
