@@ -485,7 +485,9 @@ static const cli_spec poincare_spec = {
     "Embed a hierarchy in the Poincaré ball (Nickel & Kiela 2017) by Riemannian SGD. EDGES holds \"child parent\"\n"
     "lines (spaces or tabs, '#' comments), usually a transitive closure: each node linked to all its ancestors.\n"
     "Each edge is pulled together against negatives by softmax over minus the hyperbolic distance\n"
-    "d(u,v) = arcosh(1 + 2|u-v|^2/((1-|u|^2)(1-|v|^2))). The defaults are gensim's PoincareModel's.",
+    "d(u,v) = arcosh(1 + 2|u-v|^2/((1-|u|^2)(1-|v|^2))). The defaults are gensim's PoincareModel's.\n"
+    "Under mpirun -np N every rank trains a share of each epoch's edges (8 rounds an epoch, after each of which\n"
+    "the ranks add up their changes); rank 0 reports and writes.",
     poincare_opts, 1, 1,
     "examples:\n"
     "  simlearn words poincare mammals.tsv -o mammals.npy --eval\n"
@@ -541,23 +543,35 @@ static int cmd_poincare(int argc, char **argv) {
     } else {
         train = all;
     }
-    printf("%zu nodes, %zu edges%s", train->nnodes, train->nedges, test ? "" : "\n");
-    if (test) printf(" for training, %zu held out\n", test->nedges);
-    fflush(stdout);
+    const bool rank0 = sl_dist_rank() == 0; /* under mpirun every rank trains; rank 0 reports and writes */
+    if (rank0) {
+        printf("%zu nodes, %zu edges%s", train->nnodes, train->nedges, test ? "" : "\n");
+        if (test) printf(" for training, %zu held out\n", test->nedges);
+        fflush(stdout);
+    }
     c.stop = cli_stop_begin();
+    if (!rank0) c.progress = NULL;
     sl_wordvecs *w = NULL;
     sl_words_poincare_stats st;
     s = sl_words_poincare_train(train, &c, &w, &st);
     cli_stop_end();
     int rc = 0;
+    if (!rank0) {
+        rc = s == SL_ERR_INTERRUPTED ? 130 : s ? cli_fail(s) : 0;
+        sl_wordvecs_destroy(w);
+        sl_words_edges_destroy(train), sl_words_edges_destroy(test);
+        return rc;
+    }
     if (s == SL_ERR_INTERRUPTED) {
         fprintf(stderr, "simlearn: interrupted; nothing saved\n");
         rc = 130;
     } else if (s) {
         rc = cli_fail(s);
     } else {
-        printf("trained %d epochs (%d burn-in) in %.2f s: %.0f edges/s, final loss %.4f\n", c.burn_in + c.epochs,
+        printf("trained %d epochs (%d burn-in) in %.2f s: %.0f edges/s, final loss %.4f", c.burn_in + c.epochs,
                c.burn_in, st.seconds, st.seconds > 0 ? (double)st.updates / st.seconds : 0.0, st.loss);
+        if (sl_dist_size() > 1) printf(", on %d ranks", sl_dist_size());
+        printf("\n");
         rc = poincare_report(w, train, test, cli_flag(&a, "eval"));
     }
     if (rc == 0) {
@@ -615,7 +629,7 @@ static const cli_sub subs[] = {
     {"similarity", "Spearman correlation with human word-similarity scores", cmd_similarity, false},
     {"nearest", "nearest words to a word or a sum of words (or an interactive prompt)", cmd_nearest, false},
     {"senses", "the senses of a word in a multi-sense file, with priors and neighbours", cmd_senses, false},
-    {"poincare", "embed a hierarchy (\"child parent\" edges) in the Poincaré ball", cmd_poincare, false},
+    {"poincare", "embed a hierarchy (\"child parent\" edges) in the Poincaré ball", cmd_poincare, true},
     {"poincare-eval", "mean rank and MAP of Poincaré vectors on edges (reconstruction, link prediction)",
      cmd_poincare_eval, false},
     {NULL, NULL, NULL, false}};

@@ -31,7 +31,7 @@ resume_on_other_rank_counts only_rank_0_writes_and_reports uneven_batch_refused 
 ctrl_c_checkpoints dead_rank_ends_the_run builds_without_mpi sharded_exact_search sharded_search_refusals
 sharded_hnsw sharded_hnsw_refusals ivfpq_ranks flat_ranks words_ranks_train_deterministically words_learn_like_one_process
 words_resume_continues_exactly words_resume_on_other_rank_counts words_ctrl_c_checkpoints
-words_other_subcommands_refuse"
+words_other_subcommands_refuse poincare_ranks"
 # The Python package is built for the plain build only (the sanitized pass
 # runs no Python, as tests/test_python.sh is left out there too).
 [ -z "${SIMLEARN_SANITIZED:-}" ] && cases="$cases python_trains_as_ranks python_words_train_as_ranks python_flat_as_ranks"
@@ -472,6 +472,43 @@ assert ((i - 1000) % 3 == 0).all() and (((i - 1000) // 3) % 7 == 3).all(), i[:3]
         [ $? = 2 ] || fail "words nearest under mpirun: exit $?"
         [ "$(grep -c "'simlearn words nearest' runs as one process; start it without mpirun" err)" = 1 ] ||
             fail "message: $(cat err)" ;;
+    poincare_ranks)
+        # mpirun -np 2 words poincare: each rank trains a share of every
+        # round's edges and the ranks add up their changes; with one thread
+        # each the same bytes every run, rank 0 alone reports and writes, and
+        # the tree is reconstructed as well as by one process. Python's
+        # Words.poincare under mpirun gives the CLI's vectors.
+        $py -c "
+lines = []
+for i in range(1, 63):
+    p = (i - 1) // 2
+    while True:
+        lines.append(f'n{i} n{p}')
+        if p == 0: break
+        p = (p - 1) // 2
+open('tree.tsv', 'w').write('\\n'.join(lines) + '\\n')" || fail "tree"
+        local P=(--dim 5 --epochs 40 --negative 5 --seed 3 --threads 1 --eval --format text -q)
+        "$S" words poincare tree.tsv -o one.vec "${P[@]}" > o1 || fail "one process"
+        "${MPIRUN[@]}" "$S" words poincare tree.tsv -o a.vec "${P[@]}" > out 2> err || fail "2 ranks: $(cat err)"
+        "${MPIRUN[@]}" "$S" words poincare tree.tsv -o b.vec "${P[@]}" > /dev/null || fail "2 ranks again"
+        cmp a.vec b.vec || fail "two runs on 2 ranks differ"
+        [ "$(grep -c '^trained .*, on 2 ranks$' out)" = 1 ] && [ "$(grep -c '^wrote' out)" = 1 ] ||
+            fail "only rank 0 reports: $(cat out)"
+        $py -c "
+import re
+m1 = float(re.search(r'MAP ([0-9.]+)', open('o1').read()).group(1))
+m2 = float(re.search(r'MAP ([0-9.]+)', open('out').read()).group(1))
+print(f'reconstruction MAP: one process {m1:.4f}, 2 ranks {m2:.4f}')
+assert m1 > 0.8 and m2 > m1 - 0.05, (m1, m2)" || fail "MAP"
+        cat > t.py <<'PY'
+import numpy as np, simlearn
+rank, ranks = simlearn.rank()
+assert ranks == 2, ranks
+w = simlearn.Words.poincare("tree.tsv", dim=5, epochs=40, negative=5, seed=3)
+c = simlearn.Words.load("a.vec")
+assert w.words == c.words and (w.vectors == c.vectors).all()
+PY
+        PYTHONPATH=${SIMLEARN_BUILD:-$top/build}/python "${MPIRUN[@]}" $py t.py || fail "python under mpirun" ;;
     python_words_train_as_ranks)
         # mpirun -np 2 python3: simlearn.Words.train trains as the CLI's
         # ranks do, and every rank gets the same vectors.

@@ -354,6 +354,13 @@ typedef struct sl_words_poincare_stats {
  * burn_in_lr, the others lr. With threads > 1 the threads share the table
  * without locks (Hogwild), each taking a slice of the epoch's order, so the
  * result then depends on timing; with 1 thread it depends on the seed only.
+ * In a distributed run (sl_dist) every rank calls it with the same edges and
+ * settings: each epoch is cut into 8 rounds, a round's edges into ranks x
+ * threads lanes, and after each round the ranks add up the changes they
+ * made to the table since it began (a point the sum leaves outside the ball
+ * is pulled back to norm 1 - epsilon), so every rank returns the same table;
+ * with 1 thread per rank it depends on the seed and the rank count only. A
+ * rank's stop stops every rank.
  * out: one row per node, in e's order, named by the nodes. stats may be NULL.
  * Errors: SL_ERR_ARG (a setting, named), SL_ERR_NUMERIC (the loss became
  * NaN or infinite: the learning rate is too high), SL_ERR_INTERRUPTED,

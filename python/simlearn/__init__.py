@@ -876,7 +876,9 @@ class Words(_simlearn._Words):
         first appearance, inside the unit ball. The defaults are gensim's
         PoincareModel's (50 epochs are ours); with threads=1 a run depends on
         the seed only. Ctrl-C stops it with KeyboardInterrupt. .stats holds
-        seconds, the last epoch's mean loss and the updates made."""
+        seconds, the last epoch's mean loss and the updates made. Under
+        mpirun every rank calls it alike; the ranks share the edges as
+        `mpirun simlearn words poincare` does and all get the same vectors."""
         lr, burn_in_lr, dampening = float(lr), float(burn_in_lr), float(dampening)
         w, stats = _simlearn.poincare_train(cls, _os.fspath(edges), _count(dim, "dim"), _count(epochs, "epochs"),
                                             _count(negative, "negative"), lr, _count(burn_in, "burn_in", 0),

@@ -11,6 +11,7 @@
 #define POLL_EDGES 64     /* edges between two looks at the stop flag */
 #define NEG_TRIES 64      /* draws per wanted negative before giving up on it */
 #define MAX_NEGATIVE 1000
+#define DIST_ROUNDS 8     /* rounds per epoch in a distributed run: the ranks add up their changes after each */
 
 /* ---- edge lists -------------------------------------------------------------*/
 void sl_words_edges_destroy(sl_words_edges *e) {
@@ -478,6 +479,11 @@ typedef struct ptrain {
     uint32_t *neg;       /* per thread: negative */
     double *loss;        /* per thread */
     int T;
+    /* The edges order[lo .. hi) of the current round are cut into `lanes`
+     * slices; thread tid takes slice lane0 + tid (one process: the whole
+     * epoch, lanes = T, lane0 = 0; a distributed run: ranks x T lanes). */
+    size_t lo, hi, lanes, lane0;
+    float *x0;           /* a distributed run: the table at the round's start */
 } ptrain;
 
 /* Up to `negative` distinct nodes that are neither u nor a parent of u. */
@@ -496,8 +502,8 @@ static size_t draw_negatives(const ptrain *t, uint32_t u, sl_rng *rng, uint32_t 
 /* Thread tid's slice of the epoch's order; returns false when stopped. */
 static bool train_slice(ptrain *t, int tid, double lr, sl_rng *rng) {
     const sl_words_edges *e = t->e;
-    size_t d = (size_t)t->cfg->dim, m = e->nedges, lo = m * (size_t)tid / (size_t)t->T,
-           hi = m * (size_t)(tid + 1) / (size_t)t->T;
+    size_t d = (size_t)t->cfg->dim, m = t->hi - t->lo, lane = t->lane0 + (size_t)tid,
+           lo = t->lo + m * lane / t->lanes, hi = t->lo + m * (lane + 1) / t->lanes;
     double *grad = t->work + (size_t)tid * (t->nmax * d + 2 * t->nmax), *scratch = grad + t->nmax * d, sum = 0;
     uint32_t *neg = t->neg + (size_t)tid * (size_t)t->cfg->negative;
     const volatile sig_atomic_t *stop = t->cfg->stop;
@@ -520,26 +526,67 @@ static bool train_slice(ptrain *t, int tid, double lr, sl_rng *rng) {
     return ok;
 }
 
-/* One epoch over all threads: the mean loss, or a status. */
-static sl_status train_epoch(ptrain *t, int ep, double lr, double *mean) {
+/* One round's edges over this process's threads (lanes lane0 .. lane0 + T);
+ * true when no thread was stopped. */
+static bool train_round(ptrain *t, int ep, size_t round, double lr) {
     const sl_words_poincare_config *c = t->cfg;
-    sl_rng r;
-    sl_rng_seed(&r, c->seed, 1 + (uint64_t)ep);
-    sl_rng_shuffle(&r, t->order, t->e->nedges, sizeof *t->order);
     int stopped = 0;
 #pragma omp parallel num_threads(t->T)
     {
         int tid = omp_get_thread_num();
         sl_rng rng;
-        sl_rng_seed(&rng, c->seed, ((uint64_t)ep + 1) << 16 | (uint64_t)tid);
+        sl_rng_seed(&rng, c->seed, (((uint64_t)ep + 1) << 16 | (uint64_t)(t->lane0 + (size_t)tid)) + ((uint64_t)round << 48));
         if (!train_slice(t, tid, lr, &rng)) {
 #pragma omp atomic write
             stopped = 1;
         }
     }
-    if (stopped) return sl__fail(SL_ERR_INTERRUPTED, "poincaré embeddings: interrupted in epoch %d", ep + 1);
+    return !stopped;
+}
+
+/* A distributed run: every rank adds the changes all ranks made in the
+ * round (each to the table of the round's start, x0), and a point pushed
+ * out of the ball by the sum is pulled back to norm 1 - epsilon; x0 then
+ * holds the new table. stopped: whether any rank was stopped (agreed). */
+static sl_status exchange_round(ptrain *t, bool *stopped) {
+    size_t n = t->e->nnodes, d = (size_t)t->cfg->dim;
+    int64_t stop = *stopped;
+    SL__TRY(sl_dist_max_i64(&stop, 1));
+    *stopped = stop != 0;
+    for (size_t i = 0; i < n * d; i++) t->x[i] -= t->x0[i];
+    SL__TRY(sl_dist_sum_f32(t->x, n * d));
+    double lim = 1.0 - t->cfg->epsilon;
+    for (size_t i = 0; i < n; i++) {
+        float *x = t->x + i * d;
+        const float *x0 = t->x0 + i * d;
+        double n2 = 0;
+        for (size_t j = 0; j < d; j++) x[j] += x0[j], n2 += (double)x[j] * x[j];
+        if (sqrt(n2) >= lim)
+            for (size_t j = 0; j < d; j++) x[j] = (float)(x[j] * (lim / sqrt(n2)));
+    }
+    memcpy(t->x0, t->x, n * d * sizeof *t->x);
+    return SL_OK;
+}
+
+/* One epoch: in one process its edges over the threads; in a distributed
+ * run DIST_ROUNDS rounds, each cut among every rank's threads and followed
+ * by the exchange. The mean loss, or a status. */
+static sl_status train_epoch(ptrain *t, int ep, double lr, double *mean) {
+    const sl_words_poincare_config *c = t->cfg;
+    sl_rng r;
+    sl_rng_seed(&r, c->seed, 1 + (uint64_t)ep);
+    sl_rng_shuffle(&r, t->order, t->e->nedges, sizeof *t->order);
+    const size_t N = (size_t)sl_dist_size(), rounds = N > 1 ? DIST_ROUNDS : 1, m = t->e->nedges;
+    bool stopped = false;
     double sum = 0;
-    for (int i = 0; i < t->T; i++) sum += t->loss[i];
+    for (size_t k = 0; k < rounds && !stopped; k++) {
+        t->lo = m * k / rounds, t->hi = m * (k + 1) / rounds;
+        stopped = !train_round(t, ep, N > 1 ? k : 0, lr);
+        if (N > 1) SL__TRY(exchange_round(t, &stopped));
+        for (int i = 0; i < t->T; i++) sum += t->loss[i];
+    }
+    if (N > 1) SL__TRY(sl_dist_sum_f64(&sum, 1));
+    if (stopped) return sl__fail(SL_ERR_INTERRUPTED, "poincaré embeddings: interrupted in epoch %d", ep + 1);
     *mean = sum / (double)t->e->nedges;
     if (!isfinite(*mean))
         return sl__fail(SL_ERR_NUMERIC, "poincaré embeddings: the loss became %g in epoch %d (lower the learning rate)",
@@ -597,11 +644,19 @@ sl_status sl_words_poincare_train(const sl_words_edges *e, const sl_words_poinca
     t.work = per <= SIZE_MAX / T ? sl__malloc_array(per * T, sizeof *t.work, "poincaré embeddings") : NULL;
     t.neg = sl__malloc_array((size_t)cfg->negative * T, sizeof *t.neg, "poincaré embeddings");
     t.loss = sl__calloc(T, sizeof *t.loss);
-    if (s == SL_OK && (!weight || !t.order || !t.work || !t.neg || !t.loss))
+    const size_t N = (size_t)sl_dist_size();
+    t.lanes = N * T, t.lane0 = (size_t)sl_dist_rank() * T;
+    if (N > 1) t.x0 = sl__malloc_array(n, d * sizeof *t.x0, "poincaré embeddings");
+    if (s == SL_OK && (!weight || !t.order || !t.work || !t.neg || !t.loss || (N > 1 && !t.x0)))
         s = sl__fail(SL_ERR_NOMEM, "poincaré embeddings: out of memory for %zu nodes", n);
     if (s == SL_OK) {
         for (size_t i = 0; i < n; i++) weight[i] = pow((double)e->count[i], cfg->dampening);
         s = sl_alias_create(weight, n, &t.alias);
+    }
+    if (N > 1) { /* every rank goes on to the exchanges, or none */
+        int64_t bad = s != SL_OK;
+        sl_status sd = sl_dist_max_i64(&bad, 1);
+        if (s == SL_OK && (sd || bad)) s = sd ? sd : sl__fail(SL_ERR_STATE, "poincaré embeddings: another rank failed");
     }
     sl_words_poincare_stats st = {0};
     if (s == SL_OK) {
@@ -610,6 +665,7 @@ sl_status sl_words_poincare_train(const sl_words_edges *e, const sl_words_poinca
         sl_rng_seed(&r, cfg->seed, 0);
         for (size_t i = 0; i < n * d; i++) t.x[i] = (float)(cfg->init_range * (2 * sl_rng_uniform_d(&r) - 1));
         for (size_t i = 0; i < e->nedges; i++) t.order[i] = (uint32_t)i;
+        if (t.x0) memcpy(t.x0, t.x, n * d * sizeof *t.x0);
         s = train_epochs(&t, &st);
     }
     sl_alias_destroy(t.alias);
@@ -618,6 +674,7 @@ sl_status sl_words_poincare_train(const sl_words_edges *e, const sl_words_poinca
     sl__free(t.work);
     sl__free(t.neg);
     sl__free(t.loss);
+    sl__free(t.x0);
     if (stats) *stats = st;
     if (s) {
         sl_wordvecs_destroy(w);
