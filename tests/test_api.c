@@ -259,6 +259,12 @@ TEST(train_words_viz_defaults) {
     ASSERT_TRUE(w.vocab.min_count == v.min_count && w.vocab.max_size == v.max_size && !w.vocab.lowercase);
     ASSERT_TRUE(w.checkpoint == NULL && w.stop_after_rounds == 0 && w.stop_at_words == 0 && w.stop == NULL);
 
+    sl_words_embed_config we;
+    GARBAGE(we);
+    sl_words_embed_config_default(&we);
+    ASSERT_TRUE(we.method == SL_WORDS_AVG && we.sif_a == 1e-3 && we.counts == NULL && we.total == 0);
+    ASSERT_TRUE(we.component == NULL);
+
     sl_tsne_config ts;
     GARBAGE(ts);
     sl_tsne_config_default(&ts);
