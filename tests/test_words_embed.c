@@ -2,7 +2,7 @@
  * cases with known answers (weights, the uncentred first principal
  * component and its reuse), unknown words, case, empty lines and long words,
  * the files (lines, word counts, the NAME.vocab of .npy vectors) and their
- * bad input. */
+ * bad input, and `simlearn words embed`. */
 #include "test.h"
 
 #include <math.h>
@@ -212,4 +212,96 @@ TEST(counts_files_and_their_bad_lines) {
     ASSERT_EQ_SIZE((size_t)c[3], 2);
     sl_allocator_free(c);
     sl_wordvecs_destroy(w);
+}
+
+/* ---- command line -------------------------------------------------------------------*/
+static float *read_npy(const char *path, size_t rows, size_t cols) {
+    float *x;
+    size_t r, c;
+    ASSERT_OK(sl_npy_read_matrix(path, &x, &r, &c));
+    ASSERT_EQ_SIZE(r, rows);
+    ASSERT_EQ_SIZE(c, cols);
+    return x;
+}
+
+TEST(cli_embed_average_and_sif_with_a_shared_component) {
+    char v[512], cmd[4096], *out = NULL;
+    snprintf(v, sizeof v, "%s", t_path("v.vec"));
+    write_text(v, "3 2\nr 10 1\ns 10 -1\nt 3 4\n");
+    write_text(t_path("base.txt"), "r\ns\nnothing known\n");
+    write_text(t_path("q.txt"), "T\n");
+    snprintf(cmd, sizeof cmd, "%s words embed --vectors %s --text %s -o %s", t_simlearn(), v, t_path("base.txt"),
+             t_path("avg.npy"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 0);
+    ASSERT_CONTAINS(out, "3 lines, 4 words, 2 with a vector (50.0%); 1 lines without a known word");
+    free(out);
+    float *x = read_npy(t_path("avg.npy"), 3, 2);
+    const float r[] = {10, 1}, zero[] = {0, 0};
+    assert_row(x, r, 2, 0);
+    assert_row(x + 4, zero, 2, 0);
+    sl_allocator_free(x);
+    /* SIF needs counts, which a word2vec file lacks. */
+    snprintf(cmd, sizeof cmd, "%s words embed --vectors %s --text %s -o %s --method sif", t_simlearn(), v,
+             t_path("base.txt"), t_path("sif.npy"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 1);
+    ASSERT_CONTAINS(out, "SIF needs word counts, and");
+    ASSERT_CONTAINS(out, "give them with --counts FILE");
+    free(out);
+    write_text(t_path("counts.txt"), "r 1\ns 1\nt 2\n");
+    snprintf(cmd, sizeof cmd,
+             "%s words embed --vectors %s --text %s -o %s --method sif --sif-a 0.25 --counts %s --component-out %s",
+             t_simlearn(), v, t_path("base.txt"), t_path("sif.npy"), t_path("counts.txt"), t_path("pc.npy"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 0);
+    ASSERT_CONTAINS(out, "first principal component of these lines");
+    free(out);
+    x = read_npy(t_path("sif.npy"), 3, 2);
+    const float half[] = {0, 0.5f};
+    assert_row(x, half, 2, 1e-5);
+    sl_allocator_free(x);
+    x = read_npy(t_path("pc.npy"), 1, 2);
+    const float e1[] = {1, 0};
+    assert_row(x, e1, 2, 1e-6);
+    sl_allocator_free(x);
+    snprintf(cmd, sizeof cmd,
+             "%s words embed --vectors %s --text %s -o %s --method sif --sif-a 0.25 --counts %s --component-in %s",
+             t_simlearn(), v, t_path("q.txt"), t_path("qs.npy"), t_path("counts.txt"), t_path("pc.npy"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 0);
+    ASSERT_CONTAINS(out, "given by --component-in");
+    free(out);
+    x = read_npy(t_path("qs.npy"), 1, 2);
+    const float tq[] = {0, 4.0f / 3};
+    assert_row(x, tq, 2, 1e-5);
+    sl_allocator_free(x);
+}
+
+TEST(cli_embed_reports_bad_input) {
+    char v[512], cmd[4096], *out = NULL;
+    snprintf(v, sizeof v, "%s", t_path("v.vec"));
+    write_text(v, "2 2\nr 10 1\ns 10 -1\n");
+    write_text(t_path("l.txt"), "r s\n");
+    write_text(t_path("bad.txt"), "r 1\ns one\n");
+    snprintf(cmd, sizeof cmd, "%s words embed --vectors %s --text %s -o %s --method sif --counts %s", t_simlearn(), v,
+             t_path("l.txt"), t_path("o.npy"), t_path("bad.txt"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 1);
+    ASSERT_CONTAINS(out, "bad.txt: line 2: expected \"word count\"");
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s words embed --vectors %s --text %s -o %s", t_simlearn(), v, t_path("gone.txt"),
+             t_path("o.npy"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 1);
+    ASSERT_CONTAINS(out, "gone.txt: cannot open");
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s words embed --vectors %s --text %s -o %s --component-in x.npy", t_simlearn(), v,
+             t_path("l.txt"), t_path("o.npy"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 2);
+    ASSERT_CONTAINS(out, "--component-in is for --method sif");
+    free(out);
+    /* A component of the wrong width. */
+    float three[3] = {1, 0, 0};
+    ASSERT_OK(sl_npy_write_matrix(t_path("pc3.npy"), three, 1, 3));
+    write_text(t_path("c.txt"), "r 1\ns 1\n");
+    snprintf(cmd, sizeof cmd, "%s words embed --vectors %s --text %s -o %s --method sif --counts %s --component-in %s",
+             t_simlearn(), v, t_path("l.txt"), t_path("o.npy"), t_path("c.txt"), t_path("pc3.npy"));
+    ASSERT_EQ_INT(t_run(cmd, &out), 1);
+    ASSERT_CONTAINS(out, "expected a 1 x 2 matrix");
+    free(out);
 }
