@@ -26,7 +26,7 @@ test=(python3-numpy python3-gensim python3-torch chromium dataset-fashion-mnist 
 python=(python3 python3-dev python3-numpy python3-pip python3-setuptools python3-wheel)
 data=(dataset-fashion-mnist dict-gcide)
 bench=(python3-numpy python3-torch python3-gensim python3-faiss python3-hnswlib
-       python3-sklearn python3-scipy fasttext dataset-fashion-mnist dict-gcide)
+       python3-sklearn python3-scipy fasttext dataset-fashion-mnist dict-gcide wordnet-base)
 browser=(chromium)
 fuzz=(clang libclang-rt-dev libomp-dev)
 
