@@ -515,10 +515,14 @@ static int cmd_embed(int argc, char **argv) {
         printf("%zu lines, %llu words, %llu with a vector (%.1f%%); %zu lines without a known word (zero vectors)\n",
                st.lines, (unsigned long long)st.words, (unsigned long long)st.known,
                st.words ? 100.0 * (double)st.known / (double)st.words : 0.0, st.empty);
-        if (sif)
-            printf("SIF a=%g, %s: the first principal component %s\n", c.sif_a,
-                   cli_str(&a, "counts") ? cli_str(&a, "counts") : "counts of the vectors' vocabulary",
-                   comp_in ? "given by --component-in, removed" : "of these lines, removed");
+        if (sif && comp_in)
+            printf("SIF: a=%g, counts from %s%s; removed the component in %s\n", c.sif_a,
+                   cli_str(&a, "counts") ? "" : "the vocabulary of ",
+                   cli_str(&a, "counts") ? cli_str(&a, "counts") : cli_str(&a, "vectors"), cli_str(&a, "component-in"));
+        else if (sif)
+            printf("SIF: a=%g, counts from %s%s; removed the first principal component of these lines\n", c.sif_a,
+                   cli_str(&a, "counts") ? "" : "the vocabulary of ",
+                   cli_str(&a, "counts") ? cli_str(&a, "counts") : cli_str(&a, "vectors"));
         printf("wrote %s (%zu x %zu)%s%s\n", out, n, w->dim, cout ? " and the component to " : "", cout ? cout : "");
     }
     sl_allocator_free(x);
