@@ -496,6 +496,11 @@ static int cmd_embed(int argc, char **argv) {
     if (rc) return rc;
     uint64_t *counts = NULL;
     float *comp_in = NULL, *comp = calloc(w->dim, sizeof *comp), *x = NULL;
+    if (!comp) {
+        sl_wordvecs_destroy(w);
+        fprintf(stderr, "simlearn: error: out of memory\n");
+        return 1;
+    }
     if (sif) {
         c.method = SL_WORDS_SIF;
         c.sif_a = cli_float(&a, "sif-a");

@@ -178,6 +178,16 @@ TEST(lines_from_a_file) {
     sl_allocator_free(x);
     ASSERT_FAILS(sl_words_embed_file(w, NULL, t_path("missing.txt"), &x, &n, NULL, NULL), SL_ERR_IO,
                  "missing.txt: cannot open");
+    /* Errors of the embedding name the file once. */
+    sl_words_embed_config c;
+    sl_words_embed_config_default(&c);
+    c.method = SL_WORDS_SIF;
+    const uint64_t counts[] = {1, 1, 1, 1};
+    c.counts = counts;
+    c.total = 4;
+    write_text(path, "zz\n\n");
+    ASSERT_FAILS(sl_words_embed_file(w, &c, path, &x, &n, NULL, NULL), SL_ERR_ARG,
+                 "lines.txt: SIF: no line has a known word");
     sl_wordvecs_destroy(w);
 }
 

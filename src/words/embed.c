@@ -244,7 +244,7 @@ sl_status sl_words_embed_file(const sl_wordvecs *w, const sl_words_embed_config 
         if (!x) s = SL_ERR_NOMEM;
     }
     if (!s) s = sl_words_embed(w, cfg, (const char *const *)lines, nl, x, component, stats);
-    if (s && s != SL_ERR_NOMEM) sl__fail_prefix(s, "%s: ", path);
+    if (s && s != SL_ERR_NOMEM) sl__fail_prefix(s, "%s", path);
     sl__free(lines);
     sl__free(buf);
     if (s) {
