@@ -1,6 +1,7 @@
-/* simlearn words train|analogy|similarity|nearest|senses|poincare|poincare-eval:
- * word vectors from a corpus, their standard evaluations and queries, and
- * Poincaré embeddings of a hierarchy. */
+/* simlearn words train|analogy|similarity|nearest|senses|embed|poincare|poincare-eval:
+ * word vectors from a corpus, their standard evaluations and queries,
+ * vectors of lines of text made from them, and Poincaré embeddings of a
+ * hierarchy. */
 #include "cli.h"
 
 #include <math.h>
@@ -623,6 +624,116 @@ static int cmd_poincare_eval(int argc, char **argv) {
     return rc;
 }
 
+/* ---- embed --------------------------------------------------------------------------*/
+static const cli_opt embed_opts[] = {
+    {"vectors", 0, CLI_STR, NULL, "word vectors (word2vec .bin or text, fastText .vec, or NAME.npy with NAME.vocab)", NULL, 0, 0, true},
+    {"text", 0, CLI_STR, NULL, "the lines to embed, one vector per line (words split on ASCII whitespace)", NULL, 0, 0, true},
+    {"output", 'o', CLI_STR, NULL, "output .npy (lines x dim, float32)", NULL, 0, 0, true},
+    {"method", 0, CLI_CHOICE, "avg", "avg: mean of the known words' vectors; sif: weights a/(a+p(w)), then the first "
+     "principal component removed", "avg|sif", 0, 0, false},
+    {"sif-a", 0, CLI_FLOAT, "1e-3", "SIF's a", NULL, 1e-12, 1e6, false},
+    {"counts", 0, CLI_STR, NULL, "SIF: word counts, \"word count\" per line (default: NAME.vocab of NAME.npy vectors; "
+     "word2vec and fastText files have none)", NULL, 0, 0, false},
+    {"component-in", 0, CLI_STR, NULL, "SIF: remove this component (a 1 x dim .npy from --component-out) instead of "
+     "the first principal component of these lines", NULL, 0, 0, false},
+    {"component-out", 0, CLI_STR, NULL, "SIF: write the component removed (1 x dim .npy)", NULL, 0, 0, false},
+    CLI_OPT_END};
+static const cli_spec embed_spec = {
+    "simlearn words embed --vectors VECTORS --text LINES -o OUT.npy [options]",
+    "One vector per line of text: the mean of its known words' vectors (exact word, else ignoring ASCII case;\n"
+    "unknown words left out), or SIF (Arora et al. 2017): the mean weighted by a/(a+p(w)), p(w) the word's\n"
+    "unigram probability, minus the projection on the first principal component of the lines' vectors\n"
+    "(uncentred). A line without a known word gets the zero vector.",
+    embed_opts, 0, 0,
+    "examples:\n"
+    "  simlearn words embed --vectors v.bin --text lines.txt -o avg.npy\n"
+    "  simlearn words embed --vectors v.npy --text base.txt -o base.npy --method sif --component-out pc.npy\n"
+    "  simlearn words embed --vectors v.npy --text queries.txt -o q.npy --method sif --component-in pc.npy"};
+
+/* The component of --component-in: a 1 x dim matrix. */
+static int read_component(const char *path, size_t dim, float **out) {
+    size_t rows, cols;
+    sl_status s = sl_npy_read_matrix(path, out, &rows, &cols);
+    if (s) return cli_fail(s);
+    if (rows != 1 || cols != dim) {
+        fprintf(stderr, "simlearn: error: %s: expected a 1 x %zu matrix (a component from --component-out), got %zu x %zu\n",
+                path, dim, rows, cols);
+        sl_allocator_free(*out);
+        *out = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+/* SIF's counts: --counts, or those that come with the vectors. */
+static int embed_counts(const cli_args *a, const sl_wordvecs *w, uint64_t **counts, uint64_t *total) {
+    const char *file = cli_str(a, "counts"), *vectors = cli_str(a, "vectors");
+    sl_status s = file ? sl_words_counts_read(w, file, counts, total) : sl_words_counts_load(w, vectors, counts, total);
+    if (s == SL_ERR_NOTFOUND) {
+        fprintf(stderr, "simlearn: error: SIF needs word counts, and %s; give them with --counts FILE (\"word count\" "
+                "per line)\n", sl_error_message());
+        return 1;
+    }
+    return s ? cli_fail(s) : 0;
+}
+
+static int cmd_embed(int argc, char **argv) {
+    cli_args a;
+    int r = cli_parse(&embed_spec, argc, argv, &a);
+    if (r) return r < 0 ? 0 : r;
+    sl_words_embed_config c;
+    sl_words_embed_config_default(&c);
+    bool sif = strcmp(cli_str(&a, "method"), "sif") == 0;
+    const char *opts[] = {"sif-a", "counts", "component-in", "component-out"};
+    for (size_t i = 0; !sif && i < sizeof opts / sizeof *opts; i++)
+        if (cli_given(&a, opts[i])) return cli_usage_error("--%s is for --method sif", opts[i]);
+    sl_wordvecs *w;
+    int rc = load_vectors(cli_str(&a, "vectors"), 0, &w);
+    if (rc) return rc;
+    uint64_t *counts = NULL;
+    float *comp_in = NULL, *comp = calloc(w->dim, sizeof *comp), *x = NULL;
+    if (!comp) {
+        sl_wordvecs_destroy(w);
+        fprintf(stderr, "simlearn: error: out of memory\n");
+        return 1;
+    }
+    if (sif) {
+        c.method = SL_WORDS_SIF;
+        c.sif_a = cli_float(&a, "sif-a");
+        rc = embed_counts(&a, w, &counts, &c.total);
+        c.counts = counts;
+        if (!rc && cli_str(&a, "component-in")) rc = read_component(cli_str(&a, "component-in"), w->dim, &comp_in);
+        c.component = comp_in;
+    }
+    size_t n = 0;
+    sl_words_embed_stats st;
+    const char *text = cli_str(&a, "text"), *out = cli_str(&a, "output"), *cout = cli_str(&a, "component-out");
+    sl_status s = rc ? SL_OK : sl_words_embed_file(w, &c, text, &x, &n, comp, &st);
+    if (!rc && !s) s = sl_npy_write_matrix(out, x, n, w->dim);
+    if (!rc && !s && cout) s = sl_npy_write_matrix(cout, comp, 1, w->dim);
+    if (!rc && s) rc = cli_fail(s);
+    if (!rc) {
+        printf("%zu lines, %llu words, %llu with a vector (%.1f%%); %zu lines without a known word (zero vectors)\n",
+               st.lines, (unsigned long long)st.words, (unsigned long long)st.known,
+               st.words ? 100.0 * (double)st.known / (double)st.words : 0.0, st.empty);
+        if (sif && comp_in)
+            printf("SIF: a=%g, counts from %s%s; removed the component in %s\n", c.sif_a,
+                   cli_str(&a, "counts") ? "" : "the vocabulary of ",
+                   cli_str(&a, "counts") ? cli_str(&a, "counts") : cli_str(&a, "vectors"), cli_str(&a, "component-in"));
+        else if (sif)
+            printf("SIF: a=%g, counts from %s%s; removed the first principal component of these lines\n", c.sif_a,
+                   cli_str(&a, "counts") ? "" : "the vocabulary of ",
+                   cli_str(&a, "counts") ? cli_str(&a, "counts") : cli_str(&a, "vectors"));
+        printf("wrote %s (%zu x %zu)%s%s\n", out, n, w->dim, cout ? " and the component to " : "", cout ? cout : "");
+    }
+    sl_allocator_free(x);
+    sl_allocator_free(counts);
+    sl_allocator_free(comp_in);
+    free(comp);
+    sl_wordvecs_destroy(w);
+    return rc;
+}
+
 static const cli_sub subs[] = {
     {"train", "learn word vectors from a corpus (skip-gram/CBOW, multi-sense)", cmd_train, true},
     {"analogy", "analogy accuracy (3CosAdd, 3CosMul) over the top-N words", cmd_analogy, false},
@@ -632,8 +743,10 @@ static const cli_sub subs[] = {
     {"poincare", "embed a hierarchy (\"child parent\" edges) in the Poincaré ball", cmd_poincare, true},
     {"poincare-eval", "mean rank and MAP of Poincaré vectors on edges (reconstruction, link prediction)",
      cmd_poincare_eval, false},
+    {"embed", "one vector per line of text: the average or SIF of its words' vectors", cmd_embed, false},
     {NULL, NULL, NULL, false}};
 
 static int run(int argc, char **argv) { return cli_dispatch("words", subs, argc, argv); }
 
-const cli_command cli_cmd_words = {"words", "word vectors: train, analogy, similarity, nearest, senses; Poincaré embeddings", run, true};
+const cli_command cli_cmd_words = {"words", "word vectors: train, analogy, similarity, nearest, senses, embed; Poincaré embeddings",
+                                   run, true};

@@ -267,6 +267,11 @@ TEST(train_words_viz_defaults) {
     ASSERT_TRUE(pc.dim == 50 && pc.negative == 10 && pc.lr == 0.1 && pc.epochs == 50 && pc.burn_in == 10);
     ASSERT_TRUE(pc.burn_in_lr == 0.01 && pc.dampening == 0.75 && pc.epsilon == 1e-5 && pc.init_range == 1e-3);
     ASSERT_TRUE(pc.threads == 1 && pc.seed == 1 && pc.stop == NULL && pc.progress == NULL);
+    sl_words_embed_config we;
+    GARBAGE(we);
+    sl_words_embed_config_default(&we);
+    ASSERT_TRUE(we.method == SL_WORDS_AVG && we.sif_a == 1e-3 && we.counts == NULL && we.total == 0);
+    ASSERT_TRUE(we.component == NULL);
 
     sl_tsne_config ts;
     GARBAGE(ts);

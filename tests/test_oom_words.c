@@ -2,7 +2,8 @@
  * in its variants (skip-gram with shared or per-pair negatives, CBOW with the
  * full softmax, multi-sense), with checkpoints and the corpus
  * cache (whose failures fall back to reading the file), a run
- * resumed from a checkpoint written mid-epoch, and saving the model. One
+ * resumed from a checkpoint written mid-epoch, saving the model, and
+ * sentence vectors (SIF on the corpus's lines with a counts file). One
  * thread, a corpus of 320 words, 8 dimensions. */
 #include "oom.h"
 
@@ -168,6 +169,53 @@ TEST(words_model_saving_survives_every_failed_allocation) {
     ASSERT_TRUE(fail_each("words save text", op_save, &t) >= 1);
     ASSERT_TRUE(fail_each("words save binary", op_save, &b) >= 1);
     ASSERT_TRUE(fail_each("words export", op_export, &t) >= 1);
+    sl_words_model_destroy(m);
+    ASSERT_EQ_INT(C.live, 0);
+}
+
+/* Sentence vectors: the corpus's lines embedded by SIF (the component
+ * computed on them) with the counts read from a file. */
+typedef struct {
+    const sl_wordvecs *w;
+    const char *lines, *counts;
+} embed_arg;
+
+static sl_status op_embed(void *arg) {
+    embed_arg *e = arg;
+    uint64_t *counts = NULL;
+    float *x = NULL, comp[8];
+    size_t n = 0;
+    sl_words_embed_config c;
+    sl_words_embed_config_default(&c);
+    c.method = SL_WORDS_SIF;
+    sl_status s = sl_words_counts_read(e->w, e->counts, &counts, &c.total);
+    c.counts = counts;
+    if (!s) s = sl_words_embed_file(e->w, &c, e->lines, &x, &n, comp, NULL);
+    if (!s && n != 40) s = SL_ERR_STATE;
+    sl_allocator_free(x);
+    sl_allocator_free(counts);
+    return s;
+}
+
+TEST(sentence_vectors_survive_every_failed_allocation) {
+    install();
+    job j;
+    job_make(&j);
+    sl_words_model *m;
+    sl_wordvecs *w;
+    ASSERT_OK(sl_words_train(j.corpus, &j.c, &m, NULL));
+    ASSERT_OK(sl_words_model_export(m, &w));
+    char counts[1024];
+    snprintf(counts, sizeof counts, "%s", t_path("counts.txt"));
+    FILE *f = fopen(counts, "w");
+    ASSERT_TRUE(f != NULL);
+    const sl_vocab *v = sl_words_model_vocab(m);
+    for (size_t i = 0; i < sl_vocab_size(v); i++)
+        fprintf(f, "%s %llu\n", sl_vocab_word(v, i), (unsigned long long)sl_vocab_count(v, i));
+    fclose(f);
+    embed_arg e = {w, j.corpus, counts};
+    ASSERT_TRUE(fail_each("words embed sif", op_embed, &e) >= 5);
+    sl_wordvecs_destroy(w);
     sl_words_model_destroy(m);
     ASSERT_EQ_INT(C.live, 0);
 }

@@ -396,6 +396,82 @@ sl_status sl_words_poincare_nearest(const sl_wordvecs *w, const float *query, si
 /* Word vectors as NAME.npy plus NAME.vocab ("word count" per line, in row
  * order; counts may be NULL for 0), as sl_words_save_npy writes a model. */
 sl_status sl_words_vecs_save_npy(const sl_wordvecs *w, const uint64_t *counts, const char *path);
+/* ---- sentence and document vectors ------------------------------------------
+ * One vector per line of text from word vectors. A line is split into words
+ * on ASCII whitespace (space, tab, CR, LF, VT, FF) and NUL bytes, as the
+ * corpus reader splits them, and a word longer than SL_WORDS_MAX_WORD bytes
+ * is cut as the reader cuts it. Each word is looked up as sl_words_lookup
+ * does (the exact word, else ignoring ASCII case); unknown words are left
+ * out. A line's vector is the weighted mean of its known words' vectors
+ * (a word that occurs twice counts twice), with weight
+ *   SL_WORDS_AVG: 1 (the plain average);
+ *   SL_WORDS_SIF: a / (a + p(w)), p(w) = counts[row] / total, the word's
+ *     unigram probability (Arora, Liang & Ma 2017, "smooth inverse
+ *     frequency"); a row whose count is 0 (a word the counts do not list)
+ *     gets weight 1, as in the authors' code.
+ * SIF then removes from every line's vector its projection on one unit
+ * direction u, x <- x - (u·x) u: either the one given (cfg->component), so
+ * that a query set reuses the direction of a base set, or the first
+ * principal component of the set itself, computed as the paper's code does
+ * it: the top right singular vector of the uncentred matrix of the line
+ * vectors (the top eigenvector of their second-moment matrix, by sl_eigh;
+ * the sign makes its largest coordinate positive). Unlike all-but-the-top
+ * (simlearn/geom.h), the mean is not removed.
+ * A line without a known word (an empty line included) gets the zero vector
+ * and is counted in stats->empty; it adds nothing to the component. */
+typedef enum { SL_WORDS_AVG, SL_WORDS_SIF } sl_words_compose;
+
+typedef struct sl_words_embed_config {
+    sl_words_compose method; /* default SL_WORDS_AVG */
+    double sif_a;            /* SIF's a (default 1e-3), > 0 */
+    /* SIF: the count of every row of the vectors (w->n values) and the total
+     * the probabilities divide by (the corpus's tokens: the sum of all the
+     * counts read, including words that have no vector); see
+     * sl_words_counts_read. Unused by SL_WORDS_AVG. */
+    const uint64_t *counts;
+    uint64_t total;
+    /* SIF: the unit direction to remove (w->dim floats), or NULL (the
+     * default) to compute it on the set being embedded. */
+    const float *component;
+} sl_words_embed_config;
+/* Fill c with the defaults: the average, a = 1e-3, no counts, no component. */
+void sl_words_embed_config_default(sl_words_embed_config *c);
+
+typedef struct sl_words_embed_stats {
+    size_t lines;  /* lines embedded */
+    size_t empty;  /* lines without a known word (zero vectors) */
+    uint64_t words, known; /* words read, and those with a vector */
+} sl_words_embed_stats;
+
+/* Embed n lines (NUL-terminated strings; a '\n' inside counts as
+ * whitespace) into out (n x w->dim floats, row-major). component (may be
+ * NULL) receives the direction SIF removed (w->dim floats; for the average it
+ * is left alone); stats may be NULL. Errors: SL_ERR_ARG (a bad setting:
+ * SIF without counts or with total 0, a <= 0, a component of norm 0; or SIF
+ * computing its component on a set where no line has a known word),
+ * SL_ERR_NOMEM, and those of sl_covariance and sl_eigh. */
+sl_status sl_words_embed(const sl_wordvecs *w, const sl_words_embed_config *cfg, const char *const *lines, size_t n,
+                         float *out, float *component, sl_words_embed_stats *stats);
+/* The same for the lines of a text file ('\n' ends a line; a last line
+ * without one counts; a file of N line breaks has N lines): *out (*n x
+ * w->dim, free with sl_allocator_free) and *n. Errors: those of
+ * sl_words_embed, SL_ERR_IO (cannot open or read the file, named). */
+sl_status sl_words_embed_file(const sl_wordvecs *w, const sl_words_embed_config *cfg, const char *path, float **out,
+                              size_t *n, float *component, sl_words_embed_stats *stats);
+/* Word counts for SIF from a file of "word count" lines (blank lines
+ * skipped; count a non-negative integer; the NAME.vocab file that
+ * sl_words_save_npy writes beside NAME.npy, word2vec's -save-vocab output).
+ * *counts (w->n values, free with sl_allocator_free) holds each row's count,
+ * matched by the exact word (0 for a row the file does not list), and
+ * *total the sum of every count in the file. Errors: SL_ERR_IO, SL_ERR_FORMAT
+ * (naming the file and line: not two fields, a count that is not a
+ * non-negative integer, a word listed twice, a sum beyond 2^64), SL_ERR_NOMEM. */
+sl_status sl_words_counts_read(const sl_wordvecs *w, const char *path, uint64_t **counts, uint64_t *total);
+/* The counts that come with the vectors file `vectors` that w was loaded
+ * from (sl_words_load): for NAME.npy, those of NAME.vocab (as
+ * sl_words_counts_read). word2vec and fastText files hold no counts:
+ * SL_ERR_NOTFOUND, naming the file. */
+sl_status sl_words_counts_load(const sl_wordvecs *w, const char *vectors, uint64_t **counts, uint64_t *total);
 
 #ifdef __cplusplus
 }

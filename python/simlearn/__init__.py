@@ -750,7 +750,9 @@ class Words(_simlearn._Words):
     @classmethod
     def load(cls, path):
         """Read word vectors (the format is told from the content)."""
-        return cls._load(path)
+        w = cls._load(path)
+        w._source = _os.fspath(path)
+        return w
 
     @classmethod
     def train(cls, corpus, *, dim=100, window=5, negative=5, epochs=5, min_count=5, sample=1e-4, lr=None,
@@ -908,6 +910,63 @@ class Words(_simlearn._Words):
         found = _simlearn.poincare_nearest(self, q, k, _np.asarray(rows, dtype=_np.int64))
         words = self.words if found else []
         return [(words[i], d) for i, d in found]
+    def embed(self, lines, method="avg", *, a=1e-3, counts=None, component=None, return_component=False):
+        """One vector per line of text (a len(lines) x dim float32 array), as
+        `simlearn words embed`: words split on ASCII whitespace, looked up as
+        exact words, else ignoring ASCII case; unknown words left out; a line
+        without a known word gets the zero vector.
+
+        method "avg": the mean of the known words' vectors. "sif" (Arora et
+        al. 2017): the mean weighted by a / (a + p(w)), p(w) = count / total,
+        then the projection on one unit direction removed: `component` (dim
+        floats, e.g. a base set's), or by default the first principal
+        component of these lines' vectors (uncentred). SIF's counts: a
+        "word count" file (path), a dict {word: count} (total: the sum of
+        its values), or None for the NAME.vocab of vectors loaded from
+        NAME.npy. return_component=True returns (vectors, component) with
+        the direction removed. .embed_stats holds lines, empty, words, known."""
+        if method not in ("avg", "sif"):
+            raise ValueError(f"method: expected 'avg' or 'sif', got {method!r}")
+        if isinstance(lines, (str, bytes)):
+            raise TypeError("lines: expected a sequence of str, got a single string")
+        enc = []
+        for i, line in enumerate(lines):
+            if not isinstance(line, str):
+                raise TypeError(f"lines[{i}]: expected a str, got {type(line).__name__}")
+            enc.append(line.replace("\0", " ").encode("utf-8", "surrogateescape"))
+        n, d = self._shape()
+        c, total, comp = None, 0, None
+        if method == "sif":
+            c, total = self._sif_counts(counts)
+            if component is not None:
+                comp = _np.ascontiguousarray(component, dtype=_np.float32).reshape(-1)
+        elif counts is not None or component is not None:
+            raise ValueError("counts and component are for method='sif'")
+        out = _np.empty((len(enc), d), dtype=_np.float32)
+        comp_out = _np.zeros(d, dtype=_np.float32)
+        self.embed_stats = self._embed(enc, method == "sif", float(a), c, total, comp, out, comp_out)
+        return (out, comp_out) if return_component else out
+
+    def _sif_counts(self, counts):
+        if counts is None:
+            source = getattr(self, "_source", None)
+            if source is None or not source.endswith(".npy"):
+                what = "these vectors have none" if source is None else f"{source} holds none (not a .npy)"
+                raise ValueError(f"SIF needs word counts, and {what}: give counts= (a \"word count\" file or a dict)")
+            c, total = self._counts(source, True)
+        elif isinstance(counts, dict):
+            for word, k in counts.items():
+                if not isinstance(k, (int, _np.integer)) or k < 0:
+                    raise ValueError(f"counts[{word!r}]: expected a non-negative integer, got {k!r}")
+            row = {wd: i for i, wd in reversed(list(enumerate(self.words)))}
+            arr = _np.zeros(len(self), dtype=_np.int64)
+            for word, k in counts.items():
+                if word in row:
+                    arr[row[word]] = k
+            return arr, int(sum(counts.values()))
+        else:
+            c, total = self._counts(counts, False)
+        return _np.frombuffer(c, dtype=_np.uint64).astype(_np.int64), total
 
     def save(self, path, format="text"):
         """Write word2vec text (format="text") or binary ("binary"), atomically."""

@@ -1148,6 +1148,82 @@ static PyObject *words_save(WordsObject *o, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* _counts(path, of_vectors) -> (counts bytes, uint64 per row; total): a
+ * "word count" file, or (of_vectors) the counts that come with the vectors
+ * file at path (NAME.vocab of NAME.npy). */
+static PyObject *words_counts(WordsObject *o, PyObject *args) {
+    PyObject *path;
+    int of_vectors;
+    if (!PyArg_ParseTuple(args, "O&p", PyUnicode_FSConverter, &path, &of_vectors)) return NULL;
+    if (!words_live(o)) return Py_DECREF(path), NULL;
+    uint64_t *c = NULL, total = 0;
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS s = of_vectors ? sl_words_counts_load(o->w, PyBytes_AS_STRING(path), &c, &total)
+                                          : sl_words_counts_read(o->w, PyBytes_AS_STRING(path), &c, &total);
+    Py_END_ALLOW_THREADS Py_DECREF(path);
+    if (s) return raise_status(s);
+    PyObject *res = Py_BuildValue("(y#K)", (const char *)c, (Py_ssize_t)(o->w->n * sizeof *c), (unsigned long long)total);
+    sl_allocator_free(c);
+    return res;
+}
+
+/* _embed(lines (list of bytes), sif, a, counts int64 >= 0 (rows) or None, total, component float32 (dim) or None,
+ * out float32 (lines x dim, writable), component_out float32 (dim, writable)) -> dict of stats */
+static PyObject *words_embed(WordsObject *o, PyObject *args) {
+    PyObject *ol, *oc, *ocomp, *oout, *ocout;
+    int sif;
+    double a;
+    unsigned long long total;
+    if (!PyArg_ParseTuple(args, "O!pdOKOOO", &PyList_Type, &ol, &sif, &a, &oc, &total, &ocomp, &oout, &ocout) ||
+        !words_live(o))
+        return NULL;
+    size_t n = (size_t)PyList_GET_SIZE(ol), d = o->w->dim;
+    Py_buffer vc = {0}, vcomp = {0}, vout = {0}, vcout = {0};
+    const char **lines = malloc((n ? n : 1) * sizeof *lines);
+    if (!lines) return PyErr_NoMemory();
+    for (size_t i = 0; i < n; i++) {
+        PyObject *b = PyList_GET_ITEM(ol, (Py_ssize_t)i);
+        if (!PyBytes_Check(b)) {
+            free(lines);
+            return PyErr_Format(PyExc_TypeError, "lines[%zu]: expected bytes", i);
+        }
+        lines[i] = PyBytes_AS_STRING(b);
+    }
+    sl_words_embed_config c;
+    sl_words_embed_config_default(&c);
+    c.method = sif ? SL_WORDS_SIF : SL_WORDS_AVG;
+    c.sif_a = a;
+    c.total = total;
+    sl_status s = SL_OK;
+    if (oc != Py_None && get_buffer(oc, &vc, "counts", 'q', 1, false) < 0) goto done;
+    if (ocomp != Py_None && get_buffer(ocomp, &vcomp, "component", 'f', 1, false) < 0) goto done;
+    if (get_buffer(oout, &vout, "out", 'f', 2, true) < 0 || get_buffer(ocout, &vcout, "component out", 'f', 1, true) < 0)
+        goto done;
+    if ((oc != Py_None && rows_of(&vc) != o->w->n) || (ocomp != Py_None && rows_of(&vcomp) != d) ||
+        rows_of(&vout) != n || (n && (size_t)vout.shape[1] != d) || rows_of(&vcout) != d) {
+        PyErr_SetString(PyExc_ValueError, "embed: counts, component or output of the wrong size");
+        goto done;
+    }
+    c.counts = oc != Py_None ? (const uint64_t *)vc.buf : NULL; /* non-negative int64: the same bits */
+    c.component = ocomp != Py_None ? vcomp.buf : NULL;
+    sl_words_embed_stats st = {0};
+    Py_BEGIN_ALLOW_THREADS s = sl_words_embed(o->w, &c, lines, n, vout.buf, vcout.buf, &st);
+    Py_END_ALLOW_THREADS
+    if (!s) {
+        free(lines);
+        PyBuffer_Release(&vc), PyBuffer_Release(&vcomp), PyBuffer_Release(&vout), PyBuffer_Release(&vcout);
+        return Py_BuildValue("{s:n,s:n,s:K,s:K}", "lines", (Py_ssize_t)st.lines, "empty", (Py_ssize_t)st.empty,
+                             "words", (unsigned long long)st.words, "known", (unsigned long long)st.known);
+    }
+done:
+    free(lines);
+    if (vc.obj) PyBuffer_Release(&vc);
+    if (vcomp.obj) PyBuffer_Release(&vcomp);
+    if (vout.obj) PyBuffer_Release(&vout);
+    if (vcout.obj) PyBuffer_Release(&vcout);
+    return s ? raise_status(s) : NULL;
+}
+
 static PyMethodDef words_methods[] = {
     {"_load", (PyCFunction)words_load, METH_O | METH_CLASS, "load(path)"},
     {"_train", (PyCFunction)words_train, METH_VARARGS | METH_CLASS, "train(corpus, ...)"},
@@ -1160,6 +1236,8 @@ static PyMethodDef words_methods[] = {
     {"_analogy", (PyCFunction)words_analogy, METH_VARARGS, "analogy questions"},
     {"_similarity", (PyCFunction)words_similarity, METH_O, "word-pair similarity"},
     {"_save", (PyCFunction)words_save, METH_VARARGS, "write word2vec text or binary"},
+    {"_counts", (PyCFunction)words_counts, METH_VARARGS, "word counts per row, and their total"},
+    {"_embed", (PyCFunction)words_embed, METH_VARARGS, "vectors of lines of text"},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject WordsType = {

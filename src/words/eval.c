@@ -9,16 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- case-insensitive lookup -------------------------------------------------
- * Maps ASCII-lowercased words to the first (most frequent) row among the
- * first n rows. */
-typedef struct {
-    const sl_wordvecs *w;
-    size_t n;
-    uint32_t *table; /* row+1, 0 = empty */
-    size_t mask;
-} lookup;
-
+/* ---- word lookup (words_internal.h) -------------------------------------------
+ * Two open-addressing tables over the first n rows: by the ASCII-lowercased
+ * word, where the first (most frequent) row of a folded word wins, and, when
+ * asked for, by the exact word. */
 static uint64_t hash_fold(const char *s) {
     uint64_t h = 1469598103934665603ULL;
     for (; *s; s++) h = (h ^ (unsigned char)tolower((unsigned char)*s)) * 1099511628211ULL;
@@ -33,36 +27,66 @@ static bool eq_fold(const char *a, const char *b) {
     return *a == *b;
 }
 
-static sl_status lookup_build(lookup *L, const sl_wordvecs *w, size_t n) {
+static void lookup_put(uint32_t *table, size_t mask, const sl_wordvecs *w, size_t i, bool fold) {
+    const char *word = w->words[i];
+    size_t h = (size_t)(fold ? hash_fold(word) : sl__hash_bytes(word, strlen(word))) & mask;
+    while (table[h]) {
+        const char *other = w->words[table[h] - 1];
+        if (fold ? eq_fold(other, word) : strcmp(other, word) == 0) return; /* an earlier row has it */
+        h = (h + 1) & mask;
+    }
+    table[h] = (uint32_t)(i + 1);
+}
+
+sl_status sl__wlookup_build(sl__wlookup *L, const sl_wordvecs *w, size_t n, bool exact) {
+    memset(L, 0, sizeof *L);
     L->w = w;
     L->n = n;
+    if (n >= UINT32_MAX) return sl__fail(SL_ERR_RANGE, "word lookup of %zu words: too many", n);
     size_t ts = 16;
     while (ts < 2 * n) ts *= 2;
     L->table = sl__calloc(ts, sizeof *L->table);
-    if (!L->table) return sl__fail(SL_ERR_NOMEM, "word lookup of %zu words: out of memory", n);
+    L->exact = exact ? sl__calloc(ts, sizeof *L->exact) : NULL;
+    if (!L->table || (exact && !L->exact)) {
+        sl__wlookup_free(L);
+        return sl__fail(SL_ERR_NOMEM, "word lookup of %zu words: out of memory", n);
+    }
     L->mask = ts - 1;
     for (size_t i = 0; i < n; i++) {
-        size_t h = (size_t)hash_fold(w->words[i]) & L->mask;
-        bool dup = false;
-        while (L->table[h]) {
-            if (eq_fold(w->words[L->table[h] - 1], w->words[i])) {
-                dup = true;
-                break;
-            }
-            h = (h + 1) & L->mask;
-        }
-        if (!dup) L->table[h] = (uint32_t)(i + 1);
+        lookup_put(L->table, L->mask, w, i, true);
+        if (exact) lookup_put(L->exact, L->mask, w, i, false);
     }
     return SL_OK;
 }
 
-static long lookup_find(const lookup *L, const char *word) {
+void sl__wlookup_free(sl__wlookup *L) {
+    sl__free(L->table);
+    sl__free(L->exact);
+    L->table = L->exact = NULL;
+}
+
+long sl__wlookup_fold(const sl__wlookup *L, const char *word) {
     size_t h = (size_t)hash_fold(word) & L->mask;
     while (L->table[h]) {
         if (eq_fold(L->w->words[L->table[h] - 1], word)) return (long)L->table[h] - 1;
         h = (h + 1) & L->mask;
     }
     return -1;
+}
+
+long sl__wlookup_exact(const sl__wlookup *L, const char *word) {
+    if (!L->exact) return -1;
+    size_t h = (size_t)sl__hash_bytes(word, strlen(word)) & L->mask;
+    while (L->exact[h]) {
+        if (strcmp(L->w->words[L->exact[h] - 1], word) == 0) return (long)L->exact[h] - 1;
+        h = (h + 1) & L->mask;
+    }
+    return -1;
+}
+
+long sl__wlookup_find(const sl__wlookup *L, const char *word) {
+    long r = sl__wlookup_exact(L, word);
+    return r >= 0 ? r : sl__wlookup_fold(L, word);
 }
 
 long sl_words_lookup(const sl_wordvecs *w, const char *word) {
@@ -133,7 +157,7 @@ typedef struct question_list {
 /* One line (leading blanks skipped) of the list: ": section" opens a
  * section, "a b c d" is a question counted in r's totals and kept in ql
  * when all four words have vectors. */
-static sl_status read_question(const char *path, size_t line_no, char *p, const lookup *L, sl_analogy_result *r,
+static sl_status read_question(const char *path, size_t line_no, char *p, const sl__wlookup *L, sl_analogy_result *r,
                                question_list *ql) {
     if (*p == ':') {
         if (r->nsections == SL_ANALOGY_MAX_SECTIONS)
@@ -159,7 +183,7 @@ static sl_status read_question(const char *path, size_t line_no, char *p, const 
     long id[4];
     bool ok = true;
     for (int k = 0; k < 4; k++) {
-        id[k] = lookup_find(L, tok[k]);
+        id[k] = sl__wlookup_fold(L, tok[k]);
         ok = ok && id[k] >= 0;
     }
     if (!ok) return SL_OK;
@@ -175,7 +199,7 @@ static sl_status read_question(const char *path, size_t line_no, char *p, const 
 }
 
 /* Every line of the list at f. */
-static sl_status read_questions(FILE *f, const char *path, const lookup *L, sl_analogy_result *r, question_list *ql) {
+static sl_status read_questions(FILE *f, const char *path, const sl__wlookup *L, sl_analogy_result *r, question_list *ql) {
     char *buf = NULL, *line;
     size_t cap = 0, line_no = 0;
     sl_status s = SL_OK;
@@ -259,10 +283,10 @@ sl_status sl_words_analogy(const sl_wordvecs *w, const char *path, size_t restri
     FILE *f = fopen(path, "rb");
     if (!f) return sl__fail(SL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     sl_analogy_result *r = sl__calloc(1, sizeof *r);
-    lookup L = {0};
+    sl__wlookup L = {0};
     question_list ql = {0};
     float *U = NULL, *Q = NULL, *S = NULL;
-    sl_status s = r ? lookup_build(&L, w, N) : sl__fail(SL_ERR_NOMEM, "analogy: out of memory");
+    sl_status s = r ? sl__wlookup_build(&L, w, N, false) : sl__fail(SL_ERR_NOMEM, "analogy: out of memory");
     if (s == SL_OK) s = read_questions(f, path, &L, r, &ql);
     size_t rows = method == SL_ANALOGY_MUL ? 3 * QBATCH : QBATCH;
     if (s == SL_OK) {
@@ -280,7 +304,7 @@ sl_status sl_words_analogy(const sl_wordvecs *w, const char *path, size_t restri
         *out = *r;
     }
     fclose(f);
-    sl__free(L.table);
+    sl__wlookup_free(&L);
     sl__free(ql.q);
     sl__free(U);
     sl__free(Q);
@@ -340,8 +364,8 @@ static double cosine(const float *a, const float *b, size_t d) {
 sl_status sl_words_similarity(const sl_wordvecs *w, const char *path, sl_similarity_result *out) {
     FILE *f = fopen(path, "rb");
     if (!f) return sl__fail(SL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    lookup L = {0};
-    sl_status s = lookup_build(&L, w, w->n);
+    sl__wlookup L = {0};
+    sl_status s = sl__wlookup_build(&L, w, w->n, false);
     double *human = NULL, *model = NULL, *r1 = NULL, *r2 = NULL;
     size_t *idx = NULL, n = 0, cap = 0, pairs = 0, line_no = 0, bcap = 0;
     char *buf = NULL, *line;
@@ -360,7 +384,7 @@ sl_status sl_words_similarity(const sl_wordvecs *w, const char *path, sl_similar
             break;
         }
         pairs++;
-        long a = lookup_find(&L, tok[0]), b = lookup_find(&L, tok[1]);
+        long a = sl__wlookup_fold(&L, tok[0]), b = sl__wlookup_fold(&L, tok[1]);
         if (a < 0 || b < 0) continue;
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 512;
@@ -396,7 +420,7 @@ sl_status sl_words_similarity(const sl_wordvecs *w, const char *path, sl_similar
         out->used = n;
     }
     fclose(f);
-    sl__free(L.table);
+    sl__wlookup_free(&L);
     sl__free(buf);
     sl__free(human);
     sl__free(model);

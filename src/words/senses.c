@@ -217,7 +217,7 @@ long sl_senses_find(const sl_senses *s, const char *word) {
 }
 
 /* ---- .npy + vocabulary ------------------------------------------------------------*/
-static char *vocab_path(const char *npy) {
+char *sl__words_vocab_path(const char *npy) {
     size_t n = strlen(npy);
     size_t base = n >= 4 && strcmp(npy + n - 4, ".npy") == 0 ? n - 4 : n;
     char *p = sl__malloc(base + 7);
@@ -229,7 +229,7 @@ static char *vocab_path(const char *npy) {
 
 sl_status sl_words_vecs_save_npy(const sl_wordvecs *w, const uint64_t *counts, const char *path) {
     sl_status s = sl_npy_write_matrix(path, w->vecs, w->n, w->dim);
-    char *vp = s == SL_OK ? vocab_path(path) : NULL;
+    char *vp = s == SL_OK ? sl__words_vocab_path(path) : NULL;
     if (s == SL_OK && !vp) s = sl__fail(SL_ERR_NOMEM, "out of memory");
     sl_afile *af = NULL;
     if (s == SL_OK) s = sl_afile_open(vp, &af);
@@ -258,7 +258,7 @@ sl_status sl_words_load(const char *path, sl_wordvecs **out) {
     float *data;
     size_t rows, cols;
     SL__TRY(sl_npy_read_matrix(path, &data, &rows, &cols));
-    char *vp = vocab_path(path);
+    char *vp = sl__words_vocab_path(path);
     FILE *f = vp ? fopen(vp, "rb") : NULL;
     sl_status s = SL_OK;
     sl_wordvecs *w = NULL;

@@ -46,6 +46,31 @@ sl_status sl__vocab_scan(const char *corpus, const sl_vocab_config *cfg, const v
                          sl_vocab **out);
 long sl__vocab_find_n(const sl_vocab *v, const char *w, size_t n);
 
+/* ---- word lookup -------------------------------------------------------------
+ * The rows of the first n word vectors by ASCII-lowercased word (the first,
+ * most frequent, row of a folded word wins) and, when built with exact, by
+ * the exact word. Read-only once built. */
+typedef struct sl__wlookup {
+    const sl_wordvecs *w;
+    size_t n;
+    uint32_t *table; /* folded: row+1, 0 = empty */
+    uint32_t *exact; /* exact: row+1, 0 = empty; NULL unless asked for */
+    size_t mask;
+} sl__wlookup;
+sl_status sl__wlookup_build(sl__wlookup *L, const sl_wordvecs *w, size_t n, bool exact);
+void sl__wlookup_free(sl__wlookup *L);
+/* Row of a word ignoring ASCII case, or -1. */
+long sl__wlookup_fold(const sl__wlookup *L, const char *word);
+/* Row of the exact word, or -1 (always -1 when not built with exact). */
+long sl__wlookup_exact(const sl__wlookup *L, const char *word);
+/* Row of a word, the exact word first (when built with exact), then ignoring
+ * ASCII case (as sl_words_lookup), or -1. */
+long sl__wlookup_find(const sl__wlookup *L, const char *word);
+
+/* NAME.vocab for NAME.npy (a path not ending in .npy gets .vocab added);
+ * malloc'ed, NULL when out of memory. */
+char *sl__words_vocab_path(const char *npy);
+
 /* ---- dense kernels ------------------------------------------------------------
  * Rows are given as pointer arrays (the rows of a window are scattered through
  * the embedding tables); every row has `d` floats, d a multiple of
