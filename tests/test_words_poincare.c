@@ -104,9 +104,10 @@ TEST(poincare_step_scales_and_projects) {
 static sl_words_edges *binary_tree(int depth) {
     size_t n = ((size_t)1 << (depth + 1)) - 1, m = 0;
     char **names = calloc(n, sizeof *names);
-    uint32_t *c = malloc(n * (size_t)depth * sizeof *c), *p = malloc(n * (size_t)depth * sizeof *p);
+    uint32_t *c = calloc(n * (size_t)depth, sizeof *c), *p = calloc(n * (size_t)depth, sizeof *p);
+    ASSERT_TRUE(depth >= 1 && depth <= 16 && names && c && p);
     for (size_t i = 0; i < n; i++) {
-        char buf[16];
+        char buf[32];
         snprintf(buf, sizeof buf, "n%zu", i);
         names[i] = strdup(buf);
         for (size_t a = i; a > 0;) {
