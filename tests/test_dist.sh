@@ -34,7 +34,7 @@ words_resume_continues_exactly words_resume_on_other_rank_counts words_ctrl_c_ch
 words_other_subcommands_refuse poincare_ranks"
 # The Python package is built for the plain build only (the sanitized pass
 # runs no Python, as tests/test_python.sh is left out there too).
-[ -z "${SIMLEARN_SANITIZED:-}" ] && cases="$cases python_trains_as_ranks python_words_train_as_ranks python_flat_as_ranks"
+[ -z "${SIMLEARN_SANITIZED:-}" ] && cases="$cases python_trains_as_ranks python_words_train_as_ranks python_flat_as_ranks python_poincare_as_ranks"
 if [ "${1:-}" = --list ]; then
     echo $cases | tr ' ' '\n'
     exit 0
@@ -66,6 +66,21 @@ same() {
 }
 
 meta() { "$S" info "$1" | sed -n "s/^ *$2: //p"; }
+# tree FILE: the transitive closure of a binary tree of 63 nodes ("child parent" lines).
+tree() {
+    $py - "$1" <<'PY'
+import sys
+lines = []
+for i in range(1, 63):
+    p = (i - 1) // 2
+    while True:
+        lines.append(f"n{i} n{p}")
+        if p == 0:
+            break
+        p = (p - 1) // 2
+open(sys.argv[1], "w").write("\n".join(lines) + "\n")
+PY
+}
 
 # A corpus of 8 topics of 12 words each: every sentence draws 6 to 14 words
 # of one topic, with common words between them; the nearest words of a
@@ -476,17 +491,8 @@ assert ((i - 1000) % 3 == 0).all() and (((i - 1000) // 3) % 7 == 3).all(), i[:3]
         # mpirun -np 2 words poincare: each rank trains a share of every
         # round's edges and the ranks add up their changes; with one thread
         # each the same bytes every run, rank 0 alone reports and writes, and
-        # the tree is reconstructed as well as by one process. Python's
-        # Words.poincare under mpirun gives the CLI's vectors.
-        $py -c "
-lines = []
-for i in range(1, 63):
-    p = (i - 1) // 2
-    while True:
-        lines.append(f'n{i} n{p}')
-        if p == 0: break
-        p = (p - 1) // 2
-open('tree.tsv', 'w').write('\\n'.join(lines) + '\\n')" || fail "tree"
+        # the tree is reconstructed as well as by one process.
+        tree tree.tsv || fail "tree"
         local P=(--dim 5 --epochs 40 --negative 5 --seed 3 --threads 1 --eval --format text -q)
         "$S" words poincare tree.tsv -o one.vec "${P[@]}" > o1 || fail "one process"
         "${MPIRUN[@]}" "$S" words poincare tree.tsv -o a.vec "${P[@]}" > out 2> err || fail "2 ranks: $(cat err)"
@@ -499,7 +505,13 @@ import re
 m1 = float(re.search(r'MAP ([0-9.]+)', open('o1').read()).group(1))
 m2 = float(re.search(r'MAP ([0-9.]+)', open('out').read()).group(1))
 print(f'reconstruction MAP: one process {m1:.4f}, 2 ranks {m2:.4f}')
-assert m1 > 0.8 and m2 > m1 - 0.05, (m1, m2)" || fail "MAP"
+assert m1 > 0.8 and m2 > m1 - 0.05, (m1, m2)" || fail "MAP" ;;
+    python_poincare_as_ranks)
+        # mpirun -np 2 python3: Words.poincare shares the edges as the CLI's
+        # ranks do and gives the CLI's vectors, byte for byte.
+        tree tree.tsv || fail "tree"
+        "${MPIRUN[@]}" "$S" words poincare tree.tsv -o a.vec --dim 5 --epochs 40 --negative 5 --seed 3 --threads 1 \
+            --format text -q > /dev/null || fail "the CLI on 2 ranks"
         cat > t.py <<'PY'
 import numpy as np, simlearn
 rank, ranks = simlearn.rank()
