@@ -253,3 +253,17 @@ sl_status sl__iwriter_close(sl__iwriter *w) {
     }
     return sl_afile_commit(w->af);
 }
+
+sl_status sl__reader_open(sl__reader *r, const char magic[8], const char *kind, uint32_t version, sl_metric *metric) {
+    char m[8] = {0};
+    uint32_t v32[2] = {0};
+    SL__TRY(sl__reader_get(r, m, 8, "the magic"));
+    if (memcmp(m, magic, 8) != 0) return sl__fail(SL_ERR_FORMAT, "%s: not a simlearn %s (wrong magic)", r->path, kind);
+    SL__TRY(sl__reader_get(r, v32, sizeof v32, "the header"));
+    if (v32[0] != version)
+        return sl__fail(SL_ERR_FORMAT, "%s: format version %u, this build reads version %u", r->path, v32[0], version);
+    SL__TRY(sl__reader_checksum(r));
+    if (v32[1] > SL_METRIC_COSINE) return sl__fail(SL_ERR_FORMAT, "%s: unknown metric code %u", r->path, v32[1]);
+    *metric = (sl_metric)v32[1];
+    return SL_OK;
+}

@@ -379,20 +379,11 @@ typedef sl__reader reader;
 /* Magic, version and checksum (r->n then excludes it), then the header,
  * each field checked against the bytes left; the index is created. */
 static sl_status load_header(reader *r, sl_flat_index **out, size_t *nvec) {
-    char magic[8] = {0};
-    uint32_t v32[2] = {0};
+    sl_metric metric;
     uint64_t v64[4] = {0};
-    SL__TRY(sl__reader_get(r, magic, 8, "the magic"));
-    if (memcmp(magic, flat_magic, 8) != 0)
-        return sl__fail(SL_ERR_FORMAT, "%s: not a simlearn flat index (wrong magic)", r->path);
-    SL__TRY(sl__reader_get(r, v32, sizeof v32, "the header"));
-    if (v32[0] != FLAT_VERSION)
-        return sl__fail(SL_ERR_FORMAT, "%s: format version %u, this build reads version %d", r->path, v32[0],
-                        FLAT_VERSION);
-    SL__TRY(sl__reader_checksum(r));
+    SL__TRY(sl__reader_open(r, flat_magic, "flat index", FLAT_VERSION, &metric));
     SL__TRY(sl__reader_get(r, v64, sizeof v64, "the header"));
     uint64_t dim = v64[0], size = v64[1], left = r->n - r->pos;
-    if (v32[1] > 2) return sl__fail(SL_ERR_FORMAT, "%s: unknown metric code %u", r->path, v32[1]);
     if (dim == 0 || dim > ((uint64_t)1 << 24))
         return sl__fail(SL_ERR_FORMAT, "%s: dimension %llu out of range", r->path, (unsigned long long)dim);
     if (v64[3] > 1) return sl__fail(SL_ERR_FORMAT, "%s: labelled flag %llu", r->path, (unsigned long long)v64[3]);
@@ -403,7 +394,7 @@ static sl_status load_header(reader *r, sl_flat_index **out, size_t *nvec) {
     if (v64[2] < size)
         return sl__fail(SL_ERR_FORMAT, "%s: %llu vectors but only %llu ever added", r->path,
                         (unsigned long long)size, (unsigned long long)v64[2]);
-    SL__TRY(sl_flat_index_create(dim, (sl_metric)v32[1], out));
+    SL__TRY(sl_flat_index_create(dim, metric, out));
     (*out)->next_id = v64[2], (*out)->labelled = v64[3] != 0;
     *nvec = size;
     return reserve(*out, size);

@@ -125,6 +125,12 @@ typedef struct sl__reader {
 /* The next n bytes into out; SL_ERR_FORMAT "PATH: byte B: file ends inside
  * WHAT (truncated?)" when fewer are left. */
 sl_status sl__reader_get(sl__reader *r, void *out, size_t n, const char *what);
+/* The start every index file shares: the 8-byte magic (else "PATH: not a
+ * simlearn KIND (wrong magic)"), the format version (uint32; must be
+ * version) and the metric code (uint32, at most SL_METRIC_COSINE), then the
+ * trailing checksum checked (sl__reader_checksum). SL_ERR_FORMAT naming
+ * the file and the problem. */
+sl_status sl__reader_open(sl__reader *r, const char magic[8], const char *kind, uint32_t version, sl_metric *metric);
 /* The file's trailing FNV-1a 64 checksum of every byte before it checked
  * (SL_ERR_FORMAT "file too short" under 16 bytes, "checksum mismatch"
  * otherwise); r->n then leaves the checksum out. */

@@ -1031,20 +1031,11 @@ typedef sl__reader reader;
 /* Magic, version and checksum (r->n then excludes the checksum), then the
  * header fields, each checked; the index is created from them. */
 static sl_status load_header(reader *r, sl_ivfpq **out, uint64_t counts[3]) {
-    char magic[8] = {0};
-    uint32_t v32[2] = {0};
+    sl_metric metric;
     uint64_t v64[9] = {0};
-    SL__TRY(sl__reader_get(r, magic, 8, "the magic"));
-    if (memcmp(magic, ivfpq_magic, 8) != 0)
-        return sl__fail(SL_ERR_FORMAT, "%s: not a simlearn IVF-PQ index (wrong magic)", r->path);
-    SL__TRY(sl__reader_get(r, v32, sizeof v32, "the header"));
-    if (v32[0] != IVFPQ_VERSION)
-        return sl__fail(SL_ERR_FORMAT, "%s: format version %u, this build reads version %d", r->path, v32[0],
-                        IVFPQ_VERSION);
-    SL__TRY(sl__reader_checksum(r));
+    SL__TRY(sl__reader_open(r, ivfpq_magic, "IVF-PQ index", IVFPQ_VERSION, &metric));
     SL__TRY(sl__reader_get(r, v64, sizeof v64, "the header"));
     uint64_t dim = v64[0], nlist = v64[1], M = v64[2], left = r->n - r->pos;
-    if (v32[1] > 2) return sl__fail(SL_ERR_FORMAT, "%s: unknown metric code %u", r->path, v32[1]);
     if (dim == 0 || dim > ((uint64_t)1 << 24))
         return sl__fail(SL_ERR_FORMAT, "%s: dimension %llu out of range", r->path, (unsigned long long)dim);
     if (M == 0 || M > dim)
@@ -1065,7 +1056,7 @@ static sl_status load_header(reader *r, sl_ivfpq **out, uint64_t counts[3]) {
     if (v64[7] < v64[6])
         return sl__fail(SL_ERR_FORMAT, "%s: %llu vectors but only %llu ever added", r->path,
                         (unsigned long long)v64[6], (unsigned long long)v64[7]);
-    sl_ivfpq_config c = {.dim = dim, .metric = (sl_metric)v32[1], .nlist = nlist, .M = M, .nbits = 8,
+    sl_ivfpq_config c = {.dim = dim, .metric = metric, .nlist = nlist, .M = M, .nbits = 8,
                          .iters = v64[4], .seed = v64[5]};
     counts[0] = v64[6], counts[1] = v64[7], counts[2] = v64[8];
     return sl_ivfpq_create(&c, out);
