@@ -48,6 +48,10 @@ static const cli_opt train_opts[] = {
     {"lr", 0, CLI_FLOAT, "0.055", "start learning rate", NULL, 1e-9, 10, false},
     {"min-lr", 0, CLI_FLOAT, "0", "end learning rate: the rate falls linearly from --lr to this over all epochs "
      "(0: to lr x 1e-4, as word2vec; gensim: --lr 0.025 --min-lr 0.0001)", NULL, 0, 10, false},
+    {"ns-exponent", 0, CLI_FLOAT, "0.5", "negatives are drawn with probability ∝ count^this (fastText 0.5; word2vec "
+     "and gensim 0.75; 0 = uniform)", NULL, 0, 2, false},
+    {"context-weight", 0, CLI_FLOAT, "0.25", "saved vectors are input + this × output (context) vectors (0 = the input "
+     "vectors alone, as word2vec, gensim and fastText save; multi-sense models save their input rows)", NULL, 0, 10, false},
     {"epochs", 0, CLI_INT, "5", "passes over the corpus", NULL, 1, 100000, false},
     {"min-count", 0, CLI_INT, "5", "drop words seen fewer times", NULL, 1, 1e15, false},
     {"max-vocab", 0, CLI_INT, "0", "keep at most this many words (0 = all)", NULL, 0, 4e9, false},
@@ -93,6 +97,8 @@ static int cmd_train(int argc, char **argv) {
     c.sample = cli_float(&a, "sample");
     c.lr = cli_float(&a, "lr");
     c.min_lr = cli_float(&a, "min-lr");
+    c.ns_exponent = cli_float(&a, "ns-exponent");
+    c.context_weight = cli_float(&a, "context-weight");
     c.epochs = (int)cli_int(&a, "epochs");
     c.vocab.min_count = (uint64_t)cli_int(&a, "min-count");
     c.vocab.max_size = (size_t)cli_int(&a, "max-vocab");

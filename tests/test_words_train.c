@@ -6,6 +6,7 @@
 #include "test.h"
 #include "words/words_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 static void write_text(const char *path, const char *text) { t_write_file(path, text, strlen(text)); }
@@ -423,6 +424,60 @@ static bool same_vectors(const sl_words_model *a, const sl_words_model *b) {
     return true;
 }
 
+/* The alias table's outcome probabilities, worked out exactly from its
+ * entries, are count^exponent / Σ count^exponent. */
+TEST(negatives_follow_count_to_the_exponent) {
+    static const uint64_t count[] = {1000, 300, 100, 10, 3, 1, 1};
+    enum { V = sizeof count / sizeof *count };
+    static const double exps[] = {0, 0.5, 0.75, 1};
+    for (size_t e = 0; e < sizeof exps / sizeof *exps; e++) {
+        float aprob[V];
+        uint32_t alias[V];
+        ASSERT_OK(sl__words_alias_build(count, V, exps[e], aprob, alias));
+        double p[V] = {0}, want[V], sum = 0;
+        for (size_t i = 0; i < V; i++) {
+            ASSERT_TRUE(alias[i] < V && aprob[i] >= 0 && aprob[i] <= 1);
+            p[i] += aprob[i] / (double)V;
+            p[alias[i]] += (1.0 - aprob[i]) / (double)V;
+            sum += want[i] = pow((double)count[i], exps[e]);
+        }
+        for (size_t i = 0; i < V; i++) ASSERT_CLOSE(p[i], want[i] / sum, 1e-6, 1e-7);
+    }
+}
+
+/* Saved vectors are input + context_weight x output rows; multi-sense
+ * models keep their input rows; the exponent changes what is learnt. */
+TEST(context_weight_and_ns_exponent_shape_the_vectors) {
+    const char *p = t_path("topics.txt");
+    topic_corpus(p, 100, 4);
+    sl_words_config c = small_config();
+    c.epochs = 2;
+    c.context_weight = 0.25;
+    sl_words_model *m, *m2;
+    ASSERT_OK(sl_words_train(p, &c, &m, NULL));
+    sl_wordvecs *w;
+    ASSERT_OK(sl_words_model_export(m, &w));
+    size_t d = (size_t)sl_words_model_dim(m), V = sl_vocab_size(sl_words_model_vocab(m));
+    ASSERT_EQ_INT(w->n, V);
+    for (size_t i = 0; i < V; i++)
+        for (size_t k = 0; k < d; k++) {
+            float want = sl_words_model_row(m, i)[k];
+            want += 0.25f * sl_words_model_output_row(m, i)[k];
+            ASSERT_TRUE(w->vecs[i * d + k] == want);
+        }
+    sl_wordvecs_destroy(w);
+    c.ns_exponent = 0.75;
+    ASSERT_OK(sl_words_train(p, &c, &m2, NULL));
+    ASSERT_TRUE(!same_vectors(m, m2));
+    sl_words_model_destroy(m);
+    sl_words_model_destroy(m2);
+    c.ns_exponent = 2.5;
+    ASSERT_FAILS(sl_words_train(p, &c, &m, NULL), SL_ERR_ARG, "ns_exponent");
+    c.ns_exponent = 0.5;
+    c.context_weight = -1;
+    ASSERT_FAILS(sl_words_train(p, &c, &m, NULL), SL_ERR_ARG, "context_weight");
+}
+
 TEST(one_thread_is_bit_reproducible_and_seed_matters) {
     const char *p = t_path("topics.txt");
     topic_corpus(p, 200, 4);
@@ -490,7 +545,7 @@ TEST(diverging_run_stops_with_a_message) {
 
 /* Offset of the per-chunk positions in a checkpoint: magic, version, 11
  * ints, 4 doubles, 5 u64, words_done, epoch, round, V, rows. */
-#define CKPT_POS_AT (8 + 4 + 44 + 32 + 40 + 8 + 4 + 4 + 8 + 8)
+#define CKPT_POS_AT (8 + 4 + 44 + 48 + 40 + 8 + 4 + 4 + 8 + 8)
 
 static unsigned char *read_all(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
@@ -625,13 +680,17 @@ TEST(interrupt_flag_stops_within_a_sentence) {
 }
 
 /* Checkpoints of the first format (shared negatives, stopped between rounds)
- * still resume. */
-TEST(version_1_checkpoints_still_resume) {
+ * and of the second (no negative exponent or context weight: they resume
+ * with 0.75 and 0, what they were trained with) still resume. */
+TEST(version_1_and_2_checkpoints_still_resume) {
     const char *p = t_path("topics.txt"), *ck = t_path("run.ckpt"), *ck1 = t_path("v1.ckpt");
+    const char *ck2 = t_path("v2.ckpt");
     topic_corpus(p, 200, 6);
     sl_words_config c = small_config();
     c.epochs = 3;
     c.negatives = SL_WORDS_SHARED;
+    c.ns_exponent = 0.75;
+    c.context_weight = 0;
     sl_words_model *full, *part, *a, *b;
     ASSERT_OK(sl_words_train(p, &c, &full, NULL));
     c.checkpoint = ck;
@@ -646,16 +705,27 @@ TEST(version_1_checkpoints_still_resume) {
     memcpy(old + o, buf, 8), o += 8, i += 8;
     memcpy(old + o, &one, 4), o += 4, i += 4;
     memcpy(old + o, buf + i, 40), o += 40, i += 44;
-    memcpy(old + o, buf + i, 24), o += 24, i += 32;
+    memcpy(old + o, buf + i, 24), o += 24, i += 48;
     memcpy(old + o, buf + i, 40 + 8 + 4 + 4 + 8 + 8), o += 72, i += 72;
     i += 16 * 8;
     memcpy(old + o, buf + i, n - i), o += n - i;
     t_write_file(ck1, old, o);
+    /* Version 2: version 3 without the last two doubles of the settings. */
+    uint32_t two = 2;
+    o = 0;
+    memcpy(old, buf, 8), o += 8;
+    memcpy(old + o, &two, 4), o += 4;
+    memcpy(old + o, buf + 12, 44 + 32), o += 44 + 32;
+    memcpy(old + o, buf + 12 + 44 + 48, n - (12 + 44 + 48)), o += n - (12 + 44 + 48);
+    t_write_file(ck2, old, o);
     sl_words_config r = small_config();
     ASSERT_OK(sl_words_resume(p, ck, &r, &a, NULL));
     ASSERT_OK(sl_words_resume(p, ck1, &r, &b, NULL));
     ASSERT_TRUE(same_vectors(a, b));
     ASSERT_TRUE(same_vectors(a, full));
+    sl_words_model_destroy(b);
+    ASSERT_OK(sl_words_resume(p, ck2, &r, &b, NULL));
+    ASSERT_TRUE(same_vectors(a, b));
     sl_words_model_destroy(a);
     sl_words_model_destroy(b);
     sl_words_model_destroy(full);
@@ -689,7 +759,7 @@ TEST(bad_checkpoints_fail_clearly) {
     buf[0] = 'S';
     /* An absurd vocabulary size in the header. */
     uint64_t huge = (uint64_t)1 << 60;
-    memcpy(buf + 8 + 4 + 44 + 32 + 40 + 8 + 4 + 4, &huge, 8); /* V */
+    memcpy(buf + 8 + 4 + 44 + 48 + 40 + 8 + 4 + 4, &huge, 8); /* V */
     t_write_file(bad, buf, n);
     ASSERT_FAILS(sl_words_resume(p, bad, &c, &m, NULL), SL_ERR_FORMAT, "impossible");
     ASSERT_FAILS(sl_words_resume(p, t_path("none.ckpt"), &c, &m, NULL), SL_ERR_IO, "none.ckpt");

@@ -93,6 +93,15 @@ typedef struct sl_words_config {
     double lr;
     double min_lr;
     double min_lr_frac;
+    /* Negatives are drawn with probability ∝ count^ns_exponent (default
+     * 0.5, fastText's; word2vec and gensim use 0.75; 0 is uniform). */
+    double ns_exponent;
+    /* The vectors a model exports (sl_words_model_export, the saved files)
+     * are input row + context_weight × the word's output row (default 0.25;
+     * 0 gives the input rows alone, as word2vec, gensim and fastText save;
+     * Levy, Goldberg & Dagan 2015 add the context vectors with weight 1).
+     * Multi-sense models (senses > 1) save their input rows as they are. */
+    double context_weight;
     int epochs;
     int threads;             /* <= 0: all cores */
     uint64_t seed;
@@ -128,7 +137,8 @@ typedef struct sl_words_config {
 
 /* The defaults above (R2-quality: skip-gram, shared negatives, dim 100,
  * window 5, negative 5, sample 1e-4, min-count 5, 5 epochs, lr 0.055 falling
- * linearly to lr·1e-4; docs/words.md tells how they were chosen). */
+ * linearly to lr·1e-4, negatives ∝ count^0.5, saved vectors input + 0.25 ×
+ * output; docs/words.md tells how they were chosen). */
 void sl_words_config_default(sl_words_config *c);
 
 typedef struct sl_words_stats {

@@ -756,13 +756,18 @@ class Words(_simlearn._Words):
 
     @classmethod
     def train(cls, corpus, *, dim=100, window=5, negative=5, epochs=5, min_count=5, sample=1e-4, lr=None,
-              arch="skipgram", negatives="shared", seed=1, threads=0, progress=False):
+              arch="skipgram", negatives="shared", ns_exponent=None, context_weight=None, seed=1, threads=0,
+              progress=False):
         """Train on a text corpus file (whitespace-separated words, one
         sentence per line) with `simlearn words train`'s trainer and defaults.
 
         arch "skipgram" or "cbow"; negatives "shared" (one draw per window,
         the default) or "per-pair" (word2vec's); lr None is the trainer's
-        default (0.055 falling linearly). progress=True prints the trainer's
+        default (0.055 falling linearly). ns_exponent: negatives are drawn
+        ∝ count**ns_exponent (None: 0.5, fastText's; word2vec's is 0.75).
+        context_weight: the vectors are input + context_weight × output
+        vectors (None: 0.25; 0 = input vectors alone, as word2vec saves).
+        progress=True prints the trainer's
         progress line to stderr. Ctrl-C stops it with KeyboardInterrupt. The
         statistics of the run are in .stats (words/s, loss, ...).
 
@@ -778,10 +783,16 @@ class Words(_simlearn._Words):
         lr = 0.0 if lr is None else float(lr)
         if lr < 0:
             raise ValueError(f"lr: expected a positive number, got {lr}")
+        ns_exponent = -1.0 if ns_exponent is None else float(ns_exponent)
+        if not 0 <= ns_exponent <= 2 and ns_exponent != -1.0:
+            raise ValueError(f"ns_exponent: expected a number in 0..2, got {ns_exponent}")
+        context_weight = -1.0 if context_weight is None else float(context_weight)
+        if not 0 <= context_weight <= 10 and context_weight != -1.0:
+            raise ValueError(f"context_weight: expected a number in 0..10, got {context_weight}")
         w, stats = cls._train(corpus, _count(dim, "dim"), _count(window, "window"), _count(negative, "negative"),
                               _count(epochs, "epochs"), _count(min_count, "min_count"), float(sample), lr,
                               arch == "cbow", negatives == "per-pair", _count(seed, "seed", 0),
-                              _count(threads, "threads", 0), bool(progress))
+                              _count(threads, "threads", 0), bool(progress), ns_exponent, context_weight)
         w.stats = stats
         return w
 

@@ -977,7 +977,8 @@ static PyObject *words_load(PyObject *cls, PyObject *arg) {
 }
 
 /* _train(corpus, dim, window, negative, epochs, min_count, sample, lr, cbow, per_pair, seed, threads,
- * progress) -> (words, dict of stats) */
+ * progress, ns_exponent, context_weight) -> (words, dict of stats); lr <= 0 and ns_exponent or
+ * context_weight < 0 keep the trainer's defaults */
 static PyObject *words_train(PyObject *cls, PyObject *args) {
     PyObject *path;
     sl_words_config c;
@@ -985,12 +986,15 @@ static PyObject *words_train(PyObject *cls, PyObject *args) {
     long long min_count;
     int cbow, per_pair, progress;
     unsigned long long seed;
-    double lr;
-    if (!PyArg_ParseTuple(args, "O&iiiiLddppKip", PyUnicode_FSConverter, &path, &c.dim, &c.window, &c.negative,
-                          &c.epochs, &min_count, &c.sample, &lr, &cbow, &per_pair, &seed, &c.threads, &progress))
+    double lr, ns_exponent, context_weight;
+    if (!PyArg_ParseTuple(args, "O&iiiiLddppKipdd", PyUnicode_FSConverter, &path, &c.dim, &c.window, &c.negative,
+                          &c.epochs, &min_count, &c.sample, &lr, &cbow, &per_pair, &seed, &c.threads, &progress,
+                          &ns_exponent, &context_weight))
         return NULL;
     c.vocab.min_count = min_count > 0 ? (uint64_t)min_count : 1;
     if (lr > 0) c.lr = lr;
+    if (ns_exponent >= 0) c.ns_exponent = ns_exponent;
+    if (context_weight >= 0) c.context_weight = context_weight;
     if (cbow) c.arch = SL_WORDS_CBOW;
     c.negatives = per_pair ? SL_WORDS_PER_PAIR : SL_WORDS_SHARED;
     c.seed = seed, c.stop = &stop_flag;

@@ -41,6 +41,11 @@ sl_status sl_words_model_export(const sl_words_model *m, sl_wordvecs **out) {
             const float *src = sl_words_model_row(m, first + (size_t)z);
             for (size_t c = 0; c < d; c++) dst[c] += (k == 1 ? 1.0f : prior[z]) * src[c];
         }
+        float cw = sl__words_context_weight(m);
+        if (cw != 0) {
+            const float *o = sl_words_model_output_row(m, i);
+            for (size_t c = 0; c < d; c++) dst[c] += cw * o[c];
+        }
     }
     *out = w;
     return SL_OK;

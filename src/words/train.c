@@ -135,6 +135,9 @@ nomem:
 
 const sl_vocab *sl_words_model_vocab(const sl_words_model *m) { return m->vocab; }
 int sl_words_model_dim(const sl_words_model *m) { return (int)m->dim; }
+float sl__words_context_weight(const sl_words_model *m) {
+    return m->cfg.senses > 1 ? 0.0f : (float)m->cfg.context_weight;
+}
 size_t sl_words_model_rows(const sl_words_model *m) { return m->rows; }
 const float *sl_words_model_row(const sl_words_model *m, size_t row) {
     return row < m->rows ? m->in + row * m->stride : NULL;
@@ -164,6 +167,8 @@ void sl_words_config_default(sl_words_config *c) {
     c->lr = 0.055;
     c->min_lr = 0;
     c->min_lr_frac = 1e-4;
+    c->ns_exponent = 0.5;
+    c->context_weight = 0.25;
     c->epochs = 5;
     c->threads = 0;
     c->seed = 1;
@@ -189,6 +194,10 @@ static sl_status check_config(const sl_words_config *c) {
         return sl__fail(SL_ERR_ARG, "word vectors: min_lr %g, expected 0 <= min_lr <= lr (%g)", c->min_lr, c->lr);
     if (!(c->min_lr_frac >= 0 && c->min_lr_frac <= 1))
         return sl__fail(SL_ERR_ARG, "word vectors: min_lr_frac %g, expected 0..1", c->min_lr_frac);
+    if (!(c->ns_exponent >= 0 && c->ns_exponent <= 2))
+        return sl__fail(SL_ERR_ARG, "word vectors: ns_exponent %g, expected 0..2", c->ns_exponent);
+    if (!(c->context_weight >= 0 && c->context_weight <= 10))
+        return sl__fail(SL_ERR_ARG, "word vectors: context_weight %g, expected 0..10", c->context_weight);
     if (c->epochs < 1 || c->epochs > 100000)
         return sl__fail(SL_ERR_ARG, "word vectors: epochs %d, expected >= 1", c->epochs);
     if (c->senses < 1 || c->senses > MAX_SENSES)
@@ -224,7 +233,7 @@ typedef struct {
     sl_words_model *m;
     const char *corpus;
     float *keep;         /* V: subsampling keep probability */
-    float *aprob;        /* V: alias table for unigram^0.75 negatives */
+    float *aprob;        /* V: alias table for unigram^ns_exponent negatives */
     uint32_t *alias;
     sl__wtab tab;
     _Atomic uint64_t words_done;
@@ -282,17 +291,14 @@ static inline uint32_t sample_neg(const trainer *t, sl_rng *r) {
 static inline float sigm(const trainer *t, float x) { return tab_sig(&t->tab, x); }
 static inline float logsigm(const trainer *t, float x) { return tab_logsig(&t->tab, x); }
 
-static sl_status build_tables(trainer *t) {
-    sl_words_model *m = t->m;
-    size_t V = m->V;
-    sl__wtab_init(&t->tab);
-    t->keep = sl__malloc_array(V, sizeof *t->keep, "subsampling table");
-    t->aprob = sl__malloc_array(V, sizeof *t->aprob, "negative sampling table");
-    t->alias = sl__malloc_array(V, sizeof *t->alias, "negative sampling table");
+/* Vose's alias method for p(i) ∝ count[i]^exponent: an outcome is one
+ * uniform column i plus one coin, i if the coin is below aprob[i], else
+ * alias[i]. */
+sl_status sl__words_alias_build(const uint64_t *count, size_t V, double exponent, float *aprob, uint32_t *alias) {
     double *w = sl__malloc_array(V, sizeof *w, "negative sampling table");
     uint32_t *small = sl__malloc_array(V, sizeof *small, "negative sampling table");
     uint32_t *large = sl__malloc_array(V, sizeof *large, "negative sampling table");
-    if (!t->keep || !t->aprob || !t->alias || !w || !small || !large) {
+    if (!w || !small || !large) {
         sl__free(w);
         sl__free(small);
         sl__free(large);
@@ -300,11 +306,9 @@ static sl_status build_tables(trainer *t) {
     }
     double sum = 0;
     for (size_t i = 0; i < V; i++) {
-        t->keep[i] = (float)sl_vocab_keep_prob(m->vocab, i, m->cfg.sample);
-        w[i] = pow((double)m->vocab->count[i], 0.75);
+        w[i] = pow((double)count[i], exponent);
         sum += w[i];
     }
-    /* Vose's alias method: an outcome is one uniform column plus one coin. */
     size_t ns = 0, nl = 0;
     for (size_t i = 0; i < V; i++) {
         w[i] = w[i] * (double)V / sum;
@@ -315,8 +319,8 @@ static sl_status build_tables(trainer *t) {
     }
     while (ns && nl) {
         uint32_t s = small[--ns], l = large[nl - 1];
-        t->aprob[s] = (float)w[s];
-        t->alias[s] = l;
+        aprob[s] = (float)w[s];
+        alias[s] = l;
         w[l] -= 1.0 - w[s];
         if (w[l] < 1.0) {
             nl--;
@@ -325,17 +329,30 @@ static sl_status build_tables(trainer *t) {
     }
     while (nl) {
         uint32_t l = large[--nl];
-        t->aprob[l] = 1.0f;
-        t->alias[l] = l;
+        aprob[l] = 1.0f;
+        alias[l] = l;
     }
     while (ns) {
         uint32_t s = small[--ns];
-        t->aprob[s] = 1.0f;
-        t->alias[s] = s;
+        aprob[s] = 1.0f;
+        alias[s] = s;
     }
     sl__free(w);
     sl__free(small);
     sl__free(large);
+    return SL_OK;
+}
+
+static sl_status build_tables(trainer *t) {
+    sl_words_model *m = t->m;
+    size_t V = m->V;
+    sl__wtab_init(&t->tab);
+    t->keep = sl__malloc_array(V, sizeof *t->keep, "subsampling table");
+    t->aprob = sl__malloc_array(V, sizeof *t->aprob, "negative sampling table");
+    t->alias = sl__malloc_array(V, sizeof *t->alias, "negative sampling table");
+    if (!t->keep || !t->aprob || !t->alias) return SL_ERR_NOMEM;
+    for (size_t i = 0; i < V; i++) t->keep[i] = (float)sl_vocab_keep_prob(m->vocab, i, m->cfg.sample);
+    SL__TRY(sl__words_alias_build(m->vocab->count, V, m->cfg.ns_exponent, t->aprob, t->alias));
     if (m->cfg.loss == SL_WORDS_SOFTMAX) {
         t->outp = sl__malloc_array(V, sizeof *t->outp, "softmax rows");
         if (!t->outp) return SL_ERR_NOMEM;
@@ -883,7 +900,7 @@ static sl_status train_slice(trainer *t, scratch *s, int tid, size_t slot, uint6
  * current round; version 1 files (shared negatives, min_lr 0, stopped at a
  * round boundary) are still read. */
 static const char CKPT_MAGIC[8] = {'S', 'L', 'W', 'C', 'K', 'P', 'T', '1'};
-#define CKPT_VERSION 2u
+#define CKPT_VERSION 3u
 
 static bool w_all(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n; }
 #define WV(f, x) w_all(f, &(x), sizeof(x))
@@ -898,7 +915,7 @@ static sl_status ckpt_write(const sl_words_model *m, const char *path) {
     int32_t ints[11] = {(int32_t)c->arch, (int32_t)c->loss, c->dim,           c->window,
                         c->negative,      c->epochs,        c->senses,        c->hard_senses,
                         c->vocab.lowercase, m->threads,     (int32_t)c->negatives};
-    double dbl[4] = {c->sample, c->lr, c->min_lr_frac, c->min_lr};
+    double dbl[6] = {c->sample, c->lr, c->min_lr_frac, c->min_lr, c->ns_exponent, c->context_weight};
     uint64_t u64s[5] = {c->seed, c->sense_min_count, c->vocab.min_count, (uint64_t)c->vocab.max_size,
                         m->corpus_size};
     uint64_t V = m->V, rows = m->rows;
@@ -948,16 +965,16 @@ static sl_status ckpt_read_header(reader *r, ckpt_header *h) {
     char magic[8];
     uint32_t ver;
     int32_t ints[11];
-    double dbl[4];
+    double dbl[6];
     uint64_t u64s[5];
     sl_status s;
     SL__TRY(r_bytes(r, magic, 8, "the magic"));
     if (memcmp(magic, CKPT_MAGIC, 8) != 0)
         return sl__fail(SL_ERR_FORMAT, "%s: not a simlearn word-vector checkpoint (bad magic)", path);
     SL__TRY(r_bytes(r, &ver, 4, "the version"));
-    if (ver != 1 && ver != CKPT_VERSION)
-        return sl__fail(SL_ERR_UNSUPPORTED, "%s: checkpoint version %u, expected 1 or %u", path, ver, CKPT_VERSION);
-    size_t nints = ver == 1 ? 10 : 11, ndbl = ver == 1 ? 3 : 4;
+    if (ver < 1 || ver > CKPT_VERSION)
+        return sl__fail(SL_ERR_UNSUPPORTED, "%s: checkpoint version %u, expected 1 to %u", path, ver, CKPT_VERSION);
+    size_t nints = ver == 1 ? 10 : 11, ndbl = ver == 1 ? 3 : ver == 2 ? 4 : 6;
     if ((s = r_bytes(r, ints, nints * 4, "the settings")) != SL_OK ||
         (s = r_bytes(r, dbl, ndbl * 8, "the settings")) != SL_OK ||
         (s = r_bytes(r, u64s, sizeof u64s, "the settings")) != SL_OK ||
@@ -983,6 +1000,9 @@ static sl_status ckpt_read_header(reader *r, ckpt_header *h) {
     c->lr = dbl[1];
     c->min_lr_frac = dbl[2];
     c->min_lr = ver == 1 ? 0 : dbl[3];
+    /* versions 1 and 2 drew negatives by count^0.75 and saved the input rows */
+    c->ns_exponent = ver < 3 ? 0.75 : dbl[4];
+    c->context_weight = ver < 3 ? 0 : dbl[5];
     c->seed = u64s[0];
     c->sense_min_count = u64s[1];
     c->vocab.min_count = u64s[2];

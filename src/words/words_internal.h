@@ -140,4 +140,15 @@ double sl__poincare_loss(const float *const *rows, size_t n, size_t dim, double 
  * norm 1 - eps if it reached it. */
 void sl__poincare_step(float *theta, const double *grad, size_t dim, double lr, double eps);
 
+/* The weight of the output row in the vectors a model exports: its
+ * context_weight, or 0 for a multi-sense model (its rows are saved as
+ * trained). */
+float sl__words_context_weight(const sl_words_model *m);
+
+/* Vose's alias table for drawing i with probability ∝ count[i]^exponent:
+ * draw a uniform column i and a uniform coin u; the outcome is i when u <
+ * aprob[i], else alias[i]. aprob and alias hold V entries. Errors:
+ * SL_ERR_NOMEM. */
+sl_status sl__words_alias_build(const uint64_t *count, size_t V, double exponent, float *aprob, uint32_t *alias);
+
 #endif

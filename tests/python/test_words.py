@@ -43,6 +43,21 @@ def test_training_matches_the_cli(corpus, tmp_path):
     assert first[1] == got[0][0] and abs(float(first[2]) - got[0][1]) < 1e-4, (out, got)
 
 
+def test_negative_exponent_and_context_weight_match_the_cli(corpus, tmp_path):
+    w = simlearn.Words.train(corpus, ns_exponent=0.75, context_weight=0, **SETTINGS)
+    subprocess.run([CLI, "words", "train", str(corpus), "-o", str(tmp_path / "cli.vec"), "--format", "text",
+                    "--dim", "16", "--min-count", "1", "--epochs", "3", "--threads", "1", "--seed", "2", "-q",
+                    "--ns-exponent", "0.75", "--context-weight", "0"], check=True, capture_output=True)
+    np.testing.assert_array_equal(simlearn.Words.load(tmp_path / "cli.vec").vectors, w.vectors)
+    # The defaults (0.5 and 0.25) learn and save something else.
+    assert not np.array_equal(simlearn.Words.train(corpus, **SETTINGS).vectors, w.vectors)
+    assert not np.array_equal(simlearn.Words.train(corpus, ns_exponent=0.75, **SETTINGS).vectors, w.vectors)
+    with pytest.raises(ValueError, match="ns_exponent"):
+        simlearn.Words.train(corpus, ns_exponent=3, **SETTINGS)
+    with pytest.raises(ValueError, match="context_weight"):
+        simlearn.Words.train(corpus, context_weight=-0.5, **SETTINGS)
+
+
 def test_lookups_nearest_and_expressions(corpus):
     w = simlearn.Words.train(corpus, **SETTINGS)
     assert "cat" in w and "CAT" in w and "zebra" not in w
