@@ -115,7 +115,8 @@ static const cli_spec train_spec = {
 
 /* The subword model beside the vectors: --save-model, or the output's name
  * with .slsw for its extension. *used receives the path (malloc'ed). */
-static sl_status save_subword_model(const sl_words_model *m, const char *given, const char *out, char **used) {
+static sl_status save_subword_model(const sl_words_model *m, const char *given, const char *out, char **used,
+                                    int *minn, int *maxn) {
     size_t n = strlen(out);
     const char *slash = strrchr(out, '/'), *dot = strrchr(out, '.');
     if (dot && (!slash || dot > slash + 1)) n = (size_t)(dot - out);
@@ -126,6 +127,7 @@ static sl_status save_subword_model(const sl_words_model *m, const char *given, 
     sl_status s = sl_words_subword_from_model(m, &sw);
     if (s == SL_OK) {
         s = sl_words_subword_save(sw, path);
+        sl_words_subword_settings(sw, minn, maxn, NULL, NULL);
         sl_words_subword_destroy(sw);
     }
     *used = path;
@@ -163,7 +165,8 @@ static int cmd_train(int argc, char **argv) {
     c.minn = (int)cli_int(&a, "minn");
     c.maxn = (int)cli_int(&a, "maxn");
     c.bucket = (uint32_t)cli_int(&a, "bucket");
-    if (c.maxn == 0 && cli_str(&a, "save-model")) return cli_usage_error("--save-model needs subwords (--maxn)");
+    if (c.maxn == 0 && cli_str(&a, "save-model") && !cli_str(&a, "resume"))
+        return cli_usage_error("--save-model needs subwords (--maxn)");
     if (c.stop_after_rounds && !c.checkpoint) return cli_usage_error("--stop-after-epochs needs --checkpoint");
     c.progress = stderr;
     c.progress_mode = cli_progress_mode(&a);
@@ -206,7 +209,9 @@ static int cmd_train(int argc, char **argv) {
     else
         s = sl_words_save(m, out, strcmp(fmt, "text") == 0 ? SL_W2V_TEXT : SL_W2V_BINARY);
     char *model_path = NULL;
-    if (s == SL_OK && sl_words_model_bucket(m) > 0) s = save_subword_model(m, cli_str(&a, "save-model"), out, &model_path);
+    int minn = 0, maxn = 0;
+    if (s == SL_OK && sl_words_model_bucket(m) > 0)
+        s = save_subword_model(m, cli_str(&a, "save-model"), out, &model_path, &minn, &maxn);
     if (s) {
         free(model_path);
         sl_words_model_destroy(m);
@@ -226,11 +231,9 @@ static int cmd_train(int argc, char **argv) {
         printf("%d ranks; exchanges between the ranks %.2f s (%.1f%% of the time)\n", sl_dist_size(), st.exchange_seconds,
                st.seconds > 0 ? 100.0 * st.exchange_seconds / st.seconds : 0.0);
     printf("wrote %s\n", out);
-    if (model_path) {
-        const sl_words_config *mc = &c;
-        printf("wrote %s (subword model: n-grams of %d to %d characters in %u buckets)\n", model_path, mc->minn, mc->maxn,
+    if (model_path)
+        printf("wrote %s (subword model: n-grams of %d to %d characters in %u buckets)\n", model_path, minn, maxn,
                sl_words_model_bucket(m));
-    }
     free(model_path);
     sl_words_model_destroy(m);
     return 0;

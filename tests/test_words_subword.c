@@ -561,3 +561,77 @@ TEST(similarity_uses_ngram_vectors) {
     ASSERT_TRUE(r.used == 2 && r.by_ngrams == 0);
     sl_words_subword_destroy(sw);
 }
+
+/* ---- command line ----------------------------------------------------------------------*/
+static void write_pairs(const char *path) {
+    FILE *f = fopen(path, "w");
+    fprintf(f, "horseling cowling 9\nhorseling carmobile 1\npigling dogling 8\nvanmobile busmobile 9\n"
+               "pigling vanmobile 2\n");
+    fclose(f);
+}
+
+static char *run_ok(const char *cmd, int want) {
+    char *out = NULL;
+    int rc = t_run(cmd, &out);
+    if (rc != want) T_FAIL("`%s` exited %d, expected %d: %s", cmd, rc, want, out ? out : "");
+    return out;
+}
+
+TEST(cli_train_nearest_vector_similarity_analogy) {
+    const char *corpus = t_path("c.txt"), *v = t_path("v.vec"), *m = t_path("v.slsw"), *pairs = t_path("p.txt");
+    topic_corpus(corpus, 600, 2);
+    char cmd[4096], *out;
+    snprintf(cmd, sizeof cmd,
+             "%s words train %s -o %s --format text --dim 16 --min-count 1 --sample 0 --epochs 8 --threads 1 "
+             "--minn 4 --maxn 5 --bucket 3000 -q", t_simlearn(), corpus, v);
+    out = run_ok(cmd, 0);
+    ASSERT_CONTAINS(out, "(subword model: n-grams of 4 to 5 characters in 3000 buckets)");
+    ASSERT_CONTAINS(out, "wrote ");
+    ASSERT_CONTAINS(out, "v.slsw");
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s words nearest %s pigling horseling -k 3", t_simlearn(), m);
+    out = run_ok(cmd, 0);
+    ASSERT_CONTAINS(out, "'pigling' is not in the vocabulary: its vector is the mean of 11 character n-grams");
+    ASSERT_TRUE(!strstr(out, "mobile")); /* 3 neighbours each, all animals */
+    free(out);
+    /* "ab" ("<ab>", 4 characters) has one 4-gram; "a" has none. */
+    snprintf(cmd, sizeof cmd, "%s words vector %s cowling ab a", t_simlearn(), m);
+    out = run_ok(cmd, 0);
+    ASSERT_CONTAINS(out, "'a' has no character n-gram: zero vector");
+    ASSERT_CONTAINS(out, "a 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"); /* stderr's note may come first */
+    ASSERT_CONTAINS(out, "cowling ");
+    ASSERT_CONTAINS(out, "ab ");
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s words vector %s pigling", t_simlearn(), v);
+    out = run_ok(cmd, 1);
+    ASSERT_CONTAINS(out, "'pigling' is not in the vocabulary");
+    free(out);
+    write_pairs(pairs);
+    snprintf(cmd, sizeof cmd, "%s words similarity %s --pairs %s && %s words similarity %s --pairs %s", t_simlearn(), m,
+             pairs, t_simlearn(), v, pairs);
+    out = run_ok(cmd, 0);
+    ASSERT_CONTAINS(out, "pairs 5/5 (0.0% unknown), 3 with a word known only by its character n-grams");
+    ASSERT_CONTAINS(out, "pairs 2/5 (60.0% unknown)\n");
+    free(out);
+    snprintf(cmd, sizeof cmd, "printf ': t\\nhorseling cowling carmobile busmobile\\n' > %s.q && %s words analogy %s "
+             "--questions %s.q", pairs, t_simlearn(), m, pairs);
+    out = run_ok(cmd, 0);
+    ASSERT_CONTAINS(out, "questions seen 1 of 1");
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s words nearest %s horseling --abtt 1", t_simlearn(), m);
+    out = run_ok(cmd, 2);
+    ASSERT_CONTAINS(out, "--abtt does not apply to a subword model");
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s words train %s -o %s --save-model %s -q", t_simlearn(), corpus, v, m);
+    out = run_ok(cmd, 2);
+    ASSERT_CONTAINS(out, "--save-model needs subwords (--maxn)");
+    free(out);
+    snprintf(cmd, sizeof cmd, "head -c 300 %s > %s.bad && %s words nearest %s.bad horseling", m, m, t_simlearn(), m);
+    out = run_ok(cmd, 1);
+    ASSERT_CONTAINS(out, "v.slsw.bad: checksum mismatch");
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s words train %s -o %s --senses 2 --maxn 5 -q", t_simlearn(), corpus, v);
+    out = run_ok(cmd, 1);
+    ASSERT_CONTAINS(out, "do not combine with multi-sense");
+    free(out);
+}
