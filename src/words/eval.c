@@ -109,14 +109,19 @@ sl_status sl_words_unit(const sl_wordvecs *w, float **out) {
 }
 
 /* ---- line reading --------------------------------------------------------------*/
-static char *read_line(FILE *f, char **buf, size_t *cap) {
+/* The next line in *buf (grown as needed), or NULL at the end of the file
+ * and when out of memory (then *st is set to SL_ERR_NOMEM). */
+static char *read_line(FILE *f, char **buf, size_t *cap, sl_status *st) {
     size_t n = 0;
     int ch;
     while ((ch = fgetc(f)) != EOF) {
         if (n + 2 > *cap) {
             size_t nc = *cap ? *cap * 2 : 256;
             char *nb = sl__realloc(*buf, nc);
-            if (!nb) return NULL;
+            if (!nb) {
+                *st = sl__fail(SL_ERR_NOMEM, "out of memory for a line of %zu bytes", nc);
+                return NULL;
+            }
             *buf = nb;
             *cap = nc;
         }
@@ -203,7 +208,7 @@ static sl_status read_questions(FILE *f, const char *path, const sl__wlookup *L,
     char *buf = NULL, *line;
     size_t cap = 0, line_no = 0;
     sl_status s = SL_OK;
-    while (s == SL_OK && (line = read_line(f, &buf, &cap)) != NULL) {
+    while (s == SL_OK && (line = read_line(f, &buf, &cap, &s)) != NULL) {
         line_no++;
         char *p = line;
         while (*p == ' ' || *p == '\t') p++;
@@ -385,7 +390,7 @@ static sl_status similarity(const sl_wordvecs *w, const sl_words_subword *sw, co
     float *va = sw ? sl__malloc_array(2 * w->dim, sizeof *va, "similarity") : NULL;
     if (s == SL_OK && sw && !va) s = SL_ERR_NOMEM;
     char *buf = NULL, *line;
-    while (s == SL_OK && (line = read_line(f, &buf, &bcap)) != NULL) {
+    while (s == SL_OK && (line = read_line(f, &buf, &bcap, &s)) != NULL) {
         line_no++;
         char *p = line;
         while (*p == ' ' || *p == '\t') p++;
