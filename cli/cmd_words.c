@@ -123,15 +123,9 @@ static sl_status save_subword_model(const sl_words_model *m, const char *given, 
     char *path = given ? strdup(given) : malloc(n + 6);
     if (!path) return SL_ERR_NOMEM;
     if (!given) snprintf(path, n + 6, "%.*s.slsw", (int)n, out);
-    sl_words_subword *sw;
-    sl_status s = sl_words_subword_from_model(m, &sw);
-    if (s == SL_OK) {
-        s = sl_words_subword_save(sw, path);
-        sl_words_subword_settings(sw, minn, maxn, NULL, NULL);
-        sl_words_subword_destroy(sw);
-    }
     *used = path;
-    return s;
+    sl_words_model_ngrams(m, minn, maxn);
+    return sl_words_model_save_subword(m, path);
 }
 
 static int cmd_train(int argc, char **argv) {

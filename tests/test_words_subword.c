@@ -285,6 +285,18 @@ TEST(subword_input_gradient_check) {
         }
 }
 
+static unsigned char *read_all(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    ASSERT_TRUE(f != NULL);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*n);
+    ASSERT_EQ_SIZE(fread(b, 1, *n, f), *n);
+    fclose(f);
+    return b;
+}
+
 /* ---- training ------------------------------------------------------------------------------*/
 /* Two topics whose words share a suffix: "-ling" animals, "-mobile" vehicles. */
 static const char *animals[] = {"horseling", "cowling", "sheepling", "goatling", "mouseling", "dogling"};
@@ -365,6 +377,19 @@ TEST(training_with_subwords_learns_topics_and_oov_words) {
         const sl_wordvecs *sv = sl_words_subword_vecs(sw);
         ASSERT_TRUE(w->n == sv->n && memcmp(w->vecs, sv->vecs, w->n * w->dim * sizeof(float)) == 0);
         sl_wordvecs_destroy(w);
+        /* Saved straight from the model: the bytes of the subword model's file. */
+        if (variant == 0) {
+            ASSERT_OK(sl_words_model_save_subword(m, t_path("a.slsw")));
+            ASSERT_OK(sl_words_subword_save(sw, t_path("b.slsw")));
+            size_t na, nb;
+            unsigned char *fa = read_all(t_path("a.slsw"), &na), *fb = read_all(t_path("b.slsw"), &nb);
+            ASSERT_TRUE(na == nb && memcmp(fa, fb, na) == 0);
+            free(fa);
+            free(fb);
+            int minn, maxn;
+            sl_words_model_ngrams(m, &minn, &maxn);
+            ASSERT_TRUE(minn == 3 && maxn == 5);
+        }
         sl_words_subword_destroy(sw);
         sl_words_model_destroy(m);
     }
@@ -444,18 +469,6 @@ TEST(bad_subword_settings_are_refused) {
 }
 
 /* ---- the .slsw file ---------------------------------------------------------------------*/
-static unsigned char *read_all(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    ASSERT_TRUE(f != NULL);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n);
-    ASSERT_EQ_SIZE(fread(b, 1, *n, f), *n);
-    fclose(f);
-    return b;
-}
-
 static sl_words_subword *trained_model(void) {
     const char *p = t_path("topics.txt");
     topic_corpus(p, 100, 3);

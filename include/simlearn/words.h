@@ -198,6 +198,8 @@ const float *sl_words_model_output_row(const sl_words_model *m, size_t word);
 /* Subwords: the number of bucket rows (0 when trained without), and bucket
  * row b (the n-grams hashed to b), or NULL. */
 uint32_t sl_words_model_bucket(const sl_words_model *m);
+/* Subwords: the n-gram lengths minn..maxn (both 0 when trained without). */
+void sl_words_model_ngrams(const sl_words_model *m, int *minn, int *maxn);
 const float *sl_words_model_bucket_row(const sl_words_model *m, size_t b);
 /* Senses of word i: *first is its first row, *k the number of rows, and
  * prior (may be NULL) receives p(z|x) for its k senses (k <= 64). */
@@ -295,6 +297,10 @@ typedef struct sl_words_subword sl_words_subword;
 /* The subword model of a model trained with subwords; SL_ERR_ARG when it was
  * trained without (naming maxn), SL_ERR_NOMEM. */
 sl_status sl_words_subword_from_model(const sl_words_model *m, sl_words_subword **out);
+/* Write the subword model of such a model straight to a .slsw file (the
+ * same bytes as sl_words_subword_from_model then sl_words_subword_save,
+ * without a copy of the rows in memory); SL_ERR_ARG without subwords. */
+sl_status sl_words_model_save_subword(const sl_words_model *m, const char *path);
 /* Build one from its parts: V words (distinct, 1..SL_WORDS_MAX_WORD bytes)
  * with counts (may be NULL), and (V + bucket) x dim input rows, word rows
  * first (copied). lowercase: queries are ASCII-lowercased before their

@@ -254,27 +254,35 @@ size_t sl_words_subword_vector(const sl_words_subword *s, const char *word, floa
  * minn, maxn, bucket, u64 V; V x (u32 length, bytes, u64 count); zero bytes
  * to a multiple of 4; (V + bucket) x dim float32 rows (words first); u64
  * FNV-1a 64 of every byte before it. Little-endian. */
-sl_status sl_words_subword_save(const sl_words_subword *s, const char *path) {
+/* The file from its parts: words (V, with counts) and rows of `stride`
+ * floats, of which dim are written. */
+sl_status sl__subword_write(const char *path, const char *const *words, const uint64_t *counts, size_t V, size_t dim,
+                            int minn, int maxn, uint32_t bucket, bool lowercase, const float *rows, size_t stride) {
     sl__iwriter w;
     SL__TRY(sl__iwriter_open(&w, path));
-    uint32_t h[6] = {SLSW_VERSION, s->lowercase ? 1u : 0u, (uint32_t)s->dim, (uint32_t)s->minn, (uint32_t)s->maxn,
-                     s->bucket};
-    uint64_t V = s->V, pos = 8 + sizeof h + 8;
+    uint32_t h[6] = {SLSW_VERSION, lowercase ? 1u : 0u, (uint32_t)dim, (uint32_t)minn, (uint32_t)maxn, bucket};
+    uint64_t nv = V, pos = 8 + sizeof h + 8;
     sl__iwriter_put(&w, SLSW_MAGIC, 8);
     sl__iwriter_put(&w, h, sizeof h);
-    sl__iwriter_put(&w, &V, 8);
-    for (size_t i = 0; i < s->V; i++) {
-        uint32_t len = (uint32_t)strlen(s->vecs->words[i]);
+    sl__iwriter_put(&w, &nv, 8);
+    for (size_t i = 0; i < V; i++) {
+        uint32_t len = (uint32_t)strlen(words[i]);
+        uint64_t count = counts ? counts[i] : 0;
         sl__iwriter_put(&w, &len, 4);
-        sl__iwriter_put(&w, s->vecs->words[i], len);
-        sl__iwriter_put(&w, &s->counts[i], 8);
+        sl__iwriter_put(&w, words[i], len);
+        sl__iwriter_put(&w, &count, 8);
         pos += 12 + len;
     }
     static const char zero[4] = {0};
     sl__iwriter_put(&w, zero, (4 - pos % 4) % 4);
-    sl__iwriter_put(&w, s->rows, (s->V + s->bucket) * s->dim * sizeof *s->rows);
+    for (size_t i = 0; i < V + bucket; i++) sl__iwriter_put(&w, rows + i * stride, dim * sizeof *rows);
     sl_status st = sl__iwriter_close(&w);
     return st ? sl__fail_prefix(st, "%s: ", path) : SL_OK;
+}
+
+sl_status sl_words_subword_save(const sl_words_subword *s, const char *path) {
+    return sl__subword_write(path, (const char *const *)s->vecs->words, s->counts, s->V, s->dim, s->minn, s->maxn,
+                             s->bucket, s->lowercase, s->rows, s->dim);
 }
 
 bool sl_words_subword_file(const char *path) {

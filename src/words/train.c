@@ -147,6 +147,10 @@ nomem:
 
 const sl_vocab *sl_words_model_vocab(const sl_words_model *m) { return m->vocab; }
 uint32_t sl_words_model_bucket(const sl_words_model *m) { return m->sub.first ? m->cfg.bucket : 0; }
+void sl_words_model_ngrams(const sl_words_model *m, int *minn, int *maxn) {
+    *minn = m->sub.first ? m->cfg.minn : 0;
+    *maxn = m->sub.first ? m->cfg.maxn : 0;
+}
 const float *sl_words_model_bucket_row(const sl_words_model *m, size_t b) {
     return m->sub.first && b < m->cfg.bucket ? m->in + (m->rows + b) * m->stride : NULL;
 }
@@ -155,6 +159,14 @@ bool sl__words_model_compose(const sl_words_model *m, size_t word, float *out) {
     if (!m->sub.first) return false;
     sl__subtab_mean(&m->sub, m->in, m->stride, m->dim, (uint32_t)word, out);
     return true;
+}
+
+sl_status sl_words_model_save_subword(const sl_words_model *m, const char *path) {
+    if (!m->sub.first)
+        return sl__fail(SL_ERR_ARG, "subword model: the model was trained without subwords (maxn 0)");
+    const sl_words_config *c = &m->cfg;
+    return sl__subword_write(path, (const char *const *)m->vocab->word, m->vocab->count, m->V, m->dim, c->minn, c->maxn,
+                             c->bucket, c->vocab.lowercase, m->in, m->stride);
 }
 
 sl_status sl_words_subword_from_model(const sl_words_model *m, sl_words_subword **out) {

@@ -99,6 +99,9 @@ void sl__subtab_mean(const sl__subtab *t, const float *in, size_t stride, size_t
 /* sl_words_subword_create from rows of `stride` floats (a trained model's). */
 sl_status sl__subword_create(const char *const *words, const uint64_t *counts, size_t V, size_t dim, int minn, int maxn,
                              uint32_t bucket, bool lowercase, const float *rows, size_t stride, sl_words_subword **out);
+/* Write a .slsw file from its parts (rows of `stride` floats). */
+sl_status sl__subword_write(const char *path, const char *const *words, const uint64_t *counts, size_t V, size_t dim,
+                            int minn, int maxn, uint32_t bucket, bool lowercase, const float *rows, size_t stride);
 /* Take the vocabulary vectors out of a subword model (then only fit for
  * sl_words_subword_destroy). */
 sl_wordvecs *sl__subword_take_vecs(sl_words_subword *s);
