@@ -128,6 +128,24 @@ static sl_status save_subword_model(const sl_words_model *m, const char *given, 
     return sl_words_model_save_subword(m, path);
 }
 
+/* The run's lines: vocabulary, words and speed, a planned stop, the ranks. */
+static void print_train_summary(const sl_words_model *m, const sl_words_stats *st, long long stop_epochs,
+                                const char *checkpoint) {
+    const sl_vocab *v = sl_words_model_vocab(m);
+    printf("vocabulary %zu words (%llu tokens per pass), %zu vector rows x %d\n", sl_vocab_size(v),
+           (unsigned long long)sl_vocab_total(v), sl_words_model_rows(m), sl_words_model_dim(m));
+    char loss[48];
+    snprintf(loss, sizeof loss, isnan(st->loss) ? "none (no predictions were made)" : "%.4f", st->loss);
+    printf("trained %llu raw words (%llu after subsampling) in %.2f s: %.0f words/s, final loss %s\n",
+           (unsigned long long)st->raw_words, (unsigned long long)st->trained, st->seconds, st->words_per_sec, loss);
+    if (st->interrupted)
+        printf("stopped after %lld epochs as asked; the state is in %s (continue with --resume %s)\n", stop_epochs,
+               checkpoint, checkpoint);
+    if (sl_dist_size() > 1)
+        printf("%d ranks; exchanges between the ranks %.2f s (%.1f%% of the time)\n", sl_dist_size(),
+               st->exchange_seconds, st->seconds > 0 ? 100.0 * st->exchange_seconds / st->seconds : 0.0);
+}
+
 static int cmd_train(int argc, char **argv) {
     cli_args a;
     int r = cli_parse(&train_spec, argc, argv, &a);
@@ -211,19 +229,7 @@ static int cmd_train(int argc, char **argv) {
         sl_words_model_destroy(m);
         return cli_fail(s);
     }
-    const sl_vocab *v = sl_words_model_vocab(m);
-    printf("vocabulary %zu words (%llu tokens per pass), %zu vector rows x %d\n", sl_vocab_size(v),
-           (unsigned long long)sl_vocab_total(v), sl_words_model_rows(m), sl_words_model_dim(m));
-    char loss[48];
-    snprintf(loss, sizeof loss, isnan(st.loss) ? "none (no predictions were made)" : "%.4f", st.loss);
-    printf("trained %llu raw words (%llu after subsampling) in %.2f s: %.0f words/s, final loss %s\n",
-           (unsigned long long)st.raw_words, (unsigned long long)st.trained, st.seconds, st.words_per_sec, loss);
-    if (st.interrupted)
-        printf("stopped after %lld epochs as asked; the state is in %s (continue with --resume %s)\n",
-               cli_int(&a, "stop-after-epochs"), c.checkpoint, c.checkpoint);
-    if (sl_dist_size() > 1)
-        printf("%d ranks; exchanges between the ranks %.2f s (%.1f%% of the time)\n", sl_dist_size(), st.exchange_seconds,
-               st.seconds > 0 ? 100.0 * st.exchange_seconds / st.seconds : 0.0);
+    print_train_summary(m, &st, cli_int(&a, "stop-after-epochs"), c.checkpoint);
     printf("wrote %s\n", out);
     if (model_path)
         printf("wrote %s (subword model: n-grams of %d to %d characters in %u buckets)\n", model_path, minn, maxn,
