@@ -99,14 +99,15 @@ void sl__subtab_free(sl__subtab *t) {
 }
 
 void sl__subtab_mean(const sl__subtab *t, const float *in, size_t stride, size_t d, uint32_t w, float *out) {
-    const float *r = in + (size_t)w * stride;
-    for (size_t c = 0; c < d; c++) out[c] = r[c];
-    for (uint32_t k = t->first[w]; k < t->first[w + 1]; k++) {
-        r = in + (size_t)t->row[k] * stride;
-        for (size_t c = 0; c < d; c++) out[c] += r[c];
+    /* In double: the mean of finite rows is finite even where their float
+     * sum would overflow (a crafted model file's rows). */
+    uint32_t a = t->first[w], b = t->first[w + 1];
+    double n = (double)(b - a + 1);
+    for (size_t c = 0; c < d; c++) {
+        double acc = in[(size_t)w * stride + c];
+        for (uint32_t k = a; k < b; k++) acc += in[(size_t)t->row[k] * stride + c];
+        out[c] = (float)(acc / n);
     }
-    float inv = 1.0f / (float)(t->first[w + 1] - t->first[w] + 1); /* as mean_rows (train.c) */
-    for (size_t c = 0; c < d; c++) out[c] *= inv;
 }
 
 /* ---- the subword model --------------------------------------------------------------*/
@@ -311,14 +312,10 @@ size_t sl_words_subword_vector(const sl_words_subword *s, const char *word, floa
         if (w[i] >= 'A' && w[i] <= 'Z') w[i] = (char)(w[i] + 32);
     uint32_t ids[(SL_WORDS_MAX_WORD + 2) * SL_WORDS_MAX_NGRAM]; /* sl__ngram_cap's most */
     size_t n = sl__subwords(w, len, s->minn, s->maxn, s->bucket, ids, NULL, NULL, sizeof ids / sizeof *ids);
-    memset(out, 0, s->dim * sizeof *out);
-    for (size_t k = 0; k < n; k++) {
-        const float *x = s->rows + ((size_t)s->V + ids[k]) * s->dim;
-        for (size_t c = 0; c < s->dim; c++) out[c] += x[c];
-    }
-    if (n) {
-        float inv = 1.0f / (float)n;
-        for (size_t c = 0; c < s->dim; c++) out[c] *= inv;
+    for (size_t c = 0; c < s->dim; c++) { /* in double, as sl__subtab_mean */
+        double acc = 0;
+        for (size_t k = 0; k < n; k++) acc += s->rows[((size_t)s->V + ids[k]) * s->dim + c];
+        out[c] = n ? (float)(acc / (double)n) : 0.0f;
     }
     return n;
 }

@@ -830,7 +830,7 @@ static double train_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng *r
             for (size_t j = lo; j < hi; j++) {
                 if (j == i) continue;
                 float *h = s->H + m * d;
-                sl__subtab_mean(&M->sub, M->in, d, d, sent[j], h);
+                mean_rows(h, s->rows, word_rows(M, sent[j], s->rows), d);
                 s->cw[m] = sent[j];
                 s->a[m++] = h;
             }

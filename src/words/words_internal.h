@@ -94,7 +94,8 @@ typedef struct sl__subtab {
 sl_status sl__subtab_build(const char *const *words, size_t V, int minn, int maxn, uint32_t bucket, sl__subtab *t);
 void sl__subtab_free(sl__subtab *t);
 /* out (d floats) = the mean of row w of `in` and w's n-gram rows (rows of
- * `stride` floats), summed in order then scaled by 1/count, as fastText. */
+ * `stride` floats), summed in double and rounded once (finite for finite
+ * rows). Training composes its inputs in float (mean_rows, train.c). */
 void sl__subtab_mean(const sl__subtab *t, const float *in, size_t stride, size_t d, uint32_t w, float *out);
 /* sl_words_subword_create from rows of `stride` floats (a trained model's). */
 sl_status sl__subword_create(const char *const *words, const uint64_t *counts, size_t V, size_t dim, int minn, int maxn,
