@@ -653,3 +653,20 @@ TEST(cli_train_nearest_vector_similarity_analogy) {
     ASSERT_CONTAINS(out, "do not combine with multi-sense");
     free(out);
 }
+
+/* Means are taken in double: rows near FLT_MAX (finite, as a model file may
+ * hold them) give a finite mean where float sums would overflow to inf. */
+TEST(means_of_huge_rows_stay_finite) {
+    enum { V = 1, B = 3, D = 2 };
+    const char *words[V] = {"abcdef"};
+    float rows[(V + B) * D];
+    for (int i = 0; i < (V + B) * D; i++) rows[i] = 3e38f;
+    sl_words_subword *sw;
+    ASSERT_OK(sl_words_subword_create(words, NULL, V, D, 1, 3, B, false, rows, &sw));
+    float v[D];
+    ASSERT_TRUE(sl_words_subword_vector(sw, "xyzxyz", v, NULL) > 1);
+    ASSERT_TRUE(v[0] == 3e38f && v[1] == 3e38f);
+    ASSERT_EQ_SIZE(sl_words_subword_vector(sw, "abcdef", v, NULL), 0);
+    ASSERT_TRUE(v[0] == 3e38f && v[1] == 3e38f);
+    sl_words_subword_destroy(sw);
+}
