@@ -11,6 +11,34 @@
 #include <unistd.h>
 
 /* ---- shared helpers ---------------------------------------------------------*/
+/* Vectors, and the subword model when the file is one (.slsw): its
+ * vocabulary's vectors are then *out, owned by *sw (NULL otherwise). */
+static int load_model(const char *path, long long abtt, sl_wordvecs **out, sl_words_subword **sw) {
+    *sw = NULL;
+    if (!sl_words_subword_file(path)) {
+        sl_status s = sl_words_load(path, out);
+        if (s == SL_OK && abtt > 0) s = sl_geom_abtt((*out)->vecs, (*out)->n, (*out)->dim, (size_t)abtt);
+        if (s) {
+            sl_wordvecs_destroy(*out);
+            return cli_fail(s);
+        }
+        return 0;
+    }
+    if (abtt > 0)
+        return cli_usage_error("--abtt does not apply to a subword model (%s): its n-gram vectors would not follow", path);
+    sl_status s = sl_words_subword_load(path, sw);
+    if (s) return cli_fail(s);
+    *out = (sl_wordvecs *)sl_words_subword_vecs(*sw);
+    return 0;
+}
+
+static void free_model(sl_wordvecs *w, sl_words_subword *sw) {
+    if (sw)
+        sl_words_subword_destroy(sw);
+    else
+        sl_wordvecs_destroy(w);
+}
+
 static int load_vectors(const char *path, long long abtt, sl_wordvecs **out) {
     sl_status s = sl_words_load(path, out);
     if (s) return cli_fail(s);
@@ -51,7 +79,7 @@ static const cli_opt train_opts[] = {
     {"ns-exponent", 0, CLI_FLOAT, "0.5", "negatives are drawn with probability ∝ count^this (fastText 0.5; word2vec "
      "and gensim 0.75; 0 = uniform)", NULL, 0, 2, false},
     {"context-weight", 0, CLI_FLOAT, "0.25", "saved vectors are input + this × output (context) vectors (0 = the input "
-     "vectors alone, as word2vec, gensim and fastText save; multi-sense models save their input rows)", NULL, 0, 10, false},
+     "vectors alone, as word2vec, gensim and fastText save; multi-sense and subword models save their input rows)", NULL, 0, 10, false},
     {"epochs", 0, CLI_INT, "5", "passes over the corpus", NULL, 1, 100000, false},
     {"min-count", 0, CLI_INT, "5", "drop words seen fewer times", NULL, 1, 1e15, false},
     {"max-vocab", 0, CLI_INT, "0", "keep at most this many words (0 = all)", NULL, 0, 4e9, false},
@@ -66,6 +94,12 @@ static const cli_opt train_opts[] = {
     {"stop-after-epochs", 0, CLI_INT, "0", "stop after this many epochs of this run, with the checkpoint written "
      "(--resume continues; to train in parts); the vectors so far are written too", NULL, 0, 100000, false},
     {"cache-mb", 0, CLI_INT, "2048", "memory (MiB) for keeping the corpus as word ids between epochs (0 = re-read the file)", NULL, 0, 1e7, false},
+    {"minn", 0, CLI_INT, "3", "subwords: shortest character n-gram (with --maxn)", NULL, 1, 100, false},
+    {"maxn", 0, CLI_INT, "0", "subwords: longest character n-gram; 0 = no subwords (fastText: --minn 3 --maxn 6)", NULL, 0, 100, false},
+    {"bucket", 0, CLI_INT, "2000000", "subwords: rows the n-grams are hashed into (memory: (words + bucket) x dim x 4 "
+     "bytes)", NULL, 1, 2147483647, false},
+    {"save-model", 0, CLI_STR, NULL, "subwords: write the subword model (embeds any word) here; default: the output's "
+     "name with .slsw in place of its extension", NULL, 0, 0, false},
     CLI_OPT_THREADS,
     CLI_OPT_SEED,
     CLI_OPT_QUIET,
@@ -79,8 +113,42 @@ static const cli_spec train_spec = {
     "examples:\n"
     "  simlearn words train corpus.txt -o vectors.bin --threads 2\n"
     "  simlearn words train corpus.txt -o senses.vec --format text --senses 3\n"
+    "  simlearn words train corpus.txt -o v.bin --minn 3 --maxn 6 --bucket 200000   # also writes v.slsw\n"
     "  simlearn words train corpus.txt -o v.bin --checkpoint v.ckpt   # then after Ctrl-C:\n"
     "  simlearn words train corpus.txt -o v.bin --checkpoint v.ckpt --resume v.ckpt"};
+
+/* The subword model beside the vectors: --save-model, or the output's name
+ * with .slsw for its extension. *used receives the path (malloc'ed). */
+static sl_status save_subword_model(const sl_words_model *m, const char *given, const char *out, char **used,
+                                    int *minn, int *maxn) {
+    size_t n = strlen(out);
+    const char *slash = strrchr(out, '/'), *dot = strrchr(out, '.');
+    if (dot && (!slash || dot > slash + 1)) n = (size_t)(dot - out);
+    char *path = given ? strdup(given) : malloc(n + 6);
+    if (!path) return SL_ERR_NOMEM;
+    if (!given) snprintf(path, n + 6, "%.*s.slsw", (int)n, out);
+    *used = path;
+    sl_words_model_ngrams(m, minn, maxn);
+    return sl_words_model_save_subword(m, path);
+}
+
+/* The run's lines: vocabulary, words and speed, a planned stop, the ranks. */
+static void print_train_summary(const sl_words_model *m, const sl_words_stats *st, long long stop_epochs,
+                                const char *checkpoint) {
+    const sl_vocab *v = sl_words_model_vocab(m);
+    printf("vocabulary %zu words (%llu tokens per pass), %zu vector rows x %d\n", sl_vocab_size(v),
+           (unsigned long long)sl_vocab_total(v), sl_words_model_rows(m), sl_words_model_dim(m));
+    char loss[48];
+    snprintf(loss, sizeof loss, isnan(st->loss) ? "none (no predictions were made)" : "%.4f", st->loss);
+    printf("trained %llu raw words (%llu after subsampling) in %.2f s: %.0f words/s, final loss %s\n",
+           (unsigned long long)st->raw_words, (unsigned long long)st->trained, st->seconds, st->words_per_sec, loss);
+    if (st->interrupted)
+        printf("stopped after %lld epochs as asked; the state is in %s (continue with --resume %s)\n", stop_epochs,
+               checkpoint, checkpoint);
+    if (sl_dist_size() > 1)
+        printf("%d ranks; exchanges between the ranks %.2f s (%.1f%% of the time)\n", sl_dist_size(),
+               st->exchange_seconds, st->seconds > 0 ? 100.0 * st->exchange_seconds / st->seconds : 0.0);
+}
 
 static int cmd_train(int argc, char **argv) {
     cli_args a;
@@ -112,6 +180,11 @@ static int cmd_train(int argc, char **argv) {
     c.checkpoint_every = cli_float(&a, "checkpoint-every");
     c.cache_mb = (size_t)cli_int(&a, "cache-mb");
     c.stop_after_rounds = (uint64_t)cli_int(&a, "stop-after-epochs") * SL_WORDS_ROUNDS;
+    c.minn = (int)cli_int(&a, "minn");
+    c.maxn = (int)cli_int(&a, "maxn");
+    c.bucket = (uint32_t)cli_int(&a, "bucket");
+    if (c.maxn == 0 && cli_str(&a, "save-model") && !cli_str(&a, "resume"))
+        return cli_usage_error("--save-model needs subwords (--maxn)");
     if (c.stop_after_rounds && !c.checkpoint) return cli_usage_error("--stop-after-epochs needs --checkpoint");
     c.progress = stderr;
     c.progress_mode = cli_progress_mode(&a);
@@ -153,24 +226,21 @@ static int cmd_train(int argc, char **argv) {
         s = sl_words_save_npy(m, out);
     else
         s = sl_words_save(m, out, strcmp(fmt, "text") == 0 ? SL_W2V_TEXT : SL_W2V_BINARY);
+    char *model_path = NULL;
+    int minn = 0, maxn = 0;
+    if (s == SL_OK && sl_words_model_bucket(m) > 0)
+        s = save_subword_model(m, cli_str(&a, "save-model"), out, &model_path, &minn, &maxn);
     if (s) {
+        free(model_path);
         sl_words_model_destroy(m);
         return cli_fail(s);
     }
-    const sl_vocab *v = sl_words_model_vocab(m);
-    printf("vocabulary %zu words (%llu tokens per pass), %zu vector rows x %d\n", sl_vocab_size(v),
-           (unsigned long long)sl_vocab_total(v), sl_words_model_rows(m), sl_words_model_dim(m));
-    char loss[48];
-    snprintf(loss, sizeof loss, isnan(st.loss) ? "none (no predictions were made)" : "%.4f", st.loss);
-    printf("trained %llu raw words (%llu after subsampling) in %.2f s: %.0f words/s, final loss %s\n",
-           (unsigned long long)st.raw_words, (unsigned long long)st.trained, st.seconds, st.words_per_sec, loss);
-    if (st.interrupted)
-        printf("stopped after %lld epochs as asked; the state is in %s (continue with --resume %s)\n",
-               cli_int(&a, "stop-after-epochs"), c.checkpoint, c.checkpoint);
-    if (sl_dist_size() > 1)
-        printf("%d ranks; exchanges between the ranks %.2f s (%.1f%% of the time)\n", sl_dist_size(), st.exchange_seconds,
-               st.seconds > 0 ? 100.0 * st.exchange_seconds / st.seconds : 0.0);
+    print_train_summary(m, &st, cli_int(&a, "stop-after-epochs"), c.checkpoint);
     printf("wrote %s\n", out);
+    if (model_path)
+        printf("wrote %s (subword model: n-grams of %d to %d characters in %u buckets)\n", model_path, minn, maxn,
+               sl_words_model_bucket(m));
+    free(model_path);
     sl_words_model_destroy(m);
     return 0;
 }
@@ -211,10 +281,9 @@ static int cmd_analogy(int argc, char **argv) {
     if (r) return r < 0 ? 0 : r;
     sl_threads_set((int)cli_int(&a, "threads"));
     sl_wordvecs *w;
-    int rc = load_vectors(a.pos[0], cli_int(&a, "abtt"), &w);
-    if (rc) {
-        return rc;
-    }
+    sl_words_subword *sw;
+    int rc = load_model(a.pos[0], cli_int(&a, "abtt"), &w, &sw);
+    if (rc) return rc;
     char *questions = cli_data_opt(&a, "questions");
     const char *method = cli_str(&a, "method");
     bool sections = cli_flag(&a, "sections");
@@ -230,7 +299,7 @@ static int cmd_analogy(int argc, char **argv) {
         print_analogy(k == 0 ? "3CosAdd" : "3CosMul", &res, sections);
     }
     free(questions);
-    sl_wordvecs_destroy(w);
+    free_model(w, sw);
     return rc;
 }
 
@@ -243,7 +312,8 @@ static const cli_opt sim_opts[] = {
 static const cli_spec sim_spec = {
     "simlearn words similarity VECTORS [options]",
     "Spearman (and Pearson) correlation between human similarity scores and cosine similarity,\n"
-    "over the pairs whose two words are known (case-insensitive).",
+    "over the pairs whose two words are known (case-insensitive). With a subword model (.slsw from\n"
+    "'words train --maxn N'), a word outside the vocabulary gets the mean of its character n-grams' vectors.",
     sim_opts, 1, 1, "example:\n  simlearn words similarity vectors.bin --abtt 2"};
 
 static int cmd_similarity(int argc, char **argv) {
@@ -251,24 +321,25 @@ static int cmd_similarity(int argc, char **argv) {
     int r = cli_parse(&sim_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
     sl_wordvecs *w;
-    int rc = load_vectors(a.pos[0], cli_int(&a, "abtt"), &w);
-    if (rc) {
-        return rc;
-    }
+    sl_words_subword *sw;
+    int rc = load_model(a.pos[0], cli_int(&a, "abtt"), &w, &sw);
+    if (rc) return rc;
     char *list = cli_data_opt(&a, "pairs"), *save = NULL;
     for (char *p = strtok_r(list, ",", &save); p && rc == 0; p = strtok_r(NULL, ",", &save)) {
         sl_similarity_result res;
-        sl_status s = sl_words_similarity(w, p, &res);
+        sl_status s = sw ? sl_words_subword_similarity(sw, p, &res) : sl_words_similarity(w, p, &res);
         if (s) {
             rc = cli_fail(s);
             break;
         }
         const char *base = strrchr(p, '/');
-        printf("%-20s Spearman %.4f  Pearson %.4f  pairs %zu/%zu (%.1f%% unknown)\n", base ? base + 1 : p, res.spearman,
+        printf("%-20s Spearman %.4f  Pearson %.4f  pairs %zu/%zu (%.1f%% unknown)", base ? base + 1 : p, res.spearman,
                res.pearson, res.used, res.pairs, 100.0 * (double)(res.pairs - res.used) / (double)res.pairs);
+        if (sw) printf(", %zu with a word known only by its character n-grams", res.by_ngrams);
+        printf("\n");
     }
     free(list);
-    sl_wordvecs_destroy(w);
+    free_model(w, sw);
     return rc;
 }
 
@@ -282,9 +353,11 @@ static const cli_opt near_opts[] = {
 static const cli_spec near_spec = {
     "simlearn words nearest VECTORS [QUERY...]",
     "The words most cosine-similar to a query. A query is a word or a sum such as \"king - man + woman\"\n"
-    "(the query's own words are left out). Without queries, read them from standard input, one per line.",
+    "(the query's own words are left out). Without queries, read them from standard input, one per line.\n"
+    "With a subword model (.slsw), a word outside the vocabulary gets the mean of its character n-grams' vectors.",
     near_opts, 1, -1, "examples:\n  simlearn words nearest vectors.bin horse\n  echo 'paris - france + italy' | simlearn words nearest vectors.bin\n"
-    "  simlearn words nearest mammals.npy --metric poincare dog.n.01"};
+    "  simlearn words nearest mammals.npy --metric poincare dog.n.01\n"
+    "  simlearn words nearest v.slsw 'unhorselike'"};
 
 /* A Poincaré query: one word; prints the nearest rows by hyperbolic distance. */
 static int answer_poincare(const sl_wordvecs *w, const char *query, size_t k) {
@@ -312,10 +385,29 @@ static int answer_poincare(const sl_wordvecs *w, const char *query, size_t k) {
     return s ? cli_fail(s) : 0;
 }
 
+/* The unit vector of a query word into u (dim floats): its row, or (with a
+ * subword model) its n-grams' mean; -2 when it has neither (reported), else
+ * its row or -1. */
+static long query_word(const sl_wordvecs *w, const sl_words_subword *sw, const float *unit, const char *t, float *u) {
+    long id = sl_words_lookup(w, t);
+    if (id >= 0) {
+        memcpy(u, unit + (size_t)id * w->dim, w->dim * sizeof *u);
+        return id;
+    }
+    size_t n = sw ? sl_words_subword_vector(sw, t, u, NULL) : 0;
+    if (n == 0) {
+        printf("'%s' is not in the vocabulary%s\n", t, sw ? " and has no character n-gram" : "");
+        return -2;
+    }
+    sl_rows_normalize(u, 1, w->dim);
+    printf("'%s' is not in the vocabulary: its vector is the mean of %zu character n-grams\n", t, n);
+    return -1;
+}
+
 /* Answer one query; returns 0, or 1 for an unknown word (already reported). */
-static int answer(const sl_wordvecs *w, const float *unit, const char *query, size_t k) {
+static int answer(const sl_wordvecs *w, const sl_words_subword *sw, const float *unit, const char *query, size_t k) {
     size_t d = w->dim;
-    float *q = calloc(d, sizeof *q);
+    float *q = calloc(2 * d, sizeof *q), *u = q + d;
     size_t excl[64], nex = 0;
     char *copy = strdup(query), *save = NULL;
     float sign = 1.0f;
@@ -325,14 +417,13 @@ static int answer(const sl_wordvecs *w, const float *unit, const char *query, si
             sign = t[0] == '-' ? -1.0f : 1.0f;
             continue;
         }
-        long id = sl_words_lookup(w, t);
-        if (id < 0) {
-            printf("'%s' is not in the vocabulary\n", t);
+        long id = query_word(w, sw, unit, t, u);
+        if (id == -2) {
             rc = 1;
             break;
         }
-        for (size_t c = 0; c < d; c++) q[c] += sign * unit[(size_t)id * d + c];
-        if (nex < 64) excl[nex++] = (size_t)id;
+        for (size_t c = 0; c < d; c++) q[c] += sign * u[c];
+        if (id >= 0 && nex < 64) excl[nex++] = (size_t)id;
         sign = 1.0f;
         terms++;
     }
@@ -357,22 +448,21 @@ static int cmd_nearest(int argc, char **argv) {
     int r = cli_parse(&near_spec, argc, argv, &a);
     if (r) return r < 0 ? 0 : r;
     sl_wordvecs *w;
-    int rc = load_vectors(a.pos[0], cli_int(&a, "abtt"), &w);
-    if (rc) {
-        return rc;
-    }
+    sl_words_subword *sw;
+    int rc = load_model(a.pos[0], cli_int(&a, "abtt"), &w, &sw);
+    if (rc) return rc;
     bool hyper = strcmp(cli_str(&a, "metric"), "poincare") == 0;
     float *unit = NULL;
     sl_status s = hyper ? SL_OK : sl_words_unit(w, &unit);
     if (s) {
-        sl_wordvecs_destroy(w);
+        free_model(w, sw);
         return cli_fail(s);
     }
     size_t k = (size_t)cli_int(&a, "k");
     if (a.npos > 1) {
         for (int i = 1; i < a.npos; i++) {
             if (a.npos > 2 && !hyper) printf("%s:\n", a.pos[i]);
-            if (hyper ? answer_poincare(w, a.pos[i], k) : answer(w, unit, a.pos[i], k)) rc = 1;
+            if (hyper ? answer_poincare(w, a.pos[i], k) : answer(w, sw, unit, a.pos[i], k)) rc = 1;
         }
     } else {
         char line[4096];
@@ -385,13 +475,13 @@ static int cmd_nearest(int argc, char **argv) {
             if (hyper)
                 answer_poincare(w, line, k);
             else
-                answer(w, unit, line, k);
+                answer(w, sw, unit, line, k);
             fflush(stdout);
         }
         fputc('\n', stderr);
     }
     sl_allocator_free(unit);
-    sl_wordvecs_destroy(w);
+    free_model(w, sw);
     return rc;
 }
 
@@ -740,6 +830,57 @@ static int cmd_embed(int argc, char **argv) {
     return rc;
 }
 
+/* ---- vector --------------------------------------------------------------------------*/
+static const cli_opt vector_opts[] = {CLI_OPT_END};
+static const cli_spec vector_spec = {
+    "simlearn words vector VECTORS [WORD...]",
+    "Print the vector of each WORD (or of each line of standard input) as \"word v1 v2 ...\", the text format of\n"
+    "word2vec and fastText's print-word-vectors, values to 9 significant digits (float32 exactly). With a subword\n"
+    "model (.slsw), a word outside the vocabulary gets the mean of its character n-grams' vectors (zero when it\n"
+    "has none, as fastText; a note goes to stderr); with other vectors, an unknown word is an error.",
+    vector_opts, 1, -1,
+    "examples:\n  simlearn words vector v.slsw horse unhorselike\n  simlearn words vector v.slsw < words.txt > words.vec"};
+
+static int print_vector(const sl_wordvecs *w, const sl_words_subword *sw, const char *word, float *buf) {
+    long row = sl_words_lookup(w, word);
+    if (row < 0 && !sw) {
+        fprintf(stderr, "simlearn: '%s' is not in the vocabulary\n", word);
+        return 1;
+    }
+    if (row >= 0)
+        memcpy(buf, w->vecs + (size_t)row * w->dim, w->dim * sizeof *buf);
+    else if (sl_words_subword_vector(sw, word, buf, NULL) == 0)
+        fprintf(stderr, "simlearn: '%s' has no character n-gram: zero vector\n", word);
+    printf("%s", word);
+    for (size_t c = 0; c < w->dim; c++) printf(" %.9g", (double)buf[c]);
+    printf("\n");
+    return 0;
+}
+
+static int cmd_vector(int argc, char **argv) {
+    cli_args a;
+    int r = cli_parse(&vector_spec, argc, argv, &a);
+    if (r) return r < 0 ? 0 : r;
+    sl_wordvecs *w;
+    sl_words_subword *sw;
+    int rc = load_model(a.pos[0], 0, &w, &sw);
+    if (rc) return rc;
+    float *buf = malloc(w->dim * sizeof *buf);
+    if (!buf) {
+        free_model(w, sw);
+        return cli_fail(SL_ERR_NOMEM);
+    }
+    for (int i = 1; i < a.npos; i++) rc |= print_vector(w, sw, a.pos[i], buf);
+    char line[4096];
+    while (a.npos == 1 && fgets(line, sizeof line, stdin)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0]) rc |= print_vector(w, sw, line, buf);
+    }
+    free(buf);
+    free_model(w, sw);
+    return rc;
+}
+
 static const cli_sub subs[] = {
     {"train", "learn word vectors from a corpus (skip-gram/CBOW, multi-sense)", cmd_train, true},
     {"analogy", "analogy accuracy (3CosAdd, 3CosMul) over the top-N words", cmd_analogy, false},
@@ -750,9 +891,10 @@ static const cli_sub subs[] = {
     {"poincare-eval", "mean rank and MAP of Poincaré vectors on edges (reconstruction, link prediction)",
      cmd_poincare_eval, false},
     {"embed", "one vector per line of text: the average or SIF of its words' vectors", cmd_embed, false},
+    {"vector", "print the vectors of words (any word, with a subword model)", cmd_vector, false},
     {NULL, NULL, NULL, false}};
 
 static int run(int argc, char **argv) { return cli_dispatch("words", subs, argc, argv); }
 
-const cli_command cli_cmd_words = {"words", "word vectors: train, analogy, similarity, nearest, senses, embed; Poincaré embeddings",
+const cli_command cli_cmd_words = {"words", "word vectors: train, analogy, similarity, nearest, senses, embed, vector; Poincaré embeddings",
                                    run, true};

@@ -18,6 +18,7 @@ TEST(destroy_accepts_null) {
     sl_array_destroy(NULL);
     sl_tensors_destroy(NULL);
     sl_wordvecs_destroy(NULL);
+    sl_words_subword_destroy(NULL);
     /* nn, loss */
     sl_model_destroy(NULL);
     sl_optim_destroy(NULL);

@@ -31,7 +31,7 @@ resume_on_other_rank_counts only_rank_0_writes_and_reports uneven_batch_refused 
 ctrl_c_checkpoints dead_rank_ends_the_run builds_without_mpi sharded_exact_search sharded_search_refusals
 sharded_hnsw sharded_hnsw_refusals ivfpq_ranks flat_ranks words_ranks_train_deterministically words_learn_like_one_process
 words_resume_continues_exactly words_resume_on_other_rank_counts words_ctrl_c_checkpoints
-words_other_subcommands_refuse poincare_ranks"
+words_other_subcommands_refuse words_subword_ranks poincare_ranks"
 # The Python package is built for the plain build only (the sanitized pass
 # runs no Python, as tests/test_python.sh is left out there too).
 [ -z "${SIMLEARN_SANITIZED:-}" ] && cases="$cases python_trains_as_ranks python_words_train_as_ranks python_flat_as_ranks python_poincare_as_ranks"
@@ -480,6 +480,33 @@ assert ((i - 1000) % 3 == 0).all() and (((i - 1000) // 3) % 7 == 3).all(), i[:3]
         "${MPIRUN[@]}" "$S" words train c.txt -o v.bin --checkpoint v.ckpt --resume v.ckpt --stop-after-epochs 1 -q ||
             fail "resume"
         [ -s v.bin ] || fail "no vectors after the resumed epoch" ;;
+    words_subword_ranks)
+        # With subwords the ranks add up their changes to the n-grams' bucket
+        # rows as to the word rows: 2 ranks learn what one process learns (a
+        # final loss within 3%, a word outside the vocabulary nearest to its
+        # topic), two runs give the same bytes (vectors and .slsw model),
+        # and a run stopped after an epoch resumes to those bytes.
+        corpus c.txt || fail "corpus"
+        local SW=(--minn 3 --maxn 5 --bucket 5000)
+        "$S" words train c.txt "${WORDS[@]}" "${SW[@]}" --threads 2 -o one.bin > one || fail "one process"
+        "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" "${SW[@]}" --threads 1 -o a.bin > out 2> err ||
+            fail "2 ranks: $(cat err)"
+        "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" "${SW[@]}" --threads 1 -o b.bin -q || fail "again"
+        cmp a.bin b.bin && cmp a.slsw b.slsw || fail "two runs of 2 ranks differ"
+        [ "$(grep -c '^wrote a.slsw (subword model' out)" = 1 ] || fail "the model line: $(cat out)"
+        local l1 l2
+        l1=$(sed -n 's/.*final loss \([0-9.]*\).*/\1/p' one)
+        l2=$(sed -n 's/.*final loss \([0-9.]*\).*/\1/p' out)
+        awk -v a="$l1" -v b="$l2" 'BEGIN { exit !(b > 0 && (b - a) / a < 0.03 && (a - b) / a < 0.03) }' ||
+            fail "final loss $l2 on 2 ranks, $l1 in one process"
+        for f in one a; do
+            "$S" words nearest $f.slsw t3w99 -k 5 > nn || fail "nearest"
+            [ "$(grep -cE "^ *[0-9]+ +t3w" nn)" = 5 ] || fail "$f: the nearest words of t3w99: $(cat nn)"
+        done
+        "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" "${SW[@]}" --threads 1 -o part.bin --checkpoint p.ckpt \
+            --stop-after-epochs 1 -q || fail "first epoch"
+        "${MPIRUN[@]}" "$S" words train c.txt -o part.bin --checkpoint p.ckpt --resume p.ckpt -q || fail "resume"
+        cmp a.bin part.bin && cmp a.slsw part.slsw || fail "the resumed run differs" ;;
     words_other_subcommands_refuse)
         corpus c.txt 200 || fail "corpus"
         "$S" words train c.txt "${WORDS[@]}" --threads 1 -o v.bin -q || fail "train"

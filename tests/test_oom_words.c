@@ -3,7 +3,8 @@
  * full softmax, multi-sense), with checkpoints and the corpus
  * cache (whose failures fall back to reading the file), a run
  * resumed from a checkpoint written mid-epoch, saving the model, and
- * sentence vectors (SIF on the corpus's lines with a counts file). One
+ * sentence vectors (SIF on the corpus's lines with a counts file), and
+ * subwords (training, the subword model's file and similarity). One
  * thread, a corpus of 320 words, 8 dimensions. */
 #include "oom.h"
 
@@ -100,6 +101,43 @@ TEST(words_training_variants_survive_every_failed_allocation) {
     j.c.senses = 2;
     j.c.sense_min_count = 10;
     ASSERT_TRUE(fail_each("words senses", op_train, &j) >= 10);
+    ASSERT_EQ_INT(C.live, 0);
+}
+
+/* Subwords: training in both negatives modes with the bucket rows in the
+ * checkpoint, then the subword model made, saved and read back. */
+static sl_status op_subword_file(void *arg) {
+    const sl_words_model *m = arg;
+    sl_words_subword *sw = NULL, *back = NULL;
+    sl_status s = sl_words_subword_from_model(m, &sw);
+    if (!s) s = sl_words_subword_save(sw, t_path("m.slsw"));
+    if (!s) s = sl_words_subword_load(t_path("m.slsw"), &back);
+    sl_similarity_result r;
+    if (!s) s = sl_words_subword_similarity(back, t_path("pairs.txt"), &r);
+    sl_words_subword_destroy(sw);
+    sl_words_subword_destroy(back);
+    return s;
+}
+
+TEST(words_subwords_survive_every_failed_allocation) {
+    install();
+    job j;
+    job_make(&j);
+    j.c.minn = 2;
+    j.c.maxn = 4;
+    j.c.bucket = 100;
+    j.c.checkpoint = j.ckpt;
+    ASSERT_TRUE(fail_each("words subwords shared", op_train, &j) >= 10);
+    j.c.negatives = SL_WORDS_PER_PAIR;
+    j.c.arch = SL_WORDS_CBOW;
+    ASSERT_TRUE(fail_each("words subwords cbow per-pair", op_train, &j) >= 10);
+    sl_words_model *m;
+    ASSERT_OK(sl_words_train(j.corpus, &j.c, &m, NULL));
+    FILE *f = fopen(t_path("pairs.txt"), "w");
+    fprintf(f, "cat dog 8\ncats doggy 7\ncar bus 6\n");
+    fclose(f);
+    ASSERT_TRUE(fail_each("words subword model", op_subword_file, m) >= 5);
+    sl_words_model_destroy(m);
     ASSERT_EQ_INT(C.live, 0);
 }
 

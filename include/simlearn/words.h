@@ -100,12 +100,25 @@ typedef struct sl_words_config {
      * are input row + context_weight × the word's output row (default 0.25;
      * 0 gives the input rows alone, as word2vec, gensim and fastText save;
      * Levy, Goldberg & Dagan 2015 add the context vectors with weight 1).
-     * Multi-sense models (senses > 1) save their input rows as they are. */
+     * Multi-sense models (senses > 1) save their input rows as they are,
+     * models with subwords (maxn > 0) their means of input rows. */
     double context_weight;
     int epochs;
     int threads;             /* <= 0: all cores */
     uint64_t seed;
     sl_vocab_config vocab;
+    /* Subwords (fastText's character n-grams): maxn 0 (the default) turns
+     * them off. With 1 <= minn <= maxn <= SL_WORDS_MAX_NGRAM, every
+     * vocabulary word's input vector is the mean of its own row and the rows
+     * of its n-grams: the word wrapped as "<word>", every run of minn to maxn
+     * UTF-8 characters of it (not the lone "<" or ">"), hashed (fastText's
+     * 32-bit FNV-1a) into one of `bucket` rows kept after the V word rows,
+     * so the input table holds (V + bucket) x dim floats. Every row of the
+     * mean gets the mean's whole step, as in fastText. Defaults: minn 3,
+     * maxn 0, bucket 2,000,000 (fastText's minn 3, maxn 6, bucket 2e6 are
+     * --minn 3 --maxn 6). Not with multi-sense vectors. */
+    int minn, maxn;
+    uint32_t bucket;
     /* Multi-sense: words seen at least sense_min_count times get `senses`
      * latent senses (1 = ordinary vectors). Skip-gram with negatives only. */
     int senses;
@@ -193,6 +206,12 @@ int sl_words_model_dim(const sl_words_model *m);
 size_t sl_words_model_rows(const sl_words_model *m);
 const float *sl_words_model_row(const sl_words_model *m, size_t row);
 const float *sl_words_model_output_row(const sl_words_model *m, size_t word);
+/* Subwords: the number of bucket rows (0 when trained without), and bucket
+ * row b (the n-grams hashed to b), or NULL. */
+uint32_t sl_words_model_bucket(const sl_words_model *m);
+/* Subwords: the n-gram lengths minn..maxn (both 0 when trained without). */
+void sl_words_model_ngrams(const sl_words_model *m, int *minn, int *maxn);
+const float *sl_words_model_bucket_row(const sl_words_model *m, size_t b);
 /* Senses of word i: *first is its first row, *k the number of rows, and
  * prior (may be NULL) receives p(z|x) for its k senses (k <= 64). */
 void sl_words_model_senses(const sl_words_model *m, size_t word, size_t *first, int *k, float *prior);
@@ -212,7 +231,8 @@ sl_status sl_words_save(const sl_words_model *m, const char *path, sl_w2v_format
  * ("word count" per line, in row order); path is NAME.npy. */
 sl_status sl_words_save_npy(const sl_words_model *m, const char *path);
 /* Load word vectors: a path ending in ".npy" reads NAME.npy + NAME.vocab
- * (one word per line; anything after the word is ignored); anything else is
+ * (one word per line; anything after the word is ignored); a subword model
+ * (.slsw, told by its magic) gives its vocabulary's vectors; anything else is
  * word2vec text/binary or fastText .vec, told apart by content. Errors: those
  * of the readers, SL_ERR_FORMAT when the vocabulary and matrix disagree. */
 sl_status sl_words_load(const char *path, sl_wordvecs **out);
@@ -264,12 +284,68 @@ sl_status sl_words_analogy(const sl_wordvecs *w, const char *questions, size_t r
 typedef struct sl_similarity_result {
     double spearman, pearson;
     size_t pairs, used; /* pairs in the file, pairs with both words known */
+    size_t by_ngrams;   /* of those, pairs with a word known only by its character n-grams
+                           (sl_words_subword_similarity; 0 otherwise) */
 } sl_similarity_result;
 /* Word-pair similarity file: "w1 w2 score" per line (tab or space separated,
  * '#' comments). Spearman (ties get mean ranks) and Pearson between the
  * scores and the cosines, over pairs with both words known (case-insensitive).
  * Errors: SL_ERR_IO, SL_ERR_FORMAT, SL_ERR_NOTFOUND (no pair is usable). */
 sl_status sl_words_similarity(const sl_wordvecs *w, const char *pairs, sl_similarity_result *out);
+
+/* ---- subword models --------------------------------------------------------
+ * What embeds any word, in the vocabulary or not, after training with
+ * subwords (cfg->maxn > 0): the settings, the vocabulary, the V word rows and
+ * the bucket rows of n-grams. A vocabulary word's vector is the mean of its
+ * own row and its n-grams' rows (fastText's getWordVector); any other word's
+ * is the mean of its n-grams' rows, the zero vector when it has none (a word
+ * of fewer than minn characters, counting "<" and ">"). Stored as a .slsw
+ * file (docs/words.md "Subword vectors" gives the layout: magic, version,
+ * settings, vocabulary, rows, FNV-1a checksum), written atomically.
+ * Immutable once made: safe to share between threads. */
+#define SL_WORDS_MAX_NGRAM 100
+typedef struct sl_words_subword sl_words_subword;
+/* The subword model of a model trained with subwords; SL_ERR_ARG when it was
+ * trained without (naming maxn), SL_ERR_NOMEM. */
+sl_status sl_words_subword_from_model(const sl_words_model *m, sl_words_subword **out);
+/* Write the subword model of such a model straight to a .slsw file (the
+ * same bytes as sl_words_subword_from_model then sl_words_subword_save,
+ * without a copy of the rows in memory); SL_ERR_ARG without subwords. */
+sl_status sl_words_model_save_subword(const sl_words_model *m, const char *path);
+/* Build one from its parts: V words (distinct, 1..SL_WORDS_MAX_WORD bytes)
+ * with counts (may be NULL), and (V + bucket) x dim input rows, word rows
+ * first (copied). lowercase: queries are ASCII-lowercased before their
+ * n-grams are taken (the corpus was). Errors: SL_ERR_ARG (a setting or word,
+ * named), SL_ERR_NOMEM. */
+sl_status sl_words_subword_create(const char *const *words, const uint64_t *counts, size_t V, size_t dim, int minn,
+                                  int maxn, uint32_t bucket, bool lowercase, const float *rows,
+                                  sl_words_subword **out);
+/* Write / read a .slsw file. Reading checks the magic, version, checksum,
+ * settings and sizes: SL_ERR_IO (cannot open/read/write), SL_ERR_FORMAT
+ * naming the file, the byte position and what was expected, SL_ERR_NOMEM. */
+sl_status sl_words_subword_save(const sl_words_subword *s, const char *path);
+sl_status sl_words_subword_load(const char *path, sl_words_subword **out);
+/* Whether the file at path starts with the .slsw magic (false if unreadable). */
+bool sl_words_subword_file(const char *path);
+void sl_words_subword_destroy(sl_words_subword *s);
+/* The vocabulary words' vectors (composed as above), in vocabulary order,
+ * with their counts (V values). */
+const sl_wordvecs *sl_words_subword_vecs(const sl_words_subword *s);
+const uint64_t *sl_words_subword_counts(const sl_words_subword *s);
+void sl_words_subword_settings(const sl_words_subword *s, int *minn, int *maxn, uint32_t *bucket, bool *lowercase);
+/* The vector of any word into out (dim floats). A word found by
+ * sl_words_lookup (exact, else ignoring ASCII case) gets its row of the
+ * vocabulary vectors and *row its index; any other word (cut to
+ * SL_WORDS_MAX_WORD bytes at a UTF-8 boundary as the corpus reader cuts it,
+ * lowercased when the model was) the mean of its n-grams' rows, *row -1.
+ * Returns the number of n-grams averaged (0 for a vocabulary word, and for
+ * an unknown word without n-grams, whose vector is then zero); row may be
+ * NULL. */
+size_t sl_words_subword_vector(const sl_words_subword *s, const char *word, float *out, long *row);
+/* sl_words_similarity over the vocabulary vectors, where a word missing from
+ * the vocabulary gets its n-gram vector instead (a pair is left out only
+ * when a word has no n-gram); out->by_ngrams counts the pairs that used one. */
+sl_status sl_words_subword_similarity(const sl_words_subword *s, const char *pairs, sl_similarity_result *out);
 
 /* The k rows most cosine-similar to a query vector (dim floats), best first,
  * skipping rows listed in exclude (may be NULL). Writes up to k results and

@@ -743,9 +743,13 @@ class LinearSVM(LinearProbe):
 
 class Words(_simlearn._Words):
     """Word vectors: Words.load(path) (word2vec text or binary, fastText .vec,
-    or NAME.npy with NAME.vocab) or Words.train(corpus, ...). Rows are in
-    file order, which for trained vectors is decreasing frequency. Lookups
-    try the exact word first, then ignore ASCII case."""
+    NAME.npy with NAME.vocab, or a subword model .slsw) or Words.train(corpus,
+    ...). Rows are in file order, which for trained vectors is decreasing
+    frequency. Lookups try the exact word first, then ignore ASCII case.
+    With a subword model (a .slsw file, or training with maxn > 0), a word
+    outside the vocabulary gets the mean of its character n-grams' vectors
+    in vector(), nearest(), analogy() and similarity_eval(), as the CLI's
+    words vector / nearest / similarity do."""
 
     @classmethod
     def load(cls, path):
@@ -757,7 +761,7 @@ class Words(_simlearn._Words):
     @classmethod
     def train(cls, corpus, *, dim=100, window=5, negative=5, epochs=5, min_count=5, sample=1e-4, lr=None,
               arch="skipgram", negatives="shared", ns_exponent=None, context_weight=None, seed=1, threads=0,
-              progress=False):
+              progress=False, minn=3, maxn=0, bucket=2000000):
         """Train on a text corpus file (whitespace-separated words, one
         sentence per line) with `simlearn words train`'s trainer and defaults.
 
@@ -769,7 +773,11 @@ class Words(_simlearn._Words):
         vectors (None: 0.25; 0 = input vectors alone, as word2vec saves).
         progress=True prints the trainer's
         progress line to stderr. Ctrl-C stops it with KeyboardInterrupt. The
-        statistics of the run are in .stats (words/s, loss, ...).
+        statistics of the run are in .stats (words/s, loss, ...). maxn > 0
+        turns on fastText's subwords (n-grams of minn..maxn characters hashed
+        into bucket rows; memory (words + bucket) x dim floats): the vectors
+        are then each word's mean of its own and its n-grams' rows, and words
+        outside the vocabulary get vectors too (save_model writes the .slsw).
 
         Under mpirun (simlearn.rank()) every rank calls it with the same
         corpus and settings: each trains its share of the corpus and the
@@ -792,9 +800,22 @@ class Words(_simlearn._Words):
         w, stats = cls._train(corpus, _count(dim, "dim"), _count(window, "window"), _count(negative, "negative"),
                               _count(epochs, "epochs"), _count(min_count, "min_count"), float(sample), lr,
                               arch == "cbow", negatives == "per-pair", _count(seed, "seed", 0),
-                              _count(threads, "threads", 0), bool(progress), ns_exponent, context_weight)
+                              _count(threads, "threads", 0), bool(progress), ns_exponent, context_weight,
+                              _count(minn, "minn"), _count(maxn, "maxn", 0), _count(bucket, "bucket"))
         w.stats = stats
         return w
+
+    @property
+    def subwords(self):
+        """The subword model's settings, a dict of minn, maxn, bucket and
+        lowercase, or None for vectors without one."""
+        s = self._subword_settings()
+        return None if s is None else dict(zip(("minn", "maxn", "bucket", "lowercase"), s))
+
+    def save_model(self, path):
+        """Write the subword model (.slsw: settings, vocabulary, word and
+        n-gram rows), what embeds any word; ValueError without one."""
+        self._save_model(path)
 
     def __len__(self):
         return self._shape()[0]
@@ -826,7 +847,13 @@ class Words(_simlearn._Words):
         return row
 
     def vector(self, word):
-        """The vector of a word (KeyError when it is not in the vocabulary)."""
+        """The vector of a word. Outside the vocabulary: with a subword model
+        the mean of its character n-grams' vectors (zeros when it has none, as
+        fastText), else KeyError."""
+        if isinstance(word, str) and self._lookup(word) < 0:
+            got = self._subword_vector(word, False)
+            if got is not None:
+                return _np.frombuffer(got[0], dtype=_np.float32).copy()
         row = self._row(word)
         return _np.frombuffer(self._rows(row, row + 1), dtype=_np.float32).copy()
 
@@ -842,9 +869,13 @@ class Words(_simlearn._Words):
                 if t in ("+", "-"):
                     sign = -1.0 if t == "-" else 1.0
                     continue
-                row = self._row(t)
-                q += _np.float32(sign) * _np.frombuffer(self._unit_row(row), dtype=_np.float32)
-                rows.append(row)
+                got = self._subword_vector(t, True) if self._lookup(t) < 0 else None
+                if got is not None and got[1] > 0:  # outside the vocabulary: its n-grams
+                    q += _np.float32(sign) * _np.frombuffer(got[0], dtype=_np.float32)
+                else:
+                    row = self._row(t)
+                    q += _np.float32(sign) * _np.frombuffer(self._unit_row(row), dtype=_np.float32)
+                    rows.append(row)
                 sign, terms = 1.0, terms + 1
             if not terms:
                 raise ValueError("query: expected at least one word")
@@ -877,7 +908,9 @@ class Words(_simlearn._Words):
     def similarity_eval(self, path):
         """Spearman and Pearson correlation of cosines with the scores of a
         word-pair file ("w1 w2 score" lines, e.g. data/wordsim353.tsv), over
-        the pairs with both words known: a dict spearman, pearson, pairs, used."""
+        the pairs with both words known: a dict spearman, pearson, pairs, used
+        (with a subword model, a word outside the vocabulary is known by its
+        n-grams, and by_ngrams counts the pairs that used them)."""
         return self._similarity(path)
 
     @classmethod

@@ -928,16 +928,22 @@ static PyObject *py_knn_classify(PyObject *self, PyObject *args) {
 
 /* ---- word vectors ----------------------------------------------------------
  * A _Words holds an sl_wordvecs (loaded, or exported from a training run)
- * and, once a nearest-word query asks for it, its unit-normalised copy. */
+ * and, once a nearest-word query asks for it, its unit-normalised copy. A
+ * subword model's (a .slsw file, or a run with subwords) holds the model sw,
+ * and w is then its vocabulary's vectors, owned by sw. */
 typedef struct {
     PyObject_HEAD sl_wordvecs *w;
     float *unit;
+    sl_words_subword *sw;
 } WordsObject;
 
 static PyTypeObject WordsType;
 
 static void words_dealloc(WordsObject *o) {
-    sl_wordvecs_destroy(o->w);
+    if (o->sw)
+        sl_words_subword_destroy(o->sw);
+    else
+        sl_wordvecs_destroy(o->w);
     sl_allocator_free(o->unit);
     Py_TYPE(o)->tp_free((PyObject *)o);
 }
@@ -965,20 +971,35 @@ const sl_wordvecs *words_vectors(PyObject *o) {
     return words_live((WordsObject *)o);
 }
 
+/* A _Words around a subword model (taken). */
+static PyObject *words_wrap_subword(PyObject *cls, sl_words_subword *sw) {
+    WordsObject *o = (WordsObject *)((PyTypeObject *)cls)->tp_alloc((PyTypeObject *)cls, 0);
+    if (!o) {
+        sl_words_subword_destroy(sw);
+        return NULL;
+    }
+    o->sw = sw;
+    o->w = (sl_wordvecs *)sl_words_subword_vecs(sw);
+    return (PyObject *)o;
+}
+
 static PyObject *words_load(PyObject *cls, PyObject *arg) {
     PyObject *path;
     if (!PyUnicode_FSConverter(arg, &path)) return NULL;
     sl_wordvecs *w = NULL;
+    sl_words_subword *sw = NULL;
     sl_status s;
-    Py_BEGIN_ALLOW_THREADS s = sl_words_load(PyBytes_AS_STRING(path), &w);
+    Py_BEGIN_ALLOW_THREADS s = sl_words_subword_file(PyBytes_AS_STRING(path))
+                                   ? sl_words_subword_load(PyBytes_AS_STRING(path), &sw)
+                                   : sl_words_load(PyBytes_AS_STRING(path), &w);
     Py_END_ALLOW_THREADS Py_DECREF(path);
     if (s) return raise_status(s);
-    return words_wrap(cls, w);
+    return sw ? words_wrap_subword(cls, sw) : words_wrap(cls, w);
 }
 
 /* _train(corpus, dim, window, negative, epochs, min_count, sample, lr, cbow, per_pair, seed, threads,
- * progress, ns_exponent, context_weight) -> (words, dict of stats); lr <= 0 and ns_exponent or
- * context_weight < 0 keep the trainer's defaults */
+ * progress, ns_exponent, context_weight, minn, maxn, bucket) -> (words, dict of stats); lr <= 0 and
+ * ns_exponent or context_weight < 0 keep the trainer's defaults */
 static PyObject *words_train(PyObject *cls, PyObject *args) {
     PyObject *path;
     sl_words_config c;
@@ -987,10 +1008,13 @@ static PyObject *words_train(PyObject *cls, PyObject *args) {
     int cbow, per_pair, progress;
     unsigned long long seed;
     double lr, ns_exponent, context_weight;
-    if (!PyArg_ParseTuple(args, "O&iiiiLddppKipdd", PyUnicode_FSConverter, &path, &c.dim, &c.window, &c.negative,
+    unsigned long long bucket;
+    if (!PyArg_ParseTuple(args, "O&iiiiLddppKipddiiK", PyUnicode_FSConverter, &path, &c.dim, &c.window, &c.negative,
                           &c.epochs, &min_count, &c.sample, &lr, &cbow, &per_pair, &seed, &c.threads, &progress,
-                          &ns_exponent, &context_weight))
+                          &ns_exponent, &context_weight, &c.minn, &c.maxn, &bucket))
         return NULL;
+    if (bucket > UINT32_MAX) return Py_DECREF(path), PyErr_Format(PyExc_ValueError, "bucket: %llu is too large", bucket);
+    c.bucket = (uint32_t)bucket;
     c.vocab.min_count = min_count > 0 ? (uint64_t)min_count : 1;
     if (lr > 0) c.lr = lr;
     if (ns_exponent >= 0) c.ns_exponent = ns_exponent;
@@ -1002,16 +1026,17 @@ static PyObject *words_train(PyObject *cls, PyObject *args) {
     sl_words_model *m = NULL;
     sl_words_stats st = {0};
     sl_wordvecs *w = NULL;
+    sl_words_subword *sw = NULL;
     sigint_guard g;
     sigint_catch(&g);
     sl_status s;
     Py_BEGIN_ALLOW_THREADS s = sl_words_train(PyBytes_AS_STRING(path), &c, &m, &st);
-    if (!s) s = sl_words_model_export(m, &w);
+    if (!s) s = c.maxn > 0 ? sl_words_subword_from_model(m, &sw) : sl_words_model_export(m, &w);
     sl_words_model_destroy(m);
     Py_END_ALLOW_THREADS sigint_release(&g);
     Py_DECREF(path);
     if (s) return raise_status(s);
-    PyObject *o = words_wrap(cls, w);
+    PyObject *o = sw ? words_wrap_subword(cls, sw) : words_wrap(cls, w);
     if (!o) return NULL;
     return Py_BuildValue("(N{s:K,s:K,s:d,s:d,s:d,s:d})", o, "raw_words", (unsigned long long)st.raw_words, "trained",
                          (unsigned long long)st.trained, "seconds", st.seconds, "words_per_sec", st.words_per_sec,
@@ -1133,11 +1158,60 @@ static PyObject *words_similarity(WordsObject *o, PyObject *arg) {
     if (!words_live(o)) return Py_DECREF(path), NULL;
     sl_similarity_result r;
     sl_status s;
-    Py_BEGIN_ALLOW_THREADS s = sl_words_similarity(o->w, PyBytes_AS_STRING(path), &r);
+    Py_BEGIN_ALLOW_THREADS s = o->sw ? sl_words_subword_similarity(o->sw, PyBytes_AS_STRING(path), &r)
+                                     : sl_words_similarity(o->w, PyBytes_AS_STRING(path), &r);
     Py_END_ALLOW_THREADS Py_DECREF(path);
     if (s) return raise_status(s);
-    return Py_BuildValue("{s:d,s:d,s:n,s:n}", "spearman", r.spearman, "pearson", r.pearson, "pairs",
-                         (Py_ssize_t)r.pairs, "used", (Py_ssize_t)r.used);
+    if (!o->sw)
+        return Py_BuildValue("{s:d,s:d,s:n,s:n}", "spearman", r.spearman, "pearson", r.pearson, "pairs",
+                             (Py_ssize_t)r.pairs, "used", (Py_ssize_t)r.used);
+    return Py_BuildValue("{s:d,s:d,s:n,s:n,s:n}", "spearman", r.spearman, "pearson", r.pearson, "pairs",
+                         (Py_ssize_t)r.pairs, "used", (Py_ssize_t)r.used, "by_ngrams", (Py_ssize_t)r.by_ngrams);
+}
+
+/* _subword_vector(word, unit) -> (vector bytes, n-grams averaged) of a word
+ * outside the vocabulary (unit: normalised as `words nearest` does), or
+ * None without a subword model. */
+static PyObject *words_subword_vector(WordsObject *o, PyObject *args) {
+    const char *word;
+    int unit;
+    if (!PyArg_ParseTuple(args, "sp", &word, &unit) || !words_live(o)) return NULL;
+    if (!o->sw) Py_RETURN_NONE;
+    float *v = malloc(o->w->dim * sizeof *v);
+    if (!v) return PyErr_NoMemory();
+    size_t n = sl_words_subword_vector(o->sw, word, v, NULL);
+    if (unit && n > 0) sl_rows_normalize(v, 1, o->w->dim);
+    PyObject *r = Py_BuildValue("(y#n)", (const char *)v, (Py_ssize_t)(o->w->dim * sizeof *v), (Py_ssize_t)n);
+    free(v);
+    return r;
+}
+
+/* _subword_settings() -> (minn, maxn, bucket, lowercase) or None. */
+static PyObject *words_subword_settings(WordsObject *o, PyObject *unused) {
+    (void)unused;
+    if (!words_live(o)) return NULL;
+    if (!o->sw) Py_RETURN_NONE;
+    int minn, maxn;
+    uint32_t bucket;
+    bool lower;
+    sl_words_subword_settings(o->sw, &minn, &maxn, &bucket, &lower);
+    return Py_BuildValue("(iiIO)", minn, maxn, (unsigned)bucket, lower ? Py_True : Py_False);
+}
+
+static PyObject *words_save_model(WordsObject *o, PyObject *arg) {
+    PyObject *path;
+    if (!PyUnicode_FSConverter(arg, &path)) return NULL;
+    if (!words_live(o)) return Py_DECREF(path), NULL;
+    if (!o->sw) {
+        Py_DECREF(path);
+        return PyErr_Format(PyExc_ValueError, "save_model: these vectors have no subword model (train with maxn > 0 "
+                            "or load a .slsw file)");
+    }
+    sl_status s;
+    Py_BEGIN_ALLOW_THREADS s = sl_words_subword_save(o->sw, PyBytes_AS_STRING(path));
+    Py_END_ALLOW_THREADS Py_DECREF(path);
+    if (s) return raise_status(s);
+    Py_RETURN_NONE;
 }
 
 static PyObject *words_save(WordsObject *o, PyObject *args) {
@@ -1242,6 +1316,9 @@ static PyMethodDef words_methods[] = {
     {"_save", (PyCFunction)words_save, METH_VARARGS, "write word2vec text or binary"},
     {"_counts", (PyCFunction)words_counts, METH_VARARGS, "word counts per row, and their total"},
     {"_embed", (PyCFunction)words_embed, METH_VARARGS, "vectors of lines of text"},
+    {"_subword_vector", (PyCFunction)words_subword_vector, METH_VARARGS, "n-gram vector of a word, or None"},
+    {"_subword_settings", (PyCFunction)words_subword_settings, METH_NOARGS, "(minn, maxn, bucket, lowercase) or None"},
+    {"_save_model", (PyCFunction)words_save_model, METH_O, "write the subword model (.slsw)"},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject WordsType = {

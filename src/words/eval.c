@@ -109,14 +109,19 @@ sl_status sl_words_unit(const sl_wordvecs *w, float **out) {
 }
 
 /* ---- line reading --------------------------------------------------------------*/
-static char *read_line(FILE *f, char **buf, size_t *cap) {
+/* The next line in *buf (grown as needed), or NULL at the end of the file
+ * and when out of memory (then *st is set to SL_ERR_NOMEM). */
+static char *read_line(FILE *f, char **buf, size_t *cap, sl_status *st) {
     size_t n = 0;
     int ch;
     while ((ch = fgetc(f)) != EOF) {
         if (n + 2 > *cap) {
             size_t nc = *cap ? *cap * 2 : 256;
             char *nb = sl__realloc(*buf, nc);
-            if (!nb) return NULL;
+            if (!nb) {
+                *st = sl__fail(SL_ERR_NOMEM, "out of memory for a line of %zu bytes", nc);
+                return NULL;
+            }
             *buf = nb;
             *cap = nc;
         }
@@ -203,7 +208,7 @@ static sl_status read_questions(FILE *f, const char *path, const sl__wlookup *L,
     char *buf = NULL, *line;
     size_t cap = 0, line_no = 0;
     sl_status s = SL_OK;
-    while (s == SL_OK && (line = read_line(f, &buf, &cap)) != NULL) {
+    while (s == SL_OK && (line = read_line(f, &buf, &cap, &s)) != NULL) {
         line_no++;
         char *p = line;
         while (*p == ' ' || *p == '\t') p++;
@@ -361,15 +366,31 @@ static double cosine(const float *a, const float *b, size_t d) {
     return aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0.0;
 }
 
-sl_status sl_words_similarity(const sl_wordvecs *w, const char *path, sl_similarity_result *out) {
+/* The vector of a pair's word into buf: the row of w it has (folded
+ * lookup), else (sw not NULL) its n-gram vector; NULL when it has neither.
+ * *ngrams tells which. */
+static const float *pair_vector(const sl_wordvecs *w, const sl__wlookup *L, const sl_words_subword *sw,
+                                const char *word, float *buf, bool *ngrams) {
+    long r = sl__wlookup_fold(L, word);
+    *ngrams = false;
+    if (r >= 0) return w->vecs + (size_t)r * w->dim;
+    if (!sw || sl_words_subword_vector(sw, word, buf, NULL) == 0) return NULL;
+    *ngrams = true;
+    return buf;
+}
+
+static sl_status similarity(const sl_wordvecs *w, const sl_words_subword *sw, const char *path,
+                            sl_similarity_result *out) {
     FILE *f = fopen(path, "rb");
     if (!f) return sl__fail(SL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     sl__wlookup L = {0};
     sl_status s = sl__wlookup_build(&L, w, w->n, false);
     double *human = NULL, *model = NULL, *r1 = NULL, *r2 = NULL;
-    size_t *idx = NULL, n = 0, cap = 0, pairs = 0, line_no = 0, bcap = 0;
+    size_t *idx = NULL, n = 0, cap = 0, pairs = 0, line_no = 0, bcap = 0, by_ngrams = 0;
+    float *va = sw ? sl__malloc_array(2 * w->dim, sizeof *va, "similarity") : NULL;
+    if (s == SL_OK && sw && !va) s = SL_ERR_NOMEM;
     char *buf = NULL, *line;
-    while (s == SL_OK && (line = read_line(f, &buf, &bcap)) != NULL) {
+    while (s == SL_OK && (line = read_line(f, &buf, &bcap, &s)) != NULL) {
         line_no++;
         char *p = line;
         while (*p == ' ' || *p == '\t') p++;
@@ -384,8 +405,10 @@ sl_status sl_words_similarity(const sl_wordvecs *w, const char *path, sl_similar
             break;
         }
         pairs++;
-        long a = sl__wlookup_fold(&L, tok[0]), b = sl__wlookup_fold(&L, tok[1]);
-        if (a < 0 || b < 0) continue;
+        bool ga, gb;
+        const float *a = pair_vector(w, &L, sw, tok[0], va, &ga), *b = a ? pair_vector(w, &L, sw, tok[1], va + (sw ? w->dim : 0), &gb) : NULL;
+        if (!a || !b) continue;
+        by_ngrams += ga || gb;
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 512;
             double *nh = sl__realloc(human, nc * sizeof *nh);
@@ -399,12 +422,13 @@ sl_status sl_words_similarity(const sl_wordvecs *w, const char *path, sl_similar
             cap = nc;
         }
         human[n] = score;
-        model[n] = cosine(w->vecs + (size_t)a * w->dim, w->vecs + (size_t)b * w->dim, w->dim);
+        model[n] = cosine(a, b, w->dim);
         n++;
     }
     if (s == SL_OK && pairs == 0) s = sl__fail(SL_ERR_FORMAT, "%s: no word pairs found", path);
     if (s == SL_OK && n < 2)
-        s = sl__fail(SL_ERR_NOTFOUND, "%s: only %zu of %zu pairs have both words in the vocabulary", path, n, pairs);
+        s = sl__fail(SL_ERR_NOTFOUND, "%s: only %zu of %zu pairs have both words in the vocabulary%s", path, n, pairs,
+                     sw ? " or character n-grams" : "");
     if (s == SL_OK) {
         r1 = sl__malloc_array(n, sizeof *r1, "similarity");
         r2 = sl__malloc_array(n, sizeof *r2, "similarity");
@@ -418,8 +442,10 @@ sl_status sl_words_similarity(const sl_wordvecs *w, const char *path, sl_similar
         out->pearson = pearson(human, model, n);
         out->pairs = pairs;
         out->used = n;
+        out->by_ngrams = by_ngrams;
     }
     fclose(f);
+    sl__free(va);
     sl__wlookup_free(&L);
     sl__free(buf);
     sl__free(human);
@@ -428,6 +454,14 @@ sl_status sl_words_similarity(const sl_wordvecs *w, const char *path, sl_similar
     sl__free(r2);
     sl__free(idx);
     return s;
+}
+
+sl_status sl_words_similarity(const sl_wordvecs *w, const char *path, sl_similarity_result *out) {
+    return similarity(w, NULL, path, out);
+}
+
+sl_status sl_words_subword_similarity(const sl_words_subword *sw, const char *path, sl_similarity_result *out) {
+    return similarity(sl_words_subword_vecs(sw), sw, path, out);
 }
 
 /* ---- nearest words ------------------------------------------------------------------*/

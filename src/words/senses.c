@@ -33,10 +33,11 @@ sl_status sl_words_model_export(const sl_words_model *m, sl_wordvecs **out) {
             sl_wordvecs_destroy(w);
             return sl__fail(SL_ERR_NOMEM, "word vectors: out of memory");
         }
+        float *dst = w->vecs + i * d;
+        if (sl__words_model_compose(m, i, dst)) continue; /* subwords: the mean of its rows */
         size_t first;
         int k;
         sl_words_model_senses(m, i, &first, &k, prior);
-        float *dst = w->vecs + i * d;
         for (int z = 0; z < k; z++) {
             const float *src = sl_words_model_row(m, first + (size_t)z);
             for (size_t c = 0; c < d; c++) dst[c] += (k == 1 ? 1.0f : prior[z]) * src[c];
@@ -259,6 +260,13 @@ sl_status sl_words_save_npy(const sl_words_model *m, const char *path) {
 
 sl_status sl_words_load(const char *path, sl_wordvecs **out) {
     size_t n = strlen(path);
+    if (sl_words_subword_file(path)) { /* a .slsw: its vocabulary's vectors */
+        sl_words_subword *sw;
+        SL__TRY(sl_words_subword_load(path, &sw));
+        *out = sl__subword_take_vecs(sw);
+        sl_words_subword_destroy(sw);
+        return SL_OK;
+    }
     if (!(n >= 4 && strcmp(path + n - 4, ".npy") == 0)) return sl_w2v_read(path, SL_W2V_AUTO, out);
     float *data;
     size_t rows, cols;

@@ -43,6 +43,8 @@ struct sl_words_model {
     float *in, *out;     /* rows x stride and V x stride, 64-byte aligned */
     void *in_raw, *out_raw;
     uint32_t *first;     /* V: first row of each word */
+    sl__subtab sub;      /* subwords: each word's n-gram rows (rows + bucket index); first NULL when off */
+    size_t in_rows;      /* rows of `in`: rows, plus bucket with subwords */
     uint8_t *nsense;     /* V: number of senses */
     double *sense_cnt;   /* rows: soft occurrence counts per sense */
     /* training state */
@@ -73,6 +75,7 @@ void sl_words_model_destroy(sl_words_model *m) {
     sl__free(m->in_raw);
     sl__free(m->out_raw);
     sl__free(m->first);
+    sl__subtab_free(&m->sub);
     sl__free(m->nsense);
     sl__free(m->sense_cnt);
     sl__free(m->rng);
@@ -120,8 +123,17 @@ static sl_status model_alloc(sl_vocab *v, const sl_words_config *cfg, int thread
         return sl__fail(SL_ERR_RANGE, "word vectors: %zu sense rows is too many", rows);
     }
     m->rows = rows;
+    m->in_rows = rows + (cfg->maxn > 0 ? cfg->bucket : 0);
+    if (cfg->maxn > 0) {
+        sl_status s = sl__subtab_build((const char *const *)v->word, m->V, cfg->minn, cfg->maxn, cfg->bucket, &m->sub);
+        if (s == SL_ERR_NOMEM) goto nomem;
+        if (s) {
+            sl_words_model_destroy(m);
+            return s;
+        }
+    }
     size_t nin, nout;
-    if (!sl_size_mul(rows, m->stride, &nin) || !sl_size_mul(m->V, m->stride, &nout)) goto nomem;
+    if (!sl_size_mul(m->in_rows, m->stride, &nin) || !sl_size_mul(m->V, m->stride, &nout)) goto nomem;
     m->in = aligned_floats(nin, &m->in_raw);
     m->out = aligned_floats(nout, &m->out_raw);
     m->sense_cnt = sl__calloc(rows, sizeof *m->sense_cnt);
@@ -134,9 +146,39 @@ nomem:
 }
 
 const sl_vocab *sl_words_model_vocab(const sl_words_model *m) { return m->vocab; }
+uint32_t sl_words_model_bucket(const sl_words_model *m) { return m->sub.first ? m->cfg.bucket : 0; }
+void sl_words_model_ngrams(const sl_words_model *m, int *minn, int *maxn) {
+    *minn = m->sub.first ? m->cfg.minn : 0;
+    *maxn = m->sub.first ? m->cfg.maxn : 0;
+}
+const float *sl_words_model_bucket_row(const sl_words_model *m, size_t b) {
+    return m->sub.first && b < m->cfg.bucket ? m->in + (m->rows + b) * m->stride : NULL;
+}
+
+bool sl__words_model_compose(const sl_words_model *m, size_t word, float *out) {
+    if (!m->sub.first) return false;
+    sl__subtab_mean(&m->sub, m->in, m->stride, m->dim, (uint32_t)word, out);
+    return true;
+}
+
+sl_status sl_words_model_save_subword(const sl_words_model *m, const char *path) {
+    if (!m->sub.first)
+        return sl__fail(SL_ERR_ARG, "subword model: the model was trained without subwords (maxn 0)");
+    const sl_words_config *c = &m->cfg;
+    return sl__subword_write(path, (const char *const *)m->vocab->word, m->vocab->count, m->V, m->dim, c->minn, c->maxn,
+                             c->bucket, c->vocab.lowercase, m->in, m->stride);
+}
+
+sl_status sl_words_subword_from_model(const sl_words_model *m, sl_words_subword **out) {
+    if (!m->sub.first)
+        return sl__fail(SL_ERR_ARG, "subword model: the model was trained without subwords (maxn 0)");
+    const sl_words_config *c = &m->cfg;
+    return sl__subword_create((const char *const *)m->vocab->word, m->vocab->count, m->V, m->dim, c->minn, c->maxn,
+                              c->bucket, c->vocab.lowercase, m->in, m->stride, out);
+}
 int sl_words_model_dim(const sl_words_model *m) { return (int)m->dim; }
 float sl__words_context_weight(const sl_words_model *m) {
-    return m->cfg.senses > 1 ? 0.0f : (float)m->cfg.context_weight;
+    return m->cfg.senses > 1 || m->sub.first ? 0.0f : (float)m->cfg.context_weight;
 }
 size_t sl_words_model_rows(const sl_words_model *m) { return m->rows; }
 const float *sl_words_model_row(const sl_words_model *m, size_t row) {
@@ -179,6 +221,9 @@ void sl_words_config_default(sl_words_config *c) {
     c->sense_min_count = 100;
     c->progress_mode = SL_PROGRESS_AUTO;
     c->cache_mb = 2048;
+    c->minn = 3;
+    c->maxn = 0;
+    c->bucket = 2000000;
 }
 
 static sl_status check_config(const sl_words_config *c) {
@@ -204,6 +249,16 @@ static sl_status check_config(const sl_words_config *c) {
         return sl__fail(SL_ERR_ARG, "word vectors: senses %d, expected 1..%d", c->senses, MAX_SENSES);
     if (c->senses > 1 && (c->arch != SL_WORDS_SKIPGRAM || c->loss != SL_WORDS_NEG))
         return sl__fail(SL_ERR_ARG, "word vectors: multi-sense vectors need skip-gram with negative sampling");
+    if (c->maxn != 0) {
+        if (c->maxn < 0 || c->maxn > SL_WORDS_MAX_NGRAM || c->minn < 1 || c->minn > c->maxn)
+            return sl__fail(SL_ERR_ARG, "word vectors: minn %d, maxn %d, expected 1 <= minn <= maxn <= %d (maxn 0: no subwords)",
+                            c->minn, c->maxn, SL_WORDS_MAX_NGRAM);
+        if (c->bucket < 1 || c->bucket > INT32_MAX)
+            return sl__fail(SL_ERR_ARG, "word vectors: bucket %u, expected 1..%d", c->bucket, INT32_MAX);
+        if (c->senses > 1)
+            return sl__fail(SL_ERR_ARG, "word vectors: subwords (maxn %d) do not combine with multi-sense vectors "
+                            "(senses %d)", c->maxn, c->senses);
+    }
     if (c->arch != SL_WORDS_SKIPGRAM && c->arch != SL_WORDS_CBOW)
         return sl__fail(SL_ERR_ARG, "word vectors: unknown architecture %d", (int)c->arch);
     if (c->loss != SL_WORDS_NEG && c->loss != SL_WORDS_SOFTMAX)
@@ -394,11 +449,14 @@ typedef struct {
     float *S;         /* logits / gradients, left rows x right rows */
     float *D;         /* left rows x stride */
     float *h;         /* stride (CBOW mean) */
+    float *H;         /* subwords: left rows x stride, the context words' composed vectors */
+    uint32_t *cw;     /* subwords: the word of each left row */
+    const float **rows; /* subwords: one word's rows (per-pair skip-gram) */
     uint32_t *neg;    /* 2 x negative: this prediction's and the next one's */
     uint32_t *sent;   /* MAX_SENT: the sentence being built */
     double *lq;       /* senses */
     size_t max_left, max_right;
-    void *D_raw, *h_raw;
+    void *D_raw, *h_raw, *H_raw;
 } scratch;
 
 static void scratch_free(scratch *s) {
@@ -407,6 +465,9 @@ static void scratch_free(scratch *s) {
     sl__free(s->S);
     sl__free(s->D_raw);
     sl__free(s->h_raw);
+    sl__free(s->H_raw);
+    sl__free(s->cw);
+    sl__free(s->rows);
     sl__free(s->neg);
     sl__free(s->sent);
     sl__free(s->lq);
@@ -419,7 +480,18 @@ static bool scratch_alloc(scratch *s, const sl_words_model *m) {
     size_t K = (size_t)m->cfg.negative;
     s->max_left = SL__MAX(W, (size_t)m->cfg.senses);
     s->max_right = m->cfg.loss == SL_WORDS_SOFTMAX ? m->V : W + K + 1;
-    s->a = sl__calloc(s->max_left + 1, sizeof *s->a);
+    /* With subwords a CBOW window's rows are its words' own and n-gram rows. */
+    size_t per_word = 1 + m->sub.max;
+    s->a = sl__calloc(s->max_left * per_word + 1, sizeof *s->a);
+    if (m->sub.first) {
+        s->H = aligned_floats((s->max_left + 1) * m->stride, &s->H_raw);
+        s->cw = sl__calloc(s->max_left + 1, sizeof *s->cw);
+        s->rows = sl__calloc(per_word, sizeof *s->rows);
+        if (!s->H || !s->cw || !s->rows) {
+            scratch_free(s);
+            return false;
+        }
+    }
     s->b = sl__calloc(SL__MAX(s->max_right, W) + 1, sizeof *s->b);
     s->S = sl__calloc((s->max_left + 1) * (s->max_right + 1), sizeof *s->S);
     s->D = aligned_floats((s->max_left + 1) * m->stride, &s->D_raw);
@@ -467,6 +539,17 @@ static inline double ns_core(const sl__wtab *tab, bool exact, const float *const
 double sl__words_ns_step(const sl__wtab *tab, const float *const *a, size_t m, const float *const *b, size_t n,
                          size_t d, float lr, float *S, float *D) {
     return tab ? ns_core(tab, false, a, m, b, n, d, lr, S, D) : ns_core(NULL, true, a, m, b, n, d, lr, S, D);
+}
+
+static void mean_rows(float *h, const float *const *a, size_t m, size_t d);
+
+double sl__w_sub_pair(const sl__wtab *tab, float *const *rows, size_t k, float *const *b, size_t n, size_t d, float lr,
+                      float *a, float *e) {
+    mean_rows(a, (const float *const *)rows, k, d);
+    double loss = tab ? sl__w_pair(tab, a, b, n, d, lr, e) : sl__w_pair(NULL, a, b, n, d, lr, e);
+    if (lr != 0)
+        for (size_t j = 0; j < k; j++) sl__w_add(rows[j], e, d);
+    return loss;
 }
 
 /* Full softmax over all V output rows for rows a[0..m), target y. */
@@ -524,6 +607,34 @@ static void mean_rows(float *h, const float *const *a, size_t m, size_t d) {
     }
 }
 
+/* ---- subwords ---------------------------------------------------------------------*/
+/* The input rows of word w into r: its own row, then (subwords on) its
+ * n-grams'. Returns their number. */
+static inline size_t word_rows(const sl_words_model *M, uint32_t w, const float **r) {
+    size_t d = M->stride, n = 0;
+    r[n++] = M->in + (size_t)w * d;
+    if (M->sub.first)
+        for (uint32_t k = M->sub.first[w]; k < M->sub.first[w + 1]; k++) r[n++] = M->in + (size_t)M->sub.row[k] * d;
+    return n;
+}
+
+/* The input rows of a window (positions lo..hi but i) into a: the words'
+ * own rows, with their n-gram rows when subwords are on. */
+static inline size_t window_rows(const sl_words_model *M, const uint32_t *sent, size_t lo, size_t hi, size_t i,
+                                 const float **a) {
+    size_t m = 0;
+    for (size_t j = lo; j < hi; j++)
+        if (j != i) m += word_rows(M, sent[j], a + m);
+    return m;
+}
+
+/* Add a step to every input row of word w (fastText's update of a mean). */
+static inline void scatter(const sl_words_model *M, uint32_t w, const float *D) {
+    size_t d = M->stride;
+    sl__w_add(M->in + (size_t)w * d, D, d);
+    for (uint32_t k = M->sub.first[w]; k < M->sub.first[w + 1]; k++) sl__w_add(M->in + (size_t)M->sub.row[k] * d, D, d);
+}
+
 /* ---- per-pair negatives ---------------------------------------------------------*/
 /* Draw the negatives of the next prediction and prefetch their output rows,
  * so their cache misses overlap with this prediction's arithmetic. */
@@ -571,9 +682,7 @@ static double pair_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng *rn
         size_t lo = i >= win ? i - win : 0, hi = SL__MIN(len, i + win + 1);
         if (i + 1 < len) prefetch_row(M->out + (size_t)sent[i + 1] * d, d);
         if (c->arch == SL_WORDS_CBOW) {
-            size_t m = 0;
-            for (size_t j = lo; j < hi; j++)
-                if (j != i) s->a[m++] = M->in + (size_t)sent[j] * d;
+            size_t m = window_rows(M, sent, lo, hi, i, s->a);
             if (m == 0) continue;
             mean_rows(s->h, s->a, m, d);
             swap_ptr(&cur, &next);
@@ -589,9 +698,15 @@ static double pair_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng *rn
             swap_ptr(&cur, &next);
             draw_negatives(t, rng, next);
             size_t n = pair_targets(M, s->b, w, cur);
-            float *in = M->in + (size_t)sent[j] * d;
-            loss += sl__w_pair(&t->tab, in, b, n, d, lr, s->D);
-            sl__w_add(in, s->D, d);
+            if (M->sub.first) {
+                /* subwords: the mean of the context word's rows predicts */
+                size_t k = word_rows(M, sent[j], s->rows);
+                loss += sl__w_sub_pair(&t->tab, (float *const *)s->rows, k, b, n, d, lr, s->h, s->D);
+            } else {
+                float *in = M->in + (size_t)sent[j] * d;
+                loss += sl__w_pair(&t->tab, in, b, n, d, lr, s->D);
+                sl__w_add(in, s->D, d);
+            }
             ts->npred += 1;
         }
     }
@@ -674,13 +789,15 @@ static void cbow_step(trainer *t, scratch *s, thread_state *ts, sl_rng *rng, con
     sl_words_model *M = t->m;
     size_t d = M->stride;
     mean_rows(s->h, s->a, m, d);
-    const float *ctx[2 * 1000];
-    memcpy(ctx, s->a, m * sizeof *ctx);
+    /* The batch's left row is the mean, in s->a[m] (the rows stay before it). */
+    const float **ctx = s->a, *keep = s->a[0];
+    s->a[m] = keep;
     s->a[0] = s->h;
     if (M->cfg.loss == SL_WORDS_SOFTMAX)
         *loss += softmax_batch(t, s, 1, sent[i], lr);
     else
         *loss += ns_batch(t, s, 1, centre_targets(t, s, rng, sent, len, i), lr);
+    ctx[0] = ctx[m];
     for (size_t j = 0; j < m; j++) sl__w_add((float *)ctx[j], s->D, d);
     ts->npred += 1;
 }
@@ -695,7 +812,12 @@ static void skipgram_step(trainer *t, scratch *s, thread_state *ts, sl_rng *rng,
         *loss += softmax_batch(t, s, m, sent[i], lr);
     else
         *loss += ns_batch(t, s, m, centre_targets(t, s, rng, sent, len, i), lr);
-    for (size_t j = 0; j < m; j++) sl__w_add((float *)s->a[j], s->D + j * d, d);
+    for (size_t j = 0; j < m; j++) {
+        if (M->sub.first)
+            scatter(M, s->cw[j], s->D + j * d); /* s->a[j] is the composed vector of word cw[j] */
+        else
+            sl__w_add((float *)s->a[j], s->D + j * d, d);
+    }
     ts->npred += (double)m;
 }
 
@@ -719,8 +841,19 @@ static double train_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng *r
             continue;
         }
         size_t m = 0;
-        for (size_t j = lo; j < hi; j++)
-            if (j != i) s->a[m++] = M->in + (size_t)sent[j] * d;
+        if (c->arch == SL_WORDS_CBOW)
+            m = window_rows(M, sent, lo, hi, i, s->a);
+        else if (M->sub.first)
+            for (size_t j = lo; j < hi; j++) {
+                if (j == i) continue;
+                float *h = s->H + m * d;
+                mean_rows(h, s->rows, word_rows(M, sent[j], s->rows), d);
+                s->cw[m] = sent[j];
+                s->a[m++] = h;
+            }
+        else
+            for (size_t j = lo; j < hi; j++)
+                if (j != i) s->a[m++] = M->in + (size_t)sent[j] * d;
         if (m == 0) continue;
         if (c->arch == SL_WORDS_CBOW)
             cbow_step(t, s, ts, rng, sent, len, i, m, lr, &loss);
@@ -898,7 +1031,11 @@ static sl_status train_slice(trainer *t, scratch *s, int tid, size_t slot, uint6
 /* ---- checkpoints -----------------------------------------------------------------*/
 /* Version 2 added the negatives mode, min_lr and the positions inside the
  * current round; version 1 files (shared negatives, min_lr 0, stopped at a
- * round boundary) are still read. */
+ * round boundary) are still read. Version 3 adds minn, maxn and bucket (maxn
+ * 0: no subwords) to the integer settings, the negative exponent and the
+ * context weight to the real ones, and, with subwords, the bucket rows after
+ * the word rows of the input vectors; versions 1 and 2 resume with exponent
+ * 0.75 and weight 0. */
 static const char CKPT_MAGIC[8] = {'S', 'L', 'W', 'C', 'K', 'P', 'T', '1'};
 #define CKPT_VERSION 3u
 
@@ -912,9 +1049,10 @@ static sl_status ckpt_write(const sl_words_model *m, const char *path) {
     const sl_words_config *c = &m->cfg;
     bool ok = w_all(f, CKPT_MAGIC, 8);
     uint32_t ver = CKPT_VERSION;
-    int32_t ints[11] = {(int32_t)c->arch, (int32_t)c->loss, c->dim,           c->window,
+    int32_t ints[14] = {(int32_t)c->arch, (int32_t)c->loss, c->dim,           c->window,
                         c->negative,      c->epochs,        c->senses,        c->hard_senses,
-                        c->vocab.lowercase, m->threads,     (int32_t)c->negatives};
+                        c->vocab.lowercase, m->threads,     (int32_t)c->negatives, c->minn,
+                        c->maxn,          (int32_t)c->bucket};
     double dbl[6] = {c->sample, c->lr, c->min_lr_frac, c->min_lr, c->ns_exponent, c->context_weight};
     uint64_t u64s[5] = {c->seed, c->sense_min_count, c->vocab.min_count, (uint64_t)c->vocab.max_size,
                         m->corpus_size};
@@ -928,7 +1066,7 @@ static sl_status ckpt_write(const sl_words_model *m, const char *path) {
     }
     ok = ok && w_all(f, m->nsense, m->V) && w_all(f, m->sense_cnt, m->rows * sizeof *m->sense_cnt);
     ok = ok && w_all(f, m->rng, (size_t)m->threads * sizeof *m->rng);
-    for (size_t r = 0; ok && r < m->rows; r++) ok = w_all(f, m->in + r * m->stride, m->dim * sizeof(float));
+    for (size_t r = 0; ok && r < m->in_rows; r++) ok = w_all(f, m->in + r * m->stride, m->dim * sizeof(float));
     for (size_t r = 0; ok && r < m->V; r++) ok = w_all(f, m->out + r * m->stride, m->dim * sizeof(float));
     ok = ok && w_all(f, "SLWEND\0\0", 8);
     if (!ok) {
@@ -964,7 +1102,7 @@ static sl_status ckpt_read_header(reader *r, ckpt_header *h) {
     const char *path = r->path;
     char magic[8];
     uint32_t ver;
-    int32_t ints[11];
+    int32_t ints[14];
     double dbl[6];
     uint64_t u64s[5];
     sl_status s;
@@ -974,7 +1112,7 @@ static sl_status ckpt_read_header(reader *r, ckpt_header *h) {
     SL__TRY(r_bytes(r, &ver, 4, "the version"));
     if (ver < 1 || ver > CKPT_VERSION)
         return sl__fail(SL_ERR_UNSUPPORTED, "%s: checkpoint version %u, expected 1 to %u", path, ver, CKPT_VERSION);
-    size_t nints = ver == 1 ? 10 : 11, ndbl = ver == 1 ? 3 : ver == 2 ? 4 : 6;
+    size_t nints = ver == 1 ? 10 : ver == 2 ? 11 : 14, ndbl = ver == 1 ? 3 : ver == 2 ? 4 : 6;
     if ((s = r_bytes(r, ints, nints * 4, "the settings")) != SL_OK ||
         (s = r_bytes(r, dbl, ndbl * 8, "the settings")) != SL_OK ||
         (s = r_bytes(r, u64s, sizeof u64s, "the settings")) != SL_OK ||
@@ -996,6 +1134,11 @@ static sl_status ckpt_read_header(reader *r, ckpt_header *h) {
     c->vocab.lowercase = ints[8] != 0;
     h->threads = ints[9];
     c->negatives = ver == 1 ? SL_WORDS_SHARED : (sl_words_negatives)ints[10];
+    if (ver >= 3) { /* maxn 0: no subwords */
+        c->minn = ints[11];
+        c->maxn = ints[12];
+        c->bucket = (uint32_t)ints[13];
+    }
     c->sample = dbl[0];
     c->lr = dbl[1];
     c->min_lr_frac = dbl[2];
@@ -1061,7 +1204,8 @@ static sl_status ckpt_read_senses(reader *r, const ckpt_header *h, uint8_t *nsen
     if (total_rows != rows)
         return sl__fail(SL_ERR_FORMAT, "%s: senses add up to %llu rows, header says %llu", path,
                         (unsigned long long)total_rows, (unsigned long long)rows);
-    uint64_t need = rows * 8 + (uint64_t)h->threads * sizeof(sl_rng) + (rows + V) * (uint64_t)h->c.dim * 4 + 8;
+    uint64_t bucket = h->c.maxn > 0 ? h->c.bucket : 0;
+    uint64_t need = rows * 8 + (uint64_t)h->threads * sizeof(sl_rng) + (rows + bucket + V) * (uint64_t)h->c.dim * 4 + 8;
     if (need != r->left)
         return sl__fail(SL_ERR_FORMAT, "%s: checkpoint %s: %llu bytes after the vocabulary, expected %llu", path,
                         r->left < need ? "truncated" : "has trailing bytes", (unsigned long long)r->left,
@@ -1075,9 +1219,9 @@ static sl_status ckpt_read_state(reader *r, const ckpt_header *h, sl_words_model
     const char *path = r->path;
     SL__TRY(r_bytes(r, m->sense_cnt, h->rows * 8, "the sense counts"));
     SL__TRY(r_bytes(r, m->rng, (uint64_t)h->threads * sizeof(sl_rng), "the random state"));
-    for (size_t i = 0; i < m->rows; i++) SL__TRY(r_bytes(r, m->in + i * m->stride, m->dim * 4, "the input vectors"));
+    for (size_t i = 0; i < m->in_rows; i++) SL__TRY(r_bytes(r, m->in + i * m->stride, m->dim * 4, "the input vectors"));
     for (size_t i = 0; i < m->V; i++) SL__TRY(r_bytes(r, m->out + i * m->stride, m->dim * 4, "the output vectors"));
-    for (size_t i = 0; i < m->rows * m->stride; i++)
+    for (size_t i = 0; i < m->in_rows * m->stride; i++)
         if (!isfinite(m->in[i]))
             return sl__fail(SL_ERR_NUMERIC, "%s: input vector row %zu holds a non-finite value", path, i / m->stride);
     char end[8];
@@ -1139,7 +1283,7 @@ static void init_vectors(sl_words_model *m) {
      * single stream keeps this independent of the thread count. */
     sl_rng r;
     sl_rng_seed(&r, m->cfg.seed, 0xffffffffULL);
-    for (size_t i = 0; i < m->rows; i++)
+    for (size_t i = 0; i < m->in_rows; i++) /* the word rows, then the bucket rows */
         for (size_t k = 0; k < m->dim; k++) m->in[i * m->stride + k] = (sl_rng_uniform(&r) - 0.5f) / (float)m->dim;
     for (int t = 0; t < m->threads; t++) sl_rng_seed(&m->rng[t], m->cfg.seed, (uint64_t)t);
 }
@@ -1189,12 +1333,12 @@ static sl_status trainer_init(trainer *t, sl_words_model *m, const char *corpus,
     if (s == SL_OK && t->R > 1 && m->cfg.senses > 1 && !(t->sense_sum = sl__calloc(m->rows, sizeof(double))))
         s = SL_ERR_NOMEM;
     if (s == SL_OK && t->R > 1) {
-        t->base_in = aligned_floats(m->rows * m->stride, &t->base_raw[0]);
+        t->base_in = aligned_floats(m->in_rows * m->stride, &t->base_raw[0]);
         t->base_out = aligned_floats(m->V * m->stride, &t->base_raw[1]);
-        t->row_len = sl__malloc_array(m->rows, sizeof *t->row_len, "word vectors");
+        t->row_len = sl__malloc_array(m->in_rows, sizeof *t->row_len, "word vectors");
         if (!t->base_in || !t->base_out || !t->row_len) s = SL_ERR_NOMEM;
         else {
-            memcpy(t->base_in, m->in, m->rows * m->stride * sizeof(float));
+            memcpy(t->base_in, m->in, m->in_rows * m->stride * sizeof(float));
             memcpy(t->base_out, m->out, m->V * m->stride * sizeof(float));
         }
     }
@@ -1297,11 +1441,12 @@ static sl_status merge_changes(const trainer *t, float *x, float *base, size_t r
 }
 
 /* The exchange of the model (thread 0 of every rank, in step): the rows of
- * the first `words` words (all: every row). */
+ * the first `words` words (all: every row, the subwords' bucket rows
+ * included). */
 static sl_status merge_words(trainer *t, size_t words) {
     sl_words_model *m = t->m;
     double t0 = sl_time_now();
-    size_t n = m->V < words ? m->V : words, in_rows = n < m->V ? m->first[n] : m->rows;
+    size_t n = m->V < words ? m->V : words, in_rows = n < m->V ? m->first[n] : m->in_rows;
     sl_status s = merge_changes(t, m->in, t->base_in, in_rows);
     if (s == SL_OK) s = merge_changes(t, m->out, t->base_out, n);
     t->exchange_secs += sl_time_now() - t0;

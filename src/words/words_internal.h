@@ -71,6 +71,48 @@ long sl__wlookup_find(const sl__wlookup *L, const char *word);
  * malloc'ed, NULL when out of memory. */
 char *sl__words_vocab_path(const char *npy);
 
+/* ---- subwords (subword.c) ----------------------------------------------------
+ * fastText's character n-grams: the word wrapped as "<word>", every run of
+ * minn..maxn UTF-8 characters starting at a byte that is not a continuation
+ * byte (0x80..0xBF), except the 1-grams "<" and ">", hashed by fastText's
+ * FNV-1a variant (each byte sign-extended before the xor) modulo bucket. */
+uint32_t sl__ngram_hash(const char *s, size_t n);
+/* The most n-grams a word of at most SL_WORDS_MAX_WORD bytes can have. */
+size_t sl__ngram_cap(int minn, int maxn);
+/* The n-grams of word (len <= SL_WORDS_MAX_WORD bytes) in fastText's order
+ * (by start, then length): their buckets (hash % bucket) into ids, and, when
+ * start and bytes are not NULL, each one's first byte and byte length in the
+ * wrapped "<word>". Writes at most cap; returns how many there are. */
+size_t sl__subwords(const char *word, size_t len, int minn, int maxn, uint32_t bucket, uint32_t *ids, uint8_t *start,
+                    uint8_t *bytes, size_t cap);
+/* Every vocabulary word's n-gram rows (V + bucket index), CSR: word i's are
+ * row[first[i] .. first[i+1]); max is the most any word has. */
+typedef struct sl__subtab {
+    uint32_t *first, *row;
+    size_t max;
+} sl__subtab;
+sl_status sl__subtab_build(const char *const *words, size_t V, int minn, int maxn, uint32_t bucket, sl__subtab *t);
+void sl__subtab_free(sl__subtab *t);
+/* out (d floats) = the mean of row w of `in` and w's n-gram rows (rows of
+ * `stride` floats), summed in double and rounded once (finite for finite
+ * rows). Training composes its inputs in float (mean_rows, train.c). */
+void sl__subtab_mean(const sl__subtab *t, const float *in, size_t stride, size_t d, uint32_t w, float *out);
+/* sl_words_subword_create from rows of `stride` floats (a trained model's). */
+sl_status sl__subword_create(const char *const *words, const uint64_t *counts, size_t V, size_t dim, int minn, int maxn,
+                             uint32_t bucket, bool lowercase, const float *rows, size_t stride, sl_words_subword **out);
+/* Write a .slsw file from its parts (rows of `stride` floats). */
+sl_status sl__subword_write(const char *path, const char *const *words, const uint64_t *counts, size_t V, size_t dim,
+                            int minn, int maxn, uint32_t bucket, bool lowercase, const float *rows, size_t stride);
+/* Take the vocabulary vectors out of a subword model (then only fit for
+ * sl_words_subword_destroy). */
+sl_wordvecs *sl__subword_take_vecs(sl_words_subword *s);
+/* A subword model's word vector (the mean of its rows) into out (dim
+ * floats); false, leaving out alone, for a model without subwords. */
+bool sl__words_model_compose(const sl_words_model *m, size_t word, float *out);
+/* Cut a word to SL_WORDS_MAX_WORD bytes at a UTF-8 boundary, as the corpus
+ * reader does: the length kept. */
+size_t sl__word_cut(const char *word, size_t len);
+
 /* ---- dense kernels ------------------------------------------------------------
  * Rows are given as pointer arrays (the rows of a window are scattered through
  * the embedding tables); every row has `d` floats, d a multiple of
@@ -126,6 +168,11 @@ double sl__words_ns_step(const sl__wtab *tab, const float *const *a, size_t m, c
  * σ. A row listed twice sees its first step, as in word2vec. */
 double sl__w_pair(const sl__wtab *tab, const float *a, float *const *b, size_t n, size_t d, float lr, float *e);
 double sl__w_pair_ref(const sl__wtab *tab, const float *a, float *const *b, size_t n, size_t d, float lr, float *e);
+/* A subword input: a (d floats, overwritten) = the mean of rows[0..k), the
+ * prediction sl__w_pair makes from it, then e (its step) added to every one
+ * of the k rows (fastText's update). Returns the loss; lr = 0 evaluates. */
+double sl__w_sub_pair(const sl__wtab *tab, float *const *rows, size_t k, float *const *b, size_t n, size_t d, float lr,
+                      float *a, float *e);
 double sl__words_softmax_step(const float *const *a, size_t m, const float *const *b, size_t V, uint32_t y,
                               size_t d, float lr, float *S, float *D);
 
@@ -142,7 +189,8 @@ void sl__poincare_step(float *theta, const double *grad, size_t dim, double lr, 
 
 /* The weight of the output row in the vectors a model exports: its
  * context_weight, or 0 for a multi-sense model (its rows are saved as
- * trained). */
+ * trained) and for a model with subwords (its vectors are the means of input
+ * rows, which the .slsw model reproduces for any word). */
 float sl__words_context_weight(const sl_words_model *m);
 
 /* Vose's alias table for drawing i with probability ∝ count[i]^exponent:

@@ -18,7 +18,7 @@
 # ordinary compiler, to tests/fuzz/replay.c, a main() that feeds it each file
 # of its committed corpus: $(BUILD)/tests/fuzz_<target>, one test per target.
 
-FUZZ_TARGETS ?= npy safetensors w2v idx hnsw ivfpq flat shards model augment jsonl wordeval wordsckpt image captions ckpt corpus edges
+FUZZ_TARGETS ?= npy safetensors w2v idx hnsw ivfpq flat shards model augment jsonl wordeval wordsckpt image captions ckpt corpus edges subword
 FUZZ_ALL     := $(basename $(notdir $(filter-out tests/fuzz/replay.c tests/fuzz/fuzz_util.c,$(wildcard tests/fuzz/*.c))))
 FUZZ_SECONDS ?= 120
 FUZZ_JOBS    ?= 1
@@ -31,7 +31,7 @@ FUZZ_LDLIBS  := -lopenblas -lpng -ljpeg -lz -lm -fopenmp -pthread
 FUZZ_OBJ     := $(SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 # -max_len per target (bytes); formats with bulk data get more.
 FUZZ_MAXLEN  := npy=4096 safetensors=4096 w2v=4096 idx=4096 hnsw=8192 ivfpq=8192 flat=4096 shards=1024 model=512 \
-                augment=256 jsonl=4096 wordeval=2048 wordsckpt=16384 image=16384 captions=2048 ckpt=8192 corpus=4096 edges=4096
+                augment=256 jsonl=4096 wordeval=2048 wordsckpt=16384 image=16384 captions=2048 ckpt=8192 corpus=4096 edges=4096 subword=8192
 fuzz_maxlen   = $(patsubst $(1)=%,%,$(filter $(1)=%,$(FUZZ_MAXLEN)))
 
 .PHONY: fuzz fuzz-build fuzz-merge deps-fuzz

@@ -11,7 +11,7 @@ PY=/usr/bin/python3
 C=tests/fuzz/corpus
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p $C/{npy,safetensors,w2v,idx,hnsw,shards,model,augment,jsonl,wordeval,wordsckpt,image,captions,ckpt,edges}
+mkdir -p $C/{npy,safetensors,w2v,idx,hnsw,shards,model,augment,jsonl,wordeval,wordsckpt,image,captions,ckpt,edges,subword}
 
 # Other writers' files (tests/fixtures/thirdparty/README.md): numpy's own test
 # files, numpy-written byte and element orders, gensim, fastText, PyTorch.
@@ -238,6 +238,29 @@ open(os.path.join(d, "truncated.ckpt"), "wb").write(b[: len(b) * 2 // 3])
 for at in (8, 24, 64):
     m = bytearray(b); m[at] ^= 0x40
     open(os.path.join(d, "flip%d.ckpt" % at), "wb").write(bytes(m))
+PY
+
+# subword: subword models (.slsw) from `words train --maxn`: a plain one, a
+# lowercase one with non-ASCII words, and damaged copies.
+printf 'the caf\xc3\xa9 and the cat\nStra\xc3\x9fe und K\xc3\xa4se\n%.0s' $(seq 20) > "$tmp/sw.txt"
+"$SL" words train "$tmp/sw.txt" -o "$tmp/sw.bin" --dim 4 --min-count 1 --epochs 1 --threads 1 --minn 2 --maxn 4 \
+  --bucket 20 --save-model $C/subword/plain.slsw -q > /dev/null
+"$SL" words train "$tmp/sw.txt" -o "$tmp/sw.bin" --dim 3 --min-count 2 --epochs 1 --threads 1 --minn 1 --maxn 3 \
+  --bucket 7 --lowercase --save-model $C/subword/lower.slsw -q > /dev/null
+$PY - "$C/subword" <<'PY'
+import sys, os
+d = sys.argv[1]
+# The target appends the checksum itself: the seeds are the files without it.
+for n in os.listdir(d):
+    p = os.path.join(d, n)
+    b = open(p, "rb").read()
+    open(p, "wb").write(b[:-8])
+b = open(os.path.join(d, "plain.slsw"), "rb").read()
+open(os.path.join(d, "truncated.slsw"), "wb").write(b[: len(b) // 2])
+# the version, minn, maxn, a word's length, a row's bytes
+for at in (9, 20, 24, 40, len(b) - 4):
+    m = bytearray(b); m[at] ^= 0x40
+    open(os.path.join(d, "flip%d.slsw" % at), "wb").write(bytes(m))
 PY
 
 # image: PNGs written after the format with zlib (gray, RGB, RGBA, palette,

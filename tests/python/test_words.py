@@ -129,3 +129,49 @@ def test_ctrl_c_stops_training(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         simlearn.Words.train(tmp_path / "big.txt", dim=50, epochs=50, min_count=1, threads=2)
     timer.join()
+
+
+SUBWORD_CORPUS = ("the horseling and the cowling ran\nthe carmobile and the busmobile drove\n"
+                  "a sheepling and a dogling ran\na trainmobile and a boatmobile drove\n") * 300
+
+
+def test_subword_training_and_oov_words_match_the_cli(tmp_path):
+    (tmp_path / "c.txt").write_text(SUBWORD_CORPUS)
+    opts = dict(SETTINGS, minn=3, maxn=5, bucket=3000, negatives="per-pair")
+    w = simlearn.Words.train(tmp_path / "c.txt", **opts)
+    assert w.subwords == {"minn": 3, "maxn": 5, "bucket": 3000, "lowercase": False}
+    assert "pigling" not in w and "pigling" not in w.words
+    subprocess.run([CLI, "words", "train", str(tmp_path / "c.txt"), "-o", str(tmp_path / "cli.bin"), "--dim", "16",
+                    "--min-count", "1", "--epochs", "3", "--threads", "1", "--seed", "2", "--minn", "3", "--maxn", "5",
+                    "--bucket", "3000", "--negatives", "per-pair", "-q"], check=True, capture_output=True)
+    cli = simlearn.Words.load(tmp_path / "cli.bin")  # the vocabulary's vectors: each word's mean of its rows
+    np.testing.assert_array_equal(cli.vectors, w.vectors)
+    model = simlearn.Words.load(tmp_path / "cli.slsw")  # written beside cli.bin
+    assert model.subwords == w.subwords
+    out = subprocess.run([CLI, "words", "vector", str(tmp_path / "cli.slsw"), "pigling", "cowling", "x"], check=True,
+                         capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        word, *vals = line.split()
+        np.testing.assert_array_equal(np.array(vals, dtype=np.float32), w.vector(word))
+        np.testing.assert_array_equal(model.vector(word), w.vector(word))
+    assert len(out.stdout.splitlines()) == 3 and out.stderr == ""  # "x": its one n-gram "<x>"
+    near = subprocess.run([CLI, "words", "nearest", str(tmp_path / "cli.slsw"), "pigling", "-k", "3"], check=True,
+                          capture_output=True, text=True).stdout.splitlines()
+    assert near[0] == "'pigling' is not in the vocabulary: its vector is the mean of 18 character n-grams"
+    got = w.nearest("pigling", 3)
+    assert [l.split()[1] for l in near[1:]] == [x for x, _ in got]
+    assert all(abs(float(l.split()[2]) - s) < 1e-4 for l, (_, s) in zip(near[1:], got))
+    (tmp_path / "p.txt").write_text("pigling dogling 9\npigling busmobile 1\nhorseling cowling 8\nvanmobile carmobile 9\n")
+    sim = w.similarity_eval(tmp_path / "p.txt")
+    assert sim["used"] == 4 and sim["by_ngrams"] == 3
+    cli_sim = subprocess.run([CLI, "words", "similarity", str(tmp_path / "cli.slsw"), "--pairs", str(tmp_path / "p.txt")],
+                             check=True, capture_output=True, text=True).stdout
+    assert f"Spearman {sim['spearman']:.4f}" in cli_sim and "3 with a word known only by its character n-grams" in cli_sim
+    w.save_model(tmp_path / "py.slsw")
+    assert (tmp_path / "py.slsw").read_bytes() == (tmp_path / "cli.slsw").read_bytes()
+    with pytest.raises(ValueError, match="no subword model"):
+        simlearn.Words.train(tmp_path / "c.txt", **SETTINGS).save_model(tmp_path / "no.slsw")
+    with pytest.raises(KeyError, match="pigling"):
+        cli.vector("pigling")
+    with pytest.raises(ValueError, match="multi-sense|maxn"):
+        simlearn.Words.train(tmp_path / "c.txt", **dict(opts, minn=6))
