@@ -5,9 +5,9 @@
 # run; every vector set is scored by simlearn's evaluators on the sets shipped
 # in data/ and on the report half of their split (bench/words_split.sh).
 #
-# Quality: simlearn with its defaults against fastText without subwords and
-# with its default subwords (minn 3, maxn 6), SEEDS seeds each, mean and
-# spread. Speed: simlearn's per-pair negatives (word2vec's update, with
+# Quality: simlearn with its defaults against fastText without subwords, and
+# both with fastText's default subwords (minn 3, maxn 6, 2,000,000 buckets),
+# SEEDS seeds each, mean and spread. Speed: simlearn's per-pair negatives (word2vec's update, with
 # word2vec's negative exponent and vectors) against gensim with gensim's
 # learning-rate schedule, and against fastText with fastText's schedule and
 # exponent; simlearn's defaults against gensim.
@@ -54,6 +54,10 @@ train simlearn-pp-gensim --seed 1 --negatives per-pair --lr 0.025 --min-lr 0.000
 train simlearn-pp-fasttext --seed 1 --negatives per-pair --lr 0.05 --min-lr 0 --ns-exponent 0.5 --context-weight 0
 # simlearn's defaults (shared negatives, count^0.5, input + 0.25 x output).
 for s in $(seq 1 "$SEEDS"); do train "simlearn-$s" --seed "$s"; done
+# The same with fastText's default subwords (the .slsw model is not needed).
+for s in $(seq 1 "$SEEDS"); do
+  train "simlearn-sub-$s" --seed "$s" --minn 3 --maxn 6 --bucket 2000000; rm -f "$OUT/simlearn-sub-$s.slsw"
+done
 
 echo "== gensim (alpha 0.025, min_alpha 0.0001)"
 echo "   its rate schedule differs: with corpus_file and $T workers each worker measures its progress against"
@@ -73,7 +77,7 @@ printf '%-21s %9s | %-7s %6s %6s | %-7s %6s %6s\n' system words/s 'analogy' ws35
 printf '%-21s %9s | %-21s | %-21s\n' '' '' 'all' 'report half'
 declare -A QL
 systems=(simlearn-pp-gensim gensim simlearn-pp-fasttext)
-for g in simlearn fasttext fasttext-sub; do for s in $(seq 1 "$SEEDS"); do systems+=("$g-$s"); done; done
+for g in simlearn fasttext simlearn-sub fasttext-sub; do for s in $(seq 1 "$SEEDS"); do systems+=("$g-$s"); done; done
 for sys in "${systems[@]}"; do
   read -r _ a _ _ w _ s <<< "$("$ROOT/bench/words_quality.sh" "${F[$sys]}" "$ROOT/data")"
   read -r _ ra _ _ rw _ rs <<< "$("$ROOT/bench/words_quality.sh" "${F[$sys]}" "$OUT/split/report")"
@@ -83,7 +87,7 @@ done
 
 echo "== mean over seeds 1-$SEEDS [min, max]"
 declare -A MEAN
-for g in simlearn fasttext fasttext-sub; do
+for g in simlearn fasttext simlearn-sub fasttext-sub; do
   lines=""; for s in $(seq 1 "$SEEDS"); do lines+="${W[$g-$s]} ${QL[$g-$s]}"$'\n'; done
   MEAN[$g]=$(printf '%s' "$lines" | awk '{for(i=1;i<=NF;i++){s[i]+=$i; if(NR==1||$i<lo[i])lo[i]=$i; if(NR==1||$i>hi[i])hi[i]=$i}}
     END{printf "%d", s[1]/NR; for(i=2;i<=NF;i++) printf " %.4f", s[i]/NR; for(i=2;i<=NF;i++) printf " [%g,%g]", lo[i], hi[i]}')
@@ -98,13 +102,14 @@ echo "== cross-check: simlearn's analogy evaluator vs gensim's on the same (siml
 /usr/bin/python3 "$ROOT/bench/words_gensim_eval.py" "${F[simlearn-1]}" "$Q" binary
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
-read -r sw sa swv ssx sra srw srs _ <<< "${MEAN[simlearn]}"
-for g in fasttext fasttext-sub; do
-  read -r _ fa fwv fsx fra frw frs _ <<< "${MEAN[$g]}"
-  echo "words-quality vs $g (means, report half): analogy $(printf %.2f "$sra")% against $(printf %.2f "$fra")%," \
+for pair in simlearn:fasttext simlearn:fasttext-sub simlearn-sub:fasttext-sub; do
+  read -r sw sa swv ssx sra srw srs _ <<< "${MEAN[${pair%%:*}]}"
+  read -r _ fa fwv fsx fra frw frs _ <<< "${MEAN[${pair#*:}]}"
+  echo "words-quality ${pair%%:*} vs ${pair#*:} (means, report half): analogy $(printf %.2f "$sra")% against $(printf %.2f "$fra")%," \
     "WordSim353 $srw against $frw, SimLex-999 $srs against $frs; all sets: analogy $(printf %.2f "$sa")% against" \
     "$(printf %.2f "$fa")%, WordSim353 $swv against $fwv, SimLex-999 $ssx against $fsx"
 done
+read -r sw _ <<< "${MEAN[simlearn]}"
 echo "words defaults: simlearn $sw words/s (mean of $SEEDS), gensim ${W[gensim]} words/s, ratio $(ratio "$sw" "${W[gensim]}")"
 echo "fasttext: simlearn ${W[simlearn-pp-fasttext]} words/s, fastText ${W[fasttext-1]} words/s," \
   "ratio $(ratio "${W[simlearn-pp-fasttext]}" "${W[fasttext-1]}")"
