@@ -116,4 +116,42 @@ sl_status sl__gemm_bf16_nt(size_t M, size_t N, size_t K, const uint16_t *A, size
         if (sl__st_ != SL_OK) return sl__st_; \
     } while (0)
 
+/* ---- checksummed files (src/base/checked.c) ---------------------------------*/
+/* FNV-1a 64 over n bytes, continuing from hsh (SL__FNV1A_INIT to start): the
+ * checksum of simlearn's index files, shard manifests and subword models. */
+#define SL__FNV1A_INIT 0xcbf29ce484222325ULL
+uint64_t sl__fnv1a(uint64_t hsh, const void *p, size_t n);
+
+/* The whole file at path in a new buffer (*size >= 1 bytes). SL_ERR_IO
+ * (cannot open or read), SL_ERR_FORMAT (empty: "expected <what>"),
+ * SL_ERR_NOMEM, each naming path. */
+sl_status sl__file_read(const char *path, const char *what, unsigned char **buf, size_t *size);
+
+/* A whole file in memory (sl__file_read), read front to back. */
+typedef struct sl__reader {
+    const unsigned char *p;
+    size_t n, pos; /* bytes, and the next one to read */
+    const char *path;
+} sl__reader;
+/* The next n bytes into out; SL_ERR_FORMAT "PATH: byte B: file ends inside
+ * WHAT (truncated?)" when fewer are left. */
+sl_status sl__reader_get(sl__reader *r, void *out, size_t n, const char *what);
+
+/* The file's trailing FNV-1a 64 checksum of every byte before it checked
+ * (SL_ERR_FORMAT "file too short" under 16 bytes, "checksum mismatch"
+ * otherwise); r->n then leaves the checksum out. */
+sl_status sl__reader_checksum(sl__reader *r);
+
+/* A checksummed file being written (atomically, sl_afile): every put adds its
+ * bytes to the FNV-1a checksum; the first error sticks and later puts do
+ * nothing. close writes the checksum and commits, or aborts after an error. */
+typedef struct sl__iwriter {
+    sl_afile *af;
+    uint64_t sum;
+    sl_status st;
+} sl__iwriter;
+sl_status sl__iwriter_open(sl__iwriter *w, const char *path);
+void sl__iwriter_put(sl__iwriter *w, const void *p, size_t n);
+sl_status sl__iwriter_close(sl__iwriter *w);
+
 #endif

@@ -419,7 +419,7 @@ static sl_status load_body(reader *r, sl_flat_index *f, size_t size) {
 sl_status sl_flat_index_load(const char *path, sl_flat_index **out) {
     unsigned char *buf;
     size_t sz;
-    SL__TRY(sl__index_read(path, "a simlearn flat index", &buf, &sz));
+    SL__TRY(sl__file_read(path, "a simlearn flat index", &buf, &sz));
     reader r = {buf, sz, 0, path};
     sl_flat_index *f = NULL;
     size_t size = 0;

@@ -1175,12 +1175,6 @@ static void put(writer *w, const void *p, size_t n) {
 static void put_u32(writer *w, uint32_t v) { put(w, &v, 4); }
 static void put_u64(writer *w, uint64_t v) { put(w, &v, 8); }
 
-uint64_t sl__fnv1a(uint64_t hsh, const void *p, size_t n) {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) hsh = (hsh ^ b[i]) * 0x100000001b3ULL;
-    return hsh;
-}
-
 sl_status sl_hnsw_save(const sl_hnsw *h, const char *path) {
     sl_afile *af;
     SL__TRY(sl_afile_open(path, &af));
@@ -1358,7 +1352,7 @@ static sl_status load_body(reader *r, sl_hnsw **out) {
 sl_status sl_hnsw_load(const char *path, sl_hnsw **out) {
     unsigned char *buf;
     size_t sz;
-    SL__TRY(sl__index_read(path, "a simlearn HNSW index", &buf, &sz));
+    SL__TRY(sl__file_read(path, "a simlearn HNSW index", &buf, &sz));
     reader r = {buf, sz, 0, path};
     sl_status st = load_body(&r, out);
     sl__free(buf);

@@ -106,35 +106,12 @@ sl_status sl__keymap_put(sl__keymap *m, int64_t key, int64_t val);
 int64_t sl__keymap_get(const sl__keymap *m, int64_t key);
 void sl__keymap_free(sl__keymap *m); /* leaves an empty map */
 
-/* FNV-1a 64 over n bytes, continuing from hsh (SL__FNV1A_INIT to start): the
- * checksum of HNSW files and shard manifests. */
-#define SL__FNV1A_INIT 0xcbf29ce484222325ULL
-uint64_t sl__fnv1a(uint64_t hsh, const void *p, size_t n);
-
-/* The whole file at path in a new buffer (*size >= 1 bytes). SL_ERR_IO
- * (cannot open or read), SL_ERR_FORMAT (empty: "expected <what>"),
- * SL_ERR_NOMEM, each naming path. */
-sl_status sl__index_read(const char *path, const char *what, unsigned char **buf, size_t *size);
-
-/* A whole index file in memory (sl__index_read), read front to back. */
-typedef struct sl__reader {
-    const unsigned char *p;
-    size_t n, pos; /* bytes, and the next one to read */
-    const char *path;
-} sl__reader;
-/* The next n bytes into out; SL_ERR_FORMAT "PATH: byte B: file ends inside
- * WHAT (truncated?)" when fewer are left. */
-sl_status sl__reader_get(sl__reader *r, void *out, size_t n, const char *what);
 /* The start every index file shares: the 8-byte magic (else "PATH: not a
  * simlearn KIND (wrong magic)"), the format version (uint32; must be
  * version) and the metric code (uint32, at most SL_METRIC_COSINE), then the
  * trailing checksum checked (sl__reader_checksum). SL_ERR_FORMAT naming
  * the file and the problem. */
 sl_status sl__reader_open(sl__reader *r, const char magic[8], const char *kind, uint32_t version, sl_metric *metric);
-/* The file's trailing FNV-1a 64 checksum of every byte before it checked
- * (SL_ERR_FORMAT "file too short" under 16 bytes, "checksum mismatch"
- * otherwise); r->n then leaves the checksum out. */
-sl_status sl__reader_checksum(sl__reader *r);
 
 /* In a distributed run: whether every rank's step went well (a collective).
  * A rank whose own step failed keeps its status and message; the others
@@ -152,17 +129,6 @@ typedef sl_status (*sl__search_fn)(const void *index, const float *queries, size
 sl_status sl__search_shared(sl__search_fn fn, const void *index, const void *opt, sl_status checked, const char *what,
                             const float *queries, size_t nq, size_t d, size_t k, int64_t *ids, float *scores);
 
-/* An index file being written (atomically, sl_afile): every put adds its
- * bytes to the FNV-1a checksum; the first error sticks and later puts do
- * nothing. close writes the checksum and commits, or aborts after an error. */
-typedef struct sl__iwriter {
-    sl_afile *af;
-    uint64_t sum;
-    sl_status st;
-} sl__iwriter;
-sl_status sl__iwriter_open(sl__iwriter *w, const char *path);
-void sl__iwriter_put(sl__iwriter *w, const void *p, size_t n);
-sl_status sl__iwriter_close(sl__iwriter *w);
 
 /* Whether 8 bytes are the flat index file's magic. */
 bool sl__flat_index_magic(const void *head);

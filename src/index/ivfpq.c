@@ -1113,7 +1113,7 @@ static sl_status load_body(reader *r, sl_ivfpq *q) {
 sl_status sl_ivfpq_load(const char *path, sl_ivfpq **out) {
     unsigned char *buf;
     size_t sz;
-    SL__TRY(sl__index_read(path, "a simlearn IVF-PQ index", &buf, &sz));
+    SL__TRY(sl__file_read(path, "a simlearn IVF-PQ index", &buf, &sz));
     reader r = {buf, sz, 0, path};
     sl_ivfpq *q = NULL;
     uint64_t counts[3] = {0};

@@ -126,79 +126,6 @@ struct sl_words_subword {
 static const char SLSW_MAGIC[8] = {'S', 'L', 'S', 'U', 'B', 'W', 'D', '\n'};
 #define SLSW_VERSION 1u
 
-/* ---- checksummed file pieces (the layout of the index module's files:
- * FNV-1a 64 of every byte, appended little-endian) --------------------------*/
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ULL;
-    return h;
-}
-#define FNV_INIT 0xcbf29ce484222325ULL
-
-/* A file being written atomically; the first error sticks. */
-typedef struct {
-    sl_afile *af;
-    uint64_t sum;
-    sl_status st;
-} cwriter;
-static void cw_put(cwriter *w, const void *p, size_t n) {
-    if (w->st) return;
-    w->st = sl_afile_write(w->af, p, n);
-    w->sum = fnv1a(w->sum, p, n);
-}
-static sl_status cw_close(cwriter *w) {
-    if (w->st == SL_OK) w->st = sl_afile_write(w->af, &w->sum, 8);
-    if (w->st) {
-        sl_afile_abort(w->af);
-        return w->st;
-    }
-    return sl_afile_commit(w->af);
-}
-
-/* A whole file in memory, read front to back; n leaves out the checksum
- * once it is checked. */
-typedef struct {
-    unsigned char *p;
-    size_t n, pos;
-    const char *path;
-} creader;
-static sl_status cr_open(creader *r, const char *path) {
-    memset(r, 0, sizeof *r);
-    r->path = path;
-    FILE *f = fopen(path, "rb");
-    if (!f) return sl__fail(SL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    long sz = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (sz < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return sl__fail(SL_ERR_IO, "%s: cannot tell the size", path);
-    }
-    r->p = sl__malloc(sz > 0 ? (size_t)sz : 1);
-    if (!r->p) {
-        fclose(f);
-        return sl__fail(SL_ERR_NOMEM, "%s: cannot read %ld bytes", path, sz);
-    }
-    r->n = fread(r->p, 1, (size_t)sz, f);
-    fclose(f);
-    if (r->n != (size_t)sz) return sl__fail(SL_ERR_IO, "%s: short read", path);
-    return SL_OK;
-}
-static sl_status cr_get(creader *r, void *out, size_t n, const char *what) {
-    if (r->pos > r->n || r->n - r->pos < n)
-        return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: file ends inside %s (truncated?)", r->path, r->pos, what);
-    memcpy(out, r->p + r->pos, n);
-    r->pos += n;
-    return SL_OK;
-}
-static sl_status cr_checksum(creader *r) {
-    if (r->n < 16 || r->n - 8 < r->pos) return sl__fail(SL_ERR_FORMAT, "%s: file too short (%zu bytes)", r->path, r->n);
-    uint64_t want;
-    memcpy(&want, r->p + r->n - 8, 8);
-    if (fnv1a(FNV_INIT, r->p, r->n - 8) != want)
-        return sl__fail(SL_ERR_FORMAT, "%s: checksum mismatch (the file is corrupt or truncated)", r->path);
-    r->n -= 8;
-    return SL_OK;
-}
-
 void sl_words_subword_destroy(sl_words_subword *s) {
     if (!s) return;
     sl__wlookup_free(&s->look);
@@ -329,25 +256,25 @@ size_t sl_words_subword_vector(const sl_words_subword *s, const char *word, floa
  * floats, of which dim are written. */
 sl_status sl__subword_write(const char *path, const char *const *words, const uint64_t *counts, size_t V, size_t dim,
                             int minn, int maxn, uint32_t bucket, bool lowercase, const float *rows, size_t stride) {
-    cwriter w = {NULL, FNV_INIT, SL_OK};
-    SL__TRY(sl_afile_open(path, &w.af));
+    sl__iwriter w;
+    SL__TRY(sl__iwriter_open(&w, path));
     uint32_t h[6] = {SLSW_VERSION, lowercase ? 1u : 0u, (uint32_t)dim, (uint32_t)minn, (uint32_t)maxn, bucket};
     uint64_t nv = V, pos = 8 + sizeof h + 8;
-    cw_put(&w, SLSW_MAGIC, 8);
-    cw_put(&w, h, sizeof h);
-    cw_put(&w, &nv, 8);
+    sl__iwriter_put(&w, SLSW_MAGIC, 8);
+    sl__iwriter_put(&w, h, sizeof h);
+    sl__iwriter_put(&w, &nv, 8);
     for (size_t i = 0; i < V; i++) {
         uint32_t len = (uint32_t)strlen(words[i]);
         uint64_t count = counts ? counts[i] : 0;
-        cw_put(&w, &len, 4);
-        cw_put(&w, words[i], len);
-        cw_put(&w, &count, 8);
+        sl__iwriter_put(&w, &len, 4);
+        sl__iwriter_put(&w, words[i], len);
+        sl__iwriter_put(&w, &count, 8);
         pos += 12 + len;
     }
     static const char zero[4] = {0};
-    cw_put(&w, zero, (4 - pos % 4) % 4);
-    for (size_t i = 0; i < V + bucket; i++) cw_put(&w, rows + i * stride, dim * sizeof *rows);
-    sl_status st = cw_close(&w);
+    sl__iwriter_put(&w, zero, (4 - pos % 4) % 4);
+    for (size_t i = 0; i < V + bucket; i++) sl__iwriter_put(&w, rows + i * stride, dim * sizeof *rows);
+    sl_status st = sl__iwriter_close(&w);
     return st ? sl__fail_prefix(st, "%s: ", path) : SL_OK;
 }
 
@@ -365,18 +292,18 @@ bool sl_words_subword_file(const char *path) {
 }
 
 /* The header: magic, version, checksum, settings (checked), V. */
-static sl_status read_header(creader *r, uint32_t h[6], uint64_t *V) {
+static sl_status read_header(sl__reader *r, uint32_t h[6], uint64_t *V) {
     char m[8] = {0};
-    SL__TRY(cr_get(r, m, 8, "the magic"));
+    SL__TRY(sl__reader_get(r, m, 8, "the magic"));
     if (memcmp(m, SLSW_MAGIC, 8) != 0)
         return sl__fail(SL_ERR_FORMAT, "%s: byte 0: not a simlearn subword model (wrong magic)", r->path);
-    SL__TRY(cr_get(r, h, 4, "the version"));
+    SL__TRY(sl__reader_get(r, h, 4, "the version"));
     if (h[0] != SLSW_VERSION)
         return sl__fail(SL_ERR_FORMAT, "%s: byte 8: format version %u, this build reads version %u", r->path, h[0],
                         SLSW_VERSION);
-    SL__TRY(cr_checksum(r));
-    SL__TRY(cr_get(r, h + 1, 20, "the settings"));
-    SL__TRY(cr_get(r, V, 8, "the vocabulary size"));
+    SL__TRY(sl__reader_checksum(r));
+    SL__TRY(sl__reader_get(r, h + 1, 20, "the settings"));
+    SL__TRY(sl__reader_get(r, V, 8, "the vocabulary size"));
     if (h[1] > 1) return sl__fail(SL_ERR_FORMAT, "%s: byte 12: flags %u, expected 0 or 1", r->path, h[1]);
     if (*V > r->n / 12 || h[2] > 10000 || h[3] > SL_WORDS_MAX_NGRAM || h[4] > SL_WORDS_MAX_NGRAM || h[5] > INT32_MAX)
         return sl__fail(SL_ERR_FORMAT, "%s: byte 12: impossible settings (dim %u, minn %u, maxn %u, bucket %u, %llu words)",
@@ -386,35 +313,35 @@ static sl_status read_header(creader *r, uint32_t h[6], uint64_t *V) {
 }
 
 /* The vocabulary: words[i] allocated here, counts. */
-static sl_status read_words(creader *r, size_t V, char **words, uint64_t *counts) {
+static sl_status read_words(sl__reader *r, size_t V, char **words, uint64_t *counts) {
     for (size_t i = 0; i < V; i++) {
         uint32_t len = 0;
         size_t at = r->pos;
-        SL__TRY(cr_get(r, &len, 4, "the vocabulary"));
+        SL__TRY(sl__reader_get(r, &len, 4, "the vocabulary"));
         if (len == 0 || len > SL_WORDS_MAX_WORD)
             return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: word %zu has length %u, expected 1..%d", r->path, at, i, len,
                             SL_WORDS_MAX_WORD);
         if (!(words[i] = sl__malloc(len + 1))) return sl__fail(SL_ERR_NOMEM, "%s: out of memory", r->path);
-        SL__TRY(cr_get(r, words[i], len, "the vocabulary"));
+        SL__TRY(sl__reader_get(r, words[i], len, "the vocabulary"));
         words[i][len] = '\0';
         if (strlen(words[i]) != len)
             return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: word %zu holds a NUL byte", r->path, at + 4, i);
-        SL__TRY(cr_get(r, &counts[i], 8, "the vocabulary"));
+        SL__TRY(sl__reader_get(r, &counts[i], 8, "the vocabulary"));
     }
     return SL_OK;
 }
 
 /* The padding, the rows (finite, exactly filling the rest of the file). */
-static sl_status read_rows(creader *r, sl_words_subword *s) {
+static sl_status read_rows(sl__reader *r, sl_words_subword *s) {
     size_t pad = (4 - r->pos % 4) % 4;
     char z[4] = {0};
-    SL__TRY(cr_get(r, z, pad, "the padding"));
+    SL__TRY(sl__reader_get(r, z, pad, "the padding"));
     size_t bytes = (s->V + s->bucket) * s->dim * sizeof(float);
     if (r->n - r->pos != bytes)
         return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: %zu bytes of rows, expected %zu ((%zu words + %u buckets) x %zu x 4)",
                         r->path, r->pos, r->n - r->pos, bytes, s->V, s->bucket, s->dim);
     size_t at = r->pos;
-    SL__TRY(cr_get(r, s->rows, bytes, "the rows"));
+    SL__TRY(sl__reader_get(r, s->rows, bytes, "the rows"));
     for (size_t i = 0; i < bytes / sizeof(float); i++)
         if (!isfinite(s->rows[i]))
             return sl__fail(SL_ERR_FORMAT, "%s: byte %zu: row %zu holds a non-finite value", r->path,
@@ -423,12 +350,10 @@ static sl_status read_rows(creader *r, sl_words_subword *s) {
 }
 
 sl_status sl_words_subword_load(const char *path, sl_words_subword **out) {
-    creader r;
-    sl_status st0 = cr_open(&r, path);
-    if (st0) {
-        sl__free(r.p);
-        return st0;
-    }
+    unsigned char *buf;
+    size_t size;
+    SL__TRY(sl__file_read(path, "a simlearn subword model", &buf, &size));
+    sl__reader r = {buf, size, 0, path};
     uint32_t h[6] = {0};
     uint64_t V = 0;
     sl_words_subword *s = NULL;
@@ -448,7 +373,7 @@ sl_status sl_words_subword_load(const char *path, sl_words_subword **out) {
     for (size_t i = 0; words && i < V; i++) sl__free(words[i]);
     sl__free(words);
     sl__free(counts);
-    sl__free(r.p);
+    sl__free(buf);
     if (st) {
         sl_words_subword_destroy(s);
         return st;
