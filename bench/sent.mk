@@ -5,12 +5,15 @@
 # validation half of the queries) on the 100-d GCIDE vectors that bench-ivfpq
 # trains (built here when missing), against the same average and SIF computed
 # with numpy over gensim's KeyedVectors and against gensim's Doc2Vec trained on
-# the same corpus; figures on the test half. Ends with "sent: simlearn sif MRR
-# <m>, gensim doc2vec MRR <m>, ratio <simlearn / doc2vec>".
+# the same corpus, and simlearn's sent2vec model trained on the same corpus
+# (SENT_S2V: its settings, chosen on the validation half); figures on the test
+# half. Ends with "sent: simlearn sif MRR <m>, gensim doc2vec MRR <m>, ratio
+# <simlearn / doc2vec>".
 # Quick run: make bench-sent SENT_WORDS=1000 SENT_GRID=1e-3
 SENT_WORDS ?= 10000
 SENT_GRID ?= 1e-4,3e-4,1e-3,3e-3,1e-2
 SENT_THREADS ?= 2
+SENT_S2V ?= --lr 0.5 --epochs 20
 SENT_DIR ?= $(BENCH_DIR)/sent
 BENCH_DIR ?= $(BUILD)/bench
 BENCHES += bench-sent
@@ -21,4 +24,4 @@ bench-sent: all
 	@$(MAKE) --no-print-directory $(IVF_WORDS) IVF_THREADS=$(SENT_THREADS)
 	@echo "CPU: $$(lscpu | sed -n 's/^Model name: *//p')"
 	@SIMLEARN=./$(BIN) bench/sent_run.sh $(IVF_WORDS) $(BENCH_DIR)/gcide.txt $(SENT_DIR) $(SENT_THREADS) \
-	  $(SENT_WORDS) $(SENT_GRID)
+	  $(SENT_WORDS) $(SENT_GRID) "$(SENT_S2V)"

@@ -8,7 +8,8 @@ Usage: sent_eval.py TASKDIR VECTORS.npy CORPUS THREADS A_GRID
 
 simlearn: TASKDIR/sl_avg_{base,val,test}.npy and, for each a of A_GRID
 (comma-separated), TASKDIR/sl_sif_<a>_{base,val,test}.npy, as bench/sent_run.sh
-wrote them (SIF's component computed on the base, reused for the queries).
+wrote them (SIF's component computed on the base, reused for the queries),
+and TASKDIR/sl_s2v_{base,val,test}.npy from the sent2vec model it trained.
 gensim: the same average and SIF computed with numpy on the same vectors
 loaded into gensim's KeyedVectors (a check of simlearn's arithmetic), and
 gensim's Doc2Vec (PV-DBOW with word training, dbow_words=1, Lau & Baldwin
@@ -110,6 +111,7 @@ def main():
         print(f"simlearn sif a={a:g}: validation {fmt(sif[a][0])}")
     a_sl, _ = choose({a: v[0] for a, v in sif.items()})
     res[f"simlearn sif (a={a_sl:g})"] = sif[a_sl]
+    res["simlearn sent2vec"] = run("s2v", lambda p: load("s2v", p))
 
     ref = Numpy(vectors)
     texts = {p: read_lines(f"{task}/{p}.txt") for p in ("base", "val", "test")}

@@ -2,11 +2,12 @@
 # bench-sent: builds the GCIDE/WordNet retrieval task (bench/sent_task.py),
 # embeds its texts with `simlearn words embed` (the average, and SIF for each
 # a of the grid: the component computed on the base and reused for the
-# queries), then scores them against gensim (bench/sent_eval.py), which ends
-# with the summary line.
-# Usage: bench/sent_run.sh VECTORS.npy CORPUS OUTDIR THREADS WORDS A_GRID
+# queries), trains a sent2vec sentence model on CORPUS (`words train --model
+# sent2vec` with S2V_OPTS) and embeds the texts with it, then scores them
+# against gensim (bench/sent_eval.py), which ends with the summary line.
+# Usage: bench/sent_run.sh VECTORS.npy CORPUS OUTDIR THREADS WORDS A_GRID "S2V_OPTS"
 set -eu
-VEC=$1 CORPUS=$2 OUT=$3 THREADS=$4 N=$5 GRID=$6
+VEC=$1 CORPUS=$2 OUT=$3 THREADS=$4 N=$5 GRID=$6 S2V=$7
 SL=${SIMLEARN:-./simlearn}
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
 mkdir -p "$OUT"
@@ -27,4 +28,11 @@ for a in $(echo "$GRID" | tr , ' '); do
 done
 t1=$(date +%s.%N)
 echo "simlearn words embed: $(echo "$GRID" | tr , '\n' | wc -l) SIF runs and the average over base, validation and test in $(printf "%.1f" "$(echo "$t1 - $t0" | bc)") s"
+# shellcheck disable=SC2086  # S2V holds several options
+"$SL" words train "$CORPUS" -o "$OUT/s2v.bin" --model sent2vec --threads "$THREADS" $S2V -q > "$OUT/s2v_train.log"
+echo "simlearn sent2vec ($S2V): $(grep '^trained' "$OUT/s2v_train.log")"
+for p in base val test; do
+  "$SL" words embed --vectors "$OUT/s2v.slsw" --text "$OUT/$p.txt" -o "$OUT/sl_s2v_$p.npy" --method sent2vec \
+    > "$OUT/sl_s2v_$p.log"
+done
 /usr/bin/python3 bench/sent_eval.py "$OUT" "$VEC" "$CORPUS" "$THREADS" "$GRID"

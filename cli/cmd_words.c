@@ -39,19 +39,6 @@ static void free_model(sl_wordvecs *w, sl_words_subword *sw) {
         sl_wordvecs_destroy(w);
 }
 
-static int load_vectors(const char *path, long long abtt, sl_wordvecs **out) {
-    sl_status s = sl_words_load(path, out);
-    if (s) return cli_fail(s);
-    if (abtt > 0) {
-        s = sl_geom_abtt((*out)->vecs, (*out)->n, (*out)->dim, (size_t)abtt);
-        if (s) {
-            sl_wordvecs_destroy(*out);
-            return cli_fail(s);
-        }
-    }
-    return 0;
-}
-
 #define OPT_ABTT \
     {"abtt", 0, CLI_INT, "0", "all-but-the-top: remove the mean and this many top principal directions first (0 = off)", NULL, 0, 1000, false}
 
@@ -64,7 +51,9 @@ static int load_vectors(const char *path, long long abtt, sl_wordvecs **out) {
 static const cli_opt train_opts[] = {
     {"output", 'o', CLI_STR, NULL, "output vectors file", NULL, 0, 0, true},
     {"format", 0, CLI_CHOICE, "bin", "output format: word2vec binary, text (.vec), or .npy + .vocab", "bin|text|npy", 0, 0, false},
-    {"model", 0, CLI_CHOICE, "skipgram", "architecture", "skipgram|cbow", 0, 0, false},
+    {"model", 0, CLI_CHOICE, "skipgram", "architecture; sent2vec: each word of a line is predicted from the mean of "
+     "the line's other words and word bigrams (sentence vectors: words embed --method sent2vec)", "skipgram|cbow|sent2vec",
+     0, 0, false},
     {"loss", 0, CLI_CHOICE, "ns", "negative sampling, or the exact full softmax (small vocabularies)", "ns|softmax", 0, 0, false},
     {"dim", 0, CLI_INT, "100", "vector dimension", NULL, 1, 10000, false},
     {"window", 0, CLI_INT, "5", "maximum window (each word draws 1..window)", NULL, 1, 1000, false},
@@ -73,7 +62,7 @@ static const cli_opt train_opts[] = {
      "per-pair: each prediction draws its own negatives (word2vec, gensim, fastText); shared: one draw per centre "
      "word serves its whole window, batched (faster, a different algorithm)", "per-pair|shared", 0, 0, false},
     {"sample", 0, CLI_FLOAT, "1e-4", "subsampling threshold (0 = off)", NULL, 0, 0.999, false},
-    {"lr", 0, CLI_FLOAT, "0.055", "start learning rate", NULL, 1e-9, 10, false},
+    {"lr", 0, CLI_FLOAT, "0.055", "start learning rate (--model sent2vec: 0.5 unless given)", NULL, 1e-9, 10, false},
     {"min-lr", 0, CLI_FLOAT, "0", "end learning rate: the rate falls linearly from --lr to this over all epochs "
      "(0: to lr x 1e-4, as word2vec; gensim: --lr 0.025 --min-lr 0.0001)", NULL, 0, 10, false},
     {"ns-exponent", 0, CLI_FLOAT, "0.5", "negatives are drawn with probability ∝ count^this (fastText 0.5; word2vec "
@@ -96,10 +85,10 @@ static const cli_opt train_opts[] = {
     {"cache-mb", 0, CLI_INT, "2048", "memory (MiB) for keeping the corpus as word ids between epochs (0 = re-read the file)", NULL, 0, 1e7, false},
     {"minn", 0, CLI_INT, "3", "subwords: shortest character n-gram (with --maxn)", NULL, 1, 100, false},
     {"maxn", 0, CLI_INT, "0", "subwords: longest character n-gram; 0 = no subwords (fastText: --minn 3 --maxn 6)", NULL, 0, 100, false},
-    {"bucket", 0, CLI_INT, "2000000", "subwords: rows the n-grams are hashed into (memory: (words + bucket) x dim x 4 "
-     "bytes)", NULL, 1, 2147483647, false},
-    {"save-model", 0, CLI_STR, NULL, "subwords: write the subword model (embeds any word) here; default: the output's "
-     "name with .slsw in place of its extension", NULL, 0, 0, false},
+    {"bucket", 0, CLI_INT, "2000000", "subwords and sent2vec: rows the n-grams or word bigrams are hashed into "
+     "(memory: (words + bucket) x dim x 4 bytes)", NULL, 1, 2147483647, false},
+    {"save-model", 0, CLI_STR, NULL, "subwords and sent2vec: write the model (subwords: embeds any word; sent2vec: "
+     "embeds lines) here; default: the output's name with .slsw in place of its extension", NULL, 0, 0, false},
     CLI_OPT_THREADS,
     CLI_OPT_SEED,
     CLI_OPT_QUIET,
@@ -114,6 +103,7 @@ static const cli_spec train_spec = {
     "  simlearn words train corpus.txt -o vectors.bin --threads 2\n"
     "  simlearn words train corpus.txt -o senses.vec --format text --senses 3\n"
     "  simlearn words train corpus.txt -o v.bin --minn 3 --maxn 6 --bucket 200000   # also writes v.slsw\n"
+    "  simlearn words train corpus.txt -o s.bin --model sent2vec   # also writes s.slsw (words embed)\n"
     "  simlearn words train corpus.txt -o v.bin --checkpoint v.ckpt   # then after Ctrl-C:\n"
     "  simlearn words train corpus.txt -o v.bin --checkpoint v.ckpt --resume v.ckpt"};
 
@@ -156,14 +146,15 @@ static int cmd_train(int argc, char **argv) {
     if (r) return r < 0 ? 0 : r;
     sl_words_config c;
     sl_words_config_default(&c);
-    c.arch = strcmp(cli_str(&a, "model"), "cbow") == 0 ? SL_WORDS_CBOW : SL_WORDS_SKIPGRAM;
+    const char *arch = cli_str(&a, "model");
+    c.arch = strcmp(arch, "cbow") == 0 ? SL_WORDS_CBOW : strcmp(arch, "sent2vec") == 0 ? SL_WORDS_SENT2VEC : SL_WORDS_SKIPGRAM;
     c.loss = strcmp(cli_str(&a, "loss"), "softmax") == 0 ? SL_WORDS_SOFTMAX : SL_WORDS_NEG;
     c.dim = (int)cli_int(&a, "dim");
     c.window = (int)cli_int(&a, "window");
     c.negative = (int)cli_int(&a, "negative");
     c.negatives = strcmp(cli_str(&a, "negatives"), "shared") == 0 ? SL_WORDS_SHARED : SL_WORDS_PER_PAIR;
     c.sample = cli_float(&a, "sample");
-    c.lr = cli_float(&a, "lr");
+    c.lr = c.arch == SL_WORDS_SENT2VEC && !cli_given(&a, "lr") ? SL_WORDS_SENT2VEC_LR : cli_float(&a, "lr");
     c.min_lr = cli_float(&a, "min-lr");
     c.ns_exponent = cli_float(&a, "ns-exponent");
     c.context_weight = cli_float(&a, "context-weight");
@@ -183,8 +174,8 @@ static int cmd_train(int argc, char **argv) {
     c.minn = (int)cli_int(&a, "minn");
     c.maxn = (int)cli_int(&a, "maxn");
     c.bucket = (uint32_t)cli_int(&a, "bucket");
-    if (c.maxn == 0 && cli_str(&a, "save-model") && !cli_str(&a, "resume"))
-        return cli_usage_error("--save-model needs subwords (--maxn)");
+    if (c.maxn == 0 && c.arch != SL_WORDS_SENT2VEC && cli_str(&a, "save-model") && !cli_str(&a, "resume"))
+        return cli_usage_error("--save-model needs subwords (--maxn) or --model sent2vec");
     if (c.stop_after_rounds && !c.checkpoint) return cli_usage_error("--stop-after-epochs needs --checkpoint");
     c.progress = stderr;
     c.progress_mode = cli_progress_mode(&a);
@@ -237,7 +228,9 @@ static int cmd_train(int argc, char **argv) {
     }
     print_train_summary(m, &st, cli_int(&a, "stop-after-epochs"), c.checkpoint);
     printf("wrote %s\n", out);
-    if (model_path)
+    if (model_path && maxn == 0)
+        printf("wrote %s (sentence model: word bigrams in %u buckets)\n", model_path, sl_words_model_bucket(m));
+    else if (model_path)
         printf("wrote %s (subword model: n-grams of %d to %d characters in %u buckets)\n", model_path, minn, maxn,
                sl_words_model_bucket(m));
     free(model_path);
@@ -722,11 +715,13 @@ static int cmd_poincare_eval(int argc, char **argv) {
 
 /* ---- embed --------------------------------------------------------------------------*/
 static const cli_opt embed_opts[] = {
-    {"vectors", 0, CLI_STR, NULL, "word vectors (word2vec .bin or text, fastText .vec, or NAME.npy with NAME.vocab)", NULL, 0, 0, true},
+    {"vectors", 0, CLI_STR, NULL, "word vectors (word2vec .bin or text, fastText .vec, or NAME.npy with NAME.vocab), "
+     "or a .slsw model", NULL, 0, 0, true},
     {"text", 0, CLI_STR, NULL, "the lines to embed, one vector per line (words split on ASCII whitespace)", NULL, 0, 0, true},
     {"output", 'o', CLI_STR, NULL, "output .npy (lines x dim, float32)", NULL, 0, 0, true},
     {"method", 0, CLI_CHOICE, "avg", "avg: mean of the known words' vectors; sif: weights a/(a+p(w)), then the first "
-     "principal component removed", "avg|sif", 0, 0, false},
+     "principal component removed; sent2vec: mean of the known words' and their bigrams' rows of a sentence model "
+     "(--vectors S.slsw from words train --model sent2vec)", "avg|sif|sent2vec", 0, 0, false},
     {"sif-a", 0, CLI_FLOAT, "1e-3", "SIF's a", NULL, 1e-12, 1e6, false},
     {"counts", 0, CLI_STR, NULL, "SIF: word counts, \"word count\" per line (default: NAME.vocab of NAME.npy vectors; "
      "word2vec and fastText files have none)", NULL, 0, 0, false},
@@ -739,12 +734,14 @@ static const cli_spec embed_spec = {
     "One vector per line of text: the mean of its known words' vectors (exact word, else ignoring ASCII case;\n"
     "unknown words left out), or SIF (Arora et al. 2017): the mean weighted by a/(a+p(w)), p(w) the word's\n"
     "unigram probability, minus the projection on the first principal component of the lines' vectors\n"
-    "(uncentred). A line without a known word gets the zero vector.",
+    "(uncentred), or sent2vec (Pagliardini et al. 2018): the mean of the rows of its known words and of the\n"
+    "bigrams of known words in a sentence model. A line without a known word gets the zero vector.",
     embed_opts, 0, 0,
     "examples:\n"
     "  simlearn words embed --vectors v.bin --text lines.txt -o avg.npy\n"
     "  simlearn words embed --vectors v.npy --text base.txt -o base.npy --method sif --component-out pc.npy\n"
-    "  simlearn words embed --vectors v.npy --text queries.txt -o q.npy --method sif --component-in pc.npy"};
+    "  simlearn words embed --vectors v.npy --text queries.txt -o q.npy --method sif --component-in pc.npy\n"
+    "  simlearn words embed --vectors s.slsw --text lines.txt -o s2v.npy --method sent2vec"};
 
 /* The component of --component-in: a 1 x dim matrix. */
 static int read_component(const char *path, size_t dim, float **out) {
@@ -761,15 +758,24 @@ static int read_component(const char *path, size_t dim, float **out) {
     return 0;
 }
 
-/* SIF's counts: --counts, or those that come with the vectors. */
-static int embed_counts(const cli_args *a, const sl_wordvecs *w, uint64_t **counts, uint64_t *total) {
+/* SIF's counts: --counts, or those that come with the vectors (a .slsw
+ * model's own: its vocabulary's counts, total their sum). */
+static int embed_counts(const cli_args *a, const sl_wordvecs *w, const sl_words_subword *sw, uint64_t **counts,
+                        sl_words_embed_config *c) {
     const char *file = cli_str(a, "counts"), *vectors = cli_str(a, "vectors");
+    uint64_t *total = &c->total;
+    if (sw && !file) {
+        c->counts = sl_words_subword_counts(sw);
+        for (size_t i = 0; i < w->n; i++) c->total += c->counts[i];
+        return 0;
+    }
     sl_status s = file ? sl_words_counts_read(w, file, counts, total) : sl_words_counts_load(w, vectors, counts, total);
     if (s == SL_ERR_NOTFOUND) {
         fprintf(stderr, "simlearn: error: SIF needs word counts, and %s; give them with --counts FILE (\"word count\" "
                 "per line)\n", sl_error_message());
         return 1;
     }
+    c->counts = *counts;
     return s ? cli_fail(s) : 0;
 }
 
@@ -784,20 +790,32 @@ static int cmd_embed(int argc, char **argv) {
     for (size_t i = 0; !sif && i < sizeof opts / sizeof *opts; i++)
         if (cli_given(&a, opts[i])) return cli_usage_error("--%s is for --method sif", opts[i]);
     sl_wordvecs *w;
-    int rc = load_vectors(cli_str(&a, "vectors"), 0, &w);
+    sl_words_subword *sw;
+    int rc = load_model(cli_str(&a, "vectors"), 0, &w, &sw);
     if (rc) return rc;
+    if (strcmp(cli_str(&a, "method"), "sent2vec") == 0) {
+        int maxn = 1;
+        if (sw) sl_words_subword_settings(sw, NULL, &maxn, NULL, NULL);
+        if (maxn != 0) {
+            free_model(w, sw);
+            return cli_usage_error("--method sent2vec needs a sentence model (the .slsw that words train --model "
+                                   "sent2vec writes); %s is %s", cli_str(&a, "vectors"),
+                                   sw ? "a subword model" : "word vectors");
+        }
+        c.method = SL_WORDS_MODEL_MEAN;
+        c.model = sw;
+    }
     uint64_t *counts = NULL;
     float *comp_in = NULL, *comp = calloc(w->dim, sizeof *comp), *x = NULL;
     if (!comp) {
-        sl_wordvecs_destroy(w);
+        free_model(w, sw);
         fprintf(stderr, "simlearn: error: out of memory\n");
         return 1;
     }
     if (sif) {
         c.method = SL_WORDS_SIF;
         c.sif_a = cli_float(&a, "sif-a");
-        rc = embed_counts(&a, w, &counts, &c.total);
-        c.counts = counts;
+        rc = embed_counts(&a, w, sw, &counts, &c);
         if (!rc && cli_str(&a, "component-in")) rc = read_component(cli_str(&a, "component-in"), w->dim, &comp_in);
         c.component = comp_in;
     }
@@ -826,7 +844,7 @@ static int cmd_embed(int argc, char **argv) {
     sl_allocator_free(counts);
     sl_allocator_free(comp_in);
     free(comp);
-    sl_wordvecs_destroy(w);
+    free_model(w, sw);
     return rc;
 }
 

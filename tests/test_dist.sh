@@ -31,7 +31,7 @@ resume_on_other_rank_counts only_rank_0_writes_and_reports uneven_batch_refused 
 ctrl_c_checkpoints dead_rank_ends_the_run builds_without_mpi sharded_exact_search sharded_search_refusals
 sharded_hnsw sharded_hnsw_refusals ivfpq_ranks flat_ranks words_ranks_train_deterministically words_learn_like_one_process
 words_resume_continues_exactly words_resume_on_other_rank_counts words_ctrl_c_checkpoints
-words_other_subcommands_refuse words_subword_ranks poincare_ranks"
+words_other_subcommands_refuse words_subword_ranks words_sent2vec_ranks poincare_ranks"
 # The Python package is built for the plain build only (the sanitized pass
 # runs no Python, as tests/test_python.sh is left out there too).
 [ -z "${SIMLEARN_SANITIZED:-}" ] && cases="$cases python_trains_as_ranks python_words_train_as_ranks python_flat_as_ranks python_poincare_as_ranks"
@@ -507,6 +507,37 @@ assert ((i - 1000) % 3 == 0).all() and (((i - 1000) // 3) % 7 == 3).all(), i[:3]
             --stop-after-epochs 1 -q || fail "first epoch"
         "${MPIRUN[@]}" "$S" words train c.txt -o part.bin --checkpoint p.ckpt --resume p.ckpt -q || fail "resume"
         cmp a.bin part.bin && cmp a.slsw part.slsw || fail "the resumed run differs" ;;
+    words_sent2vec_ranks)
+        # sent2vec's bigram rows are exchanged as the word rows: 2 ranks
+        # learn what one process learns (a final loss within 5%, lines of a
+        # topic nearest each other), two runs give the same bytes, and a run
+        # stopped after an epoch resumes to those bytes.
+        corpus c.txt || fail "corpus"
+        local SV=(--model sent2vec --bucket 5000 --lr 0.5)
+        "$S" words train c.txt "${WORDS[@]}" "${SV[@]}" --threads 2 -o one.bin > one || fail "one process"
+        "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" "${SV[@]}" --threads 1 -o a.bin > out 2> err ||
+            fail "2 ranks: $(cat err)"
+        "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" "${SV[@]}" --threads 1 -o b.bin -q || fail "again"
+        cmp a.bin b.bin && cmp a.slsw b.slsw || fail "two runs of 2 ranks differ"
+        [ "$(grep -c '^wrote a.slsw (sentence model: word bigrams in 5000 buckets)' out)" = 1 ] ||
+            fail "the model line: $(cat out)"
+        local l1 l2
+        l1=$(sed -n 's/.*final loss \([0-9.]*\).*/\1/p' one)
+        l2=$(sed -n 's/.*final loss \([0-9.]*\).*/\1/p' out)
+        awk -v a="$l1" -v b="$l2" 'BEGIN { exit !(b > 0 && (b - a) / a < 0.05 && (a - b) / a < 0.05) }' ||
+            fail "final loss $l2 on 2 ranks, $l1 in one process"
+        printf 't3w1 t3w2 the t3w3 t3w4\nt5w1 t5w2 of t5w3 t5w4\nt3w5 t3w6 t3w7 a t3w8\n' > lines.txt
+        for f in one a; do
+            "$S" words embed --vectors $f.slsw --text lines.txt -o $f.npy --method sent2vec > /dev/null || fail "embed"
+            $py -c "
+import numpy as np, sys
+x = np.load('$f.npy'); x /= np.linalg.norm(x, axis=1, keepdims=True)
+sys.exit(0 if x[0] @ x[2] > x[0] @ x[1] + 0.2 else 1)" || fail "$f: lines of topic 3 are not nearest each other"
+        done
+        "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" "${SV[@]}" --threads 1 -o part.bin --checkpoint p.ckpt \
+            --stop-after-epochs 1 -q || fail "first epoch"
+        "${MPIRUN[@]}" "$S" words train c.txt -o part.bin --checkpoint p.ckpt --resume p.ckpt -q || fail "resume"
+        cmp a.bin part.bin && cmp a.slsw part.slsw || fail "the resumed run differs" ;;
     words_other_subcommands_refuse)
         corpus c.txt 200 || fail "corpus"
         "$S" words train c.txt "${WORDS[@]}" --threads 1 -o v.bin -q || fail "train"
@@ -550,7 +581,8 @@ PY
         PYTHONPATH=${SIMLEARN_BUILD:-$top/build}/python "${MPIRUN[@]}" $py t.py || fail "python under mpirun" ;;
     python_words_train_as_ranks)
         # mpirun -np 2 python3: simlearn.Words.train trains as the CLI's
-        # ranks do, and every rank gets the same vectors.
+        # ranks do, and every rank gets the same vectors; the same for a
+        # sent2vec model (its .slsw and line vectors too).
         corpus c.txt || fail "corpus"
         cat > t.py <<'PY'
 import numpy as np, simlearn
@@ -558,13 +590,20 @@ rank, ranks = simlearn.rank()
 assert ranks == 2, ranks
 w = simlearn.Words.train("c.txt", dim=16, window=3, negative=5, min_count=1, sample=0, epochs=3, seed=2, threads=1)
 np.save(f"v{rank}.npy", w.vectors)
+s = simlearn.Words.train("c.txt", dim=16, window=3, negative=5, min_count=1, sample=0, epochs=3, seed=2, threads=1,
+                         arch="sent2vec", bucket=5000, lr=0.5)
+np.save(f"s{rank}.npy", s.embed(["t3w1 t3w2 the t3w3", "t5w1 of t5w2 t5w3"], "sent2vec"))
 if rank == 0:
     w.save("py.vec", format="text")
+    s.save_model("py.slsw")
 PY
         PYTHONPATH=${SIMLEARN_BUILD:-$top/build}/python "${MPIRUN[@]}" $py t.py || fail "python under mpirun"
-        cmp v0.npy v1.npy || fail "the ranks' vectors differ"
+        cmp v0.npy v1.npy && cmp s0.npy s1.npy || fail "the ranks' vectors differ"
         "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" --threads 1 --format text -o cli.vec -q || fail "the CLI"
-        cmp py.vec cli.vec || fail "Python's vectors differ from the CLI's" ;;
+        cmp py.vec cli.vec || fail "Python's vectors differ from the CLI's"
+        "${MPIRUN[@]}" "$S" words train c.txt "${WORDS[@]}" --threads 1 --model sent2vec --bucket 5000 --lr 0.5 \
+            -o cli.bin -q || fail "the CLI (sent2vec)"
+        cmp py.slsw cli.slsw || fail "Python's sentence model differs from the CLI's" ;;
     python_flat_as_ranks)
         # mpirun -np 2 python3: FlatIndex.search is a collective (each rank
         # searches half the queries) and every rank gets simlearn.knn's answer.

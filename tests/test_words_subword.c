@@ -7,6 +7,7 @@
  * .slsw model file and its bad forms; similarity with n-gram vectors. */
 #include "test.h"
 #include "words/words_internal.h"
+#include "words_helpers.h"
 
 #include <stdlib.h>
 
@@ -394,48 +395,19 @@ TEST(training_with_subwords_learns_topics_and_oov_words) {
     }
 }
 
-static bool same_model(const sl_words_model *a, const sl_words_model *b) {
-    size_t d = (size_t)sl_words_model_dim(a);
-    if (sl_words_model_rows(a) != sl_words_model_rows(b) || sl_words_model_bucket(a) != sl_words_model_bucket(b))
-        return false;
-    for (size_t r = 0; r < sl_words_model_rows(a); r++)
-        if (memcmp(sl_words_model_row(a, r), sl_words_model_row(b, r), d * sizeof(float)) ||
-            memcmp(sl_words_model_output_row(a, r), sl_words_model_output_row(b, r), d * sizeof(float)))
-            return false;
-    for (size_t r = 0; r < sl_words_model_bucket(a); r++)
-        if (memcmp(sl_words_model_bucket_row(a, r), sl_words_model_bucket_row(b, r), d * sizeof(float))) return false;
-    return true;
-}
 
 /* Stopped inside a round and resumed from the checkpoint (version 3, with
  * the bucket rows and the settings), the run ends with the bits of an
  * uninterrupted one, in both negatives modes. */
 TEST(resume_with_subwords_continues_exactly) {
-    const char *p = t_path("topics.txt"), *ck = t_path("run.ckpt");
+    const char *p = t_path("topics.txt");
     topic_corpus(p, 600, 6); /* 4,800 words an epoch */
     for (int mode = 0; mode < 2; mode++) {
         sl_words_config c = sub_config();
         c.epochs = 3;
         c.sample = 1e-2;
         c.negatives = mode ? SL_WORDS_SHARED : SL_WORDS_PER_PAIR;
-        sl_words_model *full, *part, *rest;
-        sl_words_stats st;
-        ASSERT_OK(sl_words_train(p, &c, &full, &st));
-        c.checkpoint = ck;
-        c.stop_at_words = 4800 + 2003; /* inside the second epoch */
-        ASSERT_OK(sl_words_train(p, &c, &part, &st));
-        ASSERT_TRUE(st.interrupted);
-        ASSERT_TRUE(!same_model(full, part));
-        sl_words_config r;
-        sl_words_config_default(&r);
-        r.checkpoint = ck;
-        ASSERT_OK(sl_words_resume(p, ck, &r, &rest, &st));
-        ASSERT_TRUE(!st.interrupted);
-        ASSERT_EQ_INT(sl_words_model_bucket(rest), 5000);
-        ASSERT_TRUE(same_model(full, rest));
-        sl_words_model_destroy(full);
-        sl_words_model_destroy(part);
-        sl_words_model_destroy(rest);
+        words_resume_matches(p, c, t_path("run.ckpt"), 4800 + 2003); /* inside the second epoch */
     }
 }
 
@@ -588,12 +560,6 @@ static void write_pairs(const char *path) {
     fclose(f);
 }
 
-static char *run_ok(const char *cmd, int want) {
-    char *out = NULL;
-    int rc = t_run(cmd, &out);
-    if (rc != want) T_FAIL("`%s` exited %d, expected %d: %s", cmd, rc, want, out ? out : "");
-    return out;
-}
 
 TEST(cli_train_nearest_vector_similarity_analogy) {
     const char *corpus = t_path("c.txt"), *v = t_path("v.vec"), *m = t_path("v.slsw"), *pairs = t_path("p.txt");
@@ -602,54 +568,54 @@ TEST(cli_train_nearest_vector_similarity_analogy) {
     snprintf(cmd, sizeof cmd,
              "%s words train %s -o %s --format text --dim 16 --min-count 1 --sample 0 --epochs 8 --threads 1 "
              "--minn 4 --maxn 5 --bucket 3000 -q", t_simlearn(), corpus, v);
-    out = run_ok(cmd, 0);
+    out = words_run_ok(cmd, 0);
     ASSERT_CONTAINS(out, "(subword model: n-grams of 4 to 5 characters in 3000 buckets)");
     ASSERT_CONTAINS(out, "wrote ");
     ASSERT_CONTAINS(out, "v.slsw");
     free(out);
     snprintf(cmd, sizeof cmd, "%s words nearest %s pigling horseling -k 3", t_simlearn(), m);
-    out = run_ok(cmd, 0);
+    out = words_run_ok(cmd, 0);
     ASSERT_CONTAINS(out, "'pigling' is not in the vocabulary: its vector is the mean of 11 character n-grams");
     ASSERT_TRUE(!strstr(out, "mobile")); /* 3 neighbours each, all animals */
     free(out);
     /* "ab" ("<ab>", 4 characters) has one 4-gram; "a" has none. */
     snprintf(cmd, sizeof cmd, "%s words vector %s cowling ab a", t_simlearn(), m);
-    out = run_ok(cmd, 0);
+    out = words_run_ok(cmd, 0);
     ASSERT_CONTAINS(out, "'a' has no character n-gram: zero vector");
     ASSERT_CONTAINS(out, "a 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"); /* stderr's note may come first */
     ASSERT_CONTAINS(out, "cowling ");
     ASSERT_CONTAINS(out, "ab ");
     free(out);
     snprintf(cmd, sizeof cmd, "%s words vector %s pigling", t_simlearn(), v);
-    out = run_ok(cmd, 1);
+    out = words_run_ok(cmd, 1);
     ASSERT_CONTAINS(out, "'pigling' is not in the vocabulary");
     free(out);
     write_pairs(pairs);
     snprintf(cmd, sizeof cmd, "%s words similarity %s --pairs %s && %s words similarity %s --pairs %s", t_simlearn(), m,
              pairs, t_simlearn(), v, pairs);
-    out = run_ok(cmd, 0);
+    out = words_run_ok(cmd, 0);
     ASSERT_CONTAINS(out, "pairs 5/5 (0.0% unknown), 3 with a word known only by its character n-grams");
     ASSERT_CONTAINS(out, "pairs 2/5 (60.0% unknown)\n");
     free(out);
     snprintf(cmd, sizeof cmd, "printf ': t\\nhorseling cowling carmobile busmobile\\n' > %s.q && %s words analogy %s "
              "--questions %s.q", pairs, t_simlearn(), m, pairs);
-    out = run_ok(cmd, 0);
+    out = words_run_ok(cmd, 0);
     ASSERT_CONTAINS(out, "questions seen 1 of 1");
     free(out);
     snprintf(cmd, sizeof cmd, "%s words nearest %s horseling --abtt 1", t_simlearn(), m);
-    out = run_ok(cmd, 2);
+    out = words_run_ok(cmd, 2);
     ASSERT_CONTAINS(out, "--abtt does not apply to a subword model");
     free(out);
     snprintf(cmd, sizeof cmd, "%s words train %s -o %s --save-model %s -q", t_simlearn(), corpus, v, m);
-    out = run_ok(cmd, 2);
+    out = words_run_ok(cmd, 2);
     ASSERT_CONTAINS(out, "--save-model needs subwords (--maxn)");
     free(out);
     snprintf(cmd, sizeof cmd, "head -c 300 %s > %s.bad && %s words nearest %s.bad horseling", m, m, t_simlearn(), m);
-    out = run_ok(cmd, 1);
+    out = words_run_ok(cmd, 1);
     ASSERT_CONTAINS(out, "v.slsw.bad: checksum mismatch");
     free(out);
     snprintf(cmd, sizeof cmd, "%s words train %s -o %s --senses 2 --maxn 5 -q", t_simlearn(), corpus, v);
-    out = run_ok(cmd, 1);
+    out = words_run_ok(cmd, 1);
     ASSERT_CONTAINS(out, "do not combine with multi-sense");
     free(out);
 }

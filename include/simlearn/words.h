@@ -62,7 +62,23 @@ long sl_vocab_find(const sl_vocab *v, const char *word);
 double sl_vocab_keep_prob(const sl_vocab *v, size_t i, double sample);
 
 /* ---- training -------------------------------------------------------------*/
-typedef enum { SL_WORDS_SKIPGRAM, SL_WORDS_CBOW } sl_words_arch;
+/* SENT2VEC (Pagliardini, Gupta & Jaggi 2018): every line of the corpus is a
+ * sentence, and each of its words is predicted from the mean of the input
+ * rows of the line's other words and of its word bigrams that do not contain
+ * that word; a bigram (a, b) of adjacent in-vocabulary words (after
+ * subsampling) has the row V + (a·116049371 + b) mod bucket, a and b their
+ * vocabulary indices. One prediction per word with its own `negative`
+ * negatives (the negatives setting and the window do not apply); the line's
+ * input steps are added after its last prediction, each row getting the sum
+ * of the steps of the predictions it took part in. Negative sampling only;
+ * not with subwords or multi-sense vectors. A line's vector is then the mean
+ * of its words' and bigrams' rows (sl_words_embed, SL_WORDS_MODEL_MEAN). */
+typedef enum { SL_WORDS_SKIPGRAM, SL_WORDS_CBOW, SL_WORDS_SENT2VEC } sl_words_arch;
+/* The learning rate `words train --model sent2vec` (and Python's
+ * Words.train(arch="sent2vec")) uses when none is given: a step is divided
+ * among a line's rows, so sent2vec needs a larger rate than
+ * sl_words_config_default's (docs/words.md tells how it was chosen). */
+#define SL_WORDS_SENT2VEC_LR 0.5
 typedef enum { SL_WORDS_NEG, SL_WORDS_SOFTMAX } sl_words_loss;
 /* How negative sampling draws its negatives:
  * PER_PAIR: word2vec's (and gensim's and fastText's) algorithm. Every
@@ -116,7 +132,8 @@ typedef struct sl_words_config {
      * so the input table holds (V + bucket) x dim floats. Every row of the
      * mean gets the mean's whole step, as in fastText. Defaults: minn 3,
      * maxn 0, bucket 2,000,000 (fastText's minn 3, maxn 6, bucket 2e6 are
-     * --minn 3 --maxn 6). Not with multi-sense vectors. */
+     * --minn 3 --maxn 6). Not with multi-sense vectors. The sent2vec
+     * architecture keeps its word bigrams' rows in the same `bucket` rows. */
     int minn, maxn;
     uint32_t bucket;
     /* Multi-sense: words seen at least sense_min_count times get `senses`
@@ -206,8 +223,9 @@ int sl_words_model_dim(const sl_words_model *m);
 size_t sl_words_model_rows(const sl_words_model *m);
 const float *sl_words_model_row(const sl_words_model *m, size_t row);
 const float *sl_words_model_output_row(const sl_words_model *m, size_t word);
-/* Subwords: the number of bucket rows (0 when trained without), and bucket
- * row b (the n-grams hashed to b), or NULL. */
+/* Subwords and sent2vec: the number of bucket rows (0 when trained with
+ * neither), and bucket row b (the n-grams or word bigrams hashed to b), or
+ * NULL. */
 uint32_t sl_words_model_bucket(const sl_words_model *m);
 /* Subwords: the n-gram lengths minn..maxn (both 0 when trained without). */
 void sl_words_model_ngrams(const sl_words_model *m, int *minn, int *maxn);
@@ -302,19 +320,27 @@ sl_status sl_words_similarity(const sl_wordvecs *w, const char *pairs, sl_simila
  * of fewer than minn characters, counting "<" and ">"). Stored as a .slsw
  * file (docs/words.md "Subword vectors" gives the layout: magic, version,
  * settings, vocabulary, rows, FNV-1a checksum), written atomically.
- * Immutable once made: safe to share between threads. */
+ * Immutable once made: safe to share between threads.
+ * The same type and file hold a sentence model (a model trained with the
+ * sent2vec architecture): there minn = maxn = 0, a word's vector is its own
+ * row (a word outside the vocabulary has none), and the bucket rows are the
+ * word bigrams' (sl_words_arch), which sl_words_embed's SL_WORDS_MODEL_MEAN
+ * reads. */
 #define SL_WORDS_MAX_NGRAM 100
 typedef struct sl_words_subword sl_words_subword;
-/* The subword model of a model trained with subwords; SL_ERR_ARG when it was
- * trained without (naming maxn), SL_ERR_NOMEM. */
+/* The subword model of a model trained with subwords, or the sentence model
+ * of one trained with the sent2vec architecture; SL_ERR_ARG for any other
+ * model (naming maxn), SL_ERR_NOMEM. */
 sl_status sl_words_subword_from_model(const sl_words_model *m, sl_words_subword **out);
 /* Write the subword model of such a model straight to a .slsw file (the
  * same bytes as sl_words_subword_from_model then sl_words_subword_save,
- * without a copy of the rows in memory); SL_ERR_ARG without subwords. */
+ * without a copy of the rows in memory); SL_ERR_ARG without subwords or
+ * sent2vec. */
 sl_status sl_words_model_save_subword(const sl_words_model *m, const char *path);
 /* Build one from its parts: V words (distinct, 1..SL_WORDS_MAX_WORD bytes)
  * with counts (may be NULL), and (V + bucket) x dim input rows, word rows
- * first (copied). lowercase: queries are ASCII-lowercased before their
+ * first (copied); minn = maxn = 0 makes a sentence model (bucket rows of word
+ * bigrams). lowercase: queries are ASCII-lowercased before their
  * n-grams are taken (the corpus was). Errors: SL_ERR_ARG (a setting or word,
  * named), SL_ERR_NOMEM. */
 sl_status sl_words_subword_create(const char *const *words, const uint64_t *counts, size_t V, size_t dim, int minn,
@@ -494,7 +520,12 @@ sl_status sl_words_vecs_save_npy(const sl_wordvecs *w, const uint64_t *counts, c
  *   SL_WORDS_SIF: a / (a + p(w)), p(w) = counts[row] / total, the word's
  *     unigram probability (Arora, Liang & Ma 2017, "smooth inverse
  *     frequency"); a row whose count is 0 (a word the counts do not list)
- *     gets weight 1, as in the authors' code.
+ *     gets weight 1, as in the authors' code;
+ *   SL_WORDS_MODEL_MEAN (sent2vec): 1, and the mean also takes the bucket rows of the
+ *     line's word bigrams: every two known words that follow each other
+ *     once the unknown ones are left out, hashed as in training
+ *     (sl_words_arch). w must be the vectors of cfg->model, a sentence
+ *     model (sl_words_subword_vecs).
  * SIF then removes from every line's vector its projection on one unit
  * direction u, x <- x - (u·x) u: either the one given (cfg->component), so
  * that a query set reuses the direction of a base set, or the first
@@ -505,7 +536,7 @@ sl_status sl_words_vecs_save_npy(const sl_wordvecs *w, const uint64_t *counts, c
  * (simlearn/geom.h), the mean is not removed.
  * A line without a known word (an empty line included) gets the zero vector
  * and is counted in stats->empty; it adds nothing to the component. */
-typedef enum { SL_WORDS_AVG, SL_WORDS_SIF } sl_words_compose;
+typedef enum { SL_WORDS_AVG, SL_WORDS_SIF, SL_WORDS_MODEL_MEAN } sl_words_compose;
 
 typedef struct sl_words_embed_config {
     sl_words_compose method; /* default SL_WORDS_AVG */
@@ -519,6 +550,8 @@ typedef struct sl_words_embed_config {
     /* SIF: the unit direction to remove (w->dim floats), or NULL (the
      * default) to compute it on the set being embedded. */
     const float *component;
+    /* MODEL_MEAN: the sentence model whose word and bigram rows are averaged. */
+    const sl_words_subword *model;
 } sl_words_embed_config;
 /* Fill c with the defaults: the average, a = 1e-3, no counts, no component. */
 void sl_words_embed_config_default(sl_words_embed_config *c);
@@ -534,7 +567,8 @@ typedef struct sl_words_embed_stats {
  * NULL) receives the direction SIF removed (w->dim floats; for the average it
  * is left alone); stats may be NULL. Errors: SL_ERR_ARG (a bad setting:
  * SIF without counts or with total 0, a <= 0, a component of norm 0; or SIF
- * computing its component on a set where no line has a known word),
+ * computing its component on a set where no line has a known word;
+ * MODEL_MEAN without a sentence model, or with vectors that are not its own),
  * SL_ERR_NOMEM, and those of sl_covariance and sl_eigh. */
 sl_status sl_words_embed(const sl_wordvecs *w, const sl_words_embed_config *cfg, const char *const *lines, size_t n,
                          float *out, float *component, sl_words_embed_stats *stats);

@@ -765,9 +765,13 @@ class Words(_simlearn._Words):
         """Train on a text corpus file (whitespace-separated words, one
         sentence per line) with `simlearn words train`'s trainer and defaults.
 
-        arch "skipgram" or "cbow"; negatives "shared" (one draw per window,
+        arch "skipgram", "cbow" or "sent2vec" (Pagliardini et al. 2018: each
+        word of a line predicted from the mean of the line's other words' and
+        word bigrams' rows, the bigrams hashed into bucket rows; embed(...,
+        method="sent2vec") then gives line vectors, save_model writes the
+        sentence model .slsw); negatives "shared" (one draw per window,
         the default) or "per-pair" (word2vec's); lr None is the trainer's
-        default (0.055 falling linearly). ns_exponent: negatives are drawn
+        default (0.055 falling linearly; 0.5 for sent2vec). ns_exponent: negatives are drawn
         ∝ count**ns_exponent (None: 0.5, fastText's; word2vec's is 0.75).
         context_weight: the vectors are input + context_weight × output
         vectors (None: 0.25; 0 = input vectors alone, as word2vec saves).
@@ -784,8 +788,9 @@ class Words(_simlearn._Words):
         ranks exchange what they learnt as `simlearn words train` does, so
         every rank returns the same vectors (.stats counts every rank's
         words; exchange_seconds is the time spent exchanging)."""
-        if arch not in ("skipgram", "cbow"):
-            raise ValueError(f"arch: expected 'skipgram' or 'cbow', got {arch!r}")
+        archs = ("skipgram", "cbow", "sent2vec")
+        if arch not in archs:
+            raise ValueError(f"arch: expected 'skipgram', 'cbow' or 'sent2vec', got {arch!r}")
         if negatives not in ("shared", "per-pair"):
             raise ValueError(f"negatives: expected 'shared' or 'per-pair', got {negatives!r}")
         lr = 0.0 if lr is None else float(lr)
@@ -799,7 +804,7 @@ class Words(_simlearn._Words):
             raise ValueError(f"context_weight: expected a number in 0..10, got {context_weight}")
         w, stats = cls._train(corpus, _count(dim, "dim"), _count(window, "window"), _count(negative, "negative"),
                               _count(epochs, "epochs"), _count(min_count, "min_count"), float(sample), lr,
-                              arch == "cbow", negatives == "per-pair", _count(seed, "seed", 0),
+                              archs.index(arch), negatives == "per-pair", _count(seed, "seed", 0),
                               _count(threads, "threads", 0), bool(progress), ns_exponent, context_weight,
                               _count(minn, "minn"), _count(maxn, "maxn", 0), _count(bucket, "bucket"))
         w.stats = stats
@@ -808,13 +813,15 @@ class Words(_simlearn._Words):
     @property
     def subwords(self):
         """The subword model's settings, a dict of minn, maxn, bucket and
-        lowercase, or None for vectors without one."""
+        lowercase (a sentence model's minn and maxn are 0), or None for
+        vectors without one."""
         s = self._subword_settings()
         return None if s is None else dict(zip(("minn", "maxn", "bucket", "lowercase"), s))
 
     def save_model(self, path):
         """Write the subword model (.slsw: settings, vocabulary, word and
-        n-gram rows), what embeds any word; ValueError without one."""
+        n-gram rows), what embeds any word, or the sentence model of
+        arch="sent2vec" (word and bigram rows); ValueError without one."""
         self._save_model(path)
 
     def __len__(self):
@@ -968,9 +975,17 @@ class Words(_simlearn._Words):
         "word count" file (path), a dict {word: count} (total: the sum of
         its values), or None for the NAME.vocab of vectors loaded from
         NAME.npy. return_component=True returns (vectors, component) with
-        the direction removed. .embed_stats holds lines, empty, words, known."""
-        if method not in ("avg", "sif"):
-            raise ValueError(f"method: expected 'avg' or 'sif', got {method!r}")
+        the direction removed. "sent2vec": the mean of the known words' rows
+        and of the rows of the bigrams of known words that follow each other
+        (unknown words left out), for a sentence model (trained with
+        arch="sent2vec" or loaded from its .slsw). .embed_stats holds lines,
+        empty, words, known."""
+        methods = ("avg", "sif", "sent2vec")
+        if method not in methods:
+            raise ValueError(f"method: expected 'avg', 'sif' or 'sent2vec', got {method!r}")
+        if method == "sent2vec" and (self.subwords is None or self.subwords["maxn"] != 0):
+            raise ValueError("method 'sent2vec' needs a sentence model (Words.train(arch='sent2vec') or the .slsw "
+                             "that words train --model sent2vec writes)")
         if isinstance(lines, (str, bytes)):
             raise TypeError("lines: expected a sequence of str, got a single string")
         enc = []
@@ -988,7 +1003,7 @@ class Words(_simlearn._Words):
             raise ValueError("counts and component are for method='sif'")
         out = _np.empty((len(enc), d), dtype=_np.float32)
         comp_out = _np.zeros(d, dtype=_np.float32)
-        self.embed_stats = self._embed(enc, method == "sif", float(a), c, total, comp, out, comp_out)
+        self.embed_stats = self._embed(enc, methods.index(method), float(a), c, total, comp, out, comp_out)
         return (out, comp_out) if return_component else out
 
     def _sif_counts(self, counts):

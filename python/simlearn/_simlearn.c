@@ -997,7 +997,8 @@ static PyObject *words_load(PyObject *cls, PyObject *arg) {
     return sw ? words_wrap_subword(cls, sw) : words_wrap(cls, w);
 }
 
-/* _train(corpus, dim, window, negative, epochs, min_count, sample, lr, cbow, per_pair, seed, threads,
+/* _train(corpus, dim, window, negative, epochs, min_count, sample, lr, arch (0 skip-gram, 1 CBOW, 2 sent2vec),
+ * per_pair, seed, threads,
  * progress, ns_exponent, context_weight, minn, maxn, bucket) -> (words, dict of stats); lr <= 0 and
  * ns_exponent or context_weight < 0 keep the trainer's defaults */
 static PyObject *words_train(PyObject *cls, PyObject *args) {
@@ -1005,21 +1006,22 @@ static PyObject *words_train(PyObject *cls, PyObject *args) {
     sl_words_config c;
     sl_words_config_default(&c);
     long long min_count;
-    int cbow, per_pair, progress;
+    int arch, per_pair, progress;
     unsigned long long seed;
     double lr, ns_exponent, context_weight;
     unsigned long long bucket;
-    if (!PyArg_ParseTuple(args, "O&iiiiLddppKipddiiK", PyUnicode_FSConverter, &path, &c.dim, &c.window, &c.negative,
-                          &c.epochs, &min_count, &c.sample, &lr, &cbow, &per_pair, &seed, &c.threads, &progress,
+    if (!PyArg_ParseTuple(args, "O&iiiiLddipKipddiiK", PyUnicode_FSConverter, &path, &c.dim, &c.window, &c.negative,
+                          &c.epochs, &min_count, &c.sample, &lr, &arch, &per_pair, &seed, &c.threads, &progress,
                           &ns_exponent, &context_weight, &c.minn, &c.maxn, &bucket))
         return NULL;
     if (bucket > UINT32_MAX) return Py_DECREF(path), PyErr_Format(PyExc_ValueError, "bucket: %llu is too large", bucket);
     c.bucket = (uint32_t)bucket;
     c.vocab.min_count = min_count > 0 ? (uint64_t)min_count : 1;
     if (lr > 0) c.lr = lr;
+    else if (arch == 2) c.lr = SL_WORDS_SENT2VEC_LR;
     if (ns_exponent >= 0) c.ns_exponent = ns_exponent;
     if (context_weight >= 0) c.context_weight = context_weight;
-    if (cbow) c.arch = SL_WORDS_CBOW;
+    c.arch = arch == 1 ? SL_WORDS_CBOW : arch == 2 ? SL_WORDS_SENT2VEC : SL_WORDS_SKIPGRAM;
     c.negatives = per_pair ? SL_WORDS_PER_PAIR : SL_WORDS_SHARED;
     c.seed = seed, c.stop = &stop_flag;
     c.progress = progress ? stderr : NULL;
@@ -1031,7 +1033,7 @@ static PyObject *words_train(PyObject *cls, PyObject *args) {
     sigint_catch(&g);
     sl_status s;
     Py_BEGIN_ALLOW_THREADS s = sl_words_train(PyBytes_AS_STRING(path), &c, &m, &st);
-    if (!s) s = c.maxn > 0 ? sl_words_subword_from_model(m, &sw) : sl_words_model_export(m, &w);
+    if (!s) s = sl_words_model_bucket(m) > 0 ? sl_words_subword_from_model(m, &sw) : sl_words_model_export(m, &w);
     sl_words_model_destroy(m);
     Py_END_ALLOW_THREADS sigint_release(&g);
     Py_DECREF(path);
@@ -1204,8 +1206,8 @@ static PyObject *words_save_model(WordsObject *o, PyObject *arg) {
     if (!words_live(o)) return Py_DECREF(path), NULL;
     if (!o->sw) {
         Py_DECREF(path);
-        return PyErr_Format(PyExc_ValueError, "save_model: these vectors have no subword model (train with maxn > 0 "
-                            "or load a .slsw file)");
+        return PyErr_Format(PyExc_ValueError, "save_model: these vectors have no subword or sentence model (train "
+                            "with maxn > 0 or arch='sent2vec', or load a .slsw file)");
     }
     sl_status s;
     Py_BEGIN_ALLOW_THREADS s = sl_words_subword_save(o->sw, PyBytes_AS_STRING(path));
@@ -1249,10 +1251,10 @@ static PyObject *words_counts(WordsObject *o, PyObject *args) {
  * out float32 (lines x dim, writable), component_out float32 (dim, writable)) -> dict of stats */
 static PyObject *words_embed(WordsObject *o, PyObject *args) {
     PyObject *ol, *oc, *ocomp, *oout, *ocout;
-    int sif;
+    int method;
     double a;
     unsigned long long total;
-    if (!PyArg_ParseTuple(args, "O!pdOKOOO", &PyList_Type, &ol, &sif, &a, &oc, &total, &ocomp, &oout, &ocout) ||
+    if (!PyArg_ParseTuple(args, "O!idOKOOO", &PyList_Type, &ol, &method, &a, &oc, &total, &ocomp, &oout, &ocout) ||
         !words_live(o))
         return NULL;
     size_t n = (size_t)PyList_GET_SIZE(ol), d = o->w->dim;
@@ -1269,7 +1271,8 @@ static PyObject *words_embed(WordsObject *o, PyObject *args) {
     }
     sl_words_embed_config c;
     sl_words_embed_config_default(&c);
-    c.method = sif ? SL_WORDS_SIF : SL_WORDS_AVG;
+    c.method = method == 1 ? SL_WORDS_SIF : method == 2 ? SL_WORDS_MODEL_MEAN : SL_WORDS_AVG;
+    c.model = o->sw;
     c.sif_a = a;
     c.total = total;
     sl_status s = SL_OK;

@@ -35,13 +35,15 @@ static void word_copy(char *buf, const char *p, size_t n) {
 }
 
 /* One line's weighted mean into row (d floats); acc is d doubles of
- * scratch. Returns the number of known words. */
-static uint64_t embed_line(const sl__wlookup *L, const float *weight, const char *line, float *row, double *acc,
-                           sl_words_embed_stats *st) {
+ * scratch. With a sentence model (may be NULL) the mean also takes the rows
+ * of the line's bigrams of known words. Returns the number of known words. */
+static uint64_t embed_line(const sl__wlookup *L, const float *weight, const sl_words_subword *sent, const char *line,
+                           float *row, double *acc, sl_words_embed_stats *st) {
     const sl_wordvecs *w = L->w;
     size_t d = w->dim;
     char buf[SL_WORDS_MAX_WORD + 1];
-    uint64_t known = 0;
+    uint64_t known = 0, bigrams = 0;
+    long prev = -1;
     memset(acc, 0, d * sizeof *acc);
     for (const char *p = line; *p;) {
         while (*p && is_sep((unsigned char)*p)) p++;
@@ -56,9 +58,15 @@ static uint64_t embed_line(const sl__wlookup *L, const float *weight, const char
         const float *v = w->vecs + (size_t)r * d;
         double wt = weight ? weight[r] : 1.0;
         for (size_t j = 0; j < d; j++) acc[j] += wt * v[j];
+        if (sent && prev >= 0) {
+            const float *g = sl__subword_bigram(sent, (uint32_t)prev, (uint32_t)r);
+            for (size_t j = 0; j < d; j++) acc[j] += g[j];
+            bigrams++;
+        }
+        prev = r;
     }
     st->known += known;
-    for (size_t j = 0; j < d; j++) row[j] = known ? (float)(acc[j] / (double)known) : 0.0f;
+    for (size_t j = 0; j < d; j++) row[j] = known ? (float)(acc[j] / (double)(known + bigrams)) : 0.0f;
     return known;
 }
 
@@ -151,8 +159,15 @@ sl_status sl_words_embed(const sl_wordvecs *w, const sl_words_embed_config *cfg,
         sl_words_embed_config_default(&def);
         cfg = &def;
     }
-    if (cfg->method != SL_WORDS_AVG && cfg->method != SL_WORDS_SIF)
+    if (cfg->method != SL_WORDS_AVG && cfg->method != SL_WORDS_SIF && cfg->method != SL_WORDS_MODEL_MEAN)
         return sl__fail(SL_ERR_ARG, "embedding lines: unknown method %d", (int)cfg->method);
+    const sl_words_subword *sent = cfg->method == SL_WORDS_MODEL_MEAN ? cfg->model : NULL;
+    if (cfg->method == SL_WORDS_MODEL_MEAN && !(sent && sl__subword_sentence(sent)))
+        return sl__fail(SL_ERR_ARG, "sent2vec: %s", sent ? "the model is a subword model, not a sentence model "
+                                                           "(train with the sent2vec architecture)"
+                                                         : "no sentence model was given");
+    if (sent && w != sl_words_subword_vecs(sent))
+        return sl__fail(SL_ERR_ARG, "sent2vec: the word vectors must be the sentence model's own");
     if (w->dim == 0) return sl__fail(SL_ERR_ARG, "embedding lines: the word vectors have width 0");
     float *weight = NULL;
     if (cfg->method == SL_WORDS_SIF) SL__TRY(sif_weights(w, cfg, &weight));
@@ -162,7 +177,7 @@ sl_status sl_words_embed(const sl_wordvecs *w, const sl_words_embed_config *cfg,
     if (!s && !acc) s = SL_ERR_NOMEM;
     sl_words_embed_stats st = {0};
     for (size_t i = 0; !s && i < n; i++)
-        if (embed_line(&L, weight, lines[i], out + i * w->dim, acc, &st) == 0) st.empty++;
+        if (embed_line(&L, weight, sent, lines[i], out + i * w->dim, acc, &st) == 0) st.empty++;
     st.lines = n;
     if (!s && cfg->method == SL_WORDS_SIF) s = sif_remove(cfg, out, n, w->dim, n - st.empty, component);
     if (!s && stats) *stats = st;

@@ -139,9 +139,9 @@ void sl_words_subword_destroy(sl_words_subword *s) {
 static sl_status check_settings(const char *who, size_t V, size_t dim, int minn, int maxn, uint32_t bucket) {
     if (V == 0 || V >= UINT32_MAX) return sl__fail(SL_ERR_ARG, "%s: %zu words, expected 1..%u", who, V, UINT32_MAX - 1);
     if (dim < 1 || dim > 10000) return sl__fail(SL_ERR_ARG, "%s: dim %zu, expected 1..10000", who, dim);
-    if (maxn < 1 || maxn > SL_WORDS_MAX_NGRAM || minn < 1 || minn > maxn)
-        return sl__fail(SL_ERR_ARG, "%s: minn %d, maxn %d, expected 1 <= minn <= maxn <= %d", who, minn, maxn,
-                        SL_WORDS_MAX_NGRAM);
+    if ((maxn < 1 || maxn > SL_WORDS_MAX_NGRAM || minn < 1 || minn > maxn) && (minn != 0 || maxn != 0))
+        return sl__fail(SL_ERR_ARG, "%s: minn %d, maxn %d, expected 1 <= minn <= maxn <= %d (or both 0: a sentence model)",
+                        who, minn, maxn, SL_WORDS_MAX_NGRAM);
     if (bucket < 1 || bucket > INT32_MAX || (uint64_t)bucket + V > UINT32_MAX)
         return sl__fail(SL_ERR_ARG, "%s: bucket %u, expected 1..%d (and words + bucket below 2^32)", who, bucket,
                         INT32_MAX);
@@ -167,6 +167,10 @@ static sl_status finish(sl_words_subword *s, const char *const *words, const uin
     for (size_t i = 0; i < s->V; i++)
         if (sl__wlookup_exact(&s->look, words[i]) != (long)i)
             return sl__fail(SL_ERR_ARG, "subword model: word %zu ('%s') is listed twice", i, words[i]);
+    if (s->maxn == 0) { /* a sentence model: the words' vectors are their rows */
+        memcpy(s->vecs->vecs, s->rows, s->V * s->dim * sizeof *s->rows);
+        return SL_OK;
+    }
     sl_status st = sl__subtab_build(words, s->V, s->minn, s->maxn, s->bucket, &s->tab);
     if (st) return st == SL_ERR_NOMEM ? sl__fail(st, "subword model: out of memory") : st;
     for (size_t i = 0; i < s->V; i++) sl__subtab_mean(&s->tab, s->rows, s->dim, s->dim, (uint32_t)i, s->vecs->vecs + i * s->dim);
@@ -217,6 +221,10 @@ sl_wordvecs *sl__subword_take_vecs(sl_words_subword *s) {
 }
 
 const sl_wordvecs *sl_words_subword_vecs(const sl_words_subword *s) { return s->vecs; }
+bool sl__subword_sentence(const sl_words_subword *s) { return s->maxn == 0; }
+const float *sl__subword_bigram(const sl_words_subword *s, uint32_t a, uint32_t b) {
+    return s->rows + (s->V + sl__bigram_bucket(a, b, s->bucket)) * s->dim;
+}
 const uint64_t *sl_words_subword_counts(const sl_words_subword *s) { return s->counts; }
 void sl_words_subword_settings(const sl_words_subword *s, int *minn, int *maxn, uint32_t *bucket, bool *lowercase) {
     if (minn) *minn = s->minn;

@@ -83,6 +83,13 @@ void sl_words_model_destroy(sl_words_model *m) {
     sl__free(m);
 }
 
+/* The bucket rows kept after the word rows: subwords' n-grams or sent2vec's
+ * word bigrams. */
+static size_t bucket_rows(const sl_words_config *c) {
+    return c->maxn > 0 || c->arch == SL_WORDS_SENT2VEC ? c->bucket : 0;
+}
+static bool is_sentence(const sl_words_model *m) { return m->cfg.arch == SL_WORDS_SENT2VEC; }
+
 /* Allocate tables for a vocabulary; nsense_in (V, may be NULL) gives each
  * word's number of senses, otherwise they follow cfg. Takes the vocabulary. */
 static sl_status model_alloc(sl_vocab *v, const sl_words_config *cfg, int threads, const uint8_t *nsense_in,
@@ -123,7 +130,7 @@ static sl_status model_alloc(sl_vocab *v, const sl_words_config *cfg, int thread
         return sl__fail(SL_ERR_RANGE, "word vectors: %zu sense rows is too many", rows);
     }
     m->rows = rows;
-    m->in_rows = rows + (cfg->maxn > 0 ? cfg->bucket : 0);
+    m->in_rows = rows + bucket_rows(cfg);
     if (cfg->maxn > 0) {
         sl_status s = sl__subtab_build((const char *const *)v->word, m->V, cfg->minn, cfg->maxn, cfg->bucket, &m->sub);
         if (s == SL_ERR_NOMEM) goto nomem;
@@ -146,13 +153,13 @@ nomem:
 }
 
 const sl_vocab *sl_words_model_vocab(const sl_words_model *m) { return m->vocab; }
-uint32_t sl_words_model_bucket(const sl_words_model *m) { return m->sub.first ? m->cfg.bucket : 0; }
+uint32_t sl_words_model_bucket(const sl_words_model *m) { return (uint32_t)bucket_rows(&m->cfg); }
 void sl_words_model_ngrams(const sl_words_model *m, int *minn, int *maxn) {
     *minn = m->sub.first ? m->cfg.minn : 0;
     *maxn = m->sub.first ? m->cfg.maxn : 0;
 }
 const float *sl_words_model_bucket_row(const sl_words_model *m, size_t b) {
-    return m->sub.first && b < m->cfg.bucket ? m->in + (m->rows + b) * m->stride : NULL;
+    return b < bucket_rows(&m->cfg) ? m->in + (m->rows + b) * m->stride : NULL;
 }
 
 bool sl__words_model_compose(const sl_words_model *m, size_t word, float *out) {
@@ -161,24 +168,33 @@ bool sl__words_model_compose(const sl_words_model *m, size_t word, float *out) {
     return true;
 }
 
+/* The n-gram lengths the model file records: a sentence model's are 0. */
+static sl_status model_ngrams(const sl_words_model *m, int *minn, int *maxn) {
+    if (!m->sub.first && !is_sentence(m))
+        return sl__fail(SL_ERR_ARG, "subword model: the model was trained without subwords (maxn 0) or sent2vec");
+    *minn = m->sub.first ? m->cfg.minn : 0;
+    *maxn = m->sub.first ? m->cfg.maxn : 0;
+    return SL_OK;
+}
+
 sl_status sl_words_model_save_subword(const sl_words_model *m, const char *path) {
-    if (!m->sub.first)
-        return sl__fail(SL_ERR_ARG, "subword model: the model was trained without subwords (maxn 0)");
+    int minn = 0, maxn = 0;
+    SL__TRY(model_ngrams(m, &minn, &maxn));
     const sl_words_config *c = &m->cfg;
-    return sl__subword_write(path, (const char *const *)m->vocab->word, m->vocab->count, m->V, m->dim, c->minn, c->maxn,
+    return sl__subword_write(path, (const char *const *)m->vocab->word, m->vocab->count, m->V, m->dim, minn, maxn,
                              c->bucket, c->vocab.lowercase, m->in, m->stride);
 }
 
 sl_status sl_words_subword_from_model(const sl_words_model *m, sl_words_subword **out) {
-    if (!m->sub.first)
-        return sl__fail(SL_ERR_ARG, "subword model: the model was trained without subwords (maxn 0)");
+    int minn = 0, maxn = 0;
+    SL__TRY(model_ngrams(m, &minn, &maxn));
     const sl_words_config *c = &m->cfg;
-    return sl__subword_create((const char *const *)m->vocab->word, m->vocab->count, m->V, m->dim, c->minn, c->maxn,
+    return sl__subword_create((const char *const *)m->vocab->word, m->vocab->count, m->V, m->dim, minn, maxn,
                               c->bucket, c->vocab.lowercase, m->in, m->stride, out);
 }
 int sl_words_model_dim(const sl_words_model *m) { return (int)m->dim; }
 float sl__words_context_weight(const sl_words_model *m) {
-    return m->cfg.senses > 1 || m->sub.first ? 0.0f : (float)m->cfg.context_weight;
+    return m->cfg.senses > 1 || m->sub.first || is_sentence(m) ? 0.0f : (float)m->cfg.context_weight;
 }
 size_t sl_words_model_rows(const sl_words_model *m) { return m->rows; }
 const float *sl_words_model_row(const sl_words_model *m, size_t row) {
@@ -259,8 +275,15 @@ static sl_status check_config(const sl_words_config *c) {
             return sl__fail(SL_ERR_ARG, "word vectors: subwords (maxn %d) do not combine with multi-sense vectors "
                             "(senses %d)", c->maxn, c->senses);
     }
-    if (c->arch != SL_WORDS_SKIPGRAM && c->arch != SL_WORDS_CBOW)
+    if (c->arch != SL_WORDS_SKIPGRAM && c->arch != SL_WORDS_CBOW && c->arch != SL_WORDS_SENT2VEC)
         return sl__fail(SL_ERR_ARG, "word vectors: unknown architecture %d", (int)c->arch);
+    if (c->arch == SL_WORDS_SENT2VEC) {
+        if (c->loss != SL_WORDS_NEG || c->senses > 1 || c->maxn > 0)
+            return sl__fail(SL_ERR_ARG, "word vectors: sent2vec needs negative sampling, one sense per word and no "
+                            "subwords (maxn %d)", c->maxn);
+        if (c->bucket < 1 || c->bucket > INT32_MAX)
+            return sl__fail(SL_ERR_ARG, "word vectors: bucket %u, expected 1..%d", c->bucket, INT32_MAX);
+    }
     if (c->loss != SL_WORDS_NEG && c->loss != SL_WORDS_SOFTMAX)
         return sl__fail(SL_ERR_ARG, "word vectors: unknown loss %d", (int)c->loss);
     if (c->negatives != SL_WORDS_PER_PAIR && c->negatives != SL_WORDS_SHARED)
@@ -287,7 +310,8 @@ typedef struct {
 typedef struct {
     sl_words_model *m;
     const char *corpus;
-    float *keep;         /* V: subsampling keep probability */
+    float *keep;         /* V: subsampling keep probability (1 for sent2vec) */
+    float *tkeep;        /* sent2vec: V, the probability of predicting a word (NULL otherwise) */
     float *aprob;        /* V: alias table for unigram^ns_exponent negatives */
     uint32_t *alias;
     sl__wtab tab;
@@ -407,6 +431,11 @@ static sl_status build_tables(trainer *t) {
     t->alias = sl__malloc_array(V, sizeof *t->alias, "negative sampling table");
     if (!t->keep || !t->aprob || !t->alias) return SL_ERR_NOMEM;
     for (size_t i = 0; i < V; i++) t->keep[i] = (float)sl_vocab_keep_prob(m->vocab, i, m->cfg.sample);
+    if (m->cfg.arch == SL_WORDS_SENT2VEC) { /* whole lines are context; subsampling picks the targets */
+        t->tkeep = t->keep;
+        if (!(t->keep = sl__malloc_array(V, sizeof *t->keep, "subsampling table"))) return SL_ERR_NOMEM;
+        for (size_t i = 0; i < V; i++) t->keep[i] = 1.0f;
+    }
     SL__TRY(sl__words_alias_build(m->vocab->count, V, m->cfg.ns_exponent, t->aprob, t->alias));
     if (m->cfg.loss == SL_WORDS_SOFTMAX) {
         t->outp = sl__malloc_array(V, sizeof *t->outp, "softmax rows");
@@ -418,6 +447,7 @@ static sl_status build_tables(trainer *t) {
 
 static void free_tables(trainer *t) {
     sl__free(t->keep);
+    sl__free(t->tkeep);
     sl__free(t->aprob);
     sl__free(t->alias);
     sl__free(t->outp);
@@ -455,8 +485,14 @@ typedef struct {
     uint32_t *neg;    /* 2 x negative: this prediction's and the next one's */
     uint32_t *sent;   /* MAX_SENT: the sentence being built */
     double *lq;       /* senses */
+    float *E;         /* sent2vec: MAX_SENT x stride, each prediction's input step */
+    float *etot;      /* sent2vec: stride, their sum */
+    double *acc;      /* sent2vec: stride, the sum of the sentence's rows */
+    uint32_t *big;    /* sent2vec: MAX_SENT, the rows of the sentence's bigrams */
+    uint8_t *pred;    /* sent2vec: MAX_SENT, whether each word is predicted */
+    uint32_t *negs;   /* sent2vec: MAX_SENT x negative, their negatives */
     size_t max_left, max_right;
-    void *D_raw, *h_raw, *H_raw;
+    void *D_raw, *h_raw, *H_raw, *E_raw, *etot_raw;
 } scratch;
 
 static void scratch_free(scratch *s) {
@@ -471,6 +507,12 @@ static void scratch_free(scratch *s) {
     sl__free(s->neg);
     sl__free(s->sent);
     sl__free(s->lq);
+    sl__free(s->E_raw);
+    sl__free(s->etot_raw);
+    sl__free(s->acc);
+    sl__free(s->big);
+    sl__free(s->pred);
+    sl__free(s->negs);
     memset(s, 0, sizeof *s); /* freeing again (after a failed scratch_alloc) is a no-op */
 }
 
@@ -488,6 +530,18 @@ static bool scratch_alloc(scratch *s, const sl_words_model *m) {
         s->cw = sl__calloc(s->max_left + 1, sizeof *s->cw);
         s->rows = sl__calloc(per_word, sizeof *s->rows);
         if (!s->H || !s->cw || !s->rows) {
+            scratch_free(s);
+            return false;
+        }
+    }
+    if (m->cfg.arch == SL_WORDS_SENT2VEC) {
+        s->E = aligned_floats((size_t)MAX_SENT * m->stride, &s->E_raw);
+        s->etot = aligned_floats(m->stride, &s->etot_raw);
+        s->acc = sl__calloc(m->stride, sizeof *s->acc);
+        s->big = sl__calloc(MAX_SENT, sizeof *s->big);
+        s->pred = sl__calloc(MAX_SENT, sizeof *s->pred);
+        s->negs = sl__calloc((size_t)MAX_SENT * K, sizeof *s->negs);
+        if (!s->E || !s->etot || !s->acc || !s->big || !s->pred || !s->negs) {
             scratch_free(s);
             return false;
         }
@@ -713,6 +767,118 @@ static double pair_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng *rn
     return loss;
 }
 
+/* ---- sent2vec ---------------------------------------------------------------------*/
+/* The output rows of one prediction: the target's, then the negatives that
+ * are not the target. */
+static size_t s2v_targets(const float **b, const float *out, size_t d, uint32_t w, const uint32_t *neg, size_t K) {
+    size_t n = 0;
+    b[n++] = out + (size_t)w * d;
+    for (size_t k = 0; k < K; k++)
+        if (neg[k] != w) b[n++] = out + (size_t)neg[k] * d;
+    return n;
+}
+
+double sl__s2v_line(const sl__wtab *tab, float *in, float *out, size_t d, uint32_t rows, uint32_t bucket,
+                    const uint32_t *sent, size_t len, const uint8_t *pred, const uint32_t *neg, size_t K, float lr,
+                    const sl__s2v_scratch *s) {
+    if (len < 2) return 0;
+    size_t nrows = 2 * len - 1;
+    float *P = s->P;
+    memset(s->acc, 0, d * sizeof *s->acc);
+    memset(P, 0, d * sizeof *P);
+    for (size_t j = 0; j < len; j++) {
+        const float *u = in + (size_t)sent[j] * d;
+        for (size_t k = 0; k < d; k++) s->acc[k] += u[k];
+        if (j + 1 == len) break;
+        s->big[j] = rows + sl__bigram_bucket(sent[j], sent[j + 1], bucket);
+        const float *g = in + (size_t)s->big[j] * d;
+        for (size_t k = 0; k < d; k++) s->acc[k] += g[k];
+    }
+    double loss = 0;
+    for (size_t i = 0; i < len; i++) {
+        float *e = s->E + i * d;
+        if (!pred[i]) {
+            memset(e, 0, d * sizeof *e);
+            continue;
+        }
+        /* the context: every row but word i's and its bigrams', as they are now */
+        size_t c = nrows - 1 - (i > 0) - (i + 1 < len);
+        const float *u = in + (size_t)sent[i] * d;
+        const float *gl = i > 0 ? in + (size_t)s->big[i - 1] * d : NULL, *el = i > 0 ? e - d : NULL;
+        const float *gr = i + 1 < len ? in + (size_t)s->big[i] * d : NULL;
+        double inv = 1.0 / (double)c;
+        for (size_t k = 0; k < d; k++) {
+            double x = s->acc[k] - u[k] - P[k];
+            if (gl) x -= gl[k] + P[k] - el[k];
+            if (gr) x -= gr[k] + P[k];
+            s->h[k] = (float)(x * inv);
+        }
+        size_t n = s2v_targets(s->b, out, d, sent[i], neg + i * K, K);
+        loss += sl__w_pair(tab, s->h, (float *const *)s->b, n, d, lr, e);
+        float fc = (float)inv;
+        for (size_t k = 0; k < d; k++) { /* each context row takes 1/c of the mean's step */
+            e[k] *= fc;
+            s->acc[k] += (double)c * e[k];
+            P[k] += e[k];
+        }
+    }
+    for (size_t j = 0; j < len; j++) {
+        float *u = in + (size_t)sent[j] * d, *g = j + 1 < len ? in + (size_t)s->big[j] * d : NULL;
+        const float *ej = s->E + j * d, *en = g ? ej + d : NULL;
+        for (size_t k = 0; k < d; k++) {
+            u[k] += P[k] - ej[k];
+            if (g) g[k] += P[k] - ej[k] - en[k];
+        }
+    }
+    return loss;
+}
+
+double sl__s2v_line_ref(const sl__wtab *tab, float *in, float *out, size_t d, uint32_t rows, uint32_t bucket,
+                        const uint32_t *sent, size_t len, const uint8_t *pred, const uint32_t *neg, size_t K,
+                        float lr, const sl__s2v_scratch *s) {
+    if (len < 2) return 0;
+    double loss = 0;
+    float **ctx = (float **)s->E; /* room for 2 len pointers: E holds len x d >= 2 len floats' worth */
+    for (size_t i = 0; i < len; i++) {
+        if (!pred[i]) continue;
+        size_t c = 0;
+        for (size_t j = 0; j < len; j++) {
+            if (j != i) ctx[c++] = in + (size_t)sent[j] * d;
+            if (j + 1 < len && j != i && j + 1 != i)
+                ctx[c++] = in + ((size_t)rows + sl__bigram_bucket(sent[j], sent[j + 1], bucket)) * d;
+        }
+        for (size_t k = 0; k < d; k++) {
+            double x = 0;
+            for (size_t j = 0; j < c; j++) x += ctx[j][k];
+            s->h[k] = (float)(x / (double)c);
+        }
+        size_t n = s2v_targets(s->b, out, d, sent[i], neg + i * K, K);
+        loss += sl__w_pair_ref(tab, s->h, (float *const *)s->b, n, d, lr, s->P);
+        for (size_t j = 0; j < c; j++)
+            for (size_t k = 0; k < d; k++) ctx[j][k] += s->P[k] / (float)c;
+    }
+    return loss;
+}
+
+/* The trainer's line: which words are predicted (subsampling), the
+ * negatives of each, then sl__s2v_line. */
+static double sent2vec_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng *rng, const uint32_t *sent,
+                                size_t len, float lr) {
+    sl_words_model *M = t->m;
+    size_t K = (size_t)M->cfg.negative;
+    if (len < 2) return 0;
+    for (size_t i = 0; i < len; i++) {
+        float kp = t->tkeep[sent[i]];
+        s->pred[i] = !(kp < 1.0f && rnd_unit(rng) >= kp);
+        for (size_t k = 0; s->pred[i] && k < K; k++) s->negs[i * K + k] = sample_neg(t, rng);
+        ts->npred += s->pred[i];
+        ts->kept += s->pred[i];
+    }
+    sl__s2v_scratch sc = {s->E, s->etot, s->h, s->acc, s->big, s->b};
+    return sl__s2v_line(&t->tab, M->in, M->out, M->stride, (uint32_t)M->rows, M->cfg.bucket, sent, len, s->pred,
+                        s->negs, K, lr, &sc);
+}
+
 /* Multi-sense skip-gram at centre i (context lo..hi): the centre's senses
  * predict the context words; the sense of this occurrence is latent. Left
  * rows are the senses, right rows the contexts then the shared negatives.
@@ -828,6 +994,7 @@ static double train_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng *r
     sl_words_model *M = t->m;
     const sl_words_config *c = &M->cfg;
     size_t d = M->stride, K = (size_t)c->negative;
+    if (c->arch == SL_WORDS_SENT2VEC) return sent2vec_sentence(t, s, ts, rng, sent, len, lr);
     if (c->loss == SL_WORDS_NEG && c->negatives == SL_WORDS_PER_PAIR && c->senses == 1)
         return pair_sentence(t, s, ts, rng, sent, len, lr);
     double loss = 0;
@@ -954,7 +1121,7 @@ static inline bool feed(trainer *t, scratch *s, int tid, slice_state *st, uint32
     }
     float k = t->keep[id];
     if (k < 1.0f && rnd_unit(rng) >= k) return true;
-    ts->kept++;
+    ts->kept += !t->tkeep; /* sent2vec counts the words it predicts */
     st->sent[st->len++] = id;
     if (st->len == MAX_SENT) flush(t, s, tid, st); /* long lines are cut into pieces */
     return true;
@@ -1204,7 +1371,7 @@ static sl_status ckpt_read_senses(reader *r, const ckpt_header *h, uint8_t *nsen
     if (total_rows != rows)
         return sl__fail(SL_ERR_FORMAT, "%s: senses add up to %llu rows, header says %llu", path,
                         (unsigned long long)total_rows, (unsigned long long)rows);
-    uint64_t bucket = h->c.maxn > 0 ? h->c.bucket : 0;
+    uint64_t bucket = bucket_rows(&h->c);
     uint64_t need = rows * 8 + (uint64_t)h->threads * sizeof(sl_rng) + (rows + bucket + V) * (uint64_t)h->c.dim * 4 + 8;
     if (need != r->left)
         return sl__fail(SL_ERR_FORMAT, "%s: checkpoint %s: %llu bytes after the vocabulary, expected %llu", path,

@@ -103,6 +103,16 @@ sl_status sl__subword_create(const char *const *words, const uint64_t *counts, s
 /* Write a .slsw file from its parts (rows of `stride` floats). */
 sl_status sl__subword_write(const char *path, const char *const *words, const uint64_t *counts, size_t V, size_t dim,
                             int minn, int maxn, uint32_t bucket, bool lowercase, const float *rows, size_t stride);
+/* The bucket row of the word bigram (a, b), vocabulary indices (sl_words_arch's
+ * sent2vec): (a·116049371 + b) mod bucket. */
+static inline uint32_t sl__bigram_bucket(uint32_t a, uint32_t b, uint32_t bucket) {
+    return (uint32_t)(((uint64_t)a * 116049371u + b) % bucket);
+}
+/* Whether a model from sl_words_subword_* is a sentence model (bucket rows of
+ * word bigrams, minn = maxn = 0), and the row of the bigram (a, b) of one
+ * (dim floats). */
+bool sl__subword_sentence(const sl_words_subword *s);
+const float *sl__subword_bigram(const sl_words_subword *s, uint32_t a, uint32_t b);
 /* Take the vocabulary vectors out of a subword model (then only fit for
  * sl_words_subword_destroy). */
 sl_wordvecs *sl__subword_take_vecs(sl_words_subword *s);
@@ -173,6 +183,32 @@ double sl__w_pair_ref(const sl__wtab *tab, const float *a, float *const *b, size
  * of the k rows (fastText's update). Returns the loss; lr = 0 evaluates. */
 double sl__w_sub_pair(const sl__wtab *tab, float *const *rows, size_t k, float *const *b, size_t n, size_t d, float lr,
                       float *a, float *e);
+/* Sent2Vec's training of one line of len word ids (sl_words_arch), as
+ * sequential SGD in O(len·d): each word i with pred[i] set, in order, is
+ * predicted by sl__w_pair from the mean of the line's other words' input
+ * rows and the rows of the bigrams that do not contain it (bucket row
+ * rows + sl__bigram_bucket), against its K negatives neg[i·K ..] (those equal
+ * to the word left out); the step is divided among those c rows (each moves
+ * by 1/c of it, which makes it the gradient of the mean). The rows are written
+ * once, after the last prediction, to what the steps in order give them;
+ * an occurrence sees the steps of another occurrence of the same row (a word
+ * twice in the line, two bigrams in one bucket) only then. Rows of d floats
+ * (d a multiple of SL__WALIGN). Scratch: E len x d floats, P and h d floats,
+ * acc d doubles, big len, b K + 1. Returns the summed loss; lr = 0
+ * evaluates. The _ref twin writes every step at once (and needs the rows of
+ * a line to be distinct for the two to agree). */
+typedef struct sl__s2v_scratch {
+    float *E, *P, *h;
+    double *acc;
+    uint32_t *big;
+    const float **b;
+} sl__s2v_scratch;
+double sl__s2v_line(const sl__wtab *tab, float *in, float *out, size_t d, uint32_t rows, uint32_t bucket,
+                    const uint32_t *sent, size_t len, const uint8_t *pred, const uint32_t *neg, size_t K, float lr,
+                    const sl__s2v_scratch *s);
+double sl__s2v_line_ref(const sl__wtab *tab, float *in, float *out, size_t d, uint32_t rows, uint32_t bucket,
+                        const uint32_t *sent, size_t len, const uint8_t *pred, const uint32_t *neg, size_t K,
+                        float lr, const sl__s2v_scratch *s);
 double sl__words_softmax_step(const float *const *a, size_t m, const float *const *b, size_t V, uint32_t y,
                               size_t d, float lr, float *S, float *D);
 

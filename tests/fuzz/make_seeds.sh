@@ -241,12 +241,15 @@ for at in (8, 24, 64):
 PY
 
 # subword: subword models (.slsw) from `words train --maxn`: a plain one, a
-# lowercase one with non-ASCII words, and damaged copies.
+# lowercase one with non-ASCII words, a sentence model (--model sent2vec),
+# and damaged copies.
 printf 'the caf\xc3\xa9 and the cat\nStra\xc3\x9fe und K\xc3\xa4se\n%.0s' $(seq 20) > "$tmp/sw.txt"
 "$SL" words train "$tmp/sw.txt" -o "$tmp/sw.bin" --dim 4 --min-count 1 --epochs 1 --threads 1 --minn 2 --maxn 4 \
   --bucket 20 --save-model $C/subword/plain.slsw -q > /dev/null
 "$SL" words train "$tmp/sw.txt" -o "$tmp/sw.bin" --dim 3 --min-count 2 --epochs 1 --threads 1 --minn 1 --maxn 3 \
   --bucket 7 --lowercase --save-model $C/subword/lower.slsw -q > /dev/null
+"$SL" words train "$tmp/sw.txt" -o "$tmp/sw.bin" --dim 4 --min-count 1 --epochs 1 --threads 1 --model sent2vec \
+  --bucket 11 --save-model $C/subword/sentence.slsw -q > /dev/null
 $PY - "$C/subword" <<'PY'
 import sys, os
 d = sys.argv[1]

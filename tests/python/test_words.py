@@ -169,9 +169,46 @@ def test_subword_training_and_oov_words_match_the_cli(tmp_path):
     assert f"Spearman {sim['spearman']:.4f}" in cli_sim and "3 with a word known only by its character n-grams" in cli_sim
     w.save_model(tmp_path / "py.slsw")
     assert (tmp_path / "py.slsw").read_bytes() == (tmp_path / "cli.slsw").read_bytes()
-    with pytest.raises(ValueError, match="no subword model"):
+    with pytest.raises(ValueError, match="no subword or sentence model"):
         simlearn.Words.train(tmp_path / "c.txt", **SETTINGS).save_model(tmp_path / "no.slsw")
     with pytest.raises(KeyError, match="pigling"):
         cli.vector("pigling")
     with pytest.raises(ValueError, match="multi-sense|maxn"):
         simlearn.Words.train(tmp_path / "c.txt", **dict(opts, minn=6))
+
+
+def test_sent2vec_training_and_line_vectors_match_the_cli(tmp_path):
+    topics = [["cow", "dog", "pig", "hen", "goat"], ["car", "bus", "van", "ship", "boat"],
+              ["rice", "soup", "cake", "pie", "bread"]]
+    rng = np.random.default_rng(1)
+    lines = [" ".join(rng.choice(topics[i % 3], 6)) for i in range(600)]
+    (tmp_path / "c.txt").write_text("\n".join(lines) + "\n")
+    opts = dict(SETTINGS, arch="sent2vec", bucket=2000, lr=0.5, sample=0)
+    w = simlearn.Words.train(tmp_path / "c.txt", **opts)
+    assert w.subwords == {"minn": 0, "maxn": 0, "bucket": 2000, "lowercase": False}
+    subprocess.run([CLI, "words", "train", str(tmp_path / "c.txt"), "-o", str(tmp_path / "cli.bin"), "--dim", "16",
+                    "--min-count", "1", "--epochs", "3", "--threads", "1", "--seed", "2", "--model", "sent2vec",
+                    "--bucket", "2000", "--lr", "0.5", "--sample", "0", "-q"], check=True, capture_output=True)
+    cli = simlearn.Words.load(tmp_path / "cli.bin")
+    np.testing.assert_array_equal(cli.vectors, w.vectors)
+    w.save_model(tmp_path / "py.slsw")
+    assert (tmp_path / "py.slsw").read_bytes() == (tmp_path / "cli.slsw").read_bytes()
+    test = ["pig hen cow dog", "bus van ship car", "pie soup rice cake", "goat cow hen pig"]
+    (tmp_path / "t.txt").write_text("\n".join(test) + "\n")
+    out = subprocess.run([CLI, "words", "embed", "--vectors", str(tmp_path / "cli.slsw"), "--text",
+                          str(tmp_path / "t.txt"), "-o", str(tmp_path / "t.npy"), "--method", "sent2vec"],
+                         check=True, capture_output=True, text=True).stdout
+    assert out.startswith("4 lines, 16 words, 16 with a vector")
+    x = w.embed(test, "sent2vec")
+    np.testing.assert_array_equal(np.load(tmp_path / "t.npy"), x)
+    np.testing.assert_array_equal(simlearn.Words.load(tmp_path / "cli.slsw").embed(test, "sent2vec"), x)
+    u = x / np.linalg.norm(x, axis=1, keepdims=True)
+    assert u[0] @ u[3] > max(u[0] @ u[1], u[0] @ u[2]) + 0.3  # lines of one topic are nearest
+    assert not np.array_equal(w.embed(test, "avg"), x)  # the bigrams' rows count
+    # Without lr, sent2vec trains at its own default, 0.5 (the CLI's too).
+    d = simlearn.Words.train(tmp_path / "c.txt", **dict(opts, lr=None))
+    np.testing.assert_array_equal(d.vectors, w.vectors)
+    with pytest.raises(ValueError, match="needs a sentence model"):
+        simlearn.Words.train(tmp_path / "c.txt", **SETTINGS).embed(test, "sent2vec")
+    with pytest.raises(ValueError, match="sent2vec needs negative sampling|arch"):
+        simlearn.Words.train(tmp_path / "c.txt", **dict(opts, maxn=4))
