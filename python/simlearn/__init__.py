@@ -974,7 +974,8 @@ class Words(_simlearn._Words):
         component of these lines' vectors (uncentred). SIF's counts: a
         "word count" file (path), a dict {word: count} (total: the sum of
         its values), or None for the NAME.vocab of vectors loaded from
-        NAME.npy. return_component=True returns (vectors, component) with
+        NAME.npy or the counts of a subword or sentence model (.slsw; total:
+        their sum). return_component=True returns (vectors, component) with
         the direction removed. "sent2vec": the mean of the known words' rows
         and of the rows of the bigrams of known words that follow each other
         (unknown words left out), for a sentence model (trained with
@@ -1007,7 +1008,9 @@ class Words(_simlearn._Words):
         return (out, comp_out) if return_component else out
 
     def _sif_counts(self, counts):
-        if counts is None:
+        if counts is None and self._model_counts() is not None:  # a .slsw model's own, as the CLI takes them
+            c, total = self._model_counts()
+        elif counts is None:
             source = getattr(self, "_source", None)
             if source is None or not source.endswith(".npy"):
                 what = "these vectors have none" if source is None else f"{source} holds none (not a .npy)"

@@ -1247,6 +1247,18 @@ static PyObject *words_counts(WordsObject *o, PyObject *args) {
     return res;
 }
 
+/* _model_counts() -> (counts bytes, uint64 per row; their sum) of the subword
+ * or sentence model, or None without one. */
+static PyObject *words_model_counts(WordsObject *o, PyObject *unused) {
+    (void)unused;
+    if (!words_live(o)) return NULL;
+    if (!o->sw) Py_RETURN_NONE;
+    const uint64_t *c = sl_words_subword_counts(o->sw);
+    unsigned long long total = 0;
+    for (size_t i = 0; i < o->w->n; i++) total += c[i];
+    return Py_BuildValue("(y#K)", (const char *)c, (Py_ssize_t)(o->w->n * sizeof *c), total);
+}
+
 /* _embed(lines (list of bytes), sif, a, counts int64 >= 0 (rows) or None, total, component float32 (dim) or None,
  * out float32 (lines x dim, writable), component_out float32 (dim, writable)) -> dict of stats */
 static PyObject *words_embed(WordsObject *o, PyObject *args) {
@@ -1318,6 +1330,7 @@ static PyMethodDef words_methods[] = {
     {"_similarity", (PyCFunction)words_similarity, METH_O, "word-pair similarity"},
     {"_save", (PyCFunction)words_save, METH_VARARGS, "write word2vec text or binary"},
     {"_counts", (PyCFunction)words_counts, METH_VARARGS, "word counts per row, and their total"},
+    {"_model_counts", (PyCFunction)words_model_counts, METH_NOARGS, "the model's word counts and their sum, or None"},
     {"_embed", (PyCFunction)words_embed, METH_VARARGS, "vectors of lines of text"},
     {"_subword_vector", (PyCFunction)words_subword_vector, METH_VARARGS, "n-gram vector of a word, or None"},
     {"_subword_settings", (PyCFunction)words_subword_settings, METH_NOARGS, "(minn, maxn, bucket, lowercase) or None"},

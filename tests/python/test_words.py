@@ -205,6 +205,10 @@ def test_sent2vec_training_and_line_vectors_match_the_cli(tmp_path):
     u = x / np.linalg.norm(x, axis=1, keepdims=True)
     assert u[0] @ u[3] > max(u[0] @ u[1], u[0] @ u[2]) + 0.3  # lines of one topic are nearest
     assert not np.array_equal(w.embed(test, "avg"), x)  # the bigrams' rows count
+    # SIF on a .slsw takes the model's counts, in Python as in the CLI.
+    subprocess.run([CLI, "words", "embed", "--vectors", str(tmp_path / "cli.slsw"), "--text", str(tmp_path / "t.txt"),
+                    "-o", str(tmp_path / "sif.npy"), "--method", "sif"], check=True, capture_output=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "sif.npy"), w.embed(test, "sif"))
     # Without lr, sent2vec trains at its own default, 0.5 (the CLI's too).
     d = simlearn.Words.train(tmp_path / "c.txt", **dict(opts, lr=None))
     np.testing.assert_array_equal(d.vectors, w.vectors)
