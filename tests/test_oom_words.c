@@ -141,6 +141,43 @@ TEST(words_subwords_survive_every_failed_allocation) {
     ASSERT_EQ_INT(C.live, 0);
 }
 
+/* Sent2vec: training with the bigram rows in the checkpoint, then the
+ * sentence model made, saved, read back and used to embed lines. */
+static sl_status op_sentence_model(void *arg) {
+    const sl_words_model *m = arg;
+    sl_words_subword *sm = NULL, *back = NULL;
+    sl_status s = sl_words_subword_from_model(m, &sm);
+    if (!s) s = sl_words_subword_save(sm, t_path("s.slsw"));
+    if (!s) s = sl_words_subword_load(t_path("s.slsw"), &back);
+    if (!s) {
+        sl_words_embed_config c;
+        sl_words_embed_config_default(&c);
+        c.method = SL_WORDS_MODEL_MEAN;
+        c.model = back;
+        const char *lines[] = {"cat dog car", "bus"};
+        float out[2 * 8];
+        s = sl_words_embed(sl_words_subword_vecs(back), &c, lines, 2, out, NULL, NULL);
+    }
+    sl_words_subword_destroy(sm);
+    sl_words_subword_destroy(back);
+    return s;
+}
+
+TEST(words_sent2vec_survives_every_failed_allocation) {
+    install();
+    job j;
+    job_make(&j);
+    j.c.arch = SL_WORDS_SENT2VEC;
+    j.c.bucket = 100;
+    j.c.checkpoint = j.ckpt;
+    ASSERT_TRUE(fail_each("words sent2vec", op_train, &j) >= 10);
+    sl_words_model *m;
+    ASSERT_OK(sl_words_train(j.corpus, &j.c, &m, NULL));
+    ASSERT_TRUE(fail_each("words sentence model", op_sentence_model, m) >= 5);
+    sl_words_model_destroy(m);
+    ASSERT_EQ_INT(C.live, 0);
+}
+
 /* The corpus cache is a documented fallback: a slice whose cache cannot grow
  * is read from the file again in later epochs, so a failed allocation there
  * is passed over, and the model must come out the same. */
