@@ -96,7 +96,8 @@ static const cli_opt train_opts[] = {
 static const cli_spec train_spec = {
     "simlearn words train CORPUS -o VECTORS [options]",
     "Learn word vectors from a text corpus (UTF-8 words separated by whitespace; lines are sentences)\n"
-    "by skip-gram or CBOW, p(y|x) ∝ exp(u(y)·v(x)), with negative sampling or the full softmax.\n"
+    "by skip-gram or CBOW, p(y|x) ∝ exp(u(y)·v(x)), with negative sampling or the full softmax, or a sentence\n"
+    "model (--model sent2vec: word and word-bigram vectors whose mean is a line's vector).\n"
     "Speed is counted in raw words/s: every in-vocabulary word read, before subsampling.",
     train_opts, 1, 1,
     "examples:\n"
