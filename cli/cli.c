@@ -203,6 +203,24 @@ void cli_print_help(const cli_spec *s, FILE *out) {
     if (s->epilog) fprintf(out, "\n%s\n", s->epilog);
 }
 
+/* The command's words from its usage line ("simlearn words train CORPUS ..."
+ * gives "words train"), for the messages that point to its --help; fallback
+ * when the usage does not start with "simlearn ". */
+static const char *command_name(const cli_spec *s, const char *fallback, char *buf, size_t cap) {
+    const char *u = s->usage;
+    if (!u || strncmp(u, "simlearn ", 9) != 0) return fallback;
+    u += 9;
+    size_t n = 0;
+    while (u[n] && (u[n] == ' ' || u[n] == '-' || (u[n] >= 'a' && u[n] <= 'z'))) {
+        if (u[n] == ' ' && !(u[n + 1] >= 'a' && u[n + 1] <= 'z')) break; /* the next token is an argument */
+        n++;
+    }
+    if (n == 0 || n >= cap) return fallback;
+    memcpy(buf, u, n);
+    buf[n] = '\0';
+    return buf;
+}
+
 int cli_parse(const cli_spec *s, int argc, char **argv, cli_args *a) {
     memset(a, 0, sizeof *a);
     a->spec = s;
@@ -240,7 +258,10 @@ int cli_parse(const cli_spec *s, int argc, char **argv, cli_args *a) {
         } else {
             i = arg[2] == '\0' ? find_short(s, arg[1]) : -1;
         }
-        if (i < 0) return cli_usage_error("%s: unknown option '%s' (see 'simlearn %s --help')", argv[0], arg, argv[0]);
+        char name[64];
+        if (i < 0)
+            return cli_usage_error("%s: unknown option '%s' (see 'simlearn %s --help')", argv[0], arg,
+                                   command_name(s, argv[0], name, sizeof name));
         const cli_opt *o = &s->opts[i];
         a->given[i] = true;
         if (o->kind == CLI_FLAG) {
@@ -255,10 +276,11 @@ int cli_parse(const cli_spec *s, int argc, char **argv, cli_args *a) {
         }
         if (set_value(o, i, v, a)) return 2;
     }
+    char name[64];
     for (int i = 0; s->opts && s->opts[i].name; i++)
         if (s->opts[i].required && !a->given[i])
             return cli_usage_error("%s: option --%s is required (see 'simlearn %s --help')", argv[0], s->opts[i].name,
-                                   argv[0]);
+                                   command_name(s, argv[0], name, sizeof name));
     if (a->npos < s->min_pos)
         return cli_usage_error("%s: expected %s%d argument%s, got %d\nusage: %s", argv[0],
                                s->max_pos == s->min_pos ? "" : "at least ", s->min_pos, s->min_pos == 1 ? "" : "s",

@@ -48,6 +48,13 @@ TEST(usage_errors_exit_2_with_a_message) {
     ASSERT_EQ_INT(sl("info --bogus x.npy", &out), 2);
     ASSERT_CONTAINS(out, "unknown option '--bogus'");
     free(out);
+    /* A subcommand's message points to its own help. */
+    ASSERT_EQ_INT(sl("words train c.txt --bogus", &out), 2);
+    ASSERT_CONTAINS(out, "unknown option '--bogus' (see 'simlearn words train --help')");
+    free(out);
+    ASSERT_EQ_INT(sl("words embed --text t.txt -o t.npy", &out), 2);
+    ASSERT_CONTAINS(out, "option --vectors is required (see 'simlearn words embed --help')");
+    free(out);
     ASSERT_EQ_INT(sl("info -z x.npy", &out), 2);
     ASSERT_CONTAINS(out, "unknown option '-z'");
     free(out);
