@@ -87,6 +87,8 @@ static const cli_opt train_opts[] = {
     {"maxn", 0, CLI_INT, "0", "subwords: longest character n-gram; 0 = no subwords (fastText: --minn 3 --maxn 6)", NULL, 0, 100, false},
     {"bucket", 0, CLI_INT, "2000000", "subwords and sent2vec: rows the n-grams or word bigrams are hashed into "
      "(memory: (words + bucket) x dim x 4 bytes)", NULL, 1, 2147483647, false},
+    {"drop-bigrams", 0, CLI_INT, "4", "sent2vec: bigrams of the line left out of each prediction's context, at "
+     "random (Sent2Vec's dropoutK)", NULL, 0, 100, false},
     {"save-model", 0, CLI_STR, NULL, "subwords and sent2vec: write the model (subwords: embeds any word; sent2vec: "
      "embeds lines) here; default: the output's name with .slsw in place of its extension", NULL, 0, 0, false},
     CLI_OPT_THREADS,
@@ -175,6 +177,7 @@ static int cmd_train(int argc, char **argv) {
     c.minn = (int)cli_int(&a, "minn");
     c.maxn = (int)cli_int(&a, "maxn");
     c.bucket = (uint32_t)cli_int(&a, "bucket");
+    c.drop_bigrams = (int)cli_int(&a, "drop-bigrams");
     if (c.maxn == 0 && c.arch != SL_WORDS_SENT2VEC && cli_str(&a, "save-model") && !cli_str(&a, "resume"))
         return cli_usage_error("--save-model needs subwords (--maxn) or --model sent2vec");
     if (c.stop_after_rounds && !c.checkpoint) return cli_usage_error("--stop-after-epochs needs --checkpoint");

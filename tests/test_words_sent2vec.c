@@ -15,8 +15,8 @@
  * (input), V output rows. */
 typedef struct {
     size_t V, B, len, K;
-    float *in, *out, *E, *P, *h;
-    double *acc;
+    float *in, *out, *E, *M, *P, *h;
+    double *acc, *ctx;
     uint32_t *big;
     const float **b;
     sl__s2v_scratch s;
@@ -34,25 +34,29 @@ static void case_init(line_case *c, size_t V, size_t B, size_t len, size_t K, ui
     c->in = aligned((V + B) * D);
     c->out = aligned(V * D);
     c->E = aligned(len * D);
+    c->M = aligned(len * D);
     c->P = aligned(D);
     c->h = aligned(D);
     c->acc = calloc(D, sizeof *c->acc);
+    c->ctx = calloc(D, sizeof *c->ctx);
     c->big = calloc(len, sizeof *c->big);
     c->b = calloc(K + 1, sizeof *c->b);
     sl_rng r;
     sl_rng_seed(&r, seed, 0);
     for (size_t i = 0; i < (V + B) * D; i++) c->in[i] = (sl_rng_uniform(&r) - 0.5f) * 0.8f;
     for (size_t i = 0; i < V * D; i++) c->out[i] = (sl_rng_uniform(&r) - 0.5f) * 0.8f;
-    c->s = (sl__s2v_scratch){c->E, c->P, c->h, c->acc, c->big, c->b};
+    c->s = (sl__s2v_scratch){c->E, c->M, c->P, c->h, c->acc, c->ctx, c->big, c->b};
 }
 
 static void case_free(line_case *c) {
     free(c->in);
     free(c->out);
     free(c->E);
+    free(c->M);
     free(c->P);
     free(c->h);
     free(c->acc);
+    free(c->ctx);
     free(c->big);
     free(c->b);
 }
@@ -70,22 +74,28 @@ static void assert_distinct_buckets(uint32_t B) {
             ASSERT_TRUE(sl__bigram_bucket(SENT[i], SENT[i + 1], B) != sl__bigram_bucket(SENT[j], SENT[j + 1], B));
 }
 
+/* Two bigrams dropped from each prediction's context (positions that do not
+ * contain the word; UINT32_MAX ends a list early). */
+static const uint32_t DROP[LEN * 2] = {3, 5, 4, UINT32_MAX, 0, 5, 1, 4, 0, 5, 2, 1, 1, 3};
+
 /* The O(len·d) line equals its twin that writes every step at once, for the
- * exact σ and the table's, with and without skipped words. */
+ * exact σ and the table's, with and without skipped words and dropped
+ * bigrams. */
 TEST(line_matches_naive_twin) {
     sl__wtab tab;
     sl__wtab_init(&tab);
     assert_distinct_buckets(40);
-    for (int variant = 0; variant < 3; variant++) {
+    for (int variant = 0; variant < 5; variant++) {
         line_case a, b;
         case_init(&a, 12, 40, LEN, 3, 5);
         case_init(&b, 12, 40, LEN, 3, 5);
         uint8_t all[LEN];
         memset(all, 1, sizeof all);
-        const uint8_t *pred = variant == 1 ? PRED : all;
+        const uint8_t *pred = variant == 1 || variant == 4 ? PRED : all;
         const sl__wtab *t = variant == 2 ? &tab : NULL;
-        double la = sl__s2v_line(t, a.in, a.out, D, 12, 40, SENT, LEN, pred, NEG, 3, 0.3f, &a.s);
-        double lb = sl__s2v_line_ref(t, b.in, b.out, D, 12, 40, SENT, LEN, pred, NEG, 3, 0.3f, &b.s);
+        sl__s2v_input x = {SENT, LEN, pred, NEG, 3, variant >= 3 ? DROP : NULL, variant >= 3 ? 2 : 0};
+        double la = sl__s2v_line(t, a.in, a.out, D, 12, 40, &x, 0.3f, &a.s);
+        double lb = sl__s2v_line_ref(t, b.in, b.out, D, 12, 40, &x, 0.3f, &b.s);
         ASSERT_NEAR(la, lb, 1e-5 * fabs(lb));
         double moved = 0;
         for (size_t i = 0; i < (a.V + a.B) * D; i++) ASSERT_NEAR(a.in[i], b.in[i], 2e-6);
@@ -102,7 +112,8 @@ TEST(line_matches_naive_twin) {
 
 /* With a small learning rate the line's change of every row is -lr times the
  * gradient of its loss (the sum over its predictions, each from the mean of
- * its context), checked against central differences. */
+ * its context, dropped bigrams left out), checked against central
+ * differences. */
 TEST(line_step_is_the_gradient_of_its_loss) {
     assert_distinct_buckets(40);
     line_case c;
@@ -112,7 +123,8 @@ TEST(line_step_is_the_gradient_of_its_loss) {
     memcpy(in0, c.in, nin * sizeof *in0);
     memcpy(out0, c.out, nout * sizeof *out0);
     const float lr = 1e-4f;
-    sl__s2v_line(NULL, c.in, c.out, D, 12, 40, SENT, LEN, PRED, NEG, 3, lr, &c.s);
+    sl__s2v_input line = {SENT, LEN, PRED, NEG, 3, DROP, 2};
+    sl__s2v_line(NULL, c.in, c.out, D, 12, 40, &line, lr, &c.s);
     float *in1 = malloc(nin * sizeof *in1), *out1 = malloc(nout * sizeof *out1); /* after the step */
     memcpy(in1, c.in, nin * sizeof *in1);
     memcpy(out1, c.out, nout * sizeof *out1);
@@ -128,9 +140,9 @@ TEST(line_step_is_the_gradient_of_its_loss) {
             const float eps = 1e-2f;
             float keep = x[i];
             x[i] = keep + eps;
-            double lp = sl__s2v_line(NULL, c.in, c.out, D, 12, 40, SENT, LEN, PRED, NEG, 3, 0, &c.s);
+            double lp = sl__s2v_line(NULL, c.in, c.out, D, 12, 40, &line, 0, &c.s);
             x[i] = keep - eps;
-            double lm = sl__s2v_line(NULL, c.in, c.out, D, 12, 40, SENT, LEN, PRED, NEG, 3, 0, &c.s);
+            double lm = sl__s2v_line(NULL, c.in, c.out, D, 12, 40, &line, 0, &c.s);
             x[i] = keep;
             double g = (lp - lm) / (2 * eps);
             ASSERT_NEAR(grad_step[i], g, 2e-3 + 1e-2 * fabs(g));
@@ -297,20 +309,65 @@ TEST(resume_continues_exactly) {
     sl_words_config c = s2v_config();
     c.epochs = 3;
     c.sample = 1e-2;
+    c.drop_bigrams = 2; /* its draws come from the random streams too */
     words_resume_matches(p, c, t_path("run.ckpt"), 5400 + 2003);
+}
+
+/* A checkpoint of version 3 (before drop_bigrams) resumes with none dropped,
+ * what it was trained with. */
+TEST(version_3_checkpoint_resumes_without_dropped_bigrams) {
+    const char *p = t_path("lines.txt"), *ck = t_path("run.ckpt"), *ck3 = t_path("v3.ckpt");
+    topic_lines(p, 300, 2);
+    sl_words_config c = s2v_config();
+    c.epochs = 2;
+    c.drop_bigrams = 0;
+    sl_words_model *full, *part, *rest;
+    ASSERT_OK(sl_words_train(p, &c, &full, NULL));
+    c.checkpoint = ck;
+    c.stop_after_rounds = 5;
+    ASSERT_OK(sl_words_train(p, &c, &part, NULL));
+    sl_words_model_destroy(part);
+    /* version 3: the same without the 15th int of the settings */
+    FILE *f = fopen(ck, "rb");
+    ASSERT_TRUE(f != NULL);
+    unsigned char *buf = malloc(1 << 24);
+    size_t n = fread(buf, 1, 1 << 24, f);
+    fclose(f);
+    ASSERT_TRUE(n > 100 && n < (1 << 24));
+    uint32_t three = 3;
+    memcpy(buf + 8, &three, 4);
+    memmove(buf + 12 + 56, buf + 12 + 60, n - (12 + 60));
+    t_write_file(ck3, buf, n - 4);
+    free(buf);
+    sl_words_config r;
+    sl_words_config_default(&r);
+    ASSERT_OK(sl_words_resume(p, ck3, &r, &rest, NULL));
+    ASSERT_TRUE(words_same_model(full, rest));
+    sl_words_model_destroy(rest);
+    /* With bigrams dropped the same run ends elsewhere. */
+    c.checkpoint = NULL;
+    c.stop_after_rounds = 0;
+    c.drop_bigrams = 2;
+    ASSERT_OK(sl_words_train(p, &c, &rest, NULL));
+    ASSERT_TRUE(!words_same_model(full, rest));
+    sl_words_model_destroy(rest);
+    sl_words_model_destroy(full);
 }
 
 TEST(bad_sent2vec_settings_are_refused) {
     const char *p = t_path("lines.txt");
     topic_lines(p, 30, 1);
     sl_words_model *m = NULL;
-    for (int variant = 0; variant < 4; variant++) {
+    for (int variant = 0; variant < 6; variant++) {
         sl_words_config c = s2v_config();
         if (variant == 0) c.loss = SL_WORDS_SOFTMAX;
         if (variant == 1) c.senses = 2;
         if (variant == 2) c.maxn = 5;
         if (variant == 3) c.bucket = 0;
-        ASSERT_FAILS(sl_words_train(p, &c, &m, NULL), SL_ERR_ARG, variant == 3 ? "bucket" : variant == 1 ? "multi-sense" : "sent2vec");
+        if (variant == 4) c.drop_bigrams = -1;
+        if (variant == 5) c.drop_bigrams = 101;
+        ASSERT_FAILS(sl_words_train(p, &c, &m, NULL), SL_ERR_ARG,
+                     variant >= 4 ? "drop_bigrams" : variant == 3 ? "bucket" : variant == 1 ? "multi-sense" : "sent2vec");
         ASSERT_TRUE(m == NULL);
     }
     /* A model of another architecture has no sentence model. */

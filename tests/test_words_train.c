@@ -543,9 +543,9 @@ TEST(diverging_run_stops_with_a_message) {
     }
 }
 
-/* Offset of the per-chunk positions in a checkpoint: magic, version, 11
- * ints, 4 doubles, 5 u64, words_done, epoch, round, V, rows. */
-#define CKPT_POS_AT (8 + 4 + 56 + 48 + 40 + 8 + 4 + 4 + 8 + 8)
+/* Offset of the per-chunk positions in a checkpoint: magic, version, 15
+ * ints, 6 doubles, 5 u64, words_done, epoch, round, V, rows. */
+#define CKPT_POS_AT (8 + 4 + 60 + 48 + 40 + 8 + 4 + 4 + 8 + 8)
 
 static unsigned char *read_all(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
@@ -699,26 +699,28 @@ TEST(version_1_and_2_checkpoints_still_resume) {
     sl_words_model_destroy(part);
     size_t n;
     unsigned char *buf = read_all(ck, &n), *old = malloc(n);
-    /* Version 1: 10 ints, 3 doubles, no chunk positions (16 with 1 thread). */
+    /* Version 1: 10 ints, 3 doubles, no chunk positions (16 with 1 thread);
+     * the current version has 15 ints and 6 doubles. */
     size_t o = 0, i = 0;
     uint32_t one = 1;
     memcpy(old + o, buf, 8), o += 8, i += 8;
     memcpy(old + o, &one, 4), o += 4, i += 4;
-    memcpy(old + o, buf + i, 40), o += 40, i += 56;
+    memcpy(old + o, buf + i, 40), o += 40, i += 60;
     memcpy(old + o, buf + i, 24), o += 24, i += 48;
     memcpy(old + o, buf + i, 40 + 8 + 4 + 4 + 8 + 8), o += 72, i += 72;
     i += 16 * 8;
     memcpy(old + o, buf + i, n - i), o += n - i;
     t_write_file(ck1, old, o);
-    /* Version 2: version 3 without the last three ints (minn, maxn,
-     * bucket) and the last two doubles (exponent, weight) of the settings. */
+    /* Version 2: version 4 without the last four ints (minn, maxn, bucket,
+     * drop_bigrams) and the last two doubles (exponent, weight) of the
+     * settings. */
     uint32_t two = 2;
     o = 0;
     memcpy(old, buf, 8), o += 8;
     memcpy(old + o, &two, 4), o += 4;
     memcpy(old + o, buf + 12, 44), o += 44;
-    memcpy(old + o, buf + 12 + 56, 32), o += 32;
-    memcpy(old + o, buf + 12 + 56 + 48, n - (12 + 56 + 48)), o += n - (12 + 56 + 48);
+    memcpy(old + o, buf + 12 + 60, 32), o += 32;
+    memcpy(old + o, buf + 12 + 60 + 48, n - (12 + 60 + 48)), o += n - (12 + 60 + 48);
     t_write_file(ck2, old, o);
     sl_words_config r = small_config();
     ASSERT_OK(sl_words_resume(p, ck, &r, &a, NULL));

@@ -65,14 +65,17 @@ double sl_vocab_keep_prob(const sl_vocab *v, size_t i, double sample);
 /* SENT2VEC (Pagliardini, Gupta & Jaggi 2018): every line of the corpus is a
  * sentence, and each of its words is predicted from the mean of the input
  * rows of the line's other words and of its word bigrams that do not contain
- * that word; a bigram (a, b) of adjacent in-vocabulary words (after
- * subsampling) has the row V + (a·116049371 + b) mod bucket, a and b their
- * vocabulary indices. One prediction per word with its own `negative`
- * negatives (the negatives setting and the window do not apply); the line's
- * input steps are added after its last prediction, each row getting the sum
- * of the steps of the predictions it took part in. Negative sampling only;
- * not with subwords or multi-sense vectors. A line's vector is then the mean
- * of its words' and bigrams' rows (sl_words_embed, SL_WORDS_MODEL_MEAN). */
+ * that word, less drop_bigrams of them drawn at random. A bigram (a, b) of
+ * in-vocabulary words that follow each other (out-of-vocabulary words left
+ * out) has the row V + (a·116049371 + b) mod bucket, a and b their
+ * vocabulary indices. Subsampling picks the words that are predicted; every
+ * word stays in the context. One prediction per word with its own `negative`
+ * negatives (the negatives setting and the window do not apply); its step
+ * is divided among the rows of the mean, and a line's predictions are
+ * sequential SGD (docs/words.md tells how it runs in O(len·dim)). Negative
+ * sampling only; not with subwords or multi-sense vectors. A line's vector
+ * is then the mean of its words' and bigrams' rows (sl_words_embed,
+ * SL_WORDS_MODEL_MEAN). */
 typedef enum { SL_WORDS_SKIPGRAM, SL_WORDS_CBOW, SL_WORDS_SENT2VEC } sl_words_arch;
 /* The learning rate `words train --model sent2vec` (and Python's
  * Words.train(arch="sent2vec")) uses when none is given: a step is divided
@@ -136,6 +139,11 @@ typedef struct sl_words_config {
      * architecture keeps its word bigrams' rows in the same `bucket` rows. */
     int minn, maxn;
     uint32_t bucket;
+    /* Sent2vec: this many of a line's bigrams (0..100), drawn at random for
+     * each prediction among those that do not contain the predicted word,
+     * are left out of its context (Sent2Vec's dropoutK; all of them when
+     * there are no more). Default 4. */
+    int drop_bigrams;
     /* Multi-sense: words seen at least sense_min_count times get `senses`
      * latent senses (1 = ordinary vectors). Skip-gram with negatives only. */
     int senses;

@@ -761,7 +761,7 @@ class Words(_simlearn._Words):
     @classmethod
     def train(cls, corpus, *, dim=100, window=5, negative=5, epochs=5, min_count=5, sample=1e-4, lr=None,
               arch="skipgram", negatives="shared", ns_exponent=None, context_weight=None, seed=1, threads=0,
-              progress=False, minn=3, maxn=0, bucket=2000000):
+              progress=False, minn=3, maxn=0, bucket=2000000, drop_bigrams=None):
         """Train on a text corpus file (whitespace-separated words, one
         sentence per line) with `simlearn words train`'s trainer and defaults.
 
@@ -769,7 +769,9 @@ class Words(_simlearn._Words):
         word of a line predicted from the mean of the line's other words' and
         word bigrams' rows, the bigrams hashed into bucket rows; embed(...,
         method="sent2vec") then gives line vectors, save_model writes the
-        sentence model .slsw); negatives "shared" (one draw per window,
+        sentence model .slsw; drop_bigrams: bigrams left out of each
+        prediction's context at random, None for the default, 4);
+        negatives "shared" (one draw per window,
         the default) or "per-pair" (word2vec's); lr None is the trainer's
         default (0.055 falling linearly; 0.5 for sent2vec). ns_exponent: negatives are drawn
         ∝ count**ns_exponent (None: 0.5, fastText's; word2vec's is 0.75).
@@ -806,7 +808,8 @@ class Words(_simlearn._Words):
                               _count(epochs, "epochs"), _count(min_count, "min_count"), float(sample), lr,
                               archs.index(arch), negatives == "per-pair", _count(seed, "seed", 0),
                               _count(threads, "threads", 0), bool(progress), ns_exponent, context_weight,
-                              _count(minn, "minn"), _count(maxn, "maxn", 0), _count(bucket, "bucket"))
+                              _count(minn, "minn"), _count(maxn, "maxn", 0), _count(bucket, "bucket"),
+                              -1 if drop_bigrams is None else _count(drop_bigrams, "drop_bigrams", 0))
         w.stats = stats
         return w
 

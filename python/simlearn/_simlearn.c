@@ -999,7 +999,7 @@ static PyObject *words_load(PyObject *cls, PyObject *arg) {
 
 /* _train(corpus, dim, window, negative, epochs, min_count, sample, lr, arch (0 skip-gram, 1 CBOW, 2 sent2vec),
  * per_pair, seed, threads,
- * progress, ns_exponent, context_weight, minn, maxn, bucket) -> (words, dict of stats); lr <= 0 and
+ * progress, ns_exponent, context_weight, minn, maxn, bucket, drop_bigrams (< 0: the default)) -> (words, dict of stats); lr <= 0 and
  * ns_exponent or context_weight < 0 keep the trainer's defaults */
 static PyObject *words_train(PyObject *cls, PyObject *args) {
     PyObject *path;
@@ -1010,15 +1010,17 @@ static PyObject *words_train(PyObject *cls, PyObject *args) {
     unsigned long long seed;
     double lr, ns_exponent, context_weight;
     unsigned long long bucket;
-    if (!PyArg_ParseTuple(args, "O&iiiiLddipKipddiiK", PyUnicode_FSConverter, &path, &c.dim, &c.window, &c.negative,
+    int drop_bigrams;
+    if (!PyArg_ParseTuple(args, "O&iiiiLddipKipddiiKi", PyUnicode_FSConverter, &path, &c.dim, &c.window, &c.negative,
                           &c.epochs, &min_count, &c.sample, &lr, &arch, &per_pair, &seed, &c.threads, &progress,
-                          &ns_exponent, &context_weight, &c.minn, &c.maxn, &bucket))
+                          &ns_exponent, &context_weight, &c.minn, &c.maxn, &bucket, &drop_bigrams))
         return NULL;
     if (bucket > UINT32_MAX) return Py_DECREF(path), PyErr_Format(PyExc_ValueError, "bucket: %llu is too large", bucket);
     c.bucket = (uint32_t)bucket;
     c.vocab.min_count = min_count > 0 ? (uint64_t)min_count : 1;
     if (lr > 0) c.lr = lr;
     else if (arch == 2) c.lr = SL_WORDS_SENT2VEC_LR;
+    if (drop_bigrams >= 0) c.drop_bigrams = drop_bigrams;
     if (ns_exponent >= 0) c.ns_exponent = ns_exponent;
     if (context_weight >= 0) c.context_weight = context_weight;
     c.arch = arch == 1 ? SL_WORDS_CBOW : arch == 2 ? SL_WORDS_SENT2VEC : SL_WORDS_SKIPGRAM;

@@ -240,6 +240,7 @@ void sl_words_config_default(sl_words_config *c) {
     c->minn = 3;
     c->maxn = 0;
     c->bucket = 2000000;
+    c->drop_bigrams = 4;
 }
 
 static sl_status check_config(const sl_words_config *c) {
@@ -284,6 +285,8 @@ static sl_status check_config(const sl_words_config *c) {
         if (c->bucket < 1 || c->bucket > INT32_MAX)
             return sl__fail(SL_ERR_ARG, "word vectors: bucket %u, expected 1..%d", c->bucket, INT32_MAX);
     }
+    if (c->drop_bigrams < 0 || c->drop_bigrams > 100)
+        return sl__fail(SL_ERR_ARG, "word vectors: drop_bigrams %d, expected 0..100", c->drop_bigrams);
     if (c->loss != SL_WORDS_NEG && c->loss != SL_WORDS_SOFTMAX)
         return sl__fail(SL_ERR_ARG, "word vectors: unknown loss %d", (int)c->loss);
     if (c->negatives != SL_WORDS_PER_PAIR && c->negatives != SL_WORDS_SHARED)
@@ -486,13 +489,16 @@ typedef struct {
     uint32_t *sent;   /* MAX_SENT: the sentence being built */
     double *lq;       /* senses */
     float *E;         /* sent2vec: MAX_SENT x stride, each prediction's input step */
+    float *M;         /* sent2vec with dropped bigrams: MAX_SENT x stride, the steps each bigram missed */
+    double *ctx;      /* sent2vec: stride, a context's sum */
+    uint32_t *drop;   /* sent2vec with dropped bigrams: MAX_SENT x dropped, each prediction's */
     float *etot;      /* sent2vec: stride, their sum */
     double *acc;      /* sent2vec: stride, the sum of the sentence's rows */
     uint32_t *big;    /* sent2vec: MAX_SENT, the rows of the sentence's bigrams */
     uint8_t *pred;    /* sent2vec: MAX_SENT, whether each word is predicted */
     uint32_t *negs;   /* sent2vec: MAX_SENT x negative, their negatives */
     size_t max_left, max_right;
-    void *D_raw, *h_raw, *H_raw, *E_raw, *etot_raw;
+    void *D_raw, *h_raw, *H_raw, *E_raw, *etot_raw, *M_raw;
 } scratch;
 
 static void scratch_free(scratch *s) {
@@ -513,8 +519,14 @@ static void scratch_free(scratch *s) {
     sl__free(s->big);
     sl__free(s->pred);
     sl__free(s->negs);
+    sl__free(s->M_raw);
+    sl__free(s->ctx);
+    sl__free(s->drop);
     memset(s, 0, sizeof *s); /* freeing again (after a failed scratch_alloc) is a no-op */
 }
+
+/* The bigrams dropped from each sent2vec context. */
+static int s2v_drops(const sl_words_model *m) { return m->cfg.arch == SL_WORDS_SENT2VEC ? m->cfg.drop_bigrams : 0; }
 
 static bool scratch_alloc(scratch *s, const sl_words_model *m) {
     memset(s, 0, sizeof *s);
@@ -541,7 +553,13 @@ static bool scratch_alloc(scratch *s, const sl_words_model *m) {
         s->big = sl__calloc(MAX_SENT, sizeof *s->big);
         s->pred = sl__calloc(MAX_SENT, sizeof *s->pred);
         s->negs = sl__calloc((size_t)MAX_SENT * K, sizeof *s->negs);
-        if (!s->E || !s->etot || !s->acc || !s->big || !s->pred || !s->negs) {
+        s->ctx = sl__calloc(m->stride, sizeof *s->ctx);
+        size_t nd = (size_t)s2v_drops(m);
+        if (nd) {
+            s->M = aligned_floats((size_t)MAX_SENT * m->stride, &s->M_raw);
+            s->drop = sl__calloc((size_t)MAX_SENT * nd, sizeof *s->drop);
+        }
+        if (!s->E || !s->etot || !s->acc || !s->big || !s->pred || !s->negs || !s->ctx || (nd && (!s->M || !s->drop))) {
             scratch_free(s);
             return false;
         }
@@ -778,42 +796,68 @@ static size_t s2v_targets(const float **b, const float *out, size_t d, uint32_t 
     return n;
 }
 
-double sl__s2v_line(const sl__wtab *tab, float *in, float *out, size_t d, uint32_t rows, uint32_t bucket,
-                    const uint32_t *sent, size_t len, const uint8_t *pred, const uint32_t *neg, size_t K, float lr,
-                    const sl__s2v_scratch *s) {
-    if (len < 2) return 0;
-    size_t nrows = 2 * len - 1;
-    float *P = s->P;
+/* The line's sums at its start: acc (every row) and the bigrams' rows. */
+static void s2v_start(const float *in, size_t d, uint32_t rows, uint32_t bucket, const sl__s2v_input *x,
+                      const sl__s2v_scratch *s) {
+    const uint32_t *sent = x->sent;
     memset(s->acc, 0, d * sizeof *s->acc);
-    memset(P, 0, d * sizeof *P);
-    for (size_t j = 0; j < len; j++) {
+    memset(s->P, 0, d * sizeof *s->P);
+    if (x->ndrop) memset(s->M, 0, x->len * d * sizeof *s->M);
+    for (size_t j = 0; j < x->len; j++) {
         const float *u = in + (size_t)sent[j] * d;
         for (size_t k = 0; k < d; k++) s->acc[k] += u[k];
-        if (j + 1 == len) break;
+        if (j + 1 == x->len) break;
         s->big[j] = rows + sl__bigram_bucket(sent[j], sent[j + 1], bucket);
         const float *g = in + (size_t)s->big[j] * d;
         for (size_t k = 0; k < d; k++) s->acc[k] += g[k];
     }
+}
+
+/* x -= bigram j's row as it is before prediction i: its row at the start,
+ * plus every step so far but those of the predictions it was left out of
+ * (j and j + 1, and those that dropped it: M). */
+static void s2v_sub_bigram(double *x, const float *in, size_t d, const sl__s2v_input *in_x, const sl__s2v_scratch *s,
+                           size_t j, size_t i) {
+    const float *g = in + (size_t)s->big[j] * d, *P = s->P;
+    const float *ej = j < i ? s->E + j * d : NULL, *en = j + 1 < i ? s->E + (j + 1) * d : NULL;
+    const float *m = in_x->ndrop ? s->M + j * d : NULL;
+    for (size_t k = 0; k < d; k++) {
+        double v = (double)g[k] + P[k];
+        if (ej) v -= ej[k];
+        if (en) v -= en[k];
+        if (m) v -= m[k];
+        x[k] -= v;
+    }
+}
+
+double sl__s2v_line(const sl__wtab *tab, float *in, float *out, size_t d, uint32_t rows, uint32_t bucket,
+                    const sl__s2v_input *x, float lr, const sl__s2v_scratch *s) {
+    size_t len = x->len, nrows = 2 * len - 1;
+    if (len < 2) return 0;
+    float *P = s->P;
+    double *ctx = s->ctx;
+    s2v_start(in, d, rows, bucket, x, s);
     double loss = 0;
     for (size_t i = 0; i < len; i++) {
         float *e = s->E + i * d;
-        if (!pred[i]) {
+        if (!x->pred[i]) {
             memset(e, 0, d * sizeof *e);
             continue;
         }
-        /* the context: every row but word i's and its bigrams', as they are now */
-        size_t c = nrows - 1 - (i > 0) - (i + 1 < len);
-        const float *u = in + (size_t)sent[i] * d;
-        const float *gl = i > 0 ? in + (size_t)s->big[i - 1] * d : NULL, *el = i > 0 ? e - d : NULL;
-        const float *gr = i + 1 < len ? in + (size_t)s->big[i] * d : NULL;
+        /* the context: every row but word i's, its bigrams' and the dropped
+         * bigrams', as they are now */
+        const uint32_t *drop = x->ndrop ? x->drop + i * x->ndrop : NULL;
+        size_t nd = 0;
+        while (drop && nd < x->ndrop && drop[nd] != UINT32_MAX) nd++;
+        size_t c = nrows - 1 - (i > 0) - (i + 1 < len) - nd;
+        const float *u = in + (size_t)x->sent[i] * d;
+        for (size_t k = 0; k < d; k++) ctx[k] = s->acc[k] - u[k] - P[k];
+        if (i > 0) s2v_sub_bigram(ctx, in, d, x, s, i - 1, i);
+        if (i + 1 < len) s2v_sub_bigram(ctx, in, d, x, s, i, i);
+        for (size_t r = 0; r < nd; r++) s2v_sub_bigram(ctx, in, d, x, s, drop[r], i);
         double inv = 1.0 / (double)c;
-        for (size_t k = 0; k < d; k++) {
-            double x = s->acc[k] - u[k] - P[k];
-            if (gl) x -= gl[k] + P[k] - el[k];
-            if (gr) x -= gr[k] + P[k];
-            s->h[k] = (float)(x * inv);
-        }
-        size_t n = s2v_targets(s->b, out, d, sent[i], neg + i * K, K);
+        for (size_t k = 0; k < d; k++) s->h[k] = (float)(ctx[k] * inv);
+        size_t n = s2v_targets(s->b, out, d, x->sent[i], x->neg + i * x->K, x->K);
         loss += sl__w_pair(tab, s->h, (float *const *)s->b, n, d, lr, e);
         float fc = (float)inv;
         for (size_t k = 0; k < d; k++) { /* each context row takes 1/c of the mean's step */
@@ -821,43 +865,70 @@ double sl__s2v_line(const sl__wtab *tab, float *in, float *out, size_t d, uint32
             s->acc[k] += (double)c * e[k];
             P[k] += e[k];
         }
+        for (size_t r = 0; r < nd; r++) sl__w_add(s->M + (size_t)drop[r] * d, e, d);
     }
     for (size_t j = 0; j < len; j++) {
-        float *u = in + (size_t)sent[j] * d, *g = j + 1 < len ? in + (size_t)s->big[j] * d : NULL;
-        const float *ej = s->E + j * d, *en = g ? ej + d : NULL;
+        float *u = in + (size_t)x->sent[j] * d, *g = j + 1 < len ? in + (size_t)s->big[j] * d : NULL;
+        const float *ej = s->E + j * d, *en = g ? ej + d : NULL, *m = g && x->ndrop ? s->M + j * d : NULL;
         for (size_t k = 0; k < d; k++) {
             u[k] += P[k] - ej[k];
-            if (g) g[k] += P[k] - ej[k] - en[k];
+            if (g) g[k] += P[k] - ej[k] - en[k] - (m ? m[k] : 0.0f);
         }
     }
     return loss;
 }
 
+/* Whether bigram j is dropped from prediction i's context. */
+static bool s2v_dropped(const sl__s2v_input *x, size_t i, size_t j) {
+    for (size_t r = 0; r < x->ndrop; r++)
+        if (x->drop[i * x->ndrop + r] == j) return true;
+    return false;
+}
+
 double sl__s2v_line_ref(const sl__wtab *tab, float *in, float *out, size_t d, uint32_t rows, uint32_t bucket,
-                        const uint32_t *sent, size_t len, const uint8_t *pred, const uint32_t *neg, size_t K,
-                        float lr, const sl__s2v_scratch *s) {
+                        const sl__s2v_input *x, float lr, const sl__s2v_scratch *s) {
+    size_t len = x->len;
     if (len < 2) return 0;
     double loss = 0;
     float **ctx = (float **)s->E; /* room for 2 len pointers: E holds len x d >= 2 len floats' worth */
     for (size_t i = 0; i < len; i++) {
-        if (!pred[i]) continue;
+        if (!x->pred[i]) continue;
         size_t c = 0;
         for (size_t j = 0; j < len; j++) {
-            if (j != i) ctx[c++] = in + (size_t)sent[j] * d;
-            if (j + 1 < len && j != i && j + 1 != i)
-                ctx[c++] = in + ((size_t)rows + sl__bigram_bucket(sent[j], sent[j + 1], bucket)) * d;
+            if (j != i) ctx[c++] = in + (size_t)x->sent[j] * d;
+            if (j + 1 < len && j != i && j + 1 != i && !s2v_dropped(x, i, j))
+                ctx[c++] = in + ((size_t)rows + sl__bigram_bucket(x->sent[j], x->sent[j + 1], bucket)) * d;
         }
         for (size_t k = 0; k < d; k++) {
-            double x = 0;
-            for (size_t j = 0; j < c; j++) x += ctx[j][k];
-            s->h[k] = (float)(x / (double)c);
+            double v = 0;
+            for (size_t j = 0; j < c; j++) v += ctx[j][k];
+            s->h[k] = (float)(v / (double)c);
         }
-        size_t n = s2v_targets(s->b, out, d, sent[i], neg + i * K, K);
+        size_t n = s2v_targets(s->b, out, d, x->sent[i], x->neg + i * x->K, x->K);
         loss += sl__w_pair_ref(tab, s->h, (float *const *)s->b, n, d, lr, s->P);
         for (size_t j = 0; j < c; j++)
             for (size_t k = 0; k < d; k++) ctx[j][k] += s->P[k] / (float)c;
     }
     return loss;
+}
+
+/* nd distinct bigram positions of a line of len words that do not contain
+ * word i, drawn uniformly (all of them when there are no more than nd), the
+ * rest of the nd slots UINT32_MAX. */
+static void s2v_draw_drops(sl_rng *rng, size_t len, size_t i, size_t nd, uint32_t *out) {
+    size_t eligible = (len - 1) - (i > 0) - (i + 1 < len), n = 0;
+    if (eligible <= nd) {
+        for (size_t j = 0; j + 1 < len; j++)
+            if (j + 1 != i && j != i) out[n++] = (uint32_t)j;
+    } else {
+        while (n < nd) {
+            uint32_t j = rnd_below(rng, (uint32_t)(len - 1));
+            bool dup = j + 1 == i || j == i;
+            for (size_t r = 0; r < n && !dup; r++) dup = out[r] == j;
+            if (!dup) out[n++] = j;
+        }
+    }
+    while (n < nd) out[n++] = UINT32_MAX;
 }
 
 /* The trainer's line: which words are predicted (subsampling), the
@@ -874,9 +945,12 @@ static double sent2vec_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng
         ts->npred += s->pred[i];
         ts->kept += s->pred[i];
     }
-    sl__s2v_scratch sc = {s->E, s->etot, s->h, s->acc, s->big, s->b};
-    return sl__s2v_line(&t->tab, M->in, M->out, M->stride, (uint32_t)M->rows, M->cfg.bucket, sent, len, s->pred,
-                        s->negs, K, lr, &sc);
+    size_t nd = (size_t)s2v_drops(M);
+    for (size_t i = 0; nd && i < len; i++)
+        if (s->pred[i]) s2v_draw_drops(rng, len, i, nd, s->drop + i * nd);
+    sl__s2v_scratch sc = {s->E, s->M, s->etot, s->h, s->acc, s->ctx, s->big, s->b};
+    sl__s2v_input x = {sent, len, s->pred, s->negs, K, nd ? s->drop : NULL, nd};
+    return sl__s2v_line(&t->tab, M->in, M->out, M->stride, (uint32_t)M->rows, M->cfg.bucket, &x, lr, &sc);
 }
 
 /* Multi-sense skip-gram at centre i (context lo..hi): the centre's senses
@@ -1202,9 +1276,10 @@ static sl_status train_slice(trainer *t, scratch *s, int tid, size_t slot, uint6
  * 0: no subwords) to the integer settings, the negative exponent and the
  * context weight to the real ones, and, with subwords, the bucket rows after
  * the word rows of the input vectors; versions 1 and 2 resume with exponent
- * 0.75 and weight 0. */
+ * 0.75 and weight 0. Version 4 adds drop_bigrams (sent2vec); earlier
+ * versions resume with 0. */
 static const char CKPT_MAGIC[8] = {'S', 'L', 'W', 'C', 'K', 'P', 'T', '1'};
-#define CKPT_VERSION 3u
+#define CKPT_VERSION 4u
 
 static bool w_all(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n; }
 #define WV(f, x) w_all(f, &(x), sizeof(x))
@@ -1216,10 +1291,10 @@ static sl_status ckpt_write(const sl_words_model *m, const char *path) {
     const sl_words_config *c = &m->cfg;
     bool ok = w_all(f, CKPT_MAGIC, 8);
     uint32_t ver = CKPT_VERSION;
-    int32_t ints[14] = {(int32_t)c->arch, (int32_t)c->loss, c->dim,           c->window,
+    int32_t ints[15] = {(int32_t)c->arch, (int32_t)c->loss, c->dim,           c->window,
                         c->negative,      c->epochs,        c->senses,        c->hard_senses,
                         c->vocab.lowercase, m->threads,     (int32_t)c->negatives, c->minn,
-                        c->maxn,          (int32_t)c->bucket};
+                        c->maxn,          (int32_t)c->bucket, c->drop_bigrams};
     double dbl[6] = {c->sample, c->lr, c->min_lr_frac, c->min_lr, c->ns_exponent, c->context_weight};
     uint64_t u64s[5] = {c->seed, c->sense_min_count, c->vocab.min_count, (uint64_t)c->vocab.max_size,
                         m->corpus_size};
@@ -1269,7 +1344,7 @@ static sl_status ckpt_read_header(reader *r, ckpt_header *h) {
     const char *path = r->path;
     char magic[8];
     uint32_t ver;
-    int32_t ints[14];
+    int32_t ints[15];
     double dbl[6];
     uint64_t u64s[5];
     sl_status s;
@@ -1279,7 +1354,7 @@ static sl_status ckpt_read_header(reader *r, ckpt_header *h) {
     SL__TRY(r_bytes(r, &ver, 4, "the version"));
     if (ver < 1 || ver > CKPT_VERSION)
         return sl__fail(SL_ERR_UNSUPPORTED, "%s: checkpoint version %u, expected 1 to %u", path, ver, CKPT_VERSION);
-    size_t nints = ver == 1 ? 10 : ver == 2 ? 11 : 14, ndbl = ver == 1 ? 3 : ver == 2 ? 4 : 6;
+    size_t nints = ver == 1 ? 10 : ver == 2 ? 11 : ver == 3 ? 14 : 15, ndbl = ver == 1 ? 3 : ver == 2 ? 4 : 6;
     if ((s = r_bytes(r, ints, nints * 4, "the settings")) != SL_OK ||
         (s = r_bytes(r, dbl, ndbl * 8, "the settings")) != SL_OK ||
         (s = r_bytes(r, u64s, sizeof u64s, "the settings")) != SL_OK ||
@@ -1306,6 +1381,7 @@ static sl_status ckpt_read_header(reader *r, ckpt_header *h) {
         c->maxn = ints[12];
         c->bucket = (uint32_t)ints[13];
     }
+    c->drop_bigrams = ver >= 4 ? ints[14] : 0;
     c->sample = dbl[0];
     c->lr = dbl[1];
     c->min_lr_frac = dbl[2];

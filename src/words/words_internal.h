@@ -187,28 +187,37 @@ double sl__w_sub_pair(const sl__wtab *tab, float *const *rows, size_t k, float *
  * sequential SGD in O(len·d): each word i with pred[i] set, in order, is
  * predicted by sl__w_pair from the mean of the line's other words' input
  * rows and the rows of the bigrams that do not contain it (bucket row
- * rows + sl__bigram_bucket), against its K negatives neg[i·K ..] (those equal
- * to the word left out); the step is divided among those c rows (each moves
- * by 1/c of it, which makes it the gradient of the mean). The rows are written
- * once, after the last prediction, to what the steps in order give them;
- * an occurrence sees the steps of another occurrence of the same row (a word
- * twice in the line, two bigrams in one bucket) only then. Rows of d floats
- * (d a multiple of SL__WALIGN). Scratch: E len x d floats, P and h d floats,
- * acc d doubles, big len, b K + 1. Returns the summed loss; lr = 0
- * evaluates. The _ref twin writes every step at once (and needs the rows of
- * a line to be distinct for the two to agree). */
+ * rows + sl__bigram_bucket) and are not among its dropped ones (drop[i·ndrop
+ * ..], bigram positions j for (sent[j], sent[j+1]), UINT32_MAX ending the list
+ * early), against its K negatives neg[i·K ..] (those equal to the word left
+ * out); the step is divided among those c rows (each moves by 1/c of it,
+ * which makes it the gradient of the mean). The rows are written once, after
+ * the last prediction, to what the steps in order give them; an occurrence
+ * sees the steps of another occurrence of the same row (a word twice in the
+ * line, two bigrams in one bucket) only then. Rows of d floats (d a multiple
+ * of SL__WALIGN). Scratch: E len x d floats, M len x d floats (with drops),
+ * P and h d floats, acc and ctx d doubles, big len, b K + 1. Returns the
+ * summed loss; lr = 0 evaluates. The _ref twin writes every step at once
+ * (and needs the rows of a line to be distinct for the two to agree). */
+typedef struct sl__s2v_input {
+    const uint32_t *sent;
+    size_t len;
+    const uint8_t *pred;
+    const uint32_t *neg;
+    size_t K;
+    const uint32_t *drop;
+    size_t ndrop;
+} sl__s2v_input;
 typedef struct sl__s2v_scratch {
-    float *E, *P, *h;
-    double *acc;
+    float *E, *M, *P, *h;
+    double *acc, *ctx;
     uint32_t *big;
     const float **b;
 } sl__s2v_scratch;
 double sl__s2v_line(const sl__wtab *tab, float *in, float *out, size_t d, uint32_t rows, uint32_t bucket,
-                    const uint32_t *sent, size_t len, const uint8_t *pred, const uint32_t *neg, size_t K, float lr,
-                    const sl__s2v_scratch *s);
+                    const sl__s2v_input *x, float lr, const sl__s2v_scratch *s);
 double sl__s2v_line_ref(const sl__wtab *tab, float *in, float *out, size_t d, uint32_t rows, uint32_t bucket,
-                        const uint32_t *sent, size_t len, const uint8_t *pred, const uint32_t *neg, size_t K,
-                        float lr, const sl__s2v_scratch *s);
+                        const sl__s2v_input *x, float lr, const sl__s2v_scratch *s);
 double sl__words_softmax_step(const float *const *a, size_t m, const float *const *b, size_t V, uint32_t y,
                               size_t d, float lr, float *S, float *D);
 

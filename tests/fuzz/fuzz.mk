@@ -78,3 +78,6 @@ $(BUILD)/tests/fuzz_%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/repla
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 -include $(FUZZ_OBJ:.o=.d)
+# The replay objects' header dependencies (a changed header rebuilds them).
+-include $(FUZZ_ALL:%=$(BUILD)/obj/tests/fuzz/%.d) $(FUZZ_ALL:%=$(BUILD)/obj/tests/fuzz/replay_%.d) \
+  $(BUILD)/obj/tests/fuzz/fuzz_util.d

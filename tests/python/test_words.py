@@ -209,6 +209,14 @@ def test_sent2vec_training_and_line_vectors_match_the_cli(tmp_path):
     subprocess.run([CLI, "words", "embed", "--vectors", str(tmp_path / "cli.slsw"), "--text", str(tmp_path / "t.txt"),
                     "-o", str(tmp_path / "sif.npy"), "--method", "sif"], check=True, capture_output=True)
     np.testing.assert_array_equal(np.load(tmp_path / "sif.npy"), w.embed(test, "sif"))
+    # drop_bigrams (default 4) as the CLI's --drop-bigrams.
+    z = simlearn.Words.train(tmp_path / "c.txt", **dict(opts, drop_bigrams=0))
+    subprocess.run([CLI, "words", "train", str(tmp_path / "c.txt"), "-o", str(tmp_path / "z.bin"), "--dim", "16",
+                    "--min-count", "1", "--epochs", "3", "--threads", "1", "--seed", "2", "--model", "sent2vec",
+                    "--bucket", "2000", "--lr", "0.5", "--sample", "0", "--drop-bigrams", "0", "-q"], check=True,
+                   capture_output=True)
+    np.testing.assert_array_equal(simlearn.Words.load(tmp_path / "z.bin").vectors, z.vectors)
+    assert not np.array_equal(z.vectors, w.vectors)
     # Without lr, sent2vec trains at its own default, 0.5 (the CLI's too).
     d = simlearn.Words.train(tmp_path / "c.txt", **dict(opts, lr=None))
     np.testing.assert_array_equal(d.vectors, w.vectors)
