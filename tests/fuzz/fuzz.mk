@@ -78,6 +78,9 @@ $(BUILD)/tests/fuzz_%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/repla
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 -include $(FUZZ_OBJ:.o=.d)
-# The replay objects' header dependencies (a changed header rebuilds them).
+# The replay objects' header dependencies (a changed header rebuilds them);
+# the empty rule keeps make from trying to build a .d by its implicit rules
+# (replay_%.o would match "replay_X.d.o").
+$(BUILD)/obj/tests/fuzz/%.d: ;
 -include $(FUZZ_ALL:%=$(BUILD)/obj/tests/fuzz/%.d) $(FUZZ_ALL:%=$(BUILD)/obj/tests/fuzz/replay_%.d) \
   $(BUILD)/obj/tests/fuzz/fuzz_util.d
