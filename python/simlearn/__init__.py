@@ -1011,8 +1011,9 @@ class Words(_simlearn._Words):
         return (out, comp_out) if return_component else out
 
     def _sif_counts(self, counts):
-        if counts is None and self._model_counts() is not None:  # a .slsw model's own, as the CLI takes them
-            c, total = self._model_counts()
+        own = self._model_counts() if counts is None else None  # a .slsw model's own, as the CLI takes them
+        if own is not None:
+            c, total = own
         elif counts is None:
             source = getattr(self, "_source", None)
             if source is None or not source.endswith(".npy"):

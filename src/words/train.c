@@ -83,11 +83,10 @@ void sl_words_model_destroy(sl_words_model *m) {
     sl__free(m);
 }
 
-/* The bucket rows kept after the word rows: subwords' n-grams or sent2vec's
- * word bigrams. */
-static size_t bucket_rows(const sl_words_config *c) {
-    return c->maxn > 0 || c->arch == SL_WORDS_SENT2VEC ? c->bucket : 0;
-}
+/* Whether the input table keeps bucket rows after the word rows (subwords'
+ * n-grams or sent2vec's word bigrams), and how many. */
+static bool uses_buckets(const sl_words_config *c) { return c->maxn > 0 || c->arch == SL_WORDS_SENT2VEC; }
+static size_t bucket_rows(const sl_words_config *c) { return uses_buckets(c) ? c->bucket : 0; }
 static bool is_sentence(const sl_words_model *m) { return m->cfg.arch == SL_WORDS_SENT2VEC; }
 
 /* Allocate tables for a vocabulary; nsense_in (V, may be NULL) gives each
@@ -172,8 +171,7 @@ bool sl__words_model_compose(const sl_words_model *m, size_t word, float *out) {
 static sl_status model_ngrams(const sl_words_model *m, int *minn, int *maxn) {
     if (!m->sub.first && !is_sentence(m))
         return sl__fail(SL_ERR_ARG, "subword model: the model was trained without subwords (maxn 0) or sent2vec");
-    *minn = m->sub.first ? m->cfg.minn : 0;
-    *maxn = m->sub.first ? m->cfg.maxn : 0;
+    sl_words_model_ngrams(m, minn, maxn);
     return SL_OK;
 }
 
@@ -270,21 +268,17 @@ static sl_status check_config(const sl_words_config *c) {
         if (c->maxn < 0 || c->maxn > SL_WORDS_MAX_NGRAM || c->minn < 1 || c->minn > c->maxn)
             return sl__fail(SL_ERR_ARG, "word vectors: minn %d, maxn %d, expected 1 <= minn <= maxn <= %d (maxn 0: no subwords)",
                             c->minn, c->maxn, SL_WORDS_MAX_NGRAM);
-        if (c->bucket < 1 || c->bucket > INT32_MAX)
-            return sl__fail(SL_ERR_ARG, "word vectors: bucket %u, expected 1..%d", c->bucket, INT32_MAX);
         if (c->senses > 1)
             return sl__fail(SL_ERR_ARG, "word vectors: subwords (maxn %d) do not combine with multi-sense vectors "
                             "(senses %d)", c->maxn, c->senses);
     }
     if (c->arch != SL_WORDS_SKIPGRAM && c->arch != SL_WORDS_CBOW && c->arch != SL_WORDS_SENT2VEC)
         return sl__fail(SL_ERR_ARG, "word vectors: unknown architecture %d", (int)c->arch);
-    if (c->arch == SL_WORDS_SENT2VEC) {
-        if (c->loss != SL_WORDS_NEG || c->senses > 1 || c->maxn > 0)
-            return sl__fail(SL_ERR_ARG, "word vectors: sent2vec needs negative sampling, one sense per word and no "
-                            "subwords (maxn %d)", c->maxn);
-        if (c->bucket < 1 || c->bucket > INT32_MAX)
-            return sl__fail(SL_ERR_ARG, "word vectors: bucket %u, expected 1..%d", c->bucket, INT32_MAX);
-    }
+    if (c->arch == SL_WORDS_SENT2VEC && (c->loss != SL_WORDS_NEG || c->senses > 1 || c->maxn > 0))
+        return sl__fail(SL_ERR_ARG, "word vectors: sent2vec needs negative sampling, one sense per word and no "
+                        "subwords (maxn %d)", c->maxn);
+    if (uses_buckets(c) && (c->bucket < 1 || c->bucket > INT32_MAX))
+        return sl__fail(SL_ERR_ARG, "word vectors: bucket %u, expected 1..%d", c->bucket, INT32_MAX);
     if (c->drop_bigrams < 0 || c->drop_bigrams > 100)
         return sl__fail(SL_ERR_ARG, "word vectors: drop_bigrams %d, expected 0..100", c->drop_bigrams);
     if (c->loss != SL_WORDS_NEG && c->loss != SL_WORDS_SOFTMAX)
@@ -313,8 +307,7 @@ typedef struct {
 typedef struct {
     sl_words_model *m;
     const char *corpus;
-    float *keep;         /* V: subsampling keep probability (1 for sent2vec) */
-    float *tkeep;        /* sent2vec: V, the probability of predicting a word (NULL otherwise) */
+    float *keep;         /* V: subsampling keep probability (sent2vec: of predicting the word) */
     float *aprob;        /* V: alias table for unigram^ns_exponent negatives */
     uint32_t *alias;
     sl__wtab tab;
@@ -434,11 +427,6 @@ static sl_status build_tables(trainer *t) {
     t->alias = sl__malloc_array(V, sizeof *t->alias, "negative sampling table");
     if (!t->keep || !t->aprob || !t->alias) return SL_ERR_NOMEM;
     for (size_t i = 0; i < V; i++) t->keep[i] = (float)sl_vocab_keep_prob(m->vocab, i, m->cfg.sample);
-    if (m->cfg.arch == SL_WORDS_SENT2VEC) { /* whole lines are context; subsampling picks the targets */
-        t->tkeep = t->keep;
-        if (!(t->keep = sl__malloc_array(V, sizeof *t->keep, "subsampling table"))) return SL_ERR_NOMEM;
-        for (size_t i = 0; i < V; i++) t->keep[i] = 1.0f;
-    }
     SL__TRY(sl__words_alias_build(m->vocab->count, V, m->cfg.ns_exponent, t->aprob, t->alias));
     if (m->cfg.loss == SL_WORDS_SOFTMAX) {
         t->outp = sl__malloc_array(V, sizeof *t->outp, "softmax rows");
@@ -450,7 +438,6 @@ static sl_status build_tables(trainer *t) {
 
 static void free_tables(trainer *t) {
     sl__free(t->keep);
-    sl__free(t->tkeep);
     sl__free(t->aprob);
     sl__free(t->alias);
     sl__free(t->outp);
@@ -492,13 +479,13 @@ typedef struct {
     float *M;         /* sent2vec with dropped bigrams: MAX_SENT x stride, the steps each bigram missed */
     double *ctx;      /* sent2vec: stride, a context's sum */
     uint32_t *drop;   /* sent2vec with dropped bigrams: MAX_SENT x dropped, each prediction's */
-    float *etot;      /* sent2vec: stride, their sum */
+    float *P;         /* sent2vec: stride, the sum of the steps so far */
     double *acc;      /* sent2vec: stride, the sum of the sentence's rows */
     uint32_t *big;    /* sent2vec: MAX_SENT, the rows of the sentence's bigrams */
     uint8_t *pred;    /* sent2vec: MAX_SENT, whether each word is predicted */
     uint32_t *negs;   /* sent2vec: MAX_SENT x negative, their negatives */
     size_t max_left, max_right;
-    void *D_raw, *h_raw, *H_raw, *E_raw, *etot_raw, *M_raw;
+    void *D_raw, *h_raw, *H_raw, *E_raw, *P_raw, *M_raw;
 } scratch;
 
 static void scratch_free(scratch *s) {
@@ -514,7 +501,7 @@ static void scratch_free(scratch *s) {
     sl__free(s->sent);
     sl__free(s->lq);
     sl__free(s->E_raw);
-    sl__free(s->etot_raw);
+    sl__free(s->P_raw);
     sl__free(s->acc);
     sl__free(s->big);
     sl__free(s->pred);
@@ -548,7 +535,7 @@ static bool scratch_alloc(scratch *s, const sl_words_model *m) {
     }
     if (m->cfg.arch == SL_WORDS_SENT2VEC) {
         s->E = aligned_floats((size_t)MAX_SENT * m->stride, &s->E_raw);
-        s->etot = aligned_floats(m->stride, &s->etot_raw);
+        s->P = aligned_floats(m->stride, &s->P_raw);
         s->acc = sl__calloc(m->stride, sizeof *s->acc);
         s->big = sl__calloc(MAX_SENT, sizeof *s->big);
         s->pred = sl__calloc(MAX_SENT, sizeof *s->pred);
@@ -559,7 +546,7 @@ static bool scratch_alloc(scratch *s, const sl_words_model *m) {
             s->M = aligned_floats((size_t)MAX_SENT * m->stride, &s->M_raw);
             s->drop = sl__calloc((size_t)MAX_SENT * nd, sizeof *s->drop);
         }
-        if (!s->E || !s->etot || !s->acc || !s->big || !s->pred || !s->negs || !s->ctx || (nd && (!s->M || !s->drop))) {
+        if (!s->E || !s->P || !s->acc || !s->big || !s->pred || !s->negs || !s->ctx || (nd && (!s->M || !s->drop))) {
             scratch_free(s);
             return false;
         }
@@ -725,14 +712,19 @@ static inline void swap_ptr(uint32_t **a, uint32_t **b) {
     *b = x;
 }
 
-/* Output rows of one prediction: the target, then the negatives that are not
- * the target (word2vec and gensim skip those). Returns their number. */
-static inline size_t pair_targets(const sl_words_model *M, const float **b, uint32_t w, const uint32_t *neg) {
-    size_t d = M->stride, K = (size_t)M->cfg.negative, n = 0;
-    b[n++] = M->out + (size_t)w * d;
+/* Output rows (of `out`, d floats apart) of one prediction: the target w,
+ * then the K negatives that are not w (word2vec and gensim skip those).
+ * Returns their number. */
+static inline size_t out_targets(const float **b, const float *out, size_t d, uint32_t w, const uint32_t *neg,
+                                 size_t K) {
+    size_t n = 0;
+    b[n++] = out + (size_t)w * d;
     for (size_t k = 0; k < K; k++)
-        if (neg[k] != w) b[n++] = M->out + (size_t)neg[k] * d;
+        if (neg[k] != w) b[n++] = out + (size_t)neg[k] * d;
     return n;
+}
+static inline size_t pair_targets(const sl_words_model *M, const float **b, uint32_t w, const uint32_t *neg) {
+    return out_targets(b, M->out, M->stride, w, neg, (size_t)M->cfg.negative);
 }
 
 /* word2vec's training of one sentence: in skip-gram each context word's input
@@ -786,15 +778,6 @@ static double pair_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng *rn
 }
 
 /* ---- sent2vec ---------------------------------------------------------------------*/
-/* The output rows of one prediction: the target's, then the negatives that
- * are not the target. */
-static size_t s2v_targets(const float **b, const float *out, size_t d, uint32_t w, const uint32_t *neg, size_t K) {
-    size_t n = 0;
-    b[n++] = out + (size_t)w * d;
-    for (size_t k = 0; k < K; k++)
-        if (neg[k] != w) b[n++] = out + (size_t)neg[k] * d;
-    return n;
-}
 
 /* The line's sums at its start: acc (every row) and the bigrams' rows. */
 static void s2v_start(const float *in, size_t d, uint32_t rows, uint32_t bucket, const sl__s2v_input *x,
@@ -857,7 +840,7 @@ double sl__s2v_line(const sl__wtab *tab, float *in, float *out, size_t d, uint32
         for (size_t r = 0; r < nd; r++) s2v_sub_bigram(ctx, in, d, x, s, drop[r], i);
         double inv = 1.0 / (double)c;
         for (size_t k = 0; k < d; k++) s->h[k] = (float)(ctx[k] * inv);
-        size_t n = s2v_targets(s->b, out, d, x->sent[i], x->neg + i * x->K, x->K);
+        size_t n = out_targets(s->b, out, d, x->sent[i], x->neg + i * x->K, x->K);
         loss += sl__w_pair(tab, s->h, (float *const *)s->b, n, d, lr, e);
         float fc = (float)inv;
         for (size_t k = 0; k < d; k++) { /* each context row takes 1/c of the mean's step */
@@ -890,7 +873,8 @@ double sl__s2v_line_ref(const sl__wtab *tab, float *in, float *out, size_t d, ui
     size_t len = x->len;
     if (len < 2) return 0;
     double loss = 0;
-    float **ctx = (float **)s->E; /* room for 2 len pointers: E holds len x d >= 2 len floats' worth */
+    float **ctx = sl__malloc_array(2 * len, sizeof *ctx, "sent2vec line"); /* the context's rows */
+    if (!ctx) return NAN;
     for (size_t i = 0; i < len; i++) {
         if (!x->pred[i]) continue;
         size_t c = 0;
@@ -904,11 +888,12 @@ double sl__s2v_line_ref(const sl__wtab *tab, float *in, float *out, size_t d, ui
             for (size_t j = 0; j < c; j++) v += ctx[j][k];
             s->h[k] = (float)(v / (double)c);
         }
-        size_t n = s2v_targets(s->b, out, d, x->sent[i], x->neg + i * x->K, x->K);
+        size_t n = out_targets(s->b, out, d, x->sent[i], x->neg + i * x->K, x->K);
         loss += sl__w_pair_ref(tab, s->h, (float *const *)s->b, n, d, lr, s->P);
         for (size_t j = 0; j < c; j++)
             for (size_t k = 0; k < d; k++) ctx[j][k] += s->P[k] / (float)c;
     }
+    sl__free(ctx);
     return loss;
 }
 
@@ -939,7 +924,7 @@ static double sent2vec_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng
     size_t K = (size_t)M->cfg.negative;
     if (len < 2) return 0;
     for (size_t i = 0; i < len; i++) {
-        float kp = t->tkeep[sent[i]];
+        float kp = t->keep[sent[i]];
         s->pred[i] = !(kp < 1.0f && rnd_unit(rng) >= kp);
         for (size_t k = 0; s->pred[i] && k < K; k++) s->negs[i * K + k] = sample_neg(t, rng);
         ts->npred += s->pred[i];
@@ -948,7 +933,7 @@ static double sent2vec_sentence(trainer *t, scratch *s, thread_state *ts, sl_rng
     size_t nd = (size_t)s2v_drops(M);
     for (size_t i = 0; nd && i < len; i++)
         if (s->pred[i]) s2v_draw_drops(rng, len, i, nd, s->drop + i * nd);
-    sl__s2v_scratch sc = {s->E, s->M, s->etot, s->h, s->acc, s->ctx, s->big, s->b};
+    sl__s2v_scratch sc = {s->E, s->M, s->P, s->h, s->acc, s->ctx, s->big, s->b};
     sl__s2v_input x = {sent, len, s->pred, s->negs, K, nd ? s->drop : NULL, nd};
     return sl__s2v_line(&t->tab, M->in, M->out, M->stride, (uint32_t)M->rows, M->cfg.bucket, &x, lr, &sc);
 }
@@ -1193,9 +1178,11 @@ static inline bool feed(trainer *t, scratch *s, int tid, slice_state *st, uint32
         st->lr = lr_at(t, done);
         if (tid == 0 && prog) sl_progress_update(prog, (uint64_t)words_all(t, done) - t->start_words, fields);
     }
-    float k = t->keep[id];
-    if (k < 1.0f && rnd_unit(rng) >= k) return true;
-    ts->kept += !t->tkeep; /* sent2vec counts the words it predicts */
+    if (!is_sentence(t->m)) { /* sent2vec keeps whole lines: subsampling picks the words it predicts */
+        float k = t->keep[id];
+        if (k < 1.0f && rnd_unit(rng) >= k) return true;
+        ts->kept++;
+    }
     st->sent[st->len++] = id;
     if (st->len == MAX_SENT) flush(t, s, tid, st); /* long lines are cut into pieces */
     return true;

@@ -198,7 +198,8 @@ double sl__w_sub_pair(const sl__wtab *tab, float *const *rows, size_t k, float *
  * of SL__WALIGN). Scratch: E len x d floats, M len x d floats (with drops),
  * P and h d floats, acc and ctx d doubles, big len, b K + 1. Returns the
  * summed loss; lr = 0 evaluates. The _ref twin writes every step at once
- * (and needs the rows of a line to be distinct for the two to agree). */
+ * (and needs the rows of a line to be distinct for the two to agree); it
+ * allocates its own list of a context's rows (NaN when it cannot). */
 typedef struct sl__s2v_input {
     const uint32_t *sent;
     size_t len;
