@@ -344,6 +344,17 @@ TEST(version_3_checkpoint_resumes_without_dropped_bigrams) {
     ASSERT_OK(sl_words_resume(p, ck3, &r, &rest, NULL));
     ASSERT_TRUE(words_same_model(full, rest));
     sl_words_model_destroy(rest);
+    /* A version 4 checkpoint with an impossible drop_bigrams is refused. */
+    f = fopen(ck, "rb");
+    ASSERT_TRUE(f != NULL);
+    buf = malloc(1 << 24);
+    n = fread(buf, 1, 1 << 24, f);
+    fclose(f);
+    int32_t bad = 1000;
+    memcpy(buf + 12 + 56, &bad, 4);
+    t_write_file(ck3, buf, n);
+    free(buf);
+    ASSERT_FAILS(sl_words_resume(p, ck3, &r, &rest, NULL), SL_ERR_ARG, "drop_bigrams 1000, expected 0..100");
     /* With bigrams dropped the same run ends elsewhere. */
     c.checkpoint = NULL;
     c.stop_after_rounds = 0;
