@@ -24,7 +24,7 @@ recipe() { # objective -> its train options beyond the defaults: bench/ssl_searc
     simsiam) echo "--lr 4e-3" ;;                                  # 85.17 against 85.15
     byol) echo "--ema 0.99" ;;                                    # 85.38 against 85.37
     moco | memory-bank) echo "--tau 0.1" ;;                       # 86.71 / 83.53 against 86.47 / 82.55
-    *) echo "" ;;                                                 # vicreg: 87.11 against 86.55 (out512)
+    *) echo "" ;; # vicreg: 87.11 against 86.55 (out512); kept by bench/ssl_refine.sh's 8 changes at 1000 steps
   esac
 }
 row() { # objective: calibrate, train for the budget, evaluate; appends "ROW name knn probe steps secs img/s"
