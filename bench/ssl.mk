@@ -5,6 +5,8 @@
 # InfoNCE's probe. Quick run: make bench-ssl SSL_MINUTES=1
 SSL_MINUTES ?= 15
 SSL_THREADS ?= 2
+SSL_SEED ?= 0
+SSL_PIXELS ?= 1
 SSL_METHODS ?= infonce barlow vicreg simsiam byol moco memory-bank
 BENCHES += bench-ssl
 
@@ -12,4 +14,4 @@ BENCHES += bench-ssl
 bench-ssl: all
 	@scripts/deps.sh bench
 	@echo "CPU: $$(lscpu | sed -n 's/^Model name: *//p')"
-	@SSL_MINUTES=$(SSL_MINUTES) SSL_THREADS=$(SSL_THREADS) SSL_METHODS="$(SSL_METHODS)" bench/ssl_run.sh
+	@SSL_MINUTES=$(SSL_MINUTES) SSL_THREADS=$(SSL_THREADS) SSL_SEED=$(SSL_SEED) SSL_PIXELS=$(SSL_PIXELS) SSL_METHODS="$(SSL_METHODS)" bench/ssl_run.sh

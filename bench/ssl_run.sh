@@ -2,16 +2,17 @@
 # bench-ssl: one row per objective on Fashion-MNIST, SSL_MINUTES of training each on
 # SSL_THREADS threads, with simlearn's defaults for IDX images throughout (the R1 CNN
 # encoder, mono views, projector linear(512),bn,relu,linear(128), Adam 2e-3 with a cosine
-# schedule, batch 256, seed 0) and each objective's documented defaults, except where
+# schedule, batch 256, seed SSL_SEED, 0 by default) and each objective's documented defaults, except where
 # bench/ssl_search.sh chose a change on the validation split (recipe() below; InfoNCE's
 # recipe is the one bench/r1_search.sh chose for these defaults). Each row's step count
 # is calibrated so the cosine schedule ends at the time budget (as bench-r1). Every
 # encoder's output is scored on the test split by bench/r1_eval.py (weighted kNN, k = 20,
 # and a linear probe), and so are raw pixels in the same run.
 # Summary: the best row's probe against InfoNCE's (ratio best / infonce).
-#   bench/ssl_run.sh   (env: SSL_MINUTES=15 SSL_THREADS=2 SSL_METHODS="infonce barlow ...")
+#   bench/ssl_run.sh   (env: SSL_MINUTES=15 SSL_THREADS=2 SSL_SEED=0 SSL_PIXELS=1 SSL_METHODS="infonce barlow ...";
+#   SSL_PIXELS=0 leaves out the raw-pixels row, which does not depend on the seed)
 set -euo pipefail
-M=${SSL_MINUTES:-15}; T=${SSL_THREADS:-2}
+M=${SSL_MINUTES:-15}; T=${SSL_THREADS:-2}; SEED=${SSL_SEED:-0}
 METHODS=${SSL_METHODS:-"infonce barlow vicreg simsiam byol moco memory-bank"}
 export R1_THREADS=$T
 out=build/bench/ssl; mkdir -p "$out"
@@ -32,14 +33,14 @@ row() { # objective: calibrate, train for the budget, evaluate; appends "ROW nam
   local t0 ips left steps opts
   read -ra opts <<< "$(recipe "$name")"
   t0=$(date +%s.%N)
-  $sl train --data fashion-mnist --objective "$name" ${opts[@]+"${opts[@]}"} --steps 20 --batch "$B" --threads "$T" --seed 0 -q \
+  $sl train --data fashion-mnist --objective "$name" ${opts[@]+"${opts[@]}"} --steps 20 --batch "$B" --threads "$T" --seed "$SEED" -q \
     -o "$out/$name-calib.safetensors" --log "$out/$name-calib.jsonl"
   ips=$(tail -n 1 "$out/$name-calib.jsonl" | sed 's/.*"images_per_s":\([0-9.]*\).*/\1/')
   left=$(awk -v t0="$t0" -v t1="$(date +%s.%N)" -v m="$M" 'BEGIN { l = m * 60 - (t1 - t0); printf "%.0f", l < 10 ? 10 : l }')
   steps=$(awk -v ips="$ips" -v s="$left" -v b="$B" 'BEGIN { n = int(s * ips / b * 0.97); print (n < 1 ? 1 : n) }')
   echo "== $name${opts[*]+ ${opts[*]}}: $steps steps of $B at the calibrated $ips img/s in the $left s left"
   $sl train --data fashion-mnist --objective "$name" ${opts[@]+"${opts[@]}"} --steps "$steps" --batch "$B" --time-limit "$left" \
-    --threads "$T" --seed 0 -o "$out/$name.safetensors" 2> "$out/$name.err" || { cat "$out/$name.err"; exit 1; }
+    --threads "$T" --seed "$SEED" -o "$out/$name.safetensors" 2> "$out/$name.err" || { cat "$out/$name.err"; exit 1; }
   grep -v '^train ' "$out/$name.err" | grep -E '^(objective|trained|simlearn: warning)' || true
   local tr; tr=$(grep '^trained' "$out/$name.err")
   steps=$(echo "$tr" | sed -n 's/^trained \([0-9]*\) steps.*/\1/p') # the steps done (the time limit may end it early)
@@ -49,9 +50,9 @@ row() { # objective: calibrate, train for the budget, evaluate; appends "ROW nam
   echo "ROW $name $(field "KNN weighted" "$ev") $(field PROBE "$ev") $steps $secs $rate" >> "$out/rows.txt"
 }
 rm -f "$out/rows.txt"
-echo "R1 CNN on Fashion-MNIST, $M minutes per objective, $T threads"
+echo "R1 CNN on Fashion-MNIST, $M minutes per objective, $T threads, seed $SEED"
 for m in $METHODS; do row "$m"; done
-raw_pixels_row "0 0 0"
+[ "${SSL_PIXELS:-1}" = 0 ] || raw_pixels_row "0 0 0"
 printf '%-12s %8s %8s %7s %8s %9s\n' objective kNN probe steps seconds images/s
 awk '{ printf "%-12s %7.2f%% %7.2f%% %7s %8s %9s\n", $2, $3, $4, $5, $6, $7 }' "$out/rows.txt"
 awk '$2 == "infonce" { i = $4 } $2 != "raw-pixels" && $2 != "infonce" && $4 > b { b = $4; n = $2 }
