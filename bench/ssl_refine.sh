@@ -6,7 +6,9 @@
 # bench/r1_proxy.sh run of STEPS steps (1000 by default, about 3.5 minutes of training on 2
 # cores) on the first 50,000 training images, scored on the last 10,000 (the validation
 # split). The test split is not touched. Prints one line per run, then the candidate with
-# the best validation probe (ties: the current recipe).
+# the best validation probe (ties: the current recipe) among every run recorded in
+# build/bench/r1proxy/ssl-refine.txt, which each invocation appends to (so the candidates
+# can be run in several goes; delete the file to start afresh).
 #   bench/ssl_refine.sh [STEPS] [CANDIDATE...]
 set -euo pipefail
 S=${1:-1000}; shift || true
