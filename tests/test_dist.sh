@@ -26,7 +26,7 @@ MPIRUN=(mpirun -np 2 --oversubscribe --bind-to none)
 
 cases="equivalence_infonce equivalence_supcon equivalence_triplet_hard equivalence_clip equivalence_softmax
 equivalence_autoencoder equivalence_mae equivalence_barlow equivalence_vicreg equivalence_simsiam equivalence_byol equivalence_moco
-equivalence_memory_bank sync_bn_equivalence per_rank_bn resume_continues_exactly
+equivalence_memory_bank equivalence_vit_without_batch_negatives sync_bn_equivalence per_rank_bn resume_continues_exactly
 resume_on_other_rank_counts only_rank_0_writes_and_reports uneven_batch_refused other_commands_refuse
 ctrl_c_checkpoints dead_rank_ends_the_run builds_without_mpi sharded_exact_search sharded_search_refusals
 sharded_hnsw sharded_hnsw_refusals ivfpq_ranks flat_ranks words_ranks_train_deterministically words_learn_like_one_process
@@ -137,6 +137,13 @@ run_case() {
     equivalence_byol) same a "${ENC[@]}" --objective byol --predictor "linear(32),relu,linear(16)" ;;
     equivalence_moco) same a "${ENC[@]}" --objective moco --queue 40 ;;
     equivalence_memory_bank) same a "${ENC[@]}" --objective memory-bank --queue 64 ;;
+    # The same on a ViT: VICReg's global statistics, BYOL's momentum copy of
+    # a transformer, MoCo's queue.
+    equivalence_vit_without_batch_negatives)
+        local vit=(--encoder "vit(patch=4,dim=16,depth=1,heads=2,mlp=2)" --projector "linear(16)")
+        same a "${vit[@]}" --objective vicreg
+        same b "${vit[@]}" --objective byol --predictor "linear(32),relu,linear(16)"
+        same c "${vit[@]}" --objective moco --queue 40 ;;
     sync_bn_equivalence)
         # (no biases before batch norm: their gradient is zero but for
         # rounding, which would be all they learn). The shift's gradient is a

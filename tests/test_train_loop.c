@@ -59,13 +59,15 @@ static void mae_tiny(sl_train_config *c) {
 /* A run of 20 steps (6 per epoch) split three ways: at step 4 (epoch 0), then
  * at step 14 (epoch 2, third batch), then to the end; the second part makes
  * its batches on three producer threads. text: CLIP's text tower (NULL: the
- * default). */
-static void resume_case(sl_objective obj, const char *aug, const char *schedule, const char *text) {
+ * default); encoder: NULL for tiny()'s CNN. */
+static void resume_case_with(sl_objective obj, const char *aug, const char *schedule, const char *text,
+                             const char *encoder, double *loss) {
     sl_train_config c;
     sl_train_result r;
     tiny(&c, t_path("straight.safetensors"));
     c.objective = obj;
     if (obj == SL_OBJ_MAE) mae_tiny(&c);
+    if (encoder) c.encoder = encoder;
     c.aug = aug;
     c.schedule = schedule;
     c.text_encoder = text;
@@ -73,6 +75,7 @@ static void resume_case(sl_objective obj, const char *aug, const char *schedule,
     c.steps = 20;
     ASSERT_OK(train(&c, &r));
     ASSERT_EQ_INT((int)r.step, 20);
+    if (loss) *loss = r.loss;
     char split[4096];
     snprintf(split, sizeof split, "%s", t_path("split.safetensors"));
     c.out = split;
@@ -86,6 +89,10 @@ static void resume_case(sl_objective obj, const char *aug, const char *schedule,
     sl_tensors_destroy(x);
     resume_from(split, 20, 0, 1);
     assert_same_tensors(t_path("straight.safetensors"), split);
+}
+
+static void resume_case(sl_objective obj, const char *aug, const char *schedule, const char *text) {
+    resume_case_with(obj, aug, schedule, text, NULL, NULL);
 }
 
 TEST(resume_infonce_is_bit_identical) { resume_case(SL_OBJ_INFONCE, "simclr", "cosine", NULL); }
@@ -103,6 +110,34 @@ TEST(resume_simsiam_is_bit_identical) { resume_case(SL_OBJ_SIMSIAM, NULL, "cosin
 TEST(resume_byol_is_bit_identical) { resume_case(SL_OBJ_BYOL, NULL, "cosine", NULL); }
 TEST(resume_moco_is_bit_identical) { resume_case(SL_OBJ_MOCO, NULL, "constant", NULL); }
 TEST(resume_memory_bank_is_bit_identical) { resume_case(SL_OBJ_MEMORY_BANK, NULL, "cosine", NULL); }
+
+/* The six objectives without in-batch negatives on a ViT (layer norms, a
+ * class token, attention; its momentum copy holds all of them) and on an
+ * MLP: each trains to a finite loss, its copies hold every encoder tensor,
+ * and the split run equals the straight one bit for bit. */
+TEST(objectives_without_batch_negatives_train_and_resume_on_vit_and_mlp) {
+    static const sl_objective objs[] = {SL_OBJ_BARLOW, SL_OBJ_VICREG, SL_OBJ_SIMSIAM,
+                                        SL_OBJ_BYOL,   SL_OBJ_MOCO,   SL_OBJ_MEMORY_BANK};
+    static const char *encs[] = {"vit(patch=4,dim=16,depth=1,heads=2,mlp=2)", "flatten,linear(32),relu,linear(16)"};
+    for (size_t e = 0; e < 2; e++)
+        for (size_t i = 0; i < 6; i++) {
+            double loss = NAN;
+            resume_case_with(objs[i], NULL, "cosine", NULL, encs[e], &loss);
+            sl_tensors *x = load(t_path("straight.safetensors"));
+            size_t enc = 0, copy = 0;
+            for (size_t k = 0; k < sl_tensors_count(x); k++) {
+                const char *n = sl_tensors_name(x, k);
+                enc += strncmp(n, "encoder.", 8) == 0;
+                copy += strncmp(n, "target_encoder.", 15) == 0;
+            }
+            bool has_copy = objs[i] == SL_OBJ_BYOL || objs[i] == SL_OBJ_MOCO;
+            if (enc < (e == 0 ? 8u : 4u) || copy != (has_copy ? enc : 0))
+                T_FAIL("%s on %s: %zu encoder tensors, %zu in the copy", sl_loss_objective_name(objs[i]), encs[e], enc,
+                       copy);
+            if (!isfinite(loss)) T_FAIL("%s on %s: loss %g", sl_loss_objective_name(objs[i]), encs[e], loss);
+            sl_tensors_destroy(x);
+        }
+}
 
 /* Resuming at step 10,000 makes the batches from step 10,000 on and no
  * others: the producer starts at the step's batch instead of drawing the

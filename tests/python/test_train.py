@@ -87,6 +87,15 @@ def test_predictor_momentum_and_queue_objectives(tmp_path):
         assert sha(tmp_path / "p.safetensors") == sha(tmp_path / "c.safetensors"), obj
     with pytest.raises(ValueError, match="--queue: is for --objective moco or memory-bank, not byol"):
         simlearn.train(tmp_path / "x.safetensors", objective="byol", queue=10, **tiny)
+    # On a ViT too (BYOL's momentum copy is then a transformer's).
+    vit = "vit(patch=4,dim=16,depth=1,heads=2,mlp=2)"
+    for obj in ("byol", "vicreg"):
+        r = simlearn.train(tmp_path / "v.safetensors", progress=False, objective=obj, **dict(tiny, encoder=vit))
+        assert r["step"] == 12 and np.isfinite(r["loss"]) and f"objective  {obj}" in r["describe"]
+        cli = [CLI, "train", *args, "--objective", obj, "-o", str(tmp_path / "w.safetensors")]
+        cli[cli.index(tiny["encoder"])] = vit
+        subprocess.run(cli, check=True, capture_output=True)
+        assert sha(tmp_path / "v.safetensors") == sha(tmp_path / "w.safetensors"), obj
 
 
 def test_bad_options():
