@@ -10,10 +10,13 @@
 # and a linear probe), and so are raw pixels in the same run.
 # Summary: the best row's probe against InfoNCE's (ratio best / infonce).
 #   bench/ssl_run.sh   (env: SSL_MINUTES=15 SSL_THREADS=2 SSL_SEED=0 SSL_PIXELS=1 SSL_METHODS="infonce barlow ...";
-#   SSL_PIXELS=0 leaves out the raw-pixels row, which does not depend on the seed)
+#   SSL_PIXELS=0 leaves out the raw-pixels row, which does not depend on the seed;
+#   SSL_ENCODER=SPEC trains that encoder instead of the R1 CNN, with the same recipes)
 set -euo pipefail
 M=${SSL_MINUTES:-15}; T=${SSL_THREADS:-2}; SEED=${SSL_SEED:-0}
 METHODS=${SSL_METHODS:-"infonce barlow vicreg simsiam byol moco memory-bank"}
+ENC=()
+[ -z "${SSL_ENCODER:-}" ] || ENC=(--encoder "$SSL_ENCODER")
 export R1_THREADS=$T
 out=build/bench/ssl; mkdir -p "$out"
 sl=./simlearn
@@ -32,6 +35,7 @@ row() { # objective: calibrate, train for the budget, evaluate; appends "ROW nam
   local name=$1 B=256
   local t0 ips left steps opts
   read -ra opts <<< "$(recipe "$name")"
+  opts=(${ENC[@]+"${ENC[@]}"} ${opts[@]+"${opts[@]}"})
   t0=$(date +%s.%N)
   $sl train --data fashion-mnist --objective "$name" ${opts[@]+"${opts[@]}"} --steps 20 --batch "$B" --threads "$T" --seed "$SEED" -q \
     -o "$out/$name-calib.safetensors" --log "$out/$name-calib.jsonl"
@@ -50,7 +54,7 @@ row() { # objective: calibrate, train for the budget, evaluate; appends "ROW nam
   echo "ROW $name $(field "KNN weighted" "$ev") $(field PROBE "$ev") $steps $secs $rate" >> "$out/rows.txt"
 }
 rm -f "$out/rows.txt"
-echo "R1 CNN on Fashion-MNIST, $M minutes per objective, $T threads, seed $SEED"
+echo "${SSL_ENCODER:-R1 CNN} on Fashion-MNIST, $M minutes per objective, $T threads, seed $SEED"
 for m in $METHODS; do row "$m"; done
 [ "${SSL_PIXELS:-1}" = 0 ] || raw_pixels_row "0 0 0"
 printf '%-12s %8s %8s %7s %8s %9s\n' objective kNN probe steps seconds images/s
