@@ -38,7 +38,7 @@ static const cli_opt opts[] = {
     {"queue", 0, CLI_INT, "0", "moco: keys in the queue; memory-bank: negatives drawn per step (0 = 4096)", NULL, 0, 1 << 24, false},
     {"bank-momentum", 0, CLI_FLOAT, "-1", "memory-bank: weight of a row's old value in its update (-1 = 0.5)", NULL, -1, 1, false},
     {"sim", 0, CLI_CHOICE, NULL, "similarity (default: cosine; dot for softmax)", "dot|cosine|l2", 0, 0, false},
-    {"tau", 0, CLI_FLOAT, "0", "temperature (0 = the objective's default: infonce 0.1, supcon 0.1, clip 0.07)", NULL, 0, 1e6, false},
+    {"tau", 0, CLI_FLOAT, "0", "temperature (0 = the objective's default: infonce, supcon, triplet-smooth 0.1, clip 0.07, moco 0.2, memory-bank 0.07)", NULL, 0, 1e6, false},
     {"learn-tau", 0, CLI_FLAG, NULL, "learn the temperature (log-parametrised, clamped to [0.01, 1]; on for clip)", NULL, 0, 0, false},
     {"fixed-tau", 0, CLI_FLAG, NULL, "keep the temperature fixed (also for clip)", NULL, 0, 0, false},
     {"margin", 0, CLI_FLOAT, "-1", "triplet margin (-1 = default 0.2)", NULL, -1, 1e6, false},

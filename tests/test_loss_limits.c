@@ -1,7 +1,8 @@
 /* Known limits and edge cases of the losses: separated and collapsed batches,
  * CLIP at large scale, batches without valid triplets or positives, tiny
  * temperatures, zero vectors, diagnostics, accumulation, determinism, the
- * fast triplet kernel against a naive O(n^3) twin, names and bad input. */
+ * fast triplet kernel against a naive O(n^3) twin, the limits of Barlow
+ * Twins, VICReg, SimSiam, BYOL, MoCo and the memory bank, names and bad input. */
 #include "test.h"
 
 static sl_loss_result run(const sl_loss_config *c, const float *a, const float *b, size_t nb, const int32_t *lab,
@@ -419,6 +420,76 @@ TEST(vicreg_limits) {
     for (int k = 0; k < 16; k++) ASSERT_TRUE(fabs(gy[k]) < 1e-6);
     c.vicreg_cov = NAN;
     ASSERT_FAILS(sl_loss_vicreg(&c, y, 8, 2, NULL, &r), SL_ERR_ARG, "must be finite and >= 0");
+}
+
+/* SimSiam and BYOL: a prediction along its target (any length) is the
+ * minimum, -1 and 0, with no gradient; one opposite to it the maximum, +1
+ * and 4, also stationary; an orthogonal one gives 0 and 2 and the gradient
+ * pulls it straight to the target, -(1 / n) t / (|t| |p|) for SimSiam. A
+ * zero prediction stays finite. */
+TEST(predictive_limits) {
+    const sl_objective objs[2] = {SL_OBJ_SIMSIAM, SL_OBJ_BYOL};
+    const double along[2] = {-1, 0}, opposite[2] = {1, 4}, across[2] = {0, 2};
+    float t[6] = {1, 2, 2, 0, 3, 4}; /* two targets of norms 3 and 5 */
+    for (int o = 0; o < 2; o++) {
+        sl_loss_config c;
+        sl_loss_config_default(&c, objs[o]);
+        float p[6], g[6] = {0};
+        for (int k = 0; k < 6; k++) p[k] = 0.5f * t[k];
+        sl_loss_result r = run(&c, p, t, 0, NULL, 2, 3, g, NULL);
+        ASSERT_CLOSE(r.loss, along[o], 0, 1e-7);
+        for (int k = 0; k < 6; k++) ASSERT_TRUE(fabs(g[k]) < 1e-6);
+        for (int k = 0; k < 6; k++) p[k] = -4.0f * t[k], g[k] = 0;
+        r = run(&c, p, t, 0, NULL, 2, 3, g, NULL);
+        ASSERT_CLOSE(r.loss, opposite[o], 0, 1e-7);
+        for (int k = 0; k < 6; k++) ASSERT_TRUE(fabs(g[k]) < 1e-6);
+        /* Orthogonal predictions of norm 2: (2, 0, -1)/sqrt(5) * 2 and (0, 8, -6) / 5. */
+        float q[6] = {4 / sqrtf(5.0f), 0, -2 / sqrtf(5.0f), 0, 1.6f, -1.2f}, gq[6] = {0};
+        r = run(&c, q, t, 0, NULL, 2, 3, gq, NULL);
+        ASSERT_CLOSE(r.loss, across[o], 0, 1e-7);
+        double w = o == 0 ? -0.5 : -1.0; /* d loss / d cos, over the two rows */
+        for (int i = 0; i < 2; i++)
+            for (int k = 0; k < 3; k++) {
+                double nt = i == 0 ? 3 : 5;
+                ASSERT_CLOSE(gq[i * 3 + k], w * t[i * 3 + k] / (nt * 2), 0, 1e-6);
+            }
+        float zero[6] = {0};
+        r = run(&c, zero, t, 0, NULL, 2, 3, gq, NULL);
+        ASSERT_CLOSE(r.loss, across[o], 0, 0);
+        all_finite(gq, 6);
+    }
+}
+
+/* MoCo and the memory bank: queries equal to their keys and orthogonal to
+ * the m negatives give log(1 + m e^(-1/tau)) and every query right;
+ * everything the same (a collapsed encoder) gives log(1 + m), no query right
+ * and no gradient. The other queries' keys are not candidates. */
+TEST(queue_limits) {
+    const sl_objective objs[2] = {SL_OBJ_MOCO, SL_OBJ_MEMORY_BANK};
+    for (int o = 0; o < 2; o++) {
+        sl_loss_config c;
+        sl_loss_config_default(&c, objs[o]);
+        /* d = 4: queries e0, e1; keys e0, e1; negatives e2, e3. */
+        float q[8] = {1, 0, 0, 0, 0, 1, 0, 0}, b[16] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, g[8] = {0};
+        sl_loss_result r = run(&c, q, b, 2, NULL, 2, 4, g, NULL);
+        ASSERT_CLOSE(r.loss, log1p(2 * exp(-1 / c.tau)), 1e-6, 0);
+        ASSERT_NEAR(r.accuracy, 1.0, 0);
+        ASSERT_CLOSE(r.pos_sim, 1.0, 0, 1e-7);
+        ASSERT_CLOSE(r.neg_sim, 0.0, 0, 1e-7);
+        all_finite(g, 8);
+        /* q1's key turned to e0: q1's positive is now as far as its negatives
+         * (log 3), and q0's term stays, as e0 among q0's candidates would
+         * have raised it. */
+        b[4] = 1, b[5] = 0;
+        r = run(&c, q, b, 2, NULL, 2, 4, NULL, NULL);
+        ASSERT_CLOSE(r.loss, (log1p(2 * exp(-1 / c.tau)) + log(3.0)) / 2, 1e-6, 0);
+        float same[16], gs[8] = {0};
+        for (int k = 0; k < 16; k++) same[k] = 0.5f;
+        r = run(&c, same, same, 2, NULL, 2, 4, gs, NULL);
+        ASSERT_CLOSE(r.loss, log(3.0), 1e-6, 0);
+        ASSERT_NEAR(r.accuracy, 0.0, 0);
+        for (int k = 0; k < 8; k++) ASSERT_TRUE(fabs(gs[k]) < 1e-6);
+    }
 }
 
 TEST(names_round_trip) {
