@@ -18,6 +18,12 @@ static void all_finite(const float *g, size_t n) {
         if (!isfinite(g[k])) T_FAIL("gradient entry %zu is %g", k, (double)g[k]);
 }
 
+/* Every gradient entry below tol in magnitude. */
+static void all_below(const float *g, size_t n, double tol) {
+    for (size_t k = 0; k < n; k++)
+        if (!(fabs(g[k]) < tol)) T_FAIL("gradient entry %zu is %g, expected |g| < %g", k, (double)g[k], tol);
+}
+
 /* 2N = 8 views: twins identical, different items orthogonal (one-hot). */
 static void separated(float *z, size_t N, size_t d) {
     memset(z, 0, 2 * N * d * sizeof *z);
@@ -385,7 +391,7 @@ TEST(barlow_limits) {
     ASSERT_OK(sl_loss_barlow(&c, z, 8, 2, g, &r));
     double q = 1e-5 / (1 + 1e-5);
     ASSERT_CLOSE(r.loss, 2 * q * q, 1e-6, 0);
-    for (int k = 0; k < 16; k++) ASSERT_TRUE(fabs(g[k]) < 1e-4);
+    all_below(g, 16, 1e-4);
     ASSERT_NEAR(r.accuracy, 1.0, 0); /* each row's twin is itself; the other rows point elsewhere */
     ASSERT_CLOSE(r.pos_sim, 1.0, 1e-6, 0);
     /* View 2's first column negated: c_00 = -(1 - q), c_11 = 1 - q, so the
@@ -417,7 +423,7 @@ TEST(vicreg_limits) {
     float a = sqrtf(0.75f), y[16] = {a, a, a, -a, -a, a, -a, -a, a, a, a, -a, -a, a, -a, -a}, gy[16] = {0};
     ASSERT_OK(sl_loss_vicreg(&c, y, 8, 2, gy, &r));
     ASSERT_TRUE(fabs(r.loss) < 1e-12);
-    for (int k = 0; k < 16; k++) ASSERT_TRUE(fabs(gy[k]) < 1e-6);
+    all_below(gy, 16, 1e-6);
     c.vicreg_cov = NAN;
     ASSERT_FAILS(sl_loss_vicreg(&c, y, 8, 2, NULL, &r), SL_ERR_ARG, "must be finite and >= 0");
 }
@@ -438,11 +444,11 @@ TEST(predictive_limits) {
         for (int k = 0; k < 6; k++) p[k] = 0.5f * t[k];
         sl_loss_result r = run(&c, p, t, 0, NULL, 2, 3, g, NULL);
         ASSERT_CLOSE(r.loss, along[o], 0, 1e-7);
-        for (int k = 0; k < 6; k++) ASSERT_TRUE(fabs(g[k]) < 1e-6);
+        all_below(g, 6, 1e-6);
         for (int k = 0; k < 6; k++) p[k] = -4.0f * t[k], g[k] = 0;
         r = run(&c, p, t, 0, NULL, 2, 3, g, NULL);
         ASSERT_CLOSE(r.loss, opposite[o], 0, 1e-7);
-        for (int k = 0; k < 6; k++) ASSERT_TRUE(fabs(g[k]) < 1e-6);
+        all_below(g, 6, 1e-6);
         /* Orthogonal predictions of norm 2: (2, 0, -1)/sqrt(5) * 2 and (0, 8, -6) / 5. */
         float q[6] = {4 / sqrtf(5.0f), 0, -2 / sqrtf(5.0f), 0, 1.6f, -1.2f}, gq[6] = {0};
         r = run(&c, q, t, 0, NULL, 2, 3, gq, NULL);
@@ -488,7 +494,7 @@ TEST(queue_limits) {
         r = run(&c, same, same, 2, NULL, 2, 4, gs, NULL);
         ASSERT_CLOSE(r.loss, log(3.0), 1e-6, 0);
         ASSERT_NEAR(r.accuracy, 0.0, 0);
-        for (int k = 0; k < 8; k++) ASSERT_TRUE(fabs(gs[k]) < 1e-6);
+        all_below(gs, 8, 1e-6);
     }
 }
 
