@@ -4,8 +4,8 @@
 # encoder, mono views, projector linear(512),bn,relu,linear(128), Adam 2e-3 with a cosine
 # schedule, batch 256, seed SSL_SEED, 0 by default) and each objective's documented defaults, except where
 # bench/ssl_search.sh, or a later round on the validation split, chose a change (recipe() below;
-# InfoNCE's recipe is the one bench/r1_search.sh chose for these defaults, with batches of 128
-# since the third round). Each row's step count
+# InfoNCE's recipe is the one bench/r1_search.sh chose for these defaults; InfoNCE and VICReg
+# train on batches of 128 since the third round). Each row's step count
 # is calibrated so the cosine schedule ends at the time budget (as bench-r1). Every
 # encoder's output is scored on the test split by bench/r1_eval.py (weighted kNN, k = 20,
 # and a linear probe), and so are raw pixels in the same run.
