@@ -3,8 +3,8 @@
 # (minn 3, maxn 6, the same bucket count) on the GCIDE corpus with the R2
 # settings of bench-words (dim 100, window 5, 5 negatives, subsampling 1e-4,
 # min-count 5, 5 epochs, 2 threads). simlearn runs fastText's algorithm
-# (per-pair negatives, fastText's rate 0.05 falling linearly to 0) and, on
-# its own line, its shared-negatives default. Reported: words/s, analogy,
+# (per-pair negatives, fastText's rate 0.05 falling linearly to 0, the
+# input rows saved) and, on its own line, its shared-negatives default. Reported: words/s, analogy,
 # WordSim353, SimLex-999 (simlearn's evaluators, in-vocabulary vectors), and
 # rare words: the pairs of both similarity sets with a word seen fewer than
 # 5 times in the corpus (out of the vocabulary of every run here), and a
@@ -44,10 +44,10 @@ fasttext_train() { # name, min-count
   W[$1]=$((ftt * T)); F[$1]=$OUT/$1.vec; M[$1]=$OUT/$1.bin
   echo "fastText: $ftt words/sec/thread x $T threads = ${W[$1]} words/s; $(grep 'peak memory' "$OUT/$1.log")"
 }
-train simlearn-pp 5 --negatives per-pair --lr 0.05 --min-lr 0
+train simlearn-pp 5 --negatives per-pair --lr 0.05 --min-lr 0 --context-weight 0
 fasttext_train fasttext 5
 train simlearn-shared 5 --negatives shared
-train simlearn-pp-mc50 50 --negatives per-pair --lr 0.05 --min-lr 0
+train simlearn-pp-mc50 50 --negatives per-pair --lr 0.05 --min-lr 0 --context-weight 0
 fasttext_train fasttext-mc50 50
 
 # The vectors of the pairs' words from a system's subword model, as a .vec.

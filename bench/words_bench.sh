@@ -54,7 +54,8 @@ train simlearn-pp-gensim --seed 1 --negatives per-pair --lr 0.025 --min-lr 0.000
 train simlearn-pp-fasttext --seed 1 --negatives per-pair --lr 0.05 --min-lr 0 --ns-exponent 0.5 --context-weight 0
 # simlearn's defaults (shared negatives, count^0.5, input + 0.25 x output).
 for s in $(seq 1 "$SEEDS"); do train "simlearn-$s" --seed "$s"; done
-# The same with fastText's default subwords (the .slsw model is not needed).
+# The same with fastText's default subwords: simlearn's defaults with subwords
+# (rate 0.045, input rows' mean + 0.25 x output; the .slsw model is not needed).
 for s in $(seq 1 "$SEEDS"); do
   train "simlearn-sub-$s" --seed "$s" --minn 3 --maxn 6 --bucket 2000000; rm -f "$OUT/simlearn-sub-$s.slsw"
 done

@@ -62,13 +62,14 @@ static const cli_opt train_opts[] = {
      "per-pair: each prediction draws its own negatives (word2vec, gensim, fastText); shared: one draw per centre "
      "word serves its whole window, batched (faster, a different algorithm)", "per-pair|shared", 0, 0, false},
     {"sample", 0, CLI_FLOAT, "1e-4", "subsampling threshold (0 = off)", NULL, 0, 0.999, false},
-    {"lr", 0, CLI_FLOAT, "0.055", "start learning rate (--model sent2vec: 0.5 unless given)", NULL, 1e-9, 10, false},
+    {"lr", 0, CLI_FLOAT, "0.055", "start learning rate (--model sent2vec: 0.5, subwords (--maxn > 0): 0.045, unless given)", NULL, 1e-9, 10, false},
     {"min-lr", 0, CLI_FLOAT, "0", "end learning rate: the rate falls linearly from --lr to this over all epochs "
      "(0: to lr x 1e-4, as word2vec; gensim: --lr 0.025 --min-lr 0.0001)", NULL, 0, 10, false},
     {"ns-exponent", 0, CLI_FLOAT, "0.5", "negatives are drawn with probability ∝ count^this (fastText 0.5; word2vec "
      "and gensim 0.75; 0 = uniform)", NULL, 0, 2, false},
     {"context-weight", 0, CLI_FLOAT, "0.25", "saved vectors are input + this × output (context) vectors (0 = the input "
-     "vectors alone, as word2vec, gensim and fastText save; multi-sense and subword models save their input rows)", NULL, 0, 10, false},
+     "vectors alone, as word2vec, gensim and fastText save; multi-sense models save their input rows; with subwords, "
+     "words outside the vocabulary get the mean of their n-gram rows)", NULL, 0, 10, false},
     {"epochs", 0, CLI_INT, "5", "passes over the corpus", NULL, 1, 100000, false},
     {"min-count", 0, CLI_INT, "5", "drop words seen fewer times", NULL, 1, 1e15, false},
     {"max-vocab", 0, CLI_INT, "0", "keep at most this many words (0 = all)", NULL, 0, 4e9, false},
@@ -157,7 +158,8 @@ static int cmd_train(int argc, char **argv) {
     c.negative = (int)cli_int(&a, "negative");
     c.negatives = strcmp(cli_str(&a, "negatives"), "shared") == 0 ? SL_WORDS_SHARED : SL_WORDS_PER_PAIR;
     c.sample = cli_float(&a, "sample");
-    c.lr = c.arch == SL_WORDS_SENT2VEC && !cli_given(&a, "lr") ? SL_WORDS_SENT2VEC_LR : cli_float(&a, "lr");
+    c.lr = cli_float(&a, "lr");
+    if (!cli_given(&a, "lr") && c.arch == SL_WORDS_SENT2VEC) c.lr = SL_WORDS_SENT2VEC_LR;
     c.min_lr = cli_float(&a, "min-lr");
     c.ns_exponent = cli_float(&a, "ns-exponent");
     c.context_weight = cli_float(&a, "context-weight");
@@ -176,6 +178,7 @@ static int cmd_train(int argc, char **argv) {
     c.stop_after_rounds = (uint64_t)cli_int(&a, "stop-after-epochs") * SL_WORDS_ROUNDS;
     c.minn = (int)cli_int(&a, "minn");
     c.maxn = (int)cli_int(&a, "maxn");
+    if (!cli_given(&a, "lr") && c.maxn > 0) c.lr = SL_WORDS_SUBWORD_LR;
     c.bucket = (uint32_t)cli_int(&a, "bucket");
     c.drop_bigrams = (int)cli_int(&a, "drop-bigrams");
     if (c.maxn == 0 && c.arch != SL_WORDS_SENT2VEC && cli_str(&a, "save-model") && !cli_str(&a, "resume"))

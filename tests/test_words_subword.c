@@ -411,6 +411,81 @@ TEST(resume_with_subwords_continues_exactly) {
     }
 }
 
+/* With a context weight w a vocabulary word's vector is the mean of its input
+ * rows plus w x its output row, in the exported vectors, the in-memory model
+ * and the model file alike; words outside the vocabulary keep the mean of
+ * their n-gram rows. Checkpoints before version 5 resume with weight 0 (the
+ * input rows their subword models saved). */
+TEST(context_weight_adds_output_rows_to_vocabulary_words) {
+    const char *p = t_path("topics.txt"), *ck = t_path("cw.ckpt"), *ck4 = t_path("cw4.ckpt");
+    topic_corpus(p, 100, 2);
+    sl_words_config c = sub_config();
+    c.epochs = 2;
+    c.context_weight = 0;
+    sl_words_model *m0, *m1;
+    ASSERT_OK(sl_words_train(p, &c, &m0, NULL));
+    c.context_weight = 0.5;
+    ASSERT_OK(sl_words_train(p, &c, &m1, NULL));
+    ASSERT_TRUE(words_same_model(m0, m1)); /* the weight changes what is saved, not what is learnt */
+    ASSERT_TRUE(sl__words_context_weight(m1) == 0.5f);
+    sl_wordvecs *w0, *w1;
+    ASSERT_OK(sl_words_model_export(m0, &w0));
+    ASSERT_OK(sl_words_model_export(m1, &w1));
+    size_t d = w0->dim, moved = 0;
+    for (size_t i = 0; i < w0->n; i++) {
+        const float *o = sl_words_model_output_row(m1, i);
+        for (size_t k = 0; k < d; k++) {
+            float want = w0->vecs[i * d + k] + 0.5f * o[k];
+            ASSERT_NEAR(w1->vecs[i * d + k], want, 1e-5 * (1 + fabsf(want)));
+            moved += o[k] != 0;
+        }
+    }
+    ASSERT_TRUE(moved > w0->n * d / 2);
+    sl_words_subword *s0, *s1, *back;
+    ASSERT_OK(sl_words_subword_from_model(m0, &s0));
+    ASSERT_OK(sl_words_subword_from_model(m1, &s1));
+    const sl_wordvecs *v1 = sl_words_subword_vecs(s1);
+    ASSERT_TRUE(memcmp(v1->vecs, w1->vecs, w1->n * d * sizeof(float)) == 0);
+    float x[16], y[16];
+    ASSERT_TRUE(sl_words_subword_vector(s0, "zebraling", x, NULL) > 0);
+    sl_words_subword_vector(s1, "zebraling", y, NULL);
+    ASSERT_TRUE(memcmp(x, y, sizeof x) == 0);
+    ASSERT_OK(sl_words_model_save_subword(m1, t_path("cw.slsw")));
+    ASSERT_OK(sl_words_subword_load(t_path("cw.slsw"), &back));
+    ASSERT_TRUE(memcmp(sl_words_subword_vecs(back)->vecs, w1->vecs, w1->n * d * sizeof(float)) == 0);
+    sl_words_subword_vector(back, "zebraling", y, NULL);
+    ASSERT_TRUE(memcmp(x, y, sizeof x) == 0);
+    sl_words_subword_destroy(back);
+    sl_words_subword_destroy(s0);
+    sl_words_subword_destroy(s1);
+    sl_wordvecs_destroy(w0);
+    sl_wordvecs_destroy(w1);
+    sl_words_model_destroy(m0);
+    sl_words_model_destroy(m1);
+    /* A version 4 checkpoint (the same layout) of a subword model resumes with weight 0. */
+    c.context_weight = 0.25;
+    c.checkpoint = ck;
+    c.stop_at_words = 700;
+    sl_words_stats st;
+    ASSERT_OK(sl_words_train(p, &c, &m0, &st));
+    ASSERT_TRUE(st.interrupted);
+    sl_words_model_destroy(m0);
+    size_t n;
+    unsigned char *buf = read_all(ck, &n);
+    uint32_t four = 4;
+    memcpy(buf + 8, &four, 4);
+    t_write_file(ck4, buf, n);
+    free(buf);
+    sl_words_config r;
+    sl_words_config_default(&r);
+    ASSERT_OK(sl_words_resume(p, ck, &r, &m0, NULL));
+    ASSERT_OK(sl_words_resume(p, ck4, &r, &m1, NULL));
+    ASSERT_TRUE(words_same_model(m0, m1));
+    ASSERT_TRUE(sl__words_context_weight(m0) == 0.25f && sl__words_context_weight(m1) == 0.0f);
+    sl_words_model_destroy(m0);
+    sl_words_model_destroy(m1);
+}
+
 TEST(bad_subword_settings_are_refused) {
     const char *p = t_path("topics.txt");
     topic_corpus(p, 20, 1);
@@ -573,6 +648,14 @@ TEST(cli_train_nearest_vector_similarity_analogy) {
     ASSERT_CONTAINS(out, "wrote ");
     ASSERT_CONTAINS(out, "v.slsw");
     free(out);
+    /* With subwords the learning rate is SL_WORDS_SUBWORD_LR unless given. */
+    for (int i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd,
+                 "%s words train %s -o %s.lr --format text --dim 16 --min-count 1 --sample 0 --epochs 8 --threads 1 "
+                 "--minn 4 --maxn 5 --bucket 3000 -q --lr %s --save-model %s.lr.slsw && cmp -s %s %s.lr",
+                 t_simlearn(), corpus, v, i ? "0.055" : "0.045", m, v, v);
+        free(words_run_ok(cmd, i));
+    }
     snprintf(cmd, sizeof cmd, "%s words nearest %s pigling horseling -k 3", t_simlearn(), m);
     out = words_run_ok(cmd, 0);
     ASSERT_CONTAINS(out, "'pigling' is not in the vocabulary: its vector is the mean of 11 character n-grams");

@@ -82,6 +82,11 @@ typedef enum { SL_WORDS_SKIPGRAM, SL_WORDS_CBOW, SL_WORDS_SENT2VEC } sl_words_ar
  * among a line's rows, so sent2vec needs a larger rate than
  * sl_words_config_default's (docs/words.md tells how it was chosen). */
 #define SL_WORDS_SENT2VEC_LR 0.5
+/* The learning rate `words train --maxn N` (subwords; and Python's
+ * Words.train(maxn=N)) uses when none is given: chosen with subwords on
+ * validation data (docs/words.md), where sl_words_config_default's 0.055 was
+ * chosen without them. */
+#define SL_WORDS_SUBWORD_LR 0.045
 typedef enum { SL_WORDS_NEG, SL_WORDS_SOFTMAX } sl_words_loss;
 /* How negative sampling draws its negatives:
  * PER_PAIR: word2vec's (and gensim's and fastText's) algorithm. Every
@@ -119,8 +124,10 @@ typedef struct sl_words_config {
      * are input row + context_weight × the word's output row (default 0.25;
      * 0 gives the input rows alone, as word2vec, gensim and fastText save;
      * Levy, Goldberg & Dagan 2015 add the context vectors with weight 1).
-     * Multi-sense models (senses > 1) save their input rows as they are,
-     * models with subwords (maxn > 0) their means of input rows. */
+     * Multi-sense models (senses > 1) save their input rows as they are;
+     * with subwords (maxn > 0) a vocabulary word's vector is the mean of
+     * its input rows + context_weight × its output row, and a word outside
+     * the vocabulary (no output row) the mean of its n-gram rows. */
     double context_weight;
     int epochs;
     int threads;             /* <= 0: all cores */

@@ -773,16 +773,21 @@ class Words(_simlearn._Words):
         prediction's context at random, None for the default, 4);
         negatives "shared" (one draw per window,
         the default) or "per-pair" (word2vec's); lr None is the trainer's
-        default (0.055 falling linearly; 0.5 for sent2vec). ns_exponent: negatives are drawn
+        default (0.055 falling linearly; 0.5 for sent2vec; 0.045 with
+        subwords, maxn > 0). ns_exponent: negatives are drawn
         ∝ count**ns_exponent (None: 0.5, fastText's; word2vec's is 0.75).
         context_weight: the vectors are input + context_weight × output
-        vectors (None: 0.25; 0 = input vectors alone, as word2vec saves).
+        vectors (None: 0.25; 0 = input vectors alone, as word2vec saves;
+        with subwords, the mean of a word's input rows + context_weight ×
+        its output row, and words outside the vocabulary the mean of their
+        n-gram rows).
         progress=True prints the trainer's
         progress line to stderr. Ctrl-C stops it with KeyboardInterrupt. The
         statistics of the run are in .stats (words/s, loss, ...). maxn > 0
         turns on fastText's subwords (n-grams of minn..maxn characters hashed
         into bucket rows; memory (words + bucket) x dim floats): the vectors
-        are then each word's mean of its own and its n-grams' rows, and words
+        are then each word's mean of its own and its n-grams' rows (plus its
+        context_weight × output row), and words
         outside the vocabulary get vectors too (save_model writes the .slsw).
 
         Under mpirun (simlearn.rank()) every rank calls it with the same

@@ -1020,6 +1020,7 @@ static PyObject *words_train(PyObject *cls, PyObject *args) {
     c.vocab.min_count = min_count > 0 ? (uint64_t)min_count : 1;
     if (lr > 0) c.lr = lr;
     else if (arch == 2) c.lr = SL_WORDS_SENT2VEC_LR;
+    else if (c.maxn > 0) c.lr = SL_WORDS_SUBWORD_LR;
     if (drop_bigrams >= 0) c.drop_bigrams = drop_bigrams;
     if (ns_exponent >= 0) c.ns_exponent = ns_exponent;
     if (context_weight >= 0) c.context_weight = context_weight;

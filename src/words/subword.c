@@ -98,13 +98,15 @@ void sl__subtab_free(sl__subtab *t) {
     memset(t, 0, sizeof *t);
 }
 
-void sl__subtab_mean(const sl__subtab *t, const float *in, size_t stride, size_t d, uint32_t w, float *out) {
+void sl__subtab_mean(const sl__subtab *t, const float *in, size_t stride, size_t d, uint32_t w, const float *own,
+                     float *out) {
     /* In double: the mean of finite rows is finite even where their float
      * sum would overflow (a crafted model file's rows). */
     uint32_t a = t->first[w], b = t->first[w + 1];
     double n = (double)(b - a + 1);
+    if (!own) own = in + (size_t)w * stride;
     for (size_t c = 0; c < d; c++) {
-        double acc = in[(size_t)w * stride + c];
+        double acc = own[c];
         for (uint32_t k = a; k < b; k++) acc += in[(size_t)t->row[k] * stride + c];
         out[c] = (float)(acc / n);
     }
@@ -173,7 +175,7 @@ static sl_status finish(sl_words_subword *s, const char *const *words, const uin
     }
     sl_status st = sl__subtab_build(words, s->V, s->minn, s->maxn, s->bucket, &s->tab);
     if (st) return st == SL_ERR_NOMEM ? sl__fail(st, "subword model: out of memory") : st;
-    for (size_t i = 0; i < s->V; i++) sl__subtab_mean(&s->tab, s->rows, s->dim, s->dim, (uint32_t)i, s->vecs->vecs + i * s->dim);
+    for (size_t i = 0; i < s->V; i++) sl__subtab_mean(&s->tab, s->rows, s->dim, s->dim, (uint32_t)i, NULL, s->vecs->vecs + i * s->dim);
     return SL_OK;
 }
 
@@ -193,11 +195,16 @@ static sl_status subword_alloc(size_t V, size_t dim, int minn, int maxn, uint32_
     return SL_OK;
 }
 
+/* Row i of a model's rows: word rows first, then bucket rows. */
+static const float *subrow(const sl__subrows *r, size_t V, size_t i) {
+    return (r->word && i < V ? r->word : r->rows) + i * r->stride;
+}
+
 sl_status sl__subword_create(const char *const *words, const uint64_t *counts, size_t V, size_t dim, int minn, int maxn,
-                             uint32_t bucket, bool lowercase, const float *rows, size_t stride, sl_words_subword **out) {
+                             uint32_t bucket, bool lowercase, sl__subrows rows, sl_words_subword **out) {
     sl_words_subword *s = NULL;
     SL__TRY(subword_alloc(V, dim, minn, maxn, bucket, lowercase, &s));
-    for (size_t i = 0; i < V + bucket; i++) memcpy(s->rows + i * dim, rows + i * stride, dim * sizeof *rows);
+    for (size_t i = 0; i < V + bucket; i++) memcpy(s->rows + i * dim, subrow(&rows, V, i), dim * sizeof *s->rows);
     sl_status st = finish(s, words, counts);
     if (st) {
         sl_words_subword_destroy(s);
@@ -210,7 +217,8 @@ sl_status sl__subword_create(const char *const *words, const uint64_t *counts, s
 sl_status sl_words_subword_create(const char *const *words, const uint64_t *counts, size_t V, size_t dim, int minn,
                                   int maxn, uint32_t bucket, bool lowercase, const float *rows,
                                   sl_words_subword **out) {
-    return sl__subword_create(words, counts, V, dim, minn, maxn, bucket, lowercase, rows, dim, out);
+    return sl__subword_create(words, counts, V, dim, minn, maxn, bucket, lowercase, (sl__subrows){rows, NULL, dim},
+                              out);
 }
 
 sl_wordvecs *sl__subword_take_vecs(sl_words_subword *s) {
@@ -263,7 +271,7 @@ size_t sl_words_subword_vector(const sl_words_subword *s, const char *word, floa
 /* The file from its parts: words (V, with counts) and rows of `stride`
  * floats, of which dim are written. */
 sl_status sl__subword_write(const char *path, const char *const *words, const uint64_t *counts, size_t V, size_t dim,
-                            int minn, int maxn, uint32_t bucket, bool lowercase, const float *rows, size_t stride) {
+                            int minn, int maxn, uint32_t bucket, bool lowercase, sl__subrows rows) {
     sl__iwriter w;
     SL__TRY(sl__iwriter_open(&w, path));
     uint32_t h[6] = {SLSW_VERSION, lowercase ? 1u : 0u, (uint32_t)dim, (uint32_t)minn, (uint32_t)maxn, bucket};
@@ -281,14 +289,14 @@ sl_status sl__subword_write(const char *path, const char *const *words, const ui
     }
     static const char zero[4] = {0};
     sl__iwriter_put(&w, zero, (4 - pos % 4) % 4);
-    for (size_t i = 0; i < V + bucket; i++) sl__iwriter_put(&w, rows + i * stride, dim * sizeof *rows);
+    for (size_t i = 0; i < V + bucket; i++) sl__iwriter_put(&w, subrow(&rows, V, i), dim * sizeof(float));
     sl_status st = sl__iwriter_close(&w);
     return st ? sl__fail_prefix(st, "%s: ", path) : SL_OK;
 }
 
 sl_status sl_words_subword_save(const sl_words_subword *s, const char *path) {
     return sl__subword_write(path, (const char *const *)s->vecs->words, s->counts, s->V, s->dim, s->minn, s->maxn,
-                             s->bucket, s->lowercase, s->rows, s->dim);
+                             s->bucket, s->lowercase, (sl__subrows){s->rows, NULL, s->dim});
 }
 
 bool sl_words_subword_file(const char *path) {

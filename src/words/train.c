@@ -161,9 +161,35 @@ const float *sl_words_model_bucket_row(const sl_words_model *m, size_t b) {
     return b < bucket_rows(&m->cfg) ? m->in + (m->rows + b) * m->stride : NULL;
 }
 
+/* With subwords and a context weight w, a vocabulary word's vector is the
+ * mean of its n input rows (its own and its n-grams') plus w x its output
+ * row. The model file keeps it in the word's own row, as row + n·w·output:
+ * the mean over the same rows then gives it, and out-of-vocabulary words
+ * (n-gram rows alone) are untouched. dst = that row of word `word`. */
+static void fold_row(const sl_words_model *m, size_t word, float cw, float *dst) {
+    const float *r = m->in + word * m->stride, *o = m->out + word * m->stride;
+    float k = (float)((double)(m->sub.first[word + 1] - m->sub.first[word] + 1) * cw);
+    for (size_t c = 0; c < m->dim; c++) dst[c] = r[c] + k * o[c];
+}
+
+/* The word rows of the model file and its in-memory twin: the input rows
+ * (*fold NULL) or, with a context weight, their folded copy (V x stride,
+ * the caller frees it). */
+static sl_status folded_rows(const sl_words_model *m, float **fold) {
+    *fold = NULL;
+    float cw = sl__words_context_weight(m);
+    if (cw == 0 || !m->sub.first) return SL_OK;
+    *fold = sl__malloc_array(m->V * m->stride, sizeof **fold, "subword model");
+    if (!*fold) return sl__fail(SL_ERR_NOMEM, "subword model: out of memory for %zu word rows", m->V);
+    for (size_t w = 0; w < m->V; w++) fold_row(m, w, cw, *fold + w * m->stride);
+    return SL_OK;
+}
+
 bool sl__words_model_compose(const sl_words_model *m, size_t word, float *out) {
     if (!m->sub.first) return false;
-    sl__subtab_mean(&m->sub, m->in, m->stride, m->dim, (uint32_t)word, out);
+    float cw = sl__words_context_weight(m);
+    if (cw != 0) fold_row(m, word, cw, out); /* read before written: see sl__subtab_mean */
+    sl__subtab_mean(&m->sub, m->in, m->stride, m->dim, (uint32_t)word, cw != 0 ? out : NULL, out);
     return true;
 }
 
@@ -179,20 +205,28 @@ sl_status sl_words_model_save_subword(const sl_words_model *m, const char *path)
     int minn = 0, maxn = 0;
     SL__TRY(model_ngrams(m, &minn, &maxn));
     const sl_words_config *c = &m->cfg;
-    return sl__subword_write(path, (const char *const *)m->vocab->word, m->vocab->count, m->V, m->dim, minn, maxn,
-                             c->bucket, c->vocab.lowercase, m->in, m->stride);
+    float *fold;
+    SL__TRY(folded_rows(m, &fold));
+    sl_status s = sl__subword_write(path, (const char *const *)m->vocab->word, m->vocab->count, m->V, m->dim, minn,
+                                    maxn, c->bucket, c->vocab.lowercase, (sl__subrows){m->in, fold, m->stride});
+    sl__free(fold);
+    return s;
 }
 
 sl_status sl_words_subword_from_model(const sl_words_model *m, sl_words_subword **out) {
     int minn = 0, maxn = 0;
     SL__TRY(model_ngrams(m, &minn, &maxn));
     const sl_words_config *c = &m->cfg;
-    return sl__subword_create((const char *const *)m->vocab->word, m->vocab->count, m->V, m->dim, minn, maxn,
-                              c->bucket, c->vocab.lowercase, m->in, m->stride, out);
+    float *fold;
+    SL__TRY(folded_rows(m, &fold));
+    sl_status s = sl__subword_create((const char *const *)m->vocab->word, m->vocab->count, m->V, m->dim, minn, maxn,
+                                     c->bucket, c->vocab.lowercase, (sl__subrows){m->in, fold, m->stride}, out);
+    sl__free(fold);
+    return s;
 }
 int sl_words_model_dim(const sl_words_model *m) { return (int)m->dim; }
 float sl__words_context_weight(const sl_words_model *m) {
-    return m->cfg.senses > 1 || m->sub.first || is_sentence(m) ? 0.0f : (float)m->cfg.context_weight;
+    return m->cfg.senses > 1 || is_sentence(m) ? 0.0f : (float)m->cfg.context_weight;
 }
 size_t sl_words_model_rows(const sl_words_model *m) { return m->rows; }
 const float *sl_words_model_row(const sl_words_model *m, size_t row) {
@@ -1264,9 +1298,11 @@ static sl_status train_slice(trainer *t, scratch *s, int tid, size_t slot, uint6
  * context weight to the real ones, and, with subwords, the bucket rows after
  * the word rows of the input vectors; versions 1 and 2 resume with exponent
  * 0.75 and weight 0. Version 4 adds drop_bigrams (sent2vec); earlier
- * versions resume with 0. */
+ * versions resume with 0. Version 5 applies the context weight to subword
+ * models too; earlier versions' subword models resume with weight 0, the
+ * input rows they saved. */
 static const char CKPT_MAGIC[8] = {'S', 'L', 'W', 'C', 'K', 'P', 'T', '1'};
-#define CKPT_VERSION 4u
+#define CKPT_VERSION 5u
 
 static bool w_all(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n; }
 #define WV(f, x) w_all(f, &(x), sizeof(x))
@@ -1375,7 +1411,7 @@ static sl_status ckpt_read_header(reader *r, ckpt_header *h) {
     c->min_lr = ver == 1 ? 0 : dbl[3];
     /* versions 1 and 2 drew negatives by count^0.75 and saved the input rows */
     c->ns_exponent = ver < 3 ? 0.75 : dbl[4];
-    c->context_weight = ver < 3 ? 0 : dbl[5];
+    c->context_weight = ver < 3 || (ver < 5 && c->maxn > 0) ? 0 : dbl[5];
     c->seed = u64s[0];
     c->sense_min_count = u64s[1];
     c->vocab.min_count = u64s[2];

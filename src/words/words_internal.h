@@ -93,16 +93,26 @@ typedef struct sl__subtab {
 } sl__subtab;
 sl_status sl__subtab_build(const char *const *words, size_t V, int minn, int maxn, uint32_t bucket, sl__subtab *t);
 void sl__subtab_free(sl__subtab *t);
-/* out (d floats) = the mean of row w of `in` and w's n-gram rows (rows of
- * `stride` floats), summed in double and rounded once (finite for finite
- * rows). Training composes its inputs in float (mean_rows, train.c). */
-void sl__subtab_mean(const sl__subtab *t, const float *in, size_t stride, size_t d, uint32_t w, float *out);
-/* sl_words_subword_create from rows of `stride` floats (a trained model's). */
+/* out (d floats) = the mean of word w's own row and its n-gram rows (rows of
+ * `stride` floats in `in`), summed in double and rounded once (finite for
+ * finite rows). The own row is `own` where that is set (it may be `out`
+ * itself: column c is read before it is written), else row w of `in`.
+ * Training composes its inputs in float (mean_rows, train.c). */
+void sl__subtab_mean(const sl__subtab *t, const float *in, size_t stride, size_t d, uint32_t w, const float *own,
+                     float *out);
+/* A subword model's rows, `stride` floats apart: the V word rows, then the
+ * bucket rows, all in `rows`, or the word rows in `word` where that is set
+ * (with the bucket rows still after the first V rows of `rows`). */
+typedef struct sl__subrows {
+    const float *rows, *word;
+    size_t stride;
+} sl__subrows;
+/* sl_words_subword_create from a trained model's rows. */
 sl_status sl__subword_create(const char *const *words, const uint64_t *counts, size_t V, size_t dim, int minn, int maxn,
-                             uint32_t bucket, bool lowercase, const float *rows, size_t stride, sl_words_subword **out);
-/* Write a .slsw file from its parts (rows of `stride` floats). */
+                             uint32_t bucket, bool lowercase, sl__subrows rows, sl_words_subword **out);
+/* Write a .slsw file from its parts. */
 sl_status sl__subword_write(const char *path, const char *const *words, const uint64_t *counts, size_t V, size_t dim,
-                            int minn, int maxn, uint32_t bucket, bool lowercase, const float *rows, size_t stride);
+                            int minn, int maxn, uint32_t bucket, bool lowercase, sl__subrows rows);
 /* The bucket row of the word bigram (a, b), vocabulary indices (sl_words_arch's
  * sent2vec): (a·116049371 + b) mod bucket. */
 static inline uint32_t sl__bigram_bucket(uint32_t a, uint32_t b, uint32_t bucket) {
@@ -235,8 +245,9 @@ void sl__poincare_step(float *theta, const double *grad, size_t dim, double lr, 
 
 /* The weight of the output row in the vectors a model exports: its
  * context_weight, or 0 for a multi-sense model (its rows are saved as
- * trained) and for a model with subwords (its vectors are the means of input
- * rows, which the .slsw model reproduces for any word). */
+ * trained) and for a sent2vec model. With subwords a vocabulary word's
+ * vector is the mean of its input rows plus this × its output row
+ * (sl__words_model_compose); out-of-vocabulary words have no output row. */
 float sl__words_context_weight(const sl_words_model *m);
 
 /* Vose's alias table for drawing i with probability ∝ count[i]^exponent:

@@ -146,6 +146,8 @@ def test_subword_training_and_oov_words_match_the_cli(tmp_path):
                     "--bucket", "3000", "--negatives", "per-pair", "-q"], check=True, capture_output=True)
     cli = simlearn.Words.load(tmp_path / "cli.bin")  # the vocabulary's vectors: each word's mean of its rows
     np.testing.assert_array_equal(cli.vectors, w.vectors)
+    # with subwords the default learning rate is 0.045
+    np.testing.assert_array_equal(simlearn.Words.train(tmp_path / "c.txt", **dict(opts, lr=0.045)).vectors, w.vectors)
     model = simlearn.Words.load(tmp_path / "cli.slsw")  # written beside cli.bin
     assert model.subwords == w.subwords
     out = subprocess.run([CLI, "words", "vector", str(tmp_path / "cli.slsw"), "pigling", "cowling", "x"], check=True,
