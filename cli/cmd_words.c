@@ -159,7 +159,6 @@ static int cmd_train(int argc, char **argv) {
     c.negatives = strcmp(cli_str(&a, "negatives"), "shared") == 0 ? SL_WORDS_SHARED : SL_WORDS_PER_PAIR;
     c.sample = cli_float(&a, "sample");
     c.lr = cli_float(&a, "lr");
-    if (!cli_given(&a, "lr") && c.arch == SL_WORDS_SENT2VEC) c.lr = SL_WORDS_SENT2VEC_LR;
     c.min_lr = cli_float(&a, "min-lr");
     c.ns_exponent = cli_float(&a, "ns-exponent");
     c.context_weight = cli_float(&a, "context-weight");
@@ -178,7 +177,8 @@ static int cmd_train(int argc, char **argv) {
     c.stop_after_rounds = (uint64_t)cli_int(&a, "stop-after-epochs") * SL_WORDS_ROUNDS;
     c.minn = (int)cli_int(&a, "minn");
     c.maxn = (int)cli_int(&a, "maxn");
-    if (!cli_given(&a, "lr") && c.maxn > 0) c.lr = SL_WORDS_SUBWORD_LR;
+    if (!cli_given(&a, "lr")) /* the rates chosen for sent2vec and for subwords, as Python's Words.train */
+        c.lr = c.arch == SL_WORDS_SENT2VEC ? SL_WORDS_SENT2VEC_LR : c.maxn > 0 ? SL_WORDS_SUBWORD_LR : c.lr;
     c.bucket = (uint32_t)cli_int(&a, "bucket");
     c.drop_bigrams = (int)cli_int(&a, "drop-bigrams");
     if (c.maxn == 0 && c.arch != SL_WORDS_SENT2VEC && cli_str(&a, "save-model") && !cli_str(&a, "resume"))
